@@ -1,0 +1,1 @@
+//! The control API (axum): loopback by default, bearer token, thin handlers.

@@ -1,0 +1,257 @@
+//! Filter validation, and the type that proves it ran.
+//!
+//! Only [`validate`] can build a [`FilterChecked`], and the exchange seam only
+//! accepts a `FilterChecked<OrderRequest>`: an order that skipped the checks
+//! cannot be sent. The rules mirror Binance's (reference §2.1) so that a rejection
+//! by the exchange means the exchange knows something exchangeInfo does not say.
+
+use rust_decimal::Decimal;
+
+use super::rules::is_step_multiple;
+use super::{OrderRequest, OrderType, Price, SymbolRules};
+
+/// Which filter refused the order, and the Binance code it would have earned.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{filter}: {reason} (exchange code {code})")]
+pub struct FilterViolation {
+    pub filter: &'static str,
+    pub code: i32,
+    pub reason: String,
+}
+
+fn violation(filter: &'static str, code: i32, reason: String) -> FilterViolation {
+    FilterViolation {
+        filter,
+        code,
+        reason,
+    }
+}
+
+/// Proof that `T` passed the symbol's filters. Private field: no other way to build one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterChecked<T>(T);
+
+impl<T> FilterChecked<T> {
+    pub fn inner(&self) -> &T {
+        &self.0
+    }
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// Check an order against the symbol's filters at the given mark price.
+pub fn validate(
+    rules: &SymbolRules,
+    order: OrderRequest,
+    mark: Price,
+) -> Result<FilterChecked<OrderRequest>, FilterViolation> {
+    if order.symbol != rules.symbol {
+        return Err(violation(
+            "symbol",
+            -1121,
+            format!(
+                "order is for {} but rules are for {}",
+                order.symbol, rules.symbol
+            ),
+        ));
+    }
+    let market = order.order_type == OrderType::Market;
+    let lot = rules.lot_for(market);
+    let lot_name = if market {
+        "MARKET_LOT_SIZE"
+    } else {
+        "LOT_SIZE"
+    };
+    let q = order.quantity.get();
+    if q <= Decimal::ZERO {
+        return Err(violation(
+            lot_name,
+            -4003,
+            "quantity must be positive".into(),
+        ));
+    }
+    if !lot.min_qty.is_zero() && q < lot.min_qty {
+        return Err(violation(
+            lot_name,
+            -4004,
+            format!("{q} < minQty {}", lot.min_qty),
+        ));
+    }
+    if !lot.max_qty.is_zero() && q > lot.max_qty {
+        return Err(violation(
+            lot_name,
+            -4005,
+            format!("{q} > maxQty {}", lot.max_qty),
+        ));
+    }
+    if !is_step_multiple(q, lot.min_qty, lot.step_size) {
+        return Err(violation(
+            lot_name,
+            -4023,
+            format!("{q} is not a multiple of stepSize {}", lot.step_size),
+        ));
+    }
+    let price = match (order.order_type, order.price) {
+        (OrderType::Limit, Some(p)) => {
+            check_price(rules, p, order.side == super::Side::Buy, mark)?;
+            p.get()
+        }
+        (OrderType::Limit, None) => {
+            return Err(violation(
+                "PRICE_FILTER",
+                -1102,
+                "LIMIT order needs a price".into(),
+            ))
+        }
+        (OrderType::Market, _) => mark.get(),
+    };
+    if order.order_type == OrderType::Limit && order.time_in_force.is_none() {
+        return Err(violation(
+            "timeInForce",
+            -1102,
+            "LIMIT order needs timeInForce".into(),
+        ));
+    }
+    let notional = price * q;
+    if !order.reduce_only && !rules.min_notional.is_zero() && notional < rules.min_notional {
+        return Err(violation(
+            "MIN_NOTIONAL",
+            -4164,
+            format!("notional {notional} < {}", rules.min_notional),
+        ));
+    }
+    Ok(FilterChecked(order))
+}
+
+fn check_price(
+    rules: &SymbolRules,
+    p: Price,
+    buy: bool,
+    mark: Price,
+) -> Result<(), FilterViolation> {
+    let pf = &rules.price_filter;
+    let v = p.get();
+    if !pf.min_price.is_zero() && v < pf.min_price {
+        return Err(violation(
+            "PRICE_FILTER",
+            -4013,
+            format!("{v} < minPrice {}", pf.min_price),
+        ));
+    }
+    if !pf.max_price.is_zero() && v > pf.max_price {
+        return Err(violation(
+            "PRICE_FILTER",
+            -4002,
+            format!("{v} > maxPrice {}", pf.max_price),
+        ));
+    }
+    if !is_step_multiple(v, pf.min_price, pf.tick_size) {
+        return Err(violation(
+            "PRICE_FILTER",
+            -4014,
+            format!("{v} is not a multiple of tickSize {}", pf.tick_size),
+        ));
+    }
+    let pp = &rules.percent_price;
+    if buy && !pp.multiplier_up.is_zero() && v > mark.get() * pp.multiplier_up {
+        return Err(violation(
+            "PERCENT_PRICE",
+            -4016,
+            format!("{v} > mark {} x {}", mark, pp.multiplier_up),
+        ));
+    }
+    if !buy && !pp.multiplier_down.is_zero() && v < mark.get() * pp.multiplier_down {
+        return Err(violation(
+            "PERCENT_PRICE",
+            -4024,
+            format!("{v} < mark {} x {}", mark, pp.multiplier_down),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::{LotFilter, PercentPrice, PriceFilter};
+    use crate::domain::{ClientOrderId, PositionSide, Qty, Side, Symbol, TimeInForce};
+    use rust_decimal_macros::dec;
+
+    fn sol() -> SymbolRules {
+        SymbolRules {
+            symbol: Symbol::new("SOLUSDT").unwrap(),
+            status: "TRADING".into(),
+            base_asset: "SOL".into(),
+            quote_asset: "USDT".into(),
+            price_precision: 4,
+            quantity_precision: 0,
+            price_filter: PriceFilter {
+                min_price: dec!(0.42),
+                max_price: dec!(6857),
+                tick_size: dec!(0.001),
+            },
+            lot_size: LotFilter {
+                min_qty: dec!(1),
+                max_qty: dec!(1000000),
+                step_size: dec!(1),
+            },
+            market_lot_size: LotFilter {
+                min_qty: dec!(1),
+                max_qty: dec!(5000),
+                step_size: dec!(1),
+            },
+            min_notional: dec!(5),
+            percent_price: PercentPrice {
+                multiplier_up: dec!(1.05),
+                multiplier_down: dec!(0.95),
+                multiplier_decimal: 4,
+            },
+            max_num_orders: 200,
+        }
+    }
+
+    fn market(qty: &str, reduce_only: bool) -> OrderRequest {
+        OrderRequest {
+            symbol: Symbol::new("SOLUSDT").unwrap(),
+            side: Side::Buy,
+            position_side: PositionSide::Both,
+            order_type: OrderType::Market,
+            quantity: Qty::parse("q", qty).unwrap(),
+            price: None,
+            time_in_force: None,
+            reduce_only,
+            client_order_id: ClientOrderId::new("t1").unwrap(),
+        }
+    }
+
+    #[test]
+    fn market_orders_are_capped_by_market_lot_size_not_lot_size() {
+        let mark = Price::parse("mark", "187.5").unwrap();
+        let err = validate(&sol(), market("8486", true), mark).unwrap_err();
+        assert_eq!(err.code, -4005);
+        assert_eq!(err.filter, "MARKET_LOT_SIZE");
+    }
+
+    #[test]
+    fn reduce_only_is_exempt_from_min_notional_and_opens_are_not() {
+        let mark = Price::parse("mark", "1").unwrap();
+        assert!(validate(&sol(), market("1", true), mark).is_ok());
+        assert_eq!(
+            validate(&sol(), market("1", false), mark).unwrap_err().code,
+            -4164
+        );
+    }
+
+    #[test]
+    fn limit_price_must_sit_on_tick_and_inside_percent_band() {
+        let mark = Price::parse("mark", "100").unwrap();
+        let mut o = market("10", false);
+        o.order_type = OrderType::Limit;
+        o.time_in_force = Some(TimeInForce::Gtc);
+        o.price = Some(Price::parse("p", "100.0005").unwrap());
+        assert_eq!(validate(&sol(), o.clone(), mark).unwrap_err().code, -4014);
+        o.price = Some(Price::parse("p", "106").unwrap());
+        assert_eq!(validate(&sol(), o, mark).unwrap_err().code, -4016);
+    }
+}

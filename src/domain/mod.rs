@@ -1,0 +1,25 @@
+//! Pure vocabulary shared by every part of sluice.
+//!
+//! Nothing here does I/O or imports sqlx/reqwest/tokio. Values are parsed at the
+//! boundary into newtypes with private fields (`Qty::parse`, `ClientOrderId::new`),
+//! so a raw string or a bare `Decimal` never crosses a module line unchecked.
+
+pub mod checked;
+pub mod error;
+pub mod fill;
+pub mod intent;
+pub mod num;
+pub mod order;
+pub mod rules;
+pub mod side;
+pub mod symbol;
+
+pub use checked::{validate, FilterChecked, FilterViolation};
+pub use error::DomainError;
+pub use fill::Fill;
+pub use intent::{IntentKind, IntentState};
+pub use num::{Price, Qty, Usdt};
+pub use order::{ClientOrderId, OrderRequest, OrderStatus, OrderType, TimeInForce};
+pub use rules::{LotFilter, PercentPrice, PriceFilter, SymbolRules};
+pub use side::{Direction, PositionMode, PositionSide, Side};
+pub use symbol::Symbol;

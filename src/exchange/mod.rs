@@ -1,0 +1,200 @@
+//! The exchange seam: one trait, held as `Arc<dyn Exchange>`, and the normalised
+//! types that cross it.
+//!
+//! The exchange layer never sees Postgres, the router or the API, and makes no
+//! policy decision beyond classifying errors ([`ErrorClass`]). Everything that
+//! crosses this seam is a domain type; wire types stay inside `binance/`.
+
+pub mod binance;
+pub mod error;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+pub use error::{ErrorClass, ExchangeError};
+
+use crate::domain::{
+    ClientOrderId, Fill, FilterChecked, OrderRequest, OrderStatus, OrderType, PositionMode,
+    PositionSide, Price, Qty, Side, Symbol, SymbolRules,
+};
+
+/// An order as the exchange reports it (REST response or stream update).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderReport {
+    pub symbol: Symbol,
+    pub order_id: i64,
+    pub client_order_id: String,
+    pub side: Side,
+    pub position_side: PositionSide,
+    pub order_type: OrderType,
+    pub status: OrderStatus,
+    pub reduce_only: bool,
+    pub orig_qty: Qty,
+    pub executed_qty: Qty,
+    /// Zero until something filled.
+    pub avg_price: Decimal,
+    /// Zero for MARKET orders.
+    pub price: Decimal,
+    pub update_time: DateTime<Utc>,
+}
+
+/// A position as the exchange reports it. `amount` is signed in one-way mode
+/// (negative = short); in hedge mode the side is in `position_side`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangePosition {
+    pub symbol: Symbol,
+    pub position_side: PositionSide,
+    pub amount: Decimal,
+    pub entry_price: Decimal,
+    pub mark_price: Option<Decimal>,
+    pub unrealized_pnl: Decimal,
+    pub update_time: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    pub asset: String,
+    pub wallet_balance: Decimal,
+    pub available_balance: Decimal,
+    pub unrealized_pnl: Decimal,
+}
+
+/// Account-level facts preflight and the router need.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSnapshot {
+    pub can_trade: bool,
+    pub can_withdraw: bool,
+    pub multi_assets_margin: bool,
+    pub position_mode: PositionMode,
+    pub total_wallet_balance: Decimal,
+    pub available_balance: Decimal,
+    pub balances: Vec<Balance>,
+    pub positions: Vec<ExchangePosition>,
+}
+
+/// The answer to "what happened to the order with this clientOrderId?".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderResolution {
+    /// The exchange knows the order (open or finished); fills are in `trades`.
+    Known {
+        order: OrderReport,
+        trades: Vec<Fill>,
+    },
+    /// Neither the order lookup, open orders nor user trades know it: it never executed,
+    /// and re-sending with a fresh attempt id is safe.
+    NotFound,
+}
+
+/// Normalised user-stream events. A duplicate event must be harmless downstream
+/// (fills are keyed by trade id).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum AccountEvent {
+    /// An order changed state (NEW, CANCELED, EXPIRED, TRADE...).
+    Order(OrderReport),
+    /// A trade execution.
+    Fill(Fill),
+    /// Positions the exchange reported as changed, and the event time.
+    Positions {
+        positions: Vec<ExchangePosition>,
+        time: DateTime<Utc>,
+    },
+    Balances(Vec<Balance>),
+    /// Leverage or multi-assets mode changed.
+    ConfigChanged {
+        symbol: Option<Symbol>,
+        leverage: Option<u32>,
+        multi_assets: Option<bool>,
+    },
+    /// The stream was (re)connected and a REST resync completed: the events before
+    /// this one may have had a gap that the resync has covered.
+    Resynced,
+    /// The stream is down; events may be missing until the next `Resynced`.
+    Disconnected {
+        reason: String,
+    },
+}
+
+/// A mark price observation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkPrice {
+    pub symbol: Symbol,
+    pub mark_price: Price,
+    pub time: DateTime<Utc>,
+}
+
+/// One leverage bracket (leverageBracket endpoint).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeverageBracket {
+    pub bracket: u32,
+    pub initial_leverage: u32,
+    pub notional_cap: Decimal,
+    pub notional_floor: Decimal,
+    pub maint_margin_ratio: Decimal,
+}
+
+/// API trading status: is trading locked for the account or a symbol?
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradingStatus {
+    pub account_locked: bool,
+    pub locked_symbols: Vec<Symbol>,
+}
+
+/// The seam between sluice and a venue. Implemented by the Binance adapter; the
+/// same code runs against the simulator, testnet and mainnet.
+#[async_trait]
+pub trait Exchange: Send + Sync {
+    /// Which venue this is (`binance-usdm`), for the ledger's fill uniqueness key.
+    fn venue(&self) -> &str;
+
+    async fn ping(&self) -> Result<std::time::Duration, ExchangeError>;
+    /// Local clock minus server clock, in milliseconds, as last measured.
+    async fn clock_offset_ms(&self) -> Result<i64, ExchangeError>;
+
+    async fn symbol_rules(&self) -> Result<Vec<SymbolRules>, ExchangeError>;
+    async fn mark_price(&self, symbol: &Symbol) -> Result<MarkPrice, ExchangeError>;
+    async fn leverage_brackets(
+        &self,
+        symbol: &Symbol,
+    ) -> Result<Vec<LeverageBracket>, ExchangeError>;
+
+    async fn account(&self) -> Result<AccountSnapshot, ExchangeError>;
+    async fn positions(&self) -> Result<Vec<ExchangePosition>, ExchangeError>;
+    async fn position_mode(&self) -> Result<PositionMode, ExchangeError>;
+    async fn trading_status(&self) -> Result<TradingStatus, ExchangeError>;
+
+    async fn open_orders(&self, symbol: Option<&Symbol>)
+        -> Result<Vec<OrderReport>, ExchangeError>;
+    /// Trades of `symbol` with id >= `from_id` (or the recent ones when None).
+    async fn user_trades(
+        &self,
+        symbol: &Symbol,
+        from_id: Option<i64>,
+    ) -> Result<Vec<Fill>, ExchangeError>;
+
+    /// Send one order. Only a `FilterChecked` order can be sent.
+    async fn place_order(
+        &self,
+        order: &FilterChecked<OrderRequest>,
+    ) -> Result<OrderReport, ExchangeError>;
+    /// Validate an order at the exchange without sending it to matching.
+    async fn test_order(&self, order: &FilterChecked<OrderRequest>) -> Result<(), ExchangeError>;
+    async fn cancel_order(
+        &self,
+        symbol: &Symbol,
+        client_order_id: &ClientOrderId,
+    ) -> Result<OrderReport, ExchangeError>;
+    /// Resolve an order whose outcome is unknown: GET order, then openOrders, then
+    /// userTrades. Nothing may be re-sent while this says the order may be live.
+    async fn resolve_order(
+        &self,
+        symbol: &Symbol,
+        client_order_id: &ClientOrderId,
+    ) -> Result<OrderResolution, ExchangeError>;
+
+    /// Start (or restart) the user-data stream; events arrive on the returned channel.
+    /// The adapter resyncs over REST after every (re)connect and then sends `Resynced`.
+    async fn subscribe_account(&self) -> Result<mpsc::Receiver<AccountEvent>, ExchangeError>;
+}

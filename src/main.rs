@@ -1,0 +1,5 @@
+//! Thin entry point: parse the CLI, initialise telemetry, dispatch.
+
+fn main() {
+    println!("sluice");
+}

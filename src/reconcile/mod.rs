@@ -1,0 +1,2 @@
+//! Reconcile: a PURE diff of a ledger snapshot against an exchange snapshot;
+//! `apply.rs` writes repairs to the ledger. Never trades.
