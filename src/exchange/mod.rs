@@ -5,6 +5,7 @@
 //! policy decision beyond classifying errors ([`ErrorClass`]). Everything that
 //! crosses this seam is a domain type; wire types stay inside `binance/`.
 
+pub mod audit;
 pub mod binance;
 pub mod error;
 
