@@ -27,3 +27,9 @@ pub mod ops;
 pub mod reconcile;
 pub mod router;
 pub mod sim;
+
+pub mod cli;
+pub mod commands;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;

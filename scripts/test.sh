@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, every Rust test against a real Postgres and
+# the simulator over loopback, then the Python interop tests with real Binance clients.
+# Brings Postgres up itself when DATABASE_URL is unset (see scripts/postgres.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+eval "$(scripts/postgres.sh)"
+export DATABASE_URL
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+echo "== cargo test"
+cargo test --all-features
+
+if [ -x tests/interop/run.sh ]; then
+  echo "== interop tests (ccxt, official Binance SDK) against sluice sim"
+  tests/interop/run.sh
+fi
