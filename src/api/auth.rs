@@ -1,0 +1,58 @@
+//! Bearer-token checks for the control API.
+//!
+//! The comparison is constant-time so the token cannot be guessed byte by byte from
+//! response timings. A daemon bound to a non-loopback address without a token refuses
+//! to start (see `startup`), so "no token" only ever means "loopback only".
+
+use std::net::SocketAddr;
+
+use crate::settings::Secret;
+
+/// Does the `Authorization` header carry the configured token?
+pub fn token_matches(expected: &Secret, header: Option<&str>) -> bool {
+    let Some(value) = header else { return false };
+    let Some(given) = value.strip_prefix("Bearer ") else {
+        return false;
+    };
+    constant_time_eq(given.trim().as_bytes(), expected.expose().as_bytes())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Refuse to serve the control API beyond loopback without a token.
+pub fn check_bind(listen: SocketAddr, token: Option<&Secret>) -> anyhow::Result<()> {
+    if !listen.ip().is_loopback() && token.is_none() {
+        anyhow::bail!(
+            "api.listen: {listen} is not a loopback address and no api.token is set; set SLUICE__API__TOKEN or api.token_file"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exact_bearer_token_matches() {
+        let t = Secret::new("abc123".into());
+        assert!(token_matches(&t, Some("Bearer abc123")));
+        assert!(!token_matches(&t, Some("Bearer abc124")));
+        assert!(!token_matches(&t, Some("abc123")));
+        assert!(!token_matches(&t, None));
+    }
+
+    #[test]
+    fn a_public_bind_without_a_token_is_refused() {
+        let public: SocketAddr = "0.0.0.0:7878".parse().expect("addr");
+        let local: SocketAddr = "127.0.0.1:7878".parse().expect("addr");
+        assert!(check_bind(public, None).is_err());
+        assert!(check_bind(local, None).is_ok());
+        assert!(check_bind(public, Some(&Secret::new("t".into()))).is_ok());
+    }
+}
