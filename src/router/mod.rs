@@ -13,9 +13,11 @@
 //! - [`escalation`]: what to do next after a failed order.
 //! - [`checked`]: the only way to build a sendable order (re-exported from `domain`).
 
+pub mod caps;
 pub mod client_id;
 pub mod orders;
 pub mod plan;
+pub mod scheduler;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
