@@ -89,7 +89,7 @@ proptest! {
         }
         let mut left: Vec<usize> = (0..items.len()).collect();
         let mut now = 0;
-        for step in steps.iter().chain(std::iter::repeat(&10).take(20)) {
+        for step in steps.iter().chain(std::iter::repeat_n(&10, 20)) {
             now += step;
             while let Some(i) = s.pop_ready(ms(t0, now)) {
                 let (reducing, delay) = items[i];
