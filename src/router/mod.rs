@@ -13,6 +13,8 @@
 //! - [`escalation`]: what to do next after a failed order.
 //! - [`checked`]: the only way to build a sendable order (re-exported from `domain`).
 
+pub mod backoff;
+pub mod breaker;
 pub mod caps;
 pub mod client_id;
 pub mod orders;
