@@ -16,7 +16,9 @@
 pub mod backoff;
 pub mod breaker;
 pub mod caps;
+pub mod checked;
 pub mod client_id;
+pub mod escalation;
 pub mod orders;
 pub mod plan;
 pub mod scheduler;
