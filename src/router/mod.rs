@@ -1,3 +1,27 @@
 //! The router: plans intents into filter-checked chunk orders and executes them,
 //! risk-reducing orders first. It never builds HTTP or SQL; it talks to
 //! `Exchange` and the ledger.
+//!
+//! The pure core lives here (no tokio, no I/O, time passed in as a value):
+//! - [`plan`]: split a quantity into chunk orders every filter accepts; [`orders`] turns a
+//!   plan into `FilterChecked<OrderRequest>`s.
+//! - [`caps`]: per-symbol caps learned from -4005, and when to try the published cap again.
+//! - [`client_id`]: deterministic `newClientOrderId`s that encode intent, chunk and attempt.
+//! - [`scheduler`]: risk-reducing work always before risk-increasing work.
+//! - [`breaker`]: refuses opens while the exchange is in distress; closes keep going.
+//! - [`backoff`]: jittered exponential delays that respect the exchange's own `not_before`.
+//! - [`escalation`]: what to do next after a failed order.
+//! - [`checked`]: the only way to build a sendable order (re-exported from `domain`).
+
+pub mod backoff;
+pub mod breaker;
+pub mod caps;
+pub mod checked;
+pub mod client_id;
+pub mod escalation;
+pub mod orders;
+pub mod plan;
+pub mod scheduler;
+
+#[cfg(test)]
+pub(crate) mod fixtures;

@@ -1,0 +1,243 @@
+//! Circuit breaker: while the exchange is in distress, refuse opens and let closes through.
+//!
+//! Distress is the share of 5xx / no-response, -1008 and unknown-outcome results among the
+//! outcomes of the last `window` (seed 003: 106 minutes of -1008 and 503). States:
+//! - Closed: everything is admitted; trips to Open when at least `min_samples` outcomes are
+//!   in the window and the distress share reaches `threshold_pct`.
+//! - Open: opens are refused with a reason that shows the numbers; risk-reducing orders are
+//!   always admitted (they carry on with backoff). After `cool_down` the window is judged
+//!   again: closes kept reporting, so if it still shows distress the breaker stays Open.
+//! - HalfOpen: one trial open at a time; a success closes the breaker (and forgets the old
+//!   window), distress re-opens it, an ordinary reject just frees the trial slot. A trial
+//!   that never reports is given up after `cool_down`.
+//!
+//! Pure: time is an `Instant` passed in; ratios are integer arithmetic.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::exchange::{ErrorClass, ExchangeError};
+
+use super::scheduler::RiskClass;
+
+/// What happened to one request, as the breaker counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Success,
+    /// HTTP 5xx, or no response at all from a request that certainly did not execute.
+    ServerError,
+    /// -1008: the exchange is shedding load.
+    Throttled,
+    /// Sent, and nobody knows whether it executed.
+    Unknown,
+    /// An ordinary business rejection (filters, margin, reduce-only conflicts...).
+    Rejected,
+}
+
+impl Outcome {
+    pub fn is_distress(self) -> bool {
+        matches!(
+            self,
+            Outcome::ServerError | Outcome::Throttled | Outcome::Unknown
+        )
+    }
+
+    /// Classify an exchange error for the breaker.
+    pub fn of_error(err: &ExchangeError) -> Outcome {
+        if err.class == ErrorClass::OutcomeUnknown {
+            Outcome::Unknown
+        } else if err.code == Some(-1008) {
+            Outcome::Throttled
+        } else if err.http_status.is_some_and(|s| s >= 500)
+            || (err.http_status.is_none() && err.class == ErrorClass::Retry)
+        {
+            Outcome::ServerError
+        } else {
+            Outcome::Rejected
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BreakerConfig {
+    pub window: Duration,
+    /// Distress share (percent of outcomes in the window) that opens the breaker.
+    pub threshold_pct: u32,
+    /// Fewer outcomes than this in the window never open it (one 503 is not a crisis).
+    pub min_samples: usize,
+    pub cool_down: Duration,
+}
+
+/// Counts over the current window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WindowStats {
+    pub total: usize,
+    pub server_errors: usize,
+    pub throttled: usize,
+    pub unknown: usize,
+}
+
+impl WindowStats {
+    pub fn distress(&self) -> usize {
+        self.server_errors + self.throttled + self.unknown
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    /// `evidence`: the window that opened (or last re-opened) it.
+    Open {
+        until: Instant,
+        evidence: WindowStats,
+    },
+    HalfOpen {
+        trial_since: Option<Instant>,
+    },
+}
+
+/// Why an order was not admitted. The text is meant for the operator and the intent's error.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Refusal {
+    pub reason: String,
+}
+
+pub struct Breaker {
+    cfg: BreakerConfig,
+    samples: VecDeque<(Instant, Outcome)>,
+    state: BreakerState,
+}
+
+impl Breaker {
+    pub fn new(cfg: BreakerConfig) -> Self {
+        Self {
+            cfg,
+            samples: VecDeque::new(),
+            state: BreakerState::Closed,
+        }
+    }
+
+    /// Count one outcome observed at `now`.
+    pub fn record(&mut self, outcome: Outcome, now: Instant) {
+        self.advance(now);
+        self.samples.push_back((now, outcome));
+        self.prune(now);
+        self.state = match self.state {
+            BreakerState::Closed if self.tripped() => self.open(now),
+            BreakerState::HalfOpen { .. } if outcome.is_distress() => self.open(now),
+            BreakerState::HalfOpen { .. } if outcome == Outcome::Success => {
+                self.samples.clear();
+                BreakerState::Closed
+            }
+            BreakerState::HalfOpen { .. } => BreakerState::HalfOpen { trial_since: None },
+            other => other,
+        };
+    }
+
+    /// May an order of this class go now? Risk-reducing orders always may.
+    pub fn admit(&mut self, class: RiskClass, now: Instant) -> Result<(), Refusal> {
+        self.advance(now);
+        if class == RiskClass::Reducing {
+            return Ok(());
+        }
+        match self.state {
+            BreakerState::Closed => Ok(()),
+            BreakerState::Open { until, evidence } => Err(self.refusal_open(until, evidence, now)),
+            BreakerState::HalfOpen { trial_since } => {
+                let free = trial_since.is_none_or(|t| now >= t + self.cfg.cool_down);
+                if free {
+                    self.state = BreakerState::HalfOpen {
+                        trial_since: Some(now),
+                    };
+                    Ok(())
+                } else {
+                    Err(Refusal {
+                        reason: "exchange recovering from distress: a trial open is in flight; \
+                                 opens are refused until it answers; closes continue"
+                            .to_string(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// The state at `now` (advancing timers).
+    pub fn state(&mut self, now: Instant) -> BreakerState {
+        self.advance(now);
+        self.state
+    }
+
+    /// Outcome counts over the window as last pruned.
+    pub fn stats(&self) -> WindowStats {
+        let mut s = WindowStats::default();
+        for (_, o) in &self.samples {
+            s.total += 1;
+            match o {
+                Outcome::ServerError => s.server_errors += 1,
+                Outcome::Throttled => s.throttled += 1,
+                Outcome::Unknown => s.unknown += 1,
+                Outcome::Success | Outcome::Rejected => {}
+            }
+        }
+        s
+    }
+
+    fn advance(&mut self, now: Instant) {
+        self.prune(now);
+        if let BreakerState::Open { until, .. } = self.state {
+            if now >= until {
+                self.state = if self.tripped() {
+                    self.open(now)
+                } else {
+                    BreakerState::HalfOpen { trial_since: None }
+                };
+            }
+        }
+    }
+
+    fn prune(&mut self, now: Instant) {
+        while let Some((t, _)) = self.samples.front() {
+            if now.saturating_duration_since(*t) <= self.cfg.window {
+                break;
+            }
+            self.samples.pop_front();
+        }
+    }
+
+    fn tripped(&self) -> bool {
+        let s = self.stats();
+        s.total >= self.cfg.min_samples.max(1)
+            && s.distress() * 100 >= self.cfg.threshold_pct as usize * s.total
+    }
+
+    fn open(&self, now: Instant) -> BreakerState {
+        BreakerState::Open {
+            until: now + self.cfg.cool_down,
+            evidence: self.stats(),
+        }
+    }
+
+    fn refusal_open(&self, until: Instant, s: WindowStats, now: Instant) -> Refusal {
+        let left = until.saturating_duration_since(now);
+        Refusal {
+            reason: format!(
+                "exchange in distress: {} of the last {} outcomes in {}s failed \
+                 (5xx/no response={}, -1008={}, unknown={}; threshold {}%): opens refused \
+                 for another {}s; closes continue",
+                s.distress(),
+                s.total,
+                self.cfg.window.as_secs(),
+                s.server_errors,
+                s.throttled,
+                s.unknown,
+                self.cfg.threshold_pct,
+                left.as_secs().max(1),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "breaker_tests.rs"]
+mod tests;

@@ -1,0 +1,132 @@
+//! From a chunk plan to sendable orders: side, position side and reduce-only per mode,
+//! a deterministic client id per chunk, and each order through `domain::validate`.
+//!
+//! The reduce-only contract (reference §9):
+//! - `OrderRequest::reduce_only` means "this order reduces risk" and is `true` for every
+//!   close, reduce and flatten, in both modes. It also buys the MIN_NOTIONAL exemption in
+//!   `validate`.
+//! - One-way mode: the position side is `BOTH` and the adapter sends `reduceOnly=true`, so
+//!   the venue can never flip the position (seed 002).
+//! - Hedge mode: the closing side plus the leg's `LONG`/`SHORT` position side is what makes
+//!   the order risk-reducing; the adapter must NOT send `reduceOnly` (-1106), even though the
+//!   domain flag is `true`.
+//!
+//! Either every chunk becomes a `FilterChecked` order, or none does (no half-built batch).
+
+use crate::domain::{
+    validate, Direction, FilterChecked, FilterViolation, IntentKind, OrderRequest, OrderType,
+    PositionMode, PositionSide, Price, SymbolRules, TimeInForce,
+};
+
+use super::client_id::{IdTooLong, IntentRef, SluiceOrderId};
+use super::plan::ChunkPlan;
+
+/// What every chunk of one intent has in common.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderTemplate {
+    pub kind: IntentKind,
+    pub intent: IntentRef,
+    /// Direction of the position being opened, reduced or closed.
+    pub direction: Direction,
+    pub mode: PositionMode,
+    pub order_type: OrderType,
+    /// Price and time in force for LIMIT orders; must be None for MARKET.
+    pub limit: Option<(Price, TimeInForce)>,
+    /// Index of the plan's first chunk: a re-plan of the remainder continues numbering
+    /// after the chunks already sent, so no two chunks of an intent share an id.
+    pub first_chunk: u32,
+    /// Send attempt for every chunk of this plan (0 for a fresh plan).
+    pub attempt: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ToOrdersError {
+    #[error("chunk {chunk} ({qty}) fails the filters: {violation}")]
+    Filter {
+        chunk: u32,
+        qty: String,
+        violation: FilterViolation,
+    },
+    #[error(transparent)]
+    ClientId(#[from] IdTooLong),
+    #[error("order type {order_type:?} does not match the limit price given: {detail}")]
+    LimitMismatch {
+        order_type: OrderType,
+        detail: &'static str,
+    },
+    #[error("chunk index overflows after {first} + {count}")]
+    ChunkIndexOverflow { first: u32, count: usize },
+}
+
+impl OrderTemplate {
+    /// BUY/SELL for this intent: opens go the position's way, everything else against it.
+    pub fn side(&self) -> crate::domain::Side {
+        if self.kind.reduces_risk() {
+            self.direction.close_side()
+        } else {
+            self.direction.open_side()
+        }
+    }
+}
+
+/// Turn each chunk of `plan` into a filter-checked order. All or nothing.
+pub fn to_orders(
+    plan: &ChunkPlan,
+    rules: &SymbolRules,
+    template: &OrderTemplate,
+    mark: Price,
+) -> Result<Vec<FilterChecked<OrderRequest>>, ToOrdersError> {
+    let (price, time_in_force) = match (template.order_type, template.limit) {
+        (OrderType::Market, None) => (None, None),
+        (OrderType::Limit, Some((p, tif))) => (Some(p), Some(tif)),
+        (order_type, given) => {
+            return Err(ToOrdersError::LimitMismatch {
+                order_type,
+                detail: if given.is_some() {
+                    "MARKET orders take no price"
+                } else {
+                    "LIMIT orders need a price and time in force"
+                },
+            })
+        }
+    };
+    let position_side = PositionSide::for_mode(template.mode, template.direction);
+    let mut out = Vec::with_capacity(plan.chunks.len());
+    for (i, qty) in plan.chunks.iter().enumerate() {
+        let chunk = u32::try_from(i)
+            .ok()
+            .and_then(|i| template.first_chunk.checked_add(i))
+            .ok_or(ToOrdersError::ChunkIndexOverflow {
+                first: template.first_chunk,
+                count: plan.chunks.len(),
+            })?;
+        let id = SluiceOrderId {
+            kind: template.kind,
+            intent: template.intent,
+            chunk,
+            attempt: template.attempt,
+        };
+        let order = OrderRequest {
+            symbol: rules.symbol.clone(),
+            side: template.side(),
+            position_side,
+            order_type: template.order_type,
+            quantity: *qty,
+            price,
+            time_in_force,
+            reduce_only: template.kind.reduces_risk(),
+            client_order_id: id.encode()?,
+        };
+        let checked = validate(rules, order, mark).map_err(|violation| ToOrdersError::Filter {
+            chunk,
+            qty: qty.to_string(),
+            violation,
+        })?;
+        out.push(checked);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[path = "orders_tests.rs"]
+mod tests;

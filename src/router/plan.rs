@@ -1,0 +1,375 @@
+//! The chunk planner: splits a quantity into orders every exchange filter accepts.
+//!
+//! Pure arithmetic, done in whole steps (`u64` multiples of the lot's `stepSize`) so that
+//! no rounding can creep in. Invariants of every `Ok(ChunkPlan)`:
+//! - every chunk is a step multiple, `>= minQty` and `<= effective_cap`;
+//! - `Σ chunks == floor(total to step)` and `dust == total - Σ` (so `dust < stepSize`),
+//!   except for a reduce-only total below `minQty`, which is all dust (nothing can be sent);
+//! - the chunk count is minimal: `n == ceil(steps_total / steps_cap)`;
+//! - chunks are near-equal: the largest and smallest differ by at most one step, larger
+//!   ones first (seed 000: 8486.84 at cap 400 is 22 chunks of 385.76/385.77, not 21 × 400
+//!   and a 86.84 tail);
+//! - for opens, every chunk meets MIN_NOTIONAL at `mark`; reduce-only orders are exempt.
+//!
+//! MARKET orders are bounded by MARKET_LOT_SIZE, LIMIT orders by LOT_SIZE. A LIMIT open is
+//! planned at `mark`; `validate` re-checks its notional at the limit price.
+
+use std::fmt;
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+
+use crate::domain::{OrderType, Price, Qty, SymbolRules};
+
+/// More chunks than this is a misconfigured cap, not a plan: refuse instead of
+/// allocating and sending thousands of orders.
+pub const MAX_CHUNKS: u64 = 10_000;
+
+/// An operator-configured size limit per chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkCap {
+    /// At most this quantity per chunk (floored to the step).
+    Qty(Qty),
+    /// At most this notional (USDT) per chunk, converted at the mark price.
+    Notional(Decimal),
+}
+
+/// Where the binding cap came from, so an error can say which knob to turn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapSource {
+    /// The published lot filter's maxQty (MARKET_LOT_SIZE or LOT_SIZE).
+    LotFilter,
+    /// The configured per-chunk cap.
+    Configured,
+    /// A cap learned from -4005 rejections (see `caps`).
+    Learned,
+    /// No cap at all: the whole quantity fits in one order.
+    None,
+}
+
+impl fmt::Display for CapSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CapSource::LotFilter => "the lot filter's maxQty",
+            CapSource::Configured => "the configured chunk cap",
+            CapSource::Learned => "the learned cap",
+            CapSource::None => "no cap",
+        })
+    }
+}
+
+/// The planner's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkPlan {
+    /// Chunk quantities in sending order (larger first, then smaller by one step).
+    pub chunks: Vec<Qty>,
+    /// What cannot be sent: the part of `total` below one step (or, for a reduce-only
+    /// total below minQty, all of it).
+    pub dust: Qty,
+    /// The cap that bounded each chunk (the planned quantity when nothing capped it).
+    pub effective_cap: Qty,
+    /// Which limit `effective_cap` came from.
+    pub cap_source: CapSource,
+}
+
+impl ChunkPlan {
+    /// Total quantity the chunks carry.
+    pub fn planned(&self) -> Qty {
+        self.chunks.iter().fold(Qty::ZERO, |acc, q| acc + *q)
+    }
+}
+
+/// Why no plan could be made. Every variant names the numbers involved.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("{filter}.stepSize is {step}: cannot plan without a positive step")]
+    NoStep { filter: &'static str, step: Decimal },
+    #[error("{filter}.minQty {min_qty} is not a multiple of stepSize {step}")]
+    MinQtyOffStep {
+        filter: &'static str,
+        min_qty: Decimal,
+        step: Decimal,
+    },
+    #[error("cap {cap} from {cap_from} is below {filter}.minQty {min_qty}: no chunk can be sent")]
+    CapBelowMinQty {
+        cap: Decimal,
+        cap_from: CapSource,
+        filter: &'static str,
+        min_qty: Decimal,
+    },
+    #[error("chunk cap notional {notional} must be positive")]
+    BadNotionalCap { notional: Decimal },
+    #[error("open of {total} is below {filter}.minQty {min_qty}")]
+    BelowMinQty {
+        total: Decimal,
+        filter: &'static str,
+        min_qty: Decimal,
+    },
+    #[error(
+        "open chunks need at least {min_qty} (MIN_NOTIONAL {min_notional} at mark {mark}) \
+         but {cap_from} allows at most {cap}"
+    )]
+    MinNotionalAboveCap {
+        min_qty: Decimal,
+        min_notional: Decimal,
+        mark: Decimal,
+        cap: Decimal,
+        cap_from: CapSource,
+    },
+    #[error(
+        "{total} cannot be split into chunks each between {min_chunk} and {cap} ({cap_from}); \
+         raise the cap to at least twice the minimum chunk"
+    )]
+    Unsplittable {
+        total: Decimal,
+        min_chunk: Decimal,
+        cap: Decimal,
+        cap_from: CapSource,
+    },
+    #[error("{total} is too large to count in steps of {step}")]
+    TooLarge { total: Decimal, step: Decimal },
+    #[error("{total} at cap {cap} needs {chunks} chunks, more than the limit of {limit}")]
+    TooManyChunks {
+        total: Decimal,
+        cap: Decimal,
+        chunks: u64,
+        limit: u64,
+    },
+}
+
+/// The step grid of one lot filter: quantities as whole numbers of steps.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Grid {
+    pub filter: &'static str,
+    pub step: Decimal,
+    /// Smallest legal quantity, in steps (at least 1: a quantity must be positive).
+    pub min_steps: u64,
+}
+
+impl Grid {
+    pub fn for_order(rules: &SymbolRules, order_type: OrderType) -> Result<Grid, PlanError> {
+        let market = order_type == OrderType::Market;
+        let lot = rules.lot_for(market);
+        let filter = if market {
+            "MARKET_LOT_SIZE"
+        } else {
+            "LOT_SIZE"
+        };
+        let step = lot.step_size;
+        if step <= Decimal::ZERO {
+            return Err(PlanError::NoStep { filter, step });
+        }
+        if !(lot.min_qty % step).is_zero() {
+            return Err(PlanError::MinQtyOffStep {
+                filter,
+                min_qty: lot.min_qty,
+                step,
+            });
+        }
+        let min_steps = (lot.min_qty / step).to_u64().unwrap_or(0).max(1);
+        Ok(Grid {
+            filter,
+            step,
+            min_steps,
+        })
+    }
+    /// Whole steps in `value`, rounded down; None when the count does not fit a `u64`.
+    pub fn floor_steps(&self, value: Decimal) -> Option<u64> {
+        if value <= Decimal::ZERO {
+            return Some(0);
+        }
+        value.checked_div(self.step)?.floor().to_u64()
+    }
+    /// Whole steps in a cap; a cap too large to count caps nothing.
+    pub fn cap_steps(&self, value: Decimal) -> u64 {
+        self.floor_steps(value).unwrap_or(u64::MAX)
+    }
+    /// Whole steps needed to reach at least `value` (saturating).
+    pub fn ceil_steps(&self, value: Decimal) -> u64 {
+        if value <= Decimal::ZERO {
+            return 0;
+        }
+        value
+            .checked_div(self.step)
+            .and_then(|s| s.ceil().to_u64())
+            .unwrap_or(u64::MAX)
+    }
+    pub fn dec(&self, steps: u64) -> Decimal {
+        Decimal::from(steps)
+            .checked_mul(self.step)
+            .unwrap_or(Decimal::MAX)
+            .normalize()
+    }
+    pub fn qty(&self, steps: u64) -> Qty {
+        // steps * step is never negative, so `Qty::new` cannot refuse it.
+        Qty::new("chunk", self.dec(steps)).unwrap_or(Qty::ZERO)
+    }
+}
+
+/// Plan `total` into chunk orders. See the module docs for the invariants.
+pub fn plan_chunks(
+    total: Qty,
+    rules: &SymbolRules,
+    order_type: OrderType,
+    reduce_only: bool,
+    cap: Option<ChunkCap>,
+    learned_cap: Option<Qty>,
+    mark: Price,
+) -> Result<ChunkPlan, PlanError> {
+    let grid = Grid::for_order(rules, order_type)?;
+    let (cap_steps, cap_source) = effective_cap(&grid, rules, order_type, cap, learned_cap, mark)?;
+    if cap_steps < grid.min_steps {
+        return Err(PlanError::CapBelowMinQty {
+            cap: grid.dec(cap_steps),
+            cap_from: cap_source,
+            filter: grid.filter,
+            min_qty: grid.dec(grid.min_steps),
+        });
+    }
+    let lower = if reduce_only {
+        grid.min_steps
+    } else {
+        open_lower_bound(&grid, rules, mark, cap_steps, cap_source)?
+    };
+    let steps_total = grid.floor_steps(total.get()).ok_or(PlanError::TooLarge {
+        total: total.get(),
+        step: grid.step,
+    })?;
+    if steps_total < lower {
+        if reduce_only {
+            return Ok(ChunkPlan {
+                chunks: Vec::new(),
+                dust: total,
+                effective_cap: grid.qty(reported_cap(cap_steps, cap_source, steps_total)),
+                cap_source,
+            });
+        }
+        return Err(PlanError::BelowMinQty {
+            total: total.get(),
+            filter: grid.filter,
+            min_qty: grid.dec(lower),
+        });
+    }
+    let sizes = split_steps(steps_total, lower, cap_steps).map_err(|n| match n {
+        Infeasible::TooMany(chunks) => PlanError::TooManyChunks {
+            total: total.get(),
+            cap: grid.dec(cap_steps),
+            chunks,
+            limit: MAX_CHUNKS,
+        },
+        Infeasible::BelowLower => PlanError::Unsplittable {
+            total: grid.dec(steps_total),
+            min_chunk: grid.dec(lower),
+            cap: grid.dec(cap_steps),
+            cap_from: cap_source,
+        },
+    })?;
+    Ok(ChunkPlan {
+        chunks: sizes.iter().map(|s| grid.qty(*s)).collect(),
+        dust: total.saturating_sub(grid.qty(steps_total)),
+        effective_cap: grid.qty(reported_cap(cap_steps, cap_source, steps_total)),
+        cap_source,
+    })
+}
+
+/// With no cap at all, the "cap" a caller sees is the planned quantity itself.
+fn reported_cap(cap_steps: u64, cap_from: CapSource, steps_total: u64) -> u64 {
+    if cap_from == CapSource::None {
+        steps_total
+    } else {
+        cap_steps
+    }
+}
+
+/// The tightest of the lot filter's maxQty, the configured cap and the learned cap, in steps.
+fn effective_cap(
+    grid: &Grid,
+    rules: &SymbolRules,
+    order_type: OrderType,
+    cap: Option<ChunkCap>,
+    learned: Option<Qty>,
+    mark: Price,
+) -> Result<(u64, CapSource), PlanError> {
+    let mut best = (u64::MAX, CapSource::None);
+    let lot_max = rules.lot_for(order_type == OrderType::Market).max_qty;
+    // A zero maxQty disables the check, as on Binance.
+    if lot_max > Decimal::ZERO {
+        best = (grid.cap_steps(lot_max), CapSource::LotFilter);
+    }
+    let configured = match cap {
+        None => None,
+        Some(ChunkCap::Qty(q)) => Some(grid.cap_steps(q.get())),
+        Some(ChunkCap::Notional(n)) if n <= Decimal::ZERO => {
+            return Err(PlanError::BadNotionalCap { notional: n });
+        }
+        Some(ChunkCap::Notional(n)) => {
+            Some(grid.cap_steps(n.checked_div(mark.get()).unwrap_or(Decimal::MAX)))
+        }
+    };
+    if let Some(steps) = configured.filter(|s| *s < best.0) {
+        best = (steps, CapSource::Configured);
+    }
+    if let Some(steps) = learned
+        .map(|q| grid.cap_steps(q.get()))
+        .filter(|s| *s < best.0)
+    {
+        best = (steps, CapSource::Learned);
+    }
+    Ok(best)
+}
+
+/// The smallest chunk an open may have: minQty, raised so the chunk meets MIN_NOTIONAL at mark.
+fn open_lower_bound(
+    grid: &Grid,
+    rules: &SymbolRules,
+    mark: Price,
+    cap_steps: u64,
+    cap_from: CapSource,
+) -> Result<u64, PlanError> {
+    let per_unit = rules
+        .min_notional
+        .checked_div(mark.get())
+        .unwrap_or(Decimal::MAX);
+    let notional_steps = grid.ceil_steps(per_unit);
+    let lower = grid.min_steps.max(notional_steps);
+    if lower > cap_steps {
+        return Err(PlanError::MinNotionalAboveCap {
+            min_qty: grid.dec(lower),
+            min_notional: rules.min_notional,
+            mark: mark.get(),
+            cap: grid.dec(cap_steps),
+            cap_from,
+        });
+    }
+    Ok(lower)
+}
+
+enum Infeasible {
+    TooMany(u64),
+    BelowLower,
+}
+
+/// Split `total` steps into the fewest near-equal parts, each in `[lower, cap]`.
+///
+/// The fewest is `n = ceil(total / cap)`. Near-equal parts are `total / n` rounded up for the
+/// first `total % n` and down for the rest. If `n * lower > total`, no split into `n` parts
+/// exists, and none into more parts either (the lower bound only grows with `n`), while fewer
+/// parts would exceed the cap: the split is infeasible.
+fn split_steps(total: u64, lower: u64, cap: u64) -> Result<Vec<u64>, Infeasible> {
+    let n = total.div_ceil(cap.max(1));
+    if n > MAX_CHUNKS {
+        return Err(Infeasible::TooMany(n));
+    }
+    if n.saturating_mul(lower) > total {
+        return Err(Infeasible::BelowLower);
+    }
+    let base = total / n;
+    let extra = total % n;
+    Ok((0..n)
+        .map(|i| if i < extra { base + 1 } else { base })
+        .collect())
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
