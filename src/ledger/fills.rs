@@ -21,7 +21,7 @@ use super::model::{AnomalyKind, OrderRow, PositionStatus};
 use super::orders::{add_fill_to_order, lock_order_for_fill};
 use super::position_math::PositionFigures;
 use super::positions::{
-    figures_of, insert_position, lock_position, open_position_on_leg, write_figures,
+    figures_of, insert_position, lock_leg, lock_position, open_position_on_leg, write_figures,
 };
 use super::Ledger;
 use crate::domain::{Direction, Fill, IntentKind, Qty, Side};
@@ -87,6 +87,13 @@ impl Ledger {
     ) -> Result<FillOutcome, LedgerError> {
         if fill.quantity.is_zero() {
             return Err(LedgerError::invalid("quantity", "a fill of zero"));
+        }
+        // The position arithmetic multiplies quantity by price: refuse what cannot be.
+        if fill.quantity.get().checked_mul(fill.price.get()).is_none() {
+            return Err(LedgerError::invalid(
+                "quantity",
+                "quantity × price is out of range",
+            ));
         }
         let mut tx = self.pool.begin().await?;
         let coid = fill.client_order_id.as_ref().map(|c| c.as_str());
@@ -225,6 +232,8 @@ async fn apply_open(
         Direction::Short
     };
     let (qty, price) = (fill.quantity.get(), fill.price.get());
+    // Two first fills on an empty leg must not both try to create its position.
+    lock_leg(conn, &order.venue, &order.symbol, order.position_side).await?;
     let existing =
         open_position_on_leg(conn, &order.venue, &order.symbol, order.position_side).await?;
     let (position, effect) = match existing {
