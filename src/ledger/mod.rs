@@ -33,7 +33,7 @@ pub mod testing;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 pub use adjustments::{AdjustmentRow, AnomalyRow, PositionCorrection};
-pub use budget::Budget;
+pub use budget::{two_decimals, Budget};
 pub use control::{ControlFlag, SymbolCap};
 pub use error::LedgerError;
 pub use exchange_positions::ExchangePositionRow;
