@@ -541,3 +541,93 @@ async fn a_fill_whose_notional_is_out_of_range_is_refused_without_writing(pool: 
     assert!(err.to_string().starts_with("quantity:"), "{err}");
     assert_eq!(count(&ledger, "fills").await, 0);
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_flatten_of_everything_closes_each_position_its_orders_name_and_opens_nothing(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool);
+    open_filled(
+        &ledger,
+        "l",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(2),
+        dec!(150),
+        1,
+    )
+    .await;
+    open_filled(
+        &ledger,
+        "s",
+        "ETHUSDT",
+        Direction::Short,
+        PositionMode::OneWay,
+        dec!(1),
+        dec!(3000),
+        2,
+    )
+    .await;
+    let open = ledger.open_positions().await.unwrap();
+    let mut all = close_intent(
+        "flat",
+        IntentKind::Flatten,
+        open[0].id,
+        PositionMode::OneWay,
+    );
+    all.position_id = None;
+    let flatten = ledger
+        .create_intent(&all, usdt(dec!(0)))
+        .await
+        .unwrap()
+        .intent;
+    let unnamed = sluice::ledger::NewOrder {
+        position_id: None,
+        ..market_order(
+            &open_intent_row(&flatten, "SOLUSDT"),
+            "f-0",
+            Side::Sell,
+            PositionSide::Both,
+            dec!(2),
+        )
+    };
+    let refused = ledger.record_order(&unnamed).await;
+
+    for (i, p) in open.iter().enumerate() {
+        let coid = format!("f-{}", i + 1);
+        let mut order = market_order(
+            &open_intent_row(&flatten, p.symbol.as_str()),
+            &coid,
+            p.direction.close_side(),
+            PositionSide::Both,
+            p.quantity.get(),
+        );
+        order.position_id = Some(p.id);
+        ledger.record_order(&order).await.unwrap();
+        let f = fill(
+            p.symbol.as_str(),
+            10 + i as i64,
+            100 + i as i64,
+            Some(&coid),
+            p.direction.close_side(),
+            PositionSide::Both,
+            p.quantity.get(),
+            dec!(140),
+        );
+        ledger.apply_fill(VENUE, &f, &[]).await.unwrap();
+    }
+
+    assert!(refused.is_err());
+    assert!(ledger.open_positions().await.unwrap().is_empty());
+    assert_eq!(count(&ledger, "positions").await, 2);
+    assert!(ledger.anomalies().await.unwrap().is_empty());
+}
+
+/// The flatten-all intent has no symbol; the order builder needs one per order.
+fn open_intent_row(intent: &IntentRow, symbol: &str) -> IntentRow {
+    IntentRow {
+        symbol: Some(sym(symbol)),
+        ..intent.clone()
+    }
+}
