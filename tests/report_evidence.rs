@@ -170,6 +170,9 @@ async fn close_intent_that_went_flat(ledger: &Ledger) {
     ledger.apply_fill(VENUE, &close, &[]).await.unwrap();
 }
 
+/// (minute from m0, symbol, attempts, accepted, rejected, unknown, rate, p50, p99)
+type MinuteFigures<'a> = (i64, &'a str, u64, u64, u64, u64, String, i64, i64);
+
 async fn evidence(ledger: &Ledger) -> EvidenceReport {
     ledger.insert_attempts(&known_attempts()).await.unwrap();
     close_intent_that_went_flat(ledger).await;
@@ -191,7 +194,7 @@ async fn evidence(ledger: &Ledger) -> EvidenceReport {
 async fn every_count_rate_and_percentile_matches_the_known_attempts(pool: PgPool) {
     let r = evidence(&Ledger::from_pool(pool)).await;
 
-    let rows: Vec<(i64, &str, u64, u64, u64, u64, String, i64, i64)> = r
+    let rows: Vec<MinuteFigures> = r
         .minutes
         .iter()
         .map(|m| {
