@@ -3,3 +3,5 @@
 
 pub mod demo;
 pub mod doctor;
+pub mod reconcile;
+pub mod report;

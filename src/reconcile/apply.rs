@@ -1,0 +1,283 @@
+//! Repairs: bring the ledger in line with the exchange, one discrepancy at a time.
+//!
+//! Invariants:
+//! - never trades: nothing here takes an `Exchange`; the caller fetched the snapshot;
+//! - a missing fill is backfilled through `Ledger::apply_fill`, the same path the user
+//!   stream takes, so every fill rule (only opens create positions, closes never flip,
+//!   idempotent by trade id) still holds;
+//! - every other correction goes through a ledger call that writes one
+//!   `ledger_adjustments` row (reason, before, after) in the same transaction;
+//! - a repair that fails is reported as failed and the others still run; nothing is
+//!   written half-way (each ledger call is its own transaction).
+//!
+//! Callers apply fills first, then re-snapshot the ledger and diff again before the
+//! position and order corrections (see `ops::reconcile`): a backfilled close fill may
+//! already settle a size mismatch, and correcting before it would double-count.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::diff::Discrepancy;
+use crate::domain::{Direction, PositionSide, Price, Qty, Symbol};
+use crate::ledger::{
+    AdjustmentId, AdoptPosition, FillOutcome, Ledger, LedgerError, OrderState, PositionCorrection,
+    PositionId, PositionStatus,
+};
+
+/// What was done about one discrepancy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RepairOutcome {
+    /// The missing trade went through the ledger's fill path.
+    Backfilled { fill: FillOutcome },
+    /// Corrections written, one adjustment row each.
+    Adjusted { adjustments: Vec<AdjustmentId> },
+    /// The exchange's position was taken over (origin `adopted`, one adjustment row).
+    Adopted { position_id: PositionId },
+    /// The ledger already had the wanted values; nothing was written.
+    AlreadyConsistent,
+    /// Not a ledger repair: an operator (or the router's order resolution) must act.
+    NeedsOperator { reason: String },
+    /// The ledger refused or failed; nothing of this repair was written.
+    Failed { error: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repair {
+    pub discrepancy: Discrepancy,
+    #[serde(flatten)]
+    pub outcome: RepairOutcome,
+}
+
+/// Repair each of `discrepancies` in the ledger of `venue`, as `actor`.
+pub async fn apply(
+    ledger: &Ledger,
+    venue: &str,
+    actor: &str,
+    discrepancies: &[Discrepancy],
+) -> Vec<Repair> {
+    let mut out = Vec::with_capacity(discrepancies.len());
+    for d in discrepancies {
+        let outcome = match repair_one(ledger, venue, actor, d).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(kind = d.kind_name(), symbol = %d.symbol(), error = %e, "reconcile repair failed");
+                RepairOutcome::Failed {
+                    error: e.to_string(),
+                }
+            }
+        };
+        out.push(Repair {
+            discrepancy: d.clone(),
+            outcome,
+        });
+    }
+    out
+}
+
+async fn repair_one(
+    ledger: &Ledger,
+    venue: &str,
+    actor: &str,
+    d: &Discrepancy,
+) -> Result<RepairOutcome, LedgerError> {
+    match d {
+        Discrepancy::FillMissingFromLedger { trade } => Ok(RepairOutcome::Backfilled {
+            fill: ledger.apply_fill(venue, trade, &[]).await?,
+        }),
+        Discrepancy::PositionMissingOnExchange { position } => {
+            let reason = format!(
+                "reconcile: the exchange holds no {} {} position; the ledger had {}",
+                position.symbol,
+                position.position_side.as_wire(),
+                position.signed_amount()
+            );
+            let adj = close_position(ledger, position.position_id, actor, &reason).await?;
+            Ok(adjusted(adj.into_iter().collect()))
+        }
+        Discrepancy::SizeMismatch {
+            symbol,
+            position_side,
+            position_id,
+            ledger: ours,
+            exchange,
+            exchange_entry_price,
+        } => {
+            let leg = Leg {
+                venue,
+                actor,
+                symbol,
+                position_side: *position_side,
+            };
+            resize(
+                ledger,
+                &leg,
+                *position_id,
+                *ours,
+                *exchange,
+                *exchange_entry_price,
+            )
+            .await
+        }
+        Discrepancy::PositionUnknownToLedger {
+            symbol,
+            position_side,
+            amount,
+            entry_price,
+            sluice_tagged,
+        } => {
+            let origin = if *sluice_tagged {
+                "sluice-tagged"
+            } else {
+                "foreign"
+            };
+            let reason = format!(
+                "reconcile: adopted a {origin} {symbol} {} position of {amount} the ledger did not know",
+                position_side.as_wire()
+            );
+            let leg = Leg {
+                venue,
+                actor,
+                symbol,
+                position_side: *position_side,
+            };
+            let id = adopt(ledger, &leg, *amount, *entry_price, &reason).await?;
+            Ok(RepairOutcome::Adopted { position_id: id })
+        }
+        Discrepancy::OrderMissingOnExchange {
+            order_id,
+            client_order_id,
+            status,
+            ..
+        } => retire(ledger, actor, *order_id, client_order_id, *status).await,
+        Discrepancy::OrderUnknownToLedger { order, .. } => Ok(RepairOutcome::NeedsOperator {
+            reason: format!(
+                "order {} is open on the exchange and the ledger has no live row for it; \
+                 reconcile never trades: cancel it on the exchange or leave it",
+                order.client_order_id
+            ),
+        }),
+    }
+}
+
+/// Where a position correction applies.
+struct Leg<'a> {
+    venue: &'a str,
+    actor: &'a str,
+    symbol: &'a Symbol,
+    position_side: PositionSide,
+}
+
+fn adjusted(adjustments: Vec<AdjustmentId>) -> RepairOutcome {
+    if adjustments.is_empty() {
+        RepairOutcome::AlreadyConsistent
+    } else {
+        RepairOutcome::Adjusted { adjustments }
+    }
+}
+
+async fn close_position(
+    ledger: &Ledger,
+    id: PositionId,
+    actor: &str,
+    reason: &str,
+) -> Result<Option<AdjustmentId>, LedgerError> {
+    ledger
+        .correct_position(&PositionCorrection {
+            position_id: id,
+            quantity: Some(Qty::ZERO),
+            status: Some(PositionStatus::Closed),
+            actor: actor.to_string(),
+            reason: reason.to_string(),
+        })
+        .await
+}
+
+/// Same direction: set the quantity. Opposite direction (or flat on one side): close
+/// the ledger's position and adopt the exchange's, one adjustment row each.
+async fn resize(
+    ledger: &Ledger,
+    leg: &Leg<'_>,
+    position_id: PositionId,
+    ours: Decimal,
+    theirs: Decimal,
+    entry: Decimal,
+) -> Result<RepairOutcome, LedgerError> {
+    let reason = format!(
+        "reconcile: the exchange holds {theirs} on {} {}, the ledger had {ours}",
+        leg.symbol,
+        leg.position_side.as_wire()
+    );
+    if ours.is_sign_negative() == theirs.is_sign_negative() {
+        let adj = ledger
+            .correct_position(&PositionCorrection {
+                position_id,
+                quantity: Some(Qty::new("quantity", theirs.abs())?),
+                status: None,
+                actor: leg.actor.to_string(),
+                reason,
+            })
+            .await?;
+        return Ok(adjusted(adj.into_iter().collect()));
+    }
+    close_position(ledger, position_id, leg.actor, &reason).await?;
+    let id = adopt(ledger, leg, theirs, entry, &reason).await?;
+    Ok(RepairOutcome::Adopted { position_id: id })
+}
+
+async fn adopt(
+    ledger: &Ledger,
+    leg: &Leg<'_>,
+    amount: Decimal,
+    entry: Decimal,
+    reason: &str,
+) -> Result<PositionId, LedgerError> {
+    let direction = if amount.is_sign_negative() {
+        Direction::Short
+    } else {
+        Direction::Long
+    };
+    let row = ledger
+        .adopt_position(&AdoptPosition {
+            venue: leg.venue.to_string(),
+            symbol: leg.symbol.clone(),
+            direction,
+            position_side: leg.position_side,
+            quantity: Qty::new("quantity", amount.abs())?,
+            entry_price: Price::new("entry_price", entry)?,
+            actor: leg.actor.to_string(),
+            reason: reason.to_string(),
+        })
+        .await?;
+    Ok(row.id)
+}
+
+/// A NEW or PARTIALLY_FILLED order the exchange no longer lists, whose trades are
+/// already in the ledger, can take no more fills: retire it. An order whose send
+/// outcome is unknown (`sent`, `unknown`) is left to the router's resolution by
+/// clientOrderId, which can tell "never arrived" from "filled".
+async fn retire(
+    ledger: &Ledger,
+    actor: &str,
+    order_id: crate::ledger::OrderId,
+    client_order_id: &str,
+    status: OrderState,
+) -> Result<RepairOutcome, LedgerError> {
+    if !matches!(status, OrderState::New | OrderState::PartiallyFilled) {
+        return Ok(RepairOutcome::NeedsOperator {
+            reason: format!(
+                "order {client_order_id} is `{}`: resolve it by clientOrderId before retiring it",
+                status.as_str()
+            ),
+        });
+    }
+    let reason = format!(
+        "reconcile: order {client_order_id} was `{}` but is not open on the exchange and \
+         no unrecorded trade remains: it can take no more fills",
+        status.as_str()
+    );
+    let adj = ledger
+        .retire_order(order_id, OrderState::Canceled, actor, &reason)
+        .await?;
+    Ok(adjusted(adj.into_iter().collect()))
+}
