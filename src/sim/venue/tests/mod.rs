@@ -1,0 +1,1 @@
+//! Venue tests: every rule provoked with its exact code and message.
