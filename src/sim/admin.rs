@@ -110,6 +110,7 @@ pub async fn add_fault(State(s): State<Arc<SimState>>, body: Bytes) -> Response 
         window,
         fired: false,
     });
+    s.fire_opening_windows();
     ok(reply)
 }
 

@@ -102,11 +102,7 @@ async fn run(
         Ok(used) => used,
         Err(refusal) => {
             let mut out = HttpOut::error(&refusal.error);
-            let real = clock.real(Duration::from_millis(
-                (refusal.until_ms - now_scn).max(0) as u64
-            ));
-            out.headers
-                .push(("Retry-After", real.as_secs().max(1).to_string()));
+            out.headers.push(("Retry-After", retry_after(state, refusal.until_ms, now_scn)));
             return (out, refusal.weight_1m, None);
         }
     };
@@ -121,8 +117,11 @@ async fn run(
     };
     if let (Some(a), (n10, n1m)) = (account, ep.orders) {
         if n10 + n1m > 0 {
-            if let Err(r) = lock(&state.limiter).admit_orders(a, n10, n1m, now_scn) {
-                return (HttpOut::error(&r.error), used, account);
+            let admitted = lock(&state.limiter).admit_orders(a, n10, n1m, now_scn);
+            if let Err(r) = admitted {
+                let mut out = HttpOut::error(&r.error);
+                out.headers.push(("Retry-After", retry_after(state, r.until_ms, now_scn)));
+                return (out, used, account);
             }
         }
     }
@@ -132,6 +131,12 @@ async fn run(
         wall_ms,
     };
     (with_faults(state, ep, req, &ctx).await, used, account)
+}
+
+/// Whole real seconds (at least 1) until scenario time `until_ms`.
+fn retry_after(state: &SimState, until_ms: i64, now_scn: i64) -> String {
+    let left = Duration::from_millis((until_ms - now_scn).max(0) as u64);
+    state.clock.real(left).as_secs().max(1).to_string()
 }
 
 fn authenticate(

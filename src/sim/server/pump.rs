@@ -11,7 +11,7 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::sim::server::state::{lock, Control, MarketMsg, SimState, UserMsg};
+use crate::sim::server::state::{lock, MarketMsg, SimState, UserMsg};
 use crate::sim::ws::events;
 
 /// Market streams publish every second of real time (`@markPrice@1s`).
@@ -49,7 +49,7 @@ impl Pump {
     fn on_tick(&mut self) {
         let now = self.state.clock.wall_ms();
         self.state.venue().tick(now);
-        self.fire_fault_actions();
+        self.state.fire_opening_windows();
         self.flush_user_events();
         self.publish_market(now);
     }
@@ -133,34 +133,5 @@ impl Pump {
             });
         }
         self.last_books = keys;
-    }
-
-    /// Runs each newly opened window's one-shot actions exactly once.
-    fn fire_fault_actions(&mut self) {
-        let now = self.state.clock.scenario_secs();
-        let opening: Vec<_> = {
-            let mut faults = lock(&self.state.faults);
-            faults
-                .windows
-                .iter_mut()
-                .filter(|w| !w.fired && w.window.is_active(now))
-                .map(|w| {
-                    w.fired = true;
-                    w.window.clone()
-                })
-                .collect()
-        };
-        for w in opening {
-            if w.invalidate_listen_keys {
-                let keys = lock(&self.state.listen_keys).invalidate_all();
-                let _ = self.state.control_tx.send(Control::KeysInvalidated(keys));
-            }
-            if w.disconnect_sockets {
-                let _ = self.state.control_tx.send(Control::DisconnectAll);
-            }
-            for key in &w.revoke_keys {
-                self.state.venue().revoke_key(key);
-            }
-        }
     }
 }

@@ -150,4 +150,36 @@ impl SimState {
             .find(|w| w.window.is_active(now))
             .map(|w| w.window.clone())
     }
+
+    /// Runs the one-shot actions of every window that has opened and not yet fired:
+    /// invalidate listenKeys, disconnect sockets, revoke API keys. Called by the pump each
+    /// tick and by `POST /sim/faults` so a window opening "now" acts before the reply.
+    pub fn fire_opening_windows(&self) {
+        let now = self.clock.scenario_secs();
+        let opening: Vec<FaultWindow> = {
+            let mut faults = lock(&self.faults);
+            faults
+                .windows
+                .iter_mut()
+                .filter(|w| !w.fired && w.window.is_active(now))
+                .map(|w| {
+                    w.fired = true;
+                    w.window.clone()
+                })
+                .collect()
+        };
+        for w in opening {
+            if w.invalidate_listen_keys {
+                let keys = lock(&self.listen_keys).invalidate_all();
+                // No receivers just means no socket is open.
+                let _ = self.control_tx.send(Control::KeysInvalidated(keys));
+            }
+            if w.disconnect_sockets {
+                let _ = self.control_tx.send(Control::DisconnectAll);
+            }
+            for key in &w.revoke_keys {
+                self.venue().revoke_key(key);
+            }
+        }
+    }
 }
