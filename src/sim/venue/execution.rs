@@ -10,17 +10,13 @@
 use rand::Rng;
 use rust_decimal::Decimal;
 
-use super::events::{
-    AccountUpdate, BalanceUpdate, OrderTradeUpdate, PositionUpdate, TradeLite, UserEvent,
-};
 use super::filters::market_price_acceptable;
 use super::order::{Order, OrderView};
 use super::placement::Checked;
-use super::position::{apply_fill, break_even, commission, unrealized};
 use super::reject::Reject;
+use super::settle::FillEvents;
 use super::types::{ExecType, OrderStatus, OrderType, PositionSide, Side, TimeInForce};
-use super::views::TradeView;
-use super::{AccountId, Trade, Venue};
+use super::{AccountId, Venue};
 
 /// Characters of an auto-generated clientOrderId.
 const ID_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -30,12 +26,6 @@ pub(crate) const ER_NONE: u8 = 0;
 pub(crate) const ER_IOC: u8 = 2;
 pub(crate) const ER_REDUCE_ONLY: u8 = 4;
 pub(crate) const ER_MARKET: u8 = 9;
-
-/// The events one fill produces, queued later in Binance's order.
-struct FillEvents {
-    lite: UserEvent,
-    trade: UserEvent,
-}
 
 impl Venue {
     /// Places a checked order: matches it, rests or expires the remainder.
@@ -157,90 +147,6 @@ impl Venue {
         self.close_order(id, OrderStatus::Expired, er, now_ms);
     }
 
-    /// Applies one fill of `qty` at `price` to order `id`, its position, the
-    /// wallet and (for a taker) the book. Returns its events.
-    fn fill(
-        &mut self,
-        id: i64,
-        price: Decimal,
-        qty: Decimal,
-        maker: bool,
-        now_ms: i64,
-    ) -> Option<FillEvents> {
-        let order = self.orders.get(&id)?.clone();
-        let i = *self.symbol_index.get(&order.symbol)?;
-        let trade_id = self.markets[i].next_trade_id();
-        if !maker {
-            self.markets[i].consume(order.side, price, qty);
-        }
-        let fee = commission(price, qty, maker);
-        let account = self.accounts.get_mut(order.account as usize)?;
-        let pos = account
-            .positions
-            .entry((order.symbol.clone(), order.position_side))
-            .or_default();
-        let out = apply_fill(pos.amount, pos.entry, qty * order.side.sign(), price);
-        pos.amount = out.amount;
-        pos.entry = out.entry;
-        pos.realized += out.realized;
-        pos.update_time = now_ms;
-        account.wallet += out.realized - fee;
-        account.realized_total += out.realized;
-        account.commission_total += fee;
-        account.update_time = now_ms;
-        let stored = self.orders.get_mut(&id)?;
-        stored.executed_qty += qty;
-        stored.cum_quote += price * qty;
-        stored.status = if stored.remaining().is_zero() {
-            OrderStatus::Filled
-        } else {
-            OrderStatus::PartiallyFilled
-        };
-        stored.update_time = now_ms;
-        let spec = &self.symbols[i];
-        let view = TradeView {
-            id: trade_id,
-            symbol: order.symbol.clone(),
-            order_id: id,
-            side: order.side,
-            position_side: order.position_side,
-            price,
-            qty,
-            quote_qty: price * qty,
-            commission: fee,
-            commission_asset: spec.margin_asset.clone(),
-            realized_pnl: out.realized,
-            margin_asset: spec.margin_asset.clone(),
-            buyer: order.side == Side::Buy,
-            maker,
-            time: now_ms,
-            price_precision: spec.price_precision,
-            quantity_precision: spec.quantity_precision,
-        };
-        let lite = UserEvent::TradeLite(TradeLite {
-            event_time: now_ms,
-            transaction_time: now_ms,
-            symbol: order.symbol.clone(),
-            orig_qty: order.orig_qty,
-            orig_price: order.price,
-            maker,
-            client_order_id: order.client_order_id.clone(),
-            side: order.side,
-            last_price: price,
-            last_qty: qty,
-            trade_id,
-            order_id: id,
-            price_precision: spec.price_precision,
-            quantity_precision: spec.quantity_precision,
-        });
-        self.trades.push(Trade {
-            account: order.account,
-            view: view.clone(),
-        });
-        let trade = self.order_event(id, ExecType::Trade, Some(&view), ER_NONE, now_ms)?;
-        Some(FillEvents { lite, trade })
-    }
-
     /// Fills a resting LIMIT order at its own price as maker; a reduce-only
     /// order fills at most what closes its position.
     pub(crate) fn fill_resting(&mut self, id: i64, now_ms: i64) {
@@ -346,117 +252,5 @@ impl Venue {
         if let Some(event) = self.order_event(id, exec, None, er, now_ms) {
             self.push(account, event);
         }
-    }
-
-    pub(crate) fn push(&mut self, a: AccountId, event: UserEvent) {
-        self.events.push((a, event));
-    }
-
-    fn push_some(&mut self, a: AccountId, event: Option<UserEvent>) {
-        if let Some(event) = event {
-            self.push(a, event);
-        }
-    }
-
-    /// ORDER_TRADE_UPDATE for order `id` as it stands now.
-    fn order_event(
-        &self,
-        id: i64,
-        exec: ExecType,
-        fill: Option<&TradeView>,
-        er: u8,
-        now_ms: i64,
-    ) -> Option<UserEvent> {
-        let o = self.orders.get(&id)?;
-        let (pp, qp) = self
-            .symbol(&o.symbol)
-            .map_or((8, 8), |s| (s.price_precision, s.quantity_precision));
-        let margin_asset = self
-            .symbol(&o.symbol)
-            .map_or_else(|| "USDT".to_owned(), |s| s.margin_asset.clone());
-        let (bids, asks) = self.open_notional(o.account, &o.symbol);
-        let z = Decimal::ZERO;
-        Some(UserEvent::OrderTradeUpdate(Box::new(OrderTradeUpdate {
-            event_time: now_ms,
-            transaction_time: now_ms,
-            symbol: o.symbol.clone(),
-            client_order_id: o.client_order_id.clone(),
-            side: o.side,
-            order_type: o.order_type,
-            time_in_force: o.time_in_force,
-            orig_qty: o.orig_qty,
-            orig_price: o.price,
-            avg_price: o.avg_price(),
-            stop_price: z,
-            exec_type: exec,
-            status: o.status,
-            order_id: o.order_id,
-            last_qty: fill.map_or(z, |f| f.qty),
-            cum_qty: o.executed_qty,
-            last_price: fill.map_or(z, |f| f.price),
-            commission: fill.map_or(z, |f| f.commission),
-            commission_asset: margin_asset,
-            trade_time: now_ms,
-            trade_id: fill.map_or(0, |f| f.id),
-            bids_notional: bids,
-            asks_notional: asks,
-            maker: fill.is_some_and(|f| f.maker),
-            reduce_only: o.reduce_only_flag,
-            working_type: "CONTRACT_PRICE",
-            orig_type: o.order_type,
-            position_side: o.position_side,
-            close_position: false,
-            realized_profit: fill.map_or(z, |f| f.realized_pnl),
-            price_protect: false,
-            stp_mode: o.stp_mode.clone(),
-            price_match: "NONE",
-            good_till_date: o.good_till_date,
-            expiry_reason: er,
-            price_precision: pp,
-            quantity_precision: qp,
-        })))
-    }
-
-    /// ACCOUNT_UPDATE (reason ORDER) with the wallet and the one changed leg.
-    fn push_account_update(&mut self, a: AccountId, symbol: &str, leg: PositionSide, now_ms: i64) {
-        let Some(account) = self.acct(a) else { return };
-        let Some(spec) = self.symbol(symbol) else {
-            return;
-        };
-        let mark = self
-            .symbol_index
-            .get(symbol)
-            .map_or(Decimal::ZERO, |&i| self.markets[i].mark);
-        let pos = account
-            .positions
-            .get(&(symbol.to_owned(), leg))
-            .cloned()
-            .unwrap_or_default();
-        let event = UserEvent::AccountUpdate(AccountUpdate {
-            event_time: now_ms,
-            transaction_time: now_ms,
-            reason: "ORDER",
-            balances: vec![BalanceUpdate {
-                asset: spec.margin_asset.clone(),
-                wallet_balance: account.wallet,
-                cross_wallet_balance: account.wallet,
-                balance_change: Decimal::ZERO,
-            }],
-            positions: vec![PositionUpdate {
-                symbol: symbol.to_owned(),
-                position_amt: pos.amount,
-                entry_price: pos.entry,
-                break_even_price: break_even(pos.amount, pos.entry),
-                accumulated_realized: pos.realized,
-                unrealized_pnl: unrealized(pos.amount, pos.entry, mark),
-                margin_type: "cross",
-                isolated_wallet: Decimal::ZERO,
-                position_side: leg,
-                margin_asset: spec.margin_asset.clone(),
-                price_precision: spec.price_precision,
-                quantity_precision: spec.quantity_precision,
-            }],
-        });
-        self.push(a, event);
     }
 }

@@ -14,6 +14,7 @@ mod account;
 mod book;
 mod brackets;
 mod control;
+mod emit;
 mod events;
 mod execution;
 mod filters;
@@ -22,6 +23,7 @@ mod order;
 mod placement;
 mod position;
 mod reject;
+mod settle;
 mod spec;
 mod types;
 mod views;
@@ -234,7 +236,7 @@ impl Venue {
     }
 
     /// `GET /fapi/v1/allOrders`: orders with id ≥ `from_order_id`, inside the
-    /// time window, at most `limit` (oldest first).
+    /// time window, at most `limit` (see [`page`]), oldest first.
     pub fn all_orders(
         &self,
         account: AccountId,
@@ -244,18 +246,19 @@ impl Venue {
         end_ms: Option<i64>,
         limit: usize,
     ) -> Vec<OrderView> {
-        self.orders
+        let found = self
+            .orders
             .range(from_order_id.unwrap_or(i64::MIN)..)
             .map(|(_, o)| o)
             .filter(|o| o.account == account && o.symbol == symbol)
             .filter(|o| start_ms.is_none_or(|t| o.time >= t) && end_ms.is_none_or(|t| o.time <= t))
-            .take(limit)
             .map(|o| self.view_of(o))
-            .collect()
+            .collect::<Vec<_>>();
+        page(found, from_order_id.is_some() || start_ms.is_some(), limit)
     }
 
     /// `GET /fapi/v1/userTrades`: fills with id ≥ `from_id`, inside the window,
-    /// at most `limit` (oldest first).
+    /// at most `limit` (see [`page`]), oldest first.
     pub fn user_trades(
         &self,
         account: AccountId,
@@ -265,14 +268,27 @@ impl Venue {
         end_ms: Option<i64>,
         limit: usize,
     ) -> Vec<TradeView> {
-        self.trades
+        let found = self
+            .trades
             .iter()
             .filter(|t| t.account == account && t.view.symbol == symbol)
             .filter(|t| from_id.is_none_or(|id| t.view.id >= id))
             .filter(|t| start_ms.is_none_or(|s| t.view.time >= s))
             .filter(|t| end_ms.is_none_or(|e| t.view.time <= e))
-            .take(limit)
             .map(|t| t.view.clone())
-            .collect()
+            .collect::<Vec<_>>();
+        page(found, from_id.is_some() || start_ms.is_some(), limit)
     }
+}
+
+/// At most `limit` items, oldest first: the first ones when the caller gave a
+/// starting point (id or start time), else the most recent ones (Binance:
+/// "otherwise most recent orders are returned").
+fn page<T>(mut items: Vec<T>, from_start: bool, limit: usize) -> Vec<T> {
+    if from_start {
+        items.truncate(limit);
+    } else if items.len() > limit {
+        items.drain(..items.len() - limit);
+    }
+    items
 }
