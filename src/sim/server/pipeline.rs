@@ -72,7 +72,7 @@ pub async fn handle(state: &Arc<SimState>, req: RawRequest<'_>) -> HttpOut {
         out.headers.push(("X-MBX-ORDER-COUNT-1M", min.to_string()));
     }
     if ep.method != "GET" {
-        state.events_notify.notify_one();
+        state.flush_user_events();
     }
     record(state, &name, &out);
     out
@@ -102,7 +102,8 @@ async fn run(
         Ok(used) => used,
         Err(refusal) => {
             let mut out = HttpOut::error(&refusal.error);
-            out.headers.push(("Retry-After", retry_after(state, refusal.until_ms, now_scn)));
+            out.headers
+                .push(("Retry-After", retry_after(state, refusal.until_ms, now_scn)));
             return (out, refusal.weight_1m, None);
         }
     };
@@ -120,7 +121,8 @@ async fn run(
             let admitted = lock(&state.limiter).admit_orders(a, n10, n1m, now_scn);
             if let Err(r) = admitted {
                 let mut out = HttpOut::error(&r.error);
-                out.headers.push(("Retry-After", retry_after(state, r.until_ms, now_scn)));
+                out.headers
+                    .push(("Retry-After", retry_after(state, r.until_ms, now_scn)));
                 return (out, used, account);
             }
         }

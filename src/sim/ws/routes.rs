@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::sim::error::ApiError;
 use crate::sim::server::state::{lock, SimState};
-use crate::sim::ws::socket::{serve, Feed, Framing};
+use crate::sim::ws::socket::{serve, Feed, Framing, Subscriptions};
 
 type Q = Query<HashMap<String, String>>;
 
@@ -40,7 +40,10 @@ fn upgrade(
     framing: Framing,
 ) -> Response {
     match feed {
-        Ok(feed) => ws.on_upgrade(move |socket| serve(socket, state, feed, framing)),
+        Ok(feed) => {
+            let subs = Subscriptions::new(&state);
+            ws.on_upgrade(move |socket| serve(socket, state, subs, feed, framing))
+        }
         Err(e) => error(&e),
     }
 }

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{sleep_until, Instant};
 
-use crate::sim::server::state::{lock, Control, SimState};
+use crate::sim::server::state::{lock, Control, MarketMsg, SimState, UserMsg};
 use crate::sim::venue::AccountId;
 use crate::sim::ws::events;
 
@@ -49,10 +50,36 @@ async fn send(socket: &mut WebSocket, text: &str) -> bool {
     socket.send(Message::Text(text.into())).await.is_ok()
 }
 
-pub async fn serve(mut socket: WebSocket, state: Arc<SimState>, feed: Feed, framing: Framing) {
-    let mut user_rx = state.user_tx.subscribe();
-    let mut market_rx = state.market_tx.subscribe();
-    let mut control_rx = state.control_tx.subscribe();
+/// The channels a socket listens to, subscribed BEFORE the 101 answer leaves so that no
+/// event sent after the client saw the handshake can be missed.
+pub struct Subscriptions {
+    user: broadcast::Receiver<UserMsg>,
+    market: broadcast::Receiver<MarketMsg>,
+    control: broadcast::Receiver<Control>,
+}
+
+impl Subscriptions {
+    pub fn new(state: &SimState) -> Self {
+        Subscriptions {
+            user: state.user_tx.subscribe(),
+            market: state.market_tx.subscribe(),
+            control: state.control_tx.subscribe(),
+        }
+    }
+}
+
+pub async fn serve(
+    mut socket: WebSocket,
+    state: Arc<SimState>,
+    subs: Subscriptions,
+    feed: Feed,
+    framing: Framing,
+) {
+    let Subscriptions {
+        user: mut user_rx,
+        market: mut market_rx,
+        control: mut control_rx,
+    } = subs;
     let far = Instant::now() + Duration::from_secs(86_400 * 365);
     let cap = Instant::now() + state.clock.real(SOCKET_CAP);
     let mut ping = tokio::time::interval(state.clock.real(PING_EVERY));
