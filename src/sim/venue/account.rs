@@ -42,9 +42,15 @@ impl Account {
             } else {
                 PositionSide::Both
             };
-            if symbols.contains_key(&p.symbol) && !p.amount.is_zero() {
+            // Legs carry Binance's sign whatever the scenario wrote.
+            let amount = match side {
+                PositionSide::Both => p.amount,
+                PositionSide::Long => p.amount.abs(),
+                PositionSide::Short => -p.amount.abs(),
+            };
+            if symbols.contains_key(&p.symbol) && !amount.is_zero() {
                 let pos = Position {
-                    amount: p.amount,
+                    amount,
                     entry: p.entry_price,
                     realized: Decimal::ZERO,
                     update_time: now_ms,
@@ -132,8 +138,7 @@ impl Venue {
     pub(crate) fn open_notional(&self, a: AccountId, symbol: &str) -> (Decimal, Decimal) {
         let mut out = (Decimal::ZERO, Decimal::ZERO);
         for o in self
-            .orders
-            .values()
+            .open_order_records()
             .filter(|o| o.account == a && o.symbol == symbol && o.status.is_open())
         {
             let n = o.remaining() * o.price;
@@ -149,8 +154,7 @@ impl Venue {
     // Conservative: Binance nets resting orders against an opposite position;
     // the simulator reserves margin for every resting opening order in full.
     fn open_order_im(&self, a: AccountId, account: &Account, symbol: Option<&str>) -> Decimal {
-        self.orders
-            .values()
+        self.open_order_records()
             .filter(|o| o.account == a && o.status.is_open() && !o.reduce_only)
             .filter(|o| symbol.is_none_or(|s| o.symbol == s))
             .map(|o| o.remaining() * o.price / Decimal::from(account.leverage_of(&o.symbol)))

@@ -46,6 +46,7 @@ impl Venue {
         let order = self.new_order_record(a, &c, now_ms);
         let id = order.order_id;
         self.orders.insert(id, order);
+        self.open_ids.insert(id);
         let new_event = self.order_event(id, ExecType::New, None, ER_NONE, now_ms);
         if plan.is_empty() {
             self.push_some(a, new_event);
@@ -204,8 +205,7 @@ impl Venue {
             None
         };
         let ids: Vec<i64> = self
-            .orders
-            .values()
+            .open_order_records()
             .filter(|o| {
                 o.account == a
                     && o.symbol == symbol
@@ -242,6 +242,7 @@ impl Venue {
             return;
         };
         order.status = status;
+        self.open_ids.remove(&id);
         order.update_time = now_ms;
         let account = order.account;
         let exec = if status == OrderStatus::Canceled {

@@ -45,8 +45,7 @@ impl Venue {
             self.match_resting(i, now_ms);
         }
         let expired: Vec<i64> = self
-            .orders
-            .values()
+            .open_order_records()
             .filter(|o| o.status.is_open() && o.good_till_date > 0 && o.good_till_date <= now_ms)
             .map(|o| o.order_id)
             .collect();
@@ -89,8 +88,7 @@ impl Venue {
         let best_ask = market.best(spec, Side::Buy).map(|(p, _)| p);
         let best_bid = market.best(spec, Side::Sell).map(|(p, _)| p);
         let crossing: Vec<i64> = self
-            .orders
-            .values()
+            .open_order_records()
             .filter(|o| {
                 o.symbol == spec.name && o.status.is_open() && o.order_type == OrderType::Limit
             })
@@ -190,8 +188,7 @@ impl Venue {
                     api_keys,
                     view,
                     open_orders: self
-                        .orders
-                        .values()
+                        .open_order_records()
                         .filter(|o| o.account == a && o.status.is_open())
                         .count(),
                     total_realized_pnl: account.realized_total,

@@ -31,7 +31,7 @@ mod views;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -74,6 +74,9 @@ pub struct Venue {
     keys: HashMap<String, (AccountId, String)>,
     /// Every order ever accepted, by order id (ids increase, so this is time order).
     orders: BTreeMap<i64, Order>,
+    /// Ids of the orders still open (NEW / PARTIALLY_FILLED), so rule checks
+    /// scale with open orders, not with history.
+    open_ids: BTreeSet<i64>,
     trades: Vec<Trade>,
     next_order_id: i64,
     events: Vec<(AccountId, UserEvent)>,
@@ -114,6 +117,7 @@ impl Venue {
             accounts: Vec::new(),
             keys: HashMap::new(),
             orders: BTreeMap::new(),
+            open_ids: BTreeSet::new(),
             trades: Vec::new(),
             next_order_id: 1_000_000_001,
             events: Vec::new(),
@@ -174,6 +178,11 @@ impl Venue {
         std::mem::take(&mut self.events)
     }
 
+    /// Open orders of every account, oldest first.
+    fn open_order_records(&self) -> impl Iterator<Item = &Order> + '_ {
+        self.open_ids.iter().filter_map(|id| self.orders.get(id))
+    }
+
     /// The symbol spec or `-1121`.
     fn spec_index(&self, symbol: &str) -> Result<usize, Reject> {
         self.symbol_index
@@ -227,8 +236,7 @@ impl Venue {
 
     /// Open orders of the account, optionally on one symbol, oldest first.
     pub fn open_orders(&self, account: AccountId, symbol: Option<&str>) -> Vec<OrderView> {
-        self.orders
-            .values()
+        self.open_order_records()
             .filter(|o| o.account == account && o.status.is_open())
             .filter(|o| symbol.is_none_or(|s| o.symbol == s))
             .map(|o| self.view_of(o))

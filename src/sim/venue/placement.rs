@@ -197,8 +197,7 @@ impl Venue {
         cid: Option<&str>,
     ) -> Result<(), Reject> {
         let open = || {
-            self.orders
-                .values()
+            self.open_order_records()
                 .filter(move |o| o.account == a && o.status.is_open())
         };
         if let Some(cid) = cid {
@@ -221,8 +220,7 @@ impl Venue {
         leg: PositionSide,
         side: Side,
     ) -> Decimal {
-        self.orders
-            .values()
+        self.open_order_records()
             .filter(|o| o.account == a && o.symbol == symbol && o.status.is_open())
             .filter(|o| o.reduce_only && o.position_side == leg && o.side == side)
             .map(|o| o.remaining())
@@ -262,9 +260,9 @@ impl Venue {
         }
     }
 
-    /// `-2027` when the resulting position exceeds the bracket cap at the
-    /// current leverage; `-2019` when the opening part's initial margin exceeds
-    /// the available balance.
+    /// For the part of the order that opens exposure: `-2027` when the
+    /// resulting position exceeds the bracket cap at the current leverage,
+    /// `-2019` when its initial margin exceeds the available balance.
     fn check_margin(
         &self,
         a: AccountId,
@@ -282,6 +280,10 @@ impl Venue {
         } else {
             s.qty
         };
+        if opening.is_zero() {
+            // A pure close never needs margin, even on an underwater account.
+            return Ok(());
+        }
         let resulting = (amount + signed).abs();
         let leverage = account.leverage_of(&spec.name);
         if resulting * mark > max_notional(spec, leverage) {

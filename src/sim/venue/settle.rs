@@ -38,6 +38,9 @@ impl Venue {
             OrderStatus::PartiallyFilled
         };
         order.update_time = now_ms;
+        if !order.status.is_open() {
+            self.open_ids.remove(&id);
+        }
         let key = (order.symbol.clone(), order.position_side);
         let signed = qty * order.side.sign();
         let account = self.accounts.get_mut(order.account as usize)?;

@@ -112,6 +112,9 @@ fn check_invariants(v: &Venue) -> Result<(), TestCaseError> {
         pos += signed;
     }
     prop_assert_eq!(pos, position(v, SYMBOL, "BOTH"));
+    let history = v.all_orders(ACC, SYMBOL, None, None, None, usize::MAX);
+    let open_in_history = history.iter().filter(|o| o.status.is_open()).count();
+    prop_assert_eq!(open_in_history, v.open_orders(ACC, Some(SYMBOL)).len());
     let realized: Decimal = trades.iter().map(|t| t.realized_pnl).sum();
     let fees: Decimal = trades.iter().map(|t| t.commission).sum();
     let wallet = v.account(ACC).expect("account").total_wallet_balance;

@@ -458,3 +458,26 @@ fn the_test_endpoint_validates_without_recording() {
     assert_eq!(position(&v, "BTCUSDT", "BOTH"), Decimal::ZERO);
     assert_eq!(v.snapshot().orders_total, 0);
 }
+
+#[test]
+fn a_plain_close_needs_no_margin_even_when_the_account_is_underwater() {
+    let mut spec = account("10", false);
+    spec.positions = vec![crate::sim::venue::PositionSpec {
+        symbol: "BTCUSDT".into(),
+        position_side: "BOTH".into(),
+        amount: d("2"),
+        entry_price: d("70000"),
+    }];
+    // 2 BTC long from 70000 at a 65000 mark: −10000 unrealized on 10 USDT.
+    let mut v = Venue::new(5, SymbolSpec::mainnet_defaults(), vec![spec], T0);
+    assert!(v.account(ACC).expect("account").available_balance < Decimal::ZERO);
+    assert_reject(
+        place(&mut v, market("BTCUSDT", "BUY", "0.01")),
+        -2019,
+        "Margin is insufficient.",
+    );
+    let close =
+        place(&mut v, market("BTCUSDT", "SELL", "1")).expect("a close is never margin-checked");
+    assert_eq!(close.executed_qty, d("1"));
+    assert_eq!(position(&v, "BTCUSDT", "BOTH"), d("1"));
+}
