@@ -155,10 +155,8 @@ impl Venue {
     pub fn depth(&self, symbol: &str, limit: usize) -> Option<DepthView> {
         let &i = self.symbol_index.get(symbol)?;
         let (spec, market) = (&self.symbols[i], &self.markets[i]);
-        let mut bids = market.levels(spec, Side::Sell);
-        let mut asks = market.levels(spec, Side::Buy);
-        bids.truncate(limit);
-        asks.truncate(limit);
+        let bids = market.level_iter(spec, Side::Sell).take(limit).collect();
+        let asks = market.level_iter(spec, Side::Buy).take(limit).collect();
         Some(DepthView {
             symbol: spec.name.clone(),
             last_update_id: market.update_id,
