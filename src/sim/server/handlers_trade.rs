@@ -1,0 +1,149 @@
+//! Order handlers: place (single, test, batch), query, cancel, open/all orders, trades.
+//! Each holds the venue lock for one synchronous call.
+
+use crate::sim::error::ApiError;
+use crate::sim::json::{array, JsonObj};
+use crate::sim::server::order_params::{parse_batch, parse_new_order};
+use crate::sim::server::pipeline::Ctx;
+use crate::sim::server::render::{self, OrderShape};
+use crate::sim::server::state::SimState;
+
+fn place(
+    s: &SimState,
+    ctx: &Ctx,
+    p: &crate::sim::params::Params,
+    test: bool,
+) -> Result<String, ApiError> {
+    let order = parse_new_order(p)?;
+    let view = s
+        .venue()
+        .place_order(ctx.account, order, test, ctx.wall_ms)?;
+    if test {
+        return Ok("{}".into());
+    }
+    Ok(render::order(&view, OrderShape::Placed))
+}
+
+pub fn new_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+    place(s, ctx, &ctx.params, false)
+}
+
+/// `order/test`: validated like a real order, nothing is placed; `{}` on success.
+pub fn test_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+    place(s, ctx, &ctx.params, true)
+}
+
+/// `batchOrders`: HTTP 200 with one element per input, an order or `{"code","msg"}`.
+pub fn batch_orders(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+    let items = parse_batch(&ctx.params)?;
+    let rendered = items.iter().map(|p| match place(s, ctx, p, false) {
+        Ok(body) => body,
+        Err(e) => e.body(),
+    });
+    Ok(array(rendered.collect::<Vec<_>>()))
+}
+
+/// `symbol` plus `orderId` or `origClientOrderId` (`-1102 orderId` when neither is sent).
+fn order_ref(ctx: &Ctx) -> Result<(&str, Option<i64>, Option<&str>), ApiError> {
+    let symbol = ctx.params.req("symbol")?;
+    let id = ctx.params.opt_i64("orderId")?;
+    let cid = ctx.params.opt("origClientOrderId");
+    if id.is_none() && cid.is_none() {
+        return Err(ApiError::new(
+            400,
+            -1102,
+            "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+        ));
+    }
+    Ok((symbol, id, cid))
+}
+
+pub fn query_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+    let (symbol, id, cid) = order_ref(ctx)?;
+    let view = s.venue().order(ctx.account, symbol, id, cid)?;
+    Ok(render::order(&view, OrderShape::Queried))
+}
+
+/// `openOrder`: like `order`, but a closed order is `-2013` too.
+pub fn open_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+    let (symbol, id, cid) = order_ref(ctx)?;
+    let view = s.venue().order(ctx.account, symbol, id, cid)?;
+    if !view.status.is_open() {
+        return Err(ApiError::new(400, -2013, "Order does not exist."));
+    }
+    Ok(render::order(&view, OrderShape::Queried))
+}
+
+pub fn cancel_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+    let (symbol, id, cid) = order_ref(ctx)?;
+    let view = s
+        .venue()
+        .cancel_order(ctx.account, symbol, id, cid, ctx.wall_ms)?;
+    Ok(render::order(&view, OrderShape::Placed))
+}
+
+pub fn open_orders(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+    let symbol = ctx.params.opt("symbol");
+    let venue = s.venue();
+    if let Some(sym) = symbol {
+        venue.symbol(sym).ok_or_else(ApiError::bad_symbol)?;
+    }
+    Ok(render::orders(
+        &venue.open_orders(ctx.account, symbol),
+        OrderShape::Queried,
+    ))
+}
+
+pub fn cancel_all(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+    let symbol = ctx.params.req("symbol")?;
+    s.venue().cancel_all(ctx.account, symbol, ctx.wall_ms)?;
+    let mut j = JsonObj::new();
+    j.int("code", 200)
+        .str("msg", "The operation of cancel all open order is done.");
+    Ok(j.finish())
+}
+
+/// `limit` default `default`, at most `max`.
+fn limit(ctx: &Ctx, default: usize, max: usize) -> Result<usize, ApiError> {
+    Ok(ctx
+        .params
+        .opt_i64("limit")?
+        .map_or(default, |l| (l.max(1) as usize).min(max)))
+}
+
+pub fn all_orders(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+    let p = &ctx.params;
+    let symbol = p.req("symbol")?;
+    let lim = limit(ctx, 500, 1000)?;
+    let (from, start, end) = (
+        p.opt_i64("orderId")?,
+        p.opt_i64("startTime")?,
+        p.opt_i64("endTime")?,
+    );
+    let venue = s.venue();
+    venue.symbol(symbol).ok_or_else(ApiError::bad_symbol)?;
+    let list = venue.all_orders(ctx.account, symbol, from, start, end, lim);
+    Ok(render::orders(&list, OrderShape::Queried))
+}
+
+pub fn user_trades(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+    let p = &ctx.params;
+    let symbol = p.req("symbol")?;
+    let lim = limit(ctx, 500, 1000)?;
+    let (from, start, end) = (
+        p.opt_i64("fromId")?,
+        p.opt_i64("startTime")?,
+        p.opt_i64("endTime")?,
+    );
+    if from.is_some() && (start.is_some() || end.is_some()) {
+        return Err(ApiError::new(
+            400,
+            -1128,
+            "Combination of optional parameters invalid.",
+        ));
+    }
+    let venue = s.venue();
+    venue.symbol(symbol).ok_or_else(ApiError::bad_symbol)?;
+    let list = venue.user_trades(ctx.account, symbol, from, start, end, lim);
+    Ok(array(list.iter().map(render::trade)))
+}

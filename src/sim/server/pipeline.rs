@@ -1,0 +1,221 @@
+//! The request pipeline every `/fapi` call goes through, in Binance's order: IP weight
+//! (429/418), parameters, authentication (API key, timestamp window, signature), the
+//! account's order counters (429 -1015), injected faults, the endpoint's handler; then the
+//! `X-MBX-*` headers and the `/sim/state` counters. Transport-free: the axum layer only
+//! converts [`HttpOut`] to a response, so tests can drive it directly.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::sim::auth;
+use crate::sim::error::ApiError;
+use crate::sim::faults::FaultOutcome;
+use crate::sim::params::Params;
+use crate::sim::server::endpoints::{self, Endpoint, Security};
+use crate::sim::server::order_params;
+use crate::sim::server::state::{lock, SimState};
+use crate::sim::venue::AccountId;
+
+/// What a handler sees.
+#[derive(Debug)]
+pub struct Ctx {
+    pub params: Params,
+    /// The authenticated account (0 for unauthenticated endpoints, which never read it).
+    pub account: AccountId,
+    pub wall_ms: i64,
+}
+
+/// A finished HTTP answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpOut {
+    pub status: u16,
+    pub body: String,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl HttpOut {
+    fn error(e: &ApiError) -> HttpOut {
+        HttpOut {
+            status: e.http,
+            body: e.body(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// The raw request as it came off the wire.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRequest<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+    pub body: &'a str,
+    pub ip: IpAddr,
+    pub api_key: Option<&'a str>,
+}
+
+/// Runs one request through the whole pipeline.
+pub async fn handle(state: &Arc<SimState>, req: RawRequest<'_>) -> HttpOut {
+    let Some(ep) = endpoints::find(req.method, req.path) else {
+        let out = HttpOut::error(&ApiError::not_found());
+        record(state, &format!("{} {}", req.method, req.path), &out);
+        return out;
+    };
+    let name = format!("{} {}", ep.method, ep.path);
+    let (mut out, weight_used, account) = run(state, ep, &req).await;
+    out.headers
+        .push(("X-MBX-USED-WEIGHT-1M", weight_used.to_string()));
+    if let (Some(a), true) = (account, ep.orders != (0, 0)) {
+        let (ten, min) = lock(&state.limiter).order_counts(a, state.clock.scenario_ms());
+        out.headers.push(("X-MBX-ORDER-COUNT-10S", ten.to_string()));
+        out.headers.push(("X-MBX-ORDER-COUNT-1M", min.to_string()));
+    }
+    if ep.method != "GET" {
+        state.events_notify.notify_one();
+    }
+    record(state, &name, &out);
+    out
+}
+
+fn record(state: &SimState, name: &str, out: &HttpOut) {
+    let code = (out.status != 200)
+        .then(|| serde_json::from_str::<serde_json::Value>(&out.body).ok())
+        .flatten()
+        .and_then(|v| v.get("code").and_then(serde_json::Value::as_i64));
+    lock(&state.stats).record(name, out.status, code);
+}
+
+/// Returns the answer, the IP weight used this minute, and the account if authenticated.
+async fn run(
+    state: &Arc<SimState>,
+    ep: &'static Endpoint,
+    req: &RawRequest<'_>,
+) -> (HttpOut, u32, Option<AccountId>) {
+    let parsed = Params::parse(req.query, req.body);
+    let weight = parsed.as_ref().map_or(1, |p| (ep.weight)(p));
+    let clock = state.clock;
+    let now_scn = clock.scenario_ms();
+    let admitted =
+        lock(&state.limiter).admit_ip(req.ip, weight, now_scn, |t| clock.scenario_to_wall_ms(t));
+    let used = match admitted {
+        Ok(used) => used,
+        Err(refusal) => {
+            let mut out = HttpOut::error(&refusal.error);
+            out.headers.push(("Retry-After", retry_after(state, refusal.until_ms, now_scn)));
+            return (out, refusal.weight_1m, None);
+        }
+    };
+    let params = match parsed {
+        Ok(p) => p,
+        Err(e) => return (HttpOut::error(&e), used, None),
+    };
+    let wall_ms = clock.wall_ms();
+    let account = match authenticate(state, ep.security, &params, req, wall_ms) {
+        Ok(a) => a,
+        Err(e) => return (HttpOut::error(&e), used, None),
+    };
+    if let (Some(a), (n10, n1m)) = (account, ep.orders) {
+        if n10 + n1m > 0 {
+            let admitted = lock(&state.limiter).admit_orders(a, n10, n1m, now_scn);
+            if let Err(r) = admitted {
+                let mut out = HttpOut::error(&r.error);
+                out.headers.push(("Retry-After", retry_after(state, r.until_ms, now_scn)));
+                return (out, used, account);
+            }
+        }
+    }
+    let ctx = Ctx {
+        params,
+        account: account.unwrap_or(0),
+        wall_ms,
+    };
+    (with_faults(state, ep, req, &ctx).await, used, account)
+}
+
+/// Whole real seconds (at least 1) until scenario time `until_ms`.
+fn retry_after(state: &SimState, until_ms: i64, now_scn: i64) -> String {
+    let left = Duration::from_millis((until_ms - now_scn).max(0) as u64);
+    state.clock.real(left).as_secs().max(1).to_string()
+}
+
+fn authenticate(
+    state: &SimState,
+    security: Security,
+    params: &Params,
+    req: &RawRequest<'_>,
+    wall_ms: i64,
+) -> Result<Option<AccountId>, ApiError> {
+    if security == Security::None {
+        return Ok(None);
+    }
+    let key = auth::check_key_format(req.api_key)?;
+    let (account, secret) = {
+        let venue = state.venue();
+        let (a, s) = venue
+            .account_by_key(key)
+            .ok_or_else(ApiError::rejected_key)?;
+        (a, s.to_owned())
+    };
+    if security == Security::Signed {
+        auth::check_timestamp(params, wall_ms)?;
+        auth::verify_signature(&secret, params, req.query, req.body)?;
+    }
+    Ok(Some(account))
+}
+
+async fn with_faults(
+    state: &Arc<SimState>,
+    ep: &'static Endpoint,
+    req: &RawRequest<'_>,
+    ctx: &Ctx,
+) -> HttpOut {
+    let Some(window) = state.active_fault(ep.method, ep.path) else {
+        return answer((ep.handler)(state, ctx));
+    };
+    if window.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(window.latency_ms)).await;
+    }
+    let reducing = reducing(ep, &ctx.params);
+    let outcome = window.draw(&mut lock(&state.faults).rng, reducing);
+    let _ = req;
+    match outcome {
+        None => answer((ep.handler)(state, ctx)),
+        Some(FaultOutcome::Refuse(e)) => {
+            *lock(&state.stats)
+                .faults_injected
+                .entry(e.code)
+                .or_default() += 1;
+            HttpOut::error(&e)
+        }
+        Some(FaultOutcome::ExecuteThenFail(e)) => {
+            let executed = (ep.handler)(state, ctx).is_ok();
+            let mut stats = lock(&state.stats);
+            *stats.faults_injected.entry(e.code).or_default() += 1;
+            if executed {
+                stats.executed_despite_error += 1;
+            }
+            HttpOut::error(&e)
+        }
+    }
+}
+
+/// Whether a request only reduces exposure (batch: every element does).
+fn reducing(ep: &Endpoint, params: &Params) -> bool {
+    if ep.path == "/fapi/v1/batchOrders" {
+        return order_params::parse_batch(params)
+            .is_ok_and(|items| items.iter().all(order_params::is_reducing));
+    }
+    order_params::is_reducing(params)
+}
+
+fn answer(r: Result<String, ApiError>) -> HttpOut {
+    match r {
+        Ok(body) => HttpOut {
+            status: 200,
+            body,
+            headers: Vec::new(),
+        },
+        Err(e) => HttpOut::error(&e),
+    }
+}

@@ -1,0 +1,185 @@
+//! The simulator's shared state. The venue sits behind one std `Mutex`, held only for the
+//! length of one synchronous venue call and never across an `.await`. Events leave through
+//! `broadcast` channels that the WebSocket tasks subscribe to.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use tokio::sync::broadcast;
+
+use crate::sim::clock::SimClock;
+use crate::sim::faults::FaultWindow;
+use crate::sim::ratelimit::RateLimiter;
+use crate::sim::scenario::Scenario;
+use crate::sim::server::listen_keys::ListenKeys;
+use crate::sim::server::stats::Stats;
+use crate::sim::venue::{AccountId, Venue};
+
+/// One rendered user-data event for one account.
+#[derive(Debug, Clone)]
+pub struct UserMsg {
+    pub account: AccountId,
+    /// The event type (`e`), for the `events=` filter of the query-string form.
+    pub kind: &'static str,
+    pub json: Arc<str>,
+}
+
+/// One rendered market-stream message, by lower-case stream name.
+#[derive(Debug, Clone)]
+pub struct MarketMsg {
+    pub stream: Arc<str>,
+    pub json: Arc<str>,
+}
+
+/// Orders to the WebSocket tasks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Close every socket (fault).
+    DisconnectAll,
+    /// These listenKeys stopped existing.
+    KeysInvalidated(Vec<String>),
+    /// The simulator is shutting down.
+    Shutdown,
+}
+
+/// A fault window plus whether its one-shot actions already ran.
+#[derive(Debug, Clone)]
+pub struct ActiveWindow {
+    pub window: FaultWindow,
+    pub fired: bool,
+}
+
+#[derive(Debug)]
+pub struct FaultState {
+    pub windows: Vec<ActiveWindow>,
+    pub rng: ChaCha8Rng,
+}
+
+pub struct SimState {
+    pub venue: Mutex<Venue>,
+    pub clock: SimClock,
+    pub limiter: Mutex<RateLimiter>,
+    pub faults: Mutex<FaultState>,
+    pub stats: Mutex<Stats>,
+    pub listen_keys: Mutex<ListenKeys>,
+    pub key_rng: Mutex<ChaCha8Rng>,
+    pub user_tx: broadcast::Sender<UserMsg>,
+    pub market_tx: broadcast::Sender<MarketMsg>,
+    pub control_tx: broadcast::Sender<Control>,
+    pub tick_ms: u64,
+    /// Woken after every state-changing request so user events leave without waiting
+    /// for the next tick.
+    pub events_notify: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for SimState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimState")
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks a mutex, recovering the data if another thread panicked while holding it: every
+/// critical section leaves the state consistent before it can panic, and a simulator that
+/// stops answering helps nobody.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl SimState {
+    pub fn new(scenario: Scenario) -> Arc<SimState> {
+        let clock = SimClock::new(scenario.time_scale);
+        let venue = Venue::new(
+            scenario.seed,
+            scenario.symbols,
+            scenario.accounts,
+            clock.wall_ms(),
+        );
+        let windows = scenario
+            .faults
+            .into_iter()
+            .map(|window| ActiveWindow {
+                window,
+                fired: false,
+            })
+            .collect();
+        let (user_tx, _) = broadcast::channel(65_536);
+        let (market_tx, _) = broadcast::channel(4_096);
+        let (control_tx, _) = broadcast::channel(64);
+        Arc::new(SimState {
+            venue: Mutex::new(venue),
+            clock,
+            limiter: Mutex::new(RateLimiter::new(scenario.rate_limits)),
+            faults: Mutex::new(FaultState {
+                windows,
+                rng: ChaCha8Rng::seed_from_u64(scenario.seed ^ 0xfa17),
+            }),
+            stats: Mutex::new(Stats::default()),
+            listen_keys: Mutex::new(ListenKeys::default()),
+            key_rng: Mutex::new(ChaCha8Rng::seed_from_u64(scenario.seed ^ 0x1157)),
+            user_tx,
+            market_tx,
+            control_tx,
+            tick_ms: scenario.tick_ms,
+            events_notify: tokio::sync::Notify::new(),
+        })
+    }
+
+    pub fn venue(&self) -> MutexGuard<'_, Venue> {
+        lock(&self.venue)
+    }
+
+    /// The first active fault window matching `method path`, if any.
+    pub fn active_fault(&self, method: &str, path: &str) -> Option<FaultWindow> {
+        let now = self.clock.scenario_secs();
+        lock(&self.faults)
+            .windows
+            .iter()
+            .find(|w| w.window.is_active(now) && w.window.matches(method, path))
+            .map(|w| w.window.clone())
+    }
+
+    /// The first active window (any endpoint), for stream faults.
+    pub fn active_stream_fault(&self) -> Option<FaultWindow> {
+        let now = self.clock.scenario_secs();
+        lock(&self.faults)
+            .windows
+            .iter()
+            .find(|w| w.window.is_active(now))
+            .map(|w| w.window.clone())
+    }
+
+    /// Runs the one-shot actions of every window that has opened and not yet fired:
+    /// invalidate listenKeys, disconnect sockets, revoke API keys. Called by the pump each
+    /// tick and by `POST /sim/faults` so a window opening "now" acts before the reply.
+    pub fn fire_opening_windows(&self) {
+        let now = self.clock.scenario_secs();
+        let opening: Vec<FaultWindow> = {
+            let mut faults = lock(&self.faults);
+            faults
+                .windows
+                .iter_mut()
+                .filter(|w| !w.fired && w.window.is_active(now))
+                .map(|w| {
+                    w.fired = true;
+                    w.window.clone()
+                })
+                .collect()
+        };
+        for w in opening {
+            if w.invalidate_listen_keys {
+                let keys = lock(&self.listen_keys).invalidate_all();
+                // No receivers just means no socket is open.
+                let _ = self.control_tx.send(Control::KeysInvalidated(keys));
+            }
+            if w.disconnect_sockets {
+                let _ = self.control_tx.send(Control::DisconnectAll);
+            }
+            for key in &w.revoke_keys {
+                self.venue().revoke_key(key);
+            }
+        }
+    }
+}

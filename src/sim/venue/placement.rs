@@ -1,0 +1,301 @@
+//! New-order validation: turns a `NewOrder` into a `Checked` order or the
+//! exact Binance rejection, reading symbol and account state but changing none.
+//!
+//! Check order (first failure wins): symbol, enums, mandatory/forbidden
+//! parameters, goodTillDate, clientOrderId format, position mode, precision,
+//! PRICE_FILTER, LOT_SIZE/MARKET_LOT_SIZE, PERCENT_PRICE, MIN_NOTIONAL,
+//! MARKET best price (-4131), duplicate clientOrderId, MAX_NUM_ORDERS,
+//! reduce-only accounting, leverage cap (-2027), margin (-2019).
+
+use rust_decimal::Decimal;
+
+use super::account::{max_notional, Account};
+use super::filters;
+use super::order::NewOrder;
+use super::reject::Reject;
+use super::spec::SymbolSpec;
+use super::types::{OrderType, PositionSide, Side, TimeInForce};
+use super::{AccountId, Venue};
+
+/// Latest goodTillDate Binance accepts (`-5040`).
+const MAX_GOOD_TILL_DATE: i64 = 253_402_300_799_000;
+
+/// An order that passed every rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Checked {
+    pub spec: usize,
+    pub side: Side,
+    pub position_side: PositionSide,
+    pub order_type: OrderType,
+    pub time_in_force: TimeInForce,
+    pub qty: Decimal,
+    /// 0 for MARKET.
+    pub price: Decimal,
+    /// Reduce-only as sent (one-way) or implied by a hedge closing leg.
+    pub reduce_only: bool,
+    /// The `reduceOnly` flag as echoed on the wire.
+    pub reduce_only_flag: bool,
+    pub client_order_id: Option<String>,
+    pub good_till_date: i64,
+    pub stp_mode: String,
+}
+
+/// Parsed shape of the request before any state is consulted.
+struct Shape {
+    side: Side,
+    order_type: OrderType,
+    time_in_force: TimeInForce,
+    qty: Decimal,
+    price: Decimal,
+    good_till_date: i64,
+}
+
+fn shape(o: &NewOrder, now_ms: i64) -> Result<Shape, Reject> {
+    let side = Side::parse(&o.side)?;
+    let order_type = OrderType::parse(&o.order_type)?;
+    let qty = o.quantity.ok_or_else(|| Reject::mandatory("quantity"))?;
+    let (time_in_force, price) = match order_type {
+        OrderType::Limit => {
+            let tif = o
+                .time_in_force
+                .as_deref()
+                .ok_or_else(|| Reject::mandatory("timeInForce"))?;
+            let price = o.price.ok_or_else(|| Reject::mandatory("price"))?;
+            (TimeInForce::parse(tif)?, price)
+        }
+        OrderType::Market if o.price.is_some() => return Err(Reject::not_required("price")),
+        // MARKET orders show GTC on the wire; a sent timeInForce is ignored.
+        OrderType::Market => (TimeInForce::Gtc, Decimal::ZERO),
+    };
+    let good_till_date = match time_in_force {
+        TimeInForce::Gtd => {
+            let gtd = o
+                .good_till_date
+                .ok_or_else(|| Reject::mandatory("goodTillDate"))?;
+            if gtd <= now_ms + 600_000 || gtd >= MAX_GOOD_TILL_DATE {
+                return Err(Reject::good_till_date_invalid());
+            }
+            gtd
+        }
+        _ => 0,
+    };
+    Ok(Shape {
+        side,
+        order_type,
+        time_in_force,
+        qty,
+        price,
+        good_till_date,
+    })
+}
+
+/// `-1106` / `-4061`: reduceOnly and positionSide against the account's mode.
+fn position_side(o: &NewOrder, account: &Account) -> Result<PositionSide, Reject> {
+    if account.hedge && o.reduce_only.is_some() {
+        return Err(Reject::not_required("reduceonly"));
+    }
+    let side = match o.position_side.as_deref() {
+        Some(s) => PositionSide::parse(s)?,
+        None => PositionSide::Both,
+    };
+    if account.hedge == (side == PositionSide::Both) {
+        return Err(Reject::position_side_mismatch());
+    }
+    Ok(side)
+}
+
+/// Filters that need only the spec and the mark.
+fn check_filters(
+    spec: &SymbolSpec,
+    o: &NewOrder,
+    s: &Shape,
+    mark: Decimal,
+    reduce_only: bool,
+) -> Result<(), Reject> {
+    let price = (s.order_type == OrderType::Limit).then_some((s.price, o.price_raw.as_deref()));
+    filters::check_precision(spec, (s.qty, o.quantity_raw.as_deref()), price)?;
+    if s.order_type == OrderType::Limit {
+        filters::check_price(spec, s.price)?;
+    }
+    filters::check_qty(spec, s.order_type, s.qty)?;
+    if s.order_type == OrderType::Limit {
+        filters::check_percent_price(spec, s.side, s.price, mark)?;
+    }
+    let ref_price = if s.order_type == OrderType::Limit {
+        s.price
+    } else {
+        mark
+    };
+    filters::check_min_notional(spec, ref_price * s.qty, reduce_only)
+}
+
+impl Venue {
+    /// Validates `o` for account `a` against every rule; changes nothing.
+    pub(crate) fn check_order(
+        &self,
+        a: AccountId,
+        o: &NewOrder,
+        now_ms: i64,
+    ) -> Result<Checked, Reject> {
+        let account = self.acct(a).ok_or_else(Reject::rejected_key)?;
+        let i = self.spec_index(&o.symbol)?;
+        let spec = &self.symbols[i];
+        if spec.status != "TRADING" {
+            return Err(Reject::invalid_symbol_status());
+        }
+        let s = shape(o, now_ms)?;
+        if let Some(cid) = o.client_order_id.as_deref() {
+            filters::check_client_order_id(cid)?;
+        }
+        let ps = position_side(o, account)?;
+        let reduce_only = if account.hedge {
+            matches!(
+                (s.side, ps),
+                (Side::Sell, PositionSide::Long) | (Side::Buy, PositionSide::Short)
+            )
+        } else {
+            o.reduce_only == Some(true)
+        };
+        let mark = self.markets[i].mark;
+        check_filters(spec, o, &s, mark, reduce_only)?;
+        if s.order_type == OrderType::Market {
+            let best = self.markets[i].best(spec, s.side);
+            if !best.is_some_and(|(p, _)| filters::market_price_acceptable(spec, s.side, p, mark)) {
+                return Err(Reject::market_percent_price());
+            }
+        }
+        self.check_open_orders(a, spec, o.client_order_id.as_deref())?;
+        if reduce_only {
+            self.check_reduce_only(a, account, spec, &s, ps)?;
+        } else {
+            self.check_margin(a, account, spec, &s, ps, mark)?;
+        }
+        Ok(Checked {
+            spec: i,
+            side: s.side,
+            position_side: ps,
+            order_type: s.order_type,
+            time_in_force: s.time_in_force,
+            qty: s.qty,
+            price: s.price,
+            reduce_only,
+            reduce_only_flag: !account.hedge && reduce_only,
+            client_order_id: o.client_order_id.clone(),
+            good_till_date: s.good_till_date,
+            stp_mode: o
+                .self_trade_prevention_mode
+                .clone()
+                .unwrap_or_else(|| "NONE".to_owned()),
+        })
+    }
+
+    /// `-4116` duplicate clientOrderId among open orders; `-2025` MAX_NUM_ORDERS.
+    fn check_open_orders(
+        &self,
+        a: AccountId,
+        spec: &SymbolSpec,
+        cid: Option<&str>,
+    ) -> Result<(), Reject> {
+        let open = || {
+            self.orders
+                .values()
+                .filter(move |o| o.account == a && o.status.is_open())
+        };
+        if let Some(cid) = cid {
+            if open().any(|o| o.client_order_id == cid) {
+                return Err(Reject::client_order_id_duplicated());
+            }
+        }
+        // NOTE: counted for every new order, MARKET included (conservative).
+        if open().filter(|o| o.symbol == spec.name).count() >= spec.max_num_orders as usize {
+            return Err(Reject::max_open_orders());
+        }
+        Ok(())
+    }
+
+    /// Resting reduce-only quantity of `a` on `symbol`/`leg` on `side`.
+    pub(crate) fn resting_reduce_only(
+        &self,
+        a: AccountId,
+        symbol: &str,
+        leg: PositionSide,
+        side: Side,
+    ) -> Decimal {
+        self.orders
+            .values()
+            .filter(|o| o.account == a && o.symbol == symbol && o.status.is_open())
+            .filter(|o| o.reduce_only && o.position_side == leg && o.side == side)
+            .map(|o| o.remaining())
+            .sum()
+    }
+
+    /// Reduce-only accounting. Rule chosen (reference §9 is not precise):
+    /// - no position on the leg, or the order's side would increase it: `-2022`;
+    /// - resting reduce-only orders on the same side plus this one exceed the
+    ///   position: `-4118` (the combination implies a reversal that needs margin);
+    /// - this order alone exceeds the position: MARKET is accepted and fills only
+    ///   what closes the position (remainder EXPIRED); LIMIT gets `-2022`.
+    fn check_reduce_only(
+        &self,
+        a: AccountId,
+        account: &Account,
+        spec: &SymbolSpec,
+        s: &Shape,
+        leg: PositionSide,
+    ) -> Result<(), Reject> {
+        let amount = account.amount(&spec.name, leg);
+        let closes = (amount > Decimal::ZERO && s.side == Side::Sell)
+            || (amount < Decimal::ZERO && s.side == Side::Buy);
+        if !closes {
+            return Err(Reject::reduce_only_rejected());
+        }
+        let resting = self.resting_reduce_only(a, &spec.name, leg, s.side);
+        if resting + s.qty <= amount.abs() {
+            return Ok(());
+        }
+        if !resting.is_zero() {
+            return Err(Reject::reduce_only_margin_check());
+        }
+        match s.order_type {
+            OrderType::Market => Ok(()),
+            OrderType::Limit => Err(Reject::reduce_only_rejected()),
+        }
+    }
+
+    /// `-2027` when the resulting position exceeds the bracket cap at the
+    /// current leverage; `-2019` when the opening part's initial margin exceeds
+    /// the available balance.
+    fn check_margin(
+        &self,
+        a: AccountId,
+        account: &Account,
+        spec: &SymbolSpec,
+        s: &Shape,
+        leg: PositionSide,
+        mark: Decimal,
+    ) -> Result<(), Reject> {
+        let amount = account.amount(&spec.name, leg);
+        let signed = s.qty * s.side.sign();
+        let opposes = !amount.is_zero() && amount.is_sign_positive() != signed.is_sign_positive();
+        let opening = if opposes {
+            (s.qty - amount.abs()).max(Decimal::ZERO)
+        } else {
+            s.qty
+        };
+        let resulting = (amount + signed).abs();
+        let leverage = account.leverage_of(&spec.name);
+        if resulting * mark > max_notional(spec, leverage) {
+            return Err(Reject::max_leverage_ratio());
+        }
+        let ref_price = if s.order_type == OrderType::Limit {
+            s.price
+        } else {
+            mark
+        };
+        let required = opening * ref_price / Decimal::from(leverage);
+        if required > self.available(a, account) {
+            return Err(Reject::margin_insufficient());
+        }
+        Ok(())
+    }
+}
