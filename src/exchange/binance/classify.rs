@@ -778,7 +778,8 @@ pub fn classify(status: u16, code: Option<i64>, msg: &str, kind: RequestKind) ->
     if status == 503 && lower.contains(UNKNOWN_ERROR_503) {
         return ErrorClass::OutcomeUnknown;
     }
-    if status == 503 && code.is_none() && lower.contains(SERVICE_UNAVAILABLE_503) {
+    // The message, not the code, tells variant B apart (it may come with -1000).
+    if status == 503 && lower.contains(SERVICE_UNAVAILABLE_503) {
         return ErrorClass::Retry;
     }
     if let Some(code) = code {
