@@ -2,3 +2,321 @@
 //! and a translation layer shaped like the domain (`parse.rs`, and the `Exchange`
 //! impl here). Hosts are configuration; the same code runs against `sluice sim`,
 //! testnet and mainnet.
+//!
+//! Invariants: nothing is re-sent while an earlier send may be live (the adapter never
+//! retries an order itself except after a clock rejection, which is a certain failure);
+//! every REST attempt is audited; the API secret never leaves [`sign::Signer`].
+
+pub mod audit;
+pub mod classify;
+pub mod clock;
+pub mod config;
+pub mod parse;
+pub mod ratelimit;
+pub mod resolve;
+pub mod rest;
+pub mod samples;
+pub mod sign;
+pub mod ws;
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+pub use audit::{run_audit_writer, AttemptSink, AuditBuffer};
+pub use config::BinanceConfig;
+pub use ws::user::StreamTiming;
+
+use crate::domain::{
+    ClientOrderId, FilterChecked, OrderRequest, PositionMode, Symbol, SymbolRules,
+};
+use crate::exchange::{
+    AccountEvent, AccountSnapshot, ErrorClass, Exchange, ExchangeError, ExchangePosition,
+    LeverageBracket, MarkPrice, OrderReport, OrderResolution, TradingStatus,
+};
+use ratelimit::Budget;
+use rest::{wire, RestClient};
+use ws::market::MarkCache;
+use ws::user::{StreamCtx, Tracker};
+
+/// How often the clock offset is re-measured in the background.
+const CLOCK_RESYNC_EVERY: Duration = Duration::from_secs(300);
+
+/// The adapter. Hold it as `Arc<dyn Exchange>`.
+pub struct BinanceFutures {
+    cfg: BinanceConfig,
+    rest: Arc<RestClient>,
+    tracker: Arc<Tracker>,
+    marks: Arc<MarkCache>,
+    timing: StreamTiming,
+}
+
+impl std::fmt::Debug for BinanceFutures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BinanceFutures")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Budgets from exchangeInfo `rateLimits`; missing entries keep mainnet defaults.
+pub fn budget_from(limits: &[wire::RateLimit]) -> Budget {
+    let mut b = Budget::default();
+    for l in limits {
+        match (
+            l.rate_limit_type.as_str(),
+            l.interval.as_str(),
+            l.interval_num,
+        ) {
+            ("REQUEST_WEIGHT", "MINUTE", 1) => b.weight_1m = l.limit,
+            ("ORDERS", "SECOND", 10) => b.orders_10s = l.limit,
+            ("ORDERS", "MINUTE", 1) => b.orders_1m = l.limit,
+            _ => {}
+        }
+    }
+    b
+}
+
+impl BinanceFutures {
+    /// Measure the clock, load the rate limits from exchangeInfo, start the periodic
+    /// clock re-measure.
+    pub async fn connect(
+        cfg: BinanceConfig,
+        audit: AuditBuffer,
+    ) -> Result<Arc<Self>, ExchangeError> {
+        Self::connect_with(cfg, audit, StreamTiming::default()).await
+    }
+
+    /// As [`connect`](Self::connect) with explicit stream timers (tests scale them down).
+    pub async fn connect_with(
+        cfg: BinanceConfig,
+        audit: AuditBuffer,
+        timing: StreamTiming,
+    ) -> Result<Arc<Self>, ExchangeError> {
+        let rest = Arc::new(RestClient::new(&cfg, audit)?);
+        rest.sync_clock().await?;
+        let info = rest.exchange_info().await?;
+        let budget = budget_from(&info.rate_limits);
+        rest.limiter.with(|a| a.set_budget(budget));
+        let me = Arc::new(Self {
+            cfg,
+            rest,
+            tracker: Arc::new(Tracker::default()),
+            marks: Arc::new(MarkCache::default()),
+            timing,
+        });
+        tokio::spawn(clock_loop(Arc::downgrade(&me.rest)));
+        Ok(me)
+    }
+
+    /// The raw client, for endpoints the `Exchange` trait does not cover.
+    pub fn rest(&self) -> &RestClient {
+        &self.rest
+    }
+
+    pub async fn multi_assets_margin(&self) -> Result<bool, ExchangeError> {
+        Ok(self.rest.multi_assets_margin().await?.multi_assets_margin)
+    }
+
+    /// Cancel answered -2011: look the order up; a closed order makes the cancel a no-op.
+    async fn explain_cancel_reject(
+        &self,
+        symbol: &Symbol,
+        id: &ClientOrderId,
+        err: ExchangeError,
+    ) -> ExchangeError {
+        match self
+            .rest
+            .query_order(symbol, id)
+            .await
+            .and_then(|o| parse::order_report(&o))
+        {
+            Ok(order) if order.status.is_terminal() => {
+                let mut e = err;
+                e.class = ErrorClass::Noop;
+                e.msg = format!("{} (order is already {})", e.msg, order.status.as_wire());
+                e
+            }
+            _ => err,
+        }
+    }
+}
+
+async fn clock_loop(rest: Weak<RestClient>) {
+    let mut tick = tokio::time::interval(CLOCK_RESYNC_EVERY);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(rest) = rest.upgrade() else { return };
+        if let Err(e) = rest.sync_clock().await {
+            tracing::warn!(error = %e, "periodic clock re-measure failed");
+        }
+    }
+}
+
+fn positions_of(rows: &[wire::PositionRisk]) -> Result<Vec<ExchangePosition>, ExchangeError> {
+    rows.iter().map(parse::position).collect()
+}
+
+#[async_trait]
+impl Exchange for BinanceFutures {
+    fn venue(&self) -> &str {
+        &self.cfg.venue_name
+    }
+
+    async fn ping(&self) -> Result<Duration, ExchangeError> {
+        let start = tokio::time::Instant::now();
+        self.rest.ping().await?;
+        Ok(start.elapsed())
+    }
+
+    async fn clock_offset_ms(&self) -> Result<i64, ExchangeError> {
+        Ok(self.rest.clock.offset_ms())
+    }
+
+    async fn symbol_rules(&self) -> Result<Vec<SymbolRules>, ExchangeError> {
+        let info = self.rest.exchange_info().await?;
+        info.symbols.iter().map(parse::symbol_rules).collect()
+    }
+
+    async fn mark_price(&self, symbol: &Symbol) -> Result<MarkPrice, ExchangeError> {
+        let stream = format!("{}@markPrice@1s", symbol.as_str().to_lowercase());
+        ws::market::ensure_stream(&self.marks, self.cfg.ws_endpoint("market", &stream), symbol);
+        if let Some(mark) = self.marks.fresh(symbol) {
+            return Ok(mark);
+        }
+        let p = self.rest.premium_index(symbol).await?;
+        let mark = MarkPrice {
+            symbol: symbol.clone(),
+            mark_price: crate::domain::Price::new("markPrice", p.mark_price)
+                .map_err(|e| parse::bad(&e.field, e.reason))?,
+            time: parse::time_ms("time", p.time)?,
+        };
+        self.marks.store(mark.clone());
+        Ok(mark)
+    }
+
+    async fn leverage_brackets(
+        &self,
+        symbol: &Symbol,
+    ) -> Result<Vec<LeverageBracket>, ExchangeError> {
+        parse::leverage_brackets(self.rest.leverage_brackets(symbol).await?, symbol)
+    }
+
+    async fn account(&self) -> Result<AccountSnapshot, ExchangeError> {
+        let acct = self.rest.account_v2().await?;
+        let mode = self.position_mode().await?;
+        let positions = self.positions().await?;
+        Ok(AccountSnapshot {
+            can_trade: acct.can_trade,
+            can_withdraw: acct.can_withdraw,
+            multi_assets_margin: acct.multi_assets_margin,
+            position_mode: mode,
+            total_wallet_balance: acct.total_wallet_balance,
+            available_balance: acct.available_balance,
+            balances: acct.assets.iter().map(parse::balance).collect(),
+            positions,
+        })
+    }
+
+    async fn positions(&self) -> Result<Vec<ExchangePosition>, ExchangeError> {
+        positions_of(&self.rest.position_risk_v3().await?)
+    }
+
+    async fn position_mode(&self) -> Result<PositionMode, ExchangeError> {
+        Ok(if self.rest.position_mode().await?.dual_side_position {
+            PositionMode::Hedge
+        } else {
+            PositionMode::OneWay
+        })
+    }
+
+    async fn trading_status(&self) -> Result<TradingStatus, ExchangeError> {
+        parse::trading_status(&self.rest.api_trading_status().await?)
+    }
+
+    async fn open_orders(
+        &self,
+        symbol: Option<&Symbol>,
+    ) -> Result<Vec<OrderReport>, ExchangeError> {
+        self.rest
+            .open_orders(symbol)
+            .await?
+            .iter()
+            .map(parse::order_report)
+            .collect()
+    }
+
+    async fn user_trades(
+        &self,
+        symbol: &Symbol,
+        from_id: Option<i64>,
+    ) -> Result<Vec<crate::domain::Fill>, ExchangeError> {
+        self.rest
+            .user_trades(symbol, from_id, None)
+            .await?
+            .iter()
+            .map(parse::fill_from_trade)
+            .collect()
+    }
+
+    #[tracing::instrument(skip(self, order), fields(symbol = %order.inner().symbol, client_order_id = %order.inner().client_order_id))]
+    async fn place_order(
+        &self,
+        order: &FilterChecked<OrderRequest>,
+    ) -> Result<OrderReport, ExchangeError> {
+        let o = order.inner();
+        self.tracker.order_sent(&o.symbol, &o.client_order_id);
+        match self.rest.new_order(order).await {
+            Ok(w) => parse::order_report(&w).map_err(|mut e| {
+                // It was accepted; only our reading failed. Resolve, never re-send.
+                e.class = ErrorClass::OutcomeUnknown;
+                e
+            }),
+            Err(e) => {
+                if !e.is_outcome_unknown() {
+                    self.tracker.order_abandoned(&o.symbol, &o.client_order_id);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn test_order(&self, order: &FilterChecked<OrderRequest>) -> Result<(), ExchangeError> {
+        self.rest.test_order(order).await
+    }
+
+    async fn cancel_order(
+        &self,
+        symbol: &Symbol,
+        id: &ClientOrderId,
+    ) -> Result<OrderReport, ExchangeError> {
+        match self.rest.cancel_order(symbol, id).await {
+            Ok(w) => parse::order_report(&w),
+            Err(e) if e.code == Some(-2011) => Err(self.explain_cancel_reject(symbol, id, e).await),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn resolve_order(
+        &self,
+        symbol: &Symbol,
+        id: &ClientOrderId,
+    ) -> Result<OrderResolution, ExchangeError> {
+        resolve::resolve(&self.rest, symbol, id).await
+    }
+
+    async fn subscribe_account(&self) -> Result<mpsc::Receiver<AccountEvent>, ExchangeError> {
+        let (tx, rx) = mpsc::channel(10_000);
+        let ctx = Arc::new(StreamCtx {
+            cfg: self.cfg.clone(),
+            rest: self.rest.clone(),
+            tracker: self.tracker.clone(),
+            timing: self.timing,
+        });
+        tokio::spawn(ws::user::run_user_stream(ctx, tx));
+        Ok(rx)
+    }
+}

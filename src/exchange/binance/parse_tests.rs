@@ -1,0 +1,111 @@
+//! Tests of the wire → domain translation, on payloads shaped like real captures
+//! (values from reference §7 and §5.3, written here by hand).
+
+use super::*;
+use crate::exchange::binance::samples::{SOL_EXCHANGE_INFO, TRADE_UPDATE};
+use crate::exchange::binance::ws::events::UserEvent;
+use rust_decimal_macros::dec;
+
+#[test]
+fn exchange_info_yields_every_filter_and_the_market_cap_is_separate() {
+    let info: wire::ExchangeInfo = serde_json::from_str(SOL_EXCHANGE_INFO).unwrap();
+    let rules = symbol_rules(&info.symbols[0]).unwrap();
+    assert_eq!(rules.symbol.as_str(), "SOLUSDT");
+    assert_eq!(rules.price_filter.tick_size, dec!(0.001));
+    assert_eq!(rules.price_filter.min_price, dec!(0.42));
+    assert_eq!(rules.lot_size.max_qty, dec!(1000000));
+    assert_eq!(rules.market_lot_size.max_qty, dec!(5000));
+    assert_eq!(rules.min_notional, dec!(5));
+    assert_eq!(rules.percent_price.multiplier_up, dec!(1.05));
+    assert_eq!(rules.percent_price.multiplier_decimal, 4);
+    assert_eq!(rules.max_num_orders, 200);
+    assert!(rules.is_trading());
+    assert_eq!(info.rate_limits.len(), 3);
+}
+
+#[test]
+fn a_symbol_without_lot_size_is_refused_with_the_field_named() {
+    let mut info: wire::ExchangeInfo = serde_json::from_str(SOL_EXCHANGE_INFO).unwrap();
+    info.symbols[0]
+        .filters
+        .retain(|f| !matches!(f, wire::Filter::LotSize { .. }));
+    let err = symbol_rules(&info.symbols[0]).unwrap_err();
+    assert!(err.msg.contains("SOLUSDT"), "{}", err.msg);
+    assert!(err.msg.contains("LOT_SIZE"), "{}", err.msg);
+}
+
+#[test]
+fn a_trade_update_becomes_a_fill_then_the_order_report() {
+    let ev: UserEvent = serde_json::from_str(TRADE_UPDATE).unwrap();
+    let out = account_events(&ev).unwrap();
+    assert_eq!(out.len(), 2);
+    let AccountEvent::Fill(fill) = &out[0] else {
+        panic!("first event should be the fill: {out:?}");
+    };
+    assert_eq!(fill.trade_id, 5032913);
+    assert_eq!(fill.quantity.get(), dec!(5000));
+    assert_eq!(fill.price.get(), dec!(187.512));
+    assert_eq!(fill.commission, dec!(0.46878));
+    assert_eq!(fill.realized_pnl, dec!(-12.5));
+    assert_eq!(
+        fill.client_order_id.as_ref().unwrap().as_str(),
+        "sl-close-1"
+    );
+    let AccountEvent::Order(order) = &out[1] else {
+        panic!("second event should be the order: {out:?}");
+    };
+    assert_eq!(order.status, OrderStatus::Filled);
+    assert!(order.reduce_only);
+    assert_eq!(order.executed_qty.get(), dec!(5000));
+}
+
+#[test]
+fn a_new_order_update_carries_no_fill() {
+    let raw = TRADE_UPDATE
+        .replace(r#""x":"TRADE""#, r#""x":"NEW""#)
+        .replace(r#""X":"FILLED""#, r#""X":"NEW""#)
+        .replace(r#""t":5032913"#, r#""t":0"#);
+    let ev: UserEvent = serde_json::from_str(&raw).unwrap();
+    let out = account_events(&ev).unwrap();
+    assert!(matches!(out.as_slice(), [AccountEvent::Order(o)] if o.status == OrderStatus::New));
+}
+
+#[test]
+fn account_update_gives_signed_positions_and_balances() {
+    let raw = r#"{"e":"ACCOUNT_UPDATE","T":1731926580520,"E":1731926580521,"a":{"B":[{"a":"USDT","wb":"1000.5","cw":"990.1","bc":"0"}],
+      "P":[{"s":"SOLUSDT","pa":"-8486","ep":"187.5","cr":"0","up":"-3.2","mt":"cross","iw":"0","ps":"BOTH","ma":"USDT","bep":"187.6"}],"m":"ORDER"}}"#;
+    let ev: UserEvent = serde_json::from_str(raw).unwrap();
+    let out = account_events(&ev).unwrap();
+    assert!(matches!(&out[0], AccountEvent::Balances(b) if b[0].wallet_balance == dec!(1000.5)));
+    let AccountEvent::Positions { positions, .. } = &out[1] else {
+        panic!("expected positions: {out:?}");
+    };
+    assert_eq!(positions[0].amount, dec!(-8486));
+    assert_eq!(positions[0].position_side, PositionSide::Both);
+}
+
+#[test]
+fn unknown_and_lite_events_decode_to_nothing() {
+    let raw = r#"{"e":"TRADE_LITE","E":1,"T":1,"s":"SOLUSDT","q":"1","p":"0","m":false,"c":"x","S":"BUY","L":"1","l":"1","t":1,"i":1}"#;
+    let ev: UserEvent = serde_json::from_str(raw).unwrap();
+    assert!(account_events(&ev).unwrap().is_empty());
+}
+
+#[test]
+fn an_unknown_order_status_is_an_error_naming_the_field() {
+    let raw = TRADE_UPDATE.replace(r#""X":"FILLED""#, r#""X":"WEIRD""#);
+    let ev: UserEvent = serde_json::from_str(&raw).unwrap();
+    let err = account_events(&ev).unwrap_err();
+    assert!(err.msg.contains("status"), "{}", err.msg);
+    assert_eq!(err.class, ErrorClass::Fatal);
+}
+
+#[test]
+fn trading_status_reports_locked_symbols_and_account() {
+    let raw = r#"{"indicators":{"BTCUSDT":[{"isLocked":true,"plannedRecoverTime":1545741270000,"indicator":"UFR","value":0.05,"triggerValue":0.995}],
+       "ACCOUNT":[{"isLocked":false,"plannedRecoverTime":0,"indicator":"TMV","value":10,"triggerValue":1}]},"updateTime":1545741270000}"#;
+    let s: wire::ApiTradingStatus = serde_json::from_str(raw).unwrap();
+    let t = trading_status(&s).unwrap();
+    assert!(!t.account_locked);
+    assert_eq!(t.locked_symbols, vec![Symbol::new("BTCUSDT").unwrap()]);
+}

@@ -1,0 +1,289 @@
+//! One method per Binance endpoint, shaped like the venue: wire types in, wire types out.
+//!
+//! Weights follow reference §2; order placement costs 0 weight and one unit on each
+//! order counter. Order parameters are built by [`order_params`], the single place that
+//! turns a checked domain order into wire parameters.
+
+use reqwest::Method;
+
+use super::client::{Request, RestClient, Security};
+use super::wire;
+use crate::domain::{ClientOrderId, FilterChecked, OrderRequest, PositionSide, Symbol};
+use crate::exchange::binance::classify::RequestKind;
+use crate::exchange::binance::ratelimit::Cost;
+use crate::exchange::ExchangeError;
+
+/// Wire parameters of a new order, in a fixed order. `reduceOnly` is sent only in one-way
+/// mode (`positionSide=BOTH`): hedge mode rejects it (-1106) and encodes intent by side.
+pub fn order_params(order: &OrderRequest) -> Vec<(&'static str, String)> {
+    let mut p: Vec<(&'static str, String)> = vec![
+        ("symbol", order.symbol.as_str().to_string()),
+        ("side", order.side.as_wire().to_string()),
+        ("positionSide", order.position_side.as_wire().to_string()),
+        ("type", order.order_type.as_wire().to_string()),
+        ("quantity", order.quantity.get().normalize().to_string()),
+    ];
+    if let Some(price) = order.price {
+        p.push(("price", price.get().normalize().to_string()));
+    }
+    if let Some(tif) = order.time_in_force {
+        p.push(("timeInForce", tif.as_wire().to_string()));
+    }
+    if order.reduce_only && order.position_side == PositionSide::Both {
+        p.push(("reduceOnly", "true".to_string()));
+    }
+    p.push((
+        "newClientOrderId",
+        order.client_order_id.as_str().to_string(),
+    ));
+    p.push(("newOrderRespType", "RESULT".to_string()));
+    p
+}
+
+/// Does this order only ever reduce exposure? (reduce-only flag, or a hedge-mode closing leg.)
+pub fn reduces_risk(order: &OrderRequest) -> bool {
+    use crate::domain::Side;
+    order.reduce_only
+        || matches!(
+            (order.position_side, order.side),
+            (PositionSide::Long, Side::Sell) | (PositionSide::Short, Side::Buy)
+        )
+}
+
+fn signed(method: Method, path: &'static str, weight: u32) -> Request {
+    Request::new(method, path, Security::Signed, weight)
+}
+
+impl RestClient {
+    pub async fn ping(&self) -> Result<serde_json::Value, ExchangeError> {
+        self.call(&Request::new(
+            Method::GET,
+            "/fapi/v1/ping",
+            Security::Public,
+            1,
+        ))
+        .await
+    }
+
+    pub async fn exchange_info(&self) -> Result<wire::ExchangeInfo, ExchangeError> {
+        self.call(&Request::new(
+            Method::GET,
+            "/fapi/v1/exchangeInfo",
+            Security::Public,
+            1,
+        ))
+        .await
+    }
+
+    pub async fn premium_index(
+        &self,
+        symbol: &Symbol,
+    ) -> Result<wire::PremiumIndex, ExchangeError> {
+        let req = Request::new(Method::GET, "/fapi/v1/premiumIndex", Security::Public, 1)
+            .param("symbol", symbol.as_str());
+        self.call(&req).await
+    }
+
+    /// `POST /fapi/v1/order`.
+    pub async fn new_order(
+        &self,
+        order: &FilterChecked<OrderRequest>,
+    ) -> Result<wire::Order, ExchangeError> {
+        let o = order.inner();
+        let reduces = reduces_risk(o);
+        let mut req = signed(Method::POST, "/fapi/v1/order", 0);
+        req.params = order_params(o);
+        req.cost = Cost::order(reduces);
+        req.kind = if reduces {
+            RequestKind::PlaceReduce
+        } else {
+            RequestKind::PlaceOpen
+        };
+        self.call(&req).await
+    }
+
+    /// `POST /fapi/v1/order/test`: validated, never matched. The body is ignored.
+    pub async fn test_order(
+        &self,
+        order: &FilterChecked<OrderRequest>,
+    ) -> Result<(), ExchangeError> {
+        let mut req = signed(Method::POST, "/fapi/v1/order/test", 1);
+        req.params = order_params(order.inner());
+        self.call::<serde_json::Value>(&req).await.map(|_| ())
+    }
+
+    /// `GET /fapi/v1/order` by clientOrderId.
+    pub async fn query_order(
+        &self,
+        symbol: &Symbol,
+        id: &ClientOrderId,
+    ) -> Result<wire::Order, ExchangeError> {
+        let req = signed(Method::GET, "/fapi/v1/order", 1)
+            .param("symbol", symbol.as_str())
+            .param("origClientOrderId", id.as_str());
+        self.call(&req).await
+    }
+
+    /// `DELETE /fapi/v1/order` by clientOrderId.
+    pub async fn cancel_order(
+        &self,
+        symbol: &Symbol,
+        id: &ClientOrderId,
+    ) -> Result<wire::Order, ExchangeError> {
+        let mut req = signed(Method::DELETE, "/fapi/v1/order", 1)
+            .param("symbol", symbol.as_str())
+            .param("origClientOrderId", id.as_str());
+        req.kind = RequestKind::Cancel;
+        self.call(&req).await
+    }
+
+    pub async fn open_orders(
+        &self,
+        symbol: Option<&Symbol>,
+    ) -> Result<Vec<wire::Order>, ExchangeError> {
+        let req = match symbol {
+            Some(s) => signed(Method::GET, "/fapi/v1/openOrders", 1).param("symbol", s.as_str()),
+            None => signed(Method::GET, "/fapi/v1/openOrders", 40),
+        };
+        self.call(&req).await
+    }
+
+    pub async fn user_trades(
+        &self,
+        symbol: &Symbol,
+        from_id: Option<i64>,
+        order_id: Option<i64>,
+    ) -> Result<Vec<wire::UserTrade>, ExchangeError> {
+        let mut req =
+            signed(Method::GET, "/fapi/v1/userTrades", 5).param("symbol", symbol.as_str());
+        if let Some(id) = from_id {
+            req = req.param("fromId", id.to_string());
+        }
+        if let Some(id) = order_id {
+            req = req.param("orderId", id.to_string());
+        }
+        self.call(&req.param("limit", "1000")).await
+    }
+
+    pub async fn account_v2(&self) -> Result<wire::AccountV2, ExchangeError> {
+        self.call(&signed(Method::GET, "/fapi/v2/account", 5)).await
+    }
+
+    pub async fn balance_v2(&self) -> Result<Vec<wire::Balance>, ExchangeError> {
+        self.call(&signed(Method::GET, "/fapi/v2/balance", 5)).await
+    }
+
+    /// `GET /fapi/v3/positionRisk`: only symbols with a position or open orders.
+    pub async fn position_risk_v3(&self) -> Result<Vec<wire::PositionRisk>, ExchangeError> {
+        self.call(&signed(Method::GET, "/fapi/v3/positionRisk", 5))
+            .await
+    }
+
+    /// `GET /fapi/v2/positionRisk`: one row per symbol (and side in hedge mode).
+    pub async fn position_risk_v2(
+        &self,
+        symbol: Option<&Symbol>,
+    ) -> Result<Vec<wire::PositionRisk>, ExchangeError> {
+        let mut req = signed(Method::GET, "/fapi/v2/positionRisk", 5);
+        if let Some(s) = symbol {
+            req = req.param("symbol", s.as_str());
+        }
+        self.call(&req).await
+    }
+
+    pub async fn position_mode(&self) -> Result<wire::PositionModeWire, ExchangeError> {
+        self.call(&signed(Method::GET, "/fapi/v1/positionSide/dual", 30))
+            .await
+    }
+
+    pub async fn multi_assets_margin(&self) -> Result<wire::MultiAssetsWire, ExchangeError> {
+        self.call(&signed(Method::GET, "/fapi/v1/multiAssetsMargin", 30))
+            .await
+    }
+
+    pub async fn leverage_brackets(
+        &self,
+        symbol: &Symbol,
+    ) -> Result<wire::BracketsReply, ExchangeError> {
+        let req =
+            signed(Method::GET, "/fapi/v1/leverageBracket", 1).param("symbol", symbol.as_str());
+        self.call(&req).await
+    }
+
+    pub async fn api_trading_status(&self) -> Result<wire::ApiTradingStatus, ExchangeError> {
+        self.call(&signed(Method::GET, "/fapi/v1/apiTradingStatus", 10))
+            .await
+    }
+
+    pub async fn create_listen_key(&self) -> Result<wire::ListenKey, ExchangeError> {
+        self.call(&Request::new(
+            Method::POST,
+            "/fapi/v1/listenKey",
+            Security::ApiKey,
+            1,
+        ))
+        .await
+    }
+
+    /// `PUT /fapi/v1/listenKey`: extends the key 60 minutes; -1125 if it is gone.
+    pub async fn keepalive_listen_key(&self) -> Result<(), ExchangeError> {
+        self.call::<serde_json::Value>(&Request::new(
+            Method::PUT,
+            "/fapi/v1/listenKey",
+            Security::ApiKey,
+            1,
+        ))
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn close_listen_key(&self) -> Result<(), ExchangeError> {
+        self.call::<serde_json::Value>(&Request::new(
+            Method::DELETE,
+            "/fapi/v1/listenKey",
+            Security::ApiKey,
+            1,
+        ))
+        .await
+        .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{OrderType, Qty, Side};
+
+    fn order(position_side: PositionSide, side: Side, reduce_only: bool) -> OrderRequest {
+        OrderRequest {
+            symbol: Symbol::new("SOLUSDT").unwrap(),
+            side,
+            position_side,
+            order_type: OrderType::Market,
+            quantity: Qty::parse("q", "5000.000").unwrap(),
+            price: None,
+            time_in_force: None,
+            reduce_only,
+            client_order_id: ClientOrderId::new("sl-1").unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_one_way_close_sends_reduce_only_and_a_hedge_close_does_not() {
+        let one_way = order_params(&order(PositionSide::Both, Side::Buy, true));
+        assert!(one_way.contains(&("reduceOnly", "true".into())));
+        assert!(one_way.contains(&("quantity", "5000".into())));
+        let hedge = order_params(&order(PositionSide::Short, Side::Buy, true));
+        assert!(!hedge.iter().any(|(k, _)| *k == "reduceOnly"));
+        assert!(hedge.contains(&("positionSide", "SHORT".into())));
+    }
+
+    #[test]
+    fn hedge_closing_legs_count_as_risk_reducing_and_opens_do_not() {
+        assert!(reduces_risk(&order(PositionSide::Short, Side::Buy, false)));
+        assert!(reduces_risk(&order(PositionSide::Long, Side::Sell, false)));
+        assert!(!reduces_risk(&order(PositionSide::Long, Side::Buy, false)));
+        assert!(!reduces_risk(&order(PositionSide::Both, Side::Sell, false)));
+        assert!(reduces_risk(&order(PositionSide::Both, Side::Sell, true)));
+    }
+}

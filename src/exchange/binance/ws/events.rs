@@ -1,0 +1,158 @@
+//! Wire types of the user-data and market streams, field for field (reference §5).
+//!
+//! Decoding only: translation to `AccountEvent`s lives in `parse.rs`. Event kinds sluice
+//! does not act on (TRADE_LITE duplicates the TRADE update, MARGIN_CALL, ALGO_UPDATE...)
+//! decode to [`UserEvent::Other`] so a new event type never breaks the stream.
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "e")]
+pub enum UserEvent {
+    #[serde(rename = "ORDER_TRADE_UPDATE")]
+    OrderTradeUpdate {
+        #[serde(rename = "E")]
+        event_time: i64,
+        #[serde(rename = "o")]
+        order: Box<OrderUpdate>,
+    },
+    #[serde(rename = "ACCOUNT_UPDATE")]
+    AccountUpdate {
+        #[serde(rename = "E")]
+        event_time: i64,
+        #[serde(rename = "a")]
+        data: AccountUpdate,
+    },
+    #[serde(rename = "ACCOUNT_CONFIG_UPDATE")]
+    ConfigUpdate {
+        #[serde(rename = "E")]
+        event_time: i64,
+        #[serde(default)]
+        ac: Option<LeverageConfig>,
+        #[serde(default)]
+        ai: Option<MultiAssetsConfig>,
+    },
+    #[serde(rename = "listenKeyExpired")]
+    ListenKeyExpired {
+        #[serde(rename = "E")]
+        event_time: i64,
+    },
+    #[serde(other)]
+    Other,
+}
+
+/// The `o` object of ORDER_TRADE_UPDATE.
+#[derive(Clone, Debug, Deserialize)]
+pub struct OrderUpdate {
+    #[serde(rename = "s")]
+    pub symbol: String,
+    #[serde(rename = "c")]
+    pub client_order_id: String,
+    #[serde(rename = "S")]
+    pub side: String,
+    #[serde(rename = "o")]
+    pub order_type: String,
+    #[serde(rename = "q")]
+    pub orig_qty: Decimal,
+    #[serde(rename = "p")]
+    pub price: Decimal,
+    #[serde(rename = "ap")]
+    pub avg_price: Decimal,
+    #[serde(rename = "x")]
+    pub execution_type: String,
+    #[serde(rename = "X")]
+    pub status: String,
+    #[serde(rename = "i")]
+    pub order_id: i64,
+    #[serde(rename = "l")]
+    pub last_qty: Decimal,
+    #[serde(rename = "z")]
+    pub cum_qty: Decimal,
+    #[serde(rename = "L")]
+    pub last_price: Decimal,
+    /// Absent in some 2022 captures; "0" on NEW.
+    #[serde(rename = "n", default)]
+    pub commission: Option<Decimal>,
+    #[serde(rename = "N", default)]
+    pub commission_asset: Option<String>,
+    #[serde(rename = "T")]
+    pub trade_time: i64,
+    #[serde(rename = "t")]
+    pub trade_id: i64,
+    #[serde(rename = "m", default)]
+    pub maker: bool,
+    #[serde(rename = "R", default)]
+    pub reduce_only: bool,
+    #[serde(rename = "ps", default = "both")]
+    pub position_side: String,
+    #[serde(rename = "rp", default)]
+    pub realized_pnl: Decimal,
+}
+
+fn both() -> String {
+    "BOTH".into()
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct AccountUpdate {
+    #[serde(rename = "B", default)]
+    pub balances: Vec<BalanceUpdate>,
+    #[serde(rename = "P", default)]
+    pub positions: Vec<PositionUpdate>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct BalanceUpdate {
+    #[serde(rename = "a")]
+    pub asset: String,
+    #[serde(rename = "wb")]
+    pub wallet_balance: Decimal,
+    #[serde(rename = "cw")]
+    pub cross_wallet: Decimal,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct PositionUpdate {
+    #[serde(rename = "s")]
+    pub symbol: String,
+    #[serde(rename = "pa")]
+    pub amount: Decimal,
+    #[serde(rename = "ep")]
+    pub entry_price: Decimal,
+    #[serde(rename = "up")]
+    pub unrealized_pnl: Decimal,
+    #[serde(rename = "ps", default = "both")]
+    pub position_side: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct LeverageConfig {
+    #[serde(rename = "s")]
+    pub symbol: String,
+    #[serde(rename = "l")]
+    pub leverage: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct MultiAssetsConfig {
+    #[serde(rename = "j")]
+    pub multi_assets: bool,
+}
+
+/// `<symbol>@markPrice@1s` payload (raw form, or the `data` of the combined form).
+#[derive(Clone, Debug, Deserialize)]
+pub struct MarkPriceUpdate {
+    #[serde(rename = "E")]
+    pub event_time: i64,
+    #[serde(rename = "s")]
+    pub symbol: String,
+    #[serde(rename = "p")]
+    pub mark_price: Decimal,
+}
+
+/// `{"stream": "...", "data": {...}}` of combined streams.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Combined<T> {
+    pub data: T,
+}

@@ -1,0 +1,362 @@
+//! The user-data stream: listenKey lifecycle, reconnects, and the REST resync that
+//! makes a gap harmless.
+//!
+//! Invariants:
+//! - After every (re)connect the stream resyncs over REST (open orders, positions, the
+//!   orders in flight, and userTrades since the last trade id seen for every symbol with
+//!   orders in flight) and only then emits `Resynced`. A fill during a gap is therefore
+//!   never lost; it may arrive twice, which downstream handles (fills are keyed by id).
+//! - The socket is opened BEFORE the resync, so events during the resync wait in the
+//!   socket and are not lost either.
+//! - Keepalive every `keepalive` (30 min); -1125 or `listenKeyExpired` → a new key; the
+//!   connection is recycled before the venue's 24 h cap; pings are answered by
+//!   tungstenite as long as we keep reading.
+//! - The task ends when the receiver is dropped.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::events::UserEvent;
+use crate::domain::{ClientOrderId, Symbol};
+use crate::exchange::binance::config::BinanceConfig;
+use crate::exchange::binance::parse;
+use crate::exchange::binance::rest::RestClient;
+use crate::exchange::{AccountEvent, ExchangeError};
+
+/// Stream timers; defaults are Binance's, tests scale them down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamTiming {
+    /// How often the listenKey is extended (the key lives 60 min).
+    pub keepalive: Duration,
+    /// Reconnect before the venue's 24 h connection cap.
+    pub max_connection_age: Duration,
+    /// First reconnect delay; doubles up to `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for StreamTiming {
+    fn default() -> Self {
+        Self {
+            keepalive: Duration::from_secs(30 * 60),
+            max_connection_age: Duration::from_secs(23 * 3600 + 50 * 60),
+            min_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the resync needs to know: orders in flight per symbol and the last trade id seen.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    state: Mutex<TrackerState>,
+}
+
+#[derive(Debug, Default)]
+struct TrackerState {
+    in_flight: HashMap<Symbol, HashSet<String>>,
+    last_trade: HashMap<Symbol, i64>,
+}
+
+impl Tracker {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TrackerState> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Called before an order is sent: its symbol is now "with orders in flight".
+    pub fn order_sent(&self, symbol: &Symbol, id: &ClientOrderId) {
+        self.lock()
+            .in_flight
+            .entry(symbol.clone())
+            .or_default()
+            .insert(id.as_str().to_string());
+    }
+
+    /// Called when a send certainly failed: nothing can come of it.
+    pub fn order_abandoned(&self, symbol: &Symbol, id: &ClientOrderId) {
+        let mut s = self.lock();
+        if let Some(set) = s.in_flight.get_mut(symbol) {
+            set.remove(id.as_str());
+            if set.is_empty() {
+                s.in_flight.remove(symbol);
+            }
+        }
+    }
+
+    /// Learn from an event: fills advance the trade id; terminal orders leave the flight.
+    pub fn observe(&self, ev: &AccountEvent) {
+        let mut s = self.lock();
+        match ev {
+            AccountEvent::Fill(f) => {
+                let last = s.last_trade.entry(f.symbol.clone()).or_insert(f.trade_id);
+                *last = (*last).max(f.trade_id);
+            }
+            AccountEvent::Order(o) if o.status.is_terminal() => {
+                if let Some(set) = s.in_flight.get_mut(&o.symbol) {
+                    set.remove(&o.client_order_id);
+                    if set.is_empty() {
+                        s.in_flight.remove(&o.symbol);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `(symbol, fromId)` for every symbol with orders in flight.
+    pub fn trade_targets(&self) -> Vec<(Symbol, Option<i64>)> {
+        let s = self.lock();
+        s.in_flight
+            .keys()
+            .map(|sym| (sym.clone(), s.last_trade.get(sym).map(|id| id + 1)))
+            .collect()
+    }
+
+    pub fn in_flight(&self) -> Vec<(Symbol, String)> {
+        let s = self.lock();
+        s.in_flight
+            .iter()
+            .flat_map(|(sym, ids)| ids.iter().map(move |id| (sym.clone(), id.clone())))
+            .collect()
+    }
+
+    pub fn last_trade_id(&self, symbol: &Symbol) -> Option<i64> {
+        self.lock().last_trade.get(symbol).copied()
+    }
+}
+
+/// Everything a stream task needs, shared with the adapter.
+pub struct StreamCtx {
+    pub cfg: BinanceConfig,
+    pub rest: Arc<RestClient>,
+    pub tracker: Arc<Tracker>,
+    pub timing: StreamTiming,
+}
+
+/// Run the stream until `tx`'s receiver is dropped.
+pub async fn run_user_stream(ctx: Arc<StreamCtx>, tx: mpsc::Sender<AccountEvent>) {
+    let mut backoff = ctx.timing.min_backoff;
+    loop {
+        let started = tokio::time::Instant::now();
+        let reason = match session(&ctx, &tx).await {
+            Ok(reason) => reason,
+            Err(e) => e,
+        };
+        if tx.is_closed() {
+            return;
+        }
+        tracing::warn!(%reason, "user stream down; reconnecting");
+        if tx
+            .send(AccountEvent::Disconnected { reason })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        // A session that lived a while was healthy: start the backoff afresh.
+        if started.elapsed() > ctx.timing.max_backoff {
+            backoff = ctx.timing.min_backoff;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = tx.closed() => return,
+        }
+        backoff = (backoff * 2).min(ctx.timing.max_backoff);
+    }
+}
+
+/// One connection's life. Returns why it ended.
+async fn session(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<String, String> {
+    let key = ctx
+        .rest
+        .create_listen_key()
+        .await
+        .map_err(|e| format!("listenKey: {e}"))?
+        .listen_key;
+    let url = ctx.cfg.ws_endpoint("private", &key);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    resync(ctx, tx).await.map_err(|e| format!("resync: {e}"))?;
+    if tx.send(AccountEvent::Resynced).await.is_err() {
+        return Ok("receiver dropped".into());
+    }
+    let start = tokio::time::Instant::now();
+    let mut keepalive =
+        tokio::time::interval_at(start + ctx.timing.keepalive, ctx.timing.keepalive);
+    let max_age = tokio::time::sleep_until(start + ctx.timing.max_connection_age);
+    tokio::pin!(max_age);
+    loop {
+        tokio::select! {
+            msg = ws.next() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    if let Some(end) = handle_text(ctx, tx, text.as_str()).await {
+                        return Ok(end);
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None => return Ok("closed by the venue".into()),
+                Some(Ok(_)) => {} // ping (answered by tungstenite), pong, binary
+                Some(Err(e)) => return Err(format!("read: {e}")),
+            },
+            _ = keepalive.tick() => {
+                if let Err(e) = ctx.rest.keepalive_listen_key().await {
+                    if e.code == Some(-1125) {
+                        return Ok("listenKey no longer exists (-1125)".into());
+                    }
+                    tracing::warn!(error = %e, "listenKey keepalive failed");
+                }
+            }
+            _ = &mut max_age => return Ok("connection age cap reached".into()),
+            _ = tx.closed() => return Ok("receiver dropped".into()),
+        }
+    }
+}
+
+/// Decode and forward one text frame; `Some(reason)` ends the session.
+async fn handle_text(
+    ctx: &StreamCtx,
+    tx: &mpsc::Sender<AccountEvent>,
+    text: &str,
+) -> Option<String> {
+    let event: UserEvent = match serde_json::from_str(text) {
+        Ok(ev) => ev,
+        Err(e) => {
+            // An undecodable event may hide a fill: reconnect so the resync covers it.
+            tracing::error!(error = %e, "undecodable user-stream event");
+            return Some(format!("undecodable event: {e}"));
+        }
+    };
+    if matches!(event, UserEvent::ListenKeyExpired { .. }) {
+        return Some("listenKeyExpired".into());
+    }
+    match parse::account_events(&event) {
+        Ok(events) => {
+            for ev in events {
+                ctx.tracker.observe(&ev);
+                if tx.send(ev).await.is_err() {
+                    return Some("receiver dropped".into());
+                }
+            }
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "unreadable user-stream event");
+            Some(format!("unreadable event: {e}"))
+        }
+    }
+}
+
+/// Cover a possible gap over REST: fills since the last trade id, orders in flight,
+/// open orders and positions.
+async fn resync(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<(), ExchangeError> {
+    let mut events = Vec::new();
+    let open = ctx.rest.open_orders(None).await?;
+    for o in &open {
+        let report = parse::order_report(o)?;
+        if let Ok(id) = ClientOrderId::new(&report.client_order_id) {
+            ctx.tracker.order_sent(&report.symbol, &id);
+        }
+    }
+    for (symbol, from_id) in ctx.tracker.trade_targets() {
+        for t in ctx.rest.user_trades(&symbol, from_id, None).await? {
+            events.push(AccountEvent::Fill(parse::fill_from_trade(&t)?));
+        }
+    }
+    let open_ids: HashSet<&str> = open.iter().map(|o| o.client_order_id.as_str()).collect();
+    for (symbol, id) in ctx.tracker.in_flight() {
+        if open_ids.contains(id.as_str()) {
+            continue;
+        }
+        let Ok(cid) = ClientOrderId::new(&id) else {
+            continue;
+        };
+        match ctx.rest.query_order(&symbol, &cid).await {
+            Ok(o) => events.push(AccountEvent::Order(parse::order_report(&o)?)),
+            // Not (yet) known to the venue: leave it in flight for the next resync.
+            Err(e) if e.code == Some(-2013) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for o in &open {
+        events.push(AccountEvent::Order(parse::order_report(o)?));
+    }
+    let positions = ctx
+        .rest
+        .position_risk_v3()
+        .await?
+        .iter()
+        .map(parse::position)
+        .collect::<Result<Vec<_>, _>>()?;
+    events.push(AccountEvent::Positions {
+        positions,
+        time: chrono::Utc::now(),
+    });
+    for ev in events {
+        ctx.tracker.observe(&ev);
+        if tx.send(ev).await.is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{OrderStatus, OrderType, PositionSide, Qty, Side};
+    use crate::exchange::OrderReport;
+
+    fn report(id: &str, status: OrderStatus) -> AccountEvent {
+        AccountEvent::Order(OrderReport {
+            symbol: Symbol::new("SOLUSDT").unwrap(),
+            order_id: 1,
+            client_order_id: id.into(),
+            side: Side::Buy,
+            position_side: PositionSide::Both,
+            order_type: OrderType::Market,
+            status,
+            reduce_only: true,
+            orig_qty: Qty::parse("q", "1").unwrap(),
+            executed_qty: Qty::ZERO,
+            avg_price: Default::default(),
+            price: Default::default(),
+            update_time: chrono::Utc::now(),
+        })
+    }
+
+    #[test]
+    fn a_symbol_stays_in_flight_until_its_last_order_is_terminal() {
+        let t = Tracker::default();
+        let sol = Symbol::new("SOLUSDT").unwrap();
+        t.order_sent(&sol, &ClientOrderId::new("a").unwrap());
+        t.order_sent(&sol, &ClientOrderId::new("b").unwrap());
+        t.observe(&report("a", OrderStatus::Filled));
+        assert_eq!(t.trade_targets(), vec![(sol.clone(), None)]);
+        t.observe(&report("b", OrderStatus::New));
+        assert_eq!(t.in_flight().len(), 1);
+        t.observe(&report("b", OrderStatus::Canceled));
+        assert!(t.trade_targets().is_empty());
+    }
+
+    #[test]
+    fn the_resync_asks_for_trades_after_the_highest_id_seen() {
+        let t = Tracker::default();
+        let sol = Symbol::new("SOLUSDT").unwrap();
+        t.order_sent(&sol, &ClientOrderId::new("a").unwrap());
+        let ev: UserEvent =
+            serde_json::from_str(crate::exchange::binance::samples::TRADE_UPDATE).unwrap();
+        for e in parse::account_events(&ev).unwrap() {
+            t.observe(&e);
+        }
+        assert_eq!(t.last_trade_id(&sol), Some(5032913));
+        assert_eq!(t.trade_targets(), vec![(sol, Some(5032914))]);
+    }
+}
