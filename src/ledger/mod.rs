@@ -28,6 +28,7 @@ pub mod model;
 mod orders;
 pub mod position_math;
 mod positions;
+mod work;
 #[doc(hidden)]
 pub mod testing;
 

@@ -12,16 +12,36 @@
 //! - [`backoff`]: jittered exponential delays that respect the exchange's own `not_before`.
 //! - [`escalation`]: what to do next after a failed order.
 //! - [`checked`]: the only way to build a sendable order (re-exported from `domain`).
+//!
+//! The executor (I/O, one tokio task) drives that core:
+//! - [`executor`]: [`Executor::spawn`] → intake, scheduling, one step per job at a time;
+//! - `job` (the remainder of one intent), `send` (record, then send one chunk; escalation),
+//!   `progress` (settling in-flight orders, done and the flatten latch), `recovery`
+//!   (resolve by client order id, re-read legs, cancel own resting orders), `adoption`,
+//!   `stream` (user-stream events into the ledger), `audit_sink` (attempts into the ledger).
 
+mod adoption;
+mod audit_sink;
 pub mod backoff;
 pub mod breaker;
 pub mod caps;
 pub mod checked;
 pub mod client_id;
+pub mod config;
+mod context;
 pub mod escalation;
+pub mod executor;
+mod job;
 pub mod orders;
 pub mod plan;
+mod progress;
+mod recovery;
 pub mod scheduler;
+mod send;
+mod stream;
+
+pub use config::ExecutorConfig;
+pub use executor::{Executor, ExecutorDeps, ExecutorHandle};
 
 #[cfg(test)]
 pub(crate) mod fixtures;

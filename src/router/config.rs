@@ -1,0 +1,66 @@
+//! The executor's knobs, with defaults a trader can run with.
+//!
+//! Every duration is a `std::time::Duration`; the learned-cap retry is in milliseconds
+//! because `CapBook` works in epoch milliseconds (caps are persisted).
+
+use std::time::Duration;
+
+use super::backoff::{BackoffConfig, Jitter};
+use super::breaker::BreakerConfig;
+use super::escalation::EscalationPolicy;
+use super::plan::ChunkCap;
+
+#[derive(Clone, Debug)]
+pub struct ExecutorConfig {
+    /// How often the ledger is polled for new intents (the control API has no hook into
+    /// the executor; `ExecutorHandle::poke` wakes it early).
+    pub poll_interval: Duration,
+    /// An order the exchange accepted but whose fills have not all arrived on the user
+    /// stream after this long is looked up over REST by client order id (backfill).
+    pub settle_timeout: Duration,
+    /// An operator cap per chunk, on top of the published and learned caps.
+    pub chunk_cap: Option<ChunkCap>,
+    /// How long a cap learned from -4005 holds before the published cap is tried again.
+    pub retry_published_cap_after_ms: i64,
+    /// Adopt exchange positions the ledger does not know at start (always logged).
+    pub adopt_unknown_positions: bool,
+    pub breaker: BreakerConfig,
+    pub backoff: BackoffConfig,
+    pub escalation: EscalationPolicy,
+    /// While a flatten waits for the exchange to confirm flat, re-read it this often.
+    pub flatten_recheck: Duration,
+    /// Seeds the backoff jitter (a fixed seed makes a test's delays reproducible).
+    pub rng_seed: u64,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(50),
+            settle_timeout: Duration::from_secs(3),
+            chunk_cap: None,
+            retry_published_cap_after_ms: 60 * 60 * 1000,
+            adopt_unknown_positions: true,
+            breaker: BreakerConfig {
+                window: Duration::from_secs(60),
+                threshold_pct: 30,
+                min_samples: 10,
+                cool_down: Duration::from_secs(30),
+            },
+            backoff: BackoffConfig {
+                base: Duration::from_millis(200),
+                max: Duration::from_secs(10),
+                jitter: Jitter::Decorrelated,
+            },
+            escalation: EscalationPolicy {
+                max_open_attempts: 3,
+                max_clock_resyncs: 3,
+                max_rule_reloads: 2,
+                limit_ioc_fallback: false,
+                fallback_after: 5,
+            },
+            flatten_recheck: Duration::from_millis(500),
+            rng_seed: 0x51_u64,
+        }
+    }
+}

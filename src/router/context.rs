@@ -1,0 +1,104 @@
+//! What the executor loop owns: the ledger and exchange handles, the symbol rules, the
+//! learned caps and the circuit breaker. One task owns it (no locks): every order goes
+//! out from that task, one at a time, so MARKET chunks of a symbol are strictly
+//! sequential and a resting reduce-only order can never race another one (-2022).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use super::breaker::Breaker;
+use super::caps::{CapBook, LearnedCap};
+use super::config::ExecutorConfig;
+use crate::domain::{Price, Symbol, SymbolRules};
+use crate::exchange::{Exchange, ExchangeError};
+use crate::ledger::Ledger;
+
+/// How long a mark price is reused before it is read again.
+const MARK_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
+pub(crate) struct Ctx {
+    pub ledger: Ledger,
+    pub exchange: Arc<dyn Exchange>,
+    pub venue: String,
+    pub cfg: ExecutorConfig,
+    pub rules: HashMap<Symbol, SymbolRules>,
+    pub caps: CapBook,
+    pub breaker: Breaker,
+    marks: HashMap<Symbol, (Price, Instant)>,
+}
+
+impl Ctx {
+    /// Load the symbol rules from the exchange and the learned caps from the ledger.
+    pub async fn load(
+        ledger: Ledger,
+        exchange: Arc<dyn Exchange>,
+        venue: String,
+        cfg: ExecutorConfig,
+    ) -> anyhow::Result<Ctx> {
+        let mut caps = CapBook::new(cfg.retry_published_cap_after_ms);
+        let saved = ledger
+            .symbol_caps(&venue)
+            .await
+            .context("failed to load learned caps")?;
+        caps.restore(saved.into_iter().map(|c| {
+            let learned_at_ms = c.learned_at.timestamp_millis();
+            LearnedCap {
+                retry_after_ms: c.retry_after.map_or(
+                    learned_at_ms.saturating_add(cfg.retry_published_cap_after_ms),
+                    |t| t.timestamp_millis(),
+                ),
+                symbol: c.symbol,
+                learned_market_max_qty: c.learned_market_max_qty,
+                learned_at_ms,
+                reason: c.reason,
+            }
+        }));
+        for cap in caps.entries() {
+            tracing::info!(symbol = %cap.symbol, learned_cap = %cap.learned_market_max_qty, reason = %cap.reason, "learned cap restored");
+        }
+        let mut ctx = Ctx {
+            breaker: Breaker::new(cfg.breaker.clone()),
+            ledger,
+            exchange,
+            venue,
+            cfg,
+            rules: HashMap::new(),
+            caps,
+            marks: HashMap::new(),
+        };
+        ctx.reload_rules()
+            .await
+            .context("failed to load symbol rules")?;
+        Ok(ctx)
+    }
+
+    pub async fn reload_rules(&mut self) -> Result<(), ExchangeError> {
+        let rules = self.exchange.symbol_rules().await?;
+        self.rules = rules.into_iter().map(|r| (r.symbol.clone(), r)).collect();
+        Ok(())
+    }
+
+    pub async fn mark(&mut self, symbol: &Symbol) -> Result<Price, ExchangeError> {
+        if let Some((p, at)) = self.marks.get(symbol) {
+            if at.elapsed() < MARK_FRESH_FOR {
+                return Ok(*p);
+            }
+        }
+        let m = self.exchange.mark_price(symbol).await?;
+        self.marks
+            .insert(symbol.clone(), (m.mark_price, Instant::now()));
+        Ok(m.mark_price)
+    }
+
+    pub fn now_ms() -> i64 {
+        Utc::now().timestamp_millis()
+    }
+
+    pub fn time_of_ms(ms: i64) -> Option<DateTime<Utc>> {
+        DateTime::<Utc>::from_timestamp_millis(ms)
+    }
+}

@@ -1,0 +1,266 @@
+//! The executor: intents from the ledger → filter-checked MARKET chunks on the exchange →
+//! fills in the ledger.
+//!
+//! One task owns all execution state and sends every order itself, one at a time, in
+//! the order the [`Scheduler`] hands work out (risk-reducing always first). Start-up,
+//! before anything new is sent: resolve every non-terminal order by client order id
+//! (crash recovery), then adopt exchange positions the ledger does not know. Intake polls
+//! the ledger for `accepted`/`working` intents every `poll_interval` (the control API has
+//! no hook into the executor; [`ExecutorHandle::poke`] wakes it early), and every account
+//! event wakes it too.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::context::Ctx;
+use super::job::{Job, NextChunk};
+use super::progress::{finish, settle, Settle};
+use super::scheduler::Scheduler;
+use super::send::{fail, next_chunk, send, Next};
+use super::ExecutorConfig;
+use crate::domain::{IntentKind, IntentState, Qty};
+use crate::exchange::Exchange;
+use crate::ledger::{IntentId, IntentRow, Ledger};
+use crate::shutdown::Shutdown;
+
+/// What the executor needs.
+#[derive(Clone)]
+pub struct ExecutorDeps {
+    pub ledger: Ledger,
+    pub exchange: Arc<dyn Exchange>,
+    /// The venue name intents, orders and fills are stored under (`binance-usdm`).
+    pub venue: String,
+    pub config: ExecutorConfig,
+}
+
+/// A running executor.
+pub struct ExecutorHandle {
+    notify: Arc<Notify>,
+    tasks: Vec<JoinHandle<()>>,
+    /// Positions adopted at start.
+    pub adopted: Vec<crate::ledger::PositionRow>,
+    /// Non-terminal orders resolved at start.
+    pub recovered_orders: usize,
+}
+
+impl ExecutorHandle {
+    /// Wake the executor now (a new intent was stored).
+    pub fn poke(&self) {
+        self.notify.notify_one();
+    }
+    /// A waker the control API can hold.
+    pub fn notifier(&self) -> Arc<Notify> {
+        self.notify.clone()
+    }
+    /// Wait for every task to finish (after shutdown was triggered).
+    pub async fn stopped(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+pub struct Executor;
+
+impl Executor {
+    /// Subscribe the user stream, recover, adopt, then run until `shutdown`.
+    pub async fn spawn(deps: ExecutorDeps, shutdown: Shutdown) -> anyhow::Result<ExecutorHandle> {
+        let notify = Arc::new(Notify::new());
+        let events = deps
+            .exchange
+            .subscribe_account()
+            .await
+            .context("failed to start the user-data stream")?;
+        let consumer = tokio::spawn(super::stream::run(
+            deps.ledger.clone(),
+            deps.venue.clone(),
+            events,
+            notify.clone(),
+            shutdown.clone(),
+        ));
+        let ctx = Ctx::load(deps.ledger, deps.exchange, deps.venue, deps.config).await?;
+        let recovered_orders = super::recovery::recover_orders(&ctx, &shutdown).await?;
+        let adopted = if ctx.cfg.adopt_unknown_positions {
+            super::adoption::adopt_unknown_positions(&ctx)
+                .await
+                .context("failed to adopt unknown exchange positions")?
+        } else {
+            Vec::new()
+        };
+        let lp = Loop {
+            ctx,
+            jobs: HashMap::new(),
+            waiting: Vec::new(),
+            sched: Scheduler::new(),
+            notify: notify.clone(),
+        };
+        let main = tokio::spawn(lp.run(shutdown));
+        Ok(ExecutorHandle {
+            notify,
+            tasks: vec![consumer, main],
+            adopted,
+            recovered_orders,
+        })
+    }
+}
+
+struct Loop {
+    ctx: Ctx,
+    jobs: HashMap<IntentId, Job>,
+    /// Jobs with an order in flight: looked at again on every wake.
+    waiting: Vec<IntentId>,
+    sched: Scheduler<IntentId>,
+    notify: Arc<Notify>,
+}
+
+impl Loop {
+    async fn run(mut self, mut shutdown: Shutdown) {
+        let mut last_intake: Option<Instant> = None;
+        while !shutdown.is_requested() {
+            let now = Instant::now();
+            if last_intake.is_none_or(|t| now >= t + self.ctx.cfg.poll_interval) {
+                if let Err(e) = self.intake().await {
+                    tracing::error!(error = %e, "intake failed; retrying at the next poll");
+                }
+                last_intake = Some(Instant::now());
+            }
+            for id in std::mem::take(&mut self.waiting) {
+                self.sched.push(id, self.class_of(id), now);
+            }
+            self.drain(&shutdown).await;
+            let poll_at = last_intake.unwrap_or(now) + self.ctx.cfg.poll_interval;
+            let wake = self
+                .sched
+                .next_wake(Instant::now())
+                .map_or(poll_at, |w| w.min(poll_at));
+            tokio::select! {
+                _ = shutdown.recv() => break,
+                _ = self.notify.notified() => {}
+                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
+            }
+        }
+        tracing::info!("executor stopped");
+    }
+
+    fn class_of(&self, id: IntentId) -> super::scheduler::RiskClass {
+        self.jobs
+            .get(&id)
+            .map_or(super::scheduler::RiskClass::Reducing, |j| j.class)
+    }
+
+    /// Hand out ready work until none is left (each step sends at most one order).
+    async fn drain(&mut self, shutdown: &Shutdown) {
+        while let Some(id) = self.sched.pop_ready(Instant::now()) {
+            if shutdown.is_requested() {
+                return;
+            }
+            let Some(mut job) = self.jobs.remove(&id) else {
+                continue;
+            };
+            let next = match step(&mut self.ctx, &mut job).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(intent_id = %id, error = %e, "executor step failed; retrying after backoff");
+                    Next::Ready(job.backoff.next_at(Instant::now(), None))
+                }
+            };
+            match next {
+                Next::Ready(at) => {
+                    self.sched.push(id, job.class, at);
+                    self.jobs.insert(id, job);
+                }
+                Next::Wait => {
+                    self.waiting.push(id);
+                    self.jobs.insert(id, job);
+                }
+                Next::Finished => {}
+            }
+        }
+    }
+
+    /// Take up intents the executor does not hold yet.
+    async fn intake(&mut self) -> anyhow::Result<()> {
+        let active = self.ctx.ledger.active_intents(&self.ctx.venue).await?;
+        for intent in active {
+            if self.jobs.contains_key(&intent.id) {
+                continue;
+            }
+            let id = intent.id;
+            let Some(job) = self.take_up(intent).await? else {
+                continue;
+            };
+            self.sched.push(id, job.class, Instant::now());
+            self.jobs.insert(id, job);
+        }
+        Ok(())
+    }
+
+    async fn take_up(&mut self, intent: IntentRow) -> anyhow::Result<Option<Job>> {
+        let orders = self.ctx.ledger.orders_of_intent(intent.id).await?;
+        let next_chunk = orders
+            .iter()
+            .map(|o| u32::try_from(o.chunk_index).unwrap_or(0).saturating_add(1))
+            .max()
+            .unwrap_or(0);
+        let intent = if intent.state == IntentState::Accepted {
+            let cause = "picked up by the executor";
+            self.ctx.ledger.set_intent_state(intent.id, IntentState::Working, cause).await?
+        } else {
+            tracing::info!(intent_id = %intent.id, "resuming a working intent");
+            intent
+        };
+        let mut job = Job::new(intent, next_chunk, &self.ctx.cfg);
+        if job.intent.kind == IntentKind::Open && job.intent.quantity.is_none() {
+            match open_quantity(&mut self.ctx, &job.intent).await {
+                Ok(q) => job.open_target = Some(q),
+                Err(reason) => {
+                    fail(&self.ctx, &job, &reason).await?;
+                    return Ok(None);
+                }
+            }
+        }
+        tracing::info!(intent_id = %job.intent.id, kind = job.intent.kind.as_str(), "intent taken up");
+        Ok(Some(job))
+    }
+}
+
+/// An open given by notional: the quantity at the current mark.
+async fn open_quantity(ctx: &mut Ctx, intent: &IntentRow) -> Result<Qty, String> {
+    let (Some(symbol), Some(notional)) = (&intent.symbol, intent.notional_usdt) else {
+        return Err("an open needs a symbol and a quantity or notional".into());
+    };
+    let mark = ctx
+        .mark(symbol)
+        .await
+        .map_err(|e| format!("cannot read the mark price of {symbol}: {e}"))?;
+    Qty::new("quantity", notional.get() / mark.get()).map_err(|e| e.to_string())
+}
+
+/// One step of a job: settle what is in flight, then send the next chunk or finish.
+async fn step(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next> {
+    if let Settle::Pending(next) = settle(ctx, job).await? {
+        return Ok(next);
+    }
+    if job.intent.kind == IntentKind::Flatten && !job.cancelled_resting {
+        // A flatten first clears sluice's own resting orders in its scope.
+        super::recovery::cancel_own_orders(ctx, job.intent.symbol.as_ref(), false).await;
+        job.cancelled_resting = true;
+    }
+    let chunk = match job.current.take() {
+        Some(c) => c,
+        None => match next_chunk(ctx, job).await? {
+            NextChunk::Send(c) => c,
+            NextChunk::Nothing => return finish(ctx, job).await,
+            NextChunk::Fail(reason) => {
+                fail(ctx, job, &reason).await?;
+                return Ok(Next::Finished);
+            }
+        },
+    };
+    send(ctx, job, chunk).await
+}

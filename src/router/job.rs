@@ -1,0 +1,187 @@
+//! One intent being executed: what it targets, the chunk being attempted, the order in
+//! flight, and how the unfilled remainder is measured.
+//!
+//! Invariants:
+//! - the remainder is always measured from the ledger (fills applied), never from what
+//!   was planned: a partial fill, a -4005 or a crash all leave the right remainder;
+//! - a close never plans more than the ledger's open quantity of its position, nor more
+//!   than the exchange last reported for the leg after a reduce-only conflict;
+//! - chunk indices only grow, so no two orders of an intent share a client order id.
+
+use std::time::Instant;
+
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::backoff::Backoff;
+use super::config::ExecutorConfig;
+use super::scheduler::RiskClass;
+use crate::domain::{
+    ClientOrderId, Direction, IntentKind, PositionMode, PositionSide, Qty, Symbol,
+};
+use crate::exchange::OrderReport;
+use crate::ledger::{IntentRow, LedgerError, PositionId, PositionRow, PositionStatus};
+
+use super::context::Ctx;
+
+/// The position leg a chunk acts on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Leg {
+    pub position_id: Option<PositionId>,
+    pub symbol: Symbol,
+    pub direction: Direction,
+    pub mode: PositionMode,
+}
+
+impl Leg {
+    fn of_position(p: &PositionRow) -> Leg {
+        Leg {
+            position_id: Some(p.id),
+            symbol: p.symbol.clone(),
+            direction: p.direction,
+            mode: if p.position_side == PositionSide::Both {
+                PositionMode::OneWay
+            } else {
+                PositionMode::Hedge
+            },
+        }
+    }
+}
+
+/// The chunk being attempted: same index and quantity across re-sends, a fresh attempt each.
+#[derive(Clone, Debug)]
+pub(crate) struct Chunk {
+    pub leg: Leg,
+    pub index: u32,
+    pub qty: Qty,
+    pub attempt: u32,
+    pub failures: u32,
+}
+
+/// An order the exchange may hold: wait for its fills, or resolve it when unknown.
+#[derive(Clone, Debug)]
+pub(crate) struct InFlight {
+    pub chunk: Chunk,
+    pub client_order_id: ClientOrderId,
+    pub report: Option<OrderReport>,
+    /// The send's outcome is unknown: resolve by client order id before anything else.
+    pub unknown: bool,
+    pub since: Instant,
+}
+
+pub(crate) struct Job {
+    pub intent: IntentRow,
+    pub class: RiskClass,
+    pub next_chunk: u32,
+    pub current: Option<Chunk>,
+    pub in_flight: Option<InFlight>,
+    pub backoff: Backoff<ChaCha8Rng>,
+    /// After -2022/-4118: the leg's size as the exchange reported it.
+    pub exchange_size: Option<Qty>,
+    /// A flatten has cancelled sluice's resting orders in its scope.
+    pub cancelled_resting: bool,
+    /// An open given by notional: the quantity it was converted to at the mark.
+    pub open_target: Option<Qty>,
+}
+
+/// What the next step of a job is.
+pub(crate) enum NextChunk {
+    Send(Chunk),
+    /// Nothing left to send (zero, or only dust below one step).
+    Nothing,
+    /// The intent cannot be carried out; the reason goes on the intent.
+    Fail(String),
+}
+
+impl Job {
+    pub fn new(intent: IntentRow, next_chunk: u32, cfg: &ExecutorConfig) -> Job {
+        let seed = cfg.rng_seed ^ (intent.id.get() as u64);
+        Job {
+            class: RiskClass::from(intent.kind),
+            intent,
+            next_chunk,
+            current: None,
+            in_flight: None,
+            backoff: Backoff::new(cfg.backoff, ChaCha8Rng::seed_from_u64(seed)),
+            exchange_size: None,
+            cancelled_resting: false,
+            open_target: None,
+        }
+    }
+
+    /// The leg and the unfilled remainder, measured from the ledger.
+    pub async fn remainder(&self, ctx: &Ctx) -> Result<Option<(Leg, Qty)>, LedgerError> {
+        let i = &self.intent;
+        let filled = filled_of(ctx, self).await?;
+        let found = match i.kind {
+            IntentKind::Open => {
+                let (Some(symbol), Some(direction), Some(target)) =
+                    (i.symbol.clone(), i.direction, i.quantity.or(self.open_target))
+                else {
+                    return Ok(None);
+                };
+                let leg = Leg {
+                    position_id: None,
+                    symbol,
+                    direction,
+                    mode: i.position_mode,
+                };
+                Some((leg, target.saturating_sub(filled)))
+            }
+            IntentKind::Close | IntentKind::Reduce => {
+                let Some(id) = i.position_id else {
+                    return Ok(None);
+                };
+                let Some(p) = ctx.ledger.position(id).await? else {
+                    return Ok(None);
+                };
+                let open = open_qty(&p);
+                let want = i.quantity.map_or(open, |q| q.saturating_sub(filled).min(open));
+                Some((Leg::of_position(&p), want))
+            }
+            IntentKind::Flatten => self.flatten_leg(ctx).await?,
+        };
+        Ok(found.map(|(leg, q)| match self.exchange_size {
+            Some(real) => (leg, q.min(real)),
+            None => (leg, q),
+        }))
+    }
+
+    /// The first open position in the flatten's scope (its named position, its symbol,
+    /// or everything of this venue).
+    async fn flatten_leg(&self, ctx: &Ctx) -> Result<Option<(Leg, Qty)>, LedgerError> {
+        let i = &self.intent;
+        let positions = ctx.ledger.open_positions().await?;
+        Ok(positions
+            .iter()
+            .filter(|p| p.venue == i.venue && !p.quantity.is_zero())
+            .find(|p| match (i.position_id, &i.symbol) {
+                (Some(id), _) => p.id == id,
+                (None, Some(s)) => &p.symbol == s,
+                (None, None) => true,
+            })
+            .map(|p| (Leg::of_position(p), p.quantity)))
+    }
+
+    pub fn take_index(&mut self) -> u32 {
+        let i = self.next_chunk;
+        self.next_chunk = self.next_chunk.saturating_add(1);
+        i
+    }
+}
+
+fn open_qty(p: &PositionRow) -> Qty {
+    if p.status == PositionStatus::Open {
+        p.quantity
+    } else {
+        Qty::ZERO
+    }
+}
+
+/// Σ filled quantity of the intent's orders (fills applied by the ledger).
+async fn filled_of(ctx: &Ctx, job: &Job) -> Result<Qty, LedgerError> {
+    let orders = ctx.ledger.orders_of_intent(job.intent.id).await?;
+    Ok(orders
+        .iter()
+        .fold(Qty::ZERO, |acc, o| acc + o.filled_quantity))
+}

@@ -1,0 +1,111 @@
+//! A job's progress between sends: waiting for an in-flight order's fills to reach the
+//! ledger (resolving it over REST when its outcome is unknown or its fills are late),
+//! and deciding when an intent is done.
+//!
+//! Invariants:
+//! - a job never plans its next chunk while an order of it may still execute;
+//! - an intent is `done` only when nothing is left to send; a flatten additionally
+//!   stays `working` (latched) until `Exchange::positions()` shows its scope flat.
+
+use std::time::Instant;
+
+use super::context::Ctx;
+use super::job::Job;
+use super::recovery::{resolve, Resolved};
+use super::send::Next;
+use crate::domain::{IntentKind, IntentState};
+
+/// Is the in-flight order settled (terminal, every reported fill in the ledger)?
+pub(crate) enum Settle {
+    Settled,
+    Pending(Next),
+}
+
+pub(crate) async fn settle(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Settle> {
+    let Some(f) = job.in_flight.as_mut() else {
+        return Ok(Settle::Settled);
+    };
+    let late = f.since.elapsed() >= ctx.cfg.settle_timeout;
+    if f.unknown || late {
+        let symbol = f.chunk.leg.symbol.clone();
+        match resolve(ctx, &symbol, &f.client_order_id).await? {
+            Ok(Resolved::Known(report)) => {
+                f.report = Some(report);
+                f.unknown = false;
+                f.since = Instant::now();
+            }
+            Ok(Resolved::NeverExecuted) => {
+                // Never executed: the same chunk may go again, under a fresh attempt id.
+                let mut chunk = f.chunk.clone();
+                chunk.attempt += 1;
+                job.in_flight = None;
+                job.current = Some(chunk);
+                return Ok(Settle::Settled);
+            }
+            Err(e) => {
+                ctx.breaker
+                    .record(super::breaker::Outcome::of_error(&e), Instant::now());
+                tracing::warn!(client_order_id = %f.client_order_id, error = %e, "resolve failed; backing off");
+                let at = job.backoff.next_at_after(Instant::now(), e.retry_after);
+                return Ok(Settle::Pending(Next::Ready(at)));
+            }
+        }
+    }
+    let Some(f) = job.in_flight.as_ref() else {
+        return Ok(Settle::Settled);
+    };
+    let row = ctx
+        .ledger
+        .order_by_client_id(f.client_order_id.as_str())
+        .await?;
+    let reported = f.report.as_ref().map(|r| r.executed_qty);
+    let settled = row.is_some_and(|o| {
+        o.status.is_terminal() && reported.is_none_or(|q| o.filled_quantity >= q)
+    });
+    if settled {
+        job.in_flight = None;
+        Ok(Settle::Settled)
+    } else {
+        Ok(Settle::Pending(Next::Wait))
+    }
+}
+
+/// Nothing is left to send: mark the intent done, unless a flatten's exchange scope is
+/// not flat yet (the latch).
+pub(crate) async fn finish(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next> {
+    if job.intent.kind == IntentKind::Flatten {
+        match flatten_scope_open(ctx, job).await {
+            Ok(false) => {}
+            Ok(true) => {
+                if ctx.cfg.adopt_unknown_positions {
+                    // The exchange holds what the ledger does not: take it over so it can be closed.
+                    super::adoption::adopt_unknown_positions(ctx).await?;
+                }
+                return Ok(Next::Ready(Instant::now() + ctx.cfg.flatten_recheck));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "flatten latch: reading positions failed");
+                return Ok(Next::Ready(job.backoff.next_at_after(Instant::now(), e.retry_after)));
+            }
+        }
+    }
+    let cause = match job.intent.kind {
+        IntentKind::Flatten => "the exchange confirms the scope flat",
+        IntentKind::Open => "target quantity filled",
+        _ => "nothing left to close",
+    };
+    ctx.ledger
+        .set_intent_state(job.intent.id, IntentState::Done, cause)
+        .await?;
+    tracing::info!(intent_id = %job.intent.id, kind = job.intent.kind.as_str(), cause, "intent done");
+    Ok(Next::Finished)
+}
+
+/// Does the exchange still hold a non-zero position in the flatten's scope?
+async fn flatten_scope_open(ctx: &Ctx, job: &Job) -> Result<bool, crate::exchange::ExchangeError> {
+    let positions = ctx.exchange.positions().await?;
+    let scope = job.intent.symbol.as_ref();
+    Ok(positions
+        .iter()
+        .any(|p| !p.amount.is_zero() && scope.is_none_or(|s| &p.symbol == s)))
+}

@@ -1,0 +1,153 @@
+//! Finding out what the exchange did: resolving orders by client order id (at start,
+//! before anything new is sent, and whenever an outcome is unknown), backfilling their
+//! fills into the ledger, re-reading a leg's real size, and cancelling sluice's own
+//! resting reduce-only orders that conflict with a close (-2022/-4118).
+//!
+//! Invariant: an order whose outcome is unknown is never re-sent; it is resolved first,
+//! and `NotFound` (the exchange never executed it) is the only answer that frees a re-send.
+
+use std::time::Duration;
+
+use super::client_id::is_sluice;
+use super::context::Ctx;
+use super::job::Leg;
+use crate::domain::{ClientOrderId, PositionSide, Qty, Symbol};
+use crate::exchange::{ExchangeError, OrderReport, OrderResolution};
+use crate::ledger::{OrderRow, OrderState, OrderUpdate};
+use crate::shutdown::Shutdown;
+
+/// What resolving one order found.
+pub(crate) enum Resolved {
+    /// The exchange knows it; its trades are applied.
+    Known(OrderReport),
+    /// It never executed; the ledger row is now `rejected`.
+    NeverExecuted,
+}
+
+/// Look `coid` up at the exchange, apply any trades it had, record its status.
+pub(crate) async fn resolve(
+    ctx: &Ctx,
+    symbol: &Symbol,
+    coid: &ClientOrderId,
+) -> anyhow::Result<Result<Resolved, ExchangeError>> {
+    let answer = match ctx.exchange.resolve_order(symbol, coid).await {
+        Ok(a) => a,
+        Err(e) => return Ok(Err(e)),
+    };
+    match answer {
+        OrderResolution::Known { order, trades } => {
+            for t in &trades {
+                ctx.ledger.apply_fill(&ctx.venue, t, &[]).await?;
+            }
+            super::send::record_report(ctx, &order).await?;
+            Ok(Ok(Resolved::Known(order)))
+        }
+        OrderResolution::NotFound => {
+            ctx.ledger
+                .update_order_status(
+                    coid.as_str(),
+                    &OrderUpdate {
+                        status: OrderState::Rejected,
+                        exchange_order_id: None,
+                        error_code: None,
+                        error_msg: Some(
+                            "resolved by client order id: the exchange never executed it".into(),
+                        ),
+                    },
+                )
+                .await?;
+            Ok(Ok(Resolved::NeverExecuted))
+        }
+    }
+}
+
+/// Crash recovery: resolve every non-terminal order before anything new is sent.
+/// Retries (with a bounded delay) until every order is resolved or shutdown is asked.
+pub(crate) async fn recover_orders(ctx: &Ctx, shutdown: &Shutdown) -> anyhow::Result<usize> {
+    let pending = ctx.ledger.non_terminal_orders().await?;
+    let mut count = 0;
+    for order in pending.iter().filter(|o| o.venue == ctx.venue) {
+        resolve_until_answered(ctx, order, shutdown).await?;
+        count += 1;
+    }
+    if count > 0 {
+        tracing::info!(orders = count, "recovery: non-terminal orders resolved by client order id");
+    }
+    Ok(count)
+}
+
+async fn resolve_until_answered(
+    ctx: &Ctx,
+    order: &OrderRow,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
+    let coid = ClientOrderId::new(&order.client_order_id)?;
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match resolve(ctx, &order.symbol, &coid).await? {
+            Ok(_) => return Ok(()),
+            Err(e) if shutdown.is_requested() => {
+                anyhow::bail!("shutdown while resolving {coid}: {e}")
+            }
+            Err(e) => {
+                tracing::warn!(client_order_id = %coid, error = %e, "recovery: resolve failed; retrying");
+                tokio::time::sleep(e.retry_after.unwrap_or(delay).max(delay)).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// The leg's absolute size as the exchange reports it now (None if it cannot be read).
+pub(crate) async fn leg_size_on_exchange(ctx: &Ctx, leg: &Leg) -> Option<Qty> {
+    let positions = match ctx.exchange.positions().await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "re-reading positions failed");
+            return None;
+        }
+    };
+    let side = PositionSide::for_mode(leg.mode, leg.direction);
+    let amount = positions
+        .iter()
+        .filter(|p| p.symbol == leg.symbol && p.position_side == side)
+        .map(|p| p.amount.abs())
+        .sum();
+    let size = Qty::new("position", amount).ok();
+    tracing::info!(symbol = %leg.symbol, size = ?size, "re-read the leg's size from the exchange");
+    size
+}
+
+/// Cancel sluice's own resting reduce-only orders on `symbol` (they hold the position's
+/// reduce-only allowance, -2022). Foreign orders are never touched.
+pub(crate) async fn cancel_conflicting_reduce_only(ctx: &Ctx, symbol: &Symbol) {
+    cancel_own_orders(ctx, Some(symbol), true).await;
+}
+
+/// Cancel sluice's own open orders (all, or only reduce-only ones) in scope.
+pub(crate) async fn cancel_own_orders(ctx: &Ctx, symbol: Option<&Symbol>, reduce_only: bool) {
+    let open = match ctx.exchange.open_orders(symbol).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading open orders failed");
+            return;
+        }
+    };
+    for o in open
+        .iter()
+        .filter(|o| is_sluice(&o.client_order_id) && (!reduce_only || o.reduce_only))
+    {
+        let Ok(coid) = ClientOrderId::new(&o.client_order_id) else {
+            continue;
+        };
+        match ctx.exchange.cancel_order(&o.symbol, &coid).await {
+            Ok(r) => {
+                tracing::info!(client_order_id = %coid, "cancelled sluice's resting order");
+                if let Err(e) = super::send::record_report(ctx, &r).await {
+                    tracing::warn!(error = %e, "recording a cancel failed");
+                }
+            }
+            Err(e) => tracing::warn!(client_order_id = %coid, error = %e, "cancel failed"),
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Sending one chunk: plan it from the unfilled remainder, admit it through the breaker,
+//! write it to `orders`, THEN send it through the adapter, and turn the answer (or the
+//! error, through the escalation table) into the job's next step.
+
+use std::time::Instant;
+
+use super::breaker::Outcome;
+use super::client_id::IntentRef;
+use super::context::Ctx;
+use super::escalation::{next_action, Action, FailedOrder};
+use super::job::{Chunk, InFlight, Job, NextChunk};
+use super::orders::{to_orders, OrderTemplate};
+use super::plan::{plan_chunks, CapSource, ChunkPlan, PlanError};
+use super::recovery::{cancel_conflicting_reduce_only, leg_size_on_exchange};
+use crate::domain::{FilterChecked, OrderRequest, OrderType, Qty};
+use crate::exchange::{ExchangeError, OrderReport};
+use crate::ledger::{NewOrder, OrderState, OrderUpdate};
+
+/// What the executor loop does with a job after one step.
+pub(crate) enum Next {
+    /// Queue it again, not before this instant.
+    Ready(Instant),
+    /// An order is in flight: look again when an account event arrives or at the next poll.
+    Wait,
+    /// The intent reached a terminal state.
+    Finished,
+}
+
+/// Plan the next chunk from the ledger's remainder.
+pub(crate) async fn next_chunk(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<NextChunk> {
+    let Some((leg, remaining)) = job.remainder(ctx).await? else {
+        return Ok(NextChunk::Nothing);
+    };
+    if remaining.is_zero() {
+        return Ok(NextChunk::Nothing);
+    }
+    let Some(rules) = ctx.rules.get(&leg.symbol).cloned() else {
+        return Ok(NextChunk::Fail(format!(
+            "{} is not listed by the exchange",
+            leg.symbol
+        )));
+    };
+    let mark = ctx.mark(&leg.symbol).await?;
+    let reduce = job.intent.kind.reduces_risk();
+    let learned = ctx.caps.cap(&leg.symbol, Ctx::now_ms());
+    let plan = plan_chunks(
+        remaining,
+        &rules,
+        OrderType::Market,
+        reduce,
+        ctx.cfg.chunk_cap,
+        learned,
+        mark,
+    );
+    let plan = match plan {
+        Ok(p) => p,
+        // An open whose remainder fell below minQty after partial fills is as done as it gets.
+        Err(PlanError::BelowMinQty { .. }) if !reduce && job.intent.quantity.is_some() => {
+            return Ok(NextChunk::Nothing)
+        }
+        Err(e) => return Ok(NextChunk::Fail(format!("cannot plan {remaining}: {e}"))),
+    };
+    let Some(qty) = plan.chunks.first().copied() else {
+        return Ok(NextChunk::Nothing);
+    };
+    let index = job.take_index();
+    Ok(NextChunk::Send(Chunk {
+        leg,
+        index,
+        qty,
+        attempt: 0,
+        failures: 0,
+    }))
+}
+
+/// Build, record and send `chunk`.
+pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::Result<Next> {
+    if let Err(refusal) = ctx.breaker.admit(job.class, Instant::now()) {
+        fail(ctx, job, &format!("refused: {}", refusal.reason)).await?;
+        return Ok(Next::Finished);
+    }
+    let order = match build(ctx, job, &chunk).await? {
+        Ok(o) => o,
+        Err(reason) => {
+            fail(ctx, job, &reason).await?;
+            return Ok(Next::Finished);
+        }
+    };
+    let req = order.inner();
+    ctx.ledger
+        .record_order(&NewOrder {
+            intent_id: job.intent.id,
+            position_id: chunk.leg.position_id,
+            request: req.clone(),
+            chunk_index: i32::try_from(chunk.index).unwrap_or(i32::MAX),
+            attempt: i32::try_from(chunk.attempt).unwrap_or(i32::MAX),
+        })
+        .await?;
+    tracing::info!(intent_id = %job.intent.id, symbol = %req.symbol, client_order_id = %req.client_order_id,
+        qty = %req.quantity, side = req.side.as_wire(), reduce_only = req.reduce_only, "sending chunk");
+    let coid = req.client_order_id.clone();
+    match ctx.exchange.place_order(&order).await {
+        Ok(report) => {
+            ctx.breaker.record(Outcome::Success, Instant::now());
+            record_report(ctx, &report).await?;
+            job.backoff.reset();
+            job.in_flight = Some(InFlight {
+                chunk,
+                client_order_id: coid,
+                report: Some(report),
+                unknown: false,
+                since: Instant::now(),
+            });
+            Ok(Next::Wait)
+        }
+        Err(e) => on_error(ctx, job, chunk, coid, e).await,
+    }
+}
+
+async fn build(
+    ctx: &mut Ctx,
+    job: &Job,
+    chunk: &Chunk,
+) -> anyhow::Result<Result<FilterChecked<OrderRequest>, String>> {
+    let Some(rules) = ctx.rules.get(&chunk.leg.symbol).cloned() else {
+        return Ok(Err(format!("{} is not listed", chunk.leg.symbol)));
+    };
+    let mark = ctx.mark(&chunk.leg.symbol).await?;
+    let template = OrderTemplate {
+        kind: job.intent.kind,
+        intent: IntentRef::Seq(u64::try_from(job.intent.id.get()).unwrap_or(0)),
+        direction: chunk.leg.direction,
+        mode: chunk.leg.mode,
+        order_type: OrderType::Market,
+        limit: None,
+        first_chunk: chunk.index,
+        attempt: chunk.attempt,
+    };
+    let one = ChunkPlan {
+        chunks: vec![chunk.qty],
+        dust: Qty::ZERO,
+        effective_cap: chunk.qty,
+        cap_source: CapSource::None,
+    };
+    Ok(to_orders(&one, &rules, &template, mark)
+        .map_err(|e| format!("chunk cannot be built: {e}"))
+        .and_then(|mut v| v.pop().ok_or_else(|| "empty chunk".to_string())))
+}
+
+/// Store what the exchange said about an order (status, exchange id). Fills move the
+/// filled quantity, never this.
+pub(crate) async fn record_report(ctx: &Ctx, r: &OrderReport) -> anyhow::Result<()> {
+    ctx.ledger
+        .update_order_status(
+            &r.client_order_id,
+            &OrderUpdate {
+                status: OrderState::from(r.status),
+                exchange_order_id: Some(r.order_id),
+                error_code: None,
+                error_msg: None,
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn fail(ctx: &Ctx, job: &Job, reason: &str) -> anyhow::Result<()> {
+    tracing::warn!(intent_id = %job.intent.id, kind = job.intent.kind.as_str(), %reason, "intent failed");
+    ctx.ledger
+        .set_intent_state(job.intent.id, crate::domain::IntentState::Failed, reason)
+        .await?;
+    Ok(())
+}
+
+async fn on_error(
+    ctx: &mut Ctx,
+    job: &mut Job,
+    mut chunk: Chunk,
+    coid: crate::domain::ClientOrderId,
+    e: ExchangeError,
+) -> anyhow::Result<Next> {
+    let now = Instant::now();
+    ctx.breaker.record(Outcome::of_error(&e), now);
+    let state = if e.is_outcome_unknown() {
+        OrderState::Unknown
+    } else {
+        OrderState::Rejected
+    };
+    ctx.ledger
+        .update_order_status(
+            coid.as_str(),
+            &OrderUpdate {
+                status: state,
+                exchange_order_id: None,
+                error_code: e.code,
+                error_msg: Some(e.msg.clone()),
+            },
+        )
+        .await?;
+    chunk.failures += 1;
+    let failed = FailedOrder {
+        class: job.class,
+        order_type: OrderType::Market,
+        failures: chunk.failures,
+    };
+    let action = next_action(&failed, &e, &ctx.cfg.escalation);
+    tracing::warn!(intent_id = %job.intent.id, client_order_id = %coid, code = ?e.code,
+        http_status = ?e.http_status, msg = %e.msg, action = ?action, "chunk failed");
+    act_on(ctx, job, chunk, coid, &e, action).await
+}
+
+async fn act_on(
+    ctx: &mut Ctx,
+    job: &mut Job,
+    mut chunk: Chunk,
+    coid: crate::domain::ClientOrderId,
+    e: &ExchangeError,
+    action: Action,
+) -> anyhow::Result<Next> {
+    let now = Instant::now();
+    match action {
+        // The LIMIT IOC fallback is not built: a failing MARKET close keeps backing off.
+        Action::Resend { .. } | Action::ResyncClockAndResend | Action::FallbackLimitIoc => {
+            chunk.attempt += 1;
+            job.current = Some(chunk);
+            Ok(Next::Ready(job.backoff.next_at_after(now, e.retry_after)))
+        }
+        Action::ResolveByClientId => {
+            job.in_flight = Some(InFlight {
+                chunk,
+                client_order_id: coid,
+                report: None,
+                unknown: true,
+                since: now,
+            });
+            Ok(Next::Ready(now))
+        }
+        Action::ShrinkAndReplan => shrink(ctx, job, &chunk).await,
+        Action::RereadPositionAndReplan {
+            cancel_conflicting_reduce_only: cancel,
+        } => {
+            if cancel {
+                cancel_conflicting_reduce_only(ctx, &chunk.leg.symbol).await;
+            }
+            job.exchange_size = leg_size_on_exchange(ctx, &chunk.leg).await;
+            Ok(Next::Ready(job.backoff.next_at_after(now, e.retry_after)))
+        }
+        Action::RereadPositionModeAndReplan | Action::ReloadRulesAndReplan => {
+            if let Err(err) = ctx.reload_rules().await {
+                tracing::warn!(error = %err, "rules reload failed");
+            }
+            Ok(Next::Ready(job.backoff.next_at_after(now, e.retry_after)))
+        }
+        Action::AlreadyDone => Ok(Next::Ready(now)),
+        Action::RefuseOpen(reason) | Action::Fail(reason) | Action::Halt(reason) => {
+            fail(ctx, job, &reason).await?;
+            Ok(Next::Finished)
+        }
+    }
+}
+
+/// -4005 within the published cap: learn a lower cap, persist it, re-plan the remainder.
+async fn shrink(ctx: &mut Ctx, job: &mut Job, chunk: &Chunk) -> anyhow::Result<Next> {
+    let symbol = &chunk.leg.symbol;
+    let Some(rules) = ctx.rules.get(symbol).cloned() else {
+        fail(ctx, job, &format!("{symbol} is not listed")).await?;
+        return Ok(Next::Finished);
+    };
+    let now_ms = Ctx::now_ms();
+    match ctx
+        .caps
+        .on_max_qty_rejected(symbol, chunk.qty, &rules.market_lot_size, now_ms)
+    {
+        Ok(change) => {
+            tracing::warn!(intent_id = %job.intent.id, %change, "learned a hidden MARKET cap");
+            let cap = &change.cap;
+            ctx.ledger
+                .record_symbol_cap(
+                    &ctx.venue,
+                    symbol,
+                    cap.learned_market_max_qty,
+                    &cap.reason,
+                    Ctx::time_of_ms(cap.retry_after_ms),
+                )
+                .await?;
+            Ok(Next::Ready(Instant::now()))
+        }
+        Err(super::caps::CapError::AbovePublishedMax { .. }) => {
+            if let Err(err) = ctx.reload_rules().await {
+                tracing::warn!(error = %err, "rules reload failed");
+            }
+            Ok(Next::Ready(job.backoff.next_at(Instant::now(), None)))
+        }
+        Err(e) => {
+            fail(ctx, job, &e.to_string()).await?;
+            Ok(Next::Finished)
+        }
+    }
+}
