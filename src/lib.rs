@@ -15,6 +15,7 @@
 //! - [`reconcile`]: pure diff of ledger vs exchange, and the repairs it may write.
 //! - [`ops`]: operator commands (preflight, doctor, reconcile, flatten, report).
 //! - [`api`]: the control API (axum, bearer token, loopback by default).
+//! - [`paper`]: paper mode: the simulator in-process with the seed-000 demo position.
 //! - [`sim`]: the Binance Futures simulator (`sluice sim`), an independent reading
 //!   of the wire protocol.
 //! - `settings`, `telemetry`, `startup`, `shutdown`, `cli`: wiring at the edges.
@@ -24,6 +25,7 @@ pub mod domain;
 pub mod exchange;
 pub mod ledger;
 pub mod ops;
+pub mod paper;
 pub mod reconcile;
 pub mod router;
 pub mod sim;

@@ -29,7 +29,10 @@ pub(crate) async fn adopt_unknown_positions(ctx: &Ctx) -> anyhow::Result<Vec<Pos
         if held {
             continue;
         }
-        let row = ctx.ledger.adopt_position(&adoption(ctx, p, direction)?).await?;
+        let row = ctx
+            .ledger
+            .adopt_position(&adoption(ctx, p, direction)?)
+            .await?;
         tracing::warn!(position_id = %row.id, symbol = %row.symbol, direction = direction.as_str(),
             quantity = %row.quantity, entry_price = %row.entry_price,
             "adopted a position the exchange holds and the ledger did not know");

@@ -209,7 +209,10 @@ impl Loop {
             .unwrap_or(0);
         let intent = if intent.state == IntentState::Accepted {
             let cause = "picked up by the executor";
-            self.ctx.ledger.set_intent_state(intent.id, IntentState::Working, cause).await?
+            self.ctx
+                .ledger
+                .set_intent_state(intent.id, IntentState::Working, cause)
+                .await?
         } else {
             tracing::info!(intent_id = %intent.id, "resuming a working intent");
             intent

@@ -115,9 +115,11 @@ impl Job {
         let filled = filled_of(ctx, self).await?;
         let found = match i.kind {
             IntentKind::Open => {
-                let (Some(symbol), Some(direction), Some(target)) =
-                    (i.symbol.clone(), i.direction, i.quantity.or(self.open_target))
-                else {
+                let (Some(symbol), Some(direction), Some(target)) = (
+                    i.symbol.clone(),
+                    i.direction,
+                    i.quantity.or(self.open_target),
+                ) else {
                     return Ok(None);
                 };
                 let leg = Leg {
@@ -136,7 +138,9 @@ impl Job {
                     return Ok(None);
                 };
                 let open = open_qty(&p);
-                let want = i.quantity.map_or(open, |q| q.saturating_sub(filled).min(open));
+                let want = i
+                    .quantity
+                    .map_or(open, |q| q.saturating_sub(filled).min(open));
                 Some((Leg::of_position(&p), want))
             }
             IntentKind::Flatten => self.flatten_leg(ctx).await?,

@@ -59,9 +59,8 @@ pub(crate) async fn settle(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Settl
         .order_by_client_id(f.client_order_id.as_str())
         .await?;
     let reported = f.report.as_ref().map(|r| r.executed_qty);
-    let settled = row.is_some_and(|o| {
-        o.status.is_terminal() && reported.is_none_or(|q| o.filled_quantity >= q)
-    });
+    let settled = row
+        .is_some_and(|o| o.status.is_terminal() && reported.is_none_or(|q| o.filled_quantity >= q));
     if settled {
         job.in_flight = None;
         Ok(Settle::Settled)
@@ -85,7 +84,9 @@ pub(crate) async fn finish(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next>
             }
             Err(e) => {
                 tracing::warn!(error = %e, "flatten latch: reading positions failed");
-                return Ok(Next::Ready(job.backoff.next_at_after(Instant::now(), e.retry_after)));
+                return Ok(Next::Ready(
+                    job.backoff.next_at_after(Instant::now(), e.retry_after),
+                ));
             }
         }
     }

@@ -71,7 +71,10 @@ pub(crate) async fn recover_orders(ctx: &Ctx, shutdown: &Shutdown) -> anyhow::Re
         count += 1;
     }
     if count > 0 {
-        tracing::info!(orders = count, "recovery: non-terminal orders resolved by client order id");
+        tracing::info!(
+            orders = count,
+            "recovery: non-terminal orders resolved by client order id"
+        );
     }
     Ok(count)
 }

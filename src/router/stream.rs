@@ -53,7 +53,10 @@ async fn handle(ledger: &Ledger, venue: &str, ev: &AccountEvent) -> Result<(), L
                 error_code: None,
                 error_msg: None,
             };
-            match ledger.update_order_status(&r.client_order_id, &update).await {
+            match ledger
+                .update_order_status(&r.client_order_id, &update)
+                .await
+            {
                 // Not one of sluice's orders (placed by hand or by another tool).
                 Err(LedgerError::NotFound { .. }) => {}
                 other => {

@@ -1,0 +1,227 @@
+//! Shared helpers for the executor's end-to-end tests: a simulator on port 0, the real
+//! Binance adapter pointed at it, a fresh ledger, the audit writer and the executor.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use serde_json::Value;
+use sluice::domain::{Direction, IntentKind, IntentState, PositionMode, Qty, Symbol, Usdt};
+use sluice::exchange::binance::{
+    run_audit_writer, AuditBuffer, BinanceConfig, BinanceFutures, StreamTiming,
+};
+use sluice::exchange::Exchange;
+use sluice::ledger::{IntentId, IntentRow, Ledger, NewIntent, PositionId};
+use sluice::router::{Executor, ExecutorConfig, ExecutorDeps, ExecutorHandle};
+use sluice::shutdown::{channel, ShutdownTrigger};
+use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
+use sluice::sim::{spawn, Scenario, SimHandle};
+use sqlx::PgPool;
+use url::Url;
+
+pub const VENUE: &str = "binance-usdm";
+
+pub struct Daemon {
+    pub sim: SimHandle,
+    pub ledger: Ledger,
+    pub exchange: Arc<BinanceFutures>,
+    pub executor: Option<ExecutorHandle>,
+    pub trigger: ShutdownTrigger,
+    pub http: reqwest::Client,
+}
+
+/// A scenario with the demo account (one-way unless `account_extra` says otherwise).
+pub fn scenario(extra: &str, account_extra: &str) -> Scenario {
+    let text = format!(
+        "{extra}\n[[accounts]]\napi_key = \"{DEMO_API_KEY}\"\napi_secret = \"{DEMO_API_SECRET}\"\nusdt = \"1000000\"\n{account_extra}\n"
+    );
+    Scenario::from_toml_str(&text).expect("test scenario parses")
+}
+
+pub fn fast_config() -> ExecutorConfig {
+    let mut cfg = ExecutorConfig::default();
+    cfg.poll_interval = Duration::from_millis(20);
+    cfg.backoff.base = Duration::from_millis(20);
+    cfg.backoff.max = Duration::from_millis(200);
+    cfg
+}
+
+pub async fn start(pool: PgPool, scenario: Scenario, cfg: ExecutorConfig) -> Daemon {
+    let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let sim = spawn(scenario, addr).await.expect("simulator starts");
+    start_on(pool, sim, cfg).await
+}
+
+pub async fn start_on(pool: PgPool, sim: SimHandle, cfg: ExecutorConfig) -> Daemon {
+    let ledger = Ledger::from_pool(pool);
+    let mut bcfg = BinanceConfig::new(
+        Url::parse(&sim.base_url()).expect("sim url"),
+        Url::parse(&sim.ws_url()).expect("sim ws url"),
+        DEMO_API_KEY.to_string(),
+        SecretString::from(DEMO_API_SECRET.to_string()),
+    );
+    bcfg.request_timeout = Duration::from_secs(5);
+    let audit = AuditBuffer::new(100_000);
+    let timing = StreamTiming {
+        keepalive: Duration::from_secs(30 * 60),
+        max_connection_age: Duration::from_secs(3600),
+        min_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(400),
+    };
+    let exchange = BinanceFutures::connect_with(bcfg, audit.clone(), timing)
+        .await
+        .expect("adapter connects");
+    let (trigger, shutdown) = channel();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sink: Arc<dyn sluice::exchange::binance::AttemptSink> = Arc::new(ledger.clone());
+    tokio::spawn(run_audit_writer(audit, sink, stop_rx));
+    std::mem::forget(stop_tx); // the writer lives as long as the test runtime
+    let deps = ExecutorDeps {
+        ledger: ledger.clone(),
+        exchange: exchange.clone() as Arc<dyn Exchange>,
+        venue: VENUE.into(),
+        config: cfg,
+    };
+    let executor = Executor::spawn(deps, shutdown)
+        .await
+        .expect("executor starts");
+    Daemon {
+        sim,
+        ledger,
+        exchange,
+        executor: Some(executor),
+        trigger,
+        http: reqwest::Client::new(),
+    }
+}
+
+pub fn sym(s: &str) -> Symbol {
+    Symbol::new(s).expect("symbol")
+}
+
+pub fn allocation() -> Usdt {
+    Usdt::new(Decimal::new(1_000_000, 0))
+}
+
+pub fn close_all(position: PositionId, key: &str) -> NewIntent {
+    NewIntent {
+        kind: IntentKind::Close,
+        venue: VENUE.into(),
+        symbol: None,
+        direction: None,
+        position_mode: PositionMode::OneWay,
+        quantity: None,
+        notional_usdt: None,
+        reference_price: None,
+        position_id: Some(position),
+        idempotency_key: key.into(),
+        reason: "test".into(),
+    }
+}
+
+pub fn open(symbol: &str, direction: Direction, qty: &str, key: &str) -> NewIntent {
+    NewIntent {
+        kind: IntentKind::Open,
+        venue: VENUE.into(),
+        symbol: Some(sym(symbol)),
+        direction: Some(direction),
+        position_mode: PositionMode::OneWay,
+        quantity: Some(Qty::parse("quantity", qty).expect("qty")),
+        notional_usdt: None,
+        reference_price: Some(sluice::domain::Price::parse("p", "180").expect("price")),
+        position_id: None,
+        idempotency_key: key.into(),
+        reason: "test".into(),
+    }
+}
+
+impl Daemon {
+    pub async fn submit(&self, intent: NewIntent) -> IntentId {
+        let created = self
+            .ledger
+            .create_intent(&intent, allocation())
+            .await
+            .expect("intent stored");
+        if let Some(e) = &self.executor {
+            e.poke();
+        }
+        created.intent.id
+    }
+
+    /// Poll the ledger until the intent is terminal (bounded: a stuck executor fails the test).
+    pub async fn until_terminal(&self, id: IntentId, within: Duration) -> IntentRow {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let row = self.ledger.intent(id).await.expect("read").expect("intent");
+            if row.state.is_terminal() {
+                return row;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "intent #{id} still {:?} after {within:?}",
+                row.state
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn sim_state(&self) -> Value {
+        self.http
+            .get(format!("{}/sim/state", self.sim.base_url()))
+            .send()
+            .await
+            .expect("state")
+            .json()
+            .await
+            .expect("state json")
+    }
+
+    /// Non-zero positions the simulator holds for the demo account.
+    pub async fn sim_positions(&self) -> Vec<Value> {
+        let s = self.sim_state().await;
+        s["accounts"][0]["positions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub async fn sim_orders(&self) -> Vec<Value> {
+        let s = self.sim_state().await;
+        s["accounts"][0]["orders"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub async fn fault(&self, window: Value) {
+        let r = self
+            .http
+            .post(format!("{}/sim/faults", self.sim.base_url()))
+            .json(&window)
+            .send()
+            .await
+            .expect("fault");
+        assert!(r.status().is_success(), "fault: {}", r.status());
+    }
+
+    pub async fn stop(mut self) -> SimHandle {
+        self.trigger.trigger();
+        if let Some(e) = self.executor.take() {
+            e.stopped().await;
+        }
+        self.sim
+    }
+}
+
+pub fn dec(v: &Value) -> Decimal {
+    v.as_str()
+        .map(|s| s.parse().expect("decimal"))
+        .unwrap_or_else(|| v.to_string().parse().expect("decimal"))
+}
+
+pub fn state_is(row: &IntentRow, s: IntentState) -> bool {
+    row.state == s
+}

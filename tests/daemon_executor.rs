@@ -1,0 +1,138 @@
+//! The executor end to end: intents in the ledger → chunks through the real adapter →
+//! the simulator → fills from the user stream back into the ledger.
+
+mod daemon_common;
+
+use std::time::Duration;
+
+use daemon_common::*;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use sluice::domain::{Direction, IntentState};
+use sluice::ledger::PositionStatus;
+use sluice::router::client_id::SluiceOrderId;
+use sqlx::PgPool;
+
+fn position_amount(p: &serde_json::Value) -> Decimal {
+    dec(&p["position_amt"])
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn seed_000_one_close_intent_learns_the_hidden_cap_and_ends_flat(pool: PgPool) {
+    // Arrange: the seed-000 account (SHORT 8,486.84 SOLUSDT, hidden MARKET cap 400).
+    let scenario = sluice::paper::demo_scenario().expect("demo scenario");
+    let d = start(pool, scenario, fast_config()).await;
+    let adopted = &d.executor.as_ref().expect("executor").adopted;
+    assert_eq!(adopted.len(), 1, "the exchange's short is adopted at start");
+    let position = adopted[0].clone();
+    assert_eq!(position.quantity.get(), dec!(8486.84));
+    assert_eq!(position.direction, Direction::Short);
+
+    // Act: one close intent.
+    let id = d.submit(close_all(position.id, "seed-000-close")).await;
+    let intent = d.until_terminal(id, Duration::from_secs(60)).await;
+
+    // Assert: done, flat on the exchange, closed in the ledger, nothing phantom.
+    assert_eq!(intent.state, IntentState::Done, "error: {:?}", intent.error);
+    assert!(d.sim_positions().await.is_empty(), "the exchange is flat");
+    let row = d.ledger.position(position.id).await.unwrap().unwrap();
+    assert_eq!(row.status, PositionStatus::Closed);
+    assert!(row.quantity.is_zero());
+    assert_eq!(d.ledger.open_positions().await.unwrap().len(), 0);
+    assert!(d.ledger.anomalies().await.unwrap().is_empty());
+
+    // The learned cap is persisted and below the hidden one; no filled chunk exceeded it.
+    let caps = d.ledger.symbol_caps(VENUE).await.unwrap();
+    assert_eq!(caps.len(), 1);
+    let cap = caps[0].learned_market_max_qty.get();
+    assert!(cap <= dec!(400), "learned cap {cap}");
+    let orders = d.ledger.orders_of_intent(id).await.unwrap();
+    let filled: Vec<_> = orders
+        .iter()
+        .filter(|o| !o.filled_quantity.is_zero())
+        .collect();
+    assert!(filled.iter().all(|o| o.quantity.get() <= cap));
+    let total: Decimal = filled.iter().map(|o| o.filled_quantity.get()).sum();
+    assert_eq!(total, dec!(8486.84));
+    // Every order is a reduce-only close whose id encodes this intent's kind and chunk.
+    for o in &orders {
+        assert!(o.reduce_only);
+        let parsed = SluiceOrderId::parse(&o.client_order_id).expect("sluice id");
+        assert_eq!(parsed.chunk, u32::try_from(o.chunk_index).unwrap());
+    }
+    // The -4005 rejections are in the ledger as evidence.
+    assert!(orders.iter().any(|o| o.last_error_code == Some(-4005)));
+    d.stop().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn seed_002_closing_a_long_never_creates_a_short_and_restores_the_budget(pool: PgPool) {
+    // Arrange: a flat account; sluice opens a LONG itself.
+    let d = start(pool, scenario("", ""), fast_config()).await;
+    let before = d.ledger.budget(allocation()).await.unwrap();
+    let open_id = d
+        .submit(open("SOLUSDT", Direction::Long, "25", "seed-002-open"))
+        .await;
+    let opened = d.until_terminal(open_id, Duration::from_secs(30)).await;
+    assert_eq!(opened.state, IntentState::Done, "error: {:?}", opened.error);
+    let long = d.ledger.open_positions().await.unwrap();
+    assert_eq!(long.len(), 1);
+    assert_eq!(long[0].direction, Direction::Long);
+    assert_eq!(long[0].quantity.get(), dec!(25));
+
+    // Act: close it.
+    let close_id = d.submit(close_all(long[0].id, "seed-002-close")).await;
+    let closed = d.until_terminal(close_id, Duration::from_secs(30)).await;
+
+    // Assert: no SHORT anywhere, the LONG closed, the budget whole again.
+    assert_eq!(closed.state, IntentState::Done, "error: {:?}", closed.error);
+    assert!(
+        d.sim_positions().await.is_empty(),
+        "no position on the exchange"
+    );
+    let all = d.ledger.all_positions().await.unwrap();
+    assert_eq!(all.len(), 1, "no phantom position: {all:?}");
+    assert_eq!(all[0].status, PositionStatus::Closed);
+    assert!(all.iter().all(|p| p.direction == Direction::Long));
+    let after = d.ledger.budget(allocation()).await.unwrap();
+    assert_eq!(after.available, before.available);
+    assert!(after.used.get().is_zero());
+    assert!(d.ledger.anomalies().await.unwrap().is_empty());
+    d.stop().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn every_attempt_reaches_order_attempts_through_the_ledger_sink(pool: PgPool) {
+    let d = start(pool, scenario("", ""), fast_config()).await;
+    let id = d
+        .submit(open("SOLUSDT", Direction::Short, "3", "attempts-open"))
+        .await;
+    let row = d.until_terminal(id, Duration::from_secs(30)).await;
+    assert_eq!(row.state, IntentState::Done, "error: {:?}", row.error);
+    let orders = d.ledger.orders_of_intent(id).await.unwrap();
+    let coid = orders[0].client_order_id.clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let attempts = d.ledger.attempts_for(&coid).await.unwrap();
+        if !attempts.is_empty() {
+            assert!(attempts
+                .iter()
+                .all(|a| a.client_order_id.as_deref() == Some(coid.as_str())));
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "attempt never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(position_amount_is(&d, "SOLUSDT", dec!(-3)).await);
+    d.stop().await;
+}
+
+async fn position_amount_is(d: &Daemon, symbol: &str, amount: Decimal) -> bool {
+    d.sim_positions()
+        .await
+        .iter()
+        .any(|p| p["symbol"] == symbol && position_amount(p) == amount)
+}
