@@ -28,9 +28,9 @@ pub mod model;
 mod orders;
 pub mod position_math;
 mod positions;
-mod work;
 #[doc(hidden)]
 pub mod testing;
+mod work;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
