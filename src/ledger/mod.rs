@@ -1,2 +1,75 @@
 //! The ledger: the ONLY module with SQL. Postgres is the single source of truth for
 //! intents, orders, fills, positions, attempts and the budget.
+//!
+//! Invariants this module enforces (each in code, each tested):
+//! - an intent is stored before it is acknowledged; an idempotency key is used once;
+//! - an order is stored before it is sent, and carries its intent's kind and position;
+//! - only fills of OPEN intents create or increase a position; every other fill only
+//!   reduces the position its order names, capped at zero (seed 002: no phantom SHORT);
+//! - a fill is applied exactly once (venue, symbol, trade id), in the same transaction
+//!   as the order's filled quantity and the exchange's reported positions;
+//! - the budget is computed from `positions` only, never from `exchange_positions`;
+//! - every correction writes a `ledger_adjustments` row with before and after.
+
+mod adjustments;
+mod attempts;
+mod budget;
+mod decode;
+pub mod error;
+mod exchange_positions;
+mod fills;
+pub mod ids;
+mod intents;
+pub mod model;
+mod orders;
+pub mod position_math;
+mod positions;
+#[doc(hidden)]
+pub mod testing;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+pub use adjustments::{AdjustmentRow, AnomalyRow, PositionCorrection};
+pub use budget::Budget;
+pub use error::LedgerError;
+pub use exchange_positions::ExchangePositionRow;
+pub use fills::{FillOutcome, FillRow, PositionEffect};
+pub use ids::{AdjustmentId, FillId, IntentId, OrderId, PositionId};
+pub use intents::{IntentCreated, IntentView, NewIntent};
+pub use model::{
+    AnomalyKind, IntentRow, OrderRow, OrderState, Origin, PositionRow, PositionStatus,
+};
+pub use orders::{NewOrder, OrderUpdate};
+pub use positions::{AdoptPosition, PositionAudit};
+
+/// Handle to the ledger database. Cheap to clone (the pool is shared).
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    pool: PgPool,
+}
+
+impl Ledger {
+    /// Connect to Postgres at `url`. Does not migrate: call [`Ledger::migrate`].
+    pub async fn connect(url: &str) -> Result<Ledger, LedgerError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(Ledger { pool })
+    }
+
+    pub fn from_pool(pool: PgPool) -> Ledger {
+        Ledger { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Bring the schema up to date with the migrations embedded in the binary.
+    pub async fn migrate(&self) -> Result<(), LedgerError> {
+        sqlx::migrate!("./migrations").run(&self.pool).await?;
+        Ok(())
+    }
+}

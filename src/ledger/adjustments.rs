@@ -1,0 +1,222 @@
+//! Corrections and anomalies: the audit trail of everything the ledger did not do by
+//! the ordinary rules.
+//!
+//! Every correction writes one `ledger_adjustments` row (actor, reason, before, after)
+//! in the same transaction as the change itself. Anomalies record what a fill could
+//! not do (over-close capped, external fill...) with the rows involved.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+
+use super::error::LedgerError;
+use super::ids::{AdjustmentId, FillId, OrderId, PositionId};
+use super::model::{AnomalyKind, PositionStatus};
+use super::positions::{lock_position, row_json};
+use super::Ledger;
+use crate::domain::Qty;
+
+/// A correction of one position's quantity and/or status (doctor, reconcile).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionCorrection {
+    pub position_id: PositionId,
+    pub quantity: Option<Qty>,
+    pub status: Option<PositionStatus>,
+    pub actor: String,
+    pub reason: String,
+}
+
+type AnomalyTuple = (
+    i64,
+    String,
+    serde_json::Value,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    DateTime<Utc>,
+);
+
+/// One stored correction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct AdjustmentRow {
+    pub actor: String,
+    pub reason: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// One stored anomaly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnomalyRow {
+    pub id: i64,
+    pub kind: AnomalyKind,
+    pub detail: serde_json::Value,
+    pub fill_id: Option<FillId>,
+    pub order_id: Option<OrderId>,
+    pub position_id: Option<PositionId>,
+    pub at: DateTime<Utc>,
+}
+
+impl Ledger {
+    /// Apply `c` and write its adjustment row, in one transaction. Returns None (and
+    /// writes nothing) when the position already has the requested values.
+    pub async fn correct_position(
+        &self,
+        c: &PositionCorrection,
+    ) -> Result<Option<AdjustmentId>, LedgerError> {
+        let mut tx = self.pool.begin().await?;
+        let current = lock_position(&mut tx, c.position_id)
+            .await?
+            .ok_or_else(|| LedgerError::not_found(format!("position #{}", c.position_id)))?;
+        let quantity = c.quantity.unwrap_or(current.quantity);
+        let status = match (c.status, quantity.is_zero()) {
+            (Some(s), _) => s,
+            (None, true) => PositionStatus::Closed,
+            (None, false) => current.status,
+        };
+        if quantity == current.quantity && status == current.status {
+            return Ok(None);
+        }
+        if status == PositionStatus::Open && quantity.is_zero() {
+            return Err(LedgerError::invalid(
+                "quantity",
+                "an open position cannot be flat",
+            ));
+        }
+        let before = row_json(&mut tx, c.position_id).await?;
+        sqlx::query(
+            "UPDATE positions SET quantity = $2, status = $3, updated_at = now(),
+                 closed_at = CASE WHEN $3 = 'closed' THEN COALESCE(closed_at, now()) ELSE NULL END
+             WHERE id = $1",
+        )
+        .bind(c.position_id)
+        .bind(quantity.get())
+        .bind(status.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let after = row_json(&mut tx, c.position_id).await?;
+        let id = write_adjustment(
+            &mut tx,
+            &c.actor,
+            &c.reason,
+            "positions",
+            c.position_id.get(),
+            Some(before),
+            Some(after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(id))
+    }
+
+    /// The generic correction writer: records a change made elsewhere in the ledger.
+    pub async fn adjust(
+        &self,
+        actor: &str,
+        reason: &str,
+        table: &str,
+        row_id: i64,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> Result<AdjustmentId, LedgerError> {
+        let mut conn = self.pool.acquire().await?;
+        write_adjustment(&mut conn, actor, reason, table, row_id, before, after).await
+    }
+
+    /// Adjustment rows about `table`#`row_id`, oldest first.
+    pub async fn adjustments_of(
+        &self,
+        table: &str,
+        row_id: i64,
+    ) -> Result<Vec<AdjustmentRow>, LedgerError> {
+        Ok(sqlx::query_as(
+            "SELECT actor, reason, before, after FROM ledger_adjustments
+             WHERE table_name = $1 AND row_id = $2 ORDER BY id",
+        )
+        .bind(table)
+        .bind(row_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn anomalies(&self) -> Result<Vec<AnomalyRow>, LedgerError> {
+        let rows: Vec<AnomalyTuple> = sqlx::query_as(
+            "SELECT id, kind, detail, fill_id, order_id, position_id, at
+             FROM ledger_anomalies ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, kind, detail, fill, order, position, at)| {
+                Ok(AnomalyRow {
+                    id,
+                    kind: AnomalyKind::parse(&kind)?,
+                    detail,
+                    fill_id: fill.map(FillId),
+                    order_id: order.map(OrderId),
+                    position_id: position.map(PositionId),
+                    at,
+                })
+            })
+            .collect()
+    }
+}
+
+pub(crate) async fn write_adjustment(
+    conn: &mut PgConnection,
+    actor: &str,
+    reason: &str,
+    table: &str,
+    row_id: i64,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<AdjustmentId, LedgerError> {
+    if actor.trim().is_empty() {
+        return Err(LedgerError::invalid("actor", "is empty"));
+    }
+    if reason.trim().is_empty() {
+        return Err(LedgerError::invalid("reason", "is empty"));
+    }
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO ledger_adjustments (actor, reason, table_name, row_id, before, after)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(actor)
+    .bind(reason)
+    .bind(table)
+    .bind(row_id)
+    .bind(before)
+    .bind(after)
+    .fetch_one(conn)
+    .await?;
+    Ok(AdjustmentId(id))
+}
+
+/// The rows an anomaly is about.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AnomalyRefs {
+    pub fill: Option<FillId>,
+    pub order: Option<OrderId>,
+    pub position: Option<PositionId>,
+}
+
+pub(crate) async fn write_anomaly(
+    conn: &mut PgConnection,
+    kind: AnomalyKind,
+    detail: serde_json::Value,
+    refs: AnomalyRefs,
+) -> Result<(), LedgerError> {
+    tracing::warn!(kind = kind.as_str(), %detail, "ledger anomaly");
+    sqlx::query(
+        "INSERT INTO ledger_anomalies (kind, detail, fill_id, order_id, position_id)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(kind.as_str())
+    .bind(detail)
+    .bind(refs.fill)
+    .bind(refs.order)
+    .bind(refs.position)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! The budget: computed from the ledger's `positions` and pending open intents only,
+//! never from `exchange_positions` (seed 002: two tables, two truths).
+//!
+//! `used` is Σ quantity × entry price over OPEN positions. `reserved` is what accepted
+//! or working opens may still add (their notional minus what they already filled), so
+//! an open in flight cannot be spent twice. `available = allocation − used − reserved`.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+
+use super::error::LedgerError;
+use super::Ledger;
+use crate::domain::Usdt;
+
+/// Arbitrary constant naming the advisory lock that serialises budget checks of opens.
+const OPEN_BUDGET_LOCK: i64 = 0x736c_7569_6365_0001;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Budget {
+    pub allocation: Usdt,
+    pub used: Usdt,
+    pub reserved: Usdt,
+    pub available: Usdt,
+}
+
+impl Ledger {
+    pub async fn budget(&self, allocation: Usdt) -> Result<Budget, LedgerError> {
+        let mut conn = self.pool.acquire().await?;
+        available_in(&mut conn, allocation).await
+    }
+}
+
+/// Serialise budget checks of opens until the surrounding transaction ends.
+pub(crate) async fn lock_opens(conn: &mut PgConnection) -> Result<(), LedgerError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(OPEN_BUDGET_LOCK)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn available_in(
+    conn: &mut PgConnection,
+    allocation: Usdt,
+) -> Result<Budget, LedgerError> {
+    let (used, reserved): (Decimal, Decimal) = sqlx::query_as(
+        "SELECT
+           (SELECT COALESCE(SUM(quantity * entry_price), 0) FROM positions WHERE status = 'open'),
+           (SELECT COALESCE(SUM(GREATEST(i.notional_usdt - COALESCE(f.filled, 0), 0)), 0)
+              FROM intents i
+              LEFT JOIN (SELECT o.intent_id, SUM(fl.applied_quantity * fl.price) AS filled
+                           FROM orders o JOIN fills fl ON fl.order_id = o.id
+                          GROUP BY o.intent_id) f ON f.intent_id = i.id
+             WHERE i.kind = 'open' AND i.state IN ('accepted', 'working'))",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(Budget {
+        allocation,
+        used: Usdt::new(used),
+        reserved: Usdt::new(reserved),
+        available: Usdt::new(allocation.get() - used - reserved),
+    })
+}

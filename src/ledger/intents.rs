@@ -1,0 +1,423 @@
+//! Intents: stored before they are acknowledged, once per idempotency key, with the
+//! budget and one-way checks for opens done in the same transaction.
+//!
+//! Opens take a transaction-scoped advisory lock first, so two concurrent opens are
+//! checked one after the other against the same budget. A refused open is stored as
+//! `failed` with the refusal as its error, and nothing else is written.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+
+use super::budget;
+use super::error::LedgerError;
+use super::fills::FillRow;
+use super::ids::{IntentId, PositionId};
+use super::model::{IntentRow, OrderRow, PositionRow, PositionStatus};
+use super::positions::{open_position_on_leg, position_in};
+use super::Ledger;
+use crate::domain::{
+    Direction, IntentKind, IntentState, PositionMode, PositionSide, Price, Qty, Symbol, Usdt,
+};
+
+/// What a caller asks for. Opens need `symbol`, `direction` and either a notional or a
+/// quantity with a reference price (for the budget check); close and reduce name the
+/// `position_id` they act on; flatten may name one position or none (all).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewIntent {
+    pub kind: IntentKind,
+    pub venue: String,
+    pub symbol: Option<Symbol>,
+    pub direction: Option<Direction>,
+    pub position_mode: PositionMode,
+    pub quantity: Option<Qty>,
+    pub notional_usdt: Option<Usdt>,
+    /// Price used to value an open given by quantity; not stored.
+    pub reference_price: Option<Price>,
+    pub position_id: Option<PositionId>,
+    pub idempotency_key: String,
+    pub reason: String,
+}
+
+/// The stored intent; `replayed` is true when the idempotency key was already used
+/// and this is the FIRST intent stored under it (whatever its state now).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentCreated {
+    pub intent: IntentRow,
+    pub replayed: bool,
+}
+
+/// An intent with the orders that carry it out and their fills (API/CLI read model).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentView {
+    pub intent: IntentRow,
+    pub orders: Vec<OrderRow>,
+    pub fills: Vec<FillRow>,
+}
+
+/// Where an intent points once resolved against the ledger.
+struct Target {
+    symbol: Option<Symbol>,
+    direction: Option<Direction>,
+    position_id: Option<PositionId>,
+    notional: Option<Decimal>,
+    refusal: Option<Refusal>,
+}
+
+enum Refusal {
+    Budget {
+        available: Decimal,
+        requested: Decimal,
+    },
+    Opposite(PositionRow),
+}
+
+impl NewIntent {
+    fn check_shape(&self) -> Result<(), LedgerError> {
+        if self.venue.trim().is_empty() {
+            return Err(LedgerError::invalid("venue", "is empty"));
+        }
+        if self.idempotency_key.trim().is_empty() {
+            return Err(LedgerError::invalid("idempotency_key", "is empty"));
+        }
+        if self.quantity.is_some_and(Qty::is_zero) {
+            return Err(LedgerError::invalid("quantity", "must be positive"));
+        }
+        if self.notional_usdt.is_some_and(|n| n.get() <= Decimal::ZERO) {
+            return Err(LedgerError::invalid("notional_usdt", "must be positive"));
+        }
+        match self.kind {
+            IntentKind::Open if self.symbol.is_none() => {
+                Err(LedgerError::invalid("symbol", "an open needs a symbol"))
+            }
+            IntentKind::Open if self.direction.is_none() => Err(LedgerError::invalid(
+                "direction",
+                "an open needs long or short",
+            )),
+            IntentKind::Close | IntentKind::Reduce if self.position_id.is_none() => Err(
+                LedgerError::invalid("position_id", "a close or reduce names its position"),
+            ),
+            IntentKind::Reduce if self.quantity.is_none() => Err(LedgerError::invalid(
+                "quantity",
+                "a reduce needs a quantity",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The notional an open asks for, from the notional or quantity × reference price.
+    fn requested_notional(&self) -> Result<Decimal, LedgerError> {
+        match (self.notional_usdt, self.quantity, self.reference_price) {
+            (Some(n), _, _) => Ok(n.get()),
+            (None, Some(q), Some(p)) => Ok(q.get() * p.get()),
+            _ => Err(LedgerError::invalid(
+                "notional_usdt",
+                "an open needs a notional, or a quantity and a reference price",
+            )),
+        }
+    }
+}
+
+impl Ledger {
+    /// Store `new` (see the module doc). A refusal returns `Err` after storing the
+    /// refused intent as `failed`; a replayed key returns the first intent.
+    #[tracing::instrument(skip(self, new), fields(kind = new.kind.as_str(), key = %new.idempotency_key))]
+    pub async fn create_intent(
+        &self,
+        new: &NewIntent,
+        allocation: Usdt,
+    ) -> Result<IntentCreated, LedgerError> {
+        new.check_shape()?;
+        let mut tx = self.pool.begin().await?;
+        if new.kind == IntentKind::Open {
+            budget::lock_opens(&mut tx).await?;
+        }
+        if let Some(first) = intent_by_key(&mut tx, &new.idempotency_key).await? {
+            tx.commit().await?;
+            return Ok(IntentCreated {
+                intent: first,
+                replayed: true,
+            });
+        }
+        let target = resolve_target(&mut tx, new, allocation).await?;
+        let (state, error) = match &target.refusal {
+            None => (IntentState::Accepted, None),
+            Some(r) => (IntentState::Failed, Some(refusal_error(r, IntentId(0)))),
+        };
+        let Some(intent) = insert_intent(&mut tx, new, &target, state, error).await? else {
+            // Another transaction stored the same key first: answer with its intent.
+            let first = intent_by_key(&mut tx, &new.idempotency_key).await?;
+            tx.commit().await?;
+            let first = first.ok_or_else(|| LedgerError::not_found("intent by key"))?;
+            return Ok(IntentCreated {
+                intent: first,
+                replayed: true,
+            });
+        };
+        tx.commit().await?;
+        match target.refusal {
+            None => Ok(IntentCreated {
+                intent,
+                replayed: false,
+            }),
+            Some(r) => Err(refusal_error(&r, intent.id)),
+        }
+    }
+
+    /// Move intent `id` to `to`, writing an `intent_events` row in the same transaction.
+    /// Setting the state it already has is a no-op; a terminal state is final.
+    pub async fn set_intent_state(
+        &self,
+        id: IntentId,
+        to: IntentState,
+        cause: &str,
+    ) -> Result<IntentRow, LedgerError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT * FROM intents WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| LedgerError::not_found(format!("intent #{id}")))?;
+        let current = IntentRow::decode(&row)?;
+        if current.state == to {
+            return Ok(current);
+        }
+        if current.state.is_terminal() || to == IntentState::Accepted {
+            return Err(LedgerError::InvalidTransition {
+                intent_id: id,
+                from: current.state.as_str(),
+                to: to.as_str(),
+            });
+        }
+        let error = (to == IntentState::Failed).then_some(cause);
+        let row = sqlx::query(
+            "UPDATE intents SET state = $2, error = COALESCE($3, error), updated_at = now()
+             WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(to.as_str())
+        .bind(error)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO intent_events (intent_id, from_state, to_state, cause) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(current.state.as_str())
+        .bind(to.as_str())
+        .bind(cause)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        IntentRow::decode(&row)
+    }
+
+    pub async fn intent(&self, id: IntentId) -> Result<Option<IntentRow>, LedgerError> {
+        sqlx::query("SELECT * FROM intents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| IntentRow::decode(&r))
+            .transpose()
+    }
+
+    /// The state changes of intent `id`, oldest first: (from, to, cause).
+    pub async fn intent_events(
+        &self,
+        id: IntentId,
+    ) -> Result<Vec<(IntentState, IntentState, String)>, LedgerError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT from_state, to_state, cause FROM intent_events WHERE intent_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(f, t, c)| Ok((IntentState::parse(&f)?, IntentState::parse(&t)?, c)))
+            .collect()
+    }
+
+    /// The intent with its orders and their fills, or None.
+    pub async fn intent_view(&self, id: IntentId) -> Result<Option<IntentView>, LedgerError> {
+        let Some(intent) = self.intent(id).await? else {
+            return Ok(None);
+        };
+        let orders = self.orders_of_intent(id).await?;
+        let fills = self.fills_of_intent(id).await?;
+        Ok(Some(IntentView {
+            intent,
+            orders,
+            fills,
+        }))
+    }
+}
+
+fn refusal_error(r: &Refusal, intent_id: IntentId) -> LedgerError {
+    match r {
+        Refusal::Budget {
+            available,
+            requested,
+        } => LedgerError::NotEnoughBudget {
+            intent_id,
+            available: *available,
+            requested: *requested,
+        },
+        Refusal::Opposite(p) => LedgerError::OppositePositionOpen {
+            intent_id,
+            position_id: p.id,
+            symbol: p.symbol.to_string(),
+            open_direction: p.direction,
+        },
+    }
+}
+
+async fn intent_by_key(
+    conn: &mut PgConnection,
+    key: &str,
+) -> Result<Option<IntentRow>, LedgerError> {
+    sqlx::query("SELECT * FROM intents WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| IntentRow::decode(&r))
+        .transpose()
+}
+
+async fn resolve_target(
+    conn: &mut PgConnection,
+    new: &NewIntent,
+    allocation: Usdt,
+) -> Result<Target, LedgerError> {
+    if new.kind == IntentKind::Open {
+        return resolve_open(conn, new, allocation).await;
+    }
+    let Some(position_id) = new.position_id else {
+        // Flatten of everything (or of one symbol): the orders will name positions.
+        return Ok(Target {
+            symbol: new.symbol.clone(),
+            direction: new.direction,
+            position_id: None,
+            notional: new.notional_usdt.map(Usdt::get),
+            refusal: None,
+        });
+    };
+    let position = position_in(conn, position_id).await?.ok_or_else(|| {
+        LedgerError::invalid("position_id", format!("no position #{position_id}"))
+    })?;
+    check_reducible(new, &position)?;
+    Ok(Target {
+        symbol: Some(position.symbol),
+        direction: Some(position.direction),
+        position_id: Some(position.id),
+        notional: new.notional_usdt.map(Usdt::get),
+        refusal: None,
+    })
+}
+
+fn check_reducible(new: &NewIntent, position: &PositionRow) -> Result<(), LedgerError> {
+    let field = "position_id";
+    if position.status != PositionStatus::Open {
+        return Err(LedgerError::invalid(
+            field,
+            format!("position #{} is closed", position.id),
+        ));
+    }
+    if position.venue != new.venue {
+        return Err(LedgerError::invalid(
+            field,
+            format!("position #{} is on {}", position.id, position.venue),
+        ));
+    }
+    if new.symbol.as_ref().is_some_and(|s| *s != position.symbol) {
+        return Err(LedgerError::invalid(
+            "symbol",
+            format!("position #{} is {}", position.id, position.symbol),
+        ));
+    }
+    if new.direction.is_some_and(|d| d != position.direction) {
+        return Err(LedgerError::invalid(
+            "direction",
+            format!("position #{} is {:?}", position.id, position.direction),
+        ));
+    }
+    Ok(())
+}
+
+async fn resolve_open(
+    conn: &mut PgConnection,
+    new: &NewIntent,
+    allocation: Usdt,
+) -> Result<Target, LedgerError> {
+    let requested = new.requested_notional()?;
+    let (Some(symbol), Some(direction)) = (new.symbol.clone(), new.direction) else {
+        return Err(LedgerError::invalid(
+            "symbol",
+            "an open needs a symbol and a direction",
+        ));
+    };
+    let leg = PositionSide::for_mode(new.position_mode, direction);
+    let existing = open_position_on_leg(conn, &new.venue, &symbol, leg).await?;
+    let mut target = Target {
+        symbol: Some(symbol),
+        direction: Some(direction),
+        position_id: None,
+        notional: Some(requested),
+        refusal: None,
+    };
+    match existing {
+        Some(p) if p.direction != direction => {
+            target.refusal = Some(Refusal::Opposite(p));
+            return Ok(target);
+        }
+        Some(p) => target.position_id = Some(p.id),
+        None => {}
+    }
+    if new.position_id.is_some() && new.position_id != target.position_id {
+        return Err(LedgerError::invalid(
+            "position_id",
+            "an open may only name the open position of its own direction",
+        ));
+    }
+    let available = budget::available_in(conn, allocation)
+        .await?
+        .available
+        .get();
+    if requested > available {
+        target.refusal = Some(Refusal::Budget {
+            available,
+            requested,
+        });
+    }
+    Ok(target)
+}
+
+async fn insert_intent(
+    conn: &mut PgConnection,
+    new: &NewIntent,
+    target: &Target,
+    state: IntentState,
+    error: Option<LedgerError>,
+) -> Result<Option<IntentRow>, LedgerError> {
+    sqlx::query(
+        "INSERT INTO intents (kind, venue, symbol, direction, position_mode, quantity,
+             notional_usdt, position_id, idempotency_key, reason, state, error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
+    )
+    .bind(new.kind.as_str())
+    .bind(&new.venue)
+    .bind(target.symbol.as_ref().map(Symbol::as_str))
+    .bind(target.direction.map(Direction::as_str))
+    .bind(new.position_mode.as_str())
+    .bind(new.quantity.map(Qty::get))
+    .bind(target.notional)
+    .bind(target.position_id)
+    .bind(&new.idempotency_key)
+    .bind(&new.reason)
+    .bind(state.as_str())
+    .bind(error.map(|e| e.to_string()))
+    .fetch_optional(conn)
+    .await?
+    .map(|r| IntentRow::decode(&r))
+    .transpose()
+}

@@ -1,0 +1,265 @@
+//! The ledger's own vocabulary: order states, position status and origin, and the
+//! rows it hands back. Rows are decoded through [`super::decode::Decoder`].
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgRow;
+
+use super::decode::Decoder;
+use super::error::LedgerError;
+use super::ids::{IntentId, OrderId, PositionId};
+use crate::domain::{
+    Direction, DomainError, IntentKind, IntentState, OrderStatus, OrderType, PositionMode,
+    PositionSide, Price, Qty, Side, Symbol, Usdt,
+};
+
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            pub fn parse(raw: &str) -> Result<Self, DomainError> {
+                match raw {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(DomainError::new($field, format!("`{other}` is not a known value"))),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// The ledger's view of an order: the exchange's statuses plus the states before
+    /// the exchange answered (`planned`, `sent`) and `unknown` (outcome to resolve).
+    OrderState, "status" {
+        Planned => "planned",
+        Sent => "sent",
+        New => "new",
+        PartiallyFilled => "partially_filled",
+        Filled => "filled",
+        Canceled => "canceled",
+        Expired => "expired",
+        Rejected => "rejected",
+        Unknown => "unknown",
+    }
+);
+
+impl OrderState {
+    /// No more fills can come for an order in a terminal state.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            OrderState::Filled | OrderState::Canceled | OrderState::Expired | OrderState::Rejected
+        )
+    }
+}
+
+impl From<OrderStatus> for OrderState {
+    fn from(s: OrderStatus) -> Self {
+        match s {
+            OrderStatus::New => OrderState::New,
+            OrderStatus::PartiallyFilled => OrderState::PartiallyFilled,
+            OrderStatus::Filled => OrderState::Filled,
+            OrderStatus::Canceled => OrderState::Canceled,
+            OrderStatus::Expired | OrderStatus::ExpiredInMatch => OrderState::Expired,
+            OrderStatus::Rejected => OrderState::Rejected,
+        }
+    }
+}
+
+text_enum!(
+    /// Open until its quantity reaches zero.
+    PositionStatus, "status" { Open => "open", Closed => "closed" }
+);
+
+text_enum!(
+    /// `sluice` positions were built by sluice's own open fills; `adopted` ones were
+    /// found on the exchange at start and taken over (with a `ledger_adjustments` row).
+    Origin, "origin" { Sluice => "sluice", Adopted => "adopted" }
+);
+
+text_enum!(
+    /// Something the ledger refused to apply as-is, recorded in `ledger_anomalies`.
+    AnomalyKind, "kind" {
+        OverCloseCapped => "over_close_capped",
+        ExternalFill => "external_fill",
+        CloseWithoutOpenPosition => "close_without_open_position",
+        FillSideMismatch => "fill_side_mismatch",
+        OpenAgainstOpposite => "open_against_opposite",
+    }
+);
+
+/// A stored intent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentRow {
+    pub id: IntentId,
+    pub kind: IntentKind,
+    pub venue: String,
+    pub symbol: Option<Symbol>,
+    pub direction: Option<Direction>,
+    pub position_mode: PositionMode,
+    pub quantity: Option<Qty>,
+    pub notional_usdt: Option<Usdt>,
+    pub position_id: Option<PositionId>,
+    pub idempotency_key: String,
+    pub reason: String,
+    pub state: IntentState,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl IntentRow {
+    pub(crate) fn decode(row: &PgRow) -> Result<Self, LedgerError> {
+        let d = Decoder::new(row, "intents");
+        Ok(IntentRow {
+            id: IntentId(d.get("id")?),
+            kind: d.intent_kind("kind")?,
+            venue: d.text("venue")?,
+            symbol: d.symbol_opt("symbol")?,
+            direction: d.direction_opt("direction")?,
+            position_mode: d.position_mode("position_mode")?,
+            quantity: d.qty_opt("quantity")?,
+            notional_usdt: d.get::<Option<Decimal>>("notional_usdt")?.map(Usdt::new),
+            position_id: d.get::<Option<i64>>("position_id")?.map(PositionId),
+            idempotency_key: d.text("idempotency_key")?,
+            reason: d.text("reason")?,
+            state: d.intent_state("state")?,
+            error: d.get("error")?,
+            created_at: d.time("created_at")?,
+            updated_at: d.time("updated_at")?,
+        })
+    }
+}
+
+/// A stored order (written before it is sent).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRow {
+    pub id: OrderId,
+    pub intent_id: IntentId,
+    pub intent_kind: IntentKind,
+    pub position_id: Option<PositionId>,
+    pub venue: String,
+    pub symbol: Symbol,
+    pub side: Side,
+    pub position_side: PositionSide,
+    pub order_type: OrderType,
+    pub quantity: Qty,
+    pub price: Option<Price>,
+    pub reduce_only: bool,
+    pub client_order_id: String,
+    pub chunk_index: i32,
+    pub attempt: i32,
+    pub status: OrderState,
+    pub exchange_order_id: Option<i64>,
+    pub filled_quantity: Qty,
+    pub avg_price: Option<Price>,
+    pub last_error_code: Option<i64>,
+    pub last_error_msg: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn parse_order_type(raw: &str) -> Result<OrderType, DomainError> {
+    match raw {
+        "MARKET" => Ok(OrderType::Market),
+        "LIMIT" => Ok(OrderType::Limit),
+        other => Err(DomainError::new(
+            "order_type",
+            format!("`{other}` is not MARKET or LIMIT"),
+        )),
+    }
+}
+
+impl OrderRow {
+    pub(crate) fn decode(row: &PgRow) -> Result<Self, LedgerError> {
+        let d = Decoder::new(row, "orders");
+        Ok(OrderRow {
+            id: OrderId(d.get("id")?),
+            intent_id: IntentId(d.get("intent_id")?),
+            intent_kind: d.intent_kind("intent_kind")?,
+            position_id: d.get::<Option<i64>>("position_id")?.map(PositionId),
+            venue: d.text("venue")?,
+            symbol: d.symbol("symbol")?,
+            side: d.side("side")?,
+            position_side: d.position_side("position_side")?,
+            order_type: d.with("order_type", parse_order_type)?,
+            quantity: d.qty("quantity")?,
+            price: d.price_opt("price")?,
+            reduce_only: d.get("reduce_only")?,
+            client_order_id: d.text("client_order_id")?,
+            chunk_index: d.get("chunk_index")?,
+            attempt: d.get("attempt")?,
+            status: d.with("status", OrderState::parse)?,
+            exchange_order_id: d.get("exchange_order_id")?,
+            filled_quantity: d.qty("filled_quantity")?,
+            avg_price: d.price_opt("avg_price")?,
+            last_error_code: d.get("last_error_code")?,
+            last_error_msg: d.get("last_error_msg")?,
+            created_at: d.time("created_at")?,
+            updated_at: d.time("updated_at")?,
+        })
+    }
+}
+
+/// A position in the ledger: the single source of truth for budget and UI.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionRow {
+    pub id: PositionId,
+    pub venue: String,
+    pub symbol: Symbol,
+    pub direction: Direction,
+    pub position_side: PositionSide,
+    pub status: PositionStatus,
+    pub quantity: Qty,
+    /// Average price of the open fills (and of the adopted quantity).
+    pub entry_price: Decimal,
+    /// Quantity that arrived without a fill (adoption).
+    pub initial_quantity: Qty,
+    pub opened_quantity: Qty,
+    pub closed_quantity: Qty,
+    /// Average price of the close fills.
+    pub exit_price: Option<Decimal>,
+    /// Gross of commissions: Σ applied close quantity × (exit − entry), signed by direction.
+    pub realized_pnl: Decimal,
+    pub origin: Origin,
+    pub opened_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl PositionRow {
+    pub(crate) fn decode(row: &PgRow) -> Result<Self, LedgerError> {
+        let d = Decoder::new(row, "positions");
+        Ok(PositionRow {
+            id: PositionId(d.get("id")?),
+            venue: d.text("venue")?,
+            symbol: d.symbol("symbol")?,
+            direction: d.direction("direction")?,
+            position_side: d.position_side("position_side")?,
+            status: d.with("status", PositionStatus::parse)?,
+            quantity: d.qty("quantity")?,
+            entry_price: d.decimal("entry_price")?,
+            initial_quantity: d.qty("initial_quantity")?,
+            opened_quantity: d.qty("opened_quantity")?,
+            closed_quantity: d.qty("closed_quantity")?,
+            exit_price: d.get("exit_price")?,
+            realized_pnl: d.decimal("realized_pnl")?,
+            origin: d.with("origin", Origin::parse)?,
+            opened_at: d.time("opened_at")?,
+            closed_at: d.get("closed_at")?,
+            updated_at: d.time("updated_at")?,
+        })
+    }
+    /// Quantity × entry price: what this position takes from the budget.
+    pub fn notional(&self) -> Decimal {
+        self.quantity.get() * self.entry_price
+    }
+}

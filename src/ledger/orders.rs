@@ -1,0 +1,283 @@
+//! Orders: written BEFORE they are sent, so a crash between send and answer leaves a
+//! row to resolve. Each order copies its intent's kind and names the position it acts
+//! on; a non-open order must sell a long or buy a short, never the other way.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+
+use super::error::LedgerError;
+use super::ids::{IntentId, PositionId};
+use super::model::{IntentRow, OrderRow, OrderState, PositionStatus};
+use super::positions::position_in;
+use super::Ledger;
+use crate::domain::{IntentKind, OrderRequest, Qty};
+
+/// An order about to be sent for intent `intent_id`. `position_id` is taken from the
+/// intent when None (a flatten-all intent names the position per order).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewOrder {
+    pub intent_id: IntentId,
+    pub position_id: Option<PositionId>,
+    pub request: OrderRequest,
+    pub chunk_index: i32,
+    pub attempt: i32,
+}
+
+/// What the exchange (or the router) said about an order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderUpdate {
+    pub status: OrderState,
+    pub exchange_order_id: Option<i64>,
+    pub error_code: Option<i64>,
+    pub error_msg: Option<String>,
+}
+
+impl Ledger {
+    /// Store an order in state `planned`. Refuses an order that does not fit its intent.
+    #[tracing::instrument(skip(self, new), fields(intent_id = %new.intent_id, client_order_id = %new.request.client_order_id))]
+    pub async fn record_order(&self, new: &NewOrder) -> Result<OrderRow, LedgerError> {
+        let mut tx = self.pool.begin().await?;
+        let intent = sqlx::query("SELECT * FROM intents WHERE id = $1")
+            .bind(new.intent_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| LedgerError::not_found(format!("intent #{}", new.intent_id)))?;
+        let intent = IntentRow::decode(&intent)?;
+        let position_id = check_fits_intent(&mut tx, new, &intent).await?;
+        let r = &new.request;
+        let row = sqlx::query(
+            "INSERT INTO orders (intent_id, intent_kind, position_id, venue, symbol, side,
+                 position_side, order_type, quantity, price, reduce_only, client_order_id,
+                 chunk_index, attempt, status)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'planned')
+             RETURNING *",
+        )
+        .bind(intent.id)
+        .bind(intent.kind.as_str())
+        .bind(position_id)
+        .bind(&intent.venue)
+        .bind(r.symbol.as_str())
+        .bind(r.side.as_wire())
+        .bind(r.position_side.as_wire())
+        .bind(r.order_type.as_wire())
+        .bind(r.quantity.get())
+        .bind(r.price.map(|p| p.get()))
+        .bind(r.reduce_only)
+        .bind(r.client_order_id.as_str())
+        .bind(new.chunk_index)
+        .bind(new.attempt)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        OrderRow::decode(&row)
+    }
+
+    /// Record what the exchange said. A terminal order never goes back to a live state
+    /// (a late NEW after FILLED is ignored); filled quantity only moves with fills.
+    pub async fn update_order_status(
+        &self,
+        client_order_id: &str,
+        u: &OrderUpdate,
+    ) -> Result<OrderRow, LedgerError> {
+        let row = sqlx::query(
+            "UPDATE orders SET
+                 status = CASE WHEN status IN ('filled', 'canceled', 'expired', 'rejected')
+                               THEN status ELSE $2 END,
+                 exchange_order_id = COALESCE(exchange_order_id, $3),
+                 last_error_code = COALESCE($4, last_error_code),
+                 last_error_msg = COALESCE($5, last_error_msg),
+                 updated_at = now()
+             WHERE client_order_id = $1 RETURNING *",
+        )
+        .bind(client_order_id)
+        .bind(u.status.as_str())
+        .bind(u.exchange_order_id)
+        .bind(u.error_code)
+        .bind(u.error_msg.as_deref())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| LedgerError::not_found(format!("order {client_order_id}")))?;
+        OrderRow::decode(&row)
+    }
+
+    pub async fn order_by_client_id(
+        &self,
+        client_order_id: &str,
+    ) -> Result<Option<OrderRow>, LedgerError> {
+        sqlx::query("SELECT * FROM orders WHERE client_order_id = $1")
+            .bind(client_order_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| OrderRow::decode(&r))
+            .transpose()
+    }
+
+    pub async fn order_by_exchange_id(
+        &self,
+        venue: &str,
+        symbol: &str,
+        exchange_order_id: i64,
+    ) -> Result<Option<OrderRow>, LedgerError> {
+        sqlx::query(
+            "SELECT * FROM orders WHERE venue = $1 AND symbol = $2 AND exchange_order_id = $3",
+        )
+        .bind(venue)
+        .bind(symbol)
+        .bind(exchange_order_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| OrderRow::decode(&r))
+        .transpose()
+    }
+
+    /// Orders that may still be live or whose outcome is unknown (crash recovery).
+    pub async fn non_terminal_orders(&self) -> Result<Vec<OrderRow>, LedgerError> {
+        sqlx::query(
+            "SELECT * FROM orders
+             WHERE status IN ('planned', 'sent', 'new', 'partially_filled', 'unknown') ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(OrderRow::decode)
+        .collect()
+    }
+
+    pub async fn orders_of_intent(&self, id: IntentId) -> Result<Vec<OrderRow>, LedgerError> {
+        sqlx::query("SELECT * FROM orders WHERE intent_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(OrderRow::decode)
+            .collect()
+    }
+}
+
+/// The position the order acts on, after checking the order fits its intent.
+async fn check_fits_intent(
+    conn: &mut PgConnection,
+    new: &NewOrder,
+    intent: &IntentRow,
+) -> Result<Option<PositionId>, LedgerError> {
+    let r = &new.request;
+    if intent.state.is_terminal() {
+        return Err(LedgerError::invalid(
+            "intent_id",
+            format!("intent #{} is {}", intent.id, intent.state.as_str()),
+        ));
+    }
+    if intent.symbol.as_ref().is_some_and(|s| *s != r.symbol) {
+        return Err(LedgerError::invalid(
+            "symbol",
+            format!("intent #{} is for another symbol", intent.id),
+        ));
+    }
+    let position_id = match (new.position_id, intent.position_id) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(LedgerError::invalid(
+                "position_id",
+                format!("intent #{} acts on position #{b}", intent.id),
+            ))
+        }
+        (a, b) => a.or(b),
+    };
+    if intent.kind == IntentKind::Open {
+        if let Some(d) = intent.direction.filter(|d| d.open_side() != r.side) {
+            return Err(LedgerError::invalid(
+                "side",
+                format!("an open {d:?} must {}", d.open_side().as_wire()),
+            ));
+        }
+        return Ok(position_id);
+    }
+    let id = position_id.ok_or_else(|| {
+        LedgerError::invalid("position_id", "a risk-reducing order names its position")
+    })?;
+    let p = position_in(conn, id)
+        .await?
+        .ok_or_else(|| LedgerError::not_found(format!("position #{id}")))?;
+    if p.status != PositionStatus::Open
+        || p.symbol != r.symbol
+        || p.position_side != r.position_side
+    {
+        return Err(LedgerError::invalid(
+            "position_id",
+            format!(
+                "position #{id} is not an open {} {} position",
+                p.symbol,
+                r.position_side.as_wire()
+            ),
+        ));
+    }
+    if r.side != p.direction.close_side() {
+        // Seed 002: a SELL that opens a SHORT looks exactly like one that closes a LONG.
+        return Err(LedgerError::invalid(
+            "side",
+            format!(
+                "closing a {:?} must {}",
+                p.direction,
+                p.direction.close_side().as_wire()
+            ),
+        ));
+    }
+    Ok(Some(id))
+}
+
+/// The order a fill belongs to (by clientOrderId, else by exchange order id), locked.
+pub(crate) async fn lock_order_for_fill(
+    conn: &mut PgConnection,
+    venue: &str,
+    symbol: &str,
+    client_order_id: Option<&str>,
+    exchange_order_id: i64,
+) -> Result<Option<OrderRow>, LedgerError> {
+    sqlx::query(
+        "SELECT * FROM orders WHERE venue = $1 AND symbol = $2
+           AND (client_order_id = $3 OR exchange_order_id = $4)
+         ORDER BY (client_order_id = $3) DESC NULLS LAST LIMIT 1 FOR UPDATE",
+    )
+    .bind(venue)
+    .bind(symbol)
+    .bind(client_order_id)
+    .bind(exchange_order_id)
+    .fetch_optional(conn)
+    .await?
+    .map(|r| OrderRow::decode(&r))
+    .transpose()
+}
+
+/// Add one fill to the order's filled quantity and average price.
+pub(crate) async fn add_fill_to_order(
+    conn: &mut PgConnection,
+    order: &OrderRow,
+    quantity: Qty,
+    price: Decimal,
+    exchange_order_id: i64,
+) -> Result<(), LedgerError> {
+    let filled = order.filled_quantity.get() + quantity.get();
+    let previous = order.avg_price.map(|p| p.get()).unwrap_or(price);
+    let avg =
+        ((previous * order.filled_quantity.get() + price * quantity.get()) / filled).normalize();
+    let status = if filled >= order.quantity.get() {
+        OrderState::Filled
+    } else if order.status.is_terminal() {
+        order.status
+    } else {
+        OrderState::PartiallyFilled
+    };
+    sqlx::query(
+        "UPDATE orders SET filled_quantity = $2, avg_price = $3, status = $4,
+             exchange_order_id = COALESCE(exchange_order_id, $5), updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(order.id)
+    .bind(filled)
+    .bind(avg)
+    .bind(status.as_str())
+    .bind(exchange_order_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,482 @@
+//! The ledger's intent, order, budget and audit-trail rules, against a real Postgres
+//! (a fresh database per test).
+
+mod ledger_common;
+
+use ledger_common::*;
+use rust_decimal_macros::dec;
+use sluice::domain::{Direction, IntentKind, IntentState, PositionMode, PositionSide, Side};
+use sluice::exchange::audit::AttemptRecord;
+use sluice::ledger::{AdoptPosition, Ledger, LedgerError, OrderState, OrderUpdate, Origin};
+use sqlx::PgPool;
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_same_idempotency_key_twice_returns_the_first_intent_and_writes_one_row(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let first = open_intent(
+        "k1",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(10),
+    );
+    let mut second = first.clone();
+    second.notional_usdt = Some(usdt(dec!(20)));
+
+    let a = ledger.create_intent(&first, usdt(dec!(100))).await.unwrap();
+    let b = ledger
+        .create_intent(&second, usdt(dec!(100)))
+        .await
+        .unwrap();
+
+    assert!(!a.replayed);
+    assert!(b.replayed);
+    assert_eq!(a.intent.id, b.intent.id);
+    assert_eq!(b.intent.notional_usdt, Some(usdt(dec!(10))));
+    assert_eq!(count(&ledger, "intents").await, 1);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_open_beyond_the_budget_is_refused_and_only_the_failed_intent_is_written(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    open_filled(
+        &ledger,
+        "a",
+        "BTCUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(1),
+        dec!(90.01),
+        1,
+    )
+    .await;
+    let before_positions = count(&ledger, "positions").await;
+
+    let err = ledger
+        .create_intent(
+            &open_intent(
+                "b",
+                "SOLUSDT",
+                Direction::Long,
+                PositionMode::OneWay,
+                dec!(10),
+            ),
+            usdt(dec!(90)),
+        )
+        .await
+        .unwrap_err();
+
+    assert_eq!(
+        err.to_string(),
+        "Not enough budget. Available: $-0.01, Requested: $10.00"
+    );
+    let LedgerError::NotEnoughBudget { intent_id, .. } = err else {
+        panic!("not a budget refusal")
+    };
+    let stored = ledger.intent(intent_id).await.unwrap().unwrap();
+    assert_eq!(stored.state, IntentState::Failed);
+    assert_eq!(
+        stored.error.as_deref(),
+        Some("Not enough budget. Available: $-0.01, Requested: $10.00")
+    );
+    assert_eq!(count(&ledger, "intents").await, 2);
+    assert_eq!(count(&ledger, "intent_events").await, 0);
+    assert_eq!(count(&ledger, "orders").await, 1);
+    assert_eq!(count(&ledger, "positions").await, before_positions);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn concurrent_opens_cannot_spend_the_same_budget_twice(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let calls = (0..4).map(|i| {
+        let ledger = ledger.clone();
+        tokio::spawn(async move {
+            let intent = open_intent(
+                &format!("c{i}"),
+                "SOLUSDT",
+                Direction::Long,
+                PositionMode::OneWay,
+                dec!(60),
+            );
+            ledger.create_intent(&intent, usdt(dec!(100))).await
+        })
+    });
+    let results = futures_util::future::join_all(calls).await;
+
+    let accepted = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Err(LedgerError::NotEnoughBudget { .. }))))
+        .count();
+    assert_eq!((accepted, refused), (1, 3));
+    assert_eq!(
+        ledger.budget(usdt(dec!(100))).await.unwrap().available,
+        usdt(dec!(40))
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn one_way_mode_refuses_an_open_against_an_open_position_and_names_it(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    open_filled(
+        &ledger,
+        "long",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(2),
+        dec!(150),
+        1,
+    )
+    .await;
+    let long = ledger.open_positions().await.unwrap().remove(0);
+
+    let err = ledger
+        .create_intent(
+            &open_intent(
+                "short",
+                "SOLUSDT",
+                Direction::Short,
+                PositionMode::OneWay,
+                dec!(10),
+            ),
+            usdt(dec!(10000)),
+        )
+        .await
+        .unwrap_err();
+
+    let LedgerError::OppositePositionOpen {
+        position_id,
+        intent_id,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(*position_id, long.id);
+    assert!(err.to_string().contains(&format!("position #{}", long.id)));
+    assert!(err.to_string().contains("close it"));
+    assert_eq!(
+        ledger.intent(*intent_id).await.unwrap().unwrap().state,
+        IntentState::Failed
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn hedge_mode_holds_a_long_and_a_short_leg_on_the_same_symbol(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    open_filled(
+        &ledger,
+        "l",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::Hedge,
+        dec!(2),
+        dec!(150),
+        1,
+    )
+    .await;
+    open_filled(
+        &ledger,
+        "s",
+        "SOLUSDT",
+        Direction::Short,
+        PositionMode::Hedge,
+        dec!(1),
+        dec!(151),
+        2,
+    )
+    .await;
+
+    let open = ledger.open_positions().await.unwrap();
+    let legs: Vec<_> = open
+        .iter()
+        .map(|p| (p.position_side, p.direction, p.quantity.get()))
+        .collect();
+    assert_eq!(
+        legs,
+        vec![
+            (PositionSide::Long, Direction::Long, dec!(2)),
+            (PositionSide::Short, Direction::Short, dec!(1))
+        ]
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_close_order_that_would_open_the_other_way_is_refused_before_it_is_stored(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    open_filled(
+        &ledger,
+        "l",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(2),
+        dec!(150),
+        1,
+    )
+    .await;
+    let long = ledger.open_positions().await.unwrap().remove(0);
+    let close = ledger
+        .create_intent(
+            &close_intent("c", IntentKind::Close, long.id, PositionMode::OneWay),
+            usdt(dec!(0)),
+        )
+        .await
+        .unwrap()
+        .intent;
+
+    let err = ledger
+        .record_order(&market_order(
+            &close,
+            "c-1",
+            Side::Buy,
+            PositionSide::Both,
+            dec!(2),
+        ))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, LedgerError::Invalid { field, .. } if field == "side"),
+        "{err}"
+    );
+    assert_eq!(count(&ledger, "orders").await, 1);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_close_of_a_closed_position_is_refused_without_writing(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let (open, _) = open_filled(
+        &ledger,
+        "l",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(1),
+        dec!(150),
+        1,
+    )
+    .await;
+    let position = ledger
+        .intent(open.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .position_id
+        .unwrap();
+    sluice::ledger::testing::set_raw_quantity_for_tests(&ledger, position, dec!(0))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE positions SET status = 'closed', closed_at = now()")
+        .execute(ledger.pool())
+        .await
+        .unwrap();
+
+    let err = ledger
+        .create_intent(
+            &close_intent("c", IntentKind::Close, position, PositionMode::OneWay),
+            usdt(dec!(0)),
+        )
+        .await
+        .unwrap_err();
+
+    assert!(err.to_string().contains("is closed"), "{err}");
+    assert_eq!(count(&ledger, "intents").await, 1);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn every_intent_state_change_is_evented_and_a_terminal_state_is_final(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let id = ledger
+        .create_intent(
+            &open_intent(
+                "k",
+                "SOLUSDT",
+                Direction::Long,
+                PositionMode::OneWay,
+                dec!(10),
+            ),
+            usdt(dec!(100)),
+        )
+        .await
+        .unwrap()
+        .intent
+        .id;
+
+    ledger
+        .set_intent_state(id, IntentState::Working, "planned 1 chunk")
+        .await
+        .unwrap();
+    ledger
+        .set_intent_state(id, IntentState::Done, "filled")
+        .await
+        .unwrap();
+    let err = ledger
+        .set_intent_state(id, IntentState::Working, "late")
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, LedgerError::InvalidTransition { .. }));
+    let events = ledger.intent_events(id).await.unwrap();
+    assert_eq!(
+        events,
+        vec![
+            (
+                IntentState::Accepted,
+                IntentState::Working,
+                "planned 1 chunk".to_string()
+            ),
+            (
+                IntentState::Working,
+                IntentState::Done,
+                "filled".to_string()
+            ),
+        ]
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_terminal_order_never_goes_back_to_a_live_status(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let (_, order) = open_filled(
+        &ledger,
+        "l",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(1),
+        dec!(150),
+        1,
+    )
+    .await;
+    let late_new = OrderUpdate {
+        status: OrderState::New,
+        exchange_order_id: Some(10),
+        error_code: None,
+        error_msg: None,
+    };
+
+    let after = ledger
+        .update_order_status(&order.client_order_id, &late_new)
+        .await
+        .unwrap();
+
+    assert_eq!(after.status, OrderState::Filled);
+    assert_eq!(after.filled_quantity.get(), dec!(1));
+    assert!(ledger.non_terminal_orders().await.unwrap().is_empty());
+    assert_eq!(
+        ledger
+            .order_by_exchange_id(VENUE, "SOLUSDT", 10)
+            .await
+            .unwrap()
+            .map(|o| o.id),
+        Some(order.id)
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_recorded_order_is_planned_and_listed_for_crash_recovery(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let intent = ledger
+        .create_intent(
+            &open_intent(
+                "k",
+                "SOLUSDT",
+                Direction::Short,
+                PositionMode::Hedge,
+                dec!(10),
+            ),
+            usdt(dec!(100)),
+        )
+        .await
+        .unwrap()
+        .intent;
+
+    let order = ledger
+        .record_order(&market_order(
+            &intent,
+            "x-1",
+            Side::Sell,
+            PositionSide::Short,
+            dec!(1),
+        ))
+        .await
+        .unwrap();
+
+    assert_eq!(order.status, OrderState::Planned);
+    assert_eq!(order.intent_kind, IntentKind::Open);
+    assert_eq!(
+        ledger.non_terminal_orders().await.unwrap(),
+        vec![order.clone()]
+    );
+    assert_eq!(ledger.order_by_client_id("x-1").await.unwrap(), Some(order));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn attempts_are_stored_in_one_batch_and_read_back_unchanged(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let records: Vec<AttemptRecord> = (0..3)
+        .map(|i| AttemptRecord {
+            venue: VENUE.into(),
+            sent_at: t(i),
+            exchange_time: Some(t(i)),
+            method: "POST".into(),
+            endpoint: "/fapi/v1/order".into(),
+            params: format!("symbol=SOLUSDT&side=SELL&newClientOrderId=c-1&timestamp={i}"),
+            is_order: true,
+            symbol: Some("SOLUSDT".into()),
+            client_order_id: Some("c-1".into()),
+            http_status: Some(if i == 2 { 200 } else { 503 }),
+            error_code: (i < 2).then_some(-1008),
+            error_msg: (i < 2).then(|| "Request throttled by system-level protection.".to_string()),
+            error_class: (i < 2).then(|| "backoff".to_string()),
+            latency_ms: 40 + i,
+            used_weight_1m: Some(12),
+            order_count_10s: Some(i),
+            order_count_1m: None,
+        })
+        .collect();
+
+    let written = ledger.insert_attempts(&records).await.unwrap();
+
+    assert_eq!(written, 3);
+    assert_eq!(ledger.attempts_for("c-1").await.unwrap(), records);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_adopted_position_is_marked_adopted_with_an_adjustment_row(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let adopt = AdoptPosition {
+        venue: VENUE.into(),
+        symbol: sym("ETHUSDT"),
+        direction: Direction::Short,
+        position_side: PositionSide::Both,
+        quantity: qty(dec!(0.5)),
+        entry_price: price(dec!(3000)),
+        actor: "startup".into(),
+        reason: "found on the exchange at start".into(),
+    };
+
+    let p = ledger.adopt_position(&adopt).await.unwrap();
+
+    assert_eq!(p.origin, Origin::Adopted);
+    assert_eq!(
+        ledger.budget(usdt(dec!(2000))).await.unwrap().used,
+        usdt(dec!(1500))
+    );
+    let adjustments = ledger
+        .adjustments_of("positions", p.id.get())
+        .await
+        .unwrap();
+    assert_eq!(adjustments.len(), 1);
+    assert_eq!(adjustments[0].actor, "startup");
+    assert!(adjustments[0].before.is_none());
+    assert_eq!(
+        adjustments[0]
+            .after
+            .as_ref()
+            .and_then(|a| a["origin"].as_str()),
+        Some("adopted")
+    );
+}
