@@ -14,6 +14,7 @@
 mod adjustments;
 mod attempts;
 mod budget;
+pub mod control;
 mod decode;
 pub mod error;
 mod exchange_positions;
