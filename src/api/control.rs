@@ -17,7 +17,7 @@ use super::json::ApiJson;
 use super::views::HaltResponse;
 use super::ApiState;
 use crate::domain::{IntentKind, Symbol};
-use crate::ledger::control::{HaltOutcome, ResumeOutcome};
+use crate::ledger::halt::{HaltOutcome, ResumeOutcome};
 use crate::ledger::{IntentCreated, NewIntent};
 use crate::metrics::{record_intent, set_halted};
 

@@ -17,7 +17,7 @@ use super::json::ApiJson;
 use super::views::IntentResponse;
 use super::ApiState;
 use crate::domain::{Direction, IntentKind, Qty, Symbol};
-use crate::ledger::control::HaltState;
+use crate::ledger::halt::HaltState;
 use crate::ledger::{IntentCreated, IntentId, IntentRow, LedgerError, NewIntent, PositionRow};
 use crate::metrics::record_intent;
 

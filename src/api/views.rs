@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Direction, IntentKind, IntentState, Qty, Symbol, Usdt};
-use crate::ledger::control::{HaltState, IntentEvent};
+use crate::ledger::halt::{HaltState, IntentEvent};
 use crate::ledger::{FillRow, IntentId, IntentView, OrderRow, OrderState, PositionId, PositionRow};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,12 +14,15 @@
 mod adjustments;
 mod attempts;
 mod budget;
-pub mod control;
+mod control;
 mod decode;
 pub mod error;
 mod exchange_positions;
+mod fill_rows;
 mod fills;
+pub mod halt;
 pub mod ids;
+mod intent_checks;
 mod intents;
 pub mod model;
 mod orders;
@@ -31,10 +34,12 @@ pub mod testing;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 pub use adjustments::{AdjustmentRow, AnomalyRow, PositionCorrection};
-pub use budget::Budget;
+pub use budget::{two_decimals, Budget};
+pub use control::{ControlFlag, SymbolCap};
 pub use error::LedgerError;
 pub use exchange_positions::ExchangePositionRow;
-pub use fills::{FillOutcome, FillRow, PositionEffect};
+pub use fill_rows::FillRow;
+pub use fills::{FillOutcome, PositionEffect};
 pub use ids::{AdjustmentId, FillId, IntentId, OrderId, PositionId};
 pub use intents::{IntentCreated, IntentView, NewIntent};
 pub use model::{

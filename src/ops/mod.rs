@@ -1,2 +1,5 @@
 //! Operator commands, one file each (preflight, reconcile, doctor, flatten, report).
 //! Each returns a report that renders as a table or JSON; the CLI and API share them.
+
+pub mod demo;
+pub mod doctor;

@@ -155,6 +155,7 @@ pub async fn count(ledger: &Ledger, table: &str) -> i64 {
 }
 
 /// Open `q` at `p` through the normal path: intent, order, fill. Returns the intent and order.
+#[allow(clippy::too_many_arguments)]
 pub async fn open_filled(
     ledger: &Ledger,
     key: &str,

@@ -1,0 +1,420 @@
+//! `sluice doctor`: audit the ledger for the states seed 002 left behind and repair
+//! the repairable ones on request.
+//!
+//! Dry-run by default: nothing is written. With `confirm`, each repairable finding is
+//! fixed through the ledger's correction writer, which records one
+//! `ledger_adjustments` row (actor `doctor`, before and after) per change. Drift
+//! against the exchange and a negative budget are reported, never "repaired" here:
+//! reconcile owns the exchange, and the budget follows from the positions.
+//! Exit code policy for the CLI: 0 clean, 1 found something, 2 error.
+
+use std::fmt;
+
+use anyhow::Context;
+use chrono::Duration;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::domain::{Direction, PositionSide, Qty, Usdt};
+use crate::ledger::{
+    two_decimals, AdjustmentId, Budget, ExchangePositionRow, Ledger, Origin, PositionAudit,
+    PositionCorrection, PositionId, PositionRow, PositionStatus,
+};
+
+/// How close (in time) a phantom's opening is to the close it mirrors (seed 002: < 3 s).
+const PHANTOM_WINDOW_SECONDS: i64 = 3;
+const ACTOR: &str = "doctor";
+
+#[derive(Clone, Copy, Debug)]
+pub struct DoctorOptions {
+    pub confirm: bool,
+    pub allocation: Decimal,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingClass {
+    /// Σ open fills − Σ applied close fills (+ adopted quantity) ≠ quantity.
+    FillsMismatch,
+    /// A position whose only fills belong to close/reduce/flatten orders.
+    CreatedByCloseFill,
+    /// Seed 002: an open position born within 3 s of the opposite position's close,
+    /// at that close's exit price and with the same size.
+    PhantomAfterClose,
+    /// The ledger's open quantity differs from what the exchange last reported.
+    ExchangeDrift,
+    /// The budget's available amount is below zero.
+    NegativeBudget,
+}
+
+impl FindingClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingClass::FillsMismatch => "fills_mismatch",
+            FindingClass::CreatedByCloseFill => "created_by_close_fill",
+            FindingClass::PhantomAfterClose => "phantom_after_close",
+            FindingClass::ExchangeDrift => "exchange_drift",
+            FindingClass::NegativeBudget => "negative_budget",
+        }
+    }
+}
+
+/// The change doctor would make (and makes, with `confirm`) for a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlannedRepair {
+    pub position_id: PositionId,
+    pub quantity: Decimal,
+    pub close: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub class: FindingClass,
+    /// The rows involved: the suspect position first, then any it is compared with.
+    pub positions: Vec<PositionId>,
+    pub detail: String,
+    pub repair: Option<PlannedRepair>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AppliedRepair {
+    pub position_id: PositionId,
+    /// None when an earlier repair already brought the row to this state.
+    pub adjustment_id: Option<AdjustmentId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DoctorReport {
+    pub confirm: bool,
+    pub findings: Vec<Finding>,
+    pub repairs: Vec<AppliedRepair>,
+    pub budget: Budget,
+    /// The budget after repairs, when any were made.
+    pub budget_after: Option<Budget>,
+}
+
+impl DoctorReport {
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+    /// 0 clean, 1 found something (errors are 2, decided by the caller).
+    pub fn exit_code(&self) -> i32 {
+        if self.is_clean() {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+/// Audit the ledger; with `opts.confirm`, repair what is repairable.
+pub async fn run(ledger: &Ledger, opts: DoctorOptions) -> anyhow::Result<DoctorReport> {
+    let allocation = Usdt::new(opts.allocation);
+    let audits = ledger
+        .position_audits()
+        .await
+        .context("failed to read positions and their fills")?;
+    let exchange = ledger
+        .exchange_positions()
+        .await
+        .context("failed to read exchange positions")?;
+    let budget = ledger
+        .budget(allocation)
+        .await
+        .context("failed to compute the budget")?;
+    let findings = diagnose(&audits, &exchange, &budget);
+    let mut repairs = Vec::new();
+    if opts.confirm {
+        for (finding, repair) in findings
+            .iter()
+            .filter_map(|f| f.repair.as_ref().map(|r| (f, r)))
+        {
+            let adjustment_id = apply(ledger, finding, repair).await?;
+            repairs.push(AppliedRepair {
+                position_id: repair.position_id,
+                adjustment_id,
+            });
+        }
+    }
+    let budget_after = if repairs.is_empty() {
+        None
+    } else {
+        Some(
+            ledger
+                .budget(allocation)
+                .await
+                .context("failed to recompute the budget")?,
+        )
+    };
+    Ok(DoctorReport {
+        confirm: opts.confirm,
+        findings,
+        repairs,
+        budget,
+        budget_after,
+    })
+}
+
+async fn apply(
+    ledger: &Ledger,
+    f: &Finding,
+    r: &PlannedRepair,
+) -> anyhow::Result<Option<AdjustmentId>> {
+    let quantity =
+        Qty::new("quantity", r.quantity).context("a repair computed a negative quantity")?;
+    let correction = PositionCorrection {
+        position_id: r.position_id,
+        quantity: Some(quantity),
+        status: r.close.then_some(PositionStatus::Closed),
+        actor: ACTOR.into(),
+        reason: format!("{}: {}", f.class.as_str(), f.detail),
+    };
+    ledger
+        .correct_position(&correction)
+        .await
+        .with_context(|| format!("failed to repair position #{}", r.position_id))
+}
+
+/// The pure audit: every finding, in a stable order.
+pub fn diagnose(
+    audits: &[PositionAudit],
+    exchange: &[ExchangePositionRow],
+    budget: &Budget,
+) -> Vec<Finding> {
+    let mut findings = phantoms(audits);
+    findings.extend(created_by_close(audits, &findings));
+    findings.extend(fills_mismatches(audits, &findings));
+    findings.extend(drift(audits, exchange));
+    if budget.available.get() < Decimal::ZERO {
+        findings.push(Finding {
+            class: FindingClass::NegativeBudget,
+            positions: audits
+                .iter()
+                .filter(|a| is_open(&a.position))
+                .map(|a| a.position.id)
+                .collect(),
+            detail: format!(
+                "available ${} = allocation ${} - used ${} - reserved ${}",
+                two_decimals(budget.available.get()),
+                two_decimals(budget.allocation.get()),
+                two_decimals(budget.used.get()),
+                two_decimals(budget.reserved.get())
+            ),
+            repair: None,
+        });
+    }
+    findings
+}
+
+fn is_open(p: &PositionRow) -> bool {
+    p.status == PositionStatus::Open
+}
+
+fn close_repair(p: &PositionRow) -> Option<PlannedRepair> {
+    Some(PlannedRepair {
+        position_id: p.id,
+        quantity: Decimal::ZERO,
+        close: true,
+    })
+}
+
+fn phantoms(audits: &[PositionAudit]) -> Vec<Finding> {
+    let window = Duration::seconds(PHANTOM_WINDOW_SECONDS);
+    let mut out = Vec::new();
+    for suspect in audits.iter().map(|a| &a.position).filter(|p| is_open(p)) {
+        let mirrored = audits.iter().map(|a| &a.position).find(|closed| {
+            closed.status == PositionStatus::Closed
+                && closed.venue == suspect.venue
+                && closed.symbol == suspect.symbol
+                && closed.direction != suspect.direction
+                && closed
+                    .closed_at
+                    .is_some_and(|at| (suspect.opened_at - at).abs() < window)
+                && closed.exit_price == Some(suspect.entry_price)
+                && closed.opened_quantity == suspect.opened_quantity
+        });
+        if let Some(closed) = mirrored {
+            out.push(Finding {
+                class: FindingClass::PhantomAfterClose,
+                positions: vec![suspect.id, closed.id],
+                detail: format!(
+                    "open {:?} #{} {} {} @ {} mirrors the close of {:?} #{} (same size, its exit price, within {PHANTOM_WINDOW_SECONDS}s)",
+                    suspect.direction, suspect.id, suspect.symbol, suspect.opened_quantity, suspect.entry_price,
+                    closed.direction, closed.id
+                ),
+                repair: close_repair(suspect),
+            });
+        }
+    }
+    out
+}
+
+fn already_flagged(found: &[Finding], id: PositionId) -> bool {
+    found.iter().any(|f| f.positions.first() == Some(&id))
+}
+
+fn created_by_close(audits: &[PositionAudit], found: &[Finding]) -> Vec<Finding> {
+    audits
+        .iter()
+        .filter(|a| {
+            a.position.origin == Origin::Sluice && a.open_fill_count == 0 && a.close_fill_count > 0
+        })
+        .filter(|a| !already_flagged(found, a.position.id))
+        .map(|a| Finding {
+            class: FindingClass::CreatedByCloseFill,
+            positions: vec![a.position.id],
+            detail: format!(
+                "{:?} #{} {} has {} close fill(s) and no open fill",
+                a.position.direction, a.position.id, a.position.symbol, a.close_fill_count
+            ),
+            repair: if is_open(&a.position) {
+                close_repair(&a.position)
+            } else {
+                None
+            },
+        })
+        .collect()
+}
+
+fn fills_mismatches(audits: &[PositionAudit], found: &[Finding]) -> Vec<Finding> {
+    audits
+        .iter()
+        .filter(|a| a.expected_quantity() != a.position.quantity.get())
+        .filter(|a| !already_flagged(found, a.position.id))
+        .map(|a| {
+            let expected = a.expected_quantity();
+            // Only an open position is corrected: re-opening a closed one is a human decision.
+            let repair =
+                (is_open(&a.position) && expected >= Decimal::ZERO).then(|| PlannedRepair {
+                    position_id: a.position.id,
+                    quantity: expected,
+                    close: expected.is_zero(),
+                });
+            Finding {
+                class: FindingClass::FillsMismatch,
+                positions: vec![a.position.id],
+                detail: format!(
+                    "{:?} #{} {}: quantity {} but adopted {} + open fills {} - close fills {} = {}",
+                    a.position.direction,
+                    a.position.id,
+                    a.position.symbol,
+                    a.position.quantity,
+                    a.position.initial_quantity,
+                    a.open_fills_quantity,
+                    a.close_fills_quantity,
+                    expected
+                ),
+                repair,
+            }
+        })
+        .collect()
+}
+
+/// The ledger's signed open amount on a leg, in the exchange's convention.
+fn ledger_amount(audits: &[PositionAudit], e: &ExchangePositionRow) -> (Decimal, Vec<PositionId>) {
+    let on_leg = audits.iter().map(|a| &a.position).filter(|p| {
+        is_open(p)
+            && p.venue == e.venue
+            && p.symbol == e.symbol
+            && p.position_side == e.position_side
+    });
+    let mut ids = Vec::new();
+    let mut amount = Decimal::ZERO;
+    for p in on_leg {
+        ids.push(p.id);
+        amount += match p.direction {
+            Direction::Long => p.quantity.get(),
+            Direction::Short => -p.quantity.get(),
+        };
+    }
+    (amount, ids)
+}
+
+fn drift(audits: &[PositionAudit], exchange: &[ExchangePositionRow]) -> Vec<Finding> {
+    exchange
+        .iter()
+        .filter_map(|e| {
+            let (ours, ids) = ledger_amount(audits, e);
+            // Hedge legs: Binance reports SHORT amounts negative; accept either sign.
+            let theirs = match e.position_side {
+                PositionSide::Both => e.amount,
+                PositionSide::Long => e.amount.abs(),
+                PositionSide::Short => -e.amount.abs(),
+            };
+            (ours != theirs).then(|| Finding {
+                class: FindingClass::ExchangeDrift,
+                positions: ids,
+                detail: format!(
+                    "{} {} {}: ledger {} vs exchange {} (as of {})",
+                    e.venue,
+                    e.symbol,
+                    e.position_side.as_wire(),
+                    ours,
+                    theirs,
+                    e.event_time.to_rfc3339()
+                ),
+                repair: None,
+            })
+        })
+        .collect()
+}
+
+impl fmt::Display for DoctorReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = if self.confirm { "repair" } else { "dry run" };
+        writeln!(
+            f,
+            "sluice doctor ({mode}): {} finding(s)",
+            self.findings.len()
+        )?;
+        if !self.findings.is_empty() {
+            writeln!(
+                f,
+                "{:<22} {:<14} {:<10} DETAIL",
+                "CLASS", "POSITIONS", "REPAIR"
+            )?;
+        }
+        for finding in &self.findings {
+            let ids: Vec<String> = finding
+                .positions
+                .iter()
+                .map(|id| format!("#{id}"))
+                .collect();
+            let repair = match (&finding.repair, self.confirm) {
+                (None, _) => "report",
+                (Some(r), false) if r.close => "would close",
+                (Some(_), false) => "would fix",
+                (Some(r), true) if r.close => "closed",
+                (Some(_), true) => "fixed",
+            };
+            writeln!(
+                f,
+                "{:<22} {:<14} {:<10} {}",
+                finding.class.as_str(),
+                ids.join(","),
+                repair,
+                finding.detail
+            )?;
+        }
+        let b = &self.budget;
+        writeln!(
+            f,
+            "budget: allocation ${}, used ${}, reserved ${}, available ${}",
+            two_decimals(b.allocation.get()),
+            two_decimals(b.used.get()),
+            two_decimals(b.reserved.get()),
+            two_decimals(b.available.get())
+        )?;
+        if let Some(a) = &self.budget_after {
+            writeln!(
+                f,
+                "budget after repairs: available ${}",
+                two_decimals(a.available.get())
+            )?;
+        }
+        if !self.confirm && self.findings.iter().any(|f| f.repair.is_some()) {
+            writeln!(f, "nothing was changed; run again with --confirm to repair")?;
+        }
+        Ok(())
+    }
+}
