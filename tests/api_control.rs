@@ -16,7 +16,13 @@ async fn v1_needs_the_bearer_token_and_the_probes_do_not(pool: PgPool) {
     let budget = app.url("/v1/budget");
 
     let none = app.http.get(&budget).send().await.expect("send");
-    let wrong = app.http.get(&budget).bearer_auth("nope").send().await.expect("send");
+    let wrong = app
+        .http
+        .get(&budget)
+        .bearer_auth("nope")
+        .send()
+        .await
+        .expect("send");
     let (none_status, none_body) = read(none).await;
     let (right_status, _) = app.get("/v1/budget").await;
     let open = app
@@ -45,7 +51,8 @@ async fn a_public_bind_without_a_token_is_refused_at_startup(pool: PgPool) {
     let mut settings = settings(None, "1000");
     settings.api.listen = "0.0.0.0:0".parse().expect("addr");
 
-    let built = Application::build_with_ledger(settings, sluice::ledger::Ledger::from_pool(pool)).await;
+    let built =
+        Application::build_with_ledger(settings, sluice::ledger::Ledger::from_pool(pool)).await;
 
     let err = built.err().expect("refused");
     assert!(format!("{err:#}").contains("api.listen"), "{err:#}");
@@ -54,17 +61,39 @@ async fn a_public_bind_without_a_token_is_refused_at_startup(pool: PgPool) {
 #[sqlx::test]
 async fn a_halt_refuses_opens_naming_who_set_it_and_records_the_refusal(pool: PgPool) {
     let app = spawn_app(&pool).await;
-    let (status, halt) = app.post("/v1/halt", &json!({"reason": "exchange incident", "actor": "alice"})).await;
+    let (status, halt) = app
+        .post(
+            "/v1/halt",
+            &json!({"reason": "exchange incident", "actor": "alice"}),
+        )
+        .await;
     assert_eq!(status, 200, "{halt}");
     assert_eq!(halt["halt"]["halted"], true);
 
-    let (status, body) = app.post("/v1/intents", &open_body("while-halted", "SOLUSDT", "long", "50")).await;
+    let (status, body) = app
+        .post(
+            "/v1/intents",
+            &open_body("while-halted", "SOLUSDT", "long", "50"),
+        )
+        .await;
 
     assert_eq!(status, 409, "{body}");
     let reason = body["error"]["reason"].as_str().expect("reason");
-    assert!(reason.contains("halted") && reason.contains("alice") && reason.contains("exchange incident"), "{reason}");
-    let id = body["error"]["intent_id"].as_i64().expect("refusal is recorded");
-    let stored = app.ledger.intent(IntentId(id)).await.expect("read").expect("row");
+    assert!(
+        reason.contains("halted")
+            && reason.contains("alice")
+            && reason.contains("exchange incident"),
+        "{reason}"
+    );
+    let id = body["error"]["intent_id"]
+        .as_i64()
+        .expect("refusal is recorded");
+    let stored = app
+        .ledger
+        .intent(IntentId(id))
+        .await
+        .expect("read")
+        .expect("row");
     assert_eq!(stored.state.as_str(), "failed");
     assert!(stored.error.unwrap_or_default().contains("halted"));
     app.stop().await;
@@ -73,18 +102,30 @@ async fn a_halt_refuses_opens_naming_who_set_it_and_records_the_refusal(pool: Pg
 #[sqlx::test]
 async fn the_halt_survives_a_restart_of_the_application(pool: PgPool) {
     let first = spawn_app(&pool).await;
-    first.post("/v1/halt", &json!({"reason": "before restart"})).await;
+    first
+        .post("/v1/halt", &json!({"reason": "before restart"}))
+        .await;
     first.stop().await;
 
     let second = spawn_app(&pool).await;
-    let (status, body) = second.post("/v1/intents", &open_body("after-restart", "ETHUSDT", "short", "20")).await;
+    let (status, body) = second
+        .post(
+            "/v1/intents",
+            &open_body("after-restart", "ETHUSDT", "short", "20"),
+        )
+        .await;
     let (_, halt) = second.get("/v1/halt").await;
 
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "halted");
     assert_eq!(halt["halt"]["reason"], "before restart");
     let (resumed, _) = second.post("/v1/resume", &json!({})).await;
-    let (status, _) = second.post("/v1/intents", &open_body("after-resume", "ETHUSDT", "short", "20")).await;
+    let (status, _) = second
+        .post(
+            "/v1/intents",
+            &open_body("after-resume", "ETHUSDT", "short", "20"),
+        )
+        .await;
     assert_eq!((resumed, status), (200, 202));
     second.stop().await;
 }
@@ -92,8 +133,14 @@ async fn the_halt_survives_a_restart_of_the_application(pool: PgPool) {
 #[sqlx::test]
 async fn a_halt_cancels_opens_not_yet_started_and_still_allows_closes(pool: PgPool) {
     let app = spawn_app(&pool).await;
-    let (_, open) = app.post("/v1/intents", &open_body("pending", "SOLUSDT", "long", "50")).await;
-    app.position("BTCUSDT", Direction::Long, "0.01", "60000").await;
+    let (_, open) = app
+        .post(
+            "/v1/intents",
+            &open_body("pending", "SOLUSDT", "long", "50"),
+        )
+        .await;
+    app.position("BTCUSDT", Direction::Long, "0.01", "60000")
+        .await;
 
     let (_, halt) = app.post("/v1/halt", &json!({})).await;
     let close = json!({"kind": "close", "symbol": "BTCUSDT", "side": "long", "idempotency_key": "close-while-halted"});
@@ -111,7 +158,12 @@ async fn a_halt_cancels_opens_not_yet_started_and_still_allows_closes(pool: PgPo
 async fn a_flatten_halts_stores_its_intent_and_stays_latched_until_done(pool: PgPool) {
     let app = spawn_app(&pool).await;
 
-    let (status, flat) = app.post("/v1/flatten", &json!({"symbol": "solusdt", "reason": "drill", "idempotency_key": "f1"})).await;
+    let (status, flat) = app
+        .post(
+            "/v1/flatten",
+            &json!({"symbol": "solusdt", "reason": "drill", "idempotency_key": "f1"}),
+        )
+        .await;
     let (resume_status, refused) = app.post("/v1/resume", &json!({})).await;
 
     assert_eq!(status, 202, "{flat}");
@@ -124,8 +176,18 @@ async fn a_flatten_halts_stores_its_intent_and_stays_latched_until_done(pool: Pg
     assert_eq!(refused["error"]["code"], "flatten_pending");
 
     let id = IntentId(flatten_id);
-    app.ledger.set_intent_state(id, sluice::domain::IntentState::Working, "executor started").await.expect("working");
-    app.ledger.set_intent_state(id, sluice::domain::IntentState::Done, "exchange confirms flat").await.expect("done");
+    app.ledger
+        .set_intent_state(id, sluice::domain::IntentState::Working, "executor started")
+        .await
+        .expect("working");
+    app.ledger
+        .set_intent_state(
+            id,
+            sluice::domain::IntentState::Done,
+            "exchange confirms flat",
+        )
+        .await
+        .expect("done");
     let (resume_status, resumed) = app.post("/v1/resume", &json!({"actor": "bob"})).await;
     assert_eq!(resume_status, 200, "{resumed}");
     assert_eq!(resumed["halt"]["halted"], false);
@@ -136,7 +198,12 @@ async fn a_flatten_halts_stores_its_intent_and_stays_latched_until_done(pool: Pg
 #[sqlx::test]
 async fn resume_with_force_cancels_a_flatten_that_never_started(pool: PgPool) {
     let app = spawn_app(&pool).await;
-    let (_, flat) = app.post("/v1/intents", &json!({"kind": "flatten", "idempotency_key": "fall"})).await;
+    let (_, flat) = app
+        .post(
+            "/v1/intents",
+            &json!({"kind": "flatten", "idempotency_key": "fall"}),
+        )
+        .await;
 
     let (status, resumed) = app.post("/v1/resume", &json!({"force": true})).await;
 
@@ -164,22 +231,45 @@ async fn control_bodies_refuse_fields_that_do_not_belong(pool: PgPool) {
 #[sqlx::test]
 async fn metrics_expose_the_registered_series_in_prometheus_text(pool: PgPool) {
     let app = spawn_app(&pool).await;
-    app.post("/v1/intents", &open_body("m1", "BTCUSDT", "long", "10")).await;
+    app.post("/v1/intents", &open_body("m1", "BTCUSDT", "long", "10"))
+        .await;
     app.post("/v1/halt", &json!({})).await;
     sluice::metrics::record_order("filled", 0);
     sluice::metrics::record_order_latency("order", 0.042);
     sluice::metrics::set_breaker_state("orders", 2);
 
-    let r = app.http.get(app.url("/metrics")).send().await.expect("metrics");
-    let ctype = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let r = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    let ctype = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let text = r.text().await.expect("text");
 
     assert!(ctype.starts_with("text/plain"), "{ctype}");
-    assert!(text.contains("sluice_intents_total{kind=\"open\",outcome=\"accepted\"}"), "{text}");
+    assert!(
+        text.contains("sluice_intents_total{kind=\"open\",outcome=\"accepted\"}"),
+        "{text}"
+    );
     // Other tests in this binary halt and resume concurrently: only the series is asserted.
     assert!(text.contains("sluice_halted "), "{text}");
-    assert!(text.contains("sluice_orders_total{outcome=\"filled\",code=\"0\"}"), "{text}");
-    assert!(text.contains("sluice_order_latency_seconds_bucket{endpoint=\"order\",le=\"0.05\"}"), "{text}");
-    assert!(text.contains("sluice_breaker_state{scope=\"orders\"} 2"), "{text}");
+    assert!(
+        text.contains("sluice_orders_total{outcome=\"filled\",code=\"0\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sluice_order_latency_seconds_bucket{endpoint=\"order\",le=\"0.05\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sluice_breaker_state{scope=\"orders\"} 2"),
+        "{text}"
+    );
     app.stop().await;
 }

@@ -15,7 +15,12 @@ use sqlx::PgPool;
 async fn an_open_is_stored_as_accepted_before_it_is_acknowledged(pool: PgPool) {
     let app = spawn_app(&pool).await;
 
-    let (status, body) = app.post("/v1/intents", &open_body("k-open", "solusdt", "short", "250")).await;
+    let (status, body) = app
+        .post(
+            "/v1/intents",
+            &open_body("k-open", "solusdt", "short", "250"),
+        )
+        .await;
 
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["state"], "accepted");
@@ -26,7 +31,12 @@ async fn an_open_is_stored_as_accepted_before_it_is_acknowledged(pool: PgPool) {
     assert_eq!(body["filled_quantity"], "0");
     assert_eq!(body["chunks"], json!([]));
     let id = body["id"].as_i64().expect("id");
-    let row = app.ledger.intent(IntentId(id)).await.expect("read").expect("stored");
+    let row = app
+        .ledger
+        .intent(IntentId(id))
+        .await
+        .expect("read")
+        .expect("stored");
     assert_eq!(row.state.as_str(), "accepted");
     let (status, shown) = app.get(&format!("/v1/intents/{id}")).await;
     assert_eq!(status, 200);
@@ -53,9 +63,12 @@ async fn the_same_idempotency_key_twice_returns_the_first_intent_and_stores_one_
 #[sqlx::test]
 async fn a_reused_key_with_a_different_request_is_refused_naming_the_key(pool: PgPool) {
     let app = spawn_app(&pool).await;
-    app.post("/v1/intents", &open_body("k", "BTCUSDT", "long", "100")).await;
+    app.post("/v1/intents", &open_body("k", "BTCUSDT", "long", "100"))
+        .await;
 
-    let (status, body) = app.post("/v1/intents", &open_body("k", "BTCUSDT", "long", "900")).await;
+    let (status, body) = app
+        .post("/v1/intents", &open_body("k", "BTCUSDT", "long", "900"))
+        .await;
 
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["field"], "idempotency_key");
@@ -67,17 +80,57 @@ async fn a_reused_key_with_a_different_request_is_refused_naming_the_key(pool: P
 async fn bad_bodies_are_refused_naming_the_field_and_write_nothing(pool: PgPool) {
     let app = spawn_app(&pool).await;
     let cases = [
-        (json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "quantity": 1.5, "idempotency_key": "a"}), 400, "quantity"),
-        (json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "quantiy": "1", "idempotency_key": "a"}), 400, "quantiy"),
+        (
+            json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "quantity": 1.5, "idempotency_key": "a"}),
+            400,
+            "quantity",
+        ),
+        (
+            json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "quantiy": "1", "idempotency_key": "a"}),
+            400,
+            "quantiy",
+        ),
         (json!({"kind": "hold", "idempotency_key": "a"}), 422, "kind"),
-        (json!({"kind": "open", "symbol": "SOL/USDT", "side": "long", "notional_usdt": "5", "idempotency_key": "a"}), 422, "symbol"),
-        (json!({"kind": "open", "symbol": "SOLUSDT", "side": "up", "notional_usdt": "5", "idempotency_key": "a"}), 422, "side"),
-        (json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "quantity": "-2", "idempotency_key": "a"}), 422, "quantity"),
-        (json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "notional_usdt": "abc", "idempotency_key": "a"}), 422, "notional_usdt"),
-        (json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "notional_usdt": "5"}), 422, "idempotency_key"),
-        (json!({"kind": "close", "idempotency_key": "a"}), 422, "position_id"),
-        (json!({"kind": "reduce", "position_id": 1, "idempotency_key": "a"}), 422, "quantity"),
-        (json!({"kind": "close", "position_id": 999, "idempotency_key": "a"}), 422, "position_id"),
+        (
+            json!({"kind": "open", "symbol": "SOL/USDT", "side": "long", "notional_usdt": "5", "idempotency_key": "a"}),
+            422,
+            "symbol",
+        ),
+        (
+            json!({"kind": "open", "symbol": "SOLUSDT", "side": "up", "notional_usdt": "5", "idempotency_key": "a"}),
+            422,
+            "side",
+        ),
+        (
+            json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "quantity": "-2", "idempotency_key": "a"}),
+            422,
+            "quantity",
+        ),
+        (
+            json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "notional_usdt": "abc", "idempotency_key": "a"}),
+            422,
+            "notional_usdt",
+        ),
+        (
+            json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "notional_usdt": "5"}),
+            422,
+            "idempotency_key",
+        ),
+        (
+            json!({"kind": "close", "idempotency_key": "a"}),
+            422,
+            "position_id",
+        ),
+        (
+            json!({"kind": "reduce", "position_id": 1, "idempotency_key": "a"}),
+            422,
+            "quantity",
+        ),
+        (
+            json!({"kind": "close", "position_id": 999, "idempotency_key": "a"}),
+            422,
+            "position_id",
+        ),
     ];
     for (body, want_status, want_field) in cases {
         let (status, answer) = app.post("/v1/intents", &body).await;
@@ -94,21 +147,36 @@ async fn bad_bodies_are_refused_naming_the_field_and_write_nothing(pool: PgPool)
         .await
         .expect("send");
     let (status, answer) = read(raw).await;
-    assert_eq!((status, answer["error"]["field"].clone()), (400, json!("body")));
+    assert_eq!(
+        (status, answer["error"]["field"].clone()),
+        (400, json!("body"))
+    );
     assert_eq!(app.count("intents").await, 0);
     app.stop().await;
 }
 
 #[sqlx::test]
 async fn a_budget_refusal_is_422_with_the_refused_intent_id(pool: PgPool) {
-    let app = spawn_with(&pool, Spawn { allocation: "100", ..Spawn::default() }).await;
+    let app = spawn_with(
+        &pool,
+        Spawn {
+            allocation: "100",
+            ..Spawn::default()
+        },
+    )
+    .await;
 
-    let (status, body) = app.post("/v1/intents", &open_body("big", "SOLUSDT", "long", "500")).await;
+    let (status, body) = app
+        .post("/v1/intents", &open_body("big", "SOLUSDT", "long", "500"))
+        .await;
 
     assert_eq!(status, 422, "{body}");
     let error = &body["error"];
     assert_eq!(error["code"], "not_enough_budget");
-    assert_eq!(error["reason"], "Not enough budget. Available: $100.00, Requested: $500.00");
+    assert_eq!(
+        error["reason"],
+        "Not enough budget. Available: $100.00, Requested: $500.00"
+    );
     let id = error["intent_id"].as_i64().expect("refused intent id");
     let (_, refused) = app.get(&format!("/v1/intents/{id}")).await;
     assert_eq!(refused["state"], "failed");
@@ -120,16 +188,32 @@ async fn an_open_by_quantity_is_valued_at_the_mark_price_or_refused_without_one(
     let no_prices = spawn_app(&pool).await;
     let body = json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "quantity": "2", "idempotency_key": "q1"});
     let (status, answer) = no_prices.post("/v1/intents", &body).await;
-    assert_eq!((status, answer["error"]["field"].clone()), (422, json!("quantity")));
+    assert_eq!(
+        (status, answer["error"]["field"].clone()),
+        (422, json!("quantity"))
+    );
     assert_eq!(no_prices.count("intents").await, 0);
     no_prices.stop().await;
 
-    let priced = spawn_with(&pool, Spawn { mark_price: Some("150"), ..Spawn::default() }).await;
+    let priced = spawn_with(
+        &pool,
+        Spawn {
+            mark_price: Some("150"),
+            ..Spawn::default()
+        },
+    )
+    .await;
     let (status, answer) = priced.post("/v1/intents", &body).await;
     assert_eq!(status, 202, "{answer}");
     let (_, budget) = priced.get("/v1/budget").await;
-    assert_eq!(dec(budget["reserved"].as_str().expect("reserved")), dec("300"));
-    assert_eq!(dec(budget["available"].as_str().expect("available")), dec("700"));
+    assert_eq!(
+        dec(budget["reserved"].as_str().expect("reserved")),
+        dec("300")
+    );
+    assert_eq!(
+        dec(budget["available"].as_str().expect("available")),
+        dec("700")
+    );
     priced.stop().await;
 }
 
@@ -140,10 +224,14 @@ async fn a_close_names_its_position_by_symbol_and_side_and_no_quantity_means_all
 
     let too_much = json!({"kind": "reduce", "symbol": "SOLUSDT", "side": "short", "quantity": "41", "idempotency_key": "r"});
     let (status, refused) = app.post("/v1/intents", &too_much).await;
-    let close = json!({"kind": "close", "symbol": "SOLUSDT", "side": "short", "idempotency_key": "c"});
+    let close =
+        json!({"kind": "close", "symbol": "SOLUSDT", "side": "short", "idempotency_key": "c"});
     let (close_status, closed) = app.post("/v1/intents", &close).await;
 
-    assert_eq!((status, refused["error"]["field"].clone()), (422, json!("quantity")));
+    assert_eq!(
+        (status, refused["error"]["field"].clone()),
+        (422, json!("quantity"))
+    );
     assert_eq!(close_status, 202, "{closed}");
     assert_eq!(closed["position_id"], json!(position.id.get()));
     assert_eq!(closed["quantity"], json!(null));
@@ -156,7 +244,12 @@ async fn a_close_names_its_position_by_symbol_and_side_and_no_quantity_means_all
 #[sqlx::test]
 async fn an_intent_shows_its_chunks_with_client_order_ids_attempts_and_errors(pool: PgPool) {
     let app = spawn_app(&pool).await;
-    let (_, open) = app.post("/v1/intents", &open_body("chunked", "SOLUSDT", "long", "400")).await;
+    let (_, open) = app
+        .post(
+            "/v1/intents",
+            &open_body("chunked", "SOLUSDT", "long", "400"),
+        )
+        .await;
     let intent_id = IntentId(open["id"].as_i64().expect("id"));
     for (attempt, coid) in ["sl-1-0-0", "sl-1-0-1"].iter().enumerate() {
         let order = NewOrder {
@@ -184,7 +277,10 @@ async fn an_intent_shows_its_chunks_with_client_order_ids_attempts_and_errors(po
         error_code: Some(-2019),
         error_msg: Some("Margin is insufficient.".into()),
     };
-    app.ledger.update_order_status("sl-1-0-1", &rejected).await.expect("update");
+    app.ledger
+        .update_order_status("sl-1-0-1", &rejected)
+        .await
+        .expect("update");
 
     let (status, shown) = app.get(&format!("/v1/intents/{}", intent_id.get())).await;
 
@@ -207,6 +303,9 @@ async fn unknown_and_malformed_intent_ids_are_404_and_400(pool: PgPool) {
     let (malformed, body) = app.get("/v1/intents/abc").await;
 
     assert_eq!(missing, 404);
-    assert_eq!((malformed, body["error"]["field"].clone()), (400, json!("id")));
+    assert_eq!(
+        (malformed, body["error"]["field"].clone()),
+        (400, json!("id"))
+    );
     app.stop().await;
 }

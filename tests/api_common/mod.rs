@@ -66,9 +66,10 @@ pub async fn spawn_app(pool: &PgPool) -> TestApp {
 
 pub async fn spawn_with(pool: &PgPool, spec: Spawn<'_>) -> TestApp {
     let ledger = Ledger::from_pool(pool.clone());
-    let mut app = Application::build_with_ledger(settings(spec.token, spec.allocation), ledger.clone())
-        .await
-        .expect("application builds");
+    let mut app =
+        Application::build_with_ledger(settings(spec.token, spec.allocation), ledger.clone())
+            .await
+            .expect("application builds");
     if let Some(p) = spec.mark_price {
         let price = Price::parse("mark", p).expect("test price");
         let source: Arc<dyn MarkPrices> = Arc::new(sluice::api::prices::FixedMarkPrice(price));
@@ -109,7 +110,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.authed(self.http.get(self.url(path))).send().await.expect("GET");
+        let r = self
+            .authed(self.http.get(self.url(path)))
+            .send()
+            .await
+            .expect("GET");
         read(r).await
     }
 
@@ -132,7 +137,13 @@ impl TestApp {
     }
 
     /// An open position in the ledger, as if adopted from the exchange.
-    pub async fn position(&self, symbol: &str, direction: Direction, qty: &str, entry: &str) -> PositionRow {
+    pub async fn position(
+        &self,
+        symbol: &str,
+        direction: Direction,
+        qty: &str,
+        entry: &str,
+    ) -> PositionRow {
         self.ledger
             .adopt_position(&AdoptPosition {
                 venue: VENUE.into(),
