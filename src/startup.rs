@@ -15,7 +15,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::api::{self, ApiState, MarkPrices, Readiness};
-use crate::domain::{PositionMode, Usdt};
+use crate::domain::{PositionMode, Symbol, Usdt};
 use crate::ledger::Ledger;
 use crate::settings::Settings;
 use crate::shutdown::Shutdown;
@@ -89,7 +89,16 @@ impl Application {
             "hedge" => PositionMode::Hedge,
             _ => PositionMode::OneWay,
         };
+        let symbols = self
+            .settings
+            .exchange
+            .symbols
+            .iter()
+            .map(|s| Symbol::new(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("exchange.symbols: {e}"))?;
         Ok(ApiState {
+            symbols,
             readiness: self.readiness.clone(),
             token: self.settings.api.token.clone(),
             ledger: self.ledger.clone(),

@@ -102,6 +102,16 @@ async fn submit_open(
     size: OpenSize,
     meta: Meta,
 ) -> Answer {
+    if !state.symbols.is_empty() && !state.symbols.contains(&symbol) {
+        let listed: Vec<&str> = state.symbols.iter().map(Symbol::as_str).collect();
+        return Err(ApiError::invalid(
+            "symbol",
+            format!(
+                "{symbol} is not in exchange.symbols ({})",
+                listed.join(", ")
+            ),
+        ));
+    }
     let mut new = new_intent(state, IntentKind::Open, &meta);
     new.symbol = Some(symbol.clone());
     new.direction = Some(direction);

@@ -32,7 +32,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::domain::{PositionMode, Usdt};
+use crate::domain::{PositionMode, Symbol, Usdt};
 use crate::ledger::Ledger;
 use crate::settings::Secret;
 
@@ -52,6 +52,9 @@ pub struct ApiState {
     /// The venue name intents are stored under (`binance-usdm`).
     pub venue: String,
     pub position_mode: PositionMode,
+    /// `exchange.symbols`: the symbols opens may use (empty = any). Closes are not
+    /// limited, so a position on a symbol dropped from the list can still be closed.
+    pub symbols: Vec<Symbol>,
     /// `budget.allocation_usdt`: what opens may spend in total.
     pub allocation: Usdt,
     /// Values an open given by quantity for the budget check; None when no exchange
