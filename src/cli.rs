@@ -80,6 +80,18 @@ pub enum IntentCommand {
     Reduce(CloseArgs),
     /// Show an intent: state, chunks, fills, errors, timings.
     Show(ShowArgs),
+    /// List the most recent intents.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// How many (1 to 1000).
+    #[arg(long, default_value_t = 20)]
+    pub limit: i64,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::control::ControlBody;
 use crate::api::intent_request::IntentBody;
 use crate::api::read::PositionsResponse;
-use crate::api::views::{HaltResponse, IntentResponse};
+use crate::api::views::{HaltResponse, IntentList, IntentResponse};
 use crate::ledger::Budget;
 use crate::settings::{Secret, Settings};
 
@@ -89,6 +89,10 @@ impl Client {
     }
     pub async fn intent(&self, id: i64) -> Result<IntentResponse, ClientError> {
         self.call::<(), _>(Method::GET, &format!("/v1/intents/{id}"), None)
+            .await
+    }
+    pub async fn intents(&self, limit: i64) -> Result<IntentList, ClientError> {
+        self.call::<(), _>(Method::GET, &format!("/v1/intents?limit={limit}"), None)
             .await
     }
     pub async fn positions(&self, all: bool) -> Result<PositionsResponse, ClientError> {

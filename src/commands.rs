@@ -154,6 +154,10 @@ async fn intent_command(client: &Client, cmd: &IntentCommand) -> anyhow::Result<
             let intent = client.intent(args.id).await?;
             return print_as(args.json, &intent, || render::intent(&intent));
         }
+        IntentCommand::List(args) => {
+            let list = client.intents(args.limit).await?;
+            return print_as(args.json, &list, || render::intents(&list.intents));
+        }
         IntentCommand::Open(args) => (open_body(args), &args.submit),
         IntentCommand::Close(args) => (close_body("close", args), &args.submit),
         IntentCommand::Reduce(args) => (close_body("reduce", args), &args.submit),

@@ -71,6 +71,7 @@ async fn the_cli_opens_shows_lists_and_halts_through_the_daemon(pool: PgPool) {
     let id = stdout_json(&open)["id"].as_i64().expect("id");
     let show = run(addr.clone(), &["intent", "show", &id.to_string()]).await;
     let positions = run(addr.clone(), &["positions"]).await;
+    let list = run(addr.clone(), &["intent", "list"]).await;
     let halt = run(addr.clone(), &["halt", "--reason", "cli drill"]).await;
     let refused = run(
         addr.clone(),
@@ -88,6 +89,11 @@ async fn the_cli_opens_shows_lists_and_halts_through_the_daemon(pool: PgPool) {
     assert!(
         show_text.contains(&format!("intent #{id} open long SOLUSDT: accepted")),
         "{show_text}"
+    );
+    let list_text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list_text.starts_with("ID") && list_text.contains("SOLUSDT"),
+        "{list_text}"
     );
     let positions_text = String::from_utf8_lossy(&positions.stdout);
     assert!(

@@ -41,6 +41,13 @@ async fn an_open_is_stored_as_accepted_before_it_is_acknowledged(pool: PgPool) {
     let (status, shown) = app.get(&format!("/v1/intents/{id}")).await;
     assert_eq!(status, 200);
     assert_eq!(shown["id"], body["id"]);
+    let (_, list) = app.get("/v1/intents?limit=5").await;
+    assert_eq!(list["intents"][0]["id"], body["id"]);
+    let (status, bad) = app.get("/v1/intents?limit=0").await;
+    assert_eq!(
+        (status, bad["error"]["field"].clone()),
+        (422, json!("limit"))
+    );
     app.stop().await;
 }
 

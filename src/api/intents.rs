@@ -6,7 +6,8 @@
 //! the ledger stores the intent (202) or a refusal (422/409 with the refused intent id).
 //! The executor picks `accepted` intents up from the ledger; nothing executes here.
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 
@@ -14,7 +15,7 @@ use super::control::store_flatten;
 use super::error::ApiError;
 use super::intent_request::{IntentBody, Meta, OpenSize, ParsedIntent, PositionRef};
 use super::json::ApiJson;
-use super::views::IntentResponse;
+use super::views::{IntentList, IntentResponse, IntentSummary};
 use super::ApiState;
 use crate::domain::{Direction, IntentKind, Qty, Symbol};
 use crate::ledger::halt::HaltState;
@@ -52,6 +53,26 @@ pub async fn create(State(state): State<ApiState>, ApiJson(body): ApiJson<Intent
             respond(&state, created.intent.id, created.replayed).await
         }
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ListQuery {
+    /// How many of the most recent intents (1 to 1000, default 50).
+    pub limit: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<ApiState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<IntentList>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("limit", e.body_text()))?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
+    }
+    let rows = state.ledger.recent_intents(limit).await?;
+    let intents = rows.iter().map(IntentSummary::from).collect();
+    Ok(Json(IntentList { intents }))
 }
 
 pub async fn show(State(state): State<ApiState>, Path(raw): Path<String>) -> Answer {

@@ -6,7 +6,7 @@
 //! and scrapers can use them; everything under `/v1` requires
 //! `Authorization: Bearer <api.token>` when a token is set.
 //!
-//! Endpoints: `POST /v1/intents`, `GET /v1/intents/{id}`, `GET /v1/positions`,
+//! Endpoints: `POST|GET /v1/intents`, `GET /v1/intents/{id}`, `GET /v1/positions`,
 //! `GET /v1/budget`, `GET|POST /v1/halt`, `POST /v1/resume`, `POST /v1/flatten`,
 //! `GET /healthz`, `GET /readyz`, `GET /metrics`.
 
@@ -65,7 +65,7 @@ pub struct ApiState {
 
 pub fn router(state: ApiState) -> Router {
     let v1 = Router::new()
-        .route("/v1/intents", post(intents::create))
+        .route("/v1/intents", post(intents::create).get(intents::list))
         .route("/v1/intents/{id}", get(intents::show))
         .route("/v1/positions", get(read::positions))
         .route("/v1/budget", get(read::budget))

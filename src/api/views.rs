@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Direction, IntentKind, IntentState, Qty, Symbol, Usdt};
 use crate::ledger::halt::{HaltState, IntentEvent};
-use crate::ledger::{FillRow, IntentId, IntentView, OrderRow, OrderState, PositionId, PositionRow};
+use crate::ledger::{
+    FillRow, IntentId, IntentRow, IntentView, OrderRow, OrderState, PositionId, PositionRow,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntentResponse {
@@ -166,6 +168,41 @@ impl From<&FillRow> for FillView {
             traded_at: f.traded_at,
         }
     }
+}
+
+/// One line of `GET /v1/intents`: the intent without its chunks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentSummary {
+    pub id: IntentId,
+    pub kind: IntentKind,
+    pub state: IntentState,
+    pub symbol: Option<Symbol>,
+    pub side: Option<Direction>,
+    pub quantity: Option<Qty>,
+    pub notional_usdt: Option<Usdt>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&IntentRow> for IntentSummary {
+    fn from(i: &IntentRow) -> Self {
+        IntentSummary {
+            id: i.id,
+            kind: i.kind,
+            state: i.state,
+            symbol: i.symbol.clone(),
+            side: i.direction,
+            quantity: i.quantity,
+            notional_usdt: i.notional_usdt,
+            error: i.error.clone(),
+            created_at: i.created_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentList {
+    pub intents: Vec<IntentSummary>,
 }
 
 /// A ledger position as the API shows it.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::api::views::{HaltResponse, IntentResponse, PositionView};
+use crate::api::views::{HaltResponse, IntentResponse, IntentSummary, PositionView};
 use crate::ledger::Budget;
 
 fn or_dash<T: ToString>(v: Option<T>) -> String {
@@ -121,6 +121,32 @@ pub fn intent(i: &IntentResponse) -> String {
         );
     }
     out
+}
+
+pub fn intents(list: &[IntentSummary]) -> String {
+    if list.is_empty() {
+        return "no intents".into();
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|i| {
+            vec![
+                i.id.to_string(),
+                i.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                i.kind.as_str().to_string(),
+                or_dash(i.symbol.as_ref()),
+                or_dash(i.side.map(|d| d.as_str())),
+                or_dash(i.quantity.map(|q| q.get())),
+                or_dash(i.notional_usdt.map(|n| n.get())),
+                i.state.as_str().to_string(),
+                i.error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = [
+        "ID", "CREATED", "KIND", "SYMBOL", "SIDE", "QTY", "NOTIONAL", "STATE", "ERROR",
+    ];
+    table(&header, &rows)
 }
 
 pub fn positions(list: &[PositionView]) -> String {
