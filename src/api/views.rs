@@ -248,3 +248,89 @@ pub struct HaltResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flatten_intent: Option<IntentResponse>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{OrderType, PositionSide, Side};
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    fn order(id: i64, chunk: i32, attempt: i32, filled: u32) -> OrderRow {
+        let t = DateTime::<Utc>::UNIX_EPOCH;
+        OrderRow {
+            id: crate::ledger::OrderId(id),
+            intent_id: IntentId(1),
+            intent_kind: IntentKind::Close,
+            position_id: Some(PositionId(1)),
+            venue: "binance-usdm".into(),
+            symbol: Symbol::new("SOLUSDT").expect("symbol"),
+            side: Side::Buy,
+            position_side: PositionSide::Both,
+            order_type: OrderType::Market,
+            quantity: Qty::new("quantity", Decimal::from(100)).expect("qty"),
+            price: None,
+            reduce_only: true,
+            client_order_id: format!("c{chunk}-a{attempt}-{id}"),
+            chunk_index: chunk,
+            attempt,
+            status: OrderState::Filled,
+            exchange_order_id: None,
+            filled_quantity: Qty::new("filled", Decimal::from(filled)).expect("filled"),
+            avg_price: None,
+            last_error_code: (filled == 0).then_some(-2022),
+            last_error_msg: None,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn chunks_account_for_every_order_exactly_once(
+            specs in proptest::collection::vec((0i32..5, 0i32..4, 0u32..50), 0..20)
+        ) {
+            let orders: Vec<OrderRow> = specs
+                .iter()
+                .enumerate()
+                .map(|(i, (c, a, f))| order(i as i64 + 1, *c, *a, *f))
+                .collect();
+            let chunks = chunks_of(&orders);
+            let distinct: std::collections::BTreeSet<i32> = specs.iter().map(|s| s.0).collect();
+            prop_assert_eq!(chunks.len(), distinct.len());
+            prop_assert_eq!(chunks.iter().map(|c| c.attempts).sum::<usize>(), orders.len());
+            let filled: Decimal = chunks.iter().map(|c| c.filled_quantity.get()).sum();
+            let expected: Decimal = specs.iter().map(|s| Decimal::from(s.2)).sum();
+            prop_assert_eq!(filled, expected);
+            for c in &chunks {
+                let latest = orders
+                    .iter()
+                    .filter(|o| o.chunk_index == c.index)
+                    .max_by_key(|o| (o.attempt, o.id))
+                    .map(|o| o.client_order_id.clone());
+                prop_assert_eq!(Some(c.client_order_id.clone()), latest);
+            }
+        }
+    }
+
+    #[test]
+    fn timings_run_from_acceptance_to_the_final_state() {
+        let t0 = DateTime::<Utc>::UNIX_EPOCH;
+        let at = |ms| t0 + chrono::Duration::milliseconds(ms);
+        let event = |to, ms| IntentEvent {
+            from: IntentState::Accepted,
+            to,
+            cause: "test".into(),
+            at: at(ms),
+        };
+        let events = [
+            event(IntentState::Working, 40),
+            event(IntentState::Done, 1500),
+        ];
+        let t = timings_of(&t0, &at(9000), &events);
+        assert_eq!(t.started_at, Some(at(40)));
+        assert_eq!(t.finished_at, Some(at(1500)));
+        assert_eq!(t.elapsed_ms, 1500);
+    }
+}

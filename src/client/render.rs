@@ -225,3 +225,21 @@ pub fn halt(h: &HaltResponse) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_columns_line_up_under_their_headers() {
+        let rows = vec![
+            vec!["1".to_string(), "SOLUSDT".to_string(), "40".to_string()],
+            vec!["12".to_string(), "BTCUSDT".to_string(), "0.015".to_string()],
+        ];
+        let text = table(&["ID", "SYMBOL", "QTY"], &rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "ID  SYMBOL   QTY");
+        assert_eq!(lines[1], "1   SOLUSDT  40");
+        assert_eq!(lines[2], "12  BTCUSDT  0.015");
+    }
+}
