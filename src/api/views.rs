@@ -12,7 +12,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Direction, IntentKind, IntentState, Qty, Symbol, Usdt};
-use crate::ledger::halt::{HaltState, IntentEvent};
+use crate::ledger::halt::HaltState;
+use crate::ledger::intent_control::IntentEvent;
 use crate::ledger::{
     FillRow, IntentId, IntentRow, IntentView, OrderRow, OrderState, PositionId, PositionRow,
 };

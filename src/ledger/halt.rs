@@ -1,17 +1,15 @@
-//! The kill switch and the control API's own writes: the persistent halt flag
-//! (`control_flags`, key `halt`), flatten intents, refusals recorded while halted, and
-//! the timed intent history the API shows.
+//! The kill switch: the persistent halt flag (`control_flags`, key `halt`) and the
+//! flatten intents that latch it.
 //!
 //! Invariants:
 //! - the halt flag survives restarts (it is a row, not memory); halting an already
 //!   halted ledger keeps who set it first and when;
-//! - halting and flattening take the same advisory lock as open intents, so an open is
-//!   either stored before the halt (and then cancelled by it while still `accepted`) or
-//!   checked after it; `accepted` opens are cancelled in the halt's transaction, each
-//!   with an `intent_events` row;
+//! - halting and flattening take the same advisory lock as open intents and cancel the
+//!   `accepted` opens in their own transaction (one `intent_events` row each), so an
+//!   open stored before the halt never starts; an open stored after it is caught by the
+//!   caller's re-check (`cancel_if_accepted`);
 //! - a flatten sets the halt and stores its intent in ONE transaction; the halt stays
-//!   latched while a flatten intent is `accepted` or `working` (resume is refused);
-//! - an open refused because of the halt is stored as `failed` naming the halt.
+//!   latched while a flatten intent is `accepted` or `working` (resume is refused).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,9 +19,8 @@ use super::budget::lock_opens;
 use super::error::LedgerError;
 use super::ids::IntentId;
 use super::intents::{IntentCreated, NewIntent};
-use super::model::IntentRow;
 use super::Ledger;
-use crate::domain::{Direction, IntentKind, IntentState, Qty, Symbol, Usdt};
+use crate::domain::{IntentKind, IntentState};
 
 const HALT_KEY: &str = "halt";
 
@@ -85,15 +82,6 @@ pub enum ResumeOutcome {
     },
     /// Flatten intents are still to be confirmed flat: the halt stays latched.
     FlattenPending { intents: Vec<IntentId> },
-}
-
-/// One state change of an intent, with its time.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntentEvent {
-    pub from: IntentState,
-    pub to: IntentState,
-    pub cause: String,
-    pub at: DateTime<Utc>,
 }
 
 impl Ledger {
@@ -161,7 +149,9 @@ impl Ledger {
         }
         let mut tx = self.pool.begin().await?;
         lock_opens(&mut tx).await?;
-        let created = insert_or_replay(&mut tx, new, IntentState::Accepted, None).await?;
+        let created =
+            super::intent_control::insert_or_replay(&mut tx, new, IntentState::Accepted, None)
+                .await?;
         let flatten_id = (!created.replayed).then_some(created.intent.id);
         let halt = set_halt(&mut tx, actor, &new.reason, flatten_id).await?;
         let cancelled_opens = cancel_accepted(&mut tx, "open", &halt.refusal()).await?;
@@ -171,61 +161,6 @@ impl Ledger {
             cancelled_opens,
         };
         Ok((created, outcome))
-    }
-
-    /// Store `new` as `failed` with `error` (an open refused by the halt). A replayed key
-    /// returns the first intent instead.
-    pub async fn record_refused_intent(
-        &self,
-        new: &NewIntent,
-        error: &str,
-    ) -> Result<IntentCreated, LedgerError> {
-        let mut tx = self.pool.begin().await?;
-        let created = insert_or_replay(&mut tx, new, IntentState::Failed, Some(error)).await?;
-        tx.commit().await?;
-        Ok(created)
-    }
-
-    /// Cancel intent `id` if it is still `accepted` (nothing was sent for it).
-    /// Returns whether it was cancelled.
-    pub async fn cancel_if_accepted(&self, id: IntentId, cause: &str) -> Result<bool, LedgerError> {
-        let mut tx = self.pool.begin().await?;
-        let done = cancel_where(&mut tx, "id = $1", Some(id.get()), cause).await?;
-        tx.commit().await?;
-        Ok(!done.is_empty())
-    }
-
-    /// The intent stored under `key`, if any (to answer a replay before anything else).
-    pub async fn intent_by_idempotency_key(
-        &self,
-        key: &str,
-    ) -> Result<Option<IntentRow>, LedgerError> {
-        sqlx::query("SELECT * FROM intents WHERE idempotency_key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| IntentRow::decode(&r))
-            .transpose()
-    }
-
-    /// The state changes of intent `id` with their times, oldest first.
-    pub async fn intent_timeline(&self, id: IntentId) -> Result<Vec<IntentEvent>, LedgerError> {
-        let rows = sqlx::query(
-            "SELECT from_state, to_state, cause, at FROM intent_events WHERE intent_id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(IntentEvent {
-                    from: IntentState::parse(&r.try_get::<String, _>("from_state")?)?,
-                    to: IntentState::parse(&r.try_get::<String, _>("to_state")?)?,
-                    cause: r.try_get("cause")?,
-                    at: r.try_get("at")?,
-                })
-            })
-            .collect()
     }
 }
 
@@ -353,7 +288,7 @@ async fn cancel_accepted(
 
 /// Cancel the `accepted` intents matching `filter` (a fixed SQL fragment, never input),
 /// with one `intent_events` row each.
-async fn cancel_where(
+pub(super) async fn cancel_where(
     conn: &mut PgConnection,
     filter: &str,
     id: Option<i64>,
@@ -373,49 +308,4 @@ async fn cancel_where(
     };
     let ids = query.bind(cause).fetch_all(conn).await?;
     Ok(ids.into_iter().map(IntentId).collect())
-}
-
-async fn insert_or_replay(
-    conn: &mut PgConnection,
-    new: &NewIntent,
-    state: IntentState,
-    error: Option<&str>,
-) -> Result<IntentCreated, LedgerError> {
-    if new.idempotency_key.trim().is_empty() {
-        return Err(LedgerError::invalid("idempotency_key", "is empty"));
-    }
-    let inserted = sqlx::query(
-        "INSERT INTO intents (kind, venue, symbol, direction, position_mode, quantity,
-             notional_usdt, position_id, idempotency_key, reason, state, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
-    )
-    .bind(new.kind.as_str())
-    .bind(&new.venue)
-    .bind(new.symbol.as_ref().map(Symbol::as_str))
-    .bind(new.direction.map(Direction::as_str))
-    .bind(new.position_mode.as_str())
-    .bind(new.quantity.map(Qty::get))
-    .bind(new.notional_usdt.map(Usdt::get))
-    .bind(new.position_id)
-    .bind(&new.idempotency_key)
-    .bind(&new.reason)
-    .bind(state.as_str())
-    .bind(error)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(row) = inserted {
-        return Ok(IntentCreated {
-            intent: IntentRow::decode(&row)?,
-            replayed: false,
-        });
-    }
-    let first = sqlx::query("SELECT * FROM intents WHERE idempotency_key = $1")
-        .bind(&new.idempotency_key)
-        .fetch_one(conn)
-        .await?;
-    Ok(IntentCreated {
-        intent: IntentRow::decode(&first)?,
-        replayed: true,
-    })
 }

@@ -23,6 +23,7 @@ mod fills;
 pub mod halt;
 pub mod ids;
 mod intent_checks;
+pub mod intent_control;
 mod intents;
 pub mod model;
 mod orders;
