@@ -196,6 +196,25 @@ async fn a_flatten_halts_stores_its_intent_and_stays_latched_until_done(pool: Pg
 }
 
 #[sqlx::test]
+async fn a_retried_flatten_after_a_resume_does_not_halt_again(pool: PgPool) {
+    let app = spawn_app(&pool).await;
+    let body = json!({"idempotency_key": "flat-once"});
+    let (_, first) = app.post("/v1/flatten", &body).await;
+    app.post("/v1/resume", &json!({"force": true})).await;
+
+    let (status, retried) = app.post("/v1/flatten", &body).await;
+
+    assert_eq!(status, 200, "{retried}");
+    assert_eq!(
+        retried["flatten_intent"]["id"],
+        first["flatten_intent"]["id"]
+    );
+    assert_eq!(retried["halt"]["halted"], false);
+    assert_eq!(app.count("intents").await, 1);
+    app.stop().await;
+}
+
+#[sqlx::test]
 async fn resume_with_force_cancels_a_flatten_that_never_started(pool: PgPool) {
     let app = spawn_app(&pool).await;
     let (_, flat) = app

@@ -182,7 +182,7 @@ pub(super) async fn store_flatten(
         reason: meta.reason.clone(),
     };
     let (created, outcome) = state.ledger.flatten(&new, &meta.actor).await?;
-    set_halted(true);
+    set_halted(outcome.halt.halted);
     record_intent(
         "flatten",
         if created.replayed {

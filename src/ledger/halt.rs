@@ -152,8 +152,18 @@ impl Ledger {
         let created =
             super::intent_control::insert_or_replay(&mut tx, new, IntentState::Accepted, None)
                 .await?;
-        let flatten_id = (!created.replayed).then_some(created.intent.id);
-        let halt = set_halt(&mut tx, actor, &new.reason, flatten_id).await?;
+        if created.replayed {
+            // A retried request: the first one already halted. If an operator has
+            // resumed since, a retry must not halt again.
+            let halt = read_halt(&mut tx, false).await?;
+            tx.commit().await?;
+            let outcome = HaltOutcome {
+                halt,
+                cancelled_opens: Vec::new(),
+            };
+            return Ok((created, outcome));
+        }
+        let halt = set_halt(&mut tx, actor, &new.reason, Some(created.intent.id)).await?;
         let cancelled_opens = cancel_accepted(&mut tx, "open", &halt.refusal()).await?;
         tx.commit().await?;
         let outcome = HaltOutcome {
