@@ -8,6 +8,7 @@ use serde_json::json;
 use sluice::domain::{
     ClientOrderId, Direction, OrderRequest, OrderType, PositionSide, Qty, Side, Symbol,
 };
+use sluice::exchange::audit::AttemptRecord;
 use sluice::ledger::{IntentId, NewOrder, OrderState, OrderUpdate};
 use sqlx::PgPool;
 
@@ -288,6 +289,29 @@ async fn an_intent_shows_its_chunks_with_client_order_ids_attempts_and_errors(po
         .update_order_status("sl-1-0-1", &rejected)
         .await
         .expect("update");
+    let attempt = AttemptRecord {
+        venue: "binance-usdm".into(),
+        sent_at: chrono::Utc::now(),
+        exchange_time: None,
+        method: "POST".into(),
+        endpoint: "/fapi/v1/order".into(),
+        params: "symbol=SOLUSDT&side=BUY".into(),
+        is_order: true,
+        symbol: Some("SOLUSDT".into()),
+        client_order_id: Some("sl-1-0-1".into()),
+        http_status: Some(400),
+        error_code: Some(-2019),
+        error_msg: Some("Margin is insufficient.".into()),
+        error_class: Some("replan".into()),
+        latency_ms: 37,
+        used_weight_1m: Some(12),
+        order_count_10s: Some(1),
+        order_count_1m: Some(1),
+    };
+    app.ledger
+        .insert_attempts(&[attempt])
+        .await
+        .expect("attempt stored");
 
     let (status, shown) = app.get(&format!("/v1/intents/{}", intent_id.get())).await;
 
@@ -299,6 +323,9 @@ async fn an_intent_shows_its_chunks_with_client_order_ids_attempts_and_errors(po
     assert_eq!(chunk["last_error_code"], -2019);
     assert_eq!(chunk["quantity"], "2");
     assert_eq!(chunk["filled_quantity"], "0");
+    assert_eq!(chunk["requests"][0]["http_status"], 400);
+    assert_eq!(chunk["requests"][0]["latency_ms"], 37);
+    assert_eq!(chunk["requests"][0]["endpoint"], "/fapi/v1/order");
     app.stop().await;
 }
 

@@ -92,12 +92,19 @@ pub(super) async fn respond(state: &ApiState, id: IntentId, replayed: bool) -> A
         .await?
         .ok_or_else(|| ApiError::not_found(format!("intent #{id} not found")))?;
     let events = state.ledger.intent_timeline(id).await?;
+    let mut requests = Vec::new();
+    for order in &view.orders {
+        requests.extend(state.ledger.attempts_for(&order.client_order_id).await?);
+    }
     let status = if replayed {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
     };
-    Ok((status, Json(IntentResponse::build(view, events, replayed))))
+    Ok((
+        status,
+        Json(IntentResponse::build(view, events, &requests, replayed)),
+    ))
 }
 
 fn new_intent(state: &ApiState, kind: IntentKind, meta: &Meta) -> NewIntent {

@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Direction, IntentKind, IntentState, Qty, Symbol, Usdt};
+use crate::exchange::audit::AttemptRecord;
 use crate::ledger::halt::HaltState;
 use crate::ledger::intent_control::IntentEvent;
 use crate::ledger::{
@@ -54,6 +55,38 @@ pub struct ChunkView {
     pub last_error_msg: Option<String>,
     /// Every attempt's client order id, oldest first.
     pub client_order_ids: Vec<String>,
+    /// Every REST request sent for this chunk (placing, querying, cancelling), oldest
+    /// first: the evidence of what the exchange answered and how fast.
+    pub requests: Vec<RequestView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestView {
+    pub client_order_id: Option<String>,
+    pub sent_at: DateTime<Utc>,
+    pub method: String,
+    pub endpoint: String,
+    pub http_status: Option<u16>,
+    pub error_code: Option<i64>,
+    pub error_msg: Option<String>,
+    pub error_class: Option<String>,
+    pub latency_ms: i64,
+}
+
+impl From<&AttemptRecord> for RequestView {
+    fn from(a: &AttemptRecord) -> Self {
+        RequestView {
+            client_order_id: a.client_order_id.clone(),
+            sent_at: a.sent_at,
+            method: a.method.clone(),
+            endpoint: a.endpoint.clone(),
+            http_status: a.http_status,
+            error_code: a.error_code,
+            error_msg: a.error_msg.clone(),
+            error_class: a.error_class.clone(),
+            latency_ms: a.latency_ms,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,8 +109,14 @@ pub struct Timings {
 }
 
 impl IntentResponse {
-    pub fn build(view: IntentView, events: Vec<IntentEvent>, replayed: bool) -> Self {
-        let chunks = chunks_of(&view.orders);
+    /// `requests` are the REST attempts recorded for the intent's client order ids.
+    pub fn build(
+        view: IntentView,
+        events: Vec<IntentEvent>,
+        requests: &[AttemptRecord],
+        replayed: bool,
+    ) -> Self {
+        let chunks = chunks_of(&view.orders, requests);
         let filled = chunks
             .iter()
             .fold(Decimal::ZERO, |acc, c| acc + c.filled_quantity.get());
@@ -114,7 +153,7 @@ impl IntentResponse {
     }
 }
 
-fn chunks_of(orders: &[OrderRow]) -> Vec<ChunkView> {
+fn chunks_of(orders: &[OrderRow], requests: &[AttemptRecord]) -> Vec<ChunkView> {
     let mut by_chunk: BTreeMap<i32, Vec<&OrderRow>> = BTreeMap::new();
     for o in orders {
         by_chunk.entry(o.chunk_index).or_default().push(o);
@@ -138,9 +177,23 @@ fn chunks_of(orders: &[OrderRow]) -> Vec<ChunkView> {
                 last_error_code: attempts.iter().rev().find_map(|o| o.last_error_code),
                 last_error_msg: attempts.iter().rev().find_map(|o| o.last_error_msg.clone()),
                 client_order_ids: attempts.iter().map(|o| o.client_order_id.clone()).collect(),
+                requests: requests_of(&attempts, requests),
             })
         })
         .collect()
+}
+
+fn requests_of(attempts: &[&OrderRow], requests: &[AttemptRecord]) -> Vec<RequestView> {
+    let mut mine: Vec<&AttemptRecord> = requests
+        .iter()
+        .filter(|r| {
+            attempts
+                .iter()
+                .any(|o| r.client_order_id.as_deref() == Some(o.client_order_id.as_str()))
+        })
+        .collect();
+    mine.sort_by_key(|r| r.sent_at);
+    mine.into_iter().map(RequestView::from).collect()
 }
 
 fn timings_of(created: &DateTime<Utc>, updated: &DateTime<Utc>, events: &[IntentEvent]) -> Timings {
@@ -297,7 +350,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, (c, a, f))| order(i as i64 + 1, *c, *a, *f))
                 .collect();
-            let chunks = chunks_of(&orders);
+            let chunks = chunks_of(&orders, &[]);
             let distinct: std::collections::BTreeSet<i32> = specs.iter().map(|s| s.0).collect();
             prop_assert_eq!(chunks.len(), distinct.len());
             prop_assert_eq!(chunks.iter().map(|c| c.attempts).sum::<usize>(), orders.len());
