@@ -114,6 +114,35 @@ async fn the_cli_opens_shows_lists_and_halts_through_the_daemon(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn the_cli_flattens_and_resume_is_refused_while_the_flatten_is_pending(pool: PgPool) {
+    let app = spawn_app(&pool).await;
+    let addr = app.addr.to_string();
+
+    let flatten = run(
+        addr.clone(),
+        &["flatten", "--symbol", "SOLUSDT", "--reason", "drill"],
+    )
+    .await;
+    let resume = run(addr.clone(), &["resume"]).await;
+    let budget = run(addr.clone(), &["budget", "--json"]).await;
+
+    let text = String::from_utf8_lossy(&flatten.stdout);
+    assert!(
+        flatten.status.success(),
+        "{}",
+        String::from_utf8_lossy(&flatten.stderr)
+    );
+    assert!(
+        text.contains("HALTED by cli:tester") && text.contains("flatten SOLUSDT: accepted"),
+        "{text}"
+    );
+    assert_eq!(resume.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&resume.stderr).contains("flatten_pending"));
+    assert_eq!(stdout_json(&budget)["available"], "1000");
+    app.stop().await;
+}
+
+#[sqlx::test]
 async fn intent_wait_follows_the_intent_to_its_final_state(pool: PgPool) {
     let app = spawn_app(&pool).await;
     let (_, first) = app
