@@ -112,15 +112,16 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
 
 /// `sluice run`: migrate, serve the control API, until SIGINT/SIGTERM.
 async fn run_daemon(settings: Settings, args: &RunArgs) -> anyhow::Result<Outcome> {
-    if args.paper {
-        anyhow::bail!("--paper: the in-process simulator is not wired into this build yet; run `sluice sim` and point exchange.rest_url at it");
-    }
-    let app = crate::startup::Application::build(settings).await?;
     let (trigger, shutdown) = crate::shutdown::channel();
     tokio::spawn(async move {
         crate::shutdown::os_signal().await;
         trigger.trigger();
     });
+    if args.paper {
+        crate::paper::run(settings, shutdown).await?;
+        return Ok(Outcome::Ok);
+    }
+    let app = crate::startup::Application::build(settings).await?;
     app.run_until_stopped(shutdown).await?;
     Ok(Outcome::Ok)
 }

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
+use crate::settings::{Secret, Settings, Venue};
 use crate::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
 use crate::sim::{Scenario, SimHandle};
 
@@ -51,6 +52,31 @@ pub async fn start_simulator(listen: SocketAddr) -> anyhow::Result<SimHandle> {
     crate::sim::spawn(demo_scenario()?, listen)
         .await
         .context("failed to start the paper-mode simulator")
+}
+
+/// Point `settings` at a running paper simulator with the demo account's keys.
+pub fn point_at(settings: &mut Settings, sim: &SimHandle) {
+    settings.exchange.venue = Venue::Custom;
+    settings.exchange.rest_url = Some(sim.base_url());
+    settings.exchange.ws_url = Some(sim.ws_url());
+    settings.exchange.api_key = Some(DEMO_API_KEY.to_string());
+    settings.exchange.api_secret = Some(Secret::new(DEMO_API_SECRET.to_string()));
+    settings.exchange.api_secret_file = None;
+}
+
+/// `sluice run --paper`: the demo simulator on a loopback port, then the normal daemon
+/// (real adapter, real ledger) against it, until `shutdown`.
+pub async fn run(
+    mut settings: Settings,
+    shutdown: crate::shutdown::Shutdown,
+) -> anyhow::Result<()> {
+    let sim = start_simulator(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    tracing::info!(simulator = %sim.base_url(), "paper mode: simulator holds SHORT {DEMO_SHORT_QTY} SOLUSDT with a hidden MARKET cap of 400");
+    point_at(&mut settings, &sim);
+    let app = crate::startup::Application::build(settings).await?;
+    let result = app.run_until_stopped(shutdown).await;
+    sim.shutdown().await;
+    result
 }
 
 #[cfg(test)]

@@ -16,7 +16,12 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, ApiState, MarkPrices, Readiness};
 use crate::domain::{PositionMode, Symbol, Usdt};
+use crate::exchange::binance::{
+    run_audit_writer, AttemptSink, AuditBuffer, BinanceConfig, BinanceFutures,
+};
+use crate::exchange::Exchange;
 use crate::ledger::Ledger;
+use crate::router::{Executor, ExecutorConfig, ExecutorDeps};
 use crate::settings::Settings;
 use crate::shutdown::Shutdown;
 
@@ -30,6 +35,15 @@ pub struct Application {
     api_addr: SocketAddr,
     readiness: Arc<Readiness>,
     mark_prices: Option<Arc<dyn MarkPrices>>,
+    trading: Option<Trading>,
+}
+
+/// The exchange side of the daemon: without it, `Application` serves the API only.
+pub struct Trading {
+    pub exchange: Arc<dyn Exchange>,
+    /// The adapter's attempt buffer, drained into `order_attempts` by a writer task.
+    pub audit: Option<AuditBuffer>,
+    pub config: ExecutorConfig,
 }
 
 impl Application {
@@ -39,7 +53,26 @@ impl Application {
         let ledger = Ledger::connect(settings.database_url()?)
             .await
             .context("failed to connect to the ledger database")?;
-        Self::build_with_ledger(settings, ledger).await
+        let trading = connect_exchange(&settings).await?;
+        let app = Self::build_with_ledger(settings, ledger).await?;
+        Ok(match trading {
+            Some(t) => app.with_trading(t),
+            None => {
+                tracing::warn!("exchange.api_key/api_secret not set: the executor is NOT running (control API only)");
+                app
+            }
+        })
+    }
+
+    /// Execute intents on `trading.exchange` (and value opens at its mark prices).
+    pub fn with_trading(mut self, trading: Trading) -> Self {
+        if self.mark_prices.is_none() {
+            self.mark_prices = Some(Arc::new(api::prices::ExchangeMarkPrices(
+                trading.exchange.clone(),
+            )));
+        }
+        self.trading = Some(trading);
+        self
     }
 
     /// As [`Application::build`], on an existing ledger handle (tests pass a pool).
@@ -66,6 +99,7 @@ impl Application {
             api_addr,
             readiness: Arc::new(Readiness::default()),
             mark_prices: None,
+            trading: None,
         })
     }
 
@@ -110,8 +144,12 @@ impl Application {
         })
     }
 
-    pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(mut self, shutdown: Shutdown) -> anyhow::Result<()> {
         let state = self.api_state()?;
+        let executor = match self.trading.take() {
+            Some(t) => Some(self.start_trading(t, &shutdown).await?),
+            None => None,
+        };
         let halt = self
             .ledger
             .halt_state()
@@ -139,7 +177,74 @@ impl Application {
             .await
             .context("control API failed")?;
         crate::systemd::notify_stopping();
+        if let Some(e) = executor {
+            e.stopped().await;
+        }
         tracing::info!("sluice stopped");
         Ok(())
     }
+}
+
+impl Application {
+    /// Audit writer, then the executor (which recovers and adopts before it sends).
+    async fn start_trading(
+        &self,
+        t: Trading,
+        shutdown: &Shutdown,
+    ) -> anyhow::Result<crate::router::ExecutorHandle> {
+        if let Some(audit) = t.audit {
+            let sink: Arc<dyn AttemptSink> = Arc::new(self.ledger.clone());
+            // The writer takes a watch receiver: bridge the shutdown signal to one.
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let mut stop = shutdown.clone();
+            tokio::spawn(async move {
+                stop.recv().await;
+                let _ = stop_tx.send(true);
+            });
+            tokio::spawn(run_audit_writer(audit, sink, stop_rx));
+        }
+        let mut config = t.config;
+        config.adopt_unknown_positions = self.settings.daemon.adopt_unknown_positions;
+        let deps = ExecutorDeps {
+            ledger: self.ledger.clone(),
+            exchange: t.exchange,
+            venue: VENUE.to_string(),
+            config,
+        };
+        let handle = Executor::spawn(deps, shutdown.clone())
+            .await
+            .context("failed to start the executor")?;
+        tracing::info!(
+            recovered_orders = handle.recovered_orders,
+            adopted_positions = handle.adopted.len(),
+            "executor running"
+        );
+        Ok(handle)
+    }
+}
+
+/// The Binance adapter from `[exchange]`, or None when no credentials are configured.
+pub async fn connect_exchange(settings: &Settings) -> anyhow::Result<Option<Trading>> {
+    let (Some(key), Some(secret)) = (
+        settings.exchange.api_key.clone(),
+        settings.exchange.api_secret.clone(),
+    ) else {
+        return Ok(None);
+    };
+    let rest = url::Url::parse(&settings.rest_url()).context("exchange.rest_url: not a URL")?;
+    let ws = url::Url::parse(&settings.ws_url()).context("exchange.ws_url: not a URL")?;
+    let mut cfg = BinanceConfig::new(rest, ws, key, secret.into_secret_string());
+    cfg.recv_window_ms = settings.exchange.recv_window_ms;
+    cfg.request_timeout = std::time::Duration::from_millis(settings.exchange.request_timeout_ms);
+    cfg.risk_reserve_share = settings.exchange.risk_reserve_share;
+    cfg.venue_name = VENUE.to_string();
+    let audit = AuditBuffer::new(100_000);
+    let exchange = BinanceFutures::connect(cfg, audit.clone())
+        .await
+        .context("failed to connect to the exchange")?;
+    Ok(Some(Trading {
+        exchange,
+        audit: Some(audit),
+        config: ExecutorConfig::default(),
+    }))
 }
