@@ -64,7 +64,8 @@ pub(crate) async fn resolve(
 /// Crash recovery: resolve every non-terminal order before anything new is sent.
 /// Retries (with a bounded delay) until every order is resolved or shutdown is asked.
 pub(crate) async fn recover_orders(ctx: &Ctx, shutdown: &Shutdown) -> anyhow::Result<usize> {
-    let pending = ctx.ledger.non_terminal_orders().await?;
+    let mut pending = ctx.ledger.non_terminal_orders().await?;
+    pending.extend(short_of_fills(ctx).await?);
     let mut count = 0;
     for order in pending.iter().filter(|o| o.venue == ctx.venue) {
         resolve_until_answered(ctx, order, shutdown).await?;
@@ -77,6 +78,23 @@ pub(crate) async fn recover_orders(ctx: &Ctx, shutdown: &Shutdown) -> anyhow::Re
         );
     }
     Ok(count)
+}
+
+/// Orders of still-active intents that ended (filled, cancelled, expired) with fewer
+/// fills in the ledger than their quantity: a crash between the exchange's answer and
+/// the stream's fills leaves exactly these. Their trades are backfilled by resolution.
+async fn short_of_fills(ctx: &Ctx) -> anyhow::Result<Vec<OrderRow>> {
+    let mut out = Vec::new();
+    for intent in ctx.ledger.active_intents(&ctx.venue).await? {
+        let orders = ctx.ledger.orders_of_intent(intent.id).await?;
+        out.extend(orders.into_iter().filter(|o| {
+            matches!(
+                o.status,
+                OrderState::Filled | OrderState::Canceled | OrderState::Expired
+            ) && o.filled_quantity < o.quantity
+        }));
+    }
+    Ok(out)
 }
 
 async fn resolve_until_answered(

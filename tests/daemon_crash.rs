@@ -1,0 +1,263 @@
+//! Crash safety: the real `sluice` binary is SIGKILLed at seeded random moments during a
+//! 50-chunk close, restarted, and after each trial the exchange is flat, no chunk was
+//! sent twice, and the ledger equals the exchange.
+
+mod daemon_common;
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use daemon_common::*;
+use rand::{Rng, SeedableRng};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use secrecy::SecretString;
+use sluice::domain::{
+    validate, ClientOrderId, IntentState, OrderRequest, OrderType, PositionSide, Price, Qty, Side,
+    TimeInForce,
+};
+use sluice::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures};
+use sluice::exchange::Exchange;
+use sluice::ledger::{IntentId, Ledger};
+use sluice::router::client_id::SluiceOrderId;
+use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
+use sluice::sim::{spawn, SimHandle};
+use sqlx::PgPool;
+use url::Url;
+
+const TRIALS: usize = 5;
+const POSITION: &str = "5000";
+
+/// SOLUSDT publishes a MARKET cap of 100: a 5,000 close is 50 chunks.
+fn crash_scenario() -> sluice::sim::Scenario {
+    scenario(
+        "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n",
+        "",
+    )
+}
+
+fn database_url(db: &str) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let (prefix, _) = base.rsplit_once('/').expect("url with a database");
+    format!("{prefix}/{db}")
+}
+
+fn start_daemon(sim: &SimHandle, db_url: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["run"])
+        .env("DATABASE_URL", db_url)
+        .env("SLUICE__API__LISTEN", "127.0.0.1:0")
+        .env_remove("SLUICE__API__TOKEN")
+        .env("SLUICE__EXCHANGE__VENUE", "custom")
+        .env("SLUICE__EXCHANGE__REST_URL", sim.base_url())
+        .env("SLUICE__EXCHANGE__WS_URL", sim.ws_url())
+        .env("SLUICE__EXCHANGE__API_KEY", DEMO_API_KEY)
+        .env("SLUICE__EXCHANGE__API_SECRET", DEMO_API_SECRET)
+        .env("SLUICE__TELEMETRY__LOG_FILTER", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sluice starts")
+}
+
+/// Open SHORT 5000 by hand (a LIMIT IOC through the book): the daemon will adopt it.
+async fn open_short_by_hand(ex: &BinanceFutures, trial: usize) {
+    let sol = sym("SOLUSDT");
+    let rules = ex
+        .symbol_rules()
+        .await
+        .expect("rules")
+        .into_iter()
+        .find(|r| r.symbol == sol)
+        .expect("SOLUSDT");
+    let mark = ex.mark_price(&sol).await.expect("mark").mark_price;
+    let price = (mark.get() * dec!(0.97)).round_dp(2);
+    let req = OrderRequest {
+        symbol: sol,
+        side: Side::Sell,
+        position_side: PositionSide::Both,
+        order_type: OrderType::Limit,
+        quantity: Qty::parse("q", POSITION).expect("qty"),
+        price: Some(Price::new("p", price).expect("price")),
+        time_in_force: Some(TimeInForce::Ioc),
+        reduce_only: false,
+        client_order_id: ClientOrderId::new(&format!("hand-{trial}")).expect("id"),
+    };
+    let order = validate(&rules, req, mark).expect("filters");
+    let r = ex.place_order(&order).await.expect("hand order");
+    assert_eq!(
+        r.executed_qty.get(),
+        Decimal::from(5000),
+        "the book filled the hand order"
+    );
+}
+
+/// Wait (bounded) until `pred` holds on the ledger.
+async fn until<F, Fut>(what: &str, within: Duration, mut pred: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while !pred().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn adopted_short(ledger: &Ledger) -> Option<sluice::ledger::PositionId> {
+    ledger
+        .open_positions()
+        .await
+        .expect("positions")
+        .iter()
+        .find(|p| p.quantity.get() == Decimal::from(5000))
+        .map(|p| p.id)
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool: PgPool) {
+    let (db,): (String,) = sqlx::query_as("SELECT current_database()")
+        .fetch_one(&pool)
+        .await
+        .expect("db name");
+    let db_url = database_url(&db);
+    let ledger = Ledger::from_pool(pool);
+    let sim = spawn(crash_scenario(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let cfg = BinanceConfig::new(
+        Url::parse(&sim.base_url()).expect("url"),
+        Url::parse(&sim.ws_url()).expect("url"),
+        DEMO_API_KEY.into(),
+        SecretString::from(DEMO_API_SECRET.to_string()),
+    );
+    let hand = BinanceFutures::connect(cfg, AuditBuffer::new(1000))
+        .await
+        .expect("test adapter");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2025_10_11);
+    for trial in 0..TRIALS {
+        // Arrange: a SHORT 5000 the ledger does not know yet; the daemon adopts it.
+        open_short_by_hand(&hand, trial).await;
+        let mut daemon = start_daemon(&sim, &db_url);
+        until("adoption", Duration::from_secs(60), || async {
+            adopted_short(&ledger).await.is_some()
+        })
+        .await;
+        let position = adopted_short(&ledger).await.expect("adopted");
+        let intent = ledger
+            .create_intent(
+                &close_all(position, &format!("crash-{trial}")),
+                allocation(),
+            )
+            .await
+            .expect("close stored")
+            .intent
+            .id;
+
+        // Act: SIGKILL after a random number of chunks was recorded, then restart.
+        let kill_after = rng.gen_range(1..50usize);
+        until("chunks recorded", Duration::from_secs(60), || async {
+            ledger.orders_of_intent(intent).await.expect("orders").len() >= kill_after
+                || ledger
+                    .intent(intent)
+                    .await
+                    .expect("i")
+                    .expect("i")
+                    .state
+                    .is_terminal()
+        })
+        .await;
+        daemon.kill().expect("SIGKILL");
+        daemon.wait().expect("reaped");
+        let mut daemon = start_daemon(&sim, &db_url);
+        until("the close to finish", Duration::from_secs(90), || async {
+            ledger
+                .intent(intent)
+                .await
+                .expect("i")
+                .expect("i")
+                .state
+                .is_terminal()
+        })
+        .await;
+        daemon.kill().expect("stop");
+        daemon.wait().expect("reaped");
+
+        // Assert.
+        assert_trial(&ledger, &sim, intent, trial, kill_after).await;
+    }
+    sim.shutdown().await;
+}
+
+async fn assert_trial(ledger: &Ledger, sim: &SimHandle, intent: IntentId, trial: usize, k: usize) {
+    let row = ledger.intent(intent).await.expect("read").expect("intent");
+    assert_eq!(
+        row.state,
+        IntentState::Done,
+        "trial {trial} (kill after {k}): {:?}",
+        row.error
+    );
+    let state: serde_json::Value = reqwest::get(format!("{}/sim/state", sim.base_url()))
+        .await
+        .expect("state")
+        .json()
+        .await
+        .expect("json");
+    let account = &state["accounts"][0];
+    let positions = account["positions"].as_array().cloned().unwrap_or_default();
+    assert!(
+        positions.is_empty(),
+        "trial {trial}: exchange flat, got {positions:?}"
+    );
+    // No chunk sent twice: per chunk index of this intent, at most one order executed.
+    let mut executed: HashMap<u32, Decimal> = HashMap::new();
+    let mut total = Decimal::ZERO;
+    for o in account["orders"].as_array().expect("orders") {
+        let coid = o["clientOrderId"].as_str().unwrap_or("");
+        let Ok(id) = SluiceOrderId::parse(coid) else {
+            continue;
+        };
+        if id.intent != sluice::router::client_id::IntentRef::Seq(intent.get() as u64) {
+            continue;
+        }
+        let qty: Decimal = o["executedQty"]
+            .as_str()
+            .expect("qty")
+            .parse()
+            .expect("dec");
+        if qty > Decimal::ZERO {
+            assert!(
+                executed.insert(id.chunk, qty).is_none(),
+                "trial {trial}: chunk {} executed twice",
+                id.chunk
+            );
+            total += qty;
+        }
+    }
+    assert_eq!(
+        total,
+        Decimal::from(5000),
+        "trial {trial}: exactly the position was closed"
+    );
+    // The ledger equals the exchange: nothing open, every executed quantity applied.
+    assert!(
+        ledger.open_positions().await.expect("p").is_empty(),
+        "trial {trial}: ledger flat"
+    );
+    let filled: Decimal = ledger
+        .orders_of_intent(intent)
+        .await
+        .expect("orders")
+        .iter()
+        .map(|o| o.filled_quantity.get())
+        .sum();
+    assert_eq!(
+        filled, total,
+        "trial {trial}: ledger fills equal exchange executions"
+    );
+}

@@ -1,0 +1,140 @@
+//! The executor under exchange distress (seed 003) and in hedge mode, end to end against
+//! the simulator through the real adapter.
+
+mod daemon_common;
+
+use std::time::Duration;
+
+use daemon_common::*;
+use rust_decimal_macros::dec;
+use sluice::domain::{Direction, IntentState, PositionSide, Side};
+use sluice::ledger::PositionStatus;
+use sqlx::PgPool;
+
+/// SOLUSDT with a published MARKET cap of 100 (a 1,000 close is 10 chunks), and the
+/// 2025-10-11 fault profile on order endpoints for the first `until` scenario seconds.
+fn seed_003_scenario(until: u32) -> sluice::sim::Scenario {
+    scenario(
+        &format!(
+            "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n\
+             [[faults]]\nfrom = 0\nuntil = {until}\nprofile = \"2025-10-11\"\n"
+        ),
+        "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"1000\", entry_price = \"180\" } ]",
+    )
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn seed_003_the_close_completes_after_the_storm_and_opens_are_refused_during_it(
+    pool: PgPool,
+) {
+    // Arrange: the SHORT is adopted; the 2025-10-11 profile runs for 8 seconds.
+    let d = start(pool.clone(), seed_003_scenario(8), fast_config()).await;
+    let position = d.executor.as_ref().expect("executor").adopted[0].clone();
+
+    // Act: close it; once the close has met the storm, ask for an open.
+    let close = d.submit(close_all(position.id, "seed-003-close")).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let errors = d
+            .ledger
+            .orders_of_intent(close)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|o| o.last_error_code.is_some() || o.last_error_msg.is_some())
+            .count();
+        if errors >= 10 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the storm never hit the close"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let open = d
+        .submit(open("BTCUSDT", Direction::Long, "0.01", "seed-003-open"))
+        .await;
+    let closed = d.until_terminal(close, Duration::from_secs(120)).await;
+    let opened = d.until_terminal(open, Duration::from_secs(30)).await;
+
+    // Assert: the close completed, the open was refused with the breaker's reason.
+    assert_eq!(
+        closed.state,
+        IntentState::Done,
+        "close error: {:?}",
+        closed.error
+    );
+    assert!(d.sim_positions().await.is_empty(), "flat after recovery");
+    let row = d.ledger.position(position.id).await.unwrap().unwrap();
+    assert_eq!(row.status, PositionStatus::Closed);
+    assert_eq!(opened.state, IntentState::Failed);
+    let reason = opened.error.unwrap_or_default();
+    assert!(
+        reason.contains("refused"),
+        "open refusal names the breaker: {reason}"
+    );
+    // Never a 429 or a 418: the backoff kept sluice inside the rate budget.
+    let (banned,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM order_attempts WHERE http_status IN (418, 429)")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(banned, 0);
+    // Every order the close sent is in order_attempts (the evidence trail).
+    let orders = d.ledger.orders_of_intent(close).await.unwrap();
+    assert!(
+        orders.len() > 10,
+        "the storm forced retries: {} orders",
+        orders.len()
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    for o in &orders {
+        loop {
+            if !d
+                .ledger
+                .attempts_for(&o.client_order_id)
+                .await
+                .unwrap()
+                .is_empty()
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} has no attempt row",
+                o.client_order_id
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    assert!(d.ledger.anomalies().await.unwrap().is_empty());
+    d.stop().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_hedge_mode_long_is_closed_with_the_closing_side_on_its_own_leg(pool: PgPool) {
+    // Arrange: a hedge-mode account holding LONG 30 SOLUSDT (adopted).
+    let s = scenario(
+        "",
+        "position_mode = \"hedge\"\npositions = [ { symbol = \"SOLUSDT\", side = \"LONG\", quantity = \"30\", entry_price = \"180\" } ]",
+    );
+    let d = start(pool, s, fast_config()).await;
+    let position = d.executor.as_ref().expect("executor").adopted[0].clone();
+    assert_eq!(position.position_side, PositionSide::Long);
+
+    // Act.
+    let id = d.submit(close_all(position.id, "hedge-close")).await;
+    let row = d.until_terminal(id, Duration::from_secs(30)).await;
+
+    // Assert: SELL on the LONG leg, flat, closed.
+    assert_eq!(row.state, IntentState::Done, "error: {:?}", row.error);
+    assert!(d.sim_positions().await.is_empty());
+    let orders = d.ledger.orders_of_intent(id).await.unwrap();
+    assert!(orders
+        .iter()
+        .all(|o| o.side == Side::Sell && o.position_side == PositionSide::Long));
+    let filled: rust_decimal::Decimal = orders.iter().map(|o| o.filled_quantity.get()).sum();
+    assert_eq!(filled, dec!(30));
+    d.stop().await;
+}
