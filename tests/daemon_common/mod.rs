@@ -42,8 +42,10 @@ pub fn scenario(extra: &str, account_extra: &str) -> Scenario {
 }
 
 pub fn fast_config() -> ExecutorConfig {
-    let mut cfg = ExecutorConfig::default();
-    cfg.poll_interval = Duration::from_millis(20);
+    let mut cfg = ExecutorConfig {
+        poll_interval: Duration::from_millis(20),
+        ..ExecutorConfig::default()
+    };
     cfg.backoff.base = Duration::from_millis(20);
     cfg.backoff.max = Duration::from_millis(200);
     cfg

@@ -1,0 +1,328 @@
+//! End-to-end benchmark: the real `sluice run` binary against the in-process simulator,
+//! over a fresh Postgres database per scenario. Not a timed test: it measures and prints.
+//!
+//! Run: `eval "$(scripts/postgres.sh)"; cargo bench --profile dev --bench e2e_daemon`
+//! (`--profile dev` reuses the dev build; a release build measures faster numbers).
+//!
+//! Measures: intent accepted → first order on the wire (p50/p99, 50 opens); time to flat
+//! for the seed-000 close (3 runs); a 1,000-order flatten across 50 symbols against the
+//! exchange's floor of 300 orders / 10 s; daemon CPU time per order; resident memory.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sluice::domain::{Direction, IntentKind, PositionMode, Qty, Symbol, Usdt};
+use sluice::ledger::{IntentId, Ledger, NewIntent};
+use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
+use sluice::sim::{spawn, Scenario, SimHandle};
+
+const VENUE: &str = "binance-usdm";
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let base = std::env::var("DATABASE_URL").map_err(|_| {
+        anyhow::anyhow!("DATABASE_URL: run `eval \"$(scripts/postgres.sh)\"` first")
+    })?;
+    latency(&base).await?;
+    seed_000(&base).await?;
+    flatten_1000(&base).await?;
+    Ok(())
+}
+
+async fn fresh_db(base: &str, name: &str) -> anyhow::Result<(String, Ledger)> {
+    let admin = Ledger::connect(base).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(admin.pool())
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(admin.pool())
+        .await?;
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .ok_or_else(|| anyhow::anyhow!("DATABASE_URL has no database"))?;
+    let url = format!("{prefix}/{name}");
+    let ledger = Ledger::connect(&url).await?;
+    ledger.migrate().await?;
+    Ok((url, ledger))
+}
+
+fn daemon(sim: &SimHandle, db_url: &str) -> anyhow::Result<Child> {
+    Ok(Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("run")
+        .env("DATABASE_URL", db_url)
+        .env("SLUICE__API__LISTEN", "127.0.0.1:0")
+        .env_remove("SLUICE__API__TOKEN")
+        .env("SLUICE__EXCHANGE__VENUE", "custom")
+        .env("SLUICE__EXCHANGE__REST_URL", sim.base_url())
+        .env("SLUICE__EXCHANGE__WS_URL", sim.ws_url())
+        .env("SLUICE__EXCHANGE__API_KEY", DEMO_API_KEY)
+        .env("SLUICE__EXCHANGE__API_SECRET", DEMO_API_SECRET)
+        .env("SLUICE__BUDGET__ALLOCATION_USDT", "100000000")
+        .env("SLUICE__TELEMETRY__LOG_FILTER", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?)
+}
+
+fn scenario(symbols: &str, positions: &str) -> anyhow::Result<Scenario> {
+    let text = format!(
+        "{symbols}\n[[accounts]]\napi_key = \"{DEMO_API_KEY}\"\napi_secret = \"{DEMO_API_SECRET}\"\nusdt = \"100000000\"\npositions = [ {positions} ]\n"
+    );
+    Scenario::from_toml_str(&text).map_err(|e| anyhow::anyhow!(e))
+}
+
+async fn wait_done(
+    ledger: &Ledger,
+    id: IntentId,
+    within: Duration,
+) -> anyhow::Result<DateTime<Utc>> {
+    let deadline = Instant::now() + within;
+    loop {
+        let row = ledger
+            .intent(id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("intent gone"))?;
+        if row.state.is_terminal() {
+            anyhow::ensure!(
+                row.error.is_none(),
+                "intent #{id} ended {:?}: {:?}",
+                row.state,
+                row.error
+            );
+            return Ok(row.updated_at);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "intent #{id} not done within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn wait_for<F, Fut>(within: Duration, mut pred: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    let deadline = Instant::now() + within;
+    while !pred().await? {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "condition not met within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn new_intent(kind: IntentKind, key: String) -> NewIntent {
+    NewIntent {
+        kind,
+        venue: VENUE.into(),
+        symbol: None,
+        direction: None,
+        position_mode: PositionMode::OneWay,
+        quantity: None,
+        notional_usdt: None,
+        reference_price: None,
+        position_id: None,
+        idempotency_key: key,
+        reason: "bench".into(),
+    }
+}
+
+/// Intent accepted (stored) → first attempt of its first order handed to HTTP.
+async fn latency(base: &str) -> anyhow::Result<()> {
+    let sim = spawn(scenario("", "")?, "127.0.0.1:0".parse()?).await?;
+    let (url, ledger) = fresh_db(base, "sluice_bench_latency").await?;
+    let mut child = daemon(&sim, &url)?;
+    wait_for(Duration::from_secs(60), || async {
+        Ok(!ledger
+            .attempt_facts(DateTime::<Utc>::MIN_UTC, Utc::now())
+            .await?
+            .is_empty())
+    })
+    .await
+    .ok();
+    let mut samples = Vec::new();
+    for i in 0..50 {
+        let mut n = new_intent(IntentKind::Open, format!("lat-{i}"));
+        n.symbol = Some(Symbol::new("SOLUSDT")?);
+        n.direction = Some(if i % 2 == 0 {
+            Direction::Long
+        } else {
+            Direction::Short
+        });
+        n.quantity = Some(Qty::parse("quantity", "1")?);
+        n.reference_price = Some(sluice::domain::Price::parse("p", "180")?);
+        if i % 2 == 1 {
+            // One-way: the SHORT open needs the LONG closed first; close it instead.
+            let pos = ledger.open_positions().await?;
+            n = new_intent(IntentKind::Close, format!("lat-{i}"));
+            n.position_id = pos.first().map(|p| p.id);
+        }
+        let created = ledger
+            .create_intent(&n, Usdt::new(Decimal::new(100_000_000, 0)))
+            .await?
+            .intent;
+        wait_done(&ledger, created.id, Duration::from_secs(30)).await?;
+        let orders = ledger.orders_of_intent(created.id).await?;
+        let first = orders.first().ok_or_else(|| anyhow::anyhow!("no order"))?;
+        let mut sent = None;
+        for _ in 0..500 {
+            sent = ledger
+                .attempts_for(&first.client_order_id)
+                .await?
+                .first()
+                .map(|a| a.sent_at);
+            if sent.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let sent = sent.ok_or_else(|| anyhow::anyhow!("attempt never stored"))?;
+        samples.push((sent - created.created_at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+    }
+    child.kill()?;
+    child.wait()?;
+    sim.shutdown().await;
+    samples.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "intent accepted -> first order on the wire (50 intents, executor poll 50 ms): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&samples, 50.0),
+        percentile(&samples, 99.0),
+        samples.last().copied().unwrap_or(0.0)
+    );
+    Ok(())
+}
+
+/// The seed-000 close: one intent, hidden cap 400 learned, until flat.
+async fn seed_000(base: &str) -> anyhow::Result<()> {
+    for run in 0..3 {
+        let sim = sluice::paper::start_simulator("127.0.0.1:0".parse()?).await?;
+        let (url, ledger) = fresh_db(base, &format!("sluice_bench_seed000_{run}")).await?;
+        let mut child = daemon(&sim, &url)?;
+        wait_for(Duration::from_secs(60), || async {
+            Ok(!ledger.open_positions().await?.is_empty())
+        })
+        .await?;
+        let pos = ledger.open_positions().await?;
+        let mut n = new_intent(IntentKind::Close, format!("seed000-{run}"));
+        n.position_id = pos.first().map(|p| p.id);
+        let created = ledger
+            .create_intent(&n, Usdt::new(Decimal::ONE))
+            .await?
+            .intent;
+        let done = wait_done(&ledger, created.id, Duration::from_secs(120)).await?;
+        let orders = ledger.orders_of_intent(created.id).await?;
+        let filled = orders
+            .iter()
+            .filter(|o| !o.filled_quantity.is_zero())
+            .count();
+        println!(
+            "seed 000 close (8,486.84 SOLUSDT, hidden cap 400), run {run}: flat in {} ms, {} orders ({} filled, {} refused -4005)",
+            (done - created.created_at).num_milliseconds(),
+            orders.len(),
+            filled,
+            orders.iter().filter(|o| o.last_error_code == Some(-4005)).count()
+        );
+        child.kill()?;
+        child.wait()?;
+        sim.shutdown().await;
+    }
+    Ok(())
+}
+
+/// 50 symbols × SHORT 2,000 with a MARKET cap of 100: a flatten of 1,000 orders.
+async fn flatten_1000(base: &str) -> anyhow::Result<()> {
+    let names: Vec<String> = (0..50).map(|i| format!("BENCH{i:02}USDT")).collect();
+    let symbols: String = names
+        .iter()
+        .map(|n| format!("[[symbols]]\nname = \"{n}\"\nmark_price = \"100\"\nstep_size = \"1\"\nmin_qty = \"1\"\nmarket_min_qty = \"1\"\nmarket_max_qty = \"100\"\nlevel_qty = \"5000\"\nmin_notional = \"5\"\n"))
+        .collect();
+    let positions: Vec<String> = names
+        .iter()
+        .map(|n| format!("{{ symbol = \"{n}\", side = \"SHORT\", quantity = \"2000\", entry_price = \"100\" }}"))
+        .collect();
+    let sim = spawn(
+        scenario(&symbols, &positions.join(", "))?,
+        "127.0.0.1:0".parse()?,
+    )
+    .await?;
+    let (url, ledger) = fresh_db(base, "sluice_bench_flatten").await?;
+    let mut child = daemon(&sim, &url)?;
+    let pid = child.id();
+    wait_for(Duration::from_secs(120), || async {
+        Ok(ledger.open_positions().await?.len() == 50)
+    })
+    .await?;
+    let cpu_before = cpu_ms(pid)?;
+    let mut n = new_intent(IntentKind::Flatten, "bench-flatten".into());
+    n.position_mode = PositionMode::OneWay;
+    let (created, _) = ledger.flatten(&n, "bench").await?;
+    let started = Instant::now();
+    wait_done(&ledger, created.intent.id, Duration::from_secs(600)).await?;
+    let elapsed = started.elapsed();
+    let cpu = cpu_ms(pid)? - cpu_before;
+    let rss = rss_kb(pid)?;
+    let orders = ledger.orders_of_intent(created.intent.id).await?;
+    let sent = orders.len();
+    let (throttled,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM order_attempts WHERE http_status IN (418, 429)")
+            .fetch_one(ledger.pool())
+            .await?;
+    let times: Vec<DateTime<Utc>> = orders.iter().map(|o| o.created_at).collect();
+    let max_10s = times
+        .iter()
+        .map(|t| {
+            times
+                .iter()
+                .filter(|u| **u >= *t && **u < *t + chrono::Duration::seconds(10))
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    println!(
+        "flatten across 50 symbols: {sent} orders in {:.1} s ({:.1} orders/s; floor 300/10 s = 30/s -> >= {:.1} s); busiest 10 s: {max_10s} orders; 418/429 responses: {throttled}",
+        elapsed.as_secs_f64(),
+        sent as f64 / elapsed.as_secs_f64(),
+        sent as f64 / 30.0
+    );
+    println!(
+        "daemon CPU during the flatten: {cpu} ms = {:.2} ms per order; resident memory high-water mark: {} MiB",
+        cpu as f64 / sent.max(1) as f64,
+        rss / 1024
+    );
+    child.kill()?;
+    child.wait()?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+/// utime + stime of `pid`, in ms (Linux /proc).
+fn cpu_ms(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = f.get(11).and_then(|s| s.parse().ok()).unwrap_or(0)
+        + f.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Ok(ticks * 10) // USER_HZ is 100 on Linux
+}
+
+/// VmHWM of `pid` in KiB.
+fn rss_kb(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    Ok(status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
