@@ -136,3 +136,33 @@ async fn position_amount_is(d: &Daemon, symbol: &str, amount: Decimal) -> bool {
         .iter()
         .any(|p| p["symbol"] == symbol && position_amount(p) == amount)
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_flatten_closes_every_position_and_stays_latched_until_the_exchange_is_flat(
+    pool: PgPool,
+) {
+    // Arrange: two positions the daemon adopts.
+    let s = scenario(
+        "",
+        "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"40\", entry_price = \"180\" }, \
+         { symbol = \"BTCUSDT\", side = \"LONG\", quantity = \"0.5\", entry_price = \"60000\" } ]",
+    );
+    let d = start(pool, s, fast_config()).await;
+    assert_eq!(d.executor.as_ref().expect("executor").adopted.len(), 2);
+
+    // Act: flatten everything (halts and stores the flatten intent in one transaction).
+    let mut n = close_all(sluice::ledger::PositionId(0), "flatten-all");
+    n.kind = sluice::domain::IntentKind::Flatten;
+    n.position_id = None;
+    let (created, _) = d.ledger.flatten(&n, "test").await.expect("flatten stored");
+    let row = d
+        .until_terminal(created.intent.id, Duration::from_secs(30))
+        .await;
+
+    // Assert: done only with the exchange flat; the halt stays set.
+    assert_eq!(row.state, IntentState::Done, "error: {:?}", row.error);
+    assert!(d.sim_positions().await.is_empty(), "the exchange is flat");
+    assert!(d.ledger.open_positions().await.unwrap().is_empty());
+    assert!(d.ledger.halt_state().await.unwrap().halted);
+    d.stop().await;
+}

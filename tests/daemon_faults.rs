@@ -138,3 +138,33 @@ async fn a_hedge_mode_long_is_closed_with_the_closing_side_on_its_own_leg(pool: 
     assert_eq!(filled, dec!(30));
     d.stop().await;
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn partial_fills_on_a_thin_book_are_re_planned_until_the_close_completes(pool: PgPool) {
+    // Arrange: 60 SOLUSDT on the ask side at a time (2 levels × 30), refilled each second.
+    let s = scenario(
+        "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nbook_levels = 2\nlevel_qty = \"30\"\n",
+        "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"200\", entry_price = \"180\" } ]",
+    );
+    let d = start(pool, s, fast_config()).await;
+    let position = d.executor.as_ref().expect("executor").adopted[0].clone();
+
+    // Act.
+    let id = d.submit(close_all(position.id, "thin-close")).await;
+    let row = d.until_terminal(id, Duration::from_secs(60)).await;
+
+    // Assert: chunks expired partly filled, the remainder was re-planned, all 200 closed.
+    assert_eq!(row.state, IntentState::Done, "error: {:?}", row.error);
+    assert!(d.sim_positions().await.is_empty());
+    let orders = d.ledger.orders_of_intent(id).await.unwrap();
+    assert!(
+        orders
+            .iter()
+            .any(|o| !o.filled_quantity.is_zero() && o.filled_quantity < o.quantity),
+        "at least one chunk filled only partly"
+    );
+    let filled: rust_decimal::Decimal = orders.iter().map(|o| o.filled_quantity.get()).sum();
+    assert_eq!(filled, dec!(200));
+    assert!(d.ledger.anomalies().await.unwrap().is_empty());
+    d.stop().await;
+}

@@ -112,7 +112,13 @@ impl Job {
     /// The leg and the unfilled remainder, measured from the ledger.
     pub async fn remainder(&self, ctx: &Ctx) -> Result<Option<(Leg, Qty)>, LedgerError> {
         let i = &self.intent;
-        let filled = filled_of(ctx, self).await?;
+        // Only a quantity target needs the fills so far (a flatten or close-all is measured
+        // by the position alone, which keeps a 1,000-chunk flatten from re-reading its orders).
+        let filled = if i.quantity.is_some() || i.kind == IntentKind::Open {
+            filled_of(ctx, self).await?
+        } else {
+            Qty::ZERO
+        };
         let found = match i.kind {
             IntentKind::Open => {
                 let (Some(symbol), Some(direction), Some(target)) = (

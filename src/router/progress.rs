@@ -59,14 +59,22 @@ pub(crate) async fn settle(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Settl
         .order_by_client_id(f.client_order_id.as_str())
         .await?;
     let reported = f.report.as_ref().map(|r| r.executed_qty);
-    let settled = row
-        .is_some_and(|o| o.status.is_terminal() && reported.is_none_or(|q| o.filled_quantity >= q));
-    if settled {
-        job.in_flight = None;
-        Ok(Settle::Settled)
-    } else {
-        Ok(Settle::Pending(Next::Wait))
+    let Some(o) =
+        row.filter(|o| o.status.is_terminal() && reported.is_none_or(|q| o.filled_quantity >= q))
+    else {
+        return Ok(Settle::Pending(Next::Wait));
+    };
+    job.in_flight = None;
+    if o.filled_quantity < o.quantity {
+        // It expired short (thin book, reduce-only resize): re-planning at once would
+        // hammer an empty book, so the remainder waits out a backoff first.
+        let at = job.backoff.next_at(Instant::now(), None);
+        tracing::info!(client_order_id = %o.client_order_id, filled = %o.filled_quantity,
+            quantity = %o.quantity, "chunk filled partly; remainder re-planned after backoff");
+        return Ok(Settle::Pending(Next::Ready(at)));
     }
+    job.backoff.reset();
+    Ok(Settle::Settled)
 }
 
 /// Nothing is left to send: mark the intent done, unless a flatten's exchange scope is

@@ -75,6 +75,13 @@ pub(crate) async fn next_chunk(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<N
 
 /// Build, record and send `chunk`.
 pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::Result<Next> {
+    if job.class == super::scheduler::RiskClass::Increasing {
+        let halt = ctx.ledger.halt_state().await?;
+        if halt.halted {
+            fail(ctx, job, &halt.refusal()).await?;
+            return Ok(Next::Finished);
+        }
+    }
     if let Err(refusal) = ctx.breaker.admit(job.class, Instant::now()) {
         fail(ctx, job, &format!("refused: {}", refusal.reason)).await?;
         return Ok(Next::Finished);
@@ -103,7 +110,6 @@ pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::
         Ok(report) => {
             ctx.breaker.record(Outcome::Success, Instant::now());
             record_report(ctx, &report).await?;
-            job.backoff.reset();
             job.in_flight = Some(InFlight {
                 chunk,
                 client_order_id: coid,
