@@ -166,3 +166,32 @@ async fn a_flatten_closes_every_position_and_stays_latched_until_the_exchange_is
     assert!(d.ledger.halt_state().await.unwrap().halted);
     d.stop().await;
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_duplicate_idempotency_key_executes_the_close_once(pool: PgPool) {
+    // Arrange: an adopted SHORT 50.
+    let s = scenario(
+        "",
+        "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"50\", entry_price = \"180\" } ]",
+    );
+    let d = start(pool, s, fast_config()).await;
+    let position = d.executor.as_ref().expect("executor").adopted[0].clone();
+
+    // Act: the same close twice, with one key.
+    let first = d.submit(close_all(position.id, "same-key")).await;
+    let second = d.submit(close_all(position.id, "same-key")).await;
+    let row = d.until_terminal(first, Duration::from_secs(30)).await;
+
+    // Assert: one intent, one execution of exactly the position.
+    assert_eq!(first, second);
+    assert_eq!(row.state, IntentState::Done, "error: {:?}", row.error);
+    assert!(d.sim_positions().await.is_empty());
+    let executed: Decimal = d
+        .sim_orders()
+        .await
+        .iter()
+        .map(|o| dec(&o["executedQty"]))
+        .sum();
+    assert_eq!(executed, dec!(50), "nothing closed twice");
+    d.stop().await;
+}

@@ -17,8 +17,13 @@ use crate::domain::{Price, Symbol, SymbolRules};
 use crate::exchange::{Exchange, ExchangeError};
 use crate::ledger::Ledger;
 
-/// How long a mark price is reused before it is read again.
+/// How long a mark price is reused before it is read again for an open (it sizes the
+/// order against MIN_NOTIONAL and the budget).
 const MARK_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+/// For reduce-only MARKET chunks the mark only feeds filter checks they are exempt from or
+/// that do not depend on it, so a staler one is fine and saves request weight (a
+/// 50-symbol flatten would otherwise spend a third of the weight budget on marks).
+const MARK_FRESH_FOR_REDUCING: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub(crate) struct Ctx {
     pub ledger: Ledger,
@@ -82,9 +87,14 @@ impl Ctx {
         Ok(())
     }
 
-    pub async fn mark(&mut self, symbol: &Symbol) -> Result<Price, ExchangeError> {
+    pub async fn mark(&mut self, symbol: &Symbol, reducing: bool) -> Result<Price, ExchangeError> {
+        let fresh_for = if reducing {
+            MARK_FRESH_FOR_REDUCING
+        } else {
+            MARK_FRESH_FOR
+        };
         if let Some((p, at)) = self.marks.get(symbol) {
-            if at.elapsed() < MARK_FRESH_FOR {
+            if at.elapsed() < fresh_for {
                 return Ok(*p);
             }
         }

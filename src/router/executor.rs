@@ -238,7 +238,7 @@ async fn open_quantity(ctx: &mut Ctx, intent: &IntentRow) -> Result<Qty, String>
         return Err("an open needs a symbol and a quantity or notional".into());
     };
     let mark = ctx
-        .mark(symbol)
+        .mark(symbol, false)
         .await
         .map_err(|e| format!("cannot read the mark price of {symbol}: {e}"))?;
     Qty::new("quantity", notional.get() / mark.get()).map_err(|e| e.to_string())

@@ -40,8 +40,8 @@ pub(crate) async fn next_chunk(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<N
             leg.symbol
         )));
     };
-    let mark = ctx.mark(&leg.symbol).await?;
     let reduce = job.intent.kind.reduces_risk();
+    let mark = ctx.mark(&leg.symbol, reduce).await?;
     let learned = ctx.caps.cap(&leg.symbol, Ctx::now_ms());
     let plan = plan_chunks(
         remaining,
@@ -131,7 +131,9 @@ async fn build(
     let Some(rules) = ctx.rules.get(&chunk.leg.symbol).cloned() else {
         return Ok(Err(format!("{} is not listed", chunk.leg.symbol)));
     };
-    let mark = ctx.mark(&chunk.leg.symbol).await?;
+    let mark = ctx
+        .mark(&chunk.leg.symbol, job.intent.kind.reduces_risk())
+        .await?;
     let template = OrderTemplate {
         kind: job.intent.kind,
         intent: IntentRef::Seq(u64::try_from(job.intent.id.get()).unwrap_or(0)),
