@@ -168,3 +168,37 @@ async fn partial_fills_on_a_thin_book_are_re_planned_until_the_close_completes(p
     assert!(d.ledger.anomalies().await.unwrap().is_empty());
     d.stop().await;
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_deleted_api_key_fails_the_close_with_the_reason_and_sets_the_halt(pool: PgPool) {
+    // Arrange: seed 000's emergency response: the API key is deleted mid-incident.
+    let s = scenario(
+        "",
+        "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"50\", entry_price = \"180\" } ]",
+    );
+    let d = start(pool, s, fast_config()).await;
+    let position = d.executor.as_ref().expect("executor").adopted[0].clone();
+    let r = d
+        .http
+        .post(format!(
+            "{}/sim/accounts/{}/revoke",
+            d.sim.base_url(),
+            sluice::sim::scenario::DEMO_API_KEY
+        ))
+        .send()
+        .await
+        .expect("revoke");
+    assert!(r.status().is_success());
+
+    // Act.
+    let id = d.submit(close_all(position.id, "after-key-loss")).await;
+    let row = d.until_terminal(id, Duration::from_secs(30)).await;
+
+    // Assert: a clear reason, the halt set, nothing sent in a loop.
+    assert_eq!(row.state, IntentState::Failed);
+    let reason = row.error.unwrap_or_default();
+    assert!(reason.contains("authentication"), "reason: {reason}");
+    assert!(d.ledger.halt_state().await.unwrap().halted);
+    assert_eq!(d.ledger.orders_of_intent(id).await.unwrap().len(), 1);
+    d.stop().await;
+}

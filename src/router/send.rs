@@ -260,7 +260,17 @@ async fn act_on(
             Ok(Next::Ready(job.backoff.next_at_after(now, e.retry_after)))
         }
         Action::AlreadyDone => Ok(Next::Ready(now)),
-        Action::RefuseOpen(reason) | Action::Fail(reason) | Action::Halt(reason) => {
+        Action::Halt(reason) => {
+            // Key deleted or permissions gone (seed 000): set the persistent halt so no
+            // open is sent until an operator resumes; the reason is on the flag and intent.
+            if let Err(err) = ctx.ledger.halt("sluice-executor", &reason).await {
+                tracing::error!(error = %err, "could not set the halt flag");
+            }
+            tracing::error!(%reason, "halted: the exchange refused sluice's credentials");
+            fail(ctx, job, &reason).await?;
+            Ok(Next::Finished)
+        }
+        Action::RefuseOpen(reason) | Action::Fail(reason) => {
             fail(ctx, job, &reason).await?;
             Ok(Next::Finished)
         }
