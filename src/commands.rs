@@ -72,6 +72,16 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
             let budget = client(&cli, format_override)?.budget().await?;
             print_as(args.json, &budget, || render::budget(&budget))
         }
+        Command::Flatten(_) | Command::Halt(_) | Command::Resume(_) => {
+            control_command(&client(&cli, format_override)?, &cli.command).await
+        }
+        _ => anyhow::bail!("this command is not available in this build yet"),
+    }
+}
+
+/// The kill switch commands: `flatten`, `halt`, `resume`.
+async fn control_command(client: &Client, command: &Command) -> anyhow::Result<Outcome> {
+    match command {
         Command::Flatten(args) => {
             let body = ControlBody {
                 reason: args.reason.clone(),
@@ -80,20 +90,19 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
                 idempotency_key: args.key.clone(),
                 force: false,
             };
-            let answer = client(&cli, format_override)?.flatten(&body).await?;
+            let answer = client.flatten(&body).await?;
             print_as(args.json, &answer, || render::halt(&answer))
         }
         Command::Halt(args) => {
-            let c = client(&cli, format_override)?;
             let answer = if args.status {
-                c.halt_status().await?
+                client.halt_status().await?
             } else {
                 let body = ControlBody {
                     reason: args.reason.clone(),
                     actor: Some(actor()),
                     ..ControlBody::default()
                 };
-                c.halt(&body).await?
+                client.halt(&body).await?
             };
             print_as(args.json, &answer, || render::halt(&answer))
         }
@@ -103,10 +112,10 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
                 force: args.force,
                 ..ControlBody::default()
             };
-            let answer = client(&cli, format_override)?.resume(&body).await?;
+            let answer = client.resume(&body).await?;
             print_as(args.json, &answer, || render::halt(&answer))
         }
-        _ => anyhow::bail!("this command is not available in this build yet"),
+        _ => anyhow::bail!("not a kill-switch command"),
     }
 }
 

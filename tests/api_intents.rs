@@ -159,6 +159,20 @@ async fn bad_bodies_are_refused_naming_the_field_and_write_nothing(pool: PgPool)
         (status, answer["error"]["field"].clone()),
         (400, json!("body"))
     );
+    let plain = app
+        .http
+        .post(app.url("/v1/intents"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "text/plain")
+        .body(open_body("plain", "SOLUSDT", "long", "5").to_string())
+        .send()
+        .await
+        .expect("send");
+    let (status, answer) = read(plain).await;
+    assert_eq!(
+        (status, answer["error"]["field"].clone()),
+        (400, json!("content-type"))
+    );
     assert_eq!(app.count("intents").await, 0);
     app.stop().await;
 }

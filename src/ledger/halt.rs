@@ -10,6 +10,14 @@
 //!   caller's re-check (`cancel_if_accepted`);
 //! - a flatten sets the halt and stores its intent in ONE transaction; the halt stays
 //!   latched while a flatten intent is `accepted` or `working` (resume is refused).
+//!
+//! # What the executor must do with this
+//! - read [`Ledger::halt_state`] before sending every risk-increasing chunk, and stop
+//!   (leaving the rest unsent, the intent `cancelled` with the halt as cause) when set;
+//! - take `flatten` intents first: cancel sluice's open orders (of the symbol, or all),
+//!   then close every open position (of the symbol, or all) with reduce-only orders;
+//! - move the flatten intent to `done` only once the exchange reports the positions
+//!   flat; until then the halt cannot be cleared.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
