@@ -195,3 +195,22 @@ async fn a_duplicate_idempotency_key_executes_the_close_once(pool: PgPool) {
     assert_eq!(executed, dec!(50), "nothing closed twice");
     d.stop().await;
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_open_that_reaches_the_executor_while_halted_is_cancelled_unsent(pool: PgPool) {
+    // Arrange: halted; an open slips past the API's check (stored straight in the ledger).
+    let d = start(pool, scenario("", ""), fast_config()).await;
+    d.ledger.halt("test", "drill").await.expect("halt");
+
+    // Act.
+    let id = d
+        .submit(open("SOLUSDT", Direction::Long, "2", "open-while-halted"))
+        .await;
+    let row = d.until_terminal(id, Duration::from_secs(30)).await;
+
+    // Assert: cancelled with the halt as cause, nothing sent.
+    assert_eq!(row.state, IntentState::Cancelled);
+    assert!(d.ledger.orders_of_intent(id).await.unwrap().is_empty());
+    assert!(d.sim_positions().await.is_empty());
+    d.stop().await;
+}

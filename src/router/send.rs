@@ -78,7 +78,12 @@ pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::
     if job.class == super::scheduler::RiskClass::Increasing {
         let halt = ctx.ledger.halt_state().await?;
         if halt.halted {
-            fail(ctx, job, &halt.refusal()).await?;
+            // The rest of the open is left unsent; the halt is the cause (ledger/halt.rs).
+            let cause = halt.refusal();
+            tracing::warn!(intent_id = %job.intent.id, %cause, "open cancelled by the halt");
+            ctx.ledger
+                .set_intent_state(job.intent.id, crate::domain::IntentState::Cancelled, &cause)
+                .await?;
             return Ok(Next::Finished);
         }
     }
