@@ -106,6 +106,16 @@ pub enum PlanError {
         min_qty: Decimal,
     },
     #[error(
+        "open of {total} is below MIN_NOTIONAL {min_notional} at mark {mark} \
+         (needs at least {min_qty})"
+    )]
+    BelowMinNotional {
+        total: Decimal,
+        min_notional: Decimal,
+        mark: Decimal,
+        min_qty: Decimal,
+    },
+    #[error(
         "open chunks need at least {min_qty} (MIN_NOTIONAL {min_notional} at mark {mark}) \
          but {cap_from} allows at most {cap}"
     )]
@@ -244,13 +254,16 @@ pub fn plan_chunks(
                 cap_source,
             });
         }
-        return Err(PlanError::BelowMinQty {
-            total: total.get(),
-            filter: grid.filter,
-            min_qty: grid.dec(lower),
-        });
+        return Err(too_small_to_open(
+            &grid,
+            rules,
+            total,
+            steps_total,
+            lower,
+            mark,
+        ));
     }
-    let sizes = split_steps(steps_total, lower, cap_steps).map_err(|n| match n {
+    let sizes = split_steps(steps_total, lower, cap_steps).map_err(|why| match why {
         Infeasible::TooMany(chunks) => PlanError::TooManyChunks {
             total: total.get(),
             cap: grid.dec(cap_steps),
@@ -270,6 +283,31 @@ pub fn plan_chunks(
         effective_cap: grid.qty(reported_cap(cap_steps, cap_source, steps_total)),
         cap_source,
     })
+}
+
+/// Why an open smaller than its smallest legal chunk is refused: minQty or MIN_NOTIONAL.
+fn too_small_to_open(
+    grid: &Grid,
+    rules: &SymbolRules,
+    total: Qty,
+    steps_total: u64,
+    lower: u64,
+    mark: Price,
+) -> PlanError {
+    if steps_total < grid.min_steps {
+        PlanError::BelowMinQty {
+            total: total.get(),
+            filter: grid.filter,
+            min_qty: grid.dec(grid.min_steps),
+        }
+    } else {
+        PlanError::BelowMinNotional {
+            total: total.get(),
+            min_notional: rules.min_notional,
+            mark: mark.get(),
+            min_qty: grid.dec(lower),
+        }
+    }
 }
 
 /// With no cap at all, the "cap" a caller sees is the planned quantity itself.
