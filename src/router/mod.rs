@@ -25,3 +25,12 @@ pub mod scheduler;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+
+pub use backoff::{Backoff, BackoffConfig, Jitter};
+pub use breaker::{Breaker, BreakerConfig, BreakerState, Outcome, Refusal};
+pub use caps::{CapBook, CapChange, CapError, LearnedCap};
+pub use client_id::{ForeignId, IntentRef, SluiceOrderId};
+pub use escalation::{next_action, Action, EscalationPolicy, FailedOrder};
+pub use orders::{to_orders, OrderTemplate, ToOrdersError};
+pub use plan::{plan_chunks, CapSource, ChunkCap, ChunkPlan, PlanError};
+pub use scheduler::{RiskClass, Scheduler};

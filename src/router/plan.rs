@@ -217,6 +217,10 @@ impl Grid {
 }
 
 /// Plan `total` into chunk orders. See the module docs for the invariants.
+///
+/// `cap` is the operator's per-chunk limit; `learned_cap` is `CapBook::cap` for the symbol
+/// (learned from MARKET -4005s: pass it for MARKET orders). `mark` converts a notional cap
+/// and checks MIN_NOTIONAL for opens (`reduce_only == false`).
 pub fn plan_chunks(
     total: Qty,
     rules: &SymbolRules,
