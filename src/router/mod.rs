@@ -34,3 +34,6 @@ pub use escalation::{next_action, Action, EscalationPolicy, FailedOrder};
 pub use orders::{to_orders, OrderTemplate, ToOrdersError};
 pub use plan::{plan_chunks, CapSource, ChunkCap, ChunkPlan, PlanError};
 pub use scheduler::{RiskClass, Scheduler};
+
+#[cfg(test)]
+mod flow_tests;
