@@ -267,7 +267,7 @@ pub fn plan_chunks(
             mark,
         ));
     }
-    let sizes = split_steps(steps_total, lower, cap_steps).map_err(|why| match why {
+    let split = split_steps(steps_total, lower, cap_steps).map_err(|why| match why {
         Infeasible::TooMany(chunks) => PlanError::TooManyChunks {
             total: total.get(),
             cap: grid.dec(cap_steps),
@@ -282,7 +282,7 @@ pub fn plan_chunks(
         },
     })?;
     Ok(ChunkPlan {
-        chunks: sizes.iter().map(|s| grid.qty(*s)).collect(),
+        chunks: split.quantities(&grid),
         dust: total.saturating_sub(grid.qty(steps_total)),
         effective_cap: grid.qty(reported_cap(cap_steps, cap_source, steps_total)),
         cap_source,
@@ -397,7 +397,7 @@ enum Infeasible {
 /// first `total % n` and down for the rest. If `n * lower > total`, no split into `n` parts
 /// exists, and none into more parts either (the lower bound only grows with `n`), while fewer
 /// parts would exceed the cap: the split is infeasible.
-fn split_steps(total: u64, lower: u64, cap: u64) -> Result<Vec<u64>, Infeasible> {
+fn split_steps(total: u64, lower: u64, cap: u64) -> Result<Split, Infeasible> {
     let n = total.div_ceil(cap.max(1));
     if n > MAX_CHUNKS {
         return Err(Infeasible::TooMany(n));
@@ -405,11 +405,40 @@ fn split_steps(total: u64, lower: u64, cap: u64) -> Result<Vec<u64>, Infeasible>
     if n.saturating_mul(lower) > total {
         return Err(Infeasible::BelowLower);
     }
-    let base = total / n;
-    let extra = total % n;
-    Ok((0..n)
-        .map(|i| if i < extra { base + 1 } else { base })
-        .collect())
+    Ok(Split {
+        n,
+        base: total / n,
+        extra: total % n,
+    })
+}
+
+/// `extra` parts of `base + 1` steps, then `n - extra` parts of `base` steps.
+struct Split {
+    n: u64,
+    base: u64,
+    extra: u64,
+}
+
+impl Split {
+    /// The parts as quantities: only two distinct values, each built once.
+    fn quantities(&self, grid: &Grid) -> Vec<Qty> {
+        let (big, small) = (grid.qty(self.base + 1), grid.qty(self.base));
+        (0..self.n)
+            .map(|i| if i < self.extra { big } else { small })
+            .collect()
+    }
+    #[cfg(test)]
+    fn steps(&self) -> Vec<u64> {
+        (0..self.n)
+            .map(|i| {
+                if i < self.extra {
+                    self.base + 1
+                } else {
+                    self.base
+                }
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

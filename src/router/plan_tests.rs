@@ -387,7 +387,8 @@ proptest! {
         let total = lower + extra;
         let n = total.div_ceil(cap);
         match split_steps(total, lower, cap) {
-            Ok(parts) => {
+            Ok(split) => {
+                let parts = split.steps();
                 prop_assert_eq!(parts.len() as u64, n);
                 prop_assert_eq!(parts.iter().sum::<u64>(), total);
                 let (lo, hi) = (parts.iter().min().copied(), parts.iter().max().copied());
