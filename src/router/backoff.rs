@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
+use crate::domain::DomainError;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Jitter {
     Full,
@@ -27,6 +29,22 @@ pub struct BackoffConfig {
     pub base: Duration,
     pub max: Duration,
     pub jitter: Jitter,
+}
+
+impl BackoffConfig {
+    /// A zero base would allow a tight retry loop: refuse it, naming the field.
+    pub fn check(&self) -> Result<(), DomainError> {
+        if self.base.is_zero() {
+            return Err(DomainError::new("backoff.base", "must be longer than zero"));
+        }
+        if self.max < self.base {
+            return Err(DomainError::new(
+                "backoff.max",
+                format!("{:?} is below backoff.base {:?}", self.max, self.base),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Backoff state for one retried piece of work (one chunk, one reconnect loop).
@@ -155,6 +173,16 @@ mod tests {
         assert_eq!(b.next_at(now, Some(ban_ends)), ban_ends);
         let retry = b.next_at_after(now, Some(Duration::from_secs(90)));
         assert_eq!(retry, now + Duration::from_secs(90));
+    }
+
+    #[test]
+    fn a_zero_base_is_refused_because_it_allows_a_tight_loop() {
+        let zero = BackoffConfig {
+            base: Duration::ZERO,
+            ..cfg(Jitter::Full)
+        };
+        assert_eq!(zero.check().unwrap_err().field, "backoff.base");
+        assert!(cfg(Jitter::Full).check().is_ok());
     }
 
     #[test]

@@ -16,6 +16,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::domain::DomainError;
 use crate::exchange::{ErrorClass, ExchangeError};
 
 use super::scheduler::RiskClass;
@@ -66,6 +67,34 @@ pub struct BreakerConfig {
     /// Fewer outcomes than this in the window never open it (one 503 is not a crisis).
     pub min_samples: usize,
     pub cool_down: Duration,
+}
+
+impl BreakerConfig {
+    /// Refuse settings that would make the breaker meaningless, naming the field.
+    pub fn check(&self) -> Result<(), DomainError> {
+        if !(1..=100).contains(&self.threshold_pct) {
+            return Err(DomainError::new(
+                "breaker.threshold_pct",
+                format!(
+                    "{} is not a percentage between 1 and 100",
+                    self.threshold_pct
+                ),
+            ));
+        }
+        if self.window.is_zero() {
+            return Err(DomainError::new(
+                "breaker.window",
+                "must be longer than zero",
+            ));
+        }
+        if self.cool_down.is_zero() {
+            return Err(DomainError::new(
+                "breaker.cool_down",
+                "must be longer than zero",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Counts over the current window.

@@ -73,6 +73,21 @@ fn in_distress_opens_are_refused_with_the_numbers_and_closes_go_on() {
 }
 
 #[test]
+fn settings_that_would_disable_the_breaker_are_refused_by_name() {
+    assert!(cfg().check().is_ok());
+    let bad = BreakerConfig {
+        threshold_pct: 0,
+        ..cfg()
+    };
+    assert_eq!(bad.check().unwrap_err().field, "breaker.threshold_pct");
+    let bad = BreakerConfig {
+        cool_down: Duration::ZERO,
+        ..cfg()
+    };
+    assert_eq!(bad.check().unwrap_err().field, "breaker.cool_down");
+}
+
+#[test]
 fn too_few_samples_never_open_the_breaker() {
     let t0 = Instant::now();
     let mut b = Breaker::new(cfg());
