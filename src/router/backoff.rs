@@ -31,11 +31,20 @@ pub struct BackoffConfig {
     pub jitter: Jitter,
 }
 
+/// Our own delays never exceed a day (the exchange's `not_before` may).
+pub const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
+
 impl BackoffConfig {
     /// A zero base would allow a tight retry loop: refuse it, naming the field.
     pub fn check(&self) -> Result<(), DomainError> {
         if self.base.is_zero() {
             return Err(DomainError::new("backoff.base", "must be longer than zero"));
+        }
+        if self.max > MAX_DELAY {
+            return Err(DomainError::new(
+                "backoff.max",
+                format!("{:?} is longer than {MAX_DELAY:?}", self.max),
+            ));
         }
         if self.max < self.base {
             return Err(DomainError::new(
@@ -57,10 +66,13 @@ pub struct Backoff<R> {
 }
 
 impl<R: Rng> Backoff<R> {
-    /// A `max` below `base` is raised to `base`: the floor is the stronger promise.
+    /// A `max` below `base` is raised to `base` (the floor is the stronger promise), and
+    /// both are held to at most [`MAX_DELAY`]; [`BackoffConfig::check`] reports such settings.
     pub fn new(cfg: BackoffConfig, rng: R) -> Self {
+        let base = cfg.base.min(MAX_DELAY);
         let cfg = BackoffConfig {
-            max: cfg.max.max(cfg.base),
+            base,
+            max: cfg.max.clamp(base, MAX_DELAY),
             ..cfg
         };
         Self {

@@ -69,6 +69,9 @@ pub struct BreakerConfig {
     pub cool_down: Duration,
 }
 
+/// Longest window or cool-down accepted: longer is a typo, and keeps `Instant` arithmetic safe.
+pub const MAX_SPAN: Duration = Duration::from_secs(24 * 3600);
+
 impl BreakerConfig {
     /// Refuse settings that would make the breaker meaningless, naming the field.
     pub fn check(&self) -> Result<(), DomainError> {
@@ -139,12 +142,14 @@ pub struct Breaker {
 }
 
 impl Breaker {
-    pub fn new(cfg: BreakerConfig) -> Self {
-        Self {
+    /// A breaker over checked settings ([`BreakerConfig::check`]).
+    pub fn new(cfg: BreakerConfig) -> Result<Self, DomainError> {
+        cfg.check()?;
+        Ok(Self {
             cfg,
             samples: VecDeque::new(),
             state: BreakerState::Closed,
-        }
+        })
     }
 
     /// Count one outcome observed at `now`.

@@ -20,6 +20,8 @@ use crate::domain::{Price, Side, SymbolRules};
 pub enum FallbackError {
     #[error("PERCENT_PRICE multiplier for {side:?} is zero: the band edge is undefined")]
     NoBand { side: Side },
+    #[error("mark {mark} times the band multiplier does not fit a decimal")]
+    Overflow { mark: Decimal },
     #[error("fallback inset {inset} must be in [0, 0.5)")]
     BadInset { inset: Decimal },
     #[error("band edge {edge} rounds outside PRICE_FILTER [{min}, {max}]")]
@@ -48,10 +50,18 @@ pub fn band_edge_price(
     if multiplier.is_zero() {
         return Err(FallbackError::NoBand { side });
     }
-    let m = mark.get();
+    let towards_mark = match side {
+        Side::Buy => Decimal::ONE - inset,
+        Side::Sell => Decimal::ONE + inset,
+    };
+    let edge = mark
+        .get()
+        .checked_mul(multiplier)
+        .and_then(|v| v.checked_mul(towards_mark))
+        .ok_or(FallbackError::Overflow { mark: mark.get() })?;
     let price = match side {
-        Side::Buy => floor_to_tick(rules, m * multiplier * (Decimal::ONE - inset)),
-        Side::Sell => ceil_to_tick(rules, m * multiplier * (Decimal::ONE + inset)),
+        Side::Buy => floor_to_tick(rules, edge),
+        Side::Sell => ceil_to_tick(rules, edge),
     };
     let pf = &rules.price_filter;
     let above_max = !pf.max_price.is_zero() && price > pf.max_price;

@@ -176,7 +176,13 @@ impl Grid {
                 step,
             });
         }
-        let min_steps = (lot.min_qty / step).to_u64().unwrap_or(0).max(1);
+        // A minQty too large to count is unreachable: every cap will be below it.
+        let min_steps = lot
+            .min_qty
+            .checked_div(step)
+            .and_then(|d| d.to_u64())
+            .unwrap_or(u64::MAX)
+            .max(1);
         Ok(Grid {
             filter,
             step,
