@@ -103,8 +103,10 @@ impl<R: Rng> Backoff<R> {
     }
 
     /// Same as [`Backoff::next_at`] with the exchange's wait as a duration (`retry_after`).
+    /// An absurd wait is held to a week (Binance bans last at most three days).
     pub fn next_at_after(&mut self, now: Instant, retry_after: Option<Duration>) -> Instant {
-        self.next_at(now, retry_after.map(|d| now + d))
+        let week = Duration::from_secs(7 * 24 * 3600);
+        self.next_at(now, retry_after.map(|d| now + d.min(week)))
     }
 
     /// Failures counted so far.
