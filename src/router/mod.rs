@@ -21,6 +21,7 @@ pub mod checked;
 pub mod client_id;
 pub mod escalation;
 pub mod fallback;
+mod grid;
 pub mod orders;
 pub mod plan;
 pub mod scheduler;
