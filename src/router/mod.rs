@@ -10,7 +10,8 @@
 //! - [`scheduler`]: risk-reducing work always before risk-increasing work.
 //! - [`breaker`]: refuses opens while the exchange is in distress; closes keep going.
 //! - [`backoff`]: jittered exponential delays that respect the exchange's own `not_before`.
-//! - [`escalation`]: what to do next after a failed order.
+//! - [`escalation`]: what to do next after a failed order; [`fallback`] prices the
+//!   reduce-only LIMIT IOC at the PERCENT_PRICE band edge.
 //! - [`checked`]: the only way to build a sendable order (re-exported from `domain`).
 
 pub mod backoff;
@@ -19,9 +20,24 @@ pub mod caps;
 pub mod checked;
 pub mod client_id;
 pub mod escalation;
+pub mod fallback;
+mod grid;
 pub mod orders;
 pub mod plan;
 pub mod scheduler;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+
+pub use backoff::{Backoff, BackoffConfig, Jitter};
+pub use breaker::{Breaker, BreakerConfig, BreakerState, Outcome, Refusal};
+pub use caps::{CapBook, CapChange, CapError, LearnedCap};
+pub use client_id::{ForeignId, IntentRef, SluiceOrderId};
+pub use escalation::{next_action, Action, EscalationPolicy, FailedOrder};
+pub use fallback::{band_edge_price, FallbackError};
+pub use orders::{to_orders, OrderTemplate, ToOrdersError};
+pub use plan::{plan_chunks, CapSource, ChunkCap, ChunkPlan, PlanError};
+pub use scheduler::{RiskClass, Scheduler};
+
+#[cfg(test)]
+mod flow_tests;
