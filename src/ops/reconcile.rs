@@ -7,13 +7,18 @@
 //! - with `--fix --confirm`, missing fills are backfilled first, then the ledger is
 //!   read again and diffed again, and only what still differs is corrected; a final
 //!   diff says what remains;
-//! - exit policy: 0 clean (or everything repaired), 1 differences remain, 2 error.
+//! - exit policy: 0 clean (or everything repaired), 1 differences remain, 2 error;
+//! - the daemon's periodic run ([`run_periodically`]) is a dry run: it reports, never repairs.
+
+mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 use crate::domain::Symbol;
 use crate::exchange::Exchange;
@@ -92,7 +97,7 @@ pub async fn run(
     ledger: &Ledger,
     exchange: &dyn Exchange,
     opts: ReconcileOptions,
-    is_sluice_id: &dyn Fn(&str) -> bool,
+    is_sluice_id: &(dyn Fn(&str) -> bool + Send + Sync),
 ) -> anyhow::Result<ReconcileReport> {
     let venue = exchange.venue().to_string();
     let (before, window) = read_ledger(ledger, &venue, None).await?;
@@ -110,7 +115,7 @@ pub async fn run(
         (false, _) => {}
         (true, false) => {
             report.mode = Mode::WouldFix;
-            report.planned = report.found.iter().map(plan).collect();
+            report.planned = report.found.iter().map(render::plan).collect();
         }
         (true, true) => {
             report.mode = Mode::Fixed;
@@ -220,149 +225,40 @@ async fn read_exchange(
     })
 }
 
-/// What `--fix --confirm` would do about `d`.
-fn plan(d: &Discrepancy) -> Planned {
-    let would = match d {
-        Discrepancy::FillMissingFromLedger { trade } => format!(
-            "backfill trade {} through the ledger's fill path",
-            trade.trade_id
-        ),
-        Discrepancy::PositionMissingOnExchange { position } => {
-            format!(
-                "close ledger position #{} (adjustment row)",
-                position.position_id
-            )
+/// The daemon's reconcile: once at start, then every `every`, until `shutdown` turns
+/// true. A dry run only: while the router trades, two REST reads can straddle a fill
+/// and show a passing difference, so repairs wait for an operator's `--fix --confirm`.
+/// Each report is published on `latest` (for the API) and its differences logged.
+pub async fn run_periodically(
+    ledger: Ledger,
+    exchange: Arc<dyn Exchange>,
+    every: Duration,
+    is_sluice_id: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    latest: watch::Sender<Option<ReconcileReport>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = ticks.tick() => {}
         }
-        Discrepancy::SizeMismatch {
-            position_id,
-            ledger,
-            exchange,
-            ..
-        } if ledger.is_sign_negative() == exchange.is_sign_negative() => format!(
-            "set position #{position_id} to {} (adjustment row)",
-            exchange.abs()
-        ),
-        Discrepancy::SizeMismatch { position_id, .. } => {
-            format!("close position #{position_id} and adopt the exchange's (two adjustment rows)")
-        }
-        Discrepancy::PositionUnknownToLedger { .. } => {
-            "adopt the exchange's position (adjustment row)".to_string()
-        }
-        Discrepancy::OrderMissingOnExchange { status, .. } => match status.as_str() {
-            "new" | "partially_filled" => "mark the order canceled (adjustment row)".to_string(),
-            _ => "nothing: resolve the order by clientOrderId first".to_string(),
-        },
-        Discrepancy::OrderUnknownToLedger { .. } => {
-            "nothing: reconcile never trades; an operator decides".to_string()
-        }
-    };
-    Planned {
-        discrepancy: d.clone(),
-        would,
-    }
-}
-
-/// One line of detail for the table.
-fn detail(d: &Discrepancy) -> String {
-    match d {
-        Discrepancy::PositionMissingOnExchange { position } => format!(
-            "{} #{}: ledger {}",
-            position.position_side.as_wire(),
-            position.position_id,
-            position.signed_amount()
-        ),
-        Discrepancy::PositionUnknownToLedger {
-            position_side,
-            amount,
-            sluice_tagged,
-            ..
-        } => format!(
-            "{}: exchange {amount} ({})",
-            position_side.as_wire(),
-            if *sluice_tagged {
-                "sluice-tagged"
-            } else {
-                "foreign"
-            }
-        ),
-        Discrepancy::SizeMismatch {
-            position_side,
-            position_id,
-            ledger,
-            exchange,
-            ..
-        } => format!(
-            "{} #{position_id}: ledger {ledger}, exchange {exchange}",
-            position_side.as_wire()
-        ),
-        Discrepancy::OrderMissingOnExchange {
-            client_order_id,
-            status,
-            ..
-        } => format!("{client_order_id} ({})", status.as_str()),
-        Discrepancy::OrderUnknownToLedger {
-            order,
-            sluice_tagged,
-        } => format!(
-            "{} {} {} ({})",
-            order.client_order_id,
-            order.side.as_wire(),
-            order.orig_qty,
-            if *sluice_tagged {
-                "sluice-tagged"
-            } else {
-                "foreign"
-            }
-        ),
-        Discrepancy::FillMissingFromLedger { trade } => format!(
-            "trade {} order {} {} {} @ {}",
-            trade.trade_id,
-            trade.order_id,
-            trade.side.as_wire(),
-            trade.quantity,
-            trade.price
-        ),
-    }
-}
-
-fn write_rows(f: &mut fmt::Formatter<'_>, rows: &[Discrepancy]) -> fmt::Result {
-    writeln!(f, "{:<28} {:<14} DETAIL", "KIND", "SYMBOL")?;
-    for d in rows {
-        writeln!(f, "{:<28} {:<14} {}", d.kind_name(), d.symbol(), detail(d))?;
-    }
-    Ok(())
-}
-
-impl fmt::Display for ReconcileReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.found.is_empty() {
-            return writeln!(f, "reconcile {}: ledger and exchange agree", self.venue);
-        }
-        writeln!(
-            f,
-            "reconcile {}: {} difference(s)",
-            self.venue,
-            self.found.len()
-        )?;
-        write_rows(f, &self.found)?;
-        match self.mode {
-            Mode::DryRun => writeln!(f, "dry run: nothing written (repair with --fix --confirm)"),
-            Mode::WouldFix => {
-                writeln!(f, "--fix without --confirm: would")?;
-                for p in &self.planned {
-                    writeln!(f, "  {:<28} {}", p.discrepancy.kind_name(), p.would)?;
+        match run(
+            &ledger,
+            exchange.as_ref(),
+            ReconcileOptions::default(),
+            is_sluice_id.as_ref(),
+        )
+        .await
+        {
+            Ok(report) => {
+                for d in &report.remaining {
+                    tracing::warn!(kind = d.kind_name(), symbol = %d.symbol(), "ledger and exchange differ");
                 }
-                writeln!(f, "nothing written")
+                latest.send_replace(Some(report));
             }
-            Mode::Fixed => {
-                writeln!(f, "repairs:")?;
-                for r in &self.repairs {
-                    let outcome = serde_json::to_string(&r.outcome).unwrap_or_default();
-                    writeln!(f, "  {:<28} {}", r.discrepancy.kind_name(), outcome)?;
-                }
-                writeln!(f, "{} difference(s) remain", self.remaining.len())?;
-                write_rows(f, &self.remaining)
-            }
+            Err(e) => tracing::error!(error = format!("{e:#}"), "periodic reconcile failed"),
         }
     }
 }
