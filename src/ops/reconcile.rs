@@ -83,6 +83,36 @@ impl ReconcileReport {
     }
 }
 
+/// `sluice reconcile`'s arguments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::Args)]
+pub struct ReconcileArgs {
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub options: ReconcileOptions,
+}
+
+/// The whole command for the CLI: run, render (table or JSON), and the exit code
+/// (0 clean, 1 differences remain, 2 error; the error is rendered too).
+pub async fn command(
+    ledger: &Ledger,
+    exchange: &dyn Exchange,
+    args: ReconcileArgs,
+    is_sluice_id: &(dyn Fn(&str) -> bool + Send + Sync),
+) -> (String, i32) {
+    let result = run(ledger, exchange, args.options, is_sluice_id).await;
+    let code = exit_code(&result);
+    let text = match (&result, args.json) {
+        (Ok(r), true) => serde_json::to_string_pretty(r)
+            .unwrap_or_else(|e| format!("{{\"error\": \"failed to encode the report: {e}\"}}")),
+        (Ok(r), false) => r.to_string(),
+        (Err(e), true) => serde_json::json!({ "error": format!("{e:#}") }).to_string(),
+        (Err(e), false) => format!("reconcile failed: {e:#}"),
+    };
+    (text, code)
+}
+
 /// The CLI exit code: 2 when reconcile itself failed.
 pub fn exit_code(result: &anyhow::Result<ReconcileReport>) -> i32 {
     result.as_ref().map_or(2, ReconcileReport::exit_code)
