@@ -7,8 +7,10 @@
 //!   idempotent by trade id) still holds;
 //! - every other correction goes through a ledger call that writes one
 //!   `ledger_adjustments` row (reason, before, after) in the same transaction;
-//! - a repair that fails is reported as failed and the others still run; nothing is
-//!   written half-way (each ledger call is its own transaction).
+//! - a repair that fails is reported as failed and the others still run; each ledger
+//!   call is its own transaction. The one two-step repair (a leg that flipped: close
+//!   ours, adopt theirs) validates the adoption before closing, so only a database
+//!   failure between the two steps can leave the leg closed; the next run adopts it.
 //!
 //! Callers apply fills first, then re-snapshot the ledger and diff again before the
 //! position and order corrections (see `ops::reconcile`): a backfilled close fill may
@@ -220,9 +222,14 @@ async fn resize(
             .await?;
         return Ok(adjusted(adj.into_iter().collect()));
     }
+    // Build (and so validate) the adoption before closing: a bad exchange entry price
+    // must refuse the whole repair, not leave the leg closed and nothing adopted.
+    let adoption = adoption(leg, theirs, entry, &reason)?;
     close_position(ledger, position_id, leg.actor, &reason).await?;
-    let id = adopt(ledger, leg, theirs, entry, &reason).await?;
-    Ok(RepairOutcome::Adopted { position_id: id })
+    let row = ledger.adopt_position(&adoption).await?;
+    Ok(RepairOutcome::Adopted {
+        position_id: row.id,
+    })
 }
 
 async fn adopt(
@@ -232,24 +239,34 @@ async fn adopt(
     entry: Decimal,
     reason: &str,
 ) -> Result<PositionId, LedgerError> {
+    let row = ledger
+        .adopt_position(&adoption(leg, amount, entry, reason)?)
+        .await?;
+    Ok(row.id)
+}
+
+/// The exchange's leg as an adoption; refuses a zero amount or a non-positive price.
+fn adoption(
+    leg: &Leg<'_>,
+    amount: Decimal,
+    entry: Decimal,
+    reason: &str,
+) -> Result<AdoptPosition, LedgerError> {
     let direction = if amount.is_sign_negative() {
         Direction::Short
     } else {
         Direction::Long
     };
-    let row = ledger
-        .adopt_position(&AdoptPosition {
-            venue: leg.venue.to_string(),
-            symbol: leg.symbol.clone(),
-            direction,
-            position_side: leg.position_side,
-            quantity: Qty::new("quantity", amount.abs())?,
-            entry_price: Price::new("entry_price", entry)?,
-            actor: leg.actor.to_string(),
-            reason: reason.to_string(),
-        })
-        .await?;
-    Ok(row.id)
+    Ok(AdoptPosition {
+        venue: leg.venue.to_string(),
+        symbol: leg.symbol.clone(),
+        direction,
+        position_side: leg.position_side,
+        quantity: Qty::new("quantity", amount.abs())?,
+        entry_price: Price::new("entry_price", entry)?,
+        actor: leg.actor.to_string(),
+        reason: reason.to_string(),
+    })
 }
 
 /// A NEW or PARTIALLY_FILLED order the exchange no longer lists, whose trades are
