@@ -463,3 +463,171 @@ async fn an_open_fill_against_an_opposite_one_way_position_moves_nothing(pool: P
     let p = only_position(&ledger).await;
     assert_eq!((p.direction, p.quantity.get()), (Direction::Long, dec!(2)));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn two_first_fills_racing_on_an_empty_leg_build_one_position(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let mut fills = Vec::new();
+    for i in 0..2i64 {
+        let key = format!("o{i}");
+        let intent = ledger
+            .create_intent(
+                &open_intent(
+                    &key,
+                    "SOLUSDT",
+                    Direction::Long,
+                    PositionMode::OneWay,
+                    dec!(150),
+                ),
+                usdt(dec!(1000)),
+            )
+            .await
+            .unwrap()
+            .intent;
+        ledger
+            .record_order(&market_order(
+                &intent,
+                &key,
+                Side::Buy,
+                PositionSide::Both,
+                dec!(1),
+            ))
+            .await
+            .unwrap();
+        fills.push(fill(
+            "SOLUSDT",
+            i + 1,
+            i + 10,
+            Some(&key),
+            Side::Buy,
+            PositionSide::Both,
+            dec!(1),
+            dec!(150),
+        ));
+    }
+
+    let racing = fills.into_iter().map(|f| {
+        let ledger = ledger.clone();
+        tokio::spawn(async move { ledger.apply_fill(VENUE, &f, &[]).await })
+    });
+    let outcomes = futures_util::future::join_all(racing).await;
+
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(Ok(FillOutcome::Applied { anomaly: None, .. })))),
+        "{outcomes:?}"
+    );
+    let p = only_position(&ledger).await;
+    assert_eq!(p.quantity.get(), dec!(2));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_fill_whose_notional_is_out_of_range_is_refused_without_writing(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let huge = fill(
+        "SOLUSDT",
+        1,
+        10,
+        None,
+        Side::Buy,
+        PositionSide::Both,
+        dec!(79000000000000000000000),
+        dec!(1000000000),
+    );
+
+    let err = ledger.apply_fill(VENUE, &huge, &[]).await.unwrap_err();
+
+    assert!(err.to_string().starts_with("quantity:"), "{err}");
+    assert_eq!(count(&ledger, "fills").await, 0);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_flatten_of_everything_closes_each_position_its_orders_name_and_opens_nothing(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool);
+    open_filled(
+        &ledger,
+        "l",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(2),
+        dec!(150),
+        1,
+    )
+    .await;
+    open_filled(
+        &ledger,
+        "s",
+        "ETHUSDT",
+        Direction::Short,
+        PositionMode::OneWay,
+        dec!(1),
+        dec!(3000),
+        2,
+    )
+    .await;
+    let open = ledger.open_positions().await.unwrap();
+    let mut all = close_intent(
+        "flat",
+        IntentKind::Flatten,
+        open[0].id,
+        PositionMode::OneWay,
+    );
+    all.position_id = None;
+    let flatten = ledger
+        .create_intent(&all, usdt(dec!(0)))
+        .await
+        .unwrap()
+        .intent;
+    let unnamed = sluice::ledger::NewOrder {
+        position_id: None,
+        ..market_order(
+            &open_intent_row(&flatten, "SOLUSDT"),
+            "f-0",
+            Side::Sell,
+            PositionSide::Both,
+            dec!(2),
+        )
+    };
+    let refused = ledger.record_order(&unnamed).await;
+
+    for (i, p) in open.iter().enumerate() {
+        let coid = format!("f-{}", i + 1);
+        let mut order = market_order(
+            &open_intent_row(&flatten, p.symbol.as_str()),
+            &coid,
+            p.direction.close_side(),
+            PositionSide::Both,
+            p.quantity.get(),
+        );
+        order.position_id = Some(p.id);
+        ledger.record_order(&order).await.unwrap();
+        let f = fill(
+            p.symbol.as_str(),
+            10 + i as i64,
+            100 + i as i64,
+            Some(&coid),
+            p.direction.close_side(),
+            PositionSide::Both,
+            p.quantity.get(),
+            dec!(140),
+        );
+        ledger.apply_fill(VENUE, &f, &[]).await.unwrap();
+    }
+
+    assert!(refused.is_err());
+    assert!(ledger.open_positions().await.unwrap().is_empty());
+    assert_eq!(count(&ledger, "positions").await, 2);
+    assert!(ledger.anomalies().await.unwrap().is_empty());
+}
+
+/// The flatten-all intent has no symbol; the order builder needs one per order.
+fn open_intent_row(intent: &IntentRow, symbol: &str) -> IntentRow {
+    IntentRow {
+        symbol: Some(sym(symbol)),
+        ..intent.clone()
+    }
+}

@@ -480,3 +480,32 @@ async fn an_adopted_position_is_marked_adopted_with_an_adjustment_row(pool: PgPo
         Some("adopted")
     );
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn replaying_a_refused_intent_returns_the_first_failed_intent_without_a_new_check(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool);
+    let big = open_intent(
+        "k",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(500),
+    );
+    let first = ledger
+        .create_intent(&big, usdt(dec!(100)))
+        .await
+        .unwrap_err();
+
+    let replay = ledger.create_intent(&big, usdt(dec!(10000))).await.unwrap();
+
+    assert!(first.is_refusal());
+    assert!(replay.replayed);
+    assert_eq!(replay.intent.state, IntentState::Failed);
+    assert_eq!(
+        replay.intent.error.as_deref(),
+        Some("Not enough budget. Available: $100.00, Requested: $500.00")
+    );
+    assert_eq!(count(&ledger, "intents").await, 1);
+}

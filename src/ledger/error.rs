@@ -7,13 +7,14 @@
 
 use rust_decimal::Decimal;
 
+use super::budget::two_decimals;
 use super::ids::{IntentId, PositionId};
 use crate::domain::{Direction, DomainError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     /// Opening would spend more than is available. The intent is stored as `failed`.
-    #[error("Not enough budget. Available: ${available:.2}, Requested: ${requested:.2}")]
+    #[error("Not enough budget. Available: ${}, Requested: ${}", two_decimals(*.available), two_decimals(*.requested))]
     NotEnoughBudget {
         intent_id: IntentId,
         available: Decimal,

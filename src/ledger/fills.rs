@@ -8,25 +8,23 @@
 //! - a fill no sluice order explains is stored `external` and moves nothing;
 //! - the same (venue, symbol, trade id) again changes nothing.
 
-use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgConnection;
 
 use super::adjustments::{write_anomaly, AnomalyRefs};
-use super::decode::Decoder;
 use super::error::LedgerError;
 use super::exchange_positions::upsert_in;
-use super::ids::{FillId, IntentId, OrderId, PositionId};
+use super::ids::{FillId, OrderId, PositionId};
 use super::model::{AnomalyKind, OrderRow, PositionStatus};
 use super::orders::{add_fill_to_order, lock_order_for_fill};
 use super::position_math::PositionFigures;
 use super::positions::{
-    figures_of, insert_position, lock_position, open_position_on_leg, write_figures,
+    figures_of, insert_position, lock_leg, lock_position, open_position_on_leg, write_figures,
 };
 use super::Ledger;
-use crate::domain::{Direction, Fill, IntentKind, PositionSide, Qty, Side, Symbol};
+use crate::domain::{Direction, Fill, IntentKind, Qty, Side};
 use crate::exchange::ExchangePosition;
 
 /// What a fill did to the position it was applied to.
@@ -56,57 +54,6 @@ pub enum FillOutcome {
         effect: PositionEffect,
         anomaly: Option<AnomalyKind>,
     },
-}
-
-/// A stored fill.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FillRow {
-    pub id: FillId,
-    pub venue: String,
-    pub symbol: Symbol,
-    pub trade_id: i64,
-    pub order_id: Option<OrderId>,
-    pub client_order_id: Option<String>,
-    pub exchange_order_id: i64,
-    pub side: Side,
-    pub position_side: PositionSide,
-    pub price: Decimal,
-    pub quantity: Qty,
-    pub commission: Decimal,
-    pub commission_asset: String,
-    pub realized_pnl: Decimal,
-    pub maker: bool,
-    pub traded_at: DateTime<Utc>,
-    pub external: bool,
-    pub position_id: Option<PositionId>,
-    pub applied_quantity: Qty,
-}
-
-impl FillRow {
-    fn decode(row: &sqlx::postgres::PgRow) -> Result<Self, LedgerError> {
-        let d = Decoder::new(row, "fills");
-        Ok(FillRow {
-            id: FillId(d.get("id")?),
-            venue: d.text("venue")?,
-            symbol: d.symbol("symbol")?,
-            trade_id: d.get("trade_id")?,
-            order_id: d.get::<Option<i64>>("order_id")?.map(OrderId),
-            client_order_id: d.get("client_order_id")?,
-            exchange_order_id: d.get("exchange_order_id")?,
-            side: d.side("side")?,
-            position_side: d.position_side("position_side")?,
-            price: d.decimal("price")?,
-            quantity: d.qty("quantity")?,
-            commission: d.decimal("commission")?,
-            commission_asset: d.text("commission_asset")?,
-            realized_pnl: d.decimal("realized_pnl")?,
-            maker: d.get("maker")?,
-            traded_at: d.time("traded_at")?,
-            external: d.get("external")?,
-            position_id: d.get::<Option<i64>>("position_id")?.map(PositionId),
-            applied_quantity: d.qty("applied_quantity")?,
-        })
-    }
 }
 
 /// What applying one fill to the ledger's position did.
@@ -140,6 +87,13 @@ impl Ledger {
     ) -> Result<FillOutcome, LedgerError> {
         if fill.quantity.is_zero() {
             return Err(LedgerError::invalid("quantity", "a fill of zero"));
+        }
+        // The position arithmetic multiplies quantity by price: refuse what cannot be.
+        if fill.quantity.get().checked_mul(fill.price.get()).is_none() {
+            return Err(LedgerError::invalid(
+                "quantity",
+                "quantity × price is out of range",
+            ));
         }
         let mut tx = self.pool.begin().await?;
         let coid = fill.client_order_id.as_ref().map(|c| c.as_str());
@@ -184,29 +138,6 @@ impl Ledger {
         upsert_in(&mut tx, venue, reported).await?;
         tx.commit().await?;
         Ok(outcome)
-    }
-
-    pub async fn fills_of_intent(&self, id: IntentId) -> Result<Vec<FillRow>, LedgerError> {
-        sqlx::query(
-            "SELECT f.* FROM fills f JOIN orders o ON o.id = f.order_id
-             WHERE o.intent_id = $1 ORDER BY f.id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(FillRow::decode)
-        .collect()
-    }
-
-    /// Every stored fill, oldest first.
-    pub async fn all_fills(&self) -> Result<Vec<FillRow>, LedgerError> {
-        sqlx::query("SELECT * FROM fills ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(FillRow::decode)
-            .collect()
     }
 }
 
@@ -301,6 +232,8 @@ async fn apply_open(
         Direction::Short
     };
     let (qty, price) = (fill.quantity.get(), fill.price.get());
+    // Two first fills on an empty leg must not both try to create its position.
+    lock_leg(conn, &order.venue, &order.symbol, order.position_side).await?;
     let existing =
         open_position_on_leg(conn, &order.venue, &order.symbol, order.position_side).await?;
     let (position, effect) = match existing {

@@ -14,12 +14,15 @@
 mod adjustments;
 mod attempts;
 mod budget;
+mod control;
 mod decode;
 pub mod error;
 pub mod evidence;
 mod exchange_positions;
+mod fill_rows;
 mod fills;
 pub mod ids;
+mod intent_checks;
 mod intents;
 pub mod model;
 mod orders;
@@ -31,11 +34,13 @@ pub mod testing;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 pub use adjustments::{AdjustmentRow, AnomalyRow, PositionCorrection};
-pub use budget::Budget;
+pub use budget::{two_decimals, Budget};
+pub use control::{ControlFlag, SymbolCap};
 pub use error::LedgerError;
 pub use evidence::{AttemptFact, CloseIntentFact};
 pub use exchange_positions::ExchangePositionRow;
-pub use fills::{FillOutcome, FillRow, PositionEffect};
+pub use fill_rows::FillRow;
+pub use fills::{FillOutcome, PositionEffect};
 pub use ids::{AdjustmentId, FillId, IntentId, OrderId, PositionId};
 pub use intents::{IntentCreated, IntentView, NewIntent};
 pub use model::{

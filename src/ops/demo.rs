@@ -56,7 +56,7 @@ pub async fn seed_demo_ledger(ledger: &Ledger) -> anyhow::Result<DemoSummary> {
         ledger,
         &coid,
         DemoFill("SOLUSDT", 9001, 5001, Side::Buy, dec!(0.07), dec!(142.50)),
-        dec!(0.07),
+        (dec!(0.07), dec!(142.50)),
     )
     .await?;
     done(ledger, &sol).await?;
@@ -85,7 +85,7 @@ pub async fn seed_demo_ledger(ledger: &Ledger) -> anyhow::Result<DemoSummary> {
         ledger,
         &coid,
         DemoFill("SOLUSDT", 9002, 5002, Side::Sell, dec!(0.07), dec!(143.10)),
-        dec!(0),
+        (dec!(0), dec!(0)),
     )
     .await?;
     done(ledger, &close).await?;
@@ -105,7 +105,7 @@ pub async fn seed_demo_ledger(ledger: &Ledger) -> anyhow::Result<DemoSummary> {
         ledger,
         &first,
         DemoFill("ETHUSDT", 9003, 5003, Side::Buy, dec!(0.01), dec!(3050)),
-        dec!(0.01),
+        (dec!(0.01), dec!(3050)),
     )
     .await?;
     let second = order(
@@ -122,7 +122,7 @@ pub async fn seed_demo_ledger(ledger: &Ledger) -> anyhow::Result<DemoSummary> {
         ledger,
         &second,
         DemoFill("ETHUSDT", 9004, 5004, Side::Buy, dec!(0.01), dec!(3052)),
-        dec!(0.02),
+        (dec!(0.02), dec!(3051)),
     )
     .await?;
     done(ledger, &eth).await?;
@@ -215,12 +215,12 @@ async fn order(
     Ok(client_order_id)
 }
 
-/// Apply one fill with the exchange's position after it (`amount_after`, one-way).
+/// Apply one fill with the exchange's one-way position after it: (amount, entry price).
 async fn fill(
     ledger: &Ledger,
     coid: &ClientOrderId,
     f: DemoFill<'_>,
-    amount_after: Decimal,
+    (amount_after, entry_after): (Decimal, Decimal),
 ) -> anyhow::Result<PositionId> {
     let DemoFill(symbol, trade_id, order_id, side, quantity, price) = f;
     let symbol = Symbol::new(symbol)?;
@@ -244,11 +244,7 @@ async fn fill(
         symbol,
         position_side: PositionSide::Both,
         amount: amount_after,
-        entry_price: if amount_after.is_zero() {
-            Decimal::ZERO
-        } else {
-            price
-        },
+        entry_price: entry_after,
         mark_price: None,
         unrealized_pnl: Decimal::ZERO,
         update_time: time,

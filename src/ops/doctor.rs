@@ -17,8 +17,8 @@ use serde::Serialize;
 
 use crate::domain::{Direction, PositionSide, Qty, Usdt};
 use crate::ledger::{
-    AdjustmentId, Budget, ExchangePositionRow, Ledger, Origin, PositionAudit, PositionCorrection,
-    PositionId, PositionRow, PositionStatus,
+    two_decimals, AdjustmentId, Budget, ExchangePositionRow, Ledger, Origin, PositionAudit,
+    PositionCorrection, PositionId, PositionRow, PositionStatus,
 };
 
 /// How close (in time) a phantom's opening is to the close it mirrors (seed 002: < 3 s).
@@ -194,11 +194,11 @@ pub fn diagnose(
                 .map(|a| a.position.id)
                 .collect(),
             detail: format!(
-                "available ${:.2} = allocation ${:.2} - used ${:.2} - reserved ${:.2}",
-                budget.available.get(),
-                budget.allocation.get(),
-                budget.used.get(),
-                budget.reserved.get()
+                "available ${} = allocation ${} - used ${} - reserved ${}",
+                two_decimals(budget.available.get()),
+                two_decimals(budget.allocation.get()),
+                two_decimals(budget.used.get()),
+                two_decimals(budget.reserved.get())
             ),
             repair: None,
         });
@@ -399,17 +399,17 @@ impl fmt::Display for DoctorReport {
         let b = &self.budget;
         writeln!(
             f,
-            "budget: allocation ${:.2}, used ${:.2}, reserved ${:.2}, available ${:.2}",
-            b.allocation.get(),
-            b.used.get(),
-            b.reserved.get(),
-            b.available.get()
+            "budget: allocation ${}, used ${}, reserved ${}, available ${}",
+            two_decimals(b.allocation.get()),
+            two_decimals(b.used.get()),
+            two_decimals(b.reserved.get()),
+            two_decimals(b.available.get())
         )?;
         if let Some(a) = &self.budget_after {
             writeln!(
                 f,
-                "budget after repairs: available ${:.2}",
-                a.available.get()
+                "budget after repairs: available ${}",
+                two_decimals(a.available.get())
             )?;
         }
         if !self.confirm && self.findings.iter().any(|f| f.repair.is_some()) {

@@ -1,0 +1,56 @@
+//! Persistent control flags and learned symbol caps survive in the ledger.
+
+mod ledger_common;
+
+use ledger_common::*;
+use rust_decimal_macros::dec;
+use serde_json::json;
+use sluice::ledger::Ledger;
+use sqlx::PgPool;
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_control_flag_keeps_the_last_value_and_who_set_it(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+
+    ledger
+        .set_control_flag("halt", &json!({"halted": true}), "operator")
+        .await
+        .unwrap();
+    ledger
+        .set_control_flag("halt", &json!({"halted": false}), "api")
+        .await
+        .unwrap();
+
+    let flag = ledger.control_flag("halt").await.unwrap().unwrap();
+    assert_eq!(
+        (flag.value, flag.actor.as_str()),
+        (json!({"halted": false}), "api")
+    );
+    assert!(ledger.control_flag("other").await.unwrap().is_none());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_learned_market_cap_is_replaced_by_a_newer_lesson(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let symbol = sym("SOLUSDT");
+
+    ledger
+        .record_symbol_cap(VENUE, &symbol, qty(dec!(1000)), "-4005 at 1200", None)
+        .await
+        .unwrap();
+    ledger
+        .record_symbol_cap(VENUE, &symbol, qty(dec!(500)), "-4005 at 1000", Some(t(60)))
+        .await
+        .unwrap();
+    let zero = ledger
+        .record_symbol_cap(VENUE, &symbol, qty(dec!(0)), "bad", None)
+        .await;
+
+    let caps = ledger.symbol_caps(VENUE).await.unwrap();
+    assert_eq!(caps.len(), 1);
+    assert_eq!(
+        (caps[0].learned_market_max_qty.get(), caps[0].retry_after),
+        (dec!(500), Some(t(60)))
+    );
+    assert!(zero.is_err());
+}
