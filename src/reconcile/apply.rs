@@ -20,6 +20,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::diff::Discrepancy;
+use super::snapshot::LedgerPosition;
 use crate::domain::{Direction, PositionSide, Price, Qty, Symbol};
 use crate::ledger::{
     AdjustmentId, AdoptPosition, FillOutcome, Ledger, LedgerError, OrderState, PositionCorrection,
@@ -83,19 +84,18 @@ async fn repair_one(
     actor: &str,
     d: &Discrepancy,
 ) -> Result<RepairOutcome, LedgerError> {
+    let on = |symbol, position_side| Leg {
+        venue,
+        actor,
+        symbol,
+        position_side,
+    };
     match d {
         Discrepancy::FillMissingFromLedger { trade } => Ok(RepairOutcome::Backfilled {
             fill: ledger.apply_fill(venue, trade, &[]).await?,
         }),
         Discrepancy::PositionMissingOnExchange { position } => {
-            let reason = format!(
-                "reconcile: the exchange holds no {} {} position; the ledger had {}",
-                position.symbol,
-                position.position_side.as_wire(),
-                position.signed_amount()
-            );
-            let adj = close_position(ledger, position.position_id, actor, &reason).await?;
-            Ok(adjusted(adj.into_iter().collect()))
+            close_missing(ledger, actor, position).await
         }
         Discrepancy::SizeMismatch {
             symbol,
@@ -103,23 +103,10 @@ async fn repair_one(
             position_id,
             ledger: ours,
             exchange,
-            exchange_entry_price,
+            exchange_entry_price: entry,
         } => {
-            let leg = Leg {
-                venue,
-                actor,
-                symbol,
-                position_side: *position_side,
-            };
-            resize(
-                ledger,
-                &leg,
-                *position_id,
-                *ours,
-                *exchange,
-                *exchange_entry_price,
-            )
-            .await
+            let leg = on(symbol, *position_side);
+            resize(ledger, &leg, *position_id, *ours, *exchange, *entry).await
         }
         Discrepancy::PositionUnknownToLedger {
             symbol,
@@ -128,23 +115,8 @@ async fn repair_one(
             entry_price,
             sluice_tagged,
         } => {
-            let origin = if *sluice_tagged {
-                "sluice-tagged"
-            } else {
-                "foreign"
-            };
-            let reason = format!(
-                "reconcile: adopted a {origin} {symbol} {} position of {amount} the ledger did not know",
-                position_side.as_wire()
-            );
-            let leg = Leg {
-                venue,
-                actor,
-                symbol,
-                position_side: *position_side,
-            };
-            let id = adopt(ledger, &leg, *amount, *entry_price, &reason).await?;
-            Ok(RepairOutcome::Adopted { position_id: id })
+            let leg = on(symbol, *position_side);
+            adopt_unknown(ledger, &leg, *amount, *entry_price, *sluice_tagged).await
         }
         Discrepancy::OrderMissingOnExchange {
             order_id,
@@ -160,6 +132,46 @@ async fn repair_one(
             ),
         }),
     }
+}
+
+async fn close_missing(
+    ledger: &Ledger,
+    actor: &str,
+    position: &LedgerPosition,
+) -> Result<RepairOutcome, LedgerError> {
+    let reason = format!(
+        "reconcile: the exchange holds no {} {} position; the ledger had {}",
+        position.symbol,
+        position.position_side.as_wire(),
+        position.signed_amount()
+    );
+    let adj = close_position(ledger, position.position_id, actor, &reason).await?;
+    Ok(adjusted(adj.into_iter().collect()))
+}
+
+async fn adopt_unknown(
+    ledger: &Ledger,
+    leg: &Leg<'_>,
+    amount: Decimal,
+    entry: Decimal,
+    sluice_tagged: bool,
+) -> Result<RepairOutcome, LedgerError> {
+    let origin = if sluice_tagged {
+        "sluice-tagged"
+    } else {
+        "foreign"
+    };
+    let reason = format!(
+        "reconcile: adopted a {origin} {} {} position of {amount} the ledger did not know",
+        leg.symbol,
+        leg.position_side.as_wire()
+    );
+    let row = ledger
+        .adopt_position(&adoption(leg, amount, entry, &reason)?)
+        .await?;
+    Ok(RepairOutcome::Adopted {
+        position_id: row.id,
+    })
 }
 
 /// Where a position correction applies.
@@ -230,19 +242,6 @@ async fn resize(
     Ok(RepairOutcome::Adopted {
         position_id: row.id,
     })
-}
-
-async fn adopt(
-    ledger: &Ledger,
-    leg: &Leg<'_>,
-    amount: Decimal,
-    entry: Decimal,
-    reason: &str,
-) -> Result<PositionId, LedgerError> {
-    let row = ledger
-        .adopt_position(&adoption(leg, amount, entry, reason)?)
-        .await?;
-    Ok(row.id)
 }
 
 /// The exchange's leg as an adoption; refuses a zero amount or a non-positive price.

@@ -174,19 +174,10 @@ fn tagged_legs(
     from_orders.chain(from_trades).chain(from_ledger).collect()
 }
 
-fn position_differences(
-    ledger: &LedgerSnapshot,
-    exchange: &ExchangeSnapshot,
-    tagged: &BTreeSet<Leg>,
-) -> Vec<Discrepancy> {
-    let ours: BTreeMap<Leg, &LedgerPosition> = ledger
-        .positions
-        .iter()
-        .filter(|p| !p.quantity.is_zero())
-        .map(|p| (leg(&p.symbol, p.position_side), p))
-        .collect();
-    // Sum per leg: a venue reports one row per leg, but summing makes a duplicated
-    // row visible as a size difference instead of silently keeping the last one.
+/// The exchange's non-flat legs: (leg, signed amount, entry price). Summed per leg:
+/// a venue reports one row per leg, but summing makes a duplicated row visible as a
+/// size difference instead of silently keeping the last one.
+fn exchange_legs(exchange: &ExchangeSnapshot) -> BTreeMap<Leg, (PositionSide, Decimal, Decimal)> {
     let mut theirs: BTreeMap<Leg, (PositionSide, Decimal, Decimal)> = BTreeMap::new();
     for p in &exchange.positions {
         let e = theirs.entry(leg(&p.symbol, p.position_side)).or_insert((
@@ -198,6 +189,21 @@ fn position_differences(
         e.2 = p.entry_price;
     }
     theirs.retain(|_, (_, amount, _)| !amount.is_zero());
+    theirs
+}
+
+fn position_differences(
+    ledger: &LedgerSnapshot,
+    exchange: &ExchangeSnapshot,
+    tagged: &BTreeSet<Leg>,
+) -> Vec<Discrepancy> {
+    let ours: BTreeMap<Leg, &LedgerPosition> = ledger
+        .positions
+        .iter()
+        .filter(|p| !p.quantity.is_zero())
+        .map(|p| (leg(&p.symbol, p.position_side), p))
+        .collect();
+    let theirs = exchange_legs(exchange);
 
     let mut out = Vec::new();
     for (key, position) in &ours {
