@@ -9,7 +9,8 @@ use ledger_common::*;
 use reconcile_common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use sluice::domain::{Direction, IntentKind, PositionMode, PositionSide, Side};
+use sluice::domain::{Direction, IntentKind, OrderStatus, PositionMode, PositionSide, Side};
+use sluice::exchange::OrderResolution;
 use sluice::ledger::{Ledger, OrderState, OrderUpdate, Origin, PositionStatus};
 use sluice::ops::reconcile::{exit_code, run, Mode, ReconcileOptions};
 use sluice::reconcile::{Discrepancy, RepairOutcome};
@@ -353,7 +354,9 @@ async fn an_unknown_open_order_is_left_for_an_operator_and_nothing_is_cancelled(
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn a_live_order_the_exchange_no_longer_lists_is_retired_with_an_adjustment_row(pool: PgPool) {
+async fn a_live_order_the_exchange_reports_canceled_is_recorded_canceled_with_an_adjustment_row(
+    pool: PgPool,
+) {
     let ledger = Ledger::from_pool(pool);
     let intent = ledger
         .create_intent(
@@ -389,7 +392,14 @@ async fn a_live_order_the_exchange_no_longer_lists_is_retired_with_an_adjustment
         .update_order_status("slo2.0.0", &accepted)
         .await
         .unwrap();
-    let ex = FakeExchange::new(vec![], vec![], vec![]);
+    let mut ex = FakeExchange::new(vec![], vec![], vec![]);
+    let mut canceled = open_order("slo2.0.0", 9, "BTCUSDT", PositionSide::Both);
+    canceled.status = OrderStatus::Canceled;
+    let answer = OrderResolution::Known {
+        order: canceled,
+        trades: vec![],
+    };
+    ex.resolutions.insert("slo2.0.0".into(), answer);
 
     let report = run(&ledger, &ex, FIX, &is_sluice_id).await.unwrap();
 

@@ -163,3 +163,45 @@ fn a_trade_listed_twice_is_one_missing_fill_and_fills_come_first() {
         vec!["fill_missing_from_ledger", "position_missing_on_exchange"]
     );
 }
+
+#[test]
+fn the_retirement_state_follows_the_exchanges_answer_and_never_guesses() {
+    use sluice::domain::OrderStatus;
+    use sluice::reconcile::{retirement, ExchangeOrderState as X};
+    let known = |s| X::Known(s);
+    assert_eq!(
+        retirement(OrderState::New, known(OrderStatus::Canceled)),
+        Ok(OrderState::Canceled)
+    );
+    assert_eq!(
+        retirement(
+            OrderState::PartiallyFilled,
+            known(OrderStatus::ExpiredInMatch)
+        ),
+        Ok(OrderState::Expired)
+    );
+    assert_eq!(
+        retirement(OrderState::Sent, X::NotFound),
+        Ok(OrderState::Rejected)
+    );
+    assert_eq!(
+        retirement(OrderState::Unknown, X::NotFound),
+        Ok(OrderState::Rejected)
+    );
+    assert_eq!(
+        retirement(OrderState::New, X::NotFound),
+        Ok(OrderState::Expired)
+    );
+    assert!(
+        retirement(OrderState::New, known(OrderStatus::Filled)).is_err(),
+        "fills are missing"
+    );
+    assert!(
+        retirement(OrderState::Sent, known(OrderStatus::New)).is_err(),
+        "still live"
+    );
+    assert!(
+        retirement(OrderState::New, X::Unresolved).is_err(),
+        "never guessed"
+    );
+}

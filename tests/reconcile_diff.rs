@@ -76,6 +76,7 @@ fn mirror(l: &LedgerSnapshot) -> ExchangeSnapshot {
         positions,
         open_orders,
         trades,
+        resolved: Default::default(),
     }
 }
 

@@ -2,7 +2,8 @@
 //! exchange, print every difference, and on `--fix --confirm` repair the ledger.
 //!
 //! Invariants:
-//! - never trades: the exchange is only read (positions, openOrders, userTrades);
+//! - never trades: the exchange is only read (positions, openOrders, userTrades, and
+//!   GET order / userTrades for each ledger order it does not list open);
 //! - dry run by default; `--fix` alone prints what would change and writes nothing;
 //! - with `--fix --confirm`, missing fills are backfilled first, then the ledger is
 //!   read again and diffed again, and only what still differs is corrected; a final
@@ -20,11 +21,12 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::domain::Symbol;
-use crate::exchange::Exchange;
+use crate::domain::{ClientOrderId, Symbol};
+use crate::exchange::{Exchange, OrderResolution};
 use crate::ledger::Ledger;
 use crate::reconcile::{
-    apply, diff, Discrepancy, ExchangeSnapshot, LedgerOrder, LedgerPosition, LedgerSnapshot, Repair,
+    apply, diff, Discrepancy, ExchangeOrderState, ExchangeSnapshot, LedgerOrder, LedgerPosition,
+    LedgerSnapshot, Repair,
 };
 
 /// Who reconcile's corrections are attributed to in `ledger_adjustments`.
@@ -130,8 +132,13 @@ pub async fn run(
     is_sluice_id: &(dyn Fn(&str) -> bool + Send + Sync),
 ) -> anyhow::Result<ReconcileReport> {
     let venue = exchange.venue().to_string();
-    let (before, window) = read_ledger(ledger, &venue, None).await?;
-    let theirs = read_exchange(exchange, &window).await?;
+    let (first, window) = read_ledger(ledger, &venue, None).await?;
+    let mut theirs = read_exchange(exchange, &window).await?;
+    resolve_missing(exchange, &diff(&first, &theirs, is_sluice_id), &mut theirs).await;
+    // Resolved orders may bring trades older than the window: widen it so the ledger's
+    // known trades cover every trade in the snapshot.
+    let window = widen(window, &theirs);
+    let (before, _) = read_ledger(ledger, &venue, Some(&window)).await?;
     let found = diff(&before, &theirs, is_sluice_id);
     let mut report = ReconcileReport {
         venue: venue.clone(),
@@ -252,7 +259,58 @@ async fn read_exchange(
         positions,
         open_orders,
         trades,
+        resolved: BTreeMap::new(),
     })
+}
+
+/// Ask the exchange (read-only: GET order, userTrades) about every ledger order it
+/// does not list open; record its answer and add the order's trades. A failed question
+/// leaves the order unresolved, which apply never retires.
+async fn resolve_missing(
+    exchange: &dyn Exchange,
+    found: &[Discrepancy],
+    theirs: &mut ExchangeSnapshot,
+) {
+    for d in found {
+        let Discrepancy::OrderMissingOnExchange {
+            symbol,
+            client_order_id,
+            ..
+        } = d
+        else {
+            continue;
+        };
+        let answer = match ClientOrderId::new(client_order_id) {
+            Ok(id) => exchange
+                .resolve_order(symbol, &id)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let state = match answer {
+            Ok(OrderResolution::Known { order, mut trades }) => {
+                theirs.trades.append(&mut trades);
+                ExchangeOrderState::Known(order.status)
+            }
+            Ok(OrderResolution::NotFound) => ExchangeOrderState::NotFound,
+            Err(error) => {
+                tracing::warn!(%client_order_id, %error, "could not resolve a missing order");
+                continue;
+            }
+        };
+        theirs.resolved.insert(client_order_id.clone(), state);
+    }
+}
+
+/// Start each symbol's window at the oldest trade the snapshot holds for it.
+fn widen(mut window: TradeWindow, theirs: &ExchangeSnapshot) -> TradeWindow {
+    for t in &theirs.trades {
+        let from = window.entry(t.symbol.clone()).or_insert(Some(t.trade_id));
+        if let Some(id) = from {
+            *id = (*id).min(t.trade_id);
+        }
+    }
+    window
 }
 
 /// The daemon's reconcile: once at start, then every `every`, until `shutdown` turns

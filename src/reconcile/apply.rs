@@ -20,8 +20,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::diff::Discrepancy;
-use super::snapshot::LedgerPosition;
-use crate::domain::{Direction, PositionSide, Price, Qty, Symbol};
+use super::snapshot::{ExchangeOrderState, LedgerPosition};
+use crate::domain::{Direction, OrderStatus, PositionSide, Price, Qty, Symbol};
 use crate::ledger::{
     AdjustmentId, AdoptPosition, FillOutcome, Ledger, LedgerError, OrderState, PositionCorrection,
     PositionId, PositionStatus,
@@ -122,8 +122,18 @@ async fn repair_one(
             order_id,
             client_order_id,
             status,
+            exchange,
             ..
-        } => retire(ledger, actor, *order_id, client_order_id, *status).await,
+        } => {
+            retire(
+                ledger,
+                actor,
+                *order_id,
+                client_order_id,
+                (*status, *exchange),
+            )
+            .await
+        }
         Discrepancy::OrderUnknownToLedger { order, .. } => Ok(RepairOutcome::NeedsOperator {
             reason: format!(
                 "order {} is open on the exchange and the ledger has no live row for it; \
@@ -268,32 +278,56 @@ fn adoption(
     })
 }
 
-/// A NEW or PARTIALLY_FILLED order the exchange no longer lists, whose trades are
-/// already in the ledger, can take no more fills: retire it. An order whose send
-/// outcome is unknown (`sent`, `unknown`) is left to the router's resolution by
-/// clientOrderId, which can tell "never arrived" from "filled".
+/// The terminal state to record for a ledger order (in `ours`) that the exchange
+/// does not list open, from what the exchange said about it; Err says why none can be
+/// recorded without an operator. Pure. Nothing is guessed: an order the exchange was
+/// not asked about (or could not answer for) is never retired.
+pub fn retirement(ours: OrderState, exchange: ExchangeOrderState) -> Result<OrderState, String> {
+    match exchange {
+        ExchangeOrderState::Known(OrderStatus::Filled) => {
+            Err("the exchange reports it FILLED but the ledger lacks some of its fills".to_string())
+        }
+        ExchangeOrderState::Known(s) if s.is_terminal() => Ok(OrderState::from(s)),
+        ExchangeOrderState::Known(s) => Err(format!(
+            "the exchange reports it {} (live): re-run reconcile",
+            s.as_wire()
+        )),
+        // Never acknowledged: it did not execute (the adapter's resolution contract).
+        ExchangeOrderState::NotFound if matches!(ours, OrderState::Sent | OrderState::Unknown) => {
+            Ok(OrderState::Rejected)
+        }
+        // Acknowledged once, now unknown: Binance archives orders that ended without
+        // (further) fills; whatever filled is in the ledger by now.
+        ExchangeOrderState::NotFound => Ok(OrderState::Expired),
+        ExchangeOrderState::Unresolved => {
+            Err("the exchange could not be asked about it: resolve it by clientOrderId".to_string())
+        }
+    }
+}
+
+/// Retire a ledger order the exchange no longer lists (after any missing fill was
+/// backfilled), with one adjustment row; or say why an operator must decide.
 async fn retire(
     ledger: &Ledger,
     actor: &str,
     order_id: crate::ledger::OrderId,
     client_order_id: &str,
-    status: OrderState,
+    (status, exchange): (OrderState, ExchangeOrderState),
 ) -> Result<RepairOutcome, LedgerError> {
-    if !matches!(status, OrderState::New | OrderState::PartiallyFilled) {
-        return Ok(RepairOutcome::NeedsOperator {
-            reason: format!(
-                "order {client_order_id} is `{}`: resolve it by clientOrderId before retiring it",
-                status.as_str()
-            ),
-        });
-    }
+    let to = match retirement(status, exchange) {
+        Ok(to) => to,
+        Err(why) => {
+            return Ok(RepairOutcome::NeedsOperator {
+                reason: format!("order {client_order_id} (`{}`): {why}", status.as_str()),
+            })
+        }
+    };
     let reason = format!(
-        "reconcile: order {client_order_id} was `{}` but is not open on the exchange and \
-         no unrecorded trade remains: it can take no more fills",
-        status.as_str()
+        "reconcile: order {client_order_id} was `{}`, the exchange does not list it open \
+         ({exchange:?}): recorded as `{}`",
+        status.as_str(),
+        to.as_str()
     );
-    let adj = ledger
-        .retire_order(order_id, OrderState::Canceled, actor, &reason)
-        .await?;
+    let adj = ledger.retire_order(order_id, to, actor, &reason).await?;
     Ok(adjusted(adj.into_iter().collect()))
 }

@@ -16,7 +16,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::{
-    signed_exchange_amount, ExchangeSnapshot, LedgerOrder, LedgerPosition, LedgerSnapshot,
+    signed_exchange_amount, ExchangeOrderState, ExchangeSnapshot, LedgerOrder, LedgerPosition,
+    LedgerSnapshot,
 };
 use crate::domain::{Fill, PositionSide, Symbol};
 use crate::exchange::OrderReport;
@@ -53,6 +54,8 @@ pub enum Discrepancy {
         order_id: OrderId,
         client_order_id: String,
         status: OrderState,
+        /// What the exchange said when asked by clientOrderId.
+        exchange: ExchangeOrderState,
     },
     /// The exchange lists an open order the ledger does not hold as non-terminal.
     OrderUnknownToLedger {
@@ -264,6 +267,11 @@ fn order_differences(
             order_id: o.order_id,
             client_order_id: o.client_order_id.clone(),
             status: o.status,
+            exchange: exchange
+                .resolved
+                .get(&o.client_order_id)
+                .copied()
+                .unwrap_or_default(),
         });
     let unknown = theirs
         .iter()

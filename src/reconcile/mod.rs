@@ -6,6 +6,8 @@ pub mod apply;
 pub mod diff;
 pub mod snapshot;
 
-pub use apply::{apply, Repair, RepairOutcome};
+pub use apply::{apply, retirement, Repair, RepairOutcome};
 pub use diff::{diff, Discrepancy};
-pub use snapshot::{ExchangeSnapshot, LedgerOrder, LedgerPosition, LedgerSnapshot};
+pub use snapshot::{
+    ExchangeOrderState, ExchangeSnapshot, LedgerOrder, LedgerPosition, LedgerSnapshot,
+};

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::{Mode, Planned, ReconcileReport};
-use crate::reconcile::{Discrepancy, RepairOutcome};
+use crate::reconcile::{retirement, Discrepancy, RepairOutcome};
 
 /// What `--fix --confirm` would do about `d`.
 pub(super) fn plan(d: &Discrepancy) -> Planned {
@@ -34,9 +34,11 @@ pub(super) fn plan(d: &Discrepancy) -> Planned {
         Discrepancy::PositionUnknownToLedger { .. } => {
             "adopt the exchange's position (adjustment row)".to_string()
         }
-        Discrepancy::OrderMissingOnExchange { status, .. } => match status.as_str() {
-            "new" | "partially_filled" => "mark the order canceled (adjustment row)".to_string(),
-            _ => "nothing: resolve the order by clientOrderId first".to_string(),
+        Discrepancy::OrderMissingOnExchange {
+            status, exchange, ..
+        } => match retirement(*status, *exchange) {
+            Ok(to) => format!("record the order as `{}` (adjustment row)", to.as_str()),
+            Err(why) => format!("nothing: {why}"),
         },
         Discrepancy::OrderUnknownToLedger { .. } => {
             "nothing: reconcile never trades; an operator decides".to_string()
@@ -98,8 +100,12 @@ fn detail(d: &Discrepancy) -> String {
         Discrepancy::OrderMissingOnExchange {
             client_order_id,
             status,
+            exchange,
             ..
-        } => format!("{client_order_id} ({})", status.as_str()),
+        } => format!(
+            "{client_order_id} (ledger `{}`, exchange {exchange:?})",
+            status.as_str()
+        ),
         Discrepancy::OrderUnknownToLedger {
             order,
             sluice_tagged,
