@@ -156,23 +156,14 @@ pub async fn run(
         }
         (true, true) => {
             report.mode = Mode::Fixed;
-            let (fills, _): (Vec<_>, Vec<_>) = report
-                .found
-                .iter()
-                .cloned()
-                .partition(|d| matches!(d, Discrepancy::FillMissingFromLedger { .. }));
-            report.repairs = apply(ledger, &venue, ACTOR, &fills).await;
-            let (after_fills, _) = read_ledger(ledger, &venue, Some(&window)).await?;
-            let second = diff(&after_fills, &theirs, is_sluice_id);
-            let rest: Vec<_> = second
-                .into_iter()
-                .filter(|d| !matches!(d, Discrepancy::FillMissingFromLedger { .. }))
-                .collect();
-            report
-                .repairs
-                .extend(apply(ledger, &venue, ACTOR, &rest).await);
-            let (after, _) = read_ledger(ledger, &venue, Some(&window)).await?;
-            report.remaining = diff(&after, &theirs, is_sluice_id);
+            let view = View {
+                ledger,
+                venue: &venue,
+                window: &window,
+                theirs: &theirs,
+                is_sluice_id,
+            };
+            (report.repairs, report.remaining) = fix(&view, &report.found).await?;
         }
     }
     tracing::info!(
@@ -181,6 +172,42 @@ pub async fn run(
         "reconcile finished"
     );
     Ok(report)
+}
+
+/// Everything a fix needs to re-read the ledger and diff it against the same exchange
+/// snapshot.
+struct View<'a> {
+    ledger: &'a Ledger,
+    venue: &'a str,
+    window: &'a TradeWindow,
+    theirs: &'a ExchangeSnapshot,
+    is_sluice_id: &'a (dyn Fn(&str) -> bool + Send + Sync),
+}
+
+impl View<'_> {
+    async fn diff_now(&self) -> anyhow::Result<Vec<Discrepancy>> {
+        let (ours, _) = read_ledger(self.ledger, self.venue, Some(self.window)).await?;
+        Ok(diff(&ours, self.theirs, self.is_sluice_id))
+    }
+}
+
+/// Backfill the missing fills, diff again, correct what still differs (never a fill
+/// twice), and diff once more for what remains.
+async fn fix(
+    view: &View<'_>,
+    found: &[Discrepancy],
+) -> anyhow::Result<(Vec<Repair>, Vec<Discrepancy>)> {
+    let is_fill = |d: &Discrepancy| matches!(d, Discrepancy::FillMissingFromLedger { .. });
+    let fills: Vec<Discrepancy> = found.iter().filter(|d| is_fill(d)).cloned().collect();
+    let mut repairs = apply(view.ledger, view.venue, ACTOR, &fills).await;
+    let rest: Vec<Discrepancy> = view
+        .diff_now()
+        .await?
+        .into_iter()
+        .filter(|d| !is_fill(d))
+        .collect();
+    repairs.extend(apply(view.ledger, view.venue, ACTOR, &rest).await);
+    Ok((repairs, view.diff_now().await?))
 }
 
 /// The ledger snapshot, and the trade window it implies (unless one is given, so a
