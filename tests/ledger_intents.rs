@@ -34,6 +34,7 @@ async fn the_same_idempotency_key_twice_returns_the_first_intent_and_writes_one_
     assert_eq!(a.intent.id, b.intent.id);
     assert_eq!(b.intent.notional_usdt, Some(usdt(dec!(10))));
     assert_eq!(count(&ledger, "intents").await, 1);
+    assert_eq!(ledger.recent_intents(10).await.unwrap(), vec![a.intent]);
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
 use super::budget;
+use super::decode::Decoder;
 use super::error::LedgerError;
 use super::fill_rows::FillRow;
 use super::ids::{IntentId, PositionId};
@@ -202,19 +203,35 @@ impl Ledger {
             .transpose()
     }
 
+    /// The most recent intents, newest first (at most `limit`, capped at 1000).
+    pub async fn recent_intents(&self, limit: i64) -> Result<Vec<IntentRow>, LedgerError> {
+        sqlx::query("SELECT * FROM intents ORDER BY id DESC LIMIT $1")
+            .bind(limit.clamp(0, 1000))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(IntentRow::decode)
+            .collect()
+    }
+
     /// The state changes of intent `id`, oldest first: (from, to, cause).
     pub async fn intent_events(
         &self,
         id: IntentId,
     ) -> Result<Vec<(IntentState, IntentState, String)>, LedgerError> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT from_state, to_state, cause FROM intent_events WHERE intent_id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(f, t, c)| Ok((IntentState::parse(&f)?, IntentState::parse(&t)?, c)))
+        let rows = sqlx::query("SELECT * FROM intent_events WHERE intent_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let d = Decoder::new(r, "intent_events");
+                Ok((
+                    d.intent_state("from_state")?,
+                    d.intent_state("to_state")?,
+                    d.text("cause")?,
+                ))
+            })
             .collect()
     }
 
