@@ -104,6 +104,19 @@ fn position_side(o: &NewOrder, account: &Account) -> Result<PositionSide, Reject
     Ok(side)
 }
 
+/// Hedge closing legs (SELL+LONG, BUY+SHORT) behave as reduce-only; in
+/// one-way mode only `reduceOnly=true` does.
+fn is_reduce_only(hedge: bool, o: &NewOrder, side: Side, ps: PositionSide) -> bool {
+    if hedge {
+        matches!(
+            (side, ps),
+            (Side::Sell, PositionSide::Long) | (Side::Buy, PositionSide::Short)
+        )
+    } else {
+        o.reduce_only == Some(true)
+    }
+}
+
 /// Filters that need only the spec and the mark.
 fn check_filters(
     spec: &SymbolSpec,
@@ -148,21 +161,11 @@ impl Venue {
             filters::check_client_order_id(cid)?;
         }
         let ps = position_side(o, account)?;
-        let reduce_only = if account.hedge {
-            matches!(
-                (s.side, ps),
-                (Side::Sell, PositionSide::Long) | (Side::Buy, PositionSide::Short)
-            )
-        } else {
-            o.reduce_only == Some(true)
-        };
+        let reduce_only = is_reduce_only(account.hedge, o, s.side, ps);
         let mark = self.markets[i].mark;
         check_filters(spec, o, &s, mark, reduce_only)?;
         if s.order_type == OrderType::Market {
-            let best = self.markets[i].best(spec, s.side);
-            if !best.is_some_and(|(p, _)| filters::market_price_acceptable(spec, s.side, p, mark)) {
-                return Err(Reject::market_percent_price());
-            }
+            self.check_market_best(i, s.side)?;
         }
         self.check_open_orders(a, spec, o.client_order_id.as_deref())?;
         if reduce_only {
@@ -187,6 +190,15 @@ impl Venue {
                 .clone()
                 .unwrap_or_else(|| "NONE".to_owned()),
         })
+    }
+
+    /// `-4131` when the counterparty's best price is outside PERCENT_PRICE.
+    fn check_market_best(&self, i: usize, side: Side) -> Result<(), Reject> {
+        let (spec, market) = (&self.symbols[i], &self.markets[i]);
+        match market.best(spec, side) {
+            Some((p, _)) if filters::market_price_acceptable(spec, side, p, market.mark) => Ok(()),
+            _ => Err(Reject::market_percent_price()),
+        }
     }
 
     /// `-4116` duplicate clientOrderId among open orders; `-2025` MAX_NUM_ORDERS.
