@@ -47,6 +47,7 @@ impl Venue {
         let id = order.order_id;
         self.orders.insert(id, order);
         self.open_ids.insert(id);
+        let ack = self.orders.get(&id).map(|o| self.view_of(o));
         let new_event = self.order_event(id, ExecType::New, None, ER_NONE, now_ms);
         if plan.is_empty() {
             self.push_some(a, new_event);
@@ -71,8 +72,12 @@ impl Venue {
         }
         self.finish_taker(id, &c, planned, now_ms);
         self.enforce_reduce_only(a, c.spec, c.position_side, now_ms);
+        // newOrderRespType=ACK (the default) answers with the accepted state.
         let order = self.orders.get(&id).ok_or_else(Reject::no_such_order)?;
-        Ok(self.view_of(order))
+        match ack {
+            Some(ack) if !c.resp_type_result => Ok(ack),
+            _ => Ok(self.view_of(order)),
+        }
     }
 
     /// The taker fills the order would get now (nothing consumed).

@@ -38,6 +38,8 @@ pub(crate) struct Checked {
     pub client_order_id: Option<String>,
     pub good_till_date: i64,
     pub stp_mode: String,
+    /// `newOrderRespType=RESULT`: answer with the state after matching.
+    pub resp_type_result: bool,
 }
 
 /// Parsed shape of the request before any state is consulted.
@@ -185,6 +187,7 @@ impl Venue {
             reduce_only_flag: !account.hedge && reduce_only,
             client_order_id: o.client_order_id.clone(),
             good_till_date: s.good_till_date,
+            resp_type_result: o.resp_type_result,
             stp_mode: o
                 .self_trade_prevention_mode
                 .clone()

@@ -203,3 +203,26 @@ fn order_ids_increase_and_auto_client_ids_look_like_binances() {
     assert!(a.client_order_id.chars().all(|c| c.is_ascii_alphanumeric()));
     assert_ne!(a.client_order_id, b.client_order_id);
 }
+
+#[test]
+fn an_ack_response_shows_the_accepted_state_and_result_the_final_one() {
+    let mut v = venue();
+    let ack = NewOrder {
+        resp_type_result: false,
+        ..market("BTCUSDT", "BUY", "0.01")
+    };
+    let ack = place(&mut v, ack).expect("fills");
+    assert_eq!(
+        (ack.status, ack.executed_qty, ack.avg_price),
+        (OrderStatus::New, d("0"), d("0"))
+    );
+    let now = v
+        .order(ACC, "BTCUSDT", Some(ack.order_id), None)
+        .expect("known");
+    assert_eq!(
+        (now.status, now.executed_qty),
+        (OrderStatus::Filled, d("0.01"))
+    );
+    let result = place(&mut v, market("BTCUSDT", "BUY", "0.01")).expect("fills");
+    assert_eq!(result.status, OrderStatus::Filled);
+}
