@@ -35,14 +35,26 @@ fn user_sub(state: &SimState, key: &str, events: Option<&String>) -> Result<User
 }
 
 fn single_user(state: &SimState, key: &str, events: Option<&String>) -> Result<Feed, ApiError> {
-    Ok(Feed { users: vec![user_sub(state, key, events)?], streams: Vec::new(), single_key: true })
+    Ok(Feed {
+        users: vec![user_sub(state, key, events)?],
+        streams: Vec::new(),
+        single_key: true,
+    })
 }
 
 fn streams(list: &str) -> Vec<String> {
-    list.split('/').filter(|s| !s.is_empty()).map(str::to_lowercase).collect()
+    list.split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
-fn upgrade(ws: WebSocketUpgrade, state: Arc<SimState>, feed: Result<Feed, ApiError>, framing: Framing) -> Response {
+fn upgrade(
+    ws: WebSocketUpgrade,
+    state: Arc<SimState>,
+    feed: Result<Feed, ApiError>,
+    framing: Framing,
+) -> Response {
     match feed {
         Ok(feed) => {
             let subs = Subscriptions::new(&state);
@@ -52,43 +64,79 @@ fn upgrade(ws: WebSocketUpgrade, state: Arc<SimState>, feed: Result<Feed, ApiErr
     }
 }
 
-pub async fn private_ws_path(State(s): State<Arc<SimState>>, Path(key): Path<String>, ws: WebSocketUpgrade) -> Response {
+pub async fn private_ws_path(
+    State(s): State<Arc<SimState>>,
+    Path(key): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Response {
     let feed = single_user(&s, &key, None);
     upgrade(ws, s, feed, Framing::Raw)
 }
 
-pub async fn private_ws_query(State(s): State<Arc<SimState>>, Query(q): Q, ws: WebSocketUpgrade) -> Response {
+pub async fn private_ws_query(
+    State(s): State<Arc<SimState>>,
+    Query(q): Q,
+    ws: WebSocketUpgrade,
+) -> Response {
     let key = q.get("listenKey").cloned().unwrap_or_default();
     let feed = single_user(&s, &key, q.get("events"));
     upgrade(ws, s, feed, Framing::Raw)
 }
 
 /// `/private/stream[?listenKey=k&events=…]`: combined framing; may start empty.
-pub async fn private_stream(State(s): State<Arc<SimState>>, Query(q): Q, ws: WebSocketUpgrade) -> Response {
+pub async fn private_stream(
+    State(s): State<Arc<SimState>>,
+    Query(q): Q,
+    ws: WebSocketUpgrade,
+) -> Response {
     let feed = match q.get("listenKey") {
-        Some(key) => user_sub(&s, key, q.get("events")).map(|u| Feed { users: vec![u], ..Feed::default() }),
+        Some(key) => user_sub(&s, key, q.get("events")).map(|u| Feed {
+            users: vec![u],
+            ..Feed::default()
+        }),
         None => Ok(Feed::default()),
     };
     upgrade(ws, s, feed, Framing::Combined)
 }
 
-pub async fn market_ws(State(s): State<Arc<SimState>>, Path(list): Path<String>, ws: WebSocketUpgrade) -> Response {
-    let feed = Feed { streams: streams(&list), ..Feed::default() };
+pub async fn market_ws(
+    State(s): State<Arc<SimState>>,
+    Path(list): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let feed = Feed {
+        streams: streams(&list),
+        ..Feed::default()
+    };
     upgrade(ws, s, Ok(feed), Framing::Raw)
 }
 
-pub async fn market_stream(State(s): State<Arc<SimState>>, Query(q): Q, ws: WebSocketUpgrade) -> Response {
+pub async fn market_stream(
+    State(s): State<Arc<SimState>>,
+    Query(q): Q,
+    ws: WebSocketUpgrade,
+) -> Response {
     let list = q.get("streams").cloned().unwrap_or_default();
-    let feed = Feed { streams: streams(&list), ..Feed::default() };
+    let feed = Feed {
+        streams: streams(&list),
+        ..Feed::default()
+    };
     upgrade(ws, s, Ok(feed), Framing::Combined)
 }
 
 /// Legacy `/ws/<x>`: a live listenKey opens the user stream (ccxt), anything else is a
 /// list of market streams.
-pub async fn legacy_ws(State(s): State<Arc<SimState>>, Path(path): Path<String>, ws: WebSocketUpgrade) -> Response {
+pub async fn legacy_ws(
+    State(s): State<Arc<SimState>>,
+    Path(path): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Response {
     let feed = match single_user(&s, &path, None) {
         Ok(f) => Ok(f),
-        Err(_) if path.contains('@') => Ok(Feed { streams: streams(&path), ..Feed::default() }),
+        Err(_) if path.contains('@') => Ok(Feed {
+            streams: streams(&path),
+            ..Feed::default()
+        }),
         Err(e) => Err(e),
     };
     upgrade(ws, s, feed, Framing::Raw)

@@ -108,7 +108,11 @@ pub async fn serve(
     mut feed: Feed,
     framing: Framing,
 ) {
-    let Subscriptions { user: mut user_rx, market: mut market_rx, control: mut control_rx } = subs;
+    let Subscriptions {
+        user: mut user_rx,
+        market: mut market_rx,
+        control: mut control_rx,
+    } = subs;
     let cap = Instant::now() + state.clock.real(SOCKET_CAP);
     let mut ping = tokio::time::interval(state.clock.real(PING_EVERY));
     ping.tick().await;
@@ -157,7 +161,10 @@ pub async fn serve(
 
 async fn forward_user(socket: &mut WebSocket, feed: &Feed, framing: Framing, m: &UserMsg) -> Next {
     let sub = feed.users.iter().find(|u| {
-        u.account == m.account && u.events.as_ref().is_none_or(|f| f.iter().any(|e| e == m.kind))
+        u.account == m.account
+            && u.events
+                .as_ref()
+                .is_none_or(|f| f.iter().any(|e| e == m.kind))
     });
     match sub {
         Some(u) if !send(socket, &frame(framing, &u.listen_key, &m.json)).await => Next::Close,
@@ -166,7 +173,12 @@ async fn forward_user(socket: &mut WebSocket, feed: &Feed, framing: Framing, m: 
 }
 
 /// Sends `listenKeyExpired` for every key past its life and drops it from the feed.
-async fn expire_keys(socket: &mut WebSocket, state: &SimState, feed: &mut Feed, framing: Framing) -> Next {
+async fn expire_keys(
+    socket: &mut WebSocket,
+    state: &SimState,
+    feed: &mut Feed,
+    framing: Framing,
+) -> Next {
     let now_scn = state.clock.scenario_ms();
     let expired: Vec<String> = {
         let keys = lock(&state.listen_keys);
@@ -183,7 +195,11 @@ async fn expire_keys(socket: &mut WebSocket, state: &SimState, feed: &mut Feed, 
         }
     }
     feed.users.retain(|u| !expired.contains(&u.listen_key));
-    if feed.single_key && !expired.is_empty() { Next::Close } else { Next::Continue }
+    if feed.single_key && !expired.is_empty() {
+        Next::Close
+    } else {
+        Next::Continue
+    }
 }
 
 /// Binance's live subscription protocol: SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS.
@@ -196,7 +212,12 @@ async fn on_request(socket: &mut WebSocket, state: &SimState, feed: &mut Feed, t
     let params: Vec<String> = req
         .get("params")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     let mut reply = JsonObj::new();
     match req.get("method").and_then(Value::as_str) {
@@ -208,29 +229,42 @@ async fn on_request(socket: &mut WebSocket, state: &SimState, feed: &mut Feed, t
         }
         Some("UNSUBSCRIBE") => {
             feed.users.retain(|u| !params.contains(&u.listen_key));
-            feed.streams.retain(|s| !params.iter().any(|p| p.to_lowercase() == *s));
+            feed.streams
+                .retain(|s| !params.iter().any(|p| p.to_lowercase() == *s));
             reply.null("result");
         }
         Some("LIST_SUBSCRIPTIONS") => {
-            let names = feed.streams.iter().chain(feed.users.iter().map(|u| &u.listen_key));
+            let names = feed
+                .streams
+                .iter()
+                .chain(feed.users.iter().map(|u| &u.listen_key));
             let list = crate::sim::json::array(names.map(|n| Value::String(n.clone()).to_string()));
             reply.raw("result", &list);
         }
         _ => {
             let mut err = JsonObj::new();
-            err.int("code", 2).str("msg", "Invalid request: unknown method");
+            err.int("code", 2)
+                .str("msg", "Invalid request: unknown method");
             reply.raw("error", &err.finish());
         }
     }
     reply.raw("id", &id.to_string());
-    if send(socket, &reply.finish()).await { Next::Continue } else { Next::Close }
+    if send(socket, &reply.finish()).await {
+        Next::Continue
+    } else {
+        Next::Close
+    }
 }
 
 fn subscribe(state: &SimState, feed: &mut Feed, param: String) {
     let live = lock(&state.listen_keys).lookup(&param, state.clock.scenario_ms());
     match live {
         Some((account, _)) if !feed.users.iter().any(|u| u.listen_key == param) => {
-            feed.users.push(UserSub { account, listen_key: param, events: None });
+            feed.users.push(UserSub {
+                account,
+                listen_key: param,
+                events: None,
+            });
         }
         Some(_) => {}
         None => {
