@@ -191,6 +191,7 @@ impl Venue {
                         .count(),
                     total_realized_pnl: account.realized_total,
                     total_commission: account.commission_total,
+                    total_transfers: account.transfers_total,
                 })
             })
             .collect();

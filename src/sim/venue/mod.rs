@@ -38,6 +38,7 @@
 //!   in `depth`/`book_ticker`; there is no cross-account matching.
 
 mod account;
+mod admin_ops;
 mod book;
 mod brackets;
 mod control;
