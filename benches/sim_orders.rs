@@ -31,7 +31,9 @@ fn scenario() -> Scenario {
 }
 
 fn signed_query(secret: &str) -> String {
-    let ts = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let ts = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
     let q = format!(
         "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=IOC&quantity=0.010&price=60000.0&timestamp={ts}"
     );
@@ -72,7 +74,10 @@ fn bench(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let sim = Arc::new(rt.block_on(spawn(scenario(), addr)).expect("simulator starts"));
+    let sim = Arc::new(
+        rt.block_on(spawn(scenario(), addr))
+            .expect("simulator starts"),
+    );
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS * 2)
         .build()

@@ -274,12 +274,17 @@ async fn a_combined_socket_subscribes_live_to_a_listen_key() {
     let sub = json!({"method": "SUBSCRIBE", "params": [key], "id": 7}).to_string();
     ws.send(Message::Text(sub.into())).await.unwrap();
     let ack = loop {
-        if let Some(Ok(Message::Text(t))) = ws.next().await { break serde_json::from_str::<Value>(&t).unwrap(); }
+        if let Some(Ok(Message::Text(t))) = ws.next().await {
+            break serde_json::from_str::<Value>(&t).unwrap();
+        }
     };
     assert_eq!(ack, json!({"result": null, "id": 7}));
-    sim.signed("POST", "/fapi/v1/leverage", "symbol=ETHUSDT&leverage=9").await;
+    sim.signed("POST", "/fapi/v1/leverage", "symbol=ETHUSDT&leverage=9")
+        .await;
     let ev = loop {
-        if let Some(Ok(Message::Text(t))) = ws.next().await { break serde_json::from_str::<Value>(&t).unwrap(); }
+        if let Some(Ok(Message::Text(t))) = ws.next().await {
+            break serde_json::from_str::<Value>(&t).unwrap();
+        }
     };
     assert_eq!(ev["stream"], key.as_str());
     assert_eq!(ev["data"]["e"], "ACCOUNT_CONFIG_UPDATE");
