@@ -41,7 +41,10 @@ impl Venue {
             .accounts
             .get_mut(a as usize)
             .ok_or_else(Reject::rejected_key)?;
-        account.wallet += amount;
+        account.wallet = account
+            .wallet
+            .checked_add(amount)
+            .ok_or_else(|| Reject::bad(-1130, "Data sent for parameter 'amount' is not valid."))?;
         account.transfers_total += amount;
         account.update_time = now_ms;
         let wallet = account.wallet;

@@ -106,6 +106,12 @@ fn position_side(o: &NewOrder, account: &Account) -> Result<PositionSide, Reject
     Ok(side)
 }
 
+/// `a × b` for non-negative amounts, saturating instead of overflowing: a
+/// scenario may disable the bounds that normally keep request values small.
+fn mul_sat(a: Decimal, b: Decimal) -> Decimal {
+    a.checked_mul(b).unwrap_or(Decimal::MAX)
+}
+
 /// Hedge closing legs (SELL+LONG, BUY+SHORT) behave as reduce-only; in
 /// one-way mode only `reduceOnly=true` does.
 fn is_reduce_only(hedge: bool, o: &NewOrder, side: Side, ps: PositionSide) -> bool {
@@ -141,7 +147,7 @@ fn check_filters(
     } else {
         mark
     };
-    filters::check_min_notional(spec, ref_price * s.qty, reduce_only)
+    filters::check_min_notional(spec, mul_sat(ref_price, s.qty), reduce_only)
 }
 
 impl Venue {
@@ -301,7 +307,7 @@ impl Venue {
         }
         let resulting = (amount + signed).abs();
         let leverage = account.leverage_of(&spec.name);
-        if resulting * mark > max_notional(spec, leverage) {
+        if mul_sat(resulting, mark) > max_notional(spec, leverage) {
             return Err(Reject::max_leverage_ratio());
         }
         let ref_price = if s.order_type == OrderType::Limit {
@@ -309,7 +315,7 @@ impl Venue {
         } else {
             mark
         };
-        let required = opening * ref_price / Decimal::from(leverage);
+        let required = mul_sat(opening, ref_price) / Decimal::from(leverage);
         if required > self.available(a, account) {
             return Err(Reject::margin_insufficient());
         }

@@ -203,3 +203,52 @@ fn a_transfer_moves_the_wallet_and_reports_the_balance_change() {
         d("99749.5")
     );
 }
+
+#[test]
+fn absurd_marks_and_transfers_are_refused_not_panicked_on() {
+    let mut v = venue();
+    assert_reject(
+        v.set_mark("BTCUSDT", d("0"), T0),
+        -4001,
+        "Price less than 0.",
+    );
+    assert_reject(
+        v.set_mark("BTCUSDT", d("4529765"), T0),
+        -4002,
+        "Price greater than max price.",
+    );
+    v.transfer(ACC, Decimal::MAX - d("100000"), "DEPOSIT", T0)
+        .expect("fits");
+    assert_reject(
+        v.transfer(ACC, Decimal::MAX, "DEPOSIT", T0),
+        -1130,
+        "Data sent for parameter 'amount' is not valid.",
+    );
+}
+
+#[test]
+fn huge_quantities_with_disabled_bounds_saturate_instead_of_overflowing() {
+    let symbols = symbols_with("BTCUSDT", |s| {
+        s.max_price = Decimal::ZERO;
+        s.lot_max_qty = d("100000000000000000000");
+    });
+    let mut v = venue_with(symbols, "1000", false);
+    let huge = limit(
+        "BTCUSDT",
+        "BUY",
+        "99999999999999999999",
+        "99999999999999999999",
+        "GTC",
+    );
+    assert_reject(
+        place(&mut v, huge),
+        -4016,
+        "Price is higher than mark price multiplier cap.",
+    );
+    let huge_qty = limit("BTCUSDT", "BUY", "99999999999999999999", "65000", "GTC");
+    assert_reject(
+        place(&mut v, huge_qty),
+        -2027,
+        "Exceeded the maximum allowable position at current leverage.",
+    );
+}
