@@ -52,12 +52,13 @@ impl Venue {
         if plan.is_empty() {
             self.push_some(a, new_event);
         } else {
-            let fills: Vec<FillEvents> = plan
+            let (lites, trades): (Vec<_>, Vec<_>) = plan
                 .iter()
                 .filter_map(|&(p, q)| self.fill(id, p, q, false, now_ms))
-                .collect();
-            for f in &fills {
-                self.push(a, f.lite.clone());
+                .map(|f: FillEvents| (f.lite, f.trade))
+                .unzip();
+            for lite in lites {
+                self.push(a, lite);
             }
             self.push_some(a, new_event);
             self.push_account_update(
@@ -66,8 +67,8 @@ impl Venue {
                 c.position_side,
                 now_ms,
             );
-            for f in fills {
-                self.push(a, f.trade);
+            for trade in trades {
+                self.push(a, trade);
             }
         }
         self.finish_taker(id, &c, planned, now_ms);
