@@ -160,7 +160,11 @@ fn a_gtd_order_expires_at_its_date() {
         good_till_date: Some(T0 + 1_000),
         ..o.clone()
     };
-    assert_eq!(place(&mut v, too_soon).map_err(|r| r.code), Err(-5040));
+    assert_reject(
+        place(&mut v, too_soon),
+        -5040,
+        "goodTillDate timestamp must be greater than current time plus 600 seconds and smaller than 253402300799000",
+    );
     let o = place(&mut v, o).expect("rests");
     v.tick(T0 + 699_999);
     assert_eq!(v.open_orders(ACC, None).len(), 1);

@@ -66,6 +66,15 @@ fn missing_and_unneeded_parameters_are_named() {
         -1102,
         "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
     );
+    let no_tif = NewOrder {
+        time_in_force: None,
+        ..limit("BTCUSDT", "BUY", "0.01", "64000", "GTC")
+    };
+    assert_reject(
+        place(&mut v, no_tif),
+        -1102,
+        "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+    );
     let priced_market = NewOrder {
         price: Some(d("64000")),
         ..market("BTCUSDT", "BUY", "0.01")
