@@ -290,3 +290,23 @@ async fn a_combined_socket_subscribes_live_to_a_listen_key() {
     assert_eq!(ev["data"]["e"], "ACCOUNT_CONFIG_UPDATE");
     sim.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_socket_is_closed_at_the_twenty_four_hour_cap() {
+    // 86400x: twenty-four scenario hours last one real second.
+    let sim = start(scenario("time_scale = 86400.0\n")).await;
+    let mut ws = sim.ws("/market/ws/btcusdt@bookTicker").await;
+    let mut frames = 0u32;
+    while ws
+        .next_frame()
+        .await
+        .is_some_and(|f| !matches!(f, Message::Close(_)))
+    {
+        frames += 1;
+    }
+    assert!(
+        frames > 0,
+        "pings arrive every 3 scenario minutes before the cap"
+    );
+    sim.handle.shutdown().await;
+}
