@@ -248,7 +248,8 @@ impl Venue {
         }
     }
 
-    /// `GET /fapi/v1/order`: `-1121` unknown symbol, `-2013` not found.
+    /// `GET /fapi/v1/order`: `-1121` unknown symbol, `-1102` neither id given,
+    /// `-2013` not found.
     pub fn order(
         &self,
         account: AccountId,
@@ -257,6 +258,9 @@ impl Venue {
         client_id: Option<&str>,
     ) -> Result<OrderView, Reject> {
         self.spec_index(symbol)?;
+        if order_id.is_none() && client_id.is_none() {
+            return Err(Reject::mandatory("orderId"));
+        }
         self.find_order(account, symbol, order_id, client_id)
             .map(|o| self.view_of(o))
             .ok_or_else(Reject::no_such_order)

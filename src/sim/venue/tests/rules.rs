@@ -408,6 +408,11 @@ fn queries_and_cancels_of_unknown_orders_use_2013_and_2011() {
         -2011,
         "Unknown order sent.",
     );
+    assert_reject(
+        v.order(ACC, "BTCUSDT", None, None),
+        -1102,
+        "Mandatory parameter 'orderId' was not sent, was empty/null, or malformed.",
+    );
     let found = v
         .order(ACC, "BTCUSDT", None, Some(&filled.client_order_id))
         .expect("by client id");
