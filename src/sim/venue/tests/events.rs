@@ -212,3 +212,25 @@ fn a_multi_assets_switch_emits_account_config_update() {
     assert_eq!((c.multi_assets, c.leverage.clone()), (Some(true), None));
     assert!(v.account(ACC).expect("account").multi_assets_margin);
 }
+
+#[test]
+fn the_same_seed_and_requests_replay_the_same_events() {
+    let run = |seed: u64| {
+        let symbols = symbols_with("ETHUSDT", |s| s.walk_step = d("0.002"));
+        let mut v = Venue::new(seed, symbols, vec![account("100000", false)], T0);
+        let no_id = NewOrder {
+            resp_type_result: false,
+            ..market("ETHUSDT", "BUY", "1")
+        };
+        place(&mut v, no_id).expect("fills");
+        place(&mut v, limit("ETHUSDT", "SELL", "1", "3520", "GTC")).expect("rests");
+        for i in 1..=30 {
+            v.tick(T0 + i * 1_000);
+        }
+        v.drain_events()
+    };
+    let a = run(99);
+    assert!(a.len() >= 5);
+    assert_eq!(a, run(99));
+    assert_ne!(a, run(100), "another seed draws other client ids and marks");
+}
