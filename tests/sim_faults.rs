@@ -11,12 +11,17 @@ const SHORT_SOL: &str = "[[accounts]]\napi_key = \"shortKey1\"\napi_secret = \"s
 
 #[tokio::test]
 async fn the_2025_10_11_profile_fails_nearly_every_reduce_only_close_then_recovers() {
-    let sim = start(scenario(&format!("[[faults]]\nfrom = 0\nprofile = \"2025-10-11\"\n{SHORT_SOL}"))).await;
+    let sim = start(scenario(&format!(
+        "[[faults]]\nfrom = 0\nprofile = \"2025-10-11\"\n{SHORT_SOL}"
+    )))
+    .await;
     let close = "symbol=SOLUSDT&side=BUY&type=MARKET&quantity=1&reduceOnly=true";
     let mut codes = std::collections::BTreeSet::new();
     let mut failed = 0;
     for _ in 0..60 {
-        let r = sim.signed_as("shortKey1", "shortSecret1", "POST", "/fapi/v1/order", close).await;
+        let r = sim
+            .signed_as("shortKey1", "shortSecret1", "POST", "/fapi/v1/order", close)
+            .await;
         if r.status != 200 {
             failed += 1;
             codes.insert((r.status, r.code()));
@@ -26,13 +31,26 @@ async fn the_2025_10_11_profile_fails_nearly_every_reduce_only_close_then_recove
     for want in [(400, -2010), (400, -4118), (400, -2022), (503, -1008)] {
         assert!(codes.contains(&want), "{want:?} missing from {codes:?}");
     }
-    assert!(codes.iter().any(|c| c.0 == 503 && c.1 == -1000), "no HTTP 503 in {codes:?}");
+    assert!(
+        codes.iter().any(|c| c.0 == 503 && c.1 == -1000),
+        "no HTTP 503 in {codes:?}"
+    );
     // Recovery: the window is removed, closes go through.
-    assert_eq!(sim.admin("DELETE", "/sim/faults", json!({})).await.json["removed"], 1);
-    let r = sim.signed_as("shortKey1", "shortSecret1", "POST", "/fapi/v1/order", close).await;
+    assert_eq!(
+        sim.admin("DELETE", "/sim/faults", json!({})).await.json["removed"],
+        1
+    );
+    let r = sim
+        .signed_as("shortKey1", "shortSecret1", "POST", "/fapi/v1/order", close)
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     let state = sim.state().await;
-    let injected: i64 = state["stats"]["faultsInjected"].as_object().unwrap().values().map(|v| v.as_i64().unwrap()).sum();
+    let injected: i64 = state["stats"]["faultsInjected"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
     assert_eq!(injected, failed);
     sim.handle.shutdown().await;
 }
@@ -40,16 +58,47 @@ async fn the_2025_10_11_profile_fails_nearly_every_reduce_only_close_then_recove
 #[tokio::test]
 async fn overload_spares_reduce_only_orders_unless_the_window_breaks_the_exemption() {
     let sim = start(scenario(SHORT_SOL)).await;
-    let r = sim.admin("POST", "/sim/faults", json!({"overload_1008": 1.0})).await;
+    let r = sim
+        .admin("POST", "/sim/faults", json!({"overload_1008": 1.0}))
+        .await;
     assert_eq!(r.status, 200);
-    let open = sim.signed_as("shortKey1", "shortSecret1", "POST", "/fapi/v1/order", "symbol=SOLUSDT&side=SELL&type=MARKET&quantity=1").await;
+    let open = sim
+        .signed_as(
+            "shortKey1",
+            "shortSecret1",
+            "POST",
+            "/fapi/v1/order",
+            "symbol=SOLUSDT&side=SELL&type=MARKET&quantity=1",
+        )
+        .await;
     assert_eq!((open.status, open.code()), (503, -1008));
     assert_eq!(open.msg(), "Request throttled by system-level protection. Reduce-only/close-position orders are exempt. Please try again.");
-    let close = sim.signed_as("shortKey1", "shortSecret1", "POST", "/fapi/v1/order", "symbol=SOLUSDT&side=BUY&type=MARKET&quantity=1&reduceOnly=true").await;
+    let close = sim
+        .signed_as(
+            "shortKey1",
+            "shortSecret1",
+            "POST",
+            "/fapi/v1/order",
+            "symbol=SOLUSDT&side=BUY&type=MARKET&quantity=1&reduceOnly=true",
+        )
+        .await;
     assert_eq!(close.status, 200);
     sim.admin("DELETE", "/sim/faults", json!({})).await;
-    sim.admin("POST", "/sim/faults", json!({"overload_1008": 1.0, "overload_hits_reduce_only": true})).await;
-    let close = sim.signed_as("shortKey1", "shortSecret1", "POST", "/fapi/v1/order", "symbol=SOLUSDT&side=BUY&type=MARKET&quantity=1&reduceOnly=true").await;
+    sim.admin(
+        "POST",
+        "/sim/faults",
+        json!({"overload_1008": 1.0, "overload_hits_reduce_only": true}),
+    )
+    .await;
+    let close = sim
+        .signed_as(
+            "shortKey1",
+            "shortSecret1",
+            "POST",
+            "/fapi/v1/order",
+            "symbol=SOLUSDT&side=BUY&type=MARKET&quantity=1&reduceOnly=true",
+        )
+        .await;
     assert_eq!((close.status, close.code()), (503, -1008));
     sim.handle.shutdown().await;
 }
@@ -57,12 +106,33 @@ async fn overload_spares_reduce_only_orders_unless_the_window_breaks_the_exempti
 #[tokio::test]
 async fn an_unknown_503_may_really_have_executed_the_order() {
     let sim = start(scenario("")).await;
-    sim.admin("POST", "/sim/faults", json!({"unknown_503": 1.0, "executed_share": 1.0})).await;
+    sim.admin(
+        "POST",
+        "/sim/faults",
+        json!({"unknown_503": 1.0, "executed_share": 1.0}),
+    )
+    .await;
     let r = sim.signed("POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=60000&newClientOrderId=maybe-1").await;
-    assert_eq!((r.status, r.code(), r.msg()), (503, -1000, "Unknown error, please check your request or try again later."));
+    assert_eq!(
+        (r.status, r.code(), r.msg()),
+        (
+            503,
+            -1000,
+            "Unknown error, please check your request or try again later."
+        )
+    );
     sim.admin("DELETE", "/sim/faults", json!({})).await;
-    let q = sim.signed("GET", "/fapi/v1/order", "symbol=BTCUSDT&origClientOrderId=maybe-1").await;
-    assert_eq!(q.json["status"], "NEW", "the order executed despite the 503");
+    let q = sim
+        .signed(
+            "GET",
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&origClientOrderId=maybe-1",
+        )
+        .await;
+    assert_eq!(
+        q.json["status"], "NEW",
+        "the order executed despite the 503"
+    );
     let state = sim.state().await;
     assert_eq!(state["stats"]["executedDespiteError"], 1);
     assert_eq!(state["stats"]["responsesByStatus"]["503"], 1);
@@ -72,11 +142,22 @@ async fn an_unknown_503_may_really_have_executed_the_order() {
 #[tokio::test]
 async fn a_timeout_1007_that_did_not_execute_leaves_no_order() {
     let sim = start(scenario("")).await;
-    sim.admin("POST", "/sim/faults", json!({"timeout_1007": 1.0, "executed_share": 0.0})).await;
+    sim.admin(
+        "POST",
+        "/sim/faults",
+        json!({"timeout_1007": 1.0, "executed_share": 0.0}),
+    )
+    .await;
     let r = sim.signed("POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=60000&newClientOrderId=lost-1").await;
     assert_eq!((r.status, r.code()), (408, -1007));
     sim.admin("DELETE", "/sim/faults", json!({})).await;
-    let q = sim.signed("GET", "/fapi/v1/order", "symbol=BTCUSDT&origClientOrderId=lost-1").await;
+    let q = sim
+        .signed(
+            "GET",
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&origClientOrderId=lost-1",
+        )
+        .await;
     assert_eq!(q.code(), -2013);
     sim.handle.shutdown().await;
 }
@@ -84,10 +165,34 @@ async fn a_timeout_1007_that_did_not_execute_leaves_no_order() {
 #[tokio::test]
 async fn reduce_only_fault_codes_hit_only_reduce_only_orders() {
     let sim = start(scenario(SHORT_SOL)).await;
-    sim.admin("POST", "/sim/faults", json!({"reduce_only_4118": 1.0})).await;
-    let close = sim.signed_as("shortKey1", "shortSecret1", "POST", "/fapi/v1/order", "symbol=SOLUSDT&side=BUY&type=MARKET&quantity=1&reduceOnly=true").await;
-    assert_eq!((close.status, close.code(), close.msg()), (400, -4118, "ReduceOnly Order Failed. Please check your existing position and open orders"));
-    let open = sim.signed_as("shortKey1", "shortSecret1", "POST", "/fapi/v1/order", "symbol=SOLUSDT&side=SELL&type=MARKET&quantity=1").await;
+    sim.admin("POST", "/sim/faults", json!({"reduce_only_4118": 1.0}))
+        .await;
+    let close = sim
+        .signed_as(
+            "shortKey1",
+            "shortSecret1",
+            "POST",
+            "/fapi/v1/order",
+            "symbol=SOLUSDT&side=BUY&type=MARKET&quantity=1&reduceOnly=true",
+        )
+        .await;
+    assert_eq!(
+        (close.status, close.code(), close.msg()),
+        (
+            400,
+            -4118,
+            "ReduceOnly Order Failed. Please check your existing position and open orders"
+        )
+    );
+    let open = sim
+        .signed_as(
+            "shortKey1",
+            "shortSecret1",
+            "POST",
+            "/fapi/v1/order",
+            "symbol=SOLUSDT&side=SELL&type=MARKET&quantity=1",
+        )
+        .await;
     assert_eq!(open.status, 200);
     sim.handle.shutdown().await;
 }
@@ -109,10 +214,19 @@ async fn a_window_can_revoke_keys_and_invalidate_listen_keys_when_it_opens() {
 async fn invalidated_listen_keys_answer_minus_1125_on_keepalive() {
     let sim = start(scenario("tick_ms = 10\n")).await;
     sim.listen_key().await;
-    let r = sim.raw("PUT", "/fapi/v1/listenKey", "", "", Some(KEY)).await;
+    let r = sim
+        .raw("PUT", "/fapi/v1/listenKey", "", "", Some(KEY))
+        .await;
     assert_eq!(r.status, 200);
-    sim.admin("POST", "/sim/faults", json!({"invalidate_listen_keys": true, "endpoints": ["/fapi/v1/ping"]})).await;
-    let r = sim.raw("PUT", "/fapi/v1/listenKey", "", "", Some(KEY)).await;
+    sim.admin(
+        "POST",
+        "/sim/faults",
+        json!({"invalidate_listen_keys": true, "endpoints": ["/fapi/v1/ping"]}),
+    )
+    .await;
+    let r = sim
+        .raw("PUT", "/fapi/v1/listenKey", "", "", Some(KEY))
+        .await;
     assert_eq!((r.status, r.code(), r.msg()), (400, -1125, "This listenKey does not exist. Please use POST /fapi/v1/listenKey to recreate listenKey"));
     sim.handle.shutdown().await;
 }

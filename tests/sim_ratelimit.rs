@@ -12,7 +12,13 @@ async fn every_response_carries_the_used_weight_and_orders_carry_their_counts() 
     assert_eq!(r.header("x-mbx-used-weight-1m").as_deref(), Some("1"));
     let r = sim.public("/fapi/v1/exchangeInfo", "").await;
     assert_eq!(r.header("x-mbx-used-weight-1m").as_deref(), Some("2"));
-    let o = sim.signed("POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=60000").await;
+    let o = sim
+        .signed(
+            "POST",
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=60000",
+        )
+        .await;
     assert_eq!(o.header("x-mbx-order-count-10s").as_deref(), Some("1"));
     assert_eq!(o.header("x-mbx-order-count-1m").as_deref(), Some("1"));
     sim.handle.shutdown().await;
@@ -20,7 +26,10 @@ async fn every_response_carries_the_used_weight_and_orders_carry_their_counts() 
 
 #[tokio::test]
 async fn exceeding_the_weight_is_429_and_hammering_on_is_an_ip_ban_418() {
-    let sim = start(scenario("[rate_limits]\nrequest_weight_per_minute = 3\nban_seconds = 120\n")).await;
+    let sim = start(scenario(
+        "[rate_limits]\nrequest_weight_per_minute = 3\nban_seconds = 120\n",
+    ))
+    .await;
     for _ in 0..3 {
         assert_eq!(sim.public("/fapi/v1/ping", "").await.status, 200);
     }
@@ -36,7 +45,10 @@ async fn exceeding_the_weight_is_429_and_hammering_on_is_an_ip_ban_418() {
     let suffix = ". Please use the websocket for live updates to avoid bans.";
     assert!(msg.starts_with(prefix) && msg.ends_with(suffix), "{msg}");
     let until: i64 = msg[prefix.len()..msg.len() - suffix.len()].parse().unwrap();
-    assert!(until >= before + 110_000 && until <= now_ms() + 121_000, "{until}");
+    assert!(
+        until >= before + 110_000 && until <= now_ms() + 121_000,
+        "{until}"
+    );
     // Every request is refused while banned, signed ones included.
     let r = sim.signed("GET", "/fapi/v2/balance", "").await;
     assert_eq!(r.status, 418);
@@ -49,12 +61,33 @@ async fn exceeding_the_weight_is_429_and_hammering_on_is_an_ip_ban_418() {
 async fn exceeding_the_order_count_is_429_minus_1015() {
     let sim = start(scenario("[rate_limits]\norders_per_10s = 2\n")).await;
     let order = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=60000";
-    assert_eq!(sim.signed("POST", "/fapi/v1/order", order).await.status, 200);
-    assert_eq!(sim.signed("POST", "/fapi/v1/order", order).await.status, 200);
+    assert_eq!(
+        sim.signed("POST", "/fapi/v1/order", order).await.status,
+        200
+    );
+    assert_eq!(
+        sim.signed("POST", "/fapi/v1/order", order).await.status,
+        200
+    );
     let r = sim.signed("POST", "/fapi/v1/order", order).await;
-    assert_eq!((r.status, r.code(), r.msg()), (429, -1015, "Too many new orders; current limit is 2 orders per 10 SECOND."));
+    assert_eq!(
+        (r.status, r.code(), r.msg()),
+        (
+            429,
+            -1015,
+            "Too many new orders; current limit is 2 orders per 10 SECOND."
+        )
+    );
     assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() <= 10);
     // Queries are not orders: still served.
-    assert_eq!(sim.signed("GET", "/fapi/v1/openOrders", "symbol=BTCUSDT").await.json.as_array().unwrap().len(), 2);
+    assert_eq!(
+        sim.signed("GET", "/fapi/v1/openOrders", "symbol=BTCUSDT")
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     sim.handle.shutdown().await;
 }

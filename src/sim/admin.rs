@@ -142,7 +142,7 @@ pub async fn set_mark(State(s): State<Arc<SimState>>, body: Bytes) -> Response {
     let res = s.venue().set_mark(&m.symbol, m.mark_price, now);
     match res {
         Ok(()) => {
-            s.events_notify.notify_one();
+            s.flush_user_events();
             ok(json!({ "symbol": m.symbol, "mark_price": m.mark_price.to_string() }))
         }
         Err(r) => bad(StatusCode::BAD_REQUEST, format!("symbol: {}", r.msg)),

@@ -117,4 +117,21 @@ mod tests {
         assert_eq!(array(vec!["1".into(), "{}".into()]), "[1,{}]");
         assert_eq!(JsonObj::new().finish(), "{}");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn padding_keeps_the_value_and_shows_exactly_dp_decimals(
+            mantissa in -1_000_000_000_000i64..1_000_000_000_000,
+            scale in 0u32..10,
+            dp in 0u32..10,
+        ) {
+            let v = Decimal::new(mantissa, scale);
+            let s = fmt_dec(v, dp);
+            let decimals = s.split('.').nth(1).map_or(0, str::len) as u32;
+            proptest::prop_assert_eq!(decimals, dp);
+            let back: Decimal = s.parse().unwrap();
+            let expected = v.round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            proptest::prop_assert_eq!(back, expected);
+        }
+    }
 }

@@ -36,12 +36,18 @@ impl Resp {
         self.json["msg"].as_str().unwrap_or("")
     }
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     }
 }
 
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 pub fn sign(secret: &str, payload: &str) -> String {
@@ -73,8 +79,19 @@ impl Sim {
     }
 
     /// Sends `query` as is (no signing) with an optional API key.
-    pub async fn raw(&self, method: &str, path: &str, query: &str, body: &str, key: Option<&str>) -> Resp {
-        let url = if query.is_empty() { self.url(path) } else { format!("{}?{}", self.url(path), query) };
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: &str,
+        key: Option<&str>,
+    ) -> Resp {
+        let url = if query.is_empty() {
+            self.url(path)
+        } else {
+            format!("{}?{}", self.url(path), query)
+        };
         let mut req = self
             .http
             .request(method.parse().unwrap(), url)
@@ -88,7 +105,11 @@ impl Sim {
         let headers = r.headers().clone();
         let text = r.text().await.unwrap();
         let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Resp { status, headers, json }
+        Resp {
+            status,
+            headers,
+            json,
+        }
     }
 
     pub async fn public(&self, path: &str, query: &str) -> Resp {
@@ -100,7 +121,14 @@ impl Sim {
         self.signed_as(KEY, SECRET, method, path, params).await
     }
 
-    pub async fn signed_as(&self, key: &str, secret: &str, method: &str, path: &str, params: &str) -> Resp {
+    pub async fn signed_as(
+        &self,
+        key: &str,
+        secret: &str,
+        method: &str,
+        path: &str,
+        params: &str,
+    ) -> Resp {
         let sep = if params.is_empty() { "" } else { "&" };
         let q = format!("{params}{sep}timestamp={}", now_ms());
         let q = format!("{q}&signature={}", sign(secret, &q));
@@ -117,15 +145,28 @@ impl Sim {
             .unwrap();
         let status = r.status().as_u16();
         let headers = r.headers().clone();
-        Resp { status, headers, json: r.json().await.unwrap_or(Value::Null) }
+        Resp {
+            status,
+            headers,
+            json: r.json().await.unwrap_or(Value::Null),
+        }
     }
 
     pub async fn state(&self) -> Value {
-        self.http.get(self.url("/sim/state")).send().await.unwrap().json().await.unwrap()
+        self.http
+            .get(self.url("/sim/state"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn listen_key(&self) -> String {
-        let r = self.raw("POST", "/fapi/v1/listenKey", "", "", Some(KEY)).await;
+        let r = self
+            .raw("POST", "/fapi/v1/listenKey", "", "", Some(KEY))
+            .await;
         assert_eq!(r.status, 200, "{:?}", r.json);
         r.json["listenKey"].as_str().unwrap().to_owned()
     }
@@ -139,7 +180,9 @@ impl Sim {
 }
 
 pub struct Ws {
-    inner: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    inner: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
 }
 
 impl Ws {
@@ -158,7 +201,10 @@ impl Ws {
     /// Events until one satisfies `pred` (returned), failing if the socket closes first.
     pub async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
         loop {
-            let v = self.next_json().await.expect("socket closed before the awaited event");
+            let v = self
+                .next_json()
+                .await
+                .expect("socket closed before the awaited event");
             if pred(&v) {
                 return v;
             }

@@ -165,7 +165,7 @@ mod tests {
         let one = r#"[{"symbol":"BTCUSDT","side":"BUY","type":"MARKET","quantity":"0.001"}]"#;
         let p = Params::from_pairs([("batchOrders", one)]);
         assert_eq!(parse_batch(&p).unwrap()[0].opt("quantity"), Some("0.001"));
-        let six = format!("[{}]", vec![r#"{"symbol":"X"}"#; 6].join(","));
+        let six = format!("[{}]", [r#"{"symbol":"X"}"#; 6].join(","));
         let p = Params::from_pairs([("batchOrders", six.as_str())]);
         let e = parse_batch(&p).unwrap_err();
         assert_eq!(

@@ -30,6 +30,8 @@ pub struct Ctx {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpOut {
     pub status: u16,
+    /// The Binance error code of an error answer, for the counters.
+    pub code: Option<i64>,
     pub body: String,
     pub headers: Vec<(&'static str, String)>,
 }
@@ -38,6 +40,7 @@ impl HttpOut {
     fn error(e: &ApiError) -> HttpOut {
         HttpOut {
             status: e.http,
+            code: Some(e.code),
             body: e.body(),
             headers: Vec::new(),
         }
@@ -72,18 +75,14 @@ pub async fn handle(state: &Arc<SimState>, req: RawRequest<'_>) -> HttpOut {
         out.headers.push(("X-MBX-ORDER-COUNT-1M", min.to_string()));
     }
     if ep.method != "GET" {
-        state.events_notify.notify_one();
+        state.flush_user_events();
     }
     record(state, &name, &out);
     out
 }
 
 fn record(state: &SimState, name: &str, out: &HttpOut) {
-    let code = (out.status != 200)
-        .then(|| serde_json::from_str::<serde_json::Value>(&out.body).ok())
-        .flatten()
-        .and_then(|v| v.get("code").and_then(serde_json::Value::as_i64));
-    lock(&state.stats).record(name, out.status, code);
+    lock(&state.stats).record(name, out.status, out.code);
 }
 
 /// Returns the answer, the IP weight used this minute, and the account if authenticated.
@@ -102,7 +101,8 @@ async fn run(
         Ok(used) => used,
         Err(refusal) => {
             let mut out = HttpOut::error(&refusal.error);
-            out.headers.push(("Retry-After", retry_after(state, refusal.until_ms, now_scn)));
+            out.headers
+                .push(("Retry-After", retry_after(state, refusal.until_ms, now_scn)));
             return (out, refusal.weight_1m, None);
         }
     };
@@ -120,7 +120,8 @@ async fn run(
             let admitted = lock(&state.limiter).admit_orders(a, n10, n1m, now_scn);
             if let Err(r) = admitted {
                 let mut out = HttpOut::error(&r.error);
-                out.headers.push(("Retry-After", retry_after(state, r.until_ms, now_scn)));
+                out.headers
+                    .push(("Retry-After", retry_after(state, r.until_ms, now_scn)));
                 return (out, used, account);
             }
         }
@@ -130,7 +131,7 @@ async fn run(
         account: account.unwrap_or(0),
         wall_ms,
     };
-    (with_faults(state, ep, req, &ctx).await, used, account)
+    (with_faults(state, ep, &ctx).await, used, account)
 }
 
 /// Whole real seconds (at least 1) until scenario time `until_ms`.
@@ -164,12 +165,7 @@ fn authenticate(
     Ok(Some(account))
 }
 
-async fn with_faults(
-    state: &Arc<SimState>,
-    ep: &'static Endpoint,
-    req: &RawRequest<'_>,
-    ctx: &Ctx,
-) -> HttpOut {
+async fn with_faults(state: &Arc<SimState>, ep: &'static Endpoint, ctx: &Ctx) -> HttpOut {
     let Some(window) = state.active_fault(ep.method, ep.path) else {
         return answer((ep.handler)(state, ctx));
     };
@@ -178,7 +174,6 @@ async fn with_faults(
     }
     let reducing = reducing(ep, &ctx.params);
     let outcome = window.draw(&mut lock(&state.faults).rng, reducing);
-    let _ = req;
     match outcome {
         None => answer((ep.handler)(state, ctx)),
         Some(FaultOutcome::Refuse(e)) => {
@@ -213,6 +208,7 @@ fn answer(r: Result<String, ApiError>) -> HttpOut {
     match r {
         Ok(body) => HttpOut {
             status: 200,
+            code: None,
             body,
             headers: Vec::new(),
         },

@@ -1,17 +1,15 @@
 //! The background task: ticks the venue (matching resting orders, the mark walk), renders
-//! its user events and market updates onto the broadcast channels, applies stream faults
-//! (drop / delay) and fires the one-shot actions of fault windows as they open
+//! its user events (releasing delayed ones) and market updates onto the broadcast channels,
+//! and fires the one-shot actions of fault windows as they open
 //! (disconnect sockets, invalidate listenKeys, revoke API keys).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::sim::server::state::{lock, MarketMsg, SimState, UserMsg};
+use crate::sim::server::state::{MarketMsg, SimState};
 use crate::sim::ws::events;
 
 /// Market streams publish every second of real time (`@markPrice@1s`).
@@ -19,7 +17,6 @@ const MARK_EVERY: Duration = Duration::from_secs(1);
 
 struct Pump {
     state: Arc<SimState>,
-    delayed: VecDeque<(Instant, UserMsg)>,
     last_mark: Instant,
     last_books: Vec<String>,
     book_update_id: i64,
@@ -31,7 +28,6 @@ pub async fn run(state: Arc<SimState>, mut stop: watch::Receiver<bool>) {
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut pump = Pump {
         state: state.clone(),
-        delayed: VecDeque::new(),
         last_mark: Instant::now(),
         last_books: Vec::new(),
         book_update_id: 1,
@@ -39,7 +35,6 @@ pub async fn run(state: Arc<SimState>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tick.tick() => pump.on_tick(),
-            _ = state.events_notify.notified() => pump.flush_user_events(),
             _ = stop.changed() => break,
         }
     }
@@ -50,51 +45,8 @@ impl Pump {
         let now = self.state.clock.wall_ms();
         self.state.venue().tick(now);
         self.state.fire_opening_windows();
-        self.flush_user_events();
+        self.state.flush_user_events();
         self.publish_market(now);
-    }
-
-    /// Sends the venue's queued user events, honouring active drop/delay faults.
-    pub fn flush_user_events(&mut self) {
-        let drained = self.state.venue().drain_events();
-        let fault = self.state.active_stream_fault();
-        let now = Instant::now();
-        for (account, ev) in drained {
-            let msg = UserMsg {
-                account,
-                kind: events::kind(&ev),
-                json: events::user_event(&ev).into(),
-            };
-            if let Some(f) = &fault {
-                if f.user_event_drop > 0.0
-                    && lock(&self.state.faults).rng.gen::<f64>() < f.user_event_drop
-                {
-                    continue;
-                }
-                if f.user_event_delay_ms > 0 {
-                    self.delayed
-                        .push_back((now + Duration::from_millis(f.user_event_delay_ms), msg));
-                    continue;
-                }
-            }
-            // Held-back events go first so a delay never reorders one account's stream.
-            self.release_delayed(None);
-            let _ = self.state.user_tx.send(msg);
-        }
-        self.release_delayed(Some(now));
-    }
-
-    /// Releases delayed events due by `now` (all of them when `now` is None and the
-    /// fault is over).
-    fn release_delayed(&mut self, now: Option<Instant>) {
-        while let Some((due, _)) = self.delayed.front() {
-            if now.is_some_and(|n| *due > n) {
-                break;
-            }
-            if let Some((_, msg)) = self.delayed.pop_front() {
-                let _ = self.state.user_tx.send(msg);
-            }
-        }
     }
 
     fn publish_market(&mut self, now_ms: i64) {

@@ -2,7 +2,12 @@
 //! length of one synchronous venue call and never across an `.await`. Events leave through
 //! `broadcast` channels that the WebSocket tasks subscribe to.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::time::Instant;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -68,9 +73,8 @@ pub struct SimState {
     pub market_tx: broadcast::Sender<MarketMsg>,
     pub control_tx: broadcast::Sender<Control>,
     pub tick_ms: u64,
-    /// Woken after every state-changing request so user events leave without waiting
-    /// for the next tick.
-    pub events_notify: tokio::sync::Notify,
+    /// User events held back by a `user_event_delay_ms` fault, oldest first.
+    pub delayed: Mutex<VecDeque<(Instant, UserMsg)>>,
 }
 
 impl std::fmt::Debug for SimState {
@@ -123,7 +127,7 @@ impl SimState {
             market_tx,
             control_tx,
             tick_ms: scenario.tick_ms,
-            events_notify: tokio::sync::Notify::new(),
+            delayed: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -179,6 +183,46 @@ impl SimState {
             }
             for key in &w.revoke_keys {
                 self.venue().revoke_key(key);
+            }
+        }
+    }
+
+    /// Publishes the venue's queued user events, honouring an active drop/delay fault.
+    /// Called right after every state-changing request (so events leave before the REST
+    /// answer, as Binance's often do) and on every pump tick (releasing delayed events).
+    pub fn flush_user_events(&self) {
+        let drained = self.venue().drain_events();
+        if self.user_tx.receiver_count() == 0 && lock(&self.delayed).is_empty() {
+            // Nobody listens: Binance does not replay missed events either, so skip the
+            // rendering, which would only cost the order path.
+            return;
+        }
+        let fault = self.active_stream_fault();
+        let now = Instant::now();
+        let mut delayed = lock(&self.delayed);
+        for (account, ev) in drained {
+            let msg = UserMsg {
+                account,
+                kind: crate::sim::ws::events::kind(&ev),
+                json: crate::sim::ws::events::user_event(&ev).into(),
+            };
+            let (drop_rate, hold_ms) = fault
+                .as_ref()
+                .map_or((0.0, 0), |f| (f.user_event_drop, f.user_event_delay_ms));
+            if drop_rate > 0.0 && lock(&self.faults).rng.gen::<f64>() < drop_rate {
+                continue;
+            }
+            if hold_ms > 0 || !delayed.is_empty() {
+                // Queue behind held-back events so one account's stream keeps its order.
+                delayed.push_back((now + Duration::from_millis(hold_ms), msg));
+                continue;
+            }
+            // No receivers just means no socket is open.
+            let _ = self.user_tx.send(msg);
+        }
+        while delayed.front().is_some_and(|(due, _)| *due <= now) {
+            if let Some((_, msg)) = delayed.pop_front() {
+                let _ = self.user_tx.send(msg);
             }
         }
     }

@@ -2,7 +2,8 @@
 //! cross-margin arithmetic (initial margin = notional / leverage, maintenance
 //! from the leverage bracket) behind `-2019`, `-2027` and the account views.
 //!
-//! Invariant: `wallet = initial_wallet + realized_total − commission_total`.
+//! Invariant: `wallet = initial_wallet + transfers_total + realized_total −
+//! commission_total`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,6 +19,8 @@ use super::{AccountId, Venue};
 pub(crate) struct Account {
     pub wallet: Decimal,
     pub initial_wallet: Decimal,
+    /// Deposits minus withdrawals and adjustments since the start.
+    pub transfers_total: Decimal,
     pub hedge: bool,
     pub multi_assets: bool,
     pub default_leverage: u32,
@@ -42,9 +45,15 @@ impl Account {
             } else {
                 PositionSide::Both
             };
-            if symbols.contains_key(&p.symbol) && !p.amount.is_zero() {
+            // Legs carry Binance's sign whatever the scenario wrote.
+            let amount = match side {
+                PositionSide::Both => p.amount,
+                PositionSide::Long => p.amount.abs(),
+                PositionSide::Short => -p.amount.abs(),
+            };
+            if symbols.contains_key(&p.symbol) && !amount.is_zero() {
                 let pos = Position {
-                    amount: p.amount,
+                    amount,
                     entry: p.entry_price,
                     realized: Decimal::ZERO,
                     update_time: now_ms,
@@ -55,6 +64,7 @@ impl Account {
         Account {
             wallet: spec.usdt,
             initial_wallet: spec.usdt,
+            transfers_total: Decimal::ZERO,
             hedge: spec.hedge_mode,
             multi_assets: spec.multi_assets,
             default_leverage: spec.leverage,
@@ -132,8 +142,7 @@ impl Venue {
     pub(crate) fn open_notional(&self, a: AccountId, symbol: &str) -> (Decimal, Decimal) {
         let mut out = (Decimal::ZERO, Decimal::ZERO);
         for o in self
-            .orders
-            .values()
+            .open_order_records()
             .filter(|o| o.account == a && o.symbol == symbol && o.status.is_open())
         {
             let n = o.remaining() * o.price;
@@ -149,8 +158,7 @@ impl Venue {
     // Conservative: Binance nets resting orders against an opposite position;
     // the simulator reserves margin for every resting opening order in full.
     fn open_order_im(&self, a: AccountId, account: &Account, symbol: Option<&str>) -> Decimal {
-        self.orders
-            .values()
+        self.open_order_records()
             .filter(|o| o.account == a && o.status.is_open() && !o.reduce_only)
             .filter(|o| symbol.is_none_or(|s| o.symbol == s))
             .map(|o| o.remaining() * o.price / Decimal::from(account.leverage_of(&o.symbol)))

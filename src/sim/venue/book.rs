@@ -60,43 +60,52 @@ impl Market {
         }
     }
 
-    /// The level prices a taker of `taker_side` meets, best first.
-    fn level_prices(&self, spec: &SymbolSpec, taker_side: Side) -> Vec<Decimal> {
+    /// The level prices a taker of `taker_side` meets, best first (lazy: the
+    /// hot paths only look at the first few).
+    fn level_prices(&self, spec: &SymbolSpec, taker_side: Side) -> impl Iterator<Item = Decimal> {
         let tick = spec.tick_size;
-        if tick <= Decimal::ZERO {
-            return Vec::new();
-        }
+        let levels = if tick > Decimal::ZERO {
+            spec.book_levels
+        } else {
+            0
+        };
         let spacing = tick * Decimal::from(spec.level_spacing_ticks.max(1));
         let centre = self.mark * (Decimal::ONE + spec.book_offset);
         let (first, step) = match taker_side {
-            Side::Buy => (floor_to(centre, tick) + tick, spacing),
-            Side::Sell => (ceil_to(centre, tick) - tick, -spacing),
+            Side::Buy if levels > 0 => (floor_to(centre, tick) + tick, spacing),
+            Side::Sell if levels > 0 => (ceil_to(centre, tick) - tick, -spacing),
+            _ => (Decimal::ZERO, Decimal::ZERO),
         };
-        (0..spec.book_levels)
-            .map(|i| first + step * Decimal::from(i))
+        (0..levels)
+            .scan(first, move |price, _| {
+                let p = *price;
+                *price += step;
+                Some(p)
+            })
             .take_while(|p| *p > Decimal::ZERO)
-            .collect()
     }
 
     /// Levels a taker of `taker_side` meets with what is left at each, best
-    /// first; fully consumed levels are omitted.
-    pub fn levels(&self, spec: &SymbolSpec, taker_side: Side) -> Vec<(Decimal, Decimal)> {
+    /// first; fully consumed levels are skipped.
+    pub fn level_iter<'a>(
+        &'a self,
+        spec: &'a SymbolSpec,
+        taker_side: Side,
+    ) -> impl Iterator<Item = (Decimal, Decimal)> + 'a {
         let taken = self.taken(taker_side);
         self.level_prices(spec, taker_side)
-            .into_iter()
-            .map(|p| {
+            .map(move |p| {
                 (
                     p,
                     spec.level_qty - taken.get(&p).copied().unwrap_or_default(),
                 )
             })
             .filter(|(_, q)| *q > Decimal::ZERO)
-            .collect()
     }
 
     /// The best level a taker of `taker_side` would meet.
     pub fn best(&self, spec: &SymbolSpec, taker_side: Side) -> Option<(Decimal, Decimal)> {
-        self.levels(spec, taker_side).into_iter().next()
+        self.level_iter(spec, taker_side).next()
     }
 
     /// Plans a taker fill of `qty`: walks levels while `acceptable(price)`.
@@ -110,7 +119,7 @@ impl Market {
     ) -> Vec<(Decimal, Decimal)> {
         let mut left = qty;
         let mut fills = Vec::new();
-        for (price, avail) in self.levels(spec, taker_side) {
+        for (price, avail) in self.level_iter(spec, taker_side) {
             if left <= Decimal::ZERO || !acceptable(price) {
                 break;
             }

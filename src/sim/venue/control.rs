@@ -97,8 +97,7 @@ impl Venue {
     ) -> Result<Vec<OrderView>, Reject> {
         self.spec_index(symbol)?;
         let ids: Vec<i64> = self
-            .orders
-            .values()
+            .open_order_records()
             .filter(|o| o.account == a && o.symbol == symbol && o.status.is_open())
             .map(|o| o.order_id)
             .collect();
@@ -167,8 +166,7 @@ impl Venue {
             return Err(Reject::no_need_to_change_position_side());
         }
         if self
-            .orders
-            .values()
+            .open_order_records()
             .any(|o| o.account == a && o.status.is_open())
         {
             return Err(Reject::position_side_change_open_orders());

@@ -66,6 +66,15 @@ fn missing_and_unneeded_parameters_are_named() {
         -1102,
         "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
     );
+    let no_tif = NewOrder {
+        time_in_force: None,
+        ..limit("BTCUSDT", "BUY", "0.01", "64000", "GTC")
+    };
+    assert_reject(
+        place(&mut v, no_tif),
+        -1102,
+        "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+    );
     let priced_market = NewOrder {
         price: Some(d("64000")),
         ..market("BTCUSDT", "BUY", "0.01")
@@ -399,6 +408,11 @@ fn queries_and_cancels_of_unknown_orders_use_2013_and_2011() {
         -2011,
         "Unknown order sent.",
     );
+    assert_reject(
+        v.order(ACC, "BTCUSDT", None, None),
+        -1102,
+        "Mandatory parameter 'orderId' was not sent, was empty/null, or malformed.",
+    );
     let found = v
         .order(ACC, "BTCUSDT", None, Some(&filled.client_order_id))
         .expect("by client id");
@@ -457,4 +471,27 @@ fn the_test_endpoint_validates_without_recording() {
     assert_eq!(ok.executed_qty, Decimal::ZERO);
     assert_eq!(position(&v, "BTCUSDT", "BOTH"), Decimal::ZERO);
     assert_eq!(v.snapshot().orders_total, 0);
+}
+
+#[test]
+fn a_plain_close_needs_no_margin_even_when_the_account_is_underwater() {
+    let mut spec = account("10", false);
+    spec.positions = vec![crate::sim::venue::PositionSpec {
+        symbol: "BTCUSDT".into(),
+        position_side: "BOTH".into(),
+        amount: d("2"),
+        entry_price: d("70000"),
+    }];
+    // 2 BTC long from 70000 at a 65000 mark: −10000 unrealized on 10 USDT.
+    let mut v = Venue::new(5, SymbolSpec::mainnet_defaults(), vec![spec], T0);
+    assert!(v.account(ACC).expect("account").available_balance < Decimal::ZERO);
+    assert_reject(
+        place(&mut v, market("BTCUSDT", "BUY", "0.01")),
+        -2019,
+        "Margin is insufficient.",
+    );
+    let close =
+        place(&mut v, market("BTCUSDT", "SELL", "1")).expect("a close is never margin-checked");
+    assert_eq!(close.executed_qty, d("1"));
+    assert_eq!(position(&v, "BTCUSDT", "BOTH"), d("1"));
 }
