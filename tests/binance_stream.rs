@@ -176,3 +176,21 @@ async fn the_mark_price_comes_from_the_stream_once_it_runs() {
     assert!(served_from_stream);
     l.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_connection_is_recycled_before_its_age_cap_and_resyncs() {
+    let l = start(scenario("", "")).await;
+    let timing = StreamTiming {
+        max_connection_age: Duration::from_millis(500),
+        ..fast_timing()
+    };
+    let ex = BinanceFutures::connect_with(config(&l.sim), AuditBuffer::new(1000), timing)
+        .await
+        .unwrap();
+    let mut rx = ex.subscribe_account().await.unwrap();
+    until(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
+    let down = until(&mut rx, |e| matches!(e, AccountEvent::Disconnected { .. })).await;
+    assert!(format!("{down:?}").contains("age cap"), "{down:?}");
+    until(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
+    l.sim.shutdown().await;
+}
