@@ -55,6 +55,158 @@ pub enum Command {
     ExchangeInfo(ExchangeInfoArgs),
     /// Print the account, balances and positions as the exchange reports them (read-only).
     Account(JsonFlag),
+    /// Submit intents to the running daemon, or show one.
+    #[command(subcommand)]
+    Intent(IntentCommand),
+    /// Show the ledger's positions (from the running daemon).
+    Positions(PositionsArgs),
+    /// Show the budget: allocation, used, reserved by pending opens, available.
+    Budget(JsonFlag),
+    /// Kill switch: halt, cancel sluice's open orders and close every position.
+    Flatten(FlattenArgs),
+    /// Halt: refuse every open until `sluice resume` (survives restarts).
+    Halt(HaltArgs),
+    /// Clear the halt (refused while a flatten is still being carried out).
+    Resume(ResumeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntentCommand {
+    /// Open or add to a position: a quantity or a USDT notional.
+    Open(OpenArgs),
+    /// Close a position, all of it or --quantity of it.
+    Close(CloseArgs),
+    /// Reduce a position by --quantity.
+    Reduce(CloseArgs),
+    /// Show an intent: state, chunks, fills, errors, timings.
+    Show(ShowArgs),
+    /// List the most recent intents.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// How many (1 to 1000).
+    #[arg(long, default_value_t = 20)]
+    pub limit: i64,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// Symbol, e.g. SOLUSDT.
+    pub symbol: String,
+    /// long or short.
+    pub side: String,
+    /// Base-asset quantity (decimal).
+    #[arg(
+        long,
+        conflicts_with = "notional",
+        required_unless_present = "notional"
+    )]
+    pub quantity: Option<String>,
+    /// USDT notional (decimal).
+    #[arg(long)]
+    pub notional: Option<String>,
+    #[command(flatten)]
+    pub submit: SubmitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    /// Symbol of the open position (with SIDE), instead of --position.
+    #[arg(requires = "side", conflicts_with = "position")]
+    pub symbol: Option<String>,
+    /// long or short: which open position of SYMBOL.
+    pub side: Option<String>,
+    /// The ledger position id.
+    #[arg(long, required_unless_present = "symbol")]
+    pub position: Option<i64>,
+    /// How much to close (omitted on a close = all of it).
+    #[arg(long)]
+    pub quantity: Option<String>,
+    #[command(flatten)]
+    pub submit: SubmitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// Idempotency key: re-running with the same key returns the first intent.
+    /// A fresh one is generated (and printed) when omitted.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Why (stored with the intent).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Follow the intent until it is done, failed or cancelled.
+    #[arg(long)]
+    pub wait: bool,
+    /// Give up waiting after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The intent id.
+    pub id: i64,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PositionsArgs {
+    /// Include closed positions.
+    #[arg(long)]
+    pub all: bool,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FlattenArgs {
+    /// Only this symbol (the halt is global either way).
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// Why (stored with the halt and the flatten intent).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Idempotency key for the flatten intent.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HaltArgs {
+    /// Why (shown with every refused open).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Only show whether trading is halted.
+    #[arg(long)]
+    pub status: bool,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Also cancel flatten intents that never started.
+    #[arg(long)]
+    pub force: bool,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -17,7 +17,10 @@
 //! - [`api`]: the control API (axum, bearer token, loopback by default).
 //! - [`sim`]: the Binance Futures simulator (`sluice sim`), an independent reading
 //!   of the wire protocol.
-//! - `settings`, `telemetry`, `startup`, `shutdown`, `cli`: wiring at the edges.
+//! - [`metrics`]: the Prometheus series every part records into (`GET /metrics`).
+//! - [`client`]: the CLI's HTTP client for the daemon's control API.
+//! - `settings`, `telemetry`, `startup`, `systemd`, `shutdown`, `cli`, `commands`:
+//!   wiring at the edges.
 
 pub mod api;
 pub mod domain;
@@ -29,7 +32,11 @@ pub mod router;
 pub mod sim;
 
 pub mod cli;
+pub mod client;
 pub mod commands;
+pub mod metrics;
 pub mod settings;
 pub mod shutdown;
+pub mod startup;
+pub mod systemd;
 pub mod telemetry;

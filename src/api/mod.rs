@@ -1,30 +1,116 @@
 //! The control API (axum): loopback by default, bearer token, thin handlers.
 //!
-//! Handlers hold no SQL and no wire types: they call the ledger's read models and the
-//! router's submission functions. `/healthz`, `/readyz` and `/metrics` answer without a
-//! token (they reveal no positions or secrets) so probes and scrapers can use them;
-//! everything under `/v1` requires `Authorization: Bearer <api.token>` when a token is set.
+//! Handlers hold no SQL and no wire types: they parse the request into domain types,
+//! call the ledger, and render its read models ([`views`]). `/healthz`, `/readyz` and
+//! `/metrics` answer without a token (they reveal no positions or secrets) so probes
+//! and scrapers can use them; everything under `/v1` requires
+//! `Authorization: Bearer <api.token>` when a token is set.
+//!
+//! Endpoints: `POST|GET /v1/intents`, `GET /v1/intents/{id}`, `GET /v1/positions`,
+//! `GET /v1/budget`, `GET|POST /v1/halt`, `POST /v1/resume`, `POST /v1/flatten`,
+//! `GET /healthz`, `GET /readyz`, `GET /metrics`.
 
 pub mod auth;
+pub mod control;
+pub mod error;
 pub mod health;
+pub mod intent_request;
+pub mod intents;
+pub mod json;
+pub mod prices;
+pub mod read;
+pub mod views;
 
 use std::sync::Arc;
 
-use axum::routing::get;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::domain::{PositionMode, Symbol, Usdt};
+use crate::ledger::Ledger;
+use crate::settings::Secret;
+
+pub use error::ApiError;
 pub use health::Readiness;
+pub use prices::MarkPrices;
 
-/// What the handlers share.
+/// Bodies are small JSON objects; anything bigger is a mistake or an attack.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What the handlers share. Cheap to clone.
 #[derive(Clone)]
 pub struct ApiState {
     pub readiness: Arc<Readiness>,
-    pub token: Option<crate::settings::Secret>,
+    pub token: Option<Secret>,
+    pub ledger: Ledger,
+    /// The venue name intents are stored under (`binance-usdm`).
+    pub venue: String,
+    pub position_mode: PositionMode,
+    /// `exchange.symbols`: the symbols opens may use (empty = any). Closes are not
+    /// limited, so a position on a symbol dropped from the list can still be closed.
+    pub symbols: Vec<Symbol>,
+    /// `budget.allocation_usdt`: what opens may spend in total.
+    pub allocation: Usdt,
+    /// Values an open given by quantity for the budget check; None when no exchange
+    /// is connected (such opens are then refused, naming the reason).
+    pub mark_prices: Option<Arc<dyn MarkPrices>>,
+    pub metrics: Option<PrometheusHandle>,
 }
 
 pub fn router(state: ApiState) -> Router {
+    let v1 = Router::new()
+        .route("/v1/intents", post(intents::create).get(intents::list))
+        .route("/v1/intents/{id}", get(intents::show))
+        .route("/v1/positions", get(read::positions))
+        .route("/v1/budget", get(read::budget))
+        .route("/v1/halt", get(control::halt_status).post(control::halt))
+        .route("/v1/resume", post(control::resume))
+        .route("/v1/flatten", post(control::flatten))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(render_metrics))
+        .merge(v1)
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// `/v1/*` only: refuse a request without the configured bearer token.
+async fn require_token(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+    if let Some(token) = &state.token {
+        let header = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if !auth::token_matches(token, header) {
+            let mut response = ApiError::unauthorized().into_response();
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return response;
+        }
+    }
+    next.run(req).await
+}
+
+/// Prometheus text exposition of every series in [`crate::metrics`].
+async fn render_metrics(State(state): State<ApiState>) -> Response {
+    let body = state
+        .metrics
+        .as_ref()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }

@@ -1,0 +1,212 @@
+//! The kill switch over HTTP: `GET|POST /v1/halt`, `POST /v1/resume`, `POST /v1/flatten`.
+//!
+//! The halt is a ledger row (it survives restarts). A flatten sets the halt and stores a
+//! flatten intent in one transaction; cancelling sluice's open orders and closing every
+//! position is the executor's job, and the halt stays latched (resume refused) until
+//! the flatten intents are done.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::intent_request::Meta;
+use super::intents::respond;
+use super::json::ApiJson;
+use super::views::HaltResponse;
+use super::ApiState;
+use crate::domain::{IntentKind, Symbol};
+use crate::ledger::halt::{HaltOutcome, ResumeOutcome};
+use crate::ledger::{IntentCreated, NewIntent};
+use crate::metrics::{record_intent, set_halted};
+
+const DEFAULT_ACTOR: &str = "api";
+
+/// Body of `POST /v1/halt`, `/v1/resume` and `/v1/flatten`; every field is optional.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlBody {
+    pub reason: Option<String>,
+    pub actor: Option<String>,
+    /// `/v1/flatten` only: one symbol instead of everything.
+    pub symbol: Option<String>,
+    /// `/v1/flatten` only: a retried flatten with the same key stores one intent.
+    pub idempotency_key: Option<String>,
+    /// `/v1/resume` only: cancel flatten intents that never started.
+    #[serde(default)]
+    pub force: bool,
+}
+
+impl ControlBody {
+    fn actor(&self) -> Result<String, ApiError> {
+        let actor = self.actor.as_deref().unwrap_or(DEFAULT_ACTOR).trim();
+        if actor.is_empty() || actor.len() > 128 || actor.chars().any(char::is_control) {
+            return Err(ApiError::invalid(
+                "actor",
+                "must be 1 to 128 printable characters",
+            ));
+        }
+        Ok(actor.to_string())
+    }
+    fn reason(&self, default: &str) -> Result<String, ApiError> {
+        let reason = self.reason.as_deref().unwrap_or("").trim();
+        if reason.len() > 500 || reason.chars().any(char::is_control) {
+            return Err(ApiError::invalid(
+                "reason",
+                "must be at most 500 printable characters",
+            ));
+        }
+        Ok(if reason.is_empty() { default } else { reason }.to_string())
+    }
+}
+
+pub async fn halt_status(State(state): State<ApiState>) -> Result<Json<HaltResponse>, ApiError> {
+    let halt = state.ledger.halt_state().await?;
+    Ok(Json(HaltResponse {
+        halt,
+        cancelled_intents: Vec::new(),
+        flatten_intent: None,
+    }))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn halt(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<ControlBody>,
+) -> Result<Json<HaltResponse>, ApiError> {
+    refuse_flatten_fields(&body)?;
+    if body.force {
+        return Err(ApiError::invalid("force", "is only accepted by /v1/resume"));
+    }
+    let actor = body.actor()?;
+    let reason = body.reason("manual halt")?;
+    let outcome = state.ledger.halt(&actor, &reason).await?;
+    set_halted(true);
+    tracing::warn!(%actor, %reason, cancelled = outcome.cancelled_opens.len(), "trading halted");
+    Ok(Json(HaltResponse {
+        halt: outcome.halt,
+        cancelled_intents: outcome.cancelled_opens,
+        flatten_intent: None,
+    }))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn resume(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<ControlBody>,
+) -> Result<Json<HaltResponse>, ApiError> {
+    refuse_flatten_fields(&body)?;
+    let actor = body.actor()?;
+    match state.ledger.resume(&actor, body.force).await? {
+        ResumeOutcome::Resumed {
+            halt,
+            cancelled_flattens,
+        } => {
+            set_halted(false);
+            tracing::warn!(%actor, "trading resumed");
+            Ok(Json(HaltResponse {
+                halt,
+                cancelled_intents: cancelled_flattens,
+                flatten_intent: None,
+            }))
+        }
+        ResumeOutcome::FlattenPending { intents } => {
+            let ids: Vec<String> = intents.iter().map(|i| format!("#{i}")).collect();
+            Err(ApiError::conflict(
+                "flatten_pending",
+                None,
+                format!(
+                    "flatten intent(s) {} not yet confirmed flat: the halt stays latched (force cancels flattens that never started)",
+                    ids.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn flatten(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<ControlBody>,
+) -> Result<(StatusCode, Json<HaltResponse>), ApiError> {
+    if body.force {
+        return Err(ApiError::invalid("force", "is only accepted by /v1/resume"));
+    }
+    let symbol = body.symbol.as_deref().map(Symbol::new).transpose()?;
+    let key = match body.idempotency_key.as_deref().map(str::trim) {
+        Some("") => return Err(ApiError::invalid("idempotency_key", "is empty")),
+        Some(k) if k.len() > 128 => {
+            return Err(ApiError::invalid(
+                "idempotency_key",
+                "is longer than 128 characters",
+            ))
+        }
+        Some(k) => k.to_string(),
+        None => format!("flatten-{}", uuid::Uuid::new_v4()),
+    };
+    let meta = Meta {
+        idempotency_key: key,
+        reason: body.reason("flatten")?,
+        actor: body.actor()?,
+    };
+    let (created, outcome) = store_flatten(&state, symbol, &meta).await?;
+    let (status, Json(intent)) = respond(&state, created.intent.id, created.replayed).await?;
+    Ok((
+        status,
+        Json(HaltResponse {
+            halt: outcome.halt,
+            cancelled_intents: outcome.cancelled_opens,
+            flatten_intent: Some(intent),
+        }),
+    ))
+}
+
+/// Store a flatten intent and latch the halt (shared with `POST /v1/intents`).
+pub(super) async fn store_flatten(
+    state: &ApiState,
+    symbol: Option<Symbol>,
+    meta: &Meta,
+) -> Result<(IntentCreated, HaltOutcome), ApiError> {
+    let new = NewIntent {
+        kind: IntentKind::Flatten,
+        venue: state.venue.clone(),
+        symbol,
+        direction: None,
+        position_mode: state.position_mode,
+        quantity: None,
+        notional_usdt: None,
+        reference_price: None,
+        position_id: None,
+        idempotency_key: meta.idempotency_key.clone(),
+        reason: meta.reason.clone(),
+    };
+    let (created, outcome) = state.ledger.flatten(&new, &meta.actor).await?;
+    set_halted(outcome.halt.halted);
+    record_intent(
+        "flatten",
+        if created.replayed {
+            "replayed"
+        } else {
+            "accepted"
+        },
+    );
+    tracing::warn!(actor = %meta.actor, intent_id = %created.intent.id, "flatten stored, trading halted");
+    Ok((created, outcome))
+}
+
+fn refuse_flatten_fields(body: &ControlBody) -> Result<(), ApiError> {
+    if body.symbol.is_some() {
+        return Err(ApiError::invalid(
+            "symbol",
+            "is only accepted by /v1/flatten",
+        ));
+    }
+    if body.idempotency_key.is_some() {
+        return Err(ApiError::invalid(
+            "idempotency_key",
+            "is only accepted by /v1/flatten",
+        ));
+    }
+    Ok(())
+}

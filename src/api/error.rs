@@ -1,0 +1,131 @@
+//! The control API's one error shape:
+//! `{"error": {"code": "...", "field": "...", "reason": "...", "intent_id": 7}}`.
+//!
+//! `field` names what the caller must change (absent when nothing in the request is
+//! wrong); `intent_id` is present when a refusal was stored as a `failed` intent.
+//! Bad input is 400 (not JSON, wrong type) or 422 (well-formed but not acceptable);
+//! business refusals are 409/422; ledger failures are 503 (retry) or 500.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use crate::domain::DomainError;
+use crate::ledger::{IntentId, LedgerError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent_id: Option<IntentId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, field: Option<String>, reason: String) -> Self {
+        ApiError {
+            status,
+            body: ErrorBody {
+                code,
+                field,
+                reason,
+                intent_id: None,
+            },
+        }
+    }
+    /// The body could not be read as the expected JSON (syntax, type, unknown field).
+    pub fn bad_request(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            Some(field.into()),
+            reason.into(),
+        )
+    }
+    /// Well-formed, but a field's value is not acceptable.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some(field.into()),
+            reason.into(),
+        )
+    }
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", None, what.into())
+    }
+    pub fn conflict(code: &'static str, field: Option<&str>, reason: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            code,
+            field.map(str::to_string),
+            reason.into(),
+        )
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            Some("authorization".into()),
+            "a valid `Authorization: Bearer <api.token>` header is required".into(),
+        )
+    }
+    pub fn with_intent(mut self, id: IntentId) -> Self {
+        self.body.intent_id = Some(id);
+        self
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        ApiError::invalid(e.field, e.reason)
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> Self {
+        let reason = e.to_string();
+        match e {
+            LedgerError::NotEnoughBudget { intent_id, .. } => {
+                let status = StatusCode::UNPROCESSABLE_ENTITY;
+                let field = Some("notional_usdt".to_string());
+                ApiError::new(status, "not_enough_budget", field, reason).with_intent(intent_id)
+            }
+            LedgerError::OppositePositionOpen { intent_id, .. } => {
+                ApiError::conflict("opposite_position_open", Some("side"), reason)
+                    .with_intent(intent_id)
+            }
+            LedgerError::Invalid { field, reason } => ApiError::invalid(field, reason),
+            LedgerError::NotFound { what } => ApiError::not_found(format!("{what} not found")),
+            LedgerError::InvalidTransition { intent_id, .. } => {
+                ApiError::conflict("invalid_transition", None, reason).with_intent(intent_id)
+            }
+            LedgerError::Database(_) => {
+                tracing::error!(error = %reason, "ledger unavailable");
+                let status = StatusCode::SERVICE_UNAVAILABLE;
+                ApiError::new(status, "ledger_unavailable", None, reason)
+            }
+            LedgerError::Corrupt { .. } | LedgerError::Migrate(_) => {
+                tracing::error!(error = %reason, "ledger is inconsistent");
+                let status = StatusCode::INTERNAL_SERVER_ERROR;
+                ApiError::new(status, "ledger_corrupt", None, reason)
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.body });
+        (self.status, Json(body)).into_response()
+    }
+}

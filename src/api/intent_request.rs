@@ -1,0 +1,326 @@
+//! `POST /v1/intents` bodies: the wire shape (strings, as sent) and the pure parse
+//! into domain types. Every rule here names the field it refuses; nothing is written
+//! before the whole body has parsed.
+//!
+//! Shapes accepted:
+//! - `open`: `symbol`, `side`, and exactly one of `quantity` / `notional_usdt`;
+//! - `close`: `position_id`, or `symbol` + `side` naming the open position; `quantity`
+//!   optional (omitted = all of it);
+//! - `reduce`: as `close`, with `quantity` required;
+//! - `flatten`: optional `symbol` (omitted = everything).
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Direction, DomainError, IntentKind, Qty, Symbol, Usdt};
+use crate::ledger::PositionId;
+
+const MAX_KEY_LEN: usize = 128;
+const MAX_REASON_LEN: usize = 500;
+
+/// The body as sent. Unknown fields are refused: a typo (`quantiy`) must not turn a
+/// partial close into a close of everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntentBody {
+    pub kind: Option<String>,
+    pub symbol: Option<String>,
+    pub side: Option<String>,
+    pub quantity: Option<String>,
+    pub notional_usdt: Option<String>,
+    pub position_id: Option<i64>,
+    pub idempotency_key: Option<String>,
+    pub reason: Option<String>,
+    /// Who asks (`cli:alice`, `strategy-7`); recorded with a halt or a flatten.
+    pub actor: Option<String>,
+}
+
+/// Which position a close or reduce acts on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PositionRef {
+    Id(PositionId),
+    Leg {
+        symbol: Symbol,
+        direction: Direction,
+    },
+}
+
+/// A body that passed every rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParsedIntent {
+    Open {
+        symbol: Symbol,
+        direction: Direction,
+        size: OpenSize,
+        meta: Meta,
+    },
+    /// Close (quantity None = all) or reduce (quantity always Some).
+    Reduce {
+        kind: IntentKind,
+        position: PositionRef,
+        quantity: Option<Qty>,
+        meta: Meta,
+    },
+    Flatten {
+        symbol: Option<Symbol>,
+        meta: Meta,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenSize {
+    Quantity(Qty),
+    Notional(Usdt),
+}
+
+/// What every intent carries besides its target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Meta {
+    pub idempotency_key: String,
+    pub reason: String,
+    pub actor: String,
+}
+
+impl ParsedIntent {
+    pub fn meta(&self) -> &Meta {
+        match self {
+            ParsedIntent::Open { meta, .. }
+            | ParsedIntent::Reduce { meta, .. }
+            | ParsedIntent::Flatten { meta, .. } => meta,
+        }
+    }
+}
+
+fn err(field: &str, reason: impl Into<String>) -> DomainError {
+    DomainError::new(field, reason)
+}
+
+fn refuse_if_set<T>(value: &Option<T>, field: &str, kind: IntentKind) -> Result<(), DomainError> {
+    match value {
+        Some(_) => Err(err(
+            field,
+            format!("is not accepted for a {} intent", kind.as_str()),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn positive_qty(raw: &str) -> Result<Qty, DomainError> {
+    let q = Qty::parse("quantity", raw)?;
+    if q.is_zero() {
+        return Err(err("quantity", "must be greater than zero"));
+    }
+    Ok(q)
+}
+
+fn positive_notional(raw: &str) -> Result<Usdt, DomainError> {
+    let n = Usdt::parse("notional_usdt", raw)?;
+    if n.get() <= rust_decimal::Decimal::ZERO {
+        return Err(err("notional_usdt", "must be greater than zero"));
+    }
+    Ok(n)
+}
+
+/// Check a free-text field: bounded, no control characters (they end up in logs).
+fn text(field: &str, raw: Option<&str>, max: usize) -> Result<String, DomainError> {
+    let value = raw.unwrap_or("").trim();
+    if value.chars().count() > max {
+        return Err(err(field, format!("is longer than {max} characters")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(err(field, "contains control characters"));
+    }
+    Ok(value.to_string())
+}
+
+impl IntentBody {
+    /// Parse into domain types; `default_actor` is used when the body names none.
+    pub fn parse(&self, default_actor: &str) -> Result<ParsedIntent, DomainError> {
+        let kind = IntentKind::parse(
+            self.kind
+                .as_deref()
+                .ok_or_else(|| err("kind", "is required"))?,
+        )?;
+        let meta = self.meta(default_actor)?;
+        let symbol = self.symbol.as_deref().map(Symbol::new).transpose()?;
+        let direction = self.side.as_deref().map(Direction::parse).transpose()?;
+        match kind {
+            IntentKind::Open => self.parse_open(symbol, direction, meta),
+            IntentKind::Close | IntentKind::Reduce => {
+                self.parse_reduce(kind, symbol, direction, meta)
+            }
+            IntentKind::Flatten => {
+                refuse_if_set(&self.side, "side", kind)?;
+                refuse_if_set(&self.quantity, "quantity", kind)?;
+                refuse_if_set(&self.notional_usdt, "notional_usdt", kind)?;
+                refuse_if_set(&self.position_id, "position_id", kind)?;
+                Ok(ParsedIntent::Flatten { symbol, meta })
+            }
+        }
+    }
+
+    fn meta(&self, default_actor: &str) -> Result<Meta, DomainError> {
+        let key = text(
+            "idempotency_key",
+            self.idempotency_key.as_deref(),
+            MAX_KEY_LEN,
+        )?;
+        if key.is_empty() {
+            return Err(err(
+                "idempotency_key",
+                "is required (the same key twice returns the first intent)",
+            ));
+        }
+        let actor = text("actor", self.actor.as_deref(), MAX_KEY_LEN)?;
+        Ok(Meta {
+            idempotency_key: key,
+            reason: text("reason", self.reason.as_deref(), MAX_REASON_LEN)?,
+            actor: if actor.is_empty() {
+                default_actor.to_string()
+            } else {
+                actor
+            },
+        })
+    }
+
+    fn parse_open(
+        &self,
+        symbol: Option<Symbol>,
+        direction: Option<Direction>,
+        meta: Meta,
+    ) -> Result<ParsedIntent, DomainError> {
+        let symbol = symbol.ok_or_else(|| err("symbol", "is required for an open"))?;
+        let direction = direction.ok_or_else(|| err("side", "is required for an open"))?;
+        refuse_if_set(&self.position_id, "position_id", IntentKind::Open)?;
+        let size = match (self.quantity.as_deref(), self.notional_usdt.as_deref()) {
+            (Some(q), None) => OpenSize::Quantity(positive_qty(q)?),
+            (None, Some(n)) => OpenSize::Notional(positive_notional(n)?),
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "notional_usdt",
+                    "give quantity or notional_usdt, not both",
+                ))
+            }
+            (None, None) => return Err(err("quantity", "an open needs quantity or notional_usdt")),
+        };
+        Ok(ParsedIntent::Open {
+            symbol,
+            direction,
+            size,
+            meta,
+        })
+    }
+
+    fn parse_reduce(
+        &self,
+        kind: IntentKind,
+        symbol: Option<Symbol>,
+        direction: Option<Direction>,
+        meta: Meta,
+    ) -> Result<ParsedIntent, DomainError> {
+        refuse_if_set(&self.notional_usdt, "notional_usdt", kind)?;
+        let quantity = self.quantity.as_deref().map(positive_qty).transpose()?;
+        if kind == IntentKind::Reduce && quantity.is_none() {
+            return Err(err("quantity", "is required for a reduce"));
+        }
+        let position = match (self.position_id, symbol, direction) {
+            (Some(id), None, None) => PositionRef::Id(PositionId(id)),
+            (Some(_), _, _) => {
+                return Err(err(
+                    "position_id",
+                    "name the position by position_id or by symbol and side, not both",
+                ))
+            }
+            (None, Some(symbol), Some(direction)) => PositionRef::Leg { symbol, direction },
+            (None, None, _) => {
+                return Err(err(
+                    "position_id",
+                    "is required (or symbol and side of the open position)",
+                ))
+            }
+            (None, Some(_), None) => {
+                return Err(err("side", "is required with symbol to name the position"))
+            }
+        };
+        Ok(ParsedIntent::Reduce {
+            kind,
+            position,
+            quantity,
+            meta,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(kind: &str) -> IntentBody {
+        IntentBody {
+            kind: Some(kind.into()),
+            idempotency_key: Some("k1".into()),
+            ..IntentBody::default()
+        }
+    }
+
+    fn field_of(b: &IntentBody) -> String {
+        b.parse("api").unwrap_err().field
+    }
+
+    #[test]
+    fn an_open_needs_exactly_one_of_quantity_and_notional() {
+        let mut b = body("open");
+        b.symbol = Some("solusdt".into());
+        b.side = Some("short".into());
+        assert_eq!(field_of(&b), "quantity");
+        b.quantity = Some("2".into());
+        b.notional_usdt = Some("100".into());
+        assert_eq!(field_of(&b), "notional_usdt");
+        b.notional_usdt = None;
+        let parsed = b.parse("api").expect("valid open");
+        assert!(
+            matches!(parsed, ParsedIntent::Open { size: OpenSize::Quantity(q), .. } if q.get().to_string() == "2")
+        );
+    }
+
+    #[test]
+    fn a_close_without_quantity_means_all_and_a_reduce_needs_one() {
+        let mut b = body("close");
+        b.position_id = Some(7);
+        let parsed = b.parse("api").expect("valid close");
+        assert!(matches!(
+            parsed,
+            ParsedIntent::Reduce {
+                quantity: None,
+                position: PositionRef::Id(PositionId(7)),
+                ..
+            }
+        ));
+        b.kind = Some("reduce".into());
+        assert_eq!(field_of(&b), "quantity");
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let mut b = body("open");
+        b.symbol = Some("SOL/USDT".into());
+        assert_eq!(field_of(&b), "symbol");
+        b.symbol = Some("SOLUSDT".into());
+        b.side = Some("sideways".into());
+        assert_eq!(field_of(&b), "side");
+        b.side = Some("long".into());
+        b.quantity = Some("-1".into());
+        assert_eq!(field_of(&b), "quantity");
+        b.kind = Some("yolo".into());
+        assert_eq!(field_of(&b), "kind");
+        let mut no_key = body("flatten");
+        no_key.idempotency_key = Some("  ".into());
+        assert_eq!(field_of(&no_key), "idempotency_key");
+    }
+
+    #[test]
+    fn a_flatten_refuses_sizing_fields() {
+        let mut b = body("flatten");
+        b.quantity = Some("1".into());
+        assert_eq!(field_of(&b), "quantity");
+    }
+}

@@ -1,0 +1,330 @@
+//! `POST /v1/intents` and `GET /v1/intents/{id}`.
+//!
+//! Order of checks on a submission: parse the whole body (400/422, nothing written);
+//! answer a replayed idempotency key with the FIRST intent (200, or 409 when the body
+//! asks for something else); refuse opens while halted (stored as `failed`, 409); then
+//! the ledger stores the intent (202) or a refusal (422/409 with the refused intent id).
+//! The executor picks `accepted` intents up from the ledger; nothing executes here.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+
+use super::control::store_flatten;
+use super::error::ApiError;
+use super::intent_request::{IntentBody, Meta, OpenSize, ParsedIntent, PositionRef};
+use super::json::ApiJson;
+use super::views::{IntentList, IntentResponse, IntentSummary};
+use super::ApiState;
+use crate::domain::{Direction, IntentKind, Qty, Symbol};
+use crate::ledger::halt::HaltState;
+use crate::ledger::{IntentCreated, IntentId, IntentRow, LedgerError, NewIntent, PositionRow};
+use crate::metrics::record_intent;
+
+type Answer = Result<(StatusCode, Json<IntentResponse>), ApiError>;
+
+#[tracing::instrument(skip_all, fields(kind = body.kind.as_deref(), key = body.idempotency_key.as_deref()))]
+pub async fn create(State(state): State<ApiState>, ApiJson(body): ApiJson<IntentBody>) -> Answer {
+    let parsed = body
+        .parse("api")
+        .inspect_err(|_| record_intent("unknown", "invalid"))?;
+    let key = &parsed.meta().idempotency_key;
+    if let Some(first) = state.ledger.intent_by_idempotency_key(key).await? {
+        check_same_request(&first, &parsed)?;
+        record_intent(first.kind.as_str(), "replayed");
+        return respond(&state, first.id, true).await;
+    }
+    match parsed {
+        ParsedIntent::Open {
+            symbol,
+            direction,
+            size,
+            meta,
+        } => submit_open(&state, symbol, direction, size, meta).await,
+        ParsedIntent::Reduce {
+            kind,
+            position,
+            quantity,
+            meta,
+        } => submit_reduce(&state, kind, position, quantity, meta).await,
+        ParsedIntent::Flatten { symbol, meta } => {
+            let (created, _) = store_flatten(&state, symbol, &meta).await?;
+            respond(&state, created.intent.id, created.replayed).await
+        }
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ListQuery {
+    /// How many of the most recent intents (1 to 1000, default 50).
+    pub limit: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<ApiState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<IntentList>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("limit", e.body_text()))?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
+    }
+    let rows = state.ledger.recent_intents(limit).await?;
+    let intents = rows.iter().map(IntentSummary::from).collect();
+    Ok(Json(IntentList { intents }))
+}
+
+pub async fn show(State(state): State<ApiState>, Path(raw): Path<String>) -> Answer {
+    let id = raw
+        .parse::<i64>()
+        .map(IntentId)
+        .map_err(|_| ApiError::bad_request("id", format!("`{raw}` is not an intent id")))?;
+    respond(&state, id, false)
+        .await
+        .map(|(_, body)| (StatusCode::OK, body))
+}
+
+pub(super) async fn respond(state: &ApiState, id: IntentId, replayed: bool) -> Answer {
+    let view = state
+        .ledger
+        .intent_view(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("intent #{id} not found")))?;
+    let events = state.ledger.intent_timeline(id).await?;
+    let mut requests = Vec::new();
+    for order in &view.orders {
+        requests.extend(state.ledger.attempts_for(&order.client_order_id).await?);
+    }
+    let status = if replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((
+        status,
+        Json(IntentResponse::build(view, events, &requests, replayed)),
+    ))
+}
+
+fn new_intent(state: &ApiState, kind: IntentKind, meta: &Meta) -> NewIntent {
+    NewIntent {
+        kind,
+        venue: state.venue.clone(),
+        symbol: None,
+        direction: None,
+        position_mode: state.position_mode,
+        quantity: None,
+        notional_usdt: None,
+        reference_price: None,
+        position_id: None,
+        idempotency_key: meta.idempotency_key.clone(),
+        reason: meta.reason.clone(),
+    }
+}
+
+async fn submit_open(
+    state: &ApiState,
+    symbol: Symbol,
+    direction: Direction,
+    size: OpenSize,
+    meta: Meta,
+) -> Answer {
+    if !state.symbols.is_empty() && !state.symbols.contains(&symbol) {
+        let listed: Vec<&str> = state.symbols.iter().map(Symbol::as_str).collect();
+        return Err(ApiError::invalid(
+            "symbol",
+            format!(
+                "{symbol} is not in exchange.symbols ({})",
+                listed.join(", ")
+            ),
+        ));
+    }
+    let mut new = new_intent(state, IntentKind::Open, &meta);
+    new.symbol = Some(symbol.clone());
+    new.direction = Some(direction);
+    match size {
+        OpenSize::Quantity(q) => new.quantity = Some(q),
+        OpenSize::Notional(n) => new.notional_usdt = Some(n),
+    }
+    let halt = state.ledger.halt_state().await?;
+    if halt.halted {
+        return refuse_halted(state, &new, &halt).await;
+    }
+    if new.notional_usdt.is_none() {
+        new.reference_price = Some(mark_price(state, &symbol).await?);
+    }
+    let created = store(state, &new).await?;
+    if !created.replayed {
+        // A halt set while this open was being checked: cancel it before anything is sent.
+        let halt = state.ledger.halt_state().await?;
+        let id = created.intent.id;
+        if halt.halted && state.ledger.cancel_if_accepted(id, &halt.refusal()).await? {
+            record_intent("open", "refused_halt");
+            return Err(halted(&halt).with_intent(id));
+        }
+    }
+    respond(state, created.intent.id, created.replayed).await
+}
+
+async fn submit_reduce(
+    state: &ApiState,
+    kind: IntentKind,
+    position: PositionRef,
+    quantity: Option<Qty>,
+    meta: Meta,
+) -> Answer {
+    let position = find_position(state, &position).await?;
+    if let Some(q) = quantity.filter(|q| *q > position.quantity) {
+        return Err(ApiError::invalid(
+            "quantity",
+            format!(
+                "{q} is more than position #{} holds ({})",
+                position.id, position.quantity
+            ),
+        ));
+    }
+    let mut new = new_intent(state, kind, &meta);
+    new.symbol = Some(position.symbol.clone());
+    new.direction = Some(position.direction);
+    new.position_id = Some(position.id);
+    new.quantity = quantity;
+    let created = store(state, &new).await?;
+    respond(state, created.intent.id, created.replayed).await
+}
+
+/// Store through the ledger, counting the outcome.
+async fn store(state: &ApiState, new: &NewIntent) -> Result<IntentCreated, ApiError> {
+    let kind = new.kind.as_str();
+    match state.ledger.create_intent(new, state.allocation).await {
+        Ok(created) => {
+            record_intent(
+                kind,
+                if created.replayed {
+                    "replayed"
+                } else {
+                    "accepted"
+                },
+            );
+            Ok(created)
+        }
+        Err(e) => {
+            let outcome = match &e {
+                LedgerError::NotEnoughBudget { .. } => "refused_budget",
+                LedgerError::OppositePositionOpen { .. } => "refused_opposite",
+                LedgerError::Invalid { .. } | LedgerError::NotFound { .. } => "invalid",
+                _ => "error",
+            };
+            record_intent(kind, outcome);
+            Err(e.into())
+        }
+    }
+}
+
+async fn refuse_halted(state: &ApiState, new: &NewIntent, halt: &HaltState) -> Answer {
+    let created = state
+        .ledger
+        .record_refused_intent(new, &halt.refusal())
+        .await?;
+    if created.replayed {
+        return respond(state, created.intent.id, true).await;
+    }
+    record_intent("open", "refused_halt");
+    Err(halted(halt).with_intent(created.intent.id))
+}
+
+fn halted(halt: &HaltState) -> ApiError {
+    ApiError::conflict("halted", None, halt.refusal())
+}
+
+async fn mark_price(state: &ApiState, symbol: &Symbol) -> Result<crate::domain::Price, ApiError> {
+    let Some(source) = &state.mark_prices else {
+        return Err(ApiError::invalid(
+            "quantity",
+            "an open given by quantity needs a mark price for the budget check and no exchange is connected; give notional_usdt instead",
+        ));
+    };
+    source.mark_price(symbol).await.map_err(|e| {
+        let reason = format!(
+            "no mark price for {symbol} to value the quantity ({e}); retry or give notional_usdt"
+        );
+        let mut err = ApiError::invalid("quantity", reason);
+        err.status = StatusCode::SERVICE_UNAVAILABLE;
+        err
+    })
+}
+
+async fn find_position(state: &ApiState, target: &PositionRef) -> Result<PositionRow, ApiError> {
+    match target {
+        PositionRef::Id(id) => state
+            .ledger
+            .position(*id)
+            .await?
+            .ok_or_else(|| ApiError::invalid("position_id", format!("no position #{id}"))),
+        PositionRef::Leg { symbol, direction } => state
+            .ledger
+            .open_positions()
+            .await?
+            .into_iter()
+            .find(|p| p.venue == state.venue && p.symbol == *symbol && p.direction == *direction)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "position_id",
+                    format!("no open {} {symbol} position", direction.as_str()),
+                )
+            }),
+    }
+}
+
+/// A replayed key must ask for the same thing; otherwise it is a caller bug (two
+/// different requests under one key) and answering with the first would hide it.
+fn check_same_request(first: &IntentRow, parsed: &ParsedIntent) -> Result<(), ApiError> {
+    let same = match parsed {
+        ParsedIntent::Open {
+            symbol,
+            direction,
+            size,
+            ..
+        } => {
+            first.kind == IntentKind::Open
+                && first.symbol.as_ref() == Some(symbol)
+                && first.direction == Some(*direction)
+                && match size {
+                    OpenSize::Quantity(q) => first.quantity == Some(*q),
+                    OpenSize::Notional(n) => {
+                        first.quantity.is_none() && first.notional_usdt == Some(*n)
+                    }
+                }
+        }
+        ParsedIntent::Reduce {
+            kind,
+            position,
+            quantity,
+            ..
+        } => {
+            first.kind == *kind
+                && first.quantity == *quantity
+                && match position {
+                    PositionRef::Id(id) => first.position_id == Some(*id),
+                    PositionRef::Leg { symbol, direction } => {
+                        first.symbol.as_ref() == Some(symbol) && first.direction == Some(*direction)
+                    }
+                }
+        }
+        ParsedIntent::Flatten { symbol, .. } => {
+            first.kind == IntentKind::Flatten && first.symbol == *symbol
+        }
+    };
+    if same {
+        return Ok(());
+    }
+    Err(ApiError::conflict(
+        "idempotency_key_reused",
+        Some("idempotency_key"),
+        format!(
+            "already used by intent #{} for a different request; use a new key",
+            first.id
+        ),
+    )
+    .with_intent(first.id))
+}

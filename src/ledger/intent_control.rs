@@ -1,0 +1,130 @@
+//! Intent writes and reads the control API needs beyond `create_intent`: answering a
+//! replayed idempotency key before anything else, storing an open refused by the halt
+//! as `failed`, cancelling an intent that was never started, and the timed history.
+//!
+//! Invariant: every write here is keyed by the idempotency key (a replay returns the
+//! first intent) or conditional on the intent still being `accepted`, so none of them
+//! can race the executor into cancelling work already sent.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, Row};
+
+use super::error::LedgerError;
+use super::halt::cancel_where;
+use super::ids::IntentId;
+use super::intents::{IntentCreated, NewIntent};
+use super::model::IntentRow;
+use super::Ledger;
+use crate::domain::{Direction, IntentState, Qty, Symbol, Usdt};
+
+/// One state change of an intent, with its time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentEvent {
+    pub from: IntentState,
+    pub to: IntentState,
+    pub cause: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Ledger {
+    /// Store `new` as `failed` with `error` (an open refused by the halt). A replayed key
+    /// returns the first intent instead.
+    pub async fn record_refused_intent(
+        &self,
+        new: &NewIntent,
+        error: &str,
+    ) -> Result<IntentCreated, LedgerError> {
+        let mut tx = self.pool.begin().await?;
+        let created = insert_or_replay(&mut tx, new, IntentState::Failed, Some(error)).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Cancel intent `id` if it is still `accepted` (nothing was sent for it).
+    /// Returns whether it was cancelled.
+    pub async fn cancel_if_accepted(&self, id: IntentId, cause: &str) -> Result<bool, LedgerError> {
+        let mut tx = self.pool.begin().await?;
+        let done = cancel_where(&mut tx, "id = $1", Some(id.get()), cause).await?;
+        tx.commit().await?;
+        Ok(!done.is_empty())
+    }
+
+    /// The intent stored under `key`, if any (to answer a replay before anything else).
+    pub async fn intent_by_idempotency_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<IntentRow>, LedgerError> {
+        sqlx::query("SELECT * FROM intents WHERE idempotency_key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| IntentRow::decode(&r))
+            .transpose()
+    }
+
+    /// The state changes of intent `id` with their times, oldest first.
+    pub async fn intent_timeline(&self, id: IntentId) -> Result<Vec<IntentEvent>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT from_state, to_state, cause, at FROM intent_events WHERE intent_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(IntentEvent {
+                    from: IntentState::parse(&r.try_get::<String, _>("from_state")?)?,
+                    to: IntentState::parse(&r.try_get::<String, _>("to_state")?)?,
+                    cause: r.try_get("cause")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+pub(super) async fn insert_or_replay(
+    conn: &mut PgConnection,
+    new: &NewIntent,
+    state: IntentState,
+    error: Option<&str>,
+) -> Result<IntentCreated, LedgerError> {
+    if new.idempotency_key.trim().is_empty() {
+        return Err(LedgerError::invalid("idempotency_key", "is empty"));
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO intents (kind, venue, symbol, direction, position_mode, quantity,
+             notional_usdt, position_id, idempotency_key, reason, state, error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
+    )
+    .bind(new.kind.as_str())
+    .bind(&new.venue)
+    .bind(new.symbol.as_ref().map(Symbol::as_str))
+    .bind(new.direction.map(Direction::as_str))
+    .bind(new.position_mode.as_str())
+    .bind(new.quantity.map(Qty::get))
+    .bind(new.notional_usdt.map(Usdt::get))
+    .bind(new.position_id)
+    .bind(&new.idempotency_key)
+    .bind(&new.reason)
+    .bind(state.as_str())
+    .bind(error)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = inserted {
+        return Ok(IntentCreated {
+            intent: IntentRow::decode(&row)?,
+            replayed: false,
+        });
+    }
+    let first = sqlx::query("SELECT * FROM intents WHERE idempotency_key = $1")
+        .bind(&new.idempotency_key)
+        .fetch_one(conn)
+        .await?;
+    Ok(IntentCreated {
+        intent: IntentRow::decode(&first)?,
+        replayed: true,
+    })
+}

@@ -1,0 +1,127 @@
+//! Prometheus metrics: the series every part of sluice records into, and the recorder
+//! that `GET /metrics` renders.
+//!
+//! Parts record through the `metrics` facade with the names below (use the helper
+//! functions so labels stay consistent). The recorder is process-global and installed
+//! once ([`install`]); before it is installed, recording is a no-op, never an error.
+//! Labels carry only bounded values (outcomes, error codes, endpoint names), never ids.
+
+use std::sync::OnceLock;
+
+use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Counter. Orders that reached a final answer, by `outcome` (`filled`, `rejected`,
+/// `canceled`, `expired`, `unknown`...) and Binance error `code` (`0` when none).
+pub const ORDERS_TOTAL: &str = "sluice_orders_total";
+/// Histogram, seconds. REST round trip of order requests, by `endpoint`.
+pub const ORDER_LATENCY_SECONDS: &str = "sluice_order_latency_seconds";
+/// Histogram, seconds. From intent accepted to intent done/failed, by `kind`.
+pub const INTENT_DURATION_SECONDS: &str = "sluice_intent_duration_seconds";
+/// Gauge. Rate-limit use as last reported by the exchange headers, by `limit`
+/// (`weight_1m`, `orders_10s`, `orders_1m`).
+pub const RATE_LIMIT_USED: &str = "sluice_rate_limit_used";
+/// Counter. User-data and market stream reconnects, by `stream`.
+pub const STREAM_RECONNECTS_TOTAL: &str = "sluice_stream_reconnects_total";
+/// Gauge. Circuit-breaker state by `scope`: 0 closed, 1 half-open, 2 open.
+pub const BREAKER_STATE: &str = "sluice_breaker_state";
+/// Counter. Intents submitted to the control API, by `kind` and `outcome`
+/// (`accepted`, `replayed`, `refused_budget`, `refused_halt`, `refused_opposite`, `invalid`).
+pub const INTENTS_TOTAL: &str = "sluice_intents_total";
+/// Gauge. 1 while the kill switch is set, else 0.
+pub const HALTED: &str = "sluice_halted";
+
+/// Latency buckets (seconds): Binance answers in tens of milliseconds, and a slow
+/// answer (seconds) is exactly what the histogram must show.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+const INTENT_BUCKETS: [f64; 10] = [0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Install the global recorder (once per process; later calls return the same handle)
+/// and describe every series.
+pub fn install() -> anyhow::Result<PrometheusHandle> {
+    if let Some(h) = HANDLE.get() {
+        return Ok(h.clone());
+    }
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(ORDER_LATENCY_SECONDS.into()),
+            &LATENCY_BUCKETS,
+        )?
+        .set_buckets_for_metric(
+            Matcher::Full(INTENT_DURATION_SECONDS.into()),
+            &INTENT_BUCKETS,
+        )?
+        .build_recorder();
+    let handle = recorder.handle();
+    // Losing the race to another thread only means its recorder is the global one.
+    if metrics::set_global_recorder(recorder).is_err() {
+        tracing::debug!("a metrics recorder was already installed");
+    }
+    let handle = HANDLE.get_or_init(|| handle).clone();
+    describe();
+    Ok(handle)
+}
+
+fn describe() {
+    describe_counter!(
+        ORDERS_TOTAL,
+        "Orders by final outcome and exchange error code"
+    );
+    describe_histogram!(
+        ORDER_LATENCY_SECONDS,
+        Unit::Seconds,
+        "REST round trip of order requests"
+    );
+    describe_histogram!(
+        INTENT_DURATION_SECONDS,
+        Unit::Seconds,
+        "Intent accepted to final state"
+    );
+    describe_gauge!(RATE_LIMIT_USED, "Rate-limit use reported by the exchange");
+    describe_counter!(STREAM_RECONNECTS_TOTAL, "Stream reconnects");
+    describe_gauge!(
+        BREAKER_STATE,
+        "Circuit breaker: 0 closed, 1 half-open, 2 open"
+    );
+    describe_counter!(INTENTS_TOTAL, "Intents submitted, by kind and outcome");
+    describe_gauge!(HALTED, "1 while the kill switch is set");
+}
+
+/// An order reached a final answer.
+pub fn record_order(outcome: &'static str, code: i64) {
+    metrics::counter!(ORDERS_TOTAL, "outcome" => outcome, "code" => code.to_string()).increment(1);
+}
+
+/// One REST order round trip.
+pub fn record_order_latency(endpoint: &'static str, seconds: f64) {
+    metrics::histogram!(ORDER_LATENCY_SECONDS, "endpoint" => endpoint).record(seconds);
+}
+
+/// Rate-limit use from response headers.
+pub fn set_rate_limit_used(limit: &'static str, used: u64) {
+    metrics::gauge!(RATE_LIMIT_USED, "limit" => limit).set(used as f64);
+}
+
+/// A stream (re)connected.
+pub fn record_stream_reconnect(stream: &'static str) {
+    metrics::counter!(STREAM_RECONNECTS_TOTAL, "stream" => stream).increment(1);
+}
+
+/// The breaker of `scope` changed state (0 closed, 1 half-open, 2 open).
+pub fn set_breaker_state(scope: &'static str, state: u8) {
+    metrics::gauge!(BREAKER_STATE, "scope" => scope).set(f64::from(state));
+}
+
+/// An intent submission was answered.
+pub fn record_intent(kind: &'static str, outcome: &'static str) {
+    metrics::counter!(INTENTS_TOTAL, "kind" => kind, "outcome" => outcome).increment(1);
+}
+
+/// The kill switch is set or cleared.
+pub fn set_halted(halted: bool) {
+    metrics::gauge!(HALTED).set(if halted { 1.0 } else { 0.0 });
+}

@@ -1,0 +1,270 @@
+//! The CLI client run as a process against a running daemon, and `sluice run` itself
+//! serving until SIGTERM.
+
+mod api_common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use api_common::*;
+use serde_json::Value;
+use sluice::domain::{Direction, IntentState};
+use sluice::ledger::IntentId;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+/// `sluice <args>` pointed at `addr` with the test token, environment otherwise clean.
+fn sluice(addr: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("USER", "tester")
+        .env("SLUICE_CONFIG_DIR", config_dir())
+        .env("SLUICE__API__LISTEN", addr)
+        .env("SLUICE__API__TOKEN", TOKEN);
+    cmd
+}
+
+async fn run(addr: String, args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        sluice(&addr, &refs).output().expect("run sluice")
+    })
+    .await
+    .expect("join")
+}
+
+fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[sqlx::test]
+async fn the_cli_opens_shows_lists_and_halts_through_the_daemon(pool: PgPool) {
+    let app = spawn_app(&pool).await;
+    let addr = app.addr.to_string();
+    app.position("ETHUSDT", Direction::Short, "0.1", "3000")
+        .await;
+
+    let open = run(
+        addr.clone(),
+        &[
+            "intent",
+            "open",
+            "SOLUSDT",
+            "long",
+            "--notional",
+            "100",
+            "--key",
+            "cli-1",
+            "--json",
+        ],
+    )
+    .await;
+    let id = stdout_json(&open)["id"].as_i64().expect("id");
+    let show = run(addr.clone(), &["intent", "show", &id.to_string()]).await;
+    let positions = run(addr.clone(), &["positions"]).await;
+    let list = run(addr.clone(), &["intent", "list"]).await;
+    let halt = run(addr.clone(), &["halt", "--reason", "cli drill"]).await;
+    let refused = run(
+        addr.clone(),
+        &["intent", "open", "SOLUSDT", "long", "--notional", "100"],
+    )
+    .await;
+    let resume = run(addr.clone(), &["resume", "--json"]).await;
+
+    assert!(
+        open.status.success(),
+        "{}",
+        String::from_utf8_lossy(&open.stderr)
+    );
+    let show_text = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        show_text.contains(&format!("intent #{id} open long SOLUSDT: accepted")),
+        "{show_text}"
+    );
+    let list_text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list_text.starts_with("ID") && list_text.contains("SOLUSDT"),
+        "{list_text}"
+    );
+    let positions_text = String::from_utf8_lossy(&positions.stdout);
+    assert!(
+        positions_text.contains("ETHUSDT")
+            && positions_text.contains("short")
+            && positions_text.contains("0.1"),
+        "{positions_text}"
+    );
+    assert!(String::from_utf8_lossy(&halt.stdout).contains("HALTED by cli:tester"));
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("halted"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(stdout_json(&resume)["halt"]["halted"], false);
+    app.stop().await;
+}
+
+#[sqlx::test]
+async fn the_cli_flattens_and_resume_is_refused_while_the_flatten_is_pending(pool: PgPool) {
+    let app = spawn_app(&pool).await;
+    let addr = app.addr.to_string();
+
+    let flatten = run(
+        addr.clone(),
+        &["flatten", "--symbol", "SOLUSDT", "--reason", "drill"],
+    )
+    .await;
+    let resume = run(addr.clone(), &["resume"]).await;
+    let budget = run(addr.clone(), &["budget", "--json"]).await;
+
+    let text = String::from_utf8_lossy(&flatten.stdout);
+    assert!(
+        flatten.status.success(),
+        "{}",
+        String::from_utf8_lossy(&flatten.stderr)
+    );
+    assert!(
+        text.contains("HALTED by cli:tester") && text.contains("flatten SOLUSDT: accepted"),
+        "{text}"
+    );
+    assert_eq!(resume.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&resume.stderr).contains("flatten_pending"));
+    assert_eq!(stdout_json(&budget)["available"], "1000");
+    app.stop().await;
+}
+
+#[sqlx::test]
+async fn intent_wait_follows_the_intent_to_its_final_state(pool: PgPool) {
+    let app = spawn_app(&pool).await;
+    let (_, first) = app
+        .post("/v1/intents", &open_body("waited", "BTCUSDT", "long", "50"))
+        .await;
+    let id = IntentId(first["id"].as_i64().expect("id"));
+    let addr = app.addr.to_string();
+    let waiting = tokio::spawn(run(
+        addr,
+        &[
+            "intent",
+            "open",
+            "BTCUSDT",
+            "long",
+            "--notional",
+            "50",
+            "--key",
+            "waited",
+            "--wait",
+            "--timeout",
+            "30",
+        ],
+    ));
+
+    app.ledger
+        .set_intent_state(id, IntentState::Working, "executor started")
+        .await
+        .expect("working");
+    app.ledger
+        .set_intent_state(id, IntentState::Done, "all chunks filled")
+        .await
+        .expect("done");
+    let out = waiting.await.expect("join");
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("intent #{} open long BTCUSDT: done", id.get())),
+        "{stdout}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_cli_says_when_the_daemon_is_not_running() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = free.local_addr().expect("addr").to_string();
+    drop(free);
+
+    let out = run(addr, &["positions"]).await;
+
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not running") && err.contains("sluice run"),
+        "{err}"
+    );
+}
+
+#[sqlx::test]
+async fn sluice_run_serves_the_api_and_stops_cleanly_on_sigterm(
+    _opts: PgPoolOptions,
+    conn: PgConnectOptions,
+) {
+    let url = format!(
+        "postgres://{}@{}:{}/{}",
+        conn.get_username(),
+        conn.get_host(),
+        conn.get_port(),
+        conn.get_database().expect("test database name")
+    );
+    let mut child = sluice("127.0.0.1:0", &["--log-format", "json", "run"])
+        .env_remove("SLUICE__API__TOKEN")
+        .env("DATABASE_URL", url)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn sluice run");
+    let stderr = child.stderr.take().expect("stderr");
+    // Keep draining stderr after the ready line, so the daemon's last log lines never
+    // meet a closed pipe; the whole log is kept for the failure message.
+    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel::<String>();
+    let log = tokio::task::spawn_blocking(move || {
+        let mut addr_tx = Some(addr_tx);
+        let mut log = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if v["message"] == "sluice is ready" {
+                if let (Some(tx), Some(api)) = (addr_tx.take(), v["api"].as_str()) {
+                    let _ = tx.send(api.to_string());
+                }
+            }
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    });
+    let addr = addr_rx.await.expect("daemon reported ready");
+
+    let ready = reqwest::get(format!("http://{addr}/readyz"))
+        .await
+        .expect("readyz");
+    let budget = reqwest::get(format!("http://{addr}/v1/budget"))
+        .await
+        .expect("budget");
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    let log = log.await.expect("join");
+
+    assert_eq!(ready.status().as_u16(), 200);
+    assert_eq!(budget.status().as_u16(), 200);
+    assert!(kill.success());
+    assert!(status.success(), "exit {status:?}\n{log}");
+    assert!(log.contains("sluice stopped"), "{log}");
+}
