@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interop tests with real Binance clients (ccxt, the official USDⓈ-M SDK) against
-# `sluice sim`: creates target/interop-venv from requirements.txt if needed, starts the
-# simulator example on port 0, reads its address from the first stdout line, runs pytest,
+# `sluice sim`: creates target/interop-venv from requirements.txt if needed, starts
+# `sluice sim` on port 0, reads its address from the first stdout line, runs pytest,
 # stops the simulator. Usage: tests/interop/run.sh [pytest args]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -10,9 +10,9 @@ if [ ! -x "$venv/bin/pytest" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q -r "$root/tests/interop/requirements.txt"
 fi
-cargo build -q --example sim_server --manifest-path "$root/Cargo.toml"
+cargo build -q --bin sluice --manifest-path "$root/Cargo.toml"
 out="$(mktemp)"
-"$root/target/debug/examples/sim_server" --listen 127.0.0.1:0 >"$out" 2>&1 &
+"$root/target/debug/sluice" sim --listen 127.0.0.1:0 >"$out" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -f "$out"' EXIT
 for _ in $(seq 1 100); do
