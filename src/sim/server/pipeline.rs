@@ -134,10 +134,33 @@ async fn run(
     (with_faults(state, ep, &ctx).await, used, account)
 }
 
-/// Whole real seconds (at least 1) until scenario time `until_ms`.
+/// Whole real seconds (at least 1) until scenario time `until_ms`, rounded UP: a client
+/// that waits exactly this long must not arrive before the window ends.
 fn retry_after(state: &SimState, until_ms: i64, now_scn: i64) -> String {
     let left = Duration::from_millis((until_ms - now_scn).max(0) as u64);
-    state.clock.real(left).as_secs().max(1).to_string()
+    retry_after_secs(state.clock.real(left)).to_string()
+}
+
+fn retry_after_secs(left: Duration) -> u64 {
+    let whole = left.as_secs();
+    let rounded = if left.subsec_nanos() > 0 {
+        whole + 1
+    } else {
+        whole
+    };
+    rounded.max(1)
+}
+
+#[cfg(test)]
+mod retry_after_tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_so_a_client_never_returns_early() {
+        assert_eq!(retry_after_secs(Duration::from_millis(1_001)), 2);
+        assert_eq!(retry_after_secs(Duration::from_millis(2_000)), 2);
+        assert_eq!(retry_after_secs(Duration::from_millis(0)), 1);
+    }
 }
 
 fn authenticate(
