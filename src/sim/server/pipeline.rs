@@ -151,18 +151,6 @@ fn retry_after_secs(left: Duration) -> u64 {
     rounded.max(1)
 }
 
-#[cfg(test)]
-mod retry_after_tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_rounds_up_so_a_client_never_returns_early() {
-        assert_eq!(retry_after_secs(Duration::from_millis(1_001)), 2);
-        assert_eq!(retry_after_secs(Duration::from_millis(2_000)), 2);
-        assert_eq!(retry_after_secs(Duration::from_millis(0)), 1);
-    }
-}
-
 fn authenticate(
     state: &SimState,
     security: Security,
@@ -236,5 +224,17 @@ fn answer(r: Result<String, ApiError>) -> HttpOut {
             headers: Vec::new(),
         },
         Err(e) => HttpOut::error(&e),
+    }
+}
+
+#[cfg(test)]
+mod retry_after_tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_so_a_client_never_returns_early() {
+        assert_eq!(retry_after_secs(Duration::from_millis(1_001)), 2);
+        assert_eq!(retry_after_secs(Duration::from_millis(2_000)), 2);
+        assert_eq!(retry_after_secs(Duration::from_millis(0)), 1);
     }
 }
