@@ -55,6 +55,10 @@ pub enum Command {
     ExchangeInfo(ExchangeInfoArgs),
     /// Print the account, balances and positions as the exchange reports them (read-only).
     Account(JsonFlag),
+    /// Compare the ledger with the exchange; dry-run unless --fix --confirm (never trades).
+    Reconcile(crate::ops::reconcile::ReconcileArgs),
+    /// The evidence report: attempts, rejections by code, latency, per minute and symbol.
+    Report(crate::ops::report::ReportArgs),
     /// Submit intents to the running daemon, or show one.
     #[command(subcommand)]
     Intent(IntentCommand),

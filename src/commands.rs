@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -75,7 +77,76 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
         Command::Flatten(_) | Command::Halt(_) | Command::Resume(_) => {
             control_command(&client(&cli, format_override)?, &cli.command).await
         }
-        _ => anyhow::bail!("this command is not available in this build yet"),
+        Command::Migrate => {
+            let settings = load(&cli, format_override)?;
+            let ledger = connect_ledger(&settings).await?;
+            println!("migrations applied");
+            drop(ledger);
+            Ok(Outcome::Ok)
+        }
+        Command::Doctor(args) => doctor(&load(&cli, format_override)?, args).await,
+        Command::DemoSeed => {
+            let settings = load(&cli, format_override)?;
+            let ledger = connect_ledger(&settings).await?;
+            let summary = crate::ops::demo::seed_demo_ledger(&ledger).await?;
+            if summary.already_seeded {
+                println!("demo ledger already seeded: nothing written");
+            } else {
+                println!(
+                    "demo ledger seeded: a SOLUSDT LONG opened and closed by a MARKET SELL, an ETHUSDT LONG still open"
+                );
+            }
+            Ok(Outcome::Ok)
+        }
+        Command::Sim(args) => {
+            // The simulator needs no settings; logs go to stderr so that the first
+            // stdout line stays `listening on http://ADDR`.
+            crate::telemetry::init(format_override.unwrap_or(LogFormat::Text), "info");
+            crate::sim::run_cli(args.listen, args.scenario.clone()).await?;
+            Ok(Outcome::Ok)
+        }
+        Command::ExchangeInfo(args) => {
+            let settings = load(&cli, format_override)?;
+            let exchange = crate::startup::connect_exchange_readonly(&settings).await?;
+            let symbol = args
+                .symbol
+                .as_deref()
+                .map(crate::domain::Symbol::new)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--symbol: {e}"))?;
+            let report = crate::ops::exchange_info::run(exchange.as_ref(), symbol.as_ref()).await?;
+            print_report(&report, args.json)?;
+            Ok(Outcome::Ok)
+        }
+        Command::Account(args) => {
+            let settings = load(&cli, format_override)?;
+            let exchange = crate::startup::connect_exchange_readonly(&settings).await?;
+            let report = crate::ops::account::run(exchange.as_ref()).await?;
+            print_report(&report, args.json)?;
+            Ok(Outcome::Ok)
+        }
+        Command::Reconcile(args) => {
+            let settings = load(&cli, format_override)?;
+            let ledger = connect_ledger(&settings).await?;
+            let exchange = crate::startup::connect_exchange_readonly(&settings).await?;
+            let is_sluice = |id: &str| crate::router::SluiceOrderId::parse(id).is_ok();
+            let (text, code) =
+                crate::ops::reconcile::command(&ledger, exchange.as_ref(), *args, &is_sluice).await;
+            println!("{text}");
+            match code {
+                0 => Ok(Outcome::Ok),
+                1 => Ok(Outcome::Findings),
+                _ => Err(anyhow::anyhow!("reconcile failed")),
+            }
+        }
+        Command::Report(args) => {
+            let settings = load(&cli, format_override)?;
+            let ledger = connect_ledger(&settings).await?;
+            // Breaker-open periods are not persisted yet: the report shades none.
+            let text = crate::ops::report::command(&ledger, args, Vec::new()).await?;
+            println!("{text}");
+            Ok(Outcome::Ok)
+        }
     }
 }
 
@@ -244,4 +315,44 @@ fn close_body(kind: &str, args: &CloseArgs) -> IntentBody {
         quantity: args.quantity.clone(),
         ..IntentBody::default()
     }
+}
+
+/// Connect to the ledger database and apply the embedded migrations.
+async fn connect_ledger(settings: &Settings) -> anyhow::Result<crate::ledger::Ledger> {
+    let ledger = crate::ledger::Ledger::connect(settings.database_url()?)
+        .await
+        .context("failed to connect to the ledger database")?;
+    ledger
+        .migrate()
+        .await
+        .context("failed to apply migrations")?;
+    Ok(ledger)
+}
+
+async fn doctor(settings: &Settings, args: &crate::cli::DoctorArgs) -> anyhow::Result<Outcome> {
+    let ledger = connect_ledger(settings).await?;
+    let opts = crate::ops::doctor::DoctorOptions {
+        confirm: args.confirm,
+        allocation: settings.budget.allocation_usdt,
+    };
+    let report = crate::ops::doctor::run(&ledger, opts).await?;
+    print_report(&report, args.json)?;
+    Ok(if report.is_clean() {
+        Outcome::Ok
+    } else {
+        Outcome::Findings
+    })
+}
+
+/// A report as JSON (machines) or its `Display` table (people).
+fn print_report<T: serde::Serialize + std::fmt::Display>(
+    report: &T,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(())
 }

@@ -223,21 +223,13 @@ impl Application {
     }
 }
 
-/// The Binance adapter from `[exchange]`, or None when no credentials are configured.
+/// The Binance adapter from `[exchange]` with its audit buffer for the daemon, or None
+/// when no credentials are configured (the daemon then serves the control API only).
 pub async fn connect_exchange(settings: &Settings) -> anyhow::Result<Option<Trading>> {
-    let (Some(key), Some(secret)) = (
-        settings.exchange.api_key.clone(),
-        settings.exchange.api_secret.clone(),
-    ) else {
+    if settings.exchange.api_key.is_none() || settings.exchange.api_secret.is_none() {
         return Ok(None);
-    };
-    let rest = url::Url::parse(&settings.rest_url()).context("exchange.rest_url: not a URL")?;
-    let ws = url::Url::parse(&settings.ws_url()).context("exchange.ws_url: not a URL")?;
-    let mut cfg = BinanceConfig::new(rest, ws, key, secret.into_secret_string());
-    cfg.recv_window_ms = settings.exchange.recv_window_ms;
-    cfg.request_timeout = std::time::Duration::from_millis(settings.exchange.request_timeout_ms);
-    cfg.risk_reserve_share = settings.exchange.risk_reserve_share;
-    cfg.venue_name = VENUE.to_string();
+    }
+    let cfg = binance_config(settings)?;
     let audit = AuditBuffer::new(100_000);
     let exchange = BinanceFutures::connect(cfg, audit.clone())
         .await
@@ -247,4 +239,42 @@ pub async fn connect_exchange(settings: &Settings) -> anyhow::Result<Option<Trad
         audit: Some(audit),
         config: ExecutorConfig::default(),
     }))
+}
+
+/// The Binance adapter's configuration from the settings: the venue preset or the
+/// explicit URLs, the key, and the secret (moved, never copied into a log).
+pub fn binance_config(
+    settings: &Settings,
+) -> anyhow::Result<crate::exchange::binance::BinanceConfig> {
+    let key = settings.exchange.api_key.clone().ok_or_else(|| {
+        anyhow::anyhow!("exchange.api_key: not set; set SLUICE__EXCHANGE__API_KEY")
+    })?;
+    let secret = settings.exchange.api_secret.clone().ok_or_else(|| {
+        anyhow::anyhow!(
+            "exchange.api_secret: not set; set SLUICE__EXCHANGE__API_SECRET or exchange.api_secret_file"
+        )
+    })?;
+    let rest = url::Url::parse(&settings.rest_url())
+        .with_context(|| format!("exchange.rest_url: `{}` is not a URL", settings.rest_url()))?;
+    let ws = url::Url::parse(&settings.ws_url())
+        .with_context(|| format!("exchange.ws_url: `{}` is not a URL", settings.ws_url()))?;
+    let mut cfg = BinanceConfig::new(rest, ws, key, secret.into_secret_string());
+    cfg.recv_window_ms = settings.exchange.recv_window_ms;
+    cfg.request_timeout = std::time::Duration::from_millis(settings.exchange.request_timeout_ms);
+    cfg.risk_reserve_share = settings.exchange.risk_reserve_share;
+    cfg.venue_name = VENUE.to_string();
+    Ok(cfg)
+}
+
+/// Connect the Binance adapter for a one-shot operator command. Its REST attempts go to
+/// a buffer nobody drains: read-only commands place no orders, and they must work
+/// without a database.
+pub async fn connect_exchange_readonly(
+    settings: &Settings,
+) -> anyhow::Result<Arc<crate::exchange::binance::BinanceFutures>> {
+    let cfg = binance_config(settings)?;
+    let rest = cfg.rest_url.to_string();
+    BinanceFutures::connect(cfg, AuditBuffer::new(1024))
+        .await
+        .map_err(|e| anyhow::anyhow!("failed to connect to the exchange at {rest}: {e}"))
 }

@@ -465,7 +465,7 @@ fn random_fill_sequences_keep_the_ledger_consistent_with_the_exchange_in_both_mo
     });
     rt.block_on(async {
         ledger.pool().close().await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {}", db.name))
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.name))
             .execute(&db.admin)
             .await
             .expect("drop database");

@@ -9,7 +9,8 @@ use ledger_common::*;
 use reconcile_common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use sluice::domain::{Direction, IntentKind, PositionMode, PositionSide, Side};
+use sluice::domain::{Direction, IntentKind, OrderStatus, PositionMode, PositionSide, Side};
+use sluice::exchange::OrderResolution;
 use sluice::ledger::{Ledger, OrderState, OrderUpdate, Origin, PositionStatus};
 use sluice::ops::reconcile::{exit_code, run, Mode, ReconcileOptions};
 use sluice::reconcile::{Discrepancy, RepairOutcome};
@@ -209,6 +210,77 @@ async fn a_missing_close_fill_is_backfilled_through_the_fill_path_and_closes_the
         .unwrap();
     assert_eq!(o.status, OrderState::Filled);
     assert_eq!(ex.trading_calls(), 0);
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["mode"], "fixed");
+    assert_eq!(json["repairs"][0]["outcome"], "backfilled");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_missing_open_fill_creates_the_position_through_the_fill_path_not_an_adoption(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool);
+    let intent = ledger
+        .create_intent(
+            &open_intent(
+                "o1",
+                "SOLUSDT",
+                Direction::Short,
+                PositionMode::OneWay,
+                dec!(300),
+            ),
+            usdt(dec!(1000)),
+        )
+        .await
+        .unwrap()
+        .intent;
+    ledger
+        .record_order(&market_order(
+            &intent,
+            "slo1.0.0",
+            Side::Sell,
+            PositionSide::Both,
+            dec!(3),
+        ))
+        .await
+        .unwrap();
+    let sent = OrderUpdate {
+        status: OrderState::Sent,
+        exchange_order_id: None,
+        error_code: None,
+        error_msg: None,
+    };
+    ledger.update_order_status("slo1.0.0", &sent).await.unwrap();
+    let trade = fill(
+        "SOLUSDT",
+        8,
+        80,
+        Some("slo1.0.0"),
+        Side::Sell,
+        PositionSide::Both,
+        dec!(3),
+        dec!(100),
+    );
+    let ex = FakeExchange::new(sol(dec!(-3)), vec![], vec![trade]);
+
+    let report = run(&ledger, &ex, FIX, &is_sluice_id).await.unwrap();
+
+    assert_eq!(
+        kinds(&report.found),
+        vec![
+            "fill_missing_from_ledger",
+            "position_unknown_to_ledger",
+            "order_missing_on_exchange"
+        ]
+    );
+    assert!(report.remaining.is_empty(), "{report}");
+    let open = ledger.open_positions().await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (open[0].direction, open[0].quantity.get(), open[0].origin),
+        (Direction::Short, dec!(3), Origin::Sluice)
+    );
+    assert_eq!(count(&ledger, "ledger_adjustments").await, 0);
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -282,7 +354,9 @@ async fn an_unknown_open_order_is_left_for_an_operator_and_nothing_is_cancelled(
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn a_live_order_the_exchange_no_longer_lists_is_retired_with_an_adjustment_row(pool: PgPool) {
+async fn a_live_order_the_exchange_reports_canceled_is_recorded_canceled_with_an_adjustment_row(
+    pool: PgPool,
+) {
     let ledger = Ledger::from_pool(pool);
     let intent = ledger
         .create_intent(
@@ -318,7 +392,14 @@ async fn a_live_order_the_exchange_no_longer_lists_is_retired_with_an_adjustment
         .update_order_status("slo2.0.0", &accepted)
         .await
         .unwrap();
-    let ex = FakeExchange::new(vec![], vec![], vec![]);
+    let mut ex = FakeExchange::new(vec![], vec![], vec![]);
+    let mut canceled = open_order("slo2.0.0", 9, "BTCUSDT", PositionSide::Both);
+    canceled.status = OrderStatus::Canceled;
+    let answer = OrderResolution::Known {
+        order: canceled,
+        trades: vec![],
+    };
+    ex.resolutions.insert("slo2.0.0".into(), answer);
 
     let report = run(&ledger, &ex, FIX, &is_sluice_id).await.unwrap();
 

@@ -241,3 +241,72 @@ async fn a_key_revoked_through_the_admin_api_is_minus_2015_from_then_on() {
     assert_eq!((lk.status, lk.code()), (401, -2015));
     sim.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn enum_and_format_errors_carry_their_binance_codes() {
+    let sim = start(scenario("")).await;
+    let base = "symbol=BTCUSDT&quantity=0.01&price=60000";
+    let cases = [
+        ("side=UP&type=LIMIT&timeInForce=GTC", -1117, "Invalid side."),
+        (
+            "side=BUY&type=FOO&timeInForce=GTC",
+            -1116,
+            "Invalid orderType.",
+        ),
+        (
+            "side=BUY&type=LIMIT&timeInForce=XYZ",
+            -1115,
+            "Invalid timeInForce.",
+        ),
+        (
+            "side=BUY&type=LIMIT&timeInForce=GTC&newClientOrderId=bad%20id",
+            -4015,
+            "Client order id is not valid.",
+        ),
+        (
+            "side=BUY&type=LIMIT&timeInForce=GTC&newOrderRespType=FULL",
+            -1136,
+            "Invalid newOrderRespType",
+        ),
+    ];
+    for (extra, code, msg) in cases {
+        let r = sim
+            .signed("POST", "/fapi/v1/order", &format!("{base}&{extra}"))
+            .await;
+        assert_eq!((r.status, r.code(), r.msg()), (400, code, msg), "{extra}");
+    }
+    sim.signed(
+        "POST",
+        "/fapi/v1/positionSide/dual",
+        "dualSidePosition=true",
+    )
+    .await;
+    let r = sim
+        .signed(
+            "POST",
+            "/fapi/v1/order",
+            &format!(
+                "{base}&side=BUY&positionSide=LONG&type=LIMIT&timeInForce=GTC&reduceOnly=true"
+            ),
+        )
+        .await;
+    assert_eq!(
+        (r.code(), r.msg()),
+        (-1106, "Parameter 'reduceonly' sent when not required.")
+    );
+    let r = sim
+        .signed(
+            "POST",
+            "/fapi/v1/order",
+            &format!("{base}&side=BUY&type=LIMIT&timeInForce=GTC"),
+        )
+        .await;
+    assert_eq!(
+        (r.code(), r.msg()),
+        (
+            -4061,
+            "Order's position side does not match user's setting."
+        )
+    );
+    sim.handle.shutdown().await;
+}

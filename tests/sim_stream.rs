@@ -263,3 +263,50 @@ async fn delayed_user_events_arrive_late_but_in_order() {
     );
     sim.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_combined_socket_subscribes_live_to_a_listen_key() {
+    use futures_util::{SinkExt, StreamExt};
+    let sim = start(scenario("tick_ms = 10\n")).await;
+    let key = sim.listen_key().await;
+    let url = format!("{}/private/stream", sim.handle.ws_url());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let sub = json!({"method": "SUBSCRIBE", "params": [key], "id": 7}).to_string();
+    ws.send(Message::Text(sub.into())).await.unwrap();
+    let ack = loop {
+        if let Some(Ok(Message::Text(t))) = ws.next().await {
+            break serde_json::from_str::<Value>(&t).unwrap();
+        }
+    };
+    assert_eq!(ack, json!({"result": null, "id": 7}));
+    sim.signed("POST", "/fapi/v1/leverage", "symbol=ETHUSDT&leverage=9")
+        .await;
+    let ev = loop {
+        if let Some(Ok(Message::Text(t))) = ws.next().await {
+            break serde_json::from_str::<Value>(&t).unwrap();
+        }
+    };
+    assert_eq!(ev["stream"], key.as_str());
+    assert_eq!(ev["data"]["e"], "ACCOUNT_CONFIG_UPDATE");
+    sim.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_socket_is_closed_at_the_twenty_four_hour_cap() {
+    // 86400x: twenty-four scenario hours last one real second.
+    let sim = start(scenario("time_scale = 86400.0\n")).await;
+    let mut ws = sim.ws("/market/ws/btcusdt@bookTicker").await;
+    let mut frames = 0u32;
+    while ws
+        .next_frame()
+        .await
+        .is_some_and(|f| !matches!(f, Message::Close(_)))
+    {
+        frames += 1;
+    }
+    assert!(
+        frames > 0,
+        "pings arrive every 3 scenario minutes before the cap"
+    );
+    sim.handle.shutdown().await;
+}

@@ -2,24 +2,31 @@
 //! exchange, print every difference, and on `--fix --confirm` repair the ledger.
 //!
 //! Invariants:
-//! - never trades: the exchange is only read (positions, openOrders, userTrades);
+//! - never trades: the exchange is only read (positions, openOrders, userTrades, and
+//!   GET order / userTrades for each ledger order it does not list open);
 //! - dry run by default; `--fix` alone prints what would change and writes nothing;
 //! - with `--fix --confirm`, missing fills are backfilled first, then the ledger is
 //!   read again and diffed again, and only what still differs is corrected; a final
 //!   diff says what remains;
-//! - exit policy: 0 clean (or everything repaired), 1 differences remain, 2 error.
+//! - exit policy: 0 clean (or everything repaired), 1 differences remain, 2 error;
+//! - the daemon's periodic run ([`run_periodically`]) is a dry run: it reports, never repairs.
+
+mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
-use crate::domain::Symbol;
-use crate::exchange::Exchange;
+use crate::domain::{ClientOrderId, Symbol};
+use crate::exchange::{Exchange, OrderResolution};
 use crate::ledger::Ledger;
 use crate::reconcile::{
-    apply, diff, Discrepancy, ExchangeSnapshot, LedgerOrder, LedgerPosition, LedgerSnapshot, Repair,
+    apply, diff, Discrepancy, ExchangeOrderState, ExchangeSnapshot, LedgerOrder, LedgerPosition,
+    LedgerSnapshot, Repair,
 };
 
 /// Who reconcile's corrections are attributed to in `ledger_adjustments`.
@@ -78,6 +85,36 @@ impl ReconcileReport {
     }
 }
 
+/// `sluice reconcile`'s arguments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::Args)]
+pub struct ReconcileArgs {
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub options: ReconcileOptions,
+}
+
+/// The whole command for the CLI: run, render (table or JSON), and the exit code
+/// (0 clean, 1 differences remain, 2 error; the error is rendered too).
+pub async fn command(
+    ledger: &Ledger,
+    exchange: &dyn Exchange,
+    args: ReconcileArgs,
+    is_sluice_id: &(dyn Fn(&str) -> bool + Send + Sync),
+) -> (String, i32) {
+    let result = run(ledger, exchange, args.options, is_sluice_id).await;
+    let code = exit_code(&result);
+    let text = match (&result, args.json) {
+        (Ok(r), true) => serde_json::to_string_pretty(r)
+            .unwrap_or_else(|e| format!("{{\"error\": \"failed to encode the report: {e}\"}}")),
+        (Ok(r), false) => r.to_string(),
+        (Err(e), true) => serde_json::json!({ "error": format!("{e:#}") }).to_string(),
+        (Err(e), false) => format!("reconcile failed: {e:#}"),
+    };
+    (text, code)
+}
+
 /// The CLI exit code: 2 when reconcile itself failed.
 pub fn exit_code(result: &anyhow::Result<ReconcileReport>) -> i32 {
     result.as_ref().map_or(2, ReconcileReport::exit_code)
@@ -92,11 +129,16 @@ pub async fn run(
     ledger: &Ledger,
     exchange: &dyn Exchange,
     opts: ReconcileOptions,
-    is_sluice_id: &dyn Fn(&str) -> bool,
+    is_sluice_id: &(dyn Fn(&str) -> bool + Send + Sync),
 ) -> anyhow::Result<ReconcileReport> {
     let venue = exchange.venue().to_string();
-    let (before, window) = read_ledger(ledger, &venue, None).await?;
-    let theirs = read_exchange(exchange, &window).await?;
+    let (first, window) = read_ledger(ledger, &venue, None).await?;
+    let mut theirs = read_exchange(exchange, &window).await?;
+    resolve_missing(exchange, &diff(&first, &theirs, is_sluice_id), &mut theirs).await;
+    // Resolved orders may bring trades older than the window: widen it so the ledger's
+    // known trades cover every trade in the snapshot.
+    let window = widen(window, &theirs);
+    let (before, _) = read_ledger(ledger, &venue, Some(&window)).await?;
     let found = diff(&before, &theirs, is_sluice_id);
     let mut report = ReconcileReport {
         venue: venue.clone(),
@@ -110,27 +152,18 @@ pub async fn run(
         (false, _) => {}
         (true, false) => {
             report.mode = Mode::WouldFix;
-            report.planned = report.found.iter().map(plan).collect();
+            report.planned = report.found.iter().map(render::plan).collect();
         }
         (true, true) => {
             report.mode = Mode::Fixed;
-            let (fills, _): (Vec<_>, Vec<_>) = report
-                .found
-                .iter()
-                .cloned()
-                .partition(|d| matches!(d, Discrepancy::FillMissingFromLedger { .. }));
-            report.repairs = apply(ledger, &venue, ACTOR, &fills).await;
-            let (after_fills, _) = read_ledger(ledger, &venue, Some(&window)).await?;
-            let second = diff(&after_fills, &theirs, is_sluice_id);
-            let rest: Vec<_> = second
-                .into_iter()
-                .filter(|d| !matches!(d, Discrepancy::FillMissingFromLedger { .. }))
-                .collect();
-            report
-                .repairs
-                .extend(apply(ledger, &venue, ACTOR, &rest).await);
-            let (after, _) = read_ledger(ledger, &venue, Some(&window)).await?;
-            report.remaining = diff(&after, &theirs, is_sluice_id);
+            let view = View {
+                ledger,
+                venue: &venue,
+                window: &window,
+                theirs: &theirs,
+                is_sluice_id,
+            };
+            (report.repairs, report.remaining) = fix(&view, &report.found).await?;
         }
     }
     tracing::info!(
@@ -139,6 +172,42 @@ pub async fn run(
         "reconcile finished"
     );
     Ok(report)
+}
+
+/// Everything a fix needs to re-read the ledger and diff it against the same exchange
+/// snapshot.
+struct View<'a> {
+    ledger: &'a Ledger,
+    venue: &'a str,
+    window: &'a TradeWindow,
+    theirs: &'a ExchangeSnapshot,
+    is_sluice_id: &'a (dyn Fn(&str) -> bool + Send + Sync),
+}
+
+impl View<'_> {
+    async fn diff_now(&self) -> anyhow::Result<Vec<Discrepancy>> {
+        let (ours, _) = read_ledger(self.ledger, self.venue, Some(self.window)).await?;
+        Ok(diff(&ours, self.theirs, self.is_sluice_id))
+    }
+}
+
+/// Backfill the missing fills, diff again, correct what still differs (never a fill
+/// twice), and diff once more for what remains.
+async fn fix(
+    view: &View<'_>,
+    found: &[Discrepancy],
+) -> anyhow::Result<(Vec<Repair>, Vec<Discrepancy>)> {
+    let is_fill = |d: &Discrepancy| matches!(d, Discrepancy::FillMissingFromLedger { .. });
+    let fills: Vec<Discrepancy> = found.iter().filter(|d| is_fill(d)).cloned().collect();
+    let mut repairs = apply(view.ledger, view.venue, ACTOR, &fills).await;
+    let rest: Vec<Discrepancy> = view
+        .diff_now()
+        .await?
+        .into_iter()
+        .filter(|d| !is_fill(d))
+        .collect();
+    repairs.extend(apply(view.ledger, view.venue, ACTOR, &rest).await);
+    Ok((repairs, view.diff_now().await?))
 }
 
 /// The ledger snapshot, and the trade window it implies (unless one is given, so a
@@ -217,152 +286,94 @@ async fn read_exchange(
         positions,
         open_orders,
         trades,
+        resolved: BTreeMap::new(),
     })
 }
 
-/// What `--fix --confirm` would do about `d`.
-fn plan(d: &Discrepancy) -> Planned {
-    let would = match d {
-        Discrepancy::FillMissingFromLedger { trade } => format!(
-            "backfill trade {} through the ledger's fill path",
-            trade.trade_id
-        ),
-        Discrepancy::PositionMissingOnExchange { position } => {
-            format!(
-                "close ledger position #{} (adjustment row)",
-                position.position_id
-            )
-        }
-        Discrepancy::SizeMismatch {
-            position_id,
-            ledger,
-            exchange,
-            ..
-        } if ledger.is_sign_negative() == exchange.is_sign_negative() => format!(
-            "set position #{position_id} to {} (adjustment row)",
-            exchange.abs()
-        ),
-        Discrepancy::SizeMismatch { position_id, .. } => {
-            format!("close position #{position_id} and adopt the exchange's (two adjustment rows)")
-        }
-        Discrepancy::PositionUnknownToLedger { .. } => {
-            "adopt the exchange's position (adjustment row)".to_string()
-        }
-        Discrepancy::OrderMissingOnExchange { status, .. } => match status.as_str() {
-            "new" | "partially_filled" => "mark the order canceled (adjustment row)".to_string(),
-            _ => "nothing: resolve the order by clientOrderId first".to_string(),
-        },
-        Discrepancy::OrderUnknownToLedger { .. } => {
-            "nothing: reconcile never trades; an operator decides".to_string()
-        }
-    };
-    Planned {
-        discrepancy: d.clone(),
-        would,
-    }
-}
-
-/// One line of detail for the table.
-fn detail(d: &Discrepancy) -> String {
-    match d {
-        Discrepancy::PositionMissingOnExchange { position } => format!(
-            "{} #{}: ledger {}",
-            position.position_side.as_wire(),
-            position.position_id,
-            position.signed_amount()
-        ),
-        Discrepancy::PositionUnknownToLedger {
-            position_side,
-            amount,
-            sluice_tagged,
-            ..
-        } => format!(
-            "{}: exchange {amount} ({})",
-            position_side.as_wire(),
-            if *sluice_tagged {
-                "sluice-tagged"
-            } else {
-                "foreign"
-            }
-        ),
-        Discrepancy::SizeMismatch {
-            position_side,
-            position_id,
-            ledger,
-            exchange,
-            ..
-        } => format!(
-            "{} #{position_id}: ledger {ledger}, exchange {exchange}",
-            position_side.as_wire()
-        ),
-        Discrepancy::OrderMissingOnExchange {
+/// Ask the exchange (read-only: GET order, userTrades) about every ledger order it
+/// does not list open; record its answer and add the order's trades. A failed question
+/// leaves the order unresolved, which apply never retires.
+async fn resolve_missing(
+    exchange: &dyn Exchange,
+    found: &[Discrepancy],
+    theirs: &mut ExchangeSnapshot,
+) {
+    for d in found {
+        let Discrepancy::OrderMissingOnExchange {
+            symbol,
             client_order_id,
-            status,
             ..
-        } => format!("{client_order_id} ({})", status.as_str()),
-        Discrepancy::OrderUnknownToLedger {
-            order,
-            sluice_tagged,
-        } => format!(
-            "{} {} {} ({})",
-            order.client_order_id,
-            order.side.as_wire(),
-            order.orig_qty,
-            if *sluice_tagged {
-                "sluice-tagged"
-            } else {
-                "foreign"
+        } = d
+        else {
+            continue;
+        };
+        let answer = match ClientOrderId::new(client_order_id) {
+            Ok(id) => exchange
+                .resolve_order(symbol, &id)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let state = match answer {
+            Ok(OrderResolution::Known { order, mut trades }) => {
+                theirs.trades.append(&mut trades);
+                ExchangeOrderState::Known(order.status)
             }
-        ),
-        Discrepancy::FillMissingFromLedger { trade } => format!(
-            "trade {} order {} {} {} @ {}",
-            trade.trade_id,
-            trade.order_id,
-            trade.side.as_wire(),
-            trade.quantity,
-            trade.price
-        ),
+            Ok(OrderResolution::NotFound) => ExchangeOrderState::NotFound,
+            Err(error) => {
+                tracing::warn!(%client_order_id, %error, "could not resolve a missing order");
+                continue;
+            }
+        };
+        theirs.resolved.insert(client_order_id.clone(), state);
     }
 }
 
-fn write_rows(f: &mut fmt::Formatter<'_>, rows: &[Discrepancy]) -> fmt::Result {
-    writeln!(f, "{:<28} {:<14} DETAIL", "KIND", "SYMBOL")?;
-    for d in rows {
-        writeln!(f, "{:<28} {:<14} {}", d.kind_name(), d.symbol(), detail(d))?;
-    }
-    Ok(())
-}
-
-impl fmt::Display for ReconcileReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.found.is_empty() {
-            return writeln!(f, "reconcile {}: ledger and exchange agree", self.venue);
+/// Start each symbol's window at the oldest trade the snapshot holds for it.
+fn widen(mut window: TradeWindow, theirs: &ExchangeSnapshot) -> TradeWindow {
+    for t in &theirs.trades {
+        let from = window.entry(t.symbol.clone()).or_insert(Some(t.trade_id));
+        if let Some(id) = from {
+            *id = (*id).min(t.trade_id);
         }
-        writeln!(
-            f,
-            "reconcile {}: {} difference(s)",
-            self.venue,
-            self.found.len()
-        )?;
-        write_rows(f, &self.found)?;
-        match self.mode {
-            Mode::DryRun => writeln!(f, "dry run: nothing written (repair with --fix --confirm)"),
-            Mode::WouldFix => {
-                writeln!(f, "--fix without --confirm: would")?;
-                for p in &self.planned {
-                    writeln!(f, "  {:<28} {}", p.discrepancy.kind_name(), p.would)?;
+    }
+    window
+}
+
+/// The daemon's reconcile: once at start, then every `every`, until `shutdown` turns
+/// true. A dry run only: while the router trades, two REST reads can straddle a fill
+/// and show a passing difference, so repairs wait for an operator's `--fix --confirm`.
+/// Each report is published on `latest` (for the API) and its differences logged.
+pub async fn run_periodically(
+    ledger: Ledger,
+    exchange: Arc<dyn Exchange>,
+    every: Duration,
+    is_sluice_id: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    latest: watch::Sender<Option<ReconcileReport>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = ticks.tick() => {}
+        }
+        match run(
+            &ledger,
+            exchange.as_ref(),
+            ReconcileOptions::default(),
+            is_sluice_id.as_ref(),
+        )
+        .await
+        {
+            Ok(report) => {
+                for d in &report.remaining {
+                    tracing::warn!(kind = d.kind_name(), symbol = %d.symbol(), "ledger and exchange differ");
                 }
-                writeln!(f, "nothing written")
+                latest.send_replace(Some(report));
             }
-            Mode::Fixed => {
-                writeln!(f, "repairs:")?;
-                for r in &self.repairs {
-                    let outcome = serde_json::to_string(&r.outcome).unwrap_or_default();
-                    writeln!(f, "  {:<28} {}", r.discrepancy.kind_name(), outcome)?;
-                }
-                writeln!(f, "{} difference(s) remain", self.remaining.len())?;
-                write_rows(f, &self.remaining)
-            }
+            Err(e) => tracing::error!(error = format!("{e:#}"), "periodic reconcile failed"),
         }
     }
 }

@@ -256,6 +256,20 @@ pub async fn run(
     Ok(aggregate(since, until, &attempts, intents, breaker_open))
 }
 
+/// The whole command for the CLI: read, aggregate, render in `args.format`, and
+/// write the SVG when asked. Breaker periods are an input until the router persists them.
+pub async fn command(
+    ledger: &Ledger,
+    args: &ReportArgs,
+    breaker_open: Vec<BreakerPeriod>,
+) -> anyhow::Result<String> {
+    let report = run(ledger, args.since, args.until, breaker_open).await?;
+    if let Some(path) = &args.svg {
+        write_svg(&report, path)?;
+    }
+    render(&report, args.format)
+}
+
 /// The report in `format`.
 pub fn render(report: &EvidenceReport, format: Format) -> anyhow::Result<String> {
     Ok(match format {

@@ -7,8 +7,10 @@
 //!   idempotent by trade id) still holds;
 //! - every other correction goes through a ledger call that writes one
 //!   `ledger_adjustments` row (reason, before, after) in the same transaction;
-//! - a repair that fails is reported as failed and the others still run; nothing is
-//!   written half-way (each ledger call is its own transaction).
+//! - a repair that fails is reported as failed and the others still run; each ledger
+//!   call is its own transaction. The one two-step repair (a leg that flipped: close
+//!   ours, adopt theirs) validates the adoption before closing, so only a database
+//!   failure between the two steps can leave the leg closed; the next run adopts it.
 //!
 //! Callers apply fills first, then re-snapshot the ledger and diff again before the
 //! position and order corrections (see `ops::reconcile`): a backfilled close fill may
@@ -18,7 +20,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::diff::Discrepancy;
-use crate::domain::{Direction, PositionSide, Price, Qty, Symbol};
+use super::snapshot::{ExchangeOrderState, LedgerPosition};
+use crate::domain::{Direction, OrderStatus, PositionSide, Price, Qty, Symbol};
 use crate::ledger::{
     AdjustmentId, AdoptPosition, FillOutcome, Ledger, LedgerError, OrderState, PositionCorrection,
     PositionId, PositionStatus,
@@ -81,19 +84,18 @@ async fn repair_one(
     actor: &str,
     d: &Discrepancy,
 ) -> Result<RepairOutcome, LedgerError> {
+    let on = |symbol, position_side| Leg {
+        venue,
+        actor,
+        symbol,
+        position_side,
+    };
     match d {
         Discrepancy::FillMissingFromLedger { trade } => Ok(RepairOutcome::Backfilled {
             fill: ledger.apply_fill(venue, trade, &[]).await?,
         }),
         Discrepancy::PositionMissingOnExchange { position } => {
-            let reason = format!(
-                "reconcile: the exchange holds no {} {} position; the ledger had {}",
-                position.symbol,
-                position.position_side.as_wire(),
-                position.signed_amount()
-            );
-            let adj = close_position(ledger, position.position_id, actor, &reason).await?;
-            Ok(adjusted(adj.into_iter().collect()))
+            close_missing(ledger, actor, position).await
         }
         Discrepancy::SizeMismatch {
             symbol,
@@ -101,23 +103,10 @@ async fn repair_one(
             position_id,
             ledger: ours,
             exchange,
-            exchange_entry_price,
+            exchange_entry_price: entry,
         } => {
-            let leg = Leg {
-                venue,
-                actor,
-                symbol,
-                position_side: *position_side,
-            };
-            resize(
-                ledger,
-                &leg,
-                *position_id,
-                *ours,
-                *exchange,
-                *exchange_entry_price,
-            )
-            .await
+            let leg = on(symbol, *position_side);
+            resize(ledger, &leg, *position_id, *ours, *exchange, *entry).await
         }
         Discrepancy::PositionUnknownToLedger {
             symbol,
@@ -126,30 +115,25 @@ async fn repair_one(
             entry_price,
             sluice_tagged,
         } => {
-            let origin = if *sluice_tagged {
-                "sluice-tagged"
-            } else {
-                "foreign"
-            };
-            let reason = format!(
-                "reconcile: adopted a {origin} {symbol} {} position of {amount} the ledger did not know",
-                position_side.as_wire()
-            );
-            let leg = Leg {
-                venue,
-                actor,
-                symbol,
-                position_side: *position_side,
-            };
-            let id = adopt(ledger, &leg, *amount, *entry_price, &reason).await?;
-            Ok(RepairOutcome::Adopted { position_id: id })
+            let leg = on(symbol, *position_side);
+            adopt_unknown(ledger, &leg, *amount, *entry_price, *sluice_tagged).await
         }
         Discrepancy::OrderMissingOnExchange {
             order_id,
             client_order_id,
             status,
+            exchange,
             ..
-        } => retire(ledger, actor, *order_id, client_order_id, *status).await,
+        } => {
+            retire(
+                ledger,
+                actor,
+                *order_id,
+                client_order_id,
+                (*status, *exchange),
+            )
+            .await
+        }
         Discrepancy::OrderUnknownToLedger { order, .. } => Ok(RepairOutcome::NeedsOperator {
             reason: format!(
                 "order {} is open on the exchange and the ledger has no live row for it; \
@@ -158,6 +142,46 @@ async fn repair_one(
             ),
         }),
     }
+}
+
+async fn close_missing(
+    ledger: &Ledger,
+    actor: &str,
+    position: &LedgerPosition,
+) -> Result<RepairOutcome, LedgerError> {
+    let reason = format!(
+        "reconcile: the exchange holds no {} {} position; the ledger had {}",
+        position.symbol,
+        position.position_side.as_wire(),
+        position.signed_amount()
+    );
+    let adj = close_position(ledger, position.position_id, actor, &reason).await?;
+    Ok(adjusted(adj.into_iter().collect()))
+}
+
+async fn adopt_unknown(
+    ledger: &Ledger,
+    leg: &Leg<'_>,
+    amount: Decimal,
+    entry: Decimal,
+    sluice_tagged: bool,
+) -> Result<RepairOutcome, LedgerError> {
+    let origin = if sluice_tagged {
+        "sluice-tagged"
+    } else {
+        "foreign"
+    };
+    let reason = format!(
+        "reconcile: adopted a {origin} {} {} position of {amount} the ledger did not know",
+        leg.symbol,
+        leg.position_side.as_wire()
+    );
+    let row = ledger
+        .adopt_position(&adoption(leg, amount, entry, &reason)?)
+        .await?;
+    Ok(RepairOutcome::Adopted {
+        position_id: row.id,
+    })
 }
 
 /// Where a position correction applies.
@@ -220,64 +244,90 @@ async fn resize(
             .await?;
         return Ok(adjusted(adj.into_iter().collect()));
     }
+    // Build (and so validate) the adoption before closing: a bad exchange entry price
+    // must refuse the whole repair, not leave the leg closed and nothing adopted.
+    let adoption = adoption(leg, theirs, entry, &reason)?;
     close_position(ledger, position_id, leg.actor, &reason).await?;
-    let id = adopt(ledger, leg, theirs, entry, &reason).await?;
-    Ok(RepairOutcome::Adopted { position_id: id })
+    let row = ledger.adopt_position(&adoption).await?;
+    Ok(RepairOutcome::Adopted {
+        position_id: row.id,
+    })
 }
 
-async fn adopt(
-    ledger: &Ledger,
+/// The exchange's leg as an adoption; refuses a zero amount or a non-positive price.
+fn adoption(
     leg: &Leg<'_>,
     amount: Decimal,
     entry: Decimal,
     reason: &str,
-) -> Result<PositionId, LedgerError> {
+) -> Result<AdoptPosition, LedgerError> {
     let direction = if amount.is_sign_negative() {
         Direction::Short
     } else {
         Direction::Long
     };
-    let row = ledger
-        .adopt_position(&AdoptPosition {
-            venue: leg.venue.to_string(),
-            symbol: leg.symbol.clone(),
-            direction,
-            position_side: leg.position_side,
-            quantity: Qty::new("quantity", amount.abs())?,
-            entry_price: Price::new("entry_price", entry)?,
-            actor: leg.actor.to_string(),
-            reason: reason.to_string(),
-        })
-        .await?;
-    Ok(row.id)
+    Ok(AdoptPosition {
+        venue: leg.venue.to_string(),
+        symbol: leg.symbol.clone(),
+        direction,
+        position_side: leg.position_side,
+        quantity: Qty::new("quantity", amount.abs())?,
+        entry_price: Price::new("entry_price", entry)?,
+        actor: leg.actor.to_string(),
+        reason: reason.to_string(),
+    })
 }
 
-/// A NEW or PARTIALLY_FILLED order the exchange no longer lists, whose trades are
-/// already in the ledger, can take no more fills: retire it. An order whose send
-/// outcome is unknown (`sent`, `unknown`) is left to the router's resolution by
-/// clientOrderId, which can tell "never arrived" from "filled".
+/// The terminal state to record for a ledger order (in `ours`) that the exchange
+/// does not list open, from what the exchange said about it; Err says why none can be
+/// recorded without an operator. Pure. Nothing is guessed: an order the exchange was
+/// not asked about (or could not answer for) is never retired.
+pub fn retirement(ours: OrderState, exchange: ExchangeOrderState) -> Result<OrderState, String> {
+    match exchange {
+        ExchangeOrderState::Known(OrderStatus::Filled) => {
+            Err("the exchange reports it FILLED but the ledger lacks some of its fills".to_string())
+        }
+        ExchangeOrderState::Known(s) if s.is_terminal() => Ok(OrderState::from(s)),
+        ExchangeOrderState::Known(s) => Err(format!(
+            "the exchange reports it {} (live): re-run reconcile",
+            s.as_wire()
+        )),
+        // Never acknowledged: it did not execute (the adapter's resolution contract).
+        ExchangeOrderState::NotFound if matches!(ours, OrderState::Sent | OrderState::Unknown) => {
+            Ok(OrderState::Rejected)
+        }
+        // Acknowledged once, now unknown: Binance archives orders that ended without
+        // (further) fills; whatever filled is in the ledger by now.
+        ExchangeOrderState::NotFound => Ok(OrderState::Expired),
+        ExchangeOrderState::Unresolved => {
+            Err("the exchange could not be asked about it: resolve it by clientOrderId".to_string())
+        }
+    }
+}
+
+/// Retire a ledger order the exchange no longer lists (after any missing fill was
+/// backfilled), with one adjustment row; or say why an operator must decide.
 async fn retire(
     ledger: &Ledger,
     actor: &str,
     order_id: crate::ledger::OrderId,
     client_order_id: &str,
-    status: OrderState,
+    (status, exchange): (OrderState, ExchangeOrderState),
 ) -> Result<RepairOutcome, LedgerError> {
-    if !matches!(status, OrderState::New | OrderState::PartiallyFilled) {
-        return Ok(RepairOutcome::NeedsOperator {
-            reason: format!(
-                "order {client_order_id} is `{}`: resolve it by clientOrderId before retiring it",
-                status.as_str()
-            ),
-        });
-    }
+    let to = match retirement(status, exchange) {
+        Ok(to) => to,
+        Err(why) => {
+            return Ok(RepairOutcome::NeedsOperator {
+                reason: format!("order {client_order_id} (`{}`): {why}", status.as_str()),
+            })
+        }
+    };
     let reason = format!(
-        "reconcile: order {client_order_id} was `{}` but is not open on the exchange and \
-         no unrecorded trade remains: it can take no more fills",
-        status.as_str()
+        "reconcile: order {client_order_id} was `{}`, the exchange does not list it open \
+         ({exchange:?}): recorded as `{}`",
+        status.as_str(),
+        to.as_str()
     );
-    let adj = ledger
-        .retire_order(order_id, OrderState::Canceled, actor, &reason)
-        .await?;
+    let adj = ledger.retire_order(order_id, to, actor, &reason).await?;
     Ok(adjusted(adj.into_iter().collect()))
 }

@@ -16,7 +16,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::{
-    signed_exchange_amount, ExchangeSnapshot, LedgerOrder, LedgerPosition, LedgerSnapshot,
+    signed_exchange_amount, ExchangeOrderState, ExchangeSnapshot, LedgerOrder, LedgerPosition,
+    LedgerSnapshot,
 };
 use crate::domain::{Fill, PositionSide, Symbol};
 use crate::exchange::OrderReport;
@@ -53,6 +54,8 @@ pub enum Discrepancy {
         order_id: OrderId,
         client_order_id: String,
         status: OrderState,
+        /// What the exchange said when asked by clientOrderId.
+        exchange: ExchangeOrderState,
     },
     /// The exchange lists an open order the ledger does not hold as non-terminal.
     OrderUnknownToLedger {
@@ -174,19 +177,10 @@ fn tagged_legs(
     from_orders.chain(from_trades).chain(from_ledger).collect()
 }
 
-fn position_differences(
-    ledger: &LedgerSnapshot,
-    exchange: &ExchangeSnapshot,
-    tagged: &BTreeSet<Leg>,
-) -> Vec<Discrepancy> {
-    let ours: BTreeMap<Leg, &LedgerPosition> = ledger
-        .positions
-        .iter()
-        .filter(|p| !p.quantity.is_zero())
-        .map(|p| (leg(&p.symbol, p.position_side), p))
-        .collect();
-    // Sum per leg: a venue reports one row per leg, but summing makes a duplicated
-    // row visible as a size difference instead of silently keeping the last one.
+/// The exchange's non-flat legs: (leg, signed amount, entry price). Summed per leg:
+/// a venue reports one row per leg, but summing makes a duplicated row visible as a
+/// size difference instead of silently keeping the last one.
+fn exchange_legs(exchange: &ExchangeSnapshot) -> BTreeMap<Leg, (PositionSide, Decimal, Decimal)> {
     let mut theirs: BTreeMap<Leg, (PositionSide, Decimal, Decimal)> = BTreeMap::new();
     for p in &exchange.positions {
         let e = theirs.entry(leg(&p.symbol, p.position_side)).or_insert((
@@ -198,6 +192,21 @@ fn position_differences(
         e.2 = p.entry_price;
     }
     theirs.retain(|_, (_, amount, _)| !amount.is_zero());
+    theirs
+}
+
+fn position_differences(
+    ledger: &LedgerSnapshot,
+    exchange: &ExchangeSnapshot,
+    tagged: &BTreeSet<Leg>,
+) -> Vec<Discrepancy> {
+    let ours: BTreeMap<Leg, &LedgerPosition> = ledger
+        .positions
+        .iter()
+        .filter(|p| !p.quantity.is_zero())
+        .map(|p| (leg(&p.symbol, p.position_side), p))
+        .collect();
+    let theirs = exchange_legs(exchange);
 
     let mut out = Vec::new();
     for (key, position) in &ours {
@@ -258,6 +267,11 @@ fn order_differences(
             order_id: o.order_id,
             client_order_id: o.client_order_id.clone(),
             status: o.status,
+            exchange: exchange
+                .resolved
+                .get(&o.client_order_id)
+                .copied()
+                .unwrap_or_default(),
         });
     let unknown = theirs
         .iter()

@@ -6,12 +6,12 @@
 //! OPEN position with a positive quantity; `known_trades` holds the ledger's trade ids
 //! for every (symbol, trade id) the exchange snapshot's trades could name.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Direction, Fill, PositionSide, Qty, Symbol};
+use crate::domain::{Direction, Fill, OrderStatus, PositionSide, Qty, Symbol};
 use crate::exchange::{ExchangePosition, OrderReport};
 use crate::ledger::{OrderId, OrderRow, OrderState, PositionId, PositionRow};
 
@@ -94,8 +94,25 @@ pub struct ExchangeSnapshot {
     pub positions: Vec<ExchangePosition>,
     /// `openOrders` for every symbol.
     pub open_orders: Vec<OrderReport>,
-    /// Per symbol, the trades from the ledger's last trade id on.
+    /// Per symbol, the trades from the ledger's last trade id on, plus the trades of
+    /// every order resolved by clientOrderId.
     pub trades: Vec<Fill>,
+    /// What the exchange said when asked about a ledger order it does not list open
+    /// (GET order / userTrades by clientOrderId), keyed by clientOrderId.
+    pub resolved: BTreeMap<String, ExchangeOrderState>,
+}
+
+/// The exchange's answer about one order it does not list as open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", content = "status", rename_all = "snake_case")]
+pub enum ExchangeOrderState {
+    /// Not asked (or the question failed).
+    #[default]
+    Unresolved,
+    /// The exchange knows the order and reports this status.
+    Known(OrderStatus),
+    /// The exchange has no record of it: it never executed.
+    NotFound,
 }
 
 /// The exchange amount signed by direction. Hedge legs carry their direction in the

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
+use crate::domain::DomainError;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Jitter {
     Full,
@@ -29,6 +31,31 @@ pub struct BackoffConfig {
     pub jitter: Jitter,
 }
 
+/// Our own delays never exceed a day (the exchange's `not_before` may).
+pub const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
+
+impl BackoffConfig {
+    /// A zero base would allow a tight retry loop: refuse it, naming the field.
+    pub fn check(&self) -> Result<(), DomainError> {
+        if self.base.is_zero() {
+            return Err(DomainError::new("backoff.base", "must be longer than zero"));
+        }
+        if self.max > MAX_DELAY {
+            return Err(DomainError::new(
+                "backoff.max",
+                format!("{:?} is longer than {MAX_DELAY:?}", self.max),
+            ));
+        }
+        if self.max < self.base {
+            return Err(DomainError::new(
+                "backoff.max",
+                format!("{:?} is below backoff.base {:?}", self.max, self.base),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Backoff state for one retried piece of work (one chunk, one reconnect loop).
 #[derive(Clone, Debug)]
 pub struct Backoff<R> {
@@ -39,10 +66,13 @@ pub struct Backoff<R> {
 }
 
 impl<R: Rng> Backoff<R> {
-    /// A `max` below `base` is raised to `base`: the floor is the stronger promise.
+    /// A `max` below `base` is raised to `base` (the floor is the stronger promise), and
+    /// both are held to at most [`MAX_DELAY`]; [`BackoffConfig::check`] reports such settings.
     pub fn new(cfg: BackoffConfig, rng: R) -> Self {
+        let base = cfg.base.min(MAX_DELAY);
         let cfg = BackoffConfig {
-            max: cfg.max.max(cfg.base),
+            base,
+            max: cfg.max.clamp(base, MAX_DELAY),
             ..cfg
         };
         Self {
@@ -73,8 +103,10 @@ impl<R: Rng> Backoff<R> {
     }
 
     /// Same as [`Backoff::next_at`] with the exchange's wait as a duration (`retry_after`).
+    /// An absurd wait is held to a week (Binance bans last at most three days).
     pub fn next_at_after(&mut self, now: Instant, retry_after: Option<Duration>) -> Instant {
-        self.next_at(now, retry_after.map(|d| now + d))
+        let week = Duration::from_secs(7 * 24 * 3600);
+        self.next_at(now, retry_after.map(|d| now + d.min(week)))
     }
 
     /// Failures counted so far.
@@ -155,6 +187,16 @@ mod tests {
         assert_eq!(b.next_at(now, Some(ban_ends)), ban_ends);
         let retry = b.next_at_after(now, Some(Duration::from_secs(90)));
         assert_eq!(retry, now + Duration::from_secs(90));
+    }
+
+    #[test]
+    fn a_zero_base_is_refused_because_it_allows_a_tight_loop() {
+        let zero = BackoffConfig {
+            base: Duration::ZERO,
+            ..cfg(Jitter::Full)
+        };
+        assert_eq!(zero.check().unwrap_err().field, "backoff.base");
+        assert!(cfg(Jitter::Full).check().is_ok());
     }
 
     #[test]

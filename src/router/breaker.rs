@@ -16,6 +16,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::domain::DomainError;
 use crate::exchange::{ErrorClass, ExchangeError};
 
 use super::scheduler::RiskClass;
@@ -68,6 +69,37 @@ pub struct BreakerConfig {
     pub cool_down: Duration,
 }
 
+/// Longest window or cool-down accepted: longer is a typo, and keeps `Instant` arithmetic safe.
+pub const MAX_SPAN: Duration = Duration::from_secs(24 * 3600);
+
+impl BreakerConfig {
+    /// Refuse settings that would make the breaker meaningless, naming the field.
+    pub fn check(&self) -> Result<(), DomainError> {
+        if !(1..=100).contains(&self.threshold_pct) {
+            return Err(DomainError::new(
+                "breaker.threshold_pct",
+                format!(
+                    "{} is not a percentage between 1 and 100",
+                    self.threshold_pct
+                ),
+            ));
+        }
+        if self.window.is_zero() {
+            return Err(DomainError::new(
+                "breaker.window",
+                "must be longer than zero",
+            ));
+        }
+        if self.cool_down.is_zero() {
+            return Err(DomainError::new(
+                "breaker.cool_down",
+                "must be longer than zero",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Counts over the current window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WindowStats {
@@ -110,12 +142,14 @@ pub struct Breaker {
 }
 
 impl Breaker {
-    pub fn new(cfg: BreakerConfig) -> Self {
-        Self {
+    /// A breaker over checked settings ([`BreakerConfig::check`]).
+    pub fn new(cfg: BreakerConfig) -> Result<Self, DomainError> {
+        cfg.check()?;
+        Ok(Self {
             cfg,
             samples: VecDeque::new(),
             state: BreakerState::Closed,
-        }
+        })
     }
 
     /// Count one outcome observed at `now`.

@@ -56,7 +56,7 @@ fn errors_from_the_exchange_are_counted_by_what_they_say_about_it() {
 #[test]
 fn in_distress_opens_are_refused_with_the_numbers_and_closes_go_on() {
     let t0 = Instant::now();
-    let mut b = Breaker::new(cfg());
+    let mut b = Breaker::new(cfg()).unwrap();
     seed_003_minute(&mut b, t0);
     let now = at(t0, 10);
     assert!(matches!(b.state(now), BreakerState::Open { .. }));
@@ -73,9 +73,24 @@ fn in_distress_opens_are_refused_with_the_numbers_and_closes_go_on() {
 }
 
 #[test]
+fn settings_that_would_disable_the_breaker_are_refused_by_name() {
+    assert!(cfg().check().is_ok());
+    let bad = BreakerConfig {
+        threshold_pct: 0,
+        ..cfg()
+    };
+    assert_eq!(bad.check().unwrap_err().field, "breaker.threshold_pct");
+    let bad = BreakerConfig {
+        cool_down: Duration::ZERO,
+        ..cfg()
+    };
+    assert_eq!(bad.check().unwrap_err().field, "breaker.cool_down");
+}
+
+#[test]
 fn too_few_samples_never_open_the_breaker() {
     let t0 = Instant::now();
-    let mut b = Breaker::new(cfg());
+    let mut b = Breaker::new(cfg()).unwrap();
     for i in 0..9 {
         b.record(Outcome::Throttled, at(t0, i));
     }
@@ -86,7 +101,7 @@ fn too_few_samples_never_open_the_breaker() {
 #[test]
 fn after_the_cool_down_a_single_trial_open_decides() {
     let t0 = Instant::now();
-    let mut b = Breaker::new(cfg());
+    let mut b = Breaker::new(cfg()).unwrap();
     seed_003_minute(&mut b, t0);
     // 100 s later the window has emptied: half-open, one trial at a time.
     let later = at(t0, 100);
@@ -100,7 +115,7 @@ fn after_the_cool_down_a_single_trial_open_decides() {
 #[test]
 fn distress_during_the_trial_opens_the_breaker_again() {
     let t0 = Instant::now();
-    let mut b = Breaker::new(cfg());
+    let mut b = Breaker::new(cfg()).unwrap();
     seed_003_minute(&mut b, t0);
     let later = at(t0, 100);
     assert!(b.admit(RiskClass::Increasing, later).is_ok());
@@ -111,7 +126,7 @@ fn distress_during_the_trial_opens_the_breaker_again() {
 #[test]
 fn closes_still_failing_keep_the_breaker_open_past_the_cool_down() {
     let t0 = Instant::now();
-    let mut b = Breaker::new(cfg());
+    let mut b = Breaker::new(cfg()).unwrap();
     seed_003_minute(&mut b, t0);
     for i in 10..45 {
         b.record(Outcome::Throttled, at(t0, i));
@@ -122,7 +137,7 @@ fn closes_still_failing_keep_the_breaker_open_past_the_cool_down() {
 #[test]
 fn a_trial_that_never_reports_is_given_up_after_the_cool_down() {
     let t0 = Instant::now();
-    let mut b = Breaker::new(cfg());
+    let mut b = Breaker::new(cfg()).unwrap();
     seed_003_minute(&mut b, t0);
     assert!(b.admit(RiskClass::Increasing, at(t0, 100)).is_ok());
     assert!(b.admit(RiskClass::Increasing, at(t0, 129)).is_err());
@@ -147,7 +162,7 @@ proptest! {
         events in prop::collection::vec((outcomes(), 0u64..20), 0..80)
     ) {
         let t0 = Instant::now();
-        let mut b = Breaker::new(cfg());
+        let mut b = Breaker::new(cfg()).unwrap();
         let mut now = t0;
         for (o, gap) in events {
             now += Duration::from_secs(gap);

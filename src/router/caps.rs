@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,17 @@ pub struct LearnedCap {
     pub retry_after_ms: i64,
     /// Why, in words, for `sluice positions` and the audit trail.
     pub reason: String,
+}
+
+impl LearnedCap {
+    /// `learned_at` as a timestamp, for the ledger's `timestamptz` column.
+    pub fn learned_at(&self) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp_millis(self.learned_at_ms)
+    }
+    /// `retry_after` as a timestamp, for the ledger's `timestamptz` column.
+    pub fn retry_after(&self) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp_millis(self.retry_after_ms)
+    }
 }
 
 /// What a rejection changed, ready to log and persist.

@@ -107,6 +107,7 @@ fn caps_survive_a_restart_through_their_persisted_form() {
         "{json}"
     );
     let saved: Vec<LearnedCap> = serde_json::from_str(&json).unwrap();
+    assert_eq!(saved[0].retry_after().unwrap().timestamp_millis(), HOUR_MS);
     let mut restarted = CapBook::new(HOUR_MS);
     restarted.restore(saved);
     assert_eq!(restarted.cap(&sym(), 5), Some(qty(dec!(400))));

@@ -81,6 +81,17 @@ fn ids_from_the_web_ui_binance_and_people_are_foreign() {
 }
 
 #[test]
+fn the_documented_examples_are_sluice_ids() {
+    let close = SluiceOrderId::parse("slcuAYpWyDwDTgqfi3G4OzCVaw.12.0").unwrap();
+    assert_eq!(
+        (close.kind, close.chunk, close.attempt),
+        (IntentKind::Close, 12, 0)
+    );
+    let open = SluiceOrderId::parse("slon4821.0.3").unwrap();
+    assert_eq!(open.intent, IntentRef::Seq(4821));
+}
+
+#[test]
 fn next_attempt_keeps_intent_and_chunk() {
     let id = SluiceOrderId {
         kind: IntentKind::Reduce,

@@ -66,7 +66,7 @@ impl Ctx {
             tracing::info!(symbol = %cap.symbol, learned_cap = %cap.learned_market_max_qty, reason = %cap.reason, "learned cap restored");
         }
         let mut ctx = Ctx {
-            breaker: Breaker::new(cfg.breaker.clone()),
+            breaker: Breaker::new(cfg.breaker.clone()).context("executor breaker config")?,
             ledger,
             exchange,
             venue,

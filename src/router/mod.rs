@@ -10,7 +10,8 @@
 //! - [`scheduler`]: risk-reducing work always before risk-increasing work.
 //! - [`breaker`]: refuses opens while the exchange is in distress; closes keep going.
 //! - [`backoff`]: jittered exponential delays that respect the exchange's own `not_before`.
-//! - [`escalation`]: what to do next after a failed order.
+//! - [`escalation`]: what to do next after a failed order; [`fallback`] prices the
+//!   reduce-only LIMIT IOC at the PERCENT_PRICE band edge.
 //! - [`checked`]: the only way to build a sendable order (re-exported from `domain`).
 //!
 //! The executor (I/O, one tokio task) drives that core:
@@ -31,6 +32,8 @@ pub mod config;
 mod context;
 pub mod escalation;
 pub mod executor;
+pub mod fallback;
+mod grid;
 mod job;
 pub mod orders;
 pub mod plan;
@@ -45,3 +48,16 @@ pub use executor::{Executor, ExecutorDeps, ExecutorHandle};
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+
+pub use backoff::{Backoff, BackoffConfig, Jitter};
+pub use breaker::{Breaker, BreakerConfig, BreakerState, Outcome, Refusal};
+pub use caps::{CapBook, CapChange, CapError, LearnedCap};
+pub use client_id::{ForeignId, IntentRef, SluiceOrderId};
+pub use escalation::{next_action, Action, EscalationPolicy, FailedOrder};
+pub use fallback::{band_edge_price, FallbackError};
+pub use orders::{to_orders, OrderTemplate, ToOrdersError};
+pub use plan::{plan_chunks, CapSource, ChunkCap, ChunkPlan, PlanError};
+pub use scheduler::{RiskClass, Scheduler};
+
+#[cfg(test)]
+mod flow_tests;

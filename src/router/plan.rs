@@ -16,10 +16,11 @@
 
 use std::fmt;
 
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 use crate::domain::{OrderType, Price, Qty, SymbolRules};
+
+use super::grid::Grid;
 
 /// More chunks than this is a misconfigured cap, not a plan: refuse instead of
 /// allocating and sending thousands of orders.
@@ -106,6 +107,16 @@ pub enum PlanError {
         min_qty: Decimal,
     },
     #[error(
+        "open of {total} is below MIN_NOTIONAL {min_notional} at mark {mark} \
+         (needs at least {min_qty})"
+    )]
+    BelowMinNotional {
+        total: Decimal,
+        min_notional: Decimal,
+        mark: Decimal,
+        min_qty: Decimal,
+    },
+    #[error(
         "open chunks need at least {min_qty} (MIN_NOTIONAL {min_notional} at mark {mark}) \
          but {cap_from} allows at most {cap}"
     )]
@@ -137,76 +148,11 @@ pub enum PlanError {
     },
 }
 
-/// The step grid of one lot filter: quantities as whole numbers of steps.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Grid {
-    pub filter: &'static str,
-    pub step: Decimal,
-    /// Smallest legal quantity, in steps (at least 1: a quantity must be positive).
-    pub min_steps: u64,
-}
-
-impl Grid {
-    pub fn for_order(rules: &SymbolRules, order_type: OrderType) -> Result<Grid, PlanError> {
-        let market = order_type == OrderType::Market;
-        let lot = rules.lot_for(market);
-        let filter = if market {
-            "MARKET_LOT_SIZE"
-        } else {
-            "LOT_SIZE"
-        };
-        let step = lot.step_size;
-        if step <= Decimal::ZERO {
-            return Err(PlanError::NoStep { filter, step });
-        }
-        if !(lot.min_qty % step).is_zero() {
-            return Err(PlanError::MinQtyOffStep {
-                filter,
-                min_qty: lot.min_qty,
-                step,
-            });
-        }
-        let min_steps = (lot.min_qty / step).to_u64().unwrap_or(0).max(1);
-        Ok(Grid {
-            filter,
-            step,
-            min_steps,
-        })
-    }
-    /// Whole steps in `value`, rounded down; None when the count does not fit a `u64`.
-    pub fn floor_steps(&self, value: Decimal) -> Option<u64> {
-        if value <= Decimal::ZERO {
-            return Some(0);
-        }
-        value.checked_div(self.step)?.floor().to_u64()
-    }
-    /// Whole steps in a cap; a cap too large to count caps nothing.
-    pub fn cap_steps(&self, value: Decimal) -> u64 {
-        self.floor_steps(value).unwrap_or(u64::MAX)
-    }
-    /// Whole steps needed to reach at least `value` (saturating).
-    pub fn ceil_steps(&self, value: Decimal) -> u64 {
-        if value <= Decimal::ZERO {
-            return 0;
-        }
-        value
-            .checked_div(self.step)
-            .and_then(|s| s.ceil().to_u64())
-            .unwrap_or(u64::MAX)
-    }
-    pub fn dec(&self, steps: u64) -> Decimal {
-        Decimal::from(steps)
-            .checked_mul(self.step)
-            .unwrap_or(Decimal::MAX)
-            .normalize()
-    }
-    pub fn qty(&self, steps: u64) -> Qty {
-        // steps * step is never negative, so `Qty::new` cannot refuse it.
-        Qty::new("chunk", self.dec(steps)).unwrap_or(Qty::ZERO)
-    }
-}
-
 /// Plan `total` into chunk orders. See the module docs for the invariants.
+///
+/// `cap` is the operator's per-chunk limit; `learned_cap` is `CapBook::cap` for the symbol
+/// (learned from MARKET -4005s: pass it for MARKET orders). `mark` converts a notional cap
+/// and checks MIN_NOTIONAL for opens (`reduce_only == false`).
 pub fn plan_chunks(
     total: Qty,
     rules: &SymbolRules,
@@ -244,13 +190,16 @@ pub fn plan_chunks(
                 cap_source,
             });
         }
-        return Err(PlanError::BelowMinQty {
-            total: total.get(),
-            filter: grid.filter,
-            min_qty: grid.dec(lower),
-        });
+        return Err(too_small_to_open(
+            &grid,
+            rules,
+            total,
+            steps_total,
+            lower,
+            mark,
+        ));
     }
-    let sizes = split_steps(steps_total, lower, cap_steps).map_err(|n| match n {
+    let split = split_steps(steps_total, lower, cap_steps).map_err(|why| match why {
         Infeasible::TooMany(chunks) => PlanError::TooManyChunks {
             total: total.get(),
             cap: grid.dec(cap_steps),
@@ -265,11 +214,36 @@ pub fn plan_chunks(
         },
     })?;
     Ok(ChunkPlan {
-        chunks: sizes.iter().map(|s| grid.qty(*s)).collect(),
+        chunks: split.quantities(&grid),
         dust: total.saturating_sub(grid.qty(steps_total)),
         effective_cap: grid.qty(reported_cap(cap_steps, cap_source, steps_total)),
         cap_source,
     })
+}
+
+/// Why an open smaller than its smallest legal chunk is refused: minQty or MIN_NOTIONAL.
+fn too_small_to_open(
+    grid: &Grid,
+    rules: &SymbolRules,
+    total: Qty,
+    steps_total: u64,
+    lower: u64,
+    mark: Price,
+) -> PlanError {
+    if steps_total < grid.min_steps {
+        PlanError::BelowMinQty {
+            total: total.get(),
+            filter: grid.filter,
+            min_qty: grid.dec(grid.min_steps),
+        }
+    } else {
+        PlanError::BelowMinNotional {
+            total: total.get(),
+            min_notional: rules.min_notional,
+            mark: mark.get(),
+            min_qty: grid.dec(lower),
+        }
+    }
 }
 
 /// With no cap at all, the "cap" a caller sees is the planned quantity itself.
@@ -355,7 +329,7 @@ enum Infeasible {
 /// first `total % n` and down for the rest. If `n * lower > total`, no split into `n` parts
 /// exists, and none into more parts either (the lower bound only grows with `n`), while fewer
 /// parts would exceed the cap: the split is infeasible.
-fn split_steps(total: u64, lower: u64, cap: u64) -> Result<Vec<u64>, Infeasible> {
+fn split_steps(total: u64, lower: u64, cap: u64) -> Result<Split, Infeasible> {
     let n = total.div_ceil(cap.max(1));
     if n > MAX_CHUNKS {
         return Err(Infeasible::TooMany(n));
@@ -363,11 +337,40 @@ fn split_steps(total: u64, lower: u64, cap: u64) -> Result<Vec<u64>, Infeasible>
     if n.saturating_mul(lower) > total {
         return Err(Infeasible::BelowLower);
     }
-    let base = total / n;
-    let extra = total % n;
-    Ok((0..n)
-        .map(|i| if i < extra { base + 1 } else { base })
-        .collect())
+    Ok(Split {
+        n,
+        base: total / n,
+        extra: total % n,
+    })
+}
+
+/// `extra` parts of `base + 1` steps, then `n - extra` parts of `base` steps.
+struct Split {
+    n: u64,
+    base: u64,
+    extra: u64,
+}
+
+impl Split {
+    /// The parts as quantities: only two distinct values, each built once.
+    fn quantities(&self, grid: &Grid) -> Vec<Qty> {
+        let (big, small) = (grid.qty(self.base + 1), grid.qty(self.base));
+        (0..self.n)
+            .map(|i| if i < self.extra { big } else { small })
+            .collect()
+    }
+    #[cfg(test)]
+    fn steps(&self) -> Vec<u64> {
+        (0..self.n)
+            .map(|i| {
+                if i < self.extra {
+                    self.base + 1
+                } else {
+                    self.base
+                }
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

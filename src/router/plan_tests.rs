@@ -124,6 +124,24 @@ fn an_open_below_min_qty_is_refused_with_the_filter_named() {
 }
 
 #[test]
+fn an_open_below_min_notional_is_refused_with_the_numbers() {
+    let err = plan_chunks(
+        qty(dec!(0.02)),
+        &sol(),
+        OrderType::Market,
+        false,
+        None,
+        None,
+        price(dec!(187.5)),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "open of 0.02 is below MIN_NOTIONAL 5 at mark 187.5 (needs at least 0.03)"
+    );
+}
+
+#[test]
 fn a_cap_below_min_qty_is_an_error_naming_the_cap() {
     let r = rules(dec!(1), dec!(1), dec!(5000), dec!(5));
     let err = plan_chunks(
@@ -235,8 +253,10 @@ fn rules_without_a_step_are_refused() {
 
 // ---- properties ----
 
-/// Rules, total, caps and mark drawn so that every code path is reachable.
+/// Rules, total, caps and mark drawn so that every code path is reachable;
+/// `notional_max` bounds MIN_NOTIONAL: a large one makes refusals common.
 fn scenario(
+    notional_max: u32,
 ) -> impl Strategy<Value = (SymbolRules, Qty, Option<ChunkCap>, Option<Qty>, Price, bool)> {
     let step = prop::sample::select(vec![
         dec!(1),
@@ -255,7 +275,7 @@ fn scenario(
         prop::option::of(1u64..5000),
         prop::option::of(1u64..5000),
         1u32..100_000,
-        prop_oneof![Just(0u32), 1u32..200],
+        prop_oneof![Just(0u32), 1u32..notional_max],
         any::<bool>(),
     )
         .prop_map(
@@ -281,7 +301,7 @@ proptest! {
 
     #[test]
     fn every_plan_keeps_sum_bounds_alignment_minimal_count_and_near_equality(
-        (r, total, cap, learned, mark, ro) in scenario()
+        (r, total, cap, learned, mark, ro) in scenario(200)
     ) {
         let lot = r.market_lot_size.clone();
         let Ok(plan) = plan_chunks(total, &r, OrderType::Market, ro, cap, learned, mark) else {
@@ -322,7 +342,7 @@ proptest! {
 
     #[test]
     fn a_refused_plan_is_refused_for_a_reason_the_numbers_show(
-        (r, total, cap, learned, mark, ro) in scenario()
+        (r, total, cap, learned, mark, ro) in scenario(50_000)
     ) {
         let Err(err) = plan_chunks(total, &r, OrderType::Market, ro, cap, learned, mark) else {
             return Ok(());
@@ -334,6 +354,12 @@ proptest! {
                 prop_assert!(!ro);
                 prop_assert!((t / lot.step_size).floor() * lot.step_size < min_qty);
             }
+            PlanError::BelowMinNotional { total: t, min_qty, mark: m, min_notional } => {
+                prop_assert!(!ro);
+                prop_assert!((t / lot.step_size).floor() * lot.step_size < min_qty);
+                prop_assert!(min_qty >= lot.min_qty);
+                prop_assert!((min_qty - lot.step_size) * m < min_notional);
+            }
             PlanError::MinNotionalAboveCap { min_qty, cap, .. } => {
                 prop_assert!(!ro);
                 prop_assert!(min_qty > cap);
@@ -344,6 +370,37 @@ proptest! {
             }
             PlanError::TooManyChunks { chunks, .. } => prop_assert!(chunks > MAX_CHUNKS),
             other => prop_assert!(false, "unexpected error {other}"),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(5000))]
+
+    /// The integer core: either the fewest near-equal parts within bounds, or no split exists.
+    #[test]
+    fn split_steps_is_minimal_and_near_equal_or_provably_infeasible(
+        extra in 0u64..100_000, lower in 1u64..200, cap_over in 0u64..400
+    ) {
+        // Draw lower <= cap <= ... and total >= lower directly (no rejection sampling).
+        let cap = lower + cap_over;
+        let total = lower + extra;
+        let n = total.div_ceil(cap);
+        match split_steps(total, lower, cap) {
+            Ok(split) => {
+                let parts = split.steps();
+                prop_assert_eq!(parts.len() as u64, n);
+                prop_assert_eq!(parts.iter().sum::<u64>(), total);
+                let (lo, hi) = (parts.iter().min().copied(), parts.iter().max().copied());
+                prop_assert!(lo >= Some(lower) && hi <= Some(cap));
+                prop_assert!(hi.zip(lo).is_some_and(|(h, l)| h - l <= 1));
+            }
+            Err(Infeasible::BelowLower) => {
+                // n parts cannot each reach `lower`; more parts need even more; fewer exceed cap.
+                prop_assert!(n * lower > total);
+                prop_assert!((n - 1) * cap < total);
+            }
+            Err(Infeasible::TooMany(k)) => prop_assert!(k > MAX_CHUNKS),
         }
     }
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -84,6 +85,12 @@ pub async fn spawn(scenario: Scenario, listen: SocketAddr) -> anyhow::Result<Sim
         let shutdown = async move {
             let _ = server_stop.wait_for(|s| *s).await;
         };
+        // Small request/response pairs: never let Nagle hold a reply back.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "failed to set TCP_NODELAY");
+            }
+        });
         if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await

@@ -145,4 +145,26 @@ mod tests {
         assert_eq!(check_key_format(None).unwrap_err().http, 401);
         assert_eq!(check_key_format(Some("Abc123")).unwrap(), "Abc123");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn a_signed_request_verifies_and_any_changed_byte_fails(
+            body in "[a-z]{1,8}=[a-zA-Z0-9.]{1,12}(&[a-z]{1,8}=[a-zA-Z0-9.]{1,12}){0,6}",
+            flip in 0usize..200,
+        ) {
+            let q = format!("{body}&timestamp=1");
+            let signed = format!("{q}&signature={}", sign(SECRET, &q));
+            // Generated names may repeat (-1101); those requests never reach the check.
+            let Ok(p) = Params::parse(&signed, "") else { return Ok(()) };
+            proptest::prop_assert!(verify_signature(SECRET, &p, &signed, "").is_ok());
+            let at = flip % q.len();
+            let mut bytes = q.clone().into_bytes();
+            bytes[at] = if bytes[at] == b'x' { b'y' } else { b'x' };
+            let tampered = String::from_utf8(bytes).unwrap_or_default();
+            let t = format!("{tampered}&signature={}", sign(SECRET, &q));
+            if let (true, Ok(p)) = (tampered != q, Params::parse(&t, "")) {
+                proptest::prop_assert!(verify_signature(SECRET, &p, &t, "").is_err());
+            }
+        }
+    }
 }

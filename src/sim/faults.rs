@@ -217,6 +217,10 @@ impl FaultWindow {
         let executed = |rng: &mut dyn rand::RngCore| rng.gen::<f64>() < self.executed_share;
         let overload = if reduce_only && !self.overload_hits_reduce_only {
             0.0
+        } else if !reduce_only && self.profile.as_deref() == Some(PROFILE_2025_10_11) {
+            // Seed 003: opens failed as nearly always as closes. -2022/-4118 only exist
+            // for reduce-only orders, so in the profile an open meets -1008 in their place.
+            self.overload_1008 + self.reduce_only_2022 + self.reduce_only_4118
         } else {
             self.overload_1008
         };
@@ -302,6 +306,15 @@ mod tests {
         ] {
             assert!(codes.contains_key(&k), "{k:?} never drawn: {codes:?}");
         }
+    }
+
+    #[test]
+    fn the_2025_10_11_profile_fails_nearly_every_open_too() {
+        let w = profile();
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let n = 2000;
+        let failed = (0..n).filter(|_| w.draw(&mut rng, false).is_some()).count();
+        assert!(failed > n * 9 / 10, "only {failed} of {n} opens failed");
     }
 
     #[test]

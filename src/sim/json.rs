@@ -11,8 +11,15 @@ pub struct JsonObj {
 }
 
 fn push_str_escaped(buf: &mut String, s: &str) {
-    // serde_json escapes exactly as JSON requires; a `&str` never fails to serialise.
-    buf.push_str(&serde_json::Value::String(s.to_owned()).to_string());
+    // Wire strings (symbols, enums, decimals, ids) almost never need escaping: copy them
+    // straight; anything else goes through serde_json, which escapes exactly as JSON says.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        buf.push('"');
+        buf.push_str(s);
+        buf.push('"');
+    } else {
+        buf.push_str(&serde_json::Value::String(s.to_owned()).to_string());
+    }
 }
 
 impl JsonObj {
@@ -109,12 +116,29 @@ mod tests {
     #[test]
     fn objects_keep_insertion_order_and_escape_strings() {
         let mut o = JsonObj::new();
-        o.str("z", "a\"b")
+        o.str("z", "a\"b\\\n")
             .int("a", -5)
             .bool("m", true)
             .dec("p", dec!(1.5), 2);
-        assert_eq!(o.finish(), r#"{"z":"a\"b","a":-5,"m":true,"p":"1.50"}"#);
+        assert_eq!(o.finish(), r#"{"z":"a\"b\\\n","a":-5,"m":true,"p":"1.50"}"#);
         assert_eq!(array(vec!["1".into(), "{}".into()]), "[1,{}]");
         assert_eq!(JsonObj::new().finish(), "{}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn padding_keeps_the_value_and_shows_exactly_dp_decimals(
+            mantissa in -1_000_000_000_000i64..1_000_000_000_000,
+            scale in 0u32..10,
+            dp in 0u32..10,
+        ) {
+            let v = Decimal::new(mantissa, scale);
+            let s = fmt_dec(v, dp);
+            let decimals = s.split('.').nth(1).map_or(0, str::len) as u32;
+            proptest::prop_assert_eq!(decimals, dp);
+            let back: Decimal = s.parse().unwrap();
+            let expected = v.round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            proptest::prop_assert_eq!(back, expected);
+        }
     }
 }

@@ -83,6 +83,8 @@ pub struct FakeExchange {
     pub positions: Vec<ExchangePosition>,
     pub open_orders: Vec<OrderReport>,
     pub trades: BTreeMap<Symbol, Vec<Fill>>,
+    /// Answers to `resolve_order` by clientOrderId; any other id is `NotFound`.
+    pub resolutions: BTreeMap<String, OrderResolution>,
     pub trading_calls: AtomicUsize,
     pub fail_positions: bool,
 }
@@ -101,6 +103,7 @@ impl FakeExchange {
             positions,
             open_orders,
             trades: by_symbol,
+            resolutions: BTreeMap::new(),
             trading_calls: AtomicUsize::new(0),
             fail_positions: false,
         }
@@ -209,9 +212,13 @@ impl Exchange for FakeExchange {
     async fn resolve_order(
         &self,
         _: &Symbol,
-        _: &ClientOrderId,
+        id: &ClientOrderId,
     ) -> Result<OrderResolution, ExchangeError> {
-        unused()
+        Ok(self
+            .resolutions
+            .get(id.as_str())
+            .cloned()
+            .unwrap_or(OrderResolution::NotFound))
     }
     async fn subscribe_account(&self) -> Result<mpsc::Receiver<AccountEvent>, ExchangeError> {
         unused()

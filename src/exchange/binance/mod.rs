@@ -320,3 +320,25 @@ impl Exchange for BinanceFutures {
         Ok(rx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_come_from_exchange_info_rate_limits() {
+        let info: wire::ExchangeInfo = serde_json::from_str(
+            &samples::SOL_EXCHANGE_INFO.replace("\"limit\":2400", "\"limit\":6000"),
+        )
+        .unwrap();
+        let b = budget_from(&info.rate_limits);
+        assert_eq!(
+            b,
+            Budget {
+                weight_1m: 6000,
+                orders_10s: 300,
+                orders_1m: 1200
+            }
+        );
+    }
+}

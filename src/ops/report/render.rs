@@ -46,7 +46,84 @@ fn ms(v: Option<i64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| v.to_string())
 }
 
-/// Markdown: a summary, the per-minute table, the close intents, breaker periods.
+const MINUTE_COLUMNS: [&str; 14] = [
+    "minute",
+    "symbol",
+    "attempts",
+    "accepted",
+    "rejected",
+    "rejected_by",
+    "rejection_rate",
+    "unknown",
+    "p50_ms",
+    "p99_ms",
+    "first_sent_at",
+    "last_sent_at",
+    "first_exchange_time",
+    "last_exchange_time",
+];
+
+const INTENT_COLUMNS: [&str; 10] = [
+    "intent_id",
+    "kind",
+    "symbol",
+    "state",
+    "created_at",
+    "flat_at",
+    "last_fill_exchange_time",
+    "time_to_flat_ms",
+    "attempts",
+    "codes",
+];
+
+/// One minute row's cells, in `MINUTE_COLUMNS` order; `rate` formats the rejection rate.
+fn minute_cells(m: &MinuteRow, rate: fn(Decimal) -> String) -> Vec<String> {
+    let f = &m.figures;
+    vec![
+        time(Some(m.minute)),
+        m.symbol.clone(),
+        f.attempts.to_string(),
+        f.accepted.to_string(),
+        f.rejected.to_string(),
+        codes(f),
+        rate(f.rejection_rate),
+        f.unknown.to_string(),
+        f.p50_ms.to_string(),
+        f.p99_ms.to_string(),
+        time(f.first_sent_at),
+        time(f.last_sent_at),
+        time(f.first_exchange_time),
+        time(f.last_exchange_time),
+    ]
+}
+
+/// One close intent's cells, in `INTENT_COLUMNS` order.
+fn intent_cells(c: &CloseIntentRow) -> Vec<String> {
+    let f = &c.fact;
+    vec![
+        f.intent_id.to_string(),
+        f.kind.clone(),
+        f.symbol.clone().unwrap_or_else(|| "all".into()),
+        f.state.clone(),
+        time(Some(f.created_at)),
+        time(f.flat_at),
+        time(f.last_fill_exchange_time),
+        ms(c.time_to_flat_ms),
+        f.attempts.to_string(),
+        intent_codes(c),
+    ]
+}
+
+fn md_table(s: &mut String, columns: &[&str], rows: impl Iterator<Item = Vec<String>>) {
+    let _ = writeln!(s, "| {} |", columns.join(" | "));
+    let _ = writeln!(s, "|{}", "---|".repeat(columns.len()));
+    for cells in rows {
+        let _ = writeln!(s, "| {} |", cells.join(" | "));
+    }
+}
+
+/// Markdown: a summary, the per-minute table (times local = when sluice sent, exchange
+/// = what the exchange stamped), the close intents, and the breaker's open periods.
 pub fn to_markdown(r: &EvidenceReport) -> String {
     let mut s = String::new();
     let t = &r.totals;
@@ -59,67 +136,38 @@ pub fn to_markdown(r: &EvidenceReport) -> String {
     );
     let _ = writeln!(
         s,
-        "Totals: {} attempts, {} accepted, {} rejected ({}), {} unknown outcome; latency p50 {} ms, p99 {} ms; rejections: {}\n",
-        t.attempts, t.accepted, t.rejected, percent(t.rejection_rate), t.unknown, t.p50_ms, t.p99_ms, codes(t)
+        "Totals: {} attempts, {} accepted, {} rejected ({}), {} unknown outcome; \
+         latency p50 {} ms, p99 {} ms; rejections: {}\n",
+        t.attempts,
+        t.accepted,
+        t.rejected,
+        percent(t.rejection_rate),
+        t.unknown,
+        t.p50_ms,
+        t.p99_ms,
+        codes(t)
     );
     let _ = writeln!(s, "## Per minute and symbol\n");
-    let _ = writeln!(s, "| minute (local) | first sent (local) | first exchange time | last exchange time | symbol | attempts | accepted | rejected | rejected by status/code | rejection rate | unknown | p50 ms | p99 ms |");
-    let _ = writeln!(
-        s,
-        "|---|---|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|"
+    md_table(
+        &mut s,
+        &MINUTE_COLUMNS,
+        r.minutes.iter().map(|m| minute_cells(m, percent)),
     );
-    for m in &r.minutes {
-        let f = &m.figures;
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            time(Some(m.minute)),
-            time(f.first_sent_at),
-            time(f.first_exchange_time),
-            time(f.last_exchange_time),
-            m.symbol,
-            f.attempts,
-            f.accepted,
-            f.rejected,
-            codes(f),
-            percent(f.rejection_rate),
-            f.unknown,
-            f.p50_ms,
-            f.p99_ms
-        );
-    }
     let _ = writeln!(s, "\n## Close intents\n");
-    let _ = writeln!(s, "| intent | kind | symbol | state | created (local) | flat at (local) | last fill (exchange) | time to flat ms | attempts | codes |");
-    let _ = writeln!(s, "|---:|---|---|---|---|---|---|---:|---:|---|");
-    for c in &r.close_intents {
-        let f = &c.fact;
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            f.intent_id,
-            f.kind,
-            f.symbol.as_deref().unwrap_or("all"),
-            f.state,
-            time(Some(f.created_at)),
-            time(f.flat_at),
-            time(f.last_fill_exchange_time),
-            ms(c.time_to_flat_ms),
-            f.attempts,
-            intent_codes(c)
-        );
-    }
+    md_table(
+        &mut s,
+        &INTENT_COLUMNS,
+        r.close_intents.iter().map(intent_cells),
+    );
     let _ = writeln!(s, "\n## Circuit breaker open\n");
     if r.breaker_open.is_empty() {
         let _ = writeln!(s, "None recorded.");
     }
     for b in &r.breaker_open {
-        let _ = writeln!(
-            s,
-            "- {} to {}",
-            time(Some(b.opened_at)),
-            b.closed_at
-                .map_or("still open".to_string(), |t| time(Some(t)))
-        );
+        let until = b
+            .closed_at
+            .map_or("still open".to_string(), |t| time(Some(t)));
+        let _ = writeln!(s, "- {} to {until}", time(Some(b.opened_at)));
     }
     s
 }
@@ -138,81 +186,18 @@ fn csv_line(s: &mut String, fields: &[String]) {
     let _ = writeln!(s, "{}", line.join(","));
 }
 
-fn minute_fields(m: &MinuteRow) -> Vec<String> {
-    let f = &m.figures;
-    vec![
-        time(Some(m.minute)),
-        m.symbol.clone(),
-        f.attempts.to_string(),
-        f.accepted.to_string(),
-        f.rejected.to_string(),
-        codes(f),
-        f.rejection_rate.to_string(),
-        f.unknown.to_string(),
-        f.p50_ms.to_string(),
-        f.p99_ms.to_string(),
-        time(f.first_sent_at),
-        time(f.last_sent_at),
-        time(f.first_exchange_time),
-        time(f.last_exchange_time),
-    ]
-}
-
 /// CSV: the per-minute table, a blank line, then the close-intent table; each with
 /// its own header row.
 pub fn to_csv(r: &EvidenceReport) -> String {
     let mut s = String::new();
-    let header = [
-        "minute",
-        "symbol",
-        "attempts",
-        "accepted",
-        "rejected",
-        "rejected_by",
-        "rejection_rate",
-        "unknown",
-        "p50_ms",
-        "p99_ms",
-        "first_sent_at",
-        "last_sent_at",
-        "first_exchange_time",
-        "last_exchange_time",
-    ];
-    csv_line(&mut s, &header.map(String::from));
+    csv_line(&mut s, &MINUTE_COLUMNS.map(String::from));
     for m in &r.minutes {
-        csv_line(&mut s, &minute_fields(m));
+        csv_line(&mut s, &minute_cells(m, |rate| rate.to_string()));
     }
     s.push('\n');
-    let header = [
-        "intent_id",
-        "kind",
-        "symbol",
-        "state",
-        "created_at",
-        "flat_at",
-        "last_fill_exchange_time",
-        "time_to_flat_ms",
-        "attempts",
-        "codes",
-    ];
-    csv_line(&mut s, &header.map(String::from));
+    csv_line(&mut s, &INTENT_COLUMNS.map(String::from));
     for c in &r.close_intents {
-        let f = &c.fact;
-        csv_line(
-            &mut s,
-            &[
-                f.intent_id.to_string(),
-                f.kind.clone(),
-                f.symbol.clone().unwrap_or_default(),
-                f.state.clone(),
-                time(Some(f.created_at)),
-                time(f.flat_at),
-                time(f.last_fill_exchange_time),
-                ms(c.time_to_flat_ms),
-                f.attempts.to_string(),
-                intent_codes(c),
-            ],
-        );
+        csv_line(&mut s, &intent_cells(c));
     }
     s
 }

@@ -186,25 +186,9 @@ fn legend(s: &mut String, x: i64, colours: &BTreeMap<String, &str>) {
 pub fn to_svg(r: &EvidenceReport) -> String {
     let minutes = per_minute(r);
     let colours = colours(&minutes);
-    let first = minutes
-        .keys()
-        .next()
-        .copied()
-        .unwrap_or_else(|| minute_of(r.since));
-    let last = minutes.keys().next_back().copied().unwrap_or(first);
-    let slots = (last - first).num_minutes() + 1;
-    let axis = Axis {
-        first,
-        slots,
-        bar_w: (1200 / slots).clamp(2, 24),
-    };
-    let plot_w = slots * axis.bar_w;
+    let axis = axis_of(&minutes, r);
+    let plot_w = axis.slots * axis.bar_w;
     let (width, height) = (LEFT + plot_w + 24 + LEGEND_W, TOP + PLOT_H + 48);
-    let max = minutes
-        .values()
-        .map(|m| m.values().sum::<u64>())
-        .max()
-        .unwrap_or(0);
     let mut s = String::new();
     let _ = writeln!(s, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
     let _ = writeln!(
@@ -223,11 +207,36 @@ pub fn to_svg(r: &EvidenceReport) -> String {
     );
     breaker_bands(&mut s, &axis, r);
     bars(&mut s, &axis, &minutes, &colours);
-    let base = TOP + PLOT_H;
+    let max = minutes.values().map(|m| m.values().sum::<u64>()).max();
+    axes(&mut s, &axis, max.unwrap_or(0));
+    legend(&mut s, LEFT + plot_w + 24, &colours);
+    let _ = writeln!(s, "</svg>");
+    s
+}
+
+/// One slot per minute from the first to the last minute with attempts (gaps stay
+/// visible); bars narrow as the window widens, between 2 and 24 pixels.
+fn axis_of(minutes: &BTreeMap<DateTime<Utc>, BTreeMap<String, u64>>, r: &EvidenceReport) -> Axis {
+    let first = minutes
+        .keys()
+        .next()
+        .copied()
+        .unwrap_or_else(|| minute_of(r.since));
+    let last = minutes.keys().next_back().copied().unwrap_or(first);
+    let slots = (last - first).num_minutes() + 1;
+    Axis {
+        first,
+        slots,
+        bar_w: (1200 / slots).clamp(2, 24),
+    }
+}
+
+/// Axis lines, the y scale (0 and the busiest minute) and the first/last minute.
+fn axes(s: &mut String, axis: &Axis, max: u64) {
+    let (base, right) = (TOP + PLOT_H, axis.x(axis.slots));
     let _ = writeln!(
         s,
-        r##"<line x1="{LEFT}" y1="{base}" x2="{}" y2="{base}" stroke="#000000"/>"##,
-        LEFT + plot_w
+        r##"<line x1="{LEFT}" y1="{base}" x2="{right}" y2="{base}" stroke="#000000"/>"##
     );
     let _ = writeln!(
         s,
@@ -238,12 +247,8 @@ pub fn to_svg(r: &EvidenceReport) -> String {
         r#"<g font-family="sans-serif" font-size="11"><text x="4" y="{}">{max}</text><text x="4" y="{base}">0</text>"#,
         TOP + 10
     );
-    for (t, anchor) in [(first, "start"), (last, "end")] {
-        let x = if anchor == "start" {
-            LEFT
-        } else {
-            LEFT + plot_w
-        };
+    let last = axis.first + chrono::TimeDelta::minutes(axis.slots - 1);
+    for (t, x, anchor) in [(axis.first, LEFT, "start"), (last, right, "end")] {
         let _ = writeln!(
             s,
             r#"<text x="{x}" y="{}" text-anchor="{anchor}">{}</text>"#,
@@ -252,7 +257,4 @@ pub fn to_svg(r: &EvidenceReport) -> String {
         );
     }
     let _ = writeln!(s, "</g>");
-    legend(&mut s, LEFT + plot_w + 24, &colours);
-    let _ = writeln!(s, "</svg>");
-    s
 }

@@ -30,6 +30,8 @@ pub struct Ctx {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpOut {
     pub status: u16,
+    /// The Binance error code of an error answer, for the counters.
+    pub code: Option<i64>,
     pub body: String,
     pub headers: Vec<(&'static str, String)>,
 }
@@ -38,6 +40,7 @@ impl HttpOut {
     fn error(e: &ApiError) -> HttpOut {
         HttpOut {
             status: e.http,
+            code: Some(e.code),
             body: e.body(),
             headers: Vec::new(),
         }
@@ -79,11 +82,7 @@ pub async fn handle(state: &Arc<SimState>, req: RawRequest<'_>) -> HttpOut {
 }
 
 fn record(state: &SimState, name: &str, out: &HttpOut) {
-    let code = (out.status != 200)
-        .then(|| serde_json::from_str::<serde_json::Value>(&out.body).ok())
-        .flatten()
-        .and_then(|v| v.get("code").and_then(serde_json::Value::as_i64));
-    lock(&state.stats).record(name, out.status, code);
+    lock(&state.stats).record(name, out.status, out.code);
 }
 
 /// Returns the answer, the IP weight used this minute, and the account if authenticated.
@@ -132,13 +131,24 @@ async fn run(
         account: account.unwrap_or(0),
         wall_ms,
     };
-    (with_faults(state, ep, req, &ctx).await, used, account)
+    (with_faults(state, ep, &ctx).await, used, account)
 }
 
-/// Whole real seconds (at least 1) until scenario time `until_ms`.
+/// Whole real seconds (at least 1) until scenario time `until_ms`, rounded UP: a client
+/// that waits exactly this long must not arrive before the window ends.
 fn retry_after(state: &SimState, until_ms: i64, now_scn: i64) -> String {
     let left = Duration::from_millis((until_ms - now_scn).max(0) as u64);
-    state.clock.real(left).as_secs().max(1).to_string()
+    retry_after_secs(state.clock.real(left)).to_string()
+}
+
+fn retry_after_secs(left: Duration) -> u64 {
+    let whole = left.as_secs();
+    let rounded = if left.subsec_nanos() > 0 {
+        whole + 1
+    } else {
+        whole
+    };
+    rounded.max(1)
 }
 
 fn authenticate(
@@ -166,12 +176,7 @@ fn authenticate(
     Ok(Some(account))
 }
 
-async fn with_faults(
-    state: &Arc<SimState>,
-    ep: &'static Endpoint,
-    req: &RawRequest<'_>,
-    ctx: &Ctx,
-) -> HttpOut {
+async fn with_faults(state: &Arc<SimState>, ep: &'static Endpoint, ctx: &Ctx) -> HttpOut {
     let Some(window) = state.active_fault(ep.method, ep.path) else {
         return answer((ep.handler)(state, ctx));
     };
@@ -180,7 +185,6 @@ async fn with_faults(
     }
     let reducing = reducing(ep, &ctx.params);
     let outcome = window.draw(&mut lock(&state.faults).rng, reducing);
-    let _ = req;
     match outcome {
         None => answer((ep.handler)(state, ctx)),
         Some(FaultOutcome::Refuse(e)) => {
@@ -215,9 +219,22 @@ fn answer(r: Result<String, ApiError>) -> HttpOut {
     match r {
         Ok(body) => HttpOut {
             status: 200,
+            code: None,
             body,
             headers: Vec::new(),
         },
         Err(e) => HttpOut::error(&e),
+    }
+}
+
+#[cfg(test)]
+mod retry_after_tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_so_a_client_never_returns_early() {
+        assert_eq!(retry_after_secs(Duration::from_millis(1_001)), 2);
+        assert_eq!(retry_after_secs(Duration::from_millis(2_000)), 2);
+        assert_eq!(retry_after_secs(Duration::from_millis(0)), 1);
     }
 }

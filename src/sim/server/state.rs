@@ -192,6 +192,11 @@ impl SimState {
     /// answer, as Binance's often do) and on every pump tick (releasing delayed events).
     pub fn flush_user_events(&self) {
         let drained = self.venue().drain_events();
+        if self.user_tx.receiver_count() == 0 && lock(&self.delayed).is_empty() {
+            // Nobody listens: Binance does not replay missed events either, so skip the
+            // rendering, which would only cost the order path.
+            return;
+        }
         let fault = self.active_stream_fault();
         let now = Instant::now();
         let mut delayed = lock(&self.delayed);

@@ -2,7 +2,8 @@
 //! cross-margin arithmetic (initial margin = notional / leverage, maintenance
 //! from the leverage bracket) behind `-2019`, `-2027` and the account views.
 //!
-//! Invariant: `wallet = initial_wallet + realized_total − commission_total`.
+//! Invariant: `wallet = initial_wallet + transfers_total + realized_total −
+//! commission_total`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,6 +19,8 @@ use super::{AccountId, Venue};
 pub(crate) struct Account {
     pub wallet: Decimal,
     pub initial_wallet: Decimal,
+    /// Deposits minus withdrawals and adjustments since the start.
+    pub transfers_total: Decimal,
     pub hedge: bool,
     pub multi_assets: bool,
     pub default_leverage: u32,
@@ -61,6 +64,7 @@ impl Account {
         Account {
             wallet: spec.usdt,
             initial_wallet: spec.usdt,
+            transfers_total: Decimal::ZERO,
             hedge: spec.hedge_mode,
             multi_assets: spec.multi_assets,
             default_leverage: spec.leverage,

@@ -47,16 +47,18 @@ impl Venue {
         let id = order.order_id;
         self.orders.insert(id, order);
         self.open_ids.insert(id);
+        let ack = self.orders.get(&id).map(|o| self.view_of(o));
         let new_event = self.order_event(id, ExecType::New, None, ER_NONE, now_ms);
         if plan.is_empty() {
             self.push_some(a, new_event);
         } else {
-            let fills: Vec<FillEvents> = plan
+            let (lites, trades): (Vec<_>, Vec<_>) = plan
                 .iter()
                 .filter_map(|&(p, q)| self.fill(id, p, q, false, now_ms))
-                .collect();
-            for f in &fills {
-                self.push(a, f.lite.clone());
+                .map(|f: FillEvents| (f.lite, f.trade))
+                .unzip();
+            for lite in lites {
+                self.push(a, lite);
             }
             self.push_some(a, new_event);
             self.push_account_update(
@@ -65,14 +67,18 @@ impl Venue {
                 c.position_side,
                 now_ms,
             );
-            for f in fills {
-                self.push(a, f.trade);
+            for trade in trades {
+                self.push(a, trade);
             }
         }
         self.finish_taker(id, &c, planned, now_ms);
         self.enforce_reduce_only(a, c.spec, c.position_side, now_ms);
+        // newOrderRespType=ACK (the default) answers with the accepted state.
         let order = self.orders.get(&id).ok_or_else(Reject::no_such_order)?;
-        Ok(self.view_of(order))
+        match ack {
+            Some(ack) if !c.resp_type_result => Ok(ack),
+            _ => Ok(self.view_of(order)),
+        }
     }
 
     /// The taker fills the order would get now (nothing consumed).

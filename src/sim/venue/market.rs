@@ -2,8 +2,9 @@
 //! walk in `tick`), book refill, resting orders filled when the book moves
 //! through them, GTD expiry, and the public market-data views.
 //!
-//! Invariant: a mark is always a positive multiple of the tick (walk steps
-//! are rounded to the tick and floored at one tick).
+//! Invariant: a walked mark is a positive multiple of the tick (steps are
+//! rounded to the tick and floored at one tick); no mark exceeds the symbol's
+//! max price (or 10^12 when it has none).
 
 use rand::Rng;
 use rust_decimal::Decimal;
@@ -18,6 +19,8 @@ use super::Venue;
 
 /// Funding interval (8 h) for `nextFundingTime`.
 const FUNDING_INTERVAL_MS: i64 = 8 * 3_600_000;
+/// Highest mark accepted when the symbol's PRICE_FILTER has no maximum.
+const MAX_MARK: Decimal = dec!(1_000_000_000_000);
 /// Upper bound of walk steps per `tick`, so a long pause cannot stall the venue.
 const MAX_WALK_STEPS: i64 = 10_000;
 
@@ -28,6 +31,11 @@ impl Venue {
         let i = self.spec_index(symbol)?;
         if price <= Decimal::ZERO {
             return Err(Reject::price_not_positive());
+        }
+        // Keeps book arithmetic far from Decimal's range whatever the scenario.
+        let max = &self.symbols[i].max_price;
+        if price > MAX_MARK || (!max.is_zero() && price > *max) {
+            return Err(Reject::price_above_max());
         }
         self.now_ms = self.now_ms.max(now_ms);
         self.markets[i].set_mark(price, now_ms);
@@ -71,10 +79,15 @@ impl Venue {
         }
         market.last_walk_ms += steps * spec.walk_interval_ms;
         let mut mark = market.mark;
+        let cap = if spec.max_price.is_zero() {
+            MAX_MARK
+        } else {
+            spec.max_price
+        };
         for _ in 0..steps {
             let r = Decimal::new(self.rng.gen_range(-1000..=1000), 3);
             let moved = floor_to(mark * (Decimal::ONE + spec.walk_step * r), spec.tick_size);
-            mark = moved.max(spec.tick_size);
+            mark = moved.max(spec.tick_size).min(cap);
         }
         market.set_mark(mark, now_ms);
     }
@@ -191,6 +204,7 @@ impl Venue {
                         .count(),
                     total_realized_pnl: account.realized_total,
                     total_commission: account.commission_total,
+                    total_transfers: account.transfers_total,
                 })
             })
             .collect();

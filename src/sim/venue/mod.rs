@@ -9,8 +9,36 @@
 //! Invariants: order ids increase across the venue, trade ids per symbol; for
 //! every account `wallet = initial + Σ realized PnL − Σ commission`; a one-way
 //! reduce-only order never flips a position.
+//!
+//! # Who serves what
+//! - `place_order` → `POST /fapi/v1/order` (+ `/order/test`, batch elements);
+//!   `cancel_order`, `cancel_all`, `order`, `open_orders`, `all_orders`,
+//!   `user_trades` → the matching order/trade endpoints.
+//! - `account` → v2/v3 account, balance, positionRisk, accountConfig;
+//!   `set_leverage`, `set_dual_side`, `set_multi_assets` → their POSTs.
+//! - `mark`/`marks`, `book_ticker`, `depth` → market data; `set_mark`, `tick`
+//!   → scenario time; `drain_events` → the user-data stream; `snapshot` →
+//!   `GET /sim/state`.
+//!
+//! The server rejects what it sees in the raw text (missing/malformed
+//! parameters, `-1100`); the venue re-checks enums and mandatory fields and
+//! owns everything needing symbol or account state (see `placement`).
+//!
+//! # Modelling choices (where Binance is unverified)
+//! - Reduce-only: no position / wrong side → `-2022`; resting reduce-only on
+//!   the same side + this order > position → `-4118`; a LIMIT alone larger than
+//!   the position → `-2022`; a MARKET alone larger fills the position and
+//!   expires the rest (`er` 4). Hedge closing legs follow the same rules.
+//! - Resting reduce-only orders shrink (oldest keeps first) or expire when the
+//!   position shrinks; no event at the resize, the next event shows the new `q`.
+//! - Margin is reserved in full for every resting opening order; pure closes
+//!   are never margin-checked. No liquidation, no funding.
+//! - The account's own resting orders are not part of the synthetic book: they
+//!   fill as maker at their price when the book crosses them and are not shown
+//!   in `depth`/`book_ticker`; there is no cross-account matching.
 
 mod account;
+mod admin_ops;
 mod book;
 mod brackets;
 mod control;
@@ -220,7 +248,8 @@ impl Venue {
         }
     }
 
-    /// `GET /fapi/v1/order`: `-1121` unknown symbol, `-2013` not found.
+    /// `GET /fapi/v1/order`: `-1121` unknown symbol, `-1102` neither id given,
+    /// `-2013` not found.
     pub fn order(
         &self,
         account: AccountId,
@@ -229,6 +258,9 @@ impl Venue {
         client_id: Option<&str>,
     ) -> Result<OrderView, Reject> {
         self.spec_index(symbol)?;
+        if order_id.is_none() && client_id.is_none() {
+            return Err(Reject::mandatory("orderId"));
+        }
         self.find_order(account, symbol, order_id, client_id)
             .map(|o| self.view_of(o))
             .ok_or_else(Reject::no_such_order)
@@ -244,7 +276,8 @@ impl Venue {
     }
 
     /// `GET /fapi/v1/allOrders`: orders with id ≥ `from_order_id`, inside the
-    /// time window, at most `limit` (see [`page`]), oldest first.
+    /// time window, at most `limit`: the first ones after a given id or start
+    /// time, else the most recent ones; oldest first.
     pub fn all_orders(
         &self,
         account: AccountId,
@@ -266,7 +299,8 @@ impl Venue {
     }
 
     /// `GET /fapi/v1/userTrades`: fills with id ≥ `from_id`, inside the window,
-    /// at most `limit` (see [`page`]), oldest first.
+    /// at most `limit`: the first ones after a given id or start time, else the
+    /// most recent ones; oldest first.
     pub fn user_trades(
         &self,
         account: AccountId,

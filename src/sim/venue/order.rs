@@ -25,7 +25,8 @@ pub struct NewOrder {
     /// `Some(_)` when the parameter was sent (hedge mode rejects its presence).
     pub reduce_only: Option<bool>,
     pub client_order_id: Option<String>,
-    /// `newOrderRespType=RESULT`: the server renders the final state.
+    /// `newOrderRespType=RESULT`: answer with the state after matching;
+    /// otherwise (ACK, the default) with the accepted NEW state.
     pub resp_type_result: bool,
     pub quantity_raw: Option<String>,
     pub price_raw: Option<String>,

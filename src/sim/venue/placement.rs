@@ -38,6 +38,8 @@ pub(crate) struct Checked {
     pub client_order_id: Option<String>,
     pub good_till_date: i64,
     pub stp_mode: String,
+    /// `newOrderRespType=RESULT`: answer with the state after matching.
+    pub resp_type_result: bool,
 }
 
 /// Parsed shape of the request before any state is consulted.
@@ -104,6 +106,25 @@ fn position_side(o: &NewOrder, account: &Account) -> Result<PositionSide, Reject
     Ok(side)
 }
 
+/// `a × b` for non-negative amounts, saturating instead of overflowing: a
+/// scenario may disable the bounds that normally keep request values small.
+fn mul_sat(a: Decimal, b: Decimal) -> Decimal {
+    a.checked_mul(b).unwrap_or(Decimal::MAX)
+}
+
+/// Hedge closing legs (SELL+LONG, BUY+SHORT) behave as reduce-only; in
+/// one-way mode only `reduceOnly=true` does.
+fn is_reduce_only(hedge: bool, o: &NewOrder, side: Side, ps: PositionSide) -> bool {
+    if hedge {
+        matches!(
+            (side, ps),
+            (Side::Sell, PositionSide::Long) | (Side::Buy, PositionSide::Short)
+        )
+    } else {
+        o.reduce_only == Some(true)
+    }
+}
+
 /// Filters that need only the spec and the mark.
 fn check_filters(
     spec: &SymbolSpec,
@@ -126,7 +147,7 @@ fn check_filters(
     } else {
         mark
     };
-    filters::check_min_notional(spec, ref_price * s.qty, reduce_only)
+    filters::check_min_notional(spec, mul_sat(ref_price, s.qty), reduce_only)
 }
 
 impl Venue {
@@ -148,21 +169,11 @@ impl Venue {
             filters::check_client_order_id(cid)?;
         }
         let ps = position_side(o, account)?;
-        let reduce_only = if account.hedge {
-            matches!(
-                (s.side, ps),
-                (Side::Sell, PositionSide::Long) | (Side::Buy, PositionSide::Short)
-            )
-        } else {
-            o.reduce_only == Some(true)
-        };
+        let reduce_only = is_reduce_only(account.hedge, o, s.side, ps);
         let mark = self.markets[i].mark;
         check_filters(spec, o, &s, mark, reduce_only)?;
         if s.order_type == OrderType::Market {
-            let best = self.markets[i].best(spec, s.side);
-            if !best.is_some_and(|(p, _)| filters::market_price_acceptable(spec, s.side, p, mark)) {
-                return Err(Reject::market_percent_price());
-            }
+            self.check_market_best(i, s.side)?;
         }
         self.check_open_orders(a, spec, o.client_order_id.as_deref())?;
         if reduce_only {
@@ -182,11 +193,21 @@ impl Venue {
             reduce_only_flag: !account.hedge && reduce_only,
             client_order_id: o.client_order_id.clone(),
             good_till_date: s.good_till_date,
+            resp_type_result: o.resp_type_result,
             stp_mode: o
                 .self_trade_prevention_mode
                 .clone()
                 .unwrap_or_else(|| "NONE".to_owned()),
         })
+    }
+
+    /// `-4131` when the counterparty's best price is outside PERCENT_PRICE.
+    fn check_market_best(&self, i: usize, side: Side) -> Result<(), Reject> {
+        let (spec, market) = (&self.symbols[i], &self.markets[i]);
+        match market.best(spec, side) {
+            Some((p, _)) if filters::market_price_acceptable(spec, side, p, market.mark) => Ok(()),
+            _ => Err(Reject::market_percent_price()),
+        }
     }
 
     /// `-4116` duplicate clientOrderId among open orders; `-2025` MAX_NUM_ORDERS.
@@ -286,7 +307,7 @@ impl Venue {
         }
         let resulting = (amount + signed).abs();
         let leverage = account.leverage_of(&spec.name);
-        if resulting * mark > max_notional(spec, leverage) {
+        if mul_sat(resulting, mark) > max_notional(spec, leverage) {
             return Err(Reject::max_leverage_ratio());
         }
         let ref_price = if s.order_type == OrderType::Limit {
@@ -294,7 +315,7 @@ impl Venue {
         } else {
             mark
         };
-        let required = opening * ref_price / Decimal::from(leverage);
+        let required = mul_sat(opening, ref_price) / Decimal::from(leverage);
         if required > self.available(a, account) {
             return Err(Reject::margin_insufficient());
         }

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 
 use super::events::{TradeLite, UserEvent};
 use super::execution::ER_NONE;
+use super::order::Order;
 use super::position::{apply_fill, commission, FillOutcome};
 use super::types::{ExecType, OrderStatus, Side};
 use super::views::TradeView;
@@ -95,22 +96,7 @@ impl Venue {
             price_precision: spec.price_precision,
             quantity_precision: spec.quantity_precision,
         };
-        let lite = UserEvent::TradeLite(TradeLite {
-            event_time: now_ms,
-            transaction_time: now_ms,
-            symbol: order.symbol.clone(),
-            orig_qty: order.orig_qty,
-            orig_price: order.price,
-            maker,
-            client_order_id: order.client_order_id.clone(),
-            side: order.side,
-            last_price: price,
-            last_qty: qty,
-            trade_id,
-            order_id: id,
-            price_precision: spec.price_precision,
-            quantity_precision: spec.quantity_precision,
-        });
+        let lite = trade_lite(&order, &view);
         self.trades.push(Trade {
             account: order.account,
             view: view.clone(),
@@ -118,4 +104,24 @@ impl Venue {
         let trade = self.order_event(id, ExecType::Trade, Some(&view), ER_NONE, now_ms)?;
         Some(FillEvents { lite, trade })
     }
+}
+
+/// TRADE_LITE for one fill of `order`.
+fn trade_lite(order: &Order, fill: &TradeView) -> UserEvent {
+    UserEvent::TradeLite(TradeLite {
+        event_time: fill.time,
+        transaction_time: fill.time,
+        symbol: order.symbol.clone(),
+        orig_qty: order.orig_qty,
+        orig_price: order.price,
+        maker: fill.maker,
+        client_order_id: order.client_order_id.clone(),
+        side: order.side,
+        last_price: fill.price,
+        last_qty: fill.qty,
+        trade_id: fill.id,
+        order_id: order.order_id,
+        price_precision: fill.price_precision,
+        quantity_precision: fill.quantity_precision,
+    })
 }

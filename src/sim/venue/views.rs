@@ -166,6 +166,8 @@ pub struct AccountSnapshot {
     pub open_orders: usize,
     pub total_realized_pnl: Decimal,
     pub total_commission: Decimal,
+    /// Deposits minus withdrawals/adjustments since the start.
+    pub total_transfers: Decimal,
 }
 
 /// Whole-venue state for `GET /sim/state` (no secrets).

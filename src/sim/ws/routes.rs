@@ -1,7 +1,8 @@
 //! WebSocket URL forms (reference §1.1): user data at `/private/ws/<listenKey>`,
 //! `/private/ws?listenKey=<k>&events=A/B`, `/private/stream?listenKey=<k>` and the legacy
 //! `/ws/<listenKey>`; market data at `/market|public/ws/<s1>/<s2>`, `/ws/<stream>` and the
-//! combined `/market|public/stream?streams=a/b` and `/stream?streams=a/b`.
+//! combined `/market|public/stream?streams=a/b` and `/stream?streams=a/b`. Combined sockets
+//! may start empty and SUBSCRIBE live (the official SDK does).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::sim::error::ApiError;
 use crate::sim::server::state::{lock, SimState};
-use crate::sim::ws::socket::{serve, Feed, Framing, Subscriptions};
+use crate::sim::ws::socket::{serve, Feed, Framing, Subscriptions, UserSub};
 
 type Q = Query<HashMap<String, String>>;
 
@@ -21,16 +22,31 @@ fn error(e: &ApiError) -> Response {
     (status, [("content-type", "application/json")], e.body()).into_response()
 }
 
-fn user_feed(state: &SimState, key: &str, events: Option<&String>) -> Result<Feed, ApiError> {
+fn user_sub(state: &SimState, key: &str, events: Option<&String>) -> Result<UserSub, ApiError> {
     let now = state.clock.scenario_ms();
     let (account, _) = lock(&state.listen_keys)
         .lookup(key, now)
         .ok_or_else(ApiError::invalid_listen_key)?;
-    Ok(Feed::User {
+    Ok(UserSub {
         account,
         listen_key: key.to_owned(),
         events: events.map(|e| e.split('/').map(str::to_owned).collect()),
     })
+}
+
+fn single_user(state: &SimState, key: &str, events: Option<&String>) -> Result<Feed, ApiError> {
+    Ok(Feed {
+        users: vec![user_sub(state, key, events)?],
+        streams: Vec::new(),
+        single_key: true,
+    })
+}
+
+fn streams(list: &str) -> Vec<String> {
+    list.split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
 fn upgrade(
@@ -48,24 +64,12 @@ fn upgrade(
     }
 }
 
-fn market_feed(streams: &str) -> Result<Feed, ApiError> {
-    let streams: Vec<String> = streams
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    if streams.is_empty() {
-        return Err(ApiError::mandatory("streams"));
-    }
-    Ok(Feed::Market { streams })
-}
-
 pub async fn private_ws_path(
     State(s): State<Arc<SimState>>,
     Path(key): Path<String>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let feed = user_feed(&s, &key, None);
+    let feed = single_user(&s, &key, None);
     upgrade(ws, s, feed, Framing::Raw)
 }
 
@@ -75,26 +79,36 @@ pub async fn private_ws_query(
     ws: WebSocketUpgrade,
 ) -> Response {
     let key = q.get("listenKey").cloned().unwrap_or_default();
-    let feed = user_feed(&s, &key, q.get("events"));
+    let feed = single_user(&s, &key, q.get("events"));
     upgrade(ws, s, feed, Framing::Raw)
 }
 
+/// `/private/stream[?listenKey=k&events=…]`: combined framing; may start empty.
 pub async fn private_stream(
     State(s): State<Arc<SimState>>,
     Query(q): Q,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let key = q.get("listenKey").cloned().unwrap_or_default();
-    let feed = user_feed(&s, &key, q.get("events"));
+    let feed = match q.get("listenKey") {
+        Some(key) => user_sub(&s, key, q.get("events")).map(|u| Feed {
+            users: vec![u],
+            ..Feed::default()
+        }),
+        None => Ok(Feed::default()),
+    };
     upgrade(ws, s, feed, Framing::Combined)
 }
 
 pub async fn market_ws(
     State(s): State<Arc<SimState>>,
-    Path(streams): Path<String>,
+    Path(list): Path<String>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    upgrade(ws, s, market_feed(&streams), Framing::Raw)
+    let feed = Feed {
+        streams: streams(&list),
+        ..Feed::default()
+    };
+    upgrade(ws, s, Ok(feed), Framing::Raw)
 }
 
 pub async fn market_stream(
@@ -102,19 +116,27 @@ pub async fn market_stream(
     Query(q): Q,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let streams = q.get("streams").cloned().unwrap_or_default();
-    upgrade(ws, s, market_feed(&streams), Framing::Combined)
+    let list = q.get("streams").cloned().unwrap_or_default();
+    let feed = Feed {
+        streams: streams(&list),
+        ..Feed::default()
+    };
+    upgrade(ws, s, Ok(feed), Framing::Combined)
 }
 
-/// Legacy `/ws/<x>`: a live listenKey opens the user stream, anything else market streams.
+/// Legacy `/ws/<x>`: a live listenKey opens the user stream (ccxt), anything else is a
+/// list of market streams.
 pub async fn legacy_ws(
     State(s): State<Arc<SimState>>,
     Path(path): Path<String>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let feed = match user_feed(&s, &path, None) {
+    let feed = match single_user(&s, &path, None) {
         Ok(f) => Ok(f),
-        Err(_) if path.contains('@') => market_feed(&path),
+        Err(_) if path.contains('@') => Ok(Feed {
+            streams: streams(&path),
+            ..Feed::default()
+        }),
         Err(e) => Err(e),
     };
     upgrade(ws, s, feed, Framing::Raw)

@@ -152,3 +152,85 @@ fn a_close_realizes_pnl_in_the_trade_update() {
     assert_eq!(t.realized_profit, d("9.998"));
     assert!(t.reduce_only);
 }
+
+#[test]
+fn a_multi_level_taker_fill_emits_every_trade_lite_before_new() {
+    let mut v = venue();
+    place(&mut v, market("BTCUSDT", "BUY", "12")).expect("walks three levels");
+    let expected = [
+        "TRADE_LITE",
+        "TRADE_LITE",
+        "TRADE_LITE",
+        "ORDER_TRADE_UPDATE:NEW",
+        "ACCOUNT_UPDATE",
+        "ORDER_TRADE_UPDATE:TRADE",
+        "ORDER_TRADE_UPDATE:TRADE",
+        "ORDER_TRADE_UPDATE:TRADE",
+    ];
+    let events = v.drain_events();
+    assert_eq!(kinds(&events), expected);
+    let statuses: Vec<OrderStatus> = events[5..]
+        .iter()
+        .filter_map(|(_, e)| match e {
+            UserEvent::OrderTradeUpdate(u) => Some(u.status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            OrderStatus::PartiallyFilled,
+            OrderStatus::PartiallyFilled,
+            OrderStatus::Filled
+        ]
+    );
+}
+
+#[test]
+fn cancel_all_cancels_only_that_symbol_and_reports_each_order() {
+    let mut v = venue();
+    place(&mut v, limit("BTCUSDT", "BUY", "0.01", "60000", "GTC")).expect("rests");
+    place(&mut v, limit("BTCUSDT", "SELL", "0.01", "70000", "GTC")).expect("rests");
+    place(&mut v, limit("ETHUSDT", "BUY", "0.01", "3000", "GTC")).expect("rests");
+    v.drain_events();
+    let canceled = v.cancel_all(ACC, "BTCUSDT", T0).expect("symbol exists");
+    assert_eq!(canceled.len(), 2);
+    assert!(canceled.iter().all(|o| o.status == OrderStatus::Canceled));
+    assert_eq!(kinds(&v.drain_events()), ["ORDER_TRADE_UPDATE:CANCELED"; 2]);
+    assert_eq!(v.open_orders(ACC, None).len(), 1);
+    assert_reject(v.cancel_all(ACC, "FOOUSDT", T0), -1121, "Invalid symbol.");
+}
+
+#[test]
+fn a_multi_assets_switch_emits_account_config_update() {
+    let mut v = venue();
+    v.set_multi_assets(ACC, true, T0).expect("switches");
+    let events = v.drain_events();
+    let [(_, UserEvent::AccountConfigUpdate(c))] = events.as_slice() else {
+        panic!("one config event")
+    };
+    assert_eq!((c.multi_assets, c.leverage.clone()), (Some(true), None));
+    assert!(v.account(ACC).expect("account").multi_assets_margin);
+}
+
+#[test]
+fn the_same_seed_and_requests_replay_the_same_events() {
+    let run = |seed: u64| {
+        let symbols = symbols_with("ETHUSDT", |s| s.walk_step = d("0.002"));
+        let mut v = Venue::new(seed, symbols, vec![account("100000", false)], T0);
+        let no_id = NewOrder {
+            resp_type_result: false,
+            ..market("ETHUSDT", "BUY", "1")
+        };
+        place(&mut v, no_id).expect("fills");
+        place(&mut v, limit("ETHUSDT", "SELL", "1", "3520", "GTC")).expect("rests");
+        for i in 1..=30 {
+            v.tick(T0 + i * 1_000);
+        }
+        v.drain_events()
+    };
+    let a = run(99);
+    assert!(a.len() >= 5);
+    assert_eq!(a, run(99));
+    assert_ne!(a, run(100), "another seed draws other client ids and marks");
+}

@@ -160,7 +160,11 @@ fn a_gtd_order_expires_at_its_date() {
         good_till_date: Some(T0 + 1_000),
         ..o.clone()
     };
-    assert_eq!(place(&mut v, too_soon).map_err(|r| r.code), Err(-5040));
+    assert_reject(
+        place(&mut v, too_soon),
+        -5040,
+        "goodTillDate timestamp must be greater than current time plus 600 seconds and smaller than 253402300799000",
+    );
     let o = place(&mut v, o).expect("rests");
     v.tick(T0 + 699_999);
     assert_eq!(v.open_orders(ACC, None).len(), 1);
@@ -202,4 +206,27 @@ fn order_ids_increase_and_auto_client_ids_look_like_binances() {
     assert_eq!(a.client_order_id.len(), 22);
     assert!(a.client_order_id.chars().all(|c| c.is_ascii_alphanumeric()));
     assert_ne!(a.client_order_id, b.client_order_id);
+}
+
+#[test]
+fn an_ack_response_shows_the_accepted_state_and_result_the_final_one() {
+    let mut v = venue();
+    let ack = NewOrder {
+        resp_type_result: false,
+        ..market("BTCUSDT", "BUY", "0.01")
+    };
+    let ack = place(&mut v, ack).expect("fills");
+    assert_eq!(
+        (ack.status, ack.executed_qty, ack.avg_price),
+        (OrderStatus::New, d("0"), d("0"))
+    );
+    let now = v
+        .order(ACC, "BTCUSDT", Some(ack.order_id), None)
+        .expect("known");
+    assert_eq!(
+        (now.status, now.executed_qty),
+        (OrderStatus::Filled, d("0.01"))
+    );
+    let result = place(&mut v, market("BTCUSDT", "BUY", "0.01")).expect("fills");
+    assert_eq!(result.status, OrderStatus::Filled);
 }

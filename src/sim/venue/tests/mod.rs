@@ -56,6 +56,7 @@ pub(super) fn market(symbol: &str, side: &str, qty: &str) -> NewOrder {
         order_type: "MARKET".to_owned(),
         quantity: Some(d(qty)),
         quantity_raw: Some(qty.to_owned()),
+        resp_type_result: true,
         ..NewOrder::default()
     }
 }

@@ -1,7 +1,7 @@
-//! Property: whatever sequence of orders, cancels, mark moves and ticks, a
-//! one-way reduce-only order never increases or flips a position, the position
-//! equals the replay of its fills, and the wallet equals the initial balance
-//! plus Σ realized PnL minus Σ commission.
+//! Properties: whatever sequence of orders, cancels, mark moves and ticks, a
+//! one-way reduce-only order (or a hedge closing leg) never increases or flips
+//! a position, positions equal the replay of their fills, and the wallet
+//! equals the initial balance plus Σ realized PnL minus Σ commission.
 
 use proptest::prelude::*;
 
@@ -135,6 +135,66 @@ proptest! {
             }
             apply(&mut v, op, now);
             check_invariants(&v)?;
+        }
+    }
+}
+
+/// Hedge mode: the same operations, each sent to the LONG or SHORT leg.
+fn apply_hedge(v: &mut Venue, op: &Op, long_leg: bool, now: i64) {
+    let ps = if long_leg { "LONG" } else { "SHORT" };
+    let _ = match *op {
+        Op::Market { buy, qty } | Op::RoMarket { buy, qty } => {
+            place(v, leg(market(SYMBOL, side(buy), &qty.to_string()), ps)).map(|_| ())
+        }
+        Op::Limit { buy, qty, offset } | Op::RoLimit { buy, qty, offset } => {
+            let price = price_near(v, offset);
+            let o = limit(SYMBOL, side(buy), &qty.to_string(), &price, "GTC");
+            place(v, leg(o, ps)).map(|_| ())
+        }
+        _ => {
+            apply(v, op, now);
+            Ok(())
+        }
+    };
+}
+
+/// Replays fills per leg: LONG stays ≥ 0, SHORT stays ≤ 0.
+fn check_hedge_invariants(v: &Venue) -> Result<(), TestCaseError> {
+    let trades = v.user_trades(ACC, SYMBOL, None, None, None, usize::MAX);
+    let (mut long, mut short) = (Decimal::ZERO, Decimal::ZERO);
+    for t in &trades {
+        let signed = if t.buyer { t.qty } else { -t.qty };
+        match t.position_side.as_str() {
+            "LONG" => long += signed,
+            _ => short += signed,
+        }
+        prop_assert!(
+            long >= Decimal::ZERO && short <= Decimal::ZERO,
+            "a leg flipped"
+        );
+    }
+    prop_assert_eq!(long, position(v, SYMBOL, "LONG"));
+    prop_assert_eq!(short, position(v, SYMBOL, "SHORT"));
+    let realized: Decimal = trades.iter().map(|t| t.realized_pnl).sum();
+    let fees: Decimal = trades.iter().map(|t| t.commission).sum();
+    let wallet = v.account(ACC).expect("account").total_wallet_balance;
+    prop_assert_eq!(wallet, d(INITIAL) + realized - fees);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn hedge_closing_legs_never_flip_a_leg(ops in prop::collection::vec((op(), any::<bool>()), 1..40)) {
+        let mut v = venue_with(SymbolSpec::mainnet_defaults(), INITIAL, true);
+        let mut now = T0;
+        for (op, long_leg) in &ops {
+            if let Op::Tick { ms } = op {
+                now += i64::from(*ms);
+            }
+            apply_hedge(&mut v, op, *long_leg, now);
+            check_hedge_invariants(&v)?;
         }
     }
 }

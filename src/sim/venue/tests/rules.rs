@@ -66,6 +66,15 @@ fn missing_and_unneeded_parameters_are_named() {
         -1102,
         "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
     );
+    let no_tif = NewOrder {
+        time_in_force: None,
+        ..limit("BTCUSDT", "BUY", "0.01", "64000", "GTC")
+    };
+    assert_reject(
+        place(&mut v, no_tif),
+        -1102,
+        "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+    );
     let priced_market = NewOrder {
         price: Some(d("64000")),
         ..market("BTCUSDT", "BUY", "0.01")
@@ -398,6 +407,11 @@ fn queries_and_cancels_of_unknown_orders_use_2013_and_2011() {
         v.cancel_order(ACC, "BTCUSDT", Some(filled.order_id), None, T0),
         -2011,
         "Unknown order sent.",
+    );
+    assert_reject(
+        v.order(ACC, "BTCUSDT", None, None),
+        -1102,
+        "Mandatory parameter 'orderId' was not sent, was empty/null, or malformed.",
     );
     let found = v
         .order(ACC, "BTCUSDT", None, Some(&filled.client_order_id))

@@ -164,3 +164,91 @@ fn secrets_stay_out_of_debug_and_snapshots() {
     assert!(snapshot.contains("key-a"));
     assert!(!snapshot.contains("secret-a"));
 }
+
+#[test]
+fn a_symbols_rules_can_change_mid_run() {
+    let mut v = venue();
+    assert!(place(&mut v, market("SOLUSDT", "BUY", "450")).is_ok());
+    v.update_symbol("SOLUSDT", |s| s.hidden_market_max_qty = Some(d("400")))
+        .expect("known");
+    assert_reject(
+        place(&mut v, market("SOLUSDT", "BUY", "450")),
+        -4005,
+        "Quantity greater than max quantity.",
+    );
+    v.update_symbol("SOLUSDT", |s| s.name = "RENAMED".into())
+        .expect("known");
+    assert!(v.symbol("SOLUSDT").is_some(), "the name is fixed");
+    assert_reject(v.update_symbol("FOOUSDT", |_| {}), -1121, "Invalid symbol.");
+}
+
+#[test]
+fn a_transfer_moves_the_wallet_and_reports_the_balance_change() {
+    let mut v = venue();
+    let wallet = v
+        .transfer(ACC, d("-250.5"), "WITHDRAW", T0)
+        .expect("account");
+    assert_eq!(wallet, d("99749.5"));
+    let events = v.drain_events();
+    let [(_, UserEvent::AccountUpdate(au))] = events.as_slice() else {
+        panic!("one ACCOUNT_UPDATE")
+    };
+    assert_eq!(
+        (au.reason, au.balances[0].balance_change),
+        ("WITHDRAW", d("-250.5"))
+    );
+    assert!(au.positions.is_empty());
+    assert_eq!(
+        v.account(ACC).expect("account").total_wallet_balance,
+        d("99749.5")
+    );
+}
+
+#[test]
+fn absurd_marks_and_transfers_are_refused_not_panicked_on() {
+    let mut v = venue();
+    assert_reject(
+        v.set_mark("BTCUSDT", d("0"), T0),
+        -4001,
+        "Price less than 0.",
+    );
+    assert_reject(
+        v.set_mark("BTCUSDT", d("4529765"), T0),
+        -4002,
+        "Price greater than max price.",
+    );
+    v.transfer(ACC, Decimal::MAX - d("100000"), "DEPOSIT", T0)
+        .expect("fits");
+    assert_reject(
+        v.transfer(ACC, Decimal::MAX, "DEPOSIT", T0),
+        -1130,
+        "Data sent for parameter 'amount' is not valid.",
+    );
+}
+
+#[test]
+fn huge_quantities_with_disabled_bounds_saturate_instead_of_overflowing() {
+    let symbols = symbols_with("BTCUSDT", |s| {
+        s.max_price = Decimal::ZERO;
+        s.lot_max_qty = d("100000000000000000000");
+    });
+    let mut v = venue_with(symbols, "1000", false);
+    let huge = limit(
+        "BTCUSDT",
+        "BUY",
+        "99999999999999999999",
+        "99999999999999999999",
+        "GTC",
+    );
+    assert_reject(
+        place(&mut v, huge),
+        -4016,
+        "Price is higher than mark price multiplier cap.",
+    );
+    let huge_qty = limit("BTCUSDT", "BUY", "99999999999999999999", "65000", "GTC");
+    assert_reject(
+        place(&mut v, huge_qty),
+        -2027,
+        "Exceeded the maximum allowable position at current leverage.",
+    );
+}

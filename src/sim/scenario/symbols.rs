@@ -1,0 +1,117 @@
+//! `[[symbols]]` overrides: any exchangeInfo filter (and the synthetic book's shape) of
+//! one of the mainnet defaults, or a new symbol copied from BTCUSDT's filters.
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::sim::venue::SymbolSpec;
+
+/// `[[symbols]]`: every field but `name` optional.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SymbolConfig {
+    name: String,
+    mark_price: Option<Decimal>,
+    tick_size: Option<Decimal>,
+    min_price: Option<Decimal>,
+    max_price: Option<Decimal>,
+    step_size: Option<Decimal>,
+    min_qty: Option<Decimal>,
+    max_qty: Option<Decimal>,
+    market_step_size: Option<Decimal>,
+    market_min_qty: Option<Decimal>,
+    market_max_qty: Option<Decimal>,
+    hidden_market_max_qty: Option<Decimal>,
+    min_notional: Option<Decimal>,
+    multiplier_up: Option<Decimal>,
+    multiplier_down: Option<Decimal>,
+    price_precision: Option<u32>,
+    quantity_precision: Option<u32>,
+    max_num_orders: Option<u32>,
+    status: Option<String>,
+    book_levels: Option<u32>,
+    level_qty: Option<Decimal>,
+    book_offset: Option<Decimal>,
+    walk_step: Option<Decimal>,
+    walk_interval_ms: Option<i64>,
+}
+
+macro_rules! set {
+    ($spec:ident . $field:ident = $v:expr) => {
+        if let Some(v) = $v {
+            $spec.$field = v;
+        }
+    };
+}
+
+impl SymbolConfig {
+    fn apply(self, s: &mut SymbolSpec) {
+        set!(s.mark_price = self.mark_price);
+        set!(s.tick_size = self.tick_size);
+        set!(s.min_price = self.min_price);
+        set!(s.max_price = self.max_price);
+        set!(s.lot_step = self.step_size);
+        set!(s.market_step = self.market_step_size.or(self.step_size));
+        set!(s.lot_min_qty = self.min_qty);
+        set!(s.lot_max_qty = self.max_qty);
+        set!(s.market_min_qty = self.market_min_qty);
+        set!(s.market_max_qty = self.market_max_qty);
+        if self.hidden_market_max_qty.is_some() {
+            s.hidden_market_max_qty = self.hidden_market_max_qty;
+        }
+        set!(s.min_notional = self.min_notional);
+        set!(s.multiplier_up = self.multiplier_up);
+        set!(s.multiplier_down = self.multiplier_down);
+        set!(s.price_precision = self.price_precision);
+        set!(s.quantity_precision = self.quantity_precision);
+        set!(s.max_num_orders = self.max_num_orders);
+        set!(s.status = self.status);
+        set!(s.book_levels = self.book_levels);
+        set!(s.level_qty = self.level_qty);
+        set!(s.book_offset = self.book_offset);
+        set!(s.walk_step = self.walk_step);
+        set!(s.walk_interval_ms = self.walk_interval_ms);
+    }
+}
+
+pub(super) fn symbols_from(configs: Vec<SymbolConfig>) -> Result<Vec<SymbolSpec>, String> {
+    let mut symbols = SymbolSpec::mainnet_defaults();
+    for (i, c) in configs.into_iter().enumerate() {
+        let name = c.name.clone();
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return Err(format!(
+                "symbols[{i}].name: '{name}' is not an upper-case symbol name"
+            ));
+        }
+        let idx = match symbols.iter().position(|s| s.name == name) {
+            Some(idx) => idx,
+            None => {
+                let Some(template) = symbols.first().cloned() else {
+                    return Err(format!("symbols[{i}]: no template symbol"));
+                };
+                let mut s = template;
+                s.base_asset = name.strip_suffix("USDT").unwrap_or(&name).to_owned();
+                s.pair = name.clone();
+                s.name = name.clone();
+                symbols.push(s);
+                symbols.len() - 1
+            }
+        };
+        c.apply(&mut symbols[idx]);
+        let s = &symbols[idx];
+        if s.mark_price <= Decimal::ZERO
+            || s.tick_size <= Decimal::ZERO
+            || s.lot_step <= Decimal::ZERO
+            || s.market_step <= Decimal::ZERO
+        {
+            return Err(format!(
+                "symbols[{i}] ({name}): mark_price, tick_size and step sizes must be positive"
+            ));
+        }
+    }
+    Ok(symbols)
+}
