@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The main job, for a newcomer: bring Postgres up, build sluice, apply the migrations,
-# write a demo history into the ledger and run `sluice doctor` on it.
+# The main job, for a newcomer: bring Postgres up, build sluice, and run the daemon in paper
+# mode: the simulator in-process (holding seed 000's SHORT 8,486.84 SOLUSDT with a hidden
+# MARKET cap) and the real daemon against it through the real adapter, with a ledger database
+# of its own (<name>_paper). Control API on 127.0.0.1:7878; stop with Ctrl-C.
+# In another terminal:  target/release/sluice intent close SOLUSDT short --wait
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,7 +11,4 @@ eval "$(scripts/postgres.sh)"
 export DATABASE_URL
 
 cargo build --release --locked
-bin=target/release/sluice
-"$bin" migrate
-"$bin" demo-seed
-"$bin" doctor "$@"
+exec target/release/sluice run --paper "$@"

@@ -64,12 +64,40 @@ pub fn point_at(settings: &mut Settings, sim: &SimHandle) {
     settings.exchange.api_secret_file = None;
 }
 
+/// The paper ledger's name: the configured database's name with `_paper` appended.
+pub fn paper_database_name(database_url: &str) -> anyhow::Result<String> {
+    let url = url::Url::parse(database_url)
+        .map_err(|e| anyhow::anyhow!("database.url: not a URL: {e}"))?;
+    let name = url.path().trim_start_matches('/');
+    let base = if name.is_empty() { "sluice" } else { name };
+    Ok(format!(
+        "{}_paper",
+        base.to_ascii_lowercase().replace('-', "_")
+    ))
+}
+
+/// Point `settings` at the paper ledger (created if missing): paper fills and the
+/// simulator's demo positions must never reach the ledger of a real account.
+async fn use_paper_database(settings: &mut Settings) -> anyhow::Result<()> {
+    let real = settings.database_url()?.to_string();
+    let name = paper_database_name(&real)?;
+    crate::ledger::Ledger::create_database_if_missing(&real, &name)
+        .await
+        .map_err(|e| anyhow::anyhow!("failed to create the paper ledger database {name}: {e}"))?;
+    let mut url = url::Url::parse(&real)?;
+    url.set_path(&format!("/{name}"));
+    tracing::info!(database = %name, "paper mode: the ledger is a database of its own");
+    settings.database.url = Some(Secret::new(url.to_string()));
+    Ok(())
+}
+
 /// `sluice run --paper`: the demo simulator on a loopback port, then the normal daemon
 /// (real adapter, real ledger) against it, until `shutdown`.
 pub async fn run(
     mut settings: Settings,
     shutdown: crate::shutdown::Shutdown,
 ) -> anyhow::Result<()> {
+    use_paper_database(&mut settings).await?;
     let sim = start_simulator(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     tracing::info!(simulator = %sim.base_url(), "paper mode: simulator holds SHORT {DEMO_SHORT_QTY} SOLUSDT with a hidden MARKET cap of 400");
     point_at(&mut settings, &sim);
@@ -82,6 +110,16 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_paper_ledger_is_named_after_the_real_one_and_never_equals_it() {
+        let name = paper_database_name("postgres://u:p@db:5432/sluice").expect("url");
+        assert_eq!(name, "sluice_paper");
+        assert_eq!(
+            paper_database_name("postgres://u@db/").expect("url"),
+            "sluice_paper"
+        );
+    }
 
     #[test]
     fn the_demo_scenario_holds_the_seed_000_short_with_a_hidden_cap() {

@@ -73,6 +73,49 @@ impl Ledger {
         Ledger { pool }
     }
 
+    /// Create database `name` on the server `admin_url` points at, unless it exists.
+    /// Paper trading keeps its books in a database of its own, so a simulator's
+    /// positions can never be mixed into a real ledger.
+    pub async fn create_database_if_missing(
+        admin_url: &str,
+        name: &str,
+    ) -> Result<(), LedgerError> {
+        if name.is_empty()
+            || name.len() > 63
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(LedgerError::invalid(
+                "database",
+                format!("`{name}` must be 1-63 characters of a-z, 0-9 and _"),
+            ));
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(admin_url)
+            .await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(name)
+                .fetch_one(&pool)
+                .await?;
+        if !exists {
+            // The name was checked above; identifiers cannot be bound as parameters.
+            match sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&pool)
+                .await
+            {
+                Ok(_) => {}
+                // Another process created it between our check and our CREATE: fine.
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        pool.close().await;
+        Ok(())
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
