@@ -13,10 +13,11 @@ use sqlx::{PgConnection, Row};
 use super::error::LedgerError;
 use super::halt::cancel_where;
 use super::ids::IntentId;
-use super::intents::{IntentCreated, NewIntent};
+use super::intent_checks::Target;
+use super::intents::{insert_intent, intent_by_key, IntentCreated, NewIntent};
 use super::model::IntentRow;
 use super::Ledger;
-use crate::domain::{Direction, IntentState, Qty, Symbol, Usdt};
+use crate::domain::{IntentState, Usdt};
 
 /// One state change of an intent, with its time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,38 +94,29 @@ pub(super) async fn insert_or_replay(
     if new.idempotency_key.trim().is_empty() {
         return Err(LedgerError::invalid("idempotency_key", "is empty"));
     }
-    let inserted = sqlx::query(
-        "INSERT INTO intents (kind, venue, symbol, direction, position_mode, quantity,
-             notional_usdt, position_id, idempotency_key, reason, state, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
-    )
-    .bind(new.kind.as_str())
-    .bind(&new.venue)
-    .bind(new.symbol.as_ref().map(Symbol::as_str))
-    .bind(new.direction.map(Direction::as_str))
-    .bind(new.position_mode.as_str())
-    .bind(new.quantity.map(Qty::get))
-    .bind(new.notional_usdt.map(Usdt::get))
-    .bind(new.position_id)
-    .bind(&new.idempotency_key)
-    .bind(&new.reason)
-    .bind(state.as_str())
-    .bind(error)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(row) = inserted {
+    // The target is what the caller named: these intents (flatten, refused opens) are
+    // stored as given, without the open/close checks `create_intent` runs.
+    let target = Target {
+        symbol: new.symbol.clone(),
+        direction: new.direction,
+        position_id: new.position_id,
+        notional: new.notional_usdt.map(Usdt::get),
+        refusal: None,
+    };
+    let error = error.map(str::to_string);
+    if let Some(intent) = insert_intent(&mut *conn, new, &target, state, error).await? {
         return Ok(IntentCreated {
-            intent: IntentRow::decode(&row)?,
+            intent,
             replayed: false,
         });
     }
-    let first = sqlx::query("SELECT * FROM intents WHERE idempotency_key = $1")
-        .bind(&new.idempotency_key)
-        .fetch_one(conn)
-        .await?;
+    let first = intent_by_key(conn, &new.idempotency_key)
+        .await?
+        .ok_or_else(|| LedgerError::NotFound {
+            what: format!("intent with idempotency key {}", new.idempotency_key),
+        })?;
     Ok(IntentCreated {
-        intent: IntentRow::decode(&first)?,
+        intent: first,
         replayed: true,
     })
 }

@@ -126,7 +126,9 @@ impl Ledger {
             None => (IntentState::Accepted, None),
             Some(r) => (IntentState::Failed, Some(refusal_error(r, IntentId(0)))),
         };
-        let Some(intent) = insert_intent(&mut tx, new, &target, state, error).await? else {
+        let Some(intent) =
+            insert_intent(&mut tx, new, &target, state, error.map(|e| e.to_string())).await?
+        else {
             // Another transaction stored the same key first: answer with its intent.
             let first = intent_by_key(&mut tx, &new.idempotency_key).await?;
             tx.commit().await?;
@@ -250,7 +252,7 @@ impl Ledger {
     }
 }
 
-async fn intent_by_key(
+pub(super) async fn intent_by_key(
     conn: &mut PgConnection,
     key: &str,
 ) -> Result<Option<IntentRow>, LedgerError> {
@@ -262,12 +264,13 @@ async fn intent_by_key(
         .transpose()
 }
 
-async fn insert_intent(
+/// The one INSERT of an intent row; `None` when the idempotency key already exists.
+pub(super) async fn insert_intent(
     conn: &mut PgConnection,
     new: &NewIntent,
     target: &Target,
     state: IntentState,
-    error: Option<LedgerError>,
+    error: Option<String>,
 ) -> Result<Option<IntentRow>, LedgerError> {
     sqlx::query(
         "INSERT INTO intents (kind, venue, symbol, direction, position_mode, quantity,
@@ -286,7 +289,7 @@ async fn insert_intent(
     .bind(&new.idempotency_key)
     .bind(&new.reason)
     .bind(state.as_str())
-    .bind(error.map(|e| e.to_string()))
+    .bind(error)
     .fetch_optional(conn)
     .await?
     .map(|r| IntentRow::decode(&r))
