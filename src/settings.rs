@@ -320,8 +320,13 @@ impl Settings {
     /// The effective settings as TOML, secrets redacted (`sluice config show`).
     pub fn to_redacted_toml(&self) -> anyhow::Result<String> {
         let mut shown = self.clone();
-        // The API key is not a secret by Binance's model but identifies the account: show a prefix.
-        shown.exchange.api_key = self.exchange.api_key.as_ref().map(|k| redact_key(k));
+        // The API key is not a secret by Binance's model but identifies the account: show
+        // the same fragment the adapter logs, so an operator can match the two.
+        shown.exchange.api_key = self
+            .exchange
+            .api_key
+            .as_ref()
+            .map(|k| crate::exchange::binance::config::redact_key(k));
         let mut out = toml::to_string_pretty(&shown)?;
         if let Some(url) = &self.database.url {
             // Show where the database is, never its password.
@@ -377,11 +382,6 @@ fn redact_url_password(raw: &str) -> String {
         }
         Err(_) => "[redacted]".to_string(),
     }
-}
-
-fn redact_key(key: &str) -> String {
-    let prefix: String = key.chars().take(6).collect();
-    format!("{prefix}…[redacted]")
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::intent_request::Meta;
-use super::intents::respond;
+use super::intents::{new_intent, respond};
 use super::json::ApiJson;
 use super::views::HaltResponse;
 use super::ApiState;
@@ -169,17 +169,8 @@ pub(super) async fn store_flatten(
     meta: &Meta,
 ) -> Result<(IntentCreated, HaltOutcome), ApiError> {
     let new = NewIntent {
-        kind: IntentKind::Flatten,
-        venue: state.venue.clone(),
         symbol,
-        direction: None,
-        position_mode: state.position_mode,
-        quantity: None,
-        notional_usdt: None,
-        reference_price: None,
-        position_id: None,
-        idempotency_key: meta.idempotency_key.clone(),
-        reason: meta.reason.clone(),
+        ..new_intent(state, IntentKind::Flatten, meta)
     };
     let (created, outcome) = state.ledger.flatten(&new, &meta.actor).await?;
     set_halted(outcome.halt.halted);

@@ -107,7 +107,7 @@ pub(super) async fn respond(state: &ApiState, id: IntentId, replayed: bool) -> A
     ))
 }
 
-fn new_intent(state: &ApiState, kind: IntentKind, meta: &Meta) -> NewIntent {
+pub(super) fn new_intent(state: &ApiState, kind: IntentKind, meta: &Meta) -> NewIntent {
     NewIntent {
         kind,
         venue: state.venue.clone(),
