@@ -139,11 +139,7 @@ async fn a_hedge_mode_long_is_closed_with_the_closing_side_on_its_own_leg(pool: 
     d.stop().await;
 }
 
-// Quarantined, not deleted: about one run in eight the close stays `working` past 60 s
-// (a real executor bug, open on issue #5). Reproduce with
-// `for i in $(seq 20); do cargo test --test daemon_faults partial_fills -- --ignored || break; done`.
 #[sqlx::test(migrations = "./migrations")]
-#[ignore = "intermittent: a close on a thin book sometimes never completes (executor bug, issue #5)"]
 async fn partial_fills_on_a_thin_book_are_re_planned_until_the_close_completes(pool: PgPool) {
     // Arrange: 60 SOLUSDT on the ask side at a time (2 levels × 30), refilled each second.
     let s = scenario(

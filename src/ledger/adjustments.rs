@@ -6,12 +6,13 @@
 //! not do (over-close capped, external fill...) with the rows involved.
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
 use super::error::LedgerError;
 use super::ids::{AdjustmentId, FillId, OrderId, PositionId};
-use super::model::{AnomalyKind, PositionStatus};
+use super::model::{AnomalyKind, OrderRow, PositionStatus};
 use super::positions::{lock_position, row_json};
 use super::Ledger;
 use crate::domain::Qty;
@@ -198,6 +199,30 @@ pub(crate) struct AnomalyRefs {
     pub fill: Option<FillId>,
     pub order: Option<OrderId>,
     pub position: Option<PositionId>,
+}
+
+impl Ledger {
+    /// Record that `order` ended with fewer fills in the ledger than the exchange says
+    /// it executed, after every trade the exchange lists was applied.
+    pub async fn record_fills_short(
+        &self,
+        order: &OrderRow,
+        executed: Decimal,
+    ) -> Result<(), LedgerError> {
+        let mut conn = self.pool.acquire().await?;
+        let detail = serde_json::json!({
+            "client_order_id": order.client_order_id,
+            "symbol": order.symbol.as_str(),
+            "executed_qty": executed.to_string(),
+            "filled_in_ledger": order.filled_quantity.get().to_string(),
+        });
+        let refs = AnomalyRefs {
+            order: Some(order.id),
+            position: order.position_id,
+            ..AnomalyRefs::default()
+        };
+        write_anomaly(&mut conn, AnomalyKind::FillsShortOfExecuted, detail, refs).await
+    }
 }
 
 pub(crate) async fn write_anomaly(

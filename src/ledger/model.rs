@@ -93,6 +93,7 @@ text_enum!(
         CloseWithoutOpenPosition => "close_without_open_position",
         FillSideMismatch => "fill_side_mismatch",
         OpenAgainstOpposite => "open_against_opposite",
+        FillsShortOfExecuted => "fills_short_of_executed",
     }
 );
 

@@ -66,6 +66,9 @@ pub(crate) struct InFlight {
     pub report: Option<OrderReport>,
     /// The send's outcome is unknown: resolve by client order id before anything else.
     pub unknown: bool,
+    /// A REST resolution found the order terminal and applied every trade the exchange
+    /// lists: the ledger now holds all it will ever learn of this order.
+    pub resolved_terminal: bool,
     pub since: Instant,
 }
 

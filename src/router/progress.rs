@@ -27,9 +27,11 @@ pub(crate) async fn settle(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Settl
     };
     let late = f.since.elapsed() >= ctx.cfg.settle_timeout;
     if f.unknown || late {
+        tracing::debug!(client_order_id = %f.client_order_id, unknown = f.unknown, "resolving an in-flight order over REST");
         let symbol = f.chunk.leg.symbol.clone();
         match resolve(ctx, &symbol, &f.client_order_id).await? {
             Ok(Resolved::Known(report)) => {
+                f.resolved_terminal = report.status.is_terminal();
                 f.report = Some(report);
                 f.unknown = false;
                 f.since = Instant::now();
@@ -59,11 +61,22 @@ pub(crate) async fn settle(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Settl
         .order_by_client_id(f.client_order_id.as_str())
         .await?;
     let reported = f.report.as_ref().map(|r| r.executed_qty);
-    let Some(o) =
-        row.filter(|o| o.status.is_terminal() && reported.is_none_or(|q| o.filled_quantity >= q))
-    else {
+    // Settled when the ledger has every fill the exchange reported, or when a REST
+    // resolution found the order terminal and applied every trade it lists: waiting
+    // longer could only ever wait forever.
+    let resolved = f.resolved_terminal;
+    let Some(o) = row.filter(|o| {
+        o.status.is_terminal() && (resolved || reported.is_none_or(|q| o.filled_quantity >= q))
+    }) else {
+        tracing::trace!(client_order_id = %f.client_order_id, ?reported, "waiting for the order to settle");
         return Ok(Settle::Pending(Next::Wait));
     };
+    if let Some(executed) = reported.filter(|q| o.filled_quantity < *q) {
+        // The exchange says more executed than its trades show. The ledger follows the
+        // trades (the only thing that moves quantities); the anomaly is the evidence and
+        // reconcile shows any size difference that results.
+        ctx.ledger.record_fills_short(&o, executed.get()).await?;
+    }
     job.in_flight = None;
     if o.filled_quantity < o.quantity {
         // It expired short (thin book, reduce-only resize): re-planning at once would

@@ -120,6 +120,7 @@ pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::
                 client_order_id: coid,
                 report: Some(report),
                 unknown: false,
+                resolved_terminal: false,
                 since: Instant::now(),
             });
             Ok(Next::Wait)
@@ -244,6 +245,7 @@ async fn act_on(
                 client_order_id: coid,
                 report: None,
                 unknown: true,
+                resolved_terminal: false,
                 since: now,
             });
             Ok(Next::Ready(now))

@@ -57,7 +57,19 @@ pub async fn start(pool: PgPool, scenario: Scenario, cfg: ExecutorConfig) -> Dae
     start_on(pool, sim, cfg).await
 }
 
+/// Logs for the daemon tests, captured per test by the harness (shown on failure);
+/// `RUST_LOG` picks the level, `info` by default.
+pub fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 pub async fn start_on(pool: PgPool, sim: SimHandle, cfg: ExecutorConfig) -> Daemon {
+    init_logs();
     let ledger = Ledger::from_pool(pool);
     let mut bcfg = BinanceConfig::new(
         Url::parse(&sim.base_url()).expect("sim url"),

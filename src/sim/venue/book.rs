@@ -95,10 +95,8 @@ impl Market {
         let taken = self.taken(taker_side);
         self.level_prices(spec, taker_side)
             .map(move |p| {
-                (
-                    p,
-                    spec.level_qty - taken.get(&p).copied().unwrap_or_default(),
-                )
+                let left = spec.level_qty - taken.get(&p).copied().unwrap_or_default();
+                (p, floor_to_step(left, spec.lot_step))
             })
             .filter(|(_, q)| *q > Decimal::ZERO)
     }
@@ -174,4 +172,14 @@ impl Market {
         self.next_trade_id += 1;
         id
     }
+}
+
+/// What a level shows: the refill is linear in time, so the raw remainder can be any
+/// fraction; a real book only ever holds whole lots, and a fill that is not a step
+/// multiple would be rounded differently in a trade and in the order's executedQty.
+fn floor_to_step(q: Decimal, step: Decimal) -> Decimal {
+    if step <= Decimal::ZERO {
+        return q;
+    }
+    (q / step).floor() * step
 }

@@ -1,6 +1,8 @@
 //! Book walk, position/PnL/commission arithmetic, time in force, resting
 //! orders filled when the mark moves, the seeded random walk.
 
+use rust_decimal::Decimal;
+
 use super::*;
 use crate::sim::venue::{OrderStatus, TradeView};
 
@@ -54,6 +56,21 @@ fn consumed_depth_refills_over_time() {
     );
     v.tick(T0 + 1_000);
     assert_eq!(v.book_ticker("BTCUSDT").expect("book").ask_qty, d("5"));
+}
+
+#[test]
+fn a_part_refilled_level_shows_and_fills_whole_lots_only() {
+    // SOLUSDT: step 1, 500 per level, refilled over a second. After 123 ms a consumed
+    // level holds 61.5 raw: the book shows 61 and a taker gets 61, a step multiple,
+    // so a trade and its order's executedQty can never round apart.
+    let mut v = venue();
+    place(&mut v, market("SOLUSDT", "BUY", "500")).expect("consumes the best ask");
+    v.tick(T0 + 123);
+    let ask = v.depth("SOLUSDT", 1).expect("book").asks[0];
+    assert_eq!(ask.1, d("61"));
+    let o = place(&mut v, market("SOLUSDT", "BUY", "61")).expect("fills");
+    assert_eq!(o.executed_qty, d("61"));
+    assert_eq!(o.executed_qty % d("1"), Decimal::ZERO);
 }
 
 #[test]
