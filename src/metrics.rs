@@ -30,6 +30,8 @@ pub const BREAKER_STATE: &str = "sluice_breaker_state";
 pub const INTENTS_TOTAL: &str = "sluice_intents_total";
 /// Gauge. 1 while the kill switch is set, else 0.
 pub const HALTED: &str = "sluice_halted";
+/// 1 while the exchange refuses the API key and nothing is sent (key-loss safe mode).
+pub const KEY_LOSS: &str = "sluice_key_loss";
 
 /// Latency buckets (seconds): Binance answers in tens of milliseconds, and a slow
 /// answer (seconds) is exactly what the histogram must show.
@@ -89,6 +91,10 @@ fn describe() {
     );
     describe_counter!(INTENTS_TOTAL, "Intents submitted, by kind and outcome");
     describe_gauge!(HALTED, "1 while the kill switch is set");
+    describe_gauge!(
+        KEY_LOSS,
+        "1 while the exchange refuses the API key (key-loss safe mode: nothing is sent)"
+    );
 }
 
 /// An order reached a final answer.
@@ -124,4 +130,9 @@ pub fn record_intent(kind: &'static str, outcome: &'static str) {
 /// The kill switch is set or cleared.
 pub fn set_halted(halted: bool) {
     metrics::gauge!(HALTED).set(if halted { 1.0 } else { 0.0 });
+}
+
+/// 1 while the executor is in key-loss safe mode (the exchange refuses the API key).
+pub fn set_key_loss(active: bool) {
+    metrics::gauge!(KEY_LOSS).set(if active { 1.0 } else { 0.0 });
 }

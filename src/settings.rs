@@ -135,6 +135,10 @@ pub struct ExchangeSettings {
     /// The WebSocket host; the adapter appends `/private`, `/market`, `/public`.
     pub ws_url: Option<String>,
     pub api_key: Option<String>,
+    /// A file holding the API key. With `api_secret_file`, the pair is re-read when the
+    /// exchange stops accepting the key (key-loss safe mode): rotate a key by replacing
+    /// both files, no restart needed.
+    pub api_key_file: Option<PathBuf>,
     pub api_secret: Option<Secret>,
     pub api_secret_file: Option<PathBuf>,
     pub recv_window_ms: u64,
@@ -232,6 +236,10 @@ impl Settings {
     }
 
     fn read_secret_files(&mut self) -> anyhow::Result<()> {
+        if let Some(path) = &self.exchange.api_key_file {
+            let key = read_secret_file("exchange.api_key_file", path)?;
+            self.exchange.api_key = Some(key.expose().to_string());
+        }
         if let Some(path) = &self.exchange.api_secret_file {
             self.exchange.api_secret = Some(read_secret_file("exchange.api_secret_file", path)?);
         }
@@ -360,6 +368,27 @@ fn file_layers(
         b = b.add_source(config::File::from(path));
     }
     Ok(b)
+}
+
+/// The exchange key pair as the files hold it now (key-loss recovery re-reads them).
+/// The key comes from `api_key_file`, else from what was loaded at start.
+pub fn reload_exchange_credentials(
+    exchange: &ExchangeSettings,
+) -> anyhow::Result<Option<(String, Secret)>> {
+    let Some(secret_path) = &exchange.api_secret_file else {
+        return Ok(None);
+    };
+    let secret = read_secret_file("exchange.api_secret_file", secret_path)?;
+    let key = match &exchange.api_key_file {
+        Some(path) => read_secret_file("exchange.api_key_file", path)?
+            .expose()
+            .to_string(),
+        None => exchange
+            .api_key
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("exchange.api_key: not set"))?,
+    };
+    Ok(Some((key, secret)))
 }
 
 fn read_secret_file(key: &str, path: &Path) -> anyhow::Result<Secret> {

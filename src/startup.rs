@@ -207,19 +207,66 @@ impl Application {
         config.adopt_unknown_positions = self.settings.daemon.adopt_unknown_positions;
         let deps = ExecutorDeps {
             ledger: self.ledger.clone(),
-            exchange: t.exchange,
             venue: VENUE.to_string(),
+            on_key_recovered: Some(reconcile_after_key_loss(
+                self.ledger.clone(),
+                t.exchange.clone(),
+            )),
+            exchange: t.exchange,
             config,
         };
         let handle = Executor::spawn(deps, shutdown.clone())
             .await
             .context("failed to start the executor")?;
+        tokio::spawn(report_executor_status(
+            handle.status(),
+            self.readiness.clone(),
+        ));
         tracing::info!(
             recovered_orders = handle.recovered_orders,
             adopted_positions = handle.adopted.len(),
             "executor running"
         );
         Ok(handle)
+    }
+}
+
+/// On recovery from key loss, before anything is sent: a dry-run reconcile of the
+/// ledger with the exchange, its differences logged (repairs stay an operator's call).
+fn reconcile_after_key_loss(
+    ledger: Ledger,
+    exchange: Arc<dyn Exchange>,
+) -> crate::router::RecoveryHook {
+    Arc::new(move || {
+        let (ledger, exchange) = (ledger.clone(), exchange.clone());
+        Box::pin(async move {
+            let is_sluice = |id: &str| crate::router::SluiceOrderId::parse(id).is_ok();
+            let report = crate::ops::reconcile::run(
+                &ledger,
+                exchange.as_ref(),
+                Default::default(),
+                &is_sluice,
+            )
+            .await?;
+            for d in &report.remaining {
+                tracing::warn!(kind = d.kind_name(), symbol = %d.symbol(), "after key loss: ledger and exchange differ");
+            }
+            Ok(format!("{} difference(s)", report.remaining.len()))
+        })
+    })
+}
+
+/// `/readyz` follows the executor: not ready (with the reason) in key-loss safe mode.
+async fn report_executor_status(
+    mut status: tokio::sync::watch::Receiver<crate::router::ExecutorStatus>,
+    readiness: Arc<Readiness>,
+) {
+    while status.changed().await.is_ok() {
+        let now = status.borrow_and_update().clone();
+        match now {
+            crate::router::ExecutorStatus::Running => readiness.set_ready(),
+            lost => readiness.set_not_ready(&lost.describe()),
+        }
     }
 }
 
@@ -263,7 +310,33 @@ pub fn binance_config(
     cfg.request_timeout = std::time::Duration::from_millis(settings.exchange.request_timeout_ms);
     cfg.risk_reserve_share = settings.exchange.risk_reserve_share;
     cfg.venue_name = VENUE.to_string();
+    if settings.exchange.api_secret_file.is_some() {
+        cfg.credential_source = Some(Arc::new(CredentialFiles(settings.exchange.clone())));
+    }
     Ok(cfg)
+}
+
+/// The key pair re-read from `exchange.api_key_file` / `api_secret_file` on key loss, so
+/// an operator rotates a deleted key by replacing the files (no restart).
+struct CredentialFiles(crate::settings::ExchangeSettings);
+
+impl std::fmt::Debug for CredentialFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialFiles")
+            .field("api_key_file", &self.0.api_key_file)
+            .field("api_secret_file", &self.0.api_secret_file)
+            .finish()
+    }
+}
+
+impl crate::exchange::credentials::CredentialSource for CredentialFiles {
+    fn load(&self) -> Result<(String, secrecy::SecretString), String> {
+        match crate::settings::reload_exchange_credentials(&self.0) {
+            Ok(Some((key, secret))) => Ok((key, secret.into_secret_string())),
+            Ok(None) => Err("exchange.api_secret_file: not set".into()),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    }
 }
 
 /// Connect the Binance adapter for a one-shot operator command. Its REST attempts go to

@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use daemon_common::*;
 use rust_decimal_macros::dec;
+use serde_json::json;
 use sluice::domain::{Direction, IntentState, PositionSide, Side};
 use sluice::ledger::PositionStatus;
+use sluice::router::ExecutorStatus;
+use sluice::sim::scenario::DEMO_API_KEY;
 use sqlx::PgPool;
 
 /// SOLUSDT with a published MARKET cap of 100 (a 1,000 close is 10 chunks), and the
@@ -170,35 +173,90 @@ async fn partial_fills_on_a_thin_book_are_re_planned_until_the_close_completes(p
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn a_deleted_api_key_fails_the_close_with_the_reason_and_sets_the_halt(pool: PgPool) {
-    // Arrange: seed 000's emergency response: the API key is deleted mid-incident.
+async fn a_deleted_key_pauses_the_close_in_safe_mode_and_a_rotated_key_resumes_it(pool: PgPool) {
+    // Arrange: seed 000's emergency response, the API key deleted mid-close. A thin
+    // book (30 SOL per second) makes the 200 SOL close take several chunks.
     let s = scenario(
-        "",
-        "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"50\", entry_price = \"180\" } ]",
+        "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nbook_levels = 1\nlevel_qty = \"30\"\n",
+        "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"200\", entry_price = \"180\" } ]",
     );
     let d = start(pool, s, fast_config()).await;
-    let position = d.executor.as_ref().expect("executor").adopted[0].clone();
-    let r = d
-        .http
-        .post(format!(
-            "{}/sim/accounts/{}/revoke",
-            d.sim.base_url(),
-            sluice::sim::scenario::DEMO_API_KEY
-        ))
-        .send()
+    let executor = d.executor.as_ref().expect("executor");
+    let position = executor.adopted[0].clone();
+    let mut status = executor.status();
+    let id = d
+        .submit(close_all(position.id, "close-through-key-loss"))
+        .await;
+    d.until_filled_some(id).await;
+
+    // Act 1: the key is deleted.
+    d.admin_post(&format!("/sim/accounts/{DEMO_API_KEY}/revoke"), json!({}))
+        .await;
+    let lost = wait_status(
+        &mut status,
+        |s| matches!(s, ExecutorStatus::KeyLoss { attempts, .. } if *attempts >= 2),
+    )
+    .await;
+
+    // Assert: safe mode says why; the intent still works; no halt; the ledger is as last
+    // confirmed: the same open size the exchange still holds, not "no positions".
+    assert!(lost.describe().contains("-2015"), "{}", lost.describe());
+    let orders_in_safe_mode = d.ledger.orders_of_intent(id).await.unwrap();
+    let sim_amount = d
+        .sim_positions()
         .await
-        .expect("revoke");
-    assert!(r.status().is_success());
+        .first()
+        .map(|p| dec(&p["position_amt"]).abs())
+        .expect("the short is still open on the exchange");
+    let ledger_open = d.ledger.position(position.id).await.unwrap().expect("row");
+    assert_eq!(ledger_open.quantity.get(), sim_amount);
+    assert!(
+        !ledger_open.quantity.is_zero(),
+        "an unreadable account is not flat"
+    );
+    let row = d.ledger.intent(id).await.unwrap().expect("intent");
+    assert_eq!(row.state, IntentState::Working);
+    assert!(!d.ledger.halt_state().await.unwrap().halted);
 
-    // Act.
-    let id = d.submit(close_all(position.id, "after-key-loss")).await;
-    let row = d.until_terminal(id, Duration::from_secs(30)).await;
+    // Act 2: a new key for the same account, put where the daemon reads its key from.
+    let (new_key, new_secret) = ("R".repeat(64), "s".repeat(64));
+    d.admin_post(
+        &format!("/sim/accounts/{DEMO_API_KEY}/rotate"),
+        json!({ "api_key": new_key, "api_secret": new_secret }),
+    )
+    .await;
+    d.creds.set(&new_key, &new_secret);
+    wait_status(&mut status, |s| *s == ExecutorStatus::Running).await;
+    let row = d.until_terminal(id, Duration::from_secs(60)).await;
 
-    // Assert: a clear reason, the halt set, nothing sent in a loop.
-    assert_eq!(row.state, IntentState::Failed);
-    let reason = row.error.unwrap_or_default();
-    assert!(reason.contains("authentication"), "reason: {reason}");
-    assert!(d.ledger.halt_state().await.unwrap().halted);
-    assert_eq!(d.ledger.orders_of_intent(id).await.unwrap().len(), 1);
+    // Assert: reconciled once before resuming, then the close finished on the new key;
+    // while the key was refused, at most the one chunk in hand was tried and refused.
+    assert_eq!(row.state, IntentState::Done, "error: {:?}", row.error);
+    assert_eq!(d.recoveries.lock().unwrap().len(), 1);
+    assert!(d.sim_positions().await.is_empty());
+    let orders = d.ledger.orders_of_intent(id).await.unwrap();
+    let refused = orders
+        .iter()
+        .filter(|o| o.last_error_code == Some(-2015))
+        .count();
+    assert!(refused <= 1, "{refused} chunks sent into a refused key");
+    assert!(
+        orders.len() > orders_in_safe_mode.len(),
+        "resumed after rotation"
+    );
+    let filled: rust_decimal::Decimal = orders.iter().map(|o| o.filled_quantity.get()).sum();
+    assert_eq!(filled, dec!(200));
     d.stop().await;
+}
+
+/// Wait (bounded) until the executor's status satisfies `pred`; returns it.
+async fn wait_status(
+    rx: &mut tokio::sync::watch::Receiver<ExecutorStatus>,
+    pred: impl Fn(&ExecutorStatus) -> bool,
+) -> ExecutorStatus {
+    let got = tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|s| pred(s)))
+        .await
+        .expect("executor status reached in time")
+        .expect("executor alive");
+    got.clone()
 }

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod binance;
+pub mod credentials;
 pub mod error;
 
 use async_trait::async_trait;
@@ -194,6 +195,13 @@ pub trait Exchange: Send + Sync {
         symbol: &Symbol,
         client_order_id: &ClientOrderId,
     ) -> Result<OrderResolution, ExchangeError>;
+
+    /// Prove the credentials with a cheap signed call, first re-reading them from their
+    /// source when the adapter has one (a key rotated after key loss). `Ok` means the
+    /// exchange accepts the key again.
+    async fn reauthenticate(&self) -> Result<(), ExchangeError> {
+        self.trading_status().await.map(|_| ())
+    }
 
     /// Start (or restart) the user-data stream; events arrive on the returned channel.
     /// The adapter resyncs over REST after every (re)connect and then sends `Resynced`.

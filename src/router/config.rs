@@ -31,6 +31,8 @@ pub struct ExecutorConfig {
     pub flatten_recheck: Duration,
     /// Seeds the backoff jitter (a fixed seed makes a test's delays reproducible).
     pub rng_seed: u64,
+    /// Spacing of re-authentication attempts in key-loss safe mode.
+    pub reauth_backoff: BackoffConfig,
 }
 
 impl Default for ExecutorConfig {
@@ -61,6 +63,7 @@ impl Default for ExecutorConfig {
             },
             flatten_recheck: Duration::from_millis(500),
             rng_seed: 0x51_u64,
+            reauth_backoff: super::keyloss::REAUTH_BACKOFF,
         }
     }
 }

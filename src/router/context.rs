@@ -33,6 +33,8 @@ pub(crate) struct Ctx {
     pub rules: HashMap<Symbol, SymbolRules>,
     pub caps: CapBook,
     pub breaker: Breaker,
+    /// Key-loss safe mode: while active, nothing is sent.
+    pub key_loss: super::keyloss::KeyLoss,
     marks: HashMap<Symbol, (Price, Instant)>,
 }
 
@@ -43,6 +45,7 @@ impl Ctx {
         exchange: Arc<dyn Exchange>,
         venue: String,
         cfg: ExecutorConfig,
+        status: tokio::sync::watch::Sender<super::keyloss::ExecutorStatus>,
     ) -> anyhow::Result<Ctx> {
         let mut caps = CapBook::new(cfg.retry_published_cap_after_ms);
         let saved = ledger
@@ -67,6 +70,7 @@ impl Ctx {
         }
         let mut ctx = Ctx {
             breaker: Breaker::new(cfg.breaker.clone()).context("executor breaker config")?,
+            key_loss: super::keyloss::KeyLoss::new(status, cfg.reauth_backoff, cfg.rng_seed),
             ledger,
             exchange,
             venue,

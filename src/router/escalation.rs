@@ -70,8 +70,11 @@ pub enum Action {
     RefuseOpen(String),
     /// This order cannot succeed as asked: stop it, keep the reason on the intent.
     Fail(String),
-    /// Stop sending anything and alert (key deleted, permissions gone).
+    /// Stop sending anything and alert (the clock cannot be fixed by resyncing).
     Halt(String),
+    /// The exchange refuses the credentials (key deleted, IP changed, permissions
+    /// gone): enter key-loss safe mode; the intent stays working.
+    KeyLoss(String),
 }
 
 /// The decision table. See the module docs for the principles and the tests for every row.
@@ -79,7 +82,7 @@ pub fn next_action(order: &FailedOrder, err: &ExchangeError, policy: &Escalation
     let reducing = order.class == RiskClass::Reducing;
     let what = describe(err);
     match err.class {
-        ErrorClass::Auth => Action::Halt(format!("authentication or permission lost: {what}")),
+        ErrorClass::Auth => Action::KeyLoss(format!("authentication or permission lost: {what}")),
         ErrorClass::Fatal => {
             Action::Fail(format!("exchange refused the request as invalid: {what}"))
         }

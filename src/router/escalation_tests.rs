@@ -28,6 +28,7 @@ enum Want {
     RefuseOpen(&'static str),
     Fail(&'static str),
     Halt(&'static str),
+    KeyLoss(&'static str),
 }
 
 struct Row {
@@ -81,7 +82,8 @@ fn check(r: &Row) {
         (Want::Is(want), got) => assert_eq!(want, got, "{ctx}"),
         (Want::RefuseOpen(p), Action::RefuseOpen(s))
         | (Want::Fail(p), Action::Fail(s))
-        | (Want::Halt(p), Action::Halt(s)) => {
+        | (Want::Halt(p), Action::Halt(s))
+        | (Want::KeyLoss(p), Action::KeyLoss(s)) => {
             assert!(s.contains(p), "{ctx}: `{s}` lacks `{p}`");
             assert!(s.contains("msg from exchange"), "{ctx}: evidence kept");
         }
@@ -93,8 +95,8 @@ fn check(r: &Row) {
 fn every_row_of_the_decision_table() {
     use ErrorClass::*;
     let rows = vec![
-        row(Auth, 401, -2015, R, 1, Want::Halt("authentication")),
-        row(Auth, 401, -2015, I, 1, Want::Halt("authentication")),
+        row(Auth, 401, -2015, R, 1, Want::KeyLoss("authentication")),
+        row(Auth, 401, -2015, I, 1, Want::KeyLoss("authentication")),
         row(Fatal, 400, -1121, R, 1, Want::Fail("invalid")),
         row(
             OutcomeUnknown,

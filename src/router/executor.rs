@@ -14,11 +14,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use tokio::sync::Notify;
+use futures_util::future::BoxFuture;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::context::Ctx;
 use super::job::{Job, NextChunk};
+use super::keyloss::ExecutorStatus;
 use super::progress::{finish, settle, Settle};
 use super::scheduler::Scheduler;
 use super::send::{fail, next_chunk, send, Next};
@@ -36,11 +38,18 @@ pub struct ExecutorDeps {
     /// The venue name intents, orders and fills are stored under (`binance-usdm`).
     pub venue: String,
     pub config: ExecutorConfig,
+    /// Run after the credentials work again following key loss, before anything is
+    /// sent (the daemon reconciles the ledger with the exchange); its summary is logged.
+    pub on_key_recovered: Option<RecoveryHook>,
 }
+
+/// An async check run on recovery from key loss; `Ok` carries a one-line summary.
+pub type RecoveryHook = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<String>> + Send + Sync>;
 
 /// A running executor.
 pub struct ExecutorHandle {
     notify: Arc<Notify>,
+    status: watch::Receiver<ExecutorStatus>,
     tasks: Vec<JoinHandle<()>>,
     /// Positions adopted at start.
     pub adopted: Vec<crate::ledger::PositionRow>,
@@ -56,6 +65,10 @@ impl ExecutorHandle {
     /// A waker the control API can hold.
     pub fn notifier(&self) -> Arc<Notify> {
         self.notify.clone()
+    }
+    /// What the executor is doing (running, or key-loss safe mode and why).
+    pub fn status(&self) -> watch::Receiver<ExecutorStatus> {
+        self.status.clone()
     }
     /// Wait for every task to finish (after shutdown was triggered).
     pub async fn stopped(self) {
@@ -83,7 +96,15 @@ impl Executor {
             notify.clone(),
             shutdown.clone(),
         ));
-        let ctx = Ctx::load(deps.ledger, deps.exchange, deps.venue, deps.config).await?;
+        let (status_tx, status) = watch::channel(ExecutorStatus::Running);
+        let ctx = Ctx::load(
+            deps.ledger,
+            deps.exchange,
+            deps.venue,
+            deps.config,
+            status_tx,
+        )
+        .await?;
         let recovered_orders = super::recovery::recover_orders(&ctx, &shutdown).await?;
         let adopted = if ctx.cfg.adopt_unknown_positions {
             super::adoption::adopt_unknown_positions(&ctx)
@@ -98,10 +119,12 @@ impl Executor {
             waiting: Vec::new(),
             sched: Scheduler::new(),
             notify: notify.clone(),
+            on_key_recovered: deps.on_key_recovered,
         };
         let main = tokio::spawn(lp.run(shutdown));
         Ok(ExecutorHandle {
             notify,
+            status,
             tasks: vec![consumer, main],
             adopted,
             recovered_orders,
@@ -116,12 +139,17 @@ struct Loop {
     waiting: Vec<IntentId>,
     sched: Scheduler<IntentId>,
     notify: Arc<Notify>,
+    on_key_recovered: Option<RecoveryHook>,
 }
 
 impl Loop {
     async fn run(mut self, mut shutdown: Shutdown) {
         let mut last_intake: Option<Instant> = None;
         while !shutdown.is_requested() {
+            if self.ctx.key_loss.is_active() {
+                self.key_loss_step(&mut shutdown).await;
+                continue;
+            }
             let now = Instant::now();
             if last_intake.is_none_or(|t| now >= t + self.ctx.cfg.poll_interval) {
                 if let Err(e) = self.intake().await {
@@ -153,9 +181,52 @@ impl Loop {
             .map_or(super::scheduler::RiskClass::Reducing, |j| j.class)
     }
 
-    /// Hand out ready work until none is left (each step sends at most one order).
+    /// Key-loss safe mode: wait for the next re-authentication, try it, and on success
+    /// resolve every non-terminal order and run the recovery hook before resuming.
+    async fn key_loss_step(&mut self, shutdown: &mut Shutdown) {
+        let Some(at) = self.ctx.key_loss.next_probe() else {
+            return;
+        };
+        tokio::select! {
+            _ = shutdown.recv() => return,
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(at)) => {}
+        }
+        if let Err(e) = self.ctx.exchange.reauthenticate().await {
+            self.ctx
+                .key_loss
+                .probe_failed(e.retry_after, &e.to_string());
+            return;
+        }
+        // Blind while the key was refused: what did the exchange do with our orders?
+        tracing::info!("the exchange accepts the API key again; resolving orders and reconciling before resuming");
+        if let Err(e) = super::recovery::recover_orders(&self.ctx, shutdown).await {
+            self.ctx.key_loss.probe_failed(
+                None,
+                &format!("resolving orders after re-authentication: {e:#}"),
+            );
+            return;
+        }
+        if let Some(hook) = &self.on_key_recovered {
+            match hook().await {
+                Ok(summary) => tracing::info!(%summary, "reconciled after key loss"),
+                Err(e) => {
+                    self.ctx
+                        .key_loss
+                        .probe_failed(None, &format!("reconcile after re-authentication: {e:#}"));
+                    return;
+                }
+            }
+        }
+        self.ctx.key_loss.recovered();
+    }
+
+    /// Hand out ready work until none is left (each step sends at most one order), or
+    /// until the exchange refuses the key (then nothing more goes out).
     async fn drain(&mut self, shutdown: &Shutdown) {
-        while let Some(id) = self.sched.pop_ready(Instant::now()) {
+        while !self.ctx.key_loss.is_active() {
+            let Some(id) = self.sched.pop_ready(Instant::now()) else {
+                return;
+            };
             if shutdown.is_requested() {
                 return;
             }

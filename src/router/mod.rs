@@ -35,6 +35,7 @@ pub mod executor;
 pub mod fallback;
 mod grid;
 mod job;
+pub mod keyloss;
 pub mod orders;
 pub mod plan;
 mod progress;
@@ -44,7 +45,8 @@ mod send;
 mod stream;
 
 pub use config::ExecutorConfig;
-pub use executor::{Executor, ExecutorDeps, ExecutorHandle};
+pub use executor::{Executor, ExecutorDeps, ExecutorHandle, RecoveryHook};
+pub use keyloss::ExecutorStatus;
 
 #[cfg(test)]
 pub(crate) mod fixtures;

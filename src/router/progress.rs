@@ -45,6 +45,7 @@ pub(crate) async fn settle(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Settl
                 return Ok(Settle::Settled);
             }
             Err(e) => {
+                ctx.key_loss.observe(&e);
                 ctx.breaker
                     .record(super::breaker::Outcome::of_error(&e), Instant::now());
                 tracing::warn!(client_order_id = %f.client_order_id, error = %e, "resolve failed; backing off");
@@ -104,6 +105,7 @@ pub(crate) async fn finish(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next>
                 return Ok(Next::Ready(Instant::now() + ctx.cfg.flatten_recheck));
             }
             Err(e) => {
+                ctx.key_loss.observe(&e);
                 tracing::warn!(error = %e, "flatten latch: reading positions failed");
                 return Ok(Next::Ready(
                     job.backoff.next_at_after(Instant::now(), e.retry_after),

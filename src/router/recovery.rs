@@ -110,6 +110,11 @@ async fn resolve_until_answered(
             Err(e) if shutdown.is_requested() => {
                 anyhow::bail!("shutdown while resolving {coid}: {e}")
             }
+            // A refused key will not start working by asking again here: the caller
+            // (start-up, or key-loss recovery) decides what to do.
+            Err(e) if e.class == crate::exchange::ErrorClass::Auth => {
+                anyhow::bail!("resolving {coid}: the exchange refuses the API key: {e}")
+            }
             Err(e) => {
                 tracing::warn!(client_order_id = %coid, error = %e, "recovery: resolve failed; retrying");
                 tokio::time::sleep(e.retry_after.unwrap_or(delay).max(delay)).await;

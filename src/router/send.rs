@@ -267,13 +267,23 @@ async fn act_on(
             Ok(Next::Ready(job.backoff.next_at_after(now, e.retry_after)))
         }
         Action::AlreadyDone => Ok(Next::Ready(now)),
+        Action::KeyLoss(reason) => {
+            // Key deleted or IP changed (seed 000): the -2015 is a certain rejection, so
+            // the chunk goes again under a fresh attempt once the key works; until then
+            // the executor sends nothing (keyloss.rs) and the intent stays working.
+            tracing::error!(intent_id = %job.intent.id, %reason, "the exchange refused sluice's credentials");
+            ctx.key_loss.observe(e);
+            chunk.attempt += 1;
+            job.current = Some(chunk);
+            Ok(Next::Ready(now))
+        }
         Action::Halt(reason) => {
-            // Key deleted or permissions gone (seed 000): set the persistent halt so no
-            // open is sent until an operator resumes; the reason is on the flag and intent.
+            // The clock cannot be fixed by resyncing: set the persistent halt so no open
+            // is sent until an operator resumes; the reason is on the flag and intent.
             if let Err(err) = ctx.ledger.halt("sluice-executor", &reason).await {
                 tracing::error!(error = %err, "could not set the halt flag");
             }
-            tracing::error!(%reason, "halted: the exchange refused sluice's credentials");
+            tracing::error!(%reason, "halted");
             fail(ctx, job, &reason).await?;
             Ok(Next::Finished)
         }

@@ -157,3 +157,34 @@ pub async fn revoke(State(s): State<Arc<SimState>>, Path(key): Path<String>) -> 
         bad(StatusCode::NOT_FOUND, "api_key: no such key".into())
     }
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    api_key: String,
+    api_secret: String,
+}
+
+/// `POST /sim/accounts/<api_key>/rotate {"api_key": "...", "api_secret": "..."}`: the
+/// old key (live or already deleted) is replaced by the new pair on the same account.
+pub async fn rotate(
+    State(s): State<Arc<SimState>>,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Response {
+    let b: RotateBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return bad(StatusCode::BAD_REQUEST, format!("invalid rotation: {e}")),
+    };
+    if b.api_key.is_empty() || b.api_secret.is_empty() {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "api_key, api_secret: must not be empty".into(),
+        );
+    }
+    if s.venue().rotate_key(&key, &b.api_key, &b.api_secret) {
+        ok(json!({ "rotated": true }))
+    } else {
+        bad(StatusCode::NOT_FOUND, "api_key: no such key".into())
+    }
+}

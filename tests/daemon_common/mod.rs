@@ -25,12 +25,34 @@ use url::Url;
 pub const VENUE: &str = "binance-usdm";
 
 pub struct Daemon {
+    /// Reconcile reports (remaining differences) run on recovery from key loss.
+    pub recoveries: Arc<std::sync::Mutex<Vec<usize>>>,
+    /// The key pair the adapter re-reads on key loss (a test rotates it).
+    pub creds: Arc<TestCredentials>,
     pub sim: SimHandle,
     pub ledger: Ledger,
     pub exchange: Arc<BinanceFutures>,
     pub executor: Option<ExecutorHandle>,
     pub trigger: ShutdownTrigger,
     pub http: reqwest::Client,
+}
+
+/// A key pair a test can replace while the daemon runs, as an operator replaces the
+/// key files after deleting a key.
+#[derive(Debug)]
+pub struct TestCredentials(std::sync::Mutex<(String, String)>);
+
+impl TestCredentials {
+    pub fn set(&self, key: &str, secret: &str) {
+        *self.0.lock().expect("credentials lock") = (key.to_string(), secret.to_string());
+    }
+}
+
+impl sluice::exchange::credentials::CredentialSource for TestCredentials {
+    fn load(&self) -> Result<(String, SecretString), String> {
+        let (k, s) = self.0.lock().map_err(|e| e.to_string())?.clone();
+        Ok((k, SecretString::from(s)))
+    }
 }
 
 /// A scenario with the demo account (one-way unless `account_extra` says otherwise).
@@ -48,6 +70,8 @@ pub fn fast_config() -> ExecutorConfig {
     };
     cfg.backoff.base = Duration::from_millis(20);
     cfg.backoff.max = Duration::from_millis(200);
+    cfg.reauth_backoff.base = Duration::from_millis(50);
+    cfg.reauth_backoff.max = Duration::from_millis(400);
     cfg
 }
 
@@ -78,6 +102,11 @@ pub async fn start_on(pool: PgPool, sim: SimHandle, cfg: ExecutorConfig) -> Daem
         SecretString::from(DEMO_API_SECRET.to_string()),
     );
     bcfg.request_timeout = Duration::from_secs(5);
+    let creds = Arc::new(TestCredentials(std::sync::Mutex::new((
+        DEMO_API_KEY.to_string(),
+        DEMO_API_SECRET.to_string(),
+    ))));
+    bcfg.credential_source = Some(creds.clone());
     let audit = AuditBuffer::new(100_000);
     let timing = StreamTiming {
         keepalive: Duration::from_secs(30 * 60),
@@ -93,16 +122,24 @@ pub async fn start_on(pool: PgPool, sim: SimHandle, cfg: ExecutorConfig) -> Daem
     let sink: Arc<dyn sluice::exchange::binance::AttemptSink> = Arc::new(ledger.clone());
     tokio::spawn(run_audit_writer(audit, sink, stop_rx));
     std::mem::forget(stop_tx); // the writer lives as long as the test runtime
+    let recoveries = Arc::new(std::sync::Mutex::new(Vec::new()));
     let deps = ExecutorDeps {
         ledger: ledger.clone(),
         exchange: exchange.clone() as Arc<dyn Exchange>,
         venue: VENUE.into(),
         config: cfg,
+        on_key_recovered: Some(reconcile_hook(
+            ledger.clone(),
+            exchange.clone() as Arc<dyn Exchange>,
+            recoveries.clone(),
+        )),
     };
     let executor = Executor::spawn(deps, shutdown)
         .await
         .expect("executor starts");
     Daemon {
+        recoveries,
+        creds,
         sim,
         ledger,
         exchange,
@@ -110,6 +147,29 @@ pub async fn start_on(pool: PgPool, sim: SimHandle, cfg: ExecutorConfig) -> Daem
         trigger,
         http: reqwest::Client::new(),
     }
+}
+
+/// The daemon's recovery hook: a dry-run reconcile, its remaining differences recorded.
+fn reconcile_hook(
+    ledger: Ledger,
+    exchange: Arc<dyn Exchange>,
+    seen: Arc<std::sync::Mutex<Vec<usize>>>,
+) -> sluice::router::RecoveryHook {
+    Arc::new(move || {
+        let (ledger, exchange, seen) = (ledger.clone(), exchange.clone(), seen.clone());
+        Box::pin(async move {
+            let is_sluice = |id: &str| sluice::router::SluiceOrderId::parse(id).is_ok();
+            let report = sluice::ops::reconcile::run(
+                &ledger,
+                exchange.as_ref(),
+                Default::default(),
+                &is_sluice,
+            )
+            .await?;
+            seen.lock().expect("lock").push(report.remaining.len());
+            Ok(format!("{} difference(s)", report.remaining.len()))
+        })
+    })
 }
 
 pub fn sym(s: &str) -> Symbol {
@@ -180,6 +240,34 @@ impl Daemon {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Poll the ledger until some of the intent's quantity has filled (bounded).
+    pub async fn until_filled_some(&self, id: IntentId) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let orders = self.ledger.orders_of_intent(id).await.expect("orders");
+            if orders.iter().any(|o| !o.filled_quantity.is_zero()) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "intent #{id}: nothing filled in 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// POST a JSON body to the simulator's admin API; it must succeed.
+    pub async fn admin_post(&self, path: &str, body: Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.sim.base_url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("admin request");
+        assert!(r.status().is_success(), "{path}: {}", r.status());
     }
 
     pub async fn sim_state(&self) -> Value {

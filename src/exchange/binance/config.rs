@@ -30,6 +30,10 @@ pub struct BinanceConfig {
     pub risk_reserve_share: Decimal,
     /// Venue name recorded with fills and attempts (`binance-usdm`).
     pub venue_name: String,
+    /// Where a replaced key pair is read from when the exchange stops accepting this
+    /// one (key-loss safe mode); None keeps the pair given at start.
+    pub credential_source:
+        Option<std::sync::Arc<dyn crate::exchange::credentials::CredentialSource>>,
 }
 
 impl fmt::Debug for BinanceConfig {
@@ -43,6 +47,7 @@ impl fmt::Debug for BinanceConfig {
             .field("request_timeout", &self.request_timeout)
             .field("risk_reserve_share", &self.risk_reserve_share)
             .field("venue_name", &self.venue_name)
+            .field("credential_source", &self.credential_source.is_some())
             .finish()
     }
 }
@@ -72,6 +77,7 @@ impl BinanceConfig {
             request_timeout: Duration::from_secs(10),
             risk_reserve_share: dec!(0.2),
             venue_name: "binance-usdm".into(),
+            credential_source: None,
         }
     }
 

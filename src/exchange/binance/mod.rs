@@ -237,6 +237,23 @@ impl Exchange for BinanceFutures {
         parse::trading_status(&self.rest.api_trading_status().await?)
     }
 
+    async fn reauthenticate(&self) -> Result<(), ExchangeError> {
+        if let Some(source) = &self.cfg.credential_source {
+            match source.load() {
+                Ok((key, secret)) => {
+                    if key != self.rest.api_key() {
+                        tracing::warn!(api_key = %config::redact_key(&key), "using a replaced API key");
+                    }
+                    self.rest.set_credentials(key, secret);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not re-read the API key pair; probing with the current one")
+                }
+            }
+        }
+        self.rest.api_trading_status().await.map(|_| ())
+    }
+
     async fn open_orders(
         &self,
         symbol: Option<&Symbol>,

@@ -100,6 +100,8 @@ pub struct Venue {
     accounts: Vec<Account>,
     /// api key → (account, secret).
     keys: HashMap<String, (AccountId, String)>,
+    /// Deleted api keys → their account, so a key can be replaced after deletion.
+    revoked_keys: HashMap<String, AccountId>,
     /// Every order ever accepted, by order id (ids increase, so this is time order).
     orders: BTreeMap<i64, Order>,
     /// Ids of the orders still open (NEW / PARTIALLY_FILLED), so rule checks
@@ -144,6 +146,7 @@ impl Venue {
             symbol_index,
             accounts: Vec::new(),
             keys: HashMap::new(),
+            revoked_keys: HashMap::new(),
             orders: BTreeMap::new(),
             open_ids: BTreeSet::new(),
             trades: Vec::new(),
@@ -175,7 +178,27 @@ impl Venue {
 
     /// Deletes an API key (seed 000: key deleted mid-incident). True if it existed.
     pub fn revoke_key(&mut self, api_key: &str) -> bool {
-        self.keys.remove(api_key).is_some()
+        match self.keys.remove(api_key) {
+            Some((account, _)) => {
+                self.revoked_keys.insert(api_key.to_owned(), account);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Replaces `old_key` (live or deleted) with a new key pair on the same account, as
+    /// a trader does after deleting a key. False if `old_key` was never known.
+    pub fn rotate_key(&mut self, old_key: &str, new_key: &str, new_secret: &str) -> bool {
+        let account = match self.keys.remove(old_key) {
+            Some((account, _)) => account,
+            None => match self.revoked_keys.get(old_key) {
+                Some(account) => *account,
+                None => return false,
+            },
+        };
+        self.revoked_keys.insert(old_key.to_owned(), account);
+        self.add_key(account, new_key, new_secret)
     }
 
     /// Adds (or replaces) an API key for an existing account. False if no such account.

@@ -8,6 +8,7 @@
 //!   signature; the key travels as a header and is never recorded).
 //! - A -1021/-5028 answer re-measures the clock and is retried exactly once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -103,11 +104,18 @@ struct Outcome {
     result: Result<Bytes, ExchangeError>,
 }
 
+/// One API key and the signer of its secret.
+struct Credentials {
+    api_key: String,
+    signer: Signer,
+}
+
 pub struct RestClient {
     http: reqwest::Client,
     base: String,
-    api_key: String,
-    signer: Signer,
+    /// Swapped whole when the key is rotated (key-loss recovery): one attempt signs and
+    /// sends with one snapshot, never a key from one pair and a signature from another.
+    creds: std::sync::RwLock<Arc<Credentials>>,
     recv_window_ms: u64,
     venue: String,
     pub clock: Clock,
@@ -136,14 +144,35 @@ impl RestClient {
         Ok(Self {
             http,
             base: cfg.rest_url.as_str().trim_end_matches('/').to_string(),
-            api_key: cfg.api_key.clone(),
-            signer: Signer::new(cfg.api_secret.clone()),
+            creds: std::sync::RwLock::new(Arc::new(Credentials {
+                api_key: cfg.api_key.clone(),
+                signer: Signer::new(cfg.api_secret.clone()),
+            })),
             recv_window_ms: cfg.recv_window_ms,
             venue: cfg.venue_name.clone(),
             clock: Clock::default(),
             limiter: RateLimiter::new(Default::default(), cfg.risk_reserve_share),
             audit,
         })
+    }
+
+    /// Use a new key pair from the next request on (a rotated key after key loss).
+    pub fn set_credentials(&self, api_key: String, api_secret: secrecy::SecretString) {
+        let fresh = Arc::new(Credentials {
+            api_key,
+            signer: Signer::new(api_secret),
+        });
+        // A poisoned lock only means a panic elsewhere mid-swap of an Arc: the value is whole.
+        *self.creds.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+    }
+
+    /// The API key in use now.
+    pub fn api_key(&self) -> String {
+        self.credentials().api_key.clone()
+    }
+
+    fn credentials(&self) -> Arc<Credentials> {
+        self.creds.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Send `req` and deserialize the answer; on -1021/-5028 re-measure the clock and
@@ -201,7 +230,8 @@ impl RestClient {
             .acquire(req.cost)
             .await
             .map_err(|w| self.wait_error(w))?;
-        let (recorded, query) = self.build_query(req);
+        let creds = self.credentials();
+        let (recorded, query) = self.build_query(req, &creds.signer);
         let url = if query.is_empty() {
             format!("{}{}", self.base, req.path)
         } else {
@@ -209,7 +239,7 @@ impl RestClient {
         };
         let sent_at = Utc::now();
         let started = Instant::now();
-        let outcome = self.exchange(req, url).await;
+        let outcome = self.exchange(req, url, &creds.api_key).await;
         let latency = started.elapsed();
         self.after_response(req, &outcome);
         self.record(req, recorded, sent_at, latency, &outcome);
@@ -217,10 +247,10 @@ impl RestClient {
     }
 
     /// `(params as recorded, text as sent)`.
-    fn build_query(&self, req: &Request) -> (String, String) {
+    fn build_query(&self, req: &Request, signer: &Signer) -> (String, String) {
         match req.security {
             Security::Signed => signed_query(
-                &self.signer,
+                signer,
                 &req.params,
                 self.clock.server_now_ms(),
                 self.recv_window_ms,
@@ -232,10 +262,10 @@ impl RestClient {
         }
     }
 
-    async fn exchange(&self, req: &Request, url: String) -> Outcome {
+    async fn exchange(&self, req: &Request, url: String, api_key: &str) -> Outcome {
         let mut builder = self.http.request(req.method.clone(), url);
         if req.security != Security::Public {
-            builder = builder.header("X-MBX-APIKEY", &self.api_key);
+            builder = builder.header("X-MBX-APIKEY", api_key);
         }
         let resp = match builder.send().await {
             Ok(r) => r,
