@@ -1,0 +1,145 @@
+//! Issue #6 item 4: the evidence report of a 2025-10-11 storm, checked against the
+//! simulator's own counts of what it answered. A trader hands this report to an exchange,
+//! so every figure must match what the exchange itself saw.
+
+mod daemon_common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use daemon_common::*;
+use serde_json::Value;
+use sluice::domain::IntentState;
+use sqlx::PgPool;
+
+/// SOLUSDT with a published MARKET cap of 100 and the 2025-10-11 profile on the order
+/// endpoints for the first 6 scenario seconds.
+fn storm() -> sluice::sim::Scenario {
+    scenario(
+        "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n\
+         [[faults]]\nfrom = 0\nuntil = 6\nprofile = \"2025-10-11\"\n",
+        "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"600\", entry_price = \"180\" } ]",
+    )
+}
+
+fn counts(v: &Value) -> BTreeMap<String, u64> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Wait (bounded) until the audit writer has stored `n` attempts.
+async fn until_attempts_stored(pool: &PgPool, n: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (stored,): (i64,) = sqlx::query_as("SELECT count(*) FROM order_attempts")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        if stored >= n {
+            assert_eq!(
+                stored, n,
+                "more attempts stored than the simulator answered"
+            );
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{stored} of {n} attempts stored"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_storm_report_matches_the_simulators_own_counts(pool: PgPool) {
+    // Arrange: close the adopted SHORT through the storm and past it.
+    let since = Utc::now() - TimeDelta::seconds(1);
+    let d = start(pool.clone(), storm(), fast_config()).await;
+    let position = d.executor.as_ref().expect("executor").adopted[0].clone();
+    let close = d.submit(close_all(position.id, "storm-close")).await;
+    let row = d.until_terminal(close, Duration::from_secs(120)).await;
+    assert_eq!(row.state, IntentState::Done, "error: {:?}", row.error);
+    let sim = d.stop().await;
+    let http = reqwest::Client::new();
+    let state: Value = http
+        .get(format!("{}/sim/state", sim.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stats = &state["stats"];
+    let requests = stats["requests"].as_u64().expect("requests");
+    let by_code = counts(&stats["responsesByCode"]);
+    until_attempts_stored(&pool, requests as i64).await;
+
+    // Act.
+    let ledger = sluice::ledger::Ledger::from_pool(pool);
+    let report = sluice::ops::report::run(&ledger, Some(since), None, Vec::new())
+        .await
+        .expect("report");
+
+    // Assert: the storm happened, and every figure is the simulator's.
+    let t = &report.totals;
+    let endpoints = counts(&stats["requestsByEndpoint"]);
+    let injected = counts(&stats["faultsInjected"]);
+    let order_requests: u64 = ["POST /fapi/v1/order", "DELETE /fapi/v1/order"]
+        .iter()
+        .filter_map(|e| endpoints.get(*e))
+        .sum();
+    let rejected_with = |code: &str| -> u64 {
+        t.rejected_by
+            .iter()
+            .filter(|(k, _)| k.ends_with(&format!("/{code}")))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    assert!(t.rejected > 10, "the storm rejected orders: {t:?}");
+    assert_eq!(
+        t.attempts, order_requests,
+        "order attempts: report vs simulator"
+    );
+    assert_eq!(t.accepted + t.rejected + t.unknown, t.attempts);
+    // Every order error in this scenario is one the simulator injected.
+    assert_eq!(t.rejected + t.unknown, injected.values().sum::<u64>());
+    // Codes the adapter never reads as "outcome unknown" are counted one for one, and
+    // the simulator's answers by code agree with its injections.
+    for (code, n) in injected
+        .iter()
+        .filter(|(c, _)| !["-1000", "-1007"].contains(&c.as_str()))
+    {
+        assert_eq!(rejected_with(code), *n, "code {code}");
+        assert_eq!(
+            by_code.get(code),
+            Some(n),
+            "code {code} answered as injected"
+        );
+    }
+    // 503 "Unknown error" and -1007 are unknown outcomes; 503 "Service Unavailable"
+    // (-1000 too) is a certain rejection: together they are the -1000/-1007 injections.
+    let unknown_like =
+        injected.get("-1000").copied().unwrap_or(0) + injected.get("-1007").copied().unwrap_or(0);
+    assert_eq!(
+        t.unknown + rejected_with("-1000") + rejected_with("-1007"),
+        unknown_like
+    );
+    assert!(requests >= order_requests);
+    let minutes: u64 = report.minutes.iter().map(|m| m.figures.attempts).sum();
+    assert_eq!(
+        minutes, t.attempts,
+        "the per-minute rows add up to the total"
+    );
+    let intent = report
+        .close_intents
+        .iter()
+        .find(|c| c.fact.intent_id == close)
+        .expect("the close intent is in the report");
+    assert!(intent.time_to_flat_ms.is_some());
+}
