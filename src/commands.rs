@@ -143,7 +143,7 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
             let settings = load(&cli, format_override)?;
             let ledger = connect_ledger(&settings).await?;
             // Breaker-open periods are not persisted yet: the report shades none.
-            let text = crate::ops::report::command(&ledger, args, Vec::new()).await?;
+            let text = crate::ops::report::command(&ledger, args).await?;
             println!("{text}");
             Ok(Outcome::Ok)
         }

@@ -13,6 +13,7 @@
 
 mod adjustments;
 mod attempts;
+pub mod breaker;
 mod budget;
 mod control;
 mod decode;
@@ -37,6 +38,7 @@ mod work;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 pub use adjustments::{AdjustmentRow, AnomalyRow, PositionCorrection};
+pub use breaker::BreakerTransitionRecord;
 pub use budget::{two_decimals, Budget};
 pub use control::{ControlFlag, SymbolCap};
 pub use error::LedgerError;

@@ -25,6 +25,7 @@ mod adoption;
 mod audit_sink;
 pub mod backoff;
 pub mod breaker;
+mod breaker_journal;
 pub mod caps;
 pub mod checked;
 pub mod client_id;
@@ -50,7 +51,7 @@ pub use executor::{Executor, ExecutorDeps, ExecutorHandle};
 pub(crate) mod fixtures;
 
 pub use backoff::{Backoff, BackoffConfig, Jitter};
-pub use breaker::{Breaker, BreakerConfig, BreakerState, Outcome, Refusal};
+pub use breaker::{Breaker, BreakerConfig, BreakerState, Outcome, Phase, Refusal, Transition};
 pub use caps::{CapBook, CapChange, CapError, LearnedCap};
 pub use client_id::{ForeignId, IntentRef, SluiceOrderId};
 pub use escalation::{next_action, Action, EscalationPolicy, FailedOrder};

@@ -87,7 +87,7 @@ pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::
             return Ok(Next::Finished);
         }
     }
-    if let Err(refusal) = ctx.breaker.admit(job.class, Instant::now()) {
+    if let Err(refusal) = ctx.admit(job.class) {
         fail(ctx, job, &format!("refused: {}", refusal.reason)).await?;
         return Ok(Next::Finished);
     }
@@ -113,7 +113,7 @@ pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::
     let coid = req.client_order_id.clone();
     match ctx.exchange.place_order(&order).await {
         Ok(report) => {
-            ctx.breaker.record(Outcome::Success, Instant::now());
+            ctx.breaker_record(Outcome::Success);
             record_report(ctx, &report).await?;
             job.in_flight = Some(InFlight {
                 chunk,
@@ -192,8 +192,7 @@ async fn on_error(
     coid: crate::domain::ClientOrderId,
     e: ExchangeError,
 ) -> anyhow::Result<Next> {
-    let now = Instant::now();
-    ctx.breaker.record(Outcome::of_error(&e), now);
+    ctx.breaker_record(Outcome::of_error(&e));
     let state = if e.is_outcome_unknown() {
         OrderState::Unknown
     } else {
