@@ -14,7 +14,7 @@ use super::plan::{plan_chunks, CapSource, ChunkPlan, PlanError};
 use super::recovery::{cancel_conflicting_reduce_only, leg_size_on_exchange};
 use crate::domain::{FilterChecked, OrderRequest, OrderType, Qty};
 use crate::exchange::{ExchangeError, OrderReport};
-use crate::ledger::{NewOrder, OrderState, OrderUpdate};
+use crate::ledger::{NewOrder, NewSymbolCap, OrderState, OrderUpdate};
 
 /// What the executor loop does with a job after one step.
 pub(crate) enum Next {
@@ -296,15 +296,15 @@ async fn shrink(ctx: &mut Ctx, job: &mut Job, chunk: &Chunk) -> anyhow::Result<N
         Ok(change) => {
             tracing::warn!(intent_id = %job.intent.id, %change, "learned a hidden MARKET cap");
             let cap = &change.cap;
-            ctx.ledger
-                .record_symbol_cap(
-                    &ctx.venue,
-                    symbol,
-                    cap.learned_market_max_qty,
-                    &cap.reason,
-                    Ctx::time_of_ms(cap.retry_after_ms),
-                )
-                .await?;
+            let published = Qty::new("published maxQty", rules.market_lot_size.max_qty).ok();
+            let record = NewSymbolCap {
+                symbol,
+                max_qty: cap.learned_market_max_qty,
+                published_max_qty: published.filter(|q| !q.is_zero()),
+                reason: &cap.reason,
+                retry_after: Ctx::time_of_ms(cap.retry_after_ms),
+            };
+            ctx.ledger.record_symbol_cap(&ctx.venue, &record).await?;
             Ok(Next::Ready(Instant::now()))
         }
         Err(super::caps::CapError::AbovePublishedMax { .. }) => {
