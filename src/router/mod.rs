@@ -34,6 +34,7 @@ mod context;
 pub mod escalation;
 pub mod executor;
 pub mod fallback;
+mod fallback_send;
 mod grid;
 mod job;
 pub mod orders;

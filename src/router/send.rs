@@ -1,6 +1,7 @@
 //! Sending one chunk: plan it from the unfilled remainder, admit it through the breaker,
 //! write it to `orders`, THEN send it through the adapter, and turn the answer (or the
-//! error, through the escalation table) into the job's next step.
+//! error, through the escalation table) into the job's next step. Chunks are MARKET,
+//! or reduce-only LIMIT IOC at the band edge once a close is in fallback ([`fallback_send`]).
 
 use std::time::Instant;
 
@@ -8,6 +9,7 @@ use super::breaker::Outcome;
 use super::client_id::IntentRef;
 use super::context::Ctx;
 use super::escalation::{next_action, Action, FailedOrder};
+use super::fallback_send;
 use super::job::{Chunk, InFlight, Job, NextChunk};
 use super::orders::{to_orders, OrderTemplate};
 use super::plan::{plan_chunks, CapSource, ChunkPlan, PlanError};
@@ -42,11 +44,15 @@ pub(crate) async fn next_chunk(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<N
     };
     let reduce = job.intent.kind.reduces_risk();
     let mark = ctx.mark(&leg.symbol, reduce).await?;
-    let learned = ctx.caps.cap(&leg.symbol, Ctx::now_ms());
+    let order_type = fallback_send::order_type(job);
+    // A cap learned from a MARKET -4005 bounds MARKET chunks only.
+    let learned = (order_type == OrderType::Market)
+        .then(|| ctx.caps.cap(&leg.symbol, Ctx::now_ms()))
+        .flatten();
     let plan = plan_chunks(
         remaining,
         &rules,
-        OrderType::Market,
+        order_type,
         reduce,
         ctx.cfg.chunk_cap,
         learned,
@@ -109,7 +115,8 @@ pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::
         })
         .await?;
     tracing::info!(intent_id = %job.intent.id, symbol = %req.symbol, client_order_id = %req.client_order_id,
-        qty = %req.quantity, side = req.side.as_wire(), reduce_only = req.reduce_only, "sending chunk");
+        qty = %req.quantity, side = req.side.as_wire(), reduce_only = req.reduce_only,
+        order_type = ?req.order_type, price = ?req.price, "sending chunk");
     let coid = req.client_order_id.clone();
     match ctx.exchange.place_order(&order).await {
         Ok(report) => {
@@ -136,18 +143,27 @@ async fn build(
     let Some(rules) = ctx.rules.get(&chunk.leg.symbol).cloned() else {
         return Ok(Err(format!("{} is not listed", chunk.leg.symbol)));
     };
-    let mark = ctx
-        .mark(&chunk.leg.symbol, job.intent.kind.reduces_risk())
-        .await?;
-    let template = OrderTemplate {
+    let mut template = OrderTemplate {
         kind: job.intent.kind,
         intent: IntentRef::Seq(u64::try_from(job.intent.id.get()).unwrap_or(0)),
         direction: chunk.leg.direction,
         mode: chunk.leg.mode,
-        order_type: OrderType::Market,
+        order_type: fallback_send::order_type(job),
         limit: None,
         first_chunk: chunk.index,
         attempt: chunk.attempt,
+    };
+    let mark = if template.order_type == OrderType::Limit {
+        match fallback_send::terms(ctx, &rules, &chunk.leg.symbol, template.side()).await? {
+            Ok(t) => {
+                template.limit = Some((t.price, t.time_in_force));
+                t.mark
+            }
+            Err(reason) => return Ok(Err(reason)),
+        }
+    } else {
+        ctx.mark(&chunk.leg.symbol, job.intent.kind.reduces_risk())
+            .await?
     };
     let one = ChunkPlan {
         chunks: vec![chunk.qty],
@@ -212,7 +228,7 @@ async fn on_error(
     chunk.failures += 1;
     let failed = FailedOrder {
         class: job.class,
-        order_type: OrderType::Market,
+        order_type: fallback_send::order_type(job),
         failures: chunk.failures,
     };
     let action = next_action(&failed, &e, &ctx.cfg.escalation);
@@ -231,8 +247,8 @@ async fn act_on(
 ) -> anyhow::Result<Next> {
     let now = Instant::now();
     match action {
-        // The LIMIT IOC fallback is not built: a failing MARKET close keeps backing off.
-        Action::Resend { .. } | Action::ResyncClockAndResend | Action::FallbackLimitIoc => {
+        Action::FallbackLimitIoc => Ok(fallback_send::switch(job, &chunk, e.retry_after)),
+        Action::Resend { .. } | Action::ResyncClockAndResend => {
             chunk.attempt += 1;
             job.current = Some(chunk);
             Ok(Next::Ready(job.backoff.next_at_after(now, e.retry_after)))
