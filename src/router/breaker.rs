@@ -160,12 +160,6 @@ impl Phase {
             Phase::Open => 2,
         }
     }
-
-    pub fn parse(raw: &str) -> Option<Phase> {
-        [Phase::Closed, Phase::HalfOpen, Phase::Open]
-            .into_iter()
-            .find(|p| p.as_str() == raw)
-    }
 }
 
 impl BreakerState {

@@ -19,7 +19,9 @@
 //! - `job` (the remainder of one intent), `send` (record, then send one chunk; escalation),
 //!   `progress` (settling in-flight orders, done and the flatten latch), `recovery`
 //!   (resolve by client order id, re-read legs, cancel own resting orders), `adoption`,
-//!   `stream` (user-stream events into the ledger), `audit_sink` (attempts into the ledger).
+//!   `stream` (user-stream events into the ledger), `audit_sink` (attempts into the ledger),
+//!   `breaker_journal` (breaker phase changes into metrics, the log and the ledger, off the
+//!   send path), `fallback_send` (the reduce-only LIMIT IOC fallback for failing closes).
 
 mod adoption;
 mod audit_sink;
