@@ -82,3 +82,31 @@ async fn the_seed_000_close_shows_its_orders_rejections_latency_and_breaker_in_m
     );
     assert!(took.is_some_and(|n| n >= 1.0), "{text}");
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_dropped_user_stream_is_counted_as_a_reconnect(pool: PgPool) {
+    // Arrange: a running daemon with its user stream connected.
+    sluice::metrics::install().expect("recorder");
+    let d = start(pool, scenario("", ""), fast_config()).await;
+    let api = serve_api(&d.ledger).await;
+    let series = r#"sluice_stream_reconnects_total{stream="user"}"#;
+    let before = sample(&scrape(&d.http, &api).await, series).unwrap_or(0.0);
+
+    // Act: the simulator closes every WebSocket now.
+    d.fault(serde_json::json!({ "from": 0, "disconnect_sockets": true }))
+        .await;
+
+    // Assert: the adapter counted the reconnect (bounded wait: it reconnects with backoff).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = sample(&scrape(&d.http, &api).await, series).unwrap_or(0.0);
+        if now > before {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no user-stream reconnect recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
