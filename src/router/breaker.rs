@@ -20,8 +20,6 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use crate::domain::DomainError;
 use crate::exchange::{ErrorClass, ExchangeError};
 
@@ -135,8 +133,7 @@ pub enum BreakerState {
 }
 
 /// The breaker's state without its timers: what metrics and the ledger record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Phase {
     Closed,
     HalfOpen,
