@@ -12,7 +12,9 @@
 //! apply) and each chunk is sent as reduce-only LIMIT IOC at the PERCENT_PRICE band edge
 //! ([`band_edge_price`]) of a fresh mark, through the same record-before-send path and
 //! client order ids as every other chunk. An IOC that fills partly or not at all simply
-//! leaves a remainder the next chunk takes.
+//! leaves a remainder the next chunk takes (after a backoff, as any short fill). A -4016 /
+//! -4024 (the band moved between pricing and matching) re-prices the next attempt at a
+//! fresh mark instead of failing the close.
 
 use std::time::Instant;
 
