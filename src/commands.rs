@@ -68,7 +68,7 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
         Command::Intent(cmd) => intent_command(&client(&cli, format_override)?, cmd).await,
         Command::Positions(args) => {
             let list = client(&cli, format_override)?.positions(args.all).await?;
-            print_as(args.json, &list, || render::positions(&list.positions))
+            print_as(args.json, &list, || render::positions(&list))
         }
         Command::Budget(args) => {
             let budget = client(&cli, format_override)?.budget().await?;
@@ -143,7 +143,7 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
             let settings = load(&cli, format_override)?;
             let ledger = connect_ledger(&settings).await?;
             // Breaker-open periods are not persisted yet: the report shades none.
-            let text = crate::ops::report::command(&ledger, args, Vec::new()).await?;
+            let text = crate::ops::report::command(&ledger, args).await?;
             println!("{text}");
             Ok(Outcome::Ok)
         }

@@ -7,14 +7,21 @@
 //! Labels carry only bounded values (outcomes, error codes, endpoint names), never ids.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-/// Counter. Orders that reached a final answer, by `outcome` (`filled`, `rejected`,
-/// `canceled`, `expired`, `unknown`...) and Binance error `code` (`0` when none).
+use crate::exchange::audit::AttemptRecord;
+use crate::ledger::IntentRow;
+
+/// Counter. Order placements sent to the exchange, by the answer's `outcome`
+/// (`accepted`, `rejected`, `unknown`: [`crate::exchange::audit::AttemptOutcome`]) and Binance error `code`
+/// (`0` when none). Recorded once per REST attempt, where the adapter makes its
+/// `AttemptRecord` (the same facts `order_attempts` and `sluice report` hold).
 pub const ORDERS_TOTAL: &str = "sluice_orders_total";
-/// Histogram, seconds. REST round trip of order requests, by `endpoint`.
+/// Histogram, seconds. REST round trip of order requests (place, cancel, query), by
+/// `endpoint` (the path, e.g. `/fapi/v1/order`) and `method`.
 pub const ORDER_LATENCY_SECONDS: &str = "sluice_order_latency_seconds";
 /// Histogram, seconds. From intent accepted to intent done/failed, by `kind`.
 pub const INTENT_DURATION_SECONDS: &str = "sluice_intent_duration_seconds";
@@ -28,6 +35,9 @@ pub const BREAKER_STATE: &str = "sluice_breaker_state";
 /// Counter. Intents submitted to the control API, by `kind` and `outcome`
 /// (`accepted`, `replayed`, `refused_budget`, `refused_halt`, `refused_opposite`, `invalid`).
 pub const INTENTS_TOTAL: &str = "sluice_intents_total";
+/// Counter. Intents that reached a final state, by `kind` and `state`
+/// (`done`, `failed`, `cancelled`).
+pub const INTENTS_FINISHED_TOTAL: &str = "sluice_intents_finished_total";
 /// Gauge. 1 while the kill switch is set, else 0.
 pub const HALTED: &str = "sluice_halted";
 /// 1 while the exchange refuses the API key and nothing is sent (key-loss safe mode).
@@ -90,6 +100,10 @@ fn describe() {
         "Circuit breaker: 0 closed, 1 half-open, 2 open"
     );
     describe_counter!(INTENTS_TOTAL, "Intents submitted, by kind and outcome");
+    describe_counter!(
+        INTENTS_FINISHED_TOTAL,
+        "Intents that reached a final state, by kind and state"
+    );
     describe_gauge!(HALTED, "1 while the kill switch is set");
     describe_gauge!(
         KEY_LOSS,
@@ -97,19 +111,38 @@ fn describe() {
     );
 }
 
-/// An order reached a final answer.
-pub fn record_order(outcome: &'static str, code: i64) {
-    metrics::counter!(ORDERS_TOTAL, "outcome" => outcome, "code" => code.to_string()).increment(1);
+/// One REST attempt to the exchange, as the adapter recorded it. Order placements
+/// (`POST`) count in [`ORDERS_TOTAL`]; every order-path request feeds the latency histogram.
+pub fn record_attempt(a: &AttemptRecord) {
+    if !a.is_order {
+        return;
+    }
+    let seconds = Duration::from_millis(u64::try_from(a.latency_ms).unwrap_or(0)).as_secs_f64();
+    metrics::histogram!(ORDER_LATENCY_SECONDS, "endpoint" => a.endpoint.clone(), "method" => a.method.clone())
+        .record(seconds);
+    if a.method == "POST" {
+        let code = a.error_code.unwrap_or(0).to_string();
+        metrics::counter!(ORDERS_TOTAL, "outcome" => a.outcome().as_str(), "code" => code)
+            .increment(1);
+    }
 }
 
-/// One REST order round trip.
-pub fn record_order_latency(endpoint: &'static str, seconds: f64) {
-    metrics::histogram!(ORDER_LATENCY_SECONDS, "endpoint" => endpoint).record(seconds);
-}
-
-/// Rate-limit use from response headers.
-pub fn set_rate_limit_used(limit: &'static str, used: u64) {
-    metrics::gauge!(RATE_LIMIT_USED, "limit" => limit).set(used as f64);
+/// Rate-limit use the exchange reported in a response's headers (absent headers leave
+/// the gauge as it was).
+pub fn observe_rate_limits(
+    weight_1m: Option<u32>,
+    orders_10s: Option<u32>,
+    orders_1m: Option<u32>,
+) {
+    for (limit, used) in [
+        ("weight_1m", weight_1m),
+        ("orders_10s", orders_10s),
+        ("orders_1m", orders_1m),
+    ] {
+        if let Some(used) = used {
+            metrics::gauge!(RATE_LIMIT_USED, "limit" => limit).set(f64::from(used));
+        }
+    }
 }
 
 /// A stream (re)connected.
@@ -120,6 +153,21 @@ pub fn record_stream_reconnect(stream: &'static str) {
 /// The breaker of `scope` changed state (0 closed, 1 half-open, 2 open).
 pub fn set_breaker_state(scope: &'static str, state: u8) {
     metrics::gauge!(BREAKER_STATE, "scope" => scope).set(f64::from(state));
+}
+
+/// An intent changed state: when the new state is final (`done`, `failed`,
+/// `cancelled`), count it and record how long it took from acceptance.
+pub fn record_intent_finished(intent: &IntentRow) {
+    if !intent.state.is_terminal() {
+        return;
+    }
+    let kind = intent.kind.as_str();
+    let took = (intent.updated_at - intent.created_at)
+        .to_std()
+        .unwrap_or_default();
+    metrics::counter!(INTENTS_FINISHED_TOTAL, "kind" => kind, "state" => intent.state.as_str())
+        .increment(1);
+    metrics::histogram!(INTENT_DURATION_SECONDS, "kind" => kind).record(took.as_secs_f64());
 }
 
 /// An intent submission was answered.

@@ -176,6 +176,18 @@ pub struct DaemonSettings {
     pub adopt_unknown_positions: bool,
     /// Watchdog pet interval when systemd asks for one; 0 = half of WATCHDOG_USEC.
     pub watchdog_interval_ms: u64,
+    /// Send reduce-only LIMIT IOC at the PERCENT_PRICE band edge when MARKET closes keep
+    /// failing (see `router::fallback_send` for the exact trigger). Off by default.
+    #[serde(default)]
+    pub limit_ioc_fallback: bool,
+    /// Failures in a row of one MARKET close chunk (5xx, -1008, -2010...) before the
+    /// fallback is used (at least 1).
+    #[serde(default = "default_limit_ioc_fallback_after")]
+    pub limit_ioc_fallback_after: u32,
+}
+
+fn default_limit_ioc_fallback_after() -> u32 {
+    5
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -205,6 +205,8 @@ impl Application {
         }
         let mut config = t.config;
         config.adopt_unknown_positions = self.settings.daemon.adopt_unknown_positions;
+        config.escalation.limit_ioc_fallback = self.settings.daemon.limit_ioc_fallback;
+        config.escalation.fallback_after = self.settings.daemon.limit_ioc_fallback_after.max(1);
         let deps = ExecutorDeps {
             ledger: self.ledger.clone(),
             venue: VENUE.to_string(),

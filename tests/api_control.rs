@@ -253,8 +253,25 @@ async fn metrics_expose_the_registered_series_in_prometheus_text(pool: PgPool) {
     app.post("/v1/intents", &open_body("m1", "BTCUSDT", "long", "10"))
         .await;
     app.post("/v1/halt", &json!({})).await;
-    sluice::metrics::record_order("filled", 0);
-    sluice::metrics::record_order_latency("order", 0.042);
+    sluice::metrics::record_attempt(&sluice::exchange::audit::AttemptRecord {
+        venue: "binance-usdm".into(),
+        sent_at: chrono::Utc::now(),
+        exchange_time: None,
+        method: "POST".into(),
+        endpoint: "/fapi/v1/order".into(),
+        params: String::new(),
+        is_order: true,
+        symbol: Some("BTCUSDT".into()),
+        client_order_id: None,
+        http_status: Some(200),
+        error_code: None,
+        error_msg: None,
+        error_class: None,
+        latency_ms: 42,
+        used_weight_1m: None,
+        order_count_10s: None,
+        order_count_1m: None,
+    });
     sluice::metrics::set_breaker_state("orders", 2);
 
     let r = app
@@ -279,11 +296,13 @@ async fn metrics_expose_the_registered_series_in_prometheus_text(pool: PgPool) {
     // Other tests in this binary halt and resume concurrently: only the series is asserted.
     assert!(text.contains("sluice_halted "), "{text}");
     assert!(
-        text.contains("sluice_orders_total{outcome=\"filled\",code=\"0\"}"),
+        text.contains("sluice_orders_total{outcome=\"accepted\",code=\"0\"}"),
         "{text}"
     );
     assert!(
-        text.contains("sluice_order_latency_seconds_bucket{endpoint=\"order\",le=\"0.05\"}"),
+        text.contains(
+            "sluice_order_latency_seconds_bucket{endpoint=\"/fapi/v1/order\",method=\"POST\",le=\"0.05\"}"
+        ),
         "{text}"
     );
     assert!(

@@ -5,7 +5,7 @@ mod ledger_common;
 use ledger_common::*;
 use rust_decimal_macros::dec;
 use serde_json::json;
-use sluice::ledger::Ledger;
+use sluice::ledger::{Ledger, NewSymbolCap};
 use sqlx::PgPool;
 
 #[sqlx::test(migrations = "./migrations")]
@@ -34,16 +34,27 @@ async fn a_learned_market_cap_is_replaced_by_a_newer_lesson(pool: PgPool) {
     let ledger = Ledger::from_pool(pool);
     let symbol = sym("SOLUSDT");
 
+    let cap = |max, published, reason, retry_after| NewSymbolCap {
+        symbol: &symbol,
+        max_qty: qty(max),
+        published_max_qty: published,
+        reason,
+        retry_after,
+    };
     ledger
-        .record_symbol_cap(VENUE, &symbol, qty(dec!(1000)), "-4005 at 1200", None)
+        .record_symbol_cap(VENUE, &cap(dec!(1000), None, "-4005 at 1200", None))
         .await
         .unwrap();
+    let published = Some(qty(dec!(4000)));
     ledger
-        .record_symbol_cap(VENUE, &symbol, qty(dec!(500)), "-4005 at 1000", Some(t(60)))
+        .record_symbol_cap(
+            VENUE,
+            &cap(dec!(500), published, "-4005 at 1000", Some(t(60))),
+        )
         .await
         .unwrap();
     let zero = ledger
-        .record_symbol_cap(VENUE, &symbol, qty(dec!(0)), "bad", None)
+        .record_symbol_cap(VENUE, &cap(dec!(0), None, "bad", None))
         .await;
 
     let caps = ledger.symbol_caps(VENUE).await.unwrap();
@@ -52,5 +63,6 @@ async fn a_learned_market_cap_is_replaced_by_a_newer_lesson(pool: PgPool) {
         (caps[0].learned_market_max_qty.get(), caps[0].retry_after),
         (dec!(500), Some(t(60)))
     );
+    assert_eq!(caps[0].published_market_max_qty, published);
     assert!(zero.is_err());
 }

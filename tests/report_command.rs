@@ -42,7 +42,7 @@ async fn an_empty_window_renders_json_and_writes_the_svg(pool: PgPool) {
     let mut args = parse(&["--format", "json"]).expect("parses");
     args.svg = Some(svg.clone());
 
-    let out = command(&ledger, &args, vec![]).await.expect("report");
+    let out = command(&ledger, &args).await.expect("report");
 
     let json: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
     assert_eq!(json["totals"]["attempts"], 0);
@@ -60,7 +60,7 @@ async fn a_window_that_ends_before_it_starts_is_refused(pool: PgPool) {
     ])
     .expect("parses");
 
-    let err = command(&ledger, &args, vec![])
+    let err = command(&ledger, &args)
         .await
         .expect_err("refused")
         .to_string();

@@ -11,6 +11,7 @@ use report_common::assert_well_formed;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentKind, PositionMode, PositionSide, Side};
 use sluice::exchange::audit::AttemptRecord;
+use sluice::ledger::BreakerTransitionRecord;
 use sluice::ledger::Ledger;
 use sluice::ops::report::{self, BreakerPeriod, EvidenceReport, Format};
 use sqlx::PgPool;
@@ -176,15 +177,34 @@ type MinuteFigures<'a> = (i64, &'a str, u64, u64, u64, u64, String, i64, i64);
 async fn evidence(ledger: &Ledger) -> EvidenceReport {
     ledger.insert_attempts(&known_attempts()).await.unwrap();
     close_intent_that_went_flat(ledger).await;
-    let breaker = vec![BreakerPeriod {
-        opened_at: m0() + Duration::seconds(65),
-        closed_at: Some(m0() + Duration::seconds(170)),
-    }];
+    // The breaker opened at 1:05 and let a trial open through at 2:50 (as the router
+    // persists it), plus a closed-open pair from before the window that must not show.
+    for (secs, from, to) in [
+        (-600, "closed", "open"),
+        (-570, "open", "closed"),
+        (65, "closed", "open"),
+        (170, "open", "half_open"),
+        (171, "half_open", "closed"),
+    ] {
+        ledger
+            .record_breaker_transition(&BreakerTransitionRecord {
+                venue: VENUE.into(),
+                scope: "orders".into(),
+                at: m0() + Duration::seconds(secs),
+                from_state: from.into(),
+                to_state: to.into(),
+                window_total: 12,
+                server_errors: 4,
+                throttled: 5,
+                unknown: 1,
+            })
+            .await
+            .unwrap();
+    }
     report::run(
         ledger,
         Some(m0() - Duration::minutes(1)),
         Some(Utc::now() + Duration::hours(1)),
-        breaker,
     )
     .await
     .unwrap()
@@ -326,4 +346,25 @@ async fn the_svg_is_well_formed_with_a_bar_per_minute_a_legend_and_the_breaker_b
         );
     }
     assert!(!dir.path().join("timeline.svg.partial").exists());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_breaker_periods_come_from_the_persisted_transitions(pool: PgPool) {
+    let r = evidence(&Ledger::from_pool(pool)).await;
+
+    assert_eq!(
+        r.breaker_open,
+        vec![BreakerPeriod {
+            opened_at: m0() + Duration::seconds(65),
+            closed_at: Some(m0() + Duration::seconds(170)),
+            scope: "orders".into(),
+            window_total: 12,
+            distress: 10,
+        }]
+    );
+    let md = report::render(&r, Format::Md).unwrap();
+    assert!(
+        md.contains("(orders: 10 of the last 12 outcomes were 5xx, -1008 or unknown)"),
+        "{md}"
+    );
 }

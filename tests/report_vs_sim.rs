@@ -82,7 +82,7 @@ async fn the_storm_report_matches_the_simulators_own_counts(pool: PgPool) {
 
     // Act.
     let ledger = sluice::ledger::Ledger::from_pool(pool);
-    let report = sluice::ops::report::run(&ledger, Some(since), None, Vec::new())
+    let report = sluice::ops::report::run(&ledger, Some(since), None)
         .await
         .expect("report");
 

@@ -1,15 +1,22 @@
 //! Read-only endpoints: `GET /v1/positions` and `GET /v1/budget`, both from the
 //! ledger (the single source of truth), never from the exchange's reported positions.
+//!
+//! `GET /v1/positions` also lists the MARKET caps the router learned from -4005
+//! (seed 000): per symbol, the cap, the published one it undercuts, when and why it was
+//! learned, and when the published cap is tried again. Caps are per symbol, not per
+//! position, so they are listed beside the positions (a cap also limits future opens).
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::views::PositionView;
 use super::ApiState;
-use crate::ledger::Budget;
+use crate::domain::{Qty, Symbol};
+use crate::ledger::{Budget, SymbolCap};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct PositionsQuery {
@@ -21,6 +28,39 @@ pub struct PositionsQuery {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PositionsResponse {
     pub positions: Vec<PositionView>,
+    /// Caps learned from -4005, one per symbol (expired ones too: they are evidence).
+    #[serde(default)]
+    pub learned_caps: Vec<LearnedCapView>,
+}
+
+/// A MARKET quantity cap the exchange enforced without publishing it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LearnedCapView {
+    pub symbol: Symbol,
+    pub learned_market_max_qty: Qty,
+    /// The published MARKET_LOT_SIZE maxQty it undercuts (None if not recorded).
+    pub published_market_max_qty: Option<Qty>,
+    pub learned_at: DateTime<Utc>,
+    /// The rejection that taught it, in words.
+    pub reason: String,
+    /// From this time the router plans with the published cap again.
+    pub retry_published_at: Option<DateTime<Utc>>,
+    /// True while the router still plans with the learned cap.
+    pub in_force: bool,
+}
+
+impl LearnedCapView {
+    pub fn of(cap: &SymbolCap, now: DateTime<Utc>) -> Self {
+        LearnedCapView {
+            symbol: cap.symbol.clone(),
+            learned_market_max_qty: cap.learned_market_max_qty,
+            published_market_max_qty: cap.published_market_max_qty,
+            learned_at: cap.learned_at,
+            reason: cap.reason.clone(),
+            retry_published_at: cap.retry_after,
+            in_force: cap.retry_after.is_none_or(|t| now < t),
+        }
+    }
 }
 
 pub async fn positions(
@@ -39,7 +79,18 @@ pub async fn positions(
         .filter(|p| p.venue == state.venue)
         .map(PositionView::from)
         .collect();
-    Ok(Json(PositionsResponse { positions }))
+    let now = Utc::now();
+    let learned_caps = state
+        .ledger
+        .symbol_caps(&state.venue)
+        .await?
+        .iter()
+        .map(|c| LearnedCapView::of(c, now))
+        .collect();
+    Ok(Json(PositionsResponse {
+        positions,
+        learned_caps,
+    }))
 }
 
 pub async fn budget(State(state): State<ApiState>) -> Result<Json<Budget>, ApiError> {

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::api::read::{LearnedCapView, PositionsResponse};
 use crate::api::views::{HaltResponse, IntentResponse, IntentSummary, PositionView};
 use crate::ledger::Budget;
 
@@ -149,7 +150,36 @@ pub fn intents(list: &[IntentSummary]) -> String {
     table(&header, &rows)
 }
 
-pub fn positions(list: &[PositionView]) -> String {
+/// The positions table, then one line per learned cap.
+pub fn positions(response: &PositionsResponse) -> String {
+    let mut out = positions_table(&response.positions);
+    for cap in &response.learned_caps {
+        out.push('\n');
+        out.push_str(&learned_cap(cap));
+    }
+    out
+}
+
+/// `SOLUSDT market cap learned 223.34 (published 4243.42) at …, retry published at …`.
+pub fn learned_cap(c: &LearnedCapView) -> String {
+    let published = c
+        .published_market_max_qty
+        .map_or_else(String::new, |p| format!(" (published {p})"));
+    let retry = match (c.in_force, c.retry_published_at) {
+        (true, Some(t)) => format!("retry published at {}", t.to_rfc3339()),
+        (true, None) => "no retry time recorded".to_string(),
+        (false, _) => "expired: the published cap is being tried again".to_string(),
+    };
+    format!(
+        "{} market cap learned {}{published} at {}, {retry} ({})",
+        c.symbol,
+        c.learned_market_max_qty,
+        c.learned_at.to_rfc3339(),
+        c.reason
+    )
+}
+
+fn positions_table(list: &[PositionView]) -> String {
     if list.is_empty() {
         return "no positions".into();
     }
@@ -241,5 +271,36 @@ mod tests {
         assert_eq!(lines[0], "ID  SYMBOL   QTY");
         assert_eq!(lines[1], "1   SOLUSDT  40");
         assert_eq!(lines[2], "12  BTCUSDT  0.015");
+    }
+
+    fn cap(in_force: bool) -> LearnedCapView {
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        LearnedCapView {
+            symbol: crate::domain::Symbol::new("SOLUSDT").unwrap(),
+            learned_market_max_qty: crate::domain::Qty::parse("cap", "223.34").unwrap(),
+            published_market_max_qty: Some(crate::domain::Qty::parse("p", "4243.42").unwrap()),
+            learned_at: at("2026-11-21T15:00:00Z"),
+            reason: "-4005 on a MARKET chunk of 446.68 within published maxQty 4243.42".into(),
+            retry_published_at: Some(at("2026-11-21T16:00:00Z")),
+            in_force,
+        }
+    }
+
+    #[test]
+    fn a_learned_cap_reads_as_one_line_with_the_published_cap_and_the_retry_time() {
+        let response = PositionsResponse {
+            positions: Vec::new(),
+            learned_caps: vec![cap(true)],
+        };
+        let text = positions(&response);
+        assert_eq!(
+            text.lines().nth(1),
+            Some(
+                "SOLUSDT market cap learned 223.34 (published 4243.42) at 2026-11-21T15:00:00+00:00, \
+                 retry published at 2026-11-21T16:00:00+00:00 (-4005 on a MARKET chunk of 446.68 \
+                 within published maxQty 4243.42)"
+            )
+        );
+        assert!(learned_cap(&cap(false)).contains("expired"));
     }
 }

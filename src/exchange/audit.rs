@@ -36,3 +36,51 @@ pub struct AttemptRecord {
     pub order_count_10s: Option<i64>,
     pub order_count_1m: Option<i64>,
 }
+
+/// How one attempt ended, as far as anyone can tell from its record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// A 2xx answer without an error code.
+    Accepted,
+    /// Certainly not executed: the exchange said no, or the request never left.
+    Rejected,
+    /// May or may not have executed (503 "Unknown error", a timeout after sending).
+    Unknown,
+}
+
+impl AttemptOutcome {
+    /// Classify from the recorded facts. The adapter's class decides "unknown"; no
+    /// response and no class is also unknown: never counted accepted or rejected on a guess.
+    pub fn of(
+        http_status: Option<u16>,
+        error_code: Option<i64>,
+        error_class: Option<&str>,
+    ) -> AttemptOutcome {
+        if error_class == Some("outcome_unknown") {
+            return AttemptOutcome::Unknown;
+        }
+        match (http_status, error_code) {
+            (Some(s), None) if (200..300).contains(&s) => AttemptOutcome::Accepted,
+            (None, None) if error_class.is_none() => AttemptOutcome::Unknown,
+            _ => AttemptOutcome::Rejected,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Accepted => "accepted",
+            AttemptOutcome::Rejected => "rejected",
+            AttemptOutcome::Unknown => "unknown",
+        }
+    }
+}
+
+impl AttemptRecord {
+    pub fn outcome(&self) -> AttemptOutcome {
+        AttemptOutcome::of(
+            self.http_status,
+            self.error_code,
+            self.error_class.as_deref(),
+        )
+    }
+}

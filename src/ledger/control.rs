@@ -26,6 +26,19 @@ pub struct SymbolCap {
     pub learned_at: DateTime<Utc>,
     pub reason: String,
     pub retry_after: Option<DateTime<Utc>>,
+    /// The published MARKET maxQty the exchange undercut (None for caps stored before
+    /// it was recorded).
+    pub published_market_max_qty: Option<Qty>,
+}
+
+/// What a -4005 taught about `symbol`, as [`Ledger::record_symbol_cap`] stores it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSymbolCap<'a> {
+    pub symbol: &'a Symbol,
+    pub max_qty: Qty,
+    pub published_max_qty: Option<Qty>,
+    pub reason: &'a str,
+    pub retry_after: Option<DateTime<Utc>>,
 }
 
 type CapTuple = (
@@ -35,6 +48,7 @@ type CapTuple = (
     DateTime<Utc>,
     String,
     Option<DateTime<Utc>>,
+    Option<rust_decimal::Decimal>,
 );
 
 impl Ledger {
@@ -78,28 +92,28 @@ impl Ledger {
     pub async fn record_symbol_cap(
         &self,
         venue: &str,
-        symbol: &Symbol,
-        max_qty: Qty,
-        reason: &str,
-        retry_after: Option<DateTime<Utc>>,
+        cap: &NewSymbolCap<'_>,
     ) -> Result<(), LedgerError> {
-        if max_qty.is_zero() {
+        if cap.max_qty.is_zero() {
             return Err(LedgerError::invalid(
                 "learned_market_max_qty",
                 "a cap of zero would forbid every order",
             ));
         }
         sqlx::query(
-            "INSERT INTO symbol_caps (venue, symbol, learned_market_max_qty, reason, retry_after)
-             VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO symbol_caps (venue, symbol, learned_market_max_qty, reason, retry_after,
+                 published_market_max_qty)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (venue, symbol) DO UPDATE SET learned_market_max_qty = EXCLUDED.learned_market_max_qty,
-                 reason = EXCLUDED.reason, retry_after = EXCLUDED.retry_after, learned_at = now()",
+                 reason = EXCLUDED.reason, retry_after = EXCLUDED.retry_after, learned_at = now(),
+                 published_market_max_qty = EXCLUDED.published_market_max_qty",
         )
         .bind(venue)
-        .bind(symbol.as_str())
-        .bind(max_qty.get())
-        .bind(reason)
-        .bind(retry_after)
+        .bind(cap.symbol.as_str())
+        .bind(cap.max_qty.get())
+        .bind(cap.reason)
+        .bind(cap.retry_after)
+        .bind(cap.published_max_qty.map(|q| q.get()))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -107,23 +121,29 @@ impl Ledger {
 
     pub async fn symbol_caps(&self, venue: &str) -> Result<Vec<SymbolCap>, LedgerError> {
         let rows: Vec<CapTuple> = sqlx::query_as(
-            "SELECT venue, symbol, learned_market_max_qty, learned_at, reason, retry_after
+            "SELECT venue, symbol, learned_market_max_qty, learned_at, reason, retry_after,
+                    published_market_max_qty
              FROM symbol_caps WHERE venue = $1 ORDER BY symbol",
         )
         .bind(venue)
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(venue, symbol, max, learned_at, reason, retry_after)| {
-                Ok(SymbolCap {
-                    venue,
-                    symbol: Symbol::new(&symbol)?,
-                    learned_market_max_qty: Qty::new("learned_market_max_qty", max)?,
-                    learned_at,
-                    reason,
-                    retry_after,
-                })
-            })
+            .map(
+                |(venue, symbol, max, learned_at, reason, retry_after, published)| {
+                    Ok(SymbolCap {
+                        venue,
+                        symbol: Symbol::new(&symbol)?,
+                        learned_market_max_qty: Qty::new("learned_market_max_qty", max)?,
+                        learned_at,
+                        reason,
+                        retry_after,
+                        published_market_max_qty: published
+                            .map(|p| Qty::new("published_market_max_qty", p))
+                            .transpose()?,
+                    })
+                },
+            )
             .collect()
     }
 }

@@ -193,7 +193,9 @@ impl Ledger {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        IntentRow::decode(&row)
+        let row = IntentRow::decode(&row)?;
+        crate::metrics::record_intent_finished(&row);
+        Ok(row)
     }
 
     pub async fn intent(&self, id: IntentId) -> Result<Option<IntentRow>, LedgerError> {

@@ -13,6 +13,7 @@
 
 mod adjustments;
 mod attempts;
+pub mod breaker;
 mod budget;
 mod control;
 mod decode;
@@ -37,8 +38,9 @@ mod work;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 pub use adjustments::{AdjustmentRow, AnomalyRow, PositionCorrection};
+pub use breaker::BreakerTransitionRecord;
 pub use budget::{two_decimals, Budget};
-pub use control::{ControlFlag, SymbolCap};
+pub use control::{ControlFlag, NewSymbolCap, SymbolCap};
 pub use error::LedgerError;
 pub use evidence::{AttemptFact, CloseIntentFact};
 pub use exchange_positions::ExchangePositionRow;

@@ -10,6 +10,7 @@
 //! Percentiles use the nearest-rank method (always an observed latency). Rates are
 //! `Decimal` rounded to 4 places; no float anywhere.
 
+mod periods;
 mod render;
 mod svg;
 
@@ -21,8 +22,10 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::exchange::audit::AttemptOutcome;
 use crate::ledger::{AttemptFact, CloseIntentFact, Ledger};
 
+pub use periods::open_periods;
 pub use render::{to_csv, to_markdown};
 pub use svg::to_svg;
 
@@ -36,13 +39,19 @@ pub enum Format {
     Json,
 }
 
-/// A period during which the router's circuit breaker was open. The ledger has no
-/// table for these yet: the router is to persist them; until then they are an input.
+/// A period during which the router's circuit breaker was open (opens refused), from
+/// the transitions the router persists ([`open_periods`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakerPeriod {
     pub opened_at: DateTime<Utc>,
     /// None while still open.
     pub closed_at: Option<DateTime<Utc>>,
+    /// What the breaker guards (`orders`: the executor's order flow).
+    pub scope: String,
+    /// Outcomes in the breaker's window when it opened, and how many were distress
+    /// (5xx / no response, -1008, unknown outcome).
+    pub window_total: u32,
+    pub distress: u32,
 }
 
 /// The command's arguments (the CLI's `clap` struct).
@@ -82,16 +91,14 @@ pub enum Outcome {
 /// one, or no response at all without a class, is also unknown (never counted as
 /// accepted or rejected on a guess).
 pub fn outcome(a: &AttemptFact) -> Outcome {
-    if a.error_class.as_deref() == Some("outcome_unknown") {
-        return Outcome::Unknown;
-    }
-    match (a.http_status, a.error_code) {
-        (Some(s), None) if (200..300).contains(&s) => Outcome::Accepted,
-        (None, None) if a.error_class.is_none() => Outcome::Unknown,
-        (status, code) => Outcome::Rejected(format!(
+    let status = a.http_status.and_then(|s| u16::try_from(s).ok());
+    match AttemptOutcome::of(status, a.error_code, a.error_class.as_deref()) {
+        AttemptOutcome::Accepted => Outcome::Accepted,
+        AttemptOutcome::Unknown => Outcome::Unknown,
+        AttemptOutcome::Rejected => Outcome::Rejected(format!(
             "{}/{}",
-            status.map_or("none".to_string(), |s| s.to_string()),
-            code.map_or("-".to_string(), |c| c.to_string())
+            a.http_status.map_or("none".to_string(), |s| s.to_string()),
+            a.error_code.map_or("-".to_string(), |c| c.to_string())
         )),
     }
 }
@@ -233,12 +240,12 @@ pub fn aggregate(
     }
 }
 
-/// Read the window's evidence from the ledger and aggregate it.
+/// Read the window's evidence (attempts, close intents, breaker transitions) from the
+/// ledger and aggregate it.
 pub async fn run(
     ledger: &Ledger,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
-    breaker_open: Vec<BreakerPeriod>,
 ) -> anyhow::Result<EvidenceReport> {
     let until = until.unwrap_or_else(Utc::now);
     let since = since.unwrap_or(until - TimeDelta::hours(24));
@@ -253,17 +260,18 @@ pub async fn run(
         .close_intent_facts(since, until)
         .await
         .context("failed to read close intents")?;
+    let transitions = ledger
+        .breaker_transitions(since, until)
+        .await
+        .context("failed to read circuit-breaker transitions")?;
+    let breaker_open = open_periods(&transitions);
     Ok(aggregate(since, until, &attempts, intents, breaker_open))
 }
 
 /// The whole command for the CLI: read, aggregate, render in `args.format`, and
-/// write the SVG when asked. Breaker periods are an input until the router persists them.
-pub async fn command(
-    ledger: &Ledger,
-    args: &ReportArgs,
-    breaker_open: Vec<BreakerPeriod>,
-) -> anyhow::Result<String> {
-    let report = run(ledger, args.since, args.until, breaker_open).await?;
+/// write the SVG when asked.
+pub async fn command(ledger: &Ledger, args: &ReportArgs) -> anyhow::Result<String> {
+    let report = run(ledger, args.since, args.until).await?;
     if let Some(path) = &args.svg {
         write_svg(&report, path)?;
     }

@@ -11,6 +11,10 @@
 //!   window), distress re-opens it, an ordinary reject just frees the trial slot. A trial
 //!   that never reports is given up after `cool_down`.
 //!
+//! Every change of [`Phase`] is also queued as a [`Transition`] (with the window's counts)
+//! for the caller to drain ([`Breaker::take_transitions`]): the executor publishes them to
+//! the metrics and the ledger, so the report can shade the open periods.
+//!
 //! Pure: time is an `Instant` passed in; ratios are integer arithmetic.
 
 use std::collections::VecDeque;
@@ -128,6 +132,53 @@ pub enum BreakerState {
     },
 }
 
+/// The breaker's state without its timers: what metrics and the ledger record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Phase {
+    Closed,
+    HalfOpen,
+    Open,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Closed => "closed",
+            Phase::HalfOpen => "half_open",
+            Phase::Open => "open",
+        }
+    }
+
+    /// The `sluice_breaker_state` gauge value: 0 closed, 1 half-open, 2 open.
+    pub fn gauge(self) -> u8 {
+        match self {
+            Phase::Closed => 0,
+            Phase::HalfOpen => 1,
+            Phase::Open => 2,
+        }
+    }
+}
+
+impl BreakerState {
+    pub fn phase(&self) -> Phase {
+        match self {
+            BreakerState::Closed => Phase::Closed,
+            BreakerState::HalfOpen { .. } => Phase::HalfOpen,
+            BreakerState::Open { .. } => Phase::Open,
+        }
+    }
+}
+
+/// One change of phase, with the window's counts when it happened (for an opening:
+/// the counts that tripped it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transition {
+    pub at: Instant,
+    pub from: Phase,
+    pub to: Phase,
+    pub stats: WindowStats,
+}
+
 /// Why an order was not admitted. The text is meant for the operator and the intent's error.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}")]
@@ -139,6 +190,8 @@ pub struct Breaker {
     cfg: BreakerConfig,
     samples: VecDeque<(Instant, Outcome)>,
     state: BreakerState,
+    /// Phase changes not yet taken by the caller.
+    transitions: Vec<Transition>,
 }
 
 impl Breaker {
@@ -149,6 +202,7 @@ impl Breaker {
             cfg,
             samples: VecDeque::new(),
             state: BreakerState::Closed,
+            transitions: Vec::new(),
         })
     }
 
@@ -157,16 +211,39 @@ impl Breaker {
         self.advance(now);
         self.samples.push_back((now, outcome));
         self.prune(now);
-        self.state = match self.state {
+        let trial_succeeded =
+            matches!(self.state, BreakerState::HalfOpen { .. }) && outcome == Outcome::Success;
+        let next = match self.state {
             BreakerState::Closed if self.tripped() => self.open(now),
             BreakerState::HalfOpen { .. } if outcome.is_distress() => self.open(now),
-            BreakerState::HalfOpen { .. } if outcome == Outcome::Success => {
-                self.samples.clear();
-                BreakerState::Closed
-            }
+            BreakerState::HalfOpen { .. } if outcome == Outcome::Success => BreakerState::Closed,
             BreakerState::HalfOpen { .. } => BreakerState::HalfOpen { trial_since: None },
             other => other,
         };
+        self.set_state(next, now);
+        if trial_succeeded {
+            // A successful trial closes the breaker and forgets the distressed window.
+            self.samples.clear();
+        }
+    }
+
+    /// Phase changes since the last call, oldest first.
+    pub fn take_transitions(&mut self) -> Vec<Transition> {
+        std::mem::take(&mut self.transitions)
+    }
+
+    /// Change state, queueing a [`Transition`] when the phase changes.
+    fn set_state(&mut self, next: BreakerState, now: Instant) {
+        let (from, to) = (self.state.phase(), next.phase());
+        if from != to {
+            self.transitions.push(Transition {
+                at: now,
+                from,
+                to,
+                stats: self.stats(),
+            });
+        }
+        self.state = next;
     }
 
     /// May an order of this class go now? Risk-reducing orders always may.
@@ -221,11 +298,12 @@ impl Breaker {
         self.prune(now);
         if let BreakerState::Open { until, .. } = self.state {
             if now >= until {
-                self.state = if self.tripped() {
+                let next = if self.tripped() {
                     self.open(now)
                 } else {
                     BreakerState::HalfOpen { trial_since: None }
                 };
+                self.set_state(next, now);
             }
         }
     }

@@ -175,3 +175,40 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_phase_change_is_queued_once_with_the_window_that_caused_it() {
+    let t0 = Instant::now();
+    let mut b = Breaker::new(cfg()).unwrap();
+    seed_003_minute(&mut b, t0);
+    // Cool-down over, the window judged calm (old samples aged out): half-open.
+    let later = at(t0, 100);
+    assert_eq!(b.state(later).phase(), Phase::HalfOpen);
+    b.admit(RiskClass::Increasing, later).unwrap();
+    b.record(Outcome::Success, later);
+
+    let t = b.take_transitions();
+    let phases: Vec<(Phase, Phase)> = t.iter().map(|t| (t.from, t.to)).collect();
+    assert_eq!(
+        phases,
+        vec![
+            (Phase::Closed, Phase::Open),
+            (Phase::Open, Phase::HalfOpen),
+            (Phase::HalfOpen, Phase::Closed),
+        ]
+    );
+    // The opening carries the counts that tripped it: 10 outcomes, 7 in distress.
+    assert_eq!(t[0].stats.total, 10);
+    assert_eq!(t[0].stats.distress(), 7);
+    assert!(b.take_transitions().is_empty(), "drained once");
+}
+
+#[test]
+fn a_success_while_closed_keeps_the_window() {
+    let t0 = Instant::now();
+    let mut b = Breaker::new(cfg()).unwrap();
+    b.record(Outcome::Throttled, t0);
+    b.record(Outcome::Success, at(t0, 1));
+    assert_eq!(b.stats().total, 2);
+    assert!(b.take_transitions().is_empty());
+}

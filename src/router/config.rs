@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use rust_decimal::Decimal;
+
 use super::backoff::{BackoffConfig, Jitter};
 use super::breaker::BreakerConfig;
 use super::escalation::EscalationPolicy;
@@ -27,6 +29,9 @@ pub struct ExecutorConfig {
     pub breaker: BreakerConfig,
     pub backoff: BackoffConfig,
     pub escalation: EscalationPolicy,
+    /// How far inside the PERCENT_PRICE band edge the LIMIT IOC fallback is priced, as a
+    /// fraction (0.001 = 0.1%), so a small mark move before matching keeps it valid.
+    pub limit_ioc_inset: Decimal,
     /// While a flatten waits for the exchange to confirm flat, re-read it this often.
     pub flatten_recheck: Duration,
     /// Seeds the backoff jitter (a fixed seed makes a test's delays reproducible).
@@ -61,6 +66,7 @@ impl Default for ExecutorConfig {
                 limit_ioc_fallback: false,
                 fallback_after: 5,
             },
+            limit_ioc_inset: Decimal::new(1, 3),
             flatten_recheck: Duration::from_millis(500),
             rng_seed: 0x51_u64,
             reauth_backoff: super::keyloss::REAUTH_BACKOFF,

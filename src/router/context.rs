@@ -10,7 +10,8 @@ use std::time::Instant;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::breaker::Breaker;
+use super::breaker::{Breaker, Outcome, Refusal};
+use super::breaker_journal::BreakerJournal;
 use super::caps::{CapBook, LearnedCap};
 use super::config::ExecutorConfig;
 use crate::domain::{Price, Symbol, SymbolRules};
@@ -35,6 +36,8 @@ pub(crate) struct Ctx {
     pub breaker: Breaker,
     /// Key-loss safe mode: while active, nothing is sent.
     pub key_loss: super::keyloss::KeyLoss,
+    /// Where the breaker's phase changes go (metrics, log, ledger), off the send path.
+    breaker_journal: BreakerJournal,
     marks: HashMap<Symbol, (Price, Instant)>,
 }
 
@@ -71,6 +74,7 @@ impl Ctx {
         let mut ctx = Ctx {
             breaker: Breaker::new(cfg.breaker.clone()).context("executor breaker config")?,
             key_loss: super::keyloss::KeyLoss::new(status, cfg.reauth_backoff, cfg.rng_seed),
+            breaker_journal: BreakerJournal::spawn(ledger.clone(), venue.clone()),
             ledger,
             exchange,
             venue,
@@ -106,6 +110,19 @@ impl Ctx {
         self.marks
             .insert(symbol.clone(), (m.mark_price, Instant::now()));
         Ok(m.mark_price)
+    }
+
+    /// May an order of `class` go now? Publishes any phase change the check caused.
+    pub fn admit(&mut self, class: super::scheduler::RiskClass) -> Result<(), Refusal> {
+        let admitted = self.breaker.admit(class, Instant::now());
+        self.breaker_journal.publish(&mut self.breaker);
+        admitted
+    }
+
+    /// Count one order outcome in the breaker and publish any phase change.
+    pub fn breaker_record(&mut self, outcome: Outcome) {
+        self.breaker.record(outcome, Instant::now());
+        self.breaker_journal.publish(&mut self.breaker);
     }
 
     pub fn now_ms() -> i64 {

@@ -167,6 +167,14 @@ fn replan(
         cancel_conflicting_reduce_only: cancel,
     };
     match err.code {
+        // Seed 003: -2010 on reduce-only closes, for hours. Re-reading helps the first
+        // few times (a resting order may conflict); after that the MARKET path is broken.
+        Some(-2010) if reducing && fallback_due(order, policy) => Action::FallbackLimitIoc,
+        // A fallback LIMIT IOC priced at the band edge met a band that moved (PERCENT_PRICE):
+        // the next attempt is re-priced at a fresh mark; the rules themselves are fine.
+        Some(-4016 | -4024) if reducing && order.order_type == OrderType::Limit => Action::Resend {
+            why: "the PERCENT_PRICE band moved: re-price the LIMIT at a fresh mark",
+        },
         Some(-2022 | -4118 | -2010 | -2025) if reducing => reread(true),
         Some(c) if MARGIN_CODES.contains(&c) && reducing => reread(true),
         Some(-2024) if reducing => reread(false),

@@ -277,6 +277,53 @@ fn market_closes_that_keep_failing_fall_back_to_limit_ioc_when_configured() {
 }
 
 #[test]
+fn a_close_refused_with_minus_2010_again_and_again_falls_back_when_configured() {
+    let row = |failures, order_type, policy, want| Row {
+        class: ErrorClass::Replan,
+        http: Some(400),
+        code: Some(-2010),
+        risk: R,
+        order_type,
+        failures,
+        policy,
+        want,
+    };
+    let reread = || {
+        Want::Is(Action::RereadPositionAndReplan {
+            cancel_conflicting_reduce_only: true,
+        })
+    };
+    check(&row(4, MKT, FALLBACK, reread()));
+    check(&row(5, MKT, FALLBACK, Want::Is(Action::FallbackLimitIoc)));
+    check(&row(9, MKT, POLICY, reread()));
+    check(&row(9, LMT, FALLBACK, reread()));
+}
+
+#[test]
+fn a_band_edge_limit_close_that_missed_a_moving_band_is_re_priced_not_failed() {
+    let row = |code, risk, order_type, failures| Row {
+        class: ErrorClass::Replan,
+        http: Some(400),
+        code: Some(code),
+        risk,
+        order_type,
+        failures,
+        policy: FALLBACK,
+        want: Want::Is(Action::Resend {
+            why: "the PERCENT_PRICE band moved: re-price the LIMIT at a fresh mark",
+        }),
+    };
+    check(&row(-4016, R, LMT, 1));
+    check(&row(-4024, R, LMT, 7));
+    // A MARKET or an open with the same codes still reloads the rules first.
+    let reload = Row {
+        want: Want::Is(Action::ReloadRulesAndReplan),
+        ..row(-4016, R, MKT, 1)
+    };
+    check(&reload);
+}
+
+#[test]
 fn a_minus_1008_on_a_close_is_recorded_as_evidence() {
     let err = ExchangeError::new(
         ErrorClass::Backoff,

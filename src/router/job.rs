@@ -85,6 +85,9 @@ pub(crate) struct Job {
     pub cancelled_resting: bool,
     /// An open given by notional: the quantity it was converted to at the mark.
     pub open_target: Option<Qty>,
+    /// MARKET closes kept failing: the rest is sent as reduce-only LIMIT IOC at the
+    /// PERCENT_PRICE band edge (`fallback_send`). Sticky for the rest of the intent.
+    pub limit_fallback: bool,
 }
 
 /// What the next step of a job is.
@@ -109,6 +112,7 @@ impl Job {
             exchange_size: None,
             cancelled_resting: false,
             open_target: None,
+            limit_fallback: false,
         }
     }
 

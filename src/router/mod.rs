@@ -19,12 +19,15 @@
 //! - `job` (the remainder of one intent), `send` (record, then send one chunk; escalation),
 //!   `progress` (settling in-flight orders, done and the flatten latch), `recovery`
 //!   (resolve by client order id, re-read legs, cancel own resting orders), `adoption`,
-//!   `stream` (user-stream events into the ledger), `audit_sink` (attempts into the ledger).
+//!   `stream` (user-stream events into the ledger), `audit_sink` (attempts into the ledger),
+//!   `breaker_journal` (breaker phase changes into metrics, the log and the ledger, off the
+//!   send path), `fallback_send` (the reduce-only LIMIT IOC fallback for failing closes).
 
 mod adoption;
 mod audit_sink;
 pub mod backoff;
 pub mod breaker;
+mod breaker_journal;
 pub mod caps;
 pub mod checked;
 pub mod client_id;
@@ -33,6 +36,7 @@ mod context;
 pub mod escalation;
 pub mod executor;
 pub mod fallback;
+mod fallback_send;
 mod grid;
 mod job;
 pub mod keyloss;
@@ -52,7 +56,7 @@ pub use keyloss::ExecutorStatus;
 pub(crate) mod fixtures;
 
 pub use backoff::{Backoff, BackoffConfig, Jitter};
-pub use breaker::{Breaker, BreakerConfig, BreakerState, Outcome, Refusal};
+pub use breaker::{Breaker, BreakerConfig, BreakerState, Outcome, Phase, Refusal, Transition};
 pub use caps::{CapBook, CapChange, CapError, LearnedCap};
 pub use client_id::{ForeignId, IntentRef, SluiceOrderId};
 pub use escalation::{next_action, Action, EscalationPolicy, FailedOrder};

@@ -46,8 +46,7 @@ pub(crate) async fn settle(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Settl
             }
             Err(e) => {
                 ctx.key_loss.observe(&e);
-                ctx.breaker
-                    .record(super::breaker::Outcome::of_error(&e), Instant::now());
+                ctx.breaker_record(super::breaker::Outcome::of_error(&e));
                 tracing::warn!(client_order_id = %f.client_order_id, error = %e, "resolve failed; backing off");
                 let at = job.backoff.next_at_after(Instant::now(), e.retry_after);
                 return Ok(Settle::Pending(Next::Ready(at)));

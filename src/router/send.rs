@@ -1,6 +1,7 @@
 //! Sending one chunk: plan it from the unfilled remainder, admit it through the breaker,
 //! write it to `orders`, THEN send it through the adapter, and turn the answer (or the
-//! error, through the escalation table) into the job's next step.
+//! error, through the escalation table) into the job's next step. Chunks are MARKET,
+//! or reduce-only LIMIT IOC at the band edge once a close is in fallback ([`fallback_send`]).
 
 use std::time::Instant;
 
@@ -8,13 +9,14 @@ use super::breaker::Outcome;
 use super::client_id::IntentRef;
 use super::context::Ctx;
 use super::escalation::{next_action, Action, FailedOrder};
+use super::fallback_send;
 use super::job::{Chunk, InFlight, Job, NextChunk};
 use super::orders::{to_orders, OrderTemplate};
 use super::plan::{plan_chunks, CapSource, ChunkPlan, PlanError};
 use super::recovery::{cancel_conflicting_reduce_only, leg_size_on_exchange};
 use crate::domain::{FilterChecked, OrderRequest, OrderType, Qty};
 use crate::exchange::{ExchangeError, OrderReport};
-use crate::ledger::{NewOrder, OrderState, OrderUpdate};
+use crate::ledger::{NewOrder, NewSymbolCap, OrderState, OrderUpdate};
 
 /// What the executor loop does with a job after one step.
 pub(crate) enum Next {
@@ -42,11 +44,15 @@ pub(crate) async fn next_chunk(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<N
     };
     let reduce = job.intent.kind.reduces_risk();
     let mark = ctx.mark(&leg.symbol, reduce).await?;
-    let learned = ctx.caps.cap(&leg.symbol, Ctx::now_ms());
+    let order_type = fallback_send::order_type(job);
+    // A cap learned from a MARKET -4005 bounds MARKET chunks only.
+    let learned = (order_type == OrderType::Market)
+        .then(|| ctx.caps.cap(&leg.symbol, Ctx::now_ms()))
+        .flatten();
     let plan = plan_chunks(
         remaining,
         &rules,
-        OrderType::Market,
+        order_type,
         reduce,
         ctx.cfg.chunk_cap,
         learned,
@@ -87,7 +93,7 @@ pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::
             return Ok(Next::Finished);
         }
     }
-    if let Err(refusal) = ctx.breaker.admit(job.class, Instant::now()) {
+    if let Err(refusal) = ctx.admit(job.class) {
         fail(ctx, job, &format!("refused: {}", refusal.reason)).await?;
         return Ok(Next::Finished);
     }
@@ -109,11 +115,12 @@ pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::
         })
         .await?;
     tracing::info!(intent_id = %job.intent.id, symbol = %req.symbol, client_order_id = %req.client_order_id,
-        qty = %req.quantity, side = req.side.as_wire(), reduce_only = req.reduce_only, "sending chunk");
+        qty = %req.quantity, side = req.side.as_wire(), reduce_only = req.reduce_only,
+        order_type = ?req.order_type, price = ?req.price, "sending chunk");
     let coid = req.client_order_id.clone();
     match ctx.exchange.place_order(&order).await {
         Ok(report) => {
-            ctx.breaker.record(Outcome::Success, Instant::now());
+            ctx.breaker_record(Outcome::Success);
             record_report(ctx, &report).await?;
             job.in_flight = Some(InFlight {
                 chunk,
@@ -137,18 +144,27 @@ async fn build(
     let Some(rules) = ctx.rules.get(&chunk.leg.symbol).cloned() else {
         return Ok(Err(format!("{} is not listed", chunk.leg.symbol)));
     };
-    let mark = ctx
-        .mark(&chunk.leg.symbol, job.intent.kind.reduces_risk())
-        .await?;
-    let template = OrderTemplate {
+    let mut template = OrderTemplate {
         kind: job.intent.kind,
         intent: IntentRef::Seq(u64::try_from(job.intent.id.get()).unwrap_or(0)),
         direction: chunk.leg.direction,
         mode: chunk.leg.mode,
-        order_type: OrderType::Market,
+        order_type: fallback_send::order_type(job),
         limit: None,
         first_chunk: chunk.index,
         attempt: chunk.attempt,
+    };
+    let mark = if template.order_type == OrderType::Limit {
+        match fallback_send::terms(ctx, &rules, &chunk.leg.symbol, template.side()).await? {
+            Ok(t) => {
+                template.limit = Some((t.price, t.time_in_force));
+                t.mark
+            }
+            Err(reason) => return Ok(Err(reason)),
+        }
+    } else {
+        ctx.mark(&chunk.leg.symbol, job.intent.kind.reduces_risk())
+            .await?
     };
     let one = ChunkPlan {
         chunks: vec![chunk.qty],
@@ -193,8 +209,7 @@ async fn on_error(
     coid: crate::domain::ClientOrderId,
     e: ExchangeError,
 ) -> anyhow::Result<Next> {
-    let now = Instant::now();
-    ctx.breaker.record(Outcome::of_error(&e), now);
+    ctx.breaker_record(Outcome::of_error(&e));
     let state = if e.is_outcome_unknown() {
         OrderState::Unknown
     } else {
@@ -214,7 +229,7 @@ async fn on_error(
     chunk.failures += 1;
     let failed = FailedOrder {
         class: job.class,
-        order_type: OrderType::Market,
+        order_type: fallback_send::order_type(job),
         failures: chunk.failures,
     };
     let action = next_action(&failed, &e, &ctx.cfg.escalation);
@@ -233,8 +248,8 @@ async fn act_on(
 ) -> anyhow::Result<Next> {
     let now = Instant::now();
     match action {
-        // The LIMIT IOC fallback is not built: a failing MARKET close keeps backing off.
-        Action::Resend { .. } | Action::ResyncClockAndResend | Action::FallbackLimitIoc => {
+        Action::FallbackLimitIoc => Ok(fallback_send::switch(job, &chunk, e.retry_after)),
+        Action::Resend { .. } | Action::ResyncClockAndResend => {
             chunk.attempt += 1;
             job.current = Some(chunk);
             Ok(Next::Ready(job.backoff.next_at_after(now, e.retry_after)))
@@ -309,15 +324,15 @@ async fn shrink(ctx: &mut Ctx, job: &mut Job, chunk: &Chunk) -> anyhow::Result<N
         Ok(change) => {
             tracing::warn!(intent_id = %job.intent.id, %change, "learned a hidden MARKET cap");
             let cap = &change.cap;
-            ctx.ledger
-                .record_symbol_cap(
-                    &ctx.venue,
-                    symbol,
-                    cap.learned_market_max_qty,
-                    &cap.reason,
-                    Ctx::time_of_ms(cap.retry_after_ms),
-                )
-                .await?;
+            let published = Qty::new("published maxQty", rules.market_lot_size.max_qty).ok();
+            let record = NewSymbolCap {
+                symbol,
+                max_qty: cap.learned_market_max_qty,
+                published_max_qty: published.filter(|q| !q.is_zero()),
+                reason: &cap.reason,
+                retry_after: Ctx::time_of_ms(cap.retry_after_ms),
+            };
+            ctx.ledger.record_symbol_cap(&ctx.venue, &record).await?;
             Ok(Next::Ready(Instant::now()))
         }
         Err(super::caps::CapError::AbovePublishedMax { .. }) => {

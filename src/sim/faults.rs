@@ -29,6 +29,9 @@ pub struct FaultWindow {
     pub profile: Option<String>,
     /// "METHOD /path" or "/path" entries; empty = [`ORDER_ENDPOINTS`].
     pub endpoints: Vec<String>,
+    /// Order `type`s the window applies to (`MARKET`, `LIMIT`...); empty = every request.
+    /// `["MARKET"]` models a venue whose market-order path fails while limits still work.
+    pub order_types: Vec<String>,
     /// HTTP 503 "Unknown error…": execution unknown.
     pub unknown_503: f64,
     /// Share of `unknown_503` (and `timeout_1007`) hits where the order really executed.
@@ -205,6 +208,13 @@ impl FaultWindow {
         }
     }
 
+    /// Does this window apply to an order of `order_type` (None: not an order)?
+    pub fn matches_order_type(&self, order_type: Option<&str>) -> bool {
+        self.order_types.is_empty()
+            || order_type
+                .is_some_and(|t| self.order_types.iter().any(|w| w.eq_ignore_ascii_case(t)))
+    }
+
     /// Draws the outcome for one request. `reduce_only` is true for any exposure-reducing
     /// order (reduceOnly=true, or a hedge-mode closing leg).
     pub fn draw(&self, rng: &mut impl Rng, reduce_only: bool) -> Option<FaultOutcome> {
@@ -348,6 +358,17 @@ mod tests {
             w.draw(&mut rng, false),
             Some(FaultOutcome::ExecuteThenFail(unknown_503()))
         );
+    }
+
+    #[test]
+    fn a_window_limited_to_market_orders_spares_limits_and_other_requests() {
+        let w = FaultWindow {
+            order_types: vec!["MARKET".into()],
+            ..Default::default()
+        };
+        assert!(w.matches_order_type(Some("MARKET")) && w.matches_order_type(Some("market")));
+        assert!(!w.matches_order_type(Some("LIMIT")) && !w.matches_order_type(None));
+        assert!(FaultWindow::default().matches_order_type(Some("LIMIT")));
     }
 
     #[test]

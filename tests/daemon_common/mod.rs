@@ -327,3 +327,27 @@ pub fn dec(v: &Value) -> Decimal {
 pub fn state_is(row: &IntentRow, s: IntentState) -> bool {
     row.state == s
 }
+
+/// Serve the control API over `ledger` on a loopback port, with the process's metrics
+/// recorder; returns its base URL. The server lives as long as the test runtime.
+pub async fn serve_api(ledger: &Ledger) -> String {
+    let state = sluice::api::ApiState {
+        readiness: Arc::new(sluice::api::Readiness::default()),
+        token: None,
+        ledger: ledger.clone(),
+        venue: VENUE.into(),
+        position_mode: PositionMode::OneWay,
+        symbols: Vec::new(),
+        allocation: allocation(),
+        mark_prices: None,
+        metrics: Some(sluice::metrics::install().expect("metrics recorder")),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("api binds");
+    let addr = listener.local_addr().expect("api addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, sluice::api::router(state)).await;
+    });
+    format!("http://{addr}")
+}

@@ -167,7 +167,14 @@ pub fn to_markdown(r: &EvidenceReport) -> String {
         let until = b
             .closed_at
             .map_or("still open".to_string(), |t| time(Some(t)));
-        let _ = writeln!(s, "- {} to {until}", time(Some(b.opened_at)));
+        let _ = writeln!(
+            s,
+            "- {} to {until} ({}: {} of the last {} outcomes were 5xx, -1008 or unknown)",
+            time(Some(b.opened_at)),
+            b.scope,
+            b.distress,
+            b.window_total
+        );
     }
     s
 }

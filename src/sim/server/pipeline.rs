@@ -177,7 +177,9 @@ fn authenticate(
 }
 
 async fn with_faults(state: &Arc<SimState>, ep: &'static Endpoint, ctx: &Ctx) -> HttpOut {
-    let Some(window) = state.active_fault(ep.method, ep.path) else {
+    let order_type = ctx.params.opt("type");
+    let window = state.active_fault(ep.method, ep.path);
+    let Some(window) = window.filter(|w| w.matches_order_type(order_type)) else {
         return answer((ep.handler)(state, ctx));
     };
     if window.latency_ms > 0 {

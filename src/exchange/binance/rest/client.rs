@@ -329,6 +329,7 @@ impl RestClient {
     fn after_response(&self, req: &Request, out: &Outcome) {
         let h = out.headers;
         let now = Instant::now();
+        crate::metrics::observe_rate_limits(h.used_weight_1m, h.order_count_10s, h.order_count_1m);
         self.limiter.with(|a| {
             a.observe(now, h.used_weight_1m, h.order_count_10s, h.order_count_1m);
             if let Err(e) = &out.result {
@@ -361,7 +362,7 @@ impl RestClient {
             .filter(|_| req.is_order())
             .and_then(|b| update_time(b))
             .or(out.date);
-        self.audit.push(AttemptRecord {
+        let record = AttemptRecord {
             venue: self.venue.clone(),
             sent_at,
             exchange_time,
@@ -381,7 +382,9 @@ impl RestClient {
             used_weight_1m: out.headers.used_weight_1m.map(i64::from),
             order_count_10s: out.headers.order_count_10s.map(i64::from),
             order_count_1m: out.headers.order_count_1m.map(i64::from),
-        });
+        };
+        crate::metrics::record_attempt(&record);
+        self.audit.push(record);
     }
 
     fn wait_error(&self, w: Wait) -> ExchangeError {

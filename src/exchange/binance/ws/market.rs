@@ -83,6 +83,7 @@ async fn run_mark_stream(cache: Weak<MarkCache>, url: String, symbol: Symbol) {
         if cache.upgrade().is_none() {
             return;
         }
+        crate::metrics::record_stream_reconnect("market");
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(30));
     }

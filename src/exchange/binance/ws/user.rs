@@ -154,6 +154,7 @@ pub async fn run_user_stream(ctx: Arc<StreamCtx>, tx: mpsc::Sender<AccountEvent>
             return;
         }
         tracing::warn!(%reason, "user stream down; reconnecting");
+        crate::metrics::record_stream_reconnect("user");
         if tx
             .send(AccountEvent::Disconnected { reason })
             .await
