@@ -210,6 +210,15 @@ impl RestClient {
         self.call(&req).await
     }
 
+    /// `GET /fapi/v1/symbolConfig` for one symbol: margin type and leverage.
+    pub async fn symbol_config(
+        &self,
+        symbol: &Symbol,
+    ) -> Result<Vec<wire::SymbolConfig>, ExchangeError> {
+        let req = signed(Method::GET, "/fapi/v1/symbolConfig", 5).param("symbol", symbol.as_str());
+        self.call(&req).await
+    }
+
     pub async fn api_trading_status(&self) -> Result<wire::ApiTradingStatus, ExchangeError> {
         self.call(&signed(Method::GET, "/fapi/v1/apiTradingStatus", 10))
             .await

@@ -238,6 +238,16 @@ pub enum BracketsReply {
     One(SymbolBrackets),
 }
 
+/// One row of `GET /fapi/v1/symbolConfig`: the symbol's margin type and leverage.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SymbolConfig {
+    pub symbol: String,
+    /// `CROSSED` or `ISOLATED`.
+    pub margin_type: String,
+    pub leverage: u32,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct ApiTradingStatus {
     #[serde(default)]

@@ -1,0 +1,313 @@
+//! Gathering the facts preflight judges, from the venue, through the real adapter.
+//!
+//! Every probe runs under the same deadline; a probe past it is
+//! [`ProbeError::Timeout`]. Probes that depend on an earlier one that failed are not
+//! sent ([`ProbeError::NotChecked`]): an unreachable venue is one failed line and a
+//! list of "not checked", not twenty timeouts. Independent probes run concurrently, so
+//! a hung venue costs about two deadlines in all.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::expect::{probe_order, Expectations, SymbolExpectation};
+use crate::domain::{ClientOrderId, PositionMode, Price, Symbol, SymbolRules};
+use crate::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures};
+use crate::exchange::{ErrorClass, Exchange, ExchangeError, LeverageBracket, TradingStatus};
+
+/// Why a fact is missing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum ProbeError {
+    /// No answer within the check's deadline.
+    Timeout { after_ms: u64 },
+    /// The venue (or the transport) answered with an error, kept verbatim.
+    Exchange {
+        class: ErrorClass,
+        http_status: Option<u16>,
+        code: Option<i64>,
+        msg: String,
+    },
+    /// Not attempted because a check it depends on failed (the reason says which).
+    NotChecked(String),
+    /// Sluice could not build the probe (its own filters refused it, an unreadable value).
+    Local(String),
+}
+
+impl From<ExchangeError> for ProbeError {
+    fn from(e: ExchangeError) -> Self {
+        ProbeError::Exchange {
+            class: e.class,
+            http_status: e.http_status,
+            code: e.code,
+            msg: e.msg,
+        }
+    }
+}
+
+pub type Probe<T> = Result<T, ProbeError>;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountFacts {
+    pub can_trade: bool,
+    pub can_withdraw: bool,
+    /// The USDT asset's available balance; None when the account lists no USDT.
+    pub usdt_available: Option<Decimal>,
+}
+
+/// `symbolConfig`: margin type (`CROSSED`/`ISOLATED`) and leverage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SymbolConfigFacts {
+    pub margin_type: String,
+    pub leverage: u32,
+}
+
+/// The order sent to `/order/test` and accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestOrderFacts {
+    pub side: String,
+    pub quantity: Decimal,
+    pub price: Decimal,
+    pub mark: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SymbolObservation {
+    pub symbol: Symbol,
+    pub config: Probe<SymbolConfigFacts>,
+    pub brackets: Probe<Vec<LeverageBracket>>,
+    pub test_order: Probe<TestOrderFacts>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observations {
+    /// Round trip of `GET /fapi/v1/ping`.
+    pub rest_latency: Probe<Duration>,
+    /// Local minus server, from a fresh `/time` round trip.
+    pub clock_offset_ms: Probe<i64>,
+    pub account: Probe<AccountFacts>,
+    pub trading_status: Probe<TradingStatus>,
+    pub position_mode: Probe<PositionMode>,
+    pub multi_assets: Probe<bool>,
+    /// exchangeInfo, every symbol.
+    pub rules: Probe<Vec<SymbolRules>>,
+    pub symbols: Vec<SymbolObservation>,
+    pub listen_key: Probe<()>,
+    pub user_stream: Probe<()>,
+}
+
+impl Observations {
+    /// Nothing but `first` was learned; every other fact is "not checked: `why`".
+    pub fn only(first: ProbeError, why: &str, expect: &Expectations) -> Observations {
+        let nc = || ProbeError::NotChecked(why.to_string());
+        Observations {
+            rest_latency: Err(first),
+            clock_offset_ms: Err(nc()),
+            account: Err(nc()),
+            trading_status: Err(nc()),
+            position_mode: Err(nc()),
+            multi_assets: Err(nc()),
+            rules: Err(nc()),
+            symbols: expect
+                .symbols
+                .iter()
+                .map(|s| SymbolObservation {
+                    symbol: s.symbol.clone(),
+                    config: Err(nc()),
+                    brackets: Err(nc()),
+                    test_order: Err(nc()),
+                })
+                .collect(),
+            listen_key: Err(nc()),
+            user_stream: Err(nc()),
+        }
+    }
+}
+
+/// Run `fut` under `deadline`.
+async fn timed<T, F>(deadline: Duration, fut: F) -> Probe<T>
+where
+    F: Future<Output = Result<T, ProbeError>>,
+{
+    match tokio::time::timeout(deadline, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(ProbeError::Timeout {
+            after_ms: deadline.as_millis() as u64,
+        }),
+    }
+}
+
+/// Connect the adapter and gather every fact.
+pub async fn observe(
+    cfg: BinanceConfig,
+    expect: &Expectations,
+    deadline: Duration,
+) -> Observations {
+    let connect = BinanceFutures::connect(cfg.clone(), AuditBuffer::new(1024));
+    let ex = match timed(deadline, async { connect.await.map_err(ProbeError::from) }).await {
+        Ok(ex) => ex,
+        Err(e) => return Observations::only(e, "the REST API is unreachable", expect),
+    };
+    let rest_latency = timed(deadline, async {
+        ex.ping().await.map_err(ProbeError::from)
+    })
+    .await;
+    if let Err(e) = rest_latency {
+        return Observations::only(e, "the REST API is unreachable", expect);
+    }
+    let clock_offset_ms = timed(deadline, async {
+        ex.rest().sync_clock().await.map_err(ProbeError::from)
+    })
+    .await;
+    let account = timed(deadline, account_facts(&ex)).await;
+    let mut obs = match &account {
+        Err(e) if is_auth(e) => {
+            let mut o = Observations::only(
+                ProbeError::NotChecked(String::new()),
+                "the API key was refused (see api_key)",
+                expect,
+            );
+            o.rules = timed(deadline, async {
+                ex.symbol_rules().await.map_err(Into::into)
+            })
+            .await;
+            o
+        }
+        _ => signed_facts(&ex, &cfg, expect, deadline).await,
+    };
+    obs.rest_latency = rest_latency;
+    obs.clock_offset_ms = clock_offset_ms;
+    obs.account = account;
+    obs
+}
+
+fn is_auth(e: &ProbeError) -> bool {
+    matches!(
+        e,
+        ProbeError::Exchange {
+            class: ErrorClass::Auth,
+            ..
+        }
+    )
+}
+
+async fn account_facts(ex: &BinanceFutures) -> Probe<AccountFacts> {
+    let a = ex.rest().account_v2().await?;
+    Ok(AccountFacts {
+        can_trade: a.can_trade,
+        can_withdraw: a.can_withdraw,
+        usdt_available: a
+            .assets
+            .iter()
+            .find(|b| b.asset == "USDT")
+            .map(|b| crate::exchange::binance::parse::balance(b).available_balance),
+    })
+}
+
+/// Everything after the key is known to work, concurrently.
+async fn signed_facts(
+    ex: &Arc<BinanceFutures>,
+    cfg: &BinanceConfig,
+    expect: &Expectations,
+    deadline: Duration,
+) -> Observations {
+    let (trading_status, position_mode, multi_assets, rules, stream) = tokio::join!(
+        timed(deadline, async {
+            ex.trading_status().await.map_err(Into::into)
+        }),
+        timed(deadline, async {
+            ex.position_mode().await.map_err(Into::into)
+        }),
+        timed(deadline, async {
+            ex.multi_assets_margin().await.map_err(Into::into)
+        }),
+        timed(deadline, async {
+            ex.symbol_rules().await.map_err(Into::into)
+        }),
+        super::observe_stream::listen_and_connect(ex, cfg, deadline),
+    );
+    let mode = position_mode.clone().unwrap_or(expect.position_mode);
+    let symbols = futures_util::future::join_all(
+        expect
+            .symbols
+            .iter()
+            .map(|s| symbol_facts(ex, s, rules.as_ref().ok(), mode, deadline)),
+    )
+    .await;
+    Observations {
+        rest_latency: Ok(Duration::ZERO),
+        clock_offset_ms: Ok(0),
+        account: Err(ProbeError::NotChecked(String::new())),
+        trading_status,
+        position_mode,
+        multi_assets,
+        rules,
+        symbols,
+        listen_key: stream.0,
+        user_stream: stream.1,
+    }
+}
+
+async fn symbol_facts(
+    ex: &BinanceFutures,
+    s: &SymbolExpectation,
+    rules: Option<&Vec<SymbolRules>>,
+    mode: PositionMode,
+    deadline: Duration,
+) -> SymbolObservation {
+    let config = timed(deadline, symbol_config(ex, &s.symbol));
+    let brackets = timed(deadline, async {
+        ex.leverage_brackets(&s.symbol).await.map_err(Into::into)
+    });
+    let rules = rules.and_then(|all| all.iter().find(|r| r.symbol == s.symbol));
+    let test_order = timed(deadline, test_order(ex, rules, mode));
+    let (config, brackets, test_order) = tokio::join!(config, brackets, test_order);
+    SymbolObservation {
+        symbol: s.symbol.clone(),
+        config,
+        brackets,
+        test_order,
+    }
+}
+
+async fn symbol_config(ex: &BinanceFutures, symbol: &Symbol) -> Probe<SymbolConfigFacts> {
+    let rows = ex.rest().symbol_config(symbol).await?;
+    rows.into_iter()
+        .find(|r| r.symbol == symbol.as_str())
+        .map(|r| SymbolConfigFacts {
+            margin_type: r.margin_type,
+            leverage: r.leverage,
+        })
+        .ok_or_else(|| ProbeError::Local(format!("symbolConfig has no row for {symbol}")))
+}
+
+async fn test_order(
+    ex: &BinanceFutures,
+    rules: Option<&SymbolRules>,
+    mode: PositionMode,
+) -> Probe<TestOrderFacts> {
+    let Some(rules) = rules else {
+        return Err(ProbeError::NotChecked(
+            "no trading rules for the symbol (see filters)".into(),
+        ));
+    };
+    let p = ex.rest().premium_index(&rules.symbol).await?;
+    let mark =
+        Price::new("markPrice", p.mark_price).map_err(|e| ProbeError::Local(e.to_string()))?;
+    let id = format!("pf-{}", uuid::Uuid::new_v4().simple());
+    let id: String = id.chars().take(ClientOrderId::MAX_LEN).collect();
+    let id = ClientOrderId::new(&id).map_err(|e| ProbeError::Local(e.to_string()))?;
+    let order = probe_order(rules, mark, mode, id).map_err(|v| {
+        ProbeError::Local(format!("sluice's own filters refused the probe order: {v}"))
+    })?;
+    ex.test_order(&order).await?;
+    let o = order.inner();
+    Ok(TestOrderFacts {
+        side: o.side.as_wire().to_string(),
+        quantity: o.quantity.get(),
+        price: o.price.map(|p| p.get()).unwrap_or_default(),
+        mark: mark.get(),
+    })
+}
