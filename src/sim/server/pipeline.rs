@@ -167,6 +167,10 @@ fn authenticate(
         let (a, s) = venue
             .account_by_key(key)
             .ok_or_else(ApiError::rejected_key)?;
+        // An IP whitelist that excludes the caller: Binance answers -2015 for any keyed call.
+        if venue.permissions(a).is_some_and(|p| p.ip_restricted) {
+            return Err(ApiError::rejected_key());
+        }
         (a, s.to_owned())
     };
     if security == Security::Signed {

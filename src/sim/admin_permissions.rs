@@ -1,0 +1,112 @@
+//! `POST /sim/accounts/<api_key>/permissions`: change what an account may do mid-run, so
+//! a test can make each preflight check fail (and recover). Every key is optional:
+//!
+//! ```json
+//! {"can_trade": false, "trading_locked": true, "locked_symbols": ["SOLUSDT"],
+//!  "ip_restricted": true, "position_mode": "hedge", "multi_assets": true}
+//! ```
+//!
+//! Position mode and multi-assets go through the venue's own switches, so their rules
+//! hold (no hedge switch with a position open: `-4068`).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::sim::server::state::SimState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PermissionsBody {
+    can_trade: Option<bool>,
+    trading_locked: Option<bool>,
+    locked_symbols: Option<Vec<String>>,
+    ip_restricted: Option<bool>,
+    position_mode: Option<String>,
+    multi_assets: Option<bool>,
+}
+
+fn answer(status: StatusCode, v: serde_json::Value) -> Response {
+    (status, axum::Json(v)).into_response()
+}
+
+fn bad(msg: String) -> Response {
+    answer(StatusCode::BAD_REQUEST, json!({ "error": msg }))
+}
+
+/// Applies the body to the account behind `api_key` and answers with the result.
+pub async fn set_permissions(
+    State(s): State<Arc<SimState>>,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Response {
+    let b: PermissionsBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return bad(format!("invalid permissions: {e}")),
+    };
+    let hedge = match b.position_mode.as_deref() {
+        None => None,
+        Some("one-way") => Some(false),
+        Some("hedge") => Some(true),
+        Some(other) => {
+            return bad(format!(
+                "position_mode: '{other}' is neither one-way nor hedge"
+            ))
+        }
+    };
+    let now = s.clock.wall_ms();
+    let mut venue = s.venue();
+    let Some((account, _)) = venue.account_by_key(&key) else {
+        return answer(
+            StatusCode::NOT_FOUND,
+            json!({ "error": "api_key: no such key" }),
+        );
+    };
+    if let Some(bad_symbol) = b
+        .locked_symbols
+        .iter()
+        .flatten()
+        .find(|x| venue.symbol(x).is_none())
+    {
+        return bad(format!("locked_symbols: unknown symbol '{bad_symbol}'"));
+    }
+    if let Some(h) = hedge.filter(|h| {
+        venue
+            .account(account)
+            .is_some_and(|v| v.dual_side_position != *h)
+    }) {
+        if let Err(r) = venue.set_dual_side(account, h) {
+            return bad(format!("position_mode: {} ({})", r.msg, r.code));
+        }
+    }
+    if let Some(on) = b.multi_assets {
+        if let Err(r) = venue.set_multi_assets(account, on, now) {
+            return bad(format!("multi_assets: {} ({})", r.msg, r.code));
+        }
+    }
+    venue.set_permissions(account, |p| {
+        p.can_trade = b.can_trade.unwrap_or(p.can_trade);
+        p.trading_locked = b.trading_locked.unwrap_or(p.trading_locked);
+        p.ip_restricted = b.ip_restricted.unwrap_or(p.ip_restricted);
+        if let Some(list) = b.locked_symbols {
+            p.locked_symbols = list;
+        }
+    });
+    let view = venue.account(account);
+    let permissions = venue.permissions(account).cloned();
+    drop(venue);
+    s.flush_user_events();
+    answer(
+        StatusCode::OK,
+        json!({
+            "permissions": permissions,
+            "dualSidePosition": view.as_ref().map(|v| v.dual_side_position),
+            "multiAssetsMargin": view.as_ref().map(|v| v.multi_assets_margin),
+        }),
+    )
+}
