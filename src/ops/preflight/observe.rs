@@ -257,6 +257,16 @@ async fn symbol_facts(
     mode: PositionMode,
     deadline: Duration,
 ) -> SymbolObservation {
+    if rules.is_some_and(|all| !all.iter().any(|r| r.symbol == s.symbol)) {
+        let nc =
+            || ProbeError::NotChecked("the venue does not list the symbol (see filters)".into());
+        return SymbolObservation {
+            symbol: s.symbol.clone(),
+            config: Err(nc()),
+            brackets: Err(nc()),
+            test_order: Err(nc()),
+        };
+    }
     let config = timed(deadline, symbol_config(ex, &s.symbol));
     let brackets = timed(deadline, async {
         ex.leverage_brackets(&s.symbol).await.map_err(Into::into)
