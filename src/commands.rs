@@ -225,7 +225,8 @@ async fn run_daemon(mut settings: Settings, args: &RunArgs) -> anyhow::Result<Ou
 }
 
 /// The gate in front of the executor: without credentials the daemon serves the control
-/// API only (nothing to check); otherwise preflight must pass (or be skipped, loudly).
+/// API only (nothing to check); otherwise the ledger must be reachable and preflight must
+/// pass (or be skipped, loudly) before the application, and so the executor, is built.
 async fn start_if_preflight_passes(
     settings: Settings,
     args: &RunArgs,
@@ -235,6 +236,9 @@ async fn start_if_preflight_passes(
         settings.exchange.api_key.is_some() && settings.exchange.api_secret.is_some();
     if has_credentials {
         use crate::ops::preflight::{gate, render::line_text, Gate};
+        // The ledger first: an unreachable database is a start error (exit 2) whatever
+        // the exchange says, and is reported before any exchange check.
+        drop(connect_ledger(&settings).await?);
         if let Gate::Refused(report) = gate(&settings, args.skip_preflight).await? {
             let failing: Vec<String> = report.failed().map(line_text).collect();
             tracing::error!(

@@ -88,11 +88,15 @@ async fn preflight_exits_2_on_a_configuration_error() {
     );
 }
 
-#[tokio::test]
-async fn a_daemon_started_against_an_account_that_cannot_trade_refuses_to_start_trading() {
+#[sqlx::test]
+async fn a_daemon_started_against_an_account_that_cannot_trade_refuses_to_start_trading(
+    _opts: PgPoolOptions,
+    conn: PgConnectOptions,
+) {
     let sim = start(scenario("", "can_trade = false")).await;
-    // No database is configured: the refusal comes before anything else is started.
-    let out = output(env_for(&sim, &[]), &["run"]).await;
+    let mut env = env_for(&sim, &[]);
+    env.insert("DATABASE_URL".into(), database_url(&conn));
+    let out = output(env, &["run"]).await;
 
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
@@ -101,7 +105,10 @@ async fn a_daemon_started_against_an_account_that_cannot_trade_refuses_to_start_
         stderr.contains("fail  permissions: canTrade=false"),
         "{stderr}"
     );
-    assert!(!stderr.contains("executor running"), "{stderr}");
+    assert!(
+        !stderr.contains("executor running") && !stderr.contains("sluice is ready"),
+        "{stderr}"
+    );
 }
 
 fn database_url(conn: &PgConnectOptions) -> String {
