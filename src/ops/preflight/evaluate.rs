@@ -56,6 +56,7 @@ fn missing(name: impl Into<String>, e: &ProbeError, todo: &str) -> CheckLine {
             (observed, detail)
         }
         ProbeError::NotChecked(why) => ("not checked".into(), why.clone()),
+        ProbeError::Transport(msg) => (msg.clone(), todo.to_string()),
         ProbeError::Local(msg) => (msg.clone(), todo.to_string()),
     };
     line(name, Status::Fail, observed, detail)

@@ -30,6 +30,8 @@ pub enum ProbeError {
         code: Option<i64>,
         msg: String,
     },
+    /// No HTTP answer at all (connection refused, TLS, WebSocket handshake).
+    Transport(String),
     /// Not attempted because a check it depends on failed (the reason says which).
     NotChecked(String),
     /// Sluice could not build the probe (its own filters refused it, an unreadable value).
@@ -99,11 +101,11 @@ pub struct Observations {
 }
 
 impl Observations {
-    /// Nothing but `first` was learned; every other fact is "not checked: `why`".
-    pub fn only(first: ProbeError, why: &str, expect: &Expectations) -> Observations {
+    /// Every fact "not checked: `why`"; the probes fill in what they learn.
+    pub fn not_checked(why: &str, expect: &Expectations) -> Observations {
         let nc = || ProbeError::NotChecked(why.to_string());
         Observations {
-            rest_latency: Err(first),
+            rest_latency: Err(nc()),
             clock_offset_ms: Err(nc()),
             account: Err(nc()),
             trading_status: Err(nc()),
@@ -127,7 +129,7 @@ impl Observations {
 }
 
 /// Run `fut` under `deadline`.
-async fn timed<T, F>(deadline: Duration, fut: F) -> Probe<T>
+pub(super) async fn timed<T, F>(deadline: Duration, fut: F) -> Probe<T>
 where
     F: Future<Output = Result<T, ProbeError>>,
 {
@@ -139,48 +141,48 @@ where
     }
 }
 
+const UNREACHABLE: &str = "the REST API is unreachable (see rest_reachable)";
+const KEY_REFUSED: &str = "the API key was refused (see api_key)";
+
 /// Connect the adapter and gather every fact.
 pub async fn observe(
     cfg: BinanceConfig,
     expect: &Expectations,
     deadline: Duration,
 ) -> Observations {
+    let unreachable = |e: ProbeError| {
+        let mut o = Observations::not_checked(UNREACHABLE, expect);
+        o.rest_latency = Err(e);
+        o
+    };
     let connect = BinanceFutures::connect(cfg.clone(), AuditBuffer::new(1024));
     let ex = match timed(deadline, async { connect.await.map_err(ProbeError::from) }).await {
         Ok(ex) => ex,
-        Err(e) => return Observations::only(e, "the REST API is unreachable", expect),
+        Err(e) => return unreachable(e),
     };
     let rest_latency = timed(deadline, async {
         ex.ping().await.map_err(ProbeError::from)
     })
     .await;
     if let Err(e) = rest_latency {
-        return Observations::only(e, "the REST API is unreachable", expect);
+        return unreachable(e);
     }
-    let clock_offset_ms = timed(deadline, async {
+    // From here on, a fact nobody could ask for is missing because the key was refused.
+    let mut o = Observations::not_checked(KEY_REFUSED, expect);
+    o.rest_latency = rest_latency;
+    o.clock_offset_ms = timed(deadline, async {
         ex.rest().sync_clock().await.map_err(ProbeError::from)
     })
     .await;
-    let account = timed(deadline, account_facts(&ex)).await;
-    let mut obs = match &account {
-        Err(e) if is_auth(e) => {
-            let mut o = Observations::only(
-                ProbeError::NotChecked(String::new()),
-                "the API key was refused (see api_key)",
-                expect,
-            );
-            o.rules = timed(deadline, async {
-                ex.symbol_rules().await.map_err(Into::into)
-            })
-            .await;
-            o
-        }
-        _ => signed_facts(&ex, &cfg, expect, deadline).await,
-    };
-    obs.rest_latency = rest_latency;
-    obs.clock_offset_ms = clock_offset_ms;
-    obs.account = account;
-    obs
+    o.account = timed(deadline, account_facts(&ex)).await;
+    o.rules = timed(deadline, async {
+        ex.symbol_rules().await.map_err(Into::into)
+    })
+    .await;
+    if !o.account.as_ref().is_err_and(is_auth) {
+        signed_facts(&ex, &cfg, expect, deadline, &mut o).await;
+    }
+    o
 }
 
 fn is_auth(e: &ProbeError) -> bool {
@@ -206,14 +208,15 @@ async fn account_facts(ex: &BinanceFutures) -> Probe<AccountFacts> {
     })
 }
 
-/// Everything after the key is known to work, concurrently.
+/// Everything keyed after the account answered, concurrently.
 async fn signed_facts(
     ex: &Arc<BinanceFutures>,
     cfg: &BinanceConfig,
     expect: &Expectations,
     deadline: Duration,
-) -> Observations {
-    let (trading_status, position_mode, multi_assets, rules, stream) = tokio::join!(
+    o: &mut Observations,
+) {
+    let (trading_status, position_mode, multi_assets, stream) = tokio::join!(
         timed(deadline, async {
             ex.trading_status().await.map_err(Into::into)
         }),
@@ -223,31 +226,23 @@ async fn signed_facts(
         timed(deadline, async {
             ex.multi_assets_margin().await.map_err(Into::into)
         }),
-        timed(deadline, async {
-            ex.symbol_rules().await.map_err(Into::into)
-        }),
         super::observe_stream::listen_and_connect(ex, cfg, deadline),
     );
+    // The probe order follows the account's actual mode: a wrong mode is position_mode's
+    // failure, not a second one on every test order.
     let mode = position_mode.clone().unwrap_or(expect.position_mode);
-    let symbols = futures_util::future::join_all(
+    let rules = o.rules.as_ref().ok();
+    o.symbols = futures_util::future::join_all(
         expect
             .symbols
             .iter()
-            .map(|s| symbol_facts(ex, s, rules.as_ref().ok(), mode, deadline)),
+            .map(|s| symbol_facts(ex, s, rules, mode, deadline)),
     )
     .await;
-    Observations {
-        rest_latency: Ok(Duration::ZERO),
-        clock_offset_ms: Ok(0),
-        account: Err(ProbeError::NotChecked(String::new())),
-        trading_status,
-        position_mode,
-        multi_assets,
-        rules,
-        symbols,
-        listen_key: stream.0,
-        user_stream: stream.1,
-    }
+    o.trading_status = trading_status;
+    o.position_mode = position_mode;
+    o.multi_assets = multi_assets;
+    (o.listen_key, o.user_stream) = stream;
 }
 
 async fn symbol_facts(

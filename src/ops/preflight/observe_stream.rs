@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::observe::{Probe, ProbeError};
+use super::observe::{timed, Probe, ProbeError};
 use crate::exchange::binance::{BinanceConfig, BinanceFutures};
 
 /// `(listen_key, user_stream)`, each under `deadline`.
@@ -15,40 +15,32 @@ pub async fn listen_and_connect(
     cfg: &BinanceConfig,
     deadline: Duration,
 ) -> (Probe<()>, Probe<()>) {
-    let created = tokio::time::timeout(deadline, ex.rest().create_listen_key()).await;
+    let created = timed(deadline, async {
+        ex.rest()
+            .create_listen_key()
+            .await
+            .map_err(ProbeError::from)
+    })
+    .await;
     let key = match created {
-        Ok(Ok(k)) => k.listen_key,
-        Ok(Err(e)) => return (Err(e.into()), Err(not_checked())),
-        Err(_) => return (Err(timeout(deadline)), Err(not_checked())),
-    };
-    let url = cfg.ws_endpoint("private", &key);
-    let connected = tokio::time::timeout(deadline, tokio_tungstenite::connect_async(url)).await;
-    let stream = match connected {
-        Ok(Ok((mut ws, _))) => {
-            // A failed close changes nothing: the venue drops the socket either way.
-            let _ = ws.close(None).await;
-            Ok(())
+        Ok(k) => k.listen_key,
+        Err(e) => {
+            let not_checked = ProbeError::NotChecked("no listenKey (see listen_key)".into());
+            return (Err(e), Err(not_checked));
         }
-        Ok(Err(e)) => Err(ProbeError::Exchange {
-            class: crate::exchange::ErrorClass::Retry,
-            http_status: None,
-            code: None,
-            msg: format!(
-                "WebSocket connect to {}: {e}",
-                cfg.ws_endpoint("private", "<listenKey>")
-            ),
-        }),
-        Err(_) => Err(timeout(deadline)),
     };
+    let stream = timed(deadline, async {
+        let url = cfg.ws_endpoint("private", &key);
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| {
+            ProbeError::Transport(format!(
+                "WebSocket {}: {e}",
+                cfg.ws_endpoint("private", "<listenKey>")
+            ))
+        })?;
+        // A failed close changes nothing: the venue drops the socket either way.
+        let _ = ws.close(None).await;
+        Ok(())
+    })
+    .await;
     (Ok(()), stream)
-}
-
-fn not_checked() -> ProbeError {
-    ProbeError::NotChecked("no listenKey (see listen_key)".into())
-}
-
-fn timeout(deadline: Duration) -> ProbeError {
-    ProbeError::Timeout {
-        after_ms: deadline.as_millis() as u64,
-    }
 }
