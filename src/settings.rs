@@ -137,6 +137,10 @@ pub struct PreflightSettings {
     pub clock_offset_max_ms: u64,
     /// Each check's deadline: a hung exchange is a failed line, not a hang.
     pub check_timeout_ms: u64,
+    /// The SPOT REST host that serves `/sapi/v1/account/apiRestrictions` for this key
+    /// (mainnet: `https://api.binance.com`); unset = the key's own withdrawal and IP
+    /// settings are not checked (the futures testnet has no such host).
+    pub key_permissions_url: Option<String>,
 }
 
 impl Default for PreflightSettings {
@@ -144,6 +148,7 @@ impl Default for PreflightSettings {
         PreflightSettings {
             clock_offset_max_ms: 1000,
             check_timeout_ms: 5000,
+            key_permissions_url: None,
         }
     }
 }
@@ -312,6 +317,10 @@ impl Settings {
         for (key, url) in [
             ("exchange.rest_url", &self.exchange.rest_url),
             ("exchange.ws_url", &self.exchange.ws_url),
+            (
+                "preflight.key_permissions_url",
+                &self.preflight.key_permissions_url,
+            ),
         ] {
             if let Some(u) = url {
                 url::Url::parse(u)

@@ -227,3 +227,63 @@ async fn an_unreachable_venue_fails_rest_reachable_and_checks_nothing_else() {
     );
     assert_eq!(report.exit_code(), 1);
 }
+
+/// Point the key-permission check at the simulator, which also serves the spot route.
+fn key_check(sim: &sluice::sim::SimHandle) -> (&'static str, String) {
+    ("SLUICE__PREFLIGHT__KEY_PERMISSIONS_URL", sim.base_url())
+}
+
+#[tokio::test]
+async fn a_futures_key_without_withdrawals_and_with_an_ip_whitelist_passes_key_permissions() {
+    let sim = start(scenario("", "")).await;
+    let (k, v) = key_check(&sim);
+    let report = preflight(&sim, &[(k, &v)]).await;
+    assert_eq!(report.exit_code(), 0, "\n{report}");
+    assert_eq!(
+        line(&report, "key_permissions").observed,
+        "enableFutures=true enableWithdrawals=false ipRestrict=true"
+    );
+    assert_eq!(report.notes.len(), 1, "the 'not checked' note is gone");
+}
+
+#[tokio::test]
+async fn withdrawals_enabled_or_no_ip_whitelist_is_a_warning_and_still_exits_0() {
+    let sim = start(scenario(
+        "",
+        "withdrawals_enabled = true\nip_whitelist = false",
+    ))
+    .await;
+    let (k, v) = key_check(&sim);
+    let report = preflight(&sim, &[(k, &v)]).await;
+    let l = line(&report, "key_permissions");
+    assert_eq!(l.status, Status::Warn);
+    assert!(
+        l.detail.contains("Enable Withdrawals") && l.detail.contains("IP"),
+        "{}",
+        l.detail
+    );
+    assert!(report.failed().next().is_none(), "\n{report}");
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[tokio::test]
+async fn a_key_without_futures_permission_is_told_apart_from_a_gone_key_or_a_foreign_ip() {
+    let sim = start(scenario("", "futures_enabled = false")).await;
+    let (k, v) = key_check(&sim);
+    let report = preflight(&sim, &[(k, &v)]).await;
+    let key = line(&report, "api_key");
+    assert!(key.observed.contains("-2015"), "{}", key.observed);
+    assert!(key.detail.starts_with("cause (3)"), "{}", key.detail);
+    assert_eq!(line(&report, "key_permissions").status, Status::Fail);
+
+    set_permissions(
+        &sim,
+        json!({"futures_enabled": true, "ip_restricted": true}),
+    )
+    .await;
+    let report = preflight(&sim, &[(k, &v)]).await;
+    assert!(
+        line(&report, "api_key").detail.contains("cause (1) or (2)"),
+        "\n{report}"
+    );
+}

@@ -69,11 +69,19 @@ pub struct PreflightReport {
     pub notes: Vec<String>,
 }
 
-/// Things the futures API does not expose, said instead of faked.
-pub const NOTES: [&str; 2] = [
-    "The key's own permissions (Enable Futures, Enable Withdrawals, IP whitelist) are served only by GET /sapi/v1/account/apiRestrictions on the spot host, which the futures testnet lacks: preflight does not call it. A refused signed call proves the key cannot trade futures; that withdrawals are disabled is NOT verified — check the key in API Management and keep withdrawals off.",
-    "canWithdraw in /fapi/v2/account is the account's transfer-out ability, not the key's withdrawal permission, so it is shown but not judged.",
-];
+/// Said when `preflight.key_permissions_url` is unset, instead of faking the check.
+pub const NOTE_KEY_UNCHECKED: &str = "The key's own settings (Enable Futures, Enable Withdrawals, IP restriction) are served only by GET /sapi/v1/account/apiRestrictions on the spot host, which the futures testnet lacks; preflight.key_permissions_url is unset, so they were not checked. A refused signed call proves the key cannot trade futures; that withdrawals are off is NOT verified — check the key in API Management.";
+/// Always said: the one withdrawal flag the futures API has is not about the key.
+pub const NOTE_CAN_WITHDRAW: &str = "canWithdraw in /fapi/v2/account is the account's transfer-out ability, not the key's withdrawal permission, so it is shown but not judged.";
+
+fn notes(expect: &Expectations) -> Vec<String> {
+    let mut notes = Vec::new();
+    if expect.key_permissions_url.is_none() {
+        notes.push(NOTE_KEY_UNCHECKED.to_string());
+    }
+    notes.push(NOTE_CAN_WITHDRAW.to_string());
+    notes
+}
 
 impl PreflightReport {
     pub fn failed(&self) -> impl Iterator<Item = &CheckLine> {
@@ -102,7 +110,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<PreflightReport> {
     Ok(PreflightReport {
         venue,
         lines: evaluate(&obs, &expect),
-        notes: NOTES.iter().map(|n| n.to_string()).collect(),
+        notes: notes(&expect),
     })
 }
 

@@ -3,7 +3,8 @@
 //!
 //! ```json
 //! {"can_trade": false, "trading_locked": true, "locked_symbols": ["SOLUSDT"],
-//!  "ip_restricted": true, "position_mode": "hedge", "multi_assets": true}
+//!  "ip_restricted": true, "futures_enabled": false, "withdrawals_enabled": true,
+//!  "ip_whitelist": false, "position_mode": "hedge", "multi_assets": true}
 //! ```
 //!
 //! Position mode and multi-assets go through the venue's own switches, so their rules
@@ -27,6 +28,9 @@ struct PermissionsBody {
     trading_locked: Option<bool>,
     locked_symbols: Option<Vec<String>>,
     ip_restricted: Option<bool>,
+    futures_enabled: Option<bool>,
+    withdrawals_enabled: Option<bool>,
+    ip_whitelist: Option<bool>,
     position_mode: Option<String>,
     multi_assets: Option<bool>,
 }
@@ -93,6 +97,9 @@ pub async fn set_permissions(
         p.can_trade = b.can_trade.unwrap_or(p.can_trade);
         p.trading_locked = b.trading_locked.unwrap_or(p.trading_locked);
         p.ip_restricted = b.ip_restricted.unwrap_or(p.ip_restricted);
+        p.futures_enabled = b.futures_enabled.unwrap_or(p.futures_enabled);
+        p.withdrawals_enabled = b.withdrawals_enabled.unwrap_or(p.withdrawals_enabled);
+        p.ip_whitelist = b.ip_whitelist.unwrap_or(p.ip_whitelist);
         if let Some(list) = b.locked_symbols {
             p.locked_symbols = list;
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 
 use super::expect::{Expectations, SymbolExpectation};
-use super::observe::{Observations, Probe, ProbeError, SymbolObservation};
+use super::observe::{KeyFacts, Observations, Probe, ProbeError, SymbolObservation};
 use super::{CheckLine, Status};
 use crate::domain::SymbolRules;
 use crate::exchange::LeverageBracket;
@@ -69,11 +69,16 @@ pub fn evaluate(o: &Observations, e: &Expectations) -> Vec<CheckLine> {
         clock_offset(&o.clock_offset_ms, e.clock_offset_max_ms),
         api_key(o),
         permissions(o),
+    ];
+    if let Some(key) = &o.key {
+        lines.push(key_permissions(key));
+    }
+    lines.extend([
         trading_status(o, e),
         position_mode(o, e),
         multi_assets(o, e),
         balance(o, e),
-    ];
+    ]);
     for s in &e.symbols {
         let seen = o.symbols.iter().find(|x| x.symbol == s.symbol);
         lines.extend(symbol_lines(s, seen, &o.rules));
@@ -139,7 +144,71 @@ fn clock_offset(p: &Probe<i64>, max_ms: u64) -> CheckLine {
     }
 }
 
+fn key_permissions(p: &Probe<KeyFacts>) -> CheckLine {
+    let k =
+        match p {
+            Ok(k) => k,
+            Err(e) => return missing(
+                "key_permissions",
+                e,
+                "check preflight.key_permissions_url (the spot host, e.g. https://api.binance.com)",
+            ),
+        };
+    let observed = format!(
+        "enableFutures={} enableWithdrawals={} ipRestrict={}",
+        k.enable_futures, k.enable_withdrawals, k.ip_restrict
+    );
+    if !k.enable_futures {
+        return line(
+            "key_permissions",
+            Status::Fail,
+            observed,
+            "the key lacks 'Enable Futures': edit it in API Management",
+        );
+    }
+    let mut risks = Vec::new();
+    if k.enable_withdrawals {
+        risks.push("withdrawals are enabled: a leaked trading key could move funds; turn 'Enable Withdrawals' off");
+    }
+    if !k.ip_restrict {
+        risks.push("the key is not IP-restricted: anyone holding it can trade from anywhere; restrict it to this host's public IP");
+    }
+    if risks.is_empty() {
+        line(
+            "key_permissions",
+            Status::Pass,
+            observed,
+            "futures on, withdrawals off, IP-restricted",
+        )
+    } else {
+        line("key_permissions", Status::Warn, observed, risks.join("; "))
+    }
+}
+
+/// Which of -2015's three causes the spot host's answer leaves.
+fn narrowed_2015(key: Option<&Probe<KeyFacts>>) -> Option<&'static str> {
+    match key? {
+        Ok(k) if !k.enable_futures => Some("cause (3): the spot host knows the key and this IP, and reports enableFutures=false — enable futures on the key"),
+        Ok(_) => None,
+        Err(ProbeError::Exchange { code: Some(-2015), .. }) => Some("the spot host refused the key as well, so it is cause (1) or (2): the key is gone, or this IP is not whitelisted"),
+        Err(_) => None,
+    }
+}
+
 fn api_key(o: &Observations) -> CheckLine {
+    if let (
+        Err(
+            e @ ProbeError::Exchange {
+                code: Some(-2015), ..
+            },
+        ),
+        Some(narrowed),
+    ) = (&o.account, narrowed_2015(o.key.as_ref()))
+    {
+        let mut l = missing("api_key", e, "");
+        l.detail = format!("{narrowed}. {}", l.detail);
+        return l;
+    }
     match &o.account {
         Ok(_) => line("api_key", Status::Pass, "accepted", "signed GET /fapi/v2/account answered: the key exists, may use futures and this IP is allowed"),
         Err(e) => missing("api_key", e, "check exchange.api_key / api_secret and exchange.venue"),

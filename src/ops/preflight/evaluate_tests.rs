@@ -9,7 +9,8 @@ use rust_decimal_macros::dec;
 use super::evaluate::{bracket_cap, evaluate};
 use super::expect::{check_names, probe_order, Expectations, SymbolExpectation};
 use super::observe::{
-    AccountFacts, Observations, ProbeError, SymbolConfigFacts, SymbolObservation, TestOrderFacts,
+    AccountFacts, KeyFacts, Observations, ProbeError, SymbolConfigFacts, SymbolObservation,
+    TestOrderFacts,
 };
 use super::{CheckLine, Status};
 use crate::domain::rules::{LotFilter, PercentPrice, PriceFilter};
@@ -80,6 +81,7 @@ fn expectations() -> Expectations {
         multi_assets_margin: false,
         allocation_usdt: dec!(1000),
         clock_offset_max_ms: 1000,
+        key_permissions_url: None,
     }
 }
 
@@ -92,6 +94,7 @@ fn healthy() -> Observations {
             can_withdraw: true,
             usdt_available: Some(dec!(5000)),
         }),
+        key: None,
         trading_status: Ok(TradingStatus {
             account_locked: false,
             locked_symbols: vec![],
@@ -187,6 +190,56 @@ fn minus_2015_names_all_three_causes_and_how_to_check_each() {
     assert!(key.detail.contains("(1)") && key.detail.contains("(2)") && key.detail.contains("(3)"));
     assert_eq!(find(&lines, "permissions").observed, "not checked");
     assert_eq!(find(&lines, "balance").observed, "not checked");
+}
+
+fn key(enable_futures: bool, enable_withdrawals: bool, ip_restrict: bool) -> KeyFacts {
+    KeyFacts {
+        enable_futures,
+        enable_withdrawals,
+        ip_restrict,
+    }
+}
+
+fn with_key_check() -> Expectations {
+    let mut e = expectations();
+    e.key_permissions_url = Some(url::Url::parse("https://api.binance.com").unwrap());
+    e
+}
+
+#[test]
+fn key_permissions_pass_only_with_futures_on_withdrawals_off_and_an_ip_whitelist() {
+    let e = with_key_check();
+    let mut o = healthy();
+    let status = |o: &Observations| find(&evaluate(o, &e), "key_permissions").status;
+    o.key = Some(Ok(key(true, false, true)));
+    assert_eq!(status(&o), Status::Pass);
+    let names: Vec<String> = evaluate(&o, &e).into_iter().map(|l| l.name).collect();
+    assert_eq!(names, check_names(&e));
+    o.key = Some(Ok(key(true, true, true)));
+    assert_eq!(status(&o), Status::Warn);
+    o.key = Some(Ok(key(true, false, false)));
+    assert_eq!(status(&o), Status::Warn);
+    o.key = Some(Ok(key(false, false, true)));
+    assert_eq!(status(&o), Status::Fail);
+}
+
+#[test]
+fn the_spot_hosts_answer_narrows_minus_2015_to_its_cause() {
+    let e = with_key_check();
+    let mut o = healthy();
+    o.account = Err(refused(
+        -2015,
+        "Invalid API-key, IP, or permissions for action.",
+    ));
+    o.key = Some(Ok(key(false, false, true)));
+    let detail = find(&evaluate(&o, &e), "api_key").detail.clone();
+    assert!(detail.starts_with("cause (3)"), "{detail}");
+    o.key = Some(Err(refused(
+        -2015,
+        "Invalid API-key, IP, or permissions for action.",
+    )));
+    let detail = find(&evaluate(&o, &e), "api_key").detail.clone();
+    assert!(detail.contains("cause (1) or (2)"), "{detail}");
 }
 
 #[test]

@@ -28,6 +28,8 @@ pub struct Expectations {
     /// Available USDT must cover this.
     pub allocation_usdt: Decimal,
     pub clock_offset_max_ms: u64,
+    /// Where to read the key's own permissions (`/sapi/v1/account/apiRestrictions`), if anywhere.
+    pub key_permissions_url: Option<url::Url>,
 }
 
 impl Expectations {
@@ -59,6 +61,13 @@ impl Expectations {
             multi_assets_margin: s.exchange.multi_assets_margin,
             allocation_usdt: s.budget.allocation_usdt,
             clock_offset_max_ms: s.preflight.clock_offset_max_ms,
+            key_permissions_url: s
+                .preflight
+                .key_permissions_url
+                .as_deref()
+                .map(url::Url::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("preflight.key_permissions_url: {e}"))?,
         })
     }
 }
@@ -70,12 +79,14 @@ pub fn check_names(e: &Expectations) -> Vec<String> {
         "clock_offset",
         "api_key",
         "permissions",
+        "key_permissions",
         "trading_status",
         "position_mode",
         "multi_assets_mode",
         "balance",
     ]
     .iter()
+    .filter(|n| **n != "key_permissions" || e.key_permissions_url.is_some())
     .map(|s| s.to_string())
     .collect();
     for s in &e.symbols {

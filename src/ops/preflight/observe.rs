@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::expect::{probe_order, Expectations, SymbolExpectation};
 use crate::domain::{ClientOrderId, PositionMode, Price, Symbol, SymbolRules};
+use crate::exchange::binance::rest::RestClient;
 use crate::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures};
 use crate::exchange::{ErrorClass, Exchange, ExchangeError, LeverageBracket, TradingStatus};
 
@@ -59,6 +60,14 @@ pub struct AccountFacts {
     pub usdt_available: Option<Decimal>,
 }
 
+/// The key's own settings (`/sapi/v1/account/apiRestrictions`, spot host).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyFacts {
+    pub enable_futures: bool,
+    pub enable_withdrawals: bool,
+    pub ip_restrict: bool,
+}
+
 /// `symbolConfig`: margin type (`CROSSED`/`ISOLATED`) and leverage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SymbolConfigFacts {
@@ -90,6 +99,8 @@ pub struct Observations {
     /// Local minus server, from a fresh `/time` round trip.
     pub clock_offset_ms: Probe<i64>,
     pub account: Probe<AccountFacts>,
+    /// None when `preflight.key_permissions_url` is unset (nothing to ask).
+    pub key: Option<Probe<KeyFacts>>,
     pub trading_status: Probe<TradingStatus>,
     pub position_mode: Probe<PositionMode>,
     pub multi_assets: Probe<bool>,
@@ -108,6 +119,7 @@ impl Observations {
             rest_latency: Err(nc()),
             clock_offset_ms: Err(nc()),
             account: Err(nc()),
+            key: expect.key_permissions_url.as_ref().map(|_| Err(nc())),
             trading_status: Err(nc()),
             position_mode: Err(nc()),
             multi_assets: Err(nc()),
@@ -175,6 +187,9 @@ pub async fn observe(
     })
     .await;
     o.account = timed(deadline, account_facts(&ex)).await;
+    if let Some(url) = &expect.key_permissions_url {
+        o.key = Some(timed(deadline, key_facts(&ex, &cfg, url)).await);
+    }
     o.rules = timed(deadline, async {
         ex.symbol_rules().await.map_err(Into::into)
     })
@@ -205,6 +220,20 @@ async fn account_facts(ex: &BinanceFutures) -> Probe<AccountFacts> {
             .iter()
             .find(|b| b.asset == "USDT")
             .map(|b| crate::exchange::binance::parse::balance(b).available_balance),
+    })
+}
+
+/// The key's settings from the spot host, signed with the same key and clock offset.
+async fn key_facts(ex: &BinanceFutures, cfg: &BinanceConfig, url: &url::Url) -> Probe<KeyFacts> {
+    let mut spot = cfg.clone();
+    spot.rest_url = url.clone();
+    let client = RestClient::new(&spot, AuditBuffer::new(64))?;
+    client.clock.set_offset_ms(ex.rest().clock.offset_ms());
+    let r = client.api_restrictions().await?;
+    Ok(KeyFacts {
+        enable_futures: r.enable_futures,
+        enable_withdrawals: r.enable_withdrawals,
+        ip_restrict: r.ip_restrict,
     })
 }
 

@@ -26,6 +26,9 @@
 //! trading_locked = false               # apiTradingStatus ACCOUNT indicator locked
 //! locked_symbols = []                  # symbols whose apiTradingStatus indicator is locked
 //! ip_restricted = false                # the key's IP whitelist excludes callers: -2015
+//! futures_enabled = true               # the key's "Enable Futures" (off: -2015 on /fapi)
+//! withdrawals_enabled = false          # apiRestrictions enableWithdrawals
+//! ip_whitelist = true                  # apiRestrictions ipRestrict
 //! positions = [ { symbol = "SOLUSDT", side = "SHORT", quantity = "100", entry_price = "180" } ]
 //! [[faults]]               # see `faults::FaultWindow` for every key
 //! from = 0
@@ -115,6 +118,12 @@ struct AccountConfig {
     locked_symbols: Vec<String>,
     #[serde(default)]
     ip_restricted: bool,
+    #[serde(default = "default_true")]
+    futures_enabled: bool,
+    #[serde(default)]
+    withdrawals_enabled: bool,
+    #[serde(default = "default_true")]
+    ip_whitelist: bool,
 }
 
 fn default_true() -> bool {
@@ -179,6 +188,9 @@ fn account_from(i: usize, c: AccountConfig, symbols: &[SymbolSpec]) -> Result<Ac
         trading_locked: c.trading_locked,
         locked_symbols: c.locked_symbols,
         ip_restricted: c.ip_restricted,
+        futures_enabled: c.futures_enabled,
+        withdrawals_enabled: c.withdrawals_enabled,
+        ip_whitelist: c.ip_whitelist,
     };
     for (j, p) in c.positions.into_iter().enumerate() {
         let at = format!("accounts[{i}].positions[{j}]");
@@ -331,6 +343,7 @@ profile = "2025-10-11"
                 trading_locked: true,
                 locked_symbols: vec!["SOLUSDT".into()],
                 ip_restricted: true,
+                ..Permissions::default()
             }
         );
         let bad = text.replace("[\"SOLUSDT\"]", "[\"NOPEUSDT\"]");

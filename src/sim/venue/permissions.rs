@@ -1,8 +1,10 @@
 //! What an account (and its API key) is allowed to do, as a scenario or the admin API
 //! sets it, so preflight's failure modes can be exercised: trading disabled
-//! (`canTrade=false`), API trading locked (apiTradingStatus indicators), and an IP
-//! whitelist that excludes the caller (`-2015` on every keyed call, served by the
-//! request pipeline).
+//! (`canTrade=false`), API trading locked (apiTradingStatus indicators), an IP whitelist
+//! that excludes the caller (`-2015` on every keyed call), a key without futures
+//! permission (`-2015` on `/fapi` keyed calls), and the key's own settings as
+//! `/sapi/v1/account/apiRestrictions` reports them (withdrawals, IP restriction). The
+//! request pipeline enforces the `-2015`s.
 //!
 //! Modelling choice: these flags change what the account REPORTS and who may call; the
 //! venue does not refuse orders because of `can_trade` or a lock (Binance's codes for
@@ -22,6 +24,12 @@ pub struct Permissions {
     pub locked_symbols: Vec<String>,
     /// The key's IP whitelist excludes every caller: keyed calls answer `-2015`.
     pub ip_restricted: bool,
+    /// The key has "Enable Futures": without it `/fapi` keyed calls answer `-2015`.
+    pub futures_enabled: bool,
+    /// The key has "Enable Withdrawals" (apiRestrictions `enableWithdrawals`).
+    pub withdrawals_enabled: bool,
+    /// The key has an IP whitelist (apiRestrictions `ipRestrict`) that admits the caller.
+    pub ip_whitelist: bool,
 }
 
 impl Default for Permissions {
@@ -31,6 +39,9 @@ impl Default for Permissions {
             trading_locked: false,
             locked_symbols: Vec::new(),
             ip_restricted: false,
+            futures_enabled: true,
+            withdrawals_enabled: false,
+            ip_whitelist: true,
         }
     }
 }

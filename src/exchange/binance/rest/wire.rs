@@ -248,6 +248,16 @@ pub struct SymbolConfig {
     pub leverage: u32,
 }
 
+/// `GET /sapi/v1/account/apiRestrictions` (spot host): what the API key itself may do.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiRestrictions {
+    /// The key only answers from whitelisted IPs.
+    pub ip_restrict: bool,
+    pub enable_withdrawals: bool,
+    pub enable_futures: bool,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct ApiTradingStatus {
     #[serde(default)]
