@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::sim::server::state::SimState;
+use crate::sim::venue::{AccountId, Venue};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,16 +54,6 @@ pub async fn set_permissions(
         Ok(b) => b,
         Err(e) => return bad(format!("invalid permissions: {e}")),
     };
-    let hedge = match b.position_mode.as_deref() {
-        None => None,
-        Some("one-way") => Some(false),
-        Some("hedge") => Some(true),
-        Some(other) => {
-            return bad(format!(
-                "position_mode: '{other}' is neither one-way nor hedge"
-            ))
-        }
-    };
     let now = s.clock.wall_ms();
     let mut venue = s.venue();
     let Some((account, _)) = venue.account_by_key(&key) else {
@@ -71,39 +62,9 @@ pub async fn set_permissions(
             json!({ "error": "api_key: no such key" }),
         );
     };
-    if let Some(bad_symbol) = b
-        .locked_symbols
-        .iter()
-        .flatten()
-        .find(|x| venue.symbol(x).is_none())
-    {
-        return bad(format!("locked_symbols: unknown symbol '{bad_symbol}'"));
+    if let Err(msg) = apply(&mut venue, account, b, now) {
+        return bad(msg);
     }
-    if let Some(h) = hedge.filter(|h| {
-        venue
-            .account(account)
-            .is_some_and(|v| v.dual_side_position != *h)
-    }) {
-        if let Err(r) = venue.set_dual_side(account, h) {
-            return bad(format!("position_mode: {} ({})", r.msg, r.code));
-        }
-    }
-    if let Some(on) = b.multi_assets {
-        if let Err(r) = venue.set_multi_assets(account, on, now) {
-            return bad(format!("multi_assets: {} ({})", r.msg, r.code));
-        }
-    }
-    venue.set_permissions(account, |p| {
-        p.can_trade = b.can_trade.unwrap_or(p.can_trade);
-        p.trading_locked = b.trading_locked.unwrap_or(p.trading_locked);
-        p.ip_restricted = b.ip_restricted.unwrap_or(p.ip_restricted);
-        p.futures_enabled = b.futures_enabled.unwrap_or(p.futures_enabled);
-        p.withdrawals_enabled = b.withdrawals_enabled.unwrap_or(p.withdrawals_enabled);
-        p.ip_whitelist = b.ip_whitelist.unwrap_or(p.ip_whitelist);
-        if let Some(list) = b.locked_symbols {
-            p.locked_symbols = list;
-        }
-    });
     let view = venue.account(account);
     let permissions = venue.permissions(account).cloned();
     drop(venue);
@@ -116,4 +77,54 @@ pub async fn set_permissions(
             "multiAssetsMargin": view.as_ref().map(|v| v.multi_assets_margin),
         }),
     )
+}
+
+/// Validates everything first, then changes the modes (the venue's own rules) and flags.
+fn apply(
+    venue: &mut Venue,
+    account: AccountId,
+    b: PermissionsBody,
+    now: i64,
+) -> Result<(), String> {
+    let hedge = match b.position_mode.as_deref() {
+        None => None,
+        Some("one-way") => Some(false),
+        Some("hedge") => Some(true),
+        Some(other) => {
+            return Err(format!(
+                "position_mode: '{other}' is neither one-way nor hedge"
+            ))
+        }
+    };
+    if let Some(x) = b
+        .locked_symbols
+        .iter()
+        .flatten()
+        .find(|x| venue.symbol(x).is_none())
+    {
+        return Err(format!("locked_symbols: unknown symbol '{x}'"));
+    }
+    let current = venue.account(account).map(|v| v.dual_side_position);
+    if let Some(h) = hedge.filter(|h| current != Some(*h)) {
+        venue
+            .set_dual_side(account, h)
+            .map_err(|r| format!("position_mode: {} ({})", r.msg, r.code))?;
+    }
+    if let Some(on) = b.multi_assets {
+        venue
+            .set_multi_assets(account, on, now)
+            .map_err(|r| format!("multi_assets: {} ({})", r.msg, r.code))?;
+    }
+    venue.set_permissions(account, |p| {
+        p.can_trade = b.can_trade.unwrap_or(p.can_trade);
+        p.trading_locked = b.trading_locked.unwrap_or(p.trading_locked);
+        p.ip_restricted = b.ip_restricted.unwrap_or(p.ip_restricted);
+        p.futures_enabled = b.futures_enabled.unwrap_or(p.futures_enabled);
+        p.withdrawals_enabled = b.withdrawals_enabled.unwrap_or(p.withdrawals_enabled);
+        p.ip_whitelist = b.ip_whitelist.unwrap_or(p.ip_whitelist);
+        if let Some(list) = b.locked_symbols {
+            p.locked_symbols = list;
+        }
+    });
+    Ok(())
 }
