@@ -292,8 +292,12 @@ async fn symbol_facts(
         };
     }
     let config = timed(deadline, symbol_config(ex, &s.symbol));
+    // Brackets only matter against a configured max position.
     let brackets = timed(deadline, async {
-        ex.leverage_brackets(&s.symbol).await.map_err(Into::into)
+        match s.max_position_usdt {
+            Some(_) => ex.leverage_brackets(&s.symbol).await.map_err(Into::into),
+            None => Err(ProbeError::NotChecked("no max_position_usdt".into())),
+        }
     });
     let rules = rules.and_then(|all| all.iter().find(|r| r.symbol == s.symbol));
     let test_order = timed(deadline, test_order(ex, rules, mode));
