@@ -294,8 +294,26 @@ impl Settings {
             .try_deserialize()
             .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
         settings.read_secret_files()?;
+        settings.normalise_symbol_sections();
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// `[symbols.<S>]` keys upper-cased. The environment source lower-cases keys
+    /// (`SLUICE__SYMBOLS__SOLUSDT__LEVERAGE` arrives as `solusdt`), so a section spelled
+    /// otherwise than upper case came from the environment, and its fields win.
+    fn normalise_symbol_sections(&mut self) {
+        let mut merged: BTreeMap<String, SymbolSettings> = BTreeMap::new();
+        let (upper, other): (Vec<_>, Vec<_>) = std::mem::take(&mut self.symbols)
+            .into_iter()
+            .partition(|(k, _)| *k == k.to_uppercase());
+        for (name, s) in upper.into_iter().chain(other) {
+            let entry = merged.entry(name.trim().to_uppercase()).or_default();
+            entry.leverage = s.leverage.or(entry.leverage);
+            entry.margin_type = s.margin_type.or(entry.margin_type);
+            entry.max_position_usdt = s.max_position_usdt.or(entry.max_position_usdt);
+        }
+        self.symbols = merged;
     }
 
     fn read_secret_files(&mut self) -> anyhow::Result<()> {
@@ -632,8 +650,29 @@ mod tests {
     }
 
     #[test]
+    fn the_environment_overrides_a_symbol_section_field_by_field() {
+        let dir = dir_with(Some((
+            "sym",
+            "[symbols.SOLUSDT]\nleverage = 10\nmargin_type = \"cross\"\n",
+        )));
+        let s = Settings::load_with_env(
+            dir.path(),
+            env(&[
+                ("SLUICE_ENV", "sym"),
+                ("SLUICE__SYMBOLS__SOLUSDT__LEVERAGE", "5"),
+            ]),
+        )
+        .expect("settings load");
+        assert_eq!(s.symbols.len(), 1, "{:?}", s.symbols);
+        let sol = s.symbols.get("SOLUSDT").expect("SOLUSDT section");
+        assert_eq!(sol.leverage, Some(5));
+        assert_eq!(sol.margin_type, Some(MarginType::Cross));
+    }
+
+    #[test]
     fn a_symbol_section_for_an_untraded_symbol_or_an_unknown_key_is_an_error() {
         let dir = dir_with(Some(("bad", "[symbols.PEPEUSDT]\nleverage = 5\n")));
+        // (Section names are upper-cased on load; errors name them so.)
         let err = Settings::load_with_env(dir.path(), env(&[("SLUICE_ENV", "bad")])).unwrap_err();
         assert!(format!("{err:#}").contains("PEPEUSDT"), "{err:#}");
         let dir = dir_with(Some(("bad", "[symbols.SOLUSDT]\nlev = 5\n")));
