@@ -184,19 +184,20 @@ async fn a_hung_endpoint_is_a_failed_line_at_the_deadline_not_a_hang() {
     let faults =
         "[[faults]]\nendpoints = [\"GET /fapi/v1/apiTradingStatus\"]\nlatency_ms = 30000\n";
     let sim = start(scenario(faults, "")).await;
-    let report = preflight(&sim, &[("SLUICE__PREFLIGHT__CHECK_TIMEOUT_MS", "300")]).await;
+    let report = preflight(&sim, &[("SLUICE__PREFLIGHT__CHECK_TIMEOUT_MS", "1000")]).await;
     assert_only_fails(&report, &["trading_status"]);
     assert_eq!(
         line(&report, "trading_status").observed,
-        "no answer within 300 ms"
+        "no answer within 1000 ms"
     );
 }
 
 #[tokio::test]
 async fn a_clock_offset_beyond_the_bound_fails_the_clock_line() {
-    // The server stamps /time on arrival, then answers 600 ms later: the round trip's
-    // midpoint puts our clock ~300 ms ahead of the server's.
-    let faults = "[[faults]]\nendpoints = [\"GET /fapi/v1/time\"]\nlatency_ms = 600\n";
+    // The server stamps /time on arrival, then answers 1000 ms later: the round trip's
+    // midpoint puts our clock ~500 ms ahead of the server's (at least 200 unless the
+    // request alone took 600 ms to arrive).
+    let faults = "[[faults]]\nendpoints = [\"GET /fapi/v1/time\"]\nlatency_ms = 1000\n";
     let sim = start(scenario(faults, "")).await;
     let report = preflight(&sim, &[("SLUICE__PREFLIGHT__CLOCK_OFFSET_MAX_MS", "200")]).await;
     assert_only_fails(&report, &["clock_offset"]);
