@@ -52,3 +52,43 @@ impl fmt::Display for PreflightReport {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(name: &str, status: Status, observed: &str) -> CheckLine {
+        CheckLine {
+            name: name.into(),
+            status,
+            observed: observed.into(),
+            detail: format!("what to do about {name}"),
+        }
+    }
+
+    #[test]
+    fn only_lines_that_did_not_pass_say_what_to_do_and_the_summary_counts_each_verdict() {
+        let report = PreflightReport {
+            venue: "http://sim/".into(),
+            lines: vec![
+                l("api_key", Status::Pass, "accepted"),
+                l("clock_offset", Status::Warn, "+600 ms (local - server)"),
+                l("balance", Status::Fail, "5 USDT available"),
+            ],
+            notes: vec!["a note".into()],
+        };
+        let text = report.to_string();
+        assert!(!text.contains("what to do about api_key"), "{text}");
+        assert!(text.contains("-> what to do about clock_offset"), "{text}");
+        assert!(text.contains("-> what to do about balance"), "{text}");
+        assert!(
+            text.contains("1 pass, 1 warn, 1 fail: NOT ready to trade"),
+            "{text}"
+        );
+        assert!(text.ends_with("note: a note"), "{text}");
+        assert_eq!(
+            line_text(&report.lines[2]),
+            "fail  balance: 5 USDT available — what to do about balance"
+        );
+    }
+}
