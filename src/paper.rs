@@ -92,28 +92,14 @@ async fn use_paper_database(settings: &mut Settings) -> anyhow::Result<()> {
 }
 
 /// `sluice run --paper`, first half: the paper ledger, the demo simulator on a loopback
-/// port, and `settings` pointed at both. The caller runs the daemon, then shuts `sim` down.
+/// port, and `settings` pointed at both. The caller (`commands::run_daemon`) runs
+/// preflight and the daemon against them, then shuts `sim` down.
 pub async fn prepare(settings: &mut Settings) -> anyhow::Result<SimHandle> {
     use_paper_database(settings).await?;
     let sim = start_simulator(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     tracing::info!(simulator = %sim.base_url(), "paper mode: simulator holds SHORT {DEMO_SHORT_QTY} SOLUSDT with a hidden MARKET cap of 400");
     point_at(settings, &sim);
     Ok(sim)
-}
-
-/// `sluice run --paper` without preflight: [`prepare`], then the normal daemon (real
-/// adapter, real ledger) against the simulator, until `shutdown`.
-pub async fn run(
-    mut settings: Settings,
-    shutdown: crate::shutdown::Shutdown,
-) -> anyhow::Result<()> {
-    let sim = prepare(&mut settings).await?;
-    let result = match crate::startup::Application::build(settings).await {
-        Ok(app) => app.run_until_stopped(shutdown).await,
-        Err(e) => Err(e),
-    };
-    sim.shutdown().await;
-    result
 }
 
 #[cfg(test)]
