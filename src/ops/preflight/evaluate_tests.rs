@@ -254,6 +254,18 @@ fn a_bad_signature_blames_the_secret_and_a_bad_key_format_the_key() {
 }
 
 #[test]
+fn a_symbol_that_is_not_trading_fails_its_filters_line_with_the_status() {
+    let mut o = healthy();
+    let mut settling = rules("SOLUSDT");
+    settling.status = "SETTLING".into();
+    o.rules = Ok(vec![settling]);
+    assert_eq!(
+        verdict(&o, "filters:SOLUSDT"),
+        (Status::Fail, "status SETTLING".into())
+    );
+}
+
+#[test]
 fn a_timeout_is_a_failed_line_saying_how_long_it_waited() {
     let mut o = healthy();
     o.multi_assets = Err(ProbeError::Timeout { after_ms: 5000 });

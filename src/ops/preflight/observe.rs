@@ -3,8 +3,10 @@
 //! Every probe runs under the same deadline; a probe past it is
 //! [`ProbeError::Timeout`]. Probes that depend on an earlier one that failed are not
 //! sent ([`ProbeError::NotChecked`]): an unreachable venue is one failed line and a
-//! list of "not checked", not twenty timeouts. Independent probes run concurrently, so
-//! a hung venue costs about two deadlines in all.
+//! list of "not checked", not twenty timeouts. Independent probes run concurrently, in
+//! five bounded stages (connect, ping, {clock, account, key, rules}, the account-level
+//! probes, the per-symbol probes), so a venue that hangs costs at most five deadlines and,
+//! when only keyed calls hang, three.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -182,18 +184,23 @@ pub async fn observe(
     // From here on, a fact nobody could ask for is missing because the key was refused.
     let mut o = Observations::not_checked(KEY_REFUSED, expect);
     o.rest_latency = rest_latency;
-    o.clock_offset_ms = timed(deadline, async {
-        ex.rest().sync_clock().await.map_err(ProbeError::from)
-    })
-    .await;
-    o.account = timed(deadline, account_facts(&ex)).await;
-    if let Some(url) = &expect.key_permissions_url {
-        o.key = Some(timed(deadline, key_facts(&ex, &cfg, url)).await);
-    }
-    o.rules = timed(deadline, async {
-        ex.symbol_rules().await.map_err(Into::into)
-    })
-    .await;
+    // The adapter measured the clock when it connected: the key probe may sign meanwhile.
+    let key = async {
+        match &expect.key_permissions_url {
+            Some(url) => Some(timed(deadline, key_facts(&ex, &cfg, url)).await),
+            None => None,
+        }
+    };
+    (o.clock_offset_ms, o.account, o.key, o.rules) = tokio::join!(
+        timed(deadline, async {
+            ex.rest().sync_clock().await.map_err(ProbeError::from)
+        }),
+        timed(deadline, account_facts(&ex)),
+        key,
+        timed(deadline, async {
+            ex.symbol_rules().await.map_err(Into::into)
+        }),
+    );
     if !o.account.as_ref().is_err_and(is_auth) {
         signed_facts(&ex, &cfg, expect, deadline, &mut o).await;
     }
