@@ -55,6 +55,9 @@ pub enum Command {
     ExchangeInfo(ExchangeInfoArgs),
     /// Print the account, balances and positions as the exchange reports them (read-only).
     Account(JsonFlag),
+    /// Check the key, permissions, clock, account modes, leverage, balance, filters, test
+    /// orders and the user stream before trading (exit 0 ready, 1 a check failed).
+    Preflight(JsonFlag),
     /// Compare the ledger with the exchange; dry-run unless --fix --confirm (never trades).
     Reconcile(crate::ops::reconcile::ReconcileArgs),
     /// The evidence report: attempts, rejections by code, latency, per minute and symbol.
@@ -218,6 +221,9 @@ pub struct RunArgs {
     /// Trade against an in-process simulator instead of the configured exchange.
     #[arg(long)]
     pub paper: bool,
+    /// Start trading without the preflight checks (logged loudly, naming every skipped check).
+    #[arg(long)]
+    pub skip_preflight: bool,
 }
 
 #[derive(Debug, Args)]

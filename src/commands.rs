@@ -125,6 +125,20 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
             print_report(&report, args.json)?;
             Ok(Outcome::Ok)
         }
+        Command::Preflight(args) => {
+            let settings = load(&cli, format_override)?;
+            let report = crate::ops::preflight::run(&settings).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report.lines)?);
+            } else {
+                println!("{report}");
+            }
+            Ok(if report.passed() {
+                Outcome::Ok
+            } else {
+                Outcome::Findings
+            })
+        }
         Command::Reconcile(args) => {
             let settings = load(&cli, format_override)?;
             let ledger = connect_ledger(&settings).await?;
@@ -190,16 +204,53 @@ async fn control_command(client: &Client, command: &Command) -> anyhow::Result<O
     }
 }
 
-/// `sluice run`: migrate, serve the control API, until SIGINT/SIGTERM.
-async fn run_daemon(settings: Settings, args: &RunArgs) -> anyhow::Result<Outcome> {
+/// `sluice run`: preflight, then migrate and serve the control API (and trade, with
+/// credentials) until SIGINT/SIGTERM. Any failed preflight check refuses the start.
+async fn run_daemon(mut settings: Settings, args: &RunArgs) -> anyhow::Result<Outcome> {
     let (trigger, shutdown) = crate::shutdown::channel();
     tokio::spawn(async move {
         crate::shutdown::os_signal().await;
         trigger.trigger();
     });
-    if args.paper {
-        crate::paper::run(settings, shutdown).await?;
-        return Ok(Outcome::Ok);
+    let sim = if args.paper {
+        Some(crate::paper::prepare(&mut settings).await?)
+    } else {
+        None
+    };
+    let outcome = start_if_preflight_passes(settings, args, shutdown).await;
+    if let Some(sim) = sim {
+        sim.shutdown().await;
+    }
+    outcome
+}
+
+/// The gate in front of the executor: without credentials the daemon serves the control
+/// API only (nothing to check); otherwise the ledger must be reachable and preflight must
+/// pass (or be skipped, loudly) before the application, and so the executor, is built.
+async fn start_if_preflight_passes(
+    settings: Settings,
+    args: &RunArgs,
+    shutdown: crate::shutdown::Shutdown,
+) -> anyhow::Result<Outcome> {
+    let has_credentials =
+        settings.exchange.api_key.is_some() && settings.exchange.api_secret.is_some();
+    if has_credentials {
+        use crate::ops::preflight::{gate, render::line_text, Gate};
+        // The ledger first: an unreachable database is a start error (exit 2) whatever
+        // the exchange says, and is reported before any exchange check.
+        drop(connect_ledger(&settings).await?);
+        if let Gate::Refused(report) = gate(&settings, args.skip_preflight).await? {
+            let failing: Vec<String> = report.failed().map(line_text).collect();
+            tracing::error!(
+                failed = failing.len(),
+                "preflight failed: refusing to trade"
+            );
+            eprintln!(
+                "preflight failed; sluice will not trade. Fix these (`sluice preflight` shows every check), or start with --skip-preflight at your own risk:\n{}",
+                failing.join("\n")
+            );
+            return Ok(Outcome::Findings);
+        }
     }
     let app = crate::startup::Application::build(settings).await?;
     app.run_until_stopped(shutdown).await?;

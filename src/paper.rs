@@ -91,20 +91,15 @@ async fn use_paper_database(settings: &mut Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `sluice run --paper`: the demo simulator on a loopback port, then the normal daemon
-/// (real adapter, real ledger) against it, until `shutdown`.
-pub async fn run(
-    mut settings: Settings,
-    shutdown: crate::shutdown::Shutdown,
-) -> anyhow::Result<()> {
-    use_paper_database(&mut settings).await?;
+/// `sluice run --paper`, first half: the paper ledger, the demo simulator on a loopback
+/// port, and `settings` pointed at both. The caller (`commands::run_daemon`) runs
+/// preflight and the daemon against them, then shuts `sim` down.
+pub async fn prepare(settings: &mut Settings) -> anyhow::Result<SimHandle> {
+    use_paper_database(settings).await?;
     let sim = start_simulator(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     tracing::info!(simulator = %sim.base_url(), "paper mode: simulator holds SHORT {DEMO_SHORT_QTY} SOLUSDT with a hidden MARKET cap of 400");
-    point_at(&mut settings, &sim);
-    let app = crate::startup::Application::build(settings).await?;
-    let result = app.run_until_stopped(shutdown).await;
-    sim.shutdown().await;
-    result
+    point_at(settings, &sim);
+    Ok(sim)
 }
 
 #[cfg(test)]

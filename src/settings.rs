@@ -5,7 +5,7 @@
 //! (the API secret, the control-API token) come only from the environment or a
 //! `*_file` path, never from a config file, and print as `[redacted]` everywhere.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -74,6 +74,11 @@ fn de_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
     }
 }
 
+/// An optional decimal, with the same rules as [`de_decimal`].
+fn de_opt_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+    de_decimal(d).map(Some)
+}
+
 fn de_string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -116,6 +121,65 @@ pub struct Settings {
     pub budget: BudgetSettings,
     pub daemon: DaemonSettings,
     pub telemetry: TelemetrySettings,
+    /// What `sluice preflight` (and the daemon at start) allows.
+    #[serde(default)]
+    pub preflight: PreflightSettings,
+    /// Per-symbol expectations (`[symbols.SOLUSDT]`), all optional; preflight checks
+    /// the account against each one that is set.
+    #[serde(default)]
+    pub symbols: BTreeMap<String, SymbolSettings>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PreflightSettings {
+    /// |local - server| clock offset above this fails (warns above half of it).
+    pub clock_offset_max_ms: u64,
+    /// Each check's deadline: a hung exchange is a failed line, not a hang.
+    pub check_timeout_ms: u64,
+    /// The SPOT REST host that serves `/sapi/v1/account/apiRestrictions` for this key
+    /// (mainnet: `https://api.binance.com`); unset = the key's own withdrawal and IP
+    /// settings are not checked (the futures testnet has no such host).
+    pub key_permissions_url: Option<String>,
+}
+
+impl Default for PreflightSettings {
+    fn default() -> Self {
+        PreflightSettings {
+            clock_offset_max_ms: 1000,
+            check_timeout_ms: 5000,
+            key_permissions_url: None,
+        }
+    }
+}
+
+/// The margin type a symbol must be in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MarginType {
+    Cross,
+    Isolated,
+}
+
+impl MarginType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarginType::Cross => "cross",
+            MarginType::Isolated => "isolated",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SymbolSettings {
+    /// The leverage the symbol must be set to (1..=125).
+    pub leverage: Option<u32>,
+    pub margin_type: Option<MarginType>,
+    /// The largest position notional sluice may hold (USDT): it must fit the leverage
+    /// bracket of `leverage`.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub max_position_usdt: Option<Decimal>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -148,6 +212,9 @@ pub struct ExchangeSettings {
     pub risk_reserve_share: Decimal,
     /// The position mode the account is expected to be in: `one-way` or `hedge`.
     pub position_mode: String,
+    /// Whether the account must be in multi-assets margin mode (preflight checks it).
+    #[serde(default)]
+    pub multi_assets_margin: bool,
     /// Symbols sluice trades; preflight checks each. A TOML list, or a
     /// comma-separated string in the environment (`SLUICE__EXCHANGE__SYMBOLS=BTCUSDT,SOLUSDT`).
     #[serde(deserialize_with = "de_string_list")]
@@ -243,8 +310,26 @@ impl Settings {
             .try_deserialize()
             .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
         settings.read_secret_files()?;
+        settings.normalise_symbol_sections();
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// `[symbols.<S>]` keys upper-cased. The environment source lower-cases keys
+    /// (`SLUICE__SYMBOLS__SOLUSDT__LEVERAGE` arrives as `solusdt`), so a section spelled
+    /// otherwise than upper case came from the environment, and its fields win.
+    fn normalise_symbol_sections(&mut self) {
+        let mut merged: BTreeMap<String, SymbolSettings> = BTreeMap::new();
+        let (upper, other): (Vec<_>, Vec<_>) = std::mem::take(&mut self.symbols)
+            .into_iter()
+            .partition(|(k, _)| *k == k.to_uppercase());
+        for (name, s) in upper.into_iter().chain(other) {
+            let entry = merged.entry(name.trim().to_uppercase()).or_default();
+            entry.leverage = s.leverage.or(entry.leverage);
+            entry.margin_type = s.margin_type.or(entry.margin_type);
+            entry.max_position_usdt = s.max_position_usdt.or(entry.max_position_usdt);
+        }
+        self.symbols = merged;
     }
 
     fn read_secret_files(&mut self) -> anyhow::Result<()> {
@@ -270,6 +355,10 @@ impl Settings {
         for (key, url) in [
             ("exchange.rest_url", &self.exchange.rest_url),
             ("exchange.ws_url", &self.exchange.ws_url),
+            (
+                "preflight.key_permissions_url",
+                &self.preflight.key_permissions_url,
+            ),
         ] {
             if let Some(u) = url {
                 url::Url::parse(u)
@@ -298,6 +387,34 @@ impl Settings {
         }
         for s in &self.exchange.symbols {
             crate::domain::Symbol::new(s).map_err(|e| anyhow::anyhow!("exchange.symbols: {e}"))?;
+        }
+        self.validate_preflight()
+    }
+
+    fn validate_preflight(&self) -> anyhow::Result<()> {
+        if self.preflight.clock_offset_max_ms == 0 || self.preflight.check_timeout_ms == 0 {
+            bail!("preflight.clock_offset_max_ms and preflight.check_timeout_ms: must be positive");
+        }
+        let traded: Vec<String> = self
+            .exchange
+            .symbols
+            .iter()
+            .map(|s| s.trim().to_uppercase())
+            .collect();
+        for (name, s) in &self.symbols {
+            if !traded.contains(&name.trim().to_uppercase()) {
+                bail!("symbols.{name}: not one of exchange.symbols {traded:?}");
+            }
+            if let Some(l) = s.leverage {
+                if !(1..=125).contains(&l) {
+                    bail!("symbols.{name}.leverage: must be 1..=125, got {l}");
+                }
+            }
+            if let Some(m) = s.max_position_usdt {
+                if m <= Decimal::ZERO {
+                    bail!("symbols.{name}.max_position_usdt: must be positive, got {m}");
+                }
+            }
         }
         Ok(())
     }
@@ -553,5 +670,60 @@ mod tests {
             Settings::load_with_env(dir.path(), env(&[("SLUICE__EXCHANGE__VENUE", "custom")]))
                 .unwrap_err();
         assert!(format!("{err:#}").contains("exchange.venue"));
+    }
+
+    #[test]
+    fn per_symbol_expectations_load_with_money_as_strings() {
+        let dir = dir_with(Some((
+            "sym",
+            "[symbols.SOLUSDT]\nleverage = 10\nmargin_type = \"isolated\"\nmax_position_usdt = \"50000.5\"\n",
+        )));
+        let s = Settings::load_with_env(dir.path(), env(&[("SLUICE_ENV", "sym")]))
+            .expect("settings load");
+        let sol = s.symbols.get("SOLUSDT").expect("SOLUSDT section");
+        assert_eq!(sol.leverage, Some(10));
+        assert_eq!(sol.margin_type, Some(MarginType::Isolated));
+        assert_eq!(
+            sol.max_position_usdt.map(|d| d.to_string()),
+            Some("50000.5".into())
+        );
+        assert_eq!(s.preflight.clock_offset_max_ms, 1000);
+    }
+
+    #[test]
+    fn the_environment_overrides_a_symbol_section_field_by_field() {
+        let dir = dir_with(Some((
+            "sym",
+            "[symbols.SOLUSDT]\nleverage = 10\nmargin_type = \"cross\"\n",
+        )));
+        let s = Settings::load_with_env(
+            dir.path(),
+            env(&[
+                ("SLUICE_ENV", "sym"),
+                ("SLUICE__SYMBOLS__SOLUSDT__LEVERAGE", "5"),
+            ]),
+        )
+        .expect("settings load");
+        assert_eq!(s.symbols.len(), 1, "{:?}", s.symbols);
+        let sol = s.symbols.get("SOLUSDT").expect("SOLUSDT section");
+        assert_eq!(sol.leverage, Some(5));
+        assert_eq!(sol.margin_type, Some(MarginType::Cross));
+    }
+
+    #[test]
+    fn a_symbol_section_for_an_untraded_symbol_or_an_unknown_key_is_an_error() {
+        let dir = dir_with(Some(("bad", "[symbols.PEPEUSDT]\nleverage = 5\n")));
+        // (Section names are upper-cased on load; errors name them so.)
+        let err = Settings::load_with_env(dir.path(), env(&[("SLUICE_ENV", "bad")])).unwrap_err();
+        assert!(format!("{err:#}").contains("PEPEUSDT"), "{err:#}");
+        let dir = dir_with(Some(("bad", "[symbols.SOLUSDT]\nlev = 5\n")));
+        let err = Settings::load_with_env(dir.path(), env(&[("SLUICE_ENV", "bad")])).unwrap_err();
+        assert!(format!("{err:#}").contains("lev"), "{err:#}");
+        let dir = dir_with(Some(("bad", "[symbols.SOLUSDT]\nleverage = 500\n")));
+        let err = Settings::load_with_env(dir.path(), env(&[("SLUICE_ENV", "bad")])).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("symbols.SOLUSDT.leverage"),
+            "{err:#}"
+        );
     }
 }

@@ -73,6 +73,14 @@ pub fn floor_to_step(value: Decimal, step: Decimal) -> Decimal {
     ((value / step).floor() * step).normalize()
 }
 
+/// Round `value` up to a multiple of `step` (no-op when step is zero).
+pub fn ceil_to_step(value: Decimal, step: Decimal) -> Decimal {
+    if step.is_zero() {
+        return value;
+    }
+    ((value / step).ceil() * step).normalize()
+}
+
 /// Round `value` to the nearest multiple of `step` (half away from zero).
 pub fn round_to_step(value: Decimal, step: Decimal) -> Decimal {
     if step.is_zero() {
@@ -100,6 +108,12 @@ mod tests {
     fn floor_to_step_never_rounds_up() {
         assert_eq!(floor_to_step(dec!(8486.849), dec!(0.01)), dec!(8486.84));
         assert_eq!(floor_to_step(dec!(0.0009), dec!(0.001)), dec!(0));
+    }
+
+    #[test]
+    fn ceil_to_step_never_rounds_down() {
+        assert_eq!(ceil_to_step(dec!(0.0401), dec!(0.001)), dec!(0.041));
+        assert_eq!(ceil_to_step(dec!(5), dec!(1)), dec!(5));
     }
 
     #[test]

@@ -5,5 +5,6 @@ pub mod account;
 pub mod demo;
 pub mod doctor;
 pub mod exchange_info;
+pub mod preflight;
 pub mod reconcile;
 pub mod report;

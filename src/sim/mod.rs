@@ -6,10 +6,11 @@
 //! - [`scenario`]: what a run starts from (TOML), [`faults`]: injected failures.
 //! - [`auth`], [`params`], [`ratelimit`], [`error`]: the request pipeline's pure parts.
 //! - [`server`]: the axum REST router and the shared state; [`ws`]: user and market streams;
-//!   [`admin`]: `/sim/*`.
+//!   [`admin`]: `/sim/*` ([`admin_permissions`]: account flags for preflight's failure modes).
 //! - [`clock`]: wall time for the exchange, scaled scenario time for every duration.
 
 pub mod admin;
+pub mod admin_permissions;
 pub mod auth;
 pub mod clock;
 pub mod error;

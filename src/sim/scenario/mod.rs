@@ -21,6 +21,14 @@
 //! api_key = "..."  api_secret = "..."  usdt = "100000"
 //! position_mode = "one-way"            # or "hedge"
 //! leverage = 20                        # default leverage for every symbol
+//! multi_assets = false                 # multi-assets margin mode
+//! can_trade = true                     # canTrade as the account endpoints report it
+//! trading_locked = false               # apiTradingStatus ACCOUNT indicator locked
+//! locked_symbols = []                  # symbols whose apiTradingStatus indicator is locked
+//! ip_restricted = false                # the key's IP whitelist excludes callers: -2015
+//! futures_enabled = true               # the key's "Enable Futures" (off: -2015 on /fapi)
+//! withdrawals_enabled = false          # apiRestrictions enableWithdrawals
+//! ip_whitelist = true                  # apiRestrictions ipRestrict
 //! positions = [ { symbol = "SOLUSDT", side = "SHORT", quantity = "100", entry_price = "180" } ]
 //! [[faults]]               # see `faults::FaultWindow` for every key
 //! from = 0
@@ -35,7 +43,7 @@ use serde::Deserialize;
 
 use crate::sim::faults::FaultWindow;
 use crate::sim::ratelimit::RateLimitConfig;
-use crate::sim::venue::{AccountSpec, PositionSpec, SymbolSpec};
+use crate::sim::venue::{AccountSpec, Permissions, PositionSpec, SymbolSpec};
 
 mod symbols;
 use symbols::{symbols_from, SymbolConfig};
@@ -100,6 +108,26 @@ struct AccountConfig {
     leverage: u32,
     #[serde(default)]
     positions: Vec<PositionConfig>,
+    #[serde(default)]
+    multi_assets: bool,
+    #[serde(default = "default_true")]
+    can_trade: bool,
+    #[serde(default)]
+    trading_locked: bool,
+    #[serde(default)]
+    locked_symbols: Vec<String>,
+    #[serde(default)]
+    ip_restricted: bool,
+    #[serde(default = "default_true")]
+    futures_enabled: bool,
+    #[serde(default)]
+    withdrawals_enabled: bool,
+    #[serde(default = "default_true")]
+    ip_whitelist: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_mode() -> String {
@@ -145,6 +173,25 @@ fn account_from(i: usize, c: AccountConfig, symbols: &[SymbolSpec]) -> Result<Ac
     let mut spec = AccountSpec::new(&c.api_key, &c.api_secret, c.usdt);
     spec.hedge_mode = hedge;
     spec.leverage = c.leverage;
+    spec.multi_assets = c.multi_assets;
+    if let Some(bad) = c
+        .locked_symbols
+        .iter()
+        .find(|x| !symbols.iter().any(|s| &s.name == *x))
+    {
+        return Err(format!(
+            "accounts[{i}].locked_symbols: unknown symbol '{bad}'"
+        ));
+    }
+    spec.permissions = Permissions {
+        can_trade: c.can_trade,
+        trading_locked: c.trading_locked,
+        locked_symbols: c.locked_symbols,
+        ip_restricted: c.ip_restricted,
+        futures_enabled: c.futures_enabled,
+        withdrawals_enabled: c.withdrawals_enabled,
+        ip_whitelist: c.ip_whitelist,
+    };
     for (j, p) in c.positions.into_iter().enumerate() {
         let at = format!("accounts[{i}].positions[{j}]");
         if !symbols.iter().any(|s| s.name == p.symbol) {
@@ -279,6 +326,30 @@ profile = "2025-10-11"
         assert_eq!(a.positions[0].amount, dec!(-100));
         assert_eq!(a.positions[0].position_side, "BOTH");
         assert!(s.faults[0].reduce_only_4118 > 0.0);
+    }
+
+    #[test]
+    fn account_permissions_and_multi_assets_come_from_the_scenario() {
+        let text = FULL.replace(
+            "position_mode = \"one-way\"",
+            "position_mode = \"one-way\"\nmulti_assets = true\ncan_trade = false\ntrading_locked = true\nlocked_symbols = [\"SOLUSDT\"]\nip_restricted = true",
+        );
+        let a = &Scenario::from_toml_str(&text).unwrap().accounts[0];
+        assert!(a.multi_assets);
+        assert_eq!(
+            a.permissions,
+            Permissions {
+                can_trade: false,
+                trading_locked: true,
+                locked_symbols: vec!["SOLUSDT".into()],
+                ip_restricted: true,
+                ..Permissions::default()
+            }
+        );
+        let bad = text.replace("[\"SOLUSDT\"]", "[\"NOPEUSDT\"]");
+        assert!(Scenario::from_toml_str(&bad)
+            .unwrap_err()
+            .starts_with("accounts[0].locked_symbols"));
     }
 
     #[test]

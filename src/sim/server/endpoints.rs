@@ -1,5 +1,6 @@
 //! The endpoint table: method, path, security type, IP weight, order-counter cost and
-//! handler for every `/fapi` route the simulator serves (weights from reference §2).
+//! handler for every `/fapi` route the simulator serves (weights from reference §2), plus
+//! the one spot-host route preflight reads (`/sapi/v1/account/apiRestrictions`).
 
 use crate::sim::error::ApiError;
 use crate::sim::params::Params;
@@ -303,6 +304,14 @@ pub static ENDPOINTS: &[Endpoint] = &[
         w1_or_10,
         (0, 0),
         acct::api_trading_status
+    ),
+    ep!(
+        "GET",
+        "/sapi/v1/account/apiRestrictions",
+        Signed,
+        w1,
+        (0, 0),
+        crate::sim::server::handlers_key::api_restrictions
     ),
     ep!(
         "GET",

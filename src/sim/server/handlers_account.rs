@@ -152,10 +152,37 @@ pub fn leverage_bracket(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     }
 }
 
-pub fn api_trading_status(_: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+/// Indicators only for what is locked (Binance lists the triggered ones).
+pub fn api_trading_status(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+    let permissions = s
+        .venue()
+        .permissions(ctx.account)
+        .cloned()
+        .ok_or_else(ApiError::rejected_key)?;
+    let symbol = ctx.params.opt("symbol");
+    let mut indicators = JsonObj::new();
+    if permissions.trading_locked {
+        indicators.raw("ACCOUNT", &array([locked_indicator("TMV", ctx.wall_ms)]));
+    }
+    for sym in &permissions.locked_symbols {
+        if symbol.is_none_or(|x| x == sym) {
+            indicators.raw(sym, &array([locked_indicator("UFR", ctx.wall_ms)]));
+        }
+    }
     let mut j = JsonObj::new();
-    j.raw("indicators", "{}").int("updateTime", ctx.wall_ms);
+    j.raw("indicators", &indicators.finish())
+        .int("updateTime", ctx.wall_ms);
     Ok(j.finish())
+}
+
+fn locked_indicator(name: &str, now_ms: i64) -> String {
+    let mut j = JsonObj::new();
+    j.bool("isLocked", true)
+        .int("plannedRecoverTime", now_ms + 10 * 60 * 1000)
+        .str("indicator", name)
+        .raw("value", "0.99")
+        .raw("triggerValue", "0.99");
+    j.finish()
 }
 
 pub fn rate_limit_order(s: &SimState, _: &Ctx) -> Result<String, ApiError> {

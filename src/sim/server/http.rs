@@ -28,6 +28,10 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/sim/marks", post(admin::set_mark))
         .route("/sim/accounts/{api_key}/revoke", post(admin::revoke))
         .route("/sim/accounts/{api_key}/rotate", post(admin::rotate))
+        .route(
+            "/sim/accounts/{api_key}/permissions",
+            post(crate::sim::admin_permissions::set_permissions),
+        )
         .route("/private/ws/{key}", any(ws::private_ws_path))
         .route("/private/ws", any(ws::private_ws_query))
         .route("/private/stream", any(ws::private_stream))

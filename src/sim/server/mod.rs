@@ -3,6 +3,7 @@
 
 pub mod endpoints;
 pub mod handlers_account;
+pub mod handlers_key;
 pub mod handlers_market;
 pub mod handlers_trade;
 pub mod http;

@@ -167,6 +167,13 @@ fn authenticate(
         let (a, s) = venue
             .account_by_key(key)
             .ok_or_else(ApiError::rejected_key)?;
+        // An IP whitelist that excludes the caller: Binance answers -2015 for any keyed call.
+        // Without "Enable Futures" the key exists (spot answers) but /fapi refuses it alike.
+        let futures_refused = req.path.starts_with("/fapi/")
+            && venue.permissions(a).is_some_and(|p| !p.futures_enabled);
+        if futures_refused || venue.permissions(a).is_some_and(|p| p.ip_restricted) {
+            return Err(ApiError::rejected_key());
+        }
         (a, s.to_owned())
     };
     if security == Security::Signed {

@@ -29,6 +29,7 @@ pub(crate) struct Account {
     pub realized_total: Decimal,
     pub commission_total: Decimal,
     pub update_time: i64,
+    pub permissions: super::Permissions,
 }
 
 impl Account {
@@ -73,6 +74,7 @@ impl Account {
             realized_total: Decimal::ZERO,
             commission_total: Decimal::ZERO,
             update_time: now_ms,
+            permissions: spec.permissions.clone(),
         }
     }
 
@@ -267,7 +269,7 @@ impl Venue {
         Some(AccountView {
             account: a,
             fee_tier: 0,
-            can_trade: true,
+            can_trade: account.permissions.can_trade,
             can_deposit: true,
             can_withdraw: true,
             dual_side_position: account.hedge,

@@ -48,6 +48,7 @@ mod execution;
 mod filters;
 mod market;
 mod order;
+mod permissions;
 mod placement;
 mod position;
 mod reject;
@@ -69,6 +70,7 @@ pub use events::{
     UserEvent,
 };
 pub use order::{NewOrder, OrderView};
+pub use permissions::Permissions;
 pub use reject::Reject;
 pub use spec::{AccountSpec, Bracket, PositionSpec, SymbolSpec};
 pub use types::{ExecType, OrderStatus, OrderType, PositionSide, Side, TimeInForce};

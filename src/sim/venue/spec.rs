@@ -272,6 +272,8 @@ pub struct AccountSpec {
     /// Leverage for every symbol unless `leverage_overrides` names it.
     pub leverage: u32,
     pub leverage_overrides: Vec<(String, u32)>,
+    /// canTrade, trading locks, IP restriction.
+    pub permissions: super::Permissions,
 }
 
 impl std::fmt::Debug for AccountSpec {
@@ -285,6 +287,7 @@ impl std::fmt::Debug for AccountSpec {
             .field("positions", &self.positions)
             .field("leverage", &self.leverage)
             .field("leverage_overrides", &self.leverage_overrides)
+            .field("permissions", &self.permissions)
             .finish()
     }
 }
@@ -301,6 +304,7 @@ impl AccountSpec {
             positions: Vec::new(),
             leverage: 20,
             leverage_overrides: Vec::new(),
+            permissions: super::Permissions::default(),
         }
     }
 }

@@ -210,6 +210,22 @@ impl RestClient {
         self.call(&req).await
     }
 
+    /// `GET /fapi/v1/symbolConfig` for one symbol: margin type and leverage.
+    pub async fn symbol_config(
+        &self,
+        symbol: &Symbol,
+    ) -> Result<Vec<wire::SymbolConfig>, ExchangeError> {
+        let req = signed(Method::GET, "/fapi/v1/symbolConfig", 5).param("symbol", symbol.as_str());
+        self.call(&req).await
+    }
+
+    /// `GET /sapi/v1/account/apiRestrictions`: served by the SPOT host only, so call it on
+    /// a client whose base is that host (`api.binance.com` for mainnet keys).
+    pub async fn api_restrictions(&self) -> Result<wire::ApiRestrictions, ExchangeError> {
+        self.call(&signed(Method::GET, "/sapi/v1/account/apiRestrictions", 1))
+            .await
+    }
+
     pub async fn api_trading_status(&self) -> Result<wire::ApiTradingStatus, ExchangeError> {
         self.call(&signed(Method::GET, "/fapi/v1/apiTradingStatus", 10))
             .await

@@ -238,6 +238,26 @@ pub enum BracketsReply {
     One(SymbolBrackets),
 }
 
+/// One row of `GET /fapi/v1/symbolConfig`: the symbol's margin type and leverage.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SymbolConfig {
+    pub symbol: String,
+    /// `CROSSED` or `ISOLATED`.
+    pub margin_type: String,
+    pub leverage: u32,
+}
+
+/// `GET /sapi/v1/account/apiRestrictions` (spot host): what the API key itself may do.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiRestrictions {
+    /// The key only answers from whitelisted IPs.
+    pub ip_restrict: bool,
+    pub enable_withdrawals: bool,
+    pub enable_futures: bool,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct ApiTradingStatus {
     #[serde(default)]

@@ -1,0 +1,147 @@
+//! `sluice preflight [--json]`: the pre-trading check protocol seed 000 asked for. One
+//! line per check — `pass`, `warn` or `fail` — with what was observed and, unless it
+//! passed, what to do about it. `sluice run` runs the same checks and refuses to trade
+//! on any `fail`.
+//!
+//! Shape: [`observe`] gathers facts from the venue (I/O, every probe under a deadline,
+//! so a hung exchange becomes a failed line, never a hang); [`evaluate`] turns facts
+//! and [`Expectations`] (from the settings) into lines, purely; [`render`] prints them.
+//!
+//! Invariants: preflight places no order (the test order goes to `/order/test`, which
+//! never reaches matching), changes no account setting, and deletes no listenKey (the
+//! account has one, shared with any other client on it — a hot standby's active peer).
+
+pub mod evaluate;
+mod evaluate_symbol;
+pub mod expect;
+pub mod observe;
+mod observe_stream;
+pub mod render;
+
+#[cfg(test)]
+mod evaluate_tests;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use evaluate::evaluate;
+pub use expect::{Expectations, SymbolExpectation};
+pub use observe::{Observations, ProbeError};
+
+use crate::settings::Settings;
+
+/// A check's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+        }
+    }
+}
+
+/// One line of the checklist. `name` is stable (`test_order:SOLUSDT`): scripts key on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckLine {
+    pub name: String,
+    pub status: Status,
+    /// What the venue said (a value, or the exchange's own error code and message).
+    pub observed: String,
+    /// On warn/fail: what it means and what to do. On pass: what was compared.
+    pub detail: String,
+}
+
+/// The checklist, in a fixed order, plus what preflight cannot check from the futures API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreflightReport {
+    pub venue: String,
+    pub lines: Vec<CheckLine>,
+    pub notes: Vec<String>,
+}
+
+/// Said when `preflight.key_permissions_url` is unset, instead of faking the check.
+pub const NOTE_KEY_UNCHECKED: &str = "The key's own settings (Enable Futures, Enable Withdrawals, IP restriction) are served only by GET /sapi/v1/account/apiRestrictions on the spot host, which the futures testnet lacks; preflight.key_permissions_url is unset, so they were not checked. A refused signed call proves the key cannot trade futures; that withdrawals are off is NOT verified — check the key in API Management.";
+/// Always said: the one withdrawal flag the futures API has is not about the key.
+pub const NOTE_CAN_WITHDRAW: &str = "canWithdraw in /fapi/v2/account is the account's transfer-out ability, not the key's withdrawal permission, so it is shown but not judged.";
+
+fn notes(expect: &Expectations) -> Vec<String> {
+    let mut notes = Vec::new();
+    if expect.key_permissions_url.is_none() {
+        notes.push(NOTE_KEY_UNCHECKED.to_string());
+    }
+    notes.push(NOTE_CAN_WITHDRAW.to_string());
+    notes
+}
+
+impl PreflightReport {
+    pub fn failed(&self) -> impl Iterator<Item = &CheckLine> {
+        self.lines.iter().filter(|l| l.status == Status::Fail)
+    }
+    pub fn passed(&self) -> bool {
+        self.failed().next().is_none()
+    }
+    /// 0 when nothing failed (warnings allowed), 1 otherwise (2 = usage/config, the caller's).
+    pub fn exit_code(&self) -> i32 {
+        if self.passed() {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+/// Connect to the configured venue and run every check.
+pub async fn run(settings: &Settings) -> anyhow::Result<PreflightReport> {
+    let expect = Expectations::from_settings(settings)?;
+    let cfg = crate::startup::binance_config(settings)?;
+    let deadline = Duration::from_millis(settings.preflight.check_timeout_ms);
+    let venue = cfg.rest_url.to_string();
+    let obs = observe::observe(cfg, &expect, deadline).await;
+    Ok(PreflightReport {
+        venue,
+        lines: evaluate(&obs, &expect),
+        notes: notes(&expect),
+    })
+}
+
+/// What the daemon's gate decided.
+#[derive(Debug)]
+pub enum Gate {
+    /// Nothing failed (or the operator skipped the checks): trading may start.
+    Open,
+    /// At least one check failed: trading must not start.
+    Refused(PreflightReport),
+}
+
+/// The daemon's gate: run preflight and refuse unless nothing failed; with `skip`, log
+/// loudly which checks were skipped and open.
+pub async fn gate(settings: &Settings, skip: bool) -> anyhow::Result<Gate> {
+    if skip {
+        let names = expect::check_names(&Expectations::from_settings(settings)?);
+        tracing::warn!(
+            skipped = %names.join(", "),
+            "PREFLIGHT SKIPPED (--skip-preflight): trading starts WITHOUT checking the API key, permissions, clock, position and multi-assets mode, leverage, balance, filters, test orders or the user stream"
+        );
+        return Ok(Gate::Open);
+    }
+    let report = run(settings).await?;
+    for line in report.lines.iter().filter(|l| l.status == Status::Warn) {
+        tracing::warn!(check = %line.name, observed = %line.observed, "preflight warning: {}", line.detail);
+    }
+    if report.passed() {
+        tracing::info!(checks = report.lines.len(), "preflight passed");
+        Ok(Gate::Open)
+    } else {
+        Ok(Gate::Refused(report))
+    }
+}
