@@ -115,7 +115,7 @@ impl SimState {
         Arc::new(SimState {
             venue: Mutex::new(venue),
             clock,
-            limiter: Mutex::new(RateLimiter::new(scenario.rate_limits)),
+            limiter: Mutex::new(RateLimiter::new(scenario.rate_limits).aligned_to(clock.wall_ms())),
             faults: Mutex::new(FaultState {
                 windows,
                 rng: ChaCha8Rng::seed_from_u64(scenario.seed ^ 0xfa17),
