@@ -135,13 +135,18 @@ impl SimState {
         lock(&self.venue)
     }
 
-    /// The first active fault window matching `method path`, if any.
-    pub fn active_fault(&self, method: &str, path: &str) -> Option<FaultWindow> {
+    /// The first active fault window matching `method path` (and the request's `symbol`).
+    pub fn active_fault(
+        &self,
+        method: &str,
+        path: &str,
+        symbol: Option<&str>,
+    ) -> Option<FaultWindow> {
         let now = self.clock.scenario_secs();
         lock(&self.faults)
             .windows
             .iter()
-            .find(|w| w.window.is_active(now) && w.window.matches(method, path))
+            .find(|w| w.window.is_active(now) && w.window.matches(method, path, symbol))
             .map(|w| w.window.clone())
     }
 
