@@ -308,7 +308,7 @@ async fn flatten_1000(base: &str) -> anyhow::Result<()> {
             .await?;
     let max_window = max_window.unwrap_or(0);
     println!(
-        "flatten across 50 symbols: {sent} orders in {:.1} s ({:.1} orders/s; floor 300/10 s = 30/s -> >= {:.1} s); busiest 10 s: {max_10s} orders (venue's busiest 10 s window, X-MBX-ORDER-COUNT-10S: {max_window}); 418/429 responses: {throttled}",
+        "flatten across 50 symbols: {sent} orders in {:.1} s ({:.1} orders/s; the venue allows 300 per fixed 10 s window: a steady 30/s would take {:.1} s); busiest 10 s: {max_10s} orders (venue's busiest 10 s window, X-MBX-ORDER-COUNT-10S: {max_window}); 418/429 responses: {throttled}",
         elapsed.as_secs_f64(),
         sent as f64 / elapsed.as_secs_f64(),
         sent as f64 / 30.0

@@ -268,7 +268,12 @@ impl Accounts {
             }
             let first = counter.window_of(server_ms - MARGIN_MS);
             let last = counter.window_of(server_ms + MARGIN_MS);
-            for start in [first, last] {
+            let windows = if first == last {
+                &[first][..]
+            } else {
+                &[first, last][..]
+            };
+            for &start in windows {
                 if self.estimate(counter, start, server_ms) + i64::from(c) > i64::from(cap) {
                     // Free once our earliest processing time is past that window.
                     let free_at = start + counter.len_ms() + MARGIN_MS;
