@@ -13,10 +13,11 @@
 //!   count for the window that processed the request. When that window is unambiguous it
 //!   REPLACES our count for that window: our count becomes the header plus every own
 //!   request the header may not contain yet (any request not answered before this one was
-//!   booked). A header equal to our own count therefore changes nothing, a higher one
-//!   (another client on the key or IP) raises it, and a lower one corrects a request we
-//!   counted in two windows. The highest such bound per window wins, so an old header
-//!   arriving late cannot lower a newer one. The correction ends with its window.
+//!   booked, and none whose own header shows it came later). A header equal to our own
+//!   count therefore changes nothing, a higher one (another client on the key or IP)
+//!   raises it, and a lower one corrects a request we counted in two windows. The highest
+//!   such bound per window wins, so an old header arriving late cannot lower a newer one.
+//!   The correction ends with its window.
 //! - Orders that may increase risk can use only `(1 - reserve_share)` of each order
 //!   budget, so opens can never starve a close.
 //! - A 429 sets a shared "not before" instant every request waits for; a 418 ban makes
@@ -135,6 +136,13 @@ impl Counter {
             Counter::Orders10s | Counter::Orders1m => c.orders,
         }
     }
+    fn idx(self) -> usize {
+        match self {
+            Counter::Weight1m => 0,
+            Counter::Orders10s => 1,
+            Counter::Orders1m => 2,
+        }
+    }
     fn observed(self, o: &Observed) -> Option<u32> {
         match self {
             Counter::Weight1m => o.weight_1m,
@@ -154,6 +162,9 @@ struct Entry {
     booked_event: u64,
     /// Latest server time it may have been processed, and the event number of its answer.
     done: Option<(i64, u64)>,
+    /// Per counter ([`Counter::idx`]), when its window is unambiguous: the header value and
+    /// the header minus every own request it certainly contains.
+    seen: [Option<(u32, i64)>; 3],
 }
 
 impl Entry {
@@ -294,6 +305,7 @@ impl Accounts {
             lo: server_ms - MARGIN_MS,
             booked_event,
             done: None,
+            seen: [None; 3],
         });
         Ok(Ticket(ticket))
     }
@@ -330,22 +342,51 @@ impl Accounts {
                 .filter(|e| e.ticket == ticket.0 || e.done.is_some_and(|(_, ev)| ev < booked))
                 .map(|e| i64::from(counter.cost(&e.cost)))
                 .sum();
-            self.correct(counter, start, i64::from(h) - reflected);
+            self.entries[i].seen[counter.idx()] = Some((h, i64::from(h) - reflected));
+            self.recompute(counter, start);
         }
     }
 
-    fn correct(&mut self, counter: Counter, start: i64, delta: i64) {
-        match self
-            .corrections
-            .iter_mut()
-            .find(|c| c.counter == counter && c.start == start)
-        {
-            Some(c) => c.delta = c.delta.max(delta),
-            None => self.corrections.push(Correction {
+    /// The correction of one window from every header seen in it. Each header `h` bounds
+    /// the venue's count in two ways, both sound, and the tighter one counts:
+    /// - `h` minus our requests answered before it was booked (fixed when it arrived);
+    /// - `h` minus our requests whose own header in this window is `<= h`: the venue's
+    ///   count only grows within a window, so those were processed no later than it.
+    ///   This one tightens as concurrent requests are answered.
+    ///
+    /// What remains is traffic we did not send; the highest bound wins because that only
+    /// grows. A request the venue refused uncounted may lower a bound by its cost, but our
+    /// own count still holds it, so the sum stays an upper bound.
+    fn recompute(&mut self, counter: Counter, start: i64) {
+        let k = counter.idx();
+        let mut seen: Vec<(u32, i64, i64)> = self
+            .entries
+            .iter()
+            .filter(|e| counter.window_of(e.lo) == start)
+            .filter_map(|e| e.seen[k].map(|(h, old)| (h, i64::from(counter.cost(&e.cost)), old)))
+            .collect();
+        seen.sort_by_key(|(h, _, _)| *h);
+        let mut delta: Option<i64> = None;
+        let mut i = 0;
+        let mut below = 0i64;
+        while i < seen.len() {
+            let h = seen[i].0;
+            let group = seen[i..].iter().take_while(|(g, _, _)| *g == h).count();
+            below += seen[i..i + group].iter().map(|(_, c, _)| c).sum::<i64>();
+            for &(_, _, old) in &seen[i..i + group] {
+                let bound = old.min(i64::from(h) - below);
+                delta = Some(delta.map_or(bound, |d| d.max(bound)));
+            }
+            i += group;
+        }
+        self.corrections
+            .retain(|c| !(c.counter == counter && c.start == start));
+        if let Some(delta) = delta {
+            self.corrections.push(Correction {
                 counter,
                 start,
                 delta,
-            }),
+            });
         }
     }
 

@@ -131,3 +131,57 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Other clients share the account and our requests overlap: whenever a request booked
+    /// and answered inside one venue window comes back, our count for that window is at
+    /// least the venue's count its header reported (a header is never lost or undercut).
+    /// (A header of a request that may have landed in either of two windows cannot be
+    /// placed and is not used: other clients' traffic is then learned from the next one.)
+    #[test]
+    fn our_count_never_drops_below_a_header_of_the_current_window(
+        skew in -150i64..=150,
+        steps in prop::collection::vec((0i64..700, 0u32..3, 0i64..800, 0i64..800), 1..200),
+    ) {
+        let big = Budget { weight_1m: 100_000, orders_10s: 100_000, orders_1m: 100_000 };
+        let mut a = Accounts::new(big, dec!(0));
+        let mut venue = Venue::default();
+        let mut t = 1_800_000_000_000;
+        let mut sent: Vec<(Ticket, i64, i64, Observed)> = Vec::new();
+        let mut pending: Vec<(i64, Ev)> = Vec::new();
+        for (gap, foreign, to_venue, to_answer) in steps {
+            t += gap;
+            for _ in 0..foreign {
+                venue.process(t, Cost::order(false));
+            }
+            pending.sort_by_key(|(at, _)| *at);
+            while pending.first().is_some_and(|(at, _)| *at <= t) {
+                let (at, ev) = pending.remove(0);
+                match ev {
+                    Ev::Process(i) => {
+                        sent[i].3 = venue.process(at, Cost::order(true));
+                        pending.push((at + to_answer, Ev::Answer(i)));
+                        pending.sort_by_key(|(at, _)| *at);
+                    }
+                    Ev::Answer(i) => {
+                        let (ticket, booked, _, seen) = sent[i];
+                        a.complete(ticket, at + skew, seen);
+                        let window = |x: i64| x - x.rem_euclid(10_000);
+                        let now = at + skew;
+                        let same = [booked + skew - MARGIN_MS, now + MARGIN_MS, now - MARGIN_MS]
+                            .iter()
+                            .all(|x| window(*x) == window(at));
+                        if same {
+                            prop_assert!(a.used(now).orders_10s >= seen.orders_10s);
+                        }
+                    }
+                }
+            }
+            let ticket = a.try_take(Instant::now(), t + skew, Cost::order(true)).unwrap();
+            sent.push((ticket, t, 0, Observed::default()));
+            pending.push((t + to_venue, Ev::Process(sent.len() - 1)));
+        }
+    }
+}

@@ -104,14 +104,29 @@ fn own_requests_in_flight_are_counted_on_top_of_a_header_that_cannot_contain_the
 }
 
 #[test]
+fn concurrent_requests_answered_out_of_order_are_not_counted_twice() {
+    let mut a = Accounts::new(small(), dec!(0));
+    let tickets: Vec<_> = (0..4)
+        .map(|_| take(&mut a, MID, Cost::order(true)).unwrap())
+        .collect();
+    // The venue processed them in order 3, 1, 0, 2; the answers come back in that order.
+    for (t, h) in [(3, 1), (1, 2), (0, 3), (2, 4)] {
+        a.complete(tickets[t], MID + 10 + h as i64, orders(h));
+    }
+    assert_eq!(a.used(MID + 20).orders_10s, Some(4));
+}
+
+#[test]
 fn a_late_old_header_does_not_undo_a_newer_higher_one() {
     let mut a = Accounts::new(small(), dec!(0));
     let old = take(&mut a, MID, Cost::order(true)).unwrap();
     let new = take(&mut a, MID + 1, Cost::order(true)).unwrap();
     a.complete(new, MID + 4, orders(8));
+    // Until the older one answers, the newer header may not contain it: 8 + 1.
+    assert_eq!(a.used(MID + 4).orders_10s, Some(9));
     a.complete(old, MID + 5, orders(1));
-    // 8 from the newer header, plus the older request it may not have contained.
-    assert_eq!(a.used(MID + 6).orders_10s, Some(9));
+    // Its header (1 < 8) shows it was processed first, so 8 already held it.
+    assert_eq!(a.used(MID + 6).orders_10s, Some(8));
 }
 
 #[test]
