@@ -1,30 +1,16 @@
 //! The real adapter against the simulator over loopback: reports, the order lifecycle,
-//! one provoked fault per error class, the outcome-unknown protocol, clock resync, the
-//! audit trail, and the rate limiter under a 1,000-order burst and a 418 ban.
+//! one provoked fault per error class, the outcome-unknown protocol, clock resync and the
+//! audit trail. The rate limiter's loopback tests are in `binance_ratelimit`.
 
 mod binance_common;
 
-use std::sync::Arc;
-
 use binance_common::*;
 use serde_json::json;
-use sluice::domain::rules::floor_to_step;
 use sluice::domain::{ClientOrderId, OrderStatus, PositionMode, Side, Symbol, TimeInForce};
 use sluice::exchange::{ErrorClass, Exchange, OrderResolution};
 
 const SHORT_SOL: &str =
     "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"500\", entry_price = \"180\" } ]";
-
-/// A BUY limit 10 % under the mark: rests on the book, inside PERCENT_PRICE.
-async fn resting_price(l: &Loop, symbol: &str) -> String {
-    let rules = l.rules(symbol).await;
-    let mark = l.mark(symbol).await.get();
-    floor_to_step(
-        mark * rust_decimal_macros::dec!(0.9),
-        rules.price_filter.tick_size,
-    )
-    .to_string()
-}
 
 #[tokio::test]
 async fn exchange_info_and_account_reports_show_what_the_simulator_serves() {
@@ -322,95 +308,5 @@ async fn a_clock_rejection_re_measures_the_offset_and_retries_once() {
     assert!(l.ex.clock_offset_ms().await.unwrap().abs() < 5_000);
     let state = l.state().await;
     assert_eq!(state["stats"]["responsesByCode"]["-1021"], 1);
-    l.sim.shutdown().await;
-}
-
-#[tokio::test]
-async fn a_burst_of_1000_orders_waits_for_the_budget_and_never_draws_a_429() {
-    let l = start(scenario(
-        "[rate_limits]\norders_per_10s = 1000\norders_per_minute = 6000",
-        "",
-    ))
-    .await;
-    let price = resting_price(&l, "DOGEUSDT").await;
-    let rules = l.rules("DOGEUSDT").await;
-    let qty = (rules.min_notional / price.parse::<rust_decimal::Decimal>().unwrap()).ceil()
-        + rust_decimal::Decimal::ONE;
-    let mut orders = Vec::new();
-    for i in 0..1000 {
-        orders.push(
-            l.limit(
-                "DOGEUSDT",
-                Side::Buy,
-                &qty.to_string(),
-                &price,
-                TimeInForce::Ioc,
-                &format!("burst-{i}"),
-            )
-            .await,
-        );
-    }
-    let orders = Arc::new(orders);
-    let mut tasks = Vec::new();
-    for w in 0..16 {
-        let (ex, orders) = (l.ex.clone(), orders.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut ok = 0;
-            for o in orders.iter().skip(w).step_by(16) {
-                ex.place_order(o)
-                    .await
-                    .expect("no order of the burst fails");
-                ok += 1;
-            }
-            ok
-        }));
-    }
-    let mut sent = 0;
-    for t in tasks {
-        sent += t.await.unwrap();
-    }
-    assert_eq!(sent, 1000);
-    let state = l.state().await;
-    assert!(
-        state["stats"]["responsesByStatus"].get("429").is_none(),
-        "{}",
-        state["stats"]
-    );
-    assert_eq!(
-        state["stats"]["requestsByEndpoint"]["POST /fapi/v1/order"],
-        1000
-    );
-    l.sim.shutdown().await;
-}
-
-#[tokio::test]
-async fn a_418_ban_stops_every_request_until_it_ends() {
-    let l = start(scenario(
-        "[rate_limits]\nrequest_weight_per_minute = 60\nban_seconds = 600",
-        "",
-    ))
-    .await;
-    // Another client on the same IP burns the weight and keeps going through the 429.
-    let url = format!("{}/fapi/v1/exchangeInfo", l.sim.base_url());
-    let mut saw_418 = false;
-    for _ in 0..200 {
-        if l.http.get(&url).send().await.unwrap().status().as_u16() == 418 {
-            saw_418 = true;
-            break;
-        }
-    }
-    assert!(saw_418, "the simulator should have banned the IP");
-    let first = l.ex.symbol_rules().await.unwrap_err();
-    assert_eq!(first.class, ErrorClass::Banned);
-    assert!(first.retry_after.is_some());
-    let before = l.state().await["stats"]["requests"].as_i64().unwrap();
-    let second = l.ex.positions().await.unwrap_err();
-    assert_eq!(
-        (second.class, second.http_status),
-        (ErrorClass::Banned, None),
-        "refused locally"
-    );
-    let after = l.state().await["stats"]["requests"].as_i64().unwrap();
-    assert_eq!(after, before, "nothing was sent during the ban");
     l.sim.shutdown().await;
 }

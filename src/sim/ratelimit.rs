@@ -1,8 +1,11 @@
 //! Rate limits as Binance applies them: REQUEST_WEIGHT per client IP per minute, ORDERS per
-//! account per 10 s and per minute, in fixed windows aligned to the interval (Binance resets
-//! at the minute boundary). Going over answers 429 (`-1003` / `-1015`); any request from an
-//! IP while its 429 window is still open earns an IP ban (418) until a fixed epoch.
-//! Pure: every call takes the current scenario time in ms.
+//! account per 10 s and per minute, in fixed windows aligned to the interval on the
+//! server's epoch clock (Binance resets the weight at the minute boundary of server time).
+//! Going over answers 429 (`-1003` / `-1015`); any request from an IP while its 429 window
+//! is still open earns an IP ban (418) until a fixed epoch.
+//! Pure: every call takes the current scenario time in ms; the windows are aligned on
+//! `scenario ms + epoch_ms`, where `epoch_ms` is the server (wall) time at scenario 0, so at
+//! `time_scale = 1` they fall on the same boundaries as the server time a client sees.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -41,8 +44,9 @@ struct Window {
 }
 
 impl Window {
-    fn current(&mut self, now_ms: i64, len_ms: i64) -> &mut Self {
-        let start = now_ms - now_ms.rem_euclid(len_ms);
+    /// The window holding `now_ms`; starts are in scenario ms, aligned on `now_ms + epoch`.
+    fn current(&mut self, now_ms: i64, epoch: i64, len_ms: i64) -> &mut Self {
+        let start = now_ms - (now_ms + epoch).rem_euclid(len_ms);
         if start != self.start_ms {
             *self = Window {
                 start_ms: start,
@@ -92,6 +96,8 @@ pub struct RateLimiter {
     cfg: RateLimitConfig,
     ips: HashMap<IpAddr, IpState>,
     accounts: HashMap<u32, AccountState>,
+    /// Server epoch ms at scenario time 0: windows align on `scenario ms + epoch_ms`.
+    epoch_ms: i64,
 }
 
 impl RateLimiter {
@@ -100,6 +106,13 @@ impl RateLimiter {
             cfg,
             ..Default::default()
         }
+    }
+
+    /// Aligns the windows on the server's epoch clock: `epoch_ms` is the server time at
+    /// scenario time 0.
+    pub fn aligned_to(mut self, epoch_ms: i64) -> Self {
+        self.epoch_ms = epoch_ms;
+        self
     }
 
     pub fn config(&self) -> &RateLimitConfig {
@@ -116,8 +129,9 @@ impl RateLimiter {
         to_epoch_ms: impl Fn(i64) -> i64,
     ) -> Result<u32, Refusal> {
         let cfg = self.cfg.clone();
+        let epoch = self.epoch_ms;
         let st = self.ips.entry(ip).or_default();
-        let used = st.weight.current(now_ms, MINUTE_MS).used;
+        let used = st.weight.current(now_ms, epoch, MINUTE_MS).used;
         if now_ms < st.banned_until_ms {
             return Err(ban_refusal(st.banned_until_ms, used, &to_epoch_ms));
         }
@@ -126,7 +140,7 @@ impl RateLimiter {
             st.banned_until_ms = now_ms + (cfg.ban_seconds as i64) * 1000;
             return Err(ban_refusal(st.banned_until_ms, used, &to_epoch_ms));
         }
-        let w = st.weight.current(now_ms, MINUTE_MS);
+        let w = st.weight.current(now_ms, epoch, MINUTE_MS);
         if w.used + weight > cfg.request_weight_per_minute {
             st.limited_until_ms = w.start_ms + MINUTE_MS;
             let msg = format!(
@@ -152,9 +166,10 @@ impl RateLimiter {
         now_ms: i64,
     ) -> Result<(u32, u32), Refusal> {
         let cfg = &self.cfg;
+        let epoch = self.epoch_ms;
         let st = self.accounts.entry(account).or_default();
-        let ten = *st.ten_s.current(now_ms, TEN_S_MS);
-        let min = *st.minute.current(now_ms, MINUTE_MS);
+        let ten = *st.ten_s.current(now_ms, epoch, TEN_S_MS);
+        let min = *st.minute.current(now_ms, epoch, MINUTE_MS);
         let over = if ten.used + n10 > cfg.orders_per_10s {
             Some((cfg.orders_per_10s, "10 SECOND", ten.start_ms + TEN_S_MS))
         } else if min.used + n1m > cfg.orders_per_minute {
@@ -177,9 +192,10 @@ impl RateLimiter {
 
     /// Current order counts of an account (for headers on rejected orders too).
     pub fn order_counts(&mut self, account: u32, now_ms: i64) -> (u32, u32) {
+        let epoch = self.epoch_ms;
         let st = self.accounts.entry(account).or_default();
-        let ten = st.ten_s.current(now_ms, TEN_S_MS).used;
-        (ten, st.minute.current(now_ms, MINUTE_MS).used)
+        let ten = st.ten_s.current(now_ms, epoch, TEN_S_MS).used;
+        (ten, st.minute.current(now_ms, epoch, MINUTE_MS).used)
     }
 }
 
@@ -234,6 +250,17 @@ mod tests {
         let mut rl = limiter(10);
         rl.admit_ip(IP, 10, 59_999, |t| t).unwrap();
         assert_eq!(rl.admit_ip(IP, 10, 60_000, |t| t).unwrap(), 10);
+    }
+
+    #[test]
+    fn windows_fall_on_the_server_clock_boundaries_not_on_the_simulator_start() {
+        // Scenario 0 is server time 1_000_000_007_000: the first 10 s window ends 3 s in.
+        let mut rl = limiter(100).aligned_to(1_000_000_007_000);
+        for _ in 0..3 {
+            rl.admit_orders(1, 1, 1, 2_999).unwrap();
+        }
+        assert_eq!(rl.admit_orders(1, 1, 1, 2_999).unwrap_err().until_ms, 3_000);
+        assert_eq!(rl.admit_orders(1, 1, 1, 3_000).unwrap(), (1, 4));
     }
 
     #[test]

@@ -189,3 +189,14 @@ pub async fn until(
         }
     }
 }
+
+/// A BUY limit 10 % under the mark: rests on the book, inside PERCENT_PRICE.
+pub async fn resting_price(l: &Loop, symbol: &str) -> String {
+    let rules = l.rules(symbol).await;
+    let mark = l.mark(symbol).await.get();
+    sluice::domain::rules::floor_to_step(
+        mark * rust_decimal_macros::dec!(0.9),
+        rules.price_filter.tick_size,
+    )
+    .to_string()
+}

@@ -1,25 +1,44 @@
-//! Rate-limit accounting that never lets a request exceed the venue's budgets.
+//! Rate-limit accounting that mirrors the venue's counters and never lets a request
+//! exceed them.
 //!
-//! Invariants:
-//! - Each budget (request weight per minute, orders per 10 s, orders per minute) is a
-//!   sliding log: the sum over ANY window of that length stays within the limit, which
-//!   implies the venue's fixed windows stay within it too, whatever their alignment.
-//! - Response headers only ever raise our count (the venue may know of requests we do not).
+//! Binance counts in FIXED windows of server time (weight per minute, orders per 10 s and
+//! per minute; each resets at its boundary). This module keeps the same view:
+//!
+//! - Every booked request is an entry with the interval of server time in which the venue
+//!   may process it: from our server-time estimate at booking minus [`MARGIN_MS`] to our
+//!   estimate at its answer plus [`MARGIN_MS`] (open-ended while it is in flight). It
+//!   counts in every venue window that interval touches, so a request near a boundary, or
+//!   one still in flight when a window starts, counts in both windows.
+//! - A response header (`X-MBX-USED-WEIGHT-1M`, `X-MBX-ORDER-COUNT-10S/1M`) is the venue's
+//!   count for the window that processed the request. When that window is unambiguous it
+//!   REPLACES our count for that window: our count becomes the header plus every own
+//!   request the header may not contain yet (any request not answered before this one was
+//!   booked, and none whose own header shows it came later). A header equal to our own
+//!   count therefore changes nothing, a higher one (another client on the key or IP)
+//!   raises it, and a lower one corrects a request we counted in two windows. The highest
+//!   such bound per window wins, so an old header arriving late cannot lower a newer one.
+//!   The correction ends with its window.
 //! - Orders that may increase risk can use only `(1 - reserve_share)` of each order
 //!   budget, so opens can never starve a close.
 //! - A 429 sets a shared "not before" instant every request waits for; a 418 ban makes
 //!   every request fail fast with `Banned` until the ban ends.
 //!
-//! Time is injected (`tokio::time::Instant`), so the accounting is pure and tests can
-//! drive it with explicit instants or `tokio::time::pause()`.
+//! Soundness assumes our server-time estimate is within [`MARGIN_MS`] of the venue's
+//! (the clock offset is measured round-trip compensated and re-measured periodically).
+//! [`Accounts`] is pure: callers pass the instant and the server-time estimate.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use tokio::time::Instant;
+
+/// How far our estimate of server time may be from the venue's clock, in ms: a request
+/// booked at estimate `t` is processed no earlier than `t - MARGIN_MS`.
+pub const MARGIN_MS: i64 = 200;
 
 /// The venue's published limits (exchangeInfo `rateLimits`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,66 +97,91 @@ pub enum Wait {
     Never,
 }
 
-#[derive(Debug)]
-struct Window {
-    len: Duration,
-    log: VecDeque<(Instant, u32)>,
-    sum: u32,
+/// The venue's counts as one response reported them (`None`: header absent).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    pub weight_1m: Option<u32>,
+    pub orders_10s: Option<u32>,
+    pub orders_1m: Option<u32>,
 }
 
-/// Added to every window: a request sent just inside our window may ARRIVE just inside
-/// the venue's next one; this covers up to this much latency jitter.
-pub const JITTER_MARGIN: Duration = Duration::from_millis(200);
+/// One booked request; identifies it when its answer comes back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket(u64);
 
-impl Window {
-    fn new(len: Duration) -> Self {
-        Self {
-            len: len + JITTER_MARGIN,
-            log: VecDeque::new(),
-            sum: 0,
+/// One of the venue's three counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Counter {
+    Weight1m,
+    Orders10s,
+    Orders1m,
+}
+
+const COUNTERS: [Counter; 3] = [Counter::Weight1m, Counter::Orders10s, Counter::Orders1m];
+
+impl Counter {
+    fn len_ms(self) -> i64 {
+        match self {
+            Counter::Orders10s => 10_000,
+            Counter::Weight1m | Counter::Orders1m => 60_000,
         }
     }
-
-    fn prune(&mut self, now: Instant) {
-        while let Some(&(t, c)) = self.log.front() {
-            if t + self.len > now {
-                break;
-            }
-            self.sum -= c;
-            self.log.pop_front();
+    /// Start (server ms) of this counter's window holding `t`.
+    fn window_of(self, t: i64) -> i64 {
+        t - t.rem_euclid(self.len_ms())
+    }
+    fn cost(self, c: &Cost) -> u32 {
+        match self {
+            Counter::Weight1m => c.weight,
+            Counter::Orders10s | Counter::Orders1m => c.orders,
         }
     }
-
-    /// The earliest instant at which `cost` fits under `cap`, or `None` if it fits now.
-    fn wait_for(&self, cap: u32, cost: u32) -> Option<Instant> {
-        if self.sum + cost <= cap {
-            return None;
-        }
-        let mut remaining = self.sum;
-        for &(t, c) in &self.log {
-            remaining -= c;
-            if remaining + cost <= cap {
-                return Some(t + self.len);
-            }
-        }
-        // Unreachable when cost <= cap (the log drains to zero); callers check that first.
-        self.log.back().map(|&(t, _)| t + self.len)
-    }
-
-    fn take(&mut self, now: Instant, cost: u32) {
-        if cost > 0 {
-            self.log.push_back((now, cost));
-            self.sum += cost;
+    fn idx(self) -> usize {
+        match self {
+            Counter::Weight1m => 0,
+            Counter::Orders10s => 1,
+            Counter::Orders1m => 2,
         }
     }
-
-    /// The venue reports `used`; if that is more than we counted, book the difference.
-    fn observe(&mut self, now: Instant, used: u32) {
-        self.prune(now);
-        if used > self.sum {
-            self.take(now, used - self.sum);
+    fn observed(self, o: &Observed) -> Option<u32> {
+        match self {
+            Counter::Weight1m => o.weight_1m,
+            Counter::Orders10s => o.orders_10s,
+            Counter::Orders1m => o.orders_1m,
         }
     }
+}
+
+#[derive(Debug)]
+struct Entry {
+    ticket: u64,
+    cost: Cost,
+    /// Earliest server time the venue may process it.
+    lo: i64,
+    /// Event number at booking: answers numbered below it are certainly in its header.
+    booked_event: u64,
+    /// Latest server time it may have been processed, and the event number of its answer.
+    done: Option<(i64, u64)>,
+    /// Per counter ([`Counter::idx`]), when its window is unambiguous: the header value and
+    /// the header minus every own request it certainly contains.
+    seen: [Option<(u32, i64)>; 3],
+}
+
+impl Entry {
+    fn hi(&self, server_ms: i64) -> i64 {
+        self.done.map_or(server_ms + MARGIN_MS, |(hi, _)| hi)
+    }
+    fn touches(&self, counter: Counter, start: i64, server_ms: i64) -> bool {
+        self.lo < start + counter.len_ms() && self.hi(server_ms) >= start
+    }
+}
+
+/// A header-derived correction of one counter's window: add `delta` to our own count.
+#[derive(Debug)]
+struct Correction {
+    counter: Counter,
+    start: i64,
+    delta: i64,
 }
 
 /// The pure accounting state.
@@ -145,9 +189,10 @@ impl Window {
 pub struct Accounts {
     budget: Budget,
     reserve_share: Decimal,
-    weight: Window,
-    orders_10s: Window,
-    orders_1m: Window,
+    entries: VecDeque<Entry>,
+    corrections: Vec<Correction>,
+    next_ticket: u64,
+    next_event: u64,
     not_before: Option<Instant>,
     banned_until: Option<Instant>,
 }
@@ -157,9 +202,10 @@ impl Accounts {
         Self {
             budget,
             reserve_share: reserve_share.clamp(Decimal::ZERO, Decimal::ONE),
-            weight: Window::new(Duration::from_secs(60)),
-            orders_10s: Window::new(Duration::from_secs(10)),
-            orders_1m: Window::new(Duration::from_secs(60)),
+            entries: VecDeque::new(),
+            corrections: Vec::new(),
+            next_ticket: 0,
+            next_event: 0,
             not_before: None,
             banned_until: None,
         }
@@ -169,8 +215,13 @@ impl Accounts {
         self.budget = budget;
     }
 
-    /// The part of an order budget a request of this kind may use.
-    fn order_cap(&self, limit: u32, reduces_risk: bool) -> u32 {
+    /// The part of a counter's budget a request of this kind may use.
+    fn cap(&self, counter: Counter, reduces_risk: bool) -> u32 {
+        let limit = match counter {
+            Counter::Weight1m => return self.budget.weight_1m,
+            Counter::Orders10s => self.budget.orders_10s,
+            Counter::Orders1m => self.budget.orders_1m,
+        };
         if reduces_risk {
             return limit;
         }
@@ -181,64 +232,161 @@ impl Accounts {
             .unwrap_or(0)
     }
 
-    /// Book `cost` at `now` if every budget allows it; otherwise say how long to wait.
-    pub fn try_take(&mut self, now: Instant, cost: Cost) -> Result<(), Wait> {
+    /// Our bound on the venue's count for `counter`'s window starting at `start`.
+    fn estimate(&self, counter: Counter, start: i64, server_ms: i64) -> i64 {
+        let own: i64 = self
+            .entries
+            .iter()
+            .filter(|e| e.touches(counter, start, server_ms))
+            .map(|e| i64::from(counter.cost(&e.cost)))
+            .sum();
+        let delta = self
+            .corrections
+            .iter()
+            .find(|c| c.counter == counter && c.start == start)
+            .map_or(0, |c| c.delta);
+        (own + delta).max(0)
+    }
+
+    /// Forget answered requests and corrections that no current window can need.
+    fn prune(&mut self, server_ms: i64) {
+        let oldest = Counter::Weight1m.window_of(server_ms - MARGIN_MS);
+        self.entries
+            .retain(|e| e.done.is_none_or(|(hi, _)| hi >= oldest));
+        self.corrections
+            .retain(|c| c.start + c.counter.len_ms() > oldest);
+    }
+
+    /// Book `cost` at `now` (server time estimate `server_ms`) if every venue window the
+    /// request may land in allows it; otherwise say how long to wait.
+    pub fn try_take(&mut self, now: Instant, server_ms: i64, cost: Cost) -> Result<Ticket, Wait> {
         if let Some(until) = self.banned_until.filter(|u| *u > now) {
             return Err(Wait::Banned(until));
         }
         if let Some(nb) = self.not_before.filter(|nb| *nb > now) {
             return Err(Wait::Until(nb));
         }
-        self.weight.prune(now);
-        self.orders_10s.prune(now);
-        self.orders_1m.prune(now);
-        let caps = [
-            (&self.weight, self.budget.weight_1m, cost.weight),
-            (
-                &self.orders_10s,
-                self.order_cap(self.budget.orders_10s, cost.reduces_risk),
-                cost.orders,
-            ),
-            (
-                &self.orders_1m,
-                self.order_cap(self.budget.orders_1m, cost.reduces_risk),
-                cost.orders,
-            ),
-        ];
-        let mut wait: Option<Instant> = None;
-        for (window, cap, c) in caps {
+        self.prune(server_ms);
+        let mut wait_ms: Option<i64> = None;
+        for counter in COUNTERS {
+            let c = counter.cost(&cost);
+            if c == 0 {
+                continue;
+            }
+            let cap = self.cap(counter, cost.reduces_risk);
             if c > cap {
                 return Err(Wait::Never);
             }
-            if let Some(t) = window.wait_for(cap, c) {
-                wait = Some(wait.map_or(t, |w| w.max(t)));
+            let first = counter.window_of(server_ms - MARGIN_MS);
+            let last = counter.window_of(server_ms + MARGIN_MS);
+            let windows = if first == last {
+                &[first][..]
+            } else {
+                &[first, last][..]
+            };
+            for &start in windows {
+                if self.estimate(counter, start, server_ms) + i64::from(c) > i64::from(cap) {
+                    // Free once our earliest processing time is past that window.
+                    let free_at = start + counter.len_ms() + MARGIN_MS;
+                    wait_ms = Some(wait_ms.map_or(free_at, |w| w.max(free_at)));
+                }
             }
         }
-        if let Some(t) = wait {
-            return Err(Wait::Until(t));
+        if let Some(free_at) = wait_ms {
+            let ms = u64::try_from(free_at - server_ms).unwrap_or(0).max(1);
+            return Err(Wait::Until(now + Duration::from_millis(ms)));
         }
-        self.weight.take(now, cost.weight);
-        self.orders_10s.take(now, cost.orders);
-        self.orders_1m.take(now, cost.orders);
-        Ok(())
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        let booked_event = self.event();
+        self.entries.push_back(Entry {
+            ticket,
+            cost,
+            lo: server_ms - MARGIN_MS,
+            booked_event,
+            done: None,
+            seen: [None; 3],
+        });
+        Ok(Ticket(ticket))
     }
 
-    /// Correct our counts from `X-MBX-USED-WEIGHT-1M` / `X-MBX-ORDER-COUNT-*`.
-    pub fn observe(
-        &mut self,
-        now: Instant,
-        weight: Option<u32>,
-        o10s: Option<u32>,
-        o1m: Option<u32>,
-    ) {
-        if let Some(w) = weight {
-            self.weight.observe(now, w);
+    fn event(&mut self) -> u64 {
+        self.next_event += 1;
+        self.next_event
+    }
+
+    /// The answer to `ticket` arrived at server-time estimate `server_ms` with these
+    /// headers (all `None` when no response came: the request just stops being in flight).
+    pub fn complete(&mut self, ticket: Ticket, server_ms: i64, seen: Observed) {
+        let event = self.event();
+        let Ok(i) = self.entries.binary_search_by_key(&ticket.0, |e| e.ticket) else {
+            return;
+        };
+        let hi = server_ms + MARGIN_MS;
+        self.entries[i].done = Some((hi, event));
+        let (lo, booked) = (self.entries[i].lo, self.entries[i].booked_event);
+        for counter in COUNTERS {
+            let Some(h) = counter.observed(&seen) else {
+                continue;
+            };
+            let start = counter.window_of(lo);
+            if counter.window_of(hi) != start {
+                continue; // processed in one of two windows: which count is this?
+            }
+            // What the header certainly contains of ours: this request and every one
+            // answered before it was booked (they were processed before it).
+            let reflected: i64 = self
+                .entries
+                .iter()
+                .filter(|e| e.touches(counter, start, server_ms))
+                .filter(|e| e.ticket == ticket.0 || e.done.is_some_and(|(_, ev)| ev < booked))
+                .map(|e| i64::from(counter.cost(&e.cost)))
+                .sum();
+            self.entries[i].seen[counter.idx()] = Some((h, i64::from(h) - reflected));
+            self.recompute(counter, start);
         }
-        if let Some(o) = o10s {
-            self.orders_10s.observe(now, o);
+    }
+
+    /// The correction of one window from every header seen in it. Each header `h` bounds
+    /// the venue's count in two ways, both sound, and the tighter one counts:
+    /// - `h` minus our requests answered before it was booked (fixed when it arrived);
+    /// - `h` minus our requests whose own header in this window is `<= h`: the venue's
+    ///   count only grows within a window, so those were processed no later than it.
+    ///   This one tightens as concurrent requests are answered.
+    ///
+    /// What remains is traffic we did not send; the highest bound wins because that only
+    /// grows. A request the venue refused uncounted may lower a bound by its cost, but our
+    /// own count still holds it, so the sum stays an upper bound.
+    fn recompute(&mut self, counter: Counter, start: i64) {
+        let k = counter.idx();
+        let mut seen: Vec<(u32, i64, i64)> = self
+            .entries
+            .iter()
+            .filter(|e| counter.window_of(e.lo) == start)
+            .filter_map(|e| e.seen[k].map(|(h, old)| (h, i64::from(counter.cost(&e.cost)), old)))
+            .collect();
+        seen.sort_by_key(|(h, _, _)| *h);
+        let mut delta: Option<i64> = None;
+        let mut i = 0;
+        let mut below = 0i64;
+        while i < seen.len() {
+            let h = seen[i].0;
+            let group = seen[i..].iter().take_while(|(g, _, _)| *g == h).count();
+            below += seen[i..i + group].iter().map(|(_, c, _)| c).sum::<i64>();
+            for &(_, _, old) in &seen[i..i + group] {
+                let bound = old.min(i64::from(h) - below);
+                delta = Some(delta.map_or(bound, |d| d.max(bound)));
+            }
+            i += group;
         }
-        if let Some(o) = o1m {
-            self.orders_1m.observe(now, o);
+        self.corrections
+            .retain(|c| !(c.counter == counter && c.start == start));
+        if let Some(delta) = delta {
+            self.corrections.push(Correction {
+                counter,
+                start,
+                delta,
+            });
         }
     }
 
@@ -252,9 +400,28 @@ impl Accounts {
         self.banned_until = Some(self.banned_until.map_or(until, |b| b.max(until)));
     }
 
-    pub fn used_weight(&mut self, now: Instant) -> u32 {
-        self.weight.prune(now);
-        self.weight.sum
+    /// Our view of the venue's counters for the windows holding `server_ms`.
+    pub fn used(&mut self, server_ms: i64) -> Observed {
+        self.prune(server_ms);
+        let at = |c: Counter| {
+            u32::try_from(self.estimate(c, c.window_of(server_ms), server_ms)).unwrap_or(u32::MAX)
+        };
+        Observed {
+            weight_1m: Some(at(Counter::Weight1m)),
+            orders_10s: Some(at(Counter::Orders10s)),
+            orders_1m: Some(at(Counter::Orders1m)),
+        }
+    }
+}
+
+/// Where the limiter reads the server time estimate (the adapter's measured clock).
+pub trait ServerTime: Debug + Send + Sync {
+    fn server_now_ms(&self) -> i64;
+}
+
+impl ServerTime for super::clock::Clock {
+    fn server_now_ms(&self) -> i64 {
+        super::clock::Clock::server_now_ms(self)
     }
 }
 
@@ -262,12 +429,41 @@ impl Accounts {
 #[derive(Debug)]
 pub struct RateLimiter {
     accounts: Mutex<Accounts>,
+    time: Arc<dyn ServerTime>,
+}
+
+/// A booked request. Hand it the answer's headers with [`Permit::complete`]; dropped
+/// unanswered (a cancelled send), it stops counting as in flight.
+#[derive(Debug)]
+pub struct Permit<'a> {
+    limiter: &'a RateLimiter,
+    ticket: Option<Ticket>,
+}
+
+impl Permit<'_> {
+    pub fn complete(mut self, seen: Observed) {
+        if let Some(t) = self.ticket.take() {
+            let now = self.limiter.time.server_now_ms();
+            self.limiter.with(|a| a.complete(t, now, seen));
+        }
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticket.take() {
+            let now = self.limiter.time.server_now_ms();
+            self.limiter
+                .with(|a| a.complete(t, now, Observed::default()));
+        }
+    }
 }
 
 impl RateLimiter {
-    pub fn new(budget: Budget, reserve_share: Decimal) -> Self {
+    pub fn new(budget: Budget, reserve_share: Decimal, time: Arc<dyn ServerTime>) -> Self {
         Self {
             accounts: Mutex::new(Accounts::new(budget, reserve_share)),
+            time,
         }
     }
 
@@ -281,13 +477,24 @@ impl RateLimiter {
         f(&mut guard)
     }
 
+    /// The server-time estimate the limiter books with.
+    pub fn server_now_ms(&self) -> i64 {
+        self.time.server_now_ms()
+    }
+
     /// Wait until `cost` fits, then book it. Fails (without booking) when banned or
     /// when the cost can never fit.
-    pub async fn acquire(&self, cost: Cost) -> Result<(), Wait> {
+    pub async fn acquire(&self, cost: Cost) -> Result<Permit<'_>, Wait> {
         loop {
-            let wait = self.with(|a| a.try_take(Instant::now(), cost));
+            let server_ms = self.time.server_now_ms();
+            let wait = self.with(|a| a.try_take(Instant::now(), server_ms, cost));
             match wait {
-                Ok(()) => return Ok(()),
+                Ok(ticket) => {
+                    return Ok(Permit {
+                        limiter: self,
+                        ticket: Some(ticket),
+                    })
+                }
                 Err(Wait::Until(t)) => tokio::time::sleep_until(t).await,
                 Err(other) => return Err(other),
             }
@@ -296,129 +503,5 @@ impl RateLimiter {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rust_decimal_macros::dec;
-
-    fn small() -> Budget {
-        Budget {
-            weight_1m: 10,
-            orders_10s: 10,
-            orders_1m: 100,
-        }
-    }
-
-    #[test]
-    fn a_request_that_would_exceed_the_weight_budget_waits_for_the_oldest_to_expire() {
-        let t0 = Instant::now();
-        let mut a = Accounts::new(small(), dec!(0.2));
-        assert!(a.try_take(t0, Cost::weight(6)).is_ok());
-        let t1 = t0 + Duration::from_secs(5);
-        assert!(a.try_take(t1, Cost::weight(4)).is_ok());
-        let t2 = t0 + Duration::from_secs(6);
-        assert_eq!(
-            a.try_take(t2, Cost::weight(1)),
-            Err(Wait::Until(t0 + Duration::from_secs(60) + JITTER_MARGIN))
-        );
-        let expired = t0 + Duration::from_secs(60) + JITTER_MARGIN;
-        assert!(a.try_take(expired, Cost::weight(6)).is_ok());
-    }
-
-    #[test]
-    fn opens_stop_at_the_reserve_and_closes_can_use_it() {
-        let t0 = Instant::now();
-        let mut a = Accounts::new(small(), dec!(0.2));
-        for _ in 0..8 {
-            assert!(a.try_take(t0, Cost::order(false)).is_ok());
-        }
-        assert!(matches!(
-            a.try_take(t0, Cost::order(false)),
-            Err(Wait::Until(_))
-        ));
-        assert!(a.try_take(t0, Cost::order(true)).is_ok());
-        assert!(a.try_take(t0, Cost::order(true)).is_ok());
-        assert!(matches!(
-            a.try_take(t0, Cost::order(true)),
-            Err(Wait::Until(_))
-        ));
-    }
-
-    #[test]
-    fn headers_raise_the_count_but_never_lower_it() {
-        let t0 = Instant::now();
-        let mut a = Accounts::new(small(), dec!(0));
-        a.try_take(t0, Cost::weight(3)).unwrap();
-        a.observe(t0, Some(1), None, None);
-        assert_eq!(a.used_weight(t0), 3);
-        a.observe(t0, Some(9), None, None);
-        assert_eq!(a.used_weight(t0), 9);
-        assert!(matches!(
-            a.try_take(t0, Cost::weight(2)),
-            Err(Wait::Until(_))
-        ));
-    }
-
-    #[test]
-    fn a_ban_fails_fast_until_it_ends_and_a_backoff_makes_everyone_wait() {
-        let t0 = Instant::now();
-        let mut a = Accounts::new(small(), dec!(0));
-        let end = t0 + Duration::from_secs(120);
-        a.ban_until(end);
-        assert_eq!(a.try_take(t0, Cost::weight(1)), Err(Wait::Banned(end)));
-        assert!(a.try_take(end, Cost::weight(1)).is_ok());
-        let nb = end + Duration::from_secs(3);
-        a.back_off_until(nb);
-        assert_eq!(a.try_take(end, Cost::order(true)), Err(Wait::Until(nb)));
-    }
-
-    #[test]
-    fn a_cost_larger_than_the_budget_is_refused_rather_than_waited_for() {
-        let mut a = Accounts::new(small(), dec!(1));
-        assert_eq!(
-            a.try_take(Instant::now(), Cost::order(false)),
-            Err(Wait::Never)
-        );
-        assert_eq!(
-            a.try_take(Instant::now(), Cost::weight(11)),
-            Err(Wait::Never)
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn acquire_waits_on_the_paused_clock_instead_of_failing() {
-        let limiter = RateLimiter::new(small(), dec!(0));
-        let start = Instant::now();
-        for _ in 0..10 {
-            limiter.acquire(Cost::order(false)).await.unwrap();
-        }
-        limiter.acquire(Cost::order(false)).await.unwrap();
-        assert!(Instant::now() >= start + Duration::from_secs(10));
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
-        /// Whatever the arrival pattern, no 60 s window ever books more than the limit.
-        #[test]
-        fn no_window_ever_exceeds_its_budget(
-            steps in proptest::collection::vec((0u64..3000, 0u32..5, proptest::bool::ANY), 1..300)
-        ) {
-            let t0 = Instant::now();
-            let mut a = Accounts::new(small(), dec!(0.3));
-            let mut now = t0;
-            let mut booked: Vec<(Instant, u32)> = Vec::new();
-            for (gap_ms, weight, reduce) in steps {
-                now += Duration::from_millis(gap_ms);
-                let cost = Cost { weight, orders: 0, reduces_risk: reduce };
-                if a.try_take(now, cost).is_ok() {
-                    booked.push((now, weight));
-                }
-                let in_window: u32 = booked
-                    .iter()
-                    .filter(|(t, _)| *t + Duration::from_secs(60) + JITTER_MARGIN > now)
-                    .map(|(_, w)| *w)
-                    .sum();
-                proptest::prop_assert!(in_window <= 10);
-            }
-        }
-    }
-}
+#[path = "ratelimit_tests.rs"]
+mod tests;

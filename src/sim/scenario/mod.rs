@@ -34,6 +34,9 @@
 //! from = 0
 //! until = 60
 //! profile = "2025-10-11"
+//! [[faults]]               # the account may only reduce from scenario second 120 on
+//! from = 120
+//! restrict_to_reduce_only = -4400   # or -4087, -4401; -4140 with `symbols = [...]`
 //! ```
 
 use std::path::Path;
@@ -374,6 +377,22 @@ profile = "2025-10-11"
         assert!(Scenario::from_toml_str(&bad_scale)
             .unwrap_err()
             .starts_with("time_scale"));
+    }
+
+    #[test]
+    fn a_reduce_only_restriction_is_read_from_the_scenario_and_a_wrong_code_is_named() {
+        let text =
+            "[[faults]]\nfrom = 5\nrestrict_to_reduce_only = -4087\nsymbols = [\"SOLUSDT\"]\n";
+        let s = Scenario::from_toml_str(text).unwrap();
+        assert_eq!(s.faults[0].restrict_to_reduce_only, Some(-4087));
+        assert_eq!(s.faults[0].symbols, vec!["SOLUSDT".to_string()]);
+        let e = Scenario::from_toml_str(&text.replace("-4087", "-4088")).unwrap_err();
+        assert!(
+            e.starts_with("faults.restrict_to_reduce_only: -4088 is not one of"),
+            "{e}"
+        );
+        let e = Scenario::from_toml_str(&text.replace("-4087", "\"yes\"")).unwrap_err();
+        assert!(e.contains("restrict_to_reduce_only"), "{e}");
     }
 
     #[test]

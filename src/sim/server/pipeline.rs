@@ -185,7 +185,8 @@ fn authenticate(
 
 async fn with_faults(state: &Arc<SimState>, ep: &'static Endpoint, ctx: &Ctx) -> HttpOut {
     let order_type = ctx.params.opt("type");
-    let window = state.active_fault(ep.method, ep.path);
+    let symbol = ctx.params.opt("symbol");
+    let window = state.active_fault(ep.method, ep.path, symbol);
     let Some(window) = window.filter(|w| w.matches_order_type(order_type)) else {
         return answer((ep.handler)(state, ctx));
     };
@@ -197,11 +198,17 @@ async fn with_faults(state: &Arc<SimState>, ep: &'static Endpoint, ctx: &Ctx) ->
     match outcome {
         None => answer((ep.handler)(state, ctx)),
         Some(FaultOutcome::Refuse(e)) => {
-            *lock(&state.stats)
-                .faults_injected
-                .entry(e.code)
-                .or_default() += 1;
+            count_fault(state, e.code);
             HttpOut::error(&e)
+        }
+        Some(FaultOutcome::Throttle(e, lifts_at)) => {
+            count_fault(state, e.code);
+            let now_scn = state.clock.scenario_ms();
+            let until_ms = lifts_at.unwrap_or(now_scn + 60_000);
+            let mut out = HttpOut::error(&e);
+            out.headers
+                .push(("Retry-After", retry_after(state, until_ms, now_scn)));
+            out
         }
         Some(FaultOutcome::ExecuteThenFail(e)) => {
             let executed = (ep.handler)(state, ctx).is_ok();
@@ -213,6 +220,10 @@ async fn with_faults(state: &Arc<SimState>, ep: &'static Endpoint, ctx: &Ctx) ->
             HttpOut::error(&e)
         }
     }
+}
+
+fn count_fault(state: &SimState, code: i64) {
+    *lock(&state.stats).faults_injected.entry(code).or_default() += 1;
 }
 
 /// Whether a request only reduces exposure (batch: every element does).

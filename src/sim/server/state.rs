@@ -115,7 +115,7 @@ impl SimState {
         Arc::new(SimState {
             venue: Mutex::new(venue),
             clock,
-            limiter: Mutex::new(RateLimiter::new(scenario.rate_limits)),
+            limiter: Mutex::new(RateLimiter::new(scenario.rate_limits).aligned_to(clock.wall_ms())),
             faults: Mutex::new(FaultState {
                 windows,
                 rng: ChaCha8Rng::seed_from_u64(scenario.seed ^ 0xfa17),
@@ -135,13 +135,18 @@ impl SimState {
         lock(&self.venue)
     }
 
-    /// The first active fault window matching `method path`, if any.
-    pub fn active_fault(&self, method: &str, path: &str) -> Option<FaultWindow> {
+    /// The first active fault window matching `method path` (and the request's `symbol`).
+    pub fn active_fault(
+        &self,
+        method: &str,
+        path: &str,
+        symbol: Option<&str>,
+    ) -> Option<FaultWindow> {
         let now = self.clock.scenario_secs();
         lock(&self.faults)
             .windows
             .iter()
-            .find(|w| w.window.is_active(now) && w.window.matches(method, path))
+            .find(|w| w.window.is_active(now) && w.window.matches(method, path, symbol))
             .map(|w| w.window.clone())
     }
 

@@ -22,7 +22,7 @@ use super::super::audit::AuditBuffer;
 use super::super::classify::{classify, classify_transport, RequestKind};
 use super::super::clock::{local_ms, offset_from_round_trip, Clock};
 use super::super::config::BinanceConfig;
-use super::super::ratelimit::{Cost, RateLimiter, Wait};
+use super::super::ratelimit::{Cost, Observed, Permit, RateLimiter, Wait};
 use super::super::sign::{plain_query, signed_query, Signer};
 use super::wire;
 use crate::exchange::audit::AttemptRecord;
@@ -118,7 +118,7 @@ pub struct RestClient {
     creds: std::sync::RwLock<Arc<Credentials>>,
     recv_window_ms: u64,
     venue: String,
-    pub clock: Clock,
+    pub clock: Arc<Clock>,
     pub limiter: RateLimiter,
     audit: AuditBuffer,
 }
@@ -141,6 +141,7 @@ impl RestClient {
             .map_err(|e| {
                 ExchangeError::new(ErrorClass::Fatal, None, None, format!("http client: {e}"))
             })?;
+        let clock = Arc::new(Clock::default());
         Ok(Self {
             http,
             base: cfg.rest_url.as_str().trim_end_matches('/').to_string(),
@@ -150,8 +151,8 @@ impl RestClient {
             })),
             recv_window_ms: cfg.recv_window_ms,
             venue: cfg.venue_name.clone(),
-            clock: Clock::default(),
-            limiter: RateLimiter::new(Default::default(), cfg.risk_reserve_share),
+            clock: clock.clone(),
+            limiter: RateLimiter::new(Default::default(), cfg.risk_reserve_share, clock),
             audit,
         })
     }
@@ -226,7 +227,8 @@ impl RestClient {
 
     /// One attempt: limiter, sign, send, record, classify.
     pub async fn send(&self, req: &Request) -> Result<Bytes, ExchangeError> {
-        self.limiter
+        let permit = self
+            .limiter
             .acquire(req.cost)
             .await
             .map_err(|w| self.wait_error(w))?;
@@ -241,7 +243,7 @@ impl RestClient {
         let started = Instant::now();
         let outcome = self.exchange(req, url, &creds.api_key).await;
         let latency = started.elapsed();
-        self.after_response(req, &outcome);
+        self.after_response(req, &outcome, permit);
         self.record(req, recorded, sent_at, latency, &outcome);
         outcome.result
     }
@@ -326,12 +328,16 @@ impl RestClient {
     }
 
     /// Feed headers and 429/418 back into the shared limiter.
-    fn after_response(&self, req: &Request, out: &Outcome) {
+    fn after_response(&self, req: &Request, out: &Outcome, permit: Permit<'_>) {
         let h = out.headers;
+        permit.complete(Observed {
+            weight_1m: h.used_weight_1m,
+            orders_10s: h.order_count_10s,
+            orders_1m: h.order_count_1m,
+        });
         let now = Instant::now();
         crate::metrics::observe_rate_limits(h.used_weight_1m, h.order_count_10s, h.order_count_1m);
         self.limiter.with(|a| {
-            a.observe(now, h.used_weight_1m, h.order_count_10s, h.order_count_1m);
             if let Err(e) = &out.result {
                 match (e.class, e.retry_after) {
                     (ErrorClass::Banned, Some(d)) => a.ban_until(now + d),

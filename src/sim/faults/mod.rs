@@ -2,12 +2,19 @@
 //! Binance failed on bad days. Each request matching a window's endpoints draws once from
 //! the scenario's seeded RNG; the outcome is either a refusal before anything executes, or
 //! an error returned AFTER the order really executed ("may have executed" 503 / -1007).
+//! A window may also restrict the account to reduce-only (`restrict_to_reduce_only`): then
+//! every matching order that does not reduce exposure is refused with that code, every
+//! reduce-only order goes through, as Binance does under -4087/-4400/-4401 (account) or
+//! -4140 (opening blocked on the symbol).
 //! Pure: the caller passes the RNG, the scenario time and what the request is.
 
 use rand::Rng;
 use serde::Deserialize;
 
 use crate::sim::error::ApiError;
+
+mod errors;
+pub use errors::*;
 
 /// The endpoints a window applies to when it names none: order placement.
 pub const ORDER_ENDPOINTS: [&str; 3] = [
@@ -32,6 +39,13 @@ pub struct FaultWindow {
     /// Order `type`s the window applies to (`MARKET`, `LIMIT`...); empty = every request.
     /// `["MARKET"]` models a venue whose market-order path fails while limits still work.
     pub order_types: Vec<String>,
+    /// Only requests whose `symbol` parameter is one of these; empty = any request.
+    pub symbols: Vec<String>,
+    /// Not a rate: every matching order that does not reduce exposure is refused with this
+    /// code (-4087, -4400, -4401: account restricted to reduce-only; -4140: opening blocked),
+    /// reduce-only orders are accepted. A `batchOrders` request with any opening element is
+    /// refused whole.
+    pub restrict_to_reduce_only: Option<i64>,
     /// HTTP 503 "Unknown error…": execution unknown.
     pub unknown_503: f64,
     /// Share of `unknown_503` (and `timeout_1007`) hits where the order really executed.
@@ -46,6 +60,11 @@ pub struct FaultWindow {
     pub internal_1001: f64,
     /// HTTP 408 `-1007`: execution unknown.
     pub timeout_1007: f64,
+    /// HTTP 400 `-5028`: the matching engine's recvWindow check (certainly not executed).
+    pub recv_window_5028: f64,
+    /// HTTP 429 `-1003` with `Retry-After` = whole seconds until the window closes (60 s
+    /// when it never does).
+    pub throttle_429: f64,
     /// `-2010 NEW_ORDER_REJECTED` on any order.
     pub reject_2010: f64,
     /// `-2022` on reduce-only orders.
@@ -71,60 +90,11 @@ pub struct FaultWindow {
 pub enum FaultOutcome {
     /// Refuse with this error; nothing executes.
     Refuse(ApiError),
+    /// Refuse with 429 and a `Retry-After` header: the limit lifts at this scenario
+    /// millisecond (`None`: a minute from now).
+    Throttle(ApiError, Option<i64>),
     /// Execute the request, then answer with this error anyway.
     ExecuteThenFail(ApiError),
-}
-
-pub fn unknown_503() -> ApiError {
-    ApiError::new(
-        503,
-        -1000,
-        "Unknown error, please check your request or try again later.",
-    )
-}
-
-pub fn unavailable_503() -> ApiError {
-    ApiError::new(503, -1000, "Service Unavailable.")
-}
-
-pub fn overload_1008() -> ApiError {
-    ApiError::new(
-        503,
-        -1008,
-        "Request throttled by system-level protection. Reduce-only/close-position orders are exempt. Please try again.",
-    )
-}
-
-pub fn internal_1001() -> ApiError {
-    ApiError::new(
-        503,
-        -1001,
-        "Internal error; unable to process your request. Please try again.",
-    )
-}
-
-pub fn timeout_1007() -> ApiError {
-    ApiError::new(
-        408,
-        -1007,
-        "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
-    )
-}
-
-pub fn reject_2010() -> ApiError {
-    ApiError::new(400, -2010, "NEW_ORDER_REJECTED")
-}
-
-pub fn reject_2022() -> ApiError {
-    ApiError::new(400, -2022, "ReduceOnly Order is rejected.")
-}
-
-pub fn reject_4118() -> ApiError {
-    ApiError::new(
-        400,
-        -4118,
-        "ReduceOnly Order Failed. Please check your existing position and open orders",
-    )
 }
 
 /// The named profiles.
@@ -170,6 +140,8 @@ impl FaultWindow {
             ("overload_1008", self.overload_1008),
             ("internal_1001", self.internal_1001),
             ("timeout_1007", self.timeout_1007),
+            ("recv_window_5028", self.recv_window_5028),
+            ("throttle_429", self.throttle_429),
             ("reject_2010", self.reject_2010),
             ("reduce_only_2022", self.reduce_only_2022),
             ("reduce_only_4118", self.reduce_only_4118),
@@ -179,6 +151,16 @@ impl FaultWindow {
             if !(0.0..=1.0).contains(&r) {
                 return Err(format!("faults.{name}: {r} is not a probability in [0, 1]"));
             }
+        }
+        if let Some(code) = self.restrict_to_reduce_only {
+            if restriction(code).is_none() {
+                return Err(format!(
+                    "faults.restrict_to_reduce_only: {code} is not one of {RESTRICTION_CODES:?}"
+                ));
+            }
+        }
+        if let Some(s) = self.symbols.iter().find(|s| s.is_empty()) {
+            return Err(format!("faults.symbols: '{s}' is not a symbol name"));
         }
         if !self.from.is_finite() || self.from < 0.0 {
             return Err("faults.from: must be a non-negative number of seconds".into());
@@ -195,8 +177,14 @@ impl FaultWindow {
         scenario_s >= self.from && self.until.is_none_or(|u| scenario_s < u)
     }
 
-    /// Does this window apply to `method path`?
-    pub fn matches(&self, method: &str, path: &str) -> bool {
+    /// Does this window apply to `method path` for `symbol` (the request's parameter)?
+    pub fn matches(&self, method: &str, path: &str, symbol: Option<&str>) -> bool {
+        let symbol_ok =
+            self.symbols.is_empty() || symbol.is_some_and(|s| self.symbols.iter().any(|x| x == s));
+        symbol_ok && self.matches_endpoint(method, path)
+    }
+
+    fn matches_endpoint(&self, method: &str, path: &str) -> bool {
         let hit = |e: &str| match e.split_once(' ') {
             Some((m, p)) => m.eq_ignore_ascii_case(method) && p == path,
             None => e == path,
@@ -218,6 +206,9 @@ impl FaultWindow {
     /// Draws the outcome for one request. `reduce_only` is true for any exposure-reducing
     /// order (reduceOnly=true, or a hedge-mode closing leg).
     pub fn draw(&self, rng: &mut impl Rng, reduce_only: bool) -> Option<FaultOutcome> {
+        if let (Some(code), false) = (self.restrict_to_reduce_only, reduce_only) {
+            return restriction(code).map(FaultOutcome::Refuse);
+        }
         let u: f64 = rng.gen();
         let mut acc = 0.0;
         let mut hit = |rate: f64| {
@@ -257,6 +248,13 @@ impl FaultWindow {
         if hit(self.internal_1001) {
             return Some(FaultOutcome::Refuse(internal_1001()));
         }
+        if hit(self.recv_window_5028) {
+            return Some(FaultOutcome::Refuse(me_recv_window_5028()));
+        }
+        if hit(self.throttle_429) {
+            let lifts_at_ms = self.until.map(|u| (u * 1000.0).ceil() as i64);
+            return Some(FaultOutcome::Throttle(throttle_429(), lifts_at_ms));
+        }
         if hit(self.unknown_503) {
             return Some(unknown_outcome(executed(rng), unknown_503()));
         }
@@ -276,131 +274,4 @@ fn unknown_outcome(executed: bool, e: ApiError) -> FaultOutcome {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::SeedableRng;
-    use rand_chacha::ChaCha8Rng;
-
-    fn profile() -> FaultWindow {
-        FaultWindow {
-            profile: Some(PROFILE_2025_10_11.into()),
-            until: Some(60.0),
-            ..Default::default()
-        }
-        .resolved()
-        .unwrap()
-    }
-
-    #[test]
-    fn the_2025_10_11_profile_fails_nearly_every_reduce_only_order_with_the_seed_codes() {
-        let w = profile();
-        let mut rng = ChaCha8Rng::seed_from_u64(42);
-        let mut codes = std::collections::BTreeMap::new();
-        let n = 2000;
-        for _ in 0..n {
-            if let Some(o) = w.draw(&mut rng, true) {
-                let e = match o {
-                    FaultOutcome::Refuse(e) | FaultOutcome::ExecuteThenFail(e) => e,
-                };
-                *codes.entry((e.http, e.code)).or_insert(0) += 1;
-            }
-        }
-        let failed: i32 = codes.values().sum();
-        assert!(failed > n * 9 / 10, "only {failed} of {n} failed");
-        for k in [
-            (400, -2010),
-            (400, -4118),
-            (400, -2022),
-            (503, -1008),
-            (503, -1000),
-        ] {
-            assert!(codes.contains_key(&k), "{k:?} never drawn: {codes:?}");
-        }
-    }
-
-    #[test]
-    fn the_2025_10_11_profile_fails_nearly_every_open_too() {
-        let w = profile();
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let n = 2000;
-        let failed = (0..n).filter(|_| w.draw(&mut rng, false).is_some()).count();
-        assert!(failed > n * 9 / 10, "only {failed} of {n} opens failed");
-    }
-
-    #[test]
-    fn overload_spares_reduce_only_orders_unless_the_exemption_is_broken() {
-        let mut w = FaultWindow {
-            overload_1008: 1.0,
-            ..Default::default()
-        };
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        assert_eq!(w.draw(&mut rng, true), None);
-        assert_eq!(
-            w.draw(&mut rng, false),
-            Some(FaultOutcome::Refuse(overload_1008()))
-        );
-        w.overload_hits_reduce_only = true;
-        assert_eq!(
-            w.draw(&mut rng, true),
-            Some(FaultOutcome::Refuse(overload_1008()))
-        );
-    }
-
-    #[test]
-    fn unknown_503_executes_in_the_configured_share() {
-        let w = FaultWindow {
-            unknown_503: 1.0,
-            executed_share: 1.0,
-            ..Default::default()
-        };
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        assert_eq!(
-            w.draw(&mut rng, false),
-            Some(FaultOutcome::ExecuteThenFail(unknown_503()))
-        );
-    }
-
-    #[test]
-    fn a_window_limited_to_market_orders_spares_limits_and_other_requests() {
-        let w = FaultWindow {
-            order_types: vec!["MARKET".into()],
-            ..Default::default()
-        };
-        assert!(w.matches_order_type(Some("MARKET")) && w.matches_order_type(Some("market")));
-        assert!(!w.matches_order_type(Some("LIMIT")) && !w.matches_order_type(None));
-        assert!(FaultWindow::default().matches_order_type(Some("LIMIT")));
-    }
-
-    #[test]
-    fn windows_match_endpoints_and_time() {
-        let w = FaultWindow {
-            from: 10.0,
-            until: Some(20.0),
-            endpoints: vec!["/fapi/v2/account".into(), "DELETE /fapi/v1/order".into()],
-            ..Default::default()
-        };
-        assert!(w.is_active(10.0) && !w.is_active(20.0) && !w.is_active(9.9));
-        assert!(w.matches("GET", "/fapi/v2/account"));
-        assert!(w.matches("DELETE", "/fapi/v1/order"));
-        assert!(!w.matches("POST", "/fapi/v1/order"));
-        assert!(FaultWindow::default().matches("POST", "/fapi/v1/batchOrders"));
-    }
-
-    #[test]
-    fn bad_rates_and_unknown_profiles_are_named() {
-        let e = FaultWindow {
-            overload_1008: 1.5,
-            ..Default::default()
-        }
-        .resolved()
-        .unwrap_err();
-        assert!(e.contains("faults.overload_1008"), "{e}");
-        let e = FaultWindow {
-            profile: Some("x".into()),
-            ..Default::default()
-        }
-        .resolved()
-        .unwrap_err();
-        assert!(e.contains("faults.profile"), "{e}");
-    }
-}
+mod tests;
