@@ -1,6 +1,9 @@
 //! Tests of the limiter: fixed venue windows, header replacement, the reserve, bans, and
 //! properties against a model venue that counts like Binance.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use super::*;
 use rust_decimal_macros::dec;
 
@@ -220,5 +223,5 @@ async fn a_dropped_permit_stops_counting_as_in_flight() {
     assert_eq!(limiter.with(|a| a.used(now)).orders_10s, Some(0));
 }
 
-#[path = "ratelimit_props.rs"]
+#[path = "props.rs"]
 mod props;

@@ -1,0 +1,115 @@
+//! Rate-limit accounting that mirrors the venue's counters and never lets a request
+//! exceed them.
+//!
+//! Binance counts in FIXED windows of server time (weight per minute, orders per 10 s and
+//! per minute; each resets at its boundary). This module keeps the same view:
+//!
+//! - Every booked request is an entry with the interval of server time in which the venue
+//!   may process it: from our server-time estimate at booking minus [`MARGIN_MS`] to our
+//!   estimate at its answer plus [`MARGIN_MS`] (open-ended while it is in flight). It
+//!   counts in every venue window that interval touches, so a request near a boundary, or
+//!   one still in flight when a window starts, counts in both windows.
+//! - A response header (`X-MBX-USED-WEIGHT-1M`, `X-MBX-ORDER-COUNT-10S/1M`) is the venue's
+//!   count for the window that processed the request. When that window is unambiguous it
+//!   REPLACES our count for that window: our count becomes the header plus every own
+//!   request the header may not contain yet (any request not answered before this one was
+//!   booked, and none whose own header shows it came later). A header equal to our own
+//!   count therefore changes nothing, a higher one (another client on the key or IP)
+//!   raises it, and a lower one corrects a request we counted in two windows. The highest
+//!   such bound per window wins, so an old header arriving late cannot lower a newer one.
+//!   The correction ends with its window.
+//! - Orders that may increase risk can use only `(1 - reserve_share)` of each order
+//!   budget, so opens can never starve a close.
+//! - A 429 sets a shared "not before" instant every request waits for; a 418 ban makes
+//!   every request fail fast with `Banned` until the ban ends.
+//!
+//! Soundness assumes our server-time estimate is within [`MARGIN_MS`] of the venue's
+//! (the clock offset is measured round-trip compensated and re-measured periodically).
+//! [`Accounts`] is pure: callers pass the instant and the server-time estimate.
+//!
+//! Files: `accounts.rs` (the pure accounting), `limiter.rs` (the shared async limiter and
+//! the permit a request carries until its answer).
+
+use tokio::time::Instant;
+
+mod accounts;
+mod limiter;
+
+pub use accounts::Accounts;
+pub use limiter::{Permit, RateLimiter, ServerTime};
+
+/// How far our estimate of server time may be from the venue's clock, in ms: a request
+/// booked at estimate `t` is processed no earlier than `t - MARGIN_MS`.
+pub const MARGIN_MS: i64 = 200;
+
+/// The venue's published limits (exchangeInfo `rateLimits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    pub weight_1m: u32,
+    pub orders_10s: u32,
+    pub orders_1m: u32,
+}
+
+impl Default for Budget {
+    /// Mainnet values (reference §3); replaced by exchangeInfo at connect.
+    fn default() -> Self {
+        Self {
+            weight_1m: 2400,
+            orders_10s: 300,
+            orders_1m: 1200,
+        }
+    }
+}
+
+/// What one request costs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cost {
+    pub weight: u32,
+    /// Counted once on the 10 s and once on the 1 min order counters.
+    pub orders: u32,
+    /// Risk-reducing orders may use the reserved share of the order budgets.
+    pub reduces_risk: bool,
+}
+
+impl Cost {
+    pub fn weight(weight: u32) -> Self {
+        Self {
+            weight,
+            orders: 0,
+            reduces_risk: false,
+        }
+    }
+    pub fn order(reduces_risk: bool) -> Self {
+        Self {
+            weight: 0,
+            orders: 1,
+            reduces_risk,
+        }
+    }
+}
+
+/// Why a request cannot go now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// Try again at this instant.
+    Until(Instant),
+    /// IP banned (418) until this instant: fail instead of waiting hours.
+    Banned(Instant),
+    /// The request costs more than the budget it may use; it can never be sent.
+    Never,
+}
+
+/// The venue's counts as one response reported them (`None`: header absent).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    pub weight_1m: Option<u32>,
+    pub orders_10s: Option<u32>,
+    pub orders_1m: Option<u32>,
+}
+
+/// One booked request; identifies it when its answer comes back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket(u64);
+
+#[cfg(test)]
+mod tests;
