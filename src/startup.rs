@@ -10,20 +10,28 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::api::{self, ApiState, MarkPrices, Readiness};
+use crate::api::reconcile::ReconcileBoard;
+use crate::api::{self, ApiState, MarkPrices, Readiness, Role};
 use crate::domain::{PositionMode, Symbol, Usdt};
 use crate::exchange::binance::{
     run_audit_writer, AttemptSink, AuditBuffer, BinanceConfig, BinanceFutures,
 };
 use crate::exchange::Exchange;
 use crate::ledger::Ledger;
-use crate::router::{Executor, ExecutorConfig, ExecutorDeps};
+use crate::router::{Executor, ExecutorConfig, ExecutorDeps, PreparedExecutor};
 use crate::settings::Settings;
-use crate::shutdown::Shutdown;
+use crate::shutdown::{Shutdown, ShutdownTrigger};
+
+mod leadership;
+mod reconcile_task;
+
+pub use leadership::LeaderConfig;
+pub use reconcile_task::DaemonReconcile;
 
 /// The venue name the ledger stores intents, orders and fills under.
 pub const VENUE: &str = "binance-usdm";
@@ -31,9 +39,11 @@ pub const VENUE: &str = "binance-usdm";
 pub struct Application {
     settings: Settings,
     ledger: Ledger,
-    listener: TcpListener,
+    /// Taken when the API starts serving.
+    listener: Option<TcpListener>,
     api_addr: SocketAddr,
     readiness: Arc<Readiness>,
+    reconcile: Arc<ReconcileBoard>,
     mark_prices: Option<Arc<dyn MarkPrices>>,
     trading: Option<Trading>,
 }
@@ -95,9 +105,10 @@ impl Application {
         Ok(Application {
             settings,
             ledger,
-            listener,
+            listener: Some(listener),
             api_addr,
             readiness: Arc::new(Readiness::default()),
+            reconcile: Arc::new(ReconcileBoard::default()),
             mark_prices: None,
             trading: None,
         })
@@ -141,15 +152,12 @@ impl Application {
             allocation: Usdt::new(self.settings.budget.allocation_usdt),
             mark_prices: self.mark_prices.clone(),
             metrics: Some(crate::metrics::install()?),
+            reconcile: self.reconcile.clone(),
         })
     }
 
     pub async fn run_until_stopped(mut self, shutdown: Shutdown) -> anyhow::Result<()> {
         let state = self.api_state()?;
-        let executor = match self.trading.take() {
-            Some(t) => Some(self.start_trading(t, &shutdown).await?),
-            None => None,
-        };
         let halt = self
             .ledger
             .halt_state()
@@ -159,39 +167,170 @@ impl Application {
         if halt.halted {
             tracing::warn!(reason = %halt.reason, actor = %halt.actor, "starting HALTED: opens are refused until `sluice resume`");
         }
-        let app = api::router(state);
-        let interval = crate::systemd::watchdog_interval(self.settings.daemon.watchdog_interval_ms);
-        if let Some(interval) = interval {
-            tokio::spawn(crate::systemd::run_watchdog(interval, shutdown.clone()));
+        let trading = self.trading.take();
+        if trading.is_none() {
+            self.readiness.set_role(Role::ControlOnly);
         }
-        self.readiness.set_ready();
+        // One stop for the API, the executor and every loop: the OS signal, or a lost
+        // leader lock.
+        let (stop, inner) = crate::shutdown::channel();
+        let stop = Arc::new(stop);
+        let relay = stop.clone();
+        let mut outer = shutdown;
+        tokio::spawn(async move {
+            outer.recv().await;
+            relay.trigger();
+        });
+        let server = self.serve_api(state, inner.clone())?;
+        if let Some(interval) =
+            crate::systemd::watchdog_interval(self.settings.daemon.watchdog_interval_ms)
+        {
+            tokio::spawn(crate::systemd::run_watchdog(interval, inner.clone()));
+        }
+        // READY=1 once the API serves: a standby may wait for hours and must not fail
+        // systemd's start timeout; `/readyz` says whether it trades.
         crate::systemd::notify_ready();
-        tracing::info!(api = %self.api_addr, "sluice is ready");
-        let mut stop = shutdown.clone();
-        let readiness = self.readiness.clone();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                stop.recv().await;
-                readiness.set_not_ready("shutting down");
-            })
-            .await
-            .context("control API failed")?;
+        let result = match trading {
+            Some(t) => self.lead_and_trade(t, &stop, inner.clone()).await,
+            None => {
+                self.readiness.set_ready();
+                tracing::info!(api = %self.api_addr, "sluice is ready (control API only)");
+                inner.clone().recv().await;
+                Ok(())
+            }
+        };
+        stop.trigger();
+        let served = server.await.context("control API task failed")?;
         crate::systemd::notify_stopping();
-        if let Some(e) = executor {
-            e.stopped().await;
-        }
         tracing::info!("sluice stopped");
-        Ok(())
+        result.and(served.context("control API failed"))
+    }
+
+    /// Serve the control API until `stop` (reads work on a standby; writes need the lead).
+    fn serve_api(
+        &mut self,
+        state: ApiState,
+        mut stop: Shutdown,
+    ) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+        let listener = self
+            .listener
+            .take()
+            .context("the control API is already serving")?;
+        let readiness = self.readiness.clone();
+        tracing::info!(api = %self.api_addr, "control API serving");
+        let serve = axum::serve(listener, api::router(state)).with_graceful_shutdown(async move {
+            stop.recv().await;
+            readiness.set_role(Role::Stopping);
+            readiness.set_not_ready("shutting down");
+        });
+        Ok(tokio::spawn(async move { serve.await }))
     }
 }
 
 impl Application {
-    /// Audit writer, then the executor (which recovers and adopts before it sends).
-    async fn start_trading(
+    /// Wait for the leader lock (standby until then), then trade while holding it. A
+    /// lost lock stops everything and is an error: the process exits non-zero and
+    /// systemd restarts it, as a standby while the other daemon leads.
+    async fn lead_and_trade(
+        &self,
+        t: Trading,
+        stop: &ShutdownTrigger,
+        inner: Shutdown,
+    ) -> anyhow::Result<()> {
+        let cfg = LeaderConfig::from_settings(&self.settings, VENUE, self.api_addr);
+        let mut waiting = inner.clone();
+        let Some(session) =
+            leadership::acquire(&self.ledger, &cfg, &self.readiness, &mut waiting).await
+        else {
+            return Ok(());
+        };
+        tracing::warn!(key = %session.key(), "leader lock acquired: this daemon is now the ACTIVE one");
+        self.readiness.set_role(Role::Active);
+        crate::metrics::set_leader(true);
+        let held = leadership::hold(session, &cfg, inner.clone());
+        tokio::pin!(held);
+        tokio::select! {
+            lost = &mut held => match lost {
+                Some(reason) => Err(self.lost_lock(stop, &reason)),
+                None => Ok(()),
+            },
+            worked = self.work_as_leader(t, &cfg, inner) => {
+                worked?;
+                // Shutdown: `hold` closes the session, releasing the lock at once.
+                held.await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Stop trading now: refuse writes, stop the executor, report why.
+    fn lost_lock(&self, stop: &ShutdownTrigger, reason: &str) -> anyhow::Error {
+        self.readiness.set_role(Role::Stopping);
+        self.readiness
+            .set_not_ready(&format!("lost the leader lock: {reason}"));
+        crate::metrics::set_leader(false);
+        tracing::error!(%reason, "LOST the leader lock: stopping the executor and exiting; another daemon may take over");
+        stop.trigger();
+        anyhow::anyhow!(
+            "lost the leader lock ({reason}): stopped trading; exiting non-zero so that systemd restarts this daemon (as a standby if another one leads)"
+        )
+    }
+
+    /// Grace, recovery, the start-up reconcile, then work intents until `stop`.
+    async fn work_as_leader(
+        &self,
+        t: Trading,
+        cfg: &LeaderConfig,
+        mut stop: Shutdown,
+    ) -> anyhow::Result<()> {
+        let grace = cfg.takeover_grace();
+        self.readiness.set_not_ready(&format!(
+            "took the leader lock; waiting {grace:?} so that a previous leader's requests have expired"
+        ));
+        tracing::info!(
+            ?grace,
+            "waiting before trading: a previous leader may still be finishing"
+        );
+        tokio::select! {
+            _ = stop.recv() => return Ok(()),
+            _ = tokio::time::sleep(grace) => {}
+        }
+        self.readiness
+            .set_not_ready("recovering: resolving non-terminal orders by clientOrderId");
+        let exchange = t.exchange.clone();
+        let prepared = self.prepare_executor(t, &stop).await?;
+        let reconcile = Arc::new(DaemonReconcile::new(
+            self.ledger.clone(),
+            exchange,
+            self.reconcile.clone(),
+        ));
+        let every = self.settings.daemon.reconcile_interval_s;
+        // The start-up reconcile runs HERE: after recovery has resolved every order the
+        // ledger thought live (before, each would show as a spurious difference), and
+        // before any intent is worked, so no order is in flight: two reads cannot
+        // straddle a fill, and `reconcile_fix` repairs cannot race the executor.
+        if every > 0 {
+            self.readiness
+                .set_not_ready("reconciling the ledger with the exchange");
+            reconcile
+                .run_once("start", self.settings.daemon.reconcile_fix)
+                .await;
+            tokio::spawn(reconcile.run_every(Duration::from_secs(every), stop.clone()));
+        }
+        let handle = prepared.start();
+        self.readiness.set_ready();
+        tracing::info!(api = %self.api_addr, "sluice is ready: active, working intents");
+        stop.recv().await;
+        handle.stopped().await;
+        Ok(())
+    }
+
+    /// Audit writer, then the executor's recovery and adoption (it sends nothing yet).
+    async fn prepare_executor(
         &self,
         t: Trading,
         shutdown: &Shutdown,
-    ) -> anyhow::Result<crate::router::ExecutorHandle> {
+    ) -> anyhow::Result<PreparedExecutor> {
         if let Some(audit) = t.audit {
             let sink: Arc<dyn AttemptSink> = Arc::new(self.ledger.clone());
             // The writer takes a watch receiver: bridge the shutdown signal to one.
@@ -211,15 +350,15 @@ impl Application {
             venue: VENUE.to_string(),
             config,
         };
-        let handle = Executor::spawn(deps, shutdown.clone())
+        let prepared = Executor::prepare(deps, shutdown.clone())
             .await
             .context("failed to start the executor")?;
         tracing::info!(
-            recovered_orders = handle.recovered_orders,
-            adopted_positions = handle.adopted.len(),
-            "executor running"
+            recovered_orders = prepared.recovered_orders,
+            adopted_positions = prepared.adopted.len(),
+            "executor recovered"
         );
-        Ok(handle)
+        Ok(prepared)
     }
 }
 

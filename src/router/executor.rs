@@ -67,9 +67,30 @@ impl ExecutorHandle {
 
 pub struct Executor;
 
+/// An executor that has recovered and adopted but sends nothing yet: the daemon runs
+/// its start-up reconcile here, while no order is in flight.
+pub struct PreparedExecutor {
+    ctx: Ctx,
+    notify: Arc<Notify>,
+    consumer: JoinHandle<()>,
+    shutdown: Shutdown,
+    /// Positions adopted at start.
+    pub adopted: Vec<crate::ledger::PositionRow>,
+    /// Non-terminal orders resolved at start.
+    pub recovered_orders: usize,
+}
+
 impl Executor {
     /// Subscribe the user stream, recover, adopt, then run until `shutdown`.
     pub async fn spawn(deps: ExecutorDeps, shutdown: Shutdown) -> anyhow::Result<ExecutorHandle> {
+        Ok(Self::prepare(deps, shutdown).await?.start())
+    }
+
+    /// Subscribe the user stream, recover and adopt; send nothing until [`PreparedExecutor::start`].
+    pub async fn prepare(
+        deps: ExecutorDeps,
+        shutdown: Shutdown,
+    ) -> anyhow::Result<PreparedExecutor> {
         let notify = Arc::new(Notify::new());
         let events = deps
             .exchange
@@ -92,20 +113,34 @@ impl Executor {
         } else {
             Vec::new()
         };
-        let lp = Loop {
+        Ok(PreparedExecutor {
             ctx,
-            jobs: HashMap::new(),
-            waiting: Vec::new(),
-            sched: Scheduler::new(),
-            notify: notify.clone(),
-        };
-        let main = tokio::spawn(lp.run(shutdown));
-        Ok(ExecutorHandle {
             notify,
-            tasks: vec![consumer, main],
+            consumer,
+            shutdown,
             adopted,
             recovered_orders,
         })
+    }
+}
+
+impl PreparedExecutor {
+    /// Start working intents.
+    pub fn start(self) -> ExecutorHandle {
+        let lp = Loop {
+            ctx: self.ctx,
+            jobs: HashMap::new(),
+            waiting: Vec::new(),
+            sched: Scheduler::new(),
+            notify: self.notify.clone(),
+        };
+        let main = tokio::spawn(lp.run(self.shutdown));
+        ExecutorHandle {
+            notify: self.notify,
+            tasks: vec![self.consumer, main],
+            adopted: self.adopted,
+            recovered_orders: self.recovered_orders,
+        }
     }
 }
 

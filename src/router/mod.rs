@@ -44,7 +44,7 @@ mod send;
 mod stream;
 
 pub use config::ExecutorConfig;
-pub use executor::{Executor, ExecutorDeps, ExecutorHandle};
+pub use executor::{Executor, ExecutorDeps, ExecutorHandle, PreparedExecutor};
 
 #[cfg(test)]
 pub(crate) mod fixtures;
