@@ -8,6 +8,7 @@ mod daemon_common;
 mod daemon_proc;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use daemon_common::scenario;
@@ -15,10 +16,13 @@ use daemon_proc::*;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sluice::domain::IntentState;
+use sluice::exchange::Exchange;
 use sluice::ledger::leader::LEADER_CLASSID;
 use sluice::ledger::{IntentId, Ledger, LockSessionOptions};
 use sluice::router::client_id::{IntentRef, SluiceOrderId};
+use sluice::settings::Settings;
 use sluice::sim::{spawn, SimHandle};
+use sluice::startup::{Application, Trading};
 use sqlx::PgPool;
 
 const POSITION: &str = "5000";
@@ -260,4 +264,66 @@ async fn assert_closed_once(ledger: &Ledger, sim: &SimHandle, intent: IntentId) 
         total,
         "ledger fills equal exchange executions"
     );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_active_daemon_that_loses_its_lock_connection_stops_with_an_error(pool: PgPool) {
+    let sim = spawn(close_scenario(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let mut env: HashMap<String, String> = FAST_LEADER_ENV
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    env.insert("SLUICE__API__LISTEN".into(), "127.0.0.1:0".into());
+    let config = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+    let settings = Settings::load_with_env(&config, env).expect("settings");
+    let exchange: Arc<dyn Exchange> = hand_adapter(&sim).await;
+    let app = Application::build_with_ledger(settings, Ledger::from_pool(pool.clone()))
+        .await
+        .expect("app")
+        .with_trading(Trading {
+            exchange,
+            audit: None,
+            config: daemon_common::fast_config(),
+        });
+    let readyz = format!("http://{}/readyz", app.api_addr());
+    let (_trigger, shutdown) = sluice::shutdown::channel();
+    let running = tokio::spawn(app.run_until_stopped(shutdown));
+    until("the daemon to lead", Duration::from_secs(60), || async {
+        let body: Value = reqwest::get(&readyz)
+            .await
+            .expect("readyz")
+            .json()
+            .await
+            .expect("json");
+        body["status"] == "ready"
+    })
+    .await;
+
+    // The lock's connection dies (an operator's pg_terminate_backend, a proxy, a failover).
+    let (pid,): (i32,) = sqlx::query_as(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 \
+         AND classid = $1::int8::oid AND granted",
+    )
+    .bind(i64::from(LEADER_CLASSID))
+    .fetch_one(&pool)
+    .await
+    .expect("the leader's session");
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&pool)
+        .await
+        .expect("terminate");
+
+    let ended = tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the daemon stops by itself")
+        .expect("joins");
+    let error = format!(
+        "{:#}",
+        ended.expect_err("a lost lock is an error (exit non-zero)")
+    );
+    assert!(error.contains("lost the leader lock"), "{error}");
+    sim.shutdown().await;
 }
