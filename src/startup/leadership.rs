@@ -13,8 +13,10 @@
 //!   lock: by then an old leader that is still alive (partitioned from Postgres, its
 //!   session terminated) has noticed the loss and stopped signing, and every request
 //!   it signed before has outlived the exchange's `recvWindow`;
-//! - the server drops a half-open leader session after roughly `keepalive_idle` + 6 s,
-//!   always later than that leader's own detection (`check + timeout`).
+//! - the server drops a half-open leader session (partition) after roughly
+//!   `check + timeout + recv_window + 1 s` of silence plus 3 keepalive probes 2 s apart:
+//!   after that leader stopped signing (`check + timeout`) and its last signed requests
+//!   expired (`recv_window`).
 
 use std::time::Duration;
 
@@ -37,6 +39,7 @@ impl LeaderConfig {
     pub fn from_settings(settings: &Settings, venue: &str, api: std::net::SocketAddr) -> Self {
         let check_every = Duration::from_millis(settings.daemon.leader_check_ms);
         let check_timeout = Duration::from_millis(settings.daemon.leader_check_timeout_ms);
+        let recv_window = Duration::from_millis(settings.exchange.recv_window_ms);
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "unknown-host".into());
@@ -45,11 +48,13 @@ impl LeaderConfig {
                 venue: venue.to_string(),
                 // Postgres keeps 63 bytes: host first, so the API address may be cut.
                 application_name: format!("sluice {host} pid={} api={api}", std::process::id()),
-                keepalive_idle: check_every + check_timeout + Duration::from_secs(1),
+                // A partitioned leader stops signing within `check + timeout`; its last
+                // requests expire `recv_window` later; only then may Postgres free the lock.
+                keepalive_idle: check_every + check_timeout + recv_window + Duration::from_secs(1),
             },
             check_every,
             check_timeout,
-            recv_window: Duration::from_millis(settings.exchange.recv_window_ms),
+            recv_window,
         }
     }
 
