@@ -101,7 +101,10 @@ pub async fn run(
     let sim = start_simulator(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     tracing::info!(simulator = %sim.base_url(), "paper mode: simulator holds SHORT {DEMO_SHORT_QTY} SOLUSDT with a hidden MARKET cap of 400");
     point_at(&mut settings, &sim);
-    let app = crate::startup::Application::build(settings).await?;
+    // The simulator is this process's own: no earlier leader can have reached it.
+    let app = crate::startup::Application::build(settings)
+        .await?
+        .without_takeover_grace();
     let result = app.run_until_stopped(shutdown).await;
     sim.shutdown().await;
     result

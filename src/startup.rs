@@ -44,6 +44,8 @@ pub struct Application {
     api_addr: SocketAddr,
     readiness: Arc<Readiness>,
     reconcile: Arc<ReconcileBoard>,
+    /// False only for paper mode (see [`Application::without_takeover_grace`]).
+    takeover_grace: bool,
     mark_prices: Option<Arc<dyn MarkPrices>>,
     trading: Option<Trading>,
 }
@@ -109,9 +111,18 @@ impl Application {
             api_addr,
             readiness: Arc::new(Readiness::default()),
             reconcile: Arc::new(ReconcileBoard::default()),
+            takeover_grace: true,
             mark_prices: None,
             trading: None,
         })
+    }
+
+    /// Trade as soon as the leader lock is taken, without the takeover grace: only for
+    /// an exchange this process created (paper mode's in-process simulator), to which
+    /// no earlier leader can have sent a request.
+    pub fn without_takeover_grace(mut self) -> Self {
+        self.takeover_grace = false;
+        self
     }
 
     /// Value opens given by quantity with these mark prices (the exchange, or a fixed
@@ -283,7 +294,11 @@ impl Application {
         cfg: &LeaderConfig,
         mut stop: Shutdown,
     ) -> anyhow::Result<()> {
-        let grace = cfg.takeover_grace();
+        let grace = if self.takeover_grace {
+            cfg.takeover_grace()
+        } else {
+            Duration::ZERO
+        };
         self.readiness.set_not_ready(&format!(
             "took the leader lock; waiting {grace:?} so that a previous leader's requests have expired"
         ));
