@@ -3,14 +3,16 @@
 //! [`Application::build`] connects to Postgres, applies the migrations, installs the
 //! metrics recorder and binds the control API (port 0 works in tests), reporting the
 //! real address; [`Application::run_until_stopped`] serves until the shutdown signal,
-//! with readiness, systemd notifications and the watchdog.
+//! with readiness, systemd notifications and the watchdog. With an exchange it trades
+//! only while it holds the ledger's leader lock (`active.rs`, `leadership.rs`: hot
+//! standby) and reconciles at start and periodically (`reconcile_task.rs`).
 //!
-//! Invariant: a non-loopback bind without a token is refused before anything else
-//! (the control API can open and close positions).
+//! Invariants: a non-loopback bind without a token is refused before anything else
+//! (the control API can open and close positions); the API serves before the lock is
+//! taken, so a standby answers reads (writes are refused by role, see `api`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -18,15 +20,14 @@ use tokio::net::TcpListener;
 use crate::api::reconcile::ReconcileBoard;
 use crate::api::{self, ApiState, MarkPrices, Readiness, Role};
 use crate::domain::{PositionMode, Symbol, Usdt};
-use crate::exchange::binance::{
-    run_audit_writer, AttemptSink, AuditBuffer, BinanceConfig, BinanceFutures,
-};
+use crate::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures};
 use crate::exchange::Exchange;
 use crate::ledger::Ledger;
-use crate::router::{Executor, ExecutorConfig, ExecutorDeps, PreparedExecutor};
+use crate::router::ExecutorConfig;
 use crate::settings::Settings;
-use crate::shutdown::{Shutdown, ShutdownTrigger};
+use crate::shutdown::Shutdown;
 
+mod active;
 mod leadership;
 mod reconcile_task;
 
@@ -235,145 +236,6 @@ impl Application {
             readiness.set_not_ready("shutting down");
         });
         Ok(tokio::spawn(async move { serve.await }))
-    }
-}
-
-impl Application {
-    /// Wait for the leader lock (standby until then), then trade while holding it. A
-    /// lost lock stops everything and is an error: the process exits non-zero and
-    /// systemd restarts it, as a standby while the other daemon leads.
-    async fn lead_and_trade(
-        &self,
-        t: Trading,
-        stop: &ShutdownTrigger,
-        inner: Shutdown,
-    ) -> anyhow::Result<()> {
-        let cfg = LeaderConfig::from_settings(&self.settings, VENUE, self.api_addr);
-        let mut waiting = inner.clone();
-        let Some(session) =
-            leadership::acquire(&self.ledger, &cfg, &self.readiness, &mut waiting).await
-        else {
-            return Ok(());
-        };
-        tracing::warn!(key = %session.key(), "leader lock acquired: this daemon is now the ACTIVE one");
-        self.readiness.set_role(Role::Active);
-        crate::metrics::set_leader(true);
-        let held = leadership::hold(session, &cfg, inner.clone());
-        tokio::pin!(held);
-        tokio::select! {
-            lost = &mut held => match lost {
-                Some(reason) => Err(self.lost_lock(stop, &reason)),
-                None => Ok(()),
-            },
-            worked = self.work_as_leader(t, &cfg, inner) => {
-                worked?;
-                // Shutdown: `hold` closes the session, releasing the lock at once.
-                held.await;
-                Ok(())
-            }
-        }
-    }
-
-    /// Stop trading now: refuse writes, stop the executor, report why.
-    fn lost_lock(&self, stop: &ShutdownTrigger, reason: &str) -> anyhow::Error {
-        self.readiness.set_role(Role::Stopping);
-        self.readiness
-            .set_not_ready(&format!("lost the leader lock: {reason}"));
-        crate::metrics::set_leader(false);
-        tracing::error!(%reason, "LOST the leader lock: stopping the executor and exiting; another daemon may take over");
-        stop.trigger();
-        anyhow::anyhow!(
-            "lost the leader lock ({reason}): stopped trading; exiting non-zero so that systemd restarts this daemon (as a standby if another one leads)"
-        )
-    }
-
-    /// Grace, recovery, the start-up reconcile, then work intents until `stop`.
-    async fn work_as_leader(
-        &self,
-        t: Trading,
-        cfg: &LeaderConfig,
-        mut stop: Shutdown,
-    ) -> anyhow::Result<()> {
-        let grace = if self.takeover_grace {
-            cfg.takeover_grace()
-        } else {
-            Duration::ZERO
-        };
-        self.readiness.set_not_ready(&format!(
-            "took the leader lock; waiting {grace:?} so that a previous leader's requests have expired"
-        ));
-        tracing::info!(
-            ?grace,
-            "waiting before trading: a previous leader may still be finishing"
-        );
-        tokio::select! {
-            _ = stop.recv() => return Ok(()),
-            _ = tokio::time::sleep(grace) => {}
-        }
-        self.readiness
-            .set_not_ready("recovering: resolving non-terminal orders by clientOrderId");
-        let exchange = t.exchange.clone();
-        let prepared = self.prepare_executor(t, &stop).await?;
-        let reconcile = Arc::new(DaemonReconcile::new(
-            self.ledger.clone(),
-            exchange,
-            self.reconcile.clone(),
-        ));
-        let every = self.settings.daemon.reconcile_interval_s;
-        // The start-up reconcile runs HERE: after recovery has resolved every order the
-        // ledger thought live (before, each would show as a spurious difference), and
-        // before any intent is worked, so no order is in flight: two reads cannot
-        // straddle a fill, and `reconcile_fix` repairs cannot race the executor.
-        if every > 0 {
-            self.readiness
-                .set_not_ready("reconciling the ledger with the exchange");
-            reconcile
-                .run_once("start", self.settings.daemon.reconcile_fix)
-                .await;
-            tokio::spawn(reconcile.run_every(Duration::from_secs(every), stop.clone()));
-        }
-        let handle = prepared.start();
-        self.readiness.set_ready();
-        tracing::info!(api = %self.api_addr, "sluice is ready: active, working intents");
-        stop.recv().await;
-        handle.stopped().await;
-        Ok(())
-    }
-
-    /// Audit writer, then the executor's recovery and adoption (it sends nothing yet).
-    async fn prepare_executor(
-        &self,
-        t: Trading,
-        shutdown: &Shutdown,
-    ) -> anyhow::Result<PreparedExecutor> {
-        if let Some(audit) = t.audit {
-            let sink: Arc<dyn AttemptSink> = Arc::new(self.ledger.clone());
-            // The writer takes a watch receiver: bridge the shutdown signal to one.
-            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-            let mut stop = shutdown.clone();
-            tokio::spawn(async move {
-                stop.recv().await;
-                let _ = stop_tx.send(true);
-            });
-            tokio::spawn(run_audit_writer(audit, sink, stop_rx));
-        }
-        let mut config = t.config;
-        config.adopt_unknown_positions = self.settings.daemon.adopt_unknown_positions;
-        let deps = ExecutorDeps {
-            ledger: self.ledger.clone(),
-            exchange: t.exchange,
-            venue: VENUE.to_string(),
-            config,
-        };
-        let prepared = Executor::prepare(deps, shutdown.clone())
-            .await
-            .context("failed to start the executor")?;
-        tracing::info!(
-            recovered_orders = prepared.recovered_orders,
-            adopted_positions = prepared.adopted.len(),
-            "executor recovered"
-        );
-        Ok(prepared)
     }
 }
 

@@ -6,6 +6,8 @@
 //! - never repairs silently: every difference is logged at WARN with its kind, counted
 //!   in `sluice_reconcile_differences{kind}` and published on `GET /v1/reconcile`;
 //!   repairs (`daemon.reconcile_fix`) are logged one by one as well;
+//! - periodic runs (the executor may be trading) report only differences that two
+//!   reads agree on, so a fill or chunk in flight between two REST reads is no alarm;
 //! - an exchange that cannot be read is a FAILED run (ERROR, `outcome="failed"`),
 //!   never "no differences"; the gauges keep the last successful run's counts.
 
@@ -47,10 +49,46 @@ impl DaemonReconcile {
     /// One run. `fix` applies reconcile's ledger-only repairs; callers pass it only
     /// while no order is in flight (two reads could otherwise straddle a fill).
     pub async fn run_once(&self, trigger: &'static str, fix: bool) -> ReconcileStatus {
+        let result = self.read(fix).await;
+        self.publish(trigger, result)
+    }
+
+    /// A periodic dry run while the executor may be trading: a difference must be seen
+    /// by two runs `confirm_after` apart to be reported. One read can straddle a fill
+    /// or catch a chunk in flight (stored, not yet answered); such a difference is gone
+    /// on the second read and is logged at DEBUG only.
+    pub async fn run_confirmed(&self, confirm_after: Duration) -> ReconcileStatus {
+        let first = match self.read(false).await {
+            Ok(r) if !r.remaining.is_empty() => r,
+            other => return self.publish("periodic", other),
+        };
+        tokio::time::sleep(confirm_after).await;
+        let second = self.read(false).await.map(|mut r| {
+            let passing = r.remaining.len();
+            r.remaining.retain(|d| first.remaining.contains(d));
+            r.found.retain(|d| first.remaining.contains(d));
+            let passing = passing - r.remaining.len();
+            if passing > 0 {
+                tracing::debug!(
+                    passing,
+                    "reconcile: differences gone on the second read (in flight)"
+                );
+            }
+            r
+        });
+        self.publish("periodic", second)
+    }
+
+    async fn read(&self, fix: bool) -> anyhow::Result<ReconcileReport> {
         let opts = ReconcileOptions { fix, confirm: fix };
-        let result =
-            crate::ops::reconcile::run(&self.ledger, self.exchange.as_ref(), opts, &is_sluice_id)
-                .await;
+        crate::ops::reconcile::run(&self.ledger, self.exchange.as_ref(), opts, &is_sluice_id).await
+    }
+
+    fn publish(
+        &self,
+        trigger: &'static str,
+        result: anyhow::Result<ReconcileReport>,
+    ) -> ReconcileStatus {
         let status = match result {
             Ok(report) => self.record(trigger, report),
             Err(e) => {
@@ -118,6 +156,7 @@ impl DaemonReconcile {
     /// A dry run every `every` (the first one `every` after now: the start-up run is
     /// the caller's), until shutdown.
     pub async fn run_every(self: Arc<Self>, every: Duration, mut shutdown: Shutdown) {
+        let confirm_after = (every / 4).min(Duration::from_secs(2));
         let start = tokio::time::Instant::now() + every;
         let mut ticks = tokio::time::interval_at(start, every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -128,7 +167,7 @@ impl DaemonReconcile {
             }
             tokio::select! {
                 _ = shutdown.recv() => return,
-                _ = self.run_once("periodic", false) => {}
+                _ = self.run_confirmed(confirm_after) => {}
             }
         }
     }
