@@ -167,3 +167,49 @@ pub async fn hold(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(env: &[(&str, &str)]) -> Settings {
+        let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_with_env(&dir, env).expect("test settings")
+    }
+
+    #[test]
+    fn the_grace_outlasts_a_previous_leaders_detection_and_its_last_request() {
+        let s = settings(&[
+            ("SLUICE__DAEMON__LEADER_CHECK_MS", "1000"),
+            ("SLUICE__DAEMON__LEADER_CHECK_TIMEOUT_MS", "3000"),
+            ("SLUICE__EXCHANGE__RECV_WINDOW_MS", "5000"),
+        ]);
+        let cfg = LeaderConfig::from_settings(
+            &s,
+            "binance-usdm",
+            "127.0.0.1:7878".parse().expect("addr"),
+        );
+        let detection = cfg.check_every + cfg.check_timeout;
+        assert!(cfg.takeover_grace() > detection + cfg.recv_window);
+        // Postgres may free a partitioned leader's lock only after it stopped and its
+        // last signed request expired.
+        assert!(cfg.session.keepalive_idle > detection + cfg.recv_window);
+        assert!(cfg.session.application_name.starts_with("sluice "));
+        assert!(cfg.session.application_name.contains("api=127.0.0.1:7878"));
+    }
+
+    #[test]
+    fn a_zero_leader_check_is_refused_naming_the_key() {
+        let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+        let env = [(
+            "SLUICE__DAEMON__LEADER_CHECK_MS".to_string(),
+            "0".to_string(),
+        )];
+        let err = Settings::load_with_env(&dir, env.into_iter().collect()).expect_err("refused");
+        assert!(err.to_string().contains("daemon.leader_check_ms"), "{err}");
+    }
+}
