@@ -206,7 +206,7 @@ impl Application {
             Some(t) => self.lead_and_trade(t, &stop, inner.clone()).await,
             None => {
                 self.readiness.set_ready();
-                tracing::info!(api = %self.api_addr, "sluice is ready (control API only)");
+                tracing::info!(api = %self.api_addr, role = "control_only", "sluice is ready");
                 inner.clone().recv().await;
                 Ok(())
             }

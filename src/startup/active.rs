@@ -113,7 +113,7 @@ impl Application {
         }
         let handle = prepared.start();
         self.readiness.set_ready();
-        tracing::info!(api = %self.api_addr, "sluice is ready: active, working intents");
+        tracing::info!(api = %self.api_addr, role = "active", "sluice is ready");
         stop.recv().await;
         handle.stopped().await;
         Ok(())
