@@ -252,7 +252,11 @@ async fn start_if_preflight_passes(
             return Ok(Outcome::Findings);
         }
     }
-    let app = crate::startup::Application::build(settings).await?;
+    let mut app = crate::startup::Application::build(settings).await?;
+    if args.paper {
+        // The simulator is this process's own: no earlier leader can have reached it.
+        app = app.without_takeover_grace();
+    }
     app.run_until_stopped(shutdown).await?;
     Ok(Outcome::Ok)
 }

@@ -75,6 +75,7 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     }
     let handle = HANDLE.get_or_init(|| handle).clone();
     describe();
+    describe_operator();
     Ok(handle)
 }
 
@@ -183,4 +184,36 @@ pub fn set_halted(halted: bool) {
 /// 1 while the executor is in key-loss safe mode (the exchange refuses the API key).
 pub fn set_key_loss(active: bool) {
     metrics::gauge!(KEY_LOSS).set(if active { 1.0 } else { 0.0 });
+}
+
+/// Gauge. Differences the daemon's last successful reconcile left, by `kind`
+/// (`position_unknown_to_ledger`, `size_mismatch`, ...; 0 once a kind is gone).
+pub const RECONCILE_DIFFERENCES: &str = "sluice_reconcile_differences";
+/// Counter. The daemon's reconcile runs, by `outcome` (`clean`, `differences`, `failed`).
+pub const RECONCILE_RUNS_TOTAL: &str = "sluice_reconcile_runs_total";
+/// Gauge. 1 while this daemon holds the leader lock and trades, 0 while it waits.
+pub const LEADER: &str = "sluice_leader";
+
+fn describe_operator() {
+    describe_gauge!(
+        RECONCILE_DIFFERENCES,
+        "Ledger vs exchange differences left by the last reconcile, by kind"
+    );
+    describe_counter!(RECONCILE_RUNS_TOTAL, "Reconcile runs by outcome");
+    describe_gauge!(LEADER, "1 while this daemon holds the leader lock");
+}
+
+/// The last reconcile left `count` differences of `kind`.
+pub fn set_reconcile_differences(kind: &'static str, count: usize) {
+    metrics::gauge!(RECONCILE_DIFFERENCES, "kind" => kind).set(count as f64);
+}
+
+/// A reconcile run ended (`clean`, `differences`, `failed`).
+pub fn record_reconcile_run(outcome: &'static str) {
+    metrics::counter!(RECONCILE_RUNS_TOTAL, "outcome" => outcome).increment(1);
+}
+
+/// This daemon took (true) or does not hold (false) the leader lock.
+pub fn set_leader(leader: bool) {
+    metrics::gauge!(LEADER).set(if leader { 1.0 } else { 0.0 });
 }

@@ -251,10 +251,36 @@ pub struct DaemonSettings {
     /// fallback is used (at least 1).
     #[serde(default = "default_limit_ioc_fallback_after")]
     pub limit_ioc_fallback_after: u32,
+    /// Seconds between the daemon's reconcile runs (one also runs at start); 0 = off.
+    #[serde(default = "default_reconcile_interval_s")]
+    pub reconcile_interval_s: u64,
+    /// Apply the ledger-only repairs of `reconcile --fix --confirm` at start (never trades;
+    /// periodic runs stay dry runs while the executor works).
+    #[serde(default)]
+    pub reconcile_fix: bool,
+    /// How often the active daemon re-proves it holds the leader lock, and how often a
+    /// standby tries to take it.
+    #[serde(default = "default_leader_check_ms")]
+    pub leader_check_ms: u64,
+    /// A lock check that takes longer than this counts as a lost lock.
+    #[serde(default = "default_leader_check_timeout_ms")]
+    pub leader_check_timeout_ms: u64,
 }
 
 fn default_limit_ioc_fallback_after() -> u32 {
     5
+}
+
+fn default_reconcile_interval_s() -> u64 {
+    60
+}
+
+fn default_leader_check_ms() -> u64 {
+    1000
+}
+
+fn default_leader_check_timeout_ms() -> u64 {
+    3000
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -387,6 +413,9 @@ impl Settings {
         }
         for s in &self.exchange.symbols {
             crate::domain::Symbol::new(s).map_err(|e| anyhow::anyhow!("exchange.symbols: {e}"))?;
+        }
+        if self.daemon.leader_check_ms == 0 || self.daemon.leader_check_timeout_ms == 0 {
+            bail!("daemon.leader_check_ms and daemon.leader_check_timeout_ms: must be positive");
         }
         self.validate_preflight()
     }

@@ -3,10 +3,13 @@
 //! [`Application::build`] connects to Postgres, applies the migrations, installs the
 //! metrics recorder and binds the control API (port 0 works in tests), reporting the
 //! real address; [`Application::run_until_stopped`] serves until the shutdown signal,
-//! with readiness, systemd notifications and the watchdog.
+//! with readiness, systemd notifications and the watchdog. With an exchange it trades
+//! only while it holds the ledger's leader lock (`active.rs`, `leadership.rs`: hot
+//! standby) and reconciles at start and periodically (`reconcile_task.rs`).
 //!
-//! Invariant: a non-loopback bind without a token is refused before anything else
-//! (the control API can open and close positions).
+//! Invariants: a non-loopback bind without a token is refused before anything else
+//! (the control API can open and close positions); the API serves before the lock is
+//! taken, so a standby answers reads (writes are refused by role, see `api`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,16 +17,22 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::api::{self, ApiState, MarkPrices, Readiness};
+use crate::api::reconcile::ReconcileBoard;
+use crate::api::{self, ApiState, MarkPrices, Readiness, Role};
 use crate::domain::{PositionMode, Symbol, Usdt};
-use crate::exchange::binance::{
-    run_audit_writer, AttemptSink, AuditBuffer, BinanceConfig, BinanceFutures,
-};
+use crate::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures};
 use crate::exchange::Exchange;
 use crate::ledger::Ledger;
-use crate::router::{Executor, ExecutorConfig, ExecutorDeps};
+use crate::router::ExecutorConfig;
 use crate::settings::Settings;
 use crate::shutdown::Shutdown;
+
+mod active;
+mod leadership;
+mod reconcile_task;
+
+pub use leadership::LeaderConfig;
+pub use reconcile_task::DaemonReconcile;
 
 /// The venue name the ledger stores intents, orders and fills under.
 pub const VENUE: &str = "binance-usdm";
@@ -31,9 +40,13 @@ pub const VENUE: &str = "binance-usdm";
 pub struct Application {
     settings: Settings,
     ledger: Ledger,
-    listener: TcpListener,
+    /// Taken when the API starts serving.
+    listener: Option<TcpListener>,
     api_addr: SocketAddr,
     readiness: Arc<Readiness>,
+    reconcile: Arc<ReconcileBoard>,
+    /// False only for paper mode (see [`Application::without_takeover_grace`]).
+    takeover_grace: bool,
     mark_prices: Option<Arc<dyn MarkPrices>>,
     trading: Option<Trading>,
 }
@@ -95,12 +108,22 @@ impl Application {
         Ok(Application {
             settings,
             ledger,
-            listener,
+            listener: Some(listener),
             api_addr,
             readiness: Arc::new(Readiness::default()),
+            reconcile: Arc::new(ReconcileBoard::default()),
+            takeover_grace: true,
             mark_prices: None,
             trading: None,
         })
+    }
+
+    /// Trade as soon as the leader lock is taken, without the takeover grace: only for
+    /// an exchange this process created (paper mode's in-process simulator), to which
+    /// no earlier leader can have sent a request.
+    pub fn without_takeover_grace(mut self) -> Self {
+        self.takeover_grace = false;
+        self
     }
 
     /// Value opens given by quantity with these mark prices (the exchange, or a fixed
@@ -141,15 +164,12 @@ impl Application {
             allocation: Usdt::new(self.settings.budget.allocation_usdt),
             mark_prices: self.mark_prices.clone(),
             metrics: Some(crate::metrics::install()?),
+            reconcile: self.reconcile.clone(),
         })
     }
 
     pub async fn run_until_stopped(mut self, shutdown: Shutdown) -> anyhow::Result<()> {
         let state = self.api_state()?;
-        let executor = match self.trading.take() {
-            Some(t) => Some(self.start_trading(t, &shutdown).await?),
-            None => None,
-        };
         let halt = self
             .ledger
             .halt_state()
@@ -159,107 +179,68 @@ impl Application {
         if halt.halted {
             tracing::warn!(reason = %halt.reason, actor = %halt.actor, "starting HALTED: opens are refused until `sluice resume`");
         }
-        let app = api::router(state);
-        let interval = crate::systemd::watchdog_interval(self.settings.daemon.watchdog_interval_ms);
-        if let Some(interval) = interval {
-            tokio::spawn(crate::systemd::run_watchdog(interval, shutdown.clone()));
+        let trading = self.trading.take();
+        if trading.is_none() {
+            self.readiness.set_role(Role::ControlOnly);
         }
-        self.readiness.set_ready();
+        // One stop for the API, the executor and every loop: the OS signal, or a lost
+        // leader lock.
+        let (stop, inner) = crate::shutdown::channel();
+        let stop = Arc::new(stop);
+        let relay = stop.clone();
+        let mut outer = shutdown;
+        tokio::spawn(async move {
+            outer.recv().await;
+            relay.trigger();
+        });
+        let server = self.serve_api(state, inner.clone())?;
+        if let Some(interval) =
+            crate::systemd::watchdog_interval(self.settings.daemon.watchdog_interval_ms)
+        {
+            tokio::spawn(crate::systemd::run_watchdog(interval, inner.clone()));
+        }
+        // READY=1 once the API serves: a standby may wait for hours and must not fail
+        // systemd's start timeout; `/readyz` says whether it trades.
         crate::systemd::notify_ready();
-        tracing::info!(api = %self.api_addr, "sluice is ready");
-        let mut stop = shutdown.clone();
-        let readiness = self.readiness.clone();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                stop.recv().await;
-                readiness.set_not_ready("shutting down");
-            })
-            .await
-            .context("control API failed")?;
-        crate::systemd::notify_stopping();
-        if let Some(e) = executor {
-            e.stopped().await;
-        }
-        tracing::info!("sluice stopped");
-        Ok(())
-    }
-}
-
-impl Application {
-    /// Audit writer, then the executor (which recovers and adopts before it sends).
-    async fn start_trading(
-        &self,
-        t: Trading,
-        shutdown: &Shutdown,
-    ) -> anyhow::Result<crate::router::ExecutorHandle> {
-        if let Some(audit) = t.audit {
-            let sink: Arc<dyn AttemptSink> = Arc::new(self.ledger.clone());
-            // The writer takes a watch receiver: bridge the shutdown signal to one.
-            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-            let mut stop = shutdown.clone();
-            tokio::spawn(async move {
-                stop.recv().await;
-                let _ = stop_tx.send(true);
-            });
-            tokio::spawn(run_audit_writer(audit, sink, stop_rx));
-        }
-        let mut config = t.config;
-        config.adopt_unknown_positions = self.settings.daemon.adopt_unknown_positions;
-        config.escalation.limit_ioc_fallback = self.settings.daemon.limit_ioc_fallback;
-        config.escalation.fallback_after = self.settings.daemon.limit_ioc_fallback_after.max(1);
-        let deps = ExecutorDeps {
-            ledger: self.ledger.clone(),
-            venue: VENUE.to_string(),
-            on_key_recovered: Some(reconcile_after_key_loss(
-                self.ledger.clone(),
-                t.exchange.clone(),
-            )),
-            exchange: t.exchange,
-            config,
-        };
-        let handle = Executor::spawn(deps, shutdown.clone())
-            .await
-            .context("failed to start the executor")?;
-        tokio::spawn(report_executor_status(
-            handle.status(),
-            self.readiness.clone(),
-        ));
-        tracing::info!(
-            recovered_orders = handle.recovered_orders,
-            adopted_positions = handle.adopted.len(),
-            "executor running"
-        );
-        Ok(handle)
-    }
-}
-
-/// On recovery from key loss, before anything is sent: a dry-run reconcile of the
-/// ledger with the exchange, its differences logged (repairs stay an operator's call).
-fn reconcile_after_key_loss(
-    ledger: Ledger,
-    exchange: Arc<dyn Exchange>,
-) -> crate::router::RecoveryHook {
-    Arc::new(move || {
-        let (ledger, exchange) = (ledger.clone(), exchange.clone());
-        Box::pin(async move {
-            let is_sluice = |id: &str| crate::router::SluiceOrderId::parse(id).is_ok();
-            let report = crate::ops::reconcile::run(
-                &ledger,
-                exchange.as_ref(),
-                Default::default(),
-                &is_sluice,
-            )
-            .await?;
-            for d in &report.remaining {
-                tracing::warn!(kind = d.kind_name(), symbol = %d.symbol(), "after key loss: ledger and exchange differ");
+        let result = match trading {
+            Some(t) => self.lead_and_trade(t, &stop, inner.clone()).await,
+            None => {
+                self.readiness.set_ready();
+                tracing::info!(api = %self.api_addr, role = "control_only", "sluice is ready");
+                inner.clone().recv().await;
+                Ok(())
             }
-            Ok(format!("{} difference(s)", report.remaining.len()))
-        })
-    })
+        };
+        stop.trigger();
+        let served = server.await.context("control API task failed")?;
+        crate::systemd::notify_stopping();
+        tracing::info!("sluice stopped");
+        result.and(served.context("control API failed"))
+    }
+
+    /// Serve the control API until `stop` (reads work on a standby; writes need the lead).
+    fn serve_api(
+        &mut self,
+        state: ApiState,
+        mut stop: Shutdown,
+    ) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+        let listener = self
+            .listener
+            .take()
+            .context("the control API is already serving")?;
+        let readiness = self.readiness.clone();
+        tracing::info!(api = %self.api_addr, "control API serving");
+        let serve = axum::serve(listener, api::router(state)).with_graceful_shutdown(async move {
+            stop.recv().await;
+            readiness.set_role(Role::Stopping);
+            readiness.set_not_ready("shutting down");
+        });
+        Ok(tokio::spawn(async move { serve.await }))
+    }
 }
 
 /// `/readyz` follows the executor: not ready (with the reason) in key-loss safe mode.
-async fn report_executor_status(
+pub(crate) async fn report_executor_status(
     mut status: tokio::sync::watch::Receiver<crate::router::ExecutorStatus>,
     readiness: Arc<Readiness>,
 ) {

@@ -1,46 +1,103 @@
-//! Liveness and readiness.
+//! Liveness, readiness and the daemon's role.
 //!
 //! `/healthz` says the process answers. `/readyz` says whether sluice may trade now and,
-//! when not, why (starting, reconciling, key-loss safe mode...), so an operator and
-//! systemd see the same state.
+//! when not, why (starting, standby, recovering, key-loss safe mode...), so an operator
+//! and systemd see the same state. The role says which of two daemons on one ledger
+//! trades: only an `active` daemon (or one running without an executor) accepts writes.
 
 use std::sync::Mutex;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::ApiState;
 
+/// Which part this process plays on its ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Not yet known whether this daemon leads.
+    Starting,
+    /// Another daemon holds the leader lock; this one serves reads and waits.
+    Standby,
+    /// Holds the leader lock: the only daemon that trades on this ledger.
+    Active,
+    /// No executor (no exchange credentials): the control API alone.
+    ControlOnly,
+    /// Shutting down, or lost the leader lock.
+    Stopping,
+}
+
+impl Role {
+    /// Whether write endpoints may run: never on a daemon that cannot prove it leads.
+    pub fn accepts_writes(self) -> bool {
+        matches!(self, Role::Active | Role::ControlOnly)
+    }
+}
+
+#[derive(Debug)]
+struct Current {
+    ready: bool,
+    reason: String,
+    role: Role,
+}
+
 /// The daemon's readiness, set by startup and the supervision loops.
 #[derive(Debug)]
 pub struct Readiness {
-    state: Mutex<(bool, String)>,
+    state: Mutex<Current>,
 }
 
 impl Default for Readiness {
     fn default() -> Self {
         Readiness {
-            state: Mutex::new((false, "starting".to_string())),
+            state: Mutex::new(Current {
+                ready: false,
+                reason: "starting".to_string(),
+                role: Role::Starting,
+            }),
         }
     }
 }
 
 impl Readiness {
     pub fn set_ready(&self) {
-        self.set(true, "ready");
+        self.update(|s| {
+            s.ready = true;
+            s.reason = "ready".to_string();
+        });
     }
     pub fn set_not_ready(&self, reason: &str) {
-        self.set(false, reason);
+        self.update(|s| {
+            s.ready = false;
+            s.reason = reason.to_string();
+        });
     }
-    fn set(&self, ready: bool, reason: &str) {
+    /// Another daemon leads: not ready, writes refused, `reason` says who and why.
+    pub fn set_standby(&self, reason: &str) {
+        self.update(|s| {
+            s.ready = false;
+            s.role = Role::Standby;
+            s.reason = format!("standby: {reason}");
+        });
+    }
+    pub fn set_role(&self, role: Role) {
+        self.update(|s| s.role = role);
+    }
+    fn update(&self, f: impl FnOnce(&mut Current)) {
         // A poisoned lock only means a panic elsewhere; readiness must still be reportable.
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        *guard = (ready, reason.to_string());
+        f(&mut guard);
     }
     pub fn get(&self) -> (bool, String) {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        (s.ready, s.reason.clone())
+    }
+    pub fn role(&self) -> Role {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).role
     }
 }
 
@@ -50,10 +107,40 @@ pub async fn healthz() -> Json<Value> {
 
 pub async fn readyz(State(state): State<ApiState>) -> (StatusCode, Json<Value>) {
     let (ready, reason) = state.readiness.get();
+    let role = state.readiness.role();
     let code = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (code, Json(json!({ "ready": ready, "reason": reason })))
+    let status = match (ready, role) {
+        (true, _) => "ready",
+        (false, Role::Standby) => "standby",
+        (false, _) => "not_ready",
+    };
+    (
+        code,
+        Json(json!({ "ready": ready, "status": status, "role": role, "reason": reason })),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_standby_is_not_ready_and_refuses_writes_until_it_leads() {
+        let r = Readiness::default();
+        assert!(!r.role().accepts_writes(), "starting: not yet known");
+        r.set_standby("the lock is held by 'sluice a'");
+        assert_eq!(
+            r.get(),
+            (false, "standby: the lock is held by 'sluice a'".into())
+        );
+        assert!(!r.role().accepts_writes());
+        r.set_role(Role::Active);
+        r.set_ready();
+        assert_eq!(r.get(), (true, "ready".into()));
+        assert!(r.role().accepts_writes());
+    }
 }

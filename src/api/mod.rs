@@ -8,7 +8,10 @@
 //!
 //! Endpoints: `POST|GET /v1/intents`, `GET /v1/intents/{id}`, `GET /v1/positions`,
 //! `GET /v1/budget`, `GET|POST /v1/halt`, `POST /v1/resume`, `POST /v1/flatten`,
-//! `GET /healthz`, `GET /readyz`, `GET /metrics`.
+//! `GET /v1/reconcile`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
+//!
+//! Hot standby: only a daemon whose role accepts writes (the leader, or one without
+//! an executor) runs a non-GET request; a standby answers 503 `standby` (reads work).
 
 pub mod auth;
 pub mod control;
@@ -19,13 +22,14 @@ pub mod intents;
 pub mod json;
 pub mod prices;
 pub mod read;
+pub mod reconcile;
 pub mod views;
 
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -37,7 +41,7 @@ use crate::ledger::Ledger;
 use crate::settings::Secret;
 
 pub use error::ApiError;
-pub use health::Readiness;
+pub use health::{Readiness, Role};
 pub use prices::MarkPrices;
 
 /// Bodies are small JSON objects; anything bigger is a mistake or an attack.
@@ -61,6 +65,8 @@ pub struct ApiState {
     /// is connected (such opens are then refused, naming the reason).
     pub mark_prices: Option<Arc<dyn MarkPrices>>,
     pub metrics: Option<PrometheusHandle>,
+    /// The daemon's last reconcile run (`GET /v1/reconcile`).
+    pub reconcile: Arc<reconcile::ReconcileBoard>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -72,6 +78,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/halt", get(control::halt_status).post(control::halt))
         .route("/v1/resume", post(control::resume))
         .route("/v1/flatten", post(control::flatten))
+        .route("/v1/reconcile", get(reconcile::last))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -80,7 +87,41 @@ pub fn router(state: ApiState) -> Router {
         .merge(v1)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            writes_need_leader,
+        ))
         .with_state(state)
+}
+
+/// Refuse every write on a daemon that does not lead (standby, starting, stopping):
+/// two daemons must never both act on the ledger. Reads always pass.
+async fn writes_need_leader(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+    let role = state.readiness.role();
+    if matches!(*req.method(), Method::GET | Method::HEAD) || role.accepts_writes() {
+        return next.run(req).await;
+    }
+    let (_, reason) = state.readiness.get();
+    let (code, reason) = match role {
+        Role::Standby => (
+            "standby",
+            format!("this daemon is the standby and does not trade; send writes to the active daemon ({reason})"),
+        ),
+        _ => (
+            "not_leader",
+            format!("this daemon is not the active one yet or any more ({reason}); retry on the active daemon"),
+        ),
+    };
+    ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        body: error::ErrorBody {
+            code,
+            field: None,
+            reason,
+            intent_id: None,
+        },
+    }
+    .into_response()
 }
 
 /// `/v1/*` only: refuse a request without the configured bearer token.

@@ -27,6 +27,7 @@ pub mod ids;
 mod intent_checks;
 pub mod intent_control;
 mod intents;
+pub mod leader;
 pub mod model;
 mod orders;
 pub mod position_math;
@@ -48,6 +49,7 @@ pub use fill_rows::FillRow;
 pub use fills::{FillOutcome, PositionEffect};
 pub use ids::{AdjustmentId, FillId, IntentId, OrderId, PositionId};
 pub use intents::{IntentCreated, IntentView, NewIntent};
+pub use leader::{LeaderKey, LockHolder, LockSession, LockSessionOptions};
 pub use model::{
     AnomalyKind, IntentRow, OrderRow, OrderState, Origin, PositionRow, PositionStatus,
 };

@@ -80,9 +80,32 @@ impl ExecutorHandle {
 
 pub struct Executor;
 
+/// An executor that has recovered and adopted but sends nothing yet: the daemon runs
+/// its start-up reconcile here, while no order is in flight.
+pub struct PreparedExecutor {
+    ctx: Ctx,
+    notify: Arc<Notify>,
+    consumer: JoinHandle<()>,
+    shutdown: Shutdown,
+    status: watch::Receiver<ExecutorStatus>,
+    on_key_recovered: Option<RecoveryHook>,
+    /// Positions adopted at start.
+    pub adopted: Vec<crate::ledger::PositionRow>,
+    /// Non-terminal orders resolved at start.
+    pub recovered_orders: usize,
+}
+
 impl Executor {
     /// Subscribe the user stream, recover, adopt, then run until `shutdown`.
     pub async fn spawn(deps: ExecutorDeps, shutdown: Shutdown) -> anyhow::Result<ExecutorHandle> {
+        Ok(Self::prepare(deps, shutdown).await?.start())
+    }
+
+    /// Subscribe the user stream, recover and adopt; send nothing until [`PreparedExecutor::start`].
+    pub async fn prepare(
+        deps: ExecutorDeps,
+        shutdown: Shutdown,
+    ) -> anyhow::Result<PreparedExecutor> {
         let notify = Arc::new(Notify::new());
         let events = deps
             .exchange
@@ -113,22 +136,38 @@ impl Executor {
         } else {
             Vec::new()
         };
-        let lp = Loop {
+        Ok(PreparedExecutor {
             ctx,
-            jobs: HashMap::new(),
-            waiting: Vec::new(),
-            sched: Scheduler::new(),
-            notify: notify.clone(),
-            on_key_recovered: deps.on_key_recovered,
-        };
-        let main = tokio::spawn(lp.run(shutdown));
-        Ok(ExecutorHandle {
             notify,
+            consumer,
+            shutdown,
             status,
-            tasks: vec![consumer, main],
+            on_key_recovered: deps.on_key_recovered,
             adopted,
             recovered_orders,
         })
+    }
+}
+
+impl PreparedExecutor {
+    /// Start working intents.
+    pub fn start(self) -> ExecutorHandle {
+        let lp = Loop {
+            ctx: self.ctx,
+            jobs: HashMap::new(),
+            waiting: Vec::new(),
+            sched: Scheduler::new(),
+            notify: self.notify.clone(),
+            on_key_recovered: self.on_key_recovered,
+        };
+        let main = tokio::spawn(lp.run(self.shutdown));
+        ExecutorHandle {
+            notify: self.notify,
+            status: self.status,
+            tasks: vec![self.consumer, main],
+            adopted: self.adopted,
+            recovered_orders: self.recovered_orders,
+        }
     }
 }
 

@@ -49,7 +49,7 @@ mod send;
 mod stream;
 
 pub use config::ExecutorConfig;
-pub use executor::{Executor, ExecutorDeps, ExecutorHandle, RecoveryHook};
+pub use executor::{Executor, ExecutorDeps, ExecutorHandle, PreparedExecutor, RecoveryHook};
 pub use keyloss::ExecutorStatus;
 
 #[cfg(test)]

@@ -341,6 +341,7 @@ pub async fn serve_api(ledger: &Ledger) -> String {
         allocation: allocation(),
         mark_prices: None,
         metrics: Some(sluice::metrics::install().expect("metrics recorder")),
+        reconcile: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

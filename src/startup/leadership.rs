@@ -1,0 +1,215 @@
+//! Hot standby: which of two `sluice run` processes on one ledger trades.
+//!
+//! The leader holds the ledger's advisory lock ([`crate::ledger::leader`]) on a
+//! dedicated connection for as long as it trades. A standby tries to take the lock
+//! every `daemon.leader_check_ms` (never a tight loop; backoff while Postgres cannot
+//! be reached) and, until it succeeds, reports `standby` with who holds the lock.
+//!
+//! Invariants:
+//! - the leader re-proves the lock from `pg_locks` every `leader_check_ms`; a check
+//!   that fails or takes longer than `leader_check_timeout_ms` is a LOST lock: the
+//!   caller stops trading at once and exits non-zero;
+//! - a new leader sends nothing for [`LeaderConfig::takeover_grace`] after taking the
+//!   lock: by then an old leader that is still alive (partitioned from Postgres, its
+//!   session terminated) has noticed the loss and stopped signing, and every request
+//!   it signed before has outlived the exchange's `recvWindow`;
+//! - the server drops a half-open leader session (partition) after roughly
+//!   `check + timeout + recv_window + 1 s` of silence plus 3 keepalive probes 2 s apart:
+//!   after that leader stopped signing (`check + timeout`) and its last signed requests
+//!   expired (`recv_window`).
+
+use std::time::Duration;
+
+use crate::api::Readiness;
+use crate::ledger::{Ledger, LockSession, LockSessionOptions};
+use crate::settings::Settings;
+use crate::shutdown::Shutdown;
+
+/// How leadership is taken and kept.
+#[derive(Clone, Debug)]
+pub struct LeaderConfig {
+    pub session: LockSessionOptions,
+    pub check_every: Duration,
+    pub check_timeout: Duration,
+    /// The exchange's `recvWindow`: how long a signed request stays valid.
+    pub recv_window: Duration,
+}
+
+impl LeaderConfig {
+    pub fn from_settings(settings: &Settings, venue: &str, api: std::net::SocketAddr) -> Self {
+        let check_every = Duration::from_millis(settings.daemon.leader_check_ms);
+        let check_timeout = Duration::from_millis(settings.daemon.leader_check_timeout_ms);
+        let recv_window = Duration::from_millis(settings.exchange.recv_window_ms);
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "unknown-host".into());
+        LeaderConfig {
+            session: LockSessionOptions {
+                venue: venue.to_string(),
+                // Postgres keeps 63 bytes: host first, so the API address may be cut.
+                application_name: format!("sluice {host} pid={} api={api}", std::process::id()),
+                // A partitioned leader stops signing within `check + timeout`; its last
+                // requests expire `recv_window` later; only then may Postgres free the lock.
+                keepalive_idle: check_every + check_timeout + recv_window + Duration::from_secs(1),
+            },
+            check_every,
+            check_timeout,
+            recv_window,
+        }
+    }
+
+    /// How long a new leader waits before it sends anything (see the module invariants).
+    pub fn takeover_grace(&self) -> Duration {
+        self.check_every + self.check_timeout + self.recv_window + Duration::from_secs(1)
+    }
+}
+
+/// Wait until this daemon holds the leader lock. None when shutdown came first.
+pub async fn acquire(
+    ledger: &Ledger,
+    cfg: &LeaderConfig,
+    readiness: &Readiness,
+    shutdown: &mut Shutdown,
+) -> Option<LockSession> {
+    let mut session: Option<LockSession> = None;
+    let mut backoff = cfg.check_every;
+    let mut last_reason = String::new();
+    loop {
+        let attempt = tokio::time::timeout(cfg.check_timeout, try_once(ledger, cfg, &mut session));
+        let (reason, delay) = match attempt.await {
+            Ok(Ok(None)) => return session,
+            Ok(Ok(Some(holder))) => {
+                backoff = cfg.check_every;
+                (holder, cfg.check_every)
+            }
+            Ok(Err(e)) => {
+                session = None;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                (
+                    format!("cannot reach Postgres to take the leader lock: {e}"),
+                    backoff,
+                )
+            }
+            Err(_) => {
+                session = None;
+                (
+                    format!(
+                        "taking the leader lock took longer than {:?}",
+                        cfg.check_timeout
+                    ),
+                    cfg.check_every,
+                )
+            }
+        };
+        if reason != last_reason {
+            tracing::warn!(%reason, "standby: not trading; waiting for the leader lock");
+            readiness.set_standby(&reason);
+            crate::metrics::set_leader(false);
+            last_reason = reason;
+        }
+        tokio::select! {
+            _ = shutdown.recv() => return None,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// One attempt: None = this session now holds the lock; Some(why not) otherwise.
+async fn try_once(
+    ledger: &Ledger,
+    cfg: &LeaderConfig,
+    session: &mut Option<LockSession>,
+) -> Result<Option<String>, crate::ledger::LedgerError> {
+    let s = match session {
+        Some(s) => s,
+        None => session.insert(ledger.lock_session(&cfg.session).await?),
+    };
+    if s.try_acquire().await? {
+        return Ok(None);
+    }
+    let key = s.key();
+    Ok(Some(match s.holder().await? {
+        Some(holder) => format!("the leader lock {key} is held by {holder}"),
+        None => format!("the leader lock {key} was held a moment ago; retrying"),
+    }))
+}
+
+/// Keep proving the lock. Resolves with the reason when it is lost; on shutdown the
+/// session is closed (releasing the lock at once) and None is returned.
+pub async fn hold(
+    session: LockSession,
+    cfg: &LeaderConfig,
+    mut shutdown: Shutdown,
+) -> Option<String> {
+    let mut session = session;
+    let mut ticks = tokio::time::interval(cfg.check_every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await; // the first tick is immediate: the lock was just taken
+    loop {
+        tokio::select! {
+            _ = shutdown.recv() => {
+                session.close().await;
+                tracing::info!("leader lock released");
+                return None;
+            }
+            _ = ticks.tick() => {}
+        }
+        match tokio::time::timeout(cfg.check_timeout, session.still_held()).await {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => return Some("this session no longer holds the leader lock".into()),
+            Ok(Err(e)) => return Some(format!("the leader-lock connection failed: {e}")),
+            Err(_) => {
+                return Some(format!(
+                    "the leader-lock check took longer than {:?}",
+                    cfg.check_timeout
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(env: &[(&str, &str)]) -> Settings {
+        let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_with_env(&dir, env).expect("test settings")
+    }
+
+    #[test]
+    fn the_grace_outlasts_a_previous_leaders_detection_and_its_last_request() {
+        let s = settings(&[
+            ("SLUICE__DAEMON__LEADER_CHECK_MS", "1000"),
+            ("SLUICE__DAEMON__LEADER_CHECK_TIMEOUT_MS", "3000"),
+            ("SLUICE__EXCHANGE__RECV_WINDOW_MS", "5000"),
+        ]);
+        let cfg = LeaderConfig::from_settings(
+            &s,
+            "binance-usdm",
+            "127.0.0.1:7878".parse().expect("addr"),
+        );
+        let detection = cfg.check_every + cfg.check_timeout;
+        assert!(cfg.takeover_grace() > detection + cfg.recv_window);
+        // Postgres may free a partitioned leader's lock only after it stopped and its
+        // last signed request expired.
+        assert!(cfg.session.keepalive_idle > detection + cfg.recv_window);
+        assert!(cfg.session.application_name.starts_with("sluice "));
+        assert!(cfg.session.application_name.contains("api=127.0.0.1:7878"));
+    }
+
+    #[test]
+    fn a_zero_leader_check_is_refused_naming_the_key() {
+        let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+        let env = [(
+            "SLUICE__DAEMON__LEADER_CHECK_MS".to_string(),
+            "0".to_string(),
+        )];
+        let err = Settings::load_with_env(&dir, env.into_iter().collect()).expect_err("refused");
+        assert!(err.to_string().contains("daemon.leader_check_ms"), "{err}");
+    }
+}

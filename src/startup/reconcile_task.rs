@@ -1,0 +1,174 @@
+//! The daemon's reconcile: once when it becomes the leader (after recovery, before any
+//! intent is worked) and then every `daemon.reconcile_interval_s`.
+//!
+//! Invariants:
+//! - never trades: it calls `ops::reconcile::run`, which only reads the exchange;
+//! - never repairs silently: every difference is logged at WARN with its kind, counted
+//!   in `sluice_reconcile_differences{kind}` and published on `GET /v1/reconcile`;
+//!   repairs (`daemon.reconcile_fix`) are logged one by one as well;
+//! - periodic runs (the executor may be trading) report only differences that two
+//!   reads agree on, so a fill or chunk in flight between two REST reads is no alarm;
+//! - an exchange that cannot be read is a FAILED run (ERROR, `outcome="failed"`),
+//!   never "no differences"; the gauges keep the last successful run's counts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::api::reconcile::{ReconcileBoard, ReconcileStatus};
+use crate::exchange::Exchange;
+use crate::ledger::Ledger;
+use crate::ops::reconcile::{ReconcileOptions, ReconcileReport};
+use crate::shutdown::Shutdown;
+
+/// Runs reconcile for the daemon and publishes each result.
+pub struct DaemonReconcile {
+    ledger: Ledger,
+    exchange: Arc<dyn Exchange>,
+    board: Arc<ReconcileBoard>,
+    /// Kinds the gauge was ever set for, so a kind that disappears is set back to 0.
+    kinds: Mutex<BTreeSet<&'static str>>,
+}
+
+fn is_sluice_id(id: &str) -> bool {
+    crate::router::SluiceOrderId::parse(id).is_ok()
+}
+
+impl DaemonReconcile {
+    pub fn new(ledger: Ledger, exchange: Arc<dyn Exchange>, board: Arc<ReconcileBoard>) -> Self {
+        DaemonReconcile {
+            ledger,
+            exchange,
+            board,
+            kinds: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// One run. `fix` applies reconcile's ledger-only repairs; callers pass it only
+    /// while no order is in flight (two reads could otherwise straddle a fill).
+    pub async fn run_once(&self, trigger: &'static str, fix: bool) -> ReconcileStatus {
+        let result = self.read(fix).await;
+        self.publish(trigger, result)
+    }
+
+    /// A periodic dry run while the executor may be trading: a difference must be seen
+    /// by two runs `confirm_after` apart to be reported. One read can straddle a fill
+    /// or catch a chunk in flight (stored, not yet answered); such a difference is gone
+    /// on the second read and is logged at DEBUG only.
+    pub async fn run_confirmed(&self, confirm_after: Duration) -> ReconcileStatus {
+        let first = match self.read(false).await {
+            Ok(r) if !r.remaining.is_empty() => r,
+            other => return self.publish("periodic", other),
+        };
+        tokio::time::sleep(confirm_after).await;
+        let second = self.read(false).await.map(|mut r| {
+            let passing = r.remaining.len();
+            r.remaining.retain(|d| first.remaining.contains(d));
+            r.found.retain(|d| first.remaining.contains(d));
+            let passing = passing - r.remaining.len();
+            if passing > 0 {
+                tracing::debug!(
+                    passing,
+                    "reconcile: differences gone on the second read (in flight)"
+                );
+            }
+            r
+        });
+        self.publish("periodic", second)
+    }
+
+    async fn read(&self, fix: bool) -> anyhow::Result<ReconcileReport> {
+        let opts = ReconcileOptions { fix, confirm: fix };
+        crate::ops::reconcile::run(&self.ledger, self.exchange.as_ref(), opts, &is_sluice_id).await
+    }
+
+    fn publish(
+        &self,
+        trigger: &'static str,
+        result: anyhow::Result<ReconcileReport>,
+    ) -> ReconcileStatus {
+        let status = match result {
+            Ok(report) => self.record(trigger, report),
+            Err(e) => {
+                let error = format!("{e:#}");
+                tracing::error!(trigger, %error, "reconcile failed: the exchange or the ledger could not be read; nothing is assumed");
+                crate::metrics::record_reconcile_run("failed");
+                ReconcileStatus {
+                    at: Utc::now(),
+                    trigger,
+                    outcome: "failed",
+                    error: Some(error),
+                    report: None,
+                }
+            }
+        };
+        self.board.publish(status.clone());
+        status
+    }
+
+    /// Log, count and wrap a finished run.
+    fn record(&self, trigger: &'static str, report: ReconcileReport) -> ReconcileStatus {
+        for d in &report.found {
+            let detail = serde_json::to_string(d).unwrap_or_default();
+            tracing::warn!(trigger, kind = d.kind_name(), symbol = %d.symbol(), %detail, "reconcile: ledger and exchange differ");
+        }
+        for r in &report.repairs {
+            let detail = serde_json::to_string(r).unwrap_or_default();
+            tracing::warn!(trigger, %detail, "reconcile: repaired the ledger (daemon.reconcile_fix)");
+        }
+        self.set_gauges(&report);
+        let outcome = if report.remaining.is_empty() {
+            "clean"
+        } else {
+            "differences"
+        };
+        crate::metrics::record_reconcile_run(outcome);
+        tracing::info!(
+            trigger,
+            found = report.found.len(),
+            remaining = report.remaining.len(),
+            outcome,
+            "reconcile run finished"
+        );
+        ReconcileStatus {
+            at: Utc::now(),
+            trigger,
+            outcome,
+            error: None,
+            report: Some(report),
+        }
+    }
+
+    fn set_gauges(&self, report: &ReconcileReport) {
+        let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+        for d in &report.remaining {
+            *counts.entry(d.kind_name()).or_default() += 1;
+        }
+        let mut kinds = self.kinds.lock().unwrap_or_else(|p| p.into_inner());
+        kinds.extend(counts.keys().copied());
+        for kind in kinds.iter() {
+            crate::metrics::set_reconcile_differences(kind, counts.get(kind).copied().unwrap_or(0));
+        }
+    }
+
+    /// A dry run every `every` (the first one `every` after now: the start-up run is
+    /// the caller's), until shutdown.
+    pub async fn run_every(self: Arc<Self>, every: Duration, mut shutdown: Shutdown) {
+        let confirm_after = (every / 4).min(Duration::from_secs(2));
+        let start = tokio::time::Instant::now() + every;
+        let mut ticks = tokio::time::interval_at(start, every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.recv() => return,
+                _ = ticks.tick() => {}
+            }
+            tokio::select! {
+                _ = shutdown.recv() => return,
+                _ = self.run_confirmed(confirm_after) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! Hot standby: two real `sluice run` processes on one ledger and one account. Exactly
+//! one holds the leader lock and trades; the other serves reads, refuses writes with
+//! 503 and waits. SIGKILL the active one mid-close: the standby takes the lock,
+//! recovers, and finishes the close with no clientOrderId sent twice.
+//! Also the lock itself, on two plain connections.
+
+mod daemon_common;
+mod daemon_proc;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use daemon_common::scenario;
+use daemon_proc::*;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use sluice::domain::IntentState;
+use sluice::exchange::Exchange;
+use sluice::ledger::leader::LEADER_CLASSID;
+use sluice::ledger::{IntentId, Ledger, LockSessionOptions};
+use sluice::router::client_id::{IntentRef, SluiceOrderId};
+use sluice::settings::Settings;
+use sluice::sim::{spawn, SimHandle};
+use sluice::startup::{Application, Trading};
+use sqlx::PgPool;
+
+const POSITION: &str = "5000";
+
+fn session_options(name: &str) -> LockSessionOptions {
+    LockSessionOptions {
+        venue: "binance-usdm".into(),
+        application_name: name.into(),
+        keepalive_idle: Duration::from_secs(5),
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_second_session_cannot_take_the_lock_until_the_first_connection_closes(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let mut first = ledger
+        .lock_session(&session_options("sluice first"))
+        .await
+        .expect("first");
+    let mut second = ledger
+        .lock_session(&session_options("sluice second"))
+        .await
+        .expect("second");
+    assert_eq!(
+        first.key(),
+        second.key(),
+        "same venue, same ledger: same key"
+    );
+    assert_eq!(first.key().classid, LEADER_CLASSID);
+
+    assert!(first.try_acquire().await.expect("first try"));
+    assert!(
+        !second.try_acquire().await.expect("second try"),
+        "the lock is taken"
+    );
+    let holder = second
+        .holder()
+        .await
+        .expect("holder")
+        .expect("someone holds it");
+    assert_eq!(holder.application_name.as_deref(), Some("sluice first"));
+    assert!(first.still_held().await.expect("check"));
+    assert!(!second.still_held().await.expect("check"));
+
+    first.close().await;
+    // The server releases the lock when it has processed the disconnect.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !second.try_acquire().await.expect("second try") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lock was never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(second.still_held().await.expect("check"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_terminated_lock_session_is_never_reported_as_held(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool.clone());
+    let mut session = ledger
+        .lock_session(&session_options("sluice victim"))
+        .await
+        .expect("s");
+    assert!(session.try_acquire().await.expect("try"));
+    let pid = session.backend_pid().await.expect("pid");
+
+    let (killed,): (bool,) = sqlx::query_as("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(&pool)
+        .await
+        .expect("terminate");
+    assert!(killed);
+
+    assert!(
+        session.still_held().await.is_err(),
+        "a dead session is an error, never 'held'"
+    );
+}
+
+/// SOLUSDT publishes a MARKET cap of 100: closing 5,000 takes 50 chunks.
+fn close_scenario() -> sluice::sim::Scenario {
+    scenario(
+        "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n",
+        "",
+    )
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_standby_takes_over_a_killed_active_daemon_and_finishes_its_close_once(pool: PgPool) {
+    let db_url = database_url(&pool).await;
+    let ledger = Ledger::from_pool(pool);
+    let sim = spawn(close_scenario(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    open_short_by_hand(&*hand_adapter(&sim).await, "SOLUSDT", POSITION, "hand-0").await;
+    let env = [("SLUICE__DAEMON__RECONCILE_INTERVAL_S", "3600")];
+
+    // A leads (and adopts the SHORT); B waits.
+    let mut a = spawn_daemon("A", &sim, &db_url, &env).await;
+    a.until_status("ready", Duration::from_secs(60)).await;
+    let b = spawn_daemon("B", &sim, &db_url, &env).await;
+    let standby = b.until_status("standby", Duration::from_secs(30)).await;
+    assert_standby_serves_reads_only(&b, &standby).await;
+
+    // A close is posted to A; A is SIGKILLed once some chunks are in the ledger.
+    let position = b.get("/v1/positions").await.1["positions"][0]["id"]
+        .as_i64()
+        .expect("id");
+    let (code, created) = a
+        .post(
+            "/v1/intents",
+            &json!({"kind": "close", "position_id": position,
+            "idempotency_key": "standby-close", "reason": "test"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{created}");
+    let intent = IntentId(created["id"].as_i64().expect("intent id"));
+    until("some chunks filled", Duration::from_secs(60), || async {
+        filled(&ledger, intent).await >= Decimal::from(300)
+    })
+    .await;
+    a.kill();
+    let killed_at = std::time::Instant::now();
+    let at_kill = filled(&ledger, intent).await;
+    let row = ledger.intent(intent).await.expect("read").expect("intent");
+    assert!(
+        !row.state.is_terminal() && at_kill < Decimal::from(5000),
+        "A must die mid-close (state {:?}, filled {at_kill})",
+        row.state
+    );
+
+    // B takes the lock, recovers, reconciles, and finishes the close.
+    b.until_status("ready", Duration::from_secs(60)).await;
+    // Reported, never asserted: the grace period dominates it.
+    eprintln!(
+        "takeover: B ready {:?} after A was killed with {at_kill} of {POSITION} closed",
+        killed_at.elapsed()
+    );
+    assert!(b.logged("leader lock acquired"), "B logs the transition");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let row = ledger.intent(intent).await.expect("read").expect("intent");
+        if row.state.is_terminal() {
+            assert_eq!(row.state, IntentState::Done, "{:?}", row.error);
+            break;
+        }
+        b.assert_before(deadline, "the close to finish on B");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, reconcile) = b.get("/v1/reconcile").await;
+    assert_eq!(reconcile["last"]["trigger"], "start", "{reconcile}");
+    assert_eq!(
+        reconcile["last"]["outcome"], "clean",
+        "after recovery the ledger equals the exchange: {reconcile}"
+    );
+    assert_closed_once(&ledger, &sim, intent).await;
+    drop(b);
+    sim.shutdown().await;
+}
+
+async fn assert_standby_serves_reads_only(b: &DaemonProc, readyz: &Value) {
+    assert_eq!(readyz["ready"], false);
+    assert_eq!(readyz["role"], "standby");
+    let reason = readyz["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("held by 'sluice"),
+        "names the holder: {reason}"
+    );
+    let (code, positions) = b.get("/v1/positions").await;
+    assert_eq!(code, 200, "reads work on the standby");
+    assert_eq!(positions["positions"].as_array().map(Vec::len), Some(1));
+    for path in ["/v1/intents", "/v1/budget", "/healthz", "/v1/reconcile"] {
+        assert_eq!(b.get(path).await.0, 200, "GET {path} on the standby");
+    }
+    let (code, refused) = b
+        .post(
+            "/v1/intents",
+            &json!({"kind": "close", "symbol": "SOLUSDT", "side": "short",
+            "idempotency_key": "to-standby"}),
+        )
+        .await;
+    assert_eq!(code, 503, "writes are refused on the standby: {refused}");
+    assert_eq!(refused["error"]["code"], "standby");
+    assert!(b.metrics().await.contains("sluice_leader 0"));
+}
+
+async fn filled(ledger: &Ledger, intent: IntentId) -> Decimal {
+    ledger
+        .orders_of_intent(intent)
+        .await
+        .expect("orders")
+        .iter()
+        .map(|o| o.filled_quantity.get())
+        .sum()
+}
+
+/// Exchange flat, every clientOrderId sent once, one execution per chunk, the ledger
+/// equal to the exchange.
+async fn assert_closed_once(ledger: &Ledger, sim: &SimHandle, intent: IntentId) {
+    let account = sim_account(sim).await;
+    let positions = account["positions"].as_array().cloned().unwrap_or_default();
+    assert!(positions.is_empty(), "exchange flat, got {positions:?}");
+    let orders = account["orders"].as_array().expect("orders");
+    let mut seen = HashSet::new();
+    let mut executed: HashMap<u32, Decimal> = HashMap::new();
+    let mut total = Decimal::ZERO;
+    for o in orders {
+        let coid = o["clientOrderId"].as_str().expect("coid");
+        assert!(
+            seen.insert(coid.to_string()),
+            "clientOrderId {coid} sent twice"
+        );
+        let Ok(id) = SluiceOrderId::parse(coid) else {
+            continue;
+        };
+        if id.intent != IntentRef::Seq(intent.get() as u64) {
+            continue;
+        }
+        let qty: Decimal = o["executedQty"]
+            .as_str()
+            .expect("qty")
+            .parse()
+            .expect("dec");
+        if qty > Decimal::ZERO {
+            assert!(
+                executed.insert(id.chunk, qty).is_none(),
+                "chunk {} executed twice",
+                id.chunk
+            );
+            total += qty;
+        }
+    }
+    assert_eq!(
+        total,
+        Decimal::from(5000),
+        "exactly the position was closed"
+    );
+    assert!(
+        ledger.open_positions().await.expect("p").is_empty(),
+        "ledger flat"
+    );
+    assert_eq!(
+        filled(ledger, intent).await,
+        total,
+        "ledger fills equal exchange executions"
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_active_daemon_that_loses_its_lock_connection_stops_with_an_error(pool: PgPool) {
+    let sim = spawn(close_scenario(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let mut env: HashMap<String, String> = FAST_LEADER_ENV
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    env.insert("SLUICE__API__LISTEN".into(), "127.0.0.1:0".into());
+    let config = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+    let settings = Settings::load_with_env(&config, env).expect("settings");
+    let exchange: Arc<dyn Exchange> = hand_adapter(&sim).await;
+    let app = Application::build_with_ledger(settings, Ledger::from_pool(pool.clone()))
+        .await
+        .expect("app")
+        .with_trading(Trading {
+            exchange,
+            audit: None,
+            config: daemon_common::fast_config(),
+        });
+    let readyz = format!("http://{}/readyz", app.api_addr());
+    let (_trigger, shutdown) = sluice::shutdown::channel();
+    let running = tokio::spawn(app.run_until_stopped(shutdown));
+    until("the daemon to lead", Duration::from_secs(60), || async {
+        let body: Value = reqwest::get(&readyz)
+            .await
+            .expect("readyz")
+            .json()
+            .await
+            .expect("json");
+        body["status"] == "ready"
+    })
+    .await;
+
+    // The lock's connection dies (an operator's pg_terminate_backend, a proxy, a failover).
+    let (pid,): (i32,) = sqlx::query_as(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 \
+         AND classid = $1::int8::oid AND granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .bind(i64::from(LEADER_CLASSID))
+    .fetch_one(&pool)
+    .await
+    .expect("the leader's session");
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&pool)
+        .await
+        .expect("terminate");
+
+    let ended = tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the daemon stops by itself")
+        .expect("joins");
+    let error = format!(
+        "{:#}",
+        ended.expect_err("a lost lock is an error (exit non-zero)")
+    );
+    assert!(error.contains("lost the leader lock"), "{error}");
+    sim.shutdown().await;
+}
