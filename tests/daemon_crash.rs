@@ -55,6 +55,11 @@ fn start_daemon(sim: &SimHandle, db_url: &str) -> Child {
         .env("SLUICE__EXCHANGE__API_KEY", DEMO_API_KEY)
         .env("SLUICE__EXCHANGE__API_SECRET", DEMO_API_SECRET)
         .env("SLUICE__TELEMETRY__LOG_FILTER", "warn")
+        // A restarted daemon takes the leader lock and waits out a takeover grace of
+        // check + timeout + recvWindow + 1 s before it trades: keep it short here (~4 s).
+        .env("SLUICE__DAEMON__LEADER_CHECK_MS", "200")
+        .env("SLUICE__DAEMON__LEADER_CHECK_TIMEOUT_MS", "1000")
+        .env("SLUICE__EXCHANGE__RECV_WINDOW_MS", "2000")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
