@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-eval "$(scripts/postgres.sh)"
+# A failed start must stop here (an eval of a failed substitution would not).
+pg_env="$(scripts/postgres.sh)"
+eval "$pg_env"
 export DATABASE_URL
 
 cargo build --release --locked
