@@ -75,3 +75,68 @@ async fn an_error_is_rendered_and_exits_two(pool: PgPool) {
         "{error}"
     );
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_adopted_positions_opening_trade_is_not_a_missing_fill_but_a_later_one_is(pool: PgPool) {
+    // Arrange: a SHORT 50 opened by hand (trade 1), adopted by sluice afterwards; then a
+    // later hand trade (trade 2, after the adoption) the ledger knows nothing of.
+    let ledger = Ledger::from_pool(pool);
+    ledger
+        .adopt_position(&sluice::ledger::AdoptPosition {
+            venue: VENUE.into(),
+            symbol: sym("SOLUSDT"),
+            direction: sluice::domain::Direction::Short,
+            position_side: PositionSide::Both,
+            quantity: qty(dec!(50)),
+            entry_price: price(dec!(180)),
+            actor: "test".into(),
+            reason: "opened by hand".into(),
+        })
+        .await
+        .expect("adopted");
+    let opening = fill(
+        "SOLUSDT",
+        1,
+        1,
+        None,
+        sluice::domain::Side::Sell,
+        PositionSide::Both,
+        dec!(50),
+        dec!(180),
+    );
+    let mut later = fill(
+        "SOLUSDT",
+        2,
+        2,
+        None,
+        sluice::domain::Side::Sell,
+        PositionSide::Both,
+        dec!(1),
+        dec!(180),
+    );
+    later.time = chrono::Utc::now() + chrono::Duration::seconds(5);
+    let position = reported("SOLUSDT", PositionSide::Both, dec!(-50), dec!(180), t(1));
+
+    // Act.
+    let only_opening = FakeExchange::new(vec![position.clone()], vec![], vec![opening.clone()]);
+    let clean =
+        sluice::ops::reconcile::run(&ledger, &only_opening, Default::default(), &is_sluice_id)
+            .await
+            .expect("reconcile");
+    let with_later = FakeExchange::new(vec![position], vec![], vec![opening, later]);
+    let found =
+        sluice::ops::reconcile::run(&ledger, &with_later, Default::default(), &is_sluice_id)
+            .await
+            .expect("reconcile");
+
+    // Assert: the adoption covers the trade that built the position, not what came after.
+    assert!(clean.found.is_empty(), "{:?}", clean.found);
+    assert_eq!(
+        found
+            .found
+            .iter()
+            .map(|d| d.kind_name())
+            .collect::<Vec<_>>(),
+        vec!["fill_missing_from_ledger"]
+    );
+}

@@ -9,21 +9,20 @@
 //!   read again and diffed again, and only what still differs is corrected; a final
 //!   diff says what remains;
 //! - exit policy: 0 clean (or everything repaired), 1 differences remain, 2 error;
-//! - the daemon's periodic run ([`run_periodically`]) is a dry run: it reports, never repairs.
+//! - the daemon runs it too (`startup/reconcile_task.rs`): a dry run, except the optional
+//!   ledger-only repairs at start (`daemon.reconcile_fix`).
 
 mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
 
 use crate::domain::{ClientOrderId, Symbol};
 use crate::exchange::{Exchange, OrderResolution};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Origin};
 use crate::reconcile::{
     apply, diff, Discrepancy, ExchangeOrderState, ExchangeSnapshot, LedgerOrder, LedgerPosition,
     LedgerSnapshot, Repair,
@@ -134,6 +133,8 @@ pub async fn run(
     let venue = exchange.venue().to_string();
     let (first, window) = read_ledger(ledger, &venue, None).await?;
     let mut theirs = read_exchange(exchange, &window).await?;
+    let adopted = adoption_times(ledger, &venue).await?;
+    drop_trades_covered_by_adoption(&mut theirs.trades, &window, &adopted);
     resolve_missing(exchange, &diff(&first, &theirs, is_sluice_id), &mut theirs).await;
     // Resolved orders may bring trades older than the window: widen it so the ledger's
     // known trades cover every trade in the snapshot.
@@ -262,6 +263,41 @@ async fn read_ledger(
 }
 
 /// Positions, open orders, and the trades of every symbol in `window`.
+/// When each symbol's adopted position was taken over (the latest, per symbol).
+async fn adoption_times(
+    ledger: &Ledger,
+    venue: &str,
+) -> anyhow::Result<BTreeMap<Symbol, DateTime<Utc>>> {
+    let mut at: BTreeMap<Symbol, DateTime<Utc>> = BTreeMap::new();
+    let positions = ledger
+        .open_positions()
+        .await
+        .context("failed to read the ledger's open positions")?;
+    for p in positions
+        .iter()
+        .filter(|p| p.venue == venue && p.origin == Origin::Adopted)
+    {
+        let e = at.entry(p.symbol.clone()).or_insert(p.opened_at);
+        *e = (*e).max(p.opened_at);
+    }
+    Ok(at)
+}
+
+/// An adopted position stands for every trade that built it before sluice took it over:
+/// on a symbol where the ledger has no trade of its own yet (the window starts at the
+/// recent trades), those trades are not "missing from the ledger".
+fn drop_trades_covered_by_adoption(
+    trades: &mut Vec<crate::domain::Fill>,
+    window: &TradeWindow,
+    adopted: &BTreeMap<Symbol, DateTime<Utc>>,
+) {
+    trades.retain(|t| {
+        let no_own_trades = matches!(window.get(&t.symbol), Some(None));
+        let covered = adopted.get(&t.symbol).is_some_and(|at| t.time <= *at);
+        !(no_own_trades && covered)
+    });
+}
+
 async fn read_exchange(
     exchange: &dyn Exchange,
     window: &TradeWindow,
@@ -338,42 +374,4 @@ fn widen(mut window: TradeWindow, theirs: &ExchangeSnapshot) -> TradeWindow {
         }
     }
     window
-}
-
-/// The daemon's reconcile: once at start, then every `every`, until `shutdown` turns
-/// true. A dry run only: while the router trades, two REST reads can straddle a fill
-/// and show a passing difference, so repairs wait for an operator's `--fix --confirm`.
-/// Each report is published on `latest` (for the API) and its differences logged.
-pub async fn run_periodically(
-    ledger: Ledger,
-    exchange: Arc<dyn Exchange>,
-    every: Duration,
-    is_sluice_id: Arc<dyn Fn(&str) -> bool + Send + Sync>,
-    latest: watch::Sender<Option<ReconcileReport>>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => return,
-            _ = ticks.tick() => {}
-        }
-        match run(
-            &ledger,
-            exchange.as_ref(),
-            ReconcileOptions::default(),
-            is_sluice_id.as_ref(),
-        )
-        .await
-        {
-            Ok(report) => {
-                for d in &report.remaining {
-                    tracing::warn!(kind = d.kind_name(), symbol = %d.symbol(), "ledger and exchange differ");
-                }
-                latest.send_replace(Some(report));
-            }
-            Err(e) => tracing::error!(error = format!("{e:#}"), "periodic reconcile failed"),
-        }
-    }
 }
