@@ -80,6 +80,8 @@ struct Lost {
 
 impl KeyLoss {
     pub fn new(status: watch::Sender<ExecutorStatus>, probe: BackoffConfig, seed: u64) -> KeyLoss {
+        // Present from the start, so an alert on `sluice_key_loss == 1` has a series.
+        crate::metrics::set_key_loss(false);
         KeyLoss {
             lost: None,
             backoff: Backoff::new(probe, ChaCha8Rng::seed_from_u64(seed)),
