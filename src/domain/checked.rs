@@ -174,40 +174,14 @@ fn check_price(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::rules::{LotFilter, PercentPrice, PriceFilter};
     use crate::domain::{ClientOrderId, PositionSide, Qty, Side, Symbol, TimeInForce};
     use rust_decimal_macros::dec;
 
+    /// Mainnet SOLUSDT (step 1, MARKET maxQty 5000).
     fn sol() -> SymbolRules {
         SymbolRules {
-            symbol: Symbol::new("SOLUSDT").unwrap(),
-            status: "TRADING".into(),
-            base_asset: "SOL".into(),
-            quote_asset: "USDT".into(),
-            price_precision: 4,
             quantity_precision: 0,
-            price_filter: PriceFilter {
-                min_price: dec!(0.42),
-                max_price: dec!(6857),
-                tick_size: dec!(0.001),
-            },
-            lot_size: LotFilter {
-                min_qty: dec!(1),
-                max_qty: dec!(1000000),
-                step_size: dec!(1),
-            },
-            market_lot_size: LotFilter {
-                min_qty: dec!(1),
-                max_qty: dec!(5000),
-                step_size: dec!(1),
-            },
-            min_notional: dec!(5),
-            percent_price: PercentPrice {
-                multiplier_up: dec!(1.05),
-                multiplier_down: dec!(0.95),
-                multiplier_decimal: 4,
-            },
-            max_num_orders: 200,
+            ..crate::router::fixtures::rules(dec!(1), dec!(1), dec!(5000), dec!(5))
         }
     }
 
