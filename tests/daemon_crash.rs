@@ -3,6 +3,7 @@
 //! sent twice, and the ledger equals the exchange.
 
 mod daemon_common;
+mod daemon_proc;
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -11,14 +12,9 @@ use std::time::Duration;
 use daemon_common::*;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
-use rust_decimal_macros::dec;
 use secrecy::SecretString;
-use sluice::domain::{
-    validate, ClientOrderId, IntentState, OrderRequest, OrderType, PositionSide, Price, Qty, Side,
-    TimeInForce,
-};
+use sluice::domain::IntentState;
 use sluice::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures};
-use sluice::exchange::Exchange;
 use sluice::ledger::{IntentId, Ledger};
 use sluice::router::client_id::SluiceOrderId;
 use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
@@ -66,54 +62,6 @@ fn start_daemon(sim: &SimHandle, db_url: &str) -> Child {
         .expect("sluice starts")
 }
 
-/// Open SHORT 5000 by hand (a LIMIT IOC through the book): the daemon will adopt it.
-async fn open_short_by_hand(ex: &BinanceFutures, trial: usize) {
-    let sol = sym("SOLUSDT");
-    let rules = ex
-        .symbol_rules()
-        .await
-        .expect("rules")
-        .into_iter()
-        .find(|r| r.symbol == sol)
-        .expect("SOLUSDT");
-    let mark = ex.mark_price(&sol).await.expect("mark").mark_price;
-    let price = (mark.get() * dec!(0.97)).round_dp(2);
-    let req = OrderRequest {
-        symbol: sol,
-        side: Side::Sell,
-        position_side: PositionSide::Both,
-        order_type: OrderType::Limit,
-        quantity: Qty::parse("q", POSITION).expect("qty"),
-        price: Some(Price::new("p", price).expect("price")),
-        time_in_force: Some(TimeInForce::Ioc),
-        reduce_only: false,
-        client_order_id: ClientOrderId::new(&format!("hand-{trial}")).expect("id"),
-    };
-    let order = validate(&rules, req, mark).expect("filters");
-    let r = ex.place_order(&order).await.expect("hand order");
-    assert_eq!(
-        r.executed_qty.get(),
-        Decimal::from(5000),
-        "the book filled the hand order"
-    );
-}
-
-/// Wait (bounded) until `pred` holds on the ledger.
-async fn until<F, Fut>(what: &str, within: Duration, mut pred: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    while !pred().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 async fn adopted_short(ledger: &Ledger) -> Option<sluice::ledger::PositionId> {
     ledger
         .open_positions()
@@ -147,9 +95,9 @@ async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool:
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20_251_011);
     for trial in 0..TRIALS {
         // Arrange: a SHORT 5000 the ledger does not know yet; the daemon adopts it.
-        open_short_by_hand(&hand, trial).await;
+        daemon_proc::open_short_by_hand(&hand, "SOLUSDT", POSITION, &format!("hand-{trial}")).await;
         let mut daemon = start_daemon(&sim, &db_url);
-        until("adoption", Duration::from_secs(60), || async {
+        daemon_proc::until("adoption", Duration::from_secs(60), || async {
             adopted_short(&ledger).await.is_some()
         })
         .await;
@@ -166,7 +114,7 @@ async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool:
 
         // Act: SIGKILL after a random number of chunks was recorded, then restart.
         let kill_after = rng.gen_range(1..50usize);
-        until("chunks recorded", Duration::from_secs(60), || async {
+        daemon_proc::until("chunks recorded", Duration::from_secs(60), || async {
             ledger.orders_of_intent(intent).await.expect("orders").len() >= kill_after
                 || ledger
                     .intent(intent)
@@ -180,7 +128,7 @@ async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool:
         daemon.kill().expect("SIGKILL");
         daemon.wait().expect("reaped");
         let mut daemon = start_daemon(&sim, &db_url);
-        until("the close to finish", Duration::from_secs(90), || async {
+        daemon_proc::until("the close to finish", Duration::from_secs(90), || async {
             ledger
                 .intent(intent)
                 .await
