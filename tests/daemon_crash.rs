@@ -5,7 +5,6 @@
 mod daemon_common;
 mod daemon_proc;
 
-use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -16,7 +15,6 @@ use secrecy::SecretString;
 use sluice::domain::IntentState;
 use sluice::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures};
 use sluice::ledger::{IntentId, Ledger};
-use sluice::router::client_id::SluiceOrderId;
 use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
 use sluice::sim::{spawn, SimHandle};
 use sqlx::PgPool;
@@ -168,30 +166,8 @@ async fn assert_trial(ledger: &Ledger, sim: &SimHandle, intent: IntentId, trial:
         "trial {trial}: exchange flat, got {positions:?}"
     );
     // No chunk sent twice: per chunk index of this intent, at most one order executed.
-    let mut executed: HashMap<u32, Decimal> = HashMap::new();
-    let mut total = Decimal::ZERO;
-    for o in account["orders"].as_array().expect("orders") {
-        let coid = o["clientOrderId"].as_str().unwrap_or("");
-        let Ok(id) = SluiceOrderId::parse(coid) else {
-            continue;
-        };
-        if id.intent != sluice::router::client_id::IntentRef::Seq(intent.get() as u64) {
-            continue;
-        }
-        let qty: Decimal = o["executedQty"]
-            .as_str()
-            .expect("qty")
-            .parse()
-            .expect("dec");
-        if qty > Decimal::ZERO {
-            assert!(
-                executed.insert(id.chunk, qty).is_none(),
-                "trial {trial}: chunk {} executed twice",
-                id.chunk
-            );
-            total += qty;
-        }
-    }
+    let orders = account["orders"].as_array().expect("orders");
+    let total = daemon_proc::executed_once_per_chunk(orders, intent, &format!("trial {trial}"));
     assert_eq!(
         total,
         Decimal::from(5000),

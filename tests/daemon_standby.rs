@@ -7,7 +7,7 @@
 mod daemon_common;
 mod daemon_proc;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +19,6 @@ use sluice::domain::IntentState;
 use sluice::exchange::Exchange;
 use sluice::ledger::leader::LEADER_CLASSID;
 use sluice::ledger::{IntentId, Ledger, LockSessionOptions};
-use sluice::router::client_id::{IntentRef, SluiceOrderId};
 use sluice::settings::Settings;
 use sluice::sim::{spawn, SimHandle};
 use sluice::startup::{Application, Trading};
@@ -227,35 +226,7 @@ async fn assert_closed_once(ledger: &Ledger, sim: &SimHandle, intent: IntentId) 
     let positions = account["positions"].as_array().cloned().unwrap_or_default();
     assert!(positions.is_empty(), "exchange flat, got {positions:?}");
     let orders = account["orders"].as_array().expect("orders");
-    let mut seen = HashSet::new();
-    let mut executed: HashMap<u32, Decimal> = HashMap::new();
-    let mut total = Decimal::ZERO;
-    for o in orders {
-        let coid = o["clientOrderId"].as_str().expect("coid");
-        assert!(
-            seen.insert(coid.to_string()),
-            "clientOrderId {coid} sent twice"
-        );
-        let Ok(id) = SluiceOrderId::parse(coid) else {
-            continue;
-        };
-        if id.intent != IntentRef::Seq(intent.get() as u64) {
-            continue;
-        }
-        let qty: Decimal = o["executedQty"]
-            .as_str()
-            .expect("qty")
-            .parse()
-            .expect("dec");
-        if qty > Decimal::ZERO {
-            assert!(
-                executed.insert(id.chunk, qty).is_none(),
-                "chunk {} executed twice",
-                id.chunk
-            );
-            total += qty;
-        }
-    }
+    let total = executed_once_per_chunk(orders, intent, "takeover");
     assert_eq!(
         total,
         Decimal::from(5000),

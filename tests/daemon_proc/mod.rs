@@ -266,3 +266,42 @@ pub async fn sim_account(sim: &SimHandle) -> Value {
         .expect("json");
     state["accounts"][0].clone()
 }
+
+/// The simulator's orders of `intent`: every clientOrderId sent once, at most one
+/// execution per chunk index; returns the total executed. `label` names the trial.
+pub fn executed_once_per_chunk(
+    orders: &[Value],
+    intent: sluice::ledger::IntentId,
+    label: &str,
+) -> Decimal {
+    use sluice::router::client_id::{IntentRef, SluiceOrderId};
+    let mut seen = std::collections::HashSet::new();
+    let mut executed = std::collections::HashMap::new();
+    let mut total = Decimal::ZERO;
+    for o in orders {
+        let coid = o["clientOrderId"].as_str().unwrap_or("");
+        assert!(
+            seen.insert(coid.to_string()),
+            "{label}: clientOrderId {coid} sent twice"
+        );
+        let Ok(id) = SluiceOrderId::parse(coid) else {
+            continue;
+        };
+        if id.intent != IntentRef::Seq(intent.get() as u64) {
+            continue;
+        }
+        let qty: Decimal = o["executedQty"]
+            .as_str()
+            .and_then(|q| q.parse().ok())
+            .expect("executedQty is a decimal string");
+        if qty > Decimal::ZERO {
+            assert!(
+                executed.insert(id.chunk, qty).is_none(),
+                "{label}: chunk {} executed twice",
+                id.chunk
+            );
+            total += qty;
+        }
+    }
+    total
+}
