@@ -21,5 +21,5 @@ cargo test --all-features
 
 if [ -x tests/interop/run.sh ]; then
   echo "== interop tests (ccxt, official Binance SDK) against sluice sim"
-  tests/interop/run.sh
+  SLUICE_BIN_FRESH=1 tests/interop/run.sh
 fi

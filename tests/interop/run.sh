@@ -10,7 +10,11 @@ if [ ! -x "$venv/bin/pytest" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q -r "$root/tests/interop/requirements.txt"
 fi
-cargo build -q --bin sluice --manifest-path "$root/Cargo.toml"
+# scripts/test.sh has just built target/debug/sluice with `cargo test`; a plain build
+# here would rebuild every dependency whose features the dev-dependencies change.
+if [ -z "${SLUICE_BIN_FRESH:-}" ]; then
+  cargo build -q --bin sluice --manifest-path "$root/Cargo.toml"
+fi
 out="$(mktemp)"
 "$root/target/debug/sluice" sim --listen 127.0.0.1:0 >"$out" 2>&1 &
 pid=$!
