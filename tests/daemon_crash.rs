@@ -5,20 +5,15 @@
 mod daemon_common;
 mod daemon_proc;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use daemon_common::*;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
-use secrecy::SecretString;
 use sluice::domain::IntentState;
-use sluice::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures};
 use sluice::ledger::{IntentId, Ledger};
-use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
 use sluice::sim::{spawn, SimHandle};
 use sqlx::PgPool;
-use url::Url;
 
 const TRIALS: usize = 5;
 const POSITION: &str = "5000";
@@ -29,35 +24,6 @@ fn crash_scenario() -> sluice::sim::Scenario {
         "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n",
         "",
     )
-}
-
-fn database_url(db: &str) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let (prefix, _) = base.rsplit_once('/').expect("url with a database");
-    format!("{prefix}/{db}")
-}
-
-fn start_daemon(sim: &SimHandle, db_url: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["run"])
-        .env("DATABASE_URL", db_url)
-        .env("SLUICE__API__LISTEN", "127.0.0.1:0")
-        .env_remove("SLUICE__API__TOKEN")
-        .env("SLUICE__EXCHANGE__VENUE", "custom")
-        .env("SLUICE__EXCHANGE__REST_URL", sim.base_url())
-        .env("SLUICE__EXCHANGE__WS_URL", sim.ws_url())
-        .env("SLUICE__EXCHANGE__API_KEY", DEMO_API_KEY)
-        .env("SLUICE__EXCHANGE__API_SECRET", DEMO_API_SECRET)
-        .env("SLUICE__TELEMETRY__LOG_FILTER", "warn")
-        // A restarted daemon takes the leader lock and waits out a takeover grace of
-        // check + timeout + recvWindow + 1 s before it trades: keep it short here (~4 s).
-        .env("SLUICE__DAEMON__LEADER_CHECK_MS", "200")
-        .env("SLUICE__DAEMON__LEADER_CHECK_TIMEOUT_MS", "1000")
-        .env("SLUICE__EXCHANGE__RECV_WINDOW_MS", "2000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sluice starts")
 }
 
 async fn adopted_short(ledger: &Ledger) -> Option<sluice::ledger::PositionId> {
@@ -72,29 +38,17 @@ async fn adopted_short(ledger: &Ledger) -> Option<sluice::ledger::PositionId> {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool: PgPool) {
-    let (db,): (String,) = sqlx::query_as("SELECT current_database()")
-        .fetch_one(&pool)
-        .await
-        .expect("db name");
-    let db_url = database_url(&db);
+    let db_url = daemon_proc::database_url(&pool).await;
     let ledger = Ledger::from_pool(pool);
     let sim = spawn(crash_scenario(), "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("sim");
-    let cfg = BinanceConfig::new(
-        Url::parse(&sim.base_url()).expect("url"),
-        Url::parse(&sim.ws_url()).expect("url"),
-        DEMO_API_KEY.into(),
-        SecretString::from(DEMO_API_SECRET.to_string()),
-    );
-    let hand = BinanceFutures::connect(cfg, AuditBuffer::new(1000))
-        .await
-        .expect("test adapter");
+    let hand = daemon_proc::hand_adapter(&sim).await;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20_251_011);
     for trial in 0..TRIALS {
         // Arrange: a SHORT 5000 the ledger does not know yet; the daemon adopts it.
         daemon_proc::open_short_by_hand(&hand, "SOLUSDT", POSITION, &format!("hand-{trial}")).await;
-        let mut daemon = start_daemon(&sim, &db_url);
+        let mut daemon = daemon_proc::spawn_daemon("crash", &sim, &db_url, &[]).await;
         daemon_proc::until("adoption", Duration::from_secs(60), || async {
             adopted_short(&ledger).await.is_some()
         })
@@ -123,9 +77,8 @@ async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool:
                     .is_terminal()
         })
         .await;
-        daemon.kill().expect("SIGKILL");
-        daemon.wait().expect("reaped");
-        let mut daemon = start_daemon(&sim, &db_url);
+        daemon.kill();
+        let mut daemon = daemon_proc::spawn_daemon("crash", &sim, &db_url, &[]).await;
         daemon_proc::until("the close to finish", Duration::from_secs(90), || async {
             ledger
                 .intent(intent)
@@ -136,8 +89,7 @@ async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool:
                 .is_terminal()
         })
         .await;
-        daemon.kill().expect("stop");
-        daemon.wait().expect("reaped");
+        daemon.kill();
 
         // Assert.
         assert_trial(&ledger, &sim, intent, trial, kill_after).await;
