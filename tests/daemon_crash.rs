@@ -68,25 +68,13 @@ async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool:
         let kill_after = rng.gen_range(1..50usize);
         daemon_proc::until("chunks recorded", Duration::from_secs(60), || async {
             ledger.orders_of_intent(intent).await.expect("orders").len() >= kill_after
-                || ledger
-                    .intent(intent)
-                    .await
-                    .expect("i")
-                    .expect("i")
-                    .state
-                    .is_terminal()
+                || is_terminal(&ledger, intent).await
         })
         .await;
         daemon.kill();
         let mut daemon = daemon_proc::spawn_daemon("crash", &sim, &db_url, &[]).await;
         daemon_proc::until("the close to finish", Duration::from_secs(90), || async {
-            ledger
-                .intent(intent)
-                .await
-                .expect("i")
-                .expect("i")
-                .state
-                .is_terminal()
+            is_terminal(&ledger, intent).await
         })
         .await;
         daemon.kill();
@@ -95,6 +83,11 @@ async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool:
         assert_trial(&ledger, &sim, intent, trial, kill_after).await;
     }
     sim.shutdown().await;
+}
+
+async fn is_terminal(ledger: &Ledger, intent: IntentId) -> bool {
+    let row = ledger.intent(intent).await.expect("read").expect("intent");
+    row.state.is_terminal()
 }
 
 async fn assert_trial(ledger: &Ledger, sim: &SimHandle, intent: IntentId, trial: usize, k: usize) {

@@ -251,7 +251,8 @@ impl Exchange for BinanceFutures {
                 }
             }
         }
-        self.rest.api_trading_status().await.map(|_| ())
+        // The same cheap signed probe as the trait's default, now with the fresh pair.
+        self.trading_status().await.map(|_| ())
     }
 
     async fn open_orders(
