@@ -43,6 +43,17 @@ struct Current {
     ready: bool,
     reason: String,
     role: Role,
+    /// Parts that are impaired while the daemon still trades (a silent user stream, the
+    /// venue in distress...): keyed by component, each with its reason. Ordered so
+    /// `/readyz` lists them the same way every time.
+    degraded: std::collections::BTreeMap<&'static str, String>,
+}
+
+/// One impaired part, as `/readyz` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Degradation {
+    pub component: &'static str,
+    pub reason: String,
 }
 
 /// The daemon's readiness, set by startup and the supervision loops.
@@ -58,6 +69,7 @@ impl Default for Readiness {
                 ready: false,
                 reason: "starting".to_string(),
                 role: Role::Starting,
+                degraded: Default::default(),
             }),
         }
     }
@@ -84,6 +96,33 @@ impl Readiness {
             s.reason = format!("standby: {reason}");
         });
     }
+    /// Mark `component` impaired (replacing its previous reason). A ready daemon with a
+    /// degradation still trades: `/readyz` answers 200 with status `degraded` and the list,
+    /// so an operator sees what is wrong without the supervisor restarting a daemon that
+    /// can still close positions.
+    pub fn set_degraded(&self, component: &'static str, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.update(|s| {
+            s.degraded.insert(component, reason);
+        });
+    }
+    /// `component` works again.
+    pub fn clear_degraded(&self, component: &'static str) {
+        self.update(|s| {
+            s.degraded.remove(component);
+        });
+    }
+    /// The impaired parts, by component name.
+    pub fn degradations(&self) -> Vec<Degradation> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.degraded
+            .iter()
+            .map(|(c, r)| Degradation {
+                component: c,
+                reason: r.clone(),
+            })
+            .collect()
+    }
     pub fn set_role(&self, role: Role) {
         self.update(|s| s.role = role);
     }
@@ -108,19 +147,24 @@ pub async fn healthz() -> Json<Value> {
 pub async fn readyz(State(state): State<ApiState>) -> (StatusCode, Json<Value>) {
     let (ready, reason) = state.readiness.get();
     let role = state.readiness.role();
+    let degraded = state.readiness.degradations();
     let code = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let status = match (ready, role) {
+        (true, _) if !degraded.is_empty() => "degraded",
         (true, _) => "ready",
         (false, Role::Standby) => "standby",
         (false, _) => "not_ready",
     };
     (
         code,
-        Json(json!({ "ready": ready, "status": status, "role": role, "reason": reason })),
+        Json(json!({
+            "ready": ready, "status": status, "role": role, "reason": reason,
+            "degraded": degraded,
+        })),
     )
 }
 
@@ -142,5 +186,29 @@ mod tests {
         r.set_ready();
         assert_eq!(r.get(), (true, "ready".into()));
         assert!(r.role().accepts_writes());
+    }
+
+    #[test]
+    fn a_degraded_part_is_listed_until_it_is_cleared() {
+        let r = Readiness::default();
+        r.set_degraded("user_stream", "no event for 5 s while orders filled");
+        r.set_degraded("venue", "preflight probes failed with 503");
+        r.set_degraded("user_stream", "re-opening");
+        assert_eq!(
+            r.degradations(),
+            vec![
+                Degradation {
+                    component: "user_stream",
+                    reason: "re-opening".into()
+                },
+                Degradation {
+                    component: "venue",
+                    reason: "preflight probes failed with 503".into()
+                },
+            ]
+        );
+        r.clear_degraded("user_stream");
+        assert_eq!(r.degradations().len(), 1);
+        assert_eq!(r.degradations()[0].component, "venue");
     }
 }
