@@ -13,8 +13,16 @@
 //! - at minQty there is nothing left to halve: that is a terminal error for the chunk;
 //! - when the published cap is retried and fails again, the last learned cap comes back at
 //!   once instead of re-learning it one halving at a time;
+//! - halving only finds *a* size that passes, up to half below the real cap (seed 000: 223.34
+//!   under a hidden 400). Once a chunk at the learned cap is accepted, the book probes upward
+//!   by bisection between the largest size accepted and the smallest size refused, one probe
+//!   at a time, until the two are within [`CONVERGED_WITHIN`] of each other or
+//!   [`MAX_PROBES`] probes were spent. A refused probe costs one -4005 and restores the last
+//!   accepted size; an accepted one becomes the learned cap (persisted like any other);
 //! - time is epoch milliseconds passed in by the caller, because the caps are persisted
-//!   (`symbol_caps`: learned_market_max_qty, learned_at, retry_after).
+//!   (`symbol_caps`: learned_market_max_qty, learned_at, retry_after). The probe bracket is
+//!   kept in memory only: after a restart the persisted cap holds and probing starts again
+//!   from the next refusal.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -96,11 +104,29 @@ pub enum CapError {
     },
 }
 
+/// Probing stops once the gap between the largest accepted and the smallest refused size is
+/// at most this share of the refused size.
+pub const CONVERGED_WITHIN: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
+
+/// Probes spent at most per bracket (each refused probe costs one -4005).
+pub const MAX_PROBES: u32 = 4;
+
+/// The upward search after halving: what was refused, what is being tried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Probe {
+    /// The smallest size the venue refused with -4005.
+    refused: Qty,
+    /// The size being tried now (planned instead of the learned cap), if any.
+    trying: Option<Qty>,
+    spent: u32,
+}
+
 /// Learned caps of every symbol, and how long each is trusted.
 #[derive(Clone, Debug)]
 pub struct CapBook {
     retry_published_after_ms: i64,
     caps: HashMap<Symbol, LearnedCap>,
+    probes: HashMap<Symbol, Probe>,
 }
 
 impl CapBook {
@@ -110,6 +136,7 @@ impl CapBook {
         Self {
             retry_published_after_ms: retry_published_after_ms.max(0),
             caps: HashMap::new(),
+            probes: HashMap::new(),
         }
     }
 
@@ -120,12 +147,59 @@ impl CapBook {
         }
     }
 
-    /// The cap to plan with now, or None when the published cap applies.
+    /// The cap to plan with now (a probe while one is under way), or None when the
+    /// published cap applies.
     pub fn cap(&self, symbol: &Symbol, now_ms: i64) -> Option<Qty> {
+        let learned = self.learned(symbol, now_ms)?;
+        let probing = self.probes.get(symbol).and_then(|p| p.trying);
+        Some(probing.unwrap_or(learned))
+    }
+
+    /// The learned cap in force, ignoring any probe.
+    fn learned(&self, symbol: &Symbol, now_ms: i64) -> Option<Qty> {
         self.caps
             .get(symbol)
             .filter(|c| now_ms < c.retry_after_ms)
             .map(|c| c.learned_market_max_qty)
+    }
+
+    /// A MARKET chunk of `accepted` passed the venue's size check (it was not refused with
+    /// -4005). A size above the learned cap raises it (returned for persisting) and plans the
+    /// next probe; any accepted chunk starts probing when none is under way.
+    pub fn on_market_chunk_accepted(
+        &mut self,
+        symbol: &Symbol,
+        accepted: Qty,
+        lot: &LotFilter,
+        now_ms: i64,
+    ) -> Option<CapChange> {
+        let learned = self.learned(symbol, now_ms)?;
+        let probe = self.probes.get_mut(symbol)?;
+        let raised = accepted > learned && accepted < probe.refused;
+        if !raised && probe.trying.is_some() {
+            return None;
+        }
+        let mut change = None;
+        if raised {
+            let cap = self.caps.get_mut(symbol)?;
+            cap.learned_market_max_qty = accepted;
+            cap.learned_at_ms = now_ms;
+            cap.reason = format!(
+                "probe of {accepted} accepted; {} refused with -4005",
+                probe.refused
+            );
+            change = Some(CapChange {
+                previous: Some(learned),
+                cap: cap.clone(),
+            });
+        }
+        probe.trying = next_probe(accepted.max(learned), probe, lot);
+        change
+    }
+
+    /// Whether the size-finding is still under way for `symbol` (a probe is planned).
+    pub fn is_probing(&self, symbol: &Symbol) -> bool {
+        self.probes.get(symbol).is_some_and(|p| p.trying.is_some())
     }
 
     /// Every entry, for persistence and display.
@@ -148,6 +222,9 @@ impl CapBook {
                 published_max: published.max_qty,
             });
         }
+        if let Some(change) = self.probe_refused(symbol, attempted, now_ms) {
+            return Ok(change);
+        }
         let current = self.cap(symbol, now_ms);
         let new_cap = match (current, self.caps.get(symbol)) {
             // Planned under an older, larger cap: the current one already accounts for it.
@@ -169,11 +246,69 @@ impl CapBook {
             ),
         };
         self.caps.insert(symbol.clone(), cap.clone());
+        if new_cap < attempted {
+            // A stale refusal (planned under an older cap) must not widen a tighter bracket.
+            let narrower = self
+                .probes
+                .get(symbol)
+                .is_some_and(|p| p.refused <= attempted);
+            if !narrower {
+                self.probes.insert(
+                    symbol.clone(),
+                    Probe {
+                        refused: attempted,
+                        trying: None,
+                        spent: 0,
+                    },
+                );
+            }
+        }
         Ok(CapChange {
             previous: current,
             cap,
         })
     }
+
+    /// A size above the learned cap was refused: a probe (or a chunk planned under an older
+    /// cap). It bounds the bracket from above and the learned cap applies again. None when
+    /// `attempted` was within the learned cap (that cap itself failed: halve).
+    fn probe_refused(&mut self, symbol: &Symbol, attempted: Qty, now_ms: i64) -> Option<CapChange> {
+        let learned = self.learned(symbol, now_ms)?;
+        if attempted <= learned {
+            return None;
+        }
+        let probe = self.probes.entry(symbol.clone()).or_insert(Probe {
+            refused: attempted,
+            trying: None,
+            spent: 0,
+        });
+        let was_probe = probe.trying.is_some_and(|t| attempted <= t);
+        probe.refused = probe.refused.min(attempted);
+        probe.trying = None;
+        let cap = self.caps.get_mut(symbol)?;
+        if was_probe {
+            cap.reason = format!("probe of {attempted} refused with -4005; {learned} holds");
+        }
+        Some(CapChange {
+            previous: Some(learned),
+            cap: cap.clone(),
+        })
+    }
+}
+
+/// The next size to try above `passed`, or None when the bracket is narrow enough, the
+/// probes are spent, or the step grid leaves nothing between the two.
+fn next_probe(passed: Qty, probe: &mut Probe, lot: &LotFilter) -> Option<Qty> {
+    let (low, high) = (passed.get(), probe.refused.get());
+    if probe.spent >= MAX_PROBES || high <= low || high - low <= high * CONVERGED_WITHIN {
+        return None;
+    }
+    let mid = floor_to_step((low + high) / Decimal::TWO, lot.step_size);
+    if mid <= low || mid >= high {
+        return None;
+    }
+    probe.spent += 1;
+    Qty::new("probe", mid).ok()
 }
 
 /// Half of `attempted`, floored to the step, never below minQty.

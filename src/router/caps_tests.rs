@@ -154,3 +154,109 @@ proptest! {
         prop_assert!(false, "did not reach minQty in 64 halvings");
     }
 }
+
+/// A venue that refuses MARKET chunks above `hidden` (seed 000), closing `total` with the
+/// planner's even split under the book's cap: (orders accepted, -4005s, final cap).
+fn close_against_hidden_cap(total: Decimal, hidden: Decimal) -> (u32, u32, Option<Qty>) {
+    let mut book = CapBook::new(HOUR_MS);
+    let (mut left, mut fills, mut refusals) = (total, 0u32, 0u32);
+    let mut smallest_refused = Decimal::MAX;
+    for t in 0..1_000i64 {
+        if left.is_zero() {
+            break;
+        }
+        let cap = book.cap(&sym(), t).map_or(lot().max_qty, Qty::get);
+        let chunks = (left / cap).ceil();
+        let size = floor_to_step(left / chunks, lot().step_size).max(lot().step_size);
+        // A probe goes out alone at its own size, as the executor plans it.
+        let size = if book.is_probing(&sym()) {
+            cap.min(left)
+        } else {
+            size.min(left)
+        };
+        if size > hidden {
+            book.on_max_qty_rejected(&sym(), qty(size), &lot(), t)
+                .expect("a size within the published cap teaches something");
+            refusals += 1;
+            smallest_refused = smallest_refused.min(size);
+        } else {
+            book.on_market_chunk_accepted(&sym(), qty(size), &lot(), t);
+            left -= size;
+            fills += 1;
+        }
+        if let Some(cap) = book.cap(&sym(), t) {
+            assert!(
+                cap.get() < smallest_refused,
+                "planning {cap} after {smallest_refused} was refused"
+            );
+        }
+    }
+    assert!(left.is_zero(), "the close did not finish: {left} left");
+    (fills, refusals, book.cap(&sym(), 0))
+}
+
+#[test]
+fn after_halving_the_cap_is_probed_upward_to_within_five_percent_of_the_hidden_cap() {
+    let (fills, refusals, cap) = close_against_hidden_cap(dec!(8486.84), dec!(400));
+    let cap = cap.expect("a learned cap");
+    assert!(
+        cap.get() >= dec!(380) && cap.get() <= dec!(400),
+        "learned {cap}"
+    );
+    assert!(refusals <= 4 + MAX_PROBES, "{refusals} refusals");
+    assert!(fills <= 24, "seed 000 closed in {fills} fills");
+}
+
+#[test]
+fn a_refused_probe_restores_the_last_accepted_size_at_once() {
+    let mut book = CapBook::new(HOUR_MS);
+    book.on_max_qty_rejected(&sym(), qty(dec!(446.68)), &lot(), 0)
+        .unwrap();
+    assert_eq!(book.cap(&sym(), 1), Some(qty(dec!(223.34))));
+    assert_eq!(
+        book.on_market_chunk_accepted(&sym(), qty(dec!(223.34)), &lot(), 1),
+        None,
+        "reaching the learned cap starts a probe but changes no cap"
+    );
+    assert_eq!(book.cap(&sym(), 2), Some(qty(dec!(335.01))));
+    let refused = book
+        .on_max_qty_rejected(&sym(), qty(dec!(335.01)), &lot(), 2)
+        .unwrap();
+    assert_eq!(refused.cap.learned_market_max_qty, qty(dec!(223.34)));
+    assert_eq!(book.cap(&sym(), 3), Some(qty(dec!(223.34))));
+    assert!(!book.is_probing(&sym()));
+}
+
+#[test]
+fn an_accepted_probe_becomes_the_learned_cap_to_persist() {
+    let mut book = CapBook::new(HOUR_MS);
+    book.on_max_qty_rejected(&sym(), qty(dec!(800)), &lot(), 0)
+        .unwrap();
+    book.on_market_chunk_accepted(&sym(), qty(dec!(400)), &lot(), 1);
+    assert_eq!(book.cap(&sym(), 2), Some(qty(dec!(600))));
+    let raised = book
+        .on_market_chunk_accepted(&sym(), qty(dec!(600)), &lot(), 2)
+        .expect("an accepted probe changes the cap");
+    assert_eq!(raised.previous, Some(qty(dec!(400))));
+    assert_eq!(raised.cap.learned_market_max_qty, qty(dec!(600)));
+    assert_eq!(
+        book.entries().next().unwrap().learned_market_max_qty,
+        qty(dec!(600))
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn probing_never_plans_a_size_the_venue_refused_and_spends_few_refusals(
+        hidden in 100u64..500_000, chunks in 1u64..400, extra in 0u64..10_000
+    ) {
+        // At most ~400 chunks, so the bounded loop always has room to finish.
+        let total = dec!(0.01) * Decimal::from(hidden * chunks + extra % hidden);
+        let hidden = dec!(0.01) * Decimal::from(hidden);
+        // The helper asserts that no size already refused is ever planned again.
+        let (_, refusals, _) = close_against_hidden_cap(total, hidden);
+        prop_assert!(refusals <= 16 + MAX_PROBES, "{} refusals", refusals);
+    }
+}

@@ -122,6 +122,9 @@ pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::
         Ok(report) => {
             ctx.breaker_record(Outcome::Success);
             record_report(ctx, &report).await?;
+            if req.order_type == OrderType::Market {
+                market_size_accepted(ctx, &chunk).await?;
+            }
             job.in_flight = Some(InFlight {
                 chunk,
                 client_order_id: coid,
@@ -323,16 +326,7 @@ async fn shrink(ctx: &mut Ctx, job: &mut Job, chunk: &Chunk) -> anyhow::Result<N
     {
         Ok(change) => {
             tracing::warn!(intent_id = %job.intent.id, %change, "learned a hidden MARKET cap");
-            let cap = &change.cap;
-            let published = Qty::new("published maxQty", rules.market_lot_size.max_qty).ok();
-            let record = NewSymbolCap {
-                symbol,
-                max_qty: cap.learned_market_max_qty,
-                published_max_qty: published.filter(|q| !q.is_zero()),
-                reason: &cap.reason,
-                retry_after: Ctx::time_of_ms(cap.retry_after_ms),
-            };
-            ctx.ledger.record_symbol_cap(&ctx.venue, &record).await?;
+            persist_cap(ctx, &rules, &change.cap).await?;
             Ok(Next::Ready(Instant::now()))
         }
         Err(super::caps::CapError::AbovePublishedMax { .. }) => {
@@ -346,4 +340,38 @@ async fn shrink(ctx: &mut Ctx, job: &mut Job, chunk: &Chunk) -> anyhow::Result<N
             Ok(Next::Finished)
         }
     }
+}
+
+/// A MARKET chunk passed the venue's size check: the cap book may raise its learned cap
+/// (the upward probe after halving, `caps.rs`), persisted like a lowered one.
+async fn market_size_accepted(ctx: &mut Ctx, chunk: &Chunk) -> anyhow::Result<()> {
+    let symbol = &chunk.leg.symbol;
+    let Some(rules) = ctx.rules.get(symbol).cloned() else {
+        return Ok(());
+    };
+    let change =
+        ctx.caps
+            .on_market_chunk_accepted(symbol, chunk.qty, &rules.market_lot_size, Ctx::now_ms());
+    if let Some(change) = change {
+        tracing::info!(%change, "raised a learned MARKET cap");
+        persist_cap(ctx, &rules, &change.cap).await?;
+    }
+    Ok(())
+}
+
+async fn persist_cap(
+    ctx: &Ctx,
+    rules: &crate::domain::SymbolRules,
+    cap: &super::caps::LearnedCap,
+) -> anyhow::Result<()> {
+    let published = Qty::new("published maxQty", rules.market_lot_size.max_qty).ok();
+    let record = NewSymbolCap {
+        symbol: &cap.symbol,
+        max_qty: cap.learned_market_max_qty,
+        published_max_qty: published.filter(|q| !q.is_zero()),
+        reason: &cap.reason,
+        retry_after: Ctx::time_of_ms(cap.retry_after_ms),
+    };
+    ctx.ledger.record_symbol_cap(&ctx.venue, &record).await?;
+    Ok(())
 }
