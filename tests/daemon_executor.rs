@@ -227,3 +227,35 @@ async fn an_open_that_reaches_the_executor_while_halted_is_cancelled_unsent(pool
     assert!(d.sim_positions().await.is_empty());
     d.stop().await;
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_intent_stored_by_another_process_wakes_the_executor_without_polling(pool: PgPool) {
+    // Arrange: a daemon whose safety-net poll would not come for an hour, and a second
+    // connection pool standing in for another process writing to the same ledger.
+    let cfg = sluice::router::ExecutorConfig {
+        poll_interval: Duration::from_secs(3600),
+        ..fast_config()
+    };
+    let other = sluice::ledger::Ledger::from_pool(
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with((*pool.connect_options()).clone())
+            .await
+            .expect("a second pool"),
+    );
+    let d = start(pool, scenario("", ""), cfg).await;
+
+    // Act: the other writer stores an open; nobody pokes the executor in-process.
+    let intent = open("SOLUSDT", Direction::Long, "5", "stored-elsewhere");
+    let id = other
+        .create_intent(&intent, allocation())
+        .await
+        .expect("stored")
+        .intent
+        .id;
+
+    // Assert: the ledger's notification woke the executor and the open was worked.
+    let done = d.until_terminal(id, Duration::from_secs(30)).await;
+    assert_eq!(done.state, IntentState::Done, "error: {:?}", done.error);
+    d.stop().await;
+}

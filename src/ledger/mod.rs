@@ -34,6 +34,7 @@ pub mod position_math;
 mod positions;
 #[doc(hidden)]
 pub mod testing;
+mod wakeup;
 mod work;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -55,6 +56,7 @@ pub use model::{
 };
 pub use orders::{NewOrder, OrderUpdate};
 pub use positions::{AdoptPosition, PositionAudit};
+pub use wakeup::{IntentWakeups, INTENT_CHANNEL};
 
 /// Handle to the ledger database. Cheap to clone (the pool is shared).
 #[derive(Clone, Debug)]

@@ -14,8 +14,8 @@ use super::plan::ChunkCap;
 
 #[derive(Clone, Debug)]
 pub struct ExecutorConfig {
-    /// How often the ledger is polled for new intents (the control API has no hook into
-    /// the executor; `ExecutorHandle::poke` wakes it early).
+    /// How often the ledger is read for new intents when no notification came: a safety
+    /// net only, since every stored intent wakes the executor at once (`ledger::wakeup`).
     pub poll_interval: Duration,
     /// An order the exchange accepted but whose fills have not all arrived on the user
     /// stream after this long is looked up over REST by client order id (backfill).
@@ -43,7 +43,7 @@ pub struct ExecutorConfig {
 impl Default for ExecutorConfig {
     fn default() -> Self {
         Self {
-            poll_interval: Duration::from_millis(50),
+            poll_interval: Duration::from_secs(1),
             settle_timeout: Duration::from_secs(3),
             chunk_cap: None,
             retry_published_cap_after_ms: 60 * 60 * 1000,

@@ -4,10 +4,11 @@
 //! One task owns all execution state and sends every order itself, one at a time, in
 //! the order the [`Scheduler`] hands work out (risk-reducing always first). Start-up,
 //! before anything new is sent: resolve every non-terminal order by client order id
-//! (crash recovery), then adopt exchange positions the ledger does not know. Intake polls
-//! the ledger for `accepted`/`working` intents every `poll_interval` (the control API has
-//! no hook into the executor; [`ExecutorHandle::poke`] wakes it early), and every account
-//! event wakes it too.
+//! (crash recovery), then adopt exchange positions the ledger does not know. Intake reads
+//! the ledger for `accepted`/`working` intents as soon as one is stored (the ledger's
+//! LISTEN/NOTIFY, `ledger::wakeup`; [`ExecutorHandle::poke`] in-process), and every
+//! `poll_interval` as a safety net for a notification lost while Postgres was away. Every
+//! account event wakes it too.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,7 +49,7 @@ pub type RecoveryHook = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<String
 
 /// A running executor.
 pub struct ExecutorHandle {
-    notify: Arc<Notify>,
+    intake: Arc<Notify>,
     status: watch::Receiver<ExecutorStatus>,
     tasks: Vec<JoinHandle<()>>,
     /// Positions adopted at start.
@@ -58,13 +59,9 @@ pub struct ExecutorHandle {
 }
 
 impl ExecutorHandle {
-    /// Wake the executor now (a new intent was stored).
+    /// Read new intents now (one was stored; the ledger's NOTIFY does this too).
     pub fn poke(&self) {
-        self.notify.notify_one();
-    }
-    /// A waker the control API can hold.
-    pub fn notifier(&self) -> Arc<Notify> {
-        self.notify.clone()
+        self.intake.notify_one();
     }
     /// What the executor is doing (running, or key-loss safe mode and why).
     pub fn status(&self) -> watch::Receiver<ExecutorStatus> {
@@ -85,7 +82,9 @@ pub struct Executor;
 pub struct PreparedExecutor {
     ctx: Ctx,
     notify: Arc<Notify>,
+    intake: Arc<Notify>,
     consumer: JoinHandle<()>,
+    wakeups: JoinHandle<()>,
     shutdown: Shutdown,
     status: watch::Receiver<ExecutorStatus>,
     on_key_recovered: Option<RecoveryHook>,
@@ -136,9 +135,17 @@ impl Executor {
         } else {
             Vec::new()
         };
+        let intake = Arc::new(Notify::new());
+        let wakeups = tokio::spawn(intent_wakeups(
+            ctx.ledger.clone(),
+            intake.clone(),
+            shutdown.clone(),
+        ));
         Ok(PreparedExecutor {
             ctx,
             notify,
+            intake,
+            wakeups,
             consumer,
             shutdown,
             status,
@@ -158,13 +165,14 @@ impl PreparedExecutor {
             waiting: Vec::new(),
             sched: Scheduler::new(),
             notify: self.notify.clone(),
+            intake: self.intake.clone(),
             on_key_recovered: self.on_key_recovered,
         };
         let main = tokio::spawn(lp.run(self.shutdown));
         ExecutorHandle {
-            notify: self.notify,
+            intake: self.intake,
             status: self.status,
-            tasks: vec![self.consumer, main],
+            tasks: vec![self.consumer, self.wakeups, main],
             adopted: self.adopted,
             recovered_orders: self.recovered_orders,
         }
@@ -177,7 +185,10 @@ struct Loop {
     /// Jobs with an order in flight: looked at again on every wake.
     waiting: Vec<IntentId>,
     sched: Scheduler<IntentId>,
+    /// Fills and order updates from the user stream: look at waiting jobs again.
     notify: Arc<Notify>,
+    /// A new intent was stored: read the ledger's intake now, not at the next poll.
+    intake: Arc<Notify>,
     on_key_recovered: Option<RecoveryHook>,
 }
 
@@ -208,6 +219,7 @@ impl Loop {
             tokio::select! {
                 _ = shutdown.recv() => break,
                 _ = self.notify.notified() => {}
+                _ = self.intake.notified() => last_intake = None,
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
             }
         }
@@ -376,4 +388,44 @@ async fn step(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next> {
         },
     };
     send(ctx, job, chunk).await
+}
+
+/// Turn the ledger's intent notifications into intake wake-ups until `shutdown`. A broken
+/// listening connection is re-opened with a growing pause (the periodic intake covers the
+/// gap), so Postgres being away never ends the executor.
+async fn intent_wakeups(
+    ledger: crate::ledger::Ledger,
+    intake: Arc<Notify>,
+    mut shutdown: Shutdown,
+) {
+    let mut pause = std::time::Duration::from_millis(100);
+    while !shutdown.is_requested() {
+        let mut wakeups = match ledger.intent_wakeups().await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for new intents; polling until it works");
+                tokio::select! {
+                    _ = shutdown.recv() => return,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+                pause = (pause * 2).min(std::time::Duration::from_secs(10));
+                continue;
+            }
+        };
+        pause = std::time::Duration::from_millis(100);
+        loop {
+            tokio::select! {
+                _ = shutdown.recv() => return,
+                got = wakeups.next() => match got {
+                    Ok(()) => intake.notify_one(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "intent listener broke; re-listening");
+                        // Anything stored while it was down is found by the next intake.
+                        intake.notify_one();
+                        break;
+                    }
+                },
+            }
+        }
+    }
 }

@@ -65,7 +65,8 @@ pub fn scenario(extra: &str, account_extra: &str) -> Scenario {
 
 pub fn fast_config() -> ExecutorConfig {
     let mut cfg = ExecutorConfig {
-        poll_interval: Duration::from_millis(20),
+        // Long: new intents must arrive by notification, not by this safety-net poll.
+        poll_interval: Duration::from_secs(5),
         ..ExecutorConfig::default()
     };
     cfg.backoff.base = Duration::from_millis(20);
