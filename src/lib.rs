@@ -13,15 +13,24 @@
 //!   circuit breaker) and the executor.
 //! - [`ledger`]: the only module with SQL; Postgres is the single source of truth.
 //! - [`reconcile`]: pure diff of ledger vs exchange, and the repairs it may write.
-//! - [`ops`]: operator commands (preflight, doctor, reconcile, flatten, report).
+//! - [`ops`]: operator commands (account, exchange-info, preflight, doctor, reconcile,
+//!   report); halt/resume/flatten are control-API writes ([`api`]).
 //! - [`api`]: the control API (axum, bearer token, loopback by default).
 //! - [`paper`]: paper mode: the simulator in-process with the seed-000 demo position.
 //! - [`sim`]: the Binance Futures simulator (`sluice sim`), an independent reading
 //!   of the wire protocol.
 //! - [`metrics`]: the Prometheus series every part records into (`GET /metrics`).
 //! - [`client`]: the CLI's HTTP client for the daemon's control API.
-//! - `settings`, `telemetry`, `startup`, `systemd`, `shutdown`, `cli`, `commands`:
-//!   wiring at the edges.
+//! - [`startup`]: the one place concrete types are wired: the API, the leader lock (hot
+//!   standby on a Postgres advisory lock), the executor while this daemon leads, and the
+//!   daemon's reconcile task.
+//! - `settings`, `telemetry`, `systemd`, `shutdown`, `cli`, `commands`: wiring at the edges.
+//!
+//! # What the comments cite
+//!
+//! "seed 000" … "seed 003" are the incidents sluice exists for, summarised in
+//! `docs/incidents.md`; "docs/binance-fapi.md §N" (older comments: "reference §N") is the
+//! section of `docs/binance-fapi.md` holding the exchange fact, with its source.
 
 pub mod api;
 pub mod domain;

@@ -1,4 +1,4 @@
-//! The reduce-only LIMIT IOC fallback (issue #5 item 7) end to end: the simulator fails
+//! The reduce-only LIMIT IOC fallback end to end: the simulator fails
 //! every MARKET order with -1008 (reduce-only included, as on 2025-10-11) while LIMIT
 //! orders still work, and a close configured with the fallback completes with LIMIT IOC
 //! chunks at the PERCENT_PRICE band edge.

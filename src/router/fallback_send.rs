@@ -1,4 +1,5 @@
-//! The reduce-only LIMIT IOC fallback, on the executor's side (issue #5 item 7).
+//! The reduce-only LIMIT IOC fallback, on the executor's side (README: "Reduce-only LIMIT IOC
+//! fallback"; the pricing itself is `router::fallback`).
 //!
 //! Trigger (the pure table in [`super::escalation`], only when
 //! `escalation.limit_ioc_fallback` is on): a risk-reducing MARKET chunk has failed
