@@ -179,4 +179,60 @@ mod tests {
         );
         assert_eq!(default_token_file(&env(&[])), None);
     }
+
+    fn api(token: Option<&str>, file: Option<PathBuf>) -> ApiSettings {
+        ApiSettings {
+            listen: "127.0.0.1:7878".parse().expect("addr"),
+            token: token.map(|t| Secret::new(t.into())),
+            token_file: file,
+            auth: ApiAuth::Token,
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            max_connections: default_max_connections(),
+            header_read_timeout_ms: default_header_read_timeout_ms(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+        }
+    }
+
+    #[test]
+    fn a_blank_token_from_the_environment_is_refused() {
+        for blank in ["", "  ", "\t"] {
+            let err = api(Some(blank), None).resolve_token(&env(&[])).unwrap_err();
+            assert!(format!("{err:#}").contains("api.token"), "{err:#}");
+        }
+    }
+
+    #[test]
+    fn the_first_start_generates_a_private_token_the_next_load_reads() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = dir.path().to_str().expect("utf-8").to_string();
+        let vars = env(&[("XDG_STATE_HOME", &state)]);
+        let mut first = api(None, None);
+        first.resolve_token(&vars).expect("resolve");
+        assert!(first.token.is_none(), "no file yet");
+        first.ensure_token().expect("generate");
+        let path = dir.path().join("sluice/control.token");
+        let mode = std::fs::metadata(&path).expect("file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let mut again = api(None, None);
+        again.resolve_token(&vars).expect("resolve");
+        assert_eq!(
+            again.token.as_ref().map(Secret::expose),
+            first.token.as_ref().map(Secret::expose)
+        );
+        assert!(first.token.as_ref().map(|t| t.expose().len()) >= Some(32));
+    }
+
+    #[test]
+    fn token_less_operation_is_an_explicit_opt_in_only() {
+        let mut none = api(None, None);
+        none.auth = ApiAuth::None;
+        none.resolve_token(&env(&[("HOME", "/h")])).expect("resolve");
+        none.ensure_token().expect("nothing to generate");
+        assert!(none.token.is_none() && none.token_file.is_none());
+        let mut contradiction = api(Some("t0k"), None);
+        contradiction.auth = ApiAuth::None;
+        assert!(contradiction.resolve_token(&env(&[])).is_err());
+    }
 }
