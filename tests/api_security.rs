@@ -28,7 +28,7 @@ async fn tokenless(pool: &PgPool, env: &'static [(&'static str, &'static str)]) 
 
 async fn halted(app: &TestApp) -> bool {
     let (_, body) = app.get("/v1/halt").await;
-    body["halted"].as_bool().expect("halted flag")
+    body["halt"]["halted"].as_bool().expect("halted flag")
 }
 
 #[sqlx::test]
