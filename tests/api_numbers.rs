@@ -139,3 +139,19 @@ async fn random_huge_inputs_answer_4xx_never_a_panic(pool: PgPool) {
     assert_eq!(budget, 200, "the daemon still answers");
     app.stop().await;
 }
+
+#[test]
+fn the_settings_money_values_use_the_same_grammar() {
+    for raw in ["1e3", "1_000", "+1000", " 1000", ".5"] {
+        let mut env = std::collections::HashMap::new();
+        env.insert("SLUICE__BUDGET__ALLOCATION_USDT".to_string(), raw.to_string());
+        let err = sluice::settings::Settings::load_with_env(&config_dir(), env)
+            .expect_err("an exotic allocation is refused");
+        let text = format!("{err:#}");
+        assert!(text.contains("allocation_usdt"), "{raw:?}: {text}");
+    }
+    let mut env = std::collections::HashMap::new();
+    env.insert("SLUICE__BUDGET__ALLOCATION_USDT".to_string(), "1000.50".to_string());
+    let ok = sluice::settings::Settings::load_with_env(&config_dir(), env).expect("loads");
+    assert_eq!(ok.budget.allocation_usdt.to_string(), "1000.50");
+}

@@ -48,8 +48,10 @@ pub fn check_grammar(field: &str, raw: &str, signed: bool) -> Result<(), DomainE
     Ok(())
 }
 
-fn parse_decimal(field: &str, raw: &str, signed: bool) -> Result<Decimal, DomainError> {
-    check_grammar(field, raw, signed)?;
+/// The grammar with an optional `-`, so a negative quantity is refused as "negative"
+/// by its type rather than as a syntax error.
+fn parse_decimal(field: &str, raw: &str) -> Result<Decimal, DomainError> {
+    check_grammar(field, raw, true)?;
     Decimal::from_str(raw)
         .map_err(|_| DomainError::new(field, format!("`{raw}` is not a decimal number")))
 }
@@ -63,7 +65,7 @@ impl Qty {
     pub const ZERO: Qty = Qty(Decimal::ZERO);
 
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        Self::new(field, parse_decimal(field, raw, false)?)
+        Self::new(field, parse_decimal(field, raw)?)
     }
     pub fn new(field: &str, value: Decimal) -> Result<Self, DomainError> {
         if value.is_sign_negative() && !value.is_zero() {
@@ -125,7 +127,7 @@ pub struct Price(Decimal);
 
 impl Price {
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        Self::new(field, parse_decimal(field, raw, false)?)
+        Self::new(field, parse_decimal(field, raw)?)
     }
     pub fn new(field: &str, value: Decimal) -> Result<Self, DomainError> {
         if value <= Decimal::ZERO {
@@ -165,7 +167,7 @@ pub struct Usdt(Decimal);
 impl Usdt {
     pub const ZERO: Usdt = Usdt(Decimal::ZERO);
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        Ok(Usdt(parse_decimal(field, raw, true)?.normalize()))
+        Ok(Usdt(parse_decimal(field, raw)?.normalize()))
     }
     pub fn new(value: Decimal) -> Self {
         Usdt(value.normalize())
@@ -234,9 +236,10 @@ mod tests {
     }
 
     #[test]
-    fn a_negative_usdt_amount_parses_but_a_negative_quantity_does_not_as_grammar() {
+    fn a_negative_usdt_amount_parses_and_a_negative_quantity_is_refused_as_negative() {
         assert_eq!(Usdt::parse("pnl", "-1.5").unwrap().get(), dec!(-1.5));
-        assert!(Qty::parse("quantity", "-1").is_err());
+        assert!(Qty::parse("quantity", "-1").unwrap_err().reason.contains("negative"));
+        assert!(Qty::parse("quantity", "--1").is_err());
     }
 
     #[test]
