@@ -81,7 +81,11 @@ impl Client {
                 url: base.clone(),
                 detail: e.to_string(),
             })?;
-        let file = settings.api.token_file.as_ref().map(|p| p.display().to_string());
+        let file = settings
+            .api
+            .token_file
+            .as_ref()
+            .map(|p| p.display().to_string());
         let token_hint = match (&settings.api.token, file) {
             (None, Some(f)) => format!("; no token found: set SLUICE__API__TOKEN, or run the daemon once so it creates {f}"),
             (None, None) => "; no token found: set SLUICE__API__TOKEN or api.token_file".into(),

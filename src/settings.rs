@@ -69,9 +69,8 @@ fn de_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
         Raw::Str(s) => crate::domain::num::check_grammar("value", &s, true)
             .map_err(|e| serde::de::Error::custom(e.reason))
             .and_then(|()| {
-                s.parse::<Decimal>().map_err(|_| {
-                    serde::de::Error::custom(format!("`{s}` is not a decimal number"))
-                })
+                s.parse::<Decimal>()
+                    .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a decimal number")))
             }),
         Raw::Int(i) => Ok(Decimal::from(i)),
         Raw::Float(f) => Err(serde::de::Error::custom(format!(
@@ -226,7 +225,6 @@ pub struct ExchangeSettings {
     #[serde(deserialize_with = "de_string_list")]
     pub symbols: Vec<String>,
 }
-
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -23,7 +23,9 @@ async fn exotic_quantities_and_notionals_are_refused_naming_the_field(pool: PgPo
         },
     )
     .await;
-    let position = app.position("SOLUSDT", Direction::Short, "5000", "150").await;
+    let position = app
+        .position("SOLUSDT", Direction::Short, "5000", "150")
+        .await;
     let mut answers = Vec::new();
     for (i, raw) in EXOTIC.iter().enumerate() {
         let reduce = json!({"kind": "reduce", "position_id": position.id.0, "quantity": raw,
@@ -32,7 +34,11 @@ async fn exotic_quantities_and_notionals_are_refused_naming_the_field(pool: PgPo
                             "idempotency_key": format!("q{i}")});
         let open_n = json!({"kind": "open", "symbol": "SOLUSDT", "side": "short", "notional_usdt": raw,
                             "idempotency_key": format!("n{i}")});
-        for (body, field) in [(reduce, "quantity"), (open_q, "quantity"), (open_n, "notional_usdt")] {
+        for (body, field) in [
+            (reduce, "quantity"),
+            (open_q, "quantity"),
+            (open_n, "notional_usdt"),
+        ] {
             let (status, answer) = app.post("/v1/intents", &body).await;
             answers.push((raw, field, status, answer));
         }
@@ -72,7 +78,10 @@ async fn the_overflowing_open_of_the_report_is_refused_not_a_panic(pool: PgPool)
         assert_eq!(*status, 422, "{answer}");
         assert_eq!(answer["error"]["field"], "quantity", "{answer}");
     }
-    assert_eq!(after, 200, "the daemon still answers (the opens lock was released)");
+    assert_eq!(
+        after, 200,
+        "the daemon still answers (the opens lock was released)"
+    );
     app.stop().await;
 }
 
@@ -144,14 +153,20 @@ async fn random_huge_inputs_answer_4xx_never_a_panic(pool: PgPool) {
 fn the_settings_money_values_use_the_same_grammar() {
     for raw in ["1e3", "1_000", "+1000", " 1000", ".5"] {
         let mut env = std::collections::HashMap::new();
-        env.insert("SLUICE__BUDGET__ALLOCATION_USDT".to_string(), raw.to_string());
+        env.insert(
+            "SLUICE__BUDGET__ALLOCATION_USDT".to_string(),
+            raw.to_string(),
+        );
         let err = sluice::settings::Settings::load_with_env(&config_dir(), env)
             .expect_err("an exotic allocation is refused");
         let text = format!("{err:#}");
         assert!(text.contains("allocation_usdt"), "{raw:?}: {text}");
     }
     let mut env = std::collections::HashMap::new();
-    env.insert("SLUICE__BUDGET__ALLOCATION_USDT".to_string(), "1000.50".to_string());
+    env.insert(
+        "SLUICE__BUDGET__ALLOCATION_USDT".to_string(),
+        "1000.50".to_string(),
+    );
     let ok = sluice::settings::Settings::load_with_env(&config_dir(), env).expect("loads");
     assert_eq!(ok.budget.allocation_usdt.to_string(), "1000.50");
 }

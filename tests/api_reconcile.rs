@@ -32,5 +32,8 @@ async fn the_reconcile_endpoint_reports_the_configured_interval(pool: PgPool) {
     };
 
     assert_eq!(body["interval_s"], 7, "{body}");
-    assert!(!body["last"].is_null(), "the start-up run is reported: {body}");
+    assert!(
+        !body["last"].is_null(),
+        "the start-up run is reported: {body}"
+    );
 }

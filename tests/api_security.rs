@@ -100,7 +100,11 @@ async fn an_allowed_origin_may_call_the_api(pool: PgPool) {
 
 #[sqlx::test]
 async fn a_dns_rebound_host_name_reads_nothing(pool: PgPool) {
-    let app = tokenless(&pool, &[("SLUICE__API__ALLOWED_HOSTS", "sluice.internal:7878")]).await;
+    let app = tokenless(
+        &pool,
+        &[("SLUICE__API__ALLOWED_HOSTS", "sluice.internal:7878")],
+    )
+    .await;
     app.position("SOLUSDT", Direction::Short, "10", "150").await;
     let port = app.addr.port();
     let mut answers = Vec::new();
@@ -146,7 +150,12 @@ async fn a_dns_rebound_host_name_reads_nothing(pool: PgPool) {
 }
 
 /// POST `body` as raw bytes to `path` with the given Content-Type (None = no header).
-async fn raw_post(app: &TestApp, path: &str, content_type: Option<&str>, body: Vec<u8>) -> (u16, Value) {
+async fn raw_post(
+    app: &TestApp,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, Value) {
     let mut rb = app.http.post(app.url(path)).bearer_auth(TOKEN).body(body);
     if let Some(ct) = content_type {
         rb = rb.header(CONTENT_TYPE, ct);
@@ -170,9 +179,11 @@ async fn every_write_needs_exactly_application_json_even_without_a_body(pool: Pg
         let (status, answer) = raw_post(&app, "/v1/halt", ct, body.into()).await;
         refused.push((ct, body, status, answer));
     }
-    let (empty_status, empty) = raw_post(&app, "/v1/flatten", Some("application/json"), Vec::new()).await;
+    let (empty_status, empty) =
+        raw_post(&app, "/v1/flatten", Some("application/json"), Vec::new()).await;
     assert!(!halted(&app).await, "no refused write halted trading");
-    let (upper, upper_body) = raw_post(&app, "/v1/halt", Some("APPLICATION/JSON"), b"{}".to_vec()).await;
+    let (upper, upper_body) =
+        raw_post(&app, "/v1/halt", Some("APPLICATION/JSON"), b"{}".to_vec()).await;
     let (utf8, utf8_body) = raw_post(
         &app,
         "/v1/resume",
@@ -185,7 +196,10 @@ async fn every_write_needs_exactly_application_json_even_without_a_body(pool: Pg
         assert_eq!(status, 415, "{ct:?} {body:?}: {answer}");
         assert_eq!(answer["error"]["field"], "content-type", "{answer}");
     }
-    assert_eq!(empty_status, 400, "an empty body is never read as {{}}: {empty}");
+    assert_eq!(
+        empty_status, 400,
+        "an empty body is never read as {{}}: {empty}"
+    );
     assert_eq!(empty["error"]["field"], "body");
     assert_eq!(app.count("intents").await, 0);
     assert_eq!(upper, 200, "{upper_body}");
@@ -196,17 +210,28 @@ async fn every_write_needs_exactly_application_json_even_without_a_body(pool: Pg
 #[sqlx::test]
 async fn trailing_bytes_after_the_json_body_are_refused(pool: PgPool) {
     let app = spawn_app(&pool).await;
-    let position = app.position("SOLUSDT", Direction::Short, "6000", "150").await;
+    let position = app
+        .position("SOLUSDT", Direction::Short, "6000", "150")
+        .await;
     let body = format!(
         r#"{{"kind":"reduce","position_id":{},"quantity":"1","idempotency_key":"t1"}}{{"quantity":"5000"}} junk"#,
         position.id.0
     );
-    let (status, answer) = raw_post(&app, "/v1/intents", Some("application/json"), body.into_bytes()).await;
+    let (status, answer) = raw_post(
+        &app,
+        "/v1/intents",
+        Some("application/json"),
+        body.into_bytes(),
+    )
+    .await;
 
     assert_eq!(status, 400, "{answer}");
     assert_eq!(answer["error"]["field"], "body");
     assert!(
-        answer["error"]["reason"].as_str().unwrap_or("").contains("trailing"),
+        answer["error"]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("trailing"),
         "{answer}"
     );
     assert_eq!(app.count("intents").await, 0, "nothing written");

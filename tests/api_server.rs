@@ -80,7 +80,10 @@ async fn a_flood_of_idle_and_half_sent_connections_does_not_block_writes(pool: P
 
     assert_eq!(open.status().as_u16(), 202);
     assert_eq!(halt.status().as_u16(), 200);
-    assert_eq!(cut, 32, "every idle or half-sent connection was closed by the server");
+    assert_eq!(
+        cut, 32,
+        "every idle or half-sent connection was closed by the server"
+    );
     app.stop().await;
 }
 

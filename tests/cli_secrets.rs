@@ -49,7 +49,10 @@ fn config_show_redacts_every_secret() {
     assert!(stdout.contains("[redacted]"), "{stdout}");
     assert_no_secret(&out);
     // The README: `config show` prints only the host of the database URL.
-    assert!(stdout.contains("url = \"postgres://127.0.0.1:1\""), "{stdout}");
+    assert!(
+        stdout.contains("url = \"postgres://127.0.0.1:1\""),
+        "{stdout}"
+    );
     for private in ["dbuser-4c1", "dbname-93e"] {
         assert!(!stdout.contains(private), "{private} shown:\n{stdout}");
     }

@@ -73,10 +73,12 @@ impl Guard {
         let headers = req.headers();
         if let Some(origin) = headers.get(ORIGIN) {
             let origin = origin.to_str().unwrap_or("").trim().to_ascii_lowercase();
-            if !self.origins.iter().any(|o| *o == origin) {
+            if !self.origins.contains(&origin) {
                 return Err(ApiError::forbidden(
                     "origin",
-                    format!("requests from the web origin `{origin}` are refused (api.allowed_origins)"),
+                    format!(
+                        "requests from the web origin `{origin}` are refused (api.allowed_origins)"
+                    ),
                 ));
             }
         }

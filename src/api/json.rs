@@ -139,7 +139,11 @@ mod tests {
 
     #[test]
     fn the_media_type_is_exact_and_any_case() {
-        for ok in ["application/json", "APPLICATION/JSON", "application/json; charset=UTF-8"] {
+        for ok in [
+            "application/json",
+            "APPLICATION/JSON",
+            "application/json; charset=UTF-8",
+        ] {
             assert!(is_json_media_type(ok), "{ok}");
         }
         for bad in [

@@ -179,11 +179,9 @@ async fn serve_connection(
 }
 
 fn request_timed_out() -> axum::response::Response {
-    let mut response = super::ApiError::bad_request(
-        "body",
-        "the request was not received and answered in time",
-    )
-    .into_response();
+    let mut response =
+        super::ApiError::bad_request("body", "the request was not received and answered in time")
+            .into_response();
     *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
     response
 }

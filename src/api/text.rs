@@ -51,7 +51,14 @@ mod tests {
 
     #[test]
     fn bidi_overrides_and_zero_width_characters_are_refused() {
-        for s in ["a\u{202E}b", "a\u{200B}", "\u{FEFF}x", "x\u{2066}", "\u{E0041}", "a\nb"] {
+        for s in [
+            "a\u{202E}b",
+            "a\u{200B}",
+            "\u{FEFF}x",
+            "x\u{2066}",
+            "\u{E0041}",
+            "a\nb",
+        ] {
             assert!(has_unsafe(s), "{s:?}");
         }
     }

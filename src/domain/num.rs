@@ -25,7 +25,8 @@ pub fn check_grammar(field: &str, raw: &str, signed: bool) -> Result<(), DomainE
     if raw.is_empty() {
         return Err(DomainError::new(field, "is empty"));
     }
-    let bad = |why: &str| DomainError::new(field, format!("`{raw}` is not a decimal number: {why}"));
+    let bad =
+        |why: &str| DomainError::new(field, format!("`{raw}` is not a decimal number: {why}"));
     let body = match raw.strip_prefix('-') {
         Some(rest) if signed => rest,
         _ => raw,
@@ -36,14 +37,20 @@ pub fn check_grammar(field: &str, raw: &str, signed: bool) -> Result<(), DomainE
     };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(int) || frac.is_some_and(|f| !digits(f)) {
-        return Err(bad("write digits with an optional `.` and digits after it (e.g. 1000 or 0.5)"));
+        return Err(bad(
+            "write digits with an optional `.` and digits after it (e.g. 1000 or 0.5)",
+        ));
     }
     let int_digits = int.trim_start_matches('0').len();
     if int_digits > MAX_INT_DIGITS {
-        return Err(bad(&format!("more than {MAX_INT_DIGITS} digits before the point")));
+        return Err(bad(&format!(
+            "more than {MAX_INT_DIGITS} digits before the point"
+        )));
     }
     if frac.is_some_and(|f| f.len() > MAX_FRAC_DIGITS) {
-        return Err(bad(&format!("more than {MAX_FRAC_DIGITS} digits after the point")));
+        return Err(bad(&format!(
+            "more than {MAX_FRAC_DIGITS} digits after the point"
+        )));
     }
     Ok(())
 }
@@ -219,7 +226,9 @@ mod tests {
 
     #[test]
     fn exotic_number_forms_are_refused_naming_the_field() {
-        for raw in ["1e3", "1_000", ".5e1", "+1", " 1", "1 ", ".5", "1.", "0x10", "1,5", "NaN", "١"] {
+        for raw in [
+            "1e3", "1_000", ".5e1", "+1", " 1", "1 ", ".5", "1.", "0x10", "1,5", "NaN", "١",
+        ] {
             let err = Qty::parse("quantity", raw).unwrap_err();
             assert_eq!(err.field, "quantity", "{raw}");
         }
@@ -238,7 +247,10 @@ mod tests {
     #[test]
     fn a_negative_usdt_amount_parses_and_a_negative_quantity_is_refused_as_negative() {
         assert_eq!(Usdt::parse("pnl", "-1.5").unwrap().get(), dec!(-1.5));
-        assert!(Qty::parse("quantity", "-1").unwrap_err().reason.contains("negative"));
+        assert!(Qty::parse("quantity", "-1")
+            .unwrap_err()
+            .reason
+            .contains("negative"));
         assert!(Qty::parse("quantity", "--1").is_err());
     }
 

@@ -85,7 +85,9 @@ impl ApiSettings {
     pub(super) fn resolve_token(&mut self, env: &HashMap<String, String>) -> anyhow::Result<()> {
         if let Some(t) = &self.token {
             if t.expose().trim().is_empty() {
-                bail!("api.token: SLUICE__API__TOKEN is set but blank; set a real token or unset it");
+                bail!(
+                    "api.token: SLUICE__API__TOKEN is set but blank; set a real token or unset it"
+                );
             }
         }
         if self.auth == ApiAuth::None {
@@ -118,8 +120,9 @@ impl ApiSettings {
             bail!("api.token_file: no state directory to keep the generated control token in (no STATE_DIRECTORY, XDG_STATE_HOME or HOME); set api.token_file or SLUICE__API__TOKEN");
         };
         let token = generate_token();
-        write_new_secret_file(&path, &token)
-            .map_err(|e| anyhow::anyhow!("api.token_file: cannot create {}: {e}", path.display()))?;
+        write_new_secret_file(&path, &token).map_err(|e| {
+            anyhow::anyhow!("api.token_file: cannot create {}: {e}", path.display())
+        })?;
         tracing::info!(path = %path.display(), "generated the control API token (mode 0600); the CLI reads it from there");
         self.token = Some(Secret::new(token));
         Ok(())
@@ -157,7 +160,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -228,7 +234,8 @@ mod tests {
     fn token_less_operation_is_an_explicit_opt_in_only() {
         let mut none = api(None, None);
         none.auth = ApiAuth::None;
-        none.resolve_token(&env(&[("HOME", "/h")])).expect("resolve");
+        none.resolve_token(&env(&[("HOME", "/h")]))
+            .expect("resolve");
         none.ensure_token().expect("nothing to generate");
         assert!(none.token.is_none() && none.token_file.is_none());
         let mut contradiction = api(Some("t0k"), None);

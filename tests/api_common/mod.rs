@@ -77,13 +77,12 @@ pub async fn spawn_app(pool: &PgPool) -> TestApp {
 
 pub async fn spawn_with(pool: &PgPool, spec: Spawn<'_>) -> TestApp {
     let ledger = Ledger::from_pool(pool.clone());
-    let mut app =
-        Application::build_with_ledger(
-            settings_with(spec.token, spec.allocation, spec.env),
-            ledger.clone(),
-        )
-            .await
-            .expect("application builds");
+    let mut app = Application::build_with_ledger(
+        settings_with(spec.token, spec.allocation, spec.env),
+        ledger.clone(),
+    )
+    .await
+    .expect("application builds");
     if let Some(p) = spec.mark_price {
         let price = Price::parse("mark", p).expect("test price");
         let source: Arc<dyn MarkPrices> = Arc::new(sluice::api::prices::FixedMarkPrice(price));
