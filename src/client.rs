@@ -1,6 +1,8 @@
 //! The CLI's HTTP client for the daemon's control API.
 //!
-//! It finds the daemon through the same settings (`api.listen`, `api.token`), speaks
+//! It finds the daemon through the same settings (`api.listen`, `api.token`, else the
+//! token file the daemon generated: `api.token_file`, default `<state dir>/control.token`,
+//! so a newcomer never copies a token by hand), speaks
 //! the API's JSON read models ([`crate::api::views`]), and turns every failure into a
 //! sentence: the daemon is not running, the token is wrong, or the API's own error
 //! (field + reason, and the refused intent's id when one was stored).
@@ -65,6 +67,8 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<Secret>,
+    /// Where the token came from (or should be), added to a 401's message.
+    token_hint: String,
 }
 
 impl Client {
@@ -77,10 +81,22 @@ impl Client {
                 url: base.clone(),
                 detail: e.to_string(),
             })?;
+        let file = settings
+            .api
+            .token_file
+            .as_ref()
+            .map(|p| p.display().to_string());
+        let token_hint = match (&settings.api.token, file) {
+            (None, Some(f)) => format!("; no token found: set SLUICE__API__TOKEN, or run the daemon once so it creates {f}"),
+            (None, None) => "; no token found: set SLUICE__API__TOKEN or api.token_file".into(),
+            (Some(_), Some(f)) => format!("; the CLI sent the token from SLUICE__API__TOKEN or {f}"),
+            (Some(_), None) => "; the CLI sent the token from SLUICE__API__TOKEN".into(),
+        };
         Ok(Client {
             http,
             base,
             token: settings.api.token.clone(),
+            token_hint,
         })
     }
 
@@ -176,7 +192,13 @@ impl Client {
                 detail: format!("unreadable answer: {e}"),
             });
         }
-        Err(api_error(status, &bytes))
+        let mut error = api_error(status, &bytes);
+        if let ClientError::Api { status, error } = &mut error {
+            if *status == StatusCode::UNAUTHORIZED {
+                error.reason.push_str(&self.token_hint);
+            }
+        }
+        Err(error)
     }
 }
 

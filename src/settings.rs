@@ -7,13 +7,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+mod api_section;
+pub use api_section::{default_token_file, ApiAuth, ApiSettings};
 
 /// A secret value. `Debug`, `Display` and `Serialize` all print `[redacted]`;
 /// the only way to the value is [`Secret::expose`], and the memory is zeroised on drop.
@@ -63,10 +65,13 @@ fn de_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
         Float(f64),
     }
     match Raw::deserialize(d)? {
-        Raw::Str(s) => s
-            .trim()
-            .parse::<Decimal>()
-            .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a decimal number"))),
+        // The API's number grammar (`[0-9]+(\.[0-9]+)?`, bounded digits): no `1e3`.
+        Raw::Str(s) => crate::domain::num::check_grammar("value", &s, true)
+            .map_err(|e| serde::de::Error::custom(e.reason))
+            .and_then(|()| {
+                s.parse::<Decimal>()
+                    .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a decimal number")))
+            }),
         Raw::Int(i) => Ok(Decimal::from(i)),
         Raw::Float(f) => Err(serde::de::Error::custom(format!(
             "{f} is a float; write decimals as strings, e.g. \"{f}\""
@@ -223,14 +228,6 @@ pub struct ExchangeSettings {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ApiSettings {
-    pub listen: SocketAddr,
-    pub token: Option<Secret>,
-    pub token_file: Option<PathBuf>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct BudgetSettings {
     #[serde(deserialize_with = "de_decimal")]
     pub allocation_usdt: Decimal,
@@ -336,6 +333,7 @@ impl Settings {
             .try_deserialize()
             .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
         settings.read_secret_files()?;
+        settings.api.resolve_token(&env)?;
         settings.normalise_symbol_sections();
         settings.validate()?;
         Ok(settings)
@@ -365,9 +363,6 @@ impl Settings {
         }
         if let Some(path) = &self.exchange.api_secret_file {
             self.exchange.api_secret = Some(read_secret_file("exchange.api_secret_file", path)?);
-        }
-        if let Some(path) = &self.api.token_file {
-            self.api.token = Some(read_secret_file("api.token_file", path)?);
         }
         Ok(())
     }
@@ -559,14 +554,15 @@ fn read_secret_file(key: &str, path: &Path) -> anyhow::Result<Secret> {
     Ok(Secret::new(value))
 }
 
+/// `config show`: only where the database is (scheme, host, port), never its user,
+/// password or database name.
 fn redact_url_password(raw: &str) -> String {
     match url::Url::parse(raw) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("[redacted]"));
-            }
-            u.to_string()
-        }
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(host), Some(port)) => format!("{}://{host}:{port}", u.scheme()),
+            (Some(host), None) => format!("{}://{host}", u.scheme()),
+            _ => "[redacted]".to_string(),
+        },
         Err(_) => "[redacted]".to_string(),
     }
 }
@@ -675,10 +671,9 @@ mod tests {
         for leaked in ["s3cr3t-value", "tok-abcdef", "dbpass"] {
             assert!(!shown.contains(leaked), "{leaked} leaked into {shown}");
         }
-        assert!(
-            shown.contains("postgres://u:%5Bredacted%5D@db/sluice")
-                || shown.contains("[redacted]@db")
-        );
+        // Only where the database is: no user, no password, no database name.
+        assert!(shown.contains("url = \"postgres://db\""), "{shown}");
+        assert!(!shown.contains("postgres://u"), "{shown}");
     }
 
     #[test]

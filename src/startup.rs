@@ -61,7 +61,10 @@ pub struct Trading {
 
 impl Application {
     /// Connect to the configured database, migrate, and bind the control API.
-    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+    /// Without a token and without `api.auth = "none"`, one is generated into
+    /// `api.token_file` first (the CLI reads it from there).
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Application> {
+        settings.api.ensure_token()?;
         api::auth::check_bind(settings.api.listen, settings.api.token.as_ref())?;
         let ledger = Ledger::connect(settings.database_url()?)
             .await
@@ -230,12 +233,19 @@ impl Application {
             .context("the control API is already serving")?;
         let readiness = self.readiness.clone();
         tracing::info!(api = %self.api_addr, "control API serving");
-        let serve = axum::serve(listener, api::router(state)).with_graceful_shutdown(async move {
-            stop.recv().await;
-            readiness.set_role(Role::Stopping);
-            readiness.set_not_ready("shutting down");
-        });
-        Ok(tokio::spawn(async move { serve.await }))
+        let api = &self.settings.api;
+        let guard = api::guard::Guard::new(self.api_addr, &api.allowed_origins, &api.allowed_hosts);
+        let serve = api::server::serve(
+            listener,
+            api::router_with(state, guard),
+            api::server::Limits::from_settings(api),
+            async move {
+                stop.recv().await;
+                readiness.set_role(Role::Stopping);
+                readiness.set_not_ready("shutting down");
+            },
+        );
+        Ok(tokio::spawn(serve))
     }
 }
 

@@ -4,6 +4,7 @@
 mod api_common;
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};
 
 use api_common::*;
@@ -218,8 +219,12 @@ async fn sluice_run_serves_the_api_and_stops_cleanly_on_sigterm(
         conn.get_port(),
         conn.get_database().expect("test database name")
     );
+    // No token anywhere: the daemon generates one into the state directory.
+    let state = tempfile::tempdir().expect("state dir");
+    let state_home = state.path().to_str().expect("utf-8 path").to_string();
     let mut child = sluice("127.0.0.1:0", &["--log-format", "json", "run"])
         .env_remove("SLUICE__API__TOKEN")
+        .env("XDG_STATE_HOME", &state_home)
         .env("DATABASE_URL", url)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -249,9 +254,34 @@ async fn sluice_run_serves_the_api_and_stops_cleanly_on_sigterm(
     let ready = reqwest::get(format!("http://{addr}/readyz"))
         .await
         .expect("readyz");
-    let budget = reqwest::get(format!("http://{addr}/v1/budget"))
+    let anonymous = reqwest::get(format!("http://{addr}/v1/budget"))
         .await
         .expect("budget");
+    let token_file = state.path().join("sluice/control.token");
+    let mode = std::fs::metadata(&token_file)
+        .expect("the token file was generated")
+        .permissions()
+        .mode();
+    let token = std::fs::read_to_string(&token_file).expect("token file");
+    let budget = reqwest::Client::new()
+        .get(format!("http://{addr}/v1/budget"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .expect("budget");
+    // The CLI finds the same file on its own (no SLUICE__API__TOKEN).
+    let cli = {
+        let (addr, state_home) = (addr.clone(), state_home.clone());
+        tokio::task::spawn_blocking(move || {
+            sluice(&addr, &["budget", "--json"])
+                .env_remove("SLUICE__API__TOKEN")
+                .env("XDG_STATE_HOME", state_home)
+                .output()
+                .expect("run sluice budget")
+        })
+        .await
+        .expect("join")
+    };
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -263,7 +293,15 @@ async fn sluice_run_serves_the_api_and_stops_cleanly_on_sigterm(
     let log = log.await.expect("join");
 
     assert_eq!(ready.status().as_u16(), 200);
+    assert_eq!(anonymous.status().as_u16(), 401, "a token is the default");
+    assert_eq!(mode & 0o777, 0o600, "the token file is private");
+    assert!(token.trim().len() >= 32, "a real token was generated");
     assert_eq!(budget.status().as_u16(), 200);
+    assert!(
+        cli.status.success(),
+        "the CLI reads the generated token: {}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
     assert!(kill.success());
     assert!(status.success(), "exit {status:?}\n{log}");
     assert!(log.contains("sluice stopped"), "{log}");

@@ -171,7 +171,7 @@ async fn bad_bodies_are_refused_naming_the_field_and_write_nothing(pool: PgPool)
     let (status, answer) = read(plain).await;
     assert_eq!(
         (status, answer["error"]["field"].clone()),
-        (400, json!("content-type"))
+        (415, json!("content-type"))
     );
     assert_eq!(app.count("intents").await, 0);
     app.stop().await;

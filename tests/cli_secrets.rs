@@ -16,7 +16,7 @@ fn sluice(args: &[&str]) -> Output {
         .env("SLUICE__API__TOKEN", API_TOKEN)
         .env(
             "SLUICE__DATABASE__URL",
-            format!("postgres://u:{DB_PASSWORD}@127.0.0.1:1/none"),
+            format!("postgres://dbuser-4c1:{DB_PASSWORD}@127.0.0.1:1/dbname-93e"),
         )
         .env("RUST_LOG", "trace")
         .output()
@@ -48,6 +48,14 @@ fn config_show_redacts_every_secret() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("[redacted]"), "{stdout}");
     assert_no_secret(&out);
+    // The README: `config show` prints only the host of the database URL.
+    assert!(
+        stdout.contains("url = \"postgres://127.0.0.1:1\""),
+        "{stdout}"
+    );
+    for private in ["dbuser-4c1", "dbname-93e"] {
+        assert!(!stdout.contains(private), "{private} shown:\n{stdout}");
+    }
 }
 
 #[test]

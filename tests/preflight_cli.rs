@@ -21,6 +21,7 @@ fn sluice(env: &HashMap<String, String>, args: &[&str]) -> Command {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("SLUICE_CONFIG_DIR", config_dir())
         .env("SLUICE__API__LISTEN", "127.0.0.1:0")
+        .env("SLUICE__API__AUTH", "none")
         .envs(env);
     cmd
 }

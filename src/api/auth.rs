@@ -2,7 +2,8 @@
 //!
 //! The comparison is constant-time so the token cannot be guessed byte by byte from
 //! response timings. A daemon bound to a non-loopback address without a token refuses
-//! to start (see `startup`), so "no token" only ever means "loopback only".
+//! to start (see `startup`), so "no token" only ever means "loopback only", and that
+//! only with the explicit `api.auth = "none"` (see `settings::ApiSettings`).
 
 use std::net::SocketAddr;
 
@@ -11,9 +12,13 @@ use crate::settings::Secret;
 /// Does the `Authorization` header carry the configured token?
 pub fn token_matches(expected: &Secret, header: Option<&str>) -> bool {
     let Some(value) = header else { return false };
-    let Some(given) = value.strip_prefix("Bearer ") else {
+    // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` work too.
+    let Some((scheme, given)) = value.trim_start().split_once(' ') else {
         return false;
     };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return false;
+    }
     constant_time_eq(given.trim().as_bytes(), expected.expose().as_bytes())
 }
 
@@ -44,7 +49,16 @@ mod tests {
         assert!(token_matches(&t, Some("Bearer abc123")));
         assert!(!token_matches(&t, Some("Bearer abc124")));
         assert!(!token_matches(&t, Some("abc123")));
+        assert!(!token_matches(&t, Some("Basic abc123")));
         assert!(!token_matches(&t, None));
+    }
+
+    #[test]
+    fn the_scheme_is_case_insensitive() {
+        let t = Secret::new("abc123".into());
+        for h in ["bearer abc123", "BEARER abc123", "BeArEr  abc123"] {
+            assert!(token_matches(&t, Some(h)), "{h}");
+        }
     }
 
     #[test]

@@ -41,20 +41,20 @@ pub struct ControlBody {
 impl ControlBody {
     fn actor(&self) -> Result<String, ApiError> {
         let actor = self.actor.as_deref().unwrap_or(DEFAULT_ACTOR).trim();
-        if actor.is_empty() || actor.len() > 128 || actor.chars().any(char::is_control) {
+        if actor.is_empty() || actor.len() > 128 || super::text::has_unsafe(actor) {
             return Err(ApiError::invalid(
                 "actor",
-                "must be 1 to 128 printable characters",
+                "must be 1 to 128 printable characters (no control or format characters such as U+202E)",
             ));
         }
         Ok(actor.to_string())
     }
     fn reason(&self, default: &str) -> Result<String, ApiError> {
         let reason = self.reason.as_deref().unwrap_or("").trim();
-        if reason.len() > 500 || reason.chars().any(char::is_control) {
+        if reason.len() > 500 || super::text::has_unsafe(reason) {
             return Err(ApiError::invalid(
                 "reason",
-                "must be at most 500 printable characters",
+                "must be at most 500 printable characters (no control or format characters such as U+202E)",
             ));
         }
         Ok(if reason.is_empty() { default } else { reason }.to_string())

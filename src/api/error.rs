@@ -51,6 +51,33 @@ impl ApiError {
             reason.into(),
         )
     }
+    /// A write without `Content-Type: application/json` (see [`super::json`]).
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            Some("content-type".into()),
+            "every write must be sent as `Content-Type: application/json` (charset utf-8), also with an empty object `{}`".into(),
+        )
+    }
+    /// A body over the API's size limit.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            Some("body".into()),
+            format!("is larger than {limit} bytes"),
+        )
+    }
+    /// A request from a foreign web origin or to a foreign host name (see [`super::guard`]).
+    pub fn forbidden(field: &str, reason: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            Some(field.into()),
+            reason.into(),
+        )
+    }
     /// Well-formed, but a field's value is not acceptable.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::new(

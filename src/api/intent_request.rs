@@ -120,14 +120,18 @@ fn positive_notional(raw: &str) -> Result<Usdt, DomainError> {
     Ok(n)
 }
 
-/// Check a free-text field: bounded, no control characters (they end up in logs).
+/// Check a free-text field: bounded, no control or format characters (they end up in
+/// logs and CLI tables; see [`super::text`]).
 fn text(field: &str, raw: Option<&str>, max: usize) -> Result<String, DomainError> {
     let value = raw.unwrap_or("").trim();
     if value.chars().count() > max {
         return Err(err(field, format!("is longer than {max} characters")));
     }
-    if value.chars().any(char::is_control) {
-        return Err(err(field, "contains control characters"));
+    if super::text::has_unsafe(value) {
+        return Err(err(
+            field,
+            "contains control or invisible format characters (e.g. U+202E, U+200B)",
+        ));
     }
     Ok(value.to_string())
 }

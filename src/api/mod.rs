@@ -1,5 +1,10 @@
 //! The control API (axum): loopback by default, bearer token, thin handlers.
 //!
+//! A token is the default (`api.auth = "none"` is the explicit opt-out, loopback
+//! only); [`guard`] refuses foreign `Origin`/`Host` values; [`json`] requires
+//! `application/json` on every write and refuses trailing bytes; [`server`] bounds
+//! connections and header/idle time.
+//!
 //! Handlers hold no SQL and no wire types: they parse the request into domain types,
 //! call the ledger, and render its read models ([`views`]). `/healthz`, `/readyz` and
 //! `/metrics` answer without a token (they reveal no positions or secrets) so probes
@@ -16,6 +21,7 @@
 pub mod auth;
 pub mod control;
 pub mod error;
+pub mod guard;
 pub mod health;
 pub mod intent_request;
 pub mod intents;
@@ -23,6 +29,8 @@ pub mod json;
 pub mod prices;
 pub mod read;
 pub mod reconcile;
+pub mod server;
+pub mod text;
 pub mod views;
 
 use std::sync::Arc;
@@ -45,7 +53,7 @@ pub use health::{Readiness, Role};
 pub use prices::MarkPrices;
 
 /// Bodies are small JSON objects; anything bigger is a mistake or an attack.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What the handlers share. Cheap to clone.
 #[derive(Clone)]
@@ -69,7 +77,13 @@ pub struct ApiState {
     pub reconcile: Arc<reconcile::ReconcileBoard>,
 }
 
+/// [`router_with`] behind [`guard::Guard::loopback`] (for a listener the caller binds).
 pub fn router(state: ApiState) -> Router {
+    router_with(state, guard::Guard::loopback())
+}
+
+/// The API; `guard` refuses foreign `Origin` and `Host` values before routing.
+pub fn router_with(state: ApiState, guard: guard::Guard) -> Router {
     let v1 = Router::new()
         .route("/v1/intents", post(intents::create).get(intents::list))
         .route("/v1/intents/{id}", get(intents::show))
@@ -91,6 +105,7 @@ pub fn router(state: ApiState) -> Router {
             state.clone(),
             writes_need_leader,
         ))
+        .layer(middleware::from_fn_with_state(guard, guard::check))
         .with_state(state)
 }
 

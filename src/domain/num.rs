@@ -12,14 +12,54 @@ use serde::{Deserialize, Serialize};
 
 use super::DomainError;
 
-fn parse_decimal(field: &str, raw: &str) -> Result<Decimal, DomainError> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
+/// Digits at most before and after the point: 16 + 12 covers any Binance quantity,
+/// price or USDT amount and stays far inside `Decimal`'s 28 significant digits.
+pub const MAX_INT_DIGITS: usize = 16;
+pub const MAX_FRAC_DIGITS: usize = 12;
+
+/// The boundary grammar for money: `[0-9]+(\.[0-9]+)?`, bounded in digits (a leading
+/// `-` only where `signed`). Scientific notation (`1e3`), separators (`1_000`), a sign
+/// (`+1`), a bare point (`.5`) and surrounding spaces are refused: Binance never sends
+/// them, and accepting them would let a typo like "1e9" through.
+pub fn check_grammar(field: &str, raw: &str, signed: bool) -> Result<(), DomainError> {
+    if raw.is_empty() {
         return Err(DomainError::new(field, "is empty"));
     }
-    // Scientific notation and other exotic forms are refused: Binance never sends them
-    // and accepting them would let a typo like "1e9" through.
-    Decimal::from_str(trimmed)
+    let bad =
+        |why: &str| DomainError::new(field, format!("`{raw}` is not a decimal number: {why}"));
+    let body = match raw.strip_prefix('-') {
+        Some(rest) if signed => rest,
+        _ => raw,
+    };
+    let (int, frac) = match body.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (body, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || frac.is_some_and(|f| !digits(f)) {
+        return Err(bad(
+            "write digits with an optional `.` and digits after it (e.g. 1000 or 0.5)",
+        ));
+    }
+    let int_digits = int.trim_start_matches('0').len();
+    if int_digits > MAX_INT_DIGITS {
+        return Err(bad(&format!(
+            "more than {MAX_INT_DIGITS} digits before the point"
+        )));
+    }
+    if frac.is_some_and(|f| f.len() > MAX_FRAC_DIGITS) {
+        return Err(bad(&format!(
+            "more than {MAX_FRAC_DIGITS} digits after the point"
+        )));
+    }
+    Ok(())
+}
+
+/// The grammar with an optional `-`, so a negative quantity is refused as "negative"
+/// by its type rather than as a syntax error.
+fn parse_decimal(field: &str, raw: &str) -> Result<Decimal, DomainError> {
+    check_grammar(field, raw, true)?;
+    Decimal::from_str(raw)
         .map_err(|_| DomainError::new(field, format!("`{raw}` is not a decimal number")))
 }
 
@@ -182,6 +222,36 @@ mod tests {
     #[test]
     fn qty_parses_binance_padded_strings() {
         assert_eq!(Qty::parse("q", "8486.840").unwrap().get(), dec!(8486.84));
+    }
+
+    #[test]
+    fn exotic_number_forms_are_refused_naming_the_field() {
+        for raw in [
+            "1e3", "1_000", ".5e1", "+1", " 1", "1 ", ".5", "1.", "0x10", "1,5", "NaN", "١",
+        ] {
+            let err = Qty::parse("quantity", raw).unwrap_err();
+            assert_eq!(err.field, "quantity", "{raw}");
+        }
+        assert!(Price::parse("price", "1e3").is_err());
+        assert!(Usdt::parse("notional_usdt", "1E3").is_err());
+    }
+
+    #[test]
+    fn digits_are_bounded() {
+        assert!(Qty::parse("quantity", "11111111111111111111111111111").is_err());
+        assert!(Qty::parse("quantity", "0.0000000000001").is_err());
+        assert!(Qty::parse("quantity", "9999999999999999.999999999999").is_ok());
+        assert!(Qty::parse("quantity", "000000000000000000001").is_ok());
+    }
+
+    #[test]
+    fn a_negative_usdt_amount_parses_and_a_negative_quantity_is_refused_as_negative() {
+        assert_eq!(Usdt::parse("pnl", "-1.5").unwrap().get(), dec!(-1.5));
+        assert!(Qty::parse("quantity", "-1")
+            .unwrap_err()
+            .reason
+            .contains("negative"));
+        assert!(Qty::parse("quantity", "--1").is_err());
     }
 
     #[test]

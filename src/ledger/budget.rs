@@ -63,11 +63,16 @@ pub(crate) async fn available_in(
     )
     .fetch_one(conn)
     .await?;
+    let available = allocation
+        .get()
+        .checked_sub(used)
+        .and_then(|a| a.checked_sub(reserved))
+        .ok_or_else(|| LedgerError::invalid("budget", "the used and reserved sums overflow"))?;
     Ok(Budget {
         allocation,
         used: Usdt::new(used),
         reserved: Usdt::new(reserved),
-        available: Usdt::new(allocation.get() - used - reserved),
+        available: Usdt::new(available),
     })
 }
 

@@ -91,7 +91,11 @@ impl NewIntent {
     pub(crate) fn requested_notional(&self) -> Result<Decimal, LedgerError> {
         match (self.notional_usdt, self.quantity, self.reference_price) {
             (Some(n), _, _) => Ok(n.get()),
-            (None, Some(q), Some(p)) => Ok(q.get() * p.get()),
+            // Checked: a huge quantity must be a refusal, never a panic inside the
+            // transaction holding the opens lock.
+            (None, Some(q), Some(p)) => q.get().checked_mul(p.get()).ok_or_else(|| {
+                LedgerError::invalid("quantity", "quantity × price is too large to be a notional")
+            }),
             _ => Err(LedgerError::invalid(
                 "notional_usdt",
                 "an open needs a notional, or a quantity and a reference price",

@@ -156,6 +156,8 @@ impl DaemonReconcile {
     /// A dry run every `every` (the first one `every` after now: the start-up run is
     /// the caller's), until shutdown.
     pub async fn run_every(self: Arc<Self>, every: Duration, mut shutdown: Shutdown) {
+        // `GET /v1/reconcile` reports the interval the periodic runs really use.
+        self.board.set_interval_s(every.as_secs());
         let confirm_after = (every / 4).min(Duration::from_secs(2));
         let start = tokio::time::Instant::now() + every;
         let mut ticks = tokio::time::interval_at(start, every);

@@ -26,7 +26,15 @@ pub fn config_dir() -> PathBuf {
 
 /// Settings for a test daemon: port 0, the given token and allocation.
 pub fn settings(token: Option<&str>, allocation: &str) -> Settings {
-    let mut env: HashMap<String, String> = HashMap::new();
+    settings_with(token, allocation, &[])
+}
+
+/// As [`settings`], plus `SLUICE__…` pairs.
+pub fn settings_with(token: Option<&str>, allocation: &str, extra: &[(&str, &str)]) -> Settings {
+    let mut env: HashMap<String, String> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     env.insert("SLUICE__API__LISTEN".into(), "127.0.0.1:0".into());
     env.insert("SLUICE__BUDGET__ALLOCATION_USDT".into(), allocation.into());
     if let Some(t) = token {
@@ -48,6 +56,8 @@ pub struct Spawn<'a> {
     pub token: Option<&'a str>,
     pub allocation: &'a str,
     pub mark_price: Option<&'a str>,
+    /// Extra `SLUICE__…` settings.
+    pub env: &'a [(&'a str, &'a str)],
 }
 
 impl Default for Spawn<'_> {
@@ -56,6 +66,7 @@ impl Default for Spawn<'_> {
             token: Some(TOKEN),
             allocation: "1000",
             mark_price: None,
+            env: &[],
         }
     }
 }
@@ -66,10 +77,12 @@ pub async fn spawn_app(pool: &PgPool) -> TestApp {
 
 pub async fn spawn_with(pool: &PgPool, spec: Spawn<'_>) -> TestApp {
     let ledger = Ledger::from_pool(pool.clone());
-    let mut app =
-        Application::build_with_ledger(settings(spec.token, spec.allocation), ledger.clone())
-            .await
-            .expect("application builds");
+    let mut app = Application::build_with_ledger(
+        settings_with(spec.token, spec.allocation, spec.env),
+        ledger.clone(),
+    )
+    .await
+    .expect("application builds");
     if let Some(p) = spec.mark_price {
         let price = Price::parse("mark", p).expect("test price");
         let source: Arc<dyn MarkPrices> = Arc::new(sluice::api::prices::FixedMarkPrice(price));

@@ -63,6 +63,7 @@ pub async fn spawn_daemon(
         .env("DATABASE_URL", db_url)
         .env("SLUICE__API__LISTEN", "127.0.0.1:0")
         .env_remove("SLUICE__API__TOKEN")
+        .env("SLUICE__API__AUTH", "none")
         .env_remove("RUST_LOG")
         .env("SLUICE__EXCHANGE__VENUE", "custom")
         .env("SLUICE__EXCHANGE__REST_URL", sim.base_url())

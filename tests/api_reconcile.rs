@@ -1,0 +1,39 @@
+//! `GET /v1/reconcile` reports the interval the daemon's periodic reconcile really runs
+//! at (issue 18 item 11: it said 0 while runs happened every 60 s).
+
+mod daemon_common;
+mod daemon_proc;
+
+use std::time::Duration;
+
+use daemon_common::scenario;
+use daemon_proc::*;
+use sluice::sim::spawn;
+use sqlx::PgPool;
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_reconcile_endpoint_reports_the_configured_interval(pool: PgPool) {
+    let db_url = database_url(&pool).await;
+    let sim = spawn(scenario("", ""), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let env = [("SLUICE__DAEMON__RECONCILE_INTERVAL_S", "7")];
+    let d = spawn_daemon("D", &sim, &db_url, &env).await;
+    d.until_status("ready", Duration::from_secs(60)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        let (status, body) = d.get("/v1/reconcile").await;
+        assert_eq!(status, 200, "{body}");
+        if body["interval_s"] != 0 {
+            break body;
+        }
+        d.assert_before(deadline, &format!("interval_s set; last {body}"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    assert_eq!(body["interval_s"], 7, "{body}");
+    assert!(
+        !body["last"].is_null(),
+        "the start-up run is reported: {body}"
+    );
+}
