@@ -21,7 +21,7 @@ fn place(
     if test {
         return Ok("{}".into());
     }
-    Ok(render::order(&view, OrderShape::Placed))
+    Ok(render::order(&view, s.placed_shape()))
 }
 
 pub fn new_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
@@ -79,7 +79,7 @@ pub fn cancel_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let view = s
         .venue()
         .cancel_order(ctx.account, symbol, id, cid, ctx.wall_ms)?;
-    Ok(render::order(&view, OrderShape::Placed))
+    Ok(render::order(&view, s.placed_shape()))
 }
 
 pub fn open_orders(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {

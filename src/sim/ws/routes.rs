@@ -1,8 +1,15 @@
-//! WebSocket URL forms (reference §1.1): user data at `/private/ws/<listenKey>`,
+//! WebSocket URL forms (docs/binance-fapi.md §1.1, §0): user data at
 //! `/private/ws?listenKey=<k>&events=A/B`, `/private/stream?listenKey=<k>` and the legacy
 //! `/ws/<listenKey>`; market data at `/market|public/ws/<s1>/<s2>`, `/ws/<stream>` and the
 //! combined `/market|public/stream?streams=a/b` and `/stream?streams=a/b`. Combined sockets
 //! may start empty and SUBSCRIBE live (the official SDK does).
+//!
+//! As Binance since 2026-04-23: the path form `/private/ws/<listenKey>` completes the
+//! handshake, whatever the key, and then delivers nothing but pings — never an error, so a
+//! client on the old form fails silently here exactly as on mainnet. On the query form only
+//! the `events=` listed are delivered (all when absent), and `listenKeyExpired` always: the
+//! reference leaves open whether a filter suppresses it, and a client that asked for it
+//! must see it; one that did not is at worst told its key died.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -64,13 +71,14 @@ fn upgrade(
     }
 }
 
+/// `/private/ws/<listenKey>`: retired form; a silent socket (see the module doc).
 pub async fn private_ws_path(
     State(s): State<Arc<SimState>>,
-    Path(key): Path<String>,
+    Path(_key): Path<String>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let feed = single_user(&s, &key, None);
-    upgrade(ws, s, feed, Framing::Raw)
+    lock(&s.stats).silent_user_sockets += 1;
+    upgrade(ws, s, Ok(Feed::default()), Framing::Raw)
 }
 
 pub async fn private_ws_query(
