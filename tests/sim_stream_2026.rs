@@ -1,5 +1,6 @@
 //! The user stream as Binance serves it since 2026-04-23 (docs/binance-fapi.md §0): the
-//! retired path form `/private/ws/<listenKey>` connects and stays silent; the query form
+//! retired path form `/private/ws/<listenKey>` (and the unrouted `/ws/<listenKey>`)
+//! connects and stays silent; the query form
 //! `/private/ws?listenKey=<k>&events=A/B` delivers only the listed events, plus
 //! `listenKeyExpired` always.
 
@@ -22,6 +23,7 @@ async fn the_retired_path_form_connects_and_delivers_nothing_while_an_order_fill
     let sim = start(scenario("tick_ms = 10\n")).await;
     let key = sim.listen_key().await;
     let mut silent = sim.ws(&format!("/private/ws/{key}")).await;
+    let mut unrouted = sim.ws(&format!("/ws/{key}")).await;
     let mut live = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     let r = sim
         .signed(
@@ -47,7 +49,10 @@ async fn the_retired_path_form_connects_and_delivers_nothing_while_an_order_fill
     // ...and the path-form socket, subscribed before the order, got none of it.
     let heard = tokio::time::timeout(SILENCE, silent.next_json()).await;
     assert!(heard.is_err(), "the path form delivered {heard:?}");
-    assert_eq!(sim.state().await["stats"]["silentUserSockets"], 1);
+    // The legacy unrouted /ws/<listenKey> carries public data only since 2026-04-23.
+    let heard = tokio::time::timeout(SILENCE, unrouted.next_json()).await;
+    assert!(heard.is_err(), "the unrouted form delivered {heard:?}");
+    assert_eq!(sim.state().await["stats"]["silentUserSockets"], 2);
     sim.handle.shutdown().await;
 }
 
