@@ -169,7 +169,7 @@ fn too_old(param: &str) -> ApiError {
     ApiError::new(
         400,
         -1130,
-        &format!(
+        format!(
             "Data sent for parameter '{param}' is not valid: userTrades covers only the past 3 months."
         ),
     )
