@@ -461,7 +461,9 @@ impl Settings {
         self.exchange.ws_url.clone().unwrap_or_else(|| {
             match self.exchange.venue {
                 Venue::Mainnet => "wss://fstream.binance.com",
-                Venue::Testnet | Venue::Demo => "wss://fstream.binancefuture.com",
+                Venue::Testnet => "wss://fstream.binancefuture.com",
+                // Binance "Demo Trading" streams (docs/binance-fapi.md §0).
+                Venue::Demo => "wss://demo-fstream.binance.com",
                 Venue::Custom => "",
             }
             .to_string()
@@ -497,7 +499,19 @@ impl Settings {
                 1,
             );
         }
+        out.push_str(&self.effective_hosts());
         Ok(out)
+    }
+
+    /// TOML comments naming the hosts the adapter will use, after the venue preset.
+    fn effective_hosts(&self) -> String {
+        let ws = self.ws_url();
+        format!(
+            "\n# effective hosts (venue preset or explicit URLs)\n\
+             # rest        = {}\n# ws          = {ws}\n# user stream = {}\n",
+            self.rest_url(),
+            crate::exchange::binance::config::user_stream_form(&ws)
+        )
     }
 }
 
@@ -674,6 +688,29 @@ mod tests {
         // Only where the database is: no user, no password, no database name.
         assert!(shown.contains("url = \"postgres://db\""), "{shown}");
         assert!(!shown.contains("postgres://u"), "{shown}");
+    }
+
+    #[test]
+    fn config_show_prints_the_effective_hosts_and_the_user_stream_form() {
+        let dir = dir_with(None);
+        let s = Settings::load_with_env(dir.path(), env(&[("SLUICE__EXCHANGE__VENUE", "demo")]))
+            .expect("settings load");
+        let shown = s.to_redacted_toml().expect("toml");
+        assert!(
+            shown.contains("# rest        = https://demo-fapi.binance.com\n"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("# ws          = wss://demo-fstream.binance.com\n"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(
+                "# user stream = wss://demo-fstream.binance.com/private/ws?listenKey=<listenKey>&events=ORDER_TRADE_UPDATE/"
+            ),
+            "{shown}"
+        );
+        toml::from_str::<toml::Value>(&shown).expect("the host lines are TOML comments");
     }
 
     #[test]

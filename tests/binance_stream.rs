@@ -194,3 +194,49 @@ async fn the_connection_is_recycled_before_its_age_cap_and_resyncs() {
     until(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     l.sim.shutdown().await;
 }
+
+/// docs/binance-fapi.md §0: only the query form delivers user data. Every fill of three
+/// closes (one of them crossing book levels, so several trades) arrives on the stream
+/// itself — no reconnect, hence no REST resync, happens in between — and the simulator
+/// saw no socket on the retired path form.
+#[tokio::test]
+async fn every_fill_arrives_on_the_query_form_stream_without_a_resync() {
+    let big_short = SHORT_SOL.replace("\"500\"", "\"2000\"");
+    let l = start(scenario("", &big_short)).await;
+    let mut rx = l.ex.subscribe_account().await.unwrap();
+    until(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
+    let mut ids = Vec::new();
+    for (i, qty) in ["5", "7", "1200"].iter().enumerate() {
+        let close = l
+            .market("SOLUSDT", Side::Buy, qty, true, &format!("q-form-{i}"))
+            .await;
+        ids.push(l.ex.place_order(&close).await.unwrap().order_id);
+    }
+    let sol = Symbol::new("SOLUSDT").unwrap();
+    let truth: BTreeSet<i64> =
+        l.ex.user_trades(&sol, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|t| ids.contains(&t.order_id))
+            .map(|t| t.trade_id)
+            .collect();
+    assert!(
+        truth.len() > ids.len(),
+        "the big close crossed levels: {truth:?}"
+    );
+    let mut streamed = BTreeSet::new();
+    while streamed != truth {
+        match until(&mut rx, |_| true).await {
+            AccountEvent::Fill(f) if ids.contains(&f.order_id) => {
+                streamed.insert(f.trade_id);
+            }
+            AccountEvent::Disconnected { reason } => panic!("stream dropped: {reason}"),
+            AccountEvent::Resynced => panic!("a resync, not the stream, delivered fills"),
+            _ => {}
+        }
+    }
+    assert_eq!(streamed.len(), truth.len());
+    assert_eq!(l.state().await["stats"]["silentUserSockets"], 0);
+    l.sim.shutdown().await;
+}

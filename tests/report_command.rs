@@ -70,3 +70,32 @@ async fn a_window_that_ends_before_it_starts_is_refused(pool: PgPool) {
         "{err}"
     );
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_window_older_than_the_exchanges_trade_history_says_the_ledger_is_the_record(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool);
+    let old = (chrono::Utc::now() - chrono::TimeDelta::days(120)).to_rfc3339();
+    let out = command(&ledger, &parse(&["--since", &old]).expect("parses"))
+        .await
+        .expect("report");
+    assert!(
+        out.contains("Binance's userTrades covers only the past 3 months")
+            && out.contains("rest on the ledger alone"),
+        "{out}"
+    );
+    let json = command(
+        &ledger,
+        &parse(&["--since", &old, "--format", "json"]).unwrap(),
+    )
+    .await
+    .expect("report");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert!(v["ledger_only_before"].is_string(), "{v}");
+
+    let recent = command(&ledger, &parse(&[]).unwrap())
+        .await
+        .expect("report");
+    assert!(!recent.contains("userTrades covers"), "{recent}");
+}

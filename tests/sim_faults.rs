@@ -201,7 +201,7 @@ async fn reduce_only_fault_codes_hit_only_reduce_only_orders() {
 async fn a_window_can_revoke_keys_and_invalidate_listen_keys_when_it_opens() {
     let sim = start(scenario("tick_ms = 10\n")).await;
     let key = sim.listen_key().await;
-    let mut ws = sim.ws(&format!("/private/ws/{key}")).await;
+    let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     sim.admin("POST", "/sim/faults", json!({"invalidate_listen_keys": true, "revoke_keys": [KEY], "endpoints": ["/fapi/v1/ping"]})).await;
     // The socket is closed by the invalidation (awaited, not slept for).
     assert_eq!(ws.next_json().await, None);

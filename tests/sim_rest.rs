@@ -132,7 +132,9 @@ async fn a_limit_order_is_placed_queried_and_cancelled_with_padded_decimals_in_k
 
 #[tokio::test]
 async fn order_objects_keep_binance_key_order_on_the_wire() {
-    let sim = start(scenario("")).await;
+    // With the pre-2026-07-15 fields, so their place in the order is checked too; their
+    // default absence is tested in sim_wire_2026.rs.
+    let sim = start(scenario("[venue]\norder_response_legacy_fields = true\n")).await;
     let q = format!(
         "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=3000&timestamp={}",
         now_ms()

@@ -16,7 +16,7 @@ fn kind(v: &Value) -> &str {
 async fn a_marketable_order_streams_trade_lite_new_account_update_and_trade() {
     let sim = start(scenario("tick_ms = 10\n")).await;
     let key = sim.listen_key().await;
-    let mut ws = sim.ws(&format!("/private/ws/{key}")).await;
+    let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     let r = sim
         .signed(
             "POST",
@@ -110,7 +110,7 @@ async fn order_trade_update_carries_every_field_in_binance_order() {
 async fn leverage_changes_stream_account_config_update() {
     let sim = start(scenario("tick_ms = 10\n")).await;
     let key = sim.listen_key().await;
-    let mut ws = sim.ws(&format!("/private/ws/{key}")).await;
+    let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     sim.signed("POST", "/fapi/v1/leverage", "symbol=BTCUSDT&leverage=7")
         .await;
     let v = ws.until(|v| kind(v) == "ACCOUNT_CONFIG_UPDATE").await;
@@ -123,7 +123,7 @@ async fn a_listen_key_expires_after_sixty_scenario_minutes_with_listen_key_expir
     // 3600x: sixty scenario minutes last one real second.
     let sim = start(scenario("time_scale = 3600.0\ntick_ms = 10\n")).await;
     let key = sim.listen_key().await;
-    let mut ws = sim.ws(&format!("/private/ws/{key}")).await;
+    let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     let v = ws.until(|v| kind(v) == "listenKeyExpired").await;
     assert_eq!(v["listenKey"], key.as_str());
     assert!(v["E"].is_i64());
@@ -143,7 +143,7 @@ async fn a_listen_key_expires_after_sixty_scenario_minutes_with_listen_key_expir
 async fn the_server_pings_every_three_scenario_minutes() {
     let sim = start(scenario("time_scale = 600.0\n")).await;
     let key = sim.listen_key().await;
-    let mut ws = sim.ws(&format!("/private/ws/{key}")).await;
+    let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     let frame = ws.next_frame().await.expect("a frame");
     assert!(matches!(frame, Message::Ping(_)), "{frame:?}");
     sim.handle.shutdown().await;
@@ -154,7 +154,7 @@ async fn unknown_listen_keys_are_refused_with_minus_1125() {
     let sim = start(scenario("")).await;
     let r = sim
         .http
-        .get(sim.url("/private/ws/nope"))
+        .get(sim.url("/private/ws?listenKey=nope"))
         .header("connection", "upgrade")
         .header("upgrade", "websocket")
         .header("sec-websocket-version", "13")
@@ -197,7 +197,7 @@ async fn market_streams_serve_mark_price_and_book_ticker_raw_and_combined() {
 async fn a_disconnect_fault_closes_open_sockets() {
     let sim = start(scenario("tick_ms = 10\n")).await;
     let key = sim.listen_key().await;
-    let mut user = sim.ws(&format!("/private/ws/{key}")).await;
+    let mut user = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     let mut market = sim.ws("/market/ws/btcusdt@markPrice@1s").await;
     sim.admin(
         "POST",
@@ -214,7 +214,7 @@ async fn a_disconnect_fault_closes_open_sockets() {
 async fn dropped_user_events_never_arrive_but_later_ones_do() {
     let sim = start(scenario("tick_ms = 10\n")).await;
     let key = sim.listen_key().await;
-    let mut ws = sim.ws(&format!("/private/ws/{key}")).await;
+    let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     sim.admin(
         "POST",
         "/sim/faults",
@@ -238,7 +238,7 @@ async fn dropped_user_events_never_arrive_but_later_ones_do() {
 async fn delayed_user_events_arrive_late_but_in_order() {
     let sim = start(scenario("tick_ms = 10\n")).await;
     let key = sim.listen_key().await;
-    let mut ws = sim.ws(&format!("/private/ws/{key}")).await;
+    let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     sim.admin(
         "POST",
         "/sim/faults",

@@ -36,7 +36,8 @@ pub struct OrderReport {
     pub reduce_only: bool,
     pub orig_qty: Qty,
     pub executed_qty: Qty,
-    /// Zero until something filled.
+    /// Zero until something filled, and zero when the venue omits it (POST/DELETE
+    /// answers may, docs/binance-fapi.md §0): informational only, fills carry prices.
     pub avg_price: Decimal,
     /// Zero for MARKET orders.
     pub price: Decimal,

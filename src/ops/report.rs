@@ -147,6 +147,16 @@ pub struct EvidenceReport {
     pub minutes: Vec<MinuteRow>,
     pub close_intents: Vec<CloseIntentRow>,
     pub breaker_open: Vec<BreakerPeriod>,
+    /// Set when the window starts before Binance's userTrades retention (3 months,
+    /// docs/binance-fapi.md §0): fills before this instant can no longer be checked
+    /// against the exchange, the ledger is their only record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_only_before: Option<DateTime<Utc>>,
+}
+
+/// How far back Binance's userTrades reaches (the 89 days sluice's queries stay within).
+pub fn exchange_history_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - TimeDelta::days(crate::exchange::binance::rest::history::RETAINED_DAYS)
 }
 
 /// Nearest-rank percentile of sorted values: the smallest value with at least `p`% of
@@ -237,6 +247,7 @@ pub fn aggregate(
         minutes,
         close_intents,
         breaker_open,
+        ledger_only_before: None,
     }
 }
 
@@ -265,7 +276,12 @@ pub async fn run(
         .await
         .context("failed to read circuit-breaker transitions")?;
     let breaker_open = open_periods(&transitions);
-    Ok(aggregate(since, until, &attempts, intents, breaker_open))
+    let mut report = aggregate(since, until, &attempts, intents, breaker_open);
+    let history_start = exchange_history_start(Utc::now());
+    if since < history_start {
+        report.ledger_only_before = Some(history_start);
+    }
+    Ok(report)
 }
 
 /// The whole command for the CLI: read, aggregate, render in `args.format`, and

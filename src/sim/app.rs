@@ -45,7 +45,7 @@ impl SimHandle {
         format!("http://{}", self.addr)
     }
 
-    /// `ws://ADDR`: append `/private/ws/<listenKey>`, `/market/ws/<stream>`, ….
+    /// `ws://ADDR`: append `/private/ws?listenKey=<k>&events=…`, `/market/ws/<stream>`, ….
     pub fn ws_url(&self) -> String {
         format!("ws://{}", self.addr)
     }

@@ -12,6 +12,24 @@ use rust_decimal_macros::dec;
 use secrecy::SecretString;
 use url::Url;
 
+/// The user-stream event types sluice asks for (`events=`). Whether Binance requires the
+/// list, and whether it delivers `listenKeyExpired` when the list filters, is unverified
+/// (docs/binance-fapi.md §0), so every type the adapter reads is named:
+/// - `ORDER_TRADE_UPDATE`: order states and fills, the ledger's primary source;
+/// - `ACCOUNT_UPDATE`: positions and balances after fills, funding and transfers;
+/// - `ACCOUNT_CONFIG_UPDATE`: leverage and multi-assets changes made outside sluice;
+/// - `listenKeyExpired`: the key died; the stream must take a new one at once.
+///
+/// Not asked for: `TRADE_LITE` (a lighter copy of the TRADE update, decoded as
+/// `Other`), `MARGIN_CALL` and `ALGO_UPDATE` (sluice sends neither conditional orders
+/// nor acts on margin calls; both decode as `Other`).
+pub const USER_STREAM_EVENTS: [&str; 4] = [
+    "ORDER_TRADE_UPDATE",
+    "ACCOUNT_UPDATE",
+    "ACCOUNT_CONFIG_UPDATE",
+    "listenKeyExpired",
+];
+
 /// Everything the adapter needs to reach one account on one venue.
 #[derive(Clone)]
 pub struct BinanceConfig {
@@ -99,10 +117,11 @@ impl BinanceConfig {
         )
     }
 
+    /// Binance "Demo Trading" (docs/binance-fapi.md §0): REST and streams on `demo-*` hosts.
     pub fn demo(api_key: String, api_secret: SecretString) -> Self {
         Self::preset(
             "https://demo-fapi.binance.com",
-            "wss://fstream.binancefuture.com",
+            "wss://demo-fstream.binance.com",
             api_key,
             api_secret,
         )
@@ -115,7 +134,8 @@ impl BinanceConfig {
         Self::new(rest_url, ws_url, api_key, api_secret)
     }
 
-    /// `<ws host>/<route>/ws/<path>`, e.g. route `private`, path = listenKey.
+    /// `<ws host>/<route>/ws/<path>` for market streams, e.g. route `market`, path
+    /// `solusdt@markPrice@1s`. Not for user data: see [`Self::user_stream_endpoint`].
     pub fn ws_endpoint(&self, route: &str, path: &str) -> String {
         format!(
             "{}/{route}/ws/{path}",
@@ -123,10 +143,37 @@ impl BinanceConfig {
         )
     }
 
+    /// `<ws host>/private/ws?listenKey=<key>&events=<USER_STREAM_EVENTS>`: the only form
+    /// that delivers user data since 2026-04-23; the path form `/private/ws/<key>`
+    /// connects and then stays silent (docs/binance-fapi.md §0).
+    pub fn user_stream_endpoint(&self, listen_key: &str) -> String {
+        let key: String = form_urlencoded::byte_serialize(listen_key.as_bytes()).collect();
+        user_stream_url(self.ws_url.as_str(), &key)
+    }
+
+    /// The user-stream URL with `<listenKey>` as a placeholder, for display.
+    pub fn user_stream_form(&self) -> String {
+        user_stream_form(self.ws_url.as_str())
+    }
+
     /// `<rest host><path>` without a trailing-slash doubling.
     pub fn rest_endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.rest_url.as_str().trim_end_matches('/'))
     }
+}
+
+/// The user-stream URL form on `ws_host` with `<listenKey>` as a placeholder
+/// (`sluice config show`, probe errors).
+pub fn user_stream_form(ws_host: &str) -> String {
+    user_stream_url(ws_host, "<listenKey>")
+}
+
+fn user_stream_url(ws_host: &str, key_text: &str) -> String {
+    format!(
+        "{}/private/ws?listenKey={key_text}&events={}",
+        ws_host.trim_end_matches('/'),
+        USER_STREAM_EVENTS.join("/")
+    )
 }
 
 fn unreachable_url() -> Url {
@@ -161,10 +208,25 @@ mod tests {
         );
         let t = BinanceConfig::testnet("k".into(), secret());
         assert_eq!(
-            t.ws_endpoint("private", "abc"),
-            "wss://fstream.binancefuture.com/private/ws/abc"
+            t.ws_endpoint("market", "solusdt@markPrice@1s"),
+            "wss://fstream.binancefuture.com/market/ws/solusdt@markPrice@1s"
         );
         let d = BinanceConfig::demo("k".into(), secret());
         assert_eq!(d.rest_url.host_str(), Some("demo-fapi.binance.com"));
+        assert_eq!(d.ws_url.host_str(), Some("demo-fstream.binance.com"));
+    }
+
+    #[test]
+    fn the_user_stream_uses_the_query_form_with_every_consumed_event() {
+        let m = BinanceConfig::mainnet("k".into(), secret());
+        assert_eq!(
+            m.user_stream_endpoint("abc+/="),
+            "wss://fstream.binance.com/private/ws?listenKey=abc%2B%2F%3D&events=\
+             ORDER_TRADE_UPDATE/ACCOUNT_UPDATE/ACCOUNT_CONFIG_UPDATE/listenKeyExpired"
+        );
+        assert!(!m.user_stream_endpoint("abc").contains("/private/ws/"));
+        assert!(m
+            .user_stream_form()
+            .starts_with("wss://fstream.binance.com/private/ws?listenKey=<listenKey>&events="));
     }
 }

@@ -272,12 +272,18 @@ impl Exchange for BinanceFutures {
         symbol: &Symbol,
         from_id: Option<i64>,
     ) -> Result<Vec<crate::domain::Fill>, ExchangeError> {
-        self.rest
-            .user_trades(symbol, from_id, None)
-            .await?
-            .iter()
-            .map(parse::fill_from_trade)
-            .collect()
+        let trades = match self.rest.user_trades(symbol, from_id, None).await {
+            // A fromId older than userTrades' 3-month retention may be refused
+            // (docs/binance-fapi.md §0): ask for what is retained instead; older trades
+            // are the ledger's record alone.
+            Err(e) if e.code == Some(-1130) && from_id.is_some() => {
+                tracing::warn!(%symbol, ?from_id, "userTrades refused an old fromId; reading the retained 3 months only");
+                let now = self.rest.clock.server_now_ms();
+                rest::history::retained_trades(&self.rest, symbol, from_id, now).await?
+            }
+            other => other?,
+        };
+        trades.iter().map(parse::fill_from_trade).collect()
     }
 
     #[tracing::instrument(skip(self, order), fields(symbol = %order.inner().symbol, client_order_id = %order.inner().client_order_id))]

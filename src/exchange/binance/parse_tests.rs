@@ -109,3 +109,30 @@ fn trading_status_reports_locked_symbols_and_account() {
     assert!(!t.account_locked);
     assert_eq!(t.locked_symbols, vec![Symbol::new("BTCUSDT").unwrap()]);
 }
+
+/// A POST /fapi/v1/order answer as the 2026 SDK schemas describe it (no `avgPrice`, no
+/// `cumQuote`), and the same answer with the legacy fields.
+const PLACED_2026: &str = r#"{"orderId":22542179,"symbol":"SOLUSDT","status":"FILLED","clientOrderId":"sl-1","price":"0.0000","origQty":"400.00","executedQty":"400.00","cumQty":"400.00","timeInForce":"GTC","type":"MARKET","reduceOnly":true,"closePosition":false,"side":"BUY","positionSide":"BOTH","stopPrice":"0.0000","workingType":"CONTRACT_PRICE","priceProtect":false,"origType":"MARKET","priceMatch":"NONE","selfTradePreventionMode":"EXPIRE_MAKER","goodTillDate":0,"updateTime":1731926580520}"#;
+
+#[test]
+fn an_order_answer_parses_with_and_without_avg_price_and_cum_quote() {
+    let legacy = PLACED_2026.replace(
+        r#""price":"0.0000","#,
+        r#""price":"0.0000","avgPrice":"180.1234000","cumQuote":"72049.36000","#,
+    );
+    let new: wire::Order = serde_json::from_str(PLACED_2026).unwrap();
+    let old: wire::Order = serde_json::from_str(&legacy).unwrap();
+    let (new, old) = (order_report(&new).unwrap(), order_report(&old).unwrap());
+    assert_eq!(new.avg_price, Decimal::ZERO);
+    assert_eq!(old.avg_price, dec!(180.1234));
+    assert_eq!(
+        OrderReport {
+            avg_price: Decimal::ZERO,
+            ..old.clone()
+        },
+        new,
+        "nothing but the optional average differs"
+    );
+    assert_eq!(new.executed_qty.get(), dec!(400));
+    assert_eq!(new.status, crate::domain::OrderStatus::Filled);
+}

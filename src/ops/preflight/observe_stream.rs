@@ -30,12 +30,11 @@ pub async fn listen_and_connect(
         }
     };
     let stream = timed(deadline, async {
-        let url = cfg.ws_endpoint("private", &key);
+        // The same query form the daemon's stream uses: the path form connects even
+        // though it delivers nothing (docs/binance-fapi.md §0), so probing it proves nothing.
+        let url = cfg.user_stream_endpoint(&key);
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| {
-            ProbeError::Transport(format!(
-                "WebSocket {}: {e}",
-                cfg.ws_endpoint("private", "<listenKey>")
-            ))
+            ProbeError::Transport(format!("WebSocket {}: {e}", cfg.user_stream_form()))
         })?;
         // A failed close changes nothing: the venue drops the socket either way.
         let _ = ws.close(None).await;

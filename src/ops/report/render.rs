@@ -134,6 +134,14 @@ pub fn to_markdown(r: &EvidenceReport) -> String {
         time(Some(r.since)),
         time(Some(r.until))
     );
+    if let Some(before) = r.ledger_only_before {
+        let _ = writeln!(
+            s,
+            "Note: Binance's userTrades covers only the past 3 months; fills before {} \
+             rest on the ledger alone (the exchange can no longer confirm them).\n",
+            time(Some(before))
+        );
+    }
     let _ = writeln!(
         s,
         "Totals: {} attempts, {} accepted, {} rejected ({}), {} unknown outcome; \

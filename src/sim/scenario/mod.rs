@@ -6,6 +6,9 @@
 //! time_scale = 1.0         # scenario seconds per real second (listenKey life, pings, bans,
 //!                          # rate-limit windows and fault windows all run on scenario time)
 //! tick_ms = 100            # real ms between venue ticks (matching, mark walk, streams)
+//! [venue]
+//! order_response_legacy_fields = false  # true: POST/DELETE order answers carry
+//!                          # avgPrice/cumQuote as before 2026-07-15 (see `venue`)
 //! [rate_limits]            # request_weight_per_minute = 2400, orders_per_10s = 300,
 //!                          # orders_per_minute = 1200, ban_seconds = 120
 //! [[symbols]]              # overrides one of BTC/ETH/SOL/DOGE/XRP-USDT, or adds a symbol
@@ -17,6 +20,8 @@
 //! # also: tick_size min_price max_price min_qty max_qty market_step_size market_min_qty
 //! #       min_notional multiplier_up multiplier_down price_precision quantity_precision
 //! #       max_num_orders status book_levels level_qty book_offset walk_step walk_interval_ms
+//! # step sizes may not have more decimals than quantity_precision, nor tick_size more
+//! # than price_precision: such a symbol is refused, naming the field.
 //! [[accounts]]
 //! api_key = "..."  api_secret = "..."  usdt = "100000"
 //! position_mode = "one-way"            # or "hedge"
@@ -49,7 +54,9 @@ use crate::sim::ratelimit::RateLimitConfig;
 use crate::sim::venue::{AccountSpec, Permissions, PositionSpec, SymbolSpec};
 
 mod symbols;
+mod venue;
 use symbols::{symbols_from, SymbolConfig};
+pub use venue::VenueOptions;
 
 /// The demo account's key (paper mode and examples use it). Not a secret: the simulator
 /// is local and this account holds play money.
@@ -65,6 +72,7 @@ pub struct Scenario {
     pub time_scale: f64,
     pub tick_ms: u64,
     pub rate_limits: RateLimitConfig,
+    pub venue: VenueOptions,
     pub symbols: Vec<SymbolSpec>,
     pub accounts: Vec<AccountSpec>,
     pub faults: Vec<FaultWindow>,
@@ -81,6 +89,8 @@ struct RawScenario {
     tick_ms: u64,
     #[serde(default)]
     rate_limits: RateLimitConfig,
+    #[serde(default)]
+    venue: VenueOptions,
     #[serde(default)]
     symbols: Vec<SymbolConfig>,
     #[serde(default)]
@@ -231,6 +241,7 @@ impl Scenario {
             time_scale: 1.0,
             tick_ms: default_tick(),
             rate_limits: RateLimitConfig::default(),
+            venue: VenueOptions::default(),
             symbols: SymbolSpec::mainnet_defaults(),
             accounts: vec![AccountSpec::new(
                 DEMO_API_KEY,
@@ -273,6 +284,7 @@ impl Scenario {
             time_scale: raw.time_scale,
             tick_ms: raw.tick_ms,
             rate_limits: raw.rate_limits,
+            venue: raw.venue,
             symbols,
             accounts,
             faults,
@@ -300,6 +312,7 @@ time_scale = 60.0
 name = "SOLUSDT"
 mark_price = "150.5"
 step_size = "0.01"
+quantity_precision = 2
 market_max_qty = 5000
 hidden_market_max_qty = "400"
 [[accounts]]

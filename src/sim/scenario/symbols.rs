@@ -112,6 +112,83 @@ pub(super) fn symbols_from(configs: Vec<SymbolConfig>) -> Result<Vec<SymbolSpec>
                 "symbols[{i}] ({name}): mark_price, tick_size and step sizes must be positive"
             ));
         }
+        precision_fits(i, s)?;
     }
     Ok(symbols)
+}
+
+/// A step finer than the precision makes the venue round what it reports (seen: a SHORT
+/// of 8486.84 served as -8487); such a symbol is refused, naming the field.
+fn precision_fits(i: usize, s: &SymbolSpec) -> Result<(), String> {
+    let checks = [
+        (
+            "tick_size",
+            s.tick_size,
+            "price_precision",
+            s.price_precision,
+        ),
+        (
+            "step_size",
+            s.lot_step,
+            "quantity_precision",
+            s.quantity_precision,
+        ),
+        (
+            "market_step_size",
+            s.market_step,
+            "quantity_precision",
+            s.quantity_precision,
+        ),
+    ];
+    for (field, step, precision_field, precision) in checks {
+        let decimals = step.normalize().scale();
+        if decimals > precision {
+            return Err(format!(
+                "symbols[{i}].{field}: {step} has {decimals} decimals but {precision_field} \
+                 is {precision} ({}): the venue would round it",
+                s.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sim::scenario::Scenario;
+
+    fn sol(keys: &str) -> Result<Scenario, String> {
+        Scenario::from_toml_str(&format!("[[symbols]]\nname = \"SOLUSDT\"\n{keys}"))
+    }
+
+    #[test]
+    fn a_step_finer_than_the_quantity_precision_is_refused_by_name() {
+        let e = sol("step_size = \"0.01\"\nquantity_precision = 0\n").unwrap_err();
+        assert!(
+            e.starts_with("symbols[0].step_size: 0.01 has 2 decimals"),
+            "{e}"
+        );
+        assert!(e.contains("quantity_precision is 0"), "{e}");
+        let e = sol("step_size = \"1\"\nmarket_step_size = \"0.001\"\nquantity_precision = 2\n")
+            .unwrap_err();
+        assert!(e.starts_with("symbols[0].market_step_size"), "{e}");
+    }
+
+    #[test]
+    fn a_tick_finer_than_the_price_precision_is_refused_by_name() {
+        let e = sol("tick_size = \"0.0001\"\nprice_precision = 2\n").unwrap_err();
+        assert!(
+            e.starts_with("symbols[0].tick_size: 0.0001 has 4 decimals"),
+            "{e}"
+        );
+        assert!(e.contains("price_precision is 2"), "{e}");
+    }
+
+    #[test]
+    fn steps_within_the_precision_are_accepted_whatever_their_trailing_zeros() {
+        let s = sol("step_size = \"0.010\"\nquantity_precision = 2\ntick_size = \"0.0100\"\nprice_precision = 2\n")
+            .unwrap();
+        let sol = s.symbols.iter().find(|x| x.name == "SOLUSDT").unwrap();
+        assert_eq!(sol.quantity_precision, 2);
+    }
 }

@@ -21,7 +21,7 @@ fn place(
     if test {
         return Ok("{}".into());
     }
-    Ok(render::order(&view, OrderShape::Placed))
+    Ok(render::order(&view, s.placed_shape()))
 }
 
 pub fn new_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
@@ -79,7 +79,7 @@ pub fn cancel_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let view = s
         .venue()
         .cancel_order(ctx.account, symbol, id, cid, ctx.wall_ms)?;
-    Ok(render::order(&view, OrderShape::Placed))
+    Ok(render::order(&view, s.placed_shape()))
 }
 
 pub fn open_orders(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
@@ -142,8 +142,54 @@ pub fn user_trades(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
             "Combination of optional parameters invalid.",
         ));
     }
+    trade_window(ctx.wall_ms, start, end)?;
     let venue = s.venue();
     venue.symbol(symbol).ok_or_else(ApiError::bad_symbol)?;
     let list = venue.user_trades(ctx.account, symbol, from, start, end, lim);
+    if list
+        .first()
+        .is_some_and(|t| t.time < ctx.wall_ms - USER_TRADES_RETENTION_MS)
+    {
+        // A fromId reaching into trades Binance no longer keeps: refused like a startTime.
+        return Err(too_old("fromId"));
+    }
     Ok(array(list.iter().map(render::trade)))
+}
+
+/// userTrades covers only the past 3 months since 2026-08-26 (docs/binance-fapi.md §0);
+/// 90 days is the shortest reading of "3 months", so the strictest.
+pub const USER_TRADES_RETENTION_MS: i64 = 90 * 24 * 3_600_000;
+/// startTime..endTime may span at most 7 days (docs/binance-fapi.md §2).
+pub const USER_TRADES_MAX_SPAN_MS: i64 = 7 * 24 * 3_600_000;
+
+/// What Binance does with an out-of-range startTime is unverified; the simulator takes
+/// the stricter case and refuses it (-1130, the generic invalid-parameter code) rather
+/// than silently returning less, so a client that asks for too much is seen.
+fn too_old(param: &str) -> ApiError {
+    ApiError::new(
+        400,
+        -1130,
+        format!(
+            "Data sent for parameter '{param}' is not valid: userTrades covers only the past 3 months."
+        ),
+    )
+}
+
+fn trade_window(now_ms: i64, start: Option<i64>, end: Option<i64>) -> Result<(), ApiError> {
+    if start.is_some_and(|t| t < now_ms - USER_TRADES_RETENTION_MS) {
+        return Err(too_old("startTime"));
+    }
+    let span = match (start, end) {
+        (Some(s), Some(e)) => e - s,
+        // startTime alone: the 7 days from it; neither: the last 7 days.
+        _ => 0,
+    };
+    if span > USER_TRADES_MAX_SPAN_MS {
+        return Err(ApiError::new(
+            400,
+            -1127,
+            "More than 7 days between startTime and endTime.",
+        ));
+    }
+    Ok(())
 }

@@ -15,26 +15,39 @@ pub const MONEY_DP: u32 = 8;
 /// Which endpoint an order object is for: POST/DELETE add `cumQty`, GETs add `time`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum OrderShape {
-    Placed,
+    /// POST/DELETE order and batchOrders. `avgPrice`/`cumQuote` left the official
+    /// SDKs' schemas of these responses on 2026-07-15 (docs/binance-fapi.md §0); whether
+    /// the wire still sends them is unverified, so by default they are omitted (the
+    /// stricter case) and `[venue] order_response_legacy_fields = true` brings them back.
+    Placed { legacy_fields: bool },
+    /// GET order, openOrder(s), allOrders: unchanged, both fields present.
     Queried,
 }
 
 pub fn order(o: &OrderView, shape: OrderShape) -> String {
     let (pp, qp) = (o.price_precision, o.quantity_precision);
+    let (placed, averages) = match shape {
+        OrderShape::Placed { legacy_fields } => (true, legacy_fields),
+        OrderShape::Queried => (false, true),
+    };
     let mut j = JsonObj::new();
     j.int("orderId", o.order_id)
         .str("symbol", &o.symbol)
         .str("status", o.status.as_str())
         .str("clientOrderId", &o.client_order_id)
-        .dec("price", o.price, pp)
-        .dec("avgPrice", o.avg_price, pp + 3)
-        .dec("origQty", o.orig_qty, qp)
+        .dec("price", o.price, pp);
+    if averages {
+        j.dec("avgPrice", o.avg_price, pp + 3);
+    }
+    j.dec("origQty", o.orig_qty, qp)
         .dec("executedQty", o.executed_qty, qp);
-    if shape == OrderShape::Placed {
+    if placed {
         j.dec("cumQty", o.executed_qty, qp);
     }
-    j.dec("cumQuote", o.cum_quote, pp + qp)
-        .str("timeInForce", o.time_in_force.as_str())
+    if averages {
+        j.dec("cumQuote", o.cum_quote, pp + qp);
+    }
+    j.str("timeInForce", o.time_in_force.as_str())
         .str("type", o.order_type.as_str())
         .bool("reduceOnly", o.reduce_only)
         .bool("closePosition", o.close_position)

@@ -73,6 +73,9 @@ pub struct SimState {
     pub market_tx: broadcast::Sender<MarketMsg>,
     pub control_tx: broadcast::Sender<Control>,
     pub tick_ms: u64,
+    /// `[venue] order_response_legacy_fields`: POST/DELETE order answers carry
+    /// `avgPrice`/`cumQuote` as before 2026-07-15.
+    pub order_response_legacy_fields: bool,
     /// User events held back by a `user_event_delay_ms` fault, oldest first.
     pub delayed: Mutex<VecDeque<(Instant, UserMsg)>>,
 }
@@ -127,8 +130,16 @@ impl SimState {
             market_tx,
             control_tx,
             tick_ms: scenario.tick_ms,
+            order_response_legacy_fields: scenario.venue.order_response_legacy_fields,
             delayed: Mutex::new(VecDeque::new()),
         })
+    }
+
+    /// The shape of a POST/DELETE order answer under this scenario.
+    pub fn placed_shape(&self) -> crate::sim::server::render::OrderShape {
+        crate::sim::server::render::OrderShape::Placed {
+            legacy_fields: self.order_response_legacy_fields,
+        }
     }
 
     pub fn venue(&self) -> MutexGuard<'_, Venue> {

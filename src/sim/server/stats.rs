@@ -15,6 +15,9 @@ pub struct Stats {
     pub faults_injected: BTreeMap<i64, u64>,
     /// Orders that executed although the answer was an error (503 unknown / -1007).
     pub executed_despite_error: u64,
+    /// User-stream sockets opened on the retired path form `/private/ws/<key>`, which
+    /// deliver nothing (docs/binance-fapi.md §0).
+    pub silent_user_sockets: u64,
 }
 
 fn map_json<K: ToString>(m: &BTreeMap<K, u64>) -> String {
@@ -42,7 +45,8 @@ impl Stats {
             .raw("responsesByCode", &map_json(&self.by_code))
             .raw("requestsByEndpoint", &map_json(&self.by_endpoint))
             .raw("faultsInjected", &map_json(&self.faults_injected))
-            .int("executedDespiteError", self.executed_despite_error as i64);
+            .int("executedDespiteError", self.executed_despite_error as i64)
+            .int("silentUserSockets", self.silent_user_sockets as i64);
         j.finish()
     }
 }

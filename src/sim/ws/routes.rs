@@ -1,8 +1,16 @@
-//! WebSocket URL forms (reference §1.1): user data at `/private/ws/<listenKey>`,
-//! `/private/ws?listenKey=<k>&events=A/B`, `/private/stream?listenKey=<k>` and the legacy
-//! `/ws/<listenKey>`; market data at `/market|public/ws/<s1>/<s2>`, `/ws/<stream>` and the
+//! WebSocket URL forms (docs/binance-fapi.md §1.1, §0): user data at
+//! `/private/ws?listenKey=<k>&events=A/B` and `/private/stream?listenKey=<k>` (or a live
+//! SUBSCRIBE of the key there, as the official SDK does); market data at `/market|public/ws/<s1>/<s2>`, `/ws/<stream>` and the
 //! combined `/market|public/stream?streams=a/b` and `/stream?streams=a/b`. Combined sockets
 //! may start empty and SUBSCRIBE live (the official SDK does).
+//!
+//! As Binance since 2026-04-23: the path form `/private/ws/<listenKey>` (and the legacy
+//! unrouted `/ws/<listenKey>`) completes the
+//! handshake, whatever the key, and then delivers nothing but pings — never an error, so a
+//! client on the old form fails silently here exactly as on mainnet. On the query form only
+//! the `events=` listed are delivered (all when absent), and `listenKeyExpired` always: the
+//! reference leaves open whether a filter suppresses it, and a client that asked for it
+//! must see it; one that did not is at worst told its key died.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -64,13 +72,14 @@ fn upgrade(
     }
 }
 
+/// `/private/ws/<listenKey>`: retired form; a silent socket (see the module doc).
 pub async fn private_ws_path(
     State(s): State<Arc<SimState>>,
-    Path(key): Path<String>,
+    Path(_key): Path<String>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let feed = single_user(&s, &key, None);
-    upgrade(ws, s, feed, Framing::Raw)
+    lock(&s.stats).silent_user_sockets += 1;
+    upgrade(ws, s, Ok(Feed::default()), Framing::Raw)
 }
 
 pub async fn private_ws_query(
@@ -124,20 +133,20 @@ pub async fn market_stream(
     upgrade(ws, s, Ok(feed), Framing::Combined)
 }
 
-/// Legacy `/ws/<x>`: a live listenKey opens the user stream (ccxt), anything else is a
-/// list of market streams.
+/// Legacy unrouted `/ws/<x>`: a list of market streams. Since 2026-04-23 such
+/// connections carry public data only (docs/binance-fapi.md §0), so a listenKey here gets
+/// a silent socket, like the retired `/private/ws/<listenKey>`.
 pub async fn legacy_ws(
     State(s): State<Arc<SimState>>,
     Path(path): Path<String>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let feed = match single_user(&s, &path, None) {
-        Ok(f) => Ok(f),
-        Err(_) if path.contains('@') => Ok(Feed {
-            streams: streams(&path),
-            ..Feed::default()
-        }),
-        Err(e) => Err(e),
+    if !path.contains('@') {
+        lock(&s.stats).silent_user_sockets += 1;
+    }
+    let feed = Feed {
+        streams: streams(&path),
+        ..Feed::default()
     };
-    upgrade(ws, s, feed, Framing::Raw)
+    upgrade(ws, s, Ok(feed), Framing::Raw)
 }

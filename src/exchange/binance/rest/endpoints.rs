@@ -165,6 +165,21 @@ impl RestClient {
         self.call(&req.param("limit", "1000")).await
     }
 
+    /// `GET /fapi/v1/userTrades` between `start_ms` and `end_ms` (at most 7 days apart).
+    pub async fn user_trades_between(
+        &self,
+        symbol: &Symbol,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<wire::UserTrade>, ExchangeError> {
+        let req = signed(Method::GET, "/fapi/v1/userTrades", 5)
+            .param("symbol", symbol.as_str())
+            .param("startTime", start_ms.to_string())
+            .param("endTime", end_ms.to_string())
+            .param("limit", "1000");
+        self.call(&req).await
+    }
+
     pub async fn account_v2(&self) -> Result<wire::AccountV2, ExchangeError> {
         self.call(&signed(Method::GET, "/fapi/v2/account", 5)).await
     }

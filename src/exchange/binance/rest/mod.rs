@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod endpoints;
+pub mod history;
 pub mod wire;
 
 pub use client::{RateHeaders, Request, RestClient, Security};

@@ -115,6 +115,10 @@ pub struct Order {
     pub status: String,
     pub client_order_id: String,
     pub price: Decimal,
+    /// Absent from POST/DELETE order and batchOrders answers in the official SDKs'
+    /// schemas since 2026-07-15 (docs/binance-fapi.md §0), as is `cumQuote` (never read
+    /// here); zero when absent. Nothing in sluice depends on it: fills carry the prices.
+    #[serde(default)]
     pub avg_price: Decimal,
     pub orig_qty: Decimal,
     pub executed_qty: Decimal,

@@ -11,6 +11,9 @@
 //! - Keepalive every `keepalive` (30 min); -1125 or `listenKeyExpired` → a new key; the
 //!   connection is recycled before the venue's 24 h cap; pings are answered by
 //!   tungstenite as long as we keep reading.
+//! - Every connection, first or re-opened (after -1125, `listenKeyExpired`, the age cap or
+//!   a drop), uses the query form `config::user_stream_endpoint` builds; the path form
+//!   is silent since 2026-04-23 (docs/binance-fapi.md §0).
 //! - The task ends when the receiver is dropped.
 
 use std::collections::{HashMap, HashSet};
@@ -182,7 +185,7 @@ async fn session(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<Str
         .await
         .map_err(|e| format!("listenKey: {e}"))?
         .listen_key;
-    let url = ctx.cfg.ws_endpoint("private", &key);
+    let url = ctx.cfg.user_stream_endpoint(&key);
     let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
         .await
         .map_err(|e| format!("connect: {e}"))?;
