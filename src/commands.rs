@@ -205,7 +205,7 @@ async fn control_command(client: &Client, command: &Command) -> anyhow::Result<O
 }
 
 /// `sluice run`: preflight, then migrate and serve the control API (and trade, with
-/// credentials) until SIGINT/SIGTERM. Any failed preflight check refuses the start.
+/// credentials) until SIGINT/SIGTERM. A failed preflight check holds opens only.
 async fn run_daemon(mut settings: Settings, args: &RunArgs) -> anyhow::Result<Outcome> {
     let (trigger, shutdown) = crate::shutdown::channel();
     tokio::spawn(async move {
@@ -225,8 +225,9 @@ async fn run_daemon(mut settings: Settings, args: &RunArgs) -> anyhow::Result<Ou
 }
 
 /// The gate in front of the executor: without credentials the daemon serves the control
-/// API only (nothing to check); otherwise the ledger must be reachable and preflight must
-/// pass (or be skipped, loudly) before the application, and so the executor, is built.
+/// API only (nothing to check); otherwise the ledger must be reachable, and preflight
+/// decides what opens may do — never whether the daemon starts (see
+/// `ops::preflight::gate`): closes, reduces and flatten always run.
 async fn start_if_preflight_passes(
     settings: Settings,
     args: &RunArgs,
@@ -234,28 +235,35 @@ async fn start_if_preflight_passes(
 ) -> anyhow::Result<Outcome> {
     let has_credentials =
         settings.exchange.api_key.is_some() && settings.exchange.api_secret.is_some();
+    let mut held = None;
     if has_credentials {
-        use crate::ops::preflight::{gate, render::line_text, Gate};
+        use crate::ops::preflight::{gate, Gate};
         // The ledger first: an unreachable database is a start error (exit 2) whatever
         // the exchange says, and is reported before any exchange check.
         drop(connect_ledger(&settings).await?);
-        if let Gate::Refused(report) = gate(&settings, args.skip_preflight).await? {
-            let failing: Vec<String> = report.failed().map(line_text).collect();
-            tracing::error!(
-                failed = failing.len(),
-                "preflight failed: refusing to trade"
-            );
-            eprintln!(
-                "preflight failed; sluice will not trade. Fix these (`sluice preflight` shows every check), or start with --skip-preflight at your own risk:\n{}",
-                failing.join("\n")
-            );
-            return Ok(Outcome::Findings);
+        if let Gate::Held(h, report) = gate(&settings, args.skip_preflight).await? {
+            crate::ops::preflight::gate::log_held(&h, &report);
+            held = Some(h);
         }
     }
+    let recheck_settings = settings.clone();
     let mut app = crate::startup::Application::build(settings).await?;
     if args.paper {
         // The simulator is this process's own: no earlier leader can have reached it.
         app = app.without_takeover_grace();
+    }
+    if has_credentials {
+        let hold = std::sync::Arc::new(crate::router::OpensHold::new(held.clone()));
+        app = app.with_opens_hold(hold.clone());
+        if let Some(h) = held {
+            let readiness = app.readiness();
+            readiness.set_degraded(crate::ops::preflight::gate::COMPONENT, h.reason);
+            tokio::spawn(crate::ops::preflight::gate::recheck(
+                recheck_settings,
+                hold,
+                readiness,
+            ));
+        }
     }
     app.run_until_stopped(shutdown).await?;
     Ok(Outcome::Ok)

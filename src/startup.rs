@@ -133,6 +133,20 @@ impl Application {
         self
     }
 
+    /// Hold opens as the start-up gate decided (`ops::preflight::gate`); the executor
+    /// applies every later change of `hold`.
+    pub fn with_opens_hold(mut self, hold: Arc<crate::router::OpensHold>) -> Self {
+        if let Some(t) = self.trading.as_mut() {
+            t.config.opens_hold = Some(hold);
+        }
+        self
+    }
+
+    /// The daemon's readiness, for parts that report into `/readyz` from outside.
+    pub fn readiness(&self) -> Arc<Readiness> {
+        self.readiness.clone()
+    }
+
     pub fn api_addr(&self) -> SocketAddr {
         self.api_addr
     }
