@@ -17,6 +17,7 @@ use crate::cli::{
 };
 use crate::client::{render, Client};
 use crate::settings::{LogFormat, Settings};
+use crate::startup::ledger_wait::ConfigurationError;
 
 /// What a command concluded, before it becomes an exit code.
 pub enum Outcome {
@@ -33,6 +34,10 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
     match run_command(cli, format_override).await {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(e) if e.chain().any(|c| c.is::<ConfigurationError>()) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(crate::startup::ledger_wait::EXIT_CONFIG)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -64,7 +69,12 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
             print!("{}", settings.to_redacted_toml()?);
             Ok(Outcome::Ok)
         }
-        Command::Run(args) => run_daemon(load(&cli, format_override)?, args).await,
+        Command::Run(args) => {
+            // For the daemon a bad setting is a configuration exit (no restart loop).
+            let settings = load(&cli, format_override)
+                .map_err(|e| ConfigurationError(format!("{e:#}")))?;
+            run_daemon(settings, args).await
+        }
         Command::Intent(cmd) => intent_command(&client(&cli, format_override)?, cmd).await,
         Command::Positions(args) => {
             let list = client(&cli, format_override)?.positions(args.all).await?;
@@ -235,12 +245,24 @@ async fn start_if_preflight_passes(
 ) -> anyhow::Result<Outcome> {
     let has_credentials =
         settings.exchange.api_key.is_some() && settings.exchange.api_secret.is_some();
+    // The ledger first: a database not up yet is waited for; one that refuses this
+    // configuration ends the start with exit code 78 (see `startup::ledger_wait`).
+    let url = settings
+        .database_url()
+        .map_err(|e| ConfigurationError(format!("{e:#}")))?;
+    let Some(ledger) =
+        crate::startup::ledger_wait::connect_when_up(url, shutdown.clone()).await?
+    else {
+        return Ok(Outcome::Ok);
+    };
+    ledger
+        .migrate()
+        .await
+        .context("failed to apply migrations")?;
+    drop(ledger);
     let mut held = None;
     if has_credentials {
         use crate::ops::preflight::{gate, Gate};
-        // The ledger first: an unreachable database is a start error (exit 2) whatever
-        // the exchange says, and is reported before any exchange check.
-        drop(connect_ledger(&settings).await?);
         if let Gate::Held(h, report) = gate(&settings, args.skip_preflight).await? {
             crate::ops::preflight::gate::log_held(&h, &report);
             held = Some(h);

@@ -29,6 +29,7 @@ use crate::shutdown::Shutdown;
 
 mod active;
 mod leadership;
+pub mod ledger_wait;
 mod reconcile_task;
 
 pub use leadership::LeaderConfig;
