@@ -17,6 +17,7 @@ use crate::cli::{
 };
 use crate::client::{render, Client};
 use crate::settings::{LogFormat, Settings};
+use crate::startup::ledger_wait::ConfigurationError;
 
 /// What a command concluded, before it becomes an exit code.
 pub enum Outcome {
@@ -33,6 +34,10 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
     match run_command(cli, format_override).await {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(e) if e.chain().any(|c| c.is::<ConfigurationError>()) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(crate::startup::ledger_wait::EXIT_CONFIG)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -64,7 +69,12 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
             print!("{}", settings.to_redacted_toml()?);
             Ok(Outcome::Ok)
         }
-        Command::Run(args) => run_daemon(load(&cli, format_override)?, args).await,
+        Command::Run(args) => {
+            // For the daemon a bad setting is a configuration exit (no restart loop).
+            let settings = load(&cli, format_override)
+                .map_err(|e| ConfigurationError(format!("{e:#}")))?;
+            run_daemon(settings, args).await
+        }
         Command::Intent(cmd) => intent_command(&client(&cli, format_override)?, cmd).await,
         Command::Positions(args) => {
             let list = client(&cli, format_override)?.positions(args.all).await?;
@@ -205,7 +215,7 @@ async fn control_command(client: &Client, command: &Command) -> anyhow::Result<O
 }
 
 /// `sluice run`: preflight, then migrate and serve the control API (and trade, with
-/// credentials) until SIGINT/SIGTERM. Any failed preflight check refuses the start.
+/// credentials) until SIGINT/SIGTERM. A failed preflight check holds opens only.
 async fn run_daemon(mut settings: Settings, args: &RunArgs) -> anyhow::Result<Outcome> {
     let (trigger, shutdown) = crate::shutdown::channel();
     tokio::spawn(async move {
@@ -225,8 +235,9 @@ async fn run_daemon(mut settings: Settings, args: &RunArgs) -> anyhow::Result<Ou
 }
 
 /// The gate in front of the executor: without credentials the daemon serves the control
-/// API only (nothing to check); otherwise the ledger must be reachable and preflight must
-/// pass (or be skipped, loudly) before the application, and so the executor, is built.
+/// API only (nothing to check); otherwise the ledger must be reachable, and preflight
+/// decides what opens may do — never whether the daemon starts (see
+/// `ops::preflight::gate`): closes, reduces and flatten always run.
 async fn start_if_preflight_passes(
     settings: Settings,
     args: &RunArgs,
@@ -234,28 +245,47 @@ async fn start_if_preflight_passes(
 ) -> anyhow::Result<Outcome> {
     let has_credentials =
         settings.exchange.api_key.is_some() && settings.exchange.api_secret.is_some();
+    // The ledger first: a database not up yet is waited for; one that refuses this
+    // configuration ends the start with exit code 78 (see `startup::ledger_wait`).
+    let url = settings
+        .database_url()
+        .map_err(|e| ConfigurationError(format!("{e:#}")))?;
+    let Some(ledger) =
+        crate::startup::ledger_wait::connect_when_up(url, shutdown.clone()).await?
+    else {
+        return Ok(Outcome::Ok);
+    };
+    ledger
+        .migrate()
+        .await
+        .context("failed to apply migrations")?;
+    drop(ledger);
+    let mut held = None;
     if has_credentials {
-        use crate::ops::preflight::{gate, render::line_text, Gate};
-        // The ledger first: an unreachable database is a start error (exit 2) whatever
-        // the exchange says, and is reported before any exchange check.
-        drop(connect_ledger(&settings).await?);
-        if let Gate::Refused(report) = gate(&settings, args.skip_preflight).await? {
-            let failing: Vec<String> = report.failed().map(line_text).collect();
-            tracing::error!(
-                failed = failing.len(),
-                "preflight failed: refusing to trade"
-            );
-            eprintln!(
-                "preflight failed; sluice will not trade. Fix these (`sluice preflight` shows every check), or start with --skip-preflight at your own risk:\n{}",
-                failing.join("\n")
-            );
-            return Ok(Outcome::Findings);
+        use crate::ops::preflight::{gate, Gate};
+        if let Gate::Held(h, report) = gate(&settings, args.skip_preflight).await? {
+            crate::ops::preflight::gate::log_held(&h, &report);
+            held = Some(h);
         }
     }
+    let recheck_settings = settings.clone();
     let mut app = crate::startup::Application::build(settings).await?;
     if args.paper {
         // The simulator is this process's own: no earlier leader can have reached it.
         app = app.without_takeover_grace();
+    }
+    if has_credentials {
+        let hold = std::sync::Arc::new(crate::router::OpensHold::new(held.clone()));
+        app = app.with_opens_hold(hold.clone());
+        if let Some(h) = held {
+            let readiness = app.readiness();
+            readiness.set_degraded(crate::ops::preflight::gate::COMPONENT, h.reason);
+            tokio::spawn(crate::ops::preflight::gate::recheck(
+                recheck_settings,
+                hold,
+                readiness,
+            ));
+        }
     }
     app.run_until_stopped(shutdown).await?;
     Ok(Outcome::Ok)

@@ -29,6 +29,7 @@ use crate::shutdown::Shutdown;
 
 mod active;
 mod leadership;
+pub mod ledger_wait;
 mod reconcile_task;
 
 pub use leadership::LeaderConfig;
@@ -134,6 +135,20 @@ impl Application {
     pub fn with_mark_prices(mut self, prices: Arc<dyn MarkPrices>) -> Self {
         self.mark_prices = Some(prices);
         self
+    }
+
+    /// Hold opens as the start-up gate decided (`ops::preflight::gate`); the executor
+    /// applies every later change of `hold`.
+    pub fn with_opens_hold(mut self, hold: Arc<crate::router::OpensHold>) -> Self {
+        if let Some(t) = self.trading.as_mut() {
+            t.config.opens_hold = Some(hold);
+        }
+        self
+    }
+
+    /// The daemon's readiness, for parts that report into `/readyz` from outside.
+    pub fn readiness(&self) -> Arc<Readiness> {
+        self.readiness.clone()
     }
 
     pub fn api_addr(&self) -> SocketAddr {

@@ -1,7 +1,8 @@
 //! `sluice preflight [--json]`: the pre-trading check protocol seed 000 asked for. One
 //! line per check — `pass`, `warn` or `fail` — with what was observed and, unless it
-//! passed, what to do about it. `sluice run` runs the same checks and refuses to trade
-//! on any `fail`.
+//! passed, what to do about it. `sluice run` runs the same checks through [`gate`]:
+//! a configuration failure holds opens, venue distress starts with the breaker open;
+//! neither stops risk-reducing work.
 //!
 //! Shape: [`observe`] gathers facts from the venue (I/O, every probe under a deadline,
 //! so a hung exchange becomes a failed line, never a hang); [`evaluate`] turns facts
@@ -11,9 +12,11 @@
 //! never reaches matching), changes no account setting, and deletes no listenKey (the
 //! account has one, shared with any other client on it — a hot standby's active peer).
 
+mod classify;
 pub mod evaluate;
 mod evaluate_symbol;
 pub mod expect;
+pub mod gate;
 pub mod observe;
 mod observe_stream;
 pub mod render;
@@ -25,8 +28,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use classify::Cause;
 pub use evaluate::evaluate;
 pub use expect::{Expectations, SymbolExpectation};
+pub use gate::{gate, Gate};
 pub use observe::{Observations, ProbeError};
 
 use crate::settings::Settings;
@@ -59,6 +64,10 @@ pub struct CheckLine {
     pub observed: String,
     /// On warn/fail: what it means and what to do. On pass: what was compared.
     pub detail: String,
+    /// On fail: configuration or venue distress (only the daemon's gate uses it; the
+    /// `sluice preflight` command reports every failure as `fail`).
+    #[serde(skip)]
+    pub cause: Cause,
 }
 
 /// The checklist, in a fixed order, plus what preflight cannot check from the futures API.
@@ -112,36 +121,4 @@ pub async fn run(settings: &Settings) -> anyhow::Result<PreflightReport> {
         lines: evaluate(&obs, &expect),
         notes: notes(&expect),
     })
-}
-
-/// What the daemon's gate decided.
-#[derive(Debug)]
-pub enum Gate {
-    /// Nothing failed (or the operator skipped the checks): trading may start.
-    Open,
-    /// At least one check failed: trading must not start.
-    Refused(PreflightReport),
-}
-
-/// The daemon's gate: run preflight and refuse unless nothing failed; with `skip`, log
-/// loudly which checks were skipped and open.
-pub async fn gate(settings: &Settings, skip: bool) -> anyhow::Result<Gate> {
-    if skip {
-        let names = expect::check_names(&Expectations::from_settings(settings)?);
-        tracing::warn!(
-            skipped = %names.join(", "),
-            "PREFLIGHT SKIPPED (--skip-preflight): trading starts WITHOUT checking the API key, permissions, clock, position and multi-assets mode, leverage, balance, filters, test orders or the user stream"
-        );
-        return Ok(Gate::Open);
-    }
-    let report = run(settings).await?;
-    for line in report.lines.iter().filter(|l| l.status == Status::Warn) {
-        tracing::warn!(check = %line.name, observed = %line.observed, "preflight warning: {}", line.detail);
-    }
-    if report.passed() {
-        tracing::info!(checks = report.lines.len(), "preflight passed");
-        Ok(Gate::Open)
-    } else {
-        Ok(Gate::Refused(report))
-    }
 }

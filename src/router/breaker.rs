@@ -15,6 +15,11 @@
 //! for the caller to drain ([`Breaker::take_transitions`]): the executor publishes them to
 //! the metrics and the ledger, so the report can shade the open periods.
 //!
+//! Forced open ([`Breaker::force_open`]): the daemon's preflight found the venue in
+//! distress at start (docs/incidents.md (seed 003)). The breaker is Open with that
+//! evidence and stays Open, whatever the window says, until [`Breaker::release`] (the
+//! background re-check passed); closes are admitted throughout.
+//!
 //! Pure: time is an `Instant` passed in; ratios are integer arithmetic.
 
 use std::collections::VecDeque;
@@ -192,6 +197,8 @@ pub struct Breaker {
     state: BreakerState,
     /// Phase changes not yet taken by the caller.
     transitions: Vec<Transition>,
+    /// While forced open: why (the refusal text for opens).
+    forced: Option<String>,
 }
 
 impl Breaker {
@@ -203,7 +210,42 @@ impl Breaker {
             samples: VecDeque::new(),
             state: BreakerState::Closed,
             transitions: Vec::new(),
+            forced: None,
         })
+    }
+
+    /// Open now and stay open until [`Breaker::release`]; `evidence` is what the
+    /// transition records, `reason` what a refused open is told.
+    pub fn force_open(&mut self, reason: String, evidence: WindowStats, now: Instant) {
+        self.forced = Some(reason);
+        let next = BreakerState::Open {
+            until: now + self.cfg.cool_down,
+            evidence,
+        };
+        let from = self.state.phase();
+        if from != Phase::Open {
+            self.transitions.push(Transition {
+                at: now,
+                from,
+                to: Phase::Open,
+                stats: evidence,
+            });
+        }
+        self.state = next;
+    }
+
+    /// End a forced open: the probes that failed pass again, so the breaker closes and
+    /// judges from a fresh window. No-op when not forced.
+    pub fn release(&mut self, now: Instant) {
+        if self.forced.take().is_some() {
+            self.samples.clear();
+            self.set_state(BreakerState::Closed, now);
+        }
+    }
+
+    /// Whether the breaker is held open by [`Breaker::force_open`].
+    pub fn is_forced(&self) -> bool {
+        self.forced.is_some()
     }
 
     /// Count one outcome observed at `now`.
@@ -211,6 +253,9 @@ impl Breaker {
         self.advance(now);
         self.samples.push_back((now, outcome));
         self.prune(now);
+        if self.forced.is_some() {
+            return;
+        }
         let trial_succeeded =
             matches!(self.state, BreakerState::HalfOpen { .. }) && outcome == Outcome::Success;
         let next = match self.state {
@@ -251,6 +296,11 @@ impl Breaker {
         self.advance(now);
         if class == RiskClass::Reducing {
             return Ok(());
+        }
+        if let Some(reason) = &self.forced {
+            return Err(Refusal {
+                reason: reason.clone(),
+            });
         }
         match self.state {
             BreakerState::Closed => Ok(()),
@@ -296,6 +346,9 @@ impl Breaker {
 
     fn advance(&mut self, now: Instant) {
         self.prune(now);
+        if self.forced.is_some() {
+            return;
+        }
         if let BreakerState::Open { until, .. } = self.state {
             if now >= until {
                 let next = if self.tripped() {

@@ -212,3 +212,40 @@ fn a_success_while_closed_keeps_the_window() {
     assert_eq!(b.stats().total, 2);
     assert!(b.take_transitions().is_empty());
 }
+
+#[test]
+fn a_forced_open_refuses_opens_with_its_reason_until_released() {
+    let cfg = BreakerConfig {
+        window: Duration::from_secs(60),
+        threshold_pct: 30,
+        min_samples: 10,
+        cool_down: Duration::from_secs(30),
+    };
+    let mut b = Breaker::new(cfg).unwrap();
+    let t0 = Instant::now();
+    let evidence = WindowStats {
+        total: 2,
+        server_errors: 1,
+        throttled: 1,
+        unknown: 0,
+    };
+    b.force_open("venue in distress at start".into(), evidence, t0);
+    let opened = b.take_transitions();
+    assert_eq!(opened.len(), 1);
+    assert_eq!((opened[0].from, opened[0].to), (Phase::Closed, Phase::Open));
+    assert_eq!(opened[0].stats, evidence);
+    // Closes go through; successes do not close a forced breaker, nor does the cool-down.
+    assert!(b.admit(RiskClass::Reducing, t0).is_ok());
+    for i in 0..20 {
+        b.record(Outcome::Success, t0 + Duration::from_secs(i));
+    }
+    let later = t0 + Duration::from_secs(120);
+    let refused = b.admit(RiskClass::Increasing, later).unwrap_err();
+    assert_eq!(refused.reason, "venue in distress at start");
+    assert_eq!(b.state(later).phase(), Phase::Open);
+    b.release(later);
+    assert_eq!(b.state(later).phase(), Phase::Closed);
+    assert!(b.admit(RiskClass::Increasing, later).is_ok());
+    let closed = b.take_transitions();
+    assert_eq!(closed.last().map(|t| t.to), Some(Phase::Closed));
+}

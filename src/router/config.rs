@@ -38,6 +38,8 @@ pub struct ExecutorConfig {
     pub rng_seed: u64,
     /// Spacing of re-authentication attempts in key-loss safe mode.
     pub reauth_backoff: BackoffConfig,
+    /// What the start-up gate holds against opens (None: nothing, e.g. in tests).
+    pub opens_hold: Option<std::sync::Arc<super::hold::OpensHold>>,
 }
 
 impl Default for ExecutorConfig {
@@ -70,6 +72,7 @@ impl Default for ExecutorConfig {
             flatten_recheck: Duration::from_millis(500),
             rng_seed: 0x51_u64,
             reauth_backoff: super::keyloss::REAUTH_BACKOFF,
+            opens_hold: None,
         }
     }
 }

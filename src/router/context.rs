@@ -39,6 +39,9 @@ pub(crate) struct Ctx {
     /// Where the breaker's phase changes go (metrics, log, ledger), off the send path.
     breaker_journal: BreakerJournal,
     marks: HashMap<Symbol, (Price, Instant)>,
+    /// The start-up gate's hold generation last applied, and a configuration hold's reason.
+    hold_seen: u64,
+    config_hold: Option<String>,
 }
 
 impl Ctx {
@@ -82,7 +85,10 @@ impl Ctx {
             rules: HashMap::new(),
             caps,
             marks: HashMap::new(),
+            hold_seen: 0,
+            config_hold: None,
         };
+        ctx.sync_hold();
         ctx.reload_rules()
             .await
             .context("failed to load symbol rules")?;
@@ -114,6 +120,14 @@ impl Ctx {
 
     /// May an order of `class` go now? Publishes any phase change the check caused.
     pub fn admit(&mut self, class: super::scheduler::RiskClass) -> Result<(), Refusal> {
+        self.sync_hold();
+        if class != super::scheduler::RiskClass::Reducing {
+            if let Some(reason) = &self.config_hold {
+                return Err(Refusal {
+                    reason: reason.clone(),
+                });
+            }
+        }
         let admitted = self.breaker.admit(class, Instant::now());
         self.breaker_journal.publish(&mut self.breaker);
         admitted
@@ -122,6 +136,37 @@ impl Ctx {
     /// Count one order outcome in the breaker and publish any phase change.
     pub fn breaker_record(&mut self, outcome: Outcome) {
         self.breaker.record(outcome, Instant::now());
+        self.breaker_journal.publish(&mut self.breaker);
+    }
+
+    /// Apply a change of the start-up gate's hold: distress forces the breaker open,
+    /// configuration refuses opens by reason, none releases both.
+    fn sync_hold(&mut self) {
+        let Some(hold) = self.cfg.opens_hold.clone() else {
+            return;
+        };
+        let generation = hold.generation();
+        if generation == self.hold_seen {
+            return;
+        }
+        self.hold_seen = generation;
+        let now = Instant::now();
+        let held = hold.current();
+        match &held {
+            Some(h) if h.distress => {
+                self.config_hold = None;
+                self.breaker.force_open(h.reason.clone(), h.evidence, now);
+            }
+            Some(h) => {
+                self.config_hold = Some(h.reason.clone());
+                self.breaker.release(now);
+            }
+            None => {
+                self.config_hold = None;
+                self.breaker.release(now);
+            }
+        }
+        tracing::warn!(held = ?held.as_ref().map(|h| &h.reason), "start-up gate hold on opens changed");
         self.breaker_journal.publish(&mut self.breaker);
     }
 

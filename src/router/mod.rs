@@ -38,6 +38,7 @@ pub mod executor;
 pub mod fallback;
 mod fallback_send;
 mod grid;
+pub mod hold;
 mod job;
 pub mod keyloss;
 pub mod orders;
@@ -50,13 +51,16 @@ mod stream;
 
 pub use config::ExecutorConfig;
 pub use executor::{Executor, ExecutorDeps, ExecutorHandle, PreparedExecutor, RecoveryHook};
+pub use hold::{Held, OpensHold};
 pub use keyloss::ExecutorStatus;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
 
 pub use backoff::{Backoff, BackoffConfig, Jitter};
-pub use breaker::{Breaker, BreakerConfig, BreakerState, Outcome, Phase, Refusal, Transition};
+pub use breaker::{
+    Breaker, BreakerConfig, BreakerState, Outcome, Phase, Refusal, Transition, WindowStats,
+};
 pub use caps::{CapBook, CapChange, CapError, LearnedCap};
 pub use client_id::{ForeignId, IntentRef, SluiceOrderId};
 pub use escalation::{next_action, Action, EscalationPolicy, FailedOrder};

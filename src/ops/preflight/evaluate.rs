@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 
+use super::classify::Cause;
 use super::expect::{Expectations, SymbolExpectation};
 use super::observe::{KeyFacts, Observations, Probe, ProbeError, SymbolObservation};
 use super::{CheckLine, Status};
@@ -30,6 +31,7 @@ fn line(
         status,
         observed: observed.into(),
         detail: detail.into(),
+        cause: Cause::Configuration,
     }
 }
 
@@ -59,7 +61,16 @@ fn missing(name: impl Into<String>, e: &ProbeError, todo: &str) -> CheckLine {
         ProbeError::Transport(msg) => (msg.clone(), todo.to_string()),
         ProbeError::Local(msg) => (msg.clone(), todo.to_string()),
     };
-    line(name, Status::Fail, observed, detail)
+    let mut l = line(name, Status::Fail, observed, detail);
+    l.cause = super::classify::of_probe(e);
+    l
+}
+
+/// A failed line that only repeats a failure reported by another line.
+fn dependent(name: &str, detail: &str) -> CheckLine {
+    let mut l = line(name, Status::Fail, "not checked", detail);
+    l.cause = Cause::Dependent;
+    l
 }
 
 /// The whole checklist, in report order.
@@ -219,7 +230,7 @@ fn permissions(o: &Observations) -> CheckLine {
     match &o.account {
         Ok(a) if a.can_trade => line("permissions", Status::Pass, format!("canTrade=true canWithdraw={}", a.can_withdraw), "the account may trade futures (the key's withdrawal permission is not visible here: see notes)"),
         Ok(a) => line("permissions", Status::Fail, format!("canTrade=false canWithdraw={}", a.can_withdraw), "the account may not trade: check the (sub-)account's futures permission and the key's 'Enable Futures'; a restricted account needs Binance support"),
-        Err(_) => line("permissions", Status::Fail, "not checked", "the account could not be read (see api_key)"),
+        Err(_) => dependent("permissions", "the account could not be read (see api_key)"),
     }
 }
 
@@ -285,7 +296,7 @@ fn balance(o: &Observations, e: &Expectations) -> CheckLine {
             Some(have) => line("balance", Status::Fail, format!("{} USDT available", have.normalize()), format!("below budget.allocation_usdt = {want}: transfer USDT to the futures wallet or lower the allocation")),
             None => line("balance", Status::Fail, "no USDT asset", format!("budget.allocation_usdt = {want} needs a USDT balance in the futures wallet")),
         },
-        Err(_) => line("balance", Status::Fail, "not checked", "the account could not be read (see api_key)"),
+        Err(_) => dependent("balance", "the account could not be read (see api_key)"),
     }
 }
 

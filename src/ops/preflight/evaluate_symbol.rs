@@ -3,6 +3,7 @@
 
 use rust_decimal::Decimal;
 
+use super::classify::Cause;
 use super::evaluate::bracket_cap;
 use super::expect::SymbolExpectation;
 use super::observe::{ProbeError, SymbolConfigFacts};
@@ -59,6 +60,7 @@ pub fn leverage(s: &SymbolExpectation, c: &SymbolConfigFacts) -> CheckLine {
         status,
         observed,
         detail,
+        cause: Cause::Configuration,
     }
 }
 
@@ -75,12 +77,15 @@ pub fn max_position(
         status: Status::Fail,
         observed,
         detail,
+        cause: Cause::Configuration,
     };
     let (Some(lev), Ok(brackets)) = (leverage, brackets) else {
-        return fail(
+        let mut l = fail(
             "not checked".into(),
             "needs the symbol's leverage and leverage brackets (see leverage:)".into(),
         );
+        l.cause = Cause::Dependent;
+        return l;
     };
     let max = max.normalize();
     match bracket_cap(brackets, lev) {
@@ -89,6 +94,7 @@ pub fn max_position(
             status: Status::Pass,
             observed: format!("cap {} USDT at {lev}x", cap.normalize()),
             detail: format!("max_position_usdt {max} fits"),
+            cause: Cause::Configuration,
         },
         Some(cap) => {
             let fits = highest_leverage_for(brackets, max)

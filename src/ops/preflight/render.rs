@@ -63,6 +63,7 @@ mod tests {
             status,
             observed: observed.into(),
             detail: format!("what to do about {name}"),
+            cause: crate::ops::preflight::Cause::Configuration,
         }
     }
 
