@@ -71,8 +71,8 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
         }
         Command::Run(args) => {
             // For the daemon a bad setting is a configuration exit (no restart loop).
-            let settings = load(&cli, format_override)
-                .map_err(|e| ConfigurationError(format!("{e:#}")))?;
+            let settings =
+                load(&cli, format_override).map_err(|e| ConfigurationError(format!("{e:#}")))?;
             run_daemon(settings, args).await
         }
         Command::Intent(cmd) => intent_command(&client(&cli, format_override)?, cmd).await,
@@ -250,8 +250,7 @@ async fn start_if_preflight_passes(
     let url = settings
         .database_url()
         .map_err(|e| ConfigurationError(format!("{e:#}")))?;
-    let Some(ledger) =
-        crate::startup::ledger_wait::connect_when_up(url, shutdown.clone()).await?
+    let Some(ledger) = crate::startup::ledger_wait::connect_when_up(url, shutdown.clone()).await?
     else {
         return Ok(Outcome::Ok);
     };
