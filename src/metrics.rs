@@ -217,3 +217,19 @@ pub fn record_reconcile_run(outcome: &'static str) {
 pub fn set_leader(leader: bool) {
     metrics::gauge!(LEADER).set(if leader { 1.0 } else { 0.0 });
 }
+
+/// Counter. Intents failed because the exchange gave the same deterministic rejection
+/// again after re-planning (a loop cut short, `router::rejections`), by Binance `code`.
+pub const INTENT_DETERMINISTIC_REJECTION_TOTAL: &str =
+    "sluice_intent_deterministic_rejection_total";
+
+/// An intent was failed on a repeated deterministic rejection with `code`.
+pub fn record_deterministic_rejection(code: i64) {
+    // Described here (idempotent) so the series carries its help text from its first use.
+    describe_counter!(
+        INTENT_DETERMINISTIC_REJECTION_TOTAL,
+        "Intents failed on a rejection re-planning could not fix, by exchange code"
+    );
+    metrics::counter!(INTENT_DETERMINISTIC_REJECTION_TOTAL, "code" => code.to_string())
+        .increment(1);
+}

@@ -224,6 +224,12 @@ pub struct ExchangeSettings {
     /// comma-separated string in the environment (`SLUICE__EXCHANGE__SYMBOLS=BTCUSDT,SOLUSDT`).
     #[serde(deserialize_with = "de_string_list")]
     pub symbols: Vec<String>,
+    /// `selfTradePreventionMode` sent with every order: EXPIRE_TAKER (default: sluice's
+    /// own order expires, resting orders it does not own are never touched),
+    /// EXPIRE_MAKER, EXPIRE_BOTH or NONE. Always sent, since the venue's account default
+    /// (EXPIRE_MAKER live) would expire the account's own resting orders.
+    #[serde(default)]
+    pub self_trade_prevention_mode: crate::domain::SelfTradePrevention,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -318,6 +318,7 @@ pub fn binance_config(
     cfg.request_timeout = std::time::Duration::from_millis(settings.exchange.request_timeout_ms);
     cfg.risk_reserve_share = settings.exchange.risk_reserve_share;
     cfg.venue_name = VENUE.to_string();
+    cfg.self_trade_prevention = settings.exchange.self_trade_prevention_mode;
     if settings.exchange.api_secret_file.is_some() {
         cfg.credential_source = Some(Arc::new(CredentialFiles(settings.exchange.clone())));
     }

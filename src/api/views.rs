@@ -334,6 +334,7 @@ mod tests {
             avg_price: None,
             last_error_code: (filled == 0).then_some(-2022),
             last_error_msg: None,
+            expire_reason: None,
             created_at: t,
             updated_at: t,
         }

@@ -92,6 +92,7 @@ pub fn validate(
             format!("{q} is not a multiple of stepSize {}", lot.step_size),
         ));
     }
+    check_precision("quantityPrecision", q, rules.quantity_precision)?;
     let price = match (order.order_type, order.price) {
         (OrderType::Limit, Some(p)) => {
             check_price(rules, p, order.side == super::Side::Buy, mark)?;
@@ -124,6 +125,20 @@ pub fn validate(
     Ok(FilterChecked(order))
 }
 
+/// More decimals than the symbol's precision allows: the venue answers -1111 even when
+/// the value sits on the step or tick grid (docs/binance-fapi.md §2.1).
+fn check_precision(field: &'static str, v: Decimal, precision: u32) -> Result<(), FilterViolation> {
+    let decimals = v.normalize().scale();
+    if decimals > precision {
+        return Err(violation(
+            field,
+            -1111,
+            format!("{v} has {decimals} decimals, more than {field} {precision}"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_price(
     rules: &SymbolRules,
     p: Price,
@@ -153,6 +168,7 @@ fn check_price(
             format!("{v} is not a multiple of tickSize {}", pf.tick_size),
         ));
     }
+    check_precision("pricePrecision", v, rules.price_precision)?;
     let pp = &rules.percent_price;
     if buy && !pp.multiplier_up.is_zero() && v > mark.get() * pp.multiplier_up {
         return Err(violation(
@@ -215,6 +231,37 @@ mod tests {
             validate(&sol(), market("1", false), mark).unwrap_err().code,
             -4164
         );
+    }
+
+    #[test]
+    fn a_quantity_on_the_step_but_beyond_quantity_precision_is_not_filter_checked() {
+        // The venue of the -1111 loop: stepSize 0.01 published, quantityPrecision 0 enforced.
+        let rules = SymbolRules {
+            quantity_precision: 0,
+            ..crate::router::fixtures::rules(dec!(0.01), dec!(0.01), dec!(5000), dec!(5))
+        };
+        let mark = Price::parse("mark", "187.5").unwrap();
+        let err = validate(&rules, market("400.5", true), mark).unwrap_err();
+        assert_eq!((err.filter, err.code), ("quantityPrecision", -1111));
+        assert!(validate(&rules, market("400", true), mark).is_ok());
+        assert!(validate(&rules, market("400.00", true), mark).is_ok());
+    }
+
+    #[test]
+    fn a_limit_price_on_the_tick_but_beyond_price_precision_is_not_filter_checked() {
+        let rules = SymbolRules {
+            price_precision: 2,
+            ..sol()
+        };
+        let mark = Price::parse("mark", "100").unwrap();
+        let mut o = market("10", false);
+        o.order_type = OrderType::Limit;
+        o.time_in_force = Some(TimeInForce::Ioc);
+        o.price = Some(Price::parse("p", "100.001").unwrap());
+        let err = validate(&rules, o.clone(), mark).unwrap_err();
+        assert_eq!((err.filter, err.code), ("pricePrecision", -1111));
+        o.price = Some(Price::parse("p", "100.01").unwrap());
+        assert!(validate(&rules, o, mark).is_ok());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod checked;
 pub mod error;
+pub mod expiry;
 pub mod fill;
 pub mod intent;
 pub mod num;
@@ -16,6 +17,7 @@ pub mod symbol;
 
 pub use checked::{validate, FilterChecked, FilterViolation};
 pub use error::DomainError;
+pub use expiry::{AfterExpiry, ExpireReason, SelfTradePrevention};
 pub use fill::Fill;
 pub use intent::{IntentKind, IntentState};
 pub use num::{Price, Qty, Usdt};

@@ -19,8 +19,8 @@ use tokio::sync::mpsc;
 pub use error::{ErrorClass, ExchangeError};
 
 use crate::domain::{
-    ClientOrderId, Fill, FilterChecked, OrderRequest, OrderStatus, OrderType, PositionMode,
-    PositionSide, Price, Qty, Side, Symbol, SymbolRules,
+    ClientOrderId, ExpireReason, Fill, FilterChecked, OrderRequest, OrderStatus, OrderType,
+    PositionMode, PositionSide, Price, Qty, Side, Symbol, SymbolRules,
 };
 
 /// An order as the exchange reports it (REST response or stream update).
@@ -42,6 +42,10 @@ pub struct OrderReport {
     /// Zero for MARKET orders.
     pub price: Decimal,
     pub update_time: DateTime<Utc>,
+    /// Why the order expired (`er`, stream updates only; docs/binance-fapi.md §5.3).
+    /// None when not expired or not said. An expiry is never a fill.
+    #[serde(default)]
+    pub expire_reason: Option<ExpireReason>,
 }
 
 /// A position as the exchange reports it. `amount` is signed in one-way mode

@@ -10,8 +10,8 @@ use super::decode::Decoder;
 use super::error::LedgerError;
 use super::ids::{IntentId, OrderId, PositionId};
 use crate::domain::{
-    Direction, DomainError, IntentKind, IntentState, OrderStatus, OrderType, PositionMode,
-    PositionSide, Price, Qty, Side, Symbol, Usdt,
+    Direction, DomainError, ExpireReason, IntentKind, IntentState, OrderStatus, OrderType,
+    PositionMode, PositionSide, Price, Qty, Side, Symbol, Usdt,
 };
 
 macro_rules! text_enum {
@@ -164,6 +164,8 @@ pub struct OrderRow {
     pub avg_price: Option<Price>,
     pub last_error_code: Option<i64>,
     pub last_error_msg: Option<String>,
+    /// Why the exchange expired it (`er`), when it said; never a fill.
+    pub expire_reason: Option<ExpireReason>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -204,6 +206,9 @@ impl OrderRow {
             avg_price: d.price_opt("avg_price")?,
             last_error_code: d.get("last_error_code")?,
             last_error_msg: d.get("last_error_msg")?,
+            expire_reason: d
+                .get::<Option<i16>>("expire_reason")?
+                .map(ExpireReason::from_code),
             created_at: d.time("created_at")?,
             updated_at: d.time("updated_at")?,
         })

@@ -11,7 +11,7 @@ use super::ids::{IntentId, PositionId};
 use super::model::{IntentRow, OrderRow, OrderState, PositionStatus};
 use super::positions::position_in;
 use super::Ledger;
-use crate::domain::{IntentKind, OrderRequest, Qty};
+use crate::domain::{ExpireReason, IntentKind, OrderRequest, Qty};
 
 /// An order about to be sent for intent `intent_id`. `position_id` is taken from the
 /// intent when None (a flatten-all intent names the position per order).
@@ -99,6 +99,26 @@ impl Ledger {
         .await?
         .ok_or_else(|| LedgerError::not_found(format!("order {client_order_id}")))?;
         OrderRow::decode(&row)
+    }
+
+    /// Record why the exchange expired an order (`er`). Evidence only: status and
+    /// filled quantity are untouched, and a later update never erases a reason.
+    pub async fn record_expire_reason(
+        &self,
+        client_order_id: &str,
+        reason: ExpireReason,
+    ) -> Result<(), LedgerError> {
+        let done = sqlx::query(
+            "UPDATE orders SET expire_reason = $2, updated_at = now() WHERE client_order_id = $1",
+        )
+        .bind(client_order_id)
+        .bind(reason.code())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(LedgerError::not_found(format!("order {client_order_id}")));
+        }
+        Ok(())
     }
 
     pub async fn order_by_client_id(

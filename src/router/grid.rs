@@ -28,21 +28,26 @@ impl Grid {
         } else {
             "LOT_SIZE"
         };
-        let step = lot.step_size;
-        if step <= Decimal::ZERO {
-            return Err(PlanError::NoStep { filter, step });
+        let lot_step = lot.step_size;
+        if lot_step <= Decimal::ZERO {
+            return Err(PlanError::NoStep {
+                filter,
+                step: lot_step,
+            });
         }
-        if !(lot.min_qty % step).is_zero() {
+        if !(lot.min_qty % lot_step).is_zero() {
             return Err(PlanError::MinQtyOffStep {
                 filter,
                 min_qty: lot.min_qty,
-                step,
+                step: lot_step,
             });
         }
+        let step = precision_step(lot_step, rules.quantity_precision);
         // A minQty too large to count is unreachable: every cap will be below it.
         let min_steps = lot
             .min_qty
             .checked_div(step)
+            .map(|d| d.ceil())
             .and_then(|d| d.to_u64())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -82,5 +87,19 @@ impl Grid {
     pub fn qty(&self, steps: u64) -> Qty {
         // steps * step is never negative, so `Qty::new` cannot refuse it.
         Qty::new("chunk", self.dec(steps)).unwrap_or(Qty::ZERO)
+    }
+}
+
+/// The step quantities are planned in: the lot's step, or `10^-quantityPrecision` when
+/// that is coarser and a multiple of it. The venue refuses more decimals than
+/// quantityPrecision allows (-1111, docs/binance-fapi.md §2.1) even when the step would
+/// allow them; a precision that is no multiple of the step is left to filter validation,
+/// which refuses the order before it is sent.
+fn precision_step(lot_step: Decimal, quantity_precision: u32) -> Decimal {
+    let unit = Decimal::new(1, quantity_precision.min(28));
+    if lot_step < unit && (unit % lot_step).is_zero() {
+        unit
+    } else {
+        lot_step
     }
 }

@@ -88,6 +88,8 @@ pub(crate) struct Job {
     /// MARKET closes kept failing: the rest is sent as reduce-only LIMIT IOC at the
     /// PERCENT_PRICE band edge (`fallback_send`). Sticky for the rest of the intent.
     pub limit_fallback: bool,
+    /// Deterministic rejections so far: a repeat ends the intent (`rejections`).
+    pub rejections: super::rejections::RejectionMemory,
 }
 
 /// What the next step of a job is.
@@ -113,6 +115,7 @@ impl Job {
             cancelled_resting: false,
             open_target: None,
             limit_fallback: false,
+            rejections: Default::default(),
         }
     }
 

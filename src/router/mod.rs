@@ -45,6 +45,7 @@ pub mod orders;
 pub mod plan;
 mod progress;
 mod recovery;
+mod rejections;
 pub mod scheduler;
 mod send;
 mod stream;

@@ -1,7 +1,7 @@
 //! The chunk planner: splits a quantity into orders every exchange filter accepts.
 //!
-//! Pure arithmetic, done in whole steps (`u64` multiples of the lot's `stepSize`) so that
-//! no rounding can creep in. Invariants of every `Ok(ChunkPlan)`:
+//! Pure arithmetic, done in whole steps (`u64` multiples of the lot's `stepSize`, or of
+//! `10^-quantityPrecision` when that is coarser: `grid.rs`) so that no rounding can creep in. Invariants of every `Ok(ChunkPlan)`:
 //! - every chunk is a step multiple, `>= minQty` and `<= effective_cap`;
 //! - `Σ chunks == floor(total to step)` and `dust == total - Σ` (so `dust < stepSize`),
 //!   except for a reduce-only total below `minQty`, which is all dust (nothing can be sent);

@@ -280,12 +280,16 @@ fn scenario(
     )
         .prop_map(
             |(step, min, max, total, frac, cap, learned, mark, notional, ro)| {
-                let r = rules(
-                    Decimal::from(min) * step,
-                    step,
-                    Decimal::from(max) * step,
-                    Decimal::from(notional),
-                );
+                let r = SymbolRules {
+                    // Consistent rules: the precision allows every step multiple.
+                    quantity_precision: step.normalize().scale(),
+                    ..rules(
+                        Decimal::from(min) * step,
+                        step,
+                        Decimal::from(max) * step,
+                        Decimal::from(notional),
+                    )
+                };
                 // A sub-step fraction: thousandths of one step.
                 let total = Decimal::from(total) * step + Decimal::from(frac) * step / dec!(1000);
                 let cap = cap.map(|c| ChunkCap::Qty(qty(Decimal::from(c) * step)));
@@ -403,4 +407,31 @@ proptest! {
             Err(Infeasible::TooMany(k)) => prop_assert!(k > MAX_CHUNKS),
         }
     }
+}
+
+#[test]
+fn a_quantity_precision_coarser_than_the_step_plans_in_whole_precision_units() {
+    // Published stepSize 0.01 but quantityPrecision 0: the venue refuses 8486.84 (-1111).
+    let r = SymbolRules {
+        quantity_precision: 0,
+        ..rules(dec!(0.01), dec!(0.01), dec!(400), dec!(0))
+    };
+    let mark = price(dec!(187.5));
+    let plan = plan_chunks(
+        qty(dec!(8486.84)),
+        &r,
+        OrderType::Market,
+        true,
+        None,
+        None,
+        mark,
+    )
+    .unwrap();
+    assert!(
+        plan.chunks.iter().all(|c| c.get().fract().is_zero()),
+        "{:?}",
+        plan.chunks
+    );
+    assert_eq!(plan.planned().get(), dec!(8486));
+    assert_eq!(plan.dust.get(), dec!(0.84));
 }

@@ -11,9 +11,9 @@ use std::time::Instant;
 
 use super::context::Ctx;
 use super::job::Job;
-use super::recovery::{resolve, Resolved};
+use super::recovery::{leg_size_on_exchange, resolve, Resolved};
 use super::send::Next;
-use crate::domain::{IntentKind, IntentState};
+use crate::domain::{AfterExpiry, ExpireReason, IntentKind, IntentState};
 
 /// Is the in-flight order settled (terminal, every reported fill in the ledger)?
 pub(crate) enum Settle {
@@ -71,23 +71,68 @@ pub(crate) async fn settle(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Settl
         tracing::trace!(client_order_id = %f.client_order_id, ?reported, "waiting for the order to settle");
         return Ok(Settle::Pending(Next::Wait));
     };
+    if !resolved && awaits_expire_reason(&o) {
+        // The REST answer said EXPIRED; the stream's update says why (`er`), and the
+        // remainder's next step depends on it. A stream that never says is covered by the
+        // settle timeout: the REST resolution above ends the wait.
+        tracing::trace!(client_order_id = %o.client_order_id, "waiting for the expire reason");
+        return Ok(Settle::Pending(Next::Wait));
+    }
     if let Some(executed) = reported.filter(|q| o.filled_quantity < *q) {
         // The exchange says more executed than its trades show. The ledger follows the
         // trades (the only thing that moves quantities); the anomaly is the evidence and
         // reconcile shows any size difference that results.
         ctx.ledger.record_fills_short(&o, executed.get()).await?;
     }
-    job.in_flight = None;
+    let chunk = job.in_flight.take().map(|f| f.chunk);
     if o.filled_quantity < o.quantity {
-        // It expired short (thin book, reduce-only resize): re-planning at once would
-        // hammer an empty book, so the remainder waits out a backoff first.
-        let at = job.backoff.next_at(Instant::now(), None);
-        tracing::info!(client_order_id = %o.client_order_id, filled = %o.filled_quantity,
-            quantity = %o.quantity, "chunk filled partly; remainder re-planned after backoff");
-        return Ok(Settle::Pending(Next::Ready(at)));
+        return Ok(Settle::Pending(
+            after_short_expiry(ctx, job, &o, chunk).await,
+        ));
     }
     job.backoff.reset();
     Ok(Settle::Settled)
+}
+
+fn awaits_expire_reason(o: &crate::ledger::OrderRow) -> bool {
+    o.status == crate::ledger::OrderState::Expired
+        && o.expire_reason.is_none()
+        && o.filled_quantity < o.quantity
+}
+
+/// The order ended short of its quantity: what happens to the remainder depends on why
+/// the exchange expired it (`er`, docs/binance-fapi.md §5.3). An IOC or MARKET remainder
+/// (`er` 2/9) is re-planned at once when the order made progress; one that filled nothing
+/// met an empty book, and re-sending at once would hammer it, so it waits out the backoff
+/// like any other reason (self-trade prevention: the resting order is still there). A
+/// reduce-only order knocked out (`er` 4) re-reads the leg from the exchange first.
+async fn after_short_expiry(
+    ctx: &mut Ctx,
+    job: &mut Job,
+    o: &crate::ledger::OrderRow,
+    chunk: Option<super::job::Chunk>,
+) -> Next {
+    let now = Instant::now();
+    let rule = ExpireReason::after_expiry(o.expire_reason);
+    let er = o.expire_reason.map(ExpireReason::code);
+    let progressed = !o.filled_quantity.is_zero();
+    let next = match rule {
+        AfterExpiry::ReplanNow if progressed => {
+            job.backoff.reset();
+            Next::Ready(now)
+        }
+        AfterExpiry::RereadPositionThenReplan => {
+            if let Some(c) = &chunk {
+                job.exchange_size = leg_size_on_exchange(ctx, &c.leg).await;
+            }
+            Next::Ready(now)
+        }
+        _ => Next::Ready(job.backoff.next_at(now, None)),
+    };
+    tracing::info!(client_order_id = %o.client_order_id, filled = %o.filled_quantity,
+        quantity = %o.quantity, ?er, ?rule, exchange_size = ?job.exchange_size,
+        "chunk expired short; remainder re-planned");
+    next
 }
 
 /// Nothing is left to send: mark the intent done, unless a flatten's exchange scope is

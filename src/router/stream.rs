@@ -61,6 +61,9 @@ async fn handle(ledger: &Ledger, venue: &str, ev: &AccountEvent) -> Result<(), L
                 Err(LedgerError::NotFound { .. }) => {}
                 other => {
                     other?;
+                    if let Some(reason) = r.expire_reason {
+                        super::send::record_expiry(ledger, r, reason).await?;
+                    }
                 }
             }
         }

@@ -31,6 +31,7 @@ fn order_json(o: &OrderView) -> Value {
         "positionSide": o.position_side.as_str(), "type": o.order_type.as_str(),
         "price": o.price.to_string(), "origQty": o.orig_qty.to_string(),
         "executedQty": o.executed_qty.to_string(), "reduceOnly": o.reduce_only,
+        "selfTradePreventionMode": o.self_trade_prevention_mode,
         "time": o.time, "updateTime": o.update_time,
     })
 }

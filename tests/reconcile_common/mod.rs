@@ -73,6 +73,7 @@ pub fn open_order(coid: &str, exchange_id: i64, symbol: &str, leg: PositionSide)
         avg_price: Decimal::ZERO,
         price: Decimal::from(100),
         update_time: t(0),
+        expire_reason: None,
     }
 }
 

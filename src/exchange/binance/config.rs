@@ -52,6 +52,8 @@ pub struct BinanceConfig {
     /// one (key-loss safe mode); None keeps the pair given at start.
     pub credential_source:
         Option<std::sync::Arc<dyn crate::exchange::credentials::CredentialSource>>,
+    /// `selfTradePreventionMode` sent with every order (docs/binance-fapi.md §2.2).
+    pub self_trade_prevention: crate::domain::SelfTradePrevention,
 }
 
 impl fmt::Debug for BinanceConfig {
@@ -66,6 +68,7 @@ impl fmt::Debug for BinanceConfig {
             .field("risk_reserve_share", &self.risk_reserve_share)
             .field("venue_name", &self.venue_name)
             .field("credential_source", &self.credential_source.is_some())
+            .field("self_trade_prevention", &self.self_trade_prevention)
             .finish()
     }
 }
@@ -96,6 +99,7 @@ impl BinanceConfig {
             risk_reserve_share: dec!(0.2),
             venue_name: "binance-usdm".into(),
             credential_source: None,
+            self_trade_prevention: Default::default(),
         }
     }
 

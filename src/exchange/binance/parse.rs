@@ -12,8 +12,8 @@ use rust_decimal::Decimal;
 use super::rest::wire;
 use super::ws::events::{OrderUpdate, UserEvent};
 use crate::domain::{
-    ClientOrderId, DomainError, Fill, LotFilter, OrderStatus, OrderType, PercentPrice,
-    PositionSide, Price, PriceFilter, Qty, Side, Symbol, SymbolRules,
+    ClientOrderId, DomainError, ExpireReason, Fill, LotFilter, OrderStatus, OrderType,
+    PercentPrice, PositionSide, Price, PriceFilter, Qty, Side, Symbol, SymbolRules,
 };
 use crate::exchange::{
     AccountEvent, Balance, ErrorClass, ExchangeError, ExchangePosition, LeverageBracket,
@@ -141,6 +141,7 @@ pub fn symbol_rules(s: &wire::SymbolInfo) -> Result<SymbolRules, ExchangeError> 
 }
 
 pub fn order_report(o: &wire::Order) -> Result<OrderReport, ExchangeError> {
+    let status = OrderStatus::parse(&o.status).map_err(domain)?;
     Ok(OrderReport {
         symbol: Symbol::new(&o.symbol).map_err(domain)?,
         order_id: o.order_id,
@@ -148,13 +149,15 @@ pub fn order_report(o: &wire::Order) -> Result<OrderReport, ExchangeError> {
         side: Side::parse(&o.side).map_err(domain)?,
         position_side: PositionSide::parse(&o.position_side).map_err(domain)?,
         order_type: order_type(&o.order_type)?,
-        status: OrderStatus::parse(&o.status).map_err(domain)?,
+        status,
         reduce_only: o.reduce_only,
         orig_qty: Qty::new("origQty", o.orig_qty).map_err(domain)?,
         executed_qty: Qty::new("executedQty", o.executed_qty).map_err(domain)?,
         avg_price: o.avg_price,
         price: o.price,
         update_time: time_ms("updateTime", o.update_time)?,
+        // REST order objects carry no `er`; the status alone still tells an STP expiry.
+        expire_reason: ExpireReason::of_update(status, None),
     })
 }
 
@@ -319,6 +322,13 @@ fn order_update(o: &OrderUpdate) -> Result<Vec<AccountEvent>, ExchangeError> {
             time,
         }));
     }
+    let status = OrderStatus::parse(&o.status).map_err(domain)?;
+    let er = o
+        .expire_reason
+        .as_deref()
+        .map(|raw| ExpireReason::parse("o.er", raw))
+        .transpose()
+        .map_err(domain)?;
     out.push(AccountEvent::Order(OrderReport {
         symbol,
         order_id: o.order_id,
@@ -326,13 +336,14 @@ fn order_update(o: &OrderUpdate) -> Result<Vec<AccountEvent>, ExchangeError> {
         side,
         position_side,
         order_type: order_type(&o.order_type)?,
-        status: OrderStatus::parse(&o.status).map_err(domain)?,
+        status,
         reduce_only: o.reduce_only,
         orig_qty: Qty::new("o.q", o.orig_qty).map_err(domain)?,
         executed_qty: Qty::new("o.z", o.cum_qty).map_err(domain)?,
         avg_price: o.avg_price,
         price: o.price,
         update_time: time,
+        expire_reason: ExpireReason::of_update(status, er),
     }));
     Ok(out)
 }

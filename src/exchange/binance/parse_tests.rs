@@ -136,3 +136,84 @@ fn an_order_answer_parses_with_and_without_avg_price_and_cum_quote() {
     assert_eq!(new.executed_qty.get(), dec!(400));
     assert_eq!(new.status, crate::domain::OrderStatus::Filled);
 }
+
+/// The TRADE sample turned into an expiry of its remainder: `x`/`X` and `er` replaced,
+/// no trade in it. `er` None drops the key, as a venue before 2025-10-23 sends it.
+fn expiry_update(status: &str, er: Option<&str>) -> UserEvent {
+    let json = TRADE_UPDATE
+        .replace(r#""x":"TRADE""#, r#""x":"EXPIRED""#)
+        .replace(r#""X":"FILLED""#, &format!(r#""X":"{status}""#))
+        .replace(r#""t":5032913"#, r#""t":0"#)
+        .replace(r#""l":"5000""#, r#""l":"0""#)
+        .replace(r#""z":"5000""#, r#""z":"3000""#);
+    let json = match er {
+        Some(er) => json.replace(r#""er":"0""#, &format!(r#""er":{er}"#)),
+        None => json.replace(r#","er":"0""#, ""),
+    };
+    serde_json::from_str(&json).unwrap()
+}
+
+fn only_order(ev: &UserEvent) -> OrderReport {
+    let out = account_events(ev).unwrap();
+    match out.as_slice() {
+        [AccountEvent::Order(o)] => o.clone(),
+        other => panic!("an expiry is an order update and never a fill: {other:?}"),
+    }
+}
+
+#[test]
+fn every_expire_reason_on_the_wire_is_read_onto_the_order() {
+    use crate::domain::ExpireReason;
+    for (raw, want) in [
+        (r#""1""#, ExpireReason::SelfTradePrevention),
+        (r#""2""#, ExpireReason::IocRemainder),
+        (r#""3""#, ExpireReason::IocAndSelfTradePrevention),
+        (r#""4""#, ExpireReason::ReduceOnlyKnockedOut),
+        (r#""5""#, ExpireReason::Liquidation),
+        (r#""6""#, ExpireReason::GteCondition),
+        (r#""7""#, ExpireReason::Delisted),
+        (r#""8""#, ExpireReason::StopTriggered),
+        (r#""9""#, ExpireReason::MarketRemainder),
+        ("9", ExpireReason::MarketRemainder),
+        (r#""12""#, ExpireReason::Other(12)),
+    ] {
+        let order = only_order(&expiry_update("EXPIRED", Some(raw)));
+        assert_eq!(order.expire_reason, Some(want), "er={raw}");
+        assert_eq!(order.status, OrderStatus::Expired);
+        assert_eq!(order.executed_qty.get(), dec!(3000));
+    }
+}
+
+#[test]
+fn an_update_without_er_or_with_er_zero_has_no_expire_reason() {
+    assert_eq!(
+        only_order(&expiry_update("EXPIRED", None)).expire_reason,
+        None
+    );
+    assert_eq!(
+        only_order(&expiry_update("EXPIRED", Some(r#""0""#))).expire_reason,
+        None
+    );
+    let ev: UserEvent = serde_json::from_str(TRADE_UPDATE).unwrap();
+    let out = account_events(&ev).unwrap();
+    let AccountEvent::Order(filled) = &out[1] else {
+        panic!("{out:?}");
+    };
+    assert_eq!(filled.expire_reason, None);
+}
+
+#[test]
+fn expired_in_match_is_an_stp_expiry_and_never_a_fill_with_or_without_er() {
+    use crate::domain::ExpireReason;
+    for er in [None, Some(r#""1""#)] {
+        let order = only_order(&expiry_update("EXPIRED_IN_MATCH", er));
+        assert_eq!(order.status, OrderStatus::ExpiredInMatch);
+        assert_eq!(order.expire_reason, Some(ExpireReason::SelfTradePrevention));
+    }
+}
+
+#[test]
+fn an_unreadable_expire_reason_is_refused_naming_the_field() {
+    let err = account_events(&expiry_update("EXPIRED", Some(r#""soon""#))).unwrap_err();
+    assert!(err.msg.contains("o.er"), "{}", err.msg);
+}

@@ -43,6 +43,14 @@ pub fn reject_2010() -> ApiError {
     ApiError::new(400, -2010, "NEW_ORDER_REJECTED")
 }
 
+pub fn precision_1111() -> ApiError {
+    ApiError::new(
+        400,
+        -1111,
+        "Precision is over the maximum defined for this asset.",
+    )
+}
+
 pub fn reject_2022() -> ApiError {
     ApiError::new(400, -2022, "ReduceOnly Order is rejected.")
 }

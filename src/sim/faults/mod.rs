@@ -67,6 +67,10 @@ pub struct FaultWindow {
     pub throttle_429: f64,
     /// `-2010 NEW_ORDER_REJECTED` on any order.
     pub reject_2010: f64,
+    /// HTTP 400 `-1111` "Precision is over the maximum defined for this asset." on any
+    /// order: a venue enforcing a precision tighter than it publishes. With `symbols` and
+    /// 1.0, every order of those symbols is refused, however it is re-planned.
+    pub precision_1111: f64,
     /// `-2022` on reduce-only orders.
     pub reduce_only_2022: f64,
     /// `-4118` on reduce-only orders.
@@ -143,6 +147,7 @@ impl FaultWindow {
             ("recv_window_5028", self.recv_window_5028),
             ("throttle_429", self.throttle_429),
             ("reject_2010", self.reject_2010),
+            ("precision_1111", self.precision_1111),
             ("reduce_only_2022", self.reduce_only_2022),
             ("reduce_only_4118", self.reduce_only_4118),
             ("user_event_drop", self.user_event_drop),
@@ -232,6 +237,9 @@ impl FaultWindow {
         };
         if hit(self.reject_2010) {
             return Some(FaultOutcome::Refuse(reject_2010()));
+        }
+        if hit(self.precision_1111) {
+            return Some(FaultOutcome::Refuse(precision_1111()));
         }
         if hit(ro_4118) {
             return Some(FaultOutcome::Refuse(reject_4118()));

@@ -71,8 +71,23 @@ pub fn parse_new_order(p: &Params) -> Result<NewOrder, ApiError> {
         quantity_raw,
         price_raw,
         good_till_date: p.opt_i64("goodTillDate")?,
-        self_trade_prevention_mode: p.opt("selfTradePreventionMode").map(str::to_owned),
+        self_trade_prevention_mode: stp_mode(p)?,
     })
+}
+
+/// `selfTradePreventionMode`: one of the four documented modes, else `-1130`.
+fn stp_mode(p: &Params) -> Result<Option<String>, ApiError> {
+    match p.opt("selfTradePreventionMode") {
+        None => Ok(None),
+        Some(m @ ("EXPIRE_TAKER" | "EXPIRE_MAKER" | "EXPIRE_BOTH" | "NONE")) => {
+            Ok(Some(m.to_owned()))
+        }
+        Some(_) => Err(ApiError::new(
+            400,
+            -1130,
+            "Data sent for parameter 'selfTradePreventionMode' is not valid.",
+        )),
+    }
 }
 
 /// True when the request reduces exposure: `reduceOnly=true`, or a hedge closing leg.

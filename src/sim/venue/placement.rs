@@ -197,7 +197,9 @@ impl Venue {
             stp_mode: o
                 .self_trade_prevention_mode
                 .clone()
-                .unwrap_or_else(|| "NONE".to_owned()),
+                // Not sent: the account-level default, EXPIRE_MAKER as the live New Order
+                // page documents (the stricter reading, docs/binance-fapi.md §2.2).
+                .unwrap_or_else(|| "EXPIRE_MAKER".to_owned()),
         })
     }
 

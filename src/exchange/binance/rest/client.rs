@@ -118,6 +118,8 @@ pub struct RestClient {
     creds: std::sync::RwLock<Arc<Credentials>>,
     recv_window_ms: u64,
     venue: String,
+    /// `selfTradePreventionMode` of every order this client places.
+    pub(crate) stp: crate::domain::SelfTradePrevention,
     pub clock: Arc<Clock>,
     pub limiter: RateLimiter,
     audit: AuditBuffer,
@@ -151,6 +153,7 @@ impl RestClient {
             })),
             recv_window_ms: cfg.recv_window_ms,
             venue: cfg.venue_name.clone(),
+            stp: cfg.self_trade_prevention,
             clock: clock.clone(),
             limiter: RateLimiter::new(Default::default(), cfg.risk_reserve_share, clock),
             audit,

@@ -8,14 +8,18 @@ use reqwest::Method;
 
 use super::client::{Request, RestClient, Security};
 use super::wire;
-use crate::domain::{ClientOrderId, FilterChecked, OrderRequest, PositionSide, Symbol};
+use crate::domain::{
+    ClientOrderId, FilterChecked, OrderRequest, PositionSide, SelfTradePrevention, Symbol,
+};
 use crate::exchange::binance::classify::RequestKind;
 use crate::exchange::binance::ratelimit::Cost;
 use crate::exchange::ExchangeError;
 
 /// Wire parameters of a new order, in a fixed order. `reduceOnly` is sent only in one-way
 /// mode (`positionSide=BOTH`): hedge mode rejects it (-1106) and encodes intent by side.
-pub fn order_params(order: &OrderRequest) -> Vec<(&'static str, String)> {
+/// `selfTradePreventionMode` is always sent: left out, the venue applies the account's
+/// default, `EXPIRE_MAKER` on the live exchange (docs/binance-fapi.md §2.2).
+pub fn order_params(order: &OrderRequest, stp: SelfTradePrevention) -> Vec<(&'static str, String)> {
     let mut p: Vec<(&'static str, String)> = vec![
         ("symbol", order.symbol.as_str().to_string()),
         ("side", order.side.as_wire().to_string()),
@@ -36,6 +40,7 @@ pub fn order_params(order: &OrderRequest) -> Vec<(&'static str, String)> {
         "newClientOrderId",
         order.client_order_id.as_str().to_string(),
     ));
+    p.push(("selfTradePreventionMode", stp.as_wire().to_string()));
     p.push(("newOrderRespType", "RESULT".to_string()));
     p
 }
@@ -92,7 +97,7 @@ impl RestClient {
         let o = order.inner();
         let reduces = reduces_risk(o);
         let mut req = signed(Method::POST, "/fapi/v1/order", 0);
-        req.params = order_params(o);
+        req.params = order_params(o, self.stp);
         req.cost = Cost::order(reduces);
         req.kind = if reduces {
             RequestKind::PlaceReduce
@@ -108,7 +113,7 @@ impl RestClient {
         order: &FilterChecked<OrderRequest>,
     ) -> Result<(), ExchangeError> {
         let mut req = signed(Method::POST, "/fapi/v1/order/test", 1);
-        req.params = order_params(order.inner());
+        req.params = order_params(order.inner(), self.stp);
         self.call::<serde_json::Value>(&req).await.map(|_| ())
     }
 
@@ -301,12 +306,25 @@ mod tests {
 
     #[test]
     fn a_one_way_close_sends_reduce_only_and_a_hedge_close_does_not() {
-        let one_way = order_params(&order(PositionSide::Both, Side::Buy, true));
+        let stp = SelfTradePrevention::default();
+        let one_way = order_params(&order(PositionSide::Both, Side::Buy, true), stp);
         assert!(one_way.contains(&("reduceOnly", "true".into())));
         assert!(one_way.contains(&("quantity", "5000".into())));
-        let hedge = order_params(&order(PositionSide::Short, Side::Buy, true));
+        let hedge = order_params(&order(PositionSide::Short, Side::Buy, true), stp);
         assert!(!hedge.iter().any(|(k, _)| *k == "reduceOnly"));
         assert!(hedge.contains(&("positionSide", "SHORT".into())));
+    }
+
+    #[test]
+    fn every_order_names_its_self_trade_prevention_mode() {
+        for stp in SelfTradePrevention::ALL {
+            let p = order_params(&order(PositionSide::Both, Side::Sell, false), stp);
+            let sent: Vec<_> = p
+                .iter()
+                .filter(|(k, _)| *k == "selfTradePreventionMode")
+                .collect();
+            assert_eq!(sent, [&("selfTradePreventionMode", stp.as_wire().into())]);
+        }
     }
 
     #[test]

@@ -88,6 +88,23 @@ pub struct OrderUpdate {
     pub position_side: String,
     #[serde(rename = "rp", default)]
     pub realized_pnl: Decimal,
+    /// Expire reason, since 2025-10-23 (docs/binance-fapi.md §5.3): a string on the wire
+    /// ("9"); a number is read too. Absent on older venues.
+    #[serde(rename = "er", default, deserialize_with = "string_or_number")]
+    pub expire_reason: Option<String>,
+}
+
+/// `"9"` or `9` (or null/absent) as the string the parser reads.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "o.er: {other} is neither a string nor a number"
+        ))),
+    }
 }
 
 fn both() -> String {

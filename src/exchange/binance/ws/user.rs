@@ -333,6 +333,7 @@ mod tests {
             avg_price: Default::default(),
             price: Default::default(),
             update_time: chrono::Utc::now(),
+            expire_reason: None,
         })
     }
 
