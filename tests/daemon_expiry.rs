@@ -12,9 +12,10 @@ use rust_decimal_macros::dec;
 use serde_json::json;
 use sluice::domain::{
     validate, ClientOrderId, Direction, ExpireReason, IntentState, OrderRequest, OrderType,
-    PositionSide, Qty, Side,
+    PositionSide, Qty, Side, TimeInForce,
 };
 use sluice::exchange::Exchange;
+use sluice::ledger::OrderState;
 use sluice::router::ExecutorConfig;
 use sqlx::PgPool;
 
@@ -103,23 +104,67 @@ async fn a_reduce_only_chunk_knocked_out_rereads_the_position_before_planning_mo
 
 /// A reduce-only MARKET BUY placed on the account by something other than sluice.
 async fn buy_back_by_hand(d: &Daemon, qty: &str) {
+    place_by_hand(d, Side::Buy, qty, true, false).await;
+}
+
+/// An order on SOLUSDT placed by something other than sluice: MARKET, or a resting
+/// LIMIT GTC at the mark (between the best bid and the best ask).
+async fn place_by_hand(d: &Daemon, side: Side, qty: &str, reduce_only: bool, rest: bool) {
     let symbol = sym("SOLUSDT");
     let rules = d.exchange.symbol_rules().await.unwrap();
     let rules = rules.into_iter().find(|r| r.symbol == symbol).unwrap();
     let mark = d.exchange.mark_price(&symbol).await.unwrap().mark_price;
     let order = OrderRequest {
         symbol,
-        side: Side::Buy,
+        side,
         position_side: PositionSide::Both,
-        order_type: OrderType::Market,
+        order_type: if rest {
+            OrderType::Limit
+        } else {
+            OrderType::Market
+        },
         quantity: Qty::parse("quantity", qty).unwrap(),
-        price: None,
-        time_in_force: None,
-        reduce_only: true,
+        price: rest.then_some(mark),
+        time_in_force: rest.then_some(TimeInForce::Gtc),
+        reduce_only,
         client_order_id: ClientOrderId::new("by-hand-1").unwrap(),
     };
     let checked = validate(&rules, order, mark).unwrap();
     d.exchange.place_order(&checked).await.unwrap();
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_chunk_expired_by_self_trade_prevention_is_an_expiry_and_never_a_fill(pool: PgPool) {
+    // Arrange: the account rests a SELL at the mark, below the book's best ask.
+    let d = start(pool, scenario("", ""), hour_long_backoff()).await;
+    place_by_hand(&d, Side::Sell, "1", false, true).await;
+
+    // Act: sluice buys; its MARKET chunk meets the account's own SELL first.
+    let id = d
+        .submit(open("SOLUSDT", Direction::Long, "3", "stp-expiry"))
+        .await;
+    let orders = until_orders(&d, id, |o| {
+        o.first()
+            .is_some_and(|o| o.status.is_terminal() && o.expire_reason.is_some())
+    })
+    .await;
+
+    // Assert: EXPIRE_TAKER: sluice's chunk expired in match (er 1), nothing filled, no
+    // fill in the ledger, and the account's own resting order is untouched.
+    let first = &orders[0];
+    assert_eq!(first.status, OrderState::Expired);
+    assert_eq!(first.expire_reason, Some(ExpireReason::SelfTradePrevention));
+    assert!(first.filled_quantity.is_zero());
+    assert!(d.ledger.open_positions().await.unwrap().is_empty());
+    assert!(d.sim_positions().await.is_empty());
+    let state = d.sim_state().await;
+    let open = state["accounts"][0]["openOrders"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(open.len(), 1, "the resting order stays: {open:?}");
+    assert_eq!(open[0]["clientOrderId"], "by-hand-1");
+    d.stop().await;
 }
 
 #[sqlx::test(migrations = "./migrations")]

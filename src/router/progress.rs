@@ -102,10 +102,11 @@ fn awaits_expire_reason(o: &crate::ledger::OrderRow) -> bool {
 
 /// The order ended short of its quantity: what happens to the remainder depends on why
 /// the exchange expired it (`er`, docs/binance-fapi.md §5.3). An IOC or MARKET remainder
-/// (`er` 2/9) is re-planned at once when the order made progress; one that filled nothing
-/// met an empty book, and re-sending at once would hammer it, so it waits out the backoff
-/// like any other reason (self-trade prevention: the resting order is still there). A
-/// reduce-only order knocked out (`er` 4) re-reads the leg from the exchange first.
+/// (`er` 2/9) is re-planned at once when the order made progress and the job is not
+/// already backing off (so at most once in a row: a book refilling drop by drop is never
+/// hammered); otherwise it waits out the backoff like any other reason (self-trade
+/// prevention: the resting order is still there). A reduce-only order knocked out
+/// (`er` 4) re-reads the leg from the exchange, then plans (at once, the first time).
 async fn after_short_expiry(
     ctx: &mut Ctx,
     job: &mut Job,
@@ -117,15 +118,19 @@ async fn after_short_expiry(
     let er = o.expire_reason.map(ExpireReason::code);
     let progressed = !o.filled_quantity.is_zero();
     let next = match rule {
-        AfterExpiry::ReplanNow if progressed => {
-            job.backoff.reset();
+        AfterExpiry::ReplanNow if progressed && job.backoff.attempts() == 0 => {
+            // Counted, so the next short expiry before a full fill backs off.
+            job.backoff.next_delay();
             Next::Ready(now)
         }
         AfterExpiry::RereadPositionThenReplan => {
             if let Some(c) = &chunk {
                 job.exchange_size = leg_size_on_exchange(ctx, &c.leg).await;
             }
-            Next::Ready(now)
+            // Planned against the real size at once; knocked out again, it backs off.
+            let first = job.backoff.attempts() == 0;
+            let delay = job.backoff.next_delay();
+            Next::Ready(if first { now } else { now + delay })
         }
         _ => Next::Ready(job.backoff.next_at(now, None)),
     };

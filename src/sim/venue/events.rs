@@ -74,7 +74,8 @@ pub struct OrderTradeUpdate {
     pub stp_mode: String,            // o.V
     pub price_match: &'static str,   // o.pm
     pub good_till_date: i64,         // o.gtd
-    /// o.er: 0 none, 2 IOC remainder, 4 reduce-only knocked out, 9 MARKET remainder.
+    /// o.er: 0 none, 1 STP, 2 IOC remainder, 3 IOC and STP, 4 reduce-only knocked out,
+    /// 9 MARKET remainder.
     pub expiry_reason: u8,
     pub price_precision: u32,
     pub quantity_precision: u32,

@@ -21,9 +21,11 @@ use super::{AccountId, Venue};
 /// Characters of an auto-generated clientOrderId.
 const ID_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-/// Expiry reasons (`o.er`).
+/// Expiry reasons (`o.er`, docs/binance-fapi.md §5.3).
 pub(crate) const ER_NONE: u8 = 0;
+pub(crate) const ER_STP: u8 = 1;
 pub(crate) const ER_IOC: u8 = 2;
+pub(crate) const ER_IOC_STP: u8 = 3;
 pub(crate) const ER_REDUCE_ONLY: u8 = 4;
 pub(crate) const ER_MARKET: u8 = 9;
 
@@ -36,12 +38,20 @@ impl Venue {
         now_ms: i64,
     ) -> Result<OrderView, Reject> {
         let plan = self.plan_taker(a, &c);
+        let self_match = self.self_match(a, &c, &plan);
+        let plan = match &self_match {
+            Some(m) => Self::truncate_at_self(m, c.side, plan),
+            None => plan,
+        };
         let planned: Decimal = plan.iter().map(|(_, q)| *q).sum();
         if c.time_in_force == TimeInForce::Gtx && !plan.is_empty() {
             return Err(Reject::gtx_rejected());
         }
         if c.time_in_force == TimeInForce::Fok && planned < c.qty {
             return Err(Reject::fok_rejected());
+        }
+        if let Some(m) = &self_match {
+            self.expire_makers(m, now_ms);
         }
         let order = self.new_order_record(a, &c, now_ms);
         let id = order.order_id;
@@ -71,7 +81,10 @@ impl Venue {
                 self.push(a, trade);
             }
         }
-        self.finish_taker(id, &c, planned, now_ms);
+        match &self_match {
+            Some(m) if m.expire_taker => self.expire_taker_in_match(id, &c, now_ms),
+            _ => self.finish_taker(id, &c, planned, now_ms),
+        }
         self.enforce_reduce_only(a, c.spec, c.position_side, now_ms);
         // newOrderRespType=ACK (the default) answers with the accepted state.
         let order = self.orders.get(&id).ok_or_else(Reject::no_such_order)?;

@@ -54,6 +54,7 @@ mod position;
 mod reject;
 mod settle;
 mod spec;
+mod stp;
 mod types;
 mod views;
 

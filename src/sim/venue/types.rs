@@ -49,6 +49,7 @@ wire_enum!(OrderStatus {
     Filled => "FILLED",
     Canceled => "CANCELED",
     Expired => "EXPIRED",
+    ExpiredInMatch => "EXPIRED_IN_MATCH",
 });
 wire_enum!(ExecType {
     New => "NEW",

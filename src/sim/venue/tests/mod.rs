@@ -8,6 +8,7 @@ mod hedge;
 mod props;
 mod reduce_only;
 mod rules;
+mod stp;
 mod views;
 
 use rust_decimal::Decimal;
