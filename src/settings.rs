@@ -639,6 +639,27 @@ mod tests {
     }
 
     #[test]
+    fn the_self_trade_prevention_mode_is_typed_with_a_default_and_a_bad_one_names_the_key() {
+        let dir = dir_with(None);
+        let s = Settings::load_with_env(dir.path(), env(&[])).expect("defaults load");
+        let default = crate::domain::SelfTradePrevention::ExpireTaker;
+        assert_eq!(s.exchange.self_trade_prevention_mode, default);
+        let both = env(&[(
+            "SLUICE__EXCHANGE__SELF_TRADE_PREVENTION_MODE",
+            "EXPIRE_BOTH",
+        )]);
+        let s = Settings::load_with_env(dir.path(), both).expect("settings load");
+        let mode = s.exchange.self_trade_prevention_mode;
+        assert_eq!(mode, crate::domain::SelfTradePrevention::ExpireBoth);
+        let bad = env(&[("SLUICE__EXCHANGE__SELF_TRADE_PREVENTION_MODE", "MAKER")]);
+        let err = Settings::load_with_env(dir.path(), bad).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("self_trade_prevention_mode"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
     fn a_wrong_type_names_the_key() {
         let dir = dir_with(Some(("bad", "[api]\nlisten = 7\n")));
         let err = Settings::load_with_env(dir.path(), env(&[("SLUICE_ENV", "bad")])).unwrap_err();
