@@ -56,7 +56,14 @@ fn benches(c: &mut Criterion) {
 
     let o = order();
     c.bench_function("build_signed_order_query", |b| {
-        b.iter(|| signed_query(&s, &order_params(black_box(&o)), 1_591_702_613_943, 5000))
+        b.iter(|| {
+            signed_query(
+                &s,
+                &order_params(black_box(&o), Default::default()),
+                1_591_702_613_943,
+                5000,
+            )
+        })
     });
 
     c.bench_function("parse_order_trade_update", |b| {

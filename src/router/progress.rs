@@ -140,6 +140,22 @@ async fn after_short_expiry(
     next
 }
 
+/// Keep the exchange's expire reason on the order. A self-trade-prevention expiry is
+/// worth a warning: the account holds a resting order on the other side.
+pub(crate) async fn record_expiry(
+    ledger: &crate::ledger::Ledger,
+    r: &crate::exchange::OrderReport,
+    reason: crate::domain::ExpireReason,
+) -> Result<(), crate::ledger::LedgerError> {
+    if reason.is_self_trade_prevention() {
+        tracing::warn!(client_order_id = %r.client_order_id, symbol = %r.symbol, status = r.status.as_wire(),
+            er = reason.code(), "order expired by self-trade prevention: the account has a resting order it would have matched; an expiry, not a fill");
+    }
+    ledger
+        .record_expire_reason(&r.client_order_id, reason)
+        .await
+}
+
 /// Nothing is left to send: mark the intent done, unless a flatten's exchange scope is
 /// not flat yet (the latch).
 pub(crate) async fn finish(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next> {

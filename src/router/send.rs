@@ -14,7 +14,7 @@ use super::job::{Chunk, InFlight, Job, NextChunk};
 use super::orders::{to_orders, OrderTemplate};
 use super::plan::{plan_chunks, CapSource, ChunkPlan, PlanError};
 use super::recovery::{cancel_conflicting_reduce_only, leg_size_on_exchange};
-use super::rejections::{OrderShape, Verdict};
+use super::rejections::OrderShape;
 use crate::domain::{FilterChecked, OrderRequest, OrderType, Qty};
 use crate::exchange::{ExchangeError, OrderReport};
 use crate::ledger::{NewOrder, NewSymbolCap, OrderState, OrderUpdate};
@@ -198,25 +198,9 @@ pub(crate) async fn record_report(ctx: &Ctx, r: &OrderReport) -> anyhow::Result<
         )
         .await?;
     if let Some(reason) = r.expire_reason {
-        record_expiry(&ctx.ledger, r, reason).await?;
+        super::progress::record_expiry(&ctx.ledger, r, reason).await?;
     }
     Ok(())
-}
-
-/// Keep the exchange's expire reason on the order. A self-trade-prevention expiry is
-/// worth a warning: the account holds a resting order on the other side.
-pub(crate) async fn record_expiry(
-    ledger: &crate::ledger::Ledger,
-    r: &OrderReport,
-    reason: crate::domain::ExpireReason,
-) -> Result<(), crate::ledger::LedgerError> {
-    if reason.is_self_trade_prevention() {
-        tracing::warn!(client_order_id = %r.client_order_id, symbol = %r.symbol, status = r.status.as_wire(),
-            er = reason.code(), "order expired by self-trade prevention: the account has a resting order it would have matched; an expiry, not a fill");
-    }
-    ledger
-        .record_expire_reason(&r.client_order_id, reason)
-        .await
 }
 
 pub(crate) async fn fail(ctx: &Ctx, job: &Job, reason: &str) -> anyhow::Result<()> {
@@ -261,45 +245,11 @@ async fn on_error(
     let action = next_action(&failed, &e, &ctx.cfg.escalation);
     tracing::warn!(intent_id = %job.intent.id, client_order_id = %coid, code = ?e.code,
         http_status = ?e.http_status, msg = %e.msg, action = ?action, "chunk failed");
-    if let Some(why) = repeated_rejection(ctx, job, &action, &e, shape) {
+    if let Some(why) = super::rejections::repeated_rejection(ctx, job, &action, &e, shape) {
         fail(ctx, job, &why).await?;
         return Ok(Next::Finished);
     }
     act_on(ctx, job, chunk, coid, &e, action).await
-}
-
-/// A re-plan answer (reload the rules or the position mode) to a rejection the venue
-/// already gave: the failure reason when re-planning cannot fix it (`rejections`), after
-/// an ERROR log and the metric; None to go on re-planning.
-fn repeated_rejection(
-    ctx: &Ctx,
-    job: &mut Job,
-    action: &Action,
-    e: &ExchangeError,
-    shape: OrderShape,
-) -> Option<String> {
-    if !matches!(
-        action,
-        Action::ReloadRulesAndReplan | Action::RereadPositionModeAndReplan
-    ) {
-        return None;
-    }
-    let code = e.code?;
-    let max = ctx.cfg.escalation.max_rule_reloads;
-    let Verdict::GiveUp(why) = job.rejections.observe(job.class, code, shape, max) else {
-        return None;
-    };
-    let status = e
-        .http_status
-        .map_or_else(|| "no response".to_string(), |s| format!("HTTP {s}"));
-    let reason = format!(
-        "exchange rejection re-planning cannot fix: {status} code {code} \"{}\"; {why}",
-        e.msg
-    );
-    tracing::error!(intent_id = %job.intent.id, kind = job.intent.kind.as_str(), code,
-        msg = %e.msg, %why, "deterministic rejection: failing the intent instead of re-sending");
-    crate::metrics::record_deterministic_rejection(code);
-    Some(reason)
 }
 
 async fn act_on(

@@ -62,7 +62,7 @@ async fn handle(ledger: &Ledger, venue: &str, ev: &AccountEvent) -> Result<(), L
                 other => {
                     other?;
                     if let Some(reason) = r.expire_reason {
-                        super::send::record_expiry(ledger, r, reason).await?;
+                        super::progress::record_expiry(ledger, r, reason).await?;
                     }
                 }
             }

@@ -37,12 +37,7 @@ impl Venue {
         c: Checked,
         now_ms: i64,
     ) -> Result<OrderView, Reject> {
-        let plan = self.plan_taker(a, &c);
-        let self_match = self.self_match(a, &c, &plan);
-        let plan = match &self_match {
-            Some(m) => Self::truncate_at_self(m, c.side, plan),
-            None => plan,
-        };
+        let (plan, self_match) = self.plan_with_stp(a, &c);
         let planned: Decimal = plan.iter().map(|(_, q)| *q).sum();
         if c.time_in_force == TimeInForce::Gtx && !plan.is_empty() {
             return Err(Reject::gtx_rejected());
@@ -81,10 +76,7 @@ impl Venue {
                 self.push(a, trade);
             }
         }
-        match &self_match {
-            Some(m) if m.expire_taker => self.expire_taker_in_match(id, &c, now_ms),
-            _ => self.finish_taker(id, &c, planned, now_ms),
-        }
+        self.finish_after_match(id, &c, self_match.as_ref(), planned, now_ms);
         self.enforce_reduce_only(a, c.spec, c.position_side, now_ms);
         // newOrderRespType=ACK (the default) answers with the accepted state.
         let order = self.orders.get(&id).ok_or_else(Reject::no_such_order)?;
@@ -95,7 +87,7 @@ impl Venue {
     }
 
     /// The taker fills the order would get now (nothing consumed).
-    fn plan_taker(&self, a: AccountId, c: &Checked) -> Vec<(Decimal, Decimal)> {
+    pub(crate) fn plan_taker(&self, a: AccountId, c: &Checked) -> Vec<(Decimal, Decimal)> {
         let spec = &self.symbols[c.spec];
         let market = &self.markets[c.spec];
         let qty = if c.reduce_only {
@@ -151,7 +143,7 @@ impl Venue {
     }
 
     /// After the taker pass: GTC/GTD rest; IOC and MARKET remainders expire.
-    fn finish_taker(&mut self, id: i64, c: &Checked, planned: Decimal, now_ms: i64) {
+    pub(crate) fn finish_taker(&mut self, id: i64, c: &Checked, planned: Decimal, now_ms: i64) {
         let Some(order) = self.orders.get(&id) else {
             return;
         };

@@ -34,8 +34,37 @@ fn better(side: Side, p: Decimal, other: Decimal) -> bool {
 }
 
 impl Venue {
+    /// The taker's book fills up to where it meets its own order, and that meeting.
+    pub(crate) fn plan_with_stp(
+        &self,
+        a: AccountId,
+        c: &Checked,
+    ) -> (Vec<(Decimal, Decimal)>, Option<SelfMatch>) {
+        let plan = self.plan_taker(a, c);
+        match self.self_match(a, c, &plan) {
+            Some(m) => (Self::truncate_at_self(&m, c.side, plan), Some(m)),
+            None => (plan, None),
+        }
+    }
+
+    /// After the taker pass: EXPIRED_IN_MATCH when it met its own order under
+    /// EXPIRE_TAKER/EXPIRE_BOTH, else the usual rest-or-expire.
+    pub(crate) fn finish_after_match(
+        &mut self,
+        id: i64,
+        c: &Checked,
+        m: Option<&SelfMatch>,
+        planned: Decimal,
+        now_ms: i64,
+    ) {
+        match m {
+            Some(m) if m.expire_taker => self.expire_taker_in_match(id, c, now_ms),
+            _ => self.finish_taker(id, c, planned, now_ms),
+        }
+    }
+
     /// The own resting orders taker `c` would reach, given its book `plan` (best first).
-    pub(crate) fn self_match(
+    fn self_match(
         &self,
         a: AccountId,
         c: &Checked,
@@ -92,7 +121,7 @@ impl Venue {
     }
 
     /// Keeps only the fills a taker gets before it meets its own order, when it expires.
-    pub(crate) fn truncate_at_self(
+    fn truncate_at_self(
         m: &SelfMatch,
         side: Side,
         plan: Vec<(Decimal, Decimal)>,
@@ -107,7 +136,7 @@ impl Venue {
 
     /// The taker met its own order under EXPIRE_TAKER/EXPIRE_BOTH: its remainder ends
     /// EXPIRED_IN_MATCH (`er` 1, or 3 for IOC/FOK).
-    pub(crate) fn expire_taker_in_match(&mut self, id: i64, c: &Checked, now_ms: i64) {
+    fn expire_taker_in_match(&mut self, id: i64, c: &Checked, now_ms: i64) {
         let open = self
             .orders
             .get(&id)
