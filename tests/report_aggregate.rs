@@ -78,7 +78,7 @@ fn an_empty_window_still_renders_a_well_formed_svg_without_bars() {
     );
     let svg = to_svg(&r);
     assert_well_formed(&svg);
-    assert_eq!(svg.matches(r#"class="minute""#).count(), 0);
+    assert_eq!(svg.matches(r#"class="bucket""#).count(), 0);
     assert_eq!(r.totals.attempts, 0);
 }
 
@@ -96,5 +96,5 @@ fn a_code_with_markup_characters_is_escaped_in_the_svg() {
     );
     let svg = to_svg(&r);
     assert_well_formed(&svg);
-    assert_eq!(svg.matches(r#"class="minute""#).count(), 1);
+    assert_eq!(svg.matches(r#"class="bucket""#).count(), 1);
 }
