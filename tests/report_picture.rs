@@ -359,3 +359,21 @@ async fn the_html_report_is_one_escaped_file_with_the_picture_tables_and_redacte
         assert!(!html.contains(secret), "{secret} leaked");
     }
 }
+
+/// A picture with the faults of the old timeline: two tick labels on top of each other.
+const OVERLAPPING_TICKS: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" width="344" height="328" font-family="DejaVu Sans" font-size="12"><text id="tick-0" x="60" y="300">2025-10-11 21:00</text><text id="tick-1" x="90" y="300">2025-10-11 21:00</text></svg>"#;
+
+/// ...and a title cut off at the right edge.
+const CLIPPED_TITLE: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" width="344" height="328" font-family="DejaVu Sans" font-size="14"><text x="56" y="22">Order attempts per minute, 2025-10-11T21:00:00Z to 2025-10-12T21:00:00Z (UTC)</text><text id="tick-0" x="20" y="300">21:00</text><text id="tick-1" x="200" y="300">21:01</text></svg>"#;
+
+#[test]
+#[should_panic(expected = "overlapping text")]
+fn the_picture_check_catches_tick_labels_on_top_of_each_other() {
+    assert_readable(OVERLAPPING_TICKS);
+}
+
+#[test]
+#[should_panic(expected = "text outside the 344×328 canvas")]
+fn the_picture_check_catches_a_title_cut_off_at_the_edge() {
+    assert_readable(CLIPPED_TITLE);
+}

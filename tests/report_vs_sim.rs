@@ -3,8 +3,8 @@
 //! figure must match what the exchange itself saw; and its picture must show the
 //! storm second by second, each second's attempts by code, with every text readable.
 //!
-//! With `SLUICE_REPORT_EXAMPLE_DIR` set, the picture is also written there as
-//! `report-example.svg` and `.png` (the README's example: `scripts/report-example.sh`).
+//! With `SLUICE_REPORT_EXAMPLE_DIR` set, the picture is also rendered there as
+//! `report-example.png` (the README's example: `scripts/report-example.sh`).
 
 mod daemon_common;
 mod report_common;
@@ -177,7 +177,6 @@ fn assert_storm_picture(report: &sluice::ops::report::EvidenceReport) {
     }
     if let Ok(dir) = std::env::var("SLUICE_REPORT_EXAMPLE_DIR") {
         let dir = std::path::Path::new(&dir);
-        std::fs::write(dir.join("report-example.svg"), &svg).expect("example SVG");
         let png = report_common::picture::png(&picture);
         std::fs::write(dir.join("report-example.png"), png).expect("example PNG");
     }

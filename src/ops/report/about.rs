@@ -56,7 +56,7 @@ fn url_or_preset(v: &Option<String>) -> String {
 fn shown(s: &Settings) -> Vec<(String, String)> {
     let e = &s.exchange;
     let d = &s.daemon;
-    let mut out: Vec<(&str, String)> = vec![
+    let fixed: [(&str, String); 15] = [
         ("exchange.venue", format!("{:?}", e.venue).to_lowercase()),
         ("exchange.rest_url", url_or_preset(&e.rest_url)),
         ("exchange.ws_url", url_or_preset(&e.ws_url)),
@@ -97,24 +97,21 @@ fn shown(s: &Settings) -> Vec<(String, String)> {
         ),
         ("daemon.reconcile_fix", d.reconcile_fix.to_string()),
     ];
-    let mut per_symbol: Vec<(String, String)> = Vec::new();
+    let mut out: Vec<(String, String)> =
+        fixed.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     for (symbol, v) in &s.symbols {
+        let key = |field: &str| format!("symbols.{symbol}.{field}");
         if let Some(l) = v.leverage {
-            per_symbol.push((format!("symbols.{symbol}.leverage"), l.to_string()));
+            out.push((key("leverage"), l.to_string()));
         }
         if let Some(m) = v.margin_type {
-            per_symbol.push((format!("symbols.{symbol}.margin_type"), format!("{m:?}")));
+            out.push((key("margin_type"), format!("{m:?}")));
         }
         if let Some(cap) = v.max_position_usdt {
-            per_symbol.push((
-                format!("symbols.{symbol}.max_position_usdt"),
-                cap.to_string(),
-            ));
+            out.push((key("max_position_usdt"), cap.to_string()));
         }
     }
-    let mut all: Vec<(String, String)> = out.drain(..).map(|(k, v)| (k.to_string(), v)).collect();
-    all.extend(per_symbol);
-    all
+    out
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //! Colours are the Okabe–Ito palette (Okabe & Ito, "Color Universal Design", 2008),
 //! chosen to stay apart under protanopia, deuteranopia and tritanopia: accepted is
 //! bluish green, an unknown outcome black, rejections take vermillion, orange, blue,
-//! reddish purple, sky blue and yellow in the sorted order of their `status/code`; a
-//! 7th to 12th code repeats them with white diagonal hatching, a 13th on with cross
-//! hatching, so even a long storm keeps its codes apart. Breaker periods are a light
+//! reddish purple, sky blue and yellow in the sorted order of their `status/code`; the
+//! 7th to 12th code repeat them with white diagonal hatching, the 13th to 18th with cross
+//! hatching (and so on alternately), so even a long storm keeps its codes apart. Breaker periods are a light
 //! grey band behind the bars; close intents are drawn in black.
 //!
 //! Invariant: the legend sits below the plot, flowing in rows inside the canvas; every
@@ -75,7 +75,7 @@ impl Palette {
         let _ = writeln!(s, "<defs>");
         for i in REJECTED.len()..n {
             let colour = REJECTED[i % REJECTED.len()];
-            let cross = if (i / REJECTED.len()) % 2 == 0 {
+            let cross = if (i / REJECTED.len()).is_multiple_of(2) {
                 r##"<line x1="0" y1="3" x2="6" y2="3" stroke="#ffffff" stroke-width="1.5"/>"##
             } else {
                 ""

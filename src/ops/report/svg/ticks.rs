@@ -113,7 +113,7 @@ pub fn nice_max(max: u64) -> u64 {
 
 /// Count ticks for a scale topped at `top`: 0, the half when whole, and the top.
 pub fn count_ticks(top: u64) -> Vec<u64> {
-    if top >= 2 && top % 2 == 0 {
+    if top >= 2 && top.is_multiple_of(2) {
         vec![0, top / 2, top]
     } else {
         vec![0, top]
