@@ -79,6 +79,7 @@ pub struct ReportArgs {
     /// the incident, the first to the last attempt, in 30 to 120 bars where it can).
     #[arg(long, value_parser = Bucket::parse)]
     pub bucket: Option<Bucket>,
+    /// Output format; `html` is one self-contained file (picture, tables, settings).
     #[arg(long, value_enum, default_value_t = Format::Md)]
     pub format: Format,
     /// Also write an SVG timeline to this file.
