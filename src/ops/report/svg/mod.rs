@@ -103,7 +103,13 @@ impl<'a> Model<'a> {
                 segments,
             });
         }
-        for c in &r.close_intents {
+        // Intents that start after the chart's end are in the tables only.
+        let drawn = || {
+            r.close_intents
+                .iter()
+                .filter(|c| c.fact.created_at < r.span_until)
+        };
+        for c in drawn() {
             if let Some(symbol) = &c.fact.symbol {
                 lanes
                     .entry(symbol.clone())
@@ -113,7 +119,7 @@ impl<'a> Model<'a> {
             }
         }
         let mut lanes: Vec<Lane<'a>> = lanes.into_values().collect();
-        for c in r.close_intents.iter().filter(|c| c.fact.symbol.is_none()) {
+        for c in drawn().filter(|c| c.fact.symbol.is_none()) {
             lanes.iter_mut().for_each(|l| l.intents.push(c));
         }
         let max = r
