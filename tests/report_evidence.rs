@@ -340,6 +340,11 @@ async fn the_svg_is_well_formed_with_a_bar_per_bucket_and_symbol_a_legend_and_th
         2,
         "one lane per symbol"
     );
+    assert_eq!(
+        svg.matches(r#"class="close-intent""#).count(),
+        0,
+        "the close was created after the chart's last bucket: it is in the tables only"
+    );
     assert_eq!(svg.matches(r#"class="breaker-open""#).count(), 1);
     for code in [
         "accepted",
