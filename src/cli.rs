@@ -60,7 +60,7 @@ pub enum Command {
     Preflight(JsonFlag),
     /// Compare the ledger with the exchange; dry-run unless --fix --confirm (never trades).
     Reconcile(crate::ops::reconcile::ReconcileArgs),
-    /// The evidence report: attempts, rejections by code, latency, per minute and symbol.
+    /// The evidence report: attempts, rejections by code, latency, per bucket and symbol.
     Report(crate::ops::report::ReportArgs),
     /// Submit intents to the running daemon, or show one.
     #[command(subcommand)]

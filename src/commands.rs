@@ -166,8 +166,8 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
         Command::Report(args) => {
             let settings = load(&cli, format_override)?;
             let ledger = connect_ledger(&settings).await?;
-            // Breaker-open periods are not persisted yet: the report shades none.
-            let text = crate::ops::report::command(&ledger, args).await?;
+            let about = crate::ops::report::About::new(Some(&settings));
+            let text = crate::ops::report::command(&ledger, args, &about).await?;
             println!("{text}");
             Ok(Outcome::Ok)
         }

@@ -1,10 +1,12 @@
 //! The report's pure core: outcome classification, nearest-rank percentiles, and an
-//! SVG that stays well-formed for an empty window and for codes that need escaping.
+//! SVG that stays well-formed and readable (text inside the canvas and apart) for an
+//! empty window and for a symbol that needs escaping.
 
 mod report_common;
 
 use chrono::{TimeZone, Utc};
 use report_common::assert_well_formed;
+use report_common::picture::assert_readable;
 use sluice::ledger::AttemptFact;
 use sluice::ops::report::{aggregate, figures, outcome, percentile, to_svg, Outcome};
 
@@ -78,7 +80,8 @@ fn an_empty_window_still_renders_a_well_formed_svg_without_bars() {
     );
     let svg = to_svg(&r);
     assert_well_formed(&svg);
-    assert_eq!(svg.matches(r#"class="minute""#).count(), 0);
+    assert_readable(&svg);
+    assert_eq!(svg.matches(r#"class="bucket""#).count(), 0);
     assert_eq!(r.totals.attempts, 0);
 }
 
@@ -96,5 +99,7 @@ fn a_code_with_markup_characters_is_escaped_in_the_svg() {
     );
     let svg = to_svg(&r);
     assert_well_formed(&svg);
-    assert_eq!(svg.matches(r#"class="minute""#).count(), 1);
+    assert_readable(&svg);
+    assert_eq!(svg.matches(r#"class="bucket""#).count(), 1);
+    assert!(svg.contains("A&lt;&amp;&gt;B"), "the symbol is escaped");
 }

@@ -1,6 +1,7 @@
 //! `sluice report` against a real Postgres: a known set of attempts stored through
 //! `Ledger::insert_attempts`, and every count, rate and percentile checked in the
-//! report and its Markdown, CSV, JSON and SVG renderings.
+//! report and its Markdown, CSV, JSON and SVG renderings, in 1-minute buckets
+//! (`--bucket 1m`; the automatic bucket is checked in `report_picture`).
 
 mod ledger_common;
 mod report_common;
@@ -13,7 +14,7 @@ use sluice::domain::{Direction, IntentKind, PositionMode, PositionSide, Side};
 use sluice::exchange::audit::AttemptRecord;
 use sluice::ledger::BreakerTransitionRecord;
 use sluice::ledger::Ledger;
-use sluice::ops::report::{self, BreakerPeriod, EvidenceReport, Format};
+use sluice::ops::report::{self, BreakerPeriod, Bucket, EvidenceReport, Format};
 use sqlx::PgPool;
 
 /// 2025-10-11 21:00:00 UTC, the start of seed 003's incident.
@@ -201,10 +202,11 @@ async fn evidence(ledger: &Ledger) -> EvidenceReport {
             .await
             .unwrap();
     }
-    report::run(
+    report::run_with(
         ledger,
         Some(m0() - Duration::minutes(1)),
         Some(Utc::now() + Duration::hours(1)),
+        Some(Bucket::parse("1m").unwrap()),
     )
     .await
     .unwrap()
@@ -215,11 +217,11 @@ async fn every_count_rate_and_percentile_matches_the_known_attempts(pool: PgPool
     let r = evidence(&Ledger::from_pool(pool)).await;
 
     let rows: Vec<MinuteFigures> = r
-        .minutes
+        .buckets
         .iter()
         .map(|m| {
             let f = &m.figures;
-            let minute = (m.minute - m0()).num_minutes();
+            let minute = (m.start - m0()).num_minutes();
             (
                 minute,
                 m.symbol.as_str(),
@@ -242,7 +244,7 @@ async fn every_count_rate_and_percentile_matches_the_known_attempts(pool: PgPool
             (3, "SOLUSDT", 2, 0, 1, 1, "0.5".into(), 100, 200),
         ]
     );
-    let sol0 = &r.minutes[1].figures;
+    let sol0 = &r.buckets[1].figures;
     let by: Vec<(&str, u64)> = sol0
         .rejected_by
         .iter()
@@ -250,7 +252,7 @@ async fn every_count_rate_and_percentile_matches_the_known_attempts(pool: PgPool
         .collect();
     assert_eq!(by, vec![("400/-2022", 2), ("503/-1008", 1)]);
     assert_eq!(
-        r.minutes[3].figures.rejected_by.keys().collect::<Vec<_>>(),
+        r.buckets[3].figures.rejected_by.keys().collect::<Vec<_>>(),
         vec!["none/-"]
     );
     assert_eq!(
@@ -308,8 +310,8 @@ async fn markdown_csv_and_json_carry_the_same_figures(pool: PgPool) {
     );
     let json: serde_json::Value =
         serde_json::from_str(&report::render(&r, Format::Json).unwrap()).unwrap();
-    assert_eq!(json["minutes"][1]["attempts"], 7);
-    assert_eq!(json["minutes"][1]["rejection_rate"], "0.4286");
+    assert_eq!(json["buckets"][1]["attempts"], 7);
+    assert_eq!(json["buckets"][1]["rejection_rate"], "0.4286");
     assert_eq!(
         json["close_intents"][0]["codes"],
         serde_json::json!([-4118, -2022])
@@ -317,7 +319,9 @@ async fn markdown_csv_and_json_carry_the_same_figures(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn the_svg_is_well_formed_with_a_bar_per_minute_a_legend_and_the_breaker_band(pool: PgPool) {
+async fn the_svg_is_well_formed_with_a_bar_per_bucket_and_symbol_a_legend_and_the_breaker_band(
+    pool: PgPool,
+) {
     let r = evidence(&Ledger::from_pool(pool)).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("timeline.svg");
@@ -327,9 +331,19 @@ async fn the_svg_is_well_formed_with_a_bar_per_minute_a_legend_and_the_breaker_b
     let svg = std::fs::read_to_string(&path).unwrap();
     assert_well_formed(&svg);
     assert_eq!(
-        svg.matches(r#"class="minute""#).count(),
-        3,
-        "minutes 0, 1 and 3"
+        svg.matches(r#"class="bucket""#).count(),
+        4,
+        "SOLUSDT in minutes 0, 1 and 3, BTCUSDT in minute 0"
+    );
+    assert_eq!(
+        svg.matches(r#"class="lane""#).count(),
+        2,
+        "one lane per symbol"
+    );
+    assert_eq!(
+        svg.matches(r#"class="close-intent""#).count(),
+        0,
+        "the close was created after the chart's last bucket: it is in the tables only"
     );
     assert_eq!(svg.matches(r#"class="breaker-open""#).count(), 1);
     for code in [

@@ -1,8 +1,13 @@
-//! Issue #6 item 4: the evidence report of a 2025-10-11 storm, checked against the
-//! simulator's own counts of what it answered. A trader hands this report to an exchange,
-//! so every figure must match what the exchange itself saw.
+//! The evidence report of a 2025-10-11 storm, checked against the simulator's own
+//! counts of what it answered. A trader hands this report to an exchange, so every
+//! figure must match what the exchange itself saw; and its picture must show the
+//! storm second by second, each second's attempts by code, with every text readable.
+//!
+//! With `SLUICE_REPORT_EXAMPLE_DIR` set, the picture is also rendered there as
+//! `report-example.png` (the README's example: `scripts/report-example.sh`).
 
 mod daemon_common;
+mod report_common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -131,15 +136,48 @@ async fn the_storm_report_matches_the_simulators_own_counts(pool: PgPool) {
         unknown_like
     );
     assert!(requests >= order_requests);
-    let minutes: u64 = report.minutes.iter().map(|m| m.figures.attempts).sum();
+    let bucketed: u64 = report.buckets.iter().map(|m| m.figures.attempts).sum();
     assert_eq!(
-        minutes, t.attempts,
-        "the per-minute rows add up to the total"
+        bucketed, t.attempts,
+        "the per-bucket rows add up to the total"
     );
+    assert_storm_picture(&report);
     let intent = report
         .close_intents
         .iter()
         .find(|c| c.fact.intent_id == close)
         .expect("the close intent is in the report");
     assert!(intent.time_to_flat_ms.is_some());
+}
+
+/// The storm's picture: 1-second bars while the storm lasts under two minutes, a bar
+/// per second and symbol with attempts, every rejection code drawn, every text inside
+/// the canvas and apart. Written out for the README when asked.
+fn assert_storm_picture(report: &sluice::ops::report::EvidenceReport) {
+    let t = &report.totals;
+    let span = t.last_sent_at.unwrap() - t.first_sent_at.unwrap();
+    if span < TimeDelta::seconds(119) {
+        assert_eq!(
+            report.bucket.secs(),
+            1,
+            "a storm of seconds is drawn in seconds"
+        );
+    }
+    let svg = sluice::ops::report::to_svg(report);
+    let picture = report_common::picture::assert_readable(&svg);
+    assert_eq!(
+        svg.matches(r#"class="bucket""#).count(),
+        report.buckets.len()
+    );
+    for code in t.rejected_by.keys() {
+        assert!(
+            svg.contains(&format!(r#"data-code="{code}""#)),
+            "{code} drawn"
+        );
+    }
+    if let Ok(dir) = std::env::var("SLUICE_REPORT_EXAMPLE_DIR") {
+        let dir = std::path::Path::new(&dir);
+        let png = report_common::picture::png(&picture);
+        std::fs::write(dir.join("report-example.png"), png).expect("example PNG");
+    }
 }

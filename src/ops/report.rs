@@ -1,15 +1,22 @@
-//! `sluice report [--since T] [--until T] [--format md|csv|json] [--svg FILE]`: the
-//! evidence a trader hands to an exchange (seed 003: 106 minutes of rejected closes).
+//! `sluice report [--since T] [--until T] [--bucket 10s] [--format md|csv|json|html]
+//! [--svg FILE]`: the evidence a trader hands to an exchange (seed 003: 106 minutes of
+//! rejected closes), at the scale of the incident.
 //!
-//! Per minute and per symbol: attempts, accepted, rejected by HTTP status and error
-//! code, rejection rate, unknown outcomes, p50/p99 latency, with the exchange's
-//! timestamps beside the local ones. Per close intent: time to flat, attempts, codes.
+//! Per bucket and symbol: attempts, accepted, rejected by HTTP status and error code,
+//! rejection rate, unknown outcomes, p50/p99 latency, with the exchange's timestamps
+//! beside the local ones. Per close intent: time to flat, attempts, codes. The bucket
+//! follows the incident ([`Bucket`]: seconds for a 20 s storm, minutes for 106 minutes)
+//! and is the same for the tables and the picture ([`to_svg`]); `--format html` puts
+//! everything, picture included, into one file for a support ticket ([`to_html`]).
 //!
 //! Invariants: the ledger returns facts ([`crate::ledger::evidence`]); every figure is
 //! computed here by pure functions ([`aggregate`]), so a test can check each count.
-//! Percentiles use the nearest-rank method (always an observed latency). Rates are
-//! `Decimal` rounded to 4 places; no float anywhere.
+//! Timestamps are shown as stored (milliseconds, UTC), the exchange's beside sluice's.
 
+mod about;
+mod aggregate;
+mod bucket;
+mod html;
 mod periods;
 mod render;
 mod svg;
@@ -18,16 +25,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::exchange::audit::AttemptOutcome;
 use crate::ledger::{AttemptFact, CloseIntentFact, Ledger};
 
+pub use about::About;
+pub use aggregate::{aggregate, aggregate_with, figures, outcome, percentile, Outcome};
+pub use bucket::{Bucket, MAX_AUTO_BARS, MAX_BARS};
+pub use html::to_html;
 pub use periods::open_periods;
 pub use render::{to_csv, to_markdown};
-pub use svg::to_svg;
+pub use svg::{to_svg, xml_escape, FONT_FAMILY};
 
 /// Output format of `sluice report`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -37,6 +47,8 @@ pub enum Format {
     Md,
     Csv,
     Json,
+    /// One self-contained HTML file: summary, picture, tables, settings.
+    Html,
 }
 
 /// A period during which the router's circuit breaker was open (opens refused), from
@@ -63,6 +75,11 @@ pub struct ReportArgs {
     /// End of the window (exclusive), RFC 3339 (default: now).
     #[arg(long, value_parser = parse_time)]
     pub until: Option<DateTime<Utc>>,
+    /// Length of one bar and one table row: `10s`, `5m`, `1h`, `1d` (default: fitted to
+    /// the incident, the first to the last attempt, in 30 to 120 bars where it can).
+    #[arg(long, value_parser = Bucket::parse)]
+    pub bucket: Option<Bucket>,
+    /// Output format; `html` is one self-contained file (picture, tables, settings).
     #[arg(long, value_enum, default_value_t = Format::Md)]
     pub format: Format,
     /// Also write an SVG timeline to this file.
@@ -77,33 +94,7 @@ pub fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("`{raw}` is not an RFC 3339 time like 2025-10-11T21:00:00Z: {e}"))
 }
 
-/// How one attempt ended.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Outcome {
-    Accepted,
-    /// Certainly not executed; the key is `status/code` (`400/-2022`, `503/-`, `none/-`).
-    Rejected(String),
-    /// May or may not have executed (503 "Unknown error", timeout after send...).
-    Unknown,
-}
-
-/// Classify one attempt. The adapter's class decides "unknown"; a response without
-/// one, or no response at all without a class, is also unknown (never counted as
-/// accepted or rejected on a guess).
-pub fn outcome(a: &AttemptFact) -> Outcome {
-    let status = a.http_status.and_then(|s| u16::try_from(s).ok());
-    match AttemptOutcome::of(status, a.error_code, a.error_class.as_deref()) {
-        AttemptOutcome::Accepted => Outcome::Accepted,
-        AttemptOutcome::Unknown => Outcome::Unknown,
-        AttemptOutcome::Rejected => Outcome::Rejected(format!(
-            "{}/{}",
-            a.http_status.map_or("none".to_string(), |s| s.to_string()),
-            a.error_code.map_or("-".to_string(), |c| c.to_string())
-        )),
-    }
-}
-
-/// The figures of one group of attempts (a minute and symbol, or the whole window).
+/// The figures of one group of attempts (a bucket and symbol, or the whole window).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figures {
     pub attempts: u64,
@@ -122,10 +113,11 @@ pub struct Figures {
     pub last_exchange_time: Option<DateTime<Utc>>,
 }
 
+/// One bucket and symbol.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MinuteRow {
-    /// Local minute the attempts were sent in (UTC).
-    pub minute: DateTime<Utc>,
+pub struct BucketRow {
+    /// Start of the bucket (UTC) the attempts were sent in, by sluice's clock.
+    pub start: DateTime<Utc>,
     pub symbol: String,
     #[serde(flatten)]
     pub figures: Figures,
@@ -143,8 +135,15 @@ pub struct CloseIntentRow {
 pub struct EvidenceReport {
     pub since: DateTime<Utc>,
     pub until: DateTime<Utc>,
+    /// The length of every bucket below and of every bar in the picture.
+    pub bucket: Bucket,
+    /// The picture's time axis, bucket-aligned: from the start of the first attempt's
+    /// bucket to the end of the last one's (the window itself when it holds none).
+    pub span_from: DateTime<Utc>,
+    pub span_until: DateTime<Utc>,
     pub totals: Figures,
-    pub minutes: Vec<MinuteRow>,
+    /// Buckets with at least one attempt, by start then symbol.
+    pub buckets: Vec<BucketRow>,
     pub close_intents: Vec<CloseIntentRow>,
     pub breaker_open: Vec<BreakerPeriod>,
     /// Set when the window starts before Binance's userTrades retention (3 months,
@@ -152,6 +151,10 @@ pub struct EvidenceReport {
     /// against the exchange, the ledger is their only record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger_only_before: Option<DateTime<Utc>>,
+    /// The window's attempts, for the HTML report's per-attempt table (not in the JSON:
+    /// the buckets carry the figures).
+    #[serde(skip)]
+    pub attempts: Vec<AttemptFact>,
 }
 
 /// How far back Binance's userTrades reaches (the 89 days sluice's queries stay within).
@@ -159,104 +162,22 @@ pub fn exchange_history_start(now: DateTime<Utc>) -> DateTime<Utc> {
     now - TimeDelta::days(crate::exchange::binance::rest::history::RETAINED_DAYS)
 }
 
-/// Nearest-rank percentile of sorted values: the smallest value with at least `p`% of
-/// the values at or below it. 0 for no values.
-pub fn percentile(sorted: &[i64], p: u32) -> i64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let n = sorted.len();
-    let rank = (p as usize * n).div_ceil(100).clamp(1, n);
-    sorted[rank - 1]
-}
-
-/// The figures of `attempts` (any order).
-pub fn figures(attempts: &[&AttemptFact]) -> Figures {
-    let mut f = Figures::default();
-    let mut latencies: Vec<i64> = Vec::with_capacity(attempts.len());
-    for a in attempts {
-        f.attempts += 1;
-        latencies.push(a.latency_ms);
-        match outcome(a) {
-            Outcome::Accepted => f.accepted += 1,
-            Outcome::Unknown => f.unknown += 1,
-            Outcome::Rejected(key) => {
-                f.rejected += 1;
-                *f.rejected_by.entry(key).or_default() += 1;
-            }
-        }
-    }
-    latencies.sort_unstable();
-    f.p50_ms = percentile(&latencies, 50);
-    f.p99_ms = percentile(&latencies, 99);
-    if f.attempts > 0 {
-        f.rejection_rate = (Decimal::from(f.rejected) / Decimal::from(f.attempts))
-            .round_dp(4)
-            .normalize();
-    }
-    f.first_sent_at = attempts.iter().map(|a| a.sent_at).min();
-    f.last_sent_at = attempts.iter().map(|a| a.sent_at).max();
-    f.first_exchange_time = attempts.iter().filter_map(|a| a.exchange_time).min();
-    f.last_exchange_time = attempts.iter().filter_map(|a| a.exchange_time).max();
-    f
-}
-
-/// The minute `t` falls in.
-pub fn minute_of(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.duration_trunc(TimeDelta::minutes(1)).unwrap_or(t)
-}
-
-/// Build the report from the ledger's facts. Pure.
-pub fn aggregate(
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-    attempts: &[AttemptFact],
-    intents: Vec<CloseIntentFact>,
-    breaker_open: Vec<BreakerPeriod>,
-) -> EvidenceReport {
-    let mut groups: BTreeMap<(DateTime<Utc>, String), Vec<&AttemptFact>> = BTreeMap::new();
-    for a in attempts {
-        let symbol = a.symbol.clone().unwrap_or_else(|| "-".to_string());
-        groups
-            .entry((minute_of(a.sent_at), symbol))
-            .or_default()
-            .push(a);
-    }
-    let minutes = groups
-        .into_iter()
-        .map(|((minute, symbol), group)| MinuteRow {
-            minute,
-            symbol,
-            figures: figures(&group),
-        })
-        .collect();
-    let all: Vec<&AttemptFact> = attempts.iter().collect();
-    let close_intents = intents
-        .into_iter()
-        .map(|fact| CloseIntentRow {
-            time_to_flat_ms: fact
-                .flat_at
-                .map(|flat| (flat - fact.created_at).num_milliseconds()),
-            fact,
-        })
-        .collect();
-    EvidenceReport {
-        since,
-        until,
-        totals: figures(&all),
-        minutes,
-        close_intents,
-        breaker_open,
-        ledger_only_before: None,
-    }
-}
-
 /// Read the window's evidence (attempts, close intents, breaker transitions) from the
-/// ledger and aggregate it.
+/// ledger and aggregate it in buckets fitted to the incident.
 pub async fn run(
     ledger: &Ledger,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
+) -> anyhow::Result<EvidenceReport> {
+    run_with(ledger, since, until, None).await
+}
+
+/// [`run`] with an explicit bucket (`--bucket`); None fits it to the incident.
+pub async fn run_with(
+    ledger: &Ledger,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    bucket: Option<Bucket>,
 ) -> anyhow::Result<EvidenceReport> {
     let until = until.unwrap_or_else(Utc::now);
     let since = since.unwrap_or(until - TimeDelta::hours(24));
@@ -276,7 +197,8 @@ pub async fn run(
         .await
         .context("failed to read circuit-breaker transitions")?;
     let breaker_open = open_periods(&transitions);
-    let mut report = aggregate(since, until, &attempts, intents, breaker_open);
+    let mut report = aggregate_with(bucket, since, until, &attempts, intents, breaker_open)
+        .map_err(anyhow::Error::msg)?;
     let history_start = exchange_history_start(Utc::now());
     if since < history_start {
         report.ledger_only_before = Some(history_start);
@@ -284,24 +206,35 @@ pub async fn run(
     Ok(report)
 }
 
-/// The whole command for the CLI: read, aggregate, render in `args.format`, and
-/// write the SVG when asked.
-pub async fn command(ledger: &Ledger, args: &ReportArgs) -> anyhow::Result<String> {
-    let report = run(ledger, args.since, args.until).await?;
+/// The whole command for the CLI: read, aggregate, render in `args.format` (the HTML
+/// carries `about`: version and redacted settings), and write the SVG when asked.
+/// Nothing is written when the window or the bucket is refused.
+pub async fn command(ledger: &Ledger, args: &ReportArgs, about: &About) -> anyhow::Result<String> {
+    let report = run_with(ledger, args.since, args.until, args.bucket).await?;
     if let Some(path) = &args.svg {
         write_svg(&report, path)?;
     }
-    render(&report, args.format)
+    render_with(&report, args.format, about)
 }
 
-/// The report in `format`.
+/// The report in `format`; an HTML report says which sluice made it, without settings.
 pub fn render(report: &EvidenceReport, format: Format) -> anyhow::Result<String> {
+    render_with(report, format, &About::new(None))
+}
+
+/// The report in `format`, the HTML one with `about`.
+pub fn render_with(
+    report: &EvidenceReport,
+    format: Format,
+    about: &About,
+) -> anyhow::Result<String> {
     Ok(match format {
         Format::Md => to_markdown(report),
         Format::Csv => to_csv(report),
         Format::Json => {
             serde_json::to_string_pretty(report).context("failed to encode the report")?
         }
+        Format::Html => to_html(report, about),
     })
 }
 

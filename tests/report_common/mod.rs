@@ -1,5 +1,8 @@
-//! Shared by the report tests: an XML well-formedness check for the SVG.
+//! Shared by the report tests: an XML well-formedness check for the SVG, and the
+//! picture's layout as a renderer sees it ([`picture`]).
 #![allow(dead_code)]
+
+pub mod picture;
 
 /// A small XML well-formedness check: tags nest and close, attributes are quoted,
 /// `&` only starts an entity, one root element.
@@ -49,5 +52,31 @@ fn assert_text(text: &str) {
             ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"].contains(&entity),
             "bad entity {entity}"
         );
+    }
+}
+
+/// An accepted order attempt on `symbol` sent at `at`, as the adapter's audit writes it.
+pub fn accepted_attempt(
+    at: chrono::DateTime<chrono::Utc>,
+    symbol: &str,
+) -> sluice::exchange::audit::AttemptRecord {
+    sluice::exchange::audit::AttemptRecord {
+        venue: "binance-usdm".into(),
+        sent_at: at,
+        exchange_time: Some(at + chrono::Duration::milliseconds(3)),
+        method: "POST".into(),
+        endpoint: "/fapi/v1/order".into(),
+        params: format!("symbol={symbol}"),
+        is_order: true,
+        symbol: Some(symbol.into()),
+        client_order_id: None,
+        http_status: Some(200),
+        error_code: None,
+        error_msg: None,
+        error_class: None,
+        latency_ms: 6,
+        used_weight_1m: None,
+        order_count_10s: None,
+        order_count_1m: None,
     }
 }

@@ -1,15 +1,17 @@
 //! Text renderings of the evidence report: Markdown (for a ticket to the exchange)
-//! and CSV (for a spreadsheet). Pure string building; times are RFC 3339 UTC with
-//! milliseconds, local and exchange side by side.
+//! and CSV (for a spreadsheet), in the report's buckets (the picture's). Pure string
+//! building; times are RFC 3339 UTC with milliseconds, local and exchange side by side.
+//! The cells are shared with the HTML report ([`bucket_cells`], [`intent_cells`]).
 
 use std::fmt::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 
-use super::{CloseIntentRow, EvidenceReport, Figures, MinuteRow};
+use super::{BucketRow, CloseIntentRow, EvidenceReport, Figures};
 
-fn time(t: Option<DateTime<Utc>>) -> String {
+/// RFC 3339, UTC, milliseconds; `-` for none.
+pub fn time(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(
         || "-".to_string(),
         |t| t.to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -17,7 +19,7 @@ fn time(t: Option<DateTime<Utc>>) -> String {
 }
 
 /// `400/-2022:3 503/-1008:1`
-fn codes(f: &Figures) -> String {
+pub fn codes(f: &Figures) -> String {
     let parts: Vec<String> = f
         .rejected_by
         .iter()
@@ -30,7 +32,7 @@ fn codes(f: &Figures) -> String {
     }
 }
 
-fn percent(rate: Decimal) -> String {
+pub fn percent(rate: Decimal) -> String {
     format!("{}%", (rate * Decimal::ONE_HUNDRED).round_dp(2).normalize())
 }
 
@@ -46,8 +48,8 @@ fn ms(v: Option<i64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| v.to_string())
 }
 
-const MINUTE_COLUMNS: [&str; 14] = [
-    "minute",
+pub const BUCKET_COLUMNS: [&str; 14] = [
+    "bucket_start",
     "symbol",
     "attempts",
     "accepted",
@@ -63,7 +65,7 @@ const MINUTE_COLUMNS: [&str; 14] = [
     "last_exchange_time",
 ];
 
-const INTENT_COLUMNS: [&str; 10] = [
+pub const INTENT_COLUMNS: [&str; 10] = [
     "intent_id",
     "kind",
     "symbol",
@@ -76,11 +78,11 @@ const INTENT_COLUMNS: [&str; 10] = [
     "codes",
 ];
 
-/// One minute row's cells, in `MINUTE_COLUMNS` order; `rate` formats the rejection rate.
-fn minute_cells(m: &MinuteRow, rate: fn(Decimal) -> String) -> Vec<String> {
+/// One bucket row's cells, in `BUCKET_COLUMNS` order; `rate` formats the rejection rate.
+pub fn bucket_cells(m: &BucketRow, rate: fn(Decimal) -> String) -> Vec<String> {
     let f = &m.figures;
     vec![
-        time(Some(m.minute)),
+        time(Some(m.start)),
         m.symbol.clone(),
         f.attempts.to_string(),
         f.accepted.to_string(),
@@ -98,7 +100,7 @@ fn minute_cells(m: &MinuteRow, rate: fn(Decimal) -> String) -> Vec<String> {
 }
 
 /// One close intent's cells, in `INTENT_COLUMNS` order.
-fn intent_cells(c: &CloseIntentRow) -> Vec<String> {
+pub fn intent_cells(c: &CloseIntentRow) -> Vec<String> {
     let f = &c.fact;
     vec![
         f.intent_id.to_string(),
@@ -122,7 +124,7 @@ fn md_table(s: &mut String, columns: &[&str], rows: impl Iterator<Item = Vec<Str
     }
 }
 
-/// Markdown: a summary, the per-minute table (times local = when sluice sent, exchange
+/// Markdown: a summary, the per-bucket table (times local = when sluice sent, exchange
 /// = what the exchange stamped), the close intents, and the breaker's open periods.
 pub fn to_markdown(r: &EvidenceReport) -> String {
     let mut s = String::new();
@@ -134,6 +136,7 @@ pub fn to_markdown(r: &EvidenceReport) -> String {
         time(Some(r.since)),
         time(Some(r.until))
     );
+    let _ = writeln!(s, "{}\n", span_sentence(r));
     if let Some(before) = r.ledger_only_before {
         let _ = writeln!(
             s,
@@ -155,11 +158,11 @@ pub fn to_markdown(r: &EvidenceReport) -> String {
         t.p99_ms,
         codes(t)
     );
-    let _ = writeln!(s, "## Per minute and symbol\n");
+    let _ = writeln!(s, "## Per {} bucket and symbol\n", r.bucket.adjective());
     md_table(
         &mut s,
-        &MINUTE_COLUMNS,
-        r.minutes.iter().map(|m| minute_cells(m, percent)),
+        &BUCKET_COLUMNS,
+        r.buckets.iter().map(|m| bucket_cells(m, percent)),
     );
     let _ = writeln!(s, "\n## Close intents\n");
     md_table(
@@ -201,13 +204,17 @@ fn csv_line(s: &mut String, fields: &[String]) {
     let _ = writeln!(s, "{}", line.join(","));
 }
 
-/// CSV: the per-minute table, a blank line, then the close-intent table; each with
-/// its own header row.
+/// CSV: the per-bucket table (its last column the bucket length, `10s`), a blank
+/// line, then the close-intent table; each with its own header row.
 pub fn to_csv(r: &EvidenceReport) -> String {
     let mut s = String::new();
-    csv_line(&mut s, &MINUTE_COLUMNS.map(String::from));
-    for m in &r.minutes {
-        csv_line(&mut s, &minute_cells(m, |rate| rate.to_string()));
+    let mut header: Vec<String> = BUCKET_COLUMNS.map(String::from).to_vec();
+    header.push("bucket".into());
+    csv_line(&mut s, &header);
+    for m in &r.buckets {
+        let mut cells = bucket_cells(m, |rate| rate.to_string());
+        cells.push(r.bucket.to_string());
+        csv_line(&mut s, &cells);
     }
     s.push('\n');
     csv_line(&mut s, &INTENT_COLUMNS.map(String::from));
@@ -215,4 +222,21 @@ pub fn to_csv(r: &EvidenceReport) -> String {
         csv_line(&mut s, &intent_cells(c));
     }
     s
+}
+
+/// `Buckets of 1 second; the attempts span 2025-10-11T21:00:01.000Z to … (20 buckets).`
+pub fn span_sentence(r: &EvidenceReport) -> String {
+    let bars = (r.span_until - r.span_from).num_seconds() / r.bucket.secs();
+    let what = if r.totals.attempts == 0 {
+        "no order attempts; the buckets cover the window"
+    } else {
+        "buckets from the first to the last attempt"
+    };
+    format!(
+        "Buckets of {} (`--bucket {}`): {bars} {what}, {} to {}.",
+        r.bucket.noun(),
+        r.bucket,
+        time(Some(r.span_from)),
+        time(Some(r.span_until))
+    )
 }
