@@ -25,6 +25,7 @@ mod fills;
 pub mod halt;
 pub mod ids;
 mod intent_checks;
+pub mod intent_audit;
 pub mod intent_control;
 mod intents;
 pub mod leader;
