@@ -6,6 +6,9 @@
 pub mod account;
 pub mod demo;
 pub mod doctor;
+mod doctor_intents;
+pub mod smoke;
+mod smoke_report;
 pub mod exchange_info;
 pub mod preflight;
 pub mod reconcile;
