@@ -166,8 +166,7 @@ pub fn record_intent_finished(intent: &IntentRow) {
     let took = (intent.updated_at - intent.created_at)
         .to_std()
         .unwrap_or_default();
-    metrics::counter!(INTENTS_FINISHED_TOTAL, "kind" => kind, "state" => outcome)
-        .increment(1);
+    metrics::counter!(INTENTS_FINISHED_TOTAL, "kind" => kind, "state" => outcome).increment(1);
     metrics::histogram!(INTENT_DURATION_SECONDS, "kind" => kind).record(took.as_secs_f64());
 }
 

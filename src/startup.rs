@@ -216,7 +216,11 @@ impl Application {
             crate::systemd::watchdog_timing(self.settings.daemon.watchdog_interval_ms)
         {
             let readiness = self.readiness.clone();
-            tokio::spawn(crate::systemd::run_watchdog(timing, readiness, inner.clone()));
+            tokio::spawn(crate::systemd::run_watchdog(
+                timing,
+                readiness,
+                inner.clone(),
+            ));
         }
         // READY=1 once the API serves: a standby may wait for hours and must not fail
         // systemd's start timeout; `/readyz` says whether it trades.

@@ -57,7 +57,11 @@ pub fn watchdog_timing(configured_ms: u64) -> Option<WatchdogTiming> {
 
 /// Pet the watchdog until shutdown, unless the executor is stuck. If the runtime
 /// stalls the pets stop too: either way systemd restarts the service.
-pub async fn run_watchdog(timing: WatchdogTiming, readiness: Arc<Readiness>, mut shutdown: Shutdown) {
+pub async fn run_watchdog(
+    timing: WatchdogTiming,
+    readiness: Arc<Readiness>,
+    mut shutdown: Shutdown,
+) {
     let mut tick = tokio::time::interval(timing.interval);
     let mut withheld = false;
     loop {
@@ -65,7 +69,10 @@ pub async fn run_watchdog(timing: WatchdogTiming, readiness: Arc<Readiness>, mut
             _ = shutdown.recv() => return,
             _ = tick.tick() => {}
         }
-        match readiness.executor_busy_for().filter(|b| *b > timing.stuck_after) {
+        match readiness
+            .executor_busy_for()
+            .filter(|b| *b > timing.stuck_after)
+        {
             Some(busy) => {
                 let why = format!(
                     "executor stuck on one piece of work for {} s: watchdog withheld",

@@ -61,7 +61,9 @@ async fn an_open_by_notional_whose_dust_is_below_min_qty_ends_done_not_failed(po
     let d = start(pool, scenario("", ""), fast_config()).await;
 
     // Act: 150 USDT is 0.0023077 BTC; 0.002 can be sent, the 0.000307 rest never can.
-    let id = d.submit(open_notional("BTCUSDT", dec!(150), "notional-150")).await;
+    let id = d
+        .submit(open_notional("BTCUSDT", dec!(150), "notional-150"))
+        .await;
     let row = d.until_terminal(id, Duration::from_secs(30)).await;
 
     // Assert: done (the notional floored to the step), 0.002 bought, nothing short.
@@ -192,9 +194,15 @@ async fn the_api_refuses_a_close_or_reduce_below_min_qty_or_off_the_step_naming_
     // Assert: 422 naming quantity with the filter's numbers; nothing stored for them.
     assert_eq!((below, off), (422, 422), "{below_body} {off_body}");
     assert_eq!(below_body["error"]["field"], "quantity");
-    assert!(below_body["error"]["reason"].as_str().unwrap_or("").contains("minQty 1"));
+    assert!(below_body["error"]["reason"]
+        .as_str()
+        .unwrap_or("")
+        .contains("minQty 1"));
     assert_eq!(off_body["error"]["field"], "quantity");
-    assert!(off_body["error"]["reason"].as_str().unwrap_or("").contains("stepSize 0.01"));
+    assert!(off_body["error"]["reason"]
+        .as_str()
+        .unwrap_or("")
+        .contains("stepSize 0.01"));
     assert_eq!(fine, 202);
     let stored = d.ledger.recent_intents(10).await.unwrap();
     assert_eq!(stored.len(), 1, "only the sendable reduce is stored");
@@ -219,10 +227,17 @@ async fn the_api_refuses_an_open_too_small_for_one_order_naming_its_size_field(p
     let (off_step, sb) = post(&base, open(("quantity", "0.0025"), "o3")).await;
 
     // Assert.
-    assert_eq!((by_notional, by_qty, off_step), (422, 422, 422), "{nb} {qb} {sb}");
+    assert_eq!(
+        (by_notional, by_qty, off_step),
+        (422, 422, 422),
+        "{nb} {qb} {sb}"
+    );
     assert_eq!(nb["error"]["field"], "notional_usdt");
     assert_eq!(qb["error"]["field"], "quantity");
-    assert!(qb["error"]["reason"].as_str().unwrap_or("").contains("MIN_NOTIONAL"));
+    assert!(qb["error"]["reason"]
+        .as_str()
+        .unwrap_or("")
+        .contains("MIN_NOTIONAL"));
     assert_eq!(sb["error"]["field"], "quantity");
     assert!(d.ledger.recent_intents(10).await.unwrap().is_empty());
     d.stop().await;

@@ -363,11 +363,24 @@ async fn intents_whose_state_disagrees_with_their_fills_are_flagged(pool: PgPool
     ] {
         ledger.set_intent_state(id, to, "test").await.unwrap();
     }
-    let mut tiny = close_intent("r", IntentKind::Reduce, position.unwrap(), PositionMode::OneWay);
+    let mut tiny = close_intent(
+        "r",
+        IntentKind::Reduce,
+        position.unwrap(),
+        PositionMode::OneWay,
+    );
     tiny.quantity = Some(qty(dec!(0.0005)));
-    let reduce = ledger.create_intent(&tiny, usdt(dec!(0))).await.unwrap().intent;
+    let reduce = ledger
+        .create_intent(&tiny, usdt(dec!(0)))
+        .await
+        .unwrap()
+        .intent;
     ledger
-        .set_intent_state(reduce.id, sluice::domain::IntentState::Done, "nothing left to close")
+        .set_intent_state(
+            reduce.id,
+            sluice::domain::IntentState::Done,
+            "nothing left to close",
+        )
         .await
         .unwrap();
 

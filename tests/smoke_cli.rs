@@ -40,9 +40,7 @@ async fn sim_account(sim: &sluice::sim::SimHandle) -> Value {
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn smoke_opens_and_closes_the_smallest_position_and_exits_0_with_the_evidence(
-    pool: PgPool,
-) {
+async fn smoke_opens_and_closes_the_smallest_position_and_exits_0_with_the_evidence(pool: PgPool) {
     // Arrange: a healthy demo account; BTCUSDT at 65,000 needs 0.002 (MIN_NOTIONAL 100).
     let sim = start(scenario("", "")).await;
 
@@ -57,16 +55,37 @@ async fn smoke_opens_and_closes_the_smallest_position_and_exits_0_with_the_evide
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for step in ["preflight", "leader_lock", "flat_before", "size", "open", "close", "flat_after", "ledger_exchange", "doctor"] {
+    for step in [
+        "preflight",
+        "leader_lock",
+        "flat_before",
+        "size",
+        "open",
+        "close",
+        "flat_after",
+        "ledger_exchange",
+        "doctor",
+    ] {
         assert!(
-            stdout.lines().any(|l| l.starts_with("pass") && l.contains(step)),
+            stdout
+                .lines()
+                .any(|l| l.starts_with("pass") && l.contains(step)),
             "step {step} passed in\n{stdout}"
         );
     }
     assert!(stdout.contains("0.002 BTCUSDT at mark"), "{stdout}");
-    assert!(stdout.contains("position before: exchange 0 ledger 0"), "{stdout}");
-    assert!(stdout.contains("position after: exchange 0 ledger 0"), "{stdout}");
-    assert!(stdout.trim_end().ends_with("smoke PASSED on BTCUSDT"), "{stdout}");
+    assert!(
+        stdout.contains("position before: exchange 0 ledger 0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("position after: exchange 0 ledger 0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("smoke PASSED on BTCUSDT"),
+        "{stdout}"
+    );
     // The exchange saw exactly a BUY 0.002 and a reduce-only SELL 0.002, both filled,
     // and holds nothing now.
     let account = sim_account(&sim).await;
@@ -112,7 +131,12 @@ async fn smoke_sends_nothing_and_exits_1_when_the_symbol_is_not_flat(pool: PgPoo
     let out = smoke(&pool, &sim, &["--symbol", "SOLUSDT", "--json"]).await;
 
     // Assert: exit 1, the failed step says why, and no order reached the exchange.
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     let failed: Vec<&Value> = report["steps"]
         .as_array()
@@ -122,7 +146,10 @@ async fn smoke_sends_nothing_and_exits_1_when_the_symbol_is_not_flat(pool: PgPoo
         .collect();
     assert_eq!(failed.len(), 1, "{report}");
     assert_eq!(failed[0]["name"], "flat_before");
-    assert!(failed[0]["detail"].as_str().unwrap_or("").contains("exchange -10"));
+    assert!(failed[0]["detail"]
+        .as_str()
+        .unwrap_or("")
+        .contains("exchange -10"));
     let account = sim_account(&sim).await;
     assert!(account["orders"].as_array().is_none_or(|o| o.is_empty()));
 }

@@ -38,8 +38,9 @@ pub(super) async fn check_open(
         (None, None) => return Ok(()),
     };
     match size {
-        OpenSize::Quantity(q) => sizing::check_open(&rules, q, mark)
-            .map_err(|e| ApiError::invalid("quantity", e.0)),
+        OpenSize::Quantity(q) => {
+            sizing::check_open(&rules, q, mark).map_err(|e| ApiError::invalid("quantity", e.0))
+        }
         OpenSize::Notional(n) => sizing::open_of_notional(&rules, n.get(), mark)
             .map(|_| ())
             .map_err(|e| ApiError::invalid("notional_usdt", e.0)),

@@ -17,8 +17,8 @@ use serde::Serialize;
 
 use crate::domain::{Direction, PositionSide, Qty, Usdt};
 use crate::ledger::{
-    two_decimals, AdjustmentId, IntentId, Budget, ExchangePositionRow, Ledger, Origin, PositionAudit,
-    PositionCorrection, PositionId, PositionRow, PositionStatus,
+    two_decimals, AdjustmentId, Budget, ExchangePositionRow, IntentId, Ledger, Origin,
+    PositionAudit, PositionCorrection, PositionId, PositionRow, PositionStatus,
 };
 
 /// How close (in time) a phantom's opening is to the close it mirrors (seed 002: < 3 s).
@@ -200,7 +200,7 @@ pub fn diagnose(
     findings.extend(drift(audits, exchange));
     if budget.available.get() < Decimal::ZERO {
         findings.push(Finding {
- intents: Vec::new(),
+            intents: Vec::new(),
             class: FindingClass::NegativeBudget,
             positions: audits
                 .iter()
@@ -276,7 +276,7 @@ fn created_by_close(audits: &[PositionAudit], found: &[Finding]) -> Vec<Finding>
         })
         .filter(|a| !already_flagged(found, a.position.id))
         .map(|a| Finding {
- intents: Vec::new(),
+            intents: Vec::new(),
             class: FindingClass::CreatedByCloseFill,
             positions: vec![a.position.id],
             detail: format!(
@@ -307,7 +307,7 @@ fn fills_mismatches(audits: &[PositionAudit], found: &[Finding]) -> Vec<Finding>
                     close: expected.is_zero(),
                 });
             Finding {
- intents: Vec::new(),
+                intents: Vec::new(),
                 class: FindingClass::FillsMismatch,
                 positions: vec![a.position.id],
                 detail: format!(
@@ -359,7 +359,7 @@ fn drift(audits: &[PositionAudit], exchange: &[ExchangePositionRow]) -> Vec<Find
                 PositionSide::Short => -e.amount.abs(),
             };
             (ours != theirs).then(|| Finding {
- intents: Vec::new(),
+                intents: Vec::new(),
                 class: FindingClass::ExchangeDrift,
                 positions: ids,
                 detail: format!(

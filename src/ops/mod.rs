@@ -1,5 +1,6 @@
 //! Operator commands, one file each: `account` and `exchange_info` (read-only exchange
-//! views), `preflight`, `reconcile`, `doctor`, `report` and `demo` (the demo history).
+//! views), `preflight`, `reconcile`, `doctor` (with `doctor_intents`), `report`, `demo` (the demo
+//! history) and `smoke` (open and close the smallest position through the real executor).
 //! Each returns a report that renders as a table or JSON; the CLI and API share them.
 //! (Halt, resume and flatten are control-API writes: `api::control`.)
 
@@ -7,9 +8,9 @@ pub mod account;
 pub mod demo;
 pub mod doctor;
 mod doctor_intents;
-pub mod smoke;
-mod smoke_report;
 pub mod exchange_info;
 pub mod preflight;
 pub mod reconcile;
 pub mod report;
+pub mod smoke;
+mod smoke_report;

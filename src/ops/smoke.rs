@@ -66,7 +66,10 @@ pub async fn run(settings: &Settings, opts: &SmokeOptions) -> anyhow::Result<Smo
     let ledger = Ledger::connect(settings.database_url()?)
         .await
         .context("failed to connect to the ledger database")?;
-    ledger.migrate().await.context("failed to apply migrations")?;
+    ledger
+        .migrate()
+        .await
+        .context("failed to apply migrations")?;
     let mut lock = ledger
         .lock_session(&LockSessionOptions {
             venue: VENUE.to_string(),
@@ -87,7 +90,11 @@ pub async fn run(settings: &Settings, opts: &SmokeOptions) -> anyhow::Result<Smo
         );
         return Ok(report);
     }
-    report.step("leader_lock", true, "held: no daemon trades this ledger meanwhile");
+    report.step(
+        "leader_lock",
+        true,
+        "held: no daemon trades this ledger meanwhile",
+    );
     let trading = crate::startup::connect_exchange(settings)
         .await?
         .context("smoke trades: exchange.api_key and exchange.api_secret are required")?;
@@ -220,7 +227,11 @@ async fn smallest(
 ) -> anyhow::Result<Option<Qty>> {
     let rules = ex.symbol_rules().await?;
     let Some(rules) = rules.into_iter().find(|r| &r.symbol == symbol) else {
-        report.step("size", false, format!("{symbol} is not listed by the exchange"));
+        report.step(
+            "size",
+            false,
+            format!("{symbol} is not listed by the exchange"),
+        );
         return Ok(None);
     };
     let mark = ex.mark_price(symbol).await?.mark_price;
@@ -271,10 +282,16 @@ async fn close_what_is_open(
             idempotency_key: format!("smoke-close-{}", uuid::Uuid::new_v4()),
             reason: "sluice smoke".to_string(),
         };
-        let created = ledger.create_intent(&close, Usdt::new(Decimal::ZERO)).await?;
+        let created = ledger
+            .create_intent(&close, Usdt::new(Decimal::ZERO))
+            .await?;
         s.executor.poke();
         let row = until_terminal(ledger, created.intent.id, opts.timeout).await?;
-        report.step("close", row.outcome() == Some("done"), describe(&row, p.quantity));
+        report.step(
+            "close",
+            row.outcome() == Some("done"),
+            describe(&row, p.quantity),
+        );
         closed.push(("close", row.id));
     }
     Ok(closed)
@@ -353,13 +370,21 @@ async fn verify(
 ) -> anyhow::Result<()> {
     let after = snapshot(ledger, s.exchange.as_ref(), symbol).await?;
     let flat = after.exchange.is_zero() && after.ledger.is_zero();
-    let detail = format!("{symbol}: exchange {} ledger {}", after.exchange, after.ledger);
+    let detail = format!(
+        "{symbol}: exchange {} ledger {}",
+        after.exchange, after.ledger
+    );
     report.after = Some(after);
     report.step("flat_after", flat, detail);
     let is_sluice = |id: &str| crate::router::SluiceOrderId::parse(id).is_ok();
     let rec =
         super::reconcile::run(ledger, s.exchange.as_ref(), Default::default(), &is_sluice).await?;
-    let diffs: Vec<String> = rec.remaining.iter().take(3).map(|d| format!("{d:?}")).collect();
+    let diffs: Vec<String> = rec
+        .remaining
+        .iter()
+        .take(3)
+        .map(|d| format!("{d:?}"))
+        .collect();
     let detail = match rec.remaining.len() {
         0 => "reconcile: no difference".to_string(),
         n => format!("reconcile: {n} difference(s): {}", diffs.join("; ")),

@@ -155,7 +155,10 @@ mod tests {
         let below = check_reduce(&sol, q("0.005")).unwrap_err();
         assert!(below.0.contains("minQty 1"), "{below}");
         let off = check_reduce(&sol, q("1.005")).unwrap_err();
-        assert!(off.0.contains("stepSize 0.01") && off.0.contains("1.00"), "{off}");
+        assert!(
+            off.0.contains("stepSize 0.01") && off.0.contains("1.00"),
+            "{off}"
+        );
         assert!(check_reduce(&sol, q("1.01")).is_ok());
     }
 
