@@ -13,4 +13,5 @@ pub mod preflight;
 pub mod reconcile;
 pub mod report;
 pub mod smoke;
+mod smoke_checks;
 mod smoke_report;
