@@ -62,6 +62,9 @@ pub enum Command {
     Reconcile(crate::ops::reconcile::ReconcileArgs),
     /// The evidence report: attempts, rejections by code, latency, per bucket and symbol.
     Report(crate::ops::report::ReportArgs),
+    /// Prove the deployment trades: preflight, open the smallest allowed position on one
+    /// symbol, close it, check ledger == exchange and doctor (exit 0 pass, 1 fail).
+    Smoke(SmokeArgs),
     /// Submit intents to the running daemon, or show one.
     #[command(subcommand)]
     Intent(IntentCommand),
@@ -265,6 +268,19 @@ pub struct ExchangeInfoArgs {
 #[derive(Debug, Args)]
 pub struct JsonFlag {
     /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SmokeArgs {
+    /// The symbol to trade (default: the first of exchange.symbols).
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// Seconds each intent (the open, the close) may take before the step fails.
+    #[arg(long, default_value_t = 60)]
+    pub timeout_s: u64,
+    /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
 }

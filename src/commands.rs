@@ -163,6 +163,20 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
                 _ => Err(anyhow::anyhow!("reconcile failed")),
             }
         }
+        Command::Smoke(args) => {
+            let settings = load(&cli, format_override)?;
+            let opts = crate::ops::smoke::SmokeOptions {
+                symbol: args.symbol.clone(),
+                timeout: Duration::from_secs(args.timeout_s.max(1)),
+            };
+            let report = crate::ops::smoke::run(&settings, &opts).await?;
+            print_report(&report, args.json)?;
+            Ok(if report.passed() {
+                Outcome::Ok
+            } else {
+                Outcome::Findings
+            })
+        }
         Command::Report(args) => {
             let settings = load(&cli, format_override)?;
             let ledger = connect_ledger(&settings).await?;

@@ -14,7 +14,7 @@
 //! - [`ledger`]: the only module with SQL; Postgres is the single source of truth.
 //! - [`reconcile`]: pure diff of ledger vs exchange, and the repairs it may write.
 //! - [`ops`]: operator commands (account, exchange-info, preflight, doctor, reconcile,
-//!   report); halt/resume/flatten are control-API writes ([`api`]).
+//!   report, smoke); halt/resume/flatten are control-API writes ([`api`]).
 //! - [`api`]: the control API (axum, bearer token, loopback by default).
 //! - [`paper`]: paper mode: the simulator in-process with the seed-000 demo position.
 //! - [`sim`]: the Binance Futures simulator (`sluice sim`), an independent reading

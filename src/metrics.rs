@@ -159,15 +159,14 @@ pub fn set_breaker_state(scope: &'static str, state: u8) {
 /// An intent changed state: when the new state is final (`done`, `failed`,
 /// `cancelled`), count it and record how long it took from acceptance.
 pub fn record_intent_finished(intent: &IntentRow) {
-    if !intent.state.is_terminal() {
+    let Some(outcome) = intent.outcome() else {
         return;
-    }
+    };
     let kind = intent.kind.as_str();
     let took = (intent.updated_at - intent.created_at)
         .to_std()
         .unwrap_or_default();
-    metrics::counter!(INTENTS_FINISHED_TOTAL, "kind" => kind, "state" => intent.state.as_str())
-        .increment(1);
+    metrics::counter!(INTENTS_FINISHED_TOTAL, "kind" => kind, "state" => outcome).increment(1);
     metrics::histogram!(INTENT_DURATION_SECONDS, "kind" => kind).record(took.as_secs_f64());
 }
 

@@ -84,7 +84,7 @@ impl Application {
     /// Execute intents on `trading.exchange` (and value opens at its mark prices).
     pub fn with_trading(mut self, trading: Trading) -> Self {
         if self.mark_prices.is_none() {
-            self.mark_prices = Some(Arc::new(api::prices::ExchangeMarkPrices(
+            self.mark_prices = Some(Arc::new(api::prices::ExchangeMarkPrices::new(
                 trading.exchange.clone(),
             )));
         }
@@ -212,10 +212,15 @@ impl Application {
             relay.trigger();
         });
         let server = self.serve_api(state, inner.clone())?;
-        if let Some(interval) =
-            crate::systemd::watchdog_interval(self.settings.daemon.watchdog_interval_ms)
+        if let Some(timing) =
+            crate::systemd::watchdog_timing(self.settings.daemon.watchdog_interval_ms)
         {
-            tokio::spawn(crate::systemd::run_watchdog(interval, inner.clone()));
+            let readiness = self.readiness.clone();
+            tokio::spawn(crate::systemd::run_watchdog(
+                timing,
+                readiness,
+                inner.clone(),
+            ));
         }
         // READY=1 once the API serves: a standby may wait for hours and must not fail
         // systemd's start timeout; `/readyz` says whether it trades.

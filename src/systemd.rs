@@ -1,12 +1,21 @@
-//! systemd integration: `READY=1` once the daemon can serve, `STOPPING=1` on the way
-//! out, and a watchdog pet from a task that only runs while the runtime is healthy.
+//! systemd integration: `READY=1` once the control API serves, `STOPPING=1` on the way
+//! out, and the watchdog: `WATCHDOG=1` every half period, but only while the executor
+//! is not stuck on one piece of work for longer than the whole period (its
+//! [`crate::router::Pulse`]). A wedged executor — a request or a lock that never
+//! returns — stops the pings, says why in `STATUS=` and on `/readyz`, and systemd
+//! restarts the daemon; the pings resume the moment the work finishes.
 //! Outside systemd (no `NOTIFY_SOCKET`) every call is a no-op.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sd_notify::NotifyState;
 
+use crate::api::Readiness;
 use crate::shutdown::Shutdown;
+
+/// The `/readyz` component a stuck executor is reported under.
+pub const STUCK_COMPONENT: &str = "executor";
 
 pub fn notify_ready() {
     if let Err(e) = sd_notify::notify(false, &[NotifyState::Ready]) {
@@ -18,28 +27,71 @@ pub fn notify_stopping() {
     let _ = sd_notify::notify(false, &[NotifyState::Stopping]);
 }
 
-/// The watchdog interval systemd asked for (half of `WatchdogSec`), or the configured one.
-pub fn watchdog_interval(configured_ms: u64) -> Option<Duration> {
+/// When to pet the watchdog and when the executor counts as stuck.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WatchdogTiming {
+    /// Half of `WatchdogSec` (or the configured interval, when shorter).
+    pub interval: Duration,
+    /// One piece of executor work running longer than this (`WatchdogSec`) is a wedge.
+    pub stuck_after: Duration,
+}
+
+/// The timing systemd asked for (`WATCHDOG_USEC` for this pid), or None.
+pub fn watchdog_timing(configured_ms: u64) -> Option<WatchdogTiming> {
     let mut usec = 0u64;
     if sd_notify::watchdog_enabled(false, &mut usec) && usec > 0 {
-        let half = Duration::from_micros(usec / 2);
-        return Some(if configured_ms > 0 {
+        let period = Duration::from_micros(usec);
+        let half = period / 2;
+        let interval = if configured_ms > 0 {
             half.min(Duration::from_millis(configured_ms))
         } else {
             half
+        };
+        return Some(WatchdogTiming {
+            interval,
+            stuck_after: period,
         });
     }
     None
 }
 
-/// Pet the watchdog until shutdown. If the runtime stalls, the pets stop and systemd
-/// restarts the service: that is the point.
-pub async fn run_watchdog(interval: Duration, mut shutdown: Shutdown) {
-    let mut tick = tokio::time::interval(interval);
+/// Pet the watchdog until shutdown, unless the executor is stuck. If the runtime
+/// stalls the pets stop too: either way systemd restarts the service.
+pub async fn run_watchdog(
+    timing: WatchdogTiming,
+    readiness: Arc<Readiness>,
+    mut shutdown: Shutdown,
+) {
+    let mut tick = tokio::time::interval(timing.interval);
+    let mut withheld = false;
     loop {
         tokio::select! {
             _ = shutdown.recv() => return,
-            _ = tick.tick() => {
+            _ = tick.tick() => {}
+        }
+        match readiness
+            .executor_busy_for()
+            .filter(|b| *b > timing.stuck_after)
+        {
+            Some(busy) => {
+                let why = format!(
+                    "executor stuck on one piece of work for {} s: watchdog withheld",
+                    busy.as_secs()
+                );
+                if !withheld {
+                    tracing::error!(busy_s = busy.as_secs(), "the executor is stuck: withholding the systemd watchdog so the daemon is restarted");
+                }
+                withheld = true;
+                readiness.set_degraded(STUCK_COMPONENT, why.clone());
+                let _ = sd_notify::notify(false, &[NotifyState::Status(&why)]);
+            }
+            None => {
+                if withheld {
+                    tracing::warn!("the executor works again: watchdog resumed");
+                    readiness.clear_degraded(STUCK_COMPONENT);
+                    let _ = sd_notify::notify(false, &[NotifyState::Status("running")]);
+                    withheld = false;
+                }
                 let _ = sd_notify::notify(false, &[NotifyState::Watchdog]);
             }
         }

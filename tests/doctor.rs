@@ -338,3 +338,65 @@ async fn a_negative_available_budget_is_a_finding_and_the_report_serialises(pool
     assert_eq!(json["budget"]["available"], "-0.01");
     assert_eq!(Decimal::ZERO, report.budget.reserved.get());
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn intents_whose_state_disagrees_with_their_fills_are_flagged(pool: PgPool) {
+    // Arrange: an open that filled but was marked failed (the old answer to a remainder
+    // below minQty), and a reduce marked done with nothing sent (the old answer to a
+    // reduce below minQty).
+    let ledger = Ledger::from_pool(pool);
+    let (open, _) = open_filled(
+        &ledger,
+        "o",
+        "BTCUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(0.002),
+        dec!(65000),
+        1,
+    )
+    .await;
+    let position = ledger.intent(open.id).await.unwrap().unwrap().position_id;
+    for (id, to) in [
+        (open.id, sluice::domain::IntentState::Working),
+        (open.id, sluice::domain::IntentState::Failed),
+    ] {
+        ledger.set_intent_state(id, to, "test").await.unwrap();
+    }
+    let mut tiny = close_intent(
+        "r",
+        IntentKind::Reduce,
+        position.unwrap(),
+        PositionMode::OneWay,
+    );
+    tiny.quantity = Some(qty(dec!(0.0005)));
+    let reduce = ledger
+        .create_intent(&tiny, usdt(dec!(0)))
+        .await
+        .unwrap()
+        .intent;
+    ledger
+        .set_intent_state(
+            reduce.id,
+            sluice::domain::IntentState::Done,
+            "nothing left to close",
+        )
+        .await
+        .unwrap();
+
+    // Act.
+    let report = run(&ledger, opts(false)).await.unwrap();
+
+    // Assert: both intents flagged, each with its own reason.
+    let flagged: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.class == FindingClass::IntentStateMismatch)
+        .collect();
+    assert_eq!(flagged.len(), 2, "{report}");
+    assert_eq!(flagged[0].intents, vec![open.id]);
+    assert!(flagged[0].detail.contains("failed although 0.002 filled"));
+    assert_eq!(flagged[1].intents, vec![reduce.id]);
+    assert!(flagged[1].detail.contains("nothing filled"));
+    assert_eq!(report.exit_code(), 1);
+}

@@ -60,6 +60,8 @@ pub struct Degradation {
 #[derive(Debug)]
 pub struct Readiness {
     state: Mutex<Current>,
+    /// The running executor's pulse (None: no executor yet, or none at all).
+    executor: Mutex<Option<crate::router::Pulse>>,
 }
 
 impl Default for Readiness {
@@ -71,11 +73,22 @@ impl Default for Readiness {
                 role: Role::Starting,
                 degraded: Default::default(),
             }),
+            executor: Mutex::new(None),
         }
     }
 }
 
 impl Readiness {
+    /// Follow this executor's pulse (the systemd watchdog pets only while it is not stuck).
+    pub fn watch_executor(&self, pulse: crate::router::Pulse) {
+        *self.executor.lock().unwrap_or_else(|p| p.into_inner()) = Some(pulse);
+    }
+    /// How long the executor's current piece of work has been running (None: idle or
+    /// no executor).
+    pub fn executor_busy_for(&self) -> Option<std::time::Duration> {
+        let guard = self.executor.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().and_then(crate::router::Pulse::busy_for)
+    }
     pub fn set_ready(&self) {
         self.update(|s| {
             s.ready = true;

@@ -154,6 +154,7 @@ async fn submit_open(
     if new.notional_usdt.is_none() {
         new.reference_price = Some(mark_price(state, &symbol).await?);
     }
+    super::sizes::check_open(state, &symbol, size, new.reference_price).await?;
     let created = store(state, &new).await?;
     if !created.replayed {
         // A halt set while this open was being checked: cancel it before anything is sent.
@@ -184,6 +185,7 @@ async fn submit_reduce(
             ),
         ));
     }
+    super::sizes::check_reduce(state, &position, quantity).await?;
     let mut new = new_intent(state, kind, &meta);
     new.symbol = Some(position.symbol.clone());
     new.direction = Some(position.direction);

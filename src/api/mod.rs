@@ -30,6 +30,7 @@ pub mod prices;
 pub mod read;
 pub mod reconcile;
 pub mod server;
+mod sizes;
 pub mod text;
 pub mod views;
 

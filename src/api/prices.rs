@@ -1,30 +1,83 @@
 //! Where the API gets a mark price to value an open given by quantity (the budget is
-//! in USDT). A narrow trait so startup can plug in the exchange and tests a fixed price.
+//! in USDT), and the symbol rules to refuse a size the exchange cannot carry out. A
+//! narrow trait so startup can plug in the exchange and tests a fixed price.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use crate::domain::{Price, Symbol};
+use crate::domain::{Price, Symbol, SymbolRules};
 use crate::exchange::Exchange;
+
+/// How long exchangeInfo is reused for size checks (it is large and changes rarely; the
+/// executor re-reads it itself on a filter rejection).
+const RULES_TTL: Duration = Duration::from_secs(60);
 
 #[async_trait]
 pub trait MarkPrices: Send + Sync {
     /// The current mark price of `symbol`, or why there is none.
     async fn mark_price(&self, symbol: &Symbol) -> Result<Price, String>;
+    /// The exchange's rules for `symbol`, when known. None skips the API's size checks
+    /// (the executor still refuses an unsendable size, naming the reason).
+    async fn symbol_rules(&self, _symbol: &Symbol) -> Option<SymbolRules> {
+        None
+    }
 }
 
-/// Mark prices from the connected exchange.
-pub struct ExchangeMarkPrices(pub Arc<dyn Exchange>);
+type CachedRules = Option<(Instant, Arc<Vec<SymbolRules>>)>;
+
+/// Mark prices and symbol rules from the connected exchange.
+pub struct ExchangeMarkPrices {
+    exchange: Arc<dyn Exchange>,
+    rules: Mutex<CachedRules>,
+}
+
+impl ExchangeMarkPrices {
+    pub fn new(exchange: Arc<dyn Exchange>) -> Self {
+        ExchangeMarkPrices {
+            exchange,
+            rules: Mutex::new(None),
+        }
+    }
+
+    fn cached(&self) -> Option<Arc<Vec<SymbolRules>>> {
+        let guard = self.rules.lock().ok()?;
+        guard
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < RULES_TTL)
+            .map(|(_, r)| r.clone())
+    }
+}
 
 #[async_trait]
 impl MarkPrices for ExchangeMarkPrices {
     async fn mark_price(&self, symbol: &Symbol) -> Result<Price, String> {
-        self.0
+        self.exchange
             .mark_price(symbol)
             .await
             .map(|m| m.mark_price)
             .map_err(|e| e.to_string())
+    }
+
+    async fn symbol_rules(&self, symbol: &Symbol) -> Option<SymbolRules> {
+        let all = match self.cached() {
+            Some(all) => all,
+            None => match self.exchange.symbol_rules().await {
+                Ok(fresh) => {
+                    let fresh = Arc::new(fresh);
+                    if let Ok(mut guard) = self.rules.lock() {
+                        *guard = Some((Instant::now(), fresh.clone()));
+                    }
+                    fresh
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "size check skipped: exchangeInfo unreadable");
+                    return None;
+                }
+            },
+        };
+        all.iter().find(|r| &r.symbol == symbol).cloned()
     }
 }
 

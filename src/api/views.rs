@@ -24,6 +24,14 @@ pub struct IntentResponse {
     pub id: IntentId,
     pub kind: IntentKind,
     pub state: IntentState,
+    /// The terminal outcome: `done`, `done_partial` (done, but the exchange left
+    /// `shortfall` of it undone; `error` says why), `failed` (nothing filled) or
+    /// `cancelled`; absent while the intent runs.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// What a `done_partial` intent could not do (base asset quantity).
+    #[serde(default)]
+    pub shortfall: Option<Qty>,
     pub error: Option<String>,
     pub symbol: Option<Symbol>,
     pub side: Option<Direction>,
@@ -126,6 +134,8 @@ impl IntentResponse {
             id: i.id,
             kind: i.kind,
             state: i.state,
+            outcome: i.outcome().map(str::to_string),
+            shortfall: i.shortfall,
             error: i.error,
             symbol: i.symbol,
             side: i.direction,
@@ -230,6 +240,11 @@ pub struct IntentSummary {
     pub id: IntentId,
     pub kind: IntentKind,
     pub state: IntentState,
+    /// As [`IntentResponse::outcome`].
+    #[serde(default)]
+    pub outcome: Option<String>,
+    #[serde(default)]
+    pub shortfall: Option<Qty>,
     pub symbol: Option<Symbol>,
     pub side: Option<Direction>,
     pub quantity: Option<Qty>,
@@ -244,6 +259,8 @@ impl From<&IntentRow> for IntentSummary {
             id: i.id,
             kind: i.kind,
             state: i.state,
+            outcome: i.outcome().map(str::to_string),
+            shortfall: i.shortfall,
             symbol: i.symbol.clone(),
             side: i.direction,
             quantity: i.quantity,

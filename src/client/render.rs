@@ -53,11 +53,14 @@ pub fn progress_line(i: &IntentResponse) -> String {
     let mut line = format!(
         "intent #{} {what}: {}, chunks {}/{} done, filled {}",
         i.id,
-        i.state.as_str(),
+        i.outcome.as_deref().unwrap_or(i.state.as_str()),
         i.chunks_done(),
         i.chunks.len(),
         i.filled_quantity
     );
+    if let Some(short) = i.shortfall {
+        let _ = write!(line, ", shortfall {short}");
+    }
     if let Some(e) = &i.error {
         let _ = write!(line, ", error: {e}");
     }
@@ -139,7 +142,9 @@ pub fn intents(list: &[IntentSummary]) -> String {
                 or_dash(i.side.map(|d| d.as_str())),
                 or_dash(i.quantity.map(|q| q.get())),
                 or_dash(i.notional_usdt.map(|n| n.get())),
-                i.state.as_str().to_string(),
+                i.outcome
+                    .clone()
+                    .unwrap_or_else(|| i.state.as_str().to_string()),
                 i.error.clone().unwrap_or_default(),
             ]
         })

@@ -160,6 +160,32 @@ impl Ledger {
         to: IntentState,
         cause: &str,
     ) -> Result<IntentRow, LedgerError> {
+        self.transition(id, to, cause, None).await
+    }
+
+    /// End intent `id` `done` although the exchange left `shortfall` of it undone
+    /// (outcome `done_partial`): something filled, so it must not read as `failed`;
+    /// `reason` says why the rest could not be sent and is kept as its `error`.
+    pub async fn finish_intent_short(
+        &self,
+        id: IntentId,
+        shortfall: Qty,
+        reason: &str,
+    ) -> Result<IntentRow, LedgerError> {
+        if shortfall.is_zero() {
+            return self.transition(id, IntentState::Done, reason, None).await;
+        }
+        self.transition(id, IntentState::Done, reason, Some(shortfall))
+            .await
+    }
+
+    async fn transition(
+        &self,
+        id: IntentId,
+        to: IntentState,
+        cause: &str,
+        shortfall: Option<Qty>,
+    ) -> Result<IntentRow, LedgerError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query("SELECT * FROM intents WHERE id = $1 FOR UPDATE")
             .bind(id)
@@ -177,14 +203,16 @@ impl Ledger {
                 to: to.as_str(),
             });
         }
-        let error = (to == IntentState::Failed).then_some(cause);
+        let error = (to == IntentState::Failed || shortfall.is_some()).then_some(cause);
         let row = sqlx::query(
-            "UPDATE intents SET state = $2, error = COALESCE($3, error), updated_at = now()
+            "UPDATE intents SET state = $2, error = COALESCE($3, error), shortfall = $4,
+                    updated_at = now()
              WHERE id = $1 RETURNING *",
         )
         .bind(id)
         .bind(to.as_str())
         .bind(error)
+        .bind(shortfall.map(Qty::get))
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(

@@ -24,6 +24,7 @@ mod fill_rows;
 mod fills;
 pub mod halt;
 pub mod ids;
+pub mod intent_audit;
 mod intent_checks;
 pub mod intent_control;
 mod intents;

@@ -113,11 +113,23 @@ pub struct IntentRow {
     pub reason: String,
     pub state: IntentState,
     pub error: Option<String>,
+    /// Set only on a `done` intent the exchange left partly undone (`done_partial`).
+    pub shortfall: Option<Qty>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl IntentRow {
+    /// The terminal outcome: `done`, `done_partial` (done with a shortfall), `failed`,
+    /// `cancelled`; None while the intent is still running.
+    pub fn outcome(&self) -> Option<&'static str> {
+        match self.state {
+            IntentState::Done if self.shortfall.is_some() => Some("done_partial"),
+            s if s.is_terminal() => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
     pub(crate) fn decode(row: &PgRow) -> Result<Self, LedgerError> {
         let d = Decoder::new(row, "intents");
         Ok(IntentRow {
@@ -134,6 +146,7 @@ impl IntentRow {
             reason: d.text("reason")?,
             state: d.intent_state("state")?,
             error: d.get("error")?,
+            shortfall: d.qty_opt("shortfall")?,
             created_at: d.time("created_at")?,
             updated_at: d.time("updated_at")?,
         })

@@ -17,8 +17,8 @@ use serde::Serialize;
 
 use crate::domain::{Direction, PositionSide, Qty, Usdt};
 use crate::ledger::{
-    two_decimals, AdjustmentId, Budget, ExchangePositionRow, Ledger, Origin, PositionAudit,
-    PositionCorrection, PositionId, PositionRow, PositionStatus,
+    two_decimals, AdjustmentId, Budget, ExchangePositionRow, IntentId, Ledger, Origin,
+    PositionAudit, PositionCorrection, PositionId, PositionRow, PositionStatus,
 };
 
 /// How close (in time) a phantom's opening is to the close it mirrors (seed 002: < 3 s).
@@ -45,6 +45,10 @@ pub enum FindingClass {
     ExchangeDrift,
     /// The budget's available amount is below zero.
     NegativeBudget,
+    /// An intent's final state disagrees with its fills: `failed` although something
+    /// filled, `done` with nothing filled for a non-zero request, or `done` short of
+    /// its quantity without a stated shortfall.
+    IntentStateMismatch,
 }
 
 impl FindingClass {
@@ -55,6 +59,7 @@ impl FindingClass {
             FindingClass::PhantomAfterClose => "phantom_after_close",
             FindingClass::ExchangeDrift => "exchange_drift",
             FindingClass::NegativeBudget => "negative_budget",
+            FindingClass::IntentStateMismatch => "intent_state_mismatch",
         }
     }
 }
@@ -72,6 +77,9 @@ pub struct Finding {
     pub class: FindingClass,
     /// The rows involved: the suspect position first, then any it is compared with.
     pub positions: Vec<PositionId>,
+    /// The intents involved (intent findings only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<IntentId>,
     pub detail: String,
     pub repair: Option<PlannedRepair>,
 }
@@ -122,7 +130,12 @@ pub async fn run(ledger: &Ledger, opts: DoctorOptions) -> anyhow::Result<DoctorR
         .budget(allocation)
         .await
         .context("failed to compute the budget")?;
-    let findings = diagnose(&audits, &exchange, &budget);
+    let intents = ledger
+        .intent_fill_audits()
+        .await
+        .context("failed to read intents and their fills")?;
+    let mut findings = diagnose(&audits, &exchange, &budget);
+    findings.extend(super::doctor_intents::mismatches(&intents));
     let mut repairs = Vec::new();
     if opts.confirm {
         for (finding, repair) in findings
@@ -187,6 +200,7 @@ pub fn diagnose(
     findings.extend(drift(audits, exchange));
     if budget.available.get() < Decimal::ZERO {
         findings.push(Finding {
+            intents: Vec::new(),
             class: FindingClass::NegativeBudget,
             positions: audits
                 .iter()
@@ -235,6 +249,7 @@ fn phantoms(audits: &[PositionAudit]) -> Vec<Finding> {
         });
         if let Some(closed) = mirrored {
             out.push(Finding {
+ intents: Vec::new(),
                 class: FindingClass::PhantomAfterClose,
                 positions: vec![suspect.id, closed.id],
                 detail: format!(
@@ -261,6 +276,7 @@ fn created_by_close(audits: &[PositionAudit], found: &[Finding]) -> Vec<Finding>
         })
         .filter(|a| !already_flagged(found, a.position.id))
         .map(|a| Finding {
+            intents: Vec::new(),
             class: FindingClass::CreatedByCloseFill,
             positions: vec![a.position.id],
             detail: format!(
@@ -291,6 +307,7 @@ fn fills_mismatches(audits: &[PositionAudit], found: &[Finding]) -> Vec<Finding>
                     close: expected.is_zero(),
                 });
             Finding {
+                intents: Vec::new(),
                 class: FindingClass::FillsMismatch,
                 positions: vec![a.position.id],
                 detail: format!(
@@ -342,6 +359,7 @@ fn drift(audits: &[PositionAudit], exchange: &[ExchangePositionRow]) -> Vec<Find
                 PositionSide::Short => -e.amount.abs(),
             };
             (ours != theirs).then(|| Finding {
+                intents: Vec::new(),
                 class: FindingClass::ExchangeDrift,
                 positions: ids,
                 detail: format!(
@@ -379,6 +397,7 @@ impl fmt::Display for DoctorReport {
                 .positions
                 .iter()
                 .map(|id| format!("#{id}"))
+                .chain(finding.intents.iter().map(|id| format!("intent #{id}")))
                 .collect();
             let repair = match (&finding.repair, self.confirm) {
                 (None, _) => "report",

@@ -51,6 +51,7 @@ pub type RecoveryHook = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<String
 pub struct ExecutorHandle {
     intake: Arc<Notify>,
     status: watch::Receiver<ExecutorStatus>,
+    pulse: super::Pulse,
     tasks: Vec<JoinHandle<()>>,
     /// Positions adopted at start.
     pub adopted: Vec<crate::ledger::PositionRow>,
@@ -66,6 +67,10 @@ impl ExecutorHandle {
     /// What the executor is doing (running, or key-loss safe mode and why).
     pub fn status(&self) -> watch::Receiver<ExecutorStatus> {
         self.status.clone()
+    }
+    /// Whether one piece of the executor's work has been running too long (watchdog).
+    pub fn pulse(&self) -> super::Pulse {
+        self.pulse.clone()
     }
     /// Wait for every task to finish (after shutdown was triggered).
     pub async fn stopped(self) {
@@ -159,7 +164,9 @@ impl Executor {
 impl PreparedExecutor {
     /// Start working intents.
     pub fn start(self) -> ExecutorHandle {
+        let pulse = super::Pulse::default();
         let lp = Loop {
+            pulse: pulse.clone(),
             ctx: self.ctx,
             jobs: HashMap::new(),
             waiting: Vec::new(),
@@ -172,6 +179,7 @@ impl PreparedExecutor {
         ExecutorHandle {
             intake: self.intake,
             status: self.status,
+            pulse,
             tasks: vec![self.consumer, self.wakeups, main],
             adopted: self.adopted,
             recovered_orders: self.recovered_orders,
@@ -180,6 +188,8 @@ impl PreparedExecutor {
 }
 
 struct Loop {
+    /// Marked busy around each piece of work, never while waiting for work.
+    pulse: super::Pulse,
     ctx: Ctx,
     jobs: HashMap<IntentId, Job>,
     /// Jobs with an order in flight: looked at again on every wake.
@@ -202,6 +212,7 @@ impl Loop {
             }
             let now = Instant::now();
             if last_intake.is_none_or(|t| now >= t + self.ctx.cfg.poll_interval) {
+                let _busy = self.pulse.busy();
                 if let Err(e) = self.intake().await {
                     tracing::error!(error = %e, "intake failed; retrying at the next poll");
                 }
@@ -242,6 +253,7 @@ impl Loop {
             _ = shutdown.recv() => return,
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(at)) => {}
         }
+        let _busy = self.pulse.busy();
         if let Err(e) = self.ctx.exchange.reauthenticate().await {
             self.ctx
                 .key_loss
@@ -284,6 +296,7 @@ impl Loop {
             let Some(mut job) = self.jobs.remove(&id) else {
                 continue;
             };
+            let busy = self.pulse.busy();
             let next = match step(&mut self.ctx, &mut job).await {
                 Ok(n) => n,
                 Err(e) => {
@@ -291,6 +304,7 @@ impl Loop {
                     Next::Ready(job.backoff.next_at(Instant::now(), None))
                 }
             };
+            drop(busy);
             match next {
                 Next::Ready(at) => {
                     self.sched.push(id, job.class, at);
@@ -363,7 +377,14 @@ async fn open_quantity(ctx: &mut Ctx, intent: &IntentRow) -> Result<Qty, String>
         .mark(symbol, false)
         .await
         .map_err(|e| format!("cannot read the mark price of {symbol}: {e}"))?;
-    Qty::new("quantity", notional.get() / mark.get()).map_err(|e| e.to_string())
+    match ctx.rules.get(symbol) {
+        // Floored to the step: no unsendable dust is left to end a filled open `failed`;
+        // a notional too small for one order is refused before anything is sent.
+        Some(rules) => super::sizing::open_of_notional(rules, notional.get(), mark)
+            .map_err(|e| format!("open of {notional} USDT: {e}")),
+        // Unlisted: the planner refuses it with the reason.
+        None => Qty::new("quantity", notional.get() / mark.get()).map_err(|e| e.to_string()),
+    }
 }
 
 /// One step of a job: settle what is in flight, then send the next chunk or finish.

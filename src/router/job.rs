@@ -183,6 +183,11 @@ impl Job {
             .map(|p| (Leg::of_position(p), p.quantity)))
     }
 
+    /// Σ filled quantity of the intent's orders (fills applied by the ledger).
+    pub async fn filled(&self, ctx: &Ctx) -> Result<Qty, LedgerError> {
+        filled_of(ctx, self).await
+    }
+
     pub fn take_index(&mut self) -> u32 {
         let i = self.next_chunk;
         self.next_chunk = self.next_chunk.saturating_add(1);

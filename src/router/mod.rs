@@ -12,10 +12,12 @@
 //! - [`backoff`]: jittered exponential delays that respect the exchange's own `not_before`.
 //! - [`escalation`]: what to do next after a failed order; [`fallback`] prices the
 //!   reduce-only LIMIT IOC at the PERCENT_PRICE band edge.
+//! - [`sizing`]: sizes the exchange can carry out (smallest open, step and minQty checks).
 //! - [`checked`]: the only way to build a sendable order (re-exported from `domain`).
 //!
 //! The executor (I/O, one tokio task) drives that core:
 //! - [`executor`]: [`Executor::spawn`] → intake, scheduling, one step per job at a time;
+//!   [`pulse`] says whether one piece of that work has been running too long (watchdog);
 //! - `job` (the remainder of one intent), `send` (record, then send one chunk; escalation),
 //!   `progress` (settling in-flight orders, done and the flatten latch), `recovery`
 //!   (resolve by client order id, re-read legs, cancel own resting orders), `adoption`,
@@ -44,16 +46,19 @@ pub mod keyloss;
 pub mod orders;
 pub mod plan;
 mod progress;
+pub mod pulse;
 mod recovery;
 mod rejections;
 pub mod scheduler;
 mod send;
+pub mod sizing;
 mod stream;
 
 pub use config::ExecutorConfig;
 pub use executor::{Executor, ExecutorDeps, ExecutorHandle, PreparedExecutor, RecoveryHook};
 pub use hold::{Held, OpensHold};
 pub use keyloss::ExecutorStatus;
+pub use pulse::Pulse;
 
 #[cfg(test)]
 pub(crate) mod fixtures;

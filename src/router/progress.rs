@@ -4,7 +4,8 @@
 //!
 //! Invariants:
 //! - a job never plans its next chunk while an order of it may still execute;
-//! - an intent is `done` only when nothing is left to send; a flatten additionally
+//! - an intent is `done` only when nothing is left to send, or (outcome `done_partial`, via
+//!   `send::fail`) when something filled and the rest cannot be sent; a flatten additionally
 //!   stays `working` (latched) until `Exchange::positions()` shows its scope flat.
 
 use std::time::Instant;

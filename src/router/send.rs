@@ -12,7 +12,7 @@ use super::escalation::{next_action, Action, FailedOrder};
 use super::fallback_send;
 use super::job::{Chunk, InFlight, Job, NextChunk};
 use super::orders::{to_orders, OrderTemplate};
-use super::plan::{plan_chunks, CapSource, ChunkPlan, PlanError};
+use super::plan::{plan_chunks, CapSource, ChunkPlan};
 use super::recovery::{cancel_conflicting_reduce_only, leg_size_on_exchange};
 use super::rejections::OrderShape;
 use crate::domain::{FilterChecked, OrderRequest, OrderType, Qty};
@@ -59,16 +59,30 @@ pub(crate) async fn next_chunk(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<N
         learned,
         mark,
     );
+    // A remainder the exchange cannot take (below minQty or MIN_NOTIONAL after a partial
+    // fill, off the step) is never "done" silently: `fail` ends it `failed` when nothing
+    // filled, `done` with the shortfall stated when something did.
     let plan = match plan {
         Ok(p) => p,
-        // An open whose remainder fell below minQty after partial fills is as done as it gets.
-        Err(PlanError::BelowMinQty { .. }) if !reduce && job.intent.quantity.is_some() => {
-            return Ok(NextChunk::Nothing)
+        Err(e) => {
+            return Ok(NextChunk::Fail(format!(
+                "cannot send the remaining {remaining} {}: {e}",
+                leg.symbol
+            )))
         }
-        Err(e) => return Ok(NextChunk::Fail(format!("cannot plan {remaining}: {e}"))),
     };
     let Some(qty) = plan.chunks.first().copied() else {
-        return Ok(NextChunk::Nothing);
+        if job.intent.kind == crate::domain::IntentKind::Flatten {
+            // The flatten latch asks the exchange whether the scope is flat.
+            return Ok(NextChunk::Nothing);
+        }
+        let why = super::sizing::check_reduce(&rules, remaining)
+            .err()
+            .map_or_else(|| "no chunk can be planned".to_string(), |e| e.0);
+        return Ok(NextChunk::Fail(format!(
+            "cannot send the remaining {remaining} {}: {why}",
+            leg.symbol
+        )));
     };
     let index = job.take_index();
     Ok(NextChunk::Send(Chunk {
@@ -203,7 +217,20 @@ pub(crate) async fn record_report(ctx: &Ctx, r: &OrderReport) -> anyhow::Result<
     Ok(())
 }
 
+/// The intent cannot go on. An intent that filled anything never ends `failed` (a caller
+/// retrying a failure would double its exposure): it ends `done` with what is left
+/// undone as its shortfall and `reason` as its error (outcome `done_partial`).
 pub(crate) async fn fail(ctx: &Ctx, job: &Job, reason: &str) -> anyhow::Result<()> {
+    let filled = job.filled(ctx).await?;
+    if !filled.is_zero() {
+        let shortfall = job.remainder(ctx).await?.map_or(Qty::ZERO, |(_, q)| q);
+        tracing::warn!(intent_id = %job.intent.id, kind = job.intent.kind.as_str(), %filled,
+            %shortfall, %reason, "intent done short: the exchange left part of it undone");
+        ctx.ledger
+            .finish_intent_short(job.intent.id, shortfall, reason)
+            .await?;
+        return Ok(());
+    }
     tracing::warn!(intent_id = %job.intent.id, kind = job.intent.kind.as_str(), %reason, "intent failed");
     ctx.ledger
         .set_intent_state(job.intent.id, crate::domain::IntentState::Failed, reason)

@@ -113,6 +113,7 @@ impl Application {
             tokio::spawn(reconcile.run_every(Duration::from_secs(every), stop.clone()));
         }
         let handle = prepared.start();
+        self.readiness.watch_executor(handle.pulse());
         tracing::info!("executor running");
         tokio::spawn(super::report_executor_status(
             handle.status(),

@@ -332,15 +332,31 @@ pub fn state_is(row: &IntentRow, s: IntentState) -> bool {
 /// Serve the control API over `ledger` on a loopback port, with the process's metrics
 /// recorder; returns its base URL. The server lives as long as the test runtime.
 pub async fn serve_api(ledger: &Ledger) -> String {
+    serve_api_with(ledger, None).await
+}
+
+/// As [`serve_api`], valuing opens and checking sizes against `exchange` (as the daemon).
+pub async fn serve_api_on(ledger: &Ledger, exchange: Arc<BinanceFutures>) -> String {
+    let prices = sluice::api::prices::ExchangeMarkPrices::new(exchange as Arc<dyn Exchange>);
+    serve_api_with(ledger, Some(Arc::new(prices))).await
+}
+
+async fn serve_api_with(
+    ledger: &Ledger,
+    mark_prices: Option<Arc<dyn sluice::api::MarkPrices>>,
+) -> String {
+    let readiness = Arc::new(sluice::api::Readiness::default());
+    // The executor of this test leads: the API takes writes.
+    readiness.set_role(sluice::api::Role::Active);
     let state = sluice::api::ApiState {
-        readiness: Arc::new(sluice::api::Readiness::default()),
+        readiness,
         token: None,
         ledger: ledger.clone(),
         venue: VENUE.into(),
         position_mode: PositionMode::OneWay,
         symbols: Vec::new(),
         allocation: allocation(),
-        mark_prices: None,
+        mark_prices,
         metrics: Some(sluice::metrics::install().expect("metrics recorder")),
         reconcile: Default::default(),
     };

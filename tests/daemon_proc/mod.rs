@@ -59,8 +59,36 @@ pub async fn spawn_daemon(
     extra: &[(&str, &str)],
 ) -> DaemonProc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
-    cmd.args(["--log-format", "json", "run"])
-        .env("DATABASE_URL", db_url)
+    cmd.args(["--log-format", "json", "run"]);
+    start_daemon(name, cmd, sim, db_url, extra).await
+}
+
+/// As [`spawn_daemon`], with `WATCHDOG_PID` set to the daemon's own pid as systemd sets
+/// it (a shell exports its `$$`, then `exec`s sluice under that pid). Pass
+/// `NOTIFY_SOCKET` and `WATCHDOG_USEC` in `extra`.
+pub async fn spawn_daemon_under_watchdog(
+    name: &'static str,
+    sim: &SimHandle,
+    db_url: &str,
+    extra: &[(&str, &str)],
+) -> DaemonProc {
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        "WATCHDOG_PID=$$; export WATCHDOG_PID; exec \"$0\" --log-format json run",
+        env!("CARGO_BIN_EXE_sluice"),
+    ]);
+    start_daemon(name, cmd, sim, db_url, extra).await
+}
+
+async fn start_daemon(
+    name: &'static str,
+    mut cmd: Command,
+    sim: &SimHandle,
+    db_url: &str,
+    extra: &[(&str, &str)],
+) -> DaemonProc {
+    cmd.env("DATABASE_URL", db_url)
         .env("SLUICE__API__LISTEN", "127.0.0.1:0")
         .env_remove("SLUICE__API__TOKEN")
         .env("SLUICE__API__AUTH", "none")
@@ -181,6 +209,24 @@ impl DaemonProc {
     /// Whether any log line carries `message`.
     pub fn logged(&self, message: &str) -> bool {
         logs_of(&self.logs).iter().any(|l| l.contains(message))
+    }
+
+    /// SIGTERM (what systemd sends on stop); returns the exit code once it exited.
+    pub async fn terminate(&mut self, within: Duration) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM to {pid}");
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            self.assert_before(deadline, "exit after SIGTERM");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub fn kill(&mut self) {
