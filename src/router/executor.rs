@@ -164,6 +164,7 @@ impl PreparedExecutor {
             jobs: HashMap::new(),
             waiting: Vec::new(),
             sched: Scheduler::new(),
+            outage: super::outage::OutageProbe::default(),
             notify: self.notify.clone(),
             intake: self.intake.clone(),
             on_key_recovered: self.on_key_recovered,
@@ -185,6 +186,8 @@ struct Loop {
     /// Jobs with an order in flight: looked at again on every wake.
     waiting: Vec<IntentId>,
     sched: Scheduler<IntentId>,
+    /// Risk-reducing jobs backing off after an outage, probed for the venue's return.
+    outage: super::outage::OutageProbe,
     /// Fills and order updates from the user stream: look at waiting jobs again.
     notify: Arc<Notify>,
     /// A new intent was stored: read the ledger's intake now, not at the next poll.
@@ -210,12 +213,14 @@ impl Loop {
             for id in std::mem::take(&mut self.waiting) {
                 self.sched.push(id, self.class_of(id), now);
             }
+            self.outage.run_if_due(&self.ctx, &mut self.sched).await;
             self.drain(&shutdown).await;
             let poll_at = last_intake.unwrap_or(now) + self.ctx.cfg.poll_interval;
             let wake = self
                 .sched
                 .next_wake(Instant::now())
                 .map_or(poll_at, |w| w.min(poll_at));
+            let wake = self.outage.wake().map_or(wake, |p| p.min(wake));
             tokio::select! {
                 _ = shutdown.recv() => break,
                 _ = self.notify.notified() => {}
@@ -284,6 +289,7 @@ impl Loop {
             let Some(mut job) = self.jobs.remove(&id) else {
                 continue;
             };
+            self.ctx.outage_hit = false;
             let next = match step(&mut self.ctx, &mut job).await {
                 Ok(n) => n,
                 Err(e) => {
@@ -291,6 +297,12 @@ impl Loop {
                     Next::Ready(job.backoff.next_at(Instant::now(), None))
                 }
             };
+            let ready_at = match &next {
+                Next::Ready(at) => Some(*at),
+                _ => None,
+            };
+            let outage = self.ctx.outage_hit;
+            self.outage.note(id, job.class, outage, ready_at, Instant::now());
             match next {
                 Next::Ready(at) => {
                     self.sched.push(id, job.class, at);

@@ -26,6 +26,7 @@
 mod adoption;
 mod audit_sink;
 pub mod backoff;
+mod outage;
 pub mod breaker;
 mod breaker_journal;
 pub mod caps;
