@@ -30,6 +30,8 @@ fn storm_at_start(until: u32) -> sluice::sim::Scenario {
 }
 
 const SYMBOLS: (&str, &str) = ("SLUICE__EXCHANGE__SYMBOLS", "BTCUSDT,DOGEUSDT,XRPUSDT");
+/// Room in the budget for the BTC open next to the adopted DOGE and XRP longs.
+const ALLOCATION: (&str, &str) = ("SLUICE__BUDGET__ALLOCATION_USDT", "100000");
 
 async fn submit(d: &daemon_proc::DaemonProc, body: Value) -> IntentId {
     let (code, created) = d.post("/v1/intents", &body).await;
@@ -68,7 +70,7 @@ async fn started_in_the_2025_10_11_storm_it_closes_doge_and_xrp_and_refuses_open
         .expect("sim");
 
     // Act: start the daemon in the storm.
-    let d = daemon_proc::spawn_daemon("lockout", &sim, &db_url, &[SYMBOLS]).await;
+    let d = daemon_proc::spawn_daemon("lockout", &sim, &db_url, &[SYMBOLS, ALLOCATION]).await;
 
     // Assert: it runs, and /readyz says why it is degraded.
     let ready = d.until_status("degraded", Duration::from_secs(60)).await;
@@ -136,7 +138,7 @@ async fn a_wrong_position_mode_starts_the_daemon_but_refuses_opens_with_the_reas
         .expect("sim");
 
     // Act.
-    let d = daemon_proc::spawn_daemon("misconfigured", &sim, &db_url, &[SYMBOLS]).await;
+    let d = daemon_proc::spawn_daemon("misconfigured", &sim, &db_url, &[SYMBOLS, ALLOCATION]).await;
     let ready = d.until_status("degraded", Duration::from_secs(60)).await;
     let open = submit(&d, open_btc("misconfigured-open")).await;
 
@@ -173,6 +175,7 @@ async fn with_a_configuration_failure_closes_still_run_and_only_opens_are_refuse
         .expect("sim");
     let env = [
         SYMBOLS,
+        ALLOCATION,
         ("SLUICE__SYMBOLS__DOGEUSDT__LEVERAGE", "10"),
         ("SLUICE__SYMBOLS__DOGEUSDT__MARGIN_TYPE", "isolated"),
     ];
