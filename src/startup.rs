@@ -345,6 +345,32 @@ pub(crate) async fn report_executor_status(
     }
 }
 
+/// The readiness component of a user stream that is not connected.
+pub const STREAM_LINK_COMPONENT: &str = "user_stream_connection";
+
+/// `/readyz` lists a user stream that is not connected (the adapter keeps reconnecting
+/// with backoff and jitter; fills are recovered over REST meanwhile) until it resyncs.
+pub(crate) async fn report_stream_link(
+    mut link: tokio::sync::watch::Receiver<crate::router::StreamLink>,
+    readiness: Arc<Readiness>,
+) {
+    loop {
+        let now = link.borrow_and_update().clone();
+        match now {
+            None => readiness.clear_degraded(STREAM_LINK_COMPONENT),
+            Some(why) => readiness.set_degraded(
+                STREAM_LINK_COMPONENT,
+                format!("the user stream is not connected ({why}); reconnecting with backoff and jitter"),
+            ),
+        }
+        if link.changed().await.is_err() {
+            // The executor stopped (shutdown, lost lock): the next one reports afresh.
+            readiness.clear_degraded(STREAM_LINK_COMPONENT);
+            return;
+        }
+    }
+}
+
 /// The Binance adapter from `[exchange]` with its audit buffer for the daemon, or None
 /// when no credentials are configured (the daemon then serves the control API only).
 pub async fn connect_exchange(settings: &Settings) -> anyhow::Result<Option<Trading>> {

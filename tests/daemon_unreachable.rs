@@ -94,3 +94,49 @@ async fn an_exchange_unreachable_at_start_is_waited_for_and_the_close_completes(
     drop(d);
     sim.shutdown().await;
 }
+
+/// The degradation `/readyz` lists for a user stream that is not connected, if any.
+fn stream_degradation(readyz: &serde_json::Value) -> Option<String> {
+    readyz["degraded"].as_array()?.iter().find_map(|d| {
+        (d["component"] == "user_stream_connection").then(|| d["reason"].to_string())
+    })
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_user_stream_failing_to_connect_at_start_is_reported_and_retried_until_it_connects(
+    pool: PgPool,
+) {
+    // Arrange: for the first 12 s the venue refuses every listenKey (503).
+    let db_url = daemon_proc::database_url(&pool).await;
+    let s = scenario(
+        "[[faults]]\nfrom = 0\nuntil = 12\nendpoints = [\"POST /fapi/v1/listenKey\"]\nunavailable_503 = 1.0\n",
+        "",
+    );
+    let sim = spawn(s, "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+
+    // Act: start the daemon.
+    let mut d = daemon_proc::spawn_daemon("no-stream", &sim, &db_url, &[SYMBOLS]).await;
+
+    // Assert: it starts and trades, /readyz lists the stream as not connected.
+    let down = d
+        .until_readyz("readyz naming the stream", Duration::from_secs(60), |b| {
+            b["ready"] == true && stream_degradation(b).is_some()
+        })
+        .await;
+    let why = stream_degradation(&down).unwrap_or_default();
+    assert!(why.contains("listenKey") && why.contains("reconnecting"), "{down}");
+
+    // Assert: once the venue hands out listenKeys again the stream connects and the
+    // degradation goes; it took several tries, and the process never exited.
+    d.until_readyz("the stream connected", Duration::from_secs(90), |b| {
+        b["ready"] == true && stream_degradation(b).is_none()
+    })
+    .await;
+    let retries = d.log_lines("user stream down; reconnecting").len();
+    assert!(retries >= 2, "retried with backoff: {retries} tries logged");
+    assert!(d.running());
+    drop(d);
+    sim.shutdown().await;
+}

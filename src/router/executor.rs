@@ -51,6 +51,7 @@ pub type RecoveryHook = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<String
 pub struct ExecutorHandle {
     intake: Arc<Notify>,
     status: watch::Receiver<ExecutorStatus>,
+    stream_link: watch::Receiver<super::stream::StreamLink>,
     tasks: Vec<JoinHandle<()>>,
     /// Positions adopted at start.
     pub adopted: Vec<crate::ledger::PositionRow>,
@@ -66,6 +67,10 @@ impl ExecutorHandle {
     /// What the executor is doing (running, or key-loss safe mode and why).
     pub fn status(&self) -> watch::Receiver<ExecutorStatus> {
         self.status.clone()
+    }
+    /// Whether the user stream is connected (None) or why not.
+    pub fn stream_link(&self) -> watch::Receiver<super::stream::StreamLink> {
+        self.stream_link.clone()
     }
     /// Wait for every task to finish (after shutdown was triggered).
     pub async fn stopped(self) {
@@ -87,6 +92,7 @@ pub struct PreparedExecutor {
     wakeups: JoinHandle<()>,
     shutdown: Shutdown,
     status: watch::Receiver<ExecutorStatus>,
+    stream_link: watch::Receiver<super::stream::StreamLink>,
     on_key_recovered: Option<RecoveryHook>,
     /// Positions adopted at start.
     pub adopted: Vec<crate::ledger::PositionRow>,
@@ -106,6 +112,8 @@ impl Executor {
         shutdown: Shutdown,
     ) -> anyhow::Result<PreparedExecutor> {
         let notify = Arc::new(Notify::new());
+        let (link_tx, stream_link) =
+            watch::channel(Some("the user stream has not connected yet".to_string()));
         let events = deps
             .exchange
             .subscribe_account()
@@ -116,6 +124,7 @@ impl Executor {
             deps.venue.clone(),
             events,
             notify.clone(),
+            link_tx,
             shutdown.clone(),
         ));
         let (status_tx, status) = watch::channel(ExecutorStatus::Running);
@@ -149,6 +158,7 @@ impl Executor {
             consumer,
             shutdown,
             status,
+            stream_link,
             on_key_recovered: deps.on_key_recovered,
             adopted,
             recovered_orders,
@@ -173,6 +183,7 @@ impl PreparedExecutor {
         ExecutorHandle {
             intake: self.intake,
             status: self.status,
+            stream_link: self.stream_link,
             tasks: vec![self.consumer, self.wakeups, main],
             adopted: self.adopted,
             recovered_orders: self.recovered_orders,

@@ -54,6 +54,7 @@ pub use config::ExecutorConfig;
 pub use executor::{Executor, ExecutorDeps, ExecutorHandle, PreparedExecutor, RecoveryHook};
 pub use hold::{Held, OpensHold};
 pub use keyloss::ExecutorStatus;
+pub use stream::StreamLink;
 
 #[cfg(test)]
 pub(crate) mod fixtures;

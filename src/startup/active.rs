@@ -265,6 +265,10 @@ impl Application {
             handle.status(),
             self.readiness.clone(),
         ));
+        tokio::spawn(super::report_stream_link(
+            handle.stream_link(),
+            self.readiness.clone(),
+        ));
         self.readiness.set_ready();
         tracing::info!(api = %self.api_addr, role = "active", "sluice is ready");
         stop.recv().await;
