@@ -233,10 +233,16 @@ async fn sigkilled_while_closes_fail_in_the_storm_it_resumes_resolving_first_and
     let mut d = daemon_proc::spawn_daemon("storm-crash", &sim, &db_url, &[SYMBOLS]).await;
     d.until_status("degraded", Duration::from_secs(60)).await;
     let doge = submit(&d, close("DOGEUSDT", "storm-crash-doge")).await;
-    daemon_proc::until("a chunk failing in the storm", Duration::from_secs(60), || async {
-        let orders = ledger.orders_of_intent(doge).await.expect("orders");
-        orders.iter().any(|o| o.last_error_code.is_some() || o.status == OrderState::Unknown)
-    })
+    daemon_proc::until(
+        "a chunk failing in the storm",
+        Duration::from_secs(60),
+        || async {
+            let orders = ledger.orders_of_intent(doge).await.expect("orders");
+            orders
+                .iter()
+                .any(|o| o.last_error_code.is_some() || o.status == OrderState::Unknown)
+        },
+    )
     .await;
 
     // Act: SIGKILL in the middle of it; start again while the storm still runs.
@@ -247,7 +253,10 @@ async fn sigkilled_while_closes_fail_in_the_storm_it_resumes_resolving_first_and
     // Assert: the close ends done after the storm, each chunk executed once, flat.
     let row = terminal(&ledger, doge, Duration::from_secs(180)).await;
     assert_eq!(row.state, IntentState::Done, "close: {:?}", row.error);
-    assert!(d.logged("executor recovered"), "recovery ran before new work");
+    assert!(
+        d.logged("executor recovered"),
+        "recovery ran before new work"
+    );
     let orders = ledger.orders_of_intent(doge).await.expect("orders");
     assert!(
         orders.iter().all(|o| o.status != OrderState::Unknown),

@@ -31,7 +31,10 @@ fn intent_lines(d: &daemon_proc::DaemonProc, id: IntentId) -> Vec<Value> {
         .expect("logs")
         .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["intent_id"].as_str() == Some(&id.get().to_string()) || v["intent_id"] == json!(id.get()))
+        .filter(|v| {
+            v["intent_id"].as_str() == Some(&id.get().to_string())
+                || v["intent_id"] == json!(id.get())
+        })
         .collect()
 }
 
@@ -76,8 +79,14 @@ async fn after_a_total_outage_a_probe_cuts_the_close_backoff_short(pool: PgPool)
     let row = ledger.intent(id).await.expect("read").expect("intent");
     assert_eq!(row.state, IntentState::Done, "close: {:?}", row.error);
     let lines = intent_lines(&d, id);
-    let failed_before = lines.iter().filter(|l| l["message"] == "chunk failed").count();
-    assert!(failed_before >= 1, "the outage failed the close's chunks: {lines:?}");
+    let failed_before = lines
+        .iter()
+        .filter(|l| l["message"] == "chunk failed")
+        .count();
+    assert!(
+        failed_before >= 1,
+        "the outage failed the close's chunks: {lines:?}"
+    );
     let cut = lines
         .iter()
         .rposition(|l| {

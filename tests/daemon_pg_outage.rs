@@ -123,9 +123,11 @@ async fn a_postgres_restart_is_survived_in_process_and_a_later_close_completes()
 
     // Act: restart Postgres under it.
     cluster.stop();
-    d.until_readyz("readyz not ready while Postgres is down", Duration::from_secs(30), |b| {
-        b["ready"] == false
-    })
+    d.until_readyz(
+        "readyz not ready while Postgres is down",
+        Duration::from_secs(30),
+        |b| b["ready"] == false,
+    )
     .await;
     cluster.start();
 
@@ -137,7 +139,10 @@ async fn a_postgres_restart_is_survived_in_process_and_a_later_close_completes()
     let terms = d.log_lines("takeover grace decided");
     assert_eq!(terms.len(), 2, "two terms: {terms:?}");
     let again = terms[1]["decision"].as_str().unwrap_or_default();
-    assert!(again.contains("this daemon was the previous holder"), "{again}");
+    assert!(
+        again.contains("this daemon was the previous holder"),
+        "{again}"
+    );
 
     // Act: a close submitted after the restart.
     let (code, created) = d

@@ -281,7 +281,10 @@ async fn an_active_daemon_that_loses_its_lock_connection_stops_trading_and_leads
             body["status"] == want
         }
     };
-    until("the daemon to lead", Duration::from_secs(60), || readyz_is("ready")).await;
+    until("the daemon to lead", Duration::from_secs(60), || {
+        readyz_is("ready")
+    })
+    .await;
 
     // The lock's connection dies (an operator's pg_terminate_backend, a proxy, a failover).
     let (pid,): (i32,) = sqlx::query_as(
@@ -300,12 +303,18 @@ async fn an_active_daemon_that_loses_its_lock_connection_stops_trading_and_leads
         .expect("terminate");
 
     // Assert: trading stops (not ready), then the same daemon takes the lock again.
-    until("trading to stop", Duration::from_secs(30), || readyz_is("not_ready")).await;
+    until("trading to stop", Duration::from_secs(30), || {
+        readyz_is("not_ready")
+    })
+    .await;
     until("the daemon to lead again", Duration::from_secs(60), || {
         readyz_is("ready")
     })
     .await;
-    assert!(!running.is_finished(), "a lost lock does not end the daemon");
+    assert!(
+        !running.is_finished(),
+        "a lost lock does not end the daemon"
+    );
     let (holders,): (i64,) = sqlx::query_as(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 \
          AND classid = $1::int8::oid AND granted \

@@ -97,9 +97,10 @@ async fn an_exchange_unreachable_at_start_is_waited_for_and_the_close_completes(
 
 /// The degradation `/readyz` lists for a user stream that is not connected, if any.
 fn stream_degradation(readyz: &serde_json::Value) -> Option<String> {
-    readyz["degraded"].as_array()?.iter().find_map(|d| {
-        (d["component"] == "user_stream_connection").then(|| d["reason"].to_string())
-    })
+    readyz["degraded"]
+        .as_array()?
+        .iter()
+        .find_map(|d| (d["component"] == "user_stream_connection").then(|| d["reason"].to_string()))
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -126,7 +127,10 @@ async fn a_user_stream_failing_to_connect_at_start_is_reported_and_retried_until
         })
         .await;
     let why = stream_degradation(&down).unwrap_or_default();
-    assert!(why.contains("listenKey") && why.contains("reconnecting"), "{down}");
+    assert!(
+        why.contains("listenKey") && why.contains("reconnecting"),
+        "{down}"
+    );
 
     // Assert: once the venue hands out listenKeys again the stream connects and the
     // degradation goes; it took several tries, and the process never exited.

@@ -22,7 +22,7 @@ pub struct LeaderTerm {
 }
 
 /// The term before this one, as this leader found it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct PreviousTerm {
     pub instance: Uuid,
     pub holder: String,
@@ -42,15 +42,14 @@ impl LockSession {
         holder: &str,
     ) -> Result<(LeaderTerm, Option<PreviousTerm>), LedgerError> {
         let mut tx = sqlx::Connection::begin(&mut self.conn).await?;
-        let previous: Option<(Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>, i64)> =
-            sqlx::query_as(
-                "SELECT instance, holder, acquired_at, stopped_cleanly_at, \
-                 GREATEST(0, CEIL(EXTRACT(EPOCH FROM (coalesce(quiet_at, now()) - now())) * 1000))::int8 \
-                 FROM leader_terms WHERE venue = $1 ORDER BY id DESC LIMIT 1",
-            )
-            .bind(&self.venue)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let previous: Option<PreviousTerm> = sqlx::query_as(
+            "SELECT instance, holder, acquired_at, stopped_cleanly_at, \
+             GREATEST(0, CEIL(EXTRACT(EPOCH FROM (coalesce(quiet_at, now()) - now())) * 1000))::int8 \
+             AS quiet_in_ms FROM leader_terms WHERE venue = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(&self.venue)
+        .fetch_optional(&mut *tx)
+        .await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO leader_terms (venue, instance, holder) VALUES ($1, $2, $3) RETURNING id",
         )
@@ -60,15 +59,6 @@ impl LockSession {
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        let previous = previous.map(
-            |(instance, holder, acquired_at, stopped_cleanly_at, quiet_in_ms)| PreviousTerm {
-                instance,
-                holder,
-                acquired_at,
-                stopped_cleanly_at,
-                quiet_in_ms,
-            },
-        );
         Ok((LeaderTerm { id }, previous))
     }
 

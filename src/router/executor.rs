@@ -313,7 +313,8 @@ impl Loop {
                 _ => None,
             };
             let outage = self.ctx.outage_hit;
-            self.outage.note(id, job.class, outage, ready_at, Instant::now());
+            self.outage
+                .note(id, job.class, outage, ready_at, Instant::now());
             match next {
                 Next::Ready(at) => {
                     self.sched.push(id, job.class, at);

@@ -26,7 +26,6 @@
 mod adoption;
 mod audit_sink;
 pub mod backoff;
-mod outage;
 pub mod breaker;
 mod breaker_journal;
 pub mod caps;
@@ -43,6 +42,7 @@ pub mod hold;
 mod job;
 pub mod keyloss;
 pub mod orders;
+mod outage;
 pub mod plan;
 mod progress;
 mod recovery;

@@ -36,7 +36,14 @@ pub(crate) struct OutageProbe {
 
 impl OutageProbe {
     /// After a step of `id`: whether it now backs off because of an outage.
-    pub fn note(&mut self, id: IntentId, class: RiskClass, outage: bool, ready_at: Option<Instant>, now: Instant) {
+    pub fn note(
+        &mut self,
+        id: IntentId,
+        class: RiskClass,
+        outage: bool,
+        ready_at: Option<Instant>,
+        now: Instant,
+    ) {
         let backing_off = ready_at.is_some_and(|at| at > now);
         if outage && class == RiskClass::Reducing && backing_off {
             if self.jobs.is_empty() {
@@ -74,7 +81,12 @@ impl OutageProbe {
             tracing::debug!(error = %e, "outage probe: the exchange does not answer yet");
             let now = Instant::now();
             self.next_probe = Some(now + PROBE_EVERY);
-            let park: Vec<IntentId> = self.jobs.iter().filter(|(_, p)| !**p).map(|(id, _)| *id).collect();
+            let park: Vec<IntentId> = self
+                .jobs
+                .iter()
+                .filter(|(_, p)| !**p)
+                .map(|(id, _)| *id)
+                .collect();
             for id in sched.remove_where(|id| park.contains(id)) {
                 tracing::info!(intent_id = %id, "the exchange does not answer a ping: close parked until a probe is answered");
                 sched.push(id, RiskClass::Reducing, now + ctx.cfg.backoff.max);
@@ -111,6 +123,10 @@ mod tests {
         p.note(IntentId(4), RiskClass::Reducing, true, later, now);
         assert_eq!(p.wake(), Some(now + PROBE_EVERY));
         p.note(IntentId(4), RiskClass::Reducing, false, later, now);
-        assert_eq!(p.wake(), None, "a later failure with a Retry-After leaves the set");
+        assert_eq!(
+            p.wake(),
+            None,
+            "a later failure with a Retry-After leaves the set"
+        );
     }
 }

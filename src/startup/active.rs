@@ -181,8 +181,14 @@ impl Application {
             _ => cfg.recv_window,
         };
         match session.end_term_cleanly(term, quiet).await {
-            Ok(()) => tracing::info!(term = term.id, quiet_ms = quiet.as_millis() as u64, "leader term ended cleanly"),
-            Err(e) => tracing::warn!(error = %e, "could not mark the leader term clean; the next leader waits the full grace"),
+            Ok(()) => tracing::info!(
+                term = term.id,
+                quiet_ms = quiet.as_millis() as u64,
+                "leader term ended cleanly"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not mark the leader term clean; the next leader waits the full grace")
+            }
         }
         session.close().await;
         tracing::info!("leader lock released");
@@ -244,7 +250,12 @@ impl Application {
             self.reconcile.clone(),
         ));
         let prepared = self
-            .prepare_executor(exchange, config.clone(), &stop, key_loss_hook(reconcile.clone()))
+            .prepare_executor(
+                exchange,
+                config.clone(),
+                &stop,
+                key_loss_hook(reconcile.clone()),
+            )
             .await?;
         let every = self.settings.daemon.reconcile_interval_s;
         // The start-up reconcile runs HERE: after recovery has resolved every order the

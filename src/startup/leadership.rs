@@ -204,7 +204,9 @@ pub fn grace_decision(
         why,
     };
     let Some(prev) = previous else {
-        return full("no earlier leader is recorded on this ledger: waiting the takeover grace".into());
+        return full(
+            "no earlier leader is recorded on this ledger: waiting the takeover grace".into(),
+        );
     };
     if prev.instance == me {
         if let Some(stop) = own_stop {
@@ -218,7 +220,10 @@ pub fn grace_decision(
         let quiet = u64::try_from(prev.quiet_in_ms).unwrap_or(0);
         return GraceDecision {
             wait: Duration::from_millis(quiet),
-            why: format!("grace skipped: previous holder stopped cleanly ({})", prev.holder),
+            why: format!(
+                "grace skipped: previous holder stopped cleanly ({})",
+                prev.holder
+            ),
         };
     }
     full(format!(
@@ -258,10 +263,16 @@ mod tests {
         assert_eq!(grace_decision(None, me, None, &cfg).wait, full);
         let killed = grace_decision(Some(&term(other, false, 0)), me, None, &cfg);
         assert_eq!(killed.wait, full);
-        assert!(killed.why.contains("did not stop cleanly"), "{}", killed.why);
+        assert!(
+            killed.why.contains("did not stop cleanly"),
+            "{}",
+            killed.why
+        );
         let clean = grace_decision(Some(&term(other, true, 1500)), me, None, &cfg);
         assert_eq!(clean.wait, Duration::from_millis(1500));
-        assert!(clean.why.starts_with("grace skipped: previous holder stopped cleanly"));
+        assert!(clean
+            .why
+            .starts_with("grace skipped: previous holder stopped cleanly"));
         // Our own term, executor stopped long ago: no wait at all.
         let stop = OwnStop {
             at: std::time::Instant::now() - cfg.recv_window,

@@ -47,6 +47,10 @@ mod tests {
         let delays: Vec<_> = (0..200).map(|_| d.next()).collect();
         assert!(delays.iter().all(|x| *x >= min && *x <= max), "{delays:?}");
         assert!(delays.iter().any(|x| *x > min), "the delays grow");
-        assert_eq!(RetryDelay::new(min, max, 7).next(), min, "the first wait is the floor");
+        assert_eq!(
+            RetryDelay::new(min, max, 7).next(),
+            min,
+            "the first wait is the floor"
+        );
     }
 }

@@ -31,8 +31,21 @@ pub struct WaitingApi {
 impl WaitingApi {
     /// Bind `api.listen` and answer health probes with `reason` until [`finish`](Self::finish).
     pub fn start(api: &ApiSettings, reason: &str) -> anyhow::Result<WaitingApi> {
-        let listener = std::net::TcpListener::bind(api.listen)
+        // SO_REUSEADDR as tokio's own bind sets it: a restart must not fail on the previous
+        // process's connections still in TIME_WAIT.
+        let socket = if api.listen.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket
+            .bind(api.listen)
             .with_context(|| format!("api.listen: cannot bind {}", api.listen))?;
+        let listener = socket
+            .listen(1024)
+            .with_context(|| format!("api.listen: cannot listen on {}", api.listen))?
+            .into_std()?;
         let serving = listener.try_clone()?;
         serving.set_nonblocking(true)?;
         let serving = tokio::net::TcpListener::from_std(serving)?;
@@ -81,8 +94,10 @@ async fn readyz(State(reason): State<Reason>) -> (StatusCode, Json<Value>) {
     let reason = reason.lock().unwrap_or_else(|p| p.into_inner()).clone();
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        Json(json!({"ready": false, "status": "not_ready", "role": "starting",
-                    "reason": reason, "degraded": []})),
+        Json(
+            json!({"ready": false, "status": "not_ready", "role": "starting",
+                    "reason": reason, "degraded": []}),
+        ),
     )
 }
 

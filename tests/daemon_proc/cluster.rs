@@ -29,13 +29,17 @@ fn find_bindir() -> PathBuf {
         }
     }
     let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
         .unwrap_or_default();
     found.retain(|d| d.join("initdb").exists());
     found.sort();
-    found
-        .pop()
-        .expect("Postgres server binaries (initdb, pg_ctl): install PostgreSQL, see scripts/postgres.sh")
+    found.pop().expect(
+        "Postgres server binaries (initdb, pg_ctl): install PostgreSQL, see scripts/postgres.sh",
+    )
 }
 
 /// A port nobody listens on right now.
@@ -63,7 +67,10 @@ impl Cluster {
             }
         }
         let data = c.data();
-        c.run("initdb", &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
+        c.run(
+            "initdb",
+            &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        );
         c
     }
 
@@ -104,7 +111,18 @@ impl Cluster {
         let log = self.dir.join("server.log").to_string_lossy().into_owned();
         self.run(
             "pg_ctl",
-            &["-D", &self.data(), "-l", &log, "-w", "-t", "60", "-o", &opts, "start"],
+            &[
+                "-D",
+                &self.data(),
+                "-l",
+                &log,
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                &opts,
+                "start",
+            ],
         );
     }
 

@@ -204,7 +204,11 @@ impl DaemonProc {
     pub async fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "{}: SIGTERM sent", self.name);
+        assert!(
+            sent.is_ok_and(|s| s.success()),
+            "{}: SIGTERM sent",
+            self.name
+        );
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
@@ -221,7 +225,12 @@ impl DaemonProc {
     }
 
     /// Poll `/readyz` until `pred` holds on its body (bounded; the logs on failure).
-    pub async fn until_readyz(&self, what: &str, within: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+    pub async fn until_readyz(
+        &self,
+        what: &str,
+        within: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             if let Ok(r) = self.http.get(self.url("/readyz")).send().await {

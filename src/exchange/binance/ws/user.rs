@@ -331,7 +331,10 @@ mod tests {
     fn reconnect_delays_are_jittered_between_the_floor_and_the_ceiling() {
         let (min, ceiling) = (Duration::from_millis(250), Duration::from_secs(8));
         let delays: Vec<_> = (0..200).map(|_| jittered(min, ceiling)).collect();
-        assert!(delays.iter().all(|d| *d >= min && *d <= ceiling), "{delays:?}");
+        assert!(
+            delays.iter().all(|d| *d >= min && *d <= ceiling),
+            "{delays:?}"
+        );
         let distinct: std::collections::HashSet<_> = delays.iter().collect();
         assert!(distinct.len() > 10, "spread, not one fixed delay");
         assert_eq!(jittered(min, min), min);
