@@ -21,7 +21,8 @@
 //!   (resolve by client order id, re-read legs, cancel own resting orders), `adoption`,
 //!   `stream` (user-stream events into the ledger), `audit_sink` (attempts into the ledger),
 //!   `breaker_journal` (breaker phase changes into metrics, the log and the ledger, off the
-//!   send path), `fallback_send` (the reduce-only LIMIT IOC fallback for failing closes).
+//!   send path), `fallback_send` (the reduce-only LIMIT IOC fallback for failing closes),
+//!   `outage` (a ping probe that cuts a close's backoff short when the venue is back).
 
 mod adoption;
 mod audit_sink;

@@ -20,7 +20,7 @@ use crate::api::Role;
 use crate::exchange::binance::{run_audit_writer, AttemptSink};
 use crate::exchange::Exchange;
 use crate::router::{Executor, ExecutorConfig, ExecutorDeps, PreparedExecutor, RecoveryHook};
-use crate::shutdown::Shutdown;
+use crate::shutdown::{Shutdown, ShutdownTrigger};
 
 /// How one term as leader ended.
 enum TermEnd {
@@ -98,30 +98,12 @@ impl Application {
                 return TermEnd::Again(format!("cannot record the leader term: {e}"));
             }
         };
-        let decision = if self.takeover_grace {
-            leadership::grace_decision(previous.as_ref(), instance, own_stop, cfg)
-        } else {
-            GraceDecision {
-                wait: Duration::ZERO,
-                why: "grace skipped: the exchange is this process's own simulator".into(),
-            }
-        };
+        let decision = self.grace_for(previous.as_ref(), instance, own_stop, cfg);
         tracing::warn!(key = %session.key(), term = term.id, "leader lock acquired: this daemon is now the ACTIVE one");
         tracing::info!(wait_ms = decision.wait.as_millis() as u64, decision = %decision.why, "takeover grace decided");
         self.readiness.set_role(Role::Active);
         crate::metrics::set_leader(true);
-        // This term's stop: the process's, or the lost lock's.
-        let (term_stop, term_shutdown) = crate::shutdown::channel();
-        let term_stop = Arc::new(term_stop);
-        let relay = term_stop.clone();
-        let mut outer = inner.clone();
-        let mut ended = term_shutdown.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = outer.recv() => relay.trigger(),
-                _ = ended.recv() => {}
-            }
-        });
+        let (term_stop, term_shutdown) = term_channel(inner);
         let (lost_tx, lost_rx) = crate::shutdown::channel();
         let held = leadership::hold(session, cfg, lost_rx.clone());
         tokio::pin!(held);
@@ -141,28 +123,58 @@ impl Application {
             worked = &mut work => {
                 term_stop.trigger();
                 lost_tx.trigger();
-                let session = match held.await {
-                    HoldEnd::Released(s) => s,
+                match held.await {
+                    HoldEnd::Released(session) => self.after_work(worked, session, term, cfg, inner).await,
                     HoldEnd::Lost(reason) => {
                         self.lost_lock(&reason);
-                        return TermEnd::Again(format!("lost the leader lock: {reason}"));
-                    }
-                };
-                match worked {
-                    Ok(()) if inner.is_requested() => {
-                        self.end_term(session, term, cfg).await;
-                        TermEnd::Stopped
-                    }
-                    Ok(()) => {
-                        session.close().await;
-                        TermEnd::Again("the executor stopped".into())
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "trading failed; releasing the leader lock and trying again with backoff");
-                        session.close().await;
-                        TermEnd::Again(format!("{e:#}"))
+                        TermEnd::Again(format!("lost the leader lock: {reason}"))
                     }
                 }
+            }
+        }
+    }
+
+    /// The grace this term waits (none for paper mode's own simulator).
+    fn grace_for(
+        &self,
+        previous: Option<&crate::ledger::PreviousTerm>,
+        instance: uuid::Uuid,
+        own_stop: Option<OwnStop>,
+        cfg: &LeaderConfig,
+    ) -> GraceDecision {
+        if self.takeover_grace {
+            leadership::grace_decision(previous, instance, own_stop, cfg)
+        } else {
+            GraceDecision {
+                wait: Duration::ZERO,
+                why: "grace skipped: the exchange is this process's own simulator".into(),
+            }
+        }
+    }
+
+    /// The executor has stopped and the session still holds the lock: a clean stop marks
+    /// the term; anything else releases the lock to try again.
+    async fn after_work(
+        &self,
+        worked: anyhow::Result<()>,
+        session: crate::ledger::LockSession,
+        term: crate::ledger::LeaderTerm,
+        cfg: &LeaderConfig,
+        inner: &Shutdown,
+    ) -> TermEnd {
+        match worked {
+            Ok(()) if inner.is_requested() => {
+                self.end_term(session, term, cfg).await;
+                TermEnd::Stopped
+            }
+            Ok(()) => {
+                session.close().await;
+                TermEnd::Again("the executor stopped".into())
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "trading failed; releasing the leader lock and trying again with backoff");
+                session.close().await;
+                TermEnd::Again(format!("{e:#}"))
             }
         }
     }
@@ -315,6 +327,22 @@ impl Application {
         );
         Ok(prepared)
     }
+}
+
+/// A term's own stop, triggered by the process's stop or by the caller (a lost lock).
+fn term_channel(inner: &Shutdown) -> (Arc<ShutdownTrigger>, Shutdown) {
+    let (term_stop, term_shutdown) = crate::shutdown::channel();
+    let term_stop = Arc::new(term_stop);
+    let relay = term_stop.clone();
+    let mut outer = inner.clone();
+    let mut ended = term_shutdown.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = outer.recv() => relay.trigger(),
+            _ = ended.recv() => {}
+        }
+    });
+    (term_stop, term_shutdown)
 }
 
 /// After key loss, before anything is sent again: the daemon's reconcile (dry run; its
