@@ -253,18 +253,27 @@ async fn run_daemon(mut settings: Settings, args: &RunArgs) -> anyhow::Result<Ou
 /// decides what opens may do — never whether the daemon starts (see
 /// `ops::preflight::gate`): closes, reduces and flatten always run.
 async fn start_if_preflight_passes(
-    settings: Settings,
+    mut settings: Settings,
     args: &RunArgs,
     shutdown: crate::shutdown::Shutdown,
 ) -> anyhow::Result<Outcome> {
     let has_credentials =
         settings.exchange.api_key.is_some() && settings.exchange.api_secret.is_some();
-    // The ledger first: a database not up yet is waited for; one that refuses this
+    settings.api.ensure_token()?;
+    crate::api::auth::check_bind(settings.api.listen, settings.api.token.as_ref())?;
+    // The API socket first: `/healthz` answers and `/readyz` says what start waits for.
+    let waiting = crate::startup::waiting_api::WaitingApi::start(
+        &settings.api,
+        "starting: connecting to the ledger database",
+    )?;
+    // The ledger: a database not up yet is waited for; one that refuses this
     // configuration ends the start with exit code 78 (see `startup::ledger_wait`).
     let url = settings
         .database_url()
         .map_err(|e| ConfigurationError(format!("{e:#}")))?;
-    let Some(ledger) = crate::startup::ledger_wait::connect_when_up(url, shutdown.clone()).await?
+    let report = waiting.reporter();
+    let Some(ledger) =
+        crate::startup::ledger_wait::connect_when_up(url, shutdown.clone(), &report).await?
     else {
         return Ok(Outcome::Ok);
     };
@@ -272,17 +281,18 @@ async fn start_if_preflight_passes(
         .migrate()
         .await
         .context("failed to apply migrations")?;
-    drop(ledger);
     let mut held = None;
     if has_credentials {
         use crate::ops::preflight::{gate, Gate};
+        waiting.set_reason("starting: running the preflight checks");
         if let Gate::Held(h, report) = gate(&settings, args.skip_preflight).await? {
             crate::ops::preflight::gate::log_held(&h, &report);
             held = Some(h);
         }
     }
     let recheck_settings = settings.clone();
-    let mut app = crate::startup::Application::build(settings).await?;
+    let listener = waiting.finish().await;
+    let mut app = crate::startup::Application::build_on(settings, ledger, Some(listener)).await?;
     if args.paper {
         // The simulator is this process's own: no earlier leader can have reached it.
         app = app.without_takeover_grace();

@@ -22,8 +22,9 @@
 //! - [`metrics`]: the Prometheus series every part records into (`GET /metrics`).
 //! - [`client`]: the CLI's HTTP client for the daemon's control API.
 //! - [`startup`]: the one place concrete types are wired: the API, the leader lock (hot
-//!   standby on a Postgres advisory lock), the executor while this daemon leads, and the
-//!   daemon's reconcile task.
+//!   standby on a Postgres advisory lock, leader terms deciding the takeover grace), the
+//!   executor while this daemon leads, and the daemon's reconcile task; what is missing at
+//!   start (Postgres, the exchange) is waited for in-process, never by exiting.
 //! - `settings`, `telemetry`, `systemd`, `shutdown`, `cli`, `commands`: wiring at the edges.
 //!
 //! # What the comments cite

@@ -30,6 +30,8 @@ pub const INTENT_DURATION_SECONDS: &str = "sluice_intent_duration_seconds";
 pub const RATE_LIMIT_USED: &str = "sluice_rate_limit_used";
 /// Counter. User-data and market stream reconnects, by `stream`.
 pub const STREAM_RECONNECTS_TOTAL: &str = "sluice_stream_reconnects_total";
+/// Backoffs of risk-reducing work cut short because a probe found the venue answering.
+pub const BACKOFF_SHORTCUTS_TOTAL: &str = "sluice_backoff_shortcuts_total";
 /// Gauge. Circuit-breaker state by `scope`: 0 closed, 1 half-open, 2 open.
 pub const BREAKER_STATE: &str = "sluice_breaker_state";
 /// Counter. Intents submitted to the control API, by `kind` and `outcome`
@@ -96,6 +98,10 @@ fn describe() {
     );
     describe_gauge!(RATE_LIMIT_USED, "Rate-limit use reported by the exchange");
     describe_counter!(STREAM_RECONNECTS_TOTAL, "Stream reconnects");
+    describe_counter!(
+        BACKOFF_SHORTCUTS_TOTAL,
+        "Backoffs of risk-reducing work cut short by a successful probe after an outage"
+    );
     describe_gauge!(
         BREAKER_STATE,
         "Circuit breaker: 0 closed, 1 half-open, 2 open"
@@ -149,6 +155,11 @@ pub fn observe_rate_limits(
 /// A stream (re)connected.
 pub fn record_stream_reconnect(stream: &'static str) {
     metrics::counter!(STREAM_RECONNECTS_TOTAL, "stream" => stream).increment(1);
+}
+
+/// A probe found the venue answering again and cut a close's backoff short.
+pub fn record_backoff_shortcut() {
+    metrics::counter!(BACKOFF_SHORTCUTS_TOTAL).increment(1);
 }
 
 /// The breaker of `scope` changed state (0 closed, 1 half-open, 2 open).

@@ -28,9 +28,12 @@ use crate::settings::Settings;
 use crate::shutdown::Shutdown;
 
 mod active;
+pub mod exchange_wait;
 mod leadership;
 pub mod ledger_wait;
 mod reconcile_task;
+mod retry;
+pub mod waiting_api;
 
 pub use leadership::LeaderConfig;
 pub use reconcile_task::DaemonReconcile;
@@ -49,7 +52,21 @@ pub struct Application {
     /// False only for paper mode (see [`Application::without_takeover_grace`]).
     takeover_grace: bool,
     mark_prices: Option<Arc<dyn MarkPrices>>,
-    trading: Option<Trading>,
+    trading: Option<TradingParts>,
+}
+
+/// Where the executor's adapter comes from: connected at build, or in the background.
+#[derive(Clone)]
+pub(crate) enum Venue {
+    Connected(Arc<dyn Exchange>),
+    Late(exchange_wait::LateExchange),
+}
+
+/// [`Trading`] as the daemon holds it: the adapter may still be connecting.
+pub(crate) struct TradingParts {
+    pub venue: Venue,
+    pub audit: Option<AuditBuffer>,
+    pub config: ExecutorConfig,
 }
 
 /// The exchange side of the daemon: without it, `Application` serves the API only.
@@ -64,18 +81,51 @@ impl Application {
     /// Connect to the configured database, migrate, and bind the control API.
     /// Without a token and without `api.auth = "none"`, one is generated into
     /// `api.token_file` first (the CLI reads it from there).
-    pub async fn build(mut settings: Settings) -> anyhow::Result<Application> {
-        settings.api.ensure_token()?;
-        api::auth::check_bind(settings.api.listen, settings.api.token.as_ref())?;
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let ledger = Ledger::connect(settings.database_url()?)
             .await
             .context("failed to connect to the ledger database")?;
-        let trading = connect_exchange(&settings).await?;
-        let app = Self::build_with_ledger(settings, ledger).await?;
-        Ok(match trading {
-            Some(t) => app.with_trading(t),
-            None => {
-                tracing::warn!("exchange.api_key/api_secret not set: the executor is NOT running (control API only)");
+        Self::build_on(settings, ledger, None).await
+    }
+
+    /// As [`Application::build`] on a connected ledger and, optionally, an API socket bound
+    /// earlier (the one that answered `/healthz` while the database was awaited). An
+    /// exchange that does not answer yet is connected in the background
+    /// (`exchange_wait`): the daemon starts without it.
+    pub async fn build_on(
+        mut settings: Settings,
+        ledger: Ledger,
+        listener: Option<std::net::TcpListener>,
+    ) -> anyhow::Result<Application> {
+        settings.api.ensure_token()?;
+        api::auth::check_bind(settings.api.listen, settings.api.token.as_ref())?;
+        let has_credentials =
+            settings.exchange.api_key.is_some() && settings.exchange.api_secret.is_some();
+        if !has_credentials {
+            tracing::warn!("exchange.api_key/api_secret not set: the executor is NOT running (control API only)");
+            return Self::build_with_listener(settings, ledger, listener).await;
+        }
+        let cfg = binance_config(&settings)?;
+        let audit = AuditBuffer::new(100_000);
+        let connected = BinanceFutures::connect(cfg, audit.clone()).await;
+        let late_settings = settings.clone();
+        let app = Self::build_with_listener(settings, ledger, listener).await?;
+        Ok(match connected {
+            Ok(exchange) => app.with_trading(Trading {
+                exchange,
+                audit: Some(audit),
+                config: ExecutorConfig::default(),
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "exchange unreachable at start: the daemon starts anyway and connects in the background");
+                let late = exchange_wait::LateExchange::new(late_settings, audit.clone());
+                let mut app = app;
+                app.mark_prices = Some(Arc::new(exchange_wait::LateMarkPrices(late.clone())));
+                app.trading = Some(TradingParts {
+                    venue: Venue::Late(late),
+                    audit: Some(audit),
+                    config: ExecutorConfig::default(),
+                });
                 app
             }
         })
@@ -88,7 +138,11 @@ impl Application {
                 trading.exchange.clone(),
             )));
         }
-        self.trading = Some(trading);
+        self.trading = Some(TradingParts {
+            venue: Venue::Connected(trading.exchange),
+            audit: trading.audit,
+            config: trading.config,
+        });
         self
     }
 
@@ -97,14 +151,28 @@ impl Application {
         settings: Settings,
         ledger: Ledger,
     ) -> anyhow::Result<Application> {
+        Self::build_with_listener(settings, ledger, None).await
+    }
+
+    async fn build_with_listener(
+        settings: Settings,
+        ledger: Ledger,
+        listener: Option<std::net::TcpListener>,
+    ) -> anyhow::Result<Application> {
         api::auth::check_bind(settings.api.listen, settings.api.token.as_ref())?;
         ledger
             .migrate()
             .await
             .context("failed to apply migrations")?;
-        let listener = TcpListener::bind(settings.api.listen)
-            .await
-            .with_context(|| format!("api.listen: cannot bind {}", settings.api.listen))?;
+        let listener = match listener {
+            Some(l) => {
+                l.set_nonblocking(true)?;
+                TcpListener::from_std(l)?
+            }
+            None => TcpListener::bind(settings.api.listen)
+                .await
+                .with_context(|| format!("api.listen: cannot bind {}", settings.api.listen))?,
+        };
         let api_addr = listener.local_addr()?;
         if settings.api.token.is_none() {
             tracing::warn!(%api_addr, "control API has no token: loopback only");
@@ -201,8 +269,7 @@ impl Application {
         if trading.is_none() {
             self.readiness.set_role(Role::ControlOnly);
         }
-        // One stop for the API, the executor and every loop: the OS signal, or a lost
-        // leader lock.
+        // One stop for the API, the executor and every loop: the OS signal.
         let (stop, inner) = crate::shutdown::channel();
         let stop = Arc::new(stop);
         let relay = stop.clone();
@@ -226,7 +293,7 @@ impl Application {
         // systemd's start timeout; `/readyz` says whether it trades.
         crate::systemd::notify_ready();
         let result = match trading {
-            Some(t) => self.lead_and_trade(t, &stop, inner.clone()).await,
+            Some(t) => self.lead_and_trade(t, inner.clone()).await,
             None => {
                 self.readiness.set_ready();
                 tracing::info!(api = %self.api_addr, role = "control_only", "sluice is ready");
@@ -279,6 +346,32 @@ pub(crate) async fn report_executor_status(
         match now {
             crate::router::ExecutorStatus::Running => readiness.set_ready(),
             lost => readiness.set_not_ready(&lost.describe()),
+        }
+    }
+}
+
+/// The readiness component of a user stream that is not connected.
+pub const STREAM_LINK_COMPONENT: &str = "user_stream_connection";
+
+/// `/readyz` lists a user stream that is not connected (the adapter keeps reconnecting
+/// with backoff and jitter; fills are recovered over REST meanwhile) until it resyncs.
+pub(crate) async fn report_stream_link(
+    mut link: tokio::sync::watch::Receiver<crate::router::StreamLink>,
+    readiness: Arc<Readiness>,
+) {
+    loop {
+        let now = link.borrow_and_update().clone();
+        match now {
+            None => readiness.clear_degraded(STREAM_LINK_COMPONENT),
+            Some(why) => readiness.set_degraded(
+                STREAM_LINK_COMPONENT,
+                format!("the user stream is not connected ({why}); reconnecting with backoff and jitter"),
+            ),
+        }
+        if link.changed().await.is_err() {
+            // The executor stopped (shutdown, lost lock): the next one reports afresh.
+            readiness.clear_degraded(STREAM_LINK_COMPONENT);
+            return;
         }
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use daemon_common::*;
 use serde_json::{json, Value};
 use sluice::domain::IntentState;
+use sluice::ledger::OrderState;
 use sluice::ledger::{IntentId, Ledger};
 use sluice::sim::spawn;
 use sqlx::PgPool;
@@ -29,6 +30,8 @@ fn storm_at_start(until: u32) -> sluice::sim::Scenario {
 }
 
 const SYMBOLS: (&str, &str) = ("SLUICE__EXCHANGE__SYMBOLS", "BTCUSDT,DOGEUSDT,XRPUSDT");
+/// Room in the budget for the BTC open next to the adopted DOGE and XRP longs.
+const ALLOCATION: (&str, &str) = ("SLUICE__BUDGET__ALLOCATION_USDT", "100000");
 
 async fn submit(d: &daemon_proc::DaemonProc, body: Value) -> IntentId {
     let (code, created) = d.post("/v1/intents", &body).await;
@@ -67,7 +70,7 @@ async fn started_in_the_2025_10_11_storm_it_closes_doge_and_xrp_and_refuses_open
         .expect("sim");
 
     // Act: start the daemon in the storm.
-    let d = daemon_proc::spawn_daemon("lockout", &sim, &db_url, &[SYMBOLS]).await;
+    let d = daemon_proc::spawn_daemon("lockout", &sim, &db_url, &[SYMBOLS, ALLOCATION]).await;
 
     // Assert: it runs, and /readyz says why it is degraded.
     let ready = d.until_status("degraded", Duration::from_secs(60)).await;
@@ -135,7 +138,7 @@ async fn a_wrong_position_mode_starts_the_daemon_but_refuses_opens_with_the_reas
         .expect("sim");
 
     // Act.
-    let d = daemon_proc::spawn_daemon("misconfigured", &sim, &db_url, &[SYMBOLS]).await;
+    let d = daemon_proc::spawn_daemon("misconfigured", &sim, &db_url, &[SYMBOLS, ALLOCATION]).await;
     let ready = d.until_status("degraded", Duration::from_secs(60)).await;
     let open = submit(&d, open_btc("misconfigured-open")).await;
 
@@ -172,6 +175,7 @@ async fn with_a_configuration_failure_closes_still_run_and_only_opens_are_refuse
         .expect("sim");
     let env = [
         SYMBOLS,
+        ALLOCATION,
         ("SLUICE__SYMBOLS__DOGEUSDT__LEVERAGE", "10"),
         ("SLUICE__SYMBOLS__DOGEUSDT__MARGIN_TYPE", "isolated"),
     ];
@@ -200,6 +204,87 @@ async fn with_a_configuration_failure_closes_still_run_and_only_opens_are_refuse
         .cloned()
         .unwrap_or_default();
     assert!(positions.is_empty(), "flat: {positions:?}");
+    drop(d);
+    sim.shutdown().await;
+}
+
+/// The storm for the first `until` seconds, DOGE closed in MARKET chunks of 1,000.
+fn storm_in_chunks(until: u32) -> sluice::sim::Scenario {
+    let mut s = storm_at_start(until);
+    let chunks = scenario(
+        "[[symbols]]\nname = \"DOGEUSDT\"\nmarket_max_qty = \"1000\"\n",
+        "",
+    );
+    s.symbols = chunks.symbols;
+    s
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn sigkilled_while_closes_fail_in_the_storm_it_resumes_resolving_first_and_sends_no_chunk_twice(
+    pool: PgPool,
+) {
+    // Arrange: the storm runs from the first second; a daemon starts in it, a close is
+    // submitted, and the venue fails some of its chunks with 503/-1008.
+    let db_url = daemon_proc::database_url(&pool).await;
+    let ledger = Ledger::from_pool(pool.clone());
+    let sim = spawn(storm_in_chunks(30), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let mut d = daemon_proc::spawn_daemon("storm-crash", &sim, &db_url, &[SYMBOLS]).await;
+    d.until_status("degraded", Duration::from_secs(60)).await;
+    let doge = submit(&d, close("DOGEUSDT", "storm-crash-doge")).await;
+    daemon_proc::until(
+        "a chunk failing in the storm",
+        Duration::from_secs(60),
+        || async {
+            let orders = ledger.orders_of_intent(doge).await.expect("orders");
+            orders
+                .iter()
+                .any(|o| o.last_error_code.is_some() || o.status == OrderState::Unknown)
+        },
+    )
+    .await;
+
+    // Act: SIGKILL in the middle of it; start again while the storm still runs.
+    d.kill();
+    let at_kill = ledger.orders_of_intent(doge).await.expect("orders");
+    let d = daemon_proc::spawn_daemon("storm-crash-again", &sim, &db_url, &[SYMBOLS]).await;
+
+    // Assert: the close ends done after the storm, each chunk executed once, flat.
+    let row = terminal(&ledger, doge, Duration::from_secs(180)).await;
+    assert_eq!(row.state, IntentState::Done, "close: {:?}", row.error);
+    assert!(
+        d.logged("executor recovered"),
+        "recovery ran before new work"
+    );
+    let orders = ledger.orders_of_intent(doge).await.expect("orders");
+    assert!(
+        orders.iter().all(|o| o.status != OrderState::Unknown),
+        "every unknown outcome was resolved by client order id: {orders:?}"
+    );
+    for before in at_kill.iter().filter(|o| !o.status.is_terminal()) {
+        let now = orders
+            .iter()
+            .find(|o| o.client_order_id == before.client_order_id)
+            .expect("the order is still in the ledger");
+        assert!(now.status.is_terminal(), "resolved: {now:?}");
+    }
+    let account = daemon_proc::sim_account(&sim).await;
+    let executed = daemon_proc::executed_once_per_chunk(
+        account["orders"].as_array().expect("orders"),
+        doge,
+        "storm crash",
+    );
+    assert_eq!(executed, rust_decimal::Decimal::from(5000));
+    assert!(account["positions"]
+        .as_array()
+        .is_some_and(|p| p.iter().all(|x| x["symbol"] != "DOGEUSDT")));
+    let (banned,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM order_attempts WHERE http_status IN (418, 429)")
+            .fetch_one(&pool)
+            .await
+            .expect("attempts");
+    assert_eq!(banned, 0, "no 429/418 earned");
     drop(d);
     sim.shutdown().await;
 }

@@ -93,8 +93,9 @@ pub struct LockSessionOptions {
 
 /// One dedicated connection that may hold the leader lock.
 pub struct LockSession {
-    conn: PgConnection,
+    pub(super) conn: PgConnection,
     key: LeaderKey,
+    pub(super) venue: String,
 }
 
 impl Ledger {
@@ -133,6 +134,7 @@ impl LockSession {
         Ok(LockSession {
             conn,
             key: LeaderKey::derive(&opts.venue, &database),
+            venue: opts.venue.clone(),
         })
     }
 

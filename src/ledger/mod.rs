@@ -29,6 +29,7 @@ mod intent_checks;
 pub mod intent_control;
 mod intents;
 pub mod leader;
+mod leader_terms;
 pub mod model;
 mod orders;
 pub mod position_math;
@@ -52,6 +53,7 @@ pub use fills::{FillOutcome, PositionEffect};
 pub use ids::{AdjustmentId, FillId, IntentId, OrderId, PositionId};
 pub use intents::{IntentCreated, IntentView, NewIntent};
 pub use leader::{LeaderKey, LockHolder, LockSession, LockSessionOptions};
+pub use leader_terms::{LeaderTerm, PreviousTerm};
 pub use model::{
     AnomalyKind, IntentRow, OrderRow, OrderState, Origin, PositionRow, PositionStatus,
 };

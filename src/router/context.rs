@@ -42,6 +42,9 @@ pub(crate) struct Ctx {
     /// The start-up gate's hold generation last applied, and a configuration hold's reason.
     hold_seen: u64,
     config_hold: Option<String>,
+    /// The last send failed because the venue did not answer properly (5xx or no HTTP
+    /// answer, certainly not executed, no Retry-After): `outage` may cut its backoff short.
+    pub outage_hit: bool,
 }
 
 impl Ctx {
@@ -87,6 +90,7 @@ impl Ctx {
             marks: HashMap::new(),
             hold_seen: 0,
             config_hold: None,
+            outage_hit: false,
         };
         ctx.sync_hold();
         ctx.reload_rules()

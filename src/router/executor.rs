@@ -52,6 +52,7 @@ pub struct ExecutorHandle {
     intake: Arc<Notify>,
     status: watch::Receiver<ExecutorStatus>,
     pulse: super::Pulse,
+    stream_link: watch::Receiver<super::stream::StreamLink>,
     tasks: Vec<JoinHandle<()>>,
     /// Positions adopted at start.
     pub adopted: Vec<crate::ledger::PositionRow>,
@@ -71,6 +72,9 @@ impl ExecutorHandle {
     /// Whether one piece of the executor's work has been running too long (watchdog).
     pub fn pulse(&self) -> super::Pulse {
         self.pulse.clone()
+    /// Whether the user stream is connected (None) or why not.
+    pub fn stream_link(&self) -> watch::Receiver<super::stream::StreamLink> {
+        self.stream_link.clone()
     }
     /// Wait for every task to finish (after shutdown was triggered).
     pub async fn stopped(self) {
@@ -92,6 +96,7 @@ pub struct PreparedExecutor {
     wakeups: JoinHandle<()>,
     shutdown: Shutdown,
     status: watch::Receiver<ExecutorStatus>,
+    stream_link: watch::Receiver<super::stream::StreamLink>,
     on_key_recovered: Option<RecoveryHook>,
     /// Positions adopted at start.
     pub adopted: Vec<crate::ledger::PositionRow>,
@@ -111,6 +116,8 @@ impl Executor {
         shutdown: Shutdown,
     ) -> anyhow::Result<PreparedExecutor> {
         let notify = Arc::new(Notify::new());
+        let (link_tx, stream_link) =
+            watch::channel(Some("the user stream has not connected yet".to_string()));
         let events = deps
             .exchange
             .subscribe_account()
@@ -121,6 +128,7 @@ impl Executor {
             deps.venue.clone(),
             events,
             notify.clone(),
+            link_tx,
             shutdown.clone(),
         ));
         let (status_tx, status) = watch::channel(ExecutorStatus::Running);
@@ -154,6 +162,7 @@ impl Executor {
             consumer,
             shutdown,
             status,
+            stream_link,
             on_key_recovered: deps.on_key_recovered,
             adopted,
             recovered_orders,
@@ -171,6 +180,7 @@ impl PreparedExecutor {
             jobs: HashMap::new(),
             waiting: Vec::new(),
             sched: Scheduler::new(),
+            outage: super::outage::OutageProbe::default(),
             notify: self.notify.clone(),
             intake: self.intake.clone(),
             on_key_recovered: self.on_key_recovered,
@@ -180,6 +190,7 @@ impl PreparedExecutor {
             intake: self.intake,
             status: self.status,
             pulse,
+            stream_link: self.stream_link,
             tasks: vec![self.consumer, self.wakeups, main],
             adopted: self.adopted,
             recovered_orders: self.recovered_orders,
@@ -195,6 +206,8 @@ struct Loop {
     /// Jobs with an order in flight: looked at again on every wake.
     waiting: Vec<IntentId>,
     sched: Scheduler<IntentId>,
+    /// Risk-reducing jobs backing off after an outage, probed for the venue's return.
+    outage: super::outage::OutageProbe,
     /// Fills and order updates from the user stream: look at waiting jobs again.
     notify: Arc<Notify>,
     /// A new intent was stored: read the ledger's intake now, not at the next poll.
@@ -221,12 +234,14 @@ impl Loop {
             for id in std::mem::take(&mut self.waiting) {
                 self.sched.push(id, self.class_of(id), now);
             }
+            self.outage.run_if_due(&self.ctx, &mut self.sched).await;
             self.drain(&shutdown).await;
             let poll_at = last_intake.unwrap_or(now) + self.ctx.cfg.poll_interval;
             let wake = self
                 .sched
                 .next_wake(Instant::now())
                 .map_or(poll_at, |w| w.min(poll_at));
+            let wake = self.outage.wake().map_or(wake, |p| p.min(wake));
             tokio::select! {
                 _ = shutdown.recv() => break,
                 _ = self.notify.notified() => {}
@@ -297,6 +312,7 @@ impl Loop {
                 continue;
             };
             let busy = self.pulse.busy();
+            self.ctx.outage_hit = false;
             let next = match step(&mut self.ctx, &mut job).await {
                 Ok(n) => n,
                 Err(e) => {
@@ -305,6 +321,13 @@ impl Loop {
                 }
             };
             drop(busy);
+            let ready_at = match &next {
+                Next::Ready(at) => Some(*at),
+                _ => None,
+            };
+            let outage = self.ctx.outage_hit;
+            self.outage
+                .note(id, job.class, outage, ready_at, Instant::now());
             match next {
                 Next::Ready(at) => {
                     self.sched.push(id, job.class, at);

@@ -23,7 +23,8 @@
 //!   (resolve by client order id, re-read legs, cancel own resting orders), `adoption`,
 //!   `stream` (user-stream events into the ledger), `audit_sink` (attempts into the ledger),
 //!   `breaker_journal` (breaker phase changes into metrics, the log and the ledger, off the
-//!   send path), `fallback_send` (the reduce-only LIMIT IOC fallback for failing closes).
+//!   send path), `fallback_send` (the reduce-only LIMIT IOC fallback for failing closes),
+//!   `outage` (a ping probe that cuts a close's backoff short when the venue is back).
 
 mod adoption;
 mod audit_sink;
@@ -44,6 +45,7 @@ pub mod hold;
 mod job;
 pub mod keyloss;
 pub mod orders;
+mod outage;
 pub mod plan;
 mod progress;
 pub mod pulse;
@@ -59,6 +61,7 @@ pub use executor::{Executor, ExecutorDeps, ExecutorHandle, PreparedExecutor, Rec
 pub use hold::{Held, OpensHold};
 pub use keyloss::ExecutorStatus;
 pub use pulse::Pulse;
+pub use stream::StreamLink;
 
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -247,6 +247,7 @@ async fn on_error(
     e: ExchangeError,
 ) -> anyhow::Result<Next> {
     ctx.breaker_record(Outcome::of_error(&e));
+    ctx.outage_hit = Outcome::of_error(&e) == Outcome::ServerError && e.retry_after.is_none();
     let state = if e.is_outcome_unknown() {
         OrderState::Unknown
     } else {

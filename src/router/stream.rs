@@ -16,12 +16,17 @@ use crate::exchange::AccountEvent;
 use crate::ledger::{Ledger, LedgerError, OrderState, OrderUpdate};
 use crate::shutdown::Shutdown;
 
+/// Whether the user stream is connected: None once a (re)connect has resynced, else why
+/// not (`/readyz` lists it as a degradation; the adapter keeps reconnecting meanwhile).
+pub type StreamLink = Option<String>;
+
 /// Consume `events` until the stream ends or shutdown is asked.
 pub(crate) async fn run(
     ledger: Ledger,
     venue: String,
     mut events: mpsc::Receiver<AccountEvent>,
     notify: Arc<Notify>,
+    link: tokio::sync::watch::Sender<StreamLink>,
     mut shutdown: Shutdown,
 ) {
     loop {
@@ -33,6 +38,15 @@ pub(crate) async fn run(
             tracing::error!("user stream closed: fills now arrive only through REST resolution");
             break;
         };
+        match &ev {
+            AccountEvent::Resynced => {
+                link.send_replace(None);
+            }
+            AccountEvent::Disconnected { reason } => {
+                link.send_replace(Some(reason.clone()));
+            }
+            _ => {}
+        }
         if let Err(e) = handle(&ledger, &venue, &ev).await {
             tracing::error!(error = %e, event = ?ev, "applying an account event failed; the settle timeout will resolve it over REST");
         }

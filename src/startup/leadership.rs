@@ -12,7 +12,9 @@
 //! - a new leader sends nothing for [`LeaderConfig::takeover_grace`] after taking the
 //!   lock: by then an old leader that is still alive (partitioned from Postgres, its
 //!   session terminated) has noticed the loss and stopped signing, and every request
-//!   it signed before has outlived the exchange's `recvWindow`;
+//!   it signed before has outlived the exchange's `recvWindow`; [`grace_decision`] skips
+//!   it only when the ledger's leader terms prove no other signer can exist (a clean
+//!   stop, or this same process re-taking the lock after its executor stopped);
 //! - the server drops a half-open leader session (partition) after roughly
 //!   `check + timeout + recv_window + 1 s` of silence plus 3 keepalive probes 2 s apart:
 //!   after that leader stopped signing (`check + timeout`) and its last signed requests
@@ -134,43 +136,153 @@ async fn try_once(
     }))
 }
 
-/// Keep proving the lock. Resolves with the reason when it is lost; on shutdown the
-/// session is closed (releasing the lock at once) and None is returned.
-pub async fn hold(
-    session: LockSession,
-    cfg: &LeaderConfig,
-    mut shutdown: Shutdown,
-) -> Option<String> {
+/// How [`hold`] ended.
+pub enum HoldEnd {
+    /// The lock is gone (or cannot be proved held): stop trading at once.
+    Lost(String),
+    /// Shutdown of this term: the session still holds the lock; the caller marks the
+    /// term and closes the session (which releases the lock).
+    Released(LockSession),
+}
+
+/// Keep proving the lock until it is lost or `shutdown` (this term's stop) comes.
+pub async fn hold(session: LockSession, cfg: &LeaderConfig, mut shutdown: Shutdown) -> HoldEnd {
     let mut session = session;
     let mut ticks = tokio::time::interval(cfg.check_every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await; // the first tick is immediate: the lock was just taken
     loop {
         tokio::select! {
-            _ = shutdown.recv() => {
-                session.close().await;
-                tracing::info!("leader lock released");
-                return None;
-            }
+            _ = shutdown.recv() => return HoldEnd::Released(session),
             _ = ticks.tick() => {}
         }
-        match tokio::time::timeout(cfg.check_timeout, session.still_held()).await {
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => return Some("this session no longer holds the leader lock".into()),
-            Ok(Err(e)) => return Some(format!("the leader-lock connection failed: {e}")),
-            Err(_) => {
-                return Some(format!(
-                    "the leader-lock check took longer than {:?}",
-                    cfg.check_timeout
-                ))
-            }
+        let lost = match tokio::time::timeout(cfg.check_timeout, session.still_held()).await {
+            Ok(Ok(true)) => continue,
+            Ok(Ok(false)) => "this session no longer holds the leader lock".to_string(),
+            Ok(Err(e)) => format!("the leader-lock connection failed: {e}"),
+            Err(_) => format!(
+                "the leader-lock check took longer than {:?}",
+                cfg.check_timeout
+            ),
+        };
+        return HoldEnd::Lost(lost);
+    }
+}
+
+/// Whether a new term waits the takeover grace, and why (logged and shown on `/readyz`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraceDecision {
+    pub wait: Duration,
+    pub why: String,
+}
+
+/// What this process knows of its own previous term.
+#[derive(Clone, Copy, Debug)]
+pub struct OwnStop {
+    /// When this process's executor had stopped (every send of that term returned).
+    pub at: std::time::Instant,
+}
+
+/// The takeover grace exists for a previous leader that may still be signing (alive but
+/// partitioned) or whose signed requests may still reach the exchange. It is skipped when
+/// the previous term proves neither can be the case (see `ledger::leader_terms`):
+/// - the previous term is this very process's (same instance id: nobody else held the
+///   lock since, else their row would be newer) and its executor has stopped: wait only
+///   out `recv_window` after that stop;
+/// - the previous holder marked its term clean (on the lock's own connection, after its
+///   executor stopped): wait only until its recorded quiet time.
+///
+/// Otherwise (killed, lost its lock, or no record) the full grace.
+pub fn grace_decision(
+    previous: Option<&crate::ledger::PreviousTerm>,
+    me: uuid::Uuid,
+    own_stop: Option<OwnStop>,
+    cfg: &LeaderConfig,
+) -> GraceDecision {
+    let full = |why: String| GraceDecision {
+        wait: cfg.takeover_grace(),
+        why,
+    };
+    let Some(prev) = previous else {
+        return full(
+            "no earlier leader is recorded on this ledger: waiting the takeover grace".into(),
+        );
+    };
+    if prev.instance == me {
+        if let Some(stop) = own_stop {
+            return GraceDecision {
+                wait: cfg.recv_window.saturating_sub(stop.at.elapsed()),
+                why: "grace skipped: this daemon was the previous holder and its executor had stopped".into(),
+            };
         }
     }
+    if prev.stopped_cleanly_at.is_some() {
+        let quiet = u64::try_from(prev.quiet_in_ms).unwrap_or(0);
+        return GraceDecision {
+            wait: Duration::from_millis(quiet),
+            why: format!(
+                "grace skipped: previous holder stopped cleanly ({})",
+                prev.holder
+            ),
+        };
+    }
+    full(format!(
+        "previous holder did not stop cleanly (killed, or lost the lock): {}; waiting the takeover grace",
+        prev.holder
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn term(instance: uuid::Uuid, clean: bool, quiet_in_ms: i64) -> crate::ledger::PreviousTerm {
+        crate::ledger::PreviousTerm {
+            instance,
+            holder: "sluice host pid=1".into(),
+            acquired_at: chrono::Utc::now(),
+            stopped_cleanly_at: clean.then(chrono::Utc::now),
+            quiet_in_ms,
+        }
+    }
+
+    fn cfg() -> LeaderConfig {
+        LeaderConfig::from_settings(
+            &settings(&[]),
+            "binance-usdm",
+            "127.0.0.1:7878".parse().expect("addr"),
+        )
+    }
+
+    #[test]
+    fn the_grace_is_waited_unless_the_previous_term_proves_nobody_else_signs() {
+        let me = uuid::Uuid::new_v4();
+        let other = uuid::Uuid::new_v4();
+        let cfg = cfg();
+        let full = cfg.takeover_grace();
+        assert_eq!(grace_decision(None, me, None, &cfg).wait, full);
+        let killed = grace_decision(Some(&term(other, false, 0)), me, None, &cfg);
+        assert_eq!(killed.wait, full);
+        assert!(
+            killed.why.contains("did not stop cleanly"),
+            "{}",
+            killed.why
+        );
+        let clean = grace_decision(Some(&term(other, true, 1500)), me, None, &cfg);
+        assert_eq!(clean.wait, Duration::from_millis(1500));
+        assert!(clean
+            .why
+            .starts_with("grace skipped: previous holder stopped cleanly"));
+        // Our own term, executor stopped long ago: no wait at all.
+        let stop = OwnStop {
+            at: std::time::Instant::now() - cfg.recv_window,
+        };
+        let own = grace_decision(Some(&term(me, false, 0)), me, Some(stop), &cfg);
+        assert_eq!(own.wait, Duration::ZERO);
+        // Our own id but no local knowledge of a stop: treated as anyone else's.
+        let unknown = grace_decision(Some(&term(me, false, 0)), me, None, &cfg);
+        assert_eq!(unknown.wait, full);
+    }
 
     fn settings(env: &[(&str, &str)]) -> Settings {
         let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));

@@ -38,8 +38,13 @@ pub fn is_configuration(e: &LedgerError) -> bool {
     }
 }
 
-/// Connect to `url`, waiting while the server is not reachable. None: shutdown came first.
-pub async fn connect_when_up(url: &str, mut shutdown: Shutdown) -> anyhow::Result<Option<Ledger>> {
+/// Connect to `url`, waiting while the server is not reachable (each wait's reason goes
+/// to `report`, for `/readyz`). None: shutdown came first.
+pub async fn connect_when_up(
+    url: &str,
+    mut shutdown: Shutdown,
+    report: &(dyn Fn(&str) + Send + Sync),
+) -> anyhow::Result<Option<Ledger>> {
     let mut delay = WAIT_MIN;
     let mut seed = 0x9e37_79b9_u64 ^ u64::from(std::process::id());
     for attempt in 1u64.. {
@@ -59,6 +64,10 @@ pub async fn connect_when_up(url: &str, mut shutdown: Shutdown) -> anyhow::Resul
             Err(e) => {
                 tracing::warn!(attempt, error = %e, retry_in_ms = delay.as_millis() as u64,
                     "ledger database not reachable yet; waiting (no restart needed)");
+                report(&format!(
+                    "waiting for the ledger database (attempt {attempt}, retrying in {} ms): {e}",
+                    delay.as_millis()
+                ));
             }
         }
         tokio::select! {

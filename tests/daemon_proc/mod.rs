@@ -3,6 +3,8 @@
 //! SIGKILL it. Used by the standby and daemon-reconcile tests.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -58,6 +60,16 @@ pub async fn spawn_daemon(
     db_url: &str,
     extra: &[(&str, &str)],
 ) -> DaemonProc {
+    spawn_daemon_on(name, &sim.addr(), db_url, extra).await
+}
+
+/// Start `sluice run` against a simulator at `sim` (which may not be listening yet).
+pub async fn spawn_daemon_on(
+    name: &'static str,
+    sim: &SocketAddr,
+    db_url: &str,
+    extra: &[(&str, &str)],
+) -> DaemonProc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
     cmd.args(["--log-format", "json", "run"]);
     start_daemon(name, cmd, sim, db_url, extra).await
@@ -94,8 +106,8 @@ async fn start_daemon(
         .env("SLUICE__API__AUTH", "none")
         .env_remove("RUST_LOG")
         .env("SLUICE__EXCHANGE__VENUE", "custom")
-        .env("SLUICE__EXCHANGE__REST_URL", sim.base_url())
-        .env("SLUICE__EXCHANGE__WS_URL", sim.ws_url())
+        .env("SLUICE__EXCHANGE__REST_URL", format!("http://{sim}"))
+        .env("SLUICE__EXCHANGE__WS_URL", format!("ws://{sim}"))
         .env("SLUICE__EXCHANGE__API_KEY", DEMO_API_KEY)
         .env("SLUICE__EXCHANGE__API_SECRET", DEMO_API_SECRET)
         .env("SLUICE__TELEMETRY__LOG_FILTER", "info,sqlx=warn")
@@ -232,6 +244,59 @@ impl DaemonProc {
     pub fn kill(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
+    }
+
+    /// SIGTERM (a clean stop, as systemd's `stop`), then wait (bounded) for the exit.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(
+            sent.is_ok_and(|s| s.success()),
+            "{}: SIGTERM sent",
+            self.name
+        );
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            self.assert_before(deadline, "the exit after SIGTERM");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether the process is still running (it has not exited).
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Poll `/readyz` until `pred` holds on its body (bounded; the logs on failure).
+    pub async fn until_readyz(
+        &self,
+        what: &str,
+        within: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Ok(r) = self.http.get(self.url("/readyz")).send().await {
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                if pred(&body) {
+                    return body;
+                }
+            }
+            self.assert_before(deadline, what);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The log lines carrying `message`, parsed.
+    pub fn log_lines(&self, message: &str) -> Vec<Value> {
+        logs_of(&self.logs)
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["message"] == message)
+            .collect()
     }
 }
 

@@ -170,11 +170,22 @@ pub async fn run_user_stream(ctx: Arc<StreamCtx>, tx: mpsc::Sender<AccountEvent>
             backoff = ctx.timing.min_backoff;
         }
         tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
+            _ = tokio::time::sleep(jittered(ctx.timing.min_backoff, backoff)) => {}
             _ = tx.closed() => return,
         }
         backoff = (backoff * 2).min(ctx.timing.max_backoff);
     }
+}
+
+/// A reconnect delay drawn uniformly from `[min, ceiling]` ("full jitter" with a floor):
+/// many clients dropped by one venue incident do not all come back at the same instant.
+fn jittered(min: Duration, ceiling: Duration) -> Duration {
+    use rand::Rng;
+    if ceiling <= min {
+        return min;
+    }
+    let (lo, hi) = (min.as_millis() as u64, ceiling.as_millis() as u64);
+    Duration::from_millis(rand::thread_rng().gen_range(lo..=hi))
 }
 
 /// One connection's life. Returns why it ended.
@@ -315,6 +326,19 @@ async fn resync(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reconnect_delays_are_jittered_between_the_floor_and_the_ceiling() {
+        let (min, ceiling) = (Duration::from_millis(250), Duration::from_secs(8));
+        let delays: Vec<_> = (0..200).map(|_| jittered(min, ceiling)).collect();
+        assert!(
+            delays.iter().all(|d| *d >= min && *d <= ceiling),
+            "{delays:?}"
+        );
+        let distinct: std::collections::HashSet<_> = delays.iter().collect();
+        assert!(distinct.len() > 10, "spread, not one fixed delay");
+        assert_eq!(jittered(min, min), min);
+    }
     use crate::domain::{OrderStatus, OrderType, PositionSide, Qty, Side};
     use crate::exchange::OrderReport;
 

@@ -1,0 +1,110 @@
+//! The control API's socket while the daemon cannot build the full API yet (the ledger
+//! database is not up, preflight is running): `/healthz` answers ok, `/readyz` answers 503
+//! with the reason, every other path 503. The same socket is handed to the full API
+//! afterwards ([`WaitingApi::finish`]), so the address never changes and a client that
+//! connects in between waits in the listen backlog instead of being refused.
+//!
+//! Invariant: nothing here reads or writes the ledger or the exchange.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::settings::ApiSettings;
+
+type Reason = Arc<Mutex<String>>;
+
+/// The waiting server and the socket the full API takes over.
+pub struct WaitingApi {
+    listener: std::net::TcpListener,
+    reason: Reason,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl WaitingApi {
+    /// Bind `api.listen` and answer health probes with `reason` until [`finish`](Self::finish).
+    pub fn start(api: &ApiSettings, reason: &str) -> anyhow::Result<WaitingApi> {
+        // SO_REUSEADDR as tokio's own bind sets it: a restart must not fail on the previous
+        // process's connections still in TIME_WAIT.
+        let socket = if api.listen.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket
+            .bind(api.listen)
+            .with_context(|| format!("api.listen: cannot bind {}", api.listen))?;
+        let listener = socket
+            .listen(1024)
+            .with_context(|| format!("api.listen: cannot listen on {}", api.listen))?
+            .into_std()?;
+        let serving = listener.try_clone()?;
+        serving.set_nonblocking(true)?;
+        let serving = tokio::net::TcpListener::from_std(serving)?;
+        let addr: SocketAddr = serving.local_addr()?;
+        let reason: Reason = Arc::new(Mutex::new(reason.to_string()));
+        let app = Router::new()
+            .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+            .route("/readyz", get(readyz))
+            .fallback(unavailable)
+            .with_state(reason.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let limits = crate::api::server::Limits::from_settings(api);
+        let task = tokio::spawn(crate::api::server::serve(serving, app, limits, async {
+            let _ = stopped.await;
+        }));
+        tracing::info!(api = %addr, "control API serving");
+        tracing::warn!(api = %addr, "control API answers health probes only until the daemon has started");
+        Ok(WaitingApi {
+            listener,
+            reason,
+            stop,
+            task,
+        })
+    }
+
+    /// What `/readyz` says now.
+    pub fn set_reason(&self, reason: &str) {
+        *self.reason.lock().unwrap_or_else(|p| p.into_inner()) = reason.to_string();
+    }
+
+    /// A handle that updates the reason (for loops that run without `self`).
+    pub fn reporter(&self) -> impl Fn(&str) + Send + Sync + 'static {
+        let reason = self.reason.clone();
+        move |r: &str| *reason.lock().unwrap_or_else(|p| p.into_inner()) = r.to_string()
+    }
+
+    /// Stop answering and give the socket to the full API.
+    pub async fn finish(self) -> std::net::TcpListener {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+        self.listener
+    }
+}
+
+async fn readyz(State(reason): State<Reason>) -> (StatusCode, Json<Value>) {
+    let reason = reason.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(
+            json!({"ready": false, "status": "not_ready", "role": "starting",
+                    "reason": reason, "degraded": []}),
+        ),
+    )
+}
+
+async fn unavailable(State(reason): State<Reason>) -> (StatusCode, Json<Value>) {
+    let reason = reason.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"error": format!("sluice is starting: {reason}")})),
+    )
+}
