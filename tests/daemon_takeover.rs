@@ -31,8 +31,8 @@ async fn a_restart_after_a_clean_stop_skips_the_grace(pool: PgPool) {
         .expect("sim");
     let mut first = daemon_proc::spawn_daemon("first", &sim, &db_url, &[]).await;
     first.until_status("ready", Duration::from_secs(60)).await;
-    let stopped = first.terminate().await;
-    assert!(stopped.success(), "a clean stop exits 0: {stopped:?}");
+    let stopped = first.terminate(Duration::from_secs(30)).await;
+    assert_eq!(stopped, Some(0), "a clean stop exits 0");
     assert!(first.logged("leader term ended cleanly"));
 
     // Act: start it again.

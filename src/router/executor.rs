@@ -72,6 +72,7 @@ impl ExecutorHandle {
     /// Whether one piece of the executor's work has been running too long (watchdog).
     pub fn pulse(&self) -> super::Pulse {
         self.pulse.clone()
+    }
     /// Whether the user stream is connected (None) or why not.
     pub fn stream_link(&self) -> watch::Receiver<super::stream::StreamLink> {
         self.stream_link.clone()

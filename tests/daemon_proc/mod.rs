@@ -90,13 +90,13 @@ pub async fn spawn_daemon_under_watchdog(
         "WATCHDOG_PID=$$; export WATCHDOG_PID; exec \"$0\" --log-format json run",
         env!("CARGO_BIN_EXE_sluice"),
     ]);
-    start_daemon(name, cmd, sim, db_url, extra).await
+    start_daemon(name, cmd, &sim.addr(), db_url, extra).await
 }
 
 async fn start_daemon(
     name: &'static str,
     mut cmd: Command,
-    sim: &SimHandle,
+    sim: &SocketAddr,
     db_url: &str,
     extra: &[(&str, &str)],
 ) -> DaemonProc {
@@ -223,7 +223,7 @@ impl DaemonProc {
         logs_of(&self.logs).iter().any(|l| l.contains(message))
     }
 
-    /// SIGTERM (what systemd sends on stop); returns the exit code once it exited.
+    /// SIGTERM (a clean stop, as systemd's `stop`); the exit code once it exited (bounded).
     pub async fn terminate(&mut self, within: Duration) -> Option<i32> {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
@@ -244,25 +244,6 @@ impl DaemonProc {
     pub fn kill(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
-    }
-
-    /// SIGTERM (a clean stop, as systemd's `stop`), then wait (bounded) for the exit.
-    pub async fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(
-            sent.is_ok_and(|s| s.success()),
-            "{}: SIGTERM sent",
-            self.name
-        );
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            self.assert_before(deadline, "the exit after SIGTERM");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
     }
 
     /// Whether the process is still running (it has not exited).
