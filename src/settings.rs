@@ -262,6 +262,14 @@ pub struct DaemonSettings {
     /// A lock check that takes longer than this counts as a lost lock.
     #[serde(default = "default_leader_check_timeout_ms")]
     pub leader_check_timeout_ms: u64,
+    /// An order REST shows executing that the connected user stream has not mentioned
+    /// this long after marks the stream silent (ERROR, metric, `/readyz` degraded).
+    #[serde(default = "default_user_stream_silence_grace_ms")]
+    pub user_stream_silence_grace_ms: u64,
+}
+
+fn default_user_stream_silence_grace_ms() -> u64 {
+    5000
 }
 
 fn default_limit_ioc_fallback_after() -> u32 {
@@ -411,6 +419,9 @@ impl Settings {
         }
         if self.daemon.leader_check_ms == 0 || self.daemon.leader_check_timeout_ms == 0 {
             bail!("daemon.leader_check_ms and daemon.leader_check_timeout_ms: must be positive");
+        }
+        if self.daemon.user_stream_silence_grace_ms == 0 {
+            bail!("daemon.user_stream_silence_grace_ms: must be positive");
         }
         self.validate_preflight()
     }

@@ -52,7 +52,7 @@ pub use ids::{AdjustmentId, FillId, IntentId, OrderId, PositionId};
 pub use intents::{IntentCreated, IntentView, NewIntent};
 pub use leader::{LeaderKey, LockHolder, LockSession, LockSessionOptions};
 pub use model::{
-    AnomalyKind, IntentRow, OrderRow, OrderState, Origin, PositionRow, PositionStatus,
+    AnomalyKind, FillSource, IntentRow, OrderRow, OrderState, Origin, PositionRow, PositionStatus,
 };
 pub use orders::{NewOrder, OrderUpdate};
 pub use positions::{AdoptPosition, PositionAudit};

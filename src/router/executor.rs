@@ -25,6 +25,7 @@ use super::keyloss::ExecutorStatus;
 use super::progress::{finish, settle, Settle};
 use super::scheduler::Scheduler;
 use super::send::{fail, next_chunk, send, Next};
+use super::stream_watch::{StreamHealth, StreamWatch};
 use super::ExecutorConfig;
 use crate::domain::{IntentKind, IntentState, Qty};
 use crate::exchange::Exchange;
@@ -51,6 +52,7 @@ pub type RecoveryHook = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<String
 pub struct ExecutorHandle {
     intake: Arc<Notify>,
     status: watch::Receiver<ExecutorStatus>,
+    stream_health: watch::Receiver<StreamHealth>,
     tasks: Vec<JoinHandle<()>>,
     /// Positions adopted at start.
     pub adopted: Vec<crate::ledger::PositionRow>,
@@ -66,6 +68,10 @@ impl ExecutorHandle {
     /// What the executor is doing (running, or key-loss safe mode and why).
     pub fn status(&self) -> watch::Receiver<ExecutorStatus> {
         self.status.clone()
+    }
+    /// Whether the user stream delivers (or is connected but silent, and why).
+    pub fn stream_health(&self) -> watch::Receiver<StreamHealth> {
+        self.stream_health.clone()
     }
     /// Wait for every task to finish (after shutdown was triggered).
     pub async fn stopped(self) {
@@ -111,11 +117,19 @@ impl Executor {
             .subscribe_account()
             .await
             .context("failed to start the user-data stream")?;
+        let stream_watch = Arc::new(StreamWatch::new(
+            deps.config.stream_silence_grace,
+            deps.config.rng_seed,
+        ));
         let consumer = tokio::spawn(super::stream::run(
-            deps.ledger.clone(),
-            deps.venue.clone(),
+            super::stream::Consumer {
+                ledger: deps.ledger.clone(),
+                venue: deps.venue.clone(),
+                exchange: deps.exchange.clone(),
+                watch: stream_watch.clone(),
+                notify: notify.clone(),
+            },
             events,
-            notify.clone(),
             shutdown.clone(),
         ));
         let (status_tx, status) = watch::channel(ExecutorStatus::Running);
@@ -125,6 +139,7 @@ impl Executor {
             deps.venue,
             deps.config,
             status_tx,
+            stream_watch,
         )
         .await?;
         let recovered_orders = super::recovery::recover_orders(&ctx, &shutdown).await?;
@@ -168,10 +183,12 @@ impl PreparedExecutor {
             intake: self.intake.clone(),
             on_key_recovered: self.on_key_recovered,
         };
+        let stream_health = lp.ctx.stream.subscribe();
         let main = tokio::spawn(lp.run(self.shutdown));
         ExecutorHandle {
             intake: self.intake,
             status: self.status,
+            stream_health,
             tasks: vec![self.consumer, self.wakeups, main],
             adopted: self.adopted,
             recovered_orders: self.recovered_orders,
