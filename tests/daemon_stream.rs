@@ -136,6 +136,8 @@ async fn seed_000_with_a_working_stream_every_fill_arrives_on_it_and_doctor_is_c
     let (sources, total) = fills_by_source(&pool, id).await;
     assert_eq!(total, dec!(8486.84));
     assert_eq!(sources, vec![(Some("stream".to_string()), trades)]);
+    let shown = intent["fills"].as_array().expect("fills");
+    assert!(shown.iter().all(|f| f["source"] == "stream"), "{intent}");
     let metrics = d.metrics().await;
     assert_eq!(
         metric(&metrics, "sluice_fills_total{source=\"stream\"}"),
@@ -182,6 +184,9 @@ async fn seed_000_with_a_silenced_stream_closes_over_rest_shows_degraded_and_doc
     assert_eq!(total, dec!(8486.84));
     assert_eq!(sources.len(), 1, "{sources:?}");
     assert_eq!(sources[0].0.as_deref(), Some("rest"), "{sources:?}");
+    let shown: Vec<&Value> = intent["fills"].as_array().expect("fills").iter().collect();
+    assert_eq!(shown.len() as i64, sources[0].1, "{intent}");
+    assert!(shown.iter().all(|f| f["source"] == "rest"), "{intent}");
     // The silence is shown: /readyz degraded naming the stream, counted once, logged at
     // ERROR once, and the stream re-opened.
     let ready = d.until_status("degraded", Duration::from_secs(10)).await;

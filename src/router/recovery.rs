@@ -134,7 +134,9 @@ async fn resolve_until_answered(
 /// a stored leg it does not list is flat). Used after fills learned over REST, when no
 /// ACCOUNT_UPDATE can be relied on; a failed read is logged and left to the next one.
 pub(crate) async fn refresh_exchange_positions(ctx: &Ctx) {
-    let asked_at = chrono::Utc::now();
+    // On the exchange's clock, as the stream's event times are (offset = local - server).
+    let offset = ctx.exchange.clock_offset_ms().await.unwrap_or(0);
+    let asked_at = chrono::Utc::now() - chrono::Duration::milliseconds(offset);
     let positions = match ctx.exchange.positions().await {
         Ok(p) => p,
         Err(e) => {

@@ -299,8 +299,10 @@ async fn resync(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<(), 
     for o in &open {
         events.push(AccountEvent::Order(parse::order_report(o)?));
     }
-    // v3 lists every non-zero position: a complete snapshot as of when it was asked for.
-    let asked_at = chrono::Utc::now();
+    // v3 lists every non-zero position: a complete snapshot as of when it was asked for,
+    // on the exchange's clock (stream events carry the exchange's times).
+    let asked_at = chrono::DateTime::from_timestamp_millis(ctx.rest.clock.server_now_ms())
+        .unwrap_or_else(chrono::Utc::now);
     let positions = ctx
         .rest
         .position_risk_v3()
