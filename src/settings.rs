@@ -798,4 +798,17 @@ mod tests {
             "{err:#}"
         );
     }
+
+    #[test]
+    fn the_silence_grace_defaults_to_five_seconds_and_zero_is_refused_naming_the_key() {
+        let dir = dir_with(None);
+        let s = Settings::load_with_env(dir.path(), env(&[])).expect("defaults load");
+        assert_eq!(s.daemon.user_stream_silence_grace_ms, 5000);
+        let zero = env(&[("SLUICE__DAEMON__USER_STREAM_SILENCE_GRACE_MS", "0")]);
+        let err = Settings::load_with_env(dir.path(), zero).expect_err("refused");
+        assert!(
+            format!("{err:#}").contains("daemon.user_stream_silence_grace_ms"),
+            "{err:#}"
+        );
+    }
 }
