@@ -44,6 +44,15 @@ pub const INTENTS_FINISHED_TOTAL: &str = "sluice_intents_finished_total";
 pub const HALTED: &str = "sluice_halted";
 /// 1 while the exchange refuses the API key and nothing is sent (key-loss safe mode).
 pub const KEY_LOSS: &str = "sluice_key_loss";
+/// Counter. Episodes of a connected user stream that stayed silent while REST showed
+/// sluice's own orders executing (each episode counted once, when detected).
+pub const USER_STREAM_SILENT_TOTAL: &str = "sluice_user_stream_silent_total";
+/// Gauge. 1 while the user stream is judged silent (fills then reach the ledger over
+/// REST), else 0.
+pub const USER_STREAM_SILENT: &str = "sluice_user_stream_silent";
+/// Counter. Fills newly applied to the ledger by the executor, by `source` (`stream`:
+/// the live user stream; `rest`: order resolution or the resync after a reconnect).
+pub const FILLS_TOTAL: &str = "sluice_fills_total";
 
 /// Latency buckets (seconds): Binance answers in tens of milliseconds, and a slow
 /// answer (seconds) is exactly what the histogram must show.
@@ -116,6 +125,15 @@ fn describe() {
         KEY_LOSS,
         "1 while the exchange refuses the API key (key-loss safe mode: nothing is sent)"
     );
+    describe_counter!(
+        USER_STREAM_SILENT_TOTAL,
+        "User stream silent while REST showed sluice's orders executing (episodes)"
+    );
+    describe_gauge!(
+        USER_STREAM_SILENT,
+        "1 while the user stream is judged silent (fills arrive over REST)"
+    );
+    describe_counter!(FILLS_TOTAL, "Fills applied to the ledger, by source");
 }
 
 /// One REST attempt to the exchange, as the adapter recorded it. Order placements
@@ -194,6 +212,20 @@ pub fn set_halted(halted: bool) {
 /// 1 while the executor is in key-loss safe mode (the exchange refuses the API key).
 pub fn set_key_loss(active: bool) {
     metrics::gauge!(KEY_LOSS).set(if active { 1.0 } else { 0.0 });
+}
+
+/// A silent user stream was detected (`true`: counted once per episode) or it delivers
+/// again (`false`).
+pub fn set_user_stream_silent(silent: bool) {
+    if silent {
+        metrics::counter!(USER_STREAM_SILENT_TOTAL).increment(1);
+    }
+    metrics::gauge!(USER_STREAM_SILENT).set(if silent { 1.0 } else { 0.0 });
+}
+
+/// A fill was newly applied to the ledger; `source` is `stream` or `rest`.
+pub fn record_fill(source: &'static str) {
+    metrics::counter!(FILLS_TOTAL, "source" => source).increment(1);
 }
 
 /// Gauge. Differences the daemon's last successful reconcile left, by `kind`

@@ -268,6 +268,14 @@ pub struct DaemonSettings {
     /// A lock check that takes longer than this counts as a lost lock.
     #[serde(default = "default_leader_check_timeout_ms")]
     pub leader_check_timeout_ms: u64,
+    /// An order REST shows executing that the connected user stream has not mentioned
+    /// this long after marks the stream silent (ERROR, metric, `/readyz` degraded).
+    #[serde(default = "default_user_stream_silence_grace_ms")]
+    pub user_stream_silence_grace_ms: u64,
+}
+
+fn default_user_stream_silence_grace_ms() -> u64 {
+    5000
 }
 
 fn default_limit_ioc_fallback_after() -> u32 {
@@ -417,6 +425,9 @@ impl Settings {
         }
         if self.daemon.leader_check_ms == 0 || self.daemon.leader_check_timeout_ms == 0 {
             bail!("daemon.leader_check_ms and daemon.leader_check_timeout_ms: must be positive");
+        }
+        if self.daemon.user_stream_silence_grace_ms == 0 {
+            bail!("daemon.user_stream_silence_grace_ms: must be positive");
         }
         self.validate_preflight()
     }
@@ -811,6 +822,19 @@ mod tests {
         let err = Settings::load_with_env(dir.path(), env(&[("SLUICE_ENV", "bad")])).unwrap_err();
         assert!(
             format!("{err:#}").contains("symbols.SOLUSDT.leverage"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn the_silence_grace_defaults_to_five_seconds_and_zero_is_refused_naming_the_key() {
+        let dir = dir_with(None);
+        let s = Settings::load_with_env(dir.path(), env(&[])).expect("defaults load");
+        assert_eq!(s.daemon.user_stream_silence_grace_ms, 5000);
+        let zero = env(&[("SLUICE__DAEMON__USER_STREAM_SILENCE_GRACE_MS", "0")]);
+        let err = Settings::load_with_env(dir.path(), zero).expect_err("refused");
+        assert!(
+            format!("{err:#}").contains("daemon.user_stream_silence_grace_ms"),
             "{err:#}"
         );
     }

@@ -105,6 +105,9 @@ pub struct FillView {
     pub quantity: Qty,
     pub applied_quantity: Qty,
     pub traded_at: DateTime<Utc>,
+    /// How the ledger learned of it (`stream` or `rest`; absent when not recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::ledger::FillSource>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,6 +233,7 @@ impl From<&FillRow> for FillView {
             quantity: f.quantity,
             applied_quantity: f.applied_quantity,
             traded_at: f.traded_at,
+            source: f.source,
         }
     }
 }

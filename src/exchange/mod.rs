@@ -103,10 +103,13 @@ pub enum AccountEvent {
     Order(OrderReport),
     /// A trade execution.
     Fill(Fill),
-    /// Positions the exchange reported as changed, and the event time.
+    /// Positions the exchange reported as changed, and the event time. `complete`: a REST
+    /// read listing every non-zero position (the time is when it was asked for), so a
+    /// leg it does not list is flat; an ACCOUNT_UPDATE lists only what changed.
     Positions {
         positions: Vec<ExchangePosition>,
         time: DateTime<Utc>,
+        complete: bool,
     },
     Balances(Vec<Balance>),
     /// Leverage or multi-assets mode changed.
@@ -116,7 +119,9 @@ pub enum AccountEvent {
         multi_assets: Option<bool>,
     },
     /// The stream was (re)connected and a REST resync completed: the events before
-    /// this one may have had a gap that the resync has covered.
+    /// this one may have had a gap that the resync has covered. Events between a
+    /// `Disconnected` (or the start) and this one come from that REST resync; events
+    /// after it, up to the next `Disconnected`, come from the live stream.
     Resynced,
     /// The stream is down; events may be missing until the next `Resynced`.
     Disconnected {
@@ -211,4 +216,9 @@ pub trait Exchange: Send + Sync {
     /// Start (or restart) the user-data stream; events arrive on the returned channel.
     /// The adapter resyncs over REST after every (re)connect and then sends `Resynced`.
     async fn subscribe_account(&self) -> Result<mpsc::Receiver<AccountEvent>, ExchangeError>;
+
+    /// The user stream is connected but silent (fills went unreported): drop its
+    /// connection and open a new one, which resyncs over REST as every reconnect does.
+    /// The caller spaces these requests; a venue without a stream ignores them.
+    fn reopen_user_stream(&self) {}
 }

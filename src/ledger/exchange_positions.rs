@@ -3,6 +3,11 @@
 //! Never read for budget or UI (the ledger's `positions` are the truth); kept to
 //! compare against. A row is only overwritten by an event with a newer event time,
 //! so a late or replayed event cannot roll the exchange's view back.
+//!
+//! A REST read (`GET /fapi/v3/positionRisk`) lists only symbols with a position or open
+//! orders (docs/binance-fapi.md §2.3): a complete snapshot therefore also says that every
+//! stored leg it does not list is flat ([`Ledger::record_exchange_snapshot`]). Without
+//! that, a leg closed while the user stream was silent would keep its old size forever.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -37,6 +42,37 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut tx = self.pool.begin().await?;
         upsert_in(&mut tx, venue, reported).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Store a complete REST snapshot of the venue's positions, asked for at `asked_at`:
+    /// the listed legs as [`Self::record_exchange_positions`] does, and every stored
+    /// non-zero leg it does not list set to zero as of `asked_at` (unless an event newer
+    /// than that was stored meanwhile). One transaction.
+    pub async fn record_exchange_snapshot(
+        &self,
+        venue: &str,
+        reported: &[ExchangePosition],
+        asked_at: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        let mut tx = self.pool.begin().await?;
+        upsert_in(&mut tx, venue, reported).await?;
+        let symbols: Vec<&str> = reported.iter().map(|p| p.symbol.as_str()).collect();
+        let sides: Vec<&str> = reported.iter().map(|p| p.position_side.as_wire()).collect();
+        sqlx::query(
+            "UPDATE exchange_positions e
+                SET amount = 0, entry_price = 0, event_time = $4, updated_at = now()
+              WHERE e.venue = $1 AND e.amount <> 0 AND e.event_time < $4
+                AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS l(symbol, side)
+                                 WHERE l.symbol = e.symbol AND l.side = e.position_side)",
+        )
+        .bind(venue)
+        .bind(&symbols)
+        .bind(&sides)
+        .bind(asked_at)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::decode::Decoder;
 use super::error::LedgerError;
 use super::ids::{FillId, IntentId, OrderId, PositionId};
+use super::model::FillSource;
 use super::Ledger;
 use crate::domain::{PositionSide, Qty, Side, Symbol};
 
@@ -32,6 +33,8 @@ pub struct FillRow {
     pub external: bool,
     pub position_id: Option<PositionId>,
     pub applied_quantity: Qty,
+    /// How the ledger learned of it (None: stored before sources were recorded).
+    pub source: Option<FillSource>,
 }
 
 impl FillRow {
@@ -57,6 +60,11 @@ impl FillRow {
             external: d.get("external")?,
             position_id: d.get::<Option<i64>>("position_id")?.map(PositionId),
             applied_quantity: d.qty("applied_quantity")?,
+            source: d
+                .get::<Option<String>>("source")?
+                .as_deref()
+                .map(FillSource::parse)
+                .transpose()?,
         })
     }
 }

@@ -17,7 +17,7 @@ use super::adjustments::{write_anomaly, AnomalyRefs};
 use super::error::LedgerError;
 use super::exchange_positions::upsert_in;
 use super::ids::{FillId, OrderId, PositionId};
-use super::model::{AnomalyKind, OrderRow, PositionStatus};
+use super::model::{AnomalyKind, FillSource, OrderRow, PositionStatus};
 use super::orders::{add_fill_to_order, lock_order_for_fill};
 use super::position_math::PositionFigures;
 use super::positions::{
@@ -77,13 +77,25 @@ impl Application {
 
 impl Ledger {
     /// Apply one fill (see the module doc) and store `reported` exchange positions,
-    /// all in one transaction.
-    #[tracing::instrument(skip(self, fill, reported), fields(symbol = %fill.symbol, trade_id = fill.trade_id))]
+    /// all in one transaction. Its source is not recorded: see [`Self::apply_fill_from`].
     pub async fn apply_fill(
         &self,
         venue: &str,
         fill: &Fill,
         reported: &[ExchangePosition],
+    ) -> Result<FillOutcome, LedgerError> {
+        self.apply_fill_from(venue, fill, reported, None).await
+    }
+
+    /// [`Self::apply_fill`], recording how the fill was learned (stream or REST). A
+    /// duplicate keeps the source of its first arrival.
+    #[tracing::instrument(skip(self, fill, reported), fields(symbol = %fill.symbol, trade_id = fill.trade_id))]
+    pub async fn apply_fill_from(
+        &self,
+        venue: &str,
+        fill: &Fill,
+        reported: &[ExchangePosition],
+        source: Option<FillSource>,
     ) -> Result<FillOutcome, LedgerError> {
         if fill.quantity.is_zero() {
             return Err(LedgerError::invalid("quantity", "a fill of zero"));
@@ -99,7 +111,7 @@ impl Ledger {
         let coid = fill.client_order_id.as_ref().map(|c| c.as_str());
         let order =
             lock_order_for_fill(&mut tx, venue, fill.symbol.as_str(), coid, fill.order_id).await?;
-        let Some(fill_id) = insert_fill(&mut tx, venue, fill, order.as_ref()).await? else {
+        let Some(fill_id) = insert_fill(&mut tx, venue, fill, order.as_ref(), source).await? else {
             return Ok(FillOutcome::Duplicate); // dropping `tx` rolls back: nothing changed
         };
         let outcome = match order {
@@ -146,12 +158,13 @@ async fn insert_fill(
     venue: &str,
     fill: &Fill,
     order: Option<&OrderRow>,
+    source: Option<FillSource>,
 ) -> Result<Option<FillId>, LedgerError> {
     let id: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO fills (venue, symbol, trade_id, order_id, client_order_id, exchange_order_id,
              side, position_side, price, quantity, commission, commission_asset, realized_pnl,
-             maker, traded_at, external)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+             maker, traded_at, external, source)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (venue, symbol, trade_id) DO NOTHING RETURNING id",
     )
     .bind(venue)
@@ -170,6 +183,7 @@ async fn insert_fill(
     .bind(fill.maker)
     .bind(fill.time)
     .bind(order.is_none())
+    .bind(source.map(FillSource::as_str))
     .fetch_optional(conn)
     .await?;
     Ok(id.map(|(id,)| FillId(id)))

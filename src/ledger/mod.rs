@@ -55,7 +55,7 @@ pub use intents::{IntentCreated, IntentView, NewIntent};
 pub use leader::{LeaderKey, LockHolder, LockSession, LockSessionOptions};
 pub use leader_terms::{LeaderTerm, PreviousTerm};
 pub use model::{
-    AnomalyKind, IntentRow, OrderRow, OrderState, Origin, PositionRow, PositionStatus,
+    AnomalyKind, FillSource, IntentRow, OrderRow, OrderState, Origin, PositionRow, PositionStatus,
 };
 pub use orders::{NewOrder, OrderUpdate};
 pub use positions::{AdoptPosition, PositionAudit};

@@ -282,3 +282,14 @@ impl PositionRow {
         self.quantity.get() * self.entry_price
     }
 }
+
+text_enum!(
+    /// How the ledger learned of a fill. A working user stream delivers every fill of
+    /// sluice's own orders; fills learned over REST while it is connected are the
+    /// evidence that it is silent. `stream`: the live user-data stream; `rest`: a REST
+    /// read (order resolution, userTrades, the resync after a (re)connect).
+    FillSource, "fills.source" {
+        Stream => "stream",
+        Rest => "rest",
+    }
+);

@@ -92,7 +92,9 @@ async fn repair_one(
     };
     match d {
         Discrepancy::FillMissingFromLedger { trade } => Ok(RepairOutcome::Backfilled {
-            fill: ledger.apply_fill(venue, trade, &[]).await?,
+            fill: ledger
+                .apply_fill_from(venue, trade, &[], Some(crate::ledger::FillSource::Rest))
+                .await?,
         }),
         Discrepancy::PositionMissingOnExchange { position } => {
             close_missing(ledger, actor, position).await

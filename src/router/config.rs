@@ -20,6 +20,9 @@ pub struct ExecutorConfig {
     /// An order the exchange accepted but whose fills have not all arrived on the user
     /// stream after this long is looked up over REST by client order id (backfill).
     pub settle_timeout: Duration,
+    /// An order REST shows executing that the connected user stream has not mentioned
+    /// this long after means the stream is silent (`[daemon] user_stream_silence_grace_ms`).
+    pub stream_silence_grace: Duration,
     /// An operator cap per chunk, on top of the published and learned caps.
     pub chunk_cap: Option<ChunkCap>,
     /// How long a cap learned from -4005 holds before the published cap is tried again.
@@ -47,6 +50,7 @@ impl Default for ExecutorConfig {
         Self {
             poll_interval: Duration::from_secs(1),
             settle_timeout: Duration::from_secs(3),
+            stream_silence_grace: Duration::from_secs(5),
             chunk_cap: None,
             retry_published_cap_after_ms: 60 * 60 * 1000,
             adopt_unknown_positions: true,

@@ -36,6 +36,8 @@ pub(crate) struct Ctx {
     pub breaker: Breaker,
     /// Key-loss safe mode: while active, nothing is sent.
     pub key_loss: super::keyloss::KeyLoss,
+    /// Is the user stream delivering? Told what REST shows executing.
+    pub stream: std::sync::Arc<super::stream_watch::StreamWatch>,
     /// Where the breaker's phase changes go (metrics, log, ledger), off the send path.
     breaker_journal: BreakerJournal,
     marks: HashMap<Symbol, (Price, Instant)>,
@@ -55,6 +57,7 @@ impl Ctx {
         venue: String,
         cfg: ExecutorConfig,
         status: tokio::sync::watch::Sender<super::keyloss::ExecutorStatus>,
+        stream: std::sync::Arc<super::stream_watch::StreamWatch>,
     ) -> anyhow::Result<Ctx> {
         let mut caps = CapBook::new(cfg.retry_published_cap_after_ms);
         let saved = ledger
@@ -81,6 +84,7 @@ impl Ctx {
             breaker: Breaker::new(cfg.breaker.clone()).context("executor breaker config")?,
             key_loss: super::keyloss::KeyLoss::new(status, cfg.reauth_backoff, cfg.rng_seed),
             breaker_journal: BreakerJournal::spawn(ledger.clone(), venue.clone()),
+            stream,
             ledger,
             exchange,
             venue,

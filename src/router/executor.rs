@@ -25,6 +25,7 @@ use super::keyloss::ExecutorStatus;
 use super::progress::{finish, settle, Settle};
 use super::scheduler::Scheduler;
 use super::send::{fail, next_chunk, send, Next};
+use super::stream_watch::{StreamHealth, StreamWatch};
 use super::ExecutorConfig;
 use crate::domain::{IntentKind, IntentState, Qty};
 use crate::exchange::Exchange;
@@ -53,6 +54,7 @@ pub struct ExecutorHandle {
     status: watch::Receiver<ExecutorStatus>,
     pulse: super::Pulse,
     stream_link: watch::Receiver<super::stream::StreamLink>,
+    stream_health: watch::Receiver<StreamHealth>,
     tasks: Vec<JoinHandle<()>>,
     /// Positions adopted at start.
     pub adopted: Vec<crate::ledger::PositionRow>,
@@ -76,6 +78,10 @@ impl ExecutorHandle {
     /// Whether the user stream is connected (None) or why not.
     pub fn stream_link(&self) -> watch::Receiver<super::stream::StreamLink> {
         self.stream_link.clone()
+    }
+    /// Whether the user stream delivers (or is connected but silent, and why).
+    pub fn stream_health(&self) -> watch::Receiver<StreamHealth> {
+        self.stream_health.clone()
     }
     /// Wait for every task to finish (after shutdown was triggered).
     pub async fn stopped(self) {
@@ -124,12 +130,20 @@ impl Executor {
             .subscribe_account()
             .await
             .context("failed to start the user-data stream")?;
+        let stream_watch = Arc::new(StreamWatch::new(
+            deps.config.stream_silence_grace,
+            deps.config.rng_seed,
+        ));
         let consumer = tokio::spawn(super::stream::run(
-            deps.ledger.clone(),
-            deps.venue.clone(),
+            super::stream::Consumer {
+                ledger: deps.ledger.clone(),
+                venue: deps.venue.clone(),
+                exchange: deps.exchange.clone(),
+                watch: stream_watch.clone(),
+                notify: notify.clone(),
+                link: link_tx,
+            },
             events,
-            notify.clone(),
-            link_tx,
             shutdown.clone(),
         ));
         let (status_tx, status) = watch::channel(ExecutorStatus::Running);
@@ -139,6 +153,7 @@ impl Executor {
             deps.venue,
             deps.config,
             status_tx,
+            stream_watch,
         )
         .await?;
         let recovered_orders = super::recovery::recover_orders(&ctx, &shutdown).await?;
@@ -186,12 +201,14 @@ impl PreparedExecutor {
             intake: self.intake.clone(),
             on_key_recovered: self.on_key_recovered,
         };
+        let stream_health = lp.ctx.stream.subscribe();
         let main = tokio::spawn(lp.run(self.shutdown));
         ExecutorHandle {
             intake: self.intake,
             status: self.status,
             pulse,
             stream_link: self.stream_link,
+            stream_health,
             tasks: vec![self.consumer, self.wakeups, main],
             adopted: self.adopted,
             recovered_orders: self.recovered_orders,

@@ -21,7 +21,8 @@
 //! - `job` (the remainder of one intent), `send` (record, then send one chunk; escalation),
 //!   `progress` (settling in-flight orders, done and the flatten latch), `recovery`
 //!   (resolve by client order id, re-read legs, cancel own resting orders), `adoption`,
-//!   `stream` (user-stream events into the ledger), `audit_sink` (attempts into the ledger),
+//!   `stream` (user-stream events into the ledger), [`stream_watch`] (is the connected
+//!   user stream really delivering? evidence-based silence detection), `audit_sink` (attempts into the ledger),
 //!   `breaker_journal` (breaker phase changes into metrics, the log and the ledger, off the
 //!   send path), `fallback_send` (the reduce-only LIMIT IOC fallback for failing closes),
 //!   `outage` (a ping probe that cuts a close's backoff short when the venue is back).
@@ -55,6 +56,7 @@ pub mod scheduler;
 mod send;
 pub mod sizing;
 mod stream;
+pub mod stream_watch;
 
 pub use config::ExecutorConfig;
 pub use executor::{Executor, ExecutorDeps, ExecutorHandle, PreparedExecutor, RecoveryHook};
@@ -62,6 +64,7 @@ pub use hold::{Held, OpensHold};
 pub use keyloss::ExecutorStatus;
 pub use pulse::Pulse;
 pub use stream::StreamLink;
+pub use stream_watch::{StreamHealth, StreamWatch};
 
 #[cfg(test)]
 pub(crate) mod fixtures;

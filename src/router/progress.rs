@@ -4,6 +4,8 @@
 //!
 //! Invariants:
 //! - a job never plans its next chunk while an order of it may still execute;
+//! - an order whose fills came over REST (late, or the stream silent) is followed by a
+//!   REST read of positions into `exchange_positions`, so that view never goes stale;
 //! - an intent is `done` only when nothing is left to send, or (outcome `done_partial`, via
 //!   `send::fail`) when something filled and the rest cannot be sent; a flatten additionally
 //!   stays `working` (latched) until `Exchange::positions()` shows its scope flat.
@@ -26,12 +28,20 @@ pub(crate) async fn settle(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Settl
     let Some(f) = job.in_flight.as_mut() else {
         return Ok(Settle::Settled);
     };
-    let late = f.since.elapsed() >= ctx.cfg.settle_timeout;
+    // A silent stream will not bring the fills: resolve over REST at once.
+    let late = f.since.elapsed() >= ctx.cfg.settle_timeout || ctx.stream.is_silent();
     if f.unknown || late {
         tracing::debug!(client_order_id = %f.client_order_id, unknown = f.unknown, "resolving an in-flight order over REST");
         let symbol = f.chunk.leg.symbol.clone();
         match resolve(ctx, &symbol, &f.client_order_id).await? {
             Ok(Resolved::Known(report)) => {
+                if !report.executed_qty.is_zero() {
+                    ctx.stream.executed(f.client_order_id.as_str());
+                    if report.status.is_terminal() {
+                        // Its fills came over REST: so does the exchange's view of positions.
+                        super::recovery::refresh_exchange_positions(ctx).await;
+                    }
+                }
                 f.resolved_terminal = report.status.is_terminal();
                 f.report = Some(report);
                 f.unknown = false;

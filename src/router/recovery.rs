@@ -13,7 +13,7 @@ use super::context::Ctx;
 use super::job::Leg;
 use crate::domain::{ClientOrderId, PositionSide, Qty, Symbol};
 use crate::exchange::{ExchangeError, OrderReport, OrderResolution};
-use crate::ledger::{OrderRow, OrderState, OrderUpdate};
+use crate::ledger::{FillOutcome, FillSource, OrderRow, OrderState, OrderUpdate};
 use crate::shutdown::Shutdown;
 
 /// What resolving one order found.
@@ -37,7 +37,13 @@ pub(crate) async fn resolve(
     match answer {
         OrderResolution::Known { order, trades } => {
             for t in &trades {
-                ctx.ledger.apply_fill(&ctx.venue, t, &[]).await?;
+                let outcome = ctx
+                    .ledger
+                    .apply_fill_from(&ctx.venue, t, &[], Some(FillSource::Rest))
+                    .await?;
+                if !matches!(outcome, FillOutcome::Duplicate) {
+                    crate::metrics::record_fill(FillSource::Rest.as_str());
+                }
             }
             super::send::record_report(ctx, &order).await?;
             Ok(Ok(Resolved::Known(order)))
@@ -121,6 +127,33 @@ async fn resolve_until_answered(
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+/// Store the exchange's positions as a REST read shows them now (a complete snapshot:
+/// a stored leg it does not list is flat). Used after fills learned over REST, when no
+/// ACCOUNT_UPDATE can be relied on; a failed read is logged and left to the next one.
+pub(crate) async fn refresh_exchange_positions(ctx: &Ctx) {
+    // On the exchange's clock, as the stream's event times are (offset = local - server).
+    let offset = ctx.exchange.clock_offset_ms().await.unwrap_or(0);
+    let asked_at = chrono::Utc::now() - chrono::Duration::milliseconds(offset);
+    let positions = match ctx.exchange.positions().await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading positions after REST-resolved fills failed");
+            return;
+        }
+    };
+    match ctx
+        .ledger
+        .record_exchange_snapshot(&ctx.venue, &positions, asked_at)
+        .await
+    {
+        Ok(()) => tracing::debug!(
+            positions = positions.len(),
+            "exchange positions refreshed over REST"
+        ),
+        Err(e) => tracing::warn!(error = %e, "storing positions read over REST failed"),
     }
 }
 

@@ -139,6 +139,10 @@ pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::
             ctx.breaker_record(Outcome::Success);
             job.rejections.clear();
             record_report(ctx, &report).await?;
+            if !report.executed_qty.is_zero() {
+                // REST says it executed: the user stream owes its fills (silence check).
+                ctx.stream.executed(coid.as_str());
+            }
             if req.order_type == OrderType::Market {
                 market_size_accepted(ctx, &chunk).await?;
             }
@@ -150,6 +154,10 @@ pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::
                 resolved_terminal: false,
                 since: Instant::now(),
             });
+            if ctx.stream.is_silent() {
+                // No event will wake the job: settle (over REST) at once.
+                return Ok(Next::Ready(Instant::now()));
+            }
             Ok(Next::Wait)
         }
         Err(e) => on_error(ctx, job, chunk, coid, shape, e).await,

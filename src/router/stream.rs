@@ -1,10 +1,16 @@
 //! The user-stream consumer: account events into the ledger, then a poke to the executor.
 //!
-//! - `Fill` → `Ledger::apply_fill` (exactly once per trade id: a duplicate is harmless);
+//! - `Fill` → `Ledger::apply_fill_from` (exactly once per trade id: a duplicate is
+//!   harmless), recorded as learned from the stream or, between a `Disconnected` and the
+//!   next `Resynced`, from the adapter's REST resync;
 //! - `Order` → `update_order_status` (a terminal order never goes back to live);
-//! - `Positions` → `record_exchange_positions` (the exchange's view, for reconcile);
+//! - `Positions` → `record_exchange_positions` (the exchange's view, for reconcile); a
+//!   complete REST snapshot also zeroes the stored legs it does not list;
 //! - `Resynced`/`Disconnected` → logged; the executor's settle timeout resolves any order
 //!   whose fills a gap may have swallowed, so nothing is lost.
+//!
+//! Every event also feeds the [`StreamWatch`], which this task asks, a few times per
+//! grace period, whether the stream is silent and should be re-opened.
 //!
 //! The ledger is driven by fills (trade ids) only; order responses never move quantities.
 
@@ -12,26 +18,43 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, Notify};
 
-use crate::exchange::AccountEvent;
-use crate::ledger::{Ledger, LedgerError, OrderState, OrderUpdate};
+use super::stream_watch::StreamWatch;
+use crate::exchange::{AccountEvent, Exchange};
+use crate::ledger::{FillOutcome, FillSource, Ledger, LedgerError, OrderState, OrderUpdate};
 use crate::shutdown::Shutdown;
 
 /// Whether the user stream is connected: None once a (re)connect has resynced, else why
 /// not (`/readyz` lists it as a degradation; the adapter keeps reconnecting meanwhile).
 pub type StreamLink = Option<String>;
 
+/// What the consumer needs besides its channel.
+pub(crate) struct Consumer {
+    pub ledger: Ledger,
+    pub venue: String,
+    pub exchange: Arc<dyn Exchange>,
+    pub watch: Arc<StreamWatch>,
+    pub notify: Arc<Notify>,
+    /// Connected or why not (`/readyz`).
+    pub link: tokio::sync::watch::Sender<StreamLink>,
+}
+
 /// Consume `events` until the stream ends or shutdown is asked.
 pub(crate) async fn run(
-    ledger: Ledger,
-    venue: String,
+    c: Consumer,
     mut events: mpsc::Receiver<AccountEvent>,
-    notify: Arc<Notify>,
-    link: tokio::sync::watch::Sender<StreamLink>,
     mut shutdown: Shutdown,
 ) {
+    let mut checks = tokio::time::interval(c.watch.check_every());
+    checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let ev = tokio::select! {
             _ = shutdown.recv() => break,
+            _ = checks.tick() => {
+                if c.watch.check() {
+                    c.exchange.reopen_user_stream();
+                }
+                continue;
+            }
             ev = events.recv() => ev,
         };
         let Some(ev) = ev else {
@@ -40,25 +63,40 @@ pub(crate) async fn run(
         };
         match &ev {
             AccountEvent::Resynced => {
-                link.send_replace(None);
+                c.link.send_replace(None);
             }
             AccountEvent::Disconnected { reason } => {
-                link.send_replace(Some(reason.clone()));
+                c.link.send_replace(Some(reason.clone()));
             }
             _ => {}
         }
-        if let Err(e) = handle(&ledger, &venue, &ev).await {
+        let source = if c.watch.observe(&ev) {
+            FillSource::Stream
+        } else {
+            FillSource::Rest
+        };
+        if let Err(e) = handle(&c.ledger, &c.venue, &ev, source).await {
             tracing::error!(error = %e, event = ?ev, "applying an account event failed; the settle timeout will resolve it over REST");
         }
-        notify.notify_one();
+        c.notify.notify_one();
     }
 }
 
-async fn handle(ledger: &Ledger, venue: &str, ev: &AccountEvent) -> Result<(), LedgerError> {
+async fn handle(
+    ledger: &Ledger,
+    venue: &str,
+    ev: &AccountEvent,
+    source: FillSource,
+) -> Result<(), LedgerError> {
     match ev {
         AccountEvent::Fill(fill) => {
-            let outcome = ledger.apply_fill(venue, fill, &[]).await?;
-            tracing::debug!(symbol = %fill.symbol, trade_id = fill.trade_id, outcome = ?outcome, "fill");
+            let outcome = ledger
+                .apply_fill_from(venue, fill, &[], Some(source))
+                .await?;
+            if !matches!(outcome, FillOutcome::Duplicate) {
+                crate::metrics::record_fill(source.as_str());
+            }
+            tracing::debug!(symbol = %fill.symbol, trade_id = fill.trade_id, source = source.as_str(), outcome = ?outcome, "fill");
         }
         AccountEvent::Order(r) => {
             let update = OrderUpdate {
@@ -80,6 +118,15 @@ async fn handle(ledger: &Ledger, venue: &str, ev: &AccountEvent) -> Result<(), L
                     }
                 }
             }
+        }
+        AccountEvent::Positions {
+            positions,
+            time,
+            complete: true,
+        } => {
+            ledger
+                .record_exchange_snapshot(venue, positions, *time)
+                .await?;
         }
         AccountEvent::Positions { positions, .. } => {
             ledger.record_exchange_positions(venue, positions).await?;

@@ -293,6 +293,10 @@ impl Application {
             handle.stream_link(),
             self.readiness.clone(),
         ));
+        tokio::spawn(report_stream_health(
+            handle.stream_health(),
+            self.readiness.clone(),
+        ));
         self.readiness.set_ready();
         tracing::info!(api = %self.api_addr, role = "active", "sluice is ready");
         stop.recv().await;
@@ -311,6 +315,8 @@ impl Application {
         config.adopt_unknown_positions = self.settings.daemon.adopt_unknown_positions;
         config.escalation.limit_ioc_fallback = self.settings.daemon.limit_ioc_fallback;
         config.escalation.fallback_after = self.settings.daemon.limit_ioc_fallback_after.max(1);
+        config.stream_silence_grace =
+            Duration::from_millis(self.settings.daemon.user_stream_silence_grace_ms);
         let deps = ExecutorDeps {
             ledger: self.ledger.clone(),
             exchange,
@@ -362,4 +368,21 @@ fn key_loss_hook(reconcile: Arc<DaemonReconcile>) -> RecoveryHook {
             }
         })
     })
+}
+
+/// `/readyz` lists a silent user stream as a degraded part (the daemon still trades: fills
+/// and positions then come over REST) until the stream delivers again.
+async fn report_stream_health(
+    mut health: tokio::sync::watch::Receiver<crate::router::StreamHealth>,
+    readiness: Arc<crate::api::Readiness>,
+) {
+    while health.changed().await.is_ok() {
+        let now = health.borrow_and_update().clone();
+        match now {
+            crate::router::StreamHealth::Delivering => readiness.clear_degraded("user_stream"),
+            crate::router::StreamHealth::Silent { reason, .. } => {
+                readiness.set_degraded("user_stream", reason)
+            }
+        }
+    }
 }

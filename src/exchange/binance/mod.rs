@@ -51,6 +51,8 @@ pub struct BinanceFutures {
     tracker: Arc<Tracker>,
     marks: Arc<MarkCache>,
     timing: StreamTiming,
+    /// Asks the running user-stream session to end so a new one is opened.
+    reopen: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for BinanceFutures {
@@ -106,6 +108,7 @@ impl BinanceFutures {
             tracker: Arc::new(Tracker::default()),
             marks: Arc::new(MarkCache::default()),
             timing,
+            reopen: Arc::new(tokio::sync::Notify::new()),
         });
         tokio::spawn(clock_loop(Arc::downgrade(&me.rest)));
         Ok(me)
@@ -339,9 +342,16 @@ impl Exchange for BinanceFutures {
             rest: self.rest.clone(),
             tracker: self.tracker.clone(),
             timing: self.timing,
+            reopen: self.reopen.clone(),
         });
         tokio::spawn(ws::user::run_user_stream(ctx, tx));
         Ok(rx)
+    }
+
+    fn reopen_user_stream(&self) {
+        // A permit is kept if no session is waiting (mid-reconnect): the next one ends
+        // at once, which the caller's spacing of requests bounds.
+        self.reopen.notify_one();
     }
 }
 

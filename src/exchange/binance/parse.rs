@@ -281,7 +281,11 @@ pub fn account_events(event: &UserEvent) -> Result<Vec<AccountEvent>, ExchangeEr
                         })
                     })
                     .collect::<Result<Vec<_>, ExchangeError>>()?;
-                out.push(AccountEvent::Positions { positions, time });
+                out.push(AccountEvent::Positions {
+                    positions,
+                    time,
+                    complete: false,
+                });
             }
             Ok(out)
         }

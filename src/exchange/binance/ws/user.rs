@@ -11,8 +11,10 @@
 //! - Keepalive every `keepalive` (30 min); -1125 or `listenKeyExpired` → a new key; the
 //!   connection is recycled before the venue's 24 h cap; pings are answered by
 //!   tungstenite as long as we keep reading.
-//! - Every connection, first or re-opened (after -1125, `listenKeyExpired`, the age cap or
-//!   a drop), uses the query form `config::user_stream_endpoint` builds; the path form
+//! - A session also ends when asked to ([`StreamCtx::reopen`]): the router does so when
+//!   the stream stays silent while REST shows sluice's orders filling.
+//! - Every connection, first or re-opened (after -1125, `listenKeyExpired`, the age cap,
+//!   a drop or a silent stream), uses the query form `config::user_stream_endpoint` builds; the path form
 //!   is silent since 2026-04-23 (docs/binance-fapi.md §0).
 //! - The task ends when the receiver is dropped.
 
@@ -142,6 +144,8 @@ pub struct StreamCtx {
     pub rest: Arc<RestClient>,
     pub tracker: Arc<Tracker>,
     pub timing: StreamTiming,
+    /// Notified to end the current session (a silent stream); the loop opens a new one.
+    pub reopen: Arc<tokio::sync::Notify>,
 }
 
 /// Run the stream until `tx`'s receiver is dropped.
@@ -230,6 +234,9 @@ async fn session(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<Str
                 }
             }
             _ = &mut max_age => return Ok("connection age cap reached".into()),
+            _ = ctx.reopen.notified() => {
+                return Ok("re-opening: the stream delivered nothing while orders filled".into())
+            }
             _ = tx.closed() => return Ok("receiver dropped".into()),
         }
     }
@@ -303,6 +310,10 @@ async fn resync(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<(), 
     for o in &open {
         events.push(AccountEvent::Order(parse::order_report(o)?));
     }
+    // v3 lists every non-zero position: a complete snapshot as of when it was asked for,
+    // on the exchange's clock (stream events carry the exchange's times).
+    let asked_at = chrono::DateTime::from_timestamp_millis(ctx.rest.clock.server_now_ms())
+        .unwrap_or_else(chrono::Utc::now);
     let positions = ctx
         .rest
         .position_risk_v3()
@@ -312,7 +323,8 @@ async fn resync(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<(), 
         .collect::<Result<Vec<_>, _>>()?;
     events.push(AccountEvent::Positions {
         positions,
-        time: chrono::Utc::now(),
+        time: asked_at,
+        complete: true,
     });
     for ev in events {
         ctx.tracker.observe(&ev);
