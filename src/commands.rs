@@ -89,7 +89,7 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
         }
         Command::Migrate => {
             let settings = load(&cli, format_override)?;
-            let ledger = connect_ledger(&settings).await?;
+            let ledger = crate::ops::connect_ledger(&settings).await?;
             println!("migrations applied");
             drop(ledger);
             Ok(Outcome::Ok)
@@ -97,7 +97,7 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
         Command::Doctor(args) => doctor(&load(&cli, format_override)?, args).await,
         Command::DemoSeed => {
             let settings = load(&cli, format_override)?;
-            let ledger = connect_ledger(&settings).await?;
+            let ledger = crate::ops::connect_ledger(&settings).await?;
             let summary = crate::ops::demo::seed_demo_ledger(&ledger).await?;
             if summary.already_seeded {
                 println!("demo ledger already seeded: nothing written");
@@ -151,7 +151,7 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
         }
         Command::Reconcile(args) => {
             let settings = load(&cli, format_override)?;
-            let ledger = connect_ledger(&settings).await?;
+            let ledger = crate::ops::connect_ledger(&settings).await?;
             let exchange = crate::startup::connect_exchange_readonly(&settings).await?;
             let is_sluice = |id: &str| crate::router::SluiceOrderId::parse(id).is_ok();
             let (text, code) =
@@ -179,7 +179,7 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
         }
         Command::Report(args) => {
             let settings = load(&cli, format_override)?;
-            let ledger = connect_ledger(&settings).await?;
+            let ledger = crate::ops::connect_ledger(&settings).await?;
             let about = crate::ops::report::About::new(Some(&settings));
             let text = crate::ops::report::command(&ledger, args, &about).await?;
             println!("{text}");
@@ -425,20 +425,8 @@ fn close_body(kind: &str, args: &CloseArgs) -> IntentBody {
     }
 }
 
-/// Connect to the ledger database and apply the embedded migrations.
-async fn connect_ledger(settings: &Settings) -> anyhow::Result<crate::ledger::Ledger> {
-    let ledger = crate::ledger::Ledger::connect(settings.database_url()?)
-        .await
-        .context("failed to connect to the ledger database")?;
-    ledger
-        .migrate()
-        .await
-        .context("failed to apply migrations")?;
-    Ok(ledger)
-}
-
 async fn doctor(settings: &Settings, args: &crate::cli::DoctorArgs) -> anyhow::Result<Outcome> {
-    let ledger = connect_ledger(settings).await?;
+    let ledger = crate::ops::connect_ledger(settings).await?;
     let opts = crate::ops::doctor::DoctorOptions {
         confirm: args.confirm,
         allocation: settings.budget.allocation_usdt,

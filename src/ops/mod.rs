@@ -15,3 +15,19 @@ pub mod report;
 pub mod smoke;
 mod smoke_checks;
 mod smoke_report;
+
+/// Connect to the ledger database and apply the embedded migrations (the commands that
+/// write, and `smoke`).
+pub(crate) async fn connect_ledger(
+    settings: &crate::settings::Settings,
+) -> anyhow::Result<crate::ledger::Ledger> {
+    use anyhow::Context;
+    let ledger = crate::ledger::Ledger::connect(settings.database_url()?)
+        .await
+        .context("failed to connect to the ledger database")?;
+    ledger
+        .migrate()
+        .await
+        .context("failed to apply migrations")?;
+    Ok(ledger)
+}

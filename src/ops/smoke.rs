@@ -65,13 +65,7 @@ pub async fn run(settings: &Settings, opts: &SmokeOptions) -> anyhow::Result<Smo
     if !report.step("preflight", failed.is_empty(), detail) {
         return Ok(report);
     }
-    let ledger = Ledger::connect(settings.database_url()?)
-        .await
-        .context("failed to connect to the ledger database")?;
-    ledger
-        .migrate()
-        .await
-        .context("failed to apply migrations")?;
+    let ledger = super::connect_ledger(settings).await?;
     let mut lock = ledger
         .lock_session(&LockSessionOptions {
             venue: VENUE.to_string(),

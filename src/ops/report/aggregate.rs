@@ -117,9 +117,9 @@ pub fn aggregate(
     intents: Vec<CloseIntentFact>,
     breaker_open: Vec<BreakerPeriod>,
 ) -> EvidenceReport {
-    let (first, last) = incident(since, until, attempts);
-    let bucket = Bucket::auto(first, last);
-    in_buckets(bucket, since, until, attempts, intents, breaker_open)
+    let span = incident(since, until, attempts);
+    let bucket = Bucket::auto(span.0, span.1);
+    in_buckets(bucket, span, since, until, attempts, intents, breaker_open)
 }
 
 /// Build the report in `bucket` (fitted to the incident when None). Pure. Refused, with
@@ -132,10 +132,11 @@ pub fn aggregate_with(
     intents: Vec<CloseIntentFact>,
     breaker_open: Vec<BreakerPeriod>,
 ) -> Result<EvidenceReport, String> {
-    let (first, last) = incident(since, until, attempts);
-    let bucket = Bucket::choose(bucket, first, last)?;
+    let span = incident(since, until, attempts);
+    let bucket = Bucket::choose(bucket, span.0, span.1)?;
     Ok(in_buckets(
         bucket,
+        span,
         since,
         until,
         attempts,
@@ -144,15 +145,16 @@ pub fn aggregate_with(
     ))
 }
 
+/// `span` is [`incident`]'s first and last attempt, computed once by the caller.
 fn in_buckets(
     bucket: Bucket,
+    (first, last): (DateTime<Utc>, DateTime<Utc>),
     since: DateTime<Utc>,
     until: DateTime<Utc>,
     attempts: &[AttemptFact],
     intents: Vec<CloseIntentFact>,
     breaker_open: Vec<BreakerPeriod>,
 ) -> EvidenceReport {
-    let (first, last) = incident(since, until, attempts);
     let mut groups: BTreeMap<(DateTime<Utc>, String), Vec<&AttemptFact>> = BTreeMap::new();
     for a in attempts {
         let symbol = a.symbol.clone().unwrap_or_else(|| "-".to_string());
