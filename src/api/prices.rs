@@ -80,13 +80,3 @@ impl MarkPrices for ExchangeMarkPrices {
         all.iter().find(|r| &r.symbol == symbol).cloned()
     }
 }
-
-/// One fixed price for every symbol (paper runs and tests).
-pub struct FixedMarkPrice(pub Price);
-
-#[async_trait]
-impl MarkPrices for FixedMarkPrice {
-    async fn mark_price(&self, _symbol: &Symbol) -> Result<Price, String> {
-        Ok(self.0)
-    }
-}

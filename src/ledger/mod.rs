@@ -34,8 +34,6 @@ pub mod model;
 mod orders;
 pub mod position_math;
 mod positions;
-#[doc(hidden)]
-pub mod testing;
 mod wakeup;
 mod work;
 

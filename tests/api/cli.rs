@@ -1,16 +1,14 @@
 //! The CLI client run as a process against a running daemon, and `sluice run` itself
 //! serving until SIGTERM.
 
-mod api_common;
-
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};
 
-use api_common::*;
 use serde_json::Value;
 use sluice::domain::{Direction, IntentState};
 use sluice::ledger::IntentId;
+use sluice_testkit::app::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 

@@ -1,10 +1,8 @@
 //! Races a trader would worry about: one idempotency key sent many times at once, and
 //! a halt landing in the middle of a burst of opens.
 
-mod api_common;
-
-use api_common::*;
 use serde_json::json;
+use sluice_testkit::app::*;
 use sqlx::PgPool;
 
 #[sqlx::test]

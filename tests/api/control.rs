@@ -1,13 +1,11 @@
 //! Auth, the kill switch (halt, resume, flatten) across restarts, probes and metrics,
 //! against the real daemon over HTTP.
 
-mod api_common;
-
-use api_common::*;
 use serde_json::json;
 use sluice::domain::Direction;
 use sluice::ledger::IntentId;
 use sluice::startup::Application;
+use sluice_testkit::app::*;
 use sqlx::PgPool;
 
 #[sqlx::test]

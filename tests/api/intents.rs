@@ -1,15 +1,13 @@
 //! The intent endpoints of the real daemon over HTTP: storing, idempotency, validation
 //! that writes nothing, budget refusals, closes, and the read models.
 
-mod api_common;
-
-use api_common::*;
 use serde_json::json;
 use sluice::domain::{
     ClientOrderId, Direction, OrderRequest, OrderType, PositionSide, Qty, Side, Symbol,
 };
 use sluice::exchange::audit::AttemptRecord;
 use sluice::ledger::{IntentId, NewOrder, OrderState, OrderUpdate};
+use sluice_testkit::app::*;
 use sqlx::PgPool;
 
 #[sqlx::test]

@@ -2,13 +2,11 @@
 //! 3 and 5): exotic forms are refused naming the field, and no input, however large,
 //! makes a handler panic (a dropped connection) instead of answering 4xx.
 
-mod api_common;
-
-use api_common::*;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use serde_json::json;
 use sluice::domain::Direction;
+use sluice_testkit::app::*;
 use sqlx::PgPool;
 
 const EXOTIC: [&str; 9] = ["1e3", "1E3", "1_000", ".5e1", "+1", " 1", "1 ", ".5", "1."];

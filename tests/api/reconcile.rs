@@ -1,14 +1,11 @@
 //! `GET /v1/reconcile` reports the interval the daemon's periodic reconcile really runs
 //! at (issue 18 item 11: it said 0 while runs happened every 60 s).
 
-mod daemon_common;
-mod daemon_proc;
-
 use std::time::Duration;
 
-use daemon_common::scenario;
-use daemon_proc::*;
 use sluice::sim::spawn;
+use sluice_testkit::executor::scenario;
+use sluice_testkit::process::*;
 use sqlx::PgPool;
 
 #[sqlx::test(migrations = "./migrations")]

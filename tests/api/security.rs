@@ -3,12 +3,10 @@
 //! non-JSON write, trailing bytes, an oversize body, a lower-case `bearer` and
 //! invisible format characters in free text, against the real daemon over HTTP.
 
-mod api_common;
-
-use api_common::*;
 use reqwest::header::{CONTENT_TYPE, HOST, ORIGIN};
 use serde_json::{json, Value};
 use sluice::domain::Direction;
+use sluice_testkit::app::*;
 use sqlx::PgPool;
 
 /// The daemon with no token (`api.auth = "none"` as the test harness builds it): the

@@ -2,12 +2,10 @@
 //! than `api.max_connections`, is cut by the header-read and idle timeouts and does not
 //! stop an intent write or a halt from being answered.
 
-mod api_common;
-
 use std::time::Duration;
 
-use api_common::*;
 use serde_json::json;
+use sluice_testkit::app::*;
 use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -9,12 +9,10 @@
 //! - `ReduceOnlyRestricted` (-4087, -4400, -4401, -4140), `ResyncClock` (-5028), `Backoff`
 //!   (429 + Retry-After), `Fatal` (bad symbol): here.
 
-mod binance_common;
-
-use binance_common::*;
 use serde_json::{json, Value};
 use sluice::domain::{OrderStatus, Side, Symbol};
 use sluice::exchange::{ErrorClass, Exchange};
+use sluice_testkit::adapter::*;
 
 const SHORT_SOL: &str =
     "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"500\", entry_price = \"180\" } ]";

@@ -2,14 +2,12 @@
 //! adapter's retained-window walk stays within what the simulator accepts (no start older
 //! than 3 months, no span over 7 days — both refused there) and finds every trade.
 
-mod binance_common;
-
 use std::collections::BTreeSet;
 
-use binance_common::*;
 use sluice::domain::{Side, Symbol};
 use sluice::exchange::binance::rest::history::retained_trades;
 use sluice::exchange::Exchange;
+use sluice_testkit::adapter::*;
 
 const SHORT_SOL: &str =
     "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"500\", entry_price = \"180\" } ]";

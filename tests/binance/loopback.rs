@@ -2,12 +2,10 @@
 //! one provoked fault per error class, the outcome-unknown protocol, clock resync and the
 //! audit trail. The rate limiter's loopback tests are in `binance_ratelimit`.
 
-mod binance_common;
-
-use binance_common::*;
 use serde_json::json;
 use sluice::domain::{ClientOrderId, OrderStatus, PositionMode, Side, Symbol, TimeInForce};
 use sluice::exchange::{ErrorClass, Exchange, OrderResolution};
+use sluice_testkit::adapter::*;
 
 const SHORT_SOL: &str =
     "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"500\", entry_price = \"180\" } ]";
@@ -39,7 +37,7 @@ async fn exchange_info_and_account_reports_show_what_the_simulator_serves() {
     assert_eq!(acct.account.position_mode, PositionMode::OneWay);
     assert_eq!(
         acct.account.total_wallet_balance,
-        rust_decimal_macros::dec!(100000)
+        rust_decimal_macros::dec!(1000000)
     );
     let short = acct
         .account

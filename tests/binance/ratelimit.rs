@@ -2,13 +2,11 @@
 //! must wait and never draw a 429, a binding order limit whose venue windows are filled
 //! exactly to the limit, and a 418 ban honoured without sending.
 
-mod binance_common;
-
 use std::sync::Arc;
 
-use binance_common::*;
 use sluice::domain::{Side, TimeInForce};
 use sluice::exchange::{ErrorClass, Exchange};
+use sluice_testkit::adapter::*;
 
 const SHORT_SOL: &str =
     "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"500\", entry_price = \"180\" } ]";

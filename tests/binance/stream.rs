@@ -2,16 +2,14 @@
 //! loses nothing (the REST resync recovers every fill), and an expired or invalidated
 //! listenKey is rotated and the stream recovers.
 
-mod binance_common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use binance_common::*;
 use serde_json::json;
 use sluice::domain::{Side, Symbol};
 use sluice::exchange::binance::{AuditBuffer, BinanceFutures, StreamTiming};
 use sluice::exchange::{AccountEvent, Exchange};
+use sluice_testkit::adapter::*;
 
 const SHORT_SOL: &str =
     "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"500\", entry_price = \"180\" } ]";
@@ -20,7 +18,7 @@ const SHORT_SOL: &str =
 async fn a_fill_arrives_as_a_fill_event_with_its_client_order_id() {
     let l = start(scenario("", SHORT_SOL)).await;
     let mut rx = l.ex.subscribe_account().await.unwrap();
-    until(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
+    next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     let close = l
         .market("SOLUSDT", Side::Buy, "7", true, "stream-close")
         .await;
@@ -28,7 +26,7 @@ async fn a_fill_arrives_as_a_fill_event_with_its_client_order_id() {
     // Binance order: NEW, ACCOUNT_UPDATE, then the TRADE update; collect both kinds.
     let (mut fill, mut amount) = (None, None);
     while fill.is_none() || amount.is_none() {
-        match until(&mut rx, |_| true).await {
+        match next_event(&mut rx, |_| true).await {
             AccountEvent::Fill(f) => fill = Some(f),
             AccountEvent::Positions { positions, .. } => {
                 amount = positions
@@ -60,10 +58,10 @@ async fn every_fill_made_while_the_stream_was_cut_is_recovered_by_the_resync() {
         .await
         .unwrap();
     let mut rx = ex.subscribe_account().await.unwrap();
-    until(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
+    next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     l.fault(json!({"disconnect_sockets": true, "endpoints": ["GET /fapi/v1/ping"]}))
         .await;
-    until(&mut rx, |e| matches!(e, AccountEvent::Disconnected { .. })).await;
+    next_event(&mut rx, |e| matches!(e, AccountEvent::Disconnected { .. })).await;
     let mut ids = Vec::new();
     for i in 0..3 {
         let close = l
@@ -74,7 +72,7 @@ async fn every_fill_made_while_the_stream_was_cut_is_recovered_by_the_resync() {
     l.clear_faults().await;
     let mut recovered = BTreeSet::new();
     loop {
-        match until(&mut rx, |_| true).await {
+        match next_event(&mut rx, |_| true).await {
             AccountEvent::Fill(f) if ids.contains(&f.order_id) => {
                 recovered.insert(f.trade_id);
             }
@@ -110,19 +108,19 @@ async fn an_invalidated_listen_key_is_replaced_and_the_stream_recovers() {
         .await
         .unwrap();
     let mut rx = ex.subscribe_account().await.unwrap();
-    until(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
+    next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     l.fault(json!({"invalidate_listen_keys": true, "endpoints": ["GET /fapi/v1/ping"]}))
         .await;
     // The venue may close the socket of a dead key before our keepalive sees -1125.
-    until(&mut rx, |e| matches!(e, AccountEvent::Disconnected { .. })).await;
-    until(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
+    next_event(&mut rx, |e| matches!(e, AccountEvent::Disconnected { .. })).await;
+    next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     let keys = l.state().await["stats"]["requestsByEndpoint"]["POST /fapi/v1/listenKey"].as_i64();
     assert!(keys >= Some(2), "a new listenKey was created: {keys:?}");
     let close = l
         .market("SOLUSDT", Side::Buy, "3", true, "after-rotate")
         .await;
     ex.place_order(&close).await.unwrap();
-    let ev = until(&mut rx, |e| matches!(e, AccountEvent::Fill(_))).await;
+    let ev = next_event(&mut rx, |e| matches!(e, AccountEvent::Fill(_))).await;
     assert!(
         matches!(&ev, AccountEvent::Fill(f) if f.client_order_id.as_ref().map(|c| c.as_str()) == Some("after-rotate")),
         "{ev:?}"
@@ -135,15 +133,15 @@ async fn an_expired_listen_key_in_scaled_time_rotates_and_the_stream_recovers() 
     // 600x: the 60-minute listenKey lives 6 real seconds; our keepalive (30 min real) never runs.
     let l = start(scenario("time_scale = 600.0", SHORT_SOL)).await;
     let mut rx = l.ex.subscribe_account().await.unwrap();
-    until(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
-    let down = until(&mut rx, |e| matches!(e, AccountEvent::Disconnected { .. })).await;
+    next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
+    let down = next_event(&mut rx, |e| matches!(e, AccountEvent::Disconnected { .. })).await;
     assert!(format!("{down:?}").contains("listenKeyExpired"), "{down:?}");
-    until(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
+    next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     let close = l
         .market("SOLUSDT", Side::Buy, "2", true, "after-expiry")
         .await;
     l.ex.place_order(&close).await.unwrap();
-    let ev = until(&mut rx, |e| matches!(e, AccountEvent::Fill(_))).await;
+    let ev = next_event(&mut rx, |e| matches!(e, AccountEvent::Fill(_))).await;
     assert!(
         matches!(&ev, AccountEvent::Fill(f) if f.client_order_id.as_ref().map(|c| c.as_str()) == Some("after-expiry")),
         "{ev:?}"
@@ -188,10 +186,10 @@ async fn the_connection_is_recycled_before_its_age_cap_and_resyncs() {
         .await
         .unwrap();
     let mut rx = ex.subscribe_account().await.unwrap();
-    until(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
-    let down = until(&mut rx, |e| matches!(e, AccountEvent::Disconnected { .. })).await;
+    next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
+    let down = next_event(&mut rx, |e| matches!(e, AccountEvent::Disconnected { .. })).await;
     assert!(format!("{down:?}").contains("age cap"), "{down:?}");
-    until(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
+    next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     l.sim.shutdown().await;
 }
 
@@ -204,7 +202,7 @@ async fn every_fill_arrives_on_the_query_form_stream_without_a_resync() {
     let big_short = SHORT_SOL.replace("\"500\"", "\"2000\"");
     let l = start(scenario("", &big_short)).await;
     let mut rx = l.ex.subscribe_account().await.unwrap();
-    until(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
+    next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     let mut ids = Vec::new();
     for (i, qty) in ["5", "7", "1200"].iter().enumerate() {
         let close = l
@@ -227,7 +225,7 @@ async fn every_fill_arrives_on_the_query_form_stream_without_a_resync() {
     );
     let mut streamed = BTreeSet::new();
     while streamed != truth {
-        match until(&mut rx, |_| true).await {
+        match next_event(&mut rx, |_| true).await {
             AccountEvent::Fill(f) if ids.contains(&f.order_id) => {
                 streamed.insert(f.trade_id);
             }

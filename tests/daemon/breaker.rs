@@ -1,15 +1,13 @@
 //! The breaker's open periods are evidence: the 2025-10-11 profile trips it, the executor
 //! persists the transition, and `sluice report` lists and shades the period.
 
-mod daemon_common;
-
 use std::time::Duration;
 
 use chrono::Utc;
-use daemon_common::*;
 use sluice::domain::IntentState;
 use sluice::ledger::BreakerTransitionRecord;
 use sluice::ops::report::{self, Format};
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 /// SOLUSDT with a published MARKET cap of 100 (a 1,000 close is 10 chunks) and the

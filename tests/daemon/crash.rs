@@ -2,17 +2,14 @@
 //! 50-chunk close, restarted, and after each trial the exchange is flat, no chunk was
 //! sent twice, and the ledger equals the exchange.
 
-mod daemon_common;
-mod daemon_proc;
-
 use std::time::Duration;
 
-use daemon_common::*;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use sluice::domain::IntentState;
 use sluice::ledger::{IntentId, Ledger};
 use sluice::sim::{spawn, SimHandle};
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 const TRIALS: usize = 5;
@@ -38,18 +35,24 @@ async fn adopted_short(ledger: &Ledger) -> Option<sluice::ledger::PositionId> {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool: PgPool) {
-    let db_url = daemon_proc::database_url(&pool).await;
+    let db_url = sluice_testkit::process::database_url(&pool).await;
     let ledger = Ledger::from_pool(pool);
     let sim = spawn(crash_scenario(), "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("sim");
-    let hand = daemon_proc::hand_adapter(&sim).await;
+    let hand = sluice_testkit::process::hand_adapter(&sim).await;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20_251_011);
     for trial in 0..TRIALS {
         // Arrange: a SHORT 5000 the ledger does not know yet; the daemon adopts it.
-        daemon_proc::open_short_by_hand(&hand, "SOLUSDT", POSITION, &format!("hand-{trial}")).await;
-        let mut daemon = daemon_proc::spawn_daemon("crash", &sim, &db_url, &[]).await;
-        daemon_proc::until("adoption", Duration::from_secs(60), || async {
+        sluice_testkit::process::open_short_by_hand(
+            &hand,
+            "SOLUSDT",
+            POSITION,
+            &format!("hand-{trial}"),
+        )
+        .await;
+        let mut daemon = sluice_testkit::process::spawn_daemon("crash", &sim, &db_url, &[]).await;
+        sluice_testkit::process::until("adoption", Duration::from_secs(60), || async {
             adopted_short(&ledger).await.is_some()
         })
         .await;
@@ -66,14 +69,14 @@ async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool:
 
         // Act: SIGKILL after a random number of chunks was recorded, then restart.
         let kill_after = rng.gen_range(1..50usize);
-        daemon_proc::until("chunks recorded", Duration::from_secs(60), || async {
+        sluice_testkit::process::until("chunks recorded", Duration::from_secs(60), || async {
             ledger.orders_of_intent(intent).await.expect("orders").len() >= kill_after
                 || is_terminal(&ledger, intent).await
         })
         .await;
         daemon.kill();
-        let mut daemon = daemon_proc::spawn_daemon("crash", &sim, &db_url, &[]).await;
-        daemon_proc::until("the close to finish", Duration::from_secs(90), || async {
+        let mut daemon = sluice_testkit::process::spawn_daemon("crash", &sim, &db_url, &[]).await;
+        sluice_testkit::process::until("the close to finish", Duration::from_secs(90), || async {
             is_terminal(&ledger, intent).await
         })
         .await;
@@ -112,7 +115,8 @@ async fn assert_trial(ledger: &Ledger, sim: &SimHandle, intent: IntentId, trial:
     );
     // No chunk sent twice: per chunk index of this intent, at most one order executed.
     let orders = account["orders"].as_array().expect("orders");
-    let total = daemon_proc::executed_once_per_chunk(orders, intent, &format!("trial {trial}"));
+    let total =
+        sluice_testkit::process::executed_once_per_chunk(orders, intent, &format!("trial {trial}"));
     assert_eq!(
         total,
         Decimal::from(5000),

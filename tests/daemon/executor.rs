@@ -1,16 +1,14 @@
 //! The executor end to end: intents in the ledger → chunks through the real adapter →
 //! the simulator → fills from the user stream back into the ledger.
 
-mod daemon_common;
-
 use std::time::Duration;
 
-use daemon_common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentState};
 use sluice::ledger::PositionStatus;
 use sluice::router::client_id::SluiceOrderId;
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 fn position_amount(p: &serde_json::Value) -> Decimal {

@@ -3,11 +3,8 @@
 //! order names its self-trade prevention mode, and a rejection re-planning cannot fix
 //! ends the intent instead of looping.
 
-mod daemon_common;
-
 use std::time::Duration;
 
-use daemon_common::*;
 use rust_decimal_macros::dec;
 use serde_json::json;
 use sluice::domain::{
@@ -17,6 +14,7 @@ use sluice::domain::{
 use sluice::exchange::Exchange;
 use sluice::ledger::OrderState;
 use sluice::router::ExecutorConfig;
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 /// A backoff so long that a remainder re-planned "after the backoff" would not be sent

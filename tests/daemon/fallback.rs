@@ -3,17 +3,15 @@
 //! orders still work, and a close configured with the fallback completes with LIMIT IOC
 //! chunks at the PERCENT_PRICE band edge.
 
-mod daemon_common;
-
 use std::time::Duration;
 
-use daemon_common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sluice::domain::{IntentState, OrderType, Side};
 use sluice::exchange::Exchange;
 use sluice::ledger::PositionStatus;
 use sluice::router::{band_edge_price, ExecutorConfig};
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 /// SOLUSDT SHORT 1,000 (MARKET cap 100, LIMIT cap 1,000) on a venue whose MARKET path

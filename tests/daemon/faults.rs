@@ -1,17 +1,15 @@
 //! The executor under exchange distress (seed 003) and in hedge mode, end to end against
 //! the simulator through the real adapter.
 
-mod daemon_common;
-
 use std::time::Duration;
 
-use daemon_common::*;
 use rust_decimal_macros::dec;
 use serde_json::json;
 use sluice::domain::{Direction, IntentState, PositionSide, Side};
 use sluice::ledger::PositionStatus;
 use sluice::router::ExecutorStatus;
 use sluice::sim::scenario::DEMO_API_KEY;
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 /// SOLUSDT with a published MARKET cap of 100 (a 1,000 close is 10 chunks), and the

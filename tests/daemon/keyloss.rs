@@ -2,15 +2,12 @@
 //! mid-strategy): `/readyz` and `/metrics` say so, nothing is failed, and a key rotated
 //! by rewriting the key files is picked up without a restart.
 
-mod daemon_common;
-mod daemon_proc;
-
 use std::time::Duration;
 
-use daemon_proc::*;
 use serde_json::{json, Value};
 use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
 use sluice::sim::spawn;
+use sluice_testkit::process::*;
 use sqlx::PgPool;
 
 async fn admin_post(base: &str, path: &str, body: Value) {
@@ -27,7 +24,7 @@ async fn admin_post(base: &str, path: &str, body: Value) {
 async fn a_deleted_key_shows_on_readyz_and_a_rotated_key_file_resumes_the_daemon(pool: PgPool) {
     // Arrange: the daemon reads its key pair from files.
     let sim = spawn(
-        daemon_common::scenario("", ""),
+        sluice_testkit::executor::scenario("", ""),
         "127.0.0.1:0".parse().expect("addr"),
     )
     .await

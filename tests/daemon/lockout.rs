@@ -3,17 +3,14 @@
 //! opens with the breaker's reason, closes what it is told to, and lifts the hold by
 //! itself once the failed probes pass; a configuration failure refuses opens only.
 
-mod daemon_common;
-mod daemon_proc;
-
 use std::time::Duration;
 
-use daemon_common::*;
 use serde_json::{json, Value};
 use sluice::domain::IntentState;
 use sluice::ledger::OrderState;
 use sluice::ledger::{IntentId, Ledger};
 use sluice::sim::spawn;
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 /// DOGE and XRP longs; for the first `until` scenario seconds every test order gets
@@ -33,14 +30,14 @@ const SYMBOLS: (&str, &str) = ("SLUICE__EXCHANGE__SYMBOLS", "BTCUSDT,DOGEUSDT,XR
 /// Room in the budget for the BTC open next to the adopted DOGE and XRP longs.
 const ALLOCATION: (&str, &str) = ("SLUICE__BUDGET__ALLOCATION_USDT", "100000");
 
-async fn submit(d: &daemon_proc::DaemonProc, body: Value) -> IntentId {
+async fn submit(d: &sluice_testkit::process::DaemonProc, body: Value) -> IntentId {
     let (code, created) = d.post("/v1/intents", &body).await;
     assert_eq!(code, 202, "{created}");
     IntentId(created["id"].as_i64().expect("intent id"))
 }
 
 async fn terminal(ledger: &Ledger, id: IntentId, within: Duration) -> sluice::ledger::IntentRow {
-    daemon_proc::until("the intent to finish", within, || async {
+    sluice_testkit::process::until("the intent to finish", within, || async {
         let row = ledger.intent(id).await.expect("read").expect("intent");
         row.state.is_terminal()
     })
@@ -63,14 +60,15 @@ async fn started_in_the_2025_10_11_storm_it_closes_doge_and_xrp_and_refuses_open
     pool: PgPool,
 ) {
     // Arrange: the venue is in distress from the simulator's first second.
-    let db_url = daemon_proc::database_url(&pool).await;
+    let db_url = sluice_testkit::process::database_url(&pool).await;
     let ledger = Ledger::from_pool(pool.clone());
     let sim = spawn(storm_at_start(12), "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("sim");
 
     // Act: start the daemon in the storm.
-    let d = daemon_proc::spawn_daemon("lockout", &sim, &db_url, &[SYMBOLS, ALLOCATION]).await;
+    let d = sluice_testkit::process::spawn_daemon("lockout", &sim, &db_url, &[SYMBOLS, ALLOCATION])
+        .await;
 
     // Assert: it runs, and /readyz says why it is degraded.
     let ready = d.until_status("degraded", Duration::from_secs(60)).await;
@@ -95,7 +93,7 @@ async fn started_in_the_2025_10_11_storm_it_closes_doge_and_xrp_and_refuses_open
         let row = terminal(&ledger, id, Duration::from_secs(120)).await;
         assert_eq!(row.state, IntentState::Done, "close error: {:?}", row.error);
     }
-    let positions = daemon_proc::sim_account(&sim).await["positions"]
+    let positions = sluice_testkit::process::sim_account(&sim).await["positions"]
         .as_array()
         .cloned()
         .unwrap_or_default();
@@ -127,7 +125,7 @@ async fn started_in_the_2025_10_11_storm_it_closes_doge_and_xrp_and_refuses_open
 #[sqlx::test(migrations = "./migrations")]
 async fn a_wrong_position_mode_starts_the_daemon_but_refuses_opens_with_the_reason(pool: PgPool) {
     // Arrange: sluice expects one-way, the account is in hedge mode with a LONG leg.
-    let db_url = daemon_proc::database_url(&pool).await;
+    let db_url = sluice_testkit::process::database_url(&pool).await;
     let ledger = Ledger::from_pool(pool);
     let s = scenario(
         "",
@@ -138,7 +136,13 @@ async fn a_wrong_position_mode_starts_the_daemon_but_refuses_opens_with_the_reas
         .expect("sim");
 
     // Act.
-    let d = daemon_proc::spawn_daemon("misconfigured", &sim, &db_url, &[SYMBOLS, ALLOCATION]).await;
+    let d = sluice_testkit::process::spawn_daemon(
+        "misconfigured",
+        &sim,
+        &db_url,
+        &[SYMBOLS, ALLOCATION],
+    )
+    .await;
     let ready = d.until_status("degraded", Duration::from_secs(60)).await;
     let open = submit(&d, open_btc("misconfigured-open")).await;
 
@@ -154,9 +158,11 @@ async fn a_wrong_position_mode_starts_the_daemon_but_refuses_opens_with_the_reas
         reason.contains("configuration") && reason.contains("position_mode"),
         "{reason}"
     );
-    assert!(daemon_proc::sim_account(&sim).await["positions"]
-        .as_array()
-        .is_some_and(|p| p.iter().all(|x| x["symbol"] != "BTCUSDT")));
+    assert!(
+        sluice_testkit::process::sim_account(&sim).await["positions"]
+            .as_array()
+            .is_some_and(|p| p.iter().all(|x| x["symbol"] != "BTCUSDT"))
+    );
     drop(d);
     sim.shutdown().await;
 }
@@ -164,7 +170,7 @@ async fn a_wrong_position_mode_starts_the_daemon_but_refuses_opens_with_the_reas
 #[sqlx::test(migrations = "./migrations")]
 async fn with_a_configuration_failure_closes_still_run_and_only_opens_are_refused(pool: PgPool) {
     // Arrange: sluice expects 10x isolated on DOGE; the account has 20x cross.
-    let db_url = daemon_proc::database_url(&pool).await;
+    let db_url = sluice_testkit::process::database_url(&pool).await;
     let ledger = Ledger::from_pool(pool);
     let s = scenario(
         "",
@@ -181,7 +187,7 @@ async fn with_a_configuration_failure_closes_still_run_and_only_opens_are_refuse
     ];
 
     // Act.
-    let d = daemon_proc::spawn_daemon("leverage", &sim, &db_url, &env).await;
+    let d = sluice_testkit::process::spawn_daemon("leverage", &sim, &db_url, &env).await;
     let ready = d.until_status("degraded", Duration::from_secs(60)).await;
     let open = submit(&d, open_btc("leverage-open")).await;
     let doge = submit(&d, close("DOGEUSDT", "leverage-close")).await;
@@ -199,7 +205,7 @@ async fn with_a_configuration_failure_closes_still_run_and_only_opens_are_refuse
         .contains("leverage:DOGEUSDT"));
     let closed = terminal(&ledger, doge, Duration::from_secs(60)).await;
     assert_eq!(closed.state, IntentState::Done, "close: {:?}", closed.error);
-    let positions = daemon_proc::sim_account(&sim).await["positions"]
+    let positions = sluice_testkit::process::sim_account(&sim).await["positions"]
         .as_array()
         .cloned()
         .unwrap_or_default();
@@ -225,15 +231,16 @@ async fn sigkilled_while_closes_fail_in_the_storm_it_resumes_resolving_first_and
 ) {
     // Arrange: the storm runs from the first second; a daemon starts in it, a close is
     // submitted, and the venue fails some of its chunks with 503/-1008.
-    let db_url = daemon_proc::database_url(&pool).await;
+    let db_url = sluice_testkit::process::database_url(&pool).await;
     let ledger = Ledger::from_pool(pool.clone());
     let sim = spawn(storm_in_chunks(30), "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("sim");
-    let mut d = daemon_proc::spawn_daemon("storm-crash", &sim, &db_url, &[SYMBOLS]).await;
+    let mut d =
+        sluice_testkit::process::spawn_daemon("storm-crash", &sim, &db_url, &[SYMBOLS]).await;
     d.until_status("degraded", Duration::from_secs(60)).await;
     let doge = submit(&d, close("DOGEUSDT", "storm-crash-doge")).await;
-    daemon_proc::until(
+    sluice_testkit::process::until(
         "a chunk failing in the storm",
         Duration::from_secs(60),
         || async {
@@ -248,7 +255,8 @@ async fn sigkilled_while_closes_fail_in_the_storm_it_resumes_resolving_first_and
     // Act: SIGKILL in the middle of it; start again while the storm still runs.
     d.kill();
     let at_kill = ledger.orders_of_intent(doge).await.expect("orders");
-    let d = daemon_proc::spawn_daemon("storm-crash-again", &sim, &db_url, &[SYMBOLS]).await;
+    let d =
+        sluice_testkit::process::spawn_daemon("storm-crash-again", &sim, &db_url, &[SYMBOLS]).await;
 
     // Assert: the close ends done after the storm, each chunk executed once, flat.
     let row = terminal(&ledger, doge, Duration::from_secs(180)).await;
@@ -269,8 +277,8 @@ async fn sigkilled_while_closes_fail_in_the_storm_it_resumes_resolving_first_and
             .expect("the order is still in the ledger");
         assert!(now.status.is_terminal(), "resolved: {now:?}");
     }
-    let account = daemon_proc::sim_account(&sim).await;
-    let executed = daemon_proc::executed_once_per_chunk(
+    let account = sluice_testkit::process::sim_account(&sim).await;
+    let executed = sluice_testkit::process::executed_once_per_chunk(
         account["orders"].as_array().expect("orders"),
         doge,
         "storm crash",

@@ -4,12 +4,10 @@
 //! The recorder is process-global and other tests in this binary may record too, so
 //! every assertion is "this series exists and is at least N", never an exact total.
 
-mod daemon_common;
-
 use std::time::Duration;
 
-use daemon_common::*;
 use sluice::domain::IntentState;
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 /// The value of the sample whose name and labels are exactly `series`.

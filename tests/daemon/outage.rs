@@ -3,16 +3,13 @@
 //! out without waiting out a backoff grown during the outage. Asserted on the daemon's
 //! recorded evidence (its log), never on wall time.
 
-mod daemon_common;
-mod daemon_proc;
-
 use std::time::Duration;
 
-use daemon_common::*;
 use serde_json::{json, Value};
 use sluice::domain::IntentState;
 use sluice::ledger::{IntentId, Ledger};
 use sluice::sim::spawn;
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 const SYMBOLS: (&str, &str) = ("SLUICE__EXCHANGE__SYMBOLS", "BTCUSDT,DOGEUSDT,XRPUSDT");
@@ -25,7 +22,7 @@ fn doge_in_chunks() -> sluice::sim::Scenario {
     )
 }
 
-fn intent_lines(d: &daemon_proc::DaemonProc, id: IntentId) -> Vec<Value> {
+fn intent_lines(d: &sluice_testkit::process::DaemonProc, id: IntentId) -> Vec<Value> {
     d.logs
         .lock()
         .expect("logs")
@@ -41,12 +38,12 @@ fn intent_lines(d: &daemon_proc::DaemonProc, id: IntentId) -> Vec<Value> {
 #[sqlx::test(migrations = "./migrations")]
 async fn after_a_total_outage_a_probe_cuts_the_close_backoff_short(pool: PgPool) {
     // Arrange: a daemon leading, the long adopted.
-    let db_url = daemon_proc::database_url(&pool).await;
+    let db_url = sluice_testkit::process::database_url(&pool).await;
     let ledger = Ledger::from_pool(pool.clone());
     let sim = spawn(doge_in_chunks(), "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("sim");
-    let d = daemon_proc::spawn_daemon("outage", &sim, &db_url, &[SYMBOLS]).await;
+    let d = sluice_testkit::process::spawn_daemon("outage", &sim, &db_url, &[SYMBOLS]).await;
     d.until_status("ready", Duration::from_secs(60)).await;
 
     // Act: every order and every ping fails with 503 for 8 s; a close is submitted in it.
@@ -71,7 +68,7 @@ async fn after_a_total_outage_a_probe_cuts_the_close_backoff_short(pool: PgPool)
 
     // Assert: the close completes; a probe cut its backoff short once the venue answered,
     // and after that no chunk failed again (no backoff wait after the recovery).
-    daemon_proc::until("the close to finish", Duration::from_secs(120), || async {
+    sluice_testkit::process::until("the close to finish", Duration::from_secs(120), || async {
         let row = ledger.intent(id).await.expect("read").expect("intent");
         row.state.is_terminal()
     })

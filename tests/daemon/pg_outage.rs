@@ -2,19 +2,16 @@
 //! waits for it (serving `/healthz`, `/readyz` with the reason) and then works the close
 //! it finds; a Postgres restart under a running daemon is survived in-process (same
 //! process, lock taken again, ready again, closes work). Each test owns a private
-//! cluster (`daemon_proc::cluster`), never the shared test server.
-
-mod daemon_common;
-mod daemon_proc;
+//! cluster (`sluice_testkit::process::cluster`), never the shared test server.
 
 use std::time::Duration;
 
-use daemon_common::*;
-use daemon_proc::cluster::Cluster;
 use serde_json::json;
 use sluice::domain::{Direction, IntentState, PositionSide, Price, Qty};
 use sluice::ledger::{AdoptPosition, IntentId, Ledger};
 use sluice::sim::spawn;
+use sluice_testkit::db::cluster::Cluster;
+use sluice_testkit::executor::*;
 
 const SYMBOLS: (&str, &str) = ("SLUICE__EXCHANGE__SYMBOLS", "BTCUSDT,DOGEUSDT,XRPUSDT");
 
@@ -31,7 +28,7 @@ async fn ledger_of(cluster: &Cluster) -> Ledger {
 }
 
 async fn until_done(ledger: &Ledger, id: IntentId, within: Duration) -> sluice::ledger::IntentRow {
-    daemon_proc::until("the intent to finish", within, || async {
+    sluice_testkit::process::until("the intent to finish", within, || async {
         match ledger.intent(id).await {
             Ok(Some(row)) => row.state.is_terminal(),
             _ => false,
@@ -75,7 +72,8 @@ async fn started_before_postgres_it_serves_health_waits_and_then_works_the_store
         .expect("sim");
 
     // Act: start the daemon with its database down.
-    let mut d = daemon_proc::spawn_daemon("pg-late", &sim, &cluster.url(), &[SYMBOLS]).await;
+    let mut d =
+        sluice_testkit::process::spawn_daemon("pg-late", &sim, &cluster.url(), &[SYMBOLS]).await;
 
     // Assert: it answers health probes and says what it waits for.
     let (code, health) = d.get("/healthz").await;
@@ -97,7 +95,7 @@ async fn started_before_postgres_it_serves_health_waits_and_then_works_the_store
     let row = until_done(&ledger, close, Duration::from_secs(120)).await;
     assert_eq!(row.state, IntentState::Done, "close: {:?}", row.error);
     assert!(d.running(), "the daemon never exited");
-    let positions = daemon_proc::sim_account(&sim).await["positions"]
+    let positions = sluice_testkit::process::sim_account(&sim).await["positions"]
         .as_array()
         .cloned()
         .unwrap_or_default();
@@ -117,7 +115,8 @@ async fn a_postgres_restart_is_survived_in_process_and_a_later_close_completes()
     let sim = spawn(doge_and_xrp_longs(), "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("sim");
-    let mut d = daemon_proc::spawn_daemon("pg-restart", &sim, &cluster.url(), &[SYMBOLS]).await;
+    let mut d =
+        sluice_testkit::process::spawn_daemon("pg-restart", &sim, &cluster.url(), &[SYMBOLS]).await;
     d.until_status("ready", Duration::from_secs(60)).await;
     let pid = d.child.id();
 

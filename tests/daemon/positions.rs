@@ -2,15 +2,13 @@
 //! from -4005 is shown with the published cap, when and why it was learned, and when
 //! the published cap will be tried again; the CLI prints it under the positions.
 
-mod daemon_common;
-
 use std::time::Duration;
 
-use daemon_common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sluice::api::read::PositionsResponse;
 use sluice::domain::IntentState;
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 #[sqlx::test(migrations = "./migrations")]

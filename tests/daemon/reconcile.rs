@@ -3,18 +3,9 @@
 //! `GET /v1/reconcile`), repairs nothing unless `daemon.reconcile_fix`, never trades,
 //! and an exchange it cannot read is a failed run, never an empty account.
 
-mod daemon_common;
-mod daemon_proc;
-mod ledger_common;
-mod reconcile_common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use daemon_common::scenario;
-use daemon_proc::*;
-use ledger_common::{count, reported, t};
-use reconcile_common::FakeExchange;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
 use sluice::api::reconcile::ReconcileBoard;
@@ -23,6 +14,10 @@ use sluice::ledger::{IntentId, Ledger};
 use sluice::ops::reconcile::Mode;
 use sluice::sim::spawn;
 use sluice::startup::DaemonReconcile;
+use sluice_testkit::executor::scenario;
+use sluice_testkit::ledger::{count, reported, t};
+use sluice_testkit::process::*;
+use sluice_testkit::reconcile::FakeExchange;
 use sqlx::PgPool;
 
 fn sim_scenario() -> sluice::sim::Scenario {

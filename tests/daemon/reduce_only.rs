@@ -1,12 +1,10 @@
 //! The executor on an account Binance restricted to reduce-only (-4400), end to end: the
 //! simulator's restriction, the real adapter's class, the router's reaction.
 
-mod daemon_common;
-
 use std::time::Duration;
 
-use daemon_common::*;
 use sluice::domain::{Direction, IntentState};
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 #[sqlx::test(migrations = "./migrations")]

@@ -4,15 +4,10 @@
 //! recovers, and finishes the close with no clientOrderId sent twice.
 //! Also the lock itself, on two plain connections.
 
-mod daemon_common;
-mod daemon_proc;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use daemon_common::scenario;
-use daemon_proc::*;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sluice::domain::IntentState;
@@ -22,6 +17,8 @@ use sluice::ledger::{IntentId, Ledger, LockSessionOptions};
 use sluice::settings::Settings;
 use sluice::sim::{spawn, SimHandle};
 use sluice::startup::{Application, Trading};
+use sluice_testkit::executor::scenario;
+use sluice_testkit::process::*;
 use sqlx::PgPool;
 
 const POSITION: &str = "5000";
@@ -264,7 +261,7 @@ async fn an_active_daemon_that_loses_its_lock_connection_stops_trading_and_leads
         .with_trading(Trading {
             exchange,
             audit: None,
-            config: daemon_common::fast_config(),
+            config: sluice_testkit::executor::fast_config(),
         });
     let readyz = format!("http://{}/readyz", app.api_addr());
     let (trigger, shutdown) = sluice::shutdown::channel();

@@ -4,17 +4,14 @@
 //! way the close ends done and flat, `exchange_positions` matches the simulator and
 //! `sluice doctor` exits 0; silenced, the fills come over REST and `/readyz` says so.
 
-mod daemon_common;
-mod daemon_proc;
-
 use std::process::Command;
 use std::time::Duration;
 
-use daemon_proc::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
 use sluice::sim::{spawn, SimHandle};
+use sluice_testkit::process::*;
 use sqlx::PgPool;
 
 /// The grace after which an unreported fill marks the stream silent (default 5000).

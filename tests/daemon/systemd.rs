@@ -3,9 +3,6 @@
 //! sets them. `READY=1` comes only once the API serves, `WATCHDOG=1` keeps coming, no
 //! ping comes while the executor is wedged on one request, and SIGTERM sends `STOPPING=1`.
 
-mod daemon_common;
-mod daemon_proc;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixDatagram;
@@ -13,9 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use daemon_proc::*;
 use serde_json::json;
 use sluice::sim::spawn;
+use sluice_testkit::process::*;
 use sqlx::PgPool;
 
 /// The socket systemd would own: every datagram the daemon sends, in order. On
@@ -117,7 +114,7 @@ async fn start(
     extra: &[(&str, &str)],
 ) -> (DaemonProc, NotifySocket, sluice::sim::SimHandle) {
     let sim = spawn(
-        daemon_common::scenario("", ""),
+        sluice_testkit::executor::scenario("", ""),
         "127.0.0.1:0".parse().expect("addr"),
     )
     .await

@@ -3,20 +3,17 @@
 //! clean on the lock's own connection), a takeover from a SIGKILLed holder waits it. The
 //! decision is read from the daemon's own "takeover grace decided" log line.
 
-mod daemon_common;
-mod daemon_proc;
-
 use std::time::Duration;
 
-use daemon_common::*;
 use serde_json::Value;
 use sluice::sim::spawn;
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
-/// With `daemon_proc::FAST_LEADER_ENV`: check 200 + timeout 1000 + recvWindow 2000 + 1000.
+/// With `sluice_testkit::process::FAST_LEADER_ENV`: check 200 + timeout 1000 + recvWindow 2000 + 1000.
 const FULL_GRACE_MS: u64 = 4200;
 
-fn decision(d: &daemon_proc::DaemonProc) -> Value {
+fn decision(d: &sluice_testkit::process::DaemonProc) -> Value {
     let lines = d.log_lines("takeover grace decided");
     assert_eq!(lines.len(), 1, "one term: {lines:?}");
     lines[0].clone()
@@ -25,18 +22,18 @@ fn decision(d: &daemon_proc::DaemonProc) -> Value {
 #[sqlx::test(migrations = "./migrations")]
 async fn a_restart_after_a_clean_stop_skips_the_grace(pool: PgPool) {
     // Arrange: the only daemon leads, then stops cleanly (SIGTERM).
-    let db_url = daemon_proc::database_url(&pool).await;
+    let db_url = sluice_testkit::process::database_url(&pool).await;
     let sim = spawn(scenario("", ""), "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("sim");
-    let mut first = daemon_proc::spawn_daemon("first", &sim, &db_url, &[]).await;
+    let mut first = sluice_testkit::process::spawn_daemon("first", &sim, &db_url, &[]).await;
     first.until_status("ready", Duration::from_secs(60)).await;
     let stopped = first.terminate(Duration::from_secs(30)).await;
     assert_eq!(stopped, Some(0), "a clean stop exits 0");
     assert!(first.logged("leader term ended cleanly"));
 
     // Act: start it again.
-    let second = daemon_proc::spawn_daemon("second", &sim, &db_url, &[]).await;
+    let second = sluice_testkit::process::spawn_daemon("second", &sim, &db_url, &[]).await;
     second.until_status("ready", Duration::from_secs(60)).await;
 
     // Assert: the recorded decision skipped the grace, waiting nothing (no order was open).
@@ -54,16 +51,16 @@ async fn a_restart_after_a_clean_stop_skips_the_grace(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn a_takeover_from_a_killed_holder_waits_the_full_grace(pool: PgPool) {
     // Arrange: the holder is SIGKILLed (it could not mark its term).
-    let db_url = daemon_proc::database_url(&pool).await;
+    let db_url = sluice_testkit::process::database_url(&pool).await;
     let sim = spawn(scenario("", ""), "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("sim");
-    let mut first = daemon_proc::spawn_daemon("killed", &sim, &db_url, &[]).await;
+    let mut first = sluice_testkit::process::spawn_daemon("killed", &sim, &db_url, &[]).await;
     first.until_status("ready", Duration::from_secs(60)).await;
     first.kill();
 
     // Act.
-    let second = daemon_proc::spawn_daemon("after-kill", &sim, &db_url, &[]).await;
+    let second = sluice_testkit::process::spawn_daemon("after-kill", &sim, &db_url, &[]).await;
     second.until_status("ready", Duration::from_secs(60)).await;
 
     // Assert.

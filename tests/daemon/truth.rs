@@ -4,16 +4,14 @@
 //! the reason, never `done` with nothing sent. End to end against the simulator through
 //! the real adapter and executor; the API checks against the same simulator.
 
-mod daemon_common;
-
 use std::time::Duration;
 
-use daemon_common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
 use sluice::domain::{Direction, IntentKind, IntentState, Qty, Usdt};
 use sluice::ledger::{IntentRow, NewIntent, PositionId};
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 fn open_notional(symbol: &str, notional: Decimal, key: &str) -> NewIntent {

@@ -4,17 +4,14 @@
 //! a close, and works it once the simulator starts listening on that port — the same
 //! process, no restart.
 
-mod daemon_common;
-mod daemon_proc;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use daemon_common::*;
 use serde_json::json;
 use sluice::domain::{Direction, IntentState, PositionSide, Price, Qty};
 use sluice::ledger::{AdoptPosition, IntentId, Ledger};
 use sluice::sim::spawn;
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 const SYMBOLS: (&str, &str) = ("SLUICE__EXCHANGE__SYMBOLS", "BTCUSDT,DOGEUSDT,XRPUSDT");
@@ -29,7 +26,7 @@ fn doge_long() -> sluice::sim::Scenario {
 #[sqlx::test(migrations = "./migrations")]
 async fn an_exchange_unreachable_at_start_is_waited_for_and_the_close_completes(pool: PgPool) {
     // Arrange: the ledger knows the DOGE long; nothing listens on the exchange's port.
-    let db_url = daemon_proc::database_url(&pool).await;
+    let db_url = sluice_testkit::process::database_url(&pool).await;
     let ledger = Ledger::from_pool(pool);
     ledger
         .adopt_position(&AdoptPosition {
@@ -44,12 +41,13 @@ async fn an_exchange_unreachable_at_start_is_waited_for_and_the_close_completes(
         })
         .await
         .expect("position");
-    let venue: SocketAddr = format!("127.0.0.1:{}", daemon_proc::cluster::free_port())
+    let venue: SocketAddr = format!("127.0.0.1:{}", sluice_testkit::db::cluster::free_port())
         .parse()
         .expect("addr");
 
     // Act: start the daemon while the exchange refuses connections.
-    let mut d = daemon_proc::spawn_daemon_on("unreachable", &venue, &db_url, &[SYMBOLS]).await;
+    let mut d =
+        sluice_testkit::process::spawn_daemon_on("unreachable", &venue, &db_url, &[SYMBOLS]).await;
 
     // Assert: alive, and /readyz names the reason.
     let (code, health) = d.get("/healthz").await;
@@ -76,14 +74,14 @@ async fn an_exchange_unreachable_at_start_is_waited_for_and_the_close_completes(
     let sim = spawn(doge_long(), venue).await.expect("sim on the port");
 
     // Assert: the close ends done, the account is flat, the process never exited.
-    daemon_proc::until("the close to finish", Duration::from_secs(120), || async {
+    sluice_testkit::process::until("the close to finish", Duration::from_secs(120), || async {
         let row = ledger.intent(close).await.expect("read").expect("intent");
         row.state.is_terminal()
     })
     .await;
     let row = ledger.intent(close).await.expect("read").expect("intent");
     assert_eq!(row.state, IntentState::Done, "close: {:?}", row.error);
-    let positions = daemon_proc::sim_account(&sim).await["positions"]
+    let positions = sluice_testkit::process::sim_account(&sim).await["positions"]
         .as_array()
         .cloned()
         .unwrap_or_default();
@@ -108,7 +106,7 @@ async fn a_user_stream_failing_to_connect_at_start_is_reported_and_retried_until
     pool: PgPool,
 ) {
     // Arrange: for the first 12 s the venue refuses every listenKey (503).
-    let db_url = daemon_proc::database_url(&pool).await;
+    let db_url = sluice_testkit::process::database_url(&pool).await;
     let s = scenario(
         "[[faults]]\nfrom = 0\nuntil = 12\nendpoints = [\"POST /fapi/v1/listenKey\"]\nunavailable_503 = 1.0\n",
         "",
@@ -118,7 +116,7 @@ async fn a_user_stream_failing_to_connect_at_start_is_reported_and_retried_until
         .expect("sim");
 
     // Act: start the daemon.
-    let mut d = daemon_proc::spawn_daemon("no-stream", &sim, &db_url, &[SYMBOLS]).await;
+    let mut d = sluice_testkit::process::spawn_daemon("no-stream", &sim, &db_url, &[SYMBOLS]).await;
 
     // Assert: it starts and trades, /readyz lists the stream as not connected.
     let down = d

@@ -1,11 +1,9 @@
 //! Persistent control flags and learned symbol caps survive in the ledger.
 
-mod ledger_common;
-
-use ledger_common::*;
 use rust_decimal_macros::dec;
 use serde_json::json;
 use sluice::ledger::{Ledger, NewSymbolCap};
+use sluice_testkit::ledger::*;
 use sqlx::PgPool;
 
 #[sqlx::test(migrations = "./migrations")]

@@ -2,12 +2,10 @@
 //! does not list (positionRisk v3 leaves flat symbols out), and a fill records whether
 //! it came from the user stream or over REST.
 
-mod ledger_common;
-
-use ledger_common::*;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, PositionMode, PositionSide, Side};
 use sluice::ledger::{FillOutcome, FillSource, Ledger};
+use sluice_testkit::ledger::*;
 use sqlx::PgPool;
 
 async fn stored(ledger: &Ledger, symbol: &str) -> rust_decimal::Decimal {

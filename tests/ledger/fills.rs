@@ -1,15 +1,13 @@
 //! Fill application against a real Postgres: the seed-002 rules (only opens create
 //! positions, closes never flip), idempotency, external fills, exchange positions.
 
-mod ledger_common;
-
-use ledger_common::*;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentKind, IntentState, PositionMode, PositionSide, Side};
 use sluice::ledger::{
     AnomalyKind, FillOutcome, IntentRow, Ledger, OrderRow, PositionEffect, PositionRow,
     PositionStatus,
 };
+use sluice_testkit::ledger::*;
 use sqlx::PgPool;
 
 async fn only_position(ledger: &Ledger) -> PositionRow {

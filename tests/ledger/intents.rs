@@ -1,13 +1,11 @@
 //! The ledger's intent, order, budget and audit-trail rules, against a real Postgres
 //! (a fresh database per test).
 
-mod ledger_common;
-
-use ledger_common::*;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentKind, IntentState, PositionMode, PositionSide, Side};
 use sluice::exchange::audit::AttemptRecord;
 use sluice::ledger::{AdoptPosition, Ledger, LedgerError, OrderState, OrderUpdate, Origin};
+use sluice_testkit::ledger::*;
 use sqlx::PgPool;
 
 #[sqlx::test(migrations = "./migrations")]
@@ -266,7 +264,7 @@ async fn a_close_of_a_closed_position_is_refused_without_writing(pool: PgPool) {
         .unwrap()
         .position_id
         .unwrap();
-    sluice::ledger::testing::set_raw_quantity_for_tests(&ledger, position, dec!(0))
+    sluice_testkit::raw::set_raw_quantity(&ledger, position, dec!(0))
         .await
         .unwrap();
     sqlx::query("UPDATE positions SET status = 'closed', closed_at = now()")

@@ -10,11 +10,8 @@
 //! One database for the whole property (created and dropped here); tables are
 //! truncated between cases. 48 cases × up to 25 steps.
 
-mod ledger_common;
-
 use std::collections::HashMap;
 
-use ledger_common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rust_decimal::Decimal;
@@ -22,6 +19,7 @@ use rust_decimal_macros::dec;
 use sluice::domain::{Direction, Fill, IntentKind, PositionMode, PositionSide, Side};
 use sluice::exchange::ExchangePosition;
 use sluice::ledger::{AnomalyKind, FillOutcome, Ledger, LedgerError, NewIntent};
+use sluice_testkit::ledger::*;
 use sqlx::postgres::PgPoolOptions;
 
 const CASES: u32 = 48;

@@ -1,19 +1,15 @@
 //! `sluice doctor` against a real Postgres: each finding class is found with the rows
 //! involved, dry-run writes nothing, and `confirm` repairs with adjustment rows.
 
-mod ledger_common;
-
 use chrono::Duration;
-use ledger_common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentKind, PositionMode, PositionSide};
-use sluice::ledger::testing::{
-    insert_raw_position_for_tests, set_raw_quantity_for_tests, RawPosition,
-};
 use sluice::ledger::{Ledger, PositionId, PositionStatus};
 use sluice::ops::demo::{seed_demo_ledger, DEMO_ALLOCATION};
 use sluice::ops::doctor::{run, DoctorOptions, FindingClass};
+use sluice_testkit::ledger::*;
+use sluice_testkit::raw::{insert_raw_position, set_raw_quantity, RawPosition};
 use sqlx::PgPool;
 
 fn opts(confirm: bool) -> DoctorOptions {
@@ -88,12 +84,7 @@ async fn plant_seed_002_phantom(ledger: &Ledger) -> (PositionId, PositionId) {
         opened_at: closed.closed_at.unwrap() + Duration::milliseconds(400),
         closed_at: None,
     };
-    (
-        insert_raw_position_for_tests(ledger, &phantom)
-            .await
-            .unwrap(),
-        long,
-    )
+    (insert_raw_position(ledger, &phantom).await.unwrap(), long)
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -192,9 +183,7 @@ async fn a_quantity_that_its_fills_do_not_explain_is_recomputed_from_the_fills(p
         .unwrap()
         .position_id
         .unwrap();
-    set_raw_quantity_for_tests(&ledger, id, dec!(0.8))
-        .await
-        .unwrap();
+    set_raw_quantity(&ledger, id, dec!(0.8)).await.unwrap();
 
     let dry = run(&ledger, opts(false)).await.unwrap();
     let fixed = run(&ledger, opts(true)).await.unwrap();

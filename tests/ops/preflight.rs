@@ -3,12 +3,10 @@
 //! exactly its own line, with the observed value; a hung or unreachable venue is a
 //! failed line, not a hang.
 
-mod preflight_common;
-
-use preflight_common::*;
 use serde_json::json;
 use sluice::ops::preflight::expect::check_names;
 use sluice::ops::preflight::{Expectations, Status};
+use sluice_testkit::preflight::*;
 
 const SYMBOL_EXPECTATIONS: [(&str, &str); 3] = [
     ("SLUICE__SYMBOLS__BTCUSDT__LEVERAGE", "20"),

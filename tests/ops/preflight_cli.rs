@@ -2,15 +2,13 @@
 //! holding opens on a failed check (it still starts: closes must run), passing a healthy
 //! one, and starting anyway (loudly) with `--skip-preflight`.
 
-mod preflight_common;
-
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
-use preflight_common::*;
 use serde_json::Value;
 use sluice::sim::SimHandle;
+use sluice_testkit::preflight::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// `sluice <args>` with only the given environment.

@@ -2,11 +2,6 @@
 //! dry run writes nothing, `--fix` alone only plans, `--fix --confirm` backfills fills
 //! through the fill path and writes one adjustment row per correction, never trades.
 
-mod ledger_common;
-mod reconcile_common;
-
-use ledger_common::*;
-use reconcile_common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentKind, OrderStatus, PositionMode, PositionSide, Side};
@@ -14,6 +9,8 @@ use sluice::exchange::OrderResolution;
 use sluice::ledger::{Ledger, OrderState, OrderUpdate, Origin, PositionStatus};
 use sluice::ops::reconcile::{exit_code, run, Mode, ReconcileOptions};
 use sluice::reconcile::{Discrepancy, RepairOutcome};
+use sluice_testkit::ledger::*;
+use sluice_testkit::reconcile::*;
 use sqlx::PgPool;
 
 const DRY: ReconcileOptions = ReconcileOptions {

@@ -1,16 +1,13 @@
 //! The reconcile diff's classification edge cases: signed amounts across one-way and
 //! hedge legs, sluice tagging, planned orders, duplicated trades and output order.
 
-mod ledger_common;
-mod reconcile_common;
-
-use ledger_common::{fill, reported, t};
-use reconcile_common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, PositionSide, Side};
 use sluice::ledger::OrderState;
 use sluice::reconcile::{diff, Discrepancy, ExchangeSnapshot, LedgerSnapshot};
+use sluice_testkit::ledger::{fill, reported, t};
+use sluice_testkit::reconcile::*;
 
 fn snapshot_with_long(q: Decimal) -> LedgerSnapshot {
     LedgerSnapshot {

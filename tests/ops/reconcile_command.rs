@@ -1,16 +1,13 @@
 //! The `sluice reconcile` command as the CLI calls it: flag parsing, table or JSON
 //! output, and the exit policy (0 clean, 1 differences remain, 2 error).
 
-mod ledger_common;
-mod reconcile_common;
-
 use clap::Parser;
-use ledger_common::*;
-use reconcile_common::*;
 use rust_decimal_macros::dec;
 use sluice::domain::PositionSide;
 use sluice::ledger::Ledger;
 use sluice::ops::reconcile::{command, ReconcileArgs};
+use sluice_testkit::ledger::*;
+use sluice_testkit::reconcile::*;
 use sqlx::PgPool;
 
 #[derive(Parser)]

@@ -2,20 +2,17 @@
 //! difference is reported exactly once with its class; nothing is invented; input
 //! order does not matter. Edge cases of the classes are in `reconcile_classes.rs`.
 
-mod ledger_common;
-mod reconcile_common;
-
 use std::collections::BTreeSet;
 
-use ledger_common::{fill, reported, sym, t};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use reconcile_common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, PositionSide, Side};
 use sluice::ledger::OrderState;
 use sluice::reconcile::{diff, Discrepancy, ExchangeSnapshot, LedgerSnapshot};
+use sluice_testkit::ledger::{fill, reported, sym, t};
+use sluice_testkit::reconcile::*;
 
 const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 const LEGS: [PositionSide; 3] = [PositionSide::Both, PositionSide::Long, PositionSide::Short];

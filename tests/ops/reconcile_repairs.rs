@@ -1,17 +1,14 @@
 //! The two-step repair (a one-way leg the exchange holds the other way round) and a
 //! refused repair: validated before anything is written, reported, others still run.
 
-mod ledger_common;
-mod reconcile_common;
-
-use ledger_common::*;
-use reconcile_common::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, PositionMode, PositionSide};
 use sluice::ledger::{Ledger, Origin, PositionId, PositionStatus};
 use sluice::ops::reconcile::{run, ReconcileOptions};
 use sluice::reconcile::RepairOutcome;
+use sluice_testkit::ledger::*;
+use sluice_testkit::reconcile::*;
 use sqlx::PgPool;
 
 const FIX: ReconcileOptions = ReconcileOptions {

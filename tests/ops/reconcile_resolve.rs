@@ -2,17 +2,14 @@
 //! (read-only): their trades close gaps below the ledger's last trade id, and their
 //! terminal state is recorded from the exchange's answer, never guessed.
 
-mod ledger_common;
-mod reconcile_common;
-
-use ledger_common::*;
-use reconcile_common::*;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentKind, OrderStatus, PositionMode, PositionSide, Side};
 use sluice::exchange::OrderResolution;
 use sluice::ledger::{Ledger, OrderState, OrderUpdate, PositionStatus};
 use sluice::ops::reconcile::{run, ReconcileOptions};
 use sluice::reconcile::{Discrepancy, ExchangeOrderState};
+use sluice_testkit::ledger::*;
+use sluice_testkit::reconcile::*;
 use sqlx::PgPool;
 
 const FIX: ReconcileOptions = ReconcileOptions {

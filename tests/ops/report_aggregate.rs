@@ -2,13 +2,11 @@
 //! SVG that stays well-formed and readable (text inside the canvas and apart) for an
 //! empty window and for a symbol that needs escaping.
 
-mod report_common;
-
 use chrono::{TimeZone, Utc};
-use report_common::assert_well_formed;
-use report_common::picture::assert_readable;
 use sluice::ledger::AttemptFact;
 use sluice::ops::report::{aggregate, figures, outcome, percentile, to_svg, Outcome};
+use sluice_testkit::report::assert_well_formed;
+use sluice_testkit::report::picture::assert_readable;
 
 fn fact(
     status: Option<i32>,

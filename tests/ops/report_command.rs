@@ -2,12 +2,10 @@
 //! formats, `--bucket`), an empty window, a bucket too fine for the span, and the SVG
 //! written beside the text output.
 
-mod report_common;
-
 use clap::Parser;
-use report_common::{accepted_attempt, assert_well_formed};
 use sluice::ledger::Ledger;
 use sluice::ops::report::{command, About, Format, ReportArgs};
+use sluice_testkit::report::{accepted_attempt, assert_well_formed};
 use sqlx::PgPool;
 
 #[derive(Parser)]

@@ -3,18 +3,15 @@
 //! report and its Markdown, CSV, JSON and SVG renderings, in 1-minute buckets
 //! (`--bucket 1m`; the automatic bucket is checked in `report_picture`).
 
-mod ledger_common;
-mod report_common;
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use ledger_common::*;
-use report_common::assert_well_formed;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentKind, PositionMode, PositionSide, Side};
 use sluice::exchange::audit::AttemptRecord;
 use sluice::ledger::BreakerTransitionRecord;
 use sluice::ledger::Ledger;
 use sluice::ops::report::{self, BreakerPeriod, Bucket, EvidenceReport, Format};
+use sluice_testkit::ledger::*;
+use sluice_testkit::report::assert_well_formed;
 use sqlx::PgPool;
 
 /// 2025-10-11 21:00:00 UTC, the start of seed 003's incident.

@@ -1,25 +1,22 @@
 //! The evidence picture tested as a picture: storms of 20 seconds, 106 minutes and 24
 //! hours stored in a real Postgres through the ledger's own API (`insert_attempts`,
 //! intents, orders and fills, breaker transitions), reported with the bucket chosen
-//! for them, and the SVG laid out by usvg with a real font (`report_common::picture`):
+//! for them, and the SVG laid out by usvg with a real font (`sluice_testkit::report::picture`):
 //! every text box inside the canvas, no two texts (tick labels included) overlapping,
 //! one lane per symbol, the legend below the plot, Okabe–Ito colours. Plus the HTML
 //! report: one file, escaped, with redacted settings.
 
-mod ledger_common;
-mod report_common;
-
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use ledger_common::*;
-use report_common::assert_well_formed;
-use report_common::picture::{assert_readable, with_id, Picture};
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentKind, PositionMode, PositionSide, Side};
 use sluice::exchange::audit::AttemptRecord;
 use sluice::ledger::{BreakerTransitionRecord, Ledger};
 use sluice::ops::report::{self, About, EvidenceReport, Format};
+use sluice_testkit::ledger::*;
+use sluice_testkit::report::assert_well_formed;
+use sluice_testkit::report::picture::{assert_readable, with_id, Picture};
 use sqlx::PgPool;
 
 const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];

@@ -6,16 +6,13 @@
 //! With `SLUICE_REPORT_EXAMPLE_DIR` set, the picture is also rendered there as
 //! `report-example.png` (the README's example: `scripts/report-example.sh`).
 
-mod daemon_common;
-mod report_common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use daemon_common::*;
 use serde_json::Value;
 use sluice::domain::IntentState;
+use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 /// SOLUSDT with a published MARKET cap of 100 and the 2025-10-11 profile on the order
@@ -164,7 +161,7 @@ fn assert_storm_picture(report: &sluice::ops::report::EvidenceReport) {
         );
     }
     let svg = sluice::ops::report::to_svg(report);
-    let picture = report_common::picture::assert_readable(&svg);
+    let picture = sluice_testkit::report::picture::assert_readable(&svg);
     assert_eq!(
         svg.matches(r#"class="bucket""#).count(),
         report.buckets.len()
@@ -177,7 +174,7 @@ fn assert_storm_picture(report: &sluice::ops::report::EvidenceReport) {
     }
     if let Ok(dir) = std::env::var("SLUICE_REPORT_EXAMPLE_DIR") {
         let dir = std::path::Path::new(&dir);
-        let png = report_common::picture::png(&picture);
+        let png = sluice_testkit::report::picture::png(&picture);
         std::fs::write(dir.join("report-example.png"), png).expect("example PNG");
     }
 }

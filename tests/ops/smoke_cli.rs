@@ -3,19 +3,16 @@
 //! exchange and doctor, prints the evidence and exits 0; it sends nothing and exits 1
 //! when the symbol is not flat.
 
-mod daemon_proc;
-mod preflight_common;
-
 use std::process::{Command, Output};
 
-use preflight_common::*;
 use serde_json::Value;
 use sluice::domain::IntentState;
 use sluice::ledger::Ledger;
+use sluice_testkit::preflight::*;
 use sqlx::PgPool;
 
 async fn smoke(pool: &PgPool, sim: &sluice::sim::SimHandle, args: &[&str]) -> Output {
-    let db = daemon_proc::database_url(pool).await;
+    let db = sluice_testkit::process::database_url(pool).await;
     let mut env = env_for(sim, &[]);
     env.insert("DATABASE_URL".into(), db);
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -36,7 +33,7 @@ async fn smoke(pool: &PgPool, sim: &sluice::sim::SimHandle, args: &[&str]) -> Ou
 }
 
 async fn sim_account(sim: &sluice::sim::SimHandle) -> Value {
-    daemon_proc::sim_account(sim).await
+    sluice_testkit::process::sim_account(sim).await
 }
 
 #[sqlx::test(migrations = "./migrations")]

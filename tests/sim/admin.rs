@@ -1,16 +1,14 @@
 //! The admin API and scenario loading over the wire: /sim/state contents, marks, fault
 //! windows posted as JSON (latency, -1001, 503 Service Unavailable), scenario positions.
 
-mod sim_common;
-
 use serde_json::json;
-use sim_common::*;
+use sluice_testkit::sim_client::*;
 
 const SHORT: &str = "[[accounts]]\napi_key = \"shortKey1\"\napi_secret = \"shortSecret1\"\nusdt = \"50000\"\npositions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"500\", entry_price = \"180\" } ]\n";
 
 #[tokio::test]
 async fn sim_state_lists_balances_positions_and_every_order_per_account() {
-    let sim = start(scenario(SHORT)).await;
+    let sim = start(scenario(SHORT, "")).await;
     let r = sim
         .signed_as("shortKey1", "shortSecret1", "POST", "/fapi/v1/order", "symbol=SOLUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=100&price=170&reduceOnly=true&newClientOrderId=close-1")
         .await;
@@ -59,7 +57,7 @@ async fn sim_state_lists_balances_positions_and_every_order_per_account() {
 
 #[tokio::test]
 async fn scenario_positions_show_in_position_risk() {
-    let sim = start(scenario(SHORT)).await;
+    let sim = start(scenario(SHORT, "")).await;
     let r = sim
         .signed_as(
             "shortKey1",
@@ -76,7 +74,7 @@ async fn scenario_positions_show_in_position_risk() {
 
 #[tokio::test]
 async fn posted_marks_move_the_premium_index_and_bad_bodies_are_refused_by_name() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let r = sim
         .admin(
             "POST",
@@ -113,7 +111,7 @@ async fn posted_marks_move_the_premium_index_and_bad_bodies_are_refused_by_name(
 
 #[tokio::test]
 async fn fault_windows_on_any_endpoint_give_minus_1001_and_service_unavailable() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     sim.admin(
         "POST",
         "/sim/faults",
@@ -160,6 +158,7 @@ async fn a_scenario_window_opens_at_its_from_second_on_scaled_time() {
     // 600x: the window [60 s, 120 s) of scenario time opens 0.1 s after start.
     let sim = start(scenario(
         "time_scale = 600.0\n[[faults]]\nfrom = 60\nuntil = 100000\nreject_2010 = 1.0\n",
+        "",
     ))
     .await;
     let order = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=60000";

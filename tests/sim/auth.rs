@@ -1,12 +1,10 @@
 //! Authentication rules over the wire: every code with its HTTP status and exact message.
 
-mod sim_common;
-
-use sim_common::*;
+use sluice_testkit::sim_client::*;
 
 #[tokio::test]
 async fn missing_or_malformed_api_keys_are_minus_2014_and_unknown_keys_minus_2015() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let r = sim
         .raw("GET", "/fapi/v2/account", "timestamp=1", "", None)
         .await;
@@ -40,7 +38,7 @@ async fn missing_or_malformed_api_keys_are_minus_2014_and_unknown_keys_minus_201
 
 #[tokio::test]
 async fn a_wrong_secret_is_minus_1022() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let r = sim
         .signed_as(KEY, "not-the-secret", "GET", "/fapi/v2/account", "")
         .await;
@@ -53,7 +51,7 @@ async fn a_wrong_secret_is_minus_1022() {
 
 #[tokio::test]
 async fn signatures_cover_the_raw_query_followed_by_the_raw_body() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let query = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC";
     let body = format!(
         "quantity=0.010&price=60000.0&recvWindow=5000&timestamp={}",
@@ -87,7 +85,7 @@ async fn signatures_cover_the_raw_query_followed_by_the_raw_body() {
 
 #[tokio::test]
 async fn timestamps_outside_the_window_get_both_minus_1021_messages() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let signed = |ts: i64, extra: &str| {
         let q = format!("{extra}timestamp={ts}");
         format!("{q}&signature={}", sign(SECRET, &q))
@@ -141,7 +139,7 @@ async fn timestamps_outside_the_window_get_both_minus_1021_messages() {
 
 #[tokio::test]
 async fn missing_parameters_are_minus_1102_naming_the_field() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let r = sim.raw("GET", "/fapi/v2/account", "", "", Some(KEY)).await;
     assert_eq!(
         (r.status, r.code(), r.msg()),
@@ -223,7 +221,7 @@ async fn missing_parameters_are_minus_1102_naming_the_field() {
 
 #[tokio::test]
 async fn a_key_revoked_through_the_admin_api_is_minus_2015_from_then_on() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     assert_eq!(sim.signed("GET", "/fapi/v2/balance", "").await.status, 200);
     let r = sim
         .admin(
@@ -244,7 +242,7 @@ async fn a_key_revoked_through_the_admin_api_is_minus_2015_from_then_on() {
 
 #[tokio::test]
 async fn enum_and_format_errors_carry_their_binance_codes() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let base = "symbol=BTCUSDT&quantity=0.01&price=60000";
     let cases = [
         ("side=UP&type=LIMIT&timeInForce=GTC", -1117, "Invalid side."),

@@ -2,18 +2,17 @@
 //! reduce-only exemption, "may have executed" 503s, API-key revocation and listenKey
 //! invalidation, all counted in /sim/state.
 
-mod sim_common;
-
 use serde_json::json;
-use sim_common::*;
+use sluice_testkit::sim_client::*;
 
 const SHORT_SOL: &str = "[[accounts]]\napi_key = \"shortKey1\"\napi_secret = \"shortSecret1\"\nusdt = \"50000\"\npositions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"500\", entry_price = \"180\" } ]\n";
 
 #[tokio::test]
 async fn the_2025_10_11_profile_fails_nearly_every_reduce_only_close_then_recovers() {
-    let sim = start(scenario(&format!(
-        "[[faults]]\nfrom = 0\nprofile = \"2025-10-11\"\n{SHORT_SOL}"
-    )))
+    let sim = start(scenario(
+        &format!("[[faults]]\nfrom = 0\nprofile = \"2025-10-11\"\n{SHORT_SOL}"),
+        "",
+    ))
     .await;
     let close = "symbol=SOLUSDT&side=BUY&type=MARKET&quantity=1&reduceOnly=true";
     let mut codes = std::collections::BTreeSet::new();
@@ -57,7 +56,7 @@ async fn the_2025_10_11_profile_fails_nearly_every_reduce_only_close_then_recove
 
 #[tokio::test]
 async fn overload_spares_reduce_only_orders_unless_the_window_breaks_the_exemption() {
-    let sim = start(scenario(SHORT_SOL)).await;
+    let sim = start(scenario(SHORT_SOL, "")).await;
     let r = sim
         .admin("POST", "/sim/faults", json!({"overload_1008": 1.0}))
         .await;
@@ -105,7 +104,7 @@ async fn overload_spares_reduce_only_orders_unless_the_window_breaks_the_exempti
 
 #[tokio::test]
 async fn an_unknown_503_may_really_have_executed_the_order() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     sim.admin(
         "POST",
         "/sim/faults",
@@ -141,7 +140,7 @@ async fn an_unknown_503_may_really_have_executed_the_order() {
 
 #[tokio::test]
 async fn a_timeout_1007_that_did_not_execute_leaves_no_order() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     sim.admin(
         "POST",
         "/sim/faults",
@@ -164,7 +163,7 @@ async fn a_timeout_1007_that_did_not_execute_leaves_no_order() {
 
 #[tokio::test]
 async fn reduce_only_fault_codes_hit_only_reduce_only_orders() {
-    let sim = start(scenario(SHORT_SOL)).await;
+    let sim = start(scenario(SHORT_SOL, "")).await;
     sim.admin("POST", "/sim/faults", json!({"reduce_only_4118": 1.0}))
         .await;
     let close = sim
@@ -199,7 +198,7 @@ async fn reduce_only_fault_codes_hit_only_reduce_only_orders() {
 
 #[tokio::test]
 async fn a_window_can_revoke_keys_and_invalidate_listen_keys_when_it_opens() {
-    let sim = start(scenario("tick_ms = 10\n")).await;
+    let sim = start(scenario("tick_ms = 10\n", "")).await;
     let key = sim.listen_key().await;
     let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     sim.admin("POST", "/sim/faults", json!({"invalidate_listen_keys": true, "revoke_keys": [KEY], "endpoints": ["/fapi/v1/ping"]})).await;
@@ -212,7 +211,7 @@ async fn a_window_can_revoke_keys_and_invalidate_listen_keys_when_it_opens() {
 
 #[tokio::test]
 async fn invalidated_listen_keys_answer_minus_1125_on_keepalive() {
-    let sim = start(scenario("tick_ms = 10\n")).await;
+    let sim = start(scenario("tick_ms = 10\n", "")).await;
     sim.listen_key().await;
     let r = sim
         .raw("PUT", "/fapi/v1/listenKey", "", "", Some(KEY))

@@ -1,13 +1,11 @@
 //! Rate limits over the wire: weight and order-count headers, 429 -1003/-1015 with
 //! Retry-After, and the 418 ban for requests that keep coming during a 429.
 
-mod sim_common;
-
-use sim_common::*;
+use sluice_testkit::sim_client::*;
 
 #[tokio::test]
 async fn every_response_carries_the_used_weight_and_orders_carry_their_counts() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let r = sim.public("/fapi/v1/time", "").await;
     assert_eq!(r.header("x-mbx-used-weight-1m").as_deref(), Some("1"));
     let r = sim.public("/fapi/v1/exchangeInfo", "").await;
@@ -28,6 +26,7 @@ async fn every_response_carries_the_used_weight_and_orders_carry_their_counts() 
 async fn exceeding_the_weight_is_429_and_hammering_on_is_an_ip_ban_418() {
     let sim = start(scenario(
         "[rate_limits]\nrequest_weight_per_minute = 3\nban_seconds = 120\n",
+        "",
     ))
     .await;
     for _ in 0..3 {
@@ -59,7 +58,7 @@ async fn exceeding_the_weight_is_429_and_hammering_on_is_an_ip_ban_418() {
 
 #[tokio::test]
 async fn exceeding_the_order_count_is_429_minus_1015() {
-    let sim = start(scenario("[rate_limits]\norders_per_10s = 2\n")).await;
+    let sim = start(scenario("[rate_limits]\norders_per_10s = 2\n", "")).await;
     let order = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=60000";
     assert_eq!(
         sim.signed("POST", "/fapi/v1/order", order).await.status,

@@ -1,13 +1,11 @@
 //! REST wire tests: shapes, types, padding and key order of the simulator's endpoints,
 //! against a live simulator over loopback.
 
-mod sim_common;
-
-use sim_common::*;
+use sluice_testkit::sim_client::*;
 
 #[tokio::test]
 async fn public_endpoints_answer_with_binance_shapes() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     assert_eq!(
         sim.public("/fapi/v1/ping", "").await.json,
         serde_json::json!({})
@@ -60,7 +58,7 @@ async fn public_endpoints_answer_with_binance_shapes() {
 
 #[tokio::test]
 async fn a_limit_order_is_placed_queried_and_cancelled_with_padded_decimals_in_key_order() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let placed = sim
         .signed("POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=60000&newClientOrderId=t-1")
         .await;
@@ -134,7 +132,11 @@ async fn a_limit_order_is_placed_queried_and_cancelled_with_padded_decimals_in_k
 async fn order_objects_keep_binance_key_order_on_the_wire() {
     // With the pre-2026-07-15 fields, so their place in the order is checked too; their
     // default absence is tested in sim_wire_2026.rs.
-    let sim = start(scenario("[venue]\norder_response_legacy_fields = true\n")).await;
+    let sim = start(scenario(
+        "[venue]\norder_response_legacy_fields = true\n",
+        "",
+    ))
+    .await;
     let q = format!(
         "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=3000&timestamp={}",
         now_ms()
@@ -189,7 +191,7 @@ async fn order_objects_keep_binance_key_order_on_the_wire() {
 
 #[tokio::test]
 async fn conditional_types_get_minus_4120_and_batches_answer_per_element() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let r = sim
         .signed(
             "POST",
@@ -239,7 +241,7 @@ async fn conditional_types_get_minus_4120_and_batches_answer_per_element() {
 
 #[tokio::test]
 async fn a_market_order_fills_and_shows_in_account_positions_and_trades() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let r = sim
         .signed(
             "POST",
@@ -277,7 +279,7 @@ async fn a_market_order_fills_and_shows_in_account_positions_and_trades() {
 
 #[tokio::test]
 async fn configuration_endpoints_follow_binance() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let dual = sim.signed("GET", "/fapi/v1/positionSide/dual", "").await;
     assert_eq!(dual.json, serde_json::json!({"dualSidePosition": false}));
     let same = sim

@@ -2,10 +2,8 @@
 //! and key order, listenKey expiry on scaled time, pings, market streams (raw and combined),
 //! and socket disconnect faults.
 
-mod sim_common;
-
 use serde_json::{json, Value};
-use sim_common::*;
+use sluice_testkit::sim_client::*;
 use tokio_tungstenite::tungstenite::Message;
 
 fn kind(v: &Value) -> &str {
@@ -14,7 +12,7 @@ fn kind(v: &Value) -> &str {
 
 #[tokio::test]
 async fn a_marketable_order_streams_trade_lite_new_account_update_and_trade() {
-    let sim = start(scenario("tick_ms = 10\n")).await;
+    let sim = start(scenario("tick_ms = 10\n", "")).await;
     let key = sim.listen_key().await;
     let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     let r = sim
@@ -66,7 +64,7 @@ async fn a_marketable_order_streams_trade_lite_new_account_update_and_trade() {
 
 #[tokio::test]
 async fn order_trade_update_carries_every_field_in_binance_order() {
-    let sim = start(scenario("tick_ms = 10\n")).await;
+    let sim = start(scenario("tick_ms = 10\n", "")).await;
     let key = sim.listen_key().await;
     let url = format!(
         "{}/private/ws?listenKey={key}&events=ORDER_TRADE_UPDATE",
@@ -108,7 +106,7 @@ async fn order_trade_update_carries_every_field_in_binance_order() {
 
 #[tokio::test]
 async fn leverage_changes_stream_account_config_update() {
-    let sim = start(scenario("tick_ms = 10\n")).await;
+    let sim = start(scenario("tick_ms = 10\n", "")).await;
     let key = sim.listen_key().await;
     let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     sim.signed("POST", "/fapi/v1/leverage", "symbol=BTCUSDT&leverage=7")
@@ -121,7 +119,7 @@ async fn leverage_changes_stream_account_config_update() {
 #[tokio::test]
 async fn a_listen_key_expires_after_sixty_scenario_minutes_with_listen_key_expired() {
     // 3600x: sixty scenario minutes last one real second.
-    let sim = start(scenario("time_scale = 3600.0\ntick_ms = 10\n")).await;
+    let sim = start(scenario("time_scale = 3600.0\ntick_ms = 10\n", "")).await;
     let key = sim.listen_key().await;
     let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     let v = ws.until(|v| kind(v) == "listenKeyExpired").await;
@@ -141,7 +139,7 @@ async fn a_listen_key_expires_after_sixty_scenario_minutes_with_listen_key_expir
 
 #[tokio::test]
 async fn the_server_pings_every_three_scenario_minutes() {
-    let sim = start(scenario("time_scale = 600.0\n")).await;
+    let sim = start(scenario("time_scale = 600.0\n", "")).await;
     let key = sim.listen_key().await;
     let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     let frame = ws.next_frame().await.expect("a frame");
@@ -151,7 +149,7 @@ async fn the_server_pings_every_three_scenario_minutes() {
 
 #[tokio::test]
 async fn unknown_listen_keys_are_refused_with_minus_1125() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let r = sim
         .http
         .get(sim.url("/private/ws?listenKey=nope"))
@@ -170,7 +168,7 @@ async fn unknown_listen_keys_are_refused_with_minus_1125() {
 
 #[tokio::test]
 async fn market_streams_serve_mark_price_and_book_ticker_raw_and_combined() {
-    let sim = start(scenario("tick_ms = 10\n")).await;
+    let sim = start(scenario("tick_ms = 10\n", "")).await;
     let mut raw = sim.ws("/market/ws/btcusdt@markPrice@1s").await;
     let v = raw.until(|v| kind(v) == "markPriceUpdate").await;
     assert_eq!(v["s"], "BTCUSDT");
@@ -195,7 +193,7 @@ async fn market_streams_serve_mark_price_and_book_ticker_raw_and_combined() {
 
 #[tokio::test]
 async fn a_disconnect_fault_closes_open_sockets() {
-    let sim = start(scenario("tick_ms = 10\n")).await;
+    let sim = start(scenario("tick_ms = 10\n", "")).await;
     let key = sim.listen_key().await;
     let mut user = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     let mut market = sim.ws("/market/ws/btcusdt@markPrice@1s").await;
@@ -212,7 +210,7 @@ async fn a_disconnect_fault_closes_open_sockets() {
 
 #[tokio::test]
 async fn dropped_user_events_never_arrive_but_later_ones_do() {
-    let sim = start(scenario("tick_ms = 10\n")).await;
+    let sim = start(scenario("tick_ms = 10\n", "")).await;
     let key = sim.listen_key().await;
     let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     sim.admin(
@@ -236,7 +234,7 @@ async fn dropped_user_events_never_arrive_but_later_ones_do() {
 
 #[tokio::test]
 async fn delayed_user_events_arrive_late_but_in_order() {
-    let sim = start(scenario("tick_ms = 10\n")).await;
+    let sim = start(scenario("tick_ms = 10\n", "")).await;
     let key = sim.listen_key().await;
     let mut ws = sim.ws(&format!("/private/ws?listenKey={key}")).await;
     sim.admin(
@@ -267,7 +265,7 @@ async fn delayed_user_events_arrive_late_but_in_order() {
 #[tokio::test]
 async fn a_combined_socket_subscribes_live_to_a_listen_key() {
     use futures_util::{SinkExt, StreamExt};
-    let sim = start(scenario("tick_ms = 10\n")).await;
+    let sim = start(scenario("tick_ms = 10\n", "")).await;
     let key = sim.listen_key().await;
     let url = format!("{}/private/stream", sim.handle.ws_url());
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
@@ -294,7 +292,7 @@ async fn a_combined_socket_subscribes_live_to_a_listen_key() {
 #[tokio::test]
 async fn a_socket_is_closed_at_the_twenty_four_hour_cap() {
     // 86400x: twenty-four scenario hours last one real second.
-    let sim = start(scenario("time_scale = 86400.0\n")).await;
+    let sim = start(scenario("time_scale = 86400.0\n", "")).await;
     let mut ws = sim.ws("/market/ws/btcusdt@bookTicker").await;
     let mut frames = 0u32;
     while ws

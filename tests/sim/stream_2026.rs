@@ -4,12 +4,10 @@
 //! `/private/ws?listenKey=<k>&events=A/B` delivers only the listed events, plus
 //! `listenKeyExpired` always.
 
-mod sim_common;
-
 use std::time::Duration;
 
 use serde_json::Value;
-use sim_common::*;
+use sluice_testkit::sim_client::*;
 
 fn kind(v: &Value) -> &str {
     v["e"].as_str().unwrap_or("")
@@ -20,7 +18,7 @@ const SILENCE: Duration = Duration::from_millis(500);
 
 #[tokio::test]
 async fn the_retired_path_form_connects_and_delivers_nothing_while_an_order_fills() {
-    let sim = start(scenario("tick_ms = 10\n")).await;
+    let sim = start(scenario("tick_ms = 10\n", "")).await;
     let key = sim.listen_key().await;
     let mut silent = sim.ws(&format!("/private/ws/{key}")).await;
     let mut unrouted = sim.ws(&format!("/ws/{key}")).await;
@@ -58,7 +56,7 @@ async fn the_retired_path_form_connects_and_delivers_nothing_while_an_order_fill
 
 #[tokio::test]
 async fn the_path_form_never_answers_with_an_error_even_for_an_unknown_key() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let mut ws = sim.ws("/private/ws/no-such-key").await;
     let heard = tokio::time::timeout(SILENCE, ws.next_json()).await;
     assert!(heard.is_err(), "the path form sent {heard:?}");
@@ -67,7 +65,7 @@ async fn the_path_form_never_answers_with_an_error_even_for_an_unknown_key() {
 
 #[tokio::test]
 async fn the_query_form_delivers_only_the_listed_events() {
-    let sim = start(scenario("tick_ms = 10\n")).await;
+    let sim = start(scenario("tick_ms = 10\n", "")).await;
     let key = sim.listen_key().await;
     let mut ws = sim
         .ws(&format!(
@@ -95,7 +93,7 @@ async fn the_query_form_delivers_only_the_listed_events() {
 #[tokio::test]
 async fn listen_key_expired_arrives_even_when_the_filter_does_not_name_it() {
     // 3600x: sixty scenario minutes last one real second.
-    let sim = start(scenario("time_scale = 3600.0\ntick_ms = 10\n")).await;
+    let sim = start(scenario("time_scale = 3600.0\ntick_ms = 10\n", "")).await;
     let key = sim.listen_key().await;
     let mut ws = sim
         .ws(&format!(

@@ -2,10 +2,8 @@
 //! answers without `avgPrice`/`cumQuote` unless the scenario asks for the legacy fields,
 //! and userTrades refusing what lies beyond its 3-month retention or a 7-day span.
 
-mod sim_common;
-
 use serde_json::Value;
-use sim_common::*;
+use sluice_testkit::sim_client::*;
 
 const DAY_MS: i64 = 24 * 3_600_000;
 
@@ -45,7 +43,7 @@ async fn place_then_cancel(sim: &Sim) -> (Value, Value, Value) {
 
 #[tokio::test]
 async fn order_answers_omit_avg_price_and_cum_quote_by_default() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let (placed, queried, cancelled) = place_then_cancel(&sim).await;
     for (name, v) in [("POST", &placed), ("DELETE", &cancelled)] {
         assert!(!has(v, "avgPrice") && !has(v, "cumQuote"), "{name}: {v}");
@@ -60,7 +58,11 @@ async fn order_answers_omit_avg_price_and_cum_quote_by_default() {
 
 #[tokio::test]
 async fn the_venue_table_brings_the_legacy_fields_back() {
-    let sim = start(scenario("[venue]\norder_response_legacy_fields = true\n")).await;
+    let sim = start(scenario(
+        "[venue]\norder_response_legacy_fields = true\n",
+        "",
+    ))
+    .await;
     let (placed, _, cancelled) = place_then_cancel(&sim).await;
     for v in [&placed, &cancelled] {
         assert_eq!(v["avgPrice"], "0.00000", "{v}");
@@ -71,7 +73,7 @@ async fn the_venue_table_brings_the_legacy_fields_back() {
 
 #[tokio::test]
 async fn user_trades_refuse_a_start_older_than_three_months_and_a_span_over_seven_days() {
-    let sim = start(scenario("")).await;
+    let sim = start(scenario("", "")).await;
     let old = now_ms() - 91 * DAY_MS;
     let r = sim
         .signed(

@@ -1,8 +1,6 @@
 //! Shared helpers for the adapter's loopback tests: a simulator on port 0 and the real
 //! adapter pointed at it, plus the simulator's admin API for faults and state.
-#![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,12 +12,13 @@ use sluice::domain::{
 };
 use sluice::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures, StreamTiming};
 use sluice::exchange::{AccountEvent, Exchange};
-use sluice::sim::{spawn, Scenario, SimHandle};
+use sluice::sim::{Scenario, SimHandle};
 use tokio::sync::mpsc;
 use url::Url;
 
-pub const KEY: &str = "adapterKey000000000000000000000000000000000000000000000000000001";
-pub const SECRET: &str = "adapterSecret0000000000000000000000000000000000000000000000000001";
+use crate::account::start_sim;
+
+pub use crate::account::{scenario, KEY, SECRET};
 
 pub struct Loop {
     pub sim: SimHandle,
@@ -28,14 +27,7 @@ pub struct Loop {
     pub http: reqwest::Client,
 }
 
-/// A scenario with one funded one-way account plus `extra` TOML (before the account).
-pub fn scenario(extra: &str, account_extra: &str) -> Scenario {
-    let text = format!(
-        "{extra}\n[[accounts]]\napi_key = \"{KEY}\"\napi_secret = \"{SECRET}\"\nusdt = \"100000\"\n{account_extra}\n"
-    );
-    Scenario::from_toml_str(&text).expect("test scenario parses")
-}
-
+/// The adapter's settings for the test account on `sim` (5 s request timeout).
 pub fn config(sim: &SimHandle) -> BinanceConfig {
     let mut cfg = BinanceConfig::new(
         Url::parse(&sim.base_url()).expect("sim base url"),
@@ -47,6 +39,8 @@ pub fn config(sim: &SimHandle) -> BinanceConfig {
     cfg
 }
 
+/// Stream timing for tests: reconnects within 50–400 ms, no keepalive or age rotation
+/// during a test.
 pub fn fast_timing() -> StreamTiming {
     StreamTiming {
         keepalive: Duration::from_secs(30 * 60),
@@ -57,8 +51,7 @@ pub fn fast_timing() -> StreamTiming {
 }
 
 pub async fn start(scenario: Scenario) -> Loop {
-    let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let sim = spawn(scenario, addr).await.expect("simulator starts");
+    let sim = start_sim(scenario).await;
     let audit = AuditBuffer::new(100_000);
     let ex = BinanceFutures::connect_with(config(&sim), audit.clone(), fast_timing())
         .await
@@ -97,14 +90,7 @@ impl Loop {
     }
 
     pub async fn state(&self) -> Value {
-        self.http
-            .get(format!("{}/sim/state", self.sim.base_url()))
-            .send()
-            .await
-            .expect("state")
-            .json()
-            .await
-            .expect("state json")
+        crate::account::sim_state(&self.sim).await
     }
 
     pub async fn rules(&self, symbol: &str) -> SymbolRules {
@@ -174,8 +160,9 @@ impl Loop {
     }
 }
 
-/// Receive events until `pred` matches one (returned). Fails if the stream ends.
-pub async fn until(
+/// Receive events until `pred` matches one (returned). Fails if the stream ends or no
+/// event comes for 20 s.
+pub async fn next_event(
     rx: &mut mpsc::Receiver<AccountEvent>,
     mut pred: impl FnMut(&AccountEvent) -> bool,
 ) -> AccountEvent {

@@ -1,12 +1,11 @@
 //! Spawning the real `Application` on port 0 over a fresh test database, and talking
 //! to it over HTTP (zero2prod's `spawn_app`).
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sluice::api::MarkPrices;
@@ -18,10 +17,18 @@ use sluice::startup::{Application, VENUE};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 
+pub use crate::paths::config_dir;
+
 pub const TOKEN: &str = "test-token-9f2c";
 
-pub fn config_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))
+/// One fixed mark price for every symbol (the API's size checks then use no rules).
+pub struct FixedMarkPrice(pub Price);
+
+#[async_trait]
+impl MarkPrices for FixedMarkPrice {
+    async fn mark_price(&self, _symbol: &Symbol) -> Result<Price, String> {
+        Ok(self.0)
+    }
 }
 
 /// Settings for a test daemon: port 0, the given token and allocation.
@@ -85,7 +92,7 @@ pub async fn spawn_with(pool: &PgPool, spec: Spawn<'_>) -> TestApp {
     .expect("application builds");
     if let Some(p) = spec.mark_price {
         let price = Price::parse("mark", p).expect("test price");
-        let source: Arc<dyn MarkPrices> = Arc::new(sluice::api::prices::FixedMarkPrice(price));
+        let source: Arc<dyn MarkPrices> = Arc::new(FixedMarkPrice(price));
         app = app.with_mark_prices(source);
     }
     let addr = app.api_addr();
@@ -142,11 +149,7 @@ impl TestApp {
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        let sql = format!("SELECT count(*) FROM {table}");
-        sqlx::query_scalar(&sql)
-            .fetch_one(self.ledger.pool())
-            .await
-            .expect("count rows")
+        crate::db::count(self.ledger.pool(), table).await
     }
 
     /// An open position in the ledger, as if adopted from the exchange.

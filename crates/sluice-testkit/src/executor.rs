@@ -1,28 +1,27 @@
 //! Shared helpers for the executor's end-to-end tests: a simulator on port 0, the real
 //! Binance adapter pointed at it, a fresh ledger, the audit writer and the executor.
-#![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::Value;
-use sluice::domain::{Direction, IntentKind, IntentState, PositionMode, Qty, Symbol, Usdt};
-use sluice::exchange::binance::{
-    run_audit_writer, AuditBuffer, BinanceConfig, BinanceFutures, StreamTiming,
-};
+use sluice::domain::{Direction, IntentKind, IntentState, PositionMode, Qty, Usdt};
+use sluice::exchange::binance::{run_audit_writer, AuditBuffer, BinanceFutures};
 use sluice::exchange::Exchange;
 use sluice::ledger::{IntentId, IntentRow, Ledger, NewIntent, PositionId};
 use sluice::router::{Executor, ExecutorConfig, ExecutorDeps, ExecutorHandle};
 use sluice::shutdown::{channel, ShutdownTrigger};
-use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
-use sluice::sim::{spawn, Scenario, SimHandle};
+use sluice::sim::{Scenario, SimHandle};
 use sqlx::PgPool;
-use url::Url;
 
-pub const VENUE: &str = "binance-usdm";
+use crate::account::{start_sim, KEY, SECRET};
+use crate::adapter::{config, fast_timing};
+use crate::poll::poll;
+
+pub use crate::account::scenario;
+pub use crate::ledger::{sym, VENUE};
 
 pub struct Daemon {
     /// Reconcile reports (remaining differences) run on recovery from key loss.
@@ -55,14 +54,6 @@ impl sluice::exchange::credentials::CredentialSource for TestCredentials {
     }
 }
 
-/// A scenario with the demo account (one-way unless `account_extra` says otherwise).
-pub fn scenario(extra: &str, account_extra: &str) -> Scenario {
-    let text = format!(
-        "{extra}\n[[accounts]]\napi_key = \"{DEMO_API_KEY}\"\napi_secret = \"{DEMO_API_SECRET}\"\nusdt = \"1000000\"\n{account_extra}\n"
-    );
-    Scenario::from_toml_str(&text).expect("test scenario parses")
-}
-
 pub fn fast_config() -> ExecutorConfig {
     let mut cfg = ExecutorConfig {
         // Long: new intents must arrive by notification, not by this safety-net poll.
@@ -77,9 +68,7 @@ pub fn fast_config() -> ExecutorConfig {
 }
 
 pub async fn start(pool: PgPool, scenario: Scenario, cfg: ExecutorConfig) -> Daemon {
-    let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let sim = spawn(scenario, addr).await.expect("simulator starts");
-    start_on(pool, sim, cfg).await
+    start_on(pool, start_sim(scenario).await, cfg).await
 }
 
 /// Logs for the daemon tests, captured per test by the harness (shown on failure);
@@ -96,26 +85,14 @@ pub fn init_logs() {
 pub async fn start_on(pool: PgPool, sim: SimHandle, cfg: ExecutorConfig) -> Daemon {
     init_logs();
     let ledger = Ledger::from_pool(pool);
-    let mut bcfg = BinanceConfig::new(
-        Url::parse(&sim.base_url()).expect("sim url"),
-        Url::parse(&sim.ws_url()).expect("sim ws url"),
-        DEMO_API_KEY.to_string(),
-        SecretString::from(DEMO_API_SECRET.to_string()),
-    );
-    bcfg.request_timeout = Duration::from_secs(5);
+    let mut bcfg = config(&sim);
     let creds = Arc::new(TestCredentials(std::sync::Mutex::new((
-        DEMO_API_KEY.to_string(),
-        DEMO_API_SECRET.to_string(),
+        KEY.to_string(),
+        SECRET.to_string(),
     ))));
     bcfg.credential_source = Some(creds.clone());
     let audit = AuditBuffer::new(100_000);
-    let timing = StreamTiming {
-        keepalive: Duration::from_secs(30 * 60),
-        max_connection_age: Duration::from_secs(3600),
-        min_backoff: Duration::from_millis(50),
-        max_backoff: Duration::from_millis(400),
-    };
-    let exchange = BinanceFutures::connect_with(bcfg, audit.clone(), timing)
+    let exchange = BinanceFutures::connect_with(bcfg, audit.clone(), fast_timing())
         .await
         .expect("adapter connects");
     let (trigger, shutdown) = channel();
@@ -173,28 +150,12 @@ fn reconcile_hook(
     })
 }
 
-pub fn sym(s: &str) -> Symbol {
-    Symbol::new(s).expect("symbol")
-}
-
 pub fn allocation() -> Usdt {
     Usdt::new(Decimal::new(1_000_000, 0))
 }
 
 pub fn close_all(position: PositionId, key: &str) -> NewIntent {
-    NewIntent {
-        kind: IntentKind::Close,
-        venue: VENUE.into(),
-        symbol: None,
-        direction: None,
-        position_mode: PositionMode::OneWay,
-        quantity: None,
-        notional_usdt: None,
-        reference_price: None,
-        position_id: Some(position),
-        idempotency_key: key.into(),
-        reason: "test".into(),
-    }
+    crate::ledger::close_intent(key, IntentKind::Close, position, PositionMode::OneWay)
 }
 
 pub fn open(symbol: &str, direction: Direction, qty: &str, key: &str) -> NewIntent {
@@ -228,35 +189,28 @@ impl Daemon {
 
     /// Poll the ledger until the intent is terminal (bounded: a stuck executor fails the test).
     pub async fn until_terminal(&self, id: IntentId, within: Duration) -> IntentRow {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
+        let read = || async {
             let row = self.ledger.intent(id).await.expect("read").expect("intent");
-            if row.state.is_terminal() {
-                return row;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "intent #{id} still {:?} after {within:?}",
-                row.state
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            row.state.is_terminal().then_some(row)
+        };
+        if let Some(row) = poll(within, read).await {
+            return row;
         }
+        let row = self.ledger.intent(id).await.expect("read").expect("intent");
+        panic!("intent #{id} still {:?} after {within:?}", row.state);
     }
 
     /// Poll the ledger until some of the intent's quantity has filled (bounded).
     pub async fn until_filled_some(&self, id: IntentId) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let orders = self.ledger.orders_of_intent(id).await.expect("orders");
-            if orders.iter().any(|o| !o.filled_quantity.is_zero()) {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "intent #{id}: nothing filled in 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        crate::poll::until(
+            format!("intent #{id}: something filled"),
+            Duration::from_secs(30),
+            || async {
+                let orders = self.ledger.orders_of_intent(id).await.expect("orders");
+                orders.iter().any(|o| !o.filled_quantity.is_zero())
+            },
+        )
+        .await;
     }
 
     /// POST a JSON body to the simulator's admin API; it must succeed.
@@ -272,14 +226,7 @@ impl Daemon {
     }
 
     pub async fn sim_state(&self) -> Value {
-        self.http
-            .get(format!("{}/sim/state", self.sim.base_url()))
-            .send()
-            .await
-            .expect("state")
-            .json()
-            .await
-            .expect("state json")
+        crate::account::sim_state(&self.sim).await
     }
 
     /// Non-zero positions the simulator holds for the demo account.

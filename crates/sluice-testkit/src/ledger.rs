@@ -1,6 +1,5 @@
 //! Builders shared by the ledger and doctor tests: intents, orders, fills and
 //! exchange positions as the router and the adapter would hand them to the ledger.
-#![allow(dead_code)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
@@ -11,7 +10,8 @@ use sluice::domain::{
 use sluice::exchange::ExchangePosition;
 use sluice::ledger::{IntentId, IntentRow, Ledger, NewIntent, NewOrder, OrderRow, PositionId};
 
-pub const VENUE: &str = "binance-usdm";
+/// The venue the daemon records its rows under.
+pub use sluice::startup::VENUE;
 
 pub fn sym(s: &str) -> Symbol {
     Symbol::new(s).expect("test symbol")
@@ -146,12 +146,7 @@ pub fn reported(
 
 /// Row counts of the ledger tables, to prove what a call did (not) write.
 pub async fn count(ledger: &Ledger, table: &str) -> i64 {
-    let sql = format!("SELECT COUNT(*) FROM {table}");
-    let (n,): (i64,) = sqlx::query_as(&sql)
-        .fetch_one(ledger.pool())
-        .await
-        .expect("count");
-    n
+    crate::db::count(ledger.pool(), table).await
 }
 
 /// Open `q` at `p` through the normal path: intent, order, fill. Returns the intent and order.

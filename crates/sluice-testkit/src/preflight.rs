@@ -1,34 +1,17 @@
-//! Shared helpers for the preflight tests: a simulator on port 0 holding one demo
-//! account, settings pointed at it (as the environment would set them), and the admin
+//! Helpers for the preflight tests: a simulator on port 0 holding the test account, settings pointed at it (as the environment would set them), and the admin
 //! call that changes what the account may do.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use serde_json::Value;
 use sluice::ops::preflight::{CheckLine, PreflightReport, Status};
 use sluice::settings::Settings;
-use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
-use sluice::sim::{spawn, Scenario, SimHandle};
+use sluice::sim::SimHandle;
 
-pub fn config_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))
-}
+use crate::account::{KEY, SECRET};
 
-/// The demo account (1 000 000 USDT, one-way) plus `account_extra` keys, after `extra`.
-pub fn scenario(extra: &str, account_extra: &str) -> Scenario {
-    let text = format!(
-        "{extra}\n[[accounts]]\napi_key = \"{DEMO_API_KEY}\"\napi_secret = \"{DEMO_API_SECRET}\"\nusdt = \"1000000\"\n{account_extra}\n"
-    );
-    Scenario::from_toml_str(&text).expect("test scenario parses")
-}
-
-pub async fn start(scenario: Scenario) -> SimHandle {
-    let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    spawn(scenario, addr).await.expect("simulator starts")
-}
+pub use crate::account::{scenario, start_sim as start};
+pub use crate::paths::config_dir;
 
 /// The environment a deployment would set to point sluice at `sim`, plus `extra`
 /// (later pairs win).
@@ -37,8 +20,8 @@ pub fn env_for(sim: &SimHandle, extra: &[(&str, &str)]) -> HashMap<String, Strin
         ("SLUICE__EXCHANGE__VENUE", "custom".to_string()),
         ("SLUICE__EXCHANGE__REST_URL", sim.base_url()),
         ("SLUICE__EXCHANGE__WS_URL", sim.ws_url()),
-        ("SLUICE__EXCHANGE__API_KEY", DEMO_API_KEY.to_string()),
-        ("SLUICE__EXCHANGE__API_SECRET", DEMO_API_SECRET.to_string()),
+        ("SLUICE__EXCHANGE__API_KEY", KEY.to_string()),
+        ("SLUICE__EXCHANGE__API_SECRET", SECRET.to_string()),
         ("SLUICE__EXCHANGE__SYMBOLS", "BTCUSDT,SOLUSDT".to_string()),
         ("SLUICE__BUDGET__ALLOCATION_USDT", "1000".to_string()),
         ("SLUICE__PREFLIGHT__CHECK_TIMEOUT_MS", "3000".to_string()),
@@ -85,13 +68,10 @@ pub fn assert_only_fails(report: &PreflightReport, names: &[&str]) {
     assert_eq!(report.exit_code(), 1);
 }
 
-/// `POST /sim/accounts/<demo key>/permissions`.
+/// `POST /sim/accounts/<test key>/permissions`.
 pub async fn set_permissions(sim: &SimHandle, body: Value) {
     let resp = reqwest::Client::new()
-        .post(format!(
-            "{}/sim/accounts/{DEMO_API_KEY}/permissions",
-            sim.base_url()
-        ))
+        .post(format!("{}/sim/accounts/{KEY}/permissions", sim.base_url()))
         .json(&body)
         .send()
         .await

@@ -1,9 +1,6 @@
 //! The real `sluice run` binary against an in-process simulator: spawn it with JSON
 //! logs, learn its API address from its own "control API serving" line, poll its API,
-//! SIGKILL it. Used by the standby and daemon-reconcile tests.
-#![allow(dead_code)]
-
-pub mod cluster;
+//! SIGTERM or SIGKILL it. The one harness for tests of the daemon as a process.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -13,29 +10,22 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use secrecy::SecretString;
 use serde_json::Value;
 use sluice::domain::{
     validate, ClientOrderId, OrderRequest, OrderType, PositionSide, Price, Qty, Side, Symbol,
     TimeInForce,
 };
-use sluice::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures};
+use sluice::exchange::binance::{AuditBuffer, BinanceFutures};
 use sluice::exchange::Exchange;
-use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
 use sluice::sim::SimHandle;
-use sqlx::PgPool;
-use url::Url;
 
-/// The URL of the test's own database (the one `#[sqlx::test]` created for `pool`).
-pub async fn database_url(pool: &PgPool) -> String {
-    let (db,): (String,) = sqlx::query_as("SELECT current_database()")
-        .fetch_one(pool)
-        .await
-        .expect("db name");
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let (prefix, _) = base.rsplit_once('/').expect("url with a database");
-    format!("{prefix}/{db}")
-}
+use crate::account::{KEY, SECRET};
+use crate::paths::sluice_bin;
+use crate::poll::poll;
+
+pub use crate::account::sim_account;
+pub use crate::db::database_url;
+pub use crate::poll::until;
 
 /// A running `sluice run` process.
 pub struct DaemonProc {
@@ -70,7 +60,7 @@ pub async fn spawn_daemon_on(
     db_url: &str,
     extra: &[(&str, &str)],
 ) -> DaemonProc {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    let mut cmd = Command::new(sluice_bin());
     cmd.args(["--log-format", "json", "run"]);
     start_daemon(name, cmd, sim, db_url, extra).await
 }
@@ -88,8 +78,8 @@ pub async fn spawn_daemon_under_watchdog(
     cmd.args([
         "-c",
         "WATCHDOG_PID=$$; export WATCHDOG_PID; exec \"$0\" --log-format json run",
-        env!("CARGO_BIN_EXE_sluice"),
-    ]);
+    ])
+    .arg(sluice_bin());
     start_daemon(name, cmd, &sim.addr(), db_url, extra).await
 }
 
@@ -108,8 +98,8 @@ async fn start_daemon(
         .env("SLUICE__EXCHANGE__VENUE", "custom")
         .env("SLUICE__EXCHANGE__REST_URL", format!("http://{sim}"))
         .env("SLUICE__EXCHANGE__WS_URL", format!("ws://{sim}"))
-        .env("SLUICE__EXCHANGE__API_KEY", DEMO_API_KEY)
-        .env("SLUICE__EXCHANGE__API_SECRET", DEMO_API_SECRET)
+        .env("SLUICE__EXCHANGE__API_KEY", KEY)
+        .env("SLUICE__EXCHANGE__API_SECRET", SECRET)
         .env("SLUICE__TELEMETRY__LOG_FILTER", "info,sqlx=warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -194,27 +184,26 @@ impl DaemonProc {
 
     /// Poll `/readyz` until its `status` is `want` (bounded; the logs are shown on failure).
     pub async fn until_status(&self, want: &str, within: Duration) -> Value {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let (_, body) = self.get("/readyz").await;
-            if body["status"] == want {
-                return body;
-            }
-            self.assert_before(deadline, &format!("readyz {want}, last {body}"));
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("readyz {want}");
+        self.until_readyz(&what, within, |body| body["status"] == want)
+            .await
+    }
+
+    /// Fail with `what` and this daemon's log tail.
+    pub fn fail(&self, what: &str) -> ! {
+        let logs = logs_of(&self.logs);
+        let tail = &logs[logs.len().saturating_sub(40)..];
+        panic!(
+            "{}: timed out waiting for {what}; log tail:\n{}",
+            self.name,
+            tail.join("\n")
+        );
     }
 
     /// Fail with this daemon's log when `deadline` passed.
     pub fn assert_before(&self, deadline: tokio::time::Instant, what: &str) {
         if tokio::time::Instant::now() >= deadline {
-            let logs = logs_of(&self.logs);
-            let tail = &logs[logs.len().saturating_sub(40)..];
-            panic!(
-                "{}: timed out waiting for {what}; log tail:\n{}",
-                self.name,
-                tail.join("\n")
-            );
+            self.fail(what);
         }
     }
 
@@ -231,13 +220,14 @@ impl DaemonProc {
             .status()
             .expect("kill runs");
         assert!(sent.success(), "SIGTERM to {pid}");
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status.code();
-            }
-            self.assert_before(deadline, "exit after SIGTERM");
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let exited = poll(within, || {
+            let status = self.child.try_wait().expect("try_wait");
+            async move { status }
+        })
+        .await;
+        match exited {
+            Some(status) => status.code(),
+            None => self.fail("exit after SIGTERM"),
         }
     }
 
@@ -258,17 +248,13 @@ impl DaemonProc {
         within: Duration,
         pred: impl Fn(&Value) -> bool,
     ) -> Value {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Ok(r) = self.http.get(self.url("/readyz")).send().await {
-                let body: Value = r.json().await.unwrap_or(Value::Null);
-                if pred(&body) {
-                    return body;
-                }
-            }
-            self.assert_before(deadline, what);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let body = poll(within, || async {
+            let r = self.http.get(self.url("/readyz")).send().await.ok()?;
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            pred(&body).then_some(body)
+        })
+        .await;
+        body.unwrap_or_else(|| self.fail(what))
     }
 
     /// The log lines carrying `message`, parsed.
@@ -288,31 +274,9 @@ impl Drop for DaemonProc {
     }
 }
 
-/// Wait (bounded) until `pred` holds.
-pub async fn until<F, Fut>(what: &str, within: Duration, mut pred: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    while !pred().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A test-side adapter on the simulator's demo account.
-pub async fn hand_adapter(sim: &SimHandle) -> std::sync::Arc<BinanceFutures> {
-    let cfg = BinanceConfig::new(
-        Url::parse(&sim.base_url()).expect("url"),
-        Url::parse(&sim.ws_url()).expect("url"),
-        DEMO_API_KEY.into(),
-        SecretString::from(DEMO_API_SECRET.to_string()),
-    );
-    BinanceFutures::connect(cfg, AuditBuffer::new(1000))
+/// A test-side adapter on the simulator's test account.
+pub async fn hand_adapter(sim: &SimHandle) -> Arc<BinanceFutures> {
+    BinanceFutures::connect(crate::adapter::config(sim), AuditBuffer::new(1000))
         .await
         .expect("test adapter")
 }
@@ -347,17 +311,6 @@ pub async fn open_short_by_hand(ex: &BinanceFutures, symbol: &str, qty: &str, co
         qty.parse::<Decimal>().expect("qty"),
         "the book filled the hand order"
     );
-}
-
-/// `GET /sim/state`'s demo account.
-pub async fn sim_account(sim: &SimHandle) -> Value {
-    let state: Value = reqwest::get(format!("{}/sim/state", sim.base_url()))
-        .await
-        .expect("state")
-        .json()
-        .await
-        .expect("json");
-    state["accounts"][0].clone()
 }
 
 /// The simulator's orders of `intent`: every clientOrderId sent once, at most one

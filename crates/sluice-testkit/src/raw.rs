@@ -1,13 +1,11 @@
-//! FOR TESTS ONLY: writes that bypass the ledger's rules, to build the bad states
-//! (phantom positions, drifted quantities) that `doctor` must find. Sluice itself
-//! never calls these; they are `#[doc(hidden)]` and named for tests.
+//! Writes that bypass the ledger's rules, to build the bad states (phantom positions,
+//! drifted quantities) that `doctor` must find. Only tests write this way; sluice has
+//! no such path.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::error::LedgerError;
-use super::ids::PositionId;
-use super::Ledger;
+use sluice::ledger::{Ledger, LedgerError, PositionId};
 
 /// A position row exactly as given, with no rule applied.
 #[derive(Clone, Debug)]
@@ -26,8 +24,8 @@ pub struct RawPosition {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
-/// Insert `p` as is (origin `sluice`). For tests of doctor only.
-pub async fn insert_raw_position_for_tests(
+/// Insert `p` as is (origin `sluice`).
+pub async fn insert_raw_position(
     ledger: &Ledger,
     p: &RawPosition,
 ) -> Result<PositionId, LedgerError> {
@@ -53,8 +51,8 @@ pub async fn insert_raw_position_for_tests(
     Ok(PositionId(id))
 }
 
-/// Overwrite a position's quantity without any adjustment row. For tests of doctor only.
-pub async fn set_raw_quantity_for_tests(
+/// Overwrite a position's quantity without any adjustment row.
+pub async fn set_raw_quantity(
     ledger: &Ledger,
     id: PositionId,
     quantity: Decimal,

@@ -1,6 +1,5 @@
 //! Builders for the reconcile tests: snapshots, exchange order reports, and a fake
 //! `Exchange` that serves a fixed snapshot and refuses (and counts) any trading call.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +18,7 @@ use sluice::ledger::{OrderId, OrderState, PositionId};
 use sluice::reconcile::{LedgerOrder, LedgerPosition};
 use tokio::sync::mpsc;
 
-use crate::ledger_common::{qty, sym, t, VENUE};
+use crate::ledger::{qty, sym, t, VENUE};
 
 /// The test's stand-in for the router's client-id scheme: sluice ids start with `sl`.
 pub fn is_sluice_id(id: &str) -> bool {

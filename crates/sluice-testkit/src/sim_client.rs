@@ -1,19 +1,18 @@
 //! Shared helpers for the simulator's integration tests: start a simulator on port 0 and
 //! talk to it the way a Binance client does (signed requests, listenKeys, WebSockets).
-#![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
-use sluice::sim::{spawn, Scenario, SimHandle};
+use sluice::sim::{Scenario, SimHandle};
 use tokio_tungstenite::tungstenite::Message;
 
-pub const KEY: &str = "testKey0000000000000000000000000000000000000000000000000000000001";
-pub const SECRET: &str = "testSecret0000000000000000000000000000000000000000000000000000001";
+use crate::account::start_sim;
+
+pub use crate::account::{scenario, KEY, SECRET};
 
 pub struct Sim {
     pub handle: SimHandle,
@@ -56,19 +55,9 @@ pub fn sign(secret: &str, payload: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// A scenario with one funded one-way account ([`KEY`]/[`SECRET`]) plus `extra` TOML.
-pub fn scenario(extra: &str) -> Scenario {
-    let text = format!(
-        "{extra}\n[[accounts]]\napi_key = \"{KEY}\"\napi_secret = \"{SECRET}\"\nusdt = \"100000\"\n"
-    );
-    Scenario::from_toml_str(&text).expect("test scenario parses")
-}
-
 pub async fn start(scenario: Scenario) -> Sim {
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let handle = spawn(scenario, addr).await.expect("simulator starts");
     Sim {
-        handle,
+        handle: start_sim(scenario).await,
         http: reqwest::Client::new(),
     }
 }
@@ -153,14 +142,7 @@ impl Sim {
     }
 
     pub async fn state(&self) -> Value {
-        self.http
-            .get(self.url("/sim/state"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        crate::account::sim_state(&self.handle).await
     }
 
     pub async fn listen_key(&self) -> String {

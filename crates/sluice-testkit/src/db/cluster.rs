@@ -51,7 +51,7 @@ pub fn free_port() -> u16 {
 impl Cluster {
     /// initdb a fresh cluster named `name` (not started).
     pub fn init(name: &str) -> Cluster {
-        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let base = crate::paths::target_tmpdir();
         let dir = base.join(format!("pg-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("cluster dir");

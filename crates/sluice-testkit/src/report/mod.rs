@@ -1,6 +1,5 @@
-//! Shared by the report tests: an XML well-formedness check for the SVG, and the
+//! For the report tests: an XML well-formedness check for the SVG, and the
 //! picture's layout as a renderer sees it ([`picture`]).
-#![allow(dead_code)]
 
 pub mod picture;
 

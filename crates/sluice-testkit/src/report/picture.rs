@@ -5,14 +5,13 @@
 //! the first family the SVG asks for; a viewer with Arial or Helvetica instead draws
 //! narrower text. What is measured: the boxes of the text nodes; not what a viewer
 //! without any of those fonts would do.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 
 use resvg::usvg;
 
 /// The DejaVu Sans subset (ASCII and · × – … →); licence in `tests/fonts/LICENSE`.
-const FONT: &[u8] = include_bytes!("../fonts/DejaVuSans-subset.ttf");
+const FONT: &[u8] = include_bytes!("../../../../tests/fonts/DejaVuSans-subset.ttf");
 
 /// A text node as laid out: its id (may be empty), text, size and box in canvas px.
 #[derive(Clone, Debug)]

@@ -1,0 +1,12 @@
+//! The control API: the whole application on port 0 over a test database, spoken to
+//! over HTTP and through the CLI client. One binary; each test owns its database
+//! (`#[sqlx::test]`) and its port, so they run in parallel.
+
+mod cli;
+mod concurrency;
+mod control;
+mod intents;
+mod numbers;
+mod reconcile;
+mod security;
+mod server;

@@ -1,0 +1,9 @@
+//! The Binance adapter over real HTTP and WebSocket against the simulator on loopback:
+//! orders, faults, rate limits, history and the user stream. One binary; each test owns
+//! its simulator.
+
+mod faults;
+mod history;
+mod loopback;
+mod ratelimit;
+mod stream;

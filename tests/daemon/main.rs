@@ -1,0 +1,25 @@
+//! The daemon end to end: the executor in process against the simulator, and the real
+//! `sluice run` binary as a process (crash, standby, takeover, outages, systemd). One
+//! binary; each test owns its simulator, its database and, where it stops Postgres, a
+//! cluster of its own, so they run in parallel.
+
+mod breaker;
+mod crash;
+mod executor;
+mod expiry;
+mod fallback;
+mod faults;
+mod keyloss;
+mod lockout;
+mod metrics;
+mod outage;
+mod pg_outage;
+mod positions;
+mod reconcile;
+mod reduce_only;
+mod standby;
+mod stream;
+mod systemd;
+mod takeover;
+mod truth;
+mod unreachable;

@@ -1,0 +1,9 @@
+//! The ledger against a real Postgres: intents, orders, fills, control flags, the
+//! exchange's view, and a property test of random fill sequences. One binary; each test
+//! owns its database.
+
+mod control;
+mod exchange_view;
+mod fills;
+mod intents;
+mod props;
