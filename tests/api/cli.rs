@@ -1,14 +1,16 @@
 //! The CLI client run as a process against a running daemon, and `sluice run` itself
 //! serving until SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use serde_json::Value;
 use sluice::domain::{Direction, IntentState};
 use sluice::ledger::IntentId;
 use sluice_testkit::app::*;
+use sluice_testkit::poll::until;
+use sluice_testkit::process::DaemonProc;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
@@ -210,44 +212,20 @@ async fn sluice_run_serves_the_api_and_stops_cleanly_on_sigterm(
     _opts: PgPoolOptions,
     conn: PgConnectOptions,
 ) {
-    let url = format!(
-        "postgres://{}@{}:{}/{}",
-        conn.get_username(),
-        conn.get_host(),
-        conn.get_port(),
-        conn.get_database().expect("test database name")
-    );
+    let url = sluice_testkit::db::url_of(&conn);
     // No token anywhere: the daemon generates one into the state directory.
     let state = tempfile::tempdir().expect("state dir");
     let state_home = state.path().to_str().expect("utf-8 path").to_string();
-    let mut child = sluice("127.0.0.1:0", &["--log-format", "json", "run"])
-        .env_remove("SLUICE__API__TOKEN")
+    let mut cmd = sluice("127.0.0.1:0", &["--log-format", "json", "run"]);
+    cmd.env_remove("SLUICE__API__TOKEN")
         .env("XDG_STATE_HOME", &state_home)
-        .env("DATABASE_URL", url)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn sluice run");
-    let stderr = child.stderr.take().expect("stderr");
-    // Keep draining stderr after the ready line, so the daemon's last log lines never
-    // meet a closed pipe; the whole log is kept for the failure message.
-    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel::<String>();
-    let log = tokio::task::spawn_blocking(move || {
-        let mut addr_tx = Some(addr_tx);
-        let mut log = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-            if v["message"] == "sluice is ready" {
-                if let (Some(tx), Some(api)) = (addr_tx.take(), v["api"].as_str()) {
-                    let _ = tx.send(api.to_string());
-                }
-            }
-            log.push_str(&line);
-            log.push('\n');
-        }
-        log
-    });
-    let addr = addr_rx.await.expect("daemon reported ready");
+        .env("DATABASE_URL", url);
+    let d = DaemonProc::watch("sluice", cmd).await;
+    until("sluice is ready", Duration::from_secs(30), || async {
+        d.logged("sluice is ready")
+    })
+    .await;
+    let addr = d.api.to_string();
 
     let ready = reqwest::get(format!("http://{addr}/readyz"))
         .await
@@ -280,15 +258,7 @@ async fn sluice_run_serves_the_api_and_stops_cleanly_on_sigterm(
         .await
         .expect("join")
     };
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .expect("join")
-        .expect("wait");
-    let log = log.await.expect("join");
+    let (code, log) = d.stop(Duration::from_secs(30)).await;
 
     assert_eq!(ready.status().as_u16(), 200);
     assert_eq!(anonymous.status().as_u16(), 401, "a token is the default");
@@ -300,7 +270,6 @@ async fn sluice_run_serves_the_api_and_stops_cleanly_on_sigterm(
         "the CLI reads the generated token: {}",
         String::from_utf8_lossy(&cli.stderr)
     );
-    assert!(kill.success());
-    assert!(status.success(), "exit {status:?}\n{log}");
+    assert_eq!(code, Some(0), "{log}");
     assert!(log.contains("sluice stopped"), "{log}");
 }

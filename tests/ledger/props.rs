@@ -20,7 +20,6 @@ use sluice::domain::{Direction, Fill, IntentKind, PositionMode, PositionSide, Si
 use sluice::exchange::ExchangePosition;
 use sluice::ledger::{AnomalyKind, FillOutcome, Ledger, LedgerError, NewIntent};
 use sluice_testkit::ledger::*;
-use sqlx::postgres::PgPoolOptions;
 
 const CASES: u32 = 48;
 const MAX_STEPS: usize = 25;
@@ -413,41 +412,14 @@ async fn run_case(ledger: &Ledger, mode: PositionMode, ops: &[Op]) -> Result<(),
     Ok(())
 }
 
-/// A fresh database for this property, dropped afterwards.
-async fn fresh_database() -> (Ledger, PgPoolFor) {
-    let url =
-        std::env::var("DATABASE_URL").expect("DATABASE_URL (eval \"$(scripts/postgres.sh)\")");
-    let admin = PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .expect("connect");
-    let name = format!("sluice_props_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .expect("create database");
-    let mut db_url = url::Url::parse(&url).expect("DATABASE_URL is a URL");
-    db_url.set_path(&name);
-    let ledger = Ledger::connect(db_url.as_str())
-        .await
-        .expect("connect to fresh database");
-    ledger.migrate().await.expect("migrate");
-    (ledger, PgPoolFor { admin, name })
-}
-
-struct PgPoolFor {
-    admin: sqlx::PgPool,
-    name: String,
-}
-
 #[test]
 fn random_fill_sequences_keep_the_ledger_consistent_with_the_exchange_in_both_modes() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let (ledger, db) = rt.block_on(fresh_database());
+    let db = rt.block_on(sluice_testkit::db::temp_database());
+    let ledger = db.ledger.clone();
     let mut runner = TestRunner::new(Config {
         cases: CASES,
         failure_persistence: None,
@@ -461,13 +433,8 @@ fn random_fill_sequences_keep_the_ledger_consistent_with_the_exchange_in_both_mo
     let result = runner.run(&strategy, |(mode, ops)| {
         rt.block_on(run_case(&ledger, mode, &ops))
     });
-    rt.block_on(async {
-        ledger.pool().close().await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.name))
-            .execute(&db.admin)
-            .await
-            .expect("drop database");
-    });
+    drop(ledger);
+    rt.block_on(db.remove());
     if let Err(e) = result {
         panic!("{e}");
     }

@@ -3,12 +3,14 @@
 //! one, and starting anyway (loudly) with `--skip-preflight`.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use serde_json::Value;
 use sluice::sim::SimHandle;
+use sluice_testkit::poll::poll;
 use sluice_testkit::preflight::*;
+use sluice_testkit::process::DaemonProc;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// `sluice <args>` with only the given environment.
@@ -111,52 +113,20 @@ async fn a_daemon_against_an_account_that_cannot_trade_starts_but_holds_opens_na
     assert!(held < executor, "{log}");
 }
 
-fn database_url(conn: &PgConnectOptions) -> String {
-    format!(
-        "postgres://{}@{}:{}/{}",
-        conn.get_username(),
-        conn.get_host(),
-        conn.get_port(),
-        conn.get_database().expect("test database name")
-    )
-}
-
 /// Start `sluice --log-format json run <extra>`, wait for "sluice is ready", stop it with
 /// SIGTERM; returns the whole log.
 async fn run_until_ready(sim: &SimHandle, conn: &PgConnectOptions, extra: &[&str]) -> String {
     let mut env = env_for(sim, &[]);
-    env.insert("DATABASE_URL".into(), database_url(conn));
+    env.insert("DATABASE_URL".into(), sluice_testkit::db::url_of(conn));
     let mut args = vec!["--log-format", "json", "run"];
     args.extend_from_slice(extra);
-    let mut child = sluice(&env, &args)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn sluice run");
-    let stderr = child.stderr.take().expect("stderr");
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
-    let log = tokio::task::spawn_blocking(move || {
-        let mut ready_tx = Some(ready_tx);
-        let mut log = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-            if v["message"] == "sluice is ready" {
-                if let Some(tx) = ready_tx.take() {
-                    let _ = tx.send(());
-                }
-            }
-            log.push_str(&line);
-            log.push('\n');
-        }
-        log
-    });
-    let became_ready = ready_rx.await.is_ok();
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
-    let log = log.await.expect("join");
-    assert!(became_ready, "the daemon never became ready:\n{log}");
+    let d = DaemonProc::watch("sluice", sluice(&env, &args)).await;
+    let ready = poll(Duration::from_secs(30), || async {
+        d.logged("sluice is ready").then_some(())
+    })
+    .await;
+    let (_, log) = d.stop(Duration::from_secs(30)).await;
+    assert!(ready.is_some(), "the daemon never became ready:\n{log}");
     log
 }
 

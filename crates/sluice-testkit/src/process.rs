@@ -34,6 +34,8 @@ pub struct DaemonProc {
     pub api: SocketAddr,
     pub logs: Arc<Mutex<Vec<String>>>,
     pub http: reqwest::Client,
+    /// The thread that drains stderr into `logs`; it ends when the process does.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Fast leader checks and a short recvWindow keep the takeover grace at ~4 s.
@@ -100,28 +102,54 @@ async fn start_daemon(
         .env("SLUICE__EXCHANGE__WS_URL", format!("ws://{sim}"))
         .env("SLUICE__EXCHANGE__API_KEY", KEY)
         .env("SLUICE__EXCHANGE__API_SECRET", SECRET)
-        .env("SLUICE__TELEMETRY__LOG_FILTER", "info,sqlx=warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .env("SLUICE__TELEMETRY__LOG_FILTER", "info,sqlx=warn");
     for (k, v) in FAST_LEADER_ENV.iter().chain(extra) {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("sluice starts");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let sink = logs.clone();
-    std::thread::spawn(move || read_logs(stderr, sink, tx));
-    let api = tokio::time::timeout(Duration::from_secs(30), rx)
-        .await
-        .unwrap_or_else(|_| panic!("{name}: no 'control API serving' line within 30 s"))
-        .unwrap_or_else(|_| panic!("{name}: exited before serving: {:?}", logs_of(&logs)));
-    DaemonProc {
-        name,
-        child,
-        api,
-        logs,
-        http: reqwest::Client::new(),
+    DaemonProc::watch(name, cmd).await
+}
+
+impl DaemonProc {
+    /// Spawn `cmd` (a `sluice --log-format json run` with its environment set), keep its
+    /// log, and wait (30 s at most) for its "control API serving" line.
+    pub async fn watch(name: &'static str, mut cmd: Command) -> DaemonProc {
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("sluice starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sink = logs.clone();
+        let reader = std::thread::spawn(move || read_logs(stderr, sink, tx));
+        let api = tokio::time::timeout(Duration::from_secs(30), rx)
+            .await
+            .unwrap_or_else(|_| panic!("{name}: no 'control API serving' line within 30 s"))
+            .unwrap_or_else(|_| panic!("{name}: exited before serving: {:?}", logs_of(&logs)));
+        DaemonProc {
+            name,
+            child,
+            api,
+            logs,
+            http: reqwest::Client::new(),
+            reader: Some(reader),
+        }
+    }
+
+    /// SIGTERM, then the exit code and the whole log once the process exited and its
+    /// last line was read (bounded by `within`).
+    pub async fn stop(mut self, within: Duration) -> (Option<i32>, String) {
+        let code = self.terminate(within).await;
+        if let Some(reader) = self.reader.take() {
+            tokio::task::spawn_blocking(move || reader.join())
+                .await
+                .expect("join")
+                .expect("the log reader ends with the process");
+        }
+        (code, self.log())
+    }
+
+    /// The log so far, one line per line.
+    pub fn log(&self) -> String {
+        logs_of(&self.logs).join("\n")
     }
 }
 
