@@ -22,22 +22,15 @@ fn storm() -> sluice::sim::Scenario {
 
 /// Wait (bounded) until the ledger holds a transition to `open`.
 async fn until_opened(d: &Daemon, since: chrono::DateTime<Utc>) -> Vec<BreakerTransitionRecord> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
+    until_some("the breaker to open", Duration::from_secs(60), || async {
         let t = d
             .ledger
             .breaker_transitions(since, Utc::now() + chrono::TimeDelta::minutes(1))
             .await
             .expect("read transitions");
-        if t.iter().any(|t| t.to_state == "open") {
-            return t;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the breaker never opened"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        t.iter().any(|t| t.to_state == "open").then_some(t)
+    })
+    .await
 }
 
 #[sqlx::test(migrations = "./migrations")]

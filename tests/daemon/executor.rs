@@ -122,21 +122,14 @@ async fn every_attempt_reaches_order_attempts_through_the_ledger_sink(pool: PgPo
     assert_eq!(row.state, IntentState::Done, "error: {:?}", row.error);
     let orders = d.ledger.orders_of_intent(id).await.unwrap();
     let coid = orders[0].client_order_id.clone();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let attempts = until_some("the attempt stored", Duration::from_secs(10), || async {
         let attempts = d.ledger.attempts_for(&coid).await.unwrap();
-        if !attempts.is_empty() {
-            assert!(attempts
-                .iter()
-                .all(|a| a.client_order_id.as_deref() == Some(coid.as_str())));
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "attempt never stored"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (!attempts.is_empty()).then_some(attempts)
+    })
+    .await;
+    assert!(attempts
+        .iter()
+        .all(|a| a.client_order_id.as_deref() == Some(coid.as_str())));
     assert!(position_amount_is(&d, "SOLUSDT", dec!(-3)).await);
     d.stop().await;
 }

@@ -15,6 +15,7 @@ use sluice::exchange::Exchange;
 use sluice::ledger::OrderState;
 use sluice::router::ExecutorConfig;
 use sluice_testkit::executor::*;
+use sluice_testkit::poll::poll;
 use sqlx::PgPool;
 
 /// A backoff so long that a remainder re-planned "after the backoff" would not be sent
@@ -32,18 +33,15 @@ async fn until_orders(
     id: sluice::ledger::IntentId,
     done: impl Fn(&[sluice::ledger::OrderRow]) -> bool,
 ) -> Vec<sluice::ledger::OrderRow> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    let read = || async {
         let orders = d.ledger.orders_of_intent(id).await.unwrap();
-        if done(&orders) {
-            return orders;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "orders never got there: {orders:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        done(&orders).then_some(orders)
+    };
+    if let Some(orders) = poll(Duration::from_secs(30), read).await {
+        return orders;
     }
+    let orders = d.ledger.orders_of_intent(id).await.unwrap();
+    panic!("orders never got there: {orders:?}");
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -235,14 +233,10 @@ async fn a_close_the_venue_refuses_the_same_way_every_time_fails_with_its_code_a
     let orders = d.ledger.orders_of_intent(id).await.unwrap();
     assert_eq!(orders.len() as u32, bound, "{orders:?}");
     assert!(orders.iter().all(|o| o.last_error_code == Some(-1111)));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while attempts_of(&d, id).await < orders.len() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "attempts not stored"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until("the attempts stored", Duration::from_secs(10), || async {
+        attempts_of(&d, id).await >= orders.len()
+    })
+    .await;
     assert_eq!(
         attempts_of(&d, id).await,
         orders.len(),

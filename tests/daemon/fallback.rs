@@ -98,23 +98,16 @@ async fn without_the_fallback_configured_no_limit_order_is_ever_sent(pool: PgPoo
 
     // Act: the close keeps backing off; wait until it has failed more than the threshold.
     let id = d.submit(close_all(position.id, "no-fallback-close")).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let orders = loop {
-        let orders = d.ledger.orders_of_intent(id).await.unwrap();
-        if orders
-            .iter()
-            .filter(|o| o.last_error_code.is_some())
-            .count()
-            >= 6
-        {
-            break orders;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the close never failed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let orders = until_some(
+        "the close to fail 6 times",
+        Duration::from_secs(30),
+        || async {
+            let orders = d.ledger.orders_of_intent(id).await.unwrap();
+            let failed = orders.iter().filter(|o| o.last_error_code.is_some());
+            (failed.count() >= 6).then_some(orders)
+        },
+    )
+    .await;
 
     // Assert: MARKET only, and the intent is still working (a close never gives up).
     assert!(orders.iter().all(|o| o.order_type == OrderType::Market));

@@ -34,25 +34,22 @@ async fn seed_003_the_close_completes_after_the_storm_and_opens_are_refused_duri
 
     // Act: close it; once the close has met the storm, ask for an open.
     let close = d.submit(close_all(position.id, "seed-003-close")).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let errors = d
-            .ledger
-            .orders_of_intent(close)
-            .await
-            .unwrap()
-            .iter()
-            .filter(|o| o.last_error_code.is_some() || o.last_error_msg.is_some())
-            .count();
-        if errors >= 10 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the storm never hit the close"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until(
+        "the storm to hit the close",
+        Duration::from_secs(30),
+        || async {
+            let errors = d
+                .ledger
+                .orders_of_intent(close)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|o| o.last_error_code.is_some() || o.last_error_msg.is_some())
+                .count();
+            errors >= 10
+        },
+    )
+    .await;
     let open = d
         .submit(open("BTCUSDT", Direction::Long, "0.01", "seed-003-open"))
         .await;
@@ -89,26 +86,20 @@ async fn seed_003_the_close_completes_after_the_storm_and_opens_are_refused_duri
         "the storm forced retries: {} orders",
         orders.len()
     );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    for o in &orders {
-        loop {
-            if !d
-                .ledger
-                .attempts_for(&o.client_order_id)
-                .await
-                .unwrap()
-                .is_empty()
-            {
-                break;
+    until(
+        "an attempt row for every order",
+        Duration::from_secs(10),
+        || async {
+            for o in &orders {
+                let attempts = d.ledger.attempts_for(&o.client_order_id).await.unwrap();
+                if attempts.is_empty() {
+                    return false;
+                }
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{} has no attempt row",
-                o.client_order_id
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
+            true
+        },
+    )
+    .await;
     assert!(d.ledger.anomalies().await.unwrap().is_empty());
     d.stop().await;
 }

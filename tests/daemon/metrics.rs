@@ -95,16 +95,10 @@ async fn a_dropped_user_stream_is_counted_as_a_reconnect(pool: PgPool) {
         .await;
 
     // Assert: the adapter counted the reconnect (bounded wait: it reconnects with backoff).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let now = sample(&scrape(&d.http, &api).await, series).unwrap_or(0.0);
-        if now > before {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no user-stream reconnect recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until(
+        "a user-stream reconnect recorded",
+        Duration::from_secs(20),
+        || async { sample(&scrape(&d.http, &api).await, series).unwrap_or(0.0) > before },
+    )
+    .await;
 }

@@ -37,25 +37,19 @@ fn counts(v: &Value) -> BTreeMap<String, u64> {
 
 /// Wait (bounded) until the audit writer has stored `n` attempts.
 async fn until_attempts_stored(pool: &PgPool, n: i64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let (stored,): (i64,) = sqlx::query_as("SELECT count(*) FROM order_attempts")
-            .fetch_one(pool)
-            .await
-            .unwrap();
-        if stored >= n {
-            assert_eq!(
-                stored, n,
-                "more attempts stored than the simulator answered"
-            );
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{stored} of {n} attempts stored"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let stored = until_some(
+        format!("{n} attempts stored"),
+        Duration::from_secs(20),
+        || async {
+            let stored = sluice_testkit::db::count(pool, "order_attempts").await;
+            (stored >= n).then_some(stored)
+        },
+    )
+    .await;
+    assert_eq!(
+        stored, n,
+        "more attempts stored than the simulator answered"
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -22,6 +22,7 @@ use crate::poll::poll;
 
 pub use crate::account::scenario;
 pub use crate::ledger::{sym, VENUE};
+pub use crate::poll::{until, until_some};
 
 pub struct Daemon {
     /// Reconcile reports (remaining differences) run on recovery from key loss.
