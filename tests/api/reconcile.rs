@@ -17,16 +17,17 @@ async fn the_reconcile_endpoint_reports_the_configured_interval(pool: PgPool) {
     let env = [("SLUICE__DAEMON__RECONCILE_INTERVAL_S", "7")];
     let d = spawn_daemon("D", &sim, &db_url, &env).await;
     d.until_status("ready", Duration::from_secs(60)).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let body = loop {
-        let (status, body) = d.get("/v1/reconcile").await;
-        assert_eq!(status, 200, "{body}");
-        if body["interval_s"] != 0 {
-            break body;
-        }
-        d.assert_before(deadline, &format!("interval_s set; last {body}"));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let body = d
+        .until_ok("interval_s set", Duration::from_secs(30), || async {
+            let (status, body) = d.get("/v1/reconcile").await;
+            assert_eq!(status, 200, "{body}");
+            if body["interval_s"] != 0 {
+                Ok(body)
+            } else {
+                Err(body)
+            }
+        })
+        .await;
 
     assert_eq!(body["interval_s"], 7, "{body}");
     assert!(

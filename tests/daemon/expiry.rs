@@ -15,7 +15,6 @@ use sluice::exchange::Exchange;
 use sluice::ledger::OrderState;
 use sluice::router::ExecutorConfig;
 use sluice_testkit::executor::*;
-use sluice_testkit::poll::poll;
 use sqlx::PgPool;
 
 /// A backoff so long that a remainder re-planned "after the backoff" would not be sent
@@ -33,15 +32,19 @@ async fn until_orders(
     id: sluice::ledger::IntentId,
     done: impl Fn(&[sluice::ledger::OrderRow]) -> bool,
 ) -> Vec<sluice::ledger::OrderRow> {
-    let read = || async {
-        let orders = d.ledger.orders_of_intent(id).await.unwrap();
-        done(&orders).then_some(orders)
-    };
-    if let Some(orders) = poll(Duration::from_secs(30), read).await {
-        return orders;
-    }
-    let orders = d.ledger.orders_of_intent(id).await.unwrap();
-    panic!("orders never got there: {orders:?}");
+    until_ok(
+        "the orders to get there",
+        Duration::from_secs(30),
+        || async {
+            let orders = d.ledger.orders_of_intent(id).await.unwrap();
+            if done(&orders) {
+                Ok(orders)
+            } else {
+                Err(orders)
+            }
+        },
+    )
+    .await
 }
 
 #[sqlx::test(migrations = "./migrations")]

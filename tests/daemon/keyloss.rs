@@ -89,15 +89,15 @@ async fn a_deleted_key_shows_on_readyz_and_a_rotated_key_file_resumes_the_daemon
 
     // Assert: ready again without a restart, the open done on the new key.
     d.until_status("ready", Duration::from_secs(90)).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    d.until_ok("the open to finish", Duration::from_secs(30), || async {
         let (_, intent) = d.get(&format!("/v1/intents/{id}")).await;
         if intent["state"] == "done" {
-            break;
+            Ok(())
+        } else {
+            Err(intent)
         }
-        d.assert_before(deadline, &format!("the open to finish, last {intent}"));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     assert!(d.metrics().await.contains("sluice_key_loss 0"));
     assert!(d.logged("reconciled after key loss"));
 }

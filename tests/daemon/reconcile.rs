@@ -29,15 +29,15 @@ fn sim_scenario() -> sluice::sim::Scenario {
 
 /// Poll `GET /v1/reconcile` until the last run satisfies `pred`.
 async fn until_reconcile(d: &DaemonProc, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
+    d.until_ok(what, Duration::from_secs(60), || async {
         let (_, body) = d.get("/v1/reconcile").await;
         if pred(&body["last"]) {
-            return body["last"].clone();
+            Ok(body["last"].clone())
+        } else {
+            Err(body)
         }
-        d.assert_before(deadline, &format!("{what}; last {body}"));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 fn remaining_kinds(last: &Value) -> Vec<(String, String)> {

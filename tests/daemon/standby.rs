@@ -159,16 +159,21 @@ async fn the_standby_takes_over_a_killed_active_daemon_and_finishes_its_close_on
         killed_at.elapsed()
     );
     assert!(b.logged("leader lock acquired"), "B logs the transition");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let row = ledger.intent(intent).await.expect("read").expect("intent");
-        if row.state.is_terminal() {
-            assert_eq!(row.state, IntentState::Done, "{:?}", row.error);
-            break;
-        }
-        b.assert_before(deadline, "the close to finish on B");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let row = b
+        .until_ok(
+            "the close to finish on B",
+            Duration::from_secs(120),
+            || async {
+                let row = ledger.intent(intent).await.expect("read").expect("intent");
+                if row.state.is_terminal() {
+                    Ok(row)
+                } else {
+                    Err(format!("{:?}", row.state))
+                }
+            },
+        )
+        .await;
+    assert_eq!(row.state, IntentState::Done, "{:?}", row.error);
     let (_, reconcile) = b.get("/v1/reconcile").await;
     assert_eq!(reconcile["last"]["trigger"], "start", "{reconcile}");
     assert_eq!(

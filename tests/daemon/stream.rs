@@ -47,18 +47,16 @@ async fn close_the_short(d: &DaemonProc) -> (i64, Value) {
         .await;
     assert_eq!(code, 202, "{created}");
     let id = created["id"].as_i64().expect("intent id");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
-    loop {
-        let (_, intent) = d.get(&format!("/v1/intents/{id}")).await;
-        if matches!(
-            intent["state"].as_str(),
-            Some("done" | "failed" | "cancelled")
-        ) {
-            return (id, intent);
-        }
-        d.assert_before(deadline, &format!("the close to finish, last {intent}"));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let intent = d
+        .until_ok("the close to finish", Duration::from_secs(180), || async {
+            let (_, intent) = d.get(&format!("/v1/intents/{id}")).await;
+            match intent["state"].as_str() {
+                Some("done" | "failed" | "cancelled") => Ok(intent),
+                _ => Err(intent),
+            }
+        })
+        .await;
+    (id, intent)
 }
 
 /// The close's fills by source (`stream`, `rest`), with their total quantity.

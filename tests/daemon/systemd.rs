@@ -69,14 +69,15 @@ impl NotifySocket {
 
     /// Wait (bounded) until `pred` holds for what arrived so far.
     async fn until(&self, d: &DaemonProc, what: &str, pred: impl Fn(&[String]) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
-        while !pred(&self.seen()) {
-            d.assert_before(
-                deadline,
-                &format!("{what}; notify socket got {:?}", self.seen()),
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        d.until_ok(what, Duration::from_secs(45), || async {
+            let seen = self.seen();
+            if pred(&seen) {
+                Ok(())
+            } else {
+                Err(format!("notify socket got {seen:?}"))
+            }
+        })
+        .await
     }
 }
 
@@ -227,14 +228,15 @@ async fn no_watchdog_ping_comes_while_the_executor_is_wedged_and_pings_resume_af
     assert!(seen[resumed..].iter().any(|l| l == "WATCHDOG=1"));
     // The wedge was a slow venue, not a lost order: the open completes.
     let id = body["id"].as_i64().expect("intent id");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, intent) = d.get(&format!("/v1/intents/{id}")).await;
-        if intent["state"] == "done" {
-            assert_eq!(intent["filled_quantity"], "0.002", "{intent}");
-            break;
-        }
-        d.assert_before(deadline, &format!("the open done, last {intent}"));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let intent = d
+        .until_ok("the open done", Duration::from_secs(30), || async {
+            let (_, intent) = d.get(&format!("/v1/intents/{id}")).await;
+            if intent["state"] == "done" {
+                Ok(intent)
+            } else {
+                Err(intent)
+            }
+        })
+        .await;
+    assert_eq!(intent["filled_quantity"], "0.002", "{intent}");
 }

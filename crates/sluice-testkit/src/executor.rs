@@ -18,11 +18,11 @@ use sqlx::PgPool;
 
 use crate::account::{start_sim, KEY, SECRET};
 use crate::adapter::{config, fast_timing};
-use crate::poll::poll;
+use crate::poll::poll_seen;
 
 pub use crate::account::scenario;
 pub use crate::ledger::{sym, VENUE};
-pub use crate::poll::{until, until_some};
+pub use crate::poll::{until, until_ok, until_some};
 
 pub struct Daemon {
     /// Reconcile reports (remaining differences) run on recovery from key loss.
@@ -192,13 +192,16 @@ impl Daemon {
     pub async fn until_terminal(&self, id: IntentId, within: Duration) -> IntentRow {
         let read = || async {
             let row = self.ledger.intent(id).await.expect("read").expect("intent");
-            row.state.is_terminal().then_some(row)
+            if row.state.is_terminal() {
+                Ok(row)
+            } else {
+                Err(row.state)
+            }
         };
-        if let Some(row) = poll(within, read).await {
-            return row;
+        match poll_seen(within, read).await {
+            Ok(row) => row,
+            Err(state) => panic!("intent #{id} still {state:?} after {within:?}"),
         }
-        let row = self.ledger.intent(id).await.expect("read").expect("intent");
-        panic!("intent #{id} still {:?} after {within:?}", row.state);
     }
 
     /// Poll the ledger until some of the intent's quantity has filled (bounded).

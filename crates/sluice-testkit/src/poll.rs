@@ -1,8 +1,9 @@
 //! The one bounded poll: ask a condition every 20 ms until it holds or a deadline
 //! passes. Tests wait for events this way instead of sleeping; a condition that never
-//! holds fails the test (naming what it waited for) instead of hanging it.
+//! holds fails the test (naming what it waited for and what it saw last) instead of
+//! hanging it.
 
-use std::fmt::Display;
+use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::time::Duration;
 
@@ -11,22 +12,47 @@ use tokio::time::Instant;
 /// How long to wait between two looks at the condition.
 pub const INTERVAL: Duration = Duration::from_millis(20);
 
+/// Ask `check` until it is done (`Ok`, returned) or `within` has passed: then the last
+/// `Err`, what `check` saw instead. `check` runs at least once, also when `within` is 0.
+pub async fn poll_seen<T, S, F, Fut>(within: Duration, mut check: F) -> Result<T, S>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, S>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        let seen = check().await;
+        if seen.is_ok() || Instant::now() >= deadline {
+            return seen;
+        }
+        tokio::time::sleep(INTERVAL).await;
+    }
+}
+
 /// Ask `check` until it yields a value (returned) or `within` has passed (`None`).
-/// `check` runs at least once, also when `within` is zero.
 pub async fn poll<T, F, Fut>(within: Duration, mut check: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = check().await {
-            return Some(value);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(INTERVAL).await;
+    poll_seen(within, || {
+        let value = check();
+        async move { value.await.ok_or(()) }
+    })
+    .await
+    .ok()
+}
+
+/// As [`poll_seen`], failing the test with `what` and the last thing seen.
+pub async fn until_ok<T, S, F, Fut>(what: impl Display, within: Duration, check: F) -> T
+where
+    S: Debug,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, S>>,
+{
+    match poll_seen(within, check).await {
+        Ok(value) => value,
+        Err(seen) => panic!("timed out after {within:?} waiting for {what}; last {seen:?}"),
     }
 }
 

@@ -21,7 +21,7 @@ use sluice::sim::SimHandle;
 
 use crate::account::{KEY, SECRET};
 use crate::paths::sluice_bin;
-use crate::poll::poll;
+use crate::poll::{poll, poll_seen};
 
 pub use crate::account::sim_account;
 pub use crate::db::database_url;
@@ -228,10 +228,17 @@ impl DaemonProc {
         );
     }
 
-    /// Fail with this daemon's log when `deadline` passed.
-    pub fn assert_before(&self, deadline: tokio::time::Instant, what: &str) {
-        if tokio::time::Instant::now() >= deadline {
-            self.fail(what);
+    /// Poll `check` until it is `Ok` (returned); after `within`, fail with `what`, the
+    /// last thing `check` saw and this daemon's log tail.
+    pub async fn until_ok<T, S, F, Fut>(&self, what: &str, within: Duration, check: F) -> T
+    where
+        S: std::fmt::Display,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, S>>,
+    {
+        match poll_seen(within, check).await {
+            Ok(value) => value,
+            Err(seen) => self.fail(&format!("{what}; last {seen}")),
         }
     }
 
@@ -276,13 +283,19 @@ impl DaemonProc {
         within: Duration,
         pred: impl Fn(&Value) -> bool,
     ) -> Value {
-        let body = poll(within, || async {
-            let r = self.http.get(self.url("/readyz")).send().await.ok()?;
-            let body: Value = r.json().await.unwrap_or(Value::Null);
-            pred(&body).then_some(body)
+        self.until_ok(what, within, || async {
+            // Not answering (yet, or while wedged) is one more thing seen, not a failure.
+            let body = match self.http.get(self.url("/readyz")).send().await {
+                Ok(r) => r.json().await.unwrap_or(Value::Null),
+                Err(e) => return Err(Value::String(e.to_string())),
+            };
+            if pred(&body) {
+                Ok(body)
+            } else {
+                Err(body)
+            }
         })
-        .await;
-        body.unwrap_or_else(|| self.fail(what))
+        .await
     }
 
     /// The log lines carrying `message`, parsed.
