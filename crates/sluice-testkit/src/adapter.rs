@@ -1,4 +1,4 @@
-//! Shared helpers for the adapter's loopback tests: a simulator on port 0 and the real
+//! For the adapter's loopback tests: a simulator on port 0 and the real
 //! adapter pointed at it, plus the simulator's admin API for faults and state.
 
 use std::sync::Arc;

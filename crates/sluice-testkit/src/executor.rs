@@ -1,4 +1,4 @@
-//! Shared helpers for the executor's end-to-end tests: a simulator on port 0, the real
+//! The executor in process for end-to-end tests: a simulator on port 0, the real
 //! Binance adapter pointed at it, a fresh ledger, the audit writer and the executor.
 
 use std::sync::Arc;
@@ -233,7 +233,7 @@ impl Daemon {
         crate::account::sim_state(&self.sim).await
     }
 
-    /// Non-zero positions the simulator holds for the demo account.
+    /// Non-zero positions the simulator holds for the test account.
     pub async fn sim_positions(&self) -> Vec<Value> {
         let s = self.sim_state().await;
         s["accounts"][0]["positions"]

@@ -1,4 +1,4 @@
-//! Shared helpers for the simulator's integration tests: start a simulator on port 0 and
+//! The simulator tests' raw client: start a simulator on port 0 and
 //! talk to it the way a Binance client does (signed requests, listenKeys, WebSockets).
 
 use std::time::{SystemTime, UNIX_EPOCH};
