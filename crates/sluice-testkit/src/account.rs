@@ -5,7 +5,10 @@
 use std::net::SocketAddr;
 
 use serde_json::Value;
-use sluice::sim::{spawn, Scenario, SimHandle};
+use sluice::sim::spawn;
+
+/// The simulator's types, named here only: the rest of this crate takes them from here.
+pub use sluice::sim::{Scenario, SimHandle};
 
 /// The test account's API key (the simulator's demo key: play money, not a secret).
 pub const KEY: &str = sluice::sim::scenario::DEMO_API_KEY;

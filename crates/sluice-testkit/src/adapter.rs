@@ -12,11 +12,10 @@ use sluice::domain::{
 };
 use sluice::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures, StreamTiming};
 use sluice::exchange::{AccountEvent, Exchange};
-use sluice::sim::{Scenario, SimHandle};
 use tokio::sync::mpsc;
 use url::Url;
 
-use crate::account::start_sim;
+use crate::account::{start_sim, Scenario, SimHandle};
 
 pub use crate::account::{scenario, KEY, SECRET};
 

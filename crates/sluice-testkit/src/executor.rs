@@ -13,10 +13,9 @@ use sluice::exchange::Exchange;
 use sluice::ledger::{IntentId, IntentRow, Ledger, NewIntent, PositionId};
 use sluice::router::{Executor, ExecutorConfig, ExecutorDeps, ExecutorHandle};
 use sluice::shutdown::{channel, ShutdownTrigger};
-use sluice::sim::{Scenario, SimHandle};
 use sqlx::PgPool;
 
-use crate::account::{start_sim, KEY, SECRET};
+use crate::account::{start_sim, Scenario, SimHandle, KEY, SECRET};
 use crate::adapter::{config, fast_timing};
 use crate::poll::poll_seen;
 

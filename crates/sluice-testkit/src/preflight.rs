@@ -6,9 +6,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 use sluice::ops::preflight::{CheckLine, PreflightReport, Status};
 use sluice::settings::Settings;
-use sluice::sim::SimHandle;
 
-use crate::account::{KEY, SECRET};
+use crate::account::{SimHandle, KEY, SECRET};
 
 pub use crate::account::{scenario, start_sim as start};
 pub use crate::paths::config_dir;

@@ -17,9 +17,8 @@ use sluice::domain::{
 };
 use sluice::exchange::binance::{AuditBuffer, BinanceFutures};
 use sluice::exchange::Exchange;
-use sluice::sim::SimHandle;
 
-use crate::account::{KEY, SECRET};
+use crate::account::{SimHandle, KEY, SECRET};
 use crate::paths::sluice_bin;
 use crate::poll::{poll, poll_seen};
 

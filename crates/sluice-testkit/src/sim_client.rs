@@ -7,10 +7,9 @@ use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
-use sluice::sim::{Scenario, SimHandle};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::account::start_sim;
+use crate::account::{start_sim, Scenario, SimHandle};
 
 pub use crate::account::{scenario, KEY, SECRET};
 
