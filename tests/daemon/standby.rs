@@ -65,14 +65,12 @@ async fn a_second_session_cannot_take_the_lock_until_the_first_connection_closes
 
     first.close().await;
     // The server releases the lock when it has processed the disconnect.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !second.try_acquire().await.expect("second try") {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the lock was never freed"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until(
+        "the lock to be freed",
+        Duration::from_secs(10),
+        async || second.try_acquire().await.expect("second try"),
+    )
+    .await;
     assert!(second.still_held().await.expect("check"));
 }
 

@@ -4,7 +4,6 @@
 //! hanging it.
 
 use std::fmt::{Debug, Display};
-use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -14,11 +13,11 @@ pub const INTERVAL: Duration = Duration::from_millis(20);
 
 /// Ask `check` until it is done (`Ok`, returned) or `within` has passed: then the last
 /// `Err`, what `check` saw instead. `check` runs at least once, also when `within` is 0.
-pub async fn poll_seen<T, S, F, Fut>(within: Duration, mut check: F) -> Result<T, S>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, S>>,
-{
+/// It may borrow mutably what it checks (`async || session.try_acquire().await…`).
+pub async fn poll_seen<T, S>(
+    within: Duration,
+    mut check: impl AsyncFnMut() -> Result<T, S>,
+) -> Result<T, S> {
     let deadline = Instant::now() + within;
     loop {
         let seen = check().await;
@@ -30,26 +29,18 @@ where
 }
 
 /// Ask `check` until it yields a value (returned) or `within` has passed (`None`).
-pub async fn poll<T, F, Fut>(within: Duration, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    poll_seen(within, || {
-        let value = check();
-        async move { value.await.ok_or(()) }
-    })
-    .await
-    .ok()
+pub async fn poll<T>(within: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    poll_seen(within, async || check().await.ok_or(()))
+        .await
+        .ok()
 }
 
 /// As [`poll_seen`], failing the test with `what` and the last thing seen.
-pub async fn until_ok<T, S, F, Fut>(what: impl Display, within: Duration, check: F) -> T
-where
-    S: Debug,
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, S>>,
-{
+pub async fn until_ok<T, S: Debug>(
+    what: impl Display,
+    within: Duration,
+    check: impl AsyncFnMut() -> Result<T, S>,
+) -> T {
     match poll_seen(within, check).await {
         Ok(value) => value,
         Err(seen) => panic!("timed out after {within:?} waiting for {what}; last {seen:?}"),
@@ -57,11 +48,11 @@ where
 }
 
 /// As [`poll`], failing the test with `what` when the deadline passes.
-pub async fn until_some<T, F, Fut>(what: impl Display, within: Duration, check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
+pub async fn until_some<T>(
+    what: impl Display,
+    within: Duration,
+    check: impl AsyncFnMut() -> Option<T>,
+) -> T {
     match poll(within, check).await {
         Some(value) => value,
         None => panic!("timed out after {within:?} waiting for {what}"),
@@ -69,14 +60,6 @@ where
 }
 
 /// Wait (bounded) until `pred` holds; fails the test with `what` when it never does.
-pub async fn until<F, Fut>(what: impl Display, within: Duration, mut pred: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    until_some(what, within, || {
-        let holds = pred();
-        async move { holds.await.then_some(()) }
-    })
-    .await
+pub async fn until(what: impl Display, within: Duration, mut pred: impl AsyncFnMut() -> bool) {
+    until_some(what, within, async || pred().await.then_some(())).await
 }

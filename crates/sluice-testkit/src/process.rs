@@ -229,12 +229,12 @@ impl DaemonProc {
 
     /// Poll `check` until it is `Ok` (returned); after `within`, fail with `what`, the
     /// last thing `check` saw and this daemon's log tail.
-    pub async fn until_ok<T, S, F, Fut>(&self, what: &str, within: Duration, check: F) -> T
-    where
-        S: std::fmt::Display,
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, S>>,
-    {
+    pub async fn until_ok<T, S: std::fmt::Display>(
+        &self,
+        what: &str,
+        within: Duration,
+        check: impl AsyncFnMut() -> Result<T, S>,
+    ) -> T {
         match poll_seen(within, check).await {
             Ok(value) => value,
             Err(seen) => self.fail(&format!("{what}; last {seen}")),
@@ -254,11 +254,7 @@ impl DaemonProc {
             .status()
             .expect("kill runs");
         assert!(sent.success(), "SIGTERM to {pid}");
-        let exited = poll(within, || {
-            let status = self.child.try_wait().expect("try_wait");
-            async move { status }
-        })
-        .await;
+        let exited = poll(within, async || self.child.try_wait().expect("try_wait")).await;
         match exited {
             Some(status) => status.code(),
             None => self.fail("exit after SIGTERM"),
