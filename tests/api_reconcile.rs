@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use daemon_common::scenario;
 use daemon_proc::*;
-use sluice::sim::spawn;
+use sluice_sim::spawn;
 use sqlx::PgPool;
 
 #[sqlx::test(migrations = "./migrations")]

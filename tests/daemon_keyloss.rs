@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use daemon_proc::*;
 use serde_json::{json, Value};
-use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
-use sluice::sim::spawn;
+use sluice_sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
+use sluice_sim::spawn;
 use sqlx::PgPool;
 
 async fn admin_post(base: &str, path: &str, body: Value) {

@@ -21,11 +21,11 @@ use sluice::api::reconcile::ReconcileBoard;
 use sluice::domain::PositionSide;
 use sluice::ledger::{IntentId, Ledger};
 use sluice::ops::reconcile::Mode;
-use sluice::sim::spawn;
 use sluice::startup::DaemonReconcile;
+use sluice_sim::spawn;
 use sqlx::PgPool;
 
-fn sim_scenario() -> sluice::sim::Scenario {
+fn sim_scenario() -> sluice_sim::Scenario {
     scenario(
         "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n",
         "",

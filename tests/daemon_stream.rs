@@ -14,7 +14,7 @@ use daemon_proc::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
-use sluice::sim::{spawn, SimHandle};
+use sluice_sim::{spawn, SimHandle};
 use sqlx::PgPool;
 
 /// The grace after which an unreported fill marks the stream silent (default 5000).

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use daemon_proc::*;
 use serde_json::json;
-use sluice::sim::spawn;
+use sluice_sim::spawn;
 use sqlx::PgPool;
 
 /// The socket systemd would own: every datagram the daemon sends, in order. On
@@ -115,7 +115,7 @@ async fn start(
     pool: &PgPool,
     name: &'static str,
     extra: &[(&str, &str)],
-) -> (DaemonProc, NotifySocket, sluice::sim::SimHandle) {
+) -> (DaemonProc, NotifySocket, sluice_sim::SimHandle) {
     let sim = spawn(
         daemon_common::scenario("", ""),
         "127.0.0.1:0".parse().expect("addr"),

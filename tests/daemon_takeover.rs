@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use daemon_common::*;
 use serde_json::Value;
-use sluice::sim::spawn;
+use sluice_sim::spawn;
 use sqlx::PgPool;
 
 /// With `daemon_proc::FAST_LEADER_ENV`: check 200 + timeout 1000 + recvWindow 2000 + 1000.

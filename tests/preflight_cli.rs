@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 
 use preflight_common::*;
 use serde_json::Value;
-use sluice::sim::SimHandle;
+use sluice_sim::SimHandle;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// `sluice <args>` with only the given environment.

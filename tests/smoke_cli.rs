@@ -14,7 +14,7 @@ use sluice::domain::IntentState;
 use sluice::ledger::Ledger;
 use sqlx::PgPool;
 
-async fn smoke(pool: &PgPool, sim: &sluice::sim::SimHandle, args: &[&str]) -> Output {
+async fn smoke(pool: &PgPool, sim: &sluice_sim::SimHandle, args: &[&str]) -> Output {
     let db = daemon_proc::database_url(pool).await;
     let mut env = env_for(sim, &[]);
     env.insert("DATABASE_URL".into(), db);
@@ -35,7 +35,7 @@ async fn smoke(pool: &PgPool, sim: &sluice::sim::SimHandle, args: &[&str]) -> Ou
     .expect("join")
 }
 
-async fn sim_account(sim: &sluice::sim::SimHandle) -> Value {
+async fn sim_account(sim: &sluice_sim::SimHandle) -> Value {
     daemon_proc::sim_account(sim).await
 }
 

@@ -14,7 +14,7 @@ use sluice::domain::{
 };
 use sluice::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures, StreamTiming};
 use sluice::exchange::{AccountEvent, Exchange};
-use sluice::sim::{spawn, Scenario, SimHandle};
+use sluice_sim::{spawn, Scenario, SimHandle};
 use tokio::sync::mpsc;
 use url::Url;
 

@@ -17,8 +17,8 @@ use sluice::exchange::Exchange;
 use sluice::ledger::{IntentId, IntentRow, Ledger, NewIntent, PositionId};
 use sluice::router::{Executor, ExecutorConfig, ExecutorDeps, ExecutorHandle};
 use sluice::shutdown::{channel, ShutdownTrigger};
-use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
-use sluice::sim::{spawn, Scenario, SimHandle};
+use sluice_sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
+use sluice_sim::{spawn, Scenario, SimHandle};
 use sqlx::PgPool;
 use url::Url;
 

@@ -21,8 +21,8 @@ use sluice::domain::{
 };
 use sluice::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures};
 use sluice::exchange::Exchange;
-use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
-use sluice::sim::SimHandle;
+use sluice_sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
+use sluice_sim::SimHandle;
 use sqlx::PgPool;
 use url::Url;
 

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use serde_json::Value;
 use sluice::ops::preflight::{CheckLine, PreflightReport, Status};
 use sluice::settings::Settings;
-use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
-use sluice::sim::{spawn, Scenario, SimHandle};
+use sluice_sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
+use sluice_sim::{spawn, Scenario, SimHandle};
 
 pub fn config_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
-use sluice::sim::{spawn, Scenario, SimHandle};
+use sluice_sim::{spawn, Scenario, SimHandle};
 use tokio_tungstenite::tungstenite::Message;
 
 pub const KEY: &str = "testKey0000000000000000000000000000000000000000000000000000000001";

@@ -4,7 +4,7 @@
 //! IP weight, HMAC verification, order counters, parsing, the venue's filter checks and
 //! matching (the IOC price sits below the book, so it expires without a fill), rendering.
 //!
-//! Run: `cargo bench --bench sim_orders` (criterion reports `thrpt` in orders/s).
+//! Run: `cargo bench -p sluice-sim --bench sim_orders` (criterion reports `thrpt` in orders/s).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use sluice::sim::{spawn, Scenario, SimHandle};
+use sluice_sim::{spawn, Scenario, SimHandle};
 
 const CLIENTS: usize = 8;
 const ORDERS_PER_ITER: usize = 2_000;

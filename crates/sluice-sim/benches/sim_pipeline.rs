@@ -2,7 +2,7 @@
 //! rate limits, HMAC verification, parsing, the venue and rendering, on one task. Shows
 //! how much of the end-to-end figure (`sim_orders`) is the server's own work.
 //!
-//! Run: `cargo bench --bench sim_pipeline`.
+//! Run: `cargo bench -p sluice-sim --bench sim_pipeline`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -10,9 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
-use sluice::sim::server::pipeline::{handle, RawRequest};
-use sluice::sim::{spawn, Scenario};
+use sluice_sim::{spawn, RawRequest, Scenario, DEMO_API_KEY, DEMO_API_SECRET};
 
 fn signed_query() -> String {
     let ts = SystemTime::now()
@@ -31,32 +29,33 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut scenario = Scenario::demo();
-    scenario.rate_limits.orders_per_10s = u32::MAX / 4;
-    scenario.rate_limits.orders_per_minute = u32::MAX / 4;
+    // The demo account, with order limits that never bind.
+    let scenario = Scenario::from_toml_str(&format!(
+        "[rate_limits]\norders_per_10s = {n}\norders_per_minute = {n}\n\
+         [[accounts]]\napi_key = \"{DEMO_API_KEY}\"\napi_secret = \"{DEMO_API_SECRET}\"\nusdt = \"100000\"\n",
+        n = u32::MAX / 4
+    ))
+    .expect("bench scenario parses");
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
     let sim = rt
         .block_on(spawn(scenario, addr))
         .expect("simulator starts");
-    let state = sim.state().clone();
+    let sim = &sim;
     let mut group = c.benchmark_group("sim");
     group.throughput(Throughput::Elements(1));
     group.bench_function("pipeline_signed_limit_order", |b| {
-        b.to_async(&rt).iter(|| {
-            let state = state.clone();
-            async move {
-                let q = signed_query();
-                let req = RawRequest {
-                    method: "POST",
-                    path: "/fapi/v1/order",
-                    query: &q,
-                    body: "",
-                    ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-                    api_key: Some(DEMO_API_KEY),
-                };
-                let out = handle(&state, req).await;
-                assert_eq!(out.status, 200, "{}", out.body);
-            }
+        b.to_async(&rt).iter(|| async move {
+            let q = signed_query();
+            let req = RawRequest {
+                method: "POST",
+                path: "/fapi/v1/order",
+                query: &q,
+                body: "",
+                ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                api_key: Some(DEMO_API_KEY),
+            };
+            let out = sim.handle(req).await;
+            assert_eq!(out.status, 200, "{}", out.body);
         })
     });
     group.finish();

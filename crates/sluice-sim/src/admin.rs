@@ -12,9 +12,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::sim::faults::FaultWindow;
-use crate::sim::server::state::{lock, ActiveWindow, SimState};
-use crate::sim::venue::OrderView;
+use crate::faults::FaultWindow;
+use crate::server::state::{lock, ActiveWindow, SimState};
+use crate::venue::OrderView;
 
 fn ok(v: Value) -> Response {
     (StatusCode::OK, axum::Json(v)).into_response()
@@ -37,7 +37,7 @@ fn order_json(o: &OrderView) -> Value {
 }
 
 /// `GET /sim/state`.
-pub async fn state(State(s): State<Arc<SimState>>) -> Response {
+pub(crate) async fn state(State(s): State<Arc<SimState>>) -> Response {
     let stats: Value = serde_json::from_str(&lock(&s.stats).to_json()).unwrap_or(Value::Null);
     let venue = s.venue();
     let snapshot = venue.snapshot();
@@ -82,14 +82,14 @@ pub async fn state(State(s): State<Arc<SimState>>) -> Response {
 }
 
 /// `GET /sim/time`: scenario time.
-pub async fn time(State(s): State<Arc<SimState>>) -> Response {
+pub(crate) async fn time(State(s): State<Arc<SimState>>) -> Response {
     ok(
         json!({ "scenarioTimeMs": s.clock.scenario_ms(), "serverTime": s.clock.wall_ms(), "timeScale": s.clock.scale() }),
     )
 }
 
 /// `POST /sim/faults`: one window, same keys as the TOML; `from`/`until` count from now.
-pub async fn add_fault(State(s): State<Arc<SimState>>, body: Bytes) -> Response {
+pub(crate) async fn add_fault(State(s): State<Arc<SimState>>, body: Bytes) -> Response {
     let window: FaultWindow = match serde_json::from_slice(&body) {
         Ok(w) => w,
         Err(e) => {
@@ -116,7 +116,7 @@ pub async fn add_fault(State(s): State<Arc<SimState>>, body: Bytes) -> Response 
 }
 
 /// `DELETE /sim/faults`: removes every window.
-pub async fn clear_faults(State(s): State<Arc<SimState>>) -> Response {
+pub(crate) async fn clear_faults(State(s): State<Arc<SimState>>) -> Response {
     let removed = {
         let mut f = lock(&s.faults);
         let n = f.windows.len();
@@ -134,7 +134,7 @@ struct MarkBody {
 }
 
 /// `POST /sim/marks {"symbol": "BTCUSDT", "mark_price": "65000.1"}`.
-pub async fn set_mark(State(s): State<Arc<SimState>>, body: Bytes) -> Response {
+pub(crate) async fn set_mark(State(s): State<Arc<SimState>>, body: Bytes) -> Response {
     let m: MarkBody = match serde_json::from_slice(&body) {
         Ok(m) => m,
         Err(e) => return bad(StatusCode::BAD_REQUEST, format!("invalid mark: {e}")),
@@ -151,7 +151,7 @@ pub async fn set_mark(State(s): State<Arc<SimState>>, body: Bytes) -> Response {
 }
 
 /// `POST /sim/accounts/<api_key>/revoke`: the key answers `-2015` from now on.
-pub async fn revoke(State(s): State<Arc<SimState>>, Path(key): Path<String>) -> Response {
+pub(crate) async fn revoke(State(s): State<Arc<SimState>>, Path(key): Path<String>) -> Response {
     if s.venue().revoke_key(&key) {
         ok(json!({ "revoked": true }))
     } else {
@@ -168,7 +168,7 @@ struct RotateBody {
 
 /// `POST /sim/accounts/<api_key>/rotate {"api_key": "...", "api_secret": "..."}`: the
 /// old key (live or already deleted) is replaced by the new pair on the same account.
-pub async fn rotate(
+pub(crate) async fn rotate(
     State(s): State<Arc<SimState>>,
     Path(key): Path<String>,
     body: Bytes,

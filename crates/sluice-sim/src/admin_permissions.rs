@@ -19,8 +19,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::sim::server::state::SimState;
-use crate::sim::venue::{AccountId, Venue};
+use crate::server::state::SimState;
+use crate::venue::{AccountId, Venue};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,7 +45,7 @@ fn bad(msg: String) -> Response {
 }
 
 /// Applies the body to the account behind `api_key` and answers with the result.
-pub async fn set_permissions(
+pub(crate) async fn set_permissions(
     State(s): State<Arc<SimState>>,
     Path(key): Path<String>,
     body: Bytes,

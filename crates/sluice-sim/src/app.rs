@@ -1,7 +1,7 @@
 //! Starting and stopping the simulator: [`spawn`] binds the one listener (port 0 picks a
 //! free port), starts the HTTP/WS server and the venue pump, and returns a [`SimHandle`];
-//! [`run_cli`] is `sluice sim`: it prints `listening on http://ADDR` as its first stdout
-//! line and runs until SIGINT/SIGTERM.
+//! [`run_cli`] is `sluice sim` and `sluice-sim` (flags: [`SimArgs`]): it prints
+//! `listening on http://ADDR` as its first stdout line and runs until SIGINT/SIGTERM.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -13,10 +13,22 @@ use axum::serve::ListenerExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::sim::scenario::Scenario;
-use crate::sim::server::http::router;
-use crate::sim::server::pump;
-use crate::sim::server::state::{Control, SimState};
+use crate::scenario::Scenario;
+use crate::server::http::router;
+use crate::server::pipeline::{self, HttpOut, RawRequest};
+use crate::server::pump;
+use crate::server::state::{Control, SimState};
+
+/// The command line of `sluice sim` and `sluice-sim`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    pub listen: SocketAddr,
+    /// Scenario TOML (symbols, accounts, faults); the demo scenario when omitted.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+}
 
 /// A running simulator.
 pub struct SimHandle {
@@ -36,6 +48,7 @@ impl std::fmt::Debug for SimHandle {
 }
 
 impl SimHandle {
+    /// The bound address (the real port when `spawn` was given port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -50,14 +63,11 @@ impl SimHandle {
         format!("ws://{}", self.addr)
     }
 
-    /// Scenario time in ms since start (real time × time_scale).
-    pub fn scenario_ms(&self) -> i64 {
-        self.state.clock.scenario_ms()
-    }
-
-    /// The shared state, for in-process inspection.
-    pub fn state(&self) -> &Arc<SimState> {
-        &self.state
+    /// Runs one request through the whole REST pipeline (rate limits, authentication,
+    /// faults, the venue, rendering) without the network, exactly as the HTTP layer would;
+    /// the pipeline benchmark measures the server's own work with it.
+    pub async fn handle(&self, req: RawRequest<'_>) -> HttpOut {
+        pipeline::handle(&self.state, req).await
     }
 
     /// Stops accepting, closes every socket, stops the pump and waits for both tasks.
@@ -109,12 +119,12 @@ pub async fn spawn(scenario: Scenario, listen: SocketAddr) -> anyhow::Result<Sim
 }
 
 /// `sluice sim --listen ADDR [--scenario FILE]`.
-pub async fn run_cli(listen: SocketAddr, scenario_path: Option<PathBuf>) -> anyhow::Result<()> {
-    let scenario = match scenario_path {
-        Some(p) => Scenario::from_file(&p)?,
+pub async fn run_cli(args: &SimArgs) -> anyhow::Result<()> {
+    let scenario = match &args.scenario {
+        Some(p) => Scenario::from_file(p)?,
         None => Scenario::demo(),
     };
-    let handle = spawn(scenario, listen).await?;
+    let handle = spawn(scenario, args.listen).await?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", handle.base_url()).context("failed to write to stdout")?;

@@ -6,14 +6,14 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::sim::error::ApiError;
-use crate::sim::params::Params;
+use crate::error::ApiError;
+use crate::params::Params;
 
 /// Default `recvWindow` when the request sends none.
-pub const DEFAULT_RECV_WINDOW_MS: i64 = 5000;
+pub(crate) const DEFAULT_RECV_WINDOW_MS: i64 = 5000;
 
 /// Binance's API keys are ASCII alphanumerics; anything else is `-2014`.
-pub fn check_key_format(key: Option<&str>) -> Result<&str, ApiError> {
+pub(crate) fn check_key_format(key: Option<&str>) -> Result<&str, ApiError> {
     match key {
         Some(k)
             if !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_alphanumeric()) =>
@@ -33,14 +33,14 @@ fn strip_signature(raw: &str) -> String {
 }
 
 /// The exact text Binance signs: query (minus signature) immediately followed by body.
-pub fn signed_payload(raw_query: &str, raw_body: &str) -> String {
+pub(crate) fn signed_payload(raw_query: &str, raw_body: &str) -> String {
     let mut s = strip_signature(raw_query);
     s.push_str(&strip_signature(raw_body));
     s
 }
 
 /// Lower-case hex HMAC-SHA256 of `payload` under `secret`.
-pub fn sign(secret: &str, payload: &str) -> String {
+pub(crate) fn sign(secret: &str, payload: &str) -> String {
     // HMAC accepts keys of any length, so construction cannot fail.
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
@@ -49,7 +49,7 @@ pub fn sign(secret: &str, payload: &str) -> String {
 }
 
 /// Checks `timestamp`/`recvWindow` presence and the acceptance window.
-pub fn check_timestamp(params: &Params, server_ms: i64) -> Result<(), ApiError> {
+pub(crate) fn check_timestamp(params: &Params, server_ms: i64) -> Result<(), ApiError> {
     let ts = params.req_i64("timestamp")?;
     let window = params
         .opt_i64("recvWindow")?
@@ -64,7 +64,7 @@ pub fn check_timestamp(params: &Params, server_ms: i64) -> Result<(), ApiError> 
 }
 
 /// Verifies the signature of a signed (TRADE / USER_DATA) request.
-pub fn verify_signature(
+pub(crate) fn verify_signature(
     secret: &str,
     params: &Params,
     raw_query: &str,

@@ -9,13 +9,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 #[derive(Debug, Clone, Copy)]
-pub struct SimClock {
+pub(crate) struct SimClock {
     start: Instant,
     scale: f64,
 }
 
 impl SimClock {
-    pub fn new(time_scale: f64) -> Self {
+    pub(crate) fn new(time_scale: f64) -> Self {
         SimClock {
             start: Instant::now(),
             scale: time_scale,
@@ -23,7 +23,7 @@ impl SimClock {
     }
 
     /// Wall-clock epoch milliseconds.
-    pub fn wall_ms(&self) -> i64 {
+    pub(crate) fn wall_ms(&self) -> i64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
@@ -31,26 +31,26 @@ impl SimClock {
     }
 
     /// Scenario milliseconds since the simulator started.
-    pub fn scenario_ms(&self) -> i64 {
+    pub(crate) fn scenario_ms(&self) -> i64 {
         (self.start.elapsed().as_secs_f64() * 1000.0 * self.scale) as i64
     }
 
-    pub fn scenario_secs(&self) -> f64 {
+    pub(crate) fn scenario_secs(&self) -> f64 {
         self.start.elapsed().as_secs_f64() * self.scale
     }
 
     /// How long, in real time, a scenario duration lasts.
-    pub fn real(&self, scenario: Duration) -> Duration {
+    pub(crate) fn real(&self, scenario: Duration) -> Duration {
         scenario.div_f64(self.scale)
     }
 
     /// The wall-clock epoch ms at which scenario time `scenario_ms` is reached.
-    pub fn scenario_to_wall_ms(&self, scenario_ms: i64) -> i64 {
+    pub(crate) fn scenario_to_wall_ms(&self, scenario_ms: i64) -> i64 {
         let delta = (scenario_ms - self.scenario_ms()) as f64 / self.scale;
         self.wall_ms() + delta as i64
     }
 
-    pub fn scale(&self) -> f64 {
+    pub(crate) fn scale(&self) -> f64 {
         self.scale
     }
 }

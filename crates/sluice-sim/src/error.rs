@@ -6,7 +6,7 @@ use std::fmt;
 
 /// One Binance error response. `http` is the status line, `code`/`msg` the JSON body.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub http: u16,
     pub code: i64,
     pub msg: String,
@@ -19,7 +19,7 @@ impl fmt::Debug for ApiError {
 }
 
 impl ApiError {
-    pub fn new(http: u16, code: i64, msg: impl Into<String>) -> Self {
+    pub(crate) fn new(http: u16, code: i64, msg: impl Into<String>) -> Self {
         ApiError {
             http,
             code,
@@ -28,14 +28,14 @@ impl ApiError {
     }
 
     /// The JSON body Binance sends for this error.
-    pub fn body(&self) -> String {
-        let mut o = crate::sim::json::JsonObj::new();
+    pub(crate) fn body(&self) -> String {
+        let mut o = crate::json::JsonObj::new();
         o.int("code", self.code).str("msg", &self.msg);
         o.finish()
     }
 
     /// `-1102`: a mandatory parameter is missing, empty or malformed.
-    pub fn mandatory(name: &str) -> Self {
+    pub(crate) fn mandatory(name: &str) -> Self {
         Self::new(
             400,
             -1102,
@@ -44,7 +44,7 @@ impl ApiError {
     }
 
     /// `-1100`: a parameter holds characters it may not.
-    pub fn illegal_chars(name: &str) -> Self {
+    pub(crate) fn illegal_chars(name: &str) -> Self {
         Self::new(
             400,
             -1100,
@@ -54,28 +54,19 @@ impl ApiError {
         )
     }
 
-    /// `-1106`: a parameter was sent that this request must not carry.
-    pub fn not_required(name: &str) -> Self {
-        Self::new(
-            400,
-            -1106,
-            format!("Parameter '{name}' sent when not required."),
-        )
-    }
-
-    pub fn duplicate_param() -> Self {
+    pub(crate) fn duplicate_param() -> Self {
         Self::new(400, -1101, "Duplicate values for a parameter detected.")
     }
 
-    pub fn bad_symbol() -> Self {
+    pub(crate) fn bad_symbol() -> Self {
         Self::new(400, -1121, "Invalid symbol.")
     }
 
-    pub fn bad_api_key_format() -> Self {
+    pub(crate) fn bad_api_key_format() -> Self {
         Self::new(401, -2014, "API-key format invalid.")
     }
 
-    pub fn rejected_key() -> Self {
+    pub(crate) fn rejected_key() -> Self {
         Self::new(
             401,
             -2015,
@@ -83,11 +74,11 @@ impl ApiError {
         )
     }
 
-    pub fn bad_signature() -> Self {
+    pub(crate) fn bad_signature() -> Self {
         Self::new(400, -1022, "Signature for this request is not valid.")
     }
 
-    pub fn outside_recv_window() -> Self {
+    pub(crate) fn outside_recv_window() -> Self {
         Self::new(
             400,
             -1021,
@@ -95,7 +86,7 @@ impl ApiError {
         )
     }
 
-    pub fn ahead_of_server() -> Self {
+    pub(crate) fn ahead_of_server() -> Self {
         Self::new(
             400,
             -1021,
@@ -103,7 +94,7 @@ impl ApiError {
         )
     }
 
-    pub fn invalid_listen_key() -> Self {
+    pub(crate) fn invalid_listen_key() -> Self {
         Self::new(
             400,
             -1125,
@@ -111,13 +102,13 @@ impl ApiError {
         )
     }
 
-    pub fn not_found() -> Self {
+    pub(crate) fn not_found() -> Self {
         Self::new(404, -1099, "Not found, unauthenticated, or unauthorized.")
     }
 }
 
-impl From<crate::sim::venue::Reject> for ApiError {
-    fn from(r: crate::sim::venue::Reject) -> Self {
+impl From<crate::venue::Reject> for ApiError {
+    fn from(r: crate::venue::Reject) -> Self {
         ApiError::new(r.http, r.code, r.msg)
     }
 }

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 /// Builds one JSON object in insertion order.
 #[derive(Default)]
-pub struct JsonObj {
+pub(crate) struct JsonObj {
     buf: String,
 }
 
@@ -23,7 +23,7 @@ fn push_str_escaped(buf: &mut String, s: &str) {
 }
 
 impl JsonObj {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         JsonObj {
             buf: String::from("{"),
         }
@@ -38,42 +38,42 @@ impl JsonObj {
         &mut self.buf
     }
 
-    pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
+    pub(crate) fn str(&mut self, k: &str, v: &str) -> &mut Self {
         let b = self.key(k);
         push_str_escaped(b, v);
         self
     }
 
     /// A decimal written as a string with exactly `dp` decimals (Binance pads with zeros).
-    pub fn dec(&mut self, k: &str, v: Decimal, dp: u32) -> &mut Self {
+    pub(crate) fn dec(&mut self, k: &str, v: Decimal, dp: u32) -> &mut Self {
         let s = fmt_dec(v, dp);
         self.str(k, &s)
     }
 
-    pub fn int(&mut self, k: &str, v: i64) -> &mut Self {
+    pub(crate) fn int(&mut self, k: &str, v: i64) -> &mut Self {
         let b = self.key(k);
         b.push_str(&v.to_string());
         self
     }
 
-    pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
+    pub(crate) fn bool(&mut self, k: &str, v: bool) -> &mut Self {
         let b = self.key(k);
         b.push_str(if v { "true" } else { "false" });
         self
     }
 
-    pub fn null(&mut self, k: &str) -> &mut Self {
+    pub(crate) fn null(&mut self, k: &str) -> &mut Self {
         self.key(k).push_str("null");
         self
     }
 
     /// Inserts already-rendered JSON (an object or array) as the value of `k`.
-    pub fn raw(&mut self, k: &str, json: &str) -> &mut Self {
+    pub(crate) fn raw(&mut self, k: &str, json: &str) -> &mut Self {
         self.key(k).push_str(json);
         self
     }
 
-    pub fn finish(&mut self) -> String {
+    pub(crate) fn finish(&mut self) -> String {
         let mut out = std::mem::take(&mut self.buf);
         out.push('}');
         out
@@ -81,7 +81,7 @@ impl JsonObj {
 }
 
 /// Joins rendered JSON values into an array.
-pub fn array<I: IntoIterator<Item = String>>(items: I) -> String {
+pub(crate) fn array<I: IntoIterator<Item = String>>(items: I) -> String {
     let mut out = String::from("[");
     for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
@@ -94,7 +94,7 @@ pub fn array<I: IntoIterator<Item = String>>(items: I) -> String {
 }
 
 /// Formats `v` with exactly `dp` decimals, rounding half away from zero if it has more.
-pub fn fmt_dec(v: Decimal, dp: u32) -> String {
+pub(crate) fn fmt_dec(v: Decimal, dp: u32) -> String {
     let mut r = v.round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     r.rescale(dp);
     r.to_string()

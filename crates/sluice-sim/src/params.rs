@@ -4,13 +4,11 @@
 
 use std::collections::HashMap;
 
-use rust_decimal::Decimal;
-
-use crate::sim::error::ApiError;
+use crate::error::ApiError;
 
 /// Decoded parameters of one request.
 #[derive(Debug, Default, Clone)]
-pub struct Params {
+pub(crate) struct Params {
     map: HashMap<String, String>,
 }
 
@@ -27,14 +25,14 @@ fn decode_into(raw: &str, out: &mut HashMap<String, String>) -> Result<(), ApiEr
 
 impl Params {
     /// Parses the raw query and body; query values shadow body values of the same name.
-    pub fn parse(query: &str, body: &str) -> Result<Params, ApiError> {
+    pub(crate) fn parse(query: &str, body: &str) -> Result<Params, ApiError> {
         let mut map = HashMap::new();
         decode_into(query, &mut map)?;
         decode_into(body, &mut map)?;
         Ok(Params { map })
     }
 
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Params {
+    pub(crate) fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Params {
         Params {
             map: pairs
                 .into_iter()
@@ -44,23 +42,23 @@ impl Params {
     }
 
     /// The raw value, `None` when absent; an empty value counts as absent, as on Binance.
-    pub fn opt(&self, name: &str) -> Option<&str> {
+    pub(crate) fn opt(&self, name: &str) -> Option<&str> {
         self.map
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
 
-    pub fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         self.map.contains_key(name)
     }
 
-    pub fn req(&self, name: &str) -> Result<&str, ApiError> {
+    pub(crate) fn req(&self, name: &str) -> Result<&str, ApiError> {
         self.opt(name).ok_or_else(|| ApiError::mandatory(name))
     }
 
     /// An optional integer; non-digits are `-1100`, overflow is `-1102`.
-    pub fn opt_i64(&self, name: &str) -> Result<Option<i64>, ApiError> {
+    pub(crate) fn opt_i64(&self, name: &str) -> Result<Option<i64>, ApiError> {
         let Some(raw) = self.opt(name) else {
             return Ok(None);
         };
@@ -73,28 +71,12 @@ impl Params {
             .map_err(|_| ApiError::mandatory(name))
     }
 
-    pub fn req_i64(&self, name: &str) -> Result<i64, ApiError> {
+    pub(crate) fn req_i64(&self, name: &str) -> Result<i64, ApiError> {
         self.opt_i64(name)?.ok_or_else(|| ApiError::mandatory(name))
     }
 
-    /// An optional decimal; anything that is not a plain decimal number is `-1102`.
-    pub fn opt_decimal(&self, name: &str) -> Result<Option<Decimal>, ApiError> {
-        let Some(raw) = self.opt(name) else {
-            return Ok(None);
-        };
-        let plain = raw
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
-        if !plain {
-            return Err(ApiError::mandatory(name));
-        }
-        raw.parse::<Decimal>()
-            .map(Some)
-            .map_err(|_| ApiError::mandatory(name))
-    }
-
     /// An optional `"true"`/`"false"` flag (case-insensitive, as Binance accepts).
-    pub fn opt_bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+    pub(crate) fn opt_bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
         match self.opt(name) {
             None => Ok(None),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
@@ -123,11 +105,8 @@ mod tests {
 
     #[test]
     fn malformed_numbers_name_the_field() {
-        let p = Params::parse("orderId=12x&price=1e5&flag=yes", "").unwrap();
+        let p = Params::parse("orderId=12x&flag=yes", "").unwrap();
         assert_eq!(p.opt_i64("orderId").unwrap_err().code, -1100);
-        let e = p.opt_decimal("price").unwrap_err();
-        assert_eq!(e.code, -1102);
-        assert!(e.msg.contains("'price'"));
         assert_eq!(p.opt_bool("flag").unwrap_err().code, -1102);
         assert_eq!(
             p.req("symbol").unwrap_err().msg,

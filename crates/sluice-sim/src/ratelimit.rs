@@ -12,12 +12,12 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
-use crate::sim::error::ApiError;
+use crate::error::ApiError;
 
 /// Limits, overridable in the scenario's `[rate_limits]` table.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct RateLimitConfig {
+pub(crate) struct RateLimitConfig {
     pub request_weight_per_minute: u32,
     pub orders_per_10s: u32,
     pub orders_per_minute: u32,
@@ -71,17 +71,9 @@ struct AccountState {
     minute: Window,
 }
 
-/// Counts after a request was admitted, for the `X-MBX-*` headers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Usage {
-    pub weight_1m: u32,
-    pub orders_10s: Option<u32>,
-    pub orders_1m: Option<u32>,
-}
-
 /// A refusal: the error plus the ban/limit end (scenario ms) for `Retry-After`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
+pub(crate) struct Refusal {
     pub error: ApiError,
     pub until_ms: i64,
     pub weight_1m: u32,
@@ -92,7 +84,7 @@ const TEN_S_MS: i64 = 10_000;
 
 /// All rate-limit state of the simulator.
 #[derive(Debug, Default)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     cfg: RateLimitConfig,
     ips: HashMap<IpAddr, IpState>,
     accounts: HashMap<u32, AccountState>,
@@ -101,7 +93,7 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn new(cfg: RateLimitConfig) -> Self {
+    pub(crate) fn new(cfg: RateLimitConfig) -> Self {
         RateLimiter {
             cfg,
             ..Default::default()
@@ -110,18 +102,18 @@ impl RateLimiter {
 
     /// Aligns the windows on the server's epoch clock: `epoch_ms` is the server time at
     /// scenario time 0.
-    pub fn aligned_to(mut self, epoch_ms: i64) -> Self {
+    pub(crate) fn aligned_to(mut self, epoch_ms: i64) -> Self {
         self.epoch_ms = epoch_ms;
         self
     }
 
-    pub fn config(&self) -> &RateLimitConfig {
+    pub(crate) fn config(&self) -> &RateLimitConfig {
         &self.cfg
     }
 
     /// Admits `weight` for `ip`, or refuses with 429 / 418. `to_epoch_ms` turns a scenario
     /// time into the wall-clock epoch shown in the ban message.
-    pub fn admit_ip(
+    pub(crate) fn admit_ip(
         &mut self,
         ip: IpAddr,
         weight: u32,
@@ -158,7 +150,7 @@ impl RateLimiter {
     }
 
     /// Counts `n10`/`n1m` new orders for `account`, or refuses with 429 `-1015`.
-    pub fn admit_orders(
+    pub(crate) fn admit_orders(
         &mut self,
         account: u32,
         n10: u32,
@@ -191,7 +183,7 @@ impl RateLimiter {
     }
 
     /// Current order counts of an account (for headers on rejected orders too).
-    pub fn order_counts(&mut self, account: u32, now_ms: i64) -> (u32, u32) {
+    pub(crate) fn order_counts(&mut self, account: u32, now_ms: i64) -> (u32, u32) {
         let epoch = self.epoch_ms;
         let st = self.accounts.entry(account).or_default();
         let ten = st.ten_s.current(now_ms, epoch, TEN_S_MS).used;

@@ -1,9 +1,9 @@
 //! The exact Binance answers the fault windows inject (HTTP status, code, message), in one
 //! place so the texts match the reference (§4.2) byte for byte.
 
-use crate::sim::error::ApiError;
+use crate::error::ApiError;
 
-pub fn unknown_503() -> ApiError {
+pub(crate) fn unknown_503() -> ApiError {
     ApiError::new(
         503,
         -1000,
@@ -11,11 +11,11 @@ pub fn unknown_503() -> ApiError {
     )
 }
 
-pub fn unavailable_503() -> ApiError {
+pub(crate) fn unavailable_503() -> ApiError {
     ApiError::new(503, -1000, "Service Unavailable.")
 }
 
-pub fn overload_1008() -> ApiError {
+pub(crate) fn overload_1008() -> ApiError {
     ApiError::new(
         503,
         -1008,
@@ -23,7 +23,7 @@ pub fn overload_1008() -> ApiError {
     )
 }
 
-pub fn internal_1001() -> ApiError {
+pub(crate) fn internal_1001() -> ApiError {
     ApiError::new(
         503,
         -1001,
@@ -31,7 +31,7 @@ pub fn internal_1001() -> ApiError {
     )
 }
 
-pub fn timeout_1007() -> ApiError {
+pub(crate) fn timeout_1007() -> ApiError {
     ApiError::new(
         408,
         -1007,
@@ -39,11 +39,11 @@ pub fn timeout_1007() -> ApiError {
     )
 }
 
-pub fn reject_2010() -> ApiError {
+pub(crate) fn reject_2010() -> ApiError {
     ApiError::new(400, -2010, "NEW_ORDER_REJECTED")
 }
 
-pub fn precision_1111() -> ApiError {
+pub(crate) fn precision_1111() -> ApiError {
     ApiError::new(
         400,
         -1111,
@@ -51,11 +51,11 @@ pub fn precision_1111() -> ApiError {
     )
 }
 
-pub fn reject_2022() -> ApiError {
+pub(crate) fn reject_2022() -> ApiError {
     ApiError::new(400, -2022, "ReduceOnly Order is rejected.")
 }
 
-pub fn reject_4118() -> ApiError {
+pub(crate) fn reject_4118() -> ApiError {
     ApiError::new(
         400,
         -4118,
@@ -64,7 +64,7 @@ pub fn reject_4118() -> ApiError {
 }
 
 /// HTTP 429 `-1003` as the weight limiter words it.
-pub fn throttle_429() -> ApiError {
+pub(crate) fn throttle_429() -> ApiError {
     ApiError::new(
         429,
         -1003,
@@ -73,7 +73,7 @@ pub fn throttle_429() -> ApiError {
 }
 
 /// HTTP 400 `-5028`: the matching engine's own recvWindow check failed.
-pub fn me_recv_window_5028() -> ApiError {
+pub(crate) fn me_recv_window_5028() -> ApiError {
     ApiError::new(
         400,
         -5028,
@@ -82,11 +82,11 @@ pub fn me_recv_window_5028() -> ApiError {
 }
 
 /// The codes a reduce-only restriction may answer with.
-pub const RESTRICTION_CODES: [i64; 4] = [-4087, -4400, -4401, -4140];
+pub(crate) const RESTRICTION_CODES: [i64; 4] = [-4087, -4400, -4401, -4140];
 
 /// The refusal of an exposure-increasing order under a reduce-only restriction, or `None`
 /// when `code` is not one of [`RESTRICTION_CODES`].
-pub fn restriction(code: i64) -> Option<ApiError> {
+pub(crate) fn restriction(code: i64) -> Option<ApiError> {
     let msg = match code {
         -4087 => "User can only place reduce only order.",
         -4400 => "Futures Trading Quantitative Rules violated, only reduceOnly order is allowed, please try again later.",

@@ -11,13 +11,13 @@
 use rand::Rng;
 use serde::Deserialize;
 
-use crate::sim::error::ApiError;
+use crate::error::ApiError;
 
 mod errors;
-pub use errors::*;
+pub(crate) use errors::*;
 
 /// The endpoints a window applies to when it names none: order placement.
-pub const ORDER_ENDPOINTS: [&str; 3] = [
+pub(crate) const ORDER_ENDPOINTS: [&str; 3] = [
     "POST /fapi/v1/order",
     "POST /fapi/v1/batchOrders",
     "POST /fapi/v1/order/test",
@@ -27,7 +27,7 @@ pub const ORDER_ENDPOINTS: [&str; 3] = [
 /// Rates are probabilities in [0, 1] per matching request, drawn in the order listed.
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
-pub struct FaultWindow {
+pub(crate) struct FaultWindow {
     /// Scenario second the window opens (inclusive).
     pub from: f64,
     /// Scenario second the window closes (exclusive); absent = never.
@@ -91,7 +91,7 @@ pub struct FaultWindow {
 
 /// What a fault does to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FaultOutcome {
+pub(crate) enum FaultOutcome {
     /// Refuse with this error; nothing executes.
     Refuse(ApiError),
     /// Refuse with 429 and a `Retry-After` header: the limit lifts at this scenario
@@ -102,11 +102,11 @@ pub enum FaultOutcome {
 }
 
 /// The named profiles.
-pub const PROFILE_2025_10_11: &str = "2025-10-11";
+pub(crate) const PROFILE_2025_10_11: &str = "2025-10-11";
 
 impl FaultWindow {
     /// Fills the profile's rates in. Unknown profile names are an error naming the key.
-    pub fn resolved(mut self) -> Result<FaultWindow, String> {
+    pub(crate) fn resolved(mut self) -> Result<FaultWindow, String> {
         match self.profile.as_deref() {
             None => {}
             Some(PROFILE_2025_10_11) => {
@@ -178,12 +178,12 @@ impl FaultWindow {
         Ok(())
     }
 
-    pub fn is_active(&self, scenario_s: f64) -> bool {
+    pub(crate) fn is_active(&self, scenario_s: f64) -> bool {
         scenario_s >= self.from && self.until.is_none_or(|u| scenario_s < u)
     }
 
     /// Does this window apply to `method path` for `symbol` (the request's parameter)?
-    pub fn matches(&self, method: &str, path: &str, symbol: Option<&str>) -> bool {
+    pub(crate) fn matches(&self, method: &str, path: &str, symbol: Option<&str>) -> bool {
         let symbol_ok =
             self.symbols.is_empty() || symbol.is_some_and(|s| self.symbols.iter().any(|x| x == s));
         symbol_ok && self.matches_endpoint(method, path)
@@ -202,7 +202,7 @@ impl FaultWindow {
     }
 
     /// Does this window apply to an order of `order_type` (None: not an order)?
-    pub fn matches_order_type(&self, order_type: Option<&str>) -> bool {
+    pub(crate) fn matches_order_type(&self, order_type: Option<&str>) -> bool {
         self.order_types.is_empty()
             || order_type
                 .is_some_and(|t| self.order_types.iter().any(|w| w.eq_ignore_ascii_case(t)))
@@ -210,7 +210,7 @@ impl FaultWindow {
 
     /// Draws the outcome for one request. `reduce_only` is true for any exposure-reducing
     /// order (reduceOnly=true, or a hedge-mode closing leg).
-    pub fn draw(&self, rng: &mut impl Rng, reduce_only: bool) -> Option<FaultOutcome> {
+    pub(crate) fn draw(&self, rng: &mut impl Rng, reduce_only: bool) -> Option<FaultOutcome> {
         if let (Some(code), false) = (self.restrict_to_reduce_only, reduce_only) {
             return restriction(code).map(FaultOutcome::Refuse);
         }

@@ -49,9 +49,9 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::sim::faults::FaultWindow;
-use crate::sim::ratelimit::RateLimitConfig;
-use crate::sim::venue::{AccountSpec, Permissions, PositionSpec, SymbolSpec};
+use crate::faults::FaultWindow;
+use crate::ratelimit::RateLimitConfig;
+use crate::venue::{AccountSpec, Permissions, PositionSpec, SymbolSpec};
 
 mod symbols;
 mod venue;
@@ -68,14 +68,14 @@ pub const DEMO_API_SECRET: &str =
 /// A fully resolved scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    pub seed: u64,
-    pub time_scale: f64,
-    pub tick_ms: u64,
-    pub rate_limits: RateLimitConfig,
-    pub venue: VenueOptions,
-    pub symbols: Vec<SymbolSpec>,
-    pub accounts: Vec<AccountSpec>,
-    pub faults: Vec<FaultWindow>,
+    pub(crate) seed: u64,
+    pub(crate) time_scale: f64,
+    pub(crate) tick_ms: u64,
+    pub(crate) rate_limits: RateLimitConfig,
+    pub(crate) venue: VenueOptions,
+    pub(crate) symbols: Vec<SymbolSpec>,
+    pub(crate) accounts: Vec<AccountSpec>,
+    pub(crate) faults: Vec<FaultWindow>,
 }
 
 #[derive(Deserialize)]
@@ -160,7 +160,7 @@ struct PositionConfig {
 }
 
 fn account_from(i: usize, c: AccountConfig, symbols: &[SymbolSpec]) -> Result<AccountSpec, String> {
-    if crate::sim::auth::check_key_format(Some(&c.api_key)).is_err() {
+    if crate::auth::check_key_format(Some(&c.api_key)).is_err() {
         return Err(format!(
             "accounts[{i}].api_key: must be 1-128 ASCII letters/digits"
         ));

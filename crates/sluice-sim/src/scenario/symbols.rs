@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::sim::venue::SymbolSpec;
+use crate::venue::SymbolSpec;
 
 /// `[[symbols]]`: every field but `name` optional.
 #[derive(Deserialize, Default)]
@@ -155,7 +155,7 @@ fn precision_fits(i: usize, s: &SymbolSpec) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::sim::scenario::Scenario;
+    use crate::scenario::Scenario;
 
     fn sol(keys: &str) -> Result<Scenario, String> {
         Scenario::from_toml_str(&format!("[[symbols]]\nname = \"SOLUSDT\"\n{keys}"))

@@ -16,7 +16,7 @@ pub struct VenueOptions {
 
 #[cfg(test)]
 mod tests {
-    use crate::sim::scenario::Scenario;
+    use crate::scenario::Scenario;
 
     #[test]
     fn legacy_order_fields_are_off_by_default_and_switched_on_by_the_venue_table() {

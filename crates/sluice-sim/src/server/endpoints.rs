@@ -2,17 +2,17 @@
 //! handler for every `/fapi` route the simulator serves (weights from reference §2), plus
 //! the one spot-host route preflight reads (`/sapi/v1/account/apiRestrictions`).
 
-use crate::sim::error::ApiError;
-use crate::sim::params::Params;
-use crate::sim::server::handlers_account as acct;
-use crate::sim::server::handlers_market as mkt;
-use crate::sim::server::handlers_trade as trade;
-use crate::sim::server::pipeline::Ctx;
-use crate::sim::server::state::SimState;
+use crate::error::ApiError;
+use crate::params::Params;
+use crate::server::handlers_account as acct;
+use crate::server::handlers_market as mkt;
+use crate::server::handlers_trade as trade;
+use crate::server::pipeline::Ctx;
+use crate::server::state::SimState;
 
 /// Binance's security types (reference §1.2). MARKET_DATA endpoints are served as NONE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Security {
+pub(crate) enum Security {
     None,
     /// API key header only (listenKey endpoints).
     UserStream,
@@ -20,9 +20,9 @@ pub enum Security {
     Signed,
 }
 
-pub type Handler = fn(&SimState, &Ctx) -> Result<String, ApiError>;
+pub(crate) type Handler = fn(&SimState, &Ctx) -> Result<String, ApiError>;
 
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     pub method: &'static str,
     pub path: &'static str,
     pub security: Security,
@@ -91,7 +91,7 @@ macro_rules! ep {
     };
 }
 
-pub static ENDPOINTS: &[Endpoint] = &[
+pub(crate) static ENDPOINTS: &[Endpoint] = &[
     ep!("GET", "/fapi/v1/ping", None, w1, (0, 0), mkt::ping),
     ep!("GET", "/fapi/v1/time", None, w1, (0, 0), mkt::time),
     ep!(
@@ -311,7 +311,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         Signed,
         w1,
         (0, 0),
-        crate::sim::server::handlers_key::api_restrictions
+        crate::server::handlers_key::api_restrictions
     ),
     ep!(
         "GET",
@@ -348,7 +348,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
 ];
 
 /// The endpoint serving `method path`.
-pub fn find(method: &str, path: &str) -> Option<&'static Endpoint> {
+pub(crate) fn find(method: &str, path: &str) -> Option<&'static Endpoint> {
     ENDPOINTS
         .iter()
         .find(|e| e.method == method && e.path == path)

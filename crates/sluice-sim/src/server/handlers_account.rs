@@ -1,12 +1,12 @@
 //! Account, configuration and listenKey handlers.
 
-use crate::sim::error::ApiError;
-use crate::sim::json::{array, JsonObj};
-use crate::sim::server::pipeline::Ctx;
-use crate::sim::server::render;
-use crate::sim::server::render_info;
-use crate::sim::server::state::{lock, Control, SimState};
-use crate::sim::venue::AccountView;
+use crate::error::ApiError;
+use crate::json::{array, JsonObj};
+use crate::server::pipeline::Ctx;
+use crate::server::render;
+use crate::server::render_info;
+use crate::server::state::{lock, Control, SimState};
+use crate::venue::AccountView;
 
 fn view(s: &SimState, ctx: &Ctx) -> Result<AccountView, ApiError> {
     s.venue()
@@ -20,15 +20,15 @@ fn success() -> String {
     j.finish()
 }
 
-pub fn account_v2(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn account_v2(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     Ok(render::account_v2(&view(s, ctx)?))
 }
 
-pub fn account_v3(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn account_v3(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     Ok(render::account_v3(&view(s, ctx)?))
 }
 
-pub fn balance(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn balance(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     Ok(render::balances(&view(s, ctx)?))
 }
 
@@ -37,7 +37,7 @@ fn positions<'a>(
     ctx: &Ctx,
     v: &'a AccountView,
     s: &SimState,
-) -> Result<impl Iterator<Item = &'a crate::sim::venue::PositionView>, ApiError> {
+) -> Result<impl Iterator<Item = &'a crate::venue::PositionView>, ApiError> {
     let symbol = ctx.params.opt("symbol").map(str::to_owned);
     if let Some(sym) = &symbol {
         s.venue().symbol(sym).ok_or_else(ApiError::bad_symbol)?;
@@ -47,7 +47,7 @@ fn positions<'a>(
         .filter(move |p| symbol.as_ref().is_none_or(|x| *x == p.symbol)))
 }
 
-pub fn position_risk_v2(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn position_risk_v2(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let v = view(s, ctx)?;
     let rows: Vec<String> = positions(ctx, &v, s)?
         .map(render::position_risk_v2)
@@ -55,7 +55,7 @@ pub fn position_risk_v2(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     Ok(array(rows))
 }
 
-pub fn position_risk_v3(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn position_risk_v3(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let v = view(s, ctx)?;
     let rows: Vec<String> = positions(ctx, &v, s)?
         .filter(|p| p.active)
@@ -64,7 +64,7 @@ pub fn position_risk_v3(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     Ok(array(rows))
 }
 
-pub fn account_config(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn account_config(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let v = view(s, ctx)?;
     let mut j = JsonObj::new();
     j.int("feeTier", i64::from(v.fee_tier))
@@ -78,7 +78,7 @@ pub fn account_config(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     Ok(j.finish())
 }
 
-pub fn symbol_config(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn symbol_config(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let v = view(s, ctx)?;
     let mut seen = std::collections::HashSet::new();
     let rows = positions(ctx, &v, s)?
@@ -98,7 +98,7 @@ pub fn symbol_config(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     Ok(array(rows.collect::<Vec<_>>()))
 }
 
-pub fn get_dual(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn get_dual(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let mut j = JsonObj::new();
     j.bool("dualSidePosition", view(s, ctx)?.dual_side_position);
     Ok(j.finish())
@@ -110,25 +110,25 @@ fn req_flag(ctx: &Ctx, name: &str) -> Result<bool, ApiError> {
         .ok_or_else(|| ApiError::mandatory(name))
 }
 
-pub fn set_dual(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn set_dual(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let hedge = req_flag(ctx, "dualSidePosition")?;
     s.venue().set_dual_side(ctx.account, hedge)?;
     Ok(success())
 }
 
-pub fn get_multi_assets(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn get_multi_assets(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let mut j = JsonObj::new();
     j.bool("multiAssetsMargin", view(s, ctx)?.multi_assets_margin);
     Ok(j.finish())
 }
 
-pub fn set_multi_assets(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn set_multi_assets(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let on = req_flag(ctx, "multiAssetsMargin")?;
     s.venue().set_multi_assets(ctx.account, on, ctx.wall_ms)?;
     Ok(success())
 }
 
-pub fn set_leverage(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn set_leverage(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let symbol = ctx.params.req("symbol")?;
     let lev = ctx.params.req_i64("leverage")?;
     let lev = u32::try_from(lev)
@@ -139,7 +139,7 @@ pub fn set_leverage(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     Ok(render::leverage(&l))
 }
 
-pub fn leverage_bracket(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn leverage_bracket(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let venue = s.venue();
     match ctx.params.opt("symbol") {
         Some(sym) => venue
@@ -153,7 +153,7 @@ pub fn leverage_bracket(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
 }
 
 /// Indicators only for what is locked (Binance lists the triggered ones).
-pub fn api_trading_status(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn api_trading_status(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let permissions = s
         .venue()
         .permissions(ctx.account)
@@ -185,7 +185,7 @@ fn locked_indicator(name: &str, now_ms: i64) -> String {
     j.finish()
 }
 
-pub fn rate_limit_order(s: &SimState, _: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn rate_limit_order(s: &SimState, _: &Ctx) -> Result<String, ApiError> {
     Ok(render_info::order_rate_limits(lock(&s.limiter).config()))
 }
 
@@ -195,19 +195,19 @@ fn listen_key_json(key: &str) -> String {
     j.finish()
 }
 
-pub fn listen_key_create(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn listen_key_create(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let now = s.clock.scenario_ms();
     let key = lock(&s.listen_keys).create(ctx.account, now, &mut *lock(&s.key_rng));
     Ok(listen_key_json(&key))
 }
 
-pub fn listen_key_keepalive(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn listen_key_keepalive(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let now = s.clock.scenario_ms();
     let key = lock(&s.listen_keys).keepalive(ctx.account, now)?;
     Ok(listen_key_json(&key))
 }
 
-pub fn listen_key_close(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn listen_key_close(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     if let Some(key) = lock(&s.listen_keys).close(ctx.account) {
         // No receivers is fine: nobody was connected.
         let _ = s.control_tx.send(Control::KeysInvalidated(vec![key]));

@@ -2,12 +2,12 @@
 //! (`GET /sapi/v1/account/apiRestrictions`). The simulator serves spot and futures on
 //! one listener, so preflight's key-permission check can be pointed at it.
 
-use crate::sim::error::ApiError;
-use crate::sim::json::JsonObj;
-use crate::sim::server::pipeline::Ctx;
-use crate::sim::server::state::SimState;
+use crate::error::ApiError;
+use crate::json::JsonObj;
+use crate::server::pipeline::Ctx;
+use crate::server::state::SimState;
 
-pub fn api_restrictions(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn api_restrictions(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let p = s
         .venue()
         .permissions(ctx.account)

@@ -1,23 +1,23 @@
 //! Public market-data handlers: ping, time, exchangeInfo, premiumIndex, bookTicker, depth.
 
-use crate::sim::error::ApiError;
-use crate::sim::json::{array, JsonObj};
-use crate::sim::server::pipeline::Ctx;
-use crate::sim::server::render;
-use crate::sim::server::render_info;
-use crate::sim::server::state::{lock, SimState};
+use crate::error::ApiError;
+use crate::json::{array, JsonObj};
+use crate::server::pipeline::Ctx;
+use crate::server::render;
+use crate::server::render_info;
+use crate::server::state::{lock, SimState};
 
-pub fn ping(_: &SimState, _: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn ping(_: &SimState, _: &Ctx) -> Result<String, ApiError> {
     Ok("{}".into())
 }
 
-pub fn time(_: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn time(_: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let mut j = JsonObj::new();
     j.int("serverTime", ctx.wall_ms);
     Ok(j.finish())
 }
 
-pub fn exchange_info(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn exchange_info(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let cfg = lock(&s.limiter).config().clone();
     let venue = s.venue();
     Ok(render_info::exchange_info(
@@ -31,7 +31,7 @@ pub fn exchange_info(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
 fn per_symbol<T>(
     s: &SimState,
     ctx: &Ctx,
-    get: impl Fn(&crate::sim::venue::Venue, &str) -> Option<T>,
+    get: impl Fn(&crate::venue::Venue, &str) -> Option<T>,
     render: impl Fn(&T) -> String,
 ) -> Result<String, ApiError> {
     let venue = s.venue();
@@ -51,17 +51,17 @@ fn per_symbol<T>(
     }
 }
 
-pub fn premium_index(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn premium_index(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     per_symbol(s, ctx, |v, n| v.mark(n), render::premium_index)
 }
 
-pub fn book_ticker(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn book_ticker(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     per_symbol(s, ctx, |v, n| v.book_ticker(n), render::book_ticker)
 }
 
 const DEPTH_LIMITS: [u32; 7] = [5, 10, 20, 50, 100, 500, 1000];
 
-pub fn depth(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn depth(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let symbol = ctx.params.req("symbol")?;
     let limit = match ctx.params.opt_i64("limit")? {
         None => 500,

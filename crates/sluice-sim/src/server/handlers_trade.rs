@@ -1,17 +1,17 @@
 //! Order handlers: place (single, test, batch), query, cancel, open/all orders, trades.
 //! Each holds the venue lock for one synchronous call.
 
-use crate::sim::error::ApiError;
-use crate::sim::json::{array, JsonObj};
-use crate::sim::server::order_params::{parse_batch, parse_new_order};
-use crate::sim::server::pipeline::Ctx;
-use crate::sim::server::render::{self, OrderShape};
-use crate::sim::server::state::SimState;
+use crate::error::ApiError;
+use crate::json::{array, JsonObj};
+use crate::server::order_params::{parse_batch, parse_new_order};
+use crate::server::pipeline::Ctx;
+use crate::server::render::{self, OrderShape};
+use crate::server::state::SimState;
 
 fn place(
     s: &SimState,
     ctx: &Ctx,
-    p: &crate::sim::params::Params,
+    p: &crate::params::Params,
     test: bool,
 ) -> Result<String, ApiError> {
     let order = parse_new_order(p)?;
@@ -24,17 +24,17 @@ fn place(
     Ok(render::order(&view, s.placed_shape()))
 }
 
-pub fn new_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn new_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     place(s, ctx, &ctx.params, false)
 }
 
 /// `order/test`: validated like a real order, nothing is placed; `{}` on success.
-pub fn test_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn test_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     place(s, ctx, &ctx.params, true)
 }
 
 /// `batchOrders`: HTTP 200 with one element per input, an order or `{"code","msg"}`.
-pub fn batch_orders(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn batch_orders(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let items = parse_batch(&ctx.params)?;
     let rendered = items.iter().map(|p| match place(s, ctx, p, false) {
         Ok(body) => body,
@@ -58,14 +58,14 @@ fn order_ref(ctx: &Ctx) -> Result<(&str, Option<i64>, Option<&str>), ApiError> {
     Ok((symbol, id, cid))
 }
 
-pub fn query_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn query_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let (symbol, id, cid) = order_ref(ctx)?;
     let view = s.venue().order(ctx.account, symbol, id, cid)?;
     Ok(render::order(&view, OrderShape::Queried))
 }
 
 /// `openOrder`: like `order`, but a closed order is `-2013` too.
-pub fn open_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn open_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let (symbol, id, cid) = order_ref(ctx)?;
     let view = s.venue().order(ctx.account, symbol, id, cid)?;
     if !view.status.is_open() {
@@ -74,7 +74,7 @@ pub fn open_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     Ok(render::order(&view, OrderShape::Queried))
 }
 
-pub fn cancel_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn cancel_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let (symbol, id, cid) = order_ref(ctx)?;
     let view = s
         .venue()
@@ -82,7 +82,7 @@ pub fn cancel_order(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     Ok(render::order(&view, s.placed_shape()))
 }
 
-pub fn open_orders(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn open_orders(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let symbol = ctx.params.opt("symbol");
     let venue = s.venue();
     if let Some(sym) = symbol {
@@ -94,7 +94,7 @@ pub fn open_orders(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     ))
 }
 
-pub fn cancel_all(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn cancel_all(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let symbol = ctx.params.req("symbol")?;
     s.venue().cancel_all(ctx.account, symbol, ctx.wall_ms)?;
     let mut j = JsonObj::new();
@@ -111,7 +111,7 @@ fn limit(ctx: &Ctx, default: usize, max: usize) -> Result<usize, ApiError> {
         .map_or(default, |l| (l.max(1) as usize).min(max)))
 }
 
-pub fn all_orders(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn all_orders(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let p = &ctx.params;
     let symbol = p.req("symbol")?;
     let lim = limit(ctx, 500, 1000)?;
@@ -126,7 +126,7 @@ pub fn all_orders(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     Ok(render::orders(&list, OrderShape::Queried))
 }
 
-pub fn user_trades(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+pub(crate) fn user_trades(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let p = &ctx.params;
     let symbol = p.req("symbol")?;
     let lim = limit(ctx, 500, 1000)?;
@@ -158,9 +158,9 @@ pub fn user_trades(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
 
 /// userTrades covers only the past 3 months since 2026-08-26 (docs/binance-fapi.md §0);
 /// 90 days is the shortest reading of "3 months", so the strictest.
-pub const USER_TRADES_RETENTION_MS: i64 = 90 * 24 * 3_600_000;
+pub(crate) const USER_TRADES_RETENTION_MS: i64 = 90 * 24 * 3_600_000;
 /// startTime..endTime may span at most 7 days (docs/binance-fapi.md §2).
-pub const USER_TRADES_MAX_SPAN_MS: i64 = 7 * 24 * 3_600_000;
+pub(crate) const USER_TRADES_MAX_SPAN_MS: i64 = 7 * 24 * 3_600_000;
 
 /// What Binance does with an out-of-range startTime is unverified; the simulator takes
 /// the stricter case and refuses it (-1130, the generic invalid-parameter code) rather

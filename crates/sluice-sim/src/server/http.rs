@@ -11,13 +11,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
 
-use crate::sim::admin;
-use crate::sim::error::ApiError;
-use crate::sim::server::pipeline::{self, RawRequest};
-use crate::sim::server::state::SimState;
-use crate::sim::ws::routes as ws;
+use crate::admin;
+use crate::error::ApiError;
+use crate::server::pipeline::{self, RawRequest};
+use crate::server::state::SimState;
+use crate::ws::routes as ws;
 
-pub fn router(state: Arc<SimState>) -> Router {
+pub(crate) fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .route("/sim/state", get(admin::state))
         .route("/sim/time", get(admin::time))
@@ -30,7 +30,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/sim/accounts/{api_key}/rotate", post(admin::rotate))
         .route(
             "/sim/accounts/{api_key}/permissions",
-            post(crate::sim::admin_permissions::set_permissions),
+            post(crate::admin_permissions::set_permissions),
         )
         .route("/private/ws/{key}", any(ws::private_ws_path))
         .route("/private/ws", any(ws::private_ws_query))

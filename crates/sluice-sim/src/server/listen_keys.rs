@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use rand::Rng;
 
-use crate::sim::error::ApiError;
-use crate::sim::venue::AccountId;
+use crate::error::ApiError;
+use crate::venue::AccountId;
 
 /// A listenKey lives this long after its last POST/PUT (scenario ms).
-pub const LISTEN_KEY_LIFE_MS: i64 = 60 * 60 * 1000;
+pub(crate) const LISTEN_KEY_LIFE_MS: i64 = 60 * 60 * 1000;
 
 #[derive(Debug, Clone)]
 struct KeyState {
@@ -18,13 +18,13 @@ struct KeyState {
 }
 
 #[derive(Debug, Default)]
-pub struct ListenKeys {
+pub(crate) struct ListenKeys {
     keys: HashMap<String, KeyState>,
 }
 
 impl ListenKeys {
     /// POST: the account's live key extended, or a new one.
-    pub fn create(&mut self, account: AccountId, now_ms: i64, rng: &mut impl Rng) -> String {
+    pub(crate) fn create(&mut self, account: AccountId, now_ms: i64, rng: &mut impl Rng) -> String {
         self.keys.retain(|_, k| k.expires_ms > now_ms);
         let existing = self.keys.iter_mut().find(|(_, k)| k.account == account);
         if let Some((key, st)) = existing {
@@ -52,7 +52,11 @@ impl ListenKeys {
     }
 
     /// PUT: extends the account's key; `-1125` if it has none alive.
-    pub fn keepalive(&mut self, account: AccountId, now_ms: i64) -> Result<String, ApiError> {
+    pub(crate) fn keepalive(
+        &mut self,
+        account: AccountId,
+        now_ms: i64,
+    ) -> Result<String, ApiError> {
         let found = self
             .keys
             .iter_mut()
@@ -67,7 +71,7 @@ impl ListenKeys {
     }
 
     /// DELETE: closes the account's key. Returns the key closed, if any.
-    pub fn close(&mut self, account: AccountId) -> Option<String> {
+    pub(crate) fn close(&mut self, account: AccountId) -> Option<String> {
         let key = self
             .keys
             .iter()
@@ -78,7 +82,7 @@ impl ListenKeys {
     }
 
     /// The account and expiry of a live key.
-    pub fn lookup(&self, key: &str, now_ms: i64) -> Option<(AccountId, i64)> {
+    pub(crate) fn lookup(&self, key: &str, now_ms: i64) -> Option<(AccountId, i64)> {
         self.keys
             .get(key)
             .filter(|k| k.expires_ms > now_ms)
@@ -86,12 +90,12 @@ impl ListenKeys {
     }
 
     /// The expiry of `key` whether or not it has passed (`None` once closed/invalidated).
-    pub fn expiry(&self, key: &str) -> Option<i64> {
+    pub(crate) fn expiry(&self, key: &str) -> Option<i64> {
         self.keys.get(key).map(|k| k.expires_ms)
     }
 
     /// Fault: every key stops existing.
-    pub fn invalidate_all(&mut self) -> Vec<String> {
+    pub(crate) fn invalidate_all(&mut self) -> Vec<String> {
         self.keys.drain().map(|(k, _)| k).collect()
     }
 }

@@ -4,12 +4,12 @@
 
 use rust_decimal::Decimal;
 
-use crate::sim::error::ApiError;
-use crate::sim::params::Params;
-use crate::sim::venue::NewOrder;
+use crate::error::ApiError;
+use crate::params::Params;
+use crate::venue::NewOrder;
 
 /// Most orders one `batchOrders` request may carry.
-pub const MAX_BATCH: usize = 5;
+pub(crate) const MAX_BATCH: usize = 5;
 
 fn decimal(p: &Params, name: &str) -> Result<(Option<Decimal>, Option<String>), ApiError> {
     let Some(raw) = p.opt(name) else {
@@ -46,7 +46,7 @@ fn flag(p: &Params, name: &str) -> Result<Option<bool>, ApiError> {
 }
 
 /// Parses one order's parameters (a REST request or one `batchOrders` element).
-pub fn parse_new_order(p: &Params) -> Result<NewOrder, ApiError> {
+pub(crate) fn parse_new_order(p: &Params) -> Result<NewOrder, ApiError> {
     let symbol = p.req("symbol")?.to_owned();
     let side = p.req("side")?.to_owned();
     let order_type = p.req("type")?.to_owned();
@@ -92,7 +92,7 @@ fn stp_mode(p: &Params) -> Result<Option<String>, ApiError> {
 
 /// True when the request reduces exposure: `reduceOnly=true`, or a hedge closing leg.
 /// Used by the `-1008` exemption and the reduce-only fault codes.
-pub fn is_reducing(p: &Params) -> bool {
+pub(crate) fn is_reducing(p: &Params) -> bool {
     let ro = p
         .opt("reduceOnly")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -106,7 +106,7 @@ pub fn is_reducing(p: &Params) -> bool {
 }
 
 /// Splits the `batchOrders` JSON array into per-order parameters (`-4082` outside 1..=5).
-pub fn parse_batch(p: &Params) -> Result<Vec<Params>, ApiError> {
+pub(crate) fn parse_batch(p: &Params) -> Result<Vec<Params>, ApiError> {
     let raw = p.req("batchOrders")?;
     let value: serde_json::Value =
         serde_json::from_str(raw).map_err(|_| ApiError::mandatory("batchOrders"))?;

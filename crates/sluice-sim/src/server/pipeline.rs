@@ -8,18 +8,18 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::sim::auth;
-use crate::sim::error::ApiError;
-use crate::sim::faults::FaultOutcome;
-use crate::sim::params::Params;
-use crate::sim::server::endpoints::{self, Endpoint, Security};
-use crate::sim::server::order_params;
-use crate::sim::server::state::{lock, SimState};
-use crate::sim::venue::AccountId;
+use crate::auth;
+use crate::error::ApiError;
+use crate::faults::FaultOutcome;
+use crate::params::Params;
+use crate::server::endpoints::{self, Endpoint, Security};
+use crate::server::order_params;
+use crate::server::state::{lock, SimState};
+use crate::venue::AccountId;
 
 /// What a handler sees.
 #[derive(Debug)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub params: Params,
     /// The authenticated account (0 for unauthenticated endpoints, which never read it).
     pub account: AccountId,
@@ -29,10 +29,13 @@ pub struct Ctx {
 /// A finished HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpOut {
+    /// The HTTP status.
     pub status: u16,
     /// The Binance error code of an error answer, for the counters.
     pub code: Option<i64>,
+    /// The JSON body.
     pub body: String,
+    /// The `X-MBX-*` (and `Retry-After`) headers.
     pub headers: Vec<(&'static str, String)>,
 }
 
@@ -50,16 +53,22 @@ impl HttpOut {
 /// The raw request as it came off the wire.
 #[derive(Debug, Clone, Copy)]
 pub struct RawRequest<'a> {
+    /// `GET`, `POST`, `PUT` or `DELETE`.
     pub method: &'a str,
+    /// The path, e.g. `/fapi/v1/order`.
     pub path: &'a str,
+    /// The query string without `?` (signed requests carry `signature` here or in the body).
     pub query: &'a str,
+    /// The form-encoded body.
     pub body: &'a str,
+    /// The caller's address (IP rate limits, the key's IP whitelist).
     pub ip: IpAddr,
+    /// The `X-MBX-APIKEY` header.
     pub api_key: Option<&'a str>,
 }
 
 /// Runs one request through the whole pipeline.
-pub async fn handle(state: &Arc<SimState>, req: RawRequest<'_>) -> HttpOut {
+pub(crate) async fn handle(state: &Arc<SimState>, req: RawRequest<'_>) -> HttpOut {
     let Some(ep) = endpoints::find(req.method, req.path) else {
         let out = HttpOut::error(&ApiError::not_found());
         record(state, &format!("{} {}", req.method, req.path), &out);

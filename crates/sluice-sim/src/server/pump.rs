@@ -9,8 +9,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::sim::server::state::{MarketMsg, SimState};
-use crate::sim::ws::events;
+use crate::server::state::{MarketMsg, SimState};
+use crate::ws::events;
 
 /// Market streams publish every second of real time (`@markPrice@1s`).
 const MARK_EVERY: Duration = Duration::from_secs(1);
@@ -23,7 +23,7 @@ struct Pump {
 }
 
 /// Runs until `stop` flips to true.
-pub async fn run(state: Arc<SimState>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn run(state: Arc<SimState>, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(state.tick_ms));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut pump = Pump {

@@ -3,18 +3,18 @@
 
 use rust_decimal::Decimal;
 
-use crate::sim::json::{array, JsonObj};
-use crate::sim::venue::{
+use crate::json::{array, JsonObj};
+use crate::venue::{
     AccountView, AssetView, BookTickerView, DepthView, LeverageView, MarkView, OrderView,
     PositionView, TradeView,
 };
 
 /// Decimals for balances, PnL, margins and other account money.
-pub const MONEY_DP: u32 = 8;
+pub(crate) const MONEY_DP: u32 = 8;
 
 /// Which endpoint an order object is for: POST/DELETE add `cumQty`, GETs add `time`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum OrderShape {
+pub(crate) enum OrderShape {
     /// POST/DELETE order and batchOrders. `avgPrice`/`cumQuote` left the official
     /// SDKs' schemas of these responses on 2026-07-15 (docs/binance-fapi.md §0); whether
     /// the wire still sends them is unverified, so by default they are omitted (the
@@ -24,7 +24,7 @@ pub enum OrderShape {
     Queried,
 }
 
-pub fn order(o: &OrderView, shape: OrderShape) -> String {
+pub(crate) fn order(o: &OrderView, shape: OrderShape) -> String {
     let (pp, qp) = (o.price_precision, o.quantity_precision);
     let (placed, averages) = match shape {
         OrderShape::Placed { legacy_fields } => (true, legacy_fields),
@@ -67,11 +67,11 @@ pub fn order(o: &OrderView, shape: OrderShape) -> String {
     j.finish()
 }
 
-pub fn orders(list: &[OrderView], shape: OrderShape) -> String {
+pub(crate) fn orders(list: &[OrderView], shape: OrderShape) -> String {
     array(list.iter().map(|o| order(o, shape)))
 }
 
-pub fn trade(t: &TradeView) -> String {
+pub(crate) fn trade(t: &TradeView) -> String {
     let (pp, qp) = (t.price_precision, t.quantity_precision);
     let mut j = JsonObj::new();
     j.bool("buyer", t.buyer)
@@ -182,7 +182,7 @@ fn position_v3(p: &PositionView) -> String {
     j.finish()
 }
 
-pub fn account_v2(a: &AccountView) -> String {
+pub(crate) fn account_v2(a: &AccountView) -> String {
     let mut j = JsonObj::new();
     j.int("feeTier", i64::from(a.fee_tier))
         .bool("feeBurn", false)
@@ -198,7 +198,7 @@ pub fn account_v2(a: &AccountView) -> String {
     j.finish()
 }
 
-pub fn account_v3(a: &AccountView) -> String {
+pub(crate) fn account_v3(a: &AccountView) -> String {
     let mut j = JsonObj::new();
     totals(&mut j, a);
     j.raw("assets", &array(a.assets.iter().map(|x| asset(x, false))))
@@ -209,7 +209,7 @@ pub fn account_v3(a: &AccountView) -> String {
     j.finish()
 }
 
-pub fn balances(a: &AccountView) -> String {
+pub(crate) fn balances(a: &AccountView) -> String {
     array(a.assets.iter().map(|x| {
         let mut j = JsonObj::new();
         j.str("accountAlias", "SgsR")
@@ -225,7 +225,7 @@ pub fn balances(a: &AccountView) -> String {
     }))
 }
 
-pub fn position_risk_v2(p: &PositionView) -> String {
+pub(crate) fn position_risk_v2(p: &PositionView) -> String {
     let mut j = JsonObj::new();
     j.dec("entryPrice", p.entry_price, MONEY_DP)
         .dec("breakEvenPrice", p.break_even_price, MONEY_DP)
@@ -246,7 +246,7 @@ pub fn position_risk_v2(p: &PositionView) -> String {
     j.finish()
 }
 
-pub fn position_risk_v3(p: &PositionView) -> String {
+pub(crate) fn position_risk_v3(p: &PositionView) -> String {
     let mut j = JsonObj::new();
     j.str("symbol", &p.symbol)
         .str("positionSide", p.position_side.as_str())
@@ -275,7 +275,7 @@ pub fn position_risk_v3(p: &PositionView) -> String {
     j.finish()
 }
 
-pub fn leverage(l: &LeverageView) -> String {
+pub(crate) fn leverage(l: &LeverageView) -> String {
     let mut j = JsonObj::new();
     j.int("leverage", i64::from(l.leverage))
         .dec("maxNotionalValue", l.max_notional_value, 0)
@@ -283,7 +283,7 @@ pub fn leverage(l: &LeverageView) -> String {
     j.finish()
 }
 
-pub fn premium_index(m: &MarkView) -> String {
+pub(crate) fn premium_index(m: &MarkView) -> String {
     let mut j = JsonObj::new();
     j.str("symbol", &m.symbol)
         .dec("markPrice", m.mark_price, MONEY_DP)
@@ -296,7 +296,7 @@ pub fn premium_index(m: &MarkView) -> String {
     j.finish()
 }
 
-pub fn book_ticker(b: &BookTickerView) -> String {
+pub(crate) fn book_ticker(b: &BookTickerView) -> String {
     let mut j = JsonObj::new();
     j.str("symbol", &b.symbol)
         .dec("bidPrice", b.bid_price, b.price_precision)
@@ -307,15 +307,12 @@ pub fn book_ticker(b: &BookTickerView) -> String {
     j.finish()
 }
 
-pub fn depth(d: &DepthView) -> String {
+pub(crate) fn depth(d: &DepthView) -> String {
     let side = |levels: &[(Decimal, Decimal)]| {
         array(levels.iter().map(|(p, q)| {
             array([
-                format!("\"{}\"", crate::sim::json::fmt_dec(*p, d.price_precision)),
-                format!(
-                    "\"{}\"",
-                    crate::sim::json::fmt_dec(*q, d.quantity_precision)
-                ),
+                format!("\"{}\"", crate::json::fmt_dec(*p, d.price_precision)),
+                format!("\"{}\"", crate::json::fmt_dec(*q, d.quantity_precision)),
             ])
         }))
     };

@@ -1,9 +1,9 @@
 //! `exchangeInfo`, `leverageBracket` and `rateLimit/order` rendering from symbol specs and
 //! the configured limits (reference §2.1, §2.3, §7). Pure.
 
-use crate::sim::json::{array, fmt_dec, JsonObj};
-use crate::sim::ratelimit::RateLimitConfig;
-use crate::sim::venue::{Bracket, SymbolSpec};
+use crate::json::{array, fmt_dec, JsonObj};
+use crate::ratelimit::RateLimitConfig;
+use crate::venue::{Bracket, SymbolSpec};
 
 fn limit(kind: &str, interval: &str, num: i64, limit: u32) -> String {
     let mut j = JsonObj::new();
@@ -14,7 +14,7 @@ fn limit(kind: &str, interval: &str, num: i64, limit: u32) -> String {
     j.finish()
 }
 
-pub fn rate_limits(cfg: &RateLimitConfig) -> String {
+pub(crate) fn rate_limits(cfg: &RateLimitConfig) -> String {
     array([
         limit("REQUEST_WEIGHT", "MINUTE", 1, cfg.request_weight_per_minute),
         limit("ORDERS", "MINUTE", 1, cfg.orders_per_minute),
@@ -22,7 +22,7 @@ pub fn rate_limits(cfg: &RateLimitConfig) -> String {
     ])
 }
 
-pub fn order_rate_limits(cfg: &RateLimitConfig) -> String {
+pub(crate) fn order_rate_limits(cfg: &RateLimitConfig) -> String {
     array([
         limit("ORDERS", "SECOND", 10, cfg.orders_per_10s),
         limit("ORDERS", "MINUTE", 1, cfg.orders_per_minute),
@@ -87,7 +87,7 @@ fn strings(items: &[&str]) -> String {
     array(items.iter().map(|s| format!("\"{s}\"")))
 }
 
-pub fn symbol(s: &SymbolSpec) -> String {
+pub(crate) fn symbol(s: &SymbolSpec) -> String {
     let mut j = JsonObj::new();
     j.str("symbol", &s.name)
         .str("pair", &s.pair)
@@ -142,7 +142,11 @@ pub fn symbol(s: &SymbolSpec) -> String {
     j.finish()
 }
 
-pub fn exchange_info(symbols: &[SymbolSpec], cfg: &RateLimitConfig, server_ms: i64) -> String {
+pub(crate) fn exchange_info(
+    symbols: &[SymbolSpec],
+    cfg: &RateLimitConfig,
+    server_ms: i64,
+) -> String {
     let mut usdt = JsonObj::new();
     usdt.str("asset", "USDT")
         .bool("marginAvailable", true)
@@ -173,7 +177,7 @@ fn bracket(b: &Bracket) -> String {
     j.finish()
 }
 
-pub fn leverage_bracket(s: &SymbolSpec) -> String {
+pub(crate) fn leverage_bracket(s: &SymbolSpec) -> String {
     let mut j = JsonObj::new();
     j.str("symbol", &s.name)
         .raw("brackets", &array(s.brackets.iter().map(bracket)));

@@ -13,17 +13,17 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::broadcast;
 
-use crate::sim::clock::SimClock;
-use crate::sim::faults::FaultWindow;
-use crate::sim::ratelimit::RateLimiter;
-use crate::sim::scenario::Scenario;
-use crate::sim::server::listen_keys::ListenKeys;
-use crate::sim::server::stats::Stats;
-use crate::sim::venue::{AccountId, Venue};
+use crate::clock::SimClock;
+use crate::faults::FaultWindow;
+use crate::ratelimit::RateLimiter;
+use crate::scenario::Scenario;
+use crate::server::listen_keys::ListenKeys;
+use crate::server::stats::Stats;
+use crate::venue::{AccountId, Venue};
 
 /// One rendered user-data event for one account.
 #[derive(Debug, Clone)]
-pub struct UserMsg {
+pub(crate) struct UserMsg {
     pub account: AccountId,
     /// The event type (`e`), for the `events=` filter of the query-string form.
     pub kind: &'static str,
@@ -32,14 +32,14 @@ pub struct UserMsg {
 
 /// One rendered market-stream message, by lower-case stream name.
 #[derive(Debug, Clone)]
-pub struct MarketMsg {
+pub(crate) struct MarketMsg {
     pub stream: Arc<str>,
     pub json: Arc<str>,
 }
 
 /// Orders to the WebSocket tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Control {
+pub(crate) enum Control {
     /// Close every socket (fault).
     DisconnectAll,
     /// These listenKeys stopped existing.
@@ -50,18 +50,18 @@ pub enum Control {
 
 /// A fault window plus whether its one-shot actions already ran.
 #[derive(Debug, Clone)]
-pub struct ActiveWindow {
+pub(crate) struct ActiveWindow {
     pub window: FaultWindow,
     pub fired: bool,
 }
 
 #[derive(Debug)]
-pub struct FaultState {
+pub(crate) struct FaultState {
     pub windows: Vec<ActiveWindow>,
     pub rng: ChaCha8Rng,
 }
 
-pub struct SimState {
+pub(crate) struct SimState {
     pub venue: Mutex<Venue>,
     pub clock: SimClock,
     pub limiter: Mutex<RateLimiter>,
@@ -91,12 +91,12 @@ impl std::fmt::Debug for SimState {
 /// Locks a mutex, recovering the data if another thread panicked while holding it: every
 /// critical section leaves the state consistent before it can panic, and a simulator that
 /// stops answering helps nobody.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl SimState {
-    pub fn new(scenario: Scenario) -> Arc<SimState> {
+    pub(crate) fn new(scenario: Scenario) -> Arc<SimState> {
         let clock = SimClock::new(scenario.time_scale);
         let venue = Venue::new(
             scenario.seed,
@@ -136,18 +136,18 @@ impl SimState {
     }
 
     /// The shape of a POST/DELETE order answer under this scenario.
-    pub fn placed_shape(&self) -> crate::sim::server::render::OrderShape {
-        crate::sim::server::render::OrderShape::Placed {
+    pub(crate) fn placed_shape(&self) -> crate::server::render::OrderShape {
+        crate::server::render::OrderShape::Placed {
             legacy_fields: self.order_response_legacy_fields,
         }
     }
 
-    pub fn venue(&self) -> MutexGuard<'_, Venue> {
+    pub(crate) fn venue(&self) -> MutexGuard<'_, Venue> {
         lock(&self.venue)
     }
 
     /// The first active fault window matching `method path` (and the request's `symbol`).
-    pub fn active_fault(
+    pub(crate) fn active_fault(
         &self,
         method: &str,
         path: &str,
@@ -162,7 +162,7 @@ impl SimState {
     }
 
     /// The first active window (any endpoint), for stream faults.
-    pub fn active_stream_fault(&self) -> Option<FaultWindow> {
+    pub(crate) fn active_stream_fault(&self) -> Option<FaultWindow> {
         let now = self.clock.scenario_secs();
         lock(&self.faults)
             .windows
@@ -174,7 +174,7 @@ impl SimState {
     /// Runs the one-shot actions of every window that has opened and not yet fired:
     /// invalidate listenKeys, disconnect sockets, revoke API keys. Called by the pump each
     /// tick and by `POST /sim/faults` so a window opening "now" acts before the reply.
-    pub fn fire_opening_windows(&self) {
+    pub(crate) fn fire_opening_windows(&self) {
         let now = self.clock.scenario_secs();
         let opening: Vec<FaultWindow> = {
             let mut faults = lock(&self.faults);
@@ -206,7 +206,7 @@ impl SimState {
     /// Publishes the venue's queued user events, honouring an active drop/delay fault.
     /// Called right after every state-changing request (so events leave before the REST
     /// answer, as Binance's often do) and on every pump tick (releasing delayed events).
-    pub fn flush_user_events(&self) {
+    pub(crate) fn flush_user_events(&self) {
         let drained = self.venue().drain_events();
         if self.user_tx.receiver_count() == 0 && lock(&self.delayed).is_empty() {
             // Nobody listens: Binance does not replay missed events either, so skip the
@@ -219,8 +219,8 @@ impl SimState {
         for (account, ev) in drained {
             let msg = UserMsg {
                 account,
-                kind: crate::sim::ws::events::kind(&ev),
-                json: crate::sim::ws::events::user_event(&ev).into(),
+                kind: crate::ws::events::kind(&ev),
+                json: crate::ws::events::user_event(&ev).into(),
             };
             let (drop_rate, hold_ms) = fault
                 .as_ref()

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::sim::json::JsonObj;
+use crate::json::JsonObj;
 
 #[derive(Debug, Default, Clone)]
-pub struct Stats {
+pub(crate) struct Stats {
     pub requests: u64,
     pub by_status: BTreeMap<u16, u64>,
     pub by_code: BTreeMap<i64, u64>,
@@ -29,7 +29,7 @@ fn map_json<K: ToString>(m: &BTreeMap<K, u64>) -> String {
 }
 
 impl Stats {
-    pub fn record(&mut self, endpoint: &str, status: u16, code: Option<i64>) {
+    pub(crate) fn record(&mut self, endpoint: &str, status: u16, code: Option<i64>) {
         self.requests += 1;
         *self.by_endpoint.entry(endpoint.to_owned()).or_default() += 1;
         *self.by_status.entry(status).or_default() += 1;
@@ -38,7 +38,7 @@ impl Stats {
         }
     }
 
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let mut j = JsonObj::new();
         j.int("requests", self.requests as i64)
             .raw("responsesByStatus", &map_json(&self.by_status))

@@ -2,8 +2,7 @@
 //! cross-margin arithmetic (initial margin = notional / leverage, maintenance
 //! from the leverage bracket) behind `-2019`, `-2027` and the account views.
 //!
-//! Invariant: `wallet = initial_wallet + transfers_total + realized_total −
-//! commission_total`.
+//! Invariant: `wallet = initial_wallet + realized_total − commission_total`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -19,8 +18,6 @@ use super::{AccountId, Venue};
 pub(crate) struct Account {
     pub wallet: Decimal,
     pub initial_wallet: Decimal,
-    /// Deposits minus withdrawals and adjustments since the start.
-    pub transfers_total: Decimal,
     pub hedge: bool,
     pub multi_assets: bool,
     pub default_leverage: u32,
@@ -35,7 +32,11 @@ pub(crate) struct Account {
 impl Account {
     /// Builds the account; starting positions on unknown symbols or with an
     /// unknown side are skipped (the scenario loader validates them first).
-    pub fn from_spec(spec: &AccountSpec, symbols: &HashMap<String, usize>, now_ms: i64) -> Account {
+    pub(crate) fn from_spec(
+        spec: &AccountSpec,
+        symbols: &HashMap<String, usize>,
+        now_ms: i64,
+    ) -> Account {
         let mut positions = BTreeMap::new();
         for p in &spec.positions {
             let Ok(side) = PositionSide::parse(&p.position_side) else {
@@ -65,7 +66,6 @@ impl Account {
         Account {
             wallet: spec.usdt,
             initial_wallet: spec.usdt,
-            transfers_total: Decimal::ZERO,
             hedge: spec.hedge_mode,
             multi_assets: spec.multi_assets,
             default_leverage: spec.leverage,
@@ -78,7 +78,7 @@ impl Account {
         }
     }
 
-    pub fn leverage_of(&self, symbol: &str) -> u32 {
+    pub(crate) fn leverage_of(&self, symbol: &str) -> u32 {
         self.leverage
             .get(symbol)
             .copied()
@@ -87,14 +87,14 @@ impl Account {
     }
 
     /// The signed amount of a leg (0 when absent).
-    pub fn amount(&self, symbol: &str, side: PositionSide) -> Decimal {
+    pub(crate) fn amount(&self, symbol: &str, side: PositionSide) -> Decimal {
         self.positions
             .get(&(symbol.to_owned(), side))
             .map_or(Decimal::ZERO, |p| p.amount)
     }
 
     /// The position sides this account shows for every symbol.
-    pub fn sides(&self) -> &'static [PositionSide] {
+    pub(crate) fn sides(&self) -> &'static [PositionSide] {
         if self.hedge {
             &[PositionSide::Long, PositionSide::Short]
         } else {
@@ -240,7 +240,7 @@ impl Venue {
 
     /// The account's balances, totals and every position row. An unknown id
     /// yields `None`.
-    pub fn account(&self, a: AccountId) -> Option<AccountView> {
+    pub(crate) fn account(&self, a: AccountId) -> Option<AccountView> {
         let account = self.acct(a)?;
         let m = self.margin(a, account);
         let available =

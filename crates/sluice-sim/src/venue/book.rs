@@ -39,7 +39,7 @@ pub(crate) fn ceil_to(x: Decimal, step: Decimal) -> Decimal {
 }
 
 impl Market {
-    pub fn new(spec: &SymbolSpec, now_ms: i64) -> Market {
+    pub(super) fn new(spec: &SymbolSpec, now_ms: i64) -> Market {
         Market {
             mark: spec.mark_price,
             mark_time: now_ms,
@@ -87,7 +87,7 @@ impl Market {
 
     /// Levels a taker of `taker_side` meets with what is left at each, best
     /// first; fully consumed levels are skipped.
-    pub fn level_iter<'a>(
+    pub(super) fn level_iter<'a>(
         &'a self,
         spec: &'a SymbolSpec,
         taker_side: Side,
@@ -102,13 +102,13 @@ impl Market {
     }
 
     /// The best level a taker of `taker_side` would meet.
-    pub fn best(&self, spec: &SymbolSpec, taker_side: Side) -> Option<(Decimal, Decimal)> {
+    pub(super) fn best(&self, spec: &SymbolSpec, taker_side: Side) -> Option<(Decimal, Decimal)> {
         self.level_iter(spec, taker_side).next()
     }
 
     /// Plans a taker fill of `qty`: walks levels while `acceptable(price)`.
     /// Returns `(price, qty)` per level touched; nothing is consumed yet.
-    pub fn plan(
+    pub(super) fn plan(
         &self,
         spec: &SymbolSpec,
         taker_side: Side,
@@ -129,7 +129,7 @@ impl Market {
     }
 
     /// Removes `qty` at `price` from the side a taker of `taker_side` consumes.
-    pub fn consume(&mut self, taker_side: Side, price: Decimal, qty: Decimal) {
+    pub(super) fn consume(&mut self, taker_side: Side, price: Decimal, qty: Decimal) {
         let taken = match taker_side {
             Side::Buy => &mut self.ask_taken,
             Side::Sell => &mut self.bid_taken,
@@ -139,7 +139,7 @@ impl Market {
     }
 
     /// Refills consumed levels linearly: `level_qty` per `replenish_ms`.
-    pub fn refill(&mut self, spec: &SymbolSpec, now_ms: i64) {
+    pub(super) fn refill(&mut self, spec: &SymbolSpec, now_ms: i64) {
         let elapsed = now_ms - self.last_refill_ms;
         if elapsed <= 0 {
             return;
@@ -160,14 +160,14 @@ impl Market {
     }
 
     /// Moves the mark (already validated) and stamps its time.
-    pub fn set_mark(&mut self, price: Decimal, now_ms: i64) {
+    pub(super) fn set_mark(&mut self, price: Decimal, now_ms: i64) {
         self.mark = price;
         self.mark_time = now_ms;
         self.update_id += 1;
     }
 
     /// Allocates the next trade id of this symbol.
-    pub fn next_trade_id(&mut self) -> i64 {
+    pub(super) fn next_trade_id(&mut self) -> i64 {
         let id = self.next_trade_id;
         self.next_trade_id += 1;
         id

@@ -30,7 +30,7 @@ fn build(rows: &[Row]) -> Vec<Bracket> {
 
 /// The brackets for `symbol`, or a single conservative 20x bracket for symbols
 /// the capture does not cover (scenario-added symbols override it anyway).
-pub fn mainnet_brackets(symbol: &str) -> Vec<Bracket> {
+pub(super) fn mainnet_brackets(symbol: &str) -> Vec<Bracket> {
     match symbol {
         "BTCUSDT" => build(&[
             (125, dec!(0), dec!(50000), dec!(0.004), dec!(0.0)),

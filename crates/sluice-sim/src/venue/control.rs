@@ -19,7 +19,7 @@ const MAX_LEVERAGE: u32 = 125;
 impl Venue {
     /// `POST /fapi/v1/order` (`test_only` = `/order/test`: validated, not
     /// recorded, answered with a NEW order view whose ids are 0/empty).
-    pub fn place_order(
+    pub(crate) fn place_order(
         &mut self,
         a: AccountId,
         o: NewOrder,
@@ -66,7 +66,7 @@ impl Venue {
 
     /// `DELETE /fapi/v1/order`: `-1121` unknown symbol, `-1102` neither id
     /// given, `-2011` unknown or no longer open.
-    pub fn cancel_order(
+    pub(crate) fn cancel_order(
         &mut self,
         a: AccountId,
         symbol: &str,
@@ -89,7 +89,7 @@ impl Venue {
     }
 
     /// `DELETE /fapi/v1/allOpenOrders`: cancels every open order of `a` on `symbol`.
-    pub fn cancel_all(
+    pub(crate) fn cancel_all(
         &mut self,
         a: AccountId,
         symbol: &str,
@@ -114,7 +114,7 @@ impl Venue {
     /// `POST /fapi/v1/leverage`: `-4028` outside 1..=125 or above the symbol's
     /// top bracket, `-2027` when the open position exceeds the new cap.
     /// Queues ACCOUNT_CONFIG_UPDATE `ac`.
-    pub fn set_leverage(
+    pub(crate) fn set_leverage(
         &mut self,
         a: AccountId,
         symbol: &str,
@@ -160,7 +160,7 @@ impl Venue {
 
     /// `POST /fapi/v1/positionSide/dual`: `-4059` no change, `-4067` open
     /// orders, `-4068` open positions.
-    pub fn set_dual_side(&mut self, a: AccountId, hedge: bool) -> Result<(), Reject> {
+    pub(crate) fn set_dual_side(&mut self, a: AccountId, hedge: bool) -> Result<(), Reject> {
         let account = self.acct(a).ok_or_else(Reject::rejected_key)?;
         if account.hedge == hedge {
             return Err(Reject::no_need_to_change_position_side());
@@ -184,7 +184,12 @@ impl Venue {
     /// `POST /fapi/v1/multiAssetsMargin`. Queues ACCOUNT_CONFIG_UPDATE `ai`.
     // NOTE: Binance's -4167…-4172 switching rules are not modelled; the
     // simulator only tracks the flag (single-asset USDT margin either way).
-    pub fn set_multi_assets(&mut self, a: AccountId, on: bool, now_ms: i64) -> Result<(), Reject> {
+    pub(crate) fn set_multi_assets(
+        &mut self,
+        a: AccountId,
+        on: bool,
+        now_ms: i64,
+    ) -> Result<(), Reject> {
         let account = self
             .accounts
             .get_mut(a as usize)

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::types::{ExecType, OrderStatus, OrderType, PositionSide, Side, TimeInForce};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub enum UserEvent {
+pub(crate) enum UserEvent {
     TradeLite(TradeLite),
     OrderTradeUpdate(Box<OrderTradeUpdate>),
     AccountUpdate(AccountUpdate),
@@ -20,7 +20,7 @@ pub enum UserEvent {
 
 /// `TRADE_LITE`: one per taker or maker execution.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TradeLite {
+pub(crate) struct TradeLite {
     pub event_time: i64,         // E
     pub transaction_time: i64,   // T
     pub symbol: String,          // s
@@ -39,7 +39,7 @@ pub struct TradeLite {
 
 /// `ORDER_TRADE_UPDATE`: every field of §5.3 for LIMIT/MARKET orders.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct OrderTradeUpdate {
+pub(crate) struct OrderTradeUpdate {
     pub event_time: i64,             // E
     pub transaction_time: i64,       // T
     pub symbol: String,              // o.s
@@ -83,7 +83,7 @@ pub struct OrderTradeUpdate {
 
 /// One `B[]` row of ACCOUNT_UPDATE.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct BalanceUpdate {
+pub(crate) struct BalanceUpdate {
     pub asset: String,                 // a
     pub wallet_balance: Decimal,       // wb
     pub cross_wallet_balance: Decimal, // cw
@@ -92,7 +92,7 @@ pub struct BalanceUpdate {
 
 /// One `P[]` row of ACCOUNT_UPDATE.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PositionUpdate {
+pub(crate) struct PositionUpdate {
     pub symbol: String,                // s
     pub position_amt: Decimal,         // pa
     pub entry_price: Decimal,          // ep
@@ -109,7 +109,7 @@ pub struct PositionUpdate {
 
 /// `ACCOUNT_UPDATE` (`a.m` = reason, e.g. "ORDER").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AccountUpdate {
+pub(crate) struct AccountUpdate {
     pub event_time: i64,
     pub transaction_time: i64,
     pub reason: &'static str,
@@ -119,7 +119,7 @@ pub struct AccountUpdate {
 
 /// `ACCOUNT_CONFIG_UPDATE`: either `ac` (leverage) or `ai` (multi-assets).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AccountConfigUpdate {
+pub(crate) struct AccountConfigUpdate {
     pub event_time: i64,
     pub transaction_time: i64,
     /// `ac: {"s": symbol, "l": leverage}`.

@@ -27,7 +27,12 @@ const MAX_WALK_STEPS: i64 = 10_000;
 impl Venue {
     /// Sets a symbol's mark (scripted price) and fills resting orders the
     /// moved book now crosses. `-1121` unknown symbol, `-4001` price ≤ 0.
-    pub fn set_mark(&mut self, symbol: &str, price: Decimal, now_ms: i64) -> Result<(), Reject> {
+    pub(crate) fn set_mark(
+        &mut self,
+        symbol: &str,
+        price: Decimal,
+        now_ms: i64,
+    ) -> Result<(), Reject> {
         let i = self.spec_index(symbol)?;
         if price <= Decimal::ZERO {
             return Err(Reject::price_not_positive());
@@ -45,7 +50,7 @@ impl Venue {
 
     /// Advances time: refills books, walks marks (if enabled), fills resting
     /// orders the book crosses, expires GTD orders.
-    pub fn tick(&mut self, now_ms: i64) {
+    pub(crate) fn tick(&mut self, now_ms: i64) {
         self.now_ms = self.now_ms.max(now_ms);
         for i in 0..self.symbols.len() {
             self.markets[i].refill(&self.symbols[i], now_ms);
@@ -120,7 +125,7 @@ impl Venue {
     }
 
     /// `GET /fapi/v1/premiumIndex` for one symbol.
-    pub fn mark(&self, symbol: &str) -> Option<MarkView> {
+    pub(crate) fn mark(&self, symbol: &str) -> Option<MarkView> {
         let &i = self.symbol_index.get(symbol)?;
         let (spec, market) = (&self.symbols[i], &self.markets[i]);
         let now = self.now_ms.max(market.mark_time);
@@ -138,7 +143,7 @@ impl Venue {
     }
 
     /// Every symbol's mark, in symbol order.
-    pub fn marks(&self) -> Vec<MarkView> {
+    pub(crate) fn marks(&self) -> Vec<MarkView> {
         self.symbols
             .iter()
             .filter_map(|s| self.mark(&s.name))
@@ -147,7 +152,7 @@ impl Venue {
 
     /// `GET /fapi/v1/ticker/bookTicker` for one symbol (None if unknown or the
     /// book is fully consumed on a side).
-    pub fn book_ticker(&self, symbol: &str) -> Option<BookTickerView> {
+    pub(crate) fn book_ticker(&self, symbol: &str) -> Option<BookTickerView> {
         let &i = self.symbol_index.get(symbol)?;
         let (spec, market) = (&self.symbols[i], &self.markets[i]);
         let (bid_price, bid_qty) = market.best(spec, Side::Sell)?;
@@ -165,7 +170,7 @@ impl Venue {
     }
 
     /// `GET /fapi/v1/depth`: at most `limit` levels a side, best first.
-    pub fn depth(&self, symbol: &str, limit: usize) -> Option<DepthView> {
+    pub(crate) fn depth(&self, symbol: &str, limit: usize) -> Option<DepthView> {
         let &i = self.symbol_index.get(symbol)?;
         let (spec, market) = (&self.symbols[i], &self.markets[i]);
         let bids = market.level_iter(spec, Side::Sell).take(limit).collect();
@@ -183,7 +188,7 @@ impl Venue {
     }
 
     /// Whole-venue state for `GET /sim/state` (keys listed, secrets never).
-    pub fn snapshot(&self) -> VenueSnapshot {
+    pub(crate) fn snapshot(&self) -> VenueSnapshot {
         let accounts = (0..self.accounts.len() as u32)
             .filter_map(|a| {
                 let view = self.account(a)?;
@@ -204,7 +209,6 @@ impl Venue {
                         .count(),
                     total_realized_pnl: account.realized_total,
                     total_commission: account.commission_total,
-                    total_transfers: account.transfers_total,
                 })
             })
             .collect();

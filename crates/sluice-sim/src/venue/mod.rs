@@ -38,7 +38,6 @@
 //!   in `depth`/`book_ticker`; there is no cross-account matching.
 
 mod account;
-mod admin_ops;
 mod book;
 mod brackets;
 mod control;
@@ -66,18 +65,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-pub use events::{
-    AccountConfigUpdate, AccountUpdate, BalanceUpdate, OrderTradeUpdate, PositionUpdate, TradeLite,
-    UserEvent,
+pub(crate) use events::{
+    AccountConfigUpdate, AccountUpdate, OrderTradeUpdate, TradeLite, UserEvent,
 };
-pub use order::{NewOrder, OrderView};
-pub use permissions::Permissions;
-pub use reject::Reject;
-pub use spec::{AccountSpec, Bracket, PositionSpec, SymbolSpec};
-pub use types::{ExecType, OrderStatus, OrderType, PositionSide, Side, TimeInForce};
-pub use views::{
-    AccountSnapshot, AccountView, AssetView, BookTickerView, DepthView, LeverageView, MarkView,
-    PositionView, TradeView, VenueSnapshot,
+pub(crate) use order::{NewOrder, OrderView};
+pub(crate) use permissions::Permissions;
+pub(crate) use reject::Reject;
+pub(crate) use spec::{AccountSpec, Bracket, PositionSpec, SymbolSpec};
+pub(crate) use views::{
+    AccountView, AssetView, BookTickerView, DepthView, LeverageView, MarkView, PositionView,
+    TradeView,
 };
 
 use account::Account;
@@ -85,7 +82,7 @@ use book::Market;
 use order::Order;
 
 /// Index of an account inside the venue.
-pub type AccountId = u32;
+pub(crate) type AccountId = u32;
 
 /// One recorded fill (the source of `userTrades`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,7 +92,7 @@ pub(crate) struct Trade {
 }
 
 /// The whole simulated exchange.
-pub struct Venue {
+pub(crate) struct Venue {
     rng: ChaCha8Rng,
     symbols: Vec<SymbolSpec>,
     markets: Vec<Market>,
@@ -130,7 +127,7 @@ impl std::fmt::Debug for Venue {
 impl Venue {
     /// A venue with `symbols` and `accounts` (account ids are their indexes).
     /// Starting positions of unknown symbols are skipped.
-    pub fn new(
+    pub(crate) fn new(
         seed: u64,
         symbols: Vec<SymbolSpec>,
         accounts: Vec<AccountSpec>,
@@ -164,7 +161,7 @@ impl Venue {
     }
 
     /// Adds an account; returns its id.
-    pub fn add_account(&mut self, spec: AccountSpec, now_ms: i64) -> AccountId {
+    pub(crate) fn add_account(&mut self, spec: AccountSpec, now_ms: i64) -> AccountId {
         let id = self.accounts.len() as AccountId;
         let account = Account::from_spec(&spec, &self.symbol_index, now_ms);
         self.accounts.push(account);
@@ -173,14 +170,14 @@ impl Venue {
     }
 
     /// The account and secret behind an API key.
-    pub fn account_by_key(&self, api_key: &str) -> Option<(AccountId, &str)> {
+    pub(crate) fn account_by_key(&self, api_key: &str) -> Option<(AccountId, &str)> {
         self.keys
             .get(api_key)
             .map(|(id, secret)| (*id, secret.as_str()))
     }
 
     /// Deletes an API key (seed 000: key deleted mid-incident). True if it existed.
-    pub fn revoke_key(&mut self, api_key: &str) -> bool {
+    pub(crate) fn revoke_key(&mut self, api_key: &str) -> bool {
         match self.keys.remove(api_key) {
             Some((account, _)) => {
                 self.revoked_keys.insert(api_key.to_owned(), account);
@@ -192,7 +189,7 @@ impl Venue {
 
     /// Replaces `old_key` (live or deleted) with a new key pair on the same account, as
     /// a trader does after deleting a key. False if `old_key` was never known.
-    pub fn rotate_key(&mut self, old_key: &str, new_key: &str, new_secret: &str) -> bool {
+    pub(crate) fn rotate_key(&mut self, old_key: &str, new_key: &str, new_secret: &str) -> bool {
         let account = match self.keys.remove(old_key) {
             Some((account, _)) => account,
             None => match self.revoked_keys.get(old_key) {
@@ -205,7 +202,7 @@ impl Venue {
     }
 
     /// Adds (or replaces) an API key for an existing account. False if no such account.
-    pub fn add_key(&mut self, account: AccountId, api_key: &str, api_secret: &str) -> bool {
+    pub(crate) fn add_key(&mut self, account: AccountId, api_key: &str, api_secret: &str) -> bool {
         if account as usize >= self.accounts.len() {
             return false;
         }
@@ -214,21 +211,16 @@ impl Venue {
         true
     }
 
-    pub fn symbols(&self) -> &[SymbolSpec] {
+    pub(crate) fn symbols(&self) -> &[SymbolSpec] {
         &self.symbols
     }
 
-    pub fn symbol(&self, name: &str) -> Option<&SymbolSpec> {
+    pub(crate) fn symbol(&self, name: &str) -> Option<&SymbolSpec> {
         self.symbol_index.get(name).map(|&i| &self.symbols[i])
     }
 
-    /// Number of accounts (ids are `0..account_count()`).
-    pub fn account_count(&self) -> usize {
-        self.accounts.len()
-    }
-
     /// Hands out every queued user event, oldest first.
-    pub fn drain_events(&mut self) -> Vec<(AccountId, UserEvent)> {
+    pub(crate) fn drain_events(&mut self) -> Vec<(AccountId, UserEvent)> {
         std::mem::take(&mut self.events)
     }
 
@@ -276,7 +268,7 @@ impl Venue {
 
     /// `GET /fapi/v1/order`: `-1121` unknown symbol, `-1102` neither id given,
     /// `-2013` not found.
-    pub fn order(
+    pub(crate) fn order(
         &self,
         account: AccountId,
         symbol: &str,
@@ -293,7 +285,7 @@ impl Venue {
     }
 
     /// Open orders of the account, optionally on one symbol, oldest first.
-    pub fn open_orders(&self, account: AccountId, symbol: Option<&str>) -> Vec<OrderView> {
+    pub(crate) fn open_orders(&self, account: AccountId, symbol: Option<&str>) -> Vec<OrderView> {
         self.open_order_records()
             .filter(|o| o.account == account && o.status.is_open())
             .filter(|o| symbol.is_none_or(|s| o.symbol == s))
@@ -304,7 +296,7 @@ impl Venue {
     /// `GET /fapi/v1/allOrders`: orders with id ≥ `from_order_id`, inside the
     /// time window, at most `limit`: the first ones after a given id or start
     /// time, else the most recent ones; oldest first.
-    pub fn all_orders(
+    pub(crate) fn all_orders(
         &self,
         account: AccountId,
         symbol: &str,
@@ -327,7 +319,7 @@ impl Venue {
     /// `GET /fapi/v1/userTrades`: fills with id ≥ `from_id`, inside the window,
     /// at most `limit`: the first ones after a given id or start time, else the
     /// most recent ones; oldest first.
-    pub fn user_trades(
+    pub(crate) fn user_trades(
         &self,
         account: AccountId,
         symbol: &str,

@@ -14,7 +14,7 @@ use super::AccountId;
 /// a bad value with Binance's own code; `*_raw` carry the text as sent so the
 /// venue can apply `-1111` (too many decimals) exactly.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NewOrder {
+pub(crate) struct NewOrder {
     pub symbol: String,
     pub side: String,
     pub position_side: Option<String>,
@@ -61,11 +61,11 @@ pub(crate) struct Order {
 }
 
 impl Order {
-    pub fn remaining(&self) -> Decimal {
+    pub(super) fn remaining(&self) -> Decimal {
         self.orig_qty - self.executed_qty
     }
 
-    pub fn avg_price(&self) -> Decimal {
+    pub(super) fn avg_price(&self) -> Decimal {
         if self.executed_qty.is_zero() {
             Decimal::ZERO
         } else {
@@ -73,7 +73,7 @@ impl Order {
         }
     }
 
-    pub fn view(&self, price_precision: u32, quantity_precision: u32) -> OrderView {
+    pub(super) fn view(&self, price_precision: u32, quantity_precision: u32) -> OrderView {
         OrderView {
             order_id: self.order_id,
             symbol: self.symbol.clone(),
@@ -108,7 +108,7 @@ impl Order {
 /// An order as the REST/WS-API renderer needs it (Binance key order is the
 /// renderer's job; this carries every value plus the symbol's precisions).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct OrderView {
+pub(crate) struct OrderView {
     pub order_id: i64,
     pub symbol: String,
     pub status: OrderStatus,

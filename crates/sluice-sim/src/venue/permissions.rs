@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::{AccountId, Venue};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Permissions {
+pub(crate) struct Permissions {
     /// `canTrade` in the account endpoints.
     pub can_trade: bool,
     /// The `ACCOUNT` indicator of apiTradingStatus is locked.
@@ -48,12 +48,16 @@ impl Default for Permissions {
 
 impl Venue {
     /// The account's permissions (`None` for an unknown id).
-    pub fn permissions(&self, a: AccountId) -> Option<&Permissions> {
+    pub(crate) fn permissions(&self, a: AccountId) -> Option<&Permissions> {
         self.acct(a).map(|acc| &acc.permissions)
     }
 
     /// Edits the account's permissions; false for an unknown id.
-    pub fn set_permissions(&mut self, a: AccountId, edit: impl FnOnce(&mut Permissions)) -> bool {
+    pub(crate) fn set_permissions(
+        &mut self,
+        a: AccountId,
+        edit: impl FnOnce(&mut Permissions),
+    ) -> bool {
         match self.accounts.get_mut(a as usize) {
             Some(acc) => {
                 edit(&mut acc.permissions);

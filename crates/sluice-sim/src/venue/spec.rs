@@ -13,7 +13,7 @@ use super::brackets::mainnet_brackets;
 
 /// One leverage bracket (`GET /fapi/v1/leverageBracket`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Bracket {
+pub(crate) struct Bracket {
     pub bracket: u32,
     pub initial_leverage: u32,
     pub notional_floor: Decimal,
@@ -24,7 +24,7 @@ pub struct Bracket {
 
 /// A tradable symbol: its exchangeInfo filters plus the simulator's market model.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SymbolSpec {
+pub(crate) struct SymbolSpec {
     pub name: String,
     pub pair: String,
     pub contract_type: String,
@@ -106,7 +106,7 @@ struct Row {
 impl SymbolSpec {
     /// BTC, ETH, SOL, DOGE, XRP with the mainnet filters captured 2024-03-28
     /// (reference §7). Marks and book depth are the simulator's own choices.
-    pub fn mainnet_defaults() -> Vec<SymbolSpec> {
+    pub(crate) fn mainnet_defaults() -> Vec<SymbolSpec> {
         mainnet_rows()
             .into_iter()
             .map(SymbolSpec::from_row)
@@ -253,7 +253,7 @@ fn mainnet_rows() -> Vec<Row> {
 /// A starting position. `amount` is signed for BOTH (negative = short); for
 /// LONG/SHORT legs give the size as Binance shows it (SHORT legs negative).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PositionSpec {
+pub(crate) struct PositionSpec {
     pub symbol: String,
     pub position_side: String,
     pub amount: Decimal,
@@ -262,7 +262,7 @@ pub struct PositionSpec {
 
 /// An account and its first API key. `Debug` never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
-pub struct AccountSpec {
+pub(crate) struct AccountSpec {
     pub api_key: String,
     pub api_secret: String,
     pub usdt: Decimal,
@@ -294,7 +294,7 @@ impl std::fmt::Debug for AccountSpec {
 
 impl AccountSpec {
     /// A one-way account with `usdt`, default leverage 20 and no positions.
-    pub fn new(api_key: &str, api_secret: &str, usdt: Decimal) -> AccountSpec {
+    pub(crate) fn new(api_key: &str, api_secret: &str, usdt: Decimal) -> AccountSpec {
         AccountSpec {
             api_key: api_key.to_owned(),
             api_secret: api_secret.to_owned(),

@@ -12,11 +12,11 @@ use super::reject::Reject;
 macro_rules! wire_enum {
     ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
+        pub(crate) enum $name { $($variant),+ }
 
         impl $name {
             /// The exact wire spelling.
-            pub fn as_str(self) -> &'static str {
+            pub(crate) fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
             #[allow(dead_code)] // not every enum is read from the wire
@@ -69,17 +69,11 @@ const CONDITIONAL_TYPES: [&str; 5] = [
 ];
 
 impl Side {
-    pub fn parse(s: &str) -> Result<Side, Reject> {
+    pub(crate) fn parse(s: &str) -> Result<Side, Reject> {
         Side::from_wire(s).ok_or_else(Reject::invalid_side)
     }
-    pub fn opposite(self) -> Side {
-        match self {
-            Side::Buy => Side::Sell,
-            Side::Sell => Side::Buy,
-        }
-    }
     /// +1 for BUY, −1 for SELL: the sign a fill adds to a signed position.
-    pub fn sign(self) -> rust_decimal::Decimal {
+    pub(crate) fn sign(self) -> rust_decimal::Decimal {
         match self {
             Side::Buy => rust_decimal::Decimal::ONE,
             Side::Sell => rust_decimal::Decimal::NEGATIVE_ONE,
@@ -88,14 +82,14 @@ impl Side {
 }
 
 impl PositionSide {
-    pub fn parse(s: &str) -> Result<PositionSide, Reject> {
+    pub(crate) fn parse(s: &str) -> Result<PositionSide, Reject> {
         PositionSide::from_wire(s).ok_or_else(Reject::invalid_position_side)
     }
 }
 
 impl OrderType {
     /// LIMIT/MARKET; conditional types get `-4120`, anything else `-1116`.
-    pub fn parse(s: &str) -> Result<OrderType, Reject> {
+    pub(crate) fn parse(s: &str) -> Result<OrderType, Reject> {
         if CONDITIONAL_TYPES.contains(&s) {
             return Err(Reject::conditional_moved_to_algo());
         }
@@ -104,14 +98,14 @@ impl OrderType {
 }
 
 impl TimeInForce {
-    pub fn parse(s: &str) -> Result<TimeInForce, Reject> {
+    pub(crate) fn parse(s: &str) -> Result<TimeInForce, Reject> {
         TimeInForce::from_wire(s).ok_or_else(Reject::invalid_tif)
     }
 }
 
 impl OrderStatus {
     /// NEW and PARTIALLY_FILLED orders are open (rest on the book).
-    pub fn is_open(self) -> bool {
+    pub(crate) fn is_open(self) -> bool {
         matches!(self, OrderStatus::New | OrderStatus::PartiallyFilled)
     }
 }

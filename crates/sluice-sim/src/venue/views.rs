@@ -12,7 +12,7 @@ use super::AccountId;
 
 /// One fill as `GET /fapi/v1/userTrades` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TradeView {
+pub(crate) struct TradeView {
     pub id: i64,
     pub symbol: String,
     pub order_id: i64,
@@ -35,7 +35,7 @@ pub struct TradeView {
 /// One position row (one-way: BOTH; hedge: LONG and SHORT), for v2/v3 account
 /// and positionRisk.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PositionView {
+pub(crate) struct PositionView {
     pub symbol: String,
     pub position_side: PositionSide,
     /// Signed: negative for a short.
@@ -66,7 +66,7 @@ pub struct PositionView {
 
 /// The USDT asset row of the account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AssetView {
+pub(crate) struct AssetView {
     pub asset: String,
     pub wallet_balance: Decimal,
     pub unrealized_profit: Decimal,
@@ -85,7 +85,7 @@ pub struct AssetView {
 /// Everything `GET /fapi/v2|v3/account`, `/balance`, `/positionRisk` and
 /// `/accountConfig` need.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AccountView {
+pub(crate) struct AccountView {
     pub account: AccountId,
     pub fee_tier: u32,
     pub can_trade: bool,
@@ -112,7 +112,7 @@ pub struct AccountView {
 
 /// `POST /fapi/v1/leverage` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LeverageView {
+pub(crate) struct LeverageView {
     pub symbol: String,
     pub leverage: u32,
     pub max_notional_value: Decimal,
@@ -120,7 +120,7 @@ pub struct LeverageView {
 
 /// `GET /fapi/v1/premiumIndex` row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct MarkView {
+pub(crate) struct MarkView {
     pub symbol: String,
     pub mark_price: Decimal,
     pub index_price: Decimal,
@@ -134,7 +134,7 @@ pub struct MarkView {
 
 /// `GET /fapi/v1/ticker/bookTicker` row (best levels with remaining depth).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct BookTickerView {
+pub(crate) struct BookTickerView {
     pub symbol: String,
     pub bid_price: Decimal,
     pub bid_qty: Decimal,
@@ -147,7 +147,7 @@ pub struct BookTickerView {
 
 /// `GET /fapi/v1/depth`: best first on both sides.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct DepthView {
+pub(crate) struct DepthView {
     pub symbol: String,
     pub last_update_id: i64,
     pub event_time: i64,
@@ -160,19 +160,17 @@ pub struct DepthView {
 
 /// One account in the snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AccountSnapshot {
+pub(crate) struct AccountSnapshot {
     pub api_keys: Vec<String>,
     pub view: AccountView,
     pub open_orders: usize,
     pub total_realized_pnl: Decimal,
     pub total_commission: Decimal,
-    /// Deposits minus withdrawals/adjustments since the start.
-    pub total_transfers: Decimal,
 }
 
 /// Whole-venue state for `GET /sim/state` (no secrets).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct VenueSnapshot {
+pub(crate) struct VenueSnapshot {
     pub now_ms: i64,
     pub marks: Vec<MarkView>,
     pub accounts: Vec<AccountSnapshot>,

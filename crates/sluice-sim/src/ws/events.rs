@@ -3,14 +3,14 @@
 
 use rust_decimal::Decimal;
 
-use crate::sim::json::{array, fmt_dec, JsonObj};
-use crate::sim::server::render::MONEY_DP;
-use crate::sim::venue::{
+use crate::json::{array, fmt_dec, JsonObj};
+use crate::server::render::MONEY_DP;
+use crate::venue::{
     AccountConfigUpdate, AccountUpdate, BookTickerView, MarkView, OrderTradeUpdate, TradeLite,
     UserEvent,
 };
 
-pub fn user_event(e: &UserEvent) -> String {
+pub(crate) fn user_event(e: &UserEvent) -> String {
     match e {
         UserEvent::TradeLite(t) => trade_lite(t),
         UserEvent::OrderTradeUpdate(o) => order_trade_update(o),
@@ -20,7 +20,7 @@ pub fn user_event(e: &UserEvent) -> String {
 }
 
 /// The wire name (`e`) of a user event.
-pub fn kind(e: &UserEvent) -> &'static str {
+pub(crate) fn kind(e: &UserEvent) -> &'static str {
     match e {
         UserEvent::TradeLite(_) => "TRADE_LITE",
         UserEvent::OrderTradeUpdate(_) => "ORDER_TRADE_UPDATE",
@@ -29,7 +29,7 @@ pub fn kind(e: &UserEvent) -> &'static str {
     }
 }
 
-pub fn trade_lite(t: &TradeLite) -> String {
+pub(crate) fn trade_lite(t: &TradeLite) -> String {
     let (pp, qp) = (t.price_precision, t.quantity_precision);
     let mut j = JsonObj::new();
     j.str("e", "TRADE_LITE")
@@ -57,7 +57,7 @@ fn money(v: Decimal) -> String {
     }
 }
 
-pub fn order_trade_update(o: &OrderTradeUpdate) -> String {
+pub(crate) fn order_trade_update(o: &OrderTradeUpdate) -> String {
     let (pp, qp) = (o.price_precision, o.quantity_precision);
     let mut inner = JsonObj::new();
     inner
@@ -104,7 +104,7 @@ pub fn order_trade_update(o: &OrderTradeUpdate) -> String {
     j.finish()
 }
 
-pub fn account_update(a: &AccountUpdate) -> String {
+pub(crate) fn account_update(a: &AccountUpdate) -> String {
     let balances = a.balances.iter().map(|b| {
         let mut j = JsonObj::new();
         j.str("a", &b.asset)
@@ -140,7 +140,7 @@ pub fn account_update(a: &AccountUpdate) -> String {
     j.finish()
 }
 
-pub fn account_config_update(c: &AccountConfigUpdate) -> String {
+pub(crate) fn account_config_update(c: &AccountConfigUpdate) -> String {
     let mut j = JsonObj::new();
     j.str("e", "ACCOUNT_CONFIG_UPDATE")
         .int("E", c.event_time)
@@ -158,7 +158,7 @@ pub fn account_config_update(c: &AccountConfigUpdate) -> String {
     j.finish()
 }
 
-pub fn listen_key_expired(key: &str, now_ms: i64) -> String {
+pub(crate) fn listen_key_expired(key: &str, now_ms: i64) -> String {
     let mut j = JsonObj::new();
     j.str("e", "listenKeyExpired")
         .int("E", now_ms)
@@ -166,7 +166,7 @@ pub fn listen_key_expired(key: &str, now_ms: i64) -> String {
     j.finish()
 }
 
-pub fn mark_price_update(m: &MarkView, now_ms: i64) -> String {
+pub(crate) fn mark_price_update(m: &MarkView, now_ms: i64) -> String {
     let mut j = JsonObj::new();
     j.str("e", "markPriceUpdate")
         .int("E", now_ms)
@@ -179,7 +179,7 @@ pub fn mark_price_update(m: &MarkView, now_ms: i64) -> String {
     j.finish()
 }
 
-pub fn book_ticker_update(b: &BookTickerView, update_id: i64, now_ms: i64) -> String {
+pub(crate) fn book_ticker_update(b: &BookTickerView, update_id: i64, now_ms: i64) -> String {
     let mut j = JsonObj::new();
     j.str("e", "bookTicker")
         .int("u", update_id)
@@ -194,7 +194,7 @@ pub fn book_ticker_update(b: &BookTickerView, update_id: i64, now_ms: i64) -> St
 }
 
 /// The combined-stream wrapper `{"stream": name, "data": payload}`.
-pub fn combined(stream: &str, data: &str) -> String {
+pub(crate) fn combined(stream: &str, data: &str) -> String {
     let mut j = JsonObj::new();
     j.str("stream", stream).raw("data", data);
     j.finish()

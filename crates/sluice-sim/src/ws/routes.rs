@@ -19,9 +19,9 @@ use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::sim::error::ApiError;
-use crate::sim::server::state::{lock, SimState};
-use crate::sim::ws::socket::{serve, Feed, Framing, Subscriptions, UserSub};
+use crate::error::ApiError;
+use crate::server::state::{lock, SimState};
+use crate::ws::socket::{serve, Feed, Framing, Subscriptions, UserSub};
 
 type Q = Query<HashMap<String, String>>;
 
@@ -73,7 +73,7 @@ fn upgrade(
 }
 
 /// `/private/ws/<listenKey>`: retired form; a silent socket (see the module doc).
-pub async fn private_ws_path(
+pub(crate) async fn private_ws_path(
     State(s): State<Arc<SimState>>,
     Path(_key): Path<String>,
     ws: WebSocketUpgrade,
@@ -82,7 +82,7 @@ pub async fn private_ws_path(
     upgrade(ws, s, Ok(Feed::default()), Framing::Raw)
 }
 
-pub async fn private_ws_query(
+pub(crate) async fn private_ws_query(
     State(s): State<Arc<SimState>>,
     Query(q): Q,
     ws: WebSocketUpgrade,
@@ -93,7 +93,7 @@ pub async fn private_ws_query(
 }
 
 /// `/private/stream[?listenKey=k&events=…]`: combined framing; may start empty.
-pub async fn private_stream(
+pub(crate) async fn private_stream(
     State(s): State<Arc<SimState>>,
     Query(q): Q,
     ws: WebSocketUpgrade,
@@ -108,7 +108,7 @@ pub async fn private_stream(
     upgrade(ws, s, feed, Framing::Combined)
 }
 
-pub async fn market_ws(
+pub(crate) async fn market_ws(
     State(s): State<Arc<SimState>>,
     Path(list): Path<String>,
     ws: WebSocketUpgrade,
@@ -120,7 +120,7 @@ pub async fn market_ws(
     upgrade(ws, s, Ok(feed), Framing::Raw)
 }
 
-pub async fn market_stream(
+pub(crate) async fn market_stream(
     State(s): State<Arc<SimState>>,
     Query(q): Q,
     ws: WebSocketUpgrade,
@@ -136,7 +136,7 @@ pub async fn market_stream(
 /// Legacy unrouted `/ws/<x>`: a list of market streams. Since 2026-04-23 such
 /// connections carry public data only (docs/binance-fapi.md §0), so a listenKey here gets
 /// a silent socket, like the retired `/private/ws/<listenKey>`.
-pub async fn legacy_ws(
+pub(crate) async fn legacy_ws(
     State(s): State<Arc<SimState>>,
     Path(path): Path<String>,
     ws: WebSocketUpgrade,

@@ -13,18 +13,18 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{sleep_until, Instant};
 
-use crate::sim::json::JsonObj;
-use crate::sim::server::state::{lock, Control, MarketMsg, SimState, UserMsg};
-use crate::sim::venue::AccountId;
-use crate::sim::ws::events;
+use crate::json::JsonObj;
+use crate::server::state::{lock, Control, MarketMsg, SimState, UserMsg};
+use crate::venue::AccountId;
+use crate::ws::events;
 
 /// Scenario-time periods (reference §5.1).
-pub const PING_EVERY: Duration = Duration::from_secs(3 * 60);
-pub const SOCKET_CAP: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const PING_EVERY: Duration = Duration::from_secs(3 * 60);
+pub(crate) const SOCKET_CAP: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// One listenKey a socket forwards.
 #[derive(Debug, Clone)]
-pub struct UserSub {
+pub(crate) struct UserSub {
     pub account: AccountId,
     pub listen_key: String,
     /// `events=` filter of the query form; `None` = everything.
@@ -34,7 +34,7 @@ pub struct UserSub {
 /// What a socket forwards. `single_key` sockets (`/private/ws/<key>`) close when their key
 /// expires or is invalidated; combined sockets just drop the key.
 #[derive(Debug, Clone, Default)]
-pub struct Feed {
+pub(crate) struct Feed {
     pub users: Vec<UserSub>,
     /// Lower-case market stream names.
     pub streams: Vec<String>,
@@ -43,21 +43,21 @@ pub struct Feed {
 
 /// How payloads are framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
+pub(crate) enum Framing {
     Raw,
     Combined,
 }
 
 /// The channels a socket listens to, subscribed BEFORE the 101 answer leaves so that no
 /// event sent after the client saw the handshake can be missed.
-pub struct Subscriptions {
+pub(crate) struct Subscriptions {
     user: broadcast::Receiver<UserMsg>,
     market: broadcast::Receiver<MarketMsg>,
     control: broadcast::Receiver<Control>,
 }
 
 impl Subscriptions {
-    pub fn new(state: &SimState) -> Self {
+    pub(crate) fn new(state: &SimState) -> Self {
         Subscriptions {
             user: state.user_tx.subscribe(),
             market: state.market_tx.subscribe(),
@@ -101,7 +101,7 @@ enum Next {
     Close,
 }
 
-pub async fn serve(
+pub(crate) async fn serve(
     mut socket: WebSocket,
     state: Arc<SimState>,
     subs: Subscriptions,
@@ -238,7 +238,7 @@ async fn on_request(socket: &mut WebSocket, state: &SimState, feed: &mut Feed, t
                 .streams
                 .iter()
                 .chain(feed.users.iter().map(|u| &u.listen_key));
-            let list = crate::sim::json::array(names.map(|n| Value::String(n.clone()).to_string()));
+            let list = crate::json::array(names.map(|n| Value::String(n.clone()).to_string()));
             reply.raw("result", &list);
         }
         _ => {

@@ -1,7 +1,8 @@
 //! User events in Binance's order with the fields the renderer needs.
 
 use super::*;
-use crate::sim::venue::{ExecType, OrderStatus, UserEvent};
+use crate::venue::types::{ExecType, OrderStatus};
+use crate::venue::UserEvent;
 
 fn kinds(events: &[(AccountId, UserEvent)]) -> Vec<String> {
     events

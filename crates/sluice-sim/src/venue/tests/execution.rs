@@ -4,7 +4,8 @@
 use rust_decimal::Decimal;
 
 use super::*;
-use crate::sim::venue::{OrderStatus, TradeView};
+use crate::venue::types::OrderStatus;
+use crate::venue::TradeView;
 
 fn trades(v: &Venue, symbol: &str) -> Vec<TradeView> {
     v.user_trades(ACC, symbol, None, None, None, 1000)

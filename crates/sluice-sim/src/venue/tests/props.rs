@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::sim::venue::book::floor_to;
+use crate::venue::book::floor_to;
 
 const SYMBOL: &str = "SOLUSDT";
 const INITIAL: &str = "1000000";

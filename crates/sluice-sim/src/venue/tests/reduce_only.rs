@@ -3,7 +3,7 @@
 //! knocked out when the position goes away.
 
 use super::*;
-use crate::sim::venue::OrderStatus;
+use crate::venue::types::OrderStatus;
 
 const RO_REJECTED: &str = "ReduceOnly Order is rejected.";
 const RO_MARGIN: &str =

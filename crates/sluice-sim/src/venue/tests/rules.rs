@@ -1,7 +1,7 @@
 //! Every placement rule provoked with Binance's exact code and message.
 
 use super::*;
-use crate::sim::venue::NewOrder;
+use crate::venue::NewOrder;
 
 #[test]
 fn an_unknown_symbol_is_rejected_with_1121() {
@@ -174,7 +174,7 @@ fn the_hidden_market_cap_rejects_what_exchange_info_allows() {
         s.hidden_market_max_qty = Some(d("400"));
     });
     let mut spec = account("1000000", false);
-    spec.positions = vec![crate::sim::venue::PositionSpec {
+    spec.positions = vec![crate::venue::PositionSpec {
         symbol: "SOLUSDT".into(),
         position_side: "BOTH".into(),
         amount: d("-8486.84"),
@@ -476,7 +476,7 @@ fn the_test_endpoint_validates_without_recording() {
 #[test]
 fn a_plain_close_needs_no_margin_even_when_the_account_is_underwater() {
     let mut spec = account("10", false);
-    spec.positions = vec![crate::sim::venue::PositionSpec {
+    spec.positions = vec![crate::venue::PositionSpec {
         symbol: "BTCUSDT".into(),
         position_side: "BOTH".into(),
         amount: d("2"),

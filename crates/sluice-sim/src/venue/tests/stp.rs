@@ -2,7 +2,8 @@
 //! mark 65000, best ask 65000.10, best bid 64999.90, so a SELL at 65000 rests in between).
 
 use super::*;
-use crate::sim::venue::{OrderStatus, UserEvent};
+use crate::venue::types::OrderStatus;
+use crate::venue::UserEvent;
 
 /// A resting SELL 0.01 at 65000 (GTC), then a MARKET BUY 0.05 with `stp` (None: not sent).
 fn taker_meets_own_maker(stp: Option<&str>) -> (Venue, OrderView, OrderView) {
