@@ -7,9 +7,6 @@
 //! talk to it over HTTP/WebSocket through its [`SimHandle`] (or, for the pipeline benchmark,
 //! send one [`RawRequest`] through [`SimHandle::handle`]); [`run_cli`] is the command line.
 //! Everything else is `pub(crate)`.
-
-#![warn(missing_docs, unreachable_pub)]
-
 //!
 //! Inside:
 //! - `venue`: the exchange's pure state machine (symbols, orders, matching, positions).
@@ -18,6 +15,8 @@
 //! - `server`: the axum REST router and the shared state; `ws`: user and market streams;
 //!   `admin`: `/sim/*` (`admin_permissions`: account flags for preflight's failure modes).
 //! - `clock`: wall time for the exchange, scaled scenario time for every duration.
+
+#![warn(missing_docs, unreachable_pub)]
 
 mod admin;
 mod admin_permissions;
