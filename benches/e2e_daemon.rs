@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sluice::domain::{Direction, IntentKind, PositionMode, Qty, Symbol, Usdt};
 use sluice::ledger::{IntentId, Ledger, NewIntent};
-use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
-use sluice::sim::{spawn, Scenario, SimHandle};
+use sluice_sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
+use sluice_sim::{spawn, Scenario, SimHandle};
 
 const VENUE: &str = "binance-usdm";
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, every Rust test against a real Postgres and
-# the simulator over loopback, then the Python interop tests with real Binance clients.
+# The whole test suite: formatting, lints, every Rust test of the workspace (the daemon and
+# crates/sluice-sim) against a real Postgres and the simulator over loopback, then the Python
+# interop tests with real Binance clients.
 # Brings Postgres up itself when DATABASE_URL is unset (see scripts/postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +17,8 @@ cargo fmt --all -- --check
 echo "== cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== cargo test"
-cargo test --all-features
+echo "== cargo test --workspace"
+cargo test --workspace --all-features
 
 if [ -x tests/interop/run.sh ]; then
   echo "== interop tests (ccxt, official Binance SDK) against sluice sim"

@@ -3,7 +3,6 @@
 //! Commands that talk to the daemon, the ledger or the exchange find them through
 //! the same settings the daemon uses (`config/`, `SLUICE__*`, `DATABASE_URL`).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -50,7 +49,7 @@ pub enum Command {
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Run the Binance USDⓈ-M Futures simulator on one listener (REST + WebSocket).
-    Sim(SimArgs),
+    Sim(sluice_sim::SimArgs),
     /// Print the symbol rules the adapter parsed from exchangeInfo (read-only).
     ExchangeInfo(ExchangeInfoArgs),
     /// Print the account, balances and positions as the exchange reports them (read-only).
@@ -243,16 +242,6 @@ pub struct DoctorArgs {
 pub enum ConfigCommand {
     /// Print the effective settings as TOML, secrets redacted.
     Show,
-}
-
-#[derive(Debug, Args)]
-pub struct SimArgs {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:9001")]
-    pub listen: SocketAddr,
-    /// Scenario TOML (symbols, accounts, faults); the demo scenario when omitted.
-    #[arg(long)]
-    pub scenario: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

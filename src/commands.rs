@@ -112,7 +112,7 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
             // The simulator needs no settings; logs go to stderr so that the first
             // stdout line stays `listening on http://ADDR`.
             crate::telemetry::init(format_override.unwrap_or(LogFormat::Text), "info");
-            crate::sim::run_cli(args.listen, args.scenario.clone()).await?;
+            sluice_sim::run_cli(args).await?;
             Ok(Outcome::Ok)
         }
         Command::ExchangeInfo(args) => {

@@ -17,8 +17,8 @@
 //!   report, smoke); halt/resume/flatten are control-API writes ([`api`]).
 //! - [`api`]: the control API (axum, bearer token, loopback by default).
 //! - [`paper`]: paper mode: the simulator in-process with the seed-000 demo position.
-//! - [`sim`]: the Binance Futures simulator (`sluice sim`), an independent reading
-//!   of the wire protocol.
+//! - The Binance Futures simulator is its own crate, `sluice_sim` (`crates/sluice-sim`,
+//!   run as `sluice sim`), an independent reading of the wire protocol.
 //! - [`metrics`]: the Prometheus series every part records into (`GET /metrics`).
 //! - [`client`]: the CLI's HTTP client for the daemon's control API.
 //! - [`startup`]: the one place concrete types are wired: the API, the leader lock (hot
@@ -41,7 +41,6 @@ pub mod ops;
 pub mod paper;
 pub mod reconcile;
 pub mod router;
-pub mod sim;
 
 pub mod cli;
 pub mod client;

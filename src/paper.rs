@@ -12,8 +12,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 
 use crate::settings::{Secret, Settings, Venue};
-use crate::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
-use crate::sim::{Scenario, SimHandle};
+use sluice_sim::{Scenario, SimHandle, DEMO_API_KEY, DEMO_API_SECRET};
 
 /// The seed-000 position size.
 pub const DEMO_SHORT_QTY: &str = "8486.84";
@@ -49,7 +48,7 @@ pub fn demo_scenario() -> anyhow::Result<Scenario> {
 
 /// Start the simulator with the demo scenario on `listen` (port 0 picks a free port).
 pub async fn start_simulator(listen: SocketAddr) -> anyhow::Result<SimHandle> {
-    crate::sim::spawn(demo_scenario()?, listen)
+    sluice_sim::spawn(demo_scenario()?, listen)
         .await
         .context("failed to start the paper-mode simulator")
 }
@@ -116,20 +115,37 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_demo_scenario_holds_the_seed_000_short_with_a_hidden_cap() {
-        let s = demo_scenario().expect("demo scenario parses");
-        let sol = s
-            .symbols
-            .iter()
-            .find(|x| x.name == "SOLUSDT")
-            .expect("SOLUSDT");
+    #[tokio::test]
+    async fn the_demo_scenario_holds_the_seed_000_short_and_publishes_the_looser_cap() {
+        let sim = start_simulator("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("demo simulator starts");
+        let get = |path: &str| {
+            let url = format!("{}{path}", sim.base_url());
+            async move {
+                let body = reqwest::get(url).await.expect("simulator answers");
+                body.json::<serde_json::Value>().await.expect("JSON")
+            }
+        };
+        let state = get("/sim/state").await;
+        let positions = &state["accounts"][0]["positions"];
+        assert_eq!(positions.as_array().map(Vec::len), Some(1), "{positions}");
+        assert_eq!(positions[0]["symbol"], "SOLUSDT");
+        assert_eq!(positions[0]["position_amt"], format!("-{DEMO_SHORT_QTY}"));
+        let info = get("/fapi/v1/exchangeInfo").await;
+        let sol = info["symbols"]
+            .as_array()
+            .and_then(|s| s.iter().find(|x| x["symbol"] == "SOLUSDT"))
+            .expect("SOLUSDT listed");
+        let market = sol["filters"]
+            .as_array()
+            .and_then(|f| f.iter().find(|x| x["filterType"] == "MARKET_LOT_SIZE"))
+            .expect("MARKET_LOT_SIZE");
+        // exchangeInfo shows 5,000; the venue enforces 400 (the daemon tests learn it).
         assert_eq!(
-            sol.hidden_market_max_qty,
-            Some(rust_decimal_macros::dec!(400))
+            (&market["maxQty"], &market["stepSize"]),
+            (&"5000".into(), &"0.01".into())
         );
-        assert_eq!(sol.market_step, rust_decimal_macros::dec!(0.01));
-        let pos = &s.accounts[0].positions[0];
-        assert_eq!(pos.amount, rust_decimal_macros::dec!(-8486.84));
+        sim.shutdown().await;
     }
 }

@@ -24,11 +24,6 @@ impl ShutdownTrigger {
     pub fn trigger(&self) {
         let _ = self.tx.send(true);
     }
-    pub fn subscribe(&self) -> Shutdown {
-        Shutdown {
-            rx: self.tx.subscribe(),
-        }
-    }
 }
 
 impl Shutdown {
@@ -70,7 +65,7 @@ mod tests {
     #[tokio::test]
     async fn every_subscriber_sees_the_trigger() {
         let (trigger, mut a) = channel();
-        let mut b = trigger.subscribe();
+        let mut b = a.clone();
         trigger.trigger();
         a.recv().await;
         b.recv().await;

@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{Qty, Symbol};
+use super::Symbol;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriceFilter {
@@ -81,22 +81,9 @@ pub fn ceil_to_step(value: Decimal, step: Decimal) -> Decimal {
     ((value / step).ceil() * step).normalize()
 }
 
-/// Round `value` to the nearest multiple of `step` (half away from zero).
-pub fn round_to_step(value: Decimal, step: Decimal) -> Decimal {
-    if step.is_zero() {
-        return value;
-    }
-    ((value / step).round() * step).normalize()
-}
-
 /// Is `value` a whole multiple of `step` (offset by `base`, as PRICE_FILTER does)?
 pub fn is_step_multiple(value: Decimal, base: Decimal, step: Decimal) -> bool {
     step.is_zero() || ((value - base) % step).is_zero()
-}
-
-/// Floor a quantity to the step of the lot filter.
-pub fn floor_qty(q: Qty, lot: &LotFilter) -> Qty {
-    Qty::new("quantity", floor_to_step(q.get(), lot.step_size)).unwrap_or(Qty::ZERO)
 }
 
 #[cfg(test)]

@@ -110,20 +110,6 @@ impl Ledger {
         Ok(Some(id))
     }
 
-    /// The generic correction writer: records a change made elsewhere in the ledger.
-    pub async fn adjust(
-        &self,
-        actor: &str,
-        reason: &str,
-        table: &str,
-        row_id: i64,
-        before: Option<serde_json::Value>,
-        after: Option<serde_json::Value>,
-    ) -> Result<AdjustmentId, LedgerError> {
-        let mut conn = self.pool.acquire().await?;
-        write_adjustment(&mut conn, actor, reason, table, row_id, before, after).await
-    }
-
     /// Adjustment rows about `table`#`row_id`, oldest first.
     pub async fn adjustments_of(
         &self,

@@ -70,10 +70,6 @@ impl LedgerError {
     pub fn not_found(what: impl Into<String>) -> Self {
         LedgerError::NotFound { what: what.into() }
     }
-    /// True when the same call may succeed later without any change by the caller.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, LedgerError::Database(_))
-    }
     /// True for a business refusal whose intent row was stored as `failed`.
     pub fn is_refusal(&self) -> bool {
         matches!(

@@ -92,10 +92,6 @@ impl PositionFigures {
             excess,
         }
     }
-
-    pub fn is_flat(&self) -> bool {
-        self.quantity.is_zero()
-    }
 }
 
 fn weighted(price_a: Decimal, qty_a: Decimal, price_b: Decimal, qty_b: Decimal) -> Decimal {
@@ -114,7 +110,7 @@ mod tests {
         let effect = p.close(Direction::Long, dec!(3), dec!(110));
         assert_eq!(effect.applied, dec!(2));
         assert_eq!(effect.excess, dec!(1));
-        assert!(effect.figures.is_flat());
+        assert!(effect.figures.quantity.is_zero());
         assert_eq!(effect.figures.realized_pnl, dec!(20));
         assert_eq!(effect.figures.exit_price, Some(dec!(110)));
     }

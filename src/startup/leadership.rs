@@ -275,7 +275,9 @@ mod tests {
             .starts_with("grace skipped: previous holder stopped cleanly"));
         // Our own term, executor stopped long ago: no wait at all.
         let stop = OwnStop {
-            at: std::time::Instant::now() - cfg.recv_window,
+            at: std::time::Instant::now()
+                .checked_sub(cfg.recv_window)
+                .expect("the monotonic clock is older than the receive window"),
         };
         let own = grace_decision(Some(&term(me, false, 0)), me, Some(stop), &cfg);
         assert_eq!(own.wait, Duration::ZERO);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sluice::sim::spawn;
+use sluice_sim::spawn;
 use sluice_testkit::executor::scenario;
 use sluice_testkit::process::*;
 use sqlx::PgPool;

@@ -12,7 +12,7 @@ use sqlx::PgPool;
 
 /// SOLUSDT with a published MARKET cap of 100 (a 1,000 close is 10 chunks) and the
 /// 2025-10-11 fault profile on order endpoints for the first 8 scenario seconds.
-fn storm() -> sluice::sim::Scenario {
+fn storm() -> sluice_sim::Scenario {
     scenario(
         "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n\
          [[faults]]\nfrom = 0\nuntil = 8\nprofile = \"2025-10-11\"\n",

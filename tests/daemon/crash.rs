@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use sluice::domain::IntentState;
 use sluice::ledger::{IntentId, Ledger};
-use sluice::sim::{spawn, SimHandle};
+use sluice_sim::{spawn, SimHandle};
 use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
@@ -16,7 +16,7 @@ const TRIALS: usize = 5;
 const POSITION: &str = "5000";
 
 /// SOLUSDT publishes a MARKET cap of 100: a 5,000 close is 50 chunks.
-fn crash_scenario() -> sluice::sim::Scenario {
+fn crash_scenario() -> sluice_sim::Scenario {
     scenario(
         "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n",
         "",

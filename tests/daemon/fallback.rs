@@ -16,7 +16,7 @@ use sqlx::PgPool;
 
 /// SOLUSDT SHORT 1,000 (MARKET cap 100, LIMIT cap 1,000) on a venue whose MARKET path
 /// answers -1008 to everything from the start.
-fn market_path_down() -> sluice::sim::Scenario {
+fn market_path_down() -> sluice_sim::Scenario {
     scenario(
         "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"5000\"\n\
          [[faults]]\nfrom = 0\norder_types = [\"MARKET\"]\noverload_1008 = 1.0\n\

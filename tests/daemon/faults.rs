@@ -8,13 +8,13 @@ use serde_json::json;
 use sluice::domain::{Direction, IntentState, PositionSide, Side};
 use sluice::ledger::PositionStatus;
 use sluice::router::ExecutorStatus;
-use sluice::sim::scenario::DEMO_API_KEY;
+use sluice_sim::scenario::DEMO_API_KEY;
 use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 /// SOLUSDT with a published MARKET cap of 100 (a 1,000 close is 10 chunks), and the
 /// 2025-10-11 fault profile on order endpoints for the first `until` scenario seconds.
-fn seed_003_scenario(until: u32) -> sluice::sim::Scenario {
+fn seed_003_scenario(until: u32) -> sluice_sim::Scenario {
     scenario(
         &format!(
             "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n\

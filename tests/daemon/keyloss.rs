@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
-use sluice::sim::spawn;
+use sluice_sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
+use sluice_sim::spawn;
 use sluice_testkit::process::*;
 use sqlx::PgPool;
 

@@ -9,16 +9,22 @@ use serde_json::{json, Value};
 use sluice::domain::IntentState;
 use sluice::ledger::OrderState;
 use sluice::ledger::{IntentId, Ledger};
-use sluice::sim::spawn;
+use sluice_sim::spawn;
 use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 /// DOGE and XRP longs; for the first `until` scenario seconds every test order gets
 /// -1008 and real orders the 2025-10-11 profile.
-fn storm_at_start(until: u32) -> sluice::sim::Scenario {
+fn storm_at_start(until: u32) -> sluice_sim::Scenario {
+    storm_with(until, "")
+}
+
+/// The storm for the first `until` seconds, with extra `[[symbols]]` TOML (the scenario's
+/// fields are the simulator's own: a variant is built from TOML, never patched).
+fn storm_with(until: u32, symbols: &str) -> sluice_sim::Scenario {
     scenario(
         &format!(
-            "[[faults]]\nfrom = 0\nuntil = {until}\nendpoints = [\"POST /fapi/v1/order/test\"]\noverload_1008 = 1.0\n\
+            "{symbols}[[faults]]\nfrom = 0\nuntil = {until}\nendpoints = [\"POST /fapi/v1/order/test\"]\noverload_1008 = 1.0\n\
              [[faults]]\nfrom = 0\nuntil = {until}\nprofile = \"2025-10-11\"\n"
         ),
         "positions = [ { symbol = \"DOGEUSDT\", side = \"LONG\", quantity = \"5000\", entry_price = \"0.2\" }, \
@@ -215,14 +221,11 @@ async fn with_a_configuration_failure_closes_still_run_and_only_opens_are_refuse
 }
 
 /// The storm for the first `until` seconds, DOGE closed in MARKET chunks of 1,000.
-fn storm_in_chunks(until: u32) -> sluice::sim::Scenario {
-    let mut s = storm_at_start(until);
-    let chunks = scenario(
+fn storm_in_chunks(until: u32) -> sluice_sim::Scenario {
+    storm_with(
+        until,
         "[[symbols]]\nname = \"DOGEUSDT\"\nmarket_max_qty = \"1000\"\n",
-        "",
-    );
-    s.symbols = chunks.symbols;
-    s
+    )
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -8,14 +8,14 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sluice::domain::IntentState;
 use sluice::ledger::{IntentId, Ledger};
-use sluice::sim::spawn;
+use sluice_sim::spawn;
 use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 const SYMBOLS: (&str, &str) = ("SLUICE__EXCHANGE__SYMBOLS", "BTCUSDT,DOGEUSDT,XRPUSDT");
 
 /// A DOGE long closed in MARKET chunks of 1,000.
-fn doge_in_chunks() -> sluice::sim::Scenario {
+fn doge_in_chunks() -> sluice_sim::Scenario {
     scenario(
         "[[symbols]]\nname = \"DOGEUSDT\"\nmarket_max_qty = \"1000\"\n",
         "positions = [ { symbol = \"DOGEUSDT\", side = \"LONG\", quantity = \"5000\", entry_price = \"0.2\" } ]",

@@ -12,7 +12,7 @@ use sluice::api::reconcile::ReconcileBoard;
 use sluice::domain::PositionSide;
 use sluice::ledger::{IntentId, Ledger};
 use sluice::ops::reconcile::Mode;
-use sluice::sim::spawn;
+use sluice_sim::spawn;
 use sluice::startup::DaemonReconcile;
 use sluice_testkit::executor::scenario;
 use sluice_testkit::ledger::{count, reported, t};
@@ -20,7 +20,7 @@ use sluice_testkit::process::*;
 use sluice_testkit::reconcile::FakeExchange;
 use sqlx::PgPool;
 
-fn sim_scenario() -> sluice::sim::Scenario {
+fn sim_scenario() -> sluice_sim::Scenario {
     scenario(
         "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n",
         "",

@@ -15,7 +15,7 @@ use sluice::exchange::Exchange;
 use sluice::ledger::leader::LEADER_CLASSID;
 use sluice::ledger::{IntentId, Ledger, LockSessionOptions};
 use sluice::settings::Settings;
-use sluice::sim::{spawn, SimHandle};
+use sluice_sim::{spawn, SimHandle};
 use sluice::startup::{Application, Trading};
 use sluice_testkit::executor::scenario;
 use sluice_testkit::process::*;
@@ -98,7 +98,7 @@ async fn a_terminated_lock_session_is_never_reported_as_held(pool: PgPool) {
 }
 
 /// SOLUSDT publishes a MARKET cap of 100: closing 5,000 takes 50 chunks.
-fn close_scenario() -> sluice::sim::Scenario {
+fn close_scenario() -> sluice_sim::Scenario {
     scenario(
         "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n",
         "",

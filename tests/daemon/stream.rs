@@ -10,7 +10,7 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
-use sluice::sim::{spawn, SimHandle};
+use sluice_sim::{spawn, SimHandle};
 use sluice_testkit::process::*;
 use sqlx::PgPool;
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
-use sluice::sim::spawn;
+use sluice_sim::spawn;
 use sluice_testkit::process::*;
 use sqlx::PgPool;
 
@@ -113,7 +113,7 @@ async fn start(
     pool: &PgPool,
     name: &'static str,
     extra: &[(&str, &str)],
-) -> (DaemonProc, NotifySocket, sluice::sim::SimHandle) {
+) -> (DaemonProc, NotifySocket, sluice_sim::SimHandle) {
     let sim = spawn(
         sluice_testkit::executor::scenario("", ""),
         "127.0.0.1:0".parse().expect("addr"),

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use sluice::sim::spawn;
+use sluice_sim::spawn;
 use sluice_testkit::executor::*;
 use sqlx::PgPool;
 

@@ -32,7 +32,7 @@ fn reduce(position: PositionId, q: &str, key: &str) -> NewIntent {
 }
 
 /// SOLUSDT as in the report: minQty 1, step 0.01, a SHORT of 10 to adopt.
-fn sol_min_1_step_001() -> sluice::sim::Scenario {
+fn sol_min_1_step_001() -> sluice_sim::Scenario {
     scenario(
         "[[symbols]]\nname = \"SOLUSDT\"\nstep_size = \"0.01\"\nmin_qty = \"1\"\nmarket_min_qty = \"1\"\nquantity_precision = 2\n",
         "positions = [ { symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"10\", entry_price = \"180\" } ]",

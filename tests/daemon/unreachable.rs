@@ -10,13 +10,13 @@ use std::time::Duration;
 use serde_json::json;
 use sluice::domain::{Direction, IntentState, PositionSide, Price, Qty};
 use sluice::ledger::{AdoptPosition, IntentId, Ledger};
-use sluice::sim::spawn;
+use sluice_sim::spawn;
 use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 const SYMBOLS: (&str, &str) = ("SLUICE__EXCHANGE__SYMBOLS", "BTCUSDT,DOGEUSDT,XRPUSDT");
 
-fn doge_long() -> sluice::sim::Scenario {
+fn doge_long() -> sluice_sim::Scenario {
     scenario(
         "",
         "positions = [ { symbol = \"DOGEUSDT\", side = \"LONG\", quantity = \"5000\", entry_price = \"0.2\" } ]",

@@ -228,7 +228,7 @@ async fn an_unreachable_venue_fails_rest_reachable_and_checks_nothing_else() {
 }
 
 /// Point the key-permission check at the simulator, which also serves the spot route.
-fn key_check(sim: &sluice::sim::SimHandle) -> (&'static str, String) {
+fn key_check(sim: &sluice_sim::SimHandle) -> (&'static str, String) {
     ("SLUICE__PREFLIGHT__KEY_PERMISSIONS_URL", sim.base_url())
 }
 

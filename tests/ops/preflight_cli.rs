@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::Value;
-use sluice::sim::SimHandle;
+use sluice_sim::SimHandle;
 use sluice_testkit::poll::poll;
 use sluice_testkit::preflight::*;
 use sluice_testkit::process::DaemonProc;

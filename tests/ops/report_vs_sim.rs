@@ -17,7 +17,7 @@ use sqlx::PgPool;
 
 /// SOLUSDT with a published MARKET cap of 100 and the 2025-10-11 profile on the order
 /// endpoints for the first 6 scenario seconds.
-fn storm() -> sluice::sim::Scenario {
+fn storm() -> sluice_sim::Scenario {
     scenario(
         "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n\
          [[faults]]\nfrom = 0\nuntil = 6\nprofile = \"2025-10-11\"\n",

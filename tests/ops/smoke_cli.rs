@@ -11,7 +11,7 @@ use sluice::ledger::Ledger;
 use sluice_testkit::preflight::*;
 use sqlx::PgPool;
 
-async fn smoke(pool: &PgPool, sim: &sluice::sim::SimHandle, args: &[&str]) -> Output {
+async fn smoke(pool: &PgPool, sim: &sluice_sim::SimHandle, args: &[&str]) -> Output {
     let db = sluice_testkit::process::database_url(pool).await;
     let mut env = env_for(sim, &[]);
     env.insert("DATABASE_URL".into(), db);
@@ -32,7 +32,7 @@ async fn smoke(pool: &PgPool, sim: &sluice::sim::SimHandle, args: &[&str]) -> Ou
     .expect("join")
 }
 
-async fn sim_account(sim: &sluice::sim::SimHandle) -> Value {
+async fn sim_account(sim: &sluice_sim::SimHandle) -> Value {
     sluice_testkit::process::sim_account(sim).await
 }
 

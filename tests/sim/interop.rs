@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use sluice::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
-use sluice::sim::{spawn, Scenario};
+use sluice_sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
+use sluice_sim::{spawn, Scenario};
 use tokio::process::Command;
 
 fn root() -> PathBuf {

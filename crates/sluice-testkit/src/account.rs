@@ -5,15 +5,15 @@
 use std::net::SocketAddr;
 
 use serde_json::Value;
-use sluice::sim::spawn;
+use sluice_sim::spawn;
 
 /// The simulator's types, named here only: the rest of this crate takes them from here.
-pub use sluice::sim::{Scenario, SimHandle};
+pub use sluice_sim::{Scenario, SimHandle};
 
 /// The test account's API key (the simulator's demo key: play money, not a secret).
-pub const KEY: &str = sluice::sim::scenario::DEMO_API_KEY;
+pub const KEY: &str = sluice_sim::scenario::DEMO_API_KEY;
 /// The test account's HMAC secret.
-pub const SECRET: &str = sluice::sim::scenario::DEMO_API_SECRET;
+pub const SECRET: &str = sluice_sim::scenario::DEMO_API_SECRET;
 
 /// `extra` TOML (top-level keys, `[venue]`, `[[faults]]`…), then the test account with
 /// `account_extra` keys (`position_mode`, `positions = […]`…).

@@ -189,26 +189,10 @@ impl RestClient {
         self.call(&signed(Method::GET, "/fapi/v2/account", 5)).await
     }
 
-    pub async fn balance_v2(&self) -> Result<Vec<wire::Balance>, ExchangeError> {
-        self.call(&signed(Method::GET, "/fapi/v2/balance", 5)).await
-    }
-
     /// `GET /fapi/v3/positionRisk`: only symbols with a position or open orders.
     pub async fn position_risk_v3(&self) -> Result<Vec<wire::PositionRisk>, ExchangeError> {
         self.call(&signed(Method::GET, "/fapi/v3/positionRisk", 5))
             .await
-    }
-
-    /// `GET /fapi/v2/positionRisk`: one row per symbol (and side in hedge mode).
-    pub async fn position_risk_v2(
-        &self,
-        symbol: Option<&Symbol>,
-    ) -> Result<Vec<wire::PositionRisk>, ExchangeError> {
-        let mut req = signed(Method::GET, "/fapi/v2/positionRisk", 5);
-        if let Some(s) = symbol {
-            req = req.param("symbol", s.as_str());
-        }
-        self.call(&req).await
     }
 
     pub async fn position_mode(&self) -> Result<wire::PositionModeWire, ExchangeError> {
@@ -265,17 +249,6 @@ impl RestClient {
     pub async fn keepalive_listen_key(&self) -> Result<(), ExchangeError> {
         self.call::<serde_json::Value>(&Request::new(
             Method::PUT,
-            "/fapi/v1/listenKey",
-            Security::ApiKey,
-            1,
-        ))
-        .await
-        .map(|_| ())
-    }
-
-    pub async fn close_listen_key(&self) -> Result<(), ExchangeError> {
-        self.call::<serde_json::Value>(&Request::new(
-            Method::DELETE,
             "/fapi/v1/listenKey",
             Security::ApiKey,
             1,

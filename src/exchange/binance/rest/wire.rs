@@ -193,16 +193,6 @@ pub struct PositionRisk {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Balance {
-    pub asset: String,
-    pub balance: Decimal,
-    pub available_balance: Decimal,
-    #[serde(default)]
-    pub cross_un_pnl: Decimal,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct PositionModeWire {
     pub dual_side_position: bool,
 }

@@ -132,10 +132,6 @@ impl Tracker {
             .flat_map(|(sym, ids)| ids.iter().map(move |id| (sym.clone(), id.clone())))
             .collect()
     }
-
-    pub fn last_trade_id(&self, symbol: &Symbol) -> Option<i64> {
-        self.lock().last_trade.get(symbol).copied()
-    }
 }
 
 /// Everything a stream task needs, shared with the adapter.
@@ -397,7 +393,6 @@ mod tests {
         for e in parse::account_events(&ev).unwrap() {
             t.observe(&e);
         }
-        assert_eq!(t.last_trade_id(&sol), Some(5032913));
         assert_eq!(t.trade_targets(), vec![(sol, Some(5032914))]);
     }
 }

@@ -1,0 +1,191 @@
+//! The admin API under `/sim/` (never under `/fapi`): inspect the whole venue and the
+//! request counters, open/close fault windows, move marks, revoke API keys. Test harnesses
+//! and the daemon's end-to-end tests drive the simulator through it.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::faults::FaultWindow;
+use crate::server::state::{lock, ActiveWindow, SimState};
+use crate::venue::OrderView;
+
+fn ok(v: Value) -> Response {
+    (StatusCode::OK, axum::Json(v)).into_response()
+}
+
+fn bad(status: StatusCode, msg: String) -> Response {
+    (status, axum::Json(json!({ "error": msg }))).into_response()
+}
+
+fn order_json(o: &OrderView) -> Value {
+    json!({
+        "orderId": o.order_id, "symbol": o.symbol, "status": o.status.as_str(),
+        "clientOrderId": o.client_order_id, "side": o.side.as_str(),
+        "positionSide": o.position_side.as_str(), "type": o.order_type.as_str(),
+        "price": o.price.to_string(), "origQty": o.orig_qty.to_string(),
+        "executedQty": o.executed_qty.to_string(), "reduceOnly": o.reduce_only,
+        "selfTradePreventionMode": o.self_trade_prevention_mode,
+        "time": o.time, "updateTime": o.update_time,
+    })
+}
+
+/// `GET /sim/state`.
+pub(crate) async fn state(State(s): State<Arc<SimState>>) -> Response {
+    let stats: Value = serde_json::from_str(&lock(&s.stats).to_json()).unwrap_or(Value::Null);
+    let venue = s.venue();
+    let snapshot = venue.snapshot();
+    let symbols: Vec<String> = venue.symbols().iter().map(|x| x.name.clone()).collect();
+    let accounts: Vec<Value> = snapshot
+        .accounts
+        .iter()
+        .map(|acc| {
+            let id = acc.view.account;
+            let orders: Vec<Value> = symbols
+                .iter()
+                .flat_map(|sym| venue.all_orders(id, sym, None, None, None, usize::MAX))
+                .map(|o| order_json(&o))
+                .collect();
+            let open: Vec<Value> = venue.open_orders(id, None).iter().map(order_json).collect();
+            json!({
+                "account": id,
+                "apiKeys": acc.api_keys,
+                "dualSidePosition": acc.view.dual_side_position,
+                "balances": acc.view.assets,
+                "positions": acc.view.positions.iter().filter(|p| !p.position_amt.is_zero()).collect::<Vec<_>>(),
+                "openOrders": open,
+                "orders": orders,
+                "totalRealizedPnl": acc.total_realized_pnl.to_string(),
+                "totalCommission": acc.total_commission.to_string(),
+            })
+        })
+        .collect();
+    ok(json!({
+        "serverTime": s.clock.wall_ms(),
+        "scenarioTimeMs": s.clock.scenario_ms(),
+        "timeScale": s.clock.scale(),
+        "marks": snapshot.marks,
+        "accounts": accounts,
+        "ordersTotal": snapshot.orders_total,
+        "tradesTotal": snapshot.trades_total,
+        "stats": stats,
+        "faults": lock(&s.faults).windows.iter().map(|w| json!({
+            "from": w.window.from, "until": w.window.until, "profile": w.window.profile, "fired": w.fired,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// `GET /sim/time`: scenario time.
+pub(crate) async fn time(State(s): State<Arc<SimState>>) -> Response {
+    ok(
+        json!({ "scenarioTimeMs": s.clock.scenario_ms(), "serverTime": s.clock.wall_ms(), "timeScale": s.clock.scale() }),
+    )
+}
+
+/// `POST /sim/faults`: one window, same keys as the TOML; `from`/`until` count from now.
+pub(crate) async fn add_fault(State(s): State<Arc<SimState>>, body: Bytes) -> Response {
+    let window: FaultWindow = match serde_json::from_slice(&body) {
+        Ok(w) => w,
+        Err(e) => {
+            return bad(
+                StatusCode::BAD_REQUEST,
+                format!("invalid fault window: {e}"),
+            )
+        }
+    };
+    let mut window = match window.resolved() {
+        Ok(w) => w,
+        Err(e) => return bad(StatusCode::BAD_REQUEST, e),
+    };
+    let now = s.clock.scenario_secs();
+    window.from += now;
+    window.until = window.until.map(|u| u + now);
+    let reply = json!({ "from": window.from, "until": window.until });
+    lock(&s.faults).windows.push(ActiveWindow {
+        window,
+        fired: false,
+    });
+    s.fire_opening_windows();
+    ok(reply)
+}
+
+/// `DELETE /sim/faults`: removes every window.
+pub(crate) async fn clear_faults(State(s): State<Arc<SimState>>) -> Response {
+    let removed = {
+        let mut f = lock(&s.faults);
+        let n = f.windows.len();
+        f.windows.clear();
+        n
+    };
+    ok(json!({ "removed": removed }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkBody {
+    symbol: String,
+    mark_price: Decimal,
+}
+
+/// `POST /sim/marks {"symbol": "BTCUSDT", "mark_price": "65000.1"}`.
+pub(crate) async fn set_mark(State(s): State<Arc<SimState>>, body: Bytes) -> Response {
+    let m: MarkBody = match serde_json::from_slice(&body) {
+        Ok(m) => m,
+        Err(e) => return bad(StatusCode::BAD_REQUEST, format!("invalid mark: {e}")),
+    };
+    let now = s.clock.wall_ms();
+    let res = s.venue().set_mark(&m.symbol, m.mark_price, now);
+    match res {
+        Ok(()) => {
+            s.flush_user_events();
+            ok(json!({ "symbol": m.symbol, "mark_price": m.mark_price.to_string() }))
+        }
+        Err(r) => bad(StatusCode::BAD_REQUEST, format!("symbol: {}", r.msg)),
+    }
+}
+
+/// `POST /sim/accounts/<api_key>/revoke`: the key answers `-2015` from now on.
+pub(crate) async fn revoke(State(s): State<Arc<SimState>>, Path(key): Path<String>) -> Response {
+    if s.venue().revoke_key(&key) {
+        ok(json!({ "revoked": true }))
+    } else {
+        bad(StatusCode::NOT_FOUND, "api_key: no such key".into())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    api_key: String,
+    api_secret: String,
+}
+
+/// `POST /sim/accounts/<api_key>/rotate {"api_key": "...", "api_secret": "..."}`: the
+/// old key (live or already deleted) is replaced by the new pair on the same account.
+pub(crate) async fn rotate(
+    State(s): State<Arc<SimState>>,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Response {
+    let b: RotateBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return bad(StatusCode::BAD_REQUEST, format!("invalid rotation: {e}")),
+    };
+    if b.api_key.is_empty() || b.api_secret.is_empty() {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "api_key, api_secret: must not be empty".into(),
+        );
+    }
+    if s.venue().rotate_key(&key, &b.api_key, &b.api_secret) {
+        ok(json!({ "rotated": true }))
+    } else {
+        bad(StatusCode::NOT_FOUND, "api_key: no such key".into())
+    }
+}
