@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
-use crate::settings::{Secret, Settings, Venue};
+use crate::settings::{DatabaseUrl, Secret, Settings, Venue};
 use crate::sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
 use crate::sim::{Scenario, SimHandle};
 
@@ -55,13 +55,17 @@ pub async fn start_simulator(listen: SocketAddr) -> anyhow::Result<SimHandle> {
 }
 
 /// Point `settings` at a running paper simulator with the demo account's keys.
-pub fn point_at(settings: &mut Settings, sim: &SimHandle) {
+pub fn point_at(settings: &mut Settings, sim: &SimHandle) -> anyhow::Result<()> {
+    let url = |raw: String| {
+        url::Url::parse(&raw).with_context(|| format!("the paper simulator's URL `{raw}`"))
+    };
     settings.exchange.venue = Venue::Custom;
-    settings.exchange.rest_url = Some(sim.base_url());
-    settings.exchange.ws_url = Some(sim.ws_url());
+    settings.exchange.rest_url = Some(url(sim.base_url())?);
+    settings.exchange.ws_url = Some(url(sim.ws_url())?);
     settings.exchange.api_key = Some(DEMO_API_KEY.to_string());
     settings.exchange.api_secret = Some(Secret::new(DEMO_API_SECRET.to_string()));
     settings.exchange.api_secret_file = None;
+    Ok(())
 }
 
 /// The paper ledger's name: the configured database's name with `_paper` appended.
@@ -79,7 +83,7 @@ pub fn paper_database_name(database_url: &str) -> anyhow::Result<String> {
 /// Point `settings` at the paper ledger (created if missing): paper fills and the
 /// simulator's demo positions must never reach the ledger of a real account.
 async fn use_paper_database(settings: &mut Settings) -> anyhow::Result<()> {
-    let real = settings.database_url()?.to_string();
+    let real = settings.database.url()?.expose().to_string();
     let name = paper_database_name(&real)?;
     crate::ledger::Ledger::create_database_if_missing(&real, &name)
         .await
@@ -87,7 +91,9 @@ async fn use_paper_database(settings: &mut Settings) -> anyhow::Result<()> {
     let mut url = url::Url::parse(&real)?;
     url.set_path(&format!("/{name}"));
     tracing::info!(database = %name, "paper mode: the ledger is a database of its own");
-    settings.database.url = Some(Secret::new(url.to_string()));
+    let paper = DatabaseUrl::parse(url.as_str())
+        .map_err(|e| anyhow::anyhow!("the paper ledger's database URL: {e}"))?;
+    settings.database.url = Some(paper);
     Ok(())
 }
 
@@ -98,7 +104,7 @@ pub async fn prepare(settings: &mut Settings) -> anyhow::Result<SimHandle> {
     use_paper_database(settings).await?;
     let sim = start_simulator(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     tracing::info!(simulator = %sim.base_url(), "paper mode: simulator holds SHORT {DEMO_SHORT_QTY} SOLUSDT with a hidden MARKET cap of 400");
-    point_at(settings, &sim);
+    point_at(settings, &sim)?;
     Ok(sim)
 }
 

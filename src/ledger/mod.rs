@@ -39,7 +39,7 @@ pub mod testing;
 mod wakeup;
 mod work;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 pub use adjustments::{AdjustmentRow, AnomalyRow, PositionCorrection};
 pub use breaker::BreakerTransitionRecord;
@@ -76,6 +76,17 @@ impl Ledger {
             .connect(url)
             .await?;
         Ok(Ledger { pool })
+    }
+
+    /// Connect with the pool bounds and connection options the settings give
+    /// (`DatabaseSettings::pool_options`, `connect_options`). Does not migrate.
+    pub async fn connect_with(
+        pool: PgPoolOptions,
+        options: PgConnectOptions,
+    ) -> Result<Ledger, LedgerError> {
+        Ok(Ledger {
+            pool: pool.connect_with(options).await?,
+        })
     }
 
     pub fn from_pool(pool: PgPool) -> Ledger {

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
-use super::{de_string_list, Secret};
+use super::de::string_list;
+use super::secret::{read_secret_file, Secret};
 
 /// How `/v1` requests are authenticated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,11 +38,11 @@ pub struct ApiSettings {
     pub auth: ApiAuth,
     /// Web origins (`https://desk.example`) whose pages may call the API; default none:
     /// a request carrying any other `Origin` header is refused (403).
-    #[serde(default, deserialize_with = "de_string_list")]
+    #[serde(default, deserialize_with = "string_list")]
     pub allowed_origins: Vec<String>,
     /// `Host` header values accepted besides the listen address, `localhost:<port>` and
     /// `127.0.0.1:<port>` (DNS rebinding defence).
-    #[serde(default, deserialize_with = "de_string_list")]
+    #[serde(default, deserialize_with = "string_list")]
     pub allowed_hosts: Vec<String>,
     /// Concurrent API connections at most; more wait in the kernel's backlog, so the
     /// daemon's own database and exchange sockets always find a free descriptor.
@@ -104,7 +105,7 @@ impl ApiSettings {
         }
         if let Some(path) = &self.token_file {
             if path.exists() {
-                self.token = Some(super::read_secret_file("api.token_file", path)?);
+                self.token = Some(read_secret_file("api.token_file", path)?);
             }
         }
         Ok(())
