@@ -13,7 +13,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serializer};
 use url::Url;
 
-use crate::domain::Symbol;
+use crate::domain::{PositionMode, Symbol};
 
 use super::preflight::SymbolSettings;
 
@@ -89,6 +89,18 @@ pub(super) fn symbol_sections<'de, D: Deserializer<'de>>(
         merged.entry(symbol).or_default().merge_from(s);
     }
     Ok(merged)
+}
+
+/// `one-way` or `hedge` (the `config` crate's own enum error does not list them).
+pub(super) fn position_mode<'de, D: Deserializer<'de>>(d: D) -> Result<PositionMode, D::Error> {
+    let raw = String::deserialize(d)?;
+    match raw.trim() {
+        "one-way" => Ok(PositionMode::OneWay),
+        "hedge" => Ok(PositionMode::Hedge),
+        other => Err(D::Error::custom(format!(
+            "`{other}` is not one-way or hedge"
+        ))),
+    }
 }
 
 /// An optional URL: parsed here, so nothing later handles a URL string.

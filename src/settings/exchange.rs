@@ -76,6 +76,7 @@ pub struct ExchangeSettings {
     #[serde(deserialize_with = "de::decimal")]
     pub risk_reserve_share: Decimal,
     /// The position mode the account is expected to be in: `one-way` or `hedge`.
+    #[serde(deserialize_with = "de::position_mode")]
     pub position_mode: PositionMode,
     /// Whether the account must be in multi-assets margin mode (preflight checks it).
     #[serde(default)]
