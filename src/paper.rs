@@ -69,30 +69,24 @@ pub fn point_at(settings: &mut Settings, sim: &SimHandle) -> anyhow::Result<()> 
 }
 
 /// The paper ledger's name: the configured database's name with `_paper` appended.
-pub fn paper_database_name(database_url: &str) -> anyhow::Result<String> {
-    let url = url::Url::parse(database_url)
-        .map_err(|e| anyhow::anyhow!("database.url: not a URL: {e}"))?;
-    let name = url.path().trim_start_matches('/');
+pub fn paper_database_name(database: &DatabaseUrl) -> String {
+    let name = database.options().get_database().unwrap_or_default();
     let base = if name.is_empty() { "sluice" } else { name };
-    Ok(format!(
-        "{}_paper",
-        base.to_ascii_lowercase().replace('-', "_")
-    ))
+    format!("{}_paper", base.to_ascii_lowercase().replace('-', "_"))
 }
 
 /// Point `settings` at the paper ledger (created if missing): paper fills and the
 /// simulator's demo positions must never reach the ledger of a real account.
 async fn use_paper_database(settings: &mut Settings) -> anyhow::Result<()> {
-    let real = settings.database.url()?.expose().to_string();
-    let name = paper_database_name(&real)?;
-    crate::ledger::Ledger::create_database_if_missing(&real, &name)
+    let real = settings.database.url()?;
+    let name = paper_database_name(real);
+    crate::ledger::Ledger::create_database_if_missing(real.options().clone(), &name)
         .await
         .map_err(|e| anyhow::anyhow!("failed to create the paper ledger database {name}: {e}"))?;
-    let mut url = url::Url::parse(&real)?;
-    url.set_path(&format!("/{name}"));
+    let paper = real
+        .with_database(&name)
+        .map_err(|e| anyhow::anyhow!("database.url: {e}"))?;
     tracing::info!(database = %name, "paper mode: the ledger is a database of its own");
-    let paper = DatabaseUrl::parse(url.as_str())
-        .map_err(|e| anyhow::anyhow!("the paper ledger's database URL: {e}"))?;
     settings.database.url = Some(paper);
     Ok(())
 }
@@ -114,12 +108,18 @@ mod tests {
 
     #[test]
     fn the_paper_ledger_is_named_after_the_real_one_and_never_equals_it() {
-        let name = paper_database_name("postgres://u:p@db:5432/sluice").expect("url");
+        let url = |raw: &str| DatabaseUrl::parse(raw).expect("url");
+        let real = url("postgres://u:p@db:5432/sluice");
+        let name = paper_database_name(&real);
         assert_eq!(name, "sluice_paper");
-        assert_eq!(
-            paper_database_name("postgres://u@db/").expect("url"),
-            "sluice_paper"
-        );
+        let paper = real.with_database(&name).expect("paper url");
+        assert_eq!(paper.options().get_database(), Some("sluice_paper"));
+        assert_eq!(paper.options().get_host(), "db");
+        assert_ne!(paper.expose(), real.expose());
+        let unnamed = url("postgres://u@db/");
+        if std::env::var_os("PGDATABASE").is_none() {
+            assert_eq!(paper_database_name(&unnamed), "sluice_paper");
+        }
     }
 
     #[test]

@@ -45,7 +45,11 @@ fn config_show_works_from_a_directory_without_config_using_the_built_in_defaults
 #[test]
 fn sluice_env_selects_a_built_in_file_when_no_config_directory_has_one() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = sluice_in(dir.path(), &[("SLUICE_ENV", "production")], &["config", "show"]);
+    let out = sluice_in(
+        dir.path(),
+        &[("SLUICE_ENV", "production")],
+        &["config", "show"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let shown = stdout(&out);
     assert!(shown.contains("venue = \"mainnet\""), "{shown}");
@@ -76,7 +80,11 @@ fn a_given_config_directory_that_does_not_exist_is_an_error_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("no-such-config");
     let missing = missing.to_str().expect("utf-8");
-    let out = sluice_in(dir.path(), &[], &["--config-dir", missing, "config", "show"]);
+    let out = sluice_in(
+        dir.path(),
+        &[],
+        &["--config-dir", missing, "config", "show"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     assert!(stderr(&out).contains(missing), "{}", stderr(&out));
 }

@@ -93,11 +93,11 @@ impl Ledger {
         Ledger { pool }
     }
 
-    /// Create database `name` on the server `admin_url` points at, unless it exists.
+    /// Create database `name` on the server `admin` points at, unless it exists.
     /// Paper trading keeps its books in a database of its own, so a simulator's
     /// positions can never be mixed into a real ledger.
     pub async fn create_database_if_missing(
-        admin_url: &str,
+        admin: PgConnectOptions,
         name: &str,
     ) -> Result<(), LedgerError> {
         if name.is_empty()
@@ -113,7 +113,7 @@ impl Ledger {
         }
         let pool = PgPoolOptions::new()
             .max_connections(1)
-            .connect(admin_url)
+            .connect_with(admin)
             .await?;
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")

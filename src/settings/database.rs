@@ -77,6 +77,14 @@ impl DatabaseUrl {
         &self.options
     }
 
+    /// The same server and credentials, database `name` (the paper ledger).
+    pub fn with_database(&self, name: &str) -> Result<DatabaseUrl, String> {
+        let mut url =
+            url::Url::parse(self.raw.expose()).map_err(|e| format!("not a Postgres URL ({e})"))?;
+        url.set_path(&format!("/{name}"));
+        DatabaseUrl::parse(url.as_str())
+    }
+
     /// Where the database is (scheme, host, port), never its user, password or name.
     pub fn location(&self) -> String {
         match url::Url::parse(self.raw.expose()) {
