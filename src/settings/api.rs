@@ -9,12 +9,14 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
-use super::de::string_list;
+use super::de::{positive_millis, string_list};
 use super::secret::{read_secret_file, Secret};
 
 /// How `/v1` requests are authenticated.
@@ -47,23 +49,33 @@ pub struct ApiSettings {
     /// Concurrent API connections at most; more wait in the kernel's backlog, so the
     /// daemon's own database and exchange sockets always find a free descriptor.
     #[serde(default = "default_max_connections")]
-    pub max_connections: usize,
-    /// A client must finish sending its request headers within this many ms.
-    #[serde(default = "default_header_read_timeout_ms")]
-    pub header_read_timeout_ms: u64,
-    /// A keep-alive connection with no request in flight is closed after this many ms.
-    #[serde(default = "default_idle_timeout_ms")]
-    pub idle_timeout_ms: u64,
+    pub max_connections: NonZeroUsize,
+    /// A client must finish sending its request headers within this
+    /// (`header_read_timeout_ms`).
+    #[serde(
+        rename = "header_read_timeout_ms",
+        with = "positive_millis",
+        default = "default_header_read_timeout"
+    )]
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection with no request in flight is closed after this
+    /// (`idle_timeout_ms`).
+    #[serde(
+        rename = "idle_timeout_ms",
+        with = "positive_millis",
+        default = "default_idle_timeout"
+    )]
+    pub idle_timeout: Duration,
 }
 
-fn default_max_connections() -> usize {
-    128
+fn default_max_connections() -> NonZeroUsize {
+    NonZeroUsize::MIN.saturating_add(127)
 }
-fn default_header_read_timeout_ms() -> u64 {
-    5_000
+fn default_header_read_timeout() -> Duration {
+    Duration::from_secs(5)
 }
-fn default_idle_timeout_ms() -> u64 {
-    30_000
+fn default_idle_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// `<state dir>/control.token`: `$STATE_DIRECTORY` (systemd `StateDirectory=`), else
@@ -196,8 +208,8 @@ mod tests {
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             max_connections: default_max_connections(),
-            header_read_timeout_ms: default_header_read_timeout_ms(),
-            idle_timeout_ms: default_idle_timeout_ms(),
+            header_read_timeout: default_header_read_timeout(),
+            idle_timeout: default_idle_timeout(),
         }
     }
 

@@ -195,6 +195,8 @@ fn per_symbol_expectations_load_with_money_as_strings() {
         sol.max_position_usdt.map(|d| d.to_string()),
         Some("50000.5".into())
     );
+    let shown = s.to_redacted_toml().expect("toml");
+    assert!(shown.contains("[symbols.SOLUSDT]"), "{shown}");
     assert_eq!(s.preflight.clock_offset_max, Duration::from_millis(1000));
 }
 
@@ -335,6 +337,8 @@ fn bad_values_are_refused_naming_the_key_and_the_reason() {
             "1",
             "exchange.risk_reserve_share",
         ),
+        ("SLUICE__API__IDLE_TIMEOUT_MS", "0", "api.idle_timeout_ms"),
+        ("SLUICE__API__MAX_CONNECTIONS", "0", "api.max_connections"),
     ];
     for (key, value, named) in cases {
         let err = Settings::load_builtin_with_env(env(&[(key, value)])).unwrap_err();
