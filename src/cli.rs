@@ -14,14 +14,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Order-execution daemon for Binance USDⓈ-M Futures, with its own exchange simulator"
 )]
 pub struct Cli {
-    /// Directory holding default.toml and $SLUICE_ENV.toml.
-    #[arg(
-        long,
-        global = true,
-        env = "SLUICE_CONFIG_DIR",
-        default_value = "config"
-    )]
-    pub config_dir: PathBuf,
+    /// Directory whose default.toml and $SLUICE_ENV.toml override the built-in defaults
+    /// (default: ./config when it exists; without one the built-in defaults apply).
+    #[arg(long, global = true, env = "SLUICE_CONFIG_DIR")]
+    pub config_dir: Option<PathBuf>,
     /// Log format (overrides telemetry.log_format).
     #[arg(long, global = true, value_enum)]
     pub log_format: Option<LogFormatArg>,

@@ -47,7 +47,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
 
 /// Settings plus telemetry, for every command that needs them.
 fn load(cli: &Cli, format_override: Option<LogFormat>) -> anyhow::Result<Settings> {
-    let settings = Settings::load(&cli.config_dir);
+    let settings = Settings::load(cli.config_dir.as_deref());
     let (format, filter) = match &settings {
         Ok(s) => (
             format_override.unwrap_or(s.telemetry.log_format),
@@ -257,8 +257,7 @@ async fn start_if_preflight_passes(
     args: &RunArgs,
     shutdown: crate::shutdown::Shutdown,
 ) -> anyhow::Result<Outcome> {
-    let has_credentials =
-        settings.exchange.api_key.is_some() && settings.exchange.api_secret.is_some();
+    let has_credentials = settings.exchange.has_credentials();
     settings.api.ensure_token()?;
     crate::api::auth::check_bind(settings.api.listen, settings.api.token.as_ref())?;
     // The API socket first: `/healthz` answers and `/readyz` says what start waits for.
@@ -268,12 +267,10 @@ async fn start_if_preflight_passes(
     )?;
     // The ledger: a database not up yet is waited for; one that refuses this
     // configuration ends the start with exit code 78 (see `startup::ledger_wait`).
-    let url = settings
-        .database_url()
-        .map_err(|e| ConfigurationError(format!("{e:#}")))?;
     let report = waiting.reporter();
+    let db = &settings.database;
     let Some(ledger) =
-        crate::startup::ledger_wait::connect_when_up(url, shutdown.clone(), &report).await?
+        crate::startup::ledger_wait::connect_when_up(db, shutdown.clone(), &report).await?
     else {
         return Ok(Outcome::Ok);
     };

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
-use crate::settings::{Secret, Settings, Venue};
+use crate::settings::{DatabaseUrl, Secret, Settings, Venue};
 use sluice_sim::{Scenario, SimHandle, DEMO_API_KEY, DEMO_API_SECRET};
 
 /// The seed-000 position size.
@@ -54,39 +54,39 @@ pub async fn start_simulator(listen: SocketAddr) -> anyhow::Result<SimHandle> {
 }
 
 /// Point `settings` at a running paper simulator with the demo account's keys.
-pub fn point_at(settings: &mut Settings, sim: &SimHandle) {
+pub fn point_at(settings: &mut Settings, sim: &SimHandle) -> anyhow::Result<()> {
+    let url = |raw: String| {
+        url::Url::parse(&raw).with_context(|| format!("the paper simulator's URL `{raw}`"))
+    };
     settings.exchange.venue = Venue::Custom;
-    settings.exchange.rest_url = Some(sim.base_url());
-    settings.exchange.ws_url = Some(sim.ws_url());
+    settings.exchange.rest_url = Some(url(sim.base_url())?);
+    settings.exchange.ws_url = Some(url(sim.ws_url())?);
     settings.exchange.api_key = Some(DEMO_API_KEY.to_string());
     settings.exchange.api_secret = Some(Secret::new(DEMO_API_SECRET.to_string()));
     settings.exchange.api_secret_file = None;
+    Ok(())
 }
 
 /// The paper ledger's name: the configured database's name with `_paper` appended.
-pub fn paper_database_name(database_url: &str) -> anyhow::Result<String> {
-    let url = url::Url::parse(database_url)
-        .map_err(|e| anyhow::anyhow!("database.url: not a URL: {e}"))?;
-    let name = url.path().trim_start_matches('/');
+pub fn paper_database_name(database: &DatabaseUrl) -> String {
+    let name = database.options().get_database().unwrap_or_default();
     let base = if name.is_empty() { "sluice" } else { name };
-    Ok(format!(
-        "{}_paper",
-        base.to_ascii_lowercase().replace('-', "_")
-    ))
+    format!("{}_paper", base.to_ascii_lowercase().replace('-', "_"))
 }
 
 /// Point `settings` at the paper ledger (created if missing): paper fills and the
 /// simulator's demo positions must never reach the ledger of a real account.
 async fn use_paper_database(settings: &mut Settings) -> anyhow::Result<()> {
-    let real = settings.database_url()?.to_string();
-    let name = paper_database_name(&real)?;
-    crate::ledger::Ledger::create_database_if_missing(&real, &name)
+    let real = settings.database.url()?;
+    let name = paper_database_name(real);
+    crate::ledger::Ledger::create_database_if_missing(real.options().clone(), &name)
         .await
         .map_err(|e| anyhow::anyhow!("failed to create the paper ledger database {name}: {e}"))?;
-    let mut url = url::Url::parse(&real)?;
-    url.set_path(&format!("/{name}"));
+    let paper = real
+        .with_database(&name)
+        .map_err(|e| anyhow::anyhow!("database.url: {e}"))?;
     tracing::info!(database = %name, "paper mode: the ledger is a database of its own");
-    settings.database.url = Some(Secret::new(url.to_string()));
+    settings.database.url = Some(paper);
     Ok(())
 }
 
@@ -97,7 +97,7 @@ pub async fn prepare(settings: &mut Settings) -> anyhow::Result<SimHandle> {
     use_paper_database(settings).await?;
     let sim = start_simulator(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     tracing::info!(simulator = %sim.base_url(), "paper mode: simulator holds SHORT {DEMO_SHORT_QTY} SOLUSDT with a hidden MARKET cap of 400");
-    point_at(settings, &sim);
+    point_at(settings, &sim)?;
     Ok(sim)
 }
 
@@ -107,12 +107,18 @@ mod tests {
 
     #[test]
     fn the_paper_ledger_is_named_after_the_real_one_and_never_equals_it() {
-        let name = paper_database_name("postgres://u:p@db:5432/sluice").expect("url");
+        let url = |raw: &str| DatabaseUrl::parse(raw).expect("url");
+        let real = url("postgres://u:p@db:5432/sluice");
+        let name = paper_database_name(&real);
         assert_eq!(name, "sluice_paper");
-        assert_eq!(
-            paper_database_name("postgres://u@db/").expect("url"),
-            "sluice_paper"
-        );
+        let paper = real.with_database(&name).expect("paper url");
+        assert_eq!(paper.options().get_database(), Some("sluice_paper"));
+        assert_eq!(paper.options().get_host(), "db");
+        assert_ne!(paper.expose(), real.expose());
+        let unnamed = url("postgres://u@db/");
+        if std::env::var_os("PGDATABASE").is_none() {
+            assert_eq!(paper_database_name(&unnamed), "sluice_paper");
+        }
     }
 
     #[tokio::test]

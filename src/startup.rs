@@ -19,8 +19,8 @@ use tokio::net::TcpListener;
 
 use crate::api::reconcile::ReconcileBoard;
 use crate::api::{self, ApiState, MarkPrices, Readiness, Role};
-use crate::domain::{PositionMode, Symbol, Usdt};
-use crate::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures};
+use crate::domain::Usdt;
+use crate::exchange::binance::{AuditBuffer, BinanceFutures};
 use crate::exchange::Exchange;
 use crate::ledger::Ledger;
 use crate::router::ExecutorConfig;
@@ -82,7 +82,8 @@ impl Application {
     /// Without a token and without `api.auth = "none"`, one is generated into
     /// `api.token_file` first (the CLI reads it from there).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let ledger = Ledger::connect(settings.database_url()?)
+        let db = &settings.database;
+        let ledger = Ledger::connect_with(db.pool_options(), db.connect_options()?)
             .await
             .context("failed to connect to the ledger database")?;
         Self::build_on(settings, ledger, None).await
@@ -99,13 +100,11 @@ impl Application {
     ) -> anyhow::Result<Application> {
         settings.api.ensure_token()?;
         api::auth::check_bind(settings.api.listen, settings.api.token.as_ref())?;
-        let has_credentials =
-            settings.exchange.api_key.is_some() && settings.exchange.api_secret.is_some();
-        if !has_credentials {
+        if !settings.exchange.has_credentials() {
             tracing::warn!("exchange.api_key/api_secret not set: the executor is NOT running (control API only)");
             return Self::build_with_listener(settings, ledger, listener).await;
         }
-        let cfg = binance_config(&settings)?;
+        let cfg = settings.exchange.binance_config()?;
         let audit = AuditBuffer::new(100_000);
         let connected = BinanceFutures::connect(cfg, audit.clone()).await;
         let late_settings = settings.clone();
@@ -228,25 +227,13 @@ impl Application {
     }
 
     fn api_state(&self) -> anyhow::Result<ApiState> {
-        let position_mode = match self.settings.exchange.position_mode.as_str() {
-            "hedge" => PositionMode::Hedge,
-            _ => PositionMode::OneWay,
-        };
-        let symbols = self
-            .settings
-            .exchange
-            .symbols
-            .iter()
-            .map(|s| Symbol::new(s))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| anyhow::anyhow!("exchange.symbols: {e}"))?;
         Ok(ApiState {
-            symbols,
+            symbols: self.settings.exchange.symbols.clone(),
             readiness: self.readiness.clone(),
             token: self.settings.api.token.clone(),
             ledger: self.ledger.clone(),
             venue: VENUE.to_string(),
-            position_mode,
+            position_mode: self.settings.exchange.position_mode,
             allocation: Usdt::new(self.settings.budget.allocation_usdt),
             mark_prices: self.mark_prices.clone(),
             metrics: Some(crate::metrics::install()?),
@@ -280,7 +267,7 @@ impl Application {
         });
         let server = self.serve_api(state, inner.clone())?;
         if let Some(timing) =
-            crate::systemd::watchdog_timing(self.settings.daemon.watchdog_interval_ms)
+            crate::systemd::watchdog_timing(self.settings.daemon.watchdog_interval)
         {
             let readiness = self.readiness.clone();
             tokio::spawn(crate::systemd::run_watchdog(
@@ -379,10 +366,10 @@ pub(crate) async fn report_stream_link(
 /// The Binance adapter from `[exchange]` with its audit buffer for the daemon, or None
 /// when no credentials are configured (the daemon then serves the control API only).
 pub async fn connect_exchange(settings: &Settings) -> anyhow::Result<Option<Trading>> {
-    if settings.exchange.api_key.is_none() || settings.exchange.api_secret.is_none() {
+    if !settings.exchange.has_credentials() {
         return Ok(None);
     }
-    let cfg = binance_config(settings)?;
+    let cfg = settings.exchange.binance_config()?;
     let audit = AuditBuffer::new(100_000);
     let exchange = BinanceFutures::connect(cfg, audit.clone())
         .await
@@ -394,65 +381,13 @@ pub async fn connect_exchange(settings: &Settings) -> anyhow::Result<Option<Trad
     }))
 }
 
-/// The Binance adapter's configuration from the settings: the venue preset or the
-/// explicit URLs, the key, and the secret (moved, never copied into a log).
-pub fn binance_config(
-    settings: &Settings,
-) -> anyhow::Result<crate::exchange::binance::BinanceConfig> {
-    let key = settings.exchange.api_key.clone().ok_or_else(|| {
-        anyhow::anyhow!("exchange.api_key: not set; set SLUICE__EXCHANGE__API_KEY")
-    })?;
-    let secret = settings.exchange.api_secret.clone().ok_or_else(|| {
-        anyhow::anyhow!(
-            "exchange.api_secret: not set; set SLUICE__EXCHANGE__API_SECRET or exchange.api_secret_file"
-        )
-    })?;
-    let rest = url::Url::parse(&settings.rest_url())
-        .with_context(|| format!("exchange.rest_url: `{}` is not a URL", settings.rest_url()))?;
-    let ws = url::Url::parse(&settings.ws_url())
-        .with_context(|| format!("exchange.ws_url: `{}` is not a URL", settings.ws_url()))?;
-    let mut cfg = BinanceConfig::new(rest, ws, key, secret.into_secret_string());
-    cfg.recv_window_ms = settings.exchange.recv_window_ms;
-    cfg.request_timeout = std::time::Duration::from_millis(settings.exchange.request_timeout_ms);
-    cfg.risk_reserve_share = settings.exchange.risk_reserve_share;
-    cfg.venue_name = VENUE.to_string();
-    cfg.self_trade_prevention = settings.exchange.self_trade_prevention_mode;
-    if settings.exchange.api_secret_file.is_some() {
-        cfg.credential_source = Some(Arc::new(CredentialFiles(settings.exchange.clone())));
-    }
-    Ok(cfg)
-}
-
-/// The key pair re-read from `exchange.api_key_file` / `api_secret_file` on key loss, so
-/// an operator rotates a deleted key by replacing the files (no restart).
-struct CredentialFiles(crate::settings::ExchangeSettings);
-
-impl std::fmt::Debug for CredentialFiles {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CredentialFiles")
-            .field("api_key_file", &self.0.api_key_file)
-            .field("api_secret_file", &self.0.api_secret_file)
-            .finish()
-    }
-}
-
-impl crate::exchange::credentials::CredentialSource for CredentialFiles {
-    fn load(&self) -> Result<(String, secrecy::SecretString), String> {
-        match crate::settings::reload_exchange_credentials(&self.0) {
-            Ok(Some((key, secret))) => Ok((key, secret.into_secret_string())),
-            Ok(None) => Err("exchange.api_secret_file: not set".into()),
-            Err(e) => Err(format!("{e:#}")),
-        }
-    }
-}
-
 /// Connect the Binance adapter for a one-shot operator command. Its REST attempts go to
 /// a buffer nobody drains: read-only commands place no orders, and they must work
 /// without a database.
 pub async fn connect_exchange_readonly(
     settings: &Settings,
 ) -> anyhow::Result<Arc<crate::exchange::binance::BinanceFutures>> {
-    let cfg = binance_config(settings)?;
+    let cfg = settings.exchange.binance_config()?;
     let rest = cfg.rest_url.to_string();
     BinanceFutures::connect(cfg, AuditBuffer::new(1024))
         .await

@@ -37,16 +37,12 @@ pub struct WatchdogTiming {
 }
 
 /// The timing systemd asked for (`WATCHDOG_USEC` for this pid), or None.
-pub fn watchdog_timing(configured_ms: u64) -> Option<WatchdogTiming> {
+pub fn watchdog_timing(configured: Option<Duration>) -> Option<WatchdogTiming> {
     let mut usec = 0u64;
     if sd_notify::watchdog_enabled(false, &mut usec) && usec > 0 {
         let period = Duration::from_micros(usec);
         let half = period / 2;
-        let interval = if configured_ms > 0 {
-            half.min(Duration::from_millis(configured_ms))
-        } else {
-            half
-        };
+        let interval = configured.map_or(half, |c| half.min(c));
         return Some(WatchdogTiming {
             interval,
             stuck_after: period,

@@ -41,10 +41,10 @@ pub struct Limits {
 
 impl Limits {
     pub fn from_settings(api: &ApiSettings) -> Limits {
-        let idle = Duration::from_millis(api.idle_timeout_ms.max(1));
+        let idle = api.idle_timeout;
         Limits {
-            max_connections: api.max_connections.max(1),
-            header_read_timeout: Duration::from_millis(api.header_read_timeout_ms.max(1)),
+            max_connections: api.max_connections.get(),
+            header_read_timeout: api.header_read_timeout,
             request_timeout: idle,
             idle_timeout: idle,
         }

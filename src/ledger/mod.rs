@@ -37,7 +37,7 @@ mod positions;
 mod wakeup;
 mod work;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 pub use adjustments::{AdjustmentRow, AnomalyRow, PositionCorrection};
 pub use breaker::BreakerTransitionRecord;
@@ -76,15 +76,26 @@ impl Ledger {
         Ok(Ledger { pool })
     }
 
+    /// Connect with the pool bounds and connection options the settings give
+    /// (`DatabaseSettings::pool_options`, `connect_options`). Does not migrate.
+    pub async fn connect_with(
+        pool: PgPoolOptions,
+        options: PgConnectOptions,
+    ) -> Result<Ledger, LedgerError> {
+        Ok(Ledger {
+            pool: pool.connect_with(options).await?,
+        })
+    }
+
     pub fn from_pool(pool: PgPool) -> Ledger {
         Ledger { pool }
     }
 
-    /// Create database `name` on the server `admin_url` points at, unless it exists.
+    /// Create database `name` on the server `admin` points at, unless it exists.
     /// Paper trading keeps its books in a database of its own, so a simulator's
     /// positions can never be mixed into a real ledger.
     pub async fn create_database_if_missing(
-        admin_url: &str,
+        admin: PgConnectOptions,
         name: &str,
     ) -> Result<(), LedgerError> {
         if name.is_empty()
@@ -100,7 +111,7 @@ impl Ledger {
         }
         let pool = PgPoolOptions::new()
             .max_connections(1)
-            .connect(admin_url)
+            .connect_with(admin)
             .await?;
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")

@@ -22,7 +22,8 @@ pub(crate) async fn connect_ledger(
     settings: &crate::settings::Settings,
 ) -> anyhow::Result<crate::ledger::Ledger> {
     use anyhow::Context;
-    let ledger = crate::ledger::Ledger::connect(settings.database_url()?)
+    let db = &settings.database;
+    let ledger = crate::ledger::Ledger::connect_with(db.pool_options(), db.connect_options()?)
         .await
         .context("failed to connect to the ledger database")?;
     ledger

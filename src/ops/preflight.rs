@@ -24,8 +24,6 @@ pub mod render;
 #[cfg(test)]
 mod evaluate_tests;
 
-use std::time::Duration;
-
 use serde::Serialize;
 
 pub use classify::Cause;
@@ -112,8 +110,8 @@ impl PreflightReport {
 /// Connect to the configured venue and run every check.
 pub async fn run(settings: &Settings) -> anyhow::Result<PreflightReport> {
     let expect = Expectations::from_settings(settings)?;
-    let cfg = crate::startup::binance_config(settings)?;
-    let deadline = Duration::from_millis(settings.preflight.check_timeout_ms);
+    let cfg = settings.exchange.binance_config()?;
+    let deadline = settings.preflight.check_timeout;
     let venue = cfg.rest_url.to_string();
     let obs = observe::observe(cfg, &expect, deadline).await;
     Ok(PreflightReport {

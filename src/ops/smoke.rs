@@ -103,12 +103,15 @@ pub async fn run(settings: &Settings, opts: &SmokeOptions) -> anyhow::Result<Smo
 }
 
 fn pick_symbol(settings: &Settings, opts: &SmokeOptions) -> anyhow::Result<Symbol> {
-    let raw = opts
-        .symbol
-        .clone()
-        .or_else(|| settings.exchange.symbols.first().cloned())
-        .context("--symbol: none given and exchange.symbols is empty")?;
-    Symbol::new(&raw).map_err(|e| anyhow::anyhow!("--symbol: {e}"))
+    match &opts.symbol {
+        Some(raw) => Symbol::new(raw).map_err(|e| anyhow::anyhow!("--symbol: {e}")),
+        None => settings
+            .exchange
+            .symbols
+            .first()
+            .cloned()
+            .context("--symbol: none given and exchange.symbols is empty"),
+    }
 }
 
 impl Session {
@@ -125,7 +128,7 @@ impl Session {
         let mut config = t.config;
         config.adopt_unknown_positions = settings.daemon.adopt_unknown_positions;
         config.escalation.limit_ioc_fallback = settings.daemon.limit_ioc_fallback;
-        config.escalation.fallback_after = settings.daemon.limit_ioc_fallback_after.max(1);
+        config.escalation.fallback_after = settings.daemon.limit_ioc_fallback_after.get();
         let (stop, shutdown) = crate::shutdown::channel();
         let deps = ExecutorDeps {
             ledger: ledger.clone(),
@@ -178,10 +181,7 @@ async fn trade(
     let Some(qty) = smallest(s.exchange.as_ref(), symbol, report).await? else {
         return Ok(());
     };
-    let mode = match settings.exchange.position_mode.as_str() {
-        "hedge" => PositionMode::Hedge,
-        _ => PositionMode::OneWay,
-    };
+    let mode = settings.exchange.position_mode;
     let allocation = Usdt::new(settings.budget.allocation_usdt);
     let mark = s.exchange.mark_price(symbol).await?.mark_price;
     let open = NewIntent {

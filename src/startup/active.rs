@@ -269,18 +269,18 @@ impl Application {
                 key_loss_hook(reconcile.clone()),
             )
             .await?;
-        let every = self.settings.daemon.reconcile_interval_s;
+        let every = self.settings.daemon.reconcile_interval;
         // The start-up reconcile runs HERE: after recovery has resolved every order the
         // ledger thought live (before, each would show as a spurious difference), and
         // before any intent is worked, so no order is in flight: two reads cannot
         // straddle a fill, and `reconcile_fix` repairs cannot race the executor.
-        if every > 0 {
+        if let Some(every) = every {
             self.readiness
                 .set_not_ready("reconciling the ledger with the exchange");
             reconcile
                 .run_once("start", self.settings.daemon.reconcile_fix)
                 .await;
-            tokio::spawn(reconcile.run_every(Duration::from_secs(every), stop.clone()));
+            tokio::spawn(reconcile.run_every(every, stop.clone()));
         }
         let handle = prepared.start();
         self.readiness.watch_executor(handle.pulse());
@@ -314,9 +314,8 @@ impl Application {
     ) -> anyhow::Result<PreparedExecutor> {
         config.adopt_unknown_positions = self.settings.daemon.adopt_unknown_positions;
         config.escalation.limit_ioc_fallback = self.settings.daemon.limit_ioc_fallback;
-        config.escalation.fallback_after = self.settings.daemon.limit_ioc_fallback_after.max(1);
-        config.stream_silence_grace =
-            Duration::from_millis(self.settings.daemon.user_stream_silence_grace_ms);
+        config.escalation.fallback_after = self.settings.daemon.limit_ioc_fallback_after.get();
+        config.stream_silence_grace = self.settings.daemon.user_stream_silence_grace;
         let deps = ExecutorDeps {
             ledger: self.ledger.clone(),
             exchange,

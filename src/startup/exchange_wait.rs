@@ -55,7 +55,7 @@ impl LateExchange {
         }
         let mut delay = RetryDelay::new(Duration::from_millis(500), Duration::from_secs(10), 0xe8);
         for attempt in 1u64.. {
-            let cfg = match super::binance_config(&self.settings) {
+            let cfg = match self.settings.exchange.binance_config() {
                 Ok(c) => c,
                 Err(e) => {
                     // Settings were checked at start; this cannot change by waiting.

@@ -39,9 +39,9 @@ pub struct LeaderConfig {
 
 impl LeaderConfig {
     pub fn from_settings(settings: &Settings, venue: &str, api: std::net::SocketAddr) -> Self {
-        let check_every = Duration::from_millis(settings.daemon.leader_check_ms);
-        let check_timeout = Duration::from_millis(settings.daemon.leader_check_timeout_ms);
-        let recv_window = Duration::from_millis(settings.exchange.recv_window_ms);
+        let check_every = settings.daemon.leader_check;
+        let check_timeout = settings.daemon.leader_check_timeout;
+        let recv_window = settings.exchange.recv_window;
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "unknown-host".into());

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use crate::ledger::{Ledger, LedgerError};
+use crate::settings::DatabaseSettings;
 use crate::shutdown::Shutdown;
 
 /// Exit code of `sluice run` on a configuration error (EX_CONFIG from sysexits.h):
@@ -38,17 +39,21 @@ pub fn is_configuration(e: &LedgerError) -> bool {
     }
 }
 
-/// Connect to `url`, waiting while the server is not reachable (each wait's reason goes
-/// to `report`, for `/readyz`). None: shutdown came first.
+/// Connect to the `[database]` of the settings, waiting while the server is not
+/// reachable (each wait's reason goes to `report`, for `/readyz`). None: shutdown came
+/// first.
 pub async fn connect_when_up(
-    url: &str,
+    db: &DatabaseSettings,
     mut shutdown: Shutdown,
     report: &(dyn Fn(&str) + Send + Sync),
 ) -> anyhow::Result<Option<Ledger>> {
     let mut delay = WAIT_MIN;
     let mut seed = 0x9e37_79b9_u64 ^ u64::from(std::process::id());
+    let options = db
+        .connect_options()
+        .map_err(|e| ConfigurationError(format!("{e:#}")))?;
     for attempt in 1u64.. {
-        match Ledger::connect(url).await {
+        match Ledger::connect_with(db.pool_options(), options.clone()).await {
             Ok(ledger) => {
                 if attempt > 1 {
                     tracing::info!(attempt, "ledger database reachable");

@@ -3,6 +3,7 @@
 //! database and simulator.
 
 mod cli_secrets;
+mod cli_settings;
 mod doctor;
 mod preflight;
 mod preflight_cli;

@@ -33,41 +33,31 @@ pub struct Expectations {
 }
 
 impl Expectations {
+    /// From the loaded settings, which have checked every value already: this only
+    /// gathers them (the `Result` is kept for callers that treat it as fallible).
     pub fn from_settings(s: &Settings) -> anyhow::Result<Expectations> {
-        let mut symbols = Vec::new();
-        for raw in &s.exchange.symbols {
-            let symbol = Symbol::new(raw).map_err(|e| anyhow::anyhow!("exchange.symbols: {e}"))?;
-            // Section names may arrive lower-cased (environment variables): match on the symbol.
-            let cfg = s
-                .symbols
-                .iter()
-                .find(|(name, _)| name.trim().eq_ignore_ascii_case(symbol.as_str()))
-                .map(|(_, c)| c.clone())
-                .unwrap_or_default();
-            symbols.push(SymbolExpectation {
-                symbol,
-                leverage: cfg.leverage,
-                margin_type: cfg.margin_type,
-                max_position_usdt: cfg.max_position_usdt,
-            });
-        }
-        let position_mode = match s.exchange.position_mode.as_str() {
-            "hedge" => PositionMode::Hedge,
-            _ => PositionMode::OneWay,
-        };
+        let symbols = s
+            .exchange
+            .symbols
+            .iter()
+            .map(|symbol| {
+                let cfg = s.symbols.get(symbol).cloned().unwrap_or_default();
+                SymbolExpectation {
+                    symbol: symbol.clone(),
+                    leverage: cfg.leverage,
+                    margin_type: cfg.margin_type,
+                    max_position_usdt: cfg.max_position_usdt,
+                }
+            })
+            .collect();
+        let max_ms = s.preflight.clock_offset_max.as_millis();
         Ok(Expectations {
             symbols,
-            position_mode,
+            position_mode: s.exchange.position_mode,
             multi_assets_margin: s.exchange.multi_assets_margin,
             allocation_usdt: s.budget.allocation_usdt,
-            clock_offset_max_ms: s.preflight.clock_offset_max_ms,
-            key_permissions_url: s
-                .preflight
-                .key_permissions_url
-                .as_deref()
-                .map(url::Url::parse)
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("preflight.key_permissions_url: {e}"))?,
+            clock_offset_max_ms: u64::try_from(max_ms).unwrap_or(u64::MAX),
+            key_permissions_url: s.preflight.key_permissions_url.clone(),
         })
     }
 }

@@ -47,9 +47,12 @@ pub fn redact_url(raw: &str) -> String {
     }
 }
 
-fn url_or_preset(v: &Option<String>) -> String {
-    v.as_deref()
-        .map_or_else(|| "venue preset".to_string(), redact_url)
+fn url_or_preset(v: Option<&url::Url>) -> String {
+    v.map_or_else(|| "venue preset".to_string(), |u| redact_url(u.as_str()))
+}
+
+fn ms(d: std::time::Duration) -> String {
+    d.as_millis().to_string()
 }
 
 /// The allow-listed settings, in a fixed order.
@@ -58,23 +61,27 @@ fn shown(s: &Settings) -> Vec<(String, String)> {
     let d = &s.daemon;
     let fixed: [(&str, String); 15] = [
         ("exchange.venue", format!("{:?}", e.venue).to_lowercase()),
-        ("exchange.rest_url", url_or_preset(&e.rest_url)),
-        ("exchange.ws_url", url_or_preset(&e.ws_url)),
-        ("exchange.recv_window_ms", e.recv_window_ms.to_string()),
-        (
-            "exchange.request_timeout_ms",
-            e.request_timeout_ms.to_string(),
-        ),
+        ("exchange.rest_url", url_or_preset(e.rest_url.as_ref())),
+        ("exchange.ws_url", url_or_preset(e.ws_url.as_ref())),
+        ("exchange.recv_window_ms", ms(e.recv_window)),
+        ("exchange.request_timeout_ms", ms(e.request_timeout)),
         (
             "exchange.risk_reserve_share",
             e.risk_reserve_share.to_string(),
         ),
-        ("exchange.position_mode", e.position_mode.clone()),
+        ("exchange.position_mode", e.position_mode.as_str().into()),
         (
             "exchange.multi_assets_margin",
             e.multi_assets_margin.to_string(),
         ),
-        ("exchange.symbols", e.symbols.join(",")),
+        (
+            "exchange.symbols",
+            e.symbols
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         (
             "budget.allocation_usdt",
             s.budget.allocation_usdt.to_string(),
@@ -93,7 +100,7 @@ fn shown(s: &Settings) -> Vec<(String, String)> {
         ),
         (
             "daemon.reconcile_interval_s",
-            d.reconcile_interval_s.to_string(),
+            d.reconcile_interval.map_or(0, |i| i.as_secs()).to_string(),
         ),
         ("daemon.reconcile_fix", d.reconcile_fix.to_string()),
     ];

@@ -9,12 +9,15 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
-use super::{de_string_list, Secret};
+use super::de::{positive_millis, string_list};
+use super::secret::{read_secret_file, Secret};
 
 /// How `/v1` requests are authenticated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,32 +40,42 @@ pub struct ApiSettings {
     pub auth: ApiAuth,
     /// Web origins (`https://desk.example`) whose pages may call the API; default none:
     /// a request carrying any other `Origin` header is refused (403).
-    #[serde(default, deserialize_with = "de_string_list")]
+    #[serde(default, deserialize_with = "string_list")]
     pub allowed_origins: Vec<String>,
     /// `Host` header values accepted besides the listen address, `localhost:<port>` and
     /// `127.0.0.1:<port>` (DNS rebinding defence).
-    #[serde(default, deserialize_with = "de_string_list")]
+    #[serde(default, deserialize_with = "string_list")]
     pub allowed_hosts: Vec<String>,
     /// Concurrent API connections at most; more wait in the kernel's backlog, so the
     /// daemon's own database and exchange sockets always find a free descriptor.
     #[serde(default = "default_max_connections")]
-    pub max_connections: usize,
-    /// A client must finish sending its request headers within this many ms.
-    #[serde(default = "default_header_read_timeout_ms")]
-    pub header_read_timeout_ms: u64,
-    /// A keep-alive connection with no request in flight is closed after this many ms.
-    #[serde(default = "default_idle_timeout_ms")]
-    pub idle_timeout_ms: u64,
+    pub max_connections: NonZeroUsize,
+    /// A client must finish sending its request headers within this
+    /// (`header_read_timeout_ms`).
+    #[serde(
+        rename = "header_read_timeout_ms",
+        with = "positive_millis",
+        default = "default_header_read_timeout"
+    )]
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection with no request in flight is closed after this
+    /// (`idle_timeout_ms`).
+    #[serde(
+        rename = "idle_timeout_ms",
+        with = "positive_millis",
+        default = "default_idle_timeout"
+    )]
+    pub idle_timeout: Duration,
 }
 
-fn default_max_connections() -> usize {
-    128
+fn default_max_connections() -> NonZeroUsize {
+    NonZeroUsize::MIN.saturating_add(127)
 }
-fn default_header_read_timeout_ms() -> u64 {
-    5_000
+fn default_header_read_timeout() -> Duration {
+    Duration::from_secs(5)
 }
-fn default_idle_timeout_ms() -> u64 {
-    30_000
+fn default_idle_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// `<state dir>/control.token`: `$STATE_DIRECTORY` (systemd `StateDirectory=`), else
@@ -104,7 +117,7 @@ impl ApiSettings {
         }
         if let Some(path) = &self.token_file {
             if path.exists() {
-                self.token = Some(super::read_secret_file("api.token_file", path)?);
+                self.token = Some(read_secret_file("api.token_file", path)?);
             }
         }
         Ok(())
@@ -195,8 +208,8 @@ mod tests {
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             max_connections: default_max_connections(),
-            header_read_timeout_ms: default_header_read_timeout_ms(),
-            idle_timeout_ms: default_idle_timeout_ms(),
+            header_read_timeout: default_header_read_timeout(),
+            idle_timeout: default_idle_timeout(),
         }
     }
 

@@ -1,0 +1,60 @@
+//! Secret values in the settings: the exchange API secret, the control-API token and the
+//! database URL's password.
+//!
+//! Invariant: `Debug`, `Display` and `Serialize` print `[redacted]`; the only way to the
+//! value is [`Secret::expose`], and the memory is zeroised on drop (`secrecy`).
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::bail;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A secret value (see the module invariant).
+#[derive(Clone)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(SecretString::from(value))
+    }
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+    pub fn into_secret_string(self) -> SecretString {
+        self.0
+    }
+}
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret::new)
+    }
+}
+
+/// A secret read from a file, trimmed; `key` names the setting in errors. The error
+/// never contains the file's content.
+pub(super) fn read_secret_file(key: &str, path: &Path) -> anyhow::Result<Secret> {
+    let raw = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("{key}: cannot read {}: {e}", path.display()))?;
+    let value = raw.trim().to_string();
+    if value.is_empty() {
+        bail!("{key}: {} is empty", path.display());
+    }
+    Ok(Secret::new(value))
+}
