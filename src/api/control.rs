@@ -16,9 +16,9 @@ use super::intents::{new_intent, respond};
 use super::json::ApiJson;
 use super::views::HaltResponse;
 use super::ApiState;
-use crate::domain::{IntentKind, Symbol};
+use crate::domain::{IntentSpec, Symbol};
 use crate::ledger::halt::{HaltOutcome, ResumeOutcome};
-use crate::ledger::{IntentCreated, NewIntent};
+use crate::ledger::IntentCreated;
 use crate::metrics::{record_intent, set_halted};
 
 const DEFAULT_ACTOR: &str = "api";
@@ -168,10 +168,7 @@ pub(super) async fn store_flatten(
     symbol: Option<Symbol>,
     meta: &Meta,
 ) -> Result<(IntentCreated, HaltOutcome), ApiError> {
-    let new = NewIntent {
-        symbol,
-        ..new_intent(state, IntentKind::Flatten, meta)
-    };
+    let new = new_intent(state, IntentSpec::Flatten { symbol }, meta);
     let (created, outcome) = state.ledger.flatten(&new, &meta.actor).await?;
     set_halted(outcome.halt.halted);
     record_intent(

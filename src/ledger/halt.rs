@@ -149,7 +149,7 @@ impl Ledger {
         actor: &str,
     ) -> Result<(IntentCreated, HaltOutcome), LedgerError> {
         check_actor(actor)?;
-        if new.kind != IntentKind::Flatten {
+        if new.spec.kind() != IntentKind::Flatten {
             return Err(LedgerError::invalid(
                 "kind",
                 "a flatten stores kind flatten",

@@ -13,7 +13,7 @@ use super::ids::{IntentId, PositionId};
 use super::intents::NewIntent;
 use super::model::{PositionRow, PositionStatus};
 use super::positions::{open_position_on_leg, position_in};
-use crate::domain::{Direction, IntentKind, PositionSide, Symbol, Usdt};
+use crate::domain::{Direction, IntentSpec, PositionSide, Symbol, Usdt};
 
 /// Where an intent points once resolved against the ledger.
 pub(crate) struct Target {
@@ -51,23 +51,32 @@ pub(crate) fn refusal_error(r: &Refusal, intent_id: IntentId) -> LedgerError {
     }
 }
 
+impl Target {
+    /// The target as the intent names it, unchecked: for intents stored as given (a
+    /// flatten, a refused open).
+    pub(crate) fn as_given(new: &NewIntent) -> Target {
+        Target {
+            symbol: new.spec.symbol().cloned(),
+            direction: new.spec.direction(),
+            position_id: new.spec.position().copied(),
+            notional: new.spec.notional().map(Usdt::get),
+            refusal: None,
+        }
+    }
+}
+
 pub(crate) async fn resolve_target(
     conn: &mut PgConnection,
     new: &NewIntent,
     allocation: Usdt,
 ) -> Result<Target, LedgerError> {
-    if new.kind == IntentKind::Open {
-        return resolve_open(conn, new, allocation).await;
-    }
-    let Some(position_id) = new.position_id else {
+    let position_id = match &new.spec {
+        IntentSpec::Open {
+            symbol, direction, ..
+        } => return resolve_open(conn, new, symbol, *direction, allocation).await,
         // Flatten of everything (or of one symbol): the orders will name positions.
-        return Ok(Target {
-            symbol: new.symbol.clone(),
-            direction: new.direction,
-            position_id: None,
-            notional: new.notional_usdt.map(Usdt::get),
-            refusal: None,
-        });
+        IntentSpec::Flatten { .. } => return Ok(Target::as_given(new)),
+        IntentSpec::Close { position, .. } | IntentSpec::Reduce { position, .. } => *position,
     };
     let position = position_in(conn, position_id).await?.ok_or_else(|| {
         LedgerError::invalid("position_id", format!("no position #{position_id}"))
@@ -77,7 +86,7 @@ pub(crate) async fn resolve_target(
         symbol: Some(position.symbol),
         direction: Some(position.direction),
         position_id: Some(position.id),
-        notional: new.notional_usdt.map(Usdt::get),
+        notional: None,
         refusal: None,
     })
 }
@@ -96,37 +105,21 @@ fn check_reducible(new: &NewIntent, position: &PositionRow) -> Result<(), Ledger
             format!("position #{} is on {}", position.id, position.venue),
         ));
     }
-    if new.symbol.as_ref().is_some_and(|s| *s != position.symbol) {
-        return Err(LedgerError::invalid(
-            "symbol",
-            format!("position #{} is {}", position.id, position.symbol),
-        ));
-    }
-    if new.direction.is_some_and(|d| d != position.direction) {
-        return Err(LedgerError::invalid(
-            "direction",
-            format!("position #{} is {:?}", position.id, position.direction),
-        ));
-    }
     Ok(())
 }
 
 async fn resolve_open(
     conn: &mut PgConnection,
     new: &NewIntent,
+    symbol: &Symbol,
+    direction: Direction,
     allocation: Usdt,
 ) -> Result<Target, LedgerError> {
     let requested = new.requested_notional()?;
-    let (Some(symbol), Some(direction)) = (new.symbol.clone(), new.direction) else {
-        return Err(LedgerError::invalid(
-            "symbol",
-            "an open needs a symbol and a direction",
-        ));
-    };
     let leg = PositionSide::for_mode(new.position_mode, direction);
-    let existing = open_position_on_leg(conn, &new.venue, &symbol, leg).await?;
+    let existing = open_position_on_leg(conn, &new.venue, symbol, leg).await?;
     let mut target = Target {
-        symbol: Some(symbol),
+        symbol: Some(symbol.clone()),
         direction: Some(direction),
         position_id: None,
         notional: Some(requested),
@@ -139,12 +132,6 @@ async fn resolve_open(
         }
         Some(p) => target.position_id = Some(p.id),
         None => {}
-    }
-    if new.position_id.is_some() && new.position_id != target.position_id {
-        return Err(LedgerError::invalid(
-            "position_id",
-            "an open may only name the open position of its own direction",
-        ));
     }
     let available = budget::available_in(conn, allocation)
         .await?

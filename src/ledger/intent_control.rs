@@ -17,7 +17,7 @@ use super::intent_checks::Target;
 use super::intents::{insert_intent, intent_by_key, IntentCreated, NewIntent};
 use super::model::IntentRow;
 use super::Ledger;
-use crate::domain::{IntentState, Usdt};
+use crate::domain::IntentState;
 
 /// One state change of an intent, with its time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,13 +96,7 @@ pub(super) async fn insert_or_replay(
     }
     // The target is what the caller named: these intents (flatten, refused opens) are
     // stored as given, without the open/close checks `create_intent` runs.
-    let target = Target {
-        symbol: new.symbol.clone(),
-        direction: new.direction,
-        position_id: new.position_id,
-        notional: new.notional_usdt.map(Usdt::get),
-        refusal: None,
-    };
+    let target = Target::as_given(new);
     let error = error.map(str::to_string);
     if let Some(intent) = insert_intent(&mut *conn, new, &target, state, error).await? {
         return Ok(IntentCreated {

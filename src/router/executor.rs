@@ -27,7 +27,7 @@ use super::scheduler::Scheduler;
 use super::send::{fail, next_chunk, send, Next};
 use super::stream_watch::{StreamHealth, StreamWatch};
 use super::ExecutorConfig;
-use crate::domain::{IntentKind, IntentState, Qty};
+use crate::domain::{IntentSpec, IntentState, OpenSize, Qty, Symbol, Usdt};
 use crate::exchange::Exchange;
 use crate::ledger::{IntentId, IntentRow, Ledger};
 use crate::shutdown::Shutdown;
@@ -395,8 +395,13 @@ impl Loop {
             intent
         };
         let mut job = Job::new(intent, next_chunk, &self.ctx.cfg);
-        if job.intent.kind == IntentKind::Open && job.intent.quantity.is_none() {
-            match open_quantity(&mut self.ctx, &job.intent).await {
+        if let IntentSpec::Open {
+            symbol,
+            size: OpenSize::Notional(notional),
+            ..
+        } = &job.intent.spec
+        {
+            match open_quantity(&mut self.ctx, symbol, *notional).await {
                 Ok(q) => job.open_target = Some(q),
                 Err(reason) => {
                     fail(&self.ctx, &job, &reason).await?;
@@ -404,16 +409,13 @@ impl Loop {
                 }
             }
         }
-        tracing::info!(intent_id = %job.intent.id, kind = job.intent.kind.as_str(), "intent taken up");
+        tracing::info!(intent_id = %job.intent.id, kind = job.intent.kind().as_str(), "intent taken up");
         Ok(Some(job))
     }
 }
 
 /// An open given by notional: the quantity at the current mark.
-async fn open_quantity(ctx: &mut Ctx, intent: &IntentRow) -> Result<Qty, String> {
-    let (Some(symbol), Some(notional)) = (&intent.symbol, intent.notional_usdt) else {
-        return Err("an open needs a symbol and a quantity or notional".into());
-    };
+async fn open_quantity(ctx: &mut Ctx, symbol: &Symbol, notional: Usdt) -> Result<Qty, String> {
     let mark = ctx
         .mark(symbol, false)
         .await
@@ -433,9 +435,9 @@ async fn step(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next> {
     if let Settle::Pending(next) = settle(ctx, job).await? {
         return Ok(next);
     }
-    if job.intent.kind == IntentKind::Flatten && !job.cancelled_resting {
+    if let (IntentSpec::Flatten { symbol }, false) = (&job.intent.spec, job.cancelled_resting) {
         // A flatten first clears sluice's own resting orders in its scope.
-        super::recovery::cancel_own_orders(ctx, job.intent.symbol.as_ref(), false).await;
+        super::recovery::cancel_own_orders(ctx, symbol.as_ref(), false).await;
         job.cancelled_resting = true;
     }
     let chunk = match job.current.take() {

@@ -17,7 +17,7 @@ use super::backoff::Backoff;
 use super::config::ExecutorConfig;
 use super::scheduler::RiskClass;
 use crate::domain::{
-    ClientOrderId, Direction, IntentKind, PositionMode, PositionSide, Qty, Symbol,
+    ClientOrderId, Direction, IntentSpec, PositionMode, PositionSide, Qty, Symbol,
 };
 use crate::exchange::OrderReport;
 use crate::ledger::{IntentRow, LedgerError, PositionId, PositionRow, PositionStatus};
@@ -105,7 +105,7 @@ impl Job {
     pub fn new(intent: IntentRow, next_chunk: u32, cfg: &ExecutorConfig) -> Job {
         let seed = cfg.rng_seed ^ (intent.id.get() as u64);
         Job {
-            class: RiskClass::from(intent.kind),
+            class: RiskClass::from(intent.kind()),
             intent,
             next_chunk,
             current: None,
@@ -121,45 +121,28 @@ impl Job {
 
     /// The leg and the unfilled remainder, measured from the ledger.
     pub async fn remainder(&self, ctx: &Ctx) -> Result<Option<(Leg, Qty)>, LedgerError> {
-        let i = &self.intent;
-        // Only a quantity target needs the fills so far (a flatten or close-all is measured
-        // by the position alone, which keeps a 1,000-chunk flatten from re-reading its orders).
-        let filled = if i.quantity.is_some() || i.kind == IntentKind::Open {
-            filled_of(ctx, self).await?
-        } else {
-            Qty::ZERO
-        };
-        let found = match i.kind {
-            IntentKind::Open => {
-                let (Some(symbol), Some(direction), Some(target)) = (
-                    i.symbol.clone(),
-                    i.direction,
-                    i.quantity.or(self.open_target),
-                ) else {
+        let found = match &self.intent.spec {
+            IntentSpec::Open {
+                symbol, direction, ..
+            } => {
+                let Some(target) = self.intent.spec.quantity().or(self.open_target) else {
                     return Ok(None);
                 };
                 let leg = Leg {
                     position_id: None,
-                    symbol,
-                    direction,
-                    mode: i.position_mode,
+                    symbol: symbol.clone(),
+                    direction: *direction,
+                    mode: self.intent.position_mode,
                 };
-                Some((leg, target.saturating_sub(filled)))
+                Some((leg, target.saturating_sub(filled_of(ctx, self).await?)))
             }
-            IntentKind::Close | IntentKind::Reduce => {
-                let Some(id) = i.position_id else {
-                    return Ok(None);
-                };
-                let Some(p) = ctx.ledger.position(id).await? else {
-                    return Ok(None);
-                };
-                let open = open_qty(&p);
-                let want = i
-                    .quantity
-                    .map_or(open, |q| q.saturating_sub(filled).min(open));
-                Some((Leg::of_position(&p), want))
+            IntentSpec::Close { position, quantity } => {
+                self.position_leg(ctx, *position, *quantity).await?
             }
-            IntentKind::Flatten => self.flatten_leg(ctx).await?,
+            IntentSpec::Reduce { position, quantity } => {
+                self.position_leg(ctx, *position, Some(*quantity)).await?
+            }
+            IntentSpec::Flatten { symbol } => self.flatten_leg(ctx, symbol.as_ref()).await?,
         };
         Ok(found.map(|(leg, q)| match self.exchange_size {
             Some(real) => (leg, q.min(real)),
@@ -167,19 +150,39 @@ impl Job {
         }))
     }
 
-    /// The first open position in the flatten's scope (its named position, its symbol,
-    /// or everything of this venue).
-    async fn flatten_leg(&self, ctx: &Ctx) -> Result<Option<(Leg, Qty)>, LedgerError> {
-        let i = &self.intent;
+    /// A close or reduce: the position's open quantity, or what is left of `quantity`.
+    /// Only a quantity target needs the fills so far (a close of all is measured by the
+    /// position alone).
+    async fn position_leg(
+        &self,
+        ctx: &Ctx,
+        id: PositionId,
+        quantity: Option<Qty>,
+    ) -> Result<Option<(Leg, Qty)>, LedgerError> {
+        let Some(p) = ctx.ledger.position(id).await? else {
+            return Ok(None);
+        };
+        let open = open_qty(&p);
+        let want = match quantity {
+            Some(q) => q.saturating_sub(filled_of(ctx, self).await?).min(open),
+            None => open,
+        };
+        Ok(Some((Leg::of_position(&p), want)))
+    }
+
+    /// The first open position in the flatten's scope (its symbol, or everything of
+    /// this venue); measured by the position alone, which keeps a 1,000-chunk flatten
+    /// from re-reading its orders.
+    async fn flatten_leg(
+        &self,
+        ctx: &Ctx,
+        symbol: Option<&Symbol>,
+    ) -> Result<Option<(Leg, Qty)>, LedgerError> {
         let positions = ctx.ledger.open_positions().await?;
         Ok(positions
             .iter()
-            .filter(|p| p.venue == i.venue && !p.quantity.is_zero())
-            .find(|p| match (i.position_id, &i.symbol) {
-                (Some(id), _) => p.id == id,
-                (None, Some(s)) => &p.symbol == s,
-                (None, None) => true,
-            })
+            .filter(|p| p.venue == self.intent.venue && !p.quantity.is_zero())
+            .find(|p| symbol.is_none_or(|s| &p.symbol == s))
             .map(|p| (Leg::of_position(p), p.quantity)))
     }
 

@@ -170,7 +170,7 @@ pub(crate) async fn record_expiry(
 /// Nothing is left to send: mark the intent done, unless a flatten's exchange scope is
 /// not flat yet (the latch).
 pub(crate) async fn finish(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next> {
-    if job.intent.kind == IntentKind::Flatten {
+    if job.intent.kind() == IntentKind::Flatten {
         match flatten_scope_open(ctx, job).await {
             Ok(false) => {}
             Ok(true) => {
@@ -189,7 +189,7 @@ pub(crate) async fn finish(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next>
             }
         }
     }
-    let cause = match job.intent.kind {
+    let cause = match job.intent.kind() {
         IntentKind::Flatten => "the exchange confirms the scope flat",
         IntentKind::Open => "target quantity filled",
         _ => "nothing left to close",
@@ -197,14 +197,14 @@ pub(crate) async fn finish(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next>
     ctx.ledger
         .set_intent_state(job.intent.id, IntentState::Done, cause)
         .await?;
-    tracing::info!(intent_id = %job.intent.id, kind = job.intent.kind.as_str(), cause, "intent done");
+    tracing::info!(intent_id = %job.intent.id, kind = job.intent.kind().as_str(), cause, "intent done");
     Ok(Next::Finished)
 }
 
 /// Does the exchange still hold a non-zero position in the flatten's scope?
 async fn flatten_scope_open(ctx: &Ctx, job: &Job) -> Result<bool, crate::exchange::ExchangeError> {
     let positions = ctx.exchange.positions().await?;
-    let scope = job.intent.symbol.as_ref();
+    let scope = job.intent.spec.symbol();
     Ok(positions
         .iter()
         .any(|p| !p.amount.is_zero() && scope.is_none_or(|s| &p.symbol == s)))

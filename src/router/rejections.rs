@@ -137,7 +137,7 @@ pub(crate) fn repeated_rejection(
         "exchange rejection re-planning cannot fix: {status} code {code} \"{}\"; {why}",
         e.msg
     );
-    tracing::error!(intent_id = %job.intent.id, kind = job.intent.kind.as_str(), code,
+    tracing::error!(intent_id = %job.intent.id, kind = job.intent.kind().as_str(), code,
         msg = %e.msg, %why, "deterministic rejection: failing the intent instead of re-sending");
     crate::metrics::record_deterministic_rejection(code);
     Some(reason)

@@ -11,8 +11,8 @@ use super::context::Ctx;
 use super::escalation::{next_action, Action, FailedOrder};
 use super::fallback_send;
 use super::job::{Chunk, InFlight, Job, NextChunk};
-use super::orders::{to_orders, OrderTemplate};
-use super::plan::{plan_chunks, CapSource, ChunkPlan};
+use super::orders::{checked_order, OrderTemplate};
+use super::plan::plan_chunks;
 use super::recovery::{cancel_conflicting_reduce_only, leg_size_on_exchange};
 use super::rejections::OrderShape;
 use crate::domain::{FilterChecked, OrderRequest, OrderType, Qty};
@@ -43,7 +43,7 @@ pub(crate) async fn next_chunk(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<N
             leg.symbol
         )));
     };
-    let reduce = job.intent.kind.reduces_risk();
+    let reduce = job.intent.kind().reduces_risk();
     let mark = ctx.mark(&leg.symbol, reduce).await?;
     let order_type = fallback_send::order_type(job);
     // A cap learned from a MARKET -4005 bounds MARKET chunks only.
@@ -72,7 +72,7 @@ pub(crate) async fn next_chunk(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<N
         }
     };
     let Some(qty) = plan.chunks.first().copied() else {
-        if job.intent.kind == crate::domain::IntentKind::Flatten {
+        if job.intent.kind() == crate::domain::IntentKind::Flatten {
             // The flatten latch asks the exchange whether the scope is flat.
             return Ok(NextChunk::Nothing);
         }
@@ -173,7 +173,7 @@ async fn build(
         return Ok(Err(format!("{} is not listed", chunk.leg.symbol)));
     };
     let mut template = OrderTemplate {
-        kind: job.intent.kind,
+        kind: job.intent.kind(),
         intent: IntentRef::Seq(u64::try_from(job.intent.id.get()).unwrap_or(0)),
         direction: chunk.leg.direction,
         mode: chunk.leg.mode,
@@ -191,18 +191,11 @@ async fn build(
             Err(reason) => return Ok(Err(reason)),
         }
     } else {
-        ctx.mark(&chunk.leg.symbol, job.intent.kind.reduces_risk())
+        ctx.mark(&chunk.leg.symbol, job.intent.kind().reduces_risk())
             .await?
     };
-    let one = ChunkPlan {
-        chunks: vec![chunk.qty],
-        dust: Qty::ZERO,
-        effective_cap: chunk.qty,
-        cap_source: CapSource::None,
-    };
-    Ok(to_orders(&one, &rules, &template, mark)
-        .map_err(|e| format!("chunk cannot be built: {e}"))
-        .and_then(|mut v| v.pop().ok_or_else(|| "empty chunk".to_string())))
+    Ok(checked_order(&rules, &template, chunk.qty, mark)
+        .map_err(|e| format!("chunk cannot be built: {e}")))
 }
 
 /// Store what the exchange said about an order (status, exchange id). Fills move the
@@ -232,14 +225,14 @@ pub(crate) async fn fail(ctx: &Ctx, job: &Job, reason: &str) -> anyhow::Result<(
     let filled = job.filled(ctx).await?;
     if !filled.is_zero() {
         let shortfall = job.remainder(ctx).await?.map_or(Qty::ZERO, |(_, q)| q);
-        tracing::warn!(intent_id = %job.intent.id, kind = job.intent.kind.as_str(), %filled,
+        tracing::warn!(intent_id = %job.intent.id, kind = job.intent.kind().as_str(), %filled,
             %shortfall, %reason, "intent done short: the exchange left part of it undone");
         ctx.ledger
             .finish_intent_short(job.intent.id, shortfall, reason)
             .await?;
         return Ok(());
     }
-    tracing::warn!(intent_id = %job.intent.id, kind = job.intent.kind.as_str(), %reason, "intent failed");
+    tracing::warn!(intent_id = %job.intent.id, kind = job.intent.kind().as_str(), %reason, "intent failed");
     ctx.ledger
         .set_intent_state(job.intent.id, crate::domain::IntentState::Failed, reason)
         .await?;

@@ -9,7 +9,9 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::Value;
-use sluice::domain::{Direction, IntentKind, IntentState, PositionMode, Qty, Symbol, Usdt};
+use sluice::domain::{
+    Direction, IntentSpec, IntentState, OpenSize, PositionMode, Qty, Symbol, Usdt,
+};
 use sluice::exchange::binance::{
     run_audit_writer, AuditBuffer, BinanceConfig, BinanceFutures, StreamTiming,
 };
@@ -183,15 +185,13 @@ pub fn allocation() -> Usdt {
 
 pub fn close_all(position: PositionId, key: &str) -> NewIntent {
     NewIntent {
-        kind: IntentKind::Close,
+        spec: IntentSpec::Close {
+            position,
+            quantity: None,
+        },
         venue: VENUE.into(),
-        symbol: None,
-        direction: None,
         position_mode: PositionMode::OneWay,
-        quantity: None,
-        notional_usdt: None,
         reference_price: None,
-        position_id: Some(position),
         idempotency_key: key.into(),
         reason: "test".into(),
     }
@@ -199,15 +199,14 @@ pub fn close_all(position: PositionId, key: &str) -> NewIntent {
 
 pub fn open(symbol: &str, direction: Direction, qty: &str, key: &str) -> NewIntent {
     NewIntent {
-        kind: IntentKind::Open,
+        spec: IntentSpec::Open {
+            symbol: sym(symbol),
+            direction,
+            size: OpenSize::Quantity(Qty::parse("quantity", qty).expect("qty")),
+        },
         venue: VENUE.into(),
-        symbol: Some(sym(symbol)),
-        direction: Some(direction),
         position_mode: PositionMode::OneWay,
-        quantity: Some(Qty::parse("quantity", qty).expect("qty")),
-        notional_usdt: None,
         reference_price: Some(sluice::domain::Price::parse("p", "180").expect("price")),
-        position_id: None,
         idempotency_key: key.into(),
         reason: "test".into(),
     }
