@@ -13,14 +13,14 @@ use std::time::Instant;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::backoff::Backoff;
 use super::config::ExecutorConfig;
-use super::scheduler::RiskClass;
 use crate::domain::{
     ClientOrderId, Direction, IntentSpec, PositionMode, PositionSide, Qty, Symbol,
 };
 use crate::exchange::OrderReport;
 use crate::ledger::{IntentRow, LedgerError, PositionId, PositionRow, PositionStatus};
+use crate::router::core::backoff::Backoff;
+use crate::router::core::scheduler::RiskClass;
 
 use super::context::Ctx;
 
@@ -89,7 +89,17 @@ pub(crate) struct Job {
     /// PERCENT_PRICE band edge (`fallback_send`). Sticky for the rest of the intent.
     pub limit_fallback: bool,
     /// Deterministic rejections so far: a repeat ends the intent (`rejections`).
-    pub rejections: super::rejections::RejectionMemory,
+    pub rejections: crate::router::core::rejections::RejectionMemory,
+}
+
+/// What the executor loop does with a job after one step.
+pub(crate) enum Next {
+    /// Queue it again, not before this instant.
+    Ready(Instant),
+    /// An order is in flight: look again when an account event arrives or at the next poll.
+    Wait,
+    /// The intent reached a terminal state.
+    Finished,
 }
 
 /// What the next step of a job is.

@@ -5,29 +5,20 @@
 
 use std::time::Instant;
 
-use super::breaker::Outcome;
-use super::client_id::IntentRef;
 use super::context::Ctx;
-use super::escalation::{next_action, Action, FailedOrder};
+use super::failure::on_error;
 use super::fallback_send;
-use super::job::{Chunk, InFlight, Job, NextChunk};
-use super::orders::{checked_order, OrderTemplate};
-use super::plan::plan_chunks;
-use super::recovery::{cancel_conflicting_reduce_only, leg_size_on_exchange};
-use super::rejections::OrderShape;
-use crate::domain::{FilterChecked, OrderRequest, OrderType, Qty};
-use crate::exchange::{ExchangeError, OrderReport};
-use crate::ledger::{NewOrder, NewSymbolCap, OrderState, OrderUpdate};
-
-/// What the executor loop does with a job after one step.
-pub(crate) enum Next {
-    /// Queue it again, not before this instant.
-    Ready(Instant),
-    /// An order is in flight: look again when an account event arrives or at the next poll.
-    Wait,
-    /// The intent reached a terminal state.
-    Finished,
-}
+use super::job::{Chunk, InFlight, Job, Next, NextChunk};
+use super::learned_caps::market_size_accepted;
+use super::progress::fail;
+use super::report::record_report;
+use crate::domain::{FilterChecked, OrderRequest, OrderType};
+use crate::ledger::NewOrder;
+use crate::router::core::breaker::Outcome;
+use crate::router::core::client_id::IntentRef;
+use crate::router::core::orders::{checked_order, OrderTemplate};
+use crate::router::core::plan::plan_chunks;
+use crate::router::core::rejections::OrderShape;
 
 /// Plan the next chunk from the ledger's remainder.
 pub(crate) async fn next_chunk(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<NextChunk> {
@@ -76,7 +67,7 @@ pub(crate) async fn next_chunk(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<N
             // The flatten latch asks the exchange whether the scope is flat.
             return Ok(NextChunk::Nothing);
         }
-        let why = super::sizing::check_reduce(&rules, remaining)
+        let why = crate::router::core::sizing::check_reduce(&rules, remaining)
             .err()
             .map_or_else(|| "no chunk can be planned".to_string(), |e| e.0);
         return Ok(NextChunk::Fail(format!(
@@ -96,7 +87,7 @@ pub(crate) async fn next_chunk(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<N
 
 /// Build, record and send `chunk`.
 pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::Result<Next> {
-    if job.class == super::scheduler::RiskClass::Increasing {
+    if job.class == crate::router::core::scheduler::RiskClass::Increasing {
         let halt = ctx.ledger.halt_state().await?;
         if halt.halted {
             // The rest of the open is left unsent; the halt is the cause (ledger/halt.rs).
@@ -196,222 +187,4 @@ async fn build(
     };
     Ok(checked_order(&rules, &template, chunk.qty, mark)
         .map_err(|e| format!("chunk cannot be built: {e}")))
-}
-
-/// Store what the exchange said about an order (status, exchange id). Fills move the
-/// filled quantity, never this.
-pub(crate) async fn record_report(ctx: &Ctx, r: &OrderReport) -> anyhow::Result<()> {
-    ctx.ledger
-        .update_order_status(
-            &r.client_order_id,
-            &OrderUpdate {
-                status: OrderState::from(r.status),
-                exchange_order_id: Some(r.order_id),
-                error_code: None,
-                error_msg: None,
-            },
-        )
-        .await?;
-    if let Some(reason) = r.expire_reason {
-        super::progress::record_expiry(&ctx.ledger, r, reason).await?;
-    }
-    Ok(())
-}
-
-/// The intent cannot go on. An intent that filled anything never ends `failed` (a caller
-/// retrying a failure would double its exposure): it ends `done` with what is left
-/// undone as its shortfall and `reason` as its error (outcome `done_partial`).
-pub(crate) async fn fail(ctx: &Ctx, job: &Job, reason: &str) -> anyhow::Result<()> {
-    let filled = job.filled(ctx).await?;
-    if !filled.is_zero() {
-        let shortfall = job.remainder(ctx).await?.map_or(Qty::ZERO, |(_, q)| q);
-        tracing::warn!(intent_id = %job.intent.id, kind = job.intent.kind().as_str(), %filled,
-            %shortfall, %reason, "intent done short: the exchange left part of it undone");
-        ctx.ledger
-            .finish_intent_short(job.intent.id, shortfall, reason)
-            .await?;
-        return Ok(());
-    }
-    tracing::warn!(intent_id = %job.intent.id, kind = job.intent.kind().as_str(), %reason, "intent failed");
-    ctx.ledger
-        .set_intent_state(job.intent.id, crate::domain::IntentState::Failed, reason)
-        .await?;
-    Ok(())
-}
-
-async fn on_error(
-    ctx: &mut Ctx,
-    job: &mut Job,
-    mut chunk: Chunk,
-    coid: crate::domain::ClientOrderId,
-    shape: OrderShape,
-    e: ExchangeError,
-) -> anyhow::Result<Next> {
-    ctx.breaker_record(Outcome::of_error(&e));
-    ctx.outage_hit = Outcome::of_error(&e) == Outcome::ServerError && e.retry_after.is_none();
-    let state = if e.is_outcome_unknown() {
-        OrderState::Unknown
-    } else {
-        OrderState::Rejected
-    };
-    ctx.ledger
-        .update_order_status(
-            coid.as_str(),
-            &OrderUpdate {
-                status: state,
-                exchange_order_id: None,
-                error_code: e.code,
-                error_msg: Some(e.msg.clone()),
-            },
-        )
-        .await?;
-    chunk.failures += 1;
-    let failed = FailedOrder {
-        class: job.class,
-        order_type: fallback_send::order_type(job),
-        failures: chunk.failures,
-    };
-    let action = next_action(&failed, &e, &ctx.cfg.escalation);
-    tracing::warn!(intent_id = %job.intent.id, client_order_id = %coid, code = ?e.code,
-        http_status = ?e.http_status, msg = %e.msg, action = ?action, "chunk failed");
-    if let Some(why) = super::rejections::repeated_rejection(ctx, job, &action, &e, shape) {
-        fail(ctx, job, &why).await?;
-        return Ok(Next::Finished);
-    }
-    act_on(ctx, job, chunk, coid, &e, action).await
-}
-
-async fn act_on(
-    ctx: &mut Ctx,
-    job: &mut Job,
-    mut chunk: Chunk,
-    coid: crate::domain::ClientOrderId,
-    e: &ExchangeError,
-    action: Action,
-) -> anyhow::Result<Next> {
-    let now = Instant::now();
-    match action {
-        Action::FallbackLimitIoc => Ok(fallback_send::switch(job, &chunk, e.retry_after)),
-        Action::Resend { .. } | Action::ResyncClockAndResend => {
-            chunk.attempt += 1;
-            job.current = Some(chunk);
-            Ok(Next::Ready(job.backoff.next_at_after(now, e.retry_after)))
-        }
-        Action::ResolveByClientId => {
-            job.in_flight = Some(InFlight {
-                chunk,
-                client_order_id: coid,
-                report: None,
-                unknown: true,
-                resolved_terminal: false,
-                since: now,
-            });
-            Ok(Next::Ready(now))
-        }
-        Action::ShrinkAndReplan => shrink(ctx, job, &chunk).await,
-        Action::RereadPositionAndReplan {
-            cancel_conflicting_reduce_only: cancel,
-        } => {
-            if cancel {
-                cancel_conflicting_reduce_only(ctx, &chunk.leg.symbol).await;
-            }
-            job.exchange_size = leg_size_on_exchange(ctx, &chunk.leg).await;
-            Ok(Next::Ready(job.backoff.next_at_after(now, e.retry_after)))
-        }
-        Action::RereadPositionModeAndReplan | Action::ReloadRulesAndReplan => {
-            if let Err(err) = ctx.reload_rules().await {
-                tracing::warn!(error = %err, "rules reload failed");
-            }
-            Ok(Next::Ready(job.backoff.next_at_after(now, e.retry_after)))
-        }
-        Action::AlreadyDone => Ok(Next::Ready(now)),
-        Action::KeyLoss(reason) => {
-            // Key deleted or IP changed (seed 000): the -2015 is a certain rejection, so
-            // the chunk goes again under a fresh attempt once the key works; until then
-            // the executor sends nothing (keyloss.rs) and the intent stays working.
-            tracing::error!(intent_id = %job.intent.id, %reason, "the exchange refused sluice's credentials");
-            ctx.key_loss.observe(e);
-            chunk.attempt += 1;
-            job.current = Some(chunk);
-            Ok(Next::Ready(now))
-        }
-        Action::Halt(reason) => {
-            // The clock cannot be fixed by resyncing: set the persistent halt so no open
-            // is sent until an operator resumes; the reason is on the flag and intent.
-            if let Err(err) = ctx.ledger.halt("sluice-executor", &reason).await {
-                tracing::error!(error = %err, "could not set the halt flag");
-            }
-            tracing::error!(%reason, "halted");
-            fail(ctx, job, &reason).await?;
-            Ok(Next::Finished)
-        }
-        Action::RefuseOpen(reason) | Action::Fail(reason) => {
-            fail(ctx, job, &reason).await?;
-            Ok(Next::Finished)
-        }
-    }
-}
-
-/// -4005 within the published cap: learn a lower cap, persist it, re-plan the remainder.
-async fn shrink(ctx: &mut Ctx, job: &mut Job, chunk: &Chunk) -> anyhow::Result<Next> {
-    let symbol = &chunk.leg.symbol;
-    let Some(rules) = ctx.rules.get(symbol).cloned() else {
-        fail(ctx, job, &format!("{symbol} is not listed")).await?;
-        return Ok(Next::Finished);
-    };
-    let now_ms = Ctx::now_ms();
-    match ctx
-        .caps
-        .on_max_qty_rejected(symbol, chunk.qty, &rules.market_lot_size, now_ms)
-    {
-        Ok(change) => {
-            tracing::warn!(intent_id = %job.intent.id, %change, "learned a hidden MARKET cap");
-            persist_cap(ctx, &rules, &change.cap).await?;
-            Ok(Next::Ready(Instant::now()))
-        }
-        Err(super::caps::CapError::AbovePublishedMax { .. }) => {
-            if let Err(err) = ctx.reload_rules().await {
-                tracing::warn!(error = %err, "rules reload failed");
-            }
-            Ok(Next::Ready(job.backoff.next_at(Instant::now(), None)))
-        }
-        Err(e) => {
-            fail(ctx, job, &e.to_string()).await?;
-            Ok(Next::Finished)
-        }
-    }
-}
-
-/// A MARKET chunk passed the venue's size check: the cap book may raise its learned cap
-/// (the upward probe after halving, `caps.rs`), persisted like a lowered one.
-async fn market_size_accepted(ctx: &mut Ctx, chunk: &Chunk) -> anyhow::Result<()> {
-    let symbol = &chunk.leg.symbol;
-    let Some(rules) = ctx.rules.get(symbol).cloned() else {
-        return Ok(());
-    };
-    let change =
-        ctx.caps
-            .on_market_chunk_accepted(symbol, chunk.qty, &rules.market_lot_size, Ctx::now_ms());
-    if let Some(change) = change {
-        tracing::info!(%change, "raised a learned MARKET cap");
-        persist_cap(ctx, &rules, &change.cap).await?;
-    }
-    Ok(())
-}
-
-async fn persist_cap(
-    ctx: &Ctx,
-    rules: &crate::domain::SymbolRules,
-    cap: &super::caps::LearnedCap,
-) -> anyhow::Result<()> {
-    let published = Qty::new("published maxQty", rules.market_lot_size.max_qty).ok();
-    let record = NewSymbolCap {
-        symbol: &cap.symbol,
-        max_qty: cap.learned_market_max_qty,
-        published_max_qty: published.filter(|q| !q.is_zero()),
-        reason: &cap.reason,
-        retry_after: Ctx::time_of_ms(cap.retry_after_ms),
-    };
-    ctx.ledger.record_symbol_cap(&ctx.venue, &record).await?;
-    Ok(())
 }

@@ -1,35 +1,23 @@
-//! The executor: intents from the ledger → filter-checked MARKET chunks on the exchange →
-//! fills in the ledger.
-//!
-//! One task owns all execution state and sends every order itself, one at a time, in
-//! the order the [`Scheduler`] hands work out (risk-reducing always first). Start-up,
-//! before anything new is sent: resolve every non-terminal order by client order id
-//! (crash recovery), then adopt exchange positions the ledger does not know. Intake reads
-//! the ledger for `accepted`/`working` intents as soon as one is stored (the ledger's
-//! LISTEN/NOTIFY, `ledger::wakeup`; [`ExecutorHandle::poke`] in-process), and every
-//! `poll_interval` as a safety net for a notification lost while Postgres was away. Every
-//! account event wakes it too.
+//! Starting the executor: subscribe the user stream, resolve every non-terminal order
+//! by client order id (crash recovery), adopt exchange positions the ledger does not
+//! know, then hand everything to the work loop ([`super::work_loop`]). The handle is
+//! what the daemon keeps: poke, status, pulse, stream health, shutdown.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::Context as _;
-use futures_util::future::BoxFuture;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use super::config::ExecutorConfig;
 use super::context::Ctx;
-use super::job::{Job, NextChunk};
 use super::keyloss::ExecutorStatus;
-use super::progress::{finish, settle, Settle};
-use super::scheduler::Scheduler;
-use super::send::{fail, next_chunk, send, Next};
 use super::stream_watch::{StreamHealth, StreamWatch};
-use super::ExecutorConfig;
-use crate::domain::{IntentSpec, IntentState, OpenSize, Qty, Symbol, Usdt};
+use super::work_loop::{intent_wakeups, Loop, RecoveryHook};
 use crate::exchange::Exchange;
-use crate::ledger::{IntentId, IntentRow, Ledger};
+use crate::ledger::Ledger;
+use crate::router::core::scheduler::Scheduler;
 use crate::shutdown::Shutdown;
 
 /// What the executor needs.
@@ -45,14 +33,11 @@ pub struct ExecutorDeps {
     pub on_key_recovered: Option<RecoveryHook>,
 }
 
-/// An async check run on recovery from key loss; `Ok` carries a one-line summary.
-pub type RecoveryHook = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<String>> + Send + Sync>;
-
 /// A running executor.
 pub struct ExecutorHandle {
     intake: Arc<Notify>,
     status: watch::Receiver<ExecutorStatus>,
-    pulse: super::Pulse,
+    pulse: super::pulse::Pulse,
     stream_link: watch::Receiver<super::stream::StreamLink>,
     stream_health: watch::Receiver<StreamHealth>,
     tasks: Vec<JoinHandle<()>>,
@@ -72,7 +57,7 @@ impl ExecutorHandle {
         self.status.clone()
     }
     /// Whether one piece of the executor's work has been running too long (watchdog).
-    pub fn pulse(&self) -> super::Pulse {
+    pub fn pulse(&self) -> super::pulse::Pulse {
         self.pulse.clone()
     }
     /// Whether the user stream is connected (None) or why not.
@@ -189,7 +174,7 @@ impl Executor {
 impl PreparedExecutor {
     /// Start working intents.
     pub fn start(self) -> ExecutorHandle {
-        let pulse = super::Pulse::default();
+        let pulse = super::pulse::Pulse::default();
         let lp = Loop {
             pulse: pulse.clone(),
             ctx: self.ctx,
@@ -212,284 +197,6 @@ impl PreparedExecutor {
             tasks: vec![self.consumer, self.wakeups, main],
             adopted: self.adopted,
             recovered_orders: self.recovered_orders,
-        }
-    }
-}
-
-struct Loop {
-    /// Marked busy around each piece of work, never while waiting for work.
-    pulse: super::Pulse,
-    ctx: Ctx,
-    jobs: HashMap<IntentId, Job>,
-    /// Jobs with an order in flight: looked at again on every wake.
-    waiting: Vec<IntentId>,
-    sched: Scheduler<IntentId>,
-    /// Risk-reducing jobs backing off after an outage, probed for the venue's return.
-    outage: super::outage::OutageProbe,
-    /// Fills and order updates from the user stream: look at waiting jobs again.
-    notify: Arc<Notify>,
-    /// A new intent was stored: read the ledger's intake now, not at the next poll.
-    intake: Arc<Notify>,
-    on_key_recovered: Option<RecoveryHook>,
-}
-
-impl Loop {
-    async fn run(mut self, mut shutdown: Shutdown) {
-        let mut last_intake: Option<Instant> = None;
-        while !shutdown.is_requested() {
-            if self.ctx.key_loss.is_active() {
-                self.key_loss_step(&mut shutdown).await;
-                continue;
-            }
-            let now = Instant::now();
-            if last_intake.is_none_or(|t| now >= t + self.ctx.cfg.poll_interval) {
-                let _busy = self.pulse.busy();
-                if let Err(e) = self.intake().await {
-                    tracing::error!(error = %e, "intake failed; retrying at the next poll");
-                }
-                last_intake = Some(Instant::now());
-            }
-            for id in std::mem::take(&mut self.waiting) {
-                self.sched.push(id, self.class_of(id), now);
-            }
-            self.outage.run_if_due(&self.ctx, &mut self.sched).await;
-            self.drain(&shutdown).await;
-            let poll_at = last_intake.unwrap_or(now) + self.ctx.cfg.poll_interval;
-            let wake = self
-                .sched
-                .next_wake(Instant::now())
-                .map_or(poll_at, |w| w.min(poll_at));
-            let wake = self.outage.wake().map_or(wake, |p| p.min(wake));
-            tokio::select! {
-                _ = shutdown.recv() => break,
-                _ = self.notify.notified() => {}
-                _ = self.intake.notified() => last_intake = None,
-                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
-            }
-        }
-        tracing::info!("executor stopped");
-    }
-
-    fn class_of(&self, id: IntentId) -> super::scheduler::RiskClass {
-        self.jobs
-            .get(&id)
-            .map_or(super::scheduler::RiskClass::Reducing, |j| j.class)
-    }
-
-    /// Key-loss safe mode: wait for the next re-authentication, try it, and on success
-    /// resolve every non-terminal order and run the recovery hook before resuming.
-    async fn key_loss_step(&mut self, shutdown: &mut Shutdown) {
-        let Some(at) = self.ctx.key_loss.next_probe() else {
-            return;
-        };
-        tokio::select! {
-            _ = shutdown.recv() => return,
-            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(at)) => {}
-        }
-        let _busy = self.pulse.busy();
-        if let Err(e) = self.ctx.exchange.reauthenticate().await {
-            self.ctx
-                .key_loss
-                .probe_failed(e.retry_after, &e.to_string());
-            return;
-        }
-        // Blind while the key was refused: what did the exchange do with our orders?
-        tracing::info!("the exchange accepts the API key again; resolving orders and reconciling before resuming");
-        if let Err(e) = super::recovery::recover_orders(&self.ctx, shutdown).await {
-            self.ctx.key_loss.probe_failed(
-                None,
-                &format!("resolving orders after re-authentication: {e:#}"),
-            );
-            return;
-        }
-        if let Some(hook) = &self.on_key_recovered {
-            match hook().await {
-                Ok(summary) => tracing::info!(%summary, "reconciled after key loss"),
-                Err(e) => {
-                    self.ctx
-                        .key_loss
-                        .probe_failed(None, &format!("reconcile after re-authentication: {e:#}"));
-                    return;
-                }
-            }
-        }
-        self.ctx.key_loss.recovered();
-    }
-
-    /// Hand out ready work until none is left (each step sends at most one order), or
-    /// until the exchange refuses the key (then nothing more goes out).
-    async fn drain(&mut self, shutdown: &Shutdown) {
-        while !self.ctx.key_loss.is_active() {
-            let Some(id) = self.sched.pop_ready(Instant::now()) else {
-                return;
-            };
-            if shutdown.is_requested() {
-                return;
-            }
-            let Some(mut job) = self.jobs.remove(&id) else {
-                continue;
-            };
-            let busy = self.pulse.busy();
-            self.ctx.outage_hit = false;
-            let next = match step(&mut self.ctx, &mut job).await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::error!(intent_id = %id, error = %e, "executor step failed; retrying after backoff");
-                    Next::Ready(job.backoff.next_at(Instant::now(), None))
-                }
-            };
-            drop(busy);
-            let ready_at = match &next {
-                Next::Ready(at) => Some(*at),
-                _ => None,
-            };
-            let outage = self.ctx.outage_hit;
-            self.outage
-                .note(id, job.class, outage, ready_at, Instant::now());
-            match next {
-                Next::Ready(at) => {
-                    self.sched.push(id, job.class, at);
-                    self.jobs.insert(id, job);
-                }
-                Next::Wait => {
-                    self.waiting.push(id);
-                    self.jobs.insert(id, job);
-                }
-                Next::Finished => {}
-            }
-        }
-    }
-
-    /// Take up intents the executor does not hold yet.
-    async fn intake(&mut self) -> anyhow::Result<()> {
-        let active = self.ctx.ledger.active_intents(&self.ctx.venue).await?;
-        for intent in active {
-            if self.jobs.contains_key(&intent.id) {
-                continue;
-            }
-            let id = intent.id;
-            let Some(job) = self.take_up(intent).await? else {
-                continue;
-            };
-            self.sched.push(id, job.class, Instant::now());
-            self.jobs.insert(id, job);
-        }
-        Ok(())
-    }
-
-    async fn take_up(&mut self, intent: IntentRow) -> anyhow::Result<Option<Job>> {
-        let orders = self.ctx.ledger.orders_of_intent(intent.id).await?;
-        let next_chunk = orders
-            .iter()
-            .map(|o| u32::try_from(o.chunk_index).unwrap_or(0).saturating_add(1))
-            .max()
-            .unwrap_or(0);
-        let intent = if intent.state == IntentState::Accepted {
-            let cause = "picked up by the executor";
-            self.ctx
-                .ledger
-                .set_intent_state(intent.id, IntentState::Working, cause)
-                .await?
-        } else {
-            tracing::info!(intent_id = %intent.id, "resuming a working intent");
-            intent
-        };
-        let mut job = Job::new(intent, next_chunk, &self.ctx.cfg);
-        if let IntentSpec::Open {
-            symbol,
-            size: OpenSize::Notional(notional),
-            ..
-        } = &job.intent.spec
-        {
-            match open_quantity(&mut self.ctx, symbol, *notional).await {
-                Ok(q) => job.open_target = Some(q),
-                Err(reason) => {
-                    fail(&self.ctx, &job, &reason).await?;
-                    return Ok(None);
-                }
-            }
-        }
-        tracing::info!(intent_id = %job.intent.id, kind = job.intent.kind().as_str(), "intent taken up");
-        Ok(Some(job))
-    }
-}
-
-/// An open given by notional: the quantity at the current mark.
-async fn open_quantity(ctx: &mut Ctx, symbol: &Symbol, notional: Usdt) -> Result<Qty, String> {
-    let mark = ctx
-        .mark(symbol, false)
-        .await
-        .map_err(|e| format!("cannot read the mark price of {symbol}: {e}"))?;
-    match ctx.rules.get(symbol) {
-        // Floored to the step: no unsendable dust is left to end a filled open `failed`;
-        // a notional too small for one order is refused before anything is sent.
-        Some(rules) => super::sizing::open_of_notional(rules, notional.get(), mark)
-            .map_err(|e| format!("open of {notional} USDT: {e}")),
-        // Unlisted: the planner refuses it with the reason.
-        None => Qty::new("quantity", notional.get() / mark.get()).map_err(|e| e.to_string()),
-    }
-}
-
-/// One step of a job: settle what is in flight, then send the next chunk or finish.
-async fn step(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next> {
-    if let Settle::Pending(next) = settle(ctx, job).await? {
-        return Ok(next);
-    }
-    if let (IntentSpec::Flatten { symbol }, false) = (&job.intent.spec, job.cancelled_resting) {
-        // A flatten first clears sluice's own resting orders in its scope.
-        super::recovery::cancel_own_orders(ctx, symbol.as_ref(), false).await;
-        job.cancelled_resting = true;
-    }
-    let chunk = match job.current.take() {
-        Some(c) => c,
-        None => match next_chunk(ctx, job).await? {
-            NextChunk::Send(c) => c,
-            NextChunk::Nothing => return finish(ctx, job).await,
-            NextChunk::Fail(reason) => {
-                fail(ctx, job, &reason).await?;
-                return Ok(Next::Finished);
-            }
-        },
-    };
-    send(ctx, job, chunk).await
-}
-
-/// Turn the ledger's intent notifications into intake wake-ups until `shutdown`. A broken
-/// listening connection is re-opened with a growing pause (the periodic intake covers the
-/// gap), so Postgres being away never ends the executor.
-async fn intent_wakeups(
-    ledger: crate::ledger::Ledger,
-    intake: Arc<Notify>,
-    mut shutdown: Shutdown,
-) {
-    let mut pause = std::time::Duration::from_millis(100);
-    while !shutdown.is_requested() {
-        let mut wakeups = match ledger.intent_wakeups().await {
-            Ok(w) => w,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for new intents; polling until it works");
-                tokio::select! {
-                    _ = shutdown.recv() => return,
-                    _ = tokio::time::sleep(pause) => {}
-                }
-                pause = (pause * 2).min(std::time::Duration::from_secs(10));
-                continue;
-            }
-        };
-        pause = std::time::Duration::from_millis(100);
-        loop {
-            tokio::select! {
-                _ = shutdown.recv() => return,
-                got = wakeups.next() => match got {
-                    Ok(()) => intake.notify_one(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "intent listener broke; re-listening");
-                        // Anything stored while it was down is found by the next intake.
-                        intake.notify_one();
-                        break;
-                    }
-                },
-            }
         }
     }
 }

@@ -1,0 +1,301 @@
+//! The executor's one task: intake from the ledger, the scheduler handing out ready
+//! jobs (risk-reducing first), one step per job at a time, key-loss safe mode.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::Notify;
+
+use super::context::Ctx;
+use super::job::{Job, Next, NextChunk};
+use super::progress::{fail, finish, settle, Settle};
+use super::send::{next_chunk, send};
+use crate::domain::{IntentSpec, IntentState, OpenSize, Qty, Symbol, Usdt};
+use crate::ledger::{IntentId, IntentRow};
+use crate::router::core::scheduler::Scheduler;
+use crate::shutdown::Shutdown;
+
+/// An async check run on recovery from key loss; `Ok` carries a one-line summary.
+pub type RecoveryHook = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<String>> + Send + Sync>;
+
+pub(super) struct Loop {
+    /// Marked busy around each piece of work, never while waiting for work.
+    pub(super) pulse: super::pulse::Pulse,
+    pub(super) ctx: Ctx,
+    pub(super) jobs: HashMap<IntentId, Job>,
+    /// Jobs with an order in flight: looked at again on every wake.
+    pub(super) waiting: Vec<IntentId>,
+    pub(super) sched: Scheduler<IntentId>,
+    /// Risk-reducing jobs backing off after an outage, probed for the venue's return.
+    pub(super) outage: super::outage::OutageProbe,
+    /// Fills and order updates from the user stream: look at waiting jobs again.
+    pub(super) notify: Arc<Notify>,
+    /// A new intent was stored: read the ledger's intake now, not at the next poll.
+    pub(super) intake: Arc<Notify>,
+    pub(super) on_key_recovered: Option<RecoveryHook>,
+}
+
+impl Loop {
+    pub(super) async fn run(mut self, mut shutdown: Shutdown) {
+        let mut last_intake: Option<Instant> = None;
+        while !shutdown.is_requested() {
+            if self.ctx.key_loss.is_active() {
+                self.key_loss_step(&mut shutdown).await;
+                continue;
+            }
+            let now = Instant::now();
+            if last_intake.is_none_or(|t| now >= t + self.ctx.cfg.poll_interval) {
+                let _busy = self.pulse.busy();
+                if let Err(e) = self.intake().await {
+                    tracing::error!(error = %e, "intake failed; retrying at the next poll");
+                }
+                last_intake = Some(Instant::now());
+            }
+            for id in std::mem::take(&mut self.waiting) {
+                self.sched.push(id, self.class_of(id), now);
+            }
+            self.outage.run_if_due(&self.ctx, &mut self.sched).await;
+            self.drain(&shutdown).await;
+            let poll_at = last_intake.unwrap_or(now) + self.ctx.cfg.poll_interval;
+            let wake = self
+                .sched
+                .next_wake(Instant::now())
+                .map_or(poll_at, |w| w.min(poll_at));
+            let wake = self.outage.wake().map_or(wake, |p| p.min(wake));
+            tokio::select! {
+                _ = shutdown.recv() => break,
+                _ = self.notify.notified() => {}
+                _ = self.intake.notified() => last_intake = None,
+                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
+            }
+        }
+        tracing::info!("executor stopped");
+    }
+
+    fn class_of(&self, id: IntentId) -> crate::router::core::scheduler::RiskClass {
+        self.jobs
+            .get(&id)
+            .map_or(crate::router::core::scheduler::RiskClass::Reducing, |j| {
+                j.class
+            })
+    }
+
+    /// Key-loss safe mode: wait for the next re-authentication, try it, and on success
+    /// resolve every non-terminal order and run the recovery hook before resuming.
+    async fn key_loss_step(&mut self, shutdown: &mut Shutdown) {
+        let Some(at) = self.ctx.key_loss.next_probe() else {
+            return;
+        };
+        tokio::select! {
+            _ = shutdown.recv() => return,
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(at)) => {}
+        }
+        let _busy = self.pulse.busy();
+        if let Err(e) = self.ctx.exchange.reauthenticate().await {
+            self.ctx
+                .key_loss
+                .probe_failed(e.retry_after, &e.to_string());
+            return;
+        }
+        // Blind while the key was refused: what did the exchange do with our orders?
+        tracing::info!("the exchange accepts the API key again; resolving orders and reconciling before resuming");
+        if let Err(e) = super::recovery::recover_orders(&self.ctx, shutdown).await {
+            self.ctx.key_loss.probe_failed(
+                None,
+                &format!("resolving orders after re-authentication: {e:#}"),
+            );
+            return;
+        }
+        if let Some(hook) = &self.on_key_recovered {
+            match hook().await {
+                Ok(summary) => tracing::info!(%summary, "reconciled after key loss"),
+                Err(e) => {
+                    self.ctx
+                        .key_loss
+                        .probe_failed(None, &format!("reconcile after re-authentication: {e:#}"));
+                    return;
+                }
+            }
+        }
+        self.ctx.key_loss.recovered();
+    }
+
+    /// Hand out ready work until none is left (each step sends at most one order), or
+    /// until the exchange refuses the key (then nothing more goes out).
+    async fn drain(&mut self, shutdown: &Shutdown) {
+        while !self.ctx.key_loss.is_active() {
+            let Some(id) = self.sched.pop_ready(Instant::now()) else {
+                return;
+            };
+            if shutdown.is_requested() {
+                return;
+            }
+            let Some(mut job) = self.jobs.remove(&id) else {
+                continue;
+            };
+            let busy = self.pulse.busy();
+            self.ctx.outage_hit = false;
+            let next = match step(&mut self.ctx, &mut job).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(intent_id = %id, error = %e, "executor step failed; retrying after backoff");
+                    Next::Ready(job.backoff.next_at(Instant::now(), None))
+                }
+            };
+            drop(busy);
+            let ready_at = match &next {
+                Next::Ready(at) => Some(*at),
+                _ => None,
+            };
+            let outage = self.ctx.outage_hit;
+            self.outage
+                .note(id, job.class, outage, ready_at, Instant::now());
+            match next {
+                Next::Ready(at) => {
+                    self.sched.push(id, job.class, at);
+                    self.jobs.insert(id, job);
+                }
+                Next::Wait => {
+                    self.waiting.push(id);
+                    self.jobs.insert(id, job);
+                }
+                Next::Finished => {}
+            }
+        }
+    }
+
+    /// Take up intents the executor does not hold yet.
+    async fn intake(&mut self) -> anyhow::Result<()> {
+        let active = self.ctx.ledger.active_intents(&self.ctx.venue).await?;
+        for intent in active {
+            if self.jobs.contains_key(&intent.id) {
+                continue;
+            }
+            let id = intent.id;
+            let Some(job) = self.take_up(intent).await? else {
+                continue;
+            };
+            self.sched.push(id, job.class, Instant::now());
+            self.jobs.insert(id, job);
+        }
+        Ok(())
+    }
+
+    async fn take_up(&mut self, intent: IntentRow) -> anyhow::Result<Option<Job>> {
+        let orders = self.ctx.ledger.orders_of_intent(intent.id).await?;
+        let next_chunk = orders
+            .iter()
+            .map(|o| u32::try_from(o.chunk_index).unwrap_or(0).saturating_add(1))
+            .max()
+            .unwrap_or(0);
+        let intent = if intent.state == IntentState::Accepted {
+            let cause = "picked up by the executor";
+            self.ctx
+                .ledger
+                .set_intent_state(intent.id, IntentState::Working, cause)
+                .await?
+        } else {
+            tracing::info!(intent_id = %intent.id, "resuming a working intent");
+            intent
+        };
+        let mut job = Job::new(intent, next_chunk, &self.ctx.cfg);
+        if let IntentSpec::Open {
+            symbol,
+            size: OpenSize::Notional(notional),
+            ..
+        } = &job.intent.spec
+        {
+            match open_quantity(&mut self.ctx, symbol, *notional).await {
+                Ok(q) => job.open_target = Some(q),
+                Err(reason) => {
+                    fail(&self.ctx, &job, &reason).await?;
+                    return Ok(None);
+                }
+            }
+        }
+        tracing::info!(intent_id = %job.intent.id, kind = job.intent.kind().as_str(), "intent taken up");
+        Ok(Some(job))
+    }
+}
+
+/// An open given by notional: the quantity at the current mark.
+async fn open_quantity(ctx: &mut Ctx, symbol: &Symbol, notional: Usdt) -> Result<Qty, String> {
+    let mark = ctx
+        .mark(symbol, false)
+        .await
+        .map_err(|e| format!("cannot read the mark price of {symbol}: {e}"))?;
+    match ctx.rules.get(symbol) {
+        // Floored to the step: no unsendable dust is left to end a filled open `failed`;
+        // a notional too small for one order is refused before anything is sent.
+        Some(rules) => crate::router::core::sizing::open_of_notional(rules, notional.get(), mark)
+            .map_err(|e| format!("open of {notional} USDT: {e}")),
+        // Unlisted: the planner refuses it with the reason.
+        None => Qty::new("quantity", notional.get() / mark.get()).map_err(|e| e.to_string()),
+    }
+}
+
+/// One step of a job: settle what is in flight, then send the next chunk or finish.
+async fn step(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next> {
+    if let Settle::Pending(next) = settle(ctx, job).await? {
+        return Ok(next);
+    }
+    if let (IntentSpec::Flatten { symbol }, false) = (&job.intent.spec, job.cancelled_resting) {
+        // A flatten first clears sluice's own resting orders in its scope.
+        super::recovery::cancel_own_orders(ctx, symbol.as_ref(), false).await;
+        job.cancelled_resting = true;
+    }
+    let chunk = match job.current.take() {
+        Some(c) => c,
+        None => match next_chunk(ctx, job).await? {
+            NextChunk::Send(c) => c,
+            NextChunk::Nothing => return finish(ctx, job).await,
+            NextChunk::Fail(reason) => {
+                fail(ctx, job, &reason).await?;
+                return Ok(Next::Finished);
+            }
+        },
+    };
+    send(ctx, job, chunk).await
+}
+
+/// Turn the ledger's intent notifications into intake wake-ups until `shutdown`. A broken
+/// listening connection is re-opened with a growing pause (the periodic intake covers the
+/// gap), so Postgres being away never ends the executor.
+pub(super) async fn intent_wakeups(
+    ledger: crate::ledger::Ledger,
+    intake: Arc<Notify>,
+    mut shutdown: Shutdown,
+) {
+    let mut pause = std::time::Duration::from_millis(100);
+    while !shutdown.is_requested() {
+        let mut wakeups = match ledger.intent_wakeups().await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for new intents; polling until it works");
+                tokio::select! {
+                    _ = shutdown.recv() => return,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+                pause = (pause * 2).min(std::time::Duration::from_secs(10));
+                continue;
+            }
+        };
+        pause = std::time::Duration::from_millis(100);
+        loop {
+            tokio::select! {
+                _ = shutdown.recv() => return,
+                got = wakeups.next() => match got {
+                    Ok(()) => intake.notify_one(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "intent listener broke; re-listening");
+                        // Anything stored while it was down is found by the next intake.
+                        intake.notify_one();
+                        break;
+                    }
+                },
+            }
+        }
+    }
+}
