@@ -1,5 +1,6 @@
-//! One intent being executed: what it targets, the chunk being attempted, the order in
-//! flight, and how the unfilled remainder is measured.
+//! One intent being executed: what it targets (its `IntentSpec`, matched once here),
+//! the chunk being attempted, the order in flight, how the unfilled remainder is
+//! measured, and what the loop does with the job after a step ([`Next`]).
 //!
 //! Invariants:
 //! - the remainder is always measured from the ledger (fills applied), never from what

@@ -1,7 +1,10 @@
-//! Sending one chunk: plan it from the unfilled remainder, admit it through the breaker,
-//! write it to `orders`, THEN send it through the adapter, and turn the answer (or the
-//! error, through the escalation table) into the job's next step. Chunks are MARKET,
-//! or reduce-only LIMIT IOC at the band edge once a close is in fallback ([`fallback_send`]).
+//! Sending one chunk: plan it from the unfilled remainder (the first chunk of
+//! `core::plan`), admit it through the breaker, build it with the one order builder
+//! (`core::orders::checked_order`), write it to `orders`, THEN send it through the
+//! adapter, and turn the answer into the job's next step (an error goes through
+//! [`super::failure`]). Chunks are MARKET, or reduce-only LIMIT IOC at the band edge
+//! once a close is in fallback ([`fallback_send`]). A re-sent chunk keeps its quantity
+//! and index under a fresh attempt; only its LIMIT price is read again.
 
 use std::time::Instant;
 
