@@ -11,16 +11,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::control::store_flatten;
 use super::error::ApiError;
 use super::intent_request::{IntentBody, Meta, ParsedIntent, PositionRef};
 use super::json::ApiJson;
 use super::views::{IntentList, IntentResponse, IntentSummary};
 use super::ApiState;
 use crate::domain::{Direction, IntentSpec, OpenSize, Symbol};
-use crate::ledger::halt::HaltState;
+use crate::ledger::halt::{HaltOutcome, HaltState};
 use crate::ledger::{IntentCreated, IntentId, IntentRow, LedgerError, NewIntent, PositionRow};
-use crate::metrics::record_intent;
+use crate::metrics::{record_intent, set_halted};
 
 type Answer = Result<(StatusCode, Json<IntentResponse>), ApiError>;
 
@@ -290,4 +289,25 @@ fn check_same_request(first: &IntentRow, asked: &IntentSpec<PositionRef>) -> Res
         ),
     )
     .with_intent(first.id))
+}
+
+/// Store a flatten intent and latch the halt (shared with `POST /v1/intents`).
+pub(super) async fn store_flatten(
+    state: &ApiState,
+    symbol: Option<Symbol>,
+    meta: &Meta,
+) -> Result<(IntentCreated, HaltOutcome), ApiError> {
+    let new = new_intent(state, IntentSpec::Flatten { symbol }, meta);
+    let (created, outcome) = state.ledger.flatten(&new, &meta.actor).await?;
+    set_halted(outcome.halt.halted);
+    record_intent(
+        "flatten",
+        if created.replayed {
+            "replayed"
+        } else {
+            "accepted"
+        },
+    );
+    tracing::warn!(actor = %meta.actor, intent_id = %created.intent.id, "flatten stored, trading halted");
+    Ok((created, outcome))
 }

@@ -1,5 +1,5 @@
-//! The checks an intent passes before it is stored: what it acts on, and for opens
-//! the one-way rule (one position per symbol) and the budget.
+//! The checks an intent passes before it is stored ([`NewIntent`]): what it acts on,
+//! and for opens the one-way rule (one position per symbol) and the budget.
 //!
 //! Runs inside `create_intent`'s transaction, after the advisory lock for opens, so
 //! the budget it reads cannot change before the intent is written.
@@ -10,10 +10,70 @@ use sqlx::PgConnection;
 use super::budget;
 use super::error::LedgerError;
 use super::ids::{IntentId, PositionId};
-use super::intents::NewIntent;
 use super::model::{PositionRow, PositionStatus};
 use super::positions::{open_position_on_leg, position_in};
-use crate::domain::{Direction, IntentSpec, PositionSide, Symbol, Usdt};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    Direction, IntentSpec, OpenSize, PositionMode, PositionSide, Price, Symbol, Usdt,
+};
+
+/// An intent to store: its [`IntentSpec`] (the shape, already checked where it was
+/// built), the venue and position mode it runs under, and for an open by quantity the
+/// price it is valued at for the budget check (not stored).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewIntent {
+    pub spec: IntentSpec,
+    pub venue: String,
+    pub position_mode: PositionMode,
+    /// Price used to value an open given by quantity; not stored.
+    pub reference_price: Option<Price>,
+    pub idempotency_key: String,
+    pub reason: String,
+}
+
+impl NewIntent {
+    /// What the ledger itself needs besides the spec: a venue, a key, positive sizes.
+    pub(crate) fn check_storable(&self) -> Result<(), LedgerError> {
+        if self.venue.trim().is_empty() {
+            return Err(LedgerError::invalid("venue", "is empty"));
+        }
+        if self.idempotency_key.trim().is_empty() {
+            return Err(LedgerError::invalid("idempotency_key", "is empty"));
+        }
+        self.spec
+            .check_sizes()
+            .map_err(|e| LedgerError::invalid(e.field, e.reason))
+    }
+
+    /// The notional an open asks for: its notional, or its quantity × reference price.
+    pub(crate) fn requested_notional(&self) -> Result<Decimal, LedgerError> {
+        match (&self.spec, self.reference_price) {
+            (
+                IntentSpec::Open {
+                    size: OpenSize::Notional(n),
+                    ..
+                },
+                _,
+            ) => Ok(n.get()),
+            // Checked: a huge quantity must be a refusal, never a panic inside the
+            // transaction holding the opens lock.
+            (
+                IntentSpec::Open {
+                    size: OpenSize::Quantity(q),
+                    ..
+                },
+                Some(p),
+            ) => q.get().checked_mul(p.get()).ok_or_else(|| {
+                LedgerError::invalid("quantity", "quantity × price is too large to be a notional")
+            }),
+            _ => Err(LedgerError::invalid(
+                "notional_usdt",
+                "an open needs a notional, or a quantity and a reference price",
+            )),
+        }
+    }
+}
 
 /// Where an intent points once resolved against the ledger.
 pub(crate) struct Target {

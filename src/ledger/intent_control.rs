@@ -11,10 +11,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Row};
 
 use super::error::LedgerError;
-use super::halt::cancel_where;
 use super::ids::IntentId;
-use super::intent_checks::Target;
-use super::intents::{insert_intent, intent_by_key, IntentCreated, NewIntent};
+use super::intent_checks::{NewIntent, Target};
+use super::intents::{insert_intent, intent_by_key, IntentCreated};
 use super::model::IntentRow;
 use super::Ledger;
 use crate::domain::IntentState;
@@ -113,4 +112,28 @@ pub(super) async fn insert_or_replay(
         intent: first,
         replayed: true,
     })
+}
+
+/// Cancel the `accepted` intents matching `filter` (a fixed SQL fragment, never input),
+/// with one `intent_events` row each.
+pub(super) async fn cancel_where(
+    conn: &mut PgConnection,
+    filter: &str,
+    id: Option<i64>,
+    cause: &str,
+) -> Result<Vec<IntentId>, LedgerError> {
+    let sql = format!(
+        "WITH c AS (UPDATE intents SET state = 'cancelled', updated_at = now()
+                    WHERE state = 'accepted' AND {filter} RETURNING id)
+         INSERT INTO intent_events (intent_id, from_state, to_state, cause)
+         SELECT id, 'accepted', 'cancelled', {cause} FROM c RETURNING intent_id",
+        cause = if id.is_some() { "$2" } else { "$1" },
+    );
+    let query = sqlx::query_scalar::<_, i64>(&sql);
+    let query = match id {
+        Some(id) => query.bind(id),
+        None => query,
+    };
+    let ids = query.bind(cause).fetch_all(conn).await?;
+    Ok(ids.into_iter().map(IntentId).collect())
 }

@@ -5,7 +5,6 @@
 //! checked one after the other against the same budget. A refused open is stored as
 //! `failed` with the refusal as its error, and nothing else is written.
 
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
@@ -14,27 +13,10 @@ use super::decode::Decoder;
 use super::error::LedgerError;
 use super::fill_rows::FillRow;
 use super::ids::IntentId;
-use super::intent_checks::{refusal_error, resolve_target, Target};
+use super::intent_checks::{refusal_error, resolve_target, NewIntent, Target};
 use super::model::{IntentRow, OrderRow};
 use super::Ledger;
-use crate::domain::{
-    Direction, IntentKind, IntentSpec, IntentState, OpenSize, PositionMode, Price, Qty, Symbol,
-    Usdt,
-};
-
-/// An intent to store: its [`IntentSpec`] (the shape, already checked where it was
-/// built), the venue and position mode it runs under, and for an open by quantity the
-/// price it is valued at for the budget check (not stored).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewIntent {
-    pub spec: IntentSpec,
-    pub venue: String,
-    pub position_mode: PositionMode,
-    /// Price used to value an open given by quantity; not stored.
-    pub reference_price: Option<Price>,
-    pub idempotency_key: String,
-    pub reason: String,
-}
+use crate::domain::{Direction, IntentKind, IntentState, Qty, Symbol, Usdt};
 
 /// The stored intent; `replayed` is true when the idempotency key was already used
 /// and this is the FIRST intent stored under it (whatever its state now).
@@ -50,49 +32,6 @@ pub struct IntentView {
     pub intent: IntentRow,
     pub orders: Vec<OrderRow>,
     pub fills: Vec<FillRow>,
-}
-
-impl NewIntent {
-    /// What the ledger itself needs besides the spec: a venue, a key, positive sizes.
-    pub(crate) fn check_storable(&self) -> Result<(), LedgerError> {
-        if self.venue.trim().is_empty() {
-            return Err(LedgerError::invalid("venue", "is empty"));
-        }
-        if self.idempotency_key.trim().is_empty() {
-            return Err(LedgerError::invalid("idempotency_key", "is empty"));
-        }
-        self.spec
-            .check_sizes()
-            .map_err(|e| LedgerError::invalid(e.field, e.reason))
-    }
-
-    /// The notional an open asks for: its notional, or its quantity × reference price.
-    pub(crate) fn requested_notional(&self) -> Result<Decimal, LedgerError> {
-        match (&self.spec, self.reference_price) {
-            (
-                IntentSpec::Open {
-                    size: OpenSize::Notional(n),
-                    ..
-                },
-                _,
-            ) => Ok(n.get()),
-            // Checked: a huge quantity must be a refusal, never a panic inside the
-            // transaction holding the opens lock.
-            (
-                IntentSpec::Open {
-                    size: OpenSize::Quantity(q),
-                    ..
-                },
-                Some(p),
-            ) => q.get().checked_mul(p.get()).ok_or_else(|| {
-                LedgerError::invalid("quantity", "quantity × price is too large to be a notional")
-            }),
-            _ => Err(LedgerError::invalid(
-                "notional_usdt",
-                "an open needs a notional, or a quantity and a reference price",
-            )),
-        }
-    }
 }
 
 impl Ledger {
