@@ -31,11 +31,12 @@
 //!    `orders` (`ledger/orders.rs: Ledger::record_order`) before it is sent.
 //! 7. `exchange/binance/mod.rs: place_order` → `rest/endpoints.rs: new_order`, whose
 //!    `order_params` is the one wire builder (the quantity as its decimal string), then
-//!    `sign.rs: signed_query` appends timestamp, recvWindow and the HMAC signature.
+//!    `sign.rs: signed_query` appends recvWindow, timestamp and the HMAC signature.
 //!
-//! The quantity changes form three times on the way: text → `Qty` (step 1), `Qty` →
-//! chunk `Qty` inside a `FilterChecked<OrderRequest>` (step 6), `Qty` → wire string
-//! (step 7); in between it is `Qty` in the spec, the row and the remainder.
+//! The quantity is a `Qty` from step 1 to step 7: parsed from text once (step 1), stored
+//! as `NUMERIC` and read back through the same constructor (steps 2–3), cut into a chunk
+//! `Qty` (step 5), carried inside the `FilterChecked<OrderRequest>` (step 6) and written
+//! as a decimal string only by the wire builder (step 7).
 
 pub mod core;
 pub mod executor;
