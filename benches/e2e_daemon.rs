@@ -12,9 +12,10 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sluice::domain::{Direction, IntentKind, PositionMode, Qty, Symbol, Usdt};
+use sluice::domain::{Direction, IntentSpec, OpenSize, PositionMode, Qty, Symbol, Usdt};
 use sluice::ledger::{IntentId, Ledger, NewIntent};
 use sluice_sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
 use sluice_sim::{spawn, Scenario, SimHandle};
@@ -168,20 +169,26 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn new_intent(kind: IntentKind, key: String) -> NewIntent {
+fn new_intent(spec: IntentSpec, key: String) -> NewIntent {
     NewIntent {
-        kind,
+        spec,
         venue: VENUE.into(),
-        symbol: None,
-        direction: None,
         position_mode: PositionMode::OneWay,
-        quantity: None,
-        notional_usdt: None,
         reference_price: None,
-        position_id: None,
         idempotency_key: key,
         reason: "bench".into(),
     }
+}
+
+/// A close of all of the first open position.
+async fn close_first(ledger: &Ledger, key: String) -> anyhow::Result<NewIntent> {
+    let pos = ledger.open_positions().await?;
+    let position = pos.first().context("no open position to close")?.id;
+    let spec = IntentSpec::Close {
+        position,
+        quantity: None,
+    };
+    Ok(new_intent(spec, key))
 }
 
 /// Intent accepted (stored) → first attempt of its first order handed to HTTP.
@@ -192,20 +199,16 @@ async fn latency(base: &str) -> anyhow::Result<()> {
     wait_ready(api).await?;
     let mut samples = Vec::new();
     for i in 0..50 {
-        let mut n = new_intent(IntentKind::Open, format!("lat-{i}"));
-        n.symbol = Some(Symbol::new("SOLUSDT")?);
-        n.direction = Some(if i % 2 == 0 {
-            Direction::Long
-        } else {
-            Direction::Short
-        });
-        n.quantity = Some(Qty::parse("quantity", "1")?);
+        let spec = IntentSpec::Open {
+            symbol: Symbol::new("SOLUSDT")?,
+            direction: Direction::Long,
+            size: OpenSize::Quantity(Qty::parse("quantity", "1")?),
+        };
+        let mut n = new_intent(spec, format!("lat-{i}"));
         n.reference_price = Some(sluice::domain::Price::parse("p", "180")?);
         if i % 2 == 1 {
             // One-way: the SHORT open needs the LONG closed first; close it instead.
-            let pos = ledger.open_positions().await?;
-            n = new_intent(IntentKind::Close, format!("lat-{i}"));
-            n.position_id = pos.first().map(|p| p.id);
+            n = close_first(&ledger, format!("lat-{i}")).await?;
         }
         let created = ledger
             .create_intent(&n, Usdt::new(Decimal::new(100_000_000, 0)))
@@ -252,9 +255,7 @@ async fn seed_000(base: &str) -> anyhow::Result<()> {
             Ok(!ledger.open_positions().await?.is_empty())
         })
         .await?;
-        let pos = ledger.open_positions().await?;
-        let mut n = new_intent(IntentKind::Close, format!("seed000-{run}"));
-        n.position_id = pos.first().map(|p| p.id);
+        let n = close_first(&ledger, format!("seed000-{run}")).await?;
         let created = ledger
             .create_intent(&n, Usdt::new(Decimal::ONE))
             .await?
@@ -303,8 +304,7 @@ async fn flatten_1000(base: &str) -> anyhow::Result<()> {
     })
     .await?;
     let cpu_before = cpu_ms(pid)?;
-    let mut n = new_intent(IntentKind::Flatten, "bench-flatten".into());
-    n.position_mode = PositionMode::OneWay;
+    let n = new_intent(IntentSpec::Flatten { symbol: None }, "bench-flatten".into());
     let (created, _) = ledger.flatten(&n, "bench").await?;
     let started = Instant::now();
     wait_done(&ledger, created.intent.id, Duration::from_secs(600)).await?;

@@ -5,13 +5,18 @@
 //!
 //! # Layout
 //!
-//! - [`domain`]: pure vocabulary (Qty/Price/Symbol newtypes, SymbolRules, intents,
-//!   orders, fills) and filter validation. No I/O.
+//! - [`domain`]: pure vocabulary (Qty/Price/Symbol newtypes, SymbolRules, row ids, the
+//!   intent's one shape `IntentSpec`, intent and order states, orders, fills) and filter
+//!   validation. No I/O.
 //! - [`exchange`]: the `Exchange` trait (the venue seam), normalised events, and the
 //!   error classes; [`exchange::binance`] implements it over REST/WebSocket.
-//! - [`router`]: the chunk planner (pure), the scheduler (risk-reducing first,
-//!   circuit breaker) and the executor.
-//! - [`ledger`]: the only module with SQL; Postgres is the single source of truth.
+//! - [`router`]: `router::core` (pure: the chunk planner, the one order builder, learned
+//!   caps, client ids, the scheduler with risk-reducing first, the circuit breaker,
+//!   backoff, escalation) and `router::executor` (the one task that drives them: intake,
+//!   send, settle, recovery, the user stream). Its module doc draws the walk of an
+//!   intent's quantity from the HTTP handler to the signed query.
+//! - [`ledger`]: the only module with SQL; Postgres is the single source of truth. It
+//!   stores an `IntentSpec` as an `intents` row and loads it back as the same enum.
 //! - [`reconcile`]: pure diff of ledger vs exchange, and the repairs it may write.
 //! - [`ops`]: operator commands (account, exchange-info, preflight, doctor, reconcile,
 //!   report, smoke); halt/resume/flatten are control-API writes ([`api`]).

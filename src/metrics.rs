@@ -12,8 +12,8 @@ use std::time::Duration;
 use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::domain::IntentKind;
 use crate::exchange::audit::AttemptRecord;
-use crate::ledger::IntentRow;
 
 /// Counter. Order placements sent to the exchange, by the answer's `outcome`
 /// (`accepted`, `rejected`, `unknown`: [`crate::exchange::audit::AttemptOutcome`]) and Binance error `code`
@@ -185,16 +185,10 @@ pub fn set_breaker_state(scope: &'static str, state: u8) {
     metrics::gauge!(BREAKER_STATE, "scope" => scope).set(f64::from(state));
 }
 
-/// An intent changed state: when the new state is final (`done`, `failed`,
-/// `cancelled`), count it and record how long it took from acceptance.
-pub fn record_intent_finished(intent: &IntentRow) {
-    let Some(outcome) = intent.outcome() else {
-        return;
-    };
-    let kind = intent.kind.as_str();
-    let took = (intent.updated_at - intent.created_at)
-        .to_std()
-        .unwrap_or_default();
+/// An intent reached its final `outcome` (`done`, `done_partial`, `failed`,
+/// `cancelled`): count it and record how long it took from acceptance.
+pub fn record_intent_finished(kind: IntentKind, outcome: &'static str, took: Duration) {
+    let kind = kind.as_str();
     metrics::counter!(INTENTS_FINISHED_TOTAL, "kind" => kind, "state" => outcome).increment(1);
     metrics::histogram!(INTENT_DURATION_SECONDS, "kind" => kind).record(took.as_secs_f64());
 }

@@ -12,14 +12,13 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::intent_request::Meta;
-use super::intents::{new_intent, respond};
+use super::intents::{respond, store_flatten};
 use super::json::ApiJson;
 use super::views::HaltResponse;
 use super::ApiState;
-use crate::domain::{IntentKind, Symbol};
-use crate::ledger::halt::{HaltOutcome, ResumeOutcome};
-use crate::ledger::{IntentCreated, NewIntent};
-use crate::metrics::{record_intent, set_halted};
+use crate::domain::Symbol;
+use crate::ledger::halt::ResumeOutcome;
+use crate::metrics::set_halted;
 
 const DEFAULT_ACTOR: &str = "api";
 
@@ -160,30 +159,6 @@ pub async fn flatten(
             flatten_intent: Some(intent),
         }),
     ))
-}
-
-/// Store a flatten intent and latch the halt (shared with `POST /v1/intents`).
-pub(super) async fn store_flatten(
-    state: &ApiState,
-    symbol: Option<Symbol>,
-    meta: &Meta,
-) -> Result<(IntentCreated, HaltOutcome), ApiError> {
-    let new = NewIntent {
-        symbol,
-        ..new_intent(state, IntentKind::Flatten, meta)
-    };
-    let (created, outcome) = state.ledger.flatten(&new, &meta.actor).await?;
-    set_halted(outcome.halt.halted);
-    record_intent(
-        "flatten",
-        if created.replayed {
-            "replayed"
-        } else {
-            "accepted"
-        },
-    );
-    tracing::warn!(actor = %meta.actor, intent_id = %created.intent.id, "flatten stored, trading halted");
-    Ok((created, outcome))
 }
 
 fn refuse_flatten_fields(body: &ControlBody) -> Result<(), ApiError> {

@@ -11,8 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Direction, DomainError, IntentKind, Qty, Symbol, Usdt};
-use crate::ledger::PositionId;
+use crate::domain::{
+    Direction, DomainError, IntentKind, IntentSpec, OpenSize, PositionId, Qty, Symbol, Usdt,
+};
 
 const MAX_KEY_LEN: usize = 128;
 const MAX_REASON_LEN: usize = 500;
@@ -44,32 +45,12 @@ pub enum PositionRef {
     },
 }
 
-/// A body that passed every rule.
+/// A body that passed every rule: the intent's one shape ([`IntentSpec`]), its
+/// position still named as the caller named it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ParsedIntent {
-    Open {
-        symbol: Symbol,
-        direction: Direction,
-        size: OpenSize,
-        meta: Meta,
-    },
-    /// Close (quantity None = all) or reduce (quantity always Some).
-    Reduce {
-        kind: IntentKind,
-        position: PositionRef,
-        quantity: Option<Qty>,
-        meta: Meta,
-    },
-    Flatten {
-        symbol: Option<Symbol>,
-        meta: Meta,
-    },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OpenSize {
-    Quantity(Qty),
-    Notional(Usdt),
+pub struct ParsedIntent {
+    pub spec: IntentSpec<PositionRef>,
+    pub meta: Meta,
 }
 
 /// What every intent carries besides its target.
@@ -78,16 +59,6 @@ pub struct Meta {
     pub idempotency_key: String,
     pub reason: String,
     pub actor: String,
-}
-
-impl ParsedIntent {
-    pub fn meta(&self) -> &Meta {
-        match self {
-            ParsedIntent::Open { meta, .. }
-            | ParsedIntent::Reduce { meta, .. }
-            | ParsedIntent::Flatten { meta, .. } => meta,
-        }
-    }
 }
 
 fn err(field: &str, reason: impl Into<String>) -> DomainError {
@@ -147,19 +118,18 @@ impl IntentBody {
         let meta = self.meta(default_actor)?;
         let symbol = self.symbol.as_deref().map(Symbol::new).transpose()?;
         let direction = self.side.as_deref().map(Direction::parse).transpose()?;
-        match kind {
-            IntentKind::Open => self.parse_open(symbol, direction, meta),
-            IntentKind::Close | IntentKind::Reduce => {
-                self.parse_reduce(kind, symbol, direction, meta)
-            }
+        let spec = match kind {
+            IntentKind::Open => self.parse_open(symbol, direction)?,
+            IntentKind::Close | IntentKind::Reduce => self.parse_reduce(kind, symbol, direction)?,
             IntentKind::Flatten => {
                 refuse_if_set(&self.side, "side", kind)?;
                 refuse_if_set(&self.quantity, "quantity", kind)?;
                 refuse_if_set(&self.notional_usdt, "notional_usdt", kind)?;
                 refuse_if_set(&self.position_id, "position_id", kind)?;
-                Ok(ParsedIntent::Flatten { symbol, meta })
+                IntentSpec::Flatten { symbol }
             }
-        }
+        };
+        Ok(ParsedIntent { spec, meta })
     }
 
     fn meta(&self, default_actor: &str) -> Result<Meta, DomainError> {
@@ -190,8 +160,7 @@ impl IntentBody {
         &self,
         symbol: Option<Symbol>,
         direction: Option<Direction>,
-        meta: Meta,
-    ) -> Result<ParsedIntent, DomainError> {
+    ) -> Result<IntentSpec<PositionRef>, DomainError> {
         let symbol = symbol.ok_or_else(|| err("symbol", "is required for an open"))?;
         let direction = direction.ok_or_else(|| err("side", "is required for an open"))?;
         refuse_if_set(&self.position_id, "position_id", IntentKind::Open)?;
@@ -206,11 +175,10 @@ impl IntentBody {
             }
             (None, None) => return Err(err("quantity", "an open needs quantity or notional_usdt")),
         };
-        Ok(ParsedIntent::Open {
+        Ok(IntentSpec::Open {
             symbol,
             direction,
             size,
-            meta,
         })
     }
 
@@ -219,13 +187,14 @@ impl IntentBody {
         kind: IntentKind,
         symbol: Option<Symbol>,
         direction: Option<Direction>,
-        meta: Meta,
-    ) -> Result<ParsedIntent, DomainError> {
+    ) -> Result<IntentSpec<PositionRef>, DomainError> {
         refuse_if_set(&self.notional_usdt, "notional_usdt", kind)?;
         let quantity = self.quantity.as_deref().map(positive_qty).transpose()?;
-        if kind == IntentKind::Reduce && quantity.is_none() {
-            return Err(err("quantity", "is required for a reduce"));
-        }
+        let reduce_quantity = match (kind, quantity) {
+            (IntentKind::Reduce, None) => return Err(err("quantity", "is required for a reduce")),
+            (IntentKind::Reduce, Some(q)) => Some(q),
+            _ => None,
+        };
         let position = match (self.position_id, symbol, direction) {
             (Some(id), None, None) => PositionRef::Id(PositionId(id)),
             (Some(_), _, _) => {
@@ -245,11 +214,9 @@ impl IntentBody {
                 return Err(err("side", "is required with symbol to name the position"))
             }
         };
-        Ok(ParsedIntent::Reduce {
-            kind,
-            position,
-            quantity,
-            meta,
+        Ok(match reduce_quantity {
+            Some(quantity) => IntentSpec::Reduce { position, quantity },
+            None => IntentSpec::Close { position, quantity },
         })
     }
 }
@@ -282,7 +249,7 @@ mod tests {
         b.notional_usdt = None;
         let parsed = b.parse("api").expect("valid open");
         assert!(
-            matches!(parsed, ParsedIntent::Open { size: OpenSize::Quantity(q), .. } if q.get().to_string() == "2")
+            matches!(parsed.spec, IntentSpec::Open { size: OpenSize::Quantity(q), .. } if q.get().to_string() == "2")
         );
     }
 
@@ -292,11 +259,10 @@ mod tests {
         b.position_id = Some(7);
         let parsed = b.parse("api").expect("valid close");
         assert!(matches!(
-            parsed,
-            ParsedIntent::Reduce {
+            parsed.spec,
+            IntentSpec::Close {
                 quantity: None,
                 position: PositionRef::Id(PositionId(7)),
-                ..
             }
         ));
         b.kind = Some("reduce".into());

@@ -11,16 +11,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::control::store_flatten;
 use super::error::ApiError;
-use super::intent_request::{IntentBody, Meta, OpenSize, ParsedIntent, PositionRef};
+use super::intent_request::{IntentBody, Meta, ParsedIntent, PositionRef};
 use super::json::ApiJson;
 use super::views::{IntentList, IntentResponse, IntentSummary};
 use super::ApiState;
-use crate::domain::{Direction, IntentKind, Qty, Symbol};
-use crate::ledger::halt::HaltState;
+use crate::domain::{Direction, IntentSpec, OpenSize, Symbol};
+use crate::ledger::halt::{HaltOutcome, HaltState};
 use crate::ledger::{IntentCreated, IntentId, IntentRow, LedgerError, NewIntent, PositionRow};
-use crate::metrics::record_intent;
+use crate::metrics::{record_intent, set_halted};
 
 type Answer = Result<(StatusCode, Json<IntentResponse>), ApiError>;
 
@@ -29,29 +28,24 @@ pub async fn create(State(state): State<ApiState>, ApiJson(body): ApiJson<Intent
     let parsed = body
         .parse("api")
         .inspect_err(|_| record_intent("unknown", "invalid"))?;
-    let key = &parsed.meta().idempotency_key;
+    let key = &parsed.meta.idempotency_key;
     if let Some(first) = state.ledger.intent_by_idempotency_key(key).await? {
-        check_same_request(&first, &parsed)?;
-        record_intent(first.kind.as_str(), "replayed");
+        check_same_request(&first, &parsed.spec)?;
+        record_intent(first.kind().as_str(), "replayed");
         return respond(&state, first.id, true).await;
     }
-    match parsed {
-        ParsedIntent::Open {
+    let ParsedIntent { spec, meta } = parsed;
+    match spec {
+        IntentSpec::Open {
             symbol,
             direction,
             size,
-            meta,
         } => submit_open(&state, symbol, direction, size, meta).await,
-        ParsedIntent::Reduce {
-            kind,
-            position,
-            quantity,
-            meta,
-        } => submit_reduce(&state, kind, position, quantity, meta).await,
-        ParsedIntent::Flatten { symbol, meta } => {
+        IntentSpec::Flatten { symbol } => {
             let (created, _) = store_flatten(&state, symbol, &meta).await?;
             respond(&state, created.intent.id, created.replayed).await
         }
+        close_or_reduce => submit_reduce(&state, close_or_reduce, meta).await,
     }
 }
 
@@ -107,17 +101,12 @@ pub(super) async fn respond(state: &ApiState, id: IntentId, replayed: bool) -> A
     ))
 }
 
-pub(super) fn new_intent(state: &ApiState, kind: IntentKind, meta: &Meta) -> NewIntent {
+pub(super) fn new_intent(state: &ApiState, spec: IntentSpec, meta: &Meta) -> NewIntent {
     NewIntent {
-        kind,
+        spec,
         venue: state.venue.clone(),
-        symbol: None,
-        direction: None,
         position_mode: state.position_mode,
-        quantity: None,
-        notional_usdt: None,
         reference_price: None,
-        position_id: None,
         idempotency_key: meta.idempotency_key.clone(),
         reason: meta.reason.clone(),
     }
@@ -140,18 +129,17 @@ async fn submit_open(
             ),
         ));
     }
-    let mut new = new_intent(state, IntentKind::Open, &meta);
-    new.symbol = Some(symbol.clone());
-    new.direction = Some(direction);
-    match size {
-        OpenSize::Quantity(q) => new.quantity = Some(q),
-        OpenSize::Notional(n) => new.notional_usdt = Some(n),
-    }
+    let spec = IntentSpec::Open {
+        symbol: symbol.clone(),
+        direction,
+        size,
+    };
+    let mut new = new_intent(state, spec, &meta);
     let halt = state.ledger.halt_state().await?;
     if halt.halted {
         return refuse_halted(state, &new, &halt).await;
     }
-    if new.notional_usdt.is_none() {
+    if let OpenSize::Quantity(_) = size {
         new.reference_price = Some(mark_price(state, &symbol).await?);
     }
     super::sizes::check_open(state, &symbol, size, new.reference_price).await?;
@@ -168,14 +156,13 @@ async fn submit_open(
     respond(state, created.intent.id, created.replayed).await
 }
 
-async fn submit_reduce(
-    state: &ApiState,
-    kind: IntentKind,
-    position: PositionRef,
-    quantity: Option<Qty>,
-    meta: Meta,
-) -> Answer {
-    let position = find_position(state, &position).await?;
+/// A close or reduce: look its position up, check its size, store it by position id.
+async fn submit_reduce(state: &ApiState, spec: IntentSpec<PositionRef>, meta: Meta) -> Answer {
+    let Some(named) = spec.position() else {
+        return Err(ApiError::invalid("kind", "is not a close or reduce"));
+    };
+    let position = find_position(state, named).await?;
+    let quantity = spec.quantity();
     if let Some(q) = quantity.filter(|q| *q > position.quantity) {
         return Err(ApiError::invalid(
             "quantity",
@@ -186,18 +173,14 @@ async fn submit_reduce(
         ));
     }
     super::sizes::check_reduce(state, &position, quantity).await?;
-    let mut new = new_intent(state, kind, &meta);
-    new.symbol = Some(position.symbol.clone());
-    new.direction = Some(position.direction);
-    new.position_id = Some(position.id);
-    new.quantity = quantity;
+    let new = new_intent(state, spec.with_position(|_| position.id), &meta);
     let created = store(state, &new).await?;
     respond(state, created.intent.id, created.replayed).await
 }
 
 /// Store through the ledger, counting the outcome.
 async fn store(state: &ApiState, new: &NewIntent) -> Result<IntentCreated, ApiError> {
-    let kind = new.kind.as_str();
+    let kind = new.spec.kind().as_str();
     match state.ledger.create_intent(new, state.allocation).await {
         Ok(created) => {
             record_intent(
@@ -280,43 +263,20 @@ async fn find_position(state: &ApiState, target: &PositionRef) -> Result<Positio
 
 /// A replayed key must ask for the same thing; otherwise it is a caller bug (two
 /// different requests under one key) and answering with the first would hide it.
-fn check_same_request(first: &IntentRow, parsed: &ParsedIntent) -> Result<(), ApiError> {
-    let same = match parsed {
-        ParsedIntent::Open {
-            symbol,
-            direction,
-            size,
-            ..
-        } => {
-            first.kind == IntentKind::Open
-                && first.symbol.as_ref() == Some(symbol)
-                && first.direction == Some(*direction)
-                && match size {
-                    OpenSize::Quantity(q) => first.quantity == Some(*q),
-                    OpenSize::Notional(n) => {
-                        first.quantity.is_none() && first.notional_usdt == Some(*n)
-                    }
-                }
-        }
-        ParsedIntent::Reduce {
-            kind,
-            position,
-            quantity,
-            ..
-        } => {
-            first.kind == *kind
-                && first.quantity == *quantity
-                && match position {
-                    PositionRef::Id(id) => first.position_id == Some(*id),
-                    PositionRef::Leg { symbol, direction } => {
-                        first.symbol.as_ref() == Some(symbol) && first.direction == Some(*direction)
-                    }
-                }
-        }
-        ParsedIntent::Flatten { symbol, .. } => {
-            first.kind == IntentKind::Flatten && first.symbol == *symbol
+fn check_same_request(first: &IntentRow, asked: &IntentSpec<PositionRef>) -> Result<(), ApiError> {
+    let same_position = match asked.position() {
+        None => true,
+        Some(PositionRef::Id(id)) => first.spec.position() == Some(id),
+        Some(PositionRef::Leg { symbol, direction }) => {
+            first.symbol.as_ref() == Some(symbol) && first.direction == Some(*direction)
         }
     };
+    let same = same_position
+        && first.kind() == asked.kind()
+        && first.spec.symbol() == asked.symbol()
+        && first.spec.direction() == asked.direction()
+        && first.spec.quantity() == asked.quantity()
+        && first.spec.notional() == asked.notional();
     if same {
         return Ok(());
     }
@@ -329,4 +289,25 @@ fn check_same_request(first: &IntentRow, parsed: &ParsedIntent) -> Result<(), Ap
         ),
     )
     .with_intent(first.id))
+}
+
+/// Store a flatten intent and latch the halt (shared with `POST /v1/intents`).
+pub(super) async fn store_flatten(
+    state: &ApiState,
+    symbol: Option<Symbol>,
+    meta: &Meta,
+) -> Result<(IntentCreated, HaltOutcome), ApiError> {
+    let new = new_intent(state, IntentSpec::Flatten { symbol }, meta);
+    let (created, outcome) = state.ledger.flatten(&new, &meta.actor).await?;
+    set_halted(outcome.halt.halted);
+    record_intent(
+        "flatten",
+        if created.replayed {
+            "replayed"
+        } else {
+            "accepted"
+        },
+    );
+    tracing::warn!(actor = %meta.actor, intent_id = %created.intent.id, "flatten stored, trading halted");
+    Ok((created, outcome))
 }

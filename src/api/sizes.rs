@@ -8,9 +8,8 @@
 //! still refuses an unsendable size before any order, naming the reason.
 
 use super::error::ApiError;
-use super::intent_request::OpenSize;
 use super::ApiState;
-use crate::domain::{Price, Qty, Symbol, SymbolRules};
+use crate::domain::{OpenSize, Price, Qty, Symbol, SymbolRules};
 use crate::ledger::PositionRow;
 use crate::router::sizing;
 

@@ -135,14 +135,14 @@ impl IntentResponse {
         let i = view.intent;
         IntentResponse {
             id: i.id,
-            kind: i.kind,
+            kind: i.kind(),
             state: i.state,
             outcome: i.outcome().map(str::to_string),
             shortfall: i.shortfall,
             error: i.error,
             symbol: i.symbol,
             side: i.direction,
-            quantity: i.quantity,
+            quantity: i.spec.quantity(),
             notional_usdt: i.notional_usdt,
             position_id: i.position_id,
             idempotency_key: i.idempotency_key,
@@ -261,13 +261,13 @@ impl From<&IntentRow> for IntentSummary {
     fn from(i: &IntentRow) -> Self {
         IntentSummary {
             id: i.id,
-            kind: i.kind,
+            kind: i.kind(),
             state: i.state,
             outcome: i.outcome().map(str::to_string),
             shortfall: i.shortfall,
             symbol: i.symbol.clone(),
             side: i.direction,
-            quantity: i.quantity,
+            quantity: i.spec.quantity(),
             notional_usdt: i.notional_usdt,
             error: i.error.clone(),
             created_at: i.created_at,

@@ -37,6 +37,12 @@ impl<'r> Decoder<'r> {
         }
     }
 
+    /// A row whose columns each parse but do not fit together (the domain error names
+    /// the column).
+    pub(crate) fn invalid(&self, e: DomainError) -> LedgerError {
+        self.corrupt(&e.field, e.reason)
+    }
+
     pub(crate) fn get<T>(&self, column: &str) -> Result<T, LedgerError>
     where
         T: for<'a> sqlx::Decode<'a, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,

@@ -26,7 +26,8 @@ use sqlx::{PgConnection, Row};
 use super::budget::lock_opens;
 use super::error::LedgerError;
 use super::ids::IntentId;
-use super::intents::{IntentCreated, NewIntent};
+use super::intent_checks::NewIntent;
+use super::intents::IntentCreated;
 use super::Ledger;
 use crate::domain::{IntentKind, IntentState};
 
@@ -149,7 +150,7 @@ impl Ledger {
         actor: &str,
     ) -> Result<(IntentCreated, HaltOutcome), LedgerError> {
         check_actor(actor)?;
-        if new.kind != IntentKind::Flatten {
+        if new.spec.kind() != IntentKind::Flatten {
             return Err(LedgerError::invalid(
                 "kind",
                 "a flatten stores kind flatten",
@@ -301,29 +302,5 @@ async fn cancel_accepted(
         "open" => "kind = 'open'",
         _ => "kind = 'flatten'",
     };
-    cancel_where(conn, filter, None, cause).await
-}
-
-/// Cancel the `accepted` intents matching `filter` (a fixed SQL fragment, never input),
-/// with one `intent_events` row each.
-pub(super) async fn cancel_where(
-    conn: &mut PgConnection,
-    filter: &str,
-    id: Option<i64>,
-    cause: &str,
-) -> Result<Vec<IntentId>, LedgerError> {
-    let sql = format!(
-        "WITH c AS (UPDATE intents SET state = 'cancelled', updated_at = now()
-                    WHERE state = 'accepted' AND {filter} RETURNING id)
-         INSERT INTO intent_events (intent_id, from_state, to_state, cause)
-         SELECT id, 'accepted', 'cancelled', {cause} FROM c RETURNING intent_id",
-        cause = if id.is_some() { "$2" } else { "$1" },
-    );
-    let query = sqlx::query_scalar::<_, i64>(&sql);
-    let query = match id {
-        Some(id) => query.bind(id),
-        None => query,
-    };
-    let ids = query.bind(cause).fetch_all(conn).await?;
-    Ok(ids.into_iter().map(IntentId).collect())
+    super::intent_control::cancel_where(conn, filter, None, cause).await
 }

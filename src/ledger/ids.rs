@@ -1,52 +1,36 @@
-//! Row identifiers as distinct types, so an order id can never be passed where a
-//! position id is expected. They are Postgres `BIGINT` identities.
+//! How the row identifiers of [`crate::domain::ids`] travel to and from Postgres: as
+//! the `BIGINT` they wrap.
 
-use std::fmt;
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
+use sqlx::{Decode, Encode, Postgres, Type};
 
-use serde::{Deserialize, Serialize};
+pub use crate::domain::ids::{AdjustmentId, FillId, IntentId, OrderId, PositionId};
 
-macro_rules! row_id {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(
-            Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-            sqlx::Type,
-        )]
-        #[sqlx(transparent)]
-        #[serde(transparent)]
-        pub struct $name(pub i64);
-
-        impl $name {
-            pub fn get(self) -> i64 {
-                self.0
+macro_rules! bigint_id {
+    ($($name:ident),+) => {$(
+        impl Type<Postgres> for $name {
+            fn type_info() -> PgTypeInfo {
+                <i64 as Type<Postgres>>::type_info()
+            }
+            fn compatible(ty: &PgTypeInfo) -> bool {
+                <i64 as Type<Postgres>>::compatible(ty)
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&self.0, f)
+        impl Encode<'_, Postgres> for $name {
+            fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+                <i64 as Encode<Postgres>>::encode_by_ref(&self.0, buf)
             }
         }
-    };
+
+        impl<'r> Decode<'r, Postgres> for $name {
+            fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+                <i64 as Decode<Postgres>>::decode(value).map($name)
+            }
+        }
+    )+};
 }
 
-row_id!(
-    /// `intents.id`
-    IntentId
-);
-row_id!(
-    /// `orders.id`
-    OrderId
-);
-row_id!(
-    /// `fills.id`
-    FillId
-);
-row_id!(
-    /// `positions.id`
-    PositionId
-);
-row_id!(
-    /// `ledger_adjustments.id`
-    AdjustmentId
-);
+bigint_id!(IntentId, OrderId, FillId, PositionId, AdjustmentId);

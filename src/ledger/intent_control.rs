@@ -11,13 +11,12 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Row};
 
 use super::error::LedgerError;
-use super::halt::cancel_where;
 use super::ids::IntentId;
-use super::intent_checks::Target;
-use super::intents::{insert_intent, intent_by_key, IntentCreated, NewIntent};
+use super::intent_checks::{NewIntent, Target};
+use super::intents::{insert_intent, intent_by_key, IntentCreated};
 use super::model::IntentRow;
 use super::Ledger;
-use crate::domain::{IntentState, Usdt};
+use crate::domain::IntentState;
 
 /// One state change of an intent, with its time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,13 +95,7 @@ pub(super) async fn insert_or_replay(
     }
     // The target is what the caller named: these intents (flatten, refused opens) are
     // stored as given, without the open/close checks `create_intent` runs.
-    let target = Target {
-        symbol: new.symbol.clone(),
-        direction: new.direction,
-        position_id: new.position_id,
-        notional: new.notional_usdt.map(Usdt::get),
-        refusal: None,
-    };
+    let target = Target::as_given(new);
     let error = error.map(str::to_string);
     if let Some(intent) = insert_intent(&mut *conn, new, &target, state, error).await? {
         return Ok(IntentCreated {
@@ -119,4 +112,28 @@ pub(super) async fn insert_or_replay(
         intent: first,
         replayed: true,
     })
+}
+
+/// Cancel the `accepted` intents matching `filter` (a fixed SQL fragment, never input),
+/// with one `intent_events` row each.
+pub(super) async fn cancel_where(
+    conn: &mut PgConnection,
+    filter: &str,
+    id: Option<i64>,
+    cause: &str,
+) -> Result<Vec<IntentId>, LedgerError> {
+    let sql = format!(
+        "WITH c AS (UPDATE intents SET state = 'cancelled', updated_at = now()
+                    WHERE state = 'accepted' AND {filter} RETURNING id)
+         INSERT INTO intent_events (intent_id, from_state, to_state, cause)
+         SELECT id, 'accepted', 'cancelled', {cause} FROM c RETURNING intent_id",
+        cause = if id.is_some() { "$2" } else { "$1" },
+    );
+    let query = sqlx::query_scalar::<_, i64>(&sql);
+    let query = match id {
+        Some(id) => query.bind(id),
+        None => query,
+    };
+    let ids = query.bind(cause).fetch_all(conn).await?;
+    Ok(ids.into_iter().map(IntentId).collect())
 }

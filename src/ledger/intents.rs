@@ -5,7 +5,6 @@
 //! checked one after the other against the same budget. A refused open is stored as
 //! `failed` with the refusal as its error, and nothing else is written.
 
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
@@ -13,30 +12,11 @@ use super::budget;
 use super::decode::Decoder;
 use super::error::LedgerError;
 use super::fill_rows::FillRow;
-use super::ids::{IntentId, PositionId};
-use super::intent_checks::{refusal_error, resolve_target, Target};
+use super::ids::IntentId;
+use super::intent_checks::{refusal_error, resolve_target, NewIntent, Target};
 use super::model::{IntentRow, OrderRow};
 use super::Ledger;
-use crate::domain::{Direction, IntentKind, IntentState, PositionMode, Price, Qty, Symbol, Usdt};
-
-/// What a caller asks for. Opens need `symbol`, `direction` and either a notional or a
-/// quantity with a reference price (for the budget check); close and reduce name the
-/// `position_id` they act on; flatten may name one position or none (all).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewIntent {
-    pub kind: IntentKind,
-    pub venue: String,
-    pub symbol: Option<Symbol>,
-    pub direction: Option<Direction>,
-    pub position_mode: PositionMode,
-    pub quantity: Option<Qty>,
-    pub notional_usdt: Option<Usdt>,
-    /// Price used to value an open given by quantity; not stored.
-    pub reference_price: Option<Price>,
-    pub position_id: Option<PositionId>,
-    pub idempotency_key: String,
-    pub reason: String,
-}
+use crate::domain::{Direction, IntentKind, IntentState, Qty, Symbol, Usdt};
 
 /// The stored intent; `replayed` is true when the idempotency key was already used
 /// and this is the FIRST intent stored under it (whatever its state now).
@@ -54,68 +34,18 @@ pub struct IntentView {
     pub fills: Vec<FillRow>,
 }
 
-impl NewIntent {
-    fn check_shape(&self) -> Result<(), LedgerError> {
-        if self.venue.trim().is_empty() {
-            return Err(LedgerError::invalid("venue", "is empty"));
-        }
-        if self.idempotency_key.trim().is_empty() {
-            return Err(LedgerError::invalid("idempotency_key", "is empty"));
-        }
-        if self.quantity.is_some_and(Qty::is_zero) {
-            return Err(LedgerError::invalid("quantity", "must be positive"));
-        }
-        if self.notional_usdt.is_some_and(|n| n.get() <= Decimal::ZERO) {
-            return Err(LedgerError::invalid("notional_usdt", "must be positive"));
-        }
-        match self.kind {
-            IntentKind::Open if self.symbol.is_none() => {
-                Err(LedgerError::invalid("symbol", "an open needs a symbol"))
-            }
-            IntentKind::Open if self.direction.is_none() => Err(LedgerError::invalid(
-                "direction",
-                "an open needs long or short",
-            )),
-            IntentKind::Close | IntentKind::Reduce if self.position_id.is_none() => Err(
-                LedgerError::invalid("position_id", "a close or reduce names its position"),
-            ),
-            IntentKind::Reduce if self.quantity.is_none() => Err(LedgerError::invalid(
-                "quantity",
-                "a reduce needs a quantity",
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// The notional an open asks for, from the notional or quantity × reference price.
-    pub(crate) fn requested_notional(&self) -> Result<Decimal, LedgerError> {
-        match (self.notional_usdt, self.quantity, self.reference_price) {
-            (Some(n), _, _) => Ok(n.get()),
-            // Checked: a huge quantity must be a refusal, never a panic inside the
-            // transaction holding the opens lock.
-            (None, Some(q), Some(p)) => q.get().checked_mul(p.get()).ok_or_else(|| {
-                LedgerError::invalid("quantity", "quantity × price is too large to be a notional")
-            }),
-            _ => Err(LedgerError::invalid(
-                "notional_usdt",
-                "an open needs a notional, or a quantity and a reference price",
-            )),
-        }
-    }
-}
-
 impl Ledger {
     /// Store `new` (see the module doc). A refusal returns `Err` after storing the
     /// refused intent as `failed`; a replayed key returns the first intent.
-    #[tracing::instrument(skip(self, new), fields(kind = new.kind.as_str(), key = %new.idempotency_key))]
+    #[tracing::instrument(skip(self, new), fields(kind = new.spec.kind().as_str(), key = %new.idempotency_key))]
     pub async fn create_intent(
         &self,
         new: &NewIntent,
         allocation: Usdt,
     ) -> Result<IntentCreated, LedgerError> {
-        new.check_shape()?;
+        new.check_storable()?;
         let mut tx = self.pool.begin().await?;
-        if new.kind == IntentKind::Open {
+        if new.spec.kind() == IntentKind::Open {
             budget::lock_opens(&mut tx).await?;
         }
         if let Some(first) = intent_by_key(&mut tx, &new.idempotency_key).await? {
@@ -226,7 +156,12 @@ impl Ledger {
         .await?;
         tx.commit().await?;
         let row = IntentRow::decode(&row)?;
-        crate::metrics::record_intent_finished(&row);
+        if let Some(outcome) = row.outcome() {
+            let took = (row.updated_at - row.created_at)
+                .to_std()
+                .unwrap_or_default();
+            crate::metrics::record_intent_finished(row.kind(), outcome, took);
+        }
         Ok(row)
     }
 
@@ -312,12 +247,12 @@ pub(super) async fn insert_intent(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
     )
-    .bind(new.kind.as_str())
+    .bind(new.spec.kind().as_str())
     .bind(&new.venue)
     .bind(target.symbol.as_ref().map(Symbol::as_str))
     .bind(target.direction.map(Direction::as_str))
     .bind(new.position_mode.as_str())
-    .bind(new.quantity.map(Qty::get))
+    .bind(new.spec.quantity().map(Qty::get))
     .bind(target.notional)
     .bind(target.position_id)
     .bind(&new.idempotency_key)

@@ -49,7 +49,8 @@ pub use exchange_positions::ExchangePositionRow;
 pub use fill_rows::FillRow;
 pub use fills::{FillOutcome, PositionEffect};
 pub use ids::{AdjustmentId, FillId, IntentId, OrderId, PositionId};
-pub use intents::{IntentCreated, IntentView, NewIntent};
+pub use intent_checks::NewIntent;
+pub use intents::{IntentCreated, IntentView};
 pub use leader::{LeaderKey, LockHolder, LockSession, LockSessionOptions};
 pub use leader_terms::{LeaderTerm, PreviousTerm};
 pub use model::{

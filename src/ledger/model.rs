@@ -1,5 +1,6 @@
-//! The ledger's own vocabulary: order states, position status and origin, and the
-//! rows it hands back. Rows are decoded through [`super::decode::Decoder`].
+//! The ledger's own vocabulary: position status and origin, anomalies, fill sources,
+//! and the rows it hands back. Rows are decoded through [`super::decode::Decoder`].
+//! Order and intent states, ids and the intent's shape are `domain` vocabulary.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -8,11 +9,12 @@ use sqlx::postgres::PgRow;
 
 use super::decode::Decoder;
 use super::error::LedgerError;
-use super::ids::{IntentId, OrderId, PositionId};
 use crate::domain::{
-    Direction, DomainError, ExpireReason, IntentKind, IntentState, OrderStatus, OrderType,
-    PositionMode, PositionSide, Price, Qty, Side, Symbol, Usdt,
+    Direction, DomainError, ExpireReason, IntentId, IntentKind, IntentSpec, IntentState, OrderId,
+    OrderType, PositionId, PositionMode, PositionSide, Price, Qty, Side, Symbol, Usdt,
 };
+
+pub use crate::domain::OrderState;
 
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
@@ -33,45 +35,6 @@ macro_rules! text_enum {
             }
         }
     };
-}
-
-text_enum!(
-    /// The ledger's view of an order: the exchange's statuses plus the states before
-    /// the exchange answered (`planned`, `sent`) and `unknown` (outcome to resolve).
-    OrderState, "status" {
-        Planned => "planned",
-        Sent => "sent",
-        New => "new",
-        PartiallyFilled => "partially_filled",
-        Filled => "filled",
-        Canceled => "canceled",
-        Expired => "expired",
-        Rejected => "rejected",
-        Unknown => "unknown",
-    }
-);
-
-impl OrderState {
-    /// No more fills can come for an order in a terminal state.
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            OrderState::Filled | OrderState::Canceled | OrderState::Expired | OrderState::Rejected
-        )
-    }
-}
-
-impl From<OrderStatus> for OrderState {
-    fn from(s: OrderStatus) -> Self {
-        match s {
-            OrderStatus::New => OrderState::New,
-            OrderStatus::PartiallyFilled => OrderState::PartiallyFilled,
-            OrderStatus::Filled => OrderState::Filled,
-            OrderStatus::Canceled => OrderState::Canceled,
-            OrderStatus::Expired | OrderStatus::ExpiredInMatch => OrderState::Expired,
-            OrderStatus::Rejected => OrderState::Rejected,
-        }
-    }
 }
 
 text_enum!(
@@ -97,16 +60,18 @@ text_enum!(
     }
 );
 
-/// A stored intent.
+/// A stored intent: what was asked ([`IntentSpec`], the only thing execution reads)
+/// and where the ledger found it pointing when it stored it (`symbol`, `direction`,
+/// `position_id`, `notional_usdt`: the leg of a close's position, the position an open
+/// adds to, the notional an open was valued at; for views and the order checks).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntentRow {
     pub id: IntentId,
-    pub kind: IntentKind,
+    pub spec: IntentSpec,
     pub venue: String,
     pub symbol: Option<Symbol>,
     pub direction: Option<Direction>,
     pub position_mode: PositionMode,
-    pub quantity: Option<Qty>,
     pub notional_usdt: Option<Usdt>,
     pub position_id: Option<PositionId>,
     pub idempotency_key: String,
@@ -120,6 +85,10 @@ pub struct IntentRow {
 }
 
 impl IntentRow {
+    pub fn kind(&self) -> IntentKind {
+        self.spec.kind()
+    }
+
     /// The terminal outcome: `done`, `done_partial` (done with a shortfall), `failed`,
     /// `cancelled`; None while the intent is still running.
     pub fn outcome(&self) -> Option<&'static str> {
@@ -132,16 +101,28 @@ impl IntentRow {
 
     pub(crate) fn decode(row: &PgRow) -> Result<Self, LedgerError> {
         let d = Decoder::new(row, "intents");
+        let symbol = d.symbol_opt("symbol")?;
+        let direction = d.direction_opt("direction")?;
+        let notional_usdt = d.get::<Option<Decimal>>("notional_usdt")?.map(Usdt::new);
+        let position_id = d.get::<Option<i64>>("position_id")?.map(PositionId);
+        let spec = IntentSpec::from_columns(
+            d.intent_kind("kind")?,
+            symbol.clone(),
+            direction,
+            d.qty_opt("quantity")?,
+            notional_usdt,
+            position_id,
+        )
+        .map_err(|e| d.invalid(e))?;
         Ok(IntentRow {
             id: IntentId(d.get("id")?),
-            kind: d.intent_kind("kind")?,
+            spec,
             venue: d.text("venue")?,
-            symbol: d.symbol_opt("symbol")?,
-            direction: d.direction_opt("direction")?,
+            symbol,
+            direction,
             position_mode: d.position_mode("position_mode")?,
-            quantity: d.qty_opt("quantity")?,
-            notional_usdt: d.get::<Option<Decimal>>("notional_usdt")?.map(Usdt::new),
-            position_id: d.get::<Option<i64>>("position_id")?.map(PositionId),
+            notional_usdt,
+            position_id,
             idempotency_key: d.text("idempotency_key")?,
             reason: d.text("reason")?,
             state: d.intent_state("state")?,

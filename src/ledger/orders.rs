@@ -54,7 +54,7 @@ impl Ledger {
              RETURNING *",
         )
         .bind(intent.id)
-        .bind(intent.kind.as_str())
+        .bind(intent.kind().as_str())
         .bind(position_id)
         .bind(&intent.venue)
         .bind(r.symbol.as_str())
@@ -203,7 +203,7 @@ async fn check_fits_intent(
         }
         (a, b) => a.or(b),
     };
-    if intent.kind == IntentKind::Open {
+    if intent.kind() == IntentKind::Open {
         if let Some(d) = intent.direction.filter(|d| d.open_side() != r.side) {
             return Err(LedgerError::invalid(
                 "side",

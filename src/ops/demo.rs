@@ -11,8 +11,8 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 use crate::domain::{
-    ClientOrderId, Direction, Fill, IntentKind, IntentState, OrderRequest, OrderType, PositionMode,
-    PositionSide, Price, Qty, Side, Symbol, Usdt,
+    ClientOrderId, Direction, Fill, IntentKind, IntentSpec, IntentState, OpenSize, OrderRequest,
+    OrderType, PositionMode, PositionSide, Price, Qty, Side, Symbol, Usdt,
 };
 use crate::exchange::ExchangePosition;
 use crate::ledger::{IntentRow, Ledger, NewIntent, NewOrder, PositionId};
@@ -63,11 +63,13 @@ pub async fn seed_demo_ledger(ledger: &Ledger) -> anyhow::Result<DemoSummary> {
 
     let close = intent(
         ledger,
-        NewIntent {
-            kind: IntentKind::Close,
-            position_id: Some(long),
-            ..base("demo-close-sol", None, None)
-        },
+        base(
+            "demo-close-sol",
+            IntentSpec::Close {
+                position: long,
+                quantity: None,
+            },
+        ),
     )
     .await?
     .0;
@@ -133,17 +135,12 @@ pub async fn seed_demo_ledger(ledger: &Ledger) -> anyhow::Result<DemoSummary> {
     })
 }
 
-fn base(key: &str, symbol: Option<&str>, notional: Option<Decimal>) -> NewIntent {
+fn base(key: &str, spec: IntentSpec) -> NewIntent {
     NewIntent {
-        kind: IntentKind::Open,
+        spec,
         venue: DEMO_VENUE.into(),
-        symbol: symbol.and_then(|s| Symbol::new(s).ok()),
-        direction: Some(Direction::Long),
         position_mode: PositionMode::OneWay,
-        quantity: None,
-        notional_usdt: notional.map(Usdt::new),
         reference_price: None,
-        position_id: None,
         idempotency_key: key.into(),
         reason: "demo history".into(),
     }
@@ -163,7 +160,12 @@ async fn open(
     symbol: &str,
     notional: Decimal,
 ) -> anyhow::Result<(IntentRow, bool)> {
-    intent(ledger, base(key, Some(symbol), Some(notional))).await
+    let spec = IntentSpec::Open {
+        symbol: Symbol::new(symbol)?,
+        direction: Direction::Long,
+        size: OpenSize::Notional(Usdt::new(notional)),
+    };
+    intent(ledger, base(key, spec)).await
 }
 
 async fn done(ledger: &Ledger, intent: &IntentRow) -> anyhow::Result<()> {
@@ -198,7 +200,7 @@ async fn order(
         quantity: Qty::new("quantity", quantity)?,
         price: None,
         time_in_force: None,
-        reduce_only: intent.kind != IntentKind::Open,
+        reduce_only: intent.kind() != IntentKind::Open,
         client_order_id: client_order_id.clone(),
     };
     let new = NewOrder {

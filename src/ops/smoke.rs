@@ -18,7 +18,7 @@ use anyhow::Context;
 use rust_decimal::Decimal;
 
 pub use super::smoke_report::{FillLine, OrderLine, PositionSnapshot, SmokeReport, SmokeStep};
-use crate::domain::{Direction, IntentKind, PositionMode, Qty, Symbol, Usdt};
+use crate::domain::{Direction, IntentSpec, OpenSize, PositionMode, Qty, Symbol, Usdt};
 use crate::exchange::binance::{run_audit_writer, AttemptSink};
 use crate::exchange::Exchange;
 use crate::ledger::{IntentId, IntentRow, Ledger, LockSessionOptions, NewIntent};
@@ -185,15 +185,14 @@ async fn trade(
     let allocation = Usdt::new(settings.budget.allocation_usdt);
     let mark = s.exchange.mark_price(symbol).await?.mark_price;
     let open = NewIntent {
-        kind: IntentKind::Open,
+        spec: IntentSpec::Open {
+            symbol: symbol.clone(),
+            direction: Direction::Long,
+            size: OpenSize::Quantity(qty),
+        },
         venue: VENUE.to_string(),
-        symbol: Some(symbol.clone()),
-        direction: Some(Direction::Long),
         position_mode: mode,
-        quantity: Some(qty),
-        notional_usdt: None,
         reference_price: Some(mark),
-        position_id: None,
         idempotency_key: format!("smoke-open-{}", uuid::Uuid::new_v4()),
         reason: "sluice smoke".to_string(),
     };
@@ -282,15 +281,13 @@ async fn close_what_is_open(
         .collect();
     for p in open {
         let close = NewIntent {
-            kind: IntentKind::Close,
+            spec: IntentSpec::Close {
+                position: p.id,
+                quantity: None,
+            },
             venue: VENUE.to_string(),
-            symbol: None,
-            direction: None,
             position_mode: mode,
-            quantity: None,
-            notional_usdt: None,
             reference_price: None,
-            position_id: Some(p.id),
             idempotency_key: format!("smoke-close-{}", uuid::Uuid::new_v4()),
             reason: "sluice smoke".to_string(),
         };
@@ -313,7 +310,7 @@ fn describe(row: &IntentRow, qty: Qty) -> String {
     let mut d = format!(
         "intent #{} {} {qty}: {}",
         row.id,
-        row.kind.as_str(),
+        row.kind().as_str(),
         row.outcome().unwrap_or(row.state.as_str())
     );
     if let Some(short) = row.shortfall {

@@ -20,8 +20,8 @@ use super::snapshot::{
     LedgerSnapshot,
 };
 use crate::domain::{Fill, PositionSide, Symbol};
+use crate::domain::{OrderId, OrderState, PositionId};
 use crate::exchange::OrderReport;
-use crate::ledger::{OrderId, OrderState, PositionId};
 
 /// One difference between the ledger and the exchange.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

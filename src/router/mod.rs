@@ -1,73 +1,61 @@
-//! The router: plans intents into filter-checked chunk orders and executes them,
+//! The router: sizes intents into filter-checked chunk orders and executes them,
 //! risk-reducing orders first. It never builds HTTP or SQL; it talks to
 //! `Exchange` and the ledger.
 //!
-//! The pure core lives here (no tokio, no I/O, time passed in as a value):
-//! - [`plan`]: split a quantity into chunk orders every filter accepts; [`orders`] turns a
-//!   plan into `FilterChecked<OrderRequest>`s.
-//! - [`caps`]: per-symbol caps learned from -4005, and when to try the published cap again.
-//! - [`client_id`]: deterministic `newClientOrderId`s that encode intent, chunk and attempt.
-//! - [`scheduler`]: risk-reducing work always before risk-increasing work.
-//! - [`breaker`]: refuses opens while the exchange is in distress; closes keep going.
-//! - [`backoff`]: jittered exponential delays that respect the exchange's own `not_before`.
-//! - [`escalation`]: what to do next after a failed order; [`fallback`] prices the
-//!   reduce-only LIMIT IOC at the PERCENT_PRICE band edge.
-//! - [`sizing`]: sizes the exchange can carry out (smallest open, step and minQty checks).
-//! - [`checked`]: the only way to build a sendable order (re-exported from `domain`).
+//! - [`core`]: the pure part (no tokio, no I/O, time passed in as a value): the chunk
+//!   planner, the one order builder, learned caps, client ids, the scheduler, the breaker,
+//!   backoff, the escalation table, the LIMIT IOC fallback price, sizing, rejections.
+//! - [`executor`]: the one tokio task that drives the core: intake from the ledger,
+//!   sending, settling, recovery, the user stream.
 //!
-//! The executor (I/O, one tokio task) drives that core:
-//! - [`executor`]: [`Executor::spawn`] → intake, scheduling, one step per job at a time;
-//!   [`pulse`] says whether one piece of that work has been running too long (watchdog);
-//! - `job` (the remainder of one intent), `send` (record, then send one chunk; escalation),
-//!   `progress` (settling in-flight orders, done and the flatten latch), `recovery`
-//!   (resolve by client order id, re-read legs, cancel own resting orders), `adoption`,
-//!   `stream` (user-stream events into the ledger), [`stream_watch`] (is the connected
-//!   user stream really delivering? evidence-based silence detection), `audit_sink` (attempts into the ledger),
-//!   `breaker_journal` (breaker phase changes into metrics, the log and the ledger, off the
-//!   send path), `fallback_send` (the reduce-only LIMIT IOC fallback for failing closes),
-//!   `outage` (a ping probe that cuts a close's backoff short when the venue is back).
+//! Files of `core` import only each other; `executor` imports `core`, never the reverse.
+//!
+//! # The walk of an intent's quantity (HTTP handler → signed query)
+//!
+//! 1. `api/intents.rs: create` parses the body once (`api/intent_request.rs:
+//!    IntentBody::parse`) into `domain::IntentSpec` (the quantity as `Qty`, or an open's
+//!    notional as `Usdt`); `submit_open` / `submit_reduce` check sizes against the rules
+//!    (`api/sizes.rs`) and name the position by id.
+//! 2. `ledger/intents.rs: Ledger::create_intent` stores the spec (budget and one-way
+//!    checks for opens, `ledger/intent_checks.rs: resolve_target`) as an `intents` row.
+//! 3. `router/executor/work_loop.rs: Loop::intake` loads it back as `IntentRow { spec, .. }`;
+//!    `take_up` sizes an open given by notional at the mark (`open_quantity` →
+//!    `core/sizing.rs: open_of_notional`).
+//! 4. `router/executor/job.rs: Job::remainder` measures what is left from the ledger
+//!    (target − Σ fills, or the position's open quantity), by matching on the spec.
+//! 5. `router/executor/send.rs: next_chunk` takes the first chunk of the plan
+//!    (`core/plan.rs: plan_chunks` under rules, configured and learned caps, mark).
+//! 6. `router/executor/send.rs: send` → `build` → `core/orders.rs: checked_order`, the one
+//!    order builder: side, position side, reduce-only, client id, and
+//!    `domain/checked.rs: validate` → `FilterChecked<OrderRequest>`; the order is written to
+//!    `orders` (`ledger/orders.rs: Ledger::record_order`) before it is sent.
+//! 7. `exchange/binance/mod.rs: place_order` → `rest/endpoints.rs: new_order`, whose
+//!    `order_params` is the one wire builder (the quantity as its decimal string), then
+//!    `sign.rs: signed_query` appends recvWindow, timestamp and the HMAC signature.
+//!
+//! The quantity is a `Qty` from step 1 to step 7: parsed from text once (step 1), stored
+//! as `NUMERIC` and read back through the same constructor (steps 2–3), cut into a chunk
+//! `Qty` (step 5), carried inside the `FilterChecked<OrderRequest>` (step 6) and written
+//! as a decimal string only by the wire builder (step 7).
 
-mod adoption;
-mod audit_sink;
-pub mod backoff;
-pub mod breaker;
-mod breaker_journal;
-pub mod caps;
-pub mod checked;
-pub mod client_id;
-pub mod config;
-mod context;
-pub mod escalation;
+pub mod core;
 pub mod executor;
-pub mod fallback;
-mod fallback_send;
-mod grid;
-pub mod hold;
-mod job;
-pub mod keyloss;
-pub mod orders;
-mod outage;
-pub mod plan;
-mod progress;
-pub mod pulse;
-mod recovery;
-mod rejections;
-pub mod scheduler;
-mod send;
-pub mod sizing;
-mod stream;
-pub mod stream_watch;
+
+pub use self::core::{
+    backoff, breaker, caps, client_id, escalation, fallback, hold, orders, plan, scheduler, sizing,
+};
+pub use self::executor::{config, keyloss, pulse, stream_watch};
 
 pub use config::ExecutorConfig;
+pub use executor::StreamLink;
 pub use executor::{Executor, ExecutorDeps, ExecutorHandle, PreparedExecutor, RecoveryHook};
 pub use hold::{Held, OpensHold};
 pub use keyloss::ExecutorStatus;
 pub use pulse::Pulse;
-pub use stream::StreamLink;
 pub use stream_watch::{StreamHealth, StreamWatch};
 
 #[cfg(test)]
-pub(crate) mod fixtures;
+pub(crate) use self::core::fixtures;
 
 pub use backoff::{Backoff, BackoffConfig, Jitter};
 pub use breaker::{
@@ -77,9 +65,6 @@ pub use caps::{CapBook, CapChange, CapError, LearnedCap};
 pub use client_id::{ForeignId, IntentRef, SluiceOrderId};
 pub use escalation::{next_action, Action, EscalationPolicy, FailedOrder};
 pub use fallback::{band_edge_price, FallbackError};
-pub use orders::{to_orders, OrderTemplate, ToOrdersError};
+pub use orders::{checked_order, to_orders, OrderTemplate, ToOrdersError};
 pub use plan::{plan_chunks, CapSource, ChunkCap, ChunkPlan, PlanError};
 pub use scheduler::{RiskClass, Scheduler};
-
-#[cfg(test)]
-mod flow_tests;

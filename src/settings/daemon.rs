@@ -23,7 +23,7 @@ pub struct DaemonSettings {
     #[serde(rename = "watchdog_interval_ms", with = "de::millis_or_none")]
     pub watchdog_interval: Option<Duration>,
     /// Send reduce-only LIMIT IOC at the PERCENT_PRICE band edge when MARKET closes keep
-    /// failing (see `router::fallback_send` for the exact trigger). Off by default.
+    /// failing (see `router::executor::fallback_send` for the exact trigger). Off by default.
     #[serde(default)]
     pub limit_ioc_fallback: bool,
     /// Failures in a row of one MARKET close chunk (5xx, -1008, -2010...) before the

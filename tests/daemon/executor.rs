@@ -156,8 +156,7 @@ async fn a_flatten_closes_every_position_and_stays_latched_until_the_exchange_is
 
     // Act: flatten everything (halts and stores the flatten intent in one transaction).
     let mut n = close_all(sluice::ledger::PositionId(0), "flatten-all");
-    n.kind = sluice::domain::IntentKind::Flatten;
-    n.position_id = None;
+    n.spec = sluice::domain::IntentSpec::Flatten { symbol: None };
     let (created, _) = d.ledger.flatten(&n, "test").await.expect("flatten stored");
     let row = d
         .until_terminal(created.intent.id, Duration::from_secs(30))

@@ -9,15 +9,18 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
-use sluice::domain::{Direction, IntentKind, IntentState, Qty, Usdt};
+use sluice::domain::{Direction, IntentSpec, IntentState, OpenSize, Qty, Usdt};
 use sluice::ledger::{IntentRow, NewIntent, PositionId};
 use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
 fn open_notional(symbol: &str, notional: Decimal, key: &str) -> NewIntent {
     NewIntent {
-        quantity: None,
-        notional_usdt: Some(Usdt::new(notional)),
+        spec: IntentSpec::Open {
+            symbol: sym(symbol),
+            direction: Direction::Long,
+            size: OpenSize::Notional(Usdt::new(notional)),
+        },
         reference_price: None,
         ..open(symbol, Direction::Long, "1", key)
     }
@@ -25,8 +28,10 @@ fn open_notional(symbol: &str, notional: Decimal, key: &str) -> NewIntent {
 
 fn reduce(position: PositionId, q: &str, key: &str) -> NewIntent {
     NewIntent {
-        kind: IntentKind::Reduce,
-        quantity: Some(Qty::parse("quantity", q).expect("qty")),
+        spec: IntentSpec::Reduce {
+            position,
+            quantity: Qty::parse("quantity", q).expect("qty"),
+        },
         ..close_all(position, key)
     }
 }

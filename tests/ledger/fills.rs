@@ -568,13 +568,12 @@ async fn a_flatten_of_everything_closes_each_position_its_orders_name_and_opens_
     )
     .await;
     let open = ledger.open_positions().await.unwrap();
-    let mut all = close_intent(
+    let all = close_intent(
         "flat",
         IntentKind::Flatten,
         open[0].id,
         PositionMode::OneWay,
     );
-    all.position_id = None;
     let flatten = ledger
         .create_intent(&all, usdt(dec!(0)))
         .await

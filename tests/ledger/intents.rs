@@ -19,7 +19,14 @@ async fn the_same_idempotency_key_twice_returns_the_first_intent_and_writes_one_
         dec!(10),
     );
     let mut second = first.clone();
-    second.notional_usdt = Some(usdt(dec!(20)));
+    second.spec = open_intent(
+        "k1",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(20),
+    )
+    .spec;
 
     let a = ledger.create_intent(&first, usdt(dec!(100))).await.unwrap();
     let b = ledger

@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use sluice::domain::{Direction, Fill, IntentKind, PositionMode, PositionSide, Side};
+use sluice::domain::{Direction, Fill, IntentKind, IntentSpec, PositionMode, PositionSide, Side};
 use sluice::exchange::ExchangePosition;
 use sluice::ledger::{AnomalyKind, FillOutcome, Ledger, LedgerError, NewIntent};
 use sluice_testkit::ledger::*;
@@ -187,14 +187,20 @@ async fn step_close(
         .round_dp(2)
         .max(dec!(0.01));
     let key = format!("close-{}", m.next());
-    let kind = if reduce {
-        IntentKind::Reduce
+    let spec = if reduce {
+        IntentSpec::Reduce {
+            position: position.id,
+            quantity: qty(q),
+        }
     } else {
-        IntentKind::Close
+        IntentSpec::Close {
+            position: position.id,
+            quantity: Some(qty(q)),
+        }
     };
     let new = NewIntent {
-        quantity: Some(qty(q)),
-        ..close_intent(&key, kind, position.id, m.mode)
+        spec,
+        ..close_intent(&key, IntentKind::Close, position.id, m.mode)
     };
     let intent = ledger
         .create_intent(&new, usdt(ALLOCATION))

@@ -354,11 +354,14 @@ async fn intents_whose_state_disagrees_with_their_fills_are_flagged(pool: PgPool
     }
     let mut tiny = close_intent(
         "r",
-        IntentKind::Reduce,
+        IntentKind::Close,
         position.unwrap(),
         PositionMode::OneWay,
     );
-    tiny.quantity = Some(qty(dec!(0.0005)));
+    tiny.spec = sluice::domain::IntentSpec::Reduce {
+        position: position.unwrap(),
+        quantity: qty(dec!(0.0005)),
+    };
     let reduce = ledger
         .create_intent(&tiny, usdt(dec!(0)))
         .await

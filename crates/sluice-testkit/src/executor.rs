@@ -7,7 +7,9 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::Value;
-use sluice::domain::{Direction, IntentKind, IntentState, PositionMode, Qty, Usdt};
+use sluice::domain::{
+    Direction, IntentKind, IntentSpec, IntentState, OpenSize, PositionMode, Qty, Usdt,
+};
 use sluice::exchange::binance::{run_audit_writer, AuditBuffer, BinanceFutures};
 use sluice::exchange::Exchange;
 use sluice::ledger::{IntentId, IntentRow, Ledger, NewIntent, PositionId};
@@ -160,15 +162,14 @@ pub fn close_all(position: PositionId, key: &str) -> NewIntent {
 
 pub fn open(symbol: &str, direction: Direction, qty: &str, key: &str) -> NewIntent {
     NewIntent {
-        kind: IntentKind::Open,
+        spec: IntentSpec::Open {
+            symbol: sym(symbol),
+            direction,
+            size: OpenSize::Quantity(Qty::parse("quantity", qty).expect("qty")),
+        },
         venue: VENUE.into(),
-        symbol: Some(sym(symbol)),
-        direction: Some(direction),
         position_mode: PositionMode::OneWay,
-        quantity: Some(Qty::parse("quantity", qty).expect("qty")),
-        notional_usdt: None,
         reference_price: Some(sluice::domain::Price::parse("p", "180").expect("price")),
-        position_id: None,
         idempotency_key: key.into(),
         reason: "test".into(),
     }

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
 use sluice::domain::{
-    ClientOrderId, Direction, Fill, IntentKind, OrderRequest, OrderType, PositionMode,
-    PositionSide, Price, Qty, Side, Symbol, Usdt,
+    ClientOrderId, Direction, Fill, IntentKind, IntentSpec, OpenSize, OrderRequest, OrderType,
+    PositionMode, PositionSide, Price, Qty, Side, Symbol, Usdt,
 };
 use sluice::exchange::ExchangePosition;
 use sluice::ledger::{IntentId, IntentRow, Ledger, NewIntent, NewOrder, OrderRow, PositionId};
@@ -37,15 +37,14 @@ pub fn open_intent(
     notional: Decimal,
 ) -> NewIntent {
     NewIntent {
-        kind: IntentKind::Open,
+        spec: IntentSpec::Open {
+            symbol: sym(symbol),
+            direction,
+            size: OpenSize::Notional(usdt(notional)),
+        },
         venue: VENUE.into(),
-        symbol: Some(sym(symbol)),
-        direction: Some(direction),
         position_mode: mode,
-        quantity: None,
-        notional_usdt: Some(usdt(notional)),
         reference_price: None,
-        position_id: None,
         idempotency_key: key.into(),
         reason: "test".into(),
     }
@@ -57,16 +56,19 @@ pub fn close_intent(
     position: PositionId,
     mode: PositionMode,
 ) -> NewIntent {
+    let spec = match kind {
+        IntentKind::Close => IntentSpec::Close {
+            position,
+            quantity: None,
+        },
+        IntentKind::Flatten => IntentSpec::Flatten { symbol: None },
+        other => panic!("close_intent builds a close or a flatten, not {other:?}"),
+    };
     NewIntent {
-        kind,
+        spec,
         venue: VENUE.into(),
-        symbol: None,
-        direction: None,
         position_mode: mode,
-        quantity: None,
-        notional_usdt: None,
         reference_price: None,
-        position_id: Some(position),
         idempotency_key: key.into(),
         reason: "test".into(),
     }
@@ -90,7 +92,7 @@ pub fn market_order(
             quantity: qty(q),
             price: None,
             time_in_force: None,
-            reduce_only: intent.kind != IntentKind::Open && leg == PositionSide::Both,
+            reduce_only: intent.kind() != IntentKind::Open && leg == PositionSide::Both,
             client_order_id: ClientOrderId::new(coid).expect("test coid"),
         },
         chunk_index: 0,

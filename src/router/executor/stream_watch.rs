@@ -24,8 +24,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::backoff::{Backoff, BackoffConfig, Jitter};
 use crate::exchange::AccountEvent;
+use crate::router::core::backoff::{Backoff, BackoffConfig, Jitter};
 
 /// Spacing of re-open requests while the stream stays silent.
 pub const REOPEN_BACKOFF: BackoffConfig = BackoffConfig {

@@ -20,8 +20,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use super::context::Ctx;
-use super::scheduler::{RiskClass, Scheduler};
 use crate::ledger::IntentId;
+use crate::router::core::scheduler::{RiskClass, Scheduler};
 
 /// Spacing of the probes while an outage lasts.
 pub const PROBE_EVERY: Duration = Duration::from_millis(500);

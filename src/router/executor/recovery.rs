@@ -8,12 +8,12 @@
 
 use std::time::Duration;
 
-use super::client_id::is_sluice;
 use super::context::Ctx;
 use super::job::Leg;
 use crate::domain::{ClientOrderId, PositionSide, Qty, Symbol};
 use crate::exchange::{ExchangeError, OrderReport, OrderResolution};
 use crate::ledger::{FillOutcome, FillSource, OrderRow, OrderState, OrderUpdate};
+use crate::router::core::client_id::is_sluice;
 use crate::shutdown::Shutdown;
 
 /// What resolving one order found.
@@ -45,7 +45,7 @@ pub(crate) async fn resolve(
                     crate::metrics::record_fill(FillSource::Rest.as_str());
                 }
             }
-            super::send::record_report(ctx, &order).await?;
+            super::report::record_report(ctx, &order).await?;
             Ok(Ok(Resolved::Known(order)))
         }
         OrderResolution::NotFound => {
@@ -202,7 +202,7 @@ pub(crate) async fn cancel_own_orders(ctx: &Ctx, symbol: Option<&Symbol>, reduce
         match ctx.exchange.cancel_order(&o.symbol, &coid).await {
             Ok(r) => {
                 tracing::info!(client_order_id = %coid, "cancelled sluice's resting order");
-                if let Err(e) = super::send::record_report(ctx, &r).await {
+                if let Err(e) = super::report::record_report(ctx, &r).await {
                     tracing::warn!(error = %e, "recording a cancel failed");
                 }
             }

@@ -21,8 +21,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::backoff::{Backoff, BackoffConfig, Jitter};
 use crate::exchange::{ErrorClass, ExchangeError};
+use crate::router::core::backoff::{Backoff, BackoffConfig, Jitter};
 
 /// What the executor is doing, as the rest of the daemon sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

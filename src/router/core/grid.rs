@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 
 use crate::domain::{OrderType, Qty, SymbolRules};
 
-use super::plan::PlanError;
+use super::plan_error::PlanError;
 
 /// The step grid of one lot filter: quantities as whole numbers of steps.
 #[derive(Clone, Copy, Debug)]

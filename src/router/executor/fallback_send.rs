@@ -1,7 +1,7 @@
 //! The reduce-only LIMIT IOC fallback, on the executor's side (README: "Reduce-only LIMIT IOC
 //! fallback"; the pricing itself is `router::fallback`).
 //!
-//! Trigger (the pure table in [`super::escalation`], only when
+//! Trigger (the pure table in [`crate::router::core::escalation`], only when
 //! `escalation.limit_ioc_fallback` is on): a risk-reducing MARKET chunk has failed
 //! `escalation.fallback_after` times in a row (this failure included) and this failure is
 //! a transient refusal (5xx, -1008, -1001... classes `Retry`/`Backoff`) or a -2010; or
@@ -22,10 +22,10 @@ use std::time::Instant;
 use rust_decimal::Decimal;
 
 use super::context::Ctx;
-use super::fallback::band_edge_price;
+use super::job::Next;
 use super::job::{Chunk, Job};
-use super::send::Next;
 use crate::domain::{OrderType, Price, Side, Symbol, SymbolRules, TimeInForce};
+use crate::router::core::fallback::band_edge_price;
 
 /// The order type the job's next chunk is planned and sent as.
 pub(crate) fn order_type(job: &Job) -> OrderType {

@@ -113,3 +113,29 @@ fn a_limit_order_needs_its_price_and_a_market_order_refuses_one() {
     let orders = to_orders(&seed_000_plan(), &sol(), &t, price(dec!(187.5))).unwrap();
     assert_eq!(orders[0].inner().price, Some(price(dec!(190))));
 }
+
+#[test]
+fn one_chunk_builds_the_same_checked_order_as_its_place_in_the_plan() {
+    let plan = seed_000_plan();
+    let mut t = template(IntentKind::Close, Direction::Long, PositionMode::Hedge);
+    let all = to_orders(&plan, &sol(), &t, price(dec!(187.5))).unwrap();
+    // Chunk 3 re-built on its own (as the executor does for each chunk it sends).
+    t.first_chunk = 3;
+    let third = checked_order(&sol(), &t, plan.chunks[3], price(dec!(187.5))).unwrap();
+    assert_eq!(third.inner(), all[3].inner());
+    assert_ne!(
+        third.inner().client_order_id,
+        all[2].inner().client_order_id
+    );
+}
+
+#[test]
+fn a_chunk_off_the_step_is_refused_naming_its_index() {
+    let mut t = template(IntentKind::Open, Direction::Long, PositionMode::OneWay);
+    t.first_chunk = 7;
+    let err = checked_order(&sol(), &t, qty(dec!(10.005)), price(dec!(187.5))).unwrap_err();
+    assert!(
+        matches!(err, ToOrdersError::Filter { chunk: 7, .. }),
+        "{err}"
+    );
+}

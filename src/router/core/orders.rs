@@ -1,5 +1,6 @@
-//! From a chunk plan to sendable orders: side, position side and reduce-only per mode,
-//! a deterministic client id per chunk, and each order through `domain::validate`.
+//! From a chunk to a sendable order ([`checked_order`], the one order builder): side,
+//! position side and reduce-only per mode, a deterministic client id per chunk, and the
+//! order through `domain::validate`. [`to_orders`] does the same for a whole plan.
 //!
 //! The reduce-only contract (reference §9):
 //! - `OrderRequest::reduce_only` means "this order reduces risk" and is `true` for every
@@ -15,7 +16,7 @@
 
 use crate::domain::{
     validate, Direction, FilterChecked, FilterViolation, IntentKind, OrderRequest, OrderType,
-    PositionMode, PositionSide, Price, SymbolRules, TimeInForce,
+    PositionMode, PositionSide, Price, Qty, SymbolRules, TimeInForce,
 };
 
 use super::client_id::{IdTooLong, IntentRef, SluiceOrderId};
@@ -69,13 +70,14 @@ impl OrderTemplate {
     }
 }
 
-/// Turn each chunk of `plan` into a filter-checked order. All or nothing.
-pub fn to_orders(
-    plan: &ChunkPlan,
+/// The one order builder: `qty` as chunk `template.first_chunk` of the intent, with
+/// its side, position side, reduce-only flag and client id, through `validate`.
+pub fn checked_order(
     rules: &SymbolRules,
     template: &OrderTemplate,
+    qty: Qty,
     mark: Price,
-) -> Result<Vec<FilterChecked<OrderRequest>>, ToOrdersError> {
+) -> Result<FilterChecked<OrderRequest>, ToOrdersError> {
     let (price, time_in_force) = match (template.order_type, template.limit) {
         (OrderType::Market, None) => (None, None),
         (OrderType::Limit, Some((p, tif))) => (Some(p), Some(tif)),
@@ -90,39 +92,54 @@ pub fn to_orders(
             })
         }
     };
-    let position_side = PositionSide::for_mode(template.mode, template.direction);
+    let chunk = template.first_chunk;
+    let id = SluiceOrderId {
+        kind: template.kind,
+        intent: template.intent,
+        chunk,
+        attempt: template.attempt,
+    };
+    let order = OrderRequest {
+        symbol: rules.symbol.clone(),
+        side: template.side(),
+        position_side: PositionSide::for_mode(template.mode, template.direction),
+        order_type: template.order_type,
+        quantity: qty,
+        price,
+        time_in_force,
+        reduce_only: template.kind.reduces_risk(),
+        client_order_id: id.encode()?,
+    };
+    validate(rules, order, mark).map_err(|violation| ToOrdersError::Filter {
+        chunk,
+        qty: qty.to_string(),
+        violation,
+    })
+}
+
+/// Turn each chunk of `plan` into a filter-checked order ([`checked_order`], chunk
+/// indices counting from `template.first_chunk`). All or nothing.
+pub fn to_orders(
+    plan: &ChunkPlan,
+    rules: &SymbolRules,
+    template: &OrderTemplate,
+    mark: Price,
+) -> Result<Vec<FilterChecked<OrderRequest>>, ToOrdersError> {
+    let overflow = ToOrdersError::ChunkIndexOverflow {
+        first: template.first_chunk,
+        count: plan.chunks.len(),
+    };
     let mut out = Vec::with_capacity(plan.chunks.len());
     for (i, qty) in plan.chunks.iter().enumerate() {
         let chunk = u32::try_from(i)
             .ok()
             .and_then(|i| template.first_chunk.checked_add(i))
-            .ok_or(ToOrdersError::ChunkIndexOverflow {
-                first: template.first_chunk,
-                count: plan.chunks.len(),
-            })?;
-        let id = SluiceOrderId {
-            kind: template.kind,
-            intent: template.intent,
-            chunk,
-            attempt: template.attempt,
+            .ok_or_else(|| overflow.clone())?;
+        let one = OrderTemplate {
+            first_chunk: chunk,
+            ..template.clone()
         };
-        let order = OrderRequest {
-            symbol: rules.symbol.clone(),
-            side: template.side(),
-            position_side,
-            order_type: template.order_type,
-            quantity: *qty,
-            price,
-            time_in_force,
-            reduce_only: template.kind.reduces_risk(),
-            client_order_id: id.encode()?,
-        };
-        let checked = validate(rules, order, mark).map_err(|violation| ToOrdersError::Filter {
-            chunk,
-            qty: qty.to_string(),
-            violation,
-        })?;
-        out.push(checked);
+        out.push(checked_order(rules, &one, *qty, mark)?);
     }
     Ok(out)
 }

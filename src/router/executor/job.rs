@@ -1,5 +1,6 @@
-//! One intent being executed: what it targets, the chunk being attempted, the order in
-//! flight, and how the unfilled remainder is measured.
+//! One intent being executed: what it targets (its `IntentSpec`, matched once here),
+//! the chunk being attempted, the order in flight, how the unfilled remainder is
+//! measured, and what the loop does with the job after a step ([`Next`]).
 //!
 //! Invariants:
 //! - the remainder is always measured from the ledger (fills applied), never from what
@@ -13,14 +14,14 @@ use std::time::Instant;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::backoff::Backoff;
 use super::config::ExecutorConfig;
-use super::scheduler::RiskClass;
 use crate::domain::{
-    ClientOrderId, Direction, IntentKind, PositionMode, PositionSide, Qty, Symbol,
+    ClientOrderId, Direction, IntentSpec, PositionMode, PositionSide, Qty, Symbol,
 };
 use crate::exchange::OrderReport;
 use crate::ledger::{IntentRow, LedgerError, PositionId, PositionRow, PositionStatus};
+use crate::router::core::backoff::Backoff;
+use crate::router::core::scheduler::RiskClass;
 
 use super::context::Ctx;
 
@@ -89,7 +90,17 @@ pub(crate) struct Job {
     /// PERCENT_PRICE band edge (`fallback_send`). Sticky for the rest of the intent.
     pub limit_fallback: bool,
     /// Deterministic rejections so far: a repeat ends the intent (`rejections`).
-    pub rejections: super::rejections::RejectionMemory,
+    pub rejections: crate::router::core::rejections::RejectionMemory,
+}
+
+/// What the executor loop does with a job after one step.
+pub(crate) enum Next {
+    /// Queue it again, not before this instant.
+    Ready(Instant),
+    /// An order is in flight: look again when an account event arrives or at the next poll.
+    Wait,
+    /// The intent reached a terminal state.
+    Finished,
 }
 
 /// What the next step of a job is.
@@ -105,7 +116,7 @@ impl Job {
     pub fn new(intent: IntentRow, next_chunk: u32, cfg: &ExecutorConfig) -> Job {
         let seed = cfg.rng_seed ^ (intent.id.get() as u64);
         Job {
-            class: RiskClass::from(intent.kind),
+            class: RiskClass::from(intent.kind()),
             intent,
             next_chunk,
             current: None,
@@ -121,45 +132,28 @@ impl Job {
 
     /// The leg and the unfilled remainder, measured from the ledger.
     pub async fn remainder(&self, ctx: &Ctx) -> Result<Option<(Leg, Qty)>, LedgerError> {
-        let i = &self.intent;
-        // Only a quantity target needs the fills so far (a flatten or close-all is measured
-        // by the position alone, which keeps a 1,000-chunk flatten from re-reading its orders).
-        let filled = if i.quantity.is_some() || i.kind == IntentKind::Open {
-            filled_of(ctx, self).await?
-        } else {
-            Qty::ZERO
-        };
-        let found = match i.kind {
-            IntentKind::Open => {
-                let (Some(symbol), Some(direction), Some(target)) = (
-                    i.symbol.clone(),
-                    i.direction,
-                    i.quantity.or(self.open_target),
-                ) else {
+        let found = match &self.intent.spec {
+            IntentSpec::Open {
+                symbol, direction, ..
+            } => {
+                let Some(target) = self.intent.spec.quantity().or(self.open_target) else {
                     return Ok(None);
                 };
                 let leg = Leg {
                     position_id: None,
-                    symbol,
-                    direction,
-                    mode: i.position_mode,
+                    symbol: symbol.clone(),
+                    direction: *direction,
+                    mode: self.intent.position_mode,
                 };
-                Some((leg, target.saturating_sub(filled)))
+                Some((leg, target.saturating_sub(filled_of(ctx, self).await?)))
             }
-            IntentKind::Close | IntentKind::Reduce => {
-                let Some(id) = i.position_id else {
-                    return Ok(None);
-                };
-                let Some(p) = ctx.ledger.position(id).await? else {
-                    return Ok(None);
-                };
-                let open = open_qty(&p);
-                let want = i
-                    .quantity
-                    .map_or(open, |q| q.saturating_sub(filled).min(open));
-                Some((Leg::of_position(&p), want))
+            IntentSpec::Close { position, quantity } => {
+                self.position_leg(ctx, *position, *quantity).await?
             }
-            IntentKind::Flatten => self.flatten_leg(ctx).await?,
+            IntentSpec::Reduce { position, quantity } => {
+                self.position_leg(ctx, *position, Some(*quantity)).await?
+            }
+            IntentSpec::Flatten { symbol } => self.flatten_leg(ctx, symbol.as_ref()).await?,
         };
         Ok(found.map(|(leg, q)| match self.exchange_size {
             Some(real) => (leg, q.min(real)),
@@ -167,19 +161,39 @@ impl Job {
         }))
     }
 
-    /// The first open position in the flatten's scope (its named position, its symbol,
-    /// or everything of this venue).
-    async fn flatten_leg(&self, ctx: &Ctx) -> Result<Option<(Leg, Qty)>, LedgerError> {
-        let i = &self.intent;
+    /// A close or reduce: the position's open quantity, or what is left of `quantity`.
+    /// Only a quantity target needs the fills so far (a close of all is measured by the
+    /// position alone).
+    async fn position_leg(
+        &self,
+        ctx: &Ctx,
+        id: PositionId,
+        quantity: Option<Qty>,
+    ) -> Result<Option<(Leg, Qty)>, LedgerError> {
+        let Some(p) = ctx.ledger.position(id).await? else {
+            return Ok(None);
+        };
+        let open = open_qty(&p);
+        let want = match quantity {
+            Some(q) => q.saturating_sub(filled_of(ctx, self).await?).min(open),
+            None => open,
+        };
+        Ok(Some((Leg::of_position(&p), want)))
+    }
+
+    /// The first open position in the flatten's scope (its symbol, or everything of
+    /// this venue); measured by the position alone, which keeps a 1,000-chunk flatten
+    /// from re-reading its orders.
+    async fn flatten_leg(
+        &self,
+        ctx: &Ctx,
+        symbol: Option<&Symbol>,
+    ) -> Result<Option<(Leg, Qty)>, LedgerError> {
         let positions = ctx.ledger.open_positions().await?;
         Ok(positions
             .iter()
-            .filter(|p| p.venue == i.venue && !p.quantity.is_zero())
-            .find(|p| match (i.position_id, &i.symbol) {
-                (Some(id), _) => p.id == id,
-                (None, Some(s)) => &p.symbol == s,
-                (None, None) => true,
-            })
+            .filter(|p| p.venue == self.intent.venue && !p.quantity.is_zero())
+            .find(|p| symbol.is_none_or(|s| &p.symbol == s))
             .map(|p| (Leg::of_position(p), p.quantity)))
     }
 

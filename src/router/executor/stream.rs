@@ -114,7 +114,7 @@ async fn handle(
                 other => {
                     other?;
                     if let Some(reason) = r.expire_reason {
-                        super::progress::record_expiry(ledger, r, reason).await?;
+                        super::report::record_expiry(ledger, r, reason).await?;
                     }
                 }
             }

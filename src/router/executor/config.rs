@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 
-use super::backoff::{BackoffConfig, Jitter};
-use super::breaker::BreakerConfig;
-use super::escalation::EscalationPolicy;
-use super::plan::ChunkCap;
+use crate::router::core::backoff::{BackoffConfig, Jitter};
+use crate::router::core::breaker::BreakerConfig;
+use crate::router::core::escalation::EscalationPolicy;
+use crate::router::core::plan::ChunkCap;
 
 #[derive(Clone, Debug)]
 pub struct ExecutorConfig {
@@ -42,7 +42,7 @@ pub struct ExecutorConfig {
     /// Spacing of re-authentication attempts in key-loss safe mode.
     pub reauth_backoff: BackoffConfig,
     /// What the start-up gate holds against opens (None: nothing, e.g. in tests).
-    pub opens_hold: Option<std::sync::Arc<super::hold::OpensHold>>,
+    pub opens_hold: Option<std::sync::Arc<crate::router::core::hold::OpensHold>>,
 }
 
 impl Default for ExecutorConfig {

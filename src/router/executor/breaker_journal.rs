@@ -14,8 +14,8 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use super::breaker::{Breaker, Phase, Transition};
 use crate::ledger::{BreakerTransitionRecord, Ledger};
+use crate::router::core::breaker::{Breaker, Phase, Transition};
 
 /// What the executor's breaker guards: every order it sends to one venue.
 pub const SCOPE: &str = "orders";

@@ -7,16 +7,16 @@
 //! - an order whose fills came over REST (late, or the stream silent) is followed by a
 //!   REST read of positions into `exchange_positions`, so that view never goes stale;
 //! - an intent is `done` only when nothing is left to send, or (outcome `done_partial`, via
-//!   `send::fail`) when something filled and the rest cannot be sent; a flatten additionally
+//!   `fail`) when something filled and the rest cannot be sent; a flatten additionally
 //!   stays `working` (latched) until `Exchange::positions()` shows its scope flat.
 
 use std::time::Instant;
 
 use super::context::Ctx;
 use super::job::Job;
+use super::job::Next;
 use super::recovery::{leg_size_on_exchange, resolve, Resolved};
-use super::send::Next;
-use crate::domain::{AfterExpiry, ExpireReason, IntentKind, IntentState};
+use crate::domain::{AfterExpiry, ExpireReason, IntentKind, IntentState, Qty};
 
 /// Is the in-flight order settled (terminal, every reported fill in the ledger)?
 pub(crate) enum Settle {
@@ -57,7 +57,7 @@ pub(crate) async fn settle(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Settl
             }
             Err(e) => {
                 ctx.key_loss.observe(&e);
-                ctx.breaker_record(super::breaker::Outcome::of_error(&e));
+                ctx.breaker_record(crate::router::core::breaker::Outcome::of_error(&e));
                 tracing::warn!(client_order_id = %f.client_order_id, error = %e, "resolve failed; backing off");
                 let at = job.backoff.next_at_after(Instant::now(), e.retry_after);
                 return Ok(Settle::Pending(Next::Ready(at)));
@@ -151,26 +151,10 @@ async fn after_short_expiry(
     next
 }
 
-/// Keep the exchange's expire reason on the order. A self-trade-prevention expiry is
-/// worth a warning: the account holds a resting order on the other side.
-pub(crate) async fn record_expiry(
-    ledger: &crate::ledger::Ledger,
-    r: &crate::exchange::OrderReport,
-    reason: crate::domain::ExpireReason,
-) -> Result<(), crate::ledger::LedgerError> {
-    if reason.is_self_trade_prevention() {
-        tracing::warn!(client_order_id = %r.client_order_id, symbol = %r.symbol, status = r.status.as_wire(),
-            er = reason.code(), "order expired by self-trade prevention: the account has a resting order it would have matched; an expiry, not a fill");
-    }
-    ledger
-        .record_expire_reason(&r.client_order_id, reason)
-        .await
-}
-
 /// Nothing is left to send: mark the intent done, unless a flatten's exchange scope is
 /// not flat yet (the latch).
 pub(crate) async fn finish(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next> {
-    if job.intent.kind == IntentKind::Flatten {
+    if job.intent.kind() == IntentKind::Flatten {
         match flatten_scope_open(ctx, job).await {
             Ok(false) => {}
             Ok(true) => {
@@ -189,7 +173,7 @@ pub(crate) async fn finish(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next>
             }
         }
     }
-    let cause = match job.intent.kind {
+    let cause = match job.intent.kind() {
         IntentKind::Flatten => "the exchange confirms the scope flat",
         IntentKind::Open => "target quantity filled",
         _ => "nothing left to close",
@@ -197,15 +181,36 @@ pub(crate) async fn finish(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next>
     ctx.ledger
         .set_intent_state(job.intent.id, IntentState::Done, cause)
         .await?;
-    tracing::info!(intent_id = %job.intent.id, kind = job.intent.kind.as_str(), cause, "intent done");
+    tracing::info!(intent_id = %job.intent.id, kind = job.intent.kind().as_str(), cause, "intent done");
     Ok(Next::Finished)
 }
 
 /// Does the exchange still hold a non-zero position in the flatten's scope?
 async fn flatten_scope_open(ctx: &Ctx, job: &Job) -> Result<bool, crate::exchange::ExchangeError> {
     let positions = ctx.exchange.positions().await?;
-    let scope = job.intent.symbol.as_ref();
+    let scope = job.intent.spec.symbol();
     Ok(positions
         .iter()
         .any(|p| !p.amount.is_zero() && scope.is_none_or(|s| &p.symbol == s)))
+}
+
+/// The intent cannot go on. An intent that filled anything never ends `failed` (a caller
+/// retrying a failure would double its exposure): it ends `done` with what is left
+/// undone as its shortfall and `reason` as its error (outcome `done_partial`).
+pub(crate) async fn fail(ctx: &Ctx, job: &Job, reason: &str) -> anyhow::Result<()> {
+    let filled = job.filled(ctx).await?;
+    if !filled.is_zero() {
+        let shortfall = job.remainder(ctx).await?.map_or(Qty::ZERO, |(_, q)| q);
+        tracing::warn!(intent_id = %job.intent.id, kind = job.intent.kind().as_str(), %filled,
+            %shortfall, %reason, "intent done short: the exchange left part of it undone");
+        ctx.ledger
+            .finish_intent_short(job.intent.id, shortfall, reason)
+            .await?;
+        return Ok(());
+    }
+    tracing::warn!(intent_id = %job.intent.id, kind = job.intent.kind().as_str(), %reason, "intent failed");
+    ctx.ledger
+        .set_intent_state(job.intent.id, crate::domain::IntentState::Failed, reason)
+        .await?;
+    Ok(())
 }

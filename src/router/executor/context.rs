@@ -10,13 +10,13 @@ use std::time::Instant;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::breaker::{Breaker, Outcome, Refusal};
 use super::breaker_journal::BreakerJournal;
-use super::caps::{CapBook, LearnedCap};
 use super::config::ExecutorConfig;
 use crate::domain::{Price, Symbol, SymbolRules};
 use crate::exchange::{Exchange, ExchangeError};
 use crate::ledger::Ledger;
+use crate::router::core::breaker::{Breaker, Outcome, Refusal};
+use crate::router::core::caps::{CapBook, LearnedCap};
 
 /// How long a mark price is reused before it is read again for an open (it sizes the
 /// order against MIN_NOTIONAL and the budget).
@@ -127,9 +127,12 @@ impl Ctx {
     }
 
     /// May an order of `class` go now? Publishes any phase change the check caused.
-    pub fn admit(&mut self, class: super::scheduler::RiskClass) -> Result<(), Refusal> {
+    pub fn admit(
+        &mut self,
+        class: crate::router::core::scheduler::RiskClass,
+    ) -> Result<(), Refusal> {
         self.sync_hold();
-        if class != super::scheduler::RiskClass::Reducing {
+        if class != crate::router::core::scheduler::RiskClass::Reducing {
             if let Some(reason) = &self.config_hold {
                 return Err(Refusal {
                     reason: reason.clone(),

@@ -13,17 +13,13 @@
 //!   trying again, but never unboundedly;
 //! - any accepted order clears the memory, and so does a different code.
 //!
-//! [`RejectionMemory`] is pure; [`repeated_rejection`] wraps it for the executor with the
-//! ERROR log and the metric, and the caller fails the intent with the reason.
+//! [`RejectionMemory`] is pure; `executor::failure::repeated_rejection` wraps it for the
+//! executor with the ERROR log and the metric, and the caller fails the intent.
 
 use rust_decimal::Decimal;
 
-use super::context::Ctx;
-use super::escalation::Action;
-use super::job::Job;
 use super::scheduler::RiskClass;
 use crate::domain::{OrderRequest, OrderType, PositionSide, Side, Symbol, TimeInForce};
-use crate::exchange::ExchangeError;
 
 /// What makes two orders "the same order": everything but the client order id.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,40 +103,6 @@ impl RejectionMemory {
     pub fn clear(&mut self) {
         *self = Self::default();
     }
-}
-
-/// A re-plan answer (reload the rules or the position mode) to a rejection the venue
-/// already gave: the failure reason when re-planning cannot fix it (`rejections`), after
-/// an ERROR log and the metric; None to go on re-planning.
-pub(crate) fn repeated_rejection(
-    ctx: &Ctx,
-    job: &mut Job,
-    action: &Action,
-    e: &ExchangeError,
-    shape: OrderShape,
-) -> Option<String> {
-    if !matches!(
-        action,
-        Action::ReloadRulesAndReplan | Action::RereadPositionModeAndReplan
-    ) {
-        return None;
-    }
-    let code = e.code?;
-    let max = ctx.cfg.escalation.max_rule_reloads;
-    let Verdict::GiveUp(why) = job.rejections.observe(job.class, code, shape, max) else {
-        return None;
-    };
-    let status = e
-        .http_status
-        .map_or_else(|| "no response".to_string(), |s| format!("HTTP {s}"));
-    let reason = format!(
-        "exchange rejection re-planning cannot fix: {status} code {code} \"{}\"; {why}",
-        e.msg
-    );
-    tracing::error!(intent_id = %job.intent.id, kind = job.intent.kind.as_str(), code,
-        msg = %e.msg, %why, "deterministic rejection: failing the intent instead of re-sending");
-    crate::metrics::record_deterministic_rejection(code);
-    Some(reason)
 }
 
 #[cfg(test)]

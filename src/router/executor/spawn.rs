@@ -1,0 +1,202 @@
+//! Starting the executor: subscribe the user stream, resolve every non-terminal order
+//! by client order id (crash recovery), adopt exchange positions the ledger does not
+//! know, then hand everything to the work loop ([`super::work_loop`]). The handle is
+//! what the daemon keeps: poke, status, pulse, stream health, shutdown.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use super::config::ExecutorConfig;
+use super::context::Ctx;
+use super::keyloss::ExecutorStatus;
+use super::stream_watch::{StreamHealth, StreamWatch};
+use super::work_loop::{intent_wakeups, Loop, RecoveryHook};
+use crate::exchange::Exchange;
+use crate::ledger::Ledger;
+use crate::router::core::scheduler::Scheduler;
+use crate::shutdown::Shutdown;
+
+/// What the executor needs.
+#[derive(Clone)]
+pub struct ExecutorDeps {
+    pub ledger: Ledger,
+    pub exchange: Arc<dyn Exchange>,
+    /// The venue name intents, orders and fills are stored under (`binance-usdm`).
+    pub venue: String,
+    pub config: ExecutorConfig,
+    /// Run after the credentials work again following key loss, before anything is
+    /// sent (the daemon reconciles the ledger with the exchange); its summary is logged.
+    pub on_key_recovered: Option<RecoveryHook>,
+}
+
+/// A running executor.
+pub struct ExecutorHandle {
+    intake: Arc<Notify>,
+    status: watch::Receiver<ExecutorStatus>,
+    pulse: super::pulse::Pulse,
+    stream_link: watch::Receiver<super::stream::StreamLink>,
+    stream_health: watch::Receiver<StreamHealth>,
+    tasks: Vec<JoinHandle<()>>,
+    /// Positions adopted at start.
+    pub adopted: Vec<crate::ledger::PositionRow>,
+    /// Non-terminal orders resolved at start.
+    pub recovered_orders: usize,
+}
+
+impl ExecutorHandle {
+    /// Read new intents now (one was stored; the ledger's NOTIFY does this too).
+    pub fn poke(&self) {
+        self.intake.notify_one();
+    }
+    /// What the executor is doing (running, or key-loss safe mode and why).
+    pub fn status(&self) -> watch::Receiver<ExecutorStatus> {
+        self.status.clone()
+    }
+    /// Whether one piece of the executor's work has been running too long (watchdog).
+    pub fn pulse(&self) -> super::pulse::Pulse {
+        self.pulse.clone()
+    }
+    /// Whether the user stream is connected (None) or why not.
+    pub fn stream_link(&self) -> watch::Receiver<super::stream::StreamLink> {
+        self.stream_link.clone()
+    }
+    /// Whether the user stream delivers (or is connected but silent, and why).
+    pub fn stream_health(&self) -> watch::Receiver<StreamHealth> {
+        self.stream_health.clone()
+    }
+    /// Wait for every task to finish (after shutdown was triggered).
+    pub async fn stopped(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+pub struct Executor;
+
+/// An executor that has recovered and adopted but sends nothing yet: the daemon runs
+/// its start-up reconcile here, while no order is in flight.
+pub struct PreparedExecutor {
+    ctx: Ctx,
+    notify: Arc<Notify>,
+    intake: Arc<Notify>,
+    consumer: JoinHandle<()>,
+    wakeups: JoinHandle<()>,
+    shutdown: Shutdown,
+    status: watch::Receiver<ExecutorStatus>,
+    stream_link: watch::Receiver<super::stream::StreamLink>,
+    on_key_recovered: Option<RecoveryHook>,
+    /// Positions adopted at start.
+    pub adopted: Vec<crate::ledger::PositionRow>,
+    /// Non-terminal orders resolved at start.
+    pub recovered_orders: usize,
+}
+
+impl Executor {
+    /// Subscribe the user stream, recover, adopt, then run until `shutdown`.
+    pub async fn spawn(deps: ExecutorDeps, shutdown: Shutdown) -> anyhow::Result<ExecutorHandle> {
+        Ok(Self::prepare(deps, shutdown).await?.start())
+    }
+
+    /// Subscribe the user stream, recover and adopt; send nothing until [`PreparedExecutor::start`].
+    pub async fn prepare(
+        deps: ExecutorDeps,
+        shutdown: Shutdown,
+    ) -> anyhow::Result<PreparedExecutor> {
+        let notify = Arc::new(Notify::new());
+        let (link_tx, stream_link) =
+            watch::channel(Some("the user stream has not connected yet".to_string()));
+        let events = deps
+            .exchange
+            .subscribe_account()
+            .await
+            .context("failed to start the user-data stream")?;
+        let stream_watch = Arc::new(StreamWatch::new(
+            deps.config.stream_silence_grace,
+            deps.config.rng_seed,
+        ));
+        let consumer = tokio::spawn(super::stream::run(
+            super::stream::Consumer {
+                ledger: deps.ledger.clone(),
+                venue: deps.venue.clone(),
+                exchange: deps.exchange.clone(),
+                watch: stream_watch.clone(),
+                notify: notify.clone(),
+                link: link_tx,
+            },
+            events,
+            shutdown.clone(),
+        ));
+        let (status_tx, status) = watch::channel(ExecutorStatus::Running);
+        let ctx = Ctx::load(
+            deps.ledger,
+            deps.exchange,
+            deps.venue,
+            deps.config,
+            status_tx,
+            stream_watch,
+        )
+        .await?;
+        let recovered_orders = super::recovery::recover_orders(&ctx, &shutdown).await?;
+        let adopted = if ctx.cfg.adopt_unknown_positions {
+            super::adoption::adopt_unknown_positions(&ctx)
+                .await
+                .context("failed to adopt unknown exchange positions")?
+        } else {
+            Vec::new()
+        };
+        let intake = Arc::new(Notify::new());
+        let wakeups = tokio::spawn(intent_wakeups(
+            ctx.ledger.clone(),
+            intake.clone(),
+            shutdown.clone(),
+        ));
+        Ok(PreparedExecutor {
+            ctx,
+            notify,
+            intake,
+            wakeups,
+            consumer,
+            shutdown,
+            status,
+            stream_link,
+            on_key_recovered: deps.on_key_recovered,
+            adopted,
+            recovered_orders,
+        })
+    }
+}
+
+impl PreparedExecutor {
+    /// Start working intents.
+    pub fn start(self) -> ExecutorHandle {
+        let pulse = super::pulse::Pulse::default();
+        let lp = Loop {
+            pulse: pulse.clone(),
+            ctx: self.ctx,
+            jobs: HashMap::new(),
+            waiting: Vec::new(),
+            sched: Scheduler::new(),
+            outage: super::outage::OutageProbe::default(),
+            notify: self.notify.clone(),
+            intake: self.intake.clone(),
+            on_key_recovered: self.on_key_recovered,
+        };
+        let stream_health = lp.ctx.stream.subscribe();
+        let main = tokio::spawn(lp.run(self.shutdown));
+        ExecutorHandle {
+            intake: self.intake,
+            status: self.status,
+            pulse,
+            stream_link: self.stream_link,
+            stream_health,
+            tasks: vec![self.consumer, self.wakeups, main],
+            adopted: self.adopted,
+            recovered_orders: self.recovered_orders,
+        }
+    }
+}
