@@ -3,21 +3,18 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-
-use std::io::IsTerminal;
 use std::time::Duration;
 
-use crate::api::control::ControlBody;
-use crate::api::intent_request::IntentBody;
-use crate::api::views::IntentResponse;
-use crate::cli::{
-    Cli, CloseArgs, Command, ConfigCommand, IntentCommand, LogFormatArg, OpenArgs, RunArgs,
-    SubmitArgs,
-};
+use anyhow::Context;
+
+use crate::cli::{Cli, Command, ConfigCommand, LogFormatArg, RunArgs};
 use crate::client::{render, Client};
 use crate::settings::{LogFormat, Settings};
 use crate::startup::ledger_wait::ConfigurationError;
+
+mod remote;
+
+use remote::{control_command, intent_command, print_as};
 
 /// What a command concluded, before it becomes an exit code.
 pub enum Outcome {
@@ -188,46 +185,6 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
     }
 }
 
-/// The kill switch commands: `flatten`, `halt`, `resume`.
-async fn control_command(client: &Client, command: &Command) -> anyhow::Result<Outcome> {
-    match command {
-        Command::Flatten(args) => {
-            let body = ControlBody {
-                reason: args.reason.clone(),
-                actor: Some(actor()),
-                symbol: args.symbol.clone(),
-                idempotency_key: args.key.clone(),
-                force: false,
-            };
-            let answer = client.flatten(&body).await?;
-            print_as(args.json, &answer, || render::halt(&answer))
-        }
-        Command::Halt(args) => {
-            let answer = if args.status {
-                client.halt_status().await?
-            } else {
-                let body = ControlBody {
-                    reason: args.reason.clone(),
-                    actor: Some(actor()),
-                    ..ControlBody::default()
-                };
-                client.halt(&body).await?
-            };
-            print_as(args.json, &answer, || render::halt(&answer))
-        }
-        Command::Resume(args) => {
-            let body = ControlBody {
-                actor: Some(actor()),
-                force: args.force,
-                ..ControlBody::default()
-            };
-            let answer = client.resume(&body).await?;
-            print_as(args.json, &answer, || render::halt(&answer))
-        }
-        _ => anyhow::bail!("not a kill-switch command"),
-    }
-}
-
 /// `sluice run`: preflight, then migrate and serve the control API (and trade, with
 /// credentials) until SIGINT/SIGTERM. A failed preflight check holds opens only.
 async fn run_daemon(mut settings: Settings, args: &RunArgs) -> anyhow::Result<Outcome> {
@@ -313,113 +270,6 @@ async fn start_if_preflight_passes(
 
 fn client(cli: &Cli, format_override: Option<LogFormat>) -> anyhow::Result<Client> {
     Ok(Client::from_settings(&load(cli, format_override)?)?)
-}
-
-/// Who is asking, as recorded with a halt or a flatten.
-fn actor() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    format!("cli:{user}")
-}
-
-fn print_as<T: serde::Serialize>(
-    json: bool,
-    value: &T,
-    human: impl FnOnce() -> String,
-) -> anyhow::Result<Outcome> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
-    } else {
-        println!("{}", human());
-    }
-    Ok(Outcome::Ok)
-}
-
-async fn intent_command(client: &Client, cmd: &IntentCommand) -> anyhow::Result<Outcome> {
-    let (body, submit) = match cmd {
-        IntentCommand::Show(args) => {
-            let intent = client.intent(args.id).await?;
-            return print_as(args.json, &intent, || render::intent(&intent));
-        }
-        IntentCommand::List(args) => {
-            let list = client.intents(args.limit).await?;
-            return print_as(args.json, &list, || render::intents(&list.intents));
-        }
-        IntentCommand::Open(args) => (open_body(args), &args.submit),
-        IntentCommand::Close(args) => (close_body("close", args), &args.submit),
-        IntentCommand::Reduce(args) => (close_body("reduce", args), &args.submit),
-    };
-    let body = IntentBody {
-        idempotency_key: Some(
-            submit
-                .key
-                .clone()
-                .unwrap_or_else(|| format!("cli-{}", uuid::Uuid::new_v4())),
-        ),
-        reason: submit.reason.clone(),
-        actor: Some(actor()),
-        ..body
-    };
-    let intent = client.submit_intent(&body).await?;
-    if !submit.wait {
-        return print_as(submit.json, &intent, || render::intent(&intent));
-    }
-    let last = wait_for(client, &intent, submit).await?;
-    print_as(submit.json, &last, || render::intent(&last))?;
-    Ok(if last.state == crate::domain::IntentState::Done {
-        Outcome::Ok
-    } else {
-        Outcome::Findings
-    })
-}
-
-/// Follow an intent: one rewritten line on a terminal, a line per change otherwise.
-async fn wait_for(
-    client: &Client,
-    intent: &IntentResponse,
-    submit: &SubmitArgs,
-) -> anyhow::Result<IntentResponse> {
-    let tty = std::io::stderr().is_terminal() && !submit.json;
-    let mut last_line = String::new();
-    let timeout = Duration::from_secs(submit.timeout);
-    let result = client
-        .wait(intent.id.get(), timeout, |i| {
-            let line = render::progress_line(i);
-            if line != last_line {
-                if tty {
-                    eprint!("\r\x1b[2K{line}");
-                } else {
-                    eprintln!("{line}");
-                }
-                last_line = line;
-            }
-        })
-        .await;
-    if tty {
-        eprintln!();
-    }
-    Ok(result?)
-}
-
-fn open_body(args: &OpenArgs) -> IntentBody {
-    IntentBody {
-        kind: Some("open".into()),
-        symbol: Some(args.symbol.clone()),
-        side: Some(args.side.clone()),
-        quantity: args.quantity.clone(),
-        notional_usdt: args.notional.clone(),
-        ..IntentBody::default()
-    }
-}
-
-fn close_body(kind: &str, args: &CloseArgs) -> IntentBody {
-    IntentBody {
-        kind: Some(kind.into()),
-        symbol: args.symbol.clone(),
-        side: args.side.clone(),
-        position_id: args.position,
-        quantity: args.quantity.clone(),
-        ..IntentBody::default()
-    }
 }
 
 async fn doctor(settings: &Settings, args: &crate::cli::DoctorArgs) -> anyhow::Result<Outcome> {
