@@ -67,7 +67,11 @@ impl BinanceFutures {
             .collect())
     }
 
-    fn item_result(&self, order: &OrderRequest, item: BatchItem) -> Result<OrderReport, ExchangeError> {
+    fn item_result(
+        &self,
+        order: &OrderRequest,
+        item: BatchItem,
+    ) -> Result<OrderReport, ExchangeError> {
         match item {
             BatchItem::Placed(w) if w.client_order_id != order.client_order_id.as_str() => {
                 Err(unattributable(&format!(
