@@ -240,7 +240,7 @@ fn daemon(sim: &SimHandle, db_url: &str) -> anyhow::Result<(Child, std::net::Soc
         .env("SLUICE__EXCHANGE__WS_URL", sim.ws_url())
         .env("SLUICE__EXCHANGE__API_KEY", DEMO_API_KEY)
         .env("SLUICE__EXCHANGE__API_SECRET", DEMO_API_SECRET)
-        .env("SLUICE__BUDGET__ALLOCATION_USDT", "100000000")
+        .env("SLUICE__BUDGET__ALLOCATION_USDT", "50000000")
         .env("SLUICE__TELEMETRY__LOG_FILTER", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -61,6 +61,9 @@ pub use orders::{NewOrder, OrderUpdate};
 pub use positions::{AdoptPosition, PositionAudit};
 pub use wakeup::{IntentWakeups, INTENT_CHANNEL};
 
+/// A pooled connection idle at least this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Handle to the ledger database. Cheap to clone (the pool is shared).
 #[derive(Clone, Debug)]
 pub struct Ledger {
@@ -73,6 +76,18 @@ impl Ledger {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(std::time::Duration::from_secs(10))
+            // A ping before every acquire is a round trip per ledger call: ping only a
+            // connection idle for a while (a server restart breaks idle connections, and
+            // a broken one is then replaced before anyone uses it).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE_FOR {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await?;
         Ok(Ledger { pool })
