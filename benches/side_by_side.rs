@@ -13,8 +13,8 @@
 //! per order: the daemon process's utime + stime from /proc for sluice (the bench process
 //! and Postgres excluded), the Python process's CPU time in its send loop for the peers.
 //!
-//! Run (release): `eval "$(scripts/postgres.sh)"; tests/interop/run.sh -q -k nothing || true;
-//! CARGO_TARGET_DIR=target-release cargo bench --bench side_by_side`
+//! Run (release): `eval "$(scripts/postgres.sh)"; tests/interop/run.sh -k nothing || true`
+//! (creates the virtualenv), then `CARGO_TARGET_DIR=target-release cargo bench --bench side_by_side`.
 //! Arguments after `--` pick clients by name (`sluice`, `ccxt`, `sdk`).
 
 use std::process::{Child, Command, Stdio};
