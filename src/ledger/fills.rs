@@ -18,7 +18,7 @@ use super::error::LedgerError;
 use super::exchange_positions::upsert_in;
 use super::ids::{FillId, OrderId, PositionId};
 use super::model::{AnomalyKind, FillSource, OrderRow, PositionStatus};
-use super::orders::{add_fill_to_order, lock_order_for_fill};
+use super::orders::{add_fill_to_order, lock_order_for_fill, FillApplied};
 use super::position_math::PositionFigures;
 use super::positions::{
     figures_of, insert_position, lock_leg, lock_position, open_position_on_leg, write_figures,
@@ -128,13 +128,18 @@ impl Ledger {
             }
             Some(order) => {
                 let a = apply_to_position(&mut tx, fill, &order, fill_id).await?;
-                record_application(&mut tx, fill_id, &a).await?;
+                let applied = FillApplied {
+                    fill_id,
+                    position_id: a.position_id,
+                    applied: a.applied,
+                };
                 add_fill_to_order(
                     &mut tx,
                     &order,
                     fill.quantity,
                     fill.price.get(),
                     fill.order_id,
+                    &applied,
                 )
                 .await?;
                 FillOutcome::Applied {
@@ -187,20 +192,6 @@ async fn insert_fill(
     .fetch_optional(conn)
     .await?;
     Ok(id.map(|(id,)| FillId(id)))
-}
-
-async fn record_application(
-    conn: &mut PgConnection,
-    fill_id: FillId,
-    a: &Application,
-) -> Result<(), LedgerError> {
-    sqlx::query("UPDATE fills SET position_id = $2, applied_quantity = $3 WHERE id = $1")
-        .bind(fill_id)
-        .bind(a.position_id)
-        .bind(a.applied)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 async fn apply_to_position(

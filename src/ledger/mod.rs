@@ -60,6 +60,24 @@ pub use orders::{NewOrder, OrderUpdate};
 pub use positions::{AdoptPosition, PositionAudit};
 pub use wakeup::{IntentWakeups, INTENT_CHANNEL};
 
+/// A pooled connection idle at least this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A ping before every acquire is a round trip per ledger call: ping only a connection
+/// idle for a while (a server restart breaks idle connections, and a broken one is then
+/// replaced before anyone uses it).
+fn ping_only_when_idle(pool: PgPoolOptions) -> PgPoolOptions {
+    pool.test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IF_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 /// Handle to the ledger database. Cheap to clone (the pool is shared).
 #[derive(Clone, Debug)]
 pub struct Ledger {
@@ -67,13 +85,13 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Connect to Postgres at `url`. Does not migrate: call [`Ledger::migrate`].
+    /// Connect to Postgres at `url` with a pool of 8 (tests, benches). Does not migrate:
+    /// call [`Ledger::migrate`].
     pub async fn connect(url: &str) -> Result<Ledger, LedgerError> {
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(std::time::Duration::from_secs(10))
-            .connect(url)
-            .await?;
+            .acquire_timeout(std::time::Duration::from_secs(10));
+        let pool = ping_only_when_idle(pool).connect(url).await?;
         Ok(Ledger { pool })
     }
 
@@ -84,7 +102,7 @@ impl Ledger {
         options: PgConnectOptions,
     ) -> Result<Ledger, LedgerError> {
         Ok(Ledger {
-            pool: pool.connect_with(options).await?,
+            pool: ping_only_when_idle(pool).connect_with(options).await?,
         })
     }
 

@@ -37,14 +37,17 @@ impl Ledger {
     /// Store an order in state `planned`. Refuses an order that does not fit its intent.
     #[tracing::instrument(skip(self, new), fields(intent_id = %new.intent_id, client_order_id = %new.request.client_order_id))]
     pub async fn record_order(&self, new: &NewOrder) -> Result<OrderRow, LedgerError> {
-        let mut tx = self.pool.begin().await?;
+        // No transaction: the checks read without locking (a transaction at READ COMMITTED
+        // would guarantee no more) and the one INSERT is atomic on its own. Saves BEGIN and
+        // COMMIT on every order.
+        let mut conn = self.pool.acquire().await?;
         let intent = sqlx::query("SELECT * FROM intents WHERE id = $1")
             .bind(new.intent_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?
             .ok_or_else(|| LedgerError::not_found(format!("intent #{}", new.intent_id)))?;
         let intent = IntentRow::decode(&intent)?;
-        let position_id = check_fits_intent(&mut tx, new, &intent).await?;
+        let position_id = check_fits_intent(&mut conn, new, &intent).await?;
         let r = &new.request;
         let row = sqlx::query(
             "INSERT INTO orders (intent_id, intent_kind, position_id, venue, symbol, side,
@@ -67,9 +70,8 @@ impl Ledger {
         .bind(r.client_order_id.as_str())
         .bind(new.chunk_index)
         .bind(new.attempt)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
-        tx.commit().await?;
         OrderRow::decode(&row)
     }
 
@@ -162,6 +164,18 @@ impl Ledger {
         .iter()
         .map(OrderRow::decode)
         .collect()
+    }
+
+    /// Σ filled quantity of the intent's orders, summed by Postgres (one row, however
+    /// many chunks the intent has sent).
+    pub async fn filled_of_intent(&self, id: IntentId) -> Result<Qty, LedgerError> {
+        let (sum,): (Decimal,) = sqlx::query_as(
+            "SELECT COALESCE(SUM(filled_quantity), 0) FROM orders WHERE intent_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Qty::new("filled_quantity", sum.normalize())?)
     }
 
     pub async fn orders_of_intent(&self, id: IntentId) -> Result<Vec<OrderRow>, LedgerError> {
@@ -268,13 +282,22 @@ pub(crate) async fn lock_order_for_fill(
     .transpose()
 }
 
-/// Add one fill to the order's filled quantity and average price.
+/// How one fill was applied: the fill row to complete (position, applied quantity).
+pub(crate) struct FillApplied {
+    pub fill_id: super::ids::FillId,
+    pub position_id: Option<PositionId>,
+    pub applied: Decimal,
+}
+
+/// Add one fill to the order's filled quantity and average price, and complete the fill
+/// row with what it applied, in ONE statement (a data-modifying CTE: one round trip).
 pub(crate) async fn add_fill_to_order(
     conn: &mut PgConnection,
     order: &OrderRow,
     quantity: Qty,
     price: Decimal,
     exchange_order_id: i64,
+    applied: &FillApplied,
 ) -> Result<(), LedgerError> {
     let filled = order.filled_quantity.get() + quantity.get();
     let previous = order.avg_price.map(|p| p.get()).unwrap_or(price);
@@ -288,7 +311,8 @@ pub(crate) async fn add_fill_to_order(
         OrderState::PartiallyFilled
     };
     sqlx::query(
-        "UPDATE orders SET filled_quantity = $2, avg_price = $3, status = $4,
+        "WITH fill AS (UPDATE fills SET position_id = $7, applied_quantity = $8 WHERE id = $6)
+         UPDATE orders SET filled_quantity = $2, avg_price = $3, status = $4,
              exchange_order_id = COALESCE(exchange_order_id, $5), updated_at = now()
          WHERE id = $1",
     )
@@ -297,6 +321,9 @@ pub(crate) async fn add_fill_to_order(
     .bind(avg)
     .bind(status.as_str())
     .bind(exchange_order_id)
+    .bind(applied.fill_id)
+    .bind(applied.position_id)
+    .bind(applied.applied)
     .execute(conn)
     .await?;
     Ok(())

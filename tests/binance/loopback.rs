@@ -148,6 +148,92 @@ async fn a_market_order_over_a_hidden_cap_is_classified_shrink_chunk() {
     l.sim.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_mixed_batch_answers_each_order_on_its_own_and_one_minus_4005_leaves_the_rest_filled() {
+    let l = start(scenario(
+        "[[symbols]]\nname = \"SOLUSDT\"\nhidden_market_max_qty = \"400\"",
+        SHORT_SOL,
+    ))
+    .await;
+    let batch = vec![
+        l.market("SOLUSDT", Side::Buy, "100", true, "batch-0").await,
+        l.market("SOLUSDT", Side::Buy, "450", true, "batch-1").await,
+        l.market("SOLUSDT", Side::Buy, "150", true, "batch-2").await,
+    ];
+    let results =
+        l.ex.place_batch(&batch)
+            .await
+            .expect("the batch is answered");
+    assert_eq!(results.len(), 3);
+    let first = results[0].as_ref().expect("the first order is accepted");
+    assert_eq!(
+        (first.client_order_id.as_str(), first.status),
+        ("batch-0", OrderStatus::Filled)
+    );
+    let refused = results[1]
+        .as_ref()
+        .expect_err("the order over the hidden cap is refused");
+    assert_eq!(
+        (refused.code, refused.class),
+        (Some(-4005), ErrorClass::ShrinkChunk)
+    );
+    let third = results[2].as_ref().expect("the third order is accepted");
+    assert_eq!(
+        (third.client_order_id.as_str(), third.status),
+        ("batch-2", OrderStatus::Filled)
+    );
+    let left = l.ex.positions().await.expect("positions");
+    let sol = left
+        .iter()
+        .find(|p| p.symbol.as_str() == "SOLUSDT")
+        .expect("SOL leg");
+    assert_eq!(
+        sol.amount.normalize().to_string(),
+        "-250",
+        "500 short less 100 and 150"
+    );
+    // One request on the wire, charged as Binance charges a batch: 5 on the 10 s order
+    // counter and 1 on the minute counter, whatever its size.
+    let rows = l.audit.drain(usize::MAX);
+    let sent: Vec<_> = rows
+        .iter()
+        .filter(|r| r.endpoint == "/fapi/v1/batchOrders")
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].http_status, Some(200));
+    assert_eq!(
+        (sent[0].order_count_10s, sent[0].order_count_1m),
+        (Some(5), Some(1))
+    );
+    assert!(sent[0].params.contains("batch-1") && !sent[0].params.contains("signature"));
+    l.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_batch_of_more_than_five_orders_is_refused_before_anything_is_sent() {
+    let l = start(scenario("", SHORT_SOL)).await;
+    let mut batch = Vec::new();
+    for i in 0..6 {
+        batch.push(
+            l.market("SOLUSDT", Side::Buy, "1", true, &format!("six-{i}"))
+                .await,
+        );
+    }
+    let err =
+        l.ex.place_batch(&batch)
+            .await
+            .expect_err("six orders are too many");
+    assert!(err.msg.contains("1 to 5"), "{}", err.msg);
+    let rows = l.audit.drain(usize::MAX);
+    assert!(rows.iter().all(|r| r.endpoint != "/fapi/v1/batchOrders"));
+    let empty =
+        l.ex.place_batch(&[])
+            .await
+            .expect_err("an empty batch is refused");
+    assert_eq!(empty.class, ErrorClass::Replan);
+    l.sim.shutdown().await;
+}
+
 /// Provoke one fault on the next order and return the adapter's classification.
 async fn class_of(
     l: &Loop,

@@ -7,6 +7,7 @@ from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futur
 )
 from binance_sdk_derivatives_trading_usds_futures.rest_api.models import (
     NewOrderReduceOnlyEnum,
+    PlaceMultipleOrdersBatchOrdersParameterInner,
     NewOrderSideEnum,
     NewOrderTimeInForceEnum,
     NewOrderTypeEnum,
@@ -93,3 +94,20 @@ def test_user_stream_delivers_the_orders_events(sim):
     assert kinds == ["TradeLite", "OrderTradeUpdate", "AccountUpdate", "OrderTradeUpdate"], kinds
     assert (seen[1].o.x, seen[1].o.n, seen[3].o.x, seen[3].o.X) == ("NEW", "0", "TRADE", "FILLED")
     assert seen[2].a.P[0].s == "BTCUSDT"
+
+
+def test_a_batch_is_answered_per_order_with_a_refused_element_as_code_and_msg(sim):
+    api = client(sim).rest_api
+    order = PlaceMultipleOrdersBatchOrdersParameterInner
+    batch = [
+        order(symbol="ETHUSDT", side="BUY", type="LIMIT", time_in_force="GTC", quantity=0.01,
+              price=3000, new_client_order_id="sdk-batch-0"),
+        # Off ETHUSDT's quantity step: refused on its own, the others stand.
+        order(symbol="ETHUSDT", side="BUY", type="LIMIT", time_in_force="GTC", quantity=0.0001,
+              price=3000, new_client_order_id="sdk-batch-1"),
+    ]
+    answer = api.place_multiple_orders(batch_orders=batch).data()
+    assert len(answer) == 2
+    assert answer[0].client_order_id == "sdk-batch-0" and answer[0].status == "NEW"
+    assert answer[1].code is not None and answer[1].code < 0 and answer[1].msg
+    api.cancel_order(symbol="ETHUSDT", orig_client_order_id="sdk-batch-0")

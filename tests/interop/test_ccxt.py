@@ -78,3 +78,18 @@ def test_user_stream_delivers_the_orders_events(sim):
             await ex.close()
 
     asyncio.run(run())
+
+
+def test_create_orders_sends_a_batch_and_reads_each_answer(sim):
+    ex = rest(sim)
+    ex.load_markets()
+    eth = "ETH/USDT:USDT"
+    orders = [
+        {"symbol": eth, "type": "limit", "side": "buy", "amount": 0.01, "price": 3000},
+        {"symbol": eth, "type": "limit", "side": "buy", "amount": 0.02, "price": 3001},
+    ]
+    placed = ex.create_orders(orders)
+    assert [o["status"] for o in placed] == ["open", "open"]
+    assert sorted(o["amount"] for o in placed) == [0.01, 0.02]
+    for o in placed:
+        ex.cancel_order(o["id"], eth)

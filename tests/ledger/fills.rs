@@ -628,3 +628,70 @@ fn open_intent_row(intent: &IntentRow, symbol: &str) -> IntentRow {
         ..intent.clone()
     }
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_intents_filled_sum_counts_every_fill_of_every_order_and_records_what_each_applied(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool);
+    open_filled(
+        &ledger,
+        "open",
+        "SOLUSDT",
+        Direction::Short,
+        PositionMode::OneWay,
+        dec!(10),
+        dec!(150),
+        1,
+    )
+    .await;
+    let p = only_position(&ledger).await;
+    let (close, first) = close_order(&ledger, "sum", &p, dec!(4)).await;
+    assert!(ledger.filled_of_intent(close.id).await.unwrap().is_zero());
+    let second = ledger
+        .record_order(&market_order(
+            &close,
+            "c-sum-2",
+            Side::Buy,
+            PositionSide::Both,
+            dec!(3),
+        ))
+        .await
+        .unwrap();
+    for (trade, order, q) in [
+        (2, &first, dec!(1.5)),
+        (3, &first, dec!(2.5)),
+        (4, &second, dec!(3)),
+    ] {
+        let f = fill(
+            "SOLUSDT",
+            trade,
+            order.id.get(),
+            Some(order.client_order_id.as_str()),
+            Side::Buy,
+            PositionSide::Both,
+            q,
+            dec!(149),
+        );
+        ledger.apply_fill(VENUE, &f, &[]).await.unwrap();
+    }
+    assert_eq!(
+        ledger.filled_of_intent(close.id).await.unwrap().get(),
+        dec!(7)
+    );
+    let rows: Vec<(Option<i64>, Option<rust_decimal::Decimal>)> = sqlx::query_as(
+        "SELECT position_id, applied_quantity FROM fills WHERE trade_id IN (2, 3, 4) ORDER BY trade_id",
+    )
+    .fetch_all(ledger.pool())
+    .await
+    .unwrap();
+    let applied: Vec<_> = rows.iter().map(|(_, a)| a.map(|d| d.normalize())).collect();
+    assert_eq!(
+        applied,
+        vec![Some(dec!(1.5)), Some(dec!(2.5)), Some(dec!(3))]
+    );
+    assert!(rows.iter().all(|(pos, _)| *pos == Some(p.id.get())));
+    let orders = ledger.orders_of_intent(close.id).await.unwrap();
+    assert_eq!(orders[0].filled_quantity.get(), dec!(4));
+    assert_eq!(only_position(&ledger).await.quantity.get(), dec!(3));
+}

@@ -8,6 +8,8 @@
 //!   when closes matter most; the growth is bounded by the venue's order rate limit.
 //! - When full, the OLDEST non-order row is dropped and counted.
 //! - A failed batch write goes back to the front of the queue and is retried.
+//! - The writer lingers [`LINGER`] after the first record of a batch arrives, so a burst of
+//!   orders costs one INSERT, not one each (the records are in memory either way).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -118,6 +120,9 @@ impl AuditBuffer {
 /// Largest batch handed to the sink at once.
 const BATCH: usize = 500;
 
+/// How long the writer waits after a record arrives for more to join its batch.
+const LINGER: Duration = Duration::from_millis(20);
+
 /// Move records from the buffer to the sink in batches until `shutdown` turns true,
 /// then flush what is left (one final attempt).
 pub async fn run_audit_writer(
@@ -133,7 +138,12 @@ pub async fn run_audit_writer(
         let batch = buffer.drain(BATCH);
         if batch.is_empty() {
             tokio::select! {
-                _ = buffer.wait_ready() => {}
+                _ = buffer.wait_ready() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(LINGER) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
                 _ = shutdown.changed() => {}
             }
             continue;

@@ -8,6 +8,7 @@
 //! every REST attempt is audited; the API secret never leaves [`sign::Signer`].
 
 pub mod audit;
+mod batch;
 pub mod classify;
 pub mod clock;
 pub mod config;

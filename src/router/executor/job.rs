@@ -219,8 +219,5 @@ fn open_qty(p: &PositionRow) -> Qty {
 
 /// Σ filled quantity of the intent's orders (fills applied by the ledger).
 async fn filled_of(ctx: &Ctx, job: &Job) -> Result<Qty, LedgerError> {
-    let orders = ctx.ledger.orders_of_intent(job.intent.id).await?;
-    Ok(orders
-        .iter()
-        .fold(Qty::ZERO, |acc, o| acc + o.filled_quantity))
+    ctx.ledger.filled_of_intent(job.intent.id).await
 }

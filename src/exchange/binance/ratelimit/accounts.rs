@@ -35,7 +35,8 @@ impl Counter {
     fn cost(self, c: &Cost) -> u32 {
         match self {
             Counter::Weight1m => c.weight,
-            Counter::Orders10s | Counter::Orders1m => c.orders,
+            Counter::Orders10s => c.orders,
+            Counter::Orders1m => c.orders_1m,
         }
     }
     fn idx(self) -> usize {

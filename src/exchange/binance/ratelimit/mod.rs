@@ -65,8 +65,10 @@ impl Default for Budget {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cost {
     pub weight: u32,
-    /// Counted once on the 10 s and once on the 1 min order counters.
+    /// Units on the 10 s order counter.
     pub orders: u32,
+    /// Units on the 1 min order counter (a batch costs 5 on the 10 s counter, 1 here).
+    pub orders_1m: u32,
     /// Risk-reducing orders may use the reserved share of the order budgets.
     pub reduces_risk: bool,
 }
@@ -76,6 +78,7 @@ impl Cost {
         Self {
             weight,
             orders: 0,
+            orders_1m: 0,
             reduces_risk: false,
         }
     }
@@ -83,6 +86,17 @@ impl Cost {
         Self {
             weight: 0,
             orders: 1,
+            orders_1m: 1,
+            reduces_risk,
+        }
+    }
+    /// `POST /fapi/v1/batchOrders`, whatever its size (docs/binance-fapi.md §3): IP weight
+    /// 5, 5 on the 10 s order counter, 1 on the 1 min one.
+    pub fn batch(reduces_risk: bool) -> Self {
+        Self {
+            weight: 5,
+            orders: 5,
+            orders_1m: 1,
             reduces_risk,
         }
     }

@@ -30,7 +30,11 @@ impl Venue {
     fn process(&mut self, t: i64, cost: Cost) -> Observed {
         let mut after = [0u32; 3];
         for (i, (id, len, _)) in LIMITS.iter().enumerate() {
-            let c = if *id == 0 { cost.weight } else { cost.orders };
+            let c = match id {
+                0 => cost.weight,
+                1 => cost.orders,
+                _ => cost.orders_1m,
+            };
             let n = self
                 .counts
                 .entry((*id, t - t.rem_euclid(*len)))
@@ -41,7 +45,7 @@ impl Venue {
         Observed {
             weight_1m: Some(after[0]),
             orders_10s: (cost.orders > 0).then_some(after[1]),
-            orders_1m: (cost.orders > 0).then_some(after[2]),
+            orders_1m: (cost.orders_1m > 0).then_some(after[2]),
         }
     }
     fn worst_excess(&self) -> Option<(u8, i64, u32)> {
@@ -62,6 +66,7 @@ fn cost_of(kind: u8, weight: u32) -> Cost {
     match kind {
         0 => Cost::weight(weight),
         1 => Cost::order(true),
+        2 => Cost::batch(true),
         _ => Cost::order(false),
     }
 }
@@ -76,7 +81,7 @@ proptest! {
         skew in -150i64..=150,
         start in 0i64..60_000,
         steps in prop::collection::vec(
-            (0i64..900, 0u8..3, 1u32..4, 0i64..1_500, 0i64..1_500, any::<bool>()), 1..300),
+            (0i64..900, 0u8..4, 1u32..4, 0i64..1_500, 0i64..1_500, any::<bool>()), 1..300),
     ) {
         let mut a = Accounts::new(budget(), dec!(0.2));
         let mut venue = Venue::default();

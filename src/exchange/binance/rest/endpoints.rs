@@ -55,6 +55,9 @@ pub fn reduces_risk(order: &OrderRequest) -> bool {
         )
 }
 
+/// Most orders one `POST /fapi/v1/batchOrders` may carry (docs/binance-fapi.md §2.2).
+pub const MAX_BATCH: usize = 5;
+
 fn signed(method: Method, path: &'static str, weight: u32) -> Request {
     Request::new(method, path, Security::Signed, weight)
 }
@@ -99,6 +102,34 @@ impl RestClient {
         let mut req = signed(Method::POST, "/fapi/v1/order", 0);
         req.params = order_params(o, self.stp);
         req.cost = Cost::order(reduces);
+        req.kind = if reduces {
+            RequestKind::PlaceReduce
+        } else {
+            RequestKind::PlaceOpen
+        };
+        self.call(&req).await
+    }
+
+    /// `POST /fapi/v1/batchOrders`: the orders as one JSON array of string-valued objects
+    /// (the caller keeps it to 1..=[`MAX_BATCH`]). A placement that may add risk when any
+    /// element may; the answer holds one element per order, in the order sent.
+    pub async fn new_batch_orders(
+        &self,
+        orders: &[FilterChecked<OrderRequest>],
+    ) -> Result<Vec<wire::BatchItem>, ExchangeError> {
+        let reduces = orders.iter().all(|o| reduces_risk(o.inner()));
+        let items: Vec<serde_json::Value> = orders
+            .iter()
+            .map(|o| {
+                let fields = order_params(o.inner(), self.stp)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)));
+                serde_json::Value::Object(fields.collect())
+            })
+            .collect();
+        let mut req = signed(Method::POST, "/fapi/v1/batchOrders", 5);
+        req.params = vec![("batchOrders", serde_json::Value::Array(items).to_string())];
+        req.cost = Cost::batch(reduces);
         req.kind = if reduces {
             RequestKind::PlaceReduce
         } else {

@@ -132,6 +132,16 @@ pub struct Order {
     pub update_time: i64,
 }
 
+/// One element of a `batchOrders` answer (HTTP 200 for the whole request): the order,
+/// or `{code, msg}` for an order the venue refused. Tried in this order: an order object
+/// never carries `code`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum BatchItem {
+    Refused(ErrorBody),
+    Placed(Order),
+}
+
 fn both() -> String {
     "BOTH".into()
 }
