@@ -35,7 +35,7 @@
 //! # What the comments cite
 //!
 //! "seed 000" … "seed 003" are the incidents sluice exists for, summarised in
-//! `docs/incidents.md`; "docs/binance-fapi.md §N" (older comments: "reference §N") is the
+//! `docs/incidents.md`; "docs/binance-fapi.md §N" is the
 //! section of `docs/binance-fapi.md` holding the exchange fact, with its source.
 
 pub mod api;

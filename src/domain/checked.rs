@@ -2,7 +2,7 @@
 //!
 //! Only [`validate`] can build a [`FilterChecked`], and the exchange seam only
 //! accepts a `FilterChecked<OrderRequest>`: an order that skipped the checks
-//! cannot be sent. The rules mirror Binance's (reference §2.1) so that a rejection
+//! cannot be sent. The rules mirror Binance's (docs/binance-fapi.md §2.1) so that a rejection
 //! by the exchange means the exchange knows something exchangeInfo does not say.
 
 use rust_decimal::Decimal;

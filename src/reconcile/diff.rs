@@ -1,7 +1,7 @@
 //! PURE: compare a ledger snapshot with an exchange snapshot and classify every
 //! difference. No I/O, no clock, no randomness.
 //!
-//! Invariants (proptested in `tests/reconcile_diff.rs`):
+//! Invariants (proptested in `tests/ops/reconcile_diff.rs`):
 //! - identical snapshots give no discrepancy;
 //! - each difference is reported exactly once, with its class; nothing is invented;
 //! - the output order is deterministic (kind, then symbol, then leg / id).

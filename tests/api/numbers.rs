@@ -1,6 +1,6 @@
-//! Strict number grammar at the boundary and checked money arithmetic (issue 18 items
-//! 3 and 5): exotic forms are refused naming the field, and no input, however large,
-//! makes a handler panic (a dropped connection) instead of answering 4xx.
+//! Strict number grammar at the boundary and checked money arithmetic: exotic forms are
+//! refused naming the field, and no input, however large, makes a handler panic (a
+//! dropped connection) instead of answering 4xx.
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;

@@ -1,5 +1,5 @@
 //! `GET /v1/reconcile` reports the interval the daemon's periodic reconcile really runs
-//! at (issue 18 item 11: it said 0 while runs happened every 60 s).
+//! at (it once said 0 while runs happened every 60 s).
 
 use std::time::Duration;
 

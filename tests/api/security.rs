@@ -1,4 +1,4 @@
-//! The control API cannot be turned against its user (issue 18 items 1, 7, 8): a web
+//! The control API cannot be turned against its user: a web
 //! page (foreign `Origin`), a DNS-rebound name (foreign `Host`), a bodiless or
 //! non-JSON write, trailing bytes, an oversize body, a lower-case `bearer` and
 //! invisible format characters in free text, against the real daemon over HTTP.

@@ -1,4 +1,4 @@
-//! Server hygiene (issue 18 item 6): a flood of idle and half-sent connections, more
+//! Server hygiene: a flood of idle and half-sent connections, more
 //! than `api.max_connections`, is cut by the header-read and idle timeouts and does not
 //! stop an intent write or a halt from being answered.
 

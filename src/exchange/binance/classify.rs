@@ -1,7 +1,7 @@
 //! The one table that maps an exchange answer (HTTP status, code, message) to what
 //! the caller must do ([`ErrorClass`]).
 //!
-//! Invariants: every code of reference §4.2 appears in [`CODE_TABLE`] exactly once; a
+//! Invariants: every code of docs/binance-fapi.md §4.2 appears in [`CODE_TABLE`] exactly once; a
 //! code not in the table is `Fatal` (unknown rejects are stopped and logged, never
 //! retried blindly); anything that may have executed is `OutcomeUnknown`, never `Retry`.
 

@@ -1,5 +1,5 @@
 //! Tests of the wire → domain translation, on payloads shaped like real captures
-//! (values from reference §7 and §5.3, written here by hand).
+//! (values from docs/binance-fapi.md §7 and §5.3, written here by hand).
 
 use super::*;
 use crate::exchange::binance::samples::{SOL_EXCHANGE_INFO, TRADE_UPDATE};

@@ -1,7 +1,7 @@
-//! Representative wire payloads, shaped like real captures (values from reference §5.3
+//! Representative wire payloads, shaped like real captures (values from docs/binance-fapi.md §5.3
 //! and §7, written by hand), shared by the unit tests and the criterion benches.
 
-/// SOLUSDT as mainnet published it on 2024-03-28 (reference §7), filters in shuffled key order.
+/// SOLUSDT as mainnet published it on 2024-03-28 (docs/binance-fapi.md §7), filters in shuffled key order.
 pub const SOL_EXCHANGE_INFO: &str = r#"{"timezone":"UTC","serverTime":1711627208783,"futuresType":"U_MARGINED",
  "rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":2400},
   {"rateLimitType":"ORDERS","interval":"MINUTE","intervalNum":1,"limit":1200},
@@ -20,7 +20,7 @@ pub const SOL_EXCHANGE_INFO: &str = r#"{"timezone":"UTC","serverTime":1711627208
    {"multiplierDown":"0.9500","multiplierUp":"1.0500","multiplierDecimal":"4","filterType":"PERCENT_PRICE"}],
   "orderTypes":["LIMIT","MARKET"],"timeInForce":["GTC","IOC","FOK","GTX","GTD"]}]}"#;
 
-/// A reduce-only MARKET BUY that filled, as ORDER_TRADE_UPDATE x=TRADE (reference §5.3 key order).
+/// A reduce-only MARKET BUY that filled, as ORDER_TRADE_UPDATE x=TRADE (docs/binance-fapi.md §5.3 key order).
 pub const TRADE_UPDATE: &str = r#"{"e":"ORDER_TRADE_UPDATE","T":1731926580520,"E":1731926580521,"o":{"s":"SOLUSDT",
  "c":"sl-close-1","S":"BUY","o":"MARKET","f":"GTC","q":"5000","p":"0","ap":"187.5120","sp":"0","x":"TRADE",
  "X":"FILLED","i":8389765519,"l":"5000","z":"5000","L":"187.512","n":"0.46878000","N":"USDT","T":1731926580520,

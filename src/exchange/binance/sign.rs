@@ -74,7 +74,7 @@ pub fn plain_query(params: &[(&str, String)]) -> String {
 mod tests {
     use super::*;
 
-    /// Binance's published known-answer vector (reference §1.3).
+    /// Binance's published known-answer vector (docs/binance-fapi.md §1.3).
     #[test]
     fn the_official_known_answer_vector_signs_to_the_published_signature() {
         let signer = Signer::new(SecretString::from(

@@ -17,7 +17,7 @@ use crate::exchange::LeverageBracket;
 /// Round trips above this are a warning: every order waits at least this long.
 pub const LATENCY_WARN: Duration = Duration::from_millis(1000);
 
-/// What -2015 can mean, and how to tell which (reference: error table, HTTP 401).
+/// What -2015 can mean, and how to tell which (docs/binance-fapi.md §4: the error table, HTTP 401).
 pub const REJECTED_KEY_HELP: &str = "-2015 means one of three: (1) the key does not exist on this venue (deleted, or a testnet key used on mainnet: check exchange.venue / rest_url and that the key is listed in API Management); (2) this host's public IP is not on the key's IP whitelist (compare `curl -s https://api.ipify.org` with the key's restriction list); (3) the key lacks the 'Enable Futures' permission (edit the key in API Management).";
 
 fn line(

@@ -3,7 +3,7 @@
 //! Input: is the order risk-reducing, its type, how many times it has failed (this failure
 //! included), and the exchange's error (class + code). Output: one [`Action`].
 //!
-//! Principles (seed 003, reference §4 and §9):
+//! Principles (seed 003, docs/binance-fapi.md §4 and §9):
 //! - an unknown outcome is always resolved by client order id before anything is re-sent;
 //! - every re-send goes through the backoff (the executor applies it): no tight loops;
 //! - a close never gives up on a transient error: it backs off, re-reads the real position

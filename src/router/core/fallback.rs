@@ -2,7 +2,7 @@
 //!
 //! When MARKET closes keep failing (escalation's `FallbackLimitIoc`), a LIMIT IOC at the
 //! most aggressive price the exchange accepts takes whatever liquidity exists inside the
-//! band, bounded by LOT_SIZE instead of the smaller MARKET_LOT_SIZE (reference §7).
+//! band, bounded by LOT_SIZE instead of the smaller MARKET_LOT_SIZE (docs/binance-fapi.md §7).
 //!
 //! Invariants of [`band_edge_price`]:
 //! - a BUY is at most `mark × multiplierUp`, a SELL at least `mark × multiplierDown`, each

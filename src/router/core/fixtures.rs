@@ -1,4 +1,4 @@
-//! Test-only symbol rules, with the mainnet values of reference §7 where a real symbol is named.
+//! Test-only symbol rules, with the mainnet values of docs/binance-fapi.md §7 where a real symbol is named.
 
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;

@@ -2,7 +2,7 @@
 //! position side and reduce-only per mode, a deterministic client id per chunk, and the
 //! order through `domain::validate`. [`to_orders`] does the same for a whole plan.
 //!
-//! The reduce-only contract (reference §9):
+//! The reduce-only contract (docs/binance-fapi.md §9):
 //! - `OrderRequest::reduce_only` means "this order reduces risk" and is `true` for every
 //!   close, reduce and flatten, in both modes. It also buys the MIN_NOTIONAL exemption in
 //!   `validate`.

@@ -1,5 +1,5 @@
 //! The endpoint table: method, path, security type, IP weight, order-counter cost and
-//! handler for every `/fapi` route the simulator serves (weights from reference §2), plus
+//! handler for every `/fapi` route the simulator serves (weights from docs/binance-fapi.md §2), plus
 //! the one spot-host route preflight reads (`/sapi/v1/account/apiRestrictions`).
 
 use crate::error::ApiError;
@@ -10,7 +10,7 @@ use crate::server::handlers_trade as trade;
 use crate::server::pipeline::Ctx;
 use crate::server::state::SimState;
 
-/// Binance's security types (reference §1.2). MARKET_DATA endpoints are served as NONE.
+/// Binance's security types (docs/binance-fapi.md §1.2). MARKET_DATA endpoints are served as NONE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Security {
     None,

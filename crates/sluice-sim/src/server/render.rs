@@ -1,4 +1,4 @@
-//! REST JSON rendering in Binance's key order (reference §2). Decimals are strings padded to
+//! REST JSON rendering in Binance's key order (docs/binance-fapi.md §2). Decimals are strings padded to
 //! the symbol's precision, ids and millisecond times are numbers. Pure functions of views.
 
 use rust_decimal::Decimal;

@@ -1,5 +1,5 @@
 //! `exchangeInfo`, `leverageBracket` and `rateLimit/order` rendering from symbol specs and
-//! the configured limits (reference §2.1, §2.3, §7). Pure.
+//! the configured limits (docs/binance-fapi.md §2.1, §2.3, §7). Pure.
 
 use crate::json::{array, fmt_dec, JsonObj};
 use crate::ratelimit::RateLimitConfig;
@@ -162,7 +162,7 @@ pub(crate) fn exchange_info(
     j.finish()
 }
 
-/// Brackets are JSON numbers on the wire, not strings (reference §2.3).
+/// Brackets are JSON numbers on the wire, not strings (docs/binance-fapi.md §2.3).
 fn bracket(b: &Bracket) -> String {
     let mut j = JsonObj::new();
     j.int("bracket", i64::from(b.bracket))

@@ -29,7 +29,7 @@ impl Venue {
         self.now_ms = self.now_ms.max(now_ms);
         let checked = self.check_order(a, &o, now_ms)?;
         if test_only {
-            // NOTE: the exact /order/test body is unverified (reference §2.2);
+            // NOTE: the exact /order/test body is unverified (docs/binance-fapi.md §2.2);
             // validation is what matters, matching is not simulated.
             let spec = &self.symbols[checked.spec];
             return Ok(OrderView {

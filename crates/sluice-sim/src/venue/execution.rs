@@ -240,7 +240,7 @@ impl Venue {
             if keep.is_zero() {
                 self.close_order(id, OrderStatus::Expired, ER_REDUCE_ONLY, now_ms);
             } else if keep < o.remaining() {
-                // Binance lowers `q` of resting reduce-only orders (reference §9).
+                // Binance lowers `q` of resting reduce-only orders (docs/binance-fapi.md §9).
                 o.orig_qty = o.executed_qty + keep;
                 o.update_time = now_ms;
             }

@@ -250,7 +250,7 @@ impl Venue {
             .sum()
     }
 
-    /// Reduce-only accounting. Rule chosen (reference §9 is not precise):
+    /// Reduce-only accounting. Rule chosen (docs/binance-fapi.md §9 is not precise):
     /// - no position on the leg, or the order's side would increase it: `-2022`;
     /// - resting reduce-only orders on the same side plus this one exceed the
     ///   position: `-4118` (the combination implies a reversal that needs margin);

@@ -105,7 +105,7 @@ struct Row {
 
 impl SymbolSpec {
     /// BTC, ETH, SOL, DOGE, XRP with the mainnet filters captured 2024-03-28
-    /// (reference §7). Marks and book depth are the simulator's own choices.
+    /// (docs/binance-fapi.md §7). Marks and book depth are the simulator's own choices.
     pub(crate) fn mainnet_defaults() -> Vec<SymbolSpec> {
         mainnet_rows()
             .into_iter()

@@ -1,4 +1,4 @@
-//! User-data and market-stream event rendering in Binance's key order (reference §5.3–5.6,
+//! User-data and market-stream event rendering in Binance's key order (docs/binance-fapi.md §5.3–5.6,
 //! market stream payloads). Pure.
 
 use rust_decimal::Decimal;

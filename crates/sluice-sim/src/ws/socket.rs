@@ -18,7 +18,7 @@ use crate::server::state::{lock, Control, MarketMsg, SimState, UserMsg};
 use crate::venue::AccountId;
 use crate::ws::events;
 
-/// Scenario-time periods (reference §5.1).
+/// Scenario-time periods (docs/binance-fapi.md §5.1).
 pub(crate) const PING_EVERY: Duration = Duration::from_secs(3 * 60);
 pub(crate) const SOCKET_CAP: Duration = Duration::from_secs(24 * 60 * 60);
 

@@ -51,7 +51,7 @@ pub struct Budget {
 }
 
 impl Default for Budget {
-    /// Mainnet values (reference §3); replaced by exchangeInfo at connect.
+    /// Mainnet values (docs/binance-fapi.md §3); replaced by exchangeInfo at connect.
     fn default() -> Self {
         Self {
             weight_1m: 2400,

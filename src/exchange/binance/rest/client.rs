@@ -28,7 +28,7 @@ use super::wire;
 use crate::exchange::audit::AttemptRecord;
 use crate::exchange::{ErrorClass, ExchangeError};
 
-/// Which credentials a request carries (reference §1.2).
+/// Which credentials a request carries (docs/binance-fapi.md §1.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Security {
     Public,

@@ -1,6 +1,6 @@
 //! One method per Binance endpoint, shaped like the venue: wire types in, wire types out.
 //!
-//! Weights follow reference §2; order placement costs 0 weight and one unit on each
+//! Weights follow docs/binance-fapi.md §2; order placement costs 0 weight and one unit on each
 //! order counter. Order parameters are built by [`order_params`], the single place that
 //! turns a checked domain order into wire parameters.
 

@@ -1,4 +1,4 @@
-//! Wire types of the user-data and market streams, field for field (reference §5).
+//! Wire types of the user-data and market streams, field for field (docs/binance-fapi.md §5).
 //!
 //! Decoding only: translation to `AccountEvent`s lives in `parse.rs`. Event kinds sluice
 //! does not act on (TRADE_LITE duplicates the TRADE update, MARGIN_CALL, ALGO_UPDATE...)
