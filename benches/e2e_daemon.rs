@@ -9,7 +9,7 @@
 //! for the seed-000 close (3 runs); a 1,000-order flatten across 50 symbols against the
 //! exchange's floor of 300 orders / 10 s; daemon CPU time per order; resident memory.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -20,7 +20,13 @@ use sluice::ledger::{IntentId, Ledger, NewIntent};
 use sluice_sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
 use sluice_sim::{spawn, Scenario, SimHandle};
 
+mod support;
+
+use support::{cpu_ms, daemon_on, fresh_db, rss_kb, wait_for, wait_ready};
+
 const VENUE: &str = "binance-usdm";
+/// The daemon's budget (USDT), within the scenario's wallet.
+const ALLOCATION: &str = "100000000";
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
@@ -44,73 +50,8 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn fresh_db(base: &str, name: &str) -> anyhow::Result<(String, Ledger)> {
-    let admin = Ledger::connect(base).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(admin.pool())
-        .await?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(admin.pool())
-        .await?;
-    let (prefix, _) = base
-        .rsplit_once('/')
-        .ok_or_else(|| anyhow::anyhow!("DATABASE_URL has no database"))?;
-    let url = format!("{prefix}/{name}");
-    let ledger = Ledger::connect(&url).await?;
-    ledger.migrate().await?;
-    Ok((url, ledger))
-}
-
 fn daemon(sim: &SimHandle, db_url: &str) -> anyhow::Result<Child> {
-    Ok(daemon_on(sim, db_url, "127.0.0.1:0".parse()?)?.0)
-}
-
-/// Start `sluice run` with its control API on `api` (port 0: a free port picked here).
-fn daemon_on(
-    sim: &SimHandle,
-    db_url: &str,
-    api: std::net::SocketAddr,
-) -> anyhow::Result<(Child, std::net::SocketAddr)> {
-    // A free port for the API, so /readyz can be polled (a small race with other binds).
-    let api = std::net::TcpListener::bind(api)?.local_addr()?;
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("run")
-        .env("DATABASE_URL", db_url)
-        .env("SLUICE__API__LISTEN", api.to_string())
-        .env_remove("SLUICE__API__TOKEN")
-        .env("SLUICE__API__AUTH", "none")
-        .env("SLUICE__EXCHANGE__VENUE", "custom")
-        .env("SLUICE__EXCHANGE__REST_URL", sim.base_url())
-        .env("SLUICE__EXCHANGE__WS_URL", sim.ws_url())
-        .env("SLUICE__EXCHANGE__API_KEY", DEMO_API_KEY)
-        .env("SLUICE__EXCHANGE__API_SECRET", DEMO_API_SECRET)
-        .env("SLUICE__BUDGET__ALLOCATION_USDT", "100000000")
-        .env("SLUICE__TELEMETRY__LOG_FILTER", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    Ok((child, api))
-}
-
-/// Poll the daemon's `/readyz` until it says `ready` (its takeover grace, recovery and
-/// start-up reconcile are behind it, so what is measured next is the hot path).
-async fn wait_ready(api: std::net::SocketAddr) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
-    let url = format!("http://{api}/readyz");
-    wait_for(Duration::from_secs(60), || {
-        let req = http.get(&url).send();
-        async move {
-            Ok(match req.await {
-                Ok(r) => r
-                    .json::<serde_json::Value>()
-                    .await
-                    .ok()
-                    .is_some_and(|b| b["status"] == "ready"),
-                Err(_) => false,
-            })
-        }
-    })
-    .await
+    Ok(daemon_on(sim, db_url, "127.0.0.1:0".parse()?, ALLOCATION)?.0)
 }
 
 fn scenario(symbols: &str, positions: &str) -> anyhow::Result<Scenario> {
@@ -148,22 +89,6 @@ async fn wait_done(
     }
 }
 
-async fn wait_for<F, Fut>(within: Duration, mut pred: F) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<bool>>,
-{
-    let deadline = Instant::now() + within;
-    while !pred().await? {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "condition not met within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Ok(())
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
@@ -195,7 +120,7 @@ async fn close_first(ledger: &Ledger, key: String) -> anyhow::Result<NewIntent> 
 async fn latency(base: &str) -> anyhow::Result<()> {
     let sim = spawn(scenario("", "")?, "127.0.0.1:0".parse()?).await?;
     let (url, ledger) = fresh_db(base, "sluice_bench_latency").await?;
-    let (mut child, api) = daemon_on(&sim, &url, "127.0.0.1:0".parse()?)?;
+    let (mut child, api) = daemon_on(&sim, &url, "127.0.0.1:0".parse()?, ALLOCATION)?;
     wait_ready(api).await?;
     let mut samples = Vec::new();
     for i in 0..50 {
@@ -349,25 +274,4 @@ async fn flatten_1000(base: &str) -> anyhow::Result<()> {
     child.wait()?;
     sim.shutdown().await;
     Ok(())
-}
-
-/// utime + stime of `pid`, in ms (Linux /proc).
-fn cpu_ms(pid: u32) -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = f.get(11).and_then(|s| s.parse().ok()).unwrap_or(0)
-        + f.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Ok(ticks * 10) // USER_HZ is 100 on Linux
-}
-
-/// VmHWM of `pid` in KiB.
-fn rss_kb(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    Ok(status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0))
 }

@@ -17,16 +17,21 @@
 //! (creates the virtualenv), then `CARGO_TARGET_DIR=target-release cargo bench --bench side_by_side`.
 //! Arguments after `--` pick clients by name (`sluice`, `ccxt`, `sdk`).
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
 use sluice::domain::{IntentSpec, PositionMode, Usdt};
-use sluice::ledger::{Ledger, NewIntent};
-use sluice_sim::{spawn, Scenario, SimHandle};
+use sluice::ledger::NewIntent;
+use sluice_sim::{spawn, Scenario};
 use sluice_sim::{DEMO_API_KEY, DEMO_API_SECRET};
 
+mod support;
+
+use support::{cpu_ms, daemon_on, fresh_db, rss_kb, wait_for, wait_ready};
+
 const VENUE: &str = "binance-usdm";
+/// The daemon's budget (USDT), within the scenario's wallet.
+const ALLOCATION: &str = "50000000";
 const TOTAL: u32 = 80_000;
 const CAP: u32 = 400;
 
@@ -91,7 +96,7 @@ fn scenario(latency_ms: u64) -> anyhow::Result<Scenario> {
 async fn sluice_close(base: &str, latency_ms: u64) -> anyhow::Result<Row> {
     let sim = spawn(scenario(latency_ms)?, "127.0.0.1:0".parse()?).await?;
     let (url, ledger) = fresh_db(base, &format!("sluice_bench_sbs_{latency_ms}")).await?;
-    let (mut child, api) = daemon(&sim, &url)?;
+    let (mut child, api) = daemon_on(&sim, &url, "127.0.0.1:0".parse()?, ALLOCATION)?;
     wait_ready(api).await?;
     wait_for(Duration::from_secs(60), || async {
         Ok(!ledger.open_positions().await?.is_empty())
@@ -206,99 +211,4 @@ async fn peer_close(peer: &'static str, latency_ms: u64) -> anyhow::Result<Row> 
         cpu_ms_per_order: cpu_s * 1000.0 / orders.max(1) as f64,
         note: "sequential reduce-only MARKET".into(),
     })
-}
-
-async fn fresh_db(base: &str, name: &str) -> anyhow::Result<(String, Ledger)> {
-    let admin = Ledger::connect(base).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(admin.pool())
-        .await?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(admin.pool())
-        .await?;
-    let (prefix, _) = base
-        .rsplit_once('/')
-        .ok_or_else(|| anyhow::anyhow!("DATABASE_URL has no database"))?;
-    let url = format!("{prefix}/{name}");
-    let ledger = Ledger::connect(&url).await?;
-    ledger.migrate().await?;
-    Ok((url, ledger))
-}
-
-/// `sluice run` against `sim`, its control API on a free port.
-fn daemon(sim: &SimHandle, db_url: &str) -> anyhow::Result<(Child, std::net::SocketAddr)> {
-    let api = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("run")
-        .env("DATABASE_URL", db_url)
-        .env("SLUICE__API__LISTEN", api.to_string())
-        .env_remove("SLUICE__API__TOKEN")
-        .env("SLUICE__API__AUTH", "none")
-        .env("SLUICE__EXCHANGE__VENUE", "custom")
-        .env("SLUICE__EXCHANGE__REST_URL", sim.base_url())
-        .env("SLUICE__EXCHANGE__WS_URL", sim.ws_url())
-        .env("SLUICE__EXCHANGE__API_KEY", DEMO_API_KEY)
-        .env("SLUICE__EXCHANGE__API_SECRET", DEMO_API_SECRET)
-        .env("SLUICE__BUDGET__ALLOCATION_USDT", "50000000")
-        .env("SLUICE__TELEMETRY__LOG_FILTER", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    Ok((child, api))
-}
-
-async fn wait_ready(api: std::net::SocketAddr) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
-    let url = format!("http://{api}/readyz");
-    wait_for(Duration::from_secs(60), || {
-        let req = http.get(&url).send();
-        async move {
-            Ok(match req.await {
-                Ok(r) => r
-                    .json::<serde_json::Value>()
-                    .await
-                    .ok()
-                    .is_some_and(|b| b["status"] == "ready"),
-                Err(_) => false,
-            })
-        }
-    })
-    .await
-}
-
-async fn wait_for<F, Fut>(within: Duration, mut pred: F) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<bool>>,
-{
-    let deadline = Instant::now() + within;
-    while !pred().await? {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "condition not met within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Ok(())
-}
-
-/// utime + stime of `pid`, in ms (Linux /proc; USER_HZ 100).
-fn cpu_ms(pid: u32) -> anyhow::Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = f.get(11).and_then(|s| s.parse().ok()).unwrap_or(0)
-        + f.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Ok(ticks * 10)
-}
-
-/// VmHWM of `pid` in KiB.
-fn rss_kb(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    Ok(status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0))
 }
