@@ -15,10 +15,10 @@ use chrono::Duration;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::domain::{Direction, PositionSide, Qty, Usdt};
+use crate::domain::{two_decimals, Direction, PositionSide, Qty, Usdt};
 use crate::ledger::{
-    two_decimals, AdjustmentId, Budget, ExchangePositionRow, IntentId, Ledger, Origin,
-    PositionAudit, PositionCorrection, PositionId, PositionRow, PositionStatus,
+    AdjustmentId, Budget, ExchangePositionRow, IntentId, Ledger, Origin, PositionAudit,
+    PositionCorrection, PositionId, PositionRow, PositionStatus,
 };
 
 /// How close (in time) a phantom's opening is to the close it mirrors (seed 002: < 3 s).
