@@ -5,7 +5,8 @@
 //! - Every request passes the rate limiter before it is sent; none is sent during a ban.
 //! - The query text is built once, signed, and sent as is (all parameters in the query
 //!   string, empty body, like the official SDK) so the signature covers the sent bytes.
-//! - Every attempt, failed or not, becomes one [`AttemptRecord`] (params without the
+//! - Every attempt, failed or not, becomes one
+//!   [`AttemptRecord`](crate::exchange::audit::AttemptRecord) (params without the
 //!   signature; the key travels as a header and is never recorded).
 //! - A -1021/-5028 answer re-measures the clock and is retried exactly once.
 
