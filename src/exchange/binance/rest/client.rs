@@ -1,5 +1,5 @@
 //! The raw signed REST client: one place that limits, signs, sends, audits and classifies
-//! (what a call is: [`super::request`]; what an answer means: [`super::outcome`]).
+//! (what a call is: [`super::request`]; what an answer means: `outcome.rs`).
 //!
 //! Invariants:
 //! - Every request passes the rate limiter before it is sent; none is sent during a ban.
