@@ -3,7 +3,7 @@
 //! a 429 keeps the client quiet, the refusal when the limiter will not send, and the
 //! attempt's audit row.
 //!
-//! No I/O: [`super::client`] feeds it the response and acts on the result.
+//! No I/O: the client (`client.rs`) feeds it the response and acts on the result.
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! which credentials it carries, its rate-limit cost and its kind), and the rate-limit
 //! headers read back from a response ([`RateHeaders`]).
 //!
-//! Pure data: nothing here sends, signs or records; [`super::client`] does.
+//! Pure data: nothing here sends, signs or records; the client (`client.rs`) does.
 
 use std::time::Duration;
 
