@@ -51,7 +51,7 @@ impl ApiError {
             reason.into(),
         )
     }
-    /// A write without `Content-Type: application/json` (see [`super::json`]).
+    /// A write without `Content-Type: application/json` (the JSON extractor's rule).
     pub fn unsupported_media_type() -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -69,7 +69,7 @@ impl ApiError {
             format!("is larger than {limit} bytes"),
         )
     }
-    /// A request from a foreign web origin or to a foreign host name (see [`super::guard`]).
+    /// A request from a foreign web origin or to a foreign host name (the guard's rule).
     pub fn forbidden(field: &str, reason: impl Into<String>) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

@@ -2,6 +2,8 @@
 //! chunks, fills, state history and timings; positions; the budget; the halt flag.
 //!
 //! Pure: built from ledger rows, no I/O. Decimals are strings on the wire.
+//! This file builds the full intent ([`IntentResponse`]); the short models (an intent's
+//! list line, a position, the halt answer) are in `views/summaries.rs`.
 //! A chunk is one `chunk_index` of the plan; re-sends of the same chunk (fresh client
 //! order ids after an outcome was resolved as not executed) count as its attempts.
 
@@ -13,11 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Direction, IntentKind, IntentState, Qty, Symbol, Usdt};
 use crate::exchange::audit::AttemptRecord;
-use crate::ledger::halt::HaltState;
 use crate::ledger::intent_control::IntentEvent;
-use crate::ledger::{
-    FillRow, IntentId, IntentRow, IntentView, OrderRow, OrderState, PositionId, PositionRow,
-};
+use crate::ledger::{FillRow, IntentId, IntentView, OrderRow, OrderState, PositionId};
+
+mod summaries;
+
+pub use summaries::{HaltResponse, IntentList, IntentSummary, PositionView};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntentResponse {
@@ -236,92 +239,6 @@ impl From<&FillRow> for FillView {
             source: f.source,
         }
     }
-}
-
-/// One line of `GET /v1/intents`: the intent without its chunks.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntentSummary {
-    pub id: IntentId,
-    pub kind: IntentKind,
-    pub state: IntentState,
-    /// As [`IntentResponse::outcome`].
-    #[serde(default)]
-    pub outcome: Option<String>,
-    #[serde(default)]
-    pub shortfall: Option<Qty>,
-    pub symbol: Option<Symbol>,
-    pub side: Option<Direction>,
-    pub quantity: Option<Qty>,
-    pub notional_usdt: Option<Usdt>,
-    pub error: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<&IntentRow> for IntentSummary {
-    fn from(i: &IntentRow) -> Self {
-        IntentSummary {
-            id: i.id,
-            kind: i.kind(),
-            state: i.state,
-            outcome: i.outcome().map(str::to_string),
-            shortfall: i.shortfall,
-            symbol: i.symbol.clone(),
-            side: i.direction,
-            quantity: i.spec.quantity(),
-            notional_usdt: i.notional_usdt,
-            error: i.error.clone(),
-            created_at: i.created_at,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntentList {
-    pub intents: Vec<IntentSummary>,
-}
-
-/// A ledger position as the API shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PositionView {
-    pub id: PositionId,
-    pub symbol: Symbol,
-    pub side: Direction,
-    pub quantity: Qty,
-    pub entry_price: Decimal,
-    pub notional_usdt: Decimal,
-    pub realized_pnl: Decimal,
-    pub origin: String,
-    pub status: String,
-    pub opened_at: DateTime<Utc>,
-}
-
-impl From<&PositionRow> for PositionView {
-    fn from(p: &PositionRow) -> Self {
-        PositionView {
-            id: p.id,
-            symbol: p.symbol.clone(),
-            side: p.direction,
-            quantity: p.quantity,
-            entry_price: p.entry_price,
-            notional_usdt: p.notional(),
-            realized_pnl: p.realized_pnl,
-            origin: p.origin.as_str().to_string(),
-            status: p.status.as_str().to_string(),
-            opened_at: p.opened_at,
-        }
-    }
-}
-
-/// `POST /v1/halt`, `/v1/resume`, `/v1/flatten` answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HaltResponse {
-    pub halt: HaltState,
-    /// Accepted opens the halt cancelled before anything was sent for them.
-    #[serde(default)]
-    pub cancelled_intents: Vec<IntentId>,
-    /// The flatten intent, for `POST /v1/flatten`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flatten_intent: Option<IntentResponse>,
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub use expiry::{AfterExpiry, ExpireReason, SelfTradePrevention};
 pub use fill::Fill;
 pub use ids::{AdjustmentId, FillId, IntentId, OrderId, PositionId};
 pub use intent::{IntentKind, IntentSpec, IntentState, OpenSize};
-pub use num::{Price, Qty, Usdt};
+pub use num::{two_decimals, Price, Qty, Usdt};
 pub use order::{ClientOrderId, OrderRequest, OrderStatus, OrderType, TimeInForce};
 pub use order_state::OrderState;
 pub use rules::{LotFilter, PercentPrice, PriceFilter, SymbolRules};

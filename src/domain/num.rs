@@ -1,4 +1,5 @@
-//! Decimal newtypes for quantities, prices and USDT amounts.
+//! Decimal newtypes for quantities, prices and USDT amounts, and [`two_decimals`], the
+//! one way a dollar amount is written for a trader (error messages, reports).
 //!
 //! Money is `rust_decimal::Decimal` end to end and is written as a string on the
 //! wire and `NUMERIC` in SQL; `f64` never appears. Invariants: a `Qty` is >= 0,
@@ -7,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use super::DomainError;
@@ -200,6 +201,13 @@ impl fmt::Display for Usdt {
     }
 }
 
+/// A dollar amount as a trader reads it: two decimals, rounded half away from zero
+/// (`{:.2}` on a `Decimal` truncates, which would show 10.017 as 10.01).
+pub fn two_decimals(amount: Decimal) -> String {
+    let rounded = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    format!("{rounded:.2}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +265,13 @@ mod tests {
     #[test]
     fn usdt_displays_two_decimals() {
         assert_eq!(Usdt::new(dec!(-0.0123)).to_string(), "-0.01");
+    }
+
+    #[test]
+    fn dollar_amounts_round_half_away_from_zero_and_always_show_two_decimals() {
+        assert_eq!(two_decimals(dec!(10.017)), "10.02");
+        assert_eq!(two_decimals(dec!(10)), "10.00");
+        assert_eq!(two_decimals(dec!(-0.005)), "-0.01");
+        assert_eq!(two_decimals(dec!(-0.0149)), "-0.01");
     }
 }

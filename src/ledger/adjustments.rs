@@ -2,18 +2,18 @@
 //! the ordinary rules.
 //!
 //! Every correction writes one `ledger_adjustments` row (actor, reason, before, after)
-//! in the same transaction as the change itself. Anomalies record what a fill could
+//! in the same transaction as the change itself (the writers are in `trail.rs`). Anomalies record what a fill could
 //! not do (over-close capped, external fill...) with the rows involved.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sqlx::PgConnection;
 
 use super::error::LedgerError;
 use super::ids::{AdjustmentId, FillId, OrderId, PositionId};
 use super::model::{AnomalyKind, OrderRow, PositionStatus};
 use super::positions::{lock_position, row_json};
+use super::trail::{write_adjustment, write_anomaly, AnomalyRefs};
 use super::Ledger;
 use crate::domain::Qty;
 
@@ -147,47 +147,7 @@ impl Ledger {
             })
             .collect()
     }
-}
 
-pub(crate) async fn write_adjustment(
-    conn: &mut PgConnection,
-    actor: &str,
-    reason: &str,
-    table: &str,
-    row_id: i64,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-) -> Result<AdjustmentId, LedgerError> {
-    if actor.trim().is_empty() {
-        return Err(LedgerError::invalid("actor", "is empty"));
-    }
-    if reason.trim().is_empty() {
-        return Err(LedgerError::invalid("reason", "is empty"));
-    }
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO ledger_adjustments (actor, reason, table_name, row_id, before, after)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    )
-    .bind(actor)
-    .bind(reason)
-    .bind(table)
-    .bind(row_id)
-    .bind(before)
-    .bind(after)
-    .fetch_one(conn)
-    .await?;
-    Ok(AdjustmentId(id))
-}
-
-/// The rows an anomaly is about.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct AnomalyRefs {
-    pub fill: Option<FillId>,
-    pub order: Option<OrderId>,
-    pub position: Option<PositionId>,
-}
-
-impl Ledger {
     /// Record that `order` ended with fewer fills in the ledger than the exchange says
     /// it executed, after every trade the exchange lists was applied.
     pub async fn record_fills_short(
@@ -209,25 +169,4 @@ impl Ledger {
         };
         write_anomaly(&mut conn, AnomalyKind::FillsShortOfExecuted, detail, refs).await
     }
-}
-
-pub(crate) async fn write_anomaly(
-    conn: &mut PgConnection,
-    kind: AnomalyKind,
-    detail: serde_json::Value,
-    refs: AnomalyRefs,
-) -> Result<(), LedgerError> {
-    tracing::warn!(kind = kind.as_str(), %detail, "ledger anomaly");
-    sqlx::query(
-        "INSERT INTO ledger_anomalies (kind, detail, fill_id, order_id, position_id)
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(kind.as_str())
-    .bind(detail)
-    .bind(refs.fill)
-    .bind(refs.order)
-    .bind(refs.position)
-    .execute(conn)
-    .await?;
-    Ok(())
 }

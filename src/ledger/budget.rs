@@ -5,7 +5,7 @@
 //! or working opens may still add (their notional minus what they already filled), so
 //! an open in flight cannot be spent twice. `available = allocation − used − reserved`.
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
@@ -22,13 +22,6 @@ pub struct Budget {
     pub used: Usdt,
     pub reserved: Usdt,
     pub available: Usdt,
-}
-
-/// A dollar amount as a trader reads it: two decimals, rounded half away from zero
-/// (`{:.2}` on a `Decimal` truncates, which would show 10.017 as 10.01).
-pub fn two_decimals(amount: Decimal) -> String {
-    let rounded = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    format!("{rounded:.2}")
 }
 
 impl Ledger {
@@ -74,18 +67,4 @@ pub(crate) async fn available_in(
         reserved: Usdt::new(reserved),
         available: Usdt::new(available),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rust_decimal_macros::dec;
-
-    #[test]
-    fn dollar_amounts_round_half_away_from_zero_and_always_show_two_decimals() {
-        assert_eq!(two_decimals(dec!(10.017)), "10.02");
-        assert_eq!(two_decimals(dec!(10)), "10.00");
-        assert_eq!(two_decimals(dec!(-0.005)), "-0.01");
-        assert_eq!(two_decimals(dec!(-0.0149)), "-0.01");
-    }
 }

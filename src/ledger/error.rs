@@ -7,9 +7,8 @@
 
 use rust_decimal::Decimal;
 
-use super::budget::two_decimals;
 use super::ids::{IntentId, PositionId};
-use crate::domain::{Direction, DomainError};
+use crate::domain::{two_decimals, Direction, DomainError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {

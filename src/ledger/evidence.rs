@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::adjustments::write_adjustment;
 use super::error::LedgerError;
 use super::ids::{AdjustmentId, IntentId, OrderId};
 use super::model::OrderState;
+use super::trail::write_adjustment;
 use super::Ledger;
 use crate::domain::Symbol;
 

@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::adjustments::{write_anomaly, AnomalyRefs};
 use super::error::LedgerError;
 use super::exchange_positions::upsert_in;
 use super::ids::{FillId, OrderId, PositionId};
@@ -23,6 +22,7 @@ use super::position_math::PositionFigures;
 use super::positions::{
     figures_of, insert_position, lock_leg, lock_position, open_position_on_leg, write_figures,
 };
+use super::trail::{write_anomaly, AnomalyRefs};
 use super::Ledger;
 use crate::domain::{Direction, Fill, IntentKind, Qty, Side};
 use crate::exchange::ExchangePosition;

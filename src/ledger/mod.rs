@@ -34,6 +34,7 @@ pub mod model;
 mod orders;
 pub mod position_math;
 mod positions;
+mod trail;
 mod wakeup;
 mod work;
 
@@ -41,7 +42,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 pub use adjustments::{AdjustmentRow, AnomalyRow, PositionCorrection};
 pub use breaker::BreakerTransitionRecord;
-pub use budget::{two_decimals, Budget};
+pub use budget::Budget;
 pub use control::{ControlFlag, NewSymbolCap, SymbolCap};
 pub use error::LedgerError;
 pub use evidence::{AttemptFact, CloseIntentFact};

@@ -8,11 +8,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
-use super::adjustments::write_adjustment;
 use super::error::LedgerError;
 use super::ids::PositionId;
 use super::model::PositionRow;
 use super::position_math::PositionFigures;
+use super::trail::write_adjustment;
 use super::Ledger;
 use crate::domain::{Direction, PositionSide, Price, Qty, Symbol};
 

@@ -1,5 +1,5 @@
 //! Operator commands, one file each: `account` and `exchange_info` (read-only exchange
-//! views), `preflight`, `reconcile`, `doctor` (with `doctor_intents`), `report`, `demo` (the demo
+//! views), `preflight`, `reconcile`, `doctor`, `report`, `demo` (the demo
 //! history) and `smoke` (open and close the smallest position through the real executor).
 //! Each returns a report that renders as a table or JSON; the CLI and API share them.
 //! (Halt, resume and flatten are control-API writes: `api::control`.)
@@ -7,7 +7,6 @@
 pub mod account;
 pub mod demo;
 pub mod doctor;
-mod doctor_intents;
 pub mod exchange_info;
 pub mod preflight;
 pub mod reconcile;

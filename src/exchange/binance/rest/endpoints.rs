@@ -6,7 +6,8 @@
 
 use reqwest::Method;
 
-use super::client::{Request, RestClient, Security};
+use super::client::RestClient;
+use super::request::{Request, Security};
 use super::wire;
 use crate::domain::{
     ClientOrderId, FilterChecked, OrderRequest, PositionSide, SelfTradePrevention, Symbol,

@@ -1,9 +1,13 @@
-//! The raw REST layer: a client shaped like the venue ([`client`]), one method per
-//! endpoint ([`endpoints`]) and the wire types they exchange ([`wire`]).
+//! The raw REST layer: a client shaped like the venue ([`client`]) sending
+//! [`request`]s, one method per endpoint ([`endpoints`]) and the wire types they
+//! exchange ([`wire`]).
 
 pub mod client;
 pub mod endpoints;
 pub mod history;
+mod outcome;
+pub mod request;
 pub mod wire;
 
-pub use client::{RateHeaders, Request, RestClient, Security};
+pub use client::RestClient;
+pub use request::{RateHeaders, Request, Security};

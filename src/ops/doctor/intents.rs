@@ -8,7 +8,7 @@
 
 use rust_decimal::Decimal;
 
-use super::doctor::{Finding, FindingClass};
+use super::{Finding, FindingClass};
 use crate::domain::IntentState;
 use crate::ledger::intent_audit::IntentFillAudit;
 
