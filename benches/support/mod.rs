@@ -9,7 +9,7 @@ use sluice::ledger::Ledger;
 use sluice_sim::{SimHandle, DEMO_API_KEY, DEMO_API_SECRET};
 
 /// Database `name` on the server `base` points at, dropped and created anew, migrated.
-pub async fn fresh_db(base: &str, name: &str) -> anyhow::Result<(String, Ledger)> {
+pub(crate) async fn fresh_db(base: &str, name: &str) -> anyhow::Result<(String, Ledger)> {
     let admin = Ledger::connect(base).await?;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(admin.pool())
@@ -29,7 +29,7 @@ pub async fn fresh_db(base: &str, name: &str) -> anyhow::Result<(String, Ledger)
 /// Start `sluice run` with its control API on `api` (port 0: a free port picked here) and
 /// a budget of `allocation_usdt` (within the scenario's wallet, or preflight holds opens
 /// and `/readyz` never says `ready`).
-pub fn daemon_on(
+pub(crate) fn daemon_on(
     sim: &SimHandle,
     db_url: &str,
     api: std::net::SocketAddr,
@@ -67,7 +67,7 @@ pub fn daemon_on(
 
 /// Poll the daemon's `/readyz` until it says `ready` (its takeover grace, recovery and
 /// start-up reconcile are behind it, so what is measured next is the hot path).
-pub async fn wait_ready(api: std::net::SocketAddr) -> anyhow::Result<()> {
+pub(crate) async fn wait_ready(api: std::net::SocketAddr) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let url = format!("http://{api}/readyz");
     wait_for(Duration::from_secs(60), || {
@@ -87,7 +87,7 @@ pub async fn wait_ready(api: std::net::SocketAddr) -> anyhow::Result<()> {
 }
 
 /// Poll `pred` every 10 ms until it holds, or fail after `within`.
-pub async fn wait_for<F, Fut>(within: Duration, mut pred: F) -> anyhow::Result<()>
+pub(crate) async fn wait_for<F, Fut>(within: Duration, mut pred: F) -> anyhow::Result<()>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<bool>>,
@@ -104,7 +104,7 @@ where
 }
 
 /// utime + stime of `pid`, in ms (Linux /proc).
-pub fn cpu_ms(pid: u32) -> anyhow::Result<u64> {
+pub(crate) fn cpu_ms(pid: u32) -> anyhow::Result<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
@@ -114,7 +114,7 @@ pub fn cpu_ms(pid: u32) -> anyhow::Result<u64> {
 }
 
 /// VmHWM of `pid` in KiB.
-pub fn rss_kb(pid: u32) -> anyhow::Result<u64> {
+pub(crate) fn rss_kb(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     Ok(status
         .lines()

@@ -107,7 +107,7 @@ pub(super) fn position_mode<'de, D: Deserializer<'de>>(d: D) -> Result<PositionM
 pub(super) mod opt_url {
     use super::*;
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
         let Some(raw) = Option::<String>::deserialize(d)? else {
             return Ok(None);
         };
@@ -116,7 +116,7 @@ pub(super) mod opt_url {
             .map_err(|e| D::Error::custom(format!("`{raw}` is not a URL: {e}")))
     }
 
-    pub fn serialize<S: Serializer>(url: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(url: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
         match url {
             Some(u) => s.serialize_str(u.as_str()),
             None => s.serialize_none(),
@@ -128,7 +128,7 @@ pub(super) mod opt_url {
 pub(super) mod millis {
     use super::*;
 
-    pub fn serialize<S: Serializer>(v: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(v: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(u64::try_from(v.as_millis()).unwrap_or(u64::MAX))
     }
 }
@@ -137,28 +137,30 @@ pub(super) mod millis {
 pub(super) mod positive_millis {
     use super::*;
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         match u64::deserialize(d)? {
             0 => Err(D::Error::custom("must be positive (milliseconds), got 0")),
             ms => Ok(Duration::from_millis(ms)),
         }
     }
 
-    pub use super::millis::serialize;
+    pub(crate) use super::millis::serialize;
 }
 
 /// A period written as whole seconds where 0 means "off" (None).
 pub(super) mod secs_or_off {
     use super::*;
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         Ok(match u64::deserialize(d)? {
             0 => None,
             s => Some(Duration::from_secs(s)),
         })
     }
 
-    pub fn serialize<S: Serializer>(v: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(v: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(v.map_or(0, |d| d.as_secs()))
     }
 }
@@ -167,14 +169,16 @@ pub(super) mod secs_or_off {
 pub(super) mod millis_or_none {
     use super::*;
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         Ok(match u64::deserialize(d)? {
             0 => None,
             ms => Some(Duration::from_millis(ms)),
         })
     }
 
-    pub fn serialize<S: Serializer>(v: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(v: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         super::millis::serialize(&v.unwrap_or(Duration::ZERO), s)
     }
 }

@@ -67,7 +67,7 @@ impl LeaderConfig {
 }
 
 /// Wait until this daemon holds the leader lock. None when shutdown came first.
-pub async fn acquire(
+pub(super) async fn acquire(
     ledger: &Ledger,
     cfg: &LeaderConfig,
     readiness: &Readiness,
@@ -137,7 +137,7 @@ async fn try_once(
 }
 
 /// How [`hold`] ended.
-pub enum HoldEnd {
+pub(super) enum HoldEnd {
     /// The lock is gone (or cannot be proved held): stop trading at once.
     Lost(String),
     /// Shutdown of this term: the session still holds the lock; the caller marks the
@@ -146,7 +146,11 @@ pub enum HoldEnd {
 }
 
 /// Keep proving the lock until it is lost or `shutdown` (this term's stop) comes.
-pub async fn hold(session: LockSession, cfg: &LeaderConfig, mut shutdown: Shutdown) -> HoldEnd {
+pub(super) async fn hold(
+    session: LockSession,
+    cfg: &LeaderConfig,
+    mut shutdown: Shutdown,
+) -> HoldEnd {
     let mut session = session;
     let mut ticks = tokio::time::interval(cfg.check_every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -171,14 +175,14 @@ pub async fn hold(session: LockSession, cfg: &LeaderConfig, mut shutdown: Shutdo
 
 /// Whether a new term waits the takeover grace, and why (logged and shown on `/readyz`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GraceDecision {
+pub(super) struct GraceDecision {
     pub wait: Duration,
     pub why: String,
 }
 
 /// What this process knows of its own previous term.
 #[derive(Clone, Copy, Debug)]
-pub struct OwnStop {
+pub(super) struct OwnStop {
     /// When this process's executor had stopped (every send of that term returned).
     pub at: std::time::Instant,
 }
@@ -193,7 +197,7 @@ pub struct OwnStop {
 ///   executor stopped): wait only until its recorded quiet time.
 ///
 /// Otherwise (killed, lost its lock, or no record) the full grace.
-pub fn grace_decision(
+pub(super) fn grace_decision(
     previous: Option<&crate::ledger::PreviousTerm>,
     me: uuid::Uuid,
     own_stop: Option<OwnStop>,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// Decorrelated-jitter delays in `[min, max]`, seeded per process.
 #[derive(Clone, Debug)]
-pub struct RetryDelay {
+pub(super) struct RetryDelay {
     min: Duration,
     max: Duration,
     current: Duration,
@@ -13,7 +13,7 @@ pub struct RetryDelay {
 }
 
 impl RetryDelay {
-    pub fn new(min: Duration, max: Duration, salt: u64) -> Self {
+    pub(super) fn new(min: Duration, max: Duration, salt: u64) -> Self {
         RetryDelay {
             min,
             max: max.max(min),
@@ -23,7 +23,7 @@ impl RetryDelay {
     }
 
     /// The delay to wait now; the next one is drawn from `[min, 3 × this]`, capped.
-    pub fn next(&mut self) -> Duration {
+    pub(super) fn next(&mut self) -> Duration {
         let now = self.current;
         self.seed = self
             .seed

@@ -19,7 +19,7 @@ use crate::domain::{FilterChecked, OrderRequest};
 use crate::exchange::{ErrorClass, ExchangeError, OrderReport};
 
 /// Each order's own result, in the order given.
-pub type BatchResults = Vec<Result<OrderReport, ExchangeError>>;
+pub(super) type BatchResults = Vec<Result<OrderReport, ExchangeError>>;
 
 impl BinanceFutures {
     /// Place 1..=5 orders in one request. `Err` when the request as a whole failed (the

@@ -32,7 +32,7 @@ pub enum Cause {
 const DISTRESS_CODES: [i64; 6] = [-1000, -1001, -1003, -1007, -1008, -2010];
 
 /// The cause a probe's error shows.
-pub fn of_probe(e: &ProbeError) -> Cause {
+pub(super) fn of_probe(e: &ProbeError) -> Cause {
     match e {
         ProbeError::Timeout { .. } | ProbeError::Transport(_) => Cause::Distress,
         ProbeError::NotChecked(_) => Cause::Dependent,

@@ -19,7 +19,7 @@ fn wire_margin(m: MarginType) -> &'static str {
 }
 
 /// `leverage:<S>`: observed leverage and margin type, failed where the settings differ.
-pub fn leverage(s: &SymbolExpectation, c: &SymbolConfigFacts) -> CheckLine {
+pub(super) fn leverage(s: &SymbolExpectation, c: &SymbolConfigFacts) -> CheckLine {
     let name = format!("leverage:{}", s.symbol);
     let observed = format!("{}x {}", c.leverage, c.margin_type);
     let mut wrong = Vec::new();
@@ -65,7 +65,7 @@ pub fn leverage(s: &SymbolExpectation, c: &SymbolConfigFacts) -> CheckLine {
 }
 
 /// `max_position:<S>`: the configured max notional must fit the bracket cap at `leverage`.
-pub fn max_position(
+pub(super) fn max_position(
     s: &SymbolExpectation,
     max: Decimal,
     leverage: Option<u32>,

@@ -10,7 +10,7 @@ use super::observe::{timed, Probe, ProbeError};
 use crate::exchange::binance::{BinanceConfig, BinanceFutures};
 
 /// `(listen_key, user_stream)`, each under `deadline`.
-pub async fn listen_and_connect(
+pub(super) async fn listen_and_connect(
     ex: &BinanceFutures,
     cfg: &BinanceConfig,
     deadline: Duration,

@@ -34,7 +34,7 @@ impl About {
 
 /// A URL without credentials, query or fragment; a value that does not parse as a
 /// URL is not shown at all (it might be anything).
-pub fn redact_url(raw: &str) -> String {
+pub(super) fn redact_url(raw: &str) -> String {
     match url::Url::parse(raw) {
         Ok(mut u) => {
             let _ = u.set_username("");

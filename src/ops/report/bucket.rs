@@ -17,7 +17,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The round sizes an automatic bucket is chosen from, in seconds.
-pub const ROUND_SIZES: [i64; 20] = [
+pub(super) const ROUND_SIZES: [i64; 20] = [
     1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
     172_800, 604_800,
 ];

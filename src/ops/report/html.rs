@@ -17,7 +17,7 @@ use super::{outcome, About, EvidenceReport, Outcome};
 use crate::ledger::AttemptFact;
 
 /// Most attempts listed one by one; past it, only the rejected and unknown ones.
-pub const MAX_ATTEMPT_ROWS: usize = 5000;
+pub(super) const MAX_ATTEMPT_ROWS: usize = 5000;
 
 const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,Helvetica,sans-serif;\
 font-size:14px;margin:24px;color:#111}h1{font-size:22px}h2{font-size:18px;margin-top:28px}\

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use super::{BucketRow, CloseIntentRow, EvidenceReport, Figures};
 
 /// RFC 3339, UTC, milliseconds; `-` for none.
-pub fn time(t: Option<DateTime<Utc>>) -> String {
+pub(super) fn time(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(
         || "-".to_string(),
         |t| t.to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -19,7 +19,7 @@ pub fn time(t: Option<DateTime<Utc>>) -> String {
 }
 
 /// `400/-2022:3 503/-1008:1`
-pub fn codes(f: &Figures) -> String {
+pub(super) fn codes(f: &Figures) -> String {
     let parts: Vec<String> = f
         .rejected_by
         .iter()
@@ -32,7 +32,7 @@ pub fn codes(f: &Figures) -> String {
     }
 }
 
-pub fn percent(rate: Decimal) -> String {
+pub(super) fn percent(rate: Decimal) -> String {
     format!("{}%", (rate * Decimal::ONE_HUNDRED).round_dp(2).normalize())
 }
 
@@ -48,7 +48,7 @@ fn ms(v: Option<i64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| v.to_string())
 }
 
-pub const BUCKET_COLUMNS: [&str; 14] = [
+pub(super) const BUCKET_COLUMNS: [&str; 14] = [
     "bucket_start",
     "symbol",
     "attempts",
@@ -65,7 +65,7 @@ pub const BUCKET_COLUMNS: [&str; 14] = [
     "last_exchange_time",
 ];
 
-pub const INTENT_COLUMNS: [&str; 10] = [
+pub(super) const INTENT_COLUMNS: [&str; 10] = [
     "intent_id",
     "kind",
     "symbol",
@@ -79,7 +79,7 @@ pub const INTENT_COLUMNS: [&str; 10] = [
 ];
 
 /// One bucket row's cells, in `BUCKET_COLUMNS` order; `rate` formats the rejection rate.
-pub fn bucket_cells(m: &BucketRow, rate: fn(Decimal) -> String) -> Vec<String> {
+pub(super) fn bucket_cells(m: &BucketRow, rate: fn(Decimal) -> String) -> Vec<String> {
     let f = &m.figures;
     vec![
         time(Some(m.start)),
@@ -100,7 +100,7 @@ pub fn bucket_cells(m: &BucketRow, rate: fn(Decimal) -> String) -> Vec<String> {
 }
 
 /// One close intent's cells, in `INTENT_COLUMNS` order.
-pub fn intent_cells(c: &CloseIntentRow) -> Vec<String> {
+pub(super) fn intent_cells(c: &CloseIntentRow) -> Vec<String> {
     let f = &c.fact;
     vec![
         f.intent_id.to_string(),
@@ -225,7 +225,7 @@ pub fn to_csv(r: &EvidenceReport) -> String {
 }
 
 /// `Buckets of 1 second; the attempts span 2025-10-11T21:00:01.000Z to … (20 buckets).`
-pub fn span_sentence(r: &EvidenceReport) -> String {
+pub(super) fn span_sentence(r: &EvidenceReport) -> String {
     let bars = (r.span_until - r.span_from).num_seconds() / r.bucket.secs();
     let what = if r.totals.attempts == 0 {
         "no order attempts; the buckets cover the window"

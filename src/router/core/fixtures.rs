@@ -6,7 +6,7 @@ use rust_decimal_macros::dec;
 use crate::domain::{LotFilter, PercentPrice, Price, PriceFilter, Qty, Symbol, SymbolRules};
 
 /// A symbol whose MARKET and LIMIT lots share `min`/`step`; MARKET is capped at `market_max`.
-pub fn rules(
+pub(crate) fn rules(
     min: Decimal,
     step: Decimal,
     market_max: Decimal,
@@ -45,14 +45,14 @@ pub fn rules(
 }
 
 /// The seed-000 symbol: SOL with step 0.01, MARKET maxQty 5000, MIN_NOTIONAL 5.
-pub fn sol() -> SymbolRules {
+pub(crate) fn sol() -> SymbolRules {
     rules(dec!(0.01), dec!(0.01), dec!(5000), dec!(5))
 }
 
-pub fn qty(v: Decimal) -> Qty {
+pub(crate) fn qty(v: Decimal) -> Qty {
     Qty::new("test", v).expect("test quantity is non-negative")
 }
 
-pub fn price(v: Decimal) -> Price {
+pub(crate) fn price(v: Decimal) -> Price {
     Price::new("test", v).expect("test price is positive")
 }

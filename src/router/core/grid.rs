@@ -20,7 +20,7 @@ pub(crate) struct Grid {
 }
 
 impl Grid {
-    pub fn for_order(rules: &SymbolRules, order_type: OrderType) -> Result<Grid, PlanError> {
+    pub(super) fn for_order(rules: &SymbolRules, order_type: OrderType) -> Result<Grid, PlanError> {
         let market = order_type == OrderType::Market;
         let lot = rules.lot_for(market);
         let filter = if market {
@@ -58,18 +58,18 @@ impl Grid {
         })
     }
     /// Whole steps in `value`, rounded down; None when the count does not fit a `u64`.
-    pub fn floor_steps(&self, value: Decimal) -> Option<u64> {
+    pub(super) fn floor_steps(&self, value: Decimal) -> Option<u64> {
         if value <= Decimal::ZERO {
             return Some(0);
         }
         value.checked_div(self.step)?.floor().to_u64()
     }
     /// Whole steps in a cap; a cap too large to count caps nothing.
-    pub fn cap_steps(&self, value: Decimal) -> u64 {
+    pub(super) fn cap_steps(&self, value: Decimal) -> u64 {
         self.floor_steps(value).unwrap_or(u64::MAX)
     }
     /// Whole steps needed to reach at least `value` (saturating).
-    pub fn ceil_steps(&self, value: Decimal) -> u64 {
+    pub(super) fn ceil_steps(&self, value: Decimal) -> u64 {
         if value <= Decimal::ZERO {
             return 0;
         }
@@ -78,13 +78,13 @@ impl Grid {
             .and_then(|s| s.ceil().to_u64())
             .unwrap_or(u64::MAX)
     }
-    pub fn dec(&self, steps: u64) -> Decimal {
+    pub(super) fn dec(&self, steps: u64) -> Decimal {
         Decimal::from(steps)
             .checked_mul(self.step)
             .unwrap_or(Decimal::MAX)
             .normalize()
     }
-    pub fn qty(&self, steps: u64) -> Qty {
+    pub(super) fn qty(&self, steps: u64) -> Qty {
         // steps * step is never negative, so `Qty::new` cannot refuse it.
         Qty::new("chunk", self.dec(steps)).unwrap_or(Qty::ZERO)
     }

@@ -35,7 +35,7 @@ pub(crate) struct OrderShape {
 }
 
 impl OrderShape {
-    pub fn of(r: &OrderRequest) -> Self {
+    pub(crate) fn of(r: &OrderRequest) -> Self {
         OrderShape {
             symbol: r.symbol.clone(),
             side: r.side,
@@ -69,7 +69,7 @@ pub(crate) enum Verdict {
 impl RejectionMemory {
     /// Record a rejection of `shape` with `code` and decide. `max_replans` bounds the
     /// re-plans in a row a close may make on one code (at least one is always made).
-    pub fn observe(
+    pub(crate) fn observe(
         &mut self,
         class: RiskClass,
         code: i64,
@@ -100,7 +100,7 @@ impl RejectionMemory {
     }
 
     /// An order was accepted: whatever was refused before is no longer in the way.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         *self = Self::default();
     }
 }

@@ -18,7 +18,7 @@ use crate::ledger::{BreakerTransitionRecord, Ledger};
 use crate::router::core::breaker::{Breaker, Phase, Transition};
 
 /// What the executor's breaker guards: every order it sends to one venue.
-pub const SCOPE: &str = "orders";
+pub(super) const SCOPE: &str = "orders";
 
 /// The executor's end of the journal. Dropping it ends the writer task once drained.
 pub(crate) struct BreakerJournal {
@@ -28,7 +28,7 @@ pub(crate) struct BreakerJournal {
 
 impl BreakerJournal {
     /// Start the writer task and set the gauge to the breaker's initial phase.
-    pub fn spawn(ledger: Ledger, venue: String) -> BreakerJournal {
+    pub(super) fn spawn(ledger: Ledger, venue: String) -> BreakerJournal {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(write_all(ledger, rx));
         crate::metrics::set_breaker_state(SCOPE, Phase::Closed.gauge());
@@ -36,7 +36,7 @@ impl BreakerJournal {
     }
 
     /// Take the breaker's queued transitions and publish each one.
-    pub fn publish(&self, breaker: &mut Breaker) {
+    pub(super) fn publish(&self, breaker: &mut Breaker) {
         let transitions = breaker.take_transitions();
         if transitions.is_empty() {
             return;

@@ -51,7 +51,7 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     /// Load the symbol rules from the exchange and the learned caps from the ledger.
-    pub async fn load(
+    pub(super) async fn load(
         ledger: Ledger,
         exchange: Arc<dyn Exchange>,
         venue: String,
@@ -103,13 +103,17 @@ impl Ctx {
         Ok(ctx)
     }
 
-    pub async fn reload_rules(&mut self) -> Result<(), ExchangeError> {
+    pub(super) async fn reload_rules(&mut self) -> Result<(), ExchangeError> {
         let rules = self.exchange.symbol_rules().await?;
         self.rules = rules.into_iter().map(|r| (r.symbol.clone(), r)).collect();
         Ok(())
     }
 
-    pub async fn mark(&mut self, symbol: &Symbol, reducing: bool) -> Result<Price, ExchangeError> {
+    pub(super) async fn mark(
+        &mut self,
+        symbol: &Symbol,
+        reducing: bool,
+    ) -> Result<Price, ExchangeError> {
         let fresh_for = if reducing {
             MARK_FRESH_FOR_REDUCING
         } else {
@@ -127,7 +131,7 @@ impl Ctx {
     }
 
     /// May an order of `class` go now? Publishes any phase change the check caused.
-    pub fn admit(
+    pub(super) fn admit(
         &mut self,
         class: crate::router::core::scheduler::RiskClass,
     ) -> Result<(), Refusal> {
@@ -145,7 +149,7 @@ impl Ctx {
     }
 
     /// Count one order outcome in the breaker and publish any phase change.
-    pub fn breaker_record(&mut self, outcome: Outcome) {
+    pub(super) fn breaker_record(&mut self, outcome: Outcome) {
         self.breaker.record(outcome, Instant::now());
         self.breaker_journal.publish(&mut self.breaker);
     }
@@ -181,11 +185,11 @@ impl Ctx {
         self.breaker_journal.publish(&mut self.breaker);
     }
 
-    pub fn now_ms() -> i64 {
+    pub(super) fn now_ms() -> i64 {
         Utc::now().timestamp_millis()
     }
 
-    pub fn time_of_ms(ms: i64) -> Option<DateTime<Utc>> {
+    pub(super) fn time_of_ms(ms: i64) -> Option<DateTime<Utc>> {
         DateTime::<Utc>::from_timestamp_millis(ms)
     }
 }

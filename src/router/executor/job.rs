@@ -113,7 +113,7 @@ pub(crate) enum NextChunk {
 }
 
 impl Job {
-    pub fn new(intent: IntentRow, next_chunk: u32, cfg: &ExecutorConfig) -> Job {
+    pub(super) fn new(intent: IntentRow, next_chunk: u32, cfg: &ExecutorConfig) -> Job {
         let seed = cfg.rng_seed ^ (intent.id.get() as u64);
         Job {
             class: RiskClass::from(intent.kind()),
@@ -131,7 +131,7 @@ impl Job {
     }
 
     /// The leg and the unfilled remainder, measured from the ledger.
-    pub async fn remainder(&self, ctx: &Ctx) -> Result<Option<(Leg, Qty)>, LedgerError> {
+    pub(super) async fn remainder(&self, ctx: &Ctx) -> Result<Option<(Leg, Qty)>, LedgerError> {
         let found = match &self.intent.spec {
             IntentSpec::Open {
                 symbol, direction, ..
@@ -198,11 +198,11 @@ impl Job {
     }
 
     /// Σ filled quantity of the intent's orders (fills applied by the ledger).
-    pub async fn filled(&self, ctx: &Ctx) -> Result<Qty, LedgerError> {
+    pub(super) async fn filled(&self, ctx: &Ctx) -> Result<Qty, LedgerError> {
         filled_of(ctx, self).await
     }
 
-    pub fn take_index(&mut self) -> u32 {
+    pub(super) fn take_index(&mut self) -> u32 {
         let i = self.next_chunk;
         self.next_chunk = self.next_chunk.saturating_add(1);
         i

@@ -79,7 +79,11 @@ struct Lost {
 }
 
 impl KeyLoss {
-    pub fn new(status: watch::Sender<ExecutorStatus>, probe: BackoffConfig, seed: u64) -> KeyLoss {
+    pub(crate) fn new(
+        status: watch::Sender<ExecutorStatus>,
+        probe: BackoffConfig,
+        seed: u64,
+    ) -> KeyLoss {
         // Present from the start, so an alert on `sluice_key_loss == 1` has a series.
         crate::metrics::set_key_loss(false);
         KeyLoss {
@@ -89,13 +93,13 @@ impl KeyLoss {
         }
     }
 
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         self.lost.is_some()
     }
 
     /// Enter safe mode if `e` says the credentials are refused. True if it did (or was
     /// already in it).
-    pub fn observe(&mut self, e: &ExchangeError) -> bool {
+    pub(crate) fn observe(&mut self, e: &ExchangeError) -> bool {
         if e.class != ErrorClass::Auth {
             return false;
         }
@@ -120,13 +124,13 @@ impl KeyLoss {
     }
 
     /// When the next re-authentication is due (None when not in safe mode).
-    pub fn next_probe(&self) -> Option<Instant> {
+    pub(crate) fn next_probe(&self) -> Option<Instant> {
         self.lost.as_ref().map(|l| l.next_probe)
     }
 
     /// A probe failed (`why`): count it and schedule the next one, not before the
     /// exchange's `Retry-After` if it gave one.
-    pub fn probe_failed(&mut self, retry_after: Option<Duration>, why: &str) {
+    pub(crate) fn probe_failed(&mut self, retry_after: Option<Duration>, why: &str) {
         let next = self.backoff.next_at_after(Instant::now(), retry_after);
         if let Some(l) = self.lost.as_mut() {
             l.attempts += 1;
@@ -138,7 +142,7 @@ impl KeyLoss {
     }
 
     /// The credentials work again and the ledger was re-checked: leave safe mode.
-    pub fn recovered(&mut self) {
+    pub(crate) fn recovered(&mut self) {
         if let Some(l) = self.lost.take() {
             let secs = (Utc::now() - l.since).num_milliseconds() as f64 / 1000.0;
             tracing::warn!(

@@ -24,7 +24,7 @@ use crate::ledger::IntentId;
 use crate::router::core::scheduler::{RiskClass, Scheduler};
 
 /// Spacing of the probes while an outage lasts.
-pub const PROBE_EVERY: Duration = Duration::from_millis(500);
+pub(super) const PROBE_EVERY: Duration = Duration::from_millis(500);
 
 /// Risk-reducing jobs backing off because of an outage, and when to probe next.
 #[derive(Debug, Default)]
@@ -36,7 +36,7 @@ pub(crate) struct OutageProbe {
 
 impl OutageProbe {
     /// After a step of `id`: whether it now backs off because of an outage.
-    pub fn note(
+    pub(super) fn note(
         &mut self,
         id: IntentId,
         class: RiskClass,
@@ -56,7 +56,7 @@ impl OutageProbe {
     }
 
     /// `id` is finished or no longer waits on an outage.
-    pub fn forget(&mut self, id: IntentId) {
+    pub(super) fn forget(&mut self, id: IntentId) {
         self.jobs.remove(&id);
         if self.jobs.is_empty() {
             self.next_probe = None;
@@ -64,13 +64,13 @@ impl OutageProbe {
     }
 
     /// When the executor must wake for the next probe (None: no outage).
-    pub fn wake(&self) -> Option<Instant> {
+    pub(super) fn wake(&self) -> Option<Instant> {
         self.next_probe
     }
 
     /// Probe if one is due; on an answer, make every outage job ready now; on none, park
     /// the jobs not parked yet until the backoff ceiling.
-    pub async fn run_if_due(&mut self, ctx: &Ctx, sched: &mut Scheduler<IntentId>) {
+    pub(super) async fn run_if_due(&mut self, ctx: &Ctx, sched: &mut Scheduler<IntentId>) {
         let Some(at) = self.next_probe else {
             return;
         };

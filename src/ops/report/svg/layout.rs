@@ -19,18 +19,18 @@ use super::text::{ellipsize, width, wrap, xml_escape, ASCENT};
 use super::ticks::{count_ticks, nice_max, offset, time_ticks, Tick, TICK_SIZE};
 use super::Model;
 
-pub const MARGIN: i64 = 16;
+pub(super) const MARGIN: i64 = 16;
 const MIN_WIDTH: i64 = 560;
 const TARGET_PLOT_W: i64 = 960;
 const TITLE_SIZE: i64 = 16;
 const TITLE_LINE: i64 = 21;
-pub const SUB_SIZE: i64 = 12;
+pub(super) const SUB_SIZE: i64 = 12;
 const SUB_LINE: i64 = 16;
-pub const HEAD_SIZE: i64 = 13;
+pub(super) const HEAD_SIZE: i64 = 13;
 const HEAD_H: i64 = 20;
-pub const LANE_H: i64 = 96;
+pub(super) const LANE_H: i64 = 96;
 const LANE_GAP: i64 = 16;
-pub const MARK_ROW: i64 = 10;
+pub(super) const MARK_ROW: i64 = 10;
 const TICK_LEN: i64 = 4;
 
 /// Vertical places of one lane.
@@ -115,7 +115,7 @@ fn caption(m: &Model) -> String {
 }
 
 impl Layout {
-    pub fn new(m: &Model, legend_entries: &[Entry]) -> Layout {
+    pub(super) fn new(m: &Model, legend_entries: &[Entry]) -> Layout {
         let slot_w = (TARGET_PLOT_W / m.slots).max(2);
         let plot_w = slot_w * m.slots;
         let bar_w = if slot_w >= 4 {
@@ -198,12 +198,12 @@ impl Layout {
     }
 
     /// x of `t` on the shared time axis.
-    pub fn x(&self, m: &Model, t: DateTime<Utc>) -> i64 {
+    pub(super) fn x(&self, m: &Model, t: DateTime<Utc>) -> i64 {
         self.plot_left + offset(t, m.report.span_from, m.report.span_until, self.plot_w)
     }
 
     /// Title and subtitle.
-    pub fn headings(&self, s: &mut String) {
+    pub(super) fn headings(&self, s: &mut String) {
         let mut y = MARGIN;
         let _ = writeln!(s, r#"<g class="title">"#);
         for line in &self.title {
@@ -228,7 +228,7 @@ impl Layout {
     }
 
     /// Tick marks on every lane's base line, the labels under the last, the caption.
-    pub fn time_axis(&self, s: &mut String) {
+    pub(super) fn time_axis(&self, s: &mut String) {
         let _ = writeln!(s, r#"<g class="time-axis" font-size="{TICK_SIZE}">"#);
         let bases: Vec<i64> = if self.lanes.is_empty() {
             vec![self.lanes_bottom]

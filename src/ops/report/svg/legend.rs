@@ -17,26 +17,26 @@ use std::fmt::Write;
 use super::text::{ellipsize, width, xml_escape};
 use crate::ops::report::Outcome;
 
-pub const ACCEPTED: &str = "#009E73";
-pub const UNKNOWN: &str = "#000000";
-pub const INTENT: &str = "#000000";
-pub const BREAKER: &str = "#000000";
-pub const BREAKER_OPACITY: &str = "0.12";
+pub(super) const ACCEPTED: &str = "#009E73";
+pub(super) const UNKNOWN: &str = "#000000";
+pub(super) const INTENT: &str = "#000000";
+pub(super) const BREAKER: &str = "#000000";
+pub(super) const BREAKER_OPACITY: &str = "0.12";
 const REJECTED: [&str; 6] = [
     "#D55E00", "#E69F00", "#0072B2", "#CC79A7", "#56B4E9", "#F0E442",
 ];
-pub const LEGEND_SIZE: i64 = 12;
-pub const ROW_H: i64 = 20;
+pub(super) const LEGEND_SIZE: i64 = 12;
+pub(super) const ROW_H: i64 = 20;
 const SWATCH: i64 = 12;
 const ITEM_GAP: i64 = 18;
 
 /// The fill of each outcome present, in stacking order.
-pub struct Palette {
+pub(crate) struct Palette {
     keys: Vec<Outcome>,
 }
 
 impl Palette {
-    pub fn new(present: &BTreeSet<Outcome>) -> Palette {
+    pub(crate) fn new(present: &BTreeSet<Outcome>) -> Palette {
         Palette {
             keys: present.iter().cloned().collect(),
         }
@@ -50,7 +50,7 @@ impl Palette {
     }
 
     /// The `fill` attribute value for `key`.
-    pub fn fill(&self, key: &Outcome) -> String {
+    pub(crate) fn fill(&self, key: &Outcome) -> String {
         match key {
             Outcome::Accepted => ACCEPTED.to_string(),
             Outcome::Unknown => UNKNOWN.to_string(),
@@ -63,7 +63,7 @@ impl Palette {
     }
 
     /// `<defs>` with the hatch patterns the 7th and later codes use.
-    pub fn defs(&self, s: &mut String) {
+    pub(crate) fn defs(&self, s: &mut String) {
         let n = self
             .keys
             .iter()
@@ -88,14 +88,14 @@ impl Palette {
         let _ = writeln!(s, "</defs>");
     }
 
-    pub fn keys(&self) -> &[Outcome] {
+    pub(crate) fn keys(&self) -> &[Outcome] {
         &self.keys
     }
 }
 
 /// How a legend entry's swatch is drawn.
 #[derive(Clone, Debug)]
-pub enum Swatch {
+pub(super) enum Swatch {
     Fill(String),
     Breaker,
     IntentFlat,
@@ -104,7 +104,7 @@ pub enum Swatch {
 
 /// One legend entry: swatch, name (e.g. `400/-2022`), detail (e.g. `REDUCE_ONLY_REJECT, 4`).
 #[derive(Clone, Debug)]
-pub struct Entry {
+pub(super) struct Entry {
     pub swatch: Swatch,
     pub name: String,
     pub detail: String,
@@ -157,7 +157,7 @@ fn place(entries: &[Entry], left: i64, right: i64, top: i64) -> (Vec<Placed<'_>>
 }
 
 /// Rows the legend takes between `left` and `right`.
-pub fn rows(entries: &[Entry], left: i64, right: i64) -> i64 {
+pub(super) fn rows(entries: &[Entry], left: i64, right: i64) -> i64 {
     place(entries, left, right, 0).1
 }
 
@@ -191,7 +191,7 @@ fn swatch(s: &mut String, kind: &Swatch, x: i64, y: i64) {
 }
 
 /// Draw the legend from `top`, between `left` and `right`.
-pub fn draw(s: &mut String, entries: &[Entry], left: i64, right: i64, top: i64) {
+pub(super) fn draw(s: &mut String, entries: &[Entry], left: i64, right: i64, top: i64) {
     let (placed, _) = place(entries, left, right, top);
     let _ = writeln!(s, r#"<g class="legend" font-size="{LEGEND_SIZE}">"#);
     for (i, p) in placed.into_iter().enumerate() {

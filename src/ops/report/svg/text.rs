@@ -13,7 +13,7 @@ pub const FONT_FAMILY: &str = "DejaVu Sans, Arial, Helvetica, sans-serif";
 
 /// Share of the font size above the baseline (DejaVu Sans' ascender, 1901 of 2048
 /// units, rounded up); the descender (483 units, 0.24 em) fits in each line's spacing.
-pub const ASCENT: f64 = 0.93;
+pub(super) const ASCENT: f64 = 0.93;
 
 /// DejaVu Sans advance widths of U+0020..=U+007E in 1/1000 em, rounded up.
 #[rustfmt::skip]
@@ -37,13 +37,13 @@ fn advance(c: char) -> u64 {
 }
 
 /// Width in whole pixels (rounded up) of `s` at `size` px.
-pub fn width(s: &str, size: i64) -> i64 {
+pub(super) fn width(s: &str, size: i64) -> i64 {
     let milli: u64 = s.chars().map(advance).sum();
     (milli * size as u64).div_ceil(1000) as i64
 }
 
 /// `s` shortened with `…` so that it is at most `max` px wide at `size` px.
-pub fn ellipsize(s: &str, size: i64, max: i64) -> String {
+pub(super) fn ellipsize(s: &str, size: i64, max: i64) -> String {
     if width(s, size) <= max {
         return s.to_string();
     }
@@ -65,7 +65,7 @@ pub fn ellipsize(s: &str, size: i64, max: i64) -> String {
 /// `s` broken at spaces into lines at most `max` px wide at `size` px, at most
 /// `max_lines` of them; a word wider than a line, or text beyond the last line, is
 /// shortened with `…`.
-pub fn wrap(s: &str, size: i64, max: i64, max_lines: usize) -> Vec<String> {
+pub(super) fn wrap(s: &str, size: i64, max: i64, max_lines: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
     for word in s.split(' ').filter(|w| !w.is_empty()) {

@@ -16,13 +16,13 @@ const STEPS: [i64; 20] = [
     172_800, 604_800,
 ];
 /// Least free space between two neighbouring tick labels, in px.
-pub const LABEL_GAP: i64 = 12;
+pub(super) const LABEL_GAP: i64 = 12;
 /// Tick label size, px.
-pub const TICK_SIZE: i64 = 12;
+pub(super) const TICK_SIZE: i64 = 12;
 
 /// One time tick: where, and its label and the label's width.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tick {
+pub(super) struct Tick {
     pub at: DateTime<Utc>,
     /// Offset from the plot's left edge, px.
     pub dx: i64,
@@ -44,7 +44,12 @@ fn label(t: DateTime<Utc>, step: i64) -> String {
 }
 
 /// Offset of `t` from `from` on a plot `plot_w` px wide spanning `[from, until)`.
-pub fn offset(t: DateTime<Utc>, from: DateTime<Utc>, until: DateTime<Utc>, plot_w: i64) -> i64 {
+pub(super) fn offset(
+    t: DateTime<Utc>,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    plot_w: i64,
+) -> i64 {
     let span = (until - from).num_milliseconds().max(1);
     let at = (t - from).num_milliseconds().clamp(0, span);
     at * plot_w / span
@@ -71,7 +76,7 @@ fn ticks_at(step: i64, from: DateTime<Utc>, until: DateTime<Utc>, plot_w: i64) -
 }
 
 /// True when no two neighbouring labels come closer than [`LABEL_GAP`].
-pub fn spaced(ticks: &[Tick]) -> bool {
+pub(super) fn spaced(ticks: &[Tick]) -> bool {
     ticks.windows(2).all(|w| {
         let right_of_first = w[0].dx + (w[0].width + 1) / 2;
         let left_of_second = w[1].dx - (w[1].width + 1) / 2;
@@ -81,7 +86,7 @@ pub fn spaced(ticks: &[Tick]) -> bool {
 
 /// Round-time ticks for `[from, until]` on a plot `plot_w` px wide: the finest step
 /// whose labels do not crowd, with at least two ticks when any step gives two.
-pub fn time_ticks(from: DateTime<Utc>, until: DateTime<Utc>, plot_w: i64) -> Vec<Tick> {
+pub(super) fn time_ticks(from: DateTime<Utc>, until: DateTime<Utc>, plot_w: i64) -> Vec<Tick> {
     let mut fallback: Vec<Tick> = Vec::new();
     for step in STEPS {
         let ticks = ticks_at(step, from, until, plot_w);
@@ -99,7 +104,7 @@ pub fn time_ticks(from: DateTime<Utc>, until: DateTime<Utc>, plot_w: i64) -> Vec
 }
 
 /// The top of a count scale: the smallest 1, 2 or 5 × 10ⁿ at or above `max` (1 for 0).
-pub fn nice_max(max: u64) -> u64 {
+pub(super) fn nice_max(max: u64) -> u64 {
     let mut scale = 1u64;
     loop {
         for m in [1, 2, 5] {
@@ -112,7 +117,7 @@ pub fn nice_max(max: u64) -> u64 {
 }
 
 /// Count ticks for a scale topped at `top`: 0, the half when whole, and the top.
-pub fn count_ticks(top: u64) -> Vec<u64> {
+pub(super) fn count_ticks(top: u64) -> Vec<u64> {
     if top >= 2 && top.is_multiple_of(2) {
         vec![0, top / 2, top]
     } else {
