@@ -3,11 +3,15 @@
 //!
 //! Run: `eval "$(scripts/postgres.sh)"; cargo bench --profile dev --bench e2e_daemon`
 //! (`--profile dev` reuses the dev build; a release build measures faster numbers).
-//! Arguments after `--` select scenarios by name (`latency`, `seed_000`, `flatten`).
+//! Arguments after `--` select scenarios by name (`latency`, `seed_000`, `flatten`,
+//! `opens`).
 //!
 //! Measures: intent accepted → first order on the wire (p50/p99, 50 opens); time to flat
 //! for the seed-000 close (3 runs); a 1,000-order flatten across 50 symbols against the
-//! exchange's floor of 300 orders / 10 s; daemon CPU time per order; resident memory.
+//! exchange's floor of 300 orders / 10 s; daemon CPU time per order; resident memory;
+//! 500 independent opens sent by 8 concurrent API clients: intent creation latency
+//! (p50/p99, HTTP round trip to the control API) and the time until all 500 are done,
+//! against the venue's floor of 300 orders per 10 s.
 
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -30,13 +34,7 @@ const ALLOCATION: &str = "100000000";
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let base = std::env::var("DATABASE_URL").map_err(|_| {
-        anyhow::anyhow!("DATABASE_URL: run `eval \"$(scripts/postgres.sh)\"` first")
-    })?;
-    let only: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let (base, only) = support::bench_args()?;
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| name.contains(o.as_str()));
     if wanted("latency") {
         latency(&base).await?;
@@ -46,6 +44,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted("flatten") {
         flatten_1000(&base).await?;
+    }
+    if wanted("opens") {
+        opens_500(&base).await?;
     }
     Ok(())
 }
@@ -269,6 +270,79 @@ async fn flatten_1000(base: &str) -> anyhow::Result<()> {
         "daemon CPU during the flatten: {cpu} ms = {:.2} ms per order; resident memory high-water mark: {} MiB",
         cpu as f64 / sent.max(1) as f64,
         rss / 1024
+    );
+    child.kill()?;
+    child.wait()?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+/// 500 opens of 1 SOLUSDT each, posted to the control API by 8 concurrent clients.
+async fn opens_500(base: &str) -> anyhow::Result<()> {
+    const OPENS: usize = 500;
+    const CLIENTS: usize = 8;
+    let sim = spawn(scenario("", "")?, "127.0.0.1:0".parse()?).await?;
+    let (url, ledger) = fresh_db(base, "sluice_bench_opens").await?;
+    let (mut child, api) = daemon_on(&sim, &url, "127.0.0.1:0".parse()?, ALLOCATION)?;
+    wait_ready(api).await?;
+    let pid = child.id();
+    let cpu_before = cpu_ms(pid)?;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let clients = (0..CLIENTS).map(|c| {
+        let http = http.clone();
+        let url = format!("http://{api}/v1/intents");
+        async move {
+            let mut took = Vec::new();
+            for i in (c..OPENS).step_by(CLIENTS) {
+                let body = serde_json::json!({
+                    "kind": "open", "symbol": "SOLUSDT", "side": "long", "quantity": "1",
+                    "idempotency_key": format!("bench-open-{i}"), "reason": "bench",
+                });
+                let sent = Instant::now();
+                let answer = http.post(&url).json(&body).send().await?;
+                took.push(sent.elapsed().as_secs_f64() * 1000.0);
+                anyhow::ensure!(
+                    answer.status().is_success(),
+                    "open {i} refused: {} {}",
+                    answer.status(),
+                    answer.text().await.unwrap_or_default()
+                );
+            }
+            anyhow::Ok(took)
+        }
+    });
+    let mut created = Vec::new();
+    for took in futures_util::future::join_all(clients).await {
+        created.extend(took?);
+    }
+    let submitted = started.elapsed();
+    wait_for(Duration::from_secs(300), || async {
+        let (active,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM intents WHERE state NOT IN ('done', 'failed', 'cancelled')",
+        )
+        .fetch_one(ledger.pool())
+        .await?;
+        Ok(active == 0)
+    })
+    .await?;
+    let all_done = started.elapsed();
+    let cpu = cpu_ms(pid)? - cpu_before;
+    let (done, orders): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM intents WHERE state = 'done'), (SELECT count(*) FROM orders)",
+    )
+    .fetch_one(ledger.pool())
+    .await?;
+    created.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "{OPENS} opens from {CLIENTS} concurrent API clients: intent creation p50 {:.1} ms, p99 {:.1} ms (all posted in {:.1} s); all terminal after {:.1} s ({done} done, {orders} orders; the venue's floor of 300 orders per 10 s allows 30/s: {:.1} s, target 1.2x = {:.1} s); daemon CPU {:.2} ms per order",
+        percentile(&created, 50.0),
+        percentile(&created, 99.0),
+        submitted.as_secs_f64(),
+        all_done.as_secs_f64(),
+        OPENS as f64 / 30.0,
+        1.2 * OPENS as f64 / 30.0,
+        cpu as f64 / orders.max(1) as f64,
     );
     child.kill()?;
     child.wait()?;

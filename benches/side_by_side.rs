@@ -46,13 +46,7 @@ struct Row {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let base = std::env::var("DATABASE_URL").map_err(|_| {
-        anyhow::anyhow!("DATABASE_URL: run `eval \"$(scripts/postgres.sh)\"` first")
-    })?;
-    let only: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let (base, only) = support::bench_args()?;
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let mut rows = Vec::new();
     for latency_ms in [0, 50] {

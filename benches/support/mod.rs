@@ -8,6 +8,19 @@ use std::time::{Duration, Instant};
 use sluice::ledger::Ledger;
 use sluice_sim::{SimHandle, DEMO_API_KEY, DEMO_API_SECRET};
 
+/// The Postgres server the benches use (`DATABASE_URL`), and the scenario names given
+/// after `--` (empty: run every scenario).
+pub(crate) fn bench_args() -> anyhow::Result<(String, Vec<String>)> {
+    let base = std::env::var("DATABASE_URL").map_err(|_| {
+        anyhow::anyhow!("DATABASE_URL: run `eval \"$(scripts/postgres.sh)\"` first")
+    })?;
+    let only = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    Ok((base, only))
+}
+
 /// Database `name` on the server `base` points at, dropped and created anew, migrated.
 pub(crate) async fn fresh_db(base: &str, name: &str) -> anyhow::Result<(String, Ledger)> {
     let admin = Ledger::connect(base).await?;
