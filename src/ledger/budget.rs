@@ -40,6 +40,9 @@ pub(crate) async fn lock_opens(conn: &mut PgConnection) -> Result<(), LedgerErro
     Ok(())
 }
 
+/// The allocation less what open positions use and what live opens still reserve. Only
+/// the live intents' fills are summed (a correlated sum per live intent, found through
+/// `intents_live` and `orders_by_intent`), so the cost does not grow with history.
 pub(crate) async fn available_in(
     conn: &mut PgConnection,
     allocation: Usdt,
@@ -47,11 +50,11 @@ pub(crate) async fn available_in(
     let (used, reserved): (Decimal, Decimal) = sqlx::query_as(
         "SELECT
            (SELECT COALESCE(SUM(quantity * entry_price), 0) FROM positions WHERE status = 'open'),
-           (SELECT COALESCE(SUM(GREATEST(i.notional_usdt - COALESCE(f.filled, 0), 0)), 0)
+           (SELECT COALESCE(SUM(GREATEST(i.notional_usdt - COALESCE(
+                      (SELECT SUM(fl.applied_quantity * fl.price)
+                         FROM orders o JOIN fills fl ON fl.order_id = o.id
+                        WHERE o.intent_id = i.id), 0), 0)), 0)
               FROM intents i
-              LEFT JOIN (SELECT o.intent_id, SUM(fl.applied_quantity * fl.price) AS filled
-                           FROM orders o JOIN fills fl ON fl.order_id = o.id
-                          GROUP BY o.intent_id) f ON f.intent_id = i.id
              WHERE i.kind = 'open' AND i.state IN ('accepted', 'working'))",
     )
     .fetch_one(conn)

@@ -45,15 +45,17 @@ impl Ledger {
     ) -> Result<IntentCreated, LedgerError> {
         new.check_storable()?;
         let mut tx = self.pool.begin().await?;
-        if new.spec.kind() == IntentKind::Open {
-            budget::lock_opens(&mut tx).await?;
-        }
+        // A replayed key is answered without queueing behind the opens lock; a first use
+        // racing this one is caught by the key's unique index at the insert below.
         if let Some(first) = intent_by_key(&mut tx, &new.idempotency_key).await? {
             tx.commit().await?;
             return Ok(IntentCreated {
                 intent: first,
                 replayed: true,
             });
+        }
+        if new.spec.kind() == IntentKind::Open {
+            budget::lock_opens(&mut tx).await?;
         }
         let target = resolve_target(&mut tx, new, allocation).await?;
         let (state, error) = match &target.refusal {
