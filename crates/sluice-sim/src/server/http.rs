@@ -29,6 +29,10 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/sim/accounts/{api_key}/revoke", post(admin::revoke))
         .route("/sim/accounts/{api_key}/rotate", post(admin::rotate))
         .route(
+            "/sim/accounts/{api_key}/keys",
+            post(crate::admin_keys::add_key),
+        )
+        .route(
             "/sim/accounts/{api_key}/permissions",
             post(crate::admin_permissions::set_permissions),
         )

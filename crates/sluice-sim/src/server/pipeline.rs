@@ -171,7 +171,7 @@ fn authenticate(
         return Ok(None);
     }
     let key = auth::check_key_format(req.api_key)?;
-    let (account, secret) = {
+    let (account, key_auth) = {
         let venue = state.venue();
         let (a, s) = venue
             .account_by_key(key)
@@ -183,11 +183,11 @@ fn authenticate(
         if futures_refused || venue.permissions(a).is_some_and(|p| p.ip_restricted) {
             return Err(ApiError::rejected_key());
         }
-        (a, s.to_owned())
+        (a, s.clone())
     };
     if security == Security::Signed {
         auth::check_timestamp(params, wall_ms)?;
-        auth::verify_signature(&secret, params, req.query, req.body)?;
+        auth::verify_signature(&key_auth, params, req.query, req.body)?;
     }
     Ok(Some(account))
 }
