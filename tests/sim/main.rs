@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod faults;
 mod interop;
+mod keys;
 mod ratelimit;
 mod rest;
 mod stream;
