@@ -169,7 +169,7 @@ pub(crate) async fn rotate(
 ) -> Response {
     let (new_key, auth) = match crate::admin_keys::key_body(&body) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if s.venue().rotate_key(&key, &new_key, auth) {
         ok(json!({ "rotated": true }))

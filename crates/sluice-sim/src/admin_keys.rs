@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::keys::KeyAuth;
 use crate::server::state::SimState;
@@ -29,12 +29,21 @@ struct KeyBody {
     public_key_pem: Option<String>,
 }
 
-fn refuse(msg: String) -> Response {
-    (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": msg }))).into_response()
+/// A refused key body: the 400 answer's JSON.
+pub(crate) struct Refused(Value);
+
+impl Refused {
+    pub(crate) fn into_response(self) -> Response {
+        (StatusCode::BAD_REQUEST, axum::Json(self.0)).into_response()
+    }
 }
 
-/// The new key's name and verifier from a request body, or the 400 answer.
-pub(crate) fn key_body(body: &[u8]) -> Result<(String, KeyAuth), Response> {
+fn refuse(msg: String) -> Refused {
+    Refused(json!({ "error": msg }))
+}
+
+/// The new key's name and verifier from a request body, or why it is refused.
+pub(crate) fn key_body(body: &[u8]) -> Result<(String, KeyAuth), Refused> {
     let b: KeyBody =
         serde_json::from_slice(body).map_err(|e| refuse(format!("invalid key: {e}")))?;
     if crate::auth::check_key_format(Some(&b.api_key)).is_err() {
@@ -44,11 +53,7 @@ pub(crate) fn key_body(body: &[u8]) -> Result<(String, KeyAuth), Response> {
         (Some(s), None) if !s.is_empty() => KeyAuth::Hmac(s),
         (None, Some(pem)) => KeyAuth::from_public_pem(&pem).map_err(|e| {
             let msg = "public_key_pem: not an Ed25519 or RSA (2048+ bits) public key";
-            (
-                StatusCode::BAD_REQUEST,
-                axum::Json(json!({ "error": msg, "code": e.code, "msg": e.msg })),
-            )
-                .into_response()
+            Refused(json!({ "error": msg, "code": e.code, "msg": e.msg }))
         })?,
         _ => {
             return Err(refuse(
@@ -67,7 +72,7 @@ pub(crate) async fn add_key(
 ) -> Response {
     let (api_key, auth) = match key_body(&body) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let kind = auth.kind();
     let mut venue = s.venue();
