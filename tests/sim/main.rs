@@ -12,3 +12,4 @@ mod rest;
 mod stream;
 mod stream_2026;
 mod wire_2026;
+mod wsapi;

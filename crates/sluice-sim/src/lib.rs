@@ -14,6 +14,7 @@
 //! - `auth`, `keys`, `params`, `ratelimit`, `error`: the request pipeline's pure parts
 //!   (`keys`: HMAC, Ed25519 and RSA API keys).
 //! - `server`: the axum REST router and the shared state; `ws`: user and market streams;
+//!   `wsapi`: the WebSocket API (`/ws-fapi/v1`, orders through the REST pipeline);
 //!   `admin`: `/sim/*` (`admin_permissions`: account flags for preflight's failure modes).
 //! - `clock`: wall time for the exchange, scaled scenario time for every duration.
 
@@ -34,6 +35,7 @@ pub mod scenario;
 mod server;
 mod venue;
 mod ws;
+mod wsapi;
 
 mod app;
 

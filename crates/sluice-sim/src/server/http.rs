@@ -45,6 +45,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/public/stream", any(ws::market_stream))
         .route("/stream", any(ws::market_stream))
         .route("/ws/{*path}", any(ws::legacy_ws))
+        .route("/ws-fapi/v1", any(crate::wsapi::route))
         .fallback(fapi)
         .with_state(state)
 }
