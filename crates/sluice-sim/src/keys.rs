@@ -92,6 +92,32 @@ impl KeyAuth {
         }
     }
 
+    /// A scenario account's key, `accounts[i]`: exactly one of `api_secret` (HMAC) and
+    /// `public_key_pem`; the error names the field.
+    pub(crate) fn from_account(
+        i: usize,
+        secret: Option<&str>,
+        public_key_pem: Option<&str>,
+    ) -> Result<KeyAuth, String> {
+        match (secret, public_key_pem) {
+            (Some(""), _) => Err(format!("accounts[{i}].api_secret: must not be empty")),
+            (Some(s), None) => Ok(KeyAuth::Hmac(s.to_owned())),
+            (None, Some(pem)) => KeyAuth::from_public_pem(pem).map_err(|e| {
+                format!(
+                    "accounts[{i}].public_key_pem: not an Ed25519 or RSA (2048+ bits) public key \
+                     in PEM `BEGIN PUBLIC KEY` form ({} {})",
+                    e.code, e.msg
+                )
+            }),
+            (Some(_), Some(_)) => Err(format!(
+                "accounts[{i}].public_key_pem: give either api_secret (HMAC) or public_key_pem, not both"
+            )),
+            (None, None) => Err(format!(
+                "accounts[{i}].api_secret: missing (or give public_key_pem for an Ed25519 or RSA key)"
+            )),
+        }
+    }
+
     /// Checks `signature` (the parameter's decoded value) over `payload`: `-1022` if it
     /// is not this key's signature of exactly these bytes.
     pub(crate) fn verify(&self, payload: &str, signature: &str) -> Result<(), ApiError> {

@@ -165,38 +165,17 @@ struct PositionConfig {
     entry_price: Decimal,
 }
 
-/// The account's key: exactly one of an HMAC secret and a public key.
-fn key_auth(
-    i: usize,
-    secret: Option<&str>,
-    public_key_pem: Option<&str>,
-) -> Result<crate::keys::KeyAuth, String> {
-    match (secret, public_key_pem) {
-        (Some(""), _) => Err(format!("accounts[{i}].api_secret: must not be empty")),
-        (Some(s), None) => Ok(crate::keys::KeyAuth::Hmac(s.to_owned())),
-        (None, Some(pem)) => crate::keys::KeyAuth::from_public_pem(pem).map_err(|e| {
-            format!(
-                "accounts[{i}].public_key_pem: not an Ed25519 or RSA (2048+ bits) public key \
-                 in PEM `BEGIN PUBLIC KEY` form ({} {})",
-                e.code, e.msg
-            )
-        }),
-        (Some(_), Some(_)) => Err(format!(
-            "accounts[{i}].public_key_pem: give either api_secret (HMAC) or public_key_pem, not both"
-        )),
-        (None, None) => Err(format!(
-            "accounts[{i}].api_secret: missing (or give public_key_pem for an Ed25519 or RSA key)"
-        )),
-    }
-}
-
 fn account_from(i: usize, c: AccountConfig, symbols: &[SymbolSpec]) -> Result<AccountSpec, String> {
     if crate::auth::check_key_format(Some(&c.api_key)).is_err() {
         return Err(format!(
             "accounts[{i}].api_key: must be 1-128 ASCII letters/digits"
         ));
     }
-    let auth = key_auth(i, c.api_secret.as_deref(), c.public_key_pem.as_deref())?;
+    let auth = crate::keys::KeyAuth::from_account(
+        i,
+        c.api_secret.as_deref(),
+        c.public_key_pem.as_deref(),
+    )?;
     if c.usdt < Decimal::ZERO {
         return Err(format!("accounts[{i}].usdt: must not be negative"));
     }
