@@ -25,6 +25,8 @@ mod daemon;
 mod database;
 mod de;
 mod exchange;
+#[cfg(test)]
+mod key_tests;
 mod load;
 mod preflight;
 mod secret;
@@ -114,7 +116,7 @@ impl Settings {
             self.exchange.api_key = Some(key.expose().to_string());
         }
         if let Some(path) = &self.exchange.api_secret_file {
-            let value = secret::read_secret_file("exchange.api_secret_file", path)?;
+            let value = secret::read_key_file("exchange.api_secret_file", path)?;
             self.exchange.api_secret = Some(value);
         }
         Ok(())

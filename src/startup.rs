@@ -105,6 +105,7 @@ impl Application {
             return Self::build_with_listener(settings, ledger, listener).await;
         }
         let cfg = settings.exchange.binance_config()?;
+        tracing::info!(key_type = %cfg.signer.kind(), api_key = %crate::exchange::binance::config::redact_key(&cfg.api_key), "exchange key loaded");
         let audit = AuditBuffer::new(100_000);
         let connected = BinanceFutures::connect(cfg, audit.clone()).await;
         let late_settings = settings.clone();

@@ -113,10 +113,19 @@ pub async fn run(settings: &Settings) -> anyhow::Result<PreflightReport> {
     let cfg = settings.exchange.binance_config()?;
     let deadline = settings.preflight.check_timeout;
     let venue = cfg.rest_url.to_string();
+    let key_type = cfg.signer.kind();
     let obs = observe::observe(cfg, &expect, deadline).await;
+    let mut lines = evaluate(&obs, &expect);
+    // Which kind of key the exchange accepted (README "API keys"): "accepted (ed25519 key)".
+    if let Some(l) = lines
+        .iter_mut()
+        .find(|l| l.name == "api_key" && l.status == Status::Pass)
+    {
+        l.observed = format!("{} ({key_type} key)", l.observed);
+    }
     Ok(PreflightReport {
         venue,
-        lines: evaluate(&obs, &expect),
+        lines,
         notes: notes(&expect),
     })
 }

@@ -4,7 +4,9 @@
 //!
 //! Invariants: URLs, symbols, the position mode and the self-trade prevention mode are
 //! parsed when the settings load; `custom` has both URLs (checked at load). The API
-//! secret is a [`Secret`]; with `api_secret_file` the adapter re-reads the key pair from
+//! secret or private key is a [`Secret`], and a usable key when the settings load (its
+//! type is detected from the material: `exchange::binance::keyfile`); a private key
+//! comes from a file only. With `api_secret_file` the adapter re-reads the key pair from
 //! the files when the exchange stops accepting the key (key-loss safe mode).
 
 use std::path::PathBuf;
@@ -16,10 +18,12 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::domain::{PositionMode, SelfTradePrevention, Symbol};
+use crate::exchange::binance::keyfile::{is_pem, signer_from_material};
+use crate::exchange::binance::sign::Signer;
 use crate::exchange::binance::BinanceConfig;
 
 use super::de;
-use super::secret::{read_secret_file, Secret};
+use super::secret::{read_key_file, read_secret_file, Secret};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -64,7 +68,11 @@ pub struct ExchangeSettings {
     /// exchange stops accepting the key (key-loss safe mode): rotate a key by replacing
     /// both files, no restart needed.
     pub api_key_file: Option<PathBuf>,
+    /// The HMAC secret (environment only). A private key cannot be given here.
     pub api_secret: Option<Secret>,
+    /// A file holding the HMAC secret, or an Ed25519 or RSA private key in PEM
+    /// (`-----BEGIN PRIVATE KEY-----`, or `RSA PRIVATE KEY`); a private key file must be
+    /// readable by its owner only.
     pub api_secret_file: Option<PathBuf>,
     /// `recvWindow` of signed requests (`recv_window_ms`).
     #[serde(rename = "recv_window_ms", with = "de::positive_millis")]
@@ -125,27 +133,47 @@ impl ExchangeSettings {
         if share < Decimal::ZERO || share >= Decimal::ONE {
             anyhow::bail!("exchange.risk_reserve_share: must be in [0, 1), got {share}");
         }
+        if self.api_secret.is_some() {
+            self.signer()?;
+        }
         Ok(())
     }
 
-    /// The Binance adapter's configuration: the venue preset or the explicit URLs, the
-    /// key, and the secret (moved, never copied into a log).
-    pub fn binance_config(&self) -> anyhow::Result<BinanceConfig> {
-        let key = self.api_key.clone().ok_or_else(|| {
-            anyhow::anyhow!("exchange.api_key: not set; set SLUICE__EXCHANGE__API_KEY")
-        })?;
-        let secret = self.api_secret.clone().ok_or_else(|| {
+    /// The signer of the configured key; the error names the setting and the reason.
+    pub fn signer(&self) -> anyhow::Result<Signer> {
+        let secret = self.api_secret.as_ref().ok_or_else(|| {
             anyhow::anyhow!(
                 "exchange.api_secret: not set; set SLUICE__EXCHANGE__API_SECRET or exchange.api_secret_file"
             )
         })?;
+        let Some(path) = &self.api_secret_file else {
+            if is_pem(secret.expose()) {
+                anyhow::bail!(
+                    "exchange.api_secret: holds a PEM private key; a private key is read from \
+                     a file only: write it to a file readable by sluice's user alone and set \
+                     exchange.api_secret_file"
+                );
+            }
+            return Ok(Signer::new(secret.clone().into_secret_string()));
+        };
+        signer_from_material(secret.expose())
+            .map_err(|e| anyhow::anyhow!("exchange.api_secret_file: {}: {e}", path.display()))
+    }
+
+    /// The Binance adapter's configuration: the venue preset or the explicit URLs, the
+    /// key, and the signer of the secret or private key (never copied into a log).
+    pub fn binance_config(&self) -> anyhow::Result<BinanceConfig> {
+        let key = self.api_key.clone().ok_or_else(|| {
+            anyhow::anyhow!("exchange.api_key: not set; set SLUICE__EXCHANGE__API_KEY")
+        })?;
+        let signer = self.signer()?;
         let rest = self.effective_rest_url().ok_or_else(|| {
             anyhow::anyhow!("exchange.rest_url: not set (venue `custom` has no preset)")
         })?;
         let ws = self.effective_ws_url().ok_or_else(|| {
             anyhow::anyhow!("exchange.ws_url: not set (venue `custom` has no preset)")
         })?;
-        let mut cfg = BinanceConfig::new(rest, ws, key, secret.into_secret_string());
+        let mut cfg = BinanceConfig::with_signer(rest, ws, key, signer);
         cfg.recv_window_ms = u64::try_from(self.recv_window.as_millis()).unwrap_or(u64::MAX);
         cfg.request_timeout = self.request_timeout;
         cfg.risk_reserve_share = self.risk_reserve_share;
@@ -165,7 +193,7 @@ pub fn reload_exchange_credentials(
     let Some(secret_path) = &exchange.api_secret_file else {
         return Ok(None);
     };
-    let secret = read_secret_file("exchange.api_secret_file", secret_path)?;
+    let secret = read_key_file("exchange.api_secret_file", secret_path)?;
     let key = match &exchange.api_key_file {
         Some(path) => read_secret_file("exchange.api_key_file", path)?
             .expose()

@@ -1,8 +1,9 @@
-//! Secret values in the settings: the exchange API secret, the control-API token and the
-//! database URL's password.
+//! Secret values in the settings: the exchange API secret or private key, the control-API
+//! token and the database URL's password.
 //!
-//! Invariant: `Debug`, `Display` and `Serialize` print `[redacted]`; the only way to the
-//! value is [`Secret::expose`], and the memory is zeroised on drop (`secrecy`).
+//! Invariants: `Debug`, `Display` and `Serialize` print `[redacted]`; the only way to the
+//! value is [`Secret::expose`], and the memory is zeroised on drop (`secrecy`). A private
+//! key file that other users may read is refused, unread.
 
 use std::fmt;
 use std::path::Path;
@@ -57,4 +58,39 @@ pub(super) fn read_secret_file(key: &str, path: &Path) -> anyhow::Result<Secret>
         bail!("{key}: {} is empty", path.display());
     }
     Ok(Secret::new(value))
+}
+
+/// The exchange key file: an HMAC secret or a PEM private key. A PEM private key must
+/// be readable by its owner only (like ssh's keys): a file other users can read has
+/// leaked the key already or soon will, so it is refused before sluice signs with it.
+pub(super) fn read_key_file(key: &str, path: &Path) -> anyhow::Result<Secret> {
+    let value = read_secret_file(key, path)?;
+    if crate::exchange::binance::keyfile::is_pem(value.expose()) {
+        refuse_shared_file(key, path)?;
+    }
+    Ok(value)
+}
+
+#[cfg(unix)]
+fn refuse_shared_file(key: &str, path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| anyhow::anyhow!("{key}: cannot read {}: {e}", path.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "{key}: {} holds a private key and is readable by other users (mode {:o}); \
+             allow only its owner: chmod 600 {}",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_shared_file(_key: &str, _path: &Path) -> anyhow::Result<()> {
+    Ok(())
 }

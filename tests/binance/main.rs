@@ -4,6 +4,7 @@
 
 mod faults;
 mod history;
+mod keys;
 mod loopback;
 mod ratelimit;
 mod stream;

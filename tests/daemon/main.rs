@@ -10,6 +10,7 @@ mod expiry;
 mod fallback;
 mod faults;
 mod keyloss;
+mod keys;
 mod lockout;
 mod metrics;
 mod outage;

@@ -286,3 +286,18 @@ async fn a_key_without_futures_permission_is_told_apart_from_a_gone_key_or_a_for
         "\n{report}"
     );
 }
+
+#[tokio::test]
+async fn an_ed25519_key_file_passes_preflight_and_the_report_names_the_key_type() {
+    use sluice_testkit::keys::{scenario_with_key, TestKey};
+    let sim = start(scenario_with_key(TestKey::Ed25519, "", "")).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key_file = TestKey::Ed25519.private_key_file(dir.path());
+    let path = key_file.display().to_string();
+    let report = preflight(&sim, &[("SLUICE__EXCHANGE__API_SECRET_FILE", &path)]).await;
+    assert!(
+        report.lines.iter().all(|l| l.status == Status::Pass),
+        "\n{report}"
+    );
+    assert_eq!(line(&report, "api_key").observed, "accepted (ed25519 key)");
+}

@@ -159,31 +159,19 @@ pub(crate) async fn revoke(State(s): State<Arc<SimState>>, Path(key): Path<Strin
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RotateBody {
-    api_key: String,
-    api_secret: String,
-}
-
-/// `POST /sim/accounts/<api_key>/rotate {"api_key": "...", "api_secret": "..."}`: the
-/// old key (live or already deleted) is replaced by the new pair on the same account.
+/// `POST /sim/accounts/<api_key>/rotate {"api_key": "...", "api_secret": "..."}` (or
+/// `"public_key_pem"` for an Ed25519/RSA key: `admin_keys`): the old key (live or already
+/// deleted) is replaced by the new one on the same account.
 pub(crate) async fn rotate(
     State(s): State<Arc<SimState>>,
     Path(key): Path<String>,
     body: Bytes,
 ) -> Response {
-    let b: RotateBody = match serde_json::from_slice(&body) {
-        Ok(b) => b,
-        Err(e) => return bad(StatusCode::BAD_REQUEST, format!("invalid rotation: {e}")),
+    let (new_key, auth) = match crate::admin_keys::key_body(&body) {
+        Ok(k) => k,
+        Err(r) => return r.into_response(),
     };
-    if b.api_key.is_empty() || b.api_secret.is_empty() {
-        return bad(
-            StatusCode::BAD_REQUEST,
-            "api_key, api_secret: must not be empty".into(),
-        );
-    }
-    if s.venue().rotate_key(&key, &b.api_key, &b.api_secret) {
+    if s.venue().rotate_key(&key, &new_key, auth) {
         ok(json!({ "rotated": true }))
     } else {
         bad(StatusCode::NOT_FOUND, "api_key: no such key".into())

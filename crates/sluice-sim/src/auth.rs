@@ -1,12 +1,14 @@
 //! Binance request authentication: `X-MBX-APIKEY`, HMAC-SHA256 over the raw query string
 //! immediately followed by the raw body (minus the `signature` pair), and the timestamp
 //! window `timestamp < serverTime + 1000 && serverTime - timestamp <= recvWindow`.
-//! Pure: the caller supplies the server time and the key's secret.
+//! The same payload is signed by every key type; `keys` verifies Ed25519 and RSA.
+//! Pure: the caller supplies the server time and the key's verifier.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::error::ApiError;
+use crate::keys::KeyAuth;
 use crate::params::Params;
 
 /// Default `recvWindow` when the request sends none.
@@ -63,21 +65,16 @@ pub(crate) fn check_timestamp(params: &Params, server_ms: i64) -> Result<(), Api
     Ok(())
 }
 
-/// Verifies the signature of a signed (TRADE / USER_DATA) request.
+/// Verifies the signature of a signed (TRADE / USER_DATA) request with the key's own
+/// verifier (HMAC, Ed25519 or RSA: [`KeyAuth::verify`]).
 pub(crate) fn verify_signature(
-    secret: &str,
+    key: &KeyAuth,
     params: &Params,
     raw_query: &str,
     raw_body: &str,
 ) -> Result<(), ApiError> {
     let sent = params.req("signature")?;
-    let expected = sign(secret, &signed_payload(raw_query, raw_body));
-    // The hex signature is case-insensitive on Binance.
-    if sent.to_ascii_lowercase() == expected {
-        Ok(())
-    } else {
-        Err(ApiError::bad_signature())
-    }
+    key.verify(&signed_payload(raw_query, raw_body), sent)
 }
 
 #[cfg(test)]
@@ -85,6 +82,10 @@ mod tests {
     use super::*;
 
     const SECRET: &str = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9";
+
+    fn hmac() -> KeyAuth {
+        KeyAuth::Hmac(SECRET.into())
+    }
     const QUERY: &str = "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=9000&timeInForce=GTC&recvWindow=5000&timestamp=1591702613943";
 
     #[test]
@@ -97,7 +98,7 @@ mod tests {
             "{QUERY}&signature=3C661234138461FCC7A7D8746C6558C9842D4E10870D2ECBEDF7777CAD694AF9"
         );
         let p = Params::parse(&q, "").unwrap();
-        assert!(verify_signature(SECRET, &p, &q, "").is_ok());
+        assert!(verify_signature(&hmac(), &p, &q, "").is_ok());
     }
 
     #[test]
@@ -105,7 +106,7 @@ mod tests {
         let q = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC";
         let b = "quantity=1&price=9000&recvWindow=5000&timestamp=1591702613943&signature=30baaf0fab549bbeda7f5ef201898b34122da25fd23c646cac2c529aebe670a4";
         let p = Params::parse(q, b).unwrap();
-        assert!(verify_signature(SECRET, &p, q, b).is_ok());
+        assert!(verify_signature(&hmac(), &p, q, b).is_ok());
     }
 
     #[test]
@@ -115,7 +116,7 @@ mod tests {
             QUERY.replace("9000", "9001")
         );
         let p = Params::parse(&q, "").unwrap();
-        let e = verify_signature(SECRET, &p, &q, "").unwrap_err();
+        let e = verify_signature(&hmac(), &p, &q, "").unwrap_err();
         assert_eq!(
             (e.http, e.code, e.msg.as_str()),
             (400, -1022, "Signature for this request is not valid.")
@@ -156,14 +157,14 @@ mod tests {
             let signed = format!("{q}&signature={}", sign(SECRET, &q));
             // Generated names may repeat (-1101); those requests never reach the check.
             let Ok(p) = Params::parse(&signed, "") else { return Ok(()) };
-            proptest::prop_assert!(verify_signature(SECRET, &p, &signed, "").is_ok());
+            proptest::prop_assert!(verify_signature(&hmac(), &p, &signed, "").is_ok());
             let at = flip % q.len();
             let mut bytes = q.clone().into_bytes();
             bytes[at] = if bytes[at] == b'x' { b'y' } else { b'x' };
             let tampered = String::from_utf8(bytes).unwrap_or_default();
             let t = format!("{tampered}&signature={}", sign(SECRET, &q));
             if let (true, Ok(p)) = (tampered != q, Params::parse(&t, "")) {
-                proptest::prop_assert!(verify_signature(SECRET, &p, &t, "").is_err());
+                proptest::prop_assert!(verify_signature(&hmac(), &p, &t, "").is_err());
             }
         }
     }

@@ -11,26 +11,31 @@
 //! Inside:
 //! - `venue`: the exchange's pure state machine (symbols, orders, matching, positions).
 //! - [`scenario`]: what a run starts from (TOML), `faults`: injected failures.
-//! - `auth`, `params`, `ratelimit`, `error`: the request pipeline's pure parts.
+//! - `auth`, `keys`, `params`, `ratelimit`, `error`: the request pipeline's pure parts
+//!   (`keys`: HMAC, Ed25519 and RSA API keys).
 //! - `server`: the axum REST router and the shared state; `ws`: user and market streams;
+//!   `wsapi`: the WebSocket API (`/ws-fapi/v1`, orders through the REST pipeline);
 //!   `admin`: `/sim/*` (`admin_permissions`: account flags for preflight's failure modes).
 //! - `clock`: wall time for the exchange, scaled scenario time for every duration.
 
 #![warn(missing_docs, unreachable_pub)]
 
 mod admin;
+mod admin_keys;
 mod admin_permissions;
 mod auth;
 mod clock;
 mod error;
 mod faults;
 mod json;
+mod keys;
 mod params;
 mod ratelimit;
 pub mod scenario;
 mod server;
 mod venue;
 mod ws;
+mod wsapi;
 
 mod app;
 

@@ -51,8 +51,14 @@ pub fn fast_timing() -> StreamTiming {
 
 pub async fn start(scenario: Scenario) -> Loop {
     let sim = start_sim(scenario).await;
+    let cfg = config(&sim);
+    start_with(sim, cfg).await
+}
+
+/// The adapter with `cfg` (another key, another timeout) on a running simulator.
+pub async fn start_with(sim: SimHandle, cfg: BinanceConfig) -> Loop {
     let audit = AuditBuffer::new(100_000);
-    let ex = BinanceFutures::connect_with(config(&sim), audit.clone(), fast_timing())
+    let ex = BinanceFutures::connect_with(cfg, audit.clone(), fast_timing())
         .await
         .expect("adapter connects to the simulator");
     Loop {

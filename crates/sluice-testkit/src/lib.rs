@@ -8,6 +8,7 @@
 //! ([`sim_client`]), the adapter on a simulator ([`adapter`]), the executor in process
 //! ([`executor`]), the whole application on port 0 ([`app`]); builders for the ledger
 //! ([`ledger`], [`raw`] for states only a bug could write), reconcile ([`reconcile`]),
+//! Ed25519/RSA test keys ([`keys`]),
 //! preflight ([`preflight`]) and the report ([`report`]).
 //!
 //! Invariant: tests of one area share a process and run in parallel, so nothing here
@@ -21,6 +22,7 @@ pub mod adapter;
 pub mod app;
 pub mod db;
 pub mod executor;
+pub mod keys;
 pub mod ledger;
 pub mod paths;
 pub mod poll;

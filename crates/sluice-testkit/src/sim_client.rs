@@ -192,6 +192,15 @@ impl Ws {
         }
     }
 
+    /// Sends one JSON text frame (a WebSocket API request, a SUBSCRIBE).
+    pub async fn send_json(&mut self, frame: &Value) {
+        use futures_util::SinkExt;
+        self.inner
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .expect("frame sent");
+    }
+
     /// The next frame of any kind (for ping checks).
     pub async fn next_frame(&mut self) -> Option<Message> {
         self.inner.next().await.and_then(Result::ok)

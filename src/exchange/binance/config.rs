@@ -1,8 +1,8 @@
 //! Connection settings for one Binance USDⓈ-M account, with mainnet/testnet/demo presets.
 //!
-//! Invariant: the API secret lives only inside a [`secrecy::SecretString`] (zeroised on
-//! drop) and this type's `Debug` never prints it; the API key is shown only by its last
-//! four characters.
+//! Invariant: the signing key lives only inside a [`Signer`] (an HMAC secret in a
+//! zeroising `SecretString`, or a parsed Ed25519/RSA private key) and this type's `Debug`
+//! shows only the key type; the API key is shown only by its last four characters.
 
 use std::fmt;
 use std::time::Duration;
@@ -11,6 +11,8 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use secrecy::SecretString;
 use url::Url;
+
+use super::sign::Signer;
 
 /// The user-stream event types sluice asks for (`events=`). Whether Binance requires the
 /// list, and whether it delivers `listenKeyExpired` when the list filters, is unverified
@@ -39,7 +41,8 @@ pub struct BinanceConfig {
     /// appends `/private`, `/market` or `/public`.
     pub ws_url: Url,
     pub api_key: String,
-    pub api_secret: SecretString,
+    /// Signs requests with the account's HMAC secret or private key.
+    pub signer: Signer,
     /// Milliseconds the exchange may accept a signed request after its `timestamp`.
     pub recv_window_ms: u64,
     /// Time allowed for one HTTP request/response; past it the outcome is unknown.
@@ -62,7 +65,7 @@ impl fmt::Debug for BinanceConfig {
             .field("rest_url", &self.rest_url.as_str())
             .field("ws_url", &self.ws_url.as_str())
             .field("api_key", &redact_key(&self.api_key))
-            .field("api_secret", &"[redacted]")
+            .field("signer", &self.signer)
             .field("recv_window_ms", &self.recv_window_ms)
             .field("request_timeout", &self.request_timeout)
             .field("risk_reserve_share", &self.risk_reserve_share)
@@ -87,13 +90,19 @@ pub fn redact_key(key: &str) -> String {
 }
 
 impl BinanceConfig {
-    /// A config for arbitrary hosts (the simulator, a proxy) with safe defaults.
+    /// A config for arbitrary hosts (the simulator, a proxy) with safe defaults, signing
+    /// with the HMAC secret `api_secret`.
     pub fn new(rest_url: Url, ws_url: Url, api_key: String, api_secret: SecretString) -> Self {
+        Self::with_signer(rest_url, ws_url, api_key, Signer::new(api_secret))
+    }
+
+    /// As [`Self::new`] with any kind of key ([`super::keyfile::signer_from_material`]).
+    pub fn with_signer(rest_url: Url, ws_url: Url, api_key: String, signer: Signer) -> Self {
         Self {
             rest_url,
             ws_url,
             api_key,
-            api_secret,
+            signer,
             recv_window_ms: 5_000,
             request_timeout: Duration::from_secs(10),
             risk_reserve_share: dec!(0.2),

@@ -5,13 +5,15 @@
 //!
 //! Invariants: nothing is re-sent while an earlier send may be live (the adapter never
 //! retries an order itself except after a clock rejection, which is a certain failure);
-//! every REST attempt is audited; the API secret never leaves [`sign::Signer`].
+//! every REST attempt is audited; the API secret or private key never leaves
+//! [`sign::Signer`].
 
 pub mod audit;
 mod batch;
 pub mod classify;
 pub mod clock;
 pub mod config;
+pub mod keyfile;
 pub mod parse;
 pub mod ratelimit;
 pub mod resolve;
@@ -243,12 +245,17 @@ impl Exchange for BinanceFutures {
 
     async fn reauthenticate(&self) -> Result<(), ExchangeError> {
         if let Some(source) = &self.cfg.credential_source {
-            match source.load() {
-                Ok((key, secret)) => {
+            let loaded = source.load().and_then(|(key, material)| {
+                keyfile::signer_from_material(secrecy::ExposeSecret::expose_secret(&material))
+                    .map(|signer| (key, signer))
+                    .map_err(|e| format!("the key file holds no usable key: {e}"))
+            });
+            match loaded {
+                Ok((key, signer)) => {
                     if key != self.rest.api_key() {
-                        tracing::warn!(api_key = %config::redact_key(&key), "using a replaced API key");
+                        tracing::warn!(api_key = %config::redact_key(&key), key_type = %signer.kind(), "using a replaced API key");
                     }
-                    self.rest.set_credentials(key, secret);
+                    self.rest.set_credentials(key, signer);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "could not re-read the API key pair; probing with the current one")

@@ -1,54 +1,142 @@
-//! HMAC-SHA256 request signing over exactly the bytes that are sent.
+//! Request signing with the account's key, over exactly the bytes that are sent
+//! (docs/binance-fapi.md §1.3, §1.4).
 //!
-//! Invariant: the query string is built once ([`signed_query`]), signed, and that same
-//! text goes on the wire; nothing re-encodes it after signing. The secret stays in a
-//! zeroising [`SecretString`]; [`Signer`]'s `Debug` prints `[redacted]`.
+//! Three key types, one [`Signer`] (the key file decides which: [`super::keyfile`]):
+//! - HMAC-SHA256 with the API secret → lowercase hex;
+//! - RSA (RSASSA-PKCS1-v1_5, SHA-256) → base64;
+//! - Ed25519 → base64.
+//!
+//! Invariants: the query string is built once ([`signed_query`]), signed, and that same
+//! text goes on the wire with the signature percent-encoded (a base64 signature holds
+//! `+`, `/` and `=`, which a query would otherwise read as a space and separators);
+//! nothing re-encodes it after signing. The HMAC secret stays in a zeroising
+//! [`SecretString`]; private keys stay inside `ring`'s key types; `Debug` prints only the
+//! key type.
 
 use std::fmt;
+use std::sync::Arc;
 
+use base64::Engine;
 use hmac::{Hmac, Mac};
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-/// Signs request text with the account's API secret.
-#[derive(Clone)]
-pub struct Signer {
-    secret: SecretString,
+/// Which kind of API key signs the requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    Hmac,
+    Rsa,
+    Ed25519,
 }
 
-impl fmt::Debug for Signer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Signer([redacted])")
-    }
-}
-
-impl Signer {
-    pub fn new(secret: SecretString) -> Self {
-        Self { secret }
-    }
-
-    /// Lower-case hex HMAC-SHA256 of `payload` (Binance `totalParams`).
-    pub fn sign(&self, payload: &[u8]) -> String {
-        // HMAC accepts keys of any length, so `new_from_slice` cannot fail here; the
-        // fallback keeps this function total without a panic path.
-        match Hmac::<Sha256>::new_from_slice(self.secret.expose_secret().as_bytes()) {
-            Ok(mut mac) => {
-                mac.update(payload);
-                hex::encode(mac.finalize().into_bytes())
-            }
-            Err(_) => String::new(),
+impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Hmac => "hmac",
+            KeyKind::Rsa => "rsa",
+            KeyKind::Ed25519 => "ed25519",
         }
     }
 }
 
-/// Form-encode `params` in the given order, append `timestamp` and `recvWindow`,
-/// and return `(text_without_signature, text_with_signature)`.
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Signing failed (only RSA can: its blinding needs the system's random source).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignError(pub &'static str);
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for SignError {}
+
+enum Key {
+    Hmac(SecretString),
+    Rsa(RsaKeyPair, SystemRandom),
+    Ed25519(Ed25519KeyPair),
+}
+
+/// Signs request text with the account's key. Cheap to clone (shared key).
+#[derive(Clone)]
+pub struct Signer(Arc<Key>);
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signer({}, [redacted])", self.kind())
+    }
+}
+
+impl Signer {
+    /// An HMAC-SHA256 signer with the API secret.
+    pub fn new(secret: SecretString) -> Self {
+        Self(Arc::new(Key::Hmac(secret)))
+    }
+
+    pub(super) fn rsa(key: RsaKeyPair) -> Self {
+        Self(Arc::new(Key::Rsa(key, SystemRandom::new())))
+    }
+
+    pub(super) fn ed25519(key: Ed25519KeyPair) -> Self {
+        Self(Arc::new(Key::Ed25519(key)))
+    }
+
+    pub fn kind(&self) -> KeyKind {
+        match &*self.0 {
+            Key::Hmac(_) => KeyKind::Hmac,
+            Key::Rsa(..) => KeyKind::Rsa,
+            Key::Ed25519(_) => KeyKind::Ed25519,
+        }
+    }
+
+    /// The signature of `payload` (Binance `totalParams`, or the WS API's sorted
+    /// params) as Binance expects it: lowercase hex for HMAC, base64 otherwise. Not yet
+    /// percent-encoded.
+    pub fn sign(&self, payload: &[u8]) -> Result<String, SignError> {
+        match &*self.0 {
+            Key::Hmac(secret) => Ok(hmac_hex(secret, payload)),
+            Key::Rsa(key, rng) => {
+                let mut sig = vec![0u8; key.public().modulus_len()];
+                key.sign(&RSA_PKCS1_SHA256, rng, payload, &mut sig)
+                    .map_err(|_| SignError("RSA signing failed (system random source)"))?;
+                Ok(base64::engine::general_purpose::STANDARD.encode(sig))
+            }
+            Key::Ed25519(key) => {
+                Ok(base64::engine::general_purpose::STANDARD.encode(key.sign(payload)))
+            }
+        }
+    }
+}
+
+fn hmac_hex(secret: &SecretString, payload: &[u8]) -> String {
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail here; the
+    // fallback keeps this function total without a panic path.
+    match Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()) {
+        Ok(mut mac) => {
+            mac.update(payload);
+            hex::encode(mac.finalize().into_bytes())
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// Form-encode `params` in the given order, append `recvWindow` and `timestamp`, and
+/// return `(text_without_signature, text_with_signature)`; the signature is the last
+/// parameter, percent-encoded.
 pub fn signed_query(
     signer: &Signer,
     params: &[(&str, String)],
     timestamp_ms: i64,
     recv_window_ms: u64,
-) -> (String, String) {
+) -> Result<(String, String), SignError> {
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for (k, v) in params {
         ser.append_pair(k, v);
@@ -56,9 +144,10 @@ pub fn signed_query(
     ser.append_pair("recvWindow", &recv_window_ms.to_string());
     ser.append_pair("timestamp", &timestamp_ms.to_string());
     let unsigned = ser.finish();
-    let signature = signer.sign(unsigned.as_bytes());
-    let signed = format!("{unsigned}&signature={signature}");
-    (unsigned, signed)
+    let signature = signer.sign(unsigned.as_bytes())?;
+    let encoded: String = form_urlencoded::byte_serialize(signature.as_bytes()).collect();
+    let signed = format!("{unsigned}&signature={encoded}");
+    Ok((unsigned, signed))
 }
 
 /// Form-encode unsigned parameters (public and API-key-only endpoints).
@@ -71,56 +160,5 @@ pub fn plain_query(params: &[(&str, String)]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Binance's published known-answer vector (docs/binance-fapi.md §1.3).
-    #[test]
-    fn the_official_known_answer_vector_signs_to_the_published_signature() {
-        let signer = Signer::new(SecretString::from(
-            "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9".to_string(),
-        ));
-        let payload = "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=9000&timeInForce=GTC&recvWindow=5000&timestamp=1591702613943";
-        assert_eq!(
-            signer.sign(payload.as_bytes()),
-            "3c661234138461fcc7a7d8746c6558c9842d4e10870d2ecbedf7777cad694af9"
-        );
-    }
-
-    #[test]
-    fn the_signed_query_is_the_known_answer_text_plus_its_signature() {
-        let signer = Signer::new(SecretString::from(
-            "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9".to_string(),
-        ));
-        let params = [
-            ("symbol", "BTCUSDT".to_string()),
-            ("side", "BUY".to_string()),
-            ("type", "LIMIT".to_string()),
-            ("quantity", "1".to_string()),
-            ("price", "9000".to_string()),
-            ("timeInForce", "GTC".to_string()),
-        ];
-        let (unsigned, signed) = signed_query(&signer, &params, 1591702613943, 5000);
-        assert_eq!(
-            unsigned,
-            "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=9000&timeInForce=GTC&recvWindow=5000&timestamp=1591702613943"
-        );
-        assert!(signed.ends_with(
-            "&signature=3c661234138461fcc7a7d8746c6558c9842d4e10870d2ecbedf7777cad694af9"
-        ));
-    }
-
-    #[test]
-    fn non_ascii_symbols_are_percent_encoded_before_signing() {
-        let signer = Signer::new(SecretString::from("k".to_string()));
-        let (unsigned, _) = signed_query(&signer, &[("symbol", "币安人生USDT".into())], 1, 5000);
-        assert!(unsigned.starts_with("symbol=%E5%B8%81"));
-        assert!(unsigned.is_ascii());
-    }
-
-    #[test]
-    fn signer_debug_is_redacted() {
-        let signer = Signer::new(SecretString::from("topsecret".to_string()));
-        assert_eq!(format!("{signer:?}"), "Signer([redacted])");
-    }
-}
+#[path = "sign_tests.rs"]
+mod tests;

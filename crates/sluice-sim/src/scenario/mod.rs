@@ -24,6 +24,9 @@
 //! # than price_precision: such a symbol is refused, naming the field.
 //! [[accounts]]
 //! api_key = "..."  api_secret = "..."  usdt = "100000"
+//! # instead of api_secret, an Ed25519 or RSA key's public half (PEM, SubjectPublicKeyInfo:
+//! # what Binance asks a user to upload); requests must then be signed with its private key
+//! # public_key_pem = """-----BEGIN PUBLIC KEY-----\n...\n-----END PUBLIC KEY-----"""
 //! position_mode = "one-way"            # or "hedge"
 //! leverage = 20                        # default leverage for every symbol
 //! multi_assets = false                 # multi-assets margin mode
@@ -113,7 +116,10 @@ fn default_tick() -> u64 {
 #[serde(deny_unknown_fields)]
 struct AccountConfig {
     api_key: String,
-    api_secret: String,
+    #[serde(default)]
+    api_secret: Option<String>,
+    #[serde(default)]
+    public_key_pem: Option<String>,
     usdt: Decimal,
     #[serde(default = "default_mode")]
     position_mode: String,
@@ -165,9 +171,11 @@ fn account_from(i: usize, c: AccountConfig, symbols: &[SymbolSpec]) -> Result<Ac
             "accounts[{i}].api_key: must be 1-128 ASCII letters/digits"
         ));
     }
-    if c.api_secret.is_empty() {
-        return Err(format!("accounts[{i}].api_secret: must not be empty"));
-    }
+    let auth = crate::keys::KeyAuth::from_account(
+        i,
+        c.api_secret.as_deref(),
+        c.public_key_pem.as_deref(),
+    )?;
     if c.usdt < Decimal::ZERO {
         return Err(format!("accounts[{i}].usdt: must not be negative"));
     }
@@ -183,7 +191,8 @@ fn account_from(i: usize, c: AccountConfig, symbols: &[SymbolSpec]) -> Result<Ac
             ))
         }
     };
-    let mut spec = AccountSpec::new(&c.api_key, &c.api_secret, c.usdt);
+    let mut spec = AccountSpec::new(&c.api_key, "", c.usdt);
+    spec.auth = auth;
     spec.hedge_mode = hedge;
     spec.leverage = c.leverage;
     spec.multi_assets = c.multi_assets;

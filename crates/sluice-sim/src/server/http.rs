@@ -29,6 +29,10 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/sim/accounts/{api_key}/revoke", post(admin::revoke))
         .route("/sim/accounts/{api_key}/rotate", post(admin::rotate))
         .route(
+            "/sim/accounts/{api_key}/keys",
+            post(crate::admin_keys::add_key),
+        )
+        .route(
             "/sim/accounts/{api_key}/permissions",
             post(crate::admin_permissions::set_permissions),
         )
@@ -41,6 +45,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/public/stream", any(ws::market_stream))
         .route("/stream", any(ws::market_stream))
         .route("/ws/{*path}", any(ws::legacy_ws))
+        .route("/ws-fapi/v1", any(crate::wsapi::route))
         .fallback(fapi)
         .with_state(state)
 }

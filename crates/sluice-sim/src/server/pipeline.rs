@@ -69,13 +69,32 @@ pub struct RawRequest<'a> {
 
 /// Runs one request through the whole pipeline.
 pub(crate) async fn handle(state: &Arc<SimState>, req: RawRequest<'_>) -> HttpOut {
+    handle_with(state, req, Signature::InRequest).await
+}
+
+/// Where a signed request's signature was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signature {
+    /// REST: the `signature` parameter over the raw query + body (checked here).
+    InRequest,
+    /// The WebSocket API checked it over its sorted params (or its session is logged
+    /// on); the key, its permissions and the timestamp are still checked here.
+    Verified,
+}
+
+/// As [`handle`], with the signature checked by the caller (`wsapi`).
+pub(crate) async fn handle_with(
+    state: &Arc<SimState>,
+    req: RawRequest<'_>,
+    signature: Signature,
+) -> HttpOut {
     let Some(ep) = endpoints::find(req.method, req.path) else {
         let out = HttpOut::error(&ApiError::not_found());
         record(state, &format!("{} {}", req.method, req.path), &out);
         return out;
     };
     let name = format!("{} {}", ep.method, ep.path);
-    let (mut out, weight_used, account) = run(state, ep, &req).await;
+    let (mut out, weight_used, account) = run(state, ep, &req, signature).await;
     out.headers
         .push(("X-MBX-USED-WEIGHT-1M", weight_used.to_string()));
     if let (Some(a), true) = (account, ep.orders != (0, 0)) {
@@ -99,6 +118,7 @@ async fn run(
     state: &Arc<SimState>,
     ep: &'static Endpoint,
     req: &RawRequest<'_>,
+    signature: Signature,
 ) -> (HttpOut, u32, Option<AccountId>) {
     let parsed = Params::parse(req.query, req.body);
     let weight = parsed.as_ref().map_or(1, |p| (ep.weight)(p));
@@ -120,7 +140,7 @@ async fn run(
         Err(e) => return (HttpOut::error(&e), used, None),
     };
     let wall_ms = clock.wall_ms();
-    let account = match authenticate(state, ep.security, &params, req, wall_ms) {
+    let account = match authenticate(state, ep.security, &params, req, wall_ms, signature) {
         Ok(a) => a,
         Err(e) => return (HttpOut::error(&e), used, None),
     };
@@ -166,12 +186,13 @@ fn authenticate(
     params: &Params,
     req: &RawRequest<'_>,
     wall_ms: i64,
+    signature: Signature,
 ) -> Result<Option<AccountId>, ApiError> {
     if security == Security::None {
         return Ok(None);
     }
     let key = auth::check_key_format(req.api_key)?;
-    let (account, secret) = {
+    let (account, key_auth) = {
         let venue = state.venue();
         let (a, s) = venue
             .account_by_key(key)
@@ -183,11 +204,13 @@ fn authenticate(
         if futures_refused || venue.permissions(a).is_some_and(|p| p.ip_restricted) {
             return Err(ApiError::rejected_key());
         }
-        (a, s.to_owned())
+        (a, s.clone())
     };
     if security == Security::Signed {
         auth::check_timestamp(params, wall_ms)?;
-        auth::verify_signature(&secret, params, req.query, req.body)?;
+        if signature == Signature::InRequest {
+            auth::verify_signature(&key_auth, params, req.query, req.body)?;
+        }
     }
     Ok(Some(account))
 }

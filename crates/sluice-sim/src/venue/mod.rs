@@ -77,6 +77,7 @@ pub(crate) use views::{
     TradeView,
 };
 
+use crate::keys::KeyAuth;
 use account::Account;
 use book::Market;
 use order::Order;
@@ -98,8 +99,8 @@ pub(crate) struct Venue {
     markets: Vec<Market>,
     symbol_index: HashMap<String, usize>,
     accounts: Vec<Account>,
-    /// api key → (account, secret).
-    keys: HashMap<String, (AccountId, String)>,
+    /// api key → (account, its verifier: HMAC secret or public key).
+    keys: HashMap<String, (AccountId, KeyAuth)>,
     /// Deleted api keys → their account, so a key can be replaced after deletion.
     revoked_keys: HashMap<String, AccountId>,
     /// Every order ever accepted, by order id (ids increase, so this is time order).
@@ -165,15 +166,13 @@ impl Venue {
         let id = self.accounts.len() as AccountId;
         let account = Account::from_spec(&spec, &self.symbol_index, now_ms);
         self.accounts.push(account);
-        self.keys.insert(spec.api_key, (id, spec.api_secret));
+        self.keys.insert(spec.api_key, (id, spec.auth));
         id
     }
 
-    /// The account and secret behind an API key.
-    pub(crate) fn account_by_key(&self, api_key: &str) -> Option<(AccountId, &str)> {
-        self.keys
-            .get(api_key)
-            .map(|(id, secret)| (*id, secret.as_str()))
+    /// The account and verifier behind an API key.
+    pub(crate) fn account_by_key(&self, api_key: &str) -> Option<(AccountId, &KeyAuth)> {
+        self.keys.get(api_key).map(|(id, auth)| (*id, auth))
     }
 
     /// Deletes an API key (seed 000: key deleted mid-incident). True if it existed.
@@ -189,7 +188,7 @@ impl Venue {
 
     /// Replaces `old_key` (live or deleted) with a new key pair on the same account, as
     /// a trader does after deleting a key. False if `old_key` was never known.
-    pub(crate) fn rotate_key(&mut self, old_key: &str, new_key: &str, new_secret: &str) -> bool {
+    pub(crate) fn rotate_key(&mut self, old_key: &str, new_key: &str, new_auth: KeyAuth) -> bool {
         let account = match self.keys.remove(old_key) {
             Some((account, _)) => account,
             None => match self.revoked_keys.get(old_key) {
@@ -198,16 +197,15 @@ impl Venue {
             },
         };
         self.revoked_keys.insert(old_key.to_owned(), account);
-        self.add_key(account, new_key, new_secret)
+        self.add_key(account, new_key, new_auth)
     }
 
     /// Adds (or replaces) an API key for an existing account. False if no such account.
-    pub(crate) fn add_key(&mut self, account: AccountId, api_key: &str, api_secret: &str) -> bool {
+    pub(crate) fn add_key(&mut self, account: AccountId, api_key: &str, auth: KeyAuth) -> bool {
         if account as usize >= self.accounts.len() {
             return false;
         }
-        self.keys
-            .insert(api_key.to_owned(), (account, api_secret.to_owned()));
+        self.keys.insert(api_key.to_owned(), (account, auth));
         true
     }
 

@@ -260,11 +260,12 @@ pub(crate) struct PositionSpec {
     pub entry_price: Decimal,
 }
 
-/// An account and its first API key. `Debug` never shows the secret.
+/// An account and its first API key (HMAC secret or public key). `Debug` never shows
+/// the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct AccountSpec {
     pub api_key: String,
-    pub api_secret: String,
+    pub auth: crate::keys::KeyAuth,
     pub usdt: Decimal,
     pub hedge_mode: bool,
     pub multi_assets: bool,
@@ -280,7 +281,7 @@ impl std::fmt::Debug for AccountSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccountSpec")
             .field("api_key", &self.api_key)
-            .field("api_secret", &"[redacted]")
+            .field("auth", &self.auth)
             .field("usdt", &self.usdt)
             .field("hedge_mode", &self.hedge_mode)
             .field("multi_assets", &self.multi_assets)
@@ -297,7 +298,7 @@ impl AccountSpec {
     pub(crate) fn new(api_key: &str, api_secret: &str, usdt: Decimal) -> AccountSpec {
         AccountSpec {
             api_key: api_key.to_owned(),
-            api_secret: api_secret.to_owned(),
+            auth: crate::keys::KeyAuth::Hmac(api_secret.to_owned()),
             usdt,
             hedge_mode: false,
             multi_assets: false,

@@ -23,13 +23,13 @@ use super::super::audit::AuditBuffer;
 use super::super::clock::{local_ms, offset_from_round_trip, Clock};
 use super::super::config::BinanceConfig;
 use super::super::ratelimit::{Observed, Permit, RateLimiter};
-use super::super::sign::{plain_query, signed_query, Signer};
+use super::super::sign::{plain_query, signed_query, SignError, Signer};
 use super::outcome::{attempt_record, error_from, transport_outcome, wait_error, Outcome};
 use super::request::{RateHeaders, Request, Security};
 use super::wire;
 use crate::exchange::{ErrorClass, ExchangeError};
 
-/// One API key and the signer of its secret.
+/// One API key and the signer of its secret or private key.
 struct Credentials {
     api_key: String,
     signer: Signer,
@@ -74,7 +74,7 @@ impl RestClient {
             base: cfg.rest_url.as_str().trim_end_matches('/').to_string(),
             creds: std::sync::RwLock::new(Arc::new(Credentials {
                 api_key: cfg.api_key.clone(),
-                signer: Signer::new(cfg.api_secret.clone()),
+                signer: cfg.signer.clone(),
             })),
             recv_window_ms: cfg.recv_window_ms,
             venue: cfg.venue_name.clone(),
@@ -86,11 +86,8 @@ impl RestClient {
     }
 
     /// Use a new key pair from the next request on (a rotated key after key loss).
-    pub fn set_credentials(&self, api_key: String, api_secret: secrecy::SecretString) {
-        let fresh = Arc::new(Credentials {
-            api_key,
-            signer: Signer::new(api_secret),
-        });
+    pub fn set_credentials(&self, api_key: String, signer: Signer) {
+        let fresh = Arc::new(Credentials { api_key, signer });
         // A poisoned lock only means a panic elsewhere mid-swap of an Arc: the value is whole.
         *self.creds.write().unwrap_or_else(|e| e.into_inner()) = fresh;
     }
@@ -157,7 +154,9 @@ impl RestClient {
     pub async fn send(&self, req: &Request) -> Result<Bytes, ExchangeError> {
         let permit = self.limiter.acquire(req.cost).await.map_err(wait_error)?;
         let creds = self.credentials();
-        let (recorded, query) = self.build_query(req, &creds.signer);
+        let (recorded, query) = self.build_query(req, &creds.signer).map_err(|e| {
+            ExchangeError::new(ErrorClass::Fatal, None, None, format!("{}: {e}", req.path))
+        })?;
         let url = if query.is_empty() {
             format!("{}{}", self.base, req.path)
         } else {
@@ -174,8 +173,9 @@ impl RestClient {
         outcome.result
     }
 
-    /// `(params as recorded, text as sent)`.
-    fn build_query(&self, req: &Request, signer: &Signer) -> (String, String) {
+    /// `(params as recorded, text as sent)`; fails only when an RSA key cannot sign
+    /// (nothing was sent).
+    fn build_query(&self, req: &Request, signer: &Signer) -> Result<(String, String), SignError> {
         match req.security {
             Security::Signed => signed_query(
                 signer,
@@ -185,7 +185,7 @@ impl RestClient {
             ),
             _ => {
                 let q = plain_query(&req.params);
-                (q.clone(), q)
+                Ok((q.clone(), q))
             }
         }
     }

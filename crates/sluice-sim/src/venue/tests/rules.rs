@@ -449,12 +449,13 @@ fn position_mode_changes_are_refused_with_orders_or_positions() {
 #[test]
 fn a_revoked_key_no_longer_finds_its_account() {
     let mut v = venue();
-    assert_eq!(v.account_by_key("key-a"), Some((ACC, "secret-a")));
+    let hmac = |s: &str| crate::keys::KeyAuth::Hmac(s.into());
+    assert_eq!(v.account_by_key("key-a"), Some((ACC, &hmac("secret-a"))));
     assert!(v.revoke_key("key-a"));
     assert_eq!(v.account_by_key("key-a"), None);
-    assert!(v.add_key(ACC, "key-b", "secret-b"));
-    assert_eq!(v.account_by_key("key-b"), Some((ACC, "secret-b")));
-    assert!(!v.add_key(9, "key-c", "secret-c"));
+    assert!(v.add_key(ACC, "key-b", hmac("secret-b")));
+    assert_eq!(v.account_by_key("key-b"), Some((ACC, &hmac("secret-b"))));
+    assert!(!v.add_key(9, "key-c", hmac("secret-c")));
 }
 
 #[test]

@@ -1,0 +1,61 @@
+//! The WebSocket API, `/ws-fapi/v1` (docs/binance-fapi.md §6): one JSON request per text
+//! frame, one response per request with its `id`, served by the same venue, limits and
+//! fault windows as REST (each order method runs through the REST pipeline).
+//!
+//! Connection rules: a ping every 3 scenario minutes (the client's pong is not required
+//! by this simulator), closed at the 24-scenario-hour cap. Per connection, a session key
+//! after `session.logon` (Ed25519 keys only).
+
+mod request;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::response::Response;
+use tokio::time::{sleep_until, Instant};
+
+use crate::server::state::SimState;
+use crate::ws::socket::{PING_EVERY, SOCKET_CAP};
+
+pub(crate) use request::Session;
+
+/// `GET /ws-fapi/v1` (WebSocket upgrade).
+pub(crate) async fn route(
+    State(s): State<Arc<SimState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    ws.on_upgrade(move |socket| serve(socket, s, peer.ip()))
+}
+
+async fn serve(mut socket: WebSocket, state: Arc<SimState>, ip: IpAddr) {
+    let mut session = Session::new(state.clock.wall_ms());
+    let cap = Instant::now() + state.clock.real(SOCKET_CAP);
+    let mut ping = tokio::time::interval(state.clock.real(PING_EVERY));
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    let answer = request::answer(&state, ip, &mut session, text.as_str()).await;
+                    if socket.send(Message::Text(answer.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+            }
+            _ = sleep_until(cap) => {
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
+        }
+    }
+}
