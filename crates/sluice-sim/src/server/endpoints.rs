@@ -5,6 +5,7 @@
 use crate::error::ApiError;
 use crate::params::Params;
 use crate::server::handlers_account as acct;
+use crate::server::handlers_algo as algo;
 use crate::server::handlers_market as mkt;
 use crate::server::handlers_trade as trade;
 use crate::server::pipeline::Ctx;
@@ -198,6 +199,46 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         w5,
         (0, 0),
         trade::user_trades
+    ),
+    ep!(
+        "POST",
+        "/fapi/v1/algoOrder",
+        Signed,
+        w0,
+        (1, 1),
+        algo::new_algo_order
+    ),
+    ep!(
+        "GET",
+        "/fapi/v1/algoOrder",
+        Signed,
+        w1,
+        (0, 0),
+        algo::query_algo_order
+    ),
+    ep!(
+        "DELETE",
+        "/fapi/v1/algoOrder",
+        Signed,
+        w1,
+        (0, 0),
+        algo::cancel_algo_order
+    ),
+    ep!(
+        "GET",
+        "/fapi/v1/openAlgoOrders",
+        Signed,
+        w1_or_40,
+        (0, 0),
+        algo::open_algo_orders
+    ),
+    ep!(
+        "DELETE",
+        "/fapi/v1/algoOpenOrders",
+        Signed,
+        w1,
+        (0, 0),
+        algo::cancel_all_algo_orders
     ),
     ep!(
         "GET",
