@@ -3,7 +3,10 @@
 //! before the whole body has parsed.
 //!
 //! Shapes accepted:
-//! - `open`: `symbol`, `side`, and exactly one of `quantity` / `notional_usdt`;
+//! - `open`: `symbol`, `side`, and exactly one of `quantity` / `notional_usdt`; optional
+//!   `stop_loss` / `take_profit` (a price `"64000"`, or `{"pct": "2"}` / `{"usdt": "500"}`
+//!   from the average fill price; `{"price": "64000"}` too) and `working_type`
+//!   (`mark`, the default, or `contract`): protective orders the exchange holds;
 //! - `close`: `position_id`, or `symbol` + `side` naming the open position; `quantity`
 //!   optional (omitted = all of it);
 //! - `reduce`: as `close`, with `quantity` required;
@@ -12,7 +15,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Direction, DomainError, IntentKind, IntentSpec, OpenSize, PositionId, Qty, Symbol, Usdt,
+    Direction, DomainError, IntentKind, IntentSpec, OpenSize, PositionId, Price, Protection,
+    ProtectionLeg, Qty, Symbol, TriggerSpec, Usdt, WorkingType,
 };
 
 const MAX_KEY_LEN: usize = 128;
@@ -33,6 +37,56 @@ pub struct IntentBody {
     pub reason: Option<String>,
     /// Who asks (`cli:alice`, `strategy-7`); recorded with a halt or a flatten.
     pub actor: Option<String>,
+    /// An open's exchange-side stop-loss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_loss: Option<TriggerBody>,
+    /// An open's exchange-side take-profit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take_profit: Option<TriggerBody>,
+    /// What the protective orders trigger on: `mark` (default) or `contract` (last price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_type: Option<String>,
+}
+
+/// A protective trigger as sent: a price string, or an object with exactly one of
+/// `price`, `pct`, `usdt`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TriggerBody {
+    Price(String),
+    Distance(DistanceBody),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistanceBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pct: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usdt: Option<String>,
+}
+
+impl TriggerBody {
+    fn parse(&self, field: &str) -> Result<TriggerSpec, DomainError> {
+        let decimal = |raw: &str| {
+            raw.trim()
+                .parse::<rust_decimal::Decimal>()
+                .map_err(|_| err(field, format!("`{raw}` is not a decimal number")))
+        };
+        let spec = match self {
+            TriggerBody::Price(p) => TriggerSpec::Price(Price::parse(field, p)?),
+            TriggerBody::Distance(d) => match (&d.price, &d.pct, &d.usdt) {
+                (Some(p), None, None) => TriggerSpec::Price(Price::parse(field, p)?),
+                (None, Some(p), None) => TriggerSpec::Pct(decimal(p)?),
+                (None, None, Some(u)) => TriggerSpec::Usdt(decimal(u)?),
+                _ => return Err(err(field, "give exactly one of price, pct, usdt")),
+            },
+        };
+        spec.check(field)?;
+        Ok(spec)
+    }
 }
 
 /// Which position a close or reduce acts on.
@@ -51,6 +105,8 @@ pub enum PositionRef {
 pub struct ParsedIntent {
     pub spec: IntentSpec<PositionRef>,
     pub meta: Meta,
+    /// Protective orders an open asked for (empty for every other kind).
+    pub protection: Protection,
 }
 
 /// What every intent carries besides its target.
@@ -118,6 +174,7 @@ impl IntentBody {
         let meta = self.meta(default_actor)?;
         let symbol = self.symbol.as_deref().map(Symbol::new).transpose()?;
         let direction = self.side.as_deref().map(Direction::parse).transpose()?;
+        let protection = self.protection(kind)?;
         let spec = match kind {
             IntentKind::Open => self.parse_open(symbol, direction)?,
             IntentKind::Close | IntentKind::Reduce => self.parse_reduce(kind, symbol, direction)?,
@@ -129,7 +186,40 @@ impl IntentBody {
                 IntentSpec::Flatten { symbol }
             }
         };
-        Ok(ParsedIntent { spec, meta })
+        Ok(ParsedIntent {
+            spec,
+            meta,
+            protection,
+        })
+    }
+
+    /// `stop_loss`, `take_profit`, `working_type`: for opens only.
+    fn protection(&self, kind: IntentKind) -> Result<Protection, DomainError> {
+        if kind != IntentKind::Open {
+            refuse_if_set(&self.stop_loss, "stop_loss", kind)?;
+            refuse_if_set(&self.take_profit, "take_profit", kind)?;
+            refuse_if_set(&self.working_type, "working_type", kind)?;
+            return Ok(Protection::default());
+        }
+        let working_type = match self.working_type.as_deref() {
+            None => WorkingType::Mark,
+            Some(w) => WorkingType::parse(w)
+                .ok_or_else(|| err("working_type", format!("`{w}` is not mark or contract")))?,
+        };
+        let leg = |body: &Option<TriggerBody>, field: &str| {
+            body.as_ref()
+                .map(|b| {
+                    b.parse(field).map(|trigger| ProtectionLeg {
+                        trigger,
+                        working_type,
+                    })
+                })
+                .transpose()
+        };
+        Ok(Protection {
+            stop_loss: leg(&self.stop_loss, "stop_loss")?,
+            take_profit: leg(&self.take_profit, "take_profit")?,
+        })
     }
 
     fn meta(&self, default_actor: &str) -> Result<Meta, DomainError> {

@@ -34,6 +34,7 @@ pub mod model;
 mod orders;
 pub mod position_math;
 mod positions;
+pub mod protective;
 mod trail;
 mod wakeup;
 mod work;

@@ -15,6 +15,7 @@ mod metrics;
 mod outage;
 mod pg_outage;
 mod positions;
+mod protect;
 mod reconcile;
 mod reduce_only;
 mod standby;

@@ -39,6 +39,7 @@ pub mod keyloss;
 mod learned_caps;
 mod outage;
 mod progress;
+mod protect;
 pub mod pulse;
 mod recovery;
 mod report;

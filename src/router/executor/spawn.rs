@@ -175,6 +175,10 @@ impl PreparedExecutor {
     /// Start working intents.
     pub fn start(self) -> ExecutorHandle {
         let pulse = super::pulse::Pulse::default();
+        let protector = super::protect::spawn(
+            super::protect::Protector::from_ctx(&self.ctx),
+            self.shutdown.clone(),
+        );
         let lp = Loop {
             pulse: pulse.clone(),
             ctx: self.ctx,
@@ -194,7 +198,7 @@ impl PreparedExecutor {
             pulse,
             stream_link: self.stream_link,
             stream_health,
-            tasks: vec![self.consumer, self.wakeups, main],
+            tasks: vec![self.consumer, self.wakeups, main, protector],
             adopted: self.adopted,
             recovered_orders: self.recovered_orders,
         }

@@ -1,0 +1,431 @@
+//! Exchange-side protection: keeps every position a protected open built covered by the
+//! stop-loss / take-profit it asked for, as algo orders the exchange holds and fires
+//! even when sluice is dead (docs/binance-fapi.md §2.2, §5.6, §9).
+//!
+//! One task sweeps a few times a second (and the user stream's `ALGO_UPDATE`s arrive in
+//! between through [`on_algo_update`]):
+//! - a position whose protection is missing gets it: trigger prices from the position's
+//!   average entry, `closePosition=true` on the closing side (one-way and hedge alike),
+//!   a deterministic `clientAlgoId` (`slp<position>g<generation>`, `tpp…`), recorded
+//!   `planned` before it is sent and looked up by that id before any re-send, so a retry
+//!   or a crash never places it twice;
+//! - when the position's entry moves (it grew), the new generation is placed first and
+//!   the old one cancelled only once the new one is live: never a gap;
+//! - a position that is flat gets its untriggered protective orders cancelled;
+//! - a triggered stop's order (`ai`) is recorded as a close order of the position and
+//!   its fills applied as close fills (`Ledger::link_protective_order`);
+//! - failures to place are retried with backoff, logged at ERROR and counted
+//!   (`sluice_protective_failures_total`); a refusal re-sending cannot fix ends the row
+//!   `rejected`, which `doctor` reports while the position stays open.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use tokio::task::JoinHandle;
+
+use crate::domain::protection::trigger_price;
+use crate::domain::{Price, ProtectionKind, Symbol};
+use crate::exchange::{AlgoOrderReport, AlgoOrderRequest, AlgoStatus, ErrorClass, Exchange};
+use crate::ledger::protective::{NewProtective, ProtectiveRow};
+use crate::ledger::{FillOutcome, FillSource, Ledger, PositionId, PositionRow, PositionStatus};
+use crate::shutdown::Shutdown;
+
+/// How often the ledger is swept for protection to place, replace or cancel.
+const SWEEP_EVERY: Duration = Duration::from_millis(250);
+/// Untriggered orders are re-read from the venue this often (the stream tells of
+/// changes in between; this catches what a stream gap swallowed).
+const FULL_CHECK_EVERY: Duration = Duration::from_secs(15);
+/// The venue's cap on open conditional orders across all symbols (since 2025-12-29).
+pub(crate) const MAX_OPEN_ALGO: usize = 200;
+/// Counter: protective-order failures, by `what` (place, cancel, link) and `code`.
+pub(crate) const PROTECTIVE_FAILURES_TOTAL: &str = "sluice_protective_failures_total";
+
+/// The sweeping task's state.
+pub(crate) struct Protector {
+    pub ledger: Ledger,
+    pub exchange: Arc<dyn Exchange>,
+    pub venue: String,
+    /// Tick size per symbol, for trigger prices on the grid.
+    pub ticks: HashMap<Symbol, Decimal>,
+}
+
+impl Protector {
+    pub(crate) fn from_ctx(ctx: &super::context::Ctx) -> Self {
+        Protector {
+            ledger: ctx.ledger.clone(),
+            exchange: ctx.exchange.clone(),
+            venue: ctx.venue.clone(),
+            ticks: ctx
+                .rules
+                .iter()
+                .map(|(s, r)| (s.clone(), r.price_filter.tick_size))
+                .collect(),
+        }
+    }
+}
+
+/// Start the sweeping task.
+pub(crate) fn spawn(p: Protector, mut shutdown: Shutdown) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_full: Option<tokio::time::Instant> = None;
+        loop {
+            tokio::select! {
+                _ = shutdown.recv() => break,
+                _ = tick.tick() => {}
+            }
+            let full = last_full.is_none_or(|t| t.elapsed() >= FULL_CHECK_EVERY);
+            if full {
+                last_full = Some(tokio::time::Instant::now());
+            }
+            if let Err(e) = p.sweep(full).await {
+                tracing::warn!(error = %e, "protective-order sweep failed; retrying");
+            }
+        }
+    })
+}
+
+fn failure(what: &'static str, code: Option<i64>) {
+    let code = code.map_or_else(|| "none".to_string(), |c| c.to_string());
+    metrics::counter!(PROTECTIVE_FAILURES_TOTAL, "what" => what, "code" => code).increment(1);
+}
+
+/// The clientAlgoId of `kind` for `position`, generation `generation`.
+pub(crate) fn client_algo_id(
+    kind: ProtectionKind,
+    position: PositionId,
+    generation: i32,
+) -> String {
+    let prefix = match kind {
+        ProtectionKind::StopLoss => "slp",
+        ProtectionKind::TakeProfit => "tpp",
+    };
+    format!("{prefix}{}g{generation}", position.0)
+}
+
+/// Backoff before re-sending a placement that failed `attempts` times.
+fn retry_after(attempts: i32) -> chrono::Duration {
+    let ms = 500i64.saturating_mul(1i64 << attempts.clamp(0, 6));
+    chrono::Duration::milliseconds(ms.min(30_000))
+}
+
+impl Protector {
+    async fn sweep(&self, full: bool) -> anyhow::Result<()> {
+        let live: Vec<ProtectiveRow> = self
+            .ledger
+            .live_protective_orders()
+            .await?
+            .into_iter()
+            .filter(|r| r.venue == self.venue)
+            .collect();
+        for row in &live {
+            self.refresh(row, full).await?;
+        }
+        for position in self.ledger.protected_open_positions(&self.venue).await? {
+            self.ensure(position).await?;
+        }
+        Ok(())
+    }
+
+    /// One live row: place it if planned and due, cancel it if its position is flat,
+    /// re-read it when in flight (or on a full check), link a triggered order.
+    async fn refresh(&self, row: &ProtectiveRow, full: bool) -> anyhow::Result<()> {
+        let flat = self
+            .ledger
+            .position(row.position_id)
+            .await?
+            .is_none_or(|p| p.status != PositionStatus::Open);
+        match row.state {
+            None if flat => self.drop_planned(row).await,
+            None => self.place_if_due(row).await,
+            Some(AlgoStatus::New) if flat => self.cancel(row).await,
+            Some(AlgoStatus::New) if !full => Ok(()),
+            _ => self.reread(row).await,
+        }
+    }
+
+    async fn reread(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
+        match self.exchange.algo_order(&row.client_algo_id).await {
+            Ok(Some(r)) => {
+                let updated = self.ledger.record_protective_report(&r).await?;
+                if let Some(u) = updated {
+                    link_triggered(&self.ledger, &self.venue, &self.exchange, &u, false).await?;
+                }
+            }
+            Ok(None) => {
+                tracing::error!(client_algo_id = %row.client_algo_id, "the venue no longer knows a protective order sluice placed");
+                failure("lookup", Some(-2013));
+            }
+            Err(e) => {
+                tracing::warn!(client_algo_id = %row.client_algo_id, error = %e, "reading a protective order failed")
+            }
+        }
+        Ok(())
+    }
+
+    /// Place a planned row, unless the venue already has it (a send whose answer was
+    /// lost) or its backoff has not run out.
+    async fn place_if_due(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
+        if row.attempts > 0 && chrono::Utc::now() - row.updated_at < retry_after(row.attempts) {
+            return Ok(());
+        }
+        match self.exchange.algo_order(&row.client_algo_id).await {
+            Ok(Some(r)) => {
+                self.ledger.record_protective_report(&r).await?;
+                return Ok(());
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.ledger
+                    .record_protective_error(row.id, &e.to_string(), false)
+                    .await?;
+                return Ok(());
+            }
+        }
+        let live_at_venue = self
+            .ledger
+            .live_protective_orders()
+            .await?
+            .iter()
+            .filter(|r| r.state.is_some())
+            .count();
+        if live_at_venue >= MAX_OPEN_ALGO {
+            let msg = format!("the venue's cap of {MAX_OPEN_ALGO} open conditional orders is reached: {} is not placed", row.client_algo_id);
+            tracing::error!(position_id = row.position_id.0, "{msg}");
+            failure("place", None);
+            self.ledger
+                .record_protective_error(row.id, &msg, true)
+                .await?;
+            return Ok(());
+        }
+        let request = AlgoOrderRequest {
+            symbol: row.symbol.clone(),
+            side: row.side,
+            position_side: row.position_side,
+            kind: row.kind,
+            trigger_price: Price::new("trigger_price", row.trigger_price)?,
+            working_type: row.working_type,
+            quantity: None,
+            client_algo_id: row.client_algo_id.clone(),
+        };
+        match self.exchange.place_algo_order(&request).await {
+            Ok(r) => {
+                self.ledger.record_protective_report(&r).await?;
+                tracing::info!(position_id = row.position_id.0, kind = row.kind.as_str(), client_algo_id = %row.client_algo_id, trigger = %row.trigger_price, "protective order placed");
+            }
+            Err(e) => {
+                // A refusal re-planning cannot fix (would trigger at once, cap, filters)
+                // ends the row; anything else is retried with backoff.
+                let terminal = matches!(e.class, ErrorClass::Replan | ErrorClass::Fatal);
+                tracing::error!(position_id = row.position_id.0, kind = row.kind.as_str(), client_algo_id = %row.client_algo_id, error = %e, terminal, "placing a protective order failed: the position is not protected by it");
+                failure("place", e.code);
+                self.ledger
+                    .record_protective_error(row.id, &e.to_string(), terminal)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A planned row whose position went flat before it was placed.
+    async fn drop_planned(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
+        match self.exchange.algo_order(&row.client_algo_id).await? {
+            Some(r) => {
+                self.ledger.record_protective_report(&r).await?;
+            }
+            None => {
+                self.ledger
+                    .record_protective_error(
+                        row.id,
+                        "the position closed before it was placed",
+                        true,
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Cancel an untriggered order and record what the venue then says.
+    async fn cancel(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
+        if let Err(e) = self.exchange.cancel_algo_order(&row.client_algo_id).await {
+            tracing::error!(client_algo_id = %row.client_algo_id, error = %e, "cancelling a protective order failed");
+            failure("cancel", e.code);
+            return Ok(());
+        }
+        self.reread(row).await
+    }
+
+    /// Make the position's protection what its latest protected open asked for.
+    async fn ensure(&self, position: PositionId) -> anyhow::Result<()> {
+        let Some((intent, protection)) = self.ledger.position_protection(position).await? else {
+            return Ok(());
+        };
+        let Some(pos) = self.ledger.position(position).await? else {
+            return Ok(());
+        };
+        if pos.status != PositionStatus::Open || pos.quantity.is_zero() {
+            return Ok(());
+        }
+        let rows = self.ledger.protective_orders_of(position).await?;
+        let growing = self.ledger.open_working_on(position).await?;
+        for kind in [ProtectionKind::StopLoss, ProtectionKind::TakeProfit] {
+            if let Some(leg) = protection.leg(kind) {
+                self.ensure_kind(&pos, intent, kind, leg, &rows, growing)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn ensure_kind(
+        &self,
+        pos: &PositionRow,
+        intent: crate::ledger::IntentId,
+        kind: ProtectionKind,
+        leg: crate::domain::ProtectionLeg,
+        rows: &[ProtectiveRow],
+        growing: bool,
+    ) -> anyhow::Result<()> {
+        let tick = self.ticks.get(&pos.symbol).copied().unwrap_or_default();
+        let field = kind.as_str();
+        let desired = match trigger_price(
+            kind,
+            pos.direction,
+            &leg.trigger,
+            pos.entry_price,
+            tick,
+            field,
+        ) {
+            Ok(p) => p.get(),
+            Err(e) => {
+                tracing::error!(position_id = pos.id.0, kind = field, error = %e.reason, "no valid trigger price: the position is not protected");
+                failure("trigger_price", None);
+                return Ok(());
+            }
+        };
+        let of_kind: Vec<&ProtectiveRow> = rows.iter().filter(|r| r.kind == kind).collect();
+        let live: Vec<&ProtectiveRow> = of_kind.iter().copied().filter(|r| r.is_live()).collect();
+        if of_kind
+            .iter()
+            .any(|r| r.state.is_some_and(AlgoStatus::has_fired) && r.order_id.is_none())
+        {
+            return Ok(()); // fired and its fills not yet in: never protect twice
+        }
+        let newest = of_kind.iter().max_by_key(|r| r.generation);
+        let current = live.iter().max_by_key(|r| r.generation);
+        if let Some(c) = current {
+            if c.trigger_price == desired || growing || c.state.is_none() {
+                return self.cancel_superseded(c, &live).await;
+            }
+        } else if newest.is_some_and(|n| n.trigger_price == desired && n.algo_id.is_none()) {
+            // Refused at placement for this very price: re-sending cannot fix it.
+            return Ok(());
+        }
+        let generation = newest.map_or(1, |n| n.generation + 1);
+        let new = NewProtective {
+            position_id: pos.id,
+            intent_id: Some(intent),
+            venue: self.venue.clone(),
+            symbol: pos.symbol.clone(),
+            position_side: pos.position_side,
+            side: pos.direction.close_side(),
+            kind,
+            generation,
+            trigger_price: desired,
+            working_type: leg.working_type,
+            client_algo_id: client_algo_id(kind, pos.id, generation),
+        };
+        let row = self.ledger.plan_protective(&new).await?;
+        self.place_if_due(&row).await
+    }
+
+    /// Once `current` is live at the venue, cancel the older generations still NEW.
+    async fn cancel_superseded(
+        &self,
+        current: &ProtectiveRow,
+        live: &[&ProtectiveRow],
+    ) -> anyhow::Result<()> {
+        if current.state != Some(AlgoStatus::New) {
+            return Ok(());
+        }
+        for old in live.iter().filter(|r| r.generation < current.generation) {
+            if old.state == Some(AlgoStatus::New) {
+                self.cancel(old).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An `ALGO_UPDATE` from the user stream: record it; a trigger's order is linked at
+/// once, before the stream's next events (its fills) are applied.
+pub(crate) async fn on_algo_update(
+    ledger: &Ledger,
+    venue: &str,
+    exchange: &Arc<dyn Exchange>,
+    report: &AlgoOrderReport,
+) {
+    let row = match ledger.record_protective_report(report).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return, // not one of sluice's
+        Err(e) => {
+            tracing::error!(error = %e, client_algo_id = %report.client_algo_id, "recording an ALGO_UPDATE failed");
+            return;
+        }
+    };
+    match report.status {
+        AlgoStatus::Rejected => {
+            tracing::error!(position_id = row.position_id.0, client_algo_id = %row.client_algo_id, reason = report.reject_reason.as_deref().unwrap_or(""), "a protective order was rejected when it triggered");
+            failure("trigger", None);
+        }
+        AlgoStatus::Triggering | AlgoStatus::Triggered => {
+            tracing::warn!(position_id = row.position_id.0, client_algo_id = %row.client_algo_id, status = report.status.as_str(), "a protective order fired");
+        }
+        _ => {}
+    }
+    if let Err(e) = link_triggered(ledger, venue, exchange, &row, true).await {
+        tracing::error!(error = %e, client_algo_id = %row.client_algo_id, "linking a triggered protective order failed; the sweep retries");
+    }
+}
+
+/// A row whose trigger produced an order not yet linked: find the order (and its
+/// client order id) by exchange id, record it as the position's close order, apply its
+/// fills. `fallback`: when the order cannot be read now, link it under the clientAlgoId
+/// anyway, so the stream's fills that follow still find it by exchange order id.
+async fn link_triggered(
+    ledger: &Ledger,
+    venue: &str,
+    exchange: &Arc<dyn Exchange>,
+    row: &ProtectiveRow,
+    fallback: bool,
+) -> anyhow::Result<()> {
+    let (Some(ai), None) = (row.actual_order_id, row.order_id) else {
+        return Ok(());
+    };
+    let (coid, trades) = match exchange.order_by_id(&row.symbol, ai).await {
+        Ok((order, trades)) => (order.client_order_id, trades),
+        Err(e) if fallback => {
+            tracing::warn!(error = %e, order_id = ai, "reading a stop's order failed; linking it by exchange id");
+            (row.client_algo_id.clone(), Vec::new())
+        }
+        Err(e) => {
+            failure("link", e.code);
+            return Err(e.into());
+        }
+    };
+    ledger.link_protective_order(row.id, ai, &coid).await?;
+    for t in &trades {
+        let outcome = ledger
+            .apply_fill_from(venue, t, &[], Some(FillSource::Rest))
+            .await?;
+        if !matches!(outcome, FillOutcome::Duplicate) {
+            crate::metrics::record_fill(FillSource::Rest.as_str());
+        }
+    }
+    tracing::info!(position_id = row.position_id.0, client_algo_id = %row.client_algo_id, order_id = ai, fills = trades.len(), "a protective order's fills are recorded as close fills");
+    Ok(())
+}
