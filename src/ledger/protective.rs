@@ -260,6 +260,27 @@ impl Ledger {
         .collect()
     }
 
+    /// Rows whose stop fired and whose position is still open: TRIGGERING/TRIGGERED
+    /// since before `fired_before`, or REJECTED at the trigger (it had been placed).
+    pub async fn overdue_protective_orders(
+        &self,
+        fired_before: DateTime<Utc>,
+    ) -> Result<Vec<ProtectiveRow>, LedgerError> {
+        sqlx::query(
+            "SELECT po.* FROM protective_orders po JOIN positions p ON p.id = po.position_id
+             WHERE p.status = 'open' AND (
+                 (po.state IN ('triggering', 'triggered') AND po.triggered_at < $1)
+              OR (po.state = 'rejected' AND po.algo_id IS NOT NULL))
+             ORDER BY po.id",
+        )
+        .bind(fired_before)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(ProtectiveRow::decode)
+        .collect()
+    }
+
     /// Store what the venue reports about one of sluice's algo orders. None when the
     /// clientAlgoId is not sluice's. A terminal row keeps its state.
     pub async fn record_protective_report(

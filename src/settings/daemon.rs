@@ -67,6 +67,19 @@ pub struct DaemonSettings {
         default = "default_user_stream_silence_grace"
     )]
     pub user_stream_silence_grace: Duration,
+    /// A protective stop that fired (TRIGGERING/TRIGGERED) while its position is still
+    /// open this long after, or one the venue REJECTED at its trigger, makes sluice close
+    /// the position itself (`stop_watchdog_ms`).
+    #[serde(
+        rename = "stop_watchdog_ms",
+        with = "de::positive_millis",
+        default = "default_stop_watchdog"
+    )]
+    pub stop_watchdog: Duration,
+}
+
+fn default_stop_watchdog() -> Duration {
+    Duration::from_millis(5000)
 }
 
 fn default_user_stream_silence_grace() -> Duration {

@@ -3,6 +3,9 @@
 //! venue and a `protective_orders` row in the ledger; with the daemon SIGKILLed the mark
 //! falls through the stop and the venue closes the position by itself; restarted, the
 //! daemon records the stop's fills as CLOSE fills of the position and doctor is clean.
+//! A stop stuck in TRIGGERING makes sluice close the position itself (the watchdog); a
+//! position that grows gets its new stop before the old one is cancelled; a close that
+//! leaves it flat cancels its stop.
 
 use std::process::Command;
 use std::time::Duration;
@@ -98,6 +101,188 @@ async fn open_protected(d: &DaemonProc, ledger: &Ledger, key: &str, protection: 
     .await;
     let row = ledger.intent(intent).await.expect("read").expect("intent");
     row.position_id.expect("the open built a position").0
+}
+
+/// Wait until the venue holds exactly one algo order and the ledger's only live row for
+/// `position` is that order, NEW; returns its clientAlgoId.
+async fn until_one_live_stop(
+    d: &DaemonProc,
+    sim: &SimHandle,
+    ledger: &Ledger,
+    position: i64,
+) -> String {
+    d.until_ok("one live stop", Duration::from_secs(30), || async {
+        let state = sim_state(sim).await;
+        let algos = state["accounts"][0]["openAlgoOrders"].clone();
+        let rows = ledger
+            .protective_orders_of(sluice::ledger::PositionId(position))
+            .await
+            .expect("rows");
+        let live: Vec<_> = rows.iter().filter(|r| r.is_live()).collect();
+        match (algos.as_array().map(Vec::as_slice), live.as_slice()) {
+            (Some([a]), [r])
+                if r.state == Some(sluice::exchange::AlgoStatus::New)
+                    && a["clientAlgoId"] == r.client_algo_id.as_str() =>
+            {
+                Ok(r.client_algo_id.clone())
+            }
+            _ => Err(format!("{algos} / {rows:?}")),
+        }
+    })
+    .await
+}
+
+async fn position_status(ledger: &Ledger, position: i64) -> PositionStatus {
+    ledger
+        .position(sluice::ledger::PositionId(position))
+        .await
+        .expect("read")
+        .expect("position")
+        .status
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_stop_stuck_in_triggering_makes_sluice_close_the_position_itself(pool: PgPool) {
+    // Arrange: a protected LONG; the venue's triggers stall (fired, no order).
+    let db_url = database_url(&pool).await;
+    let ledger = Ledger::from_pool(pool.clone());
+    let sim = spawn(sim_scenario(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let env = [ENV[0], ("SLUICE__DAEMON__STOP_WATCHDOG_MS", "1000")];
+    let d = spawn_daemon("watchdog", &sim, &db_url, &env).await;
+    d.until_status("ready", Duration::from_secs(60)).await;
+    let position = open_protected(
+        &d,
+        &ledger,
+        "stuck-open",
+        json!({"stop_loss": {"pct": "2"}}),
+    )
+    .await;
+    let caid = until_one_live_stop(&d, &sim, &ledger, position).await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/sim/faults", sim.base_url()))
+        .json(&json!({"from": 0, "algo_stuck_triggering": true}))
+        .send()
+        .await
+        .expect("fault");
+    assert!(r.status().is_success());
+
+    // Act: the mark falls through the stop.
+    let mark = sol_mark(&sim_state(&sim).await);
+    set_mark(&sim, (mark * Decimal::new(95, 2)).round_dp(2)).await;
+
+    // Assert: sluice closes the position itself; the stop is still stuck at the venue.
+    d.until_ok("the watchdog's close", Duration::from_secs(30), || async {
+        match position_status(&ledger, position).await {
+            PositionStatus::Closed => Ok(()),
+            s => Err(format!("{s:?}")),
+        }
+    })
+    .await;
+    let (state, reason): (String, String) =
+        sqlx::query_as("SELECT state, reason FROM intents WHERE idempotency_key = $1")
+            .bind(format!("watchdog:{caid}"))
+            .fetch_one(&pool)
+            .await
+            .expect("the watchdog's close intent");
+    assert_eq!(state, "done", "{reason}");
+    assert!(reason.contains("triggering"), "{reason}");
+    let account = sim_state(&sim).await["accounts"][0].clone();
+    assert!(
+        account["positions"].as_array().is_some_and(Vec::is_empty),
+        "flat at the venue"
+    );
+    assert_eq!(
+        account["openAlgoOrders"][0]["algoStatus"], "TRIGGERING",
+        "{account}"
+    );
+    assert!(
+        d.metrics()
+            .await
+            .contains("sluice_protective_watchdog_total{state=\"triggering\"} 1"),
+        "the watchdog is counted"
+    );
+    drop(d);
+    sim.shutdown().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_growing_position_gets_its_new_stop_before_the_old_is_cancelled_and_a_close_cancels_it(
+    pool: PgPool,
+) {
+    let db_url = database_url(&pool).await;
+    let ledger = Ledger::from_pool(pool.clone());
+    let sim = spawn(sim_scenario(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let d = spawn_daemon("grow", &sim, &db_url, &ENV).await;
+    d.until_status("ready", Duration::from_secs(60)).await;
+    let protection = json!({"stop_loss": {"pct": "2"}, "working_type": "contract"});
+    let position = open_protected(&d, &ledger, "grow-1", protection.clone()).await;
+    let first = until_one_live_stop(&d, &sim, &ledger, position).await;
+
+    // Act 1: the price rises and the position grows: its entry moves up.
+    let mark = sol_mark(&sim_state(&sim).await);
+    set_mark(&sim, (mark * Decimal::new(105, 2)).round_dp(2)).await;
+    let again = open_protected(&d, &ledger, "grow-2", protection).await;
+    assert_eq!(again, position, "the same position grew");
+    let second = d
+        .until_ok("the replacement", Duration::from_secs(30), || async {
+            let caid = until_one_live_stop(&d, &sim, &ledger, position).await;
+            if caid == first {
+                Err(caid)
+            } else {
+                Ok(caid)
+            }
+        })
+        .await;
+
+    // Assert 1: generation 2 replaced generation 1, placed before it was cancelled.
+    let rows = ledger
+        .protective_orders_of(sluice::ledger::PositionId(position))
+        .await
+        .expect("rows");
+    let old = rows.iter().find(|r| r.client_algo_id == first).expect("g1");
+    let new = rows
+        .iter()
+        .find(|r| r.client_algo_id == second)
+        .expect("g2");
+    assert_eq!(old.state, Some(sluice::exchange::AlgoStatus::Canceled));
+    assert!(new.trigger_price > old.trigger_price, "{rows:?}");
+    assert!(
+        new.created_at <= old.updated_at,
+        "the new stop came first: {rows:?}"
+    );
+
+    // Act 2: close the position.
+    let (code, created) = d
+        .post(
+            "/v1/intents",
+            &json!({"kind": "close", "position_id": position, "idempotency_key": "grow-close"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{created}");
+
+    // Assert 2: flat, and no stop left behind at the venue or in the ledger.
+    d.until_ok("the stop cancelled", Duration::from_secs(30), || async {
+        let algos = sim_state(&sim).await["accounts"][0]["openAlgoOrders"].clone();
+        let rows = ledger
+            .protective_orders_of(sluice::ledger::PositionId(position))
+            .await
+            .expect("rows");
+        let done = position_status(&ledger, position).await == PositionStatus::Closed
+            && algos.as_array().is_some_and(Vec::is_empty)
+            && rows.iter().all(|r| !r.is_live());
+        if done {
+            Ok(())
+        } else {
+            Err(format!("{algos} / {rows:?}"))
+        }
+    })
+    .await;
+    drop(d);
+    sim.shutdown().await;
 }
 
 #[sqlx::test(migrations = "./migrations")]

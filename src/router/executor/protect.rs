@@ -16,7 +16,13 @@
 //!   its fills applied as close fills (`Ledger::link_protective_order`);
 //! - failures to place are retried with backoff, logged at ERROR and counted
 //!   (`sluice_protective_failures_total`); a refusal re-sending cannot fix ends the row
-//!   `rejected`, which `doctor` reports while the position stays open.
+//!   `rejected`, which `doctor` reports while the position stays open;
+//! - the watchdog: a stop that fired (TRIGGERING/TRIGGERED) while its position is still
+//!   open `stop_watchdog` later, or one the venue REJECTED at its trigger, makes sluice
+//!   store a close of the position itself (a risk-reducing intent, scheduled first;
+//!   keyed `watchdog:<clientAlgoId>`, so once), with an ERROR log and
+//!   `sluice_protective_watchdog_total`: the stop is evidence, the position is what
+//!   matters.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,6 +45,9 @@ const SWEEP_EVERY: Duration = Duration::from_millis(250);
 const FULL_CHECK_EVERY: Duration = Duration::from_secs(15);
 /// The venue's cap on open conditional orders across all symbols (since 2025-12-29).
 pub(crate) const MAX_OPEN_ALGO: usize = 200;
+/// Counter: closes the watchdog started, by `state` of the stop (triggering, triggered,
+/// rejected).
+pub(crate) const PROTECTIVE_WATCHDOG_TOTAL: &str = "sluice_protective_watchdog_total";
 /// Counter: protective-order failures, by `what` (place, cancel, link) and `code`.
 pub(crate) const PROTECTIVE_FAILURES_TOTAL: &str = "sluice_protective_failures_total";
 
@@ -49,6 +58,8 @@ pub(crate) struct Protector {
     pub venue: String,
     /// Tick size per symbol, for trigger prices on the grid.
     pub ticks: HashMap<Symbol, Decimal>,
+    /// How long a fired stop may leave its position open before sluice closes it.
+    pub watchdog: Duration,
 }
 
 impl Protector {
@@ -62,6 +73,7 @@ impl Protector {
                 .iter()
                 .map(|(s, r)| (s.clone(), r.price_filter.tick_size))
                 .collect(),
+            watchdog: ctx.cfg.stop_watchdog,
         }
     }
 }
@@ -124,8 +136,52 @@ impl Protector {
         for row in &live {
             self.refresh(row, full).await?;
         }
+        self.watchdog().await?;
         for position in self.ledger.protected_open_positions(&self.venue).await? {
             self.ensure(position).await?;
+        }
+        Ok(())
+    }
+
+    /// Close positions whose stop fired and did not close them (see the module doc).
+    async fn watchdog(&self) -> anyhow::Result<()> {
+        let limit = chrono::Duration::from_std(self.watchdog)?;
+        let overdue = self
+            .ledger
+            .overdue_protective_orders(chrono::Utc::now() - limit)
+            .await?;
+        for row in overdue.iter().filter(|r| r.venue == self.venue) {
+            let state = row.state.map_or("planned", AlgoStatus::as_str);
+            let mode = if row.position_side == crate::domain::PositionSide::Both {
+                crate::domain::PositionMode::OneWay
+            } else {
+                crate::domain::PositionMode::Hedge
+            };
+            let reason = format!(
+                "watchdog: protective {} {} is {state} and position #{} is still open: sluice closes it",
+                row.kind.as_str(),
+                row.client_algo_id,
+                row.position_id.0
+            );
+            let new = crate::ledger::NewIntent {
+                spec: crate::domain::IntentSpec::Close {
+                    position: row.position_id,
+                    quantity: None,
+                },
+                venue: self.venue.clone(),
+                position_mode: mode,
+                reference_price: None,
+                idempotency_key: format!("watchdog:{}", row.client_algo_id),
+                reason: reason.clone(),
+            };
+            let created = self
+                .ledger
+                .create_intent(&new, crate::domain::Usdt::new(Decimal::ZERO))
+                .await?;
+            if !created.replayed {
+                tracing::error!(position_id = row.position_id.0, client_algo_id = %row.client_algo_id, intent_id = %created.intent.id, state, "{reason}");
+                metrics::counter!(PROTECTIVE_WATCHDOG_TOTAL, "state" => state).increment(1);
+            }
         }
         Ok(())
     }
@@ -142,8 +198,10 @@ impl Protector {
             None if flat => self.drop_planned(row).await,
             None => self.place_if_due(row).await,
             Some(AlgoStatus::New) if flat => self.cancel(row).await,
-            Some(AlgoStatus::New) if !full => Ok(()),
-            _ => self.reread(row).await,
+            // Firing: followed closely until its position is flat (the watchdog's input).
+            Some(AlgoStatus::Triggering | AlgoStatus::Triggered) if !flat => self.reread(row).await,
+            _ if full => self.reread(row).await,
+            _ => Ok(()),
         }
     }
 
