@@ -148,6 +148,7 @@ async fn submit_open(
         new.reference_price = Some(mark_price(state, &symbol).await?);
     }
     super::sizes::check_open(state, &symbol, size, new.reference_price).await?;
+    let protection = with_defaults(state, &symbol, protection);
     let created = store(state, &new, Some(&protection)).await?;
     if !created.replayed {
         // A halt set while this open was being checked: cancel it before anything is sent.
@@ -159,6 +160,21 @@ async fn submit_open(
         }
     }
     respond(state, created.intent.id, created.replayed).await
+}
+
+/// The open's own protection, each leg it left out taken from `[symbols.<S>]`.
+fn with_defaults(
+    state: &ApiState,
+    symbol: &Symbol,
+    asked: crate::domain::Protection,
+) -> crate::domain::Protection {
+    let Some(d) = state.protection_defaults.get(symbol) else {
+        return asked;
+    };
+    crate::domain::Protection {
+        stop_loss: asked.stop_loss.or(d.stop_loss),
+        take_profit: asked.take_profit.or(d.take_profit),
+    }
 }
 
 /// A close or reduce: look its position up, check its size, store it by position id.

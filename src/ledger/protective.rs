@@ -281,6 +281,39 @@ impl Ledger {
         .collect()
     }
 
+    /// Open positions missing a protective order their latest protected open asked for:
+    /// (position, kind, the last placement error if any). A planned order still being
+    /// retried counts as missing.
+    pub async fn unprotected_positions(
+        &self,
+    ) -> Result<Vec<(PositionId, ProtectionKind, Option<String>)>, LedgerError> {
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT p.id, k.kind,
+                    (SELECT po.last_error FROM protective_orders po
+                      WHERE po.position_id = p.id AND po.kind = k.kind ORDER BY po.id DESC LIMIT 1)
+               FROM positions p
+               JOIN LATERAL (SELECT ip.protection FROM intents i
+                               JOIN intent_protection ip ON ip.intent_id = i.id
+                              WHERE i.position_id = p.id AND i.kind = 'open'
+                              ORDER BY i.id DESC LIMIT 1) pr ON true
+              CROSS JOIN (VALUES ('stop_loss'), ('take_profit')) AS k (kind)
+              WHERE p.status = 'open' AND jsonb_typeof(pr.protection -> k.kind) = 'object'
+                AND NOT EXISTS (SELECT 1 FROM protective_orders po
+                                 WHERE po.position_id = p.id AND po.kind = k.kind
+                                   AND po.state IN ('new', 'triggering', 'triggered'))
+              ORDER BY p.id, k.kind",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, kind, err)| {
+                let kind = ProtectionKind::parse(&kind)
+                    .ok_or_else(|| LedgerError::invalid("protective_orders.kind", kind))?;
+                Ok((PositionId(id), kind, err))
+            })
+            .collect()
+    }
+
     /// Store what the venue reports about one of sluice's algo orders. None when the
     /// clientAlgoId is not sluice's. A terminal row keeps its state.
     pub async fn record_protective_report(

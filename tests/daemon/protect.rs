@@ -5,7 +5,9 @@
 //! daemon records the stop's fills as CLOSE fills of the position and doctor is clean.
 //! A stop stuck in TRIGGERING makes sluice close the position itself (the watchdog); a
 //! position that grows gets its new stop before the old one is cancelled; a close that
-//! leaves it flat cancels its stop.
+//! leaves it flat cancels its stop. A venue refusing placements (503) leaves the position
+//! unprotected, which doctor reports, until a retry succeeds; `[symbols.<S>]
+//! stop_loss_pct` protects an open that asks for nothing.
 
 use std::process::Command;
 use std::time::Duration;
@@ -70,6 +72,7 @@ async fn doctor(db_url: &str) -> (i32, String) {
         Command::new(env!("CARGO_BIN_EXE_sluice"))
             .arg("doctor")
             .env_remove("RUST_LOG")
+            .env(ENV[0].0, ENV[0].1)
             .env("DATABASE_URL", db)
             .output()
             .expect("sluice doctor runs")
@@ -281,6 +284,79 @@ async fn a_growing_position_gets_its_new_stop_before_the_old_is_cancelled_and_a_
         }
     })
     .await;
+    drop(d);
+    sim.shutdown().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_refused_placement_is_retried_and_doctor_reports_the_position_unprotected_meanwhile(
+    pool: PgPool,
+) {
+    // Arrange: the symbol's default stop applies; the Algo Service answers 503 for now.
+    let db_url = database_url(&pool).await;
+    let ledger = Ledger::from_pool(pool.clone());
+    let sim = spawn(sim_scenario(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let env = [ENV[0], ("SLUICE__SYMBOLS__SOLUSDT__STOP_LOSS_PCT", "3")];
+    let d = spawn_daemon("retry", &sim, &db_url, &env).await;
+    d.until_status("ready", Duration::from_secs(60)).await;
+    let http = reqwest::Client::new();
+    let fault =
+        json!({"from": 0, "endpoints": ["POST /fapi/v1/algoOrder"], "unavailable_503": 1.0});
+    let r = http
+        .post(format!("{}/sim/faults", sim.base_url()))
+        .json(&fault)
+        .send()
+        .await
+        .expect("fault");
+    assert!(r.status().is_success());
+
+    // Act: an open asking for no protection of its own.
+    let position = open_protected(&d, &ledger, "default-open", json!({})).await;
+
+    // Assert: refused placements are retried and counted; doctor names the gap.
+    d.until_ok("placement failures", Duration::from_secs(30), || async {
+        let m = d.metrics().await;
+        let failed = m.lines().any(|l| {
+            l.starts_with("sluice_protective_failures_total{") && l.contains("what=\"place\"")
+        });
+        if failed {
+            Ok(())
+        } else {
+            Err(m)
+        }
+    })
+    .await;
+    let (code, out) = doctor(&db_url).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("unprotected_position") && out.contains("stop_loss"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Service Unavailable"),
+        "the last error is shown: {out}"
+    );
+
+    // The venue recovers: the retry places the stop and doctor is clean.
+    http.delete(format!("{}/sim/faults", sim.base_url()))
+        .send()
+        .await
+        .expect("clear");
+    until_one_live_stop(&d, &sim, &ledger, position).await;
+    let rows = ledger
+        .protective_orders_of(sluice::ledger::PositionId(position))
+        .await
+        .expect("rows");
+    assert_eq!(
+        rows.len(),
+        1,
+        "one order, retried under one clientAlgoId: {rows:?}"
+    );
+    assert!(rows[0].attempts >= 1, "{rows:?}");
+    let (code, out) = doctor(&db_url).await;
+    assert_eq!(code, 0, "{out}");
     drop(d);
     sim.shutdown().await;
 }
