@@ -261,6 +261,19 @@ pub trait Exchange: Send + Sync {
         ))
     }
 
+    /// The dead-man's switch: cancel every open order of `symbol` unless called again
+    /// within `countdown` (`Duration::ZERO` stops the timer).
+    async fn countdown_cancel_all(
+        &self,
+        symbol: &Symbol,
+        countdown: std::time::Duration,
+    ) -> Result<(), ExchangeError> {
+        Err(ExchangeError::unsupported(
+            "countdown_cancel_all",
+            &format!("{symbol} {countdown:?}"),
+        ))
+    }
+
     /// The user stream is connected but silent (fills went unreported): drop its
     /// connection and open a new one, which resyncs over REST as every reconnect does.
     /// The caller spaces these requests; a venue without a stream ignores them.

@@ -76,6 +76,19 @@ pub struct DaemonSettings {
         default = "default_stop_watchdog"
     )]
     pub stop_watchdog: Duration,
+    /// The dead-man's switch (`dead_man_switch_ms`): every symbol with resting orders
+    /// gets `POST /fapi/v1/countdownCancelAll` with this countdown, renewed at a quarter
+    /// of it, so the venue cancels them if sluice goes silent; 0 = off.
+    #[serde(
+        rename = "dead_man_switch_ms",
+        with = "de::millis_or_none",
+        default = "default_dead_man_switch"
+    )]
+    pub dead_man_switch: Option<Duration>,
+}
+
+fn default_dead_man_switch() -> Option<Duration> {
+    Some(Duration::from_millis(60_000))
 }
 
 fn default_stop_watchdog() -> Duration {

@@ -5,6 +5,7 @@
 
 mod breaker;
 mod crash;
+mod deadman;
 mod executor;
 mod expiry;
 mod fallback;

@@ -369,6 +369,15 @@ impl Exchange for BinanceFutures {
         algo::order_by_id(&self.rest, symbol, order_id).await
     }
 
+    async fn countdown_cancel_all(
+        &self,
+        symbol: &Symbol,
+        countdown: Duration,
+    ) -> Result<(), ExchangeError> {
+        let ms = u64::try_from(countdown.as_millis()).unwrap_or(u64::MAX);
+        self.rest.countdown_cancel_all(symbol, ms).await.map(|_| ())
+    }
+
     async fn subscribe_account(&self) -> Result<mpsc::Receiver<AccountEvent>, ExchangeError> {
         let (tx, rx) = mpsc::channel(10_000);
         let ctx = Arc::new(StreamCtx {

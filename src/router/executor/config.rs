@@ -46,6 +46,8 @@ pub struct ExecutorConfig {
     /// A fired protective stop whose position is still open this long after (or one
     /// rejected at its trigger) makes sluice close the position itself.
     pub stop_watchdog: Duration,
+    /// The dead-man's switch's countdown (None: off; the daemon's setting turns it on).
+    pub dead_man_switch: Option<Duration>,
 }
 
 impl Default for ExecutorConfig {
@@ -81,6 +83,7 @@ impl Default for ExecutorConfig {
             reauth_backoff: super::keyloss::REAUTH_BACKOFF,
             opens_hold: None,
             stop_watchdog: Duration::from_secs(5),
+            dead_man_switch: None,
         }
     }
 }

@@ -32,6 +32,7 @@ mod audit_sink;
 mod breaker_journal;
 pub mod config;
 mod context;
+mod deadman;
 mod failure;
 mod fallback_send;
 mod job;

@@ -179,6 +179,11 @@ impl PreparedExecutor {
             super::protect::Protector::from_ctx(&self.ctx),
             self.shutdown.clone(),
         );
+        let deadman = super::deadman::spawn(
+            self.ctx.exchange.clone(),
+            self.ctx.cfg.dead_man_switch,
+            self.shutdown.clone(),
+        );
         let lp = Loop {
             pulse: pulse.clone(),
             ctx: self.ctx,
@@ -198,7 +203,10 @@ impl PreparedExecutor {
             pulse,
             stream_link: self.stream_link,
             stream_health,
-            tasks: vec![self.consumer, self.wakeups, main, protector],
+            tasks: [self.consumer, self.wakeups, main, protector]
+                .into_iter()
+                .chain(deadman)
+                .collect(),
             adopted: self.adopted,
             recovered_orders: self.recovered_orders,
         }

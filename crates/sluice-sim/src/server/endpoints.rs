@@ -42,6 +42,9 @@ fn w1(_: &Params) -> u32 {
 fn w5(_: &Params) -> u32 {
     5
 }
+fn w10(_: &Params) -> u32 {
+    10
+}
 fn w30(_: &Params) -> u32 {
     30
 }
@@ -239,6 +242,14 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         w1,
         (0, 0),
         algo::cancel_all_algo_orders
+    ),
+    ep!(
+        "POST",
+        "/fapi/v1/countdownCancelAll",
+        Signed,
+        w10,
+        (0, 0),
+        algo::countdown_cancel_all
     ),
     ep!(
         "GET",

@@ -1,6 +1,7 @@
-//! The Algo Service endpoints (docs/binance-fapi.md §2.2): place, query, cancel one,
+//! The Algo Service endpoints (docs/binance-fapi.md §2.4): place, query, cancel one,
 //! the open list and cancel-all, rendered in the key order of Binance's documented
-//! answers. Each holds the venue lock for one synchronous call.
+//! answers; and the dead-man's switch `countdownCancelAll` (§2.5). Each holds the venue
+//! lock for one synchronous call.
 
 use crate::error::ApiError;
 use crate::json::{array, JsonObj};
@@ -156,5 +157,18 @@ pub(crate) fn cancel_all_algo_orders(s: &SimState, ctx: &Ctx) -> Result<String, 
     let mut j = JsonObj::new();
     j.int("code", 200)
         .str("msg", "The operation of cancel all open order is done.");
+    Ok(j.finish())
+}
+
+/// `POST /fapi/v1/countdownCancelAll`: `{"symbol": …, "countdownTime": "<ms>"}` (the
+/// docs' example answers the time as a string).
+pub(crate) fn countdown_cancel_all(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
+    let symbol = ctx.params.req("symbol")?;
+    let ms = ctx.params.req_i64("countdownTime")?;
+    s.venue()
+        .countdown_cancel_all(ctx.account, symbol, ms, ctx.wall_ms)?;
+    let mut j = JsonObj::new();
+    j.str("symbol", symbol)
+        .str("countdownTime", &ms.to_string());
     Ok(j.finish())
 }

@@ -67,6 +67,7 @@ impl Venue {
         for id in expired {
             self.close_order(id, OrderStatus::Expired, ER_NONE, now_ms);
         }
+        self.fire_countdowns(now_ms);
     }
 
     /// Seeded random walk: each step moves the mark by a uniform fraction of

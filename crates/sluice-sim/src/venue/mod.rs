@@ -16,6 +16,7 @@
 //!   `user_trades` → the matching order/trade endpoints.
 //! - `place_algo`, `cancel_algo`, `cancel_all_algos`, `algo`, `open_algos` → the
 //!   Algo Service (`/fapi/v1/algoOrder`…); triggers run after every mark move.
+//! - `countdown_cancel_all` → `POST /fapi/v1/countdownCancelAll` (fired by `tick`).
 //! - `account` → v2/v3 account, balance, positionRisk, accountConfig;
 //!   `set_leverage`, `set_dual_side`, `set_multi_assets` → their POSTs.
 //! - `mark`/`marks`, `book_ticker`, `depth` → market data; `set_mark`, `tick`
@@ -45,6 +46,7 @@ mod algo_trigger;
 mod book;
 mod brackets;
 mod control;
+mod countdown;
 mod emit;
 mod events;
 mod execution;
@@ -121,6 +123,8 @@ pub(crate) struct Venue {
     next_algo_id: i64,
     /// The stuck-TRIGGERING fault: symbols whose triggers stall (empty = all).
     algo_stall: Option<Vec<String>>,
+    /// `countdownCancelAll` timers: (account, symbol) → the wall ms they fire at.
+    countdowns: BTreeMap<(AccountId, String), i64>,
 }
 
 impl std::fmt::Debug for Venue {
@@ -166,6 +170,7 @@ impl Venue {
             algos: BTreeMap::new(),
             next_algo_id: 4_000_000_001,
             algo_stall: None,
+            countdowns: BTreeMap::new(),
         };
         for spec in accounts {
             venue.add_account(spec, now_ms);

@@ -216,6 +216,19 @@ impl RestClient {
             .await
     }
 
+    /// `POST /fapi/v1/countdownCancelAll` (weight 10): the dead-man's switch.
+    pub async fn countdown_cancel_all(
+        &self,
+        symbol: &Symbol,
+        countdown_ms: u64,
+    ) -> Result<serde_json::Value, ExchangeError> {
+        let mut req = signed(Method::POST, "/fapi/v1/countdownCancelAll", 10)
+            .param("symbol", symbol.as_str())
+            .param("countdownTime", countdown_ms.to_string());
+        req.kind = RequestKind::Cancel;
+        self.call(&req).await
+    }
+
     /// `GET /fapi/v1/order` by exchange order id.
     pub async fn query_order_by_id(
         &self,
