@@ -383,4 +383,52 @@ mod tests {
         b.quantity = Some("1".into());
         assert_eq!(field_of(&b), "quantity");
     }
+
+    #[test]
+    fn an_open_carries_its_stop_and_take_profit_and_other_kinds_refuse_them() {
+        let mut b = body("open");
+        b.symbol = Some("BTCUSDT".into());
+        b.side = Some("long".into());
+        b.quantity = Some("0.01".into());
+        b.stop_loss = Some(TriggerBody::Distance(DistanceBody {
+            pct: Some("2".into()),
+            ..DistanceBody::default()
+        }));
+        b.take_profit = Some(TriggerBody::Price("70000".into()));
+        b.working_type = Some("contract".into());
+        let p = b.parse("api").unwrap().protection;
+        let sl = p.stop_loss.expect("stop");
+        assert_eq!(sl.working_type, WorkingType::Contract);
+        assert!(matches!(sl.trigger, TriggerSpec::Pct(d) if d.to_string() == "2"));
+        assert!(matches!(
+            p.take_profit.map(|t| t.trigger),
+            Some(TriggerSpec::Price(_))
+        ));
+
+        b.stop_loss = Some(TriggerBody::Distance(DistanceBody {
+            pct: Some("2".into()),
+            usdt: Some("5".into()),
+            ..DistanceBody::default()
+        }));
+        assert_eq!(field_of(&b), "stop_loss");
+        b.stop_loss = None;
+        b.working_type = Some("index".into());
+        assert_eq!(field_of(&b), "working_type");
+
+        let mut close = body("close");
+        close.position_id = Some(1);
+        close.stop_loss = Some(TriggerBody::Price("1".into()));
+        assert_eq!(field_of(&close), "stop_loss");
+    }
+
+    #[test]
+    fn a_trigger_body_reads_a_price_string_or_one_distance_object() {
+        let price: IntentBody = serde_json::from_str(
+            r#"{"kind":"open","stop_loss":"64000","take_profit":{"usdt":"500"}}"#,
+        )
+        .unwrap();
+        assert_eq!(price.stop_loss, Some(TriggerBody::Price("64000".into())));
+        assert!(matches!(price.take_profit, Some(TriggerBody::Distance(_))));
+        assert!(serde_json::from_str::<IntentBody>(r#"{"stop_loss":{"pcnt":"2"}}"#).is_err());
+    }
 }
