@@ -144,6 +144,72 @@ async fn position_status(ledger: &Ledger, position: i64) -> PositionStatus {
         .status
 }
 
+/// The stop's fills: (the order's intent kind, quantity applied, how many external).
+async fn stop_fills(pool: &PgPool, client_algo_id: &str) -> (String, Decimal, i64) {
+    sqlx::query_as(
+        "SELECT o.intent_kind, sum(f.applied_quantity), count(*) FILTER (WHERE f.external)
+           FROM fills f JOIN orders o ON o.id = f.order_id
+           JOIN protective_orders po ON po.order_id = o.id
+          WHERE po.client_algo_id = $1 GROUP BY o.intent_kind",
+    )
+    .bind(client_algo_id)
+    .fetch_one(pool)
+    .await
+    .expect("the stop's fills")
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_stop_firing_while_sluice_runs_closes_the_position_through_close_fills(pool: PgPool) {
+    let db_url = database_url(&pool).await;
+    let ledger = Ledger::from_pool(pool.clone());
+    let sim = spawn(sim_scenario(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let d = spawn_daemon("live-stop", &sim, &db_url, &ENV).await;
+    d.until_status("ready", Duration::from_secs(60)).await;
+    let position = open_protected(
+        &d,
+        &ledger,
+        "live-open",
+        json!({"take_profit": {"pct": "3"}}),
+    )
+    .await;
+    let caid = until_one_live_stop(&d, &sim, &ledger, position).await;
+    assert!(caid.starts_with("tpp"), "{caid}");
+
+    // Act: the mark rises through the take-profit while the daemon watches.
+    let mark = sol_mark(&sim_state(&sim).await);
+    set_mark(&sim, (mark * Decimal::new(105, 2)).round_dp(2)).await;
+
+    // Assert: the stream's ALGO_UPDATE links the order; its fills close the position.
+    d.until_ok("the position closed", Duration::from_secs(30), || async {
+        match position_status(&ledger, position).await {
+            PositionStatus::Closed => Ok(()),
+            s => Err(format!("{s:?}")),
+        }
+    })
+    .await;
+    let (kind, closed, external) = stop_fills(&pool, &caid).await;
+    assert_eq!(
+        (kind.as_str(), closed, external),
+        ("close", Decimal::from(10), 0)
+    );
+    let p = ledger
+        .position(sluice::ledger::PositionId(position))
+        .await
+        .expect("read")
+        .expect("position");
+    assert!(
+        p.realized_pnl > Decimal::ZERO,
+        "a take-profit: {}",
+        p.realized_pnl
+    );
+    let (code, out) = doctor(&db_url).await;
+    assert_eq!(code, 0, "doctor is clean: {out}");
+    drop(d);
+    sim.shutdown().await;
+}
+
 #[sqlx::test(migrations = "./migrations")]
 async fn a_stop_stuck_in_triggering_makes_sluice_close_the_position_itself(pool: PgPool) {
     // Arrange: a protected LONG; the venue's triggers stall (fired, no order).
