@@ -211,6 +211,44 @@ async fn a_stop_firing_while_sluice_runs_closes_the_position_through_close_fills
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn an_algo_order_placed_by_hand_is_reported_as_held_on_one_side_only(pool: PgPool) {
+    use sluice::exchange::{AlgoOrderRequest, Exchange, ProtectionKind, WorkingType};
+    let db_url = database_url(&pool).await;
+    let sim = spawn(sim_scenario(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let hand = hand_adapter(&sim).await;
+    let mark = sol_mark(&sim_state(&sim).await);
+    let by_hand = AlgoOrderRequest {
+        symbol: sluice::domain::Symbol::new("SOLUSDT").expect("symbol"),
+        side: sluice::domain::Side::Sell,
+        position_side: sluice::domain::PositionSide::Both,
+        kind: ProtectionKind::StopLoss,
+        trigger_price: sluice::domain::Price::new("p", (mark * Decimal::new(9, 1)).round_dp(2))
+            .expect("price"),
+        working_type: WorkingType::Mark,
+        quantity: None,
+        client_algo_id: "by-hand-1".into(),
+    };
+    hand.place_algo_order(&by_hand)
+        .await
+        .expect("placed by hand");
+
+    let d = spawn_daemon("one-sided", &sim, &db_url, &ENV).await;
+    d.until_ok("the one-sided report", Duration::from_secs(30), || async {
+        let m = d.metrics().await;
+        if m.contains("sluice_protective_one_sided{side=\"exchange_only\"} 1") {
+            Ok(())
+        } else {
+            Err(m)
+        }
+    })
+    .await;
+    drop(d);
+    sim.shutdown().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn a_stop_stuck_in_triggering_makes_sluice_close_the_position_itself(pool: PgPool) {
     // Arrange: a protected LONG; the venue's triggers stall (fired, no order).
     let db_url = database_url(&pool).await;

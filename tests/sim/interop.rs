@@ -66,6 +66,6 @@ async fn real_binance_clients_trade_and_stream_against_the_simulator() {
         "interop suite failed:\n{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("10 passed"), "{text}");
+    assert!(text.contains("11 passed"), "{text}");
     sim.shutdown().await;
 }

@@ -22,7 +22,10 @@
 //!   store a close of the position itself (a risk-reducing intent, scheduled first;
 //!   keyed `watchdog:<clientAlgoId>`, so once), with an ERROR log and
 //!   `sluice_protective_watchdog_total`: the stop is evidence, the position is what
-//!   matters.
+//!   matters;
+//! - at start and every minute the venue's open algo orders are compared with the
+//!   ledger's live rows: one held on one side only is logged at ERROR and counted in
+//!   `sluice_protective_one_sided{side}` (reported, never adopted or cancelled).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -45,6 +48,12 @@ const SWEEP_EVERY: Duration = Duration::from_millis(250);
 const FULL_CHECK_EVERY: Duration = Duration::from_secs(15);
 /// The venue's cap on open conditional orders across all symbols (since 2025-12-29).
 pub(crate) const MAX_OPEN_ALGO: usize = 200;
+/// Gauge: protective orders on one side only at the last comparison, by `side`
+/// (`exchange_only`: an algo order the ledger does not hold live; `ledger_only`: a live
+/// row the venue does not list).
+pub(crate) const PROTECTIVE_ONE_SIDED: &str = "sluice_protective_one_sided";
+/// How often the venue's open algo orders are compared with the ledger (weight 40).
+const COMPARE_EVERY: Duration = Duration::from_secs(60);
 /// Counter: closes the watchdog started, by `state` of the stop (triggering, triggered,
 /// rejected).
 pub(crate) const PROTECTIVE_WATCHDOG_TOTAL: &str = "sluice_protective_watchdog_total";
@@ -84,6 +93,7 @@ pub(crate) fn spawn(p: Protector, mut shutdown: Shutdown) -> JoinHandle<()> {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_full: Option<tokio::time::Instant> = None;
+        let mut last_compare: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 _ = shutdown.recv() => break,
@@ -95,6 +105,12 @@ pub(crate) fn spawn(p: Protector, mut shutdown: Shutdown) -> JoinHandle<()> {
             }
             if let Err(e) = p.sweep(full).await {
                 tracing::warn!(error = %e, "protective-order sweep failed; retrying");
+            }
+            if last_compare.is_none_or(|t| t.elapsed() >= COMPARE_EVERY) {
+                last_compare = Some(tokio::time::Instant::now());
+                if let Err(e) = p.compare().await {
+                    tracing::warn!(error = %e, "comparing protective orders with the venue failed");
+                }
             }
         }
     })
@@ -140,6 +156,42 @@ impl Protector {
         for position in self.ledger.protected_open_positions(&self.venue).await? {
             self.ensure(position).await?;
         }
+        Ok(())
+    }
+
+    /// Report protective orders held on one side only: the venue's open algo orders
+    /// against the ledger's live rows (ERROR log per order, `sluice_protective_one_sided`).
+    async fn compare(&self) -> anyhow::Result<()> {
+        let venue = self.exchange.open_algo_orders().await?;
+        let ledger: Vec<ProtectiveRow> = self
+            .ledger
+            .live_protective_orders()
+            .await?
+            .into_iter()
+            .filter(|r| r.venue == self.venue && r.state.is_some())
+            .collect();
+        let known: std::collections::HashSet<&str> =
+            ledger.iter().map(|r| r.client_algo_id.as_str()).collect();
+        let listed: std::collections::HashSet<&str> =
+            venue.iter().map(|a| a.client_algo_id.as_str()).collect();
+        let exchange_only: Vec<&AlgoOrderReport> = venue
+            .iter()
+            .filter(|a| !known.contains(a.client_algo_id.as_str()))
+            .collect();
+        let ledger_only: Vec<&ProtectiveRow> = ledger
+            .iter()
+            .filter(|r| !listed.contains(r.client_algo_id.as_str()))
+            .collect();
+        for a in &exchange_only {
+            tracing::error!(symbol = %a.symbol, client_algo_id = %a.client_algo_id, algo_id = a.algo_id, "an algo order at the venue that the ledger does not hold live (placed by hand, or lost): it may close a position sluice manages");
+        }
+        for r in &ledger_only {
+            tracing::error!(position_id = r.position_id.0, client_algo_id = %r.client_algo_id, "a protective order the ledger holds live that the venue does not list");
+        }
+        metrics::gauge!(PROTECTIVE_ONE_SIDED, "side" => "exchange_only")
+            .set(exchange_only.len() as f64);
+        metrics::gauge!(PROTECTIVE_ONE_SIDED, "side" => "ledger_only")
+            .set(ledger_only.len() as f64);
         Ok(())
     }
 
