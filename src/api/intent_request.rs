@@ -14,9 +14,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::protection_body::{DistanceBody, TriggerBody};
 use crate::domain::{
-    Direction, DomainError, IntentKind, IntentSpec, OpenSize, PositionId, Price, Protection,
-    ProtectionLeg, Qty, Symbol, TriggerSpec, Usdt, WorkingType,
+    Direction, DomainError, IntentKind, IntentSpec, OpenSize, PositionId, Protection,
+    ProtectionLeg, Qty, Symbol, Usdt, WorkingType,
 };
 
 const MAX_KEY_LEN: usize = 128;
@@ -46,47 +47,6 @@ pub struct IntentBody {
     /// What the protective orders trigger on: `mark` (default) or `contract` (last price).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_type: Option<String>,
-}
-
-/// A protective trigger as sent: a price string, or an object with exactly one of
-/// `price`, `pct`, `usdt`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum TriggerBody {
-    Price(String),
-    Distance(DistanceBody),
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DistanceBody {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pct: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usdt: Option<String>,
-}
-
-impl TriggerBody {
-    fn parse(&self, field: &str) -> Result<TriggerSpec, DomainError> {
-        let decimal = |raw: &str| {
-            raw.trim()
-                .parse::<rust_decimal::Decimal>()
-                .map_err(|_| err(field, format!("`{raw}` is not a decimal number")))
-        };
-        let spec = match self {
-            TriggerBody::Price(p) => TriggerSpec::Price(Price::parse(field, p)?),
-            TriggerBody::Distance(d) => match (&d.price, &d.pct, &d.usdt) {
-                (Some(p), None, None) => TriggerSpec::Price(Price::parse(field, p)?),
-                (None, Some(p), None) => TriggerSpec::Pct(decimal(p)?),
-                (None, None, Some(u)) => TriggerSpec::Usdt(decimal(u)?),
-                _ => return Err(err(field, "give exactly one of price, pct, usdt")),
-            },
-        };
-        spec.check(field)?;
-        Ok(spec)
-    }
 }
 
 /// Which position a close or reduce acts on.
@@ -314,6 +274,7 @@ impl IntentBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::TriggerSpec;
 
     fn body(kind: &str) -> IntentBody {
         IntentBody {

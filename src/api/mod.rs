@@ -27,6 +27,7 @@ pub mod intent_request;
 pub mod intents;
 pub mod json;
 pub mod prices;
+pub mod protection_body;
 pub mod read;
 pub mod reconcile;
 pub mod server;

@@ -35,6 +35,8 @@ mod orders;
 pub mod position_math;
 mod positions;
 pub mod protective;
+mod protective_checks;
+mod protective_link;
 mod trail;
 mod wakeup;
 mod work;

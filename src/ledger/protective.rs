@@ -19,7 +19,6 @@ use sqlx::PgConnection;
 use super::decode::Decoder;
 use super::error::LedgerError;
 use super::ids::{IntentId, OrderId, PositionId};
-use super::positions::lock_position;
 use super::Ledger;
 use crate::domain::{PositionSide, Protection, ProtectionKind, Side, Symbol, WorkingType};
 use crate::exchange::{AlgoOrderReport, AlgoStatus};
@@ -53,7 +52,7 @@ pub struct ProtectiveRow {
 }
 
 impl ProtectiveRow {
-    fn decode(row: &PgRow) -> Result<Self, LedgerError> {
+    pub(super) fn decode(row: &PgRow) -> Result<Self, LedgerError> {
         let d = Decoder::new(row, "protective_orders");
         let state: String = d.text("state")?;
         Ok(ProtectiveRow {
@@ -260,60 +259,6 @@ impl Ledger {
         .collect()
     }
 
-    /// Rows whose stop fired and whose position is still open: TRIGGERING/TRIGGERED
-    /// since before `fired_before`, or REJECTED at the trigger (it had been placed).
-    pub async fn overdue_protective_orders(
-        &self,
-        fired_before: DateTime<Utc>,
-    ) -> Result<Vec<ProtectiveRow>, LedgerError> {
-        sqlx::query(
-            "SELECT po.* FROM protective_orders po JOIN positions p ON p.id = po.position_id
-             WHERE p.status = 'open' AND (
-                 (po.state IN ('triggering', 'triggered') AND po.triggered_at < $1)
-              OR (po.state = 'rejected' AND po.algo_id IS NOT NULL))
-             ORDER BY po.id",
-        )
-        .bind(fired_before)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(ProtectiveRow::decode)
-        .collect()
-    }
-
-    /// Open positions missing a protective order their latest protected open asked for:
-    /// (position, kind, the last placement error if any). A planned order still being
-    /// retried counts as missing.
-    pub async fn unprotected_positions(
-        &self,
-    ) -> Result<Vec<(PositionId, ProtectionKind, Option<String>)>, LedgerError> {
-        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
-            "SELECT p.id, k.kind,
-                    (SELECT po.last_error FROM protective_orders po
-                      WHERE po.position_id = p.id AND po.kind = k.kind ORDER BY po.id DESC LIMIT 1)
-               FROM positions p
-               JOIN LATERAL (SELECT ip.protection FROM intents i
-                               JOIN intent_protection ip ON ip.intent_id = i.id
-                              WHERE i.position_id = p.id AND i.kind = 'open'
-                              ORDER BY i.id DESC LIMIT 1) pr ON true
-              CROSS JOIN (VALUES ('stop_loss'), ('take_profit')) AS k (kind)
-              WHERE p.status = 'open' AND jsonb_typeof(pr.protection -> k.kind) = 'object'
-                AND NOT EXISTS (SELECT 1 FROM protective_orders po
-                                 WHERE po.position_id = p.id AND po.kind = k.kind
-                                   AND po.state IN ('new', 'triggering', 'triggered'))
-              ORDER BY p.id, k.kind",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(id, kind, err)| {
-                let kind = ProtectionKind::parse(&kind)
-                    .ok_or_else(|| LedgerError::invalid("protective_orders.kind", kind))?;
-                Ok((PositionId(id), kind, err))
-            })
-            .collect()
-    }
-
     /// Store what the venue reports about one of sluice's algo orders. None when the
     /// clientAlgoId is not sluice's. A terminal row keeps its state.
     pub async fn record_protective_report(
@@ -363,109 +308,4 @@ impl Ledger {
         .await?;
         Ok(())
     }
-
-    /// Record the order a trigger produced as a CLOSE order of the protected position
-    /// (see the module doc), idempotently; returns its order id.
-    pub async fn link_protective_order(
-        &self,
-        protective_id: i64,
-        exchange_order_id: i64,
-        client_order_id: &str,
-    ) -> Result<OrderId, LedgerError> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT * FROM protective_orders WHERE id = $1 FOR UPDATE")
-            .bind(protective_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| LedgerError::not_found(format!("protective order #{protective_id}")))?;
-        let p = ProtectiveRow::decode(&row)?;
-        if let Some(id) = p.order_id {
-            return Ok(id);
-        }
-        let position = lock_position(&mut tx, p.position_id)
-            .await?
-            .ok_or_else(|| LedgerError::not_found(format!("position #{}", p.position_id.0)))?;
-        let qty = if position.quantity.is_zero() {
-            position
-                .opened_quantity
-                .get()
-                .max(position.initial_quantity.get())
-        } else {
-            position.quantity.get()
-        };
-        let intent = insert_stop_intent(&mut tx, &p, position.direction.as_str()).await?;
-        let order_id: (i64,) = sqlx::query_as(
-            "INSERT INTO orders (intent_id, intent_kind, position_id, venue, symbol, side,
-                 position_side, order_type, quantity, reduce_only, client_order_id, chunk_index,
-                 attempt, status, exchange_order_id)
-             VALUES ($1, 'close', $2, $3, $4, $5, $6, 'MARKET', $7, $8, $9, 0, 0, 'new', $10)
-             RETURNING id",
-        )
-        .bind(intent)
-        .bind(p.position_id)
-        .bind(&p.venue)
-        .bind(p.symbol.as_str())
-        .bind(p.side.as_wire())
-        .bind(p.position_side.as_wire())
-        .bind(qty)
-        .bind(p.position_side == PositionSide::Both)
-        .bind(client_order_id)
-        .bind(exchange_order_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE protective_orders SET order_id = $2, actual_order_id = $3, updated_at = now() WHERE id = $1")
-            .bind(p.id)
-            .bind(order_id.0)
-            .bind(exchange_order_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(OrderId(order_id.0))
-    }
-}
-
-/// The `done` close intent that owns a triggered stop's order: sized by nothing (the
-/// exchange closed the whole position), so its state claims nothing its fills could
-/// contradict.
-async fn insert_stop_intent(
-    conn: &mut PgConnection,
-    p: &ProtectiveRow,
-    direction: &str,
-) -> Result<i64, LedgerError> {
-    let mode = if p.position_side == PositionSide::Both {
-        "one-way"
-    } else {
-        "hedge"
-    };
-    let reason = format!(
-        "{} {} triggered on the exchange at {}",
-        p.kind.as_str(),
-        p.client_algo_id,
-        p.trigger_price.normalize()
-    );
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO intents (kind, venue, symbol, direction, position_mode, position_id,
-             idempotency_key, reason, state)
-         VALUES ('close', $1, $2, $3, $4, $5, $6, $7, 'done')
-         ON CONFLICT (idempotency_key) DO UPDATE SET updated_at = intents.updated_at
-         RETURNING id",
-    )
-    .bind(&p.venue)
-    .bind(p.symbol.as_str())
-    .bind(direction)
-    .bind(mode)
-    .bind(p.position_id)
-    .bind(format!("protective:{}", p.client_algo_id))
-    .bind(reason)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO intent_events (intent_id, from_state, to_state, cause)
-         SELECT $1, 'accepted', 'done', 'protective order triggered on the exchange'
-         WHERE NOT EXISTS (SELECT 1 FROM intent_events WHERE intent_id = $1)",
-    )
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(id)
 }

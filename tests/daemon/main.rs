@@ -17,6 +17,7 @@ mod outage;
 mod pg_outage;
 mod positions;
 mod protect;
+mod protect_faults;
 mod reconcile;
 mod reduce_only;
 mod standby;

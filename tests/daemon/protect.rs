@@ -3,11 +3,9 @@
 //! venue and a `protective_orders` row in the ledger; with the daemon SIGKILLed the mark
 //! falls through the stop and the venue closes the position by itself; restarted, the
 //! daemon records the stop's fills as CLOSE fills of the position and doctor is clean.
-//! A stop stuck in TRIGGERING makes sluice close the position itself (the watchdog); a
-//! position that grows gets its new stop before the old one is cancelled; a close that
-//! leaves it flat cancels its stop. A venue refusing placements (503) leaves the position
-//! unprotected, which doctor reports, until a retry succeeds; `[symbols.<S>]
-//! stop_loss_pct` protects an open that asks for nothing.
+//! A stop firing while sluice runs closes the position through close fills; a position
+//! that grows gets its new stop before the old one is cancelled; a close that leaves it
+//! flat cancels its stop. The failure cases are in `protect_faults.rs`.
 
 use std::process::Command;
 use std::time::Duration;
@@ -20,16 +18,16 @@ use sluice_testkit::executor::scenario;
 use sluice_testkit::process::*;
 use sqlx::PgPool;
 
-const ENV: [(&str, &str); 1] = [("SLUICE__BUDGET__ALLOCATION_USDT", "1000000")];
+pub(crate) const ENV: [(&str, &str); 1] = [("SLUICE__BUDGET__ALLOCATION_USDT", "1000000")];
 
-fn sim_scenario() -> sluice_sim::Scenario {
+pub(crate) fn sim_scenario() -> sluice_sim::Scenario {
     scenario(
         "[[symbols]]\nname = \"SOLUSDT\"\nlevel_qty = \"2000\"\n",
         "",
     )
 }
 
-async fn sim_state(sim: &SimHandle) -> Value {
+pub(crate) async fn sim_state(sim: &SimHandle) -> Value {
     reqwest::get(format!("{}/sim/state", sim.base_url()))
         .await
         .expect("state")
@@ -38,7 +36,7 @@ async fn sim_state(sim: &SimHandle) -> Value {
         .expect("json")
 }
 
-async fn set_mark(sim: &SimHandle, price: Decimal) {
+pub(crate) async fn set_mark(sim: &SimHandle, price: Decimal) {
     let r = reqwest::Client::new()
         .post(format!("{}/sim/marks", sim.base_url()))
         .json(&json!({"symbol": "SOLUSDT", "mark_price": price.to_string()}))
@@ -48,7 +46,7 @@ async fn set_mark(sim: &SimHandle, price: Decimal) {
     assert!(r.status().is_success(), "mark moved");
 }
 
-fn sol_mark(state: &Value) -> Decimal {
+pub(crate) fn sol_mark(state: &Value) -> Decimal {
     let marks = state["marks"].as_array().expect("marks");
     let m = marks
         .iter()
@@ -66,7 +64,7 @@ fn sol_mark(state: &Value) -> Decimal {
 }
 
 /// `sluice doctor` on the test's database: its exit code and output.
-async fn doctor(db_url: &str) -> (i32, String) {
+pub(crate) async fn doctor(db_url: &str) -> (i32, String) {
     let db = db_url.to_string();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_sluice"))
@@ -88,7 +86,12 @@ async fn doctor(db_url: &str) -> (i32, String) {
 }
 
 /// Post an open with `protection` merged in and wait until it is done.
-async fn open_protected(d: &DaemonProc, ledger: &Ledger, key: &str, protection: Value) -> i64 {
+pub(crate) async fn open_protected(
+    d: &DaemonProc,
+    ledger: &Ledger,
+    key: &str,
+    protection: Value,
+) -> i64 {
     let mut body = json!({"kind": "open", "symbol": "SOLUSDT", "side": "long",
                           "quantity": "10", "idempotency_key": key});
     for (k, v) in protection.as_object().expect("object") {
@@ -108,7 +111,7 @@ async fn open_protected(d: &DaemonProc, ledger: &Ledger, key: &str, protection: 
 
 /// Wait until the venue holds exactly one algo order and the ledger's only live row for
 /// `position` is that order, NEW; returns its clientAlgoId.
-async fn until_one_live_stop(
+pub(crate) async fn until_one_live_stop(
     d: &DaemonProc,
     sim: &SimHandle,
     ledger: &Ledger,
@@ -135,7 +138,7 @@ async fn until_one_live_stop(
     .await
 }
 
-async fn position_status(ledger: &Ledger, position: i64) -> PositionStatus {
+pub(crate) async fn position_status(ledger: &Ledger, position: i64) -> PositionStatus {
     ledger
         .position(sluice::ledger::PositionId(position))
         .await
@@ -145,7 +148,7 @@ async fn position_status(ledger: &Ledger, position: i64) -> PositionStatus {
 }
 
 /// The stop's fills: (the order's intent kind, quantity applied, how many external).
-async fn stop_fills(pool: &PgPool, client_algo_id: &str) -> (String, Decimal, i64) {
+pub(crate) async fn stop_fills(pool: &PgPool, client_algo_id: &str) -> (String, Decimal, i64) {
     sqlx::query_as(
         "SELECT o.intent_kind, sum(f.applied_quantity), count(*) FILTER (WHERE f.external)
            FROM fills f JOIN orders o ON o.id = f.order_id
@@ -206,110 +209,6 @@ async fn a_stop_firing_while_sluice_runs_closes_the_position_through_close_fills
     );
     let (code, out) = doctor(&db_url).await;
     assert_eq!(code, 0, "doctor is clean: {out}");
-    drop(d);
-    sim.shutdown().await;
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn an_algo_order_placed_by_hand_is_reported_as_held_on_one_side_only(pool: PgPool) {
-    use sluice::exchange::{AlgoOrderRequest, Exchange, ProtectionKind, WorkingType};
-    let db_url = database_url(&pool).await;
-    let sim = spawn(sim_scenario(), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sim");
-    let hand = hand_adapter(&sim).await;
-    let mark = sol_mark(&sim_state(&sim).await);
-    let by_hand = AlgoOrderRequest {
-        symbol: sluice::domain::Symbol::new("SOLUSDT").expect("symbol"),
-        side: sluice::domain::Side::Sell,
-        position_side: sluice::domain::PositionSide::Both,
-        kind: ProtectionKind::StopLoss,
-        trigger_price: sluice::domain::Price::new("p", (mark * Decimal::new(9, 1)).round_dp(2))
-            .expect("price"),
-        working_type: WorkingType::Mark,
-        quantity: None,
-        client_algo_id: "by-hand-1".into(),
-    };
-    hand.place_algo_order(&by_hand)
-        .await
-        .expect("placed by hand");
-
-    let d = spawn_daemon("one-sided", &sim, &db_url, &ENV).await;
-    d.until_ok("the one-sided report", Duration::from_secs(30), || async {
-        let m = d.metrics().await;
-        if m.contains("sluice_protective_one_sided{side=\"exchange_only\"} 1") {
-            Ok(())
-        } else {
-            Err(m)
-        }
-    })
-    .await;
-    drop(d);
-    sim.shutdown().await;
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn a_stop_stuck_in_triggering_makes_sluice_close_the_position_itself(pool: PgPool) {
-    // Arrange: a protected LONG; the venue's triggers stall (fired, no order).
-    let db_url = database_url(&pool).await;
-    let ledger = Ledger::from_pool(pool.clone());
-    let sim = spawn(sim_scenario(), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sim");
-    let env = [ENV[0], ("SLUICE__DAEMON__STOP_WATCHDOG_MS", "1000")];
-    let d = spawn_daemon("watchdog", &sim, &db_url, &env).await;
-    d.until_status("ready", Duration::from_secs(60)).await;
-    let position = open_protected(
-        &d,
-        &ledger,
-        "stuck-open",
-        json!({"stop_loss": {"pct": "2"}}),
-    )
-    .await;
-    let caid = until_one_live_stop(&d, &sim, &ledger, position).await;
-    let r = reqwest::Client::new()
-        .post(format!("{}/sim/faults", sim.base_url()))
-        .json(&json!({"from": 0, "algo_stuck_triggering": true}))
-        .send()
-        .await
-        .expect("fault");
-    assert!(r.status().is_success());
-
-    // Act: the mark falls through the stop.
-    let mark = sol_mark(&sim_state(&sim).await);
-    set_mark(&sim, (mark * Decimal::new(95, 2)).round_dp(2)).await;
-
-    // Assert: sluice closes the position itself; the stop is still stuck at the venue.
-    d.until_ok("the watchdog's close", Duration::from_secs(30), || async {
-        match position_status(&ledger, position).await {
-            PositionStatus::Closed => Ok(()),
-            s => Err(format!("{s:?}")),
-        }
-    })
-    .await;
-    let (state, reason): (String, String) =
-        sqlx::query_as("SELECT state, reason FROM intents WHERE idempotency_key = $1")
-            .bind(format!("watchdog:{caid}"))
-            .fetch_one(&pool)
-            .await
-            .expect("the watchdog's close intent");
-    assert_eq!(state, "done", "{reason}");
-    assert!(reason.contains("triggering"), "{reason}");
-    let account = sim_state(&sim).await["accounts"][0].clone();
-    assert!(
-        account["positions"].as_array().is_some_and(Vec::is_empty),
-        "flat at the venue"
-    );
-    assert_eq!(
-        account["openAlgoOrders"][0]["algoStatus"], "TRIGGERING",
-        "{account}"
-    );
-    assert!(
-        d.metrics()
-            .await
-            .contains("sluice_protective_watchdog_total{state=\"triggering\"} 1"),
-        "the watchdog is counted"
-    );
     drop(d);
     sim.shutdown().await;
 }
@@ -388,79 +287,6 @@ async fn a_growing_position_gets_its_new_stop_before_the_old_is_cancelled_and_a_
         }
     })
     .await;
-    drop(d);
-    sim.shutdown().await;
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn a_refused_placement_is_retried_and_doctor_reports_the_position_unprotected_meanwhile(
-    pool: PgPool,
-) {
-    // Arrange: the symbol's default stop applies; the Algo Service answers 503 for now.
-    let db_url = database_url(&pool).await;
-    let ledger = Ledger::from_pool(pool.clone());
-    let sim = spawn(sim_scenario(), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sim");
-    let env = [ENV[0], ("SLUICE__SYMBOLS__SOLUSDT__STOP_LOSS_PCT", "3")];
-    let d = spawn_daemon("retry", &sim, &db_url, &env).await;
-    d.until_status("ready", Duration::from_secs(60)).await;
-    let http = reqwest::Client::new();
-    let fault =
-        json!({"from": 0, "endpoints": ["POST /fapi/v1/algoOrder"], "unavailable_503": 1.0});
-    let r = http
-        .post(format!("{}/sim/faults", sim.base_url()))
-        .json(&fault)
-        .send()
-        .await
-        .expect("fault");
-    assert!(r.status().is_success());
-
-    // Act: an open asking for no protection of its own.
-    let position = open_protected(&d, &ledger, "default-open", json!({})).await;
-
-    // Assert: refused placements are retried and counted; doctor names the gap.
-    d.until_ok("placement failures", Duration::from_secs(30), || async {
-        let m = d.metrics().await;
-        let failed = m.lines().any(|l| {
-            l.starts_with("sluice_protective_failures_total{") && l.contains("what=\"place\"")
-        });
-        if failed {
-            Ok(())
-        } else {
-            Err(m)
-        }
-    })
-    .await;
-    let (code, out) = doctor(&db_url).await;
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains("unprotected_position") && out.contains("stop_loss"),
-        "{out}"
-    );
-    assert!(
-        out.contains("Service Unavailable"),
-        "the last error is shown: {out}"
-    );
-
-    // The venue recovers: the retry places the stop and doctor is clean.
-    http.delete(format!("{}/sim/faults", sim.base_url()))
-        .send()
-        .await
-        .expect("clear");
-    until_one_live_stop(&d, &sim, &ledger, position).await;
-    let rows = ledger
-        .protective_orders_of(sluice::ledger::PositionId(position))
-        .await
-        .expect("rows");
-    assert_eq!(
-        rows.len(),
-        1,
-        "one order, retried under one clientAlgoId: {rows:?}"
-    );
-    assert!(rows[0].attempts >= 1, "{rows:?}");
-    let (code, out) = doctor(&db_url).await;
-    assert_eq!(code, 0, "{out}");
     drop(d);
     sim.shutdown().await;
 }
@@ -576,16 +402,7 @@ async fn a_stop_closes_the_position_on_the_exchange_while_sluice_is_dead_and_the
         },
     )
     .await;
-    let (kind, closed, external): (String, Decimal, i64) = sqlx::query_as(
-        "SELECT o.intent_kind, sum(f.applied_quantity), count(*) FILTER (WHERE f.external)
-           FROM fills f JOIN orders o ON o.id = f.order_id
-           JOIN protective_orders po ON po.order_id = o.id
-          WHERE po.client_algo_id = $1 GROUP BY o.intent_kind",
-    )
-    .bind(&client_algo_id)
-    .fetch_one(&pool)
-    .await
-    .expect("the stop's fills");
+    let (kind, closed, external) = stop_fills(&pool, &client_algo_id).await;
     assert_eq!(
         (kind.as_str(), closed, external),
         ("close", Decimal::from(10), 0)

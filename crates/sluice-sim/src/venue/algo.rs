@@ -158,6 +158,34 @@ fn working_type(raw: Option<&str>) -> Result<&'static str, Reject> {
     }
 }
 
+/// `-1106` reduceOnly in hedge mode, `-4061` a positionSide that does not fit the mode,
+/// or `closePosition` on a hedge opening leg (docs/binance-fapi.md §9).
+fn algo_position_side(
+    n: &NewAlgo,
+    hedge: bool,
+    side: Side,
+    close_position: bool,
+) -> Result<PositionSide, Reject> {
+    if hedge && n.reduce_only.is_some() {
+        return Err(Reject::not_required("reduceonly"));
+    }
+    let ps = match n.position_side.as_deref() {
+        Some(s) => PositionSide::parse(s)?,
+        None => PositionSide::Both,
+    };
+    if hedge == (ps == PositionSide::Both) {
+        return Err(Reject::position_side_mismatch());
+    }
+    let opening_leg = matches!(
+        (side, ps),
+        (Side::Buy, PositionSide::Long) | (Side::Sell, PositionSide::Short)
+    );
+    if close_position && opening_leg {
+        return Err(Reject::position_side_mismatch());
+    }
+    Ok(ps)
+}
+
 impl Venue {
     /// `POST /fapi/v1/algoOrder`: validates in Binance's order and records a NEW algo
     /// order (ALGO_UPDATE NEW queued), or returns the rejection and changes nothing.
@@ -204,24 +232,7 @@ impl Venue {
         let wt = working_type(n.working_type.as_deref())?;
         let close_position = flag_true(n.close_position);
         let quantity = self.algo_quantity(n, close_position)?;
-        if account.hedge && n.reduce_only.is_some() {
-            return Err(Reject::not_required("reduceonly"));
-        }
-        let ps = match n.position_side.as_deref() {
-            Some(s) => PositionSide::parse(s)?,
-            None => PositionSide::Both,
-        };
-        if account.hedge == (ps == PositionSide::Both) {
-            return Err(Reject::position_side_mismatch());
-        }
-        let opening_leg = matches!(
-            (side, ps),
-            (Side::Buy, PositionSide::Long) | (Side::Sell, PositionSide::Short)
-        );
-        if close_position && opening_leg {
-            // Hedge mode: closePosition only on the closing leg (docs/binance-fapi.md §9).
-            return Err(Reject::position_side_mismatch());
-        }
+        let ps = algo_position_side(n, account.hedge, side, close_position)?;
         if let Some(cid) = n.client_algo_id.as_deref() {
             filters::check_client_order_id(cid)?;
         }

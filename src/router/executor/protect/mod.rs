@@ -34,12 +34,18 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use tokio::task::JoinHandle;
 
-use crate::domain::protection::trigger_price;
 use crate::domain::{Price, ProtectionKind, Symbol};
-use crate::exchange::{AlgoOrderReport, AlgoOrderRequest, AlgoStatus, ErrorClass, Exchange};
-use crate::ledger::protective::{NewProtective, ProtectiveRow};
-use crate::ledger::{FillOutcome, FillSource, Ledger, PositionId, PositionRow, PositionStatus};
+use crate::exchange::{AlgoOrderRequest, AlgoStatus, ErrorClass, Exchange};
+use crate::ledger::protective::ProtectiveRow;
+use crate::ledger::{Ledger, PositionId, PositionStatus};
 use crate::shutdown::Shutdown;
+
+mod ensure;
+mod link;
+mod watch;
+
+use link::link_triggered;
+pub(crate) use link::on_algo_update;
 
 /// How often the ledger is swept for protection to place, replace or cancel.
 const SWEEP_EVERY: Duration = Duration::from_millis(250);
@@ -159,85 +165,6 @@ impl Protector {
         Ok(())
     }
 
-    /// Report protective orders held on one side only: the venue's open algo orders
-    /// against the ledger's live rows (ERROR log per order, `sluice_protective_one_sided`).
-    async fn compare(&self) -> anyhow::Result<()> {
-        let venue = self.exchange.open_algo_orders().await?;
-        let ledger: Vec<ProtectiveRow> = self
-            .ledger
-            .live_protective_orders()
-            .await?
-            .into_iter()
-            .filter(|r| r.venue == self.venue && r.state.is_some())
-            .collect();
-        let known: std::collections::HashSet<&str> =
-            ledger.iter().map(|r| r.client_algo_id.as_str()).collect();
-        let listed: std::collections::HashSet<&str> =
-            venue.iter().map(|a| a.client_algo_id.as_str()).collect();
-        let exchange_only: Vec<&AlgoOrderReport> = venue
-            .iter()
-            .filter(|a| !known.contains(a.client_algo_id.as_str()))
-            .collect();
-        let ledger_only: Vec<&ProtectiveRow> = ledger
-            .iter()
-            .filter(|r| !listed.contains(r.client_algo_id.as_str()))
-            .collect();
-        for a in &exchange_only {
-            tracing::error!(symbol = %a.symbol, client_algo_id = %a.client_algo_id, algo_id = a.algo_id, "an algo order at the venue that the ledger does not hold live (placed by hand, or lost): it may close a position sluice manages");
-        }
-        for r in &ledger_only {
-            tracing::error!(position_id = r.position_id.0, client_algo_id = %r.client_algo_id, "a protective order the ledger holds live that the venue does not list");
-        }
-        metrics::gauge!(PROTECTIVE_ONE_SIDED, "side" => "exchange_only")
-            .set(exchange_only.len() as f64);
-        metrics::gauge!(PROTECTIVE_ONE_SIDED, "side" => "ledger_only")
-            .set(ledger_only.len() as f64);
-        Ok(())
-    }
-
-    /// Close positions whose stop fired and did not close them (see the module doc).
-    async fn watchdog(&self) -> anyhow::Result<()> {
-        let limit = chrono::Duration::from_std(self.watchdog)?;
-        let overdue = self
-            .ledger
-            .overdue_protective_orders(chrono::Utc::now() - limit)
-            .await?;
-        for row in overdue.iter().filter(|r| r.venue == self.venue) {
-            let state = row.state.map_or("planned", AlgoStatus::as_str);
-            let mode = if row.position_side == crate::domain::PositionSide::Both {
-                crate::domain::PositionMode::OneWay
-            } else {
-                crate::domain::PositionMode::Hedge
-            };
-            let reason = format!(
-                "watchdog: protective {} {} is {state} and position #{} is still open: sluice closes it",
-                row.kind.as_str(),
-                row.client_algo_id,
-                row.position_id.0
-            );
-            let new = crate::ledger::NewIntent {
-                spec: crate::domain::IntentSpec::Close {
-                    position: row.position_id,
-                    quantity: None,
-                },
-                venue: self.venue.clone(),
-                position_mode: mode,
-                reference_price: None,
-                idempotency_key: format!("watchdog:{}", row.client_algo_id),
-                reason: reason.clone(),
-            };
-            let created = self
-                .ledger
-                .create_intent(&new, crate::domain::Usdt::new(Decimal::ZERO))
-                .await?;
-            if !created.replayed {
-                tracing::error!(position_id = row.position_id.0, client_algo_id = %row.client_algo_id, intent_id = %created.intent.id, state, "{reason}");
-                metrics::counter!(PROTECTIVE_WATCHDOG_TOTAL, "state" => state).increment(1);
-            }
-        }
-        Ok(())
-    }
-
     /// One live row: place it if planned and due, cancel it if its position is flat,
     /// re-read it when in flight (or on a full check), link a triggered order.
     async fn refresh(&self, row: &ProtectiveRow, full: bool) -> anyhow::Result<()> {
@@ -311,6 +238,11 @@ impl Protector {
                 .await?;
             return Ok(());
         }
+        self.send(row).await
+    }
+
+    /// Send a planned row to the venue and record the answer.
+    async fn send(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
         let request = AlgoOrderRequest {
             symbol: row.symbol.clone(),
             side: row.side,
@@ -368,174 +300,4 @@ impl Protector {
         }
         self.reread(row).await
     }
-
-    /// Make the position's protection what its latest protected open asked for.
-    async fn ensure(&self, position: PositionId) -> anyhow::Result<()> {
-        let Some((intent, protection)) = self.ledger.position_protection(position).await? else {
-            return Ok(());
-        };
-        let Some(pos) = self.ledger.position(position).await? else {
-            return Ok(());
-        };
-        if pos.status != PositionStatus::Open || pos.quantity.is_zero() {
-            return Ok(());
-        }
-        let rows = self.ledger.protective_orders_of(position).await?;
-        let growing = self.ledger.open_working_on(position).await?;
-        for kind in [ProtectionKind::StopLoss, ProtectionKind::TakeProfit] {
-            if let Some(leg) = protection.leg(kind) {
-                self.ensure_kind(&pos, intent, kind, leg, &rows, growing)
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn ensure_kind(
-        &self,
-        pos: &PositionRow,
-        intent: crate::ledger::IntentId,
-        kind: ProtectionKind,
-        leg: crate::domain::ProtectionLeg,
-        rows: &[ProtectiveRow],
-        growing: bool,
-    ) -> anyhow::Result<()> {
-        let tick = self.ticks.get(&pos.symbol).copied().unwrap_or_default();
-        let field = kind.as_str();
-        let desired = match trigger_price(
-            kind,
-            pos.direction,
-            &leg.trigger,
-            pos.entry_price,
-            tick,
-            field,
-        ) {
-            Ok(p) => p.get(),
-            Err(e) => {
-                tracing::error!(position_id = pos.id.0, kind = field, error = %e.reason, "no valid trigger price: the position is not protected");
-                failure("trigger_price", None);
-                return Ok(());
-            }
-        };
-        let of_kind: Vec<&ProtectiveRow> = rows.iter().filter(|r| r.kind == kind).collect();
-        let live: Vec<&ProtectiveRow> = of_kind.iter().copied().filter(|r| r.is_live()).collect();
-        if of_kind
-            .iter()
-            .any(|r| r.state.is_some_and(AlgoStatus::has_fired) && r.order_id.is_none())
-        {
-            return Ok(()); // fired and its fills not yet in: never protect twice
-        }
-        let newest = of_kind.iter().max_by_key(|r| r.generation);
-        let current = live.iter().max_by_key(|r| r.generation);
-        if let Some(c) = current {
-            if c.trigger_price == desired || growing || c.state.is_none() {
-                return self.cancel_superseded(c, &live).await;
-            }
-        } else if newest.is_some_and(|n| n.trigger_price == desired && n.algo_id.is_none()) {
-            // Refused at placement for this very price: re-sending cannot fix it.
-            return Ok(());
-        }
-        let generation = newest.map_or(1, |n| n.generation + 1);
-        let new = NewProtective {
-            position_id: pos.id,
-            intent_id: Some(intent),
-            venue: self.venue.clone(),
-            symbol: pos.symbol.clone(),
-            position_side: pos.position_side,
-            side: pos.direction.close_side(),
-            kind,
-            generation,
-            trigger_price: desired,
-            working_type: leg.working_type,
-            client_algo_id: client_algo_id(kind, pos.id, generation),
-        };
-        let row = self.ledger.plan_protective(&new).await?;
-        self.place_if_due(&row).await
-    }
-
-    /// Once `current` is live at the venue, cancel the older generations still NEW.
-    async fn cancel_superseded(
-        &self,
-        current: &ProtectiveRow,
-        live: &[&ProtectiveRow],
-    ) -> anyhow::Result<()> {
-        if current.state != Some(AlgoStatus::New) {
-            return Ok(());
-        }
-        for old in live.iter().filter(|r| r.generation < current.generation) {
-            if old.state == Some(AlgoStatus::New) {
-                self.cancel(old).await?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// An `ALGO_UPDATE` from the user stream: record it; a trigger's order is linked at
-/// once, before the stream's next events (its fills) are applied.
-pub(crate) async fn on_algo_update(
-    ledger: &Ledger,
-    venue: &str,
-    exchange: &Arc<dyn Exchange>,
-    report: &AlgoOrderReport,
-) {
-    let row = match ledger.record_protective_report(report).await {
-        Ok(Some(row)) => row,
-        Ok(None) => return, // not one of sluice's
-        Err(e) => {
-            tracing::error!(error = %e, client_algo_id = %report.client_algo_id, "recording an ALGO_UPDATE failed");
-            return;
-        }
-    };
-    match report.status {
-        AlgoStatus::Rejected => {
-            tracing::error!(position_id = row.position_id.0, client_algo_id = %row.client_algo_id, reason = report.reject_reason.as_deref().unwrap_or(""), "a protective order was rejected when it triggered");
-            failure("trigger", None);
-        }
-        AlgoStatus::Triggering | AlgoStatus::Triggered => {
-            tracing::warn!(position_id = row.position_id.0, client_algo_id = %row.client_algo_id, status = report.status.as_str(), "a protective order fired");
-        }
-        _ => {}
-    }
-    if let Err(e) = link_triggered(ledger, venue, exchange, &row, true).await {
-        tracing::error!(error = %e, client_algo_id = %row.client_algo_id, "linking a triggered protective order failed; the sweep retries");
-    }
-}
-
-/// A row whose trigger produced an order not yet linked: find the order (and its
-/// client order id) by exchange id, record it as the position's close order, apply its
-/// fills. `fallback`: when the order cannot be read now, link it under the clientAlgoId
-/// anyway, so the stream's fills that follow still find it by exchange order id.
-async fn link_triggered(
-    ledger: &Ledger,
-    venue: &str,
-    exchange: &Arc<dyn Exchange>,
-    row: &ProtectiveRow,
-    fallback: bool,
-) -> anyhow::Result<()> {
-    let (Some(ai), None) = (row.actual_order_id, row.order_id) else {
-        return Ok(());
-    };
-    let (coid, trades) = match exchange.order_by_id(&row.symbol, ai).await {
-        Ok((order, trades)) => (order.client_order_id, trades),
-        Err(e) if fallback => {
-            tracing::warn!(error = %e, order_id = ai, "reading a stop's order failed; linking it by exchange id");
-            (row.client_algo_id.clone(), Vec::new())
-        }
-        Err(e) => {
-            failure("link", e.code);
-            return Err(e.into());
-        }
-    };
-    ledger.link_protective_order(row.id, ai, &coid).await?;
-    for t in &trades {
-        let outcome = ledger
-            .apply_fill_from(venue, t, &[], Some(FillSource::Rest))
-            .await?;
-        if !matches!(outcome, FillOutcome::Duplicate) {
-            crate::metrics::record_fill(FillSource::Rest.as_str());
-        }
-    }
-    tracing::info!(position_id = row.position_id.0, client_algo_id = %row.client_algo_id, order_id = ai, fills = trades.len(), "a protective order's fills are recorded as close fills");
-    Ok(())
 }
