@@ -421,3 +421,88 @@ async fn a_stop_closes_the_position_on_the_exchange_while_sluice_is_dead_and_the
     drop(d);
     sim.shutdown().await;
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn in_hedge_mode_each_leg_gets_its_own_stop_and_one_firing_leaves_the_other_leg_protected(
+    pool: PgPool,
+) {
+    // Arrange: a hedge-mode account; sluice opens a LONG and a SHORT leg, each with a stop.
+    let db_url = database_url(&pool).await;
+    let ledger = Ledger::from_pool(pool.clone());
+    let hedge = scenario(
+        "[[symbols]]\nname = \"SOLUSDT\"\nlevel_qty = \"2000\"\n",
+        "position_mode = \"hedge\"",
+    );
+    let sim = spawn(hedge, "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let env = [ENV[0], ("SLUICE__EXCHANGE__POSITION_MODE", "hedge")];
+    let d = spawn_daemon("hedge-stops", &sim, &db_url, &env).await;
+    d.until_status("ready", Duration::from_secs(60)).await;
+    let stop = json!({"stop_loss": {"pct": "2"}});
+    let long = open_protected(&d, &ledger, "hedge-long", stop.clone()).await;
+    let mut body = json!({"kind": "open", "symbol": "SOLUSDT", "side": "short",
+                          "quantity": "10", "idempotency_key": "hedge-short"});
+    body["stop_loss"] = stop["stop_loss"].clone();
+    let (code, created) = d.post("/v1/intents", &body).await;
+    assert_eq!(code, 202, "{created}");
+    let short_intent = IntentId(created["id"].as_i64().expect("id"));
+    until("the short to finish", Duration::from_secs(60), || async {
+        let row = ledger
+            .intent(short_intent)
+            .await
+            .expect("read")
+            .expect("intent");
+        row.state.is_terminal()
+    })
+    .await;
+    let short = ledger
+        .intent(short_intent)
+        .await
+        .expect("read")
+        .expect("intent")
+        .position_id
+        .expect("a short leg")
+        .0;
+    assert_ne!(long, short, "two legs, two positions");
+    let algos = d
+        .until_ok("a stop per leg", Duration::from_secs(30), || async {
+            let algos = sim_state(&sim).await["accounts"][0]["openAlgoOrders"].clone();
+            match algos.as_array().map(Vec::len) {
+                Some(2) => Ok(algos),
+                _ => Err(algos),
+            }
+        })
+        .await;
+    let legs: Vec<(String, String)> = algos
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|a| (a["side"].to_string(), a["positionSide"].to_string()))
+        .collect();
+    assert!(
+        legs.contains(&("\"SELL\"".into(), "\"LONG\"".into())),
+        "{algos}"
+    );
+    assert!(
+        legs.contains(&("\"BUY\"".into(), "\"SHORT\"".into())),
+        "{algos}"
+    );
+
+    // Act: the mark falls through the LONG leg's stop.
+    let mark = sol_mark(&sim_state(&sim).await);
+    set_mark(&sim, (mark * Decimal::new(95, 2)).round_dp(2)).await;
+
+    // Assert: the long is closed by its stop; the short stays open, still protected.
+    d.until_ok("the long closed", Duration::from_secs(30), || async {
+        match position_status(&ledger, long).await {
+            PositionStatus::Closed => Ok(()),
+            s => Err(format!("{s:?}")),
+        }
+    })
+    .await;
+    assert_eq!(position_status(&ledger, short).await, PositionStatus::Open);
+    until_one_live_stop(&d, &sim, &ledger, short).await;
+    drop(d);
+    sim.shutdown().await;
+}
