@@ -18,6 +18,7 @@ mod pg_outage;
 mod positions;
 mod protect;
 mod protect_faults;
+mod protect_legs;
 mod reconcile;
 mod reduce_only;
 mod standby;

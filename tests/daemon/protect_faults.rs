@@ -50,19 +50,29 @@ async fn a_stop_stuck_in_triggering_makes_sluice_close_the_position_itself(pool:
     set_mark(&sim, (mark * Decimal::new(95, 2)).round_dp(2)).await;
 
     // Assert: sluice closes the position itself; the stop is still stuck at the venue.
-    d.until_ok("the watchdog's close", Duration::from_secs(30), || async {
-        match position_status(&ledger, position).await {
-            PositionStatus::Closed => Ok(()),
-            s => Err(format!("{s:?}")),
-        }
-    })
-    .await;
-    let (state, reason): (String, String) =
-        sqlx::query_as("SELECT state, reason FROM intents WHERE idempotency_key = $1")
-            .bind(format!("watchdog:{caid}"))
-            .fetch_one(&pool)
-            .await
-            .expect("the watchdog's close intent");
+    let key = format!("watchdog:{caid}");
+    let (state, reason): (String, String) = d
+        .until_ok(
+            "the watchdog's close to finish",
+            Duration::from_secs(30),
+            || async {
+                let row: Option<(String, String)> =
+                    sqlx::query_as("SELECT state, reason FROM intents WHERE idempotency_key = $1")
+                        .bind(&key)
+                        .fetch_optional(&pool)
+                        .await
+                        .expect("intents");
+                match row {
+                    Some((state, reason)) if state == "done" => Ok((state, reason)),
+                    other => Err(format!("{other:?}")),
+                }
+            },
+        )
+        .await;
+    assert_eq!(
+        position_status(&ledger, position).await,
+        PositionStatus::Closed
+    );
     assert_eq!(state, "done", "{reason}");
     assert!(reason.contains("triggering"), "{reason}");
     let account = sim_state(&sim).await["accounts"][0].clone();

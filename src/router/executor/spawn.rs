@@ -149,6 +149,9 @@ impl Executor {
         } else {
             Vec::new()
         };
+        super::protect::Protector::from_ctx(&ctx)
+            .sweep_at_start()
+            .await;
         let intake = Arc::new(Notify::new());
         let wakeups = tokio::spawn(intent_wakeups(
             ctx.ledger.clone(),

@@ -147,6 +147,16 @@ fn retry_after(attempts: i32) -> chrono::Duration {
 }
 
 impl Protector {
+    /// One full sweep before the executor trades (at start): stops that fired while
+    /// sluice was down are linked and their fills applied, and stale stops of positions
+    /// closed meanwhile are cancelled before an open could build a new position on their
+    /// leg (a `closePosition` order left behind would close it).
+    pub(crate) async fn sweep_at_start(&self) {
+        if let Err(e) = self.sweep(true).await {
+            tracing::warn!(error = %e, "protective-order sweep at start failed; the running sweep retries");
+        }
+    }
+
     async fn sweep(&self, full: bool) -> anyhow::Result<()> {
         let live: Vec<ProtectiveRow> = self
             .ledger
