@@ -63,4 +63,24 @@ impl Ledger {
             })
             .collect()
     }
+
+    /// How many fills of exchange order `order_id` were stored as external (no sluice
+    /// order explained them when they arrived).
+    pub async fn external_fills_of_order(
+        &self,
+        venue: &str,
+        symbol: &crate::domain::Symbol,
+        order_id: i64,
+    ) -> Result<i64, LedgerError> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM fills
+              WHERE venue = $1 AND symbol = $2 AND exchange_order_id = $3 AND external",
+        )
+        .bind(venue)
+        .bind(symbol.as_str())
+        .bind(order_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
 }
