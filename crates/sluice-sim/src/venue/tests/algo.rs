@@ -286,3 +286,50 @@ fn hedge_mode_close_position_is_only_allowed_on_the_closing_leg() {
         .expect("mark moves");
     assert_eq!(position(&v, "BTCUSDT", "LONG"), Decimal::ZERO);
 }
+
+#[test]
+fn a_finished_algo_update_has_the_keys_of_the_testnet_capture_in_its_order() {
+    // Key order of a 2025-12-11 testnet ALGO_UPDATE (FINISHED), as docs/binance-fapi.md §5.6
+    // describes it.
+    const CAPTURE: [&str; 24] = [
+        "caid", "aid", "at", "o", "s", "S", "ps", "f", "q", "X", "ai", "ap", "aq", "act", "tp",
+        "p", "V", "wt", "pm", "cp", "pP", "R", "tt", "gtd",
+    ];
+    let mut v = venue();
+    long_btc(&mut v, "0.010");
+    v.place_algo(ACC, with_id(stop("BTCUSDT", "SELL", "64000"), "sl-1"), T0)
+        .expect("accepted");
+    v.set_mark("BTCUSDT", d("63000"), T0 + 1)
+        .expect("mark moves");
+    let finished = v
+        .drain_events()
+        .into_iter()
+        .map(|(_, e)| e)
+        .filter(|e| matches!(e, crate::venue::UserEvent::AlgoUpdate(_)))
+        .last()
+        .expect("an ALGO_UPDATE");
+    let json = crate::ws::events::user_event(&finished);
+    let top: Vec<&str> = ["\"e\":", "\"T\":", "\"E\":", "\"o\":"]
+        .into_iter()
+        .filter(|k| json.contains(k))
+        .collect();
+    assert_eq!(top.len(), 4, "{json}");
+    let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(value["e"], "ALGO_UPDATE");
+    assert_eq!(value["o"]["X"], "FINISHED");
+    assert_eq!(value["o"]["caid"], "sl-1");
+    assert!(
+        value["o"]["ai"].as_str().is_some_and(|ai| !ai.is_empty()),
+        "{json}"
+    );
+    // Keys in the capture's order: each found after the previous one.
+    let inner = &json[json.find("\"o\":{").expect("o object")..];
+    let mut at = 0;
+    for key in CAPTURE {
+        let needle = format!("\"{key}\":");
+        let pos = inner[at..]
+            .find(&needle)
+            .unwrap_or_else(|| panic!("{key} missing or out of order in {inner}"));
+        at += pos + needle.len();
+    }
+}
