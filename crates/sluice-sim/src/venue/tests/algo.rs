@@ -305,8 +305,7 @@ fn a_finished_algo_update_has_the_keys_of_the_testnet_capture_in_its_order() {
         .drain_events()
         .into_iter()
         .map(|(_, e)| e)
-        .filter(|e| matches!(e, crate::venue::UserEvent::AlgoUpdate(_)))
-        .last()
+        .rfind(|e| matches!(e, crate::venue::UserEvent::AlgoUpdate(_)))
         .expect("an ALGO_UPDATE");
     let json = crate::ws::events::user_event(&finished);
     let top: Vec<&str> = ["\"e\":", "\"T\":", "\"E\":", "\"o\":"]
