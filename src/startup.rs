@@ -239,6 +239,13 @@ impl Application {
             mark_prices: self.mark_prices.clone(),
             metrics: Some(crate::metrics::install()?),
             reconcile: self.reconcile.clone(),
+            protection_defaults: self
+                .settings
+                .symbols
+                .iter()
+                .map(|(s, c)| (s.clone(), c.default_protection()))
+                .filter(|(_, p)| !p.is_empty())
+                .collect(),
         })
     }
 

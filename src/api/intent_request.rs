@@ -3,7 +3,10 @@
 //! before the whole body has parsed.
 //!
 //! Shapes accepted:
-//! - `open`: `symbol`, `side`, and exactly one of `quantity` / `notional_usdt`;
+//! - `open`: `symbol`, `side`, and exactly one of `quantity` / `notional_usdt`; optional
+//!   `stop_loss` / `take_profit` (a price `"64000"`, or `{"pct": "2"}` / `{"usdt": "500"}`
+//!   from the average fill price; `{"price": "64000"}` too) and `working_type`
+//!   (`mark`, the default, or `contract`): protective orders the exchange holds;
 //! - `close`: `position_id`, or `symbol` + `side` naming the open position; `quantity`
 //!   optional (omitted = all of it);
 //! - `reduce`: as `close`, with `quantity` required;
@@ -11,8 +14,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::protection_body::{DistanceBody, TriggerBody};
 use crate::domain::{
-    Direction, DomainError, IntentKind, IntentSpec, OpenSize, PositionId, Qty, Symbol, Usdt,
+    Direction, DomainError, IntentKind, IntentSpec, OpenSize, PositionId, Protection,
+    ProtectionLeg, Qty, Symbol, Usdt, WorkingType,
 };
 
 const MAX_KEY_LEN: usize = 128;
@@ -33,6 +38,15 @@ pub struct IntentBody {
     pub reason: Option<String>,
     /// Who asks (`cli:alice`, `strategy-7`); recorded with a halt or a flatten.
     pub actor: Option<String>,
+    /// An open's exchange-side stop-loss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_loss: Option<TriggerBody>,
+    /// An open's exchange-side take-profit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take_profit: Option<TriggerBody>,
+    /// What the protective orders trigger on: `mark` (default) or `contract` (last price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_type: Option<String>,
 }
 
 /// Which position a close or reduce acts on.
@@ -51,6 +65,8 @@ pub enum PositionRef {
 pub struct ParsedIntent {
     pub spec: IntentSpec<PositionRef>,
     pub meta: Meta,
+    /// Protective orders an open asked for (empty for every other kind).
+    pub protection: Protection,
 }
 
 /// What every intent carries besides its target.
@@ -118,6 +134,7 @@ impl IntentBody {
         let meta = self.meta(default_actor)?;
         let symbol = self.symbol.as_deref().map(Symbol::new).transpose()?;
         let direction = self.side.as_deref().map(Direction::parse).transpose()?;
+        let protection = self.protection(kind)?;
         let spec = match kind {
             IntentKind::Open => self.parse_open(symbol, direction)?,
             IntentKind::Close | IntentKind::Reduce => self.parse_reduce(kind, symbol, direction)?,
@@ -129,7 +146,40 @@ impl IntentBody {
                 IntentSpec::Flatten { symbol }
             }
         };
-        Ok(ParsedIntent { spec, meta })
+        Ok(ParsedIntent {
+            spec,
+            meta,
+            protection,
+        })
+    }
+
+    /// `stop_loss`, `take_profit`, `working_type`: for opens only.
+    fn protection(&self, kind: IntentKind) -> Result<Protection, DomainError> {
+        if kind != IntentKind::Open {
+            refuse_if_set(&self.stop_loss, "stop_loss", kind)?;
+            refuse_if_set(&self.take_profit, "take_profit", kind)?;
+            refuse_if_set(&self.working_type, "working_type", kind)?;
+            return Ok(Protection::default());
+        }
+        let working_type = match self.working_type.as_deref() {
+            None => WorkingType::Mark,
+            Some(w) => WorkingType::parse(w)
+                .ok_or_else(|| err("working_type", format!("`{w}` is not mark or contract")))?,
+        };
+        let leg = |body: &Option<TriggerBody>, field: &str| {
+            body.as_ref()
+                .map(|b| {
+                    b.parse(field).map(|trigger| ProtectionLeg {
+                        trigger,
+                        working_type,
+                    })
+                })
+                .transpose()
+        };
+        Ok(Protection {
+            stop_loss: leg(&self.stop_loss, "stop_loss")?,
+            take_profit: leg(&self.take_profit, "take_profit")?,
+        })
     }
 
     fn meta(&self, default_actor: &str) -> Result<Meta, DomainError> {
@@ -224,6 +274,7 @@ impl IntentBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::TriggerSpec;
 
     fn body(kind: &str) -> IntentBody {
         IntentBody {
@@ -292,5 +343,53 @@ mod tests {
         let mut b = body("flatten");
         b.quantity = Some("1".into());
         assert_eq!(field_of(&b), "quantity");
+    }
+
+    #[test]
+    fn an_open_carries_its_stop_and_take_profit_and_other_kinds_refuse_them() {
+        let mut b = body("open");
+        b.symbol = Some("BTCUSDT".into());
+        b.side = Some("long".into());
+        b.quantity = Some("0.01".into());
+        b.stop_loss = Some(TriggerBody::Distance(DistanceBody {
+            pct: Some("2".into()),
+            ..DistanceBody::default()
+        }));
+        b.take_profit = Some(TriggerBody::Price("70000".into()));
+        b.working_type = Some("contract".into());
+        let p = b.parse("api").unwrap().protection;
+        let sl = p.stop_loss.expect("stop");
+        assert_eq!(sl.working_type, WorkingType::Contract);
+        assert!(matches!(sl.trigger, TriggerSpec::Pct(d) if d.to_string() == "2"));
+        assert!(matches!(
+            p.take_profit.map(|t| t.trigger),
+            Some(TriggerSpec::Price(_))
+        ));
+
+        b.stop_loss = Some(TriggerBody::Distance(DistanceBody {
+            pct: Some("2".into()),
+            usdt: Some("5".into()),
+            ..DistanceBody::default()
+        }));
+        assert_eq!(field_of(&b), "stop_loss");
+        b.stop_loss = None;
+        b.working_type = Some("index".into());
+        assert_eq!(field_of(&b), "working_type");
+
+        let mut close = body("close");
+        close.position_id = Some(1);
+        close.stop_loss = Some(TriggerBody::Price("1".into()));
+        assert_eq!(field_of(&close), "stop_loss");
+    }
+
+    #[test]
+    fn a_trigger_body_reads_a_price_string_or_one_distance_object() {
+        let price: IntentBody = serde_json::from_str(
+            r#"{"kind":"open","stop_loss":"64000","take_profit":{"usdt":"500"}}"#,
+        )
+        .unwrap();
+        assert_eq!(price.stop_loss, Some(TriggerBody::Price("64000".into())));
+        assert!(matches!(price.take_profit, Some(TriggerBody::Distance(_))));
+        assert!(serde_json::from_str::<IntentBody>(r#"{"stop_loss":{"pcnt":"2"}}"#).is_err());
     }
 }

@@ -34,13 +34,17 @@ pub async fn create(State(state): State<ApiState>, ApiJson(body): ApiJson<Intent
         record_intent(first.kind().as_str(), "replayed");
         return respond(&state, first.id, true).await;
     }
-    let ParsedIntent { spec, meta } = parsed;
+    let ParsedIntent {
+        spec,
+        meta,
+        protection,
+    } = parsed;
     match spec {
         IntentSpec::Open {
             symbol,
             direction,
             size,
-        } => submit_open(&state, symbol, direction, size, meta).await,
+        } => submit_open(&state, symbol, direction, size, meta, protection).await,
         IntentSpec::Flatten { symbol } => {
             let (created, _) = store_flatten(&state, symbol, &meta).await?;
             respond(&state, created.intent.id, created.replayed).await
@@ -118,6 +122,7 @@ async fn submit_open(
     direction: Direction,
     size: OpenSize,
     meta: Meta,
+    protection: crate::domain::Protection,
 ) -> Answer {
     if !state.symbols.is_empty() && !state.symbols.contains(&symbol) {
         let listed: Vec<&str> = state.symbols.iter().map(Symbol::as_str).collect();
@@ -143,7 +148,8 @@ async fn submit_open(
         new.reference_price = Some(mark_price(state, &symbol).await?);
     }
     super::sizes::check_open(state, &symbol, size, new.reference_price).await?;
-    let created = store(state, &new).await?;
+    let protection = with_defaults(state, &symbol, protection);
+    let created = store(state, &new, Some(&protection)).await?;
     if !created.replayed {
         // A halt set while this open was being checked: cancel it before anything is sent.
         let halt = state.ledger.halt_state().await?;
@@ -154,6 +160,21 @@ async fn submit_open(
         }
     }
     respond(state, created.intent.id, created.replayed).await
+}
+
+/// The open's own protection, each leg it left out taken from `[symbols.<S>]`.
+fn with_defaults(
+    state: &ApiState,
+    symbol: &Symbol,
+    asked: crate::domain::Protection,
+) -> crate::domain::Protection {
+    let Some(d) = state.protection_defaults.get(symbol) else {
+        return asked;
+    };
+    crate::domain::Protection {
+        stop_loss: asked.stop_loss.or(d.stop_loss),
+        take_profit: asked.take_profit.or(d.take_profit),
+    }
 }
 
 /// A close or reduce: look its position up, check its size, store it by position id.
@@ -174,14 +195,22 @@ async fn submit_reduce(state: &ApiState, spec: IntentSpec<PositionRef>, meta: Me
     }
     super::sizes::check_reduce(state, &position, quantity).await?;
     let new = new_intent(state, spec.with_position(|_| position.id), &meta);
-    let created = store(state, &new).await?;
+    let created = store(state, &new, None).await?;
     respond(state, created.intent.id, created.replayed).await
 }
 
 /// Store through the ledger, counting the outcome.
-async fn store(state: &ApiState, new: &NewIntent) -> Result<IntentCreated, ApiError> {
+async fn store(
+    state: &ApiState,
+    new: &NewIntent,
+    protection: Option<&crate::domain::Protection>,
+) -> Result<IntentCreated, ApiError> {
     let kind = new.spec.kind().as_str();
-    match state.ledger.create_intent(new, state.allocation).await {
+    match state
+        .ledger
+        .create_intent_protected(new, state.allocation, protection)
+        .await
+    {
         Ok(created) => {
             record_intent(
                 kind,

@@ -27,6 +27,7 @@ pub mod intent_request;
 pub mod intents;
 pub mod json;
 pub mod prices;
+pub mod protection_body;
 pub mod read;
 pub mod reconcile;
 pub mod server;
@@ -76,6 +77,9 @@ pub struct ApiState {
     pub metrics: Option<PrometheusHandle>,
     /// The daemon's last reconcile run (`GET /v1/reconcile`).
     pub reconcile: Arc<reconcile::ReconcileBoard>,
+    /// `[symbols.<S>] stop_loss_pct` / `take_profit_pct`: the protection an open of the
+    /// symbol gets for each leg it does not ask for itself.
+    pub protection_defaults: std::collections::BTreeMap<Symbol, crate::domain::Protection>,
 }
 
 /// [`router_with`] behind [`guard::Guard::loopback`] (for a listener the caller binds).

@@ -85,6 +85,16 @@ impl ExchangeError {
             retry_after: None,
         }
     }
+    /// The venue behind the seam does not offer `what` (a test double, a venue without
+    /// an Algo Service): a configuration problem, never a retry.
+    pub fn unsupported(what: &str, about: &str) -> Self {
+        Self::new(
+            ErrorClass::Fatal,
+            None,
+            None,
+            format!("{what} ({about}): not supported by this venue"),
+        )
+    }
     pub fn is_outcome_unknown(&self) -> bool {
         self.class == ErrorClass::OutcomeUnknown
     }

@@ -5,6 +5,7 @@
 //! policy decision beyond classifying errors ([`ErrorClass`]). Everything that
 //! crosses this seam is a domain type; wire types stay inside `binance/`.
 
+pub mod algo;
 pub mod audit;
 pub mod binance;
 pub mod credentials;
@@ -16,6 +17,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+pub use algo::{AlgoOrderReport, AlgoOrderRequest, AlgoStatus, ProtectionKind, WorkingType};
 pub use error::{ErrorClass, ExchangeError};
 
 use crate::domain::{
@@ -127,6 +129,8 @@ pub enum AccountEvent {
     Disconnected {
         reason: String,
     },
+    /// An algo (conditional) order changed state (`ALGO_UPDATE`).
+    Algo(AlgoOrderReport),
 }
 
 /// A mark price observation.
@@ -216,6 +220,59 @@ pub trait Exchange: Send + Sync {
     /// Start (or restart) the user-data stream; events arrive on the returned channel.
     /// The adapter resyncs over REST after every (re)connect and then sends `Resynced`.
     async fn subscribe_account(&self) -> Result<mpsc::Receiver<AccountEvent>, ExchangeError>;
+
+    /// Place a protective algo order (`POST /fapi/v1/algoOrder`).
+    async fn place_algo_order(
+        &self,
+        order: &AlgoOrderRequest,
+    ) -> Result<AlgoOrderReport, ExchangeError> {
+        Err(ExchangeError::unsupported(
+            "place_algo_order",
+            &order.client_algo_id,
+        ))
+    }
+    /// The algo order with this clientAlgoId, None when the venue does not know it.
+    async fn algo_order(
+        &self,
+        client_algo_id: &str,
+    ) -> Result<Option<AlgoOrderReport>, ExchangeError> {
+        Err(ExchangeError::unsupported("algo_order", client_algo_id))
+    }
+    /// Cancel an untriggered algo order. `Ok(false)`: it was no longer cancellable.
+    async fn cancel_algo_order(&self, client_algo_id: &str) -> Result<bool, ExchangeError> {
+        Err(ExchangeError::unsupported(
+            "cancel_algo_order",
+            client_algo_id,
+        ))
+    }
+    /// Algo orders still held by the venue (NEW, TRIGGERING, TRIGGERED), all symbols.
+    async fn open_algo_orders(&self) -> Result<Vec<AlgoOrderReport>, ExchangeError> {
+        Err(ExchangeError::unsupported("open_algo_orders", ""))
+    }
+    /// An order by its exchange id, with its trades (the order a stop produced).
+    async fn order_by_id(
+        &self,
+        _symbol: &Symbol,
+        order_id: i64,
+    ) -> Result<(OrderReport, Vec<Fill>), ExchangeError> {
+        Err(ExchangeError::unsupported(
+            "order_by_id",
+            &order_id.to_string(),
+        ))
+    }
+
+    /// The dead-man's switch: cancel every open order of `symbol` unless called again
+    /// within `countdown` (`Duration::ZERO` stops the timer).
+    async fn countdown_cancel_all(
+        &self,
+        symbol: &Symbol,
+        countdown: std::time::Duration,
+    ) -> Result<(), ExchangeError> {
+        Err(ExchangeError::unsupported(
+            "countdown_cancel_all",
+            &format!("{symbol} {countdown:?}"),
+        ))
+    }
 
     /// The user stream is connected but silent (fills went unreported): drop its
     /// connection and open a new one, which resyncs over REST as every reconnect does.

@@ -43,6 +43,18 @@ impl Ledger {
         new: &NewIntent,
         allocation: Usdt,
     ) -> Result<IntentCreated, LedgerError> {
+        self.create_intent_protected(new, allocation, None).await
+    }
+
+    /// [`Self::create_intent`], storing what the open asked to be protected by
+    /// (`intent_protection`) in the same transaction, so the executor never sees the
+    /// open without it.
+    pub async fn create_intent_protected(
+        &self,
+        new: &NewIntent,
+        allocation: Usdt,
+        protection: Option<&crate::domain::Protection>,
+    ) -> Result<IntentCreated, LedgerError> {
         new.check_storable()?;
         let mut tx = self.pool.begin().await?;
         // A replayed key is answered without queueing behind the opens lock; a first use
@@ -74,6 +86,9 @@ impl Ledger {
                 replayed: true,
             });
         };
+        if let Some(p) = protection.filter(|p| !p.is_empty()) {
+            super::protective::insert_protection(&mut tx, intent.id, p).await?;
+        }
         tx.commit().await?;
         match target.refusal {
             None => Ok(IntentCreated {

@@ -11,7 +11,9 @@
 //! This file holds the report, the run (read, audit, repair) and its table; the audits
 //! themselves are pure and live beside it: `doctor/positions.rs` (positions against
 //! their fills, the exchange and the budget) and `doctor/intents.rs` (an intent's final
-//! state against its fills).
+//! state against its fills); an open position missing the protective order its open
+//! asked for is reported as `unprotected_position` (never repaired: the executor
+//! places it, or the operator decides).
 
 mod intents;
 mod positions;
@@ -55,6 +57,9 @@ pub enum FindingClass {
     /// filled, `done` with nothing filled for a non-zero request, or `done` short of
     /// its quantity without a stated shortfall.
     IntentStateMismatch,
+    /// An open position without the exchange-side stop-loss or take-profit its open
+    /// asked for (not placed yet, refused, or cancelled by hand).
+    UnprotectedPosition,
 }
 
 impl FindingClass {
@@ -66,6 +71,7 @@ impl FindingClass {
             FindingClass::ExchangeDrift => "exchange_drift",
             FindingClass::NegativeBudget => "negative_budget",
             FindingClass::IntentStateMismatch => "intent_state_mismatch",
+            FindingClass::UnprotectedPosition => "unprotected_position",
         }
     }
 }
@@ -140,8 +146,27 @@ pub async fn run(ledger: &Ledger, opts: DoctorOptions) -> anyhow::Result<DoctorR
         .intent_fill_audits()
         .await
         .context("failed to read intents and their fills")?;
+    let unprotected = ledger
+        .unprotected_positions()
+        .await
+        .context("failed to read protective orders")?;
     let mut findings = diagnose(&audits, &exchange, &budget);
     findings.extend(intents::mismatches(&intents));
+    findings.extend(
+        unprotected
+            .into_iter()
+            .map(|(position, kind, error)| Finding {
+                class: FindingClass::UnprotectedPosition,
+                positions: vec![position],
+                intents: Vec::new(),
+                detail: format!(
+                    "no live exchange-side {} although its open asked for one{}",
+                    kind.as_str(),
+                    error.map_or_else(String::new, |e| format!(" (last error: {e})"))
+                ),
+                repair: None,
+            }),
+    );
     let mut repairs = Vec::new();
     if opts.confirm {
         for (finding, repair) in findings

@@ -67,6 +67,32 @@ pub struct DaemonSettings {
         default = "default_user_stream_silence_grace"
     )]
     pub user_stream_silence_grace: Duration,
+    /// A protective stop that fired (TRIGGERING/TRIGGERED) while its position is still
+    /// open this long after, or one the venue REJECTED at its trigger, makes sluice close
+    /// the position itself (`stop_watchdog_ms`).
+    #[serde(
+        rename = "stop_watchdog_ms",
+        with = "de::positive_millis",
+        default = "default_stop_watchdog"
+    )]
+    pub stop_watchdog: Duration,
+    /// The dead-man's switch (`dead_man_switch_ms`): every symbol with resting orders
+    /// gets `POST /fapi/v1/countdownCancelAll` with this countdown, renewed at a quarter
+    /// of it, so the venue cancels them if sluice goes silent; 0 = off.
+    #[serde(
+        rename = "dead_man_switch_ms",
+        with = "de::millis_or_none",
+        default = "default_dead_man_switch"
+    )]
+    pub dead_man_switch: Option<Duration>,
+}
+
+fn default_dead_man_switch() -> Option<Duration> {
+    Some(Duration::from_millis(60_000))
+}
+
+fn default_stop_watchdog() -> Duration {
+    Duration::from_millis(5000)
 }
 
 fn default_user_stream_silence_grace() -> Duration {

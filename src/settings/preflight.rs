@@ -72,6 +72,13 @@ pub struct SymbolSettings {
     /// bracket of `leverage`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub max_position_usdt: Option<Decimal>,
+    /// A stop-loss this far (percent of the entry) from every open of the symbol that
+    /// does not ask for its own: an exchange-side STOP_MARKET on the mark price.
+    #[serde(default, deserialize_with = "de::opt_decimal")]
+    pub stop_loss_pct: Option<Decimal>,
+    /// Likewise a take-profit (TAKE_PROFIT_MARKET on the mark price).
+    #[serde(default, deserialize_with = "de::opt_decimal")]
+    pub take_profit_pct: Option<Decimal>,
 }
 
 impl SymbolSettings {
@@ -80,6 +87,23 @@ impl SymbolSettings {
         self.leverage = later.leverage.or(self.leverage);
         self.margin_type = later.margin_type.or(self.margin_type);
         self.max_position_usdt = later.max_position_usdt.or(self.max_position_usdt);
+        self.stop_loss_pct = later.stop_loss_pct.or(self.stop_loss_pct);
+        self.take_profit_pct = later.take_profit_pct.or(self.take_profit_pct);
+    }
+
+    /// The protection an open of this symbol gets when it asks for none.
+    pub fn default_protection(&self) -> crate::domain::Protection {
+        use crate::domain::{ProtectionLeg, TriggerSpec, WorkingType};
+        let leg = |pct: Option<Decimal>| {
+            pct.map(|p| ProtectionLeg {
+                trigger: TriggerSpec::Pct(p),
+                working_type: WorkingType::Mark,
+            })
+        };
+        crate::domain::Protection {
+            stop_loss: leg(self.stop_loss_pct),
+            take_profit: leg(self.take_profit_pct),
+        }
     }
 }
 
@@ -101,6 +125,17 @@ pub(super) fn validate_sections(
         if let Some(m) = s.max_position_usdt {
             if m <= Decimal::ZERO {
                 bail!("symbols.{name}.max_position_usdt: must be positive, got {m}");
+            }
+        }
+        for (field, pct) in [
+            ("stop_loss_pct", s.stop_loss_pct),
+            ("take_profit_pct", s.take_profit_pct),
+        ] {
+            if pct.is_some_and(|p| p <= Decimal::ZERO || p >= Decimal::ONE_HUNDRED) {
+                bail!(
+                    "symbols.{name}.{field}: must be greater than 0 and less than 100, got {}",
+                    pct.unwrap_or_default()
+                );
             }
         }
     }

@@ -389,3 +389,30 @@ fn the_adapter_config_comes_from_the_exchange_section() {
     let err = none.exchange.binance_config().unwrap_err();
     assert!(format!("{err:#}").contains("exchange.api_key"), "{err:#}");
 }
+
+#[test]
+fn protective_defaults_load_per_symbol_and_a_pct_out_of_range_names_the_key() {
+    let dir = dir_with(Some((
+        "protect",
+        "[symbols.SOLUSDT]\nstop_loss_pct = \"2\"\ntake_profit_pct = \"4.5\"\n",
+    )));
+    let s = Settings::load_with_env(dir.path(), env(&[("SLUICE_ENV", "protect")]))
+        .expect("settings load");
+    let p = s.symbols[&sym("SOLUSDT")].default_protection();
+    assert!(matches!(
+        p.stop_loss.map(|l| l.trigger),
+        Some(crate::domain::TriggerSpec::Pct(d)) if d == rust_decimal::Decimal::from(2)
+    ));
+    assert!(p.take_profit.is_some());
+    assert_eq!(s.daemon.stop_watchdog, Duration::from_secs(5));
+    assert_eq!(s.daemon.dead_man_switch, Some(Duration::from_secs(60)));
+    let dir = dir_with(Some((
+        "bad",
+        "[symbols.SOLUSDT]\nstop_loss_pct = \"100\"\n",
+    )));
+    let err = Settings::load_with_env(dir.path(), env(&[("SLUICE_ENV", "bad")])).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("symbols.SOLUSDT.stop_loss_pct"),
+        "{err:#}"
+    );
+}

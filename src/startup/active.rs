@@ -316,6 +316,8 @@ impl Application {
         config.escalation.limit_ioc_fallback = self.settings.daemon.limit_ioc_fallback;
         config.escalation.fallback_after = self.settings.daemon.limit_ioc_fallback_after.get();
         config.stream_silence_grace = self.settings.daemon.user_stream_silence_grace;
+        config.stop_watchdog = self.settings.daemon.stop_watchdog;
+        config.dead_man_switch = self.settings.daemon.dead_man_switch;
         let deps = ExecutorDeps {
             ledger: self.ledger.clone(),
             exchange,

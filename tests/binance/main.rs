@@ -2,6 +2,7 @@
 //! orders, faults, rate limits, history and the user stream. One binary; each test owns
 //! its simulator.
 
+mod algo;
 mod faults;
 mod history;
 mod keys;

@@ -5,6 +5,7 @@
 
 mod breaker;
 mod crash;
+mod deadman;
 mod executor;
 mod expiry;
 mod fallback;
@@ -16,6 +17,9 @@ mod metrics;
 mod outage;
 mod pg_outage;
 mod positions;
+mod protect;
+mod protect_faults;
+mod protect_legs;
 mod reconcile;
 mod reduce_only;
 mod standby;

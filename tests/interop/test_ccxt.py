@@ -93,3 +93,24 @@ def test_create_orders_sends_a_batch_and_reads_each_answer(sim):
     assert sorted(o["amount"] for o in placed) == [0.01, 0.02]
     for o in placed:
         ex.cancel_order(o["id"], eth)
+
+
+def test_a_stop_market_goes_through_the_algo_service_and_is_cancelled(sim):
+    # ccxt >= 4.5.27 routes conditional orders on USDⓈ-M to /fapi/v1/algoOrder.
+    ex = rest(sim)
+    ex.load_markets()
+    ex.create_order(SOL, "market", "sell", 2)
+    mark = float(ex.fapiPublicGetPremiumIndex({"symbol": "SOLUSDT"})["markPrice"])
+    trigger = round(mark * 1.1, 2)
+    stop = ex.create_order(
+        SOL, "STOP_MARKET", "buy", 2, None, {"triggerPrice": trigger, "reduceOnly": True}
+    )
+    assert stop["id"]
+    algos = ex.fapiPrivateGetOpenAlgoOrders({"symbol": "SOLUSDT"})
+    assert [str(a["algoId"]) for a in algos] == [stop["id"]]
+    assert algos[0]["orderType"] == "STOP_MARKET" and algos[0]["algoStatus"] == "NEW"
+    assert float(algos[0]["triggerPrice"]) == trigger
+    ex.cancel_order(stop["id"], SOL, {"trigger": True})
+    assert ex.fapiPrivateGetOpenAlgoOrders({"symbol": "SOLUSDT"}) == []
+    ex.create_order(SOL, "market", "buy", 2, params={"reduceOnly": True})
+    assert not [p for p in ex.fetch_positions([SOL]) if p["contracts"]]

@@ -53,6 +53,11 @@ pub(crate) async fn state(State(s): State<Arc<SimState>>) -> Response {
                 .map(|o| order_json(&o))
                 .collect();
             let open: Vec<Value> = venue.open_orders(id, None).iter().map(order_json).collect();
+            let algos: Vec<Value> = venue
+                .open_algos(id, None)
+                .iter()
+                .filter_map(|o| serde_json::from_str(&crate::server::handlers_algo::queried(o)).ok())
+                .collect();
             json!({
                 "account": id,
                 "apiKeys": acc.api_keys,
@@ -60,6 +65,7 @@ pub(crate) async fn state(State(s): State<Arc<SimState>>) -> Response {
                 "balances": acc.view.assets,
                 "positions": acc.view.positions.iter().filter(|p| !p.position_amt.is_zero()).collect::<Vec<_>>(),
                 "openOrders": open,
+                "openAlgoOrders": algos,
                 "orders": orders,
                 "totalRealizedPnl": acc.total_realized_pnl.to_string(),
                 "totalCommission": acc.total_commission.to_string(),
@@ -140,7 +146,12 @@ pub(crate) async fn set_mark(State(s): State<Arc<SimState>>, body: Bytes) -> Res
         Err(e) => return bad(StatusCode::BAD_REQUEST, format!("invalid mark: {e}")),
     };
     let now = s.clock.wall_ms();
-    let res = s.venue().set_mark(&m.symbol, m.mark_price, now);
+    let stall = s.algo_stall();
+    let res = {
+        let mut venue = s.venue();
+        venue.stall_algo_triggers(stall);
+        venue.set_mark(&m.symbol, m.mark_price, now)
+    };
     match res {
         Ok(()) => {
             s.flush_user_events();

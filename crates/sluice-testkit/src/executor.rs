@@ -310,6 +310,7 @@ async fn serve_api_with(
         mark_prices,
         metrics: Some(sluice::metrics::install().expect("metrics recorder")),
         reconcile: Default::default(),
+        protection_defaults: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -20,15 +20,16 @@ use super::sign::Signer;
 /// - `ORDER_TRADE_UPDATE`: order states and fills, the ledger's primary source;
 /// - `ACCOUNT_UPDATE`: positions and balances after fills, funding and transfers;
 /// - `ACCOUNT_CONFIG_UPDATE`: leverage and multi-assets changes made outside sluice;
+/// - `ALGO_UPDATE`: protective stops (the Algo Service): triggered, rejected, finished;
 /// - `listenKeyExpired`: the key died; the stream must take a new one at once.
 ///
 /// Not asked for: `TRADE_LITE` (a lighter copy of the TRADE update, decoded as
-/// `Other`), `MARGIN_CALL` and `ALGO_UPDATE` (sluice sends neither conditional orders
-/// nor acts on margin calls; both decode as `Other`).
-pub const USER_STREAM_EVENTS: [&str; 4] = [
+/// `Other`) and `MARGIN_CALL` (sluice does not act on margin calls; decoded as `Other`).
+pub const USER_STREAM_EVENTS: [&str; 5] = [
     "ORDER_TRADE_UPDATE",
     "ACCOUNT_UPDATE",
     "ACCOUNT_CONFIG_UPDATE",
+    "ALGO_UPDATE",
     "listenKeyExpired",
 ];
 
@@ -235,7 +236,7 @@ mod tests {
         assert_eq!(
             m.user_stream_endpoint("abc+/="),
             "wss://fstream.binance.com/private/ws?listenKey=abc%2B%2F%3D&events=\
-             ORDER_TRADE_UPDATE/ACCOUNT_UPDATE/ACCOUNT_CONFIG_UPDATE/listenKeyExpired"
+             ORDER_TRADE_UPDATE/ACCOUNT_UPDATE/ACCOUNT_CONFIG_UPDATE/ALGO_UPDATE/listenKeyExpired"
         );
         assert!(!m.user_stream_endpoint("abc").contains("/private/ws/"));
         assert!(m

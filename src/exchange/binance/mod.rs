@@ -8,6 +8,7 @@
 //! every REST attempt is audited; the API secret or private key never leaves
 //! [`sign::Signer`].
 
+mod algo;
 pub mod audit;
 mod batch;
 pub mod classify;
@@ -341,6 +342,47 @@ impl Exchange for BinanceFutures {
         id: &ClientOrderId,
     ) -> Result<OrderResolution, ExchangeError> {
         resolve::resolve(&self.rest, symbol, id).await
+    }
+
+    async fn place_algo_order(
+        &self,
+        order: &crate::exchange::AlgoOrderRequest,
+    ) -> Result<crate::exchange::AlgoOrderReport, ExchangeError> {
+        algo::place(&self.rest, order).await
+    }
+
+    async fn algo_order(
+        &self,
+        client_algo_id: &str,
+    ) -> Result<Option<crate::exchange::AlgoOrderReport>, ExchangeError> {
+        algo::lookup(&self.rest, client_algo_id).await
+    }
+
+    async fn cancel_algo_order(&self, client_algo_id: &str) -> Result<bool, ExchangeError> {
+        algo::cancel(&self.rest, client_algo_id).await
+    }
+
+    async fn open_algo_orders(
+        &self,
+    ) -> Result<Vec<crate::exchange::AlgoOrderReport>, ExchangeError> {
+        algo::open(&self.rest).await
+    }
+
+    async fn order_by_id(
+        &self,
+        symbol: &Symbol,
+        order_id: i64,
+    ) -> Result<(OrderReport, Vec<crate::domain::Fill>), ExchangeError> {
+        algo::order_by_id(&self.rest, symbol, order_id).await
+    }
+
+    async fn countdown_cancel_all(
+        &self,
+        symbol: &Symbol,
+        countdown: Duration,
+    ) -> Result<(), ExchangeError> {
+        let ms = u64::try_from(countdown.as_millis()).unwrap_or(u64::MAX);
+        self.rest.countdown_cancel_all(symbol, ms).await.map(|_| ())
     }
 
     async fn subscribe_account(&self) -> Result<mpsc::Receiver<AccountEvent>, ExchangeError> {

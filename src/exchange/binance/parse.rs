@@ -247,6 +247,9 @@ pub fn trading_status(s: &wire::ApiTradingStatus) -> Result<TradingStatus, Excha
 pub fn account_events(event: &UserEvent) -> Result<Vec<AccountEvent>, ExchangeError> {
     match event {
         UserEvent::OrderTradeUpdate { order, .. } => order_update(order),
+        UserEvent::AlgoUpdate { event_time, order } => Ok(vec![AccountEvent::Algo(
+            super::rest::algo::algo_update_report(order, *event_time)?,
+        )]),
         UserEvent::AccountUpdate { event_time, data } => {
             let time = time_ms("E", *event_time)?;
             let mut out = Vec::new();

@@ -43,6 +43,11 @@ pub struct ExecutorConfig {
     pub reauth_backoff: BackoffConfig,
     /// What the start-up gate holds against opens (None: nothing, e.g. in tests).
     pub opens_hold: Option<std::sync::Arc<crate::router::core::hold::OpensHold>>,
+    /// A fired protective stop whose position is still open this long after (or one
+    /// rejected at its trigger) makes sluice close the position itself.
+    pub stop_watchdog: Duration,
+    /// The dead-man's switch's countdown (None: off; the daemon's setting turns it on).
+    pub dead_man_switch: Option<Duration>,
 }
 
 impl Default for ExecutorConfig {
@@ -77,6 +82,8 @@ impl Default for ExecutorConfig {
             rng_seed: 0x51_u64,
             reauth_backoff: super::keyloss::REAUTH_BACKOFF,
             opens_hold: None,
+            stop_watchdog: Duration::from_secs(5),
+            dead_man_switch: None,
         }
     }
 }

@@ -149,6 +149,9 @@ impl Executor {
         } else {
             Vec::new()
         };
+        super::protect::Protector::from_ctx(&ctx)
+            .sweep_at_start()
+            .await;
         let intake = Arc::new(Notify::new());
         let wakeups = tokio::spawn(intent_wakeups(
             ctx.ledger.clone(),
@@ -175,6 +178,15 @@ impl PreparedExecutor {
     /// Start working intents.
     pub fn start(self) -> ExecutorHandle {
         let pulse = super::pulse::Pulse::default();
+        let protector = super::protect::spawn(
+            super::protect::Protector::from_ctx(&self.ctx),
+            self.shutdown.clone(),
+        );
+        let deadman = super::deadman::spawn(
+            self.ctx.exchange.clone(),
+            self.ctx.cfg.dead_man_switch,
+            self.shutdown.clone(),
+        );
         let lp = Loop {
             pulse: pulse.clone(),
             ctx: self.ctx,
@@ -194,7 +206,10 @@ impl PreparedExecutor {
             pulse,
             stream_link: self.stream_link,
             stream_health,
-            tasks: vec![self.consumer, self.wakeups, main],
+            tasks: [self.consumer, self.wakeups, main, protector]
+                .into_iter()
+                .chain(deadman)
+                .collect(),
             adopted: self.adopted,
             recovered_orders: self.recovered_orders,
         }

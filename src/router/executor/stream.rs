@@ -68,6 +68,9 @@ pub(crate) async fn run(
             AccountEvent::Disconnected { reason } => {
                 c.link.send_replace(Some(reason.clone()));
             }
+            AccountEvent::Algo(a) => {
+                super::protect::on_algo_update(&c.ledger, &c.venue, &c.exchange, a).await
+            }
             _ => {}
         }
         let source = if c.watch.observe(&ev) {
@@ -136,6 +139,8 @@ async fn handle(
             tracing::warn!(%reason, "user stream down; waiting for the adapter to resync")
         }
         AccountEvent::Balances(_) | AccountEvent::ConfigChanged { .. } => {}
+        // Handled by `protect::on_algo_update` in `run`, which needs the exchange.
+        AccountEvent::Algo(_) => {}
     }
     Ok(())
 }

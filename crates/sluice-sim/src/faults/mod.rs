@@ -87,6 +87,10 @@ pub(crate) struct FaultWindow {
     pub invalidate_listen_keys: bool,
     /// API keys revoked when the window opens (`-2015` from then on).
     pub revoke_keys: Vec<String>,
+    /// Not a rate: while the window is open, algo orders whose trigger is reached (on
+    /// `symbols`, or any) go TRIGGERING and stay there without producing an order — a
+    /// stop that fired and never closed anything. They proceed once the window closes.
+    pub algo_stuck_triggering: bool,
 }
 
 /// What a fault does to one request.

@@ -5,6 +5,7 @@
 use crate::error::ApiError;
 use crate::params::Params;
 use crate::server::handlers_account as acct;
+use crate::server::handlers_algo as algo;
 use crate::server::handlers_market as mkt;
 use crate::server::handlers_trade as trade;
 use crate::server::pipeline::Ctx;
@@ -40,6 +41,9 @@ fn w1(_: &Params) -> u32 {
 }
 fn w5(_: &Params) -> u32 {
     5
+}
+fn w10(_: &Params) -> u32 {
+    10
 }
 fn w30(_: &Params) -> u32 {
     30
@@ -198,6 +202,54 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         w5,
         (0, 0),
         trade::user_trades
+    ),
+    ep!(
+        "POST",
+        "/fapi/v1/algoOrder",
+        Signed,
+        w0,
+        (1, 1),
+        algo::new_algo_order
+    ),
+    ep!(
+        "GET",
+        "/fapi/v1/algoOrder",
+        Signed,
+        w1,
+        (0, 0),
+        algo::query_algo_order
+    ),
+    ep!(
+        "DELETE",
+        "/fapi/v1/algoOrder",
+        Signed,
+        w1,
+        (0, 0),
+        algo::cancel_algo_order
+    ),
+    ep!(
+        "GET",
+        "/fapi/v1/openAlgoOrders",
+        Signed,
+        w1_or_40,
+        (0, 0),
+        algo::open_algo_orders
+    ),
+    ep!(
+        "DELETE",
+        "/fapi/v1/algoOpenOrders",
+        Signed,
+        w1,
+        (0, 0),
+        algo::cancel_all_algo_orders
+    ),
+    ep!(
+        "POST",
+        "/fapi/v1/countdownCancelAll",
+        Signed,
+        w10,
+        (0, 0),
+        algo::countdown_cancel_all
     ),
     ep!(
         "GET",

@@ -3,6 +3,7 @@
 
 pub(crate) mod endpoints;
 pub(crate) mod handlers_account;
+pub(crate) mod handlers_algo;
 pub(crate) mod handlers_key;
 pub(crate) mod handlers_market;
 pub(crate) mod handlers_trade;

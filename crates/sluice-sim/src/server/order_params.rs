@@ -11,7 +11,10 @@ use crate::venue::NewOrder;
 /// Most orders one `batchOrders` request may carry.
 pub(crate) const MAX_BATCH: usize = 5;
 
-fn decimal(p: &Params, name: &str) -> Result<(Option<Decimal>, Option<String>), ApiError> {
+pub(crate) fn decimal(
+    p: &Params,
+    name: &str,
+) -> Result<(Option<Decimal>, Option<String>), ApiError> {
     let Some(raw) = p.opt(name) else {
         return Ok((None, None));
     };
@@ -35,7 +38,7 @@ fn decimal(p: &Params, name: &str) -> Result<(Option<Decimal>, Option<String>), 
     Ok((Some(v), Some(raw.to_owned())))
 }
 
-fn flag(p: &Params, name: &str) -> Result<Option<bool>, ApiError> {
+pub(crate) fn flag(p: &Params, name: &str) -> Result<Option<bool>, ApiError> {
     p.opt_bool(name).map_err(|_| {
         ApiError::new(
             400,

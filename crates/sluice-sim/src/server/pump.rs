@@ -43,7 +43,12 @@ pub(crate) async fn run(state: Arc<SimState>, mut stop: watch::Receiver<bool>) {
 impl Pump {
     fn on_tick(&mut self) {
         let now = self.state.clock.wall_ms();
-        self.state.venue().tick(now);
+        let stall = self.state.algo_stall();
+        {
+            let mut venue = self.state.venue();
+            venue.stall_algo_triggers(stall);
+            venue.tick(now);
+        }
         self.state.fire_opening_windows();
         self.state.flush_user_events();
         self.publish_market(now);

@@ -161,6 +161,27 @@ impl SimState {
             .map(|w| w.window.clone())
     }
 
+    /// The stuck-TRIGGERING fault as the venue takes it: the symbols of every open window
+    /// with `algo_stuck_triggering` (empty = every symbol), None when no such window is open.
+    pub(crate) fn algo_stall(&self) -> Option<Vec<String>> {
+        let now = self.clock.scenario_secs();
+        let faults = lock(&self.faults);
+        let mut open = faults
+            .windows
+            .iter()
+            .filter(|w| w.window.algo_stuck_triggering && w.window.is_active(now))
+            .peekable();
+        open.peek()?;
+        let mut symbols = Vec::new();
+        for w in open {
+            if w.window.symbols.is_empty() {
+                return Some(Vec::new());
+            }
+            symbols.extend(w.window.symbols.iter().cloned());
+        }
+        Some(symbols)
+    }
+
     /// The first active window (any endpoint), for stream faults.
     pub(crate) fn active_stream_fault(&self) -> Option<FaultWindow> {
         let now = self.clock.scenario_secs();

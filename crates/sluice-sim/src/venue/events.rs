@@ -1,5 +1,5 @@
 //! User-data events as typed structs: TRADE_LITE (§5.4), ORDER_TRADE_UPDATE
-//! (§5.3), ACCOUNT_UPDATE (§5.5), ACCOUNT_CONFIG_UPDATE (§5.6).
+//! (§5.3), ACCOUNT_UPDATE (§5.5), ACCOUNT_CONFIG_UPDATE and ALGO_UPDATE (§5.6).
 //!
 //! Field names spell out the wire keys in comments; the server renders them in
 //! Binance's key order. Events are queued per account in the order Binance
@@ -16,6 +16,16 @@ pub(crate) enum UserEvent {
     OrderTradeUpdate(Box<OrderTradeUpdate>),
     AccountUpdate(AccountUpdate),
     AccountConfigUpdate(AccountConfigUpdate),
+    AlgoUpdate(Box<AlgoUpdate>),
+}
+
+/// `ALGO_UPDATE` (§5.6): an algo order as it stands after a change of state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct AlgoUpdate {
+    pub event_time: i64,       // E
+    pub transaction_time: i64, // T
+    #[serde(skip)]
+    pub order: super::algo::AlgoOrder, // o
 }
 
 /// `TRADE_LITE`: one per taker or maker execution.

@@ -45,6 +45,7 @@ impl Venue {
         self.now_ms = self.now_ms.max(now_ms);
         self.markets[i].set_mark(price, now_ms);
         self.match_resting(i, now_ms);
+        self.run_algo_triggers(i, now_ms);
         Ok(())
     }
 
@@ -56,6 +57,7 @@ impl Venue {
             self.markets[i].refill(&self.symbols[i], now_ms);
             self.walk(i, now_ms);
             self.match_resting(i, now_ms);
+            self.run_algo_triggers(i, now_ms);
         }
         let expired: Vec<i64> = self
             .open_order_records()
@@ -65,6 +67,7 @@ impl Venue {
         for id in expired {
             self.close_order(id, OrderStatus::Expired, ER_NONE, now_ms);
         }
+        self.fire_countdowns(now_ms);
     }
 
     /// Seeded random walk: each step moves the mark by a uniform fraction of

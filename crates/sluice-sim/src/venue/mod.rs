@@ -14,6 +14,9 @@
 //! - `place_order` → `POST /fapi/v1/order` (+ `/order/test`, batch elements);
 //!   `cancel_order`, `cancel_all`, `order`, `open_orders`, `all_orders`,
 //!   `user_trades` → the matching order/trade endpoints.
+//! - `place_algo`, `cancel_algo`, `cancel_all_algos`, `algo`, `open_algos` → the
+//!   Algo Service (`/fapi/v1/algoOrder`…); triggers run after every mark move.
+//! - `countdown_cancel_all` → `POST /fapi/v1/countdownCancelAll` (fired by `tick`).
 //! - `account` → v2/v3 account, balance, positionRisk, accountConfig;
 //!   `set_leverage`, `set_dual_side`, `set_multi_assets` → their POSTs.
 //! - `mark`/`marks`, `book_ticker`, `depth` → market data; `set_mark`, `tick`
@@ -38,9 +41,12 @@
 //!   in `depth`/`book_ticker`; there is no cross-account matching.
 
 mod account;
+mod algo;
+mod algo_trigger;
 mod book;
 mod brackets;
 mod control;
+mod countdown;
 mod emit;
 mod events;
 mod execution;
@@ -65,8 +71,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+pub(crate) use algo::{AlgoOrder, NewAlgo};
 pub(crate) use events::{
-    AccountConfigUpdate, AccountUpdate, OrderTradeUpdate, TradeLite, UserEvent,
+    AccountConfigUpdate, AccountUpdate, AlgoUpdate, OrderTradeUpdate, TradeLite, UserEvent,
 };
 pub(crate) use order::{NewOrder, OrderView};
 pub(crate) use permissions::Permissions;
@@ -112,6 +119,13 @@ pub(crate) struct Venue {
     next_order_id: i64,
     events: Vec<(AccountId, UserEvent)>,
     now_ms: i64,
+    /// Algo (conditional) orders by algo id, history included.
+    algos: BTreeMap<i64, algo::AlgoOrder>,
+    next_algo_id: i64,
+    /// The stuck-TRIGGERING fault: symbols whose triggers stall (empty = all).
+    algo_stall: Option<Vec<String>>,
+    /// `countdownCancelAll` timers: (account, symbol) → the wall ms they fire at.
+    countdowns: BTreeMap<(AccountId, String), i64>,
 }
 
 impl std::fmt::Debug for Venue {
@@ -154,6 +168,10 @@ impl Venue {
             next_order_id: 1_000_000_001,
             events: Vec::new(),
             now_ms,
+            algos: BTreeMap::new(),
+            next_algo_id: 4_000_000_001,
+            algo_stall: None,
+            countdowns: BTreeMap::new(),
         };
         for spec in accounts {
             venue.add_account(spec, now_ms);

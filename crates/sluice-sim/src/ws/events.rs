@@ -6,8 +6,8 @@ use rust_decimal::Decimal;
 use crate::json::{array, fmt_dec, JsonObj};
 use crate::server::render::MONEY_DP;
 use crate::venue::{
-    AccountConfigUpdate, AccountUpdate, BookTickerView, MarkView, OrderTradeUpdate, TradeLite,
-    UserEvent,
+    AccountConfigUpdate, AccountUpdate, AlgoOrder, AlgoUpdate, BookTickerView, MarkView,
+    OrderTradeUpdate, TradeLite, UserEvent,
 };
 
 pub(crate) fn user_event(e: &UserEvent) -> String {
@@ -16,6 +16,7 @@ pub(crate) fn user_event(e: &UserEvent) -> String {
         UserEvent::OrderTradeUpdate(o) => order_trade_update(o),
         UserEvent::AccountUpdate(a) => account_update(a),
         UserEvent::AccountConfigUpdate(c) => account_config_update(c),
+        UserEvent::AlgoUpdate(a) => algo_update(a),
     }
 }
 
@@ -26,6 +27,7 @@ pub(crate) fn kind(e: &UserEvent) -> &'static str {
         UserEvent::OrderTradeUpdate(_) => "ORDER_TRADE_UPDATE",
         UserEvent::AccountUpdate(_) => "ACCOUNT_UPDATE",
         UserEvent::AccountConfigUpdate(_) => "ACCOUNT_CONFIG_UPDATE",
+        UserEvent::AlgoUpdate(_) => "ALGO_UPDATE",
     }
 }
 
@@ -155,6 +157,56 @@ pub(crate) fn account_config_update(c: &AccountConfigUpdate) -> String {
         ai.bool("j", on);
         j.raw("ai", &ai.finish());
     }
+    j.finish()
+}
+
+/// `ALGO_UPDATE` in the key order of a 2025-12-11 testnet capture (§5.6): `ai` is a
+/// string, empty before the trigger; `ap`/`aq`/`act` once triggered; `rm` only with a
+/// reason.
+pub(crate) fn algo_update(a: &AlgoUpdate) -> String {
+    let o: &AlgoOrder = &a.order;
+    let (pp, qp) = (o.price_precision, o.quantity_precision);
+    let mut inner = JsonObj::new();
+    inner
+        .str("caid", &o.client_algo_id)
+        .int("aid", o.algo_id)
+        .str("at", "CONDITIONAL")
+        .str("o", o.kind.as_str())
+        .str("s", &o.symbol)
+        .str("S", o.side.as_str())
+        .str("ps", o.position_side.as_str())
+        .str("f", "GTC")
+        .dec("q", o.quantity, qp)
+        .str("X", o.status.as_str())
+        .str(
+            "ai",
+            &o.actual_order_id.map_or(String::new(), |i| i.to_string()),
+        );
+    if o.actual_order_id.is_some() {
+        inner
+            .dec("ap", o.actual_price, pp + 3)
+            .dec("aq", o.actual_qty, qp)
+            .str("act", "MARKET");
+    }
+    inner
+        .dec("tp", o.trigger_price, pp)
+        .str("p", "0")
+        .str("V", "EXPIRE_MAKER")
+        .str("wt", o.working_type)
+        .str("pm", "NONE")
+        .bool("cp", o.close_position)
+        .bool("pP", o.price_protect)
+        .bool("R", o.reduce_only)
+        .int("tt", o.trigger_time)
+        .int("gtd", 0);
+    if !o.reject_reason.is_empty() {
+        inner.str("rm", &o.reject_reason);
+    }
+    let mut j = JsonObj::new();
+    j.str("e", "ALGO_UPDATE")
+        .int("T", a.transaction_time)
+        .int("E", a.event_time)
+        .raw("o", &inner.finish());
     j.finish()
 }
 

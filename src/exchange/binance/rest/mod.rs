@@ -2,6 +2,7 @@
 //! [`request`]s, one method per endpoint ([`endpoints`]) and the wire types they
 //! exchange ([`wire`]).
 
+pub mod algo;
 pub mod client;
 pub mod endpoints;
 pub mod history;

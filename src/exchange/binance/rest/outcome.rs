@@ -89,7 +89,8 @@ pub(super) fn attempt_record(
         symbol: req.find("symbol"),
         client_order_id: req
             .find("newClientOrderId")
-            .or_else(|| req.find("origClientOrderId")),
+            .or_else(|| req.find("origClientOrderId"))
+            .or_else(|| req.find("clientAlgoId")),
         http_status: out.status,
         error_code: err.and_then(|e| e.code),
         error_msg: err.map(|e| e.msg.clone()),

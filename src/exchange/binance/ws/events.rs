@@ -1,7 +1,7 @@
 //! Wire types of the user-data and market streams, field for field (docs/binance-fapi.md §5).
 //!
 //! Decoding only: translation to `AccountEvent`s lives in `parse.rs`. Event kinds sluice
-//! does not act on (TRADE_LITE duplicates the TRADE update, MARGIN_CALL, ALGO_UPDATE...)
+//! does not act on (TRADE_LITE duplicates the TRADE update, MARGIN_CALL...)
 //! decode to [`UserEvent::Other`] so a new event type never breaks the stream.
 
 use rust_decimal::Decimal;
@@ -32,6 +32,13 @@ pub enum UserEvent {
         ac: Option<LeverageConfig>,
         #[serde(default)]
         ai: Option<MultiAssetsConfig>,
+    },
+    #[serde(rename = "ALGO_UPDATE")]
+    AlgoUpdate {
+        #[serde(rename = "E")]
+        event_time: i64,
+        #[serde(rename = "o")]
+        order: Box<crate::exchange::binance::rest::algo::AlgoUpdateWire>,
     },
     #[serde(rename = "listenKeyExpired")]
     ListenKeyExpired {

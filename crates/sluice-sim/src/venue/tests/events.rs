@@ -4,7 +4,7 @@ use super::*;
 use crate::venue::types::{ExecType, OrderStatus};
 use crate::venue::UserEvent;
 
-fn kinds(events: &[(AccountId, UserEvent)]) -> Vec<String> {
+pub(super) fn kinds(events: &[(AccountId, UserEvent)]) -> Vec<String> {
     events
         .iter()
         .map(|(_, e)| match e {
@@ -14,6 +14,7 @@ fn kinds(events: &[(AccountId, UserEvent)]) -> Vec<String> {
             }
             UserEvent::AccountUpdate(_) => "ACCOUNT_UPDATE".to_owned(),
             UserEvent::AccountConfigUpdate(_) => "ACCOUNT_CONFIG_UPDATE".to_owned(),
+            UserEvent::AlgoUpdate(a) => format!("ALGO_UPDATE:{}", a.order.status.as_str()),
         })
         .collect()
 }

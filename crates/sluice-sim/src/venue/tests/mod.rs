@@ -2,6 +2,7 @@
 //! walk, position/PnL arithmetic, reduce-only accounting, hedge mode, resting
 //! orders and event order, plus a proptest of the accounting invariants.
 
+mod algo;
 mod events;
 mod execution;
 mod hedge;

@@ -1,0 +1,119 @@
+//! A triggered stop's order as a CLOSE order of the protected position, so its fills go
+//! through the ledger's normal close rules: they only ever reduce that position, capped
+//! at zero, and never open one (seed 002).
+
+use sqlx::PgConnection;
+
+use super::error::LedgerError;
+use super::ids::OrderId;
+use super::positions::lock_position;
+use super::protective::ProtectiveRow;
+use super::Ledger;
+use crate::domain::PositionSide;
+
+impl Ledger {
+    /// Record the order a trigger produced as a CLOSE order of the protected position
+    /// (see the module doc), idempotently; returns its order id.
+    pub async fn link_protective_order(
+        &self,
+        protective_id: i64,
+        exchange_order_id: i64,
+        client_order_id: &str,
+    ) -> Result<OrderId, LedgerError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT * FROM protective_orders WHERE id = $1 FOR UPDATE")
+            .bind(protective_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| LedgerError::not_found(format!("protective order #{protective_id}")))?;
+        let p = ProtectiveRow::decode(&row)?;
+        if let Some(id) = p.order_id {
+            return Ok(id);
+        }
+        let position = lock_position(&mut tx, p.position_id)
+            .await?
+            .ok_or_else(|| LedgerError::not_found(format!("position #{}", p.position_id.0)))?;
+        let qty = if position.quantity.is_zero() {
+            position
+                .opened_quantity
+                .get()
+                .max(position.initial_quantity.get())
+        } else {
+            position.quantity.get()
+        };
+        let intent = insert_stop_intent(&mut tx, &p, position.direction.as_str()).await?;
+        let order_id: (i64,) = sqlx::query_as(
+            "INSERT INTO orders (intent_id, intent_kind, position_id, venue, symbol, side,
+                 position_side, order_type, quantity, reduce_only, client_order_id, chunk_index,
+                 attempt, status, exchange_order_id)
+             VALUES ($1, 'close', $2, $3, $4, $5, $6, 'MARKET', $7, $8, $9, 0, 0, 'new', $10)
+             RETURNING id",
+        )
+        .bind(intent)
+        .bind(p.position_id)
+        .bind(&p.venue)
+        .bind(p.symbol.as_str())
+        .bind(p.side.as_wire())
+        .bind(p.position_side.as_wire())
+        .bind(qty)
+        .bind(p.position_side == PositionSide::Both)
+        .bind(client_order_id)
+        .bind(exchange_order_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE protective_orders SET order_id = $2, actual_order_id = $3, updated_at = now() WHERE id = $1")
+            .bind(p.id)
+            .bind(order_id.0)
+            .bind(exchange_order_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(OrderId(order_id.0))
+    }
+}
+
+/// The `done` close intent that owns a triggered stop's order: sized by nothing (the
+/// exchange closed the whole position), so its state claims nothing its fills could
+/// contradict.
+async fn insert_stop_intent(
+    conn: &mut PgConnection,
+    p: &ProtectiveRow,
+    direction: &str,
+) -> Result<i64, LedgerError> {
+    let mode = if p.position_side == PositionSide::Both {
+        "one-way"
+    } else {
+        "hedge"
+    };
+    let reason = format!(
+        "{} {} triggered on the exchange at {}",
+        p.kind.as_str(),
+        p.client_algo_id,
+        p.trigger_price.normalize()
+    );
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO intents (kind, venue, symbol, direction, position_mode, position_id,
+             idempotency_key, reason, state)
+         VALUES ('close', $1, $2, $3, $4, $5, $6, $7, 'done')
+         ON CONFLICT (idempotency_key) DO UPDATE SET updated_at = intents.updated_at
+         RETURNING id",
+    )
+    .bind(&p.venue)
+    .bind(p.symbol.as_str())
+    .bind(direction)
+    .bind(mode)
+    .bind(p.position_id)
+    .bind(format!("protective:{}", p.client_algo_id))
+    .bind(reason)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO intent_events (intent_id, from_state, to_state, cause)
+         SELECT $1, 'accepted', 'done', 'protective order triggered on the exchange'
+         WHERE NOT EXISTS (SELECT 1 FROM intent_events WHERE intent_id = $1)",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}

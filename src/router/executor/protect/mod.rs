@@ -1,0 +1,313 @@
+//! Exchange-side protection: keeps every position a protected open built covered by the
+//! stop-loss / take-profit it asked for, as algo orders the exchange holds and fires
+//! even when sluice is dead (docs/binance-fapi.md §2.2, §5.6, §9).
+//!
+//! One task sweeps a few times a second (and the user stream's `ALGO_UPDATE`s arrive in
+//! between through [`on_algo_update`]):
+//! - a position whose protection is missing gets it: trigger prices from the position's
+//!   average entry, `closePosition=true` on the closing side (one-way and hedge alike),
+//!   a deterministic `clientAlgoId` (`slp<position>g<generation>`, `tpp…`), recorded
+//!   `planned` before it is sent and looked up by that id before any re-send, so a retry
+//!   or a crash never places it twice;
+//! - when the position's entry moves (it grew), the new generation is placed first and
+//!   the old one cancelled only once the new one is live: never a gap;
+//! - a position that is flat gets its untriggered protective orders cancelled;
+//! - a triggered stop's order (`ai`) is recorded as a close order of the position and
+//!   its fills applied as close fills (`Ledger::link_protective_order`);
+//! - failures to place are retried with backoff, logged at ERROR and counted
+//!   (`sluice_protective_failures_total`); a refusal re-sending cannot fix ends the row
+//!   `rejected`, which `doctor` reports while the position stays open;
+//! - the watchdog: a stop that fired (TRIGGERING/TRIGGERED) while its position is still
+//!   open `stop_watchdog` later, or one the venue REJECTED at its trigger, makes sluice
+//!   store a close of the position itself (a risk-reducing intent, scheduled first;
+//!   keyed `watchdog:<clientAlgoId>`, so once), with an ERROR log and
+//!   `sluice_protective_watchdog_total`: the stop is evidence, the position is what
+//!   matters;
+//! - at start and every minute the venue's open algo orders are compared with the
+//!   ledger's live rows: one held on one side only is logged at ERROR and counted in
+//!   `sluice_protective_one_sided{side}` (reported, never adopted or cancelled).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use tokio::task::JoinHandle;
+
+use crate::domain::{Price, ProtectionKind, Symbol};
+use crate::exchange::{AlgoOrderRequest, AlgoStatus, ErrorClass, Exchange};
+use crate::ledger::protective::ProtectiveRow;
+use crate::ledger::{Ledger, PositionId, PositionStatus};
+use crate::shutdown::Shutdown;
+
+mod ensure;
+mod link;
+mod watch;
+
+use link::link_triggered;
+pub(crate) use link::on_algo_update;
+
+/// How often the ledger is swept for protection to place, replace or cancel.
+const SWEEP_EVERY: Duration = Duration::from_millis(250);
+/// Untriggered orders are re-read from the venue this often (the stream tells of
+/// changes in between; this catches what a stream gap swallowed).
+const FULL_CHECK_EVERY: Duration = Duration::from_secs(15);
+/// The venue's cap on open conditional orders across all symbols (since 2025-12-29).
+pub(crate) const MAX_OPEN_ALGO: usize = 200;
+/// Gauge: protective orders on one side only at the last comparison, by `side`
+/// (`exchange_only`: an algo order the ledger does not hold live; `ledger_only`: a live
+/// row the venue does not list).
+pub(crate) const PROTECTIVE_ONE_SIDED: &str = "sluice_protective_one_sided";
+/// How often the venue's open algo orders are compared with the ledger (weight 40).
+const COMPARE_EVERY: Duration = Duration::from_secs(60);
+/// Counter: closes the watchdog started, by `state` of the stop (triggering, triggered,
+/// rejected).
+pub(crate) const PROTECTIVE_WATCHDOG_TOTAL: &str = "sluice_protective_watchdog_total";
+/// Counter: protective-order failures, by `what` (place, cancel, link) and `code`.
+pub(crate) const PROTECTIVE_FAILURES_TOTAL: &str = "sluice_protective_failures_total";
+
+/// The sweeping task's state.
+pub(crate) struct Protector {
+    pub ledger: Ledger,
+    pub exchange: Arc<dyn Exchange>,
+    pub venue: String,
+    /// Tick size per symbol, for trigger prices on the grid.
+    pub ticks: HashMap<Symbol, Decimal>,
+    /// How long a fired stop may leave its position open before sluice closes it.
+    pub watchdog: Duration,
+}
+
+impl Protector {
+    pub(crate) fn from_ctx(ctx: &super::context::Ctx) -> Self {
+        Protector {
+            ledger: ctx.ledger.clone(),
+            exchange: ctx.exchange.clone(),
+            venue: ctx.venue.clone(),
+            ticks: ctx
+                .rules
+                .iter()
+                .map(|(s, r)| (s.clone(), r.price_filter.tick_size))
+                .collect(),
+            watchdog: ctx.cfg.stop_watchdog,
+        }
+    }
+}
+
+/// Start the sweeping task.
+pub(crate) fn spawn(p: Protector, mut shutdown: Shutdown) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_full: Option<tokio::time::Instant> = None;
+        let mut last_compare: Option<tokio::time::Instant> = None;
+        loop {
+            tokio::select! {
+                _ = shutdown.recv() => break,
+                _ = tick.tick() => {}
+            }
+            let full = last_full.is_none_or(|t| t.elapsed() >= FULL_CHECK_EVERY);
+            if full {
+                last_full = Some(tokio::time::Instant::now());
+            }
+            if let Err(e) = p.sweep(full).await {
+                tracing::warn!(error = %e, "protective-order sweep failed; retrying");
+            }
+            if last_compare.is_none_or(|t| t.elapsed() >= COMPARE_EVERY) {
+                last_compare = Some(tokio::time::Instant::now());
+                if let Err(e) = p.compare().await {
+                    tracing::warn!(error = %e, "comparing protective orders with the venue failed");
+                }
+            }
+        }
+    })
+}
+
+fn failure(what: &'static str, code: Option<i64>) {
+    let code = code.map_or_else(|| "none".to_string(), |c| c.to_string());
+    metrics::counter!(PROTECTIVE_FAILURES_TOTAL, "what" => what, "code" => code).increment(1);
+}
+
+/// The clientAlgoId of `kind` for `position`, generation `generation`.
+pub(crate) fn client_algo_id(
+    kind: ProtectionKind,
+    position: PositionId,
+    generation: i32,
+) -> String {
+    let prefix = match kind {
+        ProtectionKind::StopLoss => "slp",
+        ProtectionKind::TakeProfit => "tpp",
+    };
+    format!("{prefix}{}g{generation}", position.0)
+}
+
+/// Backoff before re-sending a placement that failed `attempts` times.
+fn retry_after(attempts: i32) -> chrono::Duration {
+    let ms = 500i64.saturating_mul(1i64 << attempts.clamp(0, 6));
+    chrono::Duration::milliseconds(ms.min(30_000))
+}
+
+impl Protector {
+    /// One full sweep before the executor trades (at start): stops that fired while
+    /// sluice was down are linked and their fills applied, and stale stops of positions
+    /// closed meanwhile are cancelled before an open could build a new position on their
+    /// leg (a `closePosition` order left behind would close it).
+    pub(crate) async fn sweep_at_start(&self) {
+        if let Err(e) = self.sweep(true).await {
+            tracing::warn!(error = %e, "protective-order sweep at start failed; the running sweep retries");
+        }
+    }
+
+    async fn sweep(&self, full: bool) -> anyhow::Result<()> {
+        let live: Vec<ProtectiveRow> = self
+            .ledger
+            .live_protective_orders()
+            .await?
+            .into_iter()
+            .filter(|r| r.venue == self.venue)
+            .collect();
+        for row in &live {
+            self.refresh(row, full).await?;
+        }
+        self.watchdog().await?;
+        for position in self.ledger.protected_open_positions(&self.venue).await? {
+            self.ensure(position).await?;
+        }
+        Ok(())
+    }
+
+    /// One live row: place it if planned and due, cancel it if its position is flat,
+    /// re-read it when in flight (or on a full check), link a triggered order.
+    async fn refresh(&self, row: &ProtectiveRow, full: bool) -> anyhow::Result<()> {
+        let flat = self
+            .ledger
+            .position(row.position_id)
+            .await?
+            .is_none_or(|p| p.status != PositionStatus::Open);
+        match row.state {
+            None if flat => self.drop_planned(row).await,
+            None => self.place_if_due(row).await,
+            Some(AlgoStatus::New) if flat => self.cancel(row).await,
+            // Firing: followed closely until its position is flat (the watchdog's input).
+            Some(AlgoStatus::Triggering | AlgoStatus::Triggered) if !flat => self.reread(row).await,
+            _ if full => self.reread(row).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn reread(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
+        match self.exchange.algo_order(&row.client_algo_id).await {
+            Ok(Some(r)) => {
+                let updated = self.ledger.record_protective_report(&r).await?;
+                if let Some(u) = updated {
+                    link_triggered(&self.ledger, &self.venue, &self.exchange, &u, false).await?;
+                }
+            }
+            Ok(None) => {
+                tracing::error!(client_algo_id = %row.client_algo_id, "the venue no longer knows a protective order sluice placed");
+                failure("lookup", Some(-2013));
+            }
+            Err(e) => {
+                tracing::warn!(client_algo_id = %row.client_algo_id, error = %e, "reading a protective order failed")
+            }
+        }
+        Ok(())
+    }
+
+    /// Place a planned row, unless the venue already has it (a send whose answer was
+    /// lost) or its backoff has not run out.
+    async fn place_if_due(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
+        if row.attempts > 0 && chrono::Utc::now() - row.updated_at < retry_after(row.attempts) {
+            return Ok(());
+        }
+        match self.exchange.algo_order(&row.client_algo_id).await {
+            Ok(Some(r)) => {
+                self.ledger.record_protective_report(&r).await?;
+                return Ok(());
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.ledger
+                    .record_protective_error(row.id, &e.to_string(), false)
+                    .await?;
+                return Ok(());
+            }
+        }
+        let live_at_venue = self
+            .ledger
+            .live_protective_orders()
+            .await?
+            .iter()
+            .filter(|r| r.state.is_some())
+            .count();
+        if live_at_venue >= MAX_OPEN_ALGO {
+            let msg = format!("the venue's cap of {MAX_OPEN_ALGO} open conditional orders is reached: {} is not placed", row.client_algo_id);
+            tracing::error!(position_id = row.position_id.0, "{msg}");
+            failure("place", None);
+            self.ledger
+                .record_protective_error(row.id, &msg, true)
+                .await?;
+            return Ok(());
+        }
+        self.send(row).await
+    }
+
+    /// Send a planned row to the venue and record the answer.
+    async fn send(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
+        let request = AlgoOrderRequest {
+            symbol: row.symbol.clone(),
+            side: row.side,
+            position_side: row.position_side,
+            kind: row.kind,
+            trigger_price: Price::new("trigger_price", row.trigger_price)?,
+            working_type: row.working_type,
+            quantity: None,
+            client_algo_id: row.client_algo_id.clone(),
+        };
+        match self.exchange.place_algo_order(&request).await {
+            Ok(r) => {
+                self.ledger.record_protective_report(&r).await?;
+                tracing::info!(position_id = row.position_id.0, kind = row.kind.as_str(), client_algo_id = %row.client_algo_id, trigger = %row.trigger_price, "protective order placed");
+            }
+            Err(e) => {
+                // A refusal re-planning cannot fix (would trigger at once, cap, filters)
+                // ends the row; anything else is retried with backoff.
+                let terminal = matches!(e.class, ErrorClass::Replan | ErrorClass::Fatal);
+                tracing::error!(position_id = row.position_id.0, kind = row.kind.as_str(), client_algo_id = %row.client_algo_id, error = %e, terminal, "placing a protective order failed: the position is not protected by it");
+                failure("place", e.code);
+                self.ledger
+                    .record_protective_error(row.id, &e.to_string(), terminal)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A planned row whose position went flat before it was placed.
+    async fn drop_planned(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
+        match self.exchange.algo_order(&row.client_algo_id).await? {
+            Some(r) => {
+                self.ledger.record_protective_report(&r).await?;
+            }
+            None => {
+                self.ledger
+                    .record_protective_error(
+                        row.id,
+                        "the position closed before it was placed",
+                        true,
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Cancel an untriggered order and record what the venue then says.
+    async fn cancel(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
+        if let Err(e) = self.exchange.cancel_algo_order(&row.client_algo_id).await {
+            tracing::error!(client_algo_id = %row.client_algo_id, error = %e, "cancelling a protective order failed");
+            failure("cancel", e.code);
+            return Ok(());
+        }
+        self.reread(row).await
+    }
+}

@@ -1,0 +1,89 @@
+//! The watchdog (a fired stop that left its position open makes sluice close it) and
+//! the comparison of the venue's open algo orders with the ledger's live rows.
+
+use rust_decimal::Decimal;
+
+use super::{Protector, PROTECTIVE_ONE_SIDED, PROTECTIVE_WATCHDOG_TOTAL};
+use crate::exchange::{AlgoOrderReport, AlgoStatus};
+use crate::ledger::protective::ProtectiveRow;
+
+impl Protector {
+    /// Report protective orders held on one side only: the venue's open algo orders
+    /// against the ledger's live rows (ERROR log per order, `sluice_protective_one_sided`).
+    pub(super) async fn compare(&self) -> anyhow::Result<()> {
+        let venue = self.exchange.open_algo_orders().await?;
+        let ledger: Vec<ProtectiveRow> = self
+            .ledger
+            .live_protective_orders()
+            .await?
+            .into_iter()
+            .filter(|r| r.venue == self.venue && r.state.is_some())
+            .collect();
+        let known: std::collections::HashSet<&str> =
+            ledger.iter().map(|r| r.client_algo_id.as_str()).collect();
+        let listed: std::collections::HashSet<&str> =
+            venue.iter().map(|a| a.client_algo_id.as_str()).collect();
+        let exchange_only: Vec<&AlgoOrderReport> = venue
+            .iter()
+            .filter(|a| !known.contains(a.client_algo_id.as_str()))
+            .collect();
+        let ledger_only: Vec<&ProtectiveRow> = ledger
+            .iter()
+            .filter(|r| !listed.contains(r.client_algo_id.as_str()))
+            .collect();
+        for a in &exchange_only {
+            tracing::error!(symbol = %a.symbol, client_algo_id = %a.client_algo_id, algo_id = a.algo_id, "an algo order at the venue that the ledger does not hold live (placed by hand, or lost): it may close a position sluice manages");
+        }
+        for r in &ledger_only {
+            tracing::error!(position_id = r.position_id.0, client_algo_id = %r.client_algo_id, "a protective order the ledger holds live that the venue does not list");
+        }
+        metrics::gauge!(PROTECTIVE_ONE_SIDED, "side" => "exchange_only")
+            .set(exchange_only.len() as f64);
+        metrics::gauge!(PROTECTIVE_ONE_SIDED, "side" => "ledger_only")
+            .set(ledger_only.len() as f64);
+        Ok(())
+    }
+
+    /// Close positions whose stop fired and did not close them (see the module doc).
+    pub(super) async fn watchdog(&self) -> anyhow::Result<()> {
+        let limit = chrono::Duration::from_std(self.watchdog)?;
+        let overdue = self
+            .ledger
+            .overdue_protective_orders(chrono::Utc::now() - limit)
+            .await?;
+        for row in overdue.iter().filter(|r| r.venue == self.venue) {
+            let state = row.state.map_or("planned", AlgoStatus::as_str);
+            let mode = if row.position_side == crate::domain::PositionSide::Both {
+                crate::domain::PositionMode::OneWay
+            } else {
+                crate::domain::PositionMode::Hedge
+            };
+            let reason = format!(
+                "watchdog: protective {} {} is {state} and position #{} is still open: sluice closes it",
+                row.kind.as_str(),
+                row.client_algo_id,
+                row.position_id.0
+            );
+            let new = crate::ledger::NewIntent {
+                spec: crate::domain::IntentSpec::Close {
+                    position: row.position_id,
+                    quantity: None,
+                },
+                venue: self.venue.clone(),
+                position_mode: mode,
+                reference_price: None,
+                idempotency_key: format!("watchdog:{}", row.client_algo_id),
+                reason: reason.clone(),
+            };
+            let created = self
+                .ledger
+                .create_intent(&new, crate::domain::Usdt::new(Decimal::ZERO))
+                .await?;
+            if !created.replayed {
+                tracing::error!(position_id = row.position_id.0, client_algo_id = %row.client_algo_id, intent_id = %created.intent.id, state, "{reason}");
+                metrics::counter!(PROTECTIVE_WATCHDOG_TOTAL, "state" => state).increment(1);
+            }
+        }
+        Ok(())
+    }
+}
