@@ -99,7 +99,10 @@ fn key_rotation_rereads_a_private_key_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = key_file(&dir, "test-only-ed25519.pem", 0o600);
     let s = load(("SLUICE__EXCHANGE__API_SECRET_FILE", &path)).expect("settings load");
-    std::fs::copy(format!("{KEYS}test-only-rsa2048.pem"), &path).expect("replace the key");
+    // Rewrite the contents only: `fs::copy` would also copy the fixture's mode, which is
+    // whatever the checkout gave it (0644 in a fresh clone).
+    let rsa = std::fs::read(format!("{KEYS}test-only-rsa2048.pem")).expect("read the RSA key");
+    std::fs::write(&path, rsa).expect("replace the key");
     let (key, material) = exchange::reload_exchange_credentials(&s.exchange)
         .expect("re-read")
         .expect("a key file is configured");
