@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use super::context::Ctx;
 use super::fallback_send;
 use super::job::{Chunk, InFlight, Job, NextChunk, Stop};
-use crate::domain::{FilterChecked, OrderRequest, OrderType, Symbol};
+use crate::domain::{FilterChecked, OrderRequest, OrderType, Qty, Symbol};
 use crate::ledger::NewOrder;
 use crate::router::core::client_id::IntentRef;
 use crate::router::core::inflight::Stage;
@@ -89,7 +89,7 @@ pub(crate) async fn next_chunks(
             )));
         }
     };
-    let room = probe_room(ctx, job, &leg.symbol, order_type, room);
+    let room = probe_room(ctx, job, &leg.symbol, chunks[0], room);
     Ok(NextChunk::Send(
         chunks
             .into_iter()
@@ -105,16 +105,21 @@ pub(crate) async fn next_chunks(
     ))
 }
 
-/// While the cap book probes a symbol's hidden cap upward, one chunk at a time tries the
-/// probe size: a refused probe then costs one -4005, not one per chunk out.
-fn probe_room(ctx: &Ctx, job: &Job, symbol: &Symbol, order_type: OrderType, room: usize) -> usize {
-    if order_type != OrderType::Market || !ctx.caps.is_probing(symbol) {
+/// A MARKET size the venue has not accepted yet for this symbol goes out alone (the cap
+/// book's `is_proven`): chunks of an untried size sent together would all earn the same
+/// -4005 when a hidden cap is below it, and the halving-and-probing search for that cap
+/// (seed 000) stays one chunk at a time; a chunk failing for another reason (-1008...) is
+/// retried alone too, as it was before chunks went out side by side. Proven sizes go out
+/// side by side.
+fn probe_room(ctx: &Ctx, job: &Job, symbol: &Symbol, largest: Qty, room: usize) -> usize {
+    if fallback_send::order_type(job) != OrderType::Market || ctx.caps.is_proven(symbol, largest) {
         return room;
     }
-    if job.flights.sending() > 0 {
-        0
-    } else {
+    // Alone: nothing else of the job out unanswered or waiting to go again.
+    if job.flights.iter().all(|f| f.stage == Stage::Accepted) {
         room.min(1)
+    } else {
+        0
     }
 }
 

@@ -2,6 +2,7 @@
 //! [`request`]s, one method per endpoint ([`endpoints`]) and the wire types they
 //! exchange ([`wire`]).
 
+mod batch_audit;
 pub mod client;
 pub mod endpoints;
 pub mod history;
