@@ -25,6 +25,7 @@ mod daemon;
 mod database;
 mod de;
 mod exchange;
+mod executor;
 mod load;
 mod preflight;
 mod secret;
@@ -36,6 +37,7 @@ pub use api::{default_token_file, ApiAuth, ApiSettings};
 pub use daemon::{BudgetSettings, DaemonSettings};
 pub use database::{DatabaseSettings, DatabaseUrl};
 pub use exchange::{reload_exchange_credentials, ExchangeSettings, Venue};
+pub use executor::ExecutorSettings;
 pub use preflight::{MarginType, PreflightSettings, SymbolSettings};
 pub use secret::Secret;
 
@@ -62,6 +64,9 @@ pub struct Settings {
     pub api: ApiSettings,
     pub budget: BudgetSettings,
     pub daemon: DaemonSettings,
+    /// How much the executor sends at once (`[executor]`; every key has a default).
+    #[serde(default)]
+    pub executor: ExecutorSettings,
     pub telemetry: TelemetrySettings,
     /// What `sluice preflight` (and the daemon at start) allows.
     #[serde(default)]

@@ -316,6 +316,7 @@ impl Application {
         config.escalation.limit_ioc_fallback = self.settings.daemon.limit_ioc_fallback;
         config.escalation.fallback_after = self.settings.daemon.limit_ioc_fallback_after.get();
         config.stream_silence_grace = self.settings.daemon.user_stream_silence_grace;
+        self.settings.executor.apply(&mut config);
         let deps = ExecutorDeps {
             ledger: self.ledger.clone(),
             exchange,

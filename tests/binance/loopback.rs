@@ -209,9 +209,16 @@ async fn a_mixed_batch_answers_each_order_on_its_own_and_one_minus_4005_leaves_t
         assert_eq!(r.http_status, Some(200));
         assert_eq!((r.order_count_10s, r.order_count_1m), (Some(5), Some(1)));
         let own = r.client_order_id.as_deref().unwrap_or("none");
-        assert!(r.params.contains(own), "{} carries its own request", r.params);
+        assert!(
+            r.params.contains(own),
+            "{} carries its own request",
+            r.params
+        );
         assert!(!r.params.contains("signature") && r.params.contains("timestamp="));
-        assert_eq!(r.latency_ms, sent[0].latency_ms, "the batch's shared latency");
+        assert_eq!(
+            r.latency_ms, sent[0].latency_ms,
+            "the batch's shared latency"
+        );
         assert_eq!(r.symbol.as_deref(), Some("SOLUSDT"));
     }
     assert!(!sent[0].params.contains("batch-1"), "only its own element");

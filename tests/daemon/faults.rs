@@ -231,7 +231,9 @@ async fn a_deleted_key_pauses_the_close_in_safe_mode_and_a_rotated_key_resumes_i
         .collect();
     let first_refusal = refused.iter().map(|o| o.updated_at).min();
     assert!(
-        refused.iter().all(|o| first_refusal.is_some_and(|t| o.created_at <= t)),
+        refused
+            .iter()
+            .all(|o| first_refusal.is_some_and(|t| o.created_at <= t)),
         "a chunk was sent into a key already known refused: {refused:?}"
     );
     assert!(

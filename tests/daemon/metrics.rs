@@ -61,7 +61,8 @@ async fn the_seed_000_close_shows_its_orders_rejections_latency_and_breaker_in_m
     let latencies = ["/fapi/v1/order", "/fapi/v1/batchOrders"]
         .iter()
         .filter_map(|e| {
-            let key = format!(r#"sluice_order_latency_seconds_count{{endpoint="{e}",method="POST"}}"#);
+            let key =
+                format!(r#"sluice_order_latency_seconds_count{{endpoint="{e}",method="POST"}}"#);
             sample(&text, &key)
         })
         .reduce(|a, b| a + b);

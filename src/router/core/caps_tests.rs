@@ -268,7 +268,10 @@ fn a_size_is_proven_once_accepted_and_unproven_again_after_a_refusal_at_or_below
     book.on_market_chunk_accepted(&sym(), qty(dec!(300)), &lot(), 0);
     assert!(book.is_proven(&sym(), qty(dec!(300))));
     assert!(book.is_proven(&sym(), qty(dec!(120))));
-    assert!(!book.is_proven(&sym(), qty(dec!(301))), "a larger size is untried");
+    assert!(
+        !book.is_proven(&sym(), qty(dec!(301))),
+        "a larger size is untried"
+    );
     book.on_max_qty_rejected(&sym(), qty(dec!(250)), &lot(), 1)
         .unwrap();
     assert!(!book.is_proven(&sym(), qty(dec!(120))));

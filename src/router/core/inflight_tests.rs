@@ -63,7 +63,10 @@ impl Model {
         let a = self.attempts.entry(index).or_insert(0);
         let id = format!("c{index}a{a}");
         *a += 1;
-        assert!(!self.ids_seen.contains(&id), "client order id {id} repeated");
+        assert!(
+            !self.ids_seen.contains(&id),
+            "client order id {id} repeated"
+        );
         self.ids_seen.push(id.clone());
         id
     }
@@ -85,11 +88,27 @@ impl Model {
             .available(open, |id| filled.get(id).copied().unwrap_or_default())
             .get();
         for id in self.book.ids_in(Stage::Resend) {
-            let index = self.book.iter().find(|f| f.client_order_id == id).unwrap().index;
+            let index = self
+                .book
+                .iter()
+                .find(|f| f.client_order_id == id)
+                .unwrap()
+                .index;
             let new = self.new_id(index);
-            let qty = self.book.iter().find(|f| f.client_order_id == id).unwrap().qty;
+            let qty = self
+                .book
+                .iter()
+                .find(|f| f.client_order_id == id)
+                .unwrap()
+                .qty;
             self.book.resent(&id, new.clone());
-            self.orders.insert(new, Order { qty: qty.get().try_into().unwrap(), ..Default::default() });
+            self.orders.insert(
+                new,
+                Order {
+                    qty: qty.get().try_into().unwrap(),
+                    ..Default::default()
+                },
+            );
         }
         let room = self.book.room(self.max);
         for _ in 0..room {
@@ -102,9 +121,18 @@ impl Model {
             let id = self.new_id(index);
             let n: u64 = chunk.try_into().unwrap();
             self.book.add(index, q(n), id.clone(), ());
-            self.orders.insert(id, Order { qty: n, ..Default::default() });
+            self.orders.insert(
+                id,
+                Order {
+                    qty: n,
+                    ..Default::default()
+                },
+            );
         }
-        assert!(self.book.len() <= self.max.max(1), "more flights than allowed");
+        assert!(
+            self.book.len() <= self.max.max(1),
+            "more flights than allowed"
+        );
     }
 
     fn nth(&self, stage: Stage, i: usize) -> Option<String> {
@@ -113,7 +141,9 @@ impl Model {
     }
 
     fn answer(&mut self, i: usize, kind: u8, part: u64) {
-        let Some(id) = self.nth(Stage::Sending, i) else { return };
+        let Some(id) = self.nth(Stage::Sending, i) else {
+            return;
+        };
         let o = self.orders.get_mut(&id).unwrap();
         match kind {
             // Accepted; a MARKET may execute only part (expired short).
@@ -141,14 +171,23 @@ impl Model {
                 self.book.remove(&id);
                 self.book.cap_refused();
                 if self.book.sending() > 0 {
-                    assert_eq!(self.book.room(self.max), 0, "room while chunks were out after a -4005");
+                    assert_eq!(
+                        self.book.room(self.max),
+                        0,
+                        "room while chunks were out after a -4005"
+                    );
                 }
             }
         }
     }
 
     fn fill(&mut self, i: usize, amount: u64) {
-        let mut ids: Vec<_> = self.orders.iter().filter(|(_, o)| o.applied < o.exec).map(|(k, _)| k.clone()).collect();
+        let mut ids: Vec<_> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| o.applied < o.exec)
+            .map(|(k, _)| k.clone())
+            .collect();
         ids.sort();
         if ids.is_empty() {
             return;
@@ -158,7 +197,9 @@ impl Model {
     }
 
     fn resolve(&mut self, i: usize) {
-        let Some(id) = self.nth(Stage::Unknown, i) else { return };
+        let Some(id) = self.nth(Stage::Unknown, i) else {
+            return;
+        };
         if self.orders[&id].absent {
             self.book.get_mut(&id).unwrap().stage = Stage::Resend;
         } else {
@@ -184,7 +225,11 @@ impl Model {
             .filter(|f| f.stage != Stage::Resend)
             .map(|f| {
                 let o = &self.orders[&f.client_order_id];
-                if f.stage == Stage::Accepted || o.absent { 0 } else { o.qty - o.exec }
+                if f.stage == Stage::Accepted || o.absent {
+                    0
+                } else {
+                    o.qty - o.exec
+                }
             })
             .sum();
         let resend: u64 = self
@@ -204,7 +249,12 @@ impl Model {
             Event::Resolve(i) => self.resolve(i),
             Event::Settle => self.settle(),
         }
-        assert!(self.exposure() <= self.position, "over-close: exposure {} > position {}", self.exposure(), self.position);
+        assert!(
+            self.exposure() <= self.position,
+            "over-close: exposure {} > position {}",
+            self.exposure(),
+            self.position
+        );
     }
 
     /// Everything answers fully and every fill lands: the position must end flat.

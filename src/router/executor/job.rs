@@ -16,9 +16,7 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::ExecutorConfig;
-use crate::domain::{
-    Direction, IntentSpec, PositionMode, PositionSide, Qty, Symbol,
-};
+use crate::domain::{Direction, IntentSpec, PositionMode, PositionSide, Qty, Symbol};
 use crate::exchange::OrderReport;
 use crate::ledger::{IntentRow, LedgerError, PositionId, PositionRow, PositionStatus};
 use crate::router::core::backoff::Backoff;

@@ -52,7 +52,11 @@ async fn settle(ctx: &mut Ctx, job: &mut Job, id: &str) -> anyhow::Result<Option
             return Ok(Some(at));
         }
     }
-    let Some(f) = job.flights.get_mut(id).filter(|f| f.stage == Stage::Accepted) else {
+    let Some(f) = job
+        .flights
+        .get_mut(id)
+        .filter(|f| f.stage == Stage::Accepted)
+    else {
         return Ok(None);
     };
     let row = ctx.ledger.order_by_client_id(id).await?;
@@ -93,11 +97,7 @@ async fn settle(ctx: &mut Ctx, job: &mut Job, id: &str) -> anyhow::Result<Option
 
 /// Look a flight up over REST by client order id and apply what it shows. Some(instant):
 /// the lookup failed, try again then.
-async fn resolve_flight(
-    ctx: &mut Ctx,
-    job: &mut Job,
-    id: &str,
-) -> anyhow::Result<Option<Instant>> {
+async fn resolve_flight(ctx: &mut Ctx, job: &mut Job, id: &str) -> anyhow::Result<Option<Instant>> {
     let Some(f) = job.flights.get_mut(id) else {
         return Ok(None);
     };
@@ -129,7 +129,9 @@ async fn resolve_flight(
             ctx.key_loss.observe(&e);
             ctx.breaker_record(crate::router::core::breaker::Outcome::of_error(&e));
             tracing::warn!(client_order_id = %id, error = %e, "resolve failed; backing off");
-            Ok(Some(job.backoff.next_at_after(Instant::now(), e.retry_after)))
+            Ok(Some(
+                job.backoff.next_at_after(Instant::now(), e.retry_after),
+            ))
         }
     }
 }

@@ -125,10 +125,7 @@ fn probe_room(ctx: &Ctx, job: &Job, symbol: &Symbol, largest: Qty, room: usize) 
 
 /// What the ledger has applied as filled for each of the job's flights (by client order
 /// id); one query, none when nothing is out.
-async fn filled_of_flights(
-    ctx: &Ctx,
-    job: &Job,
-) -> anyhow::Result<HashMap<String, Decimal>> {
+async fn filled_of_flights(ctx: &Ctx, job: &Job) -> anyhow::Result<HashMap<String, Decimal>> {
     let ids: Vec<String> = job
         .flights
         .iter()

@@ -25,7 +25,11 @@ pub(super) const BATCH_PATH: &str = "/fapi/v1/batchOrders";
 
 /// One audit row per order of the batch `req`; `shared` is the row the request as a whole
 /// would have had. Anything not a readable batch keeps `shared` alone.
-pub(super) fn per_element(shared: AttemptRecord, req: &Request, out: &Outcome) -> Vec<AttemptRecord> {
+pub(super) fn per_element(
+    shared: AttemptRecord,
+    req: &Request,
+    out: &Outcome,
+) -> Vec<AttemptRecord> {
     let Some(sent) = req
         .find("batchOrders")
         .and_then(|raw| serde_json::from_str::<Vec<Value>>(&raw).ok())
