@@ -5,7 +5,8 @@
 //! answers `{code, msg}` in its slot of the HTTP 200 array. A throttle (429) and the
 //! window's latency stay whole-request: the venue refuses or delays the request, not an
 //! element. Stricter than a single draw per batch: a client cannot dodge a fault window
-//! by batching.
+//! by batching. A reduce-only restriction keeps refusing a batch with any opening element
+//! whole (the pipeline's request-level path).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +29,8 @@ fn window_for(state: &SimState, ep: &Endpoint, p: &Params) -> Option<FaultWindow
         .filter(|w| w.matches_order_type(p.opt("type")))
 }
 
-/// `batchOrders` under faults. None: no window applies to any element (answer as usual).
+/// `batchOrders` under faults. None: the request-level path applies (no window applies to
+/// any element, or a reduce-only restriction meets an opening element).
 pub(crate) async fn batch_with_faults(
     state: &Arc<SimState>,
     ep: &'static Endpoint,
@@ -37,6 +39,13 @@ pub(crate) async fn batch_with_faults(
     let items = parse_batch(&ctx.params).ok()?;
     let windows: Vec<Option<FaultWindow>> =
         items.iter().map(|p| window_for(state, ep, p)).collect();
+    let restricted = windows
+        .iter()
+        .flatten()
+        .any(|w| w.restrict_to_reduce_only.is_some());
+    if restricted && !items.iter().all(is_reducing) {
+        return None;
+    }
     let latency = windows.iter().flatten().map(|w| w.latency_ms).max()?;
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;

@@ -197,7 +197,7 @@ async fn with_faults(state: &Arc<SimState>, ep: &'static Endpoint, ctx: &Ctx) ->
         match crate::server::batch_faults::batch_with_faults(state, ep, ctx).await {
             Some(Ok(out)) => return out,
             Some(Err((e, lifts_at))) => return throttled(state, &e, lifts_at),
-            None => return answer((ep.handler)(state, ctx)),
+            None => {}
         }
     }
     let order_type = ctx.params.opt("type");
