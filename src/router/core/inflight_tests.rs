@@ -158,7 +158,7 @@ impl Model {
             }
             // No answer: it may or may not have executed.
             2 => {
-                if part % 2 == 0 {
+                if part.is_multiple_of(2) {
                     o.absent = true;
                 } else {
                     o.exec = part.min(o.qty);

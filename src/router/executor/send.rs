@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use super::context::Ctx;
 use super::fallback_send;
-use super::job::{Chunk, InFlight, Job, NextChunk, Stop};
+use super::job::{Chunk, InFlight, Job, Leg, NextChunk, Stop};
 use crate::domain::{FilterChecked, OrderRequest, OrderType, Qty, Symbol};
 use crate::ledger::NewOrder;
 use crate::router::core::client_id::IntentRef;
@@ -38,56 +38,12 @@ pub(crate) async fn next_chunks(
     if available.is_zero() || room == 0 {
         return Ok(NextChunk::Nothing);
     }
-    // With chunks out, what cannot be planned now may become plannable (or moot) once they
-    // settle: only an idle job fails for it.
-    let busy = !job.flights.is_empty();
-    let Some(rules) = ctx.rules.get(&leg.symbol).cloned() else {
-        return Ok(NextChunk::Fail(format!(
-            "{} is not listed by the exchange",
-            leg.symbol
-        )));
-    };
-    let reduce = job.intent.kind().reduces_risk();
-    let mark = ctx.mark(&leg.symbol, reduce).await?;
-    let order_type = fallback_send::order_type(job);
-    // A cap learned from a MARKET -4005 bounds MARKET chunks only.
-    let learned = (order_type == OrderType::Market)
-        .then(|| ctx.caps.cap(&leg.symbol, Ctx::now_ms()))
-        .flatten();
-    let plan = plan_chunks(
-        available,
-        &rules,
-        order_type,
-        reduce,
-        ctx.cfg.chunk_cap,
-        learned,
-        mark,
-    );
-    // A remainder the exchange cannot take (below minQty or MIN_NOTIONAL after a partial
-    // fill, off the step) is never "done" silently: `fail` ends it `failed` when nothing
-    // filled, `done` with the shortfall stated when something did.
-    let chunks = match plan {
-        Ok(p) if !p.chunks.is_empty() => p.chunks,
-        _ if busy => return Ok(NextChunk::Nothing),
-        Err(e) => {
-            return Ok(NextChunk::Fail(format!(
-                "cannot send the remaining {available} {}: {e}",
-                leg.symbol
-            )))
-        }
-        Ok(_) if job.intent.kind() == crate::domain::IntentKind::Flatten => {
-            // The flatten latch asks the exchange whether the scope is flat.
-            return Ok(NextChunk::Nothing);
-        }
-        Ok(_) => {
-            let why = crate::router::core::sizing::check_reduce(&rules, available)
-                .err()
-                .map_or_else(|| "no chunk can be planned".to_string(), |e| e.0);
-            return Ok(NextChunk::Fail(format!(
-                "cannot send the remaining {available} {}: {why}",
-                leg.symbol
-            )));
-        }
+    let chunks = match plan(ctx, job, &leg, available).await? {
+        Ok(chunks) => chunks,
+        // With chunks out, what cannot be planned now may become plannable (or moot) once
+        // they settle: only an idle job fails for it.
+        Err(NextChunk::Fail(_)) if !job.flights.is_empty() => return Ok(NextChunk::Nothing),
+        Err(next) => return Ok(next),
     };
     let room = probe_room(ctx, job, &leg.symbol, chunks[0], room);
     Ok(NextChunk::Send(
@@ -103,6 +59,48 @@ pub(crate) async fn next_chunks(
             })
             .collect(),
     ))
+}
+
+/// The chunks of `available` on `leg` (at least one), or what to do instead.
+async fn plan(
+    ctx: &mut Ctx,
+    job: &Job,
+    leg: &Leg,
+    available: Qty,
+) -> anyhow::Result<Result<Vec<Qty>, NextChunk>> {
+    let Some(rules) = ctx.rules.get(&leg.symbol).cloned() else {
+        return Ok(Err(NextChunk::Fail(format!(
+            "{} is not listed by the exchange",
+            leg.symbol
+        ))));
+    };
+    let reduce = job.intent.kind().reduces_risk();
+    let mark = ctx.mark(&leg.symbol, reduce).await?;
+    let order_type = fallback_send::order_type(job);
+    // A cap learned from a MARKET -4005 bounds MARKET chunks only.
+    let learned = (order_type == OrderType::Market)
+        .then(|| ctx.caps.cap(&leg.symbol, Ctx::now_ms()))
+        .flatten();
+    let cap = ctx.cfg.chunk_cap;
+    let plan = plan_chunks(available, &rules, order_type, reduce, cap, learned, mark);
+    // A remainder the exchange cannot take (below minQty or MIN_NOTIONAL after a partial
+    // fill, off the step) is never "done" silently: `fail` ends it `failed` when nothing
+    // filled, `done` with the shortfall stated when something did.
+    let why = match plan {
+        Ok(p) if !p.chunks.is_empty() => return Ok(Ok(p.chunks)),
+        Err(e) => e.to_string(),
+        // The flatten latch asks the exchange whether the scope is flat.
+        Ok(_) if job.intent.kind() == crate::domain::IntentKind::Flatten => {
+            return Ok(Err(NextChunk::Nothing))
+        }
+        Ok(_) => crate::router::core::sizing::check_reduce(&rules, available)
+            .err()
+            .map_or_else(|| "no chunk can be planned".to_string(), |e| e.0),
+    };
+    Ok(Err(NextChunk::Fail(format!(
+        "cannot send the remaining {available} {}: {why}",
+        leg.symbol
+    ))))
 }
 
 /// A MARKET size the venue has not accepted yet for this symbol goes out alone (the cap
