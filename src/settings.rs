@@ -27,6 +27,7 @@ mod de;
 mod exchange;
 #[cfg(test)]
 mod key_tests;
+mod executor;
 mod load;
 mod preflight;
 mod secret;
@@ -38,6 +39,7 @@ pub use api::{default_token_file, ApiAuth, ApiSettings};
 pub use daemon::{BudgetSettings, DaemonSettings};
 pub use database::{DatabaseSettings, DatabaseUrl};
 pub use exchange::{reload_exchange_credentials, ExchangeSettings, Venue};
+pub use executor::ExecutorSettings;
 pub use preflight::{MarginType, PreflightSettings, SymbolSettings};
 pub use secret::Secret;
 
@@ -64,6 +66,9 @@ pub struct Settings {
     pub api: ApiSettings,
     pub budget: BudgetSettings,
     pub daemon: DaemonSettings,
+    /// How much the executor sends at once (`[executor]`; every key has a default).
+    #[serde(default)]
+    pub executor: ExecutorSettings,
     pub telemetry: TelemetrySettings,
     /// What `sluice preflight` (and the daemon at start) allows.
     #[serde(default)]

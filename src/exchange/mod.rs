@@ -195,6 +195,20 @@ pub trait Exchange: Send + Sync {
         &self,
         order: &FilterChecked<OrderRequest>,
     ) -> Result<OrderReport, ExchangeError>;
+    /// Send several orders in one request where the venue has one (Binance
+    /// `batchOrders`, at most five). `Err` when the request as a whole failed (the same
+    /// for every order); otherwise one result per order, in the order given. By default
+    /// each order goes on its own, one after another.
+    async fn place_orders(
+        &self,
+        orders: &[FilterChecked<OrderRequest>],
+    ) -> Result<Vec<Result<OrderReport, ExchangeError>>, ExchangeError> {
+        let mut out = Vec::with_capacity(orders.len());
+        for o in orders {
+            out.push(self.place_order(o).await);
+        }
+        Ok(out)
+    }
     /// Validate an order at the exchange without sending it to matching.
     async fn test_order(&self, order: &FilterChecked<OrderRequest>) -> Result<(), ExchangeError>;
     async fn cancel_order(

@@ -178,6 +178,21 @@ impl Ledger {
         Ok(Qty::new("filled_quantity", sum.normalize())?)
     }
 
+    /// The filled quantity the ledger has applied for each of these orders, by client
+    /// order id (one round trip; an id the ledger does not know is left out).
+    pub async fn filled_of_orders(
+        &self,
+        client_order_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Decimal>, LedgerError> {
+        let rows: Vec<(String, Decimal)> = sqlx::query_as(
+            "SELECT client_order_id, filled_quantity FROM orders WHERE client_order_id = ANY($1)",
+        )
+        .bind(client_order_ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn orders_of_intent(&self, id: IntentId) -> Result<Vec<OrderRow>, LedgerError> {
         sqlx::query("SELECT * FROM orders WHERE intent_id = $1 ORDER BY id")
             .bind(id)

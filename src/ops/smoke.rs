@@ -129,6 +129,7 @@ impl Session {
         config.adopt_unknown_positions = settings.daemon.adopt_unknown_positions;
         config.escalation.limit_ioc_fallback = settings.daemon.limit_ioc_fallback;
         config.escalation.fallback_after = settings.daemon.limit_ioc_fallback_after.get();
+        settings.executor.apply(&mut config);
         let (stop, shutdown) = crate::shutdown::channel();
         let deps = ExecutorDeps {
             ledger: ledger.clone(),

@@ -6,7 +6,8 @@
 //!   planner, the one order builder, learned caps, client ids, the scheduler, the breaker,
 //!   backoff, the escalation table, the LIMIT IOC fallback price, sizing, rejections.
 //! - [`executor`]: the one tokio task that drives the core: intake from the ledger,
-//!   sending, settling, recovery, the user stream.
+//!   sending (the requests themselves run off the task), settling, recovery, the user
+//!   stream.
 //!
 //! Files of `core` import only each other; `executor` imports `core`, never the reverse.
 //!
@@ -23,13 +24,16 @@
 //!    `core/sizing.rs: open_of_notional`).
 //! 4. `router/executor/job.rs: Job::remainder` measures what is left from the ledger
 //!    (target − Σ fills, or the position's open quantity), by matching on the spec.
-//! 5. `router/executor/send.rs: next_chunk` takes the first chunk of the plan
-//!    (`core/plan.rs: plan_chunks` under rules, configured and learned caps, mark).
-//! 6. `router/executor/send.rs: send` → `build` → `core/orders.rs: checked_order`, the one
+//! 5. `router/executor/send.rs: next_chunks` takes the first chunks of the plan of what the
+//!    chunks out do not reserve (`core/inflight.rs`, `core/plan.rs: plan_chunks` under
+//!    rules, configured and learned caps, mark).
+//! 6. `router/executor/send.rs: record` → `build` → `core/orders.rs: checked_order`, the one
 //!    order builder: side, position side, reduce-only, client id, and
 //!    `domain/checked.rs: validate` → `FilterChecked<OrderRequest>`; the order is written to
 //!    `orders` (`ledger/orders.rs: Ledger::record_order`) before it is sent.
-//! 7. `exchange/binance/mod.rs: place_order` → `rest/endpoints.rs: new_order`, whose
+//! 7. `router/executor/dispatch.rs: dispatch` (off the loop) → `exchange/binance/mod.rs:
+//!    place_order` (or `place_orders` → `batch.rs: place_batch`) → `rest/endpoints.rs:
+//!    new_order` (`new_batch_orders`), whose
 //!    `order_params` is the one wire builder (the quantity as its decimal string), then
 //!    `sign.rs: signed_query` appends recvWindow, timestamp and the HMAC signature.
 //!

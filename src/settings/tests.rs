@@ -416,3 +416,20 @@ fn protective_defaults_load_per_symbol_and_a_pct_out_of_range_names_the_key() {
         "{err:#}"
     );
 }
+
+#[test]
+fn the_executor_caps_have_defaults_and_zero_is_refused_naming_the_key() {
+    let dir = dir_with(None);
+    let s = Settings::load_with_env(dir.path(), env(&[])).expect("defaults load");
+    assert_eq!(s.executor.max_in_flight_per_intent.get(), 8);
+    assert_eq!(s.executor.max_in_flight.get(), 32);
+    assert!(s.executor.batch_orders);
+    let one = env(&[("SLUICE__EXECUTOR__MAX_IN_FLIGHT_PER_INTENT", "1")]);
+    let s = Settings::load_with_env(dir.path(), one).expect("settings load");
+    let mut cfg = crate::router::ExecutorConfig::default();
+    s.executor.apply(&mut cfg);
+    assert_eq!(cfg.max_in_flight_per_intent, 1);
+    let zero = env(&[("SLUICE__EXECUTOR__MAX_IN_FLIGHT", "0")]);
+    let err = Settings::load_with_env(dir.path(), zero).unwrap_err();
+    assert!(format!("{err:#}").contains("max_in_flight"), "{err:#}");
+}

@@ -318,6 +318,7 @@ impl Application {
         config.stream_silence_grace = self.settings.daemon.user_stream_silence_grace;
         config.stop_watchdog = self.settings.daemon.stop_watchdog;
         config.dead_man_switch = self.settings.daemon.dead_man_switch;
+        self.settings.executor.apply(&mut config);
         let deps = ExecutorDeps {
             ledger: self.ledger.clone(),
             exchange,

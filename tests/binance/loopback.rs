@@ -193,19 +193,41 @@ async fn a_mixed_batch_answers_each_order_on_its_own_and_one_minus_4005_leaves_t
         "500 short less 100 and 150"
     );
     // One request on the wire, charged as Binance charges a batch: 5 on the 10 s order
-    // counter and 1 on the minute counter, whatever its size.
+    // counter and 1 on the minute counter, whatever its size; audited as one row per
+    // order, each with its own client order id, request and answer.
     let rows = l.audit.drain(usize::MAX);
     let sent: Vec<_> = rows
         .iter()
         .filter(|r| r.endpoint == "/fapi/v1/batchOrders")
         .collect();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].http_status, Some(200));
+    let ids: Vec<_> = sent
+        .iter()
+        .map(|r| r.client_order_id.as_deref().unwrap_or("none"))
+        .collect();
+    assert_eq!(ids, ["batch-0", "batch-1", "batch-2"]);
+    for r in &sent {
+        assert_eq!(r.http_status, Some(200));
+        assert_eq!((r.order_count_10s, r.order_count_1m), (Some(5), Some(1)));
+        let own = r.client_order_id.as_deref().unwrap_or("none");
+        assert!(
+            r.params.contains(own),
+            "{} carries its own request",
+            r.params
+        );
+        assert!(!r.params.contains("signature") && r.params.contains("timestamp="));
+        assert_eq!(
+            r.latency_ms, sent[0].latency_ms,
+            "the batch's shared latency"
+        );
+        assert_eq!(r.symbol.as_deref(), Some("SOLUSDT"));
+    }
+    assert!(!sent[0].params.contains("batch-1"), "only its own element");
     assert_eq!(
-        (sent[0].order_count_10s, sent[0].order_count_1m),
-        (Some(5), Some(1))
+        sent.iter().map(|r| r.error_code).collect::<Vec<_>>(),
+        [None, Some(-4005), None]
     );
-    assert!(sent[0].params.contains("batch-1") && !sent[0].params.contains("signature"));
+    assert_eq!(sent[1].error_class.as_deref(), Some("shrink_chunk"));
+    assert!(sent[0].exchange_time.is_some(), "a placed order's own time");
     l.sim.shutdown().await;
 }
 

@@ -4,6 +4,7 @@
 //! cluster of its own, so they run in parallel.
 
 mod breaker;
+mod concurrency;
 mod crash;
 mod deadman;
 mod executor;

@@ -57,10 +57,15 @@ async fn the_seed_000_close_shows_its_orders_rejections_latency_and_breaker_in_m
         r#"sluice_orders_total{outcome="rejected",code="-4005"}"#,
     );
     assert!(rejected.is_some_and(|n| n >= 1.0), "{text}");
-    let latencies = sample(
-        &text,
-        r#"sluice_order_latency_seconds_count{endpoint="/fapi/v1/order",method="POST"}"#,
-    );
+    // A batch element has its own audit row, so its own latency sample (the batch's).
+    let latencies = ["/fapi/v1/order", "/fapi/v1/batchOrders"]
+        .iter()
+        .filter_map(|e| {
+            let key =
+                format!(r#"sluice_order_latency_seconds_count{{endpoint="{e}",method="POST"}}"#);
+            sample(&text, &key)
+        })
+        .reduce(|a, b| a + b);
     assert!(
         latencies.is_some_and(|n| n >= accepted.unwrap_or(0.0) + rejected.unwrap_or(0.0)),
         "every placement has a latency: {text}"

@@ -1,7 +1,7 @@
 //! systemd for real: the `sluice run` binary against a fake `NOTIFY_SOCKET` (a Unix
 //! datagram socket this test owns) with `WATCHDOG_USEC`/`WATCHDOG_PID` set as systemd
 //! sets them. `READY=1` comes only once the API serves, `WATCHDOG=1` keeps coming, no
-//! ping comes while the executor is wedged on one request, and SIGTERM sends `STOPPING=1`.
+//! ping comes while the executor's loop is wedged on one request, and SIGTERM sends `STOPPING=1`.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -184,10 +184,12 @@ async fn no_watchdog_ping_comes_while_the_executor_is_wedged_and_pings_resume_af
         })
         .await;
 
-    // Act: the venue now takes 5 s to answer an order; an open is submitted.
+    // Act: the venue now takes 5 s to list open orders, which the executor's loop awaits
+    // itself when a flatten first clears sluice's resting orders (order answers are
+    // awaited off the loop and cannot wedge it); a flatten is submitted.
     let r = reqwest::Client::new()
         .post(format!("{}/sim/faults", sim.base_url()))
-        .json(&json!({"from": 0, "endpoints": ["POST /fapi/v1/order"], "latency_ms": 5000}))
+        .json(&json!({"from": 0, "endpoints": ["GET /fapi/v1/openOrders"], "latency_ms": 5000}))
         .send()
         .await
         .expect("fault");
@@ -195,8 +197,7 @@ async fn no_watchdog_ping_comes_while_the_executor_is_wedged_and_pings_resume_af
     let (status, body) = d
         .post(
             "/v1/intents",
-            &json!({"kind": "open", "symbol": "BTCUSDT", "side": "long",
-                    "quantity": "0.002", "idempotency_key": "wedge"}),
+            &json!({"kind": "flatten", "idempotency_key": "wedge"}),
         )
         .await;
     assert_eq!(status, 202, "{body}");
@@ -226,10 +227,10 @@ async fn no_watchdog_ping_comes_while_the_executor_is_wedged_and_pings_resume_af
         "a ping while wedged: {seen:?}"
     );
     assert!(seen[resumed..].iter().any(|l| l == "WATCHDOG=1"));
-    // The wedge was a slow venue, not a lost order: the open completes.
+    // The wedge was a slow venue, not a lost request: the flatten completes.
     let id = body["id"].as_i64().expect("intent id");
     let intent = d
-        .until_ok("the open done", Duration::from_secs(30), || async {
+        .until_ok("the flatten done", Duration::from_secs(30), || async {
             let (_, intent) = d.get(&format!("/v1/intents/{id}")).await;
             if intent["state"] == "done" {
                 Ok(intent)
@@ -238,5 +239,5 @@ async fn no_watchdog_ping_comes_while_the_executor_is_wedged_and_pings_resume_af
             }
         })
         .await;
-    assert_eq!(intent["filled_quantity"], "0.002", "{intent}");
+    assert_eq!(intent["kind"], "flatten", "{intent}");
 }

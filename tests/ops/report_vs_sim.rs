@@ -56,7 +56,12 @@ async fn until_attempts_stored(pool: &PgPool, n: i64) {
 async fn the_storm_report_matches_the_simulators_own_counts(pool: PgPool) {
     // Arrange: close the adopted SHORT through the storm and past it.
     let since = Utc::now() - TimeDelta::seconds(1);
-    let d = start(pool.clone(), storm(), fast_config()).await;
+    // Single placements: the simulator counts HTTP answers by code, which is one per
+    // order only when each order is its own request (a batch's elements are audited one
+    // row each but share one HTTP answer).
+    let mut cfg = fast_config();
+    cfg.batch_orders = false;
+    let d = start(pool.clone(), storm(), cfg).await;
     let position = d.executor.as_ref().expect("executor").adopted[0].clone();
     let close = d.submit(close_all(position.id, "storm-close")).await;
     let row = d.until_terminal(close, Duration::from_secs(120)).await;

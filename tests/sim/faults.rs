@@ -229,3 +229,37 @@ async fn invalidated_listen_keys_answer_minus_1125_on_keepalive() {
     assert_eq!((r.status, r.code(), r.msg()), (400, -1125, "This listenKey does not exist. Please use POST /fapi/v1/listenKey to recreate listenKey"));
     sim.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_fault_window_on_market_orders_refuses_each_batch_element_on_its_own() {
+    // A window refusing every MARKET order with -1008 (reduce-only included); a batch of
+    // one MARKET and one LIMIT reduce-only close.
+    let sim = start(scenario(
+        &format!(
+            "[[faults]]\nfrom = 0\norder_types = [\"MARKET\"]\noverload_1008 = 1.0\n\
+             overload_hits_reduce_only = true\n{SHORT_SOL}"
+        ),
+        "",
+    ))
+    .await;
+    let batch = r#"[{"symbol":"SOLUSDT","side":"BUY","type":"MARKET","quantity":"1","reduceOnly":"true"},{"symbol":"SOLUSDT","side":"BUY","type":"LIMIT","timeInForce":"IOC","quantity":"1","price":"181","reduceOnly":"true"}]"#;
+    let enc: String = form_urlencoded::byte_serialize(batch.as_bytes()).collect();
+    let r = sim
+        .signed_as(
+            "shortKey1",
+            "shortSecret1",
+            "POST",
+            "/fapi/v1/batchOrders",
+            &format!("batchOrders={enc}"),
+        )
+        .await;
+    // The MARKET element is refused in its slot as a lone MARKET order would be; the
+    // LIMIT element is not a MARKET order and is placed.
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    assert_eq!(r.json[0]["code"], -1008, "{:?}", r.json);
+    assert!(r.json[1]["orderId"].is_i64(), "{:?}", r.json);
+    assert!(r.json[1].get("code").is_none(), "{:?}", r.json);
+    let state = sim.state().await;
+    assert_eq!(state["stats"]["faultsInjected"]["-1008"], 1, "{state}");
+    sim.handle.shutdown().await;
+}

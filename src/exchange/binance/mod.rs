@@ -320,6 +320,13 @@ impl Exchange for BinanceFutures {
         }
     }
 
+    async fn place_orders(
+        &self,
+        orders: &[FilterChecked<OrderRequest>],
+    ) -> Result<Vec<Result<OrderReport, ExchangeError>>, ExchangeError> {
+        self.place_batch(orders).await
+    }
+
     async fn test_order(&self, order: &FilterChecked<OrderRequest>) -> Result<(), ExchangeError> {
         self.rest.test_order(order).await
     }

@@ -127,6 +127,9 @@ pub struct CapBook {
     retry_published_after_ms: i64,
     caps: HashMap<Symbol, LearnedCap>,
     probes: HashMap<Symbol, Probe>,
+    /// The largest MARKET chunk the venue accepted per symbol, since the last -4005 at or
+    /// below it: several chunks of up to this size may be out at once.
+    proven: HashMap<Symbol, Qty>,
 }
 
 impl CapBook {
@@ -137,6 +140,7 @@ impl CapBook {
             retry_published_after_ms: retry_published_after_ms.max(0),
             caps: HashMap::new(),
             probes: HashMap::new(),
+            proven: HashMap::new(),
         }
     }
 
@@ -173,6 +177,8 @@ impl CapBook {
         lot: &LotFilter,
         now_ms: i64,
     ) -> Option<CapChange> {
+        let proven = self.proven.entry(symbol.clone()).or_insert(accepted);
+        *proven = (*proven).max(accepted);
         let learned = self.learned(symbol, now_ms)?;
         let probe = self.probes.get_mut(symbol)?;
         let raised = accepted > learned && accepted < probe.refused;
@@ -195,6 +201,13 @@ impl CapBook {
         }
         probe.trying = next_probe(accepted.max(learned), probe, lot);
         change
+    }
+
+    /// Whether the venue has accepted a MARKET chunk of `symbol` at least as large as `qty`
+    /// (and refused none at or below it since). A size not proven goes out alone: chunks
+    /// of an untried size sent together would all earn the same -4005.
+    pub fn is_proven(&self, symbol: &Symbol, qty: Qty) -> bool {
+        self.proven.get(symbol).is_some_and(|p| qty <= *p)
     }
 
     /// Whether the size-finding is still under way for `symbol` (a probe is planned).
@@ -221,6 +234,10 @@ impl CapBook {
                 attempted,
                 published_max: published.max_qty,
             });
+        }
+        if self.proven.get(symbol).is_some_and(|p| attempted <= *p) {
+            // The venue refuses a size it took before: nothing is proven any more.
+            self.proven.remove(symbol);
         }
         if let Some(change) = self.probe_refused(symbol, attempted, now_ms) {
             return Ok(change);

@@ -260,3 +260,19 @@ proptest! {
         prop_assert!(refusals <= 16 + MAX_PROBES, "{} refusals", refusals);
     }
 }
+
+#[test]
+fn a_size_is_proven_once_accepted_and_unproven_again_after_a_refusal_at_or_below_it() {
+    let mut book = CapBook::new(HOUR_MS);
+    assert!(!book.is_proven(&sym(), qty(dec!(100))), "nothing tried yet");
+    book.on_market_chunk_accepted(&sym(), qty(dec!(300)), &lot(), 0);
+    assert!(book.is_proven(&sym(), qty(dec!(300))));
+    assert!(book.is_proven(&sym(), qty(dec!(120))));
+    assert!(
+        !book.is_proven(&sym(), qty(dec!(301))),
+        "a larger size is untried"
+    );
+    book.on_max_qty_rejected(&sym(), qty(dec!(250)), &lot(), 1)
+        .unwrap();
+    assert!(!book.is_proven(&sym(), qty(dec!(120))));
+}

@@ -12,6 +12,7 @@
 //! - [`escalation`]: what to do next after a failed order; [`fallback`] prices the
 //!   reduce-only LIMIT IOC at the PERCENT_PRICE band edge; `rejections`: a repeated
 //!   deterministic rejection ends the intent instead of looping.
+//! - [`inflight`]: the chunks of an intent out at the exchange and what they reserve.
 //! - [`sizing`]: sizes the exchange can carry out (smallest open, step and minQty checks).
 
 pub mod backoff;
@@ -22,6 +23,7 @@ pub mod escalation;
 pub mod fallback;
 mod grid;
 pub mod hold;
+pub mod inflight;
 pub mod orders;
 pub mod plan;
 mod plan_error;
@@ -33,3 +35,5 @@ pub mod sizing;
 pub(crate) mod fixtures;
 #[cfg(test)]
 mod flow_tests;
+#[cfg(test)]
+mod inflight_tests;

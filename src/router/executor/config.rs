@@ -41,6 +41,13 @@ pub struct ExecutorConfig {
     pub rng_seed: u64,
     /// Spacing of re-authentication attempts in key-loss safe mode.
     pub reauth_backoff: BackoffConfig,
+    /// Chunks of one intent out at the exchange at once (sent and not yet settled).
+    /// 1 sends them strictly one after another.
+    pub max_in_flight_per_intent: usize,
+    /// Order requests awaiting the exchange's answer at once, over all intents.
+    pub max_in_flight: usize,
+    /// Send two to five chunks of one intent ready at once as one `batchOrders` request.
+    pub batch_orders: bool,
     /// What the start-up gate holds against opens (None: nothing, e.g. in tests).
     pub opens_hold: Option<std::sync::Arc<crate::router::core::hold::OpensHold>>,
     /// A fired protective stop whose position is still open this long after (or one
@@ -81,6 +88,9 @@ impl Default for ExecutorConfig {
             flatten_recheck: Duration::from_millis(500),
             rng_seed: 0x51_u64,
             reauth_backoff: super::keyloss::REAUTH_BACKOFF,
+            max_in_flight_per_intent: 8,
+            max_in_flight: 32,
+            batch_orders: true,
             opens_hold: None,
             stop_watchdog: Duration::from_secs(5),
             dead_man_switch: None,

@@ -1,7 +1,10 @@
 //! What the executor loop owns: the ledger and exchange handles, the symbol rules, the
-//! learned caps and the circuit breaker. One task owns it (no locks): every order goes
-//! out from that task, one at a time, so MARKET chunks of a symbol are strictly
-//! sequential and a resting reduce-only order can never race another one (-2022).
+//! learned caps and the circuit breaker. One task owns it (no locks): every order is
+//! admitted, built and recorded by that task, and every answer is applied by it; only the
+//! HTTP request itself runs off the task (`dispatch`), holding the exchange handle and the
+//! checked order, never this. Reduce-only chunks out together never sum above the
+//! position less what is already reserved (`core::inflight`), and they are MARKET or IOC,
+//! so none rests to hold another's reduce-only allowance (-2022).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,32 +1,35 @@
 //! A chunk the exchange refused or did not answer: record the outcome, ask the
 //! escalation table what to do ([`crate::router::core::escalation`]) and do it: re-send
 //! under a fresh attempt, resolve by client order id, shrink to a learned cap, re-read
-//! the leg, reload the rules, switch a failing close to the LIMIT IOC fallback, or end
-//! the intent. A repeated deterministic rejection ends it too (`core::rejections`).
+//! the leg, reload the rules, switch a failing close to the LIMIT IOC fallback, or stop
+//! the intent. A repeated deterministic rejection stops it too (`core::rejections`).
+//! Only the failed chunk is acted on: the job's other chunks out are still awaited, and
+//! a stop ends the intent once they have settled (`work_loop`).
 
 use std::time::Instant;
 
 use super::context::Ctx;
 use super::fallback_send;
-use super::job::{Chunk, InFlight, Job, Next};
+use super::job::{Chunk, Job, Stop};
 use super::learned_caps::persist_cap;
-use super::progress::fail;
 use super::recovery::{cancel_conflicting_reduce_only, leg_size_on_exchange};
+use crate::domain::ClientOrderId;
 use crate::exchange::ExchangeError;
 use crate::ledger::{OrderState, OrderUpdate};
 use crate::router::core::breaker::Outcome;
 use crate::router::core::escalation::{next_action, Action, FailedOrder};
+use crate::router::core::inflight::Stage;
 use crate::router::core::rejections::{OrderShape, Verdict};
 
-/// The exchange refused `chunk` (or its outcome is unknown): record that, then act.
+/// The exchange refused the flight `coid` (or its outcome is unknown): record that, then
+/// act on the job (re-send, resolve, shrink, re-plan, stop).
 pub(crate) async fn on_error(
     ctx: &mut Ctx,
     job: &mut Job,
-    mut chunk: Chunk,
-    coid: crate::domain::ClientOrderId,
+    coid: &ClientOrderId,
     shape: OrderShape,
     e: ExchangeError,
-) -> anyhow::Result<Next> {
+) -> anyhow::Result<()> {
     ctx.breaker_record(Outcome::of_error(&e));
     ctx.outage_hit = Outcome::of_error(&e) == Outcome::ServerError && e.retry_after.is_none();
     let state = if e.is_outcome_unknown() {
@@ -45,50 +48,91 @@ pub(crate) async fn on_error(
             },
         )
         .await?;
-    chunk.failures += 1;
+    let order_type = fallback_send::order_type(job);
+    let Some(f) = job.flights.get_mut(coid.as_str()) else {
+        return Ok(());
+    };
+    f.data.chunk.failures += 1;
     let failed = FailedOrder {
         class: job.class,
-        order_type: fallback_send::order_type(job),
-        failures: chunk.failures,
+        order_type,
+        failures: f.data.chunk.failures,
     };
     let action = next_action(&failed, &e, &ctx.cfg.escalation);
     tracing::warn!(intent_id = %job.intent.id, client_order_id = %coid, code = ?e.code,
         http_status = ?e.http_status, msg = %e.msg, action = ?action, "chunk failed");
     if let Some(why) = repeated_rejection(ctx, job, &action, &e, shape) {
-        fail(ctx, job, &why).await?;
-        return Ok(Next::Finished);
+        job.flights.remove(coid.as_str());
+        job.stop(Stop::Fail(why));
+        return Ok(());
     }
-    act_on(ctx, job, chunk, coid, &e, action).await
+    act_on(ctx, job, coid.as_str(), &e, action).await
 }
 
 async fn act_on(
     ctx: &mut Ctx,
     job: &mut Job,
-    mut chunk: Chunk,
-    coid: crate::domain::ClientOrderId,
+    id: &str,
     e: &ExchangeError,
     action: Action,
-) -> anyhow::Result<Next> {
+) -> anyhow::Result<()> {
     let now = Instant::now();
+    let backoff = |job: &mut Job| {
+        let at = job.backoff.next_at_after(now, e.retry_after);
+        job.not_before = Some(job.not_before.map_or(at, |t| t.max(at)));
+    };
     match action {
-        Action::FallbackLimitIoc => Ok(fallback_send::switch(job, &chunk, e.retry_after)),
         Action::Resend { .. } | Action::ResyncClockAndResend => {
-            chunk.attempt += 1;
-            job.current = Some(chunk);
-            Ok(Next::Ready(job.backoff.next_at_after(now, e.retry_after)))
+            again(job, id, Stage::Resend);
+            backoff(job);
         }
-        Action::ResolveByClientId => {
-            job.in_flight = Some(InFlight {
-                chunk,
-                client_order_id: coid,
-                report: None,
-                unknown: true,
-                resolved_terminal: false,
-                since: now,
-            });
-            Ok(Next::Ready(now))
+        Action::ResolveByClientId => again(job, id, Stage::Unknown),
+        Action::KeyLoss(reason) => {
+            // Key deleted or IP changed (seed 000): the -2015 is a certain rejection, so
+            // the chunk goes again under a fresh attempt once the key works; until then
+            // the executor sends nothing (keyloss.rs) and the intent stays working.
+            tracing::error!(intent_id = %job.intent.id, %reason, "the exchange refused sluice's credentials");
+            ctx.key_loss.observe(e);
+            again(job, id, Stage::Resend);
         }
-        Action::ShrinkAndReplan => shrink(ctx, job, &chunk).await,
+        action => {
+            // Certainly not executed: the chunk leaves; what is left is re-planned.
+            let Some(chunk) = job.flights.remove(id).map(|f| f.data.chunk) else {
+                return Ok(());
+            };
+            replan(ctx, job, &chunk, e, action).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The flight stays, to be re-sent (a fresh attempt) or resolved.
+fn again(job: &mut Job, id: &str, stage: Stage) {
+    if let Some(f) = job.flights.get_mut(id) {
+        if stage == Stage::Resend {
+            f.data.chunk.attempt += 1;
+        }
+        f.stage = stage;
+        f.data.since = Instant::now();
+    }
+}
+
+/// A refused chunk was dropped: do what `action` says before the remainder is re-planned.
+async fn replan(
+    ctx: &mut Ctx,
+    job: &mut Job,
+    chunk: &Chunk,
+    e: &ExchangeError,
+    action: Action,
+) -> anyhow::Result<()> {
+    let now = Instant::now();
+    let later = |job: &mut Job| {
+        let at = job.backoff.next_at_after(now, e.retry_after);
+        job.not_before = Some(job.not_before.map_or(at, |t| t.max(at)));
+    };
+    match action {
+        Action::FallbackLimitIoc => fallback_send::switch(job, chunk, e.retry_after),
+        Action::ShrinkAndReplan => shrink(ctx, job, chunk).await?,
         Action::RereadPositionAndReplan {
             cancel_conflicting_reduce_only: cancel,
         } => {
@@ -96,24 +140,13 @@ async fn act_on(
                 cancel_conflicting_reduce_only(ctx, &chunk.leg.symbol).await;
             }
             job.exchange_size = leg_size_on_exchange(ctx, &chunk.leg).await;
-            Ok(Next::Ready(job.backoff.next_at_after(now, e.retry_after)))
+            later(job);
         }
         Action::RereadPositionModeAndReplan | Action::ReloadRulesAndReplan => {
             if let Err(err) = ctx.reload_rules().await {
                 tracing::warn!(error = %err, "rules reload failed");
             }
-            Ok(Next::Ready(job.backoff.next_at_after(now, e.retry_after)))
-        }
-        Action::AlreadyDone => Ok(Next::Ready(now)),
-        Action::KeyLoss(reason) => {
-            // Key deleted or IP changed (seed 000): the -2015 is a certain rejection, so
-            // the chunk goes again under a fresh attempt once the key works; until then
-            // the executor sends nothing (keyloss.rs) and the intent stays working.
-            tracing::error!(intent_id = %job.intent.id, %reason, "the exchange refused sluice's credentials");
-            ctx.key_loss.observe(e);
-            chunk.attempt += 1;
-            job.current = Some(chunk);
-            Ok(Next::Ready(now))
+            later(job);
         }
         Action::Halt(reason) => {
             // The clock cannot be fixed by resyncing: set the persistent halt so no open
@@ -122,23 +155,27 @@ async fn act_on(
                 tracing::error!(error = %err, "could not set the halt flag");
             }
             tracing::error!(%reason, "halted");
-            fail(ctx, job, &reason).await?;
-            Ok(Next::Finished)
+            job.stop(Stop::Fail(reason));
         }
-        Action::RefuseOpen(reason) | Action::Fail(reason) => {
-            fail(ctx, job, &reason).await?;
-            Ok(Next::Finished)
-        }
+        Action::RefuseOpen(reason) | Action::Fail(reason) => job.stop(Stop::Fail(reason)),
+        Action::AlreadyDone
+        | Action::Resend { .. }
+        | Action::ResyncClockAndResend
+        | Action::ResolveByClientId
+        | Action::KeyLoss(_) => {}
     }
+    Ok(())
 }
 
-/// -4005 within the published cap: learn a lower cap, persist it, re-plan the remainder.
-async fn shrink(ctx: &mut Ctx, job: &mut Job, chunk: &Chunk) -> anyhow::Result<Next> {
+/// -4005 within the published cap: learn a lower cap, persist it, and plan nothing new
+/// until the chunks already out (planned at the old size) have answered.
+async fn shrink(ctx: &mut Ctx, job: &mut Job, chunk: &Chunk) -> anyhow::Result<()> {
     let symbol = &chunk.leg.symbol;
     let Some(rules) = ctx.rules.get(symbol).cloned() else {
-        fail(ctx, job, &format!("{symbol} is not listed")).await?;
-        return Ok(Next::Finished);
+        job.stop(Stop::Fail(format!("{symbol} is not listed")));
+        return Ok(());
     };
+    job.flights.cap_refused();
     let now_ms = Ctx::now_ms();
     match ctx
         .caps
@@ -147,19 +184,16 @@ async fn shrink(ctx: &mut Ctx, job: &mut Job, chunk: &Chunk) -> anyhow::Result<N
         Ok(change) => {
             tracing::warn!(intent_id = %job.intent.id, %change, "learned a hidden MARKET cap");
             persist_cap(ctx, &rules, &change.cap).await?;
-            Ok(Next::Ready(Instant::now()))
         }
         Err(crate::router::core::caps::CapError::AbovePublishedMax { .. }) => {
             if let Err(err) = ctx.reload_rules().await {
                 tracing::warn!(error = %err, "rules reload failed");
             }
-            Ok(Next::Ready(job.backoff.next_at(Instant::now(), None)))
+            job.not_before = Some(job.backoff.next_at(Instant::now(), None));
         }
-        Err(e) => {
-            fail(ctx, job, &e.to_string()).await?;
-            Ok(Next::Finished)
-        }
+        Err(e) => job.stop(Stop::Fail(e.to_string())),
     }
+    Ok(())
 }
 
 /// A re-plan answer (reload the rules or the position mode) to a rejection the venue

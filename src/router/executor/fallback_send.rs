@@ -22,7 +22,6 @@ use std::time::Instant;
 use rust_decimal::Decimal;
 
 use super::context::Ctx;
-use super::job::Next;
 use super::job::{Chunk, Job};
 use crate::domain::{OrderType, Price, Side, Symbol, SymbolRules, TimeInForce};
 use crate::router::core::fallback::band_edge_price;
@@ -37,16 +36,13 @@ pub(crate) fn order_type(job: &Job) -> OrderType {
 }
 
 /// Switch `job` to the fallback after `failed` (certainly not executed) was refused.
-pub(crate) fn switch(
-    job: &mut Job,
-    failed: &Chunk,
-    retry_after: Option<std::time::Duration>,
-) -> Next {
+pub(crate) fn switch(job: &mut Job, failed: &Chunk, retry_after: Option<std::time::Duration>) {
     tracing::warn!(intent_id = %job.intent.id, symbol = %failed.leg.symbol, chunk = failed.index,
         failures = failed.failures, "MARKET close keeps failing: falling back to reduce-only LIMIT IOC at the band edge");
     job.limit_fallback = true;
-    job.current = None;
-    Next::Ready(job.backoff.next_at_after(Instant::now(), retry_after))
+    // Chunks waiting to be re-sent as MARKET are re-planned as LIMIT instead.
+    job.flights.drop_resends();
+    job.not_before = Some(job.backoff.next_at_after(Instant::now(), retry_after));
 }
 
 /// Price, time in force and the mark it was priced at, for one fallback chunk.

@@ -1,12 +1,13 @@
 //! One intent being executed: what it targets (its `IntentSpec`, matched once here),
-//! the chunk being attempted, the order in flight, how the unfilled remainder is
+//! its chunks out at the exchange (`core::inflight`), how the unfilled remainder is
 //! measured, and what the loop does with the job after a step ([`Next`]).
 //!
 //! Invariants:
 //! - the remainder is always measured from the ledger (fills applied), never from what
 //!   was planned: a partial fill, a -4005 or a crash all leave the right remainder;
-//! - a close never plans more than the ledger's open quantity of its position, nor more
-//!   than the exchange last reported for the leg after a reduce-only conflict;
+//! - a close never plans more than the ledger's open quantity of its position less what
+//!   its chunks out reserve, nor more than the exchange last reported for the leg after
+//!   a reduce-only conflict; an open likewise against its target;
 //! - chunk indices only grow, so no two orders of an intent share a client order id.
 
 use std::time::Instant;
@@ -15,12 +16,11 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::ExecutorConfig;
-use crate::domain::{
-    ClientOrderId, Direction, IntentSpec, PositionMode, PositionSide, Qty, Symbol,
-};
+use crate::domain::{Direction, IntentSpec, PositionMode, PositionSide, Qty, Symbol};
 use crate::exchange::OrderReport;
 use crate::ledger::{IntentRow, LedgerError, PositionId, PositionRow, PositionStatus};
 use crate::router::core::backoff::Backoff;
+use crate::router::core::inflight::Flights;
 use crate::router::core::scheduler::RiskClass;
 
 use super::context::Ctx;
@@ -49,7 +49,7 @@ impl Leg {
     }
 }
 
-/// The chunk being attempted: same index and quantity across re-sends, a fresh attempt each.
+/// A chunk: same index and quantity across re-sends, a fresh attempt each.
 #[derive(Clone, Debug)]
 pub(crate) struct Chunk {
     pub leg: Leg,
@@ -59,26 +59,37 @@ pub(crate) struct Chunk {
     pub failures: u32,
 }
 
-/// An order the exchange may hold: wait for its fills, or resolve it when unknown.
+/// An order the exchange may hold: wait for its fills, or resolve it when unknown (its
+/// stage in [`Flights`] says which).
 #[derive(Clone, Debug)]
 pub(crate) struct InFlight {
     pub chunk: Chunk,
-    pub client_order_id: ClientOrderId,
     pub report: Option<OrderReport>,
-    /// The send's outcome is unknown: resolve by client order id before anything else.
-    pub unknown: bool,
     /// A REST resolution found the order terminal and applied every trade the exchange
     /// lists: the ledger now holds all it will ever learn of this order.
     pub resolved_terminal: bool,
     pub since: Instant,
 }
 
+/// Why a job sends nothing more: once what is out has answered and settled, the intent
+/// ends this way.
+#[derive(Clone, Debug)]
+pub(crate) enum Stop {
+    /// `progress::fail` with this reason (failed, or done short when something filled).
+    Fail(String),
+    /// Cancelled by the halt, with its cause.
+    Cancel(String),
+}
+
 pub(crate) struct Job {
     pub intent: IntentRow,
     pub class: RiskClass,
-    pub next_chunk: u32,
-    pub current: Option<Chunk>,
-    pub in_flight: Option<InFlight>,
+    /// The chunks out at the exchange (or waiting to be re-sent), and the next index.
+    pub flights: Flights<InFlight>,
+    /// Set when the job must send nothing more; it ends once `flights` is empty.
+    pub stop: Option<Stop>,
+    /// Send nothing new before this (a backoff); settling goes on.
+    pub not_before: Option<Instant>,
     pub backoff: Backoff<ChaCha8Rng>,
     /// After -2022/-4118: the leg's size as the exchange reported it.
     pub exchange_size: Option<Qty>,
@@ -103,9 +114,10 @@ pub(crate) enum Next {
     Finished,
 }
 
-/// What the next step of a job is.
+/// What planning found for a job.
 pub(crate) enum NextChunk {
-    Send(Chunk),
+    /// New chunks to send (at least one).
+    Send(Vec<Chunk>),
     /// Nothing left to send (zero, or only dust below one step).
     Nothing,
     /// The intent cannot be carried out; the reason goes on the intent.
@@ -118,9 +130,9 @@ impl Job {
         Job {
             class: RiskClass::from(intent.kind()),
             intent,
-            next_chunk,
-            current: None,
-            in_flight: None,
+            flights: Flights::new(next_chunk),
+            stop: None,
+            not_before: None,
             backoff: Backoff::new(cfg.backoff, ChaCha8Rng::seed_from_u64(seed)),
             exchange_size: None,
             cancelled_resting: false,
@@ -202,10 +214,12 @@ impl Job {
         filled_of(ctx, self).await
     }
 
-    pub(super) fn take_index(&mut self) -> u32 {
-        let i = self.next_chunk;
-        self.next_chunk = self.next_chunk.saturating_add(1);
-        i
+    /// Send nothing more; the intent ends `why` once what is out has settled.
+    pub(super) fn stop(&mut self, why: Stop) {
+        self.flights.stop();
+        if self.stop.is_none() {
+            self.stop = Some(why);
+        }
     }
 }
 

@@ -1,9 +1,11 @@
-//! A job's progress between sends: waiting for an in-flight order's fills to reach the
+//! A job's progress between sends: waiting for each in-flight order's fills to reach the
 //! ledger (resolving it over REST when its outcome is unknown or its fills are late),
 //! and deciding when an intent is done.
 //!
 //! Invariants:
-//! - a job never plans its next chunk while an order of it may still execute;
+//! - an order that may still execute keeps its quantity reserved (`core::inflight`): it
+//!   leaves the job's flights only once settled, or resolved as never executed (then it
+//!   is re-sent as the same chunk under a fresh attempt);
 //! - an order whose fills came over REST (late, or the stream silent) is followed by a
 //!   REST read of positions into `exchange_positions`, so that view never goes stale;
 //! - an intent is `done` only when nothing is left to send, or (outcome `done_partial`, via
@@ -16,78 +18,65 @@ use super::context::Ctx;
 use super::job::Job;
 use super::job::Next;
 use super::recovery::{leg_size_on_exchange, resolve, Resolved};
-use crate::domain::{AfterExpiry, ExpireReason, IntentKind, IntentState, Qty};
+use crate::domain::{AfterExpiry, ClientOrderId, ExpireReason, IntentKind, IntentState, Qty};
+use crate::router::core::inflight::Stage;
 
-/// Is the in-flight order settled (terminal, every reported fill in the ledger)?
-pub(crate) enum Settle {
-    Settled,
-    Pending(Next),
-}
-
-pub(crate) async fn settle(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Settle> {
-    let Some(f) = job.in_flight.as_mut() else {
-        return Ok(Settle::Settled);
-    };
-    // A silent stream will not bring the fills: resolve over REST at once.
-    let late = f.since.elapsed() >= ctx.cfg.settle_timeout || ctx.stream.is_silent();
-    if f.unknown || late {
-        tracing::debug!(client_order_id = %f.client_order_id, unknown = f.unknown, "resolving an in-flight order over REST");
-        let symbol = f.chunk.leg.symbol.clone();
-        match resolve(ctx, &symbol, &f.client_order_id).await? {
-            Ok(Resolved::Known(report)) => {
-                if !report.executed_qty.is_zero() {
-                    ctx.stream.executed(f.client_order_id.as_str());
-                    if report.status.is_terminal() {
-                        // Its fills came over REST: so does the exchange's view of positions.
-                        super::recovery::refresh_exchange_positions(ctx).await;
-                    }
-                }
-                f.resolved_terminal = report.status.is_terminal();
-                f.report = Some(report);
-                f.unknown = false;
-                f.since = Instant::now();
-            }
-            Ok(Resolved::NeverExecuted) => {
-                // Never executed: the same chunk may go again, under a fresh attempt id.
-                let mut chunk = f.chunk.clone();
-                chunk.attempt += 1;
-                job.in_flight = None;
-                job.current = Some(chunk);
-                return Ok(Settle::Settled);
-            }
-            Err(e) => {
-                ctx.key_loss.observe(&e);
-                ctx.breaker_record(crate::router::core::breaker::Outcome::of_error(&e));
-                tracing::warn!(client_order_id = %f.client_order_id, error = %e, "resolve failed; backing off");
-                let at = job.backoff.next_at_after(Instant::now(), e.retry_after);
-                return Ok(Settle::Pending(Next::Ready(at)));
-            }
+/// Settle every answered flight of `job`: resolve an unknown or late one over REST, drop
+/// one whose fills are all in the ledger, turn a never-executed one into a re-send. A
+/// failed resolution or a short expiry sets `job.not_before` (nothing new before it).
+pub(crate) async fn settle_all(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<()> {
+    let answered: Vec<String> = job
+        .flights
+        .iter()
+        .filter(|f| matches!(f.stage, Stage::Accepted | Stage::Unknown))
+        .map(|f| f.client_order_id.clone())
+        .collect();
+    for id in answered {
+        if let Some(at) = settle(ctx, job, &id).await? {
+            job.not_before = Some(job.not_before.map_or(at, |t| t.max(at)));
         }
     }
-    let Some(f) = job.in_flight.as_ref() else {
-        return Ok(Settle::Settled);
+    Ok(())
+}
+
+/// One flight: Some(instant) when nothing new may be sent before it.
+async fn settle(ctx: &mut Ctx, job: &mut Job, id: &str) -> anyhow::Result<Option<Instant>> {
+    let Some(f) = job.flights.get_mut(id) else {
+        return Ok(None);
     };
-    let row = ctx
-        .ledger
-        .order_by_client_id(f.client_order_id.as_str())
-        .await?;
-    let reported = f.report.as_ref().map(|r| r.executed_qty);
+    let unknown = f.stage == Stage::Unknown;
+    // A silent stream will not bring the fills: resolve over REST at once.
+    let late = f.data.since.elapsed() >= ctx.cfg.settle_timeout || ctx.stream.is_silent();
+    if unknown || late {
+        if let Some(at) = resolve_flight(ctx, job, id).await? {
+            return Ok(Some(at));
+        }
+    }
+    let Some(f) = job
+        .flights
+        .get_mut(id)
+        .filter(|f| f.stage == Stage::Accepted)
+    else {
+        return Ok(None);
+    };
+    let row = ctx.ledger.order_by_client_id(id).await?;
+    let reported = f.data.report.as_ref().map(|r| r.executed_qty);
     // Settled when the ledger has every fill the exchange reported, or when a REST
     // resolution found the order terminal and applied every trade it lists: waiting
     // longer could only ever wait forever.
-    let resolved = f.resolved_terminal;
+    let resolved = f.data.resolved_terminal;
     let Some(o) = row.filter(|o| {
         o.status.is_terminal() && (resolved || reported.is_none_or(|q| o.filled_quantity >= q))
     }) else {
-        tracing::trace!(client_order_id = %f.client_order_id, ?reported, "waiting for the order to settle");
-        return Ok(Settle::Pending(Next::Wait));
+        tracing::trace!(client_order_id = %id, ?reported, "waiting for the order to settle");
+        return Ok(None);
     };
     if !resolved && awaits_expire_reason(&o) {
         // The REST answer said EXPIRED; the stream's update says why (`er`), and the
         // remainder's next step depends on it. A stream that never says is covered by the
         // settle timeout: the REST resolution above ends the wait.
         tracing::trace!(client_order_id = %o.client_order_id, "waiting for the expire reason");
-        return Ok(Settle::Pending(Next::Wait));
+        return Ok(None);
     }
     if let Some(executed) = reported.filter(|q| o.filled_quantity < *q) {
         // The exchange says more executed than its trades show. The ledger follows the
@@ -95,14 +84,56 @@ pub(crate) async fn settle(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Settl
         // reconcile shows any size difference that results.
         ctx.ledger.record_fills_short(&o, executed.get()).await?;
     }
-    let chunk = job.in_flight.take().map(|f| f.chunk);
+    let chunk = job.flights.remove(id).map(|f| f.data.chunk);
     if o.filled_quantity < o.quantity {
-        return Ok(Settle::Pending(
-            after_short_expiry(ctx, job, &o, chunk).await,
-        ));
+        return Ok(match after_short_expiry(ctx, job, &o, chunk).await {
+            Next::Ready(at) => Some(at),
+            _ => None,
+        });
     }
     job.backoff.reset();
-    Ok(Settle::Settled)
+    Ok(None)
+}
+
+/// Look a flight up over REST by client order id and apply what it shows. Some(instant):
+/// the lookup failed, try again then.
+async fn resolve_flight(ctx: &mut Ctx, job: &mut Job, id: &str) -> anyhow::Result<Option<Instant>> {
+    let Some(f) = job.flights.get_mut(id) else {
+        return Ok(None);
+    };
+    tracing::debug!(client_order_id = %id, stage = ?f.stage, "resolving an in-flight order over REST");
+    let symbol = f.data.chunk.leg.symbol.clone();
+    let coid = ClientOrderId::new(id)?;
+    match resolve(ctx, &symbol, &coid).await? {
+        Ok(Resolved::Known(report)) => {
+            if !report.executed_qty.is_zero() {
+                ctx.stream.executed(id);
+                if report.status.is_terminal() {
+                    // Its fills came over REST: so does the exchange's view of positions.
+                    super::recovery::refresh_exchange_positions(ctx).await;
+                }
+            }
+            f.data.resolved_terminal = report.status.is_terminal();
+            f.data.report = Some(report);
+            f.stage = Stage::Accepted;
+            f.data.since = Instant::now();
+            Ok(None)
+        }
+        Ok(Resolved::NeverExecuted) => {
+            // Never executed: the same chunk may go again, under a fresh attempt id.
+            f.data.chunk.attempt += 1;
+            f.stage = Stage::Resend;
+            Ok(None)
+        }
+        Err(e) => {
+            ctx.key_loss.observe(&e);
+            ctx.breaker_record(crate::router::core::breaker::Outcome::of_error(&e));
+            tracing::warn!(client_order_id = %id, error = %e, "resolve failed; backing off");
+            Ok(Some(
+                job.backoff.next_at_after(Instant::now(), e.retry_after),
+            ))
+        }
+    }
 }
 
 fn awaits_expire_reason(o: &crate::ledger::OrderRow) -> bool {

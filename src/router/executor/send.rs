@@ -1,41 +1,78 @@
-//! Sending one chunk: plan it from the unfilled remainder (the first chunk of
-//! `core::plan`), admit it through the breaker, build it with the one order builder
-//! (`core::orders::checked_order`), write it to `orders`, THEN send it through the
-//! adapter, and turn the answer into the job's next step (an error goes through
-//! [`super::failure`]). Chunks are MARKET, or reduce-only LIMIT IOC at the band edge
-//! once a close is in fallback ([`fallback_send`]). A re-sent chunk keeps its quantity
-//! and index under a fresh attempt; only its LIMIT price is read again.
+//! Planning and recording chunks: plan new ones from the unfilled remainder less what
+//! the job's chunks out reserve (`core::inflight`, `core::plan`), admit each through the
+//! breaker, build it with the one order builder (`core::orders::checked_order`) and write
+//! it to `orders`; only then does [`super::dispatch`] send it, off the loop. Chunks are
+//! MARKET, or reduce-only LIMIT IOC at the band edge once a close is in fallback
+//! ([`fallback_send`]). A re-sent chunk keeps its quantity and index under a fresh
+//! attempt; only its LIMIT price is read again.
 
-use std::time::Instant;
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
 
 use super::context::Ctx;
-use super::failure::on_error;
 use super::fallback_send;
-use super::job::{Chunk, InFlight, Job, Next, NextChunk};
-use super::learned_caps::market_size_accepted;
-use super::progress::fail;
-use super::report::record_report;
-use crate::domain::{FilterChecked, OrderRequest, OrderType};
+use super::job::{Chunk, InFlight, Job, Leg, NextChunk, Stop};
+use crate::domain::{FilterChecked, OrderRequest, OrderType, Qty, Symbol};
 use crate::ledger::NewOrder;
-use crate::router::core::breaker::Outcome;
 use crate::router::core::client_id::IntentRef;
+use crate::router::core::inflight::Stage;
 use crate::router::core::orders::{checked_order, OrderTemplate};
 use crate::router::core::plan::plan_chunks;
-use crate::router::core::rejections::OrderShape;
 
-/// Plan the next chunk from the ledger's remainder.
-pub(crate) async fn next_chunk(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<NextChunk> {
+/// Plan up to `room` new chunks from the ledger's remainder less what the job's flights
+/// reserve. The flights' filled amounts are read BEFORE the remainder: a fill landing
+/// between the two reads can only make the result smaller, never plan a quantity twice.
+pub(crate) async fn next_chunks(
+    ctx: &mut Ctx,
+    job: &mut Job,
+    room: usize,
+) -> anyhow::Result<NextChunk> {
+    let filled = filled_of_flights(ctx, job).await?;
     let Some((leg, remaining)) = job.remainder(ctx).await? else {
         return Ok(NextChunk::Nothing);
     };
-    if remaining.is_zero() {
+    let available = job
+        .flights
+        .available(remaining, |id| filled.get(id).copied().unwrap_or_default());
+    if available.is_zero() || room == 0 {
         return Ok(NextChunk::Nothing);
     }
+    let chunks = match plan(ctx, job, &leg, available).await? {
+        Ok(chunks) => chunks,
+        // With chunks out, what cannot be planned now may become plannable (or moot) once
+        // they settle: only an idle job fails for it.
+        Err(NextChunk::Fail(_)) if !job.flights.is_empty() => return Ok(NextChunk::Nothing),
+        Err(next) => return Ok(next),
+    };
+    let room = probe_room(ctx, job, &leg.symbol, chunks[0], room);
+    Ok(NextChunk::Send(
+        chunks
+            .into_iter()
+            .take(room)
+            .map(|qty| Chunk {
+                leg: leg.clone(),
+                index: job.flights.take_index(),
+                qty,
+                attempt: 0,
+                failures: 0,
+            })
+            .collect(),
+    ))
+}
+
+/// The chunks of `available` on `leg` (at least one), or what to do instead.
+async fn plan(
+    ctx: &mut Ctx,
+    job: &Job,
+    leg: &Leg,
+    available: Qty,
+) -> anyhow::Result<Result<Vec<Qty>, NextChunk>> {
     let Some(rules) = ctx.rules.get(&leg.symbol).cloned() else {
-        return Ok(NextChunk::Fail(format!(
+        return Ok(Err(NextChunk::Fail(format!(
             "{} is not listed by the exchange",
             leg.symbol
-        )));
+        ))));
     };
     let reduce = job.intent.kind().reduces_risk();
     let mark = ctx.mark(&leg.symbol, reduce).await?;
@@ -44,74 +81,119 @@ pub(crate) async fn next_chunk(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<N
     let learned = (order_type == OrderType::Market)
         .then(|| ctx.caps.cap(&leg.symbol, Ctx::now_ms()))
         .flatten();
-    let plan = plan_chunks(
-        remaining,
-        &rules,
-        order_type,
-        reduce,
-        ctx.cfg.chunk_cap,
-        learned,
-        mark,
-    );
+    let cap = ctx.cfg.chunk_cap;
+    let plan = plan_chunks(available, &rules, order_type, reduce, cap, learned, mark);
     // A remainder the exchange cannot take (below minQty or MIN_NOTIONAL after a partial
     // fill, off the step) is never "done" silently: `fail` ends it `failed` when nothing
     // filled, `done` with the shortfall stated when something did.
-    let plan = match plan {
-        Ok(p) => p,
-        Err(e) => {
-            return Ok(NextChunk::Fail(format!(
-                "cannot send the remaining {remaining} {}: {e}",
-                leg.symbol
-            )))
+    let why = match plan {
+        Ok(p) if !p.chunks.is_empty() => return Ok(Ok(p.chunks)),
+        Err(e) => e.to_string(),
+        // The flatten latch asks the exchange whether the scope is flat.
+        Ok(_) if job.intent.kind() == crate::domain::IntentKind::Flatten => {
+            return Ok(Err(NextChunk::Nothing))
         }
-    };
-    let Some(qty) = plan.chunks.first().copied() else {
-        if job.intent.kind() == crate::domain::IntentKind::Flatten {
-            // The flatten latch asks the exchange whether the scope is flat.
-            return Ok(NextChunk::Nothing);
-        }
-        let why = crate::router::core::sizing::check_reduce(&rules, remaining)
+        Ok(_) => crate::router::core::sizing::check_reduce(&rules, available)
             .err()
-            .map_or_else(|| "no chunk can be planned".to_string(), |e| e.0);
-        return Ok(NextChunk::Fail(format!(
-            "cannot send the remaining {remaining} {}: {why}",
-            leg.symbol
-        )));
+            .map_or_else(|| "no chunk can be planned".to_string(), |e| e.0),
     };
-    let index = job.take_index();
-    Ok(NextChunk::Send(Chunk {
-        leg,
-        index,
-        qty,
-        attempt: 0,
-        failures: 0,
-    }))
+    Ok(Err(NextChunk::Fail(format!(
+        "cannot send the remaining {available} {}: {why}",
+        leg.symbol
+    ))))
 }
 
-/// Build, record and send `chunk`.
-pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::Result<Next> {
+/// A MARKET size the venue has not accepted yet for this symbol goes out alone (the cap
+/// book's `is_proven`): chunks of an untried size sent together would all earn the same
+/// -4005 when a hidden cap is below it, and the halving-and-probing search for that cap
+/// (seed 000) stays one chunk at a time; a chunk failing for another reason (-1008...) is
+/// retried alone too, as it was before chunks went out side by side. Proven sizes go out
+/// side by side.
+fn probe_room(ctx: &Ctx, job: &Job, symbol: &Symbol, largest: Qty, room: usize) -> usize {
+    if fallback_send::order_type(job) != OrderType::Market || ctx.caps.is_proven(symbol, largest) {
+        return room;
+    }
+    // Alone: nothing else of the job out unanswered or waiting to go again.
+    if job.flights.iter().all(|f| f.stage == Stage::Accepted) {
+        room.min(1)
+    } else {
+        0
+    }
+}
+
+/// What the ledger has applied as filled for each of the job's flights (by client order
+/// id); one query, none when nothing is out.
+async fn filled_of_flights(ctx: &Ctx, job: &Job) -> anyhow::Result<HashMap<String, Decimal>> {
+    let ids: Vec<String> = job
+        .flights
+        .iter()
+        .filter(|f| f.stage != Stage::Resend)
+        .map(|f| f.client_order_id.clone())
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(ctx.ledger.filled_of_orders(&ids).await?)
+}
+
+/// A chunk recorded in `orders` and ready to go out.
+pub(crate) struct Recorded {
+    pub order: FilterChecked<OrderRequest>,
+}
+
+/// Admit, build and record each chunk (a re-send replaces its flight's client order id),
+/// adding it to the job's flights. Stops at the first chunk that cannot go (the job is
+/// then stopped with the reason); returns what was recorded, in order.
+pub(crate) async fn record(
+    ctx: &mut Ctx,
+    job: &mut Job,
+    chunks: Vec<(Chunk, Option<String>)>,
+) -> anyhow::Result<Vec<Recorded>> {
+    let mut out = Vec::with_capacity(chunks.len());
     if job.class == crate::router::core::scheduler::RiskClass::Increasing {
         let halt = ctx.ledger.halt_state().await?;
         if halt.halted {
             // The rest of the open is left unsent; the halt is the cause (ledger/halt.rs).
             let cause = halt.refusal();
             tracing::warn!(intent_id = %job.intent.id, %cause, "open cancelled by the halt");
-            ctx.ledger
-                .set_intent_state(job.intent.id, crate::domain::IntentState::Cancelled, &cause)
-                .await?;
-            return Ok(Next::Finished);
+            job.stop(Stop::Cancel(cause));
+            return Ok(out);
         }
     }
+    for (chunk, resend_of) in chunks {
+        match record_one(ctx, job, &chunk).await {
+            Ok(Ok(order)) => {
+                let coid = order.inner().client_order_id.as_str().to_string();
+                track(job, chunk, resend_of, coid);
+                out.push(Recorded { order });
+            }
+            Ok(Err(stop)) => {
+                job.stop(stop);
+                break;
+            }
+            Err(e) => {
+                // Nothing of this chunk was stored: it is planned (or re-sent) again later.
+                tracing::error!(intent_id = %job.intent.id, error = %e, "recording a chunk failed; retrying after backoff");
+                job.not_before = Some(job.backoff.next_at(std::time::Instant::now(), None));
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Admit, build and record one chunk. `Ok(Err)`: it cannot go, and why the job stops.
+async fn record_one(
+    ctx: &mut Ctx,
+    job: &Job,
+    chunk: &Chunk,
+) -> anyhow::Result<Result<FilterChecked<OrderRequest>, Stop>> {
     if let Err(refusal) = ctx.admit(job.class) {
-        fail(ctx, job, &format!("refused: {}", refusal.reason)).await?;
-        return Ok(Next::Finished);
+        return Ok(Err(Stop::Fail(format!("refused: {}", refusal.reason))));
     }
-    let order = match build(ctx, job, &chunk).await? {
+    let order = match build(ctx, job, chunk).await? {
         Ok(o) => o,
-        Err(reason) => {
-            fail(ctx, job, &reason).await?;
-            return Ok(Next::Finished);
-        }
+        Err(reason) => return Ok(Err(Stop::Fail(reason))),
     };
     let req = order.inner();
     ctx.ledger
@@ -126,36 +208,40 @@ pub(crate) async fn send(ctx: &mut Ctx, job: &mut Job, chunk: Chunk) -> anyhow::
     tracing::info!(intent_id = %job.intent.id, symbol = %req.symbol, client_order_id = %req.client_order_id,
         qty = %req.quantity, side = req.side.as_wire(), reduce_only = req.reduce_only,
         order_type = ?req.order_type, price = ?req.price, "sending chunk");
-    let coid = req.client_order_id.clone();
-    let shape = OrderShape::of(req);
-    match ctx.exchange.place_order(&order).await {
-        Ok(report) => {
-            ctx.breaker_record(Outcome::Success);
-            job.rejections.clear();
-            record_report(ctx, &report).await?;
-            if !report.executed_qty.is_zero() {
-                // REST says it executed: the user stream owes its fills (silence check).
-                ctx.stream.executed(coid.as_str());
+    Ok(Ok(order))
+}
+
+/// Put a recorded chunk into the job's flights as `Sending`.
+fn track(job: &mut Job, chunk: Chunk, resend_of: Option<String>, coid: String) {
+    match resend_of {
+        Some(old) => {
+            job.flights.resent(&old, coid.clone());
+            if let Some(f) = job.flights.get_mut(&coid) {
+                f.data.chunk = chunk;
+                f.data.report = None;
+                f.data.since = std::time::Instant::now();
             }
-            if req.order_type == OrderType::Market {
-                market_size_accepted(ctx, &chunk).await?;
-            }
-            job.in_flight = Some(InFlight {
-                chunk,
-                client_order_id: coid,
-                report: Some(report),
-                unknown: false,
-                resolved_terminal: false,
-                since: Instant::now(),
-            });
-            if ctx.stream.is_silent() {
-                // No event will wake the job: settle (over REST) at once.
-                return Ok(Next::Ready(Instant::now()));
-            }
-            Ok(Next::Wait)
         }
-        Err(e) => on_error(ctx, job, chunk, coid, shape, e).await,
+        None => {
+            let (index, qty) = (chunk.index, chunk.qty);
+            let data = InFlight {
+                chunk,
+                report: None,
+                resolved_terminal: false,
+                since: std::time::Instant::now(),
+            };
+            job.flights.add(index, qty, coid, data);
+        }
     }
+}
+
+/// The job's chunks waiting to be re-sent, with the client order id each had.
+pub(crate) fn resends(job: &Job) -> Vec<(Chunk, Option<String>)> {
+    job.flights
+        .iter()
+        .filter(|f| f.stage == Stage::Resend)
+        .map(|f| (f.data.chunk.clone(), Some(f.client_order_id.clone())))
+        .collect()
 }
 
 async fn build(

@@ -197,6 +197,8 @@ impl PreparedExecutor {
             notify: self.notify.clone(),
             intake: self.intake.clone(),
             on_key_recovered: self.on_key_recovered,
+            sends: futures_util::stream::FuturesUnordered::new(),
+            sending: 0,
         };
         let stream_health = lp.ctx.stream.subscribe();
         let main = tokio::spawn(lp.run(self.shutdown));

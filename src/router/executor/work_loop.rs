@@ -1,17 +1,26 @@
 //! The executor's one task: intake from the ledger, the scheduler handing out ready
-//! jobs (risk-reducing first), one step per job at a time, key-loss safe mode.
+//! jobs (risk-reducing first), one step per job at a time, the answers of the orders
+//! sent off the loop (`dispatch`) applied as they arrive, key-loss safe mode.
+//!
+//! A job is in exactly one place: the scheduler, the waiting list (chunks out, looked at
+//! again on every wake), or being stepped. An answer takes its job out of the first two
+//! and queues it again at once (or when its backoff ends). At most
+//! `executor.max_in_flight` orders await an answer over all jobs; handing out work stops
+//! while that many are out and resumes as answers arrive.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Notify;
 
 use super::context::Ctx;
-use super::job::{Job, Next, NextChunk};
-use super::progress::{fail, finish, settle, Settle};
-use super::send::{next_chunk, send};
+use super::dispatch::{apply, Answer, Pending};
+use super::job::{Job, Next};
+use super::progress::fail;
+use super::step::step;
 use crate::domain::{IntentSpec, IntentState, OpenSize, Qty, Symbol, Usdt};
 use crate::ledger::{IntentId, IntentRow};
 use crate::router::core::scheduler::Scheduler;
@@ -35,13 +44,21 @@ pub(super) struct Loop {
     /// A new intent was stored: read the ledger's intake now, not at the next poll.
     pub(super) intake: Arc<Notify>,
     pub(super) on_key_recovered: Option<RecoveryHook>,
+    /// Requests sent off the loop, polled for their answers.
+    pub(super) sends: FuturesUnordered<BoxFuture<'static, Answer>>,
+    /// Orders in `sends` (a batch counts each of its orders).
+    pub(super) sending: usize,
 }
+
+/// How long a stopping executor still waits for the answers of orders it sent.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Loop {
     pub(super) async fn run(mut self, mut shutdown: Shutdown) {
         let mut last_intake: Option<Instant> = None;
         while !shutdown.is_requested() {
-            if self.ctx.key_loss.is_active() {
+            // Answers of orders already out are applied even in key-loss safe mode.
+            if self.ctx.key_loss.is_active() && self.sends.is_empty() {
                 self.key_loss_step(&mut shutdown).await;
                 continue;
             }
@@ -66,12 +83,50 @@ impl Loop {
             let wake = self.outage.wake().map_or(wake, |p| p.min(wake));
             tokio::select! {
                 _ = shutdown.recv() => break,
+                Some(answer) = self.sends.next(), if !self.sends.is_empty() => {
+                    self.on_answer(answer).await;
+                }
                 _ = self.notify.notified() => {}
                 _ = self.intake.notified() => last_intake = None,
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
             }
         }
+        self.await_sends().await;
         tracing::info!("executor stopped");
+    }
+
+    /// At shutdown: apply the answers of orders still out, for at most [`SHUTDOWN_GRACE`]
+    /// (an order whose answer is lost stays non-terminal and is resolved at the next start).
+    async fn await_sends(&mut self) {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while !self.sends.is_empty() {
+            match tokio::time::timeout_at(deadline, self.sends.next()).await {
+                Ok(Some(answer)) => self.on_answer(answer).await,
+                _ => return,
+            }
+        }
+    }
+
+    /// An answer arrived: apply it to its job and queue the job again.
+    async fn on_answer(&mut self, answer: Answer) {
+        let id = answer.intent;
+        self.sending = self.sending.saturating_sub(answer.sent.len());
+        let Some(mut job) = self.jobs.remove(&id) else {
+            tracing::error!(intent_id = %id, "an answer for an intent the executor no longer holds");
+            return;
+        };
+        let busy = self.pulse.busy();
+        self.ctx.outage_hit = false;
+        apply(&mut self.ctx, &mut job, answer).await;
+        drop(busy);
+        let now = Instant::now();
+        let at = job.not_before.map_or(now, |t| t.max(now));
+        self.outage
+            .note(id, job.class, self.ctx.outage_hit, Some(at), now);
+        self.sched.remove_where(|j| *j == id);
+        self.waiting.retain(|j| *j != id);
+        self.sched.push(id, job.class, at);
+        self.jobs.insert(id, job);
     }
 
     fn class_of(&self, id: IntentId) -> crate::router::core::scheduler::RiskClass {
@@ -122,10 +177,10 @@ impl Loop {
         self.ctx.key_loss.recovered();
     }
 
-    /// Hand out ready work until none is left (each step sends at most one order), or
-    /// until the exchange refuses the key (then nothing more goes out).
+    /// Hand out ready work until none is left, until `executor.max_in_flight` orders are
+    /// out, or until the exchange refuses the key (then nothing more goes out).
     async fn drain(&mut self, shutdown: &Shutdown) {
-        while !self.ctx.key_loss.is_active() {
+        while !self.ctx.key_loss.is_active() && self.sending < self.ctx.cfg.max_in_flight {
             let Some(id) = self.sched.pop_ready(Instant::now()) else {
                 return;
             };
@@ -137,7 +192,14 @@ impl Loop {
             };
             let busy = self.pulse.busy();
             self.ctx.outage_hit = false;
-            let next = match step(&mut self.ctx, &mut job).await {
+            let room = self.ctx.cfg.max_in_flight.saturating_sub(self.sending);
+            let mut out: Vec<Pending> = Vec::new();
+            let stepped = step(&mut self.ctx, &mut job, room, &mut out).await;
+            for p in out {
+                self.sending += p.orders;
+                self.sends.push(p.answer);
+            }
+            let next = match stepped {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::error!(intent_id = %id, error = %e, "executor step failed; retrying after backoff");
@@ -234,30 +296,6 @@ async fn open_quantity(ctx: &mut Ctx, symbol: &Symbol, notional: Usdt) -> Result
         // Unlisted: the planner refuses it with the reason.
         None => Qty::new("quantity", notional.get() / mark.get()).map_err(|e| e.to_string()),
     }
-}
-
-/// One step of a job: settle what is in flight, then send the next chunk or finish.
-async fn step(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next> {
-    if let Settle::Pending(next) = settle(ctx, job).await? {
-        return Ok(next);
-    }
-    if let (IntentSpec::Flatten { symbol }, false) = (&job.intent.spec, job.cancelled_resting) {
-        // A flatten first clears sluice's own resting orders in its scope.
-        super::recovery::cancel_own_orders(ctx, symbol.as_ref(), false).await;
-        job.cancelled_resting = true;
-    }
-    let chunk = match job.current.take() {
-        Some(c) => c,
-        None => match next_chunk(ctx, job).await? {
-            NextChunk::Send(c) => c,
-            NextChunk::Nothing => return finish(ctx, job).await,
-            NextChunk::Fail(reason) => {
-                fail(ctx, job, &reason).await?;
-                return Ok(Next::Finished);
-            }
-        },
-    };
-    send(ctx, job, chunk).await
 }
 
 /// Turn the ledger's intent notifications into intake wake-ups until `shutdown`. A broken

@@ -8,7 +8,7 @@ use crate::server::pipeline::Ctx;
 use crate::server::render::{self, OrderShape};
 use crate::server::state::SimState;
 
-fn place(
+pub(crate) fn place(
     s: &SimState,
     ctx: &Ctx,
     p: &crate::params::Params,

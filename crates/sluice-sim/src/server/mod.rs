@@ -1,6 +1,7 @@
 //! The simulator's REST side: shared state, the endpoint table, the request pipeline
 //! (rate limits → auth → faults → handler), the handlers and the JSON renderers.
 
+pub(crate) mod batch_faults;
 pub(crate) mod endpoints;
 pub(crate) mod handlers_account;
 pub(crate) mod handlers_algo;

@@ -216,6 +216,13 @@ fn authenticate(
 }
 
 async fn with_faults(state: &Arc<SimState>, ep: &'static Endpoint, ctx: &Ctx) -> HttpOut {
+    if ep.path == "/fapi/v1/batchOrders" {
+        match crate::server::batch_faults::batch_with_faults(state, ep, ctx).await {
+            Some(Ok(out)) => return out,
+            Some(Err((e, lifts_at))) => return throttled(state, &e, lifts_at),
+            None => {}
+        }
+    }
     let order_type = ctx.params.opt("type");
     let symbol = ctx.params.opt("symbol");
     let window = state.active_fault(ep.method, ep.path, symbol);
@@ -235,12 +242,7 @@ async fn with_faults(state: &Arc<SimState>, ep: &'static Endpoint, ctx: &Ctx) ->
         }
         Some(FaultOutcome::Throttle(e, lifts_at)) => {
             count_fault(state, e.code);
-            let now_scn = state.clock.scenario_ms();
-            let until_ms = lifts_at.unwrap_or(now_scn + 60_000);
-            let mut out = HttpOut::error(&e);
-            out.headers
-                .push(("Retry-After", retry_after(state, until_ms, now_scn)));
-            out
+            throttled(state, &e, lifts_at)
         }
         Some(FaultOutcome::ExecuteThenFail(e)) => {
             let executed = (ep.handler)(state, ctx).is_ok();
@@ -252,6 +254,16 @@ async fn with_faults(state: &Arc<SimState>, ep: &'static Endpoint, ctx: &Ctx) ->
             HttpOut::error(&e)
         }
     }
+}
+
+/// A throttle's answer: the error and a `Retry-After` until it lifts (a minute if open-ended).
+fn throttled(state: &SimState, e: &crate::error::ApiError, lifts_at: Option<i64>) -> HttpOut {
+    let now_scn = state.clock.scenario_ms();
+    let until_ms = lifts_at.unwrap_or(now_scn + 60_000);
+    let mut out = HttpOut::error(e);
+    out.headers
+        .push(("Retry-After", retry_after(state, until_ms, now_scn)));
+    out
 }
 
 fn count_fault(state: &SimState, code: i64) {

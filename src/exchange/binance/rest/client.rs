@@ -168,8 +168,15 @@ impl RestClient {
         let latency = started.elapsed();
         self.after_response(req, &outcome, permit);
         let record = attempt_record(&self.venue, req, recorded, sent_at, latency, &outcome);
-        crate::metrics::record_attempt(&record);
-        self.audit.push(record);
+        let records = if req.path == super::batch_audit::BATCH_PATH {
+            super::batch_audit::per_element(record, req, &outcome)
+        } else {
+            vec![record]
+        };
+        for record in records {
+            crate::metrics::record_attempt(&record);
+            self.audit.push(record);
+        }
         outcome.result
     }
 

@@ -3,6 +3,7 @@
 //! exchange ([`wire`]).
 
 pub mod algo;
+mod batch_audit;
 pub mod client;
 pub mod endpoints;
 pub mod history;

@@ -283,12 +283,11 @@ async fn resync(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<(), 
             ctx.tracker.order_sent(&report.symbol, &id);
         }
     }
-    for (symbol, from_id) in ctx.tracker.trade_targets() {
-        for t in ctx.rest.user_trades(&symbol, from_id, None).await? {
-            events.push(AccountEvent::Fill(parse::fill_from_trade(&t)?));
-        }
-    }
+    // Orders first, so each trade can name its client order id: a fill that only carries
+    // the exchange's order id cannot be matched to an order whose REST answer the
+    // executor has not applied yet (several chunks may be out at once).
     let open_ids: HashSet<&str> = open.iter().map(|o| o.client_order_id.as_str()).collect();
+    let mut reports = Vec::new();
     for (symbol, id) in ctx.tracker.in_flight() {
         if open_ids.contains(id.as_str()) {
             continue;
@@ -297,15 +296,29 @@ async fn resync(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<(), 
             continue;
         };
         match ctx.rest.query_order(&symbol, &cid).await {
-            Ok(o) => events.push(AccountEvent::Order(parse::order_report(&o)?)),
+            Ok(o) => reports.push(parse::order_report(&o)?),
             // Not (yet) known to the venue: leave it in flight for the next resync.
             Err(e) if e.code == Some(-2013) => {}
             Err(e) => return Err(e),
         }
     }
     for o in &open {
-        events.push(AccountEvent::Order(parse::order_report(o)?));
+        reports.push(parse::order_report(o)?);
     }
+    let own: HashMap<i64, ClientOrderId> = reports
+        .iter()
+        .filter_map(|r| Some((r.order_id, ClientOrderId::new(&r.client_order_id).ok()?)))
+        .collect();
+    for (symbol, from_id) in ctx.tracker.trade_targets() {
+        for t in ctx.rest.user_trades(&symbol, from_id, None).await? {
+            let mut fill = parse::fill_from_trade(&t)?;
+            if fill.client_order_id.is_none() {
+                fill.client_order_id = own.get(&fill.order_id).cloned();
+            }
+            events.push(AccountEvent::Fill(fill));
+        }
+    }
+    events.extend(reports.into_iter().map(AccountEvent::Order));
     // v3 lists every non-zero position: a complete snapshot as of when it was asked for,
     // on the exchange's clock (stream events carry the exchange's times).
     let asked_at = chrono::DateTime::from_timestamp_millis(ctx.rest.clock.server_now_ms())

@@ -1,0 +1,165 @@
+//! Sending off the loop, and applying what comes back.
+//!
+//! [`dispatch`] turns chunks already recorded in `orders` into requests the loop polls in
+//! its `select!` (a `FuturesUnordered`): each future holds only the exchange handle and
+//! the filter-checked orders, never the job table or the ledger. Two or more chunks of one
+//! intent ready at once go as `batchOrders` requests of at most five (one round trip;
+//! `executor.batch_orders`), a single chunk as one `place_order`.
+//!
+//! [`apply`] runs on the loop with `&mut Ctx` when an answer arrives, one order at a time
+//! exactly as a lone send would: an accepted order is recorded (status, exchange id, the
+//! stream tracker, the breaker, the learned cap probe) and waits for its fills; a refused
+//! or unknown one goes through [`super::failure`]. A batch element is judged on its own
+//! (one -4005 shrinks that chunk only); a failure of the whole request applies to every
+//! order in it. If applying one order fails (the ledger is away), that order is marked
+//! unknown, so it is resolved by client order id instead of being forgotten.
+
+use futures_util::future::BoxFuture;
+
+use super::context::Ctx;
+use super::failure::on_error;
+use super::job::Job;
+use super::learned_caps::market_size_accepted;
+use super::report::record_report;
+use super::send::Recorded;
+use crate::domain::{ClientOrderId, FilterChecked, OrderRequest, OrderType};
+use crate::exchange::{ExchangeError, OrderReport};
+use crate::ledger::IntentId;
+use crate::router::core::breaker::Outcome;
+use crate::router::core::inflight::Stage;
+use crate::router::core::rejections::OrderShape;
+
+/// Most orders in one `batchOrders` request (docs/binance-fapi.md §2.2).
+const MAX_BATCH: usize = 5;
+
+/// One request on its way: how many orders it carries, and its answer to come.
+pub(crate) struct Pending {
+    pub orders: usize,
+    pub answer: BoxFuture<'static, Answer>,
+}
+
+/// What came back for one request.
+pub(crate) struct Answer {
+    pub intent: IntentId,
+    pub sent: Vec<Sent>,
+    /// One result per order, in the order sent; `Err` when the request as a whole failed.
+    pub result: Result<Vec<Result<OrderReport, ExchangeError>>, ExchangeError>,
+}
+
+/// What the loop needs to know of an order it sent.
+pub(crate) struct Sent {
+    pub coid: ClientOrderId,
+    pub shape: OrderShape,
+    pub market: bool,
+}
+
+/// Hand recorded chunks of `intent` to the exchange, off the loop.
+pub(crate) fn dispatch(ctx: &Ctx, intent: IntentId, recorded: Vec<Recorded>) -> Vec<Pending> {
+    let per_request = if ctx.cfg.batch_orders && recorded.len() >= 2 {
+        MAX_BATCH
+    } else {
+        1
+    };
+    let mut requests = Vec::new();
+    let mut group = Vec::with_capacity(per_request);
+    for r in recorded {
+        group.push(r.order);
+        if group.len() == per_request {
+            requests.push(std::mem::take(&mut group));
+        }
+    }
+    if !group.is_empty() {
+        requests.push(group);
+    }
+    requests
+        .into_iter()
+        .map(|orders| request(ctx, intent, orders))
+        .collect()
+}
+
+fn request(ctx: &Ctx, intent: IntentId, orders: Vec<FilterChecked<OrderRequest>>) -> Pending {
+    let sent: Vec<Sent> = orders
+        .iter()
+        .map(|o| Sent {
+            coid: o.inner().client_order_id.clone(),
+            shape: OrderShape::of(o.inner()),
+            market: o.inner().order_type == OrderType::Market,
+        })
+        .collect();
+    let exchange = ctx.exchange.clone();
+    let n = orders.len();
+    let answer = Box::pin(async move {
+        let result = match orders.as_slice() {
+            [one] => Ok(vec![exchange.place_order(one).await]),
+            many => exchange.place_orders(many).await,
+        };
+        Answer {
+            intent,
+            sent,
+            result,
+        }
+    });
+    Pending { orders: n, answer }
+}
+
+/// Apply an answer to its job, order by order.
+pub(crate) async fn apply(ctx: &mut Ctx, job: &mut Job, answer: Answer) {
+    let results = match answer.result {
+        Ok(r) if r.len() == answer.sent.len() => r,
+        Ok(r) => {
+            let msg = format!("{} answers for {} orders", r.len(), answer.sent.len());
+            unknown_for_all(&answer.sent, &msg)
+        }
+        Err(e) => answer.sent.iter().map(|_| Err(e.clone())).collect(),
+    };
+    for (sent, result) in answer.sent.into_iter().zip(results) {
+        let applied = match result {
+            Ok(report) => accepted(ctx, job, &sent, report).await,
+            Err(e) => on_error(ctx, job, &sent.coid, sent.shape.clone(), e).await,
+        };
+        if let Err(e) = applied {
+            tracing::error!(intent_id = %job.intent.id, client_order_id = %sent.coid, error = %e,
+                "applying the exchange's answer failed; the order will be resolved by client order id");
+            if let Some(f) = job.flights.get_mut(sent.coid.as_str()) {
+                f.stage = Stage::Unknown;
+            }
+        }
+    }
+}
+
+fn unknown_for_all(sent: &[Sent], msg: &str) -> Vec<Result<OrderReport, ExchangeError>> {
+    let e = ExchangeError::new(
+        crate::exchange::ErrorClass::OutcomeUnknown,
+        Some(200),
+        None,
+        msg.to_string(),
+    );
+    sent.iter().map(|_| Err(e.clone())).collect()
+}
+
+/// The exchange took the order: record its report; it now waits for its fills.
+async fn accepted(
+    ctx: &mut Ctx,
+    job: &mut Job,
+    sent: &Sent,
+    report: OrderReport,
+) -> anyhow::Result<()> {
+    ctx.breaker_record(Outcome::Success);
+    job.rejections.clear();
+    record_report(ctx, &report).await?;
+    if !report.executed_qty.is_zero() {
+        // REST says it executed: the user stream owes its fills (silence check).
+        ctx.stream.executed(sent.coid.as_str());
+    }
+    let Some(f) = job.flights.get_mut(sent.coid.as_str()) else {
+        return Ok(());
+    };
+    f.stage = Stage::Accepted;
+    f.data.report = Some(report);
+    f.data.since = std::time::Instant::now();
+    let chunk = f.data.chunk.clone();
+    if sent.market {
+        market_size_accepted(ctx, &chunk).await?;
+    }
+    Ok(())
+}
