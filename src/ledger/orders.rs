@@ -76,7 +76,8 @@ impl Ledger {
     }
 
     /// Record what the exchange said. A terminal order never goes back to a live state
-    /// (a late NEW after FILLED is ignored); filled quantity only moves with fills.
+    /// (a late NEW after FILLED is ignored), a partly filled one never back to NEW (its
+    /// fill may be applied before the NEW is); filled quantity only moves with fills.
     pub async fn update_order_status(
         &self,
         client_order_id: &str,
@@ -85,6 +86,8 @@ impl Ledger {
         let row = sqlx::query(
             "UPDATE orders SET
                  status = CASE WHEN status IN ('filled', 'canceled', 'expired', 'rejected')
+                               THEN status
+                               WHEN status = 'partially_filled' AND $2 IN ('planned', 'sent', 'new')
                                THEN status ELSE $2 END,
                  exchange_order_id = COALESCE(exchange_order_id, $3),
                  last_error_code = COALESCE($4, last_error_code),
@@ -257,74 +260,4 @@ async fn check_fits_intent(
         ));
     }
     Ok(Some(id))
-}
-
-/// The order a fill belongs to (by clientOrderId, else by exchange order id), locked.
-pub(crate) async fn lock_order_for_fill(
-    conn: &mut PgConnection,
-    venue: &str,
-    symbol: &str,
-    client_order_id: Option<&str>,
-    exchange_order_id: i64,
-) -> Result<Option<OrderRow>, LedgerError> {
-    sqlx::query(
-        "SELECT * FROM orders WHERE venue = $1 AND symbol = $2
-           AND (client_order_id = $3 OR exchange_order_id = $4)
-         ORDER BY (client_order_id = $3) DESC NULLS LAST LIMIT 1 FOR UPDATE",
-    )
-    .bind(venue)
-    .bind(symbol)
-    .bind(client_order_id)
-    .bind(exchange_order_id)
-    .fetch_optional(conn)
-    .await?
-    .map(|r| OrderRow::decode(&r))
-    .transpose()
-}
-
-/// How one fill was applied: the fill row to complete (position, applied quantity).
-pub(crate) struct FillApplied {
-    pub fill_id: super::ids::FillId,
-    pub position_id: Option<PositionId>,
-    pub applied: Decimal,
-}
-
-/// Add one fill to the order's filled quantity and average price, and complete the fill
-/// row with what it applied, in ONE statement (a data-modifying CTE: one round trip).
-pub(crate) async fn add_fill_to_order(
-    conn: &mut PgConnection,
-    order: &OrderRow,
-    quantity: Qty,
-    price: Decimal,
-    exchange_order_id: i64,
-    applied: &FillApplied,
-) -> Result<(), LedgerError> {
-    let filled = order.filled_quantity.get() + quantity.get();
-    let previous = order.avg_price.map(|p| p.get()).unwrap_or(price);
-    let avg =
-        ((previous * order.filled_quantity.get() + price * quantity.get()) / filled).normalize();
-    let status = if filled >= order.quantity.get() {
-        OrderState::Filled
-    } else if order.status.is_terminal() {
-        order.status
-    } else {
-        OrderState::PartiallyFilled
-    };
-    sqlx::query(
-        "WITH fill AS (UPDATE fills SET position_id = $7, applied_quantity = $8 WHERE id = $6)
-         UPDATE orders SET filled_quantity = $2, avg_price = $3, status = $4,
-             exchange_order_id = COALESCE(exchange_order_id, $5), updated_at = now()
-         WHERE id = $1",
-    )
-    .bind(order.id)
-    .bind(filled)
-    .bind(avg)
-    .bind(status.as_str())
-    .bind(exchange_order_id)
-    .bind(applied.fill_id)
-    .bind(applied.position_id)
-    .bind(applied.applied)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
