@@ -207,7 +207,7 @@ impl Plan {
             self.external(fill, fill_id);
             return Ok(FillOutcome::External { fill_id });
         };
-        let a = self.to_position(fill, i, fill_id)?;
+        let a = self.on_position(fill, i, fill_id)?;
         Ok(self.finish(fill, i, fill_id, a))
     }
 
@@ -267,7 +267,7 @@ impl Plan {
         }
     }
 
-    fn to_position(
+    fn on_position(
         &mut self,
         fill: &Fill,
         i: usize,
