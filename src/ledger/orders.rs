@@ -4,14 +4,13 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sqlx::PgConnection;
+use sqlx::Row;
 
 use super::error::LedgerError;
 use super::ids::{IntentId, PositionId};
 use super::model::{IntentRow, OrderRow, OrderState, PositionStatus};
-use super::positions::position_in;
 use super::Ledger;
-use crate::domain::{ExpireReason, IntentKind, OrderRequest, Qty};
+use crate::domain::{Direction, ExpireReason, IntentKind, OrderRequest, PositionSide, Qty, Symbol};
 
 /// An order about to be sent for intent `intent_id`. `position_id` is taken from the
 /// intent when None (a flatten-all intent names the position per order).
@@ -41,13 +40,20 @@ impl Ledger {
         // would guarantee no more) and the one INSERT is atomic on its own. Saves BEGIN and
         // COMMIT on every order.
         let mut conn = self.pool.acquire().await?;
-        let intent = sqlx::query("SELECT * FROM intents WHERE id = $1")
-            .bind(new.intent_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| LedgerError::not_found(format!("intent #{}", new.intent_id)))?;
-        let intent = IntentRow::decode(&intent)?;
-        let position_id = check_fits_intent(&mut conn, new, &intent).await?;
+        // The intent and the position the order would act on, read together.
+        let row = sqlx::query(
+            "SELECT i.*, p.id AS p_id, p.status AS p_status, p.symbol AS p_symbol,
+                    p.position_side AS p_leg, p.direction AS p_direction
+             FROM intents i LEFT JOIN positions p ON p.id = COALESCE($2, i.position_id)
+             WHERE i.id = $1",
+        )
+        .bind(new.intent_id)
+        .bind(new.position_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| LedgerError::not_found(format!("intent #{}", new.intent_id)))?;
+        let intent = IntentRow::decode(&row)?;
+        let position_id = check_fits_intent(new, &intent, &PositionFacts::decode(&row)?)?;
         let r = &new.request;
         let row = sqlx::query(
             "INSERT INTO orders (intent_id, intent_kind, position_id, venue, symbol, side,
@@ -192,11 +198,33 @@ impl Ledger {
     }
 }
 
+/// What the order checks need of the position an order names (read with its intent).
+struct PositionFacts {
+    id: Option<PositionId>,
+    status: Option<PositionStatus>,
+    symbol: Option<Symbol>,
+    leg: Option<PositionSide>,
+    direction: Option<Direction>,
+}
+
+impl PositionFacts {
+    fn decode(row: &sqlx::postgres::PgRow) -> Result<Self, LedgerError> {
+        let text = |c: &str| row.try_get::<Option<String>, _>(c);
+        Ok(PositionFacts {
+            id: row.try_get::<Option<i64>, _>("p_id")?.map(PositionId),
+            status: text("p_status")?.as_deref().map(PositionStatus::parse).transpose()?,
+            symbol: text("p_symbol")?.as_deref().map(Symbol::new).transpose()?,
+            leg: text("p_leg")?.as_deref().map(PositionSide::parse).transpose()?,
+            direction: text("p_direction")?.as_deref().map(Direction::parse).transpose()?,
+        })
+    }
+}
+
 /// The position the order acts on, after checking the order fits its intent.
-async fn check_fits_intent(
-    conn: &mut PgConnection,
+fn check_fits_intent(
     new: &NewOrder,
     intent: &IntentRow,
+    p: &PositionFacts,
 ) -> Result<Option<PositionId>, LedgerError> {
     let r = &new.request;
     if intent.state.is_terminal() {
@@ -232,30 +260,32 @@ async fn check_fits_intent(
     let id = position_id.ok_or_else(|| {
         LedgerError::invalid("position_id", "a risk-reducing order names its position")
     })?;
-    let p = position_in(conn, id)
-        .await?
-        .ok_or_else(|| LedgerError::not_found(format!("position #{id}")))?;
-    if p.status != PositionStatus::Open
-        || p.symbol != r.symbol
-        || p.position_side != r.position_side
-    {
+    let (Some(status), Some(symbol), Some(leg), Some(direction)) =
+        (p.status, p.symbol.as_ref(), p.leg, p.direction)
+    else {
+        return Err(LedgerError::not_found(format!("position #{id}")));
+    };
+    if p.id != Some(id) {
+        return Err(LedgerError::not_found(format!("position #{id}")));
+    }
+    if status != PositionStatus::Open || *symbol != r.symbol || leg != r.position_side {
         return Err(LedgerError::invalid(
             "position_id",
             format!(
                 "position #{id} is not an open {} {} position",
-                p.symbol,
+                symbol,
                 r.position_side.as_wire()
             ),
         ));
     }
-    if r.side != p.direction.close_side() {
+    if r.side != direction.close_side() {
         // Seed 002: a SELL that opens a SHORT looks exactly like one that closes a LONG.
         return Err(LedgerError::invalid(
             "side",
             format!(
                 "closing a {:?} must {}",
-                p.direction,
-                p.direction.close_side().as_wire()
+                direction,
+                direction.close_side().as_wire()
             ),
         ));
     }
