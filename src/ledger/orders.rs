@@ -212,10 +212,19 @@ impl PositionFacts {
         let text = |c: &str| row.try_get::<Option<String>, _>(c);
         Ok(PositionFacts {
             id: row.try_get::<Option<i64>, _>("p_id")?.map(PositionId),
-            status: text("p_status")?.as_deref().map(PositionStatus::parse).transpose()?,
+            status: text("p_status")?
+                .as_deref()
+                .map(PositionStatus::parse)
+                .transpose()?,
             symbol: text("p_symbol")?.as_deref().map(Symbol::new).transpose()?,
-            leg: text("p_leg")?.as_deref().map(PositionSide::parse).transpose()?,
-            direction: text("p_direction")?.as_deref().map(Direction::parse).transpose()?,
+            leg: text("p_leg")?
+                .as_deref()
+                .map(PositionSide::parse)
+                .transpose()?,
+            direction: text("p_direction")?
+                .as_deref()
+                .map(Direction::parse)
+                .transpose()?,
         })
     }
 }

@@ -96,9 +96,11 @@ struct Gathered {
 
 /// Store a drain of events: its fills in one `apply_fills` per run of one source, then
 /// the reported positions (one statement, newer event wins), its order updates in one
-/// statement, then complete snapshots. Order updates may follow the fills they arrived with: a fill moves status
-/// only forward and an update never moves it back (`record_order_reports`), so the
-/// order ends as if each event had been applied on its own.
+/// statement, then complete snapshots. Order updates may follow the fills they arrived
+/// with: a fill moves an order's status only forward and an update never moves it back
+/// (`record_order_reports`), so each order ends as if every event had been applied on
+/// its own, in order. A failure is logged; the executor's settle timeout resolves the
+/// orders involved over REST, and reconcile the positions.
 async fn apply(c: &Consumer, events: Vec<AccountEvent>) {
     let mut g = Gathered::default();
     for ev in events {
@@ -107,7 +109,7 @@ async fn apply(c: &Consumer, events: Vec<AccountEvent>) {
     for (source, fills) in &g.fills {
         apply_run(c, fills, *source).await;
     }
-    let failed = |what: &str, e: LedgerError| tracing::error!(error = %e, "storing {what} failed; the settle timeout will resolve it over REST");
+    let failed = |what: &str, e: LedgerError| tracing::error!(error = %e, "storing {what} failed");
     if !g.positions.is_empty() {
         if let Err(e) = c
             .ledger
