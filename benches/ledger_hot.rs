@@ -1,7 +1,9 @@
-//! Ledger throughput against the real Postgres: fills applied per second (each fill in its
-//! own transaction, as the stream consumer applies them) on one task and on eight tasks
-//! (eight symbols, the daemon's pool size), and the whole ledger cost of one order (record
-//! it, store the venue's answer, apply its fill, read the intent's filled sum).
+//! Ledger throughput against the real Postgres: fills applied per second, one fill per
+//! transaction (`apply_fill`, as a REST resolution applies them) and 16 or 256 per
+//! transaction (`apply_fills`, as the stream consumer applies what it drained), each on one
+//! task and on eight tasks (eight symbols, the daemon's pool size); and the whole ledger
+//! cost of one order (record it, store the venue's answer, apply its fill, read the
+//! intent's filled sum).
 //! Not a timed test: it measures and prints.
 //!
 //! Run: `eval "$(scripts/postgres.sh)"; cargo bench --bench ledger_hot`
@@ -16,12 +18,16 @@ use sluice::domain::{
     PositionMode, PositionSide, Price, Qty, Side, Symbol, Usdt,
 };
 use sluice::ledger::{
-    IntentRow, Ledger, NewIntent, NewOrder, OrderRow, OrderState, OrderUpdate, PositionId,
+    FillOutcome, IntentRow, Ledger, NewIntent, NewOrder, OrderRow, OrderState, OrderUpdate,
+    PositionId,
 };
 
 const VENUE: &str = "binance-usdm";
-const FILLS: usize = 2_000;
+const FILLS: usize = 2_048;
 const TASKS: usize = 8;
+/// Fills per `apply_fills` call: 1 is the single-fill path (`apply_fill`), as a REST
+/// resolution applies them; 16 and 256 are what the stream consumer drains at once.
+const BATCHES: [usize; 3] = [1, 16, 256];
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
@@ -29,35 +35,30 @@ async fn main() -> anyhow::Result<()> {
         anyhow::anyhow!("DATABASE_URL: run `eval \"$(scripts/postgres.sh)\"` first")
     })?;
     let ledger = fresh_db(&base, "sluice_bench_ledger").await?;
-    let (close, orders) = prepare(&ledger, "SOLUSDT", 0, FILLS).await?;
-    let started = Instant::now();
-    for (i, o) in orders.iter().enumerate() {
-        ledger.apply_fill(VENUE, &fill_of(o, i), &[]).await?;
-    }
-    let one = rate(FILLS, started);
-    println!("fills applied, 1 task: {one:.0}/s ({FILLS} fills, one transaction each)");
-
-    let mut prepared = Vec::new();
-    for t in 0..TASKS {
-        prepared.push(prepare(&ledger, &format!("S{t}USDT"), t + 1, FILLS / TASKS).await?);
-    }
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (_, orders) in prepared {
-        let l = ledger.clone();
-        tasks.push(tokio::spawn(async move {
-            for (i, o) in orders.iter().enumerate() {
-                l.apply_fill(VENUE, &fill_of(o, i), &[]).await?;
+    let mut close = None;
+    for (case, batch) in BATCHES.into_iter().enumerate() {
+        for tasks in [1, TASKS] {
+            let mut prepared = Vec::new();
+            for t in 0..tasks {
+                let k = case * 100 + tasks * 10 + t;
+                prepared.push(prepare(&ledger, &format!("S{k}USDT"), k, FILLS / tasks).await?);
             }
-            anyhow::Ok(())
-        }));
+            close.get_or_insert_with(|| prepared[0].0.clone());
+            let started = Instant::now();
+            let mut running = Vec::new();
+            for (_, orders) in prepared {
+                let l = ledger.clone();
+                running.push(tokio::spawn(async move { apply(&l, &orders, batch).await }));
+            }
+            for t in running {
+                t.await??;
+            }
+            let r = rate(FILLS, started);
+            println!("fills applied, batch {batch}, {tasks} task(s): {r:.0}/s ({FILLS} fills)");
+        }
     }
-    for t in tasks {
-        t.await??;
-    }
-    let many = rate(FILLS, started);
-    println!("fills applied, {TASKS} tasks: {many:.0}/s ({FILLS} fills)");
 
+    let close = close.ok_or_else(|| anyhow::anyhow!("no close intent prepared"))?;
     let started = Instant::now();
     let n = 500;
     for i in 0..n {
@@ -65,6 +66,31 @@ async fn main() -> anyhow::Result<()> {
     }
     let per = started.elapsed().as_secs_f64() * 1000.0 / n as f64;
     println!("one order through the ledger (record, answer, fill, filled sum): {per:.3} ms");
+    Ok(())
+}
+
+/// Apply one fill per order, `batch` fills per ledger call, checking every outcome.
+async fn apply(ledger: &Ledger, orders: &[OrderRow], batch: usize) -> anyhow::Result<()> {
+    for (n, chunk) in orders.chunks(batch).enumerate() {
+        if batch == 1 {
+            let outcome = ledger
+                .apply_fill(VENUE, &fill_of(&chunk[0], n), &[])
+                .await?;
+            anyhow::ensure!(
+                matches!(outcome, FillOutcome::Applied { .. }),
+                "{outcome:?}"
+            );
+            continue;
+        }
+        let fills: Vec<Fill> = chunk.iter().map(|o| fill_of(o, n)).collect();
+        for outcome in ledger.apply_fills(VENUE, &fills, &[], None).await? {
+            let outcome = outcome?;
+            anyhow::ensure!(
+                matches!(outcome, FillOutcome::Applied { .. }),
+                "{outcome:?}"
+            );
+        }
+    }
     Ok(())
 }
 
@@ -201,10 +227,11 @@ async fn prepare(
 
 /// What the executor and the stream consumer ask of the ledger for one filled order.
 async fn one_order(ledger: &Ledger, close: &IntentRow, i: usize) -> anyhow::Result<()> {
+    let symbol = close.symbol.as_ref().map_or("SOLUSDT", |s| s.as_str());
     let o = ledger
         .record_order(&order(
             close,
-            "SOLUSDT",
+            symbol,
             Side::Buy,
             Decimal::ONE,
             format!("x-{i}"),

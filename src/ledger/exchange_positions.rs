@@ -99,11 +99,14 @@ impl Ledger {
     }
 }
 
+/// Store `reported` legs in one statement, newer event wins. The same leg twice keeps
+/// the newest report (the first of equally new ones), as one statement per report would.
 pub(crate) async fn upsert_in(
     conn: &mut PgConnection,
     venue: &str,
     reported: &[ExchangePosition],
 ) -> Result<(), LedgerError> {
+    let mut newest: Vec<&ExchangePosition> = Vec::with_capacity(reported.len());
     for p in reported {
         if p.entry_price.is_sign_negative() && !p.entry_price.is_zero() {
             return Err(LedgerError::invalid(
@@ -111,22 +114,33 @@ pub(crate) async fn upsert_in(
                 format!("{} for {} is negative", p.entry_price, p.symbol),
             ));
         }
-        sqlx::query(
-            "INSERT INTO exchange_positions (venue, symbol, position_side, amount, entry_price, event_time)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (venue, symbol, position_side) DO UPDATE
-               SET amount = EXCLUDED.amount, entry_price = EXCLUDED.entry_price,
-                   event_time = EXCLUDED.event_time, updated_at = now()
-               WHERE exchange_positions.event_time < EXCLUDED.event_time",
-        )
-        .bind(venue)
-        .bind(p.symbol.as_str())
-        .bind(p.position_side.as_wire())
-        .bind(p.amount)
-        .bind(p.entry_price)
-        .bind(p.update_time)
-        .execute(&mut *conn)
-        .await?;
+        let same =
+            |q: &&mut &ExchangePosition| q.symbol == p.symbol && q.position_side == p.position_side;
+        match newest.iter_mut().find(same) {
+            Some(q) if q.update_time < p.update_time => *q = p,
+            Some(_) => {}
+            None => newest.push(p),
+        }
     }
+    if newest.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO exchange_positions (venue, symbol, position_side, amount, entry_price, event_time)
+         SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::numeric[], $5::numeric[],
+             $6::timestamptz[]) AS u(symbol, position_side, amount, entry_price, event_time)
+         ON CONFLICT (venue, symbol, position_side) DO UPDATE
+           SET amount = EXCLUDED.amount, entry_price = EXCLUDED.entry_price,
+               event_time = EXCLUDED.event_time, updated_at = now()
+           WHERE exchange_positions.event_time < EXCLUDED.event_time",
+    )
+    .bind(venue)
+    .bind(newest.iter().map(|p| p.symbol.as_str()).collect::<Vec<_>>())
+    .bind(newest.iter().map(|p| p.position_side.as_wire()).collect::<Vec<_>>())
+    .bind(newest.iter().map(|p| p.amount).collect::<Vec<_>>())
+    .bind(newest.iter().map(|p| p.entry_price).collect::<Vec<_>>())
+    .bind(newest.iter().map(|p| p.update_time).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

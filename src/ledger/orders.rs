@@ -4,14 +4,13 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sqlx::PgConnection;
+use sqlx::Row;
 
 use super::error::LedgerError;
 use super::ids::{IntentId, PositionId};
 use super::model::{IntentRow, OrderRow, OrderState, PositionStatus};
-use super::positions::position_in;
 use super::Ledger;
-use crate::domain::{ExpireReason, IntentKind, OrderRequest, Qty};
+use crate::domain::{Direction, ExpireReason, IntentKind, OrderRequest, PositionSide, Qty, Symbol};
 
 /// An order about to be sent for intent `intent_id`. `position_id` is taken from the
 /// intent when None (a flatten-all intent names the position per order).
@@ -41,13 +40,20 @@ impl Ledger {
         // would guarantee no more) and the one INSERT is atomic on its own. Saves BEGIN and
         // COMMIT on every order.
         let mut conn = self.pool.acquire().await?;
-        let intent = sqlx::query("SELECT * FROM intents WHERE id = $1")
-            .bind(new.intent_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| LedgerError::not_found(format!("intent #{}", new.intent_id)))?;
-        let intent = IntentRow::decode(&intent)?;
-        let position_id = check_fits_intent(&mut conn, new, &intent).await?;
+        // The intent and the position the order would act on, read together.
+        let row = sqlx::query(
+            "SELECT i.*, p.id AS p_id, p.status AS p_status, p.symbol AS p_symbol,
+                    p.position_side AS p_leg, p.direction AS p_direction
+             FROM intents i LEFT JOIN positions p ON p.id = COALESCE($2, i.position_id)
+             WHERE i.id = $1",
+        )
+        .bind(new.intent_id)
+        .bind(new.position_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| LedgerError::not_found(format!("intent #{}", new.intent_id)))?;
+        let intent = IntentRow::decode(&row)?;
+        let position_id = check_fits_intent(new, &intent, &PositionFacts::decode(&row)?)?;
         let r = &new.request;
         let row = sqlx::query(
             "INSERT INTO orders (intent_id, intent_kind, position_id, venue, symbol, side,
@@ -76,7 +82,8 @@ impl Ledger {
     }
 
     /// Record what the exchange said. A terminal order never goes back to a live state
-    /// (a late NEW after FILLED is ignored); filled quantity only moves with fills.
+    /// (a late NEW after FILLED is ignored), a partly filled one never back to NEW (its
+    /// fill may be applied before the NEW is); filled quantity only moves with fills.
     pub async fn update_order_status(
         &self,
         client_order_id: &str,
@@ -85,6 +92,8 @@ impl Ledger {
         let row = sqlx::query(
             "UPDATE orders SET
                  status = CASE WHEN status IN ('filled', 'canceled', 'expired', 'rejected')
+                               THEN status
+                               WHEN status = 'partially_filled' AND $2 IN ('planned', 'sent', 'new')
                                THEN status ELSE $2 END,
                  exchange_order_id = COALESCE(exchange_order_id, $3),
                  last_error_code = COALESCE($4, last_error_code),
@@ -204,11 +213,42 @@ impl Ledger {
     }
 }
 
+/// What the order checks need of the position an order names (read with its intent).
+struct PositionFacts {
+    id: Option<PositionId>,
+    status: Option<PositionStatus>,
+    symbol: Option<Symbol>,
+    leg: Option<PositionSide>,
+    direction: Option<Direction>,
+}
+
+impl PositionFacts {
+    fn decode(row: &sqlx::postgres::PgRow) -> Result<Self, LedgerError> {
+        let text = |c: &str| row.try_get::<Option<String>, _>(c);
+        Ok(PositionFacts {
+            id: row.try_get::<Option<i64>, _>("p_id")?.map(PositionId),
+            status: text("p_status")?
+                .as_deref()
+                .map(PositionStatus::parse)
+                .transpose()?,
+            symbol: text("p_symbol")?.as_deref().map(Symbol::new).transpose()?,
+            leg: text("p_leg")?
+                .as_deref()
+                .map(PositionSide::parse)
+                .transpose()?,
+            direction: text("p_direction")?
+                .as_deref()
+                .map(Direction::parse)
+                .transpose()?,
+        })
+    }
+}
+
 /// The position the order acts on, after checking the order fits its intent.
-async fn check_fits_intent(
-    conn: &mut PgConnection,
+fn check_fits_intent(
     new: &NewOrder,
     intent: &IntentRow,
+    p: &PositionFacts,
 ) -> Result<Option<PositionId>, LedgerError> {
     let r = &new.request;
     if intent.state.is_terminal() {
@@ -244,102 +284,34 @@ async fn check_fits_intent(
     let id = position_id.ok_or_else(|| {
         LedgerError::invalid("position_id", "a risk-reducing order names its position")
     })?;
-    let p = position_in(conn, id)
-        .await?
-        .ok_or_else(|| LedgerError::not_found(format!("position #{id}")))?;
-    if p.status != PositionStatus::Open
-        || p.symbol != r.symbol
-        || p.position_side != r.position_side
-    {
+    let (Some(status), Some(symbol), Some(leg), Some(direction)) =
+        (p.status, p.symbol.as_ref(), p.leg, p.direction)
+    else {
+        return Err(LedgerError::not_found(format!("position #{id}")));
+    };
+    if p.id != Some(id) {
+        return Err(LedgerError::not_found(format!("position #{id}")));
+    }
+    if status != PositionStatus::Open || *symbol != r.symbol || leg != r.position_side {
         return Err(LedgerError::invalid(
             "position_id",
             format!(
                 "position #{id} is not an open {} {} position",
-                p.symbol,
+                symbol,
                 r.position_side.as_wire()
             ),
         ));
     }
-    if r.side != p.direction.close_side() {
+    if r.side != direction.close_side() {
         // Seed 002: a SELL that opens a SHORT looks exactly like one that closes a LONG.
         return Err(LedgerError::invalid(
             "side",
             format!(
                 "closing a {:?} must {}",
-                p.direction,
-                p.direction.close_side().as_wire()
+                direction,
+                direction.close_side().as_wire()
             ),
         ));
     }
     Ok(Some(id))
-}
-
-/// The order a fill belongs to (by clientOrderId, else by exchange order id), locked.
-pub(crate) async fn lock_order_for_fill(
-    conn: &mut PgConnection,
-    venue: &str,
-    symbol: &str,
-    client_order_id: Option<&str>,
-    exchange_order_id: i64,
-) -> Result<Option<OrderRow>, LedgerError> {
-    sqlx::query(
-        "SELECT * FROM orders WHERE venue = $1 AND symbol = $2
-           AND (client_order_id = $3 OR exchange_order_id = $4)
-         ORDER BY (client_order_id = $3) DESC NULLS LAST LIMIT 1 FOR UPDATE",
-    )
-    .bind(venue)
-    .bind(symbol)
-    .bind(client_order_id)
-    .bind(exchange_order_id)
-    .fetch_optional(conn)
-    .await?
-    .map(|r| OrderRow::decode(&r))
-    .transpose()
-}
-
-/// How one fill was applied: the fill row to complete (position, applied quantity).
-pub(crate) struct FillApplied {
-    pub fill_id: super::ids::FillId,
-    pub position_id: Option<PositionId>,
-    pub applied: Decimal,
-}
-
-/// Add one fill to the order's filled quantity and average price, and complete the fill
-/// row with what it applied, in ONE statement (a data-modifying CTE: one round trip).
-pub(crate) async fn add_fill_to_order(
-    conn: &mut PgConnection,
-    order: &OrderRow,
-    quantity: Qty,
-    price: Decimal,
-    exchange_order_id: i64,
-    applied: &FillApplied,
-) -> Result<(), LedgerError> {
-    let filled = order.filled_quantity.get() + quantity.get();
-    let previous = order.avg_price.map(|p| p.get()).unwrap_or(price);
-    let avg =
-        ((previous * order.filled_quantity.get() + price * quantity.get()) / filled).normalize();
-    let status = if filled >= order.quantity.get() {
-        OrderState::Filled
-    } else if order.status.is_terminal() {
-        order.status
-    } else {
-        OrderState::PartiallyFilled
-    };
-    sqlx::query(
-        "WITH fill AS (UPDATE fills SET position_id = $7, applied_quantity = $8 WHERE id = $6)
-         UPDATE orders SET filled_quantity = $2, avg_price = $3, status = $4,
-             exchange_order_id = COALESCE(exchange_order_id, $5), updated_at = now()
-         WHERE id = $1",
-    )
-    .bind(order.id)
-    .bind(filled)
-    .bind(avg)
-    .bind(status.as_str())
-    .bind(exchange_order_id)
-    .bind(applied.fill_id)
-    .bind(applied.position_id)
-    .bind(applied.applied)
-    .execute(conn)
-    .await?;
-    Ok(())
 }

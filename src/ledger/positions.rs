@@ -194,20 +194,6 @@ pub(crate) async fn lock_position(
         .transpose()
 }
 
-/// Serialise position creation on one leg until the transaction ends.
-pub(crate) async fn lock_leg(
-    conn: &mut PgConnection,
-    venue: &str,
-    symbol: &Symbol,
-    leg: PositionSide,
-) -> Result<(), LedgerError> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("sluice/leg/{venue}/{symbol}/{}", leg.as_wire()))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// The open position on a leg, locked for the rest of the transaction.
 pub(crate) async fn open_position_on_leg(
     conn: &mut PgConnection,

@@ -2,6 +2,8 @@
 //! exchange's view, and a property test of random fill sequences. One binary; each test
 //! owns its database.
 
+mod batch;
+mod batch_props;
 mod control;
 mod exchange_view;
 mod fills;
