@@ -25,9 +25,9 @@ mod daemon;
 mod database;
 mod de;
 mod exchange;
+mod executor;
 #[cfg(test)]
 mod key_tests;
-mod executor;
 mod load;
 mod preflight;
 mod secret;
