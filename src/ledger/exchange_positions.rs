@@ -99,8 +99,9 @@ impl Ledger {
     }
 }
 
-/// Store `reported` legs in one statement, newer event wins. The same leg twice keeps
-/// the newest report (the first of equally new ones), as one statement per report would.
+/// Store `reported` legs in one statement, newer event wins; of equally new ones the one
+/// reported later wins (the events of one millisecond, e.g. a batch of orders filling
+/// together, arrive in order), as one statement per report would.
 pub(crate) async fn upsert_in(
     conn: &mut PgConnection,
     venue: &str,
@@ -117,7 +118,8 @@ pub(crate) async fn upsert_in(
         let same =
             |q: &&mut &ExchangePosition| q.symbol == p.symbol && q.position_side == p.position_side;
         match newest.iter_mut().find(same) {
-            Some(q) if q.update_time < p.update_time => *q = p,
+            // Same time: the later report wins (a batch of orders fills in one ms).
+            Some(q) if q.update_time <= p.update_time => *q = p,
             Some(_) => {}
             None => newest.push(p),
         }
@@ -132,7 +134,7 @@ pub(crate) async fn upsert_in(
          ON CONFLICT (venue, symbol, position_side) DO UPDATE
            SET amount = EXCLUDED.amount, entry_price = EXCLUDED.entry_price,
                event_time = EXCLUDED.event_time, updated_at = now()
-           WHERE exchange_positions.event_time < EXCLUDED.event_time",
+           WHERE exchange_positions.event_time <= EXCLUDED.event_time",
     )
     .bind(venue)
     .bind(newest.iter().map(|p| p.symbol.as_str()).collect::<Vec<_>>())
