@@ -56,6 +56,9 @@ impl ErrorClass {
     }
 }
 
+/// The tail of the message of [`ExchangeError::unsupported`].
+const UNSUPPORTED: &str = ": not supported by this venue";
+
 /// An error from the exchange seam. `code` and `msg` are the exchange's own words,
 /// kept verbatim because they are evidence (seed 003).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -92,8 +95,15 @@ impl ExchangeError {
             ErrorClass::Fatal,
             None,
             None,
-            format!("{what} ({about}): not supported by this venue"),
+            format!("{what} ({about}){UNSUPPORTED}"),
         )
+    }
+    /// Made by [`ExchangeError::unsupported`]: the venue lacks the call (nothing was sent).
+    pub fn is_unsupported(&self) -> bool {
+        self.class == ErrorClass::Fatal
+            && self.http_status.is_none()
+            && self.code.is_none()
+            && self.msg.ends_with(UNSUPPORTED)
     }
     pub fn is_outcome_unknown(&self) -> bool {
         self.class == ErrorClass::OutcomeUnknown

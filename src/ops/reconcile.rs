@@ -3,7 +3,8 @@
 //!
 //! Invariants:
 //! - never trades: the exchange is only read (positions, openOrders, userTrades, and
-//!   GET order / userTrades for each ledger order it does not list open);
+//!   GET order / userTrades for each ledger order it does not list open; openAlgoOrders,
+//!   and GET algoOrder for each live protective row it does not list open);
 //! - dry run by default; `--fix` alone prints what would change and writes nothing;
 //! - with `--fix --confirm`, missing fills are backfilled first, then the ledger is
 //!   read again and diffed again, and only what still differs is corrected; a final
@@ -12,6 +13,7 @@
 //! - the daemon runs it too (`startup/reconcile_task.rs`): a dry run, except the optional
 //!   ledger-only repairs at start (`daemon.reconcile_fix`).
 
+mod algo;
 mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -135,7 +137,9 @@ pub async fn run(
     let mut theirs = read_exchange(exchange, &window).await?;
     let adopted = adoption_times(ledger, &venue).await?;
     drop_trades_covered_by_adoption(&mut theirs.trades, &window, &adopted);
-    resolve_missing(exchange, &diff(&first, &theirs, is_sluice_id), &mut theirs).await;
+    let first_found = diff(&first, &theirs, is_sluice_id);
+    resolve_missing(exchange, &first_found, &mut theirs).await;
+    algo::resolve_ledger_only(exchange, &first_found, &mut theirs).await;
     // Resolved orders may bring trades older than the window: widen it so the ledger's
     // known trades cover every trade in the snapshot.
     let window = widen(window, &theirs);
@@ -258,6 +262,7 @@ async fn read_ledger(
         positions,
         orders,
         known_trades,
+        protective: algo::ledger_rows(ledger, venue).await?,
     };
     Ok((snapshot, window))
 }
@@ -323,6 +328,8 @@ async fn read_exchange(
         open_orders,
         trades,
         resolved: BTreeMap::new(),
+        open_algo_orders: algo::venue_orders(exchange).await?,
+        resolved_algo: BTreeMap::new(),
     })
 }
 

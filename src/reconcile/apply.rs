@@ -12,6 +12,10 @@
 //!   ours, adopt theirs) validates the adoption before closing, so only a database
 //!   failure between the two steps can leave the leg closed; the next run adopts it.
 //!
+//! - a protective row the venue no longer lists is settled only with the final state
+//!   the venue reported when asked by clientAlgoId (`protective::settlement`); an algo
+//!   order only the venue holds is left to an operator (reconcile never trades).
+//!
 //! Callers apply fills first, then re-snapshot the ledger and diff again before the
 //! position and order corrections (see `ops::reconcile`): a backfilled close fill may
 //! already settle a size mismatch, and correcting before it would double-count.
@@ -20,8 +24,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::diff::Discrepancy;
+use super::protective::{settlement, ExchangeAlgoState, LedgerProtective};
 use super::snapshot::{ExchangeOrderState, LedgerPosition};
 use crate::domain::{Direction, OrderStatus, PositionSide, Price, Qty, Symbol};
+use crate::exchange::AlgoStatus;
 use crate::ledger::{
     AdjustmentId, AdoptPosition, FillOutcome, Ledger, LedgerError, OrderState, PositionCorrection,
     PositionId, PositionStatus,
@@ -143,7 +149,50 @@ async fn repair_one(
                 order.client_order_id
             ),
         }),
+        Discrepancy::ProtectiveOnlyOnExchange { order, .. } => Ok(RepairOutcome::NeedsOperator {
+            reason: format!(
+                "algo order {} ({} {}) is open on the venue and the ledger has no live row for \
+                 it; reconcile never trades: cancel it on the venue or leave it",
+                order.client_algo_id, order.symbol, order.trigger_price
+            ),
+        }),
+        Discrepancy::ProtectiveOnlyInLedger { row, exchange } => {
+            settle(ledger, actor, row, exchange).await
+        }
     }
+}
+
+/// Store the final state the venue reported for a live protective row it no longer
+/// lists, with one adjustment row; or say why an operator must decide (never guessed).
+async fn settle(
+    ledger: &Ledger,
+    actor: &str,
+    row: &LedgerProtective,
+    exchange: &ExchangeAlgoState,
+) -> Result<RepairOutcome, LedgerError> {
+    let report = match settlement(exchange) {
+        Ok(r) => r,
+        Err(why) => {
+            return Ok(RepairOutcome::NeedsOperator {
+                reason: format!("protective order {}: {why}", row.client_algo_id),
+            })
+        }
+    };
+    let fired = report
+        .actual_order_id
+        .map_or(String::new(), |ai| format!(", its order {ai}"));
+    let reason = format!(
+        "reconcile: protective order {} of position #{} was `{}` in the ledger, the venue \
+         reports it {}{fired}",
+        row.client_algo_id,
+        row.position_id,
+        row.state.map_or("planned", AlgoStatus::as_str),
+        report.status.as_str().to_uppercase()
+    );
+    let adj = ledger
+        .settle_protective(row.id, report, actor, &reason)
+        .await?;
+    Ok(adjusted(adj.into_iter().collect()))
 }
 
 async fn close_missing(

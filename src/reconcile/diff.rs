@@ -8,20 +8,22 @@
 //!
 //! Positions are keyed by (symbol, leg) and compared as signed amounts (long > 0), so
 //! a ledger LONG against an exchange SHORT on a one-way leg is a size mismatch, never
-//! two unrelated rows. Orders are keyed by clientOrderId; trades by (symbol, trade id).
+//! two unrelated rows. Orders are keyed by clientOrderId; trades by (symbol, trade id);
+//! protective (algo) orders by clientAlgoId (`super::protective`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::protective::{protective_differences, ExchangeAlgoState, LedgerProtective};
 use super::snapshot::{
     signed_exchange_amount, ExchangeOrderState, ExchangeSnapshot, LedgerOrder, LedgerPosition,
     LedgerSnapshot,
 };
 use crate::domain::{Fill, PositionSide, Symbol};
 use crate::domain::{OrderId, OrderState, PositionId};
-use crate::exchange::OrderReport;
+use crate::exchange::{AlgoOrderReport, OrderReport};
 
 /// One difference between the ledger and the exchange.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +66,19 @@ pub enum Discrepancy {
     },
     /// The exchange reports a trade the ledger has no fill for.
     FillMissingFromLedger { trade: Fill },
+    /// The venue holds an open algo order the ledger has no live protective row for
+    /// (placed by hand, or a row lost). `sluice_tagged` when its clientAlgoId has the
+    /// form sluice gives its own (`slp…`/`tpp…`).
+    ProtectiveOnlyOnExchange {
+        order: AlgoOrderReport,
+        sluice_tagged: bool,
+    },
+    /// A live protective row the venue does not list open (fired, cancelled or expired
+    /// while sluice was away, or never placed), with the venue's answer by clientAlgoId.
+    ProtectiveOnlyInLedger {
+        row: LedgerProtective,
+        exchange: ExchangeAlgoState,
+    },
 }
 
 impl Discrepancy {
@@ -76,6 +91,8 @@ impl Discrepancy {
             Discrepancy::OrderMissingOnExchange { .. } => "order_missing_on_exchange",
             Discrepancy::OrderUnknownToLedger { .. } => "order_unknown_to_ledger",
             Discrepancy::FillMissingFromLedger { .. } => "fill_missing_from_ledger",
+            Discrepancy::ProtectiveOnlyOnExchange { .. } => "protective_only_on_exchange",
+            Discrepancy::ProtectiveOnlyInLedger { .. } => "protective_only_in_ledger",
         }
     }
 
@@ -87,6 +104,8 @@ impl Discrepancy {
             | Discrepancy::OrderMissingOnExchange { symbol, .. } => symbol,
             Discrepancy::OrderUnknownToLedger { order, .. } => &order.symbol,
             Discrepancy::FillMissingFromLedger { trade } => &trade.symbol,
+            Discrepancy::ProtectiveOnlyOnExchange { order, .. } => &order.symbol,
+            Discrepancy::ProtectiveOnlyInLedger { row, .. } => &row.symbol,
         }
     }
 
@@ -99,6 +118,8 @@ impl Discrepancy {
             Discrepancy::SizeMismatch { .. } => 3,
             Discrepancy::OrderMissingOnExchange { .. } => 4,
             Discrepancy::OrderUnknownToLedger { .. } => 5,
+            Discrepancy::ProtectiveOnlyInLedger { .. } => 6,
+            Discrepancy::ProtectiveOnlyOnExchange { .. } => 7,
         }
     }
 
@@ -119,6 +140,10 @@ impl Discrepancy {
                 (order.client_order_id.clone(), order.order_id)
             }
             Discrepancy::FillMissingFromLedger { trade } => (String::new(), trade.trade_id),
+            Discrepancy::ProtectiveOnlyOnExchange { order, .. } => {
+                (order.client_algo_id.clone(), order.algo_id)
+            }
+            Discrepancy::ProtectiveOnlyInLedger { row, .. } => (row.client_algo_id.clone(), row.id),
         }
     }
 
@@ -145,6 +170,11 @@ pub fn diff(
     let mut out = position_differences(ledger, exchange, &tagged);
     out.extend(order_differences(ledger, exchange, is_sluice_id));
     out.extend(trade_differences(ledger, exchange));
+    out.extend(protective_differences(
+        &ledger.protective,
+        exchange.open_algo_orders.as_deref(),
+        &exchange.resolved_algo,
+    ));
     out.sort_by_key(Discrepancy::sort_key);
     out
 }

@@ -8,10 +8,12 @@
 
 pub mod apply;
 pub mod diff;
+pub mod protective;
 pub mod snapshot;
 
 pub use apply::{apply, retirement, Repair, RepairOutcome};
 pub use diff::{diff, Discrepancy};
+pub use protective::{ExchangeAlgoState, LedgerProtective};
 pub use snapshot::{
     ExchangeOrderState, ExchangeSnapshot, LedgerOrder, LedgerPosition, LedgerSnapshot,
 };

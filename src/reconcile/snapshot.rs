@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::protective::{ExchangeAlgoState, LedgerProtective};
 use crate::domain::{Direction, Fill, OrderStatus, PositionSide, Qty, Symbol};
-use crate::exchange::{ExchangePosition, OrderReport};
+use crate::exchange::{AlgoOrderReport, ExchangePosition, OrderReport};
 use crate::ledger::{OrderId, OrderRow, OrderState, PositionId, PositionRow};
 
 /// One open ledger position.
@@ -85,6 +86,8 @@ pub struct LedgerSnapshot {
     /// (symbol, trade id) of the fills the ledger holds, at least from each symbol's
     /// last trade id on (the window the exchange trades were fetched for).
     pub known_trades: BTreeSet<(Symbol, i64)>,
+    /// The live protective rows (planned ones included; the comparison skips them).
+    pub protective: Vec<LedgerProtective>,
 }
 
 /// What the exchange reports, for one venue.
@@ -100,6 +103,12 @@ pub struct ExchangeSnapshot {
     /// What the exchange said when asked about a ledger order it does not list open
     /// (GET order / userTrades by clientOrderId), keyed by clientOrderId.
     pub resolved: BTreeMap<String, ExchangeOrderState>,
+    /// `openAlgoOrders` (all symbols); None when the venue was not asked (it has no
+    /// Algo Service), which leaves protective orders uncompared.
+    pub open_algo_orders: Option<Vec<AlgoOrderReport>>,
+    /// What the venue said about each live protective row it does not list open,
+    /// keyed by clientAlgoId.
+    pub resolved_algo: BTreeMap<String, ExchangeAlgoState>,
 }
 
 /// The exchange's answer about one order it does not list as open.

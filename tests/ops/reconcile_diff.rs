@@ -73,7 +73,7 @@ fn mirror(l: &LedgerSnapshot) -> ExchangeSnapshot {
         positions,
         open_orders,
         trades,
-        resolved: Default::default(),
+        ..Default::default()
     }
 }
 
@@ -126,6 +126,7 @@ fn ledger_strategy() -> impl Strategy<Value = LedgerSnapshot> {
             positions,
             orders,
             known_trades,
+            ..Default::default()
         }
     })
 }
@@ -178,6 +179,13 @@ fn key_of(d: &Discrepancy) -> Key {
             sluice_tagged,
         } => (k, s, order.client_order_id.clone(), *sluice_tagged),
         Discrepancy::FillMissingFromLedger { trade } => (k, s, trade.trade_id.to_string(), false),
+        Discrepancy::ProtectiveOnlyOnExchange {
+            order,
+            sluice_tagged,
+        } => (k, s, order.client_algo_id.clone(), *sluice_tagged),
+        Discrepancy::ProtectiveOnlyInLedger { row, .. } => {
+            (k, s, row.client_algo_id.clone(), false)
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 use std::fmt;
 
 use super::{Mode, Planned, ReconcileReport};
-use crate::reconcile::{retirement, Discrepancy, RepairOutcome};
+use crate::reconcile::protective::settlement;
+use crate::reconcile::{retirement, Discrepancy, ExchangeAlgoState, RepairOutcome};
 
 /// What `--fix --confirm` would do about `d`.
 pub(super) fn plan(d: &Discrepancy) -> Planned {
@@ -40,9 +41,16 @@ pub(super) fn plan(d: &Discrepancy) -> Planned {
             Ok(to) => format!("record the order as `{}` (adjustment row)", to.as_str()),
             Err(why) => format!("nothing: {why}"),
         },
-        Discrepancy::OrderUnknownToLedger { .. } => {
+        Discrepancy::OrderUnknownToLedger { .. } | Discrepancy::ProtectiveOnlyOnExchange { .. } => {
             "nothing: reconcile never trades; an operator decides".to_string()
         }
+        Discrepancy::ProtectiveOnlyInLedger { exchange, .. } => match settlement(exchange) {
+            Ok(r) => format!(
+                "record the protective order as `{}` (adjustment row)",
+                r.status.as_str()
+            ),
+            Err(why) => format!("nothing: {why}"),
+        },
     };
     Planned {
         discrepancy: d.clone(),
@@ -127,6 +135,33 @@ fn detail(d: &Discrepancy) -> String {
             trade.side.as_wire(),
             trade.quantity,
             trade.price
+        ),
+        Discrepancy::ProtectiveOnlyOnExchange {
+            order,
+            sluice_tagged,
+        } => format!(
+            "{} {} {} {} trigger {} ({})",
+            order.client_algo_id,
+            order.kind.map_or("conditional", |k| k.as_str()),
+            order.side.as_wire(),
+            order.position_side.as_wire(),
+            order.trigger_price,
+            if *sluice_tagged {
+                "sluice-tagged"
+            } else {
+                "foreign"
+            }
+        ),
+        Discrepancy::ProtectiveOnlyInLedger { row, exchange } => format!(
+            "{} of position #{} (ledger `{}`, venue {})",
+            row.client_algo_id,
+            row.position_id,
+            row.state.map_or("planned", |s| s.as_str()),
+            match exchange {
+                ExchangeAlgoState::Known(r) => r.status.as_str().to_uppercase(),
+                ExchangeAlgoState::NotFound => "has no record".to_string(),
+                ExchangeAlgoState::Unresolved => "not asked".to_string(),
+            }
         ),
     }
 }

@@ -25,7 +25,8 @@
 //!   matters;
 //! - at start and every minute the venue's open algo orders are compared with the
 //!   ledger's live rows: one held on one side only is logged at ERROR and counted in
-//!   `sluice_protective_one_sided{side}` (reported, never adopted or cancelled).
+//!   `sluice_protective_one_sided{side}` (the comparison is `reconcile::protective`,
+//!   the same `sluice reconcile` reports; the daemon never adopts or cancels them).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -4,43 +4,34 @@
 use rust_decimal::Decimal;
 
 use super::{Protector, PROTECTIVE_ONE_SIDED, PROTECTIVE_WATCHDOG_TOTAL};
-use crate::exchange::{AlgoOrderReport, AlgoStatus};
-use crate::ledger::protective::ProtectiveRow;
+use crate::exchange::AlgoStatus;
+use crate::reconcile::protective::{one_sided, LedgerProtective};
 
 impl Protector {
     /// Report protective orders held on one side only: the venue's open algo orders
-    /// against the ledger's live rows (ERROR log per order, `sluice_protective_one_sided`).
+    /// against the ledger's live rows (ERROR log per order, `sluice_protective_one_sided`),
+    /// by the same pure comparison `sluice reconcile` reports.
     pub(super) async fn compare(&self) -> anyhow::Result<()> {
         let venue = self.exchange.open_algo_orders().await?;
-        let ledger: Vec<ProtectiveRow> = self
+        let ledger: Vec<LedgerProtective> = self
             .ledger
             .live_protective_orders()
             .await?
-            .into_iter()
-            .filter(|r| r.venue == self.venue && r.state.is_some())
-            .collect();
-        let known: std::collections::HashSet<&str> =
-            ledger.iter().map(|r| r.client_algo_id.as_str()).collect();
-        let listed: std::collections::HashSet<&str> =
-            venue.iter().map(|a| a.client_algo_id.as_str()).collect();
-        let exchange_only: Vec<&AlgoOrderReport> = venue
             .iter()
-            .filter(|a| !known.contains(a.client_algo_id.as_str()))
+            .filter(|r| r.venue == self.venue)
+            .map(LedgerProtective::from)
             .collect();
-        let ledger_only: Vec<&ProtectiveRow> = ledger
-            .iter()
-            .filter(|r| !listed.contains(r.client_algo_id.as_str()))
-            .collect();
-        for a in &exchange_only {
+        let sides = one_sided(&ledger, &venue);
+        for a in &sides.exchange_only {
             tracing::error!(symbol = %a.symbol, client_algo_id = %a.client_algo_id, algo_id = a.algo_id, "an algo order at the venue that the ledger does not hold live (placed by hand, or lost): it may close a position sluice manages");
         }
-        for r in &ledger_only {
+        for r in &sides.ledger_only {
             tracing::error!(position_id = r.position_id.0, client_algo_id = %r.client_algo_id, "a protective order the ledger holds live that the venue does not list");
         }
         metrics::gauge!(PROTECTIVE_ONE_SIDED, "side" => "exchange_only")
-            .set(exchange_only.len() as f64);
+            .set(sides.exchange_only.len() as f64);
         metrics::gauge!(PROTECTIVE_ONE_SIDED, "side" => "ledger_only")
-            .set(ledger_only.len() as f64);
+            .set(sides.ledger_only.len() as f64);
         Ok(())
     }
 
