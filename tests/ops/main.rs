@@ -11,6 +11,7 @@ mod reconcile_apply;
 mod reconcile_classes;
 mod reconcile_command;
 mod reconcile_diff;
+mod reconcile_protective;
 mod reconcile_repairs;
 mod reconcile_resolve;
 mod report_aggregate;
