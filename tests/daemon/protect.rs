@@ -27,6 +27,36 @@ pub(crate) fn sim_scenario() -> sluice_sim::Scenario {
     )
 }
 
+/// What every protect test starts from: the test's database (URL and ledger), a
+/// simulator on `scenario`, and a daemon (`sluice run`) on both, ready.
+pub(crate) struct Arranged {
+    pub db_url: String,
+    pub ledger: Ledger,
+    pub sim: SimHandle,
+    pub d: DaemonProc,
+}
+
+pub(crate) async fn arrange(
+    pool: &PgPool,
+    scenario: sluice_sim::Scenario,
+    name: &'static str,
+    env: &[(&str, &str)],
+) -> Arranged {
+    let db_url = database_url(pool).await;
+    let ledger = Ledger::from_pool(pool.clone());
+    let sim = spawn(scenario, "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let d = spawn_daemon(name, &sim, &db_url, env).await;
+    d.until_status("ready", Duration::from_secs(60)).await;
+    Arranged {
+        db_url,
+        ledger,
+        sim,
+        d,
+    }
+}
+
 pub(crate) async fn sim_state(sim: &SimHandle) -> Value {
     reqwest::get(format!("{}/sim/state", sim.base_url()))
         .await
@@ -163,13 +193,12 @@ pub(crate) async fn stop_fills(pool: &PgPool, client_algo_id: &str) -> (String, 
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_stop_firing_while_sluice_runs_closes_the_position_through_close_fills(pool: PgPool) {
-    let db_url = database_url(&pool).await;
-    let ledger = Ledger::from_pool(pool.clone());
-    let sim = spawn(sim_scenario(), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sim");
-    let d = spawn_daemon("live-stop", &sim, &db_url, &ENV).await;
-    d.until_status("ready", Duration::from_secs(60)).await;
+    let Arranged {
+        db_url,
+        ledger,
+        sim,
+        d,
+    } = arrange(&pool, sim_scenario(), "live-stop", &ENV).await;
     let position = open_protected(
         &d,
         &ledger,
@@ -218,13 +247,12 @@ async fn a_stop_closes_the_position_on_the_exchange_while_sluice_is_dead_and_the
     pool: PgPool,
 ) {
     // Arrange: the daemon opens a LONG 10 SOLUSDT with a 2 % stop on the mark.
-    let db_url = database_url(&pool).await;
-    let ledger = Ledger::from_pool(pool.clone());
-    let sim = spawn(sim_scenario(), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sim");
-    let mut d = spawn_daemon("protect", &sim, &db_url, &ENV).await;
-    d.until_status("ready", Duration::from_secs(60)).await;
+    let Arranged {
+        db_url,
+        ledger,
+        sim,
+        mut d,
+    } = arrange(&pool, sim_scenario(), "protect", &ENV).await;
     let position = open_protected(
         &d,
         &ledger,

@@ -8,27 +8,21 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::json;
-use sluice::ledger::{Ledger, PositionStatus};
+use sluice::ledger::PositionStatus;
 use sluice_sim::spawn;
 use sluice_testkit::process::*;
 use sqlx::PgPool;
 
 use super::protect::{
-    doctor, open_protected, position_status, set_mark, sim_scenario, sim_state, sol_mark,
-    until_one_live_stop, ENV,
+    arrange, doctor, open_protected, position_status, set_mark, sim_scenario, sim_state, sol_mark,
+    until_one_live_stop, Arranged, ENV,
 };
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_stop_stuck_in_triggering_makes_sluice_close_the_position_itself(pool: PgPool) {
     // Arrange: a protected LONG; the venue's triggers stall (fired, no order).
-    let db_url = database_url(&pool).await;
-    let ledger = Ledger::from_pool(pool.clone());
-    let sim = spawn(sim_scenario(), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sim");
     let env = [ENV[0], ("SLUICE__DAEMON__STOP_WATCHDOG_MS", "1000")];
-    let d = spawn_daemon("watchdog", &sim, &db_url, &env).await;
-    d.until_status("ready", Duration::from_secs(60)).await;
+    let Arranged { ledger, sim, d, .. } = arrange(&pool, sim_scenario(), "watchdog", &env).await;
     let position = open_protected(
         &d,
         &ledger,
@@ -99,14 +93,13 @@ async fn a_refused_placement_is_retried_and_doctor_reports_the_position_unprotec
     pool: PgPool,
 ) {
     // Arrange: the symbol's default stop applies; the Algo Service answers 503 for now.
-    let db_url = database_url(&pool).await;
-    let ledger = Ledger::from_pool(pool.clone());
-    let sim = spawn(sim_scenario(), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sim");
     let env = [ENV[0], ("SLUICE__SYMBOLS__SOLUSDT__STOP_LOSS_PCT", "3")];
-    let d = spawn_daemon("retry", &sim, &db_url, &env).await;
-    d.until_status("ready", Duration::from_secs(60)).await;
+    let Arranged {
+        db_url,
+        ledger,
+        sim,
+        d,
+    } = arrange(&pool, sim_scenario(), "retry", &env).await;
     let http = reqwest::Client::new();
     let fault =
         json!({"from": 0, "endpoints": ["POST /fapi/v1/algoOrder"], "unavailable_503": 1.0});

@@ -7,28 +7,21 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::json;
-use sluice::ledger::{IntentId, Ledger, PositionStatus};
-use sluice_sim::spawn;
+use sluice::ledger::{IntentId, PositionStatus};
 use sluice_testkit::executor::scenario;
 use sluice_testkit::process::*;
 use sqlx::PgPool;
 
 use super::protect::{
-    open_protected, position_status, set_mark, sim_scenario, sim_state, sol_mark,
-    until_one_live_stop, ENV,
+    arrange, open_protected, position_status, set_mark, sim_scenario, sim_state, sol_mark,
+    until_one_live_stop, Arranged, ENV,
 };
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_growing_position_gets_its_new_stop_before_the_old_is_cancelled_and_a_close_cancels_it(
     pool: PgPool,
 ) {
-    let db_url = database_url(&pool).await;
-    let ledger = Ledger::from_pool(pool.clone());
-    let sim = spawn(sim_scenario(), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sim");
-    let d = spawn_daemon("grow", &sim, &db_url, &ENV).await;
-    d.until_status("ready", Duration::from_secs(60)).await;
+    let Arranged { ledger, sim, d, .. } = arrange(&pool, sim_scenario(), "grow", &ENV).await;
     let protection = json!({"stop_loss": {"pct": "2"}, "working_type": "contract"});
     let position = open_protected(&d, &ledger, "grow-1", protection.clone()).await;
     let first = until_one_live_stop(&d, &sim, &ledger, position).await;
@@ -101,18 +94,12 @@ async fn in_hedge_mode_each_leg_gets_its_own_stop_and_one_firing_leaves_the_othe
     pool: PgPool,
 ) {
     // Arrange: a hedge-mode account; sluice opens a LONG and a SHORT leg, each with a stop.
-    let db_url = database_url(&pool).await;
-    let ledger = Ledger::from_pool(pool.clone());
     let hedge = scenario(
         "[[symbols]]\nname = \"SOLUSDT\"\nlevel_qty = \"2000\"\n",
         "position_mode = \"hedge\"",
     );
-    let sim = spawn(hedge, "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("sim");
     let env = [ENV[0], ("SLUICE__EXCHANGE__POSITION_MODE", "hedge")];
-    let d = spawn_daemon("hedge-stops", &sim, &db_url, &env).await;
-    d.until_status("ready", Duration::from_secs(60)).await;
+    let Arranged { ledger, sim, d, .. } = arrange(&pool, hedge, "hedge-stops", &env).await;
     let stop = json!({"stop_loss": {"pct": "2"}});
     let long = open_protected(&d, &ledger, "hedge-long", stop.clone()).await;
     let mut body = json!({"kind": "open", "symbol": "SOLUSDT", "side": "short",
