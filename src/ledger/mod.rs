@@ -41,6 +41,7 @@ mod positions;
 pub mod protective;
 mod protective_checks;
 mod protective_link;
+mod protective_repair;
 mod trail;
 mod wakeup;
 mod work;
@@ -67,6 +68,7 @@ pub use model::{
 pub use order_reports::ReportedOrder;
 pub use orders::{NewOrder, OrderUpdate};
 pub use positions::{AdoptPosition, PositionAudit};
+pub use protective_repair::AdoptProtective;
 pub use wakeup::{IntentWakeups, INTENT_CHANNEL};
 
 /// A pooled connection idle at least this long is pinged before it is handed out.

@@ -117,7 +117,6 @@ pub struct NewProtective {
 }
 
 const LIVE: &str = "state IN ('planned', 'new', 'triggering', 'triggered')";
-const LIVE_STATES: [&str; 4] = ["planned", "new", "triggering", "triggered"];
 
 pub(crate) async fn insert_protection(
     conn: &mut PgConnection,
@@ -286,74 +285,6 @@ impl Ledger {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(ProtectiveRow::decode).transpose()
-    }
-
-    /// Reconcile: store the terminal state the venue reports for a live row it no longer
-    /// lists (`report`, looked up by clientAlgoId), with one `ledger_adjustments` row
-    /// (before, after) in the same transaction. None when the row is no longer live
-    /// (nothing written); a live state in `report` is refused (not a settlement).
-    pub async fn settle_protective(
-        &self,
-        id: i64,
-        report: &AlgoOrderReport,
-        actor: &str,
-        reason: &str,
-    ) -> Result<Option<super::AdjustmentId>, LedgerError> {
-        if report.status.is_live() {
-            return Err(LedgerError::invalid(
-                "algoStatus",
-                format!("{} is not a final state", report.status.as_str()),
-            ));
-        }
-        let mut tx = self.pool.begin().await?;
-        let before: Option<(String, String, serde_json::Value)> = sqlx::query_as(
-            "SELECT state, client_algo_id, to_jsonb(p) FROM protective_orders p WHERE id = $1 FOR UPDATE",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (state, client_algo_id, before) =
-            before.ok_or_else(|| LedgerError::not_found(format!("protective order #{id}")))?;
-        if client_algo_id != report.client_algo_id {
-            return Err(LedgerError::invalid(
-                "clientAlgoId",
-                format!(
-                    "the report names {}, row #{id} is {client_algo_id}",
-                    report.client_algo_id
-                ),
-            ));
-        }
-        if !LIVE_STATES.contains(&state.as_str()) {
-            return Ok(None);
-        }
-        let (after,): (serde_json::Value,) = sqlx::query_as(
-            "UPDATE protective_orders p SET state = $2, algo_id = $3,
-                 actual_order_id = COALESCE($4, actual_order_id),
-                 reject_reason = COALESCE($5, reject_reason),
-                 triggered_at = CASE WHEN $6 AND triggered_at IS NULL THEN now() ELSE triggered_at END,
-                 last_error = NULL, updated_at = now()
-             WHERE id = $1 RETURNING to_jsonb(p)",
-        )
-        .bind(id)
-        .bind(report.status.as_str())
-        .bind(report.algo_id)
-        .bind(report.actual_order_id)
-        .bind(report.reject_reason.as_deref())
-        .bind(report.status.has_fired() || report.status == AlgoStatus::Rejected)
-        .fetch_one(&mut *tx)
-        .await?;
-        let adj = super::trail::write_adjustment(
-            &mut tx,
-            actor,
-            reason,
-            "protective_orders",
-            id,
-            Some(before),
-            Some(after),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Some(adj))
     }
 
     /// A planned order the venue never received (or refused): counts the attempt and

@@ -14,7 +14,9 @@
 //!
 //! - a protective row the venue no longer lists is settled only with the final state
 //!   the venue reported when asked by clientAlgoId (`protective::settlement`); an algo
-//!   order only the venue holds is left to an operator (reconcile never trades).
+//!   order only the venue holds is adopted as a row when its clientAlgoId is sluice's and
+//!   names a ledger position (`protective::adoption`), else left to an operator
+//!   (reconcile never trades, so it never cancels one).
 //!
 //! Callers apply fills first, then re-snapshot the ledger and diff again before the
 //! position and order corrections (see `ops::reconcile`): a backfilled close fill may
@@ -24,10 +26,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::diff::Discrepancy;
-use super::protective::{settlement, ExchangeAlgoState, LedgerProtective};
 use super::snapshot::{ExchangeOrderState, LedgerPosition};
 use crate::domain::{Direction, OrderStatus, PositionSide, Price, Qty, Symbol};
-use crate::exchange::AlgoStatus;
 use crate::ledger::{
     AdjustmentId, AdoptPosition, FillOutcome, Ledger, LedgerError, OrderState, PositionCorrection,
     PositionId, PositionStatus,
@@ -149,50 +149,13 @@ async fn repair_one(
                 order.client_order_id
             ),
         }),
-        Discrepancy::ProtectiveOnlyOnExchange { order, .. } => Ok(RepairOutcome::NeedsOperator {
-            reason: format!(
-                "algo order {} ({} {}) is open on the venue and the ledger has no live row for \
-                 it; reconcile never trades: cancel it on the venue or leave it",
-                order.client_algo_id, order.symbol, order.trigger_price
-            ),
-        }),
+        Discrepancy::ProtectiveOnlyOnExchange { order, .. } => {
+            super::apply_protective::adopt_algo(ledger, venue, actor, order).await
+        }
         Discrepancy::ProtectiveOnlyInLedger { row, exchange } => {
-            settle(ledger, actor, row, exchange).await
+            super::apply_protective::settle(ledger, actor, row, exchange).await
         }
     }
-}
-
-/// Store the final state the venue reported for a live protective row it no longer
-/// lists, with one adjustment row; or say why an operator must decide (never guessed).
-async fn settle(
-    ledger: &Ledger,
-    actor: &str,
-    row: &LedgerProtective,
-    exchange: &ExchangeAlgoState,
-) -> Result<RepairOutcome, LedgerError> {
-    let report = match settlement(exchange) {
-        Ok(r) => r,
-        Err(why) => {
-            return Ok(RepairOutcome::NeedsOperator {
-                reason: format!("protective order {}: {why}", row.client_algo_id),
-            })
-        }
-    };
-    let fired = report
-        .actual_order_id
-        .map_or(String::new(), |ai| format!(", its order {ai}"));
-    let reason = format!(
-        "reconcile: protective order {} of position #{} was `{}` in the ledger, the venue \
-         reports it {}{fired}",
-        row.client_algo_id,
-        row.position_id,
-        row.state.map_or("planned", AlgoStatus::as_str),
-        report.status.as_str().to_uppercase()
-    );
-    let adj = ledger
-        .settle_protective(row.id, report, actor, &reason)
-        .await?;
-    Ok(adjusted(adj.into_iter().collect()))
 }
 
 async fn close_missing(
@@ -243,7 +206,7 @@ struct Leg<'a> {
     position_side: PositionSide,
 }
 
-fn adjusted(adjustments: Vec<AdjustmentId>) -> RepairOutcome {
+pub(super) fn adjusted(adjustments: Vec<AdjustmentId>) -> RepairOutcome {
     if adjustments.is_empty() {
         RepairOutcome::AlreadyConsistent
     } else {

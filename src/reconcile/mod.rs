@@ -7,6 +7,7 @@
 //! (`|id| router::client_id::SluiceOrderId::parse(id).is_ok()`).
 
 pub mod apply;
+mod apply_protective;
 pub mod diff;
 pub mod protective;
 pub mod snapshot;

@@ -7,7 +7,9 @@
 //!
 //! Invariants: keyed by clientAlgoId; each one-sided order is reported exactly once;
 //! the output keeps the input order (the caller sorts); a ledger-only row is never
-//! given a state the venue did not report ([`settlement`]).
+//! given a state the venue did not report ([`settlement`]); a venue-only order is
+//! adopted only when its clientAlgoId is of sluice's form and names a position
+//! ([`adoption`]), otherwise left to an operator (reconcile never trades).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -98,15 +100,36 @@ pub fn one_sided<'a>(ledger: &'a [LedgerProtective], venue: &'a [AlgoOrderReport
 }
 
 /// Is `id` of the form sluice gives its protective orders (`slp<position>g<generation>`,
-/// `tpp…`)? The position it names, when so.
-pub fn sluice_algo_position(id: &str) -> Option<PositionId> {
-    let rest = id.strip_prefix("slp").or_else(|| id.strip_prefix("tpp"))?;
+/// `tpp…`)? Its kind, position and generation, when so.
+pub fn sluice_algo_id(id: &str) -> Option<(ProtectionKind, PositionId, i32)> {
+    let (kind, rest) = if let Some(rest) = id.strip_prefix("slp") {
+        (ProtectionKind::StopLoss, rest)
+    } else {
+        (ProtectionKind::TakeProfit, id.strip_prefix("tpp")?)
+    };
     let (position, generation) = rest.split_once('g')?;
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(position) || !digits(generation) {
         return None;
     }
-    position.parse().ok().map(PositionId)
+    let generation: i32 = generation.parse().ok().filter(|g| *g >= 1)?;
+    Some((kind, PositionId(position.parse().ok()?), generation))
+}
+
+/// What reconcile may do about a venue-only algo order: adopt it as a row of the
+/// position its clientAlgoId names (kind, position, generation) when it is of sluice's
+/// form and of the kind that form says; Err says why it is left to an operator.
+pub fn adoption(order: &AlgoOrderReport) -> Result<(ProtectionKind, PositionId, i32), String> {
+    match sluice_algo_id(&order.client_algo_id) {
+        Some((kind, position, generation)) if order.kind == Some(kind) => {
+            Ok((kind, position, generation))
+        }
+        Some(_) => Err("its type does not match its sluice clientAlgoId".to_string()),
+        None => Err(
+            "not placed by sluice; reconcile never trades: cancel it on the venue or leave it"
+                .to_string(),
+        ),
+    }
 }
 
 /// The venue's report to store for a ledger-only row, from what the venue said about
@@ -146,7 +169,7 @@ pub(super) fn protective_differences(
             .into_iter()
             .map(|a| super::Discrepancy::ProtectiveOnlyOnExchange {
                 order: a.clone(),
-                sluice_tagged: sluice_algo_position(&a.client_algo_id).is_some(),
+                sluice_tagged: sluice_algo_id(&a.client_algo_id).is_some(),
             });
     let ledger_only =
         sides

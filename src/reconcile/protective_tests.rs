@@ -99,14 +99,33 @@ fn an_open_order_whose_row_is_terminal_in_the_ledger_is_exchange_only() {
 }
 
 #[test]
-fn sluice_ids_name_their_position_and_others_do_not() {
-    assert_eq!(sluice_algo_position("slp12g3"), Some(PositionId(12)));
-    assert_eq!(sluice_algo_position("tpp4g1"), Some(PositionId(4)));
+fn sluice_ids_name_their_kind_position_and_generation_and_others_do_not() {
+    assert_eq!(
+        sluice_algo_id("slp12g3"),
+        Some((ProtectionKind::StopLoss, PositionId(12), 3))
+    );
+    assert_eq!(
+        sluice_algo_id("tpp4g1"),
+        Some((ProtectionKind::TakeProfit, PositionId(4), 1))
+    );
     for other in [
-        "slp12", "slpg1", "slp1g", "xslp1g1", "slp1g1x", "by-hand", "",
+        "slp12", "slpg1", "slp1g", "slp1g0", "xslp1g1", "slp1g1x", "by-hand", "",
     ] {
-        assert_eq!(sluice_algo_position(other), None, "{other}");
+        assert_eq!(sluice_algo_id(other), None, "{other}");
     }
+}
+
+#[test]
+fn only_a_sluice_id_of_the_matching_kind_is_adopted() {
+    assert_eq!(
+        adoption(&algo("slp7g2", AlgoStatus::New)),
+        Ok((ProtectionKind::StopLoss, PositionId(7), 2))
+    );
+    assert!(
+        adoption(&algo("tpp7g2", AlgoStatus::New)).is_err(),
+        "a STOP_MARKET named tpp"
+    );
+    assert!(adoption(&algo("by-hand", AlgoStatus::New)).is_err());
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! `sluice reconcile` on protective (algo) orders held on one side only, against a real
 //! Postgres ledger and the simulator's Algo Service through the real adapter: a stop
-//! placed by hand is reported venue-only and left alone; a stop cancelled at the venue
-//! behind sluice's back is reported ledger-only and, with `--fix --confirm`, gets the
-//! final state the venue reports (CANCELED), with one `ledger_adjustments` row.
+//! placed by hand is reported venue-only and left alone; a sluice stop whose row was lost
+//! is adopted for its position; a stop cancelled at the venue behind sluice's back is
+//! reported ledger-only and, with `--fix --confirm`, gets the final state the venue
+//! reports (CANCELED). Each repair writes one `ledger_adjustments` row.
 
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, PositionSide, Side, Symbol};
@@ -187,4 +188,40 @@ async fn a_stop_cancelled_behind_sluices_back_is_ledger_only_and_fixed_to_cancel
     assert!(reason.contains("CANCELED"), "{reason}");
     let again = reconcile(&ledger, &l, FIX).await;
     assert!(again.found.is_empty(), "settled once: {:?}", again.found);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_sluice_stop_whose_row_was_lost_is_adopted_for_its_position(pool: PgPool) {
+    let (l, ledger, position) = short_on_both_sides(pool).await;
+    let caid = format!("slp{}g1", position.0);
+    let placed = l.ex.place_algo_order(&stop(&l, &caid).await).await.unwrap();
+
+    let report = reconcile(&ledger, &l, FIX).await;
+
+    match protective(&report.found)[..] {
+        [Discrepancy::ProtectiveOnlyOnExchange {
+            order,
+            sluice_tagged: true,
+        }] => assert_eq!(order.client_algo_id, caid),
+        ref other => panic!("expected one sluice-tagged venue-only stop, got {other:?}"),
+    }
+    assert!(report.remaining.is_empty(), "{:?}", report.remaining);
+    let rows = ledger.protective_orders_of(position).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (
+            rows[0].client_algo_id.as_str(),
+            rows[0].state,
+            rows[0].algo_id
+        ),
+        (caid.as_str(), Some(AlgoStatus::New), Some(placed.algo_id))
+    );
+    assert_eq!(rows[0].trigger_price, placed.trigger_price);
+    let (table, row_id): (String, i64) = sqlx::query_as(
+        "SELECT table_name, row_id FROM ledger_adjustments ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(ledger.pool())
+    .await
+    .unwrap();
+    assert_eq!((table.as_str(), row_id), ("protective_orders", rows[0].id));
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::{Mode, Planned, ReconcileReport};
-use crate::reconcile::protective::settlement;
+use crate::reconcile::protective::{adoption, settlement};
 use crate::reconcile::{retirement, Discrepancy, ExchangeAlgoState, RepairOutcome};
 
 /// What `--fix --confirm` would do about `d`.
@@ -41,9 +41,15 @@ pub(super) fn plan(d: &Discrepancy) -> Planned {
             Ok(to) => format!("record the order as `{}` (adjustment row)", to.as_str()),
             Err(why) => format!("nothing: {why}"),
         },
-        Discrepancy::OrderUnknownToLedger { .. } | Discrepancy::ProtectiveOnlyOnExchange { .. } => {
+        Discrepancy::OrderUnknownToLedger { .. } => {
             "nothing: reconcile never trades; an operator decides".to_string()
         }
+        Discrepancy::ProtectiveOnlyOnExchange { order, .. } => match adoption(order) {
+            Ok((_, position, _)) => {
+                format!("adopt it as a protective row of position #{position} (adjustment row)")
+            }
+            Err(why) => format!("nothing: {why}"),
+        },
         Discrepancy::ProtectiveOnlyInLedger { exchange, .. } => match settlement(exchange) {
             Ok(r) => format!(
                 "record the protective order as `{}` (adjustment row)",
