@@ -2,7 +2,8 @@
 //! stuck in TRIGGERING makes sluice close the position itself (the watchdog); a venue
 //! refusing placements (503) leaves the position unprotected, which doctor reports, until
 //! a retry succeeds (`[symbols.<S>] stop_loss_pct` protecting an open that asks for
-//! nothing); an algo order placed by hand is reported as held on one side only.
+//! nothing); an algo order placed by hand is reported as held on one side only (metric and
+//! the daemon's reconcile).
 
 use std::time::Duration;
 
@@ -191,6 +192,21 @@ async fn an_algo_order_placed_by_hand_is_reported_as_held_on_one_side_only(pool:
             Ok(())
         } else {
             Err(m)
+        }
+    })
+    .await;
+    // The daemon's own reconcile (`GET /v1/reconcile`) names it too.
+    d.until_ok("reconcile names it", Duration::from_secs(30), || async {
+        let (_, body) = d.get("/v1/reconcile").await;
+        let found = body["last"]["report"]["found"].as_array().cloned();
+        let named = found.unwrap_or_default().iter().any(|f| {
+            f["kind"] == "protective_only_on_exchange"
+                && f["order"]["client_algo_id"] == "by-hand-1"
+        });
+        if named {
+            Ok(())
+        } else {
+            Err(body)
         }
     })
     .await;
