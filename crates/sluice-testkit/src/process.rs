@@ -128,7 +128,13 @@ impl DaemonProc {
             child,
             api,
             logs,
-            http: reqwest::Client::new(),
+            // Drop idle connections before the daemon's API does (`api.idle_timeout_ms`,
+            // 30 s): a request on a connection the server is closing fails with
+            // IncompleteMessage, which a test waiting half a minute would read as a crash.
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(Duration::from_secs(10))
+                .build()
+                .expect("http client"),
             reader: Some(reader),
         }
     }

@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use super::context::Ctx;
 use super::dispatch::{apply, Answer, Pending};
 use super::job::{Job, Next};
-use super::progress::fail;
+use super::progress::{fail, settle_all};
 use super::step::step;
 use crate::domain::{IntentSpec, IntentState, OpenSize, Qty, Symbol, Usdt};
 use crate::ledger::{IntentId, IntentRow};
@@ -76,10 +76,15 @@ impl Loop {
             self.outage.run_if_due(&self.ctx, &mut self.sched).await;
             self.drain(&shutdown).await;
             let poll_at = last_intake.unwrap_or(now) + self.ctx.cfg.poll_interval;
-            let wake = self
-                .sched
-                .next_wake(Instant::now())
-                .map_or(poll_at, |w| w.min(poll_at));
+            // At the global cap a ready job cannot go out: wake for an answer, a fill or
+            // new work, not for the scheduler (which would spin until an answer came).
+            let wake = if self.at_cap() {
+                poll_at
+            } else {
+                self.sched
+                    .next_wake(Instant::now())
+                    .map_or(poll_at, |w| w.min(poll_at))
+            };
             let wake = self.outage.wake().map_or(wake, |p| p.min(wake));
             tokio::select! {
                 _ = shutdown.recv() => break,
@@ -180,6 +185,10 @@ impl Loop {
     /// Hand out ready work until none is left, until `executor.max_in_flight` orders are
     /// out, or until the exchange refuses the key (then nothing more goes out).
     async fn drain(&mut self, shutdown: &Shutdown) {
+        if self.at_cap() {
+            self.settle_ready().await;
+            return;
+        }
         while !self.ctx.key_loss.is_active() && self.sending < self.ctx.cfg.max_in_flight {
             let Some(id) = self.sched.pop_ready(Instant::now()) else {
                 return;
@@ -225,6 +234,33 @@ impl Loop {
                 }
                 Next::Finished => {}
             }
+        }
+    }
+
+    /// `executor.max_in_flight` order requests are awaiting their answers.
+    fn at_cap(&self) -> bool {
+        self.sending >= self.ctx.cfg.max_in_flight
+    }
+
+    /// At the global cap nothing new goes out, but what is out still settles: a chunk
+    /// whose fills are in the ledger is released now, not resolved over REST once the
+    /// settle timeout has passed (three requests and 11 weight each, which under a burst
+    /// of opens used up the venue's weight budget and stalled the rest for a minute).
+    /// Each ready job is settled once and queued again as it was.
+    async fn settle_ready(&mut self) {
+        let now = Instant::now();
+        let mut ready = Vec::new();
+        while let Some(id) = self.sched.pop_ready(now) {
+            ready.push(id);
+        }
+        for id in ready {
+            if let Some(job) = self.jobs.get_mut(&id) {
+                let _busy = self.pulse.busy();
+                if let Err(e) = settle_all(&mut self.ctx, job).await {
+                    tracing::error!(intent_id = %id, error = %e, "settling at the in-flight cap failed; retrying at the next step");
+                }
+            }
+            self.sched.push(id, self.class_of(id), now);
         }
     }
 
