@@ -18,7 +18,9 @@ use super::views::{IntentList, IntentResponse, IntentSummary};
 use super::ApiState;
 use crate::domain::{Direction, IntentSpec, OpenSize, Symbol};
 use crate::ledger::halt::{HaltOutcome, HaltState};
-use crate::ledger::{IntentCreated, IntentId, IntentRow, LedgerError, NewIntent, PositionRow};
+use crate::ledger::{
+    IntentCreated, IntentId, IntentRow, IntentView, LedgerError, NewIntent, PositionRow,
+};
 use crate::metrics::{record_intent, set_halted};
 
 type Answer = Result<(StatusCode, Json<IntentResponse>), ApiError>;
@@ -105,6 +107,25 @@ pub(super) async fn respond(state: &ApiState, id: IntentId, replayed: bool) -> A
     ))
 }
 
+/// The answer to a store: a replay shows the first intent as it is now; an intent this
+/// request has just stored is answered from the stored row (202, `accepted`, nothing
+/// sent yet as of its acceptance) without reading it back. Its progress is
+/// `GET /v1/intents/{id}`.
+async fn answer_created(state: &ApiState, created: IntentCreated) -> Answer {
+    if created.replayed {
+        return respond(state, created.intent.id, true).await;
+    }
+    let view = IntentView {
+        intent: created.intent,
+        orders: Vec::new(),
+        fills: Vec::new(),
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(IntentResponse::build(view, Vec::new(), &[], false)),
+    ))
+}
+
 pub(super) fn new_intent(state: &ApiState, spec: IntentSpec, meta: &Meta) -> NewIntent {
     NewIntent {
         spec,
@@ -150,7 +171,7 @@ async fn submit_open(
     super::sizes::check_open(state, &symbol, size, new.reference_price).await?;
     let protection = with_defaults(state, &symbol, protection);
     let created = store(state, &new, Some(&protection)).await?;
-    if !created.replayed {
+    if !created.replayed && !created.halt_clear {
         // A halt set while this open was being checked: cancel it before anything is sent.
         let halt = state.ledger.halt_state().await?;
         let id = created.intent.id;
@@ -159,7 +180,7 @@ async fn submit_open(
             return Err(halted(&halt).with_intent(id));
         }
     }
-    respond(state, created.intent.id, created.replayed).await
+    answer_created(state, created).await
 }
 
 /// The open's own protection, each leg it left out taken from `[symbols.<S>]`.
@@ -196,7 +217,7 @@ async fn submit_reduce(state: &ApiState, spec: IntentSpec<PositionRef>, meta: Me
     super::sizes::check_reduce(state, &position, quantity).await?;
     let new = new_intent(state, spec.with_position(|_| position.id), &meta);
     let created = store(state, &new, None).await?;
-    respond(state, created.intent.id, created.replayed).await
+    answer_created(state, created).await
 }
 
 /// Store through the ledger, counting the outcome.

@@ -14,7 +14,7 @@ use super::Ledger;
 use crate::domain::Usdt;
 
 /// Arbitrary constant naming the advisory lock that serialises budget checks of opens.
-const OPEN_BUDGET_LOCK: i64 = 0x736c_7569_6365_0001;
+pub(super) const OPEN_BUDGET_LOCK: i64 = 0x736c_7569_6365_0001;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Budget {
@@ -40,25 +40,20 @@ pub(crate) async fn lock_opens(conn: &mut PgConnection) -> Result<(), LedgerErro
     Ok(())
 }
 
-/// The allocation less what open positions use and what live opens still reserve. Only
-/// the live intents' fills are summed (a correlated sum per live intent, found through
-/// `intents_live` and `orders_by_intent`), so the cost does not grow with history.
+/// The allocation less what open positions use and what live opens still reserve. The
+/// two sums are one SQL function, `sluice_budget_sums()`
+/// (`migrations/20261206180000_accept_open.sql`), which the one-statement open accept
+/// reads too: only the live intents' fills are summed (a correlated sum per live intent,
+/// found through `intents_live` and `orders_by_intent`), so the cost does not grow with
+/// history.
 pub(crate) async fn available_in(
     conn: &mut PgConnection,
     allocation: Usdt,
 ) -> Result<Budget, LedgerError> {
-    let (used, reserved): (Decimal, Decimal) = sqlx::query_as(
-        "SELECT
-           (SELECT COALESCE(SUM(quantity * entry_price), 0) FROM positions WHERE status = 'open'),
-           (SELECT COALESCE(SUM(GREATEST(i.notional_usdt - COALESCE(
-                      (SELECT SUM(fl.applied_quantity * fl.price)
-                         FROM orders o JOIN fills fl ON fl.order_id = o.id
-                        WHERE o.intent_id = i.id), 0), 0)), 0)
-              FROM intents i
-             WHERE i.kind = 'open' AND i.state IN ('accepted', 'working'))",
-    )
-    .fetch_one(conn)
-    .await?;
+    let (used, reserved): (Decimal, Decimal) =
+        sqlx::query_as("SELECT used, reserved FROM sluice_budget_sums()")
+            .fetch_one(conn)
+            .await?;
     let available = allocation
         .get()
         .checked_sub(used)

@@ -31,7 +31,7 @@ use super::intents::IntentCreated;
 use super::Ledger;
 use crate::domain::{IntentKind, IntentState};
 
-const HALT_KEY: &str = "halt";
+pub(super) const HALT_KEY: &str = "halt";
 
 /// The halt flag as stored. `since` and `actor` say who halted and when (or, after a
 /// resume, who resumed and when).

@@ -101,6 +101,7 @@ pub(super) async fn insert_or_replay(
         return Ok(IntentCreated {
             intent,
             replayed: false,
+            halt_clear: false,
         });
     }
     let first = intent_by_key(conn, &new.idempotency_key)
@@ -111,6 +112,7 @@ pub(super) async fn insert_or_replay(
     Ok(IntentCreated {
         intent: first,
         replayed: true,
+        halt_clear: false,
     })
 }
 

@@ -2,8 +2,10 @@
 //! budget and one-way checks for opens done in the same transaction.
 //!
 //! Opens take a transaction-scoped advisory lock first, so two concurrent opens are
-//! checked one after the other against the same budget. A refused open is stored as
-//! `failed` with the refusal as its error, and nothing else is written.
+//! checked one after the other against the same budget. An open that passes is stored
+//! by one statement that holds the lock only on the server (`accept_open.rs`); a
+//! refused open is stored as `failed` with the refusal as its error, and nothing else
+//! is written.
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
@@ -24,6 +26,11 @@ use crate::domain::{Direction, IntentKind, IntentState, Qty, Symbol, Usdt};
 pub struct IntentCreated {
     pub intent: IntentRow,
     pub replayed: bool,
+    /// True when an open was accepted under the opens lock with the halt clear: a halt
+    /// set after it takes the same lock and cancels it while it is still `accepted`, so
+    /// the caller need not look at the halt again.
+    #[serde(default)]
+    pub halt_clear: bool,
 }
 
 /// An intent with the orders that carry it out and their fills (API/CLI read model).
@@ -56,6 +63,15 @@ impl Ledger {
         protection: Option<&crate::domain::Protection>,
     ) -> Result<IntentCreated, LedgerError> {
         new.check_storable()?;
+        if let Some(intent) =
+            super::accept_open::try_accept_open(&self.pool, new, allocation, protection).await?
+        {
+            return Ok(IntentCreated {
+                intent,
+                replayed: false,
+                halt_clear: true,
+            });
+        }
         let mut tx = self.pool.begin().await?;
         // A replayed key is answered without queueing behind the opens lock; a first use
         // racing this one is caught by the key's unique index at the insert below.
@@ -64,6 +80,7 @@ impl Ledger {
             return Ok(IntentCreated {
                 intent: first,
                 replayed: true,
+                halt_clear: false,
             });
         }
         if new.spec.kind() == IntentKind::Open {
@@ -84,6 +101,7 @@ impl Ledger {
             return Ok(IntentCreated {
                 intent: first,
                 replayed: true,
+                halt_clear: false,
             });
         };
         if let Some(p) = protection.filter(|p| !p.is_empty()) {
@@ -94,6 +112,7 @@ impl Ledger {
             None => Ok(IntentCreated {
                 intent,
                 replayed: false,
+                halt_clear: false,
             }),
             Some(r) => Err(refusal_error(&r, intent.id)),
         }

@@ -11,6 +11,7 @@
 //! - the budget is computed from `positions` only, never from `exchange_positions`;
 //! - every correction writes a `ledger_adjustments` row with before and after.
 
+mod accept_open;
 mod adjustments;
 mod attempts;
 pub mod breaker;

@@ -122,6 +122,148 @@ async fn concurrent_opens_cannot_spend_the_same_budget_twice(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn many_concurrent_opens_accept_exactly_what_the_budget_holds_and_refuse_the_rest_with_a_reason(
+    pool: PgPool,
+) {
+    // Opens on many symbols at once: the one-statement accept and the full path both
+    // run under the opens lock, so exactly allocation / size of them are accepted.
+    let ledger = Ledger::from_pool(pool);
+    let calls = (0..40).map(|i| {
+        let ledger = ledger.clone();
+        tokio::spawn(async move {
+            let intent = open_intent(
+                &format!("many{i}"),
+                &format!("S{}USDT", i % 7),
+                Direction::Long,
+                PositionMode::OneWay,
+                dec!(10),
+            );
+            ledger.create_intent(&intent, usdt(dec!(100))).await
+        })
+    });
+    let results = futures_util::future::join_all(calls).await;
+
+    let accepted: Vec<_> = results
+        .iter()
+        .filter_map(|r| match r {
+            Ok(Ok(created)) => Some(created),
+            _ => None,
+        })
+        .collect();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Err(LedgerError::NotEnoughBudget { .. }))))
+        .count();
+    assert_eq!((accepted.len(), refused), (10, 30));
+    assert!(accepted
+        .iter()
+        .all(|c| !c.replayed && c.intent.state == IntentState::Accepted));
+    let budget = ledger.budget(usdt(dec!(100))).await.unwrap();
+    assert_eq!(budget.reserved, usdt(dec!(100)));
+    assert_eq!(budget.available, usdt(dec!(0)));
+    // Every refusal is stored `failed` with its reason; nothing else was written.
+    assert_eq!(count(&ledger, "intents").await, 40);
+    assert_eq!(count(&ledger, "intent_events").await, 0);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_open_stored_while_halted_says_the_halt_was_not_clear_and_a_later_halt_cancels_an_accepted_one(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool);
+    let open = |key: &str| {
+        open_intent(
+            key,
+            "SOLUSDT",
+            Direction::Long,
+            PositionMode::OneWay,
+            dec!(10),
+        )
+    };
+
+    let before = ledger
+        .create_intent(&open("before"), usdt(dec!(100)))
+        .await
+        .unwrap();
+    assert!(
+        before.halt_clear,
+        "accepted under the lock with no halt set"
+    );
+
+    let halt = ledger.halt("test", "drill").await.unwrap();
+    assert_eq!(halt.cancelled_opens, vec![before.intent.id]);
+
+    // The ledger stores it (the API refuses opens while halted), but it must not claim
+    // the halt was clear: the caller has to look again.
+    let during = ledger
+        .create_intent(&open("during"), usdt(dec!(100)))
+        .await
+        .unwrap();
+    assert!(!during.halt_clear);
+    assert_eq!(during.intent.state, IntentState::Accepted);
+
+    ledger.resume("test", true).await.unwrap();
+    let after = ledger
+        .create_intent(&open("after"), usdt(dec!(100)))
+        .await
+        .unwrap();
+    assert!(after.halt_clear);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_accepted_open_by_quantity_keeps_its_quantity_its_valued_notional_and_its_leg_position(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool);
+    open_filled(
+        &ledger,
+        "first",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(2),
+        dec!(150),
+        1,
+    )
+    .await;
+    let long = ledger.open_positions().await.unwrap().remove(0);
+    let mut more = open_intent(
+        "more",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(1),
+    );
+    more.spec = sluice::domain::IntentSpec::Open {
+        symbol: sym("SOLUSDT"),
+        direction: Direction::Long,
+        size: sluice::domain::OpenSize::Quantity(
+            sluice::domain::Qty::parse("quantity", "3").unwrap(),
+        ),
+    };
+    more.reference_price = Some(sluice::domain::Price::parse("price", "150").unwrap());
+
+    let created = ledger
+        .create_intent(&more, usdt(dec!(10000)))
+        .await
+        .unwrap();
+
+    assert_eq!(created.intent.state, IntentState::Accepted);
+    assert_eq!(created.intent.notional_usdt, Some(usdt(dec!(450))));
+    assert_eq!(
+        created.intent.spec.quantity().map(|q| q.get()),
+        Some(dec!(3))
+    );
+    assert_eq!(created.intent.position_id, Some(long.id));
+    let again = ledger
+        .create_intent(&more, usdt(dec!(10000)))
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.intent.id, created.intent.id);
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn one_way_mode_refuses_an_open_against_an_open_position_and_names_it(pool: PgPool) {
     let ledger = Ledger::from_pool(pool);
     open_filled(
