@@ -7,7 +7,9 @@
 //! sentence: the daemon is not running, the token is wrong, or the API's own error
 //! (field + reason, and the refused intent's id when one was stored).
 
-pub mod render;
+pub(crate) mod render;
+
+pub use render::positions as render_positions;
 
 use std::time::Duration;
 

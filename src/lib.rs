@@ -54,5 +54,5 @@ pub mod metrics;
 pub mod settings;
 pub mod shutdown;
 pub mod startup;
-pub mod systemd;
-pub mod telemetry;
+mod systemd;
+mod telemetry;

@@ -28,12 +28,12 @@ use crate::settings::Settings;
 use crate::shutdown::Shutdown;
 
 mod active;
-pub mod exchange_wait;
+pub(crate) mod exchange_wait;
 mod leadership;
-pub mod ledger_wait;
+pub(crate) mod ledger_wait;
 mod reconcile_task;
 mod retry;
-pub mod waiting_api;
+pub(crate) mod waiting_api;
 
 pub use leadership::LeaderConfig;
 pub use reconcile_task::DaemonReconcile;

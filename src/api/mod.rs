@@ -18,22 +18,22 @@
 //! Hot standby: only a daemon whose role accepts writes (the leader, or one without
 //! an executor) runs a non-GET request; a standby answers 503 `standby` (reads work).
 
-pub mod auth;
-pub mod control;
-pub mod error;
-pub mod guard;
-pub mod health;
-pub mod intent_request;
-pub mod intents;
-pub mod json;
-pub mod prices;
-pub mod protection_body;
-pub mod read;
-pub mod reconcile;
-pub mod server;
+pub(crate) mod auth;
+pub(crate) mod control;
+pub(crate) mod error;
+pub(crate) mod guard;
+pub(crate) mod health;
+pub(crate) mod intent_request;
+pub(crate) mod intents;
+pub(crate) mod json;
+pub(crate) mod prices;
+pub(crate) mod protection_body;
+pub(crate) mod read;
+pub(crate) mod reconcile;
+pub(crate) mod server;
 mod sizes;
-pub mod text;
-pub mod views;
+pub(crate) mod text;
+pub(crate) mod views;
 
 use std::sync::Arc;
 
@@ -52,7 +52,9 @@ use crate::settings::Secret;
 
 pub use error::ApiError;
 pub use health::{Readiness, Role};
-pub use prices::MarkPrices;
+pub use prices::{ExchangeMarkPrices, MarkPrices};
+pub use read::PositionsResponse;
+pub use reconcile::ReconcileBoard;
 
 /// Bodies are small JSON objects; anything bigger is a mistake or an attack.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

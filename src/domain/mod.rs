@@ -4,19 +4,19 @@
 //! boundary into newtypes with private fields (`Qty::parse`, `ClientOrderId::new`),
 //! so a raw string or a bare `Decimal` never crosses a module line unchecked.
 
-pub mod checked;
-pub mod error;
-pub mod expiry;
-pub mod fill;
-pub mod ids;
-pub mod intent;
-pub mod num;
-pub mod order;
-pub mod order_state;
-pub mod protection;
-pub mod rules;
-pub mod side;
-pub mod symbol;
+pub(crate) mod checked;
+pub(crate) mod error;
+pub(crate) mod expiry;
+pub(crate) mod fill;
+pub(crate) mod ids;
+pub(crate) mod intent;
+pub(crate) mod num;
+pub(crate) mod order;
+pub(crate) mod order_state;
+pub(crate) mod protection;
+pub(crate) mod rules;
+pub(crate) mod side;
+pub(crate) mod symbol;
 
 pub use checked::{validate, FilterChecked, FilterViolation};
 pub use error::DomainError;
@@ -28,6 +28,6 @@ pub use num::{two_decimals, Price, Qty, Usdt};
 pub use order::{ClientOrderId, OrderRequest, OrderStatus, OrderType, TimeInForce};
 pub use order_state::OrderState;
 pub use protection::{Protection, ProtectionKind, ProtectionLeg, TriggerSpec, WorkingType};
-pub use rules::{LotFilter, PercentPrice, PriceFilter, SymbolRules};
+pub use rules::{floor_to_step, LotFilter, PercentPrice, PriceFilter, SymbolRules};
 pub use side::{Direction, PositionMode, PositionSide, Side};
 pub use symbol::Symbol;

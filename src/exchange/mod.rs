@@ -5,11 +5,11 @@
 //! policy decision beyond classifying errors ([`ErrorClass`]). Everything that
 //! crosses this seam is a domain type; wire types stay inside `binance/`.
 
-pub mod algo;
-pub mod audit;
+pub(crate) mod algo;
+pub(crate) mod audit;
 pub mod binance;
-pub mod credentials;
-pub mod error;
+pub(crate) mod credentials;
+pub(crate) mod error;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 pub use algo::{AlgoOrderReport, AlgoOrderRequest, AlgoStatus, ProtectionKind, WorkingType};
+pub use audit::AttemptRecord;
+pub use credentials::CredentialSource;
 pub use error::{ErrorClass, ExchangeError};
 
 use crate::domain::{

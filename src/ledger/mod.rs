@@ -13,32 +13,32 @@
 
 mod adjustments;
 mod attempts;
-pub mod breaker;
+pub(crate) mod breaker;
 mod budget;
 mod control;
 mod decode;
-pub mod error;
-pub mod evidence;
+pub(crate) mod error;
+pub(crate) mod evidence;
 mod exchange_positions;
 mod fill_batch;
 mod fill_plan;
 mod fill_rows;
 mod fill_write;
 mod fills;
-pub mod halt;
-pub mod ids;
-pub mod intent_audit;
+pub(crate) mod halt;
+pub(crate) mod ids;
+pub(crate) mod intent_audit;
 mod intent_checks;
-pub mod intent_control;
+pub(crate) mod intent_control;
 mod intents;
-pub mod leader;
+pub(crate) mod leader;
 mod leader_terms;
-pub mod model;
+pub(crate) mod model;
 mod order_reports;
 mod orders;
-pub mod position_math;
+pub(crate) mod position_math;
 mod positions;
-pub mod protective;
+pub(crate) mod protective;
 mod protective_checks;
 mod protective_link;
 mod protective_repair;
@@ -60,7 +60,7 @@ pub use fills::{FillOutcome, FillOutcomes, PositionEffect};
 pub use ids::{AdjustmentId, FillId, IntentId, OrderId, PositionId};
 pub use intent_checks::NewIntent;
 pub use intents::{IntentCreated, IntentView};
-pub use leader::{LeaderKey, LockHolder, LockSession, LockSessionOptions};
+pub use leader::{LeaderKey, LockHolder, LockSession, LockSessionOptions, LEADER_CLASSID};
 pub use leader_terms::{LeaderTerm, PreviousTerm};
 pub use model::{
     AnomalyKind, FillSource, IntentRow, OrderRow, OrderState, Origin, PositionRow, PositionStatus,
@@ -68,6 +68,7 @@ pub use model::{
 pub use order_reports::ReportedOrder;
 pub use orders::{NewOrder, OrderUpdate};
 pub use positions::{AdoptPosition, PositionAudit};
+pub use protective::NewProtective;
 pub use protective_repair::AdoptProtective;
 pub use wakeup::{IntentWakeups, INTENT_CHANNEL};
 

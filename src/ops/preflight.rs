@@ -13,13 +13,13 @@
 //! account has one, shared with any other client on it — a hot standby's active peer).
 
 mod classify;
-pub mod evaluate;
+pub(crate) mod evaluate;
 mod evaluate_symbol;
-pub mod expect;
-pub mod gate;
-pub mod observe;
+pub(crate) mod expect;
+pub(crate) mod gate;
+pub(crate) mod observe;
 mod observe_stream;
-pub mod render;
+pub(crate) mod render;
 
 #[cfg(test)]
 mod evaluate_tests;
@@ -28,7 +28,7 @@ use serde::Serialize;
 
 pub use classify::Cause;
 pub use evaluate::evaluate;
-pub use expect::{Expectations, SymbolExpectation};
+pub use expect::{check_names, Expectations, SymbolExpectation};
 pub use gate::{gate, Gate};
 pub use observe::{Observations, ProbeError};
 

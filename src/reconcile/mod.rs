@@ -6,11 +6,11 @@
 //! this module does not depend on the router: wire it to the router's id scheme
 //! (`|id| router::client_id::SluiceOrderId::parse(id).is_ok()`).
 
-pub mod apply;
+pub(crate) mod apply;
 mod apply_protective;
-pub mod diff;
-pub mod protective;
-pub mod snapshot;
+pub(crate) mod diff;
+pub(crate) mod protective;
+pub(crate) mod snapshot;
 
 pub use apply::{apply, retirement, Repair, RepairOutcome};
 pub use diff::{diff, Discrepancy};

@@ -9,19 +9,19 @@
 //! [`sign::Signer`].
 
 mod algo;
-pub mod audit;
+pub(crate) mod audit;
 mod batch;
-pub mod classify;
-pub mod clock;
-pub mod config;
-pub mod keyfile;
-pub mod parse;
-pub mod ratelimit;
-pub mod resolve;
-pub mod rest;
+pub(crate) mod classify;
+pub(crate) mod clock;
+pub(crate) mod config;
+pub(crate) mod keyfile;
+pub(crate) mod parse;
+pub(crate) mod ratelimit;
+pub(crate) mod resolve;
+pub(crate) mod rest;
 pub mod samples;
-pub mod sign;
-pub mod ws;
+pub(crate) mod sign;
+pub(crate) mod ws;
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -31,6 +31,13 @@ use tokio::sync::mpsc;
 
 pub use audit::{run_audit_writer, AttemptSink, AuditBuffer};
 pub use config::BinanceConfig;
+pub use keyfile::signer_from_material;
+pub use parse::{account_events, symbol_rules};
+pub use rest::endpoints::order_params;
+pub use rest::history::retained_trades;
+pub use rest::wire::ExchangeInfo;
+pub use sign::{signed_query, KeyKind, Signer};
+pub use ws::events::UserEvent;
 pub use ws::user::StreamTiming;
 
 use crate::domain::{

@@ -64,6 +64,7 @@ mod stream;
 pub mod stream_watch;
 mod work_loop;
 
-pub use spawn::{Executor, ExecutorDeps, ExecutorHandle, PreparedExecutor};
+pub use spawn::{Executor, ExecutorDeps, ExecutorHandle};
+pub(crate) use spawn::PreparedExecutor;
 pub use stream::StreamLink;
 pub use work_loop::RecoveryHook;
