@@ -60,7 +60,7 @@ impl ControlBody {
     }
 }
 
-pub async fn halt_status(State(state): State<ApiState>) -> Result<Json<HaltResponse>, ApiError> {
+pub(crate) async fn halt_status(State(state): State<ApiState>) -> Result<Json<HaltResponse>, ApiError> {
     let halt = state.ledger.halt_state().await?;
     Ok(Json(HaltResponse {
         halt,
@@ -70,7 +70,7 @@ pub async fn halt_status(State(state): State<ApiState>) -> Result<Json<HaltRespo
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn halt(
+pub(crate) async fn halt(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<ControlBody>,
 ) -> Result<Json<HaltResponse>, ApiError> {
@@ -91,7 +91,7 @@ pub async fn halt(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn resume(
+pub(crate) async fn resume(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<ControlBody>,
 ) -> Result<Json<HaltResponse>, ApiError> {
@@ -125,7 +125,7 @@ pub async fn resume(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn flatten(
+pub(crate) async fn flatten(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<ControlBody>,
 ) -> Result<(StatusCode, Json<HaltResponse>), ApiError> {

@@ -101,7 +101,7 @@ impl Guard {
 }
 
 /// The middleware: refuse a foreign `Origin` or `Host` before anything else runs.
-pub async fn check(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+pub(crate) async fn check(State(guard): State<Guard>, req: Request, next: Next) -> Response {
     match guard.check(&req) {
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),

@@ -153,11 +153,11 @@ impl Readiness {
     }
 }
 
-pub async fn healthz() -> Json<Value> {
+pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-pub async fn readyz(State(state): State<ApiState>) -> (StatusCode, Json<Value>) {
+pub(crate) async fn readyz(State(state): State<ApiState>) -> (StatusCode, Json<Value>) {
     let (ready, reason) = state.readiness.get();
     let role = state.readiness.role();
     let degraded = state.readiness.degradations();

@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::protection_body::{DistanceBody, TriggerBody};
+pub(crate) use super::protection_body::TriggerBody;
 use crate::domain::{
     Direction, DomainError, IntentKind, IntentSpec, OpenSize, PositionId, Protection,
     ProtectionLeg, Qty, Symbol, Usdt, WorkingType,

@@ -19,7 +19,7 @@ use crate::domain::{Qty, Symbol};
 use crate::ledger::{Budget, SymbolCap};
 
 #[derive(Debug, Default, Deserialize)]
-pub struct PositionsQuery {
+pub(crate) struct PositionsQuery {
     /// Include closed positions.
     #[serde(default)]
     pub all: bool,
@@ -63,7 +63,7 @@ impl LearnedCapView {
     }
 }
 
-pub async fn positions(
+pub(crate) async fn positions(
     State(state): State<ApiState>,
     query: Result<Query<PositionsQuery>, QueryRejection>,
 ) -> Result<Json<PositionsResponse>, ApiError> {
@@ -93,6 +93,6 @@ pub async fn positions(
     }))
 }
 
-pub async fn budget(State(state): State<ApiState>) -> Result<Json<Budget>, ApiError> {
+pub(crate) async fn budget(State(state): State<ApiState>) -> Result<Json<Budget>, ApiError> {
     Ok(Json(state.ledger.budget(state.allocation).await?))
 }

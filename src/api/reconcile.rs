@@ -53,13 +53,13 @@ impl ReconcileBoard {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ReconcileResponse {
+pub(crate) struct ReconcileResponse {
     /// None until the first run finished (a standby never runs one).
     pub last: Option<ReconcileStatus>,
     pub interval_s: u64,
 }
 
-pub async fn last(State(state): State<ApiState>) -> Json<ReconcileResponse> {
+pub(crate) async fn last(State(state): State<ApiState>) -> Json<ReconcileResponse> {
     Json(ReconcileResponse {
         last: state.reconcile.last(),
         interval_s: state.reconcile.interval_s(),

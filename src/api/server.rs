@@ -32,7 +32,7 @@ use crate::settings::ApiSettings;
 
 /// The server's bounds (from `[api]`).
 #[derive(Clone, Copy, Debug)]
-pub struct Limits {
+pub(crate) struct Limits {
     pub max_connections: usize,
     pub header_read_timeout: Duration,
     pub request_timeout: Duration,
@@ -40,7 +40,7 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub fn from_settings(api: &ApiSettings) -> Limits {
+    pub(crate) fn from_settings(api: &ApiSettings) -> Limits {
         let idle = api.idle_timeout;
         Limits {
             max_connections: api.max_connections.get(),
@@ -52,7 +52,7 @@ impl Limits {
 }
 
 /// Serve `app` on `listener` within `limits` until `shutdown` completes.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,

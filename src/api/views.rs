@@ -20,7 +20,7 @@ use crate::ledger::{FillRow, IntentId, IntentView, OrderRow, OrderState, Positio
 
 mod summaries;
 
-pub use summaries::{HaltResponse, IntentList, IntentSummary, PositionView};
+pub(crate) use summaries::{HaltResponse, IntentList, IntentSummary, PositionView};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntentResponse {

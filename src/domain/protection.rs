@@ -146,7 +146,7 @@ impl TriggerSpec {
 /// The trigger price of a `kind` order protecting a `direction` position entered at
 /// `entry`, on the `tick` grid (rounded towards the entry). The error names `field`
 /// when the result would not be a positive price on the protective side of the entry.
-pub fn trigger_price(
+pub(crate) fn trigger_price(
     kind: ProtectionKind,
     direction: Direction,
     leg: &TriggerSpec,

@@ -74,7 +74,7 @@ pub fn floor_to_step(value: Decimal, step: Decimal) -> Decimal {
 }
 
 /// Round `value` up to a multiple of `step` (no-op when step is zero).
-pub fn ceil_to_step(value: Decimal, step: Decimal) -> Decimal {
+pub(crate) fn ceil_to_step(value: Decimal, step: Decimal) -> Decimal {
     if step.is_zero() {
         return value;
     }
@@ -82,7 +82,7 @@ pub fn ceil_to_step(value: Decimal, step: Decimal) -> Decimal {
 }
 
 /// Is `value` a whole multiple of `step` (offset by `base`, as PRICE_FILTER does)?
-pub fn is_step_multiple(value: Decimal, base: Decimal, step: Decimal) -> bool {
+pub(crate) fn is_step_multiple(value: Decimal, base: Decimal, step: Decimal) -> bool {
     step.is_zero() || ((value - base) % step).is_zero()
 }
 

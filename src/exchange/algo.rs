@@ -115,7 +115,7 @@ pub struct AlgoOrderReport {
 }
 
 /// Does `client_algo_id` follow Binance's client id rule?
-pub fn valid_client_algo_id(id: &str) -> bool {
+pub(crate) fn valid_client_algo_id(id: &str) -> bool {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '/' | '_' | '-');
     !id.is_empty() && id.len() <= 36 && id.chars().all(allowed)
 }

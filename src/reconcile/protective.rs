@@ -71,14 +71,14 @@ pub enum ExchangeAlgoState {
 /// The two one-sided lists: venue orders the ledger does not hold live, and live sent
 /// ledger rows the venue does not list.
 #[derive(Debug, PartialEq, Eq)]
-pub struct OneSided<'a> {
+pub(crate) struct OneSided<'a> {
     pub exchange_only: Vec<&'a AlgoOrderReport>,
     pub ledger_only: Vec<&'a LedgerProtective>,
 }
 
 /// Compare `venue` (its open algo orders) with `ledger` (live rows; planned and
 /// terminal rows are ignored here).
-pub fn one_sided<'a>(ledger: &'a [LedgerProtective], venue: &'a [AlgoOrderReport]) -> OneSided<'a> {
+pub(crate) fn one_sided<'a>(ledger: &'a [LedgerProtective], venue: &'a [AlgoOrderReport]) -> OneSided<'a> {
     let sent: Vec<&LedgerProtective> = ledger
         .iter()
         .filter(|r| r.expected_open_on_exchange())
@@ -101,7 +101,7 @@ pub fn one_sided<'a>(ledger: &'a [LedgerProtective], venue: &'a [AlgoOrderReport
 
 /// Is `id` of the form sluice gives its protective orders (`slp<position>g<generation>`,
 /// `tpp…`)? Its kind, position and generation, when so.
-pub fn sluice_algo_id(id: &str) -> Option<(ProtectionKind, PositionId, i32)> {
+pub(crate) fn sluice_algo_id(id: &str) -> Option<(ProtectionKind, PositionId, i32)> {
     let (kind, rest) = if let Some(rest) = id.strip_prefix("slp") {
         (ProtectionKind::StopLoss, rest)
     } else {
@@ -119,7 +119,7 @@ pub fn sluice_algo_id(id: &str) -> Option<(ProtectionKind, PositionId, i32)> {
 /// What reconcile may do about a venue-only algo order: adopt it as a row of the
 /// position its clientAlgoId names (kind, position, generation) when it is of sluice's
 /// form and of the kind that form says; Err says why it is left to an operator.
-pub fn adoption(order: &AlgoOrderReport) -> Result<(ProtectionKind, PositionId, i32), String> {
+pub(crate) fn adoption(order: &AlgoOrderReport) -> Result<(ProtectionKind, PositionId, i32), String> {
     match sluice_algo_id(&order.client_algo_id) {
         Some((kind, position, generation)) if order.kind == Some(kind) => {
             Ok((kind, position, generation))
@@ -135,7 +135,7 @@ pub fn adoption(order: &AlgoOrderReport) -> Result<(ProtectionKind, PositionId, 
 /// The venue's report to store for a ledger-only row, from what the venue said about
 /// it; Err says why none can be stored without an operator. Nothing is guessed: only a
 /// terminal state the venue itself reports is stored.
-pub fn settlement(exchange: &ExchangeAlgoState) -> Result<&AlgoOrderReport, String> {
+pub(crate) fn settlement(exchange: &ExchangeAlgoState) -> Result<&AlgoOrderReport, String> {
     match exchange {
         ExchangeAlgoState::Known(r) if !r.status.is_live() => Ok(r),
         ExchangeAlgoState::Known(r) => Err(format!(

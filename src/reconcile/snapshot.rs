@@ -127,7 +127,7 @@ pub enum ExchangeOrderState {
 /// The exchange amount signed by direction. Hedge legs carry their direction in the
 /// leg (Binance reports SHORT legs negative, but the leg is what counts); one-way
 /// (`BOTH`) amounts carry it in their sign.
-pub fn signed_exchange_amount(p: &ExchangePosition) -> Decimal {
+pub(crate) fn signed_exchange_amount(p: &ExchangePosition) -> Decimal {
     match p.position_side {
         PositionSide::Both => p.amount,
         PositionSide::Long => p.amount.abs(),

@@ -46,7 +46,7 @@ pub(crate) mod core;
 pub(crate) mod executor;
 
 pub(crate) use self::core::{
-    backoff, breaker, caps, client_id, escalation, fallback, hold, orders, plan, scheduler, sizing,
+    breaker, client_id, fallback, hold, orders, plan, sizing,
 };
 pub(crate) use self::executor::{config, keyloss, pulse, stream_watch};
 
@@ -56,23 +56,13 @@ pub(crate) use executor::{PreparedExecutor, StreamLink};
 pub(crate) use hold::{Held, OpensHold};
 pub use keyloss::ExecutorStatus;
 pub(crate) use pulse::Pulse;
-pub(crate) use stream_watch::{StreamHealth, StreamWatch};
+pub(crate) use stream_watch::StreamHealth;
 
 #[cfg(test)]
 pub(crate) use self::core::fixtures;
 
-pub(crate) use backoff::{Backoff, BackoffConfig, Jitter};
-pub(crate) use breaker::{
-    Breaker, BreakerConfig, BreakerState, Outcome, Phase, Refusal, Transition, WindowStats,
-};
-pub(crate) use caps::{CapBook, CapChange, CapError, LearnedCap};
+pub(crate) use breaker::WindowStats;
 pub use client_id::{IntentRef, SluiceOrderId};
-pub(crate) use client_id::ForeignId;
-pub(crate) use escalation::{next_action, Action, EscalationPolicy, FailedOrder};
 pub use fallback::band_edge_price;
-pub(crate) use fallback::FallbackError;
 pub use orders::{to_orders, OrderTemplate};
-pub(crate) use orders::{checked_order, ToOrdersError};
 pub use plan::{plan_chunks, ChunkCap};
-pub(crate) use plan::{CapSource, ChunkPlan, PlanError};
-pub(crate) use scheduler::{RiskClass, Scheduler};

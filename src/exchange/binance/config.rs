@@ -25,7 +25,7 @@ use super::sign::Signer;
 ///
 /// Not asked for: `TRADE_LITE` (a lighter copy of the TRADE update, decoded as
 /// `Other`) and `MARGIN_CALL` (sluice does not act on margin calls; decoded as `Other`).
-pub const USER_STREAM_EVENTS: [&str; 5] = [
+pub(crate) const USER_STREAM_EVENTS: [&str; 5] = [
     "ORDER_TRADE_UPDATE",
     "ACCOUNT_UPDATE",
     "ACCOUNT_CONFIG_UPDATE",
@@ -78,7 +78,7 @@ impl fmt::Debug for BinanceConfig {
 }
 
 /// `…abcd`: enough to tell keys apart in logs, useless to an attacker.
-pub fn redact_key(key: &str) -> String {
+pub(crate) fn redact_key(key: &str) -> String {
     let tail: String = key
         .chars()
         .rev()
@@ -178,7 +178,7 @@ impl BinanceConfig {
 
 /// The user-stream URL form on `ws_host` with `<listenKey>` as a placeholder
 /// (`sluice config show`, probe errors).
-pub fn user_stream_form(ws_host: &str) -> String {
+pub(crate) fn user_stream_form(ws_host: &str) -> String {
     user_stream_url(ws_host, "<listenKey>")
 }
 

@@ -94,7 +94,7 @@ pub fn check_names(e: &Expectations) -> Vec<String> {
 /// The probe: a LIMIT BUY (opening, never reduce-only) GTC at the lowest price the
 /// PERCENT_PRICE band allows below the mark — far from the market — for the smallest
 /// quantity that meets minQty and MIN_NOTIONAL. Checked by [`validate`].
-pub fn probe_order(
+pub(crate) fn probe_order(
     rules: &SymbolRules,
     mark: Price,
     mode: PositionMode,

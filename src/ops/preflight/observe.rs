@@ -52,7 +52,7 @@ impl From<ExchangeError> for ProbeError {
     }
 }
 
-pub type Probe<T> = Result<T, ProbeError>;
+pub(crate) type Probe<T> = Result<T, ProbeError>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountFacts {
@@ -159,7 +159,7 @@ const UNREACHABLE: &str = "the REST API is unreachable (see rest_reachable)";
 const KEY_REFUSED: &str = "the API key was refused (see api_key)";
 
 /// Connect the adapter and gather every fact.
-pub async fn observe(
+pub(crate) async fn observe(
     cfg: BinanceConfig,
     expect: &Expectations,
     deadline: Duration,

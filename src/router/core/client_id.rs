@@ -188,7 +188,7 @@ impl fmt::Display for SluiceOrderId {
 }
 
 /// Did sluice write this id?
-pub fn is_sluice(id: &str) -> bool {
+pub(crate) fn is_sluice(id: &str) -> bool {
     SluiceOrderId::parse(id).is_ok()
 }
 

@@ -72,7 +72,7 @@ impl OrderTemplate {
 
 /// The one order builder: `qty` as chunk `template.first_chunk` of the intent, with
 /// its side, position side, reduce-only flag and client id, through `validate`.
-pub fn checked_order(
+pub(crate) fn checked_order(
     rules: &SymbolRules,
     template: &OrderTemplate,
     qty: Qty,

@@ -19,11 +19,11 @@ use rust_decimal::Decimal;
 use crate::domain::{OrderType, Price, Qty, SymbolRules};
 
 use super::grid::Grid;
-pub use super::plan_error::{CapSource, PlanError};
+pub(crate) use super::plan_error::{CapSource, PlanError};
 
 /// More chunks than this is a misconfigured cap, not a plan: refuse instead of
 /// allocating and sending thousands of orders.
-pub const MAX_CHUNKS: u64 = 10_000;
+pub(crate) const MAX_CHUNKS: u64 = 10_000;
 
 /// An operator-configured size limit per chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

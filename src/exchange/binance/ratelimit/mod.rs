@@ -35,12 +35,12 @@ use tokio::time::Instant;
 mod accounts;
 mod limiter;
 
-pub use accounts::Accounts;
-pub use limiter::{Permit, RateLimiter, ServerTime};
+pub(crate) use accounts::Accounts;
+pub(crate) use limiter::{Permit, RateLimiter};
 
 /// How far our estimate of server time may be from the venue's clock, in ms: a request
 /// booked at estimate `t` is processed no earlier than `t - MARGIN_MS`.
-pub const MARGIN_MS: i64 = 200;
+pub(crate) const MARGIN_MS: i64 = 200;
 
 /// The venue's published limits (exchangeInfo `rateLimits`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -106,7 +106,7 @@ fn common(
     ))
 }
 
-pub fn algo_report(w: &AlgoOrderWire) -> Result<AlgoOrderReport, ExchangeError> {
+pub(crate) fn algo_report(w: &AlgoOrderWire) -> Result<AlgoOrderReport, ExchangeError> {
     let (symbol, side, position_side, status) =
         common(&w.symbol, &w.side, &w.position_side, &w.algo_status)?;
     Ok(AlgoOrderReport {
@@ -127,7 +127,7 @@ pub fn algo_report(w: &AlgoOrderWire) -> Result<AlgoOrderReport, ExchangeError> 
     })
 }
 
-pub fn algo_update_report(
+pub(crate) fn algo_update_report(
     w: &AlgoUpdateWire,
     event_time: i64,
 ) -> Result<AlgoOrderReport, ExchangeError> {
@@ -154,7 +154,7 @@ pub fn algo_update_report(
 /// Wire parameters of a protective order: `closePosition=true` without a quantity, or a
 /// quantity with `reduceOnly=true` in one-way mode (hedge mode rejects `reduceOnly`,
 /// -1106; its closing leg reduces by side).
-pub fn algo_params(o: &AlgoOrderRequest) -> Vec<(&'static str, String)> {
+pub(crate) fn algo_params(o: &AlgoOrderRequest) -> Vec<(&'static str, String)> {
     let mut p: Vec<(&'static str, String)> = vec![
         ("algoType", "CONDITIONAL".to_string()),
         ("symbol", o.symbol.as_str().to_string()),

@@ -47,7 +47,7 @@ pub fn order_params(order: &OrderRequest, stp: SelfTradePrevention) -> Vec<(&'st
 }
 
 /// Does this order only ever reduce exposure? (reduce-only flag, or a hedge-mode closing leg.)
-pub fn reduces_risk(order: &OrderRequest) -> bool {
+pub(crate) fn reduces_risk(order: &OrderRequest) -> bool {
     use crate::domain::Side;
     order.reduce_only
         || matches!(
@@ -57,7 +57,7 @@ pub fn reduces_risk(order: &OrderRequest) -> bool {
 }
 
 /// Most orders one `POST /fapi/v1/batchOrders` may carry (docs/binance-fapi.md §2.2).
-pub const MAX_BATCH: usize = 5;
+pub(crate) const MAX_BATCH: usize = 5;
 
 fn signed(method: Method, path: &'static str, weight: u32) -> Request {
     Request::new(method, path, Security::Signed, weight)

@@ -11,5 +11,4 @@ mod outcome;
 pub(crate) mod request;
 pub(crate) mod wire;
 
-pub use client::RestClient;
-pub use request::{RateHeaders, Request, Security};
+pub(crate) use client::RestClient;

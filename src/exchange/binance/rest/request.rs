@@ -61,7 +61,7 @@ impl Request {
 
 /// Rate-limit headers of one response.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RateHeaders {
+pub(crate) struct RateHeaders {
     pub used_weight_1m: Option<u32>,
     pub order_count_10s: Option<u32>,
     pub order_count_1m: Option<u32>,
@@ -69,7 +69,7 @@ pub struct RateHeaders {
 }
 
 impl RateHeaders {
-    pub fn from_headers(h: &HeaderMap) -> Self {
+    pub(crate) fn from_headers(h: &HeaderMap) -> Self {
         let num = |name: &str| -> Option<u32> { h.get(name)?.to_str().ok()?.trim().parse().ok() };
         Self {
             used_weight_1m: num("x-mbx-used-weight-1m"),

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 
 /// Accept a decimal written as a JSON string or a JSON number, via its text (no f64 maths).
-pub fn num_or_str<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+pub(crate) fn num_or_str<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
     let text = match &v {
         serde_json::Value::String(s) => s.clone(),
@@ -35,7 +35,7 @@ pub struct ErrorBody {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ServerTime {
+pub(crate) struct ServerTime {
     pub server_time: i64,
 }
 

@@ -166,7 +166,7 @@ pub struct MultiAssetsConfig {
 
 /// `<symbol>@markPrice@1s` payload (raw form, or the `data` of the combined form).
 #[derive(Clone, Debug, Deserialize)]
-pub struct MarkPriceUpdate {
+pub(crate) struct MarkPriceUpdate {
     #[serde(rename = "E")]
     pub event_time: i64,
     #[serde(rename = "s")]
@@ -177,6 +177,6 @@ pub struct MarkPriceUpdate {
 
 /// `{"stream": "...", "data": {...}}` of combined streams.
 #[derive(Clone, Debug, Deserialize)]
-pub struct Combined<T> {
+pub(crate) struct Combined<T> {
     pub data: T,
 }
