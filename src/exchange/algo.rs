@@ -113,9 +113,3 @@ pub struct AlgoOrderReport {
     pub reject_reason: Option<String>,
     pub update_time: DateTime<Utc>,
 }
-
-/// Does `client_algo_id` follow Binance's client id rule?
-pub(crate) fn valid_client_algo_id(id: &str) -> bool {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '/' | '_' | '-');
-    !id.is_empty() && id.len() <= 36 && id.chars().all(allowed)
-}

@@ -78,9 +78,6 @@ pub struct BreakerConfig {
     pub cool_down: Duration,
 }
 
-/// Longest window or cool-down accepted: longer is a typo, and keeps `Instant` arithmetic safe.
-pub(crate) const MAX_SPAN: Duration = Duration::from_secs(24 * 3600);
-
 impl BreakerConfig {
     /// Refuse settings that would make the breaker meaningless, naming the field.
     pub fn check(&self) -> Result<(), DomainError> {
@@ -243,11 +240,6 @@ impl Breaker {
         }
     }
 
-    /// Whether the breaker is held open by [`Breaker::force_open`].
-    pub(crate) fn is_forced(&self) -> bool {
-        self.forced.is_some()
-    }
-
     /// Count one outcome observed at `now`.
     pub(crate) fn record(&mut self, outcome: Outcome, now: Instant) {
         self.advance(now);
@@ -324,6 +316,7 @@ impl Breaker {
     }
 
     /// The state at `now` (advancing timers).
+    #[cfg(test)]
     pub(crate) fn state(&mut self, now: Instant) -> BreakerState {
         self.advance(now);
         self.state

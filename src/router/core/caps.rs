@@ -27,7 +27,6 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -48,13 +47,10 @@ pub(crate) struct LearnedCap {
 }
 
 impl LearnedCap {
-    /// `learned_at` as a timestamp, for the ledger's `timestamptz` column.
-    pub(crate) fn learned_at(&self) -> Option<DateTime<Utc>> {
-        DateTime::from_timestamp_millis(self.learned_at_ms)
-    }
-    /// `retry_after` as a timestamp, for the ledger's `timestamptz` column.
-    pub(crate) fn retry_after(&self) -> Option<DateTime<Utc>> {
-        DateTime::from_timestamp_millis(self.retry_after_ms)
+    /// `retry_after` as a timestamp.
+    #[cfg(test)]
+    pub(crate) fn retry_after(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        chrono::DateTime::from_timestamp_millis(self.retry_after_ms)
     }
 }
 
@@ -211,6 +207,7 @@ impl CapBook {
     }
 
     /// Whether the size-finding is still under way for `symbol` (a probe is planned).
+    #[cfg(test)]
     pub(crate) fn is_probing(&self, symbol: &Symbol) -> bool {
         self.probes.get(symbol).is_some_and(|p| p.trying.is_some())
     }

@@ -47,7 +47,6 @@ pub(crate) enum Stage {
 /// One chunk the exchange may hold, with the executor's own data `T`.
 #[derive(Clone, Debug)]
 pub(crate) struct Flight<T> {
-    pub index: u32,
     pub qty: Qty,
     /// The client order id of its latest attempt.
     pub client_order_id: String,
@@ -84,9 +83,8 @@ impl<T> Flights<T> {
     }
 
     /// A chunk was recorded and is about to be sent.
-    pub(crate) fn add(&mut self, index: u32, qty: Qty, client_order_id: String, data: T) {
+    pub(crate) fn add(&mut self, qty: Qty, client_order_id: String, data: T) {
         self.flights.push(Flight {
-            index,
             qty,
             client_order_id,
             stage: Stage::Sending,
@@ -98,6 +96,7 @@ impl<T> Flights<T> {
         self.flights.is_empty()
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.flights.len()
     }
@@ -131,6 +130,7 @@ impl<T> Flights<T> {
     }
 
     /// Client order ids of flights in `stage`.
+    #[cfg(test)]
     pub(crate) fn ids_in(&self, stage: Stage) -> Vec<String> {
         self.flights
             .iter()
@@ -172,10 +172,6 @@ impl<T> Flights<T> {
     pub(crate) fn stop(&mut self) {
         self.stopped = true;
         self.flights.retain(|f| f.stage != Stage::Resend);
-    }
-
-    pub(crate) fn is_stopped(&self) -> bool {
-        self.stopped
     }
 
     /// Drop every chunk waiting to be re-sent (a switch of order type re-plans them).

@@ -146,12 +146,9 @@ impl<T> Scheduler<T> {
     }
 
     /// Queued items per class: (reducing, increasing).
+    #[cfg(test)]
     pub(crate) fn pending(&self) -> (usize, usize) {
         (self.reducing.len(), self.increasing.len())
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.reducing.len() + self.increasing.len() == 0
     }
 
     /// Take out every item for which `remove` is true (e.g. its intent was cancelled).
