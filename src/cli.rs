@@ -116,7 +116,7 @@ pub struct OpenArgs {
     #[arg(long)]
     pub notional: Option<String>,
     #[command(flatten)]
-    pub submit: SubmitArgs,
+    pub(crate) submit: SubmitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -133,11 +133,11 @@ pub struct CloseArgs {
     #[arg(long)]
     pub quantity: Option<String>,
     #[command(flatten)]
-    pub submit: SubmitArgs,
+    pub(crate) submit: SubmitArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct SubmitArgs {
+pub(crate) struct SubmitArgs {
     /// Idempotency key: re-running with the same key returns the first intent.
     /// A fresh one is generated (and printed) when omitted.
     #[arg(long)]
@@ -221,7 +221,7 @@ pub struct RunArgs {
     pub paper: bool,
     /// Start trading without the preflight checks (logged loudly, naming every skipped check).
     #[arg(long)]
-    pub skip_preflight: bool,
+    pub(crate) skip_preflight: bool,
 }
 
 #[derive(Debug, Args)]
@@ -264,7 +264,7 @@ pub struct SmokeArgs {
     pub symbol: Option<String>,
     /// Seconds each intent (the open, the close) may take before the step fails.
     #[arg(long, default_value_t = 60)]
-    pub timeout_s: u64,
+    pub(crate) timeout_s: u64,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,

@@ -102,7 +102,10 @@ impl Client {
         })
     }
 
-    pub async fn submit_intent(&self, body: &IntentBody) -> Result<IntentResponse, ClientError> {
+    pub(crate) async fn submit_intent(
+        &self,
+        body: &IntentBody,
+    ) -> Result<IntentResponse, ClientError> {
         self.call(Method::POST, "/v1/intents", Some(body)).await
     }
     pub async fn intent(&self, id: i64) -> Result<IntentResponse, ClientError> {

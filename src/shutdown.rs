@@ -31,13 +31,13 @@ impl Shutdown {
     pub async fn recv(&mut self) {
         let _ = self.rx.wait_for(|stop| *stop).await;
     }
-    pub fn is_requested(&self) -> bool {
+    pub(crate) fn is_requested(&self) -> bool {
         *self.rx.borrow()
     }
 }
 
 /// Resolves on SIGINT or SIGTERM.
-pub async fn os_signal() {
+pub(crate) async fn os_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -35,7 +35,6 @@ mod reconcile_task;
 mod retry;
 pub(crate) mod waiting_api;
 
-pub use leadership::LeaderConfig;
 pub use reconcile_task::DaemonReconcile;
 
 /// The venue name the ledger stores intents, orders and fills under.
@@ -93,7 +92,7 @@ impl Application {
     /// earlier (the one that answered `/healthz` while the database was awaited). An
     /// exchange that does not answer yet is connected in the background
     /// (`exchange_wait`): the daemon starts without it.
-    pub async fn build_on(
+    pub(crate) async fn build_on(
         mut settings: Settings,
         ledger: Ledger,
         listener: Option<std::net::TcpListener>,
@@ -193,7 +192,7 @@ impl Application {
     /// Trade as soon as the leader lock is taken, without the takeover grace: only for
     /// an exchange this process created (paper mode's in-process simulator), to which
     /// no earlier leader can have sent a request.
-    pub fn without_takeover_grace(mut self) -> Self {
+    pub(crate) fn without_takeover_grace(mut self) -> Self {
         self.takeover_grace = false;
         self
     }
@@ -207,7 +206,7 @@ impl Application {
 
     /// Hold opens as the start-up gate decided (`ops::preflight::gate`); the executor
     /// applies every later change of `hold`.
-    pub fn with_opens_hold(mut self, hold: Arc<crate::router::OpensHold>) -> Self {
+    pub(crate) fn with_opens_hold(mut self, hold: Arc<crate::router::OpensHold>) -> Self {
         if let Some(t) = self.trading.as_mut() {
             t.config.opens_hold = Some(hold);
         }
@@ -346,7 +345,7 @@ pub(crate) async fn report_executor_status(
 }
 
 /// The readiness component of a user stream that is not connected.
-pub const STREAM_LINK_COMPONENT: &str = "user_stream_connection";
+pub(crate) const STREAM_LINK_COMPONENT: &str = "user_stream_connection";
 
 /// `/readyz` lists a user stream that is not connected (the adapter keeps reconnecting
 /// with backoff and jitter; fills are recovered over REST meanwhile) until it resyncs.
@@ -373,7 +372,7 @@ pub(crate) async fn report_stream_link(
 
 /// The Binance adapter from `[exchange]` with its audit buffer for the daemon, or None
 /// when no credentials are configured (the daemon then serves the control API only).
-pub async fn connect_exchange(settings: &Settings) -> anyhow::Result<Option<Trading>> {
+pub(crate) async fn connect_exchange(settings: &Settings) -> anyhow::Result<Option<Trading>> {
     if !settings.exchange.has_credentials() {
         return Ok(None);
     }
@@ -392,7 +391,7 @@ pub async fn connect_exchange(settings: &Settings) -> anyhow::Result<Option<Trad
 /// Connect the Binance adapter for a one-shot operator command. Its REST attempts go to
 /// a buffer nobody drains: read-only commands place no orders, and they must work
 /// without a database.
-pub async fn connect_exchange_readonly(
+pub(crate) async fn connect_exchange_readonly(
     settings: &Settings,
 ) -> anyhow::Result<Arc<crate::exchange::binance::BinanceFutures>> {
     let cfg = settings.exchange.binance_config()?;

@@ -33,7 +33,7 @@ pub(crate) struct WatchdogTiming {
     /// Half of `WatchdogSec` (or the configured interval, when shorter).
     pub interval: Duration,
     /// One piece of executor work running longer than this (`WatchdogSec`) is a wedge.
-    pub stuck_after: Duration,
+    pub(crate) stuck_after: Duration,
 }
 
 /// The timing systemd asked for (`WATCHDOG_USEC` for this pid), or None.

@@ -60,7 +60,9 @@ impl ControlBody {
     }
 }
 
-pub(crate) async fn halt_status(State(state): State<ApiState>) -> Result<Json<HaltResponse>, ApiError> {
+pub(crate) async fn halt_status(
+    State(state): State<ApiState>,
+) -> Result<Json<HaltResponse>, ApiError> {
     let halt = state.ledger.halt_state().await?;
     Ok(Json(HaltResponse {
         halt,

@@ -24,7 +24,10 @@ use crate::metrics::{record_intent, set_halted};
 type Answer = Result<(StatusCode, Json<IntentResponse>), ApiError>;
 
 #[tracing::instrument(skip_all, fields(kind = body.kind.as_deref(), key = body.idempotency_key.as_deref()))]
-pub(crate) async fn create(State(state): State<ApiState>, ApiJson(body): ApiJson<IntentBody>) -> Answer {
+pub(crate) async fn create(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<IntentBody>,
+) -> Answer {
     let parsed = body
         .parse("api")
         .inspect_err(|_| record_intent("unknown", "invalid"))?;

@@ -50,14 +50,14 @@ use crate::domain::{PositionMode, Symbol, Usdt};
 use crate::ledger::Ledger;
 use crate::settings::Secret;
 
-pub use error::ApiError;
+pub(crate) use error::ApiError;
 pub use health::{Readiness, Role};
 pub use prices::{ExchangeMarkPrices, MarkPrices};
 pub use read::PositionsResponse;
 pub use reconcile::ReconcileBoard;
 
 /// Bodies are small JSON objects; anything bigger is a mistake or an attack.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What the handlers share. Cheap to clone.
 #[derive(Clone)]
@@ -90,7 +90,7 @@ pub fn router(state: ApiState) -> Router {
 }
 
 /// The API; `guard` refuses foreign `Origin` and `Host` values before routing.
-pub fn router_with(state: ApiState, guard: guard::Guard) -> Router {
+pub(crate) fn router_with(state: ApiState, guard: guard::Guard) -> Router {
     let v1 = Router::new()
         .route("/v1/intents", post(intents::create).get(intents::list))
         .route("/v1/intents/{id}", get(intents::show))

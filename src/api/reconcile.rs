@@ -38,13 +38,13 @@ pub struct ReconcileBoard {
 }
 
 impl ReconcileBoard {
-    pub fn publish(&self, status: ReconcileStatus) {
+    pub(crate) fn publish(&self, status: ReconcileStatus) {
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
     }
     pub fn last(&self) -> Option<ReconcileStatus> {
         self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
-    pub fn set_interval_s(&self, every: u64) {
+    pub(crate) fn set_interval_s(&self, every: u64) {
         *self.interval_s.lock().unwrap_or_else(|p| p.into_inner()) = every;
     }
     fn interval_s(&self) -> u64 {

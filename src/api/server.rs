@@ -34,9 +34,9 @@ use crate::settings::ApiSettings;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Limits {
     pub max_connections: usize,
-    pub header_read_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
     pub request_timeout: Duration,
-    pub idle_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
 }
 
 impl Limits {

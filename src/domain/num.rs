@@ -203,7 +203,7 @@ impl fmt::Display for Usdt {
 
 /// A dollar amount as a trader reads it: two decimals, rounded half away from zero
 /// (`{:.2}` on a `Decimal` truncates, which would show 10.017 as 10.01).
-pub fn two_decimals(amount: Decimal) -> String {
+pub(crate) fn two_decimals(amount: Decimal) -> String {
     let rounded = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     format!("{rounded:.2}")
 }

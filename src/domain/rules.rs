@@ -52,7 +52,7 @@ pub struct SymbolRules {
 impl SymbolRules {
     /// The lot filter that applies to an order type: MARKET orders are capped by
     /// MARKET_LOT_SIZE, far below LOT_SIZE on mainnet (seed 000).
-    pub fn lot_for(&self, market: bool) -> &LotFilter {
+    pub(crate) fn lot_for(&self, market: bool) -> &LotFilter {
         if market {
             &self.market_lot_size
         } else {
@@ -60,7 +60,7 @@ impl SymbolRules {
         }
     }
 
-    pub fn is_trading(&self) -> bool {
+    pub(crate) fn is_trading(&self) -> bool {
         self.status == "TRADING"
     }
 }

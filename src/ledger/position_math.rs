@@ -63,7 +63,12 @@ impl PositionFigures {
     }
 
     /// Apply a close fill of a position pointing `direction`, capped at what is open.
-    pub(crate) fn close(self, direction: Direction, quantity: Decimal, price: Decimal) -> CloseEffect {
+    pub(crate) fn close(
+        self,
+        direction: Direction,
+        quantity: Decimal,
+        price: Decimal,
+    ) -> CloseEffect {
         let applied = quantity.min(self.quantity).max(Decimal::ZERO);
         let excess = quantity - applied;
         if applied.is_zero() {

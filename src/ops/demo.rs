@@ -17,7 +17,7 @@ use crate::domain::{
 use crate::exchange::ExchangePosition;
 use crate::ledger::{IntentRow, Ledger, NewIntent, NewOrder, PositionId};
 
-pub const DEMO_VENUE: &str = "binance-usdm";
+pub(crate) const DEMO_VENUE: &str = "binance-usdm";
 /// The allocation the demo history fits in.
 pub const DEMO_ALLOCATION: Decimal = dec!(1000);
 
@@ -25,7 +25,7 @@ pub const DEMO_ALLOCATION: Decimal = dec!(1000);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DemoSummary {
     pub already_seeded: bool,
-    pub closed_position: Option<PositionId>,
+    pub(crate) closed_position: Option<PositionId>,
     pub running_position: Option<PositionId>,
 }
 

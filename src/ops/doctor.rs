@@ -29,7 +29,7 @@ use crate::ledger::{
     AdjustmentId, Budget, IntentId, Ledger, PositionCorrection, PositionId, PositionStatus,
 };
 
-pub use positions::diagnose;
+pub(crate) use positions::diagnose;
 
 const ACTOR: &str = "doctor";
 
@@ -78,7 +78,7 @@ impl FindingClass {
 
 /// The change doctor would make (and makes, with `confirm`) for a finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PlannedRepair {
+pub(crate) struct PlannedRepair {
     pub position_id: PositionId,
     pub quantity: Decimal,
     pub close: bool,
@@ -93,14 +93,14 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub intents: Vec<IntentId>,
     pub detail: String,
-    pub repair: Option<PlannedRepair>,
+    pub(crate) repair: Option<PlannedRepair>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AppliedRepair {
     pub position_id: PositionId,
     /// None when an earlier repair already brought the row to this state.
-    pub adjustment_id: Option<AdjustmentId>,
+    pub(crate) adjustment_id: Option<AdjustmentId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

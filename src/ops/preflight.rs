@@ -27,10 +27,11 @@ mod evaluate_tests;
 use serde::Serialize;
 
 pub use classify::Cause;
-pub use evaluate::evaluate;
-pub use expect::{check_names, Expectations, SymbolExpectation};
-pub use gate::{gate, Gate};
-pub use observe::{Observations, ProbeError};
+pub(crate) use evaluate::evaluate;
+pub use expect::SymbolExpectation;
+pub use expect::{check_names, Expectations};
+pub use gate::gate;
+pub use gate::Gate;
 
 use crate::settings::Settings;
 
@@ -77,9 +78,9 @@ pub struct PreflightReport {
 }
 
 /// Said when `preflight.key_permissions_url` is unset, instead of faking the check.
-pub const NOTE_KEY_UNCHECKED: &str = "The key's own settings (Enable Futures, Enable Withdrawals, IP restriction) are served only by GET /sapi/v1/account/apiRestrictions on the spot host, which the futures testnet lacks; preflight.key_permissions_url is unset, so they were not checked. A refused signed call proves the key cannot trade futures; that withdrawals are off is NOT verified — check the key in API Management.";
+pub(crate) const NOTE_KEY_UNCHECKED: &str = "The key's own settings (Enable Futures, Enable Withdrawals, IP restriction) are served only by GET /sapi/v1/account/apiRestrictions on the spot host, which the futures testnet lacks; preflight.key_permissions_url is unset, so they were not checked. A refused signed call proves the key cannot trade futures; that withdrawals are off is NOT verified — check the key in API Management.";
 /// Always said: the one withdrawal flag the futures API has is not about the key.
-pub const NOTE_CAN_WITHDRAW: &str = "canWithdraw in /fapi/v2/account is the account's transfer-out ability, not the key's withdrawal permission, so it is shown but not judged.";
+pub(crate) const NOTE_CAN_WITHDRAW: &str = "canWithdraw in /fapi/v2/account is the account's transfer-out ability, not the key's withdrawal permission, so it is shown but not judged.";
 
 fn notes(expect: &Expectations) -> Vec<String> {
     let mut notes = Vec::new();

@@ -31,7 +31,7 @@ use crate::reconcile::{
 };
 
 /// Who reconcile's corrections are attributed to in `ledger_adjustments`.
-pub const ACTOR: &str = "reconcile";
+pub(crate) const ACTOR: &str = "reconcile";
 
 /// The CLI flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
@@ -56,7 +56,7 @@ pub enum Mode {
 /// One planned change (`--fix` without `--confirm`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Planned {
-    pub discrepancy: Discrepancy,
+    pub(crate) discrepancy: Discrepancy,
     pub would: String,
 }
 

@@ -32,12 +32,13 @@ use serde::{Deserialize, Serialize};
 use crate::ledger::{AttemptFact, CloseIntentFact, Ledger};
 
 pub use about::About;
-pub use aggregate::{aggregate, aggregate_with, figures, outcome, percentile, Outcome};
-pub use bucket::{Bucket, MAX_AUTO_BARS, MAX_BARS};
-pub use html::to_html;
-pub use periods::open_periods;
-pub use render::{to_csv, to_markdown};
-pub use svg::{to_svg, xml_escape, FONT_FAMILY};
+pub(crate) use aggregate::aggregate_with;
+pub use aggregate::{aggregate, figures, outcome, percentile, Outcome};
+pub use bucket::Bucket;
+pub(crate) use html::to_html;
+pub(crate) use periods::open_periods;
+pub(crate) use render::{to_csv, to_markdown};
+pub use svg::to_svg;
 
 /// Output format of `sluice report`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -88,7 +89,7 @@ pub struct ReportArgs {
 }
 
 /// Parse an RFC 3339 time (`2025-10-11T21:00:00Z`), naming the problem on failure.
-pub fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(raw.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("`{raw}` is not an RFC 3339 time like 2025-10-11T21:00:00Z: {e}"))
@@ -110,7 +111,7 @@ pub struct Figures {
     pub first_sent_at: Option<DateTime<Utc>>,
     pub last_sent_at: Option<DateTime<Utc>>,
     pub first_exchange_time: Option<DateTime<Utc>>,
-    pub last_exchange_time: Option<DateTime<Utc>>,
+    pub(crate) last_exchange_time: Option<DateTime<Utc>>,
 }
 
 /// One bucket and symbol.
@@ -158,7 +159,7 @@ pub struct EvidenceReport {
 }
 
 /// How far back Binance's userTrades reaches (the 89 days sluice's queries stay within).
-pub fn exchange_history_start(now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn exchange_history_start(now: DateTime<Utc>) -> DateTime<Utc> {
     now - TimeDelta::days(crate::exchange::binance::rest::history::RETAINED_DAYS)
 }
 

@@ -62,7 +62,12 @@ impl SmokeReport {
     pub(crate) fn passed(&self) -> bool {
         !self.steps.is_empty() && self.steps.iter().all(|s| s.passed)
     }
-    pub(crate) fn step(&mut self, name: &'static str, passed: bool, detail: impl Into<String>) -> bool {
+    pub(crate) fn step(
+        &mut self,
+        name: &'static str,
+        passed: bool,
+        detail: impl Into<String>,
+    ) -> bool {
         self.steps.push(SmokeStep {
             name,
             passed,

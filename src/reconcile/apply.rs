@@ -53,7 +53,7 @@ pub enum RepairOutcome {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Repair {
-    pub discrepancy: Discrepancy,
+    pub(crate) discrepancy: Discrepancy,
     #[serde(flatten)]
     pub outcome: RepairOutcome,
 }

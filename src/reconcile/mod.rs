@@ -12,9 +12,11 @@ pub(crate) mod diff;
 pub(crate) mod protective;
 pub(crate) mod snapshot;
 
-pub use apply::{apply, retirement, Repair, RepairOutcome};
+pub use apply::Repair;
+pub use apply::{apply, retirement, RepairOutcome};
 pub use diff::{diff, Discrepancy};
-pub use protective::{ExchangeAlgoState, LedgerProtective};
+pub use protective::ExchangeAlgoState;
+pub use protective::LedgerProtective;
 pub use snapshot::{
     ExchangeOrderState, ExchangeSnapshot, LedgerOrder, LedgerPosition, LedgerSnapshot,
 };

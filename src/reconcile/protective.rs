@@ -73,12 +73,15 @@ pub enum ExchangeAlgoState {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct OneSided<'a> {
     pub exchange_only: Vec<&'a AlgoOrderReport>,
-    pub ledger_only: Vec<&'a LedgerProtective>,
+    pub(crate) ledger_only: Vec<&'a LedgerProtective>,
 }
 
 /// Compare `venue` (its open algo orders) with `ledger` (live rows; planned and
 /// terminal rows are ignored here).
-pub(crate) fn one_sided<'a>(ledger: &'a [LedgerProtective], venue: &'a [AlgoOrderReport]) -> OneSided<'a> {
+pub(crate) fn one_sided<'a>(
+    ledger: &'a [LedgerProtective],
+    venue: &'a [AlgoOrderReport],
+) -> OneSided<'a> {
     let sent: Vec<&LedgerProtective> = ledger
         .iter()
         .filter(|r| r.expected_open_on_exchange())
@@ -119,7 +122,9 @@ pub(crate) fn sluice_algo_id(id: &str) -> Option<(ProtectionKind, PositionId, i3
 /// What reconcile may do about a venue-only algo order: adopt it as a row of the
 /// position its clientAlgoId names (kind, position, generation) when it is of sluice's
 /// form and of the kind that form says; Err says why it is left to an operator.
-pub(crate) fn adoption(order: &AlgoOrderReport) -> Result<(ProtectionKind, PositionId, i32), String> {
+pub(crate) fn adoption(
+    order: &AlgoOrderReport,
+) -> Result<(ProtectionKind, PositionId, i32), String> {
     match sluice_algo_id(&order.client_algo_id) {
         Some((kind, position, generation)) if order.kind == Some(kind) => {
             Ok((kind, position, generation))

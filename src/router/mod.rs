@@ -45,15 +45,15 @@
 pub(crate) mod core;
 pub(crate) mod executor;
 
-pub(crate) use self::core::{
-    breaker, client_id, fallback, hold, orders, plan, sizing,
-};
+pub(crate) use self::core::{breaker, client_id, fallback, hold, orders, plan, sizing};
 pub(crate) use self::executor::{config, keyloss, pulse, stream_watch};
 
 pub use config::ExecutorConfig;
+pub use executor::PreparedExecutor;
+pub(crate) use executor::StreamLink;
 pub use executor::{Executor, ExecutorDeps, ExecutorHandle, RecoveryHook};
-pub(crate) use executor::{PreparedExecutor, StreamLink};
-pub(crate) use hold::{Held, OpensHold};
+pub use hold::Held;
+pub use hold::OpensHold;
 pub use keyloss::ExecutorStatus;
 pub(crate) use pulse::Pulse;
 pub(crate) use stream_watch::StreamHealth;
@@ -65,4 +65,4 @@ pub(crate) use breaker::WindowStats;
 pub use client_id::{IntentRef, SluiceOrderId};
 pub use fallback::band_edge_price;
 pub use orders::{to_orders, OrderTemplate};
-pub use plan::{plan_chunks, ChunkCap};
+pub use plan::{plan_chunks, CapSource, ChunkCap, ChunkPlan, PlanError};

@@ -20,10 +20,10 @@ impl Secret {
     pub fn new(value: String) -> Self {
         Secret(SecretString::from(value))
     }
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         self.0.expose_secret()
     }
-    pub fn into_secret_string(self) -> SecretString {
+    pub(crate) fn into_secret_string(self) -> SecretString {
         self.0
     }
 }

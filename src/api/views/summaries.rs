@@ -15,7 +15,7 @@ use crate::ledger::{IntentId, IntentRow, PositionId, PositionRow};
 
 /// One line of `GET /v1/intents`: the intent without its chunks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntentSummary {
+pub(crate) struct IntentSummary {
     pub id: IntentId,
     pub kind: IntentKind,
     pub state: IntentState,
@@ -52,7 +52,7 @@ impl From<&IntentRow> for IntentSummary {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntentList {
-    pub intents: Vec<IntentSummary>,
+    pub(crate) intents: Vec<IntentSummary>,
 }
 
 /// A ledger position as the API shows it.

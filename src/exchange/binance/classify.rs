@@ -10,7 +10,7 @@ use crate::exchange::ErrorClass;
 /// What kind of request got the answer: some codes mean different things for an
 /// order placement than for a query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RequestKind {
+pub(crate) enum RequestKind {
     /// Reads, listenKey management, account settings.
     Query,
     /// A new order that may increase exposure.

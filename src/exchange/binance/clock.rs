@@ -27,7 +27,7 @@ pub(crate) fn offset_from_round_trip(t0: i64, server: i64, t1: i64) -> i64 {
 }
 
 impl Clock {
-    pub fn offset_ms(&self) -> i64 {
+    pub(crate) fn offset_ms(&self) -> i64 {
         self.offset_ms.load(Ordering::Relaxed)
     }
 

@@ -30,14 +30,21 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 pub use audit::{run_audit_writer, AttemptSink, AuditBuffer};
+pub use clock::Clock;
 pub use config::BinanceConfig;
 pub use keyfile::signer_from_material;
+pub use keyfile::KeyError;
 pub use parse::{account_events, symbol_rules};
+pub use rest::algo::AlgoUpdateWire;
 pub use rest::endpoints::order_params;
 pub use rest::history::retained_trades;
 pub use rest::wire::ExchangeInfo;
+pub use rest::wire::{RateLimit, SymbolInfo, UserTrade};
+pub use rest::RestClient;
+pub use sign::SignError;
 pub use sign::{signed_query, KeyKind, Signer};
 pub use ws::events::UserEvent;
+pub use ws::events::{AccountUpdate, LeverageConfig, MultiAssetsConfig};
 pub use ws::user::StreamTiming;
 
 use crate::domain::{
@@ -48,7 +55,7 @@ use crate::exchange::{
     LeverageBracket, MarkPrice, OrderReport, OrderResolution, TradingStatus,
 };
 use ratelimit::Budget;
-use rest::{wire, RestClient};
+use rest::wire;
 use ws::market::MarkCache;
 use ws::user::{StreamCtx, Tracker};
 
@@ -75,7 +82,7 @@ impl std::fmt::Debug for BinanceFutures {
 }
 
 /// Budgets from exchangeInfo `rateLimits`; missing entries keep mainnet defaults.
-pub fn budget_from(limits: &[wire::RateLimit]) -> Budget {
+pub(crate) fn budget_from(limits: &[wire::RateLimit]) -> Budget {
     let mut b = Budget::default();
     for l in limits {
         match (
@@ -130,7 +137,7 @@ impl BinanceFutures {
         &self.rest
     }
 
-    pub async fn multi_assets_margin(&self) -> Result<bool, ExchangeError> {
+    pub(crate) async fn multi_assets_margin(&self) -> Result<bool, ExchangeError> {
         Ok(self.rest.multi_assets_margin().await?.multi_assets_margin)
     }
 

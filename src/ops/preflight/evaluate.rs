@@ -74,7 +74,7 @@ fn dependent(name: &str, detail: &str) -> CheckLine {
 }
 
 /// The whole checklist, in report order.
-pub fn evaluate(o: &Observations, e: &Expectations) -> Vec<CheckLine> {
+pub(crate) fn evaluate(o: &Observations, e: &Expectations) -> Vec<CheckLine> {
     let mut lines = vec![
         rest_reachable(&o.rest_latency),
         clock_offset(&o.clock_offset_ms, e.clock_offset_max_ms),

@@ -16,20 +16,20 @@ use crate::settings::{MarginType, Settings};
 pub struct SymbolExpectation {
     pub symbol: Symbol,
     pub leverage: Option<u32>,
-    pub margin_type: Option<MarginType>,
-    pub max_position_usdt: Option<Decimal>,
+    pub(crate) margin_type: Option<MarginType>,
+    pub(crate) max_position_usdt: Option<Decimal>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expectations {
     pub symbols: Vec<SymbolExpectation>,
     pub position_mode: PositionMode,
-    pub multi_assets_margin: bool,
+    pub(crate) multi_assets_margin: bool,
     /// Available USDT must cover this.
     pub allocation_usdt: Decimal,
     pub clock_offset_max_ms: u64,
     /// Where to read the key's own permissions (`/sapi/v1/account/apiRestrictions`), if anywhere.
-    pub key_permissions_url: Option<url::Url>,
+    pub(crate) key_permissions_url: Option<url::Url>,
 }
 
 impl Expectations {

@@ -124,7 +124,7 @@ pub fn aggregate(
 
 /// Build the report in `bucket` (fitted to the incident when None). Pure. Refused, with
 /// an error naming `--bucket`, when the bucket would draw too many bars.
-pub fn aggregate_with(
+pub(crate) fn aggregate_with(
     bucket: Option<Bucket>,
     since: DateTime<Utc>,
     until: DateTime<Utc>,

@@ -19,7 +19,8 @@ use rand::Rng;
 use crate::domain::DomainError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Jitter {
+pub(crate) enum Jitter {
+    #[cfg(test)]
     Full,
     Decorrelated,
 }
@@ -28,7 +29,7 @@ pub enum Jitter {
 pub struct BackoffConfig {
     pub base: Duration,
     pub max: Duration,
-    pub jitter: Jitter,
+    pub(crate) jitter: Jitter,
 }
 
 /// Our own delays never exceed a day (the exchange's `not_before` may).
@@ -86,6 +87,7 @@ impl<R: Rng> Backoff<R> {
     /// The delay before the next attempt; each call counts one more failure.
     pub(crate) fn next_delay(&mut self) -> Duration {
         let ceiling = match self.cfg.jitter {
+            #[cfg(test)]
             Jitter::Full => self.exponential_ceiling(),
             Jitter::Decorrelated => self.previous.saturating_mul(3),
         }
@@ -120,6 +122,7 @@ impl<R: Rng> Backoff<R> {
         self.previous = self.cfg.base;
     }
 
+    #[cfg(test)]
     fn exponential_ceiling(&self) -> Duration {
         // 2^attempt saturates long before it matters: max caps it anyway.
         let factor = 1u32.checked_shl(self.attempt.min(31)).unwrap_or(u32::MAX);

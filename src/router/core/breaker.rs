@@ -72,10 +72,10 @@ impl Outcome {
 pub struct BreakerConfig {
     pub window: Duration,
     /// Distress share (percent of outcomes in the window) that opens the breaker.
-    pub threshold_pct: u32,
+    pub(crate) threshold_pct: u32,
     /// Fewer outcomes than this in the window never open it (one 503 is not a crisis).
-    pub min_samples: usize,
-    pub cool_down: Duration,
+    pub(crate) min_samples: usize,
+    pub(crate) cool_down: Duration,
 }
 
 impl BreakerConfig {
@@ -108,7 +108,7 @@ impl BreakerConfig {
 
 /// Counts over the current window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct WindowStats {
+pub(crate) struct WindowStats {
     pub total: usize,
     pub server_errors: usize,
     pub throttled: usize,
@@ -116,7 +116,7 @@ pub struct WindowStats {
 }
 
 impl WindowStats {
-    pub fn distress(&self) -> usize {
+    pub(crate) fn distress(&self) -> usize {
         self.server_errors + self.throttled + self.unknown
     }
 }

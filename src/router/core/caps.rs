@@ -39,9 +39,9 @@ pub(crate) struct LearnedCap {
     pub symbol: Symbol,
     pub learned_market_max_qty: Qty,
     /// Epoch ms of the rejection that taught it.
-    pub learned_at_ms: i64,
+    pub(crate) learned_at_ms: i64,
     /// Epoch ms from which the published cap is tried again.
-    pub retry_after_ms: i64,
+    pub(crate) retry_after_ms: i64,
     /// Why, in words, for `sluice positions` and the audit trail.
     pub reason: String,
 }

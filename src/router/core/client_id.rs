@@ -124,7 +124,8 @@ impl SluiceOrderId {
     }
 
     /// The same order, sent again: a fresh id that resolves to the same chunk.
-    pub fn next_attempt(self) -> SluiceOrderId {
+    #[cfg(test)]
+    pub(crate) fn next_attempt(self) -> SluiceOrderId {
         SluiceOrderId {
             attempt: self.attempt.saturating_add(1),
             ..self

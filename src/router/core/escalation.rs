@@ -31,9 +31,9 @@ pub(crate) struct FailedOrder {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EscalationPolicy {
     /// An open that failed this many times on transient errors is given up.
-    pub max_open_attempts: u32,
+    pub(crate) max_open_attempts: u32,
     /// More consecutive clock failures than this means the clock cannot be fixed: halt.
-    pub max_clock_resyncs: u32,
+    pub(crate) max_clock_resyncs: u32,
     /// A request refused by the filters this many times despite reloading the rules fails.
     pub max_rule_reloads: u32,
     /// Fall back to reduce-only LIMIT IOC for MARKET closes that keep failing.
@@ -78,7 +78,11 @@ pub(crate) enum Action {
 }
 
 /// The decision table. See the module docs for the principles and the tests for every row.
-pub(crate) fn next_action(order: &FailedOrder, err: &ExchangeError, policy: &EscalationPolicy) -> Action {
+pub(crate) fn next_action(
+    order: &FailedOrder,
+    err: &ExchangeError,
+    policy: &EscalationPolicy,
+) -> Action {
     let reducing = order.class == RiskClass::Reducing;
     let what = describe(err);
     match err.class {

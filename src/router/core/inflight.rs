@@ -47,10 +47,17 @@ pub(crate) enum Stage {
 /// One chunk the exchange may hold, with the executor's own data `T`.
 #[derive(Clone, Debug)]
 pub(crate) struct Flight<T> {
+    /// The chunk's index in the intent's plan. The executor reads it from its own data `T`;
+    /// the property test's model, whose `T` is `()`, reads it here.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only by the property test's model")
+    )]
+    pub(crate) index: u32,
     pub qty: Qty,
     /// The client order id of its latest attempt.
     pub client_order_id: String,
-    pub stage: Stage,
+    pub(crate) stage: Stage,
     pub data: T,
 }
 
@@ -83,8 +90,9 @@ impl<T> Flights<T> {
     }
 
     /// A chunk was recorded and is about to be sent.
-    pub(crate) fn add(&mut self, qty: Qty, client_order_id: String, data: T) {
+    pub(crate) fn add(&mut self, index: u32, qty: Qty, client_order_id: String, data: T) {
         self.flights.push(Flight {
+            index,
             qty,
             client_order_id,
             stage: Stage::Sending,

@@ -120,7 +120,7 @@ impl Model {
             let index = self.book.take_index();
             let id = self.new_id(index);
             let n: u64 = chunk.try_into().unwrap();
-            self.book.add(q(n), id.clone(), ());
+            self.book.add(index, q(n), id.clone(), ());
             self.orders.insert(
                 id,
                 Order {
@@ -322,7 +322,7 @@ proptest! {
 #[test]
 fn an_unknown_outcome_keeps_its_whole_quantity_reserved_until_resolved() {
     let mut book: Flights<()> = Flights::new(0);
-    book.add(q(100), "a".into(), ());
+    book.add(0, q(100), "a".into(), ());
     book.get_mut("a").unwrap().stage = Stage::Unknown;
     assert_eq!(book.available(q(250), |_| Decimal::ZERO), q(150));
     assert_eq!(book.room(2), 1, "other chunks go on");
@@ -331,7 +331,7 @@ fn an_unknown_outcome_keeps_its_whole_quantity_reserved_until_resolved() {
 #[test]
 fn an_accepted_order_keeps_its_reservation_until_the_ledger_has_its_fills() {
     let mut book: Flights<()> = Flights::new(0);
-    book.add(q(100), "a".into(), ());
+    book.add(0, q(100), "a".into(), ());
     book.get_mut("a").unwrap().stage = Stage::Accepted;
     // The REST answer says FILLED, the ledger has 40 of it: the position shows 40 less.
     assert_eq!(book.available(q(210), |_| Decimal::from(40)), q(150));
@@ -343,7 +343,7 @@ fn one_in_flight_per_intent_plans_nothing_while_a_chunk_is_out() {
     assert_eq!(book.room(1), 1);
     let i = book.take_index();
     assert_eq!(i, 7);
-    book.add(q(1), "x".into(), ());
+    book.add(i, q(1), "x".into(), ());
     assert_eq!(book.room(1), 0);
     assert_eq!(book.take_index(), 8, "indices only grow");
 }
@@ -351,7 +351,7 @@ fn one_in_flight_per_intent_plans_nothing_while_a_chunk_is_out() {
 #[test]
 fn a_stop_drops_pending_resends_and_plans_nothing_more() {
     let mut book: Flights<()> = Flights::new(0);
-    book.add(q(1), "a".into(), ());
+    book.add(0, q(1), "a".into(), ());
     book.add(1, q(1), "b".into(), ());
     book.get_mut("b").unwrap().stage = Stage::Resend;
     book.stop();

@@ -151,6 +151,11 @@ impl<T> Scheduler<T> {
         (self.reducing.len(), self.increasing.len())
     }
 
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.reducing.len() + self.increasing.len() == 0
+    }
+
     /// Take out every item for which `remove` is true (e.g. its intent was cancelled).
     pub(crate) fn remove_where(&mut self, mut remove: impl FnMut(&T) -> bool) -> Vec<T> {
         let mut keep = |t: &T| !remove(t);

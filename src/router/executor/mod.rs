@@ -64,7 +64,7 @@ mod stream;
 pub(crate) mod stream_watch;
 mod work_loop;
 
+pub use spawn::PreparedExecutor;
 pub use spawn::{Executor, ExecutorDeps, ExecutorHandle};
-pub(crate) use spawn::PreparedExecutor;
 pub(crate) use stream::StreamLink;
 pub use work_loop::RecoveryHook;

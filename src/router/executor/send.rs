@@ -223,14 +223,14 @@ fn track(job: &mut Job, chunk: Chunk, resend_of: Option<String>, coid: String) {
             }
         }
         None => {
-            let qty = chunk.qty;
+            let (index, qty) = (chunk.index, chunk.qty);
             let data = InFlight {
                 chunk,
                 report: None,
                 resolved_terminal: false,
                 since: std::time::Instant::now(),
             };
-            job.flights.add(qty, coid, data);
+            job.flights.add(index, qty, coid, data);
         }
     }
 }

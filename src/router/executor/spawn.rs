@@ -43,8 +43,6 @@ pub struct ExecutorHandle {
     tasks: Vec<JoinHandle<()>>,
     /// Positions adopted at start.
     pub adopted: Vec<crate::ledger::PositionRow>,
-    /// Non-terminal orders resolved at start.
-    pub recovered_orders: usize,
 }
 
 impl ExecutorHandle {
@@ -57,15 +55,15 @@ impl ExecutorHandle {
         self.status.clone()
     }
     /// Whether one piece of the executor's work has been running too long (watchdog).
-    pub fn pulse(&self) -> super::pulse::Pulse {
+    pub(crate) fn pulse(&self) -> super::pulse::Pulse {
         self.pulse.clone()
     }
     /// Whether the user stream is connected (None) or why not.
-    pub fn stream_link(&self) -> watch::Receiver<super::stream::StreamLink> {
+    pub(crate) fn stream_link(&self) -> watch::Receiver<super::stream::StreamLink> {
         self.stream_link.clone()
     }
     /// Whether the user stream delivers (or is connected but silent, and why).
-    pub fn stream_health(&self) -> watch::Receiver<StreamHealth> {
+    pub(crate) fn stream_health(&self) -> watch::Receiver<StreamHealth> {
         self.stream_health.clone()
     }
     /// Wait for every task to finish (after shutdown was triggered).
@@ -93,7 +91,7 @@ pub struct PreparedExecutor {
     /// Positions adopted at start.
     pub adopted: Vec<crate::ledger::PositionRow>,
     /// Non-terminal orders resolved at start.
-    pub recovered_orders: usize,
+    pub(crate) recovered_orders: usize,
 }
 
 impl Executor {
@@ -213,7 +211,6 @@ impl PreparedExecutor {
                 .chain(deadman)
                 .collect(),
             adopted: self.adopted,
-            recovered_orders: self.recovered_orders,
         }
     }
 }

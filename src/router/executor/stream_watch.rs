@@ -37,7 +37,7 @@ pub(crate) const REOPEN_BACKOFF: BackoffConfig = BackoffConfig {
 /// What `/readyz` and the logs show about the user stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
-pub enum StreamHealth {
+pub(crate) enum StreamHealth {
     Delivering,
     /// Connected, but orders REST showed executing went unreported.
     Silent {

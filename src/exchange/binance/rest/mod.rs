@@ -11,4 +11,4 @@ mod outcome;
 pub(crate) mod request;
 pub(crate) mod wire;
 
-pub(crate) use client::RestClient;
+pub use client::RestClient;

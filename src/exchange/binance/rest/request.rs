@@ -14,7 +14,7 @@ use super::super::ratelimit::Cost;
 
 /// Which credentials a request carries (docs/binance-fapi.md §1.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Security {
+pub(crate) enum Security {
     Public,
     /// `X-MBX-APIKEY` only (listenKey endpoints).
     ApiKey,
@@ -28,13 +28,13 @@ pub struct Request {
     pub method: Method,
     pub path: &'static str,
     pub params: Vec<(&'static str, String)>,
-    pub security: Security,
-    pub cost: Cost,
-    pub kind: RequestKind,
+    pub(crate) security: Security,
+    pub(crate) cost: Cost,
+    pub(crate) kind: RequestKind,
 }
 
 impl Request {
-    pub fn new(method: Method, path: &'static str, security: Security, weight: u32) -> Self {
+    pub(crate) fn new(method: Method, path: &'static str, security: Security, weight: u32) -> Self {
         Self {
             method,
             path,
@@ -44,7 +44,7 @@ impl Request {
             kind: RequestKind::Query,
         }
     }
-    pub fn param(mut self, key: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn param(mut self, key: &'static str, value: impl Into<String>) -> Self {
         self.params.push((key, value.into()));
         self
     }

@@ -138,10 +138,10 @@ impl Tracker {
 pub(crate) struct StreamCtx {
     pub cfg: BinanceConfig,
     pub rest: Arc<RestClient>,
-    pub tracker: Arc<Tracker>,
+    pub(crate) tracker: Arc<Tracker>,
     pub timing: StreamTiming,
     /// Notified to end the current session (a silent stream); the loop opens a new one.
-    pub reopen: Arc<tokio::sync::Notify>,
+    pub(crate) reopen: Arc<tokio::sync::Notify>,
 }
 
 /// Run the stream until `tx`'s receiver is dropped.
