@@ -38,12 +38,21 @@
 //! `docs/incidents.md`; "docs/binance-fapi.md §N" is the
 //! section of `docs/binance-fapi.md` holding the exchange fact, with its source.
 
+#![warn(missing_docs)]
+
 pub mod api;
+// Not every public item of these modules is documented yet (mostly the fields of row,
+// wire and report types), so `missing_docs` is off there until they are.
+#[allow(missing_docs)]
 pub mod domain;
+#[allow(missing_docs)]
 pub mod exchange;
+#[allow(missing_docs)]
 pub mod ledger;
+#[allow(missing_docs)]
 pub mod ops;
 pub mod paper;
+#[allow(missing_docs)]
 pub mod reconcile;
 pub mod router;
 

@@ -61,13 +61,19 @@ pub(crate) struct TelemetrySettings {
     pub(crate) log_filter: String,
 }
 
+/// Every setting the daemon reads, validated: one field per config section.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// `[database]`: the ledger's Postgres.
     pub database: DatabaseSettings,
+    /// `[exchange]`: the venue, its hosts and the credentials.
     pub exchange: ExchangeSettings,
+    /// `[api]`: the control API.
     pub api: ApiSettings,
+    /// `[budget]`: what opens may spend.
     pub budget: BudgetSettings,
+    /// `[daemon]`: how the daemon runs.
     pub daemon: DaemonSettings,
     /// How much the executor sends at once (`[executor]`; every key has a default).
     #[serde(default)]

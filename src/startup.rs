@@ -40,6 +40,8 @@ pub use reconcile_task::DaemonReconcile;
 /// The venue name the ledger stores intents, orders and fills under.
 pub const VENUE: &str = "binance-usdm";
 
+/// The daemon, built and bound: the control API listener, the ledger and, when the exchange
+/// is configured, what the executor needs. [`Application::run_until_stopped`] runs it.
 pub struct Application {
     settings: Settings,
     ledger: Ledger,
@@ -70,9 +72,11 @@ pub(crate) struct TradingParts {
 
 /// The exchange side of the daemon: without it, `Application` serves the API only.
 pub struct Trading {
+    /// The connected adapter orders are sent through.
     pub exchange: Arc<dyn Exchange>,
     /// The adapter's attempt buffer, drained into `order_attempts` by a writer task.
     pub audit: Option<AuditBuffer>,
+    /// How the executor sends (caps, timeouts, backoff).
     pub config: ExecutorConfig,
 }
 
@@ -218,10 +222,12 @@ impl Application {
         self.readiness.clone()
     }
 
+    /// The address the control API is bound to (useful when the settings asked for port 0).
     pub fn api_addr(&self) -> SocketAddr {
         self.api_addr
     }
 
+    /// The ledger the daemon writes to.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
     }
@@ -248,6 +254,8 @@ impl Application {
         })
     }
 
+    /// Serve the control API and, with an exchange, campaign for the leader lock and trade while
+    /// leading, until `shutdown` fires; returns once the API server has stopped.
     pub async fn run_until_stopped(mut self, shutdown: Shutdown) -> anyhow::Result<()> {
         let state = self.api_state()?;
         let halt = self

@@ -25,7 +25,7 @@ const DEFAULT_ACTOR: &str = "api";
 /// Body of `POST /v1/halt`, `/v1/resume` and `/v1/flatten`; every field is optional.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ControlBody {
+pub(crate) struct ControlBody {
     pub reason: Option<String>,
     pub actor: Option<String>,
     /// `/v1/flatten` only: one symbol instead of everything.

@@ -136,6 +136,7 @@ impl Readiness {
             })
             .collect()
     }
+    /// Record what this daemon does now (see [`Role`]); `/readyz` reports it.
     pub fn set_role(&self, role: Role) {
         self.update(|s| s.role = role);
     }
@@ -144,10 +145,12 @@ impl Readiness {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard);
     }
+    /// Whether the daemon is ready, and the reason it gives either way.
     pub fn get(&self) -> (bool, String) {
         let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         (s.ready, s.reason.clone())
     }
+    /// The role last set with [`Readiness::set_role`].
     pub fn role(&self) -> Role {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).role
     }

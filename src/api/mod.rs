@@ -62,11 +62,15 @@ pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 /// What the handlers share. Cheap to clone.
 #[derive(Clone)]
 pub struct ApiState {
+    /// What `/readyz` reports; shared with the parts that change it.
     pub readiness: Arc<Readiness>,
+    /// The bearer token every `/v1` request must carry; None only on a loopback-only daemon.
     pub token: Option<Secret>,
+    /// The single source of truth: intents are written here before anything is sent.
     pub ledger: Ledger,
     /// The venue name intents are stored under (`binance-usdm`).
     pub venue: String,
+    /// The account's position mode (`exchange.position_mode`): which legs an intent may name.
     pub position_mode: PositionMode,
     /// `exchange.symbols`: the symbols opens may use (empty = any). Closes are not
     /// limited, so a position on a symbol dropped from the list can still be closed.
@@ -76,6 +80,7 @@ pub struct ApiState {
     /// Values an open given by quantity for the budget check; None when no exchange
     /// is connected (such opens are then refused, naming the reason).
     pub mark_prices: Option<Arc<dyn MarkPrices>>,
+    /// Renders `GET /metrics`; None serves no metrics.
     pub metrics: Option<PrometheusHandle>,
     /// The daemon's last reconcile run (`GET /v1/reconcile`).
     pub reconcile: Arc<reconcile::ReconcileBoard>,

@@ -25,8 +25,10 @@ pub(crate) struct PositionsQuery {
     pub all: bool,
 }
 
+/// `GET /v1/positions`: the ledger's positions and the caps learned per symbol.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PositionsResponse {
+    /// Open positions (all positions when asked with `all=true`).
     pub positions: Vec<PositionView>,
     /// Caps learned from -4005, one per symbol (expired ones too: they are evidence).
     #[serde(default)]

@@ -41,6 +41,7 @@ impl ReconcileBoard {
     pub(crate) fn publish(&self, status: ReconcileStatus) {
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
     }
+    /// The last reconcile run published, None before the first.
     pub fn last(&self) -> Option<ReconcileStatus> {
         self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

@@ -24,7 +24,7 @@ pub(crate) use summaries::IntentSummary;
 pub(crate) use summaries::{HaltResponse, IntentList, PositionView};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntentResponse {
+pub(crate) struct IntentResponse {
     pub id: IntentId,
     pub kind: IntentKind,
     pub state: IntentState,

@@ -30,11 +30,15 @@ pub(crate) enum ApiAuth {
     None,
 }
 
+/// `[api]`: where the control API listens and how requests are authenticated.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSettings {
+    /// The address the API binds; a non-loopback address requires a token.
     pub listen: SocketAddr,
+    /// The bearer token, from `SLUICE__API__TOKEN` only (never a config file).
     pub token: Option<Secret>,
+    /// A file holding the token, generated on first run when absent.
     pub token_file: Option<PathBuf>,
     #[serde(default)]
     pub(crate) auth: ApiAuth,

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::de;
 
+/// `[daemon]`: how the daemon runs (adoption at start, the systemd watchdog, the LIMIT IOC
+/// fallback).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DaemonSettings {
@@ -115,6 +117,7 @@ fn default_leader_check_timeout() -> Duration {
     Duration::from_millis(3000)
 }
 
+/// `[budget]`: the capital opens may commit.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetSettings {

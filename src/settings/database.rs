@@ -19,6 +19,7 @@ use super::secret::Secret;
 /// How long a caller waits for a free pooled connection before the ledger call fails.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// `[database]`: how to reach the ledger's Postgres and how many connections to use.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {

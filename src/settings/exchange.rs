@@ -53,6 +53,7 @@ impl Venue {
     }
 }
 
+/// `[exchange]`: the venue, its hosts, the symbols and the credentials.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeSettings {
@@ -63,6 +64,7 @@ pub struct ExchangeSettings {
     /// The WebSocket host; the adapter appends `/private`, `/market`, `/public`.
     #[serde(default, with = "de::opt_url")]
     pub ws_url: Option<Url>,
+    /// The API key (not secret: Binance shows it in every request header).
     pub api_key: Option<String>,
     /// A file holding the API key. With `api_secret_file`, the pair is re-read when the
     /// exchange stops accepting the key (key-loss safe mode): rotate a key by replacing

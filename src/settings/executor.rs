@@ -7,6 +7,7 @@ use std::num::NonZeroUsize;
 
 use serde::{Deserialize, Serialize};
 
+/// `[executor]`: how much the executor sends at once.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExecutorSettings {

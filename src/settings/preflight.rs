@@ -17,6 +17,7 @@ use crate::domain::Symbol;
 
 use super::de;
 
+/// `[preflight]`: the thresholds `sluice preflight` checks the account against.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PreflightSettings {
@@ -62,6 +63,7 @@ impl MarginType {
     }
 }
 
+/// `[symbols.<S>]`: what one symbol must be set to, and its default protection.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SymbolSettings {

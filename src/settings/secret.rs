@@ -17,6 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct Secret(SecretString);
 
 impl Secret {
+    /// Wrap `value`; from here on it prints as `[redacted]`.
     pub fn new(value: String) -> Self {
         Secret(SecretString::from(value))
     }

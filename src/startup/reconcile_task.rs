@@ -37,6 +37,7 @@ fn is_sluice_id(id: &str) -> bool {
 }
 
 impl DaemonReconcile {
+    /// Reconcile `ledger` against `exchange`, publishing each run on `board`.
     pub fn new(ledger: Ledger, exchange: Arc<dyn Exchange>, board: Arc<ReconcileBoard>) -> Self {
         DaemonReconcile {
             ledger,

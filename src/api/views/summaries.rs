@@ -51,7 +51,7 @@ impl From<&IntentRow> for IntentSummary {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntentList {
+pub(crate) struct IntentList {
     pub(crate) intents: Vec<IntentSummary>,
 }
 
@@ -89,7 +89,7 @@ impl From<&PositionRow> for PositionView {
 
 /// `POST /v1/halt`, `/v1/resume`, `/v1/flatten` answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HaltResponse {
+pub(crate) struct HaltResponse {
     pub halt: HaltState,
     /// Accepted opens the halt cancelled before anything was sent for them.
     #[serde(default)]

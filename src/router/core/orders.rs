@@ -25,11 +25,15 @@ use super::plan::ChunkPlan;
 /// What every chunk of one intent has in common.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderTemplate {
+    /// The intent kind every chunk serves.
     pub kind: IntentKind,
+    /// The intent every chunk belongs to (it goes into each client order id).
     pub intent: IntentRef,
     /// Direction of the position being opened, reduced or closed.
     pub direction: Direction,
+    /// The account's position mode: decides `positionSide` and `reduceOnly`.
     pub mode: PositionMode,
+    /// MARKET or LIMIT, for every chunk.
     pub order_type: OrderType,
     /// Price and time in force for LIMIT orders; must be None for MARKET.
     pub limit: Option<(Price, TimeInForce)>,

@@ -32,6 +32,7 @@ pub enum ExecutorStatus {
     Running,
     /// The exchange refuses the credentials: nothing is sent until they work again.
     KeyLoss {
+        /// When the exchange first refused the credentials.
         since: DateTime<Utc>,
         /// The exchange's answer that started it (code and message).
         reason: String,

@@ -23,10 +23,13 @@ use crate::shutdown::Shutdown;
 /// What the executor needs.
 #[derive(Clone)]
 pub struct ExecutorDeps {
+    /// Where intents are read and every order is recorded before it is sent.
     pub ledger: Ledger,
+    /// The venue orders go to.
     pub exchange: Arc<dyn Exchange>,
     /// The venue name intents, orders and fills are stored under (`binance-usdm`).
     pub venue: String,
+    /// How to send.
     pub config: ExecutorConfig,
     /// Run after the credentials work again following key loss, before anything is
     /// sent (the daemon reconciles the ledger with the exchange); its summary is logged.
@@ -74,6 +77,8 @@ impl ExecutorHandle {
     }
 }
 
+/// The one task per daemon that turns stored intents into orders; start it with
+/// [`Executor::spawn`] (or [`Executor::prepare`] to reconcile before anything is sent).
 pub struct Executor;
 
 /// An executor that has recovered and adopted but sends nothing yet: the daemon runs
