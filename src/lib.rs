@@ -49,7 +49,6 @@ pub mod domain;
 pub mod exchange;
 #[allow(missing_docs)]
 pub mod ledger;
-#[allow(missing_docs)]
 pub mod ops;
 pub mod paper;
 #[allow(missing_docs)]

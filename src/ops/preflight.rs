@@ -39,12 +39,16 @@ use crate::settings::Settings;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// The venue matches what the settings expect.
     Pass,
+    /// Works, but close to a limit or worth a look.
     Warn,
+    /// sluice must not trade until this is fixed.
     Fail,
 }
 
 impl Status {
+    /// The lowercase name printed in the checklist.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Pass => "pass",
@@ -57,7 +61,9 @@ impl Status {
 /// One line of the checklist. `name` is stable (`test_order:SOLUSDT`): scripts key on it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CheckLine {
+    /// The check's stable name.
     pub name: String,
+    /// Its verdict.
     pub status: Status,
     /// What the venue said (a value, or the exchange's own error code and message).
     pub observed: String,
@@ -72,8 +78,11 @@ pub struct CheckLine {
 /// The checklist, in a fixed order, plus what preflight cannot check from the futures API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PreflightReport {
+    /// The venue checked.
     pub venue: String,
+    /// One line per check, in a fixed order.
     pub lines: Vec<CheckLine>,
+    /// What could not be checked from the futures API, and why.
     pub notes: Vec<String>,
 }
 
@@ -92,9 +101,11 @@ fn notes(expect: &Expectations) -> Vec<String> {
 }
 
 impl PreflightReport {
+    /// The lines that failed.
     pub fn failed(&self) -> impl Iterator<Item = &CheckLine> {
         self.lines.iter().filter(|l| l.status == Status::Fail)
     }
+    /// No line failed (warnings pass).
     pub fn passed(&self) -> bool {
         self.failed().next().is_none()
     }

@@ -44,12 +44,15 @@ pub struct ReconcileOptions {
     pub confirm: bool,
 }
 
+/// How far `sluice reconcile` was asked to go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
+    /// Without `--fix`: differences reported, nothing written.
     DryRun,
     /// `--fix` without `--confirm`: what would change, nothing written.
     WouldFix,
+    /// `--fix --confirm`: the repairs were written.
     Fixed,
 }
 
@@ -57,13 +60,16 @@ pub enum Mode {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Planned {
     pub(crate) discrepancy: Discrepancy,
+    /// The change, in words.
     pub would: String,
 }
 
 /// What reconcile found and did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReconcileReport {
+    /// The venue reconciled (the name the ledger stores it under).
     pub venue: String,
+    /// What was asked: report, plan or repair.
     pub mode: Mode,
     /// Every difference at the start, in the diff's deterministic order.
     pub found: Vec<Discrepancy>,
@@ -92,6 +98,7 @@ pub struct ReconcileArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[allow(missing_docs, reason = "clap: a doc comment here would become help text")]
     #[command(flatten)]
     pub options: ReconcileOptions,
 }

@@ -12,21 +12,28 @@ use crate::domain::{
 };
 use crate::settings::{MarginType, Settings};
 
+/// What one configured symbol must be set to on the account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SymbolExpectation {
+    /// The symbol.
     pub symbol: Symbol,
+    /// The leverage it must have, when the settings name one.
     pub leverage: Option<u32>,
     pub(crate) margin_type: Option<MarginType>,
     pub(crate) max_position_usdt: Option<Decimal>,
 }
 
+/// What preflight compares the account with, taken from the settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expectations {
+    /// The configured symbols.
     pub symbols: Vec<SymbolExpectation>,
+    /// The position mode the account must be in.
     pub position_mode: PositionMode,
     pub(crate) multi_assets_margin: bool,
     /// Available USDT must cover this.
     pub allocation_usdt: Decimal,
+    /// The largest clock offset that passes (half of it warns).
     pub clock_offset_max_ms: u64,
     /// Where to read the key's own permissions (`/sapi/v1/account/apiRestrictions`), if anywhere.
     pub(crate) key_permissions_url: Option<url::Url>,

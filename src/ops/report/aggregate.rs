@@ -18,6 +18,7 @@ use crate::ledger::{AttemptFact, CloseIntentFact};
 /// How one attempt ended.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
+    /// The exchange accepted the order.
     Accepted,
     /// Certainly not executed; the key is `status/code` (`400/-2022`, `503/-`, `none/-`).
     Rejected(String),

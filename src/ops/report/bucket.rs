@@ -70,10 +70,12 @@ impl Bucket {
         Bucket::from_secs(n * per).map_err(|_| bad())
     }
 
+    /// The bucket's length in seconds.
     pub fn secs(self) -> i64 {
         self.secs
     }
 
+    /// The bucket's length as a duration.
     pub fn delta(self) -> TimeDelta {
         TimeDelta::seconds(self.secs)
     }
