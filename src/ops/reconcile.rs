@@ -98,7 +98,10 @@ pub struct ReconcileArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-    #[allow(missing_docs, reason = "clap: a doc comment here would become help text")]
+    #[allow(
+        missing_docs,
+        reason = "clap: a doc comment here would become help text"
+    )]
     #[command(flatten)]
     pub options: ReconcileOptions,
 }
