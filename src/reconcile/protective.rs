@@ -25,10 +25,15 @@ use crate::ledger::PositionId;
 pub struct LedgerProtective {
     /// `protective_orders.id`.
     pub id: i64,
+    /// The position it protects.
     pub position_id: PositionId,
+    /// The symbol.
     pub symbol: Symbol,
+    /// The leg.
     pub position_side: PositionSide,
+    /// Stop-loss or take-profit.
     pub kind: ProtectionKind,
+    /// The clientAlgoId it was (or will be) placed with.
     pub client_algo_id: String,
     /// None while `planned` (never sent).
     pub state: Option<AlgoStatus>,
