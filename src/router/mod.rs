@@ -49,11 +49,9 @@ pub(crate) use self::core::{breaker, client_id, fallback, hold, orders, plan, si
 pub(crate) use self::executor::{config, keyloss, pulse, stream_watch};
 
 pub use config::ExecutorConfig;
-pub use executor::PreparedExecutor;
 pub(crate) use executor::StreamLink;
-pub use executor::{Executor, ExecutorDeps, ExecutorHandle, RecoveryHook};
-pub use hold::Held;
-pub use hold::OpensHold;
+pub use executor::{Executor, ExecutorDeps, ExecutorHandle, PreparedExecutor, RecoveryHook};
+pub use hold::{Held, OpensHold};
 pub use keyloss::ExecutorStatus;
 pub(crate) use pulse::Pulse;
 pub(crate) use stream_watch::StreamHealth;

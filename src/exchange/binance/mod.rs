@@ -32,19 +32,15 @@ use tokio::sync::mpsc;
 pub use audit::{run_audit_writer, AttemptSink, AuditBuffer};
 pub use clock::Clock;
 pub use config::BinanceConfig;
-pub use keyfile::signer_from_material;
-pub use keyfile::KeyError;
+pub use keyfile::{signer_from_material, KeyError};
 pub use parse::{account_events, symbol_rules};
 pub use rest::algo::AlgoUpdateWire;
 pub use rest::endpoints::order_params;
 pub use rest::history::retained_trades;
-pub use rest::wire::ExchangeInfo;
-pub use rest::wire::{RateLimit, SymbolInfo, UserTrade};
+pub use rest::wire::{ExchangeInfo, RateLimit, SymbolInfo, UserTrade};
 pub use rest::RestClient;
-pub use sign::SignError;
-pub use sign::{signed_query, KeyKind, Signer};
-pub use ws::events::UserEvent;
-pub use ws::events::{AccountUpdate, LeverageConfig, MultiAssetsConfig};
+pub use sign::{signed_query, KeyKind, SignError, Signer};
+pub use ws::events::{AccountUpdate, LeverageConfig, MultiAssetsConfig, UserEvent};
 pub use ws::user::StreamTiming;
 
 use crate::domain::{
