@@ -7,12 +7,10 @@ use secrecy::SecretString;
 use sluice::domain::{
     ClientOrderId, OrderRequest, OrderType, PositionSide, Price, Qty, Side, Symbol, TimeInForce,
 };
-use sluice::exchange::binance::parse;
-use sluice::exchange::binance::rest::endpoints::order_params;
-use sluice::exchange::binance::rest::wire::ExchangeInfo;
 use sluice::exchange::binance::samples::{SOL_EXCHANGE_INFO, TRADE_UPDATE};
-use sluice::exchange::binance::sign::{signed_query, Signer};
-use sluice::exchange::binance::ws::events::UserEvent;
+use sluice::exchange::binance::{
+    account_events, order_params, signed_query, symbol_rules, ExchangeInfo, Signer, UserEvent,
+};
 
 const KAT_SECRET: &str = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9";
 const KAT_PAYLOAD: &str = "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=9000&timeInForce=GTC&recvWindow=5000&timestamp=1591702613943";
@@ -69,7 +67,7 @@ fn benches(c: &mut Criterion) {
     c.bench_function("parse_order_trade_update", |b| {
         b.iter(|| {
             let ev: UserEvent = serde_json::from_str(black_box(TRADE_UPDATE)).expect("decodes");
-            parse::account_events(&ev).expect("translates")
+            account_events(&ev).expect("translates")
         })
     });
 
@@ -79,7 +77,7 @@ fn benches(c: &mut Criterion) {
             let info: ExchangeInfo = serde_json::from_str(black_box(&big)).expect("decodes");
             info.symbols
                 .iter()
-                .map(parse::symbol_rules)
+                .map(symbol_rules)
                 .collect::<Result<Vec<_>, _>>()
                 .expect("rules")
         })

@@ -9,9 +9,7 @@ use sluice::domain::{
     Direction, IntentKind, LotFilter, OrderType, PercentPrice, PositionMode, Price, PriceFilter,
     Qty, Symbol, SymbolRules,
 };
-use sluice::router::client_id::IntentRef;
-use sluice::router::orders::{to_orders, OrderTemplate};
-use sluice::router::plan::{plan_chunks, ChunkCap};
+use sluice::router::{plan_chunks, to_orders, ChunkCap, IntentRef, OrderTemplate};
 
 fn sol() -> SymbolRules {
     let lot = |max: Decimal| LotFilter {

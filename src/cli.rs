@@ -13,26 +13,30 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Order-execution daemon for Binance USDⓈ-M Futures, with its own exchange simulator"
 )]
+#[allow(
+    missing_docs,
+    reason = "a doc comment on a clap type becomes its help text; `about` above says it"
+)]
 pub struct Cli {
     /// Directory whose default.toml and $SLUICE_ENV.toml override the built-in defaults
     /// (default: ./config when it exists; without one the built-in defaults apply).
     #[arg(long, global = true, env = "SLUICE_CONFIG_DIR")]
-    pub config_dir: Option<PathBuf>,
+    pub(crate) config_dir: Option<PathBuf>,
     /// Log format (overrides telemetry.log_format).
     #[arg(long, global = true, value_enum)]
-    pub log_format: Option<LogFormatArg>,
+    pub(crate) log_format: Option<LogFormatArg>,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum LogFormatArg {
+pub(crate) enum LogFormatArg {
     Text,
     Json,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the daemon: migrate, connect, serve the control API until SIGINT/SIGTERM.
     Run(RunArgs),
     /// Apply the database migrations (embedded in the binary) and exit.
@@ -76,7 +80,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum IntentCommand {
+pub(crate) enum IntentCommand {
     /// Open or add to a position: a quantity or a USDT notional.
     Open(OpenArgs),
     /// Close a position, all of it or --quantity of it.
@@ -90,182 +94,182 @@ pub enum IntentCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// How many (1 to 1000).
     #[arg(long, default_value_t = 20)]
-    pub limit: i64,
+    pub(crate) limit: i64,
     /// Print as JSON.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct OpenArgs {
+pub(crate) struct OpenArgs {
     /// Symbol, e.g. SOLUSDT.
-    pub symbol: String,
+    pub(crate) symbol: String,
     /// long or short.
-    pub side: String,
+    pub(crate) side: String,
     /// Base-asset quantity (decimal).
     #[arg(
         long,
         conflicts_with = "notional",
         required_unless_present = "notional"
     )]
-    pub quantity: Option<String>,
+    pub(crate) quantity: Option<String>,
     /// USDT notional (decimal).
     #[arg(long)]
-    pub notional: Option<String>,
+    pub(crate) notional: Option<String>,
     #[command(flatten)]
-    pub submit: SubmitArgs,
+    pub(crate) submit: SubmitArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct CloseArgs {
+pub(crate) struct CloseArgs {
     /// Symbol of the open position (with SIDE), instead of --position.
     #[arg(requires = "side", conflicts_with = "position")]
-    pub symbol: Option<String>,
+    pub(crate) symbol: Option<String>,
     /// long or short: which open position of SYMBOL.
-    pub side: Option<String>,
+    pub(crate) side: Option<String>,
     /// The ledger position id.
     #[arg(long, required_unless_present = "symbol")]
-    pub position: Option<i64>,
+    pub(crate) position: Option<i64>,
     /// How much to close (omitted on a close = all of it).
     #[arg(long)]
-    pub quantity: Option<String>,
+    pub(crate) quantity: Option<String>,
     #[command(flatten)]
-    pub submit: SubmitArgs,
+    pub(crate) submit: SubmitArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct SubmitArgs {
+pub(crate) struct SubmitArgs {
     /// Idempotency key: re-running with the same key returns the first intent.
     /// A fresh one is generated (and printed) when omitted.
     #[arg(long)]
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
     /// Why (stored with the intent).
     #[arg(long)]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// Follow the intent until it is done, failed or cancelled.
     #[arg(long)]
-    pub wait: bool,
+    pub(crate) wait: bool,
     /// Give up waiting after this many seconds.
     #[arg(long, default_value_t = 120)]
-    pub timeout: u64,
+    pub(crate) timeout: u64,
     /// Print JSON instead of a table.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct ShowArgs {
+pub(crate) struct ShowArgs {
     /// The intent id.
-    pub id: i64,
+    pub(crate) id: i64,
     /// Print as JSON.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct PositionsArgs {
+pub(crate) struct PositionsArgs {
     /// Include closed positions.
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
     /// Print as JSON.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct FlattenArgs {
+pub(crate) struct FlattenArgs {
     /// Only this symbol (the halt is global either way).
     #[arg(long)]
-    pub symbol: Option<String>,
+    pub(crate) symbol: Option<String>,
     /// Why (stored with the halt and the flatten intent).
     #[arg(long)]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// Idempotency key for the flatten intent.
     #[arg(long)]
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
     /// Print as JSON.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct HaltArgs {
+pub(crate) struct HaltArgs {
     /// Why (shown with every refused open).
     #[arg(long)]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// Only show whether trading is halted.
     #[arg(long)]
-    pub status: bool,
+    pub(crate) status: bool,
     /// Print as JSON.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct ResumeArgs {
+pub(crate) struct ResumeArgs {
     /// Also cancel flatten intents that never started.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
     /// Print as JSON.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Trade against an in-process simulator instead of the configured exchange.
     #[arg(long)]
-    pub paper: bool,
+    pub(crate) paper: bool,
     /// Start trading without the preflight checks (logged loudly, naming every skipped check).
     #[arg(long)]
-    pub skip_preflight: bool,
+    pub(crate) skip_preflight: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct DoctorArgs {
+pub(crate) struct DoctorArgs {
     /// Print the findings as JSON.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Repair the repairable findings (one ledger_adjustments row per change).
     #[arg(long)]
-    pub confirm: bool,
+    pub(crate) confirm: bool,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
+pub(crate) enum ConfigCommand {
     /// Print the effective settings as TOML, secrets redacted.
     Show,
 }
 
 #[derive(Debug, Args)]
-pub struct ExchangeInfoArgs {
+pub(crate) struct ExchangeInfoArgs {
     /// Only this symbol.
     #[arg(long)]
-    pub symbol: Option<String>,
+    pub(crate) symbol: Option<String>,
     /// Print as JSON.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct JsonFlag {
+pub(crate) struct JsonFlag {
     /// Print as JSON.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct SmokeArgs {
+pub(crate) struct SmokeArgs {
     /// The symbol to trade (default: the first of exchange.symbols).
     #[arg(long)]
-    pub symbol: Option<String>,
+    pub(crate) symbol: Option<String>,
     /// Seconds each intent (the open, the close) may take before the step fails.
     #[arg(long, default_value_t = 60)]
-    pub timeout_s: u64,
+    pub(crate) timeout_s: u64,
     /// Print the report as JSON.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }

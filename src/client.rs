@@ -7,7 +7,9 @@
 //! sentence: the daemon is not running, the token is wrong, or the API's own error
 //! (field + reason, and the refused intent's id when one was stored).
 
-pub mod render;
+pub(crate) mod render;
+
+pub use render::positions as render_positions;
 
 use std::time::Duration;
 
@@ -24,15 +26,15 @@ use crate::settings::{Secret, Settings};
 
 /// The API's error body, as the client reads it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct RemoteError {
-    pub code: String,
-    pub field: Option<String>,
-    pub reason: String,
-    pub intent_id: Option<i64>,
+pub(crate) struct RemoteError {
+    pub(crate) code: String,
+    pub(crate) field: Option<String>,
+    pub(crate) reason: String,
+    pub(crate) intent_id: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ClientError {
+pub(crate) enum ClientError {
     #[error("the sluice daemon is not running at {url} ({detail}); start it with `sluice run`")]
     NotRunning { url: String, detail: String },
     #[error("{}", describe(*status, error))]
@@ -63,7 +65,7 @@ fn describe(status: StatusCode, e: &RemoteError) -> String {
     format!("{text} [HTTP {}, {}]", status.as_u16(), e.code)
 }
 
-pub struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<Secret>,
@@ -72,7 +74,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn from_settings(settings: &Settings) -> Result<Client, ClientError> {
+    pub(crate) fn from_settings(settings: &Settings) -> Result<Client, ClientError> {
         let base = format!("http://{}", settings.api.listen);
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -100,18 +102,21 @@ impl Client {
         })
     }
 
-    pub async fn submit_intent(&self, body: &IntentBody) -> Result<IntentResponse, ClientError> {
+    pub(crate) async fn submit_intent(
+        &self,
+        body: &IntentBody,
+    ) -> Result<IntentResponse, ClientError> {
         self.call(Method::POST, "/v1/intents", Some(body)).await
     }
-    pub async fn intent(&self, id: i64) -> Result<IntentResponse, ClientError> {
+    pub(crate) async fn intent(&self, id: i64) -> Result<IntentResponse, ClientError> {
         self.call::<(), _>(Method::GET, &format!("/v1/intents/{id}"), None)
             .await
     }
-    pub async fn intents(&self, limit: i64) -> Result<IntentList, ClientError> {
+    pub(crate) async fn intents(&self, limit: i64) -> Result<IntentList, ClientError> {
         self.call::<(), _>(Method::GET, &format!("/v1/intents?limit={limit}"), None)
             .await
     }
-    pub async fn positions(&self, all: bool) -> Result<PositionsResponse, ClientError> {
+    pub(crate) async fn positions(&self, all: bool) -> Result<PositionsResponse, ClientError> {
         let path = if all {
             "/v1/positions?all=true"
         } else {
@@ -119,25 +124,25 @@ impl Client {
         };
         self.call::<(), _>(Method::GET, path, None).await
     }
-    pub async fn budget(&self) -> Result<Budget, ClientError> {
+    pub(crate) async fn budget(&self) -> Result<Budget, ClientError> {
         self.call::<(), _>(Method::GET, "/v1/budget", None).await
     }
-    pub async fn halt_status(&self) -> Result<HaltResponse, ClientError> {
+    pub(crate) async fn halt_status(&self) -> Result<HaltResponse, ClientError> {
         self.call::<(), _>(Method::GET, "/v1/halt", None).await
     }
-    pub async fn halt(&self, body: &ControlBody) -> Result<HaltResponse, ClientError> {
+    pub(crate) async fn halt(&self, body: &ControlBody) -> Result<HaltResponse, ClientError> {
         self.call(Method::POST, "/v1/halt", Some(body)).await
     }
-    pub async fn resume(&self, body: &ControlBody) -> Result<HaltResponse, ClientError> {
+    pub(crate) async fn resume(&self, body: &ControlBody) -> Result<HaltResponse, ClientError> {
         self.call(Method::POST, "/v1/resume", Some(body)).await
     }
-    pub async fn flatten(&self, body: &ControlBody) -> Result<HaltResponse, ClientError> {
+    pub(crate) async fn flatten(&self, body: &ControlBody) -> Result<HaltResponse, ClientError> {
         self.call(Method::POST, "/v1/flatten", Some(body)).await
     }
 
     /// Poll intent `id` until it reaches a final state, calling `progress` on every
     /// answer. Bounded by `timeout`; the poll interval grows from 200 ms to 2 s.
-    pub async fn wait(
+    pub(crate) async fn wait(
         &self,
         id: i64,
         timeout: Duration,

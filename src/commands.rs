@@ -18,11 +18,15 @@ use remote::{control_command, intent_command, print_as};
 
 /// What a command concluded, before it becomes an exit code.
 pub enum Outcome {
+    /// The command did what it was asked and found nothing wrong.
     Ok,
     /// The command ran and found something (doctor findings, a failed preflight check).
     Findings,
 }
 
+/// Run the parsed command line and map its outcome to the process exit code (0 done,
+/// 1 findings, `EXIT_CONFIG` for a configuration error, 2 any other error); the one entry
+/// point `main` calls.
 pub async fn dispatch(cli: Cli) -> ExitCode {
     let format_override = cli.log_format.map(|f| match f {
         LogFormatArg::Text => LogFormat::Text,

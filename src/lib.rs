@@ -32,15 +32,37 @@
 //!   start (Postgres, the exchange) is waited for in-process, never by exiting.
 //! - `settings`, `telemetry`, `systemd`, `shutdown`, `cli`, `commands`: wiring at the edges.
 //!
+//! # Public surface
+//!
+//! The library is public only as far as its users outside the crate reach into it: the
+//! binary (`src/main.rs`: [`cli::Cli`] and [`commands::dispatch`]), the integration tests
+//! (`tests/*/main.rs`), the benches (`benches/`) and the test-support crate
+//! (`crates/sluice-testkit`). Every module above is public for them except `systemd` and
+//! `telemetry`, which only the daemon's own wiring uses. Inside a public module, what no
+//! outside user names is `pub(crate)`, and a deep item a test or bench needs is
+//! re-exported at its module's root (`exchange::binance::signer_from_material`,
+//! `router::plan_chunks`, `api::ReconcileBoard`, …) rather than opening the submodule.
+//! The `unreachable_pub` lint keeps a `pub` that nothing outside can reach from creeping
+//! back, so rustc reports such items once they go unused. `missing_docs` covers the
+//! public items, except in `domain`, `exchange` and `ledger`, whose fields and variants
+//! are not all documented yet.
+//!
 //! # What the comments cite
 //!
 //! "seed 000" … "seed 003" are the incidents sluice exists for, summarised in
 //! `docs/incidents.md`; "docs/binance-fapi.md §N" is the
 //! section of `docs/binance-fapi.md` holding the exchange fact, with its source.
 
+#![warn(missing_docs)]
+
 pub mod api;
+// Not every public item of these modules is documented yet (mostly the fields of row,
+// wire and report types), so `missing_docs` is off there until they are.
+#[allow(missing_docs)]
 pub mod domain;
+#[allow(missing_docs)]
 pub mod exchange;
+#[allow(missing_docs)]
 pub mod ledger;
 pub mod ops;
 pub mod paper;
@@ -54,5 +76,5 @@ pub mod metrics;
 pub mod settings;
 pub mod shutdown;
 pub mod startup;
-pub mod systemd;
-pub mod telemetry;
+mod systemd;
+mod telemetry;

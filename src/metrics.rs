@@ -19,40 +19,40 @@ use crate::exchange::audit::AttemptRecord;
 /// (`accepted`, `rejected`, `unknown`: [`crate::exchange::audit::AttemptOutcome`]) and Binance error `code`
 /// (`0` when none). Recorded once per REST attempt, where the adapter makes its
 /// `AttemptRecord` (the same facts `order_attempts` and `sluice report` hold).
-pub const ORDERS_TOTAL: &str = "sluice_orders_total";
+pub(crate) const ORDERS_TOTAL: &str = "sluice_orders_total";
 /// Histogram, seconds. REST round trip of order requests (place, cancel, query), by
 /// `endpoint` (the path, e.g. `/fapi/v1/order`) and `method`.
-pub const ORDER_LATENCY_SECONDS: &str = "sluice_order_latency_seconds";
+pub(crate) const ORDER_LATENCY_SECONDS: &str = "sluice_order_latency_seconds";
 /// Histogram, seconds. From intent accepted to intent done/failed, by `kind`.
-pub const INTENT_DURATION_SECONDS: &str = "sluice_intent_duration_seconds";
+pub(crate) const INTENT_DURATION_SECONDS: &str = "sluice_intent_duration_seconds";
 /// Gauge. Rate-limit use as last reported by the exchange headers, by `limit`
 /// (`weight_1m`, `orders_10s`, `orders_1m`).
-pub const RATE_LIMIT_USED: &str = "sluice_rate_limit_used";
+pub(crate) const RATE_LIMIT_USED: &str = "sluice_rate_limit_used";
 /// Counter. User-data and market stream reconnects, by `stream`.
-pub const STREAM_RECONNECTS_TOTAL: &str = "sluice_stream_reconnects_total";
+pub(crate) const STREAM_RECONNECTS_TOTAL: &str = "sluice_stream_reconnects_total";
 /// Backoffs of risk-reducing work cut short because a probe found the venue answering.
-pub const BACKOFF_SHORTCUTS_TOTAL: &str = "sluice_backoff_shortcuts_total";
+pub(crate) const BACKOFF_SHORTCUTS_TOTAL: &str = "sluice_backoff_shortcuts_total";
 /// Gauge. Circuit-breaker state by `scope`: 0 closed, 1 half-open, 2 open.
-pub const BREAKER_STATE: &str = "sluice_breaker_state";
+pub(crate) const BREAKER_STATE: &str = "sluice_breaker_state";
 /// Counter. Intents submitted to the control API, by `kind` and `outcome`
 /// (`accepted`, `replayed`, `refused_budget`, `refused_halt`, `refused_opposite`, `invalid`).
-pub const INTENTS_TOTAL: &str = "sluice_intents_total";
+pub(crate) const INTENTS_TOTAL: &str = "sluice_intents_total";
 /// Counter. Intents that reached a final state, by `kind` and `state`
 /// (`done`, `failed`, `cancelled`).
-pub const INTENTS_FINISHED_TOTAL: &str = "sluice_intents_finished_total";
+pub(crate) const INTENTS_FINISHED_TOTAL: &str = "sluice_intents_finished_total";
 /// Gauge. 1 while the kill switch is set, else 0.
 pub const HALTED: &str = "sluice_halted";
 /// 1 while the exchange refuses the API key and nothing is sent (key-loss safe mode).
-pub const KEY_LOSS: &str = "sluice_key_loss";
+pub(crate) const KEY_LOSS: &str = "sluice_key_loss";
 /// Counter. Episodes of a connected user stream that stayed silent while REST showed
 /// sluice's own orders executing (each episode counted once, when detected).
-pub const USER_STREAM_SILENT_TOTAL: &str = "sluice_user_stream_silent_total";
+pub(crate) const USER_STREAM_SILENT_TOTAL: &str = "sluice_user_stream_silent_total";
 /// Gauge. 1 while the user stream is judged silent (fills then reach the ledger over
 /// REST), else 0.
-pub const USER_STREAM_SILENT: &str = "sluice_user_stream_silent";
+pub(crate) const USER_STREAM_SILENT: &str = "sluice_user_stream_silent";
 /// Counter. Fills newly applied to the ledger by the executor, by `source` (`stream`:
 /// the live user stream; `rest`: order resolution or the resync after a reconnect).
-pub const FILLS_TOTAL: &str = "sluice_fills_total";
+pub(crate) const FILLS_TOTAL: &str = "sluice_fills_total";
 
 /// Latency buckets (seconds): Binance answers in tens of milliseconds, and a slow
 /// answer (seconds) is exactly what the histogram must show.
@@ -154,7 +154,7 @@ pub fn record_attempt(a: &AttemptRecord) {
 
 /// Rate-limit use the exchange reported in a response's headers (absent headers leave
 /// the gauge as it was).
-pub fn observe_rate_limits(
+pub(crate) fn observe_rate_limits(
     weight_1m: Option<u32>,
     orders_10s: Option<u32>,
     orders_1m: Option<u32>,
@@ -171,12 +171,12 @@ pub fn observe_rate_limits(
 }
 
 /// A stream (re)connected.
-pub fn record_stream_reconnect(stream: &'static str) {
+pub(crate) fn record_stream_reconnect(stream: &'static str) {
     metrics::counter!(STREAM_RECONNECTS_TOTAL, "stream" => stream).increment(1);
 }
 
 /// A probe found the venue answering again and cut a close's backoff short.
-pub fn record_backoff_shortcut() {
+pub(crate) fn record_backoff_shortcut() {
     metrics::counter!(BACKOFF_SHORTCUTS_TOTAL).increment(1);
 }
 
@@ -187,30 +187,30 @@ pub fn set_breaker_state(scope: &'static str, state: u8) {
 
 /// An intent reached its final `outcome` (`done`, `done_partial`, `failed`,
 /// `cancelled`): count it and record how long it took from acceptance.
-pub fn record_intent_finished(kind: IntentKind, outcome: &'static str, took: Duration) {
+pub(crate) fn record_intent_finished(kind: IntentKind, outcome: &'static str, took: Duration) {
     let kind = kind.as_str();
     metrics::counter!(INTENTS_FINISHED_TOTAL, "kind" => kind, "state" => outcome).increment(1);
     metrics::histogram!(INTENT_DURATION_SECONDS, "kind" => kind).record(took.as_secs_f64());
 }
 
 /// An intent submission was answered.
-pub fn record_intent(kind: &'static str, outcome: &'static str) {
+pub(crate) fn record_intent(kind: &'static str, outcome: &'static str) {
     metrics::counter!(INTENTS_TOTAL, "kind" => kind, "outcome" => outcome).increment(1);
 }
 
 /// The kill switch is set or cleared.
-pub fn set_halted(halted: bool) {
+pub(crate) fn set_halted(halted: bool) {
     metrics::gauge!(HALTED).set(if halted { 1.0 } else { 0.0 });
 }
 
 /// 1 while the executor is in key-loss safe mode (the exchange refuses the API key).
-pub fn set_key_loss(active: bool) {
+pub(crate) fn set_key_loss(active: bool) {
     metrics::gauge!(KEY_LOSS).set(if active { 1.0 } else { 0.0 });
 }
 
 /// A silent user stream was detected (`true`: counted once per episode) or it delivers
 /// again (`false`).
-pub fn set_user_stream_silent(silent: bool) {
+pub(crate) fn set_user_stream_silent(silent: bool) {
     if silent {
         metrics::counter!(USER_STREAM_SILENT_TOTAL).increment(1);
     }
@@ -218,17 +218,17 @@ pub fn set_user_stream_silent(silent: bool) {
 }
 
 /// A fill was newly applied to the ledger; `source` is `stream` or `rest`.
-pub fn record_fill(source: &'static str) {
+pub(crate) fn record_fill(source: &'static str) {
     metrics::counter!(FILLS_TOTAL, "source" => source).increment(1);
 }
 
 /// Gauge. Differences the daemon's last successful reconcile left, by `kind`
 /// (`position_unknown_to_ledger`, `size_mismatch`, ...; 0 once a kind is gone).
-pub const RECONCILE_DIFFERENCES: &str = "sluice_reconcile_differences";
+pub(crate) const RECONCILE_DIFFERENCES: &str = "sluice_reconcile_differences";
 /// Counter. The daemon's reconcile runs, by `outcome` (`clean`, `differences`, `failed`).
-pub const RECONCILE_RUNS_TOTAL: &str = "sluice_reconcile_runs_total";
+pub(crate) const RECONCILE_RUNS_TOTAL: &str = "sluice_reconcile_runs_total";
 /// Gauge. 1 while this daemon holds the leader lock and trades, 0 while it waits.
-pub const LEADER: &str = "sluice_leader";
+pub(crate) const LEADER: &str = "sluice_leader";
 
 fn describe_operator() {
     describe_gauge!(
@@ -240,27 +240,27 @@ fn describe_operator() {
 }
 
 /// The last reconcile left `count` differences of `kind`.
-pub fn set_reconcile_differences(kind: &'static str, count: usize) {
+pub(crate) fn set_reconcile_differences(kind: &'static str, count: usize) {
     metrics::gauge!(RECONCILE_DIFFERENCES, "kind" => kind).set(count as f64);
 }
 
 /// A reconcile run ended (`clean`, `differences`, `failed`).
-pub fn record_reconcile_run(outcome: &'static str) {
+pub(crate) fn record_reconcile_run(outcome: &'static str) {
     metrics::counter!(RECONCILE_RUNS_TOTAL, "outcome" => outcome).increment(1);
 }
 
 /// This daemon took (true) or does not hold (false) the leader lock.
-pub fn set_leader(leader: bool) {
+pub(crate) fn set_leader(leader: bool) {
     metrics::gauge!(LEADER).set(if leader { 1.0 } else { 0.0 });
 }
 
 /// Counter. Intents failed because the exchange gave the same deterministic rejection
 /// again after re-planning (a loop cut short, `router::rejections`), by Binance `code`.
-pub const INTENT_DETERMINISTIC_REJECTION_TOTAL: &str =
+pub(crate) const INTENT_DETERMINISTIC_REJECTION_TOTAL: &str =
     "sluice_intent_deterministic_rejection_total";
 
 /// An intent was failed on a repeated deterministic rejection with `code`.
-pub fn record_deterministic_rejection(code: i64) {
+pub(crate) fn record_deterministic_rejection(code: i64) {
     // Described here (idempotent) so the series carries its help text from its first use.
     describe_counter!(
         INTENT_DETERMINISTIC_REJECTION_TOTAL,

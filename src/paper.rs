@@ -15,10 +15,10 @@ use crate::settings::{DatabaseUrl, Secret, Settings, Venue};
 use sluice_sim::{Scenario, SimHandle, DEMO_API_KEY, DEMO_API_SECRET};
 
 /// The seed-000 position size.
-pub const DEMO_SHORT_QTY: &str = "8486.84";
+pub(crate) const DEMO_SHORT_QTY: &str = "8486.84";
 
 /// The demo scenario as TOML (the same text `sluice sim --scenario` accepts).
-pub fn demo_scenario_toml() -> String {
+pub(crate) fn demo_scenario_toml() -> String {
     format!(
         r#"
 [[symbols]]
@@ -54,7 +54,7 @@ pub async fn start_simulator(listen: SocketAddr) -> anyhow::Result<SimHandle> {
 }
 
 /// Point `settings` at a running paper simulator with the demo account's keys.
-pub fn point_at(settings: &mut Settings, sim: &SimHandle) -> anyhow::Result<()> {
+pub(crate) fn point_at(settings: &mut Settings, sim: &SimHandle) -> anyhow::Result<()> {
     let url = |raw: String| {
         url::Url::parse(&raw).with_context(|| format!("the paper simulator's URL `{raw}`"))
     };
@@ -68,7 +68,7 @@ pub fn point_at(settings: &mut Settings, sim: &SimHandle) -> anyhow::Result<()> 
 }
 
 /// The paper ledger's name: the configured database's name with `_paper` appended.
-pub fn paper_database_name(database: &DatabaseUrl) -> String {
+pub(crate) fn paper_database_name(database: &DatabaseUrl) -> String {
     let name = database.options().get_database().unwrap_or_default();
     let base = if name.is_empty() { "sluice" } else { name };
     format!("{}_paper", base.to_ascii_lowercase().replace('-', "_"))

@@ -35,41 +35,50 @@ mod show;
 #[cfg(test)]
 mod tests;
 
-pub use api::{default_token_file, ApiAuth, ApiSettings};
+pub use api::ApiSettings;
 pub use daemon::{BudgetSettings, DaemonSettings};
-pub use database::{DatabaseSettings, DatabaseUrl};
-pub use exchange::{reload_exchange_credentials, ExchangeSettings, Venue};
+pub use database::DatabaseSettings;
+pub(crate) use database::DatabaseUrl;
+pub use exchange::ExchangeSettings;
+pub(crate) use exchange::Venue;
 pub use executor::ExecutorSettings;
-pub use preflight::{MarginType, PreflightSettings, SymbolSettings};
+pub(crate) use preflight::MarginType;
+pub use preflight::{PreflightSettings, SymbolSettings};
 pub use secret::Secret;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     Text,
     Json,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TelemetrySettings {
+pub(crate) struct TelemetrySettings {
     pub log_format: LogFormat,
     /// An `EnvFilter` directive, e.g. `info,sluice=debug`; `RUST_LOG` wins when set.
-    pub log_filter: String,
+    pub(crate) log_filter: String,
 }
 
+/// Every setting the daemon reads, validated: one field per config section.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// `[database]`: the ledger's Postgres.
     pub database: DatabaseSettings,
+    /// `[exchange]`: the venue, its hosts and the credentials.
     pub exchange: ExchangeSettings,
+    /// `[api]`: the control API.
     pub api: ApiSettings,
+    /// `[budget]`: what opens may spend.
     pub budget: BudgetSettings,
+    /// `[daemon]`: how the daemon runs.
     pub daemon: DaemonSettings,
     /// How much the executor sends at once (`[executor]`; every key has a default).
     #[serde(default)]
     pub executor: ExecutorSettings,
-    pub telemetry: TelemetrySettings,
+    pub(crate) telemetry: TelemetrySettings,
     /// What `sluice preflight` (and the daemon at start) allows.
     #[serde(default)]
     pub preflight: PreflightSettings,
@@ -111,7 +120,8 @@ impl Settings {
     }
 
     /// The built-in defaults and `env` only, as from a directory without `config/`.
-    pub fn load_builtin_with_env(env: HashMap<String, String>) -> anyhow::Result<Settings> {
+    #[cfg(test)]
+    pub(crate) fn load_builtin_with_env(env: HashMap<String, String>) -> anyhow::Result<Settings> {
         load::load(None, env)
     }
 

@@ -5,6 +5,7 @@
 
 use tokio::sync::watch;
 
+/// The receiving half of the shutdown signal: every task that must stop holds a clone.
 #[derive(Clone)]
 pub struct Shutdown {
     rx: watch::Receiver<bool>,
@@ -15,12 +16,14 @@ pub struct ShutdownTrigger {
     tx: watch::Sender<bool>,
 }
 
+/// A new, untriggered shutdown signal.
 pub fn channel() -> (ShutdownTrigger, Shutdown) {
     let (tx, rx) = watch::channel(false);
     (ShutdownTrigger { tx }, Shutdown { rx })
 }
 
 impl ShutdownTrigger {
+    /// Ask every holder of the matching [`Shutdown`] to stop; triggering twice is harmless.
     pub fn trigger(&self) {
         let _ = self.tx.send(true);
     }
@@ -31,13 +34,13 @@ impl Shutdown {
     pub async fn recv(&mut self) {
         let _ = self.rx.wait_for(|stop| *stop).await;
     }
-    pub fn is_requested(&self) -> bool {
+    pub(crate) fn is_requested(&self) -> bool {
         *self.rx.borrow()
     }
 }
 
 /// Resolves on SIGINT or SIGTERM.
-pub async fn os_signal() {
+pub(crate) async fn os_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

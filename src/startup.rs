@@ -28,19 +28,20 @@ use crate::settings::Settings;
 use crate::shutdown::Shutdown;
 
 mod active;
-pub mod exchange_wait;
+pub(crate) mod exchange_wait;
 mod leadership;
-pub mod ledger_wait;
+pub(crate) mod ledger_wait;
 mod reconcile_task;
 mod retry;
-pub mod waiting_api;
+pub(crate) mod waiting_api;
 
-pub use leadership::LeaderConfig;
 pub use reconcile_task::DaemonReconcile;
 
 /// The venue name the ledger stores intents, orders and fills under.
 pub const VENUE: &str = "binance-usdm";
 
+/// The daemon, built and bound: the control API listener, the ledger and, when the exchange
+/// is configured, what the executor needs. [`Application::run_until_stopped`] runs it.
 pub struct Application {
     settings: Settings,
     ledger: Ledger,
@@ -71,9 +72,11 @@ pub(crate) struct TradingParts {
 
 /// The exchange side of the daemon: without it, `Application` serves the API only.
 pub struct Trading {
+    /// The connected adapter orders are sent through.
     pub exchange: Arc<dyn Exchange>,
     /// The adapter's attempt buffer, drained into `order_attempts` by a writer task.
     pub audit: Option<AuditBuffer>,
+    /// How the executor sends (caps, timeouts, backoff).
     pub config: ExecutorConfig,
 }
 
@@ -93,7 +96,7 @@ impl Application {
     /// earlier (the one that answered `/healthz` while the database was awaited). An
     /// exchange that does not answer yet is connected in the background
     /// (`exchange_wait`): the daemon starts without it.
-    pub async fn build_on(
+    pub(crate) async fn build_on(
         mut settings: Settings,
         ledger: Ledger,
         listener: Option<std::net::TcpListener>,
@@ -193,7 +196,7 @@ impl Application {
     /// Trade as soon as the leader lock is taken, without the takeover grace: only for
     /// an exchange this process created (paper mode's in-process simulator), to which
     /// no earlier leader can have sent a request.
-    pub fn without_takeover_grace(mut self) -> Self {
+    pub(crate) fn without_takeover_grace(mut self) -> Self {
         self.takeover_grace = false;
         self
     }
@@ -207,7 +210,7 @@ impl Application {
 
     /// Hold opens as the start-up gate decided (`ops::preflight::gate`); the executor
     /// applies every later change of `hold`.
-    pub fn with_opens_hold(mut self, hold: Arc<crate::router::OpensHold>) -> Self {
+    pub(crate) fn with_opens_hold(mut self, hold: Arc<crate::router::OpensHold>) -> Self {
         if let Some(t) = self.trading.as_mut() {
             t.config.opens_hold = Some(hold);
         }
@@ -219,10 +222,12 @@ impl Application {
         self.readiness.clone()
     }
 
+    /// The address the control API is bound to (useful when the settings asked for port 0).
     pub fn api_addr(&self) -> SocketAddr {
         self.api_addr
     }
 
+    /// The ledger the daemon writes to.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
     }
@@ -249,6 +254,8 @@ impl Application {
         })
     }
 
+    /// Serve the control API and, with an exchange, campaign for the leader lock and trade while
+    /// leading, until `shutdown` fires; returns once the API server has stopped.
     pub async fn run_until_stopped(mut self, shutdown: Shutdown) -> anyhow::Result<()> {
         let state = self.api_state()?;
         let halt = self
@@ -346,7 +353,7 @@ pub(crate) async fn report_executor_status(
 }
 
 /// The readiness component of a user stream that is not connected.
-pub const STREAM_LINK_COMPONENT: &str = "user_stream_connection";
+pub(crate) const STREAM_LINK_COMPONENT: &str = "user_stream_connection";
 
 /// `/readyz` lists a user stream that is not connected (the adapter keeps reconnecting
 /// with backoff and jitter; fills are recovered over REST meanwhile) until it resyncs.
@@ -373,7 +380,7 @@ pub(crate) async fn report_stream_link(
 
 /// The Binance adapter from `[exchange]` with its audit buffer for the daemon, or None
 /// when no credentials are configured (the daemon then serves the control API only).
-pub async fn connect_exchange(settings: &Settings) -> anyhow::Result<Option<Trading>> {
+pub(crate) async fn connect_exchange(settings: &Settings) -> anyhow::Result<Option<Trading>> {
     if !settings.exchange.has_credentials() {
         return Ok(None);
     }
@@ -392,7 +399,7 @@ pub async fn connect_exchange(settings: &Settings) -> anyhow::Result<Option<Trad
 /// Connect the Binance adapter for a one-shot operator command. Its REST attempts go to
 /// a buffer nobody drains: read-only commands place no orders, and they must work
 /// without a database.
-pub async fn connect_exchange_readonly(
+pub(crate) async fn connect_exchange_readonly(
     settings: &Settings,
 ) -> anyhow::Result<Arc<crate::exchange::binance::BinanceFutures>> {
     let cfg = settings.exchange.binance_config()?;

@@ -15,29 +15,29 @@ use crate::api::Readiness;
 use crate::shutdown::Shutdown;
 
 /// The `/readyz` component a stuck executor is reported under.
-pub const STUCK_COMPONENT: &str = "executor";
+pub(crate) const STUCK_COMPONENT: &str = "executor";
 
-pub fn notify_ready() {
+pub(crate) fn notify_ready() {
     if let Err(e) = sd_notify::notify(false, &[NotifyState::Ready]) {
         tracing::warn!(error = %e, "systemd READY notification failed");
     }
 }
 
-pub fn notify_stopping() {
+pub(crate) fn notify_stopping() {
     let _ = sd_notify::notify(false, &[NotifyState::Stopping]);
 }
 
 /// When to pet the watchdog and when the executor counts as stuck.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WatchdogTiming {
+pub(crate) struct WatchdogTiming {
     /// Half of `WatchdogSec` (or the configured interval, when shorter).
     pub interval: Duration,
     /// One piece of executor work running longer than this (`WatchdogSec`) is a wedge.
-    pub stuck_after: Duration,
+    pub(crate) stuck_after: Duration,
 }
 
 /// The timing systemd asked for (`WATCHDOG_USEC` for this pid), or None.
-pub fn watchdog_timing(configured: Option<Duration>) -> Option<WatchdogTiming> {
+pub(crate) fn watchdog_timing(configured: Option<Duration>) -> Option<WatchdogTiming> {
     let mut usec = 0u64;
     if sd_notify::watchdog_enabled(false, &mut usec) && usec > 0 {
         let period = Duration::from_micros(usec);
@@ -53,7 +53,7 @@ pub fn watchdog_timing(configured: Option<Duration>) -> Option<WatchdogTiming> {
 
 /// Pet the watchdog until shutdown, unless the executor is stuck. If the runtime
 /// stalls the pets stop too: either way systemd restarts the service.
-pub async fn run_watchdog(
+pub(crate) async fn run_watchdog(
     timing: WatchdogTiming,
     readiness: Arc<Readiness>,
     mut shutdown: Shutdown,

@@ -10,7 +10,7 @@ use crate::settings::LogFormat;
 
 /// Install the global subscriber. `RUST_LOG` wins over `filter` when set.
 /// Calling it twice is harmless (the second call is ignored), which tests rely on.
-pub fn init(format: LogFormat, filter: &str) {
+pub(crate) fn init(format: LogFormat, filter: &str) {
     let env_filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use crate::settings::Secret;
 
 /// Does the `Authorization` header carry the configured token?
-pub fn token_matches(expected: &Secret, header: Option<&str>) -> bool {
+pub(crate) fn token_matches(expected: &Secret, header: Option<&str>) -> bool {
     let Some(value) = header else { return false };
     // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` work too.
     let Some((scheme, given)) = value.trim_start().split_once(' ') else {
@@ -30,7 +30,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Refuse to serve the control API beyond loopback without a token.
-pub fn check_bind(listen: SocketAddr, token: Option<&Secret>) -> anyhow::Result<()> {
+pub(crate) fn check_bind(listen: SocketAddr, token: Option<&Secret>) -> anyhow::Result<()> {
     if !listen.ip().is_loopback() && token.is_none() {
         anyhow::bail!(
             "api.listen: {listen} is not a loopback address and no api.token is set; set SLUICE__API__TOKEN or api.token_file"

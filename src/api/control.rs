@@ -25,7 +25,7 @@ const DEFAULT_ACTOR: &str = "api";
 /// Body of `POST /v1/halt`, `/v1/resume` and `/v1/flatten`; every field is optional.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ControlBody {
+pub(crate) struct ControlBody {
     pub reason: Option<String>,
     pub actor: Option<String>,
     /// `/v1/flatten` only: one symbol instead of everything.
@@ -60,7 +60,9 @@ impl ControlBody {
     }
 }
 
-pub async fn halt_status(State(state): State<ApiState>) -> Result<Json<HaltResponse>, ApiError> {
+pub(crate) async fn halt_status(
+    State(state): State<ApiState>,
+) -> Result<Json<HaltResponse>, ApiError> {
     let halt = state.ledger.halt_state().await?;
     Ok(Json(HaltResponse {
         halt,
@@ -70,7 +72,7 @@ pub async fn halt_status(State(state): State<ApiState>) -> Result<Json<HaltRespo
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn halt(
+pub(crate) async fn halt(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<ControlBody>,
 ) -> Result<Json<HaltResponse>, ApiError> {
@@ -91,7 +93,7 @@ pub async fn halt(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn resume(
+pub(crate) async fn resume(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<ControlBody>,
 ) -> Result<Json<HaltResponse>, ApiError> {
@@ -125,7 +127,7 @@ pub async fn resume(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn flatten(
+pub(crate) async fn flatten(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<ControlBody>,
 ) -> Result<(StatusCode, Json<HaltResponse>), ApiError> {

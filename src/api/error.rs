@@ -15,7 +15,7 @@ use crate::domain::DomainError;
 use crate::ledger::{IntentId, LedgerError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     pub code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -25,7 +25,7 @@ pub struct ErrorBody {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
 }
@@ -43,7 +43,7 @@ impl ApiError {
         }
     }
     /// The body could not be read as the expected JSON (syntax, type, unknown field).
-    pub fn bad_request(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
@@ -52,7 +52,7 @@ impl ApiError {
         )
     }
     /// A write without `Content-Type: application/json` (the JSON extractor's rule).
-    pub fn unsupported_media_type() -> Self {
+    pub(crate) fn unsupported_media_type() -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -61,7 +61,7 @@ impl ApiError {
         )
     }
     /// A body over the API's size limit.
-    pub fn too_large(limit: usize) -> Self {
+    pub(crate) fn too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
@@ -70,7 +70,7 @@ impl ApiError {
         )
     }
     /// A request from a foreign web origin or to a foreign host name (the guard's rule).
-    pub fn forbidden(field: &str, reason: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(field: &str, reason: impl Into<String>) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -79,7 +79,7 @@ impl ApiError {
         )
     }
     /// Well-formed, but a field's value is not acceptable.
-    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid",
@@ -87,10 +87,14 @@ impl ApiError {
             reason.into(),
         )
     }
-    pub fn not_found(what: impl Into<String>) -> Self {
+    pub(crate) fn not_found(what: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", None, what.into())
     }
-    pub fn conflict(code: &'static str, field: Option<&str>, reason: impl Into<String>) -> Self {
+    pub(crate) fn conflict(
+        code: &'static str,
+        field: Option<&str>,
+        reason: impl Into<String>,
+    ) -> Self {
         Self::new(
             StatusCode::CONFLICT,
             code,
@@ -98,7 +102,7 @@ impl ApiError {
             reason.into(),
         )
     }
-    pub fn unauthorized() -> Self {
+    pub(crate) fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -106,7 +110,7 @@ impl ApiError {
             "a valid `Authorization: Bearer <api.token>` header is required".into(),
         )
     }
-    pub fn with_intent(mut self, id: IntentId) -> Self {
+    pub(crate) fn with_intent(mut self, id: IntentId) -> Self {
         self.body.intent_id = Some(id);
         self
     }

@@ -19,7 +19,7 @@ use super::ApiError;
 
 /// Which `Origin` and `Host` values are accepted (compared case-insensitively).
 #[derive(Clone, Debug)]
-pub struct Guard {
+pub(crate) struct Guard {
     origins: Arc<Vec<String>>,
     hosts: Arc<Vec<String>>,
     /// [`Guard::loopback`]: any port of a loopback name (the address is not known).
@@ -28,7 +28,11 @@ pub struct Guard {
 
 impl Guard {
     /// The defaults for an API bound to `addr`, plus the configured extras.
-    pub fn new(addr: SocketAddr, allowed_origins: &[String], allowed_hosts: &[String]) -> Guard {
+    pub(crate) fn new(
+        addr: SocketAddr,
+        allowed_origins: &[String],
+        allowed_hosts: &[String],
+    ) -> Guard {
         let port = addr.port();
         let mut hosts = vec![
             addr.to_string(),
@@ -53,7 +57,7 @@ impl Guard {
 
     /// For a router served on a listener the caller binds itself: no origin, and only
     /// `127.0.0.1`, `localhost` or `[::1]` (any port) as host.
-    pub fn loopback() -> Guard {
+    pub(crate) fn loopback() -> Guard {
         Guard {
             origins: Arc::new(Vec::new()),
             hosts: Arc::new(vec!["127.0.0.1".into(), "localhost".into(), "[::1]".into()]),
@@ -101,7 +105,7 @@ impl Guard {
 }
 
 /// The middleware: refuse a foreign `Origin` or `Host` before anything else runs.
-pub async fn check(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+pub(crate) async fn check(State(guard): State<Guard>, req: Request, next: Next) -> Response {
     match guard.check(&req) {
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),

@@ -33,7 +33,7 @@ pub enum Role {
 
 impl Role {
     /// Whether write endpoints may run: never on a daemon that cannot prove it leads.
-    pub fn accepts_writes(self) -> bool {
+    pub(crate) fn accepts_writes(self) -> bool {
         matches!(self, Role::Active | Role::ControlOnly)
     }
 }
@@ -51,7 +51,7 @@ struct Current {
 
 /// One impaired part, as `/readyz` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Degradation {
+pub(crate) struct Degradation {
     pub component: &'static str,
     pub reason: String,
 }
@@ -80,29 +80,29 @@ impl Default for Readiness {
 
 impl Readiness {
     /// Follow this executor's pulse (the systemd watchdog pets only while it is not stuck).
-    pub fn watch_executor(&self, pulse: crate::router::Pulse) {
+    pub(crate) fn watch_executor(&self, pulse: crate::router::Pulse) {
         *self.executor.lock().unwrap_or_else(|p| p.into_inner()) = Some(pulse);
     }
     /// How long the executor's current piece of work has been running (None: idle or
     /// no executor).
-    pub fn executor_busy_for(&self) -> Option<std::time::Duration> {
+    pub(crate) fn executor_busy_for(&self) -> Option<std::time::Duration> {
         let guard = self.executor.lock().unwrap_or_else(|p| p.into_inner());
         guard.as_ref().and_then(crate::router::Pulse::busy_for)
     }
-    pub fn set_ready(&self) {
+    pub(crate) fn set_ready(&self) {
         self.update(|s| {
             s.ready = true;
             s.reason = "ready".to_string();
         });
     }
-    pub fn set_not_ready(&self, reason: &str) {
+    pub(crate) fn set_not_ready(&self, reason: &str) {
         self.update(|s| {
             s.ready = false;
             s.reason = reason.to_string();
         });
     }
     /// Another daemon leads: not ready, writes refused, `reason` says who and why.
-    pub fn set_standby(&self, reason: &str) {
+    pub(crate) fn set_standby(&self, reason: &str) {
         self.update(|s| {
             s.ready = false;
             s.role = Role::Standby;
@@ -113,20 +113,20 @@ impl Readiness {
     /// degradation still trades: `/readyz` answers 200 with status `degraded` and the list,
     /// so an operator sees what is wrong without the supervisor restarting a daemon that
     /// can still close positions.
-    pub fn set_degraded(&self, component: &'static str, reason: impl Into<String>) {
+    pub(crate) fn set_degraded(&self, component: &'static str, reason: impl Into<String>) {
         let reason = reason.into();
         self.update(|s| {
             s.degraded.insert(component, reason);
         });
     }
     /// `component` works again.
-    pub fn clear_degraded(&self, component: &'static str) {
+    pub(crate) fn clear_degraded(&self, component: &'static str) {
         self.update(|s| {
             s.degraded.remove(component);
         });
     }
     /// The impaired parts, by component name.
-    pub fn degradations(&self) -> Vec<Degradation> {
+    pub(crate) fn degradations(&self) -> Vec<Degradation> {
         let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.degraded
             .iter()
@@ -136,6 +136,7 @@ impl Readiness {
             })
             .collect()
     }
+    /// Record what this daemon does now (see [`Role`]); `/readyz` reports it.
     pub fn set_role(&self, role: Role) {
         self.update(|s| s.role = role);
     }
@@ -144,20 +145,22 @@ impl Readiness {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard);
     }
+    /// Whether the daemon is ready, and the reason it gives either way.
     pub fn get(&self) -> (bool, String) {
         let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         (s.ready, s.reason.clone())
     }
+    /// The role last set with [`Readiness::set_role`].
     pub fn role(&self) -> Role {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).role
     }
 }
 
-pub async fn healthz() -> Json<Value> {
+pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-pub async fn readyz(State(state): State<ApiState>) -> (StatusCode, Json<Value>) {
+pub(crate) async fn readyz(State(state): State<ApiState>) -> (StatusCode, Json<Value>) {
     let (ready, reason) = state.readiness.get();
     let role = state.readiness.role();
     let degraded = state.readiness.degradations();

@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::protection_body::{DistanceBody, TriggerBody};
+pub(crate) use super::protection_body::TriggerBody;
 use crate::domain::{
     Direction, DomainError, IntentKind, IntentSpec, OpenSize, PositionId, Protection,
     ProtectionLeg, Qty, Symbol, Usdt, WorkingType,
@@ -27,7 +27,7 @@ const MAX_REASON_LEN: usize = 500;
 /// partial close into a close of everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IntentBody {
+pub(crate) struct IntentBody {
     pub kind: Option<String>,
     pub symbol: Option<String>,
     pub side: Option<String>,
@@ -51,7 +51,7 @@ pub struct IntentBody {
 
 /// Which position a close or reduce acts on.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PositionRef {
+pub(crate) enum PositionRef {
     Id(PositionId),
     Leg {
         symbol: Symbol,
@@ -62,16 +62,16 @@ pub enum PositionRef {
 /// A body that passed every rule: the intent's one shape ([`IntentSpec`]), its
 /// position still named as the caller named it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParsedIntent {
+pub(crate) struct ParsedIntent {
     pub spec: IntentSpec<PositionRef>,
-    pub meta: Meta,
+    pub(crate) meta: Meta,
     /// Protective orders an open asked for (empty for every other kind).
     pub protection: Protection,
 }
 
 /// What every intent carries besides its target.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Meta {
+pub(crate) struct Meta {
     pub idempotency_key: String,
     pub reason: String,
     pub actor: String,
@@ -125,7 +125,7 @@ fn text(field: &str, raw: Option<&str>, max: usize) -> Result<String, DomainErro
 
 impl IntentBody {
     /// Parse into domain types; `default_actor` is used when the body names none.
-    pub fn parse(&self, default_actor: &str) -> Result<ParsedIntent, DomainError> {
+    pub(crate) fn parse(&self, default_actor: &str) -> Result<ParsedIntent, DomainError> {
         let kind = IntentKind::parse(
             self.kind
                 .as_deref()
@@ -274,6 +274,7 @@ impl IntentBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::protection_body::DistanceBody;
     use crate::domain::TriggerSpec;
 
     fn body(kind: &str) -> IntentBody {

@@ -26,7 +26,10 @@ use crate::metrics::{record_intent, set_halted};
 type Answer = Result<(StatusCode, Json<IntentResponse>), ApiError>;
 
 #[tracing::instrument(skip_all, fields(kind = body.kind.as_deref(), key = body.idempotency_key.as_deref()))]
-pub async fn create(State(state): State<ApiState>, ApiJson(body): ApiJson<IntentBody>) -> Answer {
+pub(crate) async fn create(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<IntentBody>,
+) -> Answer {
     let parsed = body
         .parse("api")
         .inspect_err(|_| record_intent("unknown", "invalid"))?;
@@ -56,12 +59,12 @@ pub async fn create(State(state): State<ApiState>, ApiJson(body): ApiJson<Intent
 }
 
 #[derive(Debug, serde::Deserialize)]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     /// How many of the most recent intents (1 to 1000, default 50).
     pub limit: Option<i64>,
 }
 
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<ApiState>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<IntentList>, ApiError> {
@@ -75,7 +78,7 @@ pub async fn list(
     Ok(Json(IntentList { intents }))
 }
 
-pub async fn show(State(state): State<ApiState>, Path(raw): Path<String>) -> Answer {
+pub(crate) async fn show(State(state): State<ApiState>, Path(raw): Path<String>) -> Answer {
     let id = raw
         .parse::<i64>()
         .map(IntentId)

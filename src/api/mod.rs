@@ -18,22 +18,22 @@
 //! Hot standby: only a daemon whose role accepts writes (the leader, or one without
 //! an executor) runs a non-GET request; a standby answers 503 `standby` (reads work).
 
-pub mod auth;
-pub mod control;
-pub mod error;
-pub mod guard;
-pub mod health;
-pub mod intent_request;
-pub mod intents;
-pub mod json;
-pub mod prices;
-pub mod protection_body;
-pub mod read;
-pub mod reconcile;
-pub mod server;
+pub(crate) mod auth;
+pub(crate) mod control;
+pub(crate) mod error;
+pub(crate) mod guard;
+pub(crate) mod health;
+pub(crate) mod intent_request;
+pub(crate) mod intents;
+pub(crate) mod json;
+pub(crate) mod prices;
+pub(crate) mod protection_body;
+pub(crate) mod read;
+pub(crate) mod reconcile;
+pub(crate) mod server;
 mod sizes;
-pub mod text;
-pub mod views;
+pub(crate) mod text;
+pub(crate) mod views;
 
 use std::sync::Arc;
 
@@ -50,21 +50,27 @@ use crate::domain::{PositionMode, Symbol, Usdt};
 use crate::ledger::Ledger;
 use crate::settings::Secret;
 
-pub use error::ApiError;
+pub(crate) use error::ApiError;
 pub use health::{Readiness, Role};
-pub use prices::MarkPrices;
+pub use prices::{ExchangeMarkPrices, MarkPrices};
+pub use read::PositionsResponse;
+pub use reconcile::ReconcileBoard;
 
 /// Bodies are small JSON objects; anything bigger is a mistake or an attack.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What the handlers share. Cheap to clone.
 #[derive(Clone)]
 pub struct ApiState {
+    /// What `/readyz` reports; shared with the parts that change it.
     pub readiness: Arc<Readiness>,
+    /// The bearer token every `/v1` request must carry; None only on a loopback-only daemon.
     pub token: Option<Secret>,
+    /// The single source of truth: intents are written here before anything is sent.
     pub ledger: Ledger,
     /// The venue name intents are stored under (`binance-usdm`).
     pub venue: String,
+    /// The account's position mode (`exchange.position_mode`): which legs an intent may name.
     pub position_mode: PositionMode,
     /// `exchange.symbols`: the symbols opens may use (empty = any). Closes are not
     /// limited, so a position on a symbol dropped from the list can still be closed.
@@ -74,6 +80,7 @@ pub struct ApiState {
     /// Values an open given by quantity for the budget check; None when no exchange
     /// is connected (such opens are then refused, naming the reason).
     pub mark_prices: Option<Arc<dyn MarkPrices>>,
+    /// Renders `GET /metrics`; None serves no metrics.
     pub metrics: Option<PrometheusHandle>,
     /// The daemon's last reconcile run (`GET /v1/reconcile`).
     pub reconcile: Arc<reconcile::ReconcileBoard>,
@@ -88,7 +95,7 @@ pub fn router(state: ApiState) -> Router {
 }
 
 /// The API; `guard` refuses foreign `Origin` and `Host` values before routing.
-pub fn router_with(state: ApiState, guard: guard::Guard) -> Router {
+pub(crate) fn router_with(state: ApiState, guard: guard::Guard) -> Router {
     let v1 = Router::new()
         .route("/v1/intents", post(intents::create).get(intents::list))
         .route("/v1/intents/{id}", get(intents::show))

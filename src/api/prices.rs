@@ -14,6 +14,7 @@ use crate::exchange::Exchange;
 /// executor re-reads it itself on a filter rejection).
 const RULES_TTL: Duration = Duration::from_secs(60);
 
+/// Where the API gets a mark price (and symbol rules) to value an open given by quantity.
 #[async_trait]
 pub trait MarkPrices: Send + Sync {
     /// The current mark price of `symbol`, or why there is none.
@@ -34,6 +35,7 @@ pub struct ExchangeMarkPrices {
 }
 
 impl ExchangeMarkPrices {
+    /// Read marks from `exchange`; its symbol rules are cached for a minute.
     pub fn new(exchange: Arc<dyn Exchange>) -> Self {
         ExchangeMarkPrices {
             exchange,

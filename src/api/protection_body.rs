@@ -10,14 +10,14 @@ use crate::domain::{DomainError, Price, TriggerSpec};
 /// `price`, `pct`, `usdt`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum TriggerBody {
+pub(crate) enum TriggerBody {
     Price(String),
     Distance(DistanceBody),
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DistanceBody {
+pub(crate) struct DistanceBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

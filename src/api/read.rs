@@ -19,14 +19,16 @@ use crate::domain::{Qty, Symbol};
 use crate::ledger::{Budget, SymbolCap};
 
 #[derive(Debug, Default, Deserialize)]
-pub struct PositionsQuery {
+pub(crate) struct PositionsQuery {
     /// Include closed positions.
     #[serde(default)]
     pub all: bool,
 }
 
+/// `GET /v1/positions`: the ledger's positions and the caps learned per symbol.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PositionsResponse {
+    /// Open positions (all positions when asked with `all=true`).
     pub positions: Vec<PositionView>,
     /// Caps learned from -4005, one per symbol (expired ones too: they are evidence).
     #[serde(default)]
@@ -63,7 +65,7 @@ impl LearnedCapView {
     }
 }
 
-pub async fn positions(
+pub(crate) async fn positions(
     State(state): State<ApiState>,
     query: Result<Query<PositionsQuery>, QueryRejection>,
 ) -> Result<Json<PositionsResponse>, ApiError> {
@@ -93,6 +95,6 @@ pub async fn positions(
     }))
 }
 
-pub async fn budget(State(state): State<ApiState>) -> Result<Json<Budget>, ApiError> {
+pub(crate) async fn budget(State(state): State<ApiState>) -> Result<Json<Budget>, ApiError> {
     Ok(Json(state.ledger.budget(state.allocation).await?))
 }

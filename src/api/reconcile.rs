@@ -38,13 +38,14 @@ pub struct ReconcileBoard {
 }
 
 impl ReconcileBoard {
-    pub fn publish(&self, status: ReconcileStatus) {
+    pub(crate) fn publish(&self, status: ReconcileStatus) {
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
     }
+    /// The last reconcile run published, None before the first.
     pub fn last(&self) -> Option<ReconcileStatus> {
         self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
-    pub fn set_interval_s(&self, every: u64) {
+    pub(crate) fn set_interval_s(&self, every: u64) {
         *self.interval_s.lock().unwrap_or_else(|p| p.into_inner()) = every;
     }
     fn interval_s(&self) -> u64 {
@@ -53,13 +54,13 @@ impl ReconcileBoard {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ReconcileResponse {
+pub(crate) struct ReconcileResponse {
     /// None until the first run finished (a standby never runs one).
     pub last: Option<ReconcileStatus>,
     pub interval_s: u64,
 }
 
-pub async fn last(State(state): State<ApiState>) -> Json<ReconcileResponse> {
+pub(crate) async fn last(State(state): State<ApiState>) -> Json<ReconcileResponse> {
     Json(ReconcileResponse {
         last: state.reconcile.last(),
         interval_s: state.reconcile.interval_s(),

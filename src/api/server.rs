@@ -32,15 +32,15 @@ use crate::settings::ApiSettings;
 
 /// The server's bounds (from `[api]`).
 #[derive(Clone, Copy, Debug)]
-pub struct Limits {
+pub(crate) struct Limits {
     pub max_connections: usize,
-    pub header_read_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
     pub request_timeout: Duration,
-    pub idle_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
 }
 
 impl Limits {
-    pub fn from_settings(api: &ApiSettings) -> Limits {
+    pub(crate) fn from_settings(api: &ApiSettings) -> Limits {
         let idle = api.idle_timeout;
         Limits {
             max_connections: api.max_connections.get(),
@@ -52,7 +52,7 @@ impl Limits {
 }
 
 /// Serve `app` on `listener` within `limits` until `shutdown` completes.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,

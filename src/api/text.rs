@@ -6,12 +6,12 @@
 //! U+E0001..) and the line/paragraph separators U+2028/U+2029.
 
 /// Is `c` a character free text must not carry?
-pub fn is_unsafe(c: char) -> bool {
+pub(crate) fn is_unsafe(c: char) -> bool {
     c.is_control() || is_format(c) || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 /// Does `s` hold any character [`is_unsafe`] refuses?
-pub fn has_unsafe(s: &str) -> bool {
+pub(crate) fn has_unsafe(s: &str) -> bool {
     s.chars().any(is_unsafe)
 }
 

@@ -20,10 +20,11 @@ use crate::ledger::{FillRow, IntentId, IntentView, OrderRow, OrderState, Positio
 
 mod summaries;
 
-pub use summaries::{HaltResponse, IntentList, IntentSummary, PositionView};
+pub(crate) use summaries::IntentSummary;
+pub(crate) use summaries::{HaltResponse, IntentList, PositionView};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntentResponse {
+pub(crate) struct IntentResponse {
     pub id: IntentId,
     pub kind: IntentKind,
     pub state: IntentState,
@@ -46,14 +47,14 @@ pub struct IntentResponse {
     /// True when the idempotency key was already used: this is the FIRST intent.
     pub replayed: bool,
     pub filled_quantity: Qty,
-    pub chunks: Vec<ChunkView>,
-    pub fills: Vec<FillView>,
-    pub events: Vec<IntentEvent>,
-    pub timings: Timings,
+    pub(crate) chunks: Vec<ChunkView>,
+    pub(crate) fills: Vec<FillView>,
+    pub(crate) events: Vec<IntentEvent>,
+    pub(crate) timings: Timings,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChunkView {
+pub(crate) struct ChunkView {
     pub index: i32,
     /// The latest attempt's client order id.
     pub client_order_id: String,
@@ -65,14 +66,14 @@ pub struct ChunkView {
     pub last_error_code: Option<i64>,
     pub last_error_msg: Option<String>,
     /// Every attempt's client order id, oldest first.
-    pub client_order_ids: Vec<String>,
+    pub(crate) client_order_ids: Vec<String>,
     /// Every REST request sent for this chunk (placing, querying, cancelling), oldest
     /// first: the evidence of what the exchange answered and how fast.
     pub requests: Vec<RequestView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestView {
+pub(crate) struct RequestView {
     pub client_order_id: Option<String>,
     pub sent_at: DateTime<Utc>,
     pub method: String,
@@ -101,30 +102,30 @@ impl From<&AttemptRecord> for RequestView {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FillView {
+pub(crate) struct FillView {
     pub trade_id: i64,
     pub client_order_id: Option<String>,
     pub price: Decimal,
     pub quantity: Qty,
     pub applied_quantity: Qty,
-    pub traded_at: DateTime<Utc>,
+    pub(crate) traded_at: DateTime<Utc>,
     /// How the ledger learned of it (`stream` or `rest`; absent when not recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<crate::ledger::FillSource>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Timings {
-    pub accepted_at: DateTime<Utc>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
+pub(crate) struct Timings {
+    pub(crate) accepted_at: DateTime<Utc>,
+    pub(crate) started_at: Option<DateTime<Utc>>,
+    pub(crate) finished_at: Option<DateTime<Utc>>,
     /// Accepted to finished (or to the last update while still running).
-    pub elapsed_ms: i64,
+    pub(crate) elapsed_ms: i64,
 }
 
 impl IntentResponse {
     /// `requests` are the REST attempts recorded for the intent's client order ids.
-    pub fn build(
+    pub(crate) fn build(
         view: IntentView,
         events: Vec<IntentEvent>,
         requests: &[AttemptRecord],
@@ -161,7 +162,7 @@ impl IntentResponse {
     }
 
     /// Chunks whose orders are filled, out of all chunks.
-    pub fn chunks_done(&self) -> usize {
+    pub(crate) fn chunks_done(&self) -> usize {
         self.chunks
             .iter()
             .filter(|c| c.status == OrderState::Filled)

@@ -36,7 +36,7 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// `intent #12 open short SOLUSDT: working, chunks 2/5 done, filled 40`
-pub fn progress_line(i: &IntentResponse) -> String {
+pub(crate) fn progress_line(i: &IntentResponse) -> String {
     let what = [
         i.kind.as_str().to_string(),
         i.side.map(|s| s.as_str().to_string()).unwrap_or_default(),
@@ -67,7 +67,7 @@ pub fn progress_line(i: &IntentResponse) -> String {
     line
 }
 
-pub fn intent(i: &IntentResponse) -> String {
+pub(crate) fn intent(i: &IntentResponse) -> String {
     let mut out = progress_line(i);
     let _ = write!(
         out,
@@ -127,7 +127,7 @@ pub fn intent(i: &IntentResponse) -> String {
     out
 }
 
-pub fn intents(list: &[IntentSummary]) -> String {
+pub(crate) fn intents(list: &[IntentSummary]) -> String {
     if list.is_empty() {
         return "no intents".into();
     }
@@ -166,7 +166,7 @@ pub fn positions(response: &PositionsResponse) -> String {
 }
 
 /// `SOLUSDT market cap learned 223.34 (published 4243.42) at …, retry published at …`.
-pub fn learned_cap(c: &LearnedCapView) -> String {
+pub(crate) fn learned_cap(c: &LearnedCapView) -> String {
     let published = c
         .published_market_max_qty
         .map_or_else(String::new, |p| format!(" (published {p})"));
@@ -218,7 +218,7 @@ fn positions_table(list: &[PositionView]) -> String {
     table(&header, &rows)
 }
 
-pub fn budget(b: &Budget) -> String {
+pub(crate) fn budget(b: &Budget) -> String {
     table(
         &["ALLOCATION", "USED", "RESERVED", "AVAILABLE"],
         &[vec![
@@ -230,7 +230,7 @@ pub fn budget(b: &Budget) -> String {
     )
 }
 
-pub fn halt(h: &HaltResponse) -> String {
+pub(crate) fn halt(h: &HaltResponse) -> String {
     let s = &h.halt;
     let since = s
         .since

@@ -35,7 +35,8 @@ impl<T> FilterChecked<T> {
     pub fn inner(&self) -> &T {
         &self.0
     }
-    pub fn into_inner(self) -> T {
+    #[cfg(test)]
+    pub(crate) fn into_inner(self) -> T {
         self.0
     }
 }

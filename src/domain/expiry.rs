@@ -44,7 +44,7 @@ pub enum ExpireReason {
 
 /// What the router does with the unfilled remainder of an order that expired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AfterExpiry {
+pub(crate) enum AfterExpiry {
     /// The venue simply stopped matching (IOC or MARKET remainder): plan the rest now.
     ReplanNow,
     /// The position changed under the order (reduce-only knocked out): read the real
@@ -56,7 +56,7 @@ pub enum AfterExpiry {
 }
 
 impl ExpireReason {
-    pub fn from_code(code: i16) -> Self {
+    pub(crate) fn from_code(code: i16) -> Self {
         match code {
             0 => Self::None,
             1 => Self::SelfTradePrevention,
@@ -99,7 +99,7 @@ impl ExpireReason {
 
     /// The reason to record for an order in `status` that came with `er` (or without).
     /// `er=0` on a non-expiry is no reason at all; `EXPIRED_IN_MATCH` without `er` is STP.
-    pub fn of_update(status: OrderStatus, er: Option<Self>) -> Option<Self> {
+    pub(crate) fn of_update(status: OrderStatus, er: Option<Self>) -> Option<Self> {
         match (status, er) {
             (OrderStatus::ExpiredInMatch, None | Some(Self::None)) => {
                 Some(Self::SelfTradePrevention)
@@ -109,7 +109,7 @@ impl ExpireReason {
         }
     }
 
-    pub fn is_self_trade_prevention(self) -> bool {
+    pub(crate) fn is_self_trade_prevention(self) -> bool {
         matches!(
             self,
             Self::SelfTradePrevention | Self::IocAndSelfTradePrevention
@@ -117,7 +117,7 @@ impl ExpireReason {
     }
 
     /// The router's rule for the unfilled remainder (README, "Expiries").
-    pub fn after_expiry(reason: Option<Self>) -> AfterExpiry {
+    pub(crate) fn after_expiry(reason: Option<Self>) -> AfterExpiry {
         match reason {
             Some(Self::IocRemainder | Self::MarketRemainder) => AfterExpiry::ReplanNow,
             Some(Self::ReduceOnlyKnockedOut) => AfterExpiry::RereadPositionThenReplan,

@@ -45,7 +45,7 @@ impl IntentKind {
         }
     }
     /// Risk-reducing intents are scheduled before risk-increasing ones.
-    pub fn reduces_risk(self) -> bool {
+    pub(crate) fn reduces_risk(self) -> bool {
         !matches!(self, IntentKind::Open)
     }
 }
@@ -179,7 +179,7 @@ impl<P> IntentSpec<P> {
 
     /// The same intent with its position named another way (`name` is called only
     /// for a close or reduce).
-    pub fn with_position<Q>(self, name: impl FnOnce(P) -> Q) -> IntentSpec<Q> {
+    pub(crate) fn with_position<Q>(self, name: impl FnOnce(P) -> Q) -> IntentSpec<Q> {
         match self {
             IntentSpec::Open {
                 symbol,
@@ -212,7 +212,7 @@ impl<P> IntentSpec<P> {
     }
 
     /// Every quantity and notional is above zero; the error names the field.
-    pub fn check_sizes(&self) -> Result<(), DomainError> {
+    pub(crate) fn check_sizes(&self) -> Result<(), DomainError> {
         if self.quantity().is_some_and(Qty::is_zero) {
             return Err(DomainError::new("quantity", "must be greater than zero"));
         }
@@ -231,7 +231,7 @@ impl IntentSpec {
     /// `quantity`, `notional_usdt`, `position_id`); the error names the missing column.
     /// An open stored by quantity also carries the notional it was valued at: the
     /// quantity is what was asked.
-    pub fn from_columns(
+    pub(crate) fn from_columns(
         kind: IntentKind,
         symbol: Option<Symbol>,
         direction: Option<Direction>,

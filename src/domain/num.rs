@@ -15,14 +15,14 @@ use super::DomainError;
 
 /// Digits at most before and after the point: 16 + 12 covers any Binance quantity,
 /// price or USDT amount and stays far inside `Decimal`'s 28 significant digits.
-pub const MAX_INT_DIGITS: usize = 16;
-pub const MAX_FRAC_DIGITS: usize = 12;
+pub(crate) const MAX_INT_DIGITS: usize = 16;
+pub(crate) const MAX_FRAC_DIGITS: usize = 12;
 
 /// The boundary grammar for money: `[0-9]+(\.[0-9]+)?`, bounded in digits (a leading
 /// `-` only where `signed`). Scientific notation (`1e3`), separators (`1_000`), a sign
 /// (`+1`), a bare point (`.5`) and surrounding spaces are refused: Binance never sends
 /// them, and accepting them would let a typo like "1e9" through.
-pub fn check_grammar(field: &str, raw: &str, signed: bool) -> Result<(), DomainError> {
+pub(crate) fn check_grammar(field: &str, raw: &str, signed: bool) -> Result<(), DomainError> {
     if raw.is_empty() {
         return Err(DomainError::new(field, "is empty"));
     }
@@ -203,7 +203,7 @@ impl fmt::Display for Usdt {
 
 /// A dollar amount as a trader reads it: two decimals, rounded half away from zero
 /// (`{:.2}` on a `Decimal` truncates, which would show 10.017 as 10.01).
-pub fn two_decimals(amount: Decimal) -> String {
+pub(crate) fn two_decimals(amount: Decimal) -> String {
     let rounded = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     format!("{rounded:.2}")
 }

@@ -96,7 +96,7 @@ impl OrderStatus {
 pub struct ClientOrderId(String);
 
 impl ClientOrderId {
-    pub const MAX_LEN: usize = 36;
+    pub(crate) const MAX_LEN: usize = 36;
 
     pub fn new(raw: &str) -> Result<Self, DomainError> {
         if raw.is_empty() || raw.len() > Self::MAX_LEN {

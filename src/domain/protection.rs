@@ -34,7 +34,7 @@ impl ProtectionKind {
             ProtectionKind::TakeProfit => "TAKE_PROFIT_MARKET",
         }
     }
-    pub fn from_wire(s: &str) -> Option<Self> {
+    pub(crate) fn from_wire(s: &str) -> Option<Self> {
         match s {
             "STOP_MARKET" => Some(ProtectionKind::StopLoss),
             "TAKE_PROFIT_MARKET" => Some(ProtectionKind::TakeProfit),
@@ -74,7 +74,7 @@ impl WorkingType {
             WorkingType::Contract => "CONTRACT_PRICE",
         }
     }
-    pub fn from_wire(s: &str) -> Option<Self> {
+    pub(crate) fn from_wire(s: &str) -> Option<Self> {
         match s {
             "MARK_PRICE" => Some(WorkingType::Mark),
             "CONTRACT_PRICE" => Some(WorkingType::Contract),
@@ -93,7 +93,7 @@ impl WorkingType {
 /// Where a protective order triggers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TriggerSpec {
+pub(crate) enum TriggerSpec {
     Price(Price),
     /// Percent of the average fill price (0 < pct < 100).
     Pct(Decimal),
@@ -103,7 +103,7 @@ pub enum TriggerSpec {
 
 /// One protective order as asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProtectionLeg {
+pub(crate) struct ProtectionLeg {
     pub trigger: TriggerSpec,
     #[serde(default)]
     pub working_type: WorkingType,
@@ -112,15 +112,15 @@ pub struct ProtectionLeg {
 /// What an open asks to be protected by; empty = nothing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Protection {
-    pub stop_loss: Option<ProtectionLeg>,
-    pub take_profit: Option<ProtectionLeg>,
+    pub(crate) stop_loss: Option<ProtectionLeg>,
+    pub(crate) take_profit: Option<ProtectionLeg>,
 }
 
 impl Protection {
     pub fn is_empty(&self) -> bool {
         self.stop_loss.is_none() && self.take_profit.is_none()
     }
-    pub fn leg(&self, kind: ProtectionKind) -> Option<ProtectionLeg> {
+    pub(crate) fn leg(&self, kind: ProtectionKind) -> Option<ProtectionLeg> {
         match kind {
             ProtectionKind::StopLoss => self.stop_loss,
             ProtectionKind::TakeProfit => self.take_profit,
@@ -130,7 +130,7 @@ impl Protection {
 
 impl TriggerSpec {
     /// Checks the distances' ranges; the error names `field`.
-    pub fn check(&self, field: &str) -> Result<(), DomainError> {
+    pub(crate) fn check(&self, field: &str) -> Result<(), DomainError> {
         match *self {
             TriggerSpec::Pct(p) if p <= Decimal::ZERO || p >= Decimal::ONE_HUNDRED => Err(
                 DomainError::new(field, "pct must be greater than 0 and less than 100"),
@@ -146,7 +146,7 @@ impl TriggerSpec {
 /// The trigger price of a `kind` order protecting a `direction` position entered at
 /// `entry`, on the `tick` grid (rounded towards the entry). The error names `field`
 /// when the result would not be a positive price on the protective side of the entry.
-pub fn trigger_price(
+pub(crate) fn trigger_price(
     kind: ProtectionKind,
     direction: Direction,
     leg: &TriggerSpec,

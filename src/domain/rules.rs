@@ -52,7 +52,7 @@ pub struct SymbolRules {
 impl SymbolRules {
     /// The lot filter that applies to an order type: MARKET orders are capped by
     /// MARKET_LOT_SIZE, far below LOT_SIZE on mainnet (seed 000).
-    pub fn lot_for(&self, market: bool) -> &LotFilter {
+    pub(crate) fn lot_for(&self, market: bool) -> &LotFilter {
         if market {
             &self.market_lot_size
         } else {
@@ -60,7 +60,7 @@ impl SymbolRules {
         }
     }
 
-    pub fn is_trading(&self) -> bool {
+    pub(crate) fn is_trading(&self) -> bool {
         self.status == "TRADING"
     }
 }
@@ -74,7 +74,7 @@ pub fn floor_to_step(value: Decimal, step: Decimal) -> Decimal {
 }
 
 /// Round `value` up to a multiple of `step` (no-op when step is zero).
-pub fn ceil_to_step(value: Decimal, step: Decimal) -> Decimal {
+pub(crate) fn ceil_to_step(value: Decimal, step: Decimal) -> Decimal {
     if step.is_zero() {
         return value;
     }
@@ -82,7 +82,7 @@ pub fn ceil_to_step(value: Decimal, step: Decimal) -> Decimal {
 }
 
 /// Is `value` a whole multiple of `step` (offset by `base`, as PRICE_FILTER does)?
-pub fn is_step_multiple(value: Decimal, base: Decimal, step: Decimal) -> bool {
+pub(crate) fn is_step_multiple(value: Decimal, base: Decimal, step: Decimal) -> bool {
     step.is_zero() || ((value - base) % step).is_zero()
 }
 

@@ -57,7 +57,7 @@ impl AlgoStatus {
         .into_iter()
         .find(|x| x.as_str() == s)
     }
-    pub fn from_wire(s: &str) -> Option<Self> {
+    pub(crate) fn from_wire(s: &str) -> Option<Self> {
         Self::parse(&s.to_ascii_lowercase())
     }
     /// Still protecting, or on its way to close: the Algo Service holds it.
@@ -68,7 +68,7 @@ impl AlgoStatus {
         )
     }
     /// The trigger was reached: the position should be closing.
-    pub fn has_fired(self) -> bool {
+    pub(crate) fn has_fired(self) -> bool {
         matches!(
             self,
             AlgoStatus::Triggering | AlgoStatus::Triggered | AlgoStatus::Finished
@@ -110,12 +110,6 @@ pub struct AlgoOrderReport {
     /// The order the trigger produced (`ai` / `actualOrderId`).
     pub actual_order_id: Option<i64>,
     /// Why the trigger failed (`rm`).
-    pub reject_reason: Option<String>,
+    pub(crate) reject_reason: Option<String>,
     pub update_time: DateTime<Utc>,
-}
-
-/// Does `client_algo_id` follow Binance's client id rule?
-pub fn valid_client_algo_id(id: &str) -> bool {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '/' | '_' | '-');
-    !id.is_empty() && id.len() <= 36 && id.chars().all(allowed)
 }

@@ -90,7 +90,7 @@ impl ExchangeError {
     }
     /// The venue behind the seam does not offer `what` (a test double, a venue without
     /// an Algo Service): a configuration problem, never a retry.
-    pub fn unsupported(what: &str, about: &str) -> Self {
+    pub(crate) fn unsupported(what: &str, about: &str) -> Self {
         Self::new(
             ErrorClass::Fatal,
             None,
@@ -99,7 +99,7 @@ impl ExchangeError {
         )
     }
     /// Made by [`ExchangeError::unsupported`]: the venue lacks the call (nothing was sent).
-    pub fn is_unsupported(&self) -> bool {
+    pub(crate) fn is_unsupported(&self) -> bool {
         self.class == ErrorClass::Fatal
             && self.http_status.is_none()
             && self.code.is_none()

@@ -5,11 +5,11 @@
 //! policy decision beyond classifying errors ([`ErrorClass`]). Everything that
 //! crosses this seam is a domain type; wire types stay inside `binance/`.
 
-pub mod algo;
-pub mod audit;
+pub(crate) mod algo;
+pub(crate) mod audit;
 pub mod binance;
-pub mod credentials;
-pub mod error;
+pub(crate) mod credentials;
+pub(crate) mod error;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,7 +17,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-pub use algo::{AlgoOrderReport, AlgoOrderRequest, AlgoStatus, ProtectionKind, WorkingType};
+pub use algo::AlgoOrderReport;
+pub use algo::{AlgoOrderRequest, AlgoStatus, ProtectionKind, WorkingType};
+pub use audit::AttemptRecord;
+pub use credentials::CredentialSource;
 pub use error::{ErrorClass, ExchangeError};
 
 use crate::domain::{
@@ -67,7 +70,7 @@ pub struct ExchangePosition {
 pub struct Balance {
     pub asset: String,
     pub wallet_balance: Decimal,
-    pub available_balance: Decimal,
+    pub(crate) available_balance: Decimal,
     pub unrealized_pnl: Decimal,
 }
 
@@ -75,11 +78,11 @@ pub struct Balance {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountSnapshot {
     pub can_trade: bool,
-    pub can_withdraw: bool,
-    pub multi_assets_margin: bool,
+    pub(crate) can_withdraw: bool,
+    pub(crate) multi_assets_margin: bool,
     pub position_mode: PositionMode,
     pub total_wallet_balance: Decimal,
-    pub available_balance: Decimal,
+    pub(crate) available_balance: Decimal,
     pub balances: Vec<Balance>,
     pub positions: Vec<ExchangePosition>,
 }
@@ -144,17 +147,17 @@ pub struct MarkPrice {
 /// One leverage bracket (leverageBracket endpoint).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeverageBracket {
-    pub bracket: u32,
-    pub initial_leverage: u32,
-    pub notional_cap: Decimal,
-    pub notional_floor: Decimal,
-    pub maint_margin_ratio: Decimal,
+    pub(crate) bracket: u32,
+    pub(crate) initial_leverage: u32,
+    pub(crate) notional_cap: Decimal,
+    pub(crate) notional_floor: Decimal,
+    pub(crate) maint_margin_ratio: Decimal,
 }
 
 /// API trading status: is trading locked for the account or a symbol?
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TradingStatus {
-    pub account_locked: bool,
+    pub(crate) account_locked: bool,
     pub locked_symbols: Vec<Symbol>,
 }
 

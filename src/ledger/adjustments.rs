@@ -19,7 +19,7 @@ use crate::domain::Qty;
 
 /// A correction of one position's quantity and/or status (doctor, reconcile).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PositionCorrection {
+pub(crate) struct PositionCorrection {
     pub position_id: PositionId,
     pub quantity: Option<Qty>,
     pub status: Option<PositionStatus>,
@@ -61,7 +61,7 @@ pub struct AnomalyRow {
 impl Ledger {
     /// Apply `c` and write its adjustment row, in one transaction. Returns None (and
     /// writes nothing) when the position already has the requested values.
-    pub async fn correct_position(
+    pub(crate) async fn correct_position(
         &self,
         c: &PositionCorrection,
     ) -> Result<Option<AdjustmentId>, LedgerError> {
@@ -150,7 +150,7 @@ impl Ledger {
 
     /// Record that `order` ended with fewer fills in the ledger than the exchange says
     /// it executed, after every trade the exchange lists was applied.
-    pub async fn record_fills_short(
+    pub(crate) async fn record_fills_short(
         &self,
         order: &OrderRow,
         executed: Decimal,

@@ -66,7 +66,7 @@ impl LedgerError {
             reason: reason.into(),
         }
     }
-    pub fn not_found(what: impl Into<String>) -> Self {
+    pub(crate) fn not_found(what: impl Into<String>) -> Self {
         LedgerError::NotFound { what: what.into() }
     }
     /// True for a business refusal whose intent row was stored as `failed`.

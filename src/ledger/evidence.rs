@@ -51,7 +51,10 @@ pub struct CloseIntentFact {
 
 impl Ledger {
     /// The highest trade id stored per symbol for `venue`.
-    pub async fn last_trade_ids(&self, venue: &str) -> Result<BTreeMap<Symbol, i64>, LedgerError> {
+    pub(crate) async fn last_trade_ids(
+        &self,
+        venue: &str,
+    ) -> Result<BTreeMap<Symbol, i64>, LedgerError> {
         let rows = sqlx::query(
             "SELECT symbol, MAX(trade_id) AS last FROM fills WHERE venue = $1 GROUP BY symbol",
         )
@@ -72,7 +75,7 @@ impl Ledger {
     }
 
     /// Trade ids stored for `symbol` on `venue` from `from_id` on (all when None).
-    pub async fn trade_ids_from(
+    pub(crate) async fn trade_ids_from(
         &self,
         venue: &str,
         symbol: &Symbol,
@@ -93,7 +96,7 @@ impl Ledger {
     /// Move a non-terminal order to the terminal `to` state because the exchange no
     /// longer lists it, with one adjustment row. None (nothing written) when the order
     /// is already terminal, e.g. because a backfilled fill completed it.
-    pub async fn retire_order(
+    pub(crate) async fn retire_order(
         &self,
         id: OrderId,
         to: OrderState,
@@ -141,7 +144,7 @@ impl Ledger {
     }
 
     /// Order attempts sent in `[since, until)`, oldest first.
-    pub async fn attempt_facts(
+    pub(crate) async fn attempt_facts(
         &self,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
@@ -174,7 +177,7 @@ impl Ledger {
 
     /// Close, reduce and flatten intents created in `[since, until)`, with their
     /// attempts (joined by clientOrderId), codes, flat time and last fill time.
-    pub async fn close_intent_facts(
+    pub(crate) async fn close_intent_facts(
         &self,
         since: DateTime<Utc>,
         until: DateTime<Utc>,

@@ -33,11 +33,11 @@ use crate::domain::{Direction, Fill, IntentKind, PositionSide, Qty, Symbol};
 pub(crate) struct OrderMem {
     pub row: OrderRow,
     pub filled: Decimal,
-    pub avg: Option<Decimal>,
+    pub(crate) avg: Option<Decimal>,
     pub status: OrderState,
     pub exchange_order_id: Option<i64>,
     pub position_id: Option<PositionId>,
-    pub touched: bool,
+    pub(crate) touched: bool,
 }
 
 /// A position as the batch has changed it so far.
@@ -48,7 +48,7 @@ pub(crate) struct PosMem {
     pub direction: Direction,
     pub figures: PositionFigures,
     pub open: bool,
-    pub touched: bool,
+    pub(crate) touched: bool,
 }
 
 /// One `ledger_anomalies` row to write.
@@ -89,9 +89,9 @@ pub(crate) struct Plan {
     by_position: HashMap<PositionId, usize>,
     open_on_leg: HashMap<(Symbol, PositionSide), usize>,
     pub anomalies: Vec<Anomaly>,
-    pub completions: Vec<FillCompletion>,
+    pub(crate) completions: Vec<FillCompletion>,
     /// Intent → the position its open fills built (the last one wins, as one by one).
-    pub intent_links: Vec<(IntentId, PositionId)>,
+    pub(crate) intent_links: Vec<(IntentId, PositionId)>,
 }
 
 impl Plan {

@@ -29,7 +29,7 @@ pub struct FillRow {
     pub commission_asset: String,
     pub realized_pnl: Decimal,
     pub maker: bool,
-    pub traded_at: DateTime<Utc>,
+    pub(crate) traded_at: DateTime<Utc>,
     pub external: bool,
     pub position_id: Option<PositionId>,
     pub applied_quantity: Qty,

@@ -63,7 +63,7 @@ pub enum FillOutcome {
 
 /// One outcome per fill of a batch, in the batch's order: its own refusal when the
 /// ledger refused that fill alone.
-pub type FillOutcomes = Vec<Result<FillOutcome, LedgerError>>;
+pub(crate) type FillOutcomes = Vec<Result<FillOutcome, LedgerError>>;
 
 impl Ledger {
     /// Apply one fill (see the module doc) and store `reported` exchange positions,

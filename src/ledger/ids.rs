@@ -6,7 +6,8 @@ use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
 use sqlx::{Decode, Encode, Postgres, Type};
 
-pub use crate::domain::ids::{AdjustmentId, FillId, IntentId, OrderId, PositionId};
+pub(crate) use crate::domain::ids::{AdjustmentId, FillId};
+pub use crate::domain::ids::{IntentId, OrderId, PositionId};
 
 macro_rules! bigint_id {
     ($($name:ident),+) => {$(

@@ -10,21 +10,21 @@ use crate::domain::{IntentKind, IntentState, Qty};
 
 /// A terminal (`done`/`failed`) intent and the sum of its orders' fills.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IntentFillAudit {
+pub(crate) struct IntentFillAudit {
     pub id: IntentId,
     pub kind: IntentKind,
     pub state: IntentState,
     /// The requested quantity (None: a notional open, a close of everything, a flatten).
     pub quantity: Option<Qty>,
     /// True when the intent asked for a non-zero size (a quantity or a notional).
-    pub sized: bool,
+    pub(crate) sized: bool,
     pub shortfall: Option<Qty>,
     pub filled: Decimal,
 }
 
 impl Ledger {
     /// Every `done` or `failed` intent with Σ filled quantity of its orders.
-    pub async fn intent_fill_audits(&self) -> Result<Vec<IntentFillAudit>, LedgerError> {
+    pub(crate) async fn intent_fill_audits(&self) -> Result<Vec<IntentFillAudit>, LedgerError> {
         let rows = sqlx::query(
             "SELECT i.id, i.kind, i.state, i.quantity, i.notional_usdt, i.shortfall,
                     COALESCE(SUM(o.filled_quantity), 0) AS filled

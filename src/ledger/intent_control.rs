@@ -20,7 +20,7 @@ use crate::domain::IntentState;
 
 /// One state change of an intent, with its time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntentEvent {
+pub(crate) struct IntentEvent {
     pub from: IntentState,
     pub to: IntentState,
     pub cause: String,
@@ -30,7 +30,7 @@ pub struct IntentEvent {
 impl Ledger {
     /// Store `new` as `failed` with `error` (an open refused by the halt). A replayed key
     /// returns the first intent instead.
-    pub async fn record_refused_intent(
+    pub(crate) async fn record_refused_intent(
         &self,
         new: &NewIntent,
         error: &str,
@@ -43,7 +43,11 @@ impl Ledger {
 
     /// Cancel intent `id` if it is still `accepted` (nothing was sent for it).
     /// Returns whether it was cancelled.
-    pub async fn cancel_if_accepted(&self, id: IntentId, cause: &str) -> Result<bool, LedgerError> {
+    pub(crate) async fn cancel_if_accepted(
+        &self,
+        id: IntentId,
+        cause: &str,
+    ) -> Result<bool, LedgerError> {
         let mut tx = self.pool.begin().await?;
         let done = cancel_where(&mut tx, "id = $1", Some(id.get()), cause).await?;
         tx.commit().await?;
@@ -51,7 +55,7 @@ impl Ledger {
     }
 
     /// The intent stored under `key`, if any (to answer a replay before anything else).
-    pub async fn intent_by_idempotency_key(
+    pub(crate) async fn intent_by_idempotency_key(
         &self,
         key: &str,
     ) -> Result<Option<IntentRow>, LedgerError> {
@@ -64,7 +68,10 @@ impl Ledger {
     }
 
     /// The state changes of intent `id` with their times, oldest first.
-    pub async fn intent_timeline(&self, id: IntentId) -> Result<Vec<IntentEvent>, LedgerError> {
+    pub(crate) async fn intent_timeline(
+        &self,
+        id: IntentId,
+    ) -> Result<Vec<IntentEvent>, LedgerError> {
         let rows = sqlx::query(
             "SELECT from_state, to_state, cause, at FROM intent_events WHERE intent_id = $1 ORDER BY id",
         )

@@ -56,7 +56,7 @@ impl Ledger {
     /// [`Self::create_intent`], storing what the open asked to be protected by
     /// (`intent_protection`) in the same transaction, so the executor never sees the
     /// open without it.
-    pub async fn create_intent_protected(
+    pub(crate) async fn create_intent_protected(
         &self,
         new: &NewIntent,
         allocation: Usdt,
@@ -132,7 +132,7 @@ impl Ledger {
     /// End intent `id` `done` although the exchange left `shortfall` of it undone
     /// (outcome `done_partial`): something filled, so it must not read as `failed`;
     /// `reason` says why the rest could not be sent and is kept as its `error`.
-    pub async fn finish_intent_short(
+    pub(crate) async fn finish_intent_short(
         &self,
         id: IntentId,
         shortfall: Qty,

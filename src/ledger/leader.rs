@@ -30,13 +30,13 @@ pub const LEADER_CLASSID: u32 = u32::from_be_bytes(*b"sluc");
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LeaderKey {
     pub classid: u32,
-    pub objid: u32,
+    pub(crate) objid: u32,
 }
 
 impl LeaderKey {
     /// The key for `venue` trading on the ledger in `database`. Stable across builds
     /// and platforms (FNV-1a, not the std hasher).
-    pub fn derive(venue: &str, database: &str) -> LeaderKey {
+    pub(crate) fn derive(venue: &str, database: &str) -> LeaderKey {
         let mut hash: u32 = 0x811c_9dc5;
         for byte in venue.bytes().chain([b'/']).chain(database.bytes()) {
             hash ^= u32::from(byte);
@@ -69,7 +69,7 @@ pub struct LockHolder {
     pub pid: i32,
     /// The holder's `application_name` (sluice puts host, pid and API address there).
     pub application_name: Option<String>,
-    pub client_addr: Option<String>,
+    pub(crate) client_addr: Option<String>,
 }
 
 impl std::fmt::Display for LockHolder {

@@ -17,26 +17,26 @@ use super::{LedgerError, LockSession};
 
 /// The row this leader wrote when it took the lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LeaderTerm {
+pub(crate) struct LeaderTerm {
     pub id: i64,
 }
 
 /// The term before this one, as this leader found it.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct PreviousTerm {
-    pub instance: Uuid,
+pub(crate) struct PreviousTerm {
+    pub(crate) instance: Uuid,
     pub holder: String,
-    pub acquired_at: DateTime<Utc>,
+    pub(crate) acquired_at: DateTime<Utc>,
     pub stopped_cleanly_at: Option<DateTime<Utc>>,
     /// Milliseconds from now (the database's clock) until its last signed request has
     /// surely expired; 0 when that moment has passed.
-    pub quiet_in_ms: i64,
+    pub(crate) quiet_in_ms: i64,
 }
 
 impl LockSession {
     /// Record a new term for `instance` (this session must hold the lock) and return it
     /// with the previous term of the venue, read in the same transaction.
-    pub async fn begin_term(
+    pub(crate) async fn begin_term(
         &mut self,
         instance: Uuid,
         holder: &str,
@@ -64,7 +64,7 @@ impl LockSession {
 
     /// Mark `term` as stopped cleanly: the executor has stopped and nothing more will be
     /// signed; a request it signed may reach the exchange for `quiet_for` more.
-    pub async fn end_term_cleanly(
+    pub(crate) async fn end_term_cleanly(
         &mut self,
         term: LeaderTerm,
         quiet_for: std::time::Duration,

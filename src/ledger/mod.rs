@@ -14,32 +14,32 @@
 mod accept_open;
 mod adjustments;
 mod attempts;
-pub mod breaker;
+pub(crate) mod breaker;
 mod budget;
 mod control;
 mod decode;
-pub mod error;
-pub mod evidence;
+pub(crate) mod error;
+pub(crate) mod evidence;
 mod exchange_positions;
 mod fill_batch;
 mod fill_plan;
 mod fill_rows;
 mod fill_write;
 mod fills;
-pub mod halt;
-pub mod ids;
-pub mod intent_audit;
+pub(crate) mod halt;
+pub(crate) mod ids;
+pub(crate) mod intent_audit;
 mod intent_checks;
-pub mod intent_control;
+pub(crate) mod intent_control;
 mod intents;
-pub mod leader;
+pub(crate) mod leader;
 mod leader_terms;
-pub mod model;
+pub(crate) mod model;
 mod order_reports;
 mod orders;
-pub mod position_math;
+pub(crate) mod position_math;
 mod positions;
-pub mod protective;
+pub(crate) mod protective;
 mod protective_checks;
 mod protective_link;
 mod protective_repair;
@@ -49,28 +49,34 @@ mod work;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-pub use adjustments::{AdjustmentRow, AnomalyRow, PositionCorrection};
+pub(crate) use adjustments::PositionCorrection;
+pub use adjustments::{AdjustmentRow, AnomalyRow};
 pub use breaker::BreakerTransitionRecord;
 pub use budget::Budget;
-pub use control::{ControlFlag, NewSymbolCap, SymbolCap};
+pub use control::NewSymbolCap;
+pub use control::{ControlFlag, SymbolCap};
 pub use error::LedgerError;
-pub use evidence::{AttemptFact, CloseIntentFact};
+pub use evidence::AttemptFact;
+pub use evidence::CloseIntentFact;
 pub use exchange_positions::ExchangePositionRow;
 pub use fill_rows::FillRow;
-pub use fills::{FillOutcome, FillOutcomes, PositionEffect};
-pub use ids::{AdjustmentId, FillId, IntentId, OrderId, PositionId};
+pub use fills::{FillOutcome, PositionEffect};
+pub(crate) use ids::AdjustmentId;
+pub use ids::{IntentId, OrderId, PositionId};
 pub use intent_checks::NewIntent;
 pub use intents::{IntentCreated, IntentView};
-pub use leader::{LeaderKey, LockHolder, LockSession, LockSessionOptions};
-pub use leader_terms::{LeaderTerm, PreviousTerm};
+pub use leader::{LeaderKey, LockHolder, LockSession};
+pub use leader::{LockSessionOptions, LEADER_CLASSID};
+pub(crate) use leader_terms::{LeaderTerm, PreviousTerm};
 pub use model::{
     AnomalyKind, FillSource, IntentRow, OrderRow, OrderState, Origin, PositionRow, PositionStatus,
 };
 pub use order_reports::ReportedOrder;
 pub use orders::{NewOrder, OrderUpdate};
-pub use positions::{AdoptPosition, PositionAudit};
-pub use protective_repair::AdoptProtective;
-pub use wakeup::{IntentWakeups, INTENT_CHANNEL};
+pub use positions::AdoptPosition;
+pub use positions::PositionAudit;
+pub use protective::NewProtective;
+pub(crate) use protective_repair::AdoptProtective;
 
 /// A pooled connection idle at least this long is pinged before it is handed out.
 const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
@@ -125,7 +131,7 @@ impl Ledger {
     /// Create database `name` on the server `admin` points at, unless it exists.
     /// Paper trading keeps its books in a database of its own, so a simulator's
     /// positions can never be mixed into a real ledger.
-    pub async fn create_database_if_missing(
+    pub(crate) async fn create_database_if_missing(
         admin: PgConnectOptions,
         name: &str,
     ) -> Result<(), LedgerError> {

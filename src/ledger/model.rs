@@ -222,7 +222,7 @@ pub struct PositionRow {
     /// Average price of the open fills (and of the adopted quantity).
     pub entry_price: Decimal,
     /// Quantity that arrived without a fill (adoption).
-    pub initial_quantity: Qty,
+    pub(crate) initial_quantity: Qty,
     pub opened_quantity: Qty,
     pub closed_quantity: Qty,
     /// Average price of the close fills.

@@ -10,7 +10,7 @@ use super::error::LedgerError;
 use super::ids::{IntentId, PositionId};
 use super::model::{IntentRow, OrderRow, OrderState, PositionStatus};
 use super::Ledger;
-use crate::domain::{Direction, ExpireReason, IntentKind, OrderRequest, PositionSide, Qty, Symbol};
+use crate::domain::{Direction, IntentKind, OrderRequest, PositionSide, Qty, Symbol};
 
 /// An order about to be sent for intent `intent_id`. `position_id` is taken from the
 /// intent when None (a flatten-all intent names the position per order).
@@ -112,26 +112,6 @@ impl Ledger {
         OrderRow::decode(&row)
     }
 
-    /// Record why the exchange expired an order (`er`). Evidence only: status and
-    /// filled quantity are untouched, and a later update never erases a reason.
-    pub async fn record_expire_reason(
-        &self,
-        client_order_id: &str,
-        reason: ExpireReason,
-    ) -> Result<(), LedgerError> {
-        let done = sqlx::query(
-            "UPDATE orders SET expire_reason = $2, updated_at = now() WHERE client_order_id = $1",
-        )
-        .bind(client_order_id)
-        .bind(reason.code())
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(LedgerError::not_found(format!("order {client_order_id}")));
-        }
-        Ok(())
-    }
-
     pub async fn order_by_client_id(
         &self,
         client_order_id: &str,
@@ -189,7 +169,7 @@ impl Ledger {
 
     /// The filled quantity the ledger has applied for each of these orders, by client
     /// order id (one round trip; an id the ledger does not know is left out).
-    pub async fn filled_of_orders(
+    pub(crate) async fn filled_of_orders(
         &self,
         client_order_ids: &[String],
     ) -> Result<std::collections::HashMap<String, Decimal>, LedgerError> {

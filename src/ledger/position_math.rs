@@ -11,7 +11,7 @@ use crate::domain::Direction;
 
 /// The figures of one position that fills change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PositionFigures {
+pub(crate) struct PositionFigures {
     pub quantity: Decimal,
     /// Average price of everything opened (adopted quantity included).
     pub entry_price: Decimal,
@@ -25,7 +25,7 @@ pub struct PositionFigures {
 
 /// What one close fill did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CloseEffect {
+pub(crate) struct CloseEffect {
     pub figures: PositionFigures,
     /// The part of the fill that reduced the position.
     pub applied: Decimal,
@@ -35,7 +35,7 @@ pub struct CloseEffect {
 
 impl PositionFigures {
     /// A position born from `quantity` at `price` (first open fill or adoption).
-    pub fn new(quantity: Decimal, price: Decimal) -> Self {
+    pub(crate) fn new(quantity: Decimal, price: Decimal) -> Self {
         PositionFigures {
             quantity,
             entry_price: price,
@@ -47,7 +47,7 @@ impl PositionFigures {
     }
 
     /// Apply an open fill: quantity grows, entry becomes the weighted average of all opens.
-    pub fn open(self, quantity: Decimal, price: Decimal) -> Self {
+    pub(crate) fn open(self, quantity: Decimal, price: Decimal) -> Self {
         let opened = self.opened_quantity + quantity;
         let entry_price = if opened.is_zero() {
             price
@@ -63,7 +63,12 @@ impl PositionFigures {
     }
 
     /// Apply a close fill of a position pointing `direction`, capped at what is open.
-    pub fn close(self, direction: Direction, quantity: Decimal, price: Decimal) -> CloseEffect {
+    pub(crate) fn close(
+        self,
+        direction: Direction,
+        quantity: Decimal,
+        price: Decimal,
+    ) -> CloseEffect {
         let applied = quantity.min(self.quantity).max(Decimal::ZERO);
         let excess = quantity - applied;
         if applied.is_zero() {

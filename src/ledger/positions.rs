@@ -34,11 +34,11 @@ pub struct AdoptPosition {
 pub struct PositionAudit {
     pub position: PositionRow,
     /// Σ applied quantity of fills whose order belongs to an OPEN intent.
-    pub open_fills_quantity: Decimal,
+    pub(crate) open_fills_quantity: Decimal,
     /// Σ applied quantity of fills whose order belongs to any other intent.
-    pub close_fills_quantity: Decimal,
+    pub(crate) close_fills_quantity: Decimal,
     pub open_fill_count: i64,
-    pub close_fill_count: i64,
+    pub(crate) close_fill_count: i64,
 }
 
 impl PositionAudit {

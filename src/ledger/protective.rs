@@ -43,12 +43,12 @@ pub struct ProtectiveRow {
     pub state: Option<AlgoStatus>,
     pub actual_order_id: Option<i64>,
     pub order_id: Option<OrderId>,
-    pub reject_reason: Option<String>,
-    pub last_error: Option<String>,
+    pub(crate) reject_reason: Option<String>,
+    pub(crate) last_error: Option<String>,
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    pub triggered_at: Option<DateTime<Utc>>,
+    pub(crate) triggered_at: Option<DateTime<Utc>>,
 }
 
 impl ProtectiveRow {
@@ -136,7 +136,7 @@ pub(crate) async fn insert_protection(
 impl Ledger {
     /// The protection the most recent protected open of `position` asked for, with
     /// that intent's id.
-    pub async fn position_protection(
+    pub(crate) async fn position_protection(
         &self,
         position: PositionId,
     ) -> Result<Option<(IntentId, Protection)>, LedgerError> {
@@ -155,22 +155,8 @@ impl Ledger {
         .transpose()
     }
 
-    /// The protection intent `id` asked for, if any.
-    pub async fn intent_protection(&self, id: IntentId) -> Result<Option<Protection>, LedgerError> {
-        let row: Option<(serde_json::Value,)> =
-            sqlx::query_as("SELECT protection FROM intent_protection WHERE intent_id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(|(json,)| {
-            serde_json::from_value(json)
-                .map_err(|e| LedgerError::invalid("intent_protection.protection", e.to_string()))
-        })
-        .transpose()
-    }
-
     /// Open positions of `venue` that a protected open built, oldest first.
-    pub async fn protected_open_positions(
+    pub(crate) async fn protected_open_positions(
         &self,
         venue: &str,
     ) -> Result<Vec<PositionId>, LedgerError> {
@@ -187,7 +173,7 @@ impl Ledger {
     }
 
     /// Is an open intent still working on `position` (more fills may come)?
-    pub async fn open_working_on(&self, position: PositionId) -> Result<bool, LedgerError> {
+    pub(crate) async fn open_working_on(&self, position: PositionId) -> Result<bool, LedgerError> {
         let (n,): (i64,) = sqlx::query_as(
             "SELECT count(*) FROM intents WHERE position_id = $1 AND kind = 'open'
                AND state IN ('accepted', 'working')",
@@ -232,7 +218,7 @@ impl Ledger {
     }
 
     /// Every live protective row of `venue` (planned, new, triggering, triggered).
-    pub async fn live_protective_orders(&self) -> Result<Vec<ProtectiveRow>, LedgerError> {
+    pub(crate) async fn live_protective_orders(&self) -> Result<Vec<ProtectiveRow>, LedgerError> {
         sqlx::query(&format!(
             "SELECT * FROM protective_orders WHERE {LIVE} ORDER BY id"
         ))
@@ -289,7 +275,7 @@ impl Ledger {
 
     /// A planned order the venue never received (or refused): counts the attempt and
     /// keeps the reason; `terminal` ends it `rejected` (a refusal re-sending cannot fix).
-    pub async fn record_protective_error(
+    pub(crate) async fn record_protective_error(
         &self,
         id: i64,
         error: &str,

@@ -12,7 +12,7 @@ use crate::domain::ProtectionKind;
 impl Ledger {
     /// Rows whose stop fired and whose position is still open: TRIGGERING/TRIGGERED
     /// since before `fired_before`, or REJECTED at the trigger (it had been placed).
-    pub async fn overdue_protective_orders(
+    pub(crate) async fn overdue_protective_orders(
         &self,
         fired_before: DateTime<Utc>,
     ) -> Result<Vec<ProtectiveRow>, LedgerError> {
@@ -34,7 +34,7 @@ impl Ledger {
     /// Open positions missing a protective order their latest protected open asked for:
     /// (position, kind, the last placement error if any). A planned order still being
     /// retried counts as missing.
-    pub async fn unprotected_positions(
+    pub(crate) async fn unprotected_positions(
         &self,
     ) -> Result<Vec<(PositionId, ProtectionKind, Option<String>)>, LedgerError> {
         let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
@@ -66,7 +66,7 @@ impl Ledger {
 
     /// How many fills of exchange order `order_id` were stored as external (no sluice
     /// order explained them when they arrived).
-    pub async fn external_fills_of_order(
+    pub(crate) async fn external_fills_of_order(
         &self,
         venue: &str,
         symbol: &crate::domain::Symbol,

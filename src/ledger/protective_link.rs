@@ -14,7 +14,7 @@ use crate::domain::PositionSide;
 impl Ledger {
     /// Record the order a trigger produced as a CLOSE order of the protected position
     /// (see the module doc), idempotently; returns its order id.
-    pub async fn link_protective_order(
+    pub(crate) async fn link_protective_order(
         &self,
         protective_id: i64,
         exchange_order_id: i64,

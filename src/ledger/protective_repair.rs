@@ -15,7 +15,7 @@ const LIVE_STATES: [&str; 4] = ["planned", "new", "triggering", "triggered"];
 
 /// An algo order to adopt as a protective row of `position`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AdoptProtective<'a> {
+pub(crate) struct AdoptProtective<'a> {
     pub position: PositionId,
     pub venue: &'a str,
     pub generation: i32,
@@ -29,7 +29,7 @@ impl Ledger {
     /// lists (`report`, looked up by clientAlgoId), with one `ledger_adjustments` row
     /// (before, after) in the same transaction. None when the row is no longer live
     /// (nothing written); a live state in `report` is refused (not a settlement).
-    pub async fn settle_protective(
+    pub(crate) async fn settle_protective(
         &self,
         id: i64,
         report: &AlgoOrderReport,
@@ -97,7 +97,7 @@ impl Ledger {
     /// position must be of the same venue, symbol and leg; the report must name the kind
     /// and trigger type. None when a row with that clientAlgoId (or that position, kind
     /// and generation) exists already: nothing is written.
-    pub async fn adopt_protective(
+    pub(crate) async fn adopt_protective(
         &self,
         a: &AdoptProtective<'_>,
     ) -> Result<Option<(i64, AdjustmentId)>, LedgerError> {

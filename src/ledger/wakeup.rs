@@ -11,10 +11,10 @@ use sqlx::postgres::PgListener;
 use super::{Ledger, LedgerError};
 
 /// The channel the trigger notifies on.
-pub const INTENT_CHANNEL: &str = "sluice_intents";
+pub(crate) const INTENT_CHANNEL: &str = "sluice_intents";
 
 /// A dedicated connection listening for newly stored intents.
-pub struct IntentWakeups {
+pub(crate) struct IntentWakeups {
     listener: PgListener,
 }
 
@@ -22,7 +22,7 @@ impl IntentWakeups {
     /// Wait for the next stored intent. `Err` means the connection broke; sqlx reconnects
     /// and re-listens on the next call, and any intent stored meanwhile is found by the
     /// executor's periodic intake.
-    pub async fn next(&mut self) -> Result<(), LedgerError> {
+    pub(crate) async fn next(&mut self) -> Result<(), LedgerError> {
         self.listener.recv().await?;
         Ok(())
     }
@@ -30,7 +30,7 @@ impl IntentWakeups {
 
 impl Ledger {
     /// Listen for intents stored from now on (by this process or any other).
-    pub async fn intent_wakeups(&self) -> Result<IntentWakeups, LedgerError> {
+    pub(crate) async fn intent_wakeups(&self) -> Result<IntentWakeups, LedgerError> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(INTENT_CHANNEL).await?;
         Ok(IntentWakeups { listener })

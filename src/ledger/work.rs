@@ -9,7 +9,7 @@ use super::Ledger;
 
 impl Ledger {
     /// Intents of `venue` in state `accepted` or `working`, oldest first.
-    pub async fn active_intents(&self, venue: &str) -> Result<Vec<IntentRow>, LedgerError> {
+    pub(crate) async fn active_intents(&self, venue: &str) -> Result<Vec<IntentRow>, LedgerError> {
         sqlx::query(
             "SELECT * FROM intents WHERE venue = $1 AND state IN ('accepted', 'working') ORDER BY id",
         )

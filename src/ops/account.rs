@@ -12,15 +12,22 @@ use serde::Serialize;
 use super::exchange_info::table;
 use crate::exchange::{AccountSnapshot, Exchange, OrderReport, TradingStatus};
 
+/// `sluice account`: what the exchange says about the account right now.
 #[derive(Clone, Debug, Serialize)]
 pub struct AccountReport {
+    /// The adapter's venue name.
     pub venue: String,
+    /// Exchange time minus local time, as last measured.
     pub clock_offset_ms: i64,
+    /// Balances and positions.
     pub account: AccountSnapshot,
+    /// Whether trading is locked for the account or a symbol.
     pub trading_status: TradingStatus,
+    /// Orders resting on the exchange.
     pub open_orders: Vec<OrderReport>,
 }
 
+/// Read the account, its trading status and its open orders. Writes nothing.
 pub async fn run(exchange: &dyn Exchange) -> anyhow::Result<AccountReport> {
     let account = exchange
         .account()

@@ -17,21 +17,25 @@ use crate::domain::{
 use crate::exchange::ExchangePosition;
 use crate::ledger::{IntentRow, Ledger, NewIntent, NewOrder, PositionId};
 
-pub const DEMO_VENUE: &str = "binance-usdm";
+pub(crate) const DEMO_VENUE: &str = "binance-usdm";
 /// The allocation the demo history fits in.
 pub const DEMO_ALLOCATION: Decimal = dec!(1000);
 
 /// What the demo wrote; `already_seeded` when an earlier run had written it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DemoSummary {
+    /// True when an earlier run had written the demo history (nothing was written now).
     pub already_seeded: bool,
-    pub closed_position: Option<PositionId>,
+    pub(crate) closed_position: Option<PositionId>,
+    /// The demo position left open.
     pub running_position: Option<PositionId>,
 }
 
 /// One fill the demo feeds the ledger: (symbol, trade id, order id, side, qty, price).
 struct DemoFill<'a>(&'a str, i64, i64, Side, Decimal, Decimal);
 
+/// Write the demo history (one closed and one open position, with their fills) into
+/// `ledger`, once: a second run writes nothing and says so.
 pub async fn seed_demo_ledger(ledger: &Ledger) -> anyhow::Result<DemoSummary> {
     let sol = open(ledger, "demo-open-sol", "SOLUSDT", dec!(10)).await?;
     if sol.1 {

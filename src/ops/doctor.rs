@@ -29,16 +29,20 @@ use crate::ledger::{
     AdjustmentId, Budget, IntentId, Ledger, PositionCorrection, PositionId, PositionStatus,
 };
 
-pub use positions::diagnose;
+pub(crate) use positions::diagnose;
 
 const ACTOR: &str = "doctor";
 
+/// What `sluice doctor` is asked to do.
 #[derive(Clone, Copy, Debug)]
 pub struct DoctorOptions {
+    /// Apply the repairs (without it doctor only reports).
     pub confirm: bool,
+    /// The budget allocation (USDT) the budget check uses.
     pub allocation: Decimal,
 }
 
+/// What kind of inconsistency a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingClass {
@@ -63,6 +67,7 @@ pub enum FindingClass {
 }
 
 impl FindingClass {
+    /// The class's stable snake_case name (as in the JSON report).
     pub fn as_str(self) -> &'static str {
         match self {
             FindingClass::FillsMismatch => "fills_mismatch",
@@ -78,42 +83,53 @@ impl FindingClass {
 
 /// The change doctor would make (and makes, with `confirm`) for a finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PlannedRepair {
+pub(crate) struct PlannedRepair {
     pub position_id: PositionId,
     pub quantity: Decimal,
     pub close: bool,
 }
 
+/// One inconsistency in the ledger, with the rows involved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
+    /// What kind of inconsistency.
     pub class: FindingClass,
     /// The rows involved: the suspect position first, then any it is compared with.
     pub positions: Vec<PositionId>,
     /// The intents involved (intent findings only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub intents: Vec<IntentId>,
+    /// What was found, with the numbers involved.
     pub detail: String,
-    pub repair: Option<PlannedRepair>,
+    pub(crate) repair: Option<PlannedRepair>,
 }
 
+/// A repair doctor made (`--confirm`), recorded as an adjustment row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AppliedRepair {
+    /// The position corrected.
     pub position_id: PositionId,
     /// None when an earlier repair already brought the row to this state.
-    pub adjustment_id: Option<AdjustmentId>,
+    pub(crate) adjustment_id: Option<AdjustmentId>,
 }
 
+/// What `sluice doctor` found and, with `confirm`, repaired.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DoctorReport {
+    /// Whether repairs were asked for.
     pub confirm: bool,
+    /// Every inconsistency found (before repairs).
     pub findings: Vec<Finding>,
+    /// The repairs made (empty without `confirm`).
     pub repairs: Vec<AppliedRepair>,
+    /// The budget as the ledger has it before repairs.
     pub budget: Budget,
     /// The budget after repairs, when any were made.
     pub budget_after: Option<Budget>,
 }
 
 impl DoctorReport {
+    /// Nothing was found.
     pub fn is_clean(&self) -> bool {
         self.findings.is_empty()
     }

@@ -12,9 +12,12 @@ use serde::Serialize;
 use crate::domain::{Symbol, SymbolRules};
 use crate::exchange::Exchange;
 
+/// `sluice exchange-info`: the symbol rules the exchange publishes, as sluice parses them.
 #[derive(Clone, Debug, Serialize)]
 pub struct ExchangeInfoReport {
+    /// The adapter's venue name.
     pub venue: String,
+    /// The rules of the symbol asked for, or of every listed symbol, sorted by symbol.
     pub symbols: Vec<SymbolRules>,
 }
 

@@ -11,7 +11,7 @@ pub mod exchange_info;
 pub mod preflight;
 pub mod reconcile;
 pub mod report;
-pub mod smoke;
+pub(crate) mod smoke;
 mod smoke_checks;
 mod smoke_report;
 

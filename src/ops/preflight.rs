@@ -13,13 +13,13 @@
 //! account has one, shared with any other client on it — a hot standby's active peer).
 
 mod classify;
-pub mod evaluate;
+pub(crate) mod evaluate;
 mod evaluate_symbol;
-pub mod expect;
-pub mod gate;
-pub mod observe;
+pub(crate) mod expect;
+pub(crate) mod gate;
+pub(crate) mod observe;
 mod observe_stream;
-pub mod render;
+pub(crate) mod render;
 
 #[cfg(test)]
 mod evaluate_tests;
@@ -27,10 +27,11 @@ mod evaluate_tests;
 use serde::Serialize;
 
 pub use classify::Cause;
-pub use evaluate::evaluate;
-pub use expect::{Expectations, SymbolExpectation};
-pub use gate::{gate, Gate};
-pub use observe::{Observations, ProbeError};
+pub(crate) use evaluate::evaluate;
+pub use expect::SymbolExpectation;
+pub use expect::{check_names, Expectations};
+pub use gate::gate;
+pub use gate::Gate;
 
 use crate::settings::Settings;
 
@@ -38,12 +39,16 @@ use crate::settings::Settings;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// The venue matches what the settings expect.
     Pass,
+    /// Works, but close to a limit or worth a look.
     Warn,
+    /// sluice must not trade until this is fixed.
     Fail,
 }
 
 impl Status {
+    /// The lowercase name printed in the checklist.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Pass => "pass",
@@ -56,7 +61,9 @@ impl Status {
 /// One line of the checklist. `name` is stable (`test_order:SOLUSDT`): scripts key on it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CheckLine {
+    /// The check's stable name.
     pub name: String,
+    /// Its verdict.
     pub status: Status,
     /// What the venue said (a value, or the exchange's own error code and message).
     pub observed: String,
@@ -71,15 +78,18 @@ pub struct CheckLine {
 /// The checklist, in a fixed order, plus what preflight cannot check from the futures API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PreflightReport {
+    /// The venue checked.
     pub venue: String,
+    /// One line per check, in a fixed order.
     pub lines: Vec<CheckLine>,
+    /// What could not be checked from the futures API, and why.
     pub notes: Vec<String>,
 }
 
 /// Said when `preflight.key_permissions_url` is unset, instead of faking the check.
-pub const NOTE_KEY_UNCHECKED: &str = "The key's own settings (Enable Futures, Enable Withdrawals, IP restriction) are served only by GET /sapi/v1/account/apiRestrictions on the spot host, which the futures testnet lacks; preflight.key_permissions_url is unset, so they were not checked. A refused signed call proves the key cannot trade futures; that withdrawals are off is NOT verified — check the key in API Management.";
+pub(crate) const NOTE_KEY_UNCHECKED: &str = "The key's own settings (Enable Futures, Enable Withdrawals, IP restriction) are served only by GET /sapi/v1/account/apiRestrictions on the spot host, which the futures testnet lacks; preflight.key_permissions_url is unset, so they were not checked. A refused signed call proves the key cannot trade futures; that withdrawals are off is NOT verified — check the key in API Management.";
 /// Always said: the one withdrawal flag the futures API has is not about the key.
-pub const NOTE_CAN_WITHDRAW: &str = "canWithdraw in /fapi/v2/account is the account's transfer-out ability, not the key's withdrawal permission, so it is shown but not judged.";
+pub(crate) const NOTE_CAN_WITHDRAW: &str = "canWithdraw in /fapi/v2/account is the account's transfer-out ability, not the key's withdrawal permission, so it is shown but not judged.";
 
 fn notes(expect: &Expectations) -> Vec<String> {
     let mut notes = Vec::new();
@@ -91,9 +101,11 @@ fn notes(expect: &Expectations) -> Vec<String> {
 }
 
 impl PreflightReport {
+    /// The lines that failed.
     pub fn failed(&self) -> impl Iterator<Item = &CheckLine> {
         self.lines.iter().filter(|l| l.status == Status::Fail)
     }
+    /// No line failed (warnings pass).
     pub fn passed(&self) -> bool {
         self.failed().next().is_none()
     }

@@ -31,7 +31,7 @@ use crate::reconcile::{
 };
 
 /// Who reconcile's corrections are attributed to in `ledger_adjustments`.
-pub const ACTOR: &str = "reconcile";
+pub(crate) const ACTOR: &str = "reconcile";
 
 /// The CLI flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
@@ -44,26 +44,32 @@ pub struct ReconcileOptions {
     pub confirm: bool,
 }
 
+/// How far `sluice reconcile` was asked to go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
+    /// Without `--fix`: differences reported, nothing written.
     DryRun,
     /// `--fix` without `--confirm`: what would change, nothing written.
     WouldFix,
+    /// `--fix --confirm`: the repairs were written.
     Fixed,
 }
 
 /// One planned change (`--fix` without `--confirm`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Planned {
-    pub discrepancy: Discrepancy,
+    pub(crate) discrepancy: Discrepancy,
+    /// The change, in words.
     pub would: String,
 }
 
 /// What reconcile found and did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReconcileReport {
+    /// The venue reconciled (the name the ledger stores it under).
     pub venue: String,
+    /// What was asked: report, plan or repair.
     pub mode: Mode,
     /// Every difference at the start, in the diff's deterministic order.
     pub found: Vec<Discrepancy>,
@@ -92,6 +98,10 @@ pub struct ReconcileArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[allow(
+        missing_docs,
+        reason = "clap: a doc comment here would become help text"
+    )]
     #[command(flatten)]
     pub options: ReconcileOptions,
 }

@@ -32,16 +32,21 @@ use serde::{Deserialize, Serialize};
 use crate::ledger::{AttemptFact, CloseIntentFact, Ledger};
 
 pub use about::About;
-pub use aggregate::{aggregate, aggregate_with, figures, outcome, percentile, Outcome};
-pub use bucket::{Bucket, MAX_AUTO_BARS, MAX_BARS};
-pub use html::to_html;
-pub use periods::open_periods;
-pub use render::{to_csv, to_markdown};
-pub use svg::{to_svg, xml_escape, FONT_FAMILY};
+pub(crate) use aggregate::aggregate_with;
+pub use aggregate::{aggregate, figures, outcome, percentile, Outcome};
+pub use bucket::Bucket;
+pub(crate) use html::to_html;
+pub(crate) use periods::open_periods;
+pub(crate) use render::{to_csv, to_markdown};
+pub use svg::to_svg;
 
 /// Output format of `sluice report`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
+#[allow(
+    missing_docs,
+    reason = "clap: a doc comment on a value becomes its help text in `--help`"
+)]
 pub enum Format {
     #[default]
     Md,
@@ -55,6 +60,7 @@ pub enum Format {
 /// the transitions the router persists ([`open_periods`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakerPeriod {
+    /// When the breaker opened.
     pub opened_at: DateTime<Utc>,
     /// None while still open.
     pub closed_at: Option<DateTime<Utc>>,
@@ -63,6 +69,7 @@ pub struct BreakerPeriod {
     /// Outcomes in the breaker's window when it opened, and how many were distress
     /// (5xx / no response, -1008, unknown outcome).
     pub window_total: u32,
+    /// How many of `window_total` were distress.
     pub distress: u32,
 }
 
@@ -88,7 +95,7 @@ pub struct ReportArgs {
 }
 
 /// Parse an RFC 3339 time (`2025-10-11T21:00:00Z`), naming the problem on failure.
-pub fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(raw.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("`{raw}` is not an RFC 3339 time like 2025-10-11T21:00:00Z: {e}"))
@@ -97,20 +104,29 @@ pub fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
 /// The figures of one group of attempts (a bucket and symbol, or the whole window).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figures {
+    /// Orders sent.
     pub attempts: u64,
+    /// Orders the exchange accepted.
     pub accepted: u64,
+    /// Orders certainly not executed.
     pub rejected: u64,
+    /// Orders whose outcome was unknown at the time (may have executed).
     pub unknown: u64,
     /// `status/code` → count.
     pub rejected_by: BTreeMap<String, u64>,
     /// rejected / attempts, 4 decimal places.
     pub rejection_rate: Decimal,
+    /// Median attempt latency, milliseconds (nearest rank).
     pub p50_ms: i64,
+    /// 99th percentile attempt latency, milliseconds (nearest rank).
     pub p99_ms: i64,
+    /// The first send in the group, by sluice's clock.
     pub first_sent_at: Option<DateTime<Utc>>,
+    /// The last send in the group, by sluice's clock.
     pub last_sent_at: Option<DateTime<Utc>>,
+    /// The earliest time the exchange stamped on an answer in the group.
     pub first_exchange_time: Option<DateTime<Utc>>,
-    pub last_exchange_time: Option<DateTime<Utc>>,
+    pub(crate) last_exchange_time: Option<DateTime<Utc>>,
 }
 
 /// One bucket and symbol.
@@ -118,33 +134,45 @@ pub struct Figures {
 pub struct BucketRow {
     /// Start of the bucket (UTC) the attempts were sent in, by sluice's clock.
     pub start: DateTime<Utc>,
+    /// The symbol the attempts were for.
     pub symbol: String,
+    /// Their figures.
     #[serde(flatten)]
     pub figures: Figures,
 }
 
+/// One close intent and how long it took to reach flat.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloseIntentRow {
+    /// The intent as the ledger has it.
     #[serde(flatten)]
     pub fact: CloseIntentFact,
     /// Local flat time minus intent creation, in milliseconds.
     pub time_to_flat_ms: Option<i64>,
 }
 
+/// `sluice report`: what the exchange answered to every order in a window, from the
+/// audit trail, with the close intents and circuit-breaker periods of that window.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvidenceReport {
+    /// Start of the window (inclusive).
     pub since: DateTime<Utc>,
+    /// End of the window.
     pub until: DateTime<Utc>,
     /// The length of every bucket below and of every bar in the picture.
     pub bucket: Bucket,
     /// The picture's time axis, bucket-aligned: from the start of the first attempt's
     /// bucket to the end of the last one's (the window itself when it holds none).
     pub span_from: DateTime<Utc>,
+    /// End of the picture's time axis.
     pub span_until: DateTime<Utc>,
+    /// The figures of the whole window.
     pub totals: Figures,
     /// Buckets with at least one attempt, by start then symbol.
     pub buckets: Vec<BucketRow>,
+    /// Close intents created in the window.
     pub close_intents: Vec<CloseIntentRow>,
+    /// Periods the circuit breaker was open during the window.
     pub breaker_open: Vec<BreakerPeriod>,
     /// Set when the window starts before Binance's userTrades retention (3 months,
     /// docs/binance-fapi.md §0): fills before this instant can no longer be checked
@@ -158,7 +186,7 @@ pub struct EvidenceReport {
 }
 
 /// How far back Binance's userTrades reaches (the 89 days sluice's queries stay within).
-pub fn exchange_history_start(now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn exchange_history_start(now: DateTime<Utc>) -> DateTime<Utc> {
     now - TimeDelta::days(crate::exchange::binance::rest::history::RETAINED_DAYS)
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::Context;
 use rust_decimal::Decimal;
 
-pub use super::smoke_report::{FillLine, OrderLine, PositionSnapshot, SmokeReport, SmokeStep};
+pub(crate) use super::smoke_report::SmokeReport;
 use crate::domain::{Direction, IntentSpec, OpenSize, PositionMode, Qty, Symbol, Usdt};
 use crate::exchange::binance::{run_audit_writer, AttemptSink};
 use crate::exchange::Exchange;
@@ -30,7 +30,7 @@ use super::smoke_checks::{evidence, snapshot, verify};
 
 /// What to smoke.
 #[derive(Clone, Debug)]
-pub struct SmokeOptions {
+pub(crate) struct SmokeOptions {
     /// The symbol (default: the first of `exchange.symbols`).
     pub symbol: Option<String>,
     /// How long each intent may take before the step fails.
@@ -48,7 +48,7 @@ struct Session {
 
 /// Run the smoke test. `Err` only when it could not run at all (no database, no
 /// credentials); a failed step is a report that did not pass.
-pub async fn run(settings: &Settings, opts: &SmokeOptions) -> anyhow::Result<SmokeReport> {
+pub(crate) async fn run(settings: &Settings, opts: &SmokeOptions) -> anyhow::Result<SmokeReport> {
     let mut report = SmokeReport::default();
     let symbol = pick_symbol(settings, opts)?;
     report.symbol = Some(symbol.to_string());

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 /// One step of the smoke run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SmokeStep {
+pub(crate) struct SmokeStep {
     pub name: &'static str,
     pub passed: bool,
     pub detail: String,
@@ -17,7 +17,7 @@ pub struct SmokeStep {
 
 /// One order as the ledger recorded it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct OrderLine {
+pub(crate) struct OrderLine {
     pub intent: &'static str,
     pub client_order_id: String,
     pub side: String,
@@ -30,7 +30,7 @@ pub struct OrderLine {
 
 /// One fill as the ledger applied it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FillLine {
+pub(crate) struct FillLine {
     pub trade_id: i64,
     pub client_order_id: Option<String>,
     pub side: String,
@@ -40,7 +40,7 @@ pub struct FillLine {
 
 /// The symbol's position at one moment, from both sides.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct PositionSnapshot {
+pub(crate) struct PositionSnapshot {
     /// Signed amount the exchange reports (negative = SHORT).
     pub exchange: Decimal,
     /// Signed open quantity in the ledger.
@@ -48,7 +48,7 @@ pub struct PositionSnapshot {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct SmokeReport {
+pub(crate) struct SmokeReport {
     pub symbol: Option<String>,
     pub quantity: Option<Decimal>,
     pub steps: Vec<SmokeStep>,
@@ -59,10 +59,15 @@ pub struct SmokeReport {
 }
 
 impl SmokeReport {
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         !self.steps.is_empty() && self.steps.iter().all(|s| s.passed)
     }
-    pub fn step(&mut self, name: &'static str, passed: bool, detail: impl Into<String>) -> bool {
+    pub(crate) fn step(
+        &mut self,
+        name: &'static str,
+        passed: bool,
+        detail: impl Into<String>,
+    ) -> bool {
         self.steps.push(SmokeStep {
             name,
             passed,

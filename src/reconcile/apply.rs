@@ -38,22 +38,39 @@ use crate::ledger::{
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum RepairOutcome {
     /// The missing trade went through the ledger's fill path.
-    Backfilled { fill: FillOutcome },
+    Backfilled {
+        /// What the fill path did with it.
+        fill: FillOutcome,
+    },
     /// Corrections written, one adjustment row each.
-    Adjusted { adjustments: Vec<AdjustmentId> },
+    Adjusted {
+        /// The adjustment rows written.
+        adjustments: Vec<AdjustmentId>,
+    },
     /// The exchange's position was taken over (origin `adopted`, one adjustment row).
-    Adopted { position_id: PositionId },
+    Adopted {
+        /// The ledger position now holding it.
+        position_id: PositionId,
+    },
     /// The ledger already had the wanted values; nothing was written.
     AlreadyConsistent,
     /// Not a ledger repair: an operator (or the router's order resolution) must act.
-    NeedsOperator { reason: String },
+    NeedsOperator {
+        /// Why, and what to do.
+        reason: String,
+    },
     /// The ledger refused or failed; nothing of this repair was written.
-    Failed { error: String },
+    Failed {
+        /// The ledger's error.
+        error: String,
+    },
 }
 
+/// One discrepancy and what was done about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Repair {
-    pub discrepancy: Discrepancy,
+    pub(crate) discrepancy: Discrepancy,
+    /// What was done.
     #[serde(flatten)]
     pub outcome: RepairOutcome,
 }

@@ -30,53 +30,79 @@ use crate::exchange::{AlgoOrderReport, OrderReport};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Discrepancy {
     /// The ledger holds an open position the exchange does not have.
-    PositionMissingOnExchange { position: LedgerPosition },
+    PositionMissingOnExchange {
+        /// The ledger's position.
+        position: LedgerPosition,
+    },
     /// The exchange holds a position the ledger does not know. `sluice_tagged` when an
     /// order or trade on that leg carries a client order id sluice could have produced.
     PositionUnknownToLedger {
+        /// The symbol.
         symbol: Symbol,
+        /// The leg.
         position_side: PositionSide,
         /// Signed (long > 0).
         amount: Decimal,
+        /// The exchange's entry price.
         entry_price: Decimal,
+        /// An order or trade on the leg has a sluice client order id.
         sluice_tagged: bool,
     },
     /// Both hold the leg, with different signed amounts (long > 0).
     SizeMismatch {
+        /// The symbol.
         symbol: Symbol,
+        /// The leg.
         position_side: PositionSide,
+        /// The ledger's position.
         position_id: PositionId,
+        /// The ledger's signed amount.
         ledger: Decimal,
+        /// The exchange's signed amount.
         exchange: Decimal,
+        /// The exchange's entry price.
         exchange_entry_price: Decimal,
     },
     /// The ledger believes the order may be live; the exchange does not list it open.
     OrderMissingOnExchange {
+        /// The symbol.
         symbol: Symbol,
+        /// The ledger's order.
         order_id: OrderId,
+        /// Its client order id.
         client_order_id: String,
+        /// Its state in the ledger.
         status: OrderState,
         /// What the exchange said when asked by clientOrderId.
         exchange: ExchangeOrderState,
     },
     /// The exchange lists an open order the ledger does not hold as non-terminal.
     OrderUnknownToLedger {
+        /// The exchange's order.
         order: OrderReport,
+        /// Its client order id is one sluice could have produced.
         sluice_tagged: bool,
     },
     /// The exchange reports a trade the ledger has no fill for.
-    FillMissingFromLedger { trade: Fill },
+    FillMissingFromLedger {
+        /// The exchange's trade.
+        trade: Fill,
+    },
     /// The venue holds an open algo order the ledger has no live protective row for
     /// (placed by hand, or a row lost). `sluice_tagged` when its clientAlgoId has the
     /// form sluice gives its own (`slp…`/`tpp…`).
     ProtectiveOnlyOnExchange {
+        /// The exchange's algo order.
         order: AlgoOrderReport,
+        /// Its clientAlgoId has sluice's form.
         sluice_tagged: bool,
     },
     /// A live protective row the venue does not list open (fired, cancelled or expired
     /// while sluice was away, or never placed), with the venue's answer by clientAlgoId.
     ProtectiveOnlyInLedger {
+        /// The ledger's protective row.
         row: LedgerProtective,
+        /// What the exchange said when asked by clientAlgoId.
         exchange: ExchangeAlgoState,
     },
 }
@@ -96,6 +122,7 @@ impl Discrepancy {
         }
     }
 
+    /// The symbol the difference is about.
     pub fn symbol(&self) -> &Symbol {
         match self {
             Discrepancy::PositionMissingOnExchange { position } => &position.symbol,

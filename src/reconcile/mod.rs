@@ -6,15 +6,17 @@
 //! this module does not depend on the router: wire it to the router's id scheme
 //! (`|id| router::client_id::SluiceOrderId::parse(id).is_ok()`).
 
-pub mod apply;
+pub(crate) mod apply;
 mod apply_protective;
-pub mod diff;
-pub mod protective;
-pub mod snapshot;
+pub(crate) mod diff;
+pub(crate) mod protective;
+pub(crate) mod snapshot;
 
-pub use apply::{apply, retirement, Repair, RepairOutcome};
+pub use apply::Repair;
+pub use apply::{apply, retirement, RepairOutcome};
 pub use diff::{diff, Discrepancy};
-pub use protective::{ExchangeAlgoState, LedgerProtective};
+pub use protective::ExchangeAlgoState;
+pub use protective::LedgerProtective;
 pub use snapshot::{
     ExchangeOrderState, ExchangeSnapshot, LedgerOrder, LedgerPosition, LedgerSnapshot,
 };

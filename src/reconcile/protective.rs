@@ -25,10 +25,15 @@ use crate::ledger::PositionId;
 pub struct LedgerProtective {
     /// `protective_orders.id`.
     pub id: i64,
+    /// The position it protects.
     pub position_id: PositionId,
+    /// The symbol.
     pub symbol: Symbol,
+    /// The leg.
     pub position_side: PositionSide,
+    /// Stop-loss or take-profit.
     pub kind: ProtectionKind,
+    /// The clientAlgoId it was (or will be) placed with.
     pub client_algo_id: String,
     /// None while `planned` (never sent).
     pub state: Option<AlgoStatus>,
@@ -71,14 +76,17 @@ pub enum ExchangeAlgoState {
 /// The two one-sided lists: venue orders the ledger does not hold live, and live sent
 /// ledger rows the venue does not list.
 #[derive(Debug, PartialEq, Eq)]
-pub struct OneSided<'a> {
+pub(crate) struct OneSided<'a> {
     pub exchange_only: Vec<&'a AlgoOrderReport>,
-    pub ledger_only: Vec<&'a LedgerProtective>,
+    pub(crate) ledger_only: Vec<&'a LedgerProtective>,
 }
 
 /// Compare `venue` (its open algo orders) with `ledger` (live rows; planned and
 /// terminal rows are ignored here).
-pub fn one_sided<'a>(ledger: &'a [LedgerProtective], venue: &'a [AlgoOrderReport]) -> OneSided<'a> {
+pub(crate) fn one_sided<'a>(
+    ledger: &'a [LedgerProtective],
+    venue: &'a [AlgoOrderReport],
+) -> OneSided<'a> {
     let sent: Vec<&LedgerProtective> = ledger
         .iter()
         .filter(|r| r.expected_open_on_exchange())
@@ -101,7 +109,7 @@ pub fn one_sided<'a>(ledger: &'a [LedgerProtective], venue: &'a [AlgoOrderReport
 
 /// Is `id` of the form sluice gives its protective orders (`slp<position>g<generation>`,
 /// `tpp…`)? Its kind, position and generation, when so.
-pub fn sluice_algo_id(id: &str) -> Option<(ProtectionKind, PositionId, i32)> {
+pub(crate) fn sluice_algo_id(id: &str) -> Option<(ProtectionKind, PositionId, i32)> {
     let (kind, rest) = if let Some(rest) = id.strip_prefix("slp") {
         (ProtectionKind::StopLoss, rest)
     } else {
@@ -119,7 +127,9 @@ pub fn sluice_algo_id(id: &str) -> Option<(ProtectionKind, PositionId, i32)> {
 /// What reconcile may do about a venue-only algo order: adopt it as a row of the
 /// position its clientAlgoId names (kind, position, generation) when it is of sluice's
 /// form and of the kind that form says; Err says why it is left to an operator.
-pub fn adoption(order: &AlgoOrderReport) -> Result<(ProtectionKind, PositionId, i32), String> {
+pub(crate) fn adoption(
+    order: &AlgoOrderReport,
+) -> Result<(ProtectionKind, PositionId, i32), String> {
     match sluice_algo_id(&order.client_algo_id) {
         Some((kind, position, generation)) if order.kind == Some(kind) => {
             Ok((kind, position, generation))
@@ -135,7 +145,7 @@ pub fn adoption(order: &AlgoOrderReport) -> Result<(ProtectionKind, PositionId, 
 /// The venue's report to store for a ledger-only row, from what the venue said about
 /// it; Err says why none can be stored without an operator. Nothing is guessed: only a
 /// terminal state the venue itself reports is stored.
-pub fn settlement(exchange: &ExchangeAlgoState) -> Result<&AlgoOrderReport, String> {
+pub(crate) fn settlement(exchange: &ExchangeAlgoState) -> Result<&AlgoOrderReport, String> {
     match exchange {
         ExchangeAlgoState::Known(r) if !r.status.is_live() => Ok(r),
         ExchangeAlgoState::Known(r) => Err(format!(

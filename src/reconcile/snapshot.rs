@@ -19,10 +19,15 @@ use crate::ledger::{OrderId, OrderRow, OrderState, PositionId, PositionRow};
 /// One open ledger position.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerPosition {
+    /// The ledger's position id.
     pub position_id: PositionId,
+    /// The symbol.
     pub symbol: Symbol,
+    /// The leg.
     pub position_side: PositionSide,
+    /// Long or short.
     pub direction: Direction,
+    /// The open quantity.
     pub quantity: Qty,
 }
 
@@ -51,10 +56,15 @@ impl From<&PositionRow> for LedgerPosition {
 /// One non-terminal ledger order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerOrder {
+    /// The ledger's order id.
     pub order_id: OrderId,
+    /// Its client order id.
     pub client_order_id: String,
+    /// The symbol.
     pub symbol: Symbol,
+    /// The leg.
     pub position_side: PositionSide,
+    /// Its state in the ledger.
     pub status: OrderState,
 }
 
@@ -81,7 +91,9 @@ impl From<&OrderRow> for LedgerOrder {
 /// What the ledger believes, for one venue.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerSnapshot {
+    /// Open positions.
     pub positions: Vec<LedgerPosition>,
+    /// Non-terminal orders.
     pub orders: Vec<LedgerOrder>,
     /// (symbol, trade id) of the fills the ledger holds, at least from each symbol's
     /// last trade id on (the window the exchange trades were fetched for).
@@ -127,7 +139,7 @@ pub enum ExchangeOrderState {
 /// The exchange amount signed by direction. Hedge legs carry their direction in the
 /// leg (Binance reports SHORT legs negative, but the leg is what counts); one-way
 /// (`BOTH`) amounts carry it in their sign.
-pub fn signed_exchange_amount(p: &ExchangePosition) -> Decimal {
+pub(crate) fn signed_exchange_amount(p: &ExchangePosition) -> Decimal {
     match p.position_side {
         PositionSide::Both => p.amount,
         PositionSide::Long => p.amount.abs(),

@@ -42,33 +42,25 @@
 //! `Qty` (step 5), carried inside the `FilterChecked<OrderRequest>` (step 6) and written
 //! as a decimal string only by the wire builder (step 7).
 
-pub mod core;
-pub mod executor;
+pub(crate) mod core;
+pub(crate) mod executor;
 
-pub use self::core::{
-    backoff, breaker, caps, client_id, escalation, fallback, hold, orders, plan, scheduler, sizing,
-};
-pub use self::executor::{config, keyloss, pulse, stream_watch};
+pub(crate) use self::core::{breaker, client_id, fallback, hold, orders, plan, sizing};
+pub(crate) use self::executor::{config, keyloss, pulse, stream_watch};
 
 pub use config::ExecutorConfig;
-pub use executor::StreamLink;
+pub(crate) use executor::StreamLink;
 pub use executor::{Executor, ExecutorDeps, ExecutorHandle, PreparedExecutor, RecoveryHook};
 pub use hold::{Held, OpensHold};
 pub use keyloss::ExecutorStatus;
-pub use pulse::Pulse;
-pub use stream_watch::{StreamHealth, StreamWatch};
+pub(crate) use pulse::Pulse;
+pub(crate) use stream_watch::StreamHealth;
 
 #[cfg(test)]
 pub(crate) use self::core::fixtures;
 
-pub use backoff::{Backoff, BackoffConfig, Jitter};
-pub use breaker::{
-    Breaker, BreakerConfig, BreakerState, Outcome, Phase, Refusal, Transition, WindowStats,
-};
-pub use caps::{CapBook, CapChange, CapError, LearnedCap};
-pub use client_id::{ForeignId, IntentRef, SluiceOrderId};
-pub use escalation::{next_action, Action, EscalationPolicy, FailedOrder};
-pub use fallback::{band_edge_price, FallbackError};
-pub use orders::{checked_order, to_orders, OrderTemplate, ToOrdersError};
+pub(crate) use breaker::WindowStats;
+pub use client_id::{IntentRef, SluiceOrderId};
+pub use fallback::band_edge_price;
+pub use orders::{to_orders, OrderTemplate};
 pub use plan::{plan_chunks, CapSource, ChunkCap, ChunkPlan, PlanError};
-pub use scheduler::{RiskClass, Scheduler};

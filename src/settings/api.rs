@@ -22,7 +22,7 @@ use super::secret::{read_secret_file, Secret};
 /// How `/v1` requests are authenticated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ApiAuth {
+pub(crate) enum ApiAuth {
     /// `Authorization: Bearer <token>` on every `/v1` request (the default).
     #[default]
     Token,
@@ -30,22 +30,26 @@ pub enum ApiAuth {
     None,
 }
 
+/// `[api]`: where the control API listens and how requests are authenticated.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSettings {
+    /// The address the API binds; a non-loopback address requires a token.
     pub listen: SocketAddr,
+    /// The bearer token, from `SLUICE__API__TOKEN` only (never a config file).
     pub token: Option<Secret>,
+    /// A file holding the token, generated on first run when absent.
     pub token_file: Option<PathBuf>,
     #[serde(default)]
-    pub auth: ApiAuth,
+    pub(crate) auth: ApiAuth,
     /// Web origins (`https://desk.example`) whose pages may call the API; default none:
     /// a request carrying any other `Origin` header is refused (403).
     #[serde(default, deserialize_with = "string_list")]
-    pub allowed_origins: Vec<String>,
+    pub(crate) allowed_origins: Vec<String>,
     /// `Host` header values accepted besides the listen address, `localhost:<port>` and
     /// `127.0.0.1:<port>` (DNS rebinding defence).
     #[serde(default, deserialize_with = "string_list")]
-    pub allowed_hosts: Vec<String>,
+    pub(crate) allowed_hosts: Vec<String>,
     /// Concurrent API connections at most; more wait in the kernel's backlog, so the
     /// daemon's own database and exchange sockets always find a free descriptor.
     #[serde(default = "default_max_connections")]
@@ -57,7 +61,7 @@ pub struct ApiSettings {
         with = "positive_millis",
         default = "default_header_read_timeout"
     )]
-    pub header_read_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
     /// A keep-alive connection with no request in flight is closed after this
     /// (`idle_timeout_ms`).
     #[serde(
@@ -65,7 +69,7 @@ pub struct ApiSettings {
         with = "positive_millis",
         default = "default_idle_timeout"
     )]
-    pub idle_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
 }
 
 fn default_max_connections() -> NonZeroUsize {
@@ -80,7 +84,7 @@ fn default_idle_timeout() -> Duration {
 
 /// `<state dir>/control.token`: `$STATE_DIRECTORY` (systemd `StateDirectory=`), else
 /// `$XDG_STATE_HOME/sluice`, else `$HOME/.local/state/sluice`; None without any of them.
-pub fn default_token_file(env: &HashMap<String, String>) -> Option<PathBuf> {
+pub(crate) fn default_token_file(env: &HashMap<String, String>) -> Option<PathBuf> {
     let non_empty = |k: &str| env.get(k).filter(|v| !v.trim().is_empty());
     let dir = if let Some(d) = non_empty("STATE_DIRECTORY") {
         PathBuf::from(d.split(':').next().unwrap_or(d))
@@ -125,7 +129,7 @@ impl ApiSettings {
 
     /// The daemon's start: with `auth = "token"` and no token yet, generate one into
     /// `api.token_file` (created with mode 0600, never overwritten).
-    pub fn ensure_token(&mut self) -> anyhow::Result<()> {
+    pub(crate) fn ensure_token(&mut self) -> anyhow::Result<()> {
         if self.auth == ApiAuth::None || self.token.is_some() {
             return Ok(());
         }

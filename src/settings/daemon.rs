@@ -13,15 +13,17 @@ use serde::{Deserialize, Serialize};
 
 use super::de;
 
+/// `[daemon]`: how the daemon runs (adoption at start, the systemd watchdog, the LIMIT IOC
+/// fallback).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DaemonSettings {
     /// Adopt exchange positions the ledger does not know at start (logged, one adjustment row).
-    pub adopt_unknown_positions: bool,
+    pub(crate) adopt_unknown_positions: bool,
     /// Watchdog pet interval when systemd asks for one (`watchdog_interval_ms`); None
     /// (0) = half of WATCHDOG_USEC.
     #[serde(rename = "watchdog_interval_ms", with = "de::millis_or_none")]
-    pub watchdog_interval: Option<Duration>,
+    pub(crate) watchdog_interval: Option<Duration>,
     /// Send reduce-only LIMIT IOC at the PERCENT_PRICE band edge when MARKET closes keep
     /// failing (see `router::executor::fallback_send` for the exact trigger). Off by default.
     #[serde(default)]
@@ -29,7 +31,7 @@ pub struct DaemonSettings {
     /// Failures in a row of one MARKET close chunk (5xx, -1008, -2010...) before the
     /// fallback is used.
     #[serde(default = "default_limit_ioc_fallback_after")]
-    pub limit_ioc_fallback_after: NonZeroU32,
+    pub(crate) limit_ioc_fallback_after: NonZeroU32,
     /// Period of the daemon's reconcile runs (one also runs at start), from
     /// `reconcile_interval_s`; None (0) = off.
     #[serde(
@@ -37,11 +39,11 @@ pub struct DaemonSettings {
         with = "de::secs_or_off",
         default = "default_reconcile_interval"
     )]
-    pub reconcile_interval: Option<Duration>,
+    pub(crate) reconcile_interval: Option<Duration>,
     /// Apply the ledger-only repairs of `reconcile --fix --confirm` at start (never trades;
     /// periodic runs stay dry runs while the executor works).
     #[serde(default)]
-    pub reconcile_fix: bool,
+    pub(crate) reconcile_fix: bool,
     /// How often the active daemon re-proves it holds the leader lock, and how often a
     /// standby tries to take it (`leader_check_ms`).
     #[serde(
@@ -49,7 +51,7 @@ pub struct DaemonSettings {
         with = "de::positive_millis",
         default = "default_leader_check"
     )]
-    pub leader_check: Duration,
+    pub(crate) leader_check: Duration,
     /// A lock check that takes longer than this counts as a lost lock
     /// (`leader_check_timeout_ms`).
     #[serde(
@@ -57,7 +59,7 @@ pub struct DaemonSettings {
         with = "de::positive_millis",
         default = "default_leader_check_timeout"
     )]
-    pub leader_check_timeout: Duration,
+    pub(crate) leader_check_timeout: Duration,
     /// An order REST shows executing that the connected user stream has not mentioned
     /// this long after marks the stream silent (ERROR, metric, `/readyz` degraded)
     /// (`user_stream_silence_grace_ms`).
@@ -66,7 +68,7 @@ pub struct DaemonSettings {
         with = "de::positive_millis",
         default = "default_user_stream_silence_grace"
     )]
-    pub user_stream_silence_grace: Duration,
+    pub(crate) user_stream_silence_grace: Duration,
     /// A protective stop that fired (TRIGGERING/TRIGGERED) while its position is still
     /// open this long after, or one the venue REJECTED at its trigger, makes sluice close
     /// the position itself (`stop_watchdog_ms`).
@@ -75,7 +77,7 @@ pub struct DaemonSettings {
         with = "de::positive_millis",
         default = "default_stop_watchdog"
     )]
-    pub stop_watchdog: Duration,
+    pub(crate) stop_watchdog: Duration,
     /// The dead-man's switch (`dead_man_switch_ms`): every symbol with resting orders
     /// gets `POST /fapi/v1/countdownCancelAll` with this countdown, renewed at a quarter
     /// of it, so the venue cancels them if sluice goes silent; 0 = off.
@@ -84,7 +86,7 @@ pub struct DaemonSettings {
         with = "de::millis_or_none",
         default = "default_dead_man_switch"
     )]
-    pub dead_man_switch: Option<Duration>,
+    pub(crate) dead_man_switch: Option<Duration>,
 }
 
 fn default_dead_man_switch() -> Option<Duration> {
@@ -115,6 +117,7 @@ fn default_leader_check_timeout() -> Duration {
     Duration::from_millis(3000)
 }
 
+/// `[budget]`: the capital opens may commit.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetSettings {

@@ -19,19 +19,20 @@ use super::secret::Secret;
 /// How long a caller waits for a free pooled connection before the ledger call fails.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// `[database]`: how to reach the ledger's Postgres and how many connections to use.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `DATABASE_URL` or `SLUICE__DATABASE__URL`; unset for commands that need no ledger.
     #[serde(default)]
-    pub url: Option<DatabaseUrl>,
+    pub(crate) url: Option<DatabaseUrl>,
     /// The most connections the ledger's pool opens at once.
     pub max_connections: NonZeroU32,
 }
 
 impl DatabaseSettings {
     /// The parsed URL, or the error telling the operator how to set it.
-    pub fn url(&self) -> anyhow::Result<&DatabaseUrl> {
+    pub(crate) fn url(&self) -> anyhow::Result<&DatabaseUrl> {
         self.url.as_ref().ok_or_else(|| {
             anyhow::anyhow!("database.url: not set; set DATABASE_URL or SLUICE__DATABASE__URL")
         })
@@ -43,7 +44,7 @@ impl DatabaseSettings {
     }
 
     /// The pool's bounds: at most `max_connections`, a bounded wait for a free one.
-    pub fn pool_options(&self) -> PgPoolOptions {
+    pub(crate) fn pool_options(&self) -> PgPoolOptions {
         PgPoolOptions::new()
             .max_connections(self.max_connections.get())
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -52,14 +53,14 @@ impl DatabaseSettings {
 
 /// A Postgres URL, parsed once. Shown only as `scheme://host:port`.
 #[derive(Clone)]
-pub struct DatabaseUrl {
+pub(crate) struct DatabaseUrl {
     raw: Secret,
     options: PgConnectOptions,
 }
 
 impl DatabaseUrl {
     /// Parse `raw`; the error gives the reason, never the URL (it may hold a password).
-    pub fn parse(raw: &str) -> Result<DatabaseUrl, String> {
+    pub(crate) fn parse(raw: &str) -> Result<DatabaseUrl, String> {
         let options = PgConnectOptions::from_str(raw.trim())
             .map_err(|e| format!("not a Postgres URL ({e})"))?;
         Ok(DatabaseUrl {
@@ -69,16 +70,17 @@ impl DatabaseUrl {
     }
 
     /// The URL as given, password included: for the paper ledger's admin connection only.
-    pub fn expose(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn expose(&self) -> &str {
         self.raw.expose()
     }
 
-    pub fn options(&self) -> &PgConnectOptions {
+    pub(crate) fn options(&self) -> &PgConnectOptions {
         &self.options
     }
 
     /// The same server and credentials, database `name` (the paper ledger).
-    pub fn with_database(&self, name: &str) -> Result<DatabaseUrl, String> {
+    pub(crate) fn with_database(&self, name: &str) -> Result<DatabaseUrl, String> {
         let mut url =
             url::Url::parse(self.raw.expose()).map_err(|e| format!("not a Postgres URL ({e})"))?;
         url.set_path(&format!("/{name}"));
@@ -86,7 +88,7 @@ impl DatabaseUrl {
     }
 
     /// Where the database is (scheme, host, port), never its user, password or name.
-    pub fn location(&self) -> String {
+    pub(crate) fn location(&self) -> String {
         match url::Url::parse(self.raw.expose()) {
             Ok(u) => match (u.host_str(), u.port()) {
                 (Some(host), Some(port)) => format!("{}://{host}:{port}", u.scheme()),

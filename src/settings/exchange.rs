@@ -27,7 +27,7 @@ use super::secret::{read_key_file, read_secret_file, Secret};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Venue {
+pub(crate) enum Venue {
     Mainnet,
     Testnet,
     Demo,
@@ -53,42 +53,44 @@ impl Venue {
     }
 }
 
+/// `[exchange]`: the venue, its hosts, the symbols and the credentials.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeSettings {
-    pub venue: Venue,
+    pub(crate) venue: Venue,
     /// Overrides the venue preset's REST base URL (required for `custom`).
     #[serde(default, with = "de::opt_url")]
-    pub rest_url: Option<Url>,
+    pub(crate) rest_url: Option<Url>,
     /// The WebSocket host; the adapter appends `/private`, `/market`, `/public`.
     #[serde(default, with = "de::opt_url")]
     pub ws_url: Option<Url>,
+    /// The API key (not secret: Binance shows it in every request header).
     pub api_key: Option<String>,
     /// A file holding the API key. With `api_secret_file`, the pair is re-read when the
     /// exchange stops accepting the key (key-loss safe mode): rotate a key by replacing
     /// both files, no restart needed.
-    pub api_key_file: Option<PathBuf>,
+    pub(crate) api_key_file: Option<PathBuf>,
     /// The HMAC secret (environment only). A private key cannot be given here.
     pub api_secret: Option<Secret>,
     /// A file holding the HMAC secret, or an Ed25519 or RSA private key in PEM
     /// (`-----BEGIN PRIVATE KEY-----`, or `RSA PRIVATE KEY`); a private key file must be
     /// readable by its owner only.
-    pub api_secret_file: Option<PathBuf>,
+    pub(crate) api_secret_file: Option<PathBuf>,
     /// `recvWindow` of signed requests (`recv_window_ms`).
     #[serde(rename = "recv_window_ms", with = "de::positive_millis")]
-    pub recv_window: Duration,
+    pub(crate) recv_window: Duration,
     /// Deadline of one REST request (`request_timeout_ms`).
     #[serde(rename = "request_timeout_ms", with = "de::positive_millis")]
     pub request_timeout: Duration,
     /// Share of the order-rate budget reserved for risk-reducing orders, in [0, 1).
     #[serde(deserialize_with = "de::decimal")]
-    pub risk_reserve_share: Decimal,
+    pub(crate) risk_reserve_share: Decimal,
     /// The position mode the account is expected to be in: `one-way` or `hedge`.
     #[serde(deserialize_with = "de::position_mode")]
     pub position_mode: PositionMode,
     /// Whether the account must be in multi-assets margin mode (preflight checks it).
     #[serde(default)]
-    pub multi_assets_margin: bool,
+    pub(crate) multi_assets_margin: bool,
     /// Symbols sluice trades; preflight checks each. A TOML list, or a
     /// comma-separated string in the environment (`SLUICE__EXCHANGE__SYMBOLS=BTCUSDT,SOLUSDT`).
     #[serde(deserialize_with = "de::symbols")]
@@ -98,12 +100,12 @@ pub struct ExchangeSettings {
     /// EXPIRE_MAKER, EXPIRE_BOTH or NONE. Always sent, since the venue's account default
     /// (EXPIRE_MAKER live) would expire the account's own resting orders.
     #[serde(default)]
-    pub self_trade_prevention_mode: SelfTradePrevention,
+    pub(crate) self_trade_prevention_mode: SelfTradePrevention,
 }
 
 impl ExchangeSettings {
     /// The REST base URL: explicit, else the venue preset (None: `custom` without one).
-    pub fn effective_rest_url(&self) -> Option<Url> {
+    pub(crate) fn effective_rest_url(&self) -> Option<Url> {
         let preset = self.venue.preset().map(|(rest, _)| rest);
         self.rest_url
             .clone()
@@ -111,7 +113,7 @@ impl ExchangeSettings {
     }
 
     /// The WebSocket host (without `/private` etc.): explicit, else the venue preset.
-    pub fn effective_ws_url(&self) -> Option<Url> {
+    pub(crate) fn effective_ws_url(&self) -> Option<Url> {
         let preset = self.venue.preset().map(|(_, ws)| ws);
         self.ws_url
             .clone()
@@ -119,7 +121,7 @@ impl ExchangeSettings {
     }
 
     /// Whether both halves of the key pair are configured (else: control API only).
-    pub fn has_credentials(&self) -> bool {
+    pub(crate) fn has_credentials(&self) -> bool {
         self.api_key.is_some() && self.api_secret.is_some()
     }
 
@@ -162,7 +164,7 @@ impl ExchangeSettings {
 
     /// The Binance adapter's configuration: the venue preset or the explicit URLs, the
     /// key, and the signer of the secret or private key (never copied into a log).
-    pub fn binance_config(&self) -> anyhow::Result<BinanceConfig> {
+    pub(crate) fn binance_config(&self) -> anyhow::Result<BinanceConfig> {
         let key = self.api_key.clone().ok_or_else(|| {
             anyhow::anyhow!("exchange.api_key: not set; set SLUICE__EXCHANGE__API_KEY")
         })?;
@@ -187,7 +189,7 @@ impl ExchangeSettings {
 
 /// The exchange key pair as the files hold it now (key-loss recovery re-reads them).
 /// The key comes from `api_key_file`, else from what was loaded at start.
-pub fn reload_exchange_credentials(
+pub(crate) fn reload_exchange_credentials(
     exchange: &ExchangeSettings,
 ) -> anyhow::Result<Option<(String, Secret)>> {
     let Some(secret_path) = &exchange.api_secret_file else {

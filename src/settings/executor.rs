@@ -7,13 +7,14 @@ use std::num::NonZeroUsize;
 
 use serde::{Deserialize, Serialize};
 
+/// `[executor]`: how much the executor sends at once.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExecutorSettings {
     /// Chunks of one intent out at the exchange at once (sent and not yet settled).
     pub max_in_flight_per_intent: NonZeroUsize,
     /// Order requests awaiting the exchange's answer at once, over all intents.
-    pub max_in_flight: NonZeroUsize,
+    pub(crate) max_in_flight: NonZeroUsize,
     /// Send two to five chunks of one intent ready at once as one `batchOrders` request.
     pub batch_orders: bool,
 }

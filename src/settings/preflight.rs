@@ -17,22 +17,23 @@ use crate::domain::Symbol;
 
 use super::de;
 
+/// `[preflight]`: the thresholds `sluice preflight` checks the account against.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PreflightSettings {
     /// |local - server| clock offset above this fails, warns above half of it
     /// (`clock_offset_max_ms`).
     #[serde(rename = "clock_offset_max_ms", with = "de::positive_millis")]
-    pub clock_offset_max: Duration,
+    pub(crate) clock_offset_max: Duration,
     /// Each check's deadline: a hung exchange is a failed line, not a hang
     /// (`check_timeout_ms`).
     #[serde(rename = "check_timeout_ms", with = "de::positive_millis")]
-    pub check_timeout: Duration,
+    pub(crate) check_timeout: Duration,
     /// The SPOT REST host that serves `/sapi/v1/account/apiRestrictions` for this key
     /// (mainnet: `https://api.binance.com`); unset = the key's own withdrawal and IP
     /// settings are not checked (the futures testnet has no such host).
     #[serde(with = "de::opt_url")]
-    pub key_permissions_url: Option<Url>,
+    pub(crate) key_permissions_url: Option<Url>,
 }
 
 impl Default for PreflightSettings {
@@ -48,13 +49,13 @@ impl Default for PreflightSettings {
 /// The margin type a symbol must be in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum MarginType {
+pub(crate) enum MarginType {
     Cross,
     Isolated,
 }
 
 impl MarginType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             MarginType::Cross => "cross",
             MarginType::Isolated => "isolated",
@@ -62,23 +63,24 @@ impl MarginType {
     }
 }
 
+/// `[symbols.<S>]`: what one symbol must be set to, and its default protection.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SymbolSettings {
     /// The leverage the symbol must be set to (1..=125).
     pub leverage: Option<u32>,
-    pub margin_type: Option<MarginType>,
+    pub(crate) margin_type: Option<MarginType>,
     /// The largest position notional sluice may hold (USDT): it must fit the leverage
     /// bracket of `leverage`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
-    pub max_position_usdt: Option<Decimal>,
+    pub(crate) max_position_usdt: Option<Decimal>,
     /// A stop-loss this far (percent of the entry) from every open of the symbol that
     /// does not ask for its own: an exchange-side STOP_MARKET on the mark price.
     #[serde(default, deserialize_with = "de::opt_decimal")]
-    pub stop_loss_pct: Option<Decimal>,
+    pub(crate) stop_loss_pct: Option<Decimal>,
     /// Likewise a take-profit (TAKE_PROFIT_MARKET on the mark price).
     #[serde(default, deserialize_with = "de::opt_decimal")]
-    pub take_profit_pct: Option<Decimal>,
+    pub(crate) take_profit_pct: Option<Decimal>,
 }
 
 impl SymbolSettings {
@@ -92,7 +94,7 @@ impl SymbolSettings {
     }
 
     /// The protection an open of this symbol gets when it asks for none.
-    pub fn default_protection(&self) -> crate::domain::Protection {
+    pub(crate) fn default_protection(&self) -> crate::domain::Protection {
         use crate::domain::{ProtectionLeg, TriggerSpec, WorkingType};
         let leg = |pct: Option<Decimal>| {
             pct.map(|p| ProtectionLeg {

@@ -17,13 +17,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct Secret(SecretString);
 
 impl Secret {
+    /// Wrap `value`; from here on it prints as `[redacted]`.
     pub fn new(value: String) -> Self {
         Secret(SecretString::from(value))
     }
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         self.0.expose_secret()
     }
-    pub fn into_secret_string(self) -> SecretString {
+    pub(crate) fn into_secret_string(self) -> SecretString {
         self.0
     }
 }

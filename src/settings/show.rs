@@ -11,7 +11,7 @@ use crate::exchange::binance::config::{redact_key, user_stream_form};
 
 impl Settings {
     /// The effective settings as TOML, secrets redacted (`sluice config show`).
-    pub fn to_redacted_toml(&self) -> anyhow::Result<String> {
+    pub(crate) fn to_redacted_toml(&self) -> anyhow::Result<String> {
         let mut shown = self.clone();
         // The API key is not a secret by Binance's model but identifies the account: show
         // the same fragment the adapter logs, so an operator can match the two.

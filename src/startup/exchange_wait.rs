@@ -23,14 +23,14 @@ use crate::shutdown::Shutdown;
 
 /// The adapter, connected now or later.
 #[derive(Clone)]
-pub struct LateExchange {
+pub(crate) struct LateExchange {
     cell: Arc<OnceCell<Arc<dyn Exchange>>>,
     settings: Arc<Settings>,
     audit: AuditBuffer,
 }
 
 impl LateExchange {
-    pub fn new(settings: Settings, audit: AuditBuffer) -> Self {
+    pub(crate) fn new(settings: Settings, audit: AuditBuffer) -> Self {
         LateExchange {
             cell: Arc::new(OnceCell::new()),
             settings: Arc::new(settings),
@@ -39,13 +39,13 @@ impl LateExchange {
     }
 
     /// The connected adapter, if it is.
-    pub fn get(&self) -> Option<Arc<dyn Exchange>> {
+    pub(crate) fn get(&self) -> Option<Arc<dyn Exchange>> {
         self.cell.get().cloned()
     }
 
     /// Connect (retrying with backoff and jitter) unless already connected. None when
     /// `shutdown` came first.
-    pub async fn connect(
+    pub(crate) async fn connect(
         &self,
         readiness: &Readiness,
         shutdown: &mut Shutdown,
@@ -91,7 +91,7 @@ impl LateExchange {
 }
 
 /// Mark prices from the adapter once it is connected; until then, why there are none.
-pub struct LateMarkPrices(pub LateExchange);
+pub(crate) struct LateMarkPrices(pub LateExchange);
 
 #[async_trait]
 impl MarkPrices for LateMarkPrices {

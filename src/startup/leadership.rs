@@ -29,16 +29,20 @@ use crate::shutdown::Shutdown;
 
 /// How leadership is taken and kept.
 #[derive(Clone, Debug)]
-pub struct LeaderConfig {
+pub(crate) struct LeaderConfig {
     pub session: LockSessionOptions,
-    pub check_every: Duration,
-    pub check_timeout: Duration,
+    pub(crate) check_every: Duration,
+    pub(crate) check_timeout: Duration,
     /// The exchange's `recvWindow`: how long a signed request stays valid.
-    pub recv_window: Duration,
+    pub(crate) recv_window: Duration,
 }
 
 impl LeaderConfig {
-    pub fn from_settings(settings: &Settings, venue: &str, api: std::net::SocketAddr) -> Self {
+    pub(crate) fn from_settings(
+        settings: &Settings,
+        venue: &str,
+        api: std::net::SocketAddr,
+    ) -> Self {
         let check_every = settings.daemon.leader_check;
         let check_timeout = settings.daemon.leader_check_timeout;
         let recv_window = settings.exchange.recv_window;
@@ -61,7 +65,7 @@ impl LeaderConfig {
     }
 
     /// How long a new leader waits before it sends anything (see the module invariants).
-    pub fn takeover_grace(&self) -> Duration {
+    pub(crate) fn takeover_grace(&self) -> Duration {
         self.check_every + self.check_timeout + self.recv_window + Duration::from_secs(1)
     }
 }

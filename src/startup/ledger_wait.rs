@@ -15,12 +15,12 @@ use crate::shutdown::Shutdown;
 
 /// Exit code of `sluice run` on a configuration error (EX_CONFIG from sysexits.h):
 /// `deploy/sluice.service` lists it in `RestartPreventExitStatus=`.
-pub const EXIT_CONFIG: u8 = 78;
+pub(crate) const EXIT_CONFIG: u8 = 78;
 
 /// A setting or credential is wrong: restarting will not help.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
-pub struct ConfigurationError(pub String);
+pub(crate) struct ConfigurationError(pub String);
 
 /// SQLSTATEs that say the database refused this configuration.
 const CONFIG_SQLSTATES: [&str; 3] = ["28P01", "28000", "3D000"];
@@ -29,7 +29,7 @@ const WAIT_MIN: Duration = Duration::from_millis(500);
 const WAIT_MAX: Duration = Duration::from_secs(10);
 
 /// Whether a connect failure is the configuration's fault (never retried).
-pub fn is_configuration(e: &LedgerError) -> bool {
+pub(crate) fn is_configuration(e: &LedgerError) -> bool {
     match e {
         LedgerError::Database(sqlx::Error::Database(db)) => db
             .code()
@@ -42,7 +42,7 @@ pub fn is_configuration(e: &LedgerError) -> bool {
 /// Connect to the `[database]` of the settings, waiting while the server is not
 /// reachable (each wait's reason goes to `report`, for `/readyz`). None: shutdown came
 /// first.
-pub async fn connect_when_up(
+pub(crate) async fn connect_when_up(
     db: &DatabaseSettings,
     mut shutdown: Shutdown,
     report: &(dyn Fn(&str) + Send + Sync),

@@ -37,6 +37,7 @@ fn is_sluice_id(id: &str) -> bool {
 }
 
 impl DaemonReconcile {
+    /// Reconcile `ledger` against `exchange`, publishing each run on `board`.
     pub fn new(ledger: Ledger, exchange: Arc<dyn Exchange>, board: Arc<ReconcileBoard>) -> Self {
         DaemonReconcile {
             ledger,
@@ -57,7 +58,7 @@ impl DaemonReconcile {
     /// by two runs `confirm_after` apart to be reported. One read can straddle a fill
     /// or catch a chunk in flight (stored, not yet answered); such a difference is gone
     /// on the second read and is logged at DEBUG only.
-    pub async fn run_confirmed(&self, confirm_after: Duration) -> ReconcileStatus {
+    pub(crate) async fn run_confirmed(&self, confirm_after: Duration) -> ReconcileStatus {
         let first = match self.read(false).await {
             Ok(r) if !r.remaining.is_empty() => r,
             other => return self.publish("periodic", other),
@@ -155,7 +156,7 @@ impl DaemonReconcile {
 
     /// A dry run every `every` (the first one `every` after now: the start-up run is
     /// the caller's), until shutdown.
-    pub async fn run_every(self: Arc<Self>, every: Duration, mut shutdown: Shutdown) {
+    pub(crate) async fn run_every(self: Arc<Self>, every: Duration, mut shutdown: Shutdown) {
         // `GET /v1/reconcile` reports the interval the periodic runs really use.
         self.board.set_interval_s(every.as_secs());
         let confirm_after = (every / 4).min(Duration::from_secs(2));

@@ -21,7 +21,7 @@ use crate::settings::ApiSettings;
 type Reason = Arc<Mutex<String>>;
 
 /// The waiting server and the socket the full API takes over.
-pub struct WaitingApi {
+pub(crate) struct WaitingApi {
     listener: std::net::TcpListener,
     reason: Reason,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -30,7 +30,7 @@ pub struct WaitingApi {
 
 impl WaitingApi {
     /// Bind `api.listen` and answer health probes with `reason` until [`finish`](Self::finish).
-    pub fn start(api: &ApiSettings, reason: &str) -> anyhow::Result<WaitingApi> {
+    pub(crate) fn start(api: &ApiSettings, reason: &str) -> anyhow::Result<WaitingApi> {
         // SO_REUSEADDR as tokio's own bind sets it: a restart must not fail on the previous
         // process's connections still in TIME_WAIT.
         let socket = if api.listen.is_ipv4() {
@@ -72,18 +72,18 @@ impl WaitingApi {
     }
 
     /// What `/readyz` says now.
-    pub fn set_reason(&self, reason: &str) {
+    pub(crate) fn set_reason(&self, reason: &str) {
         *self.reason.lock().unwrap_or_else(|p| p.into_inner()) = reason.to_string();
     }
 
     /// A handle that updates the reason (for loops that run without `self`).
-    pub fn reporter(&self) -> impl Fn(&str) + Send + Sync + 'static {
+    pub(crate) fn reporter(&self) -> impl Fn(&str) + Send + Sync + 'static {
         let reason = self.reason.clone();
         move |r: &str| *reason.lock().unwrap_or_else(|p| p.into_inner()) = r.to_string()
     }
 
     /// Stop answering and give the socket to the full API.
-    pub async fn finish(self) -> std::net::TcpListener {
+    pub(crate) async fn finish(self) -> std::net::TcpListener {
         let _ = self.stop.send(());
         let _ = self.task.await;
         self.listener

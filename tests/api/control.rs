@@ -251,7 +251,7 @@ async fn metrics_expose_the_registered_series_in_prometheus_text(pool: PgPool) {
     app.post("/v1/intents", &open_body("m1", "BTCUSDT", "long", "10"))
         .await;
     app.post("/v1/halt", &json!({})).await;
-    sluice::metrics::record_attempt(&sluice::exchange::audit::AttemptRecord {
+    sluice::metrics::record_attempt(&sluice::exchange::AttemptRecord {
         venue: "binance-usdm".into(),
         sent_at: chrono::Utc::now(),
         exchange_time: None,

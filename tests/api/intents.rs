@@ -5,7 +5,7 @@ use serde_json::json;
 use sluice::domain::{
     ClientOrderId, Direction, OrderRequest, OrderType, PositionSide, Qty, Side, Symbol,
 };
-use sluice::exchange::audit::AttemptRecord;
+use sluice::exchange::AttemptRecord;
 use sluice::ledger::{IntentId, NewOrder, OrderState, OrderUpdate};
 use sluice_testkit::app::*;
 use sqlx::PgPool;

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use sluice::domain::{Side, Symbol};
-use sluice::exchange::binance::rest::history::retained_trades;
+use sluice::exchange::binance::retained_trades;
 use sluice::exchange::Exchange;
 use sluice_testkit::adapter::*;
 

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 use sluice::domain::{ClientOrderId, OrderStatus, Side, Symbol, TimeInForce};
-use sluice::exchange::binance::keyfile::signer_from_material;
-use sluice::exchange::binance::sign::KeyKind;
+use sluice::exchange::binance::signer_from_material;
+use sluice::exchange::binance::KeyKind;
 use sluice::exchange::{ErrorClass, Exchange, OrderResolution};
 use sluice_testkit::account::start_sim;
 use sluice_testkit::adapter::*;

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentState};
 use sluice::ledger::PositionStatus;
-use sluice::router::client_id::SluiceOrderId;
+use sluice::router::SluiceOrderId;
 use sluice_testkit::executor::*;
 use sqlx::PgPool;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use sluice::api::read::PositionsResponse;
+use sluice::api::PositionsResponse;
 use sluice::domain::IntentState;
 use sluice_testkit::executor::*;
 use sqlx::PgPool;
@@ -63,7 +63,7 @@ async fn after_the_seed_000_close_positions_show_the_learned_cap_and_when_it_exp
         "{cap}"
     );
     let response: PositionsResponse = serde_json::from_value(body).expect("client model");
-    let text = sluice::client::render::positions(&response);
+    let text = sluice::client::render_positions(&response);
     let line = format!("SOLUSDT market cap learned {learned} (published {published}) at ");
     assert!(text.contains(&line), "{text}");
     assert!(text.contains("retry published at"), "{text}");

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
-use sluice::api::reconcile::ReconcileBoard;
+use sluice::api::ReconcileBoard;
 use sluice::domain::PositionSide;
 use sluice::ledger::{IntentId, Ledger};
 use sluice::ops::reconcile::Mode;

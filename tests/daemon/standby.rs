@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sluice::domain::IntentState;
 use sluice::exchange::Exchange;
-use sluice::ledger::leader::LEADER_CLASSID;
+use sluice::ledger::LEADER_CLASSID;
 use sluice::ledger::{IntentId, Ledger, LockSessionOptions};
 use sluice::settings::Settings;
 use sluice::startup::{Application, Trading};

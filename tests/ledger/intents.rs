@@ -3,7 +3,7 @@
 
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentKind, IntentState, PositionMode, PositionSide, Side};
-use sluice::exchange::audit::AttemptRecord;
+use sluice::exchange::AttemptRecord;
 use sluice::ledger::{AdoptPosition, Ledger, LedgerError, OrderState, OrderUpdate, Origin};
 use sluice_testkit::ledger::*;
 use sqlx::PgPool;

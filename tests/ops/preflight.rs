@@ -4,7 +4,7 @@
 //! failed line, not a hang.
 
 use serde_json::json;
-use sluice::ops::preflight::expect::check_names;
+use sluice::ops::preflight::check_names;
 use sluice::ops::preflight::{Expectations, Status};
 use sluice_testkit::preflight::*;
 

@@ -8,7 +8,7 @@
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, PositionSide, Side, Symbol};
 use sluice::exchange::{AlgoOrderRequest, AlgoStatus, Exchange, ProtectionKind, WorkingType};
-use sluice::ledger::protective::NewProtective;
+use sluice::ledger::NewProtective;
 use sluice::ledger::{AdoptPosition, Ledger, PositionId};
 use sluice::ops::reconcile::{command, run, ReconcileArgs, ReconcileOptions, ReconcileReport};
 use sluice::reconcile::{Discrepancy, ExchangeAlgoState};

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentKind, PositionMode, PositionSide, Side};
-use sluice::exchange::audit::AttemptRecord;
+use sluice::exchange::AttemptRecord;
 use sluice::ledger::BreakerTransitionRecord;
 use sluice::ledger::Ledger;
 use sluice::ops::report::{self, BreakerPeriod, Bucket, EvidenceReport, Format};

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentKind, PositionMode, PositionSide, Side};
-use sluice::exchange::audit::AttemptRecord;
+use sluice::exchange::AttemptRecord;
 use sluice::ledger::{BreakerTransitionRecord, Ledger};
 use sluice::ops::report::{self, About, EvidenceReport, Format};
 use sluice_testkit::ledger::*;

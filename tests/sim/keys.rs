@@ -3,7 +3,7 @@
 //! arrive on the wire, percent-decoding included.
 
 use serde_json::json;
-use sluice::exchange::binance::keyfile::signer_from_material;
+use sluice::exchange::binance::signer_from_material;
 use sluice_sim::Scenario;
 use sluice_testkit::keys::{fixture, scenario_with_key, TestKey};
 use sluice_testkit::sim_client::*;

@@ -3,7 +3,7 @@
 //! requests, `rateLimits` in every order answer, and REST's error codes.
 
 use serde_json::{json, Value};
-use sluice::exchange::binance::keyfile::signer_from_material;
+use sluice::exchange::binance::signer_from_material;
 use sluice_testkit::keys::{scenario_with_key, TestKey};
 use sluice_testkit::sim_client::*;
 

@@ -186,7 +186,7 @@ pub async fn next_event(
 pub async fn resting_price(l: &Loop, symbol: &str) -> String {
     let rules = l.rules(symbol).await;
     let mark = l.mark(symbol).await.get();
-    sluice::domain::rules::floor_to_step(
+    sluice::domain::floor_to_step(
         mark * rust_decimal_macros::dec!(0.9),
         rules.price_filter.tick_size,
     )

@@ -49,7 +49,7 @@ impl TestCredentials {
     }
 }
 
-impl sluice::exchange::credentials::CredentialSource for TestCredentials {
+impl sluice::exchange::CredentialSource for TestCredentials {
     fn load(&self) -> Result<(String, SecretString), String> {
         let (k, s) = self.0.lock().map_err(|e| e.to_string())?.clone();
         Ok((k, SecretString::from(s)))
@@ -288,7 +288,7 @@ pub async fn serve_api(ledger: &Ledger) -> String {
 
 /// As [`serve_api`], valuing opens and checking sizes against `exchange` (as the daemon).
 pub async fn serve_api_on(ledger: &Ledger, exchange: Arc<BinanceFutures>) -> String {
-    let prices = sluice::api::prices::ExchangeMarkPrices::new(exchange as Arc<dyn Exchange>);
+    let prices = sluice::api::ExchangeMarkPrices::new(exchange as Arc<dyn Exchange>);
     serve_api_with(ledger, Some(Arc::new(prices))).await
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sluice::exchange::binance::keyfile::signer_from_material;
+use sluice::exchange::binance::signer_from_material;
 use sluice::exchange::binance::BinanceConfig;
 
 use crate::account::{Scenario, SimHandle, KEY};

@@ -362,7 +362,7 @@ pub fn executed_once_per_chunk(
     intent: sluice::ledger::IntentId,
     label: &str,
 ) -> Decimal {
-    use sluice::router::client_id::{IntentRef, SluiceOrderId};
+    use sluice::router::{IntentRef, SluiceOrderId};
     let mut seen = std::collections::HashSet::new();
     let mut executed = std::collections::HashMap::new();
     let mut total = Decimal::ZERO;

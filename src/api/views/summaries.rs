@@ -15,7 +15,7 @@ use crate::ledger::{IntentId, IntentRow, PositionId, PositionRow};
 
 /// One line of `GET /v1/intents`: the intent without its chunks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntentSummary {
+pub(crate) struct IntentSummary {
     pub id: IntentId,
     pub kind: IntentKind,
     pub state: IntentState,
@@ -51,8 +51,8 @@ impl From<&IntentRow> for IntentSummary {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntentList {
-    pub intents: Vec<IntentSummary>,
+pub(crate) struct IntentList {
+    pub(crate) intents: Vec<IntentSummary>,
 }
 
 /// A ledger position as the API shows it.
@@ -89,7 +89,7 @@ impl From<&PositionRow> for PositionView {
 
 /// `POST /v1/halt`, `/v1/resume`, `/v1/flatten` answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HaltResponse {
+pub(crate) struct HaltResponse {
     pub halt: HaltState,
     /// Accepted opens the halt cancelled before anything was sent for them.
     #[serde(default)]

@@ -10,7 +10,7 @@ use crate::exchange::ErrorClass;
 /// What kind of request got the answer: some codes mean different things for an
 /// order placement than for a query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RequestKind {
+pub(crate) enum RequestKind {
     /// Reads, listenKey management, account settings.
     Query,
     /// A new order that may increase exposure.
@@ -29,7 +29,7 @@ impl RequestKind {
 
 /// How a code maps to a class, when the mapping depends on the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rule {
+pub(crate) enum Rule {
     Always(ErrorClass),
     /// Outcome unknown for placements and cancels (they change state), else retry (-1000, -1010).
     UnknownIfMutating,
@@ -43,7 +43,7 @@ pub enum Rule {
 
 /// (code, Binance name, rule). Keep sorted by code; the tests walk it.
 #[rustfmt::skip]
-pub const CODE_TABLE: &[(i64, &str, Rule)] = &[
+pub(crate) const CODE_TABLE: &[(i64, &str, Rule)] = &[
     (-1000, "UNKNOWN", Rule::UnknownIfMutating),
     (-1001, "DISCONNECTED", Rule::Always(ErrorClass::Retry)),
     (-1002, "UNAUTHORIZED", Rule::Always(ErrorClass::Auth)),
@@ -243,7 +243,7 @@ fn apply(rule: Rule, kind: RequestKind) -> ErrorClass {
 }
 
 /// Classify one exchange answer. `code`/`msg` come from the JSON body when it had one.
-pub fn classify(status: u16, code: Option<i64>, msg: &str, kind: RequestKind) -> ErrorClass {
+pub(crate) fn classify(status: u16, code: Option<i64>, msg: &str, kind: RequestKind) -> ErrorClass {
     // The HTTP rows that override whatever code the body carries.
     match status {
         418 => return ErrorClass::Banned,
@@ -284,7 +284,7 @@ fn classify_status_only(status: u16, kind: RequestKind) -> ErrorClass {
 
 /// A transport failure with no HTTP response. `sent` is false only when the
 /// connection was never established, so the request certainly did not leave.
-pub fn classify_transport(sent: bool, kind: RequestKind) -> ErrorClass {
+pub(crate) fn classify_transport(sent: bool, kind: RequestKind) -> ErrorClass {
     match (sent, kind) {
         (false, _) => ErrorClass::Retry,
         (true, RequestKind::Query) => ErrorClass::Retry,

@@ -14,20 +14,20 @@ pub struct Clock {
 }
 
 /// Local wall-clock milliseconds since the epoch.
-pub fn local_ms() -> i64 {
+pub(crate) fn local_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
 /// Offset from one `/time` round trip: sent at `t0`, answered at `t1` (local ms), the
 /// server said `server`. The midpoint assumes a symmetric path; its error is at most
 /// half the round trip.
-pub fn offset_from_round_trip(t0: i64, server: i64, t1: i64) -> i64 {
+pub(crate) fn offset_from_round_trip(t0: i64, server: i64, t1: i64) -> i64 {
     let mid = t0 + (t1 - t0) / 2;
     mid - server
 }
 
 impl Clock {
-    pub fn offset_ms(&self) -> i64 {
+    pub(crate) fn offset_ms(&self) -> i64 {
         self.offset_ms.load(Ordering::Relaxed)
     }
 

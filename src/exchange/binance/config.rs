@@ -25,7 +25,7 @@ use super::sign::Signer;
 ///
 /// Not asked for: `TRADE_LITE` (a lighter copy of the TRADE update, decoded as
 /// `Other`) and `MARGIN_CALL` (sluice does not act on margin calls; decoded as `Other`).
-pub const USER_STREAM_EVENTS: [&str; 5] = [
+pub(crate) const USER_STREAM_EVENTS: [&str; 5] = [
     "ORDER_TRADE_UPDATE",
     "ACCOUNT_UPDATE",
     "ACCOUNT_CONFIG_UPDATE",
@@ -37,7 +37,7 @@ pub const USER_STREAM_EVENTS: [&str; 5] = [
 #[derive(Clone)]
 pub struct BinanceConfig {
     /// REST host, e.g. `https://fapi.binance.com`.
-    pub rest_url: Url,
+    pub(crate) rest_url: Url,
     /// WebSocket host without route, e.g. `wss://fstream.binance.com`; the adapter
     /// appends `/private`, `/market` or `/public`.
     pub ws_url: Url,
@@ -45,19 +45,19 @@ pub struct BinanceConfig {
     /// Signs requests with the account's HMAC secret or private key.
     pub signer: Signer,
     /// Milliseconds the exchange may accept a signed request after its `timestamp`.
-    pub recv_window_ms: u64,
+    pub(crate) recv_window_ms: u64,
     /// Time allowed for one HTTP request/response; past it the outcome is unknown.
     pub request_timeout: Duration,
     /// Share of the order-rate budget only risk-reducing orders may use (0..1).
-    pub risk_reserve_share: Decimal,
+    pub(crate) risk_reserve_share: Decimal,
     /// Venue name recorded with fills and attempts (`binance-usdm`).
-    pub venue_name: String,
+    pub(crate) venue_name: String,
     /// Where a replaced key pair is read from when the exchange stops accepting this
     /// one (key-loss safe mode); None keeps the pair given at start.
     pub credential_source:
         Option<std::sync::Arc<dyn crate::exchange::credentials::CredentialSource>>,
     /// `selfTradePreventionMode` sent with every order (docs/binance-fapi.md §2.2).
-    pub self_trade_prevention: crate::domain::SelfTradePrevention,
+    pub(crate) self_trade_prevention: crate::domain::SelfTradePrevention,
 }
 
 impl fmt::Debug for BinanceConfig {
@@ -78,7 +78,7 @@ impl fmt::Debug for BinanceConfig {
 }
 
 /// `…abcd`: enough to tell keys apart in logs, useless to an attacker.
-pub fn redact_key(key: &str) -> String {
+pub(crate) fn redact_key(key: &str) -> String {
     let tail: String = key
         .chars()
         .rev()
@@ -98,7 +98,7 @@ impl BinanceConfig {
     }
 
     /// As [`Self::new`] with any kind of key ([`super::keyfile::signer_from_material`]).
-    pub fn with_signer(rest_url: Url, ws_url: Url, api_key: String, signer: Signer) -> Self {
+    pub(crate) fn with_signer(rest_url: Url, ws_url: Url, api_key: String, signer: Signer) -> Self {
         Self {
             rest_url,
             ws_url,
@@ -150,7 +150,7 @@ impl BinanceConfig {
 
     /// `<ws host>/<route>/ws/<path>` for market streams, e.g. route `market`, path
     /// `solusdt@markPrice@1s`. Not for user data: see [`Self::user_stream_endpoint`].
-    pub fn ws_endpoint(&self, route: &str, path: &str) -> String {
+    pub(crate) fn ws_endpoint(&self, route: &str, path: &str) -> String {
         format!(
             "{}/{route}/ws/{path}",
             self.ws_url.as_str().trim_end_matches('/')
@@ -160,25 +160,26 @@ impl BinanceConfig {
     /// `<ws host>/private/ws?listenKey=<key>&events=<USER_STREAM_EVENTS>`: the only form
     /// that delivers user data since 2026-04-23; the path form `/private/ws/<key>`
     /// connects and then stays silent (docs/binance-fapi.md §0).
-    pub fn user_stream_endpoint(&self, listen_key: &str) -> String {
+    pub(crate) fn user_stream_endpoint(&self, listen_key: &str) -> String {
         let key: String = form_urlencoded::byte_serialize(listen_key.as_bytes()).collect();
         user_stream_url(self.ws_url.as_str(), &key)
     }
 
     /// The user-stream URL with `<listenKey>` as a placeholder, for display.
-    pub fn user_stream_form(&self) -> String {
+    pub(crate) fn user_stream_form(&self) -> String {
         user_stream_form(self.ws_url.as_str())
     }
 
     /// `<rest host><path>` without a trailing-slash doubling.
-    pub fn rest_endpoint(&self, path: &str) -> String {
+    #[cfg(test)]
+    pub(crate) fn rest_endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.rest_url.as_str().trim_end_matches('/'))
     }
 }
 
 /// The user-stream URL form on `ws_host` with `<listenKey>` as a placeholder
 /// (`sluice config show`, probe errors).
-pub fn user_stream_form(ws_host: &str) -> String {
+pub(crate) fn user_stream_form(ws_host: &str) -> String {
     user_stream_url(ws_host, "<listenKey>")
 }
 

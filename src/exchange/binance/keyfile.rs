@@ -39,7 +39,7 @@ fn err(msg: impl Into<String>) -> KeyError {
 }
 
 /// Whether `text` is PEM-armoured (a private key file) rather than an HMAC secret.
-pub fn is_pem(text: &str) -> bool {
+pub(crate) fn is_pem(text: &str) -> bool {
     text.contains("-----")
 }
 

@@ -9,19 +9,19 @@
 //! [`sign::Signer`].
 
 mod algo;
-pub mod audit;
+pub(crate) mod audit;
 mod batch;
-pub mod classify;
-pub mod clock;
-pub mod config;
-pub mod keyfile;
-pub mod parse;
-pub mod ratelimit;
-pub mod resolve;
-pub mod rest;
+pub(crate) mod classify;
+pub(crate) mod clock;
+pub(crate) mod config;
+pub(crate) mod keyfile;
+pub(crate) mod parse;
+pub(crate) mod ratelimit;
+pub(crate) mod resolve;
+pub(crate) mod rest;
 pub mod samples;
-pub mod sign;
-pub mod ws;
+pub(crate) mod sign;
+pub(crate) mod ws;
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -30,7 +30,17 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 pub use audit::{run_audit_writer, AttemptSink, AuditBuffer};
+pub use clock::Clock;
 pub use config::BinanceConfig;
+pub use keyfile::{signer_from_material, KeyError};
+pub use parse::{account_events, symbol_rules};
+pub use rest::algo::AlgoUpdateWire;
+pub use rest::endpoints::order_params;
+pub use rest::history::retained_trades;
+pub use rest::wire::{ExchangeInfo, RateLimit, SymbolInfo, UserTrade};
+pub use rest::RestClient;
+pub use sign::{signed_query, KeyKind, SignError, Signer};
+pub use ws::events::{AccountUpdate, LeverageConfig, MultiAssetsConfig, UserEvent};
 pub use ws::user::StreamTiming;
 
 use crate::domain::{
@@ -41,7 +51,7 @@ use crate::exchange::{
     LeverageBracket, MarkPrice, OrderReport, OrderResolution, TradingStatus,
 };
 use ratelimit::Budget;
-use rest::{wire, RestClient};
+use rest::wire;
 use ws::market::MarkCache;
 use ws::user::{StreamCtx, Tracker};
 
@@ -68,7 +78,7 @@ impl std::fmt::Debug for BinanceFutures {
 }
 
 /// Budgets from exchangeInfo `rateLimits`; missing entries keep mainnet defaults.
-pub fn budget_from(limits: &[wire::RateLimit]) -> Budget {
+pub(crate) fn budget_from(limits: &[wire::RateLimit]) -> Budget {
     let mut b = Budget::default();
     for l in limits {
         match (
@@ -123,7 +133,7 @@ impl BinanceFutures {
         &self.rest
     }
 
-    pub async fn multi_assets_margin(&self) -> Result<bool, ExchangeError> {
+    pub(crate) async fn multi_assets_margin(&self) -> Result<bool, ExchangeError> {
         Ok(self.rest.multi_assets_margin().await?.multi_assets_margin)
     }
 

@@ -21,7 +21,7 @@ use crate::exchange::{
 };
 
 /// A response we could not read, naming the field.
-pub fn bad(field: &str, reason: impl std::fmt::Display) -> ExchangeError {
+pub(crate) fn bad(field: &str, reason: impl std::fmt::Display) -> ExchangeError {
     ExchangeError::new(
         ErrorClass::Fatal,
         None,
@@ -34,7 +34,7 @@ fn domain(e: DomainError) -> ExchangeError {
     bad(&e.field, e.reason)
 }
 
-pub fn time_ms(field: &str, ms: i64) -> Result<DateTime<Utc>, ExchangeError> {
+pub(crate) fn time_ms(field: &str, ms: i64) -> Result<DateTime<Utc>, ExchangeError> {
     Utc.timestamp_millis_opt(ms)
         .single()
         .ok_or_else(|| bad(field, format!("{ms} is not a valid ms timestamp")))
@@ -43,7 +43,7 @@ pub fn time_ms(field: &str, ms: i64) -> Result<DateTime<Utc>, ExchangeError> {
 /// Wire order types onto the two sluice sends. Venue-generated kinds (liquidation,
 /// legacy conditional orders) are mapped by how they execute, so their fills are
 /// never lost for want of a variant.
-pub fn order_type(raw: &str) -> Result<OrderType, ExchangeError> {
+pub(crate) fn order_type(raw: &str) -> Result<OrderType, ExchangeError> {
     match raw {
         "LIMIT" | "STOP" | "TAKE_PROFIT" => Ok(OrderType::Limit),
         "MARKET"
@@ -140,7 +140,7 @@ pub fn symbol_rules(s: &wire::SymbolInfo) -> Result<SymbolRules, ExchangeError> 
     })
 }
 
-pub fn order_report(o: &wire::Order) -> Result<OrderReport, ExchangeError> {
+pub(crate) fn order_report(o: &wire::Order) -> Result<OrderReport, ExchangeError> {
     let status = OrderStatus::parse(&o.status).map_err(domain)?;
     Ok(OrderReport {
         symbol: Symbol::new(&o.symbol).map_err(domain)?,
@@ -161,7 +161,7 @@ pub fn order_report(o: &wire::Order) -> Result<OrderReport, ExchangeError> {
     })
 }
 
-pub fn fill_from_trade(t: &wire::UserTrade) -> Result<Fill, ExchangeError> {
+pub(crate) fn fill_from_trade(t: &wire::UserTrade) -> Result<Fill, ExchangeError> {
     Ok(Fill {
         symbol: Symbol::new(&t.symbol).map_err(domain)?,
         trade_id: t.id,
@@ -179,7 +179,7 @@ pub fn fill_from_trade(t: &wire::UserTrade) -> Result<Fill, ExchangeError> {
     })
 }
 
-pub fn position(p: &wire::PositionRisk) -> Result<ExchangePosition, ExchangeError> {
+pub(crate) fn position(p: &wire::PositionRisk) -> Result<ExchangePosition, ExchangeError> {
     Ok(ExchangePosition {
         symbol: Symbol::new(&p.symbol).map_err(domain)?,
         position_side: PositionSide::parse(&p.position_side).map_err(domain)?,
@@ -191,7 +191,7 @@ pub fn position(p: &wire::PositionRisk) -> Result<ExchangePosition, ExchangeErro
     })
 }
 
-pub fn balance(a: &wire::AccountAsset) -> Balance {
+pub(crate) fn balance(a: &wire::AccountAsset) -> Balance {
     Balance {
         asset: a.asset.clone(),
         wallet_balance: a.wallet_balance,
@@ -200,7 +200,7 @@ pub fn balance(a: &wire::AccountAsset) -> Balance {
     }
 }
 
-pub fn leverage_brackets(
+pub(crate) fn leverage_brackets(
     reply: wire::BracketsReply,
     symbol: &Symbol,
 ) -> Result<Vec<LeverageBracket>, ExchangeError> {
@@ -225,7 +225,7 @@ pub fn leverage_brackets(
         .collect())
 }
 
-pub fn trading_status(s: &wire::ApiTradingStatus) -> Result<TradingStatus, ExchangeError> {
+pub(crate) fn trading_status(s: &wire::ApiTradingStatus) -> Result<TradingStatus, ExchangeError> {
     let mut out = TradingStatus {
         account_locked: false,
         locked_symbols: Vec::new(),

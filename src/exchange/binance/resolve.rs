@@ -15,9 +15,9 @@ use crate::domain::{ClientOrderId, Symbol};
 use crate::exchange::{ExchangeError, OrderResolution};
 
 /// How long to wait before the second look for a not-yet-visible order.
-pub const NOT_YET_VISIBLE_GRACE: Duration = Duration::from_millis(500);
+pub(crate) const NOT_YET_VISIBLE_GRACE: Duration = Duration::from_millis(500);
 
-pub async fn resolve(
+pub(crate) async fn resolve(
     rest: &RestClient,
     symbol: &Symbol,
     id: &ClientOrderId,

@@ -151,7 +151,7 @@ pub fn signed_query(
 }
 
 /// Form-encode unsigned parameters (public and API-key-only endpoints).
-pub fn plain_query(params: &[(&str, String)]) -> String {
+pub(crate) fn plain_query(params: &[(&str, String)]) -> String {
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for (k, v) in params {
         ser.append_pair(k, v);

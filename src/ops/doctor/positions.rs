@@ -19,7 +19,7 @@ use crate::ledger::{
 const PHANTOM_WINDOW_SECONDS: i64 = 3;
 
 /// The pure audit: every finding, in a stable order.
-pub fn diagnose(
+pub(crate) fn diagnose(
     audits: &[PositionAudit],
     exchange: &[ExchangePositionRow],
     budget: &Budget,

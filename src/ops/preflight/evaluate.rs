@@ -15,10 +15,10 @@ use crate::domain::SymbolRules;
 use crate::exchange::LeverageBracket;
 
 /// Round trips above this are a warning: every order waits at least this long.
-pub const LATENCY_WARN: Duration = Duration::from_millis(1000);
+pub(crate) const LATENCY_WARN: Duration = Duration::from_millis(1000);
 
 /// What -2015 can mean, and how to tell which (docs/binance-fapi.md §4: the error table, HTTP 401).
-pub const REJECTED_KEY_HELP: &str = "-2015 means one of three: (1) the key does not exist on this venue (deleted, or a testnet key used on mainnet: check exchange.venue / rest_url and that the key is listed in API Management); (2) this host's public IP is not on the key's IP whitelist (compare `curl -s https://api.ipify.org` with the key's restriction list); (3) the key lacks the 'Enable Futures' permission (edit the key in API Management).";
+pub(crate) const REJECTED_KEY_HELP: &str = "-2015 means one of three: (1) the key does not exist on this venue (deleted, or a testnet key used on mainnet: check exchange.venue / rest_url and that the key is listed in API Management); (2) this host's public IP is not on the key's IP whitelist (compare `curl -s https://api.ipify.org` with the key's restriction list); (3) the key lacks the 'Enable Futures' permission (edit the key in API Management).";
 
 fn line(
     name: impl Into<String>,
@@ -74,7 +74,7 @@ fn dependent(name: &str, detail: &str) -> CheckLine {
 }
 
 /// The whole checklist, in report order.
-pub fn evaluate(o: &Observations, e: &Expectations) -> Vec<CheckLine> {
+pub(crate) fn evaluate(o: &Observations, e: &Expectations) -> Vec<CheckLine> {
     let mut lines = vec![
         rest_reachable(&o.rest_latency),
         clock_offset(&o.clock_offset_ms, e.clock_offset_max_ms),
@@ -375,7 +375,7 @@ fn filters(s: &SymbolExpectation, rules: &Probe<Vec<SymbolRules>>) -> CheckLine 
 
 /// The largest notional a position may have at `leverage`: the cap of the last bracket
 /// whose initialLeverage is at least `leverage` (brackets narrow as leverage rises).
-pub fn bracket_cap(brackets: &[LeverageBracket], leverage: u32) -> Option<Decimal> {
+pub(crate) fn bracket_cap(brackets: &[LeverageBracket], leverage: u32) -> Option<Decimal> {
     brackets
         .iter()
         .filter(|b| b.initial_leverage >= leverage)

@@ -12,24 +12,31 @@ use crate::domain::{
 };
 use crate::settings::{MarginType, Settings};
 
+/// What one configured symbol must be set to on the account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SymbolExpectation {
+    /// The symbol.
     pub symbol: Symbol,
+    /// The leverage it must have, when the settings name one.
     pub leverage: Option<u32>,
-    pub margin_type: Option<MarginType>,
-    pub max_position_usdt: Option<Decimal>,
+    pub(crate) margin_type: Option<MarginType>,
+    pub(crate) max_position_usdt: Option<Decimal>,
 }
 
+/// What preflight compares the account with, taken from the settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expectations {
+    /// The configured symbols.
     pub symbols: Vec<SymbolExpectation>,
+    /// The position mode the account must be in.
     pub position_mode: PositionMode,
-    pub multi_assets_margin: bool,
+    pub(crate) multi_assets_margin: bool,
     /// Available USDT must cover this.
     pub allocation_usdt: Decimal,
+    /// The largest clock offset that passes (half of it warns).
     pub clock_offset_max_ms: u64,
     /// Where to read the key's own permissions (`/sapi/v1/account/apiRestrictions`), if anywhere.
-    pub key_permissions_url: Option<url::Url>,
+    pub(crate) key_permissions_url: Option<url::Url>,
 }
 
 impl Expectations {
@@ -94,7 +101,7 @@ pub fn check_names(e: &Expectations) -> Vec<String> {
 /// The probe: a LIMIT BUY (opening, never reduce-only) GTC at the lowest price the
 /// PERCENT_PRICE band allows below the mark — far from the market — for the smallest
 /// quantity that meets minQty and MIN_NOTIONAL. Checked by [`validate`].
-pub fn probe_order(
+pub(crate) fn probe_order(
     rules: &SymbolRules,
     mark: Price,
     mode: PositionMode,

@@ -20,7 +20,7 @@ use crate::router::{Held, OpensHold, WindowStats};
 use crate::settings::Settings;
 
 /// The readiness component a held gate reports under.
-pub const COMPONENT: &str = "preflight";
+pub(crate) const COMPONENT: &str = "preflight";
 
 /// What the daemon's gate decided.
 #[derive(Debug)]
@@ -57,7 +57,7 @@ pub async fn gate(settings: &Settings, skip: bool) -> anyhow::Result<Gate> {
 /// The hold a report calls for: None when nothing failed; configuration wins over
 /// distress (retrying will not fix it); failures that only repeat another line's count
 /// as configuration when nothing else explains them.
-pub fn hold_of(report: &PreflightReport) -> Option<Held> {
+pub(crate) fn hold_of(report: &PreflightReport) -> Option<Held> {
     let failed: Vec<&CheckLine> = report.failed().collect();
     if failed.is_empty() {
         return None;
@@ -120,7 +120,7 @@ fn evidence(distress: &[&CheckLine]) -> WindowStats {
 }
 
 /// Log a held gate: configuration as an error, distress as one `warn` per probe.
-pub fn log_held(held: &Held, report: &PreflightReport) {
+pub(crate) fn log_held(held: &Held, report: &PreflightReport) {
     for l in report.failed() {
         if held.distress {
             tracing::warn!(check = %l.name, observed = %l.observed, "preflight: venue distress at start; opens wait, closes go");
@@ -136,7 +136,7 @@ const RECHECK_MIN: Duration = Duration::from_secs(5);
 const RECHECK_MAX: Duration = Duration::from_secs(60);
 
 /// Re-run preflight until every check passes, keeping `hold` and `/readyz` in step.
-pub async fn recheck(settings: Settings, hold: Arc<OpensHold>, readiness: Arc<Readiness>) {
+pub(crate) async fn recheck(settings: Settings, hold: Arc<OpensHold>, readiness: Arc<Readiness>) {
     let mut delay = RECHECK_MIN;
     let mut seed = 0x5eed_u64 ^ u64::from(std::process::id());
     loop {

@@ -23,7 +23,7 @@ use crate::exchange::{ErrorClass, Exchange, ExchangeError, LeverageBracket, Trad
 
 /// Why a fact is missing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub enum ProbeError {
+pub(crate) enum ProbeError {
     /// No answer within the check's deadline.
     Timeout { after_ms: u64 },
     /// The venue (or the transport) answered with an error, kept verbatim.
@@ -52,34 +52,34 @@ impl From<ExchangeError> for ProbeError {
     }
 }
 
-pub type Probe<T> = Result<T, ProbeError>;
+pub(crate) type Probe<T> = Result<T, ProbeError>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AccountFacts {
+pub(crate) struct AccountFacts {
     pub can_trade: bool,
-    pub can_withdraw: bool,
+    pub(crate) can_withdraw: bool,
     /// The USDT asset's available balance; None when the account lists no USDT.
-    pub usdt_available: Option<Decimal>,
+    pub(crate) usdt_available: Option<Decimal>,
 }
 
 /// The key's own settings (`/sapi/v1/account/apiRestrictions`, spot host).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyFacts {
-    pub enable_futures: bool,
-    pub enable_withdrawals: bool,
-    pub ip_restrict: bool,
+pub(crate) struct KeyFacts {
+    pub(crate) enable_futures: bool,
+    pub(crate) enable_withdrawals: bool,
+    pub(crate) ip_restrict: bool,
 }
 
 /// `symbolConfig`: margin type (`CROSSED`/`ISOLATED`) and leverage.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SymbolConfigFacts {
-    pub margin_type: String,
+pub(crate) struct SymbolConfigFacts {
+    pub(crate) margin_type: String,
     pub leverage: u32,
 }
 
 /// The order sent to `/order/test` and accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TestOrderFacts {
+pub(crate) struct TestOrderFacts {
     pub side: String,
     pub quantity: Decimal,
     pub price: Decimal,
@@ -87,7 +87,7 @@ pub struct TestOrderFacts {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SymbolObservation {
+pub(crate) struct SymbolObservation {
     pub symbol: Symbol,
     pub config: Probe<SymbolConfigFacts>,
     pub brackets: Probe<Vec<LeverageBracket>>,
@@ -95,9 +95,9 @@ pub struct SymbolObservation {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Observations {
+pub(crate) struct Observations {
     /// Round trip of `GET /fapi/v1/ping`.
-    pub rest_latency: Probe<Duration>,
+    pub(crate) rest_latency: Probe<Duration>,
     /// Local minus server, from a fresh `/time` round trip.
     pub clock_offset_ms: Probe<i64>,
     pub account: Probe<AccountFacts>,
@@ -115,7 +115,7 @@ pub struct Observations {
 
 impl Observations {
     /// Every fact "not checked: `why`"; the probes fill in what they learn.
-    pub fn not_checked(why: &str, expect: &Expectations) -> Observations {
+    pub(crate) fn not_checked(why: &str, expect: &Expectations) -> Observations {
         let nc = || ProbeError::NotChecked(why.to_string());
         Observations {
             rest_latency: Err(nc()),
@@ -159,7 +159,7 @@ const UNREACHABLE: &str = "the REST API is unreachable (see rest_reachable)";
 const KEY_REFUSED: &str = "the API key was refused (see api_key)";
 
 /// Connect the adapter and gather every fact.
-pub async fn observe(
+pub(crate) async fn observe(
     cfg: BinanceConfig,
     expect: &Expectations,
     deadline: Duration,

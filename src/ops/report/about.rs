@@ -15,7 +15,7 @@ use crate::settings::Settings;
 pub struct About {
     /// `sluice 0.1.0`.
     pub version: String,
-    pub generated_at: DateTime<Utc>,
+    pub(crate) generated_at: DateTime<Utc>,
     /// (key, value) in the `section.key` form of the config files. Empty when the
     /// report was rendered without settings (say so rather than guess).
     pub settings: Vec<(String, String)>,

@@ -18,6 +18,7 @@ use crate::ledger::{AttemptFact, CloseIntentFact};
 /// How one attempt ended.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
+    /// The exchange accepted the order.
     Accepted,
     /// Certainly not executed; the key is `status/code` (`400/-2022`, `503/-`, `none/-`).
     Rejected(String),
@@ -124,7 +125,7 @@ pub fn aggregate(
 
 /// Build the report in `bucket` (fitted to the incident when None). Pure. Refused, with
 /// an error naming `--bucket`, when the bucket would draw too many bars.
-pub fn aggregate_with(
+pub(crate) fn aggregate_with(
     bucket: Option<Bucket>,
     since: DateTime<Utc>,
     until: DateTime<Utc>,

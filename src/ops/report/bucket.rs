@@ -22,9 +22,9 @@ pub(super) const ROUND_SIZES: [i64; 20] = [
     172_800, 604_800,
 ];
 /// Most bars an automatic bucket gives.
-pub const MAX_AUTO_BARS: i64 = 120;
+pub(crate) const MAX_AUTO_BARS: i64 = 120;
 /// Most bars an explicit `--bucket` may give (wider pictures stop being readable).
-pub const MAX_BARS: i64 = 1000;
+pub(crate) const MAX_BARS: i64 = 1000;
 const MAX_SECS: i64 = 7 * 86_400;
 
 /// The length of one bucket, in whole seconds.
@@ -70,10 +70,12 @@ impl Bucket {
         Bucket::from_secs(n * per).map_err(|_| bad())
     }
 
+    /// The bucket's length in seconds.
     pub fn secs(self) -> i64 {
         self.secs
     }
 
+    /// The bucket's length as a duration.
     pub fn delta(self) -> TimeDelta {
         TimeDelta::seconds(self.secs)
     }
@@ -89,7 +91,7 @@ impl Bucket {
     }
 
     /// The smallest round size giving at most [`MAX_AUTO_BARS`] bars over `[first, last]`.
-    pub fn auto(first: DateTime<Utc>, last: DateTime<Utc>) -> Bucket {
+    pub(crate) fn auto(first: DateTime<Utc>, last: DateTime<Utc>) -> Bucket {
         ROUND_SIZES
             .iter()
             .map(|&secs| Bucket { secs })
@@ -98,7 +100,7 @@ impl Bucket {
     }
 
     /// `explicit` when given and not too fine for `[first, last]`, else [`Bucket::auto`].
-    pub fn choose(
+    pub(crate) fn choose(
         explicit: Option<Bucket>,
         first: DateTime<Utc>,
         last: DateTime<Utc>,
@@ -135,7 +137,7 @@ impl Bucket {
     }
 
     /// A human span: `20 s`, `106 min`, `24 h`, `3 d`.
-    pub fn phrase(secs: i64) -> String {
+    pub(crate) fn phrase(secs: i64) -> String {
         match secs {
             s if s < 120 => format!("{s} s"),
             s if s < 7200 => format!("{} min", s / 60),
@@ -145,13 +147,13 @@ impl Bucket {
     }
 
     /// `1-second`, `15-minute`, `2-hour`: for "per 1-second bucket".
-    pub fn adjective(self) -> String {
+    pub(crate) fn adjective(self) -> String {
         let (n, word) = self.in_words();
         format!("{n}-{word}")
     }
 
     /// `1 second`, `15 minutes`, `2 hours`.
-    pub fn noun(self) -> String {
+    pub(crate) fn noun(self) -> String {
         match self.in_words() {
             (1, word) => format!("1 {word}"),
             (n, word) => format!("{n} {word}s"),

@@ -197,7 +197,7 @@ fn settings(s: &mut String, about: &About) {
 }
 
 /// The self-contained HTML report.
-pub fn to_html(r: &EvidenceReport, about: &About) -> String {
+pub(crate) fn to_html(r: &EvidenceReport, about: &About) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,

@@ -13,7 +13,7 @@ use crate::ledger::BreakerTransitionRecord;
 
 /// Open periods in the order they opened. `transitions` must be oldest first (as the
 /// ledger returns them).
-pub fn open_periods(transitions: &[BreakerTransitionRecord]) -> Vec<BreakerPeriod> {
+pub(crate) fn open_periods(transitions: &[BreakerTransitionRecord]) -> Vec<BreakerPeriod> {
     let mut open_now: BTreeMap<&str, usize> = BTreeMap::new();
     let mut periods: Vec<BreakerPeriod> = Vec::new();
     for t in transitions {

@@ -126,7 +126,7 @@ fn md_table(s: &mut String, columns: &[&str], rows: impl Iterator<Item = Vec<Str
 
 /// Markdown: a summary, the per-bucket table (times local = when sluice sent, exchange
 /// = what the exchange stamped), the close intents, and the breaker's open periods.
-pub fn to_markdown(r: &EvidenceReport) -> String {
+pub(crate) fn to_markdown(r: &EvidenceReport) -> String {
     let mut s = String::new();
     let t = &r.totals;
     let _ = writeln!(s, "# sluice evidence report\n");
@@ -206,7 +206,7 @@ fn csv_line(s: &mut String, fields: &[String]) {
 
 /// CSV: the per-bucket table (its last column the bucket length, `10s`), a blank
 /// line, then the close-intent table; each with its own header row.
-pub fn to_csv(r: &EvidenceReport) -> String {
+pub(crate) fn to_csv(r: &EvidenceReport) -> String {
     let mut s = String::new();
     let mut header: Vec<String> = BUCKET_COLUMNS.map(String::from).to_vec();
     header.push("bucket".into());

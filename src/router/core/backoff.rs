@@ -19,7 +19,8 @@ use rand::Rng;
 use crate::domain::DomainError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Jitter {
+pub(crate) enum Jitter {
+    #[cfg(test)]
     Full,
     Decorrelated,
 }
@@ -28,11 +29,11 @@ pub enum Jitter {
 pub struct BackoffConfig {
     pub base: Duration,
     pub max: Duration,
-    pub jitter: Jitter,
+    pub(crate) jitter: Jitter,
 }
 
 /// Our own delays never exceed a day (the exchange's `not_before` may).
-pub const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
 
 impl BackoffConfig {
     /// A zero base would allow a tight retry loop: refuse it, naming the field.
@@ -58,7 +59,7 @@ impl BackoffConfig {
 
 /// Backoff state for one retried piece of work (one chunk, one reconnect loop).
 #[derive(Clone, Debug)]
-pub struct Backoff<R> {
+pub(crate) struct Backoff<R> {
     cfg: BackoffConfig,
     rng: R,
     attempt: u32,
@@ -68,7 +69,7 @@ pub struct Backoff<R> {
 impl<R: Rng> Backoff<R> {
     /// A `max` below `base` is raised to `base` (the floor is the stronger promise), and
     /// both are held to at most [`MAX_DELAY`]; [`BackoffConfig::check`] reports such settings.
-    pub fn new(cfg: BackoffConfig, rng: R) -> Self {
+    pub(crate) fn new(cfg: BackoffConfig, rng: R) -> Self {
         let base = cfg.base.min(MAX_DELAY);
         let cfg = BackoffConfig {
             base,
@@ -84,8 +85,9 @@ impl<R: Rng> Backoff<R> {
     }
 
     /// The delay before the next attempt; each call counts one more failure.
-    pub fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         let ceiling = match self.cfg.jitter {
+            #[cfg(test)]
             Jitter::Full => self.exponential_ceiling(),
             Jitter::Decorrelated => self.previous.saturating_mul(3),
         }
@@ -97,29 +99,30 @@ impl<R: Rng> Backoff<R> {
     }
 
     /// When to send next: `now + next_delay()`, or the exchange's `not_before` if later.
-    pub fn next_at(&mut self, now: Instant, not_before: Option<Instant>) -> Instant {
+    pub(crate) fn next_at(&mut self, now: Instant, not_before: Option<Instant>) -> Instant {
         let ours = now + self.next_delay();
         not_before.map_or(ours, |theirs| ours.max(theirs))
     }
 
     /// Same as [`Backoff::next_at`] with the exchange's wait as a duration (`retry_after`).
     /// An absurd wait is held to a week (Binance bans last at most three days).
-    pub fn next_at_after(&mut self, now: Instant, retry_after: Option<Duration>) -> Instant {
+    pub(crate) fn next_at_after(&mut self, now: Instant, retry_after: Option<Duration>) -> Instant {
         let week = Duration::from_secs(7 * 24 * 3600);
         self.next_at(now, retry_after.map(|d| now + d.min(week)))
     }
 
     /// Failures counted so far.
-    pub fn attempts(&self) -> u32 {
+    pub(crate) fn attempts(&self) -> u32 {
         self.attempt
     }
 
     /// Forget the failures (after a success).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.attempt = 0;
         self.previous = self.cfg.base;
     }
 
+    #[cfg(test)]
     fn exponential_ceiling(&self) -> Duration {
         // 2^attempt saturates long before it matters: max caps it anyway.
         let factor = 1u32.checked_shl(self.attempt.min(31)).unwrap_or(u32::MAX);

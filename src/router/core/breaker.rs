@@ -32,7 +32,7 @@ use super::scheduler::RiskClass;
 
 /// What happened to one request, as the breaker counts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Success,
     /// HTTP 5xx, or no response at all from a request that certainly did not execute.
     ServerError,
@@ -45,7 +45,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn is_distress(self) -> bool {
+    pub(crate) fn is_distress(self) -> bool {
         matches!(
             self,
             Outcome::ServerError | Outcome::Throttled | Outcome::Unknown
@@ -53,7 +53,7 @@ impl Outcome {
     }
 
     /// Classify an exchange error for the breaker.
-    pub fn of_error(err: &ExchangeError) -> Outcome {
+    pub(crate) fn of_error(err: &ExchangeError) -> Outcome {
         if err.class == ErrorClass::OutcomeUnknown {
             Outcome::Unknown
         } else if err.code == Some(-1008) {
@@ -72,14 +72,11 @@ impl Outcome {
 pub struct BreakerConfig {
     pub window: Duration,
     /// Distress share (percent of outcomes in the window) that opens the breaker.
-    pub threshold_pct: u32,
+    pub(crate) threshold_pct: u32,
     /// Fewer outcomes than this in the window never open it (one 503 is not a crisis).
-    pub min_samples: usize,
-    pub cool_down: Duration,
+    pub(crate) min_samples: usize,
+    pub(crate) cool_down: Duration,
 }
-
-/// Longest window or cool-down accepted: longer is a typo, and keeps `Instant` arithmetic safe.
-pub const MAX_SPAN: Duration = Duration::from_secs(24 * 3600);
 
 impl BreakerConfig {
     /// Refuse settings that would make the breaker meaningless, naming the field.
@@ -111,7 +108,7 @@ impl BreakerConfig {
 
 /// Counts over the current window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct WindowStats {
+pub(crate) struct WindowStats {
     pub total: usize,
     pub server_errors: usize,
     pub throttled: usize,
@@ -119,13 +116,13 @@ pub struct WindowStats {
 }
 
 impl WindowStats {
-    pub fn distress(&self) -> usize {
+    pub(crate) fn distress(&self) -> usize {
         self.server_errors + self.throttled + self.unknown
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BreakerState {
+pub(crate) enum BreakerState {
     Closed,
     /// `evidence`: the window that opened (or last re-opened) it.
     Open {
@@ -139,14 +136,14 @@ pub enum BreakerState {
 
 /// The breaker's state without its timers: what metrics and the ledger record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Phase {
+pub(crate) enum Phase {
     Closed,
     HalfOpen,
     Open,
 }
 
 impl Phase {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Phase::Closed => "closed",
             Phase::HalfOpen => "half_open",
@@ -155,7 +152,7 @@ impl Phase {
     }
 
     /// The `sluice_breaker_state` gauge value: 0 closed, 1 half-open, 2 open.
-    pub fn gauge(self) -> u8 {
+    pub(crate) fn gauge(self) -> u8 {
         match self {
             Phase::Closed => 0,
             Phase::HalfOpen => 1,
@@ -165,7 +162,7 @@ impl Phase {
 }
 
 impl BreakerState {
-    pub fn phase(&self) -> Phase {
+    pub(crate) fn phase(&self) -> Phase {
         match self {
             BreakerState::Closed => Phase::Closed,
             BreakerState::HalfOpen { .. } => Phase::HalfOpen,
@@ -177,7 +174,7 @@ impl BreakerState {
 /// One change of phase, with the window's counts when it happened (for an opening:
 /// the counts that tripped it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Transition {
+pub(crate) struct Transition {
     pub at: Instant,
     pub from: Phase,
     pub to: Phase,
@@ -187,11 +184,11 @@ pub struct Transition {
 /// Why an order was not admitted. The text is meant for the operator and the intent's error.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}")]
-pub struct Refusal {
+pub(crate) struct Refusal {
     pub reason: String,
 }
 
-pub struct Breaker {
+pub(crate) struct Breaker {
     cfg: BreakerConfig,
     samples: VecDeque<(Instant, Outcome)>,
     state: BreakerState,
@@ -203,7 +200,7 @@ pub struct Breaker {
 
 impl Breaker {
     /// A breaker over checked settings ([`BreakerConfig::check`]).
-    pub fn new(cfg: BreakerConfig) -> Result<Self, DomainError> {
+    pub(crate) fn new(cfg: BreakerConfig) -> Result<Self, DomainError> {
         cfg.check()?;
         Ok(Self {
             cfg,
@@ -216,7 +213,7 @@ impl Breaker {
 
     /// Open now and stay open until [`Breaker::release`]; `evidence` is what the
     /// transition records, `reason` what a refused open is told.
-    pub fn force_open(&mut self, reason: String, evidence: WindowStats, now: Instant) {
+    pub(crate) fn force_open(&mut self, reason: String, evidence: WindowStats, now: Instant) {
         self.forced = Some(reason);
         let next = BreakerState::Open {
             until: now + self.cfg.cool_down,
@@ -236,20 +233,15 @@ impl Breaker {
 
     /// End a forced open: the probes that failed pass again, so the breaker closes and
     /// judges from a fresh window. No-op when not forced.
-    pub fn release(&mut self, now: Instant) {
+    pub(crate) fn release(&mut self, now: Instant) {
         if self.forced.take().is_some() {
             self.samples.clear();
             self.set_state(BreakerState::Closed, now);
         }
     }
 
-    /// Whether the breaker is held open by [`Breaker::force_open`].
-    pub fn is_forced(&self) -> bool {
-        self.forced.is_some()
-    }
-
     /// Count one outcome observed at `now`.
-    pub fn record(&mut self, outcome: Outcome, now: Instant) {
+    pub(crate) fn record(&mut self, outcome: Outcome, now: Instant) {
         self.advance(now);
         self.samples.push_back((now, outcome));
         self.prune(now);
@@ -273,7 +265,7 @@ impl Breaker {
     }
 
     /// Phase changes since the last call, oldest first.
-    pub fn take_transitions(&mut self) -> Vec<Transition> {
+    pub(crate) fn take_transitions(&mut self) -> Vec<Transition> {
         std::mem::take(&mut self.transitions)
     }
 
@@ -292,7 +284,7 @@ impl Breaker {
     }
 
     /// May an order of this class go now? Risk-reducing orders always may.
-    pub fn admit(&mut self, class: RiskClass, now: Instant) -> Result<(), Refusal> {
+    pub(crate) fn admit(&mut self, class: RiskClass, now: Instant) -> Result<(), Refusal> {
         self.advance(now);
         if class == RiskClass::Reducing {
             return Ok(());
@@ -324,13 +316,14 @@ impl Breaker {
     }
 
     /// The state at `now` (advancing timers).
-    pub fn state(&mut self, now: Instant) -> BreakerState {
+    #[cfg(test)]
+    pub(crate) fn state(&mut self, now: Instant) -> BreakerState {
         self.advance(now);
         self.state
     }
 
     /// Outcome counts over the window as last pruned.
-    pub fn stats(&self) -> WindowStats {
+    pub(crate) fn stats(&self) -> WindowStats {
         let mut s = WindowStats::default();
         for (_, o) in &self.samples {
             s.total += 1;

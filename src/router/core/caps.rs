@@ -27,7 +27,6 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -36,31 +35,28 @@ use crate::domain::{LotFilter, Qty, Symbol};
 
 /// One symbol's learned cap, in the form the ledger persists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LearnedCap {
+pub(crate) struct LearnedCap {
     pub symbol: Symbol,
     pub learned_market_max_qty: Qty,
     /// Epoch ms of the rejection that taught it.
-    pub learned_at_ms: i64,
+    pub(crate) learned_at_ms: i64,
     /// Epoch ms from which the published cap is tried again.
-    pub retry_after_ms: i64,
+    pub(crate) retry_after_ms: i64,
     /// Why, in words, for `sluice positions` and the audit trail.
     pub reason: String,
 }
 
 impl LearnedCap {
-    /// `learned_at` as a timestamp, for the ledger's `timestamptz` column.
-    pub fn learned_at(&self) -> Option<DateTime<Utc>> {
-        DateTime::from_timestamp_millis(self.learned_at_ms)
-    }
-    /// `retry_after` as a timestamp, for the ledger's `timestamptz` column.
-    pub fn retry_after(&self) -> Option<DateTime<Utc>> {
-        DateTime::from_timestamp_millis(self.retry_after_ms)
+    /// `retry_after` as a timestamp.
+    #[cfg(test)]
+    pub(crate) fn retry_after(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        chrono::DateTime::from_timestamp_millis(self.retry_after_ms)
     }
 }
 
 /// What a rejection changed, ready to log and persist.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CapChange {
+pub(crate) struct CapChange {
     pub previous: Option<Qty>,
     pub cap: LearnedCap,
 }
@@ -83,7 +79,7 @@ impl fmt::Display for CapChange {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum CapError {
+pub(crate) enum CapError {
     #[error(
         "{symbol}: cannot shrink below minQty {min_qty}: a chunk of {attempted} was refused \
          with -4005; the exchange accepts nothing this symbol's filters allow"
@@ -106,10 +102,10 @@ pub enum CapError {
 
 /// Probing stops once the gap between the largest accepted and the smallest refused size is
 /// at most this share of the refused size.
-pub const CONVERGED_WITHIN: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
+pub(crate) const CONVERGED_WITHIN: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
 
 /// Probes spent at most per bracket (each refused probe costs one -4005).
-pub const MAX_PROBES: u32 = 4;
+pub(crate) const MAX_PROBES: u32 = 4;
 
 /// The upward search after halving: what was refused, what is being tried.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,7 +119,7 @@ struct Probe {
 
 /// Learned caps of every symbol, and how long each is trusted.
 #[derive(Clone, Debug)]
-pub struct CapBook {
+pub(crate) struct CapBook {
     retry_published_after_ms: i64,
     caps: HashMap<Symbol, LearnedCap>,
     probes: HashMap<Symbol, Probe>,
@@ -135,7 +131,7 @@ pub struct CapBook {
 impl CapBook {
     /// `retry_published_after_ms`: how long a learned cap holds before the published one is
     /// tried again (configurable; an hour is a sensible default).
-    pub fn new(retry_published_after_ms: i64) -> Self {
+    pub(crate) fn new(retry_published_after_ms: i64) -> Self {
         Self {
             retry_published_after_ms: retry_published_after_ms.max(0),
             caps: HashMap::new(),
@@ -145,7 +141,7 @@ impl CapBook {
     }
 
     /// Load what the ledger persisted (expired entries too: they are still evidence).
-    pub fn restore(&mut self, saved: impl IntoIterator<Item = LearnedCap>) {
+    pub(crate) fn restore(&mut self, saved: impl IntoIterator<Item = LearnedCap>) {
         for cap in saved {
             self.caps.insert(cap.symbol.clone(), cap);
         }
@@ -153,7 +149,7 @@ impl CapBook {
 
     /// The cap to plan with now (a probe while one is under way), or None when the
     /// published cap applies.
-    pub fn cap(&self, symbol: &Symbol, now_ms: i64) -> Option<Qty> {
+    pub(crate) fn cap(&self, symbol: &Symbol, now_ms: i64) -> Option<Qty> {
         let learned = self.learned(symbol, now_ms)?;
         let probing = self.probes.get(symbol).and_then(|p| p.trying);
         Some(probing.unwrap_or(learned))
@@ -170,7 +166,7 @@ impl CapBook {
     /// A MARKET chunk of `accepted` passed the venue's size check (it was not refused with
     /// -4005). A size above the learned cap raises it (returned for persisting) and plans the
     /// next probe; any accepted chunk starts probing when none is under way.
-    pub fn on_market_chunk_accepted(
+    pub(crate) fn on_market_chunk_accepted(
         &mut self,
         symbol: &Symbol,
         accepted: Qty,
@@ -206,22 +202,23 @@ impl CapBook {
     /// Whether the venue has accepted a MARKET chunk of `symbol` at least as large as `qty`
     /// (and refused none at or below it since). A size not proven goes out alone: chunks
     /// of an untried size sent together would all earn the same -4005.
-    pub fn is_proven(&self, symbol: &Symbol, qty: Qty) -> bool {
+    pub(crate) fn is_proven(&self, symbol: &Symbol, qty: Qty) -> bool {
         self.proven.get(symbol).is_some_and(|p| qty <= *p)
     }
 
     /// Whether the size-finding is still under way for `symbol` (a probe is planned).
-    pub fn is_probing(&self, symbol: &Symbol) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_probing(&self, symbol: &Symbol) -> bool {
         self.probes.get(symbol).is_some_and(|p| p.trying.is_some())
     }
 
     /// Every entry, for persistence and display.
-    pub fn entries(&self) -> impl Iterator<Item = &LearnedCap> {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &LearnedCap> {
         self.caps.values()
     }
 
     /// A MARKET chunk of `attempted` was refused with -4005 under `published` (MARKET_LOT_SIZE).
-    pub fn on_max_qty_rejected(
+    pub(crate) fn on_max_qty_rejected(
         &mut self,
         symbol: &Symbol,
         attempted: Qty,

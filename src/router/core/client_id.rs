@@ -29,14 +29,18 @@ const UUID_CHARS: usize = 22;
 /// How the ledger names an intent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IntentRef {
+    /// An intent named by a UUID.
     Uuid(Uuid),
+    /// An intent named by its ledger row number.
     Seq(u64),
 }
 
 /// Everything a sluice client order id says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SluiceOrderId {
+    /// The intent kind the order serves (opens, closes and reduces are told apart on sight).
     pub kind: IntentKind,
+    /// The intent the order belongs to.
     pub intent: IntentRef,
     /// Index of the chunk within the intent (continues across re-plans).
     pub chunk: u32,
@@ -124,7 +128,8 @@ impl SluiceOrderId {
     }
 
     /// The same order, sent again: a fresh id that resolves to the same chunk.
-    pub fn next_attempt(self) -> SluiceOrderId {
+    #[cfg(test)]
+    pub(crate) fn next_attempt(self) -> SluiceOrderId {
         SluiceOrderId {
             attempt: self.attempt.saturating_add(1),
             ..self
@@ -188,7 +193,7 @@ impl fmt::Display for SluiceOrderId {
 }
 
 /// Did sluice write this id?
-pub fn is_sluice(id: &str) -> bool {
+pub(crate) fn is_sluice(id: &str) -> bool {
     SluiceOrderId::parse(id).is_ok()
 }
 

@@ -21,7 +21,7 @@ use super::scheduler::RiskClass;
 
 /// The failed order, as far as the decision goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FailedOrder {
+pub(crate) struct FailedOrder {
     pub class: RiskClass,
     pub order_type: OrderType,
     /// How many times this chunk has failed, this failure included (>= 1).
@@ -31,9 +31,9 @@ pub struct FailedOrder {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EscalationPolicy {
     /// An open that failed this many times on transient errors is given up.
-    pub max_open_attempts: u32,
+    pub(crate) max_open_attempts: u32,
     /// More consecutive clock failures than this means the clock cannot be fixed: halt.
-    pub max_clock_resyncs: u32,
+    pub(crate) max_clock_resyncs: u32,
     /// A request refused by the filters this many times despite reloading the rules fails.
     pub max_rule_reloads: u32,
     /// Fall back to reduce-only LIMIT IOC for MARKET closes that keep failing.
@@ -44,7 +44,7 @@ pub struct EscalationPolicy {
 
 /// The executor's next step for the failed chunk.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Send the same chunk again with the next attempt id, after the backoff delay.
     Resend { why: &'static str },
     /// The order may be live: look it up by client order id before anything else.
@@ -78,7 +78,11 @@ pub enum Action {
 }
 
 /// The decision table. See the module docs for the principles and the tests for every row.
-pub fn next_action(order: &FailedOrder, err: &ExchangeError, policy: &EscalationPolicy) -> Action {
+pub(crate) fn next_action(
+    order: &FailedOrder,
+    err: &ExchangeError,
+    policy: &EscalationPolicy,
+) -> Action {
     let reducing = order.class == RiskClass::Reducing;
     let what = describe(err);
     match err.class {

@@ -7,11 +7,11 @@ use rust_decimal_macros::dec;
 
 use crate::domain::{Direction, IntentKind, OrderType, PositionMode, Qty, Symbol};
 use crate::exchange::{ErrorClass, ExchangeError};
+use crate::router::core::caps::CapBook;
+use crate::router::core::escalation::{next_action, Action, EscalationPolicy, FailedOrder};
+use crate::router::core::scheduler::RiskClass;
 use crate::router::fixtures::{price, qty, sol};
-use crate::router::{
-    next_action, plan_chunks, to_orders, Action, CapBook, EscalationPolicy, FailedOrder, IntentRef,
-    OrderTemplate, RiskClass,
-};
+use crate::router::{plan_chunks, to_orders, IntentRef, OrderTemplate};
 
 const POLICY: EscalationPolicy = EscalationPolicy {
     max_open_attempts: 3,

@@ -16,7 +16,7 @@ pub(crate) struct Grid {
     pub filter: &'static str,
     pub step: Decimal,
     /// Smallest legal quantity, in steps (at least 1: a quantity must be positive).
-    pub min_steps: u64,
+    pub(crate) min_steps: u64,
 }
 
 impl Grid {

@@ -19,7 +19,7 @@ pub struct Held {
     /// Venue distress (breaker forced open) rather than configuration.
     pub distress: bool,
     /// For a distress hold: the failed probes, as the breaker's evidence.
-    pub evidence: WindowStats,
+    pub(crate) evidence: WindowStats,
 }
 
 /// The current hold and a generation counter the executor polls cheaply.
@@ -30,7 +30,7 @@ pub struct OpensHold {
 }
 
 impl OpensHold {
-    pub fn new(held: Option<Held>) -> OpensHold {
+    pub(crate) fn new(held: Option<Held>) -> OpensHold {
         OpensHold {
             held: Mutex::new(held),
             generation: AtomicU64::new(1),
@@ -38,7 +38,7 @@ impl OpensHold {
     }
 
     /// Replace the hold (None: opens may go).
-    pub fn set(&self, held: Option<Held>) {
+    pub(crate) fn set(&self, held: Option<Held>) {
         let mut guard = self.held.lock().unwrap_or_else(|p| p.into_inner());
         if *guard != held {
             *guard = held;
@@ -46,11 +46,11 @@ impl OpensHold {
         }
     }
 
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }
 
-    pub fn current(&self) -> Option<Held> {
+    pub(crate) fn current(&self) -> Option<Held> {
         self.held.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }

@@ -33,7 +33,7 @@ use crate::domain::Qty;
 
 /// What is known of one flight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stage {
+pub(crate) enum Stage {
     /// Recorded and handed to the exchange; no answer yet.
     Sending,
     /// The exchange took it; waiting for its fills to reach the ledger.
@@ -46,18 +46,24 @@ pub enum Stage {
 
 /// One chunk the exchange may hold, with the executor's own data `T`.
 #[derive(Clone, Debug)]
-pub struct Flight<T> {
-    pub index: u32,
+pub(crate) struct Flight<T> {
+    /// The chunk's index in the intent's plan. The executor reads it from its own data `T`;
+    /// the property test's model, whose `T` is `()`, reads it here.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read only by the property test's model")
+    )]
+    pub(crate) index: u32,
     pub qty: Qty,
     /// The client order id of its latest attempt.
     pub client_order_id: String,
-    pub stage: Stage,
+    pub(crate) stage: Stage,
     pub data: T,
 }
 
 /// The flights of one intent. Indexed by client order id of the latest attempt.
 #[derive(Clone, Debug)]
-pub struct Flights<T> {
+pub(crate) struct Flights<T> {
     flights: Vec<Flight<T>>,
     next_index: u32,
     /// Set by a -4005: chunks sent before it must answer before anything new is planned.
@@ -67,7 +73,7 @@ pub struct Flights<T> {
 
 impl<T> Flights<T> {
     /// A book whose next chunk index is `next_index` (one past the highest recorded).
-    pub fn new(next_index: u32) -> Self {
+    pub(crate) fn new(next_index: u32) -> Self {
         Self {
             flights: Vec::new(),
             next_index,
@@ -77,14 +83,14 @@ impl<T> Flights<T> {
     }
 
     /// The next chunk index; indices only grow.
-    pub fn take_index(&mut self) -> u32 {
+    pub(crate) fn take_index(&mut self) -> u32 {
         let i = self.next_index;
         self.next_index = self.next_index.saturating_add(1);
         i
     }
 
     /// A chunk was recorded and is about to be sent.
-    pub fn add(&mut self, index: u32, qty: Qty, client_order_id: String, data: T) {
+    pub(crate) fn add(&mut self, index: u32, qty: Qty, client_order_id: String, data: T) {
         self.flights.push(Flight {
             index,
             qty,
@@ -94,26 +100,27 @@ impl<T> Flights<T> {
         });
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.flights.is_empty()
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.flights.len()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Flight<T>> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Flight<T>> {
         self.flights.iter()
     }
 
-    pub fn get_mut(&mut self, client_order_id: &str) -> Option<&mut Flight<T>> {
+    pub(crate) fn get_mut(&mut self, client_order_id: &str) -> Option<&mut Flight<T>> {
         self.flights
             .iter_mut()
             .find(|f| f.client_order_id == client_order_id)
     }
 
     /// Take a flight out (settled, rejected, never executed and not re-sent).
-    pub fn remove(&mut self, client_order_id: &str) -> Option<Flight<T>> {
+    pub(crate) fn remove(&mut self, client_order_id: &str) -> Option<Flight<T>> {
         let i = self
             .flights
             .iter()
@@ -123,7 +130,7 @@ impl<T> Flights<T> {
 
     /// A flight waiting in [`Stage::Resend`] goes again as `new_id` (a fresh attempt of
     /// the same chunk: same index, same quantity).
-    pub fn resent(&mut self, old_id: &str, new_id: String) {
+    pub(crate) fn resent(&mut self, old_id: &str, new_id: String) {
         if let Some(f) = self.get_mut(old_id) {
             f.client_order_id = new_id;
             f.stage = Stage::Sending;
@@ -131,7 +138,8 @@ impl<T> Flights<T> {
     }
 
     /// Client order ids of flights in `stage`.
-    pub fn ids_in(&self, stage: Stage) -> Vec<String> {
+    #[cfg(test)]
+    pub(crate) fn ids_in(&self, stage: Stage) -> Vec<String> {
         self.flights
             .iter()
             .filter(|f| f.stage == stage)
@@ -140,7 +148,7 @@ impl<T> Flights<T> {
     }
 
     /// How many requests are out without an answer.
-    pub fn sending(&self) -> usize {
+    pub(crate) fn sending(&self) -> usize {
         self.flights
             .iter()
             .filter(|f| f.stage == Stage::Sending)
@@ -149,7 +157,7 @@ impl<T> Flights<T> {
 
     /// Σ (quantity − filled) over every flight; `filled(id)` is what the ledger has
     /// applied for that order (zero for one it does not know).
-    pub fn reserved(&self, filled: impl Fn(&str) -> Decimal) -> Decimal {
+    pub(crate) fn reserved(&self, filled: impl Fn(&str) -> Decimal) -> Decimal {
         self.flights
             .iter()
             .map(|f| (f.qty.get() - filled(&f.client_order_id)).max(Decimal::ZERO))
@@ -157,34 +165,30 @@ impl<T> Flights<T> {
     }
 
     /// What may still be planned: `remainder − reserved`, never below zero.
-    pub fn available(&self, remainder: Qty, filled: impl Fn(&str) -> Decimal) -> Qty {
+    pub(crate) fn available(&self, remainder: Qty, filled: impl Fn(&str) -> Decimal) -> Qty {
         let left = (remainder.get() - self.reserved(filled)).max(Decimal::ZERO);
         // `left` is at most `remainder`, a valid quantity, so this cannot fail.
         Qty::new("available", left).unwrap_or(Qty::ZERO)
     }
 
     /// A -4005 came back: plan nothing new until every chunk out now has answered.
-    pub fn cap_refused(&mut self) {
+    pub(crate) fn cap_refused(&mut self) {
         self.barrier = true;
     }
 
     /// Nothing new is planned or re-sent from now on; what is out is still awaited.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         self.stopped = true;
         self.flights.retain(|f| f.stage != Stage::Resend);
     }
 
-    pub fn is_stopped(&self) -> bool {
-        self.stopped
-    }
-
     /// Drop every chunk waiting to be re-sent (a switch of order type re-plans them).
-    pub fn drop_resends(&mut self) {
+    pub(crate) fn drop_resends(&mut self) {
         self.flights.retain(|f| f.stage != Stage::Resend);
     }
 
     /// How many new chunks may be planned now, given at most `max_per_intent` flights.
-    pub fn room(&mut self, max_per_intent: usize) -> usize {
+    pub(crate) fn room(&mut self, max_per_intent: usize) -> usize {
         if self.barrier && self.sending() == 0 {
             self.barrier = false;
         }

@@ -15,21 +15,21 @@
 //! - [`inflight`]: the chunks of an intent out at the exchange and what they reserve.
 //! - [`sizing`]: sizes the exchange can carry out (smallest open, step and minQty checks).
 
-pub mod backoff;
-pub mod breaker;
-pub mod caps;
-pub mod client_id;
-pub mod escalation;
-pub mod fallback;
+pub(crate) mod backoff;
+pub(crate) mod breaker;
+pub(crate) mod caps;
+pub(crate) mod client_id;
+pub(crate) mod escalation;
+pub(crate) mod fallback;
 mod grid;
-pub mod hold;
-pub mod inflight;
-pub mod orders;
-pub mod plan;
+pub(crate) mod hold;
+pub(crate) mod inflight;
+pub(crate) mod orders;
+pub(crate) mod plan;
 mod plan_error;
 pub(crate) mod rejections;
-pub mod scheduler;
-pub mod sizing;
+pub(crate) mod scheduler;
+pub(crate) mod sizing;
 
 #[cfg(test)]
 pub(crate) mod fixtures;

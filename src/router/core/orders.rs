@@ -25,11 +25,15 @@ use super::plan::ChunkPlan;
 /// What every chunk of one intent has in common.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderTemplate {
+    /// The intent kind every chunk serves.
     pub kind: IntentKind,
+    /// The intent every chunk belongs to (it goes into each client order id).
     pub intent: IntentRef,
     /// Direction of the position being opened, reduced or closed.
     pub direction: Direction,
+    /// The account's position mode: decides `positionSide` and `reduceOnly`.
     pub mode: PositionMode,
+    /// MARKET or LIMIT, for every chunk.
     pub order_type: OrderType,
     /// Price and time in force for LIMIT orders; must be None for MARKET.
     pub limit: Option<(Price, TimeInForce)>,
@@ -72,7 +76,7 @@ impl OrderTemplate {
 
 /// The one order builder: `qty` as chunk `template.first_chunk` of the intent, with
 /// its side, position side, reduce-only flag and client id, through `validate`.
-pub fn checked_order(
+pub(crate) fn checked_order(
     rules: &SymbolRules,
     template: &OrderTemplate,
     qty: Qty,

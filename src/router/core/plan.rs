@@ -19,11 +19,12 @@ use rust_decimal::Decimal;
 use crate::domain::{OrderType, Price, Qty, SymbolRules};
 
 use super::grid::Grid;
-pub use super::plan_error::{CapSource, PlanError};
+pub use super::plan_error::CapSource;
+pub use super::plan_error::PlanError;
 
 /// More chunks than this is a misconfigured cap, not a plan: refuse instead of
 /// allocating and sending thousands of orders.
-pub const MAX_CHUNKS: u64 = 10_000;
+pub(crate) const MAX_CHUNKS: u64 = 10_000;
 
 /// An operator-configured size limit per chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,11 +42,11 @@ pub struct ChunkPlan {
     pub chunks: Vec<Qty>,
     /// What cannot be sent: the part of `total` below one step (or, for a reduce-only
     /// total below minQty, all of it).
-    pub dust: Qty,
+    pub(crate) dust: Qty,
     /// The cap that bounded each chunk (the planned quantity when nothing capped it).
-    pub effective_cap: Qty,
+    pub(crate) effective_cap: Qty,
     /// Which limit `effective_cap` came from.
-    pub cap_source: CapSource,
+    pub(crate) cap_source: CapSource,
 }
 
 impl ChunkPlan {

@@ -17,7 +17,7 @@ use crate::domain::IntentKind;
 
 /// Which lane an item goes in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RiskClass {
+pub(crate) enum RiskClass {
     /// Close, reduce, flatten, and cancels that make room for them.
     Reducing,
     /// Opens.
@@ -89,7 +89,7 @@ impl<T> Lane<T> {
 }
 
 /// The priority queue of ready work. `T` is whatever the executor needs to act.
-pub struct Scheduler<T> {
+pub(crate) struct Scheduler<T> {
     next_seq: u64,
     reducing: Lane<T>,
     increasing: Lane<T>,
@@ -102,7 +102,7 @@ impl<T> Default for Scheduler<T> {
 }
 
 impl<T> Scheduler<T> {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             next_seq: 0,
             reducing: Lane::new(),
@@ -118,14 +118,14 @@ impl<T> Scheduler<T> {
     }
 
     /// Queue `item`; it may not leave before `not_before`.
-    pub fn push(&mut self, item: T, class: RiskClass, not_before: Instant) {
+    pub(crate) fn push(&mut self, item: T, class: RiskClass, not_before: Instant) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.lane(class).waiting.insert((not_before, seq), item);
     }
 
     /// The next item to act on at `now`, if any may go.
-    pub fn pop_ready(&mut self, now: Instant) -> Option<T> {
+    pub(crate) fn pop_ready(&mut self, now: Instant) -> Option<T> {
         self.reducing.promote(now);
         if let Some((_, item)) = self.reducing.ready.pop_first() {
             return Some(item);
@@ -138,7 +138,7 @@ impl<T> Scheduler<T> {
     }
 
     /// When `pop_ready` may next return something (`now` if it already would).
-    pub fn next_wake(&self, now: Instant) -> Option<Instant> {
+    pub(crate) fn next_wake(&self, now: Instant) -> Option<Instant> {
         if self.reducing.len() > 0 {
             return self.reducing.earliest(now).map(|t| t.max(now));
         }
@@ -146,16 +146,18 @@ impl<T> Scheduler<T> {
     }
 
     /// Queued items per class: (reducing, increasing).
-    pub fn pending(&self) -> (usize, usize) {
+    #[cfg(test)]
+    pub(crate) fn pending(&self) -> (usize, usize) {
         (self.reducing.len(), self.increasing.len())
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.reducing.len() + self.increasing.len() == 0
     }
 
     /// Take out every item for which `remove` is true (e.g. its intent was cancelled).
-    pub fn remove_where(&mut self, mut remove: impl FnMut(&T) -> bool) -> Vec<T> {
+    pub(crate) fn remove_where(&mut self, mut remove: impl FnMut(&T) -> bool) -> Vec<T> {
         let mut keep = |t: &T| !remove(t);
         let mut removed = self.reducing.retain(&mut keep);
         removed.extend(self.increasing.retain(&mut keep));

@@ -15,7 +15,7 @@ use crate::domain::{Price, Qty, SymbolRules};
 /// Why a size cannot be sent, in words naming the filter and the numbers.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct SizeRefusal(pub String);
+pub(crate) struct SizeRefusal(pub String);
 
 fn step_of(rules: &SymbolRules) -> Result<(Decimal, Decimal), SizeRefusal> {
     let lot = rules.lot_for(true);
@@ -29,7 +29,7 @@ fn step_of(rules: &SymbolRules) -> Result<(Decimal, Decimal), SizeRefusal> {
 }
 
 /// `q` rounded down to the MARKET lot step.
-pub fn floor_to_step(rules: &SymbolRules, q: Qty) -> Result<Qty, SizeRefusal> {
+pub(crate) fn floor_to_step(rules: &SymbolRules, q: Qty) -> Result<Qty, SizeRefusal> {
     let (step, _) = step_of(rules)?;
     let floored = q
         .get()
@@ -42,7 +42,7 @@ pub fn floor_to_step(rules: &SymbolRules, q: Qty) -> Result<Qty, SizeRefusal> {
 
 /// The smallest open the exchange accepts at `mark`: `max(minQty, minNotional / mark
 /// rounded up to the step)`.
-pub fn smallest_open(rules: &SymbolRules, mark: Price) -> Result<Qty, SizeRefusal> {
+pub(crate) fn smallest_open(rules: &SymbolRules, mark: Price) -> Result<Qty, SizeRefusal> {
     let (step, min_qty) = step_of(rules)?;
     let by_notional = rules
         .min_notional
@@ -57,7 +57,7 @@ pub fn smallest_open(rules: &SymbolRules, mark: Price) -> Result<Qty, SizeRefusa
 
 /// A close or reduce of `q`: on the MARKET step and at least minQty (reduce-only orders
 /// are exempt from MIN_NOTIONAL only).
-pub fn check_reduce(rules: &SymbolRules, q: Qty) -> Result<(), SizeRefusal> {
+pub(crate) fn check_reduce(rules: &SymbolRules, q: Qty) -> Result<(), SizeRefusal> {
     let (step, min_qty) = step_of(rules)?;
     if q.get() < min_qty {
         return Err(SizeRefusal(format!(
@@ -76,7 +76,7 @@ pub fn check_reduce(rules: &SymbolRules, q: Qty) -> Result<(), SizeRefusal> {
 }
 
 /// An open of `q` at `mark`: on the step, at least minQty and MIN_NOTIONAL.
-pub fn check_open(rules: &SymbolRules, q: Qty, mark: Price) -> Result<(), SizeRefusal> {
+pub(crate) fn check_open(rules: &SymbolRules, q: Qty, mark: Price) -> Result<(), SizeRefusal> {
     check_reduce(rules, q)?;
     let smallest = smallest_open(rules, mark)?;
     if q < smallest {
@@ -90,7 +90,7 @@ pub fn check_open(rules: &SymbolRules, q: Qty, mark: Price) -> Result<(), SizeRe
 
 /// An open of `notional` USDT at `mark`: the quantity it buys (floored to the step), or
 /// why that is below the smallest open.
-pub fn open_of_notional(
+pub(crate) fn open_of_notional(
     rules: &SymbolRules,
     notional: Decimal,
     mark: Price,

@@ -12,6 +12,8 @@ use crate::router::core::breaker::BreakerConfig;
 use crate::router::core::escalation::EscalationPolicy;
 use crate::router::core::plan::ChunkCap;
 
+/// How the executor sends: timing, caps, retries and limits (`Default` holds the built-in
+/// values).
 #[derive(Clone, Debug)]
 pub struct ExecutorConfig {
     /// How often the ledger is read for new intents when no notification came: a safety
@@ -29,8 +31,11 @@ pub struct ExecutorConfig {
     pub retry_published_cap_after_ms: i64,
     /// Adopt exchange positions the ledger does not know at start (always logged).
     pub adopt_unknown_positions: bool,
+    /// When the circuit breaker stops sends after failures, and how it recovers.
     pub breaker: BreakerConfig,
+    /// The delay between attempts after a retryable failure.
     pub backoff: BackoffConfig,
+    /// How many attempts of each kind an order gets before the intent fails or falls back.
     pub escalation: EscalationPolicy,
     /// How far inside the PERCENT_PRICE band edge the LIMIT IOC fallback is priced, as a
     /// fraction (0.001 = 0.1%), so a small mark move before matching keeps it valid.

@@ -38,7 +38,7 @@ pub(crate) struct Ctx {
     pub caps: CapBook,
     pub breaker: Breaker,
     /// Key-loss safe mode: while active, nothing is sent.
-    pub key_loss: super::keyloss::KeyLoss,
+    pub(crate) key_loss: super::keyloss::KeyLoss,
     /// Is the user stream delivering? Told what REST shows executing.
     pub stream: std::sync::Arc<super::stream_watch::StreamWatch>,
     /// Where the breaker's phase changes go (metrics, log, ledger), off the send path.
@@ -49,7 +49,7 @@ pub(crate) struct Ctx {
     config_hold: Option<String>,
     /// The last send failed because the venue did not answer properly (5xx or no HTTP
     /// answer, certainly not executed, no Retry-After): `outage` may cut its backoff short.
-    pub outage_hit: bool,
+    pub(crate) outage_hit: bool,
 }
 
 impl Ctx {

@@ -67,7 +67,7 @@ pub(crate) struct InFlight {
     pub report: Option<OrderReport>,
     /// A REST resolution found the order terminal and applied every trade the exchange
     /// lists: the ledger now holds all it will ever learn of this order.
-    pub resolved_terminal: bool,
+    pub(crate) resolved_terminal: bool,
     pub since: Instant,
 }
 
@@ -85,23 +85,23 @@ pub(crate) struct Job {
     pub intent: IntentRow,
     pub class: RiskClass,
     /// The chunks out at the exchange (or waiting to be re-sent), and the next index.
-    pub flights: Flights<InFlight>,
+    pub(crate) flights: Flights<InFlight>,
     /// Set when the job must send nothing more; it ends once `flights` is empty.
     pub stop: Option<Stop>,
     /// Send nothing new before this (a backoff); settling goes on.
-    pub not_before: Option<Instant>,
+    pub(crate) not_before: Option<Instant>,
     pub backoff: Backoff<ChaCha8Rng>,
     /// After -2022/-4118: the leg's size as the exchange reported it.
-    pub exchange_size: Option<Qty>,
+    pub(crate) exchange_size: Option<Qty>,
     /// A flatten has cancelled sluice's resting orders in its scope.
-    pub cancelled_resting: bool,
+    pub(crate) cancelled_resting: bool,
     /// An open given by notional: the quantity it was converted to at the mark.
-    pub open_target: Option<Qty>,
+    pub(crate) open_target: Option<Qty>,
     /// MARKET closes kept failing: the rest is sent as reduce-only LIMIT IOC at the
     /// PERCENT_PRICE band edge (`fallback_send`). Sticky for the rest of the intent.
-    pub limit_fallback: bool,
+    pub(crate) limit_fallback: bool,
     /// Deterministic rejections so far: a repeat ends the intent (`rejections`).
-    pub rejections: crate::router::core::rejections::RejectionMemory,
+    pub(crate) rejections: crate::router::core::rejections::RejectionMemory,
 }
 
 /// What the executor loop does with a job after one step.

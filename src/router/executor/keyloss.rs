@@ -32,6 +32,7 @@ pub enum ExecutorStatus {
     Running,
     /// The exchange refuses the credentials: nothing is sent until they work again.
     KeyLoss {
+        /// When the exchange first refused the credentials.
         since: DateTime<Utc>,
         /// The exchange's answer that started it (code and message).
         reason: String,
@@ -59,7 +60,7 @@ impl ExecutorStatus {
 
 /// Re-authentication delays by default: from 1 s, growing with jitter, at most a minute
 /// apart. Each probe is one weight-1 signed request, far inside any rate limit.
-pub const REAUTH_BACKOFF: BackoffConfig = BackoffConfig {
+pub(crate) const REAUTH_BACKOFF: BackoffConfig = BackoffConfig {
     base: Duration::from_secs(1),
     max: Duration::from_secs(60),
     jitter: Jitter::Decorrelated,

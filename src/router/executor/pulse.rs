@@ -21,7 +21,7 @@ struct Inner {
 
 /// Shared between the executor (which marks its work) and whoever watches it.
 #[derive(Clone, Debug)]
-pub struct Pulse(Arc<Inner>);
+pub(crate) struct Pulse(Arc<Inner>);
 
 impl Default for Pulse {
     fn default() -> Self {
@@ -34,7 +34,7 @@ impl Default for Pulse {
 
 /// Marks the executor busy until dropped.
 #[must_use = "the work counts as busy only while the guard lives"]
-pub struct Busy(Pulse);
+pub(crate) struct Busy(Pulse);
 
 impl Drop for Busy {
     fn drop(&mut self) {
@@ -44,14 +44,14 @@ impl Drop for Busy {
 
 impl Pulse {
     /// Start a piece of work; it ends when the guard drops.
-    pub fn busy(&self) -> Busy {
+    pub(crate) fn busy(&self) -> Busy {
         let since = u64::try_from(self.0.base.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
         self.0.busy_since.store(since + 1, Ordering::Release);
         Busy(self.clone())
     }
 
     /// How long the current piece has been running; None when idle.
-    pub fn busy_for(&self) -> Option<Duration> {
+    pub(crate) fn busy_for(&self) -> Option<Duration> {
         let since = self.0.busy_since.load(Ordering::Acquire);
         if since == 0 {
             return None;

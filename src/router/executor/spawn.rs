@@ -23,10 +23,13 @@ use crate::shutdown::Shutdown;
 /// What the executor needs.
 #[derive(Clone)]
 pub struct ExecutorDeps {
+    /// Where intents are read and every order is recorded before it is sent.
     pub ledger: Ledger,
+    /// The venue orders go to.
     pub exchange: Arc<dyn Exchange>,
     /// The venue name intents, orders and fills are stored under (`binance-usdm`).
     pub venue: String,
+    /// How to send.
     pub config: ExecutorConfig,
     /// Run after the credentials work again following key loss, before anything is
     /// sent (the daemon reconciles the ledger with the exchange); its summary is logged.
@@ -43,8 +46,6 @@ pub struct ExecutorHandle {
     tasks: Vec<JoinHandle<()>>,
     /// Positions adopted at start.
     pub adopted: Vec<crate::ledger::PositionRow>,
-    /// Non-terminal orders resolved at start.
-    pub recovered_orders: usize,
 }
 
 impl ExecutorHandle {
@@ -57,15 +58,15 @@ impl ExecutorHandle {
         self.status.clone()
     }
     /// Whether one piece of the executor's work has been running too long (watchdog).
-    pub fn pulse(&self) -> super::pulse::Pulse {
+    pub(crate) fn pulse(&self) -> super::pulse::Pulse {
         self.pulse.clone()
     }
     /// Whether the user stream is connected (None) or why not.
-    pub fn stream_link(&self) -> watch::Receiver<super::stream::StreamLink> {
+    pub(crate) fn stream_link(&self) -> watch::Receiver<super::stream::StreamLink> {
         self.stream_link.clone()
     }
     /// Whether the user stream delivers (or is connected but silent, and why).
-    pub fn stream_health(&self) -> watch::Receiver<StreamHealth> {
+    pub(crate) fn stream_health(&self) -> watch::Receiver<StreamHealth> {
         self.stream_health.clone()
     }
     /// Wait for every task to finish (after shutdown was triggered).
@@ -76,6 +77,8 @@ impl ExecutorHandle {
     }
 }
 
+/// The one task per daemon that turns stored intents into orders; start it with
+/// [`Executor::spawn`] (or [`Executor::prepare`] to reconcile before anything is sent).
 pub struct Executor;
 
 /// An executor that has recovered and adopted but sends nothing yet: the daemon runs
@@ -93,7 +96,7 @@ pub struct PreparedExecutor {
     /// Positions adopted at start.
     pub adopted: Vec<crate::ledger::PositionRow>,
     /// Non-terminal orders resolved at start.
-    pub recovered_orders: usize,
+    pub(crate) recovered_orders: usize,
 }
 
 impl Executor {
@@ -213,7 +216,6 @@ impl PreparedExecutor {
                 .chain(deadman)
                 .collect(),
             adopted: self.adopted,
-            recovered_orders: self.recovered_orders,
         }
     }
 }

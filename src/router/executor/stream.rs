@@ -33,7 +33,7 @@ use crate::shutdown::Shutdown;
 
 /// Whether the user stream is connected: None once a (re)connect has resynced, else why
 /// not (`/readyz` lists it as a degradation; the adapter keeps reconnecting meanwhile).
-pub type StreamLink = Option<String>;
+pub(crate) type StreamLink = Option<String>;
 
 /// What the consumer needs besides its channel.
 pub(crate) struct Consumer {

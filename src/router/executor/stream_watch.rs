@@ -28,7 +28,7 @@ use crate::exchange::AccountEvent;
 use crate::router::core::backoff::{Backoff, BackoffConfig, Jitter};
 
 /// Spacing of re-open requests while the stream stays silent.
-pub const REOPEN_BACKOFF: BackoffConfig = BackoffConfig {
+pub(crate) const REOPEN_BACKOFF: BackoffConfig = BackoffConfig {
     base: Duration::from_secs(1),
     max: Duration::from_secs(300),
     jitter: Jitter::Decorrelated,
@@ -37,7 +37,7 @@ pub const REOPEN_BACKOFF: BackoffConfig = BackoffConfig {
 /// What `/readyz` and the logs show about the user stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
-pub enum StreamHealth {
+pub(crate) enum StreamHealth {
     Delivering,
     /// Connected, but orders REST showed executing went unreported.
     Silent {
@@ -159,13 +159,13 @@ impl Detector {
 /// The detector shared by the stream consumer (events, checks) and the executor (what
 /// REST showed), with its effects: the log, the metrics and the published health.
 #[derive(Debug)]
-pub struct StreamWatch {
+pub(crate) struct StreamWatch {
     state: Mutex<Detector>,
     health: watch::Sender<StreamHealth>,
 }
 
 impl StreamWatch {
-    pub fn new(grace: Duration, seed: u64) -> StreamWatch {
+    pub(crate) fn new(grace: Duration, seed: u64) -> StreamWatch {
         // Present from the start, so an alert on the gauge has a series.
         crate::metrics::set_user_stream_silent(false);
         let (health, _) = watch::channel(StreamHealth::Delivering);
@@ -179,21 +179,21 @@ impl StreamWatch {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn subscribe(&self) -> watch::Receiver<StreamHealth> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<StreamHealth> {
         self.health.subscribe()
     }
 
     /// How often [`Self::check`] should run.
-    pub fn check_every(&self) -> Duration {
+    pub(crate) fn check_every(&self) -> Duration {
         (self.lock().grace / 4).clamp(Duration::from_millis(50), Duration::from_secs(1))
     }
 
-    pub fn is_silent(&self) -> bool {
+    pub(crate) fn is_silent(&self) -> bool {
         self.lock().episode.is_some()
     }
 
     /// Feed one account event; true if it came from the live stream.
-    pub fn observe(&self, ev: &AccountEvent) -> bool {
+    pub(crate) fn observe(&self, ev: &AccountEvent) -> bool {
         let mut ended = false;
         let live = self.lock().observe(ev, Instant::now(), &mut ended);
         if ended {
@@ -205,12 +205,12 @@ impl StreamWatch {
     }
 
     /// REST shows sluice's order `coid` executing (filled in part or whole).
-    pub fn executed(&self, coid: &str) {
+    pub(crate) fn executed(&self, coid: &str) {
         self.lock().executed(coid, Instant::now());
     }
 
     /// Judge the evidence; true when the stream should be re-opened now.
-    pub fn check(&self) -> bool {
+    pub(crate) fn check(&self) -> bool {
         match self.lock().check(Instant::now()) {
             Verdict::Fine => false,
             Verdict::Started(reason) => {

@@ -58,8 +58,8 @@ fn assert_text(text: &str) {
 pub fn accepted_attempt(
     at: chrono::DateTime<chrono::Utc>,
     symbol: &str,
-) -> sluice::exchange::audit::AttemptRecord {
-    sluice::exchange::audit::AttemptRecord {
+) -> sluice::exchange::AttemptRecord {
+    sluice::exchange::AttemptRecord {
         venue: "binance-usdm".into(),
         sent_at: at,
         exchange_time: Some(at + chrono::Duration::milliseconds(3)),

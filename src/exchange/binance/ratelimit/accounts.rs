@@ -89,7 +89,7 @@ struct Correction {
 
 /// The pure accounting state.
 #[derive(Debug)]
-pub struct Accounts {
+pub(crate) struct Accounts {
     budget: Budget,
     reserve_share: Decimal,
     entries: VecDeque<Entry>,
@@ -101,7 +101,7 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    pub fn new(budget: Budget, reserve_share: Decimal) -> Self {
+    pub(crate) fn new(budget: Budget, reserve_share: Decimal) -> Self {
         Self {
             budget,
             reserve_share: reserve_share.clamp(Decimal::ZERO, Decimal::ONE),
@@ -114,7 +114,7 @@ impl Accounts {
         }
     }
 
-    pub fn set_budget(&mut self, budget: Budget) {
+    pub(crate) fn set_budget(&mut self, budget: Budget) {
         self.budget = budget;
     }
 
@@ -162,7 +162,12 @@ impl Accounts {
 
     /// Book `cost` at `now` (server time estimate `server_ms`) if every venue window the
     /// request may land in allows it; otherwise say how long to wait.
-    pub fn try_take(&mut self, now: Instant, server_ms: i64, cost: Cost) -> Result<Ticket, Wait> {
+    pub(crate) fn try_take(
+        &mut self,
+        now: Instant,
+        server_ms: i64,
+        cost: Cost,
+    ) -> Result<Ticket, Wait> {
         if let Some(until) = self.banned_until.filter(|u| *u > now) {
             return Err(Wait::Banned(until));
         }
@@ -220,7 +225,7 @@ impl Accounts {
 
     /// The answer to `ticket` arrived at server-time estimate `server_ms` with these
     /// headers (all `None` when no response came: the request just stops being in flight).
-    pub fn complete(&mut self, ticket: Ticket, server_ms: i64, seen: Observed) {
+    pub(crate) fn complete(&mut self, ticket: Ticket, server_ms: i64, seen: Observed) {
         let event = self.event();
         let Ok(i) = self.entries.binary_search_by_key(&ticket.0, |e| e.ticket) else {
             return;
@@ -294,17 +299,18 @@ impl Accounts {
     }
 
     /// 429: nobody sends before `until`.
-    pub fn back_off_until(&mut self, until: Instant) {
+    pub(crate) fn back_off_until(&mut self, until: Instant) {
         self.not_before = Some(self.not_before.map_or(until, |nb| nb.max(until)));
     }
 
     /// 418: every request fails with `Banned` until `until`.
-    pub fn ban_until(&mut self, until: Instant) {
+    pub(crate) fn ban_until(&mut self, until: Instant) {
         self.banned_until = Some(self.banned_until.map_or(until, |b| b.max(until)));
     }
 
     /// Our view of the venue's counters for the windows holding `server_ms`.
-    pub fn used(&mut self, server_ms: i64) -> Observed {
+    #[cfg(test)]
+    pub(crate) fn used(&mut self, server_ms: i64) -> Observed {
         self.prune(server_ms);
         let at = |c: Counter| {
             u32::try_from(self.estimate(c, c.window_of(server_ms), server_ms)).unwrap_or(u32::MAX)

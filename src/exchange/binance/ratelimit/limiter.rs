@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::{Accounts, Budget, Cost, Observed, Ticket, Wait};
 
 /// Where the limiter reads the server time estimate (the adapter's measured clock).
-pub trait ServerTime: Debug + Send + Sync {
+pub(crate) trait ServerTime: Debug + Send + Sync {
     fn server_now_ms(&self) -> i64;
 }
 
@@ -22,7 +22,7 @@ impl ServerTime for crate::exchange::binance::clock::Clock {
 
 /// The shared limiter every REST request goes through.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     accounts: Mutex<Accounts>,
     time: Arc<dyn ServerTime>,
 }
@@ -30,13 +30,13 @@ pub struct RateLimiter {
 /// A booked request. Hand it the answer's headers with [`Permit::complete`]; dropped
 /// unanswered (a cancelled send), it stops counting as in flight.
 #[derive(Debug)]
-pub struct Permit<'a> {
+pub(crate) struct Permit<'a> {
     limiter: &'a RateLimiter,
     ticket: Option<Ticket>,
 }
 
 impl Permit<'_> {
-    pub fn complete(mut self, seen: Observed) {
+    pub(crate) fn complete(mut self, seen: Observed) {
         if let Some(t) = self.ticket.take() {
             let now = self.limiter.time.server_now_ms();
             self.limiter.with(|a| a.complete(t, now, seen));
@@ -55,7 +55,7 @@ impl Drop for Permit<'_> {
 }
 
 impl RateLimiter {
-    pub fn new(budget: Budget, reserve_share: Decimal, time: Arc<dyn ServerTime>) -> Self {
+    pub(crate) fn new(budget: Budget, reserve_share: Decimal, time: Arc<dyn ServerTime>) -> Self {
         Self {
             accounts: Mutex::new(Accounts::new(budget, reserve_share)),
             time,
@@ -64,7 +64,7 @@ impl RateLimiter {
 
     /// Run `f` on the accounts. A poisoned lock only means another task panicked
     /// mid-update; the counts are still the best we have, so keep using them.
-    pub fn with<R>(&self, f: impl FnOnce(&mut Accounts) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Accounts) -> R) -> R {
         let mut guard = match self.accounts.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
@@ -73,13 +73,14 @@ impl RateLimiter {
     }
 
     /// The server-time estimate the limiter books with.
-    pub fn server_now_ms(&self) -> i64 {
+    #[cfg(test)]
+    pub(crate) fn server_now_ms(&self) -> i64 {
         self.time.server_now_ms()
     }
 
     /// Wait until `cost` fits, then book it. Fails (without booking) when banned or
     /// when the cost can never fit.
-    pub async fn acquire(&self, cost: Cost) -> Result<Permit<'_>, Wait> {
+    pub(crate) async fn acquire(&self, cost: Cost) -> Result<Permit<'_>, Wait> {
         loop {
             let server_ms = self.time.server_now_ms();
             let wait = self.with(|a| a.try_take(Instant::now(), server_ms, cost));

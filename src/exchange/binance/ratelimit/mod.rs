@@ -35,19 +35,19 @@ use tokio::time::Instant;
 mod accounts;
 mod limiter;
 
-pub use accounts::Accounts;
-pub use limiter::{Permit, RateLimiter, ServerTime};
+pub(crate) use accounts::Accounts;
+pub(crate) use limiter::{Permit, RateLimiter};
 
 /// How far our estimate of server time may be from the venue's clock, in ms: a request
 /// booked at estimate `t` is processed no earlier than `t - MARGIN_MS`.
-pub const MARGIN_MS: i64 = 200;
+pub(crate) const MARGIN_MS: i64 = 200;
 
 /// The venue's published limits (exchangeInfo `rateLimits`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Budget {
+pub(crate) struct Budget {
     pub weight_1m: u32,
-    pub orders_10s: u32,
-    pub orders_1m: u32,
+    pub(crate) orders_10s: u32,
+    pub(crate) orders_1m: u32,
 }
 
 impl Default for Budget {
@@ -63,18 +63,18 @@ impl Default for Budget {
 
 /// What one request costs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cost {
+pub(crate) struct Cost {
     pub weight: u32,
     /// Units on the 10 s order counter.
     pub orders: u32,
     /// Units on the 1 min order counter (a batch costs 5 on the 10 s counter, 1 here).
-    pub orders_1m: u32,
+    pub(crate) orders_1m: u32,
     /// Risk-reducing orders may use the reserved share of the order budgets.
-    pub reduces_risk: bool,
+    pub(crate) reduces_risk: bool,
 }
 
 impl Cost {
-    pub fn weight(weight: u32) -> Self {
+    pub(crate) fn weight(weight: u32) -> Self {
         Self {
             weight,
             orders: 0,
@@ -82,7 +82,7 @@ impl Cost {
             reduces_risk: false,
         }
     }
-    pub fn order(reduces_risk: bool) -> Self {
+    pub(crate) fn order(reduces_risk: bool) -> Self {
         Self {
             weight: 0,
             orders: 1,
@@ -92,7 +92,7 @@ impl Cost {
     }
     /// `POST /fapi/v1/batchOrders`, whatever its size (docs/binance-fapi.md §3): IP weight
     /// 5, 5 on the 10 s order counter, 1 on the 1 min one.
-    pub fn batch(reduces_risk: bool) -> Self {
+    pub(crate) fn batch(reduces_risk: bool) -> Self {
         Self {
             weight: 5,
             orders: 5,
@@ -104,7 +104,7 @@ impl Cost {
 
 /// Why a request cannot go now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wait {
+pub(crate) enum Wait {
     /// Try again at this instant.
     Until(Instant),
     /// IP banned (418) until this instant: fail instead of waiting hours.
@@ -115,15 +115,15 @@ pub enum Wait {
 
 /// The venue's counts as one response reported them (`None`: header absent).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Observed {
+pub(crate) struct Observed {
     pub weight_1m: Option<u32>,
-    pub orders_10s: Option<u32>,
-    pub orders_1m: Option<u32>,
+    pub(crate) orders_10s: Option<u32>,
+    pub(crate) orders_1m: Option<u32>,
 }
 
 /// One booked request; identifies it when its answer comes back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Ticket(u64);
+pub(crate) struct Ticket(u64);
 
 #[cfg(test)]
 mod tests;

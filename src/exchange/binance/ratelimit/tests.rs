@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::limiter::ServerTime;
 use super::*;
 use rust_decimal_macros::dec;
 

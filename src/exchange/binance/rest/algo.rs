@@ -25,7 +25,7 @@ use crate::exchange::{
 /// empty before the trigger, and absent from the POST answer.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AlgoOrderWire {
+pub(crate) struct AlgoOrderWire {
     pub algo_id: i64,
     pub client_algo_id: String,
     pub order_type: String,
@@ -35,7 +35,7 @@ pub struct AlgoOrderWire {
     pub position_side: String,
     #[serde(default)]
     pub quantity: Option<Decimal>,
-    pub algo_status: String,
+    pub(crate) algo_status: String,
     pub trigger_price: Decimal,
     #[serde(default)]
     pub working_type: Option<String>,
@@ -55,7 +55,7 @@ fn both() -> String {
 #[derive(Clone, Debug, Deserialize)]
 pub struct AlgoUpdateWire {
     pub caid: String,
-    pub aid: i64,
+    pub(crate) aid: i64,
     #[serde(rename = "o")]
     pub order_type: String,
     #[serde(rename = "s")]
@@ -77,7 +77,7 @@ pub struct AlgoUpdateWire {
     #[serde(rename = "cp", default)]
     pub close_position: bool,
     #[serde(default)]
-    pub rm: Option<String>,
+    pub(crate) rm: Option<String>,
 }
 
 /// `ai`/`actualOrderId`: a decimal string, empty (or "0") before the trigger.
@@ -106,7 +106,7 @@ fn common(
     ))
 }
 
-pub fn algo_report(w: &AlgoOrderWire) -> Result<AlgoOrderReport, ExchangeError> {
+pub(crate) fn algo_report(w: &AlgoOrderWire) -> Result<AlgoOrderReport, ExchangeError> {
     let (symbol, side, position_side, status) =
         common(&w.symbol, &w.side, &w.position_side, &w.algo_status)?;
     Ok(AlgoOrderReport {
@@ -127,7 +127,7 @@ pub fn algo_report(w: &AlgoOrderWire) -> Result<AlgoOrderReport, ExchangeError> 
     })
 }
 
-pub fn algo_update_report(
+pub(crate) fn algo_update_report(
     w: &AlgoUpdateWire,
     event_time: i64,
 ) -> Result<AlgoOrderReport, ExchangeError> {
@@ -154,7 +154,7 @@ pub fn algo_update_report(
 /// Wire parameters of a protective order: `closePosition=true` without a quantity, or a
 /// quantity with `reduceOnly=true` in one-way mode (hedge mode rejects `reduceOnly`,
 /// -1106; its closing leg reduces by side).
-pub fn algo_params(o: &AlgoOrderRequest) -> Vec<(&'static str, String)> {
+pub(crate) fn algo_params(o: &AlgoOrderRequest) -> Vec<(&'static str, String)> {
     let mut p: Vec<(&'static str, String)> = vec![
         ("algoType", "CONDITIONAL".to_string()),
         ("symbol", o.symbol.as_str().to_string()),
@@ -186,7 +186,7 @@ fn signed(method: Method, path: &'static str, weight: u32) -> Request {
 
 impl RestClient {
     /// `POST /fapi/v1/algoOrder`.
-    pub async fn new_algo_order(
+    pub(crate) async fn new_algo_order(
         &self,
         o: &AlgoOrderRequest,
     ) -> Result<AlgoOrderWire, ExchangeError> {
@@ -198,7 +198,7 @@ impl RestClient {
     }
 
     /// `GET /fapi/v1/algoOrder` by clientAlgoId.
-    pub async fn query_algo_order(&self, cid: &str) -> Result<AlgoOrderWire, ExchangeError> {
+    pub(crate) async fn query_algo_order(&self, cid: &str) -> Result<AlgoOrderWire, ExchangeError> {
         let req = signed(Method::GET, "/fapi/v1/algoOrder", 1).param("clientAlgoId", cid);
         self.call(&req).await
     }
@@ -211,13 +211,13 @@ impl RestClient {
     }
 
     /// `GET /fapi/v1/openAlgoOrders` for every symbol (weight 40).
-    pub async fn open_algo_orders(&self) -> Result<Vec<AlgoOrderWire>, ExchangeError> {
+    pub(crate) async fn open_algo_orders(&self) -> Result<Vec<AlgoOrderWire>, ExchangeError> {
         self.call(&signed(Method::GET, "/fapi/v1/openAlgoOrders", 40))
             .await
     }
 
     /// `POST /fapi/v1/countdownCancelAll` (weight 10): the dead-man's switch.
-    pub async fn countdown_cancel_all(
+    pub(crate) async fn countdown_cancel_all(
         &self,
         symbol: &Symbol,
         countdown_ms: u64,
@@ -230,7 +230,7 @@ impl RestClient {
     }
 
     /// `GET /fapi/v1/order` by exchange order id.
-    pub async fn query_order_by_id(
+    pub(crate) async fn query_order_by_id(
         &self,
         symbol: &Symbol,
         order_id: i64,

@@ -46,7 +46,7 @@ pub struct RestClient {
     /// `selfTradePreventionMode` of every order this client places.
     pub(crate) stp: crate::domain::SelfTradePrevention,
     pub clock: Arc<Clock>,
-    pub limiter: RateLimiter,
+    pub(crate) limiter: RateLimiter,
     audit: AuditBuffer,
 }
 
@@ -86,7 +86,7 @@ impl RestClient {
     }
 
     /// Use a new key pair from the next request on (a rotated key after key loss).
-    pub fn set_credentials(&self, api_key: String, signer: Signer) {
+    pub(crate) fn set_credentials(&self, api_key: String, signer: Signer) {
         let fresh = Arc::new(Credentials { api_key, signer });
         // A poisoned lock only means a panic elsewhere mid-swap of an Arc: the value is whole.
         *self.creds.write().unwrap_or_else(|e| e.into_inner()) = fresh;
@@ -127,7 +127,7 @@ impl RestClient {
     }
 
     /// Measure the offset to server time (round-trip compensated) and store it.
-    pub async fn sync_clock(&self) -> Result<i64, ExchangeError> {
+    pub(crate) async fn sync_clock(&self) -> Result<i64, ExchangeError> {
         let req = Request::new(Method::GET, "/fapi/v1/time", Security::Public, 1);
         let t0 = local_ms();
         let body = self.send(&req).await?;

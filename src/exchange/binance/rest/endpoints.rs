@@ -47,7 +47,7 @@ pub fn order_params(order: &OrderRequest, stp: SelfTradePrevention) -> Vec<(&'st
 }
 
 /// Does this order only ever reduce exposure? (reduce-only flag, or a hedge-mode closing leg.)
-pub fn reduces_risk(order: &OrderRequest) -> bool {
+pub(crate) fn reduces_risk(order: &OrderRequest) -> bool {
     use crate::domain::Side;
     order.reduce_only
         || matches!(
@@ -57,7 +57,7 @@ pub fn reduces_risk(order: &OrderRequest) -> bool {
 }
 
 /// Most orders one `POST /fapi/v1/batchOrders` may carry (docs/binance-fapi.md §2.2).
-pub const MAX_BATCH: usize = 5;
+pub(crate) const MAX_BATCH: usize = 5;
 
 fn signed(method: Method, path: &'static str, weight: u32) -> Request {
     Request::new(method, path, Security::Signed, weight)
@@ -84,7 +84,7 @@ impl RestClient {
         .await
     }
 
-    pub async fn premium_index(
+    pub(crate) async fn premium_index(
         &self,
         symbol: &Symbol,
     ) -> Result<wire::PremiumIndex, ExchangeError> {
@@ -94,7 +94,7 @@ impl RestClient {
     }
 
     /// `POST /fapi/v1/order`.
-    pub async fn new_order(
+    pub(crate) async fn new_order(
         &self,
         order: &FilterChecked<OrderRequest>,
     ) -> Result<wire::Order, ExchangeError> {
@@ -114,7 +114,7 @@ impl RestClient {
     /// `POST /fapi/v1/batchOrders`: the orders as one JSON array of string-valued objects
     /// (the caller keeps it to 1..=[`MAX_BATCH`]). A placement that may add risk when any
     /// element may; the answer holds one element per order, in the order sent.
-    pub async fn new_batch_orders(
+    pub(crate) async fn new_batch_orders(
         &self,
         orders: &[FilterChecked<OrderRequest>],
     ) -> Result<Vec<wire::BatchItem>, ExchangeError> {
@@ -150,7 +150,7 @@ impl RestClient {
     }
 
     /// `GET /fapi/v1/order` by clientOrderId.
-    pub async fn query_order(
+    pub(crate) async fn query_order(
         &self,
         symbol: &Symbol,
         id: &ClientOrderId,
@@ -203,7 +203,7 @@ impl RestClient {
     }
 
     /// `GET /fapi/v1/userTrades` between `start_ms` and `end_ms` (at most 7 days apart).
-    pub async fn user_trades_between(
+    pub(crate) async fn user_trades_between(
         &self,
         symbol: &Symbol,
         start_ms: i64,
@@ -217,27 +217,27 @@ impl RestClient {
         self.call(&req).await
     }
 
-    pub async fn account_v2(&self) -> Result<wire::AccountV2, ExchangeError> {
+    pub(crate) async fn account_v2(&self) -> Result<wire::AccountV2, ExchangeError> {
         self.call(&signed(Method::GET, "/fapi/v2/account", 5)).await
     }
 
     /// `GET /fapi/v3/positionRisk`: only symbols with a position or open orders.
-    pub async fn position_risk_v3(&self) -> Result<Vec<wire::PositionRisk>, ExchangeError> {
+    pub(crate) async fn position_risk_v3(&self) -> Result<Vec<wire::PositionRisk>, ExchangeError> {
         self.call(&signed(Method::GET, "/fapi/v3/positionRisk", 5))
             .await
     }
 
-    pub async fn position_mode(&self) -> Result<wire::PositionModeWire, ExchangeError> {
+    pub(crate) async fn position_mode(&self) -> Result<wire::PositionModeWire, ExchangeError> {
         self.call(&signed(Method::GET, "/fapi/v1/positionSide/dual", 30))
             .await
     }
 
-    pub async fn multi_assets_margin(&self) -> Result<wire::MultiAssetsWire, ExchangeError> {
+    pub(crate) async fn multi_assets_margin(&self) -> Result<wire::MultiAssetsWire, ExchangeError> {
         self.call(&signed(Method::GET, "/fapi/v1/multiAssetsMargin", 30))
             .await
     }
 
-    pub async fn leverage_brackets(
+    pub(crate) async fn leverage_brackets(
         &self,
         symbol: &Symbol,
     ) -> Result<wire::BracketsReply, ExchangeError> {
@@ -247,7 +247,7 @@ impl RestClient {
     }
 
     /// `GET /fapi/v1/symbolConfig` for one symbol: margin type and leverage.
-    pub async fn symbol_config(
+    pub(crate) async fn symbol_config(
         &self,
         symbol: &Symbol,
     ) -> Result<Vec<wire::SymbolConfig>, ExchangeError> {
@@ -257,17 +257,17 @@ impl RestClient {
 
     /// `GET /sapi/v1/account/apiRestrictions`: served by the SPOT host only, so call it on
     /// a client whose base is that host (`api.binance.com` for mainnet keys).
-    pub async fn api_restrictions(&self) -> Result<wire::ApiRestrictions, ExchangeError> {
+    pub(crate) async fn api_restrictions(&self) -> Result<wire::ApiRestrictions, ExchangeError> {
         self.call(&signed(Method::GET, "/sapi/v1/account/apiRestrictions", 1))
             .await
     }
 
-    pub async fn api_trading_status(&self) -> Result<wire::ApiTradingStatus, ExchangeError> {
+    pub(crate) async fn api_trading_status(&self) -> Result<wire::ApiTradingStatus, ExchangeError> {
         self.call(&signed(Method::GET, "/fapi/v1/apiTradingStatus", 10))
             .await
     }
 
-    pub async fn create_listen_key(&self) -> Result<wire::ListenKey, ExchangeError> {
+    pub(crate) async fn create_listen_key(&self) -> Result<wire::ListenKey, ExchangeError> {
         self.call(&Request::new(
             Method::POST,
             "/fapi/v1/listenKey",
@@ -278,7 +278,7 @@ impl RestClient {
     }
 
     /// `PUT /fapi/v1/listenKey`: extends the key 60 minutes; -1125 if it is gone.
-    pub async fn keepalive_listen_key(&self) -> Result<(), ExchangeError> {
+    pub(crate) async fn keepalive_listen_key(&self) -> Result<(), ExchangeError> {
         self.call::<serde_json::Value>(&Request::new(
             Method::PUT,
             "/fapi/v1/listenKey",

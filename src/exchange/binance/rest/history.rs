@@ -15,14 +15,14 @@ use crate::domain::Symbol;
 use crate::exchange::ExchangeError;
 
 /// How far back a history query may start.
-pub const RETAINED_DAYS: i64 = 89;
+pub(crate) const RETAINED_DAYS: i64 = 89;
 const DAY_MS: i64 = 24 * 3_600_000;
 /// One query's span: 7 days less a millisecond (endTime is inclusive).
 const WINDOW_MS: i64 = 7 * DAY_MS - 1;
 const PAGE: usize = 1000;
 
 /// The `(startTime, endTime)` windows covering the retained history up to `now_ms`.
-pub fn retained_windows(now_ms: i64) -> Vec<(i64, i64)> {
+pub(crate) fn retained_windows(now_ms: i64) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
     let mut start = now_ms - RETAINED_DAYS * DAY_MS;
     while start <= now_ms {

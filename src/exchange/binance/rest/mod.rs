@@ -2,14 +2,13 @@
 //! [`request`]s, one method per endpoint ([`endpoints`]) and the wire types they
 //! exchange ([`wire`]).
 
-pub mod algo;
+pub(crate) mod algo;
 mod batch_audit;
-pub mod client;
-pub mod endpoints;
-pub mod history;
+pub(crate) mod client;
+pub(crate) mod endpoints;
+pub(crate) mod history;
 mod outcome;
-pub mod request;
-pub mod wire;
+pub(crate) mod request;
+pub(crate) mod wire;
 
 pub use client::RestClient;
-pub use request::{RateHeaders, Request, Security};

@@ -14,7 +14,7 @@ use super::super::ratelimit::Cost;
 
 /// Which credentials a request carries (docs/binance-fapi.md §1.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Security {
+pub(crate) enum Security {
     Public,
     /// `X-MBX-APIKEY` only (listenKey endpoints).
     ApiKey,
@@ -28,13 +28,13 @@ pub struct Request {
     pub method: Method,
     pub path: &'static str,
     pub params: Vec<(&'static str, String)>,
-    pub security: Security,
-    pub cost: Cost,
-    pub kind: RequestKind,
+    pub(crate) security: Security,
+    pub(crate) cost: Cost,
+    pub(crate) kind: RequestKind,
 }
 
 impl Request {
-    pub fn new(method: Method, path: &'static str, security: Security, weight: u32) -> Self {
+    pub(crate) fn new(method: Method, path: &'static str, security: Security, weight: u32) -> Self {
         Self {
             method,
             path,
@@ -44,7 +44,7 @@ impl Request {
             kind: RequestKind::Query,
         }
     }
-    pub fn param(mut self, key: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn param(mut self, key: &'static str, value: impl Into<String>) -> Self {
         self.params.push((key, value.into()));
         self
     }
@@ -61,7 +61,7 @@ impl Request {
 
 /// Rate-limit headers of one response.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RateHeaders {
+pub(crate) struct RateHeaders {
     pub used_weight_1m: Option<u32>,
     pub order_count_10s: Option<u32>,
     pub order_count_1m: Option<u32>,
@@ -69,7 +69,7 @@ pub struct RateHeaders {
 }
 
 impl RateHeaders {
-    pub fn from_headers(h: &HeaderMap) -> Self {
+    pub(crate) fn from_headers(h: &HeaderMap) -> Self {
         let num = |name: &str| -> Option<u32> { h.get(name)?.to_str().ok()?.trim().parse().ok() };
         Self {
             used_weight_1m: num("x-mbx-used-weight-1m"),

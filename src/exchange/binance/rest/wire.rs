@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 
 /// Accept a decimal written as a JSON string or a JSON number, via its text (no f64 maths).
-pub fn num_or_str<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+pub(crate) fn num_or_str<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
     let text = match &v {
         serde_json::Value::String(s) => s.clone(),
@@ -28,15 +28,15 @@ pub fn num_or_str<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> 
 
 /// `{"code": -2011, "msg": "Unknown order sent."}`
 #[derive(Clone, Debug, Deserialize)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     pub code: i64,
     pub msg: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ServerTime {
-    pub server_time: i64,
+pub(crate) struct ServerTime {
+    pub(crate) server_time: i64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -50,9 +50,9 @@ pub struct ExchangeInfo {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RateLimit {
-    pub rate_limit_type: String,
+    pub(crate) rate_limit_type: String,
     pub interval: String,
-    pub interval_num: u32,
+    pub(crate) interval_num: u32,
     pub limit: u32,
 }
 
@@ -66,12 +66,12 @@ pub struct SymbolInfo {
     pub price_precision: u32,
     pub quantity_precision: u32,
     #[serde(default)]
-    pub filters: Vec<Filter>,
+    pub(crate) filters: Vec<Filter>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "filterType")]
-pub enum Filter {
+pub(crate) enum Filter {
     #[serde(rename = "PRICE_FILTER", rename_all = "camelCase")]
     Price {
         min_price: Decimal,
@@ -137,7 +137,7 @@ pub struct Order {
 /// never carries `code`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
-pub enum BatchItem {
+pub(crate) enum BatchItem {
     Refused(ErrorBody),
     Placed(Order),
 }
@@ -166,57 +166,57 @@ pub struct UserTrade {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AccountV2 {
+pub(crate) struct AccountV2 {
     pub can_trade: bool,
     #[serde(default)]
-    pub can_withdraw: bool,
+    pub(crate) can_withdraw: bool,
     #[serde(default)]
-    pub multi_assets_margin: bool,
+    pub(crate) multi_assets_margin: bool,
     pub total_wallet_balance: Decimal,
-    pub available_balance: Decimal,
+    pub(crate) available_balance: Decimal,
     #[serde(default)]
     pub assets: Vec<AccountAsset>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AccountAsset {
+pub(crate) struct AccountAsset {
     pub asset: String,
     pub wallet_balance: Decimal,
-    pub unrealized_profit: Decimal,
-    pub available_balance: Decimal,
+    pub(crate) unrealized_profit: Decimal,
+    pub(crate) available_balance: Decimal,
 }
 
 /// A row of `/fapi/v2/positionRisk` or `/fapi/v3/positionRisk` (the common fields).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PositionRisk {
+pub(crate) struct PositionRisk {
     pub symbol: String,
     pub position_side: String,
     pub position_amt: Decimal,
     pub entry_price: Decimal,
     #[serde(default)]
     pub mark_price: Option<Decimal>,
-    pub un_realized_profit: Decimal,
+    pub(crate) un_realized_profit: Decimal,
     pub update_time: i64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PositionModeWire {
-    pub dual_side_position: bool,
+pub(crate) struct PositionModeWire {
+    pub(crate) dual_side_position: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MultiAssetsWire {
-    pub multi_assets_margin: bool,
+pub(crate) struct MultiAssetsWire {
+    pub(crate) multi_assets_margin: bool,
 }
 
 /// One element of `/fapi/v1/leverageBracket` (an object when a symbol was given).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SymbolBrackets {
+pub(crate) struct SymbolBrackets {
     pub symbol: String,
     pub brackets: Vec<Bracket>,
 }
@@ -224,20 +224,20 @@ pub struct SymbolBrackets {
 /// Binance sends these as JSON numbers; `num_or_str` also takes strings.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Bracket {
-    pub bracket: u32,
-    pub initial_leverage: u32,
+pub(crate) struct Bracket {
+    pub(crate) bracket: u32,
+    pub(crate) initial_leverage: u32,
     #[serde(deserialize_with = "num_or_str")]
-    pub notional_cap: Decimal,
+    pub(crate) notional_cap: Decimal,
     #[serde(deserialize_with = "num_or_str")]
-    pub notional_floor: Decimal,
+    pub(crate) notional_floor: Decimal,
     #[serde(deserialize_with = "num_or_str")]
-    pub maint_margin_ratio: Decimal,
+    pub(crate) maint_margin_ratio: Decimal,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
-pub enum BracketsReply {
+pub(crate) enum BracketsReply {
     Many(Vec<SymbolBrackets>),
     One(SymbolBrackets),
 }
@@ -245,47 +245,44 @@ pub enum BracketsReply {
 /// One row of `GET /fapi/v1/symbolConfig`: the symbol's margin type and leverage.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SymbolConfig {
+pub(crate) struct SymbolConfig {
     pub symbol: String,
     /// `CROSSED` or `ISOLATED`.
-    pub margin_type: String,
+    pub(crate) margin_type: String,
     pub leverage: u32,
 }
 
 /// `GET /sapi/v1/account/apiRestrictions` (spot host): what the API key itself may do.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ApiRestrictions {
+pub(crate) struct ApiRestrictions {
     /// The key only answers from whitelisted IPs.
-    pub ip_restrict: bool,
-    pub enable_withdrawals: bool,
-    pub enable_futures: bool,
+    pub(crate) ip_restrict: bool,
+    pub(crate) enable_withdrawals: bool,
+    pub(crate) enable_futures: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct ApiTradingStatus {
+pub(crate) struct ApiTradingStatus {
     #[serde(default)]
     pub indicators: std::collections::BTreeMap<String, Vec<Indicator>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Indicator {
-    pub is_locked: bool,
-    #[serde(default)]
-    pub indicator: String,
+pub(crate) struct Indicator {
+    pub(crate) is_locked: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ListenKey {
+pub(crate) struct ListenKey {
     pub listen_key: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PremiumIndex {
-    pub symbol: String,
+pub(crate) struct PremiumIndex {
     pub mark_price: Decimal,
     pub time: i64,
 }

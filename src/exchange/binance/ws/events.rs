@@ -67,24 +67,24 @@ pub struct OrderUpdate {
     #[serde(rename = "ap")]
     pub avg_price: Decimal,
     #[serde(rename = "x")]
-    pub execution_type: String,
+    pub(crate) execution_type: String,
     #[serde(rename = "X")]
     pub status: String,
     #[serde(rename = "i")]
     pub order_id: i64,
     #[serde(rename = "l")]
-    pub last_qty: Decimal,
+    pub(crate) last_qty: Decimal,
     #[serde(rename = "z")]
-    pub cum_qty: Decimal,
+    pub(crate) cum_qty: Decimal,
     #[serde(rename = "L")]
-    pub last_price: Decimal,
+    pub(crate) last_price: Decimal,
     /// Absent in some 2022 captures; "0" on NEW.
     #[serde(rename = "n", default)]
     pub commission: Option<Decimal>,
     #[serde(rename = "N", default)]
     pub commission_asset: Option<String>,
     #[serde(rename = "T")]
-    pub trade_time: i64,
+    pub(crate) trade_time: i64,
     #[serde(rename = "t")]
     pub trade_id: i64,
     #[serde(rename = "m", default)]
@@ -121,23 +121,23 @@ fn both() -> String {
 #[derive(Clone, Debug, Deserialize)]
 pub struct AccountUpdate {
     #[serde(rename = "B", default)]
-    pub balances: Vec<BalanceUpdate>,
+    pub(crate) balances: Vec<BalanceUpdate>,
     #[serde(rename = "P", default)]
-    pub positions: Vec<PositionUpdate>,
+    pub(crate) positions: Vec<PositionUpdate>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct BalanceUpdate {
+pub(crate) struct BalanceUpdate {
     #[serde(rename = "a")]
     pub asset: String,
     #[serde(rename = "wb")]
     pub wallet_balance: Decimal,
     #[serde(rename = "cw")]
-    pub cross_wallet: Decimal,
+    pub(crate) cross_wallet: Decimal,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct PositionUpdate {
+pub(crate) struct PositionUpdate {
     #[serde(rename = "s")]
     pub symbol: String,
     #[serde(rename = "pa")]
@@ -166,7 +166,7 @@ pub struct MultiAssetsConfig {
 
 /// `<symbol>@markPrice@1s` payload (raw form, or the `data` of the combined form).
 #[derive(Clone, Debug, Deserialize)]
-pub struct MarkPriceUpdate {
+pub(crate) struct MarkPriceUpdate {
     #[serde(rename = "E")]
     pub event_time: i64,
     #[serde(rename = "s")]
@@ -177,6 +177,6 @@ pub struct MarkPriceUpdate {
 
 /// `{"stream": "...", "data": {...}}` of combined streams.
 #[derive(Clone, Debug, Deserialize)]
-pub struct Combined<T> {
+pub(crate) struct Combined<T> {
     pub data: T,
 }

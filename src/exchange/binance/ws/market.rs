@@ -19,10 +19,10 @@ use crate::exchange::binance::parse::time_ms;
 use crate::exchange::MarkPrice;
 
 /// A mark older than this is stale (the stream publishes every second).
-pub const STALE_AFTER: Duration = Duration::from_secs(5);
+pub(crate) const STALE_AFTER: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Default)]
-pub struct MarkCache {
+pub(crate) struct MarkCache {
     marks: Mutex<HashMap<Symbol, (MarkPrice, Instant)>>,
     streaming: Mutex<HashSet<Symbol>>,
 }
@@ -36,13 +36,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl MarkCache {
     /// The cached mark if it is fresh.
-    pub fn fresh(&self, symbol: &Symbol) -> Option<MarkPrice> {
+    pub(crate) fn fresh(&self, symbol: &Symbol) -> Option<MarkPrice> {
         let marks = lock(&self.marks);
         let (mark, at) = marks.get(symbol)?;
         (at.elapsed() < STALE_AFTER).then(|| mark.clone())
     }
 
-    pub fn store(&self, mark: MarkPrice) {
+    pub(crate) fn store(&self, mark: MarkPrice) {
         lock(&self.marks).insert(mark.symbol.clone(), (mark, Instant::now()));
     }
 
@@ -53,7 +53,7 @@ impl MarkCache {
 }
 
 /// Start the mark stream for `symbol` unless one is running.
-pub fn ensure_stream(cache: &Arc<MarkCache>, url: String, symbol: &Symbol) {
+pub(crate) fn ensure_stream(cache: &Arc<MarkCache>, url: String, symbol: &Symbol) {
     if cache.claim_stream(symbol) {
         tokio::spawn(run_mark_stream(Arc::downgrade(cache), url, symbol.clone()));
     }
@@ -90,7 +90,7 @@ async fn run_mark_stream(cache: Weak<MarkCache>, url: String, symbol: Symbol) {
 }
 
 /// Decode a raw or combined mark-price frame.
-pub fn decode(text: &str) -> Option<MarkPrice> {
+pub(crate) fn decode(text: &str) -> Option<MarkPrice> {
     let u: MarkPriceUpdate = serde_json::from_str(text)
         .or_else(|_| serde_json::from_str::<Combined<MarkPriceUpdate>>(text).map(|c| c.data))
         .ok()?;

@@ -58,7 +58,7 @@ impl Default for StreamTiming {
 
 /// What the resync needs to know: orders in flight per symbol and the last trade id seen.
 #[derive(Debug, Default)]
-pub struct Tracker {
+pub(crate) struct Tracker {
     state: Mutex<TrackerState>,
 }
 
@@ -77,7 +77,7 @@ impl Tracker {
     }
 
     /// Called before an order is sent: its symbol is now "with orders in flight".
-    pub fn order_sent(&self, symbol: &Symbol, id: &ClientOrderId) {
+    pub(crate) fn order_sent(&self, symbol: &Symbol, id: &ClientOrderId) {
         self.lock()
             .in_flight
             .entry(symbol.clone())
@@ -86,7 +86,7 @@ impl Tracker {
     }
 
     /// Called when a send certainly failed: nothing can come of it.
-    pub fn order_abandoned(&self, symbol: &Symbol, id: &ClientOrderId) {
+    pub(crate) fn order_abandoned(&self, symbol: &Symbol, id: &ClientOrderId) {
         let mut s = self.lock();
         if let Some(set) = s.in_flight.get_mut(symbol) {
             set.remove(id.as_str());
@@ -97,7 +97,7 @@ impl Tracker {
     }
 
     /// Learn from an event: fills advance the trade id; terminal orders leave the flight.
-    pub fn observe(&self, ev: &AccountEvent) {
+    pub(crate) fn observe(&self, ev: &AccountEvent) {
         let mut s = self.lock();
         match ev {
             AccountEvent::Fill(f) => {
@@ -117,7 +117,7 @@ impl Tracker {
     }
 
     /// `(symbol, fromId)` for every symbol with orders in flight.
-    pub fn trade_targets(&self) -> Vec<(Symbol, Option<i64>)> {
+    pub(crate) fn trade_targets(&self) -> Vec<(Symbol, Option<i64>)> {
         let s = self.lock();
         s.in_flight
             .keys()
@@ -125,7 +125,7 @@ impl Tracker {
             .collect()
     }
 
-    pub fn in_flight(&self) -> Vec<(Symbol, String)> {
+    pub(crate) fn in_flight(&self) -> Vec<(Symbol, String)> {
         let s = self.lock();
         s.in_flight
             .iter()
@@ -135,17 +135,17 @@ impl Tracker {
 }
 
 /// Everything a stream task needs, shared with the adapter.
-pub struct StreamCtx {
+pub(crate) struct StreamCtx {
     pub cfg: BinanceConfig,
     pub rest: Arc<RestClient>,
-    pub tracker: Arc<Tracker>,
+    pub(crate) tracker: Arc<Tracker>,
     pub timing: StreamTiming,
     /// Notified to end the current session (a silent stream); the loop opens a new one.
-    pub reopen: Arc<tokio::sync::Notify>,
+    pub(crate) reopen: Arc<tokio::sync::Notify>,
 }
 
 /// Run the stream until `tx`'s receiver is dropped.
-pub async fn run_user_stream(ctx: Arc<StreamCtx>, tx: mpsc::Sender<AccountEvent>) {
+pub(crate) async fn run_user_stream(ctx: Arc<StreamCtx>, tx: mpsc::Sender<AccountEvent>) {
     let mut backoff = ctx.timing.min_backoff;
     loop {
         let started = tokio::time::Instant::now();

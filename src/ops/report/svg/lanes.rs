@@ -21,13 +21,13 @@ use crate::ops::report::CloseIntentRow;
 /// A close intent's mark on a lane, in px from the plot's left edge.
 pub(super) struct Mark {
     pub row: i64,
-    pub x0: i64,
-    pub x1: i64,
+    pub(crate) x0: i64,
+    pub(crate) x1: i64,
     /// Started before the chart's first bucket.
     pub before: bool,
     /// Flat within the chart (a dot); else an arrow at the right edge.
     pub flat: bool,
-    pub title: String,
+    pub(crate) title: String,
 }
 
 fn describe(c: &CloseIntentRow) -> String {

@@ -35,31 +35,31 @@ const TICK_LEN: i64 = 4;
 
 /// Vertical places of one lane.
 pub(super) struct LaneBox {
-    pub heading_baseline: i64,
-    pub strip_top: i64,
+    pub(crate) heading_baseline: i64,
+    pub(crate) strip_top: i64,
     pub marks: Vec<Mark>,
-    pub plot_top: i64,
+    pub(crate) plot_top: i64,
 }
 
 pub(super) struct Layout {
-    pub margin: i64,
+    pub(crate) margin: i64,
     pub width: i64,
     pub height: i64,
-    pub plot_left: i64,
-    pub plot_w: i64,
-    pub slot_w: i64,
-    pub bar_w: i64,
+    pub(crate) plot_left: i64,
+    pub(crate) plot_w: i64,
+    pub(crate) slot_w: i64,
+    pub(crate) bar_w: i64,
     /// Top of the count scale, the same on every lane.
     pub top: u64,
     title: Vec<String>,
     subtitle: Vec<String>,
-    pub lanes: Vec<LaneBox>,
-    pub lanes_top: i64,
-    pub lanes_bottom: i64,
+    pub(crate) lanes: Vec<LaneBox>,
+    pub(crate) lanes_top: i64,
+    pub(crate) lanes_bottom: i64,
     ticks: Vec<Tick>,
     caption: String,
     caption_baseline: i64,
-    pub legend_top: i64,
+    pub(crate) legend_top: i64,
 }
 
 /// Baseline for a line whose box starts at `top`, at `size` px.

@@ -105,7 +105,7 @@ pub(super) enum Swatch {
 /// One legend entry: swatch, name (e.g. `400/-2022`), detail (e.g. `REDUCE_ONLY_REJECT, 4`).
 #[derive(Clone, Debug)]
 pub(super) struct Entry {
-    pub swatch: Swatch,
+    pub(crate) swatch: Swatch,
     pub name: String,
     pub detail: String,
 }

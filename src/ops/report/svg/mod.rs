@@ -26,13 +26,13 @@ use super::{CloseIntentRow, EvidenceReport, Outcome};
 use layout::Layout;
 use legend::{Entry, Palette, Swatch};
 
-pub use text::{xml_escape, FONT_FAMILY};
+pub(crate) use text::{xml_escape, FONT_FAMILY};
 
 /// One bar: a bucket of one symbol, its outcomes in stacking order.
 pub(super) struct Bar {
-    pub slot: i64,
+    pub(crate) slot: i64,
     pub start: DateTime<Utc>,
-    pub segments: Vec<(Outcome, u64)>,
+    pub(crate) segments: Vec<(Outcome, u64)>,
 }
 
 /// One symbol's lane.
@@ -49,11 +49,11 @@ pub(super) struct Lane<'a> {
 /// What the picture shows, before any pixel is placed.
 pub(super) struct Model<'a> {
     pub report: &'a EvidenceReport,
-    pub slots: i64,
-    pub lanes: Vec<Lane<'a>>,
+    pub(crate) slots: i64,
+    pub(crate) lanes: Vec<Lane<'a>>,
     /// The busiest bar's attempts.
     pub max: u64,
-    pub palette: Palette,
+    pub(crate) palette: Palette,
 }
 
 fn segments(f: &super::Figures) -> Vec<(Outcome, u64)> {

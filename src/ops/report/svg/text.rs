@@ -9,7 +9,7 @@
 //! inside its box whichever of those fonts renders it.
 
 /// The fonts the SVG asks for, widest first.
-pub const FONT_FAMILY: &str = "DejaVu Sans, Arial, Helvetica, sans-serif";
+pub(crate) const FONT_FAMILY: &str = "DejaVu Sans, Arial, Helvetica, sans-serif";
 
 /// Share of the font size above the baseline (DejaVu Sans' ascender, 1901 of 2048
 /// units, rounded up); the descender (483 units, 0.24 em) fits in each line's spacing.
@@ -94,7 +94,7 @@ pub(super) fn wrap(s: &str, size: i64, max: i64, max_lines: usize) -> Vec<String
 }
 
 /// Escape text and attribute values.
-pub fn xml_escape(s: &str) -> String {
+pub(crate) fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

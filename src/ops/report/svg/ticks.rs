@@ -25,7 +25,7 @@ pub(super) const TICK_SIZE: i64 = 12;
 pub(super) struct Tick {
     pub at: DateTime<Utc>,
     /// Offset from the plot's left edge, px.
-    pub dx: i64,
+    pub(crate) dx: i64,
     pub label: String,
     pub width: i64,
 }
