@@ -79,7 +79,7 @@ struct HaltValue {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HaltOutcome {
     pub halt: HaltState,
-    pub(crate) cancelled_opens: Vec<IntentId>,
+    pub cancelled_opens: Vec<IntentId>,
 }
 
 /// What a resume did, or why it did not.
