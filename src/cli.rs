@@ -87,6 +87,24 @@ pub enum IntentCommand {
     Show(ShowArgs),
     /// List the most recent intents.
     List(ListArgs),
+    /// Cancel an intent: one not started is cancelled at once; a working one sends no
+    /// new chunk and ends `cancelled` once what is out has settled (fills kept).
+    Cancel(CancelArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// The intent id.
+    pub id: i64,
+    /// Wait until a working intent has ended.
+    #[arg(long)]
+    pub wait: bool,
+    /// Give up waiting after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
