@@ -15,8 +15,8 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::api::control::ControlBody;
 use crate::api::cancel::CancelResponse;
+use crate::api::control::ControlBody;
 use crate::api::intent_request::IntentBody;
 use crate::api::read::PositionsResponse;
 use crate::api::views::{HaltResponse, IntentList, IntentResponse};
@@ -111,8 +111,12 @@ impl Client {
     /// `POST /v1/intents/{id}/cancel` on behalf of `actor`.
     pub async fn cancel_intent(&self, id: i64, actor: &str) -> Result<CancelResponse, ClientError> {
         let body = serde_json::json!({ "actor": actor });
-        self.call(Method::POST, &format!("/v1/intents/{id}/cancel"), Some(&body))
-            .await
+        self.call(
+            Method::POST,
+            &format!("/v1/intents/{id}/cancel"),
+            Some(&body),
+        )
+        .await
     }
     pub async fn intents(&self, limit: i64) -> Result<IntentList, ClientError> {
         self.call::<(), _>(Method::GET, &format!("/v1/intents?limit={limit}"), None)

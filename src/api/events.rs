@@ -171,7 +171,10 @@ fn parse_since(field: &str, raw: &str) -> Result<i64, ApiError> {
         .ok()
         .filter(|s| *s >= 0)
         .ok_or_else(|| {
-            ApiError::bad_request(field, format!("`{raw}` is not a sequence number (0 or more)"))
+            ApiError::bad_request(
+                field,
+                format!("`{raw}` is not a sequence number (0 or more)"),
+            )
         })
 }
 
@@ -225,7 +228,9 @@ impl Feed {
                     continue;
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "event stream: reading the ledger failed; retrying"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "event stream: reading the ledger failed; retrying")
+                }
             }
             tokio::select! {
                 _ = self.closed.changed() => return None,

@@ -34,7 +34,12 @@ fn is_intent(e: &SseEvent, id: i64, state: &str) -> bool {
 async fn the_stream_needs_the_token_and_refuses_a_foreign_origin(pool: PgPool) {
     let app = spawn_app(&pool).await;
 
-    let anonymous = app.http.get(app.url("/v1/events")).send().await.expect("get");
+    let anonymous = app
+        .http
+        .get(app.url("/v1/events"))
+        .send()
+        .await
+        .expect("get");
     let foreign = app
         .http
         .get(app.url("/v1/events"))
@@ -61,7 +66,9 @@ async fn a_client_away_resumes_with_since_and_gets_what_it_missed_in_order_once(
     assert_eq!(status, 200);
     // Pushed while connected (no event existed when the stream opened).
     let halt = live
-        .until("the halt event", WITHIN, |got| got.iter().any(|e| e.kind == "halt"))
+        .until("the halt event", WITHIN, |got| {
+            got.iter().any(|e| e.kind == "halt")
+        })
         .await;
     let last_seen = halt.last().expect("event").seq;
     drop(live);
@@ -86,7 +93,11 @@ async fn a_client_away_resumes_with_since_and_gets_what_it_missed_in_order_once(
         .await;
 
     // Exactly the outbox after `last_seen`, in order, each once.
-    let stored = app.ledger.events_after(last_seen, 100).await.expect("events");
+    let stored = app
+        .ledger
+        .events_after(last_seen, 100)
+        .await
+        .expect("events");
     let seqs: Vec<i64> = missed.iter().map(|e| e.seq).collect();
     let want: Vec<i64> = stored.events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, want);
@@ -152,8 +163,14 @@ async fn a_since_older_than_retention_is_refused_with_the_floor_and_bad_values_n
         .as_str()
         .expect("reason")
         .contains(&format!("since={floor}")));
-    assert_eq!((word, word_body["error"]["field"].clone()), (400, json!("since")));
-    assert_eq!((ahead, ahead_body["error"]["field"].clone()), (422, json!("since")));
+    assert_eq!(
+        (word, word_body["error"]["field"].clone()),
+        (400, json!("since"))
+    );
+    assert_eq!(
+        (ahead, ahead_body["error"]["field"].clone()),
+        (422, json!("since"))
+    );
     assert_eq!(at_floor, 200);
     app.stop().await;
 }
@@ -180,10 +197,20 @@ async fn cancel_answers_cancelled_requested_already_ended_and_not_cancellable(po
         sluice::ledger::PositionId(1),
         PositionMode::OneWay,
     );
-    let (flat, _) = app.ledger.flatten(&flatten, "tester").await.expect("flatten");
+    let (flat, _) = app
+        .ledger
+        .flatten(&flatten, "tester")
+        .await
+        .expect("flatten");
     let cancel = |id: i64| {
         let app = &app;
-        async move { app.post(&format!("/v1/intents/{id}/cancel"), &json!({ "actor": "strategy-1" })).await }
+        async move {
+            app.post(
+                &format!("/v1/intents/{id}/cancel"),
+                &json!({ "actor": "strategy-1" }),
+            )
+            .await
+        }
     };
 
     let first = cancel(accepted).await;
@@ -194,18 +221,62 @@ async fn cancel_answers_cancelled_requested_already_ended_and_not_cancellable(po
     let kill_switch = cancel(flat.intent.id.get()).await;
     let missing = cancel(999_999).await;
 
-    assert_eq!((first.0, first.1["cancel"].clone()), (200, json!("cancelled")));
+    assert_eq!(
+        (first.0, first.1["cancel"].clone()),
+        (200, json!("cancelled"))
+    );
     assert_eq!(first.1["intent"]["state"], "cancelled");
-    assert_eq!((again.0, again.1["cancel"].clone()), (200, json!("cancelled")));
-    assert_eq!((requested.0, requested.1["cancel"].clone()), (202, json!("requested")));
+    assert_eq!(
+        (again.0, again.1["cancel"].clone()),
+        (200, json!("cancelled"))
+    );
+    assert_eq!(
+        (requested.0, requested.1["cancel"].clone()),
+        (202, json!("requested"))
+    );
     assert_eq!(requested.1["intent"]["state"], "working");
     assert_eq!(requested_again.0, 202);
-    assert_eq!((ended.0, ended.1["error"]["code"].clone()), (409, json!("already_ended")));
+    assert_eq!(
+        (ended.0, ended.1["error"]["code"].clone()),
+        (409, json!("already_ended"))
+    );
     assert_eq!(ended.1["error"]["intent_id"], done);
     assert_eq!(kill_switch.1["error"]["code"], "not_cancellable");
     assert_eq!(kill_switch.0, 409);
     assert_eq!(missing.0, 404);
-    let still = app.ledger.intent(IntentId(done)).await.expect("read").expect("row");
+    let still = app
+        .ledger
+        .intent(IntentId(done))
+        .await
+        .expect("read")
+        .expect("row");
     assert_eq!(still.state, IntentState::Done);
+    app.stop().await;
+}
+
+#[sqlx::test]
+async fn an_open_stream_outlives_the_idle_timeout_of_keep_alive_connections(pool: PgPool) {
+    let app = spawn_with(
+        &pool,
+        Spawn {
+            env: &[("SLUICE__API__IDLE_TIMEOUT_MS", "200")],
+            ..Spawn::default()
+        },
+    )
+    .await;
+    let mut stream = open_events(&app.http, &base(&app), Some(TOKEN), None)
+        .await
+        .expect("stream");
+    // Nothing to await here: the property is that time passing does not close it.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    let id = submit_open(&app, "late").await;
+
+    let got = stream
+        .until("the late intent", WITHIN, |got| {
+            got.iter().any(|e| is_intent(e, id, "accepted"))
+        })
+        .await;
+    assert_eq!(got.len(), 1, "{got:?}");
     app.stop().await;
 }

@@ -20,13 +20,22 @@ fn is_intent(e: &SseEvent, id: IntentId, state: &str) -> bool {
 
 /// What a client has seen last: the newest event now.
 async fn newest(ledger: &Ledger) -> i64 {
-    ledger.events_after(i64::MAX, 1).await.expect("events").newest
+    ledger
+        .events_after(i64::MAX, 1)
+        .await
+        .expect("events")
+        .newest
 }
 
 /// The stream delivered exactly the outbox after `since`: same seqs, in order, once.
 async fn assert_is_the_outbox(ledger: &Ledger, since: i64, got: &[SseEvent]) {
     let stored = ledger.events_after(since, 10_000).await.expect("events");
-    let want: Vec<i64> = stored.events.iter().map(|e| e.seq).take(got.len()).collect();
+    let want: Vec<i64> = stored
+        .events
+        .iter()
+        .map(|e| e.seq)
+        .take(got.len())
+        .collect();
     let seqs: Vec<i64> = got.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, want, "the stream is the outbox, in order");
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "strictly increasing");
@@ -36,7 +45,11 @@ async fn assert_is_the_outbox(ledger: &Ledger, since: i64, got: &[SseEvent]) {
 /// Every order and fill of `intent` appears in `events` (fills exactly once), and the
 /// intent's own events go accepted → working → `end`.
 async fn assert_covers(ledger: &Ledger, intent: IntentId, events: &[SseEvent], end: &str) {
-    let view = ledger.intent_view(intent).await.expect("view").expect("intent");
+    let view = ledger
+        .intent_view(intent)
+        .await
+        .expect("view")
+        .expect("intent");
     let placed: HashSet<i64> = events
         .iter()
         .filter(|e| e.kind == "order" && e.data["status"] == "planned")
@@ -67,7 +80,12 @@ async fn assert_covers(ledger: &Ledger, intent: IntentId, events: &[SseEvent], e
 async fn a_client_away_for_the_whole_seed_000_close_resumes_and_gets_every_event_once_in_order(
     pool: PgPool,
 ) {
-    let d = start(pool, sluice::paper::demo_scenario().expect("demo"), fast_config()).await;
+    let d = start(
+        pool,
+        sluice::paper::demo_scenario().expect("demo"),
+        fast_config(),
+    )
+    .await;
     let base = serve_api_on(&d.ledger, d.exchange.clone()).await;
     let position = d.executor.as_ref().expect("executor").adopted[0].clone();
     let http = reqwest::Client::new();
@@ -131,11 +149,12 @@ async fn across_a_sigkill_and_restart_the_client_resumes_and_gets_every_event_on
     let hand = sluice_testkit::process::hand_adapter(&sim).await;
     sluice_testkit::process::open_short_by_hand(&hand, "SOLUSDT", "3000", "hand-1").await;
     let mut daemon = sluice_testkit::process::spawn_daemon("events", &sim, &db_url, slow).await;
-    let position = sluice_testkit::poll::until_some("adoption", Duration::from_secs(60), || async {
-        let open = ledger.open_positions().await.expect("positions");
-        open.first().map(|p| p.id)
-    })
-    .await;
+    let position =
+        sluice_testkit::poll::until_some("adoption", Duration::from_secs(60), || async {
+            let open = ledger.open_positions().await.expect("positions");
+            open.first().map(|p| p.id)
+        })
+        .await;
     let http = reqwest::Client::new();
     let first_seen = newest(&ledger).await;
     let mut stream = open_events(&http, &daemon.url(""), None, Some(first_seen))
@@ -159,11 +178,12 @@ async fn across_a_sigkill_and_restart_the_client_resumes_and_gets_every_event_on
     assert!(!mid.state.is_terminal(), "killed mid-close, not after it");
     let last_seen = before.last().expect("events").seq;
     let mut daemon = sluice_testkit::process::spawn_daemon("events", &sim, &db_url, slow).await;
-    let mut stream = sluice_testkit::poll::until_ok("the restarted stream", Duration::from_secs(60), || {
-        let (http, url) = (http.clone(), daemon.url(""));
-        async move { open_events(&http, &url, None, Some(last_seen)).await }
-    })
-    .await;
+    let mut stream =
+        sluice_testkit::poll::until_ok("the restarted stream", Duration::from_secs(60), || {
+            let (http, url) = (http.clone(), daemon.url(""));
+            async move { open_events(&http, &url, None, Some(last_seen)).await }
+        })
+        .await;
     let after = stream
         .until("the close's end", Duration::from_secs(90), |got| {
             got.iter().any(|e| is_intent(e, id, "done"))
@@ -203,7 +223,12 @@ async fn a_close_cancelled_before_the_executor_takes_it_up_never_sends_an_order(
     // The executor starts again and works a later intent: the cancelled one stays put.
     let d = start_on(pool, sim, fast_config()).await;
     let probe = d
-        .submit(open("SOLUSDT", sluice::domain::Direction::Short, "1", "probe"))
+        .submit(open(
+            "SOLUSDT",
+            sluice::domain::Direction::Short,
+            "1",
+            "probe",
+        ))
         .await;
     d.until_terminal(probe, Duration::from_secs(30)).await;
 
@@ -211,10 +236,19 @@ async fn a_close_cancelled_before_the_executor_takes_it_up_never_sends_an_order(
     assert_eq!(probed.state, IntentState::Done, "{:?}", probed.error);
     let row = d.ledger.intent(close).await.expect("read").expect("row");
     assert_eq!(row.state, IntentState::Cancelled);
-    assert!(d.ledger.orders_of_intent(close).await.expect("orders").is_empty());
+    assert!(d
+        .ledger
+        .orders_of_intent(close)
+        .await
+        .expect("orders")
+        .is_empty());
     let short = d.sim_positions().await;
     assert_eq!(short.len(), 1, "{short:?}");
-    assert_eq!(dec(&short[0]["position_amt"]), Decimal::from(-501), "only the probe traded");
+    assert_eq!(
+        dec(&short[0]["position_amt"]),
+        Decimal::from(-501),
+        "only the probe traded"
+    );
     d.stop().await;
 }
 
@@ -240,15 +274,32 @@ async fn a_working_close_cancelled_ends_cancelled_with_its_fills_and_the_positio
 
     assert_eq!(row.state, IntentState::Cancelled, "{:?}", row.error);
     let orders = d.ledger.orders_of_intent(id).await.expect("orders");
-    assert!(orders.iter().all(|o| o.status.is_terminal()), "nothing left out: {orders:?}");
+    assert!(
+        orders.iter().all(|o| o.status.is_terminal()),
+        "nothing left out: {orders:?}"
+    );
     let filled: Decimal = orders.iter().map(|o| o.filled_quantity.get()).sum();
-    assert!(filled > Decimal::ZERO && filled < Decimal::from(5000), "filled {filled}");
-    let left = d.ledger.position(position.id).await.expect("read").expect("row");
+    assert!(
+        filled > Decimal::ZERO && filled < Decimal::from(5000),
+        "filled {filled}"
+    );
+    let left = d
+        .ledger
+        .position(position.id)
+        .await
+        .expect("read")
+        .expect("row");
     assert_eq!(left.quantity.get(), Decimal::from(5000) - filled);
     let venue = d.sim_positions().await;
     assert_eq!(venue.len(), 1);
-    assert_eq!(dec(&venue[0]["position_amt"]), -(Decimal::from(5000) - filled));
+    assert_eq!(
+        dec(&venue[0]["position_amt"]),
+        -(Decimal::from(5000) - filled)
+    );
     let timeline = d.ledger.intent_timeline(id).await.expect("timeline");
-    assert_eq!(timeline.last().expect("events").cause, "cancelled by strategy");
+    assert_eq!(
+        timeline.last().expect("events").cause,
+        "cancelled by strategy"
+    );
     d.stop().await;
 }

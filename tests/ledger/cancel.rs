@@ -9,7 +9,13 @@ use sluice_testkit::ledger::*;
 use sqlx::PgPool;
 
 async fn stored_open(ledger: &Ledger, key: &str) -> sluice::ledger::IntentId {
-    let open = open_intent(key, "SOLUSDT", Direction::Long, PositionMode::OneWay, dec!(10));
+    let open = open_intent(
+        key,
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(10),
+    );
     ledger
         .create_intent(&open, usdt(dec!(100)))
         .await
@@ -24,7 +30,10 @@ async fn an_accepted_intent_is_cancelled_at_once_and_a_second_cancel_changes_not
     let id = stored_open(&ledger, "c1").await;
 
     let first = ledger.cancel_intent(id, "tester").await.expect("cancel");
-    let second = ledger.cancel_intent(id, "tester").await.expect("cancel again");
+    let second = ledger
+        .cancel_intent(id, "tester")
+        .await
+        .expect("cancel again");
 
     assert!(matches!(first, CancelOutcome::Cancelled(ref r) if r.state == IntentState::Cancelled));
     assert!(matches!(second, CancelOutcome::Ended(ref r) if r.state == IntentState::Cancelled));
@@ -35,7 +44,10 @@ async fn an_accepted_intent_is_cancelled_at_once_and_a_second_cancel_changes_not
     let taken = ledger
         .set_intent_state(id, IntentState::Working, "picked up by the executor")
         .await;
-    assert!(matches!(taken, Err(LedgerError::InvalidTransition { .. })), "{taken:?}");
+    assert!(
+        matches!(taken, Err(LedgerError::InvalidTransition { .. })),
+        "{taken:?}"
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -49,13 +61,27 @@ async fn a_working_intent_gets_a_request_once_that_the_executor_reads_and_the_st
         .await
         .expect("working");
 
-    let first = ledger.cancel_intent(id, "strategy-7").await.expect("cancel");
-    let second = ledger.cancel_intent(id, "someone-else").await.expect("again");
+    let first = ledger
+        .cancel_intent(id, "strategy-7")
+        .await
+        .expect("cancel");
+    let second = ledger
+        .cancel_intent(id, "someone-else")
+        .await
+        .expect("again");
 
     let (at1, at2) = match (first, second) {
         (
-            CancelOutcome::Requested { requested_at: a, first: true, intent },
-            CancelOutcome::Requested { requested_at: b, first: false, .. },
+            CancelOutcome::Requested {
+                requested_at: a,
+                first: true,
+                intent,
+            },
+            CancelOutcome::Requested {
+                requested_at: b,
+                first: false,
+                ..
+            },
         ) => {
             assert_eq!(intent.state, IntentState::Working);
             (a, b)
@@ -69,7 +95,10 @@ async fn a_working_intent_gets_a_request_once_that_the_executor_reads_and_the_st
     assert_eq!(row.state, IntentState::Working, "the executor ends it");
     let page = ledger.events_after(0, 100).await.expect("events");
     let last = page.events.last().expect("an event");
-    assert_eq!((last.kind.as_str(), &last.payload["cancel_requested"]), ("intent", &serde_json::json!(true)));
+    assert_eq!(
+        (last.kind.as_str(), &last.payload["cancel_requested"]),
+        ("intent", &serde_json::json!(true))
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -102,9 +131,19 @@ async fn an_ended_intent_and_a_flatten_are_left_unchanged(pool: PgPool) {
         .await;
 
     assert!(matches!(ended, CancelOutcome::Ended(ref r) if r.state == IntentState::Done));
-    assert!(matches!(refused, CancelOutcome::Refused { ref reason, .. } if reason.contains("resume")));
-    let flat = ledger.intent(created.intent.id).await.expect("read").expect("row");
+    assert!(
+        matches!(refused, CancelOutcome::Refused { ref reason, .. } if reason.contains("resume"))
+    );
+    let flat = ledger
+        .intent(created.intent.id)
+        .await
+        .expect("read")
+        .expect("row");
     assert_eq!(flat.state, IntentState::Accepted);
     assert!(matches!(missing, Err(LedgerError::NotFound { .. })));
-    assert!(ledger.cancel_requests(VENUE).await.expect("requests").is_empty());
+    assert!(ledger
+        .cancel_requests(VENUE)
+        .await
+        .expect("requests")
+        .is_empty());
 }

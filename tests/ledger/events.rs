@@ -59,7 +59,10 @@ async fn a_transaction_that_wrote_first_but_commits_last_is_numbered_last_and_re
     assert_eq!(after.iter().map(|e| e.1).collect::<Vec<_>>(), vec![id_a]);
     assert!(after[0].0 > cursor);
     let all = intent_events(&ledger, 0).await;
-    assert_eq!(all.iter().map(|e| e.1).collect::<Vec<_>>(), vec![id_b, id_a]);
+    assert_eq!(
+        all.iter().map(|e| e.1).collect::<Vec<_>>(),
+        vec![id_b, id_a]
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -103,7 +106,12 @@ async fn a_commit_waits_for_an_earlier_numbered_transaction_so_no_reader_sees_a_
     )
     .await;
     assert!(
-        ledger.events_after(0, 10).await.expect("events").events.is_empty(),
+        ledger
+            .events_after(0, 10)
+            .await
+            .expect("events")
+            .events
+            .is_empty(),
         "nothing is visible while the first numbered transaction is open"
     );
 
@@ -121,8 +129,17 @@ async fn a_commit_waits_for_an_earlier_numbered_transaction_so_no_reader_sees_a_
 async fn retention_deletes_a_prefix_and_raises_the_floor_a_reader_must_resume_from(pool: PgPool) {
     let ledger = Ledger::from_pool(pool);
     for key in ["r1", "r2", "r3"] {
-        let open = open_intent(key, "SOLUSDT", Direction::Long, PositionMode::OneWay, dec!(10));
-        ledger.create_intent(&open, usdt(dec!(100))).await.expect("stored");
+        let open = open_intent(
+            key,
+            "SOLUSDT",
+            Direction::Long,
+            PositionMode::OneWay,
+            dec!(10),
+        );
+        ledger
+            .create_intent(&open, usdt(dec!(100)))
+            .await
+            .expect("stored");
     }
     let before = ledger.events_after(0, 100).await.expect("events");
     assert_eq!((before.floor, before.events.len()), (0, 3));
@@ -134,12 +151,24 @@ async fn retention_deletes_a_prefix_and_raises_the_floor_a_reader_must_resume_fr
 
     assert_eq!(deleted, 3);
     let after = ledger.events_after(0, 100).await.expect("events");
-    assert_eq!(after.floor, before.events[2].seq, "the floor is the last deleted");
+    assert_eq!(
+        after.floor, before.events[2].seq,
+        "the floor is the last deleted"
+    );
     assert!(after.events.is_empty());
     assert_eq!(after.newest, after.floor);
     // Nothing older than the retention: nothing is deleted, the floor stays.
-    let open = open_intent("r4", "SOLUSDT", Direction::Long, PositionMode::OneWay, dec!(10));
-    ledger.create_intent(&open, usdt(dec!(100))).await.expect("stored");
+    let open = open_intent(
+        "r4",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(10),
+    );
+    ledger
+        .create_intent(&open, usdt(dec!(100)))
+        .await
+        .expect("stored");
     let kept = ledger
         .prune_events(chrono::Utc::now() - chrono::Duration::hours(1))
         .await

@@ -312,7 +312,9 @@ impl Loop {
             .unwrap_or(0);
         let intent = if intent.state == IntentState::Accepted {
             let cause = "picked up by the executor";
-            match self.ctx.ledger
+            match self
+                .ctx
+                .ledger
                 .set_intent_state(intent.id, IntentState::Working, cause)
                 .await
             {
