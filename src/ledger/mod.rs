@@ -10,6 +10,9 @@
 //!   as the order's filled quantity and the exchange's reported positions;
 //! - the budget is computed from `positions` only, never from `exchange_positions`;
 //! - every correction writes a `ledger_adjustments` row with before and after.
+//! - every change a strategy follows (intent state, order, fill, position, breaker, halt,
+//!   adjustment) writes an `events` row in its own transaction, numbered at commit in
+//!   commit order ([`events`]; `GET /v1/events`).
 
 mod adjustments;
 mod attempts;
