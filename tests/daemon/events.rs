@@ -14,12 +14,12 @@ use sluice_testkit::events::{open as open_events, SseEvent};
 use sluice_testkit::executor::*;
 use sqlx::PgPool;
 
-fn is_intent(e: &SseEvent, id: IntentId, state: &str) -> bool {
+pub(crate) fn is_intent(e: &SseEvent, id: IntentId, state: &str) -> bool {
     e.kind == "intent" && e.data["intent_id"] == id.get() && e.data["state"] == state
 }
 
 /// What a client has seen last: the newest event now.
-async fn newest(ledger: &Ledger) -> i64 {
+pub(crate) async fn newest(ledger: &Ledger) -> i64 {
     ledger
         .events_after(i64::MAX, 1)
         .await
@@ -28,7 +28,7 @@ async fn newest(ledger: &Ledger) -> i64 {
 }
 
 /// The stream delivered exactly the outbox after `since`: same seqs, in order, once.
-async fn assert_is_the_outbox(ledger: &Ledger, since: i64, got: &[SseEvent]) {
+pub(crate) async fn assert_is_the_outbox(ledger: &Ledger, since: i64, got: &[SseEvent]) {
     let stored = ledger.events_after(since, 10_000).await.expect("events");
     let want: Vec<i64> = stored
         .events
@@ -44,7 +44,12 @@ async fn assert_is_the_outbox(ledger: &Ledger, since: i64, got: &[SseEvent]) {
 
 /// Every order and fill of `intent` appears in `events` (fills exactly once), and the
 /// intent's own events go accepted → working → `end`.
-async fn assert_covers(ledger: &Ledger, intent: IntentId, events: &[SseEvent], end: &str) {
+pub(crate) async fn assert_covers(
+    ledger: &Ledger,
+    intent: IntentId,
+    events: &[SseEvent],
+    end: &str,
+) {
     let view = ledger
         .intent_view(intent)
         .await
@@ -195,6 +200,12 @@ async fn across_a_sigkill_and_restart_the_client_resumes_and_gets_every_event_on
     all.extend(after);
     assert_is_the_outbox(&ledger, first_seen, &all).await;
     assert_covers(&ledger, id, &all, "done").await;
+    // The restarted daemon's start-up reconcile is in the stream too.
+    assert!(
+        all.iter()
+            .any(|e| e.kind == "reconcile" && e.data["trigger"] == "start"),
+        "a reconcile event"
+    );
     sim.shutdown().await;
 }
 
