@@ -91,6 +91,24 @@ pub(crate) enum IntentCommand {
     Show(ShowArgs),
     /// List the most recent intents.
     List(ListArgs),
+    /// Cancel an intent: one not started is cancelled at once; a working one sends no
+    /// new chunk and ends `cancelled` once what is out has settled (fills kept).
+    Cancel(CancelArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CancelArgs {
+    /// The intent id.
+    pub(crate) id: i64,
+    /// Wait until a working intent has ended.
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// Give up waiting after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    pub(crate) timeout: u64,
+    /// Print as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

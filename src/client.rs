@@ -17,6 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::api::cancel::CancelResponse;
 use crate::api::control::ControlBody;
 use crate::api::intent_request::IntentBody;
 use crate::api::read::PositionsResponse;
@@ -111,6 +112,20 @@ impl Client {
     pub(crate) async fn intent(&self, id: i64) -> Result<IntentResponse, ClientError> {
         self.call::<(), _>(Method::GET, &format!("/v1/intents/{id}"), None)
             .await
+    }
+    /// `POST /v1/intents/{id}/cancel` on behalf of `actor`.
+    pub(crate) async fn cancel_intent(
+        &self,
+        id: i64,
+        actor: &str,
+    ) -> Result<CancelResponse, ClientError> {
+        let body = serde_json::json!({ "actor": actor });
+        self.call(
+            Method::POST,
+            &format!("/v1/intents/{id}/cancel"),
+            Some(&body),
+        )
+        .await
     }
     pub(crate) async fn intents(&self, limit: i64) -> Result<IntentList, ClientError> {
         self.call::<(), _>(Method::GET, &format!("/v1/intents?limit={limit}"), None)

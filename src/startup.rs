@@ -29,6 +29,7 @@ use crate::shutdown::Shutdown;
 
 mod active;
 pub(crate) mod exchange_wait;
+mod journal;
 mod leadership;
 pub(crate) mod ledger_wait;
 mod reconcile_task;
@@ -251,6 +252,10 @@ impl Application {
                 .map(|(s, c)| (s.clone(), c.default_protection()))
                 .filter(|(_, p)| !p.is_empty())
                 .collect(),
+            events: api::events::EventHub::start(
+                self.ledger.clone(),
+                Some(self.settings.api.events_retention()),
+            ),
         })
     }
 
@@ -324,6 +329,7 @@ impl Application {
         tracing::info!(api = %self.api_addr, "control API serving");
         let api = &self.settings.api;
         let guard = api::guard::Guard::new(self.api_addr, &api.allowed_origins, &api.allowed_hosts);
+        let events = state.events.clone();
         let serve = api::server::serve(
             listener,
             api::router_with(state, guard),
@@ -332,6 +338,8 @@ impl Application {
                 stop.recv().await;
                 readiness.set_role(Role::Stopping);
                 readiness.set_not_ready("shutting down");
+                // Event streams never end by themselves: end them so connections close.
+                events.close();
             },
         );
         Ok(tokio::spawn(serve))

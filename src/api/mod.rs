@@ -11,7 +11,8 @@
 //! and scrapers can use them; everything under `/v1` requires
 //! `Authorization: Bearer <api.token>` when a token is set.
 //!
-//! Endpoints: `POST|GET /v1/intents`, `GET /v1/intents/{id}`, `GET /v1/positions`,
+//! Endpoints: `POST|GET /v1/intents`, `GET /v1/intents/{id}`,
+//! `POST /v1/intents/{id}/cancel`, `GET /v1/events` (Server-Sent Events), `GET /v1/positions`,
 //! `GET /v1/budget`, `GET|POST /v1/halt`, `POST /v1/resume`, `POST /v1/flatten`,
 //! `GET /v1/reconcile`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
 //!
@@ -19,8 +20,10 @@
 //! an executor) runs a non-GET request; a standby answers 503 `standby` (reads work).
 
 pub(crate) mod auth;
+pub(crate) mod cancel;
 pub(crate) mod control;
 pub(crate) mod error;
+pub(crate) mod events;
 pub(crate) mod guard;
 pub(crate) mod health;
 pub(crate) mod intent_request;
@@ -51,6 +54,7 @@ use crate::ledger::Ledger;
 use crate::settings::Secret;
 
 pub(crate) use error::ApiError;
+pub use events::EventHub;
 pub use health::{Readiness, Role};
 pub use prices::{ExchangeMarkPrices, MarkPrices};
 pub use read::PositionsResponse;
@@ -87,6 +91,8 @@ pub struct ApiState {
     /// `[symbols.<S>] stop_loss_pct` / `take_profit_pct`: the protection an open of the
     /// symbol gets for each leg it does not ask for itself.
     pub protection_defaults: std::collections::BTreeMap<Symbol, crate::domain::Protection>,
+    /// Wakes the `GET /v1/events` streams; closed when the daemon stops.
+    pub events: Arc<events::EventHub>,
 }
 
 /// [`router_with`] behind [`guard::Guard::loopback`] (for a listener the caller binds).
@@ -99,6 +105,8 @@ pub(crate) fn router_with(state: ApiState, guard: guard::Guard) -> Router {
     let v1 = Router::new()
         .route("/v1/intents", post(intents::create).get(intents::list))
         .route("/v1/intents/{id}", get(intents::show))
+        .route("/v1/intents/{id}/cancel", post(cancel::cancel))
+        .route("/v1/events", get(events::stream))
         .route("/v1/positions", get(read::positions))
         .route("/v1/budget", get(read::budget))
         .route("/v1/halt", get(control::halt_status).post(control::halt))

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::api::control::ControlBody;
 use crate::api::intent_request::IntentBody;
 use crate::api::views::IntentResponse;
-use crate::cli::{CloseArgs, Command, IntentCommand, OpenArgs, SubmitArgs};
+use crate::cli::{CancelArgs, CloseArgs, Command, IntentCommand, OpenArgs, SubmitArgs};
 use crate::client::{render, Client};
 
 use super::Outcome;
@@ -85,6 +85,7 @@ pub(super) async fn intent_command(
             let list = client.intents(args.limit).await?;
             return print_as(args.json, &list, || render::intents(&list.intents));
         }
+        IntentCommand::Cancel(args) => return cancel(client, args).await,
         IntentCommand::Open(args) => (open_body(args), &args.submit),
         IntentCommand::Close(args) => (close_body("close", args), &args.submit),
         IntentCommand::Reduce(args) => (close_body("reduce", args), &args.submit),
@@ -111,6 +112,23 @@ pub(super) async fn intent_command(
     } else {
         Outcome::Findings
     })
+}
+
+/// `sluice intent cancel ID [--wait]`.
+async fn cancel(client: &Client, args: &CancelArgs) -> anyhow::Result<Outcome> {
+    let answer = client.cancel_intent(args.id, &actor()).await?;
+    if !args.wait || answer.intent.state.is_terminal() {
+        return print_as(args.json, &answer, || {
+            let note = match answer.cancel.as_str() {
+                "requested" => "cancel requested: no new chunk is sent; it ends `cancelled` once what is out has settled",
+                _ => "cancelled",
+            };
+            format!("{note}\n{}", render::intent(&answer.intent))
+        });
+    }
+    let timeout = Duration::from_secs(args.timeout);
+    let last = client.wait(args.id, timeout, |_| {}).await?;
+    print_as(args.json, &last, || render::intent(&last))
 }
 
 /// Follow an intent: one rewritten line on a terminal, a line per change otherwise.

@@ -10,6 +10,9 @@
 //!   as the order's filled quantity and the exchange's reported positions;
 //! - the budget is computed from `positions` only, never from `exchange_positions`;
 //! - every correction writes a `ledger_adjustments` row with before and after.
+//! - every change a strategy follows (intent state, order, fill, position, breaker, halt,
+//!   adjustment) writes an `events` row in its own transaction, numbered at commit in
+//!   commit order ([`events`]; `GET /v1/events`).
 
 mod accept_open;
 mod adjustments;
@@ -19,6 +22,7 @@ mod budget;
 mod control;
 mod decode;
 pub(crate) mod error;
+pub(crate) mod events;
 pub(crate) mod evidence;
 mod exchange_positions;
 mod fill_batch;
@@ -29,6 +33,7 @@ mod fills;
 pub(crate) mod halt;
 pub(crate) mod ids;
 pub(crate) mod intent_audit;
+pub(crate) mod intent_cancel;
 mod intent_checks;
 pub(crate) mod intent_control;
 mod intents;
@@ -56,6 +61,7 @@ pub use budget::Budget;
 pub use control::NewSymbolCap;
 pub use control::{ControlFlag, SymbolCap};
 pub use error::LedgerError;
+pub use events::{EventPage, EventRecord, EventWakeups, EVENT_CHANNEL};
 pub use evidence::AttemptFact;
 pub use evidence::CloseIntentFact;
 pub use exchange_positions::ExchangePositionRow;
@@ -63,6 +69,7 @@ pub use fill_rows::FillRow;
 pub use fills::{FillOutcome, PositionEffect};
 pub(crate) use ids::AdjustmentId;
 pub use ids::{IntentId, OrderId, PositionId};
+pub use intent_cancel::CancelOutcome;
 pub use intent_checks::NewIntent;
 pub use intents::{IntentCreated, IntentView};
 pub use leader::{LeaderKey, LockHolder, LockSession};

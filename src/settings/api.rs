@@ -70,10 +70,23 @@ pub struct ApiSettings {
         default = "default_idle_timeout"
     )]
     pub(crate) idle_timeout: Duration,
+    /// `GET /v1/events` keeps events this long (`events_retention_hours`, default 168 =
+    /// 7 days); a client resuming from an older `since` is told so (410).
+    #[serde(default = "default_events_retention_hours")]
+    pub events_retention_hours: std::num::NonZeroU32,
 }
 
 fn default_max_connections() -> NonZeroUsize {
     NonZeroUsize::MIN.saturating_add(127)
+}
+fn default_events_retention_hours() -> std::num::NonZeroU32 {
+    std::num::NonZeroU32::MIN.saturating_add(167)
+}
+impl ApiSettings {
+    /// [`ApiSettings::events_retention_hours`] as a duration.
+    pub fn events_retention(&self) -> Duration {
+        Duration::from_secs(u64::from(self.events_retention_hours.get()) * 3600)
+    }
 }
 fn default_header_read_timeout() -> Duration {
     Duration::from_secs(5)
@@ -214,6 +227,7 @@ mod tests {
             max_connections: default_max_connections(),
             header_read_timeout: default_header_read_timeout(),
             idle_timeout: default_idle_timeout(),
+            events_retention_hours: default_events_retention_hours(),
         }
     }
 

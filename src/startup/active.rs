@@ -289,6 +289,10 @@ impl Application {
             handle.status(),
             self.readiness.clone(),
         ));
+        tokio::spawn(super::journal::journal_key_loss(
+            handle.status(),
+            self.ledger.clone(),
+        ));
         tokio::spawn(super::report_stream_link(
             handle.stream_link(),
             self.readiness.clone(),

@@ -30,6 +30,8 @@ pub struct DaemonReconcile {
     board: Arc<ReconcileBoard>,
     /// Kinds the gauge was ever set for, so a kind that disappears is set back to 0.
     kinds: Mutex<BTreeSet<&'static str>>,
+    /// What the last `reconcile` event said (`journal::journal_reconcile`).
+    journaled: Mutex<Option<serde_json::Value>>,
 }
 
 fn is_sluice_id(id: &str) -> bool {
@@ -44,6 +46,7 @@ impl DaemonReconcile {
             exchange,
             board,
             kinds: Mutex::new(BTreeSet::new()),
+            journaled: Mutex::new(None),
         }
     }
 
@@ -51,7 +54,9 @@ impl DaemonReconcile {
     /// while no order is in flight (two reads could otherwise straddle a fill).
     pub async fn run_once(&self, trigger: &'static str, fix: bool) -> ReconcileStatus {
         let result = self.read(fix).await;
-        self.publish(trigger, result)
+        let status = self.publish(trigger, result);
+        super::journal::journal_reconcile(&self.ledger, &status, &self.journaled).await;
+        status
     }
 
     /// A periodic dry run while the executor may be trading: a difference must be seen
@@ -61,7 +66,11 @@ impl DaemonReconcile {
     pub(crate) async fn run_confirmed(&self, confirm_after: Duration) -> ReconcileStatus {
         let first = match self.read(false).await {
             Ok(r) if !r.remaining.is_empty() => r,
-            other => return self.publish("periodic", other),
+            other => {
+                let status = self.publish("periodic", other);
+                super::journal::journal_reconcile(&self.ledger, &status, &self.journaled).await;
+                return status;
+            }
         };
         tokio::time::sleep(confirm_after).await;
         let second = self.read(false).await.map(|mut r| {
@@ -77,7 +86,9 @@ impl DaemonReconcile {
             }
             r
         });
-        self.publish("periodic", second)
+        let status = self.publish("periodic", second);
+        super::journal::journal_reconcile(&self.ledger, &status, &self.journaled).await;
+        status
     }
 
     async fn read(&self, fix: bool) -> anyhow::Result<ReconcileReport> {

@@ -115,6 +115,49 @@ async fn the_cli_opens_shows_lists_and_halts_through_the_daemon(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn the_cli_cancels_an_intent_not_started_and_says_so_for_one_that_ended(pool: PgPool) {
+    let app = spawn_app(&pool).await;
+    let addr = app.addr.to_string();
+    let mut ids = Vec::new();
+    for key in ["cli-cancel", "cli-done"] {
+        let (_, body) = app
+            .post("/v1/intents", &open_body(key, "SOLUSDT", "long", "100"))
+            .await;
+        ids.push(body["id"].as_i64().expect("id"));
+    }
+    let (id, done) = (ids[0], IntentId(ids[1]));
+    for to in [IntentState::Working, IntentState::Done] {
+        app.ledger
+            .set_intent_state(done, to, "test")
+            .await
+            .expect("moved");
+    }
+
+    let first = run(
+        addr.clone(),
+        &["intent", "cancel", &id.to_string(), "--json"],
+    )
+    .await;
+    let human = run(addr.clone(), &["intent", "cancel", &id.to_string()]).await;
+    let ended = run(addr.clone(), &["intent", "cancel", &done.get().to_string()]).await;
+
+    let answer = stdout_json(&first);
+    assert_eq!(answer["cancel"], "cancelled");
+    assert_eq!(answer["intent"]["state"], "cancelled");
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        human.status.success() && text.starts_with("cancelled"),
+        "{text}"
+    );
+    assert_eq!(ended.status.code(), Some(2));
+    let refusal = String::from_utf8_lossy(&ended.stderr);
+    assert!(refusal.contains("already ended `done`"), "{refusal}");
+    let row = app.ledger.intent(done).await.expect("read").expect("row");
+    assert_eq!(row.state, IntentState::Done);
+    app.stop().await;
+}
+
+#[sqlx::test]
 async fn the_cli_flattens_and_resume_is_refused_while_the_flatten_is_pending(pool: PgPool) {
     let app = spawn_app(&pool).await;
     let addr = app.addr.to_string();

@@ -5,6 +5,7 @@
 mod cli;
 mod concurrency;
 mod control;
+mod events;
 mod intents;
 mod numbers;
 mod reconcile;

@@ -100,4 +100,26 @@ async fn a_deleted_key_shows_on_readyz_and_a_rotated_key_file_resumes_the_daemon
     .await;
     assert!(d.metrics().await.contains("sluice_key_loss 0"));
     assert!(d.logged("reconciled after key loss"));
+    // The event stream tells a strategy both changes, in order.
+    let mut events =
+        sluice_testkit::events::open(&reqwest::Client::new(), &d.url(""), None, Some(0))
+            .await
+            .expect("stream");
+    let got = events
+        .until("key-loss recovered", Duration::from_secs(10), |got| {
+            got.iter()
+                .any(|e| e.kind == "key_loss" && e.data["state"] == "recovered")
+        })
+        .await;
+    let key_loss: Vec<&Value> = got
+        .iter()
+        .filter(|e| e.kind == "key_loss")
+        .map(|e| &e.data)
+        .collect();
+    assert_eq!(key_loss.len(), 2, "{key_loss:?}");
+    assert_eq!(key_loss[0]["state"], "entered");
+    assert!(key_loss[0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("-2015"));
 }

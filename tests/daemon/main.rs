@@ -7,6 +7,7 @@ mod breaker;
 mod concurrency;
 mod crash;
 mod deadman;
+mod events;
 mod executor;
 mod expiry;
 mod fallback;

@@ -122,6 +122,13 @@ async fn the_standby_takes_over_a_killed_active_daemon_and_finishes_its_close_on
     let standby = b.until_status("standby", Duration::from_secs(30)).await;
     assert_standby_serves_reads_only(&b, &standby).await;
 
+    // A strategy follows the events on A from now on.
+    let http = reqwest::Client::new();
+    let first_seen = crate::events::newest(&ledger).await;
+    let mut on_a = sluice_testkit::events::open(&http, &a.url(""), None, Some(first_seen))
+        .await
+        .expect("stream on A");
+
     // A close is posted to A; A is SIGKILLed once some chunks are in the ledger.
     let position = b.get("/v1/positions").await.1["positions"][0]["id"]
         .as_i64()
@@ -141,6 +148,11 @@ async fn the_standby_takes_over_a_killed_active_daemon_and_finishes_its_close_on
     .await;
     a.kill();
     let killed_at = std::time::Instant::now();
+    // What A sent before it died (the stream then ends).
+    let mut seen = Vec::new();
+    while let Some(e) = on_a.next(Duration::from_secs(10)).await {
+        seen.push(e);
+    }
     let at_kill = filled(&ledger, intent).await;
     let row = ledger.intent(intent).await.expect("read").expect("intent");
     assert!(
@@ -179,6 +191,20 @@ async fn the_standby_takes_over_a_killed_active_daemon_and_finishes_its_close_on
         "after recovery the ledger equals the exchange: {reconcile}"
     );
     assert_closed_once(&ledger, &sim, intent).await;
+    // The strategy resumes on B from the last event A sent: everything, in order, once.
+    let last_seen = seen.last().map_or(first_seen, |e| e.seq);
+    let mut on_b = sluice_testkit::events::open(&http, &b.url(""), None, Some(last_seen))
+        .await
+        .expect("stream on B");
+    let rest = on_b
+        .until("the close's end on B", Duration::from_secs(30), |got| {
+            got.iter()
+                .any(|e| crate::events::is_intent(e, intent, "done"))
+        })
+        .await;
+    seen.extend(rest);
+    crate::events::assert_is_the_outbox(&ledger, first_seen, &seen).await;
+    crate::events::assert_covers(&ledger, intent, &seen, "done").await;
     drop(b);
     sim.shutdown().await;
 }

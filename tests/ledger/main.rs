@@ -4,7 +4,9 @@
 
 mod batch;
 mod batch_props;
+mod cancel;
 mod control;
+mod events;
 mod exchange_view;
 mod fills;
 mod intents;

@@ -311,6 +311,7 @@ async fn serve_api_with(
         metrics: Some(sluice::metrics::install().expect("metrics recorder")),
         reconcile: Default::default(),
         protection_defaults: Default::default(),
+        events: sluice::api::EventHub::start(ledger.clone(), None),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

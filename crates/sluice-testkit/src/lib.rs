@@ -21,6 +21,7 @@ pub mod account;
 pub mod adapter;
 pub mod app;
 pub mod db;
+pub mod events;
 pub mod executor;
 pub mod keys;
 pub mod ledger;

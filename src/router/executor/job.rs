@@ -77,7 +77,7 @@ pub(crate) struct InFlight {
 pub(crate) enum Stop {
     /// `progress::fail` with this reason (failed, or done short when something filled).
     Fail(String),
-    /// Cancelled by the halt, with its cause.
+    /// Cancelled (by the halt, or on request), with its cause.
     Cancel(String),
 }
 

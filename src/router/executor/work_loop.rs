@@ -18,11 +18,11 @@ use tokio::sync::Notify;
 
 use super::context::Ctx;
 use super::dispatch::{apply, Answer, Pending};
-use super::job::{Job, Next};
+use super::job::{Job, Next, Stop};
 use super::progress::{fail, settle_all};
 use super::step::step;
 use crate::domain::{IntentSpec, IntentState, OpenSize, Qty, Symbol, Usdt};
-use crate::ledger::{IntentId, IntentRow};
+use crate::ledger::{IntentId, IntentRow, LedgerError};
 use crate::router::core::scheduler::Scheduler;
 use crate::shutdown::Shutdown;
 
@@ -278,6 +278,28 @@ impl Loop {
             self.sched.push(id, job.class, Instant::now());
             self.jobs.insert(id, job);
         }
+        self.stop_cancelled().await
+    }
+
+    /// Stop the jobs whose intent a caller asked to cancel (`ledger::intent_cancel`):
+    /// nothing new is sent, what is out settles, then the step ends the intent
+    /// `cancelled` with its fills (the halt's way, `Stop::Cancel`). Today's orders are
+    /// MARKET or IOC, so none of them rests on the book to be cancelled.
+    async fn stop_cancelled(&mut self) -> anyhow::Result<()> {
+        for (id, cause) in self.ctx.ledger.cancel_requests(&self.ctx.venue).await? {
+            let Some(job) = self.jobs.get_mut(&id) else {
+                continue;
+            };
+            if job.stop.is_some() {
+                continue;
+            }
+            tracing::info!(intent_id = %id, %cause, "cancel requested: no new chunks; ending once what is out has settled");
+            job.stop(Stop::Cancel(cause));
+            let class = job.class;
+            self.sched.remove_where(|j| *j == id);
+            self.waiting.retain(|j| *j != id);
+            self.sched.push(id, class, Instant::now());
+        }
         Ok(())
     }
 
@@ -290,10 +312,17 @@ impl Loop {
             .unwrap_or(0);
         let intent = if intent.state == IntentState::Accepted {
             let cause = "picked up by the executor";
-            self.ctx
+            match self
+                .ctx
                 .ledger
                 .set_intent_state(intent.id, IntentState::Working, cause)
-                .await?
+                .await
+            {
+                Ok(row) => row,
+                // Cancelled (by a caller or the halt) since the intake read it.
+                Err(LedgerError::InvalidTransition { .. }) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
         } else {
             tracing::info!(intent_id = %intent.id, "resuming a working intent");
             intent

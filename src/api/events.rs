@@ -1,0 +1,268 @@
+//! `GET /v1/events`: the ledger's event outbox (`ledger::events`) as Server-Sent Events.
+//!
+//! Each event is `id: <seq>`, `event: <kind>`, `data: <one JSON object>` (the payload
+//! with `seq`, `at` and `kind`). A client resumes with `?since=<seq>` (or the standard
+//! `Last-Event-ID` header) and gets every event after it, in order, once: the sequence
+//! is durable and in commit order (see the migration), and any daemon on the ledger,
+//! standby included, serves it. Without `since` the stream starts at the newest event.
+//!
+//! Invariants:
+//! - a `since` below the retention floor is refused (410 `since_too_old`, naming the
+//!   oldest resumable seq) before anything is sent; one above the newest event is
+//!   refused (422): it belongs to another ledger;
+//! - the stream is woken by the ledger's `LISTEN sluice_events` (writes of any process,
+//!   a standby's included) and polls every [`SAFETY_POLL`] in case a notification was
+//!   lost; the wake-up is marked seen BEFORE each read, so none falls between the two;
+//! - a ledger error pauses the stream (it retries), never ends or skips it; the stream
+//!   ends when the daemon stops ([`EventHub::close`]).
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+use tokio::sync::watch;
+
+use super::error::{ApiError, ErrorBody};
+use super::ApiState;
+use crate::ledger::{EventRecord, Ledger};
+
+/// How often a stream reads the ledger without a notification (lost NOTIFY, listener
+/// down).
+pub(crate) const SAFETY_POLL: Duration = Duration::from_secs(1);
+/// Events read per query.
+const PAGE: i64 = 500;
+/// How often the hub deletes events older than the retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Wake-ups for every open stream, from one listening connection per daemon.
+pub struct EventHub {
+    wake: watch::Sender<u64>,
+    closed: watch::Sender<bool>,
+}
+
+impl EventHub {
+    /// Listen for committed events until [`EventHub::close`]; with `retention`, delete
+    /// the events older than it every minute (any daemon may: it is idempotent).
+    pub fn start(ledger: Ledger, retention: Option<Duration>) -> Arc<EventHub> {
+        let hub = Arc::new(EventHub {
+            wake: watch::channel(0).0,
+            closed: watch::channel(false).0,
+        });
+        tokio::spawn(listen(hub.clone(), ledger, retention));
+        hub
+    }
+
+    /// End every stream (the daemon is stopping) and the hub's task.
+    pub fn close(&self) {
+        self.closed.send_replace(true);
+    }
+}
+
+async fn listen(hub: Arc<EventHub>, ledger: Ledger, retention: Option<Duration>) {
+    let mut closed = hub.closed.subscribe();
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    let mut pause = Duration::from_millis(100);
+    let mut wakeups = None;
+    while !*closed.borrow() {
+        if wakeups.is_none() {
+            match ledger.event_wakeups().await {
+                Ok(w) => {
+                    wakeups = Some(w);
+                    pause = Duration::from_millis(100);
+                }
+                Err(e) => tracing::warn!(error = %e, "event stream: cannot LISTEN; polling"),
+            }
+        }
+        let next = async {
+            match wakeups.as_mut() {
+                Some(w) => w.next().await,
+                None => {
+                    tokio::time::sleep(pause).await;
+                    Ok(())
+                }
+            }
+        };
+        tokio::select! {
+            _ = closed.changed() => return,
+            got = next => {
+                if got.is_err() {
+                    wakeups = None;
+                    pause = (pause * 2).min(Duration::from_secs(10));
+                }
+                hub.wake.send_modify(|n| *n = n.wrapping_add(1));
+            }
+            _ = prune.tick() => prune_once(&ledger, retention).await,
+        }
+    }
+}
+
+async fn prune_once(ledger: &Ledger, retention: Option<Duration>) {
+    let Some(keep) = retention.and_then(|r| chrono::Duration::from_std(r).ok()) else {
+        return;
+    };
+    match ledger.prune_events(chrono::Utc::now() - keep).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "event stream: retention deleted old events"),
+        Err(e) => tracing::warn!(error = %e, "event stream: retention failed; retrying"),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct EventsQuery {
+    /// Resume after this sequence number.
+    pub since: Option<String>,
+}
+
+/// `GET /v1/events[?since=<seq>]`.
+pub(crate) async fn stream(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("since", e.body_text()))?;
+    let since = match query.since {
+        Some(raw) => Some(parse_since("since", &raw)?),
+        None => match headers.get("last-event-id") {
+            Some(v) => Some(parse_since("last-event-id", v.to_str().unwrap_or(""))?),
+            None => None,
+        },
+    };
+    let head = state.ledger.events_after(i64::MAX, 1).await?;
+    let cursor = match since {
+        None => head.newest,
+        Some(s) if s < head.floor => return Err(too_old(s, head.floor)),
+        Some(s) if s > head.newest => {
+            return Err(ApiError::invalid(
+                "since",
+                format!(
+                    "{s} is after the newest event ({}): it was not issued by this ledger",
+                    head.newest
+                ),
+            ))
+        }
+        Some(s) => s,
+    };
+    let feed = Feed {
+        ledger: state.ledger.clone(),
+        cursor,
+        buffer: VecDeque::new(),
+        wake: state.events.wake.subscribe(),
+        closed: state.events.closed.subscribe(),
+        ended: false,
+    };
+    let body = stream::unfold(feed, |mut feed| async move {
+        let event = feed.next().await?;
+        Some((Ok::<_, Infallible>(event), feed))
+    });
+    let keep_alive = KeepAlive::new().interval(Duration::from_secs(15));
+    Ok(Sse::new(body).keep_alive(keep_alive).into_response())
+}
+
+fn parse_since(field: &str, raw: &str) -> Result<i64, ApiError> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|s| *s >= 0)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                field,
+                format!("`{raw}` is not a sequence number (0 or more)"),
+            )
+        })
+}
+
+fn too_old(since: i64, floor: i64) -> ApiError {
+    ApiError {
+        status: StatusCode::GONE,
+        body: ErrorBody {
+            code: "since_too_old",
+            field: Some("since".into()),
+            reason: format!(
+                "since={since} is too old: events up to {floor} were deleted by retention (api.events_retention_hours); \
+                 `since` must be {floor} or later: read the current state from the API, then \
+                 resume with since={floor} or without since"
+            ),
+            intent_id: None,
+        },
+    }
+}
+
+/// One client's position in the outbox.
+struct Feed {
+    ledger: Ledger,
+    cursor: i64,
+    buffer: VecDeque<EventRecord>,
+    wake: watch::Receiver<u64>,
+    closed: watch::Receiver<bool>,
+    /// The client fell behind retention: the error was sent, the stream ends.
+    ended: bool,
+}
+
+impl Feed {
+    /// The next event to send; None ends the stream (the daemon stops, or the client
+    /// fell behind the retention).
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(e) = self.buffer.pop_front() {
+                self.cursor = e.seq;
+                return Some(render(&e));
+            }
+            if self.ended || *self.closed.borrow() {
+                return None;
+            }
+            self.wake.borrow_and_update();
+            match self.ledger.events_after(self.cursor, PAGE).await {
+                Ok(page) if page.floor > self.cursor => {
+                    self.ended = true;
+                    return Some(error_event(&too_old(self.cursor, page.floor)));
+                }
+                Ok(page) if !page.events.is_empty() => {
+                    self.buffer.extend(page.events);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "event stream: reading the ledger failed; retrying")
+                }
+            }
+            tokio::select! {
+                _ = self.closed.changed() => return None,
+                _ = self.wake.changed() => {}
+                _ = tokio::time::sleep(SAFETY_POLL) => {}
+            }
+        }
+    }
+}
+
+fn render(e: &EventRecord) -> Event {
+    let mut data = serde_json::Map::new();
+    data.insert("seq".into(), e.seq.into());
+    data.insert(
+        "at".into(),
+        e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            .into(),
+    );
+    data.insert("kind".into(), e.kind.clone().into());
+    if let serde_json::Value::Object(payload) = &e.payload {
+        for (k, v) in payload {
+            data.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    Event::default()
+        .id(e.seq.to_string())
+        .event(e.kind.as_str())
+        .data(serde_json::Value::Object(data).to_string())
+}
+
+/// The stream's last event when the client fell behind retention mid-stream.
+fn error_event(e: &ApiError) -> Event {
+    let body = serde_json::json!({ "error": e.body });
+    Event::default().event("error").data(body.to_string())
+}
