@@ -6,6 +6,7 @@
 //! by this simulator), closed at the 24-scenario-hour cap. Per connection, a session key
 //! after `session.logon` (Ed25519 keys only).
 
+mod fault;
 mod request;
 
 use std::net::{IpAddr, SocketAddr};
@@ -39,9 +40,13 @@ async fn serve(mut socket: WebSocket, state: Arc<SimState>, ip: IpAddr) {
         tokio::select! {
             msg = socket.recv() => match msg {
                 Some(Ok(Message::Text(text))) => {
-                    let answer = request::answer(&state, ip, &mut session, text.as_str()).await;
-                    if socket.send(Message::Text(answer.into())).await.is_err() {
-                        return;
+                    match request::answer(&state, ip, &mut session, text.as_str()).await {
+                        request::Reply::Frame(answer) => {
+                            if socket.send(Message::Text(answer.into())).await.is_err() {
+                                return;
+                            }
+                        }
+                        request::Reply::Drop => return,
                     }
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,

@@ -7,7 +7,7 @@ mod batch_audit;
 pub mod client;
 pub mod endpoints;
 pub mod history;
-mod outcome;
+pub(crate) mod outcome;
 pub mod request;
 pub mod wire;
 
