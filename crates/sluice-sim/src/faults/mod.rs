@@ -87,6 +87,9 @@ pub(crate) struct FaultWindow {
     /// socket instead of being answered, with the requests still in flight on it unanswered;
     /// the request itself ran first with probability `executed_share`.
     pub drop_ws_api: f64,
+    /// While the window is open the WebSocket API refuses connections (HTTP 503); when it
+    /// opens, the WebSocket API sockets already open are closed.
+    pub refuse_ws_api: bool,
     /// Invalidate every listenKey when the window opens (`-1125` afterwards).
     pub invalidate_listen_keys: bool,
     /// API keys revoked when the window opens (`-2015` from then on).

@@ -3,7 +3,9 @@
 //! fault windows as REST (each order method runs through the REST pipeline).
 //!
 //! Connection rules: a ping every 3 scenario minutes (the client's pong is not required
-//! by this simulator), closed at the 24-scenario-hour cap. Per connection, a session key
+//! by this simulator), closed at the 24-scenario-hour cap. Faults: `disconnect_sockets`
+//! and `refuse_ws_api` close the socket (the latter also refuses new ones while open);
+//! `drop_ws_api` closes it in place of an answer (`fault.rs`). Per connection, a session key
 //! after `session.logon` (Ed25519 keys only).
 
 mod fault;
@@ -14,10 +16,12 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{sleep_until, Instant};
 
-use crate::server::state::SimState;
+use crate::server::state::{Control, SimState};
 use crate::ws::socket::{PING_EVERY, SOCKET_CAP};
 
 pub(crate) use request::Session;
@@ -28,10 +32,14 @@ pub(crate) async fn route(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if s.ws_api_refused() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "WebSocket API unavailable").into_response();
+    }
     ws.on_upgrade(move |socket| serve(socket, s, peer.ip()))
 }
 
 async fn serve(mut socket: WebSocket, state: Arc<SimState>, ip: IpAddr) {
+    let mut control = state.control_tx.subscribe();
     let mut session = Session::new(state.clock.wall_ms());
     let cap = Instant::now() + state.clock.real(SOCKET_CAP);
     let mut ping = tokio::time::interval(state.clock.real(PING_EVERY));
@@ -51,6 +59,14 @@ async fn serve(mut socket: WebSocket, state: Arc<SimState>, ip: IpAddr) {
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
                 Some(Ok(_)) => {}
+            },
+            ctl = control.recv() => match ctl {
+                Ok(Control::DisconnectAll | Control::DropWsApi | Control::Shutdown)
+                | Err(RecvError::Closed) => {
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                }
+                Ok(Control::KeysInvalidated(_)) | Err(RecvError::Lagged(_)) => {}
             },
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() {

@@ -72,6 +72,8 @@ pub(super) struct Link {
     /// The last `session.logon`: None when not attempted (not an Ed25519 key, or not
     /// connected yet), else its outcome.
     pub logon: Mutex<Option<Result<(), String>>>,
+    /// Connections opened so far.
+    pub sessions: std::sync::atomic::AtomicU64,
 }
 
 pub(super) struct Ctx {
@@ -98,6 +100,9 @@ pub(super) async fn run(ctx: Ctx, mut jobs: mpsc::Receiver<Job>) {
         match open(&ctx).await {
             Ok((ws, session_key)) => {
                 backoff = MIN_BACKOFF;
+                ctx.link
+                    .sessions
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 ctx.link.up.send_replace(true);
                 tracing::info!(url = %ctx.url, logged_on = session_key.is_some(), "WS API connected; orders go over it");
                 let session = Session {

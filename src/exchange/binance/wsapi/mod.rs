@@ -101,6 +101,7 @@ impl WsApi {
         let link = Arc::new(Link {
             up: up_tx,
             logon: Mutex::new(None),
+            sessions: Default::default(),
         });
         let ctx = Ctx {
             url,
@@ -132,6 +133,13 @@ impl WsApi {
         tokio::time::timeout(within, up.wait_for(|u| *u))
             .await
             .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Connections opened so far (a planned or lost one replaced counts again).
+    pub fn sessions(&self) -> u64 {
+        self.link
+            .sessions
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn logon(&self) -> Logon {
