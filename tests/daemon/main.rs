@@ -29,3 +29,4 @@ mod systemd;
 mod takeover;
 mod truth;
 mod unreachable;
+mod wsapi;

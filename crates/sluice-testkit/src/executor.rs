@@ -250,6 +250,21 @@ impl Daemon {
         assert!(r.status().is_success(), "{path}: {}", r.status());
     }
 
+    /// `DELETE /sim/faults`: every fault window ends.
+    pub async fn admin_delete_faults(&self) {
+        let r = self
+            .http
+            .delete(format!("{}/sim/faults", self.sim.base_url()))
+            .send()
+            .await
+            .expect("admin request");
+        assert!(
+            r.status().is_success(),
+            "DELETE /sim/faults: {}",
+            r.status()
+        );
+    }
+
     pub async fn sim_state(&self) -> Value {
         crate::account::sim_state(&self.sim).await
     }
