@@ -117,6 +117,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<PreflightReport> {
     let venue = cfg.rest_url.to_string();
     let key_type = cfg.signer.kind();
     let ws_cfg = cfg.clone();
+    // The REST checks run on REST alone; the WS API has its own line.
+    let mut cfg = cfg;
+    cfg.order_transport = OrderTransport::Rest;
     let obs = observe::observe(cfg, &expect, deadline).await;
     let mut lines = evaluate(&obs, &expect);
     if ws_cfg.order_transport == OrderTransport::Ws {

@@ -162,8 +162,12 @@ impl BinanceFutures {
     }
 }
 
-/// With `order_transport = "ws"`: start the WS API and give it up to the request timeout
-/// to connect (orders go over REST until it does).
+/// How long `connect` waits for the first WS API connection (REST carries orders until
+/// it is up, so a down WS API never delays the start by more).
+const WS_API_FIRST_CONNECT: Duration = Duration::from_secs(2);
+
+/// With `order_transport = "ws"`: start the WS API and give it a moment to connect
+/// (orders go over REST until it does).
 async fn start_ws_api(
     cfg: &BinanceConfig,
     rest: &Arc<RestClient>,
@@ -180,7 +184,10 @@ async fn start_ws_api(
         cfg.request_timeout,
         cfg.ws_api_lifetime,
     );
-    if !ws.until_up(cfg.request_timeout).await {
+    if !ws
+        .until_up(cfg.request_timeout.min(WS_API_FIRST_CONNECT))
+        .await
+    {
         tracing::warn!(url = %cfg.ws_api_url, "WS API not connected at start; orders go over REST until it is");
     }
     Some(ws)
