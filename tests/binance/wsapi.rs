@@ -210,3 +210,21 @@ async fn at_its_lifetime_the_connection_is_replaced_and_orders_keep_going_over_i
     assert!(rows.iter().all(|r| r.error_class.is_none()), "{rows:?}");
     l.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_servers_pings_are_answered_with_their_own_payload() {
+    // 3 scenario minutes between pings = 50 ms at 3,600 scenario seconds per second.
+    let sim = start_sim(scenario("time_scale = 3600.0", "")).await;
+    let cfg = ws_config_ed25519(&sim).await;
+    let l = start_with(sim, cfg).await;
+
+    until(
+        "three pongs echoing their ping",
+        Duration::from_secs(20),
+        || async { l.state().await["stats"]["wsApiPongs"].as_u64().unwrap_or(0) >= 3 },
+    )
+    .await;
+
+    assert!(l.ex.orders_over_ws(), "the connection is still up");
+    l.sim.shutdown().await;
+}

@@ -2,8 +2,9 @@
 //! frame, one response per request with its `id`, served by the same venue, limits and
 //! fault windows as REST (each order method runs through the REST pipeline).
 //!
-//! Connection rules: a ping every 3 scenario minutes (the client's pong is not required
-//! by this simulator), closed at the 24-scenario-hour cap. Faults: `disconnect_sockets`
+//! Connection rules: a ping every 3 scenario minutes carrying a payload (a pong echoing
+//! it is counted in `/sim/state` `stats.wsApiPongs`; a missing pong is not punished by
+//! this simulator), closed at the 24-scenario-hour cap. Faults: `disconnect_sockets`
 //! and `refuse_ws_api` close the socket (the latter also refuses new ones while open);
 //! `drop_ws_api` closes it in place of an answer (`fault.rs`). Per connection, a session key
 //! after `session.logon` (Ed25519 keys only).
@@ -21,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{sleep_until, Instant};
 
-use crate::server::state::{Control, SimState};
+use crate::server::state::{lock, Control, SimState};
 use crate::ws::socket::{PING_EVERY, SOCKET_CAP};
 
 pub(crate) use request::Session;
@@ -41,6 +42,7 @@ pub(crate) async fn route(
 async fn serve(mut socket: WebSocket, state: Arc<SimState>, ip: IpAddr) {
     let mut control = state.control_tx.subscribe();
     let mut session = Session::new(state.clock.wall_ms());
+    let mut pinged: Option<Vec<u8>> = None;
     let cap = Instant::now() + state.clock.real(SOCKET_CAP);
     let mut ping = tokio::time::interval(state.clock.real(PING_EVERY));
     ping.tick().await;
@@ -57,6 +59,11 @@ async fn serve(mut socket: WebSocket, state: Arc<SimState>, ip: IpAddr) {
                         request::Reply::Drop => return,
                     }
                 }
+                Some(Ok(Message::Pong(payload))) => {
+                    if pinged.as_deref() == Some(&payload[..]) {
+                        lock(&state.stats).ws_api_pongs += 1;
+                    }
+                }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
                 Some(Ok(_)) => {}
             },
@@ -69,9 +76,12 @@ async fn serve(mut socket: WebSocket, state: Arc<SimState>, ip: IpAddr) {
                 Ok(Control::KeysInvalidated(_)) | Err(RecvError::Lagged(_)) => {}
             },
             _ = ping.tick() => {
-                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                // A payload the pong must echo (docs/binance-fapi.md §6).
+                let payload = state.clock.wall_ms().to_string().into_bytes();
+                if socket.send(Message::Ping(payload.clone().into())).await.is_err() {
                     return;
                 }
+                pinged = Some(payload);
             }
             _ = sleep_until(cap) => {
                 let _ = socket.send(Message::Close(None)).await;
