@@ -23,25 +23,21 @@ use sluice_testkit::wsapi::{ws_config_ed25519, ws_config_hmac};
 
 const CONCURRENCY: usize = 8;
 
+/// The adapter's settings for one transport, on a running simulator.
+type Settings<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = BinanceConfig> + 'a>>;
+
 struct Case {
     name: &'static str,
-    make:
-        fn(&SimHandle) -> std::pin::Pin<Box<dyn std::future::Future<Output = BinanceConfig> + '_>>,
+    make: fn(&SimHandle) -> Settings<'_>,
 }
 
-fn rest(
-    sim: &SimHandle,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = BinanceConfig> + '_>> {
+fn rest(sim: &SimHandle) -> Settings<'_> {
     Box::pin(async move { config(sim) })
 }
-fn ws_hmac(
-    sim: &SimHandle,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = BinanceConfig> + '_>> {
+fn ws_hmac(sim: &SimHandle) -> Settings<'_> {
     Box::pin(async move { ws_config_hmac(sim) })
 }
-fn ws_ed(
-    sim: &SimHandle,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = BinanceConfig> + '_>> {
+fn ws_ed(sim: &SimHandle) -> Settings<'_> {
     Box::pin(ws_config_ed25519(sim))
 }
 
@@ -63,7 +59,11 @@ impl Orders {
     fn nth(&self, prefix: &str, i: usize) -> FilterChecked<OrderRequest> {
         let req = OrderRequest {
             symbol: self.symbol.clone(),
-            side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
+            side: if i.is_multiple_of(2) {
+                Side::Buy
+            } else {
+                Side::Sell
+            },
             position_side: PositionSide::Both,
             order_type: OrderType::Market,
             quantity: Qty::parse("q", "0.01").expect("qty"),
