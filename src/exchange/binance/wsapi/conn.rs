@@ -115,7 +115,11 @@ pub(super) async fn run(ctx: Ctx, mut jobs: mpsc::Receiver<Job>) {
                 ctx.link.up.send_replace(false);
                 match end {
                     End::Exit => return,
-                    End::Planned => continue,
+                    End::Planned => {
+                        // Jobs queued during the drain go over REST, not after a reconnect.
+                        refuse_queued(&mut jobs);
+                        continue;
+                    }
                     End::Lost => {
                         tracing::warn!(url = %ctx.url, "WS API connection lost; orders go over REST until it is back")
                     }
@@ -145,6 +149,13 @@ async fn refuse_while(jobs: &mut mpsc::Receiver<Job>, wait: impl Future<Output =
                 }
             }
         }
+    }
+}
+
+/// Answer every job already queued `NotSent`.
+fn refuse_queued(jobs: &mut mpsc::Receiver<Job>) {
+    while let Ok(job) = jobs.try_recv() {
+        let _ = job.reply.send(Reply::not_sent("WS API reconnecting"));
     }
 }
 
