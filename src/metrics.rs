@@ -145,7 +145,7 @@ pub fn record_attempt(a: &AttemptRecord) {
     let seconds = Duration::from_millis(u64::try_from(a.latency_ms).unwrap_or(0)).as_secs_f64();
     metrics::histogram!(ORDER_LATENCY_SECONDS, "endpoint" => a.endpoint.clone(), "method" => a.method.clone())
         .record(seconds);
-    if a.method == "POST" {
+    if a.method == "POST" || a.endpoint == "order.place" {
         let code = a.error_code.unwrap_or(0).to_string();
         metrics::counter!(ORDERS_TOTAL, "outcome" => a.outcome().as_str(), "code" => code)
             .increment(1);

@@ -33,6 +33,8 @@ pub use expect::{check_names, Expectations};
 pub use gate::gate;
 pub use gate::Gate;
 
+use crate::exchange::binance::config::OrderTransport;
+use crate::exchange::binance::BinanceConfig;
 use crate::settings::Settings;
 
 /// A check's verdict.
@@ -126,8 +128,15 @@ pub async fn run(settings: &Settings) -> anyhow::Result<PreflightReport> {
     let deadline = settings.preflight.check_timeout;
     let venue = cfg.rest_url.to_string();
     let key_type = cfg.signer.kind();
+    let ws_cfg = cfg.clone();
+    // The REST checks run on REST alone; the WS API has its own line.
+    let mut cfg = cfg;
+    cfg.order_transport = OrderTransport::Rest;
     let obs = observe::observe(cfg, &expect, deadline).await;
     let mut lines = evaluate(&obs, &expect);
+    if ws_cfg.order_transport == OrderTransport::Ws {
+        lines.push(ws_api_line(&ws_cfg, &expect, deadline).await);
+    }
     // Which kind of key the exchange accepted (README "API keys"): "accepted (ed25519 key)".
     if let Some(l) = lines
         .iter_mut()
@@ -140,4 +149,50 @@ pub async fn run(settings: &Settings) -> anyhow::Result<PreflightReport> {
         lines,
         notes: notes(&expect),
     })
+}
+
+/// `ws_api`: with `order_transport = "ws"`, the WebSocket API connects and accepts the key
+/// (`session.logon` for Ed25519, else a signed `order.status`). A failure warns: orders
+/// then go over REST until the socket is up.
+async fn ws_api_line(
+    cfg: &BinanceConfig,
+    expect: &Expectations,
+    deadline: std::time::Duration,
+) -> CheckLine {
+    // order.status needs a symbol; with none configured any listed one does.
+    let symbol = match expect.symbols.first() {
+        Some(s) => Ok(s.symbol.clone()),
+        None => crate::domain::Symbol::new("BTCUSDT").map_err(|e| e.to_string()),
+    };
+    let result = match symbol {
+        Ok(symbol) => {
+            let probe = crate::exchange::binance::wsapi::probe::probe(cfg, &symbol, deadline);
+            tokio::time::timeout(deadline * 3, probe)
+                .await
+                .unwrap_or_else(|_| Err(format!("no answer within {deadline:?}")))
+        }
+        Err(e) => Err(e),
+    };
+    let (status, observed, detail) = match result {
+        Ok(seen) => (
+            Status::Pass,
+            seen,
+            format!("order_transport = \"ws\": {}", cfg.ws_api_url),
+        ),
+        Err(e) => (
+            Status::Warn,
+            e,
+            format!(
+                "order_transport = \"ws\" but the WebSocket API at {} is not usable: orders go over REST until it is",
+                cfg.ws_api_url
+            ),
+        ),
+    };
+    CheckLine {
+        name: "ws_api".into(),
+        status,
+        observed,
+        detail,
+        cause: Cause::Distress,
+    }
 }

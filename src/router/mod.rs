@@ -32,10 +32,12 @@
 //!    `domain/checked.rs: validate` → `FilterChecked<OrderRequest>`; the order is written to
 //!    `orders` (`ledger/orders.rs: Ledger::record_order`) before it is sent.
 //! 7. `router/executor/dispatch.rs: dispatch` (off the loop) → `exchange/binance/mod.rs:
-//!    place_order` (or `place_orders` → `batch.rs: place_batch`) → `rest/endpoints.rs:
-//!    new_order` (`new_batch_orders`), whose
-//!    `order_params` is the one wire builder (the quantity as its decimal string), then
-//!    `sign.rs: signed_query` appends recvWindow, timestamp and the HMAC signature.
+//!    place_order` → `transport.rs: place_one` (or `place_orders` → `batch.rs:
+//!    place_batch`) → `rest/endpoints.rs: new_order_request` (`new_batch_orders`), whose
+//!    `order_params` is the one wire builder (the quantity as its decimal string); the
+//!    request goes as a signed REST query (`sign.rs: signed_query` appends recvWindow,
+//!    timestamp and the signature) or, with `exchange.order_transport = "ws"` while the
+//!    socket is up, as an `order.place` frame of the same params (`wsapi/frame.rs`).
 //!
 //! The quantity is a `Qty` from step 1 to step 7: parsed from text once (step 1), stored
 //! as `NUMERIC` and read back through the same constructor (steps 2–3), cut into a chunk

@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::domain::{PositionMode, SelfTradePrevention, Symbol};
+use crate::exchange::binance::config::{
+    ws_api_on_rest_host, OrderTransport, MAINNET_WS_API, TESTNET_WS_API,
+};
 use crate::exchange::binance::keyfile::{is_pem, signer_from_material};
 use crate::exchange::binance::sign::Signer;
 use crate::exchange::binance::BinanceConfig;
@@ -49,6 +52,15 @@ impl Venue {
                 "wss://demo-fstream.binance.com",
             )),
             Venue::Custom => None,
+        }
+    }
+
+    /// The venue's WebSocket API URL (docs/binance-fapi.md §6); None where undocumented.
+    fn ws_api_preset(self) -> Option<&'static str> {
+        match self {
+            Venue::Mainnet => Some(MAINNET_WS_API),
+            Venue::Testnet => Some(TESTNET_WS_API),
+            Venue::Demo | Venue::Custom => None,
         }
     }
 }
@@ -100,7 +112,15 @@ pub struct ExchangeSettings {
     /// EXPIRE_MAKER, EXPIRE_BOTH or NONE. Always sent, since the venue's account default
     /// (EXPIRE_MAKER live) would expire the account's own resting orders.
     #[serde(default)]
-    pub(crate) self_trade_prevention_mode: SelfTradePrevention,
+    pub self_trade_prevention_mode: SelfTradePrevention,
+    /// Which transport carries place/cancel/status: `rest` (default) or `ws` (the
+    /// WebSocket API while its socket is up, REST while it is down).
+    #[serde(default)]
+    pub order_transport: OrderTransport,
+    /// Overrides the WebSocket API URL (mainnet and testnet have presets; `custom` takes
+    /// it on the REST host, as `sluice sim` serves it; `demo` has none documented).
+    #[serde(default, with = "de::opt_url")]
+    pub ws_api_url: Option<Url>,
 }
 
 impl ExchangeSettings {
@@ -120,6 +140,21 @@ impl ExchangeSettings {
             .or_else(|| preset.and_then(|u| Url::parse(u).ok()))
     }
 
+    /// The WebSocket API URL: explicit, else the venue preset, else (`custom`) on the
+    /// REST host. None: `demo` without an explicit one.
+    pub fn effective_ws_api_url(&self) -> Option<Url> {
+        if let Some(u) = &self.ws_api_url {
+            return Some(u.clone());
+        }
+        if let Some(u) = self.venue.ws_api_preset() {
+            return Url::parse(u).ok();
+        }
+        match self.venue {
+            Venue::Custom => self.effective_rest_url().map(|r| ws_api_on_rest_host(&r)),
+            _ => None,
+        }
+    }
+
     /// Whether both halves of the key pair are configured (else: control API only).
     pub(crate) fn has_credentials(&self) -> bool {
         self.api_key.is_some() && self.api_secret.is_some()
@@ -137,6 +172,12 @@ impl ExchangeSettings {
         }
         if self.api_secret.is_some() {
             self.signer()?;
+        }
+        if self.order_transport == OrderTransport::Ws && self.effective_ws_api_url().is_none() {
+            anyhow::bail!(
+                "exchange.ws_api_url: order_transport = \"ws\" needs it for venue {:?} (no documented WebSocket API host)",
+                self.venue
+            );
         }
         Ok(())
     }
@@ -180,6 +221,10 @@ impl ExchangeSettings {
         cfg.request_timeout = self.request_timeout;
         cfg.risk_reserve_share = self.risk_reserve_share;
         cfg.self_trade_prevention = self.self_trade_prevention_mode;
+        cfg.order_transport = self.order_transport;
+        if let Some(url) = self.effective_ws_api_url() {
+            cfg.ws_api_url = url;
+        }
         if self.api_secret_file.is_some() {
             cfg.credential_source = Some(Arc::new(CredentialFiles(self.clone())));
         }

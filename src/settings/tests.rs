@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::domain::PositionMode;
+use crate::exchange::binance::config::OrderTransport;
 
 fn dir_with(extra: Option<(&str, &str)>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -75,6 +76,32 @@ fn the_self_trade_prevention_mode_is_typed_with_a_default_and_a_bad_one_names_th
     let err = Settings::load_with_env(dir.path(), bad).unwrap_err();
     assert!(
         format!("{err:#}").contains("self_trade_prevention_mode"),
+        "{err:#}"
+    );
+}
+
+#[test]
+fn the_order_transport_defaults_to_rest_and_ws_takes_the_venues_ws_api_url() {
+    let dir = dir_with(None);
+    let s = Settings::load_with_env(dir.path(), env(&[])).expect("defaults load");
+    assert_eq!(s.exchange.order_transport, OrderTransport::Rest);
+    let ws = env(&[("SLUICE__EXCHANGE__ORDER_TRANSPORT", "ws")]);
+    let s = Settings::load_with_env(dir.path(), ws).expect("settings load");
+    assert_eq!(s.exchange.order_transport, OrderTransport::Ws);
+    assert_eq!(
+        s.exchange.effective_ws_api_url().map(|u| u.to_string()),
+        Some("wss://testnet.binancefuture.com/ws-fapi/v1".to_string())
+    );
+    let bad = env(&[("SLUICE__EXCHANGE__ORDER_TRANSPORT", "grpc")]);
+    let err = Settings::load_with_env(dir.path(), bad).unwrap_err();
+    assert!(format!("{err:#}").contains("order_transport"), "{err:#}");
+    let demo = env(&[
+        ("SLUICE__EXCHANGE__ORDER_TRANSPORT", "ws"),
+        ("SLUICE__EXCHANGE__VENUE", "demo"),
+    ]);
+    let err = Settings::load_with_env(dir.path(), demo).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("exchange.ws_api_url"),
         "{err:#}"
     );
 }

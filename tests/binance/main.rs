@@ -9,3 +9,4 @@ mod keys;
 mod loopback;
 mod ratelimit;
 mod stream;
+mod wsapi;

@@ -17,9 +17,28 @@ fn position_amount(p: &serde_json::Value) -> Decimal {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn seed_000_one_close_intent_learns_the_hidden_cap_and_ends_flat(pool: PgPool) {
+    seed_000_close(pool, Wire::RestHmac).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn seed_000_over_the_ws_api_with_an_ed25519_key_learns_the_cap_and_ends_flat(pool: PgPool) {
+    let (pool, sim) = seed_000_close(pool, Wire::WsEd25519).await;
+    // The chunks went over the WS API (REST only while its socket was down, if ever).
+    let (ws,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM order_attempts WHERE method = 'WS' AND endpoint = 'order.place'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(ws >= 20, "{ws} order.place attempts over the WS API");
+    sim.shutdown().await;
+}
+
+/// Seed 000's close on `wire`; the pool and the simulator for wire-specific checks.
+async fn seed_000_close(pool: PgPool, wire: Wire) -> (PgPool, sluice_testkit::account::SimHandle) {
     // Arrange: the seed-000 account (SHORT 8,486.84 SOLUSDT, hidden MARKET cap 400).
     let scenario = sluice::paper::demo_scenario().expect("demo scenario");
-    let d = start(pool, scenario, fast_config()).await;
+    let d = start_over(pool.clone(), scenario, fast_config(), wire).await;
     let adopted = &d.executor.as_ref().expect("executor").adopted;
     assert_eq!(adopted.len(), 1, "the exchange's short is adopted at start");
     let position = adopted[0].clone();
@@ -70,10 +89,28 @@ async fn seed_000_one_close_intent_learns_the_hidden_cap_and_ends_flat(pool: PgP
         .count();
     assert!(refused <= 8, "{refused} chunks refused with -4005");
     println!(
-        "seed 000: learned cap {cap}, {} fills, {refused} refused with -4005",
+        "seed 000 ({wire:?}): learned cap {cap}, {} fills, {refused} refused with -4005",
         filled.len()
     );
-    d.stop().await;
+    until(
+        "every attempt in order_attempts",
+        Duration::from_secs(10),
+        || async {
+            for o in &orders {
+                if d.ledger
+                    .attempts_for(&o.client_order_id)
+                    .await
+                    .unwrap()
+                    .is_empty()
+                {
+                    return false;
+                }
+            }
+            true
+        },
+    )
+    .await;
+    (pool, d.stop().await)
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -28,8 +28,23 @@ fn seed_003_scenario(until: u32) -> sluice_sim::Scenario {
 async fn seed_003_the_close_completes_after_the_storm_and_opens_are_refused_during_it(
     pool: PgPool,
 ) {
+    seed_003_storm(pool, Wire::RestHmac).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn seed_003_over_the_ws_api_with_an_ed25519_key_the_close_outlasts_the_storm(pool: PgPool) {
+    let pool = seed_003_storm(pool, Wire::WsEd25519).await;
+    let (ws,): (i64,) = sqlx::query_as("SELECT count(*) FROM order_attempts WHERE method = 'WS'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(ws > 10, "{ws} attempts over the WS API");
+}
+
+/// The 2025-10-11 storm against a close and an open, orders on `wire`.
+async fn seed_003_storm(pool: PgPool, wire: Wire) -> PgPool {
     // Arrange: the SHORT is adopted; the 2025-10-11 profile runs for 8 seconds.
-    let d = start(pool.clone(), seed_003_scenario(8), fast_config()).await;
+    let d = start_over(pool.clone(), seed_003_scenario(8), fast_config(), wire).await;
     let position = d.executor.as_ref().expect("executor").adopted[0].clone();
 
     // Act: close it; once the close has met the storm, ask for an open.
@@ -102,6 +117,7 @@ async fn seed_003_the_close_completes_after_the_storm_and_opens_are_refused_duri
     .await;
     assert!(d.ledger.anomalies().await.unwrap().is_empty());
     d.stop().await;
+    pool
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -30,3 +30,4 @@ mod systemd;
 mod takeover;
 mod truth;
 mod unreachable;
+mod wsapi;

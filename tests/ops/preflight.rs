@@ -301,3 +301,63 @@ async fn an_ed25519_key_file_passes_preflight_and_the_report_names_the_key_type(
     );
     assert_eq!(line(&report, "api_key").observed, "accepted (ed25519 key)");
 }
+
+#[tokio::test]
+async fn with_the_ws_transport_an_ed25519_key_reports_session_logon_accepted() {
+    use sluice_testkit::keys::{scenario_with_key, TestKey};
+    let sim = start(scenario_with_key(TestKey::Ed25519, "", "")).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key_file = TestKey::Ed25519.private_key_file(dir.path());
+    let path = key_file.display().to_string();
+    let report = preflight(
+        &sim,
+        &[
+            ("SLUICE__EXCHANGE__API_SECRET_FILE", &path),
+            ("SLUICE__EXCHANGE__ORDER_TRANSPORT", "ws"),
+        ],
+    )
+    .await;
+    let ws = line(&report, "ws_api");
+    assert_eq!(ws.status, Status::Pass, "\n{report}");
+    assert_eq!(ws.observed, "session.logon accepted (ed25519 key)");
+    assert!(ws.detail.ends_with("/ws-fapi/v1"), "{}", ws.detail);
+    assert_eq!(report.exit_code(), 0, "\n{report}");
+}
+
+#[tokio::test]
+async fn with_the_ws_transport_an_hmac_key_reports_a_signed_probe_and_a_refused_socket_warns() {
+    let sim = start(scenario("", "")).await;
+    let ws = [("SLUICE__EXCHANGE__ORDER_TRANSPORT", "ws")];
+
+    let report = preflight(&sim, &ws).await;
+    let line_ok = line(&report, "ws_api");
+    assert_eq!(line_ok.status, Status::Pass, "\n{report}");
+    assert!(
+        line_ok
+            .observed
+            .starts_with("signed order.status accepted (hmac key"),
+        "{}",
+        line_ok.observed
+    );
+
+    let r = reqwest::Client::new()
+        .post(format!("{}/sim/faults", sim.base_url()))
+        .json(&json!({ "refuse_ws_api": true }))
+        .send()
+        .await
+        .expect("admin");
+    assert!(r.status().is_success());
+    let report = preflight(&sim, &ws).await;
+    let refused = line(&report, "ws_api");
+    assert_eq!(refused.status, Status::Warn, "\n{report}");
+    assert!(
+        refused.detail.contains("orders go over REST"),
+        "{}",
+        refused.detail
+    );
+    assert_eq!(
+        report.exit_code(),
+        0,
+        "a warning does not fail preflight\n{report}"
+    );
+}

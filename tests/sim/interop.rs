@@ -67,7 +67,8 @@ async fn real_binance_clients_trade_and_stream_against_the_simulator() {
         String::from_utf8_lossy(&out.stderr)
     );
     // 10 with HMAC keys, 5 with Ed25519 and RSA keys (test_keys.py), 3 over the WebSocket
-    // API (test_wsapi.py), 1 stop through the Algo Service (test_ccxt.py).
-    assert!(text.contains("19 passed"), "{text}");
+    // API (test_wsapi.py), 1 stop through the Algo Service (test_ccxt.py), 2 ccxt.pro
+    // orders over the WebSocket API (test_ccxt_pro_wsapi.py).
+    assert!(text.contains("21 passed"), "{text}");
     sim.shutdown().await;
 }

@@ -24,6 +24,7 @@ use crate::poll::poll_seen;
 pub use crate::account::scenario;
 pub use crate::ledger::{sym, VENUE};
 pub use crate::poll::{until, until_ok, until_some};
+pub use crate::wsapi::Wire;
 
 pub struct Daemon {
     /// Reconcile reports (remaining differences) run on recovery from key loss.
@@ -85,13 +86,33 @@ pub fn init_logs() {
 }
 
 pub async fn start_on(pool: PgPool, sim: SimHandle, cfg: ExecutorConfig) -> Daemon {
+    start_wired(pool, sim, cfg, Wire::RestHmac).await
+}
+
+/// As [`start`], with orders on `wire`.
+pub async fn start_over(
+    pool: PgPool,
+    scenario: Scenario,
+    cfg: ExecutorConfig,
+    wire: Wire,
+) -> Daemon {
+    start_wired(pool, start_sim(scenario).await, cfg, wire).await
+}
+
+/// As [`start_on`], with orders on `wire` (an Ed25519 key is registered on the test
+/// account first when the wire needs one).
+pub async fn start_wired(pool: PgPool, sim: SimHandle, cfg: ExecutorConfig, wire: Wire) -> Daemon {
     init_logs();
     let ledger = Ledger::from_pool(pool);
-    let mut bcfg = config(&sim);
-    let creds = Arc::new(TestCredentials(std::sync::Mutex::new((
-        KEY.to_string(),
-        SECRET.to_string(),
-    ))));
+    let (mut bcfg, key, secret) = match wire {
+        Wire::RestHmac => (config(&sim), KEY.to_string(), SECRET.to_string()),
+        Wire::WsEd25519 => {
+            let bcfg = crate::wsapi::ws_config_ed25519(&sim).await;
+            let pem = crate::keys::TestKey::Ed25519.private_pem();
+            (bcfg, crate::wsapi::ED25519_KEY.to_string(), pem)
+        }
+    };
+    let creds = Arc::new(TestCredentials(std::sync::Mutex::new((key, secret))));
     bcfg.credential_source = Some(creds.clone());
     let audit = AuditBuffer::new(100_000);
     let exchange = BinanceFutures::connect_with(bcfg, audit.clone(), fast_timing())
@@ -227,6 +248,21 @@ impl Daemon {
             .await
             .expect("admin request");
         assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
+
+    /// `DELETE /sim/faults`: every fault window ends.
+    pub async fn admin_delete_faults(&self) {
+        let r = self
+            .http
+            .delete(format!("{}/sim/faults", self.sim.base_url()))
+            .send()
+            .await
+            .expect("admin request");
+        assert!(
+            r.status().is_success(),
+            "DELETE /sim/faults: {}",
+            r.status()
+        );
     }
 
     pub async fn sim_state(&self) -> Value {

@@ -33,3 +33,4 @@ pub mod raw;
 pub mod reconcile;
 pub mod report;
 pub mod sim_client;
+pub mod wsapi;

@@ -13,6 +13,11 @@ use secrecy::SecretString;
 use url::Url;
 
 use super::sign::Signer;
+pub(crate) use super::wsapi::OrderTransport;
+
+/// The WebSocket API on mainnet and testnet (docs/binance-fapi.md §1.1, §6).
+pub(crate) const MAINNET_WS_API: &str = "wss://ws-fapi.binance.com/ws-fapi/v1";
+pub(crate) const TESTNET_WS_API: &str = "wss://testnet.binancefuture.com/ws-fapi/v1";
 
 /// The user-stream event types sluice asks for (`events=`). Whether Binance requires the
 /// list, and whether it delivers `listenKeyExpired` when the list filters, is unverified
@@ -57,7 +62,34 @@ pub struct BinanceConfig {
     pub credential_source:
         Option<std::sync::Arc<dyn crate::exchange::credentials::CredentialSource>>,
     /// `selfTradePreventionMode` sent with every order (docs/binance-fapi.md §2.2).
-    pub(crate) self_trade_prevention: crate::domain::SelfTradePrevention,
+    pub self_trade_prevention: crate::domain::SelfTradePrevention,
+    /// Which transport carries place/cancel/status (`exchange.order_transport`).
+    pub order_transport: OrderTransport,
+    /// The WebSocket API's full URL, e.g. `wss://ws-fapi.binance.com/ws-fapi/v1`.
+    pub ws_api_url: Url,
+    /// A WS API connection is replaced after this long (the venue closes it at 24 h,
+    /// docs/binance-fapi.md §6).
+    pub ws_api_lifetime: Duration,
+}
+
+/// Replace a WS API connection after 23 h 30 min, half an hour before the venue's cap.
+pub(crate) const WS_API_LIFETIME: Duration = Duration::from_secs(23 * 3600 + 1800);
+
+/// The WS API URL on the REST listener of `rest` (`http` → `ws`, `https` → `wss`, path
+/// `/ws-fapi/v1`): where `sluice sim` serves it. For hosts without a preset.
+pub(crate) fn ws_api_on_rest_host(rest: &Url) -> Url {
+    let mut url = rest.clone();
+    let scheme = if rest.scheme() == "https" {
+        "wss"
+    } else {
+        "ws"
+    };
+    // `set_scheme` refuses only special-to-non-special changes; http(s) → ws(s) are both
+    // special, so it cannot fail here.
+    let _ = url.set_scheme(scheme);
+    url.set_path("/ws-fapi/v1");
+    url.set_query(None);
+    url
 }
 
 impl fmt::Debug for BinanceConfig {
@@ -73,6 +105,8 @@ impl fmt::Debug for BinanceConfig {
             .field("venue_name", &self.venue_name)
             .field("credential_source", &self.credential_source.is_some())
             .field("self_trade_prevention", &self.self_trade_prevention)
+            .field("order_transport", &self.order_transport)
+            .field("ws_api_url", &self.ws_api_url.as_str())
             .finish()
     }
 }
@@ -98,8 +132,12 @@ impl BinanceConfig {
     }
 
     /// As [`Self::new`] with any kind of key ([`super::keyfile::signer_from_material`]).
-    pub(crate) fn with_signer(rest_url: Url, ws_url: Url, api_key: String, signer: Signer) -> Self {
+    /// The WS API URL is taken to be on the REST host ([`ws_api_on_rest_host`]).
+    pub fn with_signer(rest_url: Url, ws_url: Url, api_key: String, signer: Signer) -> Self {
         Self {
+            ws_api_url: ws_api_on_rest_host(&rest_url),
+            order_transport: OrderTransport::default(),
+            ws_api_lifetime: WS_API_LIFETIME,
             rest_url,
             ws_url,
             api_key,
@@ -114,21 +152,25 @@ impl BinanceConfig {
     }
 
     pub fn mainnet(api_key: String, api_secret: SecretString) -> Self {
-        Self::preset(
+        let mut cfg = Self::preset(
             "https://fapi.binance.com",
             "wss://fstream.binance.com",
             api_key,
             api_secret,
-        )
+        );
+        cfg.ws_api_url = Url::parse(MAINNET_WS_API).unwrap_or_else(|_| unreachable_url());
+        cfg
     }
 
     pub fn testnet(api_key: String, api_secret: SecretString) -> Self {
-        Self::preset(
+        let mut cfg = Self::preset(
             "https://testnet.binancefuture.com",
             "wss://fstream.binancefuture.com",
             api_key,
             api_secret,
-        )
+        );
+        cfg.ws_api_url = Url::parse(TESTNET_WS_API).unwrap_or_else(|_| unreachable_url());
+        cfg
     }
 
     /// Binance "Demo Trading" (docs/binance-fapi.md §0): REST and streams on `demo-*` hosts.
@@ -200,6 +242,20 @@ fn unreachable_url() -> Url {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_ws_api_of_a_custom_host_is_on_its_rest_listener() {
+        let plain = Url::parse("http://127.0.0.1:4100/").unwrap();
+        assert_eq!(
+            ws_api_on_rest_host(&plain).as_str(),
+            "ws://127.0.0.1:4100/ws-fapi/v1"
+        );
+        let tls = Url::parse("https://proxy.example/").unwrap();
+        assert_eq!(
+            ws_api_on_rest_host(&tls).as_str(),
+            "wss://proxy.example/ws-fapi/v1"
+        );
+    }
+
     fn secret() -> SecretString {
         SecretString::from("super-secret-value".to_string())
     }
@@ -226,6 +282,8 @@ mod tests {
             t.ws_endpoint("market", "solusdt@markPrice@1s"),
             "wss://fstream.binancefuture.com/market/ws/solusdt@markPrice@1s"
         );
+        assert_eq!(m.ws_api_url.as_str(), MAINNET_WS_API);
+        assert_eq!(t.ws_api_url.as_str(), TESTNET_WS_API);
         let d = BinanceConfig::demo("k".into(), secret());
         assert_eq!(d.rest_url.host_str(), Some("demo-fapi.binance.com"));
         assert_eq!(d.ws_url.host_str(), Some("demo-fstream.binance.com"));

@@ -21,7 +21,9 @@ pub(crate) mod resolve;
 pub(crate) mod rest;
 pub mod samples;
 pub(crate) mod sign;
+mod transport;
 pub(crate) mod ws;
+pub(crate) mod wsapi;
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -42,6 +44,7 @@ pub use rest::RestClient;
 pub use sign::{signed_query, KeyKind, SignError, Signer};
 pub use ws::events::{AccountUpdate, LeverageConfig, MultiAssetsConfig, UserEvent};
 pub use ws::user::StreamTiming;
+pub use wsapi::{Logon, OrderTransport};
 
 use crate::domain::{
     ClientOrderId, FilterChecked, OrderRequest, PositionMode, Symbol, SymbolRules,
@@ -67,6 +70,8 @@ pub struct BinanceFutures {
     timing: StreamTiming,
     /// Asks the running user-stream session to end so a new one is opened.
     reopen: Arc<tokio::sync::Notify>,
+    /// The WS API order transport (`order_transport = "ws"`), None for REST only.
+    ws: Option<wsapi::WsApi>,
 }
 
 impl std::fmt::Debug for BinanceFutures {
@@ -111,11 +116,12 @@ impl BinanceFutures {
         audit: AuditBuffer,
         timing: StreamTiming,
     ) -> Result<Arc<Self>, ExchangeError> {
-        let rest = Arc::new(RestClient::new(&cfg, audit)?);
+        let rest = Arc::new(RestClient::new(&cfg, audit.clone())?);
         rest.sync_clock().await?;
         let info = rest.exchange_info().await?;
         let budget = budget_from(&info.rate_limits);
         rest.limiter.with(|a| a.set_budget(budget));
+        let ws = start_ws_api(&cfg, &rest, audit).await;
         let me = Arc::new(Self {
             cfg,
             rest,
@@ -123,6 +129,7 @@ impl BinanceFutures {
             marks: Arc::new(MarkCache::default()),
             timing,
             reopen: Arc::new(tokio::sync::Notify::new()),
+            ws,
         });
         tokio::spawn(clock_loop(Arc::downgrade(&me.rest)));
         Ok(me)
@@ -133,7 +140,12 @@ impl BinanceFutures {
         &self.rest
     }
 
-    pub(crate) async fn multi_assets_margin(&self) -> Result<bool, ExchangeError> {
+    /// The WS API transport, when `order_transport = "ws"`.
+    pub fn ws_api(&self) -> Option<&wsapi::WsApi> {
+        self.ws.as_ref()
+    }
+
+    pub async fn multi_assets_margin(&self) -> Result<bool, ExchangeError> {
         Ok(self.rest.multi_assets_margin().await?.multi_assets_margin)
     }
 
@@ -144,9 +156,9 @@ impl BinanceFutures {
         id: &ClientOrderId,
         err: ExchangeError,
     ) -> ExchangeError {
+        let query = rest::endpoints::query_order_request(symbol, id);
         match self
-            .rest
-            .query_order(symbol, id)
+            .order_call::<wire::Order>(&query)
             .await
             .and_then(|o| parse::order_report(&o))
         {
@@ -159,6 +171,37 @@ impl BinanceFutures {
             _ => err,
         }
     }
+}
+
+/// How long `connect` waits for the first WS API connection (REST carries orders until
+/// it is up, so a down WS API never delays the start by more).
+const WS_API_FIRST_CONNECT: Duration = Duration::from_secs(2);
+
+/// With `order_transport = "ws"`: start the WS API and give it a moment to connect
+/// (orders go over REST until it does).
+async fn start_ws_api(
+    cfg: &BinanceConfig,
+    rest: &Arc<RestClient>,
+    audit: AuditBuffer,
+) -> Option<wsapi::WsApi> {
+    if cfg.order_transport != wsapi::OrderTransport::Ws {
+        return None;
+    }
+    let ws = wsapi::WsApi::start(
+        cfg.ws_api_url.to_string(),
+        rest.clone(),
+        audit,
+        cfg.venue_name.clone(),
+        cfg.request_timeout,
+        cfg.ws_api_lifetime,
+    );
+    if !ws
+        .until_up(cfg.request_timeout.min(WS_API_FIRST_CONNECT))
+        .await
+    {
+        tracing::warn!(url = %cfg.ws_api_url, "WS API not connected at start; orders go over REST until it is");
+    }
+    Some(ws)
 }
 
 async fn clock_loop(rest: Weak<RestClient>) {
@@ -313,27 +356,17 @@ impl Exchange for BinanceFutures {
         &self,
         order: &FilterChecked<OrderRequest>,
     ) -> Result<OrderReport, ExchangeError> {
-        let o = order.inner();
-        self.tracker.order_sent(&o.symbol, &o.client_order_id);
-        match self.rest.new_order(order).await {
-            Ok(w) => parse::order_report(&w).map_err(|mut e| {
-                // It was accepted; only our reading failed. Resolve, never re-send.
-                e.class = ErrorClass::OutcomeUnknown;
-                e
-            }),
-            Err(e) => {
-                if !e.is_outcome_unknown() {
-                    self.tracker.order_abandoned(&o.symbol, &o.client_order_id);
-                }
-                Err(e)
-            }
-        }
+        self.place_one(order).await
     }
 
+    /// Over REST one `batchOrders`; over the WS API (while up) one `order.place` each.
     async fn place_orders(
         &self,
         orders: &[FilterChecked<OrderRequest>],
     ) -> Result<Vec<Result<OrderReport, ExchangeError>>, ExchangeError> {
+        if self.orders_over_ws() && (1..=rest::endpoints::MAX_BATCH).contains(&orders.len()) {
+            return Ok(self.place_each_over_ws(orders).await);
+        }
         self.place_batch(orders).await
     }
 
@@ -346,7 +379,8 @@ impl Exchange for BinanceFutures {
         symbol: &Symbol,
         id: &ClientOrderId,
     ) -> Result<OrderReport, ExchangeError> {
-        match self.rest.cancel_order(symbol, id).await {
+        let req = rest::endpoints::cancel_order_request(symbol, id);
+        match self.order_call::<wire::Order>(&req).await {
             Ok(w) => parse::order_report(&w),
             Err(e) if e.code == Some(-2011) => Err(self.explain_cancel_reject(symbol, id, e).await),
             Err(e) => Err(e),

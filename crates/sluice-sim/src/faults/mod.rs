@@ -83,6 +83,13 @@ pub(crate) struct FaultWindow {
     pub user_event_drop: f64,
     /// Close every WebSocket when the window opens.
     pub disconnect_sockets: bool,
+    /// Probability a WebSocket API order request (`order.place`/`.cancel`) closes its
+    /// socket instead of being answered, with the requests still in flight on it unanswered;
+    /// the request itself ran first with probability `executed_share`.
+    pub drop_ws_api: f64,
+    /// While the window is open the WebSocket API refuses connections (HTTP 503); when it
+    /// opens, the WebSocket API sockets already open are closed.
+    pub refuse_ws_api: bool,
     /// Invalidate every listenKey when the window opens (`-1125` afterwards).
     pub invalidate_listen_keys: bool,
     /// API keys revoked when the window opens (`-2015` from then on).
@@ -155,6 +162,7 @@ impl FaultWindow {
             ("reduce_only_2022", self.reduce_only_2022),
             ("reduce_only_4118", self.reduce_only_4118),
             ("user_event_drop", self.user_event_drop),
+            ("drop_ws_api", self.drop_ws_api),
         ];
         for (name, r) in rates {
             if !(0.0..=1.0).contains(&r) {

@@ -42,6 +42,8 @@ pub(crate) struct MarketMsg {
 pub(crate) enum Control {
     /// Close every socket (fault).
     DisconnectAll,
+    /// Close every WebSocket API socket (fault `refuse_ws_api`).
+    DropWsApi,
     /// These listenKeys stopped existing.
     KeysInvalidated(Vec<String>),
     /// The simulator is shutting down.
@@ -161,6 +163,15 @@ impl SimState {
             .map(|w| w.window.clone())
     }
 
+    /// Whether an open fault window refuses WebSocket API connections.
+    pub(crate) fn ws_api_refused(&self) -> bool {
+        let now = self.clock.scenario_secs();
+        lock(&self.faults)
+            .windows
+            .iter()
+            .any(|w| w.window.refuse_ws_api && w.window.is_active(now))
+    }
+
     /// The stuck-TRIGGERING fault as the venue takes it: the symbols of every open window
     /// with `algo_stuck_triggering` (empty = every symbol), None when no such window is open.
     pub(crate) fn algo_stall(&self) -> Option<Vec<String>> {
@@ -217,6 +228,9 @@ impl SimState {
             }
             if w.disconnect_sockets {
                 let _ = self.control_tx.send(Control::DisconnectAll);
+            }
+            if w.refuse_ws_api {
+                let _ = self.control_tx.send(Control::DropWsApi);
             }
             for key in &w.revoke_keys {
                 self.venue().revoke_key(key);

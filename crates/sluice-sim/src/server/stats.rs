@@ -18,6 +18,8 @@ pub(crate) struct Stats {
     /// User-stream sockets opened on the retired path form `/private/ws/<key>`, which
     /// deliver nothing (docs/binance-fapi.md §0).
     pub silent_user_sockets: u64,
+    /// WebSocket API pongs that echoed the payload of the ping they answer.
+    pub ws_api_pongs: u64,
 }
 
 fn map_json<K: ToString>(m: &BTreeMap<K, u64>) -> String {
@@ -46,7 +48,8 @@ impl Stats {
             .raw("requestsByEndpoint", &map_json(&self.by_endpoint))
             .raw("faultsInjected", &map_json(&self.faults_injected))
             .int("executedDespiteError", self.executed_despite_error as i64)
-            .int("silentUserSockets", self.silent_user_sockets as i64);
+            .int("silentUserSockets", self.silent_user_sockets as i64)
+            .int("wsApiPongs", self.ws_api_pongs as i64);
         j.finish()
     }
 }

@@ -138,7 +138,7 @@ pub(crate) async fn serve(
                     if feed.single_key && feed.users.len() < had { Next::Close } else { Next::Continue }
                 }
                 Ok(Control::DisconnectAll | Control::Shutdown) | Err(RecvError::Closed) => Next::Close,
-                Err(RecvError::Lagged(_)) => Next::Continue,
+                Ok(Control::DropWsApi) | Err(RecvError::Lagged(_)) => Next::Continue,
             },
             _ = sleep_until(expiry) => expire_keys(&mut socket, &state, &mut feed, framing).await,
             _ = ping.tick() => {

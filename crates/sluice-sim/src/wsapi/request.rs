@@ -48,43 +48,88 @@ fn rest_of(method: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// The response frame to one request frame.
+/// What the connection does with one request frame.
+pub(crate) enum Reply {
+    /// Send this answer.
+    Frame(String),
+    /// Close the socket without answering (the `drop_ws_api` fault).
+    Drop,
+}
+
+impl From<String> for Reply {
+    fn from(frame: String) -> Reply {
+        Reply::Frame(frame)
+    }
+}
+
+/// The reply to one request frame.
 pub(crate) async fn answer(
     state: &Arc<SimState>,
     ip: IpAddr,
     session: &mut Session,
     text: &str,
-) -> String {
+) -> Reply {
+    answer_frame(state, ip, session, text).await
+}
+
+async fn answer_frame(
+    state: &Arc<SimState>,
+    ip: IpAddr,
+    session: &mut Session,
+    text: &str,
+) -> Reply {
     let Ok(Value::Object(frame)) = serde_json::from_str::<Value>(text) else {
         return error_frame(
             &Value::Null,
             &ApiError::new(400, -1000, "Malformed request."),
             None,
-        );
+        )
+        .into();
     };
     let id = frame.get("id").cloned().unwrap_or(Value::Null);
     let params = match frame.get("params") {
         None => Map::new(),
         Some(Value::Object(p)) => p.clone(),
-        Some(_) => return error_frame(&id, &ApiError::mandatory("params"), None),
+        Some(_) => return error_frame(&id, &ApiError::mandatory("params"), None).into(),
     };
     let Some(params) = stringify(&params) else {
-        return error_frame(&id, &ApiError::mandatory("params"), None);
+        return error_frame(&id, &ApiError::mandatory("params"), None).into();
     };
     let method = frame.get("method").and_then(Value::as_str).unwrap_or("");
     match method {
-        "session.logon" => logon(state, session, &id, &params),
-        "session.status" => session_frame(state, session, &id),
+        "session.logon" => logon(state, session, &id, &params).into(),
+        "session.status" => session_frame(state, session, &id).into(),
         "session.logout" => {
             session.key = None;
             session.authorized_since = None;
-            session_frame(state, session, &id)
+            session_frame(state, session, &id).into()
         }
         m => match rest_of(m) {
-            Some(rest) => order_method(state, ip, session, &id, params, rest).await,
-            None => error_frame(&id, &ApiError::mandatory("method"), None),
+            Some(rest) if drops_socket(state, rest, &params) => {
+                crate::wsapi::fault::drop_after(state, ip, session, params, rest).await
+            }
+            Some(rest) => order_method(state, ip, session, &id, params, rest)
+                .await
+                .into(),
+            None => error_frame(&id, &ApiError::mandatory("method"), None).into(),
         },
     }
+}
+
+/// Does a `drop_ws_api` fault window take this request?
+fn drops_socket(
+    state: &SimState,
+    (method, path): (&'static str, &'static str),
+    params: &[(String, String)],
+) -> bool {
+    use rand::Rng;
+    if method == "GET" {
+        return false;
+    }
+    let Some(w) = state.active_fault(method, path, get(params, "symbol")) else {
+        return false;
+    };
+    w.drop_ws_api > 0.0 && lock(&state.faults).rng.gen::<f64>() < w.drop_ws_api
 }
 
 /// Params as text, as the signature sees them: strings as they are, numbers and
@@ -186,7 +231,7 @@ fn session_frame(state: &SimState, session: &Session, id: &Value) -> String {
     json!({ "id": id, "status": 200, "result": result }).to_string()
 }
 
-async fn order_method(
+pub(super) async fn order_method(
     state: &Arc<SimState>,
     ip: IpAddr,
     session: &Session,

@@ -97,6 +97,17 @@ impl RestClient {
         self.credentials().api_key.clone()
     }
 
+    /// The API key and signer in use now, as one snapshot (the WS API signs with them).
+    pub(crate) fn signing_pair(&self) -> (String, Signer) {
+        let c = self.credentials();
+        (c.api_key.clone(), c.signer.clone())
+    }
+
+    /// `recvWindow` of signed requests, in milliseconds.
+    pub fn recv_window_ms(&self) -> u64 {
+        self.recv_window_ms
+    }
+
     fn credentials(&self) -> Arc<Credentials> {
         self.creds.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -109,8 +120,16 @@ impl RestClient {
             self.sync_clock().await?;
             body = self.send(req).await;
         }
-        let body = body?;
-        serde_json::from_slice(&body).map_err(|e| {
+        Self::decode(req, &body?)
+    }
+
+    /// Deserialize the answer to `req`; a 2xx answer that does not parse is
+    /// `OutcomeUnknown` for an order (it may have executed), `Fatal` otherwise.
+    pub(crate) fn decode<T: DeserializeOwned>(
+        req: &Request,
+        body: &[u8],
+    ) -> Result<T, ExchangeError> {
+        serde_json::from_slice(body).map_err(|e| {
             // A 200 we cannot read: for an order it may have executed.
             let class = if req.is_order() {
                 ErrorClass::OutcomeUnknown
@@ -238,7 +257,7 @@ impl RestClient {
     }
 
     /// Feed headers and 429/418 back into the shared limiter.
-    fn after_response(&self, req: &Request, out: &Outcome, permit: Permit<'_>) {
+    pub(crate) fn after_response(&self, req: &Request, out: &Outcome, permit: Permit<'_>) {
         let h = out.headers;
         permit.complete(Observed {
             weight_1m: h.used_weight_1m,

@@ -63,6 +63,22 @@ fn signed(method: Method, path: &'static str, weight: u32) -> Request {
     Request::new(method, path, Security::Signed, weight)
 }
 
+/// `GET /fapi/v1/order` by clientOrderId (the WS API's `order.status`).
+pub(crate) fn query_order_request(symbol: &Symbol, id: &ClientOrderId) -> Request {
+    signed(Method::GET, "/fapi/v1/order", 1)
+        .param("symbol", symbol.as_str())
+        .param("origClientOrderId", id.as_str())
+}
+
+/// `DELETE /fapi/v1/order` by clientOrderId (the WS API's `order.cancel`).
+pub(crate) fn cancel_order_request(symbol: &Symbol, id: &ClientOrderId) -> Request {
+    let mut req = signed(Method::DELETE, "/fapi/v1/order", 1)
+        .param("symbol", symbol.as_str())
+        .param("origClientOrderId", id.as_str());
+    req.kind = RequestKind::Cancel;
+    req
+}
+
 impl RestClient {
     pub async fn ping(&self) -> Result<serde_json::Value, ExchangeError> {
         self.call(&Request::new(
@@ -93,11 +109,8 @@ impl RestClient {
         self.call(&req).await
     }
 
-    /// `POST /fapi/v1/order`.
-    pub(crate) async fn new_order(
-        &self,
-        order: &FilterChecked<OrderRequest>,
-    ) -> Result<wire::Order, ExchangeError> {
+    /// The `POST /fapi/v1/order` request (also what the WS API's `order.place` carries).
+    pub fn new_order_request(&self, order: &FilterChecked<OrderRequest>) -> Request {
         let o = order.inner();
         let reduces = reduces_risk(o);
         let mut req = signed(Method::POST, "/fapi/v1/order", 0);
@@ -108,7 +121,7 @@ impl RestClient {
         } else {
             RequestKind::PlaceOpen
         };
-        self.call(&req).await
+        req
     }
 
     /// `POST /fapi/v1/batchOrders`: the orders as one JSON array of string-valued objects
@@ -155,10 +168,7 @@ impl RestClient {
         symbol: &Symbol,
         id: &ClientOrderId,
     ) -> Result<wire::Order, ExchangeError> {
-        let req = signed(Method::GET, "/fapi/v1/order", 1)
-            .param("symbol", symbol.as_str())
-            .param("origClientOrderId", id.as_str());
-        self.call(&req).await
+        self.call(&query_order_request(symbol, id)).await
     }
 
     /// `DELETE /fapi/v1/order` by clientOrderId.
@@ -167,11 +177,7 @@ impl RestClient {
         symbol: &Symbol,
         id: &ClientOrderId,
     ) -> Result<wire::Order, ExchangeError> {
-        let mut req = signed(Method::DELETE, "/fapi/v1/order", 1)
-            .param("symbol", symbol.as_str())
-            .param("origClientOrderId", id.as_str());
-        req.kind = RequestKind::Cancel;
-        self.call(&req).await
+        self.call(&cancel_order_request(symbol, id)).await
     }
 
     pub async fn open_orders(

@@ -7,8 +7,9 @@ mod batch_audit;
 pub(crate) mod client;
 pub(crate) mod endpoints;
 pub(crate) mod history;
-mod outcome;
+pub(crate) mod outcome;
 pub(crate) mod request;
 pub(crate) mod wire;
 
 pub use client::RestClient;
+pub(crate) use request::{RateHeaders, Request};

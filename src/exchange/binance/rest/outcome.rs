@@ -20,17 +20,17 @@ use crate::exchange::audit::AttemptRecord;
 use crate::exchange::{ErrorClass, ExchangeError};
 
 /// What came back from one attempt, before deserialisation.
-pub(super) struct Outcome {
-    pub(super) status: Option<u16>,
-    pub(super) headers: RateHeaders,
-    pub(super) date: Option<DateTime<Utc>>,
-    pub(super) result: Result<Bytes, ExchangeError>,
+pub(crate) struct Outcome {
+    pub(crate) status: Option<u16>,
+    pub(crate) headers: RateHeaders,
+    pub(crate) date: Option<DateTime<Utc>>,
+    pub(crate) result: Result<Bytes, ExchangeError>,
 }
 
 /// The error of a non-2xx answer: the venue's code and message (else the body's first
 /// 300 bytes), classified; a ban lasts until the epoch the venue names, a 429 its
 /// `Retry-After` or else until the next minute.
-pub(super) fn error_from(
+pub(crate) fn error_from(
     clock: &Clock,
     req: &Request,
     status: u16,
@@ -62,7 +62,7 @@ pub(super) fn error_from(
 /// The audit row of one attempt: the params as recorded (no signature), the venue's
 /// own time for an order (its `updateTime`, else the `Date` header) and the rate
 /// headers it reported.
-pub(super) fn attempt_record(
+pub(crate) fn attempt_record(
     venue: &str,
     req: &Request,
     params: String,
@@ -103,7 +103,7 @@ pub(super) fn attempt_record(
 }
 
 /// Why the limiter would not send: a ban still running, or a cost over the budget.
-pub(super) fn wait_error(w: Wait) -> ExchangeError {
+pub(crate) fn wait_error(w: Wait) -> ExchangeError {
     match w {
         Wait::Banned(until) => {
             let mut e = ExchangeError::new(

@@ -48,10 +48,10 @@ impl Request {
         self.params.push((key, value.into()));
         self
     }
-    pub(super) fn is_order(&self) -> bool {
+    pub(crate) fn is_order(&self) -> bool {
         self.kind != RequestKind::Query
     }
-    pub(super) fn find(&self, key: &str) -> Option<String> {
+    pub(crate) fn find(&self, key: &str) -> Option<String> {
         self.params
             .iter()
             .find(|(k, _)| *k == key)
