@@ -70,6 +70,7 @@ pub use orders::{NewOrder, OrderUpdate};
 pub use positions::{AdoptPosition, PositionAudit};
 pub use protective_repair::AdoptProtective;
 pub use wakeup::{IntentWakeups, INTENT_CHANNEL};
+pub use work::ActiveIntent;
 
 /// A pooled connection idle at least this long is pinged before it is handed out.
 const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);

@@ -16,6 +16,8 @@ use super::job::{Job, Next, NextChunk, Stop};
 use super::progress::{fail, finish, settle_all};
 use super::send::{next_chunks, record, resends};
 use crate::domain::{IntentSpec, IntentState};
+use crate::ledger::halt::HaltState;
+use crate::router::core::scheduler::RiskClass;
 
 /// Step `job`: the requests it sends go to `out`, at most `room` orders in all.
 pub(crate) async fn step(
@@ -25,7 +27,7 @@ pub(crate) async fn step(
     out: &mut Vec<Pending>,
 ) -> anyhow::Result<Next> {
     job.not_before = None;
-    settle_all(ctx, job).await?;
+    let filled = settle_all(ctx, job).await?;
     if job.stop.is_some() {
         return wind_down(ctx, job).await;
     }
@@ -44,8 +46,16 @@ pub(crate) async fn step(
         .flights
         .room(ctx.cfg.max_in_flight_per_intent)
         .min(room - chunks.len());
+    let mut halt = None;
     if new_room > 0 {
-        match next_chunks(ctx, job, new_room).await? {
+        // A risk-increasing job reads the halt flag beside its planning reads, not after.
+        let (ledger, class) = (ctx.ledger.clone(), job.class);
+        let (planned, read) = tokio::join!(
+            next_chunks(ctx, job, new_room, &filled),
+            halt_for(&ledger, class)
+        );
+        halt = read?;
+        match planned? {
             NextChunk::Send(c) => chunks.extend(c.into_iter().map(|c| (c, None))),
             NextChunk::Nothing if chunks.is_empty() && job.flights.is_empty() => {
                 return finish(ctx, job).await;
@@ -59,13 +69,24 @@ pub(crate) async fn step(
     }
     let planned = chunks.len();
     if planned > 0 {
-        let recorded = record(ctx, job, chunks).await?;
+        let recorded = record(ctx, job, chunks, halt).await?;
         out.extend(dispatch(ctx, job.intent.id, recorded));
         if job.stop.is_some() {
             return wind_down(ctx, job).await;
         }
     }
     after_sending(ctx, job, planned >= room)
+}
+
+/// The halt flag, read for a risk-increasing job only.
+async fn halt_for(
+    ledger: &crate::ledger::Ledger,
+    class: RiskClass,
+) -> Result<Option<HaltState>, crate::ledger::LedgerError> {
+    if class != RiskClass::Increasing {
+        return Ok(None);
+    }
+    ledger.halt_state().await.map(Some)
 }
 
 /// What the loop does with a job that sent what it could.

@@ -264,15 +264,16 @@ impl Loop {
         }
     }
 
-    /// Take up intents the executor does not hold yet.
+    /// Take up intents the executor does not hold yet (one read for all of them).
     async fn intake(&mut self) -> anyhow::Result<()> {
-        let active = self.ctx.ledger.active_intents(&self.ctx.venue).await?;
-        for intent in active {
-            if self.jobs.contains_key(&intent.id) {
+        let held: Vec<i64> = self.jobs.keys().map(|id| id.get()).collect();
+        let active = self.ctx.ledger.intake_intents(&self.ctx.venue, &held).await?;
+        for a in active {
+            if self.jobs.contains_key(&a.intent.id) {
                 continue;
             }
-            let id = intent.id;
-            let Some(job) = self.take_up(intent).await? else {
+            let id = a.intent.id;
+            let Some(job) = self.take_up(a.intent, a.next_chunk).await? else {
                 continue;
             };
             self.sched.push(id, job.class, Instant::now());
@@ -281,24 +282,29 @@ impl Loop {
         Ok(())
     }
 
-    async fn take_up(&mut self, intent: IntentRow) -> anyhow::Result<Option<Job>> {
-        let orders = self.ctx.ledger.orders_of_intent(intent.id).await?;
-        let next_chunk = orders
-            .iter()
-            .map(|o| u32::try_from(o.chunk_index).unwrap_or(0).saturating_add(1))
-            .max()
-            .unwrap_or(0);
+    /// An `accepted` intent becomes `working` (one statement) before anything is sent for
+    /// it; a `working` one is resumed from its next free chunk index.
+    async fn take_up(&mut self, intent: IntentRow, next_chunk: u32) -> anyhow::Result<Option<Job>> {
+        let fresh = next_chunk == 0;
         let intent = if intent.state == IntentState::Accepted {
             let cause = "picked up by the executor";
-            self.ctx
-                .ledger
-                .set_intent_state(intent.id, IntentState::Working, cause)
-                .await?
+            match self.ctx.ledger.start_intent(intent.id, cause).await? {
+                Some(started) => started,
+                // No longer accepted (cancelled meanwhile): this says why, or resumes it.
+                None => {
+                    self.ctx
+                        .ledger
+                        .set_intent_state(intent.id, IntentState::Working, cause)
+                        .await?
+                }
+            }
         } else {
             tracing::info!(intent_id = %intent.id, "resuming a working intent");
             intent
         };
         let mut job = Job::new(intent, next_chunk, &self.ctx.cfg);
+        // No order of it exists yet: nothing of it can have filled.
+        job.orders_recorded = !fresh;
         if let IntentSpec::Open {
             symbol,
             size: OpenSize::Notional(notional),
