@@ -105,9 +105,8 @@ impl Ledger {
             Ok(None) => return LedgerError::not_found(format!("intent #{}", new.intent_id)),
             Err(e) => return e.into(),
         };
-        let checked = IntentRow::decode(&row).and_then(|intent| {
-            check_fits_intent(new, &intent, &PositionFacts::decode(&row)?)
-        });
+        let checked = IntentRow::decode(&row)
+            .and_then(|intent| check_fits_intent(new, &intent, &PositionFacts::decode(&row)?));
         match checked {
             Err(e) => e,
             // The intent or its position changed between the two reads.

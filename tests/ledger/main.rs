@@ -8,4 +8,5 @@ mod control;
 mod exchange_view;
 mod fills;
 mod intents;
+mod orders;
 mod props;

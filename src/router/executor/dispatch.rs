@@ -114,7 +114,9 @@ pub(crate) async fn apply(ctx: &mut Ctx, job: &mut Job, answer: Answer) {
     };
     // The reports of every accepted order of the answer, stored in one statement.
     let reports: Vec<&OrderReport> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
-    let stored = record_reports(ctx, &reports).await.map_err(|e| e.to_string());
+    let stored = record_reports(ctx, &reports)
+        .await
+        .map_err(|e| e.to_string());
     for (sent, result) in answer.sent.into_iter().zip(results) {
         let applied = match (result, &stored) {
             (Ok(report), Ok(())) => accepted(ctx, job, &sent, report).await,

@@ -48,8 +48,10 @@ pub(crate) async fn step(
         .min(room - chunks.len());
     let mut halt = None;
     if new_room > 0 {
-        // A risk-increasing job reads the halt flag beside its planning reads, not after.
-        let (ledger, class) = (ctx.ledger.clone(), job.class);
+        // A risk-increasing job with nothing out (its first chunk) reads the halt flag
+        // beside its planning reads, not after; otherwise `record` reads it if it sends.
+        let class = Some(job.class).filter(|_| job.flights.is_empty());
+        let ledger = ctx.ledger.clone();
         let (planned, read) = tokio::join!(
             next_chunks(ctx, job, new_room, &filled),
             halt_for(&ledger, class)
@@ -78,12 +80,12 @@ pub(crate) async fn step(
     after_sending(ctx, job, planned >= room)
 }
 
-/// The halt flag, read for a risk-increasing job only.
+/// The halt flag, read for a risk-increasing job only (`None`: not read here).
 async fn halt_for(
     ledger: &crate::ledger::Ledger,
-    class: RiskClass,
+    class: Option<RiskClass>,
 ) -> Result<Option<HaltState>, crate::ledger::LedgerError> {
-    if class != RiskClass::Increasing {
+    if class != Some(RiskClass::Increasing) {
         return Ok(None);
     }
     ledger.halt_state().await.map(Some)

@@ -21,8 +21,8 @@ use super::dispatch::{apply, Answer, Pending};
 use super::job::{Job, Next};
 use super::progress::{fail, settle_all};
 use super::step::step;
-use crate::domain::{IntentSpec, IntentState, OpenSize, Qty, Symbol, Usdt};
-use crate::ledger::{IntentId, IntentRow};
+use crate::domain::{IntentSpec, OpenSize, Qty, Symbol, Usdt};
+use crate::ledger::{ActiveIntent, IntentId};
 use crate::router::core::scheduler::Scheduler;
 use crate::shutdown::Shutdown;
 
@@ -264,16 +264,22 @@ impl Loop {
         }
     }
 
-    /// Take up intents the executor does not hold yet (one read for all of them).
+    /// Take up intents the executor does not hold yet: one statement moves the accepted
+    /// ones to `working` and reads them with the working ones it does not hold.
     async fn intake(&mut self) -> anyhow::Result<()> {
         let held: Vec<i64> = self.jobs.keys().map(|id| id.get()).collect();
-        let active = self.ctx.ledger.intake_intents(&self.ctx.venue, &held).await?;
+        let cause = "picked up by the executor";
+        let active = self
+            .ctx
+            .ledger
+            .take_up_intents(&self.ctx.venue, &held, cause)
+            .await?;
         for a in active {
             if self.jobs.contains_key(&a.intent.id) {
                 continue;
             }
             let id = a.intent.id;
-            let Some(job) = self.take_up(a.intent, a.next_chunk).await? else {
+            let Some(job) = self.take_up(a).await? else {
                 continue;
             };
             self.sched.push(id, job.class, Instant::now());
@@ -282,29 +288,15 @@ impl Loop {
         Ok(())
     }
 
-    /// An `accepted` intent becomes `working` (one statement) before anything is sent for
-    /// it; a `working` one is resumed from its next free chunk index.
-    async fn take_up(&mut self, intent: IntentRow, next_chunk: u32) -> anyhow::Result<Option<Job>> {
-        let fresh = next_chunk == 0;
-        let intent = if intent.state == IntentState::Accepted {
-            let cause = "picked up by the executor";
-            match self.ctx.ledger.start_intent(intent.id, cause).await? {
-                Some(started) => started,
-                // No longer accepted (cancelled meanwhile): this says why, or resumes it.
-                None => {
-                    self.ctx
-                        .ledger
-                        .set_intent_state(intent.id, IntentState::Working, cause)
-                        .await?
-                }
-            }
-        } else {
-            tracing::info!(intent_id = %intent.id, "resuming a working intent");
-            intent
-        };
+    /// A job for an intent now `working`, resumed from its next free chunk index.
+    async fn take_up(&mut self, a: ActiveIntent) -> anyhow::Result<Option<Job>> {
+        if !a.started {
+            tracing::info!(intent_id = %a.intent.id, "resuming a working intent");
+        }
+        let (intent, next_chunk) = (a.intent, a.next_chunk);
         let mut job = Job::new(intent, next_chunk, &self.ctx.cfg);
         // No order of it exists yet: nothing of it can have filled.
-        job.orders_recorded = !fresh;
+        job.orders_recorded = next_chunk > 0;
         if let IntentSpec::Open {
             symbol,
             size: OpenSize::Notional(notional),
