@@ -84,6 +84,7 @@ pub use positions::AdoptPosition;
 pub use positions::PositionAudit;
 pub use protective::NewProtective;
 pub(crate) use protective_repair::AdoptProtective;
+pub use work::ActiveIntent;
 
 /// A pooled connection idle at least this long is pinged before it is handed out.
 const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);

@@ -26,7 +26,9 @@ pub struct ReportedOrder {
 impl Ledger {
     /// Store order updates, in their arrival order, in one statement. Updates of orders
     /// sluice does not know (placed by hand or by another tool) are ignored. Returns how
-    /// many orders changed.
+    /// many orders changed. The rows are locked in id order first, as `apply_fills`
+    /// locks them, so this statement and a batch of fills never deadlock, and the new
+    /// values are computed from the rows as locked (a fill committed meanwhile is seen).
     pub async fn record_order_reports(
         &self,
         reports: &[ReportedOrder],
@@ -36,17 +38,21 @@ impl Ledger {
             return Ok(0);
         }
         let done = sqlx::query(
-            "WITH v AS (
-                 SELECT o.id, CASE
-                     WHEN o.status IN ('filled', 'canceled', 'expired', 'rejected') THEN o.status
-                     WHEN o.status = 'partially_filled' AND u.status IN ('planned', 'sent', 'new')
-                         THEN o.status
+            "WITH locked AS MATERIALIZED (
+                 SELECT o.id, o.client_order_id, o.status, o.exchange_order_id, o.expire_reason
+                 FROM orders o WHERE o.client_order_id = ANY($1)
+                 ORDER BY o.id FOR UPDATE),
+             v AS (
+                 SELECT l.id, CASE
+                     WHEN l.status IN ('filled', 'canceled', 'expired', 'rejected') THEN l.status
+                     WHEN l.status = 'partially_filled' AND u.status IN ('planned', 'sent', 'new')
+                         THEN l.status
                      ELSE u.status END AS status,
-                   COALESCE(o.exchange_order_id, u.exchange_order_id) AS exchange_order_id,
-                   COALESCE(u.expire_reason, o.expire_reason) AS expire_reason
+                   COALESCE(l.exchange_order_id, u.exchange_order_id) AS exchange_order_id,
+                   COALESCE(u.expire_reason, l.expire_reason) AS expire_reason
                  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::smallint[])
                      AS u(client_order_id, status, exchange_order_id, expire_reason)
-                 JOIN orders o ON o.client_order_id = u.client_order_id)
+                 JOIN locked l ON l.client_order_id = u.client_order_id)
              UPDATE orders o SET status = v.status, exchange_order_id = v.exchange_order_id,
                  expire_reason = v.expire_reason, updated_at = now()
              FROM v WHERE o.id = v.id

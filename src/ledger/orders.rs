@@ -34,38 +34,41 @@ pub struct OrderUpdate {
 
 impl Ledger {
     /// Store an order in state `planned`. Refuses an order that does not fit its intent.
-    #[tracing::instrument(skip(self, new), fields(intent_id = %new.intent_id, client_order_id = %new.request.client_order_id))]
+    ///
+    /// One statement on the hot path: the intent and the position the order would act on
+    /// are read, checked and the row inserted together (`INSERT … SELECT … WHERE` the
+    /// order fits, the same rules as [`check_fits_intent`]). Only a refusal costs a
+    /// second read, to say which field is wrong and why.
     pub async fn record_order(&self, new: &NewOrder) -> Result<OrderRow, LedgerError> {
-        // No transaction: the checks read without locking (a transaction at READ COMMITTED
-        // would guarantee no more) and the one INSERT is atomic on its own. Saves BEGIN and
-        // COMMIT on every order.
-        let mut conn = self.pool.acquire().await?;
-        // The intent and the position the order would act on, read together.
+        let r = &new.request;
         let row = sqlx::query(
-            "SELECT i.*, p.id AS p_id, p.status AS p_status, p.symbol AS p_symbol,
-                    p.position_side AS p_leg, p.direction AS p_direction
-             FROM intents i LEFT JOIN positions p ON p.id = COALESCE($2, i.position_id)
-             WHERE i.id = $1",
+            "WITH f AS (
+                 SELECT i.id, i.kind, i.venue, i.state, i.symbol, i.direction, i.position_id,
+                        p.id AS p_id, p.status AS p_status, p.symbol AS p_symbol,
+                        p.position_side AS p_leg, p.direction AS p_direction
+                 FROM intents i LEFT JOIN positions p ON p.id = COALESCE($2, i.position_id)
+                 WHERE i.id = $1)
+             INSERT INTO orders (intent_id, intent_kind, position_id, venue, symbol, side,
+                 position_side, order_type, quantity, price, reduce_only, client_order_id,
+                 chunk_index, attempt, status)
+             SELECT f.id, f.kind, COALESCE($2, f.position_id), f.venue, $3, $4, $5, $6, $7,
+                    $8, $9, $10, $11, $12, 'planned'
+             FROM f
+             WHERE f.state NOT IN ('done', 'failed', 'cancelled')
+               AND (f.symbol IS NULL OR f.symbol = $3)
+               AND ($2::bigint IS NULL OR f.position_id IS NULL OR f.position_id = $2)
+               AND CASE WHEN f.kind = 'open' THEN
+                       f.direction IS NULL
+                       OR (CASE f.direction WHEN 'long' THEN 'BUY' ELSE 'SELL' END) = $4
+                   ELSE
+                       f.p_id IS NOT NULL AND f.p_status = 'open' AND f.p_symbol = $3
+                       AND f.p_leg = $5
+                       AND (CASE f.p_direction WHEN 'long' THEN 'SELL' ELSE 'BUY' END) = $4
+                   END
+             RETURNING *",
         )
         .bind(new.intent_id)
         .bind(new.position_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| LedgerError::not_found(format!("intent #{}", new.intent_id)))?;
-        let intent = IntentRow::decode(&row)?;
-        let position_id = check_fits_intent(new, &intent, &PositionFacts::decode(&row)?)?;
-        let r = &new.request;
-        let row = sqlx::query(
-            "INSERT INTO orders (intent_id, intent_kind, position_id, venue, symbol, side,
-                 position_side, order_type, quantity, price, reduce_only, client_order_id,
-                 chunk_index, attempt, status)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'planned')
-             RETURNING *",
-        )
-        .bind(intent.id)
-        .bind(intent.kind().as_str())
-        .bind(position_id)
-        .bind(&intent.venue)
         .bind(r.symbol.as_str())
         .bind(r.side.as_wire())
         .bind(r.position_side.as_wire())
@@ -76,9 +79,45 @@ impl Ledger {
         .bind(r.client_order_id.as_str())
         .bind(new.chunk_index)
         .bind(new.attempt)
-        .fetch_one(&mut *conn)
+        .fetch_optional(&self.pool)
         .await?;
-        OrderRow::decode(&row)
+        match row {
+            Some(row) => OrderRow::decode(&row),
+            None => Err(self.why_refused(new).await),
+        }
+    }
+
+    /// Why [`Ledger::record_order`] stored nothing: the intent and position read again
+    /// and put through [`check_fits_intent`] for the field and the reason.
+    async fn why_refused(&self, new: &NewOrder) -> LedgerError {
+        let read = sqlx::query(
+            "SELECT i.*, p.id AS p_id, p.status AS p_status, p.symbol AS p_symbol,
+                    p.position_side AS p_leg, p.direction AS p_direction
+             FROM intents i LEFT JOIN positions p ON p.id = COALESCE($2, i.position_id)
+             WHERE i.id = $1",
+        )
+        .bind(new.intent_id)
+        .bind(new.position_id)
+        .fetch_optional(&self.pool)
+        .await;
+        let row = match read {
+            Ok(Some(row)) => row,
+            Ok(None) => return LedgerError::not_found(format!("intent #{}", new.intent_id)),
+            Err(e) => return e.into(),
+        };
+        let checked = IntentRow::decode(&row)
+            .and_then(|intent| check_fits_intent(new, &intent, &PositionFacts::decode(&row)?));
+        match checked {
+            Err(e) => e,
+            // The intent or its position changed between the two reads.
+            Ok(_) => LedgerError::invalid(
+                "intent_id",
+                format!(
+                    "intent #{} changed while the order was being stored; plan it again",
+                    new.intent_id
+                ),
+            ),
+        }
     }
 
     /// Record what the exchange said. A terminal order never goes back to a live state
@@ -167,19 +206,22 @@ impl Ledger {
         Ok(Qty::new("filled_quantity", sum.normalize())?)
     }
 
-    /// The filled quantity the ledger has applied for each of these orders, by client
-    /// order id (one round trip; an id the ledger does not know is left out).
-    pub(crate) async fn filled_of_orders(
+    /// The orders with these client order ids, in one round trip (an id the ledger does
+    /// not know is left out).
+    pub async fn orders_by_client_ids(
         &self,
         client_order_ids: &[String],
-    ) -> Result<std::collections::HashMap<String, Decimal>, LedgerError> {
-        let rows: Vec<(String, Decimal)> = sqlx::query_as(
-            "SELECT client_order_id, filled_quantity FROM orders WHERE client_order_id = ANY($1)",
-        )
-        .bind(client_order_ids)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().collect())
+    ) -> Result<Vec<OrderRow>, LedgerError> {
+        if client_order_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        sqlx::query("SELECT * FROM orders WHERE client_order_id = ANY($1)")
+            .bind(client_order_ids)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(OrderRow::decode)
+            .collect()
     }
 
     pub async fn orders_of_intent(&self, id: IntentId) -> Result<Vec<OrderRow>, LedgerError> {

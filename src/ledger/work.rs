@@ -1,11 +1,29 @@
-//! The executor's intake query: intents that still have work to do.
+//! The executor's intake: intents that still have work to do, taken up.
 //!
 //! Added for the router's executor (it polls this; the control API stores intents as
 //! `accepted` and the executor moves them to `working`, then `done`/`failed`).
+//!
+//! [`Ledger::take_up_intents`] is one statement on the path from a stored intent to its
+//! first order: it moves every `accepted` intent the executor does not hold to `working`
+//! (with the `intent_events` row `set_intent_state` would write, atomically), and reads
+//! those with the `working` ones it does not hold, each with the next free chunk index of
+//! its orders.
+
+use sqlx::Row;
 
 use super::error::LedgerError;
 use super::model::IntentRow;
 use super::Ledger;
+
+/// An intent with work to do, as the executor takes it up.
+#[derive(Clone, Debug)]
+pub struct ActiveIntent {
+    pub intent: IntentRow,
+    /// Moved from `accepted` to `working` by this intake (else it was already working).
+    pub started: bool,
+    /// One past the highest chunk index of its orders; 0 when it has none yet.
+    pub next_chunk: u32,
+}
 
 impl Ledger {
     /// Intents of `venue` in state `accepted` or `working`, oldest first.
@@ -19,5 +37,50 @@ impl Ledger {
         .iter()
         .map(IntentRow::decode)
         .collect()
+    }
+
+    /// Take up the intents of `venue` not in `held`: each `accepted` one becomes `working`
+    /// (its event's cause is `cause`), and every one of them is returned with the
+    /// `working` ones, oldest first, in one statement.
+    pub async fn take_up_intents(
+        &self,
+        venue: &str,
+        held: &[i64],
+        cause: &str,
+    ) -> Result<Vec<ActiveIntent>, LedgerError> {
+        // One snapshot: the `working` rows read are those that were working before this
+        // statement, so an intent started here is returned once.
+        let rows = sqlx::query(
+            "WITH up AS (
+                 UPDATE intents SET state = 'working', updated_at = now()
+                 WHERE venue = $1 AND state = 'accepted' AND id <> ALL($2)
+                 RETURNING *),
+             ev AS (
+                 INSERT INTO intent_events (intent_id, from_state, to_state, cause)
+                 SELECT id, 'accepted', 'working', $3 FROM up),
+             found AS (
+                 SELECT up.*, true AS started FROM up
+                 UNION ALL
+                 SELECT i.*, false AS started FROM intents i
+                 WHERE i.venue = $1 AND i.state = 'working' AND i.id <> ALL($2))
+             SELECT f.*, (SELECT COALESCE(MAX(o.chunk_index) + 1, 0) FROM orders o
+                          WHERE o.intent_id = f.id) AS next_chunk
+             FROM found f ORDER BY f.id",
+        )
+        .bind(venue)
+        .bind(held)
+        .bind(cause)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let next: i32 = row.try_get("next_chunk")?;
+                Ok(ActiveIntent {
+                    intent: IntentRow::decode(row)?,
+                    started: row.try_get("started")?,
+                    next_chunk: u32::try_from(next).unwrap_or(0),
+                })
+            })
+            .collect()
     }
 }

@@ -311,3 +311,45 @@ async fn a_working_close_cancelled_ends_cancelled_with_its_fills_and_the_positio
     assert_eq!(timeline.last().expect("events").2, "cancelled by strategy");
     d.stop().await;
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_cancel_that_arrives_while_the_last_chunk_is_out_ends_done_when_that_chunk_fills_it_all(
+    pool: PgPool,
+) {
+    // One chunk of 100 closes it all, answered after a second: the cancel lands while it
+    // is out, and the chunk then fills everything the close asked for.
+    let d = start(pool, capped_venue(1000, "100"), fast_config()).await;
+    let position = d.executor.as_ref().expect("executor").adopted[0].clone();
+    let base = serve_api_on(&d.ledger, d.exchange.clone()).await;
+    let id = d.submit(close_all(position.id, "cancel-too-late")).await;
+    sluice_testkit::poll::until("the only chunk is out", Duration::from_secs(30), || async {
+        !d.ledger
+            .orders_of_intent(id)
+            .await
+            .expect("orders")
+            .is_empty()
+    })
+    .await;
+
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/v1/intents/{}/cancel", id.get()))
+        .json(&json!({ "actor": "strategy" }))
+        .send()
+        .await
+        .expect("cancel");
+    assert_eq!(answer.status().as_u16(), 202, "asked while working");
+    let row = d.until_terminal(id, Duration::from_secs(30)).await;
+
+    assert_eq!(row.state, IntentState::Done, "{:?}", row.error);
+    let filled: Decimal = d
+        .ledger
+        .orders_of_intent(id)
+        .await
+        .expect("orders")
+        .iter()
+        .map(|o| o.filled_quantity.get())
+        .sum();
+    assert_eq!(filled, Decimal::from(100));
+    assert!(d.sim_positions().await.is_empty(), "flat on the venue");
+    d.stop().await;
+}

@@ -10,4 +10,5 @@ mod events;
 mod exchange_view;
 mod fills;
 mod intents;
+mod orders;
 mod props;

@@ -20,7 +20,7 @@ use super::context::Ctx;
 use super::failure::on_error;
 use super::job::Job;
 use super::learned_caps::market_size_accepted;
-use super::report::record_report;
+use super::report::record_reports;
 use super::send::Recorded;
 use crate::domain::{ClientOrderId, FilterChecked, OrderRequest, OrderType};
 use crate::exchange::{ExchangeError, OrderReport};
@@ -112,10 +112,16 @@ pub(crate) async fn apply(ctx: &mut Ctx, job: &mut Job, answer: Answer) {
         }
         Err(e) => answer.sent.iter().map(|_| Err(e.clone())).collect(),
     };
+    // The reports of every accepted order of the answer, stored in one statement.
+    let reports: Vec<&OrderReport> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let stored = record_reports(ctx, &reports)
+        .await
+        .map_err(|e| e.to_string());
     for (sent, result) in answer.sent.into_iter().zip(results) {
-        let applied = match result {
-            Ok(report) => accepted(ctx, job, &sent, report).await,
-            Err(e) => on_error(ctx, job, &sent.coid, sent.shape.clone(), e).await,
+        let applied = match (result, &stored) {
+            (Ok(report), Ok(())) => accepted(ctx, job, &sent, report).await,
+            (Ok(_), Err(e)) => Err(anyhow::anyhow!("storing the order report failed: {e}")),
+            (Err(e), _) => on_error(ctx, job, &sent.coid, sent.shape.clone(), e).await,
         };
         if let Err(e) = applied {
             tracing::error!(intent_id = %job.intent.id, client_order_id = %sent.coid, error = %e,
@@ -137,7 +143,8 @@ fn unknown_for_all(sent: &[Sent], msg: &str) -> Vec<Result<OrderReport, Exchange
     sent.iter().map(|_| Err(e.clone())).collect()
 }
 
-/// The exchange took the order: record its report; it now waits for its fills.
+/// The exchange took the order (its report already stored by [`apply`]): it now waits
+/// for its fills.
 async fn accepted(
     ctx: &mut Ctx,
     job: &mut Job,
@@ -146,7 +153,6 @@ async fn accepted(
 ) -> anyhow::Result<()> {
     ctx.breaker_record(Outcome::Success);
     job.rejections.clear();
-    record_report(ctx, &report).await?;
     if !report.executed_qty.is_zero() {
         // REST says it executed: the user stream owes its fills (silence check).
         ctx.stream.executed(sent.coid.as_str());

@@ -102,6 +102,9 @@ pub(crate) struct Job {
     pub(crate) limit_fallback: bool,
     /// Deterministic rejections so far: a repeat ends the intent (`rejections`).
     pub(crate) rejections: crate::router::core::rejections::RejectionMemory,
+    /// False only while the intent has no order in the ledger at all (taken up fresh,
+    /// nothing recorded yet): its filled quantity is then zero without asking.
+    pub(crate) orders_recorded: bool,
 }
 
 /// What the executor loop does with a job after one step.
@@ -139,6 +142,7 @@ impl Job {
             open_target: None,
             limit_fallback: false,
             rejections: Default::default(),
+            orders_recorded: true,
         }
     }
 
@@ -233,5 +237,8 @@ fn open_qty(p: &PositionRow) -> Qty {
 
 /// Σ filled quantity of the intent's orders (fills applied by the ledger).
 async fn filled_of(ctx: &Ctx, job: &Job) -> Result<Qty, LedgerError> {
+    if !job.orders_recorded {
+        return Ok(Qty::ZERO);
+    }
     ctx.ledger.filled_of_intent(job.intent.id).await
 }

@@ -12,19 +12,47 @@
 //!   `fail`) when something filled and the rest cannot be sent; a flatten additionally
 //!   stays `working` (latched) until `Exchange::positions()` shows its scope flat.
 
+use std::collections::HashMap;
 use std::time::Instant;
+
+use rust_decimal::Decimal;
 
 use super::context::Ctx;
 use super::job::Job;
 use super::job::Next;
 use super::recovery::{leg_size_on_exchange, resolve, Resolved};
 use crate::domain::{AfterExpiry, ClientOrderId, ExpireReason, IntentKind, IntentState, Qty};
+use crate::ledger::OrderRow;
 use crate::router::core::inflight::Stage;
+
+/// What the ledger had applied as filled for each flight of a job (by client order id),
+/// read at the start of a step.
+pub(crate) type FlightFills = HashMap<String, Decimal>;
 
 /// Settle every answered flight of `job`: resolve an unknown or late one over REST, drop
 /// one whose fills are all in the ledger, turn a never-executed one into a re-send. A
 /// failed resolution or a short expiry sets `job.not_before` (nothing new before it).
-pub(crate) async fn settle_all(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<()> {
+///
+/// The ledger rows of all the job's flights (re-sends aside) are read in one query; what
+/// they say was filled is returned for planning, which must read it before the remainder.
+pub(crate) async fn settle_all(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<FlightFills> {
+    let ids: Vec<String> = job
+        .flights
+        .iter()
+        .filter(|f| f.stage != Stage::Resend)
+        .map(|f| f.client_order_id.clone())
+        .collect();
+    let mut rows: HashMap<String, OrderRow> = ctx
+        .ledger
+        .orders_by_client_ids(&ids)
+        .await?
+        .into_iter()
+        .map(|o| (o.client_order_id.clone(), o))
+        .collect();
+    let filled: FlightFills = rows
+        .iter()
+        .map(|(id, o)| (id.clone(), o.filled_quantity.get()))
+        .collect();
     let answered: Vec<String> = job
         .flights
         .iter()
@@ -32,25 +60,35 @@ pub(crate) async fn settle_all(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<(
         .map(|f| f.client_order_id.clone())
         .collect();
     for id in answered {
-        if let Some(at) = settle(ctx, job, &id).await? {
+        let row = rows.remove(&id);
+        if let Some(at) = settle(ctx, job, &id, row).await? {
             job.not_before = Some(job.not_before.map_or(at, |t| t.max(at)));
         }
     }
-    Ok(())
+    Ok(filled)
 }
 
-/// One flight: Some(instant) when nothing new may be sent before it.
-async fn settle(ctx: &mut Ctx, job: &mut Job, id: &str) -> anyhow::Result<Option<Instant>> {
+/// One flight, with its ledger row as read at the start of the step: Some(instant) when
+/// nothing new may be sent before it.
+async fn settle(
+    ctx: &mut Ctx,
+    job: &mut Job,
+    id: &str,
+    row: Option<OrderRow>,
+) -> anyhow::Result<Option<Instant>> {
     let Some(f) = job.flights.get_mut(id) else {
         return Ok(None);
     };
     let unknown = f.stage == Stage::Unknown;
     // A silent stream will not bring the fills: resolve over REST at once.
     let late = f.data.since.elapsed() >= ctx.cfg.settle_timeout || ctx.stream.is_silent();
+    let mut row = row;
     if unknown || late {
         if let Some(at) = resolve_flight(ctx, job, id).await? {
             return Ok(Some(at));
         }
+        // The resolution may have applied fills and a status: read the row again.
+        row = ctx.ledger.order_by_client_id(id).await?;
     }
     let Some(f) = job
         .flights
@@ -59,7 +97,6 @@ async fn settle(ctx: &mut Ctx, job: &mut Job, id: &str) -> anyhow::Result<Option
     else {
         return Ok(None);
     };
-    let row = ctx.ledger.order_by_client_id(id).await?;
     let reported = f.data.report.as_ref().map(|r| r.executed_qty);
     // Settled when the ledger has every fill the exchange reported, or when a REST
     // resolution found the order terminal and applied every trade it lists: waiting

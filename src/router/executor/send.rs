@@ -14,6 +14,7 @@ use super::context::Ctx;
 use super::fallback_send;
 use super::job::{Chunk, InFlight, Job, Leg, NextChunk, Stop};
 use crate::domain::{FilterChecked, OrderRequest, OrderType, Qty, Symbol};
+use crate::ledger::halt::HaltState;
 use crate::ledger::NewOrder;
 use crate::router::core::client_id::IntentRef;
 use crate::router::core::inflight::Stage;
@@ -21,14 +22,15 @@ use crate::router::core::orders::{checked_order, OrderTemplate};
 use crate::router::core::plan::plan_chunks;
 
 /// Plan up to `room` new chunks from the ledger's remainder less what the job's flights
-/// reserve. The flights' filled amounts are read BEFORE the remainder: a fill landing
-/// between the two reads can only make the result smaller, never plan a quantity twice.
+/// reserve. `filled` is what the ledger had applied for the flights, read BEFORE the
+/// remainder (by `progress::settle_all`, in the same step): a fill landing between the
+/// two reads can only make the result smaller, never plan a quantity twice.
 pub(crate) async fn next_chunks(
     ctx: &mut Ctx,
     job: &mut Job,
     room: usize,
+    filled: &HashMap<String, Decimal>,
 ) -> anyhow::Result<NextChunk> {
-    let filled = filled_of_flights(ctx, job).await?;
     let Some((leg, remaining)) = job.remainder(ctx).await? else {
         return Ok(NextChunk::Nothing);
     };
@@ -121,21 +123,6 @@ fn probe_room(ctx: &Ctx, job: &Job, symbol: &Symbol, largest: Qty, room: usize) 
     }
 }
 
-/// What the ledger has applied as filled for each of the job's flights (by client order
-/// id); one query, none when nothing is out.
-async fn filled_of_flights(ctx: &Ctx, job: &Job) -> anyhow::Result<HashMap<String, Decimal>> {
-    let ids: Vec<String> = job
-        .flights
-        .iter()
-        .filter(|f| f.stage != Stage::Resend)
-        .map(|f| f.client_order_id.clone())
-        .collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(ctx.ledger.filled_of_orders(&ids).await?)
-}
-
 /// A chunk recorded in `orders` and ready to go out.
 pub(crate) struct Recorded {
     pub order: FilterChecked<OrderRequest>,
@@ -144,14 +131,21 @@ pub(crate) struct Recorded {
 /// Admit, build and record each chunk (a re-send replaces its flight's client order id),
 /// adding it to the job's flights. Stops at the first chunk that cannot go (the job is
 /// then stopped with the reason); returns what was recorded, in order.
+///
+/// `halt` is the halt flag when the caller already read it in this step (read here
+/// otherwise); it is read before anything of a risk-increasing job is recorded.
 pub(crate) async fn record(
     ctx: &mut Ctx,
     job: &mut Job,
     chunks: Vec<(Chunk, Option<String>)>,
+    halt: Option<HaltState>,
 ) -> anyhow::Result<Vec<Recorded>> {
     let mut out = Vec::with_capacity(chunks.len());
     if job.class == crate::router::core::scheduler::RiskClass::Increasing {
-        let halt = ctx.ledger.halt_state().await?;
+        let halt = match halt {
+            Some(h) => h,
+            None => ctx.ledger.halt_state().await?,
+        };
         if halt.halted {
             // The rest of the open is left unsent; the halt is the cause (ledger/halt.rs).
             let cause = halt.refusal();
@@ -161,6 +155,8 @@ pub(crate) async fn record(
         }
     }
     for (chunk, resend_of) in chunks {
+        // From here the intent may have an order (even if the insert's answer is lost).
+        job.orders_recorded = true;
         match record_one(ctx, job, &chunk).await {
             Ok(Ok(order)) => {
                 let coid = order.inner().client_order_id.as_str().to_string();

@@ -16,6 +16,8 @@ use super::job::{Job, Next, NextChunk, Stop};
 use super::progress::{fail, finish, settle_all};
 use super::send::{next_chunks, record, resends};
 use crate::domain::{IntentSpec, IntentState};
+use crate::ledger::halt::HaltState;
+use crate::router::core::scheduler::RiskClass;
 
 /// Step `job`: the requests it sends go to `out`, at most `room` orders in all.
 pub(crate) async fn step(
@@ -25,7 +27,7 @@ pub(crate) async fn step(
     out: &mut Vec<Pending>,
 ) -> anyhow::Result<Next> {
     job.not_before = None;
-    settle_all(ctx, job).await?;
+    let filled = settle_all(ctx, job).await?;
     if job.stop.is_some() {
         return wind_down(ctx, job).await;
     }
@@ -44,8 +46,18 @@ pub(crate) async fn step(
         .flights
         .room(ctx.cfg.max_in_flight_per_intent)
         .min(room - chunks.len());
+    let mut halt = None;
     if new_room > 0 {
-        match next_chunks(ctx, job, new_room).await? {
+        // A risk-increasing job with nothing out (its first chunk) reads the halt flag
+        // beside its planning reads, not after; otherwise `record` reads it if it sends.
+        let class = Some(job.class).filter(|_| job.flights.is_empty());
+        let ledger = ctx.ledger.clone();
+        let (planned, read) = tokio::join!(
+            next_chunks(ctx, job, new_room, &filled),
+            halt_for(&ledger, class)
+        );
+        halt = read?;
+        match planned? {
             NextChunk::Send(c) => chunks.extend(c.into_iter().map(|c| (c, None))),
             NextChunk::Nothing if chunks.is_empty() && job.flights.is_empty() => {
                 return finish(ctx, job).await;
@@ -59,13 +71,24 @@ pub(crate) async fn step(
     }
     let planned = chunks.len();
     if planned > 0 {
-        let recorded = record(ctx, job, chunks).await?;
+        let recorded = record(ctx, job, chunks, halt).await?;
         out.extend(dispatch(ctx, job.intent.id, recorded));
         if job.stop.is_some() {
             return wind_down(ctx, job).await;
         }
     }
     after_sending(ctx, job, planned >= room)
+}
+
+/// The halt flag, read for a risk-increasing job only (`None`: not read here).
+async fn halt_for(
+    ledger: &crate::ledger::Ledger,
+    class: Option<RiskClass>,
+) -> Result<Option<HaltState>, crate::ledger::LedgerError> {
+    if class != Some(RiskClass::Increasing) {
+        return Ok(None);
+    }
+    ledger.halt_state().await.map(Some)
 }
 
 /// What the loop does with a job that sent what it could.
@@ -94,6 +117,11 @@ async fn wind_down(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next> {
     match job.stop.take() {
         Some(Stop::Fail(reason)) => fail(ctx, job, &reason).await?,
         Some(Stop::Cancel(cause)) => {
+            if nothing_left(ctx, job).await? {
+                // Everything it asked for filled before the cancel took effect: the
+                // truth is `done`, not `cancelled`.
+                return finish(ctx, job).await;
+            }
             ctx.ledger
                 .set_intent_state(job.intent.id, IntentState::Cancelled, &cause)
                 .await?;
@@ -101,4 +129,13 @@ async fn wind_down(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next> {
         None => {}
     }
     Ok(Next::Finished)
+}
+
+/// Whether a cancelled job's intent has nothing left to do (an open's target filled, a
+/// close's position flat): then it ends `done`. A flatten is never cancelled this way.
+async fn nothing_left(ctx: &Ctx, job: &Job) -> anyhow::Result<bool> {
+    if matches!(job.intent.spec, IntentSpec::Flatten { .. }) {
+        return Ok(false);
+    }
+    Ok(matches!(job.remainder(ctx).await?, Some((_, q)) if q.is_zero()))
 }

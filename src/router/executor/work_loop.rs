@@ -21,8 +21,8 @@ use super::dispatch::{apply, Answer, Pending};
 use super::job::{Job, Next, Stop};
 use super::progress::{fail, settle_all};
 use super::step::step;
-use crate::domain::{IntentSpec, IntentState, OpenSize, Qty, Symbol, Usdt};
-use crate::ledger::{IntentId, IntentRow, LedgerError};
+use crate::domain::{IntentSpec, OpenSize, Qty, Symbol, Usdt};
+use crate::ledger::{ActiveIntent, IntentId};
 use crate::router::core::scheduler::Scheduler;
 use crate::shutdown::Shutdown;
 
@@ -264,15 +264,22 @@ impl Loop {
         }
     }
 
-    /// Take up intents the executor does not hold yet.
+    /// Take up intents the executor does not hold yet: one statement moves the accepted
+    /// ones to `working` and reads them with the working ones it does not hold.
     async fn intake(&mut self) -> anyhow::Result<()> {
-        let active = self.ctx.ledger.active_intents(&self.ctx.venue).await?;
-        for intent in active {
-            if self.jobs.contains_key(&intent.id) {
+        let held: Vec<i64> = self.jobs.keys().map(|id| id.get()).collect();
+        let cause = "picked up by the executor";
+        let active = self
+            .ctx
+            .ledger
+            .take_up_intents(&self.ctx.venue, &held, cause)
+            .await?;
+        for a in active {
+            if self.jobs.contains_key(&a.intent.id) {
                 continue;
             }
-            let id = intent.id;
-            let Some(job) = self.take_up(intent).await? else {
+            let id = a.intent.id;
+            let Some(job) = self.take_up(a).await? else {
                 continue;
             };
             self.sched.push(id, job.class, Instant::now());
@@ -303,31 +310,15 @@ impl Loop {
         Ok(())
     }
 
-    async fn take_up(&mut self, intent: IntentRow) -> anyhow::Result<Option<Job>> {
-        let orders = self.ctx.ledger.orders_of_intent(intent.id).await?;
-        let next_chunk = orders
-            .iter()
-            .map(|o| u32::try_from(o.chunk_index).unwrap_or(0).saturating_add(1))
-            .max()
-            .unwrap_or(0);
-        let intent = if intent.state == IntentState::Accepted {
-            let cause = "picked up by the executor";
-            match self
-                .ctx
-                .ledger
-                .set_intent_state(intent.id, IntentState::Working, cause)
-                .await
-            {
-                Ok(row) => row,
-                // Cancelled (by a caller or the halt) since the intake read it.
-                Err(LedgerError::InvalidTransition { .. }) => return Ok(None),
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            tracing::info!(intent_id = %intent.id, "resuming a working intent");
-            intent
-        };
+    /// A job for an intent now `working`, resumed from its next free chunk index.
+    async fn take_up(&mut self, a: ActiveIntent) -> anyhow::Result<Option<Job>> {
+        if !a.started {
+            tracing::info!(intent_id = %a.intent.id, "resuming a working intent");
+        }
+        let (intent, next_chunk) = (a.intent, a.next_chunk);
         let mut job = Job::new(intent, next_chunk, &self.ctx.cfg);
+        // No order of it exists yet: nothing of it can have filled.
+        job.orders_recorded = next_chunk > 0;
         if let IntentSpec::Open {
             symbol,
             size: OpenSize::Notional(notional),

@@ -1,0 +1,206 @@
+//! Storing an order (one statement: checked against its intent and position, then
+//! inserted) and the executor's intake reads, against a real Postgres.
+
+use rust_decimal_macros::dec;
+use sluice::domain::{
+    Direction, IntentKind, IntentState, PositionMode, PositionSide, Side, Symbol,
+};
+use sluice::ledger::{Ledger, LedgerError, OrderState};
+use sluice_testkit::ledger::*;
+use sqlx::PgPool;
+
+/// A LONG of 2 SOLUSDT (one-way) and an accepted close of it.
+async fn long_and_its_close(ledger: &Ledger) -> sluice::ledger::IntentRow {
+    open_filled(
+        ledger,
+        "l",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(2),
+        dec!(150),
+        1,
+    )
+    .await;
+    let long = ledger.open_positions().await.unwrap().remove(0);
+    ledger
+        .create_intent(
+            &close_intent("c", IntentKind::Close, long.id, PositionMode::OneWay),
+            usdt(dec!(0)),
+        )
+        .await
+        .unwrap()
+        .intent
+}
+
+fn field_of(err: &LedgerError) -> String {
+    match err {
+        LedgerError::Invalid { field, .. } => field.clone(),
+        LedgerError::NotFound { .. } => "not found".into(),
+        other => format!("{other}"),
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_order_that_does_not_fit_its_intent_is_refused_naming_the_field_and_writes_nothing(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool);
+    let close = long_and_its_close(&ledger).await;
+    let open = ledger
+        .create_intent(
+            &open_intent(
+                "o",
+                "SOLUSDT",
+                Direction::Long,
+                PositionMode::OneWay,
+                dec!(100),
+            ),
+            usdt(dec!(1_000_000)),
+        )
+        .await
+        .unwrap()
+        .intent;
+    let orders_before = count(&ledger, "orders").await;
+
+    let mut other_symbol = market_order(&close, "x-1", Side::Sell, PositionSide::Both, dec!(1));
+    other_symbol.request.symbol = Symbol::new("BTCUSDT").unwrap();
+    let mut other_position = market_order(&close, "x-2", Side::Sell, PositionSide::Both, dec!(1));
+    other_position.position_id = Some(sluice::ledger::PositionId(
+        close.position_id.unwrap().0 + 99,
+    ));
+    let cases = [
+        (
+            "side",
+            market_order(&close, "x-3", Side::Buy, PositionSide::Both, dec!(1)),
+        ),
+        (
+            "position_id",
+            market_order(&close, "x-4", Side::Sell, PositionSide::Long, dec!(1)),
+        ),
+        ("symbol", other_symbol),
+        ("position_id", other_position),
+        (
+            "side",
+            market_order(&open, "x-5", Side::Sell, PositionSide::Both, dec!(1)),
+        ),
+    ];
+    for (field, order) in &cases {
+        let err = ledger.record_order(order).await.unwrap_err();
+        assert_eq!(field_of(&err), *field, "{err}");
+    }
+    ledger
+        .set_intent_state(close.id, IntentState::Cancelled, "test")
+        .await
+        .unwrap();
+    let err = ledger
+        .record_order(&market_order(
+            &close,
+            "x-6",
+            Side::Sell,
+            PositionSide::Both,
+            dec!(1),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&err), "intent_id", "{err}");
+    assert!(err.to_string().contains("cancelled"), "{err}");
+
+    assert_eq!(count(&ledger, "orders").await, orders_before);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_recorded_order_is_returned_as_stored_planned_and_naming_its_intents_position(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool);
+    let close = long_and_its_close(&ledger).await;
+
+    let recorded = ledger
+        .record_order(&market_order(
+            &close,
+            "c-1",
+            Side::Sell,
+            PositionSide::Both,
+            dec!(1.5),
+        ))
+        .await
+        .unwrap();
+
+    let stored = ledger.order_by_client_id("c-1").await.unwrap().unwrap();
+    assert_eq!(recorded, stored);
+    assert_eq!(stored.status, OrderState::Planned);
+    assert_eq!(stored.position_id, close.position_id);
+    assert_eq!(stored.intent_kind, IntentKind::Close);
+    assert_eq!(stored.quantity.get(), dec!(1.5));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn taking_up_moves_accepted_intents_to_working_once_with_their_event(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let close = long_and_its_close(&ledger).await;
+
+    let first = ledger
+        .take_up_intents(VENUE, &[], "picked up")
+        .await
+        .unwrap();
+    let again = ledger
+        .take_up_intents(VENUE, &[], "picked up")
+        .await
+        .unwrap();
+
+    let entry = first.iter().find(|a| a.intent.id == close.id).unwrap();
+    assert!(entry.started);
+    assert_eq!(entry.intent.state, IntentState::Working);
+    let entry = again.iter().find(|a| a.intent.id == close.id).unwrap();
+    assert!(
+        !entry.started,
+        "an intent already working is resumed, not started twice"
+    );
+    assert_eq!(again.len(), first.len());
+    let to_working: Vec<_> = ledger
+        .intent_events(close.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, to, _)| *to == IntentState::Working)
+        .collect();
+    assert_eq!(
+        to_working,
+        vec![(
+            IntentState::Accepted,
+            IntentState::Working,
+            "picked up".to_string()
+        )]
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn intake_leaves_held_intents_alone_and_gives_the_next_free_chunk_index(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let close = long_and_its_close(&ledger).await;
+    let mut order = market_order(&close, "c-4", Side::Sell, PositionSide::Both, dec!(1));
+    order.chunk_index = 4;
+    ledger.record_order(&order).await.unwrap();
+
+    let held = [close.id.get()];
+    let rest = ledger
+        .take_up_intents(VENUE, &held, "picked up")
+        .await
+        .unwrap();
+    let held_one = ledger.intent(close.id).await.unwrap().unwrap();
+    let all = ledger
+        .take_up_intents(VENUE, &[], "picked up")
+        .await
+        .unwrap();
+
+    assert!(rest.iter().all(|a| a.intent.id != close.id));
+    assert_eq!(
+        held_one.state,
+        IntentState::Accepted,
+        "a held intent is not touched"
+    );
+    let entry = all.iter().find(|a| a.intent.id == close.id).unwrap();
+    assert_eq!(entry.next_chunk, 5);
+    assert_eq!(all.len(), rest.len() + 1);
+}
