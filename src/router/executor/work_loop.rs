@@ -274,10 +274,15 @@ impl Loop {
             .ledger
             .take_up_intents(&self.ctx.venue, &held, cause)
             .await?;
+        // Only a job held before this intake, or one resumed as `working`, can carry a
+        // cancel request: a cancel of an `accepted` intent ends it in the ledger, so
+        // the intake above never takes it up.
+        let mut may_be_cancelled = !held.is_empty();
         for a in active {
             if self.jobs.contains_key(&a.intent.id) {
                 continue;
             }
+            may_be_cancelled |= !a.started;
             let id = a.intent.id;
             let Some(job) = self.take_up(a).await? else {
                 continue;
@@ -285,7 +290,10 @@ impl Loop {
             self.sched.push(id, job.class, Instant::now());
             self.jobs.insert(id, job);
         }
-        self.stop_cancelled().await
+        if may_be_cancelled {
+            self.stop_cancelled().await?;
+        }
+        Ok(())
     }
 
     /// Stop the jobs whose intent a caller asked to cancel (`ledger::intent_cancel`):
