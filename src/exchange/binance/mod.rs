@@ -50,8 +50,8 @@ use crate::domain::{
     ClientOrderId, FilterChecked, OrderRequest, PositionMode, Symbol, SymbolRules,
 };
 use crate::exchange::{
-    AccountEvent, AccountSnapshot, ErrorClass, Exchange, ExchangeError, ExchangePosition,
-    LeverageBracket, MarkPrice, OrderReport, OrderResolution, TradingStatus,
+    AccountEvent, AccountSnapshot, Exchange, ExchangeError, ExchangePosition, LeverageBracket,
+    MarkPrice, OrderReport, OrderResolution, TradingStatus,
 };
 use ratelimit::Budget;
 use rest::wire;
@@ -82,24 +82,6 @@ impl std::fmt::Debug for BinanceFutures {
     }
 }
 
-/// Budgets from exchangeInfo `rateLimits`; missing entries keep mainnet defaults.
-pub(crate) fn budget_from(limits: &[wire::RateLimit]) -> Budget {
-    let mut b = Budget::default();
-    for l in limits {
-        match (
-            l.rate_limit_type.as_str(),
-            l.interval.as_str(),
-            l.interval_num,
-        ) {
-            ("REQUEST_WEIGHT", "MINUTE", 1) => b.weight_1m = l.limit,
-            ("ORDERS", "SECOND", 10) => b.orders_10s = l.limit,
-            ("ORDERS", "MINUTE", 1) => b.orders_1m = l.limit,
-            _ => {}
-        }
-    }
-    b
-}
-
 impl BinanceFutures {
     /// Measure the clock, load the rate limits from exchangeInfo, start the periodic
     /// clock re-measure.
@@ -119,9 +101,9 @@ impl BinanceFutures {
         let rest = Arc::new(RestClient::new(&cfg, audit.clone())?);
         rest.sync_clock().await?;
         let info = rest.exchange_info().await?;
-        let budget = budget_from(&info.rate_limits);
+        let budget = Budget::from_rate_limits(&info.rate_limits);
         rest.limiter.with(|a| a.set_budget(budget));
-        let ws = start_ws_api(&cfg, &rest, audit).await;
+        let ws = transport::start_ws_api(&cfg, &rest, audit).await;
         let me = Arc::new(Self {
             cfg,
             rest,
@@ -148,60 +130,6 @@ impl BinanceFutures {
     pub async fn multi_assets_margin(&self) -> Result<bool, ExchangeError> {
         Ok(self.rest.multi_assets_margin().await?.multi_assets_margin)
     }
-
-    /// Cancel answered -2011: look the order up; a closed order makes the cancel a no-op.
-    async fn explain_cancel_reject(
-        &self,
-        symbol: &Symbol,
-        id: &ClientOrderId,
-        err: ExchangeError,
-    ) -> ExchangeError {
-        let query = rest::endpoints::query_order_request(symbol, id);
-        match self
-            .order_call::<wire::Order>(&query)
-            .await
-            .and_then(|o| parse::order_report(&o))
-        {
-            Ok(order) if order.status.is_terminal() => {
-                let mut e = err;
-                e.class = ErrorClass::Noop;
-                e.msg = format!("{} (order is already {})", e.msg, order.status.as_wire());
-                e
-            }
-            _ => err,
-        }
-    }
-}
-
-/// How long `connect` waits for the first WS API connection (REST carries orders until
-/// it is up, so a down WS API never delays the start by more).
-const WS_API_FIRST_CONNECT: Duration = Duration::from_secs(2);
-
-/// With `order_transport = "ws"`: start the WS API and give it a moment to connect
-/// (orders go over REST until it does).
-async fn start_ws_api(
-    cfg: &BinanceConfig,
-    rest: &Arc<RestClient>,
-    audit: AuditBuffer,
-) -> Option<wsapi::WsApi> {
-    if cfg.order_transport != wsapi::OrderTransport::Ws {
-        return None;
-    }
-    let ws = wsapi::WsApi::start(
-        cfg.ws_api_url.to_string(),
-        rest.clone(),
-        audit,
-        cfg.venue_name.clone(),
-        cfg.request_timeout,
-        cfg.ws_api_lifetime,
-    );
-    if !ws
-        .until_up(cfg.request_timeout.min(WS_API_FIRST_CONNECT))
-        .await
-    {
-        tracing::warn!(url = %cfg.ws_api_url, "WS API not connected at start; orders go over REST until it is");
-    }
-    Some(ws)
 }
 
 async fn clock_loop(rest: Weak<RestClient>) {
@@ -453,27 +381,5 @@ impl Exchange for BinanceFutures {
         // A permit is kept if no session is waiting (mid-reconnect): the next one ends
         // at once, which the caller's spacing of requests bounds.
         self.reopen.notify_one();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn budgets_come_from_exchange_info_rate_limits() {
-        let info: wire::ExchangeInfo = serde_json::from_str(
-            &samples::SOL_EXCHANGE_INFO.replace("\"limit\":2400", "\"limit\":6000"),
-        )
-        .unwrap();
-        let b = budget_from(&info.rate_limits);
-        assert_eq!(
-            b,
-            Budget {
-                weight_1m: 6000,
-                orders_10s: 300,
-                orders_1m: 1200
-            }
-        );
     }
 }

@@ -7,13 +7,18 @@
 //! retried once, as REST's own `call` does; resolving an unknown outcome stays on REST
 //! (`resolve.rs`), whatever the transport.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use bytes::Bytes;
 use futures_util::future::join_all;
 use serde::de::DeserializeOwned;
 
-use super::rest::{wire, Request, RestClient};
-use super::{parse, BinanceFutures};
-use crate::domain::{FilterChecked, OrderRequest};
+use super::audit::AuditBuffer;
+use super::config::BinanceConfig;
+use super::rest::{self, wire, Request, RestClient};
+use super::{parse, wsapi, BinanceFutures};
+use crate::domain::{ClientOrderId, FilterChecked, OrderRequest, Symbol};
 use crate::exchange::{ErrorClass, ExchangeError, OrderReport};
 
 impl BinanceFutures {
@@ -75,4 +80,58 @@ impl BinanceFutures {
             }
         }
     }
+
+    /// Cancel answered -2011: look the order up; a closed order makes the cancel a no-op.
+    pub(super) async fn explain_cancel_reject(
+        &self,
+        symbol: &Symbol,
+        id: &ClientOrderId,
+        err: ExchangeError,
+    ) -> ExchangeError {
+        let query = rest::endpoints::query_order_request(symbol, id);
+        match self
+            .order_call::<wire::Order>(&query)
+            .await
+            .and_then(|o| parse::order_report(&o))
+        {
+            Ok(order) if order.status.is_terminal() => {
+                let mut e = err;
+                e.class = ErrorClass::Noop;
+                e.msg = format!("{} (order is already {})", e.msg, order.status.as_wire());
+                e
+            }
+            _ => err,
+        }
+    }
+}
+
+/// How long `connect` waits for the first WS API connection (REST carries orders until
+/// it is up, so a down WS API never delays the start by more).
+const WS_API_FIRST_CONNECT: Duration = Duration::from_secs(2);
+
+/// With `order_transport = "ws"`: start the WS API and give it a moment to connect
+/// (orders go over REST until it does).
+pub(super) async fn start_ws_api(
+    cfg: &BinanceConfig,
+    rest: &Arc<RestClient>,
+    audit: AuditBuffer,
+) -> Option<wsapi::WsApi> {
+    if cfg.order_transport != wsapi::OrderTransport::Ws {
+        return None;
+    }
+    let ws = wsapi::WsApi::start(
+        cfg.ws_api_url.to_string(),
+        rest.clone(),
+        audit,
+        cfg.venue_name.clone(),
+        cfg.request_timeout,
+        cfg.ws_api_lifetime,
+    );
+    if !ws
+        .until_up(cfg.request_timeout.min(WS_API_FIRST_CONNECT))
+        .await
+    {
+        tracing::warn!(url = %cfg.ws_api_url, "WS API not connected at start; orders go over REST until it is");
+    }
+    Some(ws)
 }

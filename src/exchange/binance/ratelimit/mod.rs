@@ -32,6 +32,8 @@
 
 use tokio::time::Instant;
 
+use super::rest::wire::RateLimit;
+
 mod accounts;
 mod limiter;
 
@@ -48,6 +50,26 @@ pub(crate) struct Budget {
     pub weight_1m: u32,
     pub(crate) orders_10s: u32,
     pub(crate) orders_1m: u32,
+}
+
+impl Budget {
+    /// Budgets from exchangeInfo `rateLimits`; missing entries keep mainnet defaults.
+    pub(crate) fn from_rate_limits(limits: &[RateLimit]) -> Budget {
+        let mut b = Budget::default();
+        for l in limits {
+            match (
+                l.rate_limit_type.as_str(),
+                l.interval.as_str(),
+                l.interval_num,
+            ) {
+                ("REQUEST_WEIGHT", "MINUTE", 1) => b.weight_1m = l.limit,
+                ("ORDERS", "SECOND", 10) => b.orders_10s = l.limit,
+                ("ORDERS", "MINUTE", 1) => b.orders_1m = l.limit,
+                _ => {}
+            }
+        }
+        b
+    }
 }
 
 impl Default for Budget {

@@ -226,3 +226,21 @@ async fn a_dropped_permit_stops_counting_as_in_flight() {
 
 #[path = "props.rs"]
 mod props;
+
+#[test]
+fn budgets_come_from_exchange_info_rate_limits() {
+    let info: crate::exchange::binance::rest::wire::ExchangeInfo = serde_json::from_str(
+        &crate::exchange::binance::samples::SOL_EXCHANGE_INFO
+            .replace("\"limit\":2400", "\"limit\":6000"),
+    )
+    .unwrap();
+    let b = Budget::from_rate_limits(&info.rate_limits);
+    assert_eq!(
+        b,
+        Budget {
+            weight_1m: 6000,
+            orders_10s: 300,
+            orders_1m: 1200
+        }
+    );
+}
