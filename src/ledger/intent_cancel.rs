@@ -52,11 +52,7 @@ impl Ledger {
             return Err(LedgerError::invalid("actor", "is empty"));
         }
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT * FROM intents WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| LedgerError::not_found(format!("intent #{id}")))?;
+        let row = super::intents::lock_intent_row(&mut tx, id).await?;
         let intent = IntentRow::decode(&row)?;
         let requested: Option<DateTime<Utc>> = row.try_get("cancel_requested_at")?;
         if intent.state.is_terminal() {

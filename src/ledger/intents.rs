@@ -153,11 +153,7 @@ impl Ledger {
         shortfall: Option<Qty>,
     ) -> Result<IntentRow, LedgerError> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT * FROM intents WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| LedgerError::not_found(format!("intent #{id}")))?;
+        let row = lock_intent_row(&mut tx, id).await?;
         let current = IntentRow::decode(&row)?;
         if current.state == to {
             return Ok(current);
@@ -255,6 +251,19 @@ impl Ledger {
             fills,
         }))
     }
+}
+
+/// Intent `id`'s row, locked until the surrounding transaction ends (a missing id is
+/// `NotFound` naming it).
+pub(super) async fn lock_intent_row(
+    conn: &mut PgConnection,
+    id: IntentId,
+) -> Result<sqlx::postgres::PgRow, LedgerError> {
+    sqlx::query("SELECT * FROM intents WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| LedgerError::not_found(format!("intent #{id}")))
 }
 
 pub(super) async fn intent_by_key(

@@ -127,6 +127,18 @@ async fn a_client_away_for_the_whole_seed_000_close_resumes_and_gets_every_event
 
 /// SOLUSDT behind a MARKET cap of 100, answering after `latency_ms`, the account SHORT
 /// `short` (empty: flat).
+/// `POST /v1/intents/{id}/cancel` as the strategy; the answer's status.
+async fn cancel_as_strategy(base: &str, id: IntentId) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/v1/intents/{}/cancel", id.get()))
+        .json(&json!({ "actor": "strategy" }))
+        .send()
+        .await
+        .expect("cancel")
+        .status()
+        .as_u16()
+}
+
 fn capped_venue(latency_ms: u32, short: &str) -> sluice_sim::Scenario {
     let account = if short.is_empty() {
         String::new()
@@ -223,13 +235,7 @@ async fn a_close_cancelled_before_the_executor_takes_it_up_never_sends_an_order(
         .expect("stored")
         .intent
         .id;
-    let answer = reqwest::Client::new()
-        .post(format!("{base}/v1/intents/{}/cancel", close.get()))
-        .json(&json!({ "actor": "strategy" }))
-        .send()
-        .await
-        .expect("cancel");
-    assert_eq!(answer.status().as_u16(), 200);
+    assert_eq!(cancel_as_strategy(&base, close).await, 200);
 
     // The executor starts again and works a later intent: the cancelled one stays put.
     let d = start_on(pool, sim, fast_config()).await;
@@ -274,13 +280,7 @@ async fn a_working_close_cancelled_ends_cancelled_with_its_fills_and_the_positio
     let id = d.submit(close_all(position.id, "cancel-working")).await;
     d.until_filled_some(id).await;
 
-    let answer = reqwest::Client::new()
-        .post(format!("{base}/v1/intents/{}/cancel", id.get()))
-        .json(&json!({ "actor": "strategy" }))
-        .send()
-        .await
-        .expect("cancel");
-    assert_eq!(answer.status().as_u16(), 202);
+    assert_eq!(cancel_as_strategy(&base, id).await, 202);
     let row = d.until_terminal(id, Duration::from_secs(30)).await;
 
     assert_eq!(row.state, IntentState::Cancelled, "{:?}", row.error);
@@ -331,13 +331,11 @@ async fn a_cancel_that_arrives_while_the_last_chunk_is_out_ends_done_when_that_c
     })
     .await;
 
-    let answer = reqwest::Client::new()
-        .post(format!("{base}/v1/intents/{}/cancel", id.get()))
-        .json(&json!({ "actor": "strategy" }))
-        .send()
-        .await
-        .expect("cancel");
-    assert_eq!(answer.status().as_u16(), 202, "asked while working");
+    assert_eq!(
+        cancel_as_strategy(&base, id).await,
+        202,
+        "asked while working"
+    );
     let row = d.until_terminal(id, Duration::from_secs(30)).await;
 
     assert_eq!(row.state, IntentState::Done, "{:?}", row.error);
