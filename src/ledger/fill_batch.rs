@@ -16,9 +16,9 @@ use std::collections::{HashMap, HashSet};
 use sqlx::PgConnection;
 
 use super::error::LedgerError;
+use super::fill_outcome::FillOutcome;
 use super::fill_plan::Plan;
 use super::fill_write::write_plan;
-use super::fills::FillOutcome;
 use super::ids::{FillId, PositionId};
 use super::model::{FillSource, OrderRow, PositionRow};
 use super::position_math::PositionFigures;

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
-use super::fills::{FillOutcome, PositionEffect};
+use super::fill_outcome::{FillOutcome, PositionEffect};
 use super::ids::{FillId, IntentId, OrderId, PositionId};
 use super::model::{AnomalyKind, OrderRow, OrderState, PositionRow, PositionStatus};
 use super::position_math::PositionFigures;

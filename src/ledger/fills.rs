@@ -21,45 +21,14 @@
 //! fill that causes the failure fails. A lost connection fails the call: nothing was
 //! written, and the caller's resolution (REST, the settle timeout) applies the fills later.
 
-use serde::{Deserialize, Serialize};
-
 use super::error::LedgerError;
 use super::exchange_positions::upsert_in;
 use super::fill_batch::apply_in;
-use super::ids::{FillId, OrderId, PositionId};
-use super::model::{AnomalyKind, FillSource};
+use super::fill_outcome::FillOutcome;
+use super::model::FillSource;
 use super::Ledger;
-use crate::domain::{Fill, Qty};
+use crate::domain::Fill;
 use crate::exchange::ExchangePosition;
-
-/// What a fill did to the position it was applied to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PositionEffect {
-    Opened,
-    Increased,
-    Reduced,
-    Closed,
-    /// Nothing applied; the reason is in `ledger_anomalies`.
-    Unchanged,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FillOutcome {
-    /// This trade was already applied; nothing changed.
-    Duplicate,
-    /// No sluice order explains the fill: stored `external`, flagged, no position moved.
-    External { fill_id: FillId },
-    Applied {
-        fill_id: FillId,
-        order_id: OrderId,
-        position_id: Option<PositionId>,
-        /// What changed the position (less than the fill when an over-close was capped).
-        applied: Qty,
-        effect: PositionEffect,
-        anomaly: Option<AnomalyKind>,
-    },
-}
 
 /// One outcome per fill of a batch, in the batch's order: its own refusal when the
 /// ledger refused that fill alone.

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{Anomaly, Application, NeedPosition, Plan};
 use crate::domain::{Direction, Fill, IntentKind, Side};
-use crate::ledger::fills::PositionEffect;
+use crate::ledger::fill_outcome::PositionEffect;
 use crate::ledger::ids::{FillId, PositionId};
 use crate::ledger::model::AnomalyKind;
 use crate::ledger::position_math::PositionFigures;
