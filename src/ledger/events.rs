@@ -14,14 +14,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::postgres::PgListener;
 use sqlx::Row;
 
 use super::error::LedgerError;
 use super::Ledger;
-
-/// The channel `sluice_emit` notifies on (once per transaction that wrote events).
-pub const EVENT_CHANNEL: &str = "sluice_events";
 
 /// Kinds a caller may append itself (the others are written by the tables' triggers).
 pub(crate) const APPENDED_KINDS: [&str; 2] = ["key_loss", "reconcile"];
@@ -123,28 +119,5 @@ impl Ledger {
         .fetch_one(&self.pool)
         .await?;
         Ok(u64::try_from(deleted.unwrap_or(0)).unwrap_or(0))
-    }
-
-    /// Listen for committed events (of this process or any other on this ledger).
-    pub async fn event_wakeups(&self) -> Result<EventWakeups, LedgerError> {
-        let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(EVENT_CHANNEL).await?;
-        Ok(EventWakeups { listener })
-    }
-}
-
-/// A dedicated connection told of every transaction that wrote events. A hint only:
-/// readers read the table, and poll as a safety net for a notification lost while the
-/// connection was down.
-pub struct EventWakeups {
-    listener: PgListener,
-}
-
-impl EventWakeups {
-    /// Wait for the next notification. `Err`: the connection broke (sqlx re-listens on
-    /// the next call; anything committed meanwhile is found by the readers' poll).
-    pub async fn next(&mut self) -> Result<(), LedgerError> {
-        self.listener.recv().await?;
-        Ok(())
     }
 }

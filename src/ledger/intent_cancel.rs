@@ -1,10 +1,10 @@
 //! Cancelling an intent on request (`POST /v1/intents/{id}/cancel`).
 //!
 //! Invariants:
-//! - the intent's row is locked (`FOR UPDATE`) for the decision, as the executor's own
-//!   transitions lock it, so a cancel and the executor's intake are serialised: an
-//!   intent cancelled while `accepted` is never taken up (the intake's move to `working`
-//!   then finds it `cancelled`), and one taken up first is cancelled the working way;
+//! - the intent's row is locked (`FOR UPDATE`) for the decision, and the executor's
+//!   intake moves only rows still `accepted` to `working` (one `UPDATE`, which waits for
+//!   that lock), so the two are serialised: an intent cancelled while `accepted` is never
+//!   taken up, and one taken up first is cancelled the working way;
 //! - an `accepted` intent is cancelled at once (nothing was sent for it), with one
 //!   `intent_events` row;
 //! - a `working` one only gets `cancel_requested_at`: the executor stops sending new

@@ -62,7 +62,7 @@ pub use budget::Budget;
 pub use control::NewSymbolCap;
 pub use control::{ControlFlag, SymbolCap};
 pub use error::LedgerError;
-pub use events::{EventPage, EventRecord, EventWakeups, EVENT_CHANNEL};
+pub use events::{EventPage, EventRecord};
 pub use evidence::AttemptFact;
 pub use evidence::CloseIntentFact;
 pub use exchange_positions::ExchangePositionRow;
