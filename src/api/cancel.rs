@@ -15,27 +15,38 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponse};
 use super::json::ApiJson;
 use super::views::IntentResponse;
 use super::ApiState;
 use crate::domain::IntentState;
 use crate::ledger::{CancelOutcome, IntentId};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CancelBody {
     /// Who asks (kept on the intent and in its event); default `api`.
     pub actor: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CancelResponse {
     /// `cancelled` or `requested`.
     pub cancel: String,
     pub intent: IntentResponse,
 }
 
+#[utoipa::path(
+    post, path = "/v1/intents/{id}/cancel", tag = "intents",
+    params(("id" = i64, Path, description = "The intent's id")),
+    request_body = CancelBody,
+    responses(
+        (status = 200, description = "`cancelled`: the intent had not started (nothing was sent) or had already ended cancelled", body = CancelResponse),
+        (status = 202, description = "`requested`: the intent is working; it sends no new chunk and ends `cancelled` with what filled", body = CancelResponse),
+        (status = 404, description = "No such intent", body = ErrorResponse),
+        (status = 409, description = "`already_ended` (done or failed) or `not_cancellable` (a flatten)", body = ErrorResponse),
+    )
+)]
 pub(crate) async fn cancel(
     State(state): State<ApiState>,
     Path(raw): Path<String>,

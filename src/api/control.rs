@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponse};
 use super::intent_request::Meta;
 use super::intents::{respond, store_flatten};
 use super::json::ApiJson;
@@ -23,7 +23,7 @@ use crate::metrics::set_halted;
 const DEFAULT_ACTOR: &str = "api";
 
 /// Body of `POST /v1/halt`, `/v1/resume` and `/v1/flatten`; every field is optional.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ControlBody {
     pub reason: Option<String>,
@@ -60,6 +60,10 @@ impl ControlBody {
     }
 }
 
+#[utoipa::path(
+    get, path = "/v1/halt", tag = "control",
+    responses((status = 200, description = "The halt flag", body = HaltResponse))
+)]
 pub(crate) async fn halt_status(
     State(state): State<ApiState>,
 ) -> Result<Json<HaltResponse>, ApiError> {
@@ -71,6 +75,13 @@ pub(crate) async fn halt_status(
     }))
 }
 
+#[utoipa::path(
+    post, path = "/v1/halt", tag = "control", request_body = ControlBody,
+    responses(
+        (status = 200, description = "Halted: opens are refused; accepted opens that never started are cancelled", body = HaltResponse),
+        (status = 422, description = "A field only another endpoint accepts, or a bad actor/reason", body = ErrorResponse),
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn halt(
     State(state): State<ApiState>,
@@ -92,6 +103,14 @@ pub(crate) async fn halt(
     }))
 }
 
+#[utoipa::path(
+    post, path = "/v1/resume", tag = "control", request_body = ControlBody,
+    responses(
+        (status = 200, description = "Resumed (with `force`, flatten intents that never started are cancelled)", body = HaltResponse),
+        (status = 409, description = "`flatten_pending`: a flatten is not yet confirmed flat; the halt stays latched", body = ErrorResponse),
+        (status = 422, description = "A field only another endpoint accepts, or a bad actor", body = ErrorResponse),
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn resume(
     State(state): State<ApiState>,
@@ -126,6 +145,14 @@ pub(crate) async fn resume(
     }
 }
 
+#[utoipa::path(
+    post, path = "/v1/flatten", tag = "control", request_body = ControlBody,
+    responses(
+        (status = 202, description = "A flatten intent is stored and the halt latched until it is done", body = HaltResponse),
+        (status = 200, description = "The idempotency key was used before: the first flatten", body = HaltResponse),
+        (status = 422, description = "A bad symbol, key, actor or reason", body = ErrorResponse),
+    )
+)]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn flatten(
     State(state): State<ApiState>,

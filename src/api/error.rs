@@ -14,14 +14,31 @@ use serde::Serialize;
 use crate::domain::DomainError;
 use crate::ledger::{IntentId, LedgerError};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What went wrong, in the shape every error answer of the API has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub(crate) struct ErrorBody {
+    /// Machine-readable: `bad_request`, `invalid`, `unauthorized`, `forbidden`,
+    /// `not_found`, `unsupported_media_type`, `payload_too_large`, `not_enough_budget`,
+    /// `opposite_position_open`, `halted`, `idempotency_key_reused`,
+    /// `invalid_transition`, `already_ended`, `not_cancellable`, `flatten_pending`,
+    /// `since_too_old`, `standby`, `not_leader`, `ledger_unavailable`, `ledger_corrupt`.
+    #[schema(value_type = String, example = "invalid")]
     pub code: &'static str,
+    /// The request field (or header) the caller must change; absent when nothing in
+    /// the request is wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The reason, in words.
     pub reason: String,
+    /// The intent a refusal was stored as (a `failed` intent), when one was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub intent_id: Option<IntentId>,
+}
+
+/// The body of every error answer: `{"error": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorResponse {
+    pub error: ErrorBody,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,7 +173,6 @@ impl From<LedgerError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.body });
-        (self.status, Json(body)).into_response()
+        (self.status, Json(ErrorResponse { error: self.body })).into_response()
     }
 }

@@ -16,7 +16,7 @@
 //! - a ledger error pauses the stream (it retries), never ends or skips it; the stream
 //!   ends when the daemon stops ([`EventHub::close`]).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,9 +27,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
+use serde::Serialize;
 use tokio::sync::watch;
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody, ErrorResponse};
 use super::ApiState;
 use crate::ledger::{EventRecord, Ledger};
 
@@ -114,12 +115,28 @@ async fn prune_once(ledger: &Ledger, retention: Option<Duration>) {
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct EventsQuery {
-    /// Resume after this sequence number.
+    /// Resume after this sequence number (the last `seq` seen; 0 = from the oldest
+    /// retained event). Without `since` or `Last-Event-ID` the stream starts at the
+    /// newest event.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub since: Option<String>,
 }
 
+#[utoipa::path(
+    get, path = "/v1/events", tag = "events",
+    params(
+        EventsQuery,
+        ("Last-Event-ID" = Option<i64>, Header, description = "The standard SSE resume header; `since` wins when both are given"),
+    ),
+    responses(
+        (status = 200, description = "A Server-Sent Events stream. Each event is `id: <seq>`, `event: <kind>` and `data: <StreamEvent as one JSON line>`; comments keep the connection alive every 15 s. A client that falls behind the retention mid-stream gets one last `event: error` whose data is an ErrorResponse (`since_too_old`), and the stream ends.", content_type = "text/event-stream", body = StreamEvent),
+        (status = 410, description = "`since_too_old`: `since` is below the retention floor (the reason names the oldest resumable seq)", body = ErrorResponse),
+        (status = 422, description = "`since` is after the newest event: it was issued by another ledger", body = ErrorResponse),
+    )
+)]
 /// `GET /v1/events[?since=<seq>]`.
 pub(crate) async fn stream(
     State(state): State<ApiState>,
@@ -241,28 +258,67 @@ impl Feed {
     }
 }
 
+/// The `data` of one event on `GET /v1/events`: `seq`, `at` and `kind`, then the fields
+/// of the change it describes, by kind (decimals are strings, absent values `null`):
+/// - `intent`: `intent_id`, `intent_kind`, `symbol`, `direction`, `state`,
+///   `previous_state`, `position_id`, `error`, `shortfall`;
+/// - `order`: `order_id`, `intent_id`, `position_id`, `client_order_id`,
+///   `exchange_order_id`, `symbol`, `side`, `position_side`, `order_type`, `reduce_only`,
+///   `quantity`, `price`, `status`, `previous_status`, `filled_quantity`, `avg_price`,
+///   `error_code`, `error`;
+/// - `fill`: `fill_id`, `order_id`, `intent_id`, `position_id`, `symbol`, `trade_id`,
+///   `client_order_id`, `side`, `position_side`, `price`, `quantity`, `applied_quantity`,
+///   `commission`, `commission_asset`, `realized_pnl`, `maker`, `external`, `source`,
+///   `traded_at`;
+/// - `position`: `position_id`, `symbol`, `direction`, `position_side`, `status`,
+///   `origin`, `quantity`, `entry_price`, `closed_quantity`, `exit_price`, `realized_pnl`;
+/// - `breaker`: `scope`, `from_state`, `to_state`, `changed_at`, `window_total`,
+///   `server_errors`, `throttled`, `unknown`;
+/// - `halt`: `halted`, `reason`, `actor`, `flatten_intents`;
+/// - `adjustment`: `adjustment_id`, `actor`, `reason`, `table`, `row_id`;
+/// - `key_loss` and `reconcile`: what the daemon found, in the fields it names.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct StreamEvent {
+    /// The event's sequence number, also its SSE `id`: durable and increasing in commit
+    /// order. Resume after it with `since` (or `Last-Event-ID`).
+    pub seq: i64,
+    /// When the change was committed (RFC 3339, UTC, microseconds).
+    #[schema(value_type = String, format = DateTime)]
+    pub at: String,
+    /// `intent`, `order`, `fill`, `position`, `breaker`, `halt`, `key_loss`,
+    /// `reconcile` or `adjustment`; also the SSE `event` name.
+    pub kind: String,
+    /// The change's own fields (listed by kind above).
+    #[serde(flatten)]
+    pub payload: BTreeMap<String, serde_json::Value>,
+}
+
 fn render(e: &EventRecord) -> Event {
-    let mut data = serde_json::Map::new();
-    data.insert("seq".into(), e.seq.into());
-    data.insert(
-        "at".into(),
-        e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-            .into(),
-    );
-    data.insert("kind".into(), e.kind.clone().into());
-    if let serde_json::Value::Object(payload) = &e.payload {
-        for (k, v) in payload {
-            data.entry(k.clone()).or_insert_with(|| v.clone());
+    let mut payload = BTreeMap::new();
+    if let serde_json::Value::Object(fields) = &e.payload {
+        for (k, v) in fields {
+            if !matches!(k.as_str(), "seq" | "at" | "kind") {
+                payload.insert(k.clone(), v.clone());
+            }
         }
     }
+    let data = StreamEvent {
+        seq: e.seq,
+        at: e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        kind: e.kind.clone(),
+        payload,
+    };
     Event::default()
         .id(e.seq.to_string())
         .event(e.kind.as_str())
-        .data(serde_json::Value::Object(data).to_string())
+        .data(serde_json::to_string(&data).unwrap_or_default())
 }
 
 /// The stream's last event when the client fell behind retention mid-stream.
 fn error_event(e: &ApiError) -> Event {
-    let body = serde_json::json!({ "error": e.body });
-    Event::default().event("error").data(body.to_string())
+    let body = ErrorResponse {
+        error: e.body.clone(),
+    };
+    let data = serde_json::to_string(&body).unwrap_or_default();
+    Event::default().event("error").data(data)
 }

@@ -11,12 +11,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use super::ApiState;
 
 /// Which part this process plays on its ledger.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Not yet known whether this daemon leads.
@@ -50,8 +49,10 @@ struct Current {
 }
 
 /// One impaired part, as `/readyz` lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub(crate) struct Degradation {
+    /// The impaired part (`user_stream`, `venue`, ...).
+    #[schema(value_type = String)]
     pub component: &'static str,
     pub reason: String,
 }
@@ -156,11 +157,46 @@ impl Readiness {
     }
 }
 
-pub(crate) async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// `GET /healthz`: the process answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
+    #[schema(value_type = String, example = "ok")]
+    pub status: &'static str,
 }
 
-pub(crate) async fn readyz(State(state): State<ApiState>) -> (StatusCode, Json<Value>) {
+/// `GET /readyz`: whether sluice may trade now and, when not, why.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ReadyzResponse {
+    pub ready: bool,
+    /// `ready`, `degraded` (ready, with impaired parts), `standby` or `not_ready`.
+    #[schema(value_type = String)]
+    pub status: &'static str,
+    pub role: Role,
+    /// `ready`, or why not (starting, recovering, key-loss safe mode...).
+    pub reason: String,
+    /// Parts impaired while the daemon still trades.
+    pub degraded: Vec<Degradation>,
+}
+
+/// `GET /healthz`.
+#[utoipa::path(
+    get, path = "/healthz", tag = "health", security(()),
+    responses((status = 200, description = "The process answers", body = Health))
+)]
+pub(crate) async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// `GET /readyz`.
+#[utoipa::path(
+    get, path = "/readyz", tag = "health", security(()),
+    responses(
+        (status = 200, description = "Ready (maybe `degraded`)", body = ReadyzResponse),
+        (status = 503, description = "Not ready: starting, standby, recovering...", body = ReadyzResponse),
+    )
+)]
+pub(crate) async fn readyz(State(state): State<ApiState>) -> (StatusCode, Json<ReadyzResponse>) {
     let (ready, reason) = state.readiness.get();
     let role = state.readiness.role();
     let degraded = state.readiness.degradations();
@@ -175,13 +211,14 @@ pub(crate) async fn readyz(State(state): State<ApiState>) -> (StatusCode, Json<V
         (false, Role::Standby) => "standby",
         (false, _) => "not_ready",
     };
-    (
-        code,
-        Json(json!({
-            "ready": ready, "status": status, "role": role, "reason": reason,
-            "degraded": degraded,
-        })),
-    )
+    let body = ReadyzResponse {
+        ready,
+        status,
+        role,
+        reason,
+        degraded,
+    };
+    (code, Json(body))
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ const MAX_REASON_LEN: usize = 500;
 
 /// The body as sent. Unknown fields are refused: a typo (`quantiy`) must not turn a
 /// partial close into a close of everything.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct IntentBody {
     pub kind: Option<String>,

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorResponse};
 use super::intent_request::{IntentBody, Meta, ParsedIntent, PositionRef};
 use super::json::ApiJson;
 use super::views::{IntentList, IntentResponse, IntentSummary};
@@ -25,6 +25,16 @@ use crate::metrics::{record_intent, set_halted};
 
 type Answer = Result<(StatusCode, Json<IntentResponse>), ApiError>;
 
+#[utoipa::path(
+    post, path = "/v1/intents", tag = "intents",
+    request_body = IntentBody,
+    responses(
+        (status = 202, description = "Stored as `accepted` (nothing sent yet); follow it with `GET /v1/intents/{id}` or `GET /v1/events`", body = IntentResponse),
+        (status = 200, description = "The idempotency key was used before: the FIRST intent as it is now (`replayed` is true)", body = IntentResponse),
+        (status = 409, description = "`halted` (stored as a failed intent), `opposite_position_open`, `idempotency_key_reused`", body = ErrorResponse),
+        (status = 422, description = "`invalid` (the field and why) or `not_enough_budget` (stored as a failed intent)", body = ErrorResponse),
+    )
+)]
 #[tracing::instrument(skip_all, fields(kind = body.kind.as_deref(), key = body.idempotency_key.as_deref()))]
 pub(crate) async fn create(
     State(state): State<ApiState>,
@@ -58,12 +68,20 @@ pub(crate) async fn create(
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// How many of the most recent intents (1 to 1000, default 50).
     pub limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get, path = "/v1/intents", tag = "intents", params(ListQuery),
+    responses(
+        (status = 200, description = "The most recent intents, newest first", body = IntentList),
+        (status = 422, description = "`limit` out of range", body = ErrorResponse),
+    )
+)]
 pub(crate) async fn list(
     State(state): State<ApiState>,
     query: Result<Query<ListQuery>, QueryRejection>,
@@ -78,6 +96,14 @@ pub(crate) async fn list(
     Ok(Json(IntentList { intents }))
 }
 
+#[utoipa::path(
+    get, path = "/v1/intents/{id}", tag = "intents",
+    params(("id" = i64, Path, description = "The intent's id")),
+    responses(
+        (status = 200, description = "The intent with its chunks, fills, state history and timings", body = IntentResponse),
+        (status = 404, description = "No such intent", body = ErrorResponse),
+    )
+)]
 pub(crate) async fn show(State(state): State<ApiState>, Path(raw): Path<String>) -> Answer {
     let id = raw
         .parse::<i64>()

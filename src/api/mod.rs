@@ -14,7 +14,9 @@
 //! Endpoints: `POST|GET /v1/intents`, `GET /v1/intents/{id}`,
 //! `POST /v1/intents/{id}/cancel`, `GET /v1/events` (Server-Sent Events), `GET /v1/positions`,
 //! `GET /v1/budget`, `GET|POST /v1/halt`, `POST /v1/resume`, `POST /v1/flatten`,
-//! `GET /v1/reconcile`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
+//! `GET /v1/reconcile`, `GET /v1/openapi.json`, `GET /healthz`, `GET /readyz`,
+//! `GET /metrics`. The table of routes is [`routes`]; the OpenAPI 3.1 document
+//! generated from the handlers' types is [`openapi`].
 //!
 //! Hot standby: only a daemon whose role accepts writes (the leader, or one without
 //! an executor) runs a non-GET request; a standby answers 503 `standby` (reads work).
@@ -29,10 +31,12 @@ pub(crate) mod health;
 pub(crate) mod intent_request;
 pub(crate) mod intents;
 pub(crate) mod json;
+pub(crate) mod openapi;
 pub(crate) mod prices;
 pub(crate) mod protection_body;
 pub(crate) mod read;
 pub(crate) mod reconcile;
+pub(crate) mod routes;
 pub(crate) mod server;
 mod sizes;
 pub(crate) mod text;
@@ -45,7 +49,6 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -59,6 +62,7 @@ pub use health::{Readiness, Role};
 pub use prices::{ExchangeMarkPrices, MarkPrices};
 pub use read::PositionsResponse;
 pub use reconcile::ReconcileBoard;
+pub use routes::{Access, RouteInfo};
 
 /// Bodies are small JSON objects; anything bigger is a mistake or an attack.
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -102,23 +106,16 @@ pub fn router(state: ApiState) -> Router {
 
 /// The API; `guard` refuses foreign `Origin` and `Host` values before routing.
 pub(crate) fn router_with(state: ApiState, guard: guard::Guard) -> Router {
-    let v1 = Router::new()
-        .route("/v1/intents", post(intents::create).get(intents::list))
-        .route("/v1/intents/{id}", get(intents::show))
-        .route("/v1/intents/{id}/cancel", post(cancel::cancel))
-        .route("/v1/events", get(events::stream))
-        .route("/v1/positions", get(read::positions))
-        .route("/v1/budget", get(read::budget))
-        .route("/v1/halt", get(control::halt_status).post(control::halt))
-        .route("/v1/resume", post(control::resume))
-        .route("/v1/flatten", post(control::flatten))
-        .route("/v1/reconcile", get(reconcile::last))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(render_metrics))
-        .merge(v1)
+    let mut v1 = Router::new();
+    let mut open = Router::new();
+    for route in routes::table() {
+        match route.access {
+            Access::Token => v1 = v1.route(&route.path, route.handler),
+            Access::Open => open = open.route(&route.path, route.handler),
+        }
+    }
+    let v1 = v1.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    open.merge(v1)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
@@ -127,6 +124,12 @@ pub(crate) fn router_with(state: ApiState, guard: guard::Guard) -> Router {
         ))
         .layer(middleware::from_fn_with_state(guard, guard::check))
         .with_state(state)
+}
+
+/// Every route the API serves (method, path, whether it needs the token): the table the
+/// router is built from, for tests and tools that check the OpenAPI document against it.
+pub fn routes() -> Vec<RouteInfo> {
+    routes::infos()
 }
 
 /// Refuse every write on a daemon that does not lead (standby, starting, stopping):
@@ -178,6 +181,10 @@ async fn require_token(State(state): State<ApiState>, req: Request, next: Next) 
 }
 
 /// Prometheus text exposition of every series in [`crate::metrics`].
+#[utoipa::path(
+    get, path = "/metrics", tag = "health", security(()),
+    responses((status = 200, description = "Prometheus text exposition (version 0.0.4)", content_type = "text/plain", body = String))
+)]
 async fn render_metrics(State(state): State<ApiState>) -> Response {
     let body = state
         .metrics

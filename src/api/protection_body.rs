@@ -8,14 +8,14 @@ use crate::domain::{DomainError, Price, TriggerSpec};
 
 /// A protective trigger as sent: a price string, or an object with exactly one of
 /// `price`, `pct`, `usdt`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub(crate) enum TriggerBody {
     Price(String),
     Distance(DistanceBody),
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DistanceBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -18,7 +18,8 @@ use super::ApiState;
 use crate::domain::{Qty, Symbol};
 use crate::ledger::{Budget, SymbolCap};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PositionsQuery {
     /// Include closed positions.
     #[serde(default)]
@@ -26,7 +27,7 @@ pub(crate) struct PositionsQuery {
 }
 
 /// `GET /v1/positions`: the ledger's positions and the caps learned per symbol.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PositionsResponse {
     /// Open positions (all positions when asked with `all=true`).
     pub positions: Vec<PositionView>,
@@ -36,7 +37,7 @@ pub struct PositionsResponse {
 }
 
 /// A MARKET quantity cap the exchange enforced without publishing it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LearnedCapView {
     pub symbol: Symbol,
     pub learned_market_max_qty: Qty,
@@ -65,6 +66,10 @@ impl LearnedCapView {
     }
 }
 
+#[utoipa::path(
+    get, path = "/v1/positions", tag = "account", params(PositionsQuery),
+    responses((status = 200, description = "The ledger's positions and the caps learned per symbol", body = PositionsResponse))
+)]
 pub(crate) async fn positions(
     State(state): State<ApiState>,
     query: Result<Query<PositionsQuery>, QueryRejection>,
@@ -95,6 +100,10 @@ pub(crate) async fn positions(
     }))
 }
 
+#[utoipa::path(
+    get, path = "/v1/budget", tag = "account",
+    responses((status = 200, description = "`budget.allocation_usdt`, what open positions use, what live opens reserve, and what is left", body = Budget))
+)]
 pub(crate) async fn budget(State(state): State<ApiState>) -> Result<Json<Budget>, ApiError> {
     Ok(Json(state.ledger.budget(state.allocation).await?))
 }

@@ -16,16 +16,21 @@ use super::ApiState;
 use crate::ops::reconcile::ReconcileReport;
 
 /// One reconcile run as the API shows it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ReconcileStatus {
     pub at: DateTime<Utc>,
     /// `start` (after recovery, before intents are worked) or `periodic`.
+    #[schema(value_type = String)]
     pub trigger: &'static str,
     /// `clean`, `differences` or `failed`.
+    #[schema(value_type = String)]
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The report of `sluice reconcile --json` (venue, mode, found, planned,
+    /// repairs, remaining); described as an object, its shape is the CLI's.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub report: Option<ReconcileReport>,
 }
 
@@ -53,13 +58,17 @@ impl ReconcileBoard {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ReconcileResponse {
     /// None until the first run finished (a standby never runs one).
     pub last: Option<ReconcileStatus>,
     pub interval_s: u64,
 }
 
+#[utoipa::path(
+    get, path = "/v1/reconcile", tag = "control",
+    responses((status = 200, description = "The daemon's last reconcile of the ledger against the exchange", body = ReconcileResponse))
+)]
 pub(crate) async fn last(State(state): State<ApiState>) -> Json<ReconcileResponse> {
     Json(ReconcileResponse {
         last: state.reconcile.last(),

@@ -23,7 +23,7 @@ mod summaries;
 pub(crate) use summaries::IntentSummary;
 pub(crate) use summaries::{HaltResponse, IntentList, PositionView};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct IntentResponse {
     pub id: IntentId,
     pub kind: IntentKind,
@@ -53,7 +53,7 @@ pub(crate) struct IntentResponse {
     pub(crate) timings: Timings,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ChunkView {
     pub index: i32,
     /// The latest attempt's client order id.
@@ -61,6 +61,7 @@ pub(crate) struct ChunkView {
     pub quantity: Qty,
     pub status: OrderState,
     pub filled_quantity: Qty,
+    #[schema(format = "decimal")]
     pub avg_price: Option<Decimal>,
     pub attempts: usize,
     pub last_error_code: Option<i64>,
@@ -72,7 +73,7 @@ pub(crate) struct ChunkView {
     pub requests: Vec<RequestView>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct RequestView {
     pub client_order_id: Option<String>,
     pub sent_at: DateTime<Utc>,
@@ -101,10 +102,11 @@ impl From<&AttemptRecord> for RequestView {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct FillView {
     pub trade_id: i64,
     pub client_order_id: Option<String>,
+    #[schema(format = "decimal")]
     pub price: Decimal,
     pub quantity: Qty,
     pub applied_quantity: Qty,
@@ -114,7 +116,7 @@ pub(crate) struct FillView {
     pub source: Option<crate::ledger::FillSource>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Timings {
     pub(crate) accepted_at: DateTime<Utc>,
     pub(crate) started_at: Option<DateTime<Utc>>,

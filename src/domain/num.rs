@@ -65,8 +65,21 @@ fn parse_decimal(field: &str, raw: &str) -> Result<Decimal, DomainError> {
 }
 
 /// A non-negative base-asset quantity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(try_from = "Decimal", into = "Decimal")]
+#[schema(format = "decimal")]
 pub struct Qty(Decimal);
 
 impl Qty {
@@ -167,9 +180,21 @@ impl fmt::Display for Price {
 
 /// A signed USDT amount (balances, budgets, PnL, notionals).
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(from = "Decimal", into = "Decimal")]
+#[schema(format = "decimal")]
 pub struct Usdt(Decimal);
 
 impl Usdt {

@@ -8,7 +8,9 @@ use super::DomainError;
 
 /// A symbol as the exchange names it. Since 2025-10 Binance lists symbols with
 /// non-ASCII characters, so only emptiness, whitespace, separators and length are refused.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct Symbol(String);
 

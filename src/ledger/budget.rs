@@ -16,7 +16,7 @@ use crate::domain::Usdt;
 /// Arbitrary constant naming the advisory lock that serialises budget checks of opens.
 pub(super) const OPEN_BUDGET_LOCK: i64 = 0x736c_7569_6365_0001;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Budget {
     pub allocation: Usdt,
     pub used: Usdt,

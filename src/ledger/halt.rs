@@ -35,7 +35,7 @@ pub(super) const HALT_KEY: &str = "halt";
 
 /// The halt flag as stored. `since` and `actor` say who halted and when (or, after a
 /// resume, who resumed and when).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HaltState {
     pub halted: bool,
     pub reason: String,

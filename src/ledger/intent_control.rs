@@ -19,7 +19,7 @@ use super::Ledger;
 use crate::domain::IntentState;
 
 /// One state change of an intent, with its time.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct IntentEvent {
     pub from: IntentState,
     pub to: IntentState,

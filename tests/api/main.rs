@@ -8,6 +8,7 @@ mod control;
 mod events;
 mod intents;
 mod numbers;
+mod openapi;
 mod reconcile;
 mod security;
 mod server;

@@ -14,7 +14,7 @@ use crate::ledger::halt::HaltState;
 use crate::ledger::{IntentId, IntentRow, PositionId, PositionRow};
 
 /// One line of `GET /v1/intents`: the intent without its chunks.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct IntentSummary {
     pub id: IntentId,
     pub kind: IntentKind,
@@ -50,20 +50,23 @@ impl From<&IntentRow> for IntentSummary {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct IntentList {
     pub(crate) intents: Vec<IntentSummary>,
 }
 
 /// A ledger position as the API shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PositionView {
     pub id: PositionId,
     pub symbol: Symbol,
     pub side: Direction,
     pub quantity: Qty,
+    #[schema(format = "decimal")]
     pub entry_price: Decimal,
+    #[schema(format = "decimal")]
     pub notional_usdt: Decimal,
+    #[schema(format = "decimal")]
     pub realized_pnl: Decimal,
     pub origin: String,
     pub status: String,
@@ -88,7 +91,7 @@ impl From<&PositionRow> for PositionView {
 }
 
 /// `POST /v1/halt`, `/v1/resume`, `/v1/flatten` answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct HaltResponse {
     pub halt: HaltState,
     /// Accepted opens the halt cancelled before anything was sent for them.
