@@ -1,0 +1,190 @@
+"""A real daemon for the client's tests: ``sluice run --paper`` (the simulator in-process
+holding seed 000's SHORT 8,486.84 SOLUSDT with its hidden MARKET cap of 400, the real
+adapter, a Postgres ledger of its own), started once per session.
+
+Needs ``DATABASE_URL`` (a Postgres server; scripts/test.sh provides it), ``psql`` and the
+built ``sluice`` binary (``SLUICE_BIN``, default target/debug/sluice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pathlib
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+from typing import Any, Awaitable, Callable, TypeVar
+
+import pytest
+
+from sluice_client import Client
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+SLUICE_BIN = os.environ.get("SLUICE_BIN", str(ROOT / "target" / "debug" / "sluice"))
+T = TypeVar("T")
+
+
+def run(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+class Daemon:
+    def __init__(self, server_url: str, state_dir: pathlib.Path) -> None:
+        parts = urllib.parse.urlsplit(server_url)
+        self.database = f"sluice_pyclient_{os.getpid()}"
+        self.server_url = server_url
+        self.database_url = urllib.parse.urlunsplit(parts._replace(path="/" + self.database))
+        # `run --paper` keeps its ledger in `<database>_paper`.
+        self.ledger_url = self.database_url + "_paper"
+        self.state_dir = state_dir
+        self.log: list[str] = []
+        self.api: str | None = None
+        self.simulator: str | None = None
+        self.process: subprocess.Popen[str] | None = None
+
+    def psql(self, url: str, sql: str) -> str:
+        out = subprocess.run(["psql", url, "-qAtc", sql], check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def create(self) -> None:
+        self.drop()
+        self.psql(self.server_url, f"CREATE DATABASE {self.database}")
+
+    def drop(self) -> None:
+        for name in (self.database + "_paper", self.database):
+            self.psql(self.server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def start(self) -> None:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.database_url,
+            STATE_DIRECTORY=str(self.state_dir),
+            SLUICE__API__LISTEN=self.api or "127.0.0.1:0",
+            SLUICE__BUDGET__ALLOCATION_USDT="500000",
+            SLUICE__TELEMETRY__LOG_FILTER="info,sqlx=warn",
+        )
+        for k in ("SLUICE__API__TOKEN", "SLUICE__API__TOKEN_FILE", "RUST_LOG"):
+            env.pop(k, None)
+        self.process = subprocess.Popen(
+            [SLUICE_BIN, "--log-format", "json", "run", "--paper"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        found = threading.Event()
+        threading.Thread(target=self._read, args=(self.process, found), daemon=True).start()
+        if not found.wait(60):
+            self.stop()
+            raise RuntimeError("sluice did not serve its API within 60 s:\n" + "\n".join(self.log[-30:]))
+        self._wait_ready()
+
+    def _read(self, process: subprocess.Popen[str], found: threading.Event) -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            self.log.append(line.rstrip())
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if "simulator" in record:
+                self.simulator = record["simulator"]
+            if record.get("message") == "control API serving":
+                self.api = record["api"]
+                found.set()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("sluice was not ready within 60 s:\n" + "\n".join(self.log[-30:]))
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.api}"
+
+    @property
+    def token_file(self) -> pathlib.Path:
+        return self.state_dir / "control.token"
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process is None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
+    def sim_admin(self, method: str, path: str, body: dict[str, Any]) -> None:
+        """The paper simulator's admin API (`/sim/faults`...)."""
+        assert self.simulator, "the simulator's address was not logged"
+        request = urllib.request.Request(
+            self.simulator + path, method=method, data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:
+            assert r.status < 300, r.status
+
+    def client(self, **options: Any) -> Client:
+        return Client(self.url, token_file=str(self.token_file), **options)
+
+
+@pytest.fixture(scope="session")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    server = os.environ.get("DATABASE_URL")
+    if not server:
+        pytest.fail("DATABASE_URL must name a Postgres server (scripts/test.sh sets it)")
+    d = Daemon(server, tmp_path_factory.mktemp("state"))
+    d.create()
+    try:
+        d.start()
+        yield d
+    finally:
+        d.stop()
+        d.drop()
+
+
+@pytest.fixture
+def api(daemon: Daemon) -> Callable[..., Client]:
+    return daemon.client
+
+
+async def until(what: str, check: Callable[[], Awaitable[T | None]], within: float = 30.0) -> T:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``within`` s."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        got = await check()
+        if got:
+            return got
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {within}s: {what}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def flat(daemon: Daemon) -> Daemon:
+    """The daemon with no open position (the seed-000 SHORT closed, if a test before did
+    not), so opens fit the budget."""
+
+    async def close_all() -> None:
+        async with daemon.client() as api:
+            for p in (await api.positions()).positions:
+                intent = await api.close_position(position_id=p.id, reason="test set-up")
+                ended = await api.wait(intent.id, timeout=120)
+                assert ended.state == "done", ended
+
+    asyncio.run(close_all())
+    return daemon
