@@ -24,3 +24,6 @@ if [ -x tests/interop/run.sh ]; then
   echo "== interop tests (ccxt, official Binance SDK) against sluice sim"
   SLUICE_BIN_FRESH=1 tests/interop/run.sh
 fi
+
+echo "== Python client tests (clients/python) against a paper daemon"
+SLUICE_BIN_FRESH=1 clients/python/run_tests.sh
