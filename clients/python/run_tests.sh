@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Python client's tests against a real daemon (`sluice run --paper`: simulator, real
+# The Python client's tests against a real daemon (`sluice sim` + `sluice run`: real
 # adapter, Postgres ledger), in the pinned interop virtualenv (target/interop-venv, from
 # tests/interop/requirements.txt). Needs DATABASE_URL (scripts/postgres.sh) and psql.
 # Usage: clients/python/run_tests.sh [pytest args]

@@ -1,6 +1,7 @@
-"""A real daemon for the client's tests: ``sluice run --paper`` (the simulator in-process
-holding seed 000's SHORT 8,486.84 SOLUSDT with its hidden MARKET cap of 400, the real
-adapter, a Postgres ledger of its own), started once per session.
+"""A real daemon for the client's tests, started once per session: ``sluice sim`` (its
+demo scenario: seed 000's SHORT 8,486.84 SOLUSDT with the hidden MARKET cap of 400) and
+``sluice run`` against it through the real adapter, with a Postgres ledger of its own. The
+simulator is a process of its own so the daemon can be killed and restarted on it.
 
 Needs ``DATABASE_URL`` (a Postgres server; scripts/test.sh provides it), ``psql`` and the
 built ``sluice`` binary (``SLUICE_BIN``, default target/debug/sluice).
@@ -26,6 +27,28 @@ from sluice_client import Client
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 SLUICE_BIN = os.environ.get("SLUICE_BIN", str(ROOT / "target" / "debug" / "sluice"))
 T = TypeVar("T")
+# The simulator's demo account (`sluice_sim::DEMO_API_KEY`, as tests/interop/run.sh).
+SIM_API_KEY = "sluiceDemoKey0000000000000000000000000000000000000000000000000001"
+SIM_API_SECRET = "sluiceDemoSecret000000000000000000000000000000000000000000000001"
+# Paper mode's scenario (src/paper.rs): seed 000's one-way SHORT 8,486.84 SOLUSDT where the
+# venue enforces a MARKET cap of 400 that exchangeInfo does not publish (it shows 5,000).
+SEED_000 = f"""
+[[symbols]]
+name = "SOLUSDT"
+mark_price = "180"
+step_size = "0.01"
+quantity_precision = 2
+min_qty = "0.01"
+market_min_qty = "0.01"
+market_max_qty = "5000"
+hidden_market_max_qty = "400"
+
+[[accounts]]
+api_key = "{SIM_API_KEY}"
+api_secret = "{SIM_API_SECRET}"
+usdt = "1000000"
+positions = [ {{ symbol = "SOLUSDT", side = "SHORT", quantity = "8486.84", entry_price = "180" }} ]
+"""
 
 
 def run(coro: Awaitable[T]) -> T:
@@ -38,12 +61,12 @@ class Daemon:
         self.database = f"sluice_pyclient_{os.getpid()}"
         self.server_url = server_url
         self.database_url = urllib.parse.urlunsplit(parts._replace(path="/" + self.database))
-        # `run --paper` keeps its ledger in `<database>_paper`.
-        self.ledger_url = self.database_url + "_paper"
+        self.ledger_url = self.database_url
         self.state_dir = state_dir
         self.log: list[str] = []
         self.api: str | None = None
         self.simulator: str | None = None
+        self.sim_process: subprocess.Popen[str] | None = None
         self.process: subprocess.Popen[str] | None = None
 
     def psql(self, url: str, sql: str) -> str:
@@ -55,8 +78,22 @@ class Daemon:
         self.psql(self.server_url, f"CREATE DATABASE {self.database}")
 
     def drop(self) -> None:
-        for name in (self.database + "_paper", self.database):
-            self.psql(self.server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.psql(self.server_url, f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+
+    def start_simulator(self) -> None:
+        scenario = self.state_dir / "seed-000.toml"
+        scenario.write_text(SEED_000, encoding="utf-8")
+        self.sim_process = subprocess.Popen(
+            [SLUICE_BIN, "sim", "--listen", "127.0.0.1:0", "--scenario", str(scenario)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        assert self.sim_process.stdout is not None
+        line = self.sim_process.stdout.readline().strip()
+        if not line.startswith("listening on http://"):
+            self.sim_process.kill()
+            raise RuntimeError(f"sluice sim did not start: {line!r}")
+        self.simulator = line.removeprefix("listening on ")
+        threading.Thread(target=self.sim_process.stdout.read, daemon=True).start()
 
     def start(self) -> None:
         env = dict(os.environ)
@@ -65,12 +102,21 @@ class Daemon:
             STATE_DIRECTORY=str(self.state_dir),
             SLUICE__API__LISTEN=self.api or "127.0.0.1:0",
             SLUICE__BUDGET__ALLOCATION_USDT="500000",
+            SLUICE__EXCHANGE__VENUE="custom",
+            SLUICE__EXCHANGE__REST_URL=self.simulator or "",
+            SLUICE__EXCHANGE__WS_URL=(self.simulator or "").replace("http://", "ws://"),
+            SLUICE__EXCHANGE__API_KEY=SIM_API_KEY,
+            SLUICE__EXCHANGE__API_SECRET=SIM_API_SECRET,
+            # Fast leader checks keep the grace after a SIGKILL short (as DaemonProc).
+            SLUICE__DAEMON__LEADER_CHECK_MS="200",
+            SLUICE__DAEMON__LEADER_CHECK_TIMEOUT_MS="1000",
+            SLUICE__EXCHANGE__RECV_WINDOW_MS="2000",
             SLUICE__TELEMETRY__LOG_FILTER="info,sqlx=warn",
         )
         for k in ("SLUICE__API__TOKEN", "SLUICE__API__TOKEN_FILE", "RUST_LOG"):
             env.pop(k, None)
         self.process = subprocess.Popen(
-            [SLUICE_BIN, "--log-format", "json", "run", "--paper"],
+            [SLUICE_BIN, "--log-format", "json", "run"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
         found = threading.Event()
@@ -88,8 +134,6 @@ class Daemon:
                 record = json.loads(line)
             except ValueError:
                 continue
-            if "simulator" in record:
-                self.simulator = record["simulator"]
             if record.get("message") == "control API serving":
                 self.api = record["api"]
                 found.set()
@@ -129,7 +173,7 @@ class Daemon:
         self.process = None
 
     def sim_admin(self, method: str, path: str, body: dict[str, Any]) -> None:
-        """The paper simulator's admin API (`/sim/faults`...)."""
+        """The simulator's admin API (`/sim/faults`...)."""
         assert self.simulator, "the simulator's address was not logged"
         request = urllib.request.Request(
             self.simulator + path, method=method, data=json.dumps(body).encode(),
@@ -150,10 +194,14 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Any:
     d = Daemon(server, tmp_path_factory.mktemp("state"))
     d.create()
     try:
+        d.start_simulator()
         d.start()
         yield d
     finally:
         d.stop()
+        if d.sim_process is not None:
+            d.sim_process.terminate()
+            d.sim_process.wait(10)
         d.drop()
 
 

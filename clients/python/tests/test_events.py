@@ -87,3 +87,34 @@ def test_a_since_older_than_the_retention_raises_since_too_old(daemon: Daemon) -
         assert "too old" in raised.value.reason
 
     run(scenario())
+
+
+def test_a_stream_across_a_sigkill_and_restart_of_the_daemon_gets_every_event_once_in_order(flat: Daemon) -> None:
+    async def scenario() -> None:
+        async with flat.client() as api:
+            opened = await api.open("SOLUSDT", "short", quantity="1200", idempotency_key="py-kill-open")
+            assert (await api.wait(opened.id, timeout=60)).state == "done"
+            stream = await api.events().connect()
+            await api.halt(reason="marker")
+            await api.resume()
+            await read_until(stream, lambda e: e.kind == "halt" and e.payload["halted"] is False)
+            start = stream.last_seq
+            # Orders answered 0.4 s late: the daemon dies with the close under way.
+            flat.sim_admin("POST", "/sim/faults", {"latency_ms": 400})
+            close = await api.close_position(symbol="SOLUSDT", side="short", idempotency_key="py-kill-close")
+            before = await read_until(stream, lambda e: e.kind == "order" and e.payload["intent_id"] == close.id)
+            flat.stop(kill=True)
+            flat.sim_admin("DELETE", "/sim/faults", {})
+            flat.start()  # same port, same ledger: the stream reconnects by itself
+            resumed = before + await read_until(stream, ends(close.id), within=120)
+            reference = await read_until(api.events(since=start), ends(close.id))
+            finished = await api.intent(close.id)
+            await stream.aclose()
+
+        assert stream.connects >= 2, "the stream reconnected after the kill"
+        assert [(e.seq, e.kind, e.payload) for e in resumed] == [(e.seq, e.kind, e.payload) for e in reference]
+        seqs = [e.seq for e in resumed]
+        assert seqs == sorted(set(seqs)) and seqs[0] > start, "once, in order"
+        assert finished.state == "done" and finished.filled_quantity == Decimal("1200"), finished
+
+    run(scenario())
