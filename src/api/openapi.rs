@@ -13,7 +13,10 @@
 //!   route;
 //! - error bodies are [`ErrorResponse`], the type the API serialises.
 
+use std::sync::OnceLock;
+
 use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::path::{HttpMethod, Operation};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -74,10 +77,14 @@ pub(crate) fn document() -> utoipa::openapi::OpenApi {
     responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json", body = Object))
 )]
 pub(crate) async fn serve() -> Response {
-    match document().to_json() {
-        Ok(json) => ([(CONTENT_TYPE, "application/json")], json).into_response(),
-        Err(e) => super::ApiError::not_found(format!("the document could not be rendered: {e}"))
-            .into_response(),
+    static RENDERED: OnceLock<Result<String, String>> = OnceLock::new();
+    match RENDERED.get_or_init(|| document().to_json().map_err(|e| e.to_string())) {
+        Ok(json) => ([(CONTENT_TYPE, "application/json")], json.clone()).into_response(),
+        Err(e) => {
+            let mut error = super::ApiError::invalid("openapi", format!("cannot be rendered: {e}"));
+            error.status = StatusCode::INTERNAL_SERVER_ERROR;
+            error.into_response()
+        }
     }
 }
 
