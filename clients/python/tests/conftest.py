@@ -18,7 +18,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, TypeVar
 
 import pytest
 
@@ -203,23 +203,6 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Any:
             d.sim_process.terminate()
             d.sim_process.wait(10)
         d.drop()
-
-
-@pytest.fixture
-def api(daemon: Daemon) -> Callable[..., Client]:
-    return daemon.client
-
-
-async def until(what: str, check: Callable[[], Awaitable[T | None]], within: float = 30.0) -> T:
-    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``within`` s."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        got = await check()
-        if got:
-            return got
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {within}s: {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

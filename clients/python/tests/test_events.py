@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import Daemon, run, until
+from conftest import Daemon, run
 from sluice_client import SinceTooOld, models
 
 TERMINAL = {"done", "failed", "cancelled"}
