@@ -51,6 +51,7 @@ class EventStream:
         self._max_attempts = max_attempts
         self._read_timeout = read_timeout
         self._response: Optional[aiohttp.ClientResponse] = None
+        self._buffer = bytearray()
         self._closed = False
 
     def __aiter__(self) -> "EventStream":
@@ -89,6 +90,7 @@ class EventStream:
         if self._response is not None:
             self._response.close()
             self._response = None
+        self._buffer.clear()
 
     async def aclose(self) -> None:
         self._closed = True
@@ -142,29 +144,40 @@ class EventStream:
 
     async def _read_frame(self) -> Optional[tuple[str, str]]:
         """The next ``(event name, data)``; None when the connection ended."""
-        assert self._response is not None
         name, data = "message", []
-        try:
-            while True:
-                raw = await self._response.content.readline()
-                if not raw:
-                    return None
-                line = raw.decode("utf-8").rstrip("\r\n")
-                if not line:
-                    if data:
-                        return name, "\n".join(data)
-                    name = "message"
-                    continue
-                if line.startswith(":"):
-                    continue
-                key, _, value = line.partition(":")
-                value = value[1:] if value.startswith(" ") else value
-                if key == "event":
-                    name = value
-                elif key == "data":
-                    data.append(value)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ConnectionError):
-            return None
+        while True:
+            line = await self._read_line()
+            if line is None:
+                return None
+            if not line:
+                if data:
+                    return name, "\n".join(data)
+                name = "message"
+                continue
+            if line.startswith(":"):
+                continue
+            key, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if key == "event":
+                name = value
+            elif key == "data":
+                data.append(value)
+
+    async def _read_line(self) -> Optional[str]:
+        """One line of the stream, of any length; None when the connection ended."""
+        assert self._response is not None
+        while b"\n" not in self._buffer:
+            try:
+                chunk = await self._response.content.readany()
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ConnectionError):
+                return None
+            if not chunk:
+                return None
+            self._buffer.extend(chunk)
+        end = self._buffer.index(b"\n")
+        line = bytes(self._buffer[:end]).decode("utf-8").rstrip("\r")
+        del self._buffer[: end + 1]
+        return line
 
 
 def _json(data: str) -> Any:
