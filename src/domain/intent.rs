@@ -14,7 +14,7 @@ use super::{Direction, DomainError, Qty, Symbol, Usdt};
 /// Every order carries the intent of the request that produced it. Only `Open`
 /// fills create or increase a position; the others only ever reduce the position
 /// their order references (the rule that makes seed 002's phantom SHORT impossible).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IntentKind {
     Open,
@@ -50,7 +50,7 @@ impl IntentKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IntentState {
     Accepted,

@@ -65,20 +65,9 @@ fn parse_decimal(field: &str, raw: &str) -> Result<Decimal, DomainError> {
 }
 
 /// A non-negative base-asset quantity.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "Decimal", into = "Decimal")]
+#[derive(utoipa::ToSchema)]
 #[schema(format = "decimal")]
 pub struct Qty(Decimal);
 
@@ -180,20 +169,10 @@ impl fmt::Display for Price {
 
 /// A signed USDT amount (balances, budgets, PnL, notionals).
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Default,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(from = "Decimal", into = "Decimal")]
+#[derive(utoipa::ToSchema)]
 #[schema(format = "decimal")]
 pub struct Usdt(Decimal);
 

@@ -7,7 +7,7 @@ use super::{DomainError, OrderStatus};
 
 /// The ledger's view of an order: the exchange's statuses plus the states before
 /// the exchange answered (`planned`, `sent`) and `unknown` (outcome to resolve).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
     Planned,

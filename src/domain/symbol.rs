@@ -8,10 +8,9 @@ use super::DomainError;
 
 /// A symbol as the exchange names it. Since 2025-10 Binance lists symbols with
 /// non-ASCII characters, so only emptiness, whitespace, separators and length are refused.
-#[derive(
-    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[derive(utoipa::ToSchema)]
 pub struct Symbol(String);
 
 impl Symbol {
