@@ -106,6 +106,8 @@ class Generator:
             return "bool"
         if t == "array":
             return f"list[{self.annotation(s.get('items', {}))}]"
+        if t == "object":
+            return "dict[str, Any]"
         return "Any"
 
     def convert(self, schema: dict, v: str) -> str:

@@ -702,7 +702,7 @@ class ReconcileStatus(Model):
     error: Optional[str] = None
     # The report of `sluice reconcile --json` (venue, mode, found, planned,
     # repairs, remaining); described as an object, its shape is the CLI's.
-    report: Optional[Any] = None
+    report: Optional[dict[str, Any]] = None
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ReconcileStatus:
