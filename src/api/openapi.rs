@@ -130,7 +130,7 @@ fn add_common(op: &mut Operation, token: bool, write: bool) {
         ));
         answers.push((
             "503",
-            "`ledger_unavailable` (retry); on a write also `standby` or `not_leader` (send it to the active daemon)",
+            "`ledger_unavailable` or `starting` (retry); on a write also `standby` or `not_leader` (send it to the active daemon)",
         ));
     }
     if write {

@@ -101,10 +101,38 @@ async fn readyz(State(reason): State<Reason>) -> (StatusCode, Json<Value>) {
     )
 }
 
-async fn unavailable(State(reason): State<Reason>) -> (StatusCode, Json<Value>) {
+/// 503 `starting`, in the API's one error shape (`crate::api::error`).
+async fn unavailable(State(reason): State<Reason>) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let reason = reason.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Json(json!({"error": format!("sluice is starting: {reason}")})),
-    )
+    crate::api::ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        body: crate::api::error::ErrorBody {
+            code: "starting",
+            field: None,
+            reason: format!("sluice is starting: {reason}; retry shortly"),
+            intent_id: None,
+        },
+    }
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_while_starting_gets_the_apis_error_shape_with_code_starting() {
+        let reason: Reason = Arc::new(Mutex::new("the ledger database is not up".into()));
+        let response = unavailable(State(reason)).await;
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .expect("body");
+        let body: Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["code"], "starting", "{body}");
+        let reason = body["error"]["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("the ledger database is not up"), "{reason}");
+    }
 }
