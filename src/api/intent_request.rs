@@ -11,13 +11,21 @@
 //!   optional (omitted = all of it);
 //! - `reduce`: as `close`, with `quantity` required;
 //! - `flatten`: optional `symbol` (omitted = everything).
+//!
+//! An open, close or reduce may be LIMIT instead of MARKET: `price` (a decimal string)
+//! or `price_match` (`OPPONENT`, `OPPONENT_5`, `QUEUE`, `QUEUE_5`, `QUEUE_10`,
+//! `QUEUE_20`), with `time_in_force` `GTC` (the default), `IOC`, `GTX` (post-only) or
+//! `GTD` with `good_till_date` (ms since the epoch). Without `price` and `price_match`
+//! the intent is MARKET, and `time_in_force` / `good_till_date` are refused. Whether a
+//! price sits on the tick grid and inside PERCENT_PRICE, and whether a GTD date is far
+//! enough ahead, needs the exchange's rules and the clock: `api/limit_checks.rs`.
 
 use serde::{Deserialize, Serialize};
 
 pub(crate) use super::protection_body::TriggerBody;
 use crate::domain::{
-    Direction, DomainError, IntentKind, IntentSpec, OpenSize, PositionId, Protection,
-    ProtectionLeg, Qty, Symbol, Usdt, WorkingType,
+    Direction, DomainError, IntentKind, IntentSpec, LimitPrice, LimitTerms, LimitTif, OpenSize,
+    PositionId, Price, PriceMatch, Protection, ProtectionLeg, Qty, Symbol, Usdt, WorkingType,
 };
 
 const MAX_KEY_LEN: usize = 128;
@@ -47,6 +55,18 @@ pub(crate) struct IntentBody {
     /// What the protective orders trigger on: `mark` (default) or `contract` (last price).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_type: Option<String>,
+    /// LIMIT price (a decimal string on the symbol's tick grid); omitted = MARKET.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    /// LIMIT priced by the venue from its book (`QUEUE`, `OPPONENT`, ...), instead of `price`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_match: Option<String>,
+    /// A LIMIT intent's `GTC` (default), `IOC`, `GTX` (post-only) or `GTD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_in_force: Option<String>,
+    /// A GTD's expiry, ms since the epoch: at least 660 s ahead when submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub good_till_date: Option<i64>,
 }
 
 /// Which position a close or reduce acts on.
@@ -67,6 +87,8 @@ pub(crate) struct ParsedIntent {
     pub(crate) meta: Meta,
     /// Protective orders an open asked for (empty for every other kind).
     pub protection: Protection,
+    /// LIMIT terms; None: MARKET.
+    pub limit: Option<LimitTerms>,
 }
 
 /// What every intent carries besides its target.
@@ -97,6 +119,14 @@ fn positive_qty(raw: &str) -> Result<Qty, DomainError> {
         return Err(err("quantity", "must be greater than zero"));
     }
     Ok(q)
+}
+
+fn positive_price(raw: &str) -> Result<Price, DomainError> {
+    let p = Price::parse("price", raw)?;
+    if p.get() <= rust_decimal::Decimal::ZERO {
+        return Err(err("price", "must be greater than zero"));
+    }
+    Ok(p)
 }
 
 fn positive_notional(raw: &str) -> Result<Usdt, DomainError> {
@@ -135,6 +165,7 @@ impl IntentBody {
         let symbol = self.symbol.as_deref().map(Symbol::new).transpose()?;
         let direction = self.side.as_deref().map(Direction::parse).transpose()?;
         let protection = self.protection(kind)?;
+        let limit = self.limit(kind)?;
         let spec = match kind {
             IntentKind::Open => self.parse_open(symbol, direction)?,
             IntentKind::Close | IntentKind::Reduce => self.parse_reduce(kind, symbol, direction)?,
@@ -150,7 +181,45 @@ impl IntentBody {
             spec,
             meta,
             protection,
+            limit,
         })
+    }
+
+    /// `price` / `price_match`, `time_in_force`, `good_till_date`: the LIMIT terms of an
+    /// open, close or reduce (a flatten is always MARKET).
+    fn limit(&self, kind: IntentKind) -> Result<Option<LimitTerms>, DomainError> {
+        if kind == IntentKind::Flatten {
+            refuse_if_set(&self.price, "price", kind)?;
+            refuse_if_set(&self.price_match, "price_match", kind)?;
+        }
+        let price = match (self.price.as_deref(), self.price_match.as_deref()) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "price_match",
+                    "give price or price_match, not both (the venue picks a matched price)",
+                ))
+            }
+            (Some(p), None) => LimitPrice::Fixed(positive_price(p)?),
+            (None, Some(m)) => LimitPrice::Match(PriceMatch::parse("price_match", m)?),
+            (None, None) => {
+                let market = "is accepted only with price or price_match (a LIMIT intent)";
+                if self.time_in_force.is_some() {
+                    return Err(err("time_in_force", market));
+                }
+                if self.good_till_date.is_some() {
+                    return Err(err("good_till_date", market));
+                }
+                return Ok(None);
+            }
+        };
+        let time_in_force = LimitTif::parse(
+            self.time_in_force.as_deref().unwrap_or("GTC"),
+            self.good_till_date,
+        )?;
+        Ok(Some(LimitTerms {
+            price,
+            time_in_force,
+        }))
     }
 
     /// `stop_loss`, `take_profit`, `working_type`: for opens only.
@@ -381,6 +450,69 @@ mod tests {
         close.position_id = Some(1);
         close.stop_loss = Some(TriggerBody::Price("1".into()));
         assert_eq!(field_of(&close), "stop_loss");
+    }
+
+    fn limit_open() -> IntentBody {
+        let mut b = body("open");
+        b.symbol = Some("BTCUSDT".into());
+        b.side = Some("long".into());
+        b.quantity = Some("0.01".into());
+        b
+    }
+
+    #[test]
+    fn an_intent_without_price_is_market_and_refuses_limit_only_fields() {
+        let mut b = limit_open();
+        assert_eq!(b.parse("api").unwrap().limit, None);
+        b.time_in_force = Some("GTX".into());
+        assert_eq!(field_of(&b), "time_in_force");
+        b.time_in_force = None;
+        b.good_till_date = Some(1);
+        assert_eq!(field_of(&b), "good_till_date");
+    }
+
+    #[test]
+    fn a_limit_open_reads_its_price_and_time_in_force() {
+        let mut b = limit_open();
+        b.price = Some("64000.1".into());
+        let t = b.parse("api").unwrap().limit.expect("limit");
+        assert_eq!(t.time_in_force, LimitTif::Gtc);
+        assert_eq!(
+            t.fixed_price().map(|p| p.to_string()),
+            Some("64000.1".into())
+        );
+        b.time_in_force = Some("gtx".into());
+        assert_eq!(
+            b.parse("api").unwrap().limit.unwrap().time_in_force,
+            LimitTif::Gtx
+        );
+        b.price_match = Some("QUEUE".into());
+        assert_eq!(field_of(&b), "price_match");
+        b.price = None;
+        let t = b.parse("api").unwrap().limit.unwrap();
+        assert_eq!(t.price_match(), Some(PriceMatch::Queue));
+    }
+
+    #[test]
+    fn bad_limit_fields_are_refused_by_name() {
+        let mut b = limit_open();
+        b.price = Some("1e3".into());
+        assert_eq!(field_of(&b), "price");
+        b.price = Some("0".into());
+        assert_eq!(field_of(&b), "price");
+        b.price = None;
+        b.price_match = Some("OPPONENT_10".into());
+        let e = b.parse("api").unwrap_err();
+        assert_eq!(e.field, "price_match");
+        assert!(e.reason.contains("removed"), "{}", e.reason);
+        b.price_match = Some("QUEUE".into());
+        b.time_in_force = Some("FOK".into());
+        assert_eq!(field_of(&b), "time_in_force");
+        b.time_in_force = Some("GTD".into());
+        assert_eq!(field_of(&b), "good_till_date");
+        let mut f = body("flatten");
+        f.price = Some("1".into());
+        assert_eq!(field_of(&f), "price");
     }
 
     #[test]

@@ -258,10 +258,20 @@ async fn build(
         first_chunk: chunk.index,
         attempt: chunk.attempt,
     };
-    let mark = if template.order_type == OrderType::Limit {
+    let mark = if let Some(terms) = job.intent.limit {
+        // The intent's own limit terms: every chunk rests (or not) at its price. A GTD
+        // whose date came within the venue's 600 s is not sent to earn a -5040.
+        if let Err(e) = terms.check_good_till(Ctx::now_ms(), crate::domain::limit::GTD_MIN_AHEAD_MS)
+        {
+            return Ok(Err(e.to_string()));
+        }
+        template.limit = Some(terms);
+        ctx.mark(&chunk.leg.symbol, job.intent.kind().reduces_risk())
+            .await?
+    } else if template.order_type == OrderType::Limit {
         match fallback_send::terms(ctx, &rules, &chunk.leg.symbol, template.side()).await? {
             Ok(t) => {
-                template.limit = Some((t.price, t.time_in_force));
+                template.limit = Some(t.terms());
                 t.mark
             }
             Err(reason) => return Ok(Err(reason)),

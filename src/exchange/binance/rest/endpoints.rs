@@ -31,8 +31,15 @@ pub fn order_params(order: &OrderRequest, stp: SelfTradePrevention) -> Vec<(&'st
     if let Some(price) = order.price {
         p.push(("price", price.get().normalize().to_string()));
     }
+    if let Some(m) = order.price_match {
+        // The venue prices the order; `price` is never sent beside it.
+        p.push(("priceMatch", m.as_wire().to_string()));
+    }
     if let Some(tif) = order.time_in_force {
         p.push(("timeInForce", tif.as_wire().to_string()));
+    }
+    if let Some(at) = order.good_till_date {
+        p.push(("goodTillDate", at.to_string()));
     }
     if order.reduce_only && order.position_side == PositionSide::Both {
         p.push(("reduceOnly", "true".to_string()));
@@ -312,6 +319,8 @@ mod tests {
             time_in_force: None,
             reduce_only,
             client_order_id: ClientOrderId::new("sl-1").unwrap(),
+            price_match: None,
+            good_till_date: None,
         }
     }
 
