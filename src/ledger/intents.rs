@@ -69,7 +69,7 @@ impl Ledger {
     /// [`Self::create_intent_protected`] with the intent's LIMIT terms (`limit_terms`,
     /// written by the same INSERT). A limit intent always takes the full path: the
     /// one-statement accept stores MARKET intents only.
-    pub(crate) async fn create_intent_with(
+    pub async fn create_intent_with(
         &self,
         new: &NewIntent,
         allocation: Usdt,

@@ -14,6 +14,8 @@ mod fallback;
 mod faults;
 mod keyloss;
 mod keys;
+mod limit;
+mod limit_restart;
 mod lockout;
 mod metrics;
 mod outage;

@@ -84,7 +84,9 @@ async fn plan(
         .then(|| ctx.caps.cap(&leg.symbol, Ctx::now_ms()))
         .flatten();
     let cap = ctx.cfg.chunk_cap;
-    let plan = plan_chunks(available, &rules, order_type, reduce, cap, learned, mark);
+    // A LIMIT intent with its own price is valued there (MIN_NOTIONAL), as the venue does.
+    let at = crate::router::core::limit::planning_price(job.intent.limit.as_ref(), mark);
+    let plan = plan_chunks(available, &rules, order_type, reduce, cap, learned, at);
     // A remainder the exchange cannot take (below minQty or MIN_NOTIONAL after a partial
     // fill, off the step) is never "done" silently: `fail` ends it `failed` when nothing
     // filled, `done` with the shortfall stated when something did.
