@@ -25,6 +25,22 @@ fn sol_venue(long: &str) -> sluice_sim::Scenario {
     scenario("", &account)
 }
 
+/// SOLUSDT with only 4 units at each level of the book, the account flat.
+fn thin_sol() -> sluice_sim::Scenario {
+    scenario("[[symbols]]\nname = \"SOLUSDT\"\nlevel_qty = \"4\"\n", "")
+}
+
+/// `POST /v1/intents/{id}/cancel` as the strategy; it must be accepted.
+async fn cancel(base: &str, id: IntentId) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/intents/{}/cancel", id.get()))
+        .json(&json!({"actor": "strategy"}))
+        .send()
+        .await
+        .expect("cancel");
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
 /// `POST /v1/intents` with `body`: the status and the answer.
 async fn post_intent(base: &str, body: Value) -> (u16, Value) {
     let r = reqwest::Client::new()
@@ -99,13 +115,7 @@ async fn a_post_only_open_rests_and_a_cancel_ends_it_cancelled_flat_with_its_bud
     assert_eq!(reserved(&d).await, dec!(1795.0));
 
     // Act: the strategy cancels it.
-    let r = reqwest::Client::new()
-        .post(format!("{base}/v1/intents/{}/cancel", id.get()))
-        .json(&json!({"actor": "strategy"}))
-        .send()
-        .await
-        .expect("cancel");
-    assert!(r.status().is_success(), "{}", r.status());
+    cancel(&base, id).await;
     let ended = d.until_terminal(id, Duration::from_secs(30)).await;
 
     // Assert: cancelled, nothing on the book, no position, nothing reserved.
@@ -254,5 +264,86 @@ async fn bad_limit_prices_and_gtd_dates_are_refused_naming_the_field(pool: PgPoo
             .any(|o| o["timeInForce"] == "GTD" && o["goodTillDate"] == now_ms + 3_600_000)
     })
     .await;
+    d.stop().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_ioc_limit_ends_failed_when_nothing_fills_and_done_partial_when_some_does(pool: PgPool) {
+    let d = start(pool, thin_sol(), fast_config()).await;
+    let base = serve_api_on(&d.ledger, d.exchange.clone()).await;
+
+    // Act: an IOC below the book, then one that reaches only the best ask (4 units).
+    let (_, below) = post_intent(
+        &base,
+        open_body(
+            "ioc-none",
+            json!({"price": "179.5", "time_in_force": "IOC"}),
+        ),
+    )
+    .await;
+    let none = d
+        .until_terminal(intent_id(&below), Duration::from_secs(30))
+        .await;
+    let (_, touching) = post_intent(
+        &base,
+        open_body(
+            "ioc-some",
+            json!({"price": "180.001", "time_in_force": "IOC"}),
+        ),
+    )
+    .await;
+    let some = d
+        .until_terminal(intent_id(&touching), Duration::from_secs(30))
+        .await;
+
+    // Assert: nothing filled is `failed` with the expiry named; part filled is
+    // `done_partial` with the rest as its shortfall; neither is re-sent.
+    assert_eq!(none.state, IntentState::Failed);
+    let why = none.error.unwrap_or_default();
+    assert!(why.contains("ended expired with 0 of 10"), "{why}");
+    assert_eq!(some.outcome(), Some("done_partial"), "{:?}", some.error);
+    assert_eq!(some.shortfall.map(|q| q.get()), Some(dec!(6)));
+    for id in [none.id, some.id] {
+        assert_eq!(d.ledger.orders_of_intent(id).await.unwrap().len(), 1);
+    }
+    assert_eq!(reserved(&d).await, Decimal::ZERO);
+    d.stop().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn cancelling_a_partly_filled_resting_open_keeps_what_filled(pool: PgPool) {
+    // Arrange: a GTC buy of 10 at 180.011 takes the two ask levels it reaches (8) and
+    // rests the other 2.
+    let d = start(pool, thin_sol(), fast_config()).await;
+    let base = serve_api_on(&d.ledger, d.exchange.clone()).await;
+    let (status, answer) =
+        post_intent(&base, open_body("gtc-partial", json!({"price": "180.011"}))).await;
+    assert_eq!(status, 202, "{answer}");
+    let id = intent_id(&answer);
+    sluice_testkit::poll::until(
+        "part fills, the rest rests",
+        Duration::from_secs(20),
+        || async {
+            open_on_book(&d)
+                .await
+                .iter()
+                .any(|o| o["executedQty"] == "8")
+        },
+    )
+    .await;
+
+    // Act.
+    cancel(&base, id).await;
+    let ended = d.until_terminal(id, Duration::from_secs(30)).await;
+
+    // Assert: cancelled, the 8 that filled are a position in the ledger and on the venue.
+    assert_eq!(ended.state, IntentState::Cancelled, "{:?}", ended.error);
+    assert!(open_on_book(&d).await.is_empty());
+    let positions = d.ledger.open_positions().await.unwrap();
+    assert_eq!(positions.len(), 1);
+    assert_eq!(positions[0].quantity.get(), dec!(8));
+    assert_eq!(dec(&d.sim_positions().await[0]["position_amt"]), dec!(8));
+    assert_eq!(d.ledger.filled_of_intent(id).await.unwrap().get(), dec!(8));
+    assert_eq!(reserved(&d).await, Decimal::ZERO);
     d.stop().await;
 }
