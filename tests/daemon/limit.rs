@@ -347,3 +347,39 @@ async fn cancelling_a_partly_filled_resting_open_keeps_what_filled(pool: PgPool)
     assert_eq!(reserved(&d).await, Decimal::ZERO);
     d.stop().await;
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_halt_cancels_a_resting_limit_open(pool: PgPool) {
+    let d = start(pool, sol_venue(""), fast_config()).await;
+    let base = serve_api_on(&d.ledger, d.exchange.clone()).await;
+    let (status, answer) = post_intent(
+        &base,
+        open_body("gtc-halt", json!({"price_match": "QUEUE"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    let id = intent_id(&answer);
+    sluice_testkit::poll::until("the order rests", Duration::from_secs(20), || async {
+        open_on_book(&d).await.len() == 1
+    })
+    .await;
+
+    // Act: the operator halts.
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/halt"))
+        .json(&json!({"reason": "limit drill", "actor": "ops"}))
+        .send()
+        .await
+        .expect("halt");
+    assert!(r.status().is_success(), "{}", r.status());
+    let ended = d.until_terminal(id, Duration::from_secs(30)).await;
+
+    // Assert: the open is cancelled with the halt as cause, nothing left on the book.
+    assert_eq!(ended.state, IntentState::Cancelled, "{:?}", ended.error);
+    assert!(open_on_book(&d).await.is_empty());
+    assert!(d.sim_positions().await.is_empty());
+    let sent = d.ledger.orders_of_intent(id).await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].price, None, "priced by the venue (QUEUE)");
+    d.stop().await;
+}

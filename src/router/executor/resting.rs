@@ -10,6 +10,7 @@
 //! - a LIMIT chunk that ends short (expired: GTD date, IOC, GTX; or cancelled) is never
 //!   re-sent: the intent ends once every chunk is final, `done` with the shortfall
 //!   (`done_partial`) when anything filled, `failed` with the reason when nothing did;
+//! - a halt stops a LIMIT open with orders out ([`stop_if_halted`]): they would add risk;
 //! - a stopped LIMIT job (a cancel, a failure, a halt) cancels its own resting orders by
 //!   client order id, once each, and waits for their final state; a cancel the venue
 //!   refuses because the order already ended (-2011) leaves the order to be resolved
@@ -25,6 +26,7 @@ use crate::domain::{ClientOrderId, Direction, PositionMode, PositionSide};
 use crate::exchange::ErrorClass;
 use crate::ledger::OrderRow;
 use crate::router::core::inflight::Stage;
+use crate::router::core::scheduler::RiskClass;
 
 /// How long a resting LIMIT order may go without news before it is looked up over REST
 /// (the stream brings its fills; this is the safety net).
@@ -52,6 +54,21 @@ pub(crate) fn ended_short(job: &mut Job, o: &OrderRow) {
     );
     tracing::info!(intent_id = %job.intent.id, %reason, "limit chunk ended short");
     job.stop(Stop::Fail(reason));
+}
+
+/// A halt stops a LIMIT open whose orders rest: filled later they would add risk the halt
+/// refuses. The job then ends `cancelled` once its resting orders are cancelled.
+pub(crate) async fn stop_if_halted(ctx: &Ctx, job: &mut Job) -> anyhow::Result<()> {
+    if !is_limit(job) || job.class != RiskClass::Increasing || job.flights.is_empty() {
+        return Ok(());
+    }
+    let halt = ctx.ledger.halt_state().await?;
+    if halt.halted {
+        let cause = halt.refusal();
+        tracing::warn!(intent_id = %job.intent.id, %cause, "resting limit open stopped by the halt");
+        job.stop(Stop::Cancel(cause));
+    }
+    Ok(())
 }
 
 /// Cancel, by client order id, every order of a stopped LIMIT job that the venue took

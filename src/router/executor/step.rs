@@ -28,6 +28,9 @@ pub(crate) async fn step(
 ) -> anyhow::Result<Next> {
     job.not_before = None;
     let filled = settle_all(ctx, job).await?;
+    if job.stop.is_none() {
+        super::resting::stop_if_halted(ctx, job).await?;
+    }
     if job.stop.is_some() {
         return wind_down(ctx, job).await;
     }
