@@ -2,9 +2,11 @@
 //! the job's chunks out reserve (`core::inflight`, `core::plan`), admit each through the
 //! breaker, build it with the one order builder (`core::orders::checked_order`) and write
 //! it to `orders`; only then does [`super::dispatch`] send it, off the loop. Chunks are
-//! MARKET, or reduce-only LIMIT IOC at the band edge once a close is in fallback
-//! ([`fallback_send`]). A re-sent chunk keeps its quantity and index under a fresh
-//! attempt; only its LIMIT price is read again.
+//! MARKET, LIMIT on the intent's own terms (a LIMIT intent, planned at its limit price:
+//! `core::limit`, waited for while they rest: `resting.rs`), or reduce-only LIMIT IOC at
+//! the band edge once a MARKET close is in fallback ([`fallback_send`]). A re-sent chunk
+//! keeps its quantity and index under a fresh attempt; only a fallback's price is read
+//! again.
 
 use std::collections::HashMap;
 
