@@ -127,6 +127,17 @@ async fn a_post_only_open_rests_and_a_cancel_ends_it_cancelled_flat_with_its_bud
     let orders = d.ledger.orders_of_intent(id).await.unwrap();
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0].status.as_str(), "canceled");
+    // The cancel is in the audit trail like every other request for the order.
+    let coid = orders[0].client_order_id.clone();
+    sluice_testkit::poll::until("the cancel is audited", Duration::from_secs(10), || async {
+        d.ledger
+            .attempts_for(&coid)
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.method == "DELETE" && a.endpoint == "/fapi/v1/order")
+    })
+    .await;
     d.stop().await;
 }
 
@@ -381,5 +392,41 @@ async fn a_halt_cancels_a_resting_limit_open(pool: PgPool) {
     let sent = d.ledger.orders_of_intent(id).await.unwrap();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].price, None, "priced by the venue (QUEUE)");
+    d.stop().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_cancel_that_comes_after_the_resting_order_filled_leaves_the_fill_and_ends_done(
+    pool: PgPool,
+) {
+    let d = start(pool, sol_venue(""), fast_config()).await;
+    let base = serve_api_on(&d.ledger, d.exchange.clone()).await;
+    let (_, answer) = post_intent(&base, open_body("gtc-race", json!({"price": "179.5"}))).await;
+    let id = intent_id(&answer);
+    sluice_testkit::poll::until("the order rests", Duration::from_secs(20), || async {
+        open_on_book(&d).await.len() == 1
+    })
+    .await;
+
+    // Act: the book reaches the order, and the strategy's cancel follows at once (it may
+    // meet the filled order at the venue: -2011).
+    d.admin_post(
+        "/sim/marks",
+        json!({"symbol": "SOLUSDT", "mark_price": "179"}),
+    )
+    .await;
+    let _ = reqwest::Client::new()
+        .post(format!("{base}/v1/intents/{}/cancel", id.get()))
+        .json(&json!({"actor": "strategy"}))
+        .send()
+        .await
+        .expect("cancel");
+    let ended = d.until_terminal(id, Duration::from_secs(30)).await;
+
+    // Assert: the fill wins: done, the whole 10 a position, nothing re-sent.
+    assert_eq!(ended.state, IntentState::Done, "{:?}", ended.error);
+    assert_eq!(d.ledger.filled_of_intent(id).await.unwrap().get(), dec!(10));
+    assert_eq!(dec(&d.sim_positions().await[0]["position_amt"]), dec!(10));
+    assert_eq!(d.ledger.orders_of_intent(id).await.unwrap().len(), 1);
     d.stop().await;
 }
