@@ -15,6 +15,7 @@ mod faults;
 mod keyloss;
 mod keys;
 mod limit;
+mod limit_endings;
 mod limit_restart;
 mod lockout;
 mod metrics;
