@@ -141,6 +141,10 @@ async fn the_cli_submits_a_post_only_limit_open_and_refuses_a_gtd_too_near_by_na
     let body = stdout_json(&open);
     assert_eq!(body["limit"]["price"], "179.5", "{body}");
     assert_eq!(body["limit"]["time_in_force"], "GTX", "{body}");
+    let id = body["id"].as_i64().expect("id").to_string();
+    let show = run(addr.clone(), &["intent", "show", &id]).await;
+    let shown = String::from_utf8_lossy(&show.stdout);
+    assert!(shown.contains("LIMIT 179.5 GTX"), "{shown}");
     assert!(!near.status.success());
     let said = String::from_utf8_lossy(&near.stderr);
     assert!(said.contains("good_till_date"), "{said}");
