@@ -24,6 +24,10 @@ pub(crate) const GTD_MIN_AHEAD_MS: i64 = 600_000;
 /// chunk of an intent some time after the intent was accepted.
 pub(crate) const GTD_API_SLACK_MS: i64 = 60_000;
 
+/// Slack the executor keeps on top of [`GTD_MIN_AHEAD_MS`] when it sends a chunk: the
+/// venue counts from when the order reaches it (and its clock may differ by a little).
+pub(crate) const GTD_SEND_SLACK_MS: i64 = 5_000;
+
 /// Latest `goodTillDate` the venue accepts (year 9999).
 pub(crate) const GTD_MAX_MS: i64 = 253_402_300_799_000;
 

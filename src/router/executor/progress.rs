@@ -81,18 +81,7 @@ async fn settle(
         return Ok(None);
     };
     let unknown = f.stage == Stage::Unknown;
-    // A LIMIT order the venue reported resting is looked up less often: its fills come
-    // when the book reaches it, not within the settle timeout.
-    let resting = is_limit
-        && f.data
-            .report
-            .as_ref()
-            .is_some_and(|r| !r.status.is_terminal());
-    let patience = if resting {
-        super::resting::RESTING_RECHECK.max(ctx.cfg.settle_timeout)
-    } else {
-        ctx.cfg.settle_timeout
-    };
+    let patience = super::resting::patience(is_limit, &f.data, ctx.cfg.settle_timeout);
     // A silent stream will not bring the fills: resolve over REST at once.
     let late = f.data.since.elapsed() >= patience || ctx.stream.is_silent();
     let mut row = row;

@@ -32,6 +32,18 @@ use crate::router::core::scheduler::RiskClass;
 /// (the stream brings its fills; this is the safety net).
 pub(crate) const RESTING_RECHECK: Duration = Duration::from_secs(30);
 
+/// How long a flight may go without news before it is looked up over REST: the settle
+/// timeout, or [`RESTING_RECHECK`] for a LIMIT order the venue reported resting (its
+/// fills come when the book reaches it, not within the settle timeout).
+pub(crate) fn patience(limit: bool, f: &InFlight, settle_timeout: Duration) -> Duration {
+    let resting = limit && f.report.as_ref().is_some_and(|r| !r.status.is_terminal());
+    if resting {
+        RESTING_RECHECK.max(settle_timeout)
+    } else {
+        settle_timeout
+    }
+}
+
 /// Whether `job`'s orders are the intent's own LIMIT orders.
 pub(crate) fn is_limit(job: &Job) -> bool {
     job.intent.limit.is_some()

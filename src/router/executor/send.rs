@@ -265,8 +265,9 @@ async fn build(
     let mark = if let Some(terms) = job.intent.limit {
         // The intent's own limit terms: every chunk rests (or not) at its price. A GTD
         // whose date came within the venue's 600 s is not sent to earn a -5040.
-        if let Err(e) = terms.check_good_till(Ctx::now_ms(), crate::domain::limit::GTD_MIN_AHEAD_MS)
-        {
+        let ahead =
+            crate::domain::limit::GTD_MIN_AHEAD_MS + crate::domain::limit::GTD_SEND_SLACK_MS;
+        if let Err(e) = terms.check_good_till(Ctx::now_ms(), ahead) {
             return Ok(Err(e.to_string()));
         }
         template.limit = Some(terms);
