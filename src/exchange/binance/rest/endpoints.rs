@@ -336,6 +336,28 @@ mod tests {
     }
 
     #[test]
+    fn a_price_matched_gtd_sends_price_match_and_its_date_and_no_price() {
+        let mut o = order(PositionSide::Both, Side::Buy, false);
+        o.order_type = OrderType::Limit;
+        o.time_in_force = Some(crate::domain::TimeInForce::Gtd);
+        o.price_match = Some(crate::domain::PriceMatch::Queue5);
+        o.good_till_date = Some(1_900_000_000_000);
+        let p = order_params(&o, SelfTradePrevention::default());
+        let get = |k: &str| p.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("priceMatch"), Some("QUEUE_5"));
+        assert_eq!(get("timeInForce"), Some("GTD"));
+        assert_eq!(get("goodTillDate"), Some("1900000000000"));
+        assert_eq!(get("price"), None, "the venue picks the price");
+        let market = order_params(
+            &order(PositionSide::Both, Side::Buy, false),
+            SelfTradePrevention::default(),
+        );
+        assert!(market
+            .iter()
+            .all(|(n, _)| !matches!(*n, "priceMatch" | "goodTillDate" | "timeInForce")));
+    }
+
+    #[test]
     fn every_order_names_its_self_trade_prevention_mode() {
         for stp in SelfTradePrevention::ALL {
             let p = order_params(&order(PositionSide::Both, Side::Sell, false), stp);
