@@ -30,6 +30,8 @@ fn order() -> OrderRequest {
         time_in_force: Some(TimeInForce::Ioc),
         reduce_only: true,
         client_order_id: ClientOrderId::new("sl-7f3a9c-close-0001").expect("id"),
+        price_match: None,
+        good_till_date: None,
     }
 }
 

@@ -155,6 +155,8 @@ fn order(intent: &IntentRow, symbol: &str, side: Side, q: Decimal, coid: String)
             time_in_force: None,
             reduce_only: intent.kind() != IntentKind::Open,
             client_order_id: ClientOrderId::new(&coid).expect("coid"),
+            price_match: None,
+            good_till_date: None,
         },
         chunk_index: 0,
         attempt: 0,

@@ -71,6 +71,8 @@ impl Orders {
             time_in_force: None,
             reduce_only: false,
             client_order_id: ClientOrderId::new(&format!("{prefix}-{i}")).expect("id"),
+            price_match: None,
+            good_till_date: None,
         };
         validate(&self.rules, req, self.mark).expect("passes filters")
     }

@@ -138,7 +138,26 @@ pub(crate) struct OpenArgs {
     #[arg(long)]
     pub(crate) notional: Option<String>,
     #[command(flatten)]
+    pub(crate) limit: LimitArgs,
+    #[command(flatten)]
     pub(crate) submit: SubmitArgs,
+}
+
+/// LIMIT instead of MARKET: a price (or a venue price match) and a time in force.
+#[derive(Debug, Args)]
+pub(crate) struct LimitArgs {
+    /// LIMIT price (decimal, on the symbol's tick grid); omitted = MARKET.
+    #[arg(long = "limit", value_name = "PRICE", conflicts_with = "price_match")]
+    pub(crate) price: Option<String>,
+    /// LIMIT priced by the venue: OPPONENT, OPPONENT_5, QUEUE, QUEUE_5, QUEUE_10, QUEUE_20.
+    #[arg(long, value_name = "MODE")]
+    pub(crate) price_match: Option<String>,
+    /// Time in force of a LIMIT intent: GTC (default), IOC, GTX (post-only) or GTD.
+    #[arg(long = "tif", value_name = "TIF")]
+    pub(crate) time_in_force: Option<String>,
+    /// A GTD's expiry, ms since the epoch (at least 660 s ahead).
+    #[arg(long, value_name = "MS")]
+    pub(crate) good_till: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +173,8 @@ pub(crate) struct CloseArgs {
     /// How much to close (omitted on a close = all of it).
     #[arg(long)]
     pub(crate) quantity: Option<String>,
+    #[command(flatten)]
+    pub(crate) limit: LimitArgs,
     #[command(flatten)]
     pub(crate) submit: SubmitArgs,
 }

@@ -11,12 +11,20 @@
 //!   optional (omitted = all of it);
 //! - `reduce`: as `close`, with `quantity` required;
 //! - `flatten`: optional `symbol` (omitted = everything).
+//!
+//! An open, close or reduce may be LIMIT instead of MARKET: `price` (a decimal string)
+//! or `price_match` (`OPPONENT`, `OPPONENT_5`, `QUEUE`, `QUEUE_5`, `QUEUE_10`,
+//! `QUEUE_20`), with `time_in_force` `GTC` (the default), `IOC`, `GTX` (post-only) or
+//! `GTD` with `good_till_date` (ms since the epoch). Without `price` and `price_match`
+//! the intent is MARKET, and `time_in_force` / `good_till_date` are refused. Whether a
+//! price sits on the tick grid and inside PERCENT_PRICE, and whether a GTD date is far
+//! enough ahead, needs the exchange's rules and the clock: `api/limit_checks.rs`.
 
 use serde::{Deserialize, Serialize};
 
 pub(crate) use super::protection_body::TriggerBody;
 use crate::domain::{
-    Direction, DomainError, IntentKind, IntentSpec, OpenSize, PositionId, Protection,
+    Direction, DomainError, IntentKind, IntentSpec, LimitTerms, OpenSize, PositionId, Protection,
     ProtectionLeg, Qty, Symbol, Usdt, WorkingType,
 };
 
@@ -47,6 +55,18 @@ pub(crate) struct IntentBody {
     /// What the protective orders trigger on: `mark` (default) or `contract` (last price).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_type: Option<String>,
+    /// LIMIT price (a decimal string on the symbol's tick grid); omitted = MARKET.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    /// LIMIT priced by the venue from its book (`QUEUE`, `OPPONENT`, ...), instead of `price`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_match: Option<String>,
+    /// A LIMIT intent's `GTC` (default), `IOC`, `GTX` (post-only) or `GTD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_in_force: Option<String>,
+    /// A GTD's expiry, ms since the epoch: at least 660 s ahead when submitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub good_till_date: Option<i64>,
 }
 
 /// Which position a close or reduce acts on.
@@ -67,6 +87,8 @@ pub(crate) struct ParsedIntent {
     pub(crate) meta: Meta,
     /// Protective orders an open asked for (empty for every other kind).
     pub protection: Protection,
+    /// LIMIT terms; None: MARKET.
+    pub limit: Option<LimitTerms>,
 }
 
 /// What every intent carries besides its target.
@@ -77,11 +99,15 @@ pub(crate) struct Meta {
     pub actor: String,
 }
 
-fn err(field: &str, reason: impl Into<String>) -> DomainError {
+pub(super) fn err(field: &str, reason: impl Into<String>) -> DomainError {
     DomainError::new(field, reason)
 }
 
-fn refuse_if_set<T>(value: &Option<T>, field: &str, kind: IntentKind) -> Result<(), DomainError> {
+pub(super) fn refuse_if_set<T>(
+    value: &Option<T>,
+    field: &str,
+    kind: IntentKind,
+) -> Result<(), DomainError> {
     match value {
         Some(_) => Err(err(
             field,
@@ -135,6 +161,7 @@ impl IntentBody {
         let symbol = self.symbol.as_deref().map(Symbol::new).transpose()?;
         let direction = self.side.as_deref().map(Direction::parse).transpose()?;
         let protection = self.protection(kind)?;
+        let limit = self.limit(kind)?;
         let spec = match kind {
             IntentKind::Open => self.parse_open(symbol, direction)?,
             IntentKind::Close | IntentKind::Reduce => self.parse_reduce(kind, symbol, direction)?,
@@ -150,6 +177,7 @@ impl IntentBody {
             spec,
             meta,
             protection,
+            limit,
         })
     }
 
@@ -272,12 +300,12 @@ impl IntentBody {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::api::protection_body::DistanceBody;
     use crate::domain::TriggerSpec;
 
-    fn body(kind: &str) -> IntentBody {
+    pub(in crate::api) fn body(kind: &str) -> IntentBody {
         IntentBody {
             kind: Some(kind.into()),
             idempotency_key: Some("k1".into()),
@@ -285,7 +313,7 @@ mod tests {
         }
     }
 
-    fn field_of(b: &IntentBody) -> String {
+    pub(in crate::api) fn field_of(b: &IntentBody) -> String {
         b.parse("api").unwrap_err().field
     }
 

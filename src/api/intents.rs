@@ -16,7 +16,7 @@ use super::intent_request::{IntentBody, Meta, ParsedIntent, PositionRef};
 use super::json::ApiJson;
 use super::views::{IntentList, IntentResponse, IntentSummary};
 use super::ApiState;
-use crate::domain::{Direction, IntentSpec, OpenSize, Symbol};
+use crate::domain::{Direction, IntentSpec, LimitTerms, OpenSize, Symbol};
 use crate::ledger::halt::{HaltOutcome, HaltState};
 use crate::ledger::{
     IntentCreated, IntentId, IntentRow, IntentView, LedgerError, NewIntent, PositionRow,
@@ -45,7 +45,7 @@ pub(crate) async fn create(
         .inspect_err(|_| record_intent("unknown", "invalid"))?;
     let key = &parsed.meta.idempotency_key;
     if let Some(first) = state.ledger.intent_by_idempotency_key(key).await? {
-        check_same_request(&first, &parsed.spec)?;
+        check_same_request(&first, &parsed.spec, parsed.limit.as_ref())?;
         record_intent(first.kind().as_str(), "replayed");
         return respond(&state, first.id, true).await;
     }
@@ -53,18 +53,28 @@ pub(crate) async fn create(
         spec,
         meta,
         protection,
+        limit,
     } = parsed;
     match spec {
         IntentSpec::Open {
             symbol,
             direction,
             size,
-        } => submit_open(&state, symbol, direction, size, meta, protection).await,
+        } => {
+            let open = OpenAsk {
+                symbol,
+                direction,
+                size,
+                protection,
+                limit,
+            };
+            submit_open(&state, open, meta).await
+        }
         IntentSpec::Flatten { symbol } => {
             let (created, _) = store_flatten(&state, symbol, &meta).await?;
             respond(&state, created.intent.id, created.replayed).await
         }
-        close_or_reduce => submit_reduce(&state, close_or_reduce, meta).await,
+        close_or_reduce => submit_reduce(&state, close_or_reduce, meta, limit).await,
     }
 }
 
@@ -166,14 +176,23 @@ pub(super) fn new_intent(state: &ApiState, spec: IntentSpec, meta: &Meta) -> New
     }
 }
 
-async fn submit_open(
-    state: &ApiState,
+/// What an open asks for besides its meta.
+struct OpenAsk {
     symbol: Symbol,
     direction: Direction,
     size: OpenSize,
-    meta: Meta,
     protection: crate::domain::Protection,
-) -> Answer {
+    limit: Option<LimitTerms>,
+}
+
+async fn submit_open(state: &ApiState, open: OpenAsk, meta: Meta) -> Answer {
+    let OpenAsk {
+        symbol,
+        direction,
+        size,
+        protection,
+        limit,
+    } = open;
     if !state.symbols.is_empty() && !state.symbols.contains(&symbol) {
         let listed: Vec<&str> = state.symbols.iter().map(Symbol::as_str).collect();
         return Err(ApiError::invalid(
@@ -194,12 +213,19 @@ async fn submit_open(
     if halt.halted {
         return refuse_halted(state, &new, &halt).await;
     }
-    if let OpenSize::Quantity(_) = size {
+    if let Some(terms) = &limit {
+        super::limit_checks::check_limit(state, &symbol, direction.open_side(), terms).await?;
+    }
+    // A LIMIT open is valued (budget, MIN_NOTIONAL) at its own price; a MARKET or
+    // price-matched open at the mark.
+    let at_limit = limit.and_then(|l| l.fixed_price());
+    if let (OpenSize::Quantity(_), None) = (size, at_limit) {
         new.reference_price = Some(mark_price(state, &symbol).await?);
     }
+    new.reference_price = at_limit.or(new.reference_price);
     super::sizes::check_open(state, &symbol, size, new.reference_price).await?;
     let protection = with_defaults(state, &symbol, protection);
-    let created = store(state, &new, Some(&protection)).await?;
+    let created = store(state, &new, Some(&protection), limit.as_ref()).await?;
     if !created.replayed && !created.halt_clear {
         // A halt set while this open was being checked: cancel it before anything is sent.
         let halt = state.ledger.halt_state().await?;
@@ -228,7 +254,12 @@ fn with_defaults(
 }
 
 /// A close or reduce: look its position up, check its size, store it by position id.
-async fn submit_reduce(state: &ApiState, spec: IntentSpec<PositionRef>, meta: Meta) -> Answer {
+async fn submit_reduce(
+    state: &ApiState,
+    spec: IntentSpec<PositionRef>,
+    meta: Meta,
+    limit: Option<LimitTerms>,
+) -> Answer {
     let Some(named) = spec.position() else {
         return Err(ApiError::invalid("kind", "is not a close or reduce"));
     };
@@ -244,8 +275,12 @@ async fn submit_reduce(state: &ApiState, spec: IntentSpec<PositionRef>, meta: Me
         ));
     }
     super::sizes::check_reduce(state, &position, quantity).await?;
+    if let Some(terms) = &limit {
+        let side = position.direction.close_side();
+        super::limit_checks::check_limit(state, &position.symbol, side, terms).await?;
+    }
     let new = new_intent(state, spec.with_position(|_| position.id), &meta);
-    let created = store(state, &new, None).await?;
+    let created = store(state, &new, None, limit.as_ref()).await?;
     answer_created(state, created).await
 }
 
@@ -254,11 +289,12 @@ async fn store(
     state: &ApiState,
     new: &NewIntent,
     protection: Option<&crate::domain::Protection>,
+    limit: Option<&LimitTerms>,
 ) -> Result<IntentCreated, ApiError> {
     let kind = new.spec.kind().as_str();
     match state
         .ledger
-        .create_intent_protected(new, state.allocation, protection)
+        .create_intent_with(new, state.allocation, protection, limit)
         .await
     {
         Ok(created) => {
@@ -342,7 +378,11 @@ async fn find_position(state: &ApiState, target: &PositionRef) -> Result<Positio
 
 /// A replayed key must ask for the same thing; otherwise it is a caller bug (two
 /// different requests under one key) and answering with the first would hide it.
-fn check_same_request(first: &IntentRow, asked: &IntentSpec<PositionRef>) -> Result<(), ApiError> {
+fn check_same_request(
+    first: &IntentRow,
+    asked: &IntentSpec<PositionRef>,
+    limit: Option<&LimitTerms>,
+) -> Result<(), ApiError> {
     let same_position = match asked.position() {
         None => true,
         Some(PositionRef::Id(id)) => first.spec.position() == Some(id),
@@ -355,7 +395,8 @@ fn check_same_request(first: &IntentRow, asked: &IntentSpec<PositionRef>) -> Res
         && first.spec.symbol() == asked.symbol()
         && first.spec.direction() == asked.direction()
         && first.spec.quantity() == asked.quantity()
-        && first.spec.notional() == asked.notional();
+        && first.spec.notional() == asked.notional()
+        && first.limit.as_ref() == limit;
     if same {
         return Ok(());
     }

@@ -31,6 +31,8 @@ pub(crate) mod health;
 pub(crate) mod intent_request;
 pub(crate) mod intents;
 pub(crate) mod json;
+mod limit_body;
+mod limit_checks;
 pub(crate) mod openapi;
 pub(crate) mod prices;
 pub(crate) mod protection_body;

@@ -46,11 +46,38 @@ pub(crate) struct IntentResponse {
     pub reason: String,
     /// True when the idempotency key was already used: this is the FIRST intent.
     pub replayed: bool,
+    /// A LIMIT intent's terms; absent for MARKET.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) limit: Option<LimitView>,
     pub filled_quantity: Qty,
     pub(crate) chunks: Vec<ChunkView>,
     pub(crate) fills: Vec<FillView>,
     pub(crate) events: Vec<IntentEvent>,
     pub(crate) timings: Timings,
+}
+
+/// A LIMIT intent's terms as submitted: `price` or `price_match`, `time_in_force`, and a
+/// GTD's `good_till_date` (ms since the epoch).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub(crate) struct LimitView {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_match: Option<String>,
+    pub time_in_force: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub good_till_date: Option<i64>,
+}
+
+impl From<crate::domain::LimitTerms> for LimitView {
+    fn from(t: crate::domain::LimitTerms) -> Self {
+        LimitView {
+            price: t.fixed_price().map(|p| p.get().normalize().to_string()),
+            price_match: t.price_match().map(|m| m.as_wire().to_string()),
+            time_in_force: t.time_in_force.time_in_force().as_wire().to_string(),
+            good_till_date: t.time_in_force.good_till_ms(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -154,6 +181,7 @@ impl IntentResponse {
             idempotency_key: i.idempotency_key,
             reason: i.reason,
             replayed,
+            limit: i.limit.map(LimitView::from),
             // Sums of non-negative quantities: never negative.
             filled_quantity: Qty::new("filled_quantity", filled).unwrap_or(Qty::ZERO),
             chunks,

@@ -69,6 +69,17 @@ pub(crate) fn progress_line(i: &IntentResponse) -> String {
 
 pub(crate) fn intent(i: &IntentResponse) -> String {
     let mut out = progress_line(i);
+    if let Some(l) = &i.limit {
+        let at = l
+            .price
+            .clone()
+            .or_else(|| l.price_match.clone())
+            .unwrap_or_default();
+        let _ = write!(out, "\n  LIMIT {at} {}", l.time_in_force);
+        if let Some(ms) = l.good_till_date {
+            let _ = write!(out, " till {ms}");
+        }
+    }
     let _ = write!(
         out,
         "\n  key {}{}\n  quantity {}  notional {}  position {}\n  accepted {}  elapsed {} ms",

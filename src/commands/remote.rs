@@ -166,6 +166,17 @@ fn open_body(args: &OpenArgs) -> IntentBody {
         side: Some(args.side.clone()),
         quantity: args.quantity.clone(),
         notional_usdt: args.notional.clone(),
+        ..limit_body(&args.limit)
+    }
+}
+
+/// The LIMIT fields of an intent body (all None: MARKET).
+fn limit_body(args: &crate::cli::LimitArgs) -> IntentBody {
+    IntentBody {
+        price: args.price.clone(),
+        price_match: args.price_match.clone(),
+        time_in_force: args.time_in_force.clone(),
+        good_till_date: args.good_till,
         ..IntentBody::default()
     }
 }
@@ -177,6 +188,6 @@ fn close_body(kind: &str, args: &CloseArgs) -> IntentBody {
         side: args.side.clone(),
         position_id: args.position,
         quantity: args.quantity.clone(),
-        ..IntentBody::default()
+        ..limit_body(&args.limit)
     }
 }

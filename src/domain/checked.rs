@@ -94,27 +94,8 @@ pub fn validate(
         ));
     }
     check_precision("quantityPrecision", q, rules.quantity_precision)?;
-    let price = match (order.order_type, order.price) {
-        (OrderType::Limit, Some(p)) => {
-            check_price(rules, p, order.side == super::Side::Buy, mark)?;
-            p.get()
-        }
-        (OrderType::Limit, None) => {
-            return Err(violation(
-                "PRICE_FILTER",
-                -1102,
-                "LIMIT order needs a price".into(),
-            ))
-        }
-        (OrderType::Market, _) => mark.get(),
-    };
-    if order.order_type == OrderType::Limit && order.time_in_force.is_none() {
-        return Err(violation(
-            "timeInForce",
-            -1102,
-            "LIMIT order needs timeInForce".into(),
-        ));
-    }
+    let price = limit_price(rules, &order, mark)?;
+    check_time_in_force(&order)?;
     let notional = price * q;
     if !order.reduce_only && !rules.min_notional.is_zero() && notional < rules.min_notional {
         return Err(violation(
@@ -124,6 +105,64 @@ pub fn validate(
         ));
     }
     Ok(FilterChecked(order))
+}
+
+/// The price a LIMIT order's notional is valued at: its own price (checked against
+/// PRICE_FILTER and PERCENT_PRICE), or the mark for a `priceMatch` order, which the venue
+/// prices from its book (and bounds by PERCENT_PRICE itself). A MARKET order: the mark.
+fn limit_price(
+    rules: &SymbolRules,
+    order: &OrderRequest,
+    mark: Price,
+) -> Result<Decimal, FilterViolation> {
+    match (order.order_type, order.price, order.price_match) {
+        (OrderType::Limit, Some(p), None) => {
+            check_price(rules, p, order.side == super::Side::Buy, mark)?;
+            Ok(p.get())
+        }
+        (OrderType::Limit, None, Some(_)) => Ok(mark.get()),
+        (OrderType::Limit, Some(_), Some(_)) => Err(violation(
+            "priceMatch",
+            -1106,
+            "a priceMatch order takes no price".into(),
+        )),
+        (OrderType::Limit, None, None) => Err(violation(
+            "PRICE_FILTER",
+            -1102,
+            "LIMIT order needs a price or a priceMatch".into(),
+        )),
+        (OrderType::Market, _, Some(_)) => Err(violation(
+            "priceMatch",
+            -1106,
+            "a MARKET order takes no priceMatch".into(),
+        )),
+        (OrderType::Market, _, _) => Ok(mark.get()),
+    }
+}
+
+/// LIMIT needs a time in force; a GTD needs its `goodTillDate`, and nothing else has one.
+fn check_time_in_force(order: &OrderRequest) -> Result<(), FilterViolation> {
+    if order.order_type == OrderType::Limit && order.time_in_force.is_none() {
+        return Err(violation(
+            "timeInForce",
+            -1102,
+            "LIMIT order needs timeInForce".into(),
+        ));
+    }
+    let gtd = order.time_in_force == Some(super::TimeInForce::Gtd);
+    match (gtd, order.good_till_date) {
+        (true, None) => Err(violation(
+            "goodTillDate",
+            -1102,
+            "a GTD order needs goodTillDate".into(),
+        )),
+        (false, Some(_)) => Err(violation(
+            "goodTillDate",
+            -1106,
+            "goodTillDate is sent only with timeInForce GTD".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// More decimals than the symbol's precision allows: the venue answers -1111 even when
@@ -140,7 +179,9 @@ fn check_precision(field: &'static str, v: Decimal, precision: u32) -> Result<()
     Ok(())
 }
 
-fn check_price(
+/// PRICE_FILTER (range, tick grid), pricePrecision and PERCENT_PRICE at `mark` for a
+/// `buy` or sell order at `p`.
+pub(crate) fn check_price(
     rules: &SymbolRules,
     p: Price,
     buy: bool,
@@ -213,6 +254,8 @@ mod tests {
             time_in_force: None,
             reduce_only,
             client_order_id: ClientOrderId::new("t1").unwrap(),
+            price_match: None,
+            good_till_date: None,
         }
     }
 
@@ -275,5 +318,48 @@ mod tests {
         assert_eq!(validate(&sol(), o.clone(), mark).unwrap_err().code, -4014);
         o.price = Some(Price::parse("p", "106").unwrap());
         assert_eq!(validate(&sol(), o, mark).unwrap_err().code, -4016);
+    }
+
+    #[test]
+    fn a_price_match_order_takes_no_price_and_is_valued_at_the_mark() {
+        let mark = Price::parse("mark", "100").unwrap();
+        let mut o = market("10", false);
+        o.order_type = OrderType::Limit;
+        o.time_in_force = Some(TimeInForce::Gtx);
+        o.price_match = Some(crate::domain::PriceMatch::Queue);
+        assert!(validate(&sol(), o.clone(), mark).is_ok());
+        o.price = Some(Price::parse("p", "100").unwrap());
+        assert_eq!(
+            validate(&sol(), o.clone(), mark).unwrap_err().filter,
+            "priceMatch"
+        );
+        o.price = None;
+        // 0.04 x 100 = 4 < MIN_NOTIONAL 5 at the mark.
+        let rules = SymbolRules {
+            quantity_precision: 2,
+            ..crate::router::fixtures::rules(dec!(0.01), dec!(0.01), dec!(5000), dec!(5))
+        };
+        o.quantity = Qty::parse("q", "0.04").unwrap();
+        assert_eq!(validate(&rules, o, mark).unwrap_err().code, -4164);
+    }
+
+    #[test]
+    fn gtd_and_its_date_go_together() {
+        let mark = Price::parse("mark", "100").unwrap();
+        let mut o = market("10", false);
+        o.order_type = OrderType::Limit;
+        o.price = Some(Price::parse("p", "99").unwrap());
+        o.time_in_force = Some(TimeInForce::Gtd);
+        assert_eq!(
+            validate(&sol(), o.clone(), mark).unwrap_err().filter,
+            "goodTillDate"
+        );
+        o.good_till_date = Some(1_900_000_000_000);
+        assert!(validate(&sol(), o.clone(), mark).is_ok());
+        o.time_in_force = Some(TimeInForce::Gtc);
+        assert_eq!(
+            validate(&sol(), o, mark).unwrap_err().filter,
+            "goodTillDate"
+        );
     }
 }

@@ -29,6 +29,8 @@ pub enum TimeInForce {
     Ioc,
     Fok,
     Gtx,
+    /// Good till `goodTillDate` (the order carries the date).
+    Gtd,
 }
 
 impl TimeInForce {
@@ -38,6 +40,7 @@ impl TimeInForce {
             TimeInForce::Ioc => "IOC",
             TimeInForce::Fok => "FOK",
             TimeInForce::Gtx => "GTX",
+            TimeInForce::Gtd => "GTD",
         }
     }
 }
@@ -158,6 +161,12 @@ pub struct OrderRequest {
     /// Sent as `reduceOnly=true` only in one-way mode; hedge mode encodes it by side.
     pub reduce_only: bool,
     pub client_order_id: ClientOrderId,
+    /// A LIMIT order the venue prices from its book (`priceMatch`); `price` is then None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_match: Option<super::PriceMatch>,
+    /// `goodTillDate` (ms) of a GTD order; None for every other time in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub good_till_date: Option<i64>,
 }
 
 #[cfg(test)]

@@ -104,7 +104,7 @@ pub(super) async fn insert_or_replay(
     // stored as given, without the open/close checks `create_intent` runs.
     let target = Target::as_given(new);
     let error = error.map(str::to_string);
-    if let Some(intent) = insert_intent(&mut *conn, new, &target, state, error).await? {
+    if let Some(intent) = insert_intent(&mut *conn, new, &target, (state, error), None).await? {
         return Ok(IntentCreated {
             intent,
             replayed: false,

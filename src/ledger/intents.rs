@@ -62,15 +62,31 @@ impl Ledger {
         allocation: Usdt,
         protection: Option<&crate::domain::Protection>,
     ) -> Result<IntentCreated, LedgerError> {
+        self.create_intent_with(new, allocation, protection, None)
+            .await
+    }
+
+    /// [`Self::create_intent_protected`] with the intent's LIMIT terms (`limit_terms`,
+    /// written by the same INSERT). A limit intent always takes the full path: the
+    /// one-statement accept stores MARKET intents only.
+    pub async fn create_intent_with(
+        &self,
+        new: &NewIntent,
+        allocation: Usdt,
+        protection: Option<&crate::domain::Protection>,
+        limit: Option<&crate::domain::LimitTerms>,
+    ) -> Result<IntentCreated, LedgerError> {
         new.check_storable()?;
-        if let Some(intent) =
-            super::accept_open::try_accept_open(&self.pool, new, allocation, protection).await?
-        {
-            return Ok(IntentCreated {
-                intent,
-                replayed: false,
-                halt_clear: true,
-            });
+        if limit.is_none() {
+            if let Some(intent) =
+                super::accept_open::try_accept_open(&self.pool, new, allocation, protection).await?
+            {
+                return Ok(IntentCreated {
+                    intent,
+                    replayed: false,
+                    halt_clear: true,
+                });
+            }
         }
         let mut tx = self.pool.begin().await?;
         // A replayed key is answered without queueing behind the opens lock; a first use
@@ -91,8 +107,18 @@ impl Ledger {
             None => (IntentState::Accepted, None),
             Some(r) => (IntentState::Failed, Some(refusal_error(r, IntentId(0)))),
         };
-        let Some(intent) =
-            insert_intent(&mut tx, new, &target, state, error.map(|e| e.to_string())).await?
+        let terms = limit
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| LedgerError::invalid("limit_terms", e.to_string()))?;
+        let Some(intent) = insert_intent(
+            &mut tx,
+            new,
+            &target,
+            (state, error.map(|e| e.to_string())),
+            terms,
+        )
+        .await?
         else {
             // Another transaction stored the same key first: answer with its intent.
             let first = intent_by_key(&mut tx, &new.idempotency_key).await?;
@@ -283,13 +309,13 @@ pub(super) async fn insert_intent(
     conn: &mut PgConnection,
     new: &NewIntent,
     target: &Target,
-    state: IntentState,
-    error: Option<String>,
+    (state, error): (IntentState, Option<String>),
+    limit_terms: Option<serde_json::Value>,
 ) -> Result<Option<IntentRow>, LedgerError> {
     sqlx::query(
         "INSERT INTO intents (kind, venue, symbol, direction, position_mode, quantity,
-             notional_usdt, position_id, idempotency_key, reason, state, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             notional_usdt, position_id, idempotency_key, reason, state, error, limit_terms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
     )
     .bind(new.spec.kind().as_str())
@@ -304,6 +330,7 @@ pub(super) async fn insert_intent(
     .bind(&new.reason)
     .bind(state.as_str())
     .bind(error)
+    .bind(limit_terms)
     .fetch_optional(conn)
     .await?
     .map(|r| IntentRow::decode(&r))

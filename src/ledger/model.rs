@@ -81,8 +81,24 @@ pub struct IntentRow {
     pub error: Option<String>,
     /// Set only on a `done` intent the exchange left partly undone (`done_partial`).
     pub shortfall: Option<Qty>,
+    /// LIMIT terms (price or price match, time in force); None: MARKET, as always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<crate::domain::LimitTerms>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The `limit_terms` column (None for a MARKET intent, or a query that does not select it).
+fn limit_terms(row: &PgRow) -> Result<Option<crate::domain::LimitTerms>, LedgerError> {
+    use sqlx::Row;
+    let raw = match row.try_get::<Option<serde_json::Value>, _>("limit_terms") {
+        Ok(v) => v,
+        Err(sqlx::Error::ColumnNotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    raw.map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| LedgerError::invalid("limit_terms", e.to_string()))
 }
 
 impl IntentRow {
@@ -129,6 +145,7 @@ impl IntentRow {
             state: d.intent_state("state")?,
             error: d.get("error")?,
             shortfall: d.qty_opt("shortfall")?,
+            limit: limit_terms(row)?,
             created_at: d.time("created_at")?,
             updated_at: d.time("updated_at")?,
         })

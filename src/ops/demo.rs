@@ -206,6 +206,8 @@ async fn order(
         time_in_force: None,
         reduce_only: intent.kind() != IntentKind::Open,
         client_order_id: client_order_id.clone(),
+        price_match: None,
+        good_till_date: None,
     };
     let new = NewOrder {
         intent_id: intent.id,

@@ -115,6 +115,43 @@ async fn the_cli_opens_shows_lists_and_halts_through_the_daemon(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn the_cli_submits_a_post_only_limit_open_and_refuses_a_gtd_too_near_by_name(pool: PgPool) {
+    let app = spawn_app(&pool).await;
+    let addr = app.addr.to_string();
+    let base = ["intent", "open", "SOLUSDT", "long", "--notional", "100"];
+    let gtx = [
+        &base[..],
+        &[
+            "--limit", "179.5", "--tif", "GTX", "--key", "cli-gtx", "--json",
+        ],
+    ];
+    let gtd = [
+        &base[..],
+        &["--limit", "179.5", "--tif", "GTD", "--good-till", "1000"],
+    ];
+
+    let open = run(addr.clone(), &gtx.concat()).await;
+    let near = run(addr.clone(), &gtd.concat()).await;
+
+    assert!(
+        open.status.success(),
+        "{}",
+        String::from_utf8_lossy(&open.stderr)
+    );
+    let body = stdout_json(&open);
+    assert_eq!(body["limit"]["price"], "179.5", "{body}");
+    assert_eq!(body["limit"]["time_in_force"], "GTX", "{body}");
+    let id = body["id"].as_i64().expect("id").to_string();
+    let show = run(addr.clone(), &["intent", "show", &id]).await;
+    let shown = String::from_utf8_lossy(&show.stdout);
+    assert!(shown.contains("LIMIT 179.5 GTX"), "{shown}");
+    assert!(!near.status.success());
+    let said = String::from_utf8_lossy(&near.stderr);
+    assert!(said.contains("good_till_date"), "{said}");
+    app.stop().await;
+}
+
+#[sqlx::test]
 async fn the_cli_cancels_an_intent_not_started_and_says_so_for_one_that_ended(pool: PgPool) {
     let app = spawn_app(&pool).await;
     let addr = app.addr.to_string();

@@ -285,6 +285,8 @@ async fn an_intent_shows_its_chunks_with_client_order_ids_attempts_and_errors(po
                 time_in_force: None,
                 reduce_only: false,
                 client_order_id: ClientOrderId::new(coid).expect("coid"),
+                price_match: None,
+                good_till_date: None,
             },
             chunk_index: 0,
             attempt: attempt as i32,

@@ -127,6 +127,8 @@ async fn place_by_hand(d: &Daemon, side: Side, qty: &str, reduce_only: bool, res
         time_in_force: rest.then_some(TimeInForce::Gtc),
         reduce_only,
         client_order_id: ClientOrderId::new("by-hand-1").unwrap(),
+        price_match: None,
+        good_till_date: None,
     };
     let checked = validate(&rules, order, mark).unwrap();
     d.exchange.place_order(&checked).await.unwrap();

@@ -32,6 +32,8 @@ fn order_json(o: &OrderView) -> Value {
         "price": o.price.to_string(), "origQty": o.orig_qty.to_string(),
         "executedQty": o.executed_qty.to_string(), "reduceOnly": o.reduce_only,
         "selfTradePreventionMode": o.self_trade_prevention_mode,
+        "timeInForce": o.time_in_force.as_str(), "goodTillDate": o.good_till_date,
+        "priceMatch": o.price_match,
         "time": o.time, "updateTime": o.update_time,
     })
 }

@@ -136,6 +136,8 @@ impl Loop {
             time_in_force: None,
             reduce_only,
             client_order_id: ClientOrderId::new(id).expect("id"),
+            price_match: None,
+            good_till_date: None,
         };
         validate(&self.rules(symbol).await, req, self.mark(symbol).await).expect("passes filters")
     }
@@ -160,6 +162,8 @@ impl Loop {
             time_in_force: Some(tif),
             reduce_only: false,
             client_order_id: ClientOrderId::new(id).expect("id"),
+            price_match: None,
+            good_till_date: None,
         };
         validate(&self.rules(symbol).await, req, self.mark(symbol).await).expect("passes filters")
     }

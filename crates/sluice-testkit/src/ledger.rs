@@ -94,6 +94,8 @@ pub fn market_order(
             time_in_force: None,
             reduce_only: intent.kind() != IntentKind::Open && leg == PositionSide::Both,
             client_order_id: ClientOrderId::new(coid).expect("test coid"),
+            price_match: None,
+            good_till_date: None,
         },
         chunk_index: 0,
         attempt: 0,

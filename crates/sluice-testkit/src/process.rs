@@ -345,6 +345,8 @@ pub async fn open_short_by_hand(ex: &BinanceFutures, symbol: &str, qty: &str, co
         time_in_force: Some(TimeInForce::Ioc),
         reduce_only: false,
         client_order_id: ClientOrderId::new(coid).expect("id"),
+        price_match: None,
+        good_till_date: None,
     };
     let order = validate(&rules, req, mark).expect("filters");
     let r = ex.place_order(&order).await.expect("hand order");

@@ -140,6 +140,8 @@ pub(crate) fn probe_order(
         time_in_force: Some(TimeInForce::Gtc),
         reduce_only: false,
         client_order_id,
+        price_match: None,
+        good_till_date: None,
     };
     validate(rules, order, mark)
 }

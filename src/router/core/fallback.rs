@@ -116,6 +116,8 @@ mod tests {
             time_in_force: Some(TimeInForce::Ioc),
             reduce_only: true,
             client_order_id: ClientOrderId::new("slcn1.0.1").unwrap(),
+            price_match: None,
+            good_till_date: None,
         }
     }
 

@@ -14,6 +14,7 @@
 //!   deterministic rejection ends the intent instead of looping.
 //! - [`inflight`]: the chunks of an intent out at the exchange and what they reserve.
 //! - [`sizing`]: sizes the exchange can carry out (smallest open, step and minQty checks).
+//! - [`limit`]: the price a LIMIT intent's chunks are planned at.
 
 pub(crate) mod backoff;
 pub(crate) mod breaker;
@@ -24,6 +25,7 @@ pub(crate) mod fallback;
 mod grid;
 pub(crate) mod hold;
 pub(crate) mod inflight;
+pub(crate) mod limit;
 pub(crate) mod orders;
 pub(crate) mod plan;
 mod plan_error;

@@ -15,8 +15,8 @@
 //! Either every chunk becomes a `FilterChecked` order, or none does (no half-built batch).
 
 use crate::domain::{
-    validate, Direction, FilterChecked, FilterViolation, IntentKind, OrderRequest, OrderType,
-    PositionMode, PositionSide, Price, Qty, SymbolRules, TimeInForce,
+    validate, Direction, FilterChecked, FilterViolation, IntentKind, LimitTerms, OrderRequest,
+    OrderType, PositionMode, PositionSide, Price, Qty, SymbolRules,
 };
 
 use super::client_id::{IdTooLong, IntentRef, SluiceOrderId};
@@ -35,8 +35,8 @@ pub struct OrderTemplate {
     pub mode: PositionMode,
     /// MARKET or LIMIT, for every chunk.
     pub order_type: OrderType,
-    /// Price and time in force for LIMIT orders; must be None for MARKET.
-    pub limit: Option<(Price, TimeInForce)>,
+    /// Price (or price match) and time in force for LIMIT orders; None for MARKET.
+    pub limit: Option<LimitTerms>,
     /// Index of the plan's first chunk: a re-plan of the remainder continues numbering
     /// after the chunks already sent, so no two chunks of an intent share an id.
     pub first_chunk: u32,
@@ -82,9 +82,9 @@ pub(crate) fn checked_order(
     qty: Qty,
     mark: Price,
 ) -> Result<FilterChecked<OrderRequest>, ToOrdersError> {
-    let (price, time_in_force) = match (template.order_type, template.limit) {
-        (OrderType::Market, None) => (None, None),
-        (OrderType::Limit, Some((p, tif))) => (Some(p), Some(tif)),
+    let limit = match (template.order_type, template.limit) {
+        (OrderType::Market, None) => None,
+        (OrderType::Limit, Some(terms)) => Some(terms),
         (order_type, given) => {
             return Err(ToOrdersError::LimitMismatch {
                 order_type,
@@ -109,10 +109,12 @@ pub(crate) fn checked_order(
         position_side: PositionSide::for_mode(template.mode, template.direction),
         order_type: template.order_type,
         quantity: qty,
-        price,
-        time_in_force,
+        price: limit.and_then(|l| l.fixed_price()),
+        time_in_force: limit.map(|l| l.time_in_force.time_in_force()),
         reduce_only: template.kind.reduces_risk(),
         client_order_id: id.encode()?,
+        price_match: limit.and_then(|l| l.price_match()),
+        good_till_date: limit.and_then(|l| l.time_in_force.good_till_ms()),
     };
     validate(rules, order, mark).map_err(|violation| ToOrdersError::Filter {
         chunk,

@@ -109,7 +109,10 @@ fn a_limit_order_needs_its_price_and_a_market_order_refuses_one() {
     t.order_type = OrderType::Limit;
     let err = to_orders(&seed_000_plan(), &sol(), &t, price(dec!(187.5))).unwrap_err();
     assert!(matches!(err, ToOrdersError::LimitMismatch { .. }));
-    t.limit = Some((price(dec!(190)), TimeInForce::Ioc));
+    t.limit = Some(crate::domain::LimitTerms {
+        price: crate::domain::LimitPrice::Fixed(price(dec!(190))),
+        time_in_force: crate::domain::LimitTif::Ioc,
+    });
     let orders = to_orders(&seed_000_plan(), &sol(), &t, price(dec!(187.5))).unwrap();
     assert_eq!(orders[0].inner().price, Some(price(dec!(190))));
 }

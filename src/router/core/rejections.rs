@@ -121,6 +121,8 @@ mod tests {
             time_in_force: None,
             reduce_only: true,
             client_order_id: ClientOrderId::new(&format!("id-{qty}")).unwrap(),
+            price_match: None,
+            good_till_date: None,
         })
     }
 

@@ -61,6 +61,11 @@ pub(crate) async fn on_error(
     let action = next_action(&failed, &e, &ctx.cfg.escalation);
     tracing::warn!(intent_id = %job.intent.id, client_order_id = %coid, code = ?e.code,
         http_status = ?e.http_status, msg = %e.msg, action = ?action, "chunk failed");
+    if let Some(why) = limit_refusal(job, &e) {
+        job.flights.remove(coid.as_str());
+        job.stop(Stop::Fail(why));
+        return Ok(());
+    }
     if let Some(why) = repeated_rejection(ctx, job, &action, &e, shape) {
         job.flights.remove(coid.as_str());
         job.stop(Stop::Fail(why));
@@ -104,6 +109,23 @@ async fn act_on(
         }
     }
     Ok(())
+}
+
+/// A LIMIT intent's order refused for what the intent itself asked: a post-only order
+/// that would take (-5022) or a GTD date too near (-5040). Sending it again would earn the
+/// same answer, so the intent ends with the venue's reason (docs/binance-fapi.md §2.2).
+fn limit_refusal(job: &Job, e: &ExchangeError) -> Option<String> {
+    job.intent.limit?;
+    let what = match e.code? {
+        -5022 => "the post-only (GTX) order would have taken liquidity",
+        -5040 => "the GTD order's good_till_date is too near or too far",
+        _ => return None,
+    };
+    Some(format!(
+        "refused by the exchange: {what} ({} {})",
+        e.code.unwrap_or_default(),
+        e.msg
+    ))
 }
 
 /// The flight stays, to be re-sent (a fresh attempt) or resolved.

@@ -23,12 +23,12 @@ use rust_decimal::Decimal;
 
 use super::context::Ctx;
 use super::job::{Chunk, Job};
-use crate::domain::{OrderType, Price, Side, Symbol, SymbolRules, TimeInForce};
+use crate::domain::{OrderType, Price, Side, Symbol, SymbolRules};
 use crate::router::core::fallback::band_edge_price;
 
 /// The order type the job's next chunk is planned and sent as.
 pub(crate) fn order_type(job: &Job) -> OrderType {
-    if job.limit_fallback {
+    if job.limit_fallback || job.intent.limit.is_some() {
         OrderType::Limit
     } else {
         OrderType::Market
@@ -48,8 +48,17 @@ pub(crate) fn switch(job: &mut Job, failed: &Chunk, retry_after: Option<std::tim
 /// Price, time in force and the mark it was priced at, for one fallback chunk.
 pub(crate) struct LimitTerms {
     pub price: Price,
-    pub time_in_force: TimeInForce,
     pub mark: Price,
+}
+
+impl LimitTerms {
+    /// The order builder's terms: this price, IOC (what does not fill at once expires).
+    pub(crate) fn terms(&self) -> crate::domain::LimitTerms {
+        crate::domain::LimitTerms {
+            price: crate::domain::LimitPrice::Fixed(self.price),
+            time_in_force: crate::domain::LimitTif::Ioc,
+        }
+    }
 }
 
 /// The band-edge terms for a `side` order on `symbol`, priced at a fresh mark (a stale
@@ -64,10 +73,6 @@ pub(crate) async fn terms(
     let mark = ctx.mark(symbol, false).await?;
     let inset: Decimal = ctx.cfg.limit_ioc_inset;
     Ok(band_edge_price(rules, side, mark, inset)
-        .map(|price| LimitTerms {
-            price,
-            time_in_force: TimeInForce::Ioc,
-            mark,
-        })
+        .map(|price| LimitTerms { price, mark })
         .map_err(|e| format!("LIMIT IOC fallback cannot be priced: {e}")))
 }

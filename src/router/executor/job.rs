@@ -105,6 +105,8 @@ pub(crate) struct Job {
     /// False only while the intent has no order in the ledger at all (taken up fresh,
     /// nothing recorded yet): its filled quantity is then zero without asking.
     pub(crate) orders_recorded: bool,
+    /// Resting LIMIT orders a cancel was sent for (by client order id; `resting.rs`).
+    pub(crate) cancels_sent: std::collections::HashSet<String>,
 }
 
 /// What the executor loop does with a job after one step.
@@ -143,6 +145,7 @@ impl Job {
             limit_fallback: false,
             rejections: Default::default(),
             orders_recorded: true,
+            cancels_sent: Default::default(),
         }
     }
 

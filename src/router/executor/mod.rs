@@ -57,6 +57,7 @@ mod protect;
 pub(crate) mod pulse;
 mod recovery;
 mod report;
+mod resting;
 mod send;
 mod spawn;
 mod step;

@@ -76,12 +76,14 @@ async fn settle(
     id: &str,
     row: Option<OrderRow>,
 ) -> anyhow::Result<Option<Instant>> {
+    let is_limit = super::resting::is_limit(job);
     let Some(f) = job.flights.get_mut(id) else {
         return Ok(None);
     };
     let unknown = f.stage == Stage::Unknown;
+    let patience = super::resting::patience(is_limit, &f.data, ctx.cfg.settle_timeout);
     // A silent stream will not bring the fills: resolve over REST at once.
-    let late = f.data.since.elapsed() >= ctx.cfg.settle_timeout || ctx.stream.is_silent();
+    let late = f.data.since.elapsed() >= patience || ctx.stream.is_silent();
     let mut row = row;
     if unknown || late {
         if let Some(at) = resolve_flight(ctx, job, id).await? {
@@ -122,6 +124,13 @@ async fn settle(
         ctx.ledger.record_fills_short(&o, executed.get()).await?;
     }
     let chunk = job.flights.remove(id).map(|f| f.data.chunk);
+    if o.filled_quantity < o.quantity && super::resting::is_limit(job) {
+        // A LIMIT chunk that expired or was cancelled short is final: never re-sent.
+        if job.stop.is_none() {
+            super::resting::ended_short(job, &o);
+        }
+        return Ok(None);
+    }
     if o.filled_quantity < o.quantity {
         return Ok(match after_short_expiry(ctx, job, &o, chunk).await {
             Next::Ready(at) => Some(at),

@@ -2,9 +2,11 @@
 //! the job's chunks out reserve (`core::inflight`, `core::plan`), admit each through the
 //! breaker, build it with the one order builder (`core::orders::checked_order`) and write
 //! it to `orders`; only then does [`super::dispatch`] send it, off the loop. Chunks are
-//! MARKET, or reduce-only LIMIT IOC at the band edge once a close is in fallback
-//! ([`fallback_send`]). A re-sent chunk keeps its quantity and index under a fresh
-//! attempt; only its LIMIT price is read again.
+//! MARKET, LIMIT on the intent's own terms (a LIMIT intent, planned at its limit price:
+//! `core::limit`, waited for while they rest: `resting.rs`), or reduce-only LIMIT IOC at
+//! the band edge once a MARKET close is in fallback ([`fallback_send`]). A re-sent chunk
+//! keeps its quantity and index under a fresh attempt; only a fallback's price is read
+//! again.
 
 use std::collections::HashMap;
 
@@ -84,7 +86,9 @@ async fn plan(
         .then(|| ctx.caps.cap(&leg.symbol, Ctx::now_ms()))
         .flatten();
     let cap = ctx.cfg.chunk_cap;
-    let plan = plan_chunks(available, &rules, order_type, reduce, cap, learned, mark);
+    // A LIMIT intent with its own price is valued there (MIN_NOTIONAL), as the venue does.
+    let at = crate::router::core::limit::planning_price(job.intent.limit.as_ref(), mark);
+    let plan = plan_chunks(available, &rules, order_type, reduce, cap, learned, at);
     // A remainder the exchange cannot take (below minQty or MIN_NOTIONAL after a partial
     // fill, off the step) is never "done" silently: `fail` ends it `failed` when nothing
     // filled, `done` with the shortfall stated when something did.
@@ -258,10 +262,21 @@ async fn build(
         first_chunk: chunk.index,
         attempt: chunk.attempt,
     };
-    let mark = if template.order_type == OrderType::Limit {
+    let mark = if let Some(terms) = job.intent.limit {
+        // The intent's own limit terms: every chunk rests (or not) at its price. A GTD
+        // whose date came within the venue's 600 s is not sent to earn a -5040.
+        let ahead =
+            crate::domain::limit::GTD_MIN_AHEAD_MS + crate::domain::limit::GTD_SEND_SLACK_MS;
+        if let Err(e) = terms.check_good_till(Ctx::now_ms(), ahead) {
+            return Ok(Err(e.to_string()));
+        }
+        template.limit = Some(terms);
+        ctx.mark(&chunk.leg.symbol, job.intent.kind().reduces_risk())
+            .await?
+    } else if template.order_type == OrderType::Limit {
         match fallback_send::terms(ctx, &rules, &chunk.leg.symbol, template.side()).await? {
             Ok(t) => {
-                template.limit = Some((t.price, t.time_in_force));
+                template.limit = Some(t.terms());
                 t.mark
             }
             Err(reason) => return Ok(Err(reason)),

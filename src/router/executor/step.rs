@@ -28,6 +28,9 @@ pub(crate) async fn step(
 ) -> anyhow::Result<Next> {
     job.not_before = None;
     let filled = settle_all(ctx, job).await?;
+    if job.stop.is_none() {
+        super::resting::stop_if_halted(ctx, job).await?;
+    }
     if job.stop.is_some() {
         return wind_down(ctx, job).await;
     }
@@ -112,6 +115,14 @@ fn after_sending(ctx: &Ctx, job: &mut Job, out_of_room: bool) -> anyhow::Result<
 /// A stopped job: wait for what is out, then end the intent the way the stop says.
 async fn wind_down(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next> {
     if !job.flights.is_empty() {
+        if super::resting::is_limit(job) {
+            // Resting orders end only when cancelled: cancel them, then wait for their
+            // final state (their fills are recorded as they come).
+            super::resting::cancel_resting(ctx, job).await?;
+            if let Some(at) = job.not_before.filter(|t| *t > Instant::now()) {
+                return Ok(Next::Ready(at));
+            }
+        }
         return Ok(Next::Wait);
     }
     match job.stop.take() {

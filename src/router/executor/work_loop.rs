@@ -298,8 +298,8 @@ impl Loop {
 
     /// Stop the jobs whose intent a caller asked to cancel (`ledger::intent_cancel`):
     /// nothing new is sent, what is out settles, then the step ends the intent
-    /// `cancelled` with its fills (the halt's way, `Stop::Cancel`). Today's orders are
-    /// MARKET or IOC, so none of them rests on the book to be cancelled.
+    /// `cancelled` with its fills (the halt's way, `Stop::Cancel`). A LIMIT intent's
+    /// resting orders are cancelled at the exchange first (`resting.rs`).
     async fn stop_cancelled(&mut self) -> anyhow::Result<()> {
         for (id, cause) in self.ctx.ledger.cancel_requests(&self.ctx.venue).await? {
             let Some(job) = self.jobs.get_mut(&id) else {
@@ -333,7 +333,8 @@ impl Loop {
             ..
         } = &job.intent.spec
         {
-            match open_quantity(&mut self.ctx, symbol, *notional).await {
+            let at = job.intent.limit.and_then(|l| l.fixed_price());
+            match open_quantity(&mut self.ctx, symbol, *notional, at).await {
                 Ok(q) => job.open_target = Some(q),
                 Err(reason) => {
                     fail(&self.ctx, &job, &reason).await?;
@@ -341,17 +342,30 @@ impl Loop {
                 }
             }
         }
+        if !a.started {
+            // A LIMIT intent's orders may still rest: wait for them, never re-send.
+            super::resting::adopt(&self.ctx, &mut job).await?;
+        }
         tracing::info!(intent_id = %job.intent.id, kind = job.intent.kind().as_str(), "intent taken up");
         Ok(Some(job))
     }
 }
 
 /// An open given by notional: the quantity at the current mark.
-async fn open_quantity(ctx: &mut Ctx, symbol: &Symbol, notional: Usdt) -> Result<Qty, String> {
-    let mark = ctx
-        .mark(symbol, false)
-        .await
-        .map_err(|e| format!("cannot read the mark price of {symbol}: {e}"))?;
+/// The quantity `notional` buys at `limit` (a LIMIT open's own price), else at the mark.
+async fn open_quantity(
+    ctx: &mut Ctx,
+    symbol: &Symbol,
+    notional: Usdt,
+    limit: Option<crate::domain::Price>,
+) -> Result<Qty, String> {
+    let mark = match limit {
+        Some(p) => p,
+        None => ctx
+            .mark(symbol, false)
+            .await
+            .map_err(|e| format!("cannot read the mark price of {symbol}: {e}"))?,
+    };
     match ctx.rules.get(symbol) {
         // Floored to the step: no unsendable dust is left to end a filled open `failed`;
         // a notional too small for one order is refused before anything is sent.

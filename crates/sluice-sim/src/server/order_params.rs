@@ -75,6 +75,7 @@ pub(crate) fn parse_new_order(p: &Params) -> Result<NewOrder, ApiError> {
         price_raw,
         good_till_date: p.opt_i64("goodTillDate")?,
         self_trade_prevention_mode: stp_mode(p)?,
+        price_match: p.opt("priceMatch").map(str::to_owned),
     })
 }
 

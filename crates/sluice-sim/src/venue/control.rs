@@ -52,7 +52,7 @@ impl Venue {
                 working_type: "CONTRACT_PRICE",
                 price_protect: false,
                 orig_type: checked.order_type,
-                price_match: "NONE",
+                price_match: checked.price_match,
                 self_trade_prevention_mode: checked.stp_mode.clone(),
                 good_till_date: checked.good_till_date,
                 time: now_ms,

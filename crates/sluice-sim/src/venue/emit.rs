@@ -71,7 +71,7 @@ impl Venue {
             realized_profit: fill.map_or(z, |f| f.realized_pnl),
             price_protect: false,
             stp_mode: o.stp_mode.clone(),
-            price_match: "NONE",
+            price_match: o.price_match,
             good_till_date: o.good_till_date,
             expiry_reason: er,
             price_precision: pp,

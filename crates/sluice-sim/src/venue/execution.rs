@@ -137,6 +137,7 @@ impl Venue {
             status: OrderStatus::New,
             stp_mode: c.stp_mode.clone(),
             good_till_date: c.good_till_date,
+            price_match: c.price_match,
             time: now_ms,
             update_time: now_ms,
         }

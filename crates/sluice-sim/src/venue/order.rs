@@ -32,6 +32,8 @@ pub(crate) struct NewOrder {
     pub price_raw: Option<String>,
     pub good_till_date: Option<i64>,
     pub self_trade_prevention_mode: Option<String>,
+    /// `priceMatch` as sent (`NONE` or absent: the order's own price).
+    pub price_match: Option<String>,
 }
 
 /// The venue's record of an order.
@@ -56,6 +58,8 @@ pub(crate) struct Order {
     pub status: OrderStatus,
     pub stp_mode: String,
     pub good_till_date: i64,
+    /// The `priceMatch` mode the venue priced it by, `NONE` for an own price.
+    pub price_match: &'static str,
     pub time: i64,
     pub update_time: i64,
 }
@@ -94,7 +98,7 @@ impl Order {
             working_type: "CONTRACT_PRICE",
             price_protect: false,
             orig_type: self.order_type,
-            price_match: "NONE",
+            price_match: self.price_match,
             self_trade_prevention_mode: self.stp_mode.clone(),
             good_till_date: self.good_till_date,
             time: self.time,

@@ -37,6 +37,8 @@ pub(crate) struct Checked {
     pub reduce_only_flag: bool,
     pub client_order_id: Option<String>,
     pub good_till_date: i64,
+    /// The `priceMatch` mode that priced it (`NONE`: its own price).
+    pub price_match: &'static str,
     pub stp_mode: String,
     /// `newOrderRespType=RESULT`: answer with the state after matching.
     pub resp_type_result: bool,
@@ -62,10 +64,18 @@ fn shape(o: &NewOrder, now_ms: i64) -> Result<Shape, Reject> {
                 .time_in_force
                 .as_deref()
                 .ok_or_else(|| Reject::mandatory("timeInForce"))?;
-            let price = o.price.ok_or_else(|| Reject::mandatory("price"))?;
+            // A price-matched order is priced from the book later (`price_from_book`).
+            let price = match price_match(o)? {
+                Some(_) if o.price.is_some() => return Err(Reject::not_required("price")),
+                Some(_) => Decimal::ZERO,
+                None => o.price.ok_or_else(|| Reject::mandatory("price"))?,
+            };
             (TimeInForce::parse(tif)?, price)
         }
         OrderType::Market if o.price.is_some() => return Err(Reject::not_required("price")),
+        OrderType::Market if price_match(o)?.is_some() => {
+            return Err(Reject::price_match_unsupported())
+        }
         // MARKET orders show GTC on the wire; a sent timeInForce is ignored.
         OrderType::Market => (TimeInForce::Gtc, Decimal::ZERO),
     };
@@ -89,6 +99,25 @@ fn shape(o: &NewOrder, now_ms: i64) -> Result<Shape, Reject> {
         price,
         good_till_date,
     })
+}
+
+/// `priceMatch` as sent: None for absent or `NONE`; `-5037` for an unknown mode and for
+/// `OPPONENT_10` / `OPPONENT_20`, which Binance removed from placement (the stricter
+/// reading of "temporarily removed", docs/binance-fapi.md §2.2).
+fn price_match(o: &NewOrder) -> Result<Option<(&'static str, bool, usize)>, Reject> {
+    let Some(raw) = o.price_match.as_deref() else {
+        return Ok(None);
+    };
+    Ok(Some(match raw {
+        "NONE" => return Ok(None),
+        "OPPONENT" => ("OPPONENT", true, 1),
+        "OPPONENT_5" => ("OPPONENT_5", true, 5),
+        "QUEUE" => ("QUEUE", false, 1),
+        "QUEUE_5" => ("QUEUE_5", false, 5),
+        "QUEUE_10" => ("QUEUE_10", false, 10),
+        "QUEUE_20" => ("QUEUE_20", false, 20),
+        _ => return Err(Reject::invalid_price_match()),
+    }))
 }
 
 /// `-1106` / `-4061`: reduceOnly and positionSide against the account's mode.
@@ -133,7 +162,9 @@ fn check_filters(
     mark: Decimal,
     reduce_only: bool,
 ) -> Result<(), Reject> {
-    let price = (s.order_type == OrderType::Limit).then_some((s.price, o.price_raw.as_deref()));
+    // A price-matched order's price came from the book: on the grid by construction.
+    let price = (s.order_type == OrderType::Limit && o.price_match.is_none())
+        .then_some((s.price, o.price_raw.as_deref()));
     filters::check_precision(spec, (s.qty, o.quantity_raw.as_deref()), price)?;
     if s.order_type == OrderType::Limit {
         filters::check_price(spec, s.price)?;
@@ -164,7 +195,8 @@ impl Venue {
         if spec.status != "TRADING" {
             return Err(Reject::invalid_symbol_status());
         }
-        let s = shape(o, now_ms)?;
+        let mut s = shape(o, now_ms)?;
+        let matched = self.price_from_book(i, o, &mut s)?;
         if let Some(cid) = o.client_order_id.as_deref() {
             filters::check_client_order_id(cid)?;
         }
@@ -193,6 +225,7 @@ impl Venue {
             reduce_only_flag: !account.hedge && reduce_only,
             client_order_id: o.client_order_id.clone(),
             good_till_date: s.good_till_date,
+            price_match: matched,
             resp_type_result: o.resp_type_result,
             stp_mode: o
                 .self_trade_prevention_mode
@@ -201,6 +234,33 @@ impl Venue {
                 // page documents (the stricter reading, docs/binance-fapi.md §2.2).
                 .unwrap_or_else(|| "EXPIRE_MAKER".to_owned()),
         })
+    }
+
+    /// A price-matched LIMIT order's price: the `depth`-th level of the other side of the
+    /// book (OPPONENT) or of its own side (QUEUE), as shown now. Returns the mode's name
+    /// (`NONE` when the order has its own price); `-5037` when the book has no such level.
+    fn price_from_book(
+        &self,
+        i: usize,
+        o: &NewOrder,
+        s: &mut Shape,
+    ) -> Result<&'static str, Reject> {
+        let Some((name, opponent, depth)) = price_match(o)? else {
+            return Ok("NONE");
+        };
+        let (spec, market) = (&self.symbols[i], &self.markets[i]);
+        // A BUY's opponents are the asks a BUY taker meets; its queue is the bids a SELL
+        // taker meets.
+        let side = match (opponent, s.side) {
+            (true, side) => side,
+            (false, Side::Buy) => Side::Sell,
+            (false, Side::Sell) => Side::Buy,
+        };
+        let level = market.level_iter(spec, side).nth(depth - 1);
+        s.price = level
+            .map(|(p, _)| p)
+            .ok_or_else(Reject::invalid_price_match)?;
+        Ok(name)
     }
 
     /// `-4131` when the counterparty's best price is outside PERCENT_PRICE.

@@ -192,6 +192,15 @@ impl Reject {
             "Due to the order could not be filled immediately, the FOK order has been rejected. The order will not be recorded in the order history",
         )
     }
+    pub(crate) fn invalid_price_match() -> Reject {
+        Reject::bad(-5037, "Invalid price match")
+    }
+    pub(crate) fn price_match_unsupported() -> Reject {
+        Reject::bad(
+            -5038,
+            "Price match only supports order type: LIMIT, STOP AND TAKE_PROFIT",
+        )
+    }
     pub(crate) fn gtx_rejected() -> Reject {
         Reject::bad(
             -5022,

@@ -31,8 +31,15 @@ pub fn order_params(order: &OrderRequest, stp: SelfTradePrevention) -> Vec<(&'st
     if let Some(price) = order.price {
         p.push(("price", price.get().normalize().to_string()));
     }
+    if let Some(m) = order.price_match {
+        // The venue prices the order; `price` is never sent beside it.
+        p.push(("priceMatch", m.as_wire().to_string()));
+    }
     if let Some(tif) = order.time_in_force {
         p.push(("timeInForce", tif.as_wire().to_string()));
+    }
+    if let Some(at) = order.good_till_date {
+        p.push(("goodTillDate", at.to_string()));
     }
     if order.reduce_only && order.position_side == PositionSide::Both {
         p.push(("reduceOnly", "true".to_string()));
@@ -312,6 +319,8 @@ mod tests {
             time_in_force: None,
             reduce_only,
             client_order_id: ClientOrderId::new("sl-1").unwrap(),
+            price_match: None,
+            good_till_date: None,
         }
     }
 
@@ -324,6 +333,28 @@ mod tests {
         let hedge = order_params(&order(PositionSide::Short, Side::Buy, true), stp);
         assert!(!hedge.iter().any(|(k, _)| *k == "reduceOnly"));
         assert!(hedge.contains(&("positionSide", "SHORT".into())));
+    }
+
+    #[test]
+    fn a_price_matched_gtd_sends_price_match_and_its_date_and_no_price() {
+        let mut o = order(PositionSide::Both, Side::Buy, false);
+        o.order_type = OrderType::Limit;
+        o.time_in_force = Some(crate::domain::TimeInForce::Gtd);
+        o.price_match = Some(crate::domain::PriceMatch::Queue5);
+        o.good_till_date = Some(1_900_000_000_000);
+        let p = order_params(&o, SelfTradePrevention::default());
+        let get = |k: &str| p.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("priceMatch"), Some("QUEUE_5"));
+        assert_eq!(get("timeInForce"), Some("GTD"));
+        assert_eq!(get("goodTillDate"), Some("1900000000000"));
+        assert_eq!(get("price"), None, "the venue picks the price");
+        let market = order_params(
+            &order(PositionSide::Both, Side::Buy, false),
+            SelfTradePrevention::default(),
+        );
+        assert!(market
+            .iter()
+            .all(|(n, _)| !matches!(*n, "priceMatch" | "goodTillDate" | "timeInForce")));
     }
 
     #[test]

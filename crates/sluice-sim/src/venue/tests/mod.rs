@@ -6,6 +6,7 @@ mod algo;
 mod events;
 mod execution;
 mod hedge;
+mod price_match;
 mod props;
 mod reduce_only;
 mod rules;
