@@ -345,16 +345,24 @@ class IntentBody(Model):
     """
     # Who asks (`cli:alice`, `strategy-7`); recorded with a halt or a flatten.
     actor: Optional[str] = None
+    # A GTD's expiry, ms since the epoch: at least 660 s ahead when submitted.
+    good_till_date: Optional[int] = None
     idempotency_key: Optional[str] = None
     kind: Optional[str] = None
     notional_usdt: Optional[str] = None
     position_id: Optional[int] = None
+    # LIMIT price (a decimal string on the symbol's tick grid); omitted = MARKET.
+    price: Optional[str] = None
+    # LIMIT priced by the venue from its book (`QUEUE`, `OPPONENT`, ...), instead of `price`.
+    price_match: Optional[str] = None
     quantity: Optional[str] = None
     reason: Optional[str] = None
     side: Optional[str] = None
     stop_loss: Optional[TriggerBody] = None
     symbol: Optional[str] = None
     take_profit: Optional[TriggerBody] = None
+    # A LIMIT intent's `GTC` (default), `IOC`, `GTX` (post-only) or `GTD`.
+    time_in_force: Optional[str] = None
     # What the protective orders trigger on: `mark` (default) or `contract` (last price).
     working_type: Optional[str] = None
 
@@ -362,16 +370,20 @@ class IntentBody(Model):
     def from_json(cls, d: dict[str, Any]) -> IntentBody:
         return cls(
             actor=d.get("actor"),
+            good_till_date=d.get("good_till_date"),
             idempotency_key=d.get("idempotency_key"),
             kind=d.get("kind"),
             notional_usdt=d.get("notional_usdt"),
             position_id=d.get("position_id"),
+            price=d.get("price"),
+            price_match=d.get("price_match"),
             quantity=d.get("quantity"),
             reason=d.get("reason"),
             side=d.get("side"),
             stop_loss=(None if d.get("stop_loss") is None else _TriggerBody_from_json(d.get("stop_loss"))),
             symbol=d.get("symbol"),
             take_profit=(None if d.get("take_profit") is None else _TriggerBody_from_json(d.get("take_profit"))),
+            time_in_force=d.get("time_in_force"),
             working_type=d.get("working_type"),
         )
 
@@ -451,6 +463,7 @@ class IntentResponse(Model):
     state: IntentState
     timings: Timings
     error: Optional[str] = None
+    limit: Optional[LimitView] = None
     notional_usdt: Optional[Usdt] = None
     # The terminal outcome: `done`, `done_partial` (done, but the exchange left
     # `shortfall` of it undone; `error` says why), `failed` (nothing filled) or
@@ -477,6 +490,7 @@ class IntentResponse(Model):
             state=d["state"],
             timings=_Timings_from_json(d["timings"]),
             error=d.get("error"),
+            limit=(None if d.get("limit") is None else _LimitView_from_json(d.get("limit"))),
             notional_usdt=(None if d.get("notional_usdt") is None else _Usdt_from_json(d.get("notional_usdt"))),
             outcome=d.get("outcome"),
             position_id=(None if d.get("position_id") is None else _PositionId_from_json(d.get("position_id"))),
@@ -563,6 +577,31 @@ class LearnedCapView(Model):
 
 def _LearnedCapView_from_json(v: Any) -> LearnedCapView:
     return LearnedCapView.from_json(v)
+
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitView(Model):
+    """A LIMIT intent's terms as submitted: `price` or `price_match`, `time_in_force`, and a
+    GTD's `good_till_date` (ms since the epoch).
+    """
+    time_in_force: str
+    good_till_date: Optional[int] = None
+    price: Optional[str] = None
+    price_match: Optional[str] = None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> LimitView:
+        return cls(
+            time_in_force=d["time_in_force"],
+            good_till_date=d.get("good_till_date"),
+            price=d.get("price"),
+            price_match=d.get("price_match"),
+        )
+
+
+def _LimitView_from_json(v: Any) -> LimitView:
+    return LimitView.from_json(v)
 
 
 
