@@ -10,8 +10,10 @@
 //! `max_in_flight_per_intent` chunks of an intent are out at once, never more than the
 //! ledger's remainder less what the chunks out still reserve (`core::inflight`), and at
 //! most `max_in_flight` requests over all intents; chunks ready together go as one
-//! `batchOrders`. A MARKET size the venue has not yet accepted for a symbol goes alone
-//! (a hidden cap costs one -4005, not one per chunk out). Start-up,
+//! `batchOrders` (full batches of five; the rest one by one). A MARKET size the venue has
+//! not yet accepted for a symbol goes alone (a hidden cap costs one -4005, not one per
+//! chunk out); while the cap book probes above a size already accepted, chunks of that
+//! size go out beside the one probe. Start-up,
 //! before anything new is sent: resolve every non-terminal order by client order id
 //! (crash recovery), then adopt exchange positions the ledger does not know. Intake reads
 //! the ledger for `accepted`/`working` intents as soon as one is stored (the ledger's
