@@ -164,15 +164,32 @@ async fn submit_open(
         size,
     };
     let mut new = new_intent(state, spec, &meta);
+    // The halt flag is read only when the open does not go through at once: the
+    // one-statement accept sees it clear itself. A halt still answers before any other
+    // refusal.
+    let checked = async {
+        if let OpenSize::Quantity(_) = size {
+            new.reference_price = Some(mark_price(state, &symbol).await?);
+        }
+        super::sizes::check_open(state, &symbol, size, new.reference_price).await
+    }
+    .await;
+    let protection = with_defaults(state, &symbol, protection);
+    if checked.is_ok() {
+        let at_once = state
+            .ledger
+            .accept_open_at_once(&new, state.allocation, Some(&protection))
+            .await?;
+        if let Some(created) = at_once {
+            record_intent("open", "accepted");
+            return answer_created(state, created).await;
+        }
+    }
     let halt = state.ledger.halt_state().await?;
     if halt.halted {
         return refuse_halted(state, &new, &halt).await;
     }
-    if let OpenSize::Quantity(_) = size {
-        new.reference_price = Some(mark_price(state, &symbol).await?);
-    }
-    super::sizes::check_open(state, &symbol, size, new.reference_price).await?;
-    let protection = with_defaults(state, &symbol, protection);
+    checked?;
     let created = store(state, &new, Some(&protection)).await?;
     if !created.replayed && !created.halt_clear {
         // A halt set while this open was being checked: cancel it before anything is sent.
