@@ -26,7 +26,7 @@
 //!   [`pulse`] says whether one piece of that work has been running too long (watchdog);
 //! - `job` (one intent: its remainder, measured from the ledger, its chunks out, and its
 //!   `Next` step);
-//! - `send` (plan new chunks, admit, build and record them), `dispatch` (send them off the
+//! - `send` (plan new chunks), `record` (admit, build and record them), `dispatch` (send them off the
 //!   loop, apply the answers), `failure` (an error through the
 //!   escalation table), `learned_caps` (caps learned from -4005, persisted),
 //!   `fallback_send` (the reduce-only LIMIT IOC fallback for failing closes);
@@ -57,6 +57,7 @@ mod outage;
 mod progress;
 mod protect;
 pub(crate) mod pulse;
+mod record;
 mod recovery;
 mod report;
 mod send;

@@ -1,10 +1,9 @@
-//! Planning and recording chunks: plan new ones from the unfilled remainder less what
-//! the job's chunks out reserve (`core::inflight`, `core::plan`), admit each through the
-//! breaker, build it with the one order builder (`core::orders::checked_order`) and write
-//! it to `orders`; only then does [`super::dispatch`] send it, off the loop. Chunks are
-//! MARKET, or reduce-only LIMIT IOC at the band edge once a close is in fallback
-//! ([`fallback_send`]). A re-sent chunk keeps its quantity and index under a fresh
-//! attempt; only its LIMIT price is read again.
+//! Planning chunks: new ones from the unfilled remainder less what the job's chunks out
+//! reserve (`core::inflight`, `core::plan`), sized by the published, operator and learned
+//! caps; a MARKET size the venue has not taken yet goes alone, and while a larger size is
+//! probed on a large close, chunks of the size already taken go beside it. `record`
+//! writes them to `orders` next. Chunks are MARKET, or reduce-only LIMIT IOC at the band
+//! edge once a close is in fallback ([`fallback_send`]).
 
 use std::collections::HashMap;
 
@@ -12,14 +11,10 @@ use rust_decimal::Decimal;
 
 use super::context::Ctx;
 use super::fallback_send;
-use super::job::{Chunk, InFlight, Job, Leg, NextChunk, Stop};
-use crate::domain::{FilterChecked, OrderRequest, OrderType, Qty, Symbol};
-use crate::ledger::halt::HaltState;
-use crate::ledger::NewOrder;
+use super::job::{Chunk, Job, Leg, NextChunk};
+use crate::domain::{OrderType, Qty, Symbol};
 use crate::router::core::caps::MAX_PROBES;
-use crate::router::core::client_id::IntentRef;
 use crate::router::core::inflight::Stage;
-use crate::router::core::orders::{checked_order, OrderTemplate};
 use crate::router::core::plan::plan_chunks;
 
 /// Plan up to `room` new chunks from the ledger's remainder less what the job's flights
@@ -197,114 +192,6 @@ async fn beside_probe(
     Ok(out)
 }
 
-/// A chunk recorded in `orders` and ready to go out.
-pub(crate) struct Recorded {
-    pub order: FilterChecked<OrderRequest>,
-}
-
-/// Admit, build and record each chunk (a re-send replaces its flight's client order id),
-/// adding it to the job's flights. Stops at the first chunk that cannot go (the job is
-/// then stopped with the reason); returns what was recorded, in order.
-///
-/// `halt` is the halt flag when the caller already read it in this step (read here
-/// otherwise); it is read before anything of a risk-increasing job is recorded.
-pub(crate) async fn record(
-    ctx: &mut Ctx,
-    job: &mut Job,
-    chunks: Vec<(Chunk, Option<String>)>,
-    halt: Option<HaltState>,
-) -> anyhow::Result<Vec<Recorded>> {
-    let mut out = Vec::with_capacity(chunks.len());
-    if job.class == crate::router::core::scheduler::RiskClass::Increasing {
-        let halt = match halt {
-            Some(h) => h,
-            None => ctx.ledger.halt_state().await?,
-        };
-        if halt.halted {
-            // The rest of the open is left unsent; the halt is the cause (ledger/halt.rs).
-            let cause = halt.refusal();
-            tracing::warn!(intent_id = %job.intent.id, %cause, "open cancelled by the halt");
-            job.stop(Stop::Cancel(cause));
-            return Ok(out);
-        }
-    }
-    for (chunk, resend_of) in chunks {
-        // From here the intent may have an order (even if the insert's answer is lost).
-        job.orders_recorded = true;
-        match record_one(ctx, job, &chunk).await {
-            Ok(Ok(order)) => {
-                let coid = order.inner().client_order_id.as_str().to_string();
-                track(job, chunk, resend_of, coid);
-                out.push(Recorded { order });
-            }
-            Ok(Err(stop)) => {
-                job.stop(stop);
-                break;
-            }
-            Err(e) => {
-                // Nothing of this chunk was stored: it is planned (or re-sent) again later.
-                tracing::error!(intent_id = %job.intent.id, error = %e, "recording a chunk failed; retrying after backoff");
-                job.not_before = Some(job.backoff.next_at(std::time::Instant::now(), None));
-                break;
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Admit, build and record one chunk. `Ok(Err)`: it cannot go, and why the job stops.
-async fn record_one(
-    ctx: &mut Ctx,
-    job: &Job,
-    chunk: &Chunk,
-) -> anyhow::Result<Result<FilterChecked<OrderRequest>, Stop>> {
-    if let Err(refusal) = ctx.admit(job.class) {
-        return Ok(Err(Stop::Fail(format!("refused: {}", refusal.reason))));
-    }
-    let order = match build(ctx, job, chunk).await? {
-        Ok(o) => o,
-        Err(reason) => return Ok(Err(Stop::Fail(reason))),
-    };
-    let req = order.inner();
-    ctx.ledger
-        .record_order(&NewOrder {
-            intent_id: job.intent.id,
-            position_id: chunk.leg.position_id,
-            request: req.clone(),
-            chunk_index: i32::try_from(chunk.index).unwrap_or(i32::MAX),
-            attempt: i32::try_from(chunk.attempt).unwrap_or(i32::MAX),
-        })
-        .await?;
-    tracing::info!(intent_id = %job.intent.id, symbol = %req.symbol, client_order_id = %req.client_order_id,
-        qty = %req.quantity, side = req.side.as_wire(), reduce_only = req.reduce_only,
-        order_type = ?req.order_type, price = ?req.price, "sending chunk");
-    Ok(Ok(order))
-}
-
-/// Put a recorded chunk into the job's flights as `Sending`.
-fn track(job: &mut Job, chunk: Chunk, resend_of: Option<String>, coid: String) {
-    match resend_of {
-        Some(old) => {
-            job.flights.resent(&old, coid.clone());
-            if let Some(f) = job.flights.get_mut(&coid) {
-                f.data.chunk = chunk;
-                f.data.report = None;
-                f.data.since = std::time::Instant::now();
-            }
-        }
-        None => {
-            let (index, qty) = (chunk.index, chunk.qty);
-            let data = InFlight {
-                chunk,
-                report: None,
-                resolved_terminal: false,
-                since: std::time::Instant::now(),
-            };
-            job.flights.add(index, qty, coid, data);
-        }
-    }
-}
-
 /// The job's chunks waiting to be re-sent, with the client order id each had.
 pub(crate) fn resends(job: &Job) -> Vec<(Chunk, Option<String>)> {
     job.flights
@@ -312,38 +199,4 @@ pub(crate) fn resends(job: &Job) -> Vec<(Chunk, Option<String>)> {
         .filter(|f| f.stage == Stage::Resend)
         .map(|f| (f.data.chunk.clone(), Some(f.client_order_id.clone())))
         .collect()
-}
-
-async fn build(
-    ctx: &mut Ctx,
-    job: &Job,
-    chunk: &Chunk,
-) -> anyhow::Result<Result<FilterChecked<OrderRequest>, String>> {
-    let Some(rules) = ctx.rules.get(&chunk.leg.symbol).cloned() else {
-        return Ok(Err(format!("{} is not listed", chunk.leg.symbol)));
-    };
-    let mut template = OrderTemplate {
-        kind: job.intent.kind(),
-        intent: IntentRef::Seq(u64::try_from(job.intent.id.get()).unwrap_or(0)),
-        direction: chunk.leg.direction,
-        mode: chunk.leg.mode,
-        order_type: fallback_send::order_type(job),
-        limit: None,
-        first_chunk: chunk.index,
-        attempt: chunk.attempt,
-    };
-    let mark = if template.order_type == OrderType::Limit {
-        match fallback_send::terms(ctx, &rules, &chunk.leg.symbol, template.side()).await? {
-            Ok(t) => {
-                template.limit = Some((t.price, t.time_in_force));
-                t.mark
-            }
-            Err(reason) => return Ok(Err(reason)),
-        }
-    } else {
-        ctx.mark(&chunk.leg.symbol, job.intent.kind().reduces_risk())
-            .await?
-    };
-    Ok(checked_order(&rules, &template, chunk.qty, mark)
-        .map_err(|e| format!("chunk cannot be built: {e}")))
 }
