@@ -260,6 +260,25 @@ async fn flatten_1000(base: &str) -> anyhow::Result<()> {
             .fetch_one(ledger.pool())
             .await?;
     let max_window = max_window.unwrap_or(0);
+    // Orders per fixed 10 s window of (loopback) server time, first to last: any window
+    // but the first and the last below 300 is pacing slack.
+    let mut per_window: Vec<(i64, usize)> = Vec::new();
+    for w in times
+        .iter()
+        .map(|t| t.timestamp_millis().div_euclid(10_000))
+    {
+        match per_window.iter_mut().find(|(k, _)| *k == w) {
+            Some((_, n)) => *n += 1,
+            None => per_window.push((w, 1)),
+        }
+    }
+    per_window.sort_unstable();
+    let first = times.iter().min().copied().unwrap_or_default();
+    let into_first = first.timestamp_millis().rem_euclid(10_000) as f64 / 1000.0;
+    println!(
+        "orders per venue 10 s window: {:?} (first order {into_first:.1} s into its window)",
+        per_window.iter().map(|(_, n)| *n).collect::<Vec<_>>()
+    );
     println!(
         "flatten across 50 symbols: {sent} orders in {:.1} s ({:.1} orders/s; the venue allows 300 per fixed 10 s window: a steady 30/s would take {:.1} s); busiest 10 s: {max_10s} orders (venue's busiest 10 s window, X-MBX-ORDER-COUNT-10S: {max_window}); 418/429 responses: {throttled}",
         elapsed.as_secs_f64(),

@@ -52,7 +52,11 @@ pub(crate) fn daemon_on(
     let api = std::net::TcpListener::bind(api)?.local_addr()?;
     // SLUICE_BENCH_DAEMON_LOG=<filter> shows the daemon's log (e.g. `info`) when a run fails.
     let log = std::env::var("SLUICE_BENCH_DAEMON_LOG").ok();
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+    // SLUICE_BENCH_BIN=<path> runs another build of the daemon (A/B against a copy of the
+    // binary built from an older commit, same bench code).
+    let bin = std::env::var("SLUICE_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_sluice").to_string());
+    let child = Command::new(bin)
         .arg("run")
         .env("DATABASE_URL", db_url)
         .env("SLUICE__API__LISTEN", api.to_string())

@@ -209,22 +209,40 @@ async fn submit_open(state: &ApiState, open: OpenAsk, meta: Meta) -> Answer {
         size,
     };
     let mut new = new_intent(state, spec, &meta);
+    // The halt flag is read only when the open does not go through at once: the
+    // one-statement accept sees it clear itself. A halt still answers before any other
+    // refusal.
+    // A LIMIT open is valued (budget, MIN_NOTIONAL) at its own price; a MARKET or
+    // price-matched open at the mark.
+    let at_limit = limit.and_then(|l| l.fixed_price());
+    let checked = async {
+        if let Some(terms) = &limit {
+            super::limit_checks::check_limit(state, &symbol, direction.open_side(), terms).await?;
+        }
+        if let (OpenSize::Quantity(_), None) = (size, at_limit) {
+            new.reference_price = Some(mark_price(state, &symbol).await?);
+        }
+        new.reference_price = at_limit.or(new.reference_price);
+        super::sizes::check_open(state, &symbol, size, new.reference_price).await
+    }
+    .await;
+    let protection = with_defaults(state, &symbol, protection);
+    // A LIMIT open takes the full path (its terms are stored with it).
+    if checked.is_ok() && limit.is_none() {
+        let at_once = state
+            .ledger
+            .accept_open_at_once(&new, state.allocation, Some(&protection))
+            .await?;
+        if let Some(created) = at_once {
+            record_intent("open", "accepted");
+            return answer_created(state, created).await;
+        }
+    }
     let halt = state.ledger.halt_state().await?;
     if halt.halted {
         return refuse_halted(state, &new, &halt).await;
     }
-    if let Some(terms) = &limit {
-        super::limit_checks::check_limit(state, &symbol, direction.open_side(), terms).await?;
-    }
-    // A LIMIT open is valued (budget, MIN_NOTIONAL) at its own price; a MARKET or
-    // price-matched open at the mark.
-    let at_limit = limit.and_then(|l| l.fixed_price());
-    if let (OpenSize::Quantity(_), None) = (size, at_limit) {
-        new.reference_price = Some(mark_price(state, &symbol).await?);
-    }
-    new.reference_price = at_limit.or(new.reference_price);
-    super::sizes::check_open(state, &symbol, size, new.reference_price).await?;
-    let protection = with_defaults(state, &symbol, protection);
+    checked?;
     let created = store(state, &new, Some(&protection), limit.as_ref()).await?;
     if !created.replayed && !created.halt_clear {
         // A halt set while this open was being checked: cancel it before anything is sent.

@@ -53,6 +53,26 @@ impl Ledger {
         self.create_intent_protected(new, allocation, None).await
     }
 
+    /// An open stored `accepted` in one statement when nothing stands in the way: it sees
+    /// the halt clear, the key unused and the budget enough on the server
+    /// (`accept_open.rs`). `None`: something does, and [`Self::create_intent_protected`]
+    /// decides and words it (the control API reads the halt flag in between).
+    pub(crate) async fn accept_open_at_once(
+        &self,
+        new: &NewIntent,
+        allocation: Usdt,
+        protection: Option<&crate::domain::Protection>,
+    ) -> Result<Option<IntentCreated>, LedgerError> {
+        new.check_storable()?;
+        let accepted =
+            super::accept_open::try_accept_open(&self.pool, new, allocation, protection).await?;
+        Ok(accepted.map(|intent| IntentCreated {
+            intent,
+            replayed: false,
+            halt_clear: true,
+        }))
+    }
+
     /// [`Self::create_intent`], storing what the open asked to be protected by
     /// (`intent_protection`) in the same transaction, so the executor never sees the
     /// open without it.

@@ -41,6 +41,7 @@ mod intents;
 pub(crate) mod leader;
 mod leader_terms;
 pub(crate) mod model;
+mod order_batch;
 mod order_reports;
 mod orders;
 pub(crate) mod position_math;

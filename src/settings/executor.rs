@@ -15,14 +15,14 @@ pub struct ExecutorSettings {
     pub max_in_flight_per_intent: NonZeroUsize,
     /// Order requests awaiting the exchange's answer at once, over all intents.
     pub(crate) max_in_flight: NonZeroUsize,
-    /// Send two to five chunks of one intent ready at once as one `batchOrders` request.
+    /// Send five chunks of one intent ready at once as one `batchOrders` request.
     pub batch_orders: bool,
 }
 
 impl Default for ExecutorSettings {
     fn default() -> Self {
         Self {
-            max_in_flight_per_intent: NonZeroUsize::MIN.saturating_add(7),
+            max_in_flight_per_intent: NonZeroUsize::MIN.saturating_add(15),
             max_in_flight: NonZeroUsize::MIN.saturating_add(31),
             batch_orders: true,
         }

@@ -448,7 +448,7 @@ fn protective_defaults_load_per_symbol_and_a_pct_out_of_range_names_the_key() {
 fn the_executor_caps_have_defaults_and_zero_is_refused_naming_the_key() {
     let dir = dir_with(None);
     let s = Settings::load_with_env(dir.path(), env(&[])).expect("defaults load");
-    assert_eq!(s.executor.max_in_flight_per_intent.get(), 8);
+    assert_eq!(s.executor.max_in_flight_per_intent.get(), 16);
     assert_eq!(s.executor.max_in_flight.get(), 32);
     assert!(s.executor.batch_orders);
     let one = env(&[("SLUICE__EXECUTOR__MAX_IN_FLIGHT_PER_INTENT", "1")]);

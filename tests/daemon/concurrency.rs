@@ -181,6 +181,58 @@ async fn a_hidden_market_cap_with_chunks_out_ends_flat_with_no_over_close(pool: 
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn a_large_close_keeps_chunks_of_the_proven_size_out_while_a_larger_size_is_probed(
+    pool: PgPool,
+) {
+    // Arrange: a hidden MARKET cap of 40 under the published 100, and a close large
+    // enough (5,000) that probing upward overlaps chunks of the size already accepted.
+    let s = slow_venue("hidden_market_max_qty = \"40\"", "5000");
+    let d = start(pool, s, config(8, true)).await;
+    let position = d.executor.as_ref().expect("executor").adopted[0].clone();
+
+    // Act
+    let id = d.submit(close_all(position.id, "probe-beside-close")).await;
+
+    // Assert: flat and exact, no filled chunk above the hidden cap; a probe refused with
+    // -4005 above the size the halving found was out at the same moment as a chunk
+    // that filled.
+    closed_flat(&d, id, &position, dec!(5000)).await;
+    let orders = d.ledger.orders_of_intent(id).await.unwrap();
+    let filled: Vec<&OrderRow> = orders
+        .iter()
+        .filter(|o| !o.filled_quantity.is_zero())
+        .collect();
+    assert!(filled.iter().all(|o| o.quantity.get() <= dec!(40)));
+    let smallest_filled = filled
+        .iter()
+        .map(|o| o.quantity.get())
+        .min()
+        .expect("fills");
+    let probes: Vec<&OrderRow> = orders
+        .iter()
+        .filter(|o| o.last_error_code == Some(-4005) && o.quantity.get() > smallest_filled)
+        .filter(|o| o.quantity.get() < dec!(50))
+        .collect();
+    assert!(
+        !probes.is_empty(),
+        "no probe above {smallest_filled} was refused"
+    );
+    let w = windows(&d.ledger, &orders).await;
+    let beside = probes.iter().any(|p| {
+        w.iter().filter(|a| a.coid == p.client_order_id).any(|a| {
+            w.iter().any(|b| {
+                filled.iter().any(|f| f.client_order_id == b.coid) && a.from < b.to && b.from < a.to
+            })
+        })
+    });
+    assert!(
+        beside,
+        "no refused probe was out beside a chunk that filled"
+    );
+    d.stop().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn one_chunk_per_intent_keeps_the_strict_order(pool: PgPool) {
     // Arrange
     let d = start(pool, slow_venue("", "500"), config(1, true)).await;

@@ -204,3 +204,72 @@ async fn intake_leaves_held_intents_alone_and_gives_the_next_free_chunk_index(po
     assert_eq!(entry.next_chunk, 5);
     assert_eq!(all.len(), rest.len() + 1);
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_chunks_of_a_step_are_recorded_together_planned_in_the_order_given(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let close = long_and_its_close(&ledger).await;
+    let orders: Vec<_> = ["c-1", "c-2", "c-3"]
+        .iter()
+        .zip([dec!(0.5), dec!(0.7), dec!(0.3)])
+        .map(|(coid, q)| market_order(&close, coid, Side::Sell, PositionSide::Both, q))
+        .collect();
+
+    let recorded = ledger
+        .record_orders(close.id, &orders)
+        .await
+        .unwrap()
+        .expect("every order fits");
+
+    let ids: Vec<&str> = recorded
+        .iter()
+        .map(|o| o.client_order_id.as_str())
+        .collect();
+    assert_eq!(ids, ["c-1", "c-2", "c-3"]);
+    for (row, asked) in recorded.iter().zip(&orders) {
+        let stored = ledger
+            .order_by_client_id(&row.client_order_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&stored, row);
+        assert_eq!(stored.status, OrderState::Planned);
+        assert_eq!(stored.position_id, close.position_id);
+        assert_eq!(stored.quantity, asked.request.quantity);
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn chunks_recorded_together_are_all_refused_when_one_does_not_fit(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let close = long_and_its_close(&ledger).await;
+    // A BUY would add to the long this close reduces.
+    let orders = vec![
+        market_order(&close, "c-1", Side::Sell, PositionSide::Both, dec!(0.5)),
+        market_order(&close, "c-2", Side::Buy, PositionSide::Both, dec!(0.5)),
+    ];
+
+    let recorded = ledger.record_orders(close.id, &orders).await.unwrap();
+
+    assert!(recorded.is_none());
+    for coid in ["c-1", "c-2"] {
+        assert!(ledger.order_by_client_id(coid).await.unwrap().is_none());
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn chunks_of_another_intent_cannot_be_recorded_with_a_step(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let close = long_and_its_close(&ledger).await;
+    let mut stray = market_order(&close, "c-2", Side::Sell, PositionSide::Both, dec!(0.5));
+    stray.intent_id = sluice::ledger::IntentId(close.id.get() + 1);
+    let orders = vec![
+        market_order(&close, "c-1", Side::Sell, PositionSide::Both, dec!(0.5)),
+        stray,
+    ];
+
+    let err = ledger.record_orders(close.id, &orders).await.unwrap_err();
+
+    assert_eq!(field_of(&err), "intent_id");
+    assert!(ledger.order_by_client_id("c-1").await.unwrap().is_none());
+}

@@ -206,6 +206,12 @@ impl CapBook {
         self.proven.get(symbol).is_some_and(|p| qty <= *p)
     }
 
+    /// The largest MARKET chunk the venue has accepted for `symbol` since the last -4005
+    /// at or below it.
+    pub(crate) fn proven(&self, symbol: &Symbol) -> Option<Qty> {
+        self.proven.get(symbol).copied()
+    }
+
     /// Whether the size-finding is still under way for `symbol` (a probe is planned).
     #[cfg(test)]
     pub(crate) fn is_probing(&self, symbol: &Symbol) -> bool {

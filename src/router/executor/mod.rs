@@ -10,8 +10,10 @@
 //! `max_in_flight_per_intent` chunks of an intent are out at once, never more than the
 //! ledger's remainder less what the chunks out still reserve (`core::inflight`), and at
 //! most `max_in_flight` requests over all intents; chunks ready together go as one
-//! `batchOrders`. A MARKET size the venue has not yet accepted for a symbol goes alone
-//! (a hidden cap costs one -4005, not one per chunk out). Start-up,
+//! `batchOrders` (full batches of five; the rest one by one). A MARKET size the venue has
+//! not yet accepted for a symbol goes alone (a hidden cap costs one -4005, not one per
+//! chunk out); while the cap book probes above a size already accepted, chunks of that
+//! size go out beside the one probe. Start-up,
 //! before anything new is sent: resolve every non-terminal order by client order id
 //! (crash recovery), then adopt exchange positions the ledger does not know. Intake reads
 //! the ledger for `accepted`/`working` intents as soon as one is stored (the ledger's
@@ -24,7 +26,7 @@
 //!   [`pulse`] says whether one piece of that work has been running too long (watchdog);
 //! - `job` (one intent: its remainder, measured from the ledger, its chunks out, and its
 //!   `Next` step);
-//! - `send` (plan new chunks, admit, build and record them), `dispatch` (send them off the
+//! - `send` (plan new chunks), `record` (admit, build and record them), `dispatch` (send them off the
 //!   loop, apply the answers), `failure` (an error through the
 //!   escalation table), `learned_caps` (caps learned from -4005, persisted),
 //!   `fallback_send` (the reduce-only LIMIT IOC fallback for failing closes);
@@ -55,6 +57,7 @@ mod outage;
 mod progress;
 mod protect;
 pub(crate) mod pulse;
+mod record;
 mod recovery;
 mod report;
 mod resting;

@@ -1,12 +1,11 @@
-//! Planning and recording chunks: plan new ones from the unfilled remainder less what
-//! the job's chunks out reserve (`core::inflight`, `core::plan`), admit each through the
-//! breaker, build it with the one order builder (`core::orders::checked_order`) and write
-//! it to `orders`; only then does [`super::dispatch`] send it, off the loop. Chunks are
-//! MARKET, LIMIT on the intent's own terms (a LIMIT intent, planned at its limit price:
-//! `core::limit`, waited for while they rest: `resting.rs`), or reduce-only LIMIT IOC at
-//! the band edge once a MARKET close is in fallback ([`fallback_send`]). A re-sent chunk
-//! keeps its quantity and index under a fresh attempt; only a fallback's price is read
-//! again.
+//! Planning chunks: new ones from the unfilled remainder less what the job's chunks out
+//! reserve (`core::inflight`, `core::plan`), sized by the published, operator and learned
+//! caps; a MARKET size the venue has not taken yet goes alone, and while a larger size is
+//! probed on a large close, chunks of the size already taken go beside it. `record`
+//! writes them to `orders` next. Chunks are MARKET, LIMIT on the intent's own terms (a
+//! LIMIT intent, planned at its limit price: `core::limit`, waited for while they rest:
+//! `resting.rs`), or reduce-only LIMIT IOC at the band edge once a MARKET close is in
+//! fallback ([`fallback_send`]).
 
 use std::collections::HashMap;
 
@@ -14,13 +13,10 @@ use rust_decimal::Decimal;
 
 use super::context::Ctx;
 use super::fallback_send;
-use super::job::{Chunk, InFlight, Job, Leg, NextChunk, Stop};
-use crate::domain::{FilterChecked, OrderRequest, OrderType, Qty, Symbol};
-use crate::ledger::halt::HaltState;
-use crate::ledger::NewOrder;
-use crate::router::core::client_id::IntentRef;
+use super::job::{Chunk, Job, Leg, NextChunk};
+use crate::domain::{OrderType, Qty, Symbol};
+use crate::router::core::caps::MAX_PROBES;
 use crate::router::core::inflight::Stage;
-use crate::router::core::orders::{checked_order, OrderTemplate};
 use crate::router::core::plan::plan_chunks;
 
 /// Plan up to `room` new chunks from the ledger's remainder less what the job's flights
@@ -42,18 +38,25 @@ pub(crate) async fn next_chunks(
     if available.is_zero() || room == 0 {
         return Ok(NextChunk::Nothing);
     }
-    let chunks = match plan(ctx, job, &leg, available).await? {
+    let chunks = match plan(ctx, job, &leg, available, None).await? {
         Ok(chunks) => chunks,
         // With chunks out, what cannot be planned now may become plannable (or moot) once
         // they settle: only an idle job fails for it.
         Err(NextChunk::Fail(_)) if !job.flights.is_empty() => return Ok(NextChunk::Nothing),
         Err(next) => return Ok(next),
     };
-    let room = probe_room(ctx, job, &leg.symbol, chunks[0], room);
+    let chunks = match proven_beside(ctx, job, &leg.symbol, chunks[0], available, room) {
+        Some((proven, probe)) => {
+            beside_probe(ctx, job, &leg, available, room, proven, probe).await?
+        }
+        None => {
+            let room = probe_room(ctx, job, &leg.symbol, chunks[0], room);
+            chunks.into_iter().take(room).collect()
+        }
+    };
     Ok(NextChunk::Send(
         chunks
             .into_iter()
-            .take(room)
             .map(|qty| Chunk {
                 leg: leg.clone(),
                 index: job.flights.take_index(),
@@ -65,12 +68,14 @@ pub(crate) async fn next_chunks(
     ))
 }
 
-/// The chunks of `available` on `leg` (at least one), or what to do instead.
+/// The chunks of `available` on `leg` (at least one), or what to do instead. `at_most`
+/// replaces the learned MARKET cap (chunks of a size the venue has already taken).
 async fn plan(
     ctx: &mut Ctx,
     job: &Job,
     leg: &Leg,
     available: Qty,
+    at_most: Option<Qty>,
 ) -> anyhow::Result<Result<Vec<Qty>, NextChunk>> {
     let Some(rules) = ctx.rules.get(&leg.symbol).cloned() else {
         return Ok(Err(NextChunk::Fail(format!(
@@ -83,7 +88,7 @@ async fn plan(
     let order_type = fallback_send::order_type(job);
     // A cap learned from a MARKET -4005 bounds MARKET chunks only.
     let learned = (order_type == OrderType::Market)
-        .then(|| ctx.caps.cap(&leg.symbol, Ctx::now_ms()))
+        .then(|| at_most.or_else(|| ctx.caps.cap(&leg.symbol, Ctx::now_ms())))
         .flatten();
     let cap = ctx.cfg.chunk_cap;
     // A LIMIT intent with its own price is valued there (MIN_NOTIONAL), as the venue does.
@@ -127,112 +132,68 @@ fn probe_room(ctx: &Ctx, job: &Job, symbol: &Symbol, largest: Qty, room: usize) 
     }
 }
 
-/// A chunk recorded in `orders` and ready to go out.
-pub(crate) struct Recorded {
-    pub order: FilterChecked<OrderRequest>,
+/// While the cap book probes a MARKET size above the largest one the venue has taken
+/// (`largest` is the probe), that proven size and the probe: chunks of the proven size may
+/// go out beside the probe instead of waiting for its answer (with venue latency the
+/// search is otherwise a string of lone round trips). None when nothing smaller is proven
+/// (the halving search: alone, as [`probe_room`] says), when the size is proven already,
+/// or when `available` is smaller than what the whole search could still place at the
+/// probe's size (`room` chunks for each of [`MAX_PROBES`] probes): a close that small
+/// waits for the probes, so its chunks end near the venue's cap (seed 000: ~22-24 fills)
+/// instead of at the smaller proven size; a larger one overlaps them, and the extra
+/// orders are few beside its total.
+fn proven_beside(
+    ctx: &Ctx,
+    job: &Job,
+    symbol: &Symbol,
+    largest: Qty,
+    available: Qty,
+    room: usize,
+) -> Option<(Qty, Qty)> {
+    if fallback_send::order_type(job) != OrderType::Market {
+        return None;
+    }
+    let search = Decimal::from(room) * Decimal::from(MAX_PROBES);
+    if available.get() < largest.get() * search {
+        return None;
+    }
+    ctx.caps
+        .proven(symbol)
+        .filter(|p| *p < largest)
+        .map(|p| (p, largest))
 }
 
-/// Admit, build and record each chunk (a re-send replaces its flight's client order id),
-/// adding it to the job's flights. Stops at the first chunk that cannot go (the job is
-/// then stopped with the reason); returns what was recorded, in order.
-///
-/// `halt` is the halt flag when the caller already read it in this step (read here
-/// otherwise); it is read before anything of a risk-increasing job is recorded.
-pub(crate) async fn record(
+/// Up to `room` chunks while a probe is under way: the probe itself when no chunk larger
+/// than `proven` is out unanswered or waiting to go again (one probe at a time, so one
+/// -4005 at most), and chunks of at most `proven` for the rest of `available`. Their sum
+/// never exceeds `available`.
+async fn beside_probe(
     ctx: &mut Ctx,
-    job: &mut Job,
-    chunks: Vec<(Chunk, Option<String>)>,
-    halt: Option<HaltState>,
-) -> anyhow::Result<Vec<Recorded>> {
-    let mut out = Vec::with_capacity(chunks.len());
-    if job.class == crate::router::core::scheduler::RiskClass::Increasing {
-        let halt = match halt {
-            Some(h) => h,
-            None => ctx.ledger.halt_state().await?,
-        };
-        if halt.halted {
-            // The rest of the open is left unsent; the halt is the cause (ledger/halt.rs).
-            let cause = halt.refusal();
-            tracing::warn!(intent_id = %job.intent.id, %cause, "open cancelled by the halt");
-            job.stop(Stop::Cancel(cause));
-            return Ok(out);
-        }
+    job: &Job,
+    leg: &Leg,
+    available: Qty,
+    room: usize,
+    proven: Qty,
+    probe: Qty,
+) -> anyhow::Result<Vec<Qty>> {
+    let probe_out = job
+        .flights
+        .iter()
+        .any(|f| f.qty > proven && f.stage != Stage::Accepted);
+    let mut out = Vec::with_capacity(room);
+    let mut rest = available;
+    if !probe_out && room > 0 && probe <= available {
+        out.push(probe);
+        rest = available.saturating_sub(probe);
     }
-    for (chunk, resend_of) in chunks {
-        // From here the intent may have an order (even if the insert's answer is lost).
-        job.orders_recorded = true;
-        match record_one(ctx, job, &chunk).await {
-            Ok(Ok(order)) => {
-                let coid = order.inner().client_order_id.as_str().to_string();
-                track(job, chunk, resend_of, coid);
-                out.push(Recorded { order });
-            }
-            Ok(Err(stop)) => {
-                job.stop(stop);
-                break;
-            }
-            Err(e) => {
-                // Nothing of this chunk was stored: it is planned (or re-sent) again later.
-                tracing::error!(intent_id = %job.intent.id, error = %e, "recording a chunk failed; retrying after backoff");
-                job.not_before = Some(job.backoff.next_at(std::time::Instant::now(), None));
-                break;
-            }
+    if room > out.len() && !rest.is_zero() {
+        // What cannot be planned at the proven size (a remainder below minQty) waits for
+        // the probe's answer: the full plan of the next step covers it.
+        if let Ok(chunks) = plan(ctx, job, leg, rest, Some(proven)).await? {
+            out.extend(chunks.into_iter().take(room - out.len()));
         }
     }
     Ok(out)
-}
-
-/// Admit, build and record one chunk. `Ok(Err)`: it cannot go, and why the job stops.
-async fn record_one(
-    ctx: &mut Ctx,
-    job: &Job,
-    chunk: &Chunk,
-) -> anyhow::Result<Result<FilterChecked<OrderRequest>, Stop>> {
-    if let Err(refusal) = ctx.admit(job.class) {
-        return Ok(Err(Stop::Fail(format!("refused: {}", refusal.reason))));
-    }
-    let order = match build(ctx, job, chunk).await? {
-        Ok(o) => o,
-        Err(reason) => return Ok(Err(Stop::Fail(reason))),
-    };
-    let req = order.inner();
-    ctx.ledger
-        .record_order(&NewOrder {
-            intent_id: job.intent.id,
-            position_id: chunk.leg.position_id,
-            request: req.clone(),
-            chunk_index: i32::try_from(chunk.index).unwrap_or(i32::MAX),
-            attempt: i32::try_from(chunk.attempt).unwrap_or(i32::MAX),
-        })
-        .await?;
-    tracing::info!(intent_id = %job.intent.id, symbol = %req.symbol, client_order_id = %req.client_order_id,
-        qty = %req.quantity, side = req.side.as_wire(), reduce_only = req.reduce_only,
-        order_type = ?req.order_type, price = ?req.price, "sending chunk");
-    Ok(Ok(order))
-}
-
-/// Put a recorded chunk into the job's flights as `Sending`.
-fn track(job: &mut Job, chunk: Chunk, resend_of: Option<String>, coid: String) {
-    match resend_of {
-        Some(old) => {
-            job.flights.resent(&old, coid.clone());
-            if let Some(f) = job.flights.get_mut(&coid) {
-                f.data.chunk = chunk;
-                f.data.report = None;
-                f.data.since = std::time::Instant::now();
-            }
-        }
-        None => {
-            let (index, qty) = (chunk.index, chunk.qty);
-            let data = InFlight {
-                chunk,
-                report: None,
-                resolved_terminal: false,
-                since: std::time::Instant::now(),
-            };
-            job.flights.add(index, qty, coid, data);
-        }
-    }
 }
 
 /// The job's chunks waiting to be re-sent, with the client order id each had.
@@ -242,49 +203,4 @@ pub(crate) fn resends(job: &Job) -> Vec<(Chunk, Option<String>)> {
         .filter(|f| f.stage == Stage::Resend)
         .map(|f| (f.data.chunk.clone(), Some(f.client_order_id.clone())))
         .collect()
-}
-
-async fn build(
-    ctx: &mut Ctx,
-    job: &Job,
-    chunk: &Chunk,
-) -> anyhow::Result<Result<FilterChecked<OrderRequest>, String>> {
-    let Some(rules) = ctx.rules.get(&chunk.leg.symbol).cloned() else {
-        return Ok(Err(format!("{} is not listed", chunk.leg.symbol)));
-    };
-    let mut template = OrderTemplate {
-        kind: job.intent.kind(),
-        intent: IntentRef::Seq(u64::try_from(job.intent.id.get()).unwrap_or(0)),
-        direction: chunk.leg.direction,
-        mode: chunk.leg.mode,
-        order_type: fallback_send::order_type(job),
-        limit: None,
-        first_chunk: chunk.index,
-        attempt: chunk.attempt,
-    };
-    let mark = if let Some(terms) = job.intent.limit {
-        // The intent's own limit terms: every chunk rests (or not) at its price. A GTD
-        // whose date came within the venue's 600 s is not sent to earn a -5040.
-        let ahead =
-            crate::domain::limit::GTD_MIN_AHEAD_MS + crate::domain::limit::GTD_SEND_SLACK_MS;
-        if let Err(e) = terms.check_good_till(Ctx::now_ms(), ahead) {
-            return Ok(Err(e.to_string()));
-        }
-        template.limit = Some(terms);
-        ctx.mark(&chunk.leg.symbol, job.intent.kind().reduces_risk())
-            .await?
-    } else if template.order_type == OrderType::Limit {
-        match fallback_send::terms(ctx, &rules, &chunk.leg.symbol, template.side()).await? {
-            Ok(t) => {
-                template.limit = Some(t.terms());
-                t.mark
-            }
-            Err(reason) => return Ok(Err(reason)),
-        }
-    } else {
-        ctx.mark(&chunk.leg.symbol, job.intent.kind().reduces_risk())
-            .await?
-    };
-    Ok(checked_order(&rules, &template, chunk.qty, mark)
-        .map_err(|e| format!("chunk cannot be built: {e}")))
 }
