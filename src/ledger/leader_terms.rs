@@ -45,7 +45,8 @@ impl LockSession {
         let previous: Option<PreviousTerm> = sqlx::query_as(
             "SELECT instance, holder, acquired_at, stopped_cleanly_at, \
              GREATEST(0, CEIL(EXTRACT(EPOCH FROM (coalesce(quiet_at, now()) - now())) * 1000))::int8 \
-             AS quiet_in_ms FROM leader_terms WHERE venue = $1 ORDER BY id DESC LIMIT 1",
+             AS quiet_in_ms FROM leader_terms WHERE account_id = sluice_default_account() \
+             AND venue = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(&self.venue)
         .fetch_optional(&mut *tx)
