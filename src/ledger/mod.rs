@@ -15,6 +15,7 @@
 //!   commit order ([`events`]; `GET /v1/events`).
 
 mod accept_open;
+mod accounts;
 mod adjustments;
 mod attempts;
 pub(crate) mod breaker;
@@ -55,6 +56,7 @@ mod work;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+pub use accounts::{AccountRow, NewAccount};
 pub(crate) use adjustments::PositionCorrection;
 pub use adjustments::{AdjustmentRow, AnomalyRow};
 pub use breaker::BreakerTransitionRecord;

@@ -28,6 +28,7 @@ fn session_options(name: &str) -> LockSessionOptions {
         venue: "binance-usdm".into(),
         application_name: name.into(),
         keepalive_idle: Duration::from_secs(5),
+        account: None,
     }
 }
 

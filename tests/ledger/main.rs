@@ -11,5 +11,6 @@ mod events;
 mod exchange_view;
 mod fills;
 mod intents;
+mod leases;
 mod orders;
 mod props;
