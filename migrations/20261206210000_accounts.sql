@@ -27,12 +27,25 @@ CREATE UNIQUE INDEX accounts_one_default ON accounts (is_default) WHERE is_defau
 
 INSERT INTO accounts (name, is_default) VALUES ('main', true);
 
--- The default account's id: what a row that names no account belongs to.
+-- The default account's id.
 CREATE FUNCTION sluice_default_account() RETURNS BIGINT
 LANGUAGE sql STABLE AS $$ SELECT id FROM accounts WHERE is_default $$;
 
--- The account column of every table that has one. A STABLE default is evaluated once for
--- the existing rows (no table rewrite) and per row for new ones.
+-- The account of this session: the one named by the session setting `sluice.account`
+-- (a daemon that leads one account sets it when it connects), else the default one.
+-- A name with no account gives NULL, so such a session can write nothing and reads
+-- nothing: it fails closed. What a row that names no account belongs to.
+CREATE FUNCTION sluice_account() RETURNS BIGINT
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN COALESCE(current_setting('sluice.account', true), '') = ''
+                THEN (SELECT id FROM accounts WHERE is_default)
+                ELSE (SELECT id FROM accounts WHERE name = current_setting('sluice.account', true))
+           END
+$$;
+
+-- The account column of every table that has one: the existing rows are the default
+-- account's (a STABLE default is evaluated once for them, no table rewrite), new rows the
+-- session's (set below, after every column exists).
 ALTER TABLE intents ADD COLUMN account_id BIGINT NOT NULL
     DEFAULT sluice_default_account() REFERENCES accounts (id);
 ALTER TABLE positions ADD COLUMN account_id BIGINT NOT NULL
@@ -57,6 +70,19 @@ ALTER TABLE events ADD COLUMN account_id BIGINT NOT NULL
     DEFAULT sluice_default_account() REFERENCES accounts (id);
 ALTER TABLE control_flags ADD COLUMN account_id BIGINT NOT NULL
     DEFAULT sluice_default_account() REFERENCES accounts (id);
+
+ALTER TABLE intents ALTER COLUMN account_id SET DEFAULT sluice_account();
+ALTER TABLE positions ALTER COLUMN account_id SET DEFAULT sluice_account();
+ALTER TABLE orders ALTER COLUMN account_id SET DEFAULT sluice_account();
+ALTER TABLE fills ALTER COLUMN account_id SET DEFAULT sluice_account();
+ALTER TABLE exchange_positions ALTER COLUMN account_id SET DEFAULT sluice_account();
+ALTER TABLE order_attempts ALTER COLUMN account_id SET DEFAULT sluice_account();
+ALTER TABLE breaker_transitions ALTER COLUMN account_id SET DEFAULT sluice_account();
+ALTER TABLE ledger_anomalies ALTER COLUMN account_id SET DEFAULT sluice_account();
+ALTER TABLE ledger_adjustments ALTER COLUMN account_id SET DEFAULT sluice_account();
+ALTER TABLE leader_terms ALTER COLUMN account_id SET DEFAULT sluice_account();
+ALTER TABLE events ALTER COLUMN account_id SET DEFAULT sluice_account();
+ALTER TABLE control_flags ALTER COLUMN account_id SET DEFAULT sluice_account();
 
 -- Keys that were ledger-wide and are per account now.
 DROP INDEX positions_one_open_per_leg;

@@ -1,6 +1,7 @@
 -- The ledger's SQL functions per account (docs/accounts.md). Each keeps its signature and
 -- means the default account, so the single-account daemon calls them as before; the
--- overload with the account id first serves any account.
+-- overload with the account id first serves any account. "Default" is the session's account
+-- (`sluice_account()`: the one the session names, else the ledger's default).
 
 -- The budget's two sums for one account (src/ledger/budget.rs says what they mean).
 CREATE FUNCTION sluice_budget_sums(p_account BIGINT, OUT used NUMERIC, OUT reserved NUMERIC)
@@ -18,7 +19,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION sluice_budget_sums(OUT used NUMERIC, OUT reserved NUMERIC)
 LANGUAGE sql STABLE AS $$
-    SELECT used, reserved FROM sluice_budget_sums(sluice_default_account())
+    SELECT used, reserved FROM sluice_budget_sums(sluice_account())
 $$;
 
 -- Accept an open of `p_account` (the rules of migrations/20261206180000_accept_open.sql,
@@ -85,7 +86,7 @@ CREATE OR REPLACE FUNCTION sluice_accept_open(
     p_key TEXT, p_reason TEXT, p_protection JSONB
 ) RETURNS SETOF intents
 LANGUAGE sql AS $$
-    SELECT * FROM sluice_accept_open(sluice_default_account(), p_lock, p_halt_key, p_venue,
+    SELECT * FROM sluice_accept_open(sluice_account(), p_lock, p_halt_key, p_venue,
         p_symbol, p_direction, p_leg, p_mode, p_quantity, p_notional, p_allocation, p_key,
         p_reason, p_protection)
 $$;
@@ -105,7 +106,7 @@ $$ LANGUAGE plpgsql;
 -- account's, as before.
 CREATE OR REPLACE FUNCTION sluice_emit(p_kind TEXT, p_payload JSONB) RETURNS void AS $$
 BEGIN
-    PERFORM sluice_emit(sluice_default_account(), p_kind, p_payload);
+    PERFORM sluice_emit(sluice_account(), p_kind, p_payload);
 END;
 $$ LANGUAGE plpgsql;
 

@@ -192,6 +192,9 @@ pub(crate) struct PositionsArgs {
     /// Include closed positions.
     #[arg(long)]
     pub(crate) all: bool,
+    /// The account whose positions to show (default: the ledger's default account).
+    #[arg(long, value_name = "NAME", value_parser = account_name)]
+    pub(crate) account: Option<String>,
     /// Print as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -290,4 +293,15 @@ pub(crate) struct SmokeArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// An account name as the ledger accepts it (1-32 of a-z 0-9 _ -).
+fn account_name(s: &str) -> Result<String, String> {
+    if crate::ledger::valid_account_name(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "'{s}' is not an account name (1-32 of a-z 0-9 _ -, starting with a letter or digit)"
+        ))
+    }
 }

@@ -78,7 +78,9 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
         }
         Command::Intent(cmd) => intent_command(&client(&cli, format_override)?, cmd).await,
         Command::Positions(args) => {
-            let list = client(&cli, format_override)?.positions(args.all).await?;
+            let list = client(&cli, format_override)?
+                .positions(args.all, args.account.as_deref())
+                .await?;
             print_as(args.json, &list, || render::positions(&list))
         }
         Command::Budget(args) => {
@@ -229,9 +231,10 @@ async fn start_if_preflight_passes(
     // The ledger: a database not up yet is waited for; one that refuses this
     // configuration ends the start with exit code 78 (see `startup::ledger_wait`).
     let report = waiting.reporter();
-    let db = &settings.database;
+    let (db, account) = (&settings.database, settings.exchange.account.as_deref());
     let Some(ledger) =
-        crate::startup::ledger_wait::connect_when_up(db, shutdown.clone(), &report).await?
+        crate::startup::ledger_wait::connect_when_up(db, account, shutdown.clone(), &report)
+            .await?
     else {
         return Ok(Outcome::Ok);
     };

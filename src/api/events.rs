@@ -118,9 +118,11 @@ async fn prune_once(ledger: &Ledger, retention: Option<Duration>) {
 pub(crate) struct EventsQuery {
     /// Resume after this sequence number.
     pub since: Option<String>,
+    /// The account whose events to stream (docs/accounts.md); the default one if absent.
+    pub account: Option<String>,
 }
 
-/// `GET /v1/events[?since=<seq>]`.
+/// `GET /v1/events[?since=<seq>][&account=<name>]`.
 pub(crate) async fn stream(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -134,6 +136,7 @@ pub(crate) async fn stream(
             None => None,
         },
     };
+    let account = super::read::account_id(&state, query.account.as_deref()).await?;
     let head = state.ledger.events_after(i64::MAX, 1).await?;
     let cursor = match since {
         None => head.newest,
@@ -151,6 +154,7 @@ pub(crate) async fn stream(
     };
     let feed = Feed {
         ledger: state.ledger.clone(),
+        account,
         cursor,
         buffer: VecDeque::new(),
         wake: state.events.wake.subscribe(),
@@ -197,6 +201,8 @@ fn too_old(since: i64, floor: i64) -> ApiError {
 /// One client's position in the outbox.
 struct Feed {
     ledger: Ledger,
+    /// The account streamed (None: the default one).
+    account: Option<i64>,
     cursor: i64,
     buffer: VecDeque<EventRecord>,
     wake: watch::Receiver<u64>,
@@ -218,7 +224,7 @@ impl Feed {
                 return None;
             }
             self.wake.borrow_and_update();
-            match self.ledger.events_after(self.cursor, PAGE).await {
+            match self.ledger.events_of(self.account, self.cursor, PAGE).await {
                 Ok(page) if page.floor > self.cursor => {
                     self.ended = true;
                     return Some(error_event(&too_old(self.cursor, page.floor)));

@@ -90,6 +90,19 @@ fn check(new: &NewAccount<'_>) -> Result<(), LedgerError> {
     Ok(())
 }
 
+/// `options` for a process that works on `account` (None: the ledger's default account):
+/// every session names it in `sluice.account`, so its rows, reads and defaults are that
+/// account's (`sluice_account()` in the migrations).
+pub fn connect_options_for(
+    options: sqlx::postgres::PgConnectOptions,
+    account: Option<&str>,
+) -> sqlx::postgres::PgConnectOptions {
+    match account {
+        Some(name) => options.options([("sluice.account", name)]),
+        None => options,
+    }
+}
+
 impl Ledger {
     /// Every account, the default first.
     pub async fn accounts(&self) -> Result<Vec<AccountRow>, LedgerError> {

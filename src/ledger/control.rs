@@ -80,7 +80,7 @@ impl Ledger {
     pub async fn control_flag(&self, key: &str) -> Result<Option<ControlFlag>, LedgerError> {
         Ok(sqlx::query_as(
             "SELECT key, value, updated_at, actor FROM control_flags \
-                 WHERE key = $1 AND account_id = sluice_default_account()",
+                 WHERE key = $1 AND account_id = sluice_account()",
         )
         .bind(key)
         .fetch_optional(&self.pool)

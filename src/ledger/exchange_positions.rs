@@ -63,7 +63,7 @@ impl Ledger {
         sqlx::query(
             "UPDATE exchange_positions e
                 SET amount = 0, entry_price = 0, event_time = $4, updated_at = now()
-              WHERE e.venue = $1 AND e.account_id = sluice_default_account() AND e.amount <> 0 AND e.event_time < $4
+              WHERE e.venue = $1 AND e.account_id = sluice_account() AND e.amount <> 0 AND e.event_time < $4
                 AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS l(symbol, side)
                                  WHERE l.symbol = e.symbol AND l.side = e.position_side)",
         )
@@ -79,7 +79,7 @@ impl Ledger {
 
     pub async fn exchange_positions(&self) -> Result<Vec<ExchangePositionRow>, LedgerError> {
         let rows = sqlx::query(
-            "SELECT * FROM exchange_positions WHERE account_id = sluice_default_account() \
+            "SELECT * FROM exchange_positions WHERE account_id = sluice_account() \
                  ORDER BY venue, symbol, position_side",
         )
         .fetch_all(&self.pool)

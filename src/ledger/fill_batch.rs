@@ -90,7 +90,7 @@ async fn lock_orders(
     let symbols: Vec<&str> = fills.iter().map(|f| f.symbol.as_str()).collect();
     let exchange_ids: Vec<i64> = fills.iter().map(|f| f.order_id).collect();
     sqlx::query(
-        "SELECT * FROM orders WHERE venue = $1
+        "SELECT * FROM orders WHERE venue = $1 AND account_id = sluice_account()
            AND (client_order_id = ANY($2) OR (symbol = ANY($3) AND exchange_order_id = ANY($4)))
          ORDER BY id FOR UPDATE",
     )
@@ -212,7 +212,7 @@ async fn lock_positions(
     let sides: Vec<&str> = legs.iter().map(|(_, l)| l.as_wire()).collect();
     sqlx::query(
         "SELECT * FROM positions WHERE id = ANY($1)
-            OR (venue = $2 AND status = 'open'
+            OR (venue = $2 AND status = 'open' AND account_id = sluice_account()
                 AND (symbol, position_side) IN (SELECT * FROM unnest($3::text[], $4::text[])))
          ORDER BY id FOR UPDATE",
     )

@@ -45,7 +45,7 @@ impl LockSession {
         let previous: Option<PreviousTerm> = sqlx::query_as(
             "SELECT instance, holder, acquired_at, stopped_cleanly_at, \
              GREATEST(0, CEIL(EXTRACT(EPOCH FROM (coalesce(quiet_at, now()) - now())) * 1000))::int8 \
-             AS quiet_in_ms FROM leader_terms WHERE account_id = COALESCE($2, sluice_default_account()) \
+             AS quiet_in_ms FROM leader_terms WHERE account_id = COALESCE($2, sluice_account()) \
              AND venue = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(&self.venue)
@@ -54,7 +54,7 @@ impl LockSession {
         .await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO leader_terms (venue, instance, holder, account_id) \
-             VALUES ($1, $2, $3, COALESCE($4, sluice_default_account())) RETURNING id",
+             VALUES ($1, $2, $3, COALESCE($4, sluice_account())) RETURNING id",
         )
         .bind(&self.venue)
         .bind(instance)

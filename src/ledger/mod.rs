@@ -56,7 +56,8 @@ mod work;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-pub use accounts::{AccountRow, NewAccount};
+pub(crate) use accounts::valid_name as valid_account_name;
+pub use accounts::{connect_options_for, AccountRow, NewAccount};
 pub(crate) use adjustments::PositionCorrection;
 pub use adjustments::{AdjustmentRow, AnomalyRow};
 pub use breaker::BreakerTransitionRecord;

@@ -236,3 +236,84 @@ async fn every_event_names_the_account_of_its_row(pool: PgPool) {
         "intent {intent}"
     );
 }
+
+/// An open position of `account` on SOLUSDT's one-way leg; its id.
+async fn open_position(pool: &PgPool, account: i64) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO positions (account_id, venue, symbol, direction, position_side, status,
+             quantity, entry_price, opened_quantity, origin)
+         VALUES ($1, 'binance-usdm', 'SOLUSDT', 'long', 'BOTH', 'open', 1, 150, 1, 'sluice')
+         RETURNING id",
+    )
+    .bind(account)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_default_accounts_daemon_never_works_or_halts_another_accounts_rows(pool: PgPool) {
+    let b = add_account(&pool, "b").await;
+    let b_position = open_position(&pool, b).await;
+    let b_open: i64 = sqlx::query_scalar(
+        "INSERT INTO intents (account_id, kind, venue, symbol, direction, position_mode,
+             notional_usdt, idempotency_key, state)
+         VALUES ($1, 'open', 'binance-usdm', 'SOLUSDT', 'long', 'one-way', 100, 'b-1', 'accepted')
+         RETURNING id",
+    )
+    .bind(b)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let ledger = Ledger::from_pool(pool.clone());
+    let main: i64 = sqlx::query_scalar("SELECT sluice_default_account()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let main_position = open_position(&pool, main).await;
+
+    let taken = ledger.take_up_intents(VENUE, &[], "test").await.unwrap();
+    let halted = ledger.halt("operator", "main only").await.unwrap();
+    let open: Vec<i64> = ledger
+        .open_positions()
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id.get())
+        .collect();
+
+    assert!(taken.is_empty(), "b's intent is not main's work");
+    assert!(
+        halted.cancelled_opens.is_empty(),
+        "main's halt leaves b's open"
+    );
+    assert_eq!(
+        open,
+        vec![main_position],
+        "b's position {b_position} is not main's"
+    );
+    let (state,): (String,) = sqlx::query_as("SELECT state FROM intents WHERE id = $1")
+        .bind(b_open)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "accepted");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_page_of_events_is_one_accounts_and_the_default_accounts_without_a_name(pool: PgPool) {
+    let b = add_account(&pool, "b").await;
+    working_open(&pool, b, "b-1").await;
+    let ledger = Ledger::from_pool(pool.clone());
+    ledger.halt("operator", "main only").await.unwrap();
+
+    let of_b = ledger.events_of(Some(b), 0, 100).await.unwrap();
+    let of_main = ledger.events_after(0, 100).await.unwrap();
+
+    let kinds = |page: &sluice::ledger::EventPage| -> Vec<String> {
+        page.events.iter().map(|e| e.kind.clone()).collect()
+    };
+    assert_eq!(kinds(&of_b), vec!["intent"]);
+    assert_eq!(kinds(&of_main), vec!["halt"]);
+    assert_eq!(of_b.newest, of_main.newest, "one sequence for the ledger");
+}

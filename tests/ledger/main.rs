@@ -14,3 +14,4 @@ mod intents;
 mod leases;
 mod orders;
 mod props;
+mod session_account;
