@@ -23,8 +23,9 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Accept an open of `p_account` (the rules of migrations/20261206180000_accept_open.sql,
--- with the halt flag, the leg and the budget of that account only). `p_lock` is the
--- account's opens lock (the one its halt takes).
+-- with the halt flag, the leg and the budget of that account only). The account's opens
+-- lock is `p_lock + p_account` (the one its halt takes, src/ledger/budget.rs): opens of
+-- different accounts never wait for each other.
 CREATE FUNCTION sluice_accept_open(
     p_account     BIGINT,
     p_lock        BIGINT,
@@ -47,7 +48,7 @@ DECLARE
     sums     RECORD;
     stored   intents%ROWTYPE;
 BEGIN
-    PERFORM pg_advisory_xact_lock(p_lock);
+    PERFORM pg_advisory_xact_lock(p_lock + p_account);
     IF EXISTS (SELECT 1 FROM control_flags
                 WHERE account_id = p_account AND key = p_halt_key
                   AND value -> 'halted' IS DISTINCT FROM 'false'::jsonb) THEN
