@@ -90,6 +90,9 @@ CREATE UNIQUE INDEX positions_one_open_per_leg
     ON positions (account_id, venue, symbol, position_side) WHERE status = 'open';
 ALTER TABLE exchange_positions DROP CONSTRAINT exchange_positions_pkey;
 ALTER TABLE exchange_positions ADD PRIMARY KEY (account_id, venue, symbol, position_side);
+-- Two sub-accounts that trade against each other both see the trade's id.
+ALTER TABLE fills DROP CONSTRAINT fills_venue_symbol_trade_id_key;
+ALTER TABLE fills ADD CONSTRAINT fills_one_per_trade UNIQUE (account_id, venue, symbol, trade_id);
 ALTER TABLE control_flags DROP CONSTRAINT control_flags_pkey;
 ALTER TABLE control_flags ADD PRIMARY KEY (account_id, key);
 DROP INDEX leader_terms_venue_latest;

@@ -25,6 +25,9 @@ pub struct Cli {
     /// Log format (overrides telemetry.log_format).
     #[arg(long, global = true, value_enum)]
     pub(crate) log_format: Option<LogFormatArg>,
+    /// The ledger account to work on (overrides exchange.account; README "Many accounts").
+    #[arg(long, global = true, value_name = "NAME", value_parser = account_name)]
+    pub(crate) account: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -192,9 +195,6 @@ pub(crate) struct PositionsArgs {
     /// Include closed positions.
     #[arg(long)]
     pub(crate) all: bool,
-    /// The account whose positions to show (default: the ledger's default account).
-    #[arg(long, value_name = "NAME", value_parser = account_name)]
-    pub(crate) account: Option<String>,
     /// Print as JSON.
     #[arg(long)]
     pub(crate) json: bool,

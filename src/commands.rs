@@ -48,7 +48,12 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
 
 /// Settings plus telemetry, for every command that needs them.
 fn load(cli: &Cli, format_override: Option<LogFormat>) -> anyhow::Result<Settings> {
-    let settings = Settings::load(cli.config_dir.as_deref());
+    let settings = Settings::load(cli.config_dir.as_deref()).map(|mut s| {
+        if let Some(name) = &cli.account {
+            s.exchange.account = Some(name.clone());
+        }
+        s
+    });
     let (format, filter) = match &settings {
         Ok(s) => (
             format_override.unwrap_or(s.telemetry.log_format),
@@ -79,7 +84,7 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
         Command::Intent(cmd) => intent_command(&client(&cli, format_override)?, cmd).await,
         Command::Positions(args) => {
             let list = client(&cli, format_override)?
-                .positions(args.all, args.account.as_deref())
+                .positions(args.all, cli.account.as_deref())
                 .await?;
             print_as(args.json, &list, || render::positions(&list))
         }

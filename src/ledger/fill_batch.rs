@@ -1,7 +1,7 @@
 //! One transaction for a batch of fills, in a fixed number of round trips whatever its
 //! size: lock every order the batch names (one statement, in id order), insert every
-//! fill row (one multi-row `INSERT … ON CONFLICT DO NOTHING`: the unique (venue, symbol,
-//! trade id) decides what is new), lock the legs open fills may grow and the positions
+//! fill row (one multi-row `INSERT … ON CONFLICT DO NOTHING`: the unique (account, venue,
+//! symbol, trade id) decides what is new), lock the legs open fills may grow and the positions
 //! close fills name (one or two statements), apply the rules in memory
 //! ([`super::fill_plan`]), then write every position, order, fill completion, intent
 //! link and anomaly in ONE statement (`fill_write.rs`). A position is created (one
@@ -130,7 +130,7 @@ async fn insert_fills(
              $12::text[], $13::numeric[], $14::bool[], $15::timestamptz[])
            AS u(symbol, trade_id, order_id, coid, exchange_order_id, side, leg, price,
              quantity, commission, asset, pnl, maker, traded_at)
-         ON CONFLICT (venue, symbol, trade_id) DO NOTHING
+         ON CONFLICT (account_id, venue, symbol, trade_id) DO NOTHING
          RETURNING id, symbol, trade_id",
     )
     .bind(venue)

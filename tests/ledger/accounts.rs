@@ -317,3 +317,30 @@ async fn a_page_of_events_is_one_accounts_and_the_default_accounts_without_a_nam
     assert_eq!(kinds(&of_main), vec!["halt"]);
     assert_eq!(of_b.newest, of_main.newest, "one sequence for the ledger");
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn both_sides_of_a_trade_between_two_accounts_are_stored(pool: PgPool) {
+    let b = add_account(&pool, "b").await;
+    let fill = |account: Option<i64>, exchange_order: i64, side: &'static str| {
+        sqlx::query(
+            "INSERT INTO fills (account_id, venue, symbol, trade_id, exchange_order_id, side,
+                 position_side, price, quantity, commission, commission_asset, realized_pnl,
+                 maker, traded_at, external)
+             VALUES (COALESCE($1, sluice_default_account()), 'binance-usdm', 'SOLUSDT', 42, $2,
+                 $3, 'BOTH', 150, 1, 0, 'USDT', 0, false, now(), true)",
+        )
+        .bind(account)
+        .bind(exchange_order)
+        .bind(side)
+    };
+
+    let main_side = fill(None, 1, "BUY").execute(&pool).await;
+    let b_side = fill(Some(b), 2, "SELL").execute(&pool).await;
+    let again = fill(Some(b), 2, "SELL").execute(&pool).await;
+
+    assert!(
+        main_side.is_ok() && b_side.is_ok(),
+        "{main_side:?} {b_side:?}"
+    );
+    assert!(again.is_err(), "one row per account and trade");
+}
