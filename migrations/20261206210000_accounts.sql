@@ -2,9 +2,10 @@
 -- to one account: by its own NOT NULL `account_id`, or through a NOT NULL foreign key
 -- (intent_events, intent_protection via the intent; protective_orders via the position).
 --
--- An existing ledger migrates by itself: the account `main` is created as the default, and
--- every new column defaults to it, so every existing row and every writer that does not
--- name an account belongs to `main`. Composite foreign keys (`(x_id, account_id)`) make a
+-- An existing ledger migrates by itself: the account `main` is created as the default and
+-- every existing row becomes its. A new row that names no account belongs to the session's
+-- account (`sluice_account()`: the one a daemon's sessions name, else `main`), so a
+-- single-account daemon writes exactly as before. Composite foreign keys (`(x_id, account_id)`) make a
 -- row that names another account's intent, order or position impossible, so the default
 -- can never misfile a row silently.
 
