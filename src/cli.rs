@@ -25,6 +25,9 @@ pub struct Cli {
     /// Log format (overrides telemetry.log_format).
     #[arg(long, global = true, value_enum)]
     pub(crate) log_format: Option<LogFormatArg>,
+    /// The ledger account to work on (overrides exchange.account; README "Many accounts").
+    #[arg(long, global = true, value_name = "NAME", value_parser = account_name)]
+    pub(crate) account: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -311,4 +314,15 @@ pub(crate) struct SmokeArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// An account name as the ledger accepts it (1-32 of a-z 0-9 _ -).
+fn account_name(s: &str) -> Result<String, String> {
+    if crate::ledger::valid_account_name(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "'{s}' is not an account name (1-32 of a-z 0-9 _ -, starting with a letter or digit)"
+        ))
+    }
 }

@@ -131,13 +131,24 @@ impl Client {
         self.call::<(), _>(Method::GET, &format!("/v1/intents?limit={limit}"), None)
             .await
     }
-    pub(crate) async fn positions(&self, all: bool) -> Result<PositionsResponse, ClientError> {
-        let path = if all {
-            "/v1/positions?all=true"
-        } else {
-            "/v1/positions"
+    /// `account` must be a valid account name (the CLI checks it), so it needs no escaping.
+    pub(crate) async fn positions(
+        &self,
+        all: bool,
+        account: Option<&str>,
+    ) -> Result<PositionsResponse, ClientError> {
+        let mut query = Vec::new();
+        if all {
+            query.push("all=true".to_string());
+        }
+        if let Some(name) = account {
+            query.push(format!("account={name}"));
+        }
+        let path = match query.is_empty() {
+            true => "/v1/positions".to_string(),
+            false => format!("/v1/positions?{}", query.join("&")),
         };
-        self.call::<(), _>(Method::GET, path, None).await
+        self.call::<(), _>(Method::GET, &path, None).await
     }
     pub(crate) async fn budget(&self) -> Result<Budget, ClientError> {
         self.call::<(), _>(Method::GET, "/v1/budget", None).await

@@ -48,7 +48,12 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
 
 /// Settings plus telemetry, for every command that needs them.
 fn load(cli: &Cli, format_override: Option<LogFormat>) -> anyhow::Result<Settings> {
-    let settings = Settings::load(cli.config_dir.as_deref());
+    let settings = Settings::load(cli.config_dir.as_deref()).map(|mut s| {
+        if let Some(name) = &cli.account {
+            s.exchange.account = Some(name.clone());
+        }
+        s
+    });
     let (format, filter) = match &settings {
         Ok(s) => (
             format_override.unwrap_or(s.telemetry.log_format),
@@ -78,7 +83,9 @@ async fn run_command(cli: Cli, format_override: Option<LogFormat>) -> anyhow::Re
         }
         Command::Intent(cmd) => intent_command(&client(&cli, format_override)?, cmd).await,
         Command::Positions(args) => {
-            let list = client(&cli, format_override)?.positions(args.all).await?;
+            let list = client(&cli, format_override)?
+                .positions(args.all, cli.account.as_deref())
+                .await?;
             print_as(args.json, &list, || render::positions(&list))
         }
         Command::Budget(args) => {
@@ -229,9 +236,10 @@ async fn start_if_preflight_passes(
     // The ledger: a database not up yet is waited for; one that refuses this
     // configuration ends the start with exit code 78 (see `startup::ledger_wait`).
     let report = waiting.reporter();
-    let db = &settings.database;
+    let (db, account) = (&settings.database, settings.exchange.account.as_deref());
     let Some(ledger) =
-        crate::startup::ledger_wait::connect_when_up(db, shutdown.clone(), &report).await?
+        crate::startup::ledger_wait::connect_when_up(db, account, shutdown.clone(), &report)
+            .await?
     else {
         return Ok(Outcome::Ok);
     };

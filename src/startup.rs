@@ -27,6 +27,7 @@ use crate::router::ExecutorConfig;
 use crate::settings::Settings;
 use crate::shutdown::Shutdown;
 
+mod account;
 mod active;
 pub(crate) mod exchange_wait;
 mod journal;
@@ -168,6 +169,7 @@ impl Application {
             .migrate()
             .await
             .context("failed to apply migrations")?;
+        account::register(&settings, &ledger).await?;
         let listener = match listener {
             Some(l) => {
                 l.set_nonblocking(true)?;

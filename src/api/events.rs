@@ -123,6 +123,9 @@ pub(crate) struct EventsQuery {
     /// newest event.
     #[param(value_type = Option<i64>, minimum = 0)]
     pub since: Option<String>,
+    /// The account whose events to stream (docs/accounts.md); the daemon's own account if
+    /// absent. An unknown name is a 404.
+    pub account: Option<String>,
 }
 
 #[utoipa::path(
@@ -137,7 +140,7 @@ pub(crate) struct EventsQuery {
         (status = 422, description = "`since` is after the newest event: it was issued by another ledger", body = ErrorResponse),
     )
 )]
-/// `GET /v1/events[?since=<seq>]`.
+/// `GET /v1/events[?since=<seq>][&account=<name>]`.
 pub(crate) async fn stream(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -151,6 +154,7 @@ pub(crate) async fn stream(
             None => None,
         },
     };
+    let account = super::read::account_id(&state, query.account.as_deref()).await?;
     let head = state.ledger.events_after(i64::MAX, 1).await?;
     let cursor = match since {
         None => head.newest,
@@ -168,6 +172,7 @@ pub(crate) async fn stream(
     };
     let feed = Feed {
         ledger: state.ledger.clone(),
+        account,
         cursor,
         buffer: VecDeque::new(),
         wake: state.events.wake.subscribe(),
@@ -214,6 +219,8 @@ fn too_old(since: i64, floor: i64) -> ApiError {
 /// One client's position in the outbox.
 struct Feed {
     ledger: Ledger,
+    /// The account streamed (None: the default one).
+    account: Option<i64>,
     cursor: i64,
     buffer: VecDeque<EventRecord>,
     wake: watch::Receiver<u64>,
@@ -235,7 +242,7 @@ impl Feed {
                 return None;
             }
             self.wake.borrow_and_update();
-            match self.ledger.events_after(self.cursor, PAGE).await {
+            match self.ledger.events_of(self.account, self.cursor, PAGE).await {
                 Ok(page) if page.floor > self.cursor => {
                     self.ended = true;
                     return Some(error_event(&too_old(self.cursor, page.floor)));

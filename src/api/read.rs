@@ -24,6 +24,19 @@ pub(crate) struct PositionsQuery {
     /// Include closed positions.
     #[serde(default)]
     pub all: bool,
+    /// The account whose positions to list (docs/accounts.md); the default one if absent.
+    pub account: Option<String>,
+}
+
+/// The id of the account named `name` (404 when there is none); None for no name.
+pub(crate) async fn account_id(
+    state: &ApiState,
+    name: Option<&str>,
+) -> Result<Option<i64>, ApiError> {
+    match name {
+        None => Ok(None),
+        Some(name) => Ok(Some(state.ledger.account(Some(name)).await?.id)),
+    }
 }
 
 /// `GET /v1/positions`: the ledger's positions and the caps learned per symbol.
@@ -76,10 +89,10 @@ pub(crate) async fn positions(
 ) -> Result<Json<PositionsResponse>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request("all", e.body_text()))?;
     let all = query.all;
-    let rows = if all {
-        state.ledger.all_positions().await?
-    } else {
-        state.ledger.open_positions().await?
+    let rows = match account_id(&state, query.account.as_deref()).await? {
+        Some(account) => state.ledger.positions_of(account, all).await?,
+        None if all => state.ledger.all_positions().await?,
+        None => state.ledger.open_positions().await?,
     };
     let positions = rows
         .iter()

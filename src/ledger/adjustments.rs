@@ -129,7 +129,7 @@ impl Ledger {
     pub async fn anomalies(&self) -> Result<Vec<AnomalyRow>, LedgerError> {
         let rows: Vec<AnomalyTuple> = sqlx::query_as(
             "SELECT id, kind, detail, fill_id, order_id, position_id, at
-             FROM ledger_anomalies ORDER BY id",
+             FROM ledger_anomalies WHERE account_id = sluice_account() ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;

@@ -96,9 +96,9 @@ impl Ledger {
             "SELECT venue, scope, at, from_state, to_state, window_total, server_errors,
                     throttled, unknown
              FROM breaker_transitions
-             WHERE at < $2
+             WHERE at < $2 AND account_id = sluice_account()
                AND at >= COALESCE(
-                   (SELECT max(at) FROM breaker_transitions WHERE at < $1), $1)
+                   (SELECT max(at) FROM breaker_transitions WHERE at < $1 AND account_id = sluice_account()), $1)
              ORDER BY at, id",
         )
         .bind(since)

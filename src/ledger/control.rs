@@ -67,7 +67,7 @@ impl Ledger {
         }
         sqlx::query(
             "INSERT INTO control_flags (key, value, actor) VALUES ($1, $2, $3)
-             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, actor = EXCLUDED.actor, updated_at = now()",
+             ON CONFLICT (account_id, key) DO UPDATE SET value = EXCLUDED.value, actor = EXCLUDED.actor, updated_at = now()",
         )
         .bind(key)
         .bind(value)
@@ -78,14 +78,13 @@ impl Ledger {
     }
 
     pub async fn control_flag(&self, key: &str) -> Result<Option<ControlFlag>, LedgerError> {
-        Ok(
-            sqlx::query_as(
-                "SELECT key, value, updated_at, actor FROM control_flags WHERE key = $1",
-            )
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?,
+        Ok(sqlx::query_as(
+            "SELECT key, value, updated_at, actor FROM control_flags \
+                 WHERE key = $1 AND account_id = sluice_account()",
         )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// Remember the cap learned for `symbol`; a newer lesson replaces an older one.

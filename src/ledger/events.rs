@@ -10,7 +10,10 @@
 //!   seen `seq` N has seen every committed row below N (see the migration);
 //! - a page and the retention floor are read in ONE statement (one snapshot), so a
 //!   pruning running at the same time can never make a page silently skip rows;
-//! - pruning deletes a prefix of the sequence and raises the floor in one statement.
+//! - pruning deletes a prefix of the sequence and raises the floor in one statement;
+//! - every row belongs to one account (docs/accounts.md); a page is one account's, the
+//!   default account's unless another is named. The sequence is shared by all accounts,
+//!   so one account's page has gaps where another account's rows are.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -44,15 +47,28 @@ pub struct EventPage {
 impl Ledger {
     /// Up to `limit` events with `seq > since`, in order.
     pub async fn events_after(&self, since: i64, limit: i64) -> Result<EventPage, LedgerError> {
+        self.events_of(None, since, limit).await
+    }
+
+    /// As [`Self::events_after`] for the account with id `account` (None: the default
+    /// account). `newest` is the ledger's newest sequence number, of any account.
+    pub async fn events_of(
+        &self,
+        account: Option<i64>,
+        since: i64,
+        limit: i64,
+    ) -> Result<EventPage, LedgerError> {
         let rows = sqlx::query(
             "SELECT f.floor, (SELECT COALESCE(max(seq), f.floor) FROM events) AS newest,
                     e.seq, e.at, e.kind, e.payload
              FROM events_floor f
-             LEFT JOIN LATERAL (SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT $2) e
+             LEFT JOIN LATERAL (SELECT * FROM events WHERE seq > $1
+                 AND account_id = COALESCE($3, sluice_account()) ORDER BY seq LIMIT $2) e
                  ON true",
         )
         .bind(since)
         .bind(limit.clamp(1, 10_000))
+        .bind(account)
         .fetch_all(&self.pool)
         .await?;
         let first = rows.first().ok_or_else(|| LedgerError::Corrupt {

@@ -56,7 +56,8 @@ impl Ledger {
         venue: &str,
     ) -> Result<BTreeMap<Symbol, i64>, LedgerError> {
         let rows = sqlx::query(
-            "SELECT symbol, MAX(trade_id) AS last FROM fills WHERE venue = $1 GROUP BY symbol",
+            "SELECT symbol, MAX(trade_id) AS last FROM fills WHERE venue = $1 AND account_id = sluice_account() \
+             GROUP BY symbol",
         )
         .bind(venue)
         .fetch_all(&self.pool)
@@ -82,7 +83,7 @@ impl Ledger {
         from_id: Option<i64>,
     ) -> Result<Vec<i64>, LedgerError> {
         let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT trade_id FROM fills WHERE venue = $1 AND symbol = $2
+            "SELECT trade_id FROM fills WHERE venue = $1 AND symbol = $2 AND account_id = sluice_account()
                AND ($3::BIGINT IS NULL OR trade_id >= $3) ORDER BY trade_id",
         )
         .bind(venue)
@@ -152,7 +153,7 @@ impl Ledger {
         let rows = sqlx::query(
             "SELECT sent_at, exchange_time, symbol, client_order_id, http_status, error_code,
                     error_class, latency_ms
-             FROM order_attempts WHERE is_order AND sent_at >= $1 AND sent_at < $2
+             FROM order_attempts WHERE is_order AND account_id = sluice_account() AND sent_at >= $1 AND sent_at < $2
              ORDER BY sent_at, id",
         )
         .bind(since)
@@ -197,7 +198,7 @@ impl Ledger {
              FROM intents i
              LEFT JOIN orders o ON o.intent_id = i.id
              LEFT JOIN order_attempts a ON a.client_order_id = o.client_order_id AND a.is_order
-             WHERE i.kind <> 'open' AND i.created_at >= $1 AND i.created_at < $2
+             WHERE i.kind <> 'open' AND i.account_id = sluice_account() AND i.created_at >= $1 AND i.created_at < $2
              GROUP BY i.id ORDER BY i.created_at, i.id",
         )
         .bind(since)

@@ -63,7 +63,7 @@ impl Ledger {
         sqlx::query(
             "UPDATE exchange_positions e
                 SET amount = 0, entry_price = 0, event_time = $4, updated_at = now()
-              WHERE e.venue = $1 AND e.amount <> 0 AND e.event_time < $4
+              WHERE e.venue = $1 AND e.account_id = sluice_account() AND e.amount <> 0 AND e.event_time < $4
                 AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS l(symbol, side)
                                  WHERE l.symbol = e.symbol AND l.side = e.position_side)",
         )
@@ -78,10 +78,12 @@ impl Ledger {
     }
 
     pub async fn exchange_positions(&self) -> Result<Vec<ExchangePositionRow>, LedgerError> {
-        let rows =
-            sqlx::query("SELECT * FROM exchange_positions ORDER BY venue, symbol, position_side")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM exchange_positions WHERE account_id = sluice_account() \
+                 ORDER BY venue, symbol, position_side",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 let d = Decoder::new(r, "exchange_positions");
@@ -131,7 +133,7 @@ pub(crate) async fn upsert_in(
         "INSERT INTO exchange_positions (venue, symbol, position_side, amount, entry_price, event_time)
          SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::numeric[], $5::numeric[],
              $6::timestamptz[]) AS u(symbol, position_side, amount, entry_price, event_time)
-         ON CONFLICT (venue, symbol, position_side) DO UPDATE
+         ON CONFLICT (account_id, venue, symbol, position_side) DO UPDATE
            SET amount = EXCLUDED.amount, entry_price = EXCLUDED.entry_price,
                event_time = EXCLUDED.event_time, updated_at = now()
            WHERE exchange_positions.event_time <= EXCLUDED.event_time",

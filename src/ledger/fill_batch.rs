@@ -1,7 +1,7 @@
 //! One transaction for a batch of fills, in a fixed number of round trips whatever its
 //! size: lock every order the batch names (one statement, in id order), insert every
-//! fill row (one multi-row `INSERT … ON CONFLICT DO NOTHING`: the unique (venue, symbol,
-//! trade id) decides what is new), lock the legs open fills may grow and the positions
+//! fill row (one multi-row `INSERT … ON CONFLICT DO NOTHING`: the unique (account, venue,
+//! symbol, trade id) decides what is new), lock the legs open fills may grow and the positions
 //! close fills name (one or two statements), apply the rules in memory
 //! ([`super::fill_plan`]), then write every position, order, fill completion, intent
 //! link and anomaly in ONE statement (`fill_write.rs`). A position is created (one
@@ -90,7 +90,7 @@ async fn lock_orders(
     let symbols: Vec<&str> = fills.iter().map(|f| f.symbol.as_str()).collect();
     let exchange_ids: Vec<i64> = fills.iter().map(|f| f.order_id).collect();
     sqlx::query(
-        "SELECT * FROM orders WHERE venue = $1
+        "SELECT * FROM orders WHERE venue = $1 AND account_id = sluice_account()
            AND (client_order_id = ANY($2) OR (symbol = ANY($3) AND exchange_order_id = ANY($4)))
          ORDER BY id FOR UPDATE",
     )
@@ -130,7 +130,7 @@ async fn insert_fills(
              $12::text[], $13::numeric[], $14::bool[], $15::timestamptz[])
            AS u(symbol, trade_id, order_id, coid, exchange_order_id, side, leg, price,
              quantity, commission, asset, pnl, maker, traded_at)
-         ON CONFLICT (venue, symbol, trade_id) DO NOTHING
+         ON CONFLICT (account_id, venue, symbol, trade_id) DO NOTHING
          RETURNING id, symbol, trade_id",
     )
     .bind(venue)
@@ -212,7 +212,7 @@ async fn lock_positions(
     let sides: Vec<&str> = legs.iter().map(|(_, l)| l.as_wire()).collect();
     sqlx::query(
         "SELECT * FROM positions WHERE id = ANY($1)
-            OR (venue = $2 AND status = 'open'
+            OR (venue = $2 AND status = 'open' AND account_id = sluice_account()
                 AND (symbol, position_side) IN (SELECT * FROM unnest($3::text[], $4::text[])))
          ORDER BY id FOR UPDATE",
     )

@@ -85,7 +85,7 @@ impl Ledger {
 
     /// Every stored fill, oldest first.
     pub async fn all_fills(&self) -> Result<Vec<FillRow>, LedgerError> {
-        sqlx::query("SELECT * FROM fills ORDER BY id")
+        sqlx::query("SELECT * FROM fills WHERE account_id = sluice_account() ORDER BY id")
             .fetch_all(&self.pool)
             .await?
             .iter()

@@ -192,9 +192,11 @@ fn check_actor(actor: &str) -> Result<(), LedgerError> {
 
 async fn read_halt(conn: &mut PgConnection, lock: bool) -> Result<HaltState, LedgerError> {
     let sql = if lock {
-        "SELECT value, actor, updated_at FROM control_flags WHERE key = $1 FOR UPDATE"
+        "SELECT value, actor, updated_at FROM control_flags WHERE key = $1 \
+         AND account_id = sluice_account() FOR UPDATE"
     } else {
-        "SELECT value, actor, updated_at FROM control_flags WHERE key = $1"
+        "SELECT value, actor, updated_at FROM control_flags WHERE key = $1 \
+         AND account_id = sluice_account()"
     };
     let Some(row) = sqlx::query(sql).bind(HALT_KEY).fetch_optional(conn).await? else {
         return Ok(HaltState::never_set());
@@ -258,7 +260,7 @@ async fn write_halt(
         serde_json::to_value(value).map_err(|e| LedgerError::invalid("halt", e.to_string()))?;
     let at: DateTime<Utc> = sqlx::query_scalar(
         "INSERT INTO control_flags (key, value, actor) VALUES ($1, $2, $3)
-         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, actor = EXCLUDED.actor, updated_at = now()
+         ON CONFLICT (account_id, key) DO UPDATE SET value = EXCLUDED.value, actor = EXCLUDED.actor, updated_at = now()
          RETURNING updated_at",
     )
     .bind(HALT_KEY)
@@ -284,7 +286,8 @@ async fn pending_flattens(
     conn: &mut PgConnection,
 ) -> Result<Vec<(IntentId, IntentState)>, LedgerError> {
     let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, state FROM intents WHERE kind = 'flatten' AND state IN ('accepted', 'working') ORDER BY id",
+        "SELECT id, state FROM intents WHERE kind = 'flatten' AND state IN ('accepted', 'working') \
+         AND account_id = sluice_account() ORDER BY id",
     )
     .fetch_all(conn)
     .await?;
@@ -299,8 +302,8 @@ async fn cancel_accepted(
     cause: &str,
 ) -> Result<Vec<IntentId>, LedgerError> {
     let filter = match kind {
-        "open" => "kind = 'open'",
-        _ => "kind = 'flatten'",
+        "open" => "kind = 'open' AND account_id = sluice_account()",
+        _ => "kind = 'flatten' AND account_id = sluice_account()",
     };
     super::intent_control::cancel_where(conn, filter, None, cause).await
 }

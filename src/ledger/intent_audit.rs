@@ -29,7 +29,7 @@ impl Ledger {
             "SELECT i.id, i.kind, i.state, i.quantity, i.notional_usdt, i.shortfall,
                     COALESCE(SUM(o.filled_quantity), 0) AS filled
              FROM intents i LEFT JOIN orders o ON o.intent_id = i.id
-             WHERE i.state IN ('done', 'failed')
+             WHERE i.state IN ('done', 'failed') AND i.account_id = sluice_account()
              GROUP BY i.id ORDER BY i.id",
         )
         .fetch_all(&self.pool)

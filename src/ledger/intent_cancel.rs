@@ -118,7 +118,7 @@ impl Ledger {
     ) -> Result<Vec<(IntentId, String)>, LedgerError> {
         let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
             "SELECT id, cancel_requested_by FROM intents
-             WHERE venue = $1 AND state IN ('accepted', 'working')
+             WHERE venue = $1 AND state IN ('accepted', 'working') AND account_id = sluice_account()
                AND cancel_requested_at IS NOT NULL ORDER BY id",
         )
         .bind(venue)

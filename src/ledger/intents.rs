@@ -254,13 +254,15 @@ impl Ledger {
 
     /// The most recent intents, newest first (at most `limit`, capped at 1000).
     pub async fn recent_intents(&self, limit: i64) -> Result<Vec<IntentRow>, LedgerError> {
-        sqlx::query("SELECT * FROM intents ORDER BY id DESC LIMIT $1")
-            .bind(limit.clamp(0, 1000))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(IntentRow::decode)
-            .collect()
+        sqlx::query(
+            "SELECT * FROM intents WHERE account_id = sluice_account() ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit.clamp(0, 1000))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(IntentRow::decode)
+        .collect()
     }
 
     /// The state changes of intent `id`, oldest first: (from, to, cause).

@@ -8,6 +8,10 @@
 //! the database name in the key as well makes the key readable from the ledger's
 //! identity alone and visible in `pg_locks` (`locktype = 'advisory'`, `objsubid = 2`).
 //!
+//! One lock per account (docs/accounts.md): the default account keeps the key above (so
+//! daemons of a version without accounts still exclude each other on it); any other
+//! account `a` hashes `"<venue>/<database>/<a>"`.
+//!
 //! Invariants:
 //! - the lock is only ever taken with `pg_try_advisory_lock`: a waiter never blocks
 //!   inside Postgres on a connection it cannot observe;
@@ -37,8 +41,18 @@ impl LeaderKey {
     /// The key for `venue` trading on the ledger in `database`. Stable across builds
     /// and platforms (FNV-1a, not the std hasher).
     pub(crate) fn derive(venue: &str, database: &str) -> LeaderKey {
+        Self::hash(venue.bytes().chain([b'/']).chain(database.bytes()))
+    }
+
+    /// The key of `account` (not the default one) on that ledger and venue.
+    pub(crate) fn derive_for_account(venue: &str, database: &str, account: &str) -> LeaderKey {
+        let ledger = venue.bytes().chain([b'/']).chain(database.bytes());
+        Self::hash(ledger.chain([b'/']).chain(account.bytes()))
+    }
+
+    fn hash(bytes: impl Iterator<Item = u8>) -> LeaderKey {
         let mut hash: u32 = 0x811c_9dc5;
-        for byte in venue.bytes().chain([b'/']).chain(database.bytes()) {
+        for byte in bytes {
             hash ^= u32::from(byte);
             hash = hash.wrapping_mul(0x0100_0193);
         }
@@ -89,6 +103,8 @@ pub struct LockSessionOptions {
     /// The server declares this session dead after about `keepalive_idle` + 3 × 2 s of
     /// silence (TCP connections only).
     pub keepalive_idle: Duration,
+    /// The account this session may lead; None: the default account.
+    pub account: Option<String>,
 }
 
 /// One dedicated connection that may hold the leader lock.
@@ -96,6 +112,9 @@ pub struct LockSession {
     pub(super) conn: PgConnection,
     key: LeaderKey,
     pub(super) venue: String,
+    /// The account's id; None: the default account (resolved by the database when a
+    /// term is written, so a session can open on a ledger not yet migrated).
+    pub(super) account_id: Option<i64>,
 }
 
 impl Ledger {
@@ -131,10 +150,29 @@ impl LockSession {
         let (database,): (String,) = sqlx::query_as("SELECT current_database()")
             .fetch_one(&mut conn)
             .await?;
+        let (key, account_id) = match opts.account.as_deref() {
+            None => (LeaderKey::derive(&opts.venue, &database), None),
+            Some(name) => {
+                let row: Option<(i64, bool)> =
+                    sqlx::query_as("SELECT id, is_default FROM accounts WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&mut conn)
+                        .await?;
+                let (id, is_default) =
+                    row.ok_or_else(|| LedgerError::not_found(format!("account '{name}'")))?;
+                let key = if is_default {
+                    LeaderKey::derive(&opts.venue, &database)
+                } else {
+                    LeaderKey::derive_for_account(&opts.venue, &database, name)
+                };
+                (key, Some(id))
+            }
+        };
         Ok(LockSession {
             conn,
-            key: LeaderKey::derive(&opts.venue, &database),
+            key,
             venue: opts.venue.clone(),
+            account_id,
         })
     }
 
@@ -217,6 +255,19 @@ mod tests {
         assert_ne!(a, LeaderKey::derive("binance-coinm", "sluice"));
         // The separator keeps ("ab", "c") and ("a", "bc") apart.
         assert_ne!(LeaderKey::derive("ab", "c"), LeaderKey::derive("a", "bc"));
+    }
+
+    #[test]
+    fn each_account_has_its_own_key_on_one_ledger() {
+        let b = LeaderKey::derive_for_account("binance-usdm", "sluice", "b");
+        let c = LeaderKey::derive_for_account("binance-usdm", "sluice", "c");
+        assert_ne!(b, c);
+        assert_ne!(b, LeaderKey::derive("binance-usdm", "sluice"));
+        assert_eq!(b.classid, LEADER_CLASSID);
+        assert_eq!(
+            b,
+            LeaderKey::derive_for_account("binance-usdm", "sluice", "b")
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Leader terms: a row per time a daemon took the leader lock, and whether it stopped
-//! cleanly. The startup decides from the previous row whether the takeover grace is needed
-//! (`startup::leadership::grace_decision`).
+//! cleanly, per account. The startup decides from the previous row of its account whether
+//! the takeover grace is needed (`startup::leadership::grace_decision`).
 //!
 //! Invariants (the fencing argument, see the README's runbook):
 //! - a term row is written on the connection that HOLDS the lock, after taking it and
@@ -35,7 +35,7 @@ pub(crate) struct PreviousTerm {
 
 impl LockSession {
     /// Record a new term for `instance` (this session must hold the lock) and return it
-    /// with the previous term of the venue, read in the same transaction.
+    /// with the previous term of the venue and account, read in the same transaction.
     pub(crate) async fn begin_term(
         &mut self,
         instance: Uuid,
@@ -45,17 +45,21 @@ impl LockSession {
         let previous: Option<PreviousTerm> = sqlx::query_as(
             "SELECT instance, holder, acquired_at, stopped_cleanly_at, \
              GREATEST(0, CEIL(EXTRACT(EPOCH FROM (coalesce(quiet_at, now()) - now())) * 1000))::int8 \
-             AS quiet_in_ms FROM leader_terms WHERE venue = $1 ORDER BY id DESC LIMIT 1",
+             AS quiet_in_ms FROM leader_terms WHERE account_id = COALESCE($2, sluice_account()) \
+             AND venue = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(&self.venue)
+        .bind(self.account_id)
         .fetch_optional(&mut *tx)
         .await?;
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO leader_terms (venue, instance, holder) VALUES ($1, $2, $3) RETURNING id",
+            "INSERT INTO leader_terms (venue, instance, holder, account_id) \
+             VALUES ($1, $2, $3, COALESCE($4, sluice_account())) RETURNING id",
         )
         .bind(&self.venue)
         .bind(instance)
         .bind(holder)
+        .bind(self.account_id)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -79,5 +83,61 @@ impl LockSession {
         .execute(&mut self.conn)
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::PgPool;
+    use uuid::Uuid;
+
+    use crate::ledger::{Ledger, LockSessionOptions, NewAccount};
+
+    fn options(account: &str) -> LockSessionOptions {
+        LockSessionOptions {
+            venue: "binance-usdm".into(),
+            application_name: format!("sluice test {account}"),
+            keepalive_idle: Duration::from_secs(5),
+            account: Some(account.into()),
+        }
+    }
+
+    async fn add(ledger: &Ledger, name: &str) {
+        let new = NewAccount {
+            name,
+            venue: Some("binance-usdm"),
+            position_mode: Some("one-way"),
+            allocation_usdt: None,
+            symbols: &[],
+            credential_source: None,
+        };
+        ledger.upsert_account(&new).await.unwrap();
+    }
+
+    #[sqlx::test(migrations = "./migrations")]
+    async fn a_new_leader_reads_the_previous_term_of_its_own_account_only(pool: PgPool) {
+        let ledger = Ledger::from_pool(pool);
+        add(&ledger, "b").await;
+        add(&ledger, "c").await;
+        let mut b = ledger.lock_session(&options("b")).await.unwrap();
+        assert!(b.try_acquire().await.unwrap());
+        let (term, first) = b.begin_term(Uuid::new_v4(), "first b").await.unwrap();
+        b.end_term_cleanly(term, Duration::ZERO).await.unwrap();
+        b.close().await;
+
+        let mut c = ledger.lock_session(&options("c")).await.unwrap();
+        assert!(c.try_acquire().await.unwrap());
+        let (_, before_c) = c.begin_term(Uuid::new_v4(), "first c").await.unwrap();
+        let mut b = ledger.lock_session(&options("b")).await.unwrap();
+        assert!(b.try_acquire().await.unwrap());
+        let (_, before_b) = b.begin_term(Uuid::new_v4(), "second b").await.unwrap();
+
+        assert_eq!(first, None);
+        assert_eq!(before_c, None, "b's term is not c's previous term");
+        let before_b = before_b.expect("b's first term");
+        assert_eq!(before_b.holder, "first b");
+        assert!(before_b.stopped_cleanly_at.is_some());
     }
 }

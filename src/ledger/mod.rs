@@ -15,6 +15,7 @@
 //!   commit order ([`events`]; `GET /v1/events`).
 
 mod accept_open;
+mod accounts;
 mod adjustments;
 mod attempts;
 pub(crate) mod breaker;
@@ -56,6 +57,8 @@ mod work;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+pub(crate) use accounts::valid_name as valid_account_name;
+pub use accounts::{connect_options_for, AccountRow, NewAccount};
 pub(crate) use adjustments::PositionCorrection;
 pub use adjustments::{AdjustmentRow, AnomalyRow};
 pub use breaker::BreakerTransitionRecord;

@@ -184,8 +184,8 @@ impl Ledger {
     /// Orders that may still be live or whose outcome is unknown (crash recovery).
     pub async fn non_terminal_orders(&self) -> Result<Vec<OrderRow>, LedgerError> {
         sqlx::query(
-            "SELECT * FROM orders
-             WHERE status IN ('planned', 'sent', 'new', 'partially_filled', 'unknown') ORDER BY id",
+            "SELECT * FROM orders WHERE account_id = sluice_account()
+               AND status IN ('planned', 'sent', 'new', 'partially_filled', 'unknown') ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?

@@ -55,7 +55,9 @@ impl Ledger {
     }
 
     pub async fn open_positions(&self) -> Result<Vec<PositionRow>, LedgerError> {
-        sqlx::query("SELECT * FROM positions WHERE status = 'open' ORDER BY id")
+        sqlx::query(
+            "SELECT * FROM positions WHERE status = 'open' AND account_id = sluice_account() ORDER BY id",
+        )
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -63,9 +65,27 @@ impl Ledger {
             .collect()
     }
 
+    /// The positions of the account with id `account`, open ones only unless `all`.
+    pub async fn positions_of(
+        &self,
+        account: i64,
+        all: bool,
+    ) -> Result<Vec<PositionRow>, LedgerError> {
+        sqlx::query(
+            "SELECT * FROM positions WHERE account_id = $1 AND ($2 OR status = 'open') ORDER BY id",
+        )
+        .bind(account)
+        .bind(all)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(PositionRow::decode)
+        .collect()
+    }
+
     /// Every position, open and closed, oldest first.
     pub async fn all_positions(&self) -> Result<Vec<PositionRow>, LedgerError> {
-        sqlx::query("SELECT * FROM positions ORDER BY id")
+        sqlx::query("SELECT * FROM positions WHERE account_id = sluice_account() ORDER BY id")
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -122,6 +142,7 @@ impl Ledger {
              FROM positions p
              LEFT JOIN fills f ON f.position_id = p.id AND NOT f.external
              LEFT JOIN orders o ON o.id = f.order_id
+             WHERE p.account_id = sluice_account()
              GROUP BY p.id ORDER BY p.id",
         )
         .fetch_all(&self.pool)
@@ -203,7 +224,7 @@ pub(crate) async fn open_position_on_leg(
 ) -> Result<Option<PositionRow>, LedgerError> {
     sqlx::query(
         "SELECT * FROM positions WHERE venue = $1 AND symbol = $2 AND position_side = $3
-           AND status = 'open' FOR UPDATE",
+           AND status = 'open' AND account_id = sluice_account() FOR UPDATE",
     )
     .bind(venue)
     .bind(symbol.as_str())

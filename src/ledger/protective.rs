@@ -164,7 +164,7 @@ impl Ledger {
             "SELECT DISTINCT p.id FROM positions p
                JOIN intents i ON i.position_id = p.id AND i.kind = 'open'
                JOIN intent_protection ip ON ip.intent_id = i.id
-             WHERE p.venue = $1 AND p.status = 'open' ORDER BY p.id",
+             WHERE p.venue = $1 AND p.status = 'open' AND p.account_id = sluice_account() ORDER BY p.id",
         )
         .bind(venue)
         .fetch_all(&self.pool)
@@ -220,7 +220,8 @@ impl Ledger {
     /// Every live protective row of `venue` (planned, new, triggering, triggered).
     pub(crate) async fn live_protective_orders(&self) -> Result<Vec<ProtectiveRow>, LedgerError> {
         sqlx::query(&format!(
-            "SELECT * FROM protective_orders WHERE {LIVE} ORDER BY id"
+            "SELECT * FROM protective_orders WHERE {LIVE}
+               AND position_id IN (SELECT id FROM positions WHERE account_id = sluice_account()) ORDER BY id"
         ))
         .fetch_all(&self.pool)
         .await?

@@ -18,7 +18,7 @@ impl Ledger {
     ) -> Result<Vec<ProtectiveRow>, LedgerError> {
         sqlx::query(
             "SELECT po.* FROM protective_orders po JOIN positions p ON p.id = po.position_id
-             WHERE p.status = 'open' AND (
+             WHERE p.status = 'open' AND p.account_id = sluice_account() AND (
                  (po.state IN ('triggering', 'triggered') AND po.triggered_at < $1)
               OR (po.state = 'rejected' AND po.algo_id IS NOT NULL))
              ORDER BY po.id",
@@ -47,7 +47,8 @@ impl Ledger {
                               WHERE i.position_id = p.id AND i.kind = 'open'
                               ORDER BY i.id DESC LIMIT 1) pr ON true
               CROSS JOIN (VALUES ('stop_loss'), ('take_profit')) AS k (kind)
-              WHERE p.status = 'open' AND jsonb_typeof(pr.protection -> k.kind) = 'object'
+              WHERE p.status = 'open' AND p.account_id = sluice_account()
+                AND jsonb_typeof(pr.protection -> k.kind) = 'object'
                 AND NOT EXISTS (SELECT 1 FROM protective_orders po
                                  WHERE po.position_id = p.id AND po.kind = k.kind
                                    AND po.state IN ('new', 'triggering', 'triggered'))

@@ -29,7 +29,8 @@ impl Ledger {
     /// Intents of `venue` in state `accepted` or `working`, oldest first.
     pub(crate) async fn active_intents(&self, venue: &str) -> Result<Vec<IntentRow>, LedgerError> {
         sqlx::query(
-            "SELECT * FROM intents WHERE venue = $1 AND state IN ('accepted', 'working') ORDER BY id",
+            "SELECT * FROM intents WHERE venue = $1 AND account_id = sluice_account() \
+             AND state IN ('accepted', 'working') ORDER BY id",
         )
         .bind(venue)
         .fetch_all(&self.pool)
@@ -53,7 +54,7 @@ impl Ledger {
         let rows = sqlx::query(
             "WITH up AS (
                  UPDATE intents SET state = 'working', updated_at = now()
-                 WHERE venue = $1 AND state = 'accepted' AND id <> ALL($2)
+                 WHERE venue = $1 AND account_id = sluice_account() AND state = 'accepted' AND id <> ALL($2)
                  RETURNING *),
              ev AS (
                  INSERT INTO intent_events (intent_id, from_state, to_state, cause)
@@ -62,7 +63,8 @@ impl Ledger {
                  SELECT up.*, true AS started FROM up
                  UNION ALL
                  SELECT i.*, false AS started FROM intents i
-                 WHERE i.venue = $1 AND i.state = 'working' AND i.id <> ALL($2))
+                 WHERE i.venue = $1 AND i.account_id = sluice_account() AND i.state = 'working'
+                   AND i.id <> ALL($2))
              SELECT f.*, (SELECT COALESCE(MAX(o.chunk_index) + 1, 0) FROM orders o
                           WHERE o.intent_id = f.id) AS next_chunk
              FROM found f ORDER BY f.id",

@@ -22,7 +22,9 @@ pub(crate) async fn connect_ledger(
 ) -> anyhow::Result<crate::ledger::Ledger> {
     use anyhow::Context;
     let db = &settings.database;
-    let ledger = crate::ledger::Ledger::connect_with(db.pool_options(), db.connect_options()?)
+    let account = settings.exchange.account.as_deref();
+    let options = crate::ledger::connect_options_for(db.connect_options()?, account);
+    let ledger = crate::ledger::Ledger::connect_with(db.pool_options(), options)
         .await
         .context("failed to connect to the ledger database")?;
     ledger

@@ -71,6 +71,7 @@ pub(crate) async fn run(settings: &Settings, opts: &SmokeOptions) -> anyhow::Res
             venue: VENUE.to_string(),
             application_name: format!("sluice smoke pid {}", std::process::id()),
             keepalive_idle: Duration::from_secs(5),
+            account: None,
         })
         .await
         .context("failed to open the leader-lock session")?;

@@ -121,6 +121,10 @@ pub struct ExchangeSettings {
     /// it on the REST host, as `sluice sim` serves it; `demo` has none documented).
     #[serde(default, with = "de::opt_url")]
     pub ws_api_url: Option<Url>,
+    /// The ledger account this daemon trades (docs/accounts.md): its rows, its halt, its
+    /// leader lock. Unset: the ledger's default account (`main`), as before accounts.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 impl ExchangeSettings {
@@ -165,6 +169,13 @@ impl ExchangeSettings {
             anyhow::bail!(
                 "exchange.venue: `custom` needs both exchange.rest_url and exchange.ws_url"
             );
+        }
+        if let Some(name) = &self.account {
+            if !crate::ledger::valid_account_name(name) {
+                anyhow::bail!(
+                    "exchange.account: '{name}' is not 1-32 of a-z 0-9 _ - starting with a letter or digit"
+                );
+            }
         }
         let share = self.risk_reserve_share;
         if share < Decimal::ZERO || share >= Decimal::ONE {

@@ -57,6 +57,7 @@ impl LeaderConfig {
                 // A partitioned leader stops signing within `check + timeout`; its last
                 // requests expire `recv_window` later; only then may Postgres free the lock.
                 keepalive_idle: check_every + check_timeout + recv_window + Duration::from_secs(1),
+                account: settings.exchange.account.clone(),
             },
             check_every,
             check_timeout,

@@ -44,6 +44,7 @@ pub(crate) fn is_configuration(e: &LedgerError) -> bool {
 /// first.
 pub(crate) async fn connect_when_up(
     db: &DatabaseSettings,
+    account: Option<&str>,
     mut shutdown: Shutdown,
     report: &(dyn Fn(&str) + Send + Sync),
 ) -> anyhow::Result<Option<Ledger>> {
@@ -52,6 +53,7 @@ pub(crate) async fn connect_when_up(
     let options = db
         .connect_options()
         .map_err(|e| ConfigurationError(format!("{e:#}")))?;
+    let options = crate::ledger::connect_options_for(options, account);
     for attempt in 1u64.. {
         match Ledger::connect_with(db.pool_options(), options.clone()).await {
             Ok(ledger) => {

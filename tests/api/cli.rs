@@ -27,7 +27,7 @@ fn sluice(addr: &str, args: &[&str]) -> Command {
     cmd
 }
 
-async fn run(addr: String, args: &[&str]) -> Output {
+pub(super) async fn run(addr: String, args: &[&str]) -> Output {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();

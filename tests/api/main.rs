@@ -2,6 +2,7 @@
 //! over HTTP and through the CLI client. One binary; each test owns its database
 //! (`#[sqlx::test]`) and its port, so they run in parallel.
 
+mod accounts;
 mod cli;
 mod concurrency;
 mod control;

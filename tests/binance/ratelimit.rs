@@ -4,8 +4,11 @@
 
 use std::sync::Arc;
 
+use secrecy::SecretString;
 use sluice::domain::{Side, TimeInForce};
+use sluice::exchange::binance::{AuditBuffer, BinanceFutures, SharedIp, Signer};
 use sluice::exchange::{ErrorClass, Exchange};
+use sluice_testkit::account::start_sim;
 use sluice_testkit::adapter::*;
 
 const SHORT_SOL: &str =
@@ -147,5 +150,52 @@ async fn a_418_ban_stops_every_request_until_it_ends() {
     );
     let after = l.state().await["stats"]["requests"].as_i64().unwrap();
     assert_eq!(after, before, "nothing was sent during the ban");
+    l.sim.shutdown().await;
+}
+
+/// Two accounts served from one host: their limiters share the IP's weight, so reads of
+/// both, sent at once and worth more than a minute's weight together, wait for the next
+/// venue minute instead of drawing a 429.
+#[tokio::test]
+async fn two_accounts_on_one_ip_share_its_weight_and_never_draw_a_429() {
+    let second = "[[accounts]]\napi_key = \"secondKey1\"\napi_secret = \"secondSecret1\"\nusdt = \"1000000\"";
+    let sim = start_sim(scenario(
+        &format!("[rate_limits]\nrequest_weight_per_minute = 60\n{second}"),
+        "",
+    ))
+    .await;
+    let ip = SharedIp::new();
+    let mut first_cfg = config(&sim);
+    first_cfg.shared_ip = Some(ip.clone());
+    let mut second_cfg = config(&sim);
+    second_cfg.api_key = "secondKey1".into();
+    second_cfg.signer = Signer::new(SecretString::from("secondSecret1".to_string()));
+    second_cfg.shared_ip = Some(ip);
+    let other = BinanceFutures::connect_with(second_cfg, AuditBuffer::new(1000), fast_timing())
+        .await
+        .expect("the second account connects");
+    let l = start_with(sim, first_cfg).await;
+
+    let mut reads = Vec::new();
+    for i in 0..16 {
+        let ex: Arc<BinanceFutures> = if i % 2 == 0 {
+            l.ex.clone()
+        } else {
+            other.clone()
+        };
+        reads.push(tokio::spawn(
+            async move { ex.positions().await.map(|_| ()) },
+        ));
+    }
+    for r in reads {
+        r.await.unwrap().expect("every read is answered");
+    }
+
+    let state = l.state().await;
+    assert!(
+        state["stats"]["responsesByStatus"].get("429").is_none(),
+        "{}",
+        state["stats"]
+    );
     l.sim.shutdown().await;
 }

@@ -28,6 +28,7 @@ fn session_options(name: &str) -> LockSessionOptions {
         venue: "binance-usdm".into(),
         application_name: name.into(),
         keepalive_idle: Duration::from_secs(5),
+        account: None,
     }
 }
 
@@ -99,8 +100,13 @@ async fn a_terminated_lock_session_is_never_reported_as_held(pool: PgPool) {
 
 /// SOLUSDT publishes a MARKET cap of 100: closing 5,000 takes 50 chunks.
 fn close_scenario() -> sluice_sim::Scenario {
+    close_scenario_with("")
+}
+
+/// [`close_scenario`] with `extra` TOML (more accounts…).
+pub(crate) fn close_scenario_with(extra: &str) -> sluice_sim::Scenario {
     scenario(
-        "[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n",
+        &format!("[[symbols]]\nname = \"SOLUSDT\"\nmarket_max_qty = \"100\"\nlevel_qty = \"2000\"\n{extra}"),
         "",
     )
 }
@@ -235,7 +241,7 @@ async fn assert_standby_serves_reads_only(b: &DaemonProc, readyz: &Value) {
     assert!(b.metrics().await.contains("sluice_leader 0"));
 }
 
-async fn filled(ledger: &Ledger, intent: IntentId) -> Decimal {
+pub(crate) async fn filled(ledger: &Ledger, intent: IntentId) -> Decimal {
     ledger
         .orders_of_intent(intent)
         .await
@@ -247,7 +253,7 @@ async fn filled(ledger: &Ledger, intent: IntentId) -> Decimal {
 
 /// Exchange flat, every clientOrderId sent once, one execution per chunk, the ledger
 /// equal to the exchange.
-async fn assert_closed_once(ledger: &Ledger, sim: &SimHandle, intent: IntentId) {
+pub(crate) async fn assert_closed_once(ledger: &Ledger, sim: &SimHandle, intent: IntentId) {
     let account = sim_account(sim).await;
     let positions = account["positions"].as_array().cloned().unwrap_or_default();
     assert!(positions.is_empty(), "exchange flat, got {positions:?}");

@@ -2,6 +2,7 @@
 //! exchange's view, and a property test of random fill sequences. One binary; each test
 //! owns its database.
 
+mod accounts;
 mod batch;
 mod batch_props;
 mod cancel;
@@ -10,5 +11,7 @@ mod events;
 mod exchange_view;
 mod fills;
 mod intents;
+mod leases;
 mod orders;
 mod props;
+mod session_account;

@@ -102,3 +102,41 @@ fn a_bad_setting_from_the_environment_names_the_key_and_the_reason() {
         "{err}"
     );
 }
+
+#[test]
+fn the_account_flag_names_the_account_and_a_bad_name_is_refused_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    let named = sluice_in(dir.path(), &[], &["--account", "b", "config", "show"]);
+    let flag = sluice_in(
+        dir.path(),
+        &[],
+        &["config", "show", "--account", "Not Valid"],
+    );
+    let env = sluice_in(
+        dir.path(),
+        &[("SLUICE__EXCHANGE__ACCOUNT", "Not/Valid")],
+        &["config", "show"],
+    );
+    let unset = sluice_in(dir.path(), &[], &["config", "show"]);
+
+    assert!(named.status.success(), "{}", stderr(&named));
+    assert!(
+        stdout(&named).contains("account = \"b\""),
+        "{}",
+        stdout(&named)
+    );
+    assert!(!flag.status.success());
+    assert!(
+        stderr(&flag).contains("not an account name"),
+        "{}",
+        stderr(&flag)
+    );
+    assert!(!env.status.success());
+    assert!(
+        stderr(&env).contains("exchange.account"),
+        "{}",
+        stderr(&env)
+    );
+    assert!(!stdout(&unset).contains("account ="), "{}", stdout(&unset));
+}

@@ -90,3 +90,37 @@ async fn exceeding_the_order_count_is_429_minus_1015() {
     );
     sim.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn two_accounts_on_one_ip_share_the_weight_and_count_their_orders_apart() {
+    let second = "[[accounts]]\napi_key = \"secondKey1\"\napi_secret = \"secondSecret1\"\nusdt = \"1000000\"\n";
+    let sim = start(scenario(second, "")).await;
+    let order = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=60000";
+    let (key, secret) = ("secondKey1", "secondSecret1");
+    let weight = |r: &Resp| -> u32 { r.header("x-mbx-used-weight-1m").unwrap().parse().unwrap() };
+    let orders = |r: &Resp| r.header("x-mbx-order-count-10s");
+
+    let first_read = sim.signed("GET", "/fapi/v2/balance", "").await;
+    let other_read = sim
+        .signed_as(key, secret, "GET", "/fapi/v2/balance", "")
+        .await;
+    let first_order = sim.signed("POST", "/fapi/v1/order", order).await;
+    let other_order = sim
+        .signed_as(key, secret, "POST", "/fapi/v1/order", order)
+        .await;
+
+    assert_eq!((first_read.status, other_read.status), (200, 200));
+    assert_eq!(
+        weight(&other_read),
+        2 * weight(&first_read),
+        "the same read by the second account on the same IP doubles the IP's weight"
+    );
+    assert_eq!((first_order.status, other_order.status), (200, 200));
+    assert_eq!(orders(&first_order).as_deref(), Some("1"));
+    assert_eq!(
+        orders(&other_order).as_deref(),
+        Some("1"),
+        "orders count per account"
+    );
+    sim.handle.shutdown().await;
+}

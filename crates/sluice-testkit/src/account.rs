@@ -40,7 +40,20 @@ pub async fn sim_state(sim: &SimHandle) -> Value {
         .expect("/sim/state is JSON")
 }
 
-/// The test account in [`sim_state`] (the first account).
+/// The test account in [`sim_state`]: the one holding [`KEY`] (the first account when
+/// none does, e.g. a scenario of other keys only).
 pub async fn sim_account(sim: &SimHandle) -> Value {
-    sim_state(sim).await["accounts"][0].clone()
+    let state = sim_state(sim).await;
+    let accounts = state["accounts"].as_array().cloned().unwrap_or_default();
+    let holds_key = |a: &&Value| {
+        a["apiKeys"]
+            .as_array()
+            .is_some_and(|keys| keys.iter().any(|k| k.as_str() == Some(KEY)))
+    };
+    accounts
+        .iter()
+        .find(holds_key)
+        .or(accounts.first())
+        .cloned()
+        .unwrap_or(Value::Null)
 }

@@ -70,6 +70,28 @@ pub struct BinanceConfig {
     /// A WS API connection is replaced after this long (the venue closes it at 24 h,
     /// docs/binance-fapi.md §6).
     pub ws_api_lifetime: Duration,
+    /// The IP whose request weight and bans this account shares with the other accounts
+    /// a process serves from this host; None: an IP share of its own (one account).
+    pub shared_ip: Option<SharedIp>,
+}
+
+/// One IP's part of the venue's limits: its request weight, a 429 on weight and a 418
+/// ban (docs/binance-fapi.md §3). Give a clone of one handle to the config of every
+/// account served from one host; each account keeps its own order counters.
+#[derive(Clone, Debug)]
+pub struct SharedIp(pub(crate) std::sync::Arc<super::ratelimit::IpShare>);
+
+impl SharedIp {
+    /// A new IP share with the mainnet budget (the adapter replaces it from exchangeInfo).
+    pub fn new() -> SharedIp {
+        SharedIp(super::ratelimit::IpShare::new(Default::default()))
+    }
+}
+
+impl Default for SharedIp {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Replace a WS API connection after 23 h 30 min, half an hour before the venue's cap.
@@ -107,6 +129,7 @@ impl fmt::Debug for BinanceConfig {
             .field("self_trade_prevention", &self.self_trade_prevention)
             .field("order_transport", &self.order_transport)
             .field("ws_api_url", &self.ws_api_url.as_str())
+            .field("shared_ip", &self.shared_ip.is_some())
             .finish()
     }
 }
@@ -148,6 +171,7 @@ impl BinanceConfig {
             venue_name: "binance-usdm".into(),
             credential_source: None,
             self_trade_prevention: Default::default(),
+            shared_ip: None,
         }
     }
 

@@ -33,7 +33,7 @@ use tokio::sync::mpsc;
 
 pub use audit::{run_audit_writer, AttemptSink, AuditBuffer};
 pub use clock::Clock;
-pub use config::BinanceConfig;
+pub use config::{BinanceConfig, SharedIp};
 pub use keyfile::{signer_from_material, KeyError};
 pub use parse::{account_events, symbol_rules};
 pub use rest::algo::AlgoUpdateWire;
@@ -102,7 +102,7 @@ impl BinanceFutures {
         rest.sync_clock().await?;
         let info = rest.exchange_info().await?;
         let budget = Budget::from_rate_limits(&info.rate_limits);
-        rest.limiter.with(|a| a.set_budget(budget));
+        rest.limiter.set_budget(budget);
         let ws = transport::start_ws_api(&cfg, &rest, audit).await;
         let me = Arc::new(Self {
             cfg,

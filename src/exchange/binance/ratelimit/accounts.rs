@@ -218,6 +218,13 @@ impl Accounts {
         Ok(Ticket(ticket))
     }
 
+    /// Take back a booking that was never sent (its other half could not be booked).
+    pub(crate) fn forget(&mut self, ticket: Ticket) {
+        if let Ok(i) = self.entries.binary_search_by_key(&ticket.0, |e| e.ticket) {
+            self.entries.remove(i);
+        }
+    }
+
     fn event(&mut self) -> u64 {
         self.next_event += 1;
         self.next_event

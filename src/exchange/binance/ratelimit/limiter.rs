@@ -1,5 +1,16 @@
-//! The limiter every REST request goes through: a shared [`Accounts`] behind a mutex, the
-//! server-time source it books with, and the [`Permit`] a request holds until its answer.
+//! The limiter every REST request goes through: the venue's counters split the way the
+//! venue counts them (docs/binance-fapi.md §3), the server-time source it books with, and
+//! the [`Permit`] a request holds until its answer.
+//!
+//! - `REQUEST_WEIGHT`, a 429 on weight and a 418 ban are per IP: they live in an
+//!   [`IpShare`] that every account served from this host holds (one daemon serving several
+//!   accounts passes the same share to each account's limiter);
+//! - `ORDERS` (10 s, 1 min) and a 429 on orders (-1015) are per account: each limiter has
+//!   its own.
+//!
+//! A request goes only when both its account's orders and its IP's weight fit; it books
+//! on both at once (the account part is taken back when the IP part must wait), so
+//! neither ever counts a request that was not sent.
 
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
@@ -20,10 +31,25 @@ impl ServerTime for crate::exchange::binance::clock::Clock {
     }
 }
 
-/// The shared limiter every REST request goes through.
+/// What every account on one IP shares: the weight counter, its 429 back-off and a 418.
+#[derive(Debug)]
+pub(crate) struct IpShare {
+    accounts: Mutex<Accounts>,
+}
+
+impl IpShare {
+    pub(crate) fn new(budget: Budget) -> Arc<IpShare> {
+        Arc::new(IpShare {
+            accounts: Mutex::new(Accounts::new(budget, Decimal::ZERO)),
+        })
+    }
+}
+
+/// One account's limiter: its own order counters and its IP's shared weight.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
-    accounts: Mutex<Accounts>,
+    orders: Mutex<Accounts>,
+    ip: Arc<IpShare>,
     time: Arc<dyn ServerTime>,
 }
 
@@ -32,44 +58,117 @@ pub(crate) struct RateLimiter {
 #[derive(Debug)]
 pub(crate) struct Permit<'a> {
     limiter: &'a RateLimiter,
-    ticket: Option<Ticket>,
+    tickets: Option<(Ticket, Ticket)>,
 }
 
 impl Permit<'_> {
     pub(crate) fn complete(mut self, seen: Observed) {
-        if let Some(t) = self.ticket.take() {
-            let now = self.limiter.time.server_now_ms();
-            self.limiter.with(|a| a.complete(t, now, seen));
+        self.finish(seen);
+    }
+
+    fn finish(&mut self, seen: Observed) {
+        if let Some((orders, weight)) = self.tickets.take() {
+            let l = self.limiter;
+            let now = l.time.server_now_ms();
+            let (own, shared) = split_observed(seen);
+            locked(&l.orders, |a| a.complete(orders, now, own));
+            locked(&l.ip.accounts, |a| a.complete(weight, now, shared));
         }
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        if let Some(t) = self.ticket.take() {
-            let now = self.limiter.time.server_now_ms();
-            self.limiter
-                .with(|a| a.complete(t, now, Observed::default()));
-        }
+        self.finish(Observed::default());
     }
 }
 
+/// Run `f` on one set of counters. A poisoned lock only means another task panicked
+/// mid-update; the counts are still the best we have, so keep using them.
+fn locked<R>(m: &Mutex<Accounts>, f: impl FnOnce(&mut Accounts) -> R) -> R {
+    let mut guard = match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    f(&mut guard)
+}
+
+/// (the account's part, the IP's part) of a cost.
+fn split_cost(cost: Cost) -> (Cost, Cost) {
+    let orders = Cost { weight: 0, ..cost };
+    let weight = Cost {
+        orders: 0,
+        orders_1m: 0,
+        ..cost
+    };
+    (orders, weight)
+}
+
+/// (the account's part, the IP's part) of a response's headers.
+fn split_observed(seen: Observed) -> (Observed, Observed) {
+    let orders = Observed {
+        weight_1m: None,
+        ..seen
+    };
+    let weight = Observed {
+        weight_1m: seen.weight_1m,
+        orders_10s: None,
+        orders_1m: None,
+    };
+    (orders, weight)
+}
+
 impl RateLimiter {
+    /// A limiter with an IP share of its own (one account on this host).
     pub(crate) fn new(budget: Budget, reserve_share: Decimal, time: Arc<dyn ServerTime>) -> Self {
+        Self::sharing(IpShare::new(budget), budget, reserve_share, time)
+    }
+
+    /// A limiter for one more account on the IP of `ip`.
+    pub(crate) fn sharing(
+        ip: Arc<IpShare>,
+        budget: Budget,
+        reserve_share: Decimal,
+        time: Arc<dyn ServerTime>,
+    ) -> Self {
         Self {
-            accounts: Mutex::new(Accounts::new(budget, reserve_share)),
+            orders: Mutex::new(Accounts::new(budget, reserve_share)),
+            ip,
             time,
         }
     }
 
-    /// Run `f` on the accounts. A poisoned lock only means another task panicked
-    /// mid-update; the counts are still the best we have, so keep using them.
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Accounts) -> R) -> R {
-        let mut guard = match self.accounts.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        f(&mut guard)
+    /// The venue's published limits (exchangeInfo): the account's order limits and the
+    /// IP's weight limit.
+    pub(crate) fn set_budget(&self, budget: Budget) {
+        locked(&self.orders, |a| a.set_budget(budget));
+        locked(&self.ip.accounts, |a| a.set_budget(budget));
+    }
+
+    /// A 429 until `until`: on orders (-1015) only this account waits; on weight (and any
+    /// other code) every account on the IP does.
+    pub(crate) fn back_off_until(&self, code: Option<i64>, until: Instant) {
+        if code == Some(-1015) {
+            locked(&self.orders, |a| a.back_off_until(until));
+        } else {
+            locked(&self.ip.accounts, |a| a.back_off_until(until));
+        }
+    }
+
+    /// A 418: the IP is banned until `until`, for every account on it.
+    pub(crate) fn ban_until(&self, until: Instant) {
+        locked(&self.ip.accounts, |a| a.ban_until(until));
+    }
+
+    /// Our view of the venue's counters: this account's orders and the IP's weight.
+    #[cfg(test)]
+    pub(crate) fn used(&self, server_ms: i64) -> Observed {
+        let orders = locked(&self.orders, |a| a.used(server_ms));
+        let weight = locked(&self.ip.accounts, |a| a.used(server_ms));
+        Observed {
+            weight_1m: weight.weight_1m,
+            ..orders
+        }
     }
 
     /// The server-time estimate the limiter books with.
@@ -78,17 +177,30 @@ impl RateLimiter {
         self.time.server_now_ms()
     }
 
+    /// Book `cost` on both parts now, or say why not (nothing stays booked then).
+    fn try_take(&self, cost: Cost) -> Result<(Ticket, Ticket), Wait> {
+        let server_ms = self.time.server_now_ms();
+        let now = Instant::now();
+        let (own, shared) = split_cost(cost);
+        let orders = locked(&self.orders, |a| a.try_take(now, server_ms, own))?;
+        match locked(&self.ip.accounts, |a| a.try_take(now, server_ms, shared)) {
+            Ok(weight) => Ok((orders, weight)),
+            Err(wait) => {
+                locked(&self.orders, |a| a.forget(orders));
+                Err(wait)
+            }
+        }
+    }
+
     /// Wait until `cost` fits, then book it. Fails (without booking) when banned or
     /// when the cost can never fit.
     pub(crate) async fn acquire(&self, cost: Cost) -> Result<Permit<'_>, Wait> {
         loop {
-            let server_ms = self.time.server_now_ms();
-            let wait = self.with(|a| a.try_take(Instant::now(), server_ms, cost));
-            match wait {
-                Ok(ticket) => {
+            match self.try_take(cost) {
+                Ok(tickets) => {
                     return Ok(Permit {
                         limiter: self,
-                        ticket: Some(ticket),
+                        tickets: Some(tickets),
                     })
                 }
                 Err(Wait::Until(t)) => tokio::time::sleep_until(t).await,

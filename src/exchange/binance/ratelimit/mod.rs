@@ -27,8 +27,9 @@
 //! (the clock offset is measured round-trip compensated and re-measured periodically).
 //! [`Accounts`] is pure: callers pass the instant and the server-time estimate.
 //!
-//! Files: `accounts.rs` (the pure accounting), `limiter.rs` (the shared async limiter and
-//! the permit a request carries until its answer).
+//! Files: `accounts.rs` (the pure accounting), `limiter.rs` (the async limiter: per-account
+//! order counters, the per-IP weight share, and the permit a request carries until its
+//! answer).
 
 use tokio::time::Instant;
 
@@ -38,7 +39,7 @@ mod accounts;
 mod limiter;
 
 pub(crate) use accounts::Accounts;
-pub(crate) use limiter::{Permit, RateLimiter};
+pub(crate) use limiter::{IpShare, Permit, RateLimiter};
 
 /// How far our estimate of server time may be from the venue's clock, in ms: a request
 /// booked at estimate `t` is processed no earlier than `t - MARGIN_MS`.
@@ -147,5 +148,7 @@ pub(crate) struct Observed {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Ticket(u64);
 
+#[cfg(test)]
+mod sharing_tests;
 #[cfg(test)]
 mod tests;

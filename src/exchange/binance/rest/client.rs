@@ -80,7 +80,15 @@ impl RestClient {
             venue: cfg.venue_name.clone(),
             stp: cfg.self_trade_prevention,
             clock: clock.clone(),
-            limiter: RateLimiter::new(Default::default(), cfg.risk_reserve_share, clock),
+            limiter: match &cfg.shared_ip {
+                Some(ip) => RateLimiter::sharing(
+                    ip.0.clone(),
+                    Default::default(),
+                    cfg.risk_reserve_share,
+                    clock,
+                ),
+                None => RateLimiter::new(Default::default(), cfg.risk_reserve_share, clock),
+            },
             audit,
         })
     }
@@ -266,16 +274,15 @@ impl RestClient {
         });
         let now = Instant::now();
         crate::metrics::observe_rate_limits(h.used_weight_1m, h.order_count_10s, h.order_count_1m);
-        self.limiter.with(|a| {
-            if let Err(e) = &out.result {
-                match (e.class, e.retry_after) {
-                    (ErrorClass::Banned, Some(d)) => a.ban_until(now + d),
-                    (ErrorClass::Banned, None) => a.ban_until(now + Duration::from_secs(120)),
-                    (ErrorClass::Backoff, Some(d)) => a.back_off_until(now + d),
-                    _ => {}
-                }
+        if let Err(e) = &out.result {
+            let l = &self.limiter;
+            match (e.class, e.retry_after) {
+                (ErrorClass::Banned, Some(d)) => l.ban_until(now + d),
+                (ErrorClass::Banned, None) => l.ban_until(now + Duration::from_secs(120)),
+                (ErrorClass::Backoff, Some(d)) => l.back_off_until(e.code, now + d),
+                _ => {}
             }
-        });
+        }
         if let Err(e) = &out.result {
             tracing::warn!(path = req.path, class = e.class.as_str(), code = ?e.code, msg = %e.msg, "exchange error");
         }

@@ -1,0 +1,176 @@
+//! Two accounts on one ledger, each traded by its own `sluice run` (`exchange.account`),
+//! both active at once: each leads its own account's lock, trades with its own key, a
+//! halt of one account does not stop the other, and a SIGKILLed daemon's account is
+//! taken over by its standby while the other account trades on (docs/accounts.md).
+
+use std::time::Duration;
+
+use serde_json::json;
+use sluice::domain::IntentState;
+use sluice::ledger::{IntentId, Ledger};
+use sluice_sim::spawn;
+use sluice_testkit::executor::scenario;
+use sluice_testkit::process::*;
+use sqlx::PgPool;
+
+const SECOND: &str =
+    "[[accounts]]\napi_key = \"secondKey1\"\napi_secret = \"secondSecret1\"\nusdt = \"1000000\"\n";
+
+fn open(key: &str) -> serde_json::Value {
+    json!({"kind": "open", "symbol": "BTCUSDT", "side": "long", "quantity": "0.01",
+           "idempotency_key": key})
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn two_daemons_trade_two_accounts_at_once_and_a_halt_of_one_does_not_stop_the_other(
+    pool: PgPool,
+) {
+    let db_url = database_url(&pool).await;
+    let ledger = Ledger::from_pool(pool.clone());
+    let sim = spawn(scenario(SECOND, ""), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let env = [("SLUICE__DAEMON__RECONCILE_INTERVAL_S", "3600")];
+    let b_env = [
+        ("SLUICE__DAEMON__RECONCILE_INTERVAL_S", "3600"),
+        ("SLUICE__EXCHANGE__ACCOUNT", "b"),
+        ("SLUICE__EXCHANGE__API_KEY", "secondKey1"),
+        ("SLUICE__EXCHANGE__API_SECRET", "secondSecret1"),
+    ];
+
+    let main = spawn_daemon("MAIN", &sim, &db_url, &env).await;
+    let b = spawn_daemon("B", &sim, &db_url, &b_env).await;
+    main.until_status("ready", Duration::from_secs(60)).await;
+    b.until_status("ready", Duration::from_secs(60)).await;
+    let (halt, _) = main.post("/v1/halt", &json!({"reason": "main only"})).await;
+    let (refused, _) = main.post("/v1/intents", &open("main-1")).await;
+    let (accepted, created) = b.post("/v1/intents", &open("b-1")).await;
+
+    assert_eq!(halt, 200);
+    assert!(refused >= 400, "main is halted");
+    assert_eq!(accepted, 202, "{created}");
+    let intent = IntentId(created["id"].as_i64().expect("id"));
+    let row = b
+        .until_ok("b's open to finish", Duration::from_secs(60), || async {
+            let row = ledger.intent(intent).await.expect("read").expect("intent");
+            if row.state.is_terminal() {
+                Ok(row)
+            } else {
+                Err(format!("{:?}", row.state))
+            }
+        })
+        .await;
+    assert_eq!(row.state, IntentState::Done, "{:?}", row.error);
+    let (_, of_b) = main.get("/v1/positions?account=b").await;
+    let (_, of_main) = main.get("/v1/positions").await;
+    assert_eq!(of_b["positions"][0]["quantity"], "0.01", "{of_b}");
+    assert_eq!(
+        of_main["positions"].as_array().map(Vec::len),
+        Some(0),
+        "{of_main}"
+    );
+    let (b_sessions,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+           AND classid = 1936487779
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("locks");
+    assert_eq!(b_sessions, 2, "each daemon holds its own account's lock");
+    main.stop(Duration::from_secs(30)).await;
+    b.stop(Duration::from_secs(30)).await;
+}
+
+/// Account `main` is led by A1 with A2 as its standby; account `b` by B. A1 is SIGKILLed
+/// mid-close: A2 takes `main` over after the grace and finishes the close with no chunk
+/// sent twice, while B keeps trading `b` and never loses its lock.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_killed_daemon_s_account_is_taken_over_while_another_account_trades_on(pool: PgPool) {
+    let db_url = database_url(&pool).await;
+    let ledger = Ledger::from_pool(pool.clone());
+    let sim = spawn(
+        crate::standby::close_scenario_with(SECOND),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("sim");
+    let hand = hand_adapter(&sim).await;
+    open_short_by_hand(&hand, "SOLUSDT", "5000", "hand-0").await;
+    let env = [("SLUICE__DAEMON__RECONCILE_INTERVAL_S", "3600")];
+    let b_env = [
+        ("SLUICE__DAEMON__RECONCILE_INTERVAL_S", "3600"),
+        ("SLUICE__EXCHANGE__ACCOUNT", "b"),
+        ("SLUICE__EXCHANGE__API_KEY", "secondKey1"),
+        ("SLUICE__EXCHANGE__API_SECRET", "secondSecret1"),
+        ("SLUICE__BUDGET__ALLOCATION_USDT", "100000"),
+    ];
+    let mut a1 = spawn_daemon("A1", &sim, &db_url, &env).await;
+    a1.until_status("ready", Duration::from_secs(60)).await;
+    let a2 = spawn_daemon("A2", &sim, &db_url, &env).await;
+    a2.until_status("standby", Duration::from_secs(30)).await;
+    let b = spawn_daemon("B", &sim, &db_url, &b_env).await;
+    b.until_status("ready", Duration::from_secs(60)).await;
+
+    let position = a1.get("/v1/positions").await.1["positions"][0]["id"]
+        .as_i64()
+        .expect("the adopted short");
+    let (code, created) = a1
+        .post(
+            "/v1/intents",
+            &json!({"kind": "close", "position_id": position,
+                    "idempotency_key": "main-close", "reason": "test"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{created}");
+    let close = IntentId(created["id"].as_i64().expect("id"));
+    until("some chunks filled", Duration::from_secs(60), || async {
+        crate::standby::filled(&ledger, close).await >= rust_decimal::Decimal::from(300)
+    })
+    .await;
+    a1.kill();
+    // While `main` has no leader, `b` trades.
+    let mut b_intents = Vec::new();
+    for i in 0..3 {
+        let (code, created) = b.post("/v1/intents", &open(&format!("b-{i}"))).await;
+        assert_eq!(code, 202, "{created}");
+        b_intents.push(IntentId(created["id"].as_i64().expect("id")));
+    }
+    for id in &b_intents {
+        let state = b
+            .until_ok("b's open to finish", Duration::from_secs(60), || async {
+                let row = ledger.intent(*id).await.expect("read").expect("intent");
+                row.state
+                    .is_terminal()
+                    .then_some(row.state)
+                    .ok_or(format!("{:?}", row.state))
+            })
+            .await;
+        assert_eq!(state, IntentState::Done);
+    }
+
+    a2.until_status("ready", Duration::from_secs(60)).await;
+    let row = a2
+        .until_ok(
+            "the close to finish on A2",
+            Duration::from_secs(120),
+            || async {
+                let row = ledger.intent(close).await.expect("read").expect("intent");
+                row.state
+                    .is_terminal()
+                    .then_some(row.clone())
+                    .ok_or(format!("{:?}", row.state))
+            },
+        )
+        .await;
+    assert_eq!(row.state, IntentState::Done, "{:?}", row.error);
+    crate::standby::assert_closed_once(&ledger, &sim, close).await;
+    assert!(
+        !b.logged("LOST the leader lock"),
+        "b's leader never changed"
+    );
+    assert_eq!(b.get("/readyz").await.1["role"], "active");
+    drop(a2);
+    drop(b);
+    sim.shutdown().await;
+}
