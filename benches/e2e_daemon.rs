@@ -25,6 +25,8 @@ use sluice_sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
 use sluice_sim::{spawn, Scenario, SimHandle};
 
 mod support;
+#[path = "support/first_order.rs"]
+mod first_order;
 
 use support::{cpu_ms, daemon_on, fresh_db, rss_kb, wait_for, wait_ready};
 
@@ -124,6 +126,7 @@ async fn latency(base: &str) -> anyhow::Result<()> {
     let (mut child, api) = daemon_on(&sim, &url, "127.0.0.1:0".parse()?, ALLOCATION)?;
     wait_ready(api).await?;
     let mut samples = Vec::new();
+    let mut traced: [Vec<first_order::Stages>; 2] = [Vec::new(), Vec::new()];
     for i in 0..50 {
         let spec = IntentSpec::Open {
             symbol: Symbol::new("SOLUSDT")?,
@@ -140,6 +143,7 @@ async fn latency(base: &str) -> anyhow::Result<()> {
             .create_intent(&n, Usdt::new(Decimal::new(100_000_000, 0)))
             .await?
             .intent;
+        let committed = Utc::now();
         wait_done(&ledger, created.id, Duration::from_secs(30)).await?;
         let orders = ledger.orders_of_intent(created.id).await?;
         let first = orders.first().ok_or_else(|| anyhow::anyhow!("no order"))?;
@@ -157,6 +161,9 @@ async fn latency(base: &str) -> anyhow::Result<()> {
         }
         let sent = sent.ok_or_else(|| anyhow::anyhow!("attempt never stored"))?;
         samples.push((sent - created.created_at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+        let stages =
+            first_order::read(&ledger, created.id, created.created_at, committed, sent).await?;
+        traced[i % 2].push(stages);
     }
     child.kill()?;
     child.wait()?;
@@ -168,6 +175,8 @@ async fn latency(base: &str) -> anyhow::Result<()> {
         percentile(&samples, 99.0),
         samples.last().copied().unwrap_or(0.0)
     );
+    first_order::print("opens", &traced[0]);
+    first_order::print("closes", &traced[1]);
     Ok(())
 }
 

@@ -33,6 +33,22 @@ use crate::domain::{IntentKind, IntentState};
 
 pub(super) const HALT_KEY: &str = "halt";
 
+/// The SQL condition "this account is halted", for a statement that must not write while
+/// it is (the risk-increasing order insert, `orders.rs`); `$key` is the placeholder
+/// bound to [`HALT_KEY`]. A missing flag or `halted: false` is clear, as [`read_halt`]
+/// reads it.
+macro_rules! halted_sql {
+    ($key:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM control_flags WHERE key = ",
+            $key,
+            " AND account_id = sluice_account() \
+             AND value -> 'halted' IS DISTINCT FROM 'false'::jsonb)"
+        )
+    };
+}
+pub(super) use halted_sql;
+
 /// The halt flag as stored. `since` and `actor` say who halted and when (or, after a
 /// resume, who resumed and when).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::error::LedgerError;
+use super::halt::halted_sql;
 use super::ids::{IntentId, PositionId};
 use super::model::{IntentRow, OrderRow, OrderState, PositionStatus};
 use super::Ledger;
@@ -40,8 +41,38 @@ impl Ledger {
     /// order fits, the same rules as [`check_fits_intent`]). Only a refusal costs a
     /// second read, to say which field is wrong and why.
     pub async fn record_order(&self, new: &NewOrder) -> Result<OrderRow, LedgerError> {
+        match self.insert_order(new, false).await? {
+            Some(row) => Ok(row),
+            None => Err(self.why_refused(new).await),
+        }
+    }
+
+    /// [`Self::record_order`] for a risk-increasing order: the same statement also sees
+    /// the halt clear, so a halt committed before the insert stops it with no read of the
+    /// flag beforehand. `Ok(Err(halt))`: nothing stored, the halt is why.
+    pub async fn record_order_unless_halted(
+        &self,
+        new: &NewOrder,
+    ) -> Result<Result<OrderRow, super::halt::HaltState>, LedgerError> {
+        if let Some(row) = self.insert_order(new, true).await? {
+            return Ok(Ok(row));
+        }
+        let halt = self.halt_state().await?;
+        if halt.halted {
+            return Ok(Err(halt));
+        }
+        Err(self.why_refused(new).await)
+    }
+
+    /// The insert of [`Self::record_order`]; with `halt_gate`, only while the halt is
+    /// clear (`halted_sql!`; `$13` turns the gate on). `None`: nothing stored.
+    async fn insert_order(
+        &self,
+        new: &NewOrder,
+        halt_gate: bool,
+    ) -> Result<Option<OrderRow>, LedgerError> {
         let r = &new.request;
-        let row = sqlx::query(
+        let row = sqlx::query(concat!(
             "WITH f AS (
                  SELECT i.id, i.kind, i.venue, i.state, i.symbol, i.direction, i.position_id,
                         p.id AS p_id, p.status AS p_status, p.symbol AS p_symbol,
@@ -65,8 +96,10 @@ impl Ledger {
                        AND f.p_leg = $5
                        AND (CASE f.p_direction WHEN 'long' THEN 'SELL' ELSE 'BUY' END) = $4
                    END
-             RETURNING *",
-        )
+               AND NOT ($13 AND ",
+            halted_sql!("$14"),
+            ") RETURNING *"
+        ))
         .bind(new.intent_id)
         .bind(new.position_id)
         .bind(r.symbol.as_str())
@@ -79,12 +112,11 @@ impl Ledger {
         .bind(r.client_order_id.as_str())
         .bind(new.chunk_index)
         .bind(new.attempt)
+        .bind(halt_gate)
+        .bind(super::halt::HALT_KEY)
         .fetch_optional(&self.pool)
         .await?;
-        match row {
-            Some(row) => OrderRow::decode(&row),
-            None => Err(self.why_refused(new).await),
-        }
+        row.map(|row| OrderRow::decode(&row)).transpose()
     }
 
     /// Why [`Ledger::record_order`] stored nothing: the intent and position read again

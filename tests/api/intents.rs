@@ -67,6 +67,27 @@ async fn the_same_idempotency_key_twice_returns_the_first_intent_and_stores_one_
 }
 
 #[sqlx::test]
+async fn an_open_key_replayed_after_a_halt_returns_the_first_intent_and_records_no_refusal(
+    pool: PgPool,
+) {
+    let app = spawn_app(&pool).await;
+    let body = open_body("before-halt", "BTCUSDT", "long", "100");
+    let (first_status, first) = app.post("/v1/intents", &body).await;
+    let (halt_status, _) = app
+        .post("/v1/halt", &json!({"reason": "incident", "actor": "alice"}))
+        .await;
+
+    let (status, again) = app.post("/v1/intents", &body).await;
+
+    assert_eq!((first_status, halt_status), (202, 200));
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["replayed"], true);
+    assert_eq!(app.count("intents").await, 1);
+    app.stop().await;
+}
+
+#[sqlx::test]
 async fn a_reused_key_with_a_different_request_is_refused_naming_the_key(pool: PgPool) {
     let app = spawn_app(&pool).await;
     app.post("/v1/intents", &open_body("k", "BTCUSDT", "long", "100"))

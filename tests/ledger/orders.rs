@@ -273,3 +273,89 @@ async fn chunks_of_another_intent_cannot_be_recorded_with_a_step(pool: PgPool) {
     assert_eq!(field_of(&err), "intent_id");
     assert!(ledger.order_by_client_id("c-1").await.unwrap().is_none());
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_open_order_is_not_stored_once_the_halt_is_set_and_the_halt_is_the_answer(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool);
+    let open = ledger
+        .create_intent(
+            &open_intent(
+                "o",
+                "SOLUSDT",
+                Direction::Long,
+                PositionMode::OneWay,
+                dec!(100),
+            ),
+            usdt(dec!(1_000_000)),
+        )
+        .await
+        .unwrap()
+        .intent;
+    ledger.take_up_intents(VENUE, &[], "test").await.unwrap();
+    let before = ledger
+        .record_order_unless_halted(&market_order(
+            &open,
+            "o-1",
+            Side::Buy,
+            PositionSide::Both,
+            dec!(0.5),
+        ))
+        .await
+        .unwrap();
+    assert!(before.is_ok(), "stored while the halt is clear");
+
+    ledger.halt("operator", "fat finger").await.unwrap();
+    let after = ledger
+        .record_order_unless_halted(&market_order(
+            &open,
+            "o-2",
+            Side::Buy,
+            PositionSide::Both,
+            dec!(0.5),
+        ))
+        .await
+        .unwrap();
+
+    let halt = after.expect_err("a halted open order is refused");
+    assert!(halt.halted);
+    assert!(halt.refusal().contains("fat finger"), "{}", halt.refusal());
+    assert!(ledger.order_by_client_id("o-2").await.unwrap().is_none());
+    assert!(ledger.order_by_client_id("o-1").await.unwrap().is_some());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_open_order_that_does_not_fit_is_refused_naming_the_field_while_the_halt_is_clear(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool);
+    let open = ledger
+        .create_intent(
+            &open_intent(
+                "o",
+                "SOLUSDT",
+                Direction::Long,
+                PositionMode::OneWay,
+                dec!(100),
+            ),
+            usdt(dec!(1_000_000)),
+        )
+        .await
+        .unwrap()
+        .intent;
+
+    let err = ledger
+        .record_order_unless_halted(&market_order(
+            &open,
+            "o-1",
+            Side::Sell,
+            PositionSide::Both,
+            dec!(1),
+        ))
+        .await
+        .unwrap_err();
+
+    assert_eq!(field_of(&err), "side", "{err}");
+    assert!(ledger.order_by_client_id("o-1").await.unwrap().is_none());
+}

@@ -11,7 +11,6 @@ use super::context::Ctx;
 use super::fallback_send;
 use super::job::{Chunk, InFlight, Job, Stop};
 use crate::domain::{FilterChecked, OrderRequest, OrderType};
-use crate::ledger::halt::HaltState;
 use crate::ledger::NewOrder;
 use crate::router::core::client_id::IntentRef;
 use crate::router::core::orders::{checked_order, OrderTemplate};
@@ -26,28 +25,15 @@ pub(crate) struct Recorded {
 /// adding it to the job's flights. Stops at the first chunk that cannot go (the job is
 /// then stopped with the reason); returns what was recorded, in order.
 ///
-/// `halt` is the halt flag when the caller already read it in this step (read here
-/// otherwise); it is read before anything of a risk-increasing job is recorded.
+/// A risk-increasing chunk is stored only while the halt is clear, checked by its own
+/// insert (`Ledger::record_order_unless_halted`): a halt committed before the insert
+/// stops the job there, with no separate read of the flag.
 pub(crate) async fn record(
     ctx: &mut Ctx,
     job: &mut Job,
     chunks: Vec<(Chunk, Option<String>)>,
-    halt: Option<HaltState>,
 ) -> anyhow::Result<Vec<Recorded>> {
     let mut out = Vec::with_capacity(chunks.len());
-    if job.class == RiskClass::Increasing {
-        let halt = match halt {
-            Some(h) => h,
-            None => ctx.ledger.halt_state().await?,
-        };
-        if halt.halted {
-            // The rest of the open is left unsent; the halt is the cause (ledger/halt.rs).
-            let cause = halt.refusal();
-            tracing::warn!(intent_id = %job.intent.id, %cause, "open cancelled by the halt");
-            job.stop(Stop::Cancel(cause));
-            return Ok(out);
-        }
-    }
     let chunks = match record_together(ctx, job, chunks, &mut out).await? {
         Some(rest) => rest,
         None => return Ok(out),
@@ -156,7 +142,17 @@ async fn record_one(
         Err(reason) => return Ok(Err(Stop::Fail(reason))),
     };
     let req = order.inner();
-    ctx.ledger.record_order(&new_order(job, chunk, req)).await?;
+    let new = new_order(job, chunk, req);
+    if job.class == RiskClass::Increasing {
+        if let Err(halt) = ctx.ledger.record_order_unless_halted(&new).await? {
+            // The rest of the open is left unsent; the halt is the cause (ledger/halt.rs).
+            let cause = halt.refusal();
+            tracing::warn!(intent_id = %job.intent.id, %cause, "open cancelled by the halt");
+            return Ok(Err(Stop::Cancel(cause)));
+        }
+    } else {
+        ctx.ledger.record_order(&new).await?;
+    }
     tracing::info!(intent_id = %job.intent.id, symbol = %req.symbol, client_order_id = %req.client_order_id,
         qty = %req.quantity, side = req.side.as_wire(), reduce_only = req.reduce_only,
         order_type = ?req.order_type, price = ?req.price, "sending chunk");

@@ -17,8 +17,6 @@ use super::progress::{fail, finish, settle_all};
 use super::record::record;
 use super::send::{next_chunks, resends};
 use crate::domain::{IntentSpec, IntentState};
-use crate::ledger::halt::HaltState;
-use crate::router::core::scheduler::RiskClass;
 
 /// Step `job`: the requests it sends go to `out`, at most `room` orders in all.
 pub(crate) async fn step(
@@ -50,18 +48,9 @@ pub(crate) async fn step(
         .flights
         .room(ctx.cfg.max_in_flight_per_intent)
         .min(room - chunks.len());
-    let mut halt = None;
     if new_room > 0 {
-        // A risk-increasing job with nothing out (its first chunk) reads the halt flag
-        // beside its planning reads, not after; otherwise `record` reads it if it sends.
-        let class = Some(job.class).filter(|_| job.flights.is_empty());
-        let ledger = ctx.ledger.clone();
-        let (planned, read) = tokio::join!(
-            next_chunks(ctx, job, new_room, &filled),
-            halt_for(&ledger, class)
-        );
-        halt = read?;
-        match planned? {
+        // No halt read here: a risk-increasing chunk's own insert sees the halt (`record`).
+        match next_chunks(ctx, job, new_room, &filled).await? {
             NextChunk::Send(c) => chunks.extend(c.into_iter().map(|c| (c, None))),
             NextChunk::Nothing if chunks.is_empty() && job.flights.is_empty() => {
                 return finish(ctx, job).await;
@@ -75,24 +64,13 @@ pub(crate) async fn step(
     }
     let planned = chunks.len();
     if planned > 0 {
-        let recorded = record(ctx, job, chunks, halt).await?;
+        let recorded = record(ctx, job, chunks).await?;
         out.extend(dispatch(ctx, job.intent.id, recorded));
         if job.stop.is_some() {
             return wind_down(ctx, job).await;
         }
     }
     after_sending(ctx, job, planned >= room)
-}
-
-/// The halt flag, read for a risk-increasing job only (`None`: not read here).
-async fn halt_for(
-    ledger: &crate::ledger::Ledger,
-    class: Option<RiskClass>,
-) -> Result<Option<HaltState>, crate::ledger::LedgerError> {
-    if class != Some(RiskClass::Increasing) {
-        return Ok(None);
-    }
-    ledger.halt_state().await.map(Some)
 }
 
 /// What the loop does with a job that sent what it could.
