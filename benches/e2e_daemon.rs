@@ -24,9 +24,9 @@ use sluice::ledger::{IntentId, Ledger, NewIntent};
 use sluice_sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
 use sluice_sim::{spawn, Scenario, SimHandle};
 
-mod support;
 #[path = "support/first_order.rs"]
 mod first_order;
+mod support;
 
 use support::{cpu_ms, daemon_on, fresh_db, rss_kb, wait_for, wait_ready};
 

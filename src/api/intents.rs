@@ -199,7 +199,10 @@ async fn submit_open(state: &ApiState, open: OpenAsk, meta: Meta) -> Answer {
     } = open;
     let unlisted = (!state.symbols.is_empty() && !state.symbols.contains(&symbol)).then(|| {
         let listed: Vec<&str> = state.symbols.iter().map(Symbol::as_str).collect();
-        let why = format!("{symbol} is not in exchange.symbols ({})", listed.join(", "));
+        let why = format!(
+            "{symbol} is not in exchange.symbols ({})",
+            listed.join(", ")
+        );
         ApiError::invalid("symbol", why)
     });
     let spec = IntentSpec::Open {

@@ -275,9 +275,7 @@ async fn chunks_of_another_intent_cannot_be_recorded_with_a_step(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn an_open_order_is_not_stored_once_the_halt_is_set_and_the_halt_is_the_answer(
-    pool: PgPool,
-) {
+async fn an_open_order_is_not_stored_once_the_halt_is_set_and_the_halt_is_the_answer(pool: PgPool) {
     let ledger = Ledger::from_pool(pool);
     let open = ledger
         .create_intent(
