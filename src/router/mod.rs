@@ -27,10 +27,11 @@
 //! 5. `router/executor/send.rs: next_chunks` takes the first chunks of the plan of what the
 //!    chunks out do not reserve (`core/inflight.rs`, `core/plan.rs: plan_chunks` under
 //!    rules, configured and learned caps, mark).
-//! 6. `router/executor/send.rs: record` → `build` → `core/orders.rs: checked_order`, the one
-//!    order builder: side, position side, reduce-only, client id, and
+//! 6. `router/executor/record.rs: record` → `build` → `core/orders.rs: checked_order`, the
+//!    one order builder: side, position side, reduce-only, client id, and
 //!    `domain/checked.rs: validate` → `FilterChecked<OrderRequest>`; the order is written to
-//!    `orders` (`ledger/orders.rs: Ledger::record_order`) before it is sent.
+//!    `orders` (`ledger/orders.rs: Ledger::record_order`; an open's order with
+//!    `record_order_unless_halted`, whose insert also sees the halt clear) before it is sent.
 //! 7. `router/executor/dispatch.rs: dispatch` (off the loop) → `exchange/binance/mod.rs:
 //!    place_order` → `transport.rs: place_one` (or `place_orders` → `batch.rs:
 //!    place_batch`) → `rest/endpoints.rs: new_order_request` (`new_batch_orders`), whose
