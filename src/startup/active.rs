@@ -37,6 +37,7 @@ impl Application {
         &self,
         t: TradingParts,
         inner: Shutdown,
+        mut seat: super::seat::Seat,
     ) -> anyhow::Result<()> {
         let cfg = LeaderConfig::from_settings(&self.settings, VENUE, self.api_addr);
         let instance = uuid::Uuid::new_v4();
@@ -48,9 +49,10 @@ impl Application {
         let mut again = RetryDelay::new(Duration::from_millis(200), Duration::from_secs(10), 0x7e);
         loop {
             let mut waiting = inner.clone();
-            let Some(session) =
-                leadership::acquire(&self.ledger, &cfg, &self.readiness, &mut waiting).await
-            else {
+            let taken =
+                leadership::acquire(&self.ledger, &cfg, &self.readiness, &mut waiting, &mut seat);
+            // The place under the account cap is held for exactly as long as this term.
+            let Some((session, _place)) = taken.await else {
                 return Ok(());
             };
             match self
