@@ -104,7 +104,7 @@ impl Application {
         tracing::warn!(key = %session.key(), term = term.id, "leader lock acquired: this daemon is now the ACTIVE one");
         tracing::info!(wait_ms = decision.wait.as_millis() as u64, decision = %decision.why, "takeover grace decided");
         self.readiness.set_role(Role::Active);
-        crate::metrics::set_leader(true);
+        crate::metrics::set_leader(cfg.session.account.as_deref(), true);
         let (term_stop, term_shutdown) = term_channel(inner);
         let (lost_tx, lost_rx) = crate::shutdown::channel();
         let held = leadership::hold(session, cfg, lost_rx.clone());
@@ -213,7 +213,7 @@ impl Application {
         self.readiness.set_role(Role::Starting);
         self.readiness
             .set_not_ready(&format!("lost the leader lock: {reason}"));
-        crate::metrics::set_leader(false);
+        crate::metrics::set_leader(self.settings.exchange.account.as_deref(), false);
         tracing::error!(%reason, "LOST the leader lock: stopping the executor; this daemon tries to take the lock again (another daemon may lead meanwhile)");
     }
 

@@ -129,7 +129,7 @@ pub(super) async fn acquire(
         if reason != last_reason {
             tracing::warn!(%reason, "standby: not trading; waiting for the leader lock");
             readiness.set_standby(&reason);
-            crate::metrics::set_leader(false);
+            crate::metrics::set_leader(cfg.session.account.as_deref(), false);
             last_reason = reason;
         }
         tokio::select! {

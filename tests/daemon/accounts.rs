@@ -302,6 +302,11 @@ async fn one_daemon_takes_over_a_killed_daemons_account_while_trading_two_others
         .await;
     assert_eq!(row.state, IntentState::Done, "{:?}", row.error);
     crate::standby::assert_closed_once(&ledger, &sim, close).await;
+    let metrics = d2.metrics().await;
+    for account in ["main", "b", "c"] {
+        let led = format!("sluice_account_leader{{account=\"{account}\"}} 1");
+        assert!(metrics.contains(&led), "D2 leads {account}: {metrics}");
+    }
 
     let (halt, _) = d2
         .post("/v1/halt?account=main", &json!({"reason": "main only"}))
@@ -318,6 +323,20 @@ async fn one_daemon_takes_over_a_killed_daemons_account_while_trading_two_others
     let (_, of_c) = d2.get("/v1/positions?account=c").await;
     assert_eq!(of_c["positions"][0]["quantity"], "0.01", "{of_c}");
     assert!(!d2.logged("LOST the leader lock"), "D2 never lost b or c");
-    drop(d2);
+    let (code, _) = d2.stop(Duration::from_secs(30)).await;
+    assert_eq!(code, Some(0));
+    // A clean stop ends the term of every account D2 led: each one's next leader may
+    // skip the grace.
+    let latest: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT DISTINCT ON (a.name) a.name, t.stopped_cleanly_at IS NOT NULL
+           FROM leader_terms t JOIN accounts a ON a.id = t.account_id
+          ORDER BY a.name, t.id DESC",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("terms");
+    let names: Vec<&str> = latest.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["b", "c", "main"]);
+    assert!(latest.iter().all(|(_, clean)| *clean), "{latest:?}");
     sim.shutdown().await;
 }
