@@ -5,7 +5,9 @@
 //! real address; [`Application::run_until_stopped`] serves until the shutdown signal,
 //! with readiness, systemd notifications and the watchdog. With an exchange it trades
 //! only while it holds the ledger's leader lock (`active.rs`, `leadership.rs`: hot
-//! standby) and reconciles at start and periodically (`reconcile_task.rs`).
+//! standby) and reconciles at start and periodically (`reconcile_task.rs`). With
+//! `daemon.accounts` it serves several accounts: one `Application` per account, the
+//! first owning the API (`units.rs`, `seat.rs`).
 //!
 //! Invariants: a non-loopback bind without a token is refused before anything else
 //! (the control API can open and close positions); the API serves before the lock is
@@ -40,6 +42,7 @@ mod units;
 pub(crate) mod waiting_api;
 
 pub use reconcile_task::DaemonReconcile;
+pub(crate) use units::Listen;
 
 /// The venue name the ledger stores intents, orders and fills under.
 pub const VENUE: &str = "binance-usdm";
@@ -65,17 +68,6 @@ pub struct Application {
     seat: Option<seat::Seat>,
     /// The name of the ledger account this application trades.
     account: String,
-}
-
-/// Where the control API of a new [`Application`] listens.
-pub(crate) enum Listen {
-    /// Bind `api.listen`.
-    Bind,
-    /// A socket bound earlier (the one that answered `/healthz` meanwhile).
-    Socket(std::net::TcpListener),
-    /// No socket of its own: another account of this process serves its API at that
-    /// address (`units.rs`).
-    Shared(SocketAddr),
 }
 
 /// Where the executor's adapter comes from: connected at build, or in the background.
@@ -376,17 +368,8 @@ impl Application {
         let api = &self.settings.api;
         let guard = api::guard::Guard::new(self.api_addr, &api.allowed_origins, &api.allowed_hosts);
         let mut hubs = vec![state.events.clone()];
-        let mut others = std::collections::BTreeMap::new();
-        let mut unit_readiness = Vec::new();
-        for unit in units {
-            let unit_state = unit.api_state()?;
-            hubs.push(unit_state.events.clone());
-            unit_readiness.push(unit.readiness.clone());
-            others.insert(
-                unit.account_name(),
-                api::router_with(unit_state, guard.clone()),
-            );
-        }
+        let mut all_readiness = vec![readiness];
+        let others = units::apis(units, &guard, &mut hubs, &mut all_readiness)?;
         let app =
             api::by_account::route(self.account_name(), api::router_with(state, guard), others);
         let serve = api::server::serve(
@@ -395,7 +378,7 @@ impl Application {
             api::server::Limits::from_settings(api),
             async move {
                 stop.recv().await;
-                for r in std::iter::once(&readiness).chain(&unit_readiness) {
+                for r in &all_readiness {
                     r.set_role(Role::Stopping);
                     r.set_not_ready("shutting down");
                 }

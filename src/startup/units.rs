@@ -12,15 +12,27 @@
 //! standby account keeps trying its lock, so a dead daemon's accounts are taken over
 //! after the grace; the process stops only once every unit's term has ended.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
 use tracing::Instrument;
 
 use super::seat::Seat;
-use super::{Application, Listen};
+use super::Application;
 use crate::settings::Settings;
 use crate::shutdown::Shutdown;
+
+/// Where the control API of a new [`Application`] listens.
+pub(crate) enum Listen {
+    /// Bind `api.listen`.
+    Bind,
+    /// A socket bound earlier (the one that answered `/healthz` meanwhile).
+    Socket(std::net::TcpListener),
+    /// No socket of its own: another account of this process serves its API at that
+    /// address.
+    Shared(std::net::SocketAddr),
+}
 
 /// A unit's lead-and-trade task.
 pub(super) type Running = tokio::task::JoinHandle<anyhow::Result<()>>;
@@ -102,6 +114,25 @@ async fn build_unit(
         tokio::spawn(gate::recheck(recheck, hold, readiness));
     }
     Ok(Some(app))
+}
+
+/// The API of each unit by account name, behind the same `guard`; their event hubs and
+/// readiness are added to `hubs` and `readiness` (closed and marked stopping at the stop).
+pub(super) fn apis(
+    units: &[Application],
+    guard: &crate::api::guard::Guard,
+    hubs: &mut Vec<Arc<crate::api::EventHub>>,
+    readiness: &mut Vec<Arc<crate::api::Readiness>>,
+) -> anyhow::Result<BTreeMap<String, axum::Router>> {
+    let mut apis = BTreeMap::new();
+    for unit in units {
+        let state = unit.api_state()?;
+        hubs.push(state.events.clone());
+        readiness.push(unit.readiness.clone());
+        let api = crate::api::router_with(state, guard.clone());
+        apis.insert(unit.account_name(), api);
+    }
+    Ok(apis)
 }
 
 /// Campaign and trade for every unit, each in its own task (its log lines carry
