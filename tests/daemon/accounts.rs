@@ -15,14 +15,14 @@ use sluice_testkit::executor::scenario;
 use sluice_testkit::process::*;
 use sqlx::PgPool;
 
-const SECOND: &str =
+pub(crate) const SECOND: &str =
     "[[accounts]]\napi_key = \"secondKey1\"\napi_secret = \"secondSecret1\"\nusdt = \"1000000\"\n";
 
-const THIRD: &str =
+pub(crate) const THIRD: &str =
     "[[accounts]]\napi_key = \"thirdKey1\"\napi_secret = \"thirdSecret1\"\nusdt = \"1000000\"\n";
 
 /// What both daemons of the three-account test share: the keys of `b` and `c`.
-const SERVE_THREE: [(&str, &str); 6] = [
+pub(crate) const SERVE_THREE: [(&str, &str); 6] = [
     ("SLUICE__DAEMON__RECONCILE_INTERVAL_S", "3600"),
     ("SLUICE__BUDGET__ALLOCATION_USDT", "100000"),
     ("SLUICE__ACCOUNTS__B__API_KEY", "secondKey1"),
@@ -31,7 +31,7 @@ const SERVE_THREE: [(&str, &str); 6] = [
     ("SLUICE__ACCOUNTS__C__API_SECRET", "thirdSecret1"),
 ];
 
-fn open(key: &str) -> serde_json::Value {
+pub(crate) fn open(key: &str) -> serde_json::Value {
     json!({"kind": "open", "symbol": "BTCUSDT", "side": "long", "quantity": "0.01",
            "idempotency_key": key})
 }
@@ -191,7 +191,7 @@ async fn a_killed_daemon_s_account_is_taken_over_while_another_account_trades_on
 }
 
 /// Post an open on `account` of `daemon` and wait until it ends; its final state.
-async fn open_and_finish(
+pub(crate) async fn open_and_finish(
     daemon: &DaemonProc,
     ledger: &Ledger,
     account: &str,
@@ -338,59 +338,5 @@ async fn one_daemon_takes_over_a_killed_daemons_account_while_trading_two_others
     let names: Vec<&str> = latest.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["b", "c", "main"]);
     assert!(latest.iter().all(|(_, clean)| *clean), "{latest:?}");
-    sim.shutdown().await;
-}
-
-/// One daemon serving `b` and `c`: `c`'s key is deleted at the exchange; `c` goes into
-/// key-loss safe mode (its `/readyz` says so, its open waits) while `b` keeps trading.
-#[sqlx::test(migrations = "./migrations")]
-async fn a_lost_key_of_one_account_does_not_stop_another_account_of_the_same_daemon(pool: PgPool) {
-    let db_url = database_url(&pool).await;
-    let ledger = Ledger::from_pool(pool.clone());
-    let accounts = format!("{SECOND}{THIRD}");
-    let sim = spawn(
-        scenario(&accounts, ""),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("sim");
-    let env: Vec<_> = SERVE_THREE
-        .into_iter()
-        .chain([("SLUICE__DAEMON__ACCOUNTS", "b,c")])
-        .collect();
-    let d = spawn_daemon("BC", &sim, &db_url, &env).await;
-    d.until_account_status("b", "ready", Duration::from_secs(60))
-        .await;
-    d.until_account_status("c", "ready", Duration::from_secs(60))
-        .await;
-
-    let revoked = reqwest::Client::new()
-        .post(format!("{}/sim/accounts/thirdKey1/revoke", sim.base_url()))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("admin request");
-    assert!(revoked.status().is_success(), "{}", revoked.status());
-    let (code, created) = d.post("/v1/intents?account=c", &open("c-1")).await;
-    assert_eq!(code, 202, "{created}");
-    let stuck = IntentId(created["id"].as_i64().expect("id"));
-    let lost = d
-        .until_account_status("c", "not_ready", Duration::from_secs(30))
-        .await;
-
-    let reason = lost["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("key-loss safe mode"), "{lost}");
-    assert_eq!(
-        open_and_finish(&d, &ledger, "b", "b-1").await,
-        IntentState::Done
-    );
-    assert_eq!(d.get("/readyz?account=b").await.1["status"], "ready");
-    let waiting = ledger.intent(stuck).await.expect("read").expect("intent");
-    assert!(
-        !waiting.state.is_terminal(),
-        "c's open waits for its key: {:?}",
-        waiting.state
-    );
-    drop(d);
     sim.shutdown().await;
 }
