@@ -48,11 +48,10 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
 
 /// Settings plus telemetry, for every command that needs them.
 fn load(cli: &Cli, format_override: Option<LogFormat>) -> anyhow::Result<Settings> {
-    let settings = Settings::load(cli.config_dir.as_deref()).map(|mut s| {
-        if let Some(name) = &cli.account {
-            s.exchange.account = Some(name.clone());
-        }
-        s
+    // `--account NAME`: that account alone, with its own key from `[accounts.NAME]` if any.
+    let settings = Settings::load(cli.config_dir.as_deref()).map(|s| match &cli.account {
+        Some(name) => s.only_account(name),
+        None => s,
     });
     let (format, filter) = match &settings {
         Ok(s) => (

@@ -74,6 +74,15 @@ impl Settings {
         }
         s
     }
+
+    /// These settings for one account only (`--account NAME` on the command line): with
+    /// that account's own key when `[accounts.<name>]` has one, and no other account
+    /// served.
+    pub(crate) fn only_account(&self, name: &str) -> Settings {
+        let mut s = self.for_account(name);
+        s.daemon.accounts.clear();
+        s
+    }
 }
 
 /// `daemon.accounts`, `daemon.max_accounts` and `[accounts.*]` together.
@@ -174,6 +183,26 @@ mod tests {
         assert!(stray.to_string().contains("accounts.d"), "{stray}");
         let bad = load(&[("SLUICE__DAEMON__ACCOUNTS", "main,Not Ok")]).expect_err("refused");
         assert!(bad.to_string().contains("daemon.accounts"), "{bad}");
+    }
+
+    #[test]
+    fn the_command_line_account_runs_alone_with_its_own_key() {
+        let s = load(&[
+            ("SLUICE__EXCHANGE__API_KEY", "mainKey"),
+            ("SLUICE__EXCHANGE__API_SECRET", "mainSecret"),
+            ("SLUICE__DAEMON__ACCOUNTS", "main,b"),
+            ("SLUICE__ACCOUNTS__B__API_KEY", "bKey"),
+            ("SLUICE__ACCOUNTS__B__API_SECRET", "bSecret"),
+        ])
+        .expect("settings");
+        let b = s.only_account("b");
+        assert!(b.served_accounts().is_empty());
+        assert_eq!(b.exchange.account.as_deref(), Some("b"));
+        assert_eq!(
+            b.exchange.api_key.as_deref(),
+            Some("bKey"),
+            "b's key, not main's"
+        );
     }
 
     #[test]
