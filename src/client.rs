@@ -72,6 +72,10 @@ pub(crate) struct Client {
     token: Option<Secret>,
     /// Where the token came from (or should be), added to a 401's message.
     token_hint: String,
+    /// `--account` / `exchange.account`: sent as `?account=` with every request, so a
+    /// daemon serving several accounts answers for this one, and one that does not serve
+    /// it refuses a write instead of applying it to its own account.
+    account: Option<String>,
 }
 
 impl Client {
@@ -100,6 +104,7 @@ impl Client {
             base,
             token: settings.api.token.clone(),
             token_hint,
+            account: settings.exchange.account.clone(),
         })
     }
 
@@ -200,7 +205,11 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        let url = format!("{}{path}", self.base);
+        let url = format!(
+            "{}{}",
+            self.base,
+            with_account(path, self.account.as_deref())
+        );
         let mut request = self.http.request(method, &url);
         if let Some(token) = &self.token {
             request = request.bearer_auth(token.expose());
@@ -233,6 +242,18 @@ impl Client {
     }
 }
 
+/// `path` with `account=<name>` in its query unless it names an account already (a valid
+/// account name needs no escaping: the settings check it).
+fn with_account(path: &str, account: Option<&str>) -> String {
+    match account {
+        Some(name) if !path.contains("account=") => {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            format!("{path}{sep}account={name}")
+        }
+        _ => path.to_string(),
+    }
+}
+
 fn transport_error(base: &str, e: reqwest::Error) -> ClientError {
     if e.is_connect() {
         return ClientError::NotRunning {
@@ -260,4 +281,23 @@ fn api_error(status: StatusCode, bytes: &[u8]) -> ClientError {
             intent_id: None,
         });
     ClientError::Api { status, error }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_account;
+
+    #[test]
+    fn the_cli_names_its_account_on_every_request_once() {
+        assert_eq!(with_account("/v1/halt", Some("b")), "/v1/halt?account=b");
+        assert_eq!(
+            with_account("/v1/intents?limit=5", Some("b")),
+            "/v1/intents?limit=5&account=b"
+        );
+        assert_eq!(
+            with_account("/v1/positions?account=b", Some("b")),
+            "/v1/positions?account=b"
+        );
+        assert_eq!(with_account("/v1/halt", None), "/v1/halt");
+    }
 }

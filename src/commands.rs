@@ -48,11 +48,10 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
 
 /// Settings plus telemetry, for every command that needs them.
 fn load(cli: &Cli, format_override: Option<LogFormat>) -> anyhow::Result<Settings> {
-    let settings = Settings::load(cli.config_dir.as_deref()).map(|mut s| {
-        if let Some(name) = &cli.account {
-            s.exchange.account = Some(name.clone());
-        }
-        s
+    // `--account NAME`: that account alone, with its own key from `[accounts.NAME]` if any.
+    let settings = Settings::load(cli.config_dir.as_deref()).map(|s| match &cli.account {
+        Some(name) => s.only_account(name),
+        None => s,
     });
     let (format, filter) = match &settings {
         Ok(s) => (
@@ -225,8 +224,18 @@ async fn start_if_preflight_passes(
     args: &RunArgs,
     shutdown: crate::shutdown::Shutdown,
 ) -> anyhow::Result<Outcome> {
-    let has_credentials = settings.exchange.has_credentials();
     settings.api.ensure_token()?;
+    // Several accounts (`daemon.accounts`): the first is run as the one account was, the
+    // others are added below (`startup::units`); all share one IP share of weight.
+    let full = settings.clone();
+    let accounts = full.served_accounts().to_vec();
+    if let Some(first) = accounts.first() {
+        let mut shared = full.clone();
+        shared.exchange.shared_ip = Some(crate::exchange::binance::SharedIp::new());
+        settings = shared.for_account(first);
+    }
+    let shared_ip = settings.exchange.shared_ip.clone();
+    let has_credentials = settings.exchange.has_credentials();
     crate::api::auth::check_bind(settings.api.listen, settings.api.token.as_ref())?;
     // The API socket first: `/healthz` answers and `/readyz` says what start waits for.
     let waiting = crate::startup::waiting_api::WaitingApi::start(
@@ -258,7 +267,8 @@ async fn start_if_preflight_passes(
     }
     let recheck_settings = settings.clone();
     let listener = waiting.finish().await;
-    let mut app = crate::startup::Application::build_on(settings, ledger, Some(listener)).await?;
+    let listen = crate::startup::Listen::Socket(listener);
+    let mut app = crate::startup::Application::build_on(settings, ledger, listen).await?;
     if args.paper {
         // The simulator is this process's own: no earlier leader can have reached it.
         app = app.without_takeover_grace();
@@ -275,6 +285,14 @@ async fn start_if_preflight_passes(
                 readiness,
             ));
         }
+    }
+    if accounts.len() > 1 {
+        let mut shared = full;
+        shared.exchange.shared_ip = shared_ip;
+        let (skip, paper) = (args.skip_preflight, args.paper);
+        app = app
+            .with_units(&shared, &accounts[1..], skip, paper, &shutdown)
+            .await?;
     }
     app.run_until_stopped(shutdown).await?;
     Ok(Outcome::Ok)

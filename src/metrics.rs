@@ -227,8 +227,12 @@ pub(crate) fn record_fill(source: &'static str) {
 pub(crate) const RECONCILE_DIFFERENCES: &str = "sluice_reconcile_differences";
 /// Counter. The daemon's reconcile runs, by `outcome` (`clean`, `differences`, `failed`).
 pub(crate) const RECONCILE_RUNS_TOTAL: &str = "sluice_reconcile_runs_total";
-/// Gauge. 1 while this daemon holds the leader lock and trades, 0 while it waits.
+/// Gauge. 1 while this daemon holds the leader lock and trades (of at least one of its
+/// accounts), 0 while it waits.
 pub(crate) const LEADER: &str = "sluice_leader";
+/// Gauge. 1 while this daemon leads `account` (only for a named account: `exchange.account`
+/// or `daemon.accounts`), 0 while it stands by on it.
+pub(crate) const ACCOUNT_LEADER: &str = "sluice_account_leader";
 
 fn describe_operator() {
     describe_gauge!(
@@ -237,6 +241,7 @@ fn describe_operator() {
     );
     describe_counter!(RECONCILE_RUNS_TOTAL, "Reconcile runs by outcome");
     describe_gauge!(LEADER, "1 while this daemon holds the leader lock");
+    describe_gauge!(ACCOUNT_LEADER, "1 while this daemon leads the account");
 }
 
 /// The last reconcile left `count` differences of `kind`.
@@ -249,9 +254,27 @@ pub(crate) fn record_reconcile_run(outcome: &'static str) {
     metrics::counter!(RECONCILE_RUNS_TOTAL, "outcome" => outcome).increment(1);
 }
 
-/// This daemon took (true) or does not hold (false) the leader lock.
-pub(crate) fn set_leader(leader: bool) {
-    metrics::gauge!(LEADER).set(if leader { 1.0 } else { 0.0 });
+/// This daemon took (true) or does not hold (false) the leader lock of `account` (None:
+/// the default account of a single-account daemon). `sluice_leader` is 1 while it leads
+/// any of its accounts.
+pub(crate) fn set_leader(account: Option<&str>, leader: bool) {
+    static LED: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let key = account.unwrap_or_default().to_string();
+    let any = {
+        let mut led = LED.lock().unwrap_or_else(|p| p.into_inner());
+        if leader {
+            led.insert(key);
+        } else {
+            led.remove(&key);
+        }
+        !led.is_empty()
+    };
+    metrics::gauge!(LEADER).set(if any { 1.0 } else { 0.0 });
+    if let Some(name) = account {
+        let value = if leader { 1.0 } else { 0.0 };
+        metrics::gauge!(ACCOUNT_LEADER, "account" => name.to_string()).set(value);
+    }
 }
 
 /// Counter. Intents failed because the exchange gave the same deterministic rejection

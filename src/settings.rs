@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::Symbol;
 
+mod accounts;
 mod api;
 mod daemon;
 mod database;
@@ -35,6 +36,7 @@ mod show;
 #[cfg(test)]
 mod tests;
 
+pub use accounts::AccountKeys;
 pub use api::ApiSettings;
 pub use daemon::{BudgetSettings, DaemonSettings};
 pub use database::DatabaseSettings;
@@ -87,6 +89,10 @@ pub struct Settings {
     /// section was written in.
     #[serde(default, deserialize_with = "de::symbol_sections")]
     pub symbols: BTreeMap<Symbol, SymbolSettings>,
+    /// `[accounts.<name>]`: the key of each account of `daemon.accounts` (one of them
+    /// may use `[exchange]`'s instead); see `Settings::for_account`.
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountKeys>,
 }
 
 impl Settings {
@@ -134,6 +140,9 @@ impl Settings {
             let value = secret::read_key_file("exchange.api_secret_file", path)?;
             self.exchange.api_secret = Some(value);
         }
+        for (name, keys) in &mut self.accounts {
+            keys.read_files(name)?;
+        }
         Ok(())
     }
 
@@ -141,6 +150,7 @@ impl Settings {
     fn validate(&self) -> anyhow::Result<()> {
         self.exchange.validate()?;
         self.budget.validate()?;
+        accounts::validate(self)?;
         preflight::validate_sections(&self.symbols, &self.exchange.symbols)
     }
 }

@@ -5,7 +5,9 @@
 //! real address; [`Application::run_until_stopped`] serves until the shutdown signal,
 //! with readiness, systemd notifications and the watchdog. With an exchange it trades
 //! only while it holds the ledger's leader lock (`active.rs`, `leadership.rs`: hot
-//! standby) and reconciles at start and periodically (`reconcile_task.rs`).
+//! standby) and reconciles at start and periodically (`reconcile_task.rs`). With
+//! `daemon.accounts` it serves several accounts: one `Application` per account, the
+//! first owning the API (`units.rs`, `seat.rs`).
 //!
 //! Invariants: a non-loopback bind without a token is refused before anything else
 //! (the control API can open and close positions); the API serves before the lock is
@@ -35,9 +37,12 @@ mod leadership;
 pub(crate) mod ledger_wait;
 mod reconcile_task;
 mod retry;
+mod seat;
+mod units;
 pub(crate) mod waiting_api;
 
 pub use reconcile_task::DaemonReconcile;
+pub(crate) use units::Listen;
 
 /// The venue name the ledger stores intents, orders and fills under.
 pub const VENUE: &str = "binance-usdm";
@@ -56,6 +61,13 @@ pub struct Application {
     takeover_grace: bool,
     mark_prices: Option<Arc<dyn MarkPrices>>,
     trading: Option<TradingParts>,
+    /// The other accounts this process serves (`daemon.accounts`), each with its own
+    /// ledger pool, lock, executor and exchange client; they share this one's API.
+    units: Vec<Application>,
+    /// This account's place under the daemon's account cap (None: a single account).
+    seat: Option<seat::Seat>,
+    /// The name of the ledger account this application trades.
+    account: String,
 }
 
 /// Where the executor's adapter comes from: connected at build, or in the background.
@@ -91,7 +103,7 @@ impl Application {
         let ledger = Ledger::connect_with(db.pool_options(), db.connect_options()?)
             .await
             .context("failed to connect to the ledger database")?;
-        Self::build_on(settings, ledger, None).await
+        Self::build_on(settings, ledger, Listen::Bind).await
     }
 
     /// As [`Application::build`] on a connected ledger and, optionally, an API socket bound
@@ -101,7 +113,7 @@ impl Application {
     pub(crate) async fn build_on(
         mut settings: Settings,
         ledger: Ledger,
-        listener: Option<std::net::TcpListener>,
+        listener: Listen,
     ) -> anyhow::Result<Application> {
         settings.api.ensure_token()?;
         api::auth::check_bind(settings.api.listen, settings.api.token.as_ref())?;
@@ -156,13 +168,13 @@ impl Application {
         settings: Settings,
         ledger: Ledger,
     ) -> anyhow::Result<Application> {
-        Self::build_with_listener(settings, ledger, None).await
+        Self::build_with_listener(settings, ledger, Listen::Bind).await
     }
 
     async fn build_with_listener(
         settings: Settings,
         ledger: Ledger,
-        listener: Option<std::net::TcpListener>,
+        listener: Listen,
     ) -> anyhow::Result<Application> {
         api::auth::check_bind(settings.api.listen, settings.api.token.as_ref())?;
         ledger
@@ -170,29 +182,48 @@ impl Application {
             .await
             .context("failed to apply migrations")?;
         account::register(&settings, &ledger).await?;
-        let listener = match listener {
-            Some(l) => {
-                l.set_nonblocking(true)?;
-                TcpListener::from_std(l)?
-            }
-            None => TcpListener::bind(settings.api.listen)
-                .await
-                .with_context(|| format!("api.listen: cannot bind {}", settings.api.listen))?,
+        let account = ledger
+            .account(settings.exchange.account.as_deref())
+            .await
+            .context("failed to read this daemon's account")?
+            .name;
+        let listener_addr = match &listener {
+            Listen::Shared(addr) => Some(*addr),
+            _ => None,
         };
-        let api_addr = listener.local_addr()?;
-        if settings.api.token.is_none() {
+        let listener = match listener {
+            Listen::Socket(l) => {
+                l.set_nonblocking(true)?;
+                Some(TcpListener::from_std(l)?)
+            }
+            Listen::Bind => Some(
+                TcpListener::bind(settings.api.listen)
+                    .await
+                    .with_context(|| format!("api.listen: cannot bind {}", settings.api.listen))?,
+            ),
+            Listen::Shared(_) => None,
+        };
+        let api_addr = match (&listener, listener_addr) {
+            (Some(l), _) => l.local_addr()?,
+            (None, Some(shared)) => shared,
+            (None, None) => anyhow::bail!("no control API address"),
+        };
+        if listener.is_some() && settings.api.token.is_none() {
             tracing::warn!(%api_addr, "control API has no token: loopback only");
         }
         Ok(Application {
             settings,
             ledger,
-            listener: Some(listener),
+            listener,
             api_addr,
             readiness: Arc::new(Readiness::default()),
             reconcile: Arc::new(ReconcileBoard::default()),
             takeover_grace: true,
             mark_prices: None,
             trading: None,
+            units: Vec::new(),
+            seat: None,
+            account,
         })
     }
 
@@ -287,7 +318,9 @@ impl Application {
             outer.recv().await;
             relay.trigger();
         });
-        let server = self.serve_api(state, inner.clone())?;
+        let units = std::mem::take(&mut self.units);
+        let server = self.serve_api(state, &units, inner.clone())?;
+        let running = units::start(units, &inner);
         if let Some(timing) =
             crate::systemd::watchdog_timing(self.settings.daemon.watchdog_interval)
         {
@@ -301,8 +334,9 @@ impl Application {
         // READY=1 once the API serves: a standby may wait for hours and must not fail
         // systemd's start timeout; `/readyz` says whether it trades.
         crate::systemd::notify_ready();
+        let seat = self.seat.take().unwrap_or_else(seat::Seat::alone);
         let result = match trading {
-            Some(t) => self.lead_and_trade(t, inner.clone()).await,
+            Some(t) => self.lead_and_trade(t, inner.clone(), seat).await,
             None => {
                 self.readiness.set_ready();
                 tracing::info!(api = %self.api_addr, role = "control_only", "sluice is ready");
@@ -311,6 +345,7 @@ impl Application {
             }
         };
         stop.trigger();
+        units::stopped(running).await;
         let served = server.await.context("control API task failed")?;
         crate::systemd::notify_stopping();
         tracing::info!("sluice stopped");
@@ -321,6 +356,7 @@ impl Application {
     fn serve_api(
         &mut self,
         state: ApiState,
+        units: &[Application],
         mut stop: Shutdown,
     ) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
         let listener = self
@@ -331,17 +367,25 @@ impl Application {
         tracing::info!(api = %self.api_addr, "control API serving");
         let api = &self.settings.api;
         let guard = api::guard::Guard::new(self.api_addr, &api.allowed_origins, &api.allowed_hosts);
-        let events = state.events.clone();
+        let mut hubs = vec![state.events.clone()];
+        let mut all_readiness = vec![readiness];
+        let others = units::apis(units, &guard, &mut hubs, &mut all_readiness)?;
+        let app =
+            api::by_account::route(self.account_name(), api::router_with(state, guard), others);
         let serve = api::server::serve(
             listener,
-            api::router_with(state, guard),
+            app,
             api::server::Limits::from_settings(api),
             async move {
                 stop.recv().await;
-                readiness.set_role(Role::Stopping);
-                readiness.set_not_ready("shutting down");
+                for r in &all_readiness {
+                    r.set_role(Role::Stopping);
+                    r.set_not_ready("shutting down");
+                }
                 // Event streams never end by themselves: end them so connections close.
-                events.close();
+                for events in hubs {
+                    events.close();
+                }
             },
         );
         Ok(tokio::spawn(serve))

@@ -22,6 +22,7 @@
 //! an executor) runs a non-GET request; a standby answers 503 `standby` (reads work).
 
 pub(crate) mod auth;
+pub(crate) mod by_account;
 pub(crate) mod cancel;
 pub(crate) mod control;
 pub(crate) mod error;

@@ -87,6 +87,15 @@ pub struct DaemonSettings {
         default = "default_dead_man_switch"
     )]
     pub(crate) dead_man_switch: Option<Duration>,
+    /// The accounts this daemon may serve, in order of preference (`daemon.accounts`, a
+    /// TOML list or `main,b,c` in the environment); the first is the API's default. Empty
+    /// (the default): the one account `exchange.account` names, as before.
+    #[serde(default, deserialize_with = "de::string_list")]
+    pub(crate) accounts: Vec<String>,
+    /// How many of `accounts` this daemon leads at most at once (`daemon.max_accounts`);
+    /// unset: all of them.
+    #[serde(default)]
+    pub(crate) max_accounts: Option<std::num::NonZeroUsize>,
 }
 
 fn default_dead_man_switch() -> Option<Duration> {

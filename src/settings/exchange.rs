@@ -125,6 +125,10 @@ pub struct ExchangeSettings {
     /// leader lock. Unset: the ledger's default account (`main`), as before accounts.
     #[serde(default)]
     pub account: Option<String>,
+    /// The IP share (request weight, bans) of every account one process serves: set by
+    /// the daemon, never read from the settings (`BinanceConfig::shared_ip`).
+    #[serde(skip)]
+    pub(crate) shared_ip: Option<crate::exchange::binance::SharedIp>,
 }
 
 impl ExchangeSettings {
@@ -233,6 +237,7 @@ impl ExchangeSettings {
         cfg.risk_reserve_share = self.risk_reserve_share;
         cfg.self_trade_prevention = self.self_trade_prevention_mode;
         cfg.order_transport = self.order_transport;
+        cfg.shared_ip = self.shared_ip.clone();
         if let Some(url) = self.effective_ws_api_url() {
             cfg.ws_api_url = url;
         }

@@ -107,5 +107,18 @@ fn refuse_secrets_in_files(files: &ConfigBuilder<DefaultState>) -> anyhow::Resul
             );
         }
     }
+    if let Ok(accounts) = file_only.get_table("accounts") {
+        for (name, section) in accounts {
+            let has_secret = section
+                .into_table()
+                .is_ok_and(|t| t.contains_key("api_secret"));
+            if has_secret {
+                bail!(
+                    "accounts.{name}.api_secret: secrets may not be set in a config file; use the environment variable SLUICE__ACCOUNTS__{}__API_SECRET or `api_secret_file`",
+                    name.to_uppercase()
+                );
+            }
+        }
+    }
     Ok(())
 }

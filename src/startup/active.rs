@@ -37,6 +37,7 @@ impl Application {
         &self,
         t: TradingParts,
         inner: Shutdown,
+        mut seat: super::seat::Seat,
     ) -> anyhow::Result<()> {
         let cfg = LeaderConfig::from_settings(&self.settings, VENUE, self.api_addr);
         let instance = uuid::Uuid::new_v4();
@@ -48,9 +49,10 @@ impl Application {
         let mut again = RetryDelay::new(Duration::from_millis(200), Duration::from_secs(10), 0x7e);
         loop {
             let mut waiting = inner.clone();
-            let Some(session) =
-                leadership::acquire(&self.ledger, &cfg, &self.readiness, &mut waiting).await
-            else {
+            let taken =
+                leadership::acquire(&self.ledger, &cfg, &self.readiness, &mut waiting, &mut seat);
+            // The place under the account cap is held for exactly as long as this term.
+            let Some((session, _place)) = taken.await else {
                 return Ok(());
             };
             match self
@@ -102,7 +104,7 @@ impl Application {
         tracing::warn!(key = %session.key(), term = term.id, "leader lock acquired: this daemon is now the ACTIVE one");
         tracing::info!(wait_ms = decision.wait.as_millis() as u64, decision = %decision.why, "takeover grace decided");
         self.readiness.set_role(Role::Active);
-        crate::metrics::set_leader(true);
+        crate::metrics::set_leader(cfg.session.account.as_deref(), true);
         let (term_stop, term_shutdown) = term_channel(inner);
         let (lost_tx, lost_rx) = crate::shutdown::channel();
         let held = leadership::hold(session, cfg, lost_rx.clone());
@@ -211,7 +213,7 @@ impl Application {
         self.readiness.set_role(Role::Starting);
         self.readiness
             .set_not_ready(&format!("lost the leader lock: {reason}"));
-        crate::metrics::set_leader(false);
+        crate::metrics::set_leader(self.settings.exchange.account.as_deref(), false);
         tracing::error!(%reason, "LOST the leader lock: stopping the executor; this daemon tries to take the lock again (another daemon may lead meanwhile)");
     }
 

@@ -22,6 +22,9 @@
 
 use std::time::Duration;
 
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::seat::Seat;
 use crate::api::Readiness;
 use crate::ledger::{Ledger, LockSession, LockSessionOptions};
 use crate::settings::Settings;
@@ -71,47 +74,62 @@ impl LeaderConfig {
     }
 }
 
-/// Wait until this daemon holds the leader lock. None when shutdown came first.
+/// Wait until this daemon holds the leader lock, with a place under its account cap
+/// (kept as long as the lock; see `seat`). None when shutdown came first.
 pub(super) async fn acquire(
     ledger: &Ledger,
     cfg: &LeaderConfig,
     readiness: &Readiness,
     shutdown: &mut Shutdown,
-) -> Option<LockSession> {
+    seat: &mut Seat,
+) -> Option<(LockSession, Option<OwnedSemaphorePermit>)> {
+    if !seat.my_turn(shutdown).await {
+        return None;
+    }
     let mut session: Option<LockSession> = None;
     let mut backoff = cfg.check_every;
     let mut last_reason = String::new();
     loop {
-        let attempt = tokio::time::timeout(cfg.check_timeout, try_once(ledger, cfg, &mut session));
-        let (reason, delay) = match attempt.await {
-            Ok(Ok(None)) => return session,
-            Ok(Ok(Some(holder))) => {
-                backoff = cfg.check_every;
-                (holder, cfg.check_every)
-            }
-            Ok(Err(e)) => {
-                session = None;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-                (
-                    format!("cannot reach Postgres to take the leader lock: {e}"),
-                    backoff,
-                )
-            }
-            Err(_) => {
-                session = None;
-                (
-                    format!(
-                        "taking the leader lock took longer than {:?}",
-                        cfg.check_timeout
-                    ),
-                    cfg.check_every,
-                )
+        let (reason, delay) = match seat.place() {
+            Err(full) => (full, cfg.check_every),
+            Ok(place) => {
+                let attempt =
+                    tokio::time::timeout(cfg.check_timeout, try_once(ledger, cfg, &mut session));
+                match attempt.await {
+                    Ok(Ok(None)) => {
+                        seat.tried();
+                        return session.map(|s| (s, place));
+                    }
+                    Ok(Ok(Some(holder))) => {
+                        backoff = cfg.check_every;
+                        (holder, cfg.check_every)
+                    }
+                    Ok(Err(e)) => {
+                        session = None;
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                        (
+                            format!("cannot reach Postgres to take the leader lock: {e}"),
+                            backoff,
+                        )
+                    }
+                    Err(_) => {
+                        session = None;
+                        (
+                            format!(
+                                "taking the leader lock took longer than {:?}",
+                                cfg.check_timeout
+                            ),
+                            cfg.check_every,
+                        )
+                    }
+                }
             }
         };
+        seat.tried();
         if reason != last_reason {
             tracing::warn!(%reason, "standby: not trading; waiting for the leader lock");
             readiness.set_standby(&reason);
-            crate::metrics::set_leader(false);
+            crate::metrics::set_leader(cfg.session.account.as_deref(), false);
             last_reason = reason;
         }
         tokio::select! {

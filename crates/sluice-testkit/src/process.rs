@@ -284,9 +284,28 @@ impl DaemonProc {
         within: Duration,
         pred: impl Fn(&Value) -> bool,
     ) -> Value {
+        self.until_readyz_at("/readyz", what, within, pred).await
+    }
+
+    /// Poll `/readyz?account=<account>` (one account of a daemon serving several) until
+    /// its `status` is `want`.
+    pub async fn until_account_status(&self, account: &str, want: &str, within: Duration) -> Value {
+        let path = format!("/readyz?account={account}");
+        let what = format!("readyz of account {account}: {want}");
+        self.until_readyz_at(&path, &what, within, |body| body["status"] == want)
+            .await
+    }
+
+    async fn until_readyz_at(
+        &self,
+        path: &str,
+        what: &str,
+        within: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         self.until_ok(what, within, || async {
             // Not answering (yet, or while wedged) is one more thing seen, not a failure.
-            let body = match self.http.get(self.url("/readyz")).send().await {
+            let body = match self.http.get(self.url(path)).send().await {
                 Ok(r) => r.json().await.unwrap_or(Value::Null),
                 Err(e) => return Err(Value::String(e.to_string())),
             };
