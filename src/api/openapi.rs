@@ -10,7 +10,8 @@
 //! - the answers every route shares are added here, once, from the route's access
 //!   rule: 403 (the Origin/Host guard) everywhere, 401 under `/v1`, and 400/413/415 and
 //!   503 `standby`/`not_leader` on every write; 503 `ledger_unavailable` on every `/v1`
-//!   route;
+//!   route; the `account` query parameter (`super::by_account`) on every `/v1` route and
+//!   its 409 `account_not_served` on every write;
 //! - error bodies are [`ErrorResponse`], the type the API serialises.
 
 use std::sync::OnceLock;
@@ -133,6 +134,15 @@ fn add_common(op: &mut Operation, token: bool, write: bool) {
             "`ledger_unavailable` or `starting` (retry); on a write also `standby` or `not_leader` (send it to the active daemon)",
         ));
     }
+    if token {
+        add_account_parameter(op);
+    }
+    if token && write {
+        answers.push((
+            "409",
+            "`account_not_served`: `?account=` names an account this daemon does not serve",
+        ));
+    }
     if write {
         answers.push((
             "400",
@@ -154,9 +164,40 @@ fn add_common(op: &mut Operation, token: bool, write: bool) {
                     .build(),
             )
             .build();
-        op.responses
-            .responses
-            .entry(status.to_string())
-            .or_insert(response.into());
+        match op.responses.responses.entry(status.to_string()) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(response.into());
+            }
+            // The route describes this status itself: the common cause is added to it.
+            std::collections::btree_map::Entry::Occupied(mut slot) => {
+                if let utoipa::openapi::RefOr::T(own) = slot.get_mut() {
+                    if !own.description.contains(description) {
+                        own.description = format!("{}; or {description}", own.description);
+                    }
+                }
+            }
+        }
     }
+}
+
+/// `?account=NAME` picks the account a multi-account daemon answers for (docs/accounts.md);
+/// a route that describes the parameter itself keeps its own description.
+fn add_account_parameter(op: &mut Operation) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, Required, Type};
+    let params = op.parameters.get_or_insert_with(Vec::new);
+    if params.iter().any(|p| p.name == "account") {
+        return;
+    }
+    params.push(
+        ParameterBuilder::new()
+            .name("account")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(
+                "The account to act on, by name; the daemon's first account when absent",
+            ))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build(),
+    );
 }
