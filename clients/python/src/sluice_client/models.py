@@ -192,8 +192,8 @@ class ErrorBody(Model):
     # `not_found`, `unsupported_media_type`, `payload_too_large`, `not_enough_budget`,
     # `opposite_position_open`, `halted`, `idempotency_key_reused`,
     # `invalid_transition`, `already_ended`, `not_cancellable`, `flatten_pending`,
-    # `since_too_old`, `standby`, `not_leader`, `starting`, `ledger_unavailable`,
-    # `ledger_corrupt`.
+    # `since_too_old`, `account_not_served`, `standby`, `not_leader`, `starting`,
+    # `ledger_unavailable`, `ledger_corrupt`.
     code: str
     # The reason, in words.
     reason: str
