@@ -14,8 +14,8 @@
 use sqlx::PgPool;
 
 use super::budget::OPEN_BUDGET_LOCK;
+use super::control::HALT_KEY;
 use super::error::LedgerError;
-use super::halt::HALT_KEY;
 use super::intent_checks::NewIntent;
 use super::model::IntentRow;
 use crate::domain::{IntentSpec, PositionSide, Protection, Qty, Usdt};

@@ -9,6 +9,10 @@ use super::error::LedgerError;
 use super::Ledger;
 use crate::domain::{Qty, Symbol};
 
+/// The `control_flags` key of the halt flag (read and written by `halt.rs`; the
+/// one-statement writers `accept_open.rs` and `orders.rs` check it in SQL).
+pub(super) const HALT_KEY: &str = "halt";
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct ControlFlag {
     pub key: String,

@@ -31,7 +31,7 @@ use super::intents::IntentCreated;
 use super::Ledger;
 use crate::domain::{IntentKind, IntentState};
 
-pub(super) const HALT_KEY: &str = "halt";
+use super::control::HALT_KEY;
 
 /// The SQL condition "this account is halted", for a statement that must not write while
 /// it is (the risk-increasing order insert, `orders.rs`); `$key` is the placeholder

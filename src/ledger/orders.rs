@@ -113,7 +113,7 @@ impl Ledger {
         .bind(new.chunk_index)
         .bind(new.attempt)
         .bind(halt_gate)
-        .bind(super::halt::HALT_KEY)
+        .bind(super::control::HALT_KEY)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| OrderRow::decode(&row)).transpose()
