@@ -119,33 +119,43 @@ async fn close_first(ledger: &Ledger, key: String) -> anyhow::Result<NewIntent> 
     Ok(new_intent(spec, key))
 }
 
-/// Intent accepted (stored) → first attempt of its first order handed to HTTP.
+/// Intent accepted (stored) → first attempt of its first order handed to HTTP, measured
+/// twice: the intents written by the bench itself (another process: the daemon learns of
+/// them by `LISTEN/NOTIFY`) and posted to the daemon's control API (its executor gets
+/// the stored row in-process).
 async fn latency(base: &str) -> anyhow::Result<()> {
+    latency_of(base, Writer::Ledger).await?;
+    latency_of(base, Writer::Api).await
+}
+
+/// Who stores the latency scenario's intents.
+#[derive(Clone, Copy, PartialEq)]
+enum Writer {
+    /// The bench, straight into the ledger (`Ledger::create_intent`).
+    Ledger,
+    /// The daemon's control API (`POST /v1/intents`).
+    Api,
+}
+
+async fn latency_of(base: &str, writer: Writer) -> anyhow::Result<()> {
     let sim = spawn(scenario("", "")?, "127.0.0.1:0".parse()?).await?;
-    let (url, ledger) = fresh_db(base, "sluice_bench_latency").await?;
+    let db = match writer {
+        Writer::Ledger => "sluice_bench_latency",
+        Writer::Api => "sluice_bench_latency_api",
+    };
+    let (url, ledger) = fresh_db(base, db).await?;
     let (mut child, api) = daemon_on(&sim, &url, "127.0.0.1:0".parse()?, ALLOCATION)?;
     wait_ready(api).await?;
+    let http = reqwest::Client::new();
     let mut samples = Vec::new();
     let mut traced: [Vec<first_order::Stages>; 2] = [Vec::new(), Vec::new()];
     for i in 0..50 {
-        let spec = IntentSpec::Open {
-            symbol: Symbol::new("SOLUSDT")?,
-            direction: Direction::Long,
-            size: OpenSize::Quantity(Qty::parse("quantity", "1")?),
+        let (id, created_at, committed) = match writer {
+            Writer::Ledger => store_latency_intent(&ledger, i).await?,
+            Writer::Api => post_latency_intent(&http, api, &ledger, i).await?,
         };
-        let mut n = new_intent(spec, format!("lat-{i}"));
-        n.reference_price = Some(sluice::domain::Price::parse("p", "180")?);
-        if i % 2 == 1 {
-            // One-way: the SHORT open needs the LONG closed first; close it instead.
-            n = close_first(&ledger, format!("lat-{i}")).await?;
-        }
-        let created = ledger
-            .create_intent(&n, Usdt::new(Decimal::new(100_000_000, 0)))
-            .await?
-            .intent;
-        let committed = Utc::now();
-        wait_done(&ledger, created.id, Duration::from_secs(30)).await?;
-        let orders = ledger.orders_of_intent(created.id).await?;
+        wait_done(&ledger, id, Duration::from_secs(30)).await?;
+        let orders = ledger.orders_of_intent(id).await?;
         let first = orders.first().ok_or_else(|| anyhow::anyhow!("no order"))?;
         let mut sent = None;
         for _ in 0..500 {
@@ -160,24 +170,77 @@ async fn latency(base: &str) -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let sent = sent.ok_or_else(|| anyhow::anyhow!("attempt never stored"))?;
-        samples.push((sent - created.created_at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
-        let stages =
-            first_order::read(&ledger, created.id, created.created_at, committed, sent).await?;
+        samples.push((sent - created_at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+        let stages = first_order::read(&ledger, id, created_at, committed, sent).await?;
         traced[i % 2].push(stages);
     }
     child.kill()?;
     child.wait()?;
     sim.shutdown().await;
-    samples.sort_by(|a, b| a.total_cmp(b));
-    println!(
-        "intent accepted -> first order on the wire (50 intents, pushed to the executor): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        percentile(&samples, 50.0),
-        percentile(&samples, 99.0),
-        samples.last().copied().unwrap_or(0.0)
-    );
-    first_order::print("opens", &traced[0]);
-    first_order::print("closes", &traced[1]);
+    let how = match writer {
+        Writer::Ledger => "written by the bench, NOTIFY to the daemon",
+        Writer::Api => "posted to the control API, handed over in-process",
+    };
+    first_order::print_all(how, &samples, &traced);
     Ok(())
+}
+
+/// Intent `i` of the latency scenario (even: an open LONG 1 SOLUSDT; odd: a close of it),
+/// stored by the bench: its id, `created_at` and when the bench saw the commit.
+async fn store_latency_intent(
+    ledger: &Ledger,
+    i: usize,
+) -> anyhow::Result<(IntentId, DateTime<Utc>, DateTime<Utc>)> {
+    let spec = IntentSpec::Open {
+        symbol: Symbol::new("SOLUSDT")?,
+        direction: Direction::Long,
+        size: OpenSize::Quantity(Qty::parse("quantity", "1")?),
+    };
+    let mut n = new_intent(spec, format!("lat-{i}"));
+    n.reference_price = Some(sluice::domain::Price::parse("p", "180")?);
+    if i % 2 == 1 {
+        // One-way: the SHORT open needs the LONG closed first; close it instead.
+        n = close_first(ledger, format!("lat-{i}")).await?;
+    }
+    let created = ledger
+        .create_intent(&n, Usdt::new(Decimal::new(100_000_000, 0)))
+        .await?
+        .intent;
+    Ok((created.id, created.created_at, Utc::now()))
+}
+
+/// Intent `i` of the latency scenario posted to the control API. The commit is taken as
+/// the API's answer (later than the commit itself by the answer's trip).
+async fn post_latency_intent(
+    http: &reqwest::Client,
+    api: std::net::SocketAddr,
+    ledger: &Ledger,
+    i: usize,
+) -> anyhow::Result<(IntentId, DateTime<Utc>, DateTime<Utc>)> {
+    let key = format!("lat-api-{i}");
+    let body = if i % 2 == 0 {
+        serde_json::json!({"kind": "open", "symbol": "SOLUSDT", "side": "long",
+            "quantity": "1", "idempotency_key": key, "reason": "bench"})
+    } else {
+        serde_json::json!({"kind": "close", "symbol": "SOLUSDT", "side": "long",
+            "idempotency_key": key, "reason": "bench"})
+    };
+    let answer = http
+        .post(format!("http://{api}/v1/intents"))
+        .json(&body)
+        .send()
+        .await?;
+    let committed = Utc::now();
+    let status = answer.status();
+    let text = answer.text().await?;
+    anyhow::ensure!(status.is_success(), "intent {i} refused: {status} {text}");
+    let id: serde_json::Value = serde_json::from_str(&text)?;
+    let id = IntentId(id["id"].as_i64().context("no id in the answer")?);
+    let row = ledger
+        .intent(id)
+        .await?
+        .context("posted intent not stored")?;
+    Ok((id, row.created_at, committed))
 }
 
 /// The seed-000 close: one intent, hidden cap 400 learned, until flat.

@@ -66,10 +66,13 @@ impl Ledger {
         new.check_storable()?;
         let accepted =
             super::accept_open::try_accept_open(&self.pool, new, allocation, protection).await?;
-        Ok(accepted.map(|intent| IntentCreated {
-            intent,
-            replayed: false,
-            halt_clear: true,
+        Ok(accepted.map(|intent| {
+            self.hand_off(&intent);
+            IntentCreated {
+                intent,
+                replayed: false,
+                halt_clear: true,
+            }
         }))
     }
 
@@ -101,6 +104,7 @@ impl Ledger {
             if let Some(intent) =
                 super::accept_open::try_accept_open(&self.pool, new, allocation, protection).await?
             {
+                self.hand_off(&intent);
                 return Ok(IntentCreated {
                     intent,
                     replayed: false,
@@ -155,11 +159,14 @@ impl Ledger {
         }
         tx.commit().await?;
         match target.refusal {
-            None => Ok(IntentCreated {
-                intent,
-                replayed: false,
-                halt_clear: false,
-            }),
+            None => {
+                self.hand_off(&intent);
+                Ok(IntentCreated {
+                    intent,
+                    replayed: false,
+                    halt_clear: false,
+                })
+            }
             Some(r) => Err(refusal_error(&r, intent.id)),
         }
     }

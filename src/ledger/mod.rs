@@ -32,7 +32,9 @@ mod fill_plan;
 mod fill_rows;
 mod fill_write;
 mod fills;
+mod first_orders;
 pub(crate) mod halt;
+mod handoff;
 pub(crate) mod ids;
 pub(crate) mod intent_audit;
 pub(crate) mod intent_cancel;
@@ -72,6 +74,7 @@ pub use evidence::CloseIntentFact;
 pub use exchange_positions::ExchangePositionRow;
 pub use fill_outcome::{FillOutcome, PositionEffect};
 pub use fill_rows::FillRow;
+pub use first_orders::TakeUp;
 pub(crate) use ids::AdjustmentId;
 pub use ids::{IntentId, OrderId, PositionId};
 pub use intent_cancel::CancelOutcome;
@@ -113,6 +116,8 @@ fn ping_only_when_idle(pool: PgPoolOptions) -> PgPoolOptions {
 #[derive(Clone, Debug)]
 pub struct Ledger {
     pool: PgPool,
+    /// Stored intents handed to this process's executor (`handoff`).
+    handoff: std::sync::Arc<handoff::Handoff>,
 }
 
 impl Ledger {
@@ -123,7 +128,7 @@ impl Ledger {
             .max_connections(8)
             .acquire_timeout(std::time::Duration::from_secs(10));
         let pool = ping_only_when_idle(pool).connect(url).await?;
-        Ok(Ledger { pool })
+        Ok(Ledger::from_pool(pool))
     }
 
     /// Connect with the pool bounds and connection options the settings give
@@ -132,13 +137,16 @@ impl Ledger {
         pool: PgPoolOptions,
         options: PgConnectOptions,
     ) -> Result<Ledger, LedgerError> {
-        Ok(Ledger {
-            pool: ping_only_when_idle(pool).connect_with(options).await?,
-        })
+        Ok(Ledger::from_pool(
+            ping_only_when_idle(pool).connect_with(options).await?,
+        ))
     }
 
     pub fn from_pool(pool: PgPool) -> Ledger {
-        Ledger { pool }
+        Ledger {
+            pool,
+            handoff: Default::default(),
+        }
     }
 
     /// Create database `name` on the server `admin` points at, unless it exists.

@@ -100,22 +100,22 @@ impl Ledger {
 }
 
 /// The orders as one array per column.
-struct Columns {
-    position_id: Vec<Option<i64>>,
-    symbol: Vec<String>,
-    side: Vec<&'static str>,
-    leg: Vec<&'static str>,
-    order_type: Vec<&'static str>,
-    quantity: Vec<Decimal>,
-    price: Vec<Option<Decimal>>,
-    reduce_only: Vec<bool>,
-    coid: Vec<String>,
-    chunk_index: Vec<i32>,
-    attempt: Vec<i32>,
+pub(super) struct Columns {
+    pub(super) position_id: Vec<Option<i64>>,
+    pub(super) symbol: Vec<String>,
+    pub(super) side: Vec<&'static str>,
+    pub(super) leg: Vec<&'static str>,
+    pub(super) order_type: Vec<&'static str>,
+    pub(super) quantity: Vec<Decimal>,
+    pub(super) price: Vec<Option<Decimal>>,
+    pub(super) reduce_only: Vec<bool>,
+    pub(super) coid: Vec<String>,
+    pub(super) chunk_index: Vec<i32>,
+    pub(super) attempt: Vec<i32>,
 }
 
 impl Columns {
-    fn of(orders: &[NewOrder]) -> Self {
+    pub(super) fn of(orders: &[NewOrder]) -> Self {
         Columns {
             position_id: orders
                 .iter()

@@ -10,6 +10,7 @@ mod control;
 mod events;
 mod exchange_view;
 mod fills;
+mod first_orders;
 mod intents;
 mod leases;
 mod orders;

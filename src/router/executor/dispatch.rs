@@ -94,11 +94,26 @@ fn request(ctx: &Ctx, intent: IntentId, orders: Vec<FilterChecked<OrderRequest>>
         .collect();
     let exchange = ctx.exchange.clone();
     let n = orders.len();
-    let answer = Box::pin(async move {
-        let result = match orders.as_slice() {
+    // Started on the runtime at once, not when the loop next polls its sends: the loop may
+    // have ledger work first (other jobs' steps, an intake woken meanwhile), and the order
+    // row is already durable (write-before-send).
+    let task = tokio::spawn(async move {
+        match orders.as_slice() {
             [one] => Ok(vec![exchange.place_order(one).await]),
             many => exchange.place_orders(many).await,
-        };
+        }
+    });
+    let answer = Box::pin(async move {
+        let result = task.await.unwrap_or_else(|e| {
+            // The request's task panicked or was cancelled: whether it reached the venue
+            // is unknown, so each order is resolved by its client order id.
+            Err(ExchangeError::new(
+                crate::exchange::ErrorClass::OutcomeUnknown,
+                None,
+                None,
+                format!("the request's task ended without an answer: {e}"),
+            ))
+        });
         Answer {
             intent,
             sent,

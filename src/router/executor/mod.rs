@@ -50,6 +50,7 @@ mod deadman;
 mod dispatch;
 mod failure;
 mod fallback_send;
+mod handed;
 mod job;
 pub(crate) mod keyloss;
 mod learned_caps;

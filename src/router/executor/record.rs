@@ -118,7 +118,7 @@ async fn record_together(
     Ok(None)
 }
 
-fn new_order(job: &Job, chunk: &Chunk, req: &OrderRequest) -> NewOrder {
+pub(super) fn new_order(job: &Job, chunk: &Chunk, req: &OrderRequest) -> NewOrder {
     NewOrder {
         intent_id: job.intent.id,
         position_id: chunk.leg.position_id,
@@ -160,7 +160,7 @@ async fn record_one(
 }
 
 /// Put a recorded chunk into the job's flights as `Sending`.
-fn track(job: &mut Job, chunk: Chunk, resend_of: Option<String>, coid: String) {
+pub(super) fn track(job: &mut Job, chunk: Chunk, resend_of: Option<String>, coid: String) {
     match resend_of {
         Some(old) => {
             job.flights.resent(&old, coid.clone());
@@ -183,7 +183,7 @@ fn track(job: &mut Job, chunk: Chunk, resend_of: Option<String>, coid: String) {
     }
 }
 
-async fn build(
+pub(super) async fn build(
     ctx: &mut Ctx,
     job: &Job,
     chunk: &Chunk,

@@ -190,6 +190,7 @@ impl PreparedExecutor {
             self.ctx.cfg.dead_man_switch,
             self.shutdown.clone(),
         );
+        let handed = self.ctx.ledger.take_handoff();
         let lp = Loop {
             pulse: pulse.clone(),
             ctx: self.ctx,
@@ -202,6 +203,7 @@ impl PreparedExecutor {
             on_key_recovered: self.on_key_recovered,
             sends: futures_util::stream::FuturesUnordered::new(),
             sending: 0,
+            handed,
         };
         let stream_health = lp.ctx.stream.subscribe();
         let main = tokio::spawn(lp.run(self.shutdown));

@@ -48,6 +48,8 @@ pub(super) struct Loop {
     pub(super) sends: FuturesUnordered<BoxFuture<'static, Answer>>,
     /// Orders in `sends` (a batch counts each of its orders).
     pub(super) sending: usize,
+    /// Intents the control API stored, handed over in-process (`handed`).
+    pub(super) handed: tokio::sync::mpsc::UnboundedReceiver<crate::ledger::IntentRow>,
 }
 
 /// How long a stopping executor still waits for the answers of orders it sent.
@@ -93,6 +95,11 @@ impl Loop {
                 }
                 _ = self.notify.notified() => {}
                 _ = self.intake.notified() => last_intake = None,
+                Some(intent) = self.handed.recv() => {
+                    if !self.take_up_handed(intent).await {
+                        last_intake = None;
+                    }
+                }
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
             }
         }
@@ -238,7 +245,7 @@ impl Loop {
     }
 
     /// `executor.max_in_flight` order requests are awaiting their answers.
-    fn at_cap(&self) -> bool {
+    pub(super) fn at_cap(&self) -> bool {
         self.sending >= self.ctx.cfg.max_in_flight
     }
 
@@ -353,7 +360,7 @@ impl Loop {
 
 /// An open given by notional: the quantity at the current mark.
 /// The quantity `notional` buys at `limit` (a LIMIT open's own price), else at the mark.
-async fn open_quantity(
+pub(super) async fn open_quantity(
     ctx: &mut Ctx,
     symbol: &Symbol,
     notional: Usdt,
