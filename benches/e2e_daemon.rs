@@ -218,7 +218,7 @@ async fn post_latency_intent(
     i: usize,
 ) -> anyhow::Result<(IntentId, DateTime<Utc>, DateTime<Utc>)> {
     let key = format!("lat-api-{i}");
-    let body = if i % 2 == 0 {
+    let body = if i.is_multiple_of(2) {
         serde_json::json!({"kind": "open", "symbol": "SOLUSDT", "side": "long",
             "quantity": "1", "idempotency_key": key, "reason": "bench"})
     } else {

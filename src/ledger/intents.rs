@@ -64,6 +64,7 @@ impl Ledger {
         protection: Option<&crate::domain::Protection>,
     ) -> Result<Option<IntentCreated>, LedgerError> {
         new.check_storable()?;
+        let _writing = self.intent_write();
         let accepted =
             super::accept_open::try_accept_open(&self.pool, new, allocation, protection).await?;
         Ok(accepted.map(|intent| {
@@ -100,6 +101,7 @@ impl Ledger {
         limit: Option<&crate::domain::LimitTerms>,
     ) -> Result<IntentCreated, LedgerError> {
         new.check_storable()?;
+        let _writing = self.intent_write();
         if limit.is_none() {
             if let Some(intent) =
                 super::accept_open::try_accept_open(&self.pool, new, allocation, protection).await?

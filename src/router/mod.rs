@@ -19,7 +19,9 @@
 //!    (`api/sizes.rs`) and name the position by id.
 //! 2. `ledger/intents.rs: Ledger::create_intent` stores the spec (budget and one-way
 //!    checks for opens, `ledger/intent_checks.rs: resolve_target`) as an `intents` row.
-//! 3. `router/executor/work_loop.rs: Loop::intake` loads it back as `IntentRow { spec, .. }`;
+//! 3. `router/executor/work_loop.rs: Loop::intake` loads it back as `IntentRow { spec, .. }`
+//!    (an intent the control API stored is handed over in-process instead, and
+//!    `router/executor/handed.rs` takes it up with its first chunks in one statement);
 //!    `take_up` sizes an open given by notional at the mark (`open_quantity` →
 //!    `core/sizing.rs: open_of_notional`).
 //! 4. `router/executor/job.rs: Job::remainder` measures what is left from the ledger

@@ -32,7 +32,27 @@ use crate::router::core::scheduler::RiskClass;
 /// The take-up's `intent_events` cause, as the ledger's intake writes it.
 const CAUSE: &str = "picked up by the executor";
 
+/// How long a wake-up from the ledger waits for the hand-off of an intent this process
+/// is writing (the `NOTIFY` is sent at commit, before the writer has its answer).
+const HANDOFF_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+
 impl Loop {
+    /// Before the ledger's intake runs for a wake-up: if this process is writing an
+    /// intent, take its hand-off first (at most [`HANDOFF_WAIT`]), so the take-up with its
+    /// first orders is one statement. The intake runs after it either way (it finds
+    /// intents of other writers, and holds nothing twice).
+    pub(super) async fn await_handoff(&mut self) {
+        while let Ok(intent) = self.handed.try_recv() {
+            self.take_up_handed(intent).await;
+        }
+        if !self.ctx.ledger.intent_write_in_flight() {
+            return;
+        }
+        if let Ok(Some(intent)) = tokio::time::timeout(HANDOFF_WAIT, self.handed.recv()).await {
+            self.take_up_handed(intent).await;
+        }
+    }
+
     /// Take up `intent`, handed over in-process. `false`: this path does not cover it
     /// (or failed before writing): the ledger's intake should run now.
     pub(super) async fn take_up_handed(&mut self, intent: IntentRow) -> bool {

@@ -94,7 +94,10 @@ impl Loop {
                     self.on_answer(answer).await;
                 }
                 _ = self.notify.notified() => {}
-                _ = self.intake.notified() => last_intake = None,
+                _ = self.intake.notified() => {
+                    self.await_handoff().await;
+                    last_intake = None;
+                }
                 Some(intent) = self.handed.recv() => {
                     if !self.take_up_handed(intent).await {
                         last_intake = None;
