@@ -93,16 +93,22 @@ END;
 $$;
 
 -- Intents `p_ids` entered the live set: one row each (with what already filled), their
--- terms added to their accounts' changes.
+-- terms added to their accounts' changes. (The trigger functions are PL/pgSQL, whose
+-- plans are kept per connection: a SQL function is planned again on every call.)
 CREATE FUNCTION sluice_reserve_enter(p_ids BIGINT[]) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     WITH born AS (
         INSERT INTO budget_reservations (intent_id, account_id, notional, filled_value)
-        SELECT i.id, i.account_id, i.notional_usdt, sluice_intent_filled_value(i.id)
+        SELECT i.id, i.account_id, i.notional_usdt,
+               COALESCE((SELECT SUM(fl.applied_quantity * fl.price)
+                           FROM orders o JOIN fills fl ON fl.order_id = o.id
+                          WHERE o.intent_id = i.id), 0)
           FROM intents i WHERE i.id = ANY(p_ids)
         RETURNING account_id, GREATEST(notional - filled_value, 0) AS term)
     INSERT INTO budget_reserved_changes (account_id, delta)
-    SELECT account_id, SUM(term) FROM born GROUP BY account_id HAVING SUM(term) <> 0
+    SELECT account_id, SUM(term) FROM born GROUP BY account_id HAVING SUM(term) <> 0;
+END;
 $$;
 
 -- Intents `p_ids` left the live set: their rows removed (locked first, in id order, so a

@@ -23,6 +23,7 @@
 //! of its intents in intent id order. An intent's end takes the intent row, then its
 //! reservation row. Change rows are only inserted by fills and ends, so neither ever
 //! waits for an accept or for another account.
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
