@@ -64,7 +64,7 @@ pub use accounts::{connect_options_for, AccountRow, NewAccount};
 pub(crate) use adjustments::PositionCorrection;
 pub use adjustments::{AdjustmentRow, AnomalyRow};
 pub use breaker::BreakerTransitionRecord;
-pub use budget::Budget;
+pub use budget::{Budget, ReservedCheck};
 pub use control::NewSymbolCap;
 pub use control::{ControlFlag, SymbolCap};
 pub use error::LedgerError;

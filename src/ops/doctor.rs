@@ -27,6 +27,7 @@ use serde::Serialize;
 use crate::domain::{two_decimals, Qty, Usdt};
 use crate::ledger::{
     AdjustmentId, Budget, IntentId, Ledger, PositionCorrection, PositionId, PositionStatus,
+    ReservedCheck,
 };
 
 pub(crate) use positions::diagnose;
@@ -64,6 +65,9 @@ pub enum FindingClass {
     /// An open position without the exchange-side stop-loss or take-profit its open
     /// asked for (not placed yet, refused, or cancelled by hand).
     UnprotectedPosition,
+    /// The budget's kept reserved sum differs from the one re-summed from the live
+    /// opens and their fills (reported, never repaired here).
+    ReservedDrift,
 }
 
 impl FindingClass {
@@ -77,6 +81,7 @@ impl FindingClass {
             FindingClass::NegativeBudget => "negative_budget",
             FindingClass::IntentStateMismatch => "intent_state_mismatch",
             FindingClass::UnprotectedPosition => "unprotected_position",
+            FindingClass::ReservedDrift => "reserved_drift",
         }
     }
 }
@@ -166,7 +171,12 @@ pub async fn run(ledger: &Ledger, opts: DoctorOptions) -> anyhow::Result<DoctorR
         .unprotected_positions()
         .await
         .context("failed to read protective orders")?;
+    let reserved = ledger
+        .reserved_check()
+        .await
+        .context("failed to check the reserved budget")?;
     let mut findings = diagnose(&audits, &exchange, &budget);
+    findings.extend(reserved_drift(&reserved));
     findings.extend(intents::mismatches(&intents));
     findings.extend(
         unprotected
@@ -212,6 +222,22 @@ pub async fn run(ledger: &Ledger, opts: DoctorOptions) -> anyhow::Result<DoctorR
         repairs,
         budget,
         budget_after,
+    })
+}
+
+/// A finding when the kept reserved sum is not the re-summed one: the accept checks the
+/// kept one, so a drift lets opens spend more (or less) than the allocation holds.
+fn reserved_drift(check: &ReservedCheck) -> Option<Finding> {
+    (!check.agrees()).then(|| Finding {
+        class: FindingClass::ReservedDrift,
+        positions: Vec::new(),
+        intents: Vec::new(),
+        detail: format!(
+            "the kept reserved budget is ${} but the live opens and their fills sum to ${}",
+            check.kept.normalize(),
+            check.summed.normalize()
+        ),
+        repair: None,
     })
 }
 

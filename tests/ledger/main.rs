@@ -5,6 +5,8 @@
 mod accounts;
 mod batch;
 mod batch_props;
+mod budget;
+mod budget_props;
 mod cancel;
 mod control;
 mod events;
