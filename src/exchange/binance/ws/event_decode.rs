@@ -80,7 +80,11 @@ impl<'de> Visitor<'de> for EventVisitor {
 
 /// Read the value of `key`: into its type when the kind says it is wanted, as JSON when
 /// the kind is not known yet, skipped otherwise.
-fn read_field<'de, M: MapAccess<'de>>(f: &mut Fields, key: Key, map: &mut M) -> Result<(), M::Error> {
+fn read_field<'de, M: MapAccess<'de>>(
+    f: &mut Fields,
+    key: Key,
+    map: &mut M,
+) -> Result<(), M::Error> {
     let (name, wanted) = match key {
         Key::Kind => {
             f.kind = Some(map.next_value()?);
@@ -197,7 +201,10 @@ mod tests {
             UserEvent::from_json(TRADE_UPDATE).unwrap(),
             UserEvent::from_json(&reordered).unwrap(),
         ) {
-            (UserEvent::OrderTradeUpdate { order: a, .. }, UserEvent::OrderTradeUpdate { order: b, .. }) => (a, b),
+            (
+                UserEvent::OrderTradeUpdate { order: a, .. },
+                UserEvent::OrderTradeUpdate { order: b, .. },
+            ) => (a, b),
             other => panic!("expected two order updates, got {other:?}"),
         };
         assert_eq!(format!("{a:?}"), format!("{b:?}"));
@@ -220,7 +227,11 @@ mod tests {
         )
         .unwrap();
         match ev {
-            UserEvent::ConfigUpdate { ac: Some(ac), ai: None, .. } => {
+            UserEvent::ConfigUpdate {
+                ac: Some(ac),
+                ai: None,
+                ..
+            } => {
                 assert_eq!((ac.symbol.as_str(), ac.leverage), ("SOLUSDT", 7));
             }
             other => panic!("expected a leverage change, got {other:?}"),
