@@ -98,6 +98,7 @@ async fn sluice_close(base: &str, latency_ms: u64) -> anyhow::Result<Row> {
     .await?;
     let pid = child.id();
     let position = ledger.open_positions().await?.first().map(|p| p.id);
+    around("before", pid)?;
     let cpu_before = cpu_ms(pid)?;
     let position = position.ok_or_else(|| anyhow::anyhow!("no open position to close"))?;
     let intent = NewIntent {
@@ -133,6 +134,7 @@ async fn sluice_close(base: &str, latency_ms: u64) -> anyhow::Result<Row> {
     }
     let wall = started.elapsed().as_secs_f64();
     let cpu = cpu_ms(pid)? - cpu_before;
+    around("after", pid)?;
     let rss = rss_kb(pid)?;
     let orders = ledger.orders_of_intent(created.id).await?;
     let refused = orders
@@ -153,6 +155,19 @@ async fn sluice_close(base: &str, latency_ms: u64) -> anyhow::Result<Row> {
             rss / 1024
         ),
     })
+}
+
+/// `SLUICE_BENCH_AROUND=<program>`: run `<program> before|after <daemon pid>` around the
+/// close (e.g. a script calling `callgrind_control -z` / `--dump` when `SLUICE_BENCH_BIN`
+/// starts the daemon under valgrind), so a profile covers the close alone.
+fn around(when: &str, pid: u32) -> anyhow::Result<()> {
+    if let Ok(program) = std::env::var("SLUICE_BENCH_AROUND") {
+        let status = std::process::Command::new(program)
+            .args([when, &pid.to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "SLUICE_BENCH_AROUND {when}: {status}");
+    }
+    Ok(())
 }
 
 async fn peer_close(peer: &'static str, latency_ms: u64) -> anyhow::Result<Row> {

@@ -45,6 +45,7 @@ pub(crate) mod leader;
 mod leader_terms;
 pub(crate) mod model;
 mod order_batch;
+mod order_progress;
 mod order_reports;
 mod orders;
 pub(crate) mod position_math;
@@ -86,6 +87,7 @@ pub(crate) use leader_terms::{LeaderTerm, PreviousTerm};
 pub use model::{
     AnomalyKind, FillSource, IntentRow, OrderRow, OrderState, Origin, PositionRow, PositionStatus,
 };
+pub use order_progress::OrderProgress;
 pub use order_reports::ReportedOrder;
 pub use orders::{NewOrder, OrderUpdate};
 pub use positions::AdoptPosition;

@@ -238,24 +238,6 @@ impl Ledger {
         Ok(Qty::new("filled_quantity", sum.normalize())?)
     }
 
-    /// The orders with these client order ids, in one round trip (an id the ledger does
-    /// not know is left out).
-    pub async fn orders_by_client_ids(
-        &self,
-        client_order_ids: &[String],
-    ) -> Result<Vec<OrderRow>, LedgerError> {
-        if client_order_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        sqlx::query("SELECT * FROM orders WHERE client_order_id = ANY($1)")
-            .bind(client_order_ids)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(OrderRow::decode)
-            .collect()
-    }
-
     pub async fn orders_of_intent(&self, id: IntentId) -> Result<Vec<OrderRow>, LedgerError> {
         sqlx::query("SELECT * FROM orders WHERE intent_id = $1 ORDER BY id")
             .bind(id)

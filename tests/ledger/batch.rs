@@ -7,8 +7,8 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, Fill, IntentKind, OrderState, PositionMode, PositionSide, Side};
 use sluice::ledger::{
-    AnomalyKind, FillOutcome, IntentRow, Ledger, LedgerError, OrderRow, PositionEffect,
-    PositionRow, PositionStatus, ReportedOrder,
+    AnomalyKind, FillOutcome, IntentRow, Ledger, LedgerError, OrderProgress, OrderRow,
+    PositionEffect, PositionRow, PositionStatus, ReportedOrder,
 };
 use sluice_testkit::ledger::*;
 use sqlx::PgPool;
@@ -314,4 +314,41 @@ async fn order_updates_stored_together_end_where_one_by_one_would_and_never_go_b
         .unwrap();
     assert_eq!(row.status, OrderState::Canceled);
     assert_eq!(row.filled_quantity.get(), dec!(1));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_settling_view_of_orders_says_what_their_rows_say_and_leaves_unknown_ids_out(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool);
+    let (_, order) = long_with_close(&ledger, "a", "SOLUSDT", dec!(2), dec!(2), 1).await;
+    apply_all(&ledger, &[sell(&order, 10, dec!(0.5), dec!(100))]).await;
+    ledger
+        .record_order_reports(&[ReportedOrder {
+            client_order_id: order.client_order_id.clone(),
+            status: OrderState::Expired,
+            exchange_order_id: 900 + order.id.get(),
+            expire_reason: Some(sluice::domain::ExpireReason::IocRemainder),
+        }])
+        .await
+        .unwrap();
+
+    let ids = [order.client_order_id.clone(), "placed-by-hand".to_string()];
+    let views = ledger.order_progress(&ids).await.unwrap();
+
+    let row = ledger
+        .order_by_client_id(&order.client_order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(views, [OrderProgress::from(row.clone())]);
+    let view = &views[0];
+    assert_eq!(view.status, OrderState::Expired);
+    assert_eq!(view.filled_quantity.get(), dec!(0.5));
+    assert_eq!(view.quantity, row.quantity);
+    assert_eq!(
+        view.expire_reason,
+        Some(sluice::domain::ExpireReason::IocRemainder)
+    );
+    assert!(ledger.order_progress(&[]).await.unwrap().is_empty());
 }

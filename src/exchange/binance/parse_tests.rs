@@ -36,7 +36,7 @@ fn a_symbol_without_lot_size_is_refused_with_the_field_named() {
 
 #[test]
 fn a_trade_update_becomes_a_fill_then_the_order_report() {
-    let ev: UserEvent = serde_json::from_str(TRADE_UPDATE).unwrap();
+    let ev = UserEvent::from_json(TRADE_UPDATE).unwrap();
     let out = account_events(&ev).unwrap();
     assert_eq!(out.len(), 2);
     let AccountEvent::Fill(fill) = &out[0] else {
@@ -65,7 +65,7 @@ fn a_new_order_update_carries_no_fill() {
         .replace(r#""x":"TRADE""#, r#""x":"NEW""#)
         .replace(r#""X":"FILLED""#, r#""X":"NEW""#)
         .replace(r#""t":5032913"#, r#""t":0"#);
-    let ev: UserEvent = serde_json::from_str(&raw).unwrap();
+    let ev = UserEvent::from_json(&raw).unwrap();
     let out = account_events(&ev).unwrap();
     assert!(matches!(out.as_slice(), [AccountEvent::Order(o)] if o.status == OrderStatus::New));
 }
@@ -74,7 +74,7 @@ fn a_new_order_update_carries_no_fill() {
 fn account_update_gives_signed_positions_and_balances() {
     let raw = r#"{"e":"ACCOUNT_UPDATE","T":1731926580520,"E":1731926580521,"a":{"B":[{"a":"USDT","wb":"1000.5","cw":"990.1","bc":"0"}],
       "P":[{"s":"SOLUSDT","pa":"-8486","ep":"187.5","cr":"0","up":"-3.2","mt":"cross","iw":"0","ps":"BOTH","ma":"USDT","bep":"187.6"}],"m":"ORDER"}}"#;
-    let ev: UserEvent = serde_json::from_str(raw).unwrap();
+    let ev = UserEvent::from_json(raw).unwrap();
     let out = account_events(&ev).unwrap();
     assert!(matches!(&out[0], AccountEvent::Balances(b) if b[0].wallet_balance == dec!(1000.5)));
     let AccountEvent::Positions { positions, .. } = &out[1] else {
@@ -87,14 +87,14 @@ fn account_update_gives_signed_positions_and_balances() {
 #[test]
 fn unknown_and_lite_events_decode_to_nothing() {
     let raw = r#"{"e":"TRADE_LITE","E":1,"T":1,"s":"SOLUSDT","q":"1","p":"0","m":false,"c":"x","S":"BUY","L":"1","l":"1","t":1,"i":1}"#;
-    let ev: UserEvent = serde_json::from_str(raw).unwrap();
+    let ev = UserEvent::from_json(raw).unwrap();
     assert!(account_events(&ev).unwrap().is_empty());
 }
 
 #[test]
 fn an_unknown_order_status_is_an_error_naming_the_field() {
     let raw = TRADE_UPDATE.replace(r#""X":"FILLED""#, r#""X":"WEIRD""#);
-    let ev: UserEvent = serde_json::from_str(&raw).unwrap();
+    let ev = UserEvent::from_json(&raw).unwrap();
     let err = account_events(&ev).unwrap_err();
     assert!(err.msg.contains("status"), "{}", err.msg);
     assert_eq!(err.class, ErrorClass::Fatal);
@@ -150,7 +150,7 @@ fn expiry_update(status: &str, er: Option<&str>) -> UserEvent {
         Some(er) => json.replace(r#""er":"0""#, &format!(r#""er":{er}"#)),
         None => json.replace(r#","er":"0""#, ""),
     };
-    serde_json::from_str(&json).unwrap()
+    UserEvent::from_json(&json).unwrap()
 }
 
 fn only_order(ev: &UserEvent) -> OrderReport {
@@ -194,7 +194,7 @@ fn an_update_without_er_or_with_er_zero_has_no_expire_reason() {
         only_order(&expiry_update("EXPIRED", Some(r#""0""#))).expire_reason,
         None
     );
-    let ev: UserEvent = serde_json::from_str(TRADE_UPDATE).unwrap();
+    let ev = UserEvent::from_json(TRADE_UPDATE).unwrap();
     let out = account_events(&ev).unwrap();
     let AccountEvent::Order(filled) = &out[1] else {
         panic!("{out:?}");

@@ -22,7 +22,7 @@ use super::job::Job;
 use super::job::Next;
 use super::recovery::{leg_size_on_exchange, resolve, Resolved};
 use crate::domain::{AfterExpiry, ClientOrderId, ExpireReason, IntentKind, IntentState, Qty};
-use crate::ledger::OrderRow;
+use crate::ledger::{OrderProgress, OrderRow};
 use crate::router::core::inflight::Stage;
 
 /// What the ledger had applied as filled for each flight of a job (by client order id),
@@ -33,8 +33,9 @@ pub(crate) type FlightFills = HashMap<String, Decimal>;
 /// one whose fills are all in the ledger, turn a never-executed one into a re-send. A
 /// failed resolution or a short expiry sets `job.not_before` (nothing new before it).
 ///
-/// The ledger rows of all the job's flights (re-sends aside) are read in one query; what
-/// they say was filled is returned for planning, which must read it before the remainder.
+/// The settling view of all the job's flights (re-sends aside: status, quantities, expire
+/// reason) is read in one query; what it says was filled is returned for planning, which
+/// must read it before the remainder. Only a flight that settles short reads its full row.
 pub(crate) async fn settle_all(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<FlightFills> {
     let ids: Vec<String> = job
         .flights
@@ -42,9 +43,9 @@ pub(crate) async fn settle_all(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<F
         .filter(|f| f.stage != Stage::Resend)
         .map(|f| f.client_order_id.clone())
         .collect();
-    let mut rows: HashMap<String, OrderRow> = ctx
+    let mut rows: HashMap<String, OrderProgress> = ctx
         .ledger
-        .orders_by_client_ids(&ids)
+        .order_progress(&ids)
         .await?
         .into_iter()
         .map(|o| (o.client_order_id.clone(), o))
@@ -68,13 +69,13 @@ pub(crate) async fn settle_all(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<F
     Ok(filled)
 }
 
-/// One flight, with its ledger row as read at the start of the step: Some(instant) when
-/// nothing new may be sent before it.
+/// One flight, with its settling view as read at the start of the step: Some(instant)
+/// when nothing new may be sent before it.
 async fn settle(
     ctx: &mut Ctx,
     job: &mut Job,
     id: &str,
-    row: Option<OrderRow>,
+    row: Option<OrderProgress>,
 ) -> anyhow::Result<Option<Instant>> {
     let is_limit = super::resting::is_limit(job);
     let Some(f) = job.flights.get_mut(id) else {
@@ -90,7 +91,11 @@ async fn settle(
             return Ok(Some(at));
         }
         // The resolution may have applied fills and a status: read the row again.
-        row = ctx.ledger.order_by_client_id(id).await?;
+        row = ctx
+            .ledger
+            .order_by_client_id(id)
+            .await?
+            .map(OrderProgress::from);
     }
     let Some(f) = job
         .flights
@@ -117,22 +122,44 @@ async fn settle(
         tracing::trace!(client_order_id = %o.client_order_id, "waiting for the expire reason");
         return Ok(None);
     }
+    if o.filled_quantity < o.quantity || reported.is_some_and(|q| o.filled_quantity < q) {
+        // Rare: short of its quantity, or of what the exchange reported executed. What
+        // follows needs the whole row, read now (it can only have moved forward).
+        return match ctx.ledger.order_by_client_id(id).await? {
+            Some(o) => settle_short(ctx, job, id, &o, reported).await,
+            None => Ok(None),
+        };
+    }
+    job.flights.remove(id);
+    job.backoff.reset();
+    Ok(None)
+}
+
+/// A terminal flight the ledger shows short of its quantity or of what the exchange
+/// reported executed: record the anomaly, then end it or re-plan its remainder.
+async fn settle_short(
+    ctx: &mut Ctx,
+    job: &mut Job,
+    id: &str,
+    o: &OrderRow,
+    reported: Option<Qty>,
+) -> anyhow::Result<Option<Instant>> {
     if let Some(executed) = reported.filter(|q| o.filled_quantity < *q) {
         // The exchange says more executed than its trades show. The ledger follows the
         // trades (the only thing that moves quantities); the anomaly is the evidence and
         // reconcile shows any size difference that results.
-        ctx.ledger.record_fills_short(&o, executed.get()).await?;
+        ctx.ledger.record_fills_short(o, executed.get()).await?;
     }
     let chunk = job.flights.remove(id).map(|f| f.data.chunk);
     if o.filled_quantity < o.quantity && super::resting::is_limit(job) {
         // A LIMIT chunk that expired or was cancelled short is final: never re-sent.
         if job.stop.is_none() {
-            super::resting::ended_short(job, &o);
+            super::resting::ended_short(job, o);
         }
         return Ok(None);
     }
     if o.filled_quantity < o.quantity {
-        return Ok(match after_short_expiry(ctx, job, &o, chunk).await {
+        return Ok(match after_short_expiry(ctx, job, o, chunk).await {
             Next::Ready(at) => Some(at),
             _ => None,
         });
@@ -182,7 +209,7 @@ async fn resolve_flight(ctx: &mut Ctx, job: &mut Job, id: &str) -> anyhow::Resul
     }
 }
 
-fn awaits_expire_reason(o: &crate::ledger::OrderRow) -> bool {
+fn awaits_expire_reason(o: &OrderProgress) -> bool {
     o.status == crate::ledger::OrderState::Expired
         && o.expire_reason.is_none()
         && o.filled_quantity < o.quantity

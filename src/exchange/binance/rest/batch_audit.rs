@@ -12,6 +12,8 @@
 //! No I/O: the client hands over the one record it built and gets the rows back.
 
 use chrono::{DateTime, Utc};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::super::classify::classify;
@@ -60,14 +62,28 @@ enum Answers {
     Shared,
     /// A 2xx answer that does not match what was sent.
     Unattributable,
-    Each(Vec<Value>),
+    Each(Vec<ItemAnswer>),
+}
+
+/// What the audit reads of one element's answer (the rest of a placed order is skipped
+/// unread: building it as JSON values cost more than the whole send).
+#[derive(Deserialize)]
+struct ItemAnswer {
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    msg: Option<String>,
+    #[serde(rename = "orderId", default)]
+    order_id: Option<IgnoredAny>,
+    #[serde(rename = "updateTime", default)]
+    update_time: Option<i64>,
 }
 
 fn answers(out: &Outcome, n: usize) -> Answers {
     let Ok(body) = &out.result else {
         return Answers::Shared;
     };
-    match serde_json::from_slice::<Vec<Value>>(body) {
+    match serde_json::from_slice::<Vec<ItemAnswer>>(body) {
         Ok(items) if items.len() == n => Answers::Each(items),
         _ => Answers::Unattributable,
     }
@@ -92,11 +108,10 @@ fn unattributable(row: &mut AttemptRecord) {
 }
 
 /// The element's own answer: placed (its update time), or refused with its code.
-fn element_answer(row: &mut AttemptRecord, item: &Value, req: &Request) {
-    let code = item.get("code").and_then(Value::as_i64);
-    match code {
-        Some(code) if item.get("orderId").is_none() => {
-            let msg = field(item, "msg").unwrap_or_default();
+fn element_answer(row: &mut AttemptRecord, item: &ItemAnswer, req: &Request) {
+    match item.code {
+        Some(code) if item.order_id.is_none() => {
+            let msg = item.msg.clone().unwrap_or_default();
             // A refused element would have been an HTTP 400 on its own.
             let class = classify(400, Some(code), &msg, req.kind);
             row.error_code = Some(code);
@@ -105,8 +120,7 @@ fn element_answer(row: &mut AttemptRecord, item: &Value, req: &Request) {
         }
         _ => {
             if let Some(t) = item
-                .get("updateTime")
-                .and_then(Value::as_i64)
+                .update_time
                 .and_then(DateTime::<Utc>::from_timestamp_millis)
             {
                 row.exchange_time = Some(t);

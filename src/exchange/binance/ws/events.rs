@@ -7,45 +7,34 @@
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "e")]
+/// One user-stream event, by its `e`. Decoded with [`UserEvent::from_json`]
+/// (`event_decode.rs`).
+#[derive(Clone, Debug)]
 pub enum UserEvent {
-    #[serde(rename = "ORDER_TRADE_UPDATE")]
+    /// `ORDER_TRADE_UPDATE`: `E`, the order in `o`.
     OrderTradeUpdate {
-        #[serde(rename = "E")]
         event_time: i64,
-        #[serde(rename = "o")]
         order: Box<OrderUpdate>,
     },
-    #[serde(rename = "ACCOUNT_UPDATE")]
+    /// `ACCOUNT_UPDATE`: `E`, balances and positions in `a`.
     AccountUpdate {
-        #[serde(rename = "E")]
         event_time: i64,
-        #[serde(rename = "a")]
         data: AccountUpdate,
     },
-    #[serde(rename = "ACCOUNT_CONFIG_UPDATE")]
+    /// `ACCOUNT_CONFIG_UPDATE`: `E`, a leverage change in `ac` or the asset mode in `ai`.
     ConfigUpdate {
-        #[serde(rename = "E")]
         event_time: i64,
-        #[serde(default)]
         ac: Option<LeverageConfig>,
-        #[serde(default)]
         ai: Option<MultiAssetsConfig>,
     },
-    #[serde(rename = "ALGO_UPDATE")]
+    /// `ALGO_UPDATE`: `E`, the algo order in `o`.
     AlgoUpdate {
-        #[serde(rename = "E")]
         event_time: i64,
-        #[serde(rename = "o")]
         order: Box<crate::exchange::binance::rest::algo::AlgoUpdateWire>,
     },
-    #[serde(rename = "listenKeyExpired")]
-    ListenKeyExpired {
-        #[serde(rename = "E")]
-        event_time: i64,
-    },
-    #[serde(other)]
+    /// `listenKeyExpired`: `E`.
+    ListenKeyExpired { event_time: i64 },
+    /// Any other `e`.
     Other,
 }
 

@@ -62,8 +62,8 @@ pub(crate) fn ensure_stream(cache: &Arc<MarkCache>, url: String, symbol: &Symbol
 async fn run_mark_stream(cache: Weak<MarkCache>, url: String, symbol: Symbol) {
     let mut backoff = Duration::from_millis(250);
     loop {
-        match tokio_tungstenite::connect_async(url.as_str()).await {
-            Ok((mut ws, _)) => {
+        match super::connect(url.as_str()).await {
+            Ok(mut ws) => {
                 backoff = Duration::from_millis(250);
                 while let Some(msg) = ws.next().await {
                     let Some(cache) = cache.upgrade() else { return };

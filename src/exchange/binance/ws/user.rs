@@ -197,7 +197,7 @@ async fn session(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<Str
         .map_err(|e| format!("listenKey: {e}"))?
         .listen_key;
     let url = ctx.cfg.user_stream_endpoint(&key);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+    let mut ws = super::connect(url.as_str())
         .await
         .map_err(|e| format!("connect: {e}"))?;
     resync(ctx, tx).await.map_err(|e| format!("resync: {e}"))?;
@@ -244,7 +244,7 @@ async fn handle_text(
     tx: &mpsc::Sender<AccountEvent>,
     text: &str,
 ) -> Option<String> {
-    let event: UserEvent = match serde_json::from_str(text) {
+    let event = match UserEvent::from_json(text) {
         Ok(ev) => ev,
         Err(e) => {
             // An undecodable event may hide a fill: reconnect so the resync covers it.
@@ -401,8 +401,7 @@ mod tests {
         let t = Tracker::default();
         let sol = Symbol::new("SOLUSDT").unwrap();
         t.order_sent(&sol, &ClientOrderId::new("a").unwrap());
-        let ev: UserEvent =
-            serde_json::from_str(crate::exchange::binance::samples::TRADE_UPDATE).unwrap();
+        let ev = UserEvent::from_json(crate::exchange::binance::samples::TRADE_UPDATE).unwrap();
         for e in parse::account_events(&ev).unwrap() {
             t.observe(&e);
         }

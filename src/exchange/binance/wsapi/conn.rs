@@ -161,9 +161,9 @@ fn refuse_queued(jobs: &mut mpsc::Receiver<Job>) {
 
 /// Connect, and log on with an Ed25519 key. The session's key, when logged on.
 async fn open(ctx: &Ctx) -> Result<(Socket, Option<String>), String> {
-    let (mut ws, _) = timeout(
+    let mut ws = timeout(
         ctx.request_timeout,
-        tokio_tungstenite::connect_async(ctx.url.as_str()),
+        crate::exchange::binance::ws::connect(ctx.url.as_str()),
     )
     .await
     .map_err(|_| "connect timed out".to_string())?
