@@ -98,6 +98,7 @@ pub(crate) async fn accounts10(base: &str) -> anyhow::Result<()> {
     let pid = child.id();
     let http = reqwest::Client::new();
     all_ready(&http, api, &pool).await?;
+    let before = sim_state(&http, &sim).await?;
     let cpu_before = cpu_ms(pid)?;
     let started = Instant::now();
     let posts = names().into_iter().map(|name| {
@@ -137,13 +138,8 @@ pub(crate) async fn accounts10(base: &str) -> anyhow::Result<()> {
             f.throttled
         );
     }
-    let venue: Value = http
-        .get(format!("{}/sim/state", sim.base_url()))
-        .send()
-        .await?
-        .json()
-        .await?;
-    print_venue(&venue, &pool).await?;
+    let venue = sim_state(&http, &sim).await?;
+    print_venue(&venue, &before, &pool).await?;
     println!(
         "10 accounts x 100-order flattens from one daemon: {total} orders, all flat after {:.2} s ({:.0} orders/s); daemon CPU {cpu} ms = {:.2} ms per order",
         wall.as_secs_f64(),
@@ -154,6 +150,26 @@ pub(crate) async fn accounts10(base: &str) -> anyhow::Result<()> {
     child.wait()?;
     sim.shutdown().await;
     Ok(())
+}
+
+async fn sim_state(http: &reqwest::Client, sim: &sluice_sim::SimHandle) -> anyhow::Result<Value> {
+    let url = format!("{}/sim/state", sim.base_url());
+    Ok(http.get(url).send().await?.json().await?)
+}
+
+/// The requests by endpoint counted in `after` and not yet in `before`, busiest first.
+fn requests_between(before: &Value, after: &Value) -> String {
+    let count = |v: &Value, k: &str| v["stats"]["requestsByEndpoint"][k].as_i64().unwrap_or(0);
+    let mut counts: Vec<(String, i64)> = after["stats"]["requestsByEndpoint"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| (k.clone(), count(after, k) - count(before, k)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    let listed: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    listed.join(", ")
 }
 
 /// Every account `ready` on `/readyz?account=` and its five positions adopted.
@@ -255,7 +271,7 @@ async fn measure(pool: &PgPool, name: &str, id: i64) -> anyhow::Result<Flat> {
 
 /// The venue's own counts: the IP's peak weight, each account's peak orders, the 418/429
 /// answers; and that every account is flat at the venue.
-async fn print_venue(venue: &Value, pool: &PgPool) -> anyhow::Result<()> {
+async fn print_venue(venue: &Value, before: &Value, pool: &PgPool) -> anyhow::Result<()> {
     let limits = &venue["rateLimits"];
     let by_status = &venue["stats"]["responsesByStatus"];
     let (recorded_weight,): (Option<i64>,) =
@@ -298,17 +314,16 @@ async fn print_venue(venue: &Value, pool: &PgPool) -> anyhow::Result<()> {
             by_status["418"].as_i64().unwrap_or(0),
         );
     }
-    // Where the weight goes: the requests of the whole run, by endpoint (weights:
-    // docs/binance-fapi.md; `openOrders` and `openAlgoOrders` without a symbol cost 40).
-    let endpoints = venue["stats"]["requestsByEndpoint"].as_object();
-    let mut counts: Vec<(String, i64)> = endpoints
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.as_i64().unwrap_or(0)))
-        .collect();
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
-    let listed: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    println!("requests by endpoint (whole run): {}", listed.join(", "));
+    // Where the weight goes, by endpoint (weights: docs/binance-fapi.md; `openOrders` and
+    // `openAlgoOrders` without a symbol cost 40, `batchOrders` 5, `POST order` 0).
+    println!(
+        "requests by endpoint, start-up until all ready: {}",
+        requests_between(&Value::Null, before)
+    );
+    println!(
+        "requests by endpoint, during the flattens: {}",
+        requests_between(before, venue)
+    );
     anyhow::ensure!(not_flat.is_empty(), "venue accounts not flat: {not_flat:?}");
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! binary; each test owns its simulator, its database and, where it stops Postgres, a
 //! cluster of its own, so they run in parallel.
 
+mod account_health;
 mod account_isolation;
 mod accounts;
 mod breaker;
