@@ -167,7 +167,7 @@ fn requests_between(before: &Value, after: &Value) -> String {
         .map(|(k, _)| (k.clone(), count(after, k) - count(before, k)))
         .filter(|(_, n)| *n > 0)
         .collect();
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     let listed: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
     listed.join(", ")
 }
