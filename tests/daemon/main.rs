@@ -15,6 +15,7 @@ mod executor;
 mod expiry;
 mod fallback;
 mod faults;
+mod flatten_resting;
 mod keyloss;
 mod keys;
 mod limit;
