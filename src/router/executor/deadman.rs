@@ -17,6 +17,9 @@
 //! - orders placed by someone else on the account (by hand, another program): from the
 //!   next venue read, so they may wait up to one countdown period to be armed, longer
 //!   while the IP's weight stays above half of its limit (every read is skipped then).
+//!   The first venue read comes one countdown period after start (not at start, when
+//!   every account's start-up reads fill the IP's minute): such orders already resting
+//!   when sluice starts are armed then.
 //!
 //! An armed symbol is renewed for as long as either source names it, so nothing armed
 //! lapses while the daemon runs; a failed read (ledger or venue) keeps the symbols of the
@@ -59,7 +62,9 @@ pub(crate) fn spawn(
         armed: BTreeSet::new(),
         own: BTreeSet::new(),
         seen: BTreeSet::new(),
-        last_read: None,
+        // Not at start: start-up reads every account's state and the user stream's
+        // resync reads the open orders already; the first venue read waits a period.
+        last_read: Some(Instant::now()),
     };
     Some(tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
