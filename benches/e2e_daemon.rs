@@ -4,14 +4,15 @@
 //! Run: `eval "$(scripts/postgres.sh)"; cargo bench --profile dev --bench e2e_daemon`
 //! (`--profile dev` reuses the dev build; a release build measures faster numbers).
 //! Arguments after `--` select scenarios by name (`latency`, `seed_000`, `flatten`,
-//! `opens`).
+//! `opens`, `accounts10`).
 //!
 //! Measures: intent accepted → first order on the wire (p50/p99, 50 opens); time to flat
 //! for the seed-000 close (3 runs); a 1,000-order flatten across 50 symbols against the
 //! exchange's floor of 300 orders / 10 s; daemon CPU time per order; resident memory;
 //! 500 independent opens sent by 8 concurrent API clients: intent creation latency
 //! (p50/p99, HTTP round trip to the control API) and the time until all 500 are done,
-//! against the venue's floor of 300 orders per 10 s.
+//! against the venue's floor of 300 orders per 10 s; ten accounts × a 100-order flatten at
+//! once from one daemon (`support/accounts10.rs`).
 
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -24,6 +25,8 @@ use sluice::ledger::{IntentId, Ledger, NewIntent};
 use sluice_sim::scenario::{DEMO_API_KEY, DEMO_API_SECRET};
 use sluice_sim::{spawn, Scenario, SimHandle};
 
+#[path = "support/accounts10.rs"]
+mod accounts10;
 #[path = "support/first_order.rs"]
 mod first_order;
 mod support;
@@ -49,6 +52,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted("opens") {
         opens_500(&base).await?;
+    }
+    if wanted("accounts10") {
+        accounts10::accounts10(&base).await?;
     }
     Ok(())
 }

@@ -50,6 +50,10 @@ pub(crate) const USER_STREAM_SILENT_TOTAL: &str = "sluice_user_stream_silent_tot
 /// Gauge. 1 while the user stream is judged silent (fills then reach the ledger over
 /// REST), else 0.
 pub(crate) const USER_STREAM_SILENT: &str = "sluice_user_stream_silent";
+/// Gauge. 1 while the user stream is connected, 0 while it reconnects.
+pub(crate) const USER_STREAM_CONNECTED: &str = "sluice_user_stream_connected";
+/// Gauge. 1 while the account may trade (its `/readyz` says ready), else 0.
+pub(crate) const READY: &str = "sluice_ready";
 /// Counter. Fills newly applied to the ledger by the executor, by `source` (`stream`:
 /// the live user stream; `rest`: order resolution or the resync after a reconnect).
 pub(crate) const FILLS_TOTAL: &str = "sluice_fills_total";
@@ -133,6 +137,14 @@ fn describe() {
         USER_STREAM_SILENT,
         "1 while the user stream is judged silent (fills arrive over REST)"
     );
+    describe_gauge!(
+        USER_STREAM_CONNECTED,
+        "1 while the user stream is connected, 0 while it reconnects"
+    );
+    describe_gauge!(
+        READY,
+        "1 while the account may trade (its /readyz is ready)"
+    );
     describe_counter!(FILLS_TOTAL, "Fills applied to the ledger, by source");
 }
 
@@ -182,7 +194,28 @@ pub(crate) fn record_backoff_shortcut() {
 
 /// The breaker of `scope` changed state (0 closed, 1 half-open, 2 open).
 pub fn set_breaker_state(scope: &'static str, state: u8) {
-    metrics::gauge!(BREAKER_STATE, "scope" => scope).set(f64::from(state));
+    set_account_breaker_state(None, scope, state);
+}
+
+/// As [`set_breaker_state`], for the breaker of `account` (None: the unnamed account of a
+/// single-account daemon, whose series carry no `account` label).
+pub(crate) fn set_account_breaker_state(account: Option<&str>, scope: &'static str, state: u8) {
+    match account {
+        Some(a) => metrics::gauge!(BREAKER_STATE, "scope" => scope, "account" => a.to_string())
+            .set(f64::from(state)),
+        None => metrics::gauge!(BREAKER_STATE, "scope" => scope).set(f64::from(state)),
+    }
+}
+
+/// A gauge of one account: labelled `account` when the daemon names its accounts
+/// (`exchange.account`, `daemon.accounts`), unlabelled for the unnamed default account of
+/// a single-account daemon (the series of today).
+fn account_gauge(name: &'static str, account: Option<&str>, value: bool) {
+    let value = if value { 1.0 } else { 0.0 };
+    match account {
+        Some(a) => metrics::gauge!(name, "account" => a.to_string()).set(value),
+        None => metrics::gauge!(name).set(value),
+    }
 }
 
 /// An intent reached its final `outcome` (`done`, `done_partial`, `failed`,
@@ -198,23 +231,37 @@ pub(crate) fn record_intent(kind: &'static str, outcome: &'static str) {
     metrics::counter!(INTENTS_TOTAL, "kind" => kind, "outcome" => outcome).increment(1);
 }
 
-/// The kill switch is set or cleared.
-pub(crate) fn set_halted(halted: bool) {
-    metrics::gauge!(HALTED).set(if halted { 1.0 } else { 0.0 });
+/// The kill switch of `account` is set or cleared.
+pub(crate) fn set_halted(account: Option<&str>, halted: bool) {
+    account_gauge(HALTED, account, halted);
 }
 
-/// 1 while the executor is in key-loss safe mode (the exchange refuses the API key).
-pub(crate) fn set_key_loss(active: bool) {
-    metrics::gauge!(KEY_LOSS).set(if active { 1.0 } else { 0.0 });
+/// 1 while the executor of `account` is in key-loss safe mode (the exchange refuses its
+/// API key).
+pub(crate) fn set_key_loss(account: Option<&str>, active: bool) {
+    account_gauge(KEY_LOSS, account, active);
 }
 
-/// A silent user stream was detected (`true`: counted once per episode) or it delivers
-/// again (`false`).
-pub(crate) fn set_user_stream_silent(silent: bool) {
+/// A silent user stream was detected (counted once per episode, when `silent`).
+pub(crate) fn count_user_stream_silent(silent: bool) {
     if silent {
         metrics::counter!(USER_STREAM_SILENT_TOTAL).increment(1);
     }
-    metrics::gauge!(USER_STREAM_SILENT).set(if silent { 1.0 } else { 0.0 });
+}
+
+/// The user stream of `account` is judged silent (`true`) or delivers (`false`).
+pub(crate) fn set_user_stream_silent(account: Option<&str>, silent: bool) {
+    account_gauge(USER_STREAM_SILENT, account, silent);
+}
+
+/// The user stream of `account` is connected (`true`) or reconnecting (`false`).
+pub(crate) fn set_user_stream_connected(account: Option<&str>, connected: bool) {
+    account_gauge(USER_STREAM_CONNECTED, account, connected);
+}
+
+/// `account` may trade now (what its `/readyz` says: lock held, key usable, started).
+pub(crate) fn set_ready(account: Option<&str>, ready: bool) {
+    account_gauge(READY, account, ready);
 }
 
 /// A fill was newly applied to the ledger; `source` is `stream` or `rest`.

@@ -211,12 +211,13 @@ impl Application {
         if listener.is_some() && settings.api.token.is_none() {
             tracing::warn!(%api_addr, "control API has no token: loopback only");
         }
+        let readiness = Arc::new(Readiness::for_account(settings.exchange.account.clone()));
         Ok(Application {
             settings,
             ledger,
             listener,
             api_addr,
-            readiness: Arc::new(Readiness::default()),
+            readiness,
             reconcile: Arc::new(ReconcileBoard::default()),
             takeover_grace: true,
             mark_prices: None,
@@ -301,7 +302,14 @@ impl Application {
             .halt_state()
             .await
             .context("failed to read the halt flag")?;
-        crate::metrics::set_halted(halt.halted);
+        crate::metrics::set_halted(self.readiness.account(), halt.halted);
+        for unit in &self.units {
+            let halt =
+                unit.ledger.halt_state().await.with_context(|| {
+                    format!("failed to read the halt flag of '{}'", unit.account)
+                })?;
+            crate::metrics::set_halted(unit.readiness.account(), halt.halted);
+        }
         if halt.halted {
             tracing::warn!(reason = %halt.reason, actor = %halt.actor, "starting HALTED: opens are refused until `sluice resume`");
         }
@@ -320,16 +328,16 @@ impl Application {
         });
         let units = std::mem::take(&mut self.units);
         let server = self.serve_api(state, &units, inner.clone())?;
+        // Every served account's executor: a stuck one withholds the watchdog.
+        let all: Vec<_> = std::iter::once(&self.readiness)
+            .chain(units.iter().map(|u| &u.readiness))
+            .cloned()
+            .collect();
         let running = units::start(units, &inner);
         if let Some(timing) =
             crate::systemd::watchdog_timing(self.settings.daemon.watchdog_interval)
         {
-            let readiness = self.readiness.clone();
-            tokio::spawn(crate::systemd::run_watchdog(
-                timing,
-                readiness,
-                inner.clone(),
-            ));
+            tokio::spawn(crate::systemd::run_watchdog(timing, all, inner.clone()));
         }
         // READY=1 once the API serves: a standby may wait for hours and must not fail
         // systemd's start timeout; `/readyz` says whether it trades.
@@ -370,8 +378,12 @@ impl Application {
         let mut hubs = vec![state.events.clone()];
         let mut all_readiness = vec![readiness];
         let others = units::apis(units, &guard, &mut hubs, &mut all_readiness)?;
-        let app =
-            api::by_account::route(self.account_name(), api::router_with(state, guard), others);
+        let app = api::by_account::route(
+            self.account_name(),
+            api::router_with(state, guard),
+            others,
+            all_readiness.clone(),
+        );
         let serve = api::server::serve(
             listener,
             app,
@@ -397,8 +409,12 @@ pub(crate) async fn report_executor_status(
     mut status: tokio::sync::watch::Receiver<crate::router::ExecutorStatus>,
     readiness: Arc<Readiness>,
 ) {
+    // Present from the start, so an alert on `sluice_key_loss == 1` has a series.
+    crate::metrics::set_key_loss(readiness.account(), false);
     while status.changed().await.is_ok() {
         let now = status.borrow_and_update().clone();
+        let lost = !matches!(now, crate::router::ExecutorStatus::Running);
+        crate::metrics::set_key_loss(readiness.account(), lost);
         match now {
             crate::router::ExecutorStatus::Running => readiness.set_ready(),
             lost => readiness.set_not_ready(&lost.describe()),
@@ -417,6 +433,7 @@ pub(crate) async fn report_stream_link(
 ) {
     loop {
         let now = link.borrow_and_update().clone();
+        crate::metrics::set_user_stream_connected(readiness.account(), now.is_none());
         match now {
             None => readiness.clear_degraded(STREAM_LINK_COMPONENT),
             Some(why) => readiness.set_degraded(

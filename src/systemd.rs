@@ -51,42 +51,44 @@ pub(crate) fn watchdog_timing(configured: Option<Duration>) -> Option<WatchdogTi
     None
 }
 
-/// Pet the watchdog until shutdown, unless the executor is stuck. If the runtime
-/// stalls the pets stop too: either way systemd restarts the service.
+/// Pet the watchdog until shutdown, unless the executor of any served account is stuck
+/// (a wedged executor is a fault the restart cures; the other accounts' standbys, or this
+/// daemon restarted, take them on after the grace). If the runtime stalls the pets stop
+/// too: either way systemd restarts the service.
 pub(crate) async fn run_watchdog(
     timing: WatchdogTiming,
-    readiness: Arc<Readiness>,
+    accounts: Vec<Arc<Readiness>>,
     mut shutdown: Shutdown,
 ) {
     let mut tick = tokio::time::interval(timing.interval);
-    let mut withheld = false;
+    let mut withheld: Option<Arc<Readiness>> = None;
     loop {
         tokio::select! {
             _ = shutdown.recv() => return,
             _ = tick.tick() => {}
         }
-        match readiness
-            .executor_busy_for()
-            .filter(|b| *b > timing.stuck_after)
-        {
-            Some(busy) => {
+        let stuck = accounts.iter().find_map(|r| {
+            let busy = r.executor_busy_for().filter(|b| *b > timing.stuck_after)?;
+            Some((r, busy))
+        });
+        match stuck {
+            Some((readiness, busy)) => {
                 let why = format!(
                     "executor stuck on one piece of work for {} s: watchdog withheld",
                     busy.as_secs()
                 );
-                if !withheld {
-                    tracing::error!(busy_s = busy.as_secs(), "the executor is stuck: withholding the systemd watchdog so the daemon is restarted");
+                if withheld.is_none() {
+                    tracing::error!(busy_s = busy.as_secs(), account = readiness.account().unwrap_or_default(), "the executor is stuck: withholding the systemd watchdog so the daemon is restarted");
                 }
-                withheld = true;
+                withheld = Some(readiness.clone());
                 readiness.set_degraded(STUCK_COMPONENT, why.clone());
                 let _ = sd_notify::notify(false, &[NotifyState::Status(&why)]);
             }
             None => {
-                if withheld {
+                if let Some(readiness) = withheld.take() {
                     tracing::warn!("the executor works again: watchdog resumed");
                     readiness.clear_degraded(STUCK_COMPONENT);
                     let _ = sd_notify::notify(false, &[NotifyState::Status("running")]);
-                    withheld = false;
                 }
                 let _ = sd_notify::notify(false, &[NotifyState::Watchdog]);
             }

@@ -48,6 +48,17 @@ pub(crate) fn daemon_on(
     api: std::net::SocketAddr,
     allocation_usdt: &str,
 ) -> anyhow::Result<(Child, std::net::SocketAddr)> {
+    daemon_with(sim, db_url, api, allocation_usdt, &[])
+}
+
+/// As [`daemon_on`], with more `SLUICE__…` settings in `extra` (e.g. the accounts it serves).
+pub(crate) fn daemon_with(
+    sim: &SimHandle,
+    db_url: &str,
+    api: std::net::SocketAddr,
+    allocation_usdt: &str,
+    extra: &[(String, String)],
+) -> anyhow::Result<(Child, std::net::SocketAddr)> {
     // A free port for the API, so /readyz can be polled (a small race with other binds).
     let api = std::net::TcpListener::bind(api)?.local_addr()?;
     // SLUICE_BENCH_DAEMON_LOG=<filter> shows the daemon's log (e.g. `info`) when a run fails.
@@ -56,8 +67,8 @@ pub(crate) fn daemon_on(
     // binary built from an older commit, same bench code).
     let bin = std::env::var("SLUICE_BENCH_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_sluice").to_string());
-    let child = Command::new(bin)
-        .arg("run")
+    let mut cmd = Command::new(bin);
+    cmd.arg("run")
         .env("DATABASE_URL", db_url)
         .env("SLUICE__API__LISTEN", api.to_string())
         .env_remove("SLUICE__API__TOKEN")
@@ -77,8 +88,8 @@ pub(crate) fn daemon_on(
             Stdio::inherit()
         } else {
             Stdio::null()
-        })
-        .spawn()?;
+        });
+    let child = cmd.envs(extra.iter().map(|(k, v)| (k, v))).spawn()?;
     Ok((child, api))
 }
 

@@ -3,6 +3,9 @@
 //! account's own API (its ledger pool, readiness, role and reconcile board); without it,
 //! or naming this daemon's first account, by the first account's.
 //!
+//! `/readyz` without `?account=` on a daemon serving several accounts is the whole
+//! daemon's answer over every account (`health::daemon_readyz`).
+//!
 //! Invariant: a write (any method but GET/HEAD) naming an account this process does not
 //! serve is refused with 409 `account_not_served`, never applied to another account.
 //! Reads naming such an account go to the first account's API, whose account-aware
@@ -19,31 +22,44 @@ use axum::Router;
 use tower::ServiceExt;
 
 use super::error::ErrorBody;
-use super::ApiError;
+use super::health::daemon_readyz;
+use super::{ApiError, Readiness};
 
 /// `default` (the API of the account `default_name`) answering for itself and handing
-/// requests for the accounts of `others` to their own APIs.
+/// requests for the accounts of `others` to their own APIs; `readiness` holds every
+/// served account's, for the daemon's own `/readyz`.
 pub(crate) fn route(
     default_name: String,
     default: Router,
     others: BTreeMap<String, Router>,
+    readiness: Vec<Arc<Readiness>>,
 ) -> Router {
-    let served = Arc::new((default_name, others));
+    let served = Arc::new(Served {
+        default_name,
+        others,
+        readiness,
+    });
     default.layer(axum::middleware::from_fn(
         move |req: Request, next: Next| {
             let served = served.clone();
-            async move { pick(&served.0, &served.1, req, next).await }
+            async move { pick(&served, req, next).await }
         },
     ))
 }
 
-async fn pick(
-    default_name: &str,
-    others: &BTreeMap<String, Router>,
-    req: Request,
-    next: Next,
-) -> Response {
+struct Served {
+    default_name: String,
+    others: BTreeMap<String, Router>,
+    readiness: Vec<Arc<Readiness>>,
+}
+
+async fn pick(served: &Served, req: Request, next: Next) -> Response {
+    let (default_name, others) = (served.default_name.as_str(), &served.others);
     let Some(name) = account_param(req.uri().query()) else {
+        if !others.is_empty() && req.uri().path() == "/readyz" {
+            let (code, body) = daemon_readyz(&served.readiness);
+            return (code, axum::Json(body)).into_response();
+        }
         return next.run(req).await;
     };
     if let Some(api) = others.get(&name) {

@@ -94,7 +94,7 @@ pub(crate) async fn halt(
     let actor = body.actor()?;
     let reason = body.reason("manual halt")?;
     let outcome = state.ledger.halt(&actor, &reason).await?;
-    set_halted(true);
+    set_halted(state.readiness.account(), true);
     tracing::warn!(%actor, %reason, cancelled = outcome.cancelled_opens.len(), "trading halted");
     Ok(Json(HaltResponse {
         halt: outcome.halt,
@@ -123,7 +123,7 @@ pub(crate) async fn resume(
             halt,
             cancelled_flattens,
         } => {
-            set_halted(false);
+            set_halted(state.readiness.account(), false);
             tracing::warn!(%actor, "trading resumed");
             Ok(Json(HaltResponse {
                 halt,

@@ -4,6 +4,12 @@
 //! when not, why (starting, standby, recovering, key-loss safe mode...), so an operator
 //! and systemd see the same state. The role says which of two daemons on one ledger
 //! trades: only an `active` daemon (or one running without an executor) accepts writes.
+//!
+//! Each served account has its own [`Readiness`] (lock held, key usable, started). A
+//! daemon serving several accounts answers `/readyz` without `?account=` for all of them
+//! ([`daemon_readyz`]): ready (200) while at least one account trades, `degraded` when
+//! another one does not (listed per account), 503 only when none does — so one account's
+//! key loss never makes a supervisor restart the process that trades the others.
 
 use std::sync::Mutex;
 
@@ -60,6 +66,8 @@ pub(crate) struct Degradation {
 /// The daemon's readiness, set by startup and the supervision loops.
 #[derive(Debug)]
 pub struct Readiness {
+    /// The named account this is the readiness of (None: a single-account daemon's).
+    account: Option<String>,
     state: Mutex<Current>,
     /// The running executor's pulse (None: no executor yet, or none at all).
     executor: Mutex<Option<crate::router::Pulse>>,
@@ -68,6 +76,7 @@ pub struct Readiness {
 impl Default for Readiness {
     fn default() -> Self {
         Readiness {
+            account: None,
             state: Mutex::new(Current {
                 ready: false,
                 reason: "starting".to_string(),
@@ -80,6 +89,20 @@ impl Default for Readiness {
 }
 
 impl Readiness {
+    /// The readiness of `account` (None: the unnamed account of a single-account daemon),
+    /// starting; its `sluice_ready` gauge carries the account's name.
+    pub(crate) fn for_account(account: Option<String>) -> Readiness {
+        let r = Readiness {
+            account,
+            ..Readiness::default()
+        };
+        crate::metrics::set_ready(r.account(), false);
+        r
+    }
+    /// The named account (None: a single-account daemon's).
+    pub(crate) fn account(&self) -> Option<&str> {
+        self.account.as_deref()
+    }
     /// Follow this executor's pulse (the systemd watchdog pets only while it is not stuck).
     pub(crate) fn watch_executor(&self, pulse: crate::router::Pulse) {
         *self.executor.lock().unwrap_or_else(|p| p.into_inner()) = Some(pulse);
@@ -145,6 +168,7 @@ impl Readiness {
         // A poisoned lock only means a panic elsewhere; readiness must still be reportable.
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard);
+        crate::metrics::set_ready(self.account(), guard.ready);
     }
     /// Whether the daemon is ready, and the reason it gives either way.
     pub fn get(&self) -> (bool, String) {
@@ -177,6 +201,98 @@ pub(crate) struct ReadyzResponse {
     pub reason: String,
     /// Parts impaired while the daemon still trades.
     pub degraded: Vec<Degradation>,
+    /// The account answered for (absent: a single-account daemon's unnamed account, or
+    /// the whole daemon when `accounts` is listed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// A daemon serving several accounts, asked without `?account=`: each account's own
+    /// answer (the fields above are then the daemon's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(no_recursion)]
+    pub accounts: Vec<ReadyzResponse>,
+}
+
+impl ReadyzResponse {
+    /// What `r` says, as `/readyz?account=` answers it.
+    fn of(r: &Readiness) -> ReadyzResponse {
+        let (ready, reason) = r.get();
+        let role = r.role();
+        let degraded = r.degradations();
+        let status = match (ready, role) {
+            (true, _) if !degraded.is_empty() => "degraded",
+            (true, _) => "ready",
+            (false, Role::Standby) => "standby",
+            (false, _) => "not_ready",
+        };
+        ReadyzResponse {
+            ready,
+            status,
+            role,
+            reason,
+            degraded,
+            account: r.account.clone(),
+            accounts: Vec::new(),
+        }
+    }
+
+    fn code(&self) -> StatusCode {
+        if self.ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
+}
+
+/// The whole daemon's `/readyz` over the accounts it serves: ready while at least one
+/// account is ready (`degraded`, naming them, when any other is not ready for a reason
+/// but standing by); not ready only when none is, `standby` when every one stands by.
+/// The role is `active` while it leads any account.
+pub(crate) fn daemon_readyz(all: &[std::sync::Arc<Readiness>]) -> (StatusCode, ReadyzResponse) {
+    let accounts: Vec<ReadyzResponse> = all.iter().map(|r| ReadyzResponse::of(r)).collect();
+    let name = |a: &ReadyzResponse| a.account.clone().unwrap_or_else(|| "main".into());
+    let ready = accounts.iter().any(|a| a.ready);
+    let troubled: Vec<&ReadyzResponse> = accounts
+        .iter()
+        .filter(|a| a.status == "not_ready" || a.status == "degraded")
+        .collect();
+    let role = if accounts.iter().any(|a| a.role == Role::Active) {
+        Role::Active
+    } else {
+        accounts.first().map_or(Role::Starting, |a| a.role)
+    };
+    let status = match ready {
+        true if troubled.is_empty() => "ready",
+        true => "degraded",
+        false if accounts.iter().all(|a| a.status == "standby") => "standby",
+        false => "not_ready",
+    };
+    let reason = accounts
+        .iter()
+        .map(|a| format!("{}: {}", name(a), a.reason))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let degraded = troubled
+        .iter()
+        .map(|a| Degradation {
+            component: "account",
+            reason: format!("{}: {} ({})", name(a), a.status, a.reason),
+        })
+        .collect();
+    let body = ReadyzResponse {
+        ready,
+        status,
+        role,
+        reason: if ready && troubled.is_empty() {
+            "ready".into()
+        } else {
+            reason
+        },
+        degraded,
+        account: None,
+        accounts,
+    };
+    (body.code(), body)
 }
 
 /// `GET /healthz`.
@@ -197,28 +313,8 @@ pub(crate) async fn healthz() -> Json<Health> {
     )
 )]
 pub(crate) async fn readyz(State(state): State<ApiState>) -> (StatusCode, Json<ReadyzResponse>) {
-    let (ready, reason) = state.readiness.get();
-    let role = state.readiness.role();
-    let degraded = state.readiness.degradations();
-    let code = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let status = match (ready, role) {
-        (true, _) if !degraded.is_empty() => "degraded",
-        (true, _) => "ready",
-        (false, Role::Standby) => "standby",
-        (false, _) => "not_ready",
-    };
-    let body = ReadyzResponse {
-        ready,
-        status,
-        role,
-        reason,
-        degraded,
-    };
-    (code, Json(body))
+    let body = ReadyzResponse::of(&state.readiness);
+    (body.code(), Json(body))
 }
 
 #[cfg(test)]
@@ -239,6 +335,54 @@ mod tests {
         r.set_ready();
         assert_eq!(r.get(), (true, "ready".into()));
         assert!(r.role().accepts_writes());
+    }
+
+    fn account(name: &str, role: Role, ready: Option<&str>) -> std::sync::Arc<Readiness> {
+        let r = Readiness::for_account(Some(name.into()));
+        r.set_role(role);
+        match ready {
+            None => r.set_ready(),
+            Some(why) if role == Role::Standby => r.set_standby(why),
+            Some(why) => r.set_not_ready(why),
+        }
+        std::sync::Arc::new(r)
+    }
+
+    #[test]
+    fn the_daemon_is_ready_while_one_account_trades_and_names_the_one_that_does_not() {
+        let b = account("b", Role::Active, None);
+        let c = account("c", Role::Active, Some("key-loss safe mode"));
+        let d = account("d", Role::Standby, Some("held by 'other'"));
+        let (code, body) = daemon_readyz(&[b.clone(), c.clone(), d.clone()]);
+        assert_eq!(
+            (code, body.ready, body.status),
+            (StatusCode::OK, true, "degraded")
+        );
+        assert_eq!(body.role, Role::Active);
+        assert_eq!(body.accounts.len(), 3);
+        assert_eq!(
+            body.degraded,
+            vec![Degradation {
+                component: "account",
+                reason: "c: not_ready (key-loss safe mode)".into()
+            }],
+            "a standby account is not a fault"
+        );
+        let (code, body) = daemon_readyz(&[b, d.clone()]);
+        assert_eq!(
+            (code, body.status, body.reason.as_str()),
+            (StatusCode::OK, "ready", "ready")
+        );
+        let (code, body) = daemon_readyz(&[c, d.clone()]);
+        assert_eq!(
+            (code, body.status),
+            (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
+        );
+        let (code, body) = daemon_readyz(&[d]);
+        assert_eq!(
+            (code, body.status),
+            (StatusCode::SERVICE_UNAVAILABLE, "standby")
+        );
     }
 
     #[test]

@@ -471,7 +471,7 @@ pub(super) async fn store_flatten(
 ) -> Result<(IntentCreated, HaltOutcome), ApiError> {
     let new = new_intent(state, IntentSpec::Flatten { symbol }, meta);
     let (created, outcome) = state.ledger.flatten(&new, &meta.actor).await?;
-    set_halted(outcome.halt.halted);
+    set_halted(state.readiness.account(), outcome.halt.halted);
     record_intent(
         "flatten",
         if created.replayed {

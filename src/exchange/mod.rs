@@ -291,6 +291,14 @@ pub trait Exchange: Send + Sync {
         ))
     }
 
+    /// May a background read costing `weight` of the IP's request weight go now, leaving
+    /// the rest to requests that reduce risk? Background reads (the dead-man's switch's and
+    /// the protective comparison's unscoped reads) ask first and are skipped on `false`.
+    /// A venue without weight accounting says yes.
+    fn background_read_fits(&self, _weight: u32) -> bool {
+        true
+    }
+
     /// The user stream is connected but silent (fills went unreported): drop its
     /// connection and open a new one, which resyncs over REST as every reconnect does.
     /// The caller spaces these requests; a venue without a stream ignores them.

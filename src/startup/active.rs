@@ -324,6 +324,7 @@ impl Application {
         config.stream_silence_grace = self.settings.daemon.user_stream_silence_grace;
         config.stop_watchdog = self.settings.daemon.stop_watchdog;
         config.dead_man_switch = self.settings.daemon.dead_man_switch;
+        config.account = self.settings.exchange.account.clone();
         self.settings.executor.apply(&mut config);
         let deps = ExecutorDeps {
             ledger: self.ledger.clone(),
@@ -384,8 +385,12 @@ async fn report_stream_health(
     mut health: tokio::sync::watch::Receiver<crate::router::StreamHealth>,
     readiness: Arc<crate::api::Readiness>,
 ) {
+    // Present from the start, so an alert on `sluice_user_stream_silent == 1` has a series.
+    crate::metrics::set_user_stream_silent(readiness.account(), false);
     while health.changed().await.is_ok() {
         let now = health.borrow_and_update().clone();
+        let silent = matches!(now, crate::router::StreamHealth::Silent { .. });
+        crate::metrics::set_user_stream_silent(readiness.account(), silent);
         match now {
             crate::router::StreamHealth::Delivering => readiness.clear_degraded("user_stream"),
             crate::router::StreamHealth::Silent { reason, .. } => {

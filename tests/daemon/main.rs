@@ -3,6 +3,7 @@
 //! binary; each test owns its simulator, its database and, where it stops Postgres, a
 //! cluster of its own, so they run in parallel.
 
+mod account_health;
 mod account_isolation;
 mod accounts;
 mod breaker;
@@ -14,6 +15,7 @@ mod executor;
 mod expiry;
 mod fallback;
 mod faults;
+mod flatten_resting;
 mod keyloss;
 mod keys;
 mod limit;

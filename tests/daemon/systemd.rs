@@ -184,9 +184,31 @@ async fn no_watchdog_ping_comes_while_the_executor_is_wedged_and_pings_resume_af
         })
         .await;
 
+    // A GTC LIMIT open of sluice's rests under the mark (a flatten clears it first).
+    let (status, body) = d
+        .post(
+            "/v1/intents",
+            &json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "quantity": "1",
+                    "price": "170", "time_in_force": "GTC", "idempotency_key": "resting"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    until(
+        "sluice's order to rest",
+        Duration::from_secs(30),
+        || async {
+            let state = sluice_testkit::account::sim_state(&sim).await;
+            state["accounts"][0]["orders"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|o| o["status"] == "NEW"))
+        },
+    )
+    .await;
+
     // Act: the venue now takes 5 s to list open orders, which the executor's loop awaits
-    // itself when a flatten first clears sluice's resting orders (order answers are
-    // awaited off the loop and cannot wedge it); a flatten is submitted.
+    // itself when a flatten first clears sluice's resting orders (read for the symbols of
+    // sluice's resting orders; order answers are awaited off the loop and cannot wedge
+    // it); a flatten is submitted.
     let r = reqwest::Client::new()
         .post(format!("{}/sim/faults", sim.base_url()))
         .json(&json!({"from": 0, "endpoints": ["GET /fapi/v1/openOrders"], "latency_ms": 5000}))

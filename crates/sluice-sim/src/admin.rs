@@ -83,10 +83,26 @@ pub(crate) async fn state(State(s): State<Arc<SimState>>) -> Response {
         "ordersTotal": snapshot.orders_total,
         "tradesTotal": snapshot.trades_total,
         "stats": stats,
+        "rateLimits": rate_limits(&s),
         "faults": lock(&s.faults).windows.iter().map(|w| json!({
             "from": w.window.from, "until": w.window.until, "profile": w.window.profile, "fired": w.fired,
         })).collect::<Vec<_>>(),
     }))
+}
+
+/// The limits and the highest counts so far: request weight per client IP (one minute
+/// window), orders per account (10 s and 1 min windows), as the venue counted them.
+fn rate_limits(s: &SimState) -> Value {
+    let limiter = lock(&s.limiter);
+    let cfg = limiter.config();
+    let peaks = limiter.peaks();
+    json!({
+        "requestWeightPerMinute": cfg.request_weight_per_minute,
+        "ordersPer10s": cfg.orders_per_10s,
+        "ordersPerMinute": cfg.orders_per_minute,
+        "ips": peaks.ips.iter().map(|(ip, w)| json!({"ip": ip.to_string(), "peakWeight1m": w})).collect::<Vec<_>>(),
+        "accounts": peaks.accounts.iter().map(|(a, ten, min)| json!({"account": a, "peakOrders10s": ten, "peakOrders1m": min})).collect::<Vec<_>>(),
+    })
 }
 
 /// `GET /sim/time`: scenario time.

@@ -63,12 +63,27 @@ struct IpState {
     /// End of the window in which this IP was last refused with 429.
     limited_until_ms: i64,
     banned_until_ms: i64,
+    /// The most weight this IP had used in any one minute window.
+    peak_weight_1m: u32,
 }
 
 #[derive(Debug, Default)]
 struct AccountState {
     ten_s: Window,
     minute: Window,
+    /// The most orders this account had counted in any one 10 s / 1 min window.
+    peak_10s: u32,
+    peak_1m: u32,
+}
+
+/// The highest counts seen so far, for `GET /sim/state`: a benchmark reads the venue's own
+/// measure of how close each IP and each account came to its limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Peaks {
+    /// Per client IP: the most request weight used in one minute window.
+    pub ips: Vec<(IpAddr, u32)>,
+    /// Per account: the most orders in one 10 s and in one 1 min window.
+    pub accounts: Vec<(u32, u32, u32)>,
 }
 
 /// A refusal: the error plus the ban/limit end (scenario ms) for `Retry-After`.
@@ -146,7 +161,9 @@ impl RateLimiter {
             });
         }
         w.used += weight;
-        Ok(w.used)
+        let used = w.used;
+        st.peak_weight_1m = st.peak_weight_1m.max(used);
+        Ok(used)
     }
 
     /// Counts `n10`/`n1m` new orders for `account`, or refuses with 429 `-1015`.
@@ -179,7 +196,26 @@ impl RateLimiter {
         }
         st.ten_s.used += n10;
         st.minute.used += n1m;
+        st.peak_10s = st.peak_10s.max(st.ten_s.used);
+        st.peak_1m = st.peak_1m.max(st.minute.used);
         Ok((st.ten_s.used, st.minute.used))
+    }
+
+    /// The peaks so far, IPs and accounts in ascending order.
+    pub(crate) fn peaks(&self) -> Peaks {
+        let mut ips: Vec<_> = self
+            .ips
+            .iter()
+            .map(|(ip, s)| (*ip, s.peak_weight_1m))
+            .collect();
+        ips.sort_unstable();
+        let mut accounts: Vec<_> = self
+            .accounts
+            .iter()
+            .map(|(a, s)| (*a, s.peak_10s, s.peak_1m))
+            .collect();
+        accounts.sort_unstable();
+        Peaks { ips, accounts }
     }
 
     /// Current order counts of an account (for headers on rejected orders too).
@@ -253,6 +289,31 @@ mod tests {
         }
         assert_eq!(rl.admit_orders(1, 1, 1, 2_999).unwrap_err().until_ms, 3_000);
         assert_eq!(rl.admit_orders(1, 1, 1, 3_000).unwrap(), (1, 4));
+    }
+
+    #[test]
+    fn two_accounts_on_one_ip_share_its_weight_but_count_their_orders_apart() {
+        let mut rl = limiter(10);
+        rl.admit_ip(IP, 4, 1_000, |t| t).unwrap();
+        for _ in 0..3 {
+            rl.admit_orders(1, 1, 1, 1_000).unwrap();
+        }
+        // Account 2's requests come from the same IP: its weight adds to account 1's.
+        assert_eq!(rl.admit_ip(IP, 6, 1_500, |t| t).unwrap(), 10);
+        assert_eq!(rl.admit_orders(2, 1, 1, 1_500).unwrap(), (1, 1));
+        let other = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+        assert_eq!(rl.admit_ip(other, 1, 1_500, |t| t).unwrap(), 1);
+        assert_eq!(
+            rl.admit_ip(IP, 1, 2_000, |t| t).unwrap_err().error.http,
+            429
+        );
+        assert_eq!(
+            rl.peaks(),
+            Peaks {
+                ips: vec![(other, 1), (IP, 10)],
+                accounts: vec![(1, 3, 3), (2, 1, 1)],
+            }
+        );
     }
 
     #[test]

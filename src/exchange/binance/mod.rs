@@ -377,6 +377,10 @@ impl Exchange for BinanceFutures {
         Ok(rx)
     }
 
+    fn background_read_fits(&self, weight: u32) -> bool {
+        self.rest.limiter.background_fits(weight)
+    }
+
     fn reopen_user_stream(&self) {
         // A permit is kept if no session is waiting (mid-reconnect): the next one ends
         // at once, which the caller's spacing of requests bounds.

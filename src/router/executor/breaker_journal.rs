@@ -23,16 +23,18 @@ pub(super) const SCOPE: &str = "orders";
 /// The executor's end of the journal. Dropping it ends the writer task once drained.
 pub(crate) struct BreakerJournal {
     venue: String,
+    /// The account its gauge is labelled with (None: a single-account daemon's).
+    account: Option<String>,
     tx: mpsc::UnboundedSender<BreakerTransitionRecord>,
 }
 
 impl BreakerJournal {
     /// Start the writer task and set the gauge to the breaker's initial phase.
-    pub(super) fn spawn(ledger: Ledger, venue: String) -> BreakerJournal {
+    pub(super) fn spawn(ledger: Ledger, venue: String, account: Option<String>) -> BreakerJournal {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(write_all(ledger, rx));
-        crate::metrics::set_breaker_state(SCOPE, Phase::Closed.gauge());
-        BreakerJournal { venue, tx }
+        crate::metrics::set_account_breaker_state(account.as_deref(), SCOPE, Phase::Closed.gauge());
+        BreakerJournal { venue, account, tx }
     }
 
     /// Take the breaker's queued transitions and publish each one.
@@ -44,7 +46,7 @@ impl BreakerJournal {
         let (now, wall) = (Instant::now(), Utc::now());
         for t in transitions {
             let record = self.record_of(&t, wall_time(t.at, now, wall));
-            crate::metrics::set_breaker_state(SCOPE, t.to.gauge());
+            crate::metrics::set_account_breaker_state(self.account.as_deref(), SCOPE, t.to.gauge());
             tracing::warn!(
                 scope = SCOPE,
                 from = t.from.as_str(),

@@ -63,6 +63,9 @@ pub struct ExecutorConfig {
     pub stop_watchdog: Duration,
     /// The dead-man's switch's countdown (None: off; the daemon's setting turns it on).
     pub dead_man_switch: Option<Duration>,
+    /// The account named on this executor's gauges (`sluice_breaker_state{account}`);
+    /// None: a single-account daemon's, unlabelled.
+    pub account: Option<String>,
 }
 
 impl Default for ExecutorConfig {
@@ -102,6 +105,7 @@ impl Default for ExecutorConfig {
             opens_hold: None,
             stop_watchdog: Duration::from_secs(5),
             dead_man_switch: None,
+            account: None,
         }
     }
 }

@@ -86,7 +86,11 @@ impl Ctx {
         let mut ctx = Ctx {
             breaker: Breaker::new(cfg.breaker.clone()).context("executor breaker config")?,
             key_loss: super::keyloss::KeyLoss::new(status, cfg.reauth_backoff, cfg.rng_seed),
-            breaker_journal: BreakerJournal::spawn(ledger.clone(), venue.clone()),
+            breaker_journal: BreakerJournal::spawn(
+                ledger.clone(),
+                venue.clone(),
+                cfg.account.clone(),
+            ),
             stream,
             ledger,
             exchange,

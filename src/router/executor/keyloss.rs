@@ -85,8 +85,6 @@ impl KeyLoss {
         probe: BackoffConfig,
         seed: u64,
     ) -> KeyLoss {
-        // Present from the start, so an alert on `sluice_key_loss == 1` has a series.
-        crate::metrics::set_key_loss(false);
         KeyLoss {
             lost: None,
             backoff: Backoff::new(probe, ChaCha8Rng::seed_from_u64(seed)),
@@ -118,7 +116,6 @@ impl KeyLoss {
                 attempts: 0,
                 next_probe,
             });
-            crate::metrics::set_key_loss(true);
             self.publish();
         }
         true
@@ -152,7 +149,6 @@ impl KeyLoss {
                 "key-loss safe mode over: the exchange accepts the API key again; resuming"
             );
         }
-        crate::metrics::set_key_loss(false);
         self.publish();
     }
 

@@ -183,9 +183,13 @@ pub(crate) async fn cancel_conflicting_reduce_only(ctx: &Ctx, symbol: &Symbol) {
     cancel_own_orders(ctx, Some(symbol), true).await;
 }
 
+/// Up to this many symbols, one `openOrders` read per symbol (IP weight 1 each) is
+/// cheaper than one read without a symbol (40; docs/binance-fapi.md §2.2).
+const SCOPED_READS_UP_TO: usize = 40;
+
 /// Cancel sluice's own open orders (all, or only reduce-only ones) in scope.
 pub(crate) async fn cancel_own_orders(ctx: &Ctx, symbol: Option<&Symbol>, reduce_only: bool) {
-    let open = match ctx.exchange.open_orders(symbol).await {
+    let open = match own_open_orders(ctx, symbol).await {
         Ok(o) => o,
         Err(e) => {
             tracing::warn!(error = %e, "reading open orders failed");
@@ -209,4 +213,39 @@ pub(crate) async fn cancel_own_orders(ctx: &Ctx, symbol: Option<&Symbol>, reduce
             Err(e) => tracing::warn!(client_order_id = %coid, error = %e, "cancel failed"),
         }
     }
+}
+
+/// The venue's open orders where sluice's own may rest. Without a symbol, only the
+/// symbols of the LIMIT orders the ledger holds non-terminal are read (weight 1 each),
+/// since every order sluice sends is recorded before it is sent and stays non-terminal
+/// until the venue says it ended; one unscoped read when there are more than
+/// [`SCOPED_READS_UP_TO`] such symbols or the ledger cannot be read. A sluice-named order
+/// the ledger does not hold (placed by another ledger) is found by `sluice reconcile`,
+/// not here.
+async fn own_open_orders(
+    ctx: &Ctx,
+    symbol: Option<&Symbol>,
+) -> Result<Vec<OrderReport>, ExchangeError> {
+    if symbol.is_some() {
+        return ctx.exchange.open_orders(symbol).await;
+    }
+    let symbols: std::collections::BTreeSet<Symbol> = match ctx.ledger.non_terminal_orders().await {
+        Ok(rows) => rows
+            .into_iter()
+            .filter(|o| o.venue == ctx.venue && o.order_type == crate::domain::OrderType::Limit)
+            .map(|o| o.symbol)
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the ledger's orders failed; reading every symbol's open orders");
+            return ctx.exchange.open_orders(None).await;
+        }
+    };
+    if symbols.len() > SCOPED_READS_UP_TO {
+        return ctx.exchange.open_orders(None).await;
+    }
+    let mut open = Vec::new();
+    for s in &symbols {
+        open.extend(ctx.exchange.open_orders(Some(s)).await?);
+    }
+    Ok(open)
 }

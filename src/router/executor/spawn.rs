@@ -187,6 +187,8 @@ impl PreparedExecutor {
         );
         let deadman = super::deadman::spawn(
             self.ctx.exchange.clone(),
+            self.ctx.ledger.clone(),
+            self.ctx.venue.clone(),
             self.ctx.cfg.dead_man_switch,
             self.shutdown.clone(),
         );

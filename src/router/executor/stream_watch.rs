@@ -167,7 +167,7 @@ pub(crate) struct StreamWatch {
 impl StreamWatch {
     pub(crate) fn new(grace: Duration, seed: u64) -> StreamWatch {
         // Present from the start, so an alert on the gauge has a series.
-        crate::metrics::set_user_stream_silent(false);
+        crate::metrics::count_user_stream_silent(false);
         let (health, _) = watch::channel(StreamHealth::Delivering);
         StreamWatch {
             state: Mutex::new(Detector::new(grace, seed)),
@@ -198,7 +198,7 @@ impl StreamWatch {
         let live = self.lock().observe(ev, Instant::now(), &mut ended);
         if ended {
             tracing::warn!("user stream delivers events again; silence episode over");
-            crate::metrics::set_user_stream_silent(false);
+            crate::metrics::count_user_stream_silent(false);
             self.health.send_replace(StreamHealth::Delivering);
         }
         live
@@ -215,7 +215,7 @@ impl StreamWatch {
             Verdict::Fine => false,
             Verdict::Started(reason) => {
                 tracing::error!(%reason, "user stream silent: positions are now read over REST after fills; re-opening the stream with backoff");
-                crate::metrics::set_user_stream_silent(true);
+                crate::metrics::count_user_stream_silent(true);
                 self.health.send_replace(StreamHealth::Silent {
                     since: Utc::now(),
                     reason,

@@ -696,6 +696,12 @@ class ReadyzResponse(Model):
     role: Role
     # `ready`, `degraded` (ready, with impaired parts), `standby` or `not_ready`.
     status: str
+    # The account answered for (absent: a single-account daemon's unnamed account, or
+    # the whole daemon when `accounts` is listed).
+    account: Optional[str] = None
+    # A daemon serving several accounts, asked without `?account=`: each account's own
+    # answer (the fields above are then the daemon's).
+    accounts: Optional[list[ReadyzResponse]] = None
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ReadyzResponse:
@@ -705,6 +711,8 @@ class ReadyzResponse(Model):
             reason=d["reason"],
             role=d["role"],
             status=d["status"],
+            account=d.get("account"),
+            accounts=(None if d.get("accounts") is None else [_ReadyzResponse_from_json(x) for x in d.get("accounts")]),
         )
 
 

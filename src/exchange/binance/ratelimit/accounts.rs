@@ -9,7 +9,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use tokio::time::Instant;
 
-use super::{Budget, Cost, Observed, Ticket, Wait, MARGIN_MS};
+use super::{Budget, Cost, Observed, Ticket, Wait, BACKGROUND_SHARE, MARGIN_MS};
 
 /// One of the venue's three counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,6 +216,30 @@ impl Accounts {
             seen: [None; 3],
         });
         Ok(Ticket(ticket))
+    }
+
+    /// May a background read of `weight` go now? A background read is one nothing waits
+    /// on to reduce risk (the dead-man's switch's and the protective comparison's unscoped
+    /// reads): it may use the IP's weight only while every weight window it may land in
+    /// stays within [`BACKGROUND_SHARE`] of the limit with it, so the other part is always
+    /// left to the requests a close or a flatten needs. Books nothing; the caller sends
+    /// through [`Accounts::try_take`] as usual, or skips the read.
+    pub(crate) fn background_fits(&mut self, now: Instant, server_ms: i64, weight: u32) -> bool {
+        if self.banned_until.is_some_and(|u| u > now) || self.not_before.is_some_and(|nb| nb > now)
+        {
+            return false;
+        }
+        self.prune(server_ms);
+        let cap = (Decimal::from(self.budget.weight_1m) * BACKGROUND_SHARE)
+            .floor()
+            .to_i64()
+            .unwrap_or(0);
+        let counter = Counter::Weight1m;
+        let first = counter.window_of(server_ms - MARGIN_MS);
+        let last = counter.window_of(server_ms + MARGIN_MS);
+        [first, last]
+            .iter()
+            .all(|&start| self.estimate(counter, start, server_ms) + i64::from(weight) <= cap)
     }
 
     /// Take back a booking that was never sent (its other half could not be booked).

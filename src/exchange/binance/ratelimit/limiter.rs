@@ -160,6 +160,15 @@ impl RateLimiter {
         locked(&self.ip.accounts, |a| a.ban_until(until));
     }
 
+    /// May a background read of `weight` go now (the IP's weight within
+    /// [`super::BACKGROUND_SHARE`] of its limit with it)? Books nothing.
+    pub(crate) fn background_fits(&self, weight: u32) -> bool {
+        let server_ms = self.time.server_now_ms();
+        locked(&self.ip.accounts, |a| {
+            a.background_fits(Instant::now(), server_ms, weight)
+        })
+    }
+
     /// Our view of the venue's counters: this account's orders and the IP's weight.
     #[cfg(test)]
     pub(crate) fn used(&self, server_ms: i64) -> Observed {

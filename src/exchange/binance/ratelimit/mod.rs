@@ -20,6 +20,11 @@
 //!   The correction ends with its window.
 //! - Orders that may increase risk can use only `(1 - reserve_share)` of each order
 //!   budget, so opens can never starve a close.
+//! - Background reads (nothing waits on them to reduce risk) may use the IP's weight only
+//!   while the minute's count stays within [`BACKGROUND_SHARE`] of the limit; they ask
+//!   first (`background_fits`) and are skipped otherwise, so they never take the weight a
+//!   close or a flatten needs. Weight itself has no risk-first order: every other request
+//!   may use all of it, waiting requests retry on their own and none is queued ahead.
 //! - A 429 sets a shared "not before" instant every request waits for; a 418 ban makes
 //!   every request fail fast with `Banned` until the ban ends.
 //!
@@ -44,6 +49,11 @@ pub(crate) use limiter::{IpShare, Permit, RateLimiter};
 /// How far our estimate of server time may be from the venue's clock, in ms: a request
 /// booked at estimate `t` is processed no earlier than `t - MARGIN_MS`.
 pub(crate) const MARGIN_MS: i64 = 200;
+
+/// The share of the IP's weight per minute that background reads may fill (the rest is
+/// left to requests that place, cancel or resolve orders and to the reads they need).
+pub(crate) const BACKGROUND_SHARE: rust_decimal::Decimal =
+    rust_decimal::Decimal::from_parts(5, 0, 0, false, 1);
 
 /// The venue's published limits (exchangeInfo `rateLimits`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +158,8 @@ pub(crate) struct Observed {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Ticket(u64);
 
+#[cfg(test)]
+mod background_tests;
 #[cfg(test)]
 mod sharing_tests;
 #[cfg(test)]

@@ -114,9 +114,13 @@ pub(crate) fn spawn(p: Protector, mut shutdown: Shutdown) -> JoinHandle<()> {
                 tracing::warn!(error = %e, "protective-order sweep failed; retrying");
             }
             if last_compare.is_none_or(|t| t.elapsed() >= COMPARE_EVERY) {
-                last_compare = Some(tokio::time::Instant::now());
-                if let Err(e) = p.compare().await {
-                    tracing::warn!(error = %e, "comparing protective orders with the venue failed");
+                match p.compare().await {
+                    Ok(false) => {} // no room in the IP's weight: asked again next sweep
+                    Ok(true) => last_compare = Some(tokio::time::Instant::now()),
+                    Err(e) => {
+                        last_compare = Some(tokio::time::Instant::now());
+                        tracing::warn!(error = %e, "comparing protective orders with the venue failed");
+                    }
                 }
             }
         }

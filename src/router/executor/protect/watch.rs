@@ -7,11 +7,24 @@ use super::{Protector, PROTECTIVE_ONE_SIDED, PROTECTIVE_WATCHDOG_TOTAL};
 use crate::exchange::AlgoStatus;
 use crate::reconcile::protective::{one_sided, LedgerProtective};
 
+/// IP weight of `GET /fapi/v1/openAlgoOrders` without a symbol (docs/binance-fapi.md §2.4).
+const UNSCOPED_OPEN_ALGO_ORDERS_WEIGHT: u32 = 40;
+
 impl Protector {
     /// Report protective orders held on one side only: the venue's open algo orders
     /// against the ledger's live rows (ERROR log per order, `sluice_protective_one_sided`),
     /// by the same pure comparison `sluice reconcile` reports.
-    pub(super) async fn compare(&self) -> anyhow::Result<()> {
+    ///
+    /// The venue read is unscoped (IP weight 40) and nothing waits on it to reduce risk:
+    /// it is a background read, skipped (`Ok(false)`, the caller asks again at its next
+    /// sweep) while the IP's weight has no room for one (`Exchange::background_read_fits`).
+    pub(super) async fn compare(&self) -> anyhow::Result<bool> {
+        if !self
+            .exchange
+            .background_read_fits(UNSCOPED_OPEN_ALGO_ORDERS_WEIGHT)
+        {
+            return Ok(false);
+        }
         let venue = self.exchange.open_algo_orders().await?;
         let ledger: Vec<LedgerProtective> = self
             .ledger
@@ -32,7 +45,7 @@ impl Protector {
             .set(sides.exchange_only.len() as f64);
         metrics::gauge!(PROTECTIVE_ONE_SIDED, "side" => "ledger_only")
             .set(sides.ledger_only.len() as f64);
-        Ok(())
+        Ok(true)
     }
 
     /// Close positions whose stop fired and did not close them (see the module doc).
