@@ -182,6 +182,7 @@ impl Application {
             .await
             .context("failed to apply migrations")?;
         account::register(&settings, &ledger).await?;
+        ledger.warm_pool().await;
         let account = ledger
             .account(settings.exchange.account.as_deref())
             .await
