@@ -315,6 +315,8 @@ async fn opens_500(base: &str) -> anyhow::Result<()> {
     wait_ready(api).await?;
     let pid = child.id();
     let cpu_before = cpu_ms(pid)?;
+    let postmaster = support::postmaster_pid(ledger.pool()).await?;
+    let split_before = cpu_split(pid, postmaster)?;
     let http = reqwest::Client::new();
     let started = Instant::now();
     let clients = (0..CLIENTS).map(|c| {
@@ -345,6 +347,7 @@ async fn opens_500(base: &str) -> anyhow::Result<()> {
         created.extend(took?);
     }
     let submitted = started.elapsed();
+    let split = cpu_split(pid, postmaster)?.since(split_before);
     wait_for(Duration::from_secs(300), || async {
         let (active,): (i64,) = sqlx::query_as(
             "SELECT count(*) FROM intents WHERE state NOT IN ('done', 'failed', 'cancelled')",
@@ -372,8 +375,42 @@ async fn opens_500(base: &str) -> anyhow::Result<()> {
         1.2 * OPENS as f64 / 30.0,
         cpu as f64 / orders.max(1) as f64,
     );
+    println!(
+        "  CPU while posting, ms per creation: daemon {:.2}, Postgres {:.2}, bench (8 clients + simulator) {:.2}; total {:.2} of {:.2} available (2 cores x {:.2} s / {OPENS})",
+        split.daemon as f64 / OPENS as f64,
+        split.postgres as f64 / OPENS as f64,
+        split.bench as f64 / OPENS as f64,
+        (split.daemon + split.postgres + split.bench) as f64 / OPENS as f64,
+        2000.0 * submitted.as_secs_f64() / OPENS as f64,
+        submitted.as_secs_f64(),
+    );
     child.kill()?;
     child.wait()?;
     sim.shutdown().await;
     Ok(())
+}
+
+/// CPU (ms, utime + stime) so far of the daemon, the Postgres server and this process.
+struct CpuSplit {
+    daemon: u64,
+    postgres: u64,
+    bench: u64,
+}
+
+fn cpu_split(daemon: u32, postmaster: u32) -> anyhow::Result<CpuSplit> {
+    Ok(CpuSplit {
+        daemon: cpu_ms(daemon)?,
+        postgres: support::postgres_cpu_ms(postmaster),
+        bench: cpu_ms(std::process::id())?,
+    })
+}
+
+impl CpuSplit {
+    fn since(self, before: CpuSplit) -> CpuSplit {
+        CpuSplit {
+            daemon: self.daemon - before.daemon,
+            postgres: self.postgres - before.postgres,
+            bench: self.bench - before.bench,
+        }
+    }
 }
