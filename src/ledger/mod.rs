@@ -56,6 +56,8 @@ mod wakeup;
 mod warm;
 mod work;
 
+pub(crate) use warm::warm_on_connect;
+
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 pub(crate) use accounts::valid_name as valid_account_name;
@@ -123,9 +125,7 @@ impl Ledger {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(std::time::Duration::from_secs(10));
-        let pool = warm::warm_on_connect(ping_only_when_idle(pool))
-            .connect(url)
-            .await?;
+        let pool = ping_only_when_idle(pool).connect(url).await?;
         Ok(Ledger { pool })
     }
 
@@ -136,9 +136,7 @@ impl Ledger {
         options: PgConnectOptions,
     ) -> Result<Ledger, LedgerError> {
         Ok(Ledger {
-            pool: warm::warm_on_connect(ping_only_when_idle(pool))
-                .connect_with(options)
-                .await?,
+            pool: ping_only_when_idle(pool).connect_with(options).await?,
         })
     }
 

@@ -5,7 +5,7 @@
 //! the account queues behind it: the first accept on each of the pool's connections made
 //! the slowest creations of a run.
 //!
-//! So each new connection runs the accept twice first, inside a transaction that is
+//! So each new connection of the daemon's pool runs the accept twice first, inside a transaction that is
 //! rolled back, for a throwaway account created in the same transaction. Invariants:
 //! - nothing is ever committed (the account, the intents, their reservation rows);
 //! - no lock another session waits for is taken: the opens lock is the throwaway
@@ -13,7 +13,10 @@
 //!   intents' outbox rows are written only at commit, so the events lock and its
 //!   numbering are never touched;
 //! - a failure (a ledger not migrated yet, a name taken) only leaves the connection
-//!   cold: it is logged at debug and the connection is used as it is.
+//!   cold: it is logged at debug and the connection is used as it is;
+//! - the rolled-back rows still take values of the accounts' and intents' identity
+//!   sequences (ids have gaps, as after any rollback): only the daemon's pool warms, not
+//!   the pools of the operator tools, the tests and the benches.
 
 use sqlx::postgres::{PgConnection, PgPoolOptions};
 use sqlx::Connection as _;
@@ -22,7 +25,7 @@ use super::budget::OPEN_BUDGET_LOCK;
 use super::control::HALT_KEY;
 
 /// Warm every connection the pool opens (see the module doc).
-pub(super) fn warm_on_connect(pool: PgPoolOptions) -> PgPoolOptions {
+pub(crate) fn warm_on_connect(pool: PgPoolOptions) -> PgPoolOptions {
     pool.after_connect(|conn, _meta| {
         Box::pin(async move {
             warm(conn).await;
