@@ -348,6 +348,12 @@ async fn opens_500(base: &str) -> anyhow::Result<()> {
     }
     let submitted = started.elapsed();
     let split = cpu_split(pid, postmaster)?.since(split_before);
+    // How much of the executor's work shared the posting's CPU.
+    let (taken_up, sent): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM intents WHERE state <> 'accepted'), (SELECT count(*) FROM orders)",
+    )
+    .fetch_one(ledger.pool())
+    .await?;
     wait_for(Duration::from_secs(300), || async {
         let (active,): (i64,) = sqlx::query_as(
             "SELECT count(*) FROM intents WHERE state NOT IN ('done', 'failed', 'cancelled')",
@@ -376,7 +382,7 @@ async fn opens_500(base: &str) -> anyhow::Result<()> {
         cpu as f64 / orders.max(1) as f64,
     );
     println!(
-        "  CPU while posting, ms per creation: daemon {:.2}, Postgres {:.2}, bench (8 clients + simulator) {:.2}; total {:.2} of {:.2} available (2 cores x {:.2} s / {OPENS})",
+        "  CPU while posting, ms per creation: daemon {:.2}, Postgres {:.2}, bench (8 clients + simulator) {:.2}; total {:.2} of {:.2} available (2 cores x {:.2} s / {OPENS}); by then the executor had taken up {taken_up} intents and written {sent} orders",
         split.daemon as f64 / OPENS as f64,
         split.postgres as f64 / OPENS as f64,
         split.bench as f64 / OPENS as f64,
