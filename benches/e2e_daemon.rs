@@ -315,7 +315,7 @@ async fn opens_500(base: &str) -> anyhow::Result<()> {
     wait_ready(api).await?;
     let pid = child.id();
     let cpu_before = cpu_ms(pid)?;
-    let postmaster = support::postmaster_pid(ledger.pool()).await?;
+    let postmaster = postmaster_pid(ledger.pool()).await?;
     let split_before = cpu_split(pid, postmaster)?;
     let http = reqwest::Client::new();
     let started = Instant::now();
@@ -406,7 +406,7 @@ struct CpuSplit {
 fn cpu_split(daemon: u32, postmaster: u32) -> anyhow::Result<CpuSplit> {
     Ok(CpuSplit {
         daemon: cpu_ms(daemon)?,
-        postgres: support::postgres_cpu_ms(postmaster),
+        postgres: postgres_cpu_ms(postmaster),
         bench: cpu_ms(std::process::id())?,
     })
 }
@@ -419,4 +419,45 @@ impl CpuSplit {
             bench: self.bench - before.bench,
         }
     }
+}
+
+/// utime + stime, in ms, of the postmaster `postmaster` and its children (the backends
+/// and the server's background processes): Postgres's share of the machine's CPU.
+fn postgres_cpu_ms(postmaster: u32) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut total = cpu_ms(postmaster).unwrap_or(0);
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        if after.split_whitespace().nth(1) == Some(&postmaster.to_string()) {
+            total += cpu_ms(pid).unwrap_or(0);
+        }
+    }
+    total
+}
+
+/// The pid of the postmaster serving `pool` (the parent of one of its backends; the
+/// server runs on this machine).
+async fn postmaster_pid(pool: &sqlx::PgPool) -> anyhow::Result<u32> {
+    let (backend,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
+        .fetch_one(pool)
+        .await?;
+    let stat = std::fs::read_to_string(format!("/proc/{backend}/stat"))?;
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    after
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no parent for backend {backend}"))
 }

@@ -130,47 +130,6 @@ pub(crate) fn cpu_ms(pid: u32) -> anyhow::Result<u64> {
     Ok(ticks * 10) // USER_HZ is 100 on Linux
 }
 
-/// utime + stime, in ms, of the postmaster `postmaster` and its children (the backends
-/// and the server's background processes): Postgres's share of the machine's CPU.
-pub(crate) fn postgres_cpu_ms(postmaster: u32) -> u64 {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    let mut total = cpu_ms(postmaster).unwrap_or(0);
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        if after.split_whitespace().nth(1) == Some(&postmaster.to_string()) {
-            total += cpu_ms(pid).unwrap_or(0);
-        }
-    }
-    total
-}
-
-/// The pid of the postmaster serving `pool` (the parent of one of its backends; the
-/// server runs on this machine).
-pub(crate) async fn postmaster_pid(pool: &sqlx::PgPool) -> anyhow::Result<u32> {
-    let (backend,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
-        .fetch_one(pool)
-        .await?;
-    let stat = std::fs::read_to_string(format!("/proc/{backend}/stat"))?;
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    after
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no parent for backend {backend}"))
-}
-
 /// VmHWM of `pid` in KiB.
 pub(crate) fn rss_kb(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
