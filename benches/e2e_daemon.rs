@@ -384,6 +384,8 @@ async fn opens_500(base: &str) -> anyhow::Result<()> {
     wait_ready(api).await?;
     let pid = child.id();
     let cpu_before = cpu_ms(pid)?;
+    let postmaster = postmaster_pid(ledger.pool()).await?;
+    let split_before = cpu_split(pid, postmaster)?;
     let http = reqwest::Client::new();
     let started = Instant::now();
     let clients = (0..CLIENTS).map(|c| {
@@ -414,6 +416,13 @@ async fn opens_500(base: &str) -> anyhow::Result<()> {
         created.extend(took?);
     }
     let submitted = started.elapsed();
+    let split = cpu_split(pid, postmaster)?.since(split_before);
+    // How much of the executor's work shared the posting's CPU.
+    let (taken_up, sent): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM intents WHERE state <> 'accepted'), (SELECT count(*) FROM orders)",
+    )
+    .fetch_one(ledger.pool())
+    .await?;
     wait_for(Duration::from_secs(300), || async {
         let (active,): (i64,) = sqlx::query_as(
             "SELECT count(*) FROM intents WHERE state NOT IN ('done', 'failed', 'cancelled')",
@@ -441,8 +450,83 @@ async fn opens_500(base: &str) -> anyhow::Result<()> {
         1.2 * OPENS as f64 / 30.0,
         cpu as f64 / orders.max(1) as f64,
     );
+    println!(
+        "  CPU while posting, ms per creation: daemon {:.2}, Postgres {:.2}, bench (8 clients + simulator) {:.2}; total {:.2} of {:.2} available (2 cores x {:.2} s / {OPENS}); by then the executor had taken up {taken_up} intents and written {sent} orders",
+        split.daemon as f64 / OPENS as f64,
+        split.postgres as f64 / OPENS as f64,
+        split.bench as f64 / OPENS as f64,
+        (split.daemon + split.postgres + split.bench) as f64 / OPENS as f64,
+        2000.0 * submitted.as_secs_f64() / OPENS as f64,
+        submitted.as_secs_f64(),
+    );
     child.kill()?;
     child.wait()?;
     sim.shutdown().await;
     Ok(())
+}
+
+/// CPU (ms, utime + stime) so far of the daemon, the Postgres server and this process.
+struct CpuSplit {
+    daemon: u64,
+    postgres: u64,
+    bench: u64,
+}
+
+fn cpu_split(daemon: u32, postmaster: u32) -> anyhow::Result<CpuSplit> {
+    Ok(CpuSplit {
+        daemon: cpu_ms(daemon)?,
+        postgres: postgres_cpu_ms(postmaster),
+        bench: cpu_ms(std::process::id())?,
+    })
+}
+
+impl CpuSplit {
+    fn since(self, before: CpuSplit) -> CpuSplit {
+        CpuSplit {
+            daemon: self.daemon - before.daemon,
+            postgres: self.postgres - before.postgres,
+            bench: self.bench - before.bench,
+        }
+    }
+}
+
+/// utime + stime, in ms, of the postmaster `postmaster` and its children (the backends
+/// and the server's background processes): Postgres's share of the machine's CPU.
+fn postgres_cpu_ms(postmaster: u32) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut total = cpu_ms(postmaster).unwrap_or(0);
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        if after.split_whitespace().nth(1) == Some(&postmaster.to_string()) {
+            total += cpu_ms(pid).unwrap_or(0);
+        }
+    }
+    total
+}
+
+/// The pid of the postmaster serving `pool` (the parent of one of its backends; the
+/// server runs on this machine).
+async fn postmaster_pid(pool: &sqlx::PgPool) -> anyhow::Result<u32> {
+    let (backend,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
+        .fetch_one(pool)
+        .await?;
+    let stat = std::fs::read_to_string(format!("/proc/{backend}/stat"))?;
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    after
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no parent for backend {backend}"))
 }

@@ -100,9 +100,12 @@ impl Application {
     /// `api.token_file` first (the CLI reads it from there).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let db = &settings.database;
-        let ledger = Ledger::connect_with(db.pool_options(), db.connect_options()?)
-            .await
-            .context("failed to connect to the ledger database")?;
+        let ledger = Ledger::connect_with(
+            crate::ledger::warm_on_connect(db.pool_options()),
+            db.connect_options()?,
+        )
+        .await
+        .context("failed to connect to the ledger database")?;
         Self::build_on(settings, ledger, Listen::Bind).await
     }
 
@@ -182,6 +185,7 @@ impl Application {
             .await
             .context("failed to apply migrations")?;
         account::register(&settings, &ledger).await?;
+        ledger.warm_pool().await;
         let account = ledger
             .account(settings.exchange.account.as_deref())
             .await

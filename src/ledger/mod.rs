@@ -56,7 +56,10 @@ mod protective_link;
 mod protective_repair;
 mod trail;
 mod wakeup;
+mod warm;
 mod work;
+
+pub(crate) use warm::warm_on_connect;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
@@ -202,5 +205,17 @@ impl Ledger {
     pub async fn migrate(&self) -> Result<(), LedgerError> {
         sqlx::migrate!("./migrations").run(&self.pool).await?;
         Ok(())
+    }
+
+    /// Open the pool's connections up to its maximum and warm each (`warm.rs`): the
+    /// daemon calls it once migrated, so no open waits for a connection to be opened or
+    /// for the accept to be planned on it. A connection that fails to open is skipped
+    /// (the pool opens it again when it is needed).
+    pub(crate) async fn warm_pool(&self) {
+        let max = self.pool.options().get_max_connections();
+        let conns = futures_util::future::join_all((0..max).map(|_| self.pool.acquire())).await;
+        for mut conn in conns.into_iter().flatten() {
+            warm::warm(&mut conn).await;
+        }
     }
 }

@@ -55,7 +55,7 @@ pub(crate) async fn connect_when_up(
         .map_err(|e| ConfigurationError(format!("{e:#}")))?;
     let options = crate::ledger::connect_options_for(options, account);
     for attempt in 1u64.. {
-        match Ledger::connect_with(db.pool_options(), options.clone()).await {
+        match Ledger::connect_with(crate::ledger::warm_on_connect(db.pool_options()), options.clone()).await {
             Ok(ledger) => {
                 if attempt > 1 {
                     tracing::info!(attempt, "ledger database reachable");
