@@ -55,7 +55,8 @@ impl WaitingApi {
             .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
             .route("/readyz", get(readyz))
             .fallback(unavailable)
-            .with_state(reason.clone());
+            .with_state(reason.clone())
+            .layer(axum::middleware::map_response(close_after));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let limits = crate::api::server::Limits::from_settings(api);
         let task = tokio::spawn(crate::api::server::serve(serving, app, limits, async {
@@ -88,6 +89,18 @@ impl WaitingApi {
         let _ = self.task.await;
         self.listener
     }
+}
+
+/// Every answer of the waiting server closes its connection: the server stops at the
+/// hand-over and would close a kept-alive connection under a client that is just sending
+/// on it (the client sees the connection drop, not an answer). A client polling through
+/// the start opens a new connection each time and reaches the full API after it.
+async fn close_after(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 async fn readyz(State(reason): State<Reason>) -> (StatusCode, Json<Value>) {
@@ -134,5 +147,32 @@ mod tests {
         assert_eq!(body["error"]["code"], "starting", "{body}");
         let reason = body["error"]["reason"].as_str().unwrap_or_default();
         assert!(reason.contains("the ledger database is not up"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn the_waiting_server_closes_each_connection_after_its_answer() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let api: ApiSettings = serde_json::from_value(json!({
+            "listen": "127.0.0.1:0", "token": null, "token_file": null
+        }))
+        .expect("settings");
+        let waiting = WaitingApi::start(&api, "preflight is running").expect("start");
+        let addr = waiting.listener.local_addr().expect("addr");
+        let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let request = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+        conn.write_all(request.as_bytes()).await.expect("send");
+        // The server ends the connection after the answer: reading to the end finishes.
+        let mut answer = String::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            conn.read_to_string(&mut answer),
+        )
+        .await
+        .expect("the server closed the connection")
+        .expect("read");
+        let head = answer.to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 503"), "{answer}");
+        assert!(head.contains("connection: close"), "{answer}");
+        let _ = waiting.finish().await;
     }
 }

@@ -23,7 +23,7 @@ pub struct EventStream {
 }
 
 /// Open `<base>/v1/events` (with `?since=<since>` when given). `Err` carries the status
-/// and JSON body of a refusal.
+/// and JSON body of a refusal (status 0: no answer, the connection dropped).
 pub async fn open(
     http: &reqwest::Client,
     base: &str,
@@ -38,7 +38,12 @@ pub async fn open(
     if let Some(t) = token {
         request = request.bearer_auth(t);
     }
-    let response = request.send().await.expect("GET /v1/events");
+    // A connection that drops before an answer (a daemon starting or stopping) is an
+    // `Err` with status 0, so a caller polling through a restart tries again.
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => return Err((0, Value::String(format!("GET /v1/events: {e}")))),
+    };
     let status = response.status().as_u16();
     if status != 200 {
         return Err((status, response.json().await.unwrap_or(Value::Null)));
