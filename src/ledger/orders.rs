@@ -226,6 +226,26 @@ impl Ledger {
         .collect()
     }
 
+    /// The symbols on `venue` where sluice's own orders may rest: those of its LIMIT orders
+    /// that are not final yet (a MARKET order never rests). Read by the dead-man's switch
+    /// on every beat and by a flatten's cancel, so only the distinct symbols are fetched.
+    pub(crate) async fn resting_symbols(
+        &self,
+        venue: &str,
+    ) -> Result<std::collections::BTreeSet<Symbol>, LedgerError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT symbol FROM orders WHERE account_id = sluice_account()
+               AND venue = $1 AND order_type = 'LIMIT'
+               AND status IN ('planned', 'sent', 'new', 'partially_filled', 'unknown')",
+        )
+        .bind(venue)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(s,)| Symbol::new(&s).map_err(LedgerError::from))
+            .collect()
+    }
+
     /// Σ filled quantity of the intent's orders, summed by Postgres (one row, however
     /// many chunks the intent has sent).
     pub async fn filled_of_intent(&self, id: IntentId) -> Result<Qty, LedgerError> {

@@ -33,7 +33,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::domain::{OrderType, Symbol};
+use crate::domain::Symbol;
 use crate::exchange::Exchange;
 use crate::ledger::Ledger;
 use crate::shutdown::Shutdown;
@@ -121,14 +121,8 @@ impl Switch {
 
     /// Sluice's own orders that may rest: non-terminal LIMIT orders on this venue.
     async fn read_ledger(&mut self) {
-        match self.ledger.non_terminal_orders().await {
-            Ok(rows) => {
-                self.own = rows
-                    .into_iter()
-                    .filter(|o| o.venue == self.venue && o.order_type == OrderType::Limit)
-                    .map(|o| o.symbol)
-                    .collect();
-            }
+        match self.ledger.resting_symbols(&self.venue).await {
+            Ok(symbols) => self.own = symbols,
             Err(e) => {
                 tracing::warn!(error = %e, "dead-man's switch: reading the ledger's orders failed; the last symbols stay armed");
             }

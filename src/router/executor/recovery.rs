@@ -229,12 +229,8 @@ async fn own_open_orders(
     if symbol.is_some() {
         return ctx.exchange.open_orders(symbol).await;
     }
-    let symbols: std::collections::BTreeSet<Symbol> = match ctx.ledger.non_terminal_orders().await {
-        Ok(rows) => rows
-            .into_iter()
-            .filter(|o| o.venue == ctx.venue && o.order_type == crate::domain::OrderType::Limit)
-            .map(|o| o.symbol)
-            .collect(),
+    let symbols = match ctx.ledger.resting_symbols(&ctx.venue).await {
+        Ok(symbols) => symbols,
         Err(e) => {
             tracing::warn!(error = %e, "reading the ledger's orders failed; reading every symbol's open orders");
             return ctx.exchange.open_orders(None).await;
