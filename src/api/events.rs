@@ -71,14 +71,25 @@ async fn listen(hub: Arc<EventHub>, ledger: Ledger, retention: Option<Duration>)
     let mut prune = tokio::time::interval(PRUNE_EVERY);
     let mut pause = Duration::from_millis(100);
     let mut wakeups = None;
+    // LISTEN is retried with its own backoff while polling goes on every `pause`.
+    let mut listen_backoff = Duration::from_millis(100);
+    let mut listen_at = tokio::time::Instant::now();
     while !*closed.borrow() {
-        if wakeups.is_none() {
+        if wakeups.is_none() && tokio::time::Instant::now() >= listen_at {
             match ledger.event_wakeups().await {
                 Ok(w) => {
                     wakeups = Some(w);
                     pause = Duration::from_millis(100);
+                    listen_backoff = Duration::from_millis(100);
                 }
-                Err(e) => tracing::warn!(error = %e, "event stream: cannot LISTEN; polling"),
+                // The ledger's pool was closed: whoever owned it is gone for good.
+                Err(_) if ledger.pool().is_closed() => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = listen_backoff.as_millis() as u64,
+                        "event stream: cannot LISTEN; polling");
+                    listen_at = tokio::time::Instant::now() + listen_backoff;
+                    listen_backoff = (listen_backoff * 2).min(Duration::from_secs(10));
+                }
             }
         }
         let next = async {
