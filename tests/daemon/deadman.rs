@@ -6,9 +6,7 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
-use sluice::domain::{Side, TimeInForce};
-use sluice::exchange::Exchange;
+use serde_json::Value;
 use sluice_testkit::adapter::{resting_price, start, Loop};
 use sluice_testkit::executor::scenario;
 use sluice_testkit::process::*;
@@ -16,72 +14,18 @@ use sqlx::PgPool;
 
 const ENDPOINT: &str = "POST /fapi/v1/countdownCancelAll";
 
-async fn resting_status(l: &Loop) -> String {
-    status_of(l, "resting-1")
-        .await
-        .expect("the resting order is known")
-}
-
-/// The simulator's status of the order with this client order id.
-async fn status_of(l: &Loop, client_order_id: &str) -> Option<String> {
-    let state = l.state().await;
-    let orders = state["accounts"][0]["orders"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    orders
-        .iter()
-        .find(|o| o["clientOrderId"] == client_order_id)
-        .and_then(|o| o["status"].as_str().map(str::to_owned))
-}
-
-/// Client order ids of the orders resting on the simulator's book.
-async fn resting_ids(l: &Loop) -> Vec<String> {
-    let state = l.state().await;
-    state["accounts"][0]["orders"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter(|o| o["status"] == "NEW")
-        .filter_map(|o| o["clientOrderId"].as_str().map(str::to_owned))
-        .collect()
-}
-
 fn renewals(state: &Value) -> i64 {
     state["stats"]["requestsByEndpoint"][ENDPOINT]
         .as_i64()
         .unwrap_or(0)
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn the_dead_mans_switch_cancels_a_resting_order_once_the_daemon_stops_renewing_it(
-    pool: PgPool,
-) {
-    // Arrange: a resting BUY 10 % under the mark, and a daemon with a 2 s countdown.
-    let db_url = database_url(&pool).await;
-    let l = start(scenario("[[symbols]]\nname = \"SOLUSDT\"\n", "")).await;
-    let price = resting_price(&l, "SOLUSDT").await;
-    let order = l
-        .limit(
-            "SOLUSDT",
-            Side::Buy,
-            "1",
-            &price,
-            TimeInForce::Gtc,
-            "resting-1",
-        )
-        .await;
-    l.ex.place_order(&order).await.expect("rests");
-    let env = [("SLUICE__DAEMON__DEAD_MAN_SWITCH_MS", "2000")];
-    let mut d = spawn_daemon("deadman", &l.sim, &db_url, &env).await;
-    d.until_status("ready", Duration::from_secs(60)).await;
-
-    // Alive: renewed every 500 ms, the order outlives several countdowns.
+/// Wait for eight renewals: 4 s at 500 ms, two 2 s countdowns outlived.
+async fn eight_renewals(d: &DaemonProc, l: &Loop) {
     d.until_ok(
         "eight renewals (4 s, two countdowns)",
         Duration::from_secs(30),
-        || async {
+        async || {
             let n = renewals(&l.state().await);
             if n >= 8 {
                 Ok(n)
@@ -91,7 +35,27 @@ async fn the_dead_mans_switch_cancels_a_resting_order_once_the_daemon_stops_rene
         },
     )
     .await;
-    assert_eq!(resting_status(&l).await, "NEW", "renewed, never run out");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_dead_mans_switch_cancels_a_resting_order_once_the_daemon_stops_renewing_it(
+    pool: PgPool,
+) {
+    // Arrange: a resting BUY 10 % under the mark, and a daemon with a 2 s countdown.
+    let db_url = database_url(&pool).await;
+    let l = start(scenario("[[symbols]]\nname = \"SOLUSDT\"\n", "")).await;
+    l.rest_by_hand("SOLUSDT", "resting-1").await;
+    let env = [("SLUICE__DAEMON__DEAD_MAN_SWITCH_MS", "2000")];
+    let mut d = spawn_daemon("deadman", &l.sim, &db_url, &env).await;
+    d.until_status("ready", Duration::from_secs(60)).await;
+
+    // Alive: renewed every 500 ms, the order outlives several countdowns.
+    eight_renewals(&d, &l).await;
+    assert_eq!(
+        l.status_of("resting-1").await.as_deref(),
+        Some("NEW"),
+        "renewed, never run out"
+    );
 
     // Act: the daemon dies.
     d.kill();
@@ -100,7 +64,7 @@ async fn the_dead_mans_switch_cancels_a_resting_order_once_the_daemon_stops_rene
     until(
         "the venue to cancel it",
         Duration::from_secs(15),
-        || async { resting_status(&l).await == "CANCELED" },
+        || async { l.status_of("resting-1").await.as_deref() == Some("CANCELED") },
     )
     .await;
     l.sim.shutdown().await;
@@ -117,45 +81,19 @@ async fn the_dead_mans_switch_arms_the_symbol_of_sluices_own_resting_limit_order
     d.until_status("ready", Duration::from_secs(60)).await;
 
     // Act: a GTC LIMIT open under the mark, through the control API, rests.
-    let body = json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "quantity": "1",
-                      "price": price.to_string(), "time_in_force": "GTC",
-                      "idempotency_key": "deadman-own-1"});
-    let (code, created) = d.post("/v1/intents", &body).await;
-    assert_eq!(code, 202, "{created}");
     let coid = d
-        .until_ok(
-            "sluice's order to rest",
-            Duration::from_secs(30),
-            || async {
-                match resting_ids(&l).await.as_slice() {
-                    [one] => Ok(one.clone()),
-                    other => Err(other.len()),
-                }
-            },
-        )
+        .rest_limit_open(&l, "SOLUSDT", &price, "deadman-own-1")
         .await;
 
     // Assert: its symbol is renewed, and the order outlives several countdowns...
-    d.until_ok(
-        "eight renewals (4 s, two countdowns)",
-        Duration::from_secs(30),
-        || async {
-            let n = renewals(&l.state().await);
-            if n >= 8 {
-                Ok(n)
-            } else {
-                Err(n)
-            }
-        },
-    )
-    .await;
-    assert_eq!(status_of(&l, &coid).await.as_deref(), Some("NEW"));
+    eight_renewals(&d, &l).await;
+    assert_eq!(l.status_of(&coid).await.as_deref(), Some("NEW"));
     // ...and once the daemon dies, the venue cancels it.
     d.kill();
     until(
         "the venue to cancel sluice's order",
         Duration::from_secs(15),
-        || async { status_of(&l, &coid).await.as_deref() == Some("CANCELED") },
+        || async { l.status_of(&coid).await.as_deref() == Some("CANCELED") },
     )
     .await;
     l.sim.shutdown().await;

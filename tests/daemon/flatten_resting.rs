@@ -5,69 +5,20 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sluice::domain::{Side, TimeInForce};
-use sluice::exchange::Exchange;
-use sluice_testkit::adapter::{resting_price, start, Loop};
+use sluice_testkit::adapter::start;
 use sluice_testkit::executor::scenario;
 use sluice_testkit::process::*;
 use sqlx::PgPool;
-
-/// (client order id, status) of every order the simulator knows for the account.
-async fn orders(l: &Loop) -> Vec<(String, String)> {
-    let state = l.state().await;
-    state["accounts"][0]["orders"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|o| {
-            let s = |k: &str| o[k].as_str().unwrap_or_default().to_owned();
-            (s("clientOrderId"), s("status"))
-        })
-        .collect()
-}
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_flatten_cancels_sluices_resting_limit_order_and_leaves_a_foreign_one(pool: PgPool) {
     // Arrange: a foreign BUY resting under the mark, then sluice's own GTC LIMIT open.
     let db_url = database_url(&pool).await;
     let l = start(scenario("[[symbols]]\nname = \"SOLUSDT\"\n", "")).await;
-    let price = resting_price(&l, "SOLUSDT").await;
-    let foreign = l
-        .limit(
-            "SOLUSDT",
-            Side::Buy,
-            "1",
-            &price,
-            TimeInForce::Gtc,
-            "by-hand-1",
-        )
-        .await;
-    l.ex.place_order(&foreign).await.expect("rests");
+    let price = l.rest_by_hand("SOLUSDT", "by-hand-1").await;
     let mut d = spawn_daemon("flatten-resting", &l.sim, &db_url, &[]).await;
     d.until_status("ready", Duration::from_secs(60)).await;
-    let body = json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "quantity": "1",
-                      "price": price, "time_in_force": "GTC", "idempotency_key": "rest-1"});
-    let (code, created) = d.post("/v1/intents", &body).await;
-    assert_eq!(code, 202, "{created}");
-    let own = d
-        .until_ok(
-            "sluice's order to rest",
-            Duration::from_secs(30),
-            || async {
-                let resting: Vec<String> = orders(&l)
-                    .await
-                    .into_iter()
-                    .filter(|(id, st)| st == "NEW" && id != "by-hand-1")
-                    .map(|(id, _)| id)
-                    .collect();
-                match resting.as_slice() {
-                    [one] => Ok(one.clone()),
-                    other => Err(other.len()),
-                }
-            },
-        )
-        .await;
+    let own = d.rest_limit_open(&l, "SOLUSDT", &price, "rest-1").await;
 
     // Act: flatten the account.
     let (code, flat) = d
@@ -82,20 +33,10 @@ async fn a_flatten_cancels_sluices_resting_limit_order_and_leaves_a_foreign_one(
     until(
         "sluice's order cancelled",
         Duration::from_secs(30),
-        || async {
-            orders(&l)
-                .await
-                .iter()
-                .any(|(id, st)| *id == own && st == "CANCELED")
-        },
+        || async { l.status_of(&own).await.as_deref() == Some("CANCELED") },
     )
     .await;
-    let foreign_status = orders(&l)
-        .await
-        .into_iter()
-        .find(|(id, _)| id == "by-hand-1")
-        .map(|(_, st)| st);
-    assert_eq!(foreign_status.as_deref(), Some("NEW"));
+    assert_eq!(l.status_of("by-hand-1").await.as_deref(), Some("NEW"));
     d.kill();
     l.sim.shutdown().await;
 }

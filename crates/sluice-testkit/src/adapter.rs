@@ -186,6 +186,62 @@ pub async fn next_event(
     }
 }
 
+impl Loop {
+    /// (client order id, status) of every order the simulator knows for the account.
+    pub async fn orders(&self) -> Vec<(String, String)> {
+        let state = self.state().await;
+        state["accounts"][0]["orders"]
+            .as_array()
+            .map(|orders| {
+                orders
+                    .iter()
+                    .map(|o| {
+                        let s = |k: &str| o[k].as_str().unwrap_or_default().to_owned();
+                        (s("clientOrderId"), s("status"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The simulator's status of the order with this client order id.
+    pub async fn status_of(&self, client_order_id: &str) -> Option<String> {
+        self.orders()
+            .await
+            .into_iter()
+            .find(|(id, _)| id == client_order_id)
+            .map(|(_, status)| status)
+    }
+
+    /// Client order ids of the orders resting on the simulator's book.
+    pub async fn resting_ids(&self) -> Vec<String> {
+        self.orders()
+            .await
+            .into_iter()
+            .filter(|(_, status)| status == "NEW")
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// Place a GTC BUY of 1 at [`resting_price`] by hand (not through sluice) with this
+    /// client order id; it rests on the book. Returns the price.
+    pub async fn rest_by_hand(&self, symbol: &str, client_order_id: &str) -> String {
+        let price = resting_price(self, symbol).await;
+        let order = self
+            .limit(
+                symbol,
+                Side::Buy,
+                "1",
+                &price,
+                TimeInForce::Gtc,
+                client_order_id,
+            )
+            .await;
+        self.ex.place_order(&order).await.expect("the order rests");
+        price
+    }
+}
+
 /// A BUY limit 10 % under the mark: rests on the book, inside PERCENT_PRICE.
 pub async fn resting_price(l: &Loop, symbol: &str) -> String {
     let rules = l.rules(symbol).await;

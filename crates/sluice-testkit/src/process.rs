@@ -247,6 +247,41 @@ impl DaemonProc {
         }
     }
 
+    /// Open a LONG of 1 `symbol` through the control API as a GTC LIMIT at `price` (under
+    /// the mark, so it rests) and wait until the order rests on `l`'s book; its client
+    /// order id. Orders resting before the call are not counted.
+    pub async fn rest_limit_open(
+        &self,
+        l: &crate::adapter::Loop,
+        symbol: &str,
+        price: &str,
+        idempotency_key: &str,
+    ) -> String {
+        let before = l.resting_ids().await;
+        let body = serde_json::json!({"kind": "open", "symbol": symbol, "side": "long",
+            "quantity": "1", "price": price, "time_in_force": "GTC",
+            "idempotency_key": idempotency_key});
+        let (code, created) = self.post("/v1/intents", &body).await;
+        assert_eq!(code, 202, "{created}");
+        self.until_ok(
+            "sluice's order to rest",
+            Duration::from_secs(30),
+            async || {
+                let new: Vec<String> = l
+                    .resting_ids()
+                    .await
+                    .into_iter()
+                    .filter(|id| !before.contains(id))
+                    .collect();
+                match new.as_slice() {
+                    [one] => Ok(one.clone()),
+                    other => Err(other.len()),
+                }
+            },
+        )
+        .await
+    }
+
     /// Whether any log line carries `message`.
     pub fn logged(&self, message: &str) -> bool {
         logs_of(&self.logs).iter().any(|l| l.contains(message))
