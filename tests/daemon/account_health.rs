@@ -13,7 +13,7 @@ use sluice_testkit::executor::scenario;
 use sluice_testkit::process::*;
 use sqlx::PgPool;
 
-use crate::accounts::{open, open_and_finish, SECOND, SERVE_THREE, THIRD};
+use crate::accounts::{daemon_serving_b_and_c, open, open_and_finish, revoke, SECOND};
 
 /// A daemon (or CLI run) of `main` and `b`, with b's key.
 const SERVE_MAIN_AND_B: [(&str, &str); 5] = [
@@ -36,21 +36,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 #[sqlx::test(migrations = "./migrations")]
 async fn one_account_s_lost_key_leaves_the_daemon_ready_and_is_named_per_account(pool: PgPool) {
     let db_url = database_url(&pool).await;
-    let sim = spawn(
-        scenario(&format!("{SECOND}{THIRD}"), ""),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("sim");
-    let env: Vec<_> = SERVE_THREE
-        .into_iter()
-        .chain([("SLUICE__DAEMON__ACCOUNTS", "b,c")])
-        .collect();
-    let d = spawn_daemon("BC", &sim, &db_url, &env).await;
-    d.until_account_status("b", "ready", Duration::from_secs(60))
-        .await;
-    d.until_account_status("c", "ready", Duration::from_secs(60))
-        .await;
+    let (sim, d) = daemon_serving_b_and_c(&db_url).await;
     let (code, both) = d.get("/readyz").await;
     assert_eq!(
         (code, both["status"].as_str()),
@@ -111,16 +97,6 @@ async fn one_account_s_lost_key_leaves_the_daemon_ready_and_is_named_per_account
     );
     drop(d);
     sim.shutdown().await;
-}
-
-async fn revoke(sim: &SimHandle, key: &str) {
-    let revoked = reqwest::Client::new()
-        .post(format!("{}/sim/accounts/{key}/revoke", sim.base_url()))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("admin request");
-    assert!(revoked.status().is_success(), "{}", revoked.status());
 }
 
 /// `sluice --account <name> <args>` against the test's database, simulator and daemon

@@ -4,15 +4,12 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use sluice::domain::IntentState;
 use sluice::ledger::{IntentId, Ledger};
-use sluice_sim::spawn;
-use sluice_testkit::executor::scenario;
 use sluice_testkit::process::*;
 use sqlx::PgPool;
 
-use crate::accounts::{open, open_and_finish, SECOND, SERVE_THREE, THIRD};
+use crate::accounts::{daemon_serving_b_and_c, open, open_and_finish, revoke};
 
 /// One daemon serving `b` and `c`: `c`'s key is deleted at the exchange; `c` goes into
 /// key-loss safe mode (its `/readyz` says so, its open waits) while `b` keeps trading.
@@ -20,30 +17,8 @@ use crate::accounts::{open, open_and_finish, SECOND, SERVE_THREE, THIRD};
 async fn a_lost_key_of_one_account_does_not_stop_another_account_of_the_same_daemon(pool: PgPool) {
     let db_url = database_url(&pool).await;
     let ledger = Ledger::from_pool(pool.clone());
-    let accounts = format!("{SECOND}{THIRD}");
-    let sim = spawn(
-        scenario(&accounts, ""),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("sim");
-    let env: Vec<_> = SERVE_THREE
-        .into_iter()
-        .chain([("SLUICE__DAEMON__ACCOUNTS", "b,c")])
-        .collect();
-    let d = spawn_daemon("BC", &sim, &db_url, &env).await;
-    d.until_account_status("b", "ready", Duration::from_secs(60))
-        .await;
-    d.until_account_status("c", "ready", Duration::from_secs(60))
-        .await;
-
-    let revoked = reqwest::Client::new()
-        .post(format!("{}/sim/accounts/thirdKey1/revoke", sim.base_url()))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("admin request");
-    assert!(revoked.status().is_success(), "{}", revoked.status());
+    let (sim, d) = daemon_serving_b_and_c(&db_url).await;
+    revoke(&sim, "thirdKey1").await;
     let (code, created) = d.post("/v1/intents?account=c", &open("c-1")).await;
     assert_eq!(code, 202, "{created}");
     let stuck = IntentId(created["id"].as_i64().expect("id"));

@@ -31,6 +31,37 @@ pub(crate) const SERVE_THREE: [(&str, &str); 6] = [
     ("SLUICE__ACCOUNTS__C__API_SECRET", "thirdSecret1"),
 ];
 
+/// A simulator with accounts `b` and `c`, and one daemon serving both, each ready.
+pub(crate) async fn daemon_serving_b_and_c(db_url: &str) -> (sluice_sim::SimHandle, DaemonProc) {
+    let sim = spawn(
+        scenario(&format!("{SECOND}{THIRD}"), ""),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("sim");
+    let env: Vec<_> = SERVE_THREE
+        .into_iter()
+        .chain([("SLUICE__DAEMON__ACCOUNTS", "b,c")])
+        .collect();
+    let d = spawn_daemon("BC", &sim, db_url, &env).await;
+    d.until_account_status("b", "ready", Duration::from_secs(60))
+        .await;
+    d.until_account_status("c", "ready", Duration::from_secs(60))
+        .await;
+    (sim, d)
+}
+
+/// Delete the API key `key` at the simulated exchange.
+pub(crate) async fn revoke(sim: &sluice_sim::SimHandle, key: &str) {
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/sim/accounts/{key}/revoke", sim.base_url()))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("admin request");
+    assert!(revoked.status().is_success(), "{}", revoked.status());
+}
+
 pub(crate) fn open(key: &str) -> serde_json::Value {
     json!({"kind": "open", "symbol": "BTCUSDT", "side": "long", "quantity": "0.01",
            "idempotency_key": key})
