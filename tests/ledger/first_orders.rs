@@ -4,34 +4,10 @@
 //! halt gate of an open's orders.
 
 use rust_decimal_macros::dec;
-use sluice::domain::{Direction, IntentKind, IntentState, PositionMode, PositionSide, Side};
+use sluice::domain::{Direction, IntentState, PositionMode, PositionSide, Side};
 use sluice::ledger::{IntentRow, Ledger, OrderState, TakeUp};
 use sluice_testkit::ledger::*;
 use sqlx::PgPool;
-
-/// A LONG of 2 SOLUSDT (one-way) and an accepted close of it.
-async fn long_and_its_close(ledger: &Ledger) -> IntentRow {
-    open_filled(
-        ledger,
-        "l",
-        "SOLUSDT",
-        Direction::Long,
-        PositionMode::OneWay,
-        dec!(2),
-        dec!(150),
-        1,
-    )
-    .await;
-    let long = ledger.open_positions().await.unwrap().remove(0);
-    ledger
-        .create_intent(
-            &close_intent("c", IntentKind::Close, long.id, PositionMode::OneWay),
-            usdt(dec!(0)),
-        )
-        .await
-        .unwrap()
-        .intent
-}
 
 async fn accepted_open(ledger: &Ledger) -> IntentRow {
     let open = open_intent(

@@ -353,26 +353,7 @@ async fn hedge_mode_holds_a_long_and_a_short_leg_on_the_same_symbol(pool: PgPool
 #[sqlx::test(migrations = "./migrations")]
 async fn a_close_order_that_would_open_the_other_way_is_refused_before_it_is_stored(pool: PgPool) {
     let ledger = Ledger::from_pool(pool);
-    open_filled(
-        &ledger,
-        "l",
-        "SOLUSDT",
-        Direction::Long,
-        PositionMode::OneWay,
-        dec!(2),
-        dec!(150),
-        1,
-    )
-    .await;
-    let long = ledger.open_positions().await.unwrap().remove(0);
-    let close = ledger
-        .create_intent(
-            &close_intent("c", IntentKind::Close, long.id, PositionMode::OneWay),
-            usdt(dec!(0)),
-        )
-        .await
-        .unwrap()
-        .intent;
+    let close = long_and_its_close(&ledger).await;
 
     let err = ledger
         .record_order(&market_order(

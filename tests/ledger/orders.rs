@@ -9,30 +9,6 @@ use sluice::ledger::{Ledger, LedgerError, OrderState};
 use sluice_testkit::ledger::*;
 use sqlx::PgPool;
 
-/// A LONG of 2 SOLUSDT (one-way) and an accepted close of it.
-async fn long_and_its_close(ledger: &Ledger) -> sluice::ledger::IntentRow {
-    open_filled(
-        ledger,
-        "l",
-        "SOLUSDT",
-        Direction::Long,
-        PositionMode::OneWay,
-        dec!(2),
-        dec!(150),
-        1,
-    )
-    .await;
-    let long = ledger.open_positions().await.unwrap().remove(0);
-    ledger
-        .create_intent(
-            &close_intent("c", IntentKind::Close, long.id, PositionMode::OneWay),
-            usdt(dec!(0)),
-        )
-        .await
-        .unwrap()
-        .intent
-}
-
 fn field_of(err: &LedgerError) -> String {
     match err {
         LedgerError::Invalid { field, .. } => field.clone(),

@@ -199,6 +199,31 @@ pub async fn open_filled(
     (intent, order)
 }
 
+/// A LONG of 2 SOLUSDT at 150 (one-way, opened with key "l", trade 1) and an accepted
+/// close of all of it (key "c").
+pub async fn long_and_its_close(ledger: &Ledger) -> IntentRow {
+    open_filled(
+        ledger,
+        "l",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        Decimal::from(2),
+        Decimal::from(150),
+        1,
+    )
+    .await;
+    let long = ledger.open_positions().await.expect("positions").remove(0);
+    ledger
+        .create_intent(
+            &close_intent("c", IntentKind::Close, long.id, PositionMode::OneWay),
+            usdt(Decimal::ZERO),
+        )
+        .await
+        .expect("close accepted")
+        .intent
+}
+
 pub fn intent_id(i: &IntentRow) -> IntentId {
     i.id
 }
