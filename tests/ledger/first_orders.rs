@@ -24,6 +24,21 @@ async fn accepted_open(ledger: &Ledger) -> IntentRow {
         .intent
 }
 
+/// Take `open` up with one BUY of 0.5 ("o-1") as its first order.
+async fn take_up_with_one_buy(ledger: &Ledger, open: &IntentRow) -> TakeUp {
+    let orders = vec![market_order(
+        open,
+        "o-1",
+        Side::Buy,
+        PositionSide::Both,
+        dec!(0.5),
+    )];
+    ledger
+        .take_up_with_orders(open.id, VENUE, "picked up", &orders, true)
+        .await
+        .unwrap()
+}
+
 async fn moves_to_working(ledger: &Ledger, intent: &IntentRow) -> usize {
     ledger
         .intent_events(intent.id)
@@ -97,18 +112,8 @@ async fn an_open_the_halt_cancelled_before_its_take_up_sends_nothing(pool: PgPoo
     let ledger = Ledger::from_pool(pool);
     let open = accepted_open(&ledger).await;
     ledger.halt("operator", "fat finger").await.unwrap();
-    let orders = vec![market_order(
-        &open,
-        "o-1",
-        Side::Buy,
-        PositionSide::Both,
-        dec!(0.5),
-    )];
 
-    let took = ledger
-        .take_up_with_orders(open.id, VENUE, "picked up", &orders, true)
-        .await
-        .unwrap();
+    let took = take_up_with_one_buy(&ledger, &open).await;
 
     assert_eq!(took, TakeUp::Lost);
     assert!(ledger.order_by_client_id("o-1").await.unwrap().is_none());
@@ -129,18 +134,8 @@ async fn an_open_taken_up_while_the_halt_is_set_stores_no_order(pool: PgPool) {
     .execute(ledger.pool())
     .await
     .unwrap();
-    let orders = vec![market_order(
-        &open,
-        "o-1",
-        Side::Buy,
-        PositionSide::Both,
-        dec!(0.5),
-    )];
 
-    let took = ledger
-        .take_up_with_orders(open.id, VENUE, "picked up", &orders, true)
-        .await
-        .unwrap();
+    let took = take_up_with_one_buy(&ledger, &open).await;
 
     assert_eq!(took, TakeUp::Halted);
     assert!(ledger.order_by_client_id("o-1").await.unwrap().is_none());
