@@ -2,14 +2,13 @@
 //! into the default account, rows of one account cannot name another's, and the budget,
 //! the halt and the event stream are per account.
 
-use std::borrow::Cow;
-
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sluice::ledger::Ledger;
 use sluice_testkit::ledger::*;
-use sqlx::migrate::Migrator;
 use sqlx::PgPool;
+
+use crate::support::migrations_before;
 
 /// The first migration of the accounts.
 const ACCOUNTS_MIGRATION: i64 = 20261206210000;
@@ -29,18 +28,6 @@ const ACCOUNT_TABLES: [&str; 12] = [
     "events",
     "control_flags",
 ];
-
-fn migrations_before(version: i64) -> Migrator {
-    let mut m = sqlx::migrate!("./migrations");
-    let before: Vec<_> = m
-        .migrations
-        .iter()
-        .filter(|x| x.version < version)
-        .cloned()
-        .collect();
-    m.migrations = Cow::Owned(before);
-    m
-}
 
 /// One of each row a single-account daemon writes, as the ledger stood before accounts.
 const SINGLE_ACCOUNT_ROWS: &str = "

@@ -3,17 +3,16 @@
 //! commit more than the allocation on either of two accounts, and an existing ledger's
 //! live opens and partial fills are back-filled by the migration.
 
-use std::borrow::Cow;
-
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentState, PositionMode, PositionSide, Side};
-use sluice::ledger::{connect_options_for, IntentRow, Ledger, LedgerError, NewAccount};
+use sluice::ledger::{IntentRow, Ledger, LedgerError};
 use sluice::ops::doctor::{run as doctor, DoctorOptions, FindingClass};
 use sluice_testkit::ledger::*;
-use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
+
+use crate::support::{migrations_before, two_ledgers};
 
 /// Accept an open of `notional` on SOLUSDT long and record its order (coid `o-<key>`).
 async fn accepted_with_order(ledger: &Ledger, key: &str, notional: Decimal) -> IntentRow {
@@ -105,26 +104,6 @@ async fn a_fill_beyond_an_opens_notional_frees_only_that_opens_reservation(pool:
     buy(&ledger, "b", 3, dec!(0.1), dec!(100)).await;
 
     assert_eq!(reserved(&ledger).await, dec!(30));
-}
-
-/// The default account's ledger and account `b`'s, on one database.
-async fn two_ledgers(conn: PgConnectOptions) -> (Ledger, Ledger) {
-    let main = Ledger::connect_with(PgPoolOptions::new(), conn.clone())
-        .await
-        .unwrap();
-    let new = NewAccount {
-        name: "b",
-        venue: Some(VENUE),
-        position_mode: Some("one-way"),
-        allocation_usdt: None,
-        symbols: &[],
-        credential_source: None,
-    };
-    main.upsert_account(&new).await.unwrap();
-    let b = Ledger::connect_with(PgPoolOptions::new(), connect_options_for(conn, Some("b")))
-        .await
-        .unwrap();
-    (main, b)
 }
 
 /// On `ledger` (allocation 200): five opens of 20 live, then at once 40 opens of 10, two
@@ -228,19 +207,6 @@ async fn concurrent_opens_while_fills_and_ends_free_budget_never_over_commit_eit
     for accepted in [on_main, on_b] {
         assert!((10..=16).contains(&accepted), "accepted {accepted}");
     }
-}
-
-/// The migrations before `version`.
-fn migrations_before(version: i64) -> Migrator {
-    let mut m = sqlx::migrate!("./migrations");
-    let before: Vec<_> = m
-        .migrations
-        .iter()
-        .filter(|x| x.version < version)
-        .cloned()
-        .collect();
-    m.migrations = Cow::Owned(before);
-    m
 }
 
 /// Two accounts' live opens with partial fills (one beyond its notional), an ended open

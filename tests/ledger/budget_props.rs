@@ -14,9 +14,10 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, IntentState, PositionMode, PositionSide, Side};
-use sluice::ledger::{IntentId, Ledger, LedgerError, NewAccount};
+use sluice::ledger::{IntentId, Ledger, LedgerError};
 use sluice_testkit::ledger::*;
-use sqlx::postgres::PgPoolOptions;
+
+use crate::support::second_account;
 
 const CASES: u32 = 32;
 const MAX_STEPS: usize = 30;
@@ -281,27 +282,6 @@ async fn run_case(main: &Ledger, b: &Ledger, ops: &[Op]) -> Result<(), TestCaseE
             .map_err(|e| fail(format!("after {op:?}: {e}")))?;
     }
     Ok(())
-}
-
-/// The second account `b` on `main`'s database, and its ledger.
-async fn second_account(main: &Ledger) -> Ledger {
-    main.upsert_account(&NewAccount {
-        name: "b",
-        venue: Some(VENUE),
-        position_mode: Some("one-way"),
-        allocation_usdt: None,
-        symbols: &[],
-        credential_source: None,
-    })
-    .await
-    .expect("account b");
-    let options = main.pool().connect_options().as_ref().clone();
-    Ledger::connect_with(
-        PgPoolOptions::new(),
-        sluice::ledger::connect_options_for(options, Some("b")),
-    )
-    .await
-    .expect("connect as b")
 }
 
 #[test]

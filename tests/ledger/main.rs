@@ -18,3 +18,4 @@ mod leases;
 mod orders;
 mod props;
 mod session_account;
+mod support;

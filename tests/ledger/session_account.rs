@@ -4,29 +4,10 @@
 
 use rust_decimal_macros::dec;
 use sluice::domain::{Direction, PositionMode};
-use sluice::ledger::{connect_options_for, Ledger, NewAccount};
 use sluice_testkit::ledger::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-/// The default account's ledger and account `b`'s, on one database.
-async fn two_ledgers(conn: PgConnectOptions) -> (Ledger, Ledger) {
-    let main = Ledger::connect_with(PgPoolOptions::new(), conn.clone())
-        .await
-        .unwrap();
-    let new = NewAccount {
-        name: "b",
-        venue: Some(VENUE),
-        position_mode: Some("one-way"),
-        allocation_usdt: None,
-        symbols: &[],
-        credential_source: None,
-    };
-    main.upsert_account(&new).await.unwrap();
-    let b = Ledger::connect_with(PgPoolOptions::new(), connect_options_for(conn, Some("b")))
-        .await
-        .unwrap();
-    (main, b)
-}
+use crate::support::two_ledgers;
 
 #[sqlx::test(migrations = "./migrations")]
 async fn two_accounts_open_the_same_leg_and_each_sees_only_its_own(
