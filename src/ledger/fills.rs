@@ -56,6 +56,18 @@ impl Ledger {
         reported: &[ExchangePosition],
         source: Option<FillSource>,
     ) -> Result<FillOutcome, LedgerError> {
+        let outcome = self.apply_one(venue, fill, reported, source).await;
+        self.fills_touched();
+        outcome
+    }
+
+    async fn apply_one(
+        &self,
+        venue: &str,
+        fill: &Fill,
+        reported: &[ExchangePosition],
+        source: Option<FillSource>,
+    ) -> Result<FillOutcome, LedgerError> {
         check(fill)?;
         let mut tx = self.pool.begin().await?;
         let outcome = apply_in(&mut tx, venue, &[fill], source)
@@ -78,6 +90,18 @@ impl Ledger {
     /// same fills again is safe (each exactly once).
     #[tracing::instrument(skip_all, fields(fills = fills.len()))]
     pub async fn apply_fills(
+        &self,
+        venue: &str,
+        fills: &[Fill],
+        reported: &[ExchangePosition],
+        source: Option<FillSource>,
+    ) -> Result<FillOutcomes, LedgerError> {
+        let outcomes = self.apply_all(venue, fills, reported, source).await;
+        self.fills_touched();
+        outcomes
+    }
+
+    async fn apply_all(
         &self,
         venue: &str,
         fills: &[Fill],
@@ -186,5 +210,28 @@ fn one_fill_may_cause(e: &LedgerError) -> bool {
         LedgerError::Database(sqlx::Error::Database(_)) => true,
         LedgerError::Database(_) => false,
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::PgPool;
+
+    use super::*;
+
+    #[sqlx::test(migrations = "./migrations")]
+    async fn every_fill_application_moves_the_fill_epoch_of_every_clone(pool: PgPool) {
+        let ledger = Ledger::from_pool(pool);
+        let reader = ledger.clone();
+        let before = reader.fill_epoch();
+
+        let outcomes = ledger.apply_fills("binance", &[], &[], None).await.unwrap();
+
+        assert!(outcomes.is_empty());
+        assert_eq!(
+            reader.fill_epoch(),
+            before + 1,
+            "a batch moves it, even an empty one"
+        );
     }
 }

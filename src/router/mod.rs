@@ -38,7 +38,7 @@
 //!    place_order` → `transport.rs: place_one` (or `place_orders` → `batch.rs:
 //!    place_batch`) → `rest/endpoints.rs: new_order_request` (`new_batch_orders`), whose
 //!    `order_params` is the one wire builder (the quantity as its decimal string); the
-//!    request goes as a signed REST query (`sign.rs: signed_query` appends recvWindow,
+//!    request goes as a signed REST form body (`sign.rs: signed_query` appends recvWindow,
 //!    timestamp and the signature) or, with `exchange.order_transport = "ws"` while the
 //!    socket is up, as an `order.place` frame of the same params (`wsapi/frame.rs`).
 //!

@@ -84,6 +84,43 @@ async fn signatures_cover_the_raw_query_followed_by_the_raw_body() {
 }
 
 #[tokio::test]
+async fn a_body_is_read_as_parameters_only_when_it_is_declared_form_encoded() {
+    let sim = start(scenario("", "")).await;
+    let body = format!(
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price=60000.0&timestamp={}",
+        now_ms()
+    );
+    let signed = format!("{body}&signature={}", sign(SECRET, &body));
+    let send = |content_type: Option<&'static str>| {
+        let mut req = reqwest::Client::new()
+            .post(sim.url("/fapi/v1/order"))
+            .header("X-MBX-APIKEY", KEY)
+            .body(signed.clone());
+        if let Some(t) = content_type {
+            req = req.header("content-type", t);
+        }
+        async move {
+            let r = req.send().await.expect("request reaches the simulator");
+            let status = r.status().as_u16();
+            let json: serde_json::Value = r.json().await.expect("a JSON answer");
+            (status, json)
+        }
+    };
+    let (status, json) = send(Some("application/x-www-form-urlencoded; charset=utf-8")).await;
+    assert_eq!(status, 200, "{json:?}");
+    assert_eq!(json["status"], "NEW");
+    for other in [None, Some("text/plain"), Some("application/json")] {
+        let (status, json) = send(other).await;
+        assert_eq!(
+            (status, json["code"].as_i64()),
+            (400, Some(-1102)),
+            "{other:?}: {json:?}"
+        );
+    }
+    sim.handle.shutdown().await;
+}
+
+#[tokio::test]
 async fn timestamps_outside_the_window_get_both_minus_1021_messages() {
     let sim = start(scenario("", "")).await;
     let signed = |ts: i64, extra: &str| {

@@ -24,7 +24,7 @@ use crate::exchange::audit::AttemptRecord;
 /// Where batches of attempts are stored (the ledger implements it with a batch insert).
 #[async_trait]
 pub trait AttemptSink: Send + Sync {
-    async fn write(&self, batch: Vec<AttemptRecord>) -> anyhow::Result<()>;
+    async fn write(&self, batch: &[AttemptRecord]) -> anyhow::Result<()>;
 }
 
 #[derive(Debug)]
@@ -148,7 +148,7 @@ pub async fn run_audit_writer(
             }
             continue;
         }
-        if let Err(e) = sink.write(batch.clone()).await {
+        if let Err(e) = sink.write(&batch).await {
             tracing::warn!(error = %e, rows = batch.len(), "audit write failed; will retry");
             buffer.requeue(batch);
             tokio::select! {
@@ -162,7 +162,7 @@ pub async fn run_audit_writer(
     }
     while !buffer.is_empty() {
         let batch = buffer.drain(BATCH);
-        if let Err(e) = sink.write(batch).await {
+        if let Err(e) = sink.write(&batch).await {
             tracing::error!(error = %e, left = buffer.len(), "audit flush at shutdown failed");
             return;
         }
@@ -228,12 +228,14 @@ mod tests {
 
     #[async_trait]
     impl AttemptSink for ChannelSink {
-        async fn write(&self, batch: Vec<AttemptRecord>) -> anyhow::Result<()> {
+        async fn write(&self, batch: &[AttemptRecord]) -> anyhow::Result<()> {
             let fail = std::mem::replace(&mut *self.fail_first.lock().unwrap(), false);
             if fail {
                 anyhow::bail!("database unavailable");
             }
-            self.tx.send(batch).map_err(|_| anyhow::anyhow!("closed"))
+            self.tx
+                .send(batch.to_vec())
+                .map_err(|_| anyhow::anyhow!("closed"))
         }
     }
 

@@ -6,9 +6,10 @@
 //! - RSA (RSASSA-PKCS1-v1_5, SHA-256) → base64;
 //! - Ed25519 → base64.
 //!
-//! Invariants: the query string is built once ([`signed_query`]), signed, and that same
-//! text goes on the wire with the signature percent-encoded (a base64 signature holds
-//! `+`, `/` and `=`, which a query would otherwise read as a space and separators);
+//! Invariants: the parameter text is built once ([`signed_query`]), signed, and that same
+//! text goes on the wire (a `GET`'s query string, otherwise the form-encoded body) with the
+//! signature percent-encoded (a base64 signature holds `+`, `/` and `=`, which form
+//! decoding would otherwise read as a space and separators);
 //! nothing re-encodes it after signing. The HMAC secret stays in a zeroising
 //! [`SecretString`]; private keys stay inside `ring`'s key types; `Debug` prints only the
 //! key type.

@@ -9,8 +9,8 @@ use crate::ledger::Ledger;
 
 #[async_trait]
 impl AttemptSink for Ledger {
-    async fn write(&self, batch: Vec<AttemptRecord>) -> anyhow::Result<()> {
-        self.insert_attempts(&batch).await?;
+    async fn write(&self, batch: &[AttemptRecord]) -> anyhow::Result<()> {
+        self.insert_attempts(batch).await?;
         Ok(())
     }
 }

@@ -63,6 +63,9 @@ async fn fapi(
         return json_response(e.http, e.body(), Vec::new());
     };
     let api_key = headers.get("x-mbx-apikey").and_then(|v| v.to_str().ok());
+    // Parameters travel in a body only when it is declared form-encoded
+    // (docs/binance-fapi.md §1.3); any other body is not read as parameters.
+    let body = if is_form(&headers) { body } else { "" };
     let req = RawRequest {
         method: method.as_str(),
         path: uri.path(),
@@ -73,6 +76,17 @@ async fn fapi(
     };
     let out = pipeline::handle(&state, req).await;
     json_response(out.status, out.body, out.headers)
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 fn json_response(status: u16, body: String, headers: Vec<(&'static str, String)>) -> Response {

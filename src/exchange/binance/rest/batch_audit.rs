@@ -9,12 +9,13 @@
 //! that cannot be matched to what was sent (wrong length, unreadable) leaves every row
 //! `outcome_unknown`, as the adapter then treats every order.
 //!
-//! No I/O: the client hands over the one record it built and gets the rows back.
+//! No I/O: the client hands over the one record it built and gets the rows back. Each
+//! row's element is the text that was sent (cut out of the batch's JSON array, not parsed
+//! and written again).
 
 use chrono::{DateTime, Utc};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::super::classify::classify;
 use super::outcome::Outcome;
@@ -32,21 +33,25 @@ pub(super) fn per_element(
     req: &Request,
     out: &Outcome,
 ) -> Vec<AttemptRecord> {
-    let Some(sent) = req
-        .find("batchOrders")
-        .and_then(|raw| serde_json::from_str::<Vec<Value>>(&raw).ok())
-    else {
+    let Some((texts, ids)) = req.params.iter().find_map(|(k, raw)| {
+        (*k == "batchOrders")
+            .then(|| elements(raw))
+            .flatten()
+            .filter(|(texts, _)| !texts.is_empty())
+    }) else {
         return vec![shared];
     };
     let signed_suffix = signed_suffix(&shared.params);
-    let answers = answers(out, sent.len());
-    sent.iter()
+    let answers = answers(out, texts.len());
+    texts
+        .into_iter()
+        .zip(ids)
         .enumerate()
-        .map(|(i, element)| {
+        .map(|(i, (element, ids))| {
             let mut row = shared.clone();
             row.params = format!("batchOrders[{i}]={element}{signed_suffix}");
-            row.symbol = field(element, "symbol");
-            row.client_order_id = field(element, "newClientOrderId");
+            row.symbol = ids.symbol;
+            row.client_order_id = ids.client_order_id;
             match &answers {
                 Answers::Shared => {}
                 Answers::Unattributable => unattributable(&mut row),
@@ -98,8 +103,57 @@ fn signed_suffix(params: &str) -> String {
         .collect()
 }
 
-fn field(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
+/// What the audit row names of one element sent.
+#[derive(Deserialize)]
+struct ElementIds {
+    #[serde(default)]
+    symbol: Option<String>,
+    #[serde(rename = "newClientOrderId", default)]
+    client_order_id: Option<String>,
+}
+
+/// Each element of the `batchOrders` JSON array as its own text (verbatim, as sent), with
+/// the ids it names; None when the text is not an array of objects.
+fn elements(raw: &str) -> Option<(Vec<&str>, Vec<ElementIds>)> {
+    let ids: Vec<ElementIds> = serde_json::from_str(raw).ok()?;
+    let texts = split_objects(raw)?;
+    (texts.len() == ids.len()).then_some((texts, ids))
+}
+
+/// The top-level objects of a JSON array, as slices of `raw` (strings may hold braces and
+/// escaped quotes). None when `raw` is not an array of objects.
+fn split_objects(raw: &str) -> Option<Vec<&str>> {
+    let body = raw.trim().strip_prefix('[')?.strip_suffix(']')?;
+    let (mut out, mut depth, mut start) = (Vec::new(), 0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, c) in body.char_indices() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' => {
+                if depth == 0 {
+                    start = i;
+                }
+                depth += 1;
+            }
+            '}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    out.push(&body[start..=i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    (depth == 0 && !in_string).then_some(out)
 }
 
 fn unattributable(row: &mut AttemptRecord) {
@@ -126,5 +180,35 @@ fn element_answer(row: &mut AttemptRecord, item: &ItemAnswer, req: &Request) {
                 row.exchange_time = Some(t);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_element_is_cut_out_verbatim_even_with_braces_and_quotes_in_its_strings() {
+        let raw =
+            r#"[{"newClientOrderId":"a}{\"b","symbol":"SOLUSDT"}, {"symbol":"BTCUSDT","x":"[]"}]"#;
+        let (texts, ids) = elements(raw).expect("an array of objects");
+        assert_eq!(
+            texts,
+            vec![
+                r#"{"newClientOrderId":"a}{\"b","symbol":"SOLUSDT"}"#,
+                r#"{"symbol":"BTCUSDT","x":"[]"}"#
+            ]
+        );
+        assert_eq!(ids[0].client_order_id.as_deref(), Some("a}{\"b"));
+        assert_eq!(ids[1].symbol.as_deref(), Some("BTCUSDT"));
+        assert_eq!(ids[1].client_order_id, None);
+    }
+
+    #[test]
+    fn text_that_is_not_an_array_of_objects_is_not_split() {
+        for raw in ["{}", "[1,2]", r#"[{"a":"b"}"#, r#"[{"a":"b}]"#, ""] {
+            assert!(elements(raw).is_none(), "{raw}");
+        }
+        assert_eq!(elements("[]").map(|(t, _)| t.len()), Some(0));
     }
 }

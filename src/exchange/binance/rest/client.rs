@@ -3,8 +3,12 @@
 //!
 //! Invariants:
 //! - Every request passes the rate limiter before it is sent; none is sent during a ban.
-//! - The query text is built once, signed, and sent as is (all parameters in the query
-//!   string, empty body, like the official SDK) so the signature covers the sent bytes.
+//! - The parameter text is built once, signed, and sent as is, so the signature covers
+//!   the sent bytes: in the query string of a `GET`, and as the
+//!   `application/x-www-form-urlencoded` body of a `POST`/`PUT`/`DELETE` with an empty
+//!   query (docs/binance-fapi.md §1.3: the signed text is the query followed by the body).
+//!   The URL then is the base and the path alone, which the HTTP stack parses far more
+//!   cheaply than a signed query (it parses the URL more than once per request).
 //! - Every attempt, failed or not, becomes one
 //!   [`AttemptRecord`](crate::exchange::audit::AttemptRecord) (params without the
 //!   signature; the key travels as a header and is never recorded).
@@ -28,6 +32,9 @@ use super::outcome::{attempt_record, error_from, transport_outcome, wait_error, 
 use super::request::{RateHeaders, Request, Security};
 use super::wire;
 use crate::exchange::{ErrorClass, ExchangeError};
+
+/// The content type of a request whose parameters travel in the body.
+const FORM: &str = "application/x-www-form-urlencoded";
 
 /// One API key and the signer of its secret or private key.
 struct Credentials {
@@ -184,14 +191,16 @@ impl RestClient {
         let (recorded, query) = self.build_query(req, &creds.signer).map_err(|e| {
             ExchangeError::new(ErrorClass::Fatal, None, None, format!("{}: {e}", req.path))
         })?;
-        let url = if query.is_empty() {
-            format!("{}{}", self.base, req.path)
+        let (url, body) = if query.is_empty() {
+            (format!("{}{}", self.base, req.path), None)
+        } else if req.method == Method::GET {
+            (format!("{}{}?{}", self.base, req.path, query), None)
         } else {
-            format!("{}{}?{}", self.base, req.path, query)
+            (format!("{}{}", self.base, req.path), Some(query))
         };
         let sent_at = Utc::now();
         let started = Instant::now();
-        let outcome = self.exchange(req, url, &creds.api_key).await;
+        let outcome = self.exchange(req, url, body, &creds.api_key).await;
         let latency = started.elapsed();
         self.after_response(req, &outcome, permit);
         let record = attempt_record(&self.venue, req, recorded, sent_at, latency, &outcome);
@@ -207,7 +216,7 @@ impl RestClient {
         outcome.result
     }
 
-    /// `(params as recorded, text as sent)`; fails only when an RSA key cannot sign
+    /// `(params as recorded, text as sent: query or body)`; fails only when an RSA key cannot sign
     /// (nothing was sent).
     fn build_query(&self, req: &Request, signer: &Signer) -> Result<(String, String), SignError> {
         match req.security {
@@ -224,10 +233,21 @@ impl RestClient {
         }
     }
 
-    async fn exchange(&self, req: &Request, url: String, api_key: &str) -> Outcome {
+    async fn exchange(
+        &self,
+        req: &Request,
+        url: String,
+        body: Option<String>,
+        api_key: &str,
+    ) -> Outcome {
         let mut builder = self.http.request(req.method.clone(), url);
         if req.security != Security::Public {
             builder = builder.header("X-MBX-APIKEY", api_key);
+        }
+        if let Some(body) = body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, FORM)
+                .body(body);
         }
         let resp = match builder.send().await {
             Ok(r) => r,
