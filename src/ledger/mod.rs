@@ -14,6 +14,7 @@
 //!   adjustment) writes an `events` row in its own transaction, numbered at commit in
 //!   commit order ([`events`]; `GET /v1/events`).
 
+mod accept_batch;
 mod accept_open;
 mod accounts;
 mod adjustments;
@@ -123,6 +124,8 @@ pub struct Ledger {
     pool: PgPool,
     /// Stored intents handed to this process's executor (`handoff`).
     handoff: std::sync::Arc<handoff::Handoff>,
+    /// Opens accepted together, one statement per batch (`accept_batch`).
+    accepts: std::sync::Arc<accept_batch::AcceptQueue>,
 }
 
 impl Ledger {
@@ -151,6 +154,7 @@ impl Ledger {
         Ledger {
             pool,
             handoff: Default::default(),
+            accepts: Default::default(),
         }
     }
 
