@@ -8,8 +8,11 @@
 -- The checks are those of `sluice_accept_open` (migrations/20261207000000_reserved_budget_kept.sql),
 -- made for the whole batch under one lock:
 -- * the halt clear (else nothing is stored);
--- * the one-way rule per open: the leg's open position (locked FOR UPDATE, as the single
---   accept locks it) has the open's direction, or there is none;
+-- * the one-way rule per open: the leg's open position has the open's direction, or there
+--   is none. The position is locked FOR NO KEY UPDATE (the single accept takes FOR UPDATE):
+--   it blocks every change of the row (a fill's update, a delete) until the commit just
+--   as well, but not the executor's inserts of orders and fills that merely reference it
+--   (their foreign-key checks take FOR KEY SHARE, which FOR UPDATE waited for);
 -- * the budget: the opens that pass the one-way rule are taken in their order while the
 --   running sum of their notionals fits `allocation - used - reserved`; the first that
 --   does not fit and every later one are not stored here (the caller decides each of them
@@ -61,7 +64,7 @@ BEGIN
         SELECT p.id, p.venue, p.symbol, p.position_side, p.direction FROM positions p
          WHERE p.account_id = p_account AND p.status = 'open'
            AND (p.venue, p.symbol, p.position_side) IN (SELECT venue, symbol, leg FROM input)
-           FOR UPDATE),
+           FOR NO KEY UPDATE),
     fit AS (
         SELECT t.*, pos.id AS pos_id,
                SUM(t.notional) OVER (ORDER BY t.ord) AS running
