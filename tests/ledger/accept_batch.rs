@@ -89,9 +89,7 @@ async fn one_key_asked_by_many_callers_at_once_is_stored_once_and_replayed_to_th
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn an_open_too_big_for_the_budget_does_not_keep_smaller_concurrent_opens_out(
-    pool: PgPool,
-) {
+async fn an_open_too_big_for_the_budget_does_not_keep_smaller_concurrent_opens_out(pool: PgPool) {
     let ledger = Ledger::from_pool(pool);
     let mut opens = vec![open_intent(
         "big",
