@@ -3,7 +3,7 @@
 //! once, and an open the batch cannot take does not keep the others from being accepted.
 
 use rust_decimal_macros::dec;
-use sluice::domain::{Direction, IntentState, PositionMode};
+use sluice::domain::{Direction, IntentState, PositionMode, PositionSide, Side};
 use sluice::ledger::{IntentCreated, Ledger, LedgerError};
 use sluice_testkit::ledger::*;
 use sqlx::PgPool;
@@ -122,4 +122,64 @@ async fn an_open_too_big_for_the_budget_does_not_keep_smaller_concurrent_opens_o
     let budget = ledger.budget(usdt(dec!(100))).await.unwrap();
     assert_eq!(budget.reserved.get(), dec!(70));
     assert!(ledger.reserved_check().await.unwrap().agrees());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_open_is_accepted_while_an_uncommitted_insert_references_its_legs_position(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool.clone());
+    let first = open_intent(
+        "first",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(100),
+    );
+    let first = ledger
+        .create_intent(&first, usdt(dec!(1000)))
+        .await
+        .unwrap()
+        .intent;
+    let order = market_order(&first, "o-first", Side::Buy, PositionSide::Both, dec!(1));
+    ledger.record_order(&order).await.unwrap();
+    let f = fill(
+        "SOLUSDT",
+        1,
+        1,
+        Some("o-first"),
+        Side::Buy,
+        PositionSide::Both,
+        dec!(0.5),
+        dec!(100),
+    );
+    ledger.apply_fill(VENUE, &f, &[]).await.unwrap();
+    let position = ledger.open_positions().await.unwrap().remove(0);
+    // What the executor's order or fill insert holds until its commit: the foreign-key
+    // check's FOR KEY SHARE on the position it references.
+    let mut other = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM positions WHERE id = $1 FOR KEY SHARE")
+        .bind(position.id)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+
+    let second = open_intent(
+        "second",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(100),
+    );
+    let accepted = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        ledger.create_intent(&second, usdt(dec!(1000))),
+    )
+    .await
+    .expect("the accept does not wait for the other transaction's end")
+    .unwrap();
+
+    assert_eq!(accepted.intent.state, IntentState::Accepted);
+    assert_eq!(accepted.intent.position_id, Some(position.id));
+    other.rollback().await.unwrap();
 }
