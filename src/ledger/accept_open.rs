@@ -1,40 +1,50 @@
-//! The fast path of storing an open: one statement (`sluice_accept_open`, defined in
-//! `migrations/20261206180000_accept_open.sql`) takes the opens lock, sees the halt
-//! clear, applies the one-way rule and the budget, and stores the intent `accepted`,
-//! all on the server.
+//! The fast path of storing an open: concurrent opens are accepted together by one
+//! statement (`sluice_accept_opens`, `migrations/20261208010000_accept_opens_batched.sql`,
+//! run by [`super::accept_batch`]) that takes the opens lock, sees the halt clear, applies
+//! the one-way rule and the budget to the batch in its order, and stores the opens that
+//! pass `accepted`, all on the server.
 //!
 //! Run outside an explicit transaction, the statement commits as it ends, so the opens
 //! lock is never held across a round trip to this process: concurrent opens queue only
-//! for the server-side work. The function only ever accepts. Anything else (the other
+//! for the server-side work. The statement only ever accepts. Anything else (the other
 //! side of the leg is open, not enough budget, the key already used, a size that is
 //! not a notional, a halt) answers `None`, and the caller takes the full path in
 //! `intents.rs`, which decides again under the same lock and stores the refusal with
 //! its reason: the refusals and their wording live in one place.
 
-use sqlx::PgPool;
+use rust_decimal::Decimal;
 
-use super::budget::OPEN_BUDGET_LOCK;
-use super::control::HALT_KEY;
 use super::error::LedgerError;
 use super::intent_checks::NewIntent;
-use super::model::IntentRow;
-use crate::domain::{IntentSpec, PositionSide, Protection, Qty, Usdt};
+use crate::domain::{IntentSpec, PositionSide, Protection, Qty};
 
-/// Store `new` (an open) as `accepted` if it passes every check at once; `None` when it
-/// is not an open or anything stands in the way (see the module doc).
-pub(super) async fn try_accept_open(
-    pool: &PgPool,
+/// One open as the batched accept takes it (the statement's columns).
+pub(super) struct OpenAsk {
+    pub(super) venue: String,
+    pub(super) symbol: String,
+    pub(super) direction: &'static str,
+    pub(super) leg: &'static str,
+    pub(super) mode: &'static str,
+    pub(super) quantity: Option<Decimal>,
+    pub(super) notional: Decimal,
+    pub(super) key: String,
+    pub(super) reason: String,
+    pub(super) protection: Option<serde_json::Value>,
+}
+
+/// `new` as the batched accept takes it; `None` when it is not an open or has no
+/// notional to check the budget with (the full path decides and words it).
+pub(super) fn open_ask(
     new: &NewIntent,
-    allocation: Usdt,
     protection: Option<&Protection>,
-) -> Result<Option<IntentRow>, LedgerError> {
+) -> Result<Option<OpenAsk>, LedgerError> {
     let IntentSpec::Open {
         symbol, direction, ..
     } = &new.spec
     else {
         return Ok(None);
     };
-    let Ok(requested) = new.requested_notional() else {
+    let Ok(notional) = new.requested_notional() else {
         return Ok(None);
     };
     let protection = match protection.filter(|p| !p.is_empty()) {
@@ -44,24 +54,16 @@ pub(super) async fn try_accept_open(
         ),
         None => None,
     };
-    let leg = PositionSide::for_mode(new.position_mode, *direction);
-    let row = sqlx::query(
-        "SELECT * FROM sluice_accept_open($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(OPEN_BUDGET_LOCK)
-    .bind(HALT_KEY)
-    .bind(&new.venue)
-    .bind(symbol.as_str())
-    .bind(direction.as_str())
-    .bind(leg.as_wire())
-    .bind(new.position_mode.as_str())
-    .bind(new.spec.quantity().map(Qty::get))
-    .bind(requested)
-    .bind(allocation.get())
-    .bind(&new.idempotency_key)
-    .bind(&new.reason)
-    .bind(protection)
-    .fetch_optional(pool)
-    .await?;
-    row.map(|r| IntentRow::decode(&r)).transpose()
+    Ok(Some(OpenAsk {
+        venue: new.venue.clone(),
+        symbol: symbol.as_str().to_string(),
+        direction: direction.as_str(),
+        leg: PositionSide::for_mode(new.position_mode, *direction).as_wire(),
+        mode: new.position_mode.as_str(),
+        quantity: new.spec.quantity().map(Qty::get),
+        notional,
+        key: new.idempotency_key.clone(),
+        reason: new.reason.clone(),
+        protection,
+    }))
 }

@@ -76,7 +76,7 @@ impl Ledger {
 
 /// Serialise budget checks of the session account's opens until the surrounding
 /// transaction ends (one lock per account: `OPEN_BUDGET_LOCK` + the account's id, as
-/// `sluice_accept_open` takes it).
+/// `sluice_accept_open` and the batched `sluice_accept_opens` take it).
 pub(crate) async fn lock_opens(conn: &mut PgConnection) -> Result<(), LedgerError> {
     sqlx::query("SELECT pg_advisory_xact_lock($1 + sluice_account())")
         .bind(OPEN_BUDGET_LOCK)

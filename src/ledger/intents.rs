@@ -65,8 +65,7 @@ impl Ledger {
     ) -> Result<Option<IntentCreated>, LedgerError> {
         new.check_storable()?;
         let _writing = self.intent_write();
-        let accepted =
-            super::accept_open::try_accept_open(&self.pool, new, allocation, protection).await?;
+        let accepted = self.accept_together(new, allocation, protection).await?;
         Ok(accepted.map(|intent| {
             self.hand_off(&intent);
             IntentCreated {
@@ -75,6 +74,20 @@ impl Ledger {
                 halt_clear: true,
             }
         }))
+    }
+
+    /// `new` stored `accepted` with the opens queued meanwhile when it passes every check
+    /// at once (`accept_batch.rs`); `None`: not an open, or something stands in the way.
+    async fn accept_together(
+        &self,
+        new: &NewIntent,
+        allocation: Usdt,
+        protection: Option<&crate::domain::Protection>,
+    ) -> Result<Option<IntentRow>, LedgerError> {
+        let Some(ask) = super::accept_open::open_ask(new, protection)? else {
+            return Ok(None);
+        };
+        Ok(self.accepts.accept(&self.pool, ask, allocation.get()).await)
     }
 
     /// [`Self::create_intent`], storing what the open asked to be protected by
@@ -103,9 +116,7 @@ impl Ledger {
         new.check_storable()?;
         let _writing = self.intent_write();
         if limit.is_none() {
-            if let Some(intent) =
-                super::accept_open::try_accept_open(&self.pool, new, allocation, protection).await?
-            {
+            if let Some(intent) = self.accept_together(new, allocation, protection).await? {
                 self.hand_off(&intent);
                 return Ok(IntentCreated {
                     intent,

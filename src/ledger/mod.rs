@@ -14,6 +14,7 @@
 //!   adjustment) writes an `events` row in its own transaction, numbered at commit in
 //!   commit order ([`events`]; `GET /v1/events`).
 
+mod accept_batch;
 mod accept_open;
 mod accounts;
 mod adjustments;
@@ -126,6 +127,8 @@ pub struct Ledger {
     /// Bumped after every call of this process that may have applied fills
     /// ([`Ledger::fill_epoch`]).
     fill_epoch: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Opens accepted together, one statement per batch (`accept_batch`).
+    accepts: std::sync::Arc<accept_batch::AcceptQueue>,
 }
 
 impl Ledger {
@@ -155,6 +158,7 @@ impl Ledger {
             pool,
             handoff: Default::default(),
             fill_epoch: Default::default(),
+            accepts: Default::default(),
         }
     }
 

@@ -1,4 +1,4 @@
-//! Warming a pooled connection: the accept's PL/pgSQL functions (`sluice_accept_open`,
+//! Warming a pooled connection: the accept's PL/pgSQL functions (`sluice_accept_opens`,
 //! the budget's fold and the reservation triggers) are compiled and planned per
 //! connection on their first call. Left to the first real accept, that work (tens of ms
 //! on a busy machine) runs while it holds the account's opens lock, and every open of
@@ -52,9 +52,9 @@ async fn accept_and_roll_back(conn: &mut PgConnection) -> Result<(), sqlx::Error
     // of the fold's paths are planned.
     for n in 0..2_i32 {
         sqlx::query(
-            "SELECT * FROM sluice_accept_open($1, $2, $3, 'binance-usdm', 'WARMUPUSDT', \
-             'long', 'BOTH', 'one-way', 1, 1, 10, \
-             'warm-up-' || pg_backend_pid() || '-' || $4, 'warm-up', NULL)",
+            "SELECT * FROM sluice_accept_opens($1, $2, $3, 10, '{binance-usdm}', \
+             '{WARMUPUSDT}', '{long}', '{BOTH}', '{one-way}', '{1}', '{1}', \
+             ARRAY['warm-up-' || pg_backend_pid() || '-' || $4], '{warm-up}', '{NULL}')",
         )
         .bind(account)
         .bind(OPEN_BUDGET_LOCK)

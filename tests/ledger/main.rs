@@ -2,6 +2,7 @@
 //! exchange's view, and a property test of random fill sequences. One binary; each test
 //! owns its database.
 
+mod accept_batch;
 mod accounts;
 mod batch;
 mod batch_props;
