@@ -266,6 +266,15 @@ pub trait Exchange: Send + Sync {
     async fn open_algo_orders(&self) -> Result<Vec<AlgoOrderReport>, ExchangeError> {
         Err(ExchangeError::unsupported("open_algo_orders", ""))
     }
+    /// The open algo orders of one symbol (Binance: IP weight 1, where the list of every
+    /// symbol costs 40). A venue without a list per symbol filters the whole list.
+    async fn open_algo_orders_of(
+        &self,
+        symbol: &Symbol,
+    ) -> Result<Vec<AlgoOrderReport>, ExchangeError> {
+        let all = self.open_algo_orders().await?;
+        Ok(all.into_iter().filter(|o| o.symbol == *symbol).collect())
+    }
     /// An order by its exchange id, with its trades (the order a stop produced).
     async fn order_by_id(
         &self,

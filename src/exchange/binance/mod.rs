@@ -131,7 +131,10 @@ impl BinanceFutures {
     /// `accountConfig` read (weight 5).
     pub async fn account_modes(&self) -> Result<(PositionMode, bool), ExchangeError> {
         let c = self.rest.account_config().await?;
-        Ok((position_mode_of(c.dual_side_position), c.multi_assets_margin))
+        Ok((
+            position_mode_of(c.dual_side_position),
+            c.multi_assets_margin,
+        ))
     }
 }
 
@@ -352,7 +355,14 @@ impl Exchange for BinanceFutures {
     async fn open_algo_orders(
         &self,
     ) -> Result<Vec<crate::exchange::AlgoOrderReport>, ExchangeError> {
-        algo::open(&self.rest).await
+        algo::open(&self.rest, None).await
+    }
+
+    async fn open_algo_orders_of(
+        &self,
+        symbol: &Symbol,
+    ) -> Result<Vec<crate::exchange::AlgoOrderReport>, ExchangeError> {
+        algo::open(&self.rest, Some(symbol)).await
     }
 
     async fn order_by_id(
