@@ -226,6 +226,23 @@ pub trait Exchange: Send + Sync {
         symbol: &Symbol,
         client_order_id: &ClientOrderId,
     ) -> Result<OrderResolution, ExchangeError>;
+    /// Resolve several orders of one symbol, each as [`Exchange::resolve_order`] would,
+    /// the first sent no earlier than `sent_since`; one answer per id, in order. A venue
+    /// may read their fills together (Binance: one userTrades read for all of them, IP
+    /// weight 5, where one per order costs 5 each).
+    async fn resolve_orders(
+        &self,
+        symbol: &Symbol,
+        ids: &[ClientOrderId],
+        sent_since: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<Result<OrderResolution, ExchangeError>> {
+        let _ = sent_since;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.resolve_order(symbol, id).await);
+        }
+        out
+    }
 
     /// Prove the credentials with a cheap signed call, first re-reading them from their
     /// source when the adapter has one (a key rotated after key loss). `Ok` means the

@@ -334,6 +334,15 @@ impl Exchange for BinanceFutures {
         resolve::resolve(&self.rest, symbol, id).await
     }
 
+    async fn resolve_orders(
+        &self,
+        symbol: &Symbol,
+        ids: &[ClientOrderId],
+        sent_since: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<Result<OrderResolution, ExchangeError>> {
+        resolve::resolve_many(&self.rest, symbol, ids, sent_since).await
+    }
+
     async fn place_algo_order(
         &self,
         order: &crate::exchange::AlgoOrderRequest,
