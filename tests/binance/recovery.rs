@@ -1,6 +1,7 @@
 //! Resolving several orders of one symbol at once (crash recovery): each answer is what
-//! resolving it alone would say, and the fills of all of them come from one userTrades
-//! read (IP weight 5) instead of one per order.
+//! resolving it alone would say, the fills of all of them come from one userTrades read
+//! (IP weight 5) instead of one per order, and the ids GET order does not know share one
+//! openOrders read.
 
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -59,5 +60,11 @@ async fn orders_of_one_symbol_are_resolved_with_their_fills_from_one_trades_read
     let trade_reads =
         count(&after, "GET /fapi/v1/userTrades") - count(&before, "GET /fapi/v1/userTrades");
     assert_eq!(trade_reads, 1, "one read for the fills of three orders");
+    let open_reads =
+        count(&after, "GET /fapi/v1/openOrders") - count(&before, "GET /fapi/v1/openOrders");
+    assert_eq!(
+        open_reads, 1,
+        "one openOrders read for the ids GET order did not know"
+    );
     l.sim.shutdown().await;
 }

@@ -84,23 +84,21 @@ const MAX_SPAN_MS: i64 = 7 * 24 * 3600 * 1000;
 /// userTrades answers at most this many rows: a full answer may be cut short.
 const TRADES_LIMIT: usize = 1000;
 
-/// [`resolve`] for several orders of `symbol`: GET order for each, then ONE userTrades
-/// read (weight 5) for the fills of every executed one, where [`resolve`] reads them per
-/// order (5 each). The shared read comes after every GET order, so it holds every fill
-/// the orders' `executedQty` counts; an order whose fills there do not add up to its
-/// `executedQty` (an answer cut at the row limit, a span over 7 days) has them read by
-/// orderId as [`resolve`] does. An order GET order does not know goes through the whole
-/// protocol of [`resolve`].
+/// [`resolve`] for several orders of `symbol`, asking the same questions in the same
+/// order, each shared where it can be: GET order for each; for those it does not know, ONE
+/// openOrders read of the symbol and, after ONE grace, GET order once more; then ONE
+/// userTrades read (weight 5) for the fills of every executed one, where [`resolve`] reads
+/// them per order (5 each). The shared trades read comes after every GET order, so it
+/// holds every fill the orders' `executedQty` counts; an order whose fills there do not
+/// add up to its `executedQty` (an answer cut at the row limit, a span over 7 days) has
+/// them read by orderId as [`resolve`] does.
 pub(crate) async fn resolve_many(
     rest: &RestClient,
     symbol: &Symbol,
     ids: &[ClientOrderId],
     sent_since: chrono::DateTime<chrono::Utc>,
 ) -> Vec<Result<OrderResolution, ExchangeError>> {
-    let mut looked = Vec::with_capacity(ids.len());
-    for id in ids {
-        looked.push(lookup(rest, symbol, id).await);
-    }
+    let looked = look_up_all(rest, symbol, ids).await;
     let executed = looked
         .iter()
         .filter(|l| matches!(l, Ok(Some(o)) if !o.executed_qty.is_zero()))
@@ -117,11 +115,53 @@ pub(crate) async fn resolve_many(
                 Some(resolution) => resolution,
                 None => known(rest, id, &order).await,
             },
-            Ok(None) => resolve(rest, symbol, id).await,
+            Ok(None) => Ok(OrderResolution::NotFound),
             Err(e) => Err(e),
         });
     }
     out
+}
+
+/// GET order for each id; the ids it does not know are looked for in one openOrders read
+/// of the symbol and, after one grace, by GET order once more (`Ok(None)`: unknown to
+/// every question, never executed).
+async fn look_up_all(
+    rest: &RestClient,
+    symbol: &Symbol,
+    ids: &[ClientOrderId],
+) -> Vec<Result<Option<wire::Order>, ExchangeError>> {
+    let mut looked = Vec::with_capacity(ids.len());
+    for id in ids {
+        looked.push(lookup(rest, symbol, id).await);
+    }
+    if !looked.iter().any(|l| matches!(l, Ok(None))) {
+        return looked;
+    }
+    let open = match rest.open_orders(Some(symbol)).await {
+        Ok(open) => open,
+        Err(e) => {
+            for l in looked.iter_mut().filter(|l| matches!(l, Ok(None))) {
+                *l = Err(e.clone());
+            }
+            return looked;
+        }
+    };
+    for (id, l) in ids.iter().zip(looked.iter_mut()) {
+        if matches!(l, Ok(None)) {
+            if let Some(o) = open.iter().find(|o| o.client_order_id == id.as_str()) {
+                *l = Ok(Some(o.clone()));
+            }
+        }
+    }
+    if looked.iter().any(|l| matches!(l, Ok(None))) {
+        tokio::time::sleep(NOT_YET_VISIBLE_GRACE).await;
+        for (id, l) in ids.iter().zip(looked.iter_mut()) {
+            if matches!(l, Ok(None)) {
+                *l = lookup(rest, symbol, id).await;
+            }
+        }
+    }
+    looked
 }
 
 /// Every trade of `symbol` since `sent_since` (less the margin) from one read; None when
