@@ -314,6 +314,18 @@ async fn print_venue(venue: &Value, before: &Value, pool: &PgPool) -> anyhow::Re
             by_status["418"].as_i64().unwrap_or(0),
         );
     }
+    let weight_of = |state: &Value| -> u64 {
+        let ips = state["rateLimits"]["ips"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        ips.iter().filter_map(|ip| ip["totalWeight"].as_u64()).sum()
+    };
+    println!(
+        "IP weight spent: start-up until all ready {}, during the flattens {}",
+        weight_of(before),
+        weight_of(venue) - weight_of(before)
+    );
     // Where the weight goes, by endpoint (weights: docs/binance-fapi.md; `openOrders` and
     // `openAlgoOrders` without a symbol cost 40, `batchOrders` 5, `POST order` 0).
     println!(

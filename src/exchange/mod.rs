@@ -226,6 +226,23 @@ pub trait Exchange: Send + Sync {
         symbol: &Symbol,
         client_order_id: &ClientOrderId,
     ) -> Result<OrderResolution, ExchangeError>;
+    /// Resolve several orders of one symbol, each as [`Exchange::resolve_order`] would,
+    /// the first sent no earlier than `sent_since`; one answer per id, in order. A venue
+    /// may read their fills together (Binance: one userTrades read for all of them, IP
+    /// weight 5, where one per order costs 5 each).
+    async fn resolve_orders(
+        &self,
+        symbol: &Symbol,
+        ids: &[ClientOrderId],
+        sent_since: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<Result<OrderResolution, ExchangeError>> {
+        let _ = sent_since;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.resolve_order(symbol, id).await);
+        }
+        out
+    }
 
     /// Prove the credentials with a cheap signed call, first re-reading them from their
     /// source when the adapter has one (a key rotated after key loss). `Ok` means the
@@ -265,6 +282,15 @@ pub trait Exchange: Send + Sync {
     /// Algo orders still held by the venue (NEW, TRIGGERING, TRIGGERED), all symbols.
     async fn open_algo_orders(&self) -> Result<Vec<AlgoOrderReport>, ExchangeError> {
         Err(ExchangeError::unsupported("open_algo_orders", ""))
+    }
+    /// The open algo orders of one symbol (Binance: IP weight 1, where the list of every
+    /// symbol costs 40). A venue without a list per symbol filters the whole list.
+    async fn open_algo_orders_of(
+        &self,
+        symbol: &Symbol,
+    ) -> Result<Vec<AlgoOrderReport>, ExchangeError> {
+        let all = self.open_algo_orders().await?;
+        Ok(all.into_iter().filter(|o| o.symbol == *symbol).collect())
     }
     /// An order by its exchange id, with its trades (the order a stop produced).
     async fn order_by_id(

@@ -15,6 +15,9 @@
 
 mod algo;
 mod render;
+mod scope;
+
+pub(crate) use scope::ReadScope;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -134,17 +137,30 @@ pub fn exit_code(result: &anyhow::Result<ReconcileReport>) -> i32 {
 /// Per symbol, the first trade id to fetch (the ledger's last one; None = recent).
 type TradeWindow = BTreeMap<Symbol, Option<i64>>;
 
-/// Reconcile the ledger of `exchange.venue()` with the exchange.
-#[tracing::instrument(skip_all, fields(venue = exchange.venue(), fix = opts.fix, confirm = opts.confirm))]
+/// Reconcile the ledger of `exchange.venue()` with the exchange, reading every symbol's
+/// open orders.
 pub async fn run(
     ledger: &Ledger,
     exchange: &dyn Exchange,
     opts: ReconcileOptions,
     is_sluice_id: &(dyn Fn(&str) -> bool + Send + Sync),
 ) -> anyhow::Result<ReconcileReport> {
+    run_in(ledger, exchange, opts, is_sluice_id, &ReadScope::All).await
+}
+
+/// [`run`], reading open orders and open algo orders as `scope` says.
+#[tracing::instrument(skip_all, fields(venue = exchange.venue(), fix = opts.fix, confirm = opts.confirm))]
+pub(crate) async fn run_in(
+    ledger: &Ledger,
+    exchange: &dyn Exchange,
+    opts: ReconcileOptions,
+    is_sluice_id: &(dyn Fn(&str) -> bool + Send + Sync),
+    scope: &ReadScope,
+) -> anyhow::Result<ReconcileReport> {
     let venue = exchange.venue().to_string();
     let (first, window) = read_ledger(ledger, &venue, None).await?;
-    let mut theirs = read_exchange(exchange, &window).await?;
+    let scope = scope.with_ledger(&first);
+    let mut theirs = read_exchange(exchange, &window, scope).await?;
     let adopted = adoption_times(ledger, &venue).await?;
     drop_trades_covered_by_adoption(&mut theirs.trades, &window, &adopted);
     let first_found = diff(&first, &theirs, is_sluice_id);
@@ -316,15 +332,28 @@ fn drop_trades_covered_by_adoption(
 async fn read_exchange(
     exchange: &dyn Exchange,
     window: &TradeWindow,
+    scope: Option<BTreeSet<Symbol>>,
 ) -> anyhow::Result<ExchangeSnapshot> {
     let positions = exchange
         .positions()
         .await
         .context("failed to fetch the exchange's positions")?;
-    let open_orders = exchange
-        .open_orders(None)
-        .await
-        .context("failed to fetch the exchange's open orders")?;
+    let scope = scope
+        .map(|mut s| {
+            s.extend(positions.iter().map(|p| p.symbol.clone()));
+            s
+        })
+        .filter(|s| s.len() < scope::SCOPED_READS_BELOW);
+    let (open_orders, open_algo_orders) = match &scope {
+        Some(symbols) => scope::read_scoped(exchange, symbols).await?,
+        None => (
+            exchange
+                .open_orders(None)
+                .await
+                .context("failed to fetch the exchange's open orders")?,
+            algo::venue_orders(exchange).await?,
+        ),
+    };
     let mut trades = Vec::new();
     for (symbol, from) in window {
         let mut t = exchange
@@ -338,7 +367,7 @@ async fn read_exchange(
         open_orders,
         trades,
         resolved: BTreeMap::new(),
-        open_algo_orders: algo::venue_orders(exchange).await?,
+        open_algo_orders,
         resolved_algo: BTreeMap::new(),
     })
 }

@@ -258,11 +258,14 @@ impl Application {
         };
         self.readiness
             .set_not_ready("recovering: resolving non-terminal orders by clientOrderId");
-        let reconcile = Arc::new(DaemonReconcile::new(
-            self.ledger.clone(),
-            exchange.clone(),
-            self.reconcile.clone(),
-        ));
+        let reconcile = Arc::new(
+            DaemonReconcile::new(
+                self.ledger.clone(),
+                exchange.clone(),
+                self.reconcile.clone(),
+            )
+            .with_start_symbols(&self.settings.exchange.symbols),
+        );
         let prepared = self
             .prepare_executor(
                 exchange,
@@ -280,7 +283,10 @@ impl Application {
             self.readiness
                 .set_not_ready("reconciling the ledger with the exchange");
             reconcile
-                .run_once("start", self.settings.daemon.reconcile_fix)
+                .run_once(
+                    super::reconcile_task::START,
+                    self.settings.daemon.reconcile_fix,
+                )
                 .await;
             tokio::spawn(reconcile.run_every(every, stop.clone()));
         }

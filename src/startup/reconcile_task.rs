@@ -9,7 +9,11 @@
 //! - periodic runs (the executor may be trading) report only differences that two
 //!   reads agree on, so a fill or chunk in flight between two REST reads is no alarm;
 //! - an exchange that cannot be read is a FAILED run (ERROR, `outcome="failed"`),
-//!   never "no differences"; the gauges keep the last successful run's counts.
+//!   never "no differences"; the gauges keep the last successful run's counts;
+//! - the start-up run reads open orders and open algo orders per symbol (the configured
+//!   ones and every one the ledger or the venue's positions name; `ops::reconcile`'s
+//!   `ReadScope`), leaving the IP's weight to the closes a start resumes; the periodic
+//!   runs read every symbol.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -20,7 +24,7 @@ use chrono::Utc;
 use crate::api::reconcile::{ReconcileBoard, ReconcileStatus};
 use crate::exchange::Exchange;
 use crate::ledger::Ledger;
-use crate::ops::reconcile::{ReconcileOptions, ReconcileReport};
+use crate::ops::reconcile::{ReadScope, ReconcileOptions, ReconcileReport};
 use crate::shutdown::Shutdown;
 
 /// Runs reconcile for the daemon and publishes each result.
@@ -32,7 +36,12 @@ pub struct DaemonReconcile {
     kinds: Mutex<BTreeSet<&'static str>>,
     /// What the last `reconcile` event said (`journal::journal_reconcile`).
     journaled: Mutex<Option<serde_json::Value>>,
+    /// What the start-up run reads open orders for (every symbol unless told).
+    start_scope: ReadScope,
 }
+
+/// The trigger of the run when this daemon becomes the leader.
+pub(crate) const START: &str = "start";
 
 fn is_sluice_id(id: &str) -> bool {
     crate::router::SluiceOrderId::parse(id).is_ok()
@@ -47,13 +56,26 @@ impl DaemonReconcile {
             board,
             kinds: Mutex::new(BTreeSet::new()),
             journaled: Mutex::new(None),
+            start_scope: ReadScope::All,
         }
+    }
+
+    /// The start-up run reads open orders and open algo orders per symbol: `configured`
+    /// plus every symbol the ledger or the venue's positions name.
+    pub(crate) fn with_start_symbols(mut self, configured: &[crate::domain::Symbol]) -> Self {
+        self.start_scope = ReadScope::Known(configured.iter().cloned().collect());
+        self
     }
 
     /// One run. `fix` applies reconcile's ledger-only repairs; callers pass it only
     /// while no order is in flight (two reads could otherwise straddle a fill).
     pub async fn run_once(&self, trigger: &'static str, fix: bool) -> ReconcileStatus {
-        let result = self.read(fix).await;
+        let scope = if trigger == START {
+            &self.start_scope
+        } else {
+            &ReadScope::All
+        };
+        let result = self.read(fix, scope).await;
         let status = self.publish(trigger, result);
         super::journal::journal_reconcile(&self.ledger, &status, &self.journaled).await;
         status
@@ -64,7 +86,7 @@ impl DaemonReconcile {
     /// or catch a chunk in flight (stored, not yet answered); such a difference is gone
     /// on the second read and is logged at DEBUG only.
     pub(crate) async fn run_confirmed(&self, confirm_after: Duration) -> ReconcileStatus {
-        let first = match self.read(false).await {
+        let first = match self.read(false, &ReadScope::All).await {
             Ok(r) if !r.remaining.is_empty() => r,
             other => {
                 let status = self.publish("periodic", other);
@@ -73,7 +95,7 @@ impl DaemonReconcile {
             }
         };
         tokio::time::sleep(confirm_after).await;
-        let second = self.read(false).await.map(|mut r| {
+        let second = self.read(false, &ReadScope::All).await.map(|mut r| {
             let passing = r.remaining.len();
             r.remaining.retain(|d| first.remaining.contains(d));
             r.found.retain(|d| first.remaining.contains(d));
@@ -91,9 +113,10 @@ impl DaemonReconcile {
         status
     }
 
-    async fn read(&self, fix: bool) -> anyhow::Result<ReconcileReport> {
+    async fn read(&self, fix: bool, scope: &ReadScope) -> anyhow::Result<ReconcileReport> {
         let opts = ReconcileOptions { fix, confirm: fix };
-        crate::ops::reconcile::run(&self.ledger, self.exchange.as_ref(), opts, &is_sluice_id).await
+        let exchange = self.exchange.as_ref();
+        crate::ops::reconcile::run_in(&self.ledger, exchange, opts, &is_sluice_id, scope).await
     }
 
     fn publish(

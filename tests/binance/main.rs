@@ -8,5 +8,6 @@ mod history;
 mod keys;
 mod loopback;
 mod ratelimit;
+mod recovery;
 mod stream;
 mod wsapi;

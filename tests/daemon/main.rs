@@ -32,6 +32,7 @@ mod protect_legs;
 mod reconcile;
 mod reduce_only;
 mod standby;
+mod start_weight;
 mod stream;
 mod systemd;
 mod takeover;

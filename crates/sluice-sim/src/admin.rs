@@ -90,8 +90,8 @@ pub(crate) async fn state(State(s): State<Arc<SimState>>) -> Response {
     }))
 }
 
-/// The limits and the highest counts so far: request weight per client IP (one minute
-/// window), orders per account (10 s and 1 min windows), as the venue counted them.
+/// The limits and the highest counts so far: request weight per client IP (the peak of
+/// one minute window, and the total over all windows), orders per account (10 s and 1 min windows), as the venue counted them.
 fn rate_limits(s: &SimState) -> Value {
     let limiter = lock(&s.limiter);
     let cfg = limiter.config();
@@ -100,7 +100,7 @@ fn rate_limits(s: &SimState) -> Value {
         "requestWeightPerMinute": cfg.request_weight_per_minute,
         "ordersPer10s": cfg.orders_per_10s,
         "ordersPerMinute": cfg.orders_per_minute,
-        "ips": peaks.ips.iter().map(|(ip, w)| json!({"ip": ip.to_string(), "peakWeight1m": w})).collect::<Vec<_>>(),
+        "ips": peaks.ips.iter().map(|(ip, w, total)| json!({"ip": ip.to_string(), "peakWeight1m": w, "totalWeight": total})).collect::<Vec<_>>(),
         "accounts": peaks.accounts.iter().map(|(a, ten, min)| json!({"account": a, "peakOrders10s": ten, "peakOrders1m": min})).collect::<Vec<_>>(),
     })
 }

@@ -65,6 +65,8 @@ struct IpState {
     banned_until_ms: i64,
     /// The most weight this IP had used in any one minute window.
     peak_weight_1m: u32,
+    /// Every unit of weight this IP was admitted for since the start (all windows).
+    total_weight: u64,
 }
 
 #[derive(Debug, Default)]
@@ -80,8 +82,9 @@ struct AccountState {
 /// measure of how close each IP and each account came to its limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Peaks {
-    /// Per client IP: the most request weight used in one minute window.
-    pub ips: Vec<(IpAddr, u32)>,
+    /// Per client IP: the most request weight used in one minute window, and the weight
+    /// admitted in all windows together.
+    pub ips: Vec<(IpAddr, u32, u64)>,
     /// Per account: the most orders in one 10 s and in one 1 min window.
     pub accounts: Vec<(u32, u32, u32)>,
 }
@@ -163,6 +166,7 @@ impl RateLimiter {
         w.used += weight;
         let used = w.used;
         st.peak_weight_1m = st.peak_weight_1m.max(used);
+        st.total_weight += u64::from(weight);
         Ok(used)
     }
 
@@ -206,7 +210,7 @@ impl RateLimiter {
         let mut ips: Vec<_> = self
             .ips
             .iter()
-            .map(|(ip, s)| (*ip, s.peak_weight_1m))
+            .map(|(ip, s)| (*ip, s.peak_weight_1m, s.total_weight))
             .collect();
         ips.sort_unstable();
         let mut accounts: Vec<_> = self
@@ -310,7 +314,7 @@ mod tests {
         assert_eq!(
             rl.peaks(),
             Peaks {
-                ips: vec![(other, 1), (IP, 10)],
+                ips: vec![(other, 1, 1), (IP, 10, 10)],
                 accounts: vec![(1, 3, 3), (2, 1, 1)],
             }
         );

@@ -39,8 +39,12 @@ pub(super) async fn cancel(rest: &RestClient, client_algo_id: &str) -> Result<bo
     }
 }
 
-pub(super) async fn open(rest: &RestClient) -> Result<Vec<AlgoOrderReport>, ExchangeError> {
-    rest.open_algo_orders()
+/// The open algo orders of `symbol`, or of every symbol.
+pub(super) async fn open(
+    rest: &RestClient,
+    symbol: Option<&Symbol>,
+) -> Result<Vec<AlgoOrderReport>, ExchangeError> {
+    rest.open_algo_orders(symbol)
         .await?
         .iter()
         .map(algo_report)

@@ -127,8 +127,14 @@ impl BinanceFutures {
         self.ws.as_ref()
     }
 
-    pub async fn multi_assets_margin(&self) -> Result<bool, ExchangeError> {
-        Ok(self.rest.multi_assets_margin().await?.multi_assets_margin)
+    /// The account's position mode and whether it is in multi-assets mode, from one
+    /// `accountConfig` read (weight 5).
+    pub async fn account_modes(&self) -> Result<(PositionMode, bool), ExchangeError> {
+        let c = self.rest.account_config().await?;
+        Ok((
+            position_mode_of(c.dual_side_position),
+            c.multi_assets_margin,
+        ))
     }
 }
 
@@ -141,6 +147,14 @@ async fn clock_loop(rest: Weak<RestClient>) {
         if let Err(e) = rest.sync_clock().await {
             tracing::warn!(error = %e, "periodic clock re-measure failed");
         }
+    }
+}
+
+fn position_mode_of(dual_side_position: bool) -> PositionMode {
+    if dual_side_position {
+        PositionMode::Hedge
+    } else {
+        PositionMode::OneWay
     }
 }
 
@@ -214,11 +228,8 @@ impl Exchange for BinanceFutures {
     }
 
     async fn position_mode(&self) -> Result<PositionMode, ExchangeError> {
-        Ok(if self.rest.position_mode().await?.dual_side_position {
-            PositionMode::Hedge
-        } else {
-            PositionMode::OneWay
-        })
+        let c = self.rest.account_config().await?;
+        Ok(position_mode_of(c.dual_side_position))
     }
 
     async fn trading_status(&self) -> Result<TradingStatus, ExchangeError> {
@@ -323,6 +334,15 @@ impl Exchange for BinanceFutures {
         resolve::resolve(&self.rest, symbol, id).await
     }
 
+    async fn resolve_orders(
+        &self,
+        symbol: &Symbol,
+        ids: &[ClientOrderId],
+        sent_since: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<Result<OrderResolution, ExchangeError>> {
+        resolve::resolve_many(&self.rest, symbol, ids, sent_since).await
+    }
+
     async fn place_algo_order(
         &self,
         order: &crate::exchange::AlgoOrderRequest,
@@ -344,7 +364,14 @@ impl Exchange for BinanceFutures {
     async fn open_algo_orders(
         &self,
     ) -> Result<Vec<crate::exchange::AlgoOrderReport>, ExchangeError> {
-        algo::open(&self.rest).await
+        algo::open(&self.rest, None).await
+    }
+
+    async fn open_algo_orders_of(
+        &self,
+        symbol: &Symbol,
+    ) -> Result<Vec<crate::exchange::AlgoOrderReport>, ExchangeError> {
+        algo::open(&self.rest, Some(symbol)).await
     }
 
     async fn order_by_id(

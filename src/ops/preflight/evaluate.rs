@@ -275,7 +275,7 @@ fn position_mode(o: &Observations, e: &Expectations) -> CheckLine {
     match &o.position_mode {
         Ok(m) if *m == e.position_mode => line("position_mode", Status::Pass, m.as_str(), "matches exchange.position_mode"),
         Ok(m) => line("position_mode", Status::Fail, m.as_str(), format!("exchange.position_mode is {}: switch the account (POST /fapi/v1/positionSide/dual; needs no open positions or orders) or change the setting", e.position_mode.as_str())),
-        Err(err) => missing("position_mode", err, "GET /fapi/v1/positionSide/dual failed; retry"),
+        Err(err) => missing("position_mode", err, "GET /fapi/v1/accountConfig failed; retry"),
     }
 }
 
@@ -284,7 +284,7 @@ fn multi_assets(o: &Observations, e: &Expectations) -> CheckLine {
     match &o.multi_assets {
         Ok(on) if *on == e.multi_assets_margin => line("multi_assets_mode", Status::Pass, name(*on), "matches exchange.multi_assets_margin"),
         Ok(on) => line("multi_assets_mode", Status::Fail, name(*on), format!("exchange.multi_assets_margin expects {}: switch the account (POST /fapi/v1/multiAssetsMargin) or change the setting; in multi-assets mode balances and margin are USD-valued across assets", name(e.multi_assets_margin))),
-        Err(err) => missing("multi_assets_mode", err, "GET /fapi/v1/multiAssetsMargin failed; retry"),
+        Err(err) => missing("multi_assets_mode", err, "GET /fapi/v1/accountConfig failed; retry"),
     }
 }
 

@@ -252,18 +252,18 @@ async fn signed_facts(
     deadline: Duration,
     o: &mut Observations,
 ) {
-    let (trading_status, position_mode, multi_assets, stream) = tokio::join!(
+    // One accountConfig read (weight 5) answers both modes (docs/binance-fapi.md §2.3).
+    let (trading_status, modes, stream) = tokio::join!(
         timed(deadline, async {
             ex.trading_status().await.map_err(Into::into)
         }),
         timed(deadline, async {
-            ex.position_mode().await.map_err(Into::into)
-        }),
-        timed(deadline, async {
-            ex.multi_assets_margin().await.map_err(Into::into)
+            ex.account_modes().await.map_err(ProbeError::from)
         }),
         super::observe_stream::listen_and_connect(ex, cfg, deadline),
     );
+    let position_mode = modes.clone().map(|(mode, _)| mode);
+    let multi_assets = modes.map(|(_, on)| on);
     // The probe order follows the account's actual mode: a wrong mode is position_mode's
     // failure, not a second one on every test order.
     let mode = position_mode.clone().unwrap_or(expect.position_mode);

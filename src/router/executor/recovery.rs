@@ -6,6 +6,7 @@
 //! Invariant: an order whose outcome is unknown is never re-sent; it is resolved first,
 //! and `NotFound` (the exchange never executed it) is the only answer that frees a re-send.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::context::Ctx;
@@ -30,10 +31,18 @@ pub(crate) async fn resolve(
     symbol: &Symbol,
     coid: &ClientOrderId,
 ) -> anyhow::Result<Result<Resolved, ExchangeError>> {
-    let answer = match ctx.exchange.resolve_order(symbol, coid).await {
-        Ok(a) => a,
-        Err(e) => return Ok(Err(e)),
-    };
+    match ctx.exchange.resolve_order(symbol, coid).await {
+        Ok(answer) => apply_resolution(ctx, coid, answer).await.map(Ok),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// Apply what the exchange said about `coid`: its trades and status, or "never executed".
+async fn apply_resolution(
+    ctx: &Ctx,
+    coid: &ClientOrderId,
+    answer: OrderResolution,
+) -> anyhow::Result<Resolved> {
     match answer {
         OrderResolution::Known { order, trades } => {
             for t in &trades {
@@ -46,7 +55,7 @@ pub(crate) async fn resolve(
                 }
             }
             super::report::record_report(ctx, &order).await?;
-            Ok(Ok(Resolved::Known(order)))
+            Ok(Resolved::Known(order))
         }
         OrderResolution::NotFound => {
             ctx.ledger
@@ -62,20 +71,49 @@ pub(crate) async fn resolve(
                     },
                 )
                 .await?;
-            Ok(Ok(Resolved::NeverExecuted))
+            Ok(Resolved::NeverExecuted)
         }
     }
 }
 
 /// Crash recovery: resolve every non-terminal order before anything new is sent.
-/// Retries (with a bounded delay) until every order is resolved or shutdown is asked.
+/// The orders of one symbol are asked about together (`Exchange::resolve_orders`: their
+/// fills from one read); one whose answer failed is retried alone (with a bounded delay)
+/// until it is resolved or shutdown is asked.
 pub(crate) async fn recover_orders(ctx: &Ctx, shutdown: &Shutdown) -> anyhow::Result<usize> {
     let mut pending = ctx.ledger.non_terminal_orders().await?;
     pending.extend(short_of_fills(ctx).await?);
-    let mut count = 0;
+    let mut by_symbol: BTreeMap<Symbol, Vec<&OrderRow>> = BTreeMap::new();
     for order in pending.iter().filter(|o| o.venue == ctx.venue) {
-        resolve_until_answered(ctx, order, shutdown).await?;
-        count += 1;
+        by_symbol
+            .entry(order.symbol.clone())
+            .or_default()
+            .push(order);
+    }
+    let mut count = 0;
+    for (symbol, orders) in &by_symbol {
+        let ids = orders
+            .iter()
+            .map(|o| ClientOrderId::new(&o.client_order_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let since = orders
+            .iter()
+            .map(|o| o.created_at)
+            .min()
+            .unwrap_or_default();
+        let answers = ctx.exchange.resolve_orders(symbol, &ids, since).await;
+        for ((order, coid), answer) in orders.iter().zip(&ids).zip(answers) {
+            match answer {
+                Ok(answer) => {
+                    apply_resolution(ctx, coid, answer).await?;
+                }
+                Err(e) => {
+                    tracing::warn!(client_order_id = %coid, error = %e, "recovery: resolve failed; retrying");
+                    resolve_until_answered(ctx, order, shutdown).await?;
+                }
+            }
+            count += 1;
+        }
     }
     if count > 0 {
         tracing::info!(

@@ -92,6 +92,8 @@ struct Correction {
 pub(crate) struct Accounts {
     budget: Budget,
     reserve_share: Decimal,
+    /// The share of the weight per minute only risk-reducing requests may use (0: none).
+    weight_reserve: Decimal,
     entries: VecDeque<Entry>,
     corrections: Vec<Correction>,
     next_ticket: u64,
@@ -105,6 +107,7 @@ impl Accounts {
         Self {
             budget,
             reserve_share: reserve_share.clamp(Decimal::ZERO, Decimal::ONE),
+            weight_reserve: Decimal::ZERO,
             entries: VecDeque::new(),
             corrections: Vec::new(),
             next_ticket: 0,
@@ -118,17 +121,22 @@ impl Accounts {
         self.budget = budget;
     }
 
+    /// Keep `share` of the weight per minute for risk-reducing requests.
+    pub(crate) fn set_weight_reserve(&mut self, share: Decimal) {
+        self.weight_reserve = share.clamp(Decimal::ZERO, Decimal::ONE);
+    }
+
     /// The part of a counter's budget a request of this kind may use.
     fn cap(&self, counter: Counter, reduces_risk: bool) -> u32 {
-        let limit = match counter {
-            Counter::Weight1m => return self.budget.weight_1m,
-            Counter::Orders10s => self.budget.orders_10s,
-            Counter::Orders1m => self.budget.orders_1m,
+        let (limit, reserve) = match counter {
+            Counter::Weight1m => (self.budget.weight_1m, self.weight_reserve),
+            Counter::Orders10s => (self.budget.orders_10s, self.reserve_share),
+            Counter::Orders1m => (self.budget.orders_1m, self.reserve_share),
         };
         if reduces_risk {
             return limit;
         }
-        let open_share = Decimal::ONE - self.reserve_share;
+        let open_share = Decimal::ONE - reserve;
         (Decimal::from(limit) * open_share)
             .floor()
             .to_u32()

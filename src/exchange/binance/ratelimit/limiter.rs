@@ -145,6 +145,12 @@ impl RateLimiter {
         locked(&self.ip.accounts, |a| a.set_budget(budget));
     }
 
+    /// Keep `share` of the IP's weight per minute for risk-reducing requests (for every
+    /// account on the IP).
+    pub(crate) fn reserve_weight(&self, share: Decimal) {
+        locked(&self.ip.accounts, |a| a.set_weight_reserve(share));
+    }
+
     /// A 429 until `until`: on orders (-1015) only this account waits; on weight (and any
     /// other code) every account on the IP does.
     pub(crate) fn back_off_until(&self, code: Option<i64>, until: Instant) {

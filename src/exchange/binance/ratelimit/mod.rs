@@ -23,8 +23,13 @@
 //! - Background reads (nothing waits on them to reduce risk) may use the IP's weight only
 //!   while the minute's count stays within [`BACKGROUND_SHARE`] of the limit; they ask
 //!   first (`background_fits`) and are skipped otherwise, so they never take the weight a
-//!   close or a flatten needs. Weight itself has no risk-first order: every other request
-//!   may use all of it, waiting requests retry on their own and none is queued ahead.
+//!   close or a flatten needs.
+//! - The adapter keeps [`WEIGHT_RESERVE_SHARE`] of the IP's weight per minute for
+//!   risk-reducing requests (`Cost::reduces_risk`: closing orders, cancels, and the reads a
+//!   close or an order's resolution needs); every other request (start-up reads, preflight,
+//!   reconcile, opens) may fill the rest. Waiting requests retry on their own at the
+//!   window's end and none is queued ahead, so without the reserve a close's GET order
+//!   could find the minute filled by a start's reads.
 //! - A 429 sets a shared "not before" instant every request waits for; a 418 ban makes
 //!   every request fail fast with `Banned` until the ban ends.
 //!
@@ -54,6 +59,14 @@ pub(crate) const MARGIN_MS: i64 = 200;
 /// left to requests that place, cancel or resolve orders and to the reads they need).
 pub(crate) const BACKGROUND_SHARE: rust_decimal::Decimal =
     rust_decimal::Decimal::from_parts(5, 0, 0, false, 1);
+
+/// The share of the IP's weight per minute only risk-reducing requests may use (240 of
+/// Binance's 2,400): a 100-order close in batches of five costs 100, and each order whose
+/// outcome must be resolved 6 (GET order, userTrades), so one close and its resolutions
+/// fit even when start-up or background reads filled the rest of the minute; what is left
+/// (2,160) holds ten accounts' start-up reads (about 1,500).
+pub(crate) const WEIGHT_RESERVE_SHARE: rust_decimal::Decimal =
+    rust_decimal::Decimal::from_parts(1, 0, 0, false, 1);
 
 /// The venue's published limits (exchangeInfo `rateLimits`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +173,8 @@ pub(crate) struct Ticket(u64);
 
 #[cfg(test)]
 mod background_tests;
+#[cfg(test)]
+mod reserve_tests;
 #[cfg(test)]
 mod sharing_tests;
 #[cfg(test)]

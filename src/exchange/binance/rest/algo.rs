@@ -210,10 +210,19 @@ impl RestClient {
         self.call(&req).await
     }
 
-    /// `GET /fapi/v1/openAlgoOrders` for every symbol (weight 40).
-    pub(crate) async fn open_algo_orders(&self) -> Result<Vec<AlgoOrderWire>, ExchangeError> {
-        self.call(&signed(Method::GET, "/fapi/v1/openAlgoOrders", 40))
-            .await
+    /// `GET /fapi/v1/openAlgoOrders` for one symbol (weight 1) or every symbol (40;
+    /// docs/binance-fapi.md §2.4).
+    pub(crate) async fn open_algo_orders(
+        &self,
+        symbol: Option<&Symbol>,
+    ) -> Result<Vec<AlgoOrderWire>, ExchangeError> {
+        let req = match symbol {
+            Some(s) => {
+                signed(Method::GET, "/fapi/v1/openAlgoOrders", 1).param("symbol", s.as_str())
+            }
+            None => signed(Method::GET, "/fapi/v1/openAlgoOrders", 40),
+        };
+        self.call(&req).await
     }
 
     /// `POST /fapi/v1/countdownCancelAll` (weight 10): the dead-man's switch.

@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use super::super::audit::AuditBuffer;
 use super::super::clock::{local_ms, offset_from_round_trip, Clock};
 use super::super::config::BinanceConfig;
-use super::super::ratelimit::{Observed, Permit, RateLimiter};
+use super::super::ratelimit::{Observed, Permit, RateLimiter, WEIGHT_RESERVE_SHARE};
 use super::super::sign::{plain_query, signed_query, SignError, Signer};
 use super::outcome::{attempt_record, error_from, transport_outcome, wait_error, Outcome};
 use super::request::{RateHeaders, Request, Security};
@@ -76,7 +76,7 @@ impl RestClient {
                 ExchangeError::new(ErrorClass::Fatal, None, None, format!("http client: {e}"))
             })?;
         let clock = Arc::new(Clock::default());
-        Ok(Self {
+        let client = Self {
             http,
             base: cfg.rest_url.as_str().trim_end_matches('/').to_string(),
             creds: std::sync::RwLock::new(Arc::new(Credentials {
@@ -97,7 +97,9 @@ impl RestClient {
                 None => RateLimiter::new(Default::default(), cfg.risk_reserve_share, clock),
             },
             audit,
-        })
+        };
+        client.limiter.reserve_weight(WEIGHT_RESERVE_SHARE);
+        Ok(client)
     }
 
     /// Use a new key pair from the next request on (a rotated key after key loss).
@@ -186,7 +188,11 @@ impl RestClient {
 
     /// One attempt: limiter, sign, send, record, classify.
     pub async fn send(&self, req: &Request) -> Result<Bytes, ExchangeError> {
-        let permit = self.limiter.acquire(req.cost).await.map_err(wait_error)?;
+        let permit = self
+            .limiter
+            .acquire(req.limiter_cost())
+            .await
+            .map_err(wait_error)?;
         let creds = self.credentials();
         let (recorded, query) = self.build_query(req, &creds.signer).map_err(|e| {
             ExchangeError::new(ErrorClass::Fatal, None, None, format!("{}: {e}", req.path))

@@ -240,13 +240,11 @@ impl RestClient {
             .await
     }
 
-    pub(crate) async fn position_mode(&self) -> Result<wire::PositionModeWire, ExchangeError> {
-        self.call(&signed(Method::GET, "/fapi/v1/positionSide/dual", 30))
-            .await
-    }
-
-    pub(crate) async fn multi_assets_margin(&self) -> Result<wire::MultiAssetsWire, ExchangeError> {
-        self.call(&signed(Method::GET, "/fapi/v1/multiAssetsMargin", 30))
+    /// `GET /fapi/v1/accountConfig` (weight 5): the position mode and the multi-assets
+    /// mode in one answer, where `positionSide/dual` and `multiAssetsMargin` cost 30 each
+    /// (docs/binance-fapi.md §2.3).
+    pub(crate) async fn account_config(&self) -> Result<wire::AccountConfigWire, ExchangeError> {
+        self.call(&signed(Method::GET, "/fapi/v1/accountConfig", 5))
             .await
     }
 

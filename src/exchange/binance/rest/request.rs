@@ -51,6 +51,24 @@ impl Request {
     pub(crate) fn is_order(&self) -> bool {
         self.kind != RequestKind::Query
     }
+    /// The cost the limiter books: [`Request::cost`], marked risk-reducing for the
+    /// requests a close needs (the order placement says for itself): cancels, GET order,
+    /// userTrades, positionRisk, and openOrders and the mark price of one symbol. These may use the share of
+    /// the IP's weight the adapter keeps for them (`ratelimit::WEIGHT_RESERVE_SHARE`).
+    pub(crate) fn limiter_cost(&self) -> Cost {
+        let serves_close = match self.path {
+            "/fapi/v1/order" => self.method == Method::GET || self.kind == RequestKind::Cancel,
+            "/fapi/v1/userTrades" | "/fapi/v3/positionRisk" | "/fapi/v2/positionRisk" => true,
+            "/fapi/v1/openOrders" | "/fapi/v1/premiumIndex" => {
+                self.params.iter().any(|(k, _)| *k == "symbol")
+            }
+            _ => self.kind == RequestKind::Cancel,
+        };
+        Cost {
+            reduces_risk: self.cost.reduces_risk || serves_close,
+            ..self.cost
+        }
+    }
     pub(crate) fn find(&self, key: &str) -> Option<String> {
         self.params
             .iter()
@@ -83,6 +101,33 @@ impl RateHeaders {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reads_a_close_needs_may_use_the_reserved_weight_and_start_up_reads_may_not() {
+        let get = |path| Request::new(Method::GET, path, Security::Signed, 5);
+        let symbol = |path| get(path).param("symbol", "SOLUSDT");
+        let mut cancel = Request::new(Method::DELETE, "/fapi/v1/order", Security::Signed, 1);
+        cancel.kind = RequestKind::Cancel;
+        for req in [
+            get("/fapi/v1/order"),
+            get("/fapi/v1/userTrades"),
+            get("/fapi/v3/positionRisk"),
+            symbol("/fapi/v1/openOrders"),
+            symbol("/fapi/v1/premiumIndex"),
+            cancel,
+        ] {
+            assert!(req.limiter_cost().reduces_risk, "{}", req.path);
+        }
+        for req in [
+            get("/fapi/v1/openOrders"),
+            get("/fapi/v1/openAlgoOrders"),
+            get("/fapi/v1/accountConfig"),
+            get("/fapi/v1/exchangeInfo"),
+            get("/fapi/v1/apiTradingStatus"),
+        ] {
+            assert!(!req.limiter_cost().reduces_risk, "{}", req.path);
+        }
+    }
 
     #[test]
     fn rate_headers_are_read_case_insensitively() {

@@ -201,15 +201,12 @@ pub(crate) struct PositionRisk {
     pub update_time: i64,
 }
 
+/// The fields of `GET /fapi/v1/accountConfig` sluice reads (the rest are ignored).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct PositionModeWire {
+pub(crate) struct AccountConfigWire {
+    /// true: hedge mode.
     pub(crate) dual_side_position: bool,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct MultiAssetsWire {
     pub(crate) multi_assets_margin: bool,
 }
 
