@@ -215,7 +215,12 @@ impl CapBook {
     /// Whether the size-finding is still under way for `symbol` (a probe is planned).
     #[cfg(test)]
     pub(crate) fn is_probing(&self, symbol: &Symbol) -> bool {
-        self.probes.get(symbol).is_some_and(|p| p.trying.is_some())
+        self.probe(symbol).is_some()
+    }
+
+    /// The size being probed for `symbol` now, if a probe is planned.
+    pub(crate) fn probe(&self, symbol: &Symbol) -> Option<Qty> {
+        self.probes.get(symbol).and_then(|p| p.trying)
     }
 
     /// Every entry, for persistence and display.

@@ -50,6 +50,7 @@ pub(crate) async fn next_chunks(
             beside_probe(ctx, job, &leg, available, room, proven, probe).await?
         }
         None => {
+            let chunks = probe_first(ctx, job, &leg, available, chunks).await?;
             let room = probe_room(ctx, job, &leg.symbol, chunks[0], room);
             chunks.into_iter().take(room).collect()
         }
@@ -130,6 +131,33 @@ fn probe_room(ctx: &Ctx, job: &Job, symbol: &Symbol, largest: Qty, room: usize) 
     } else {
         0
     }
+}
+
+/// While the cap book probes a MARKET size, the probe itself goes out first even when
+/// the near-equal split of `available` came out smaller (a remainder of 20 × 377.76
+/// planned under a probe of 389.56 is 20 chunks of 377.76, and a close that always splits
+/// that way never tries the probe: the search stalls short of the venue's cap). Only when
+/// what is left after the probe can still be planned (or nothing is left), so the probe
+/// never strands a remainder the venue cannot take; otherwise `planned` stands.
+async fn probe_first(
+    ctx: &mut Ctx,
+    job: &Job,
+    leg: &Leg,
+    available: Qty,
+    planned: Vec<Qty>,
+) -> anyhow::Result<Vec<Qty>> {
+    let probe = match ctx.caps.probe(&leg.symbol) {
+        Some(p) if fallback_send::order_type(job) == OrderType::Market => p,
+        _ => return Ok(planned),
+    };
+    if planned.first().is_none_or(|first| *first >= probe) || probe > available {
+        return Ok(planned);
+    }
+    let rest = available.saturating_sub(probe);
+    if rest.is_zero() || matches!(plan(ctx, job, leg, rest, None).await?, Ok(c) if !c.is_empty()) {
+        return Ok(vec![probe]);
+    }
+    Ok(planned)
 }
 
 /// While the cap book probes a MARKET size above the largest one the venue has taken
