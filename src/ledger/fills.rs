@@ -212,26 +212,3 @@ fn one_fill_may_cause(e: &LedgerError) -> bool {
         _ => true,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use sqlx::PgPool;
-
-    use super::*;
-
-    #[sqlx::test(migrations = "./migrations")]
-    async fn every_fill_application_moves_the_fill_epoch_of_every_clone(pool: PgPool) {
-        let ledger = Ledger::from_pool(pool);
-        let reader = ledger.clone();
-        let before = reader.fill_epoch();
-
-        let outcomes = ledger.apply_fills("binance", &[], &[], None).await.unwrap();
-
-        assert!(outcomes.is_empty());
-        assert_eq!(
-            reader.fill_epoch(),
-            before + 1,
-            "a batch moves it, even an empty one"
-        );
-    }
-}
