@@ -56,18 +56,6 @@ impl Ledger {
         reported: &[ExchangePosition],
         source: Option<FillSource>,
     ) -> Result<FillOutcome, LedgerError> {
-        let outcome = self.apply_one(venue, fill, reported, source).await;
-        self.fills_touched();
-        outcome
-    }
-
-    async fn apply_one(
-        &self,
-        venue: &str,
-        fill: &Fill,
-        reported: &[ExchangePosition],
-        source: Option<FillSource>,
-    ) -> Result<FillOutcome, LedgerError> {
         check(fill)?;
         let mut tx = self.pool.begin().await?;
         let outcome = apply_in(&mut tx, venue, &[fill], source)
@@ -90,18 +78,6 @@ impl Ledger {
     /// same fills again is safe (each exactly once).
     #[tracing::instrument(skip_all, fields(fills = fills.len()))]
     pub async fn apply_fills(
-        &self,
-        venue: &str,
-        fills: &[Fill],
-        reported: &[ExchangePosition],
-        source: Option<FillSource>,
-    ) -> Result<FillOutcomes, LedgerError> {
-        let outcomes = self.apply_all(venue, fills, reported, source).await;
-        self.fills_touched();
-        outcomes
-    }
-
-    async fn apply_all(
         &self,
         venue: &str,
         fills: &[Fill],

@@ -124,9 +124,6 @@ pub struct Ledger {
     pool: PgPool,
     /// Stored intents handed to this process's executor (`handoff`).
     handoff: std::sync::Arc<handoff::Handoff>,
-    /// Bumped after every call of this process that may have applied fills
-    /// ([`Ledger::fill_epoch`]).
-    fill_epoch: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Opens accepted together, one statement per batch (`accept_batch`).
     accepts: std::sync::Arc<accept_batch::AcceptQueue>,
 }
@@ -157,23 +154,8 @@ impl Ledger {
         Ledger {
             pool,
             handoff: Default::default(),
-            fill_epoch: Default::default(),
             accepts: Default::default(),
         }
-    }
-
-    /// A count bumped after every call of this process (any clone of this ledger) that
-    /// may have applied fills, committed or not. A reader that takes it BEFORE reading
-    /// filled quantities and finds it unchanged later knows no fill applied by this
-    /// process has landed since its read (fills written by another process are not
-    /// counted).
-    pub(crate) fn fill_epoch(&self) -> u64 {
-        self.fill_epoch.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    fn fills_touched(&self) {
-        self.fill_epoch
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Create database `name` on the server `admin` points at, unless it exists.

@@ -107,9 +107,6 @@ pub(crate) struct Job {
     pub(crate) orders_recorded: bool,
     /// Resting LIMIT orders a cancel was sent for (by client order id; `resting.rs`).
     pub(crate) cancels_sent: std::collections::HashSet<String>,
-    /// What the last settling read found filled, and the ledger's fill epoch taken
-    /// before it (`progress::settle_all` skips a read that could change nothing).
-    pub(crate) settle_view: Option<super::progress::SettleView>,
 }
 
 /// What the executor loop does with a job after one step.
@@ -149,7 +146,6 @@ impl Job {
             rejections: Default::default(),
             orders_recorded: true,
             cancels_sent: Default::default(),
-            settle_view: None,
         }
     }
 

@@ -37,10 +37,6 @@ pub(crate) type FlightFills = HashMap<String, Decimal>;
 /// reason) is read in one query; what it says was filled is returned for planning, which
 /// must read it before the remainder. Only a flight that settles short reads its full row.
 pub(crate) async fn settle_all(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<FlightFills> {
-    if let Some(filled) = unchanged_view(ctx, job) {
-        return Ok(filled);
-    }
-    let epoch = ctx.ledger.fill_epoch();
     let ids: Vec<String> = job
         .flights
         .iter()
@@ -58,10 +54,6 @@ pub(crate) async fn settle_all(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<F
         .iter()
         .map(|(id, o)| (id.clone(), o.filled_quantity.get()))
         .collect();
-    job.settle_view = Some(SettleView {
-        epoch,
-        filled: filled.clone(),
-    });
     let answered: Vec<String> = job
         .flights
         .iter()
@@ -75,55 +67,6 @@ pub(crate) async fn settle_all(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<F
         }
     }
     Ok(filled)
-}
-
-/// What a settling read found filled per flight, and the ledger's fill epoch taken before
-/// the read.
-#[derive(Debug)]
-pub(crate) struct SettleView {
-    epoch: u64,
-    filled: FlightFills,
-}
-
-/// The flights' filled quantities without a ledger read, when a read could settle nothing:
-/// no fill has been applied by this process since the last read (the ledger's fill epoch
-/// is unchanged), and every answered flight is accepted, neither late nor resolved, and
-/// still short of what the exchange reported executed (it can only settle once more fills
-/// land). A chunk recorded since that read has nothing filled (write-before-send: its fills
-/// come after its row, and would have moved the epoch). None: read.
-///
-/// Planning stays safe even if another process applied fills meanwhile: an older, lower
-/// `filled` reserves more for the chunks out, so it can only plan less.
-fn unchanged_view(ctx: &Ctx, job: &Job) -> Option<FlightFills> {
-    let view = job.settle_view.as_ref()?;
-    if view.epoch != ctx.ledger.fill_epoch() || ctx.stream.is_silent() {
-        return None;
-    }
-    let is_limit = super::resting::is_limit(job);
-    let had = |id: &str| view.filled.get(id).copied().unwrap_or_default();
-    for f in job.flights.iter() {
-        match f.stage {
-            Stage::Sending | Stage::Resend => {}
-            Stage::Unknown => return None,
-            Stage::Accepted => {
-                let patience = super::resting::patience(is_limit, &f.data, ctx.cfg.settle_timeout);
-                if f.data.resolved_terminal || f.data.since.elapsed() >= patience {
-                    return None;
-                }
-                let reported = f.data.report.as_ref()?.executed_qty.get();
-                if had(&f.client_order_id) >= reported {
-                    return None;
-                }
-            }
-        }
-    }
-    Some(
-        job.flights
-            .iter()
-            .filter(|f| f.stage != Stage::Resend)
-            .map(|f| (f.client_order_id.clone(), had(&f.client_order_id)))
-            .collect(),
-    )
 }
 
 /// One flight, with its settling view as read at the start of the step: Some(instant)
