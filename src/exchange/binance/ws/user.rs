@@ -31,7 +31,7 @@ use crate::domain::{ClientOrderId, Symbol};
 use crate::exchange::binance::config::BinanceConfig;
 use crate::exchange::binance::parse;
 use crate::exchange::binance::rest::RestClient;
-use crate::exchange::{AccountEvent, ExchangeError};
+use crate::exchange::{AccountEvent, ExchangeError, OrderReport};
 
 /// Stream timers; defaults are Binance's, tests scale them down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -286,37 +286,41 @@ async fn resync(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<(), 
     // Orders first, so each trade can name its client order id: a fill that only carries
     // the exchange's order id cannot be matched to an order whose REST answer the
     // executor has not applied yet (several chunks may be out at once).
-    let open_ids: HashSet<&str> = open.iter().map(|o| o.client_order_id.as_str()).collect();
+    let mut asked: HashSet<String> = open.iter().map(|o| o.client_order_id.clone()).collect();
     let mut reports = Vec::new();
-    for (symbol, id) in ctx.tracker.in_flight() {
-        if open_ids.contains(id.as_str()) {
-            continue;
-        }
-        let Ok(cid) = ClientOrderId::new(&id) else {
-            continue;
-        };
-        match ctx.rest.query_order(&symbol, &cid).await {
-            Ok(o) => reports.push(parse::order_report(&o)?),
-            // Not (yet) known to the venue: leave it in flight for the next resync.
-            Err(e) if e.code == Some(-2013) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    query_in_flight(ctx, &mut asked, &mut reports).await?;
     for o in &open {
         reports.push(parse::order_report(o)?);
     }
-    let own: HashMap<i64, ClientOrderId> = reports
-        .iter()
-        .filter_map(|r| Some((r.order_id, ClientOrderId::new(&r.client_order_id).ok()?)))
-        .collect();
+    let mut fills = Vec::new();
     for (symbol, from_id) in ctx.tracker.trade_targets() {
         for t in ctx.rest.user_trades(&symbol, from_id, None).await? {
-            let mut fill = parse::fill_from_trade(&t)?;
-            if fill.client_order_id.is_none() {
-                fill.client_order_id = own.get(&fill.order_id).cloned();
-            }
-            events.push(AccountEvent::Fill(fill));
+            fills.push(parse::fill_from_trade(&t)?);
         }
+    }
+    // An order sent while the questions above were asked (the executor keeps sending)
+    // may have filled before the trades were read: ask about the orders in flight once
+    // more, so each of those trades names its order too. A trade left without its client
+    // order id would be stored as external and never counted for its chunk.
+    let own_of = |reports: &[OrderReport]| -> HashMap<i64, ClientOrderId> {
+        reports
+            .iter()
+            .filter_map(|r| Some((r.order_id, ClientOrderId::new(&r.client_order_id).ok()?)))
+            .collect()
+    };
+    let mut own = own_of(&reports);
+    if fills
+        .iter()
+        .any(|f| f.client_order_id.is_none() && !own.contains_key(&f.order_id))
+    {
+        query_in_flight(ctx, &mut asked, &mut reports).await?;
+        own = own_of(&reports);
+    }
+    for mut fill in fills {
+        if fill.client_order_id.is_none() {
+            fill.client_order_id = own.get(&fill.order_id).cloned();
+        }
+        events.push(AccountEvent::Fill(fill));
     }
     events.extend(reports.into_iter().map(AccountEvent::Order));
     // v3 lists every non-zero position: a complete snapshot as of when it was asked for,
@@ -339,6 +343,29 @@ async fn resync(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<(), 
         ctx.tracker.observe(&ev);
         if tx.send(ev).await.is_err() {
             break;
+        }
+    }
+    Ok(())
+}
+
+/// GET order for every order in flight not asked about yet (`asked`), adding each answer
+/// to `reports`; an order the venue does not know yet stays in flight for the next resync.
+async fn query_in_flight(
+    ctx: &StreamCtx,
+    asked: &mut HashSet<String>,
+    reports: &mut Vec<OrderReport>,
+) -> Result<(), ExchangeError> {
+    for (symbol, id) in ctx.tracker.in_flight() {
+        if !asked.insert(id.clone()) {
+            continue;
+        }
+        let Ok(cid) = ClientOrderId::new(&id) else {
+            continue;
+        };
+        match ctx.rest.query_order(&symbol, &cid).await {
+            Ok(o) => reports.push(parse::order_report(&o)?),
+            Err(e) if e.code == Some(-2013) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(())
