@@ -29,16 +29,6 @@ fn crash_scenario() -> sluice_sim::Scenario {
     )
 }
 
-async fn adopted_short(ledger: &Ledger) -> Option<sluice::ledger::PositionId> {
-    ledger
-        .open_positions()
-        .await
-        .expect("positions")
-        .iter()
-        .find(|p| p.quantity.get() == Decimal::from(5000))
-        .map(|p| p.id)
-}
-
 #[sqlx::test(migrations = "./migrations")]
 async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool: PgPool) {
     let db_url = sluice_testkit::process::database_url(&pool).await;
@@ -60,12 +50,14 @@ async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool:
         let mut daemon = sluice_testkit::process::spawn_daemon("crash", &sim, &db_url, &[]).await;
         daemon
             .until_ok("adoption", Duration::from_secs(60), async || {
-                adopted_short(&ledger)
+                sluice_testkit::process::adopted_position(&ledger, Decimal::from(5000))
                     .await
                     .ok_or("no adopted position yet")
             })
             .await;
-        let position = adopted_short(&ledger).await.expect("adopted");
+        let position = sluice_testkit::process::adopted_position(&ledger, Decimal::from(5000))
+            .await
+            .expect("adopted");
         let intent = ledger
             .create_intent(
                 &close_all(position, &format!("crash-{trial}")),
@@ -81,7 +73,9 @@ async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool:
         daemon
             .until_ok("chunks recorded", Duration::from_secs(60), async || {
                 let recorded = ledger.orders_of_intent(intent).await.expect("orders").len();
-                if recorded >= kill_after || is_terminal(&ledger, intent).await {
+                if recorded >= kill_after
+                    || sluice_testkit::process::intent_is_final(&ledger, intent).await
+                {
                     Ok(())
                 } else {
                     Err(format!("{recorded} of {kill_after} chunks recorded"))
@@ -92,7 +86,7 @@ async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool:
         let mut daemon = sluice_testkit::process::spawn_daemon("crash", &sim, &db_url, &[]).await;
         daemon
             .until_ok("the close to finish", Duration::from_secs(90), async || {
-                if is_terminal(&ledger, intent).await {
+                if sluice_testkit::process::intent_is_final(&ledger, intent).await {
                     Ok(())
                 } else {
                     Err("the close is not final yet")
@@ -105,11 +99,6 @@ async fn sigkill_at_random_moments_never_sends_a_chunk_twice_and_ends_flat(pool:
         assert_trial(&ledger, &sim, intent, trial, kill_after).await;
     }
     sim.shutdown().await;
-}
-
-async fn is_terminal(ledger: &Ledger, intent: IntentId) -> bool {
-    let row = ledger.intent(intent).await.expect("read").expect("intent");
-    row.state.is_terminal()
 }
 
 async fn assert_trial(ledger: &Ledger, sim: &SimHandle, intent: IntentId, trial: usize, k: usize) {

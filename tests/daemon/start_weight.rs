@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::Value;
-use sluice::ledger::{IntentId, Ledger};
+use sluice::ledger::Ledger;
 use sluice_sim::spawn;
 use sluice_testkit::account::sim_state;
 use sluice_testkit::executor::*;
@@ -44,22 +44,6 @@ fn requests_between(before: &Value, after: &Value) -> BTreeMap<String, i64> {
         .collect()
 }
 
-/// The position the daemon adopted from the venue, once it has.
-async fn adopted(ledger: &Ledger, qty: i64) -> Option<sluice::ledger::PositionId> {
-    ledger
-        .open_positions()
-        .await
-        .expect("positions")
-        .iter()
-        .find(|p| p.quantity.get() == Decimal::from(qty))
-        .map(|p| p.id)
-}
-
-async fn is_terminal(ledger: &Ledger, intent: IntentId) -> bool {
-    let row = ledger.intent(intent).await.expect("read").expect("intent");
-    row.state.is_terminal()
-}
-
 /// What one start may spend: ten starts in one minute (systemd restarting a crashing
 /// daemon) stay under the IP's 2,400 with room for the closes they resume. Measured: 157
 /// (one account, the three configured symbols, a position to adopt), 286 before the
@@ -90,7 +74,9 @@ async fn a_daemon_start_spends_at_most_the_start_budget_of_the_ips_weight(pool: 
     let d = spawn_daemon("start-weight", &sim, &db_url, &[]).await;
     d.until_status("ready", Duration::from_secs(60)).await;
     until("adoption", Duration::from_secs(60), || async {
-        adopted(&ledger, 500).await.is_some()
+        adopted_position(&ledger, Decimal::from(500))
+            .await
+            .is_some()
     })
     .await;
     let (_, reconcile) = d.get("/v1/reconcile").await;
@@ -131,7 +117,7 @@ async fn a_restart_after_a_kill_mid_close_spends_at_most_the_start_budget_before
     open_short_by_hand(&hand, "SOLUSDT", "5000", "hand-1").await;
     let mut d = spawn_daemon("start-weight", &sim, &db_url, &[]).await;
     let position = until_some("adoption", Duration::from_secs(60), || async {
-        adopted(&ledger, 5000).await
+        adopted_position(&ledger, Decimal::from(5000)).await
     })
     .await;
     let intent = ledger
@@ -151,7 +137,7 @@ async fn a_restart_after_a_kill_mid_close_spends_at_most_the_start_budget_before
     // Act: the restart recovers, reconciles and finishes the close.
     let d = spawn_daemon("start-weight", &sim, &db_url, &[]).await;
     until("the close to finish", Duration::from_secs(90), || async {
-        is_terminal(&ledger, intent).await
+        intent_is_final(&ledger, intent).await
     })
     .await;
     let after = sim_state(&sim).await;

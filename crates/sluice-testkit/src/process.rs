@@ -377,6 +377,29 @@ pub async fn hand_adapter(sim: &SimHandle) -> Arc<BinanceFutures> {
         .expect("test adapter")
 }
 
+/// The open position of `qty` the daemon adopted from the venue, once it has.
+pub async fn adopted_position(
+    ledger: &sluice::ledger::Ledger,
+    qty: Decimal,
+) -> Option<sluice::ledger::PositionId> {
+    ledger
+        .open_positions()
+        .await
+        .expect("positions")
+        .iter()
+        .find(|p| p.quantity.get() == qty)
+        .map(|p| p.id)
+}
+
+/// Whether `intent` has reached a final state.
+pub async fn intent_is_final(
+    ledger: &sluice::ledger::Ledger,
+    intent: sluice::ledger::IntentId,
+) -> bool {
+    let row = ledger.intent(intent).await.expect("read").expect("intent");
+    row.state.is_terminal()
+}
+
 /// Open SHORT `qty` on `symbol` by hand (a LIMIT IOC through the book), outside sluice.
 pub async fn open_short_by_hand(ex: &BinanceFutures, symbol: &str, qty: &str, coid: &str) {
     let sym = Symbol::new(symbol).expect("symbol");
