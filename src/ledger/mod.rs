@@ -57,6 +57,7 @@ mod protective_link;
 mod protective_repair;
 mod trail;
 mod wakeup;
+pub(crate) use wakeup::IntentNotice;
 mod warm;
 mod work;
 
@@ -98,7 +99,7 @@ pub use positions::AdoptPosition;
 pub use positions::PositionAudit;
 pub use protective::NewProtective;
 pub(crate) use protective_repair::AdoptProtective;
-pub use work::ActiveIntent;
+pub use work::{ActiveIntent, IntakeScope};
 
 /// A pooled connection idle at least this long is pinged before it is handed out.
 const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);

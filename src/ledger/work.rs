@@ -25,6 +25,24 @@ pub struct ActiveIntent {
     pub next_chunk: u32,
 }
 
+/// What one intake takes up ([`Ledger::take_up_intents_in`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntakeScope {
+    /// Accepted opens to take up at most (None: every one). Risk-reducing intents are
+    /// always taken up.
+    pub opens: Option<usize>,
+    /// Also return the `working` intents not held (at start, and as a safety net).
+    pub resume_working: bool,
+}
+
+impl IntakeScope {
+    /// Every accepted intent, and the working ones not held.
+    pub const EVERYTHING: Self = Self {
+        opens: None,
+        resume_working: true,
+    };
+}
+
 impl Ledger {
     /// Intents of `venue` in state `accepted` or `working`, oldest first.
     pub(crate) async fn active_intents(&self, venue: &str) -> Result<Vec<IntentRow>, LedgerError> {
@@ -49,12 +67,38 @@ impl Ledger {
         held: &[i64],
         cause: &str,
     ) -> Result<Vec<ActiveIntent>, LedgerError> {
+        self.take_up_intents_in(venue, held, cause, IntakeScope::EVERYTHING)
+            .await
+    }
+
+    /// [`Ledger::take_up_intents`] within `scope`: every accepted risk-reducing intent, at
+    /// most `scope.opens` accepted opens (oldest first; the rest stay `accepted`), and the
+    /// `working` ones only when `scope.resume_working`; none in `held`.
+    pub async fn take_up_intents_in(
+        &self,
+        venue: &str,
+        held: &[i64],
+        cause: &str,
+        scope: IntakeScope,
+    ) -> Result<Vec<ActiveIntent>, LedgerError> {
+        let opens = scope.opens.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
         // One snapshot: the `working` rows read are those that were working before this
-        // statement, so an intent started here is returned once.
+        // statement, so an intent started here is returned once. `state = 'accepted'` is
+        // checked again on the row updated (a cancel or another executor may have moved
+        // it since the pick was read).
         let rows = sqlx::query(
-            "WITH up AS (
+            "WITH pick AS (
+                 (SELECT id FROM intents
+                  WHERE venue = $1 AND account_id = sluice_account() AND state = 'accepted'
+                    AND kind <> 'open' AND id <> ALL($2))
+                 UNION ALL
+                 (SELECT id FROM intents
+                  WHERE venue = $1 AND account_id = sluice_account() AND state = 'accepted'
+                    AND kind = 'open' AND id <> ALL($2)
+                  ORDER BY id LIMIT $4)),
+             up AS (
                  UPDATE intents SET state = 'working', updated_at = now()
-                 WHERE venue = $1 AND account_id = sluice_account() AND state = 'accepted' AND id <> ALL($2)
+                 WHERE id IN (SELECT id FROM pick) AND state = 'accepted'
                  RETURNING *),
              ev AS (
                  INSERT INTO intent_events (intent_id, from_state, to_state, cause)
@@ -63,8 +107,8 @@ impl Ledger {
                  SELECT up.*, true AS started FROM up
                  UNION ALL
                  SELECT i.*, false AS started FROM intents i
-                 WHERE i.venue = $1 AND i.account_id = sluice_account() AND i.state = 'working'
-                   AND i.id <> ALL($2))
+                 WHERE $5 AND i.venue = $1 AND i.account_id = sluice_account()
+                   AND i.state = 'working' AND i.id <> ALL($2))
              SELECT f.*, (SELECT COALESCE(MAX(o.chunk_index) + 1, 0) FROM orders o
                           WHERE o.intent_id = f.id) AS next_chunk
              FROM found f ORDER BY f.id",
@@ -72,6 +116,8 @@ impl Ledger {
         .bind(venue)
         .bind(held)
         .bind(cause)
+        .bind(opens)
+        .bind(scope.resume_working)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -1,6 +1,6 @@
 //! `[executor]`: how much the executor sends at once.
 //!
-//! Invariants: both caps are at least 1 (zero would send nothing, ever); 1 chunk per
+//! Invariants: every cap is at least 1 (zero would send nothing, ever); 1 chunk per
 //! intent sends an intent's chunks strictly one after another.
 
 use std::num::NonZeroUsize;
@@ -17,6 +17,9 @@ pub struct ExecutorSettings {
     pub(crate) max_in_flight: NonZeroUsize,
     /// Send five chunks of one intent ready at once as one `batchOrders` request.
     pub batch_orders: bool,
+    /// Opens held as jobs at once; more accepted opens wait in the ledger, oldest first
+    /// (closes, reduces and flattens never wait).
+    pub(crate) max_opens_held: NonZeroUsize,
 }
 
 impl Default for ExecutorSettings {
@@ -25,6 +28,7 @@ impl Default for ExecutorSettings {
             max_in_flight_per_intent: NonZeroUsize::MIN.saturating_add(15),
             max_in_flight: NonZeroUsize::MIN.saturating_add(31),
             batch_orders: true,
+            max_opens_held: NonZeroUsize::MIN.saturating_add(63),
         }
     }
 }
@@ -35,5 +39,6 @@ impl ExecutorSettings {
         config.max_in_flight_per_intent = self.max_in_flight_per_intent.get();
         config.max_in_flight = self.max_in_flight.get();
         config.batch_orders = self.batch_orders;
+        config.max_opens_held = self.max_opens_held.get();
     }
 }

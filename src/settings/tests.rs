@@ -451,6 +451,7 @@ fn the_executor_caps_have_defaults_and_zero_is_refused_naming_the_key() {
     assert_eq!(s.executor.max_in_flight_per_intent.get(), 16);
     assert_eq!(s.executor.max_in_flight.get(), 32);
     assert!(s.executor.batch_orders);
+    assert_eq!(s.executor.max_opens_held.get(), 64);
     let one = env(&[("SLUICE__EXECUTOR__MAX_IN_FLIGHT_PER_INTENT", "1")]);
     let s = Settings::load_with_env(dir.path(), one).expect("settings load");
     let mut cfg = crate::router::ExecutorConfig::default();
@@ -459,4 +460,7 @@ fn the_executor_caps_have_defaults_and_zero_is_refused_naming_the_key() {
     let zero = env(&[("SLUICE__EXECUTOR__MAX_IN_FLIGHT", "0")]);
     let err = Settings::load_with_env(dir.path(), zero).unwrap_err();
     assert!(format!("{err:#}").contains("max_in_flight"), "{err:#}");
+    let zero = env(&[("SLUICE__EXECUTOR__MAX_OPENS_HELD", "0")]);
+    let err = Settings::load_with_env(dir.path(), zero).unwrap_err();
+    assert!(format!("{err:#}").contains("max_opens_held"), "{err:#}");
 }

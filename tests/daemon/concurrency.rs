@@ -285,6 +285,74 @@ async fn sixty_opens_in_parallel_all_end_done_with_exactly_their_quantity(pool: 
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn opens_beyond_the_held_cap_wait_in_the_ledger_and_a_close_goes_past_them(pool: PgPool) {
+    // Arrange: a LONG of 0.5 BTC to close; every order answered after 200 ms; the executor
+    // works two opens at once.
+    let mut cfg = config(8, true);
+    cfg.max_opens_held = 2;
+    let long = "positions = [ { symbol = \"BTCUSDT\", side = \"LONG\", quantity = \"0.5\", entry_price = \"60000\" } ]";
+    let d = start(pool.clone(), venue("", 200, long), cfg).await;
+    let position = d.executor.as_ref().expect("executor").adopted[0].clone();
+
+    // Act: eight opens of 1 SOL, then the close.
+    let mut opens = Vec::new();
+    for i in 0..8 {
+        let key = format!("held-open-{i}");
+        opens.push(d.submit(open("SOLUSDT", Direction::Long, "1", &key)).await);
+    }
+    let close = d.submit(close_all(position.id, "close-past-opens")).await;
+
+    // Assert: everything done, the exchange holds exactly the opens.
+    for id in opens.iter().copied().chain([close]) {
+        let row = d.until_terminal(id, Duration::from_secs(60)).await;
+        assert_eq!(row.state, IntentState::Done, "error: {:?}", row.error);
+    }
+    let held: Vec<(String, Decimal)> = d
+        .sim_positions()
+        .await
+        .iter()
+        .map(|p| {
+            (
+                p["symbol"].as_str().unwrap().to_string(),
+                dec(&p["position_amt"]),
+            )
+        })
+        .collect();
+    assert_eq!(held, vec![("SOLUSDT".to_string(), dec!(8))]);
+    // From the intents' own events, in commit order: never more than two opens working at
+    // once, and the close was taken up before the last open was.
+    let events: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT e.intent_id, e.to_state, i.kind FROM intent_events e \
+         JOIN intents i ON i.id = e.intent_id ORDER BY e.id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let (mut working, mut most) = (0i32, 0i32);
+    for (_, to, _) in events.iter().filter(|(_, _, kind)| kind == "open") {
+        match to.as_str() {
+            "working" => working += 1,
+            "done" | "failed" | "cancelled" => working -= 1,
+            _ => {}
+        }
+        most = most.max(working);
+    }
+    assert_eq!(most, 2, "opens working at once (events: {events:?})");
+    let taken_at = |id: IntentId| {
+        events
+            .iter()
+            .position(|(i, to, _)| *i == id.get() && to == "working")
+            .expect("taken up")
+    };
+    let last_open = opens.iter().map(|id| taken_at(*id)).max().unwrap();
+    assert!(
+        taken_at(close) < last_open,
+        "the close waited behind the opens: {events:?}"
+    );
+    d.stop().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn a_sigkill_with_several_chunks_out_recovers_by_client_order_id_without_a_duplicate(
     pool: PgPool,
 ) {

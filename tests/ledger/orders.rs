@@ -5,7 +5,7 @@ use rust_decimal_macros::dec;
 use sluice::domain::{
     Direction, IntentKind, IntentState, PositionMode, PositionSide, Side, Symbol,
 };
-use sluice::ledger::{Ledger, LedgerError, OrderState};
+use sluice::ledger::{IntakeScope, Ledger, LedgerError, OrderState};
 use sluice_testkit::ledger::*;
 use sqlx::PgPool;
 
@@ -149,6 +149,84 @@ async fn taking_up_moves_accepted_intents_to_working_once_with_their_event(pool:
             "picked up".to_string()
         )]
     );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_bounded_intake_takes_every_close_only_the_oldest_opens_and_resumes_only_when_asked(
+    pool: PgPool,
+) {
+    // Arrange: an accepted close, then three more accepted opens (the helper's own open
+    // is accepted too: four in all).
+    let ledger = Ledger::from_pool(pool.clone());
+    let close = long_and_its_close(&ledger).await;
+    for key in ["o1", "o2", "o3"] {
+        let intent = open_intent(
+            key,
+            "SOLUSDT",
+            Direction::Long,
+            PositionMode::OneWay,
+            dec!(100),
+        );
+        ledger
+            .create_intent(&intent, usdt(dec!(100000)))
+            .await
+            .unwrap();
+    }
+    let opens: Vec<sluice::ledger::IntentId> = sqlx::query_scalar(
+        "SELECT id FROM intents WHERE state = 'accepted' AND kind = 'open' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(sluice::ledger::IntentId)
+    .collect();
+    assert_eq!(opens.len(), 4);
+    let scope = |opens, resume_working| IntakeScope {
+        opens,
+        resume_working,
+    };
+    let ids = |taken: &[sluice::ledger::ActiveIntent]| -> Vec<_> {
+        taken.iter().map(|a| a.intent.id).collect()
+    };
+
+    // Act
+    let first = ledger
+        .take_up_intents_in(VENUE, &[], "picked up", scope(Some(1), false))
+        .await
+        .unwrap();
+    let second = ledger
+        .take_up_intents_in(VENUE, &[], "picked up", scope(Some(1), false))
+        .await
+        .unwrap();
+    let no_room = ledger
+        .take_up_intents_in(VENUE, &[], "picked up", scope(Some(0), false))
+        .await
+        .unwrap();
+    let resumed = ledger
+        .take_up_intents_in(VENUE, &[close.id.get()], "picked up", scope(Some(0), true))
+        .await
+        .unwrap();
+
+    // Assert: the close and the oldest open; then the next open alone (working ones are
+    // not read again unless resuming); no room takes no open; a resume reads the working
+    // ones not held, started by nobody.
+    let mut want = vec![close.id, opens[0]];
+    want.sort();
+    assert_eq!(ids(&first), want);
+    assert!(first.iter().all(|a| a.started));
+    assert_eq!(ids(&second), vec![opens[1]]);
+    assert!(no_room.is_empty(), "{:?}", ids(&no_room));
+    assert_eq!(ids(&resumed), vec![opens[0], opens[1]]);
+    assert!(resumed.iter().all(|a| !a.started));
+    for waits in &opens[2..] {
+        let row = ledger.intent(*waits).await.unwrap().unwrap();
+        assert_eq!(
+            row.state,
+            IntentState::Accepted,
+            "the newer opens still wait"
+        );
+    }
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -332,4 +410,37 @@ async fn an_open_order_that_does_not_fit_is_refused_naming_the_field_while_the_h
 
     assert_eq!(field_of(&err), "side", "{err}");
     assert!(ledger.order_by_client_id("o-1").await.unwrap().is_none());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_stored_intent_is_notified_with_its_id_and_kind_and_a_cancel_as_a_cancel(pool: PgPool) {
+    // Arrange: a listener on the executor's channel.
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
+    listener.listen("sluice_intents").await.unwrap();
+    let ledger = Ledger::from_pool(pool);
+
+    // Act: an open is stored (and filled), then a close of its position.
+    let close = long_and_its_close(&ledger).await;
+
+    // Assert: each accepted intent was notified as `<id> <kind>`, in order.
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        got.push(listener.recv().await.unwrap().payload().to_string());
+    }
+    let (open_id, kind) = got[0].split_once(' ').expect("`<id> <kind>`");
+    let open = ledger
+        .intent(sluice::ledger::IntentId(open_id.parse().unwrap()))
+        .await
+        .unwrap()
+        .expect("the notified open");
+    assert_eq!((open.kind(), kind), (IntentKind::Open, "open"));
+    assert_eq!(got[1], format!("{} close", close.id));
+
+    // A cancel asked of the working close is notified as such, never as a new intent.
+    ledger.take_up_intents(VENUE, &[], "t").await.unwrap();
+    ledger.cancel_intent(close.id, "strategy").await.unwrap();
+    let cancel = listener.recv().await.unwrap();
+    assert_eq!(cancel.payload(), format!("{} cancel", close.id));
 }

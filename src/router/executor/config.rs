@@ -53,6 +53,11 @@ pub struct ExecutorConfig {
     pub max_in_flight_per_intent: usize,
     /// Order requests awaiting the exchange's answer at once, over all intents.
     pub max_in_flight: usize,
+    /// Opens held as jobs at once; further accepted opens wait in the ledger, oldest
+    /// first, and are taken up as held ones end (risk-reducing intents never wait:
+    /// `intake`). Twice `max_in_flight`: more than the venue's order rate lets out in a
+    /// second or two is only read, planned and re-queued meanwhile.
+    pub max_opens_held: usize,
     /// Send five chunks of one intent ready at once as one `batchOrders` request (fewer go
     /// one by one: a batch costs five on the 10 s order counter however few it carries).
     pub batch_orders: bool,
@@ -101,6 +106,7 @@ impl Default for ExecutorConfig {
             reauth_backoff: super::keyloss::REAUTH_BACKOFF,
             max_in_flight_per_intent: 16,
             max_in_flight: 32,
+            max_opens_held: 64,
             batch_orders: true,
             opens_hold: None,
             stop_watchdog: Duration::from_secs(5),

@@ -62,6 +62,11 @@ impl Loop {
         if !self.may_take_handed(&intent) {
             return false;
         }
+        if !intent.kind().reduces_risk() && (self.opens_waiting || self.open_room() == 0) {
+            // Opens wait in the ledger (`intake`): oldest first, taken up as room appears.
+            self.opens_waiting = true;
+            return self.open_room() == 0;
+        }
         let _busy = self.pulse.busy();
         let id = intent.id;
         match self.first_orders(intent).await {

@@ -51,6 +51,7 @@ mod dispatch;
 mod failure;
 mod fallback_send;
 mod handed;
+mod intake;
 mod job;
 pub(crate) mod keyloss;
 mod learned_caps;

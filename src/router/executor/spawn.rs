@@ -12,9 +12,10 @@ use tokio::task::JoinHandle;
 
 use super::config::ExecutorConfig;
 use super::context::Ctx;
+use super::intake::intent_wakeups;
 use super::keyloss::ExecutorStatus;
 use super::stream_watch::{StreamHealth, StreamWatch};
-use super::work_loop::{intent_wakeups, Loop, RecoveryHook};
+use super::work_loop::{Loop, RecoveryHook};
 use crate::exchange::Exchange;
 use crate::ledger::Ledger;
 use crate::router::core::scheduler::Scheduler;
@@ -38,7 +39,7 @@ pub struct ExecutorDeps {
 
 /// A running executor.
 pub struct ExecutorHandle {
-    intake: Arc<Notify>,
+    intake: Arc<super::intake::IntakeSignal>,
     status: watch::Receiver<ExecutorStatus>,
     pulse: super::pulse::Pulse,
     stream_link: watch::Receiver<super::stream::StreamLink>,
@@ -51,7 +52,7 @@ pub struct ExecutorHandle {
 impl ExecutorHandle {
     /// Read new intents now (one was stored; the ledger's NOTIFY does this too).
     pub fn poke(&self) {
-        self.intake.notify_one();
+        self.intake.poke();
     }
     /// What the executor is doing (running, or key-loss safe mode and why).
     pub fn status(&self) -> watch::Receiver<ExecutorStatus> {
@@ -86,7 +87,7 @@ pub struct Executor;
 pub struct PreparedExecutor {
     ctx: Ctx,
     notify: Arc<Notify>,
-    intake: Arc<Notify>,
+    intake: Arc<super::intake::IntakeSignal>,
     consumer: JoinHandle<()>,
     wakeups: JoinHandle<()>,
     shutdown: Shutdown,
@@ -155,7 +156,7 @@ impl Executor {
         super::protect::Protector::from_ctx(&ctx)
             .sweep_at_start()
             .await;
-        let intake = Arc::new(Notify::new());
+        let intake = Arc::new(super::intake::IntakeSignal::default());
         let wakeups = tokio::spawn(intent_wakeups(
             ctx.ledger.clone(),
             intake.clone(),
@@ -202,6 +203,7 @@ impl PreparedExecutor {
             outage: super::outage::OutageProbe::default(),
             notify: self.notify.clone(),
             intake: self.intake.clone(),
+            opens_waiting: false,
             on_key_recovered: self.on_key_recovered,
             sends: futures_util::stream::FuturesUnordered::new(),
             sending: 0,

@@ -23,7 +23,7 @@ use super::progress::{fail, settle_all};
 use super::step::step;
 use crate::domain::{IntentSpec, OpenSize, Qty, Symbol, Usdt};
 use crate::ledger::{ActiveIntent, IntentId};
-use crate::router::core::scheduler::Scheduler;
+use crate::router::core::scheduler::{RiskClass, Scheduler};
 use crate::shutdown::Shutdown;
 
 /// An async check run on recovery from key loss; `Ok` carries a one-line summary.
@@ -41,8 +41,11 @@ pub(super) struct Loop {
     pub(super) outage: super::outage::OutageProbe,
     /// Fills and order updates from the user stream: look at waiting jobs again.
     pub(super) notify: Arc<Notify>,
-    /// A new intent was stored: read the ledger's intake now, not at the next poll.
-    pub(super) intake: Arc<Notify>,
+    /// A new intent was stored: read the ledger's intake now, not at the next poll
+    /// (an open only while there is room for it: `intake`).
+    pub(super) intake: Arc<super::intake::IntakeSignal>,
+    /// Accepted opens may wait in the ledger for room (`executor.max_opens_held`).
+    pub(super) opens_waiting: bool,
     pub(super) on_key_recovered: Option<RecoveryHook>,
     /// Requests sent off the loop, polled for their answers.
     pub(super) sends: FuturesUnordered<BoxFuture<'static, Answer>>,
@@ -57,7 +60,9 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Loop {
     pub(super) async fn run(mut self, mut shutdown: Shutdown) {
-        let mut last_intake: Option<Instant> = None;
+        // The periodic intake (the safety net) and a wake-up's intake now.
+        let mut last_poll: Option<Instant> = None;
+        let mut intake_now = false;
         while !shutdown.is_requested() {
             // Answers of orders already out are applied even in key-loss safe mode.
             if self.ctx.key_loss.is_active() && self.sends.is_empty() {
@@ -65,19 +70,24 @@ impl Loop {
                 continue;
             }
             let now = Instant::now();
-            if last_intake.is_none_or(|t| now >= t + self.ctx.cfg.poll_interval) {
+            let poll_due = last_poll.is_none_or(|t| now >= t + self.ctx.cfg.poll_interval);
+            intake_now |= self.opens_waiting && self.refill_opens();
+            if poll_due || intake_now {
                 let _busy = self.pulse.busy();
-                if let Err(e) = self.intake().await {
+                if let Err(e) = self.intake(poll_due).await {
                     tracing::error!(error = %e, "intake failed; retrying at the next poll");
                 }
-                last_intake = Some(Instant::now());
+                intake_now = false;
+                if poll_due {
+                    last_poll = Some(Instant::now());
+                }
             }
             for id in std::mem::take(&mut self.waiting) {
                 self.sched.push(id, self.class_of(id), now);
             }
             self.outage.run_if_due(&self.ctx, &mut self.sched).await;
             self.drain(&shutdown).await;
-            let poll_at = last_intake.unwrap_or(now) + self.ctx.cfg.poll_interval;
+            let poll_at = last_poll.unwrap_or(now) + self.ctx.cfg.poll_interval;
             // At the global cap a ready job cannot go out: wake for an answer, a fill or
             // new work, not for the scheduler (which would spin until an answer came).
             let wake = if self.at_cap() {
@@ -96,11 +106,11 @@ impl Loop {
                 _ = self.notify.notified() => {}
                 _ = self.intake.notified() => {
                     self.await_handoff().await;
-                    last_intake = None;
+                    intake_now |= self.wants_intake();
                 }
                 Some(intent) = self.handed.recv() => {
                     if !self.take_up_handed(intent).await {
-                        last_intake = None;
+                        intake_now = true;
                     }
                 }
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
@@ -145,11 +155,7 @@ impl Loop {
     }
 
     fn class_of(&self, id: IntentId) -> crate::router::core::scheduler::RiskClass {
-        self.jobs
-            .get(&id)
-            .map_or(crate::router::core::scheduler::RiskClass::Reducing, |j| {
-                j.class
-            })
+        self.jobs.get(&id).map_or(RiskClass::Reducing, |j| j.class)
     }
 
     /// Key-loss safe mode: wait for the next re-authentication, try it, and on success
@@ -274,20 +280,85 @@ impl Loop {
         }
     }
 
+    /// Opens held as jobs (each counts against `executor.max_opens_held`).
+    fn opens_held(&self) -> usize {
+        self.jobs
+            .values()
+            .filter(|j| j.class == RiskClass::Increasing)
+            .count()
+    }
+
+    /// How many more opens may be taken up now.
+    pub(super) fn open_room(&self) -> usize {
+        self.ctx
+            .cfg
+            .max_opens_held
+            .saturating_sub(self.opens_held())
+    }
+
+    /// Opens wait in the ledger: read them once a quarter of the room is free (not once
+    /// per open ended, which would be one statement per open at the venue's order rate).
+    fn refill_opens(&self) -> bool {
+        self.open_room() >= self.ctx.cfg.max_opens_held.div_ceil(4)
+    }
+
+    /// After a wake-up: whether it calls for an intake now. An open already held (the
+    /// in-process hand-off took it up) needs none; one not held needs one if there is room,
+    /// else it waits in the ledger.
+    fn wants_intake(&mut self) -> bool {
+        let woken = self.intake.take();
+        if woken.read_now {
+            return true;
+        }
+        let unheld = woken
+            .opens
+            .iter()
+            .any(|id| !self.jobs.contains_key(&IntentId(*id)));
+        if !unheld {
+            return false;
+        }
+        if self.open_room() > 0 {
+            return true;
+        }
+        self.opens_waiting = true;
+        false
+    }
+
     /// Take up intents the executor does not hold yet: one statement moves the accepted
-    /// ones to `working` and reads them with the working ones it does not hold.
-    async fn intake(&mut self) -> anyhow::Result<()> {
-        let held: Vec<i64> = self.jobs.keys().map(|id| id.get()).collect();
+    /// ones to `working` (every risk-reducing one; opens, oldest first, only up to the room
+    /// left under `executor.max_opens_held`) and reads them; on a poll (`resume`) also the
+    /// working ones it does not hold (at start, and as a safety net).
+    async fn intake(&mut self, resume: bool) -> anyhow::Result<()> {
+        let held: Vec<i64> = if resume {
+            self.jobs.keys().map(|id| id.get()).collect()
+        } else {
+            Vec::new()
+        };
         let cause = "picked up by the executor";
+        let room = self.open_room();
         let active = self
             .ctx
             .ledger
-            .take_up_intents(&self.ctx.venue, &held, cause)
+            .take_up_intents_in(
+                &self.ctx.venue,
+                &held,
+                cause,
+                crate::ledger::IntakeScope {
+                    opens: Some(room),
+                    resume_working: resume,
+                },
+            )
             .await?;
+        let opens_started = active
+            .iter()
+            .filter(|a| a.started && a.intent.kind() == crate::domain::IntentKind::Open)
+            .count();
+        // Room filled: more may wait in the ledger.
+        self.opens_waiting = opens_started >= room;
         // Only a job held before this intake, or one resumed as `working`, can carry a
         // cancel request: a cancel of an `accepted` intent ends it in the ledger, so
         // the intake above never takes it up.
-        let mut may_be_cancelled = !held.is_empty();
+        let mut may_be_cancelled = !self.jobs.is_empty();
         for a in active {
             if self.jobs.contains_key(&a.intent.id) {
                 continue;
@@ -383,45 +454,5 @@ pub(super) async fn open_quantity(
             .map_err(|e| format!("open of {notional} USDT: {e}")),
         // Unlisted: the planner refuses it with the reason.
         None => Qty::new("quantity", notional.get() / mark.get()).map_err(|e| e.to_string()),
-    }
-}
-
-/// Turn the ledger's intent notifications into intake wake-ups until `shutdown`. A broken
-/// listening connection is re-opened with a growing pause (the periodic intake covers the
-/// gap), so Postgres being away never ends the executor.
-pub(super) async fn intent_wakeups(
-    ledger: crate::ledger::Ledger,
-    intake: Arc<Notify>,
-    mut shutdown: Shutdown,
-) {
-    let mut pause = std::time::Duration::from_millis(100);
-    while !shutdown.is_requested() {
-        let mut wakeups = match ledger.intent_wakeups().await {
-            Ok(w) => w,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for new intents; polling until it works");
-                tokio::select! {
-                    _ = shutdown.recv() => return,
-                    _ = tokio::time::sleep(pause) => {}
-                }
-                pause = (pause * 2).min(std::time::Duration::from_secs(10));
-                continue;
-            }
-        };
-        pause = std::time::Duration::from_millis(100);
-        loop {
-            tokio::select! {
-                _ = shutdown.recv() => return,
-                got = wakeups.next() => match got {
-                    Ok(()) => intake.notify_one(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "intent listener broke; re-listening");
-                        // Anything stored while it was down is found by the next intake.
-                        intake.notify_one();
-                        break;
-                    }
-                },
-            }
-        }
     }
 }
