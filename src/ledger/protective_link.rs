@@ -1,6 +1,7 @@
 //! A triggered stop's order as a CLOSE order of the protected position, so its fills go
 //! through the ledger's normal close rules: they only ever reduce that position, capped
-//! at zero, and never open one (seed 002).
+//! at zero, and never open one (seed 002). Its fills stored before the link (as external:
+//! no order explained them yet) are re-attributed to it in the link's transaction.
 
 use sqlx::PgConnection;
 
@@ -8,6 +9,7 @@ use super::error::LedgerError;
 use super::ids::OrderId;
 use super::positions::lock_position;
 use super::protective::ProtectiveRow;
+use super::reattribute::reattribute_in;
 use super::Ledger;
 use crate::domain::PositionSide;
 
@@ -67,6 +69,8 @@ impl Ledger {
             .bind(exchange_order_id)
             .execute(&mut *tx)
             .await?;
+        // Fills of the order that came before this link were stored external: theirs now.
+        reattribute_in(&mut tx, &p.venue, &[(p.symbol.clone(), exchange_order_id)]).await?;
         tx.commit().await?;
         Ok(OrderId(order_id.0))
     }
