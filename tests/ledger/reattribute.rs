@@ -502,3 +502,143 @@ async fn the_same_trade_again_after_re_attribution_changes_nothing(pool: PgPool)
         assert_eq!(order.filled_quantity.get(), dec!(1.5), "{kind:?}");
     }
 }
+
+/// Wait until some session waits for a lock of `locktype`.
+async fn until_waiting(pool: &PgPool, what: &str, locktype: &'static str) {
+    sluice_testkit::poll::until(what, std::time::Duration::from_secs(20), || async {
+        let waiting: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = $1 AND NOT granted")
+                .bind(locktype)
+                .fetch_one(pool)
+                .await
+                .expect("pg_locks");
+        waiting >= 1
+    })
+    .await;
+}
+
+/// A close of 2 with no exchange id yet, then `fills` of exchange order 7001 (no client
+/// order id) and the answer, in flight together: the ledger ends with every fill applied
+/// to the order and nothing external.
+async fn assert_all_attributed(ledger: &Ledger, coid: &str) {
+    let order = ledger.order_by_client_id(coid).await.unwrap().unwrap();
+    assert_eq!(
+        (order.filled_quantity.get(), order.status),
+        (dec!(2), OrderState::Filled)
+    );
+    let fills = ledger.all_fills().await.unwrap();
+    assert!(
+        fills.iter().all(|f| !f.external && f.order_id.is_some()),
+        "{fills:?}"
+    );
+    assert!(ledger.open_positions().await.unwrap().is_empty());
+    assert_eq!(clean_doctor(ledger).await, Vec::<String>::new());
+}
+
+/// The fill's batch finds no order, and the answer is stored while the batch is still
+/// open: the answer waits for the batch (the exchange order's lock) and then finds its
+/// fill stored external. Without that lock the answer would commit first seeing no fill,
+/// and the fill would stay external.
+#[sqlx::test(migrations = "./migrations")]
+async fn an_answer_stored_while_the_fills_batch_is_open_finds_the_fill_once_it_commits(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool.clone());
+    let (_, coid) = unanswered_order(&ledger, Kind::Close, "main").await;
+    let mut blocker = pool.begin().await.unwrap();
+    // The same trade, not committed: the batch's insert waits for it.
+    sqlx::query(
+        "INSERT INTO fills (venue, symbol, trade_id, exchange_order_id, side, position_side,
+             price, quantity, commission, commission_asset, realized_pnl, maker, traded_at,
+             external)
+         VALUES ($1, 'SOLUSDT', 11, 7001, 'SELL', 'BOTH', 160, 2, 0, 'USDT', 0, false, now(), true)",
+    )
+    .bind(VENUE)
+    .execute(&mut *blocker)
+    .await
+    .unwrap();
+    let batch = {
+        let ledger = ledger.clone();
+        let mut f = stray(Kind::Close, 7001);
+        f.quantity = qty(dec!(2));
+        tokio::spawn(async move { ledger.apply_fill(VENUE, &f, &[]).await })
+    };
+    until_waiting(&pool, "the batch waiting at its insert", "transactionid").await;
+    let answer = {
+        let (ledger, coid) = (ledger.clone(), coid.clone());
+        tokio::spawn(async move { learn(&ledger, Learn::Answer, Kind::Close, &coid, 7001).await })
+    };
+    until_waiting(
+        &pool,
+        "the answer waiting for the exchange order",
+        "advisory",
+    )
+    .await;
+
+    blocker.rollback().await.unwrap();
+
+    let outcome = batch.await.unwrap().unwrap();
+    assert!(
+        matches!(outcome, FillOutcome::External { .. }),
+        "{outcome:?}"
+    );
+    answer.await.unwrap();
+    assert_all_attributed(&ledger, &coid).await;
+}
+
+/// The answer is stored and still open when a fill's batch finds no order: the batch
+/// waits for the answer (the exchange order's lock), then reads the orders again and
+/// applies its fill to the order the answer named.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_fills_batch_that_finds_no_order_while_an_answer_is_open_waits_and_finds_it(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool.clone());
+    let (_, coid) = unanswered_order(&ledger, Kind::Close, "main").await;
+    // An earlier stray of the order, stored external; held so the answer stops at it.
+    let early = fill(
+        SOL,
+        10,
+        7001,
+        None,
+        Side::Sell,
+        PositionSide::Both,
+        dec!(0.5),
+        dec!(159),
+    );
+    ledger.apply_fill(VENUE, &early, &[]).await.unwrap();
+    let mut blocker = pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM fills WHERE trade_id = 10 FOR UPDATE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let answer = {
+        let (ledger, coid) = (ledger.clone(), coid.clone());
+        tokio::spawn(async move { learn(&ledger, Learn::Answer, Kind::Close, &coid, 7001).await })
+    };
+    until_waiting(&pool, "the answer waiting at the stray", "transactionid").await;
+    let batch = {
+        let ledger = ledger.clone();
+        tokio::spawn(async move {
+            ledger
+                .apply_fill(VENUE, &stray(Kind::Close, 7001), &[])
+                .await
+        })
+    };
+    until_waiting(
+        &pool,
+        "the batch waiting for the exchange order",
+        "advisory",
+    )
+    .await;
+
+    blocker.commit().await.unwrap();
+
+    answer.await.unwrap();
+    let outcome = batch.await.unwrap().unwrap();
+    assert!(
+        matches!(outcome, FillOutcome::Applied { .. }),
+        "{outcome:?}"
+    );
+    assert_all_attributed(&ledger, &coid).await;
+}
