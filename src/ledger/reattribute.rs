@@ -36,7 +36,7 @@ use super::fill_plan::Plan;
 use super::fill_rows::FillRow;
 use super::ids::FillId;
 use super::model::AnomalyKind;
-use crate::domain::{ClientOrderId, Fill, Symbol};
+use crate::domain::{Fill, Symbol};
 
 /// Serialise, per exchange order (`venue`, symbol, exchange order id, in this account),
 /// the storing of its exchange id and the storing of its fills as external. Transaction
@@ -168,17 +168,14 @@ async fn attribute(conn: &mut PgConnection, attributed: &[(i64, i64)]) -> Result
     Ok(())
 }
 
-/// A stored fill as it arrived.
+/// A stored fill as it arrived, matched by its exchange order id alone (the id that was
+/// just stored; a client order id it may carry named no order when it arrived).
 fn as_fill(f: &FillRow) -> Result<Fill, LedgerError> {
     Ok(Fill {
         symbol: f.symbol.clone(),
         trade_id: f.trade_id,
         order_id: f.exchange_order_id,
-        client_order_id: f
-            .client_order_id
-            .as_deref()
-            .map(ClientOrderId::new)
-            .transpose()?,
+        client_order_id: None,
         side: f.side,
         position_side: f.position_side,
         price: crate::domain::Price::new("price", f.price)?,
