@@ -16,7 +16,9 @@ CREATE INDEX fills_external_by_exchange_order ON fills (account_id, venue, symbo
 
 -- A fill given to its order is announced again, as it stands at commit (with its order,
 -- intent, position and applied quantity; `external` false), like a fill applied on arrival.
+-- Not when it was stored by the same transaction (a batch whose later fill named the
+-- order): its insert's event already reads it at commit.
 CREATE CONSTRAINT TRIGGER fills_event_attributed AFTER UPDATE ON fills
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    WHEN (OLD.external AND NOT NEW.external)
+    WHEN (OLD.external AND NOT NEW.external AND OLD.xmin <> NEW.xmin)
     EXECUTE FUNCTION sluice_event_fill();

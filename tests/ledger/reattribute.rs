@@ -240,6 +240,28 @@ async fn state(ledger: &Ledger) -> Vec<String> {
     out
 }
 
+/// The `fill` events of trade `trade`: (external, order id, applied quantity).
+async fn fill_events(
+    ledger: &Ledger,
+    trade: i64,
+) -> Vec<(serde_json::Value, Option<i64>, serde_json::Value)> {
+    ledger
+        .events_after(0, 1000)
+        .await
+        .unwrap()
+        .events
+        .into_iter()
+        .filter(|e| e.kind == "fill" && e.payload["trade_id"] == trade)
+        .map(|e| {
+            (
+                e.payload["external"].clone(),
+                e.payload["order_id"].as_i64(),
+                e.payload["applied_quantity"].clone(),
+            )
+        })
+        .collect()
+}
+
 async fn clean_doctor(ledger: &Ledger) -> Vec<String> {
     let opts = DoctorOptions {
         confirm: false,
@@ -310,23 +332,8 @@ async fn race_then_compare(pool: PgPool, kind: Kind, how: Learn) {
     assert!(external[0].resolved_at.is_some());
     assert_eq!(external[0].resolved_order_id, Some(order.id));
 
-    let fill_events: Vec<_> = main
-        .events_after(0, 1000)
-        .await
-        .unwrap()
-        .events
-        .into_iter()
-        .filter(|e| e.kind == "fill" && e.payload["trade_id"] == 11)
-        .map(|e| {
-            (
-                e.payload["external"].clone(),
-                e.payload["order_id"].as_i64(),
-                e.payload["applied_quantity"].clone(),
-            )
-        })
-        .collect();
     assert_eq!(
-        fill_events,
+        fill_events(&main, 11).await,
         vec![
             (serde_json::json!(true), None, serde_json::json!("0")),
             (
@@ -415,6 +422,16 @@ async fn a_batch_whose_later_fill_names_the_order_gives_it_the_earlier_stray(poo
         .unwrap();
     assert_eq!(state(&main).await, state(&b).await);
     assert_eq!(clean_doctor(&main).await, Vec::<String>::new());
+    let order = main.order_by_client_id(&coid).await.unwrap().unwrap();
+    assert_eq!(
+        fill_events(&main, 11).await,
+        vec![(
+            serde_json::json!(false),
+            Some(order.id.get()),
+            serde_json::json!("1.5")
+        )],
+        "stored and given to its order in one transaction: one event"
+    );
 }
 
 /// A fill of an exchange order no sluice order ever gets stays external, flagged, and
