@@ -5,11 +5,16 @@
 //! close fills name (one or two statements), apply the rules in memory
 //! ([`super::fill_plan`]), then write every position, order, fill completion, intent
 //! link and anomaly in ONE statement (`fill_write.rs`). A position is created (one
-//! INSERT) only when an open fill finds its leg empty.
+//! INSERT) only when an open fill finds its leg empty. Two more statements only when a
+//! fill finds no order (its exchange order's lock, then the orders read again: an answer
+//! naming it may be committing), and when a fill names an order's exchange id for the
+//! first time (that order's fills stored external are then applied too: `reattribute.rs`).
 //!
 //! Locks are taken class by class, each class in a fixed order (orders by id, legs by
 //! name, positions by id), the same order as one fill at a time takes them: two batches
-//! cannot wait on each other in a circle.
+//! cannot wait on each other in a circle. The exchange-order locks come after the
+//! orders and before the positions; only the orders found after waiting for one (an
+//! answer committed meanwhile) are locked after them, and they are held by no batch.
 
 use std::collections::{HashMap, HashSet};
 
