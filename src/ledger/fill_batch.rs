@@ -13,8 +13,11 @@
 //! Locks are taken class by class, each class in a fixed order (orders by id, legs by
 //! name, positions by id), the same order as one fill at a time takes them: two batches
 //! cannot wait on each other in a circle. The exchange-order locks come after the
-//! orders and before the positions; only the orders found after waiting for one (an
-//! answer committed meanwhile) are locked after them, and they are held by no batch.
+//! orders and before the positions. The one exception: an order found after waiting for
+//! its exchange-order lock (an answer committed meanwhile) is locked after the batch's
+//! other orders; a batch holding it and waiting for one of those would close a circle,
+//! which Postgres breaks by failing one of the two, and a failed batch is applied again
+//! one fill at a time (`fills.rs`).
 
 use std::collections::{HashMap, HashSet};
 
