@@ -35,6 +35,8 @@ type AnomalyTuple = (
     Option<i64>,
     Option<i64>,
     DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<i64>,
 );
 
 /// One stored correction.
@@ -56,6 +58,10 @@ pub struct AnomalyRow {
     pub order_id: Option<OrderId>,
     pub position_id: Option<PositionId>,
     pub at: DateTime<Utc>,
+    /// An `external_fill` whose order became known later: when its fill was given to
+    /// that order (`reattribute.rs`), and the order. None: not resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_order_id: Option<OrderId>,
 }
 
 impl Ledger {
@@ -128,23 +134,28 @@ impl Ledger {
 
     pub async fn anomalies(&self) -> Result<Vec<AnomalyRow>, LedgerError> {
         let rows: Vec<AnomalyTuple> = sqlx::query_as(
-            "SELECT id, kind, detail, fill_id, order_id, position_id, at
+            "SELECT id, kind, detail, fill_id, order_id, position_id, at, resolved_at,
+                    resolved_order_id
              FROM ledger_anomalies WHERE account_id = sluice_account() ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, kind, detail, fill, order, position, at)| {
-                Ok(AnomalyRow {
-                    id,
-                    kind: AnomalyKind::parse(&kind)?,
-                    detail,
-                    fill_id: fill.map(FillId),
-                    order_id: order.map(OrderId),
-                    position_id: position.map(PositionId),
-                    at,
-                })
-            })
+            .map(
+                |(id, kind, detail, fill, order, position, at, resolved_at, resolved)| {
+                    Ok(AnomalyRow {
+                        id,
+                        kind: AnomalyKind::parse(&kind)?,
+                        detail,
+                        fill_id: fill.map(FillId),
+                        order_id: order.map(OrderId),
+                        position_id: position.map(PositionId),
+                        at,
+                        resolved_at,
+                        resolved_order_id: resolved.map(OrderId),
+                    })
+                },
+            )
             .collect()
     }
 

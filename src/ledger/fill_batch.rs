@@ -5,11 +5,19 @@
 //! close fills name (one or two statements), apply the rules in memory
 //! ([`super::fill_plan`]), then write every position, order, fill completion, intent
 //! link and anomaly in ONE statement (`fill_write.rs`). A position is created (one
-//! INSERT) only when an open fill finds its leg empty.
+//! INSERT) only when an open fill finds its leg empty. Two more statements only when a
+//! fill finds no order (its exchange order's lock, then the orders read again: an answer
+//! naming it may be committing), and when a fill names an order's exchange id for the
+//! first time (that order's fills stored external are then applied too: `reattribute.rs`).
 //!
 //! Locks are taken class by class, each class in a fixed order (orders by id, legs by
 //! name, positions by id), the same order as one fill at a time takes them: two batches
-//! cannot wait on each other in a circle.
+//! cannot wait on each other in a circle. The exchange-order locks come after the
+//! orders and before the positions. The one exception: an order found after waiting for
+//! its exchange-order lock (an answer committed meanwhile) is locked after the batch's
+//! other orders; a batch holding it and waiting for one of those would close a circle,
+//! which Postgres breaks by failing one of the two, and a failed batch is applied again
+//! one fill at a time (`fills.rs`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,6 +31,7 @@ use super::ids::{FillId, PositionId};
 use super::model::{FillSource, OrderRow, PositionRow};
 use super::position_math::PositionFigures;
 use super::positions::{insert_position, write_figures};
+use super::reattribute::{lock_exchange_orders, orders_by_exchange_id, reattribute_in};
 use crate::domain::{Fill, PositionSide, Symbol};
 
 /// Apply `fills` (already checked) inside `conn`'s transaction, one outcome each, in
@@ -39,7 +48,21 @@ pub(crate) async fn apply_in(
         .map(|f| seen.insert((f.symbol.clone(), f.trade_id)))
         .collect();
     let mut plan = Plan::new(lock_orders(conn, venue, fills).await?);
-    let orders: Vec<Option<usize>> = fills.iter().map(|f| plan.match_order(f)).collect();
+    let mut orders: Vec<Option<usize>> = fills.iter().map(|f| plan.match_order(f)).collect();
+    // A fill no order explains may belong to an order whose exchange id is being stored
+    // right now: wait for that (`reattribute.rs`), then look again.
+    let strays: Vec<(Symbol, i64)> = (0..fills.len())
+        .filter(|&i| first[i] && orders[i].is_none())
+        .map(|i| (fills[i].symbol.clone(), fills[i].order_id))
+        .collect();
+    if !strays.is_empty() {
+        lock_exchange_orders(conn, venue, &strays).await?;
+        let late = orders_by_exchange_id(conn, venue, &strays).await?;
+        if !late.is_empty() {
+            plan.add_orders(late);
+            orders = fills.iter().map(|f| plan.match_order(f)).collect();
+        }
+    }
     let fresh: Vec<usize> = (0..fills.len()).filter(|&i| first[i]).collect();
     let ids = insert_fills(conn, venue, fills, &fresh, &orders, &plan, source).await?;
     let touched: Vec<usize> = fresh
@@ -47,16 +70,39 @@ pub(crate) async fn apply_in(
         .filter(|&&i| ids.contains_key(&(fills[i].symbol.clone(), fills[i].trade_id)))
         .filter_map(|&i| orders[i])
         .collect();
-    let (legs, position_ids) = plan.to_lock(&touched);
+    let ids: Vec<Option<FillId>> = fills
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            first[i]
+                .then(|| ids.get(&(f.symbol.clone(), f.trade_id)).copied())
+                .flatten()
+        })
+        .collect();
+    let outcomes = apply_planned(conn, venue, &mut plan, fills, &orders, &ids, &touched).await?;
+    reattribute_in(conn, venue, &plan.learned_exchange_ids()).await?;
+    Ok(outcomes)
+}
+
+/// The second half of a batch, shared with re-attribution (`reattribute.rs`): lock the
+/// positions the `touched` orders may move, apply each fill that has an id in `ids` (a
+/// fill without one is a duplicate) to the plan in order, and write the plan.
+pub(crate) async fn apply_planned(
+    conn: &mut PgConnection,
+    venue: &str,
+    plan: &mut Plan,
+    fills: &[&Fill],
+    orders: &[Option<usize>],
+    ids: &[Option<FillId>],
+    touched: &[usize],
+) -> Result<Vec<FillOutcome>, LedgerError> {
+    let (legs, position_ids) = plan.to_lock(touched);
     for p in lock_positions(conn, venue, &legs, &position_ids).await? {
         plan.add_position(&p);
     }
     let mut outcomes = Vec::with_capacity(fills.len());
     for (i, fill) in fills.iter().enumerate() {
-        let id = first[i]
-            .then(|| ids.get(&(fill.symbol.clone(), fill.trade_id)).copied())
-            .flatten();
-        let Some(fill_id) = id else {
+        let Some(fill_id) = ids[i] else {
             outcomes.push(FillOutcome::Duplicate);
             continue;
         };
@@ -66,19 +112,19 @@ pub(crate) async fn apply_in(
                 let order = orders[i].ok_or_else(|| {
                     LedgerError::invalid("fill", "an open fill without its order")
                 })?;
-                let p = create_position(conn, venue, &plan, &need, fill).await?;
+                let p = create_position(conn, venue, plan, &need, fill).await?;
                 plan.apply_born(fill, order, fill_id, &p)
             }
         };
         outcomes.push(outcome);
     }
-    write_plan(conn, &plan).await?;
+    write_plan(conn, plan).await?;
     Ok(outcomes)
 }
 
 /// Every order a fill of the batch may belong to (by clientOrderId, or by symbol and
 /// exchange order id: a superset, matched exactly in memory), locked in id order.
-async fn lock_orders(
+pub(crate) async fn lock_orders(
     conn: &mut PgConnection,
     venue: &str,
     fills: &[&Fill],

@@ -97,13 +97,22 @@ pub(crate) struct Plan {
 impl Plan {
     pub(crate) fn new(orders: Vec<OrderRow>) -> Self {
         let mut plan = Plan::default();
+        plan.add_orders(orders);
+        plan
+    }
+
+    /// Add locked order rows; an order already in the plan is kept as the plan has it.
+    pub(crate) fn add_orders(&mut self, orders: Vec<OrderRow>) {
         for row in orders {
-            let i = plan.orders.len();
-            plan.by_coid.insert(row.client_order_id.clone(), i);
-            if let Some(x) = row.exchange_order_id {
-                plan.by_exchange_id.insert((row.symbol.clone(), x), i);
+            if self.by_coid.contains_key(&row.client_order_id) {
+                continue; // client order ids are unique
             }
-            plan.orders.push(OrderMem {
+            let i = self.orders.len();
+            self.by_coid.insert(row.client_order_id.clone(), i);
+            if let Some(x) = row.exchange_order_id {
+                self.by_exchange_id.insert((row.symbol.clone(), x), i);
+            }
+            self.orders.push(OrderMem {
                 filled: row.filled_quantity.get(),
                 avg: row.avg_price.map(|p| p.get()),
                 status: row.status,
@@ -113,7 +122,16 @@ impl Plan {
                 row,
             });
         }
-        plan
+    }
+
+    /// The orders whose exchange id the batch writes for the first time (it was unknown
+    /// when they were locked, a fill of the batch named it): (symbol, exchange order id).
+    pub(crate) fn learned_exchange_ids(&self) -> Vec<(Symbol, i64)> {
+        self.orders
+            .iter()
+            .filter(|o| o.touched && o.row.exchange_order_id.is_none())
+            .filter_map(|o| o.exchange_order_id.map(|x| (o.row.symbol.clone(), x)))
+            .collect()
     }
 
     /// The order a fill belongs to: by clientOrderId, else by exchange order id, on the

@@ -83,6 +83,19 @@ impl Ledger {
         .collect()
     }
 
+    /// The fills stored external that no order was found for since (a fill re-attributed
+    /// to its order is not external any more), oldest first.
+    pub async fn external_fills(&self) -> Result<Vec<FillRow>, LedgerError> {
+        sqlx::query(
+            "SELECT * FROM fills WHERE external AND account_id = sluice_account() ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(FillRow::decode)
+        .collect()
+    }
+
     /// Every stored fill, oldest first.
     pub async fn all_fills(&self) -> Result<Vec<FillRow>, LedgerError> {
         sqlx::query("SELECT * FROM fills WHERE account_id = sluice_account() ORDER BY id")

@@ -7,7 +7,9 @@
 //! - only a fill of an OPEN intent's order creates or increases a position;
 //! - any other fill only reduces the position its order names, capped at what is open
 //!   (the excess is a `ledger_anomalies` row), so it can never create or flip one;
-//! - a fill no sluice order explains is stored `external` and moves nothing;
+//! - a fill no sluice order explains is stored `external` and moves nothing, until an
+//!   order's exchange id is stored that explains it: then it is applied to that order in
+//!   the same transaction (`reattribute.rs`);
 //! - the same (venue, symbol, trade id) again changes nothing, in the same batch or not.
 //!
 //! A batch is applied in arrival order: a later fill of the same order or position sees

@@ -55,6 +55,7 @@ pub(crate) mod protective;
 mod protective_checks;
 mod protective_link;
 mod protective_repair;
+mod reattribute;
 mod trail;
 mod wakeup;
 pub(crate) use wakeup::IntentNotice;

@@ -6,13 +6,16 @@
 //! kept once known, an expire reason is never erased. Several reports of one order fold
 //! into one ending in the same state (the first terminal status, else the furthest one;
 //! the last reason); a report that would change nothing writes nothing (most `TRADE`
-//! updates only repeat what the fill's application already wrote).
+//! updates only repeat what the fill's application already wrote). An exchange id stored
+//! for the first time gives the order the fills stored external for it, in the same
+//! transaction (`reattribute.rs`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::error::LedgerError;
+use super::reattribute::reattribute_in;
 use super::Ledger;
-use crate::domain::{ExpireReason, OrderState};
+use crate::domain::{ExpireReason, OrderState, Symbol};
 
 /// One order update as the exchange reported it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,13 +40,14 @@ impl Ledger {
         if folded.is_empty() {
             return Ok(0);
         }
-        let done = sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let changed: Vec<(String, String, Option<i64>, bool)> = sqlx::query_as(
             "WITH locked AS MATERIALIZED (
                  SELECT o.id, o.client_order_id, o.status, o.exchange_order_id, o.expire_reason
                  FROM orders o WHERE o.client_order_id = ANY($1)
                  ORDER BY o.id FOR UPDATE),
              v AS (
-                 SELECT l.id, CASE
+                 SELECT l.id, l.exchange_order_id AS known, CASE
                      WHEN l.status IN ('filled', 'canceled', 'expired', 'rejected') THEN l.status
                      WHEN l.status = 'partially_filled' AND u.status IN ('planned', 'sent', 'new')
                          THEN l.status
@@ -57,7 +61,9 @@ impl Ledger {
                  expire_reason = v.expire_reason, updated_at = now()
              FROM v WHERE o.id = v.id
                AND (o.status, o.exchange_order_id, o.expire_reason)
-                   IS DISTINCT FROM (v.status, v.exchange_order_id, v.expire_reason)",
+                   IS DISTINCT FROM (v.status, v.exchange_order_id, v.expire_reason)
+             RETURNING o.venue, o.symbol, o.exchange_order_id,
+                 v.known IS NULL AND o.exchange_order_id IS NOT NULL",
         )
         .bind(
             folded
@@ -78,9 +84,24 @@ impl Ledger {
                 .map(|r| r.expire_reason.map(ExpireReason::code))
                 .collect::<Vec<_>>(),
         )
-        .execute(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(done.rows_affected())
+        // Orders whose exchange id this stored for the first time, by venue: their fills
+        // stored external are theirs (`reattribute.rs`), in this transaction.
+        let mut learned: BTreeMap<&str, Vec<(Symbol, i64)>> = BTreeMap::new();
+        for (venue, symbol, x, first) in &changed {
+            if let (Some(x), true) = (x, first) {
+                learned
+                    .entry(venue.as_str())
+                    .or_default()
+                    .push((Symbol::new(symbol)?, *x));
+            }
+        }
+        for (venue, keys) in &learned {
+            reattribute_in(&mut tx, venue, keys).await?;
+        }
+        tx.commit().await?;
+        Ok(changed.len() as u64)
     }
 }
 

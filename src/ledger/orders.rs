@@ -10,6 +10,7 @@ use super::error::LedgerError;
 use super::halt::halted_sql;
 use super::ids::{IntentId, PositionId};
 use super::model::{IntentRow, OrderRow, OrderState, PositionStatus};
+use super::reattribute::reattribute_in;
 use super::Ledger;
 use crate::domain::{Direction, IntentKind, OrderRequest, PositionSide, Qty, Symbol};
 
@@ -155,32 +156,58 @@ impl Ledger {
     /// Record what the exchange said. A terminal order never goes back to a live state
     /// (a late NEW after FILLED is ignored), a partly filled one never back to NEW (its
     /// fill may be applied before the NEW is); filled quantity only moves with fills.
+    /// When this stores the order's exchange id for the first time, the fills stored
+    /// external for that exchange order are re-attributed to it in the same transaction
+    /// (`reattribute.rs`); the row returned includes them.
     pub async fn update_order_status(
         &self,
         client_order_id: &str,
         u: &OrderUpdate,
     ) -> Result<OrderRow, LedgerError> {
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
-            "UPDATE orders SET
-                 status = CASE WHEN status IN ('filled', 'canceled', 'expired', 'rejected')
-                               THEN status
-                               WHEN status = 'partially_filled' AND $2 IN ('planned', 'sent', 'new')
-                               THEN status ELSE $2 END,
-                 exchange_order_id = COALESCE(exchange_order_id, $3),
-                 last_error_code = COALESCE($4, last_error_code),
-                 last_error_msg = COALESCE($5, last_error_msg),
+            "WITH old AS MATERIALIZED (
+                 SELECT id, exchange_order_id FROM orders WHERE client_order_id = $1 FOR UPDATE)
+             UPDATE orders o SET
+                 status = CASE WHEN o.status IN ('filled', 'canceled', 'expired', 'rejected')
+                               THEN o.status
+                               WHEN o.status = 'partially_filled' AND $2 IN ('planned', 'sent', 'new')
+                               THEN o.status ELSE $2 END,
+                 exchange_order_id = COALESCE(o.exchange_order_id, $3),
+                 last_error_code = COALESCE($4, o.last_error_code),
+                 last_error_msg = COALESCE($5, o.last_error_msg),
                  updated_at = now()
-             WHERE client_order_id = $1 RETURNING *",
+             FROM old WHERE o.id = old.id
+             RETURNING o.*, (old.exchange_order_id IS NULL AND o.exchange_order_id IS NOT NULL)
+                 AS learned",
         )
         .bind(client_order_id)
         .bind(u.status.as_str())
         .bind(u.exchange_order_id)
         .bind(u.error_code)
         .bind(u.error_msg.as_deref())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| LedgerError::not_found(format!("order {client_order_id}")))?;
-        OrderRow::decode(&row)
+        let order = OrderRow::decode(&row)?;
+        let learned: bool = row.try_get("learned")?;
+        let Some(x) = order.exchange_order_id.filter(|_| learned) else {
+            tx.commit().await?;
+            return Ok(order);
+        };
+        let venue = order.venue.clone();
+        let applied = reattribute_in(&mut tx, &venue, &[(order.symbol.clone(), x)]).await?;
+        let order = if applied.is_empty() {
+            order
+        } else {
+            let row = sqlx::query("SELECT * FROM orders WHERE id = $1")
+                .bind(order.id)
+                .fetch_one(&mut *tx)
+                .await?;
+            OrderRow::decode(&row)?
+        };
+        tx.commit().await?;
+        Ok(order)
     }
 
     pub async fn order_by_client_id(

@@ -1,6 +1,7 @@
 //! A triggered stop's order as a CLOSE order of the protected position, so its fills go
 //! through the ledger's normal close rules: they only ever reduce that position, capped
-//! at zero, and never open one (seed 002).
+//! at zero, and never open one (seed 002). Its fills stored before the link (as external:
+//! no order explained them yet) are re-attributed to it in the link's transaction.
 
 use sqlx::PgConnection;
 
@@ -8,6 +9,7 @@ use super::error::LedgerError;
 use super::ids::OrderId;
 use super::positions::lock_position;
 use super::protective::ProtectiveRow;
+use super::reattribute::reattribute_in;
 use super::Ledger;
 use crate::domain::PositionSide;
 
@@ -67,6 +69,8 @@ impl Ledger {
             .bind(exchange_order_id)
             .execute(&mut *tx)
             .await?;
+        // Fills of the order that came before this link were stored external: theirs now.
+        reattribute_in(&mut tx, &p.venue, &[(p.symbol.clone(), exchange_order_id)]).await?;
         tx.commit().await?;
         Ok(OrderId(order_id.0))
     }
@@ -116,4 +120,91 @@ async fn insert_stop_intent(
     .execute(conn)
     .await?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+    use sqlx::PgPool;
+
+    use crate::domain::{
+        Direction, Fill, PositionSide, Price, ProtectionKind, Qty, Side, Symbol, WorkingType,
+    };
+    use crate::ledger::{AdoptPosition, FillOutcome, Ledger, NewProtective, PositionStatus};
+
+    const VENUE: &str = "binance-usdm";
+
+    /// A stop's fill that came before the link (stored external: no order had its exchange
+    /// id) is its close fill once the link records the order.
+    #[sqlx::test(migrations = "./migrations")]
+    async fn a_stops_fill_stored_before_the_link_closes_the_position_at_the_link(pool: PgPool) {
+        let ledger = Ledger::from_pool(pool);
+        let sol = Symbol::new("SOLUSDT").unwrap();
+        let two = Qty::new("quantity", Decimal::from(2)).unwrap();
+        let long = ledger
+            .adopt_position(&AdoptPosition {
+                venue: VENUE.into(),
+                symbol: sol.clone(),
+                direction: Direction::Long,
+                position_side: PositionSide::Both,
+                quantity: two,
+                entry_price: Price::new("price", Decimal::from(150)).unwrap(),
+                actor: "test".into(),
+                reason: "test".into(),
+            })
+            .await
+            .unwrap();
+        let stop = ledger
+            .plan_protective(&NewProtective {
+                position_id: long.id,
+                intent_id: None,
+                venue: VENUE.into(),
+                symbol: sol.clone(),
+                position_side: PositionSide::Both,
+                side: Side::Sell,
+                kind: ProtectionKind::StopLoss,
+                generation: 1,
+                trigger_price: Decimal::from(140),
+                working_type: WorkingType::Mark,
+                client_algo_id: "stop-1".into(),
+            })
+            .await
+            .unwrap();
+        let early = Fill {
+            symbol: sol,
+            trade_id: 1,
+            order_id: 9001,
+            client_order_id: None,
+            side: Side::Sell,
+            position_side: PositionSide::Both,
+            price: Price::new("price", Decimal::from(139)).unwrap(),
+            quantity: two,
+            commission: Decimal::ZERO,
+            commission_asset: "USDT".into(),
+            realized_pnl: Decimal::ZERO,
+            maker: false,
+            time: chrono::Utc::now(),
+        };
+        let outcome = ledger.apply_fill(VENUE, &early, &[]).await.unwrap();
+        assert!(matches!(outcome, FillOutcome::External { .. }));
+
+        let order = ledger
+            .link_protective_order(stop.id, 9001, "x-trigger")
+            .await
+            .unwrap();
+
+        let fill = ledger.all_fills().await.unwrap().remove(0);
+        assert_eq!((fill.external, fill.order_id), (false, Some(order)));
+        let position = ledger.position(long.id).await.unwrap().unwrap();
+        assert_eq!(position.status, PositionStatus::Closed);
+        assert_eq!(
+            ledger
+                .external_fills_of_order(VENUE, &fill.symbol, 9001)
+                .await
+                .unwrap(),
+            0
+        );
+        let anomaly = ledger.anomalies().await.unwrap().remove(0);
+        assert_eq!(anomaly.resolved_order_id, Some(order));
+    }
 }

@@ -13,7 +13,8 @@
 //! their fills, the exchange and the budget) and `doctor/intents.rs` (an intent's final
 //! state against its fills); an open position missing the protective order its open
 //! asked for is reported as `unprotected_position` (never repaired: the executor
-//! places it, or the operator decides).
+//! places it, or the operator decides); a fill no sluice order explains as
+//! `external_fill` (never repaired: reconcile owns the venue's position).
 
 mod intents;
 mod positions;
@@ -26,8 +27,8 @@ use serde::Serialize;
 
 use crate::domain::{two_decimals, Qty, Usdt};
 use crate::ledger::{
-    AdjustmentId, Budget, IntentId, Ledger, PositionCorrection, PositionId, PositionStatus,
-    ReservedCheck,
+    AdjustmentId, Budget, FillRow, IntentId, Ledger, PositionCorrection, PositionId,
+    PositionStatus, ReservedCheck,
 };
 
 pub(crate) use positions::diagnose;
@@ -68,6 +69,11 @@ pub enum FindingClass {
     /// The budget's kept reserved sum differs from the one re-summed from the live
     /// opens and their fills (reported, never repaired here).
     ReservedDrift,
+    /// A fill no sluice order explains (stored `external`: a trade placed by hand or by
+    /// another tool, or one whose order the ledger never learned). A fill re-attributed
+    /// to its order once the order's exchange id became known is not one. Reported, never
+    /// repaired here: reconcile owns what it did to the venue's position.
+    ExternalFill,
 }
 
 impl FindingClass {
@@ -82,6 +88,7 @@ impl FindingClass {
             FindingClass::IntentStateMismatch => "intent_state_mismatch",
             FindingClass::UnprotectedPosition => "unprotected_position",
             FindingClass::ReservedDrift => "reserved_drift",
+            FindingClass::ExternalFill => "external_fill",
         }
     }
 }
@@ -175,8 +182,13 @@ pub async fn run(ledger: &Ledger, opts: DoctorOptions) -> anyhow::Result<DoctorR
         .reserved_check()
         .await
         .context("failed to check the reserved budget")?;
+    let external = ledger
+        .external_fills()
+        .await
+        .context("failed to read external fills")?;
     let mut findings = diagnose(&audits, &exchange, &budget);
     findings.extend(reserved_drift(&reserved));
+    findings.extend(external.iter().map(external_fill));
     findings.extend(intents::mismatches(&intents));
     findings.extend(
         unprotected
@@ -239,6 +251,26 @@ fn reserved_drift(check: &ReservedCheck) -> Option<Finding> {
         ),
         repair: None,
     })
+}
+
+/// A fill stored external and never re-attributed: no sluice order explains it.
+fn external_fill(f: &FillRow) -> Finding {
+    Finding {
+        class: FindingClass::ExternalFill,
+        positions: Vec::new(),
+        intents: Vec::new(),
+        detail: format!(
+            "fill #{} (trade {} of exchange order {} on {}: {} {} at {}) is explained by no sluice order",
+            f.id,
+            f.trade_id,
+            f.exchange_order_id,
+            f.symbol,
+            f.side.as_wire(),
+            f.quantity.get().normalize(),
+            f.price.normalize()
+        ),
+        repair: None,
+    }
 }
 
 async fn apply(

@@ -18,5 +18,6 @@ mod intents;
 mod leases;
 mod orders;
 mod props;
+mod reattribute;
 mod session_account;
 mod support;

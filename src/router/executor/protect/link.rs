@@ -76,8 +76,8 @@ pub(super) async fn link_triggered(
         .external_fills_of_order(venue, &row.symbol, ai)
         .await?;
     if stranded > 0 {
-        // Its fills came before the ALGO_UPDATE that names the order (an ordering Binance
-        // does not document): they were stored as external and moved nothing, so the
+        // Fills of the order still external after the link (which gives the order those
+        // stored before it, `Ledger::link_protective_order`): they moved nothing, so the
         // ledger still shows what the venue closed. Reconcile reports the drift and
         // `reconcile --fix --confirm` corrects it.
         tracing::error!(position_id = row.position_id.0, client_algo_id = %row.client_algo_id, order_id = ai, stranded, "a protective order's fills arrived before its ALGO_UPDATE and were stored as external: run `sluice reconcile --fix --confirm`");

@@ -1,0 +1,189 @@
+//! The second line of defence for a fill stored `external` only because it arrived
+//! before its order's exchange id was known: a trade read without a client order id
+//! (REST `userTrades`) names its order by exchange order id alone, and an order sluice
+//! sent does not have one in the ledger until its answer (or a fill that carries its
+//! client order id) is applied. Such a fill is stored external, moves nothing and gets an
+//! `external_fill` anomaly (`fill_plan/rules.rs`).
+//!
+//! Every statement that stores an order's exchange id for the first time
+//! (`Ledger::update_order_status`, `Ledger::record_order_reports`, the fill batch's
+//! writer, `Ledger::link_protective_order`) calls [`reattribute_in`] in the SAME
+//! transaction: each external fill of that venue, symbol and exchange order id is given
+//! to the order and applied by the fill batch's own plan (`fill_plan.rs`, written by
+//! `fill_write.rs`), exactly as if it had arrived now with the order known: the order's
+//! filled quantity, average price and status, the position (open fills grow or create it,
+//! close fills reduce it, capped), the intent's position link, the budget (the `fills`
+//! triggers see the fill's order), and the `fill`, `order` and `position` events. The
+//! anomaly row stays, marked resolved (`resolved_at`, `resolved_order_id`). A fill is only
+//! taken while it is still external (locked, `external` then cleared), so none is applied
+//! twice, and its trade id still makes a later arrival of the same trade a duplicate.
+//!
+//! A fill and an answer in flight at once could each miss the other (the fill's batch
+//! does not see the uncommitted exchange id, the answer does not see the uncommitted
+//! fill). Both sides therefore take a transaction lock on the exchange order's key
+//! ([`lock_exchange_orders`]) and read again in a new statement: the writer of an exchange
+//! id after storing it (holding the order's row), the fill batch for the fills it found
+//! no order for, before storing them. Whichever comes second sees what the first committed.
+
+use std::collections::BTreeSet;
+
+use sqlx::PgConnection;
+
+use super::error::LedgerError;
+use super::fill_batch::{apply_planned, lock_orders};
+use super::fill_outcome::FillOutcome;
+use super::fill_plan::Plan;
+use super::fill_rows::FillRow;
+use super::ids::FillId;
+use super::model::AnomalyKind;
+use crate::domain::{Fill, Symbol};
+
+/// Serialise, per exchange order (`venue`, symbol, exchange order id, in this account),
+/// the storing of its exchange id and the storing of its fills as external. Transaction
+/// locks taken in key order; released at commit.
+pub(crate) async fn lock_exchange_orders(
+    conn: &mut PgConnection,
+    venue: &str,
+    keys: &[(Symbol, i64)],
+) -> Result<(), LedgerError> {
+    let keys: BTreeSet<String> = keys
+        .iter()
+        .map(|(s, x)| format!("sluice/exchange-order/{venue}/{s}/{x}"))
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended(sluice_account() || '/' || k, 0))
+         FROM unnest($1::text[]) AS k",
+    )
+    .bind(keys.into_iter().collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The orders with these exchange ids as committed now (or written by this
+/// transaction), locked in id order.
+pub(crate) async fn orders_by_exchange_id(
+    conn: &mut PgConnection,
+    venue: &str,
+    keys: &[(Symbol, i64)],
+) -> Result<Vec<super::model::OrderRow>, LedgerError> {
+    sqlx::query(
+        "SELECT * FROM orders WHERE venue = $1 AND account_id = sluice_account()
+           AND (symbol, exchange_order_id) IN (SELECT * FROM unnest($2::text[], $3::bigint[]))
+         ORDER BY id FOR UPDATE",
+    )
+    .bind(venue)
+    .bind(keys.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|(_, x)| *x).collect::<Vec<_>>())
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(super::model::OrderRow::decode)
+    .collect()
+}
+
+/// `learned`: the (symbol, exchange order id) of orders on `venue` whose exchange id the
+/// caller has just stored, inside `conn`'s transaction. Gives every fill stored external
+/// for one of them to its order and applies it (see the module doc). Returns the
+/// outcome of each fill re-attributed; empty when there was none (the usual case: one
+/// lock and one index read).
+pub(crate) async fn reattribute_in(
+    conn: &mut PgConnection,
+    venue: &str,
+    learned: &[(Symbol, i64)],
+) -> Result<Vec<FillOutcome>, LedgerError> {
+    if learned.is_empty() {
+        return Ok(Vec::new());
+    }
+    lock_exchange_orders(conn, venue, learned).await?;
+    let stranded: Vec<FillRow> = sqlx::query(
+        "SELECT * FROM fills WHERE external AND venue = $1 AND account_id = sluice_account()
+           AND (symbol, exchange_order_id) IN (SELECT * FROM unnest($2::text[], $3::bigint[]))
+         ORDER BY id FOR UPDATE",
+    )
+    .bind(venue)
+    .bind(learned.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
+    .bind(learned.iter().map(|(_, x)| *x).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(FillRow::decode)
+    .collect::<Result<_, _>>()?;
+    if stranded.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fills: Vec<Fill> = stranded.iter().map(as_fill).collect::<Result<_, _>>()?;
+    let refs: Vec<&Fill> = fills.iter().collect();
+    let mut plan = Plan::new(lock_orders(conn, venue, &refs).await?);
+    let orders: Vec<Option<usize>> = refs.iter().map(|f| plan.match_order(f)).collect();
+    // Only the fills an order now explains leave `external`; any other stays as it is
+    // (no id: the plan passes over it).
+    let ids: Vec<Option<FillId>> = stranded
+        .iter()
+        .zip(&orders)
+        .map(|(f, o)| o.map(|_| f.id))
+        .collect();
+    let touched: Vec<usize> = orders.iter().flatten().copied().collect();
+    let attributed: Vec<(i64, i64)> = stranded
+        .iter()
+        .zip(&orders)
+        .filter_map(|(f, o)| o.map(|k| (f.id.get(), plan.order_id(k).get())))
+        .collect();
+    if attributed.is_empty() {
+        return Ok(Vec::new());
+    }
+    attribute(conn, &attributed).await?;
+    let outcomes = apply_planned(conn, venue, &mut plan, &refs, &orders, &ids, &touched).await?;
+    for (f, o) in stranded.iter().zip(&outcomes) {
+        if let FillOutcome::Applied { order_id, .. } = o {
+            tracing::warn!(fill_id = f.id.get(), trade_id = f.trade_id, symbol = %f.symbol,
+                order_id = order_id.get(), "a fill stored as external is its order's: re-attributed and applied");
+        }
+    }
+    Ok(outcomes
+        .into_iter()
+        .filter(|o| *o != FillOutcome::Duplicate)
+        .collect())
+}
+
+/// Give each fill its order (`(fill id, order id)`), no longer external, and mark its
+/// `external_fill` anomaly resolved; one statement. The plan then completes the rows.
+async fn attribute(conn: &mut PgConnection, attributed: &[(i64, i64)]) -> Result<(), LedgerError> {
+    sqlx::query(
+        "WITH v AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS v(fill_id, order_id)),
+         resolved AS (
+             UPDATE ledger_anomalies a SET resolved_at = now(), resolved_order_id = v.order_id
+             FROM v WHERE a.fill_id = v.fill_id AND a.kind = $3 AND a.resolved_at IS NULL)
+         UPDATE fills f SET order_id = v.order_id, external = false
+         FROM v WHERE f.id = v.fill_id AND f.external",
+    )
+    .bind(attributed.iter().map(|(f, _)| *f).collect::<Vec<_>>())
+    .bind(attributed.iter().map(|(_, o)| *o).collect::<Vec<_>>())
+    .bind(AnomalyKind::ExternalFill.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A stored fill as it arrived, matched by its exchange order id alone (the id that was
+/// just stored; a client order id it may carry named no order when it arrived).
+fn as_fill(f: &FillRow) -> Result<Fill, LedgerError> {
+    Ok(Fill {
+        symbol: f.symbol.clone(),
+        trade_id: f.trade_id,
+        order_id: f.exchange_order_id,
+        client_order_id: None,
+        side: f.side,
+        position_side: f.position_side,
+        price: crate::domain::Price::new("price", f.price)?,
+        quantity: f.quantity,
+        commission: f.commission,
+        commission_asset: f.commission_asset.clone(),
+        realized_pnl: f.realized_pnl,
+        maker: f.maker,
+        time: f.traded_at,
+    })
+}

@@ -1,0 +1,661 @@
+//! A fill stored external only because its order's exchange id was not known yet (a
+//! trade read over REST carries no client order id: the user stream's resync) is given
+//! to its order when the exchange id is stored, by each path that stores it: the order's
+//! answer (`update_order_status`), the stream's batched order reports
+//! (`record_order_reports`) and a later fill that names the order (the fill batch). The
+//! ledger ends exactly where it would have, had the fill arrived after the exchange id:
+//! each race is played on account `main` and the same facts in the other order on
+//! account `b` of the same database, and the two ledgers are compared row by row.
+
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use sluice::domain::{Direction, OrderState, PositionMode, PositionSide, Side};
+use sluice::ledger::{AnomalyKind, FillOutcome, IntentRow, Ledger, OrderUpdate, ReportedOrder};
+use sluice::ops::doctor::{run as doctor, DoctorOptions, FindingClass};
+use sluice_testkit::ledger::*;
+use sqlx::PgPool;
+
+use crate::support::second_account;
+
+const SOL: &str = "SOLUSDT";
+
+/// How the order's exchange id reaches the ledger.
+#[derive(Clone, Copy, Debug)]
+enum Learn {
+    /// The order's answer (REST, WS API or the settle read).
+    Answer,
+    /// The user stream's `ORDER_TRADE_UPDATE`s, batched.
+    Report,
+    /// A later fill of the order that carries its client order id (trade 12: 0.5 at 161).
+    Fill,
+}
+
+const ALL: [Learn; 3] = [Learn::Answer, Learn::Report, Learn::Fill];
+
+/// What the order is: a close of a LONG of 2 at 150, or an open of a LONG.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Close,
+    Open,
+}
+
+/// The intent and the client order id of an order of 2 SOLUSDT (BUY for an open, SELL
+/// for a close), recorded and not answered yet: no exchange id. `tag` keeps the keys
+/// and client order ids of the two accounts apart (they are unique in the database).
+async fn unanswered_order(ledger: &Ledger, kind: Kind, tag: &str) -> (IntentRow, String) {
+    let coid = format!("{tag}-order");
+    let (intent, side) = match kind {
+        Kind::Close => (long_and_its_close_tagged(ledger, tag).await, Side::Sell),
+        Kind::Open => {
+            let intent = ledger
+                .create_intent(
+                    &open_intent(
+                        &format!("{tag}-open"),
+                        SOL,
+                        Direction::Long,
+                        PositionMode::OneWay,
+                        dec!(300),
+                    ),
+                    usdt(dec!(1000000)),
+                )
+                .await
+                .expect("open accepted")
+                .intent;
+            (intent, Side::Buy)
+        }
+    };
+    ledger
+        .record_order(&market_order(
+            &intent,
+            &coid,
+            side,
+            PositionSide::Both,
+            dec!(2),
+        ))
+        .await
+        .expect("order recorded");
+    (intent, coid)
+}
+
+/// A LONG of 2 SOLUSDT at 150 (trade 1, exchange order 10 on `main`, 20 on `b`: exchange
+/// ids are unique in the database) and an accepted close of all of it.
+async fn long_and_its_close_tagged(ledger: &Ledger, tag: &str) -> IntentRow {
+    let open = ledger
+        .create_intent(
+            &open_intent(
+                &format!("{tag}-long"),
+                SOL,
+                Direction::Long,
+                PositionMode::OneWay,
+                dec!(300),
+            ),
+            usdt(dec!(1000000)),
+        )
+        .await
+        .expect("open accepted")
+        .intent;
+    let coid = format!("{tag}-long-order");
+    ledger
+        .record_order(&market_order(
+            &open,
+            &coid,
+            Side::Buy,
+            PositionSide::Both,
+            dec!(2),
+        ))
+        .await
+        .expect("order recorded");
+    let x = if tag == "main" { 10 } else { 20 };
+    let bought = fill(
+        SOL,
+        1,
+        x,
+        Some(&coid),
+        Side::Buy,
+        PositionSide::Both,
+        dec!(2),
+        dec!(150),
+    );
+    ledger
+        .apply_fill(VENUE, &bought, &[])
+        .await
+        .expect("bought");
+    let long = ledger.open_positions().await.expect("positions").remove(0);
+    ledger
+        .create_intent(
+            &close_intent(
+                &format!("{tag}-close"),
+                sluice::domain::IntentKind::Close,
+                long.id,
+                PositionMode::OneWay,
+            ),
+            usdt(Decimal::ZERO),
+        )
+        .await
+        .expect("close accepted")
+        .intent
+}
+
+fn side_of(kind: Kind) -> Side {
+    match kind {
+        Kind::Close => Side::Sell,
+        Kind::Open => Side::Buy,
+    }
+}
+
+/// Trade 11 of exchange order `x` as `userTrades` gives it: no client order id.
+fn stray(kind: Kind, x: i64) -> sluice::domain::Fill {
+    fill(
+        SOL,
+        11,
+        x,
+        None,
+        side_of(kind),
+        PositionSide::Both,
+        dec!(1.5),
+        dec!(160),
+    )
+}
+
+/// Store the order's exchange id `x` the `how` way.
+async fn learn(ledger: &Ledger, how: Learn, kind: Kind, coid: &str, x: i64) {
+    match how {
+        Learn::Answer => {
+            let update = OrderUpdate {
+                status: OrderState::New,
+                exchange_order_id: Some(x),
+                error_code: None,
+                error_msg: None,
+            };
+            ledger
+                .update_order_status(coid, &update)
+                .await
+                .expect("answer stored");
+        }
+        Learn::Report => {
+            let report = ReportedOrder {
+                client_order_id: coid.into(),
+                status: OrderState::New,
+                exchange_order_id: x,
+                expire_reason: None,
+            };
+            ledger
+                .record_order_reports(&[report])
+                .await
+                .expect("report stored");
+        }
+        Learn::Fill => {
+            let own = fill(
+                SOL,
+                12,
+                x,
+                Some(coid),
+                side_of(kind),
+                PositionSide::Both,
+                dec!(0.5),
+                dec!(161),
+            );
+            let outcome = ledger.apply_fill(VENUE, &own, &[]).await.expect("fill");
+            assert!(
+                matches!(outcome, FillOutcome::Applied { .. }),
+                "{outcome:?}"
+            );
+        }
+    }
+}
+
+/// Everything the fills moved, without ids (the two accounts number their rows apart):
+/// orders, positions, fills, intents, the anomalies still open, the kept and re-summed
+/// reserved budget, and the total applied per order against the sum of its fills.
+async fn state(ledger: &Ledger) -> Vec<String> {
+    let pool = ledger.pool();
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT format('order %s %s %s %s %s', intent_kind, status, filled_quantity,
+                avg_price, position_id IS NOT NULL)
+           FROM orders WHERE account_id = sluice_account() ORDER BY id",
+        "SELECT format('position %s %s %s %s %s %s %s %s', direction, status, quantity,
+                entry_price, opened_quantity, closed_quantity, exit_price, realized_pnl)
+           FROM positions WHERE account_id = sluice_account() ORDER BY id",
+        "SELECT format('fill %s %s %s %s %s', trade_id, external, order_id IS NOT NULL,
+                position_id IS NOT NULL, applied_quantity)
+           FROM fills WHERE account_id = sluice_account() ORDER BY trade_id",
+        "SELECT format('intent %s %s %s', kind, state, position_id IS NOT NULL)
+           FROM intents WHERE account_id = sluice_account() ORDER BY id",
+        "SELECT format('anomaly %s %s', kind, detail - 'trade_id' - 'exchange_order_id')
+           FROM ledger_anomalies WHERE account_id = sluice_account() AND resolved_at IS NULL
+          ORDER BY id",
+        "SELECT format('reserved %s %s', sluice_reserved_kept(sluice_account()),
+                trim_scale(sluice_reserved_summed(sluice_account())))",
+        "SELECT format('order %s filled %s, its fills %s', o.intent_kind, o.filled_quantity,
+                COALESCE((SELECT sum(f.quantity) FROM fills f WHERE f.order_id = o.id), 0))
+           FROM orders o WHERE account_id = sluice_account() ORDER BY id",
+    ] {
+        let rows: Vec<String> = sqlx::query_scalar(sql)
+            .fetch_all(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        out.extend(rows);
+    }
+    out
+}
+
+/// The `fill` events of trade `trade`: (external, order id, applied quantity).
+async fn fill_events(
+    ledger: &Ledger,
+    trade: i64,
+) -> Vec<(serde_json::Value, Option<i64>, serde_json::Value)> {
+    ledger
+        .events_after(0, 1000)
+        .await
+        .unwrap()
+        .events
+        .into_iter()
+        .filter(|e| e.kind == "fill" && e.payload["trade_id"] == trade)
+        .map(|e| {
+            (
+                e.payload["external"].clone(),
+                e.payload["order_id"].as_i64(),
+                e.payload["applied_quantity"].clone(),
+            )
+        })
+        .collect()
+}
+
+async fn clean_doctor(ledger: &Ledger) -> Vec<String> {
+    let opts = DoctorOptions {
+        confirm: false,
+        allocation: dec!(1000000),
+    };
+    doctor(ledger, opts)
+        .await
+        .expect("doctor runs")
+        .findings
+        .iter()
+        .map(|f| format!("{} {}", f.class.as_str(), f.detail))
+        .collect()
+}
+
+/// The race on `main` (the fill, then the exchange id) and the same facts in the other
+/// order on `b`: the two ledgers agree; `main` kept its anomaly, resolved to the order,
+/// and announced the fill again as its order's; doctor is clean.
+async fn race_then_compare(pool: PgPool, kind: Kind, how: Learn) {
+    let main = Ledger::from_pool(pool);
+    let b = second_account(&main).await;
+    let (x_main, x_b) = (7001, 7002);
+
+    let (_, coid) = unanswered_order(&main, kind, "main").await;
+    let outcome = main
+        .apply_fill(VENUE, &stray(kind, x_main), &[])
+        .await
+        .expect("stray applied");
+    assert!(
+        matches!(outcome, FillOutcome::External { .. }),
+        "{outcome:?}"
+    );
+    let stranded = state(&main).await;
+    assert!(
+        stranded.contains(&"fill 11 t f f 0".to_string()),
+        "{stranded:?}"
+    );
+    learn(&main, how, kind, &coid, x_main).await;
+
+    let (_, coid_b) = unanswered_order(&b, kind, "b").await;
+    learn(&b, how, kind, &coid_b, x_b).await;
+    let outcome = b
+        .apply_fill(VENUE, &stray(kind, x_b), &[])
+        .await
+        .expect("fill applied");
+    assert!(
+        matches!(outcome, FillOutcome::Applied { .. }),
+        "{outcome:?}"
+    );
+
+    let (raced, straight) = (state(&main).await, state(&b).await);
+    assert_eq!(raced, straight, "{kind:?} learned by {how:?}");
+    assert!(
+        raced.contains(&"fill 11 f t t 1.5".to_string()),
+        "{raced:?}"
+    );
+
+    let order = main
+        .order_by_client_id(&coid)
+        .await
+        .unwrap()
+        .expect("order");
+    let anomalies = main.anomalies().await.unwrap();
+    let external: Vec<_> = anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::ExternalFill)
+        .collect();
+    assert_eq!(external.len(), 1, "the evidence stays: {anomalies:?}");
+    assert!(external[0].resolved_at.is_some());
+    assert_eq!(external[0].resolved_order_id, Some(order.id));
+
+    assert_eq!(
+        fill_events(&main, 11).await,
+        vec![
+            (serde_json::json!(true), None, serde_json::json!("0")),
+            (
+                serde_json::json!(false),
+                Some(order.id.get()),
+                serde_json::json!("1.5")
+            ),
+        ]
+    );
+    assert_eq!(clean_doctor(&main).await, Vec::<String>::new());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_close_fill_stored_external_is_applied_when_the_answer_names_its_order(pool: PgPool) {
+    race_then_compare(pool, Kind::Close, Learn::Answer).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_close_fill_stored_external_is_applied_when_a_stream_report_names_its_order(
+    pool: PgPool,
+) {
+    race_then_compare(pool, Kind::Close, Learn::Report).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_close_fill_stored_external_is_applied_when_a_later_fill_names_its_order(pool: PgPool) {
+    race_then_compare(pool, Kind::Close, Learn::Fill).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_open_fill_stored_external_opens_the_position_when_the_answer_names_its_order(
+    pool: PgPool,
+) {
+    race_then_compare(pool, Kind::Open, Learn::Answer).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_open_fill_stored_external_opens_the_position_when_a_stream_report_names_its_order(
+    pool: PgPool,
+) {
+    race_then_compare(pool, Kind::Open, Learn::Report).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_open_fill_stored_external_opens_the_position_when_a_later_fill_names_its_order(
+    pool: PgPool,
+) {
+    race_then_compare(pool, Kind::Open, Learn::Fill).await;
+}
+
+/// The stray and the fill that names its order in ONE batch (the resync's trades, the
+/// stray first): the batch learns the exchange id from the second and gives it the first.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_batch_whose_later_fill_names_the_order_gives_it_the_earlier_stray(pool: PgPool) {
+    let main = Ledger::from_pool(pool);
+    let b = second_account(&main).await;
+    let (_, coid) = unanswered_order(&main, Kind::Close, "main").await;
+    let own = |coid: &str, x| {
+        fill(
+            SOL,
+            12,
+            x,
+            Some(coid),
+            Side::Sell,
+            PositionSide::Both,
+            dec!(0.5),
+            dec!(161),
+        )
+    };
+
+    let outcomes = main
+        .apply_fills(
+            VENUE,
+            &[stray(Kind::Close, 7001), own(&coid, 7001)],
+            &[],
+            None,
+        )
+        .await
+        .expect("batch");
+    assert!(outcomes.iter().all(|o| o.is_ok()), "{outcomes:?}");
+
+    let (_, coid_b) = unanswered_order(&b, Kind::Close, "b").await;
+    b.apply_fill(VENUE, &own(&coid_b, 7002), &[]).await.unwrap();
+    b.apply_fill(VENUE, &stray(Kind::Close, 7002), &[])
+        .await
+        .unwrap();
+    assert_eq!(state(&main).await, state(&b).await);
+    assert_eq!(clean_doctor(&main).await, Vec::<String>::new());
+    let order = main.order_by_client_id(&coid).await.unwrap().unwrap();
+    assert_eq!(
+        fill_events(&main, 11).await,
+        vec![(
+            serde_json::json!(false),
+            Some(order.id.get()),
+            serde_json::json!("1.5")
+        )],
+        "stored and given to its order in one transaction: one event"
+    );
+}
+
+/// A fill of an exchange order no sluice order ever gets stays external, flagged, and
+/// doctor names it; an order learning another exchange id does not take it.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_genuinely_external_fill_stays_external_and_doctor_reports_it(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let (_, coid) = unanswered_order(&ledger, Kind::Close, "main").await;
+    ledger
+        .apply_fill(VENUE, &stray(Kind::Close, 555), &[])
+        .await
+        .unwrap();
+
+    for how in ALL {
+        learn(&ledger, how, Kind::Close, &coid, 7001).await;
+    }
+
+    let fills = ledger.all_fills().await.unwrap();
+    let stranger = fills.iter().find(|f| f.trade_id == 11).expect("trade 11");
+    assert!(stranger.external && stranger.order_id.is_none());
+    let anomalies = ledger.anomalies().await.unwrap();
+    assert!(anomalies
+        .iter()
+        .any(|a| a.kind == AnomalyKind::ExternalFill && a.resolved_at.is_none()));
+    let order = ledger.order_by_client_id(&coid).await.unwrap().unwrap();
+    assert_eq!(order.filled_quantity.get(), dec!(0.5), "only its own fill");
+    assert_eq!(
+        clean_doctor(&ledger).await,
+        vec![format!(
+            "external_fill fill #{} (trade 11 of exchange order 555 on SOLUSDT: SELL 1.5 at 160) \
+             is explained by no sluice order",
+            stranger.id
+        )]
+    );
+    let report = doctor(
+        &ledger,
+        DoctorOptions {
+            confirm: false,
+            allocation: dec!(1000000),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.class == FindingClass::ExternalFill));
+}
+
+/// After re-attribution the same trade again (as the stream has it, with its client order
+/// id, or as REST has it, without) is a duplicate: nothing is applied twice.
+#[sqlx::test(migrations = "./migrations")]
+async fn the_same_trade_again_after_re_attribution_changes_nothing(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    for kind in [Kind::Close, Kind::Open] {
+        let tag = format!("{kind:?}");
+        let (_, coid) = unanswered_order(&ledger, kind, &tag).await;
+        let x = if kind == Kind::Close { 7001 } else { 7003 };
+        let trade = |coid: Option<&str>| {
+            let mut f = stray(kind, x);
+            f.trade_id = if kind == Kind::Close { 11 } else { 21 };
+            f.client_order_id = coid.map(|c| sluice::domain::ClientOrderId::new(c).expect("coid"));
+            f
+        };
+        ledger.apply_fill(VENUE, &trade(None), &[]).await.unwrap();
+        learn(&ledger, Learn::Answer, kind, &coid, x).await;
+        let before = state(&ledger).await;
+
+        for again in [trade(None), trade(Some(&coid))] {
+            let outcome = ledger.apply_fill(VENUE, &again, &[]).await.unwrap();
+            assert_eq!(outcome, FillOutcome::Duplicate);
+        }
+        let outcomes = ledger
+            .apply_fills(VENUE, &[trade(None), trade(Some(&coid))], &[], None)
+            .await
+            .unwrap();
+        assert!(outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(FillOutcome::Duplicate))));
+        // The answer again (and a report) finds nothing external left to give.
+        learn(&ledger, Learn::Answer, kind, &coid, x).await;
+        learn(&ledger, Learn::Report, kind, &coid, x).await;
+        assert_eq!(state(&ledger).await, before, "{kind:?}");
+        let order = ledger.order_by_client_id(&coid).await.unwrap().unwrap();
+        assert_eq!(order.filled_quantity.get(), dec!(1.5), "{kind:?}");
+    }
+}
+
+/// Wait until some session waits for a lock of `locktype`.
+async fn until_waiting(pool: &PgPool, what: &str, locktype: &'static str) {
+    sluice_testkit::poll::until(what, std::time::Duration::from_secs(20), || async {
+        let waiting: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = $1 AND NOT granted")
+                .bind(locktype)
+                .fetch_one(pool)
+                .await
+                .expect("pg_locks");
+        waiting >= 1
+    })
+    .await;
+}
+
+/// A close of 2 with no exchange id yet, then `fills` of exchange order 7001 (no client
+/// order id) and the answer, in flight together: the ledger ends with every fill applied
+/// to the order and nothing external.
+async fn assert_all_attributed(ledger: &Ledger, coid: &str) {
+    let order = ledger.order_by_client_id(coid).await.unwrap().unwrap();
+    assert_eq!(
+        (order.filled_quantity.get(), order.status),
+        (dec!(2), OrderState::Filled)
+    );
+    let fills = ledger.all_fills().await.unwrap();
+    assert!(
+        fills.iter().all(|f| !f.external && f.order_id.is_some()),
+        "{fills:?}"
+    );
+    assert!(ledger.open_positions().await.unwrap().is_empty());
+    assert_eq!(clean_doctor(ledger).await, Vec::<String>::new());
+}
+
+/// The fill's batch finds no order, and the answer is stored while the batch is still
+/// open: the answer waits for the batch (the exchange order's lock) and then finds its
+/// fill stored external. Without that lock the answer would commit first seeing no fill,
+/// and the fill would stay external.
+#[sqlx::test(migrations = "./migrations")]
+async fn an_answer_stored_while_the_fills_batch_is_open_finds_the_fill_once_it_commits(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool.clone());
+    let (_, coid) = unanswered_order(&ledger, Kind::Close, "main").await;
+    let mut blocker = pool.begin().await.unwrap();
+    // The same trade, not committed: the batch's insert waits for it.
+    sqlx::query(
+        "INSERT INTO fills (venue, symbol, trade_id, exchange_order_id, side, position_side,
+             price, quantity, commission, commission_asset, realized_pnl, maker, traded_at,
+             external)
+         VALUES ($1, 'SOLUSDT', 11, 7001, 'SELL', 'BOTH', 160, 2, 0, 'USDT', 0, false, now(), true)",
+    )
+    .bind(VENUE)
+    .execute(&mut *blocker)
+    .await
+    .unwrap();
+    let batch = {
+        let ledger = ledger.clone();
+        let mut f = stray(Kind::Close, 7001);
+        f.quantity = qty(dec!(2));
+        tokio::spawn(async move { ledger.apply_fill(VENUE, &f, &[]).await })
+    };
+    until_waiting(&pool, "the batch waiting at its insert", "transactionid").await;
+    let answer = {
+        let (ledger, coid) = (ledger.clone(), coid.clone());
+        tokio::spawn(async move { learn(&ledger, Learn::Answer, Kind::Close, &coid, 7001).await })
+    };
+    until_waiting(
+        &pool,
+        "the answer waiting for the exchange order",
+        "advisory",
+    )
+    .await;
+
+    blocker.rollback().await.unwrap();
+
+    let outcome = batch.await.unwrap().unwrap();
+    assert!(
+        matches!(outcome, FillOutcome::External { .. }),
+        "{outcome:?}"
+    );
+    answer.await.unwrap();
+    assert_all_attributed(&ledger, &coid).await;
+}
+
+/// The answer is stored and still open when a fill's batch finds no order: the batch
+/// waits for the answer (the exchange order's lock), then reads the orders again and
+/// applies its fill to the order the answer named.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_fills_batch_that_finds_no_order_while_an_answer_is_open_waits_and_finds_it(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool.clone());
+    let (_, coid) = unanswered_order(&ledger, Kind::Close, "main").await;
+    // An earlier stray of the order, stored external; held so the answer stops at it.
+    let early = fill(
+        SOL,
+        10,
+        7001,
+        None,
+        Side::Sell,
+        PositionSide::Both,
+        dec!(0.5),
+        dec!(159),
+    );
+    ledger.apply_fill(VENUE, &early, &[]).await.unwrap();
+    let mut blocker = pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM fills WHERE trade_id = 10 FOR UPDATE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let answer = {
+        let (ledger, coid) = (ledger.clone(), coid.clone());
+        tokio::spawn(async move { learn(&ledger, Learn::Answer, Kind::Close, &coid, 7001).await })
+    };
+    until_waiting(&pool, "the answer waiting at the stray", "transactionid").await;
+    let batch = {
+        let ledger = ledger.clone();
+        tokio::spawn(async move {
+            ledger
+                .apply_fill(VENUE, &stray(Kind::Close, 7001), &[])
+                .await
+        })
+    };
+    until_waiting(
+        &pool,
+        "the batch waiting for the exchange order",
+        "advisory",
+    )
+    .await;
+
+    blocker.commit().await.unwrap();
+
+    answer.await.unwrap();
+    let outcome = batch.await.unwrap().unwrap();
+    assert!(
+        matches!(outcome, FillOutcome::Applied { .. }),
+        "{outcome:?}"
+    );
+    assert_all_attributed(&ledger, &coid).await;
+}
