@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 use sluice::domain::{Side, Symbol};
 use sluice::exchange::binance::{AuditBuffer, BinanceFutures, StreamTiming};
+use sluice::exchange::Purpose;
 use sluice::exchange::{AccountEvent, Exchange};
 use sluice_testkit::adapter::*;
 
@@ -17,7 +18,7 @@ const SHORT_SOL: &str =
 #[tokio::test]
 async fn a_fill_arrives_as_a_fill_event_with_its_client_order_id() {
     let l = start(scenario("", SHORT_SOL)).await;
-    let mut rx = l.ex.subscribe_account().await.unwrap();
+    let mut rx = l.ex.subscribe_account(&[]).await.unwrap();
     next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     let close = l
         .market("SOLUSDT", Side::Buy, "7", true, "stream-close")
@@ -57,7 +58,7 @@ async fn every_fill_made_while_the_stream_was_cut_is_recovered_by_the_resync() {
     let ex = BinanceFutures::connect_with(config(&l.sim), AuditBuffer::new(1000), timing)
         .await
         .unwrap();
-    let mut rx = ex.subscribe_account().await.unwrap();
+    let mut rx = ex.subscribe_account(&[]).await.unwrap();
     next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     l.fault(json!({"disconnect_sockets": true, "endpoints": ["GET /fapi/v1/ping"]}))
         .await;
@@ -107,7 +108,7 @@ async fn an_invalidated_listen_key_is_replaced_and_the_stream_recovers() {
     let ex = BinanceFutures::connect_with(config(&l.sim), AuditBuffer::new(1000), timing)
         .await
         .unwrap();
-    let mut rx = ex.subscribe_account().await.unwrap();
+    let mut rx = ex.subscribe_account(&[]).await.unwrap();
     next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     l.fault(json!({"invalidate_listen_keys": true, "endpoints": ["GET /fapi/v1/ping"]}))
         .await;
@@ -132,7 +133,7 @@ async fn an_invalidated_listen_key_is_replaced_and_the_stream_recovers() {
 async fn an_expired_listen_key_in_scaled_time_rotates_and_the_stream_recovers() {
     // 600x: the 60-minute listenKey lives 6 real seconds; our keepalive (30 min real) never runs.
     let l = start(scenario("time_scale = 600.0", SHORT_SOL)).await;
-    let mut rx = l.ex.subscribe_account().await.unwrap();
+    let mut rx = l.ex.subscribe_account(&[]).await.unwrap();
     next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     let down = next_event(&mut rx, |e| matches!(e, AccountEvent::Disconnected { .. })).await;
     assert!(format!("{down:?}").contains("listenKeyExpired"), "{down:?}");
@@ -153,7 +154,7 @@ async fn an_expired_listen_key_in_scaled_time_rotates_and_the_stream_recovers() 
 async fn the_mark_price_comes_from_the_stream_once_it_runs() {
     let l = start(scenario("", "")).await;
     let sol = Symbol::new("SOLUSDT").unwrap();
-    let first = l.ex.mark_price(&sol).await.unwrap();
+    let first = l.ex.mark_price(&sol, Purpose::Routine).await.unwrap();
     assert_eq!(first.symbol, sol);
     let before = l.state().await["stats"]["requestsByEndpoint"]["GET /fapi/v1/premiumIndex"]
         .as_i64()
@@ -162,7 +163,7 @@ async fn the_mark_price_comes_from_the_stream_once_it_runs() {
     let mut served_from_stream = false;
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        l.ex.mark_price(&sol).await.unwrap();
+        l.ex.mark_price(&sol, Purpose::Routine).await.unwrap();
         let now = l.state().await["stats"]["requestsByEndpoint"]["GET /fapi/v1/premiumIndex"]
             .as_i64()
             .unwrap();
@@ -185,7 +186,7 @@ async fn the_connection_is_recycled_before_its_age_cap_and_resyncs() {
     let ex = BinanceFutures::connect_with(config(&l.sim), AuditBuffer::new(1000), timing)
         .await
         .unwrap();
-    let mut rx = ex.subscribe_account().await.unwrap();
+    let mut rx = ex.subscribe_account(&[]).await.unwrap();
     next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     let down = next_event(&mut rx, |e| matches!(e, AccountEvent::Disconnected { .. })).await;
     assert!(format!("{down:?}").contains("age cap"), "{down:?}");
@@ -201,7 +202,7 @@ async fn the_connection_is_recycled_before_its_age_cap_and_resyncs() {
 async fn every_fill_arrives_on_the_query_form_stream_without_a_resync() {
     let big_short = SHORT_SOL.replace("\"500\"", "\"2000\"");
     let l = start(scenario("", &big_short)).await;
-    let mut rx = l.ex.subscribe_account().await.unwrap();
+    let mut rx = l.ex.subscribe_account(&[]).await.unwrap();
     next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     let mut ids = Vec::new();
     for (i, qty) in ["5", "7", "1200"].iter().enumerate() {

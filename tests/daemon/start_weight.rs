@@ -94,6 +94,7 @@ async fn a_daemon_start_spends_at_most_the_start_budget_of_the_ips_weight(pool: 
     );
     let spent = total_weight(&after) - total_weight(&before);
     let by_endpoint = requests_between(&before, &after);
+    eprintln!("a start spent {spent} IP weight: {by_endpoint:?}");
     assert!(
         spent <= START_BUDGET,
         "a start spent {spent} IP weight (budget {START_BUDGET}): {by_endpoint:?}"
@@ -154,6 +155,7 @@ async fn a_restart_after_a_kill_mid_close_spends_at_most_the_start_budget_before
         .unwrap_or(0);
     let reads = total_weight(&after) - total_weight(&before) - sends as u64;
     let budget = START_BUDGET + 2 * to_resolve as u64;
+    eprintln!("the restart read {reads} IP weight ({to_resolve} to resolve): {by_endpoint:?}");
     assert!(
         reads <= budget,
         "the restart read {reads} IP weight (budget {budget}, {to_resolve} to resolve): {by_endpoint:?}"

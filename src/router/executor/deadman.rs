@@ -105,7 +105,11 @@ impl Switch {
                 .exchange
                 .background_read_fits(UNSCOPED_OPEN_ORDERS_WEIGHT)
         {
-            match self.exchange.open_orders(None).await {
+            match self
+                .exchange
+                .open_orders(None, crate::exchange::Purpose::Routine)
+                .await
+            {
                 Ok(orders) => {
                     self.seen = orders.into_iter().map(|o| o.symbol).collect();
                     self.last_read = Some(now);

@@ -15,6 +15,7 @@ use super::context::Ctx;
 use super::keyloss::ExecutorStatus;
 use super::stream_watch::{StreamHealth, StreamWatch};
 use super::work_loop::{intent_wakeups, Loop, RecoveryHook};
+use crate::domain::ClientOrderId;
 use crate::exchange::Exchange;
 use crate::ledger::Ledger;
 use crate::router::core::scheduler::Scheduler;
@@ -113,9 +114,21 @@ impl Executor {
         let notify = Arc::new(Notify::new());
         let (link_tx, stream_link) =
             watch::channel(Some("the user stream has not connected yet".to_string()));
+        // The orders that may be live are the ledger's non-terminal ones: the stream's
+        // first resync asks about them (and their symbols' open orders) instead of reading
+        // every symbol's open orders (IP weight 40) while every start-up read is made.
+        let in_flight = deps
+            .ledger
+            .non_terminal_orders()
+            .await
+            .context("failed to read the ledger's orders in flight")?
+            .into_iter()
+            .filter(|o| o.venue == deps.venue)
+            .map(|o| Ok((o.symbol, ClientOrderId::new(&o.client_order_id)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let events = deps
             .exchange
-            .subscribe_account()
+            .subscribe_account(&in_flight)
             .await
             .context("failed to start the user-data stream")?;
         let stream_watch = Arc::new(StreamWatch::new(
@@ -146,7 +159,7 @@ impl Executor {
         .await?;
         let recovered_orders = super::recovery::recover_orders(&ctx, &shutdown).await?;
         let adopted = if ctx.cfg.adopt_unknown_positions {
-            super::adoption::adopt_unknown_positions(&ctx)
+            super::adoption::adopt_unknown_positions(&ctx, crate::exchange::Purpose::Routine)
                 .await
                 .context("failed to adopt unknown exchange positions")?
         } else {
