@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::json;
-use sluice::domain::{Side, Symbol};
+use sluice::domain::{ClientOrderId, OrderStatus, Side, Symbol, TimeInForce};
 use sluice::exchange::binance::{AuditBuffer, BinanceFutures, StreamTiming};
 use sluice::exchange::Purpose;
 use sluice::exchange::{AccountEvent, Exchange};
@@ -237,5 +237,82 @@ async fn every_fill_arrives_on_the_query_form_stream_without_a_resync() {
     }
     assert_eq!(streamed.len(), truth.len());
     assert_eq!(l.state().await["stats"]["silentUserSockets"], 0);
+    l.sim.shutdown().await;
+}
+
+/// At start the caller names the orders that may be live (the daemon: the ledger's
+/// non-terminal ones). The first resync asks about them and reads the open orders of their
+/// symbol only, never every symbol's (IP weight 40), and the fill of one that filled before
+/// the stream existed arrives naming its client order id.
+#[tokio::test]
+async fn the_first_resync_asks_about_the_orders_named_at_subscription_and_reads_no_unscoped_open_orders(
+) {
+    // Arrange: two orders sent before this adapter's stream existed (by another adapter,
+    // as by the daemon before a restart): a close that filled and a resting buy.
+    let l = start(scenario("", SHORT_SOL)).await;
+    let earlier =
+        BinanceFutures::connect_with(config(&l.sim), AuditBuffer::new(1000), fast_timing())
+            .await
+            .unwrap();
+    let filled = l
+        .market("SOLUSDT", Side::Buy, "3", true, "named-filled")
+        .await;
+    let filled_id = earlier.place_order(&filled).await.unwrap().order_id;
+    let price = resting_price(&l, "SOLUSDT").await;
+    let resting = l
+        .limit(
+            "SOLUSDT",
+            Side::Buy,
+            "1",
+            &price,
+            TimeInForce::Gtc,
+            "named-resting",
+        )
+        .await;
+    earlier.place_order(&resting).await.unwrap();
+    l.audit.drain(usize::MAX);
+    let sol = Symbol::new("SOLUSDT").unwrap();
+    let named: Vec<(Symbol, ClientOrderId)> = ["named-filled", "named-resting"]
+        .iter()
+        .map(|id| (sol.clone(), ClientOrderId::new(id).unwrap()))
+        .collect();
+
+    // Act: subscribe naming them; collect what the first resync reports.
+    let mut rx = l.ex.subscribe_account(&named).await.unwrap();
+    let (mut fills, mut orders) = (Vec::new(), Vec::new());
+    loop {
+        match next_event(&mut rx, |_| true).await {
+            AccountEvent::Resynced => break,
+            AccountEvent::Fill(f) => fills.push(f),
+            AccountEvent::Order(o) => orders.push((o.client_order_id, o.status)),
+            _ => {}
+        }
+    }
+
+    // Assert: both orders reported, the fill names its order, one scoped openOrders read.
+    assert!(
+        orders.contains(&("named-filled".into(), OrderStatus::Filled)),
+        "{orders:?}"
+    );
+    assert!(
+        orders.contains(&("named-resting".into(), OrderStatus::New)),
+        "{orders:?}"
+    );
+    let fill = fills
+        .iter()
+        .find(|f| f.order_id == filled_id)
+        .expect("the filled order's trade");
+    assert_eq!(
+        fill.client_order_id.as_ref().map(|c| c.as_str()),
+        Some("named-filled")
+    );
+    let open_reads: Vec<Option<String>> = l
+        .audit
+        .drain(usize::MAX)
+        .into_iter()
+        .filter(|r| r.endpoint == "/fapi/v1/openOrders")
+        .map(|r| r.symbol)
+        .collect();
+    assert_eq!(open_reads, [Some("SOLUSDT".to_string())]);
     l.sim.shutdown().await;
 }
