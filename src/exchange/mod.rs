@@ -278,9 +278,10 @@ pub trait Exchange: Send + Sync {
 
     /// Start (or restart) the user-data stream; events arrive on the returned channel.
     /// The adapter resyncs over REST after every (re)connect and then sends `Resynced`.
-    /// `in_flight`: the orders the caller knows may be live (symbol, client order id; the
-    /// ledger's non-terminal orders of this account), which the resync asks about with
-    /// the orders sent from here on, so it need not read every symbol's open orders.
+    /// `in_flight`: the orders the caller knows may still be live at the venue (symbol,
+    /// client order id; the daemon: its ledger's non-terminal LIMIT orders), which the
+    /// resyncs ask about with the orders sent from here on, so they need not read every
+    /// symbol's open orders.
     async fn subscribe_account(
         &self,
         in_flight: &[(Symbol, ClientOrderId)],

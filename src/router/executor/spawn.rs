@@ -15,7 +15,7 @@ use super::context::Ctx;
 use super::keyloss::ExecutorStatus;
 use super::stream_watch::{StreamHealth, StreamWatch};
 use super::work_loop::{intent_wakeups, Loop, RecoveryHook};
-use crate::domain::ClientOrderId;
+use crate::domain::{ClientOrderId, OrderType};
 use crate::exchange::Exchange;
 use crate::ledger::Ledger;
 use crate::router::core::scheduler::Scheduler;
@@ -114,16 +114,18 @@ impl Executor {
         let notify = Arc::new(Notify::new());
         let (link_tx, stream_link) =
             watch::channel(Some("the user stream has not connected yet".to_string()));
-        // The orders that may be live are the ledger's non-terminal ones: the stream's
-        // first resync asks about them (and their symbols' open orders) instead of reading
-        // every symbol's open orders (IP weight 40) while every start-up read is made.
+        // The orders that may still rest at the venue are the ledger's non-terminal LIMIT
+        // orders: the stream's resyncs ask about them and read their symbols' open orders,
+        // instead of every symbol's (IP weight 40) while every start-up read is made. A
+        // MARKET order never rests; one the ledger holds in flight from before a crash is
+        // resolved, with its fills, by recovery below.
         let in_flight = deps
             .ledger
             .non_terminal_orders()
             .await
             .context("failed to read the ledger's orders in flight")?
             .into_iter()
-            .filter(|o| o.venue == deps.venue)
+            .filter(|o| o.venue == deps.venue && o.order_type == OrderType::Limit)
             .map(|o| Ok((o.symbol, ClientOrderId::new(&o.client_order_id)?)))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let events = deps

@@ -8,8 +8,8 @@
 //!   A fill during a gap is therefore never lost; it may arrive twice, which downstream
 //!   handles (fills are keyed by id). The orders in flight are every order sent through
 //!   the adapter and not seen to end, and those the caller named when it subscribed (at
-//!   start, the ledger's non-terminal orders), so no read of every symbol's open orders
-//!   (IP weight 40) is needed to find them.
+//!   start, the ledger's non-terminal LIMIT orders), so no read of every symbol's open
+//!   orders (IP weight 40) is needed to find them.
 //! - The resync's reads are routine ([`Purpose::Routine`]): the executor resolves its own
 //!   orders over REST while the stream is down, with the reads that may use the weight
 //!   kept for risk-reducing requests.
