@@ -182,7 +182,9 @@ pub trait Exchange: Send + Sync {
     /// Which venue this is (`binance-usdm`), for the ledger's fill uniqueness key.
     fn venue(&self) -> &str;
 
-    async fn ping(&self) -> Result<std::time::Duration, ExchangeError>;
+    /// A cheap question the venue answers when it is up (preflight; the executor's
+    /// outage probe, on which a parked close waits).
+    async fn ping(&self, purpose: Purpose) -> Result<std::time::Duration, ExchangeError>;
     /// Local clock minus server clock, in milliseconds, as last measured.
     async fn clock_offset_ms(&self) -> Result<i64, ExchangeError>;
 

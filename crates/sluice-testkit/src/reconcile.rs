@@ -136,7 +136,7 @@ impl Exchange for FakeExchange {
     fn venue(&self) -> &str {
         VENUE
     }
-    async fn ping(&self) -> Result<std::time::Duration, ExchangeError> {
+    async fn ping(&self, _: Purpose) -> Result<std::time::Duration, ExchangeError> {
         unused()
     }
     async fn clock_offset_ms(&self) -> Result<i64, ExchangeError> {

@@ -171,9 +171,9 @@ impl Exchange for BinanceFutures {
         &self.cfg.venue_name
     }
 
-    async fn ping(&self) -> Result<Duration, ExchangeError> {
+    async fn ping(&self, purpose: Purpose) -> Result<Duration, ExchangeError> {
         let start = tokio::time::Instant::now();
-        self.rest.ping().await?;
+        self.rest.ping(purpose).await?;
         Ok(start.elapsed())
     }
 

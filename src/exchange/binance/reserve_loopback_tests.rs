@@ -141,6 +141,9 @@ async fn a_closes_resolution_reads_are_booked_as_risk_reducing_and_start_up_read
     ex.open_orders(Some(&sol), Purpose::ReduceRisk)
         .await
         .expect("a flatten's open orders of its symbol");
+    ex.ping(Purpose::ReduceRisk)
+        .await
+        .expect("the outage probe a parked close waits on");
     let cancel = ex
         .cancel_order(&sol, &ClientOrderId::new("never-sent").expect("id"))
         .await
@@ -162,6 +165,7 @@ async fn a_closes_resolution_reads_are_booked_as_risk_reducing_and_start_up_read
         "an unscoped openOrders",
     );
     refused_locally(ex.user_trades(&sol, None).await, "reconcile's trades");
+    refused_locally(ex.ping(Purpose::Routine).await, "preflight's ping");
     refused_locally(ex.symbol_rules().await, "exchangeInfo");
     refused_locally(ex.position_mode().await, "accountConfig");
     refused_locally(ex.trading_status().await, "apiTradingStatus");

@@ -175,7 +175,9 @@ pub(crate) async fn observe(
         Err(e) => return unreachable(e),
     };
     let rest_latency = timed(deadline, async {
-        ex.ping().await.map_err(ProbeError::from)
+        ex.ping(crate::exchange::Purpose::Routine)
+            .await
+            .map_err(ProbeError::from)
     })
     .await;
     if let Err(e) = rest_latency {

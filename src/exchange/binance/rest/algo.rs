@@ -205,8 +205,8 @@ impl RestClient {
         self.call(&req).await
     }
 
-    /// `DELETE /fapi/v1/algoOrder` by clientAlgoId: a stop left behind by a closed
-    /// position could open a new one when it fires, so its cancel may use the reserve.
+    /// `DELETE /fapi/v1/algoOrder` by clientAlgoId: a cancel never adds exposure, so it
+    /// may use the reserve, as every cancel does.
     pub async fn cancel_algo_order(&self, cid: &str) -> Result<serde_json::Value, ExchangeError> {
         let req = signed(Method::DELETE, "/fapi/v1/algoOrder", 1, Purpose::ReduceRisk)
             .param("clientAlgoId", cid)
@@ -231,8 +231,9 @@ impl RestClient {
 
     /// `POST /fapi/v1/countdownCancelAll` (weight 10): the dead-man's switch. Routine: a
     /// renewal that cannot go lets the countdown run out and the venue cancel the orders,
-    /// which is the safe way to fail, while renewals in the reserve (ten symbols at 10
-    /// each, four times a countdown) could take what a close needs.
+    /// which is the safe way to fail, while renewals in the reserve (10 per armed symbol,
+    /// four times per countdown: 40 a minute each at the default 60 s) could take what a
+    /// close needs.
     pub(crate) async fn countdown_cancel_all(
         &self,
         symbol: &Symbol,

@@ -93,14 +93,14 @@ pub(crate) fn cancel_order_request(symbol: &Symbol, id: &ClientOrderId) -> Reque
 }
 
 impl RestClient {
-    /// Health and start-up: routine.
-    pub async fn ping(&self) -> Result<serde_json::Value, ExchangeError> {
+    /// Routine for preflight; a parked close waits on the executor's outage probe.
+    pub async fn ping(&self, purpose: Purpose) -> Result<serde_json::Value, ExchangeError> {
         self.call(&Request::new(
             Method::GET,
             "/fapi/v1/ping",
             Security::Public,
             1,
-            Purpose::Routine,
+            purpose,
         ))
         .await
     }
