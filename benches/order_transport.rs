@@ -145,7 +145,11 @@ async fn main() {
             let l = start_with(sim, cfg).await;
             let symbol = Symbol::new("BTCUSDT").expect("symbol");
             let rules = l.rules("BTCUSDT").await;
-            let mark = l.ex.mark_price(&symbol).await.expect("mark").mark_price;
+            let mark =
+                l.ex.mark_price(&symbol, sluice::exchange::Purpose::Routine)
+                    .await
+                    .expect("mark")
+                    .mark_price;
             let orders = Arc::new(Orders {
                 rules,
                 mark,

@@ -55,8 +55,9 @@ impl ExchangeMarkPrices {
 #[async_trait]
 impl MarkPrices for ExchangeMarkPrices {
     async fn mark_price(&self, symbol: &Symbol) -> Result<Price, String> {
+        // The API's mark (an open's budget check, a limit's price band): routine.
         self.exchange
-            .mark_price(symbol)
+            .mark_price(symbol, crate::exchange::Purpose::Routine)
             .await
             .map(|m| m.mark_price)
             .map_err(|e| e.to_string())

@@ -161,6 +161,20 @@ pub struct TradingStatus {
     pub locked_symbols: Vec<Symbol>,
 }
 
+/// What a request to the venue is for, as the code that asks knows it. A venue that keeps
+/// part of its request budget for risk-reducing requests (Binance: a tenth of the IP's
+/// request weight per minute) lets only [`Purpose::ReduceRisk`] use that part, so
+/// start-up, reconcile, preflight and background reads can never lock a close out of the
+/// venue. Every read that can serve either says which at the call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// A close, a flatten, a cancel or the resolution of an order in flight waits on it.
+    ReduceRisk,
+    /// Nothing risk-reducing waits on it: start-up, reconcile, preflight, operator and
+    /// background reads, and what an order that may add risk needs.
+    Routine,
+}
+
 /// The seam between sluice and a venue. Implemented by the Binance adapter; the
 /// same code runs against the simulator, testnet and mainnet.
 #[async_trait]
@@ -168,25 +182,36 @@ pub trait Exchange: Send + Sync {
     /// Which venue this is (`binance-usdm`), for the ledger's fill uniqueness key.
     fn venue(&self) -> &str;
 
-    async fn ping(&self) -> Result<std::time::Duration, ExchangeError>;
+    /// A cheap question the venue answers when it is up (preflight; the executor's
+    /// outage probe, on which a parked close waits).
+    async fn ping(&self, purpose: Purpose) -> Result<std::time::Duration, ExchangeError>;
     /// Local clock minus server clock, in milliseconds, as last measured.
     async fn clock_offset_ms(&self) -> Result<i64, ExchangeError>;
 
     async fn symbol_rules(&self) -> Result<Vec<SymbolRules>, ExchangeError>;
-    async fn mark_price(&self, symbol: &Symbol) -> Result<MarkPrice, ExchangeError>;
+    /// The mark price of `symbol` (a fresh one from the market stream when there is one).
+    async fn mark_price(
+        &self,
+        symbol: &Symbol,
+        purpose: Purpose,
+    ) -> Result<MarkPrice, ExchangeError>;
     async fn leverage_brackets(
         &self,
         symbol: &Symbol,
     ) -> Result<Vec<LeverageBracket>, ExchangeError>;
 
     async fn account(&self) -> Result<AccountSnapshot, ExchangeError>;
-    async fn positions(&self) -> Result<Vec<ExchangePosition>, ExchangeError>;
+    async fn positions(&self, purpose: Purpose) -> Result<Vec<ExchangePosition>, ExchangeError>;
     async fn position_mode(&self) -> Result<PositionMode, ExchangeError>;
     async fn trading_status(&self) -> Result<TradingStatus, ExchangeError>;
 
-    async fn open_orders(&self, symbol: Option<&Symbol>)
-        -> Result<Vec<OrderReport>, ExchangeError>;
-    /// Trades of `symbol` with id >= `from_id` (or the recent ones when None).
+    async fn open_orders(
+        &self,
+        symbol: Option<&Symbol>,
+        purpose: Purpose,
+    ) -> Result<Vec<OrderReport>, ExchangeError>;
+    /// Trades of `symbol` with id >= `from_id` (or the recent ones when None): a routine
+    /// read (reconcile); the trades of an order being resolved come with its resolution.
     async fn user_trades(
         &self,
         symbol: &Symbol,
@@ -225,6 +250,7 @@ pub trait Exchange: Send + Sync {
         &self,
         symbol: &Symbol,
         client_order_id: &ClientOrderId,
+        purpose: Purpose,
     ) -> Result<OrderResolution, ExchangeError>;
     /// Resolve several orders of one symbol, each as [`Exchange::resolve_order`] would,
     /// the first sent no earlier than `sent_since`; one answer per id, in order. A venue
@@ -235,11 +261,12 @@ pub trait Exchange: Send + Sync {
         symbol: &Symbol,
         ids: &[ClientOrderId],
         sent_since: chrono::DateTime<chrono::Utc>,
+        purpose: Purpose,
     ) -> Vec<Result<OrderResolution, ExchangeError>> {
         let _ = sent_since;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            out.push(self.resolve_order(symbol, id).await);
+            out.push(self.resolve_order(symbol, id, purpose).await);
         }
         out
     }
@@ -253,7 +280,14 @@ pub trait Exchange: Send + Sync {
 
     /// Start (or restart) the user-data stream; events arrive on the returned channel.
     /// The adapter resyncs over REST after every (re)connect and then sends `Resynced`.
-    async fn subscribe_account(&self) -> Result<mpsc::Receiver<AccountEvent>, ExchangeError>;
+    /// `in_flight`: the orders the caller knows may still be live at the venue (symbol,
+    /// client order id; the daemon: its ledger's non-terminal LIMIT orders), which the
+    /// resyncs ask about with the orders sent from here on, so they need not read every
+    /// symbol's open orders.
+    async fn subscribe_account(
+        &self,
+        in_flight: &[(Symbol, ClientOrderId)],
+    ) -> Result<mpsc::Receiver<AccountEvent>, ExchangeError>;
 
     /// Place a protective algo order (`POST /fapi/v1/algoOrder`).
     async fn place_algo_order(

@@ -38,7 +38,7 @@ pub async fn run(exchange: &dyn Exchange) -> anyhow::Result<AccountReport> {
         .await
         .context("failed to read the API trading status")?;
     let open_orders = exchange
-        .open_orders(None)
+        .open_orders(None, crate::exchange::Purpose::Routine)
         .await
         .context("failed to read open orders")?;
     let clock_offset_ms = exchange

@@ -334,8 +334,9 @@ async fn read_exchange(
     window: &TradeWindow,
     scope: Option<BTreeSet<Symbol>>,
 ) -> anyhow::Result<ExchangeSnapshot> {
+    // Reconcile's reads are routine: nothing risk-reducing waits on them.
     let positions = exchange
-        .positions()
+        .positions(crate::exchange::Purpose::Routine)
         .await
         .context("failed to fetch the exchange's positions")?;
     let scope = scope
@@ -348,7 +349,7 @@ async fn read_exchange(
         Some(symbols) => scope::read_scoped(exchange, symbols).await?,
         None => (
             exchange
-                .open_orders(None)
+                .open_orders(None, crate::exchange::Purpose::Routine)
                 .await
                 .context("failed to fetch the exchange's open orders")?,
             algo::venue_orders(exchange).await?,
@@ -391,7 +392,7 @@ async fn resolve_missing(
         };
         let answer = match ClientOrderId::new(client_order_id) {
             Ok(id) => exchange
-                .resolve_order(symbol, &id)
+                .resolve_order(symbol, &id, crate::exchange::Purpose::Routine)
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),

@@ -185,7 +185,11 @@ async fn trade(
     };
     let mode = settings.exchange.position_mode;
     let allocation = Usdt::new(settings.budget.allocation_usdt);
-    let mark = s.exchange.mark_price(symbol).await?.mark_price;
+    let mark = s
+        .exchange
+        .mark_price(symbol, crate::exchange::Purpose::Routine)
+        .await?
+        .mark_price;
     let open = NewIntent {
         spec: IntentSpec::Open {
             symbol: symbol.clone(),
@@ -247,7 +251,10 @@ async fn smallest(
         );
         return Ok(None);
     };
-    let mark = ex.mark_price(symbol).await?.mark_price;
+    let mark = ex
+        .mark_price(symbol, crate::exchange::Purpose::Routine)
+        .await?
+        .mark_price;
     match crate::router::sizing::smallest_open(&rules, mark) {
         Ok(q) => {
             report.quantity = Some(q.get());

@@ -100,7 +100,7 @@ pub(super) async fn snapshot(
     symbol: &Symbol,
 ) -> anyhow::Result<PositionSnapshot> {
     let exchange = ex
-        .positions()
+        .positions(crate::exchange::Purpose::Routine)
         .await?
         .iter()
         .filter(|p| &p.symbol == symbol)

@@ -99,8 +99,9 @@ impl MarkPrices for LateMarkPrices {
         let Some(exchange) = self.0.get() else {
             return Err("the exchange is not reachable yet: no mark price".into());
         };
+        // The API's mark (an open's budget check, a limit's price band): routine.
         exchange
-            .mark_price(symbol)
+            .mark_price(symbol, crate::exchange::Purpose::Routine)
             .await
             .map(|m| m.mark_price)
             .map_err(|e| e.to_string())

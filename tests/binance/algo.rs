@@ -69,7 +69,7 @@ async fn a_stop_is_placed_found_by_its_client_algo_id_listed_and_cancelled() {
 #[tokio::test]
 async fn a_trigger_streams_algo_updates_and_its_order_is_readable_by_id() {
     let l = start(scenario("", SHORT_SOL)).await;
-    let mut rx = l.ex.subscribe_account().await.unwrap();
+    let mut rx = l.ex.subscribe_account(&[]).await.unwrap();
     next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     let m = mark(&l).await;
     let trigger = (m * dec!(1.02)).round_dp(2);

@@ -11,6 +11,7 @@
 
 use serde_json::{json, Value};
 use sluice::domain::{OrderStatus, Side, Symbol};
+use sluice::exchange::Purpose;
 use sluice::exchange::{ErrorClass, Exchange};
 use sluice_testkit::adapter::*;
 
@@ -25,7 +26,7 @@ fn count(state: &Value, endpoint: &str) -> i64 {
 
 async fn sol_short(l: &Loop) -> rust_decimal::Decimal {
     let sol = Symbol::new("SOLUSDT").unwrap();
-    l.ex.positions()
+    l.ex.positions(Purpose::Routine)
         .await
         .unwrap()
         .into_iter()
@@ -152,7 +153,7 @@ async fn a_symbol_the_venue_does_not_list_is_fatal_and_not_retried() {
     let l = start(scenario("", "")).await;
     let before = count(&l.state().await, "GET /fapi/v1/openOrders");
     let err =
-        l.ex.open_orders(Some(&Symbol::new("NOPEUSDT").unwrap()))
+        l.ex.open_orders(Some(&Symbol::new("NOPEUSDT").unwrap()), Purpose::Routine)
             .await
             .unwrap_err();
     assert_eq!(

@@ -6,6 +6,7 @@ use serde_json::json;
 use sluice::domain::{ClientOrderId, OrderStatus, Side, Symbol, TimeInForce};
 use sluice::exchange::binance::signer_from_material;
 use sluice::exchange::binance::KeyKind;
+use sluice::exchange::Purpose;
 use sluice::exchange::{ErrorClass, Exchange, OrderResolution};
 use sluice_testkit::account::start_sim;
 use sluice_testkit::adapter::*;
@@ -26,7 +27,7 @@ async fn place_resolve_cancel(l: &Loop, id: &str) {
     );
     match l
         .ex
-        .resolve_order(&btc, &cid)
+        .resolve_order(&btc, &cid, Purpose::ReduceRisk)
         .await
         .expect("order resolved")
     {
@@ -113,7 +114,10 @@ async fn an_ed25519_key_registered_through_the_admin_api_signs_beside_the_hmac_k
         .market("BTCUSDT", Side::Buy, "0.01", false, "by-hmac")
         .await;
     hmac.ex.place_order(&buy).await.expect("HMAC-signed order");
-    let positions = ed.positions().await.expect("Ed25519-signed read");
+    let positions = ed
+        .positions(Purpose::Routine)
+        .await
+        .expect("Ed25519-signed read");
     assert!(
         positions.iter().any(|p| p.symbol.as_str() == "BTCUSDT"),
         "{positions:?}"

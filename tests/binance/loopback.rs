@@ -4,6 +4,7 @@
 
 use serde_json::json;
 use sluice::domain::{ClientOrderId, OrderStatus, PositionMode, Side, Symbol, TimeInForce};
+use sluice::exchange::Purpose;
 use sluice::exchange::{ErrorClass, Exchange, OrderResolution};
 use sluice_testkit::adapter::*;
 
@@ -70,14 +71,25 @@ async fn a_resting_order_is_placed_resolved_cancelled_and_a_second_cancel_is_a_n
     assert_eq!(placed.status, OrderStatus::New);
     let btc = Symbol::new("BTCUSDT").unwrap();
     let id = ClientOrderId::new("rest-1").unwrap();
-    match l.ex.resolve_order(&btc, &id).await.unwrap() {
+    match l
+        .ex
+        .resolve_order(&btc, &id, Purpose::ReduceRisk)
+        .await
+        .unwrap()
+    {
         OrderResolution::Known { order, trades } => {
             assert_eq!(order.order_id, placed.order_id);
             assert!(trades.is_empty());
         }
         other => panic!("expected the order to be known: {other:?}"),
     }
-    assert_eq!(l.ex.open_orders(Some(&btc)).await.unwrap().len(), 1);
+    assert_eq!(
+        l.ex.open_orders(Some(&btc), Purpose::Routine)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let cancelled = l.ex.cancel_order(&btc, &id).await.unwrap();
     assert_eq!(cancelled.status, OrderStatus::Canceled);
     let again = l.ex.cancel_order(&btc, &id).await.unwrap_err();
@@ -182,7 +194,7 @@ async fn a_mixed_batch_answers_each_order_on_its_own_and_one_minus_4005_leaves_t
         (third.client_order_id.as_str(), third.status),
         ("batch-2", OrderStatus::Filled)
     );
-    let left = l.ex.positions().await.expect("positions");
+    let left = l.ex.positions(Purpose::Routine).await.expect("positions");
     let sol = left
         .iter()
         .find(|p| p.symbol.as_str() == "SOLUSDT")
@@ -341,17 +353,25 @@ async fn an_unknown_outcome_is_resolved_by_client_order_id_before_any_resend() {
         .is_outcome_unknown());
     l.clear_faults().await;
     let live =
-        l.ex.resolve_order(&btc, &ClientOrderId::new("maybe-1").unwrap())
-            .await
-            .unwrap();
+        l.ex.resolve_order(
+            &btc,
+            &ClientOrderId::new("maybe-1").unwrap(),
+            Purpose::ReduceRisk,
+        )
+        .await
+        .unwrap();
     assert!(
         matches!(live, OrderResolution::Known { ref order, .. } if order.status == OrderStatus::New),
         "{live:?}"
     );
     let lost =
-        l.ex.resolve_order(&btc, &ClientOrderId::new("maybe-2").unwrap())
-            .await
-            .unwrap();
+        l.ex.resolve_order(
+            &btc,
+            &ClientOrderId::new("maybe-2").unwrap(),
+            Purpose::ReduceRisk,
+        )
+        .await
+        .unwrap();
     assert_eq!(lost, OrderResolution::NotFound);
     l.sim.shutdown().await;
 }
@@ -374,7 +394,11 @@ async fn a_filled_order_resolves_with_its_trades() {
     let sol = Symbol::new("SOLUSDT").unwrap();
     match l
         .ex
-        .resolve_order(&sol, &ClientOrderId::new("close-503").unwrap())
+        .resolve_order(
+            &sol,
+            &ClientOrderId::new("close-503").unwrap(),
+            Purpose::ReduceRisk,
+        )
         .await
         .unwrap()
     {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use sluice::domain::{Side, TimeInForce};
 use sluice::exchange::binance::{AuditBuffer, BinanceFutures, SharedIp, Signer};
+use sluice::exchange::Purpose;
 use sluice::exchange::{ErrorClass, Exchange};
 use sluice_testkit::account::start_sim;
 use sluice_testkit::adapter::*;
@@ -142,7 +143,7 @@ async fn a_418_ban_stops_every_request_until_it_ends() {
     assert_eq!(first.class, ErrorClass::Banned);
     assert!(first.retry_after.is_some());
     let before = l.state().await["stats"]["requests"].as_i64().unwrap();
-    let second = l.ex.positions().await.unwrap_err();
+    let second = l.ex.positions(Purpose::Routine).await.unwrap_err();
     assert_eq!(
         (second.class, second.http_status),
         (ErrorClass::Banned, None),
@@ -183,9 +184,9 @@ async fn two_accounts_on_one_ip_share_its_weight_and_never_draw_a_429() {
         } else {
             other.clone()
         };
-        reads.push(tokio::spawn(
-            async move { ex.positions().await.map(|_| ()) },
-        ));
+        reads.push(tokio::spawn(async move {
+            ex.positions(Purpose::Routine).await.map(|_| ())
+        }));
     }
     for r in reads {
         r.await.unwrap().expect("every read is answered");

@@ -6,6 +6,7 @@
 use rust_decimal::Decimal;
 use serde_json::Value;
 use sluice::domain::{ClientOrderId, Side, Symbol};
+use sluice::exchange::Purpose;
 use sluice::exchange::{Exchange, OrderResolution};
 use sluice_testkit::adapter::*;
 
@@ -32,7 +33,9 @@ async fn orders_of_one_symbol_are_resolved_with_their_fills_from_one_trades_read
     let before = l.state().await;
 
     // Act.
-    let answers = l.ex.resolve_orders(&sol, &ids, since).await;
+    let answers =
+        l.ex.resolve_orders(&sol, &ids, since, Purpose::ReduceRisk)
+            .await;
 
     // Assert: every filled order is known with all of its fills, named by its id; the
     // unknown one is NotFound; one userTrades read served them all.

@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::json;
-use sluice::domain::{Side, Symbol};
+use sluice::domain::{ClientOrderId, OrderStatus, Side, Symbol, TimeInForce};
 use sluice::exchange::binance::{AuditBuffer, BinanceFutures, StreamTiming};
+use sluice::exchange::Purpose;
 use sluice::exchange::{AccountEvent, Exchange};
 use sluice_testkit::adapter::*;
 
@@ -17,7 +18,7 @@ const SHORT_SOL: &str =
 #[tokio::test]
 async fn a_fill_arrives_as_a_fill_event_with_its_client_order_id() {
     let l = start(scenario("", SHORT_SOL)).await;
-    let mut rx = l.ex.subscribe_account().await.unwrap();
+    let mut rx = l.ex.subscribe_account(&[]).await.unwrap();
     next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     let close = l
         .market("SOLUSDT", Side::Buy, "7", true, "stream-close")
@@ -57,7 +58,7 @@ async fn every_fill_made_while_the_stream_was_cut_is_recovered_by_the_resync() {
     let ex = BinanceFutures::connect_with(config(&l.sim), AuditBuffer::new(1000), timing)
         .await
         .unwrap();
-    let mut rx = ex.subscribe_account().await.unwrap();
+    let mut rx = ex.subscribe_account(&[]).await.unwrap();
     next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     l.fault(json!({"disconnect_sockets": true, "endpoints": ["GET /fapi/v1/ping"]}))
         .await;
@@ -107,7 +108,7 @@ async fn an_invalidated_listen_key_is_replaced_and_the_stream_recovers() {
     let ex = BinanceFutures::connect_with(config(&l.sim), AuditBuffer::new(1000), timing)
         .await
         .unwrap();
-    let mut rx = ex.subscribe_account().await.unwrap();
+    let mut rx = ex.subscribe_account(&[]).await.unwrap();
     next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     l.fault(json!({"invalidate_listen_keys": true, "endpoints": ["GET /fapi/v1/ping"]}))
         .await;
@@ -132,7 +133,7 @@ async fn an_invalidated_listen_key_is_replaced_and_the_stream_recovers() {
 async fn an_expired_listen_key_in_scaled_time_rotates_and_the_stream_recovers() {
     // 600x: the 60-minute listenKey lives 6 real seconds; our keepalive (30 min real) never runs.
     let l = start(scenario("time_scale = 600.0", SHORT_SOL)).await;
-    let mut rx = l.ex.subscribe_account().await.unwrap();
+    let mut rx = l.ex.subscribe_account(&[]).await.unwrap();
     next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     let down = next_event(&mut rx, |e| matches!(e, AccountEvent::Disconnected { .. })).await;
     assert!(format!("{down:?}").contains("listenKeyExpired"), "{down:?}");
@@ -153,7 +154,7 @@ async fn an_expired_listen_key_in_scaled_time_rotates_and_the_stream_recovers() 
 async fn the_mark_price_comes_from_the_stream_once_it_runs() {
     let l = start(scenario("", "")).await;
     let sol = Symbol::new("SOLUSDT").unwrap();
-    let first = l.ex.mark_price(&sol).await.unwrap();
+    let first = l.ex.mark_price(&sol, Purpose::Routine).await.unwrap();
     assert_eq!(first.symbol, sol);
     let before = l.state().await["stats"]["requestsByEndpoint"]["GET /fapi/v1/premiumIndex"]
         .as_i64()
@@ -162,7 +163,7 @@ async fn the_mark_price_comes_from_the_stream_once_it_runs() {
     let mut served_from_stream = false;
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        l.ex.mark_price(&sol).await.unwrap();
+        l.ex.mark_price(&sol, Purpose::Routine).await.unwrap();
         let now = l.state().await["stats"]["requestsByEndpoint"]["GET /fapi/v1/premiumIndex"]
             .as_i64()
             .unwrap();
@@ -185,7 +186,7 @@ async fn the_connection_is_recycled_before_its_age_cap_and_resyncs() {
     let ex = BinanceFutures::connect_with(config(&l.sim), AuditBuffer::new(1000), timing)
         .await
         .unwrap();
-    let mut rx = ex.subscribe_account().await.unwrap();
+    let mut rx = ex.subscribe_account(&[]).await.unwrap();
     next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     let down = next_event(&mut rx, |e| matches!(e, AccountEvent::Disconnected { .. })).await;
     assert!(format!("{down:?}").contains("age cap"), "{down:?}");
@@ -201,7 +202,7 @@ async fn the_connection_is_recycled_before_its_age_cap_and_resyncs() {
 async fn every_fill_arrives_on_the_query_form_stream_without_a_resync() {
     let big_short = SHORT_SOL.replace("\"500\"", "\"2000\"");
     let l = start(scenario("", &big_short)).await;
-    let mut rx = l.ex.subscribe_account().await.unwrap();
+    let mut rx = l.ex.subscribe_account(&[]).await.unwrap();
     next_event(&mut rx, |e| matches!(e, AccountEvent::Resynced)).await;
     let mut ids = Vec::new();
     for (i, qty) in ["5", "7", "1200"].iter().enumerate() {
@@ -236,5 +237,82 @@ async fn every_fill_arrives_on_the_query_form_stream_without_a_resync() {
     }
     assert_eq!(streamed.len(), truth.len());
     assert_eq!(l.state().await["stats"]["silentUserSockets"], 0);
+    l.sim.shutdown().await;
+}
+
+/// At start the caller names the orders that may be live (the daemon: the ledger's
+/// non-terminal ones). The first resync asks about them and reads the open orders of their
+/// symbol only, never every symbol's (IP weight 40), and the fill of one that filled before
+/// the stream existed arrives naming its client order id.
+#[tokio::test]
+async fn the_first_resync_asks_about_the_orders_named_at_subscription_and_reads_no_unscoped_open_orders(
+) {
+    // Arrange: two orders sent before this adapter's stream existed (by another adapter,
+    // as by the daemon before a restart): a close that filled and a resting buy.
+    let l = start(scenario("", SHORT_SOL)).await;
+    let earlier =
+        BinanceFutures::connect_with(config(&l.sim), AuditBuffer::new(1000), fast_timing())
+            .await
+            .unwrap();
+    let filled = l
+        .market("SOLUSDT", Side::Buy, "3", true, "named-filled")
+        .await;
+    let filled_id = earlier.place_order(&filled).await.unwrap().order_id;
+    let price = resting_price(&l, "SOLUSDT").await;
+    let resting = l
+        .limit(
+            "SOLUSDT",
+            Side::Buy,
+            "1",
+            &price,
+            TimeInForce::Gtc,
+            "named-resting",
+        )
+        .await;
+    earlier.place_order(&resting).await.unwrap();
+    l.audit.drain(usize::MAX);
+    let sol = Symbol::new("SOLUSDT").unwrap();
+    let named: Vec<(Symbol, ClientOrderId)> = ["named-filled", "named-resting"]
+        .iter()
+        .map(|id| (sol.clone(), ClientOrderId::new(id).unwrap()))
+        .collect();
+
+    // Act: subscribe naming them; collect what the first resync reports.
+    let mut rx = l.ex.subscribe_account(&named).await.unwrap();
+    let (mut fills, mut orders) = (Vec::new(), Vec::new());
+    loop {
+        match next_event(&mut rx, |_| true).await {
+            AccountEvent::Resynced => break,
+            AccountEvent::Fill(f) => fills.push(f),
+            AccountEvent::Order(o) => orders.push((o.client_order_id, o.status)),
+            _ => {}
+        }
+    }
+
+    // Assert: both orders reported, the fill names its order, one scoped openOrders read.
+    assert!(
+        orders.contains(&("named-filled".into(), OrderStatus::Filled)),
+        "{orders:?}"
+    );
+    assert!(
+        orders.contains(&("named-resting".into(), OrderStatus::New)),
+        "{orders:?}"
+    );
+    let fill = fills
+        .iter()
+        .find(|f| f.order_id == filled_id)
+        .expect("the filled order's trade");
+    assert_eq!(
+        fill.client_order_id.as_ref().map(|c| c.as_str()),
+        Some("named-filled")
+    );
+    let open_reads: Vec<Option<String>> = l
+        .audit
+        .drain(usize::MAX)
+        .into_iter()
+        .filter(|r| r.endpoint == "/fapi/v1/openOrders")
+        .map(|r| r.symbol)
+        .collect();
+    assert_eq!(open_reads, [Some("SOLUSDT".to_string())]);
     l.sim.shutdown().await;
 }

@@ -10,6 +10,7 @@ use serde_json::json;
 use sluice::domain::{ClientOrderId, OrderStatus, Side, Symbol, TimeInForce};
 use sluice::exchange::binance::Logon;
 use sluice::exchange::AttemptRecord;
+use sluice::exchange::Purpose;
 use sluice::exchange::{ErrorClass, Exchange, OrderResolution};
 use sluice_testkit::account::start_sim;
 use sluice_testkit::adapter::*;
@@ -121,7 +122,12 @@ async fn an_order_in_flight_when_the_socket_drops_is_outcome_unknown_and_resolve
     assert_eq!(attempt.http_status, None);
     l.clear_faults().await;
     let cid = ClientOrderId::new("ws-drop-1").unwrap();
-    match l.ex.resolve_order(&btc(), &cid).await.expect("resolved") {
+    match l
+        .ex
+        .resolve_order(&btc(), &cid, Purpose::ReduceRisk)
+        .await
+        .expect("resolved")
+    {
         OrderResolution::Known { order, .. } => assert_eq!(order.status, OrderStatus::Filled),
         other => panic!("the executed order is known: {other:?}"),
     }

@@ -112,7 +112,12 @@ async fn place_by_hand(d: &Daemon, side: Side, qty: &str, reduce_only: bool, res
     let symbol = sym("SOLUSDT");
     let rules = d.exchange.symbol_rules().await.unwrap();
     let rules = rules.into_iter().find(|r| r.symbol == symbol).unwrap();
-    let mark = d.exchange.mark_price(&symbol).await.unwrap().mark_price;
+    let mark = d
+        .exchange
+        .mark_price(&symbol, sluice::exchange::Purpose::Routine)
+        .await
+        .unwrap()
+        .mark_price;
     let order = OrderRequest {
         symbol,
         side,

@@ -76,7 +76,12 @@ async fn a_close_whose_market_orders_keep_failing_completes_with_band_edge_limit
         .into_iter()
         .find(|r| r.symbol == symbol)
         .expect("SOLUSDT rules");
-    let mark = d.exchange.mark_price(&symbol).await.unwrap().mark_price;
+    let mark = d
+        .exchange
+        .mark_price(&symbol, sluice::exchange::Purpose::Routine)
+        .await
+        .unwrap()
+        .mark_price;
     let edge = band_edge_price(&rules, Side::Buy, mark, dec!(0.001)).unwrap();
     for o in &limit {
         assert!(o.reduce_only, "{o:?}");

@@ -111,7 +111,10 @@ impl Loop {
 
     pub async fn mark(&self, symbol: &str) -> Price {
         self.ex
-            .mark_price(&Symbol::new(symbol).expect("symbol"))
+            .mark_price(
+                &Symbol::new(symbol).expect("symbol"),
+                sluice::exchange::Purpose::Routine,
+            )
             .await
             .expect("mark")
             .mark_price

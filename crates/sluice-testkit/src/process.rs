@@ -410,7 +410,11 @@ pub async fn open_short_by_hand(ex: &BinanceFutures, symbol: &str, qty: &str, co
         .into_iter()
         .find(|r| r.symbol == sym)
         .expect("symbol listed");
-    let mark = ex.mark_price(&sym).await.expect("mark").mark_price;
+    let mark = ex
+        .mark_price(&sym, sluice::exchange::Purpose::Routine)
+        .await
+        .expect("mark")
+        .mark_price;
     let price = (mark.get() * dec!(0.97)).round_dp(2);
     let req = OrderRequest {
         symbol: sym,

@@ -12,7 +12,7 @@ use sluice::domain::{
 };
 use sluice::exchange::{
     AccountEvent, AccountSnapshot, ErrorClass, Exchange, ExchangeError, ExchangePosition,
-    LeverageBracket, MarkPrice, OrderReport, OrderResolution, TradingStatus,
+    LeverageBracket, MarkPrice, OrderReport, OrderResolution, Purpose, TradingStatus,
 };
 use sluice::ledger::{OrderId, OrderState, PositionId};
 use sluice::reconcile::{LedgerOrder, LedgerPosition};
@@ -136,7 +136,7 @@ impl Exchange for FakeExchange {
     fn venue(&self) -> &str {
         VENUE
     }
-    async fn ping(&self) -> Result<std::time::Duration, ExchangeError> {
+    async fn ping(&self, _: Purpose) -> Result<std::time::Duration, ExchangeError> {
         unused()
     }
     async fn clock_offset_ms(&self) -> Result<i64, ExchangeError> {
@@ -145,7 +145,7 @@ impl Exchange for FakeExchange {
     async fn symbol_rules(&self) -> Result<Vec<SymbolRules>, ExchangeError> {
         unused()
     }
-    async fn mark_price(&self, _: &Symbol) -> Result<MarkPrice, ExchangeError> {
+    async fn mark_price(&self, _: &Symbol, _: Purpose) -> Result<MarkPrice, ExchangeError> {
         unused()
     }
     async fn leverage_brackets(&self, _: &Symbol) -> Result<Vec<LeverageBracket>, ExchangeError> {
@@ -154,7 +154,7 @@ impl Exchange for FakeExchange {
     async fn account(&self) -> Result<AccountSnapshot, ExchangeError> {
         unused()
     }
-    async fn positions(&self) -> Result<Vec<ExchangePosition>, ExchangeError> {
+    async fn positions(&self, _: Purpose) -> Result<Vec<ExchangePosition>, ExchangeError> {
         if self.fail_positions {
             return Err(ExchangeError::new(
                 ErrorClass::Retry,
@@ -174,6 +174,7 @@ impl Exchange for FakeExchange {
     async fn open_orders(
         &self,
         symbol: Option<&Symbol>,
+        _: Purpose,
     ) -> Result<Vec<OrderReport>, ExchangeError> {
         Ok(self
             .open_orders
@@ -213,6 +214,7 @@ impl Exchange for FakeExchange {
         &self,
         _: &Symbol,
         id: &ClientOrderId,
+        _: Purpose,
     ) -> Result<OrderResolution, ExchangeError> {
         Ok(self
             .resolutions
@@ -220,7 +222,10 @@ impl Exchange for FakeExchange {
             .cloned()
             .unwrap_or(OrderResolution::NotFound))
     }
-    async fn subscribe_account(&self) -> Result<mpsc::Receiver<AccountEvent>, ExchangeError> {
+    async fn subscribe_account(
+        &self,
+        _: &[(Symbol, ClientOrderId)],
+    ) -> Result<mpsc::Receiver<AccountEvent>, ExchangeError> {
         unused()
     }
 }

@@ -7,7 +7,7 @@ use super::parse;
 use super::rest::algo::{algo_report, AlgoOrderWire};
 use super::rest::RestClient;
 use crate::domain::{Fill, Symbol};
-use crate::exchange::{AlgoOrderReport, AlgoOrderRequest, ExchangeError, OrderReport};
+use crate::exchange::{AlgoOrderReport, AlgoOrderRequest, ExchangeError, OrderReport, Purpose};
 
 pub(super) async fn place(
     rest: &RestClient,
@@ -51,7 +51,9 @@ pub(super) async fn open(
         .collect()
 }
 
-/// The order with exchange id `order_id` and its trades (userTrades by orderId).
+/// The order with exchange id `order_id` and its trades (userTrades by orderId): the
+/// close a fired stop produced, whose fills settle the position, so both reads may use
+/// the reserve.
 pub(super) async fn order_by_id(
     rest: &RestClient,
     symbol: &Symbol,
@@ -61,7 +63,7 @@ pub(super) async fn order_by_id(
     let trades = if report.executed_qty.is_zero() {
         Vec::new()
     } else {
-        rest.user_trades(symbol, None, Some(order_id))
+        rest.user_trades(symbol, None, Some(order_id), Purpose::ReduceRisk)
             .await?
             .iter()
             .map(parse::fill_from_trade)

@@ -51,7 +51,7 @@ use crate::domain::{
 };
 use crate::exchange::{
     AccountEvent, AccountSnapshot, Exchange, ExchangeError, ExchangePosition, LeverageBracket,
-    MarkPrice, OrderReport, OrderResolution, TradingStatus,
+    MarkPrice, OrderReport, OrderResolution, Purpose, TradingStatus,
 };
 use ratelimit::Budget;
 use rest::wire;
@@ -99,7 +99,7 @@ impl BinanceFutures {
         timing: StreamTiming,
     ) -> Result<Arc<Self>, ExchangeError> {
         let rest = Arc::new(RestClient::new(&cfg, audit.clone())?);
-        rest.sync_clock().await?;
+        rest.sync_clock(Purpose::Routine).await?;
         let info = rest.exchange_info().await?;
         let budget = Budget::from_rate_limits(&info.rate_limits);
         rest.limiter.set_budget(budget);
@@ -138,13 +138,16 @@ impl BinanceFutures {
     }
 }
 
+#[cfg(test)]
+mod reserve_loopback_tests;
+
 async fn clock_loop(rest: Weak<RestClient>) {
     let mut tick = tokio::time::interval(CLOCK_RESYNC_EVERY);
     tick.tick().await;
     loop {
         tick.tick().await;
         let Some(rest) = rest.upgrade() else { return };
-        if let Err(e) = rest.sync_clock().await {
+        if let Err(e) = rest.sync_clock(Purpose::Routine).await {
             tracing::warn!(error = %e, "periodic clock re-measure failed");
         }
     }
@@ -168,9 +171,9 @@ impl Exchange for BinanceFutures {
         &self.cfg.venue_name
     }
 
-    async fn ping(&self) -> Result<Duration, ExchangeError> {
+    async fn ping(&self, purpose: Purpose) -> Result<Duration, ExchangeError> {
         let start = tokio::time::Instant::now();
-        self.rest.ping().await?;
+        self.rest.ping(purpose).await?;
         Ok(start.elapsed())
     }
 
@@ -183,13 +186,17 @@ impl Exchange for BinanceFutures {
         info.symbols.iter().map(parse::symbol_rules).collect()
     }
 
-    async fn mark_price(&self, symbol: &Symbol) -> Result<MarkPrice, ExchangeError> {
+    async fn mark_price(
+        &self,
+        symbol: &Symbol,
+        purpose: Purpose,
+    ) -> Result<MarkPrice, ExchangeError> {
         let stream = format!("{}@markPrice@1s", symbol.as_str().to_lowercase());
         ws::market::ensure_stream(&self.marks, self.cfg.ws_endpoint("market", &stream), symbol);
         if let Some(mark) = self.marks.fresh(symbol) {
             return Ok(mark);
         }
-        let p = self.rest.premium_index(symbol).await?;
+        let p = self.rest.premium_index(symbol, purpose).await?;
         let mark = MarkPrice {
             symbol: symbol.clone(),
             mark_price: crate::domain::Price::new("markPrice", p.mark_price)
@@ -207,10 +214,11 @@ impl Exchange for BinanceFutures {
         parse::leverage_brackets(self.rest.leverage_brackets(symbol).await?, symbol)
     }
 
+    /// Preflight's and the operator's view: routine.
     async fn account(&self) -> Result<AccountSnapshot, ExchangeError> {
         let acct = self.rest.account_v2().await?;
         let mode = self.position_mode().await?;
-        let positions = self.positions().await?;
+        let positions = self.positions(Purpose::Routine).await?;
         Ok(AccountSnapshot {
             can_trade: acct.can_trade,
             can_withdraw: acct.can_withdraw,
@@ -223,8 +231,8 @@ impl Exchange for BinanceFutures {
         })
     }
 
-    async fn positions(&self) -> Result<Vec<ExchangePosition>, ExchangeError> {
-        positions_of(&self.rest.position_risk_v3().await?)
+    async fn positions(&self, purpose: Purpose) -> Result<Vec<ExchangePosition>, ExchangeError> {
+        positions_of(&self.rest.position_risk_v3(purpose).await?)
     }
 
     async fn position_mode(&self) -> Result<PositionMode, ExchangeError> {
@@ -262,9 +270,10 @@ impl Exchange for BinanceFutures {
     async fn open_orders(
         &self,
         symbol: Option<&Symbol>,
+        purpose: Purpose,
     ) -> Result<Vec<OrderReport>, ExchangeError> {
         self.rest
-            .open_orders(symbol)
+            .open_orders(symbol, purpose)
             .await?
             .iter()
             .map(parse::order_report)
@@ -276,7 +285,11 @@ impl Exchange for BinanceFutures {
         symbol: &Symbol,
         from_id: Option<i64>,
     ) -> Result<Vec<crate::domain::Fill>, ExchangeError> {
-        let trades = match self.rest.user_trades(symbol, from_id, None).await {
+        let trades = match self
+            .rest
+            .user_trades(symbol, from_id, None, Purpose::Routine)
+            .await
+        {
             // A fromId older than userTrades' 3-month retention may be refused
             // (docs/binance-fapi.md §0): ask for what is retained instead; older trades
             // are the ledger's record alone.
@@ -330,8 +343,9 @@ impl Exchange for BinanceFutures {
         &self,
         symbol: &Symbol,
         id: &ClientOrderId,
+        purpose: Purpose,
     ) -> Result<OrderResolution, ExchangeError> {
-        resolve::resolve(&self.rest, symbol, id).await
+        resolve::resolve(&self.rest, symbol, id, purpose).await
     }
 
     async fn resolve_orders(
@@ -339,8 +353,9 @@ impl Exchange for BinanceFutures {
         symbol: &Symbol,
         ids: &[ClientOrderId],
         sent_since: chrono::DateTime<chrono::Utc>,
+        purpose: Purpose,
     ) -> Vec<Result<OrderResolution, ExchangeError>> {
-        resolve::resolve_many(&self.rest, symbol, ids, sent_since).await
+        resolve::resolve_many(&self.rest, symbol, ids, sent_since, purpose).await
     }
 
     async fn place_algo_order(
@@ -391,7 +406,13 @@ impl Exchange for BinanceFutures {
         self.rest.countdown_cancel_all(symbol, ms).await.map(|_| ())
     }
 
-    async fn subscribe_account(&self) -> Result<mpsc::Receiver<AccountEvent>, ExchangeError> {
+    async fn subscribe_account(
+        &self,
+        in_flight: &[(Symbol, ClientOrderId)],
+    ) -> Result<mpsc::Receiver<AccountEvent>, ExchangeError> {
+        for (symbol, id) in in_flight {
+            self.tracker.order_sent(symbol, id);
+        }
         let (tx, rx) = mpsc::channel(10_000);
         let ctx = Arc::new(StreamCtx {
             cfg: self.cfg.clone(),

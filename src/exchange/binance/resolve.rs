@@ -6,14 +6,16 @@
 //! userTrades filtered by orderId (userTrades carries no clientOrderId, so it can only
 //! answer once the order id is known). `NotFound` is returned only when every question
 //! said "unknown", which is when re-sending with a fresh id is safe. Several orders of
-//! one symbol (crash recovery) share one userTrades read ([`resolve_many`]).
+//! one symbol (crash recovery) share one userTrades read ([`resolve_many`]). Every read
+//! is made for the caller's [`Purpose`]: the executor's and recovery's resolutions may
+//! use the IP weight kept for risk-reducing requests, reconcile's may not.
 
 use std::time::Duration;
 
 use super::parse;
 use super::rest::{wire, RestClient};
 use crate::domain::{ClientOrderId, Symbol};
-use crate::exchange::{ExchangeError, OrderResolution};
+use crate::exchange::{ExchangeError, OrderResolution, Purpose};
 
 /// How long to wait before the second look for a not-yet-visible order.
 pub(crate) const NOT_YET_VISIBLE_GRACE: Duration = Duration::from_millis(500);
@@ -22,17 +24,18 @@ pub(crate) async fn resolve(
     rest: &RestClient,
     symbol: &Symbol,
     id: &ClientOrderId,
+    purpose: Purpose,
 ) -> Result<OrderResolution, ExchangeError> {
-    if let Some(order) = lookup(rest, symbol, id).await? {
-        return known(rest, id, &order).await;
+    if let Some(order) = lookup(rest, symbol, id, purpose).await? {
+        return known(rest, id, &order, purpose).await;
     }
-    let open = rest.open_orders(Some(symbol)).await?;
+    let open = rest.open_orders(Some(symbol), purpose).await?;
     if let Some(order) = open.iter().find(|o| o.client_order_id == id.as_str()) {
-        return known(rest, id, order).await;
+        return known(rest, id, order, purpose).await;
     }
     tokio::time::sleep(NOT_YET_VISIBLE_GRACE).await;
-    match lookup(rest, symbol, id).await? {
-        Some(order) => known(rest, id, &order).await,
+    match lookup(rest, symbol, id, purpose).await? {
+        Some(order) => known(rest, id, &order, purpose).await,
         None => Ok(OrderResolution::NotFound),
     }
 }
@@ -42,8 +45,9 @@ async fn lookup(
     rest: &RestClient,
     symbol: &Symbol,
     id: &ClientOrderId,
+    purpose: Purpose,
 ) -> Result<Option<wire::Order>, ExchangeError> {
-    match rest.query_order(symbol, id).await {
+    match rest.query_order(symbol, id, purpose).await {
         Ok(o) => Ok(Some(o)),
         Err(e) if e.code == Some(-2013) => Ok(None),
         Err(e) => Err(e),
@@ -54,12 +58,13 @@ async fn known(
     rest: &RestClient,
     id: &ClientOrderId,
     order: &wire::Order,
+    purpose: Purpose,
 ) -> Result<OrderResolution, ExchangeError> {
     let report = parse::order_report(order)?;
     let trades = if report.executed_qty.is_zero() {
         Vec::new()
     } else {
-        rest.user_trades(&report.symbol, None, Some(report.order_id))
+        rest.user_trades(&report.symbol, None, Some(report.order_id), purpose)
             .await?
             .iter()
             .filter(|t| t.order_id == report.order_id)
@@ -97,14 +102,15 @@ pub(crate) async fn resolve_many(
     symbol: &Symbol,
     ids: &[ClientOrderId],
     sent_since: chrono::DateTime<chrono::Utc>,
+    purpose: Purpose,
 ) -> Vec<Result<OrderResolution, ExchangeError>> {
-    let looked = look_up_all(rest, symbol, ids).await;
+    let looked = look_up_all(rest, symbol, ids, purpose).await;
     let executed = looked
         .iter()
         .filter(|l| matches!(l, Ok(Some(o)) if !o.executed_qty.is_zero()))
         .count();
     let shared = if executed > 1 {
-        shared_trades(rest, symbol, sent_since).await
+        shared_trades(rest, symbol, sent_since, purpose).await
     } else {
         None
     };
@@ -113,7 +119,7 @@ pub(crate) async fn resolve_many(
         out.push(match l {
             Ok(Some(order)) => match shared.as_deref().and_then(|t| complete(id, &order, t)) {
                 Some(resolution) => resolution,
-                None => known(rest, id, &order).await,
+                None => known(rest, id, &order, purpose).await,
             },
             Ok(None) => Ok(OrderResolution::NotFound),
             Err(e) => Err(e),
@@ -129,15 +135,16 @@ async fn look_up_all(
     rest: &RestClient,
     symbol: &Symbol,
     ids: &[ClientOrderId],
+    purpose: Purpose,
 ) -> Vec<Result<Option<wire::Order>, ExchangeError>> {
     let mut looked = Vec::with_capacity(ids.len());
     for id in ids {
-        looked.push(lookup(rest, symbol, id).await);
+        looked.push(lookup(rest, symbol, id, purpose).await);
     }
     if !looked.iter().any(|l| matches!(l, Ok(None))) {
         return looked;
     }
-    let open = match rest.open_orders(Some(symbol)).await {
+    let open = match rest.open_orders(Some(symbol), purpose).await {
         Ok(open) => open,
         Err(e) => {
             for l in looked.iter_mut().filter(|l| matches!(l, Ok(None))) {
@@ -157,7 +164,7 @@ async fn look_up_all(
         tokio::time::sleep(NOT_YET_VISIBLE_GRACE).await;
         for (id, l) in ids.iter().zip(looked.iter_mut()) {
             if matches!(l, Ok(None)) {
-                *l = lookup(rest, symbol, id).await;
+                *l = lookup(rest, symbol, id, purpose).await;
             }
         }
     }
@@ -170,13 +177,14 @@ async fn shared_trades(
     rest: &RestClient,
     symbol: &Symbol,
     sent_since: chrono::DateTime<chrono::Utc>,
+    purpose: Purpose,
 ) -> Option<Vec<wire::UserTrade>> {
     let end = rest.clock.server_now_ms() + SPAN_MARGIN_MS;
     let start = sent_since.timestamp_millis() - SPAN_MARGIN_MS;
     if end - start > MAX_SPAN_MS {
         return None;
     }
-    match rest.user_trades_between(symbol, start, end).await {
+    match rest.user_trades_between(symbol, start, end, purpose).await {
         Ok(trades) if trades.len() < TRADES_LIMIT => Some(trades),
         Ok(_) => None,
         Err(e) => {

@@ -19,7 +19,7 @@ use super::config::BinanceConfig;
 use super::rest::{self, wire, Request, RestClient};
 use super::{parse, wsapi, BinanceFutures};
 use crate::domain::{ClientOrderId, FilterChecked, OrderRequest, Symbol};
-use crate::exchange::{ErrorClass, ExchangeError, OrderReport};
+use crate::exchange::{ErrorClass, ExchangeError, OrderReport, Purpose};
 
 impl BinanceFutures {
     /// Send an order call over the WS API when it is up, else over REST; decode the answer.
@@ -29,7 +29,7 @@ impl BinanceFutures {
     ) -> Result<T, ExchangeError> {
         let mut body = self.order_send(req).await;
         if matches!(&body, Err(e) if e.class == ErrorClass::ResyncClock) {
-            self.rest.sync_clock().await?;
+            self.rest.sync_clock(req.purpose()).await?;
             body = self.order_send(req).await;
         }
         RestClient::decode(req, &body?)
@@ -82,13 +82,14 @@ impl BinanceFutures {
     }
 
     /// Cancel answered -2011: look the order up; a closed order makes the cancel a no-op.
+    /// Part of the cancel, so it may use the reserve as the cancel does.
     pub(super) async fn explain_cancel_reject(
         &self,
         symbol: &Symbol,
         id: &ClientOrderId,
         err: ExchangeError,
     ) -> ExchangeError {
-        let query = rest::endpoints::query_order_request(symbol, id);
+        let query = rest::endpoints::query_order_request(symbol, id, Purpose::ReduceRisk);
         match self
             .order_call::<wire::Order>(&query)
             .await

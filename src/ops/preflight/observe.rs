@@ -175,7 +175,9 @@ pub(crate) async fn observe(
         Err(e) => return unreachable(e),
     };
     let rest_latency = timed(deadline, async {
-        ex.ping().await.map_err(ProbeError::from)
+        ex.ping(crate::exchange::Purpose::Routine)
+            .await
+            .map_err(ProbeError::from)
     })
     .await;
     if let Err(e) = rest_latency {
@@ -193,7 +195,10 @@ pub(crate) async fn observe(
     };
     (o.clock_offset_ms, o.account, o.key, o.rules) = tokio::join!(
         timed(deadline, async {
-            ex.rest().sync_clock().await.map_err(ProbeError::from)
+            ex.rest()
+                .sync_clock(crate::exchange::Purpose::Routine)
+                .await
+                .map_err(ProbeError::from)
         }),
         timed(deadline, account_facts(&ex)),
         key,
@@ -338,7 +343,10 @@ async fn test_order(
             "no trading rules for the symbol (see filters)".into(),
         ));
     };
-    let p = ex.rest().premium_index(&rules.symbol).await?;
+    let p = ex
+        .rest()
+        .premium_index(&rules.symbol, crate::exchange::Purpose::Routine)
+        .await?;
     let mark =
         Price::new("markPrice", p.mark_price).map_err(|e| ProbeError::Local(e.to_string()))?;
     let id = format!("pf-{}", uuid::Uuid::new_v4().simple());

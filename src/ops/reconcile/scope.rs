@@ -64,8 +64,12 @@ pub(super) async fn read_scoped(
     symbols: &BTreeSet<Symbol>,
 ) -> anyhow::Result<(Vec<OrderReport>, Option<Vec<AlgoOrderReport>>)> {
     let reads = symbols.iter().map(|s| async move {
-        let orders = listed(exchange.open_orders(Some(s)).await)
-            .with_context(|| format!("failed to fetch the exchange's {s} open orders"))?;
+        let orders = listed(
+            exchange
+                .open_orders(Some(s), crate::exchange::Purpose::Routine)
+                .await,
+        )
+        .with_context(|| format!("failed to fetch the exchange's {s} open orders"))?;
         let algos = match listed(exchange.open_algo_orders_of(s).await) {
             Ok(a) => Some(a),
             Err(e) if e.is_unsupported() => None,

@@ -8,12 +8,16 @@
 
 use super::context::Ctx;
 use crate::domain::{Direction, PositionSide, Price, Qty};
-use crate::exchange::ExchangePosition;
+use crate::exchange::{ExchangePosition, Purpose};
 use crate::ledger::{AdoptPosition, PositionRow};
 
 /// Adopt every exchange position of this venue the ledger has no open position for.
-pub(crate) async fn adopt_unknown_positions(ctx: &Ctx) -> anyhow::Result<Vec<PositionRow>> {
-    let exchange = ctx.exchange.positions().await?;
+/// `purpose`: routine at start; a flatten that finds its scope not flat adopts on its way.
+pub(crate) async fn adopt_unknown_positions(
+    ctx: &Ctx,
+    purpose: Purpose,
+) -> anyhow::Result<Vec<PositionRow>> {
+    let exchange = ctx.exchange.positions(purpose).await?;
     let known = ctx.ledger.open_positions().await?;
     let mut adopted = Vec::new();
     for p in exchange.iter().filter(|p| !p.amount.is_zero()) {

@@ -131,7 +131,13 @@ impl Ctx {
                 return Ok(*p);
             }
         }
-        let m = self.exchange.mark_price(symbol).await?;
+        // A reducing order's mark may use the weight kept for risk-reducing requests.
+        let purpose = if reducing {
+            crate::exchange::Purpose::ReduceRisk
+        } else {
+            crate::exchange::Purpose::Routine
+        };
+        let m = self.exchange.mark_price(symbol, purpose).await?;
         self.marks
             .insert(symbol.clone(), (m.mark_price, Instant::now()));
         Ok(m.mark_price)

@@ -62,8 +62,9 @@ pub(crate) fn spawn(
         armed: BTreeSet::new(),
         own: BTreeSet::new(),
         seen: BTreeSet::new(),
-        // Not at start: start-up reads every account's state and the user stream's
-        // resync reads the open orders already; the first venue read waits a period.
+        // Not at start: start-up reads every account's state (the start-up reconcile
+        // reads the open orders of every symbol it knows of); the first venue read waits
+        // a period.
         last_read: Some(Instant::now()),
     };
     Some(tokio::spawn(async move {
@@ -105,7 +106,11 @@ impl Switch {
                 .exchange
                 .background_read_fits(UNSCOPED_OPEN_ORDERS_WEIGHT)
         {
-            match self.exchange.open_orders(None).await {
+            match self
+                .exchange
+                .open_orders(None, crate::exchange::Purpose::Routine)
+                .await
+            {
                 Ok(orders) => {
                     self.seen = orders.into_iter().map(|o| o.symbol).collect();
                     self.last_read = Some(now);

@@ -77,7 +77,13 @@ impl OutageProbe {
         if Instant::now() < at {
             return;
         }
-        if let Err(e) = ctx.exchange.ping().await {
+        // Only risk-reducing jobs wait on it (and the work loop awaits it): it may use the
+        // weight kept for risk-reducing requests.
+        if let Err(e) = ctx
+            .exchange
+            .ping(crate::exchange::Purpose::ReduceRisk)
+            .await
+        {
             tracing::debug!(error = %e, "outage probe: the exchange does not answer yet");
             let now = Instant::now();
             self.next_probe = Some(now + PROBE_EVERY);

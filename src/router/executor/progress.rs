@@ -264,7 +264,11 @@ pub(crate) async fn finish(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next>
             Ok(true) => {
                 if ctx.cfg.adopt_unknown_positions {
                     // The exchange holds what the ledger does not: take it over so it can be closed.
-                    super::adoption::adopt_unknown_positions(ctx).await?;
+                    super::adoption::adopt_unknown_positions(
+                        ctx,
+                        crate::exchange::Purpose::ReduceRisk,
+                    )
+                    .await?;
                 }
                 return Ok(Next::Ready(Instant::now() + ctx.cfg.flatten_recheck));
             }
@@ -291,7 +295,11 @@ pub(crate) async fn finish(ctx: &mut Ctx, job: &mut Job) -> anyhow::Result<Next>
 
 /// Does the exchange still hold a non-zero position in the flatten's scope?
 async fn flatten_scope_open(ctx: &Ctx, job: &Job) -> Result<bool, crate::exchange::ExchangeError> {
-    let positions = ctx.exchange.positions().await?;
+    // The flatten's latch: on its path, so it may use the reserve.
+    let positions = ctx
+        .exchange
+        .positions(crate::exchange::Purpose::ReduceRisk)
+        .await?;
     let scope = job.intent.spec.symbol();
     Ok(positions
         .iter()

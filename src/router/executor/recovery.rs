@@ -5,6 +5,10 @@
 //!
 //! Invariant: an order whose outcome is unknown is never re-sent; it is resolved first,
 //! and `NotFound` (the exchange never executed it) is the only answer that frees a re-send.
+//!
+//! Every read here serves a close, a flatten, a cancel or an order in flight (whose
+//! outcome bounds the exposure a close must take back), so each is made with
+//! [`Purpose::ReduceRisk`]: it may use the IP weight kept for risk-reducing requests.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,7 +16,7 @@ use std::time::Duration;
 use super::context::Ctx;
 use super::job::Leg;
 use crate::domain::{ClientOrderId, PositionSide, Qty, Symbol};
-use crate::exchange::{ExchangeError, OrderReport, OrderResolution};
+use crate::exchange::{ExchangeError, OrderReport, OrderResolution, Purpose};
 use crate::ledger::{FillOutcome, FillSource, OrderRow, OrderState, OrderUpdate};
 use crate::router::core::client_id::is_sluice;
 use crate::shutdown::Shutdown;
@@ -31,7 +35,11 @@ pub(crate) async fn resolve(
     symbol: &Symbol,
     coid: &ClientOrderId,
 ) -> anyhow::Result<Result<Resolved, ExchangeError>> {
-    match ctx.exchange.resolve_order(symbol, coid).await {
+    match ctx
+        .exchange
+        .resolve_order(symbol, coid, Purpose::ReduceRisk)
+        .await
+    {
         Ok(answer) => apply_resolution(ctx, coid, answer).await.map(Ok),
         Err(e) => Ok(Err(e)),
     }
@@ -101,7 +109,10 @@ pub(crate) async fn recover_orders(ctx: &Ctx, shutdown: &Shutdown) -> anyhow::Re
             .map(|o| o.created_at)
             .min()
             .unwrap_or_default();
-        let answers = ctx.exchange.resolve_orders(symbol, &ids, since).await;
+        let answers = ctx
+            .exchange
+            .resolve_orders(symbol, &ids, since, Purpose::ReduceRisk)
+            .await;
         for ((order, coid), answer) in orders.iter().zip(&ids).zip(answers) {
             match answer {
                 Ok(answer) => {
@@ -175,7 +186,7 @@ pub(crate) async fn refresh_exchange_positions(ctx: &Ctx) {
     // On the exchange's clock, as the stream's event times are (offset = local - server).
     let offset = ctx.exchange.clock_offset_ms().await.unwrap_or(0);
     let asked_at = chrono::Utc::now() - chrono::Duration::milliseconds(offset);
-    let positions = match ctx.exchange.positions().await {
+    let positions = match ctx.exchange.positions(Purpose::ReduceRisk).await {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(error = %e, "reading positions after REST-resolved fills failed");
@@ -197,7 +208,7 @@ pub(crate) async fn refresh_exchange_positions(ctx: &Ctx) {
 
 /// The leg's absolute size as the exchange reports it now (None if it cannot be read).
 pub(crate) async fn leg_size_on_exchange(ctx: &Ctx, leg: &Leg) -> Option<Qty> {
-    let positions = match ctx.exchange.positions().await {
+    let positions = match ctx.exchange.positions(Purpose::ReduceRisk).await {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(error = %e, "re-reading positions failed");
@@ -265,21 +276,25 @@ async fn own_open_orders(
     symbol: Option<&Symbol>,
 ) -> Result<Vec<OrderReport>, ExchangeError> {
     if symbol.is_some() {
-        return ctx.exchange.open_orders(symbol).await;
+        return ctx.exchange.open_orders(symbol, Purpose::ReduceRisk).await;
     }
     let symbols = match ctx.ledger.resting_symbols(&ctx.venue).await {
         Ok(symbols) => symbols,
         Err(e) => {
             tracing::warn!(error = %e, "reading the ledger's orders failed; reading every symbol's open orders");
-            return ctx.exchange.open_orders(None).await;
+            return ctx.exchange.open_orders(None, Purpose::ReduceRisk).await;
         }
     };
     if symbols.len() > SCOPED_READS_UP_TO {
-        return ctx.exchange.open_orders(None).await;
+        return ctx.exchange.open_orders(None, Purpose::ReduceRisk).await;
     }
     let mut open = Vec::new();
     for s in &symbols {
-        open.extend(ctx.exchange.open_orders(Some(s)).await?);
+        open.extend(
+            ctx.exchange
+                .open_orders(Some(s), Purpose::ReduceRisk)
+                .await?,
+        );
     }
     Ok(open)
 }

@@ -16,6 +16,7 @@ use super::intake::intent_wakeups;
 use super::keyloss::ExecutorStatus;
 use super::stream_watch::{StreamHealth, StreamWatch};
 use super::work_loop::{Loop, RecoveryHook};
+use crate::domain::{ClientOrderId, OrderType};
 use crate::exchange::Exchange;
 use crate::ledger::Ledger;
 use crate::router::core::scheduler::Scheduler;
@@ -114,9 +115,23 @@ impl Executor {
         let notify = Arc::new(Notify::new());
         let (link_tx, stream_link) =
             watch::channel(Some("the user stream has not connected yet".to_string()));
+        // The orders that may still rest at the venue are the ledger's non-terminal LIMIT
+        // orders: the stream's resyncs ask about them and read their symbols' open orders,
+        // instead of every symbol's (IP weight 40) while every start-up read is made. A
+        // MARKET order never rests; one the ledger holds in flight from before a crash is
+        // resolved, with its fills, by recovery below.
+        let in_flight = deps
+            .ledger
+            .non_terminal_orders()
+            .await
+            .context("failed to read the ledger's orders in flight")?
+            .into_iter()
+            .filter(|o| o.venue == deps.venue && o.order_type == OrderType::Limit)
+            .map(|o| Ok((o.symbol, ClientOrderId::new(&o.client_order_id)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let events = deps
             .exchange
-            .subscribe_account()
+            .subscribe_account(&in_flight)
             .await
             .context("failed to start the user-data stream")?;
         let stream_watch = Arc::new(StreamWatch::new(
@@ -147,7 +162,7 @@ impl Executor {
         .await?;
         let recovered_orders = super::recovery::recover_orders(&ctx, &shutdown).await?;
         let adopted = if ctx.cfg.adopt_unknown_positions {
-            super::adoption::adopt_unknown_positions(&ctx)
+            super::adoption::adopt_unknown_positions(&ctx, crate::exchange::Purpose::Routine)
                 .await
                 .context("failed to adopt unknown exchange positions")?
         } else {

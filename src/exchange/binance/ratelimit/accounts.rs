@@ -9,7 +9,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use tokio::time::Instant;
 
-use super::{Budget, Cost, Observed, Ticket, Wait, BACKGROUND_SHARE, MARGIN_MS};
+use super::{Budget, Cost, Observed, Reserve, Ticket, Wait, BACKGROUND_SHARE, MARGIN_MS};
 
 /// One of the venue's three counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,11 +103,11 @@ pub(crate) struct Accounts {
 }
 
 impl Accounts {
-    pub(crate) fn new(budget: Budget, reserve_share: Decimal) -> Self {
+    pub(crate) fn new(budget: Budget, reserve: Reserve) -> Self {
         Self {
             budget,
-            reserve_share: reserve_share.clamp(Decimal::ZERO, Decimal::ONE),
-            weight_reserve: Decimal::ZERO,
+            reserve_share: reserve.orders.clamp(Decimal::ZERO, Decimal::ONE),
+            weight_reserve: reserve.weight.clamp(Decimal::ZERO, Decimal::ONE),
             entries: VecDeque::new(),
             corrections: Vec::new(),
             next_ticket: 0,
@@ -119,11 +119,6 @@ impl Accounts {
 
     pub(crate) fn set_budget(&mut self, budget: Budget) {
         self.budget = budget;
-    }
-
-    /// Keep `share` of the weight per minute for risk-reducing requests.
-    pub(crate) fn set_weight_reserve(&mut self, share: Decimal) {
-        self.weight_reserve = share.clamp(Decimal::ZERO, Decimal::ONE);
     }
 
     /// The part of a counter's budget a request of this kind may use.

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use super::*;
-use rust_decimal_macros::dec;
 
 fn ip(weight_1m: u32) -> Accounts {
     Accounts::new(
@@ -13,7 +12,7 @@ fn ip(weight_1m: u32) -> Accounts {
             orders_10s: 300,
             orders_1m: 1200,
         },
-        dec!(0),
+        Reserve::NONE,
     )
 }
 

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use rust_decimal::Decimal;
 use tokio::time::Instant;
 
-use super::{Accounts, Budget, Cost, Observed, Ticket, Wait};
+use super::{Accounts, Budget, Cost, Observed, Reserve, Ticket, Wait, WEIGHT_RESERVE_SHARE};
 
 /// Where the limiter reads the server time estimate (the adapter's measured clock).
 pub(crate) trait ServerTime: Debug + Send + Sync {
@@ -31,16 +31,25 @@ impl ServerTime for crate::exchange::binance::clock::Clock {
     }
 }
 
-/// What every account on one IP shares: the weight counter, its 429 back-off and a 418.
+/// What every account on one IP shares: the weight counter, the share of it kept for
+/// risk-reducing requests, its 429 back-off and a 418.
 #[derive(Debug)]
 pub(crate) struct IpShare {
     accounts: Mutex<Accounts>,
 }
 
 impl IpShare {
+    /// The adapter's IP share: [`WEIGHT_RESERVE_SHARE`] of each minute's weight is kept
+    /// for risk-reducing requests, for every account that will share it.
     pub(crate) fn new(budget: Budget) -> Arc<IpShare> {
+        Self::keeping(budget, WEIGHT_RESERVE_SHARE)
+    }
+
+    /// An IP share that keeps `weight_reserve` of each minute's weight for risk-reducing
+    /// requests.
+    pub(crate) fn keeping(budget: Budget, weight_reserve: Decimal) -> Arc<IpShare> {
         Arc::new(IpShare {
-            accounts: Mutex::new(Accounts::new(budget, Decimal::ZERO)),
+            accounts: Mutex::new(Accounts::new(budget, Reserve::weight(weight_reserve))),
         })
     }
 }
@@ -119,20 +128,27 @@ fn split_observed(seen: Observed) -> (Observed, Observed) {
 }
 
 impl RateLimiter {
-    /// A limiter with an IP share of its own (one account on this host).
-    pub(crate) fn new(budget: Budget, reserve_share: Decimal, time: Arc<dyn ServerTime>) -> Self {
-        Self::sharing(IpShare::new(budget), budget, reserve_share, time)
+    /// A limiter with an IP share of its own (one account on this host), keeping
+    /// `reserve` of its budgets for risk-reducing requests.
+    pub(crate) fn new(budget: Budget, reserve: Reserve, time: Arc<dyn ServerTime>) -> Self {
+        Self::sharing(
+            IpShare::keeping(budget, reserve.weight),
+            budget,
+            reserve.orders,
+            time,
+        )
     }
 
-    /// A limiter for one more account on the IP of `ip`.
+    /// A limiter for one more account on the IP of `ip` (whose weight reserve is the
+    /// IP's own), keeping `orders_reserve` of its order counters for risk-reducing orders.
     pub(crate) fn sharing(
         ip: Arc<IpShare>,
         budget: Budget,
-        reserve_share: Decimal,
+        orders_reserve: Decimal,
         time: Arc<dyn ServerTime>,
     ) -> Self {
         Self {
-            orders: Mutex::new(Accounts::new(budget, reserve_share)),
+            orders: Mutex::new(Accounts::new(budget, Reserve::orders(orders_reserve))),
             ip,
             time,
         }
@@ -143,12 +159,6 @@ impl RateLimiter {
     pub(crate) fn set_budget(&self, budget: Budget) {
         locked(&self.orders, |a| a.set_budget(budget));
         locked(&self.ip.accounts, |a| a.set_budget(budget));
-    }
-
-    /// Keep `share` of the IP's weight per minute for risk-reducing requests (for every
-    /// account on the IP).
-    pub(crate) fn reserve_weight(&self, share: Decimal) {
-        locked(&self.ip.accounts, |a| a.set_weight_reserve(share));
     }
 
     /// A 429 until `until`: on orders (-1015) only this account waits; on weight (and any

@@ -26,10 +26,12 @@
 //!   close or a flatten needs.
 //! - The adapter keeps [`WEIGHT_RESERVE_SHARE`] of the IP's weight per minute for
 //!   risk-reducing requests (`Cost::reduces_risk`: closing orders, cancels, and the reads a
-//!   close or an order's resolution needs); every other request (start-up reads, preflight,
+//!   close or an order's resolution needs, as each request says where it is built:
+//!   `crate::exchange::Purpose`); every other request (start-up reads, preflight,
 //!   reconcile, opens) may fill the rest. Waiting requests retry on their own at the
 //!   window's end and none is queued ahead, so without the reserve a close's GET order
-//!   could find the minute filled by a start's reads.
+//!   could find the minute filled by a start's reads. The reserve is part of the IP's
+//!   share from its construction ([`Reserve`]), so no limiter exists without it.
 //! - A 429 sets a shared "not before" instant every request waits for; a 418 ban makes
 //!   every request fail fast with `Banned` until the ban ends.
 //!
@@ -67,6 +69,40 @@ pub(crate) const BACKGROUND_SHARE: rust_decimal::Decimal =
 /// (2,160) holds ten accounts' start-up reads (about 1,500).
 pub(crate) const WEIGHT_RESERVE_SHARE: rust_decimal::Decimal =
     rust_decimal::Decimal::from_parts(1, 0, 0, false, 1);
+
+/// The shares of the venue's budgets only risk-reducing requests may use, fixed when the
+/// counters are built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Reserve {
+    /// Of each order counter, per account (`exchange.risk_reserve_share`).
+    pub orders: rust_decimal::Decimal,
+    /// Of the IP's weight per minute, for every account on the IP
+    /// ([`WEIGHT_RESERVE_SHARE`] in the adapter).
+    pub weight: rust_decimal::Decimal,
+}
+
+impl Reserve {
+    /// Nothing kept back: every request may use the whole of every budget.
+    #[cfg(test)]
+    pub(crate) const NONE: Reserve = Reserve {
+        orders: rust_decimal::Decimal::ZERO,
+        weight: rust_decimal::Decimal::ZERO,
+    };
+    /// `share` of each order counter, none of the weight (one account's order counters).
+    pub(crate) fn orders(share: rust_decimal::Decimal) -> Reserve {
+        Reserve {
+            orders: share,
+            weight: rust_decimal::Decimal::ZERO,
+        }
+    }
+    /// `share` of the weight, none of the order counters (an IP's weight counter).
+    pub(crate) fn weight(share: rust_decimal::Decimal) -> Reserve {
+        Reserve {
+            orders: rust_decimal::Decimal::ZERO,
+            weight: share,
+        }
+    }
+}
 
 /// The venue's published limits (exchangeInfo `rateLimits`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -83,7 +83,7 @@ proptest! {
         steps in prop::collection::vec(
             (0i64..900, 0u8..4, 1u32..4, 0i64..1_500, 0i64..1_500, any::<bool>()), 1..300),
     ) {
-        let mut a = Accounts::new(budget(), dec!(0.2));
+        let mut a = Accounts::new(budget(), Reserve::orders(dec!(0.2)));
         let mut venue = Venue::default();
         let mut t = 1_800_000_000_000 + start;
         let mut sent: Vec<(Cost, Ticket, Observed)> = Vec::new();
@@ -120,7 +120,7 @@ proptest! {
     fn after_each_answer_the_limiter_counts_what_the_venue_counts(
         plan in prop::collection::vec((1i64..600, 0u32..3), 1..12),
     ) {
-        let mut a = Accounts::new(Budget { orders_10s: 100, orders_1m: 1000, ..budget() }, dec!(0));
+        let mut a = Accounts::new(Budget { orders_10s: 100, orders_1m: 1000, ..budget() }, Reserve::NONE);
         let mut venue = Venue::default();
         // 1 s into a 10 s window; the plan ends at most 7.2 s later.
         let mut t = 1_800_000_001_000;
@@ -151,7 +151,7 @@ proptest! {
         steps in prop::collection::vec((0i64..700, 0u32..3, 0i64..800, 0i64..800), 1..200),
     ) {
         let big = Budget { weight_1m: 100_000, orders_10s: 100_000, orders_1m: 100_000 };
-        let mut a = Accounts::new(big, dec!(0));
+        let mut a = Accounts::new(big, Reserve::NONE);
         let mut venue = Venue::default();
         let mut t = 1_800_000_000_000;
         let mut sent: Vec<(Ticket, i64, i64, Observed)> = Vec::new();

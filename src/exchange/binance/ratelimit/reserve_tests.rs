@@ -2,15 +2,12 @@
 //! IP's weight limit by [`WEIGHT_RESERVE_SHARE`]; risk-reducing ones may use all of it.
 
 use super::*;
-use rust_decimal_macros::dec;
 
 /// Mid-minute server time, far from a boundary.
 const MID: i64 = 1_800_000_025_000;
 
 fn ip_with_reserve() -> Accounts {
-    let mut a = Accounts::new(Budget::default(), dec!(0));
-    a.set_weight_reserve(WEIGHT_RESERVE_SHARE);
-    a
+    Accounts::new(Budget::default(), Reserve::weight(WEIGHT_RESERVE_SHARE))
 }
 
 fn risk_reducing(weight: u32) -> Cost {
@@ -52,7 +49,7 @@ fn start_up_reads_stop_at_ninety_percent_of_the_minute_and_a_close_uses_the_rest
 
 #[test]
 fn without_a_reserve_every_request_may_use_the_whole_minute() {
-    let mut a = Accounts::new(Budget::default(), dec!(0));
+    let mut a = Accounts::new(Budget::default(), Reserve::NONE);
     assert!(spend(&mut a, MID, Cost::weight(2400)).is_ok());
     assert_eq!(a.used(MID + 10).weight_1m, Some(2400));
 }

@@ -31,7 +31,7 @@ impl ServerTime for PausedTime {
 /// Two accounts' limiters on one IP.
 fn two_accounts() -> (RateLimiter, RateLimiter) {
     let time: Arc<dyn ServerTime> = Arc::new(PausedTime(Instant::now()));
-    let ip = IpShare::new(small());
+    let ip = IpShare::keeping(small(), dec!(0));
     let a = RateLimiter::sharing(ip.clone(), small(), dec!(0), time.clone());
     let b = RateLimiter::sharing(ip, small(), dec!(0), time);
     (a, b)

@@ -33,7 +33,7 @@ fn orders(n: u32) -> Observed {
 
 #[test]
 fn a_request_over_the_weight_budget_waits_for_the_venue_minute_boundary_not_a_sliding_minute() {
-    let mut a = Accounts::new(small(), dec!(0.2));
+    let mut a = Accounts::new(small(), Reserve::orders(dec!(0.2)));
     let t = take(&mut a, MID, Cost::weight(6)).unwrap();
     a.complete(t, MID + 5, Observed::default());
     let u = take(&mut a, MID + 1_000, Cost::weight(4)).unwrap();
@@ -52,7 +52,7 @@ fn a_request_over_the_weight_budget_waits_for_the_venue_minute_boundary_not_a_sl
 
 #[test]
 fn a_header_equal_to_our_own_count_does_not_double_it() {
-    let mut a = Accounts::new(small(), dec!(0));
+    let mut a = Accounts::new(small(), Reserve::NONE);
     for i in 1..=4 {
         let t = take(&mut a, MID + i, Cost::order(true)).unwrap();
         a.complete(t, MID + i + 3, orders(i as u32));
@@ -69,7 +69,7 @@ fn a_header_equal_to_our_own_count_does_not_double_it() {
 
 #[test]
 fn a_higher_header_from_another_client_raises_the_count_for_that_window_only() {
-    let mut a = Accounts::new(small(), dec!(0));
+    let mut a = Accounts::new(small(), Reserve::NONE);
     let t = take(&mut a, MID, Cost::order(true)).unwrap();
     a.complete(t, MID + 3, orders(9));
     assert_eq!(a.used(MID + 10).orders_10s, Some(9));
@@ -82,7 +82,7 @@ fn a_higher_header_from_another_client_raises_the_count_for_that_window_only() {
 
 #[test]
 fn a_lower_header_replaces_a_count_we_booked_in_two_windows() {
-    let mut a = Accounts::new(small(), dec!(0));
+    let mut a = Accounts::new(small(), Reserve::NONE);
     // Booked 50 ms before the boundary: it may land in either window, so it counts in both.
     let boundary = 1_800_000_030_000;
     let t = take(&mut a, boundary - 50, Cost::order(true)).unwrap();
@@ -96,7 +96,7 @@ fn a_lower_header_replaces_a_count_we_booked_in_two_windows() {
 
 #[test]
 fn own_requests_in_flight_are_counted_on_top_of_a_header_that_cannot_contain_them() {
-    let mut a = Accounts::new(small(), dec!(0));
+    let mut a = Accounts::new(small(), Reserve::NONE);
     let first = take(&mut a, MID, Cost::order(true)).unwrap();
     let in_flight: Vec<_> = (0..3)
         .map(|_| take(&mut a, MID + 1, Cost::order(true)).unwrap())
@@ -109,7 +109,7 @@ fn own_requests_in_flight_are_counted_on_top_of_a_header_that_cannot_contain_the
 
 #[test]
 fn concurrent_requests_answered_out_of_order_are_not_counted_twice() {
-    let mut a = Accounts::new(small(), dec!(0));
+    let mut a = Accounts::new(small(), Reserve::NONE);
     let tickets: Vec<_> = (0..4)
         .map(|_| take(&mut a, MID, Cost::order(true)).unwrap())
         .collect();
@@ -122,7 +122,7 @@ fn concurrent_requests_answered_out_of_order_are_not_counted_twice() {
 
 #[test]
 fn a_late_old_header_does_not_undo_a_newer_higher_one() {
-    let mut a = Accounts::new(small(), dec!(0));
+    let mut a = Accounts::new(small(), Reserve::NONE);
     let old = take(&mut a, MID, Cost::order(true)).unwrap();
     let new = take(&mut a, MID + 1, Cost::order(true)).unwrap();
     a.complete(new, MID + 4, orders(8));
@@ -135,7 +135,7 @@ fn a_late_old_header_does_not_undo_a_newer_higher_one() {
 
 #[test]
 fn a_request_in_flight_across_a_boundary_counts_in_the_new_window_until_answered() {
-    let mut a = Accounts::new(small(), dec!(0));
+    let mut a = Accounts::new(small(), Reserve::NONE);
     let boundary = 1_800_000_030_000;
     let t = take(&mut a, boundary - 5_000, Cost::order(true)).unwrap();
     assert_eq!(a.used(boundary + 1_000).orders_10s, Some(1));
@@ -148,7 +148,7 @@ fn a_request_in_flight_across_a_boundary_counts_in_the_new_window_until_answered
 
 #[test]
 fn opens_stop_at_the_reserve_and_closes_can_use_it() {
-    let mut a = Accounts::new(small(), dec!(0.2));
+    let mut a = Accounts::new(small(), Reserve::orders(dec!(0.2)));
     for _ in 0..8 {
         assert!(take(&mut a, MID, Cost::order(false)).is_ok());
     }
@@ -167,7 +167,7 @@ fn opens_stop_at_the_reserve_and_closes_can_use_it() {
 #[test]
 fn a_ban_fails_fast_until_it_ends_and_a_backoff_makes_everyone_wait() {
     let t0 = Instant::now();
-    let mut a = Accounts::new(small(), dec!(0));
+    let mut a = Accounts::new(small(), Reserve::NONE);
     let end = t0 + Duration::from_secs(120);
     a.ban_until(end);
     assert_eq!(a.try_take(t0, MID, Cost::weight(1)), Err(Wait::Banned(end)));
@@ -182,7 +182,7 @@ fn a_ban_fails_fast_until_it_ends_and_a_backoff_makes_everyone_wait() {
 
 #[test]
 fn a_cost_larger_than_the_budget_is_refused_rather_than_waited_for() {
-    let mut a = Accounts::new(small(), dec!(1));
+    let mut a = Accounts::new(small(), Reserve::orders(dec!(1)));
     assert_eq!(take(&mut a, MID, Cost::order(false)), Err(Wait::Never));
     assert_eq!(take(&mut a, MID, Cost::weight(11)), Err(Wait::Never));
 }
@@ -199,7 +199,7 @@ impl ServerTime for PausedTime {
 
 #[tokio::test(start_paused = true)]
 async fn acquire_waits_on_the_paused_clock_for_the_next_venue_window() {
-    let limiter = RateLimiter::new(small(), dec!(0), Arc::new(PausedTime(Instant::now())));
+    let limiter = RateLimiter::new(small(), Reserve::NONE, Arc::new(PausedTime(Instant::now())));
     let start = Instant::now();
     for _ in 0..10 {
         limiter
@@ -216,7 +216,7 @@ async fn acquire_waits_on_the_paused_clock_for_the_next_venue_window() {
 
 #[tokio::test(start_paused = true)]
 async fn a_dropped_permit_stops_counting_as_in_flight() {
-    let limiter = RateLimiter::new(small(), dec!(0), Arc::new(PausedTime(Instant::now())));
+    let limiter = RateLimiter::new(small(), Reserve::NONE, Arc::new(PausedTime(Instant::now())));
     let p = limiter.acquire(Cost::order(true)).await.unwrap();
     drop(p);
     tokio::time::sleep(Duration::from_secs(11)).await;

@@ -4,7 +4,9 @@
 //! order a triggered stop produced (`actualOrderId`) is found.
 //!
 //! Placement costs no IP weight and one unit on each order counter; a protective order
-//! only ever reduces exposure, so it may use the limiter's reserve for closes.
+//! only ever reduces exposure, so it may use the limiter's reserve for closes. Cancels
+//! and the fired stop's order may use the reserved IP weight too; the lookups and lists
+//! the protective comparison makes, and the dead-man's switch, may not.
 
 use reqwest::Method;
 use rust_decimal::Decimal;
@@ -14,11 +16,11 @@ use super::client::RestClient;
 use super::request::{Request, Security};
 use super::wire;
 use crate::domain::{PositionSide, Side, Symbol};
-use crate::exchange::binance::classify::RequestKind;
 use crate::exchange::binance::parse::{bad, time_ms};
 use crate::exchange::binance::ratelimit::Cost;
 use crate::exchange::{
-    AlgoOrderReport, AlgoOrderRequest, AlgoStatus, ExchangeError, ProtectionKind, WorkingType,
+    AlgoOrderReport, AlgoOrderRequest, AlgoStatus, ExchangeError, ProtectionKind, Purpose,
+    WorkingType,
 };
 
 /// An algo order as POST, GET and openAlgoOrders answer it. `actualOrderId` is a string,
@@ -180,8 +182,8 @@ pub(crate) fn algo_params(o: &AlgoOrderRequest) -> Vec<(&'static str, String)> {
     p
 }
 
-fn signed(method: Method, path: &'static str, weight: u32) -> Request {
-    Request::new(method, path, Security::Signed, weight)
+fn signed(method: Method, path: &'static str, weight: u32, purpose: Purpose) -> Request {
+    Request::new(method, path, Security::Signed, weight, purpose)
 }
 
 impl RestClient {
@@ -190,61 +192,73 @@ impl RestClient {
         &self,
         o: &AlgoOrderRequest,
     ) -> Result<AlgoOrderWire, ExchangeError> {
-        let mut req = signed(Method::POST, "/fapi/v1/algoOrder", 0);
+        let mut req = Request::placement("/fapi/v1/algoOrder", Cost::order(true));
         req.params = algo_params(o);
-        req.cost = Cost::order(true);
-        req.kind = RequestKind::PlaceReduce;
         self.call(&req).await
     }
 
-    /// `GET /fapi/v1/algoOrder` by clientAlgoId.
+    /// `GET /fapi/v1/algoOrder` by clientAlgoId: the protective comparison's lookup,
+    /// routine (the stop itself needs no read to fire).
     pub(crate) async fn query_algo_order(&self, cid: &str) -> Result<AlgoOrderWire, ExchangeError> {
-        let req = signed(Method::GET, "/fapi/v1/algoOrder", 1).param("clientAlgoId", cid);
+        let req = signed(Method::GET, "/fapi/v1/algoOrder", 1, Purpose::Routine)
+            .param("clientAlgoId", cid);
         self.call(&req).await
     }
 
-    /// `DELETE /fapi/v1/algoOrder` by clientAlgoId.
+    /// `DELETE /fapi/v1/algoOrder` by clientAlgoId: a cancel never adds exposure, so it
+    /// may use the reserve, as every cancel does.
     pub async fn cancel_algo_order(&self, cid: &str) -> Result<serde_json::Value, ExchangeError> {
-        let mut req = signed(Method::DELETE, "/fapi/v1/algoOrder", 1).param("clientAlgoId", cid);
-        req.kind = RequestKind::Cancel;
+        let req = signed(Method::DELETE, "/fapi/v1/algoOrder", 1, Purpose::ReduceRisk)
+            .param("clientAlgoId", cid)
+            .cancel();
         self.call(&req).await
     }
 
     /// `GET /fapi/v1/openAlgoOrders` for one symbol (weight 1) or every symbol (40;
-    /// docs/binance-fapi.md §2.4).
+    /// docs/binance-fapi.md §2.4): the protective comparison's and reconcile's list,
+    /// routine.
     pub(crate) async fn open_algo_orders(
         &self,
         symbol: Option<&Symbol>,
     ) -> Result<Vec<AlgoOrderWire>, ExchangeError> {
         let req = match symbol {
-            Some(s) => {
-                signed(Method::GET, "/fapi/v1/openAlgoOrders", 1).param("symbol", s.as_str())
-            }
-            None => signed(Method::GET, "/fapi/v1/openAlgoOrders", 40),
+            Some(s) => signed(Method::GET, "/fapi/v1/openAlgoOrders", 1, Purpose::Routine)
+                .param("symbol", s.as_str()),
+            None => signed(Method::GET, "/fapi/v1/openAlgoOrders", 40, Purpose::Routine),
         };
         self.call(&req).await
     }
 
-    /// `POST /fapi/v1/countdownCancelAll` (weight 10): the dead-man's switch.
+    /// `POST /fapi/v1/countdownCancelAll` (weight 10): the dead-man's switch. Routine: a
+    /// renewal that cannot go lets the countdown run out and the venue cancel the orders,
+    /// which is the safe way to fail, while renewals in the reserve (10 per armed symbol,
+    /// four times per countdown: 40 a minute each at the default 60 s) could take what a
+    /// close needs.
     pub(crate) async fn countdown_cancel_all(
         &self,
         symbol: &Symbol,
         countdown_ms: u64,
     ) -> Result<serde_json::Value, ExchangeError> {
-        let mut req = signed(Method::POST, "/fapi/v1/countdownCancelAll", 10)
-            .param("symbol", symbol.as_str())
-            .param("countdownTime", countdown_ms.to_string());
-        req.kind = RequestKind::Cancel;
+        let req = signed(
+            Method::POST,
+            "/fapi/v1/countdownCancelAll",
+            10,
+            Purpose::Routine,
+        )
+        .param("symbol", symbol.as_str())
+        .param("countdownTime", countdown_ms.to_string())
+        .cancel();
         self.call(&req).await
     }
 
-    /// `GET /fapi/v1/order` by exchange order id.
+    /// `GET /fapi/v1/order` by exchange order id: the order a fired stop produced, a close
+    /// whose fills settle the position's size, so it may use the reserve.
     pub(crate) async fn query_order_by_id(
         &self,
         symbol: &Symbol,
         order_id: i64,
     ) -> Result<wire::Order, ExchangeError> {
-        let req = signed(Method::GET, "/fapi/v1/order", 1)
+        let req = signed(Method::GET, "/fapi/v1/order", 1, Purpose::ReduceRisk)
             .param("symbol", symbol.as_str())
             .param("orderId", order_id.to_string());
         self.call(&req).await

@@ -26,12 +26,12 @@ use tokio::time::Instant;
 use super::super::audit::AuditBuffer;
 use super::super::clock::{local_ms, offset_from_round_trip, Clock};
 use super::super::config::BinanceConfig;
-use super::super::ratelimit::{Observed, Permit, RateLimiter, WEIGHT_RESERVE_SHARE};
+use super::super::ratelimit::{Observed, Permit, RateLimiter, Reserve, WEIGHT_RESERVE_SHARE};
 use super::super::sign::{plain_query, signed_query, SignError, Signer};
 use super::outcome::{attempt_record, error_from, transport_outcome, wait_error, Outcome};
 use super::request::{RateHeaders, Request, Security};
 use super::wire;
-use crate::exchange::{ErrorClass, ExchangeError};
+use crate::exchange::{ErrorClass, ExchangeError, Purpose};
 
 /// The content type of a request whose parameters travel in the body.
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -76,7 +76,7 @@ impl RestClient {
                 ExchangeError::new(ErrorClass::Fatal, None, None, format!("http client: {e}"))
             })?;
         let clock = Arc::new(Clock::default());
-        let client = Self {
+        Ok(Self {
             http,
             base: cfg.rest_url.as_str().trim_end_matches('/').to_string(),
             creds: std::sync::RwLock::new(Arc::new(Credentials {
@@ -94,12 +94,17 @@ impl RestClient {
                     cfg.risk_reserve_share,
                     clock,
                 ),
-                None => RateLimiter::new(Default::default(), cfg.risk_reserve_share, clock),
+                None => RateLimiter::new(
+                    Default::default(),
+                    Reserve {
+                        orders: cfg.risk_reserve_share,
+                        weight: WEIGHT_RESERVE_SHARE,
+                    },
+                    clock,
+                ),
             },
             audit,
-        };
-        client.limiter.reserve_weight(WEIGHT_RESERVE_SHARE);
-        Ok(client)
+        })
     }
 
     /// Use a new key pair from the next request on (a rotated key after key loss).
@@ -129,12 +134,13 @@ impl RestClient {
         self.creds.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Send `req` and deserialize the answer; on -1021/-5028 re-measure the clock and
+    /// Send `req` and deserialize the answer; on -1021/-5028 re-measure the clock (for
+    /// the request's purpose: a close's retry must not wait behind routine reads) and
     /// retry once (with a fresh timestamp and signature).
     pub async fn call<T: DeserializeOwned>(&self, req: &Request) -> Result<T, ExchangeError> {
         let mut body = self.send(req).await;
         if matches!(&body, Err(e) if e.class == ErrorClass::ResyncClock) {
-            self.sync_clock().await?;
+            self.sync_clock(req.purpose()).await?;
             body = self.send(req).await;
         }
         Self::decode(req, &body?)
@@ -162,9 +168,11 @@ impl RestClient {
         })
     }
 
-    /// Measure the offset to server time (round-trip compensated) and store it.
-    pub(crate) async fn sync_clock(&self) -> Result<i64, ExchangeError> {
-        let req = Request::new(Method::GET, "/fapi/v1/time", Security::Public, 1);
+    /// Measure the offset to server time (round-trip compensated) and store it: routine
+    /// at connect and periodically, for a request's purpose when its timestamp was
+    /// refused.
+    pub(crate) async fn sync_clock(&self, purpose: Purpose) -> Result<i64, ExchangeError> {
+        let req = Request::new(Method::GET, "/fapi/v1/time", Security::Public, 1, purpose);
         let t0 = local_ms();
         let body = self.send(&req).await?;
         let t1 = local_ms();
@@ -188,11 +196,7 @@ impl RestClient {
 
     /// One attempt: limiter, sign, send, record, classify.
     pub async fn send(&self, req: &Request) -> Result<Bytes, ExchangeError> {
-        let permit = self
-            .limiter
-            .acquire(req.limiter_cost())
-            .await
-            .map_err(wait_error)?;
+        let permit = self.limiter.acquire(req.cost).await.map_err(wait_error)?;
         let creds = self.credentials();
         let (recorded, query) = self.build_query(req, &creds.signer).map_err(|e| {
             ExchangeError::new(ErrorClass::Fatal, None, None, format!("{}: {e}", req.path))

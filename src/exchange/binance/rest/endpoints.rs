@@ -3,6 +3,9 @@
 //! Weights follow docs/binance-fapi.md §2; order placement costs 0 weight and one unit on each
 //! order counter. Order parameters are built by [`order_params`], the single place that
 //! turns a checked domain order into wire parameters.
+//!
+//! Every request says what it is for where it is built ([`Purpose`]): a read that serves
+//! both a close and a routine caller takes the caller's purpose; the others say theirs.
 
 use reqwest::Method;
 
@@ -12,9 +15,8 @@ use super::wire;
 use crate::domain::{
     ClientOrderId, FilterChecked, OrderRequest, PositionSide, SelfTradePrevention, Symbol,
 };
-use crate::exchange::binance::classify::RequestKind;
 use crate::exchange::binance::ratelimit::Cost;
-use crate::exchange::ExchangeError;
+use crate::exchange::{ExchangeError, Purpose};
 
 /// Wire parameters of a new order, in a fixed order. `reduceOnly` is sent only in one-way
 /// mode (`positionSide=BOTH`): hedge mode rejects it (-1106) and encodes intent by side.
@@ -66,68 +68,78 @@ pub(crate) fn reduces_risk(order: &OrderRequest) -> bool {
 /// Most orders one `POST /fapi/v1/batchOrders` may carry (docs/binance-fapi.md §2.2).
 pub(crate) const MAX_BATCH: usize = 5;
 
-fn signed(method: Method, path: &'static str, weight: u32) -> Request {
-    Request::new(method, path, Security::Signed, weight)
+fn signed(method: Method, path: &'static str, weight: u32, purpose: Purpose) -> Request {
+    Request::new(method, path, Security::Signed, weight, purpose)
 }
 
 /// `GET /fapi/v1/order` by clientOrderId (the WS API's `order.status`).
-pub(crate) fn query_order_request(symbol: &Symbol, id: &ClientOrderId) -> Request {
-    signed(Method::GET, "/fapi/v1/order", 1)
+pub(crate) fn query_order_request(
+    symbol: &Symbol,
+    id: &ClientOrderId,
+    purpose: Purpose,
+) -> Request {
+    signed(Method::GET, "/fapi/v1/order", 1, purpose)
         .param("symbol", symbol.as_str())
         .param("origClientOrderId", id.as_str())
 }
 
-/// `DELETE /fapi/v1/order` by clientOrderId (the WS API's `order.cancel`).
+/// `DELETE /fapi/v1/order` by clientOrderId (the WS API's `order.cancel`). A cancel only
+/// ever reduces risk: it may use the reserve.
 pub(crate) fn cancel_order_request(symbol: &Symbol, id: &ClientOrderId) -> Request {
-    let mut req = signed(Method::DELETE, "/fapi/v1/order", 1)
+    signed(Method::DELETE, "/fapi/v1/order", 1, Purpose::ReduceRisk)
         .param("symbol", symbol.as_str())
-        .param("origClientOrderId", id.as_str());
-    req.kind = RequestKind::Cancel;
-    req
+        .param("origClientOrderId", id.as_str())
+        .cancel()
 }
 
 impl RestClient {
-    pub async fn ping(&self) -> Result<serde_json::Value, ExchangeError> {
+    /// Routine for preflight; a parked close waits on the executor's outage probe.
+    pub async fn ping(&self, purpose: Purpose) -> Result<serde_json::Value, ExchangeError> {
         self.call(&Request::new(
             Method::GET,
             "/fapi/v1/ping",
             Security::Public,
             1,
+            purpose,
         ))
         .await
     }
 
+    /// Symbol rules and rate limits, read at start and on a rules reload: routine.
     pub async fn exchange_info(&self) -> Result<wire::ExchangeInfo, ExchangeError> {
         self.call(&Request::new(
             Method::GET,
             "/fapi/v1/exchangeInfo",
             Security::Public,
             1,
+            Purpose::Routine,
         ))
         .await
     }
 
+    /// The mark price of one symbol: a close's pricing needs it, preflight does not.
     pub(crate) async fn premium_index(
         &self,
         symbol: &Symbol,
+        purpose: Purpose,
     ) -> Result<wire::PremiumIndex, ExchangeError> {
-        let req = Request::new(Method::GET, "/fapi/v1/premiumIndex", Security::Public, 1)
-            .param("symbol", symbol.as_str());
+        let req = Request::new(
+            Method::GET,
+            "/fapi/v1/premiumIndex",
+            Security::Public,
+            1,
+            purpose,
+        )
+        .param("symbol", symbol.as_str());
         self.call(&req).await
     }
 
-    /// The `POST /fapi/v1/order` request (also what the WS API's `order.place` carries).
+    /// The `POST /fapi/v1/order` request (also what the WS API's `order.place` carries):
+    /// a closing order may use the reserve, an opening one may not.
     pub fn new_order_request(&self, order: &FilterChecked<OrderRequest>) -> Request {
         let o = order.inner();
-        let reduces = reduces_risk(o);
-        let mut req = signed(Method::POST, "/fapi/v1/order", 0);
+        let mut req = Request::placement("/fapi/v1/order", Cost::order(reduces_risk(o)));
         req.params = order_params(o, self.stp);
-        req.cost = Cost::order(reduces);
-        req.kind = if reduces {
-            RequestKind::PlaceReduce
-        } else {
-            RequestKind::PlaceOpen
-        };
         req
     }
 
@@ -148,23 +160,18 @@ impl RestClient {
                 serde_json::Value::Object(fields.collect())
             })
             .collect();
-        let mut req = signed(Method::POST, "/fapi/v1/batchOrders", 5);
+        let mut req = Request::placement("/fapi/v1/batchOrders", Cost::batch(reduces));
         req.params = vec![("batchOrders", serde_json::Value::Array(items).to_string())];
-        req.cost = Cost::batch(reduces);
-        req.kind = if reduces {
-            RequestKind::PlaceReduce
-        } else {
-            RequestKind::PlaceOpen
-        };
         self.call(&req).await
     }
 
     /// `POST /fapi/v1/order/test`: validated, never matched. The body is ignored.
+    /// Preflight: routine.
     pub async fn test_order(
         &self,
         order: &FilterChecked<OrderRequest>,
     ) -> Result<(), ExchangeError> {
-        let mut req = signed(Method::POST, "/fapi/v1/order/test", 1);
+        let mut req = signed(Method::POST, "/fapi/v1/order/test", 1, Purpose::Routine);
         req.params = order_params(order.inner(), self.stp);
         self.call::<serde_json::Value>(&req).await.map(|_| ())
     }
@@ -174,8 +181,9 @@ impl RestClient {
         &self,
         symbol: &Symbol,
         id: &ClientOrderId,
+        purpose: Purpose,
     ) -> Result<wire::Order, ExchangeError> {
-        self.call(&query_order_request(symbol, id)).await
+        self.call(&query_order_request(symbol, id, purpose)).await
     }
 
     /// `DELETE /fapi/v1/order` by clientOrderId.
@@ -187,13 +195,17 @@ impl RestClient {
         self.call(&cancel_order_request(symbol, id)).await
     }
 
+    /// `GET /fapi/v1/openOrders` of one symbol (weight 1) or of every symbol (40).
     pub async fn open_orders(
         &self,
         symbol: Option<&Symbol>,
+        purpose: Purpose,
     ) -> Result<Vec<wire::Order>, ExchangeError> {
         let req = match symbol {
-            Some(s) => signed(Method::GET, "/fapi/v1/openOrders", 1).param("symbol", s.as_str()),
-            None => signed(Method::GET, "/fapi/v1/openOrders", 40),
+            Some(s) => {
+                signed(Method::GET, "/fapi/v1/openOrders", 1, purpose).param("symbol", s.as_str())
+            }
+            None => signed(Method::GET, "/fapi/v1/openOrders", 40, purpose),
         };
         self.call(&req).await
     }
@@ -203,9 +215,10 @@ impl RestClient {
         symbol: &Symbol,
         from_id: Option<i64>,
         order_id: Option<i64>,
+        purpose: Purpose,
     ) -> Result<Vec<wire::UserTrade>, ExchangeError> {
         let mut req =
-            signed(Method::GET, "/fapi/v1/userTrades", 5).param("symbol", symbol.as_str());
+            signed(Method::GET, "/fapi/v1/userTrades", 5, purpose).param("symbol", symbol.as_str());
         if let Some(id) = from_id {
             req = req.param("fromId", id.to_string());
         }
@@ -221,8 +234,9 @@ impl RestClient {
         symbol: &Symbol,
         start_ms: i64,
         end_ms: i64,
+        purpose: Purpose,
     ) -> Result<Vec<wire::UserTrade>, ExchangeError> {
-        let req = signed(Method::GET, "/fapi/v1/userTrades", 5)
+        let req = signed(Method::GET, "/fapi/v1/userTrades", 5, purpose)
             .param("symbol", symbol.as_str())
             .param("startTime", start_ms.to_string())
             .param("endTime", end_ms.to_string())
@@ -230,71 +244,107 @@ impl RestClient {
         self.call(&req).await
     }
 
+    /// Balances and permissions, for preflight and the operator: routine.
     pub(crate) async fn account_v2(&self) -> Result<wire::AccountV2, ExchangeError> {
-        self.call(&signed(Method::GET, "/fapi/v2/account", 5)).await
+        self.call(&signed(
+            Method::GET,
+            "/fapi/v2/account",
+            5,
+            Purpose::Routine,
+        ))
+        .await
     }
 
-    /// `GET /fapi/v3/positionRisk`: only symbols with a position or open orders.
-    pub(crate) async fn position_risk_v3(&self) -> Result<Vec<wire::PositionRisk>, ExchangeError> {
-        self.call(&signed(Method::GET, "/fapi/v3/positionRisk", 5))
+    /// `GET /fapi/v3/positionRisk`: only symbols with a position or open orders. A close
+    /// re-reads the size it closes with it; start-up and reconcile compare with it.
+    pub(crate) async fn position_risk_v3(
+        &self,
+        purpose: Purpose,
+    ) -> Result<Vec<wire::PositionRisk>, ExchangeError> {
+        self.call(&signed(Method::GET, "/fapi/v3/positionRisk", 5, purpose))
             .await
     }
 
     /// `GET /fapi/v1/accountConfig` (weight 5): the position mode and the multi-assets
     /// mode in one answer, where `positionSide/dual` and `multiAssetsMargin` cost 30 each
-    /// (docs/binance-fapi.md §2.3).
+    /// (docs/binance-fapi.md §2.3). Start-up and preflight: routine.
     pub(crate) async fn account_config(&self) -> Result<wire::AccountConfigWire, ExchangeError> {
-        self.call(&signed(Method::GET, "/fapi/v1/accountConfig", 5))
-            .await
+        self.call(&signed(
+            Method::GET,
+            "/fapi/v1/accountConfig",
+            5,
+            Purpose::Routine,
+        ))
+        .await
     }
 
+    /// Preflight's and the router's notional caps: routine.
     pub(crate) async fn leverage_brackets(
         &self,
         symbol: &Symbol,
     ) -> Result<wire::BracketsReply, ExchangeError> {
-        let req =
-            signed(Method::GET, "/fapi/v1/leverageBracket", 1).param("symbol", symbol.as_str());
+        let req = signed(Method::GET, "/fapi/v1/leverageBracket", 1, Purpose::Routine)
+            .param("symbol", symbol.as_str());
         self.call(&req).await
     }
 
-    /// `GET /fapi/v1/symbolConfig` for one symbol: margin type and leverage.
+    /// `GET /fapi/v1/symbolConfig` for one symbol: margin type and leverage. Preflight:
+    /// routine.
     pub(crate) async fn symbol_config(
         &self,
         symbol: &Symbol,
     ) -> Result<Vec<wire::SymbolConfig>, ExchangeError> {
-        let req = signed(Method::GET, "/fapi/v1/symbolConfig", 5).param("symbol", symbol.as_str());
+        let req = signed(Method::GET, "/fapi/v1/symbolConfig", 5, Purpose::Routine)
+            .param("symbol", symbol.as_str());
         self.call(&req).await
     }
 
     /// `GET /sapi/v1/account/apiRestrictions`: served by the SPOT host only, so call it on
-    /// a client whose base is that host (`api.binance.com` for mainnet keys).
+    /// a client whose base is that host (`api.binance.com` for mainnet keys). Preflight:
+    /// routine.
     pub(crate) async fn api_restrictions(&self) -> Result<wire::ApiRestrictions, ExchangeError> {
-        self.call(&signed(Method::GET, "/sapi/v1/account/apiRestrictions", 1))
-            .await
+        self.call(&signed(
+            Method::GET,
+            "/sapi/v1/account/apiRestrictions",
+            1,
+            Purpose::Routine,
+        ))
+        .await
     }
 
+    /// Start-up, preflight and the key-loss probe: routine.
     pub(crate) async fn api_trading_status(&self) -> Result<wire::ApiTradingStatus, ExchangeError> {
-        self.call(&signed(Method::GET, "/fapi/v1/apiTradingStatus", 10))
-            .await
+        self.call(&signed(
+            Method::GET,
+            "/fapi/v1/apiTradingStatus",
+            10,
+            Purpose::Routine,
+        ))
+        .await
     }
 
+    /// The user stream's key. Routine: a close learns its fills over REST when the
+    /// stream is down (the executor's own resolution reads).
     pub(crate) async fn create_listen_key(&self) -> Result<wire::ListenKey, ExchangeError> {
         self.call(&Request::new(
             Method::POST,
             "/fapi/v1/listenKey",
             Security::ApiKey,
             1,
+            Purpose::Routine,
         ))
         .await
     }
 
-    /// `PUT /fapi/v1/listenKey`: extends the key 60 minutes; -1125 if it is gone.
+    /// `PUT /fapi/v1/listenKey`: extends the key 60 minutes; -1125 if it is gone. Routine,
+    /// as creating it is.
     pub(crate) async fn keepalive_listen_key(&self) -> Result<(), ExchangeError> {
         self.call::<serde_json::Value>(&Request::new(
             Method::PUT,
             "/fapi/v1/listenKey",
             Security::ApiKey,
             1,
+            Purpose::Routine,
         ))
         .await
         .map(|_| ())
@@ -365,6 +415,18 @@ mod tests {
                 .collect();
             assert_eq!(sent, [&("selfTradePreventionMode", stp.as_wire().into())]);
         }
+    }
+
+    #[test]
+    fn an_order_lookup_is_for_its_callers_purpose_and_a_cancel_always_reduces_risk() {
+        let sol = Symbol::new("SOLUSDT").unwrap();
+        let id = ClientOrderId::new("sl-1").unwrap();
+        for purpose in [Purpose::ReduceRisk, Purpose::Routine] {
+            assert_eq!(query_order_request(&sol, &id, purpose).purpose(), purpose);
+        }
+        let cancel = cancel_order_request(&sol, &id);
+        assert_eq!(cancel.purpose(), Purpose::ReduceRisk);
+        assert!(cancel.is_order(), "classified as a cancel");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use super::wire::UserTrade;
 use super::RestClient;
 use crate::domain::Symbol;
-use crate::exchange::ExchangeError;
+use crate::exchange::{ExchangeError, Purpose};
 
 /// How far back a history query may start.
 pub(crate) const RETAINED_DAYS: i64 = 89;
@@ -43,7 +43,11 @@ pub async fn retained_trades(
     let mut by_id = BTreeMap::new();
     for (mut start, end) in retained_windows(now_ms) {
         loop {
-            let page = rest.user_trades_between(symbol, start, end).await?;
+            // Reconcile's history (the trades of an order being resolved come with its
+            // resolution): routine.
+            let page = rest
+                .user_trades_between(symbol, start, end, Purpose::Routine)
+                .await?;
             let full = page.len() >= PAGE;
             let last_time = page.iter().map(|t| t.time).max();
             for t in page {

@@ -1,6 +1,6 @@
 //! One REST call described before it is sent ([`Request`]: method, path, parameters,
-//! which credentials it carries, its rate-limit cost and its kind), and the rate-limit
-//! headers read back from a response ([`RateHeaders`]).
+//! which credentials it carries, its rate-limit cost, what it is for and its kind), and
+//! the rate-limit headers read back from a response ([`RateHeaders`]).
 //!
 //! Pure data: nothing here sends, signs or records; the client (`client.rs`) does.
 
@@ -11,6 +11,7 @@ use reqwest::Method;
 
 use super::super::classify::RequestKind;
 use super::super::ratelimit::Cost;
+use crate::exchange::Purpose;
 
 /// Which credentials a request carries (docs/binance-fapi.md §1.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,44 +30,68 @@ pub struct Request {
     pub path: &'static str,
     pub params: Vec<(&'static str, String)>,
     pub(crate) security: Security,
+    /// What the limiter books, including whether the request reduces risk (and so may
+    /// use the IP weight kept for such requests, `ratelimit::WEIGHT_RESERVE_SHARE`).
     pub(crate) cost: Cost,
     pub(crate) kind: RequestKind,
 }
 
 impl Request {
-    pub(crate) fn new(method: Method, path: &'static str, security: Security, weight: u32) -> Self {
+    /// A request of IP weight `weight`, for `purpose`: every call site says whether a
+    /// close, a flatten, a cancel or the resolution of an order in flight needs it.
+    pub(crate) fn new(
+        method: Method,
+        path: &'static str,
+        security: Security,
+        weight: u32,
+        purpose: Purpose,
+    ) -> Self {
         Self {
             method,
             path,
             params: Vec::new(),
             security,
-            cost: Cost::weight(weight),
+            cost: Cost {
+                reduces_risk: purpose == Purpose::ReduceRisk,
+                ..Cost::weight(weight)
+            },
             kind: RequestKind::Query,
+        }
+    }
+    /// A signed order placement costing `cost` (the orders' own risk says whether it
+    /// reduces risk: [`Cost::order`], [`Cost::batch`]).
+    pub(crate) fn placement(path: &'static str, cost: Cost) -> Self {
+        Self {
+            method: Method::POST,
+            path,
+            params: Vec::new(),
+            security: Security::Signed,
+            cost,
+            kind: if cost.reduces_risk {
+                RequestKind::PlaceReduce
+            } else {
+                RequestKind::PlaceOpen
+            },
         }
     }
     pub(crate) fn param(mut self, key: &'static str, value: impl Into<String>) -> Self {
         self.params.push((key, value.into()));
         self
     }
+    /// Classified as a cancel ([`RequestKind::Cancel`]).
+    pub(crate) fn cancel(mut self) -> Self {
+        self.kind = RequestKind::Cancel;
+        self
+    }
     pub(crate) fn is_order(&self) -> bool {
         self.kind != RequestKind::Query
     }
-    /// The cost the limiter books: [`Request::cost`], marked risk-reducing for the
-    /// requests a close needs (the order placement says for itself): cancels, GET order,
-    /// userTrades, positionRisk, and openOrders and the mark price of one symbol. These may use the share of
-    /// the IP's weight the adapter keeps for them (`ratelimit::WEIGHT_RESERVE_SHARE`).
-    pub(crate) fn limiter_cost(&self) -> Cost {
-        let serves_close = match self.path {
-            "/fapi/v1/order" => self.method == Method::GET || self.kind == RequestKind::Cancel,
-            "/fapi/v1/userTrades" | "/fapi/v3/positionRisk" | "/fapi/v2/positionRisk" => true,
-            "/fapi/v1/openOrders" | "/fapi/v1/premiumIndex" => {
-                self.params.iter().any(|(k, _)| *k == "symbol")
-            }
-            _ => self.kind == RequestKind::Cancel,
-        };
-        Cost {
-            reduces_risk: self.cost.reduces_risk || serves_close,
-            ..self.cost
+    /// What the request is for, as it was built.
+    pub(crate) fn purpose(&self) -> Purpose {
+        if self.cost.reduces_risk {
+            Purpose::ReduceRisk
+        } else {
+            Purpose::Routine
         }
     }
     pub(crate) fn find(&self, key: &str) -> Option<String> {
@@ -104,29 +129,36 @@ mod tests {
 
     #[test]
     fn the_reads_a_close_needs_may_use_the_reserved_weight_and_start_up_reads_may_not() {
-        let get = |path| Request::new(Method::GET, path, Security::Signed, 5);
-        let symbol = |path| get(path).param("symbol", "SOLUSDT");
-        let mut cancel = Request::new(Method::DELETE, "/fapi/v1/order", Security::Signed, 1);
-        cancel.kind = RequestKind::Cancel;
-        for req in [
-            get("/fapi/v1/order"),
-            get("/fapi/v1/userTrades"),
-            get("/fapi/v3/positionRisk"),
-            symbol("/fapi/v1/openOrders"),
-            symbol("/fapi/v1/premiumIndex"),
-            cancel,
+        // What a request is for is declared where it is built, never read from its path:
+        // the same read is risk-reducing for a close and routine for a start or a
+        // reconcile.
+        let read = |path, purpose| Request::new(Method::GET, path, Security::Signed, 5, purpose);
+        for path in [
+            "/fapi/v1/order",
+            "/fapi/v1/userTrades",
+            "/fapi/v3/positionRisk",
+            "/fapi/v1/openOrders",
+            "/fapi/v1/premiumIndex",
         ] {
-            assert!(req.limiter_cost().reduces_risk, "{}", req.path);
+            let close = read(path, Purpose::ReduceRisk);
+            assert!(close.cost.reduces_risk, "{path} for a close");
+            assert_eq!(close.purpose(), Purpose::ReduceRisk);
+            let start = read(path, Purpose::Routine);
+            assert!(!start.cost.reduces_risk, "{path} at start");
+            assert_eq!(start.purpose(), Purpose::Routine);
+            assert_eq!(start.cost.weight, 5);
         }
-        for req in [
-            get("/fapi/v1/openOrders"),
-            get("/fapi/v1/openAlgoOrders"),
-            get("/fapi/v1/accountConfig"),
-            get("/fapi/v1/exchangeInfo"),
-            get("/fapi/v1/apiTradingStatus"),
-        ] {
-            assert!(!req.limiter_cost().reduces_risk, "{}", req.path);
-        }
+        // A placement carries its orders' own risk, and its kind follows it.
+        let close = Request::placement("/fapi/v1/batchOrders", Cost::batch(true));
+        assert_eq!(
+            (close.purpose(), close.kind),
+            (Purpose::ReduceRisk, RequestKind::PlaceReduce)
+        );
+        let open = Request::placement("/fapi/v1/order", Cost::order(false));
+        assert_eq!(
+            (open.purpose(), open.kind, open.cost.orders),
+            (Purpose::Routine, RequestKind::PlaceOpen, 1)
+        );
     }
 
     #[test]

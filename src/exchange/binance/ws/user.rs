@@ -2,10 +2,17 @@
 //! makes a gap harmless.
 //!
 //! Invariants:
-//! - After every (re)connect the stream resyncs over REST (open orders, positions, the
-//!   orders in flight, and userTrades since the last trade id seen for every symbol with
-//!   orders in flight) and only then emits `Resynced`. A fill during a gap is therefore
-//!   never lost; it may arrive twice, which downstream handles (fills are keyed by id).
+//! - After every (re)connect the stream resyncs over REST (the open orders of every symbol
+//!   with orders in flight, positions, the orders in flight, and userTrades since the last
+//!   trade id seen for every symbol with orders in flight) and only then emits `Resynced`.
+//!   A fill during a gap is therefore never lost; it may arrive twice, which downstream
+//!   handles (fills are keyed by id). The orders in flight are every order sent through
+//!   the adapter and not seen to end, and those the caller named when it subscribed (at
+//!   start, the ledger's non-terminal LIMIT orders), so no read of every symbol's open
+//!   orders (IP weight 40) is needed to find them.
+//! - The resync's reads are routine ([`Purpose::Routine`]): the executor resolves its own
+//!   orders over REST while the stream is down, with the reads that may use the weight
+//!   kept for risk-reducing requests.
 //! - The socket is opened BEFORE the resync, so events during the resync wait in the
 //!   socket and are not lost either.
 //! - Keepalive every `keepalive` (30 min); -1125 or `listenKeyExpired` → a new key; the
@@ -30,8 +37,9 @@ use super::events::UserEvent;
 use crate::domain::{ClientOrderId, Symbol};
 use crate::exchange::binance::config::BinanceConfig;
 use crate::exchange::binance::parse;
+use crate::exchange::binance::rest::wire;
 use crate::exchange::binance::rest::RestClient;
-use crate::exchange::{AccountEvent, ExchangeError, OrderReport};
+use crate::exchange::{AccountEvent, ExchangeError, OrderReport, Purpose};
 
 /// Stream timers; defaults are Binance's, tests scale them down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +131,11 @@ impl Tracker {
             .keys()
             .map(|sym| (sym.clone(), s.last_trade.get(sym).map(|id| id + 1)))
             .collect()
+    }
+
+    /// The symbols with orders in flight.
+    fn symbols(&self) -> Vec<Symbol> {
+        self.lock().in_flight.keys().cloned().collect()
     }
 
     pub(crate) fn in_flight(&self) -> Vec<(Symbol, String)> {
@@ -272,11 +285,30 @@ async fn handle_text(
     }
 }
 
+/// Up to this many symbols with orders in flight, one `openOrders` read per symbol (IP
+/// weight 1 each) is cheaper than one read without a symbol (40; docs/binance-fapi.md §2.2).
+const SCOPED_READS_UP_TO: usize = 40;
+
+/// The venue's open orders on every symbol with orders in flight: one read per symbol
+/// (none when nothing is in flight), or one read of every symbol when there are more than
+/// [`SCOPED_READS_UP_TO`] of them.
+async fn open_in_flight(ctx: &StreamCtx) -> Result<Vec<wire::Order>, ExchangeError> {
+    let symbols = ctx.tracker.symbols();
+    if symbols.len() > SCOPED_READS_UP_TO {
+        return ctx.rest.open_orders(None, Purpose::Routine).await;
+    }
+    let mut open = Vec::new();
+    for s in &symbols {
+        open.extend(ctx.rest.open_orders(Some(s), Purpose::Routine).await?);
+    }
+    Ok(open)
+}
+
 /// Cover a possible gap over REST: fills since the last trade id, orders in flight,
-/// open orders and positions.
+/// their symbols' open orders and positions.
 async fn resync(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<(), ExchangeError> {
     let mut events = Vec::new();
-    let open = ctx.rest.open_orders(None).await?;
+    let open = open_in_flight(ctx).await?;
     for o in &open {
         let report = parse::order_report(o)?;
         if let Ok(id) = ClientOrderId::new(&report.client_order_id) {
@@ -294,7 +326,11 @@ async fn resync(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<(), 
     }
     let mut fills = Vec::new();
     for (symbol, from_id) in ctx.tracker.trade_targets() {
-        for t in ctx.rest.user_trades(&symbol, from_id, None).await? {
+        for t in ctx
+            .rest
+            .user_trades(&symbol, from_id, None, Purpose::Routine)
+            .await?
+        {
             fills.push(parse::fill_from_trade(&t)?);
         }
     }
@@ -329,7 +365,7 @@ async fn resync(ctx: &StreamCtx, tx: &mpsc::Sender<AccountEvent>) -> Result<(), 
         .unwrap_or_else(chrono::Utc::now);
     let positions = ctx
         .rest
-        .position_risk_v3()
+        .position_risk_v3(Purpose::Routine)
         .await?
         .iter()
         .map(parse::position)
@@ -362,7 +398,7 @@ async fn query_in_flight(
         let Ok(cid) = ClientOrderId::new(&id) else {
             continue;
         };
-        match ctx.rest.query_order(&symbol, &cid).await {
+        match ctx.rest.query_order(&symbol, &cid, Purpose::Routine).await {
             Ok(o) => reports.push(parse::order_report(&o)?),
             Err(e) if e.code == Some(-2013) => {}
             Err(e) => return Err(e),

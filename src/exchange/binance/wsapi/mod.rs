@@ -157,7 +157,7 @@ impl WsApi {
         if !self.is_up() {
             return None;
         }
-        let permit = match self.rest.limiter.acquire(req.limiter_cost()).await {
+        let permit = match self.rest.limiter.acquire(req.cost).await {
             Ok(p) => p,
             Err(w) => return Some(Err(wait_error(w))),
         };

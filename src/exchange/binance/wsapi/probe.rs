@@ -12,7 +12,7 @@ use super::super::rest::endpoints::query_order_request;
 use super::super::rest::RestClient;
 use super::{Logon, WsApi};
 use crate::domain::{ClientOrderId, Symbol};
-use crate::exchange::ErrorClass;
+use crate::exchange::{ErrorClass, Purpose};
 
 /// What the probe proved, as one sentence; Err says what failed.
 pub(crate) async fn probe(
@@ -21,7 +21,7 @@ pub(crate) async fn probe(
     within: Duration,
 ) -> Result<String, String> {
     let rest = Arc::new(RestClient::new(cfg, AuditBuffer::new(64)).map_err(|e| e.msg)?);
-    rest.sync_clock()
+    rest.sync_clock(Purpose::Routine)
         .await
         .map_err(|e| format!("clock: {}", e.msg))?;
     let url = cfg.ws_api_url.to_string();
@@ -45,7 +45,10 @@ pub(crate) async fn probe(
         Logon::NotAttempted => {}
     }
     let id = ClientOrderId::new("sluice-preflight-probe").map_err(|e| e.to_string())?;
-    match ws.send(&query_order_request(symbol, &id)).await {
+    match ws
+        .send(&query_order_request(symbol, &id, Purpose::Routine))
+        .await
+    {
         None => Err(format!(
             "{url}: the connection dropped before the probe was sent"
         )),

@@ -1,0 +1,189 @@
+//! What each request is booked as, through the real client against the simulator: an
+//! adapter whose IP share keeps ALL of its weight for risk-reducing requests refuses every
+//! routine request at once (it could never fit, and nothing is sent) and sends every
+//! risk-reducing one. That makes the declared purpose of each read visible without waiting
+//! for a venue minute to fill.
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+use url::Url;
+
+use super::ratelimit::{Budget, IpShare};
+use super::*;
+use crate::domain::{validate, OrderType, PositionSide, Qty, Side};
+use crate::exchange::ErrorClass;
+
+/// The simulator, with a SHORT 500 SOLUSDT on the test account.
+async fn sim() -> sluice_sim::SimHandle {
+    let text = format!(
+        "[[accounts]]\napi_key = \"{}\"\napi_secret = \"{}\"\nusdt = \"1000000\"\n\
+         positions = [ {{ symbol = \"SOLUSDT\", side = \"SHORT\", quantity = \"500\", entry_price = \"180\" }} ]\n",
+        sluice_sim::DEMO_API_KEY,
+        sluice_sim::DEMO_API_SECRET,
+    );
+    let scenario = sluice_sim::Scenario::from_toml_str(&text).expect("scenario");
+    sluice_sim::spawn(scenario, "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("simulator")
+}
+
+fn config(sim: &sluice_sim::SimHandle) -> BinanceConfig {
+    BinanceConfig::new(
+        Url::parse(&sim.base_url()).expect("url"),
+        Url::parse(&sim.ws_url()).expect("url"),
+        sluice_sim::DEMO_API_KEY.to_string(),
+        secrecy::SecretString::from(sluice_sim::DEMO_API_SECRET.to_string()),
+    )
+}
+
+/// Requests the simulator has answered so far.
+async fn requests(sim: &sluice_sim::SimHandle) -> i64 {
+    let state: Value = reqwest::get(format!("{}/sim/state", sim.base_url()))
+        .await
+        .expect("GET /sim/state")
+        .json()
+        .await
+        .expect("JSON");
+    state["stats"]["requests"].as_i64().expect("request count")
+}
+
+/// An adapter on `cfg` whose IP share keeps every unit of weight for risk-reducing
+/// requests, with the clock offset `normal` measured (its own measure would be routine).
+fn all_reserved(cfg: &BinanceConfig, normal: &BinanceFutures) -> BinanceFutures {
+    let mut cfg = cfg.clone();
+    cfg.shared_ip = Some(SharedIp(IpShare::keeping(Budget::default(), Decimal::ONE)));
+    let rest = RestClient::new(&cfg, AuditBuffer::new(1000)).expect("client");
+    rest.clock.set_offset_ms(normal.rest.clock.offset_ms());
+    BinanceFutures {
+        cfg,
+        rest: Arc::new(rest),
+        tracker: Arc::new(Tracker::default()),
+        marks: Arc::new(MarkCache::default()),
+        timing: StreamTiming::default(),
+        reopen: Arc::new(tokio::sync::Notify::new()),
+        ws: None,
+    }
+}
+
+fn refused_locally(result: Result<impl std::fmt::Debug, ExchangeError>, what: &str) {
+    let e = result.expect_err(what);
+    assert_eq!(
+        (e.class, e.http_status),
+        (ErrorClass::Fatal, None),
+        "{what}: {e}"
+    );
+}
+
+#[tokio::test]
+async fn a_closes_resolution_reads_are_booked_as_risk_reducing_and_start_up_reads_are_not() {
+    // Arrange: a close of 5 SOLUSDT filled through a normal adapter.
+    let sim = sim().await;
+    let cfg = config(&sim);
+    let normal = BinanceFutures::connect(cfg.clone(), AuditBuffer::new(1000))
+        .await
+        .expect("connects");
+    let sol = Symbol::new("SOLUSDT").expect("symbol");
+    let rules = normal
+        .symbol_rules()
+        .await
+        .expect("rules")
+        .into_iter()
+        .find(|r| r.symbol == sol)
+        .expect("listed");
+    let mark = normal
+        .mark_price(&sol, Purpose::Routine)
+        .await
+        .expect("mark")
+        .mark_price;
+    let id = ClientOrderId::new("reserve-close-1").expect("id");
+    let close = OrderRequest {
+        symbol: sol.clone(),
+        side: Side::Buy,
+        position_side: PositionSide::Both,
+        order_type: OrderType::Market,
+        quantity: Qty::parse("q", "5").expect("qty"),
+        price: None,
+        time_in_force: None,
+        reduce_only: true,
+        client_order_id: id.clone(),
+        price_match: None,
+        good_till_date: None,
+    };
+    let close = validate(&rules, close, mark).expect("passes filters");
+    normal.place_order(&close).await.expect("close placed");
+    let ex = all_reserved(&cfg, &normal);
+
+    // Act + assert: what a close needs goes.
+    match ex.resolve_order(&sol, &id, Purpose::ReduceRisk).await {
+        Ok(OrderResolution::Known { order, trades }) => {
+            assert_eq!(order.executed_qty, Qty::parse("q", "5").expect("qty"));
+            assert!(!trades.is_empty(), "its trades were read too");
+        }
+        other => panic!("the close's resolution: {other:?}"),
+    }
+    let many = ex
+        .resolve_orders(
+            &sol,
+            std::slice::from_ref(&id),
+            chrono::Utc::now(),
+            Purpose::ReduceRisk,
+        )
+        .await;
+    assert!(
+        matches!(many[..], [Ok(OrderResolution::Known { .. })]),
+        "{many:?}"
+    );
+    ex.positions(Purpose::ReduceRisk)
+        .await
+        .expect("a close's position re-read");
+    ex.open_orders(Some(&sol), Purpose::ReduceRisk)
+        .await
+        .expect("a flatten's open orders of its symbol");
+    ex.ping(Purpose::ReduceRisk)
+        .await
+        .expect("the outage probe a parked close waits on");
+    let cancel = ex
+        .cancel_order(&sol, &ClientOrderId::new("never-sent").expect("id"))
+        .await
+        .expect_err("nothing to cancel");
+    assert_eq!(cancel.code, Some(-2011), "the venue answered the cancel");
+
+    // ... and nothing routine is sent, whatever its path.
+    let before = requests(&sim).await;
+    refused_locally(
+        ex.resolve_order(&sol, &id, Purpose::Routine).await,
+        "reconcile's resolution",
+    );
+    refused_locally(
+        ex.positions(Purpose::Routine).await,
+        "reconcile's positions",
+    );
+    refused_locally(
+        ex.open_orders(None, Purpose::Routine).await,
+        "an unscoped openOrders",
+    );
+    refused_locally(ex.user_trades(&sol, None).await, "reconcile's trades");
+    refused_locally(ex.ping(Purpose::Routine).await, "preflight's ping");
+    refused_locally(ex.symbol_rules().await, "exchangeInfo");
+    refused_locally(ex.position_mode().await, "accountConfig");
+    refused_locally(ex.trading_status().await, "apiTradingStatus");
+    refused_locally(ex.leverage_brackets(&sol).await, "leverage brackets");
+    refused_locally(ex.open_algo_orders().await, "the protective comparison");
+    refused_locally(
+        ex.countdown_cancel_all(&sol, std::time::Duration::from_secs(60))
+            .await,
+        "the dead-man's switch",
+    );
+    refused_locally(
+        ex.rest.sync_clock(Purpose::Routine).await,
+        "a clock re-measure",
+    );
+    assert_eq!(
+        requests(&sim).await,
+        before,
+        "nothing routine reached the venue"
+    );
+    sim.shutdown().await;
+}
