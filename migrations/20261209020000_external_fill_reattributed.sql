@@ -17,8 +17,12 @@ CREATE INDEX fills_external_by_exchange_order ON fills (account_id, venue, symbo
 -- A fill given to its order is announced again, as it stands at commit (with its order,
 -- intent, position and applied quantity; `external` false), like a fill applied on arrival.
 -- Not when it was stored by the same transaction (a batch whose later fill named the
--- order): its insert's event already reads it at commit.
+-- order): its insert's event already reads it at commit. "The same transaction" is the
+-- top-level one (`txid_current()`, whose low 32 bits are the xid a row's `xmin` holds): the
+-- re-attribution runs in a savepoint, whose updated row versions carry the savepoint's own
+-- xid.
 CREATE CONSTRAINT TRIGGER fills_event_attributed AFTER UPDATE ON fills
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    WHEN (OLD.external AND NOT NEW.external AND OLD.xmin <> NEW.xmin)
+    WHEN (OLD.external AND NOT NEW.external
+          AND OLD.xmin::text <> (txid_current() % 4294967296)::text)
     EXECUTE FUNCTION sluice_event_fill();

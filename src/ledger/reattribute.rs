@@ -115,6 +115,38 @@ pub(crate) async fn reattribute_in(
     if stranded.is_empty() {
         return Ok(Vec::new());
     }
+    // Applying them is a savepoint of its own: a stray that cannot be applied (a plan or
+    // write error) must not fail the write of the exchange id it rides on (an order's
+    // answer, a stream drain's reports, a stop's link), on every retry. It stays external,
+    // where `sluice doctor` names it.
+    sqlx::query("SAVEPOINT sluice_reattribute")
+        .execute(&mut *conn)
+        .await?;
+    match apply_stranded(conn, venue, &stranded).await {
+        Ok(outcomes) => {
+            sqlx::query("RELEASE SAVEPOINT sluice_reattribute")
+                .execute(&mut *conn)
+                .await?;
+            Ok(outcomes)
+        }
+        Err(e) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT sluice_reattribute")
+                .execute(&mut *conn)
+                .await?;
+            tracing::error!(error = %e, fills = stranded.len(),
+                "fills stored as external could not be re-attributed to their order; they stay external (sluice doctor lists them)");
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// Give `stranded` (external fills of orders whose exchange id was just stored, locked)
+/// to their orders and apply them.
+async fn apply_stranded(
+    conn: &mut PgConnection,
+    venue: &str,
+    stranded: &[FillRow],
+) -> Result<Vec<FillOutcome>, LedgerError> {
     let fills: Vec<Fill> = stranded.iter().map(as_fill).collect::<Result<_, _>>()?;
     let refs: Vec<&Fill> = fills.iter().collect();
     let mut plan = Plan::new(lock_orders(conn, venue, &refs).await?);
