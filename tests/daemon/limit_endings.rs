@@ -131,3 +131,39 @@ async fn a_cancel_that_comes_after_the_resting_order_filled_leaves_the_fill_and_
     assert_eq!(d.ledger.orders_of_intent(id).await.unwrap().len(), 1);
     d.stop().await;
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_resting_limit_open_does_not_hold_the_room_of_market_opens(pool: PgPool) {
+    // Arrange: the executor works one open at a time; a GTC buy below the book rests.
+    let mut cfg = fast_config();
+    cfg.max_opens_held = 1;
+    let d = start(pool, sol_venue(""), cfg).await;
+    let base = serve_api_on(&d.ledger, d.exchange.clone()).await;
+    let (status, answer) =
+        post_intent(&base, open_body("gtc-rests", json!({"price": "179.5"}))).await;
+    assert_eq!(status, 202, "{answer}");
+    let resting = intent_id(&answer);
+    sluice_testkit::poll::until("the order rests", Duration::from_secs(20), || async {
+        open_on_book(&d).await.len() == 1
+    })
+    .await;
+
+    // Act: a MARKET open while the LIMIT open rests.
+    let (status, answer) = post_intent(
+        &base,
+        json!({"kind": "open", "symbol": "SOLUSDT", "side": "long", "quantity": "1",
+               "idempotency_key": "market-after-resting"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+
+    // Assert: the MARKET open ends done while the LIMIT open still rests, working.
+    let market = d
+        .until_terminal(intent_id(&answer), Duration::from_secs(20))
+        .await;
+    assert_eq!(market.state, IntentState::Done, "{:?}", market.error);
+    let still = d.ledger.intent(resting).await.unwrap().unwrap();
+    assert_eq!(still.state, IntentState::Working);
+    assert_eq!(open_on_book(&d).await.len(), 1);
+    d.stop().await;
+}

@@ -55,8 +55,9 @@ pub struct ExecutorConfig {
     pub max_in_flight: usize,
     /// Opens held as jobs at once; further accepted opens wait in the ledger, oldest
     /// first, and are taken up as held ones end (risk-reducing intents never wait:
-    /// `intake`). Twice `max_in_flight`: more than the venue's order rate lets out in a
-    /// second or two is only read, planned and re-queued meanwhile.
+    /// `intake`). 64 by default, twice the default `max_in_flight`: more than the venue's
+    /// order rate lets out in a second or two is only read, planned and re-queued
+    /// meanwhile. LIMIT opens, which may rest for long, do not count.
     pub max_opens_held: usize,
     /// Send five chunks of one intent ready at once as one `batchOrders` request (fewer go
     /// one by one: a batch costs five on the 10 s order counter however few it carries).

@@ -131,12 +131,12 @@ impl Ctx {
                 return Ok(*p);
             }
         }
-        // A reducing order's mark may use the weight kept for risk-reducing requests.
-        let purpose = if reducing {
-            crate::exchange::Purpose::ReduceRisk
-        } else {
-            crate::exchange::Purpose::Routine
-        };
+        // Every mark read here may use the weight kept for risk-reducing requests, an
+        // open's too: it is awaited inside the executor's one loop, so a routine read held
+        // for the next minute would hold every close queued behind it (and the LIMIT IOC
+        // fallback, which prices a close, asks with the opens' short freshness). `reducing`
+        // chooses only how old a cached mark may be.
+        let purpose = crate::exchange::Purpose::ReduceRisk;
         let m = self.exchange.mark_price(symbol, purpose).await?;
         self.marks
             .insert(symbol.clone(), (m.mark_price, Instant::now()));

@@ -62,9 +62,8 @@ pub(crate) fn spawn(
         armed: BTreeSet::new(),
         own: BTreeSet::new(),
         seen: BTreeSet::new(),
-        // Not at start: start-up reads every account's state (the start-up reconcile
-        // reads the open orders of every symbol it knows of); the first venue read waits
-        // a period.
+        // Not at start: start-up reads every account's state (crash recovery, and the
+        // start-up reconcile when it runs); the first venue read waits a period.
         last_read: Some(Instant::now()),
     };
     Some(tokio::spawn(async move {

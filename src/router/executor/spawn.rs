@@ -126,9 +126,23 @@ impl Executor {
             .await
             .context("failed to read the ledger's orders in flight")?
             .into_iter()
-            .filter(|o| o.venue == deps.venue && o.order_type == OrderType::Limit)
-            .map(|o| Ok((o.symbol, ClientOrderId::new(&o.client_order_id)?)))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            // A `planned` order was never sent: recovery settles it in the ledger alone,
+            // and the stream would ask about it at every resync until the next start.
+            .filter(|o| {
+                o.venue == deps.venue
+                    && o.order_type == OrderType::Limit
+                    && o.status != crate::ledger::OrderState::Planned
+            })
+            .filter_map(|o| match ClientOrderId::new(&o.client_order_id) {
+                Ok(coid) => Some((o.symbol, coid)),
+                // Never a reason not to start: recovery resolves it by its stored id.
+                Err(e) => {
+                    tracing::warn!(client_order_id = %o.client_order_id, error = %e,
+                        "an order in flight has a client order id the stream cannot track; not named to it");
+                    None
+                }
+            })
+            .collect::<Vec<_>>();
         let events = deps
             .exchange
             .subscribe_account(&in_flight)

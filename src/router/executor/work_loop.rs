@@ -76,6 +76,9 @@ impl Loop {
                 let _busy = self.pulse.busy();
                 if let Err(e) = self.intake(poll_due).await {
                     tracing::error!(error = %e, "intake failed; retrying at the next poll");
+                    // Not again at once (a ledger away would make this a tight loop): the
+                    // next poll reads the waiting opens too.
+                    self.opens_waiting = false;
                 }
                 intake_now = false;
                 if poll_due {
@@ -98,6 +101,12 @@ impl Loop {
                     .map_or(poll_at, |w| w.min(poll_at))
             };
             let wake = self.outage.wake().map_or(wake, |p| p.min(wake));
+            // Jobs that ended in this turn's drain may have freed room for waiting opens.
+            let wake = if self.opens_waiting && self.refill_opens() {
+                Instant::now()
+            } else {
+                wake
+            };
             tokio::select! {
                 _ = shutdown.recv() => break,
                 Some(answer) = self.sends.next(), if !self.sends.is_empty() => {
@@ -280,11 +289,14 @@ impl Loop {
         }
     }
 
-    /// Opens held as jobs (each counts against `executor.max_opens_held`).
+    /// Opens held as jobs that count against `executor.max_opens_held`: MARKET opens,
+    /// which end within a few round trips. A LIMIT open may rest on the book for as long
+    /// as its terms allow (GTC: indefinitely), so it never counts: 64 resting LIMIT opens
+    /// must not keep every later open waiting in the ledger.
     fn opens_held(&self) -> usize {
         self.jobs
             .values()
-            .filter(|j| j.class == RiskClass::Increasing)
+            .filter(|j| j.class == RiskClass::Increasing && j.intent.limit.is_none())
             .count()
     }
 
