@@ -71,7 +71,7 @@ impl Loop {
             }
             let now = Instant::now();
             let poll_due = last_poll.is_none_or(|t| now >= t + self.ctx.cfg.poll_interval);
-            intake_now |= self.opens_waiting && self.refill_opens();
+            intake_now |= self.waiting_opens_have_room();
             if poll_due || intake_now {
                 let _busy = self.pulse.busy();
                 if let Err(e) = self.intake(poll_due).await {
@@ -102,7 +102,7 @@ impl Loop {
             };
             let wake = self.outage.wake().map_or(wake, |p| p.min(wake));
             // Jobs that ended in this turn's drain may have freed room for waiting opens.
-            let wake = if self.opens_waiting && self.refill_opens() {
+            let wake = if self.waiting_opens_have_room() {
                 Instant::now()
             } else {
                 wake
@@ -308,10 +308,11 @@ impl Loop {
             .saturating_sub(self.opens_held())
     }
 
-    /// Opens wait in the ledger: read them once a quarter of the room is free (not once
-    /// per open ended, which would be one statement per open at the venue's order rate).
-    fn refill_opens(&self) -> bool {
-        self.open_room() >= self.ctx.cfg.max_opens_held.div_ceil(4)
+    /// Opens wait in the ledger and may be read now: once a quarter of the room is free
+    /// (not once per open ended, which would be one statement per open at the venue's
+    /// order rate).
+    fn waiting_opens_have_room(&self) -> bool {
+        self.opens_waiting && self.open_room() >= self.ctx.cfg.max_opens_held.div_ceil(4)
     }
 
     /// After a wake-up: whether it calls for an intake now. An open already held (the
