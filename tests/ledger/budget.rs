@@ -291,3 +291,111 @@ async fn doctor_reports_a_kept_reserved_sum_that_drifted_from_the_resum(pool: Pg
         "the kept reserved budget is $80 but the live opens and their fills sum to $75"
     );
 }
+
+/// The interleaving the accepts' read order is for (migration `20261209050000`): a fill
+/// of a live open moves 400 from `reserved` to `used` in a transaction that commits while
+/// an accept is between its two budget reads. The fill's transaction holds the changes
+/// table (`EXCLUSIVE`: reads pass, the accept's fold waits) until the accept is seen
+/// waiting, then commits. Reading `used` first would have summed the positions before the
+/// fill and the reservations after it, 400 short, and accepted an open of 700 with 400
+/// free; reserved first, both reads see the fill.
+#[sqlx::test(migrations = "./migrations")]
+async fn an_open_accepted_while_a_fill_commits_between_the_budget_reads_never_over_commits(
+    pool: PgPool,
+) {
+    let ledger = Ledger::from_pool(pool.clone());
+    let allocation = usdt(dec!(1000));
+    let a = accepted_with_order(&ledger, "a", dec!(600)).await;
+    buy(&ledger, "a", 1, dec!(1), dec!(100)).await;
+    let before = ledger.budget(allocation).await.unwrap();
+    assert_eq!(
+        (before.used.get(), before.reserved.get()),
+        (dec!(100), dec!(500))
+    );
+
+    // The fill of 4 at 100, written as the fill path writes it, left uncommitted.
+    let mut fill_tx = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE budget_reserved_changes IN EXCLUSIVE MODE")
+        .execute(&mut *fill_tx)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO fills (venue, symbol, trade_id, order_id, client_order_id,
+             exchange_order_id, side, position_side, price, quantity, commission,
+             commission_asset, realized_pnl, maker, traded_at, external, position_id,
+             applied_quantity)
+         SELECT o.venue, o.symbol, 2, o.id, o.client_order_id, 97, 'BUY', 'BOTH', 100, 4, 0,
+                'USDT', 0, false, now(), false, p.id, 4
+           FROM orders o JOIN positions p ON p.symbol = o.symbol AND p.status = 'open'
+          WHERE o.intent_id = $1",
+    )
+    .bind(a.id.get())
+    .execute(&mut *fill_tx)
+    .await
+    .unwrap();
+    let moved = sqlx::query(
+        "UPDATE positions SET quantity = quantity + 4 WHERE symbol = 'SOLUSDT' AND status = 'open'",
+    )
+    .execute(&mut *fill_tx)
+    .await
+    .unwrap();
+    assert_eq!(moved.rows_affected(), 1);
+
+    let open = {
+        let ledger = ledger.clone();
+        tokio::spawn(async move {
+            let b = open_intent(
+                "b",
+                "BTCUSDT",
+                Direction::Long,
+                PositionMode::OneWay,
+                dec!(700),
+            );
+            ledger.create_intent(&b, allocation).await
+        })
+    };
+    sluice_testkit::poll::until(
+        "the accept waiting for the fill's changes",
+        std::time::Duration::from_secs(20),
+        || async {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                  WHERE c.relname = 'budget_reserved_changes' AND NOT l.granted",
+            )
+            .fetch_one(&pool)
+            .await
+            .expect("pg_locks");
+            waiting >= 1
+        },
+    )
+    .await;
+    fill_tx.commit().await.unwrap();
+
+    let answer = open.await.unwrap();
+    assert!(
+        matches!(answer, Err(LedgerError::NotEnoughBudget { .. })),
+        "700 asked with 400 free: {answer:?}"
+    );
+    let after = ledger.budget(allocation).await.unwrap();
+    assert_eq!(
+        (
+            after.used.get(),
+            after.reserved.get(),
+            after.available.get()
+        ),
+        (dec!(500), dec!(100), dec!(400))
+    );
+    assert_eq!(reserved(&ledger).await, dec!(100));
+    // What is free is still there to take.
+    let c = open_intent(
+        "c",
+        "BTCUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(400),
+    );
+    ledger
+        .create_intent(&c, allocation)
+        .await
+        .expect("400 of 400 free");
+}
