@@ -138,7 +138,7 @@ pub(crate) async fn lock_orders(
     sqlx::query(
         "SELECT * FROM orders WHERE venue = $1 AND account_id = sluice_account()
            AND (client_order_id = ANY($2) OR (symbol = ANY($3) AND exchange_order_id = ANY($4)))
-         ORDER BY id FOR UPDATE",
+         ORDER BY id FOR NO KEY UPDATE",
     )
     .bind(venue)
     .bind(&coids)
@@ -260,7 +260,7 @@ async fn lock_positions(
         "SELECT * FROM positions WHERE id = ANY($1)
             OR (venue = $2 AND status = 'open' AND account_id = sluice_account()
                 AND (symbol, position_side) IN (SELECT * FROM unnest($3::text[], $4::text[])))
-         ORDER BY id FOR UPDATE",
+         ORDER BY id FOR NO KEY UPDATE",
     )
     .bind(ids.iter().map(|p| p.get()).collect::<Vec<_>>())
     .bind(venue)

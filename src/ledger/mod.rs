@@ -13,6 +13,11 @@
 //! - every change a strategy follows (intent state, order, fill, position, breaker, halt,
 //!   adjustment) writes an `events` row in its own transaction, numbered at commit in
 //!   commit order ([`events`]; `GET /v1/events`).
+//! - row locks: the writers of orders and positions lock them FOR NO KEY UPDATE (nothing
+//!   deletes an order or a position or changes its key), which excludes every other
+//!   writer but not the FOR KEY SHARE of a foreign-key check or of an accept
+//!   (`migrations/20261210030000_accept_locks_position_key_share.sql`): storing an intent
+//!   or an order never waits for a fill's transaction.
 
 mod accept_batch;
 mod accept_open;

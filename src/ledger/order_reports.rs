@@ -45,7 +45,7 @@ impl Ledger {
             "WITH locked AS MATERIALIZED (
                  SELECT o.id, o.client_order_id, o.status, o.exchange_order_id, o.expire_reason
                  FROM orders o WHERE o.client_order_id = ANY($1)
-                 ORDER BY o.id FOR UPDATE),
+                 ORDER BY o.id FOR NO KEY UPDATE),
              v AS (
                  SELECT l.id, l.exchange_order_id AS known, CASE
                      WHEN l.status IN ('filled', 'canceled', 'expired', 'rejected') THEN l.status

@@ -167,7 +167,7 @@ impl Ledger {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "WITH old AS MATERIALIZED (
-                 SELECT id, exchange_order_id FROM orders WHERE client_order_id = $1 FOR UPDATE)
+                 SELECT id, exchange_order_id FROM orders WHERE client_order_id = $1 FOR NO KEY UPDATE)
              UPDATE orders o SET
                  status = CASE WHEN o.status IN ('filled', 'canceled', 'expired', 'rejected')
                                THEN o.status

@@ -207,7 +207,7 @@ pub(crate) async fn lock_position(
     conn: &mut PgConnection,
     id: PositionId,
 ) -> Result<Option<PositionRow>, LedgerError> {
-    sqlx::query("SELECT * FROM positions WHERE id = $1 FOR UPDATE")
+    sqlx::query("SELECT * FROM positions WHERE id = $1 FOR NO KEY UPDATE")
         .bind(id)
         .fetch_optional(conn)
         .await?
@@ -224,7 +224,7 @@ pub(crate) async fn open_position_on_leg(
 ) -> Result<Option<PositionRow>, LedgerError> {
     sqlx::query(
         "SELECT * FROM positions WHERE venue = $1 AND symbol = $2 AND position_side = $3
-           AND status = 'open' AND account_id = sluice_account() FOR UPDATE",
+           AND status = 'open' AND account_id = sluice_account() FOR NO KEY UPDATE",
     )
     .bind(venue)
     .bind(symbol.as_str())

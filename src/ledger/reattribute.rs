@@ -73,7 +73,7 @@ pub(crate) async fn orders_by_exchange_id(
     sqlx::query(
         "SELECT * FROM orders WHERE venue = $1 AND account_id = sluice_account()
            AND (symbol, exchange_order_id) IN (SELECT * FROM unnest($2::text[], $3::bigint[]))
-         ORDER BY id FOR UPDATE",
+         ORDER BY id FOR NO KEY UPDATE",
     )
     .bind(venue)
     .bind(keys.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
@@ -102,7 +102,7 @@ pub(crate) async fn reattribute_in(
     let stranded: Vec<FillRow> = sqlx::query(
         "SELECT * FROM fills WHERE external AND venue = $1 AND account_id = sluice_account()
            AND (symbol, exchange_order_id) IN (SELECT * FROM unnest($2::text[], $3::bigint[]))
-         ORDER BY id FOR UPDATE",
+         ORDER BY id FOR NO KEY UPDATE",
     )
     .bind(venue)
     .bind(learned.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
