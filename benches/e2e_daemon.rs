@@ -11,7 +11,8 @@
 //! exchange's floor of 300 orders / 10 s; daemon CPU time per order; resident memory;
 //! 500 independent opens sent by 8 concurrent API clients: intent creation latency
 //! (p50/p99, HTTP round trip to the control API) and the time until all 500 are done,
-//! against the venue's floor of 300 orders per 10 s; ten accounts × a 100-order flatten at
+//! against the venue's floor of 300 orders per 10 s, then 500 more on the now warm daemon
+//! (its steady state: pooled connections have planned their statements); ten accounts × a 100-order flatten at
 //! once from one daemon (`support/accounts10.rs`).
 
 use std::process::Child;
@@ -386,35 +387,8 @@ async fn opens_500(base: &str) -> anyhow::Result<()> {
     let cpu_before = cpu_ms(pid)?;
     let postmaster = postmaster_pid(ledger.pool()).await?;
     let split_before = cpu_split(pid, postmaster)?;
-    let http = reqwest::Client::new();
     let started = Instant::now();
-    let clients = (0..CLIENTS).map(|c| {
-        let http = http.clone();
-        let url = format!("http://{api}/v1/intents");
-        async move {
-            let mut took = Vec::new();
-            for i in (c..OPENS).step_by(CLIENTS) {
-                let body = serde_json::json!({
-                    "kind": "open", "symbol": "SOLUSDT", "side": "long", "quantity": "1",
-                    "idempotency_key": format!("bench-open-{i}"), "reason": "bench",
-                });
-                let sent = Instant::now();
-                let answer = http.post(&url).json(&body).send().await?;
-                took.push(sent.elapsed().as_secs_f64() * 1000.0);
-                anyhow::ensure!(
-                    answer.status().is_success(),
-                    "open {i} refused: {} {}",
-                    answer.status(),
-                    answer.text().await.unwrap_or_default()
-                );
-            }
-            anyhow::Ok(took)
-        }
-    });
-    let mut created = Vec::new();
-    for took in futures_util::future::join_all(clients).await {
-        created.extend(took?);
-    }
+    let mut created = post_opens(api, 0, OPENS, CLIENTS).await?;
     let submitted = started.elapsed();
     let split = cpu_split(pid, postmaster)?.since(split_before);
     // How much of the executor's work shared the posting's CPU.
@@ -459,10 +433,61 @@ async fn opens_500(base: &str) -> anyhow::Result<()> {
         2000.0 * submitted.as_secs_f64() / OPENS as f64,
         submitted.as_secs_f64(),
     );
+    // The same again on the now warm daemon (its pooled connections have planned every
+    // statement, its caches are filled): a long-running daemon's steady state.
+    let again = Instant::now();
+    let mut warm = post_opens(api, OPENS, OPENS, CLIENTS).await?;
+    let posted = again.elapsed();
+    warm.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "  again on the warm daemon: intent creation p50 {:.1} ms, p99 {:.1} ms (all posted in {:.1} s)",
+        percentile(&warm, 50.0),
+        percentile(&warm, 99.0),
+        posted.as_secs_f64(),
+    );
     child.kill()?;
     child.wait()?;
     sim.shutdown().await;
     Ok(())
+}
+
+/// Post `count` opens of 1 SOL (keys from `first`) from `clients` concurrent API clients;
+/// the HTTP round trip of each creation, in ms.
+async fn post_opens(
+    api: std::net::SocketAddr,
+    first: usize,
+    count: usize,
+    clients: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let http = reqwest::Client::new();
+    let posting = (0..clients).map(|c| {
+        let http = http.clone();
+        let url = format!("http://{api}/v1/intents");
+        async move {
+            let mut took = Vec::new();
+            for i in (first + c..first + count).step_by(clients) {
+                let body = serde_json::json!({
+                    "kind": "open", "symbol": "SOLUSDT", "side": "long", "quantity": "1",
+                    "idempotency_key": format!("bench-open-{i}"), "reason": "bench",
+                });
+                let sent = Instant::now();
+                let answer = http.post(&url).json(&body).send().await?;
+                took.push(sent.elapsed().as_secs_f64() * 1000.0);
+                anyhow::ensure!(
+                    answer.status().is_success(),
+                    "open {i} refused: {} {}",
+                    answer.status(),
+                    answer.text().await.unwrap_or_default()
+                );
+            }
+            anyhow::Ok(took)
+        }
+    });
+    let mut created = Vec::new();
+    for took in futures_util::future::join_all(posting).await {
+        created.extend(took?);
+    }
+    Ok(created)
 }
 
 /// CPU (ms, utime + stime) so far of the daemon, the Postgres server and this process.
