@@ -104,14 +104,19 @@ impl Ctx {
             outage_hit: false,
         };
         ctx.sync_hold();
-        ctx.reload_rules()
+        // At start: routine, as every start-up read is.
+        ctx.reload_rules(crate::exchange::Purpose::Routine)
             .await
             .context("failed to load symbol rules")?;
         Ok(ctx)
     }
 
-    pub(super) async fn reload_rules(&mut self) -> Result<(), ExchangeError> {
-        let rules = self.exchange.symbol_rules().await?;
+    /// Re-read every symbol's rules, for `purpose`.
+    pub(super) async fn reload_rules(
+        &mut self,
+        purpose: crate::exchange::Purpose,
+    ) -> Result<(), ExchangeError> {
+        let rules = self.exchange.symbol_rules(purpose).await?;
         self.rules = rules.into_iter().map(|r| (r.symbol.clone(), r)).collect();
         Ok(())
     }

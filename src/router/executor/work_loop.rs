@@ -178,7 +178,14 @@ impl Loop {
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(at)) => {}
         }
         let _busy = self.pulse.busy();
-        if let Err(e) = self.ctx.exchange.reauthenticate().await {
+        // Nothing is sent while the key is refused, so every close waits on this probe: it
+        // may use the weight kept for risk-reducing requests.
+        if let Err(e) = self
+            .ctx
+            .exchange
+            .reauthenticate(crate::exchange::Purpose::ReduceRisk)
+            .await
+        {
             self.ctx
                 .key_loss
                 .probe_failed(e.retry_after, &e.to_string());
