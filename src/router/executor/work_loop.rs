@@ -16,7 +16,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Notify;
 
-use super::context::Ctx;
+use super::context::{Ctx, MarkFreshness};
 use super::dispatch::{apply, Answer, Pending};
 use super::job::{Job, Next, Stop};
 use super::progress::{fail, settle_all};
@@ -463,7 +463,7 @@ pub(super) async fn open_quantity(
     let mark = match limit {
         Some(p) => p,
         None => ctx
-            .mark(symbol, false)
+            .mark(symbol, MarkFreshness::Recent)
             .await
             .map_err(|e| format!("cannot read the mark price of {symbol}: {e}"))?,
     };
