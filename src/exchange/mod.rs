@@ -189,7 +189,8 @@ pub trait Exchange: Send + Sync {
     async fn clock_offset_ms(&self) -> Result<i64, ExchangeError>;
 
     /// Every symbol's trading rules (Binance: exchangeInfo). Routine at start, in
-    /// preflight and for the operator; a reload a close's re-plan waits on is not.
+    /// preflight and for the operator; the executor's reload after a refusal, which its
+    /// one loop awaits (a close's re-plan among what waits), is not.
     async fn symbol_rules(&self, purpose: Purpose) -> Result<Vec<SymbolRules>, ExchangeError>;
     /// The mark price of `symbol` (a fresh one from the market stream when there is one).
     async fn mark_price(

@@ -36,8 +36,8 @@ pub(crate) enum MarkFreshness {
     /// At most [`MARK_FRESH_FOR`]: the mark sizes an open or prices an order (the LIMIT
     /// IOC fallback's band edge).
     Recent,
-    /// Up to [`MARK_FRESH_FOR_REDUCING`]: a risk-reducing intent's chunk, whose mark only
-    /// feeds filter checks it is exempt from or that do not depend on it.
+    /// Up to [`MARK_FRESH_FOR_REDUCING`]: the chunks of a risk-reducing intent (that
+    /// constant says why a staler mark serves them).
     WithinAMinute,
 }
 
