@@ -66,7 +66,11 @@ impl MarkPrices for ExchangeMarkPrices {
     async fn symbol_rules(&self, symbol: &Symbol) -> Option<SymbolRules> {
         let all = match self.cached() {
             Some(all) => all,
-            None => match self.exchange.symbol_rules().await {
+            None => match self
+                .exchange
+                .symbol_rules(crate::exchange::Purpose::Routine)
+                .await
+            {
                 Ok(fresh) => {
                     let fresh = Arc::new(fresh);
                     if let Ok(mut guard) = self.rules.lock() {

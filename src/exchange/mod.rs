@@ -188,7 +188,10 @@ pub trait Exchange: Send + Sync {
     /// Local clock minus server clock, in milliseconds, as last measured.
     async fn clock_offset_ms(&self) -> Result<i64, ExchangeError>;
 
-    async fn symbol_rules(&self) -> Result<Vec<SymbolRules>, ExchangeError>;
+    /// Every symbol's trading rules (Binance: exchangeInfo). Routine at start, in
+    /// preflight and for the operator; the executor's reload after a refusal, which its
+    /// one loop awaits (a close's re-plan among what waits), is not.
+    async fn symbol_rules(&self, purpose: Purpose) -> Result<Vec<SymbolRules>, ExchangeError>;
     /// The mark price of `symbol` (a fresh one from the market stream when there is one).
     async fn mark_price(
         &self,
@@ -203,7 +206,9 @@ pub trait Exchange: Send + Sync {
     async fn account(&self) -> Result<AccountSnapshot, ExchangeError>;
     async fn positions(&self, purpose: Purpose) -> Result<Vec<ExchangePosition>, ExchangeError>;
     async fn position_mode(&self) -> Result<PositionMode, ExchangeError>;
-    async fn trading_status(&self) -> Result<TradingStatus, ExchangeError>;
+    /// Is API trading locked? Routine for preflight and the operator; the key-loss probe
+    /// ([`Exchange::reauthenticate`]) asks it for whatever waits on the key.
+    async fn trading_status(&self, purpose: Purpose) -> Result<TradingStatus, ExchangeError>;
 
     async fn open_orders(
         &self,
@@ -273,9 +278,10 @@ pub trait Exchange: Send + Sync {
 
     /// Prove the credentials with a cheap signed call, first re-reading them from their
     /// source when the adapter has one (a key rotated after key loss). `Ok` means the
-    /// exchange accepts the key again.
-    async fn reauthenticate(&self) -> Result<(), ExchangeError> {
-        self.trading_status().await.map(|_| ())
+    /// exchange accepts the key again. `purpose`: what waits on the key (the executor's
+    /// key-loss probe: every close, since nothing is sent while the key is refused).
+    async fn reauthenticate(&self, purpose: Purpose) -> Result<(), ExchangeError> {
+        self.trading_status(purpose).await.map(|_| ())
     }
 
     /// Start (or restart) the user-data stream; events arrive on the returned channel.
@@ -300,10 +306,15 @@ pub trait Exchange: Send + Sync {
         ))
     }
     /// The algo order with this clientAlgoId, None when the venue does not know it.
+    /// `purpose`: a fired stop's re-read (its position's close waits on it) and the look-up
+    /// before a protective placement reduce risk; reconcile's and the periodic check's do
+    /// not.
     async fn algo_order(
         &self,
         client_algo_id: &str,
+        purpose: Purpose,
     ) -> Result<Option<AlgoOrderReport>, ExchangeError> {
+        let _ = purpose;
         Err(ExchangeError::unsupported("algo_order", client_algo_id))
     }
     /// Cancel an untriggered algo order. `Ok(false)`: it was no longer cancellable.

@@ -34,7 +34,7 @@ pub async fn run(exchange: &dyn Exchange) -> anyhow::Result<AccountReport> {
         .await
         .context("failed to read the account")?;
     let trading_status = exchange
-        .trading_status()
+        .trading_status(crate::exchange::Purpose::Routine)
         .await
         .context("failed to read the API trading status")?;
     let open_orders = exchange

@@ -27,7 +27,7 @@ pub async fn run(
     symbol: Option<&Symbol>,
 ) -> anyhow::Result<ExchangeInfoReport> {
     let mut rules = exchange
-        .symbol_rules()
+        .symbol_rules(crate::exchange::Purpose::Routine)
         .await
         .context("failed to load exchangeInfo")?;
     if let Some(s) = symbol {

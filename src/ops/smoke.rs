@@ -242,7 +242,7 @@ async fn smallest(
     symbol: &Symbol,
     report: &mut SmokeReport,
 ) -> anyhow::Result<Option<Qty>> {
-    let rules = ex.symbol_rules().await?;
+    let rules = ex.symbol_rules(crate::exchange::Purpose::Routine).await?;
     let Some(rules) = rules.into_iter().find(|r| &r.symbol == symbol) else {
         report.step(
             "size",

@@ -8,7 +8,8 @@ use rust_decimal_macros::dec;
 use serde_json::json;
 use sluice::domain::{PositionSide, Price, Side, Symbol};
 use sluice::exchange::{
-    AccountEvent, AlgoOrderRequest, AlgoStatus, ErrorClass, Exchange, ProtectionKind, WorkingType,
+    AccountEvent, AlgoOrderRequest, AlgoStatus, ErrorClass, Exchange, ProtectionKind, Purpose,
+    WorkingType,
 };
 use sluice_testkit::adapter::*;
 
@@ -45,7 +46,11 @@ async fn a_stop_is_placed_found_by_its_client_algo_id_listed_and_cancelled() {
         (placed.close_position, placed.trigger_price),
         (true, trigger)
     );
-    let found = l.ex.algo_order("slp1g1").await.unwrap().expect("known");
+    let found =
+        l.ex.algo_order("slp1g1", Purpose::Routine)
+            .await
+            .unwrap()
+            .expect("known");
     assert_eq!(found.algo_id, placed.algo_id);
     assert_eq!(found.actual_order_id, None);
     let open = l.ex.open_algo_orders().await.unwrap();
@@ -56,12 +61,17 @@ async fn a_stop_is_placed_found_by_its_client_algo_id_listed_and_cancelled() {
         "no longer cancellable"
     );
     let gone =
-        l.ex.algo_order("slp1g1")
+        l.ex.algo_order("slp1g1", Purpose::Routine)
             .await
             .unwrap()
             .expect("still known");
     assert_eq!(gone.status, AlgoStatus::Canceled);
-    assert!(l.ex.algo_order("never-placed").await.unwrap().is_none());
+    assert!(l
+        .ex
+        .algo_order("never-placed", Purpose::Routine)
+        .await
+        .unwrap()
+        .is_none());
     assert!(l.ex.open_algo_orders().await.unwrap().is_empty());
     l.sim.shutdown().await;
 }
@@ -148,7 +158,10 @@ async fn refusals_are_classified_and_placement_outages_are_retryable() {
     assert_eq!((e.code, e.class), (Some(-1008), ErrorClass::Backoff), "{e}");
     l.clear_faults().await;
     assert!(
-        l.ex.algo_order("slp3g3").await.unwrap().is_none(),
+        l.ex.algo_order("slp3g3", Purpose::Routine)
+            .await
+            .unwrap()
+            .is_none(),
         "nothing was placed"
     );
     l.sim.shutdown().await;

@@ -139,7 +139,7 @@ async fn a_418_ban_stops_every_request_until_it_ends() {
         }
     }
     assert!(saw_418, "the simulator should have banned the IP");
-    let first = l.ex.symbol_rules().await.unwrap_err();
+    let first = l.ex.symbol_rules(Purpose::Routine).await.unwrap_err();
     assert_eq!(first.class, ErrorClass::Banned);
     assert!(first.retry_after.is_some());
     let before = l.state().await["stats"]["requests"].as_i64().unwrap();

@@ -110,7 +110,11 @@ async fn buy_back_by_hand(d: &Daemon, qty: &str) {
 /// LIMIT GTC at the mark (between the best bid and the best ask).
 async fn place_by_hand(d: &Daemon, side: Side, qty: &str, reduce_only: bool, rest: bool) {
     let symbol = sym("SOLUSDT");
-    let rules = d.exchange.symbol_rules().await.unwrap();
+    let rules = d
+        .exchange
+        .symbol_rules(sluice::exchange::Purpose::Routine)
+        .await
+        .unwrap();
     let rules = rules.into_iter().find(|r| r.symbol == symbol).unwrap();
     let mark = d
         .exchange

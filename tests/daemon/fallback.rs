@@ -70,7 +70,7 @@ async fn a_close_whose_market_orders_keep_failing_completes_with_band_edge_limit
     // within LOT_SIZE rather than the smaller MARKET_LOT_SIZE.
     let rules = d
         .exchange
-        .symbol_rules()
+        .symbol_rules(sluice::exchange::Purpose::Routine)
         .await
         .unwrap()
         .into_iter()

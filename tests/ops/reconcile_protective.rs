@@ -102,7 +102,11 @@ async fn a_stop_placed_by_hand_is_reported_venue_only_and_left_at_the_venue(pool
         "reported again after --fix: reconcile never cancels"
     );
     assert_eq!(report.exit_code(), 1);
-    let still = l.ex.algo_order("by-hand-1").await.unwrap().expect("known");
+    let still =
+        l.ex.algo_order("by-hand-1", sluice::exchange::Purpose::Routine)
+            .await
+            .unwrap()
+            .expect("known");
     assert_eq!(still.status, AlgoStatus::New, "left at the venue");
     assert_eq!(count(&ledger, "protective_orders").await, 0);
     let (text, code) = command(

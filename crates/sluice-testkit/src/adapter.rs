@@ -101,7 +101,7 @@ impl Loop {
     pub async fn rules(&self, symbol: &str) -> SymbolRules {
         let sym = Symbol::new(symbol).expect("symbol");
         self.ex
-            .symbol_rules()
+            .symbol_rules(sluice::exchange::Purpose::Routine)
             .await
             .expect("rules")
             .into_iter()

@@ -404,7 +404,7 @@ pub async fn intent_is_final(
 pub async fn open_short_by_hand(ex: &BinanceFutures, symbol: &str, qty: &str, coid: &str) {
     let sym = Symbol::new(symbol).expect("symbol");
     let rules = ex
-        .symbol_rules()
+        .symbol_rules(sluice::exchange::Purpose::Routine)
         .await
         .expect("rules")
         .into_iter()

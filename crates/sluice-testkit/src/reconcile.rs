@@ -142,7 +142,7 @@ impl Exchange for FakeExchange {
     async fn clock_offset_ms(&self) -> Result<i64, ExchangeError> {
         unused()
     }
-    async fn symbol_rules(&self) -> Result<Vec<SymbolRules>, ExchangeError> {
+    async fn symbol_rules(&self, _: Purpose) -> Result<Vec<SymbolRules>, ExchangeError> {
         unused()
     }
     async fn mark_price(&self, _: &Symbol, _: Purpose) -> Result<MarkPrice, ExchangeError> {
@@ -168,7 +168,7 @@ impl Exchange for FakeExchange {
     async fn position_mode(&self) -> Result<PositionMode, ExchangeError> {
         unused()
     }
-    async fn trading_status(&self) -> Result<TradingStatus, ExchangeError> {
+    async fn trading_status(&self, _: Purpose) -> Result<TradingStatus, ExchangeError> {
         unused()
     }
     async fn open_orders(

@@ -21,8 +21,9 @@ pub(super) async fn place(
 pub(super) async fn lookup(
     rest: &RestClient,
     client_algo_id: &str,
+    purpose: Purpose,
 ) -> Result<Option<AlgoOrderReport>, ExchangeError> {
-    match rest.query_algo_order(client_algo_id).await {
+    match rest.query_algo_order(client_algo_id, purpose).await {
         Ok(w) => algo_report(&w).map(Some),
         Err(e) if e.code == Some(-2013) => Ok(None),
         Err(e) => Err(e),

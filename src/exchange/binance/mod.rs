@@ -100,7 +100,7 @@ impl BinanceFutures {
     ) -> Result<Arc<Self>, ExchangeError> {
         let rest = Arc::new(RestClient::new(&cfg, audit.clone())?);
         rest.sync_clock(Purpose::Routine).await?;
-        let info = rest.exchange_info().await?;
+        let info = rest.exchange_info(Purpose::Routine).await?;
         let budget = Budget::from_rate_limits(&info.rate_limits);
         rest.limiter.set_budget(budget);
         let ws = transport::start_ws_api(&cfg, &rest, audit).await;
@@ -181,8 +181,8 @@ impl Exchange for BinanceFutures {
         Ok(self.rest.clock.offset_ms())
     }
 
-    async fn symbol_rules(&self) -> Result<Vec<SymbolRules>, ExchangeError> {
-        let info = self.rest.exchange_info().await?;
+    async fn symbol_rules(&self, purpose: Purpose) -> Result<Vec<SymbolRules>, ExchangeError> {
+        let info = self.rest.exchange_info(purpose).await?;
         info.symbols.iter().map(parse::symbol_rules).collect()
     }
 
@@ -240,11 +240,11 @@ impl Exchange for BinanceFutures {
         Ok(position_mode_of(c.dual_side_position))
     }
 
-    async fn trading_status(&self) -> Result<TradingStatus, ExchangeError> {
-        parse::trading_status(&self.rest.api_trading_status().await?)
+    async fn trading_status(&self, purpose: Purpose) -> Result<TradingStatus, ExchangeError> {
+        parse::trading_status(&self.rest.api_trading_status(purpose).await?)
     }
 
-    async fn reauthenticate(&self) -> Result<(), ExchangeError> {
+    async fn reauthenticate(&self, purpose: Purpose) -> Result<(), ExchangeError> {
         if let Some(source) = &self.cfg.credential_source {
             let loaded = source.load().and_then(|(key, material)| {
                 keyfile::signer_from_material(secrecy::ExposeSecret::expose_secret(&material))
@@ -264,7 +264,7 @@ impl Exchange for BinanceFutures {
             }
         }
         // The same cheap signed probe as the trait's default, now with the fresh pair.
-        self.trading_status().await.map(|_| ())
+        self.trading_status(purpose).await.map(|_| ())
     }
 
     async fn open_orders(
@@ -368,8 +368,9 @@ impl Exchange for BinanceFutures {
     async fn algo_order(
         &self,
         client_algo_id: &str,
+        purpose: Purpose,
     ) -> Result<Option<crate::exchange::AlgoOrderReport>, ExchangeError> {
-        algo::lookup(&self.rest, client_algo_id).await
+        algo::lookup(&self.rest, client_algo_id, purpose).await
     }
 
     async fn cancel_algo_order(&self, client_algo_id: &str) -> Result<bool, ExchangeError> {

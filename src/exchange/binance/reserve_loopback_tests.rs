@@ -86,7 +86,7 @@ async fn a_closes_resolution_reads_are_booked_as_risk_reducing_and_start_up_read
         .expect("connects");
     let sol = Symbol::new("SOLUSDT").expect("symbol");
     let rules = normal
-        .symbol_rules()
+        .symbol_rules(Purpose::Routine)
         .await
         .expect("rules")
         .into_iter()
@@ -166,9 +166,12 @@ async fn a_closes_resolution_reads_are_booked_as_risk_reducing_and_start_up_read
     );
     refused_locally(ex.user_trades(&sol, None).await, "reconcile's trades");
     refused_locally(ex.ping(Purpose::Routine).await, "preflight's ping");
-    refused_locally(ex.symbol_rules().await, "exchangeInfo");
+    refused_locally(ex.symbol_rules(Purpose::Routine).await, "exchangeInfo");
     refused_locally(ex.position_mode().await, "accountConfig");
-    refused_locally(ex.trading_status().await, "apiTradingStatus");
+    refused_locally(
+        ex.trading_status(Purpose::Routine).await,
+        "apiTradingStatus",
+    );
     refused_locally(ex.leverage_brackets(&sol).await, "leverage brackets");
     refused_locally(ex.open_algo_orders().await, "the protective comparison");
     refused_locally(
@@ -179,6 +182,81 @@ async fn a_closes_resolution_reads_are_booked_as_risk_reducing_and_start_up_read
     refused_locally(
         ex.rest.sync_clock(Purpose::Routine).await,
         "a clock re-measure",
+    );
+    assert_eq!(
+        requests(&sim).await,
+        before,
+        "nothing routine reached the venue"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_reads_a_close_waits_on_go_from_the_reserve_and_their_routine_callers_are_held() {
+    // Arrange: a stop protecting the SHORT, placed through a normal adapter.
+    let sim = sim().await;
+    let cfg = config(&sim);
+    let normal = BinanceFutures::connect(cfg.clone(), AuditBuffer::new(1000))
+        .await
+        .expect("connects");
+    let sol = Symbol::new("SOLUSDT").expect("symbol");
+    let mark = normal
+        .mark_price(&sol, Purpose::Routine)
+        .await
+        .expect("mark")
+        .mark_price
+        .get();
+    let stop = crate::exchange::AlgoOrderRequest {
+        symbol: sol.clone(),
+        side: Side::Buy,
+        position_side: PositionSide::Both,
+        kind: crate::exchange::ProtectionKind::StopLoss,
+        trigger_price: crate::domain::Price::new("trigger", (mark * Decimal::TWO).round_dp(2))
+            .expect("price"),
+        working_type: crate::exchange::WorkingType::Mark,
+        quantity: None,
+        client_algo_id: "slp1g1".to_string(),
+    };
+    normal.place_algo_order(&stop).await.expect("stop placed");
+    let ex = all_reserved(&cfg, &normal);
+
+    // Act + assert: a fired stop's re-read, a close's rules reload after a filter
+    // refusal and the key-loss probe go out with the routine share spent...
+    let found = ex
+        .algo_order("slp1g1", Purpose::ReduceRisk)
+        .await
+        .expect("a fired stop's re-read")
+        .expect("the venue knows the stop");
+    assert_eq!(found.client_algo_id, "slp1g1");
+    let rules = ex
+        .symbol_rules(Purpose::ReduceRisk)
+        .await
+        .expect("a close's rules reload");
+    assert!(rules.iter().any(|r| r.symbol == sol), "SOLUSDT is listed");
+    ex.trading_status(Purpose::ReduceRisk)
+        .await
+        .expect("apiTradingStatus for the key-loss probe");
+    ex.reauthenticate(Purpose::ReduceRisk)
+        .await
+        .expect("the key-loss probe");
+
+    // ... while a routine caller of each is held, and nothing of theirs is sent.
+    let before = requests(&sim).await;
+    refused_locally(
+        ex.algo_order("slp1g1", Purpose::Routine).await,
+        "reconcile's algo-order look-up",
+    );
+    refused_locally(
+        ex.symbol_rules(Purpose::Routine).await,
+        "a start's or preflight's exchangeInfo",
+    );
+    refused_locally(
+        ex.trading_status(Purpose::Routine).await,
+        "preflight's apiTradingStatus",
+    );
+    refused_locally(
+        ex.reauthenticate(Purpose::Routine).await,
+        "a routine re-authentication",
     );
     assert_eq!(
         requests(&sim).await,

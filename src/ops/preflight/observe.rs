@@ -19,7 +19,9 @@ use super::expect::{probe_order, Expectations, SymbolExpectation};
 use crate::domain::{ClientOrderId, PositionMode, Price, Symbol, SymbolRules};
 use crate::exchange::binance::rest::RestClient;
 use crate::exchange::binance::{AuditBuffer, BinanceConfig, BinanceFutures};
-use crate::exchange::{ErrorClass, Exchange, ExchangeError, LeverageBracket, TradingStatus};
+use crate::exchange::{
+    ErrorClass, Exchange, ExchangeError, LeverageBracket, Purpose, TradingStatus,
+};
 
 /// Why a fact is missing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -203,7 +205,7 @@ pub(crate) async fn observe(
         timed(deadline, account_facts(&ex)),
         key,
         timed(deadline, async {
-            ex.symbol_rules().await.map_err(Into::into)
+            ex.symbol_rules(Purpose::Routine).await.map_err(Into::into)
         }),
     );
     if !o.account.as_ref().is_err_and(is_auth) {
@@ -260,7 +262,9 @@ async fn signed_facts(
     // One accountConfig read (weight 5) answers both modes (docs/binance-fapi.md §2.3).
     let (trading_status, modes, stream) = tokio::join!(
         timed(deadline, async {
-            ex.trading_status().await.map_err(Into::into)
+            ex.trading_status(Purpose::Routine)
+                .await
+                .map_err(Into::into)
         }),
         timed(deadline, async {
             ex.account_modes().await.map_err(ProbeError::from)

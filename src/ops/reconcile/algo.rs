@@ -49,7 +49,10 @@ pub(super) async fn resolve_ledger_only(
         let Discrepancy::ProtectiveOnlyInLedger { row, .. } = d else {
             continue;
         };
-        let state = match exchange.algo_order(&row.client_algo_id).await {
+        let state = match exchange
+            .algo_order(&row.client_algo_id, crate::exchange::Purpose::Routine)
+            .await
+        {
             Ok(Some(report)) => ExchangeAlgoState::Known(report),
             Ok(None) => ExchangeAlgoState::NotFound,
             Err(error) => {

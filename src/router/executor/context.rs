@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use super::breaker_journal::BreakerJournal;
 use super::config::ExecutorConfig;
-use crate::domain::{Price, Symbol, SymbolRules};
+use crate::domain::{IntentKind, Price, Symbol, SymbolRules};
 use crate::exchange::{Exchange, ExchangeError};
 use crate::ledger::Ledger;
 use crate::router::core::breaker::{Breaker, Outcome, Refusal};
@@ -28,6 +28,29 @@ const MARK_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 /// that do not depend on it, so a staler one is fine and saves request weight (a
 /// 50-symbol flatten would otherwise spend a third of the weight budget on marks).
 const MARK_FRESH_FOR_REDUCING: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How old a cached mark price [`Ctx::mark`] may hand back. It chooses freshness only,
+/// never what the read is booked as: every mark read from the loop may use the reserve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MarkFreshness {
+    /// At most [`MARK_FRESH_FOR`]: the mark sizes an open or prices an order (the LIMIT
+    /// IOC fallback's band edge).
+    Recent,
+    /// Up to [`MARK_FRESH_FOR_REDUCING`]: the chunks of a risk-reducing intent (that
+    /// constant says why a staler mark serves them).
+    WithinAMinute,
+}
+
+impl MarkFreshness {
+    /// The freshness the chunks of an intent of `kind` ask for.
+    pub(crate) fn for_chunks_of(kind: IntentKind) -> Self {
+        if kind.reduces_risk() {
+            MarkFreshness::WithinAMinute
+        } else {
+            MarkFreshness::Recent
+        }
+    }
+}
 
 pub(crate) struct Ctx {
     pub ledger: Ledger,
@@ -104,14 +127,19 @@ impl Ctx {
             outage_hit: false,
         };
         ctx.sync_hold();
-        ctx.reload_rules()
+        // At start: routine, as every start-up read is.
+        ctx.reload_rules(crate::exchange::Purpose::Routine)
             .await
             .context("failed to load symbol rules")?;
         Ok(ctx)
     }
 
-    pub(super) async fn reload_rules(&mut self) -> Result<(), ExchangeError> {
-        let rules = self.exchange.symbol_rules().await?;
+    /// Re-read every symbol's rules, for `purpose`.
+    pub(super) async fn reload_rules(
+        &mut self,
+        purpose: crate::exchange::Purpose,
+    ) -> Result<(), ExchangeError> {
+        let rules = self.exchange.symbol_rules(purpose).await?;
         self.rules = rules.into_iter().map(|r| (r.symbol.clone(), r)).collect();
         Ok(())
     }
@@ -119,12 +147,11 @@ impl Ctx {
     pub(super) async fn mark(
         &mut self,
         symbol: &Symbol,
-        reducing: bool,
+        freshness: MarkFreshness,
     ) -> Result<Price, ExchangeError> {
-        let fresh_for = if reducing {
-            MARK_FRESH_FOR_REDUCING
-        } else {
-            MARK_FRESH_FOR
+        let fresh_for = match freshness {
+            MarkFreshness::Recent => MARK_FRESH_FOR,
+            MarkFreshness::WithinAMinute => MARK_FRESH_FOR_REDUCING,
         };
         if let Some((p, at)) = self.marks.get(symbol) {
             if at.elapsed() < fresh_for {
@@ -134,8 +161,8 @@ impl Ctx {
         // Every mark read here may use the weight kept for risk-reducing requests, an
         // open's too: it is awaited inside the executor's one loop, so a routine read held
         // for the next minute would hold every close queued behind it (and the LIMIT IOC
-        // fallback, which prices a close, asks with the opens' short freshness). `reducing`
-        // chooses only how old a cached mark may be.
+        // fallback, which prices a close, asks for a recent mark). `freshness` chooses only
+        // how old a cached mark may be.
         let purpose = crate::exchange::Purpose::ReduceRisk;
         let m = self.exchange.mark_price(symbol, purpose).await?;
         self.marks

@@ -14,12 +14,21 @@ use super::job::{Chunk, Job, Stop};
 use super::learned_caps::persist_cap;
 use super::recovery::{cancel_conflicting_reduce_only, leg_size_on_exchange};
 use crate::domain::ClientOrderId;
-use crate::exchange::ExchangeError;
+use crate::exchange::{ExchangeError, Purpose};
 use crate::ledger::{OrderState, OrderUpdate};
 use crate::router::core::breaker::Outcome;
 use crate::router::core::escalation::{next_action, Action, FailedOrder};
 use crate::router::core::inflight::Stage;
 use crate::router::core::rejections::{OrderShape, Verdict};
+
+/// What a rules reload after a refusal is booked as: risk-reducing, an open's too. A
+/// close's re-plan waits on it, and every reload here is awaited inside the executor's one
+/// loop, so an open's routine reload held for the next minute would hold every close
+/// queued behind it (the same reason every mark read from the loop may use the reserve:
+/// `Ctx::mark`). An open's reload follows a refusal of an order it sent, and an open
+/// refused the same way again fails (`core::rejections`), so opens cannot drain the
+/// reserve this way.
+const LOOP_RELOAD: Purpose = Purpose::ReduceRisk;
 
 /// The exchange refused the flight `coid` (or its outcome is unknown): record that, then
 /// act on the job (re-send, resolve, shrink, re-plan, stop).
@@ -165,7 +174,7 @@ async fn replan(
             later(job);
         }
         Action::RereadPositionModeAndReplan | Action::ReloadRulesAndReplan => {
-            if let Err(err) = ctx.reload_rules().await {
+            if let Err(err) = ctx.reload_rules(LOOP_RELOAD).await {
                 tracing::warn!(error = %err, "rules reload failed");
             }
             later(job);
@@ -208,7 +217,7 @@ async fn shrink(ctx: &mut Ctx, job: &mut Job, chunk: &Chunk) -> anyhow::Result<(
             persist_cap(ctx, &rules, &change.cap).await?;
         }
         Err(crate::router::core::caps::CapError::AbovePublishedMax { .. }) => {
-            if let Err(err) = ctx.reload_rules().await {
+            if let Err(err) = ctx.reload_rules(LOOP_RELOAD).await {
                 tracing::warn!(error = %err, "rules reload failed");
             }
             job.not_before = Some(job.backoff.next_at(Instant::now(), None));

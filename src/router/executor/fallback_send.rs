@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use rust_decimal::Decimal;
 
-use super::context::Ctx;
+use super::context::{Ctx, MarkFreshness};
 use super::job::{Chunk, Job};
 use crate::domain::{OrderType, Price, Side, Symbol, SymbolRules};
 use crate::router::core::fallback::band_edge_price;
@@ -69,8 +69,8 @@ pub(crate) async fn terms(
     symbol: &Symbol,
     side: Side,
 ) -> anyhow::Result<Result<LimitTerms, String>> {
-    // `false`: the short freshness used for opens, not the minute reducing orders allow.
-    let mark = ctx.mark(symbol, false).await?;
+    // A recent mark, not the minute-old one a reducing chunk may use: it prices the order.
+    let mark = ctx.mark(symbol, MarkFreshness::Recent).await?;
     let inset: Decimal = ctx.cfg.limit_ioc_inset;
     Ok(band_edge_price(rules, side, mark, inset)
         .map(|price| LimitTerms { price, mark })

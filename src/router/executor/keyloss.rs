@@ -59,7 +59,8 @@ impl ExecutorStatus {
 }
 
 /// Re-authentication delays by default: from 1 s, growing with jitter, at most a minute
-/// apart. Each probe is one weight-1 signed request, far inside any rate limit.
+/// apart. Each probe is one signed `apiTradingStatus` (IP weight 10), booked as
+/// risk-reducing (every close waits on it): a few a minute once the delays have grown.
 pub(crate) const REAUTH_BACKOFF: BackoffConfig = BackoffConfig {
     base: Duration::from_secs(1),
     max: Duration::from_secs(60),

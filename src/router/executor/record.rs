@@ -7,7 +7,7 @@
 //! A re-sent chunk keeps its quantity and index under a fresh attempt; only its LIMIT
 //! price is read again.
 
-use super::context::Ctx;
+use super::context::{Ctx, MarkFreshness};
 use super::fallback_send;
 use super::job::{Chunk, InFlight, Job, Stop};
 use crate::domain::{FilterChecked, OrderRequest, OrderType};
@@ -210,8 +210,11 @@ pub(super) async fn build(
             return Ok(Err(e.to_string()));
         }
         template.limit = Some(terms);
-        ctx.mark(&chunk.leg.symbol, job.intent.kind().reduces_risk())
-            .await?
+        ctx.mark(
+            &chunk.leg.symbol,
+            MarkFreshness::for_chunks_of(job.intent.kind()),
+        )
+        .await?
     } else if template.order_type == OrderType::Limit {
         match fallback_send::terms(ctx, &rules, &chunk.leg.symbol, template.side()).await? {
             Ok(t) => {
@@ -221,8 +224,11 @@ pub(super) async fn build(
             Err(reason) => return Ok(Err(reason)),
         }
     } else {
-        ctx.mark(&chunk.leg.symbol, job.intent.kind().reduces_risk())
-            .await?
+        ctx.mark(
+            &chunk.leg.symbol,
+            MarkFreshness::for_chunks_of(job.intent.kind()),
+        )
+        .await?
     };
     Ok(checked_order(&rules, &template, chunk.qty, mark)
         .map_err(|e| format!("chunk cannot be built: {e}")))

@@ -89,7 +89,18 @@ async fn apply_resolution(
 /// fills from one read); one whose answer failed is retried alone (with a bounded delay)
 /// until it is resolved or shutdown is asked.
 pub(crate) async fn recover_orders(ctx: &Ctx, shutdown: &Shutdown) -> anyhow::Result<usize> {
-    let mut pending = ctx.ledger.non_terminal_orders().await?;
+    let non_terminal = ctx.ledger.non_terminal_orders().await?;
+    recover_read_orders(ctx, non_terminal, shutdown).await
+}
+
+/// [`recover_orders`] with the ledger's non-terminal orders already read by the caller
+/// (at start: the one read that also names the LIMIT orders to the user stream).
+pub(crate) async fn recover_read_orders(
+    ctx: &Ctx,
+    non_terminal: Vec<OrderRow>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<usize> {
+    let mut pending = non_terminal;
     pending.extend(short_of_fills(ctx).await?);
     let mut by_symbol: BTreeMap<Symbol, Vec<&OrderRow>> = BTreeMap::new();
     for order in pending.iter().filter(|o| o.venue == ctx.venue) {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
-use super::context::Ctx;
+use super::context::{Ctx, MarkFreshness};
 use super::fallback_send;
 use super::job::{Chunk, Job, Leg, NextChunk};
 use crate::domain::{OrderType, Qty, Symbol};
@@ -85,7 +85,9 @@ async fn plan(
         ))));
     };
     let reduce = job.intent.kind().reduces_risk();
-    let mark = ctx.mark(&leg.symbol, reduce).await?;
+    let mark = ctx
+        .mark(&leg.symbol, MarkFreshness::for_chunks_of(job.intent.kind()))
+        .await?;
     let order_type = fallback_send::order_type(job);
     // A cap learned from a MARKET -4005 bounds MARKET chunks only.
     let learned = (order_type == OrderType::Market)

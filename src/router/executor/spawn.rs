@@ -119,13 +119,16 @@ impl Executor {
         // orders: the stream's resyncs ask about them and read their symbols' open orders,
         // instead of every symbol's (IP weight 40) while every start-up read is made. A
         // MARKET order never rests; one the ledger holds in flight from before a crash is
-        // resolved, with its fills, by recovery below.
-        let in_flight = deps
+        // resolved, with its fills, by recovery below, from this same read (nothing sends
+        // an order before recovery; what the stream settles meanwhile is resolved again,
+        // which changes nothing).
+        let non_terminal = deps
             .ledger
             .non_terminal_orders()
             .await
-            .context("failed to read the ledger's orders in flight")?
-            .into_iter()
+            .context("failed to read the ledger's orders in flight")?;
+        let in_flight = non_terminal
+            .iter()
             // A `planned` order was never sent: recovery settles it in the ledger alone,
             // and the stream would ask about it at every resync until the next start.
             .filter(|o| {
@@ -134,7 +137,7 @@ impl Executor {
                     && o.status != crate::ledger::OrderState::Planned
             })
             .filter_map(|o| match ClientOrderId::new(&o.client_order_id) {
-                Ok(coid) => Some((o.symbol, coid)),
+                Ok(coid) => Some((o.symbol.clone(), coid)),
                 // Never a reason not to start: recovery resolves it by its stored id.
                 Err(e) => {
                     tracing::warn!(client_order_id = %o.client_order_id, error = %e,
@@ -174,7 +177,8 @@ impl Executor {
             stream_watch,
         )
         .await?;
-        let recovered_orders = super::recovery::recover_orders(&ctx, &shutdown).await?;
+        let recovered_orders =
+            super::recovery::recover_read_orders(&ctx, non_terminal, &shutdown).await?;
         let adopted = if ctx.cfg.adopt_unknown_positions {
             super::adoption::adopt_unknown_positions(&ctx, crate::exchange::Purpose::Routine)
                 .await

@@ -16,7 +16,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Notify;
 
-use super::context::Ctx;
+use super::context::{Ctx, MarkFreshness};
 use super::dispatch::{apply, Answer, Pending};
 use super::job::{Job, Next, Stop};
 use super::progress::{fail, settle_all};
@@ -178,7 +178,14 @@ impl Loop {
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(at)) => {}
         }
         let _busy = self.pulse.busy();
-        if let Err(e) = self.ctx.exchange.reauthenticate().await {
+        // Nothing is sent while the key is refused, so every close waits on this probe: it
+        // may use the weight kept for risk-reducing requests.
+        if let Err(e) = self
+            .ctx
+            .exchange
+            .reauthenticate(crate::exchange::Purpose::ReduceRisk)
+            .await
+        {
             self.ctx
                 .key_loss
                 .probe_failed(e.retry_after, &e.to_string());
@@ -456,7 +463,7 @@ pub(super) async fn open_quantity(
     let mark = match limit {
         Some(p) => p,
         None => ctx
-            .mark(symbol, false)
+            .mark(symbol, MarkFreshness::Recent)
             .await
             .map_err(|e| format!("cannot read the mark price of {symbol}: {e}"))?,
     };

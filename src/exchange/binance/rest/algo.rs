@@ -197,11 +197,15 @@ impl RestClient {
         self.call(&req).await
     }
 
-    /// `GET /fapi/v1/algoOrder` by clientAlgoId: the protective comparison's lookup,
-    /// routine (the stop itself needs no read to fire).
-    pub(crate) async fn query_algo_order(&self, cid: &str) -> Result<AlgoOrderWire, ExchangeError> {
-        let req = signed(Method::GET, "/fapi/v1/algoOrder", 1, Purpose::Routine)
-            .param("clientAlgoId", cid);
+    /// `GET /fapi/v1/algoOrder` by clientAlgoId: the caller's purpose (a fired stop's
+    /// re-read, which the watchdog's close waits on, may use the reserve; reconcile's and
+    /// the periodic check's are routine).
+    pub(crate) async fn query_algo_order(
+        &self,
+        cid: &str,
+        purpose: Purpose,
+    ) -> Result<AlgoOrderWire, ExchangeError> {
+        let req = signed(Method::GET, "/fapi/v1/algoOrder", 1, purpose).param("clientAlgoId", cid);
         self.call(&req).await
     }
 

@@ -105,14 +105,18 @@ impl RestClient {
         .await
     }
 
-    /// Symbol rules and rate limits, read at start and on a rules reload: routine.
-    pub async fn exchange_info(&self) -> Result<wire::ExchangeInfo, ExchangeError> {
+    /// Symbol rules and rate limits: routine at start, preflight and for the operator; a
+    /// rules reload the executor's loop awaits (after a filter refusal) may use the reserve.
+    pub async fn exchange_info(
+        &self,
+        purpose: Purpose,
+    ) -> Result<wire::ExchangeInfo, ExchangeError> {
         self.call(&Request::new(
             Method::GET,
             "/fapi/v1/exchangeInfo",
             Security::Public,
             1,
-            Purpose::Routine,
+            purpose,
         ))
         .await
     }
@@ -312,13 +316,17 @@ impl RestClient {
         .await
     }
 
-    /// Start-up, preflight and the key-loss probe: routine.
-    pub(crate) async fn api_trading_status(&self) -> Result<wire::ApiTradingStatus, ExchangeError> {
+    /// Preflight and the operator's account view: routine; the key-loss probe, on which
+    /// every close waits while the key is refused, may use the reserve.
+    pub(crate) async fn api_trading_status(
+        &self,
+        purpose: Purpose,
+    ) -> Result<wire::ApiTradingStatus, ExchangeError> {
         self.call(&signed(
             Method::GET,
             "/fapi/v1/apiTradingStatus",
             10,
-            Purpose::Routine,
+            purpose,
         ))
         .await
     }

@@ -36,7 +36,7 @@ use rust_decimal::Decimal;
 use tokio::task::JoinHandle;
 
 use crate::domain::{Price, ProtectionKind, Symbol};
-use crate::exchange::{AlgoOrderRequest, AlgoStatus, ErrorClass, Exchange};
+use crate::exchange::{AlgoOrderRequest, AlgoStatus, ErrorClass, Exchange, Purpose};
 use crate::ledger::protective::ProtectiveRow;
 use crate::ledger::{Ledger, PositionId, PositionStatus};
 use crate::shutdown::Shutdown;
@@ -193,14 +193,20 @@ impl Protector {
             None => self.place_if_due(row).await,
             Some(AlgoStatus::New) if flat => self.cancel(row).await,
             // Firing: followed closely until its position is flat (the watchdog's input).
-            Some(AlgoStatus::Triggering | AlgoStatus::Triggered) if !flat => self.reread(row).await,
-            _ if full => self.reread(row).await,
+            // The close it made, or the watchdog's, waits on this read: it may use the
+            // reserve.
+            Some(AlgoStatus::Triggering | AlgoStatus::Triggered) if !flat => {
+                self.reread(row, Purpose::ReduceRisk).await
+            }
+            _ if full => self.reread(row, Purpose::Routine).await,
             _ => Ok(()),
         }
     }
 
-    async fn reread(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
-        match self.exchange.algo_order(&row.client_algo_id).await {
+    /// Re-read a row from the venue, for `purpose`: a fired stop's re-read reduces risk;
+    /// the periodic check's and the one after a cancel (its position is flat) do not.
+    async fn reread(&self, row: &ProtectiveRow, purpose: Purpose) -> anyhow::Result<()> {
+        match self.exchange.algo_order(&row.client_algo_id, purpose).await {
             Ok(Some(r)) => {
                 let updated = self.ledger.record_protective_report(&r).await?;
                 if let Some(u) = updated {
@@ -224,7 +230,13 @@ impl Protector {
         if row.attempts > 0 && chrono::Utc::now() - row.updated_at < retry_after(row.attempts) {
             return Ok(());
         }
-        match self.exchange.algo_order(&row.client_algo_id).await {
+        // The placement this look-up guards is booked as risk-reducing (a stop protects
+        // an open position), so the look-up may use the reserve too.
+        match self
+            .exchange
+            .algo_order(&row.client_algo_id, Purpose::ReduceRisk)
+            .await
+        {
             Ok(Some(r)) => {
                 self.ledger.record_protective_report(&r).await?;
                 return Ok(());
@@ -289,7 +301,12 @@ impl Protector {
 
     /// A planned row whose position went flat before it was placed.
     async fn drop_planned(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
-        match self.exchange.algo_order(&row.client_algo_id).await? {
+        // Bookkeeping: the position is already flat.
+        match self
+            .exchange
+            .algo_order(&row.client_algo_id, Purpose::Routine)
+            .await?
+        {
             Some(r) => {
                 self.ledger.record_protective_report(&r).await?;
             }
@@ -313,6 +330,6 @@ impl Protector {
             failure("cancel", e.code);
             return Ok(());
         }
-        self.reread(row).await
+        self.reread(row, Purpose::Routine).await
     }
 }
