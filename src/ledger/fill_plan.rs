@@ -17,7 +17,7 @@ mod rules;
 
 use rules::normal;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rust_decimal::Decimal;
 
@@ -92,6 +92,10 @@ pub(crate) struct Plan {
     pub(crate) completions: Vec<FillCompletion>,
     /// Intent → the position its open fills built (the last one wins, as one by one).
     pub(crate) intent_links: Vec<(IntentId, PositionId)>,
+    /// Fills a correction from the exchange's position already accounted for
+    /// (`fills.accounted_by`, `reattribute.rs`): linked to their order, never moving a
+    /// position.
+    pub(crate) accounted: HashSet<FillId>,
 }
 
 impl Plan {
@@ -228,7 +232,11 @@ impl Plan {
             self.external(fill, fill_id);
             return Ok(FillOutcome::External { fill_id });
         };
-        let a = self.on_position(fill, i, fill_id)?;
+        let a = if self.accounted.contains(&fill_id) {
+            self.accounted(fill, i, fill_id)
+        } else {
+            self.on_position(fill, i, fill_id)?
+        };
         Ok(self.finish(fill, i, fill_id, a))
     }
 

@@ -24,19 +24,61 @@
 //! ([`lock_exchange_orders`]) and read again in a new statement: the writer of an exchange
 //! id after storing it (holding the order's row), the fill batch for the fills it found
 //! no order for, before storing them. Whichever comes second sees what the first committed.
+//!
+//! ## A fill a correction already accounted for
+//!
+//! A correction that sets a leg to the exchange's own position (reconcile's resize, its
+//! close of a leg the exchange does not hold and its adoption, `src/reconcile/apply.rs`;
+//! the executor's adoption at start, `src/router/executor/adoption.rs`) brings into the
+//! ledger every trade the exchange had executed when its position was read, external
+//! fills included. Re-attributing such a fill the usual way would apply it a second
+//! time. So the correction's transaction marks them ([`mark_accounted`]): every fill of
+//! that venue, symbol and position side still `external` and not marked yet whose trade
+//! time is at or before the moment the exchange's position was read (`traded_at <=
+//! read_at`), is given the correction's `ledger_adjustments` id in `fills.accounted_by`.
+//! Why that set: every such trade was executed before the exchange answered, so the
+//! exchange's position holds it, and so does the corrected ledger position; a trade after
+//! the read is not in it and is not marked. The one approximation is the clocks: the trade
+//! time is the exchange's, the read time sluice's, taken when the answer arrived; a trade
+//! within that skew of the read may be classed wrongly, which the next reconcile shows as
+//! a size difference. Fills stored later than the correction are never marked (they are
+//! not external yet when it commits, or arrive after). A fill never re-attributed (a
+//! genuine manual trade) keeps its mark and nothing else changes.
+//!
+//! Re-attributing a marked fill links it and does NOT move the position
+//! (`fill_plan/rules.rs`, `accounted`):
+//! - its order: filled quantity, average price and status as for any fill (the order did
+//!   execute it), the exchange id;
+//! - an open order's fill: the open position of its direction on the order's leg, if any
+//!   (the one the correction wrote), becomes the order's and the intent's position, so the
+//!   intent's close acts on it; the fill row names it with `applied_quantity` = the fill's
+//!   quantity (the position holds it). No position: neither is set, applied 0;
+//! - a close order's fill: names the order's position, applied = its quantity when the
+//!   order names one (the correction took it out), else 0; the position is not written;
+//! - budget: `used` counts the position as corrected (the trade once); the intent's
+//!   `reserved` term drops by the fill's value through the usual `fills` trigger (applied
+//!   × price), exactly as if the fill had been applied on arrival, so the trade is neither
+//!   counted twice nor reserved again;
+//! - events: the fill's event (the `fills_event_attributed` trigger) and its order's; no
+//!   position event, since the position is not written (its change was announced when
+//!   the correction wrote it);
+//! - doctor's position audit (`Ledger::position_audits`) leaves marked fills out of its
+//!   sums: the position holds them through the correction's adjustment, not through the
+//!   fill, so the audit reads the same before and after the re-attribution.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
-use sqlx::PgConnection;
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Row};
 
 use super::error::LedgerError;
 use super::fill_batch::{apply_planned, lock_orders};
 use super::fill_outcome::FillOutcome;
 use super::fill_plan::Plan;
 use super::fill_rows::FillRow;
-use super::ids::FillId;
+use super::ids::{AdjustmentId, FillId};
 use super::model::AnomalyKind;
-use crate::domain::{Fill, Symbol};
+use crate::domain::{Fill, PositionSide, Symbol};
 
 /// Serialise, per exchange order (`venue`, symbol, exchange order id, in this account),
 /// the storing of its exchange id and the storing of its fills as external. Transaction
@@ -61,6 +103,35 @@ pub(crate) async fn lock_exchange_orders(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Mark the external fills of `leg` (venue, symbol, position side) traded until
+/// `read_at` and not marked yet as accounted for by `adjustment`, a correction that set
+/// the leg to the exchange's position as read at `read_at` (see the module doc). Inside
+/// the correction's transaction. Returns how many were marked.
+pub(crate) async fn mark_accounted(
+    conn: &mut PgConnection,
+    adjustment: AdjustmentId,
+    (venue, symbol, position_side): (&str, &Symbol, PositionSide),
+    read_at: DateTime<Utc>,
+) -> Result<u64, LedgerError> {
+    let done = sqlx::query(
+        "UPDATE fills SET accounted_by = $1
+         WHERE external AND accounted_by IS NULL AND account_id = sluice_account()
+           AND venue = $2 AND symbol = $3 AND position_side = $4 AND traded_at <= $5",
+    )
+    .bind(adjustment.get())
+    .bind(venue)
+    .bind(symbol.as_str())
+    .bind(position_side.as_wire())
+    .bind(read_at)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() > 0 {
+        tracing::warn!(adjustment = adjustment.get(), fills = done.rows_affected(), %symbol,
+            "external fills accounted for by a correction from the exchange's position: a later re-attribution will not move the position");
+    }
+    Ok(done.rows_affected())
 }
 
 /// The orders with these exchange ids as committed now (or written by this
@@ -99,7 +170,7 @@ pub(crate) async fn reattribute_in(
         return Ok(Vec::new());
     }
     lock_exchange_orders(conn, venue, learned).await?;
-    let stranded: Vec<FillRow> = sqlx::query(
+    let rows = sqlx::query(
         "SELECT * FROM fills WHERE external AND venue = $1 AND account_id = sluice_account()
            AND (symbol, exchange_order_id) IN (SELECT * FROM unnest($2::text[], $3::bigint[]))
          ORDER BY id FOR UPDATE",
@@ -108,10 +179,14 @@ pub(crate) async fn reattribute_in(
     .bind(learned.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
     .bind(learned.iter().map(|(_, x)| *x).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(FillRow::decode)
-    .collect::<Result<_, _>>()?;
+    .await?;
+    let stranded: Vec<FillRow> = rows.iter().map(FillRow::decode).collect::<Result<_, _>>()?;
+    let mut accounted = HashSet::new();
+    for (r, f) in rows.iter().zip(&stranded) {
+        if r.try_get::<Option<i64>, _>("accounted_by")?.is_some() {
+            accounted.insert(f.id);
+        }
+    }
     if stranded.is_empty() {
         return Ok(Vec::new());
     }
@@ -122,7 +197,7 @@ pub(crate) async fn reattribute_in(
     sqlx::query("SAVEPOINT sluice_reattribute")
         .execute(&mut *conn)
         .await?;
-    match apply_stranded(conn, venue, &stranded).await {
+    match apply_stranded(conn, venue, &stranded, accounted).await {
         Ok(outcomes) => {
             sqlx::query("RELEASE SAVEPOINT sluice_reattribute")
                 .execute(&mut *conn)
@@ -146,10 +221,12 @@ async fn apply_stranded(
     conn: &mut PgConnection,
     venue: &str,
     stranded: &[FillRow],
+    accounted: HashSet<FillId>,
 ) -> Result<Vec<FillOutcome>, LedgerError> {
     let fills: Vec<Fill> = stranded.iter().map(as_fill).collect::<Result<_, _>>()?;
     let refs: Vec<&Fill> = fills.iter().collect();
     let mut plan = Plan::new(lock_orders(conn, venue, &refs).await?);
+    plan.accounted = accounted;
     let orders: Vec<Option<usize>> = refs.iter().map(|f| plan.match_order(f)).collect();
     // Only the fills an order now explains leave `external`; any other stays as it is
     // (no id: the plan passes over it).

@@ -286,6 +286,7 @@ async fn apply(
         status: r.close.then_some(PositionStatus::Closed),
         actor: ACTOR.into(),
         reason: format!("{}: {}", f.class.as_str(), f.detail),
+        exchange_read_at: None,
     };
     ledger
         .correct_position(&correction)
