@@ -5,6 +5,7 @@
 mod cli_secrets;
 mod cli_settings;
 mod doctor;
+mod doctor_acknowledge;
 mod preflight;
 mod preflight_cli;
 mod reconcile_apply;
