@@ -138,6 +138,18 @@ impl Plan {
             .collect()
     }
 
+    /// The orders whose exchange id the batch may write for the first time (unknown when
+    /// they were locked; a fill matched to them names it): a superset of
+    /// [`Self::learned_exchange_ids`] taken before any fill is applied, so the batch can
+    /// take their exchange-order locks before its position locks (`reattribute.rs`).
+    pub(crate) fn exchange_ids_to_learn(&self) -> Vec<(Symbol, i64)> {
+        self.orders
+            .iter()
+            .filter(|o| o.row.exchange_order_id.is_none())
+            .filter_map(|o| o.exchange_order_id.map(|x| (o.row.symbol.clone(), x)))
+            .collect()
+    }
+
     /// The order a fill belongs to: by clientOrderId, else by exchange order id, on the
     /// fill's symbol. Learns the exchange id (as the fill's write will), so a later fill
     /// of the batch that carries only that id finds the order too.

@@ -25,6 +25,33 @@
 //! id after storing it (holding the order's row), the fill batch for the fills it found
 //! no order for, before storing them. Whichever comes second sees what the first committed.
 //!
+//! ## Lock order
+//!
+//! Every path that stores an exchange id or fills takes its locks in this one order,
+//! skipping the classes it does not need, so none waits in a circle with another:
+//! 1. the protective row (`Ledger::link_protective_order` only);
+//! 2. order rows, in id order (the fill batch's `lock_orders`; the `FOR UPDATE` of
+//!    `update_order_status` and `record_order_reports`);
+//! 3. exchange-order keys ([`lock_exchange_orders`]), in key order, in one statement per
+//!    venue: the fill batch takes its strays' and those of every order whose exchange id
+//!    it may store first (`Plan::exchange_ids_to_learn`) before inserting its fills; the
+//!    order writers take the ids they learned (every venue's before re-attributing any);
+//!    the link takes its order's before the position's row. [`reattribute_held`] then
+//!    works under locks its caller already holds;
+//! 4. the fills stored external, in id order (the re-attribution's `FOR UPDATE`);
+//! 5. leg keys by name, then position rows in id order (`fill_batch::lock_positions`,
+//!    the link's `lock_position`);
+//! 6. budget reservation rows, by the writing statement's triggers (`budget.rs`).
+//!
+//! Two exceptions, both inside the order class and as rare as their cause: an order found
+//! only after waiting for its exchange-order key (an answer committed meanwhile) is locked
+//! after the batch's other orders (`fill_batch.rs`); and the re-attribution's
+//! `lock_orders` matches by symbol and exchange id as a superset, so an order of another
+//! symbol that happens to carry the same exchange id number is locked with them (after
+//! the batch's positions, when the batch is the caller). Should either close a circle,
+//! Postgres fails one transaction with a deadlock error, which rolls it back whole; a
+//! batch is then applied again one fill at a time (`fills.rs`).
+//!
 //! ## A fill a correction already accounted for
 //!
 //! A correction that sets a leg to the exchange's own position (reconcile's resize, its
@@ -170,6 +197,19 @@ pub(crate) async fn reattribute_in(
         return Ok(Vec::new());
     }
     lock_exchange_orders(conn, venue, learned).await?;
+    reattribute_held(conn, venue, learned).await
+}
+
+/// [`reattribute_in`] when the caller already holds the exchange-order locks of
+/// `learned` (taken before its position locks: the lock order in the module doc).
+pub(crate) async fn reattribute_held(
+    conn: &mut PgConnection,
+    venue: &str,
+    learned: &[(Symbol, i64)],
+) -> Result<Vec<FillOutcome>, LedgerError> {
+    if learned.is_empty() {
+        return Ok(Vec::new());
+    }
     let rows = sqlx::query(
         "SELECT * FROM fills WHERE external AND venue = $1 AND account_id = sluice_account()
            AND (symbol, exchange_order_id) IN (SELECT * FROM unnest($2::text[], $3::bigint[]))

@@ -901,3 +901,110 @@ async fn a_correction_that_changes_nothing_accounts_for_no_fill(pool: PgPool) {
     let now = ledger.position(long.id).await.unwrap().unwrap();
     assert_eq!(now.quantity.get(), dec!(0.5));
 }
+
+/// Can another transaction lock position `id` right now? False when a writer holds its
+/// row lock.
+async fn position_is_free(pool: &PgPool, id: sluice::ledger::PositionId) -> bool {
+    let mut tx = pool.begin().await.unwrap();
+    let probe = sqlx::query("SELECT 1 FROM positions WHERE id = $1 FOR UPDATE NOWAIT")
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await;
+    tx.rollback().await.unwrap();
+    match probe {
+        Ok(_) => true,
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => false,
+        Err(e) => panic!("probe: {e}"),
+    }
+}
+
+/// The lock order (`reattribute.rs`): two fill batches meet on one exchange order and one
+/// position. Batch B holds the exchange order 7001's key (its stray names no order) and
+/// is stopped before its positions (its other trade is being inserted by a blocker).
+/// Batch A's fill names order `c1` with exchange id 7001 for the first time. A must wait
+/// for the key WITHOUT holding the position: before, it locked the position first and
+/// waited for the key while B, released, waited for the position, a circle Postgres broke
+/// by failing one of them. Then both finish and every fill is applied once.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_batch_learning_an_exchange_id_takes_its_key_before_the_position(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool.clone());
+    let close = long_and_its_close_tagged(&ledger, "main").await;
+    let long = ledger.open_positions().await.unwrap().remove(0);
+    let mut o1 = market_order(&close, "c1", Side::Sell, PositionSide::Both, dec!(1));
+    o1.chunk_index = 0;
+    let mut o2 = market_order(&close, "c2", Side::Sell, PositionSide::Both, dec!(0.5));
+    o2.chunk_index = 1;
+    ledger.record_order(&o1).await.unwrap();
+    ledger.record_order(&o2).await.unwrap();
+    learn(&ledger, Learn::Answer, Kind::Close, "c2", 8002).await;
+    let sell = |trade, x, coid: Option<&str>, q| {
+        fill(
+            SOL,
+            trade,
+            x,
+            coid,
+            Side::Sell,
+            PositionSide::Both,
+            q,
+            dec!(160),
+        )
+    };
+
+    let mut blocker = pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO fills (venue, symbol, trade_id, exchange_order_id, side, position_side,
+             price, quantity, commission, commission_asset, realized_pnl, maker, traded_at,
+             external)
+         VALUES ($1, 'SOLUSDT', 22, 8002, 'SELL', 'BOTH', 160, 0.5, 0, 'USDT', 0, false, now(), true)",
+    )
+    .bind(VENUE)
+    .execute(&mut *blocker)
+    .await
+    .unwrap();
+    let b = {
+        let ledger = ledger.clone();
+        let batch = [
+            sell(21, 7001, None, dec!(0.5)),
+            sell(22, 8002, Some("c2"), dec!(0.5)),
+        ];
+        tokio::spawn(async move { ledger.apply_fills(VENUE, &batch, &[], None).await })
+    };
+    until_waiting(
+        &pool,
+        "batch B at its insert, holding 7001's key",
+        "transactionid",
+    )
+    .await;
+    let a = {
+        let ledger = ledger.clone();
+        let own = sell(23, 7001, Some("c1"), dec!(0.5));
+        tokio::spawn(async move { ledger.apply_fill(VENUE, &own, &[]).await })
+    };
+    until_waiting(&pool, "batch A waiting for 7001's key", "advisory").await;
+
+    assert!(
+        position_is_free(&pool, long.id).await,
+        "batch A waits for the exchange order's key holding the position's lock"
+    );
+
+    blocker.rollback().await.unwrap();
+    let b = b.await.unwrap().expect("batch B");
+    assert!(b.iter().all(|o| o.is_ok()), "{b:?}");
+    let a = a.await.unwrap().expect("batch A: no deadlock");
+    assert!(matches!(a, FillOutcome::Applied { .. }), "{a:?}");
+    let c1 = ledger.order_by_client_id("c1").await.unwrap().unwrap();
+    assert_eq!(
+        (c1.filled_quantity.get(), c1.status),
+        (dec!(1), OrderState::Filled),
+        "its own fill and the stray"
+    );
+    let now = ledger.position(long.id).await.unwrap().unwrap();
+    assert_eq!(now.quantity.get(), dec!(0.5), "2 - 0.5 - 0.5 - 0.5");
+    assert!(ledger
+        .all_fills()
+        .await
+        .unwrap()
+        .iter()
+        .all(|f| !f.external));
+    assert_eq!(clean_doctor(&ledger).await, Vec::<String>::new());
+}
