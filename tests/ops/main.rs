@@ -13,6 +13,7 @@ mod reconcile_classes;
 mod reconcile_command;
 mod reconcile_diff;
 mod reconcile_protective;
+mod reconcile_reattribute;
 mod reconcile_repairs;
 mod reconcile_resolve;
 mod report_aggregate;
