@@ -75,8 +75,10 @@ pub enum FindingClass {
     ReservedDrift,
     /// A fill no sluice order explains (stored `external`: a trade placed by hand or by
     /// another tool, or one whose order the ledger never learned). A fill re-attributed
-    /// to its order once the order's exchange id became known is not one. Reported, never
-    /// repaired here: reconcile owns what it did to the venue's position.
+    /// to its order once the order's exchange id became known is not one, nor one an
+    /// operator acknowledged as a genuine manual trade (listed under `acknowledged`
+    /// instead). Reported, never repaired here: reconcile owns what it did to the venue's
+    /// position.
     ExternalFill,
 }
 
