@@ -33,9 +33,10 @@ pub struct AdoptPosition {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PositionAudit {
     pub position: PositionRow,
-    /// Σ applied quantity of fills whose order belongs to an OPEN intent. A fill a
-    /// correction accounted for (`accounted_by`) is not counted: the position holds it
-    /// through that correction, not through the fill.
+    /// Σ applied quantity of fills whose order belongs to an OPEN intent. A fill the
+    /// adoption of this very position accounted for (`accounted_by`, `reattribute.rs`) is
+    /// not counted: the adopted quantity holds it already. One a later correction of the
+    /// quantity accounted for is counted: it explains that correction.
     pub(crate) open_fills_quantity: Decimal,
     /// Σ applied quantity of fills whose order belongs to any other intent.
     pub(crate) close_fills_quantity: Decimal,
@@ -158,7 +159,9 @@ impl Ledger {
                 COUNT(f.id) FILTER (WHERE o.intent_kind <> 'open') AS close_n
              FROM positions p
              LEFT JOIN fills f ON f.position_id = p.id AND NOT f.external
-                 AND f.accounted_by IS NULL
+                 AND NOT EXISTS (SELECT 1 FROM ledger_adjustments a
+                                 WHERE a.id = f.accounted_by AND a.table_name = 'positions'
+                                   AND a.row_id = p.id AND a.before IS NULL)
              LEFT JOIN orders o ON o.id = f.order_id
              WHERE p.account_id = sluice_account()
              GROUP BY p.id ORDER BY p.id",

@@ -89,9 +89,12 @@
 //! - events: the fill's event (the `fills_event_attributed` trigger) and its order's; no
 //!   position event, since the position is not written (its change was announced when
 //!   the correction wrote it);
-//! - doctor's position audit (`Ledger::position_audits`) leaves marked fills out of its
-//!   sums: the position holds them through the correction's adjustment, not through the
-//!   fill, so the audit reads the same before and after the re-attribution.
+//! - doctor's position audit (`Ledger::position_audits`: adopted quantity + Σ applied
+//!   fills): a fill the adoption of its very position accounted for is left out (the
+//!   adopted quantity holds it); one a correction of the quantity accounted for counts
+//!   (it is what that correction caught up with), so after the re-attribution the fills
+//!   explain the corrected quantity. Reconcile's flip (close ours, adopt theirs) marks
+//!   with the adoption.
 
 use std::collections::{BTreeSet, HashSet};
 

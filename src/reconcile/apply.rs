@@ -293,7 +293,17 @@ async fn resize(
     // Build (and so validate) the adoption before closing: a bad exchange entry price
     // must refuse the whole repair, not leave the leg closed and nothing adopted.
     let adoption = adoption(leg, theirs, entry, &reason)?;
-    close_position(ledger, position_id, (leg.actor, leg.read_at), &reason).await?;
+    // The adoption (not the close) accounts for the leg's external fills: their trades
+    // are in the adopted quantity (`reattribute.rs`).
+    let close = PositionCorrection {
+        position_id,
+        quantity: Some(Qty::ZERO),
+        status: Some(PositionStatus::Closed),
+        actor: leg.actor.to_string(),
+        reason: reason.clone(),
+        exchange_read_at: None,
+    };
+    ledger.correct_position(&close).await?;
     let row = ledger
         .adopt_position_read_at(&adoption, Some(leg.read_at))
         .await?;

@@ -175,4 +175,15 @@ async fn a_fill_reconcile_accounted_for_is_not_applied_again_when_its_order_is_l
         "{again}"
     );
     assert_eq!(ex.trading_calls(), 0);
+    // Doctor: the fills now explain the corrected quantity (2 - 0.5), nothing external.
+    let doctor = sluice::ops::doctor::run(
+        &ledger,
+        sluice::ops::doctor::DoctorOptions {
+            confirm: false,
+            allocation: dec!(1000000),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(doctor.findings.is_empty(), "{doctor}");
 }
