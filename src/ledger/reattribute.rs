@@ -43,7 +43,7 @@
 //!    the link's `lock_position`);
 //! 6. budget reservation rows, by the writing statement's triggers (`budget.rs`).
 //!
-//! Two exceptions, both inside the order class and as rare as their cause: an order found
+//! Two exceptions, both about order rows and as rare as their cause: an order found
 //! only after waiting for its exchange-order key (an answer committed meanwhile) is locked
 //! after the batch's other orders (`fill_batch.rs`); and the re-attribution's
 //! `lock_orders` matches by symbol and exchange id as a superset, so an order of another
@@ -68,8 +68,11 @@
 //! the read is not in it and is not marked. The one approximation is the clocks: the trade
 //! time is the exchange's, the read time sluice's, taken when the answer arrived; a trade
 //! within that skew of the read may be classed wrongly, which the next reconcile shows as
-//! a size difference. Fills stored later than the correction are never marked (they are
-//! not external yet when it commits, or arrive after). A fill never re-attributed (a
+//! a size difference. The other gap: a trade the exchange's position held but whose fill
+//! the ledger stores only after the correction commits (reconcile backfills the trades it
+//! fetched before correcting, so only one arriving between its reads and its correction)
+//! is not marked, and its later re-attribution moves the position as usual; the next
+//! reconcile shows that as a size difference too. A marked fill never re-attributed (a
 //! genuine manual trade) keeps its mark and nothing else changes.
 //!
 //! Re-attributing a marked fill links it and does NOT move the position
