@@ -278,6 +278,17 @@ pub(crate) struct DoctorArgs {
     /// Repair the repairable findings (one ledger_adjustments row per change).
     #[arg(long)]
     pub(crate) confirm: bool,
+    /// Acknowledge this external fill (its id, as doctor names it) as a genuine manual
+    /// trade: doctor then lists it as acknowledged and no longer fails on it. Needs
+    /// --reason and --actor.
+    #[arg(long, value_name = "FILL_ID", requires_all = ["reason", "actor"], conflicts_with = "confirm")]
+    pub(crate) acknowledge_external_fill: Option<i64>,
+    /// Why the acknowledged fill needs no repair (stored with it).
+    #[arg(long, requires = "acknowledge_external_fill")]
+    pub(crate) reason: Option<String>,
+    /// Who acknowledges it (stored with it).
+    #[arg(long, requires = "acknowledge_external_fill")]
+    pub(crate) actor: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -304,6 +304,25 @@ fn client(cli: &Cli, format_override: Option<LogFormat>) -> anyhow::Result<Clien
 
 async fn doctor(settings: &Settings, args: &crate::cli::DoctorArgs) -> anyhow::Result<Outcome> {
     let ledger = crate::ops::connect_ledger(settings).await?;
+    if let Some(fill_id) = args.acknowledge_external_fill {
+        let ack = crate::ops::doctor::acknowledge_external_fill(
+            &ledger,
+            fill_id,
+            args.actor.as_deref().unwrap_or_default(),
+            args.reason.as_deref().unwrap_or_default(),
+        )
+        .await
+        .context("the acknowledgement was refused; nothing was written")?;
+        if !args.json {
+            println!(
+                "acknowledged external fill #{} (anomaly #{}) by {} at {}",
+                ack.fill_id,
+                ack.anomaly_id,
+                ack.actor,
+                ack.at.to_rfc3339()
+            );
+        }
+    }
     let opts = crate::ops::doctor::DoctorOptions {
         confirm: args.confirm,
         allocation: settings.budget.allocation_usdt,

@@ -25,6 +25,11 @@ pub(crate) struct PositionCorrection {
     pub status: Option<PositionStatus>,
     pub actor: String,
     pub reason: String,
+    /// Some(t): the new values are the exchange's position as read at `t` (reconcile), so
+    /// the leg's external fills traded until `t` are in it: they are marked accounted for
+    /// by this correction (`reattribute.rs`). None (doctor: values from the ledger's own
+    /// fills): no fill is marked.
+    pub exchange_read_at: Option<DateTime<Utc>>,
 }
 
 type AnomalyTuple = (
@@ -112,6 +117,14 @@ impl Ledger {
             Some(after),
         )
         .await?;
+        if let Some(until) = c.exchange_read_at {
+            let leg = (
+                current.venue.as_str(),
+                &current.symbol,
+                current.position_side,
+            );
+            super::reattribute::mark_accounted(&mut tx, id, leg, until).await?;
+        }
         tx.commit().await?;
         Ok(Some(id))
     }

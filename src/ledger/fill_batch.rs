@@ -12,8 +12,10 @@
 //!
 //! Locks are taken class by class, each class in a fixed order (orders by id, legs by
 //! name, positions by id), the same order as one fill at a time takes them: two batches
-//! cannot wait on each other in a circle. The exchange-order locks come after the
-//! orders and before the positions. The one exception: an order found after waiting for
+//! cannot wait on each other in a circle. The exchange-order locks (the strays' and those
+//! of the orders whose exchange id the batch may store first) come after the orders and
+//! before the positions, all in one statement (the global order: `reattribute.rs`). The
+//! one exception: an order found after waiting for
 //! its exchange-order lock (an answer committed meanwhile) is locked after the batch's
 //! other orders; a batch holding it and waiting for one of those would close a circle,
 //! which Postgres breaks by failing one of the two, and a failed batch is applied again
@@ -31,7 +33,7 @@ use super::ids::{FillId, PositionId};
 use super::model::{FillSource, OrderRow, PositionRow};
 use super::position_math::PositionFigures;
 use super::positions::{insert_position, write_figures};
-use super::reattribute::{lock_exchange_orders, orders_by_exchange_id, reattribute_in};
+use super::reattribute::{lock_exchange_orders, orders_by_exchange_id, reattribute_held};
 use crate::domain::{Fill, PositionSide, Symbol};
 
 /// Apply `fills` (already checked) inside `conn`'s transaction, one outcome each, in
@@ -55,8 +57,14 @@ pub(crate) async fn apply_in(
         .filter(|&i| first[i] && orders[i].is_none())
         .map(|i| (fills[i].symbol.clone(), fills[i].order_id))
         .collect();
+    // Every exchange-order lock the batch takes, in one statement and before any position
+    // lock (the lock order, `reattribute.rs`): the strays', and those of the orders whose
+    // exchange id it may store first (their fills stored external are re-attributed at
+    // the end, under these locks).
+    let mut keys = strays.clone();
+    keys.extend(plan.exchange_ids_to_learn());
+    lock_exchange_orders(conn, venue, &keys).await?;
     if !strays.is_empty() {
-        lock_exchange_orders(conn, venue, &strays).await?;
         let late = orders_by_exchange_id(conn, venue, &strays).await?;
         if !late.is_empty() {
             plan.add_orders(late);
@@ -80,7 +88,8 @@ pub(crate) async fn apply_in(
         })
         .collect();
     let outcomes = apply_planned(conn, venue, &mut plan, fills, &orders, &ids, &touched).await?;
-    reattribute_in(conn, venue, &plan.learned_exchange_ids()).await?;
+    // Their exchange-order locks were taken above, before the positions'.
+    reattribute_held(conn, venue, &plan.learned_exchange_ids()).await?;
     Ok(outcomes)
 }
 

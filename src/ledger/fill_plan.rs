@@ -17,7 +17,7 @@ mod rules;
 
 use rules::normal;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rust_decimal::Decimal;
 
@@ -92,6 +92,10 @@ pub(crate) struct Plan {
     pub(crate) completions: Vec<FillCompletion>,
     /// Intent → the position its open fills built (the last one wins, as one by one).
     pub(crate) intent_links: Vec<(IntentId, PositionId)>,
+    /// Fills a correction from the exchange's position already accounted for
+    /// (`fills.accounted_by`, `reattribute.rs`): linked to their order, never moving a
+    /// position.
+    pub(crate) accounted: HashSet<FillId>,
 }
 
 impl Plan {
@@ -130,6 +134,18 @@ impl Plan {
         self.orders
             .iter()
             .filter(|o| o.touched && o.row.exchange_order_id.is_none())
+            .filter_map(|o| o.exchange_order_id.map(|x| (o.row.symbol.clone(), x)))
+            .collect()
+    }
+
+    /// The orders whose exchange id the batch may write for the first time (unknown when
+    /// they were locked; a fill matched to them names it): a superset of
+    /// [`Self::learned_exchange_ids`] taken before any fill is applied, so the batch can
+    /// take their exchange-order locks before its position locks (`reattribute.rs`).
+    pub(crate) fn exchange_ids_to_learn(&self) -> Vec<(Symbol, i64)> {
+        self.orders
+            .iter()
+            .filter(|o| o.row.exchange_order_id.is_none())
             .filter_map(|o| o.exchange_order_id.map(|x| (o.row.symbol.clone(), x)))
             .collect()
     }
@@ -228,7 +244,11 @@ impl Plan {
             self.external(fill, fill_id);
             return Ok(FillOutcome::External { fill_id });
         };
-        let a = self.on_position(fill, i, fill_id)?;
+        let a = if self.accounted.contains(&fill_id) {
+            self.accounted(fill, i, fill_id)
+        } else {
+            self.on_position(fill, i, fill_id)?
+        };
         Ok(self.finish(fill, i, fill_id, a))
     }
 

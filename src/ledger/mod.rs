@@ -22,6 +22,7 @@
 mod accept_batch;
 mod accept_open;
 mod accounts;
+mod acknowledge;
 mod adjustments;
 mod attempts;
 pub(crate) mod breaker;
@@ -73,6 +74,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 pub(crate) use accounts::valid_name as valid_account_name;
 pub use accounts::{connect_options_for, AccountRow, NewAccount};
+pub use acknowledge::ExternalFillAck;
 pub(crate) use adjustments::PositionCorrection;
 pub use adjustments::{AdjustmentRow, AnomalyRow};
 pub use breaker::BreakerTransitionRecord;

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::error::LedgerError;
-use super::reattribute::reattribute_in;
+use super::reattribute::{lock_exchange_orders, reattribute_held};
 use super::Ledger;
 use crate::domain::{ExpireReason, OrderState, Symbol};
 
@@ -97,8 +97,13 @@ impl Ledger {
                     .push((Symbol::new(symbol)?, *x));
             }
         }
+        // Every venue's exchange-order locks before any re-attribution locks a position
+        // (the lock order, `reattribute.rs`).
         for (venue, keys) in &learned {
-            reattribute_in(&mut tx, venue, keys).await?;
+            lock_exchange_orders(&mut tx, venue, keys).await?;
+        }
+        for (venue, keys) in &learned {
+            reattribute_held(&mut tx, venue, keys).await?;
         }
         tx.commit().await?;
         Ok(changed.len() as u64)

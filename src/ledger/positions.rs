@@ -33,7 +33,10 @@ pub struct AdoptPosition {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PositionAudit {
     pub position: PositionRow,
-    /// Σ applied quantity of fills whose order belongs to an OPEN intent.
+    /// Σ applied quantity of fills whose order belongs to an OPEN intent. A fill the
+    /// adoption of this very position accounted for (`accounted_by`, `reattribute.rs`) is
+    /// not counted: the adopted quantity holds it already. One a later correction of the
+    /// quantity accounted for is counted: it explains that correction.
     pub(crate) open_fills_quantity: Decimal,
     /// Σ applied quantity of fills whose order belongs to any other intent.
     pub(crate) close_fills_quantity: Decimal,
@@ -96,6 +99,17 @@ impl Ledger {
     /// Take over a position the exchange holds and the ledger does not: origin
     /// `adopted`, plus one `ledger_adjustments` row, in one transaction.
     pub async fn adopt_position(&self, a: &AdoptPosition) -> Result<PositionRow, LedgerError> {
+        self.adopt_position_read_at(a, None).await
+    }
+
+    /// [`Self::adopt_position`] of the exchange's position as read at `read_at`: the
+    /// leg's external fills traded until then are in it, and are marked accounted for by
+    /// the adoption's adjustment row (`reattribute.rs`), in the same transaction.
+    pub async fn adopt_position_read_at(
+        &self,
+        a: &AdoptPosition,
+        read_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<PositionRow, LedgerError> {
         if a.quantity.is_zero() {
             return Err(LedgerError::invalid(
                 "quantity",
@@ -117,7 +131,7 @@ impl Ledger {
         .await
         .map_err(|e| already_open(e, &a.symbol))?;
         let after = row_json(&mut tx, row.id).await?;
-        write_adjustment(
+        let adjustment = write_adjustment(
             &mut tx,
             &a.actor,
             &a.reason,
@@ -127,6 +141,10 @@ impl Ledger {
             Some(after),
         )
         .await?;
+        if let Some(until) = read_at {
+            let leg = (a.venue.as_str(), &a.symbol, a.position_side);
+            super::reattribute::mark_accounted(&mut tx, adjustment, leg, until).await?;
+        }
         tx.commit().await?;
         Ok(row)
     }
@@ -141,6 +159,9 @@ impl Ledger {
                 COUNT(f.id) FILTER (WHERE o.intent_kind <> 'open') AS close_n
              FROM positions p
              LEFT JOIN fills f ON f.position_id = p.id AND NOT f.external
+                 AND NOT EXISTS (SELECT 1 FROM ledger_adjustments a
+                                 WHERE a.id = f.accounted_by AND a.table_name = 'positions'
+                                   AND a.row_id = p.id AND a.before IS NULL)
              LEFT JOIN orders o ON o.id = f.order_id
              WHERE p.account_id = sluice_account()
              GROUP BY p.id ORDER BY p.id",

@@ -9,7 +9,7 @@ use super::error::LedgerError;
 use super::ids::OrderId;
 use super::positions::lock_position;
 use super::protective::ProtectiveRow;
-use super::reattribute::reattribute_in;
+use super::reattribute::{lock_exchange_orders, reattribute_held};
 use super::Ledger;
 use crate::domain::PositionSide;
 
@@ -32,6 +32,11 @@ impl Ledger {
         if let Some(id) = p.order_id {
             return Ok(id);
         }
+        // The exchange order's lock before the position's (the lock order,
+        // `reattribute.rs`): a fill batch holding it (a stray of this order) may be
+        // waiting for the position.
+        let key = [(p.symbol.clone(), exchange_order_id)];
+        lock_exchange_orders(&mut tx, &p.venue, &key).await?;
         let position = lock_position(&mut tx, p.position_id)
             .await?
             .ok_or_else(|| LedgerError::not_found(format!("position #{}", p.position_id.0)))?;
@@ -70,7 +75,7 @@ impl Ledger {
             .execute(&mut *tx)
             .await?;
         // Fills of the order that came before this link were stored external: theirs now.
-        reattribute_in(&mut tx, &p.venue, &[(p.symbol.clone(), exchange_order_id)]).await?;
+        reattribute_held(&mut tx, &p.venue, &key).await?;
         tx.commit().await?;
         Ok(OrderId(order_id.0))
     }
@@ -206,5 +211,108 @@ mod tests {
         );
         let anomaly = ledger.anomalies().await.unwrap().remove(0);
         assert_eq!(anomaly.resolved_order_id, Some(order));
+    }
+
+    /// The lock order (`reattribute.rs`): the link takes its exchange order's key before
+    /// the protected position's row. With the key held elsewhere (a fill batch whose stray
+    /// names this order, stopped before its positions), the link waits for it without
+    /// holding the position; before, it held the position and waited for the key, a circle
+    /// with that batch once the batch reached for the position.
+    #[sqlx::test(migrations = "./migrations")]
+    async fn the_link_waits_for_the_exchange_orders_key_before_locking_the_position(pool: PgPool) {
+        let ledger = Ledger::from_pool(pool.clone());
+        let sol = Symbol::new("SOLUSDT").unwrap();
+        let long = ledger
+            .adopt_position(&AdoptPosition {
+                venue: VENUE.into(),
+                symbol: sol.clone(),
+                direction: Direction::Long,
+                position_side: PositionSide::Both,
+                quantity: Qty::new("quantity", Decimal::from(2)).unwrap(),
+                entry_price: Price::new("price", Decimal::from(150)).unwrap(),
+                actor: "test".into(),
+                reason: "test".into(),
+            })
+            .await
+            .unwrap();
+        let stop = ledger
+            .plan_protective(&NewProtective {
+                position_id: long.id,
+                intent_id: None,
+                venue: VENUE.into(),
+                symbol: sol.clone(),
+                position_side: PositionSide::Both,
+                side: Side::Sell,
+                kind: ProtectionKind::StopLoss,
+                generation: 1,
+                trigger_price: Decimal::from(140),
+                working_type: WorkingType::Mark,
+                client_algo_id: "stop-1".into(),
+            })
+            .await
+            .unwrap();
+        let stray = Fill {
+            symbol: sol,
+            trade_id: 1,
+            order_id: 9001,
+            client_order_id: None,
+            side: Side::Sell,
+            position_side: PositionSide::Both,
+            price: Price::new("price", Decimal::from(139)).unwrap(),
+            quantity: Qty::new("quantity", Decimal::ONE).unwrap(),
+            commission: Decimal::ZERO,
+            commission_asset: "USDT".into(),
+            realized_pnl: Decimal::ZERO,
+            maker: false,
+            time: chrono::Utc::now(),
+        };
+        ledger.apply_fill(VENUE, &stray, &[]).await.unwrap();
+
+        let mut holder = pool.begin().await.unwrap();
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(sluice_account() || '/' || $1, 0))",
+        )
+        .bind(format!("sluice/exchange-order/{VENUE}/SOLUSDT/9001"))
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+        let link = {
+            let ledger = ledger.clone();
+            tokio::spawn(async move {
+                ledger
+                    .link_protective_order(stop.id, 9001, "x-trigger")
+                    .await
+            })
+        };
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            if waiting > 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+
+        let mut probe = pool.begin().await.unwrap();
+        let free = sqlx::query("SELECT 1 FROM positions WHERE id = $1 FOR UPDATE NOWAIT")
+            .bind(long.id)
+            .execute(&mut *probe)
+            .await;
+        probe.rollback().await.unwrap();
+        assert!(
+            free.is_ok(),
+            "the link waits for the key holding the position: {free:?}"
+        );
+
+        holder.rollback().await.unwrap();
+        let order = link.await.unwrap().expect("linked");
+        let fill = ledger.all_fills().await.unwrap().remove(0);
+        assert_eq!((fill.external, fill.order_id), (false, Some(order)));
+        let position = ledger.position(long.id).await.unwrap().unwrap();
+        assert_eq!(position.quantity.get(), Decimal::ONE);
     }
 }

@@ -24,19 +24,94 @@
 //! ([`lock_exchange_orders`]) and read again in a new statement: the writer of an exchange
 //! id after storing it (holding the order's row), the fill batch for the fills it found
 //! no order for, before storing them. Whichever comes second sees what the first committed.
+//!
+//! ## Lock order
+//!
+//! Every path that stores an exchange id or fills takes its locks in this one order,
+//! skipping the classes it does not need, so none waits in a circle with another:
+//! 1. the protective row (`Ledger::link_protective_order` only);
+//! 2. order rows, in id order (the fill batch's `lock_orders`; the `FOR UPDATE` of
+//!    `update_order_status` and `record_order_reports`);
+//! 3. exchange-order keys ([`lock_exchange_orders`]), in key order, in one statement per
+//!    venue: the fill batch takes its strays' and those of every order whose exchange id
+//!    it may store first (`Plan::exchange_ids_to_learn`) before inserting its fills; the
+//!    order writers take the ids they learned (every venue's before re-attributing any);
+//!    the link takes its order's before the position's row. [`reattribute_held`] then
+//!    works under locks its caller already holds;
+//! 4. the fills stored external, in id order (the re-attribution's `FOR UPDATE`);
+//! 5. leg keys by name, then position rows in id order (`fill_batch::lock_positions`,
+//!    the link's `lock_position`);
+//! 6. budget reservation rows, by the writing statement's triggers (`budget.rs`).
+//!
+//! Two exceptions, both about order rows and as rare as their cause: an order found
+//! only after waiting for its exchange-order key (an answer committed meanwhile) is locked
+//! after the batch's other orders (`fill_batch.rs`); and the re-attribution's
+//! `lock_orders` matches by symbol and exchange id as a superset, so an order of another
+//! symbol that happens to carry the same exchange id number is locked with them (after
+//! the batch's positions, when the batch is the caller). Should either close a circle,
+//! Postgres fails one transaction with a deadlock error, which rolls it back whole; a
+//! batch is then applied again one fill at a time (`fills.rs`).
+//!
+//! ## A fill a correction already accounted for
+//!
+//! A correction that sets a leg to the exchange's own position (reconcile's resize, its
+//! close of a leg the exchange does not hold and its adoption, `src/reconcile/apply.rs`;
+//! the executor's adoption at start, `src/router/executor/adoption.rs`) brings into the
+//! ledger every trade the exchange had executed when its position was read, external
+//! fills included. Re-attributing such a fill the usual way would apply it a second
+//! time. So the correction's transaction marks them ([`mark_accounted`]): every fill of
+//! that venue, symbol and position side still `external` and not marked yet whose trade
+//! time is at or before the moment the exchange's position was read (`traded_at <=
+//! read_at`), is given the correction's `ledger_adjustments` id in `fills.accounted_by`.
+//! Why that set: every such trade was executed before the exchange answered, so the
+//! exchange's position holds it, and so does the corrected ledger position; a trade after
+//! the read is not in it and is not marked. The one approximation is the clocks: the trade
+//! time is the exchange's, the read time sluice's, taken when the answer arrived; a trade
+//! within that skew of the read may be classed wrongly, which the next reconcile shows as
+//! a size difference. The other gap: a trade the exchange's position held but whose fill
+//! the ledger stores only after the correction commits (reconcile backfills the trades it
+//! fetched before correcting, so only one arriving between its reads and its correction)
+//! is not marked, and its later re-attribution moves the position as usual; the next
+//! reconcile shows that as a size difference too. A marked fill never re-attributed (a
+//! genuine manual trade) keeps its mark and nothing else changes.
+//!
+//! Re-attributing a marked fill links it and does NOT move the position
+//! (`fill_plan/rules.rs`, `accounted`):
+//! - its order: filled quantity, average price and status as for any fill (the order did
+//!   execute it), the exchange id;
+//! - an open order's fill: the open position of its direction on the order's leg, if any
+//!   (the one the correction wrote), becomes the order's and the intent's position, so the
+//!   intent's close acts on it; the fill row names it with `applied_quantity` = the fill's
+//!   quantity (the position holds it). No position: neither is set, applied 0;
+//! - a close order's fill: names the order's position, applied = its quantity when the
+//!   order names one (the correction took it out), else 0; the position is not written;
+//! - budget: `used` counts the position as corrected (the trade once); the intent's
+//!   `reserved` term drops by the fill's value through the usual `fills` trigger (applied
+//!   × price), exactly as if the fill had been applied on arrival, so the trade is neither
+//!   counted twice nor reserved again;
+//! - events: the fill's event (the `fills_event_attributed` trigger) and its order's; no
+//!   position event, since the position is not written (its change was announced when
+//!   the correction wrote it);
+//! - doctor's position audit (`Ledger::position_audits`: adopted quantity + Σ applied
+//!   fills): a fill the adoption of its very position accounted for is left out (the
+//!   adopted quantity holds it); one a correction of the quantity accounted for counts
+//!   (it is what that correction caught up with), so after the re-attribution the fills
+//!   explain the corrected quantity. Reconcile's flip (close ours, adopt theirs) marks
+//!   with the adoption.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
-use sqlx::PgConnection;
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Row};
 
 use super::error::LedgerError;
 use super::fill_batch::{apply_planned, lock_orders};
 use super::fill_outcome::FillOutcome;
 use super::fill_plan::Plan;
 use super::fill_rows::FillRow;
-use super::ids::FillId;
+use super::ids::{AdjustmentId, FillId};
 use super::model::AnomalyKind;
-use crate::domain::{Fill, Symbol};
+use crate::domain::{Fill, PositionSide, Symbol};
 
 /// Serialise, per exchange order (`venue`, symbol, exchange order id, in this account),
 /// the storing of its exchange id and the storing of its fills as external. Transaction
@@ -61,6 +136,35 @@ pub(crate) async fn lock_exchange_orders(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Mark the external fills of `leg` (venue, symbol, position side) traded until
+/// `read_at` and not marked yet as accounted for by `adjustment`, a correction that set
+/// the leg to the exchange's position as read at `read_at` (see the module doc). Inside
+/// the correction's transaction. Returns how many were marked.
+pub(crate) async fn mark_accounted(
+    conn: &mut PgConnection,
+    adjustment: AdjustmentId,
+    (venue, symbol, position_side): (&str, &Symbol, PositionSide),
+    read_at: DateTime<Utc>,
+) -> Result<u64, LedgerError> {
+    let done = sqlx::query(
+        "UPDATE fills SET accounted_by = $1
+         WHERE external AND accounted_by IS NULL AND account_id = sluice_account()
+           AND venue = $2 AND symbol = $3 AND position_side = $4 AND traded_at <= $5",
+    )
+    .bind(adjustment.get())
+    .bind(venue)
+    .bind(symbol.as_str())
+    .bind(position_side.as_wire())
+    .bind(read_at)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() > 0 {
+        tracing::warn!(adjustment = adjustment.get(), fills = done.rows_affected(), %symbol,
+            "external fills accounted for by a correction from the exchange's position: a later re-attribution will not move the position");
+    }
+    Ok(done.rows_affected())
 }
 
 /// The orders with these exchange ids as committed now (or written by this
@@ -99,7 +203,20 @@ pub(crate) async fn reattribute_in(
         return Ok(Vec::new());
     }
     lock_exchange_orders(conn, venue, learned).await?;
-    let stranded: Vec<FillRow> = sqlx::query(
+    reattribute_held(conn, venue, learned).await
+}
+
+/// [`reattribute_in`] when the caller already holds the exchange-order locks of
+/// `learned` (taken before its position locks: the lock order in the module doc).
+pub(crate) async fn reattribute_held(
+    conn: &mut PgConnection,
+    venue: &str,
+    learned: &[(Symbol, i64)],
+) -> Result<Vec<FillOutcome>, LedgerError> {
+    if learned.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
         "SELECT * FROM fills WHERE external AND venue = $1 AND account_id = sluice_account()
            AND (symbol, exchange_order_id) IN (SELECT * FROM unnest($2::text[], $3::bigint[]))
          ORDER BY id FOR NO KEY UPDATE",
@@ -108,10 +225,14 @@ pub(crate) async fn reattribute_in(
     .bind(learned.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
     .bind(learned.iter().map(|(_, x)| *x).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(FillRow::decode)
-    .collect::<Result<_, _>>()?;
+    .await?;
+    let stranded: Vec<FillRow> = rows.iter().map(FillRow::decode).collect::<Result<_, _>>()?;
+    let mut accounted = HashSet::new();
+    for (r, f) in rows.iter().zip(&stranded) {
+        if r.try_get::<Option<i64>, _>("accounted_by")?.is_some() {
+            accounted.insert(f.id);
+        }
+    }
     if stranded.is_empty() {
         return Ok(Vec::new());
     }
@@ -122,7 +243,7 @@ pub(crate) async fn reattribute_in(
     sqlx::query("SAVEPOINT sluice_reattribute")
         .execute(&mut *conn)
         .await?;
-    match apply_stranded(conn, venue, &stranded).await {
+    match apply_stranded(conn, venue, &stranded, accounted).await {
         Ok(outcomes) => {
             sqlx::query("RELEASE SAVEPOINT sluice_reattribute")
                 .execute(&mut *conn)
@@ -146,10 +267,12 @@ async fn apply_stranded(
     conn: &mut PgConnection,
     venue: &str,
     stranded: &[FillRow],
+    accounted: HashSet<FillId>,
 ) -> Result<Vec<FillOutcome>, LedgerError> {
     let fills: Vec<Fill> = stranded.iter().map(as_fill).collect::<Result<_, _>>()?;
     let refs: Vec<&Fill> = fills.iter().collect();
     let mut plan = Plan::new(lock_orders(conn, venue, &refs).await?);
+    plan.accounted = accounted;
     let orders: Vec<Option<usize>> = refs.iter().map(|f| plan.match_order(f)).collect();
     // Only the fills an order now explains leave `external`; any other stays as it is
     // (no id: the plan passes over it).

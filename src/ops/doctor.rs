@@ -14,7 +14,11 @@
 //! state against its fills); an open position missing the protective order its open
 //! asked for is reported as `unprotected_position` (never repaired: the executor
 //! places it, or the operator decides); a fill no sluice order explains as
-//! `external_fill` (never repaired: reconcile owns the venue's position).
+//! `external_fill` (never repaired: reconcile owns the venue's position). An operator
+//! who knows such a fill is a genuine manual trade acknowledges it
+//! ([`acknowledge_external_fill`], `sluice doctor --acknowledge-external-fill ID --reason
+//! … --actor …`): actor, reason and time are stored on its anomaly, and doctor lists it
+//! under `acknowledged` instead of failing on it.
 
 mod intents;
 mod positions;
@@ -27,8 +31,8 @@ use serde::Serialize;
 
 use crate::domain::{two_decimals, Qty, Usdt};
 use crate::ledger::{
-    AdjustmentId, Budget, FillRow, IntentId, Ledger, PositionCorrection, PositionId,
-    PositionStatus, ReservedCheck,
+    AdjustmentId, Budget, ExternalFillAck, FillRow, IntentId, Ledger, LedgerError,
+    PositionCorrection, PositionId, PositionStatus, ReservedCheck,
 };
 
 pub(crate) use positions::diagnose;
@@ -71,8 +75,10 @@ pub enum FindingClass {
     ReservedDrift,
     /// A fill no sluice order explains (stored `external`: a trade placed by hand or by
     /// another tool, or one whose order the ledger never learned). A fill re-attributed
-    /// to its order once the order's exchange id became known is not one. Reported, never
-    /// repaired here: reconcile owns what it did to the venue's position.
+    /// to its order once the order's exchange id became known is not one, nor one an
+    /// operator acknowledged as a genuine manual trade (listed under `acknowledged`
+    /// instead). Reported, never repaired here: reconcile owns what it did to the venue's
+    /// position.
     ExternalFill,
 }
 
@@ -138,6 +144,19 @@ pub struct DoctorReport {
     pub budget: Budget,
     /// The budget after repairs, when any were made.
     pub budget_after: Option<Budget>,
+    /// External fills an operator acknowledged (not findings: doctor does not fail on
+    /// them), oldest fill first.
+    pub acknowledged: Vec<AcknowledgedFill>,
+}
+
+/// An external fill an operator acknowledged, as doctor lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AcknowledgedFill {
+    /// The fill, in words (as its finding would have said).
+    pub detail: String,
+    /// Who, why and when.
+    #[serde(flatten)]
+    pub ack: ExternalFillAck,
 }
 
 impl DoctorReport {
@@ -186,9 +205,22 @@ pub async fn run(ledger: &Ledger, opts: DoctorOptions) -> anyhow::Result<DoctorR
         .external_fills()
         .await
         .context("failed to read external fills")?;
+    let acks = ledger
+        .external_fill_acks()
+        .await
+        .context("failed to read the acknowledged external fills")?;
     let mut findings = diagnose(&audits, &exchange, &budget);
     findings.extend(reserved_drift(&reserved));
-    findings.extend(external.iter().map(external_fill));
+    let mut acknowledged = Vec::new();
+    for f in &external {
+        match acks.iter().find(|a| a.fill_id == f.id.get()) {
+            Some(ack) => acknowledged.push(AcknowledgedFill {
+                detail: external_fill(f).detail,
+                ack: ack.clone(),
+            }),
+            None => findings.push(external_fill(f)),
+        }
+    }
     findings.extend(intents::mismatches(&intents));
     findings.extend(
         unprotected
@@ -234,7 +266,51 @@ pub async fn run(ledger: &Ledger, opts: DoctorOptions) -> anyhow::Result<DoctorR
         repairs,
         budget,
         budget_after,
+        acknowledged,
     })
+}
+
+/// The most characters an acknowledgement's actor and reason may hold (as the control
+/// API's `actor` and `reason`, `src/api/control.rs`).
+const ACK_ACTOR_MAX: usize = 128;
+const ACK_REASON_MAX: usize = 500;
+
+/// Acknowledge the external fill `fill_id` as a genuine manual trade (or another tool's):
+/// `actor` and `reason` are required free text, refused (naming the field, nothing
+/// written) when empty, too long, or carrying control or format characters (the checks
+/// the API applies, `src/api/text.rs`); the ledger then refuses an unknown fill, one not
+/// external and one already acknowledged, also naming the field.
+pub async fn acknowledge_external_fill(
+    ledger: &Ledger,
+    fill_id: i64,
+    actor: &str,
+    reason: &str,
+) -> Result<ExternalFillAck, LedgerError> {
+    let actor = ack_text("actor", actor, ACK_ACTOR_MAX)?;
+    let reason = ack_text("reason", reason, ACK_REASON_MAX)?;
+    ledger
+        .acknowledge_external_fill(fill_id, &actor, &reason)
+        .await
+}
+
+fn ack_text(field: &str, raw: &str, max: usize) -> Result<String, LedgerError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(LedgerError::invalid(field, "is required"));
+    }
+    if value.chars().count() > max {
+        return Err(LedgerError::invalid(
+            field,
+            format!("is longer than {max} characters"),
+        ));
+    }
+    if crate::api::text::has_unsafe(value) {
+        return Err(LedgerError::invalid(
+            field,
+            "contains control or invisible format characters (e.g. U+202E, U+200B)",
+        ));
+    }
+    Ok(value.to_string())
 }
 
 /// A finding when the kept reserved sum is not the re-summed one: the accept checks the
@@ -286,6 +362,7 @@ async fn apply(
         status: r.close.then_some(PositionStatus::Closed),
         actor: ACTOR.into(),
         reason: format!("{}: {}", f.class.as_str(), f.detail),
+        exchange_read_at: None,
     };
     ledger
         .correct_position(&correction)
@@ -345,6 +422,16 @@ impl fmt::Display for DoctorReport {
                 f,
                 "budget after repairs: available ${}",
                 two_decimals(a.available.get())
+            )?;
+        }
+        for a in &self.acknowledged {
+            writeln!(
+                f,
+                "acknowledged external_fill: {} (by {} at {}: {})",
+                a.detail,
+                a.ack.actor,
+                a.ack.at.to_rfc3339(),
+                a.ack.reason
             )?;
         }
         if !self.confirm && self.findings.iter().any(|f| f.repair.is_some()) {

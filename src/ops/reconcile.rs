@@ -160,7 +160,7 @@ pub(crate) async fn run_in(
     let venue = exchange.venue().to_string();
     let (first, window) = read_ledger(ledger, &venue, None).await?;
     let scope = scope.with_ledger(&first);
-    let mut theirs = read_exchange(exchange, &window, scope).await?;
+    let (mut theirs, read_at) = read_exchange(exchange, &window, scope).await?;
     let adopted = adoption_times(ledger, &venue).await?;
     drop_trades_covered_by_adoption(&mut theirs.trades, &window, &adopted);
     let first_found = diff(&first, &theirs, is_sluice_id);
@@ -192,6 +192,7 @@ pub(crate) async fn run_in(
                 venue: &venue,
                 window: &window,
                 theirs: &theirs,
+                read_at,
                 is_sluice_id,
             };
             (report.repairs, report.remaining) = fix(&view, &report.found).await?;
@@ -212,6 +213,9 @@ struct View<'a> {
     venue: &'a str,
     window: &'a TradeWindow,
     theirs: &'a ExchangeSnapshot,
+    /// When the exchange's positions in `theirs` were read (the corrections' cut-off for
+    /// the external fills they account for: `src/ledger/reattribute.rs`).
+    read_at: DateTime<Utc>,
     is_sluice_id: &'a (dyn Fn(&str) -> bool + Send + Sync),
 }
 
@@ -230,14 +234,14 @@ async fn fix(
 ) -> anyhow::Result<(Vec<Repair>, Vec<Discrepancy>)> {
     let is_fill = |d: &Discrepancy| matches!(d, Discrepancy::FillMissingFromLedger { .. });
     let fills: Vec<Discrepancy> = found.iter().filter(|d| is_fill(d)).cloned().collect();
-    let mut repairs = apply(view.ledger, view.venue, ACTOR, &fills).await;
+    let mut repairs = apply(view.ledger, view.venue, ACTOR, &fills, view.read_at).await;
     let rest: Vec<Discrepancy> = view
         .diff_now()
         .await?
         .into_iter()
         .filter(|d| !is_fill(d))
         .collect();
-    repairs.extend(apply(view.ledger, view.venue, ACTOR, &rest).await);
+    repairs.extend(apply(view.ledger, view.venue, ACTOR, &rest, view.read_at).await);
     Ok((repairs, view.diff_now().await?))
 }
 
@@ -329,16 +333,19 @@ fn drop_trades_covered_by_adoption(
     });
 }
 
+/// Also returns when the positions' answer arrived: every trade executed before it is in
+/// them.
 async fn read_exchange(
     exchange: &dyn Exchange,
     window: &TradeWindow,
     scope: Option<BTreeSet<Symbol>>,
-) -> anyhow::Result<ExchangeSnapshot> {
+) -> anyhow::Result<(ExchangeSnapshot, DateTime<Utc>)> {
     // Reconcile's reads are routine: nothing risk-reducing waits on them.
     let positions = exchange
         .positions(crate::exchange::Purpose::Routine)
         .await
         .context("failed to fetch the exchange's positions")?;
+    let read_at = Utc::now();
     let scope = scope
         .map(|mut s| {
             s.extend(positions.iter().map(|p| p.symbol.clone()));
@@ -363,14 +370,15 @@ async fn read_exchange(
             .with_context(|| format!("failed to fetch the exchange's {symbol} trades"))?;
         trades.append(&mut t);
     }
-    Ok(ExchangeSnapshot {
+    let snapshot = ExchangeSnapshot {
         positions,
         open_orders,
         trades,
         resolved: BTreeMap::new(),
         open_algo_orders,
         resolved_algo: BTreeMap::new(),
-    })
+    };
+    Ok((snapshot, read_at))
 }
 
 /// Ask the exchange (read-only: GET order, userTrades) about every ledger order it

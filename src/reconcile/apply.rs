@@ -18,10 +18,16 @@
 //!   names a ledger position (`protective::adoption`), else left to an operator
 //!   (reconcile never trades, so it never cancels one).
 //!
+//! - every position correction and adoption is the exchange's position as read at
+//!   `read_at`: it marks the leg's external fills traded until then as accounted for, in
+//!   its own transaction, so a later re-attribution of one of them to its order does not
+//!   move the position again (`src/ledger/reattribute.rs`).
+//!
 //! Callers apply fills first, then re-snapshot the ledger and diff again before the
 //! position and order corrections (see `ops::reconcile`): a backfilled close fill may
 //! already settle a size mismatch, and correcting before it would double-count.
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -75,16 +81,19 @@ pub struct Repair {
     pub outcome: RepairOutcome,
 }
 
-/// Repair each of `discrepancies` in the ledger of `venue`, as `actor`.
+/// Repair each of `discrepancies` in the ledger of `venue`, as `actor`. `read_at`: when
+/// the exchange's positions the discrepancies were found against were read (their answer
+/// arrived).
 pub async fn apply(
     ledger: &Ledger,
     venue: &str,
     actor: &str,
     discrepancies: &[Discrepancy],
+    read_at: DateTime<Utc>,
 ) -> Vec<Repair> {
     let mut out = Vec::with_capacity(discrepancies.len());
     for d in discrepancies {
-        let outcome = match repair_one(ledger, venue, actor, d).await {
+        let outcome = match repair_one(ledger, (venue, read_at), actor, d).await {
             Ok(o) => o,
             Err(e) => {
                 tracing::warn!(kind = d.kind_name(), symbol = %d.symbol(), error = %e, "reconcile repair failed");
@@ -103,7 +112,7 @@ pub async fn apply(
 
 async fn repair_one(
     ledger: &Ledger,
-    venue: &str,
+    (venue, read_at): (&str, DateTime<Utc>),
     actor: &str,
     d: &Discrepancy,
 ) -> Result<RepairOutcome, LedgerError> {
@@ -112,6 +121,7 @@ async fn repair_one(
         actor,
         symbol,
         position_side,
+        read_at,
     };
     match d {
         Discrepancy::FillMissingFromLedger { trade } => Ok(RepairOutcome::Backfilled {
@@ -120,7 +130,7 @@ async fn repair_one(
                 .await?,
         }),
         Discrepancy::PositionMissingOnExchange { position } => {
-            close_missing(ledger, actor, position).await
+            close_missing(ledger, actor, position, read_at).await
         }
         Discrepancy::SizeMismatch {
             symbol,
@@ -179,6 +189,7 @@ async fn close_missing(
     ledger: &Ledger,
     actor: &str,
     position: &LedgerPosition,
+    read_at: DateTime<Utc>,
 ) -> Result<RepairOutcome, LedgerError> {
     let reason = format!(
         "reconcile: the exchange holds no {} {} position; the ledger had {}",
@@ -186,7 +197,7 @@ async fn close_missing(
         position.position_side.as_wire(),
         position.signed_amount()
     );
-    let adj = close_position(ledger, position.position_id, actor, &reason).await?;
+    let adj = close_position(ledger, position.position_id, (actor, read_at), &reason).await?;
     Ok(adjusted(adj.into_iter().collect()))
 }
 
@@ -208,7 +219,7 @@ async fn adopt_unknown(
         leg.position_side.as_wire()
     );
     let row = ledger
-        .adopt_position(&adoption(leg, amount, entry, &reason)?)
+        .adopt_position_read_at(&adoption(leg, amount, entry, &reason)?, Some(leg.read_at))
         .await?;
     Ok(RepairOutcome::Adopted {
         position_id: row.id,
@@ -221,6 +232,8 @@ struct Leg<'a> {
     actor: &'a str,
     symbol: &'a Symbol,
     position_side: PositionSide,
+    /// When the exchange's position was read.
+    read_at: DateTime<Utc>,
 }
 
 pub(super) fn adjusted(adjustments: Vec<AdjustmentId>) -> RepairOutcome {
@@ -234,7 +247,7 @@ pub(super) fn adjusted(adjustments: Vec<AdjustmentId>) -> RepairOutcome {
 async fn close_position(
     ledger: &Ledger,
     id: PositionId,
-    actor: &str,
+    (actor, read_at): (&str, DateTime<Utc>),
     reason: &str,
 ) -> Result<Option<AdjustmentId>, LedgerError> {
     ledger
@@ -244,6 +257,7 @@ async fn close_position(
             status: Some(PositionStatus::Closed),
             actor: actor.to_string(),
             reason: reason.to_string(),
+            exchange_read_at: Some(read_at),
         })
         .await
 }
@@ -271,6 +285,7 @@ async fn resize(
                 status: None,
                 actor: leg.actor.to_string(),
                 reason,
+                exchange_read_at: Some(leg.read_at),
             })
             .await?;
         return Ok(adjusted(adj.into_iter().collect()));
@@ -278,8 +293,20 @@ async fn resize(
     // Build (and so validate) the adoption before closing: a bad exchange entry price
     // must refuse the whole repair, not leave the leg closed and nothing adopted.
     let adoption = adoption(leg, theirs, entry, &reason)?;
-    close_position(ledger, position_id, leg.actor, &reason).await?;
-    let row = ledger.adopt_position(&adoption).await?;
+    // The adoption (not the close) accounts for the leg's external fills: their trades
+    // are in the adopted quantity (`reattribute.rs`).
+    let close = PositionCorrection {
+        position_id,
+        quantity: Some(Qty::ZERO),
+        status: Some(PositionStatus::Closed),
+        actor: leg.actor.to_string(),
+        reason: reason.clone(),
+        exchange_read_at: None,
+    };
+    ledger.correct_position(&close).await?;
+    let row = ledger
+        .adopt_position_read_at(&adoption, Some(leg.read_at))
+        .await?;
     Ok(RepairOutcome::Adopted {
         position_id: row.id,
     })

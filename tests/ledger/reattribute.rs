@@ -20,7 +20,7 @@ use crate::support::second_account;
 const SOL: &str = "SOLUSDT";
 
 /// How the order's exchange id reaches the ledger.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Learn {
     /// The order's answer (REST, WS API or the settle read).
     Answer,
@@ -658,4 +658,350 @@ async fn a_fills_batch_that_finds_no_order_while_an_answer_is_open_waits_and_fin
         "{outcome:?}"
     );
     assert_all_attributed(&ledger, &coid).await;
+}
+
+/// Reconcile's repair of the leg to the exchange's position, read at `read_at`, with the
+/// stray (trade 11, 1.5) stored external: the exchange's position holds it. Close: the
+/// LONG of 2 is resized to 0.5; open: the exchange's LONG of 1.5 at 160 is adopted.
+async fn reconcile_to_exchange(
+    ledger: &Ledger,
+    kind: Kind,
+    read_at: chrono::DateTime<chrono::Utc>,
+) -> Vec<sluice::reconcile::Repair> {
+    let sol = sluice::domain::Symbol::new(SOL).unwrap();
+    let d = match kind {
+        Kind::Close => {
+            let long = ledger.open_positions().await.unwrap().remove(0);
+            sluice::reconcile::Discrepancy::SizeMismatch {
+                symbol: sol,
+                position_side: PositionSide::Both,
+                position_id: long.id,
+                ledger: dec!(2),
+                exchange: dec!(0.5),
+                exchange_entry_price: dec!(150),
+            }
+        }
+        Kind::Open => sluice::reconcile::Discrepancy::PositionUnknownToLedger {
+            symbol: sol,
+            position_side: PositionSide::Both,
+            amount: dec!(1.5),
+            entry_price: dec!(160),
+            sluice_tagged: true,
+        },
+    };
+    let repairs = sluice::reconcile::apply(ledger, VENUE, "reconcile", &[d], read_at).await;
+    assert!(
+        repairs
+            .iter()
+            .all(|r| !matches!(r.outcome, sluice::reconcile::RepairOutcome::Failed { .. })),
+        "{repairs:?}"
+    );
+    repairs
+}
+
+/// `fills.accounted_by` of trade `trade`.
+async fn accounted_by(ledger: &Ledger, trade: i64) -> Option<i64> {
+    sqlx::query_scalar(
+        "SELECT accounted_by FROM fills WHERE trade_id = $1 AND account_id = sluice_account()",
+    )
+    .bind(trade)
+    .fetch_one(ledger.pool())
+    .await
+    .unwrap()
+}
+
+/// The stray is stored external, reconcile sets the leg to the exchange's position (which
+/// holds the stray's trade), then the order's exchange id is learned: the stray is its
+/// order's fill (filled quantity, status, intent, budget) and the position stays where
+/// the exchange has it, not moved a second time.
+async fn reconciled_then_learned(pool: PgPool, kind: Kind, how: Learn) {
+    let ledger = Ledger::from_pool(pool);
+    let x = 7001;
+    let (intent, coid) = unanswered_order(&ledger, kind, "main").await;
+    let outcome = ledger
+        .apply_fill(VENUE, &stray(kind, x), &[])
+        .await
+        .expect("stray applied");
+    assert!(
+        matches!(outcome, FillOutcome::External { .. }),
+        "{outcome:?}"
+    );
+    reconcile_to_exchange(&ledger, kind, chrono::Utc::now()).await;
+    assert!(
+        accounted_by(&ledger, 11).await.is_some(),
+        "the correction accounted for the stray"
+    );
+    let position = ledger.open_positions().await.unwrap().remove(0);
+    let corrected = position.quantity.get();
+    let exchange = match kind {
+        Kind::Close => dec!(0.5),
+        Kind::Open => dec!(1.5),
+    };
+    assert_eq!(corrected, exchange);
+    let doctor_before = clean_doctor(&ledger).await;
+
+    learn(&ledger, how, kind, &coid, x).await;
+
+    // The exchange after the learning: trade 12 (0.5, own fill) when the order was
+    // learned from it, applied normally: it happened after the read.
+    let own = match (how, kind) {
+        (Learn::Fill, Kind::Close) => dec!(-0.5),
+        (Learn::Fill, Kind::Open) => dec!(0.5),
+        _ => Decimal::ZERO,
+    };
+    let now = ledger
+        .position(position.id)
+        .await
+        .unwrap()
+        .expect("position");
+    assert_eq!(
+        now.quantity.get(),
+        exchange + own,
+        "{kind:?} by {how:?}: the position equals the exchange's, not doubled"
+    );
+    let order = ledger.order_by_client_id(&coid).await.unwrap().unwrap();
+    let own_q = own.abs();
+    assert_eq!(order.filled_quantity.get(), dec!(1.5) + own_q, "{order:?}");
+    assert_eq!(order.exchange_order_id, Some(x));
+    let fills = ledger.all_fills().await.unwrap();
+    let f11 = fills.iter().find(|f| f.trade_id == 11).expect("trade 11");
+    assert!(!f11.external && f11.order_id == Some(order.id), "{f11:?}");
+    assert_eq!(f11.position_id, Some(position.id));
+    assert_eq!(f11.applied_quantity.get(), dec!(1.5));
+    let external: Vec<_> = ledger
+        .anomalies()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.kind == AnomalyKind::ExternalFill)
+        .collect();
+    assert_eq!(external.len(), 1);
+    assert_eq!(external[0].resolved_order_id, Some(order.id));
+    if kind == Kind::Open {
+        // The intent is the adopted position's: its close acts on it.
+        let intent = ledger.intent(intent.id).await.unwrap().expect("intent");
+        assert_eq!(intent.position_id, Some(position.id));
+        assert_eq!(order.position_id, Some(position.id));
+    }
+    // Budget: the trade's value counts once (in `used`, through the position); the
+    // intent's reservation dropped by it as for any fill; kept == re-summed.
+    let (kept, summed): (Decimal, Decimal) = sqlx::query_as(
+        "SELECT sluice_reserved_kept(sluice_account()), sluice_reserved_summed(sluice_account())",
+    )
+    .fetch_one(ledger.pool())
+    .await
+    .unwrap();
+    assert_eq!(kept, summed);
+    if kind == Kind::Open && how != Learn::Fill {
+        assert_eq!(summed, dec!(60), "300 - 1.5 x 160");
+    }
+    // Its event as its order's; no position event after the correction's.
+    let events = fill_events(&ledger, 11).await;
+    assert_eq!(
+        events.last().cloned(),
+        Some((
+            serde_json::json!(false),
+            Some(order.id.get()),
+            serde_json::json!("1.5")
+        ))
+    );
+    // Doctor: before, the stray was external (and a resize left the fills short of the
+    // quantity); now the fills (with the adopted quantity) explain the position.
+    assert!(
+        doctor_before.iter().any(|f| f.starts_with("external_fill")),
+        "{doctor_before:?}"
+    );
+    assert_eq!(clean_doctor(&ledger).await, Vec::<String>::new());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_close_fill_reconcile_accounted_for_does_not_reduce_again_when_the_answer_names_its_order(
+    pool: PgPool,
+) {
+    reconciled_then_learned(pool, Kind::Close, Learn::Answer).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_close_fill_reconcile_accounted_for_does_not_reduce_again_when_a_report_names_its_order(
+    pool: PgPool,
+) {
+    reconciled_then_learned(pool, Kind::Close, Learn::Report).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_close_fill_reconcile_accounted_for_does_not_reduce_again_when_a_later_fill_names_its_order(
+    pool: PgPool,
+) {
+    reconciled_then_learned(pool, Kind::Close, Learn::Fill).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_open_fill_reconcile_adopted_does_not_grow_the_position_again_when_the_answer_names_its_order(
+    pool: PgPool,
+) {
+    reconciled_then_learned(pool, Kind::Open, Learn::Answer).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_open_fill_reconcile_adopted_does_not_grow_the_position_again_when_a_later_fill_names_its_order(
+    pool: PgPool,
+) {
+    reconciled_then_learned(pool, Kind::Open, Learn::Fill).await;
+}
+
+/// A stray traded after the exchange's position was read is not in it: the correction
+/// does not account for it, and its re-attribution applies it as usual.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_fill_traded_after_reconciles_read_is_not_accounted_for_and_applies(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let (_, coid) = unanswered_order(&ledger, Kind::Close, "main").await;
+    ledger
+        .apply_fill(VENUE, &stray(Kind::Close, 7001), &[])
+        .await
+        .unwrap();
+    // Trade 11 is at t(11): read at t(10), the exchange's 0.5 does not hold it (say
+    // another trade made it so).
+    reconcile_to_exchange(&ledger, Kind::Close, t(10)).await;
+    assert_eq!(accounted_by(&ledger, 11).await, None);
+    learn(&ledger, Learn::Answer, Kind::Close, &coid, 7001).await;
+    let positions = ledger.open_positions().await.unwrap();
+    assert!(positions.is_empty(), "0.5 - 1.5 capped: {positions:?}");
+}
+
+/// Without a reconcile in between the stray is applied once, as before (the races
+/// above); a correction that changes nothing (the ledger already agrees) marks nothing.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_correction_that_changes_nothing_accounts_for_no_fill(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let (_, coid) = unanswered_order(&ledger, Kind::Close, "main").await;
+    ledger
+        .apply_fill(VENUE, &stray(Kind::Close, 7001), &[])
+        .await
+        .unwrap();
+    let long = ledger.open_positions().await.unwrap().remove(0);
+    let d = sluice::reconcile::Discrepancy::SizeMismatch {
+        symbol: sluice::domain::Symbol::new(SOL).unwrap(),
+        position_side: PositionSide::Both,
+        position_id: long.id,
+        ledger: dec!(2),
+        exchange: dec!(2),
+        exchange_entry_price: dec!(150),
+    };
+    let repairs =
+        sluice::reconcile::apply(&ledger, VENUE, "reconcile", &[d], chrono::Utc::now()).await;
+    assert_eq!(
+        repairs[0].outcome,
+        sluice::reconcile::RepairOutcome::AlreadyConsistent
+    );
+    assert_eq!(accounted_by(&ledger, 11).await, None);
+    learn(&ledger, Learn::Answer, Kind::Close, &coid, 7001).await;
+    let now = ledger.position(long.id).await.unwrap().unwrap();
+    assert_eq!(now.quantity.get(), dec!(0.5));
+}
+
+/// Can another transaction lock position `id` right now? False when a writer holds its
+/// row lock.
+async fn position_is_free(pool: &PgPool, id: sluice::ledger::PositionId) -> bool {
+    let mut tx = pool.begin().await.unwrap();
+    let probe = sqlx::query("SELECT 1 FROM positions WHERE id = $1 FOR UPDATE NOWAIT")
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await;
+    tx.rollback().await.unwrap();
+    match probe {
+        Ok(_) => true,
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => false,
+        Err(e) => panic!("probe: {e}"),
+    }
+}
+
+/// The lock order (`reattribute.rs`): two fill batches meet on one exchange order and one
+/// position. Batch B holds the exchange order 7001's key (its stray names no order) and
+/// is stopped before its positions (its other trade is being inserted by a blocker).
+/// Batch A's fill names order `c1` with exchange id 7001 for the first time. A must wait
+/// for the key WITHOUT holding the position: before, it locked the position first and
+/// waited for the key while B, released, waited for the position, a circle Postgres broke
+/// by failing one of them. Then both finish and every fill is applied once.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_batch_learning_an_exchange_id_takes_its_key_before_the_position(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool.clone());
+    let close = long_and_its_close_tagged(&ledger, "main").await;
+    let long = ledger.open_positions().await.unwrap().remove(0);
+    let mut o1 = market_order(&close, "c1", Side::Sell, PositionSide::Both, dec!(1));
+    o1.chunk_index = 0;
+    let mut o2 = market_order(&close, "c2", Side::Sell, PositionSide::Both, dec!(0.5));
+    o2.chunk_index = 1;
+    ledger.record_order(&o1).await.unwrap();
+    ledger.record_order(&o2).await.unwrap();
+    learn(&ledger, Learn::Answer, Kind::Close, "c2", 8002).await;
+    let sell = |trade, x, coid: Option<&str>, q| {
+        fill(
+            SOL,
+            trade,
+            x,
+            coid,
+            Side::Sell,
+            PositionSide::Both,
+            q,
+            dec!(160),
+        )
+    };
+
+    let mut blocker = pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO fills (venue, symbol, trade_id, exchange_order_id, side, position_side,
+             price, quantity, commission, commission_asset, realized_pnl, maker, traded_at,
+             external)
+         VALUES ($1, 'SOLUSDT', 22, 8002, 'SELL', 'BOTH', 160, 0.5, 0, 'USDT', 0, false, now(), true)",
+    )
+    .bind(VENUE)
+    .execute(&mut *blocker)
+    .await
+    .unwrap();
+    let b = {
+        let ledger = ledger.clone();
+        let batch = [
+            sell(21, 7001, None, dec!(0.5)),
+            sell(22, 8002, Some("c2"), dec!(0.5)),
+        ];
+        tokio::spawn(async move { ledger.apply_fills(VENUE, &batch, &[], None).await })
+    };
+    until_waiting(
+        &pool,
+        "batch B at its insert, holding 7001's key",
+        "transactionid",
+    )
+    .await;
+    let a = {
+        let ledger = ledger.clone();
+        let own = sell(23, 7001, Some("c1"), dec!(0.5));
+        tokio::spawn(async move { ledger.apply_fill(VENUE, &own, &[]).await })
+    };
+    until_waiting(&pool, "batch A waiting for 7001's key", "advisory").await;
+
+    assert!(
+        position_is_free(&pool, long.id).await,
+        "batch A waits for the exchange order's key holding the position's lock"
+    );
+
+    blocker.rollback().await.unwrap();
+    let b = b.await.unwrap().expect("batch B");
+    assert!(b.iter().all(|o| o.is_ok()), "{b:?}");
+    let a = a.await.unwrap().expect("batch A: no deadlock");
+    assert!(matches!(a, FillOutcome::Applied { .. }), "{a:?}");
+    let c1 = ledger.order_by_client_id("c1").await.unwrap().unwrap();
+    assert_eq!(
+        (c1.filled_quantity.get(), c1.status),
+        (dec!(1), OrderState::Filled),
+        "its own fill and the stray"
+    );
+    let now = ledger.position(long.id).await.unwrap().unwrap();
+    assert_eq!(now.quantity.get(), dec!(0.5), "2 - 0.5 - 0.5 - 0.5");
+    assert!(ledger
+        .all_fills()
+        .await
+        .unwrap()
+        .iter()
+        .all(|f| !f.external));
+    assert_eq!(clean_doctor(&ledger).await, Vec::<String>::new());
 }

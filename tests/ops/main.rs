@@ -5,6 +5,7 @@
 mod cli_secrets;
 mod cli_settings;
 mod doctor;
+mod doctor_acknowledge;
 mod preflight;
 mod preflight_cli;
 mod reconcile_apply;
@@ -12,6 +13,7 @@ mod reconcile_classes;
 mod reconcile_command;
 mod reconcile_diff;
 mod reconcile_protective;
+mod reconcile_reattribute;
 mod reconcile_repairs;
 mod reconcile_resolve;
 mod report_aggregate;

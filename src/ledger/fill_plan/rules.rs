@@ -73,6 +73,58 @@ impl Plan {
         }
     }
 
+    /// A fill a correction from the exchange's position already accounted for
+    /// (`reattribute.rs`): the position holds it, so nothing is written to the position.
+    /// An open order's fill links the open position of its direction on the order's leg
+    /// (order and intent), a close order's fill names the order's position; `applied` is
+    /// the fill's quantity when there is such a position (what the position holds of it:
+    /// the budget counts its value as filled), else 0. A fill on the wrong side still
+    /// moves nothing and is recorded as such.
+    pub(super) fn accounted(&mut self, fill: &Fill, i: usize, fill_id: FillId) -> Application {
+        let o = &self.orders[i];
+        let refs = AnomalyRefs {
+            fill: Some(fill_id),
+            order: Some(o.row.id),
+            position: o.position_id,
+        };
+        if fill.side != o.row.side || fill.position_side != o.row.position_side {
+            let detail = json!({"fill_side": fill.side.as_wire(), "order_side": o.row.side.as_wire(),
+                "fill_position_side": fill.position_side.as_wire(),
+                "order_position_side": o.row.position_side.as_wire()});
+            let at = o.position_id;
+            return self.unchanged(at, AnomalyKind::FillSideMismatch, detail, refs);
+        }
+        let position = if o.row.intent_kind == IntentKind::Open {
+            let direction = if o.row.side == Side::Buy {
+                Direction::Long
+            } else {
+                Direction::Short
+            };
+            let on_leg = self
+                .open_on_leg
+                .get(&(o.row.symbol.clone(), o.row.position_side))
+                .map(|&k| &self.positions[k])
+                .filter(|p| p.direction == direction)
+                .map(|p| p.id);
+            if let Some(id) = on_leg {
+                self.link(i, id);
+            }
+            on_leg
+        } else {
+            o.position_id
+        };
+        Application {
+            position_id: position,
+            applied: if position.is_some() {
+                fill.quantity.get()
+            } else {
+                Decimal::ZERO
+            },
+            effect: PositionEffect::Unchanged,
+            anomaly: None,
+        }
+    }
+
     /// An open fill grows the open position of its direction on the order's leg (or
     /// asks for one to be created); it never touches the other direction.
     fn open(

@@ -18,6 +18,9 @@ pub(crate) async fn adopt_unknown_positions(
     purpose: Purpose,
 ) -> anyhow::Result<Vec<PositionRow>> {
     let exchange = ctx.exchange.positions(purpose).await?;
+    // Every trade executed before this answer is in it: the leg's external fills traded
+    // until now are accounted for by the adoption (`src/ledger/reattribute.rs`).
+    let read_at = chrono::Utc::now();
     let known = ctx.ledger.open_positions().await?;
     let mut adopted = Vec::new();
     for p in exchange.iter().filter(|p| !p.amount.is_zero()) {
@@ -35,7 +38,7 @@ pub(crate) async fn adopt_unknown_positions(
         }
         let row = ctx
             .ledger
-            .adopt_position(&adoption(ctx, p, direction)?)
+            .adopt_position_read_at(&adoption(ctx, p, direction)?, Some(read_at))
             .await?;
         tracing::warn!(position_id = %row.id, symbol = %row.symbol, direction = direction.as_str(),
             quantity = %row.quantity, entry_price = %row.entry_price,
