@@ -164,31 +164,21 @@ impl Ledger {
         client_order_id: &str,
         u: &OrderUpdate,
     ) -> Result<OrderRow, LedgerError> {
+        let not_found = || LedgerError::not_found(format!("order {client_order_id}"));
+        // No exchange id in the update (a refusal, an outcome unknown): none can be
+        // learned, so nothing is re-attributed and one autocommit statement does it.
+        if u.exchange_order_id.is_none() {
+            let row = status_update(client_order_id, u)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(not_found)?;
+            return OrderRow::decode(&row);
+        }
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "WITH old AS MATERIALIZED (
-                 SELECT id, exchange_order_id FROM orders WHERE client_order_id = $1 FOR NO KEY UPDATE)
-             UPDATE orders o SET
-                 status = CASE WHEN o.status IN ('filled', 'canceled', 'expired', 'rejected')
-                               THEN o.status
-                               WHEN o.status = 'partially_filled' AND $2 IN ('planned', 'sent', 'new')
-                               THEN o.status ELSE $2 END,
-                 exchange_order_id = COALESCE(o.exchange_order_id, $3),
-                 last_error_code = COALESCE($4, o.last_error_code),
-                 last_error_msg = COALESCE($5, o.last_error_msg),
-                 updated_at = now()
-             FROM old WHERE o.id = old.id
-             RETURNING o.*, (old.exchange_order_id IS NULL AND o.exchange_order_id IS NOT NULL)
-                 AS learned",
-        )
-        .bind(client_order_id)
-        .bind(u.status.as_str())
-        .bind(u.exchange_order_id)
-        .bind(u.error_code)
-        .bind(u.error_msg.as_deref())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| LedgerError::not_found(format!("order {client_order_id}")))?;
+        let row = status_update(client_order_id, u)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(not_found)?;
         let order = OrderRow::decode(&row)?;
         let learned: bool = row.try_get("learned")?;
         let Some(x) = order.exchange_order_id.filter(|_| learned) else {
@@ -397,4 +387,33 @@ fn check_fits_intent(
         ));
     }
     Ok(Some(id))
+}
+
+/// The status write of [`Ledger::update_order_status`]: the row as updated, and `learned`
+/// when this stored its exchange id for the first time.
+fn status_update<'q>(
+    client_order_id: &'q str,
+    u: &'q OrderUpdate,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(
+        "WITH old AS MATERIALIZED (
+             SELECT id, exchange_order_id FROM orders WHERE client_order_id = $1 FOR NO KEY UPDATE)
+         UPDATE orders o SET
+             status = CASE WHEN o.status IN ('filled', 'canceled', 'expired', 'rejected')
+                           THEN o.status
+                           WHEN o.status = 'partially_filled' AND $2 IN ('planned', 'sent', 'new')
+                           THEN o.status ELSE $2 END,
+             exchange_order_id = COALESCE(o.exchange_order_id, $3),
+             last_error_code = COALESCE($4, o.last_error_code),
+             last_error_msg = COALESCE($5, o.last_error_msg),
+             updated_at = now()
+         FROM old WHERE o.id = old.id
+         RETURNING o.*, (old.exchange_order_id IS NULL AND o.exchange_order_id IS NOT NULL)
+             AS learned",
+    )
+    .bind(client_order_id)
+    .bind(u.status.as_str())
+    .bind(u.exchange_order_id)
+    .bind(u.error_code)
+    .bind(u.error_msg.as_deref())
 }
