@@ -52,8 +52,13 @@ async fn requests(sim: &sluice_sim::SimHandle) -> i64 {
 /// An adapter on `cfg` whose IP share keeps every unit of weight for risk-reducing
 /// requests, with the clock offset `normal` measured (its own measure would be routine).
 fn all_reserved(cfg: &BinanceConfig, normal: &BinanceFutures) -> BinanceFutures {
+    sharing(cfg, normal, IpShare::keeping(Budget::default(), Decimal::ONE))
+}
+
+/// An adapter on `cfg` with its own IP share `ip`, with the clock offset `normal` measured.
+fn sharing(cfg: &BinanceConfig, normal: &BinanceFutures, ip: Arc<IpShare>) -> BinanceFutures {
     let mut cfg = cfg.clone();
-    cfg.shared_ip = Some(SharedIp(IpShare::keeping(Budget::default(), Decimal::ONE)));
+    cfg.shared_ip = Some(SharedIp(ip));
     let rest = RestClient::new(&cfg, AuditBuffer::new(1000)).expect("client");
     rest.clock.set_offset_ms(normal.rest.clock.offset_ms());
     BinanceFutures {
@@ -236,7 +241,7 @@ async fn the_reads_a_close_waits_on_go_from_the_reserve_and_their_routine_caller
     ex.trading_status(Purpose::ReduceRisk)
         .await
         .expect("apiTradingStatus for the key-loss probe");
-    ex.reauthenticate(Purpose::ReduceRisk)
+    ex.reauthenticate(Some(&sol), Purpose::ReduceRisk)
         .await
         .expect("the key-loss probe");
 
@@ -255,7 +260,7 @@ async fn the_reads_a_close_waits_on_go_from_the_reserve_and_their_routine_caller
         "preflight's apiTradingStatus",
     );
     refused_locally(
-        ex.reauthenticate(Purpose::Routine).await,
+        ex.reauthenticate(Some(&sol), Purpose::Routine).await,
         "a routine re-authentication",
     );
     assert_eq!(
@@ -263,5 +268,73 @@ async fn the_reads_a_close_waits_on_go_from_the_reserve_and_their_routine_caller
         before,
         "nothing routine reached the venue"
     );
+    sim.shutdown().await;
+}
+
+/// The request weight the simulator has admitted from this machine so far, over all
+/// minute windows (its per-IP total).
+async fn venue_weight(sim: &sluice_sim::SimHandle) -> i64 {
+    let state: Value = reqwest::get(format!("{}/sim/state", sim.base_url()))
+        .await
+        .expect("GET /sim/state")
+        .json()
+        .await
+        .expect("JSON");
+    state["rateLimits"]["ips"]
+        .as_array()
+        .expect("per-IP weights")
+        .iter()
+        .map(|ip| ip["totalWeight"].as_i64().expect("total weight"))
+        .sum()
+}
+
+#[tokio::test]
+async fn the_key_loss_probe_names_a_symbol_so_it_costs_one_unit_of_weight_not_ten() {
+    // Arrange
+    let sim = sim().await;
+    let cfg = config(&sim);
+    let normal = BinanceFutures::connect(cfg.clone(), AuditBuffer::new(1000))
+        .await
+        .expect("connects");
+    let sol = Symbol::new("SOLUSDT").expect("symbol");
+
+    // Act + assert: the venue counts 1 for the probe naming a symbol, 10 without one.
+    let before = venue_weight(&sim).await;
+    normal
+        .reauthenticate(Some(&sol), Purpose::ReduceRisk)
+        .await
+        .expect("the probe naming SOLUSDT");
+    assert_eq!(venue_weight(&sim).await - before, 1, "scoped probe's weight");
+    let before = venue_weight(&sim).await;
+    normal
+        .reauthenticate(None, Purpose::ReduceRisk)
+        .await
+        .expect("the unscoped probe");
+    assert_eq!(venue_weight(&sim).await - before, 10, "unscoped probe's weight");
+
+    // ... and the adapter books the same: with a minute of 5 units in all, the unscoped
+    // probe can never fit (refused, nothing sent) while the scoped one goes.
+    let small = sharing(
+        &cfg,
+        &normal,
+        IpShare::keeping(
+            Budget {
+                weight_1m: 5,
+                ..Budget::default()
+            },
+            Decimal::ZERO,
+        ),
+    );
+    let before = requests(&sim).await;
+    refused_locally(
+        small.reauthenticate(None, Purpose::ReduceRisk).await,
+        "the unscoped probe in a 5-unit minute",
+    );
+    assert_eq!(requests(&sim).await, before, "the unscoped probe was not sent");
+    small
+        .reauthenticate(Some(&sol), Purpose::ReduceRisk)
+        .await
+        .expect("the scoped probe fits a 5-unit minute");
+    assert_eq!(requests(&sim).await, before + 1, "the scoped probe was sent");
     sim.shutdown().await;
 }
