@@ -52,7 +52,11 @@ async fn requests(sim: &sluice_sim::SimHandle) -> i64 {
 /// An adapter on `cfg` whose IP share keeps every unit of weight for risk-reducing
 /// requests, with the clock offset `normal` measured (its own measure would be routine).
 fn all_reserved(cfg: &BinanceConfig, normal: &BinanceFutures) -> BinanceFutures {
-    sharing(cfg, normal, IpShare::keeping(Budget::default(), Decimal::ONE))
+    sharing(
+        cfg,
+        normal,
+        IpShare::keeping(Budget::default(), Decimal::ONE),
+    )
 }
 
 /// An adapter on `cfg` with its own IP share `ip`, with the clock offset `normal` measured.
@@ -304,13 +308,21 @@ async fn the_key_loss_probe_names_a_symbol_so_it_costs_one_unit_of_weight_not_te
         .reauthenticate(Some(&sol), Purpose::ReduceRisk)
         .await
         .expect("the probe naming SOLUSDT");
-    assert_eq!(venue_weight(&sim).await - before, 1, "scoped probe's weight");
+    assert_eq!(
+        venue_weight(&sim).await - before,
+        1,
+        "scoped probe's weight"
+    );
     let before = venue_weight(&sim).await;
     normal
         .reauthenticate(None, Purpose::ReduceRisk)
         .await
         .expect("the unscoped probe");
-    assert_eq!(venue_weight(&sim).await - before, 10, "unscoped probe's weight");
+    assert_eq!(
+        venue_weight(&sim).await - before,
+        10,
+        "unscoped probe's weight"
+    );
 
     // ... and the adapter books the same: with a minute of 5 units in all, the unscoped
     // probe can never fit (refused, nothing sent) while the scoped one goes.
@@ -330,11 +342,99 @@ async fn the_key_loss_probe_names_a_symbol_so_it_costs_one_unit_of_weight_not_te
         small.reauthenticate(None, Purpose::ReduceRisk).await,
         "the unscoped probe in a 5-unit minute",
     );
-    assert_eq!(requests(&sim).await, before, "the unscoped probe was not sent");
+    assert_eq!(
+        requests(&sim).await,
+        before,
+        "the unscoped probe was not sent"
+    );
     small
         .reauthenticate(Some(&sol), Purpose::ReduceRisk)
         .await
         .expect("the scoped probe fits a 5-unit minute");
-    assert_eq!(requests(&sim).await, before + 1, "the scoped probe was sent");
+    assert_eq!(
+        requests(&sim).await,
+        before + 1,
+        "the scoped probe was sent"
+    );
+    sim.shutdown().await;
+}
+
+/// An open position of `quantity` on `symbol`, as the ledger would hand it to the API.
+fn position(symbol: &Symbol, quantity: Decimal) -> crate::ledger::PositionRow {
+    let q = Qty::new("quantity", quantity).expect("qty");
+    let now = chrono::Utc::now();
+    crate::ledger::PositionRow {
+        id: crate::ledger::PositionId(7),
+        venue: "binance-usdm".into(),
+        symbol: symbol.clone(),
+        direction: crate::domain::Direction::Short,
+        position_side: PositionSide::Both,
+        status: crate::ledger::PositionStatus::Open,
+        quantity: q,
+        entry_price: Decimal::from(180),
+        initial_quantity: Qty::ZERO,
+        opened_quantity: q,
+        closed_quantity: Qty::ZERO,
+        exit_price: None,
+        realized_pnl: Decimal::ZERO,
+        origin: crate::ledger::Origin::Sluice,
+        opened_at: now,
+        closed_at: None,
+        updated_at: now,
+    }
+}
+
+#[tokio::test]
+async fn the_apis_size_check_of_a_close_reads_the_rules_from_the_reserve_and_an_opens_does_not() {
+    // Arrange: the API's rules cache, empty, over an adapter whose routine share is spent;
+    // a position smaller than SOLUSDT's MARKET_LOT_SIZE.minQty (the size check refuses its
+    // close whenever the rules are read).
+    let sim = sim().await;
+    let cfg = config(&sim);
+    let normal = BinanceFutures::connect(cfg.clone(), AuditBuffer::new(1000))
+        .await
+        .expect("connects");
+    let sol = Symbol::new("SOLUSDT").expect("symbol");
+    let min_qty = normal
+        .symbol_rules(Purpose::Routine)
+        .await
+        .expect("rules")
+        .into_iter()
+        .find(|r| r.symbol == sol)
+        .expect("listed")
+        .market_lot_size
+        .min_qty;
+    let tiny = min_qty / Decimal::TWO;
+    let prices = crate::api::ExchangeMarkPrices::new(Arc::new(all_reserved(&cfg, &normal)));
+    let before = requests(&sim).await;
+
+    // Act + assert: an open's rules read is routine: held, nothing sent, so the API's
+    // size check is skipped (the executor still refuses the size)...
+    let open = crate::api::sizes::check_open(
+        Some(&prices),
+        &sol,
+        crate::domain::OpenSize::Quantity(Qty::new("quantity", tiny).expect("qty")),
+        Some(crate::domain::Price::new("mark", Decimal::from(180)).expect("price")),
+    )
+    .await;
+    assert!(open.is_ok(), "{:?}", open.err().map(|e| e.body.reason));
+    assert_eq!(requests(&sim).await, before, "the open's read was not sent");
+
+    // ... while a close's goes from the reserve and its size check refuses the close,
+    // naming the field.
+    let close = crate::api::sizes::check_reduce(Some(&prices), &position(&sol, tiny), None)
+        .await
+        .expect_err("a close below minQty is refused at the door");
+    assert_eq!(
+        close.body.field.as_deref(),
+        Some("quantity"),
+        "{}",
+        close.body.reason
+    );
+    assert_eq!(
+        requests(&sim).await,
+        before + 1,
+        "the close's exchangeInfo was sent"
+    );
     sim.shutdown().await;
 }
