@@ -139,7 +139,7 @@ impl BinanceFutures {
 }
 
 #[cfg(test)]
-mod reserve_loopback_tests;
+pub(crate) mod reserve_loopback_tests;
 
 async fn clock_loop(rest: Weak<RestClient>) {
     let mut tick = tokio::time::interval(CLOCK_RESYNC_EVERY);

@@ -29,7 +29,7 @@ async fn sim() -> sluice_sim::SimHandle {
         .expect("simulator")
 }
 
-fn config(sim: &sluice_sim::SimHandle) -> BinanceConfig {
+pub(crate) fn config(sim: &sluice_sim::SimHandle) -> BinanceConfig {
     BinanceConfig::new(
         Url::parse(&sim.base_url()).expect("url"),
         Url::parse(&sim.ws_url()).expect("url"),
@@ -39,7 +39,7 @@ fn config(sim: &sluice_sim::SimHandle) -> BinanceConfig {
 }
 
 /// Requests the simulator has answered so far.
-async fn requests(sim: &sluice_sim::SimHandle) -> i64 {
+pub(crate) async fn requests(sim: &sluice_sim::SimHandle) -> i64 {
     let state: Value = reqwest::get(format!("{}/sim/state", sim.base_url()))
         .await
         .expect("GET /sim/state")
@@ -60,7 +60,11 @@ fn all_reserved(cfg: &BinanceConfig, normal: &BinanceFutures) -> BinanceFutures 
 }
 
 /// An adapter on `cfg` with its own IP share `ip`, with the clock offset `normal` measured.
-fn sharing(cfg: &BinanceConfig, normal: &BinanceFutures, ip: Arc<IpShare>) -> BinanceFutures {
+pub(crate) fn sharing(
+    cfg: &BinanceConfig,
+    normal: &BinanceFutures,
+    ip: Arc<IpShare>,
+) -> BinanceFutures {
     let mut cfg = cfg.clone();
     cfg.shared_ip = Some(SharedIp(ip));
     let rest = RestClient::new(&cfg, AuditBuffer::new(1000)).expect("client");
