@@ -479,13 +479,48 @@ pub(super) async fn open_quantity(
     }
 }
 
-/// The symbol the key-loss probe names: the configured one when the venue lists it (its
-/// rules are loaded), else the first listed symbol by name, so every probe asks the same;
-/// None only when no rules are loaded (the probe is then unscoped).
-pub(super) fn key_probe_symbol(ctx: &super::context::Ctx) -> Option<&crate::domain::Symbol> {
-    ctx.cfg
-        .key_probe_symbol
-        .as_ref()
-        .filter(|s| ctx.rules.contains_key(*s))
-        .or_else(|| ctx.rules.keys().min())
+/// The symbol the key-loss probe names (see [`probe_symbol`]).
+fn key_probe_symbol(ctx: &super::context::Ctx) -> Option<&crate::domain::Symbol> {
+    probe_symbol(ctx.cfg.key_probe_symbol.as_ref(), &ctx.rules)
+}
+
+/// The symbol the key-loss probe names: `configured` when the venue lists it (its rules
+/// are loaded), else the first listed symbol by name, so every probe asks the same; None
+/// only when no rules are loaded (the probe is then unscoped, IP weight 10).
+pub(super) fn probe_symbol<'a, R>(
+    configured: Option<&'a crate::domain::Symbol>,
+    rules: &'a std::collections::HashMap<crate::domain::Symbol, R>,
+) -> Option<&'a crate::domain::Symbol> {
+    configured
+        .filter(|s| rules.contains_key(*s))
+        .or_else(|| rules.keys().min())
+}
+
+#[cfg(test)]
+mod probe_symbol_tests {
+    use std::collections::HashMap;
+
+    use super::probe_symbol;
+    use crate::domain::Symbol;
+
+    fn sym(s: &str) -> Symbol {
+        Symbol::new(s).expect("symbol")
+    }
+
+    #[test]
+    fn the_probe_names_the_configured_symbol_when_listed_else_the_first_listed_else_none() {
+        let listed: HashMap<Symbol, ()> = [sym("SOLUSDT"), sym("BTCUSDT"), sym("ETHUSDT")]
+            .into_iter()
+            .map(|s| (s, ()))
+            .collect();
+        let sol = sym("SOLUSDT");
+        let gone = sym("XYZUSDT");
+        assert_eq!(probe_symbol(Some(&sol), &listed), Some(&sol));
+        assert_eq!(probe_symbol(Some(&gone), &listed), Some(&sym("BTCUSDT")));
+        assert_eq!(probe_symbol(None, &listed), Some(&sym("BTCUSDT")));
+        assert_eq!(
+            probe_symbol(Some(&sol), &HashMap::<Symbol, ()>::new()),
+            None
+        );
+    }
 }
