@@ -167,8 +167,9 @@ pub(crate) enum Work {
     Cancel,
     /// A planned row whose position went flat: look it up to end it (routine).
     DropPlanned,
-    /// A routine re-read: the full check's, or the one after a cancel (of a flat
-    /// position's order, or of a superseded generation), done at the next sweep.
+    /// A routine re-read: the full check's, or the one after a cancel (a flat position's
+    /// order is re-read in the sweep that cancelled it, a superseded generation's at the
+    /// next sweep; either at a later sweep while deferred).
     Reread,
 }
 
