@@ -222,13 +222,26 @@ async fn submit_open(state: &ApiState, open: OpenAsk, meta: Meta) -> Answer {
             return Err(e.clone());
         }
         if let Some(terms) = &limit {
-            super::limit_checks::check_limit(state, &symbol, direction.open_side(), terms).await?;
+            super::limit_checks::check_limit(
+                state,
+                &symbol,
+                direction.open_side(),
+                terms,
+                crate::exchange::Purpose::Routine,
+            )
+            .await?;
         }
         if let (OpenSize::Quantity(_), None) = (size, at_limit) {
             new.reference_price = Some(mark_price(state, &symbol).await?);
         }
         new.reference_price = at_limit.or(new.reference_price);
-        super::sizes::check_open(state, &symbol, size, new.reference_price).await
+        super::sizes::check_open(
+            state.mark_prices.as_deref(),
+            &symbol,
+            size,
+            new.reference_price,
+        )
+        .await
     }
     .await;
     let protection = with_defaults(state, &symbol, protection);
@@ -310,10 +323,17 @@ async fn submit_reduce(
             ),
         ));
     }
-    super::sizes::check_reduce(state, &position, quantity).await?;
+    super::sizes::check_reduce(state.mark_prices.as_deref(), &position, quantity).await?;
     if let Some(terms) = &limit {
         let side = position.direction.close_side();
-        super::limit_checks::check_limit(state, &position.symbol, side, terms).await?;
+        super::limit_checks::check_limit(
+            state,
+            &position.symbol,
+            side,
+            terms,
+            crate::exchange::Purpose::ReduceRisk,
+        )
+        .await?;
     }
     let new = new_intent(state, spec.with_position(|_| position.id), &meta);
     let created = store(state, &new, None, limit.as_ref()).await?;

@@ -17,13 +17,16 @@ use super::error::ApiError;
 use super::ApiState;
 use crate::domain::limit::{GTD_API_SLACK_MS, GTD_MIN_AHEAD_MS};
 use crate::domain::{LimitTerms, Side, Symbol};
+use crate::exchange::Purpose;
 
-/// Check `terms` for an order of `side` on `symbol`.
+/// Check `terms` for an order of `side` on `symbol`; `purpose` books the rules read when
+/// the cache is empty (a close's or reduce's reduces risk, an open's is routine).
 pub(super) async fn check_limit(
     state: &ApiState,
     symbol: &Symbol,
     side: Side,
     terms: &LimitTerms,
+    purpose: Purpose,
 ) -> Result<(), ApiError> {
     let now_ms = chrono::Utc::now().timestamp_millis();
     terms
@@ -35,7 +38,7 @@ pub(super) async fn check_limit(
     let Some(source) = state.mark_prices.as_ref() else {
         return Ok(());
     };
-    let Some(rules) = source.symbol_rules(symbol).await else {
+    let Some(rules) = source.symbol_rules(symbol, purpose).await else {
         return Ok(());
     };
     let Ok(mark) = source.mark_price(symbol).await else {

@@ -41,7 +41,7 @@ pub(crate) mod read;
 pub(crate) mod reconcile;
 pub(crate) mod routes;
 pub(crate) mod server;
-mod sizes;
+pub(crate) mod sizes;
 pub(crate) mod text;
 pub(crate) mod views;
 

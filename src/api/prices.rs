@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::domain::{Price, Symbol, SymbolRules};
-use crate::exchange::Exchange;
+use crate::exchange::{Exchange, Purpose};
 
 /// How long exchangeInfo is reused for size checks (it is large and changes rarely; the
 /// executor re-reads it itself on a filter rejection).
@@ -19,9 +19,11 @@ const RULES_TTL: Duration = Duration::from_secs(60);
 pub trait MarkPrices: Send + Sync {
     /// The current mark price of `symbol`, or why there is none.
     async fn mark_price(&self, symbol: &Symbol) -> Result<Price, String>;
-    /// The exchange's rules for `symbol`, when known. None skips the API's size checks
-    /// (the executor still refuses an unsendable size, naming the reason).
-    async fn symbol_rules(&self, _symbol: &Symbol) -> Option<SymbolRules> {
+    /// The exchange's rules for `symbol`, when known, read for `purpose` when they must
+    /// be fetched: a close's or reduce's size check reduces risk, an open's does not. None
+    /// skips the API's size checks (the executor still refuses an unsendable size, naming
+    /// the reason).
+    async fn symbol_rules(&self, _symbol: &Symbol, _purpose: Purpose) -> Option<SymbolRules> {
         None
     }
 }
@@ -57,20 +59,19 @@ impl MarkPrices for ExchangeMarkPrices {
     async fn mark_price(&self, symbol: &Symbol) -> Result<Price, String> {
         // The API's mark (an open's budget check, a limit's price band): routine.
         self.exchange
-            .mark_price(symbol, crate::exchange::Purpose::Routine)
+            .mark_price(symbol, Purpose::Routine)
             .await
             .map(|m| m.mark_price)
             .map_err(|e| e.to_string())
     }
 
-    async fn symbol_rules(&self, symbol: &Symbol) -> Option<SymbolRules> {
+    async fn symbol_rules(&self, symbol: &Symbol, purpose: Purpose) -> Option<SymbolRules> {
+        // One cache for every caller: a close's read (which may use the IP weight kept for
+        // risk-reducing requests, so a spent routine share does not hold the close until
+        // the minute ends) fills it for opens too, and the other way round.
         let all = match self.cached() {
             Some(all) => all,
-            None => match self
-                .exchange
-                .symbol_rules(crate::exchange::Purpose::Routine)
-                .await
-            {
+            None => match self.exchange.symbol_rules(purpose).await {
                 Ok(fresh) => {
                     let fresh = Arc::new(fresh);
                     if let Ok(mut guard) = self.rules.lock() {

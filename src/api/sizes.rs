@@ -8,33 +8,33 @@
 //! still refuses an unsendable size before any order, naming the reason.
 
 use super::error::ApiError;
-use super::ApiState;
-use crate::domain::{OpenSize, Price, Qty, Symbol, SymbolRules};
+use super::prices::MarkPrices;
+use crate::domain::{OpenSize, Price, Qty, Symbol};
+use crate::exchange::Purpose;
 use crate::ledger::PositionRow;
 use crate::router::sizing;
 
-async fn rules_of(state: &ApiState, symbol: &Symbol) -> Option<SymbolRules> {
-    state.mark_prices.as_ref()?.symbol_rules(symbol).await
-}
-
-/// An open of `size` on `symbol`; `mark` is the price the budget check used, if any.
-pub(super) async fn check_open(
-    state: &ApiState,
+/// An open of `size` on `symbol`, checked against the rules `prices` has (`mark`: the
+/// price the budget check used, if any). An open's rules read is routine.
+pub(crate) async fn check_open(
+    prices: Option<&dyn MarkPrices>,
     symbol: &Symbol,
     size: OpenSize,
     mark: Option<Price>,
 ) -> Result<(), ApiError> {
-    let Some(rules) = rules_of(state, symbol).await else {
+    let Some(source) = prices else {
         return Ok(());
     };
-    let mark = match (mark, &state.mark_prices) {
-        (Some(m), _) => m,
-        (None, Some(source)) => match source.mark_price(symbol).await {
+    let Some(rules) = source.symbol_rules(symbol, Purpose::Routine).await else {
+        return Ok(());
+    };
+    let mark = match mark {
+        Some(m) => m,
+        None => match source.mark_price(symbol).await {
             Ok(m) => m,
             // No mark: the executor sizes the open at its own mark and refuses it there.
             Err(_) => return Ok(()),
         },
-        (None, None) => return Ok(()),
     };
     match size {
         OpenSize::Quantity(q) => {
@@ -46,13 +46,22 @@ pub(super) async fn check_open(
     }
 }
 
-/// A close (`quantity` None: all of the position) or reduce of `position`.
-pub(super) async fn check_reduce(
-    state: &ApiState,
+/// A close (`quantity` None: all of the position) or reduce of `position`, checked against
+/// the rules `prices` has. The close is posted now and waits on this read when the rules
+/// cache is empty: it is booked as risk-reducing, so a spent routine share of the IP's
+/// weight does not hold it until the minute ends.
+pub(crate) async fn check_reduce(
+    prices: Option<&dyn MarkPrices>,
     position: &PositionRow,
     quantity: Option<Qty>,
 ) -> Result<(), ApiError> {
-    let Some(rules) = rules_of(state, &position.symbol).await else {
+    let Some(source) = prices else {
+        return Ok(());
+    };
+    let Some(rules) = source
+        .symbol_rules(&position.symbol, Purpose::ReduceRisk)
+        .await
+    else {
         return Ok(());
     };
     let q = quantity.unwrap_or(position.quantity);

@@ -278,9 +278,17 @@ pub trait Exchange: Send + Sync {
 
     /// Prove the credentials with a cheap signed call, first re-reading them from their
     /// source when the adapter has one (a key rotated after key loss). `Ok` means the
-    /// exchange accepts the key again. `purpose`: what waits on the key (the executor's
-    /// key-loss probe: every close, since nothing is sent while the key is refused).
-    async fn reauthenticate(&self, purpose: Purpose) -> Result<(), ExchangeError> {
+    /// exchange accepts the key again. `symbol`: a symbol the daemon trades, which a venue
+    /// may scope the probe to so it costs less (Binance: apiTradingStatus with a `symbol`
+    /// is IP weight 1, without 10); the answer's content is not used, only that the key is
+    /// accepted. `purpose`: what waits on the key (the executor's key-loss probe: every
+    /// close, since nothing is sent while the key is refused).
+    async fn reauthenticate(
+        &self,
+        symbol: Option<&Symbol>,
+        purpose: Purpose,
+    ) -> Result<(), ExchangeError> {
+        let _ = symbol;
         self.trading_status(purpose).await.map(|_| ())
     }
 

@@ -331,6 +331,7 @@ impl Application {
         config.stop_watchdog = self.settings.daemon.stop_watchdog;
         config.dead_man_switch = self.settings.daemon.dead_man_switch;
         config.account = self.settings.exchange.account.clone();
+        config.key_probe_symbol = self.settings.exchange.symbols.first().cloned();
         self.settings.executor.apply(&mut config);
         let deps = ExecutorDeps {
             ledger: self.ledger.clone(),

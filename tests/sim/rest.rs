@@ -336,3 +336,57 @@ async fn configuration_endpoints_follow_binance() {
         .is_empty());
     sim.handle.shutdown().await;
 }
+
+/// The weight the simulator admitted from loopback so far, over all minute windows.
+async fn total_weight(sim: &Sim) -> i64 {
+    sim.state().await["rateLimits"]["ips"]
+        .as_array()
+        .expect("per-IP weights")
+        .iter()
+        .map(|ip| ip["totalWeight"].as_i64().expect("total weight"))
+        .sum()
+}
+
+#[tokio::test]
+async fn api_trading_status_with_a_symbol_costs_1_and_names_only_that_symbol_without_10_and_every_locked_one(
+) {
+    // Arrange: API trading locked for the account and for two symbols.
+    let sim = start(scenario(
+        "",
+        "trading_locked = true\nlocked_symbols = [\"SOLUSDT\", \"BTCUSDT\"]",
+    ))
+    .await;
+
+    // Act
+    let before = total_weight(&sim).await;
+    let one = sim
+        .signed("GET", "/fapi/v1/apiTradingStatus", "symbol=SOLUSDT")
+        .await;
+    let scoped_weight = total_weight(&sim).await - before;
+    let before = total_weight(&sim).await;
+    let all = sim.signed("GET", "/fapi/v1/apiTradingStatus", "").await;
+    let unscoped_weight = total_weight(&sim).await - before;
+
+    // Assert: weights 1 and 10; with a symbol, the indicators hold that symbol's (and the
+    // account's) and no other symbol's; the same shape either way.
+    assert_eq!((scoped_weight, unscoped_weight), (1, 10));
+    assert_eq!(one.status, 200, "{:?}", one.json);
+    let keys = |r: &Resp| -> Vec<String> {
+        let mut k: Vec<String> = r.json["indicators"]
+            .as_object()
+            .expect("indicators object")
+            .keys()
+            .cloned()
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&one), ["ACCOUNT", "SOLUSDT"]);
+    assert_eq!(keys(&all), ["ACCOUNT", "BTCUSDT", "SOLUSDT"]);
+    let sol = &one.json["indicators"]["SOLUSDT"][0];
+    assert_eq!(sol["isLocked"], true);
+    assert!(sol["plannedRecoverTime"].is_i64() && sol["indicator"].is_string());
+    assert!(sol["value"].is_number() && sol["triggerValue"].is_number());
+    assert!(one.json["updateTime"].is_i64());
+    sim.handle.shutdown().await;
+}

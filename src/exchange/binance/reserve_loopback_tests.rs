@@ -29,7 +29,7 @@ async fn sim() -> sluice_sim::SimHandle {
         .expect("simulator")
 }
 
-fn config(sim: &sluice_sim::SimHandle) -> BinanceConfig {
+pub(crate) fn config(sim: &sluice_sim::SimHandle) -> BinanceConfig {
     BinanceConfig::new(
         Url::parse(&sim.base_url()).expect("url"),
         Url::parse(&sim.ws_url()).expect("url"),
@@ -39,7 +39,7 @@ fn config(sim: &sluice_sim::SimHandle) -> BinanceConfig {
 }
 
 /// Requests the simulator has answered so far.
-async fn requests(sim: &sluice_sim::SimHandle) -> i64 {
+pub(crate) async fn requests(sim: &sluice_sim::SimHandle) -> i64 {
     let state: Value = reqwest::get(format!("{}/sim/state", sim.base_url()))
         .await
         .expect("GET /sim/state")
@@ -52,8 +52,21 @@ async fn requests(sim: &sluice_sim::SimHandle) -> i64 {
 /// An adapter on `cfg` whose IP share keeps every unit of weight for risk-reducing
 /// requests, with the clock offset `normal` measured (its own measure would be routine).
 fn all_reserved(cfg: &BinanceConfig, normal: &BinanceFutures) -> BinanceFutures {
+    sharing(
+        cfg,
+        normal,
+        IpShare::keeping(Budget::default(), Decimal::ONE),
+    )
+}
+
+/// An adapter on `cfg` with its own IP share `ip`, with the clock offset `normal` measured.
+pub(crate) fn sharing(
+    cfg: &BinanceConfig,
+    normal: &BinanceFutures,
+    ip: Arc<IpShare>,
+) -> BinanceFutures {
     let mut cfg = cfg.clone();
-    cfg.shared_ip = Some(SharedIp(IpShare::keeping(Budget::default(), Decimal::ONE)));
+    cfg.shared_ip = Some(SharedIp(ip));
     let rest = RestClient::new(&cfg, AuditBuffer::new(1000)).expect("client");
     rest.clock.set_offset_ms(normal.rest.clock.offset_ms());
     BinanceFutures {
@@ -236,7 +249,7 @@ async fn the_reads_a_close_waits_on_go_from_the_reserve_and_their_routine_caller
     ex.trading_status(Purpose::ReduceRisk)
         .await
         .expect("apiTradingStatus for the key-loss probe");
-    ex.reauthenticate(Purpose::ReduceRisk)
+    ex.reauthenticate(Some(&sol), Purpose::ReduceRisk)
         .await
         .expect("the key-loss probe");
 
@@ -255,13 +268,177 @@ async fn the_reads_a_close_waits_on_go_from_the_reserve_and_their_routine_caller
         "preflight's apiTradingStatus",
     );
     refused_locally(
-        ex.reauthenticate(Purpose::Routine).await,
+        ex.reauthenticate(Some(&sol), Purpose::Routine).await,
         "a routine re-authentication",
     );
     assert_eq!(
         requests(&sim).await,
         before,
         "nothing routine reached the venue"
+    );
+    sim.shutdown().await;
+}
+
+/// The request weight the simulator has admitted from this machine so far, over all
+/// minute windows (its per-IP total).
+async fn venue_weight(sim: &sluice_sim::SimHandle) -> i64 {
+    let state: Value = reqwest::get(format!("{}/sim/state", sim.base_url()))
+        .await
+        .expect("GET /sim/state")
+        .json()
+        .await
+        .expect("JSON");
+    state["rateLimits"]["ips"]
+        .as_array()
+        .expect("per-IP weights")
+        .iter()
+        .map(|ip| ip["totalWeight"].as_i64().expect("total weight"))
+        .sum()
+}
+
+#[tokio::test]
+async fn the_key_loss_probe_names_a_symbol_so_it_costs_one_unit_of_weight_not_ten() {
+    // Arrange
+    let sim = sim().await;
+    let cfg = config(&sim);
+    let normal = BinanceFutures::connect(cfg.clone(), AuditBuffer::new(1000))
+        .await
+        .expect("connects");
+    let sol = Symbol::new("SOLUSDT").expect("symbol");
+
+    // Act + assert: the venue counts 1 for the probe naming a symbol, 10 without one.
+    let before = venue_weight(&sim).await;
+    normal
+        .reauthenticate(Some(&sol), Purpose::ReduceRisk)
+        .await
+        .expect("the probe naming SOLUSDT");
+    assert_eq!(
+        venue_weight(&sim).await - before,
+        1,
+        "scoped probe's weight"
+    );
+    let before = venue_weight(&sim).await;
+    normal
+        .reauthenticate(None, Purpose::ReduceRisk)
+        .await
+        .expect("the unscoped probe");
+    assert_eq!(
+        venue_weight(&sim).await - before,
+        10,
+        "unscoped probe's weight"
+    );
+
+    // ... and the adapter books the same: with a minute of 5 units in all, the unscoped
+    // probe can never fit (refused, nothing sent) while the scoped one goes.
+    let small = sharing(
+        &cfg,
+        &normal,
+        IpShare::keeping(
+            Budget {
+                weight_1m: 5,
+                ..Budget::default()
+            },
+            Decimal::ZERO,
+        ),
+    );
+    let before = requests(&sim).await;
+    refused_locally(
+        small.reauthenticate(None, Purpose::ReduceRisk).await,
+        "the unscoped probe in a 5-unit minute",
+    );
+    assert_eq!(
+        requests(&sim).await,
+        before,
+        "the unscoped probe was not sent"
+    );
+    small
+        .reauthenticate(Some(&sol), Purpose::ReduceRisk)
+        .await
+        .expect("the scoped probe fits a 5-unit minute");
+    assert_eq!(
+        requests(&sim).await,
+        before + 1,
+        "the scoped probe was sent"
+    );
+    sim.shutdown().await;
+}
+
+/// An open position of `quantity` on `symbol`, as the ledger would hand it to the API.
+fn position(symbol: &Symbol, quantity: Decimal) -> crate::ledger::PositionRow {
+    let q = Qty::new("quantity", quantity).expect("qty");
+    let now = chrono::Utc::now();
+    crate::ledger::PositionRow {
+        id: crate::ledger::PositionId(7),
+        venue: "binance-usdm".into(),
+        symbol: symbol.clone(),
+        direction: crate::domain::Direction::Short,
+        position_side: PositionSide::Both,
+        status: crate::ledger::PositionStatus::Open,
+        quantity: q,
+        entry_price: Decimal::from(180),
+        initial_quantity: Qty::ZERO,
+        opened_quantity: q,
+        closed_quantity: Qty::ZERO,
+        exit_price: None,
+        realized_pnl: Decimal::ZERO,
+        origin: crate::ledger::Origin::Sluice,
+        opened_at: now,
+        closed_at: None,
+        updated_at: now,
+    }
+}
+
+#[tokio::test]
+async fn the_apis_size_check_of_a_close_reads_the_rules_from_the_reserve_and_an_opens_does_not() {
+    // Arrange: the API's rules cache, empty, over an adapter whose routine share is spent;
+    // a position smaller than SOLUSDT's MARKET_LOT_SIZE.minQty (the size check refuses its
+    // close whenever the rules are read).
+    let sim = sim().await;
+    let cfg = config(&sim);
+    let normal = BinanceFutures::connect(cfg.clone(), AuditBuffer::new(1000))
+        .await
+        .expect("connects");
+    let sol = Symbol::new("SOLUSDT").expect("symbol");
+    let min_qty = normal
+        .symbol_rules(Purpose::Routine)
+        .await
+        .expect("rules")
+        .into_iter()
+        .find(|r| r.symbol == sol)
+        .expect("listed")
+        .market_lot_size
+        .min_qty;
+    let tiny = min_qty / Decimal::TWO;
+    let prices = crate::api::ExchangeMarkPrices::new(Arc::new(all_reserved(&cfg, &normal)));
+    let before = requests(&sim).await;
+
+    // Act + assert: an open's rules read is routine: held, nothing sent, so the API's
+    // size check is skipped (the executor still refuses the size)...
+    let open = crate::api::sizes::check_open(
+        Some(&prices),
+        &sol,
+        crate::domain::OpenSize::Quantity(Qty::new("quantity", tiny).expect("qty")),
+        Some(crate::domain::Price::new("mark", Decimal::from(180)).expect("price")),
+    )
+    .await;
+    assert!(open.is_ok(), "{:?}", open.err().map(|e| e.body.reason));
+    assert_eq!(requests(&sim).await, before, "the open's read was not sent");
+
+    // ... while a close's goes from the reserve and its size check refuses the close,
+    // naming the field.
+    let close = crate::api::sizes::check_reduce(Some(&prices), &position(&sol, tiny), None)
+        .await
+        .expect_err("a close below minQty is refused at the door");
+    assert_eq!(
+        close.body.field.as_deref(),
+        Some("quantity"),
+        "{}",
+        close.body.reason
+    );
+    assert_eq!(
+        requests(&sim).await,
+        before + 1,
+        "the close's exchangeInfo was sent"
     );
     sim.shutdown().await;
 }

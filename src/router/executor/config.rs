@@ -72,6 +72,10 @@ pub struct ExecutorConfig {
     /// The account named on this executor's gauges (`sluice_breaker_state{account}`);
     /// None: a single-account daemon's, unlabelled.
     pub account: Option<String>,
+    /// The symbol the key-loss probe names (the daemon's first of `exchange.symbols`),
+    /// which makes it a cheap request (apiTradingStatus with a symbol: IP weight 1). None,
+    /// or a symbol the venue does not list: the first listed symbol by name.
+    pub key_probe_symbol: Option<crate::domain::Symbol>,
 }
 
 impl Default for ExecutorConfig {
@@ -113,6 +117,7 @@ impl Default for ExecutorConfig {
             stop_watchdog: Duration::from_secs(5),
             dead_man_switch: None,
             account: None,
+            key_probe_symbol: None,
         }
     }
 }

@@ -59,8 +59,9 @@ impl ExecutorStatus {
 }
 
 /// Re-authentication delays by default: from 1 s, growing with jitter, at most a minute
-/// apart. Each probe is one signed `apiTradingStatus` (IP weight 10), booked as
-/// risk-reducing (every close waits on it): a few a minute once the delays have grown.
+/// apart. Each probe is one signed `apiTradingStatus` scoped to one traded symbol (IP
+/// weight 1; 10 only if the executor knows no symbol's rules), booked as risk-reducing
+/// (every close waits on it): a few a minute once the delays have grown.
 pub(crate) const REAUTH_BACKOFF: BackoffConfig = BackoffConfig {
     base: Duration::from_secs(1),
     max: Duration::from_secs(60),

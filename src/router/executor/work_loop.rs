@@ -179,11 +179,13 @@ impl Loop {
         }
         let _busy = self.pulse.busy();
         // Nothing is sent while the key is refused, so every close waits on this probe: it
-        // may use the weight kept for risk-reducing requests.
+        // may use the weight kept for risk-reducing requests. It names a symbol the
+        // daemon trades, which makes it IP weight 1 instead of 10 on Binance.
+        let probe_symbol = key_probe_symbol(&self.ctx);
         if let Err(e) = self
             .ctx
             .exchange
-            .reauthenticate(crate::exchange::Purpose::ReduceRisk)
+            .reauthenticate(probe_symbol, crate::exchange::Purpose::ReduceRisk)
             .await
         {
             self.ctx
@@ -474,5 +476,51 @@ pub(super) async fn open_quantity(
             .map_err(|e| format!("open of {notional} USDT: {e}")),
         // Unlisted: the planner refuses it with the reason.
         None => Qty::new("quantity", notional.get() / mark.get()).map_err(|e| e.to_string()),
+    }
+}
+
+/// The symbol the key-loss probe names (see [`probe_symbol`]).
+fn key_probe_symbol(ctx: &super::context::Ctx) -> Option<&crate::domain::Symbol> {
+    probe_symbol(ctx.cfg.key_probe_symbol.as_ref(), &ctx.rules)
+}
+
+/// The symbol the key-loss probe names: `configured` when the venue lists it (its rules
+/// are loaded), else the first listed symbol by name, so every probe asks the same; None
+/// only when no rules are loaded (the probe is then unscoped, IP weight 10).
+pub(super) fn probe_symbol<'a, R>(
+    configured: Option<&'a crate::domain::Symbol>,
+    rules: &'a std::collections::HashMap<crate::domain::Symbol, R>,
+) -> Option<&'a crate::domain::Symbol> {
+    configured
+        .filter(|s| rules.contains_key(*s))
+        .or_else(|| rules.keys().min())
+}
+
+#[cfg(test)]
+mod probe_symbol_tests {
+    use std::collections::HashMap;
+
+    use super::probe_symbol;
+    use crate::domain::Symbol;
+
+    fn sym(s: &str) -> Symbol {
+        Symbol::new(s).expect("symbol")
+    }
+
+    #[test]
+    fn the_probe_names_the_configured_symbol_when_listed_else_the_first_listed_else_none() {
+        let listed: HashMap<Symbol, ()> = [sym("SOLUSDT"), sym("BTCUSDT"), sym("ETHUSDT")]
+            .into_iter()
+            .map(|s| (s, ()))
+            .collect();
+        let sol = sym("SOLUSDT");
+        let gone = sym("XYZUSDT");
+        assert_eq!(probe_symbol(Some(&sol), &listed), Some(&sol));
+        assert_eq!(probe_symbol(Some(&gone), &listed), Some(&sym("BTCUSDT")));
+        assert_eq!(probe_symbol(None, &listed), Some(&sym("BTCUSDT")));
+        assert_eq!(
+            probe_symbol(Some(&sol), &HashMap::<Symbol, ()>::new()),
+            None
+        );
     }
 }

@@ -152,7 +152,12 @@ pub(crate) fn leverage_bracket(s: &SimState, ctx: &Ctx) -> Result<String, ApiErr
     }
 }
 
-/// Indicators only for what is locked (Binance lists the triggered ones).
+/// `GET /fapi/v1/apiTradingStatus`: IP weight 1 with a `symbol`, 10 without (the route's
+/// weight function; docs/binance-fapi.md §2.3). The answer is
+/// `{"indicators": {"<SYMBOL>": [...], "ACCOUNT": [...]}, "updateTime"}` either way, with
+/// indicators only for what is locked (Binance lists the triggered ones). With a `symbol`,
+/// only that symbol's are listed; the `ACCOUNT` one is kept (a locked account locks every
+/// symbol).
 pub(crate) fn api_trading_status(s: &SimState, ctx: &Ctx) -> Result<String, ApiError> {
     let permissions = s
         .venue()

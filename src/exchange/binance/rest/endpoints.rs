@@ -316,19 +316,20 @@ impl RestClient {
         .await
     }
 
-    /// Preflight and the operator's account view: routine; the key-loss probe, on which
-    /// every close waits while the key is refused, may use the reserve.
+    /// Preflight and the operator's account view: routine, every symbol (IP weight 10);
+    /// the key-loss probe, on which every close waits while the key is refused, may use
+    /// the reserve and names one `symbol` (IP weight 1, docs/binance-fapi.md §2.3).
     pub(crate) async fn api_trading_status(
         &self,
+        symbol: Option<&Symbol>,
         purpose: Purpose,
     ) -> Result<wire::ApiTradingStatus, ExchangeError> {
-        self.call(&signed(
-            Method::GET,
-            "/fapi/v1/apiTradingStatus",
-            10,
-            purpose,
-        ))
-        .await
+        let req = match symbol {
+            Some(s) => signed(Method::GET, "/fapi/v1/apiTradingStatus", 1, purpose)
+                .param("symbol", s.as_str()),
+            None => signed(Method::GET, "/fapi/v1/apiTradingStatus", 10, purpose),
+        };
+        self.call(&req).await
     }
 
     /// The user stream's key. Routine: a close learns its fills over REST when the

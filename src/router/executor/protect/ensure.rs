@@ -103,9 +103,11 @@ impl Protector {
         if current.state != Some(AlgoStatus::New) {
             return Ok(());
         }
+        let pending = self.cancelled_pending_ids();
         for old in live.iter().filter(|r| r.generation < current.generation) {
-            if old.state == Some(AlgoStatus::New) {
-                self.cancel(old).await?;
+            // One already cancelled waits for its (routine) re-read, not a second cancel.
+            if old.state == Some(AlgoStatus::New) && !pending.contains(&old.id) {
+                self.cancel(old).await;
             }
         }
         Ok(())

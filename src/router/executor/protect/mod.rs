@@ -27,6 +27,17 @@
 //!   ledger's live rows: one held on one side only is logged at ERROR and counted in
 //!   `sluice_protective_one_sided{side}` (the comparison is `reconcile::protective`,
 //!   the same `sluice reconcile` reports; the daemon never adopts or cancels them).
+//!
+//! Order within one sweep ([`Work`]): the risk-reducing work first, row by row: the
+//! re-reads of fired stops whose position is still open (a close waits on them), then
+//! placements and the cancels of flat positions' stops; then the watchdog and the
+//! planning of missing protection; the routine re-reads last (the 15-second full check,
+//! the re-read after a cancel, a planned row whose position went flat), and each only
+//! while the IP's weight has room for a background read (`Exchange::background_read_fits`,
+//! as the comparison asks). A routine read the limiter would hold until the minute ends
+//! is not sent; it is deferred to the next sweep (a full check stays due until it has
+//! read every row, and a cancelled row is re-read, not cancelled again), so it never
+//! holds a fired stop's re-read or a placement behind it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,6 +54,8 @@ use crate::shutdown::Shutdown;
 
 mod ensure;
 mod link;
+#[cfg(test)]
+mod sweep_tests;
 mod watch;
 
 use link::link_triggered;
@@ -76,6 +89,9 @@ pub(crate) struct Protector {
     pub ticks: HashMap<Symbol, Decimal>,
     /// How long a fired stop may leave its position open before sluice closes it.
     pub watchdog: Duration,
+    /// Rows cancelled at the venue whose re-read (routine) was deferred: the next sweep
+    /// re-reads them instead of cancelling them again.
+    pub cancelled: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 impl Protector {
@@ -90,6 +106,7 @@ impl Protector {
                 .map(|(s, r)| (s.clone(), r.price_filter.tick_size))
                 .collect(),
             watchdog: ctx.cfg.stop_watchdog,
+            cancelled: Default::default(),
         }
     }
 }
@@ -107,11 +124,19 @@ pub(crate) fn spawn(p: Protector, mut shutdown: Shutdown) -> JoinHandle<()> {
                 _ = tick.tick() => {}
             }
             let full = last_full.is_none_or(|t| t.elapsed() >= FULL_CHECK_EVERY);
-            if full {
-                last_full = Some(tokio::time::Instant::now());
-            }
-            if let Err(e) = p.sweep(full).await {
-                tracing::warn!(error = %e, "protective-order sweep failed; retrying");
+            match p.sweep(full).await {
+                // A full check some of whose re-reads were deferred stays due.
+                Ok(Swept { routine_done }) => {
+                    if full && routine_done {
+                        last_full = Some(tokio::time::Instant::now());
+                    }
+                }
+                Err(e) => {
+                    if full {
+                        last_full = Some(tokio::time::Instant::now());
+                    }
+                    tracing::warn!(error = %e, "protective-order sweep failed; retrying");
+                }
             }
             if last_compare.is_none_or(|t| t.elapsed() >= COMPARE_EVERY) {
                 match p.compare().await {
@@ -125,6 +150,68 @@ pub(crate) fn spawn(p: Protector, mut shutdown: Shutdown) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// IP weight of `GET /fapi/v1/algoOrder` (one row's re-read).
+const ALGO_ORDER_WEIGHT: u32 = 1;
+
+/// What one sweep does with a live row, in the order a sweep does it (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Work {
+    /// A fired stop whose position is still open: re-read it (risk-reducing; its close,
+    /// or the watchdog's, waits on it).
+    ReadFired,
+    /// A planned row of an open position: look it up and place it when due.
+    Place,
+    /// An untriggered order of a flat position: cancel it (its re-read is routine).
+    Cancel,
+    /// A planned row whose position went flat: look it up to end it (routine).
+    DropPlanned,
+    /// A routine re-read: the full check's, or the one after a cancel (a flat position's
+    /// order is re-read in the sweep that cancelled it, a superseded generation's at the
+    /// next sweep; either at a later sweep while deferred).
+    Reread,
+}
+
+impl Work {
+    /// What a sweep does with a row in `state` whose position is `flat`; `full`: this
+    /// sweep re-reads every row; `cancelled`: a cancel was sent and its re-read deferred.
+    pub(crate) fn of(
+        state: Option<AlgoStatus>,
+        flat: bool,
+        full: bool,
+        cancelled: bool,
+    ) -> Option<Work> {
+        match state {
+            None if flat => Some(Work::DropPlanned),
+            None => Some(Work::Place),
+            Some(AlgoStatus::New) if cancelled => Some(Work::Reread),
+            Some(AlgoStatus::New) if flat => Some(Work::Cancel),
+            Some(AlgoStatus::Triggering | AlgoStatus::Triggered) if !flat => Some(Work::ReadFired),
+            _ if full => Some(Work::Reread),
+            _ => None,
+        }
+    }
+
+    /// A read nothing risk-reducing waits on: sent last, and only while a background
+    /// read fits the IP's weight.
+    pub(crate) fn is_routine(self) -> bool {
+        matches!(self, Work::DropPlanned | Work::Reread)
+    }
+
+    /// A sweep's rows in the order it handles them: risk-reducing work first (fired
+    /// stops' re-reads before placements and cancels), the routine reads last; rows
+    /// keep their ledger order within each kind.
+    pub(crate) fn ordered<T>(mut work: Vec<(Work, T)>) -> Vec<(Work, T)> {
+        work.sort_by_key(|(w, _)| (w.is_routine(), *w != Work::ReadFired));
+        work
+    }
+}
+
+/// What a sweep got through.
+struct Swept {
+    /// Every routine re-read it meant to do was done (none deferred).
+    routine_done: bool,
 }
 
 fn failure(what: &'static str, code: Option<i64>) {
@@ -162,7 +249,8 @@ impl Protector {
         }
     }
 
-    async fn sweep(&self, full: bool) -> anyhow::Result<()> {
+    /// One sweep, in the order the module doc gives.
+    async fn sweep(&self, full: bool) -> anyhow::Result<Swept> {
         let live: Vec<ProtectiveRow> = self
             .ledger
             .live_protective_orders()
@@ -170,58 +258,101 @@ impl Protector {
             .into_iter()
             .filter(|r| r.venue == self.venue)
             .collect();
-        for row in &live {
-            self.refresh(row, full).await?;
+        let cancelled = self.cancelled_pending(&live);
+        let mut work = Vec::with_capacity(live.len());
+        for row in live {
+            let flat = self
+                .ledger
+                .position(row.position_id)
+                .await?
+                .is_none_or(|p| p.status != PositionStatus::Open);
+            if let Some(w) = Work::of(row.state, flat, full, cancelled.contains(&row.id)) {
+                work.push((w, row));
+            }
+        }
+        let mut routine = Vec::new();
+        for (w, row) in Work::ordered(work) {
+            match w {
+                // Firing: followed closely until its position is flat (the watchdog's
+                // input). The close it made, or the watchdog's, waits on this read: it may
+                // use the reserve.
+                Work::ReadFired => {
+                    self.reread(&row, Purpose::ReduceRisk).await?;
+                }
+                Work::Place => self.place_if_due(&row).await?,
+                Work::Cancel => {
+                    if self.cancel(&row).await {
+                        routine.push((Work::Reread, row));
+                    }
+                }
+                Work::DropPlanned | Work::Reread => routine.push((w, row)),
+            }
         }
         self.watchdog().await?;
         for position in self.ledger.protected_open_positions(&self.venue).await? {
             self.ensure(position).await?;
         }
-        Ok(())
+        // Routine reads last, each only while it fits as a background read: one the
+        // limiter would hold is left for the next sweep.
+        for (w, row) in &routine {
+            if !self.exchange.background_read_fits(ALGO_ORDER_WEIGHT) {
+                return Ok(Swept {
+                    routine_done: false,
+                });
+            }
+            match w {
+                Work::DropPlanned => self.drop_planned(row).await?,
+                _ => {
+                    if self.reread(row, Purpose::Routine).await? {
+                        self.cancelled_lock().remove(&row.id);
+                    }
+                }
+            }
+        }
+        Ok(Swept { routine_done: true })
     }
 
-    /// One live row: place it if planned and due, cancel it if its position is flat,
-    /// re-read it when in flight (or on a full check), link a triggered order.
-    async fn refresh(&self, row: &ProtectiveRow, full: bool) -> anyhow::Result<()> {
-        let flat = self
-            .ledger
-            .position(row.position_id)
-            .await?
-            .is_none_or(|p| p.status != PositionStatus::Open);
-        match row.state {
-            None if flat => self.drop_planned(row).await,
-            None => self.place_if_due(row).await,
-            Some(AlgoStatus::New) if flat => self.cancel(row).await,
-            // Firing: followed closely until its position is flat (the watchdog's input).
-            // The close it made, or the watchdog's, waits on this read: it may use the
-            // reserve.
-            Some(AlgoStatus::Triggering | AlgoStatus::Triggered) if !flat => {
-                self.reread(row, Purpose::ReduceRisk).await
-            }
-            _ if full => self.reread(row, Purpose::Routine).await,
-            _ => Ok(()),
-        }
+    fn cancelled_lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<i64>> {
+        self.cancelled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The rows cancelled with their re-read still to do.
+    fn cancelled_pending_ids(&self) -> std::collections::HashSet<i64> {
+        self.cancelled_lock().clone()
+    }
+
+    /// The rows cancelled with their re-read still to do, forgetting those no longer
+    /// live (the stream reported the cancel, or a re-read did).
+    fn cancelled_pending(&self, live: &[ProtectiveRow]) -> std::collections::HashSet<i64> {
+        let mut pending = self.cancelled_lock();
+        pending.retain(|id| live.iter().any(|r| r.id == *id));
+        pending.clone()
     }
 
     /// Re-read a row from the venue, for `purpose`: a fired stop's re-read reduces risk;
     /// the periodic check's and the one after a cancel (its position is flat) do not.
-    async fn reread(&self, row: &ProtectiveRow, purpose: Purpose) -> anyhow::Result<()> {
+    /// `Ok(true)`: the venue answered.
+    async fn reread(&self, row: &ProtectiveRow, purpose: Purpose) -> anyhow::Result<bool> {
         match self.exchange.algo_order(&row.client_algo_id, purpose).await {
             Ok(Some(r)) => {
                 let updated = self.ledger.record_protective_report(&r).await?;
                 if let Some(u) = updated {
                     link_triggered(&self.ledger, &self.venue, &self.exchange, &u, false).await?;
                 }
+                Ok(true)
             }
             Ok(None) => {
                 tracing::error!(client_algo_id = %row.client_algo_id, "the venue no longer knows a protective order sluice placed");
                 failure("lookup", Some(-2013));
+                Ok(true)
             }
             Err(e) => {
-                tracing::warn!(client_algo_id = %row.client_algo_id, error = %e, "reading a protective order failed")
+                tracing::warn!(client_algo_id = %row.client_algo_id, error = %e, "reading a protective order failed");
+                Ok(false)
             }
         }
-        Ok(())
     }
 
     /// Place a planned row, unless the venue already has it (a send whose answer was
@@ -301,12 +432,20 @@ impl Protector {
 
     /// A planned row whose position went flat before it was placed.
     async fn drop_planned(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
-        // Bookkeeping: the position is already flat.
-        match self
+        // Bookkeeping: the position is already flat. A failed read is tried again at the
+        // next sweep.
+        let found = match self
             .exchange
             .algo_order(&row.client_algo_id, Purpose::Routine)
-            .await?
+            .await
         {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(client_algo_id = %row.client_algo_id, error = %e, "reading a planned protective order of a flat position failed");
+                return Ok(());
+            }
+        };
+        match found {
             Some(r) => {
                 self.ledger.record_protective_report(&r).await?;
             }
@@ -323,13 +462,17 @@ impl Protector {
         Ok(())
     }
 
-    /// Cancel an untriggered order and record what the venue then says.
-    async fn cancel(&self, row: &ProtectiveRow) -> anyhow::Result<()> {
+    /// Cancel an untriggered order. `true`: the venue took the cancel (or the order was
+    /// no longer cancellable) and the row is to be re-read to record what it says now,
+    /// a routine read the sweep does last (and remembers until it is done, so the cancel
+    /// is not sent again meanwhile).
+    async fn cancel(&self, row: &ProtectiveRow) -> bool {
         if let Err(e) = self.exchange.cancel_algo_order(&row.client_algo_id).await {
             tracing::error!(client_algo_id = %row.client_algo_id, error = %e, "cancelling a protective order failed");
             failure("cancel", e.code);
-            return Ok(());
+            return false;
         }
-        self.reread(row, Purpose::Routine).await
+        self.cancelled_lock().insert(row.id);
+        true
     }
 }
