@@ -111,11 +111,12 @@ impl Ledger {
             ));
         }
         let mut tx = self.pool.begin().await?;
-        let before: Option<(String, serde_json::Value)> =
-            sqlx::query_as("SELECT status, to_jsonb(o) FROM orders o WHERE id = $1 FOR UPDATE")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let before: Option<(String, serde_json::Value)> = sqlx::query_as(
+            "SELECT status, to_jsonb(o) FROM orders o WHERE id = $1 FOR NO KEY UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let (status, before) =
             before.ok_or_else(|| LedgerError::not_found(format!("order #{id}")))?;
         if OrderState::parse(&status)?.is_terminal() {

@@ -110,7 +110,7 @@ impl Ledger {
             .ok_or_else(|| LedgerError::invalid("workingType", "not reported"))?;
         let mut tx = self.pool.begin().await?;
         let pos: Option<(String, String, String)> = sqlx::query_as(
-            "SELECT venue, symbol, position_side FROM positions WHERE id = $1 FOR UPDATE",
+            "SELECT venue, symbol, position_side FROM positions WHERE id = $1 FOR NO KEY UPDATE",
         )
         .bind(a.position)
         .fetch_optional(&mut *tx)

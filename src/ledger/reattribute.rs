@@ -30,7 +30,7 @@
 //! Every path that stores an exchange id or fills takes its locks in this one order,
 //! skipping the classes it does not need, so none waits in a circle with another:
 //! 1. the protective row (`Ledger::link_protective_order` only);
-//! 2. order rows, in id order (the fill batch's `lock_orders`; the `FOR UPDATE` of
+//! 2. order rows, in id order (the fill batch's `lock_orders`; the `FOR NO KEY UPDATE` of
 //!    `update_order_status` and `record_order_reports`);
 //! 3. exchange-order keys ([`lock_exchange_orders`]), in key order, in one statement per
 //!    venue: the fill batch takes its strays' and those of every order whose exchange id
@@ -38,7 +38,7 @@
 //!    order writers take the ids they learned (every venue's before re-attributing any);
 //!    the link takes its order's before the position's row. [`reattribute_held`] then
 //!    works under locks its caller already holds;
-//! 4. the fills stored external, in id order (the re-attribution's `FOR UPDATE`);
+//! 4. the fills stored external, in id order (the re-attribution's `FOR NO KEY UPDATE`);
 //! 5. leg keys by name, then position rows in id order (`fill_batch::lock_positions`,
 //!    the link's `lock_position`);
 //! 6. budget reservation rows, by the writing statement's triggers (`budget.rs`).
