@@ -223,7 +223,7 @@ async fn submit_open(state: &ApiState, open: OpenAsk, meta: Meta) -> Answer {
         }
         if let Some(terms) = &limit {
             super::limit_checks::check_limit(
-                state,
+                state.mark_prices.as_deref(),
                 &symbol,
                 direction.open_side(),
                 terms,
@@ -327,7 +327,7 @@ async fn submit_reduce(
     if let Some(terms) = &limit {
         let side = position.direction.close_side();
         super::limit_checks::check_limit(
-            state,
+            state.mark_prices.as_deref(),
             &position.symbol,
             side,
             terms,
@@ -400,7 +400,9 @@ async fn mark_price(state: &ApiState, symbol: &Symbol) -> Result<crate::domain::
             "an open given by quantity needs a mark price for the budget check and no exchange is connected; give notional_usdt instead",
         ));
     };
-    source.mark_price(symbol).await.map_err(|e| {
+    // An open's budget check: routine.
+    let read = source.mark_price(symbol, crate::exchange::Purpose::Routine);
+    read.await.map_err(|e| {
         let reason = format!(
             "no mark price for {symbol} to value the quantity ({e}); retry or give notional_usdt"
         );

@@ -14,15 +14,17 @@
 //! stored (docs/binance-fapi.md §2.2).
 
 use super::error::ApiError;
-use super::ApiState;
+use super::prices::MarkPrices;
 use crate::domain::limit::{GTD_API_SLACK_MS, GTD_MIN_AHEAD_MS};
 use crate::domain::{LimitTerms, Side, Symbol};
 use crate::exchange::Purpose;
 
-/// Check `terms` for an order of `side` on `symbol`; `purpose` books the rules read when
-/// the cache is empty (a close's or reduce's reduces risk, an open's is routine).
-pub(super) async fn check_limit(
-    state: &ApiState,
+/// Check `terms` for an order of `side` on `symbol` against what `prices` has; `purpose`
+/// books the rules read when the cache is empty and the mark read when it must be fetched
+/// (a close's or reduce's reduce risk, so a spent routine share of the IP's weight does not
+/// hold the close until the minute ends; an open's are routine).
+pub(crate) async fn check_limit(
+    prices: Option<&dyn MarkPrices>,
     symbol: &Symbol,
     side: Side,
     terms: &LimitTerms,
@@ -35,13 +37,13 @@ pub(super) async fn check_limit(
     let Some(price) = terms.fixed_price() else {
         return Ok(());
     };
-    let Some(source) = state.mark_prices.as_ref() else {
+    let Some(source) = prices else {
         return Ok(());
     };
     let Some(rules) = source.symbol_rules(symbol, purpose).await else {
         return Ok(());
     };
-    let Ok(mark) = source.mark_price(symbol).await else {
+    let Ok(mark) = source.mark_price(symbol, purpose).await else {
         return Ok(());
     };
     crate::domain::checked::check_price(&rules, price, side == Side::Buy, mark).map_err(|v| {

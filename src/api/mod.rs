@@ -33,7 +33,7 @@ pub(crate) mod intent_request;
 pub(crate) mod intents;
 pub(crate) mod json;
 mod limit_body;
-mod limit_checks;
+pub(crate) mod limit_checks;
 pub(crate) mod openapi;
 pub(crate) mod prices;
 pub(crate) mod protection_body;

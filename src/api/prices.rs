@@ -1,6 +1,7 @@
 //! Where the API gets a mark price to value an open given by quantity (the budget is
-//! in USDT), and the symbol rules to refuse a size the exchange cannot carry out. A
-//! narrow trait so startup can plug in the exchange and tests a fixed price.
+//! in USDT) and to check a LIMIT price's band, and the symbol rules to refuse a size or
+//! price the exchange cannot carry out. A narrow trait so startup can plug in the
+//! exchange and tests a fixed price.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,8 +18,10 @@ const RULES_TTL: Duration = Duration::from_secs(60);
 /// Where the API gets a mark price (and symbol rules) to value an open given by quantity.
 #[async_trait]
 pub trait MarkPrices: Send + Sync {
-    /// The current mark price of `symbol`, or why there is none.
-    async fn mark_price(&self, symbol: &Symbol) -> Result<Price, String>;
+    /// The current mark price of `symbol`, or why there is none, read for `purpose` when
+    /// it must be fetched: a LIMIT close's or reduce's price band reduces risk, an open's
+    /// (its price band, its budget check) does not.
+    async fn mark_price(&self, symbol: &Symbol, purpose: Purpose) -> Result<Price, String>;
     /// The exchange's rules for `symbol`, when known, read for `purpose` when they must
     /// be fetched: a close's or reduce's size check reduces risk, an open's does not. None
     /// skips the API's size checks (the executor still refuses an unsendable size, naming
@@ -56,10 +59,11 @@ impl ExchangeMarkPrices {
 
 #[async_trait]
 impl MarkPrices for ExchangeMarkPrices {
-    async fn mark_price(&self, symbol: &Symbol) -> Result<Price, String> {
-        // The API's mark (an open's budget check, a limit's price band): routine.
+    async fn mark_price(&self, symbol: &Symbol, purpose: Purpose) -> Result<Price, String> {
+        // A close's read may use the IP weight kept for risk-reducing requests, so a spent
+        // routine share does not hold the close until the minute ends.
         self.exchange
-            .mark_price(symbol, Purpose::Routine)
+            .mark_price(symbol, purpose)
             .await
             .map(|m| m.mark_price)
             .map_err(|e| e.to_string())

@@ -30,7 +30,7 @@ pub(crate) async fn check_open(
     };
     let mark = match mark {
         Some(m) => m,
-        None => match source.mark_price(symbol).await {
+        None => match source.mark_price(symbol, Purpose::Routine).await {
             Ok(m) => m,
             // No mark: the executor sizes the open at its own mark and refuses it there.
             Err(_) => return Ok(()),

@@ -175,6 +175,15 @@ pub enum Purpose {
     Routine,
 }
 
+/// `local`, a moment on sluice's clock, on `exchange`'s clock: `local` minus the offset
+/// last measured ([`Exchange::clock_offset_ms`]: local minus server), or `local` itself
+/// when the adapter has none. For comparing a moment sluice saw with the venue's own
+/// times (a trade's time, `src/ledger/reattribute.rs`).
+pub async fn on_exchange_clock(exchange: &dyn Exchange, local: DateTime<Utc>) -> DateTime<Utc> {
+    let offset = exchange.clock_offset_ms().await.unwrap_or(0);
+    local - chrono::Duration::milliseconds(offset)
+}
+
 /// The seam between sluice and a venue. Implemented by the Binance adapter; the
 /// same code runs against the simulator, testnet and mainnet.
 #[async_trait]

@@ -65,15 +65,19 @@
 //! read_at`), is given the correction's `ledger_adjustments` id in `fills.accounted_by`.
 //! Why that set: every such trade was executed before the exchange answered, so the
 //! exchange's position holds it, and so does the corrected ledger position; a trade after
-//! the read is not in it and is not marked. The one approximation is the clocks: the trade
-//! time is the exchange's, the read time sluice's, taken when the answer arrived; a trade
-//! within that skew of the read may be classed wrongly, which the next reconcile shows as
-//! a size difference. The other gap: a trade the exchange's position held but whose fill
-//! the ledger stores only after the correction commits (reconcile backfills the trades it
-//! fetched before correcting, so only one arriving between its reads and its correction)
-//! is not marked, and its later re-attribution moves the position as usual; the next
-//! reconcile shows that as a size difference too. A marked fill never re-attributed (a
-//! genuine manual trade) keeps its mark and nothing else changes.
+//! the read is not in it and is not marked. Both times are on the exchange's clock: the
+//! trade time is the exchange's own, and the read time is sluice's clock when the answer
+//! arrived, moved onto the exchange's by the adapter's measured offset
+//! (`exchange::on_exchange_clock`, in reconcile's `read_exchange` and the executor's
+//! adoption). The approximation left is that offset's own error (a few milliseconds: half
+//! the round trip of its measure at most, plus any drift since) and the answer's travel
+//! back: a trade within that of the read may be classed wrongly, which the next reconcile
+//! shows as a size difference. The other gap: a trade the exchange's position held but
+//! whose fill the ledger stores only after the correction commits (reconcile backfills the
+//! trades it fetched before correcting, so only one arriving between its reads and its
+//! correction) is not marked, and its later re-attribution moves the position as usual;
+//! the next reconcile shows that as a size difference too. A marked fill never
+//! re-attributed (a genuine manual trade) keeps its mark and nothing else changes.
 //!
 //! Re-attributing a marked fill links it and does NOT move the position
 //! (`fill_plan/rules.rs`, `accounted`):

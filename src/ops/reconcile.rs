@@ -213,8 +213,9 @@ struct View<'a> {
     venue: &'a str,
     window: &'a TradeWindow,
     theirs: &'a ExchangeSnapshot,
-    /// When the exchange's positions in `theirs` were read (the corrections' cut-off for
-    /// the external fills they account for: `src/ledger/reattribute.rs`).
+    /// When the exchange's positions in `theirs` were read, on the exchange's clock (the
+    /// corrections' cut-off for the external fills they account for:
+    /// `src/ledger/reattribute.rs`).
     read_at: DateTime<Utc>,
     is_sluice_id: &'a (dyn Fn(&str) -> bool + Send + Sync),
 }
@@ -333,8 +334,8 @@ fn drop_trades_covered_by_adoption(
     });
 }
 
-/// Also returns when the positions' answer arrived: every trade executed before it is in
-/// them.
+/// Also returns when the positions' answer arrived, on the exchange's clock (the one its
+/// trade times are on): every trade executed before it is in them.
 async fn read_exchange(
     exchange: &dyn Exchange,
     window: &TradeWindow,
@@ -345,7 +346,7 @@ async fn read_exchange(
         .positions(crate::exchange::Purpose::Routine)
         .await
         .context("failed to fetch the exchange's positions")?;
-    let read_at = Utc::now();
+    let read_at = crate::exchange::on_exchange_clock(exchange, Utc::now()).await;
     let scope = scope
         .map(|mut s| {
             s.extend(positions.iter().map(|p| p.symbol.clone()));

@@ -83,7 +83,7 @@ pub struct Repair {
 
 /// Repair each of `discrepancies` in the ledger of `venue`, as `actor`. `read_at`: when
 /// the exchange's positions the discrepancies were found against were read (their answer
-/// arrived).
+/// arrived), on the exchange's clock (the one its trade times are on).
 pub async fn apply(
     ledger: &Ledger,
     venue: &str,

@@ -95,13 +95,17 @@ pub(crate) struct LateMarkPrices(pub LateExchange);
 
 #[async_trait]
 impl MarkPrices for LateMarkPrices {
-    async fn mark_price(&self, symbol: &Symbol) -> Result<Price, String> {
+    async fn mark_price(
+        &self,
+        symbol: &Symbol,
+        purpose: crate::exchange::Purpose,
+    ) -> Result<Price, String> {
         let Some(exchange) = self.0.get() else {
             return Err("the exchange is not reachable yet: no mark price".into());
         };
-        // The API's mark (an open's budget check, a limit's price band): routine.
+        // As `ExchangeMarkPrices`: booked as the caller's purpose.
         exchange
-            .mark_price(symbol, crate::exchange::Purpose::Routine)
+            .mark_price(symbol, purpose)
             .await
             .map(|m| m.mark_price)
             .map_err(|e| e.to_string())

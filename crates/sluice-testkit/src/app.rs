@@ -26,7 +26,11 @@ pub struct FixedMarkPrice(pub Price);
 
 #[async_trait]
 impl MarkPrices for FixedMarkPrice {
-    async fn mark_price(&self, _symbol: &Symbol) -> Result<Price, String> {
+    async fn mark_price(
+        &self,
+        _symbol: &Symbol,
+        _purpose: sluice::exchange::Purpose,
+    ) -> Result<Price, String> {
         Ok(self.0)
     }
 }

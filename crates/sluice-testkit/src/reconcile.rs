@@ -87,6 +87,8 @@ pub struct FakeExchange {
     pub resolutions: BTreeMap<String, OrderResolution>,
     pub trading_calls: AtomicUsize,
     pub fail_positions: bool,
+    /// What `clock_offset_ms` answers: local minus the exchange's clock (0: the same).
+    pub clock_offset_ms: i64,
 }
 
 impl FakeExchange {
@@ -106,6 +108,7 @@ impl FakeExchange {
             resolutions: BTreeMap::new(),
             trading_calls: AtomicUsize::new(0),
             fail_positions: false,
+            clock_offset_ms: 0,
         }
     }
     pub fn trading_calls(&self) -> usize {
@@ -140,7 +143,7 @@ impl Exchange for FakeExchange {
         unused()
     }
     async fn clock_offset_ms(&self) -> Result<i64, ExchangeError> {
-        unused()
+        Ok(self.clock_offset_ms)
     }
     async fn symbol_rules(&self, _: Purpose) -> Result<Vec<SymbolRules>, ExchangeError> {
         unused()

@@ -442,3 +442,79 @@ async fn the_apis_size_check_of_a_close_reads_the_rules_from_the_reserve_and_an_
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_apis_price_band_mark_of_a_limit_close_is_read_from_the_reserve_and_an_opens_is_not() {
+    use crate::api::MarkPrices as _;
+    // Arrange: the API's prices over an adapter whose routine share is spent and whose
+    // market stream never connects (its WebSocket host refuses), so every mark is a REST
+    // premiumIndex read; the rules already cached (read as a close would). A LIMIT BUY of
+    // SOLUSDT at twice the mark is outside PERCENT_PRICE whenever the mark is read.
+    let sim = sim().await;
+    let cfg = config(&sim);
+    let normal = BinanceFutures::connect(cfg.clone(), AuditBuffer::new(1000))
+        .await
+        .expect("connects");
+    let sol = Symbol::new("SOLUSDT").expect("symbol");
+    let mark = normal
+        .mark_price(&sol, Purpose::Routine)
+        .await
+        .expect("mark")
+        .mark_price
+        .get();
+    let mut no_stream = cfg.clone();
+    no_stream.ws_url = Url::parse("ws://127.0.0.1:1").expect("url");
+    let prices = crate::api::ExchangeMarkPrices::new(Arc::new(all_reserved(&no_stream, &normal)));
+    prices
+        .symbol_rules(&sol, Purpose::ReduceRisk)
+        .await
+        .expect("the rules, read from the reserve");
+    let far = crate::domain::LimitTerms {
+        price: crate::domain::limit::LimitPrice::Fixed(
+            crate::domain::Price::new("price", (mark * Decimal::TWO).round_dp(2)).expect("price"),
+        ),
+        time_in_force: crate::domain::limit::LimitTif::Gtc,
+    };
+    let before = requests(&sim).await;
+
+    // Act + assert: an open's mark read is routine: held, nothing sent, so the API's
+    // price check is skipped (the executor still refuses the price)...
+    let open = crate::api::limit_checks::check_limit(
+        Some(&prices),
+        &sol,
+        Side::Buy,
+        &far,
+        Purpose::Routine,
+    )
+    .await;
+    assert!(open.is_ok(), "{:?}", open.err().map(|e| e.body.reason));
+    assert_eq!(
+        requests(&sim).await,
+        before,
+        "the open's mark read was not sent"
+    );
+
+    // ... while a close's goes from the reserve and its price check refuses the close,
+    // naming the field.
+    let close = crate::api::limit_checks::check_limit(
+        Some(&prices),
+        &sol,
+        Side::Buy,
+        &far,
+        Purpose::ReduceRisk,
+    )
+    .await
+    .expect_err("a LIMIT close outside PERCENT_PRICE is refused at the door");
+    assert_eq!(
+        close.body.field.as_deref(),
+        Some("price"),
+        "{}",
+        close.body.reason
+    );
+    assert_eq!(
+        requests(&sim).await,
+        before + 1,
+        "the close's premiumIndex was sent"
+    );
+    sim.shutdown().await;
+}

@@ -19,8 +19,10 @@ pub(crate) async fn adopt_unknown_positions(
 ) -> anyhow::Result<Vec<PositionRow>> {
     let exchange = ctx.exchange.positions(purpose).await?;
     // Every trade executed before this answer is in it: the leg's external fills traded
-    // until now are accounted for by the adoption (`src/ledger/reattribute.rs`).
-    let read_at = chrono::Utc::now();
+    // until now (on the exchange's clock, as their trade times are) are accounted for by
+    // the adoption (`src/ledger/reattribute.rs`).
+    let read_at =
+        crate::exchange::on_exchange_clock(ctx.exchange.as_ref(), chrono::Utc::now()).await;
     let known = ctx.ledger.open_positions().await?;
     let mut adopted = Vec::new();
     for p in exchange.iter().filter(|p| !p.amount.is_zero()) {
