@@ -292,15 +292,18 @@ async fn doctor_reports_a_kept_reserved_sum_that_drifted_from_the_resum(pool: Pg
     );
 }
 
-/// The interleaving the accepts' read order is for (migration `20261209050000`): a fill
-/// of a live open moves 400 from `reserved` to `used` in a transaction that commits while
-/// an accept is between its two budget reads. The fill's transaction holds the changes
-/// table (`EXCLUSIVE`: reads pass, the accept's fold waits) until the accept is seen
-/// waiting, then commits. Reading `used` first would have summed the positions before the
-/// fill and the reservations after it, 400 short, and accepted an open of 700 with 400
-/// free; reserved first, both reads see the fill.
+/// The interleaving that over-committed (migration `20261209050000`): a fill of a live
+/// open moves 400 from `reserved` to `used` in a transaction that commits while an accept
+/// reads the budget. The fill's transaction holds the changes table (`EXCLUSIVE`: plain
+/// reads pass, the accept's fold waits) until the accept is seen waiting, then commits.
+/// With `used` read first, the accept summed the positions before the fill and the
+/// reservations after it, 400 short, and accepted an open of 700 with 400 free (this test
+/// fails so on the migrations before `20261209050000`). With `reserved` read first the
+/// accept waits in that first read and both reads see the fill. (The other order of
+/// events, a fill committing between the fold and the positions' sum, counts the fill
+/// twice and can only refuse early; no lock makes it happen here.)
 #[sqlx::test(migrations = "./migrations")]
-async fn an_open_accepted_while_a_fill_commits_between_the_budget_reads_never_over_commits(
+async fn an_open_accepted_while_a_fill_commits_during_its_budget_reads_never_over_commits(
     pool: PgPool,
 ) {
     let ledger = Ledger::from_pool(pool.clone());
