@@ -36,8 +36,9 @@
 //! while the IP's weight has room for a background read (`Exchange::background_read_fits`,
 //! as the comparison asks). A routine read the limiter would hold until the minute ends
 //! is not sent; it is deferred to the next sweep (a full check stays due until it has
-//! read every row, and a cancelled row is re-read, not cancelled again), so it never
-//! holds a fired stop's re-read or a placement behind it.
+//! read every row, each sweep reading only the rows it has not read yet, and a cancelled
+//! row is re-read, not cancelled again), so it never holds a fired stop's re-read or a
+//! placement behind it. The sweep at start defers nothing ([`Protector::sweep_at_start`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -92,6 +93,10 @@ pub(crate) struct Protector {
     /// Rows cancelled at the venue whose re-read (routine) was deferred: the next sweep
     /// re-reads them instead of cancelling them again.
     pub cancelled: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// The rows the full check in progress has still to re-read (empty: none in
+    /// progress). A sweep re-reads only these, so a check whose reads are deferred
+    /// resumes where it stopped instead of starting again from the ledger's first row.
+    pub unread: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 impl Protector {
@@ -107,6 +112,7 @@ impl Protector {
                 .collect(),
             watchdog: ctx.cfg.stop_watchdog,
             cancelled: Default::default(),
+            unread: Default::default(),
         }
     }
 }
@@ -124,10 +130,10 @@ pub(crate) fn spawn(p: Protector, mut shutdown: Shutdown) -> JoinHandle<()> {
                 _ = tick.tick() => {}
             }
             let full = last_full.is_none_or(|t| t.elapsed() >= FULL_CHECK_EVERY);
-            match p.sweep(full).await {
+            match p.sweep(full, Routine::WhileRoomLeft).await {
                 // A full check some of whose re-reads were deferred stays due.
-                Ok(Swept { routine_done }) => {
-                    if full && routine_done {
+                Ok(Swept { full_done }) => {
+                    if full && full_done {
                         last_full = Some(tokio::time::Instant::now());
                     }
                 }
@@ -210,8 +216,21 @@ impl Work {
 
 /// What a sweep got through.
 struct Swept {
-    /// Every routine re-read it meant to do was done (none deferred).
-    routine_done: bool,
+    /// The full check in progress has re-read every row it had to (none left for a
+    /// later sweep).
+    full_done: bool,
+}
+
+/// How a sweep sends its routine reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Routine {
+    /// Each only while a background read fits the IP's weight; the rest are deferred to
+    /// the next sweep.
+    WhileRoomLeft,
+    /// All of them now, the limiter holding each until the weight allows it: the sweep
+    /// at start, whose re-reads find the stops that fired while sluice was down before
+    /// the executor trades.
+    All,
 }
 
 fn failure(what: &'static str, code: Option<i64>) {
@@ -242,15 +261,19 @@ impl Protector {
     /// One full sweep before the executor trades (at start): stops that fired while
     /// sluice was down are linked and their fills applied, and stale stops of positions
     /// closed meanwhile are cancelled before an open could build a new position on their
-    /// leg (a `closePosition` order left behind would close it).
+    /// leg (a `closePosition` order left behind would close it). Its routine re-reads are
+    /// not deferred (`Routine::All`): the full check's re-read of a NEW row is what finds
+    /// a stop that fired meanwhile, and it is booked routine like the other start-up reads,
+    /// so it may wait for weight but leaves the reserve to closes.
     pub(crate) async fn sweep_at_start(&self) {
-        if let Err(e) = self.sweep(true).await {
+        if let Err(e) = self.sweep(true, Routine::All).await {
             tracing::warn!(error = %e, "protective-order sweep at start failed; the running sweep retries");
         }
     }
 
     /// One sweep, in the order the module doc gives.
-    async fn sweep(&self, full: bool) -> anyhow::Result<Swept> {
+    /// `full`: a full check is due (one starts unless one is in progress).
+    async fn sweep(&self, full: bool, routine: Routine) -> anyhow::Result<Swept> {
         let live: Vec<ProtectiveRow> = self
             .ledger
             .live_protective_orders()
@@ -259,18 +282,28 @@ impl Protector {
             .filter(|r| r.venue == self.venue)
             .collect();
         let cancelled = self.cancelled_pending(&live);
+        let unread = self.unread_pending(&live, full);
         let mut work = Vec::with_capacity(live.len());
+        // A row of the full check whose work this sweep is not the re-read (it is placed,
+        // cancelled, looked up, or re-read as a fired stop) needs no re-read of its own.
+        let mut covered = Vec::new();
         for row in live {
             let flat = self
                 .ledger
                 .position(row.position_id)
                 .await?
                 .is_none_or(|p| p.status != PositionStatus::Open);
-            if let Some(w) = Work::of(row.state, flat, full, cancelled.contains(&row.id)) {
+            let of_check = unread.contains(&row.id);
+            let w = Work::of(row.state, flat, of_check, cancelled.contains(&row.id));
+            if of_check && w != Some(Work::Reread) {
+                covered.push(row.id);
+            }
+            if let Some(w) = w {
                 work.push((w, row));
             }
         }
-        let mut routine = Vec::new();
+        self.unread_lock().retain(|id| !covered.contains(id));
+        let mut reads = Vec::new();
         for (w, row) in Work::ordered(work) {
             match w {
                 // Firing: followed closely until its position is flat (the watchdog's
@@ -282,10 +315,10 @@ impl Protector {
                 Work::Place => self.place_if_due(&row).await?,
                 Work::Cancel => {
                     if self.cancel(&row).await {
-                        routine.push((Work::Reread, row));
+                        reads.push((Work::Reread, row));
                     }
                 }
-                Work::DropPlanned | Work::Reread => routine.push((w, row)),
+                Work::DropPlanned | Work::Reread => reads.push((w, row)),
             }
         }
         self.watchdog().await?;
@@ -294,11 +327,11 @@ impl Protector {
         }
         // Routine reads last, each only while it fits as a background read: one the
         // limiter would hold is left for the next sweep.
-        for (w, row) in &routine {
-            if !self.exchange.background_read_fits(ALGO_ORDER_WEIGHT) {
-                return Ok(Swept {
-                    routine_done: false,
-                });
+        for (w, row) in &reads {
+            if routine == Routine::WhileRoomLeft
+                && !self.exchange.background_read_fits(ALGO_ORDER_WEIGHT)
+            {
+                break;
             }
             match w {
                 Work::DropPlanned => self.drop_planned(row).await?,
@@ -306,10 +339,31 @@ impl Protector {
                     if self.reread(row, Purpose::Routine).await? {
                         self.cancelled_lock().remove(&row.id);
                     }
+                    // Read, or tried: a failed read waits for the next full check.
+                    self.unread_lock().remove(&row.id);
                 }
             }
         }
-        Ok(Swept { routine_done: true })
+        Ok(Swept {
+            full_done: self.unread_lock().is_empty(),
+        })
+    }
+
+    fn unread_lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<i64>> {
+        self.unread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The rows the full check in progress has still to re-read, forgetting those no
+    /// longer live; `full` with none left starts a new check of every live row.
+    fn unread_pending(&self, live: &[ProtectiveRow], full: bool) -> std::collections::HashSet<i64> {
+        let mut unread = self.unread_lock();
+        unread.retain(|id| live.iter().any(|r| r.id == *id));
+        if full && unread.is_empty() {
+            unread.extend(live.iter().map(|r| r.id));
+        }
+        unread.clone()
     }
 
     fn cancelled_lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<i64>> {
