@@ -12,7 +12,7 @@ use sluice::domain::{
     Direction, IntentKind, OrderState, OrderStatus, PositionMode, PositionSide, Side,
 };
 use sluice::exchange::OrderResolution;
-use sluice::ledger::{FillOutcome, Ledger, OrderUpdate};
+use sluice::ledger::{FillOutcome, Ledger, OrderUpdate, PositionId};
 use sluice::ops::reconcile::{run, ReconcileOptions};
 use sluice::reconcile::RepairOutcome;
 use sluice_testkit::ledger::*;
@@ -31,42 +31,7 @@ async fn a_fill_reconcile_accounted_for_is_not_applied_again_when_its_order_is_l
     // Arrange: a LONG of 2 at 100 (trade 1), a close of 0.5 sent and never answered, and
     // its trade read over REST (no client order id): stored external.
     let ledger = Ledger::from_pool(pool);
-    let (open, _) = open_filled(
-        &ledger,
-        "open",
-        "SOLUSDT",
-        Direction::Long,
-        PositionMode::OneWay,
-        dec!(2),
-        dec!(100),
-        1,
-    )
-    .await;
-    let long = ledger
-        .intent(open.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .position_id
-        .unwrap();
-    let close = ledger
-        .create_intent(
-            &close_intent("close", IntentKind::Close, long, PositionMode::OneWay),
-            usdt(dec!(0)),
-        )
-        .await
-        .unwrap()
-        .intent;
-    ledger
-        .record_order(&market_order(
-            &close,
-            "sl-c1",
-            Side::Sell,
-            PositionSide::Both,
-            dec!(0.5),
-        ))
-        .await
-        .unwrap();
+    let long = long_with_unanswered_close(&ledger).await;
     let sold = |coid: Option<&str>| {
         fill(
             "SOLUSDT",
@@ -200,42 +165,7 @@ async fn reconcile_marks_trade_11(
     traded_at: chrono::DateTime<chrono::Utc>,
 ) -> bool {
     let ledger = Ledger::from_pool(pool);
-    let (open, _) = open_filled(
-        &ledger,
-        "open",
-        "SOLUSDT",
-        Direction::Long,
-        PositionMode::OneWay,
-        dec!(2),
-        dec!(100),
-        1,
-    )
-    .await;
-    let long = ledger
-        .intent(open.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .position_id
-        .unwrap();
-    let close = ledger
-        .create_intent(
-            &close_intent("close", IntentKind::Close, long, PositionMode::OneWay),
-            usdt(dec!(0)),
-        )
-        .await
-        .unwrap()
-        .intent;
-    ledger
-        .record_order(&market_order(
-            &close,
-            "sl-c1",
-            Side::Sell,
-            PositionSide::Both,
-            dec!(0.5),
-        ))
-        .await
-        .unwrap();
+    let long = long_with_unanswered_close(&ledger).await;
     let sold = |coid: Option<&str>| sluice::domain::Fill {
         time: traded_at,
         ..fill(
@@ -323,4 +253,46 @@ async fn a_trade_after_the_read_on_an_exchange_clock_behind_is_not_accounted_for
         !reconcile_marks_trade_11(pool, 2 * HOUR_MS, traded_at).await,
         "the correction did not account for trade 11"
     );
+}
+
+/// A LONG of 2 at 100 (trade 1) and a close of it with its order of 0.5 (`sl-c1`) stored,
+/// not answered yet. Returns the position.
+async fn long_with_unanswered_close(ledger: &Ledger) -> PositionId {
+    let (open, _) = open_filled(
+        &ledger,
+        "open",
+        "SOLUSDT",
+        Direction::Long,
+        PositionMode::OneWay,
+        dec!(2),
+        dec!(100),
+        1,
+    )
+    .await;
+    let long = ledger
+        .intent(open.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .position_id
+        .unwrap();
+    let close = ledger
+        .create_intent(
+            &close_intent("close", IntentKind::Close, long, PositionMode::OneWay),
+            usdt(dec!(0)),
+        )
+        .await
+        .unwrap()
+        .intent;
+    ledger
+        .record_order(&market_order(
+            &close,
+            "sl-c1",
+            Side::Sell,
+            PositionSide::Both,
+            dec!(0.5),
+        ))
+        .await
+        .unwrap();
+    long
 }
