@@ -135,24 +135,23 @@ mod tests {
     use crate::domain::{
         Direction, Fill, PositionSide, Price, ProtectionKind, Qty, Side, Symbol, WorkingType,
     };
-    use crate::ledger::{AdoptPosition, FillOutcome, Ledger, NewProtective, PositionStatus};
+    use crate::ledger::protective::ProtectiveRow;
+    use crate::ledger::{
+        AdoptPosition, FillOutcome, Ledger, NewProtective, PositionRow, PositionStatus,
+    };
 
     const VENUE: &str = "binance-usdm";
 
-    /// A stop's fill that came before the link (stored external: no order had its exchange
-    /// id) is its close fill once the link records the order.
-    #[sqlx::test(migrations = "./migrations")]
-    async fn a_stops_fill_stored_before_the_link_closes_the_position_at_the_link(pool: PgPool) {
-        let ledger = Ledger::from_pool(pool);
+    /// A LONG of 2 SOLUSDT at 150 (adopted) with a planned stop (`stop-1`) at 140.
+    async fn long_with_a_planned_stop(ledger: &Ledger) -> (PositionRow, ProtectiveRow) {
         let sol = Symbol::new("SOLUSDT").unwrap();
-        let two = Qty::new("quantity", Decimal::from(2)).unwrap();
         let long = ledger
             .adopt_position(&AdoptPosition {
                 venue: VENUE.into(),
                 symbol: sol.clone(),
                 direction: Direction::Long,
                 position_side: PositionSide::Both,
-                quantity: two,
+                quantity: Qty::new("quantity", Decimal::from(2)).unwrap(),
                 entry_price: Price::new("price", Decimal::from(150)).unwrap(),
                 actor: "test".into(),
                 reason: "test".into(),
@@ -164,7 +163,7 @@ mod tests {
                 position_id: long.id,
                 intent_id: None,
                 venue: VENUE.into(),
-                symbol: sol.clone(),
+                symbol: sol,
                 position_side: PositionSide::Both,
                 side: Side::Sell,
                 kind: ProtectionKind::StopLoss,
@@ -175,21 +174,36 @@ mod tests {
             })
             .await
             .unwrap();
-        let early = Fill {
-            symbol: sol,
+        (long, stop)
+    }
+
+    /// A SELL of `quantity` SOLUSDT at 139 by exchange order 9001, read without a client
+    /// order id (no order of the ledger has that exchange id yet: stored external).
+    fn stray_sell(quantity: Decimal) -> Fill {
+        Fill {
+            symbol: Symbol::new("SOLUSDT").unwrap(),
             trade_id: 1,
             order_id: 9001,
             client_order_id: None,
             side: Side::Sell,
             position_side: PositionSide::Both,
             price: Price::new("price", Decimal::from(139)).unwrap(),
-            quantity: two,
+            quantity: Qty::new("quantity", quantity).unwrap(),
             commission: Decimal::ZERO,
             commission_asset: "USDT".into(),
             realized_pnl: Decimal::ZERO,
             maker: false,
             time: chrono::Utc::now(),
-        };
+        }
+    }
+
+    /// A stop's fill that came before the link (stored external: no order had its exchange
+    /// id) is its close fill once the link records the order.
+    #[sqlx::test(migrations = "./migrations")]
+    async fn a_stops_fill_stored_before_the_link_closes_the_position_at_the_link(pool: PgPool) {
+        let ledger = Ledger::from_pool(pool);
+        let (long, stop) = long_with_a_planned_stop(&ledger).await;
+        let early = stray_sell(Decimal::from(2));
         let outcome = ledger.apply_fill(VENUE, &early, &[]).await.unwrap();
         assert!(matches!(outcome, FillOutcome::External { .. }));
 
@@ -221,51 +235,8 @@ mod tests {
     #[sqlx::test(migrations = "./migrations")]
     async fn the_link_waits_for_the_exchange_orders_key_before_locking_the_position(pool: PgPool) {
         let ledger = Ledger::from_pool(pool.clone());
-        let sol = Symbol::new("SOLUSDT").unwrap();
-        let long = ledger
-            .adopt_position(&AdoptPosition {
-                venue: VENUE.into(),
-                symbol: sol.clone(),
-                direction: Direction::Long,
-                position_side: PositionSide::Both,
-                quantity: Qty::new("quantity", Decimal::from(2)).unwrap(),
-                entry_price: Price::new("price", Decimal::from(150)).unwrap(),
-                actor: "test".into(),
-                reason: "test".into(),
-            })
-            .await
-            .unwrap();
-        let stop = ledger
-            .plan_protective(&NewProtective {
-                position_id: long.id,
-                intent_id: None,
-                venue: VENUE.into(),
-                symbol: sol.clone(),
-                position_side: PositionSide::Both,
-                side: Side::Sell,
-                kind: ProtectionKind::StopLoss,
-                generation: 1,
-                trigger_price: Decimal::from(140),
-                working_type: WorkingType::Mark,
-                client_algo_id: "stop-1".into(),
-            })
-            .await
-            .unwrap();
-        let stray = Fill {
-            symbol: sol,
-            trade_id: 1,
-            order_id: 9001,
-            client_order_id: None,
-            side: Side::Sell,
-            position_side: PositionSide::Both,
-            price: Price::new("price", Decimal::from(139)).unwrap(),
-            quantity: Qty::new("quantity", Decimal::ONE).unwrap(),
-            commission: Decimal::ZERO,
-            commission_asset: "USDT".into(),
-            realized_pnl: Decimal::ZERO,
-            maker: false,
-            time: chrono::Utc::now(),
-        };
+        let (long, stop) = long_with_a_planned_stop(&ledger).await;
+        let stray = stray_sell(Decimal::ONE);
         ledger.apply_fill(VENUE, &stray, &[]).await.unwrap();
 
         let mut holder = pool.begin().await.unwrap();
