@@ -38,7 +38,10 @@
 //!    order writers take the ids they learned (every venue's before re-attributing any);
 //!    the link takes its order's before the position's row. [`reattribute_held`] then
 //!    works under locks its caller already holds;
-//! 4. the fills stored external, in id order (the re-attribution's `FOR NO KEY UPDATE`);
+//! 4. the fills stored external, in id order (the re-attribution's `FOR NO KEY UPDATE`;
+//!    a correction's [`lock_accountable`], before it locks or inserts the position it
+//!    corrects, `Ledger::correct_position` and `Ledger::adopt_position_read_at`, and
+//!    marks those fills after);
 //! 5. leg keys by name, then position rows in id order (`fill_batch::lock_positions`,
 //!    the link's `lock_position`);
 //! 6. budget reservation rows, by the writing statement's triggers (`budget.rs`).
@@ -59,7 +62,8 @@
 //! the executor's adoption at start, `src/router/executor/adoption.rs`) brings into the
 //! ledger every trade the exchange had executed when its position was read, external
 //! fills included. Re-attributing such a fill the usual way would apply it a second
-//! time. So the correction's transaction marks them ([`mark_accounted`]): every fill of
+//! time. So the correction's transaction marks them ([`lock_accountable`] then
+//! [`mark_accounted`]): every fill of
 //! that venue, symbol and position side still `external` and not marked yet whose trade
 //! time is at or before the moment the exchange's position was read (`traded_at <=
 //! read_at`), is given the correction's `ledger_adjustments` id in `fills.accounted_by`.
@@ -142,26 +146,52 @@ pub(crate) async fn lock_exchange_orders(
     Ok(())
 }
 
-/// Mark the external fills of `leg` (venue, symbol, position side) traded until
-/// `read_at` and not marked yet as accounted for by `adjustment`, a correction that set
-/// the leg to the exchange's position as read at `read_at` (see the module doc). Inside
-/// the correction's transaction. Returns how many were marked.
-pub(crate) async fn mark_accounted(
+/// The leg of a correction: venue, symbol, position side.
+pub(crate) type Leg<'a> = (&'a str, &'a Symbol, PositionSide);
+
+/// Lock the external fills of `leg` traded until `read_at` and not marked yet, in id
+/// order (step 4 of the lock order), and return their ids: what a correction that sets
+/// the leg to the exchange's position as read at `read_at` marks with [`mark_accounted`]
+/// once it has written the position (see the module doc). Taken BEFORE the correction
+/// locks or inserts the position (step 5), as a re-attribution locks them before its
+/// positions: otherwise the two could wait for each other in a circle.
+pub(crate) async fn lock_accountable(
     conn: &mut PgConnection,
-    adjustment: AdjustmentId,
-    (venue, symbol, position_side): (&str, &Symbol, PositionSide),
+    (venue, symbol, position_side): Leg<'_>,
     read_at: DateTime<Utc>,
-) -> Result<u64, LedgerError> {
-    let done = sqlx::query(
-        "UPDATE fills SET accounted_by = $1
+) -> Result<Vec<FillId>, LedgerError> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM fills
          WHERE external AND accounted_by IS NULL AND account_id = sluice_account()
-           AND venue = $2 AND symbol = $3 AND position_side = $4 AND traded_at <= $5",
+           AND venue = $1 AND symbol = $2 AND position_side = $3 AND traded_at <= $4
+         ORDER BY id FOR NO KEY UPDATE",
     )
-    .bind(adjustment.get())
     .bind(venue)
     .bind(symbol.as_str())
     .bind(position_side.as_wire())
     .bind(read_at)
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().map(FillId).collect())
+}
+
+/// Mark `fills` (locked by [`lock_accountable`] in this transaction) as accounted for by
+/// `adjustment`, the correction's row. Returns how many were marked.
+pub(crate) async fn mark_accounted(
+    conn: &mut PgConnection,
+    adjustment: AdjustmentId,
+    fills: &[FillId],
+    symbol: &Symbol,
+) -> Result<u64, LedgerError> {
+    if fills.is_empty() {
+        return Ok(0);
+    }
+    let done = sqlx::query(
+        "UPDATE fills SET accounted_by = $1
+         WHERE id = ANY($2) AND external AND accounted_by IS NULL",
+    )
+    .bind(adjustment.get())
+    .bind(fills.iter().map(|f| f.get()).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     if done.rows_affected() > 0 {

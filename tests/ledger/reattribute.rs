@@ -1005,3 +1005,98 @@ async fn a_batch_learning_an_exchange_id_takes_its_key_before_the_position(pool:
         .all(|f| !f.external));
     assert_eq!(clean_doctor(&ledger).await, Vec::<String>::new());
 }
+
+/// Could another transaction insert an open position on the SOLUSDT BOTH leg right now?
+/// False when an uncommitted insert holds the leg's one open slot (the probe waits for
+/// it, and gives up at its lock timeout). Nothing is kept.
+async fn leg_is_free(pool: &PgPool) -> bool {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL lock_timeout = '200ms'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let probe = sqlx::query(
+        "INSERT INTO positions (venue, symbol, direction, position_side, status, quantity,
+             entry_price, initial_quantity, opened_quantity, origin)
+         VALUES ($1, 'SOLUSDT', 'long', 'BOTH', 'open', 1, 1, 1, 0, 'adopted')",
+    )
+    .bind(VENUE)
+    .execute(&mut *tx)
+    .await;
+    tx.rollback().await.unwrap();
+    match probe {
+        // Free, or open already (then the position is committed and the lock is gone).
+        Ok(_) => true,
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => true,
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => false,
+        Err(e) => panic!("probe: {e}"),
+    }
+}
+
+/// The lock order (`reattribute.rs`): a correction from the exchange's position (close:
+/// reconcile's resize; open: its adoption) meets a re-attribution of the stray it
+/// accounts for. The test holds the stray's row lock, as a re-attribution does between
+/// locking its fills and locking (or creating) the leg's position. The correction must
+/// wait for the fill WITHOUT holding the position (or, adopting, the leg's open slot):
+/// before, it held the position and then waited for the fill, while the re-attribution,
+/// released, would wait for the position: a circle Postgres broke by failing one, and
+/// when that was the re-attribution the fill was then marked and never given to its
+/// order. Then the correction marks the fill, and learning the order links it.
+async fn correction_waits_for_the_fills_first(pool: PgPool, kind: Kind) {
+    let ledger = Ledger::from_pool(pool.clone());
+    let (_, coid) = unanswered_order(&ledger, kind, "main").await;
+    ledger
+        .apply_fill(VENUE, &stray(kind, 7001), &[])
+        .await
+        .unwrap();
+    let long = ledger.open_positions().await.unwrap().first().map(|p| p.id);
+
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query(
+        "SELECT id FROM fills WHERE trade_id = 11 AND external AND account_id = sluice_account()
+         FOR NO KEY UPDATE",
+    )
+    .fetch_one(&mut *holder)
+    .await
+    .unwrap();
+    let correction = {
+        let ledger = ledger.clone();
+        tokio::spawn(async move { reconcile_to_exchange(&ledger, kind, chrono::Utc::now()).await })
+    };
+    until_waiting(
+        &pool,
+        "the correction waiting for the stray's row",
+        "transactionid",
+    )
+    .await;
+    match (kind, long) {
+        (Kind::Close, Some(long)) => assert!(
+            position_is_free(&pool, long).await,
+            "the correction waits for the fill holding the position's lock"
+        ),
+        _ => assert!(
+            leg_is_free(&pool).await,
+            "the adoption waits for the fill holding the leg's open slot"
+        ),
+    }
+    holder.rollback().await.unwrap();
+    correction.await.unwrap();
+    assert!(accounted_by(&ledger, 11).await.is_some());
+    let position = ledger.open_positions().await.unwrap().remove(0);
+    learn(&ledger, Learn::Answer, kind, &coid, 7001).await;
+    let order = ledger.order_by_client_id(&coid).await.unwrap().unwrap();
+    assert_eq!(order.filled_quantity.get(), dec!(1.5));
+    let now = ledger.position(position.id).await.unwrap().unwrap();
+    assert_eq!(now.quantity, position.quantity, "not moved a second time");
+    assert_eq!(clean_doctor(&ledger).await, Vec::<String>::new());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_resize_locks_the_fills_it_accounts_for_before_the_position(pool: PgPool) {
+    correction_waits_for_the_fills_first(pool, Kind::Close).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_adoption_locks_the_fills_it_accounts_for_before_inserting_the_position(pool: PgPool) {
+    correction_waits_for_the_fills_first(pool, Kind::Open).await;
+}
