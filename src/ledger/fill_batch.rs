@@ -106,8 +106,13 @@ pub(crate) async fn apply_planned(
     touched: &[usize],
 ) -> Result<Vec<FillOutcome>, LedgerError> {
     let (legs, position_ids) = plan.to_lock(touched);
-    for p in lock_positions(conn, venue, &legs, &position_ids).await? {
-        plan.add_position(&p);
+    let locked = lock_positions(conn, venue, &legs, &position_ids).await?;
+    for p in &locked {
+        plan.add_position(p);
+    }
+    if !plan.accounted.is_empty() {
+        let ids: Vec<_> = locked.iter().map(|p| p.id).collect();
+        plan.accounted_held = super::reattribute::accounted_held(conn, &ids).await?;
     }
     let mut outcomes = Vec::with_capacity(fills.len());
     for (i, fill) in fills.iter().enumerate() {

@@ -87,12 +87,18 @@
 //! (`fill_plan/rules.rs`, `accounted`):
 //! - its order: filled quantity, average price and status as for any fill (the order did
 //!   execute it), the exchange id;
-//! - an open order's fill: the open position of its direction on the order's leg, if any
-//!   (the one the correction wrote), becomes the order's and the intent's position, so the
-//!   intent's close acts on it; the fill row names it with `applied_quantity` = the fill's
-//!   quantity (the position holds it). No position: neither is set, applied 0;
-//! - a close order's fill: names the order's position, applied = its quantity when the
-//!   order names one (the correction took it out), else 0; the position is not written;
+//! - an open order's fill: the position the marking correction wrote (its
+//!   `ledger_adjustments` row: table `positions`, row id), while it is still the open
+//!   position of the order's direction on the order's leg, becomes the order's and the
+//!   intent's position, so the intent's close acts on it; the fill row names it with
+//!   `applied_quantity` = the fill's quantity (the position holds it). Otherwise (that
+//!   position closed since, and another opened on the leg after the correction does not
+//!   hold the fill): neither is set, applied 0;
+//! - a close order's fill: names the order's position, applied = its quantity (the
+//!   correction took it out) capped as a close is, at what the position held for closes
+//!   (opened minus closed quantity, with what marked fills re-attributed before changed:
+//!   [`accounted_held`]; the excess an `over_close_capped` anomaly), 0 when the order
+//!   names none; the position is not written;
 //! - budget: `used` counts the position as corrected (the trade once); the intent's
 //!   `reserved` term drops by the fill's value through the usual `fills` trigger (applied
 //!   × price), exactly as if the fill had been applied on arrival, so the trade is neither
@@ -107,17 +113,18 @@
 //!   explain the corrected quantity. Reconcile's flip (close ours, adopt theirs) marks
 //!   with the adoption.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use sqlx::{PgConnection, Row};
 
 use super::error::LedgerError;
 use super::fill_batch::{apply_planned, lock_orders};
 use super::fill_outcome::FillOutcome;
-use super::fill_plan::Plan;
+use super::fill_plan::{Marked, Plan};
 use super::fill_rows::FillRow;
-use super::ids::{AdjustmentId, FillId};
+use super::ids::{AdjustmentId, FillId, PositionId};
 use super::model::AnomalyKind;
 use crate::domain::{Fill, PositionSide, Symbol};
 
@@ -261,15 +268,16 @@ pub(crate) async fn reattribute_held(
     .fetch_all(&mut *conn)
     .await?;
     let stranded: Vec<FillRow> = rows.iter().map(FillRow::decode).collect::<Result<_, _>>()?;
-    let mut accounted = HashSet::new();
+    let mut marked = Vec::new();
     for (r, f) in rows.iter().zip(&stranded) {
         if r.try_get::<Option<i64>, _>("accounted_by")?.is_some() {
-            accounted.insert(f.id);
+            marked.push(f.id.get());
         }
     }
     if stranded.is_empty() {
         return Ok(Vec::new());
     }
+    let accounted = marking_corrections(conn, &marked).await?;
     // Applying them is a savepoint of its own: a stray that cannot be applied (a plan or
     // write error) must not fail the write of the exchange id it rides on (an order's
     // answer, a stream drain's reports, a stop's link), on every retry. It stays external,
@@ -295,13 +303,75 @@ pub(crate) async fn reattribute_held(
     }
 }
 
+/// For each marked fill (locked), what its marking correction wrote (see
+/// [`Marked`]). A statement of its own, after the lock: a correction committed while
+/// the lock waited is seen.
+async fn marking_corrections(
+    conn: &mut PgConnection,
+    marked: &[i64],
+) -> Result<HashMap<FillId, Marked>, LedgerError> {
+    if marked.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, Option<i64>, bool)> = sqlx::query_as(
+        "SELECT f.id, a.row_id, COALESCE(a.before IS NULL, false)
+         FROM fills f LEFT JOIN ledger_adjustments a
+             ON a.id = f.accounted_by AND a.table_name = 'positions'
+         WHERE f.id = ANY($1)",
+    )
+    .bind(marked)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(f, position, adoption)| {
+            let m = Marked {
+                position: position.map(PositionId),
+                adoption,
+            };
+            (FillId(f), m)
+        })
+        .collect())
+}
+
+/// What a marked fill's correction changed beyond the positions' figures, per position
+/// (locked by the caller): Σ applied of the fills marked for it and re-attributed
+/// already, open fills (but those its own adoption accounted for: its adopted quantity,
+/// in `opened_quantity`, holds them) counted up, close fills down. With the figures'
+/// opened minus closed quantity, what the position held for a marked close fill to take
+/// (`fill_plan/rules.rs`, `accounted`).
+pub(crate) async fn accounted_held(
+    conn: &mut PgConnection,
+    positions: &[PositionId],
+) -> Result<HashMap<PositionId, Decimal>, LedgerError> {
+    if positions.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, Decimal)> = sqlx::query_as(
+        "SELECT f.position_id,
+             SUM(CASE WHEN o.intent_kind = 'open' THEN f.applied_quantity
+                      ELSE -f.applied_quantity END)
+         FROM fills f JOIN orders o ON o.id = f.order_id
+         WHERE f.position_id = ANY($1) AND f.accounted_by IS NOT NULL AND NOT f.external
+           AND NOT (o.intent_kind = 'open' AND EXISTS (
+               SELECT 1 FROM ledger_adjustments a
+               WHERE a.id = f.accounted_by AND a.table_name = 'positions'
+                 AND a.row_id = f.position_id AND a.before IS NULL))
+         GROUP BY f.position_id",
+    )
+    .bind(positions.iter().map(|p| p.get()).collect::<Vec<_>>())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(p, q)| (PositionId(p), q)).collect())
+}
+
 /// Give `stranded` (external fills of orders whose exchange id was just stored, locked)
 /// to their orders and apply them.
 async fn apply_stranded(
     conn: &mut PgConnection,
     venue: &str,
     stranded: &[FillRow],
-    accounted: HashSet<FillId>,
+    accounted: HashMap<FillId, Marked>,
 ) -> Result<Vec<FillOutcome>, LedgerError> {
     let fills: Vec<Fill> = stranded.iter().map(as_fill).collect::<Result<_, _>>()?;
     let refs: Vec<&Fill> = fills.iter().collect();

@@ -1100,3 +1100,116 @@ async fn a_resize_locks_the_fills_it_accounts_for_before_the_position(pool: PgPo
 async fn an_adoption_locks_the_fills_it_accounts_for_before_inserting_the_position(pool: PgPool) {
     correction_waits_for_the_fills_first(pool, Kind::Open).await;
 }
+
+/// The ledger is LONG P1; an open order's fill (the stray, trade 11) is stored external;
+/// reconcile finds the exchange flat, closes P1 and marks the stray; sluice then opens
+/// P2 on the same leg; then the order's exchange id arrives. The stray is the order's
+/// (filled quantity), but P2 does not hold it (it was opened after the correction, from
+/// its own fill): neither the fill, the order nor the intent names P2, the fill applies
+/// nothing, and P2's fills still explain it. Before, the stray was linked to whatever
+/// position was open on the leg: P2, with applied 1.5, and doctor saw P2 short of fills.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_marked_open_fill_is_not_linked_to_a_position_opened_after_its_correction(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    long_and_its_close_tagged(&ledger, "p1").await;
+    let p1 = ledger.open_positions().await.unwrap().remove(0);
+    let (intent, coid) = unanswered_order(&ledger, Kind::Open, "main").await;
+    let outcome = ledger
+        .apply_fill(VENUE, &stray(Kind::Open, 7001), &[])
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, FillOutcome::External { .. }),
+        "{outcome:?}"
+    );
+    let d = sluice::reconcile::Discrepancy::PositionMissingOnExchange {
+        position: sluice::reconcile::LedgerPosition {
+            position_id: p1.id,
+            symbol: sluice::domain::Symbol::new(SOL).unwrap(),
+            position_side: PositionSide::Both,
+            direction: Direction::Long,
+            quantity: p1.quantity,
+        },
+    };
+    let repairs =
+        sluice::reconcile::apply(&ledger, VENUE, "reconcile", &[d], chrono::Utc::now()).await;
+    assert!(
+        matches!(
+            repairs[0].outcome,
+            sluice::reconcile::RepairOutcome::Adjusted { .. }
+        ),
+        "{repairs:?}"
+    );
+    assert!(accounted_by(&ledger, 11).await.is_some());
+    assert!(ledger.open_positions().await.unwrap().is_empty());
+
+    // P2: a new open on the leg, from its own fill (trade 30 of exchange order 9001).
+    let open2 = ledger
+        .create_intent(
+            &open_intent(
+                "p2-open",
+                SOL,
+                Direction::Long,
+                PositionMode::OneWay,
+                dec!(300),
+            ),
+            usdt(dec!(1000000)),
+        )
+        .await
+        .expect("open accepted")
+        .intent;
+    ledger
+        .record_order(&market_order(
+            &open2,
+            "p2-order",
+            Side::Buy,
+            PositionSide::Both,
+            dec!(1),
+        ))
+        .await
+        .unwrap();
+    let own = fill(
+        SOL,
+        30,
+        9001,
+        Some("p2-order"),
+        Side::Buy,
+        PositionSide::Both,
+        dec!(1),
+        dec!(170),
+    );
+    ledger.apply_fill(VENUE, &own, &[]).await.unwrap();
+    let p2 = ledger.open_positions().await.unwrap().remove(0);
+    assert_ne!(p2.id, p1.id);
+    let order_before = ledger.order_by_client_id(&coid).await.unwrap().unwrap();
+    let intent_before = ledger.intent(intent.id).await.unwrap().unwrap();
+
+    learn(&ledger, Learn::Answer, Kind::Open, &coid, 7001).await;
+
+    let order = ledger.order_by_client_id(&coid).await.unwrap().unwrap();
+    assert_eq!(order.filled_quantity.get(), dec!(1.5));
+    assert_eq!(order.position_id, order_before.position_id, "{order:?}");
+    assert_ne!(order.position_id, Some(p2.id));
+    let intent = ledger.intent(intent.id).await.unwrap().unwrap();
+    assert_eq!(intent.position_id, intent_before.position_id, "{intent:?}");
+    assert_ne!(intent.position_id, Some(p2.id));
+    let fills = ledger.all_fills().await.unwrap();
+    let f11 = fills.iter().find(|f| f.trade_id == 11).expect("trade 11");
+    assert!(!f11.external && f11.order_id == Some(order.id), "{f11:?}");
+    assert_eq!(f11.position_id, None);
+    assert_eq!(f11.applied_quantity.get(), Decimal::ZERO);
+    let now = ledger.position(p2.id).await.unwrap().unwrap();
+    assert_eq!(now.quantity.get(), dec!(1));
+    let audit = ledger
+        .position_audits()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.position.id == p2.id)
+        .unwrap();
+    assert_eq!(
+        (audit.expected_quantity(), audit.open_fill_count),
+        (dec!(1), 1),
+        "P2's fills: its own"
+    );
+}
