@@ -1213,3 +1213,54 @@ async fn a_marked_open_fill_is_not_linked_to_a_position_opened_after_its_correct
         "P2's fills: its own"
     );
 }
+
+/// A marked close fill larger than what its position held (a close of 2.5 on the LONG of
+/// 2, which reconcile closed when it found the exchange flat) applies what the position
+/// held, as a close is capped, and records the excess.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_marked_close_fill_applies_at_most_what_its_position_held(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let (_, coid) = unanswered_order(&ledger, Kind::Close, "main").await;
+    let long = ledger.open_positions().await.unwrap().remove(0);
+    let big = fill(
+        SOL,
+        11,
+        7001,
+        None,
+        Side::Sell,
+        PositionSide::Both,
+        dec!(2.5),
+        dec!(160),
+    );
+    ledger.apply_fill(VENUE, &big, &[]).await.unwrap();
+    let d = sluice::reconcile::Discrepancy::PositionMissingOnExchange {
+        position: sluice::reconcile::LedgerPosition {
+            position_id: long.id,
+            symbol: sluice::domain::Symbol::new(SOL).unwrap(),
+            position_side: PositionSide::Both,
+            direction: Direction::Long,
+            quantity: long.quantity,
+        },
+    };
+    sluice::reconcile::apply(&ledger, VENUE, "reconcile", &[d], chrono::Utc::now()).await;
+    assert!(accounted_by(&ledger, 11).await.is_some());
+
+    learn(&ledger, Learn::Answer, Kind::Close, &coid, 7001).await;
+
+    let fills = ledger.all_fills().await.unwrap();
+    let f11 = fills.iter().find(|f| f.trade_id == 11).expect("trade 11");
+    assert_eq!(f11.position_id, Some(long.id));
+    assert_eq!(
+        f11.applied_quantity.get(),
+        dec!(2),
+        "capped at the LONG's 2"
+    );
+    let capped = ledger
+        .anomalies()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.kind == AnomalyKind::OverCloseCapped)
+        .count();
+    assert_eq!(capped, 1);
+}
