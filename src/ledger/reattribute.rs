@@ -41,7 +41,8 @@
 //! 4. the fills stored external, in id order (the re-attribution's `FOR NO KEY UPDATE`;
 //!    a correction's [`lock_accountable`], before it locks or inserts the position it
 //!    corrects, `Ledger::correct_position` and `Ledger::adopt_position_read_at`, and
-//!    marks those fills after);
+//!    marks those fills after; the fill batch's and the link's [`lock_stranded`], for the
+//!    orders whose exchange id they may store, before their positions);
 //! 5. leg keys by name, then position rows in id order (`fill_batch::lock_positions`,
 //!    the link's `lock_position`);
 //! 6. budget reservation rows, by the writing statement's triggers (`budget.rs`).
@@ -206,6 +207,32 @@ pub(crate) async fn mark_accounted(
             "external fills accounted for by a correction from the exchange's position: a later re-attribution will not move the position");
     }
     Ok(done.rows_affected())
+}
+
+/// Lock (step 4 of the lock order) the fills stored external for these exchange orders,
+/// in id order, for a caller that takes position locks before it re-attributes them
+/// ([`reattribute_held`] locks them again, already held): the fill batch and the
+/// protective link. A correction locks the fills it marks before its position, so a
+/// caller holding a position while waiting for those fills would close a circle.
+pub(crate) async fn lock_stranded(
+    conn: &mut PgConnection,
+    venue: &str,
+    keys: &[(Symbol, i64)],
+) -> Result<(), LedgerError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "SELECT id FROM fills WHERE external AND venue = $1 AND account_id = sluice_account()
+           AND (symbol, exchange_order_id) IN (SELECT * FROM unnest($2::text[], $3::bigint[]))
+         ORDER BY id FOR NO KEY UPDATE",
+    )
+    .bind(venue)
+    .bind(keys.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|(_, x)| *x).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The orders with these exchange ids as committed now (or written by this
