@@ -77,6 +77,21 @@ impl Ledger {
         c: &PositionCorrection,
     ) -> Result<Option<AdjustmentId>, LedgerError> {
         let mut tx = self.pool.begin().await?;
+        // The external fills this correction accounts for are locked before the position
+        // (the lock order of `reattribute.rs`: a re-attribution locks them, then the
+        // position). The leg of a position never changes, so it is read unlocked first.
+        let accountable = match c.exchange_read_at {
+            Some(until) => {
+                let leg = super::positions::position_in(&mut tx, c.position_id)
+                    .await?
+                    .ok_or_else(|| {
+                        LedgerError::not_found(format!("position #{}", c.position_id))
+                    })?;
+                let leg = (leg.venue.as_str(), &leg.symbol, leg.position_side);
+                super::reattribute::lock_accountable(&mut tx, leg, until).await?
+            }
+            None => Vec::new(),
+        };
         let current = lock_position(&mut tx, c.position_id)
             .await?
             .ok_or_else(|| LedgerError::not_found(format!("position #{}", c.position_id)))?;
@@ -117,14 +132,7 @@ impl Ledger {
             Some(after),
         )
         .await?;
-        if let Some(until) = c.exchange_read_at {
-            let leg = (
-                current.venue.as_str(),
-                &current.symbol,
-                current.position_side,
-            );
-            super::reattribute::mark_accounted(&mut tx, id, leg, until).await?;
-        }
+        super::reattribute::mark_accounted(&mut tx, id, &accountable, &current.symbol).await?;
         tx.commit().await?;
         Ok(Some(id))
     }

@@ -33,7 +33,9 @@ use super::ids::{FillId, PositionId};
 use super::model::{FillSource, OrderRow, PositionRow};
 use super::position_math::PositionFigures;
 use super::positions::{insert_position, write_figures};
-use super::reattribute::{lock_exchange_orders, orders_by_exchange_id, reattribute_held};
+use super::reattribute::{
+    lock_exchange_orders, lock_stranded, orders_by_exchange_id, reattribute_held,
+};
 use crate::domain::{Fill, PositionSide, Symbol};
 
 /// Apply `fills` (already checked) inside `conn`'s transaction, one outcome each, in
@@ -62,8 +64,11 @@ pub(crate) async fn apply_in(
     // exchange id it may store first (their fills stored external are re-attributed at
     // the end, under these locks).
     let mut keys = strays.clone();
-    keys.extend(plan.exchange_ids_to_learn());
+    let to_learn = plan.exchange_ids_to_learn();
+    keys.extend(to_learn.iter().cloned());
     lock_exchange_orders(conn, venue, &keys).await?;
+    // Their fills stored external too, before the positions (step 4 of the lock order).
+    lock_stranded(conn, venue, &to_learn).await?;
     if !strays.is_empty() {
         let late = orders_by_exchange_id(conn, venue, &strays).await?;
         if !late.is_empty() {
@@ -106,8 +111,13 @@ pub(crate) async fn apply_planned(
     touched: &[usize],
 ) -> Result<Vec<FillOutcome>, LedgerError> {
     let (legs, position_ids) = plan.to_lock(touched);
-    for p in lock_positions(conn, venue, &legs, &position_ids).await? {
-        plan.add_position(&p);
+    let locked = lock_positions(conn, venue, &legs, &position_ids).await?;
+    for p in &locked {
+        plan.add_position(p);
+    }
+    if !plan.accounted.is_empty() {
+        let ids: Vec<_> = locked.iter().map(|p| p.id).collect();
+        plan.accounted_held = super::reattribute::accounted_held(conn, &ids).await?;
     }
     let mut outcomes = Vec::with_capacity(fills.len());
     for (i, fill) in fills.iter().enumerate() {

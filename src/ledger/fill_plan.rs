@@ -17,7 +17,7 @@ mod rules;
 
 use rules::normal;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
@@ -95,7 +95,20 @@ pub(crate) struct Plan {
     /// Fills a correction from the exchange's position already accounted for
     /// (`fills.accounted_by`, `reattribute.rs`): linked to their order, never moving a
     /// position.
-    pub(crate) accounted: HashSet<FillId>,
+    pub(crate) accounted: HashMap<FillId, Marked>,
+    /// Per locked position, what fills marked for it and re-attributed already changed
+    /// beyond its figures (`reattribute::accounted_held`), and, as the plan goes, what
+    /// its own marked fills change: the room a marked close fill may take.
+    pub(crate) accounted_held: HashMap<PositionId, Decimal>,
+}
+
+/// What the correction that marked a fill wrote (its `ledger_adjustments` row).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Marked {
+    /// The position it corrected or adopted; None: not a position's row.
+    pub position: Option<PositionId>,
+    /// It adopted that position (its adopted quantity holds the fill).
+    pub adoption: bool,
 }
 
 impl Plan {
@@ -244,8 +257,8 @@ impl Plan {
             self.external(fill, fill_id);
             return Ok(FillOutcome::External { fill_id });
         };
-        let a = if self.accounted.contains(&fill_id) {
-            self.accounted(fill, i, fill_id)
+        let a = if let Some(&m) = self.accounted.get(&fill_id) {
+            self.accounted(fill, i, fill_id, m)
         } else {
             self.on_position(fill, i, fill_id)?
         };

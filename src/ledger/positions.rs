@@ -118,6 +118,15 @@ impl Ledger {
         }
         check_leg(a.direction, a.position_side)?;
         let mut tx = self.pool.begin().await?;
+        // The external fills this adoption accounts for are locked before the position is
+        // inserted (it takes the leg's one open slot): the lock order of `reattribute.rs`.
+        let accountable = match read_at {
+            Some(until) => {
+                let leg = (a.venue.as_str(), &a.symbol, a.position_side);
+                super::reattribute::lock_accountable(&mut tx, leg, until).await?
+            }
+            None => Vec::new(),
+        };
         let figures = PositionFigures::new(a.quantity.get(), a.entry_price.get());
         let row = insert_position(
             &mut tx,
@@ -141,10 +150,7 @@ impl Ledger {
             Some(after),
         )
         .await?;
-        if let Some(until) = read_at {
-            let leg = (a.venue.as_str(), &a.symbol, a.position_side);
-            super::reattribute::mark_accounted(&mut tx, adjustment, leg, until).await?;
-        }
+        super::reattribute::mark_accounted(&mut tx, adjustment, &accountable, &a.symbol).await?;
         tx.commit().await?;
         Ok(row)
     }

@@ -9,7 +9,7 @@ use super::error::LedgerError;
 use super::ids::OrderId;
 use super::positions::lock_position;
 use super::protective::ProtectiveRow;
-use super::reattribute::{lock_exchange_orders, reattribute_held};
+use super::reattribute::{lock_exchange_orders, lock_stranded, reattribute_held};
 use super::Ledger;
 use crate::domain::PositionSide;
 
@@ -37,6 +37,7 @@ impl Ledger {
         // waiting for the position.
         let key = [(p.symbol.clone(), exchange_order_id)];
         lock_exchange_orders(&mut tx, &p.venue, &key).await?;
+        lock_stranded(&mut tx, &p.venue, &key).await?;
         let position = lock_position(&mut tx, p.position_id)
             .await?
             .ok_or_else(|| LedgerError::not_found(format!("position #{}", p.position_id.0)))?;

@@ -38,7 +38,11 @@
 //!    order writers take the ids they learned (every venue's before re-attributing any);
 //!    the link takes its order's before the position's row. [`reattribute_held`] then
 //!    works under locks its caller already holds;
-//! 4. the fills stored external, in id order (the re-attribution's `FOR NO KEY UPDATE`);
+//! 4. the fills stored external, in id order (the re-attribution's `FOR NO KEY UPDATE`;
+//!    a correction's [`lock_accountable`], before it locks or inserts the position it
+//!    corrects, `Ledger::correct_position` and `Ledger::adopt_position_read_at`, and
+//!    marks those fills after; the fill batch's and the link's [`lock_stranded`], for the
+//!    orders whose exchange id they may store, before their positions);
 //! 5. leg keys by name, then position rows in id order (`fill_batch::lock_positions`,
 //!    the link's `lock_position`);
 //! 6. budget reservation rows, by the writing statement's triggers (`budget.rs`).
@@ -59,7 +63,8 @@
 //! the executor's adoption at start, `src/router/executor/adoption.rs`) brings into the
 //! ledger every trade the exchange had executed when its position was read, external
 //! fills included. Re-attributing such a fill the usual way would apply it a second
-//! time. So the correction's transaction marks them ([`mark_accounted`]): every fill of
+//! time. So the correction's transaction marks them ([`lock_accountable`] then
+//! [`mark_accounted`]): every fill of
 //! that venue, symbol and position side still `external` and not marked yet whose trade
 //! time is at or before the moment the exchange's position was read (`traded_at <=
 //! read_at`), is given the correction's `ledger_adjustments` id in `fills.accounted_by`.
@@ -83,12 +88,18 @@
 //! (`fill_plan/rules.rs`, `accounted`):
 //! - its order: filled quantity, average price and status as for any fill (the order did
 //!   execute it), the exchange id;
-//! - an open order's fill: the open position of its direction on the order's leg, if any
-//!   (the one the correction wrote), becomes the order's and the intent's position, so the
-//!   intent's close acts on it; the fill row names it with `applied_quantity` = the fill's
-//!   quantity (the position holds it). No position: neither is set, applied 0;
-//! - a close order's fill: names the order's position, applied = its quantity when the
-//!   order names one (the correction took it out), else 0; the position is not written;
+//! - an open order's fill: the position the marking correction wrote (its
+//!   `ledger_adjustments` row: table `positions`, row id), while it is still the open
+//!   position of the order's direction on the order's leg, becomes the order's and the
+//!   intent's position, so the intent's close acts on it; the fill row names it with
+//!   `applied_quantity` = the fill's quantity (the position holds it). Otherwise (that
+//!   position closed since, and another opened on the leg after the correction does not
+//!   hold the fill): neither is set, applied 0;
+//! - a close order's fill: names the order's position, applied = its quantity (the
+//!   correction took it out) capped as a close is, at what the position held for closes
+//!   (opened minus closed quantity, with what marked fills re-attributed before changed:
+//!   [`accounted_held`]; the excess an `over_close_capped` anomaly), 0 when the order
+//!   names none; the position is not written;
 //! - budget: `used` counts the position as corrected (the trade once); the intent's
 //!   `reserved` term drops by the fill's value through the usual `fills` trigger (applied
 //!   × price), exactly as if the fill had been applied on arrival, so the trade is neither
@@ -103,17 +114,18 @@
 //!   explain the corrected quantity. Reconcile's flip (close ours, adopt theirs) marks
 //!   with the adoption.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use sqlx::{PgConnection, Row};
 
 use super::error::LedgerError;
 use super::fill_batch::{apply_planned, lock_orders};
 use super::fill_outcome::FillOutcome;
-use super::fill_plan::Plan;
+use super::fill_plan::{Marked, Plan};
 use super::fill_rows::FillRow;
-use super::ids::{AdjustmentId, FillId};
+use super::ids::{AdjustmentId, FillId, PositionId};
 use super::model::AnomalyKind;
 use crate::domain::{Fill, PositionSide, Symbol};
 
@@ -142,26 +154,52 @@ pub(crate) async fn lock_exchange_orders(
     Ok(())
 }
 
-/// Mark the external fills of `leg` (venue, symbol, position side) traded until
-/// `read_at` and not marked yet as accounted for by `adjustment`, a correction that set
-/// the leg to the exchange's position as read at `read_at` (see the module doc). Inside
-/// the correction's transaction. Returns how many were marked.
-pub(crate) async fn mark_accounted(
+/// The leg of a correction: venue, symbol, position side.
+pub(crate) type Leg<'a> = (&'a str, &'a Symbol, PositionSide);
+
+/// Lock the external fills of `leg` traded until `read_at` and not marked yet, in id
+/// order (step 4 of the lock order), and return their ids: what a correction that sets
+/// the leg to the exchange's position as read at `read_at` marks with [`mark_accounted`]
+/// once it has written the position (see the module doc). Taken BEFORE the correction
+/// locks or inserts the position (step 5), as a re-attribution locks them before its
+/// positions: otherwise the two could wait for each other in a circle.
+pub(crate) async fn lock_accountable(
     conn: &mut PgConnection,
-    adjustment: AdjustmentId,
-    (venue, symbol, position_side): (&str, &Symbol, PositionSide),
+    (venue, symbol, position_side): Leg<'_>,
     read_at: DateTime<Utc>,
-) -> Result<u64, LedgerError> {
-    let done = sqlx::query(
-        "UPDATE fills SET accounted_by = $1
+) -> Result<Vec<FillId>, LedgerError> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM fills
          WHERE external AND accounted_by IS NULL AND account_id = sluice_account()
-           AND venue = $2 AND symbol = $3 AND position_side = $4 AND traded_at <= $5",
+           AND venue = $1 AND symbol = $2 AND position_side = $3 AND traded_at <= $4
+         ORDER BY id FOR NO KEY UPDATE",
     )
-    .bind(adjustment.get())
     .bind(venue)
     .bind(symbol.as_str())
     .bind(position_side.as_wire())
     .bind(read_at)
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().map(FillId).collect())
+}
+
+/// Mark `fills` (locked by [`lock_accountable`] in this transaction) as accounted for by
+/// `adjustment`, the correction's row. Returns how many were marked.
+pub(crate) async fn mark_accounted(
+    conn: &mut PgConnection,
+    adjustment: AdjustmentId,
+    fills: &[FillId],
+    symbol: &Symbol,
+) -> Result<u64, LedgerError> {
+    if fills.is_empty() {
+        return Ok(0);
+    }
+    let done = sqlx::query(
+        "UPDATE fills SET accounted_by = $1
+         WHERE id = ANY($2) AND external AND accounted_by IS NULL",
+    )
+    .bind(adjustment.get())
+    .bind(fills.iter().map(|f| f.get()).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     if done.rows_affected() > 0 {
@@ -169,6 +207,32 @@ pub(crate) async fn mark_accounted(
             "external fills accounted for by a correction from the exchange's position: a later re-attribution will not move the position");
     }
     Ok(done.rows_affected())
+}
+
+/// Lock (step 4 of the lock order) the fills stored external for these exchange orders,
+/// in id order, for a caller that takes position locks before it re-attributes them
+/// ([`reattribute_held`] locks them again, already held): the fill batch and the
+/// protective link. A correction locks the fills it marks before its position, so a
+/// caller holding a position while waiting for those fills would close a circle.
+pub(crate) async fn lock_stranded(
+    conn: &mut PgConnection,
+    venue: &str,
+    keys: &[(Symbol, i64)],
+) -> Result<(), LedgerError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "SELECT id FROM fills WHERE external AND venue = $1 AND account_id = sluice_account()
+           AND (symbol, exchange_order_id) IN (SELECT * FROM unnest($2::text[], $3::bigint[]))
+         ORDER BY id FOR NO KEY UPDATE",
+    )
+    .bind(venue)
+    .bind(keys.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|(_, x)| *x).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The orders with these exchange ids as committed now (or written by this
@@ -231,15 +295,16 @@ pub(crate) async fn reattribute_held(
     .fetch_all(&mut *conn)
     .await?;
     let stranded: Vec<FillRow> = rows.iter().map(FillRow::decode).collect::<Result<_, _>>()?;
-    let mut accounted = HashSet::new();
+    let mut marked = Vec::new();
     for (r, f) in rows.iter().zip(&stranded) {
         if r.try_get::<Option<i64>, _>("accounted_by")?.is_some() {
-            accounted.insert(f.id);
+            marked.push(f.id.get());
         }
     }
     if stranded.is_empty() {
         return Ok(Vec::new());
     }
+    let accounted = marking_corrections(conn, &marked).await?;
     // Applying them is a savepoint of its own: a stray that cannot be applied (a plan or
     // write error) must not fail the write of the exchange id it rides on (an order's
     // answer, a stream drain's reports, a stop's link), on every retry. It stays external,
@@ -265,13 +330,75 @@ pub(crate) async fn reattribute_held(
     }
 }
 
+/// For each marked fill (locked), what its marking correction wrote (see
+/// [`Marked`]). A statement of its own, after the lock: a correction committed while
+/// the lock waited is seen.
+async fn marking_corrections(
+    conn: &mut PgConnection,
+    marked: &[i64],
+) -> Result<HashMap<FillId, Marked>, LedgerError> {
+    if marked.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, Option<i64>, bool)> = sqlx::query_as(
+        "SELECT f.id, a.row_id, COALESCE(a.before IS NULL, false)
+         FROM fills f LEFT JOIN ledger_adjustments a
+             ON a.id = f.accounted_by AND a.table_name = 'positions'
+         WHERE f.id = ANY($1)",
+    )
+    .bind(marked)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(f, position, adoption)| {
+            let m = Marked {
+                position: position.map(PositionId),
+                adoption,
+            };
+            (FillId(f), m)
+        })
+        .collect())
+}
+
+/// What a marked fill's correction changed beyond the positions' figures, per position
+/// (locked by the caller): Σ applied of the fills marked for it and re-attributed
+/// already, open fills (but those its own adoption accounted for: its adopted quantity,
+/// in `opened_quantity`, holds them) counted up, close fills down. With the figures'
+/// opened minus closed quantity, what the position held for a marked close fill to take
+/// (`fill_plan/rules.rs`, `accounted`).
+pub(crate) async fn accounted_held(
+    conn: &mut PgConnection,
+    positions: &[PositionId],
+) -> Result<HashMap<PositionId, Decimal>, LedgerError> {
+    if positions.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, Decimal)> = sqlx::query_as(
+        "SELECT f.position_id,
+             SUM(CASE WHEN o.intent_kind = 'open' THEN f.applied_quantity
+                      ELSE -f.applied_quantity END)
+         FROM fills f JOIN orders o ON o.id = f.order_id
+         WHERE f.position_id = ANY($1) AND f.accounted_by IS NOT NULL AND NOT f.external
+           AND NOT (o.intent_kind = 'open' AND EXISTS (
+               SELECT 1 FROM ledger_adjustments a
+               WHERE a.id = f.accounted_by AND a.table_name = 'positions'
+                 AND a.row_id = f.position_id AND a.before IS NULL))
+         GROUP BY f.position_id",
+    )
+    .bind(positions.iter().map(|p| p.get()).collect::<Vec<_>>())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(p, q)| (PositionId(p), q)).collect())
+}
+
 /// Give `stranded` (external fills of orders whose exchange id was just stored, locked)
 /// to their orders and apply them.
 async fn apply_stranded(
     conn: &mut PgConnection,
     venue: &str,
     stranded: &[FillRow],
-    accounted: HashSet<FillId>,
+    accounted: HashMap<FillId, Marked>,
 ) -> Result<Vec<FillOutcome>, LedgerError> {
     let fills: Vec<Fill> = stranded.iter().map(as_fill).collect::<Result<_, _>>()?;
     let refs: Vec<&Fill> = fills.iter().collect();

@@ -1005,3 +1005,262 @@ async fn a_batch_learning_an_exchange_id_takes_its_key_before_the_position(pool:
         .all(|f| !f.external));
     assert_eq!(clean_doctor(&ledger).await, Vec::<String>::new());
 }
+
+/// Could another transaction insert an open position on the SOLUSDT BOTH leg right now?
+/// False when an uncommitted insert holds the leg's one open slot (the probe waits for
+/// it, and gives up at its lock timeout). Nothing is kept.
+async fn leg_is_free(pool: &PgPool) -> bool {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL lock_timeout = '200ms'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let probe = sqlx::query(
+        "INSERT INTO positions (venue, symbol, direction, position_side, status, quantity,
+             entry_price, initial_quantity, opened_quantity, origin)
+         VALUES ($1, 'SOLUSDT', 'long', 'BOTH', 'open', 1, 1, 1, 0, 'adopted')",
+    )
+    .bind(VENUE)
+    .execute(&mut *tx)
+    .await;
+    tx.rollback().await.unwrap();
+    match probe {
+        // Free, or open already (then the position is committed and the lock is gone).
+        Ok(_) => true,
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => true,
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => false,
+        Err(e) => panic!("probe: {e}"),
+    }
+}
+
+/// The lock order (`reattribute.rs`): a correction from the exchange's position (close:
+/// reconcile's resize; open: its adoption) meets a re-attribution of the stray it
+/// accounts for. The test holds the stray's row lock, as a re-attribution does between
+/// locking its fills and locking (or creating) the leg's position. The correction must
+/// wait for the fill WITHOUT holding the position (or, adopting, the leg's open slot):
+/// before, it held the position and then waited for the fill, while the re-attribution,
+/// released, would wait for the position: a circle Postgres broke by failing one, and
+/// when that was the re-attribution the fill was then marked and never given to its
+/// order. Then the correction marks the fill, and learning the order links it.
+async fn correction_waits_for_the_fills_first(pool: PgPool, kind: Kind) {
+    let ledger = Ledger::from_pool(pool.clone());
+    let (_, coid) = unanswered_order(&ledger, kind, "main").await;
+    ledger
+        .apply_fill(VENUE, &stray(kind, 7001), &[])
+        .await
+        .unwrap();
+    let long = ledger.open_positions().await.unwrap().first().map(|p| p.id);
+
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query(
+        "SELECT id FROM fills WHERE trade_id = 11 AND external AND account_id = sluice_account()
+         FOR NO KEY UPDATE",
+    )
+    .fetch_one(&mut *holder)
+    .await
+    .unwrap();
+    let correction = {
+        let ledger = ledger.clone();
+        tokio::spawn(async move { reconcile_to_exchange(&ledger, kind, chrono::Utc::now()).await })
+    };
+    until_waiting(
+        &pool,
+        "the correction waiting for the stray's row",
+        "transactionid",
+    )
+    .await;
+    match (kind, long) {
+        (Kind::Close, Some(long)) => assert!(
+            position_is_free(&pool, long).await,
+            "the correction waits for the fill holding the position's lock"
+        ),
+        _ => assert!(
+            leg_is_free(&pool).await,
+            "the adoption waits for the fill holding the leg's open slot"
+        ),
+    }
+    holder.rollback().await.unwrap();
+    correction.await.unwrap();
+    assert!(accounted_by(&ledger, 11).await.is_some());
+    let position = ledger.open_positions().await.unwrap().remove(0);
+    learn(&ledger, Learn::Answer, kind, &coid, 7001).await;
+    let order = ledger.order_by_client_id(&coid).await.unwrap().unwrap();
+    assert_eq!(order.filled_quantity.get(), dec!(1.5));
+    let now = ledger.position(position.id).await.unwrap().unwrap();
+    assert_eq!(now.quantity, position.quantity, "not moved a second time");
+    assert_eq!(clean_doctor(&ledger).await, Vec::<String>::new());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_resize_locks_the_fills_it_accounts_for_before_the_position(pool: PgPool) {
+    correction_waits_for_the_fills_first(pool, Kind::Close).await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_adoption_locks_the_fills_it_accounts_for_before_inserting_the_position(pool: PgPool) {
+    correction_waits_for_the_fills_first(pool, Kind::Open).await;
+}
+
+/// The ledger is LONG P1; an open order's fill (the stray, trade 11) is stored external;
+/// reconcile finds the exchange flat, closes P1 and marks the stray; sluice then opens
+/// P2 on the same leg; then the order's exchange id arrives. The stray is the order's
+/// (filled quantity), but P2 does not hold it (it was opened after the correction, from
+/// its own fill): neither the fill, the order nor the intent names P2, the fill applies
+/// nothing, and P2's fills still explain it. Before, the stray was linked to whatever
+/// position was open on the leg: P2, with applied 1.5, and doctor saw P2 short of fills.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_marked_open_fill_is_not_linked_to_a_position_opened_after_its_correction(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    long_and_its_close_tagged(&ledger, "p1").await;
+    let p1 = ledger.open_positions().await.unwrap().remove(0);
+    let (intent, coid) = unanswered_order(&ledger, Kind::Open, "main").await;
+    let outcome = ledger
+        .apply_fill(VENUE, &stray(Kind::Open, 7001), &[])
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, FillOutcome::External { .. }),
+        "{outcome:?}"
+    );
+    let d = sluice::reconcile::Discrepancy::PositionMissingOnExchange {
+        position: sluice::reconcile::LedgerPosition {
+            position_id: p1.id,
+            symbol: sluice::domain::Symbol::new(SOL).unwrap(),
+            position_side: PositionSide::Both,
+            direction: Direction::Long,
+            quantity: p1.quantity,
+        },
+    };
+    let repairs =
+        sluice::reconcile::apply(&ledger, VENUE, "reconcile", &[d], chrono::Utc::now()).await;
+    assert!(
+        matches!(
+            repairs[0].outcome,
+            sluice::reconcile::RepairOutcome::Adjusted { .. }
+        ),
+        "{repairs:?}"
+    );
+    assert!(accounted_by(&ledger, 11).await.is_some());
+    assert!(ledger.open_positions().await.unwrap().is_empty());
+
+    // P2: a new open on the leg, from its own fill (trade 30 of exchange order 9001).
+    let open2 = ledger
+        .create_intent(
+            &open_intent(
+                "p2-open",
+                SOL,
+                Direction::Long,
+                PositionMode::OneWay,
+                dec!(300),
+            ),
+            usdt(dec!(1000000)),
+        )
+        .await
+        .expect("open accepted")
+        .intent;
+    ledger
+        .record_order(&market_order(
+            &open2,
+            "p2-order",
+            Side::Buy,
+            PositionSide::Both,
+            dec!(1),
+        ))
+        .await
+        .unwrap();
+    let own = fill(
+        SOL,
+        30,
+        9001,
+        Some("p2-order"),
+        Side::Buy,
+        PositionSide::Both,
+        dec!(1),
+        dec!(170),
+    );
+    ledger.apply_fill(VENUE, &own, &[]).await.unwrap();
+    let p2 = ledger.open_positions().await.unwrap().remove(0);
+    assert_ne!(p2.id, p1.id);
+    let order_before = ledger.order_by_client_id(&coid).await.unwrap().unwrap();
+    let intent_before = ledger.intent(intent.id).await.unwrap().unwrap();
+
+    learn(&ledger, Learn::Answer, Kind::Open, &coid, 7001).await;
+
+    let order = ledger.order_by_client_id(&coid).await.unwrap().unwrap();
+    assert_eq!(order.filled_quantity.get(), dec!(1.5));
+    assert_eq!(order.position_id, order_before.position_id, "{order:?}");
+    assert_ne!(order.position_id, Some(p2.id));
+    let intent = ledger.intent(intent.id).await.unwrap().unwrap();
+    assert_eq!(intent.position_id, intent_before.position_id, "{intent:?}");
+    assert_ne!(intent.position_id, Some(p2.id));
+    let fills = ledger.all_fills().await.unwrap();
+    let f11 = fills.iter().find(|f| f.trade_id == 11).expect("trade 11");
+    assert!(!f11.external && f11.order_id == Some(order.id), "{f11:?}");
+    assert_eq!(f11.position_id, None);
+    assert_eq!(f11.applied_quantity.get(), Decimal::ZERO);
+    let now = ledger.position(p2.id).await.unwrap().unwrap();
+    assert_eq!(now.quantity.get(), dec!(1));
+    let audit = ledger
+        .position_audits()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.position.id == p2.id)
+        .unwrap();
+    assert_eq!(
+        (audit.expected_quantity(), audit.open_fill_count),
+        (dec!(1), 1),
+        "P2's fills: its own"
+    );
+}
+
+/// A marked close fill larger than what its position held (a close of 2.5 on the LONG of
+/// 2, which reconcile closed when it found the exchange flat) applies what the position
+/// held, as a close is capped, and records the excess.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_marked_close_fill_applies_at_most_what_its_position_held(pool: PgPool) {
+    let ledger = Ledger::from_pool(pool);
+    let (_, coid) = unanswered_order(&ledger, Kind::Close, "main").await;
+    let long = ledger.open_positions().await.unwrap().remove(0);
+    let big = fill(
+        SOL,
+        11,
+        7001,
+        None,
+        Side::Sell,
+        PositionSide::Both,
+        dec!(2.5),
+        dec!(160),
+    );
+    ledger.apply_fill(VENUE, &big, &[]).await.unwrap();
+    let d = sluice::reconcile::Discrepancy::PositionMissingOnExchange {
+        position: sluice::reconcile::LedgerPosition {
+            position_id: long.id,
+            symbol: sluice::domain::Symbol::new(SOL).unwrap(),
+            position_side: PositionSide::Both,
+            direction: Direction::Long,
+            quantity: long.quantity,
+        },
+    };
+    sluice::reconcile::apply(&ledger, VENUE, "reconcile", &[d], chrono::Utc::now()).await;
+    assert!(accounted_by(&ledger, 11).await.is_some());
+
+    learn(&ledger, Learn::Answer, Kind::Close, &coid, 7001).await;
+
+    let fills = ledger.all_fills().await.unwrap();
+    let f11 = fills.iter().find(|f| f.trade_id == 11).expect("trade 11");
+    assert_eq!(f11.position_id, Some(long.id));
+    assert_eq!(
+        f11.applied_quantity.get(),
+        dec!(2),
+        "capped at the LONG's 2"
+    );
+    let capped = ledger
+        .anomalies()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.kind == AnomalyKind::OverCloseCapped)
+        .count();
+    assert_eq!(capped, 1);
+}

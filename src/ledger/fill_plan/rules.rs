@@ -75,12 +75,23 @@ impl Plan {
 
     /// A fill a correction from the exchange's position already accounted for
     /// (`reattribute.rs`): the position holds it, so nothing is written to the position.
-    /// An open order's fill links the open position of its direction on the order's leg
-    /// (order and intent), a close order's fill names the order's position; `applied` is
-    /// the fill's quantity when there is such a position (what the position holds of it:
-    /// the budget counts its value as filled), else 0. A fill on the wrong side still
-    /// moves nothing and is recorded as such.
-    pub(super) fn accounted(&mut self, fill: &Fill, i: usize, fill_id: FillId) -> Application {
+    /// An open order's fill links the position the marking correction wrote (`m`), only
+    /// while it is still the open position of the order's direction on the order's leg
+    /// (order and intent), with `applied` = the fill's quantity (what the position holds
+    /// of it: the budget counts its value as filled); any other position open on the leg
+    /// now (one opened after that correction closed its own) does not hold the fill, so
+    /// none is set and `applied` is 0. A close order's fill names the order's position
+    /// with `applied` capped, as a close is, at what the position held for closes: its
+    /// opened minus closed quantity, with what marked fills re-attributed before changed
+    /// (`reattribute::accounted_held`); the excess is an `over_close_capped` anomaly.
+    /// A fill on the wrong side still moves nothing and is recorded as such.
+    pub(super) fn accounted(
+        &mut self,
+        fill: &Fill,
+        i: usize,
+        fill_id: FillId,
+        m: super::Marked,
+    ) -> Application {
         let o = &self.orders[i];
         let refs = AnomalyRefs {
             fill: Some(fill_id),
@@ -94,34 +105,69 @@ impl Plan {
             let at = o.position_id;
             return self.unchanged(at, AnomalyKind::FillSideMismatch, detail, refs);
         }
-        let position = if o.row.intent_kind == IntentKind::Open {
+        let q = fill.quantity.get();
+        if o.row.intent_kind == IntentKind::Open {
             let direction = if o.row.side == Side::Buy {
                 Direction::Long
             } else {
                 Direction::Short
             };
-            let on_leg = self
+            let held = self
                 .open_on_leg
                 .get(&(o.row.symbol.clone(), o.row.position_side))
                 .map(|&k| &self.positions[k])
-                .filter(|p| p.direction == direction)
+                .filter(|p| p.open && p.direction == direction && Some(p.id) == m.position)
                 .map(|p| p.id);
-            if let Some(id) = on_leg {
-                self.link(i, id);
+            let Some(id) = held else {
+                return Application {
+                    position_id: None,
+                    applied: Decimal::ZERO,
+                    effect: PositionEffect::Unchanged,
+                    anomaly: None,
+                };
+            };
+            self.link(i, id);
+            if !m.adoption {
+                *self.accounted_held.entry(id).or_default() += q;
             }
-            on_leg
-        } else {
-            o.position_id
+            return Application {
+                position_id: Some(id),
+                applied: q,
+                effect: PositionEffect::Unchanged,
+                anomaly: None,
+            };
+        }
+        let named = o.position_id;
+        let Some(p) = named
+            .and_then(|id| self.by_position.get(&id))
+            .map(|&k| &self.positions[k])
+        else {
+            return Application {
+                position_id: named,
+                applied: Decimal::ZERO,
+                effect: PositionEffect::Unchanged,
+                anomaly: None,
+            };
         };
+        let id = p.id;
+        let extra = self.accounted_held.get(&id).copied().unwrap_or_default();
+        let room =
+            (p.figures.opened_quantity - p.figures.closed_quantity + extra).max(Decimal::ZERO);
+        let applied = q.min(room);
+        *self.accounted_held.entry(id).or_default() -= applied;
+        let mut anomaly = None;
+        if applied < q {
+            let detail = json!({"fill_quantity": q.to_string(),
+                "applied": applied.normalize().to_string(),
+                "excess": (q - applied).normalize().to_string()});
+            self.anomaly(AnomalyKind::OverCloseCapped, detail, refs);
+            anomaly = Some(AnomalyKind::OverCloseCapped);
+        }
         Application {
-            position_id: position,
-            applied: if position.is_some() {
-                fill.quantity.get()
-            } else {
-                Decimal::ZERO
-            },
+            position_id: Some(id),
+            applied,
             effect: PositionEffect::Unchanged,
-            anomaly: None,
+            anomaly,
         }
     }
 
