@@ -259,7 +259,7 @@ async fn a_trade_after_the_read_on_an_exchange_clock_behind_is_not_accounted_for
 /// not answered yet. Returns the position.
 async fn long_with_unanswered_close(ledger: &Ledger) -> PositionId {
     let (open, _) = open_filled(
-        &ledger,
+        ledger,
         "open",
         "SOLUSDT",
         Direction::Long,
